@@ -1,0 +1,53 @@
+# Talus — top-level commands. `make up` starts a local cluster, `make test`
+# runs the whole suite. CMake does the building.
+
+BUILD     ?= build
+SAN_BUILD ?= build-san
+DATA      ?= data
+PORT      ?= 5433
+JOBS      ?= $(shell nproc)
+
+.PHONY: all deps build build-san up down status test unit integration format format-check clean
+
+all: build
+
+deps:
+	@scripts/install-deps --if-missing
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-san: deps
+	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTALUS_SANITIZE=ON >/dev/null
+	@cmake --build $(SAN_BUILD) -j $(JOBS)
+
+up: build
+	@BUILD=$(BUILD) DATA=$(DATA) PORT=$(PORT) scripts/cluster up
+
+down:
+	@BUILD=$(BUILD) DATA=$(DATA) scripts/cluster down
+
+status:
+	@BUILD=$(BUILD) DATA=$(DATA) scripts/cluster status
+
+# The whole suite, under AddressSanitizer and UndefinedBehaviorSanitizer.
+test: build-san format-check
+	@cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j 2
+
+unit: build-san
+	@cd $(SAN_BUILD) && ctest --output-on-failure -L unit
+
+integration: build-san
+	@cd $(SAN_BUILD) && ctest --output-on-failure -L integration
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

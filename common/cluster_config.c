@@ -1,0 +1,197 @@
+#include "cluster_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tl_error.h"
+
+void
+tl_cluster_config_defaults(struct tl_cluster_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->n_shards = 6;
+    c->n_replicas = 1;
+    c->request_timeout_ms = 5000;
+    snprintf(c->router_listen, sizeof(c->router_listen), "127.0.0.1:5433");
+}
+
+static char *
+trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int
+parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        return TL_EINVAL;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int
+tl_addr_split(const char *addr, char *host, size_t hostlen, uint16_t *port)
+{
+    const char *colon = strrchr(addr, ':');
+    uint32_t p;
+
+    if (colon == NULL || colon == addr || (size_t)(colon - addr) >= hostlen)
+        return TL_EINVAL;
+    if (parse_u32(colon + 1, 0, 65535, &p) != 0)
+        return TL_EINVAL;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static int
+set_addr(char *dst, const char *val)
+{
+    char host[TL_ADDR_MAX];
+    uint16_t port;
+
+    if (strlen(val) >= TL_ADDR_MAX ||
+        tl_addr_split(val, host, sizeof(host), &port) != 0)
+        return TL_EINVAL;
+    snprintf(dst, TL_ADDR_MAX, "%s", val);
+    return 0;
+}
+
+/* Apply one "key = value" line; returns 0 or TL_EINVAL with @why set. */
+static int
+apply_line(struct tl_cluster_config *c, const char *key, const char *val,
+           const char **why)
+{
+    if (strcmp(key, "shards") == 0) {
+        *why = "shards must be 1..1024";
+        return parse_u32(val, 1, TL_MAX_SHARDS, &c->n_shards);
+    }
+    if (strcmp(key, "replicas") == 0) {
+        *why = "replicas must be 1..7";
+        return parse_u32(val, 1, 7, &c->n_replicas);
+    }
+    if (strcmp(key, "request_timeout_ms") == 0) {
+        *why = "request_timeout_ms must be 1..3600000";
+        return parse_u32(val, 1, 3600000, &c->request_timeout_ms);
+    }
+    if (strcmp(key, "router.listen") == 0) {
+        *why = "router.listen must be host:port";
+        return set_addr(c->router_listen, val);
+    }
+    if (strncmp(key, "node.", 5) == 0) {
+        char *end;
+        errno = 0;
+        unsigned long id = strtoul(key + 5, &end, 10);
+        *why = "node ids must be 1..64";
+        if (errno != 0 || end == key + 5 || *end != '.' || id < 1 ||
+            id > TL_MAX_NODES)
+            return TL_EINVAL;
+        struct tl_node_config *n = &c->nodes[id - 1];
+        n->id = (uint32_t)id;
+        if (id > c->n_nodes)
+            c->n_nodes = (uint32_t)id;
+        const char *field = end + 1;
+        if (strcmp(field, "rpc") == 0) {
+            *why = "node.N.rpc must be host:port";
+            return set_addr(n->rpc_addr, val);
+        }
+        if (strcmp(field, "raft") == 0) {
+            *why = "node.N.raft must be host:port";
+            return set_addr(n->raft_addr, val);
+        }
+        if (strcmp(field, "dir") == 0) {
+            *why = "node.N.dir is too long";
+            if (strlen(val) >= sizeof(n->dir) || val[0] == '\0')
+                return TL_EINVAL;
+            snprintf(n->dir, sizeof(n->dir), "%s", val);
+            return 0;
+        }
+        *why = "unknown node field (rpc, raft, dir)";
+        return TL_EINVAL;
+    }
+    *why = "unknown key";
+    return TL_EINVAL;
+}
+
+int
+tl_cluster_config_load(const char *path, struct tl_cluster_config *c,
+                       char *errbuf, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char line[PATH_MAX + 256];
+    int lineno = 0;
+
+    if (f == NULL) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        return TL_EIO;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        char *s = trim(line);
+        if (*s == '\0')
+            continue;
+        char *eq = strchr(s, '=');
+        const char *why = "expected key = value";
+        if (eq == NULL)
+            goto bad;
+        *eq = '\0';
+        if (apply_line(c, trim(s), trim(eq + 1), &why) != 0)
+            goto bad;
+        continue;
+    bad:
+        snprintf(errbuf, errlen, "%s:%d: %s", path, lineno, why);
+        fclose(f);
+        return TL_EINVAL;
+    }
+    fclose(f);
+    for (uint32_t i = 0; i < c->n_nodes; i++) {
+        const struct tl_node_config *n = &c->nodes[i];
+        if (n->id != i + 1 || n->rpc_addr[0] == '\0' ||
+            n->raft_addr[0] == '\0' || n->dir[0] == '\0') {
+            snprintf(errbuf, errlen,
+                     "%s: node %u needs rpc, raft and dir (ids are 1..n)", path,
+                     i + 1);
+            return TL_EINVAL;
+        }
+    }
+    if (c->n_nodes == 0) {
+        snprintf(errbuf, errlen, "%s: no nodes configured", path);
+        return TL_EINVAL;
+    }
+    if (c->n_replicas > c->n_nodes) {
+        snprintf(errbuf, errlen, "%s: replicas (%u) exceed nodes (%u)", path,
+                 c->n_replicas, c->n_nodes);
+        return TL_EINVAL;
+    }
+    return 0;
+}
+
+uint32_t
+tl_cluster_shard_node(const struct tl_cluster_config *c, uint32_t shard)
+{
+    return shard % c->n_nodes + 1;
+}
+
+const struct tl_node_config *
+tl_cluster_node(const struct tl_cluster_config *c, uint32_t id)
+{
+    if (id < 1 || id > c->n_nodes)
+        return NULL;
+    return &c->nodes[id - 1];
+}

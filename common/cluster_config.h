@@ -1,0 +1,68 @@
+/* cluster_config — the cluster's static configuration, in one place.
+ *
+ * Until the catalog moves into a replicated meta group, a cluster is
+ * described by one text file read by every process:
+ *
+ *     # talus cluster
+ *     shards = 6
+ *     replicas = 1
+ *     request_timeout_ms = 5000
+ *     router.listen = 127.0.0.1:5433
+ *     node.1.rpc = 127.0.0.1:7101
+ *     node.1.raft = 127.0.0.1:7201
+ *     node.1.dir = data/node1
+ *     node.2.rpc = ...
+ *
+ * Node ids are 1..n and dense. Shard s is placed on node
+ * (s mod n_nodes) + 1; tl_cluster_shard_node() is the only place that
+ * decides it. */
+#ifndef TL_CLUSTER_CONFIG_H
+#define TL_CLUSTER_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TL_MAX_NODES 64
+#define TL_MAX_SHARDS 1024
+#define TL_ADDR_MAX 128
+
+struct tl_node_config {
+    uint32_t id;
+    char rpc_addr[TL_ADDR_MAX];  /* host:port of the nng RPC listener */
+    char raft_addr[TL_ADDR_MAX]; /* host:port of the raft listener */
+    char dir[PATH_MAX];          /* data directory */
+};
+
+struct tl_cluster_config {
+    uint32_t n_shards;
+    uint32_t n_replicas;
+    uint32_t request_timeout_ms; /* router -> node, per request */
+    char router_listen[TL_ADDR_MAX];
+    uint32_t n_nodes;
+    struct tl_node_config nodes[TL_MAX_NODES]; /* nodes[i].id == i + 1 */
+};
+
+/** Defaults: 6 shards, 1 replica, 5000 ms, router on 127.0.0.1:5433, no
+ * nodes. Cannot fail. */
+void tl_cluster_config_defaults(struct tl_cluster_config *c);
+
+/** Read the file at @path over the defaults in *@c. TL_EIO if it cannot
+ * be read, TL_EINVAL for a malformed or inconsistent file; @errbuf then
+ * says which line and why. */
+int tl_cluster_config_load(const char *path, struct tl_cluster_config *c,
+                           char *errbuf, size_t errlen);
+
+/** Node (1-based id) that hosts shard @shard. Cannot fail. */
+uint32_t tl_cluster_shard_node(const struct tl_cluster_config *c,
+                               uint32_t shard);
+
+/** The node with @id, or NULL. */
+const struct tl_node_config *tl_cluster_node(const struct tl_cluster_config *c,
+                                             uint32_t id);
+
+/** Split "host:port" into @host (size @hostlen) and *@port. TL_EINVAL if
+ * malformed. */
+int tl_addr_split(const char *addr, char *host, size_t hostlen, uint16_t *port);
+
+#endif

@@ -1,0 +1,724 @@
+#include "expr.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "row.h"
+
+#define EXPR_MAX_DEPTH 1000
+
+/* ------------------------------------------------------- constructors */
+
+static struct tl_expr *
+alloc_node(struct tl_arena *a, uint8_t kind, uint8_t type)
+{
+    struct tl_expr *e = tl_arena_calloc(a, sizeof(*e));
+    e->kind = kind;
+    e->type = type;
+    e->typmod = -1;
+    return e;
+}
+
+struct tl_expr *
+tl_expr_const(struct tl_arena *a, const struct tl_value *v)
+{
+    struct tl_expr *e = alloc_node(a, TL_EXPR_CONST, v->type);
+    e->value = *v;
+    if (!v->is_null && !tl_type_is_numeric(v->type) && v->type != TL_TYPE_BOOL)
+        e->value.u.s.p =
+            tl_arena_strndup(a, v->u.s.len ? v->u.s.p : "", v->u.s.len);
+    return e;
+}
+
+struct tl_expr *
+tl_expr_column(struct tl_arena *a, uint32_t column, uint8_t type)
+{
+    struct tl_expr *e = alloc_node(a, TL_EXPR_COLUMN, type);
+    e->column = column;
+    return e;
+}
+
+struct tl_expr *
+tl_expr_op(struct tl_arena *a, uint8_t op, uint8_t type, struct tl_expr *l,
+           struct tl_expr *r)
+{
+    struct tl_expr *args[2] = {l, r};
+    struct tl_expr *e = tl_expr_node(a, TL_EXPR_OP, type, args, r ? 2 : 1);
+    e->op = op;
+    return e;
+}
+
+struct tl_expr *
+tl_expr_node(struct tl_arena *a, uint8_t kind, uint8_t type,
+             struct tl_expr **args, uint32_t n)
+{
+    struct tl_expr *e = alloc_node(a, kind, type);
+    e->n_args = n;
+    e->args = tl_arena_alloc(a, (n ? n : 1) * sizeof(*e->args));
+    for (uint32_t i = 0; i < n; i++)
+        e->args[i] = args[i];
+    return e;
+}
+
+/* --------------------------------------------------------- evaluation */
+
+static const char *
+op_symbol(uint8_t op)
+{
+    static const char *const syms[] = {
+        [TL_OP_EQ] = "=",      [TL_OP_NE] = "<>",   [TL_OP_LT] = "<",
+        [TL_OP_LE] = "<=",     [TL_OP_GT] = ">",    [TL_OP_GE] = ">=",
+        [TL_OP_ADD] = "+",     [TL_OP_SUB] = "-",   [TL_OP_MUL] = "*",
+        [TL_OP_DIV] = "/",     [TL_OP_MOD] = "%",   [TL_OP_NEG] = "-",
+        [TL_OP_CONCAT] = "||", [TL_OP_LIKE] = "~~",
+    };
+    if (op < sizeof(syms) / sizeof(syms[0]) && syms[op] != NULL)
+        return syms[op];
+    return "?";
+}
+
+static int
+no_operator(struct tl_error *err, uint8_t op, uint8_t l, uint8_t r)
+{
+    return tl_error_set(err, TL_ETYPE, "42883",
+                        "operator does not exist: %s %s %s", tl_type_name(l),
+                        op_symbol(op), tl_type_name(r));
+}
+
+static int
+int_out_of_range(struct tl_error *err, uint8_t type)
+{
+    if (!tl_type_is_int(type))
+        type = TL_TYPE_INT8;
+    return tl_error_set(err, TL_EOVERFLOW, "22003", "%s out of range",
+                        tl_type_name(type));
+}
+
+static int
+div_by_zero(struct tl_error *err)
+{
+    return tl_error_set(err, TL_EDIVZERO, "22012", "division by zero");
+}
+
+/* An untyped literal meeting a typed operand takes the operand's type, as
+ * PostgreSQL resolves `col = '5'`. */
+static int
+resolve_unknown(struct tl_value *l, struct tl_value *r, struct tl_arena *a,
+                struct tl_error *err)
+{
+    int rv = 0;
+
+    if (l->type == TL_TYPE_UNKNOWN && r->type != TL_TYPE_UNKNOWN)
+        rv = tl_value_cast(l, r->type, -1, a, l, err);
+    else if (r->type == TL_TYPE_UNKNOWN && l->type != TL_TYPE_UNKNOWN)
+        rv = tl_value_cast(r, l->type, -1, a, r, err);
+    return rv;
+}
+
+/* Compare non-NULL @l and @r for @op (a comparison), *@res the outcome. */
+static int
+compare(uint8_t op, struct tl_value *l, struct tl_value *r, struct tl_arena *a,
+        bool *res, struct tl_error *err)
+{
+    int rv, c;
+
+    if ((rv = resolve_unknown(l, r, a, err)) != 0)
+        return rv;
+    if (!tl_type_comparable(l->type, r->type))
+        return no_operator(err, op, l->type, r->type);
+    c = tl_value_cmp(l, r);
+    switch (op) {
+    case TL_OP_EQ:
+        *res = c == 0;
+        break;
+    case TL_OP_NE:
+        *res = c != 0;
+        break;
+    case TL_OP_LT:
+        *res = c < 0;
+        break;
+    case TL_OP_LE:
+        *res = c <= 0;
+        break;
+    case TL_OP_GT:
+        *res = c > 0;
+        break;
+    default:
+        *res = c >= 0;
+        break;
+    }
+    return 0;
+}
+
+static int
+arith_int(uint8_t op, uint8_t type, int64_t x, int64_t y, struct tl_value *out,
+          struct tl_error *err)
+{
+    int64_t r, min, max;
+    bool ovf = false;
+
+    if (!tl_type_is_int(type))
+        type = TL_TYPE_INT8;
+    switch (op) {
+    case TL_OP_ADD:
+        ovf = __builtin_add_overflow(x, y, &r);
+        break;
+    case TL_OP_SUB:
+        ovf = __builtin_sub_overflow(x, y, &r);
+        break;
+    case TL_OP_MUL:
+        ovf = __builtin_mul_overflow(x, y, &r);
+        break;
+    case TL_OP_DIV:
+        if (y == 0)
+            return div_by_zero(err);
+        if (y == -1)
+            ovf = __builtin_sub_overflow((int64_t)0, x, &r);
+        else
+            r = x / y;
+        break;
+    default: /* TL_OP_MOD */
+        if (y == 0)
+            return div_by_zero(err);
+        r = y == -1 ? 0 : x % y;
+        break;
+    }
+    tl_type_int_range(type, &min, &max);
+    if (ovf || r < min || r > max)
+        return int_out_of_range(err, type);
+    *out = tl_value_int(type, r);
+    return 0;
+}
+
+static int
+arith_float(uint8_t op, double x, double y, struct tl_value *out,
+            struct tl_error *err)
+{
+    double r;
+
+    switch (op) {
+    case TL_OP_ADD:
+        r = x + y;
+        break;
+    case TL_OP_SUB:
+        r = x - y;
+        break;
+    case TL_OP_MUL:
+        r = x * y;
+        if (r == 0.0 && x != 0.0 && y != 0.0)
+            return tl_error_set(err, TL_EOVERFLOW, "22003",
+                                "value out of range: underflow");
+        break;
+    default: /* TL_OP_DIV */
+        if (y == 0.0 && !isnan(x))
+            return div_by_zero(err);
+        r = x / y;
+        if (r == 0.0 && x != 0.0 && !isinf(y))
+            return tl_error_set(err, TL_EOVERFLOW, "22003",
+                                "value out of range: underflow");
+        break;
+    }
+    if (isinf(r) && !isinf(x) && !isinf(y))
+        return tl_error_set(err, TL_EOVERFLOW, "22003",
+                            "value out of range: overflow");
+    *out = tl_value_float(r);
+    return 0;
+}
+
+static int
+arith(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
+      struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    int rv;
+
+    if (l->type == TL_TYPE_UNKNOWN && r->type == TL_TYPE_UNKNOWN &&
+        tl_type_is_numeric(e->type)) {
+        if ((rv = tl_value_cast(l, e->type, -1, a, l, err)) != 0 ||
+            (rv = tl_value_cast(r, e->type, -1, a, r, err)) != 0)
+            return rv;
+    }
+    if ((rv = resolve_unknown(l, r, a, err)) != 0)
+        return rv;
+    if (!tl_type_is_numeric(l->type) || !tl_type_is_numeric(r->type))
+        return no_operator(err, e->op, l->type, r->type);
+    if (tl_type_is_int(l->type) && tl_type_is_int(r->type) &&
+        (e->type != TL_TYPE_FLOAT8 || e->op == TL_OP_MOD))
+        return arith_int(e->op, e->type, l->u.i, r->u.i, out, err);
+    if (e->op == TL_OP_MOD)
+        return no_operator(err, e->op, l->type, r->type);
+    double x = l->type == TL_TYPE_FLOAT8 ? l->u.f : (double)l->u.i;
+    double y = r->type == TL_TYPE_FLOAT8 ? r->u.f : (double)r->u.i;
+    if ((rv = arith_float(e->op, x, y, out, err)) != 0)
+        return rv;
+    if (tl_type_is_int(e->type))
+        return tl_value_cast(out, e->type, -1, a, out, err);
+    return 0;
+}
+
+static int
+negate(const struct tl_expr *e, struct tl_value *v, struct tl_arena *a,
+       struct tl_value *out, struct tl_error *err)
+{
+    int64_t min, max;
+    uint8_t type = tl_type_is_int(e->type) ? e->type : TL_TYPE_INT8;
+
+    if (v->type == TL_TYPE_UNKNOWN && tl_type_is_numeric(e->type)) {
+        int rv = tl_value_cast(v, e->type, -1, a, v, err);
+        if (rv != 0)
+            return rv;
+    }
+    if (v->type == TL_TYPE_FLOAT8) {
+        *out = tl_value_float(-v->u.f);
+        return 0;
+    }
+    if (!tl_type_is_int(v->type))
+        return tl_error_set(err, TL_ETYPE, "42883",
+                            "operator does not exist: - %s",
+                            tl_type_name(v->type));
+    tl_type_int_range(type, &min, &max);
+    if (v->u.i == INT64_MIN || -v->u.i < min || -v->u.i > max)
+        return int_out_of_range(err, type);
+    *out = tl_value_int(type, -v->u.i);
+    return 0;
+}
+
+static int
+concat(const struct tl_expr *e, const struct tl_value *l,
+       const struct tl_value *r, struct tl_arena *a, struct tl_value *out)
+{
+    struct tl_buf b;
+    char *p;
+    size_t len;
+
+    tl_buf_init(&b);
+    tl_value_to_text(l, &b);
+    tl_value_to_text(r, &b);
+    len = b.len;
+    p = tl_arena_strndup(a, b.data ? (const char *)b.data : "", b.len);
+    tl_buf_close(&b);
+    *out = tl_value_text(tl_type_is_text(e->type) ? e->type : TL_TYPE_TEXT, p,
+                         (uint32_t)len);
+    return 0;
+}
+
+/* LIKE with % (any run of bytes), _ (one byte) and \ (next byte
+ * literally). The classic backtracking-to-the-last-% scan: linear in
+ * practice, never recursive. */
+static bool
+like_match(const char *s, size_t slen, const char *p, size_t plen)
+{
+    size_t si = 0, pi = 0, star_p = 0, star_s = 0;
+    bool star = false;
+
+    while (si < slen) {
+        if (pi < plen) {
+            char c = p[pi];
+            size_t w = 1;
+            if (c == '%') {
+                star = true;
+                star_p = ++pi;
+                star_s = si;
+                continue;
+            }
+            if (c == '_') {
+                si++;
+                pi++;
+                continue;
+            }
+            if (c == '\\') {
+                c = p[pi + 1]; /* the pattern was checked: never the end */
+                w = 2;
+            }
+            if (s[si] == c) {
+                si++;
+                pi += w;
+                continue;
+            }
+        }
+        if (!star)
+            return false;
+        pi = star_p;
+        si = ++star_s;
+    }
+    while (pi < plen && p[pi] == '%')
+        pi++;
+    return pi == plen;
+}
+
+static int
+like(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
+     struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    const char *p;
+    size_t n;
+
+    if (l->type == TL_TYPE_UNKNOWN)
+        l->type = TL_TYPE_TEXT;
+    if (r->type == TL_TYPE_UNKNOWN)
+        r->type = TL_TYPE_TEXT;
+    if (!tl_type_is_text(l->type) || !tl_type_is_text(r->type))
+        return no_operator(err, e->op, l->type, r->type);
+    p = r->u.s.p;
+    n = r->u.s.len;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\\') {
+            if (i + 1 == n)
+                return tl_error_set(err, TL_ETYPE, "22025",
+                                    "LIKE pattern must not end with escape "
+                                    "character");
+            i++;
+        }
+    }
+    *out = tl_value_bool(like_match(l->u.s.p, l->u.s.len, p, n));
+    return 0;
+}
+
+static int eval(const struct tl_expr *e, const struct tl_value *row,
+                size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                struct tl_error *err);
+
+static int
+eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+        struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value l, r;
+    bool res;
+    int rv;
+
+    if ((rv = eval(e->args[0], row, n_cols, a, &l, err)) != 0)
+        return rv;
+    if (e->op == TL_OP_NEG) {
+        if (l.is_null) {
+            *out = tl_value_null(e->type);
+            return 0;
+        }
+        return negate(e, &l, a, out, err);
+    }
+    if ((rv = eval(e->args[1], row, n_cols, a, &r, err)) != 0)
+        return rv;
+    if (l.is_null || r.is_null) {
+        *out = tl_value_null(e->type);
+        return 0;
+    }
+    switch (e->op) {
+    case TL_OP_EQ:
+    case TL_OP_NE:
+    case TL_OP_LT:
+    case TL_OP_LE:
+    case TL_OP_GT:
+    case TL_OP_GE:
+        if ((rv = compare(e->op, &l, &r, a, &res, err)) != 0)
+            return rv;
+        *out = tl_value_bool(res);
+        return 0;
+    case TL_OP_ADD:
+    case TL_OP_SUB:
+    case TL_OP_MUL:
+    case TL_OP_DIV:
+    case TL_OP_MOD:
+        return arith(e, &l, &r, a, out, err);
+    case TL_OP_CONCAT:
+        return concat(e, &l, &r, a, out);
+    case TL_OP_LIKE:
+        return like(e, &l, &r, a, out, err);
+    default:
+        return tl_error_set(err, TL_EINVAL, "XX000", "unknown operator %u",
+                            (unsigned)e->op);
+    }
+}
+
+static int
+bool_arg(const char *what, const struct tl_value *v, struct tl_error *err)
+{
+    if (v->is_null || v->type == TL_TYPE_BOOL)
+        return 0;
+    return tl_error_set(err, TL_ETYPE, "42804",
+                        "argument of %s must be type boolean, not type %s",
+                        what, tl_type_name(v->type));
+}
+
+/* AND (@is_and) or OR: a deciding operand (false for AND, true for OR)
+ * wins over NULL; otherwise any NULL makes the result NULL. */
+static int
+eval_logic(const struct tl_expr *e, bool is_and, const struct tl_value *row,
+           size_t n_cols, struct tl_arena *a, struct tl_value *out,
+           struct tl_error *err)
+{
+    bool saw_null = false;
+    struct tl_value v;
+    int rv;
+
+    for (uint32_t i = 0; i < e->n_args; i++) {
+        if ((rv = eval(e->args[i], row, n_cols, a, &v, err)) != 0)
+            return rv;
+        if ((rv = bool_arg(is_and ? "AND" : "OR", &v, err)) != 0)
+            return rv;
+        if (v.is_null) {
+            saw_null = true;
+        } else if (v.u.b != is_and) {
+            *out = tl_value_bool(!is_and);
+            return 0;
+        }
+    }
+    *out = saw_null ? tl_value_null(TL_TYPE_BOOL) : tl_value_bool(is_and);
+    return 0;
+}
+
+static int
+eval_in(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+        struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value x, v;
+    bool saw_null = false, eq;
+    int rv;
+
+    if ((rv = eval(e->args[0], row, n_cols, a, &x, err)) != 0)
+        return rv;
+    if (x.is_null) {
+        *out = tl_value_null(TL_TYPE_BOOL);
+        return 0;
+    }
+    for (uint32_t i = 1; i < e->n_args; i++) {
+        struct tl_value xi = x;
+        if ((rv = eval(e->args[i], row, n_cols, a, &v, err)) != 0)
+            return rv;
+        if (v.is_null) {
+            saw_null = true;
+            continue;
+        }
+        if ((rv = compare(TL_OP_EQ, &xi, &v, a, &eq, err)) != 0)
+            return rv;
+        if (eq) {
+            *out = tl_value_bool(true);
+            return 0;
+        }
+    }
+    *out = saw_null ? tl_value_null(TL_TYPE_BOOL) : tl_value_bool(false);
+    return 0;
+}
+
+static int
+eval(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+     struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value v;
+    int rv;
+
+    switch (e->kind) {
+    case TL_EXPR_CONST:
+        *out = e->value;
+        if (out->is_null && e->type != TL_TYPE_UNKNOWN)
+            out->type = e->type;
+        return 0;
+    case TL_EXPR_COLUMN:
+        if (e->column >= n_cols)
+            return tl_error_set(err, TL_EINVAL, "XX000",
+                                "column index %u out of range",
+                                (unsigned)e->column);
+        *out = row[e->column];
+        if (out->is_null)
+            out->type = e->type;
+        return 0;
+    case TL_EXPR_OP:
+        return eval_op(e, row, n_cols, a, out, err);
+    case TL_EXPR_AND:
+    case TL_EXPR_OR:
+        return eval_logic(e, e->kind == TL_EXPR_AND, row, n_cols, a, out, err);
+    case TL_EXPR_NOT:
+        if ((rv = eval(e->args[0], row, n_cols, a, &v, err)) != 0)
+            return rv;
+        if ((rv = bool_arg("NOT", &v, err)) != 0)
+            return rv;
+        *out = v.is_null ? tl_value_null(TL_TYPE_BOOL) : tl_value_bool(!v.u.b);
+        return 0;
+    case TL_EXPR_IS_NULL:
+    case TL_EXPR_IS_NOT_NULL:
+        if ((rv = eval(e->args[0], row, n_cols, a, &v, err)) != 0)
+            return rv;
+        *out = tl_value_bool(v.is_null == (e->kind == TL_EXPR_IS_NULL));
+        return 0;
+    case TL_EXPR_IN:
+        return eval_in(e, row, n_cols, a, out, err);
+    case TL_EXPR_CAST:
+        if ((rv = eval(e->args[0], row, n_cols, a, &v, err)) != 0)
+            return rv;
+        return tl_value_cast(&v, e->type, e->typmod, a, out, err);
+    default:
+        return tl_error_set(err, TL_EINVAL, "XX000",
+                            "unknown expression kind %u", (unsigned)e->kind);
+    }
+}
+
+int
+tl_expr_eval(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+             struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    return eval(e, row, n_cols, a, out, err);
+}
+
+int
+tl_expr_eval_pred(const struct tl_expr *e, const struct tl_value *row,
+                  size_t n_cols, struct tl_arena *a, int *result,
+                  struct tl_error *err)
+{
+    struct tl_value v;
+    int rv;
+
+    if ((rv = eval(e, row, n_cols, a, &v, err)) != 0)
+        return rv;
+    if (v.is_null) {
+        *result = 0;
+        return 0;
+    }
+    if (v.type != TL_TYPE_BOOL)
+        return tl_error_set(err, TL_ETYPE, "42804",
+                            "argument of WHERE must be type boolean, not "
+                            "type %s",
+                            tl_type_name(v.type));
+    *result = v.u.b ? 1 : 0;
+    return 0;
+}
+
+/* ----------------------------------------------------------- protobuf */
+
+Talus__Expr *
+tl_expr_to_proto(const struct tl_expr *e, struct tl_arena *a)
+{
+    Talus__Expr *pb = tl_arena_alloc(a, sizeof(*pb));
+
+    talus__expr__init(pb);
+    pb->kind = e->kind;
+    pb->has_type = true;
+    pb->type = e->type;
+    if (e->kind == TL_EXPR_OP) {
+        pb->has_op = true;
+        pb->op = e->op;
+    }
+    if (e->kind == TL_EXPR_COLUMN) {
+        pb->has_column = true;
+        pb->column = e->column;
+    }
+    if (e->kind == TL_EXPR_CONST) {
+        struct tl_buf b;
+        tl_buf_init(&b);
+        tl_row_encode_value(&e->value, &b);
+        pb->has_value = true;
+        pb->value.len = b.len;
+        pb->value.data = tl_arena_alloc(a, b.len);
+        memcpy(pb->value.data, b.data, b.len);
+        tl_buf_close(&b);
+    }
+    if (e->kind == TL_EXPR_CAST) {
+        pb->has_typmod = true;
+        pb->typmod = e->typmod;
+    }
+    pb->n_args = e->n_args;
+    if (e->n_args > 0) {
+        pb->args = tl_arena_alloc(a, e->n_args * sizeof(*pb->args));
+        for (uint32_t i = 0; i < e->n_args; i++)
+            pb->args[i] = tl_expr_to_proto(e->args[i], a);
+    }
+    return pb;
+}
+
+static int
+bad_proto(struct tl_error *err, const char *what, unsigned v)
+{
+    return tl_error_set(err, TL_EPROTO, "08P01", "invalid expression: %s %u",
+                        what, v);
+}
+
+/* Whether @n arguments suit node @kind / @op. */
+static bool
+arity_ok(uint32_t kind, uint32_t op, size_t n)
+{
+    switch (kind) {
+    case TL_EXPR_CONST:
+    case TL_EXPR_COLUMN:
+        return n == 0;
+    case TL_EXPR_OP:
+        return n == (op == TL_OP_NEG ? 1u : 2u);
+    case TL_EXPR_NOT:
+    case TL_EXPR_IS_NULL:
+    case TL_EXPR_IS_NOT_NULL:
+    case TL_EXPR_CAST:
+        return n == 1;
+    default: /* AND, OR, IN */
+        return n >= 2;
+    }
+}
+
+static int
+from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
+           struct tl_expr **out, struct tl_error *err)
+{
+    struct tl_expr *e;
+    int rv;
+
+    if (pb == NULL)
+        return tl_error_set(err, TL_EPROTO, "08P01",
+                            "invalid expression: missing node");
+    if (depth > EXPR_MAX_DEPTH)
+        return tl_error_set(err, TL_EPROTO, "08P01",
+                            "invalid expression: nested deeper than %d",
+                            EXPR_MAX_DEPTH);
+    if (pb->kind < TL_EXPR_CONST || pb->kind > TL_EXPR_CAST)
+        return bad_proto(err, "unknown kind", pb->kind);
+    if (pb->type > TL_TYPE_MAX)
+        return bad_proto(err, "unknown type", pb->type);
+    if (pb->kind == TL_EXPR_OP && (pb->op < TL_OP_EQ || pb->op > TL_OP_LIKE))
+        return bad_proto(err, "unknown operator", pb->op);
+    if (!arity_ok(pb->kind, pb->op, pb->n_args))
+        return bad_proto(
+            err, "wrong argument count",
+            (unsigned)(pb->n_args > UINT32_MAX ? UINT32_MAX : pb->n_args));
+
+    e = alloc_node(a, (uint8_t)pb->kind, (uint8_t)pb->type);
+    if (pb->kind == TL_EXPR_OP)
+        e->op = (uint8_t)pb->op;
+    if (pb->kind == TL_EXPR_CAST) {
+        if (pb->type == TL_TYPE_UNKNOWN)
+            return bad_proto(err, "cast to type", pb->type);
+        e->typmod = pb->typmod;
+        if (e->typmod < -1 || (e->typmod != -1 && pb->type != TL_TYPE_VARCHAR))
+            return bad_proto(err, "bad typmod", (unsigned)pb->typmod);
+    }
+    if (pb->kind == TL_EXPR_COLUMN) {
+        if (!pb->has_column || pb->column >= n_cols)
+            return bad_proto(err, "column index", pb->column);
+        e->column = pb->column;
+    }
+    if (pb->kind == TL_EXPR_CONST) {
+        uint8_t *copy;
+
+        if (!pb->has_value)
+            return tl_error_set(err, TL_EPROTO, "08P01",
+                                "invalid expression: constant without value");
+        /* Text constants borrow their bytes: keep them in @a. */
+        copy = tl_arena_alloc(a, pb->value.len ? pb->value.len : 1);
+        if (pb->value.len > 0)
+            memcpy(copy, pb->value.data, pb->value.len);
+        if (tl_row_decode_value(copy, pb->value.len, &e->value) != 0)
+            return tl_error_set(err, TL_EPROTO, "08P01",
+                                "invalid expression: corrupt constant");
+    }
+    e->n_args = (uint32_t)pb->n_args;
+    if (e->n_args > 0) {
+        e->args = tl_arena_alloc(a, e->n_args * sizeof(*e->args));
+        for (uint32_t i = 0; i < e->n_args; i++) {
+            rv =
+                from_proto(pb->args[i], n_cols, a, depth + 1, &e->args[i], err);
+            if (rv != 0)
+                return rv;
+        }
+    }
+    *out = e;
+    return 0;
+}
+
+int
+tl_expr_from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a,
+                   struct tl_expr **out, struct tl_error *err)
+{
+    return from_proto(pb, n_cols, a, 1, out, err);
+}

@@ -1,0 +1,177 @@
+#include "keycodec.h"
+
+#include <math.h>
+#include <string.h>
+
+#define KEY_NOT_NULL 0x02
+#define KEY_NULL 0x03
+#define SIGN_BIT 0x8000000000000000ULL
+
+void
+tl_key_encode_prefix(struct tl_buf *out, uint32_t table_id, uint32_t index_id)
+{
+    tl_buf_append_be32(out, table_id);
+    tl_buf_append_be32(out, index_id);
+}
+
+static uint64_t
+float_key_bits(double d)
+{
+    uint64_t bits;
+
+    if (isnan(d))
+        d = NAN; /* one canonical, positive NaN: above +inf */
+    else if (d == 0.0)
+        d = 0.0; /* -0 sorts and hashes as +0 */
+    memcpy(&bits, &d, sizeof(bits));
+    return (bits & SIGN_BIT) ? ~bits : bits ^ SIGN_BIT;
+}
+
+void
+tl_key_encode_value(struct tl_buf *out, const struct tl_value *v)
+{
+    if (v->is_null) {
+        tl_buf_append_u8(out, KEY_NULL);
+        return;
+    }
+    tl_buf_append_u8(out, KEY_NOT_NULL);
+    switch (v->type) {
+    case TL_TYPE_BOOL:
+        tl_buf_append_u8(out, v->u.b ? 1 : 0);
+        break;
+    case TL_TYPE_INT2:
+    case TL_TYPE_INT4:
+    case TL_TYPE_INT8:
+        tl_buf_append_be64(out, (uint64_t)v->u.i ^ SIGN_BIT);
+        break;
+    case TL_TYPE_FLOAT8:
+        tl_buf_append_be64(out, float_key_bits(v->u.f));
+        break;
+    default: {
+        const uint8_t *p = (const uint8_t *)v->u.s.p;
+        uint32_t start = 0;
+        for (uint32_t i = 0; i < v->u.s.len; i++) {
+            if (p[i] == 0x00) {
+                tl_buf_append(out, p + start, i + 1 - start);
+                tl_buf_append_u8(out, 0xFF);
+                start = i + 1;
+            }
+        }
+        if (v->u.s.len > start)
+            tl_buf_append(out, p + start, v->u.s.len - start);
+        tl_buf_append_u8(out, 0x00);
+        tl_buf_append_u8(out, 0x01);
+        break;
+    }
+    }
+}
+
+/* Unescape the text at [q, end) up to its terminator into @a. */
+static int
+decode_text(const uint8_t **p, const uint8_t *end, uint8_t type,
+            struct tl_arena *a, struct tl_value *out)
+{
+    const uint8_t *q = *p;
+    size_t n = 0;
+    char *dst;
+
+    /* First pass: validate and measure. */
+    for (;;) {
+        if (q >= end)
+            return TL_ECORRUPT;
+        if (*q != 0x00) {
+            q++;
+            n++;
+            continue;
+        }
+        if (end - q < 2)
+            return TL_ECORRUPT;
+        if (q[1] == 0x01)
+            break;
+        if (q[1] != 0xFF)
+            return TL_ECORRUPT;
+        q += 2;
+        n++;
+    }
+    if (n > UINT32_MAX)
+        return TL_ECORRUPT;
+    dst = tl_arena_alloc(a, n ? n : 1);
+    q = *p;
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = (char)*q;
+        q += *q == 0x00 ? 2 : 1;
+    }
+    *p = q + 2;
+    *out = tl_value_text(type, dst, (uint32_t)n);
+    return 0;
+}
+
+int
+tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
+                    struct tl_arena *a, struct tl_value *out)
+{
+    const uint8_t *q = *p;
+    uint64_t u;
+    int64_t min, max;
+    int rv;
+
+    if (type > TL_TYPE_MAX || q >= end)
+        return TL_ECORRUPT;
+    if (*q == KEY_NULL) {
+        *out = tl_value_null(type);
+        *p = q + 1;
+        return 0;
+    }
+    if (*q++ != KEY_NOT_NULL)
+        return TL_ECORRUPT;
+    switch (type) {
+    case TL_TYPE_BOOL:
+        if (q >= end || *q > 1)
+            return TL_ECORRUPT;
+        *out = tl_value_bool(*q++ == 1);
+        break;
+    case TL_TYPE_INT2:
+    case TL_TYPE_INT4:
+    case TL_TYPE_INT8:
+        if (end - q < 8)
+            return TL_ECORRUPT;
+        u = tl_load_be64(q) ^ SIGN_BIT;
+        q += 8;
+        *out = tl_value_int(type, (int64_t)u);
+        tl_type_int_range(type, &min, &max);
+        if (out->u.i < min || out->u.i > max)
+            return TL_ECORRUPT;
+        break;
+    case TL_TYPE_FLOAT8: {
+        double d;
+        if (end - q < 8)
+            return TL_ECORRUPT;
+        u = tl_load_be64(q);
+        q += 8;
+        u = (u & SIGN_BIT) ? u ^ SIGN_BIT : ~u;
+        memcpy(&d, &u, sizeof(d));
+        *out = tl_value_float(d);
+        break;
+    }
+    default:
+        if ((rv = decode_text(&q, end, type, a, out)) != 0)
+            return rv;
+        break;
+    }
+    *p = q;
+    return 0;
+}
+
+int
+tl_key_prefix_end(struct tl_buf *key)
+{
+    size_t n = key->len;
+
+    while (n > 0 && key->data[n - 1] == 0xFF)
+        n--;
+    if (n == 0)
+        return TL_EOVERFLOW; /* @key is left as it was */
+    key->len = n;
+    key->data[n - 1]++;
+    return 0;
+}

@@ -1,0 +1,166 @@
+#include "row.h"
+
+#include <string.h>
+
+static uint64_t
+zigzag_encode(int64_t i)
+{
+    return ((uint64_t)i << 1) ^ (uint64_t)(i >> 63);
+}
+
+static int64_t
+zigzag_decode(uint64_t u)
+{
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static void
+encode_one(const struct tl_value *v, struct tl_buf *out)
+{
+    uint64_t bits;
+
+    if (v->is_null) {
+        tl_buf_append_u8(out, (uint8_t)(0x80 | v->type));
+        return;
+    }
+    tl_buf_append_u8(out, v->type);
+    switch (v->type) {
+    case TL_TYPE_BOOL:
+        tl_buf_append_u8(out, v->u.b ? 1 : 0);
+        break;
+    case TL_TYPE_INT2:
+    case TL_TYPE_INT4:
+    case TL_TYPE_INT8:
+        tl_buf_append_varint(out, zigzag_encode(v->u.i));
+        break;
+    case TL_TYPE_FLOAT8:
+        memcpy(&bits, &v->u.f, sizeof(bits));
+        tl_buf_append_be64(out, bits);
+        break;
+    default:
+        tl_buf_append_varint(out, v->u.s.len);
+        tl_buf_append(out, v->u.s.p, v->u.s.len);
+        break;
+    }
+}
+
+void
+tl_row_encode(const struct tl_value *vals, size_t n, uint32_t schema_version,
+              struct tl_buf *out)
+{
+    tl_buf_append_u8(out, TL_ROW_FORMAT);
+    tl_buf_append_varint(out, schema_version);
+    tl_buf_append_varint(out, n);
+    for (size_t i = 0; i < n; i++)
+        encode_one(&vals[i], out);
+}
+
+/* Decode one column from [*p, end). Every read is bounds-checked. */
+static int
+decode_one(const uint8_t **p, const uint8_t *end, struct tl_value *v)
+{
+    const uint8_t *q = *p;
+    uint8_t tag, type;
+    uint64_t u;
+    int64_t min, max;
+
+    if (q >= end)
+        return TL_ECORRUPT;
+    tag = *q++;
+    type = tag & 0x7f;
+    if (type > TL_TYPE_MAX || (tag & 0x80 && tag != (0x80 | type)))
+        return TL_ECORRUPT;
+    if (tag & 0x80) {
+        *v = tl_value_null(type);
+        *p = q;
+        return 0;
+    }
+    switch (type) {
+    case TL_TYPE_BOOL:
+        if (q >= end || *q > 1)
+            return TL_ECORRUPT;
+        *v = tl_value_bool(*q++ == 1);
+        break;
+    case TL_TYPE_INT2:
+    case TL_TYPE_INT4:
+    case TL_TYPE_INT8:
+        if (tl_varint_read(&q, end, &u) != 0)
+            return TL_ECORRUPT;
+        *v = tl_value_int(type, zigzag_decode(u));
+        tl_type_int_range(type, &min, &max);
+        if (v->u.i < min || v->u.i > max)
+            return TL_ECORRUPT;
+        break;
+    case TL_TYPE_FLOAT8: {
+        double d;
+        if (end - q < 8)
+            return TL_ECORRUPT;
+        u = tl_load_be64(q);
+        q += 8;
+        memcpy(&d, &u, sizeof(d));
+        *v = tl_value_float(d);
+        break;
+    }
+    default: /* TEXT, VARCHAR, UNKNOWN */
+        if (tl_varint_read(&q, end, &u) != 0)
+            return TL_ECORRUPT;
+        if (u > (uint64_t)(end - q) || u > UINT32_MAX)
+            return TL_ECORRUPT;
+        *v = tl_value_text(type, (const char *)q, (uint32_t)u);
+        q += u;
+        break;
+    }
+    *p = q;
+    return 0;
+}
+
+int
+tl_row_decode(const uint8_t *p, size_t len, struct tl_value *vals, size_t n_max,
+              size_t *n_out)
+{
+    const uint8_t *end = p + len;
+    uint64_t version, n;
+    struct tl_value v;
+
+    if (len < 1 || *p != TL_ROW_FORMAT)
+        return TL_ECORRUPT;
+    p++;
+    if (tl_varint_read(&p, end, &version) != 0 || version > UINT32_MAX)
+        return TL_ECORRUPT;
+    if (tl_varint_read(&p, end, &n) != 0)
+        return TL_ECORRUPT;
+    /* Every column takes at least its tag byte. */
+    if (n > (uint64_t)(end - p))
+        return TL_ECORRUPT;
+    for (uint64_t i = 0; i < n; i++) {
+        if (decode_one(&p, end, &v) != 0)
+            return TL_ECORRUPT;
+        if (i < n_max)
+            vals[i] = v;
+    }
+    if (p != end)
+        return TL_ECORRUPT;
+    for (uint64_t i = n; i < n_max; i++)
+        vals[i] = tl_value_null(TL_TYPE_UNKNOWN);
+    if (n_out != NULL)
+        *n_out = (size_t)n;
+    return 0;
+}
+
+void
+tl_row_encode_value(const struct tl_value *v, struct tl_buf *out)
+{
+    tl_row_encode(v, 1, 0, out);
+}
+
+int
+tl_row_decode_value(const uint8_t *p, size_t len, struct tl_value *v)
+{
+    size_t n;
+    int rv = tl_row_decode(p, len, v, 1, &n);
+    if (rv != 0)
+        return rv;
+    if (n != 1)
+        return TL_ECORRUPT;
+    return 0;
+}

@@ -1,0 +1,659 @@
+#include "value.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *
+tl_type_name(uint8_t type)
+{
+    switch (type) {
+    case TL_TYPE_UNKNOWN:
+        return "unknown";
+    case TL_TYPE_BOOL:
+        return "boolean";
+    case TL_TYPE_INT2:
+        return "smallint";
+    case TL_TYPE_INT4:
+        return "integer";
+    case TL_TYPE_INT8:
+        return "bigint";
+    case TL_TYPE_FLOAT8:
+        return "double precision";
+    case TL_TYPE_TEXT:
+        return "text";
+    case TL_TYPE_VARCHAR:
+        return "character varying";
+    default:
+        return "???";
+    }
+}
+
+uint32_t
+tl_type_oid(uint8_t type)
+{
+    switch (type) {
+    case TL_TYPE_BOOL:
+        return 16;
+    case TL_TYPE_INT2:
+        return 21;
+    case TL_TYPE_INT4:
+        return 23;
+    case TL_TYPE_INT8:
+        return 20;
+    case TL_TYPE_FLOAT8:
+        return 701;
+    case TL_TYPE_VARCHAR:
+        return 1043;
+    case TL_TYPE_TEXT:
+    case TL_TYPE_UNKNOWN:
+    default:
+        return 25;
+    }
+}
+
+int16_t
+tl_type_len(uint8_t type)
+{
+    switch (type) {
+    case TL_TYPE_BOOL:
+        return 1;
+    case TL_TYPE_INT2:
+        return 2;
+    case TL_TYPE_INT4:
+        return 4;
+    case TL_TYPE_INT8:
+    case TL_TYPE_FLOAT8:
+        return 8;
+    default:
+        return -1;
+    }
+}
+
+int
+tl_type_from_name(const char *name, uint8_t *type)
+{
+    static const struct {
+        const char *name;
+        uint8_t type;
+    } names[] = {
+        {"int8", TL_TYPE_INT8},       {"bigint", TL_TYPE_INT8},
+        {"int4", TL_TYPE_INT4},       {"int", TL_TYPE_INT4},
+        {"integer", TL_TYPE_INT4},    {"int2", TL_TYPE_INT2},
+        {"smallint", TL_TYPE_INT2},   {"text", TL_TYPE_TEXT},
+        {"varchar", TL_TYPE_VARCHAR}, {"character varying", TL_TYPE_VARCHAR},
+        {"bool", TL_TYPE_BOOL},       {"boolean", TL_TYPE_BOOL},
+        {"float8", TL_TYPE_FLOAT8},   {"double precision", TL_TYPE_FLOAT8},
+    };
+
+    if (strncasecmp(name, "pg_catalog.", 11) == 0)
+        name += 11;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(name, names[i].name) == 0) {
+            *type = names[i].type;
+            return 0;
+        }
+    }
+    return TL_EUNSUPPORTED;
+}
+
+void
+tl_type_int_range(uint8_t type, int64_t *min, int64_t *max)
+{
+    switch (type) {
+    case TL_TYPE_INT2:
+        *min = INT16_MIN;
+        *max = INT16_MAX;
+        break;
+    case TL_TYPE_INT4:
+        *min = INT32_MIN;
+        *max = INT32_MAX;
+        break;
+    default:
+        *min = INT64_MIN;
+        *max = INT64_MAX;
+        break;
+    }
+}
+
+/* ------------------------------------------------------------ output */
+
+/* Shortest decimal digits of finite @d that read back to @d: fills
+ * @digits (no dot, no trailing zeros, NUL-terminated) and the decimal
+ * exponent of the first digit. For normal numbers, rounding to 15
+ * significant digits gives the shortest form padded with zeros whenever
+ * one of at most 15 digits exists (DBL_DIG), so trying 15, 16, 17 digits
+ * suffices; subnormals have less precision and are searched from 1. */
+static void
+format_shortest(double d, char *digits, int *exp10)
+{
+    char tmp[40];
+    int prec = fabs(d) < DBL_MIN ? 0 : 14;
+
+    for (; prec < 16; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", prec, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    if (prec == 16)
+        snprintf(tmp, sizeof(tmp), "%.*e", prec, d);
+
+    const char *p = tmp;
+    size_t n = 0;
+    if (*p == '-')
+        p++;
+    for (; *p != 'e'; p++)
+        if (*p != '.')
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = '\0';
+    *exp10 = atoi(p + 1);
+}
+
+static void
+format_float8(double d, struct tl_buf *out)
+{
+    char digits[24];
+    int exp10;
+
+    if (isnan(d)) {
+        tl_buf_append(out, "NaN", 3);
+        return;
+    }
+    if (isinf(d)) {
+        if (d < 0)
+            tl_buf_append(out, "-Infinity", 9);
+        else
+            tl_buf_append(out, "Infinity", 8);
+        return;
+    }
+    if (signbit(d))
+        tl_buf_append_u8(out, '-');
+    format_shortest(d, digits, &exp10);
+    int n = (int)strlen(digits);
+
+    /* PostgreSQL 12+ (Ryu): fixed notation for exponents in [-4, 15). */
+    if (exp10 < -4 || exp10 >= 15) {
+        tl_buf_append_u8(out, (uint8_t)digits[0]);
+        if (n > 1) {
+            tl_buf_append_u8(out, '.');
+            tl_buf_append(out, digits + 1, (size_t)n - 1);
+        }
+        tl_buf_printf(out, "e%c%02d", exp10 < 0 ? '-' : '+',
+                      exp10 < 0 ? -exp10 : exp10);
+    } else if (exp10 < 0) {
+        tl_buf_append(out, "0.", 2);
+        for (int i = 0; i < -exp10 - 1; i++)
+            tl_buf_append_u8(out, '0');
+        tl_buf_append(out, digits, (size_t)n);
+    } else if (n <= exp10 + 1) {
+        tl_buf_append(out, digits, (size_t)n);
+        for (int i = n; i < exp10 + 1; i++)
+            tl_buf_append_u8(out, '0');
+    } else {
+        tl_buf_append(out, digits, (size_t)exp10 + 1);
+        tl_buf_append_u8(out, '.');
+        tl_buf_append(out, digits + exp10 + 1, (size_t)(n - exp10 - 1));
+    }
+}
+
+void
+tl_value_to_text(const struct tl_value *v, struct tl_buf *out)
+{
+    switch (v->type) {
+    case TL_TYPE_BOOL:
+        tl_buf_append_u8(out, v->u.b ? 't' : 'f');
+        break;
+    case TL_TYPE_INT2:
+    case TL_TYPE_INT4:
+    case TL_TYPE_INT8:
+        tl_buf_printf(out, "%lld", (long long)v->u.i);
+        break;
+    case TL_TYPE_FLOAT8:
+        format_float8(v->u.f, out);
+        break;
+    default:
+        tl_buf_append(out, v->u.s.p, v->u.s.len);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------- input */
+
+static int
+report_syntax(struct tl_error *err, uint8_t type, const char *s, size_t len)
+{
+    return tl_error_set(err, TL_ETYPE, "22P02",
+                        "invalid input syntax for type %s: \"%.*s\"",
+                        tl_type_name(type), (int)len, s);
+}
+
+static bool
+is_space(char c)
+{
+    return isspace((unsigned char)c) != 0;
+}
+
+/* Like PostgreSQL 15's pg_strtoint64: decimal only, surrounding
+ * whitespace allowed, overflow reported before trailing junk. */
+static int
+parse_int(uint8_t type, const char *s, size_t len, int64_t *out,
+          struct tl_error *err)
+{
+    int64_t min, max;
+    size_t i = 0;
+    bool neg = false;
+    uint64_t acc = 0, limit;
+
+    tl_type_int_range(type, &min, &max);
+    while (i < len && is_space(s[i]))
+        i++;
+    if (i < len && (s[i] == '-' || s[i] == '+')) {
+        neg = s[i] == '-';
+        i++;
+    }
+    if (i >= len || !isdigit((unsigned char)s[i]))
+        return report_syntax(err, type, s, len);
+    limit = neg ? (uint64_t)0 - (uint64_t)min : (uint64_t)max;
+    while (i < len && isdigit((unsigned char)s[i])) {
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (acc > (limit - d) / 10)
+            return tl_error_set(err, TL_EOVERFLOW, "22003",
+                                "value \"%.*s\" is out of range for type %s",
+                                (int)len, s, tl_type_name(type));
+        acc = acc * 10 + d;
+        i++;
+    }
+    while (i < len && is_space(s[i]))
+        i++;
+    if (i != len)
+        return report_syntax(err, type, s, len);
+    *out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+    return 0;
+}
+
+/* Like PostgreSQL's float8in: strtod, plus the special words, and range
+ * errors only for overflow or a non-zero input that underflows to 0. */
+static int
+parse_float8(const char *s, size_t len, double *out, struct tl_error *err)
+{
+    char stack[128];
+    char *copy = stack, *end;
+    size_t i = 0, j;
+    double d;
+    int rv = 0;
+
+    if (len >= sizeof(stack)) {
+        copy = malloc(len + 1);
+        if (copy == NULL)
+            abort();
+    }
+    if (len > 0)
+        memcpy(copy, s, len);
+    copy[len] = '\0';
+
+    while (i < len && is_space(copy[i]))
+        i++;
+    if (i == len) {
+        rv = report_syntax(err, TL_TYPE_FLOAT8, s, len);
+        goto out;
+    }
+    errno = 0;
+    d = strtod(copy + i, &end);
+    if (end == copy + i) {
+        rv = report_syntax(err, TL_TYPE_FLOAT8, s, len);
+        goto out;
+    }
+    if (errno == ERANGE && (d == 0.0 || isinf(d))) {
+        rv = tl_error_set(err, TL_EOVERFLOW, "22003",
+                          "\"%.*s\" is out of range for type double precision",
+                          (int)(end - (copy + i)), copy + i);
+        goto out;
+    }
+    j = (size_t)(end - copy);
+    while (j < len && is_space(copy[j]))
+        j++;
+    if (j != len) {
+        rv = report_syntax(err, TL_TYPE_FLOAT8, s, len);
+        goto out;
+    }
+    if (isnan(d))
+        d = NAN;
+    *out = d;
+out:
+    if (copy != stack)
+        free(copy);
+    return rv;
+}
+
+/* PostgreSQL's parse_bool_with_len on the trimmed input. */
+static int
+parse_bool(const char *s, size_t len, bool *out, struct tl_error *err)
+{
+    const char *p = s;
+    size_t n = len;
+
+    while (n > 0 && is_space(*p)) {
+        p++;
+        n--;
+    }
+    while (n > 0 && is_space(p[n - 1]))
+        n--;
+    if (n == 0)
+        goto bad;
+    switch (*p) {
+    case 't':
+    case 'T':
+        if (n <= 4 && strncasecmp(p, "true", n) == 0) {
+            *out = true;
+            return 0;
+        }
+        break;
+    case 'f':
+    case 'F':
+        if (n <= 5 && strncasecmp(p, "false", n) == 0) {
+            *out = false;
+            return 0;
+        }
+        break;
+    case 'y':
+    case 'Y':
+        if (n <= 3 && strncasecmp(p, "yes", n) == 0) {
+            *out = true;
+            return 0;
+        }
+        break;
+    case 'n':
+    case 'N':
+        if (n <= 2 && strncasecmp(p, "no", n) == 0) {
+            *out = false;
+            return 0;
+        }
+        break;
+    case 'o':
+    case 'O':
+        /* "o" alone is ambiguous */
+        if (n >= 2 && n <= 2 && strncasecmp(p, "on", n) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (n >= 2 && n <= 3 && strncasecmp(p, "off", n) == 0) {
+            *out = false;
+            return 0;
+        }
+        break;
+    case '1':
+        if (n == 1) {
+            *out = true;
+            return 0;
+        }
+        break;
+    case '0':
+        if (n == 1) {
+            *out = false;
+            return 0;
+        }
+        break;
+    default:
+        break;
+    }
+bad:
+    return report_syntax(err, TL_TYPE_BOOL, s, len);
+}
+
+/* Byte length of the first @nchars UTF-8 characters of @s, or @len when
+ * @s is not longer than that. */
+static size_t
+utf8_prefix_len(const char *s, size_t len, size_t nchars)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            if (chars == nchars)
+                return i;
+            chars++;
+        }
+    }
+    return len;
+}
+
+/* varchar(n) as PostgreSQL enforces it: too-long values are an error
+ * unless the excess is only spaces, which are cut off. */
+static int
+check_varchar(int32_t typmod, const char *s, size_t *len, struct tl_error *err)
+{
+    if (typmod < 0)
+        return 0;
+    size_t keep = utf8_prefix_len(s, *len, (size_t)typmod);
+    if (keep == *len)
+        return 0;
+    for (size_t i = keep; i < *len; i++)
+        if (s[i] != ' ')
+            return tl_error_set(err, TL_ETOOLONG, "22001",
+                                "value too long for type character "
+                                "varying(%d)",
+                                (int)typmod);
+    *len = keep;
+    return 0;
+}
+
+int
+tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
+                   struct tl_value *out, struct tl_error *err)
+{
+    int rv;
+
+    switch (type) {
+    case TL_TYPE_BOOL: {
+        bool b;
+        if ((rv = parse_bool(s, len, &b, err)) != 0)
+            return rv;
+        *out = tl_value_bool(b);
+        return 0;
+    }
+    case TL_TYPE_INT2:
+    case TL_TYPE_INT4:
+    case TL_TYPE_INT8: {
+        int64_t i;
+        if ((rv = parse_int(type, s, len, &i, err)) != 0)
+            return rv;
+        *out = tl_value_int(type, i);
+        return 0;
+    }
+    case TL_TYPE_FLOAT8: {
+        double d;
+        if ((rv = parse_float8(s, len, &d, err)) != 0)
+            return rv;
+        *out = tl_value_float(d);
+        return 0;
+    }
+    case TL_TYPE_VARCHAR:
+        if ((rv = check_varchar(typmod, s, &len, err)) != 0)
+            return rv;
+        /* fall through */
+    case TL_TYPE_TEXT:
+    case TL_TYPE_UNKNOWN:
+        if (len > UINT32_MAX)
+            return tl_error_set(err, TL_ETOOLONG, "54000",
+                                "value too long for type %s",
+                                tl_type_name(type));
+        *out = tl_value_text(type, s, (uint32_t)len);
+        return 0;
+    default:
+        return tl_error_set(err, TL_ETYPE, "42704", "unknown type %u",
+                            (unsigned)type);
+    }
+}
+
+/* ------------------------------------------------------------- casts */
+
+static int
+int_range_error(struct tl_error *err, uint8_t type)
+{
+    return tl_error_set(err, TL_EOVERFLOW, "22003", "%s out of range",
+                        tl_type_name(type));
+}
+
+static int
+check_int_range(uint8_t type, int64_t i, struct tl_error *err)
+{
+    int64_t min, max;
+    tl_type_int_range(type, &min, &max);
+    if (i < min || i > max)
+        return int_range_error(err, type);
+    return 0;
+}
+
+static bool
+is_textual(uint8_t t)
+{
+    return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN;
+}
+
+int
+tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
+              struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    int rv;
+
+    if (type > TL_TYPE_MAX)
+        return tl_error_set(err, TL_ETYPE, "42704", "unknown type %u",
+                            (unsigned)type);
+    if (in->is_null) {
+        *out = tl_value_null(type);
+        return 0;
+    }
+    if (is_textual(in->type))
+        return tl_value_from_text(type, typmod, in->u.s.p, in->u.s.len, out,
+                                  err);
+    if (is_textual(type)) {
+        struct tl_buf b;
+        char *p;
+        size_t len;
+
+        tl_buf_init(&b);
+        /* PostgreSQL's bool -> text cast spells the words out (booltext). */
+        if (in->type == TL_TYPE_BOOL)
+            tl_buf_printf(&b, "%s", in->u.b ? "true" : "false");
+        else
+            tl_value_to_text(in, &b);
+        len = b.len;
+        p = tl_arena_strndup(a, b.data ? (const char *)b.data : "", b.len);
+        tl_buf_close(&b);
+        return tl_value_from_text(type, typmod, p, len, out, err);
+    }
+    if (tl_type_is_int(in->type) && tl_type_is_int(type)) {
+        if ((rv = check_int_range(type, in->u.i, err)) != 0)
+            return rv;
+        *out = tl_value_int(type, in->u.i);
+        return 0;
+    }
+    if (tl_type_is_int(in->type) && type == TL_TYPE_FLOAT8) {
+        *out = tl_value_float((double)in->u.i);
+        return 0;
+    }
+    if (in->type == TL_TYPE_FLOAT8 && tl_type_is_int(type)) {
+        /* PostgreSQL rounds with rint(): half to even. */
+        double r = rint(in->u.f);
+        int64_t min, max;
+
+        tl_type_int_range(type, &min, &max);
+        /* (double)max may round up to 2^63, hence the strict bound. */
+        if (isnan(r) || r < (double)min || r >= -(double)min)
+            return int_range_error(err, type);
+        if ((int64_t)r > max)
+            return int_range_error(err, type);
+        *out = tl_value_int(type, (int64_t)r);
+        return 0;
+    }
+    if (in->type == type) {
+        *out = *in;
+        return 0;
+    }
+    return tl_error_set(err, TL_ETYPE, "42846", "cannot cast type %s to %s",
+                        tl_type_name(in->type), tl_type_name(type));
+}
+
+/* -------------------------------------------------------- comparison */
+
+bool
+tl_type_comparable(uint8_t a, uint8_t b)
+{
+    if (tl_type_is_numeric(a))
+        return tl_type_is_numeric(b);
+    if (is_textual(a))
+        return is_textual(b);
+    if (a == TL_TYPE_BOOL)
+        return b == TL_TYPE_BOOL;
+    return false;
+}
+
+/* Exact comparison of an integer with a double. */
+static int
+cmp_int_float(int64_t i, double f)
+{
+    if (isnan(f))
+        return -1;
+    if (f >= 9223372036854775808.0)
+        return -1;
+    if (f < -9223372036854775808.0)
+        return 1;
+    double di = (double)i;
+    if (di < f)
+        return -1;
+    if (di > f)
+        return 1;
+    /* di == f: f is integral and in range, so compare exactly. */
+    int64_t fi = (int64_t)f;
+    return (i > fi) - (i < fi);
+}
+
+static int
+cmp_float(double a, double b)
+{
+    if (isnan(a))
+        return isnan(b) ? 0 : 1;
+    if (isnan(b))
+        return -1;
+    return (a > b) - (a < b);
+}
+
+int
+tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
+{
+    if (tl_type_is_int(a->type)) {
+        if (tl_type_is_int(b->type))
+            return (a->u.i > b->u.i) - (a->u.i < b->u.i);
+        return cmp_int_float(a->u.i, b->u.f);
+    }
+    if (a->type == TL_TYPE_FLOAT8) {
+        if (tl_type_is_int(b->type))
+            return -cmp_int_float(b->u.i, a->u.f);
+        return cmp_float(a->u.f, b->u.f);
+    }
+    if (a->type == TL_TYPE_BOOL)
+        return (int)a->u.b - (int)b->u.b;
+    uint32_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+    int c = n ? memcmp(a->u.s.p, b->u.s.p, n) : 0;
+    if (c != 0)
+        return c;
+    return (a->u.s.len > b->u.s.len) - (a->u.s.len < b->u.s.len);
+}
+
+int
+tl_value_cmp_nulls(const struct tl_value *a, const struct tl_value *b,
+                   bool nulls_first)
+{
+    if (a->is_null || b->is_null) {
+        if (a->is_null && b->is_null)
+            return 0;
+        return (a->is_null ? 1 : -1) * (nulls_first ? -1 : 1);
+    }
+    return tl_value_cmp(a, b);
+}

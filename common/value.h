@@ -1,0 +1,152 @@
+/* value — SQL values and their types.
+ *
+ * A struct tl_value is a tagged scalar. Text values borrow their bytes
+ * (from a row buffer, a query string or an arena) and are not NUL
+ * terminated. Integers of every width are held as int64_t, range-checked
+ * for their type when produced. A NULL has is_null set and its type says
+ * which SQL type it is a NULL of (TL_TYPE_UNKNOWN for an untyped NULL
+ * literal). Text comparison is bytewise (the C collation). */
+#ifndef TL_VALUE_H
+#define TL_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "tl_error.h"
+
+/* Stored in catalogs and on the wire: never renumber. */
+enum tl_type {
+    TL_TYPE_UNKNOWN = 0, /* untyped literal (a quoted string, NULL) */
+    TL_TYPE_BOOL = 1,
+    TL_TYPE_INT2 = 2,
+    TL_TYPE_INT4 = 3,
+    TL_TYPE_INT8 = 4,
+    TL_TYPE_FLOAT8 = 5,
+    TL_TYPE_TEXT = 6,
+    TL_TYPE_VARCHAR = 7, /* typmod: maximum length in characters, or -1 */
+};
+#define TL_TYPE_MAX TL_TYPE_VARCHAR
+
+struct tl_value {
+    uint8_t type; /* enum tl_type */
+    bool is_null;
+    union {
+        bool b;
+        int64_t i; /* INT2, INT4, INT8 */
+        double f;  /* FLOAT8 */
+        struct {
+            const char *p;
+            uint32_t len;
+        } s; /* TEXT, VARCHAR, UNKNOWN literal text */
+    } u;
+};
+
+static inline struct tl_value
+tl_value_null(uint8_t type)
+{
+    struct tl_value v = {.type = type, .is_null = true};
+    return v;
+}
+static inline struct tl_value
+tl_value_int(uint8_t type, int64_t i)
+{
+    struct tl_value v = {.type = type, .u.i = i};
+    return v;
+}
+static inline struct tl_value
+tl_value_float(double f)
+{
+    struct tl_value v = {.type = TL_TYPE_FLOAT8, .u.f = f};
+    return v;
+}
+static inline struct tl_value
+tl_value_bool(bool b)
+{
+    struct tl_value v = {.type = TL_TYPE_BOOL, .u.b = b};
+    return v;
+}
+static inline struct tl_value
+tl_value_text(uint8_t type, const char *p, uint32_t len)
+{
+    struct tl_value v = {.type = type, .u.s = {p, len}};
+    return v;
+}
+
+static inline bool
+tl_type_is_int(uint8_t t)
+{
+    return t == TL_TYPE_INT2 || t == TL_TYPE_INT4 || t == TL_TYPE_INT8;
+}
+static inline bool
+tl_type_is_numeric(uint8_t t)
+{
+    return tl_type_is_int(t) || t == TL_TYPE_FLOAT8;
+}
+static inline bool
+tl_type_is_text(uint8_t t)
+{
+    return t == TL_TYPE_TEXT || t == TL_TYPE_VARCHAR;
+}
+
+/** PostgreSQL's name for @type ("bigint", "character varying", ...). */
+const char *tl_type_name(uint8_t type);
+/** PostgreSQL type OID of @type (20 for int8, 25 for text, ...); 25 for
+ * TL_TYPE_UNKNOWN. */
+uint32_t tl_type_oid(uint8_t type);
+/** pg_type.typlen of @type: 8, 4, 2, 1 or -1 for variable length. */
+int16_t tl_type_len(uint8_t type);
+/** Parse a SQL type name as libpg_query spells it after normalisation
+ * ("int8", "int4", "int2", "text", "varchar", "bool", "float8", also
+ * "bigint", "integer", "smallint", "boolean", "double precision").
+ * TL_EUNSUPPORTED for any other name. */
+int tl_type_from_name(const char *name, uint8_t *type);
+
+/** Inclusive range of integer type @type. */
+void tl_type_int_range(uint8_t type, int64_t *min, int64_t *max);
+
+/** Append the PostgreSQL text output of @v (not NULL) to @out: integers
+ * in decimal, booleans as t/f, float8 as the shortest text that reads back
+ * to the same double ("Infinity", "-Infinity", "NaN"), text as is. */
+void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
+
+/** Parse text @s of @len bytes as a value of @type (with @typmod for
+ * varchar) as PostgreSQL's input functions do: surrounding spaces allowed
+ * for numbers and booleans; booleans accept t/f/true/false/yes/no/on/off/
+ * 1/0 (any case, unambiguous prefixes). Text results borrow @s.
+ * TL_ETYPE (22P02 invalid input syntax for type X: "s"),
+ * TL_EOVERFLOW (22003 value "s" is out of range for type X),
+ * TL_ETOOLONG (22001 value too long for type character varying(n)). */
+int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
+                       struct tl_value *out, struct tl_error *err);
+
+/** Convert @in to @type/@typmod as an assignment or explicit cast would:
+ * integer widths with range checks (22003 smallint/integer/bigint out of
+ * range); integer <-> float8, where float8 -> integer rounds with rint()
+ * (half to even, as PostgreSQL does) and NaN or infinities are out of
+ * range; anything from and to text/unknown through text I/O, bool to text
+ * giving "true"/"false" as PostgreSQL's cast does. A NULL stays NULL with
+ * the new type. Text results may point into @in's bytes or into @a.
+ * TL_ETYPE (42846 cannot cast type X to Y) where no cast exists (bool and
+ * numbers). */
+int tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
+                  struct tl_arena *a, struct tl_value *out,
+                  struct tl_error *err);
+
+/** Whether values of @a and @b can be compared (same family: numeric,
+ * text/unknown, bool). */
+bool tl_type_comparable(uint8_t a, uint8_t b);
+
+/** Three-way comparison of two non-NULL comparable values: <0, 0, >0.
+ * Integers compare exactly, int against float8 as doubles, NaN sorts above
+ * every other float (as in PostgreSQL), text bytewise then by length. */
+int tl_value_cmp(const struct tl_value *a, const struct tl_value *b);
+
+/** Order for ORDER BY: like tl_value_cmp, but NULLs sort after every
+ * value (ascending) unless @nulls_first. */
+int tl_value_cmp_nulls(const struct tl_value *a, const struct tl_value *b,
+                       bool nulls_first);
+
+#endif

@@ -1,0 +1,37 @@
+/* router — process-wide state of a talus-router.
+ *
+ * Everything here can be rebuilt from the cluster configuration and the
+ * storage nodes: the catalog cache is refreshed from shard 0, the node
+ * clients reconnect by themselves. Shared by every connection thread. */
+#ifndef TL_ROUTER_H
+#define TL_ROUTER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "cluster_config.h"
+#include "rpc.h"
+
+struct catalog; /* router/catalog.h */
+
+struct router {
+    struct tl_cluster_config cfg;
+    struct tl_rpc_client *nodes[TL_MAX_NODES]; /* by node index (id - 1) */
+    struct catalog *catalog;
+    uint32_t router_id; /* random, for row ids and backend keys */
+    atomic_uint_fast64_t n_queries;
+};
+
+/** Connect clients to every node of @cfg (copied) and create the catalog
+ * cache (loaded lazily on first use). Nodes need not be up. TL_EINVAL for
+ * a bad address. */
+int router_init(struct router *r, const struct tl_cluster_config *cfg);
+
+/** Release everything router_init() made. */
+void router_close(struct router *r);
+
+/** The client for the node hosting @shard. Cannot fail. */
+struct tl_rpc_client *router_shard_client(struct router *r, uint32_t shard);
+
+#endif

@@ -1,0 +1,402 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rpc.h"
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A port the kernel just handed out and released: free with high odds. */
+static uint16_t
+free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof(a);
+    uint16_t port = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static pid_t
+spawn(const char *log_path, char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDIN_FILENO);
+            close(devnull);
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait for @pid to exit, at most @timeout_s; returns its wait status or
+ * -1 if it is still running. */
+static int
+wait_exit(pid_t pid, double timeout_s)
+{
+    double deadline = now_s() + timeout_s;
+    int status;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0)
+            return 0;
+        if (now_s() >= deadline)
+            return -1;
+        /* Polling a child's exit; nothing to wait on but the pid. */
+        usleep(10 * 1000);
+    }
+}
+
+/* Stop @pid with @sig and reap it; count an exit that is not the clean
+ * answer to @sig. */
+static void
+stop_pid(struct th_cluster *c, pid_t *pid, int sig, const char *name)
+{
+    int status;
+
+    if (*pid <= 0)
+        return;
+    kill(*pid, sig);
+    status = wait_exit(*pid, 15);
+    if (status == -1) {
+        fprintf(stderr, "harness: %s (pid %d) ignored signal %d; killing\n",
+                name, (int)*pid, sig);
+        kill(*pid, SIGKILL);
+        status = wait_exit(*pid, 15);
+        c->n_bad_exits++;
+    } else if (sig == SIGKILL) {
+        /* Killed on purpose: any status is expected. */
+    } else if (WIFSIGNALED(status) ||
+               (WIFEXITED(status) && WEXITSTATUS(status) != 0)) {
+        fprintf(stderr, "harness: %s (pid %d) exited badly (status 0x%x)\n",
+                name, (int)*pid, status);
+        c->n_bad_exits++;
+    }
+    *pid = 0;
+}
+
+static char *
+bin_path(const char *rel)
+{
+    static __thread char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", TALUS_BIN_DIR, rel);
+    return path;
+}
+
+int
+th_node_start(struct th_cluster *c, uint32_t id)
+{
+    char log[PATH_MAX + 32], ids[16];
+    if (c->nodes[id - 1] > 0)
+        return 0;
+    snprintf(log, sizeof(log), "%s/node%u.log", c->dir, id);
+    snprintf(ids, sizeof(ids), "%u", id);
+    char bin[PATH_MAX];
+    snprintf(bin, sizeof(bin), "%s", bin_path("node/talus-node"));
+    char *argv[] = {bin, "--config", c->conf, "--id", ids, NULL};
+    c->nodes[id - 1] = spawn(log, argv);
+    return c->nodes[id - 1] > 0 ? 0 : -1;
+}
+
+void
+th_node_signal(struct th_cluster *c, uint32_t id, int sig)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "node %u", id);
+    if (sig == SIGTERM || sig == SIGKILL)
+        stop_pid(c, &c->nodes[id - 1], sig, name);
+    else if (c->nodes[id - 1] > 0)
+        kill(c->nodes[id - 1], sig);
+}
+
+int
+th_router_start(struct th_cluster *c)
+{
+    char log[PATH_MAX + 32], bin[PATH_MAX];
+    if (c->router > 0)
+        return 0;
+    snprintf(log, sizeof(log), "%s/router.log", c->dir);
+    snprintf(bin, sizeof(bin), "%s", bin_path("router/talus-router"));
+    char *argv[] = {bin, "--config", c->conf, NULL};
+    c->router = spawn(log, argv);
+    return c->router > 0 ? 0 : -1;
+}
+
+void
+th_router_signal(struct th_cluster *c, int sig)
+{
+    if (sig == SIGTERM || sig == SIGKILL)
+        stop_pid(c, &c->router, sig, "router");
+    else if (c->router > 0)
+        kill(c->router, sig);
+}
+
+int
+th_run(char *const argv[], const char *out_path)
+{
+    pid_t pid = fork();
+    int status;
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (out_path != NULL) {
+            int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0) {
+                dup2(fd, STDOUT_FILENO);
+                dup2(fd, STDERR_FILENO);
+                close(fd);
+            }
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+int
+th_wait_ready(struct th_cluster *c, double timeout_s)
+{
+    char t[32], bin[PATH_MAX];
+    snprintf(t, sizeof(t), "%.0f", timeout_s);
+    snprintf(bin, sizeof(bin), "%s", bin_path("shardctl/shardctl"));
+    char *argv[] = {bin,        "--config",           c->conf,
+                    "wait",     "--timeout",          t,
+                    "--router", c->cfg.router_listen, NULL};
+    return th_run(argv, NULL) == 0 ? 0 : -1;
+}
+
+int
+th_cluster_start(struct th_cluster *c, const struct th_options *opt)
+{
+    struct th_options o = {3, 6, 5000};
+    char err[256];
+    FILE *f;
+
+    if (opt != NULL) {
+        if (opt->n_nodes)
+            o.n_nodes = opt->n_nodes;
+        if (opt->n_shards)
+            o.n_shards = opt->n_shards;
+        if (opt->request_timeout_ms)
+            o.request_timeout_ms = opt->request_timeout_ms;
+    }
+    memset(c, 0, sizeof(*c));
+    snprintf(c->dir, sizeof(c->dir), "/tmp/talus-test-XXXXXX");
+    if (mkdtemp(c->dir) == NULL)
+        return -1;
+    if (snprintf(c->conf, sizeof(c->conf), "%.*s/cluster.conf",
+                 (int)(sizeof(c->conf) - 16), c->dir) >= (int)sizeof(c->conf))
+        return -1;
+    f = fopen(c->conf, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "shards = %u\nreplicas = 1\nrequest_timeout_ms = %u\n",
+            o.n_shards, o.request_timeout_ms);
+    fprintf(f, "router.listen = 127.0.0.1:%u\n", free_port());
+    for (uint32_t i = 1; i <= o.n_nodes; i++) {
+        fprintf(f, "node.%u.rpc = 127.0.0.1:%u\n", i, free_port());
+        fprintf(f, "node.%u.raft = 127.0.0.1:%u\n", i, free_port());
+        fprintf(f, "node.%u.dir = %s/node%u\n", i, c->dir, i);
+    }
+    fclose(f);
+    tl_cluster_config_defaults(&c->cfg);
+    if (tl_cluster_config_load(c->conf, &c->cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return -1;
+    }
+    for (uint32_t i = 1; i <= o.n_nodes; i++)
+        if (th_node_start(c, i) != 0)
+            goto fail;
+    if (th_router_start(c) != 0)
+        goto fail;
+    if (th_wait_ready(c, 60) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    fprintf(stderr, "harness: cluster did not become ready\n");
+    th_dump_logs(c);
+    th_cluster_stop(c);
+    return -1;
+}
+
+int
+th_cluster_stop(struct th_cluster *c)
+{
+    th_router_signal(c, SIGTERM);
+    for (uint32_t i = 1; i <= c->cfg.n_nodes; i++) {
+        if (c->nodes[i - 1] > 0)
+            kill(c->nodes[i - 1], SIGCONT);
+        th_node_signal(c, i, SIGTERM);
+    }
+    if (c->n_bad_exits > 0)
+        th_dump_logs(c);
+    const char *keep = getenv("TALUS_TEST_KEEP");
+    if (c->dir[0] != '\0' && (keep == NULL || strcmp(keep, "1") != 0)) {
+        char *argv[] = {"rm", "-rf", c->dir, NULL};
+        th_run(argv, NULL);
+    }
+    return c->n_bad_exits;
+}
+
+void
+th_dump_logs(struct th_cluster *c)
+{
+    char path[PATH_MAX + 32];
+    for (uint32_t i = 0; i <= c->cfg.n_nodes; i++) {
+        if (i == 0)
+            snprintf(path, sizeof(path), "%s/router.log", c->dir);
+        else
+            snprintf(path, sizeof(path), "%s/node%u.log", c->dir, i);
+        fprintf(stderr, "---- %s (last 40 lines)\n", path);
+        char *argv[] = {"tail", "-n", "40", path, NULL};
+        th_run(argv, NULL);
+    }
+}
+
+uint16_t
+th_router_port(const struct th_cluster *c)
+{
+    char host[TL_ADDR_MAX];
+    uint16_t port = 0;
+    tl_addr_split(c->cfg.router_listen, host, sizeof(host), &port);
+    return port;
+}
+
+PGconn *
+th_connect(struct th_cluster *c)
+{
+    char conninfo[256];
+    snprintf(conninfo, sizeof(conninfo),
+             "host=127.0.0.1 port=%u user=test dbname=test connect_timeout=10",
+             th_router_port(c));
+    PGconn *conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "harness: connect: %s", PQerrorMessage(conn));
+        abort();
+    }
+    return conn;
+}
+
+PGresult *
+th_exec(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+        st != PGRES_EMPTY_QUERY)
+        fprintf(stderr, "harness: query failed: %.200s: %s", sql,
+                PQresultErrorMessage(res));
+    return res;
+}
+
+bool
+th_ok(PGconn *conn, const char *sql)
+{
+    PGresult *res = th_exec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    PQclear(res);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+const char *
+th_sqlstate(PGconn *conn, const char *sql)
+{
+    static __thread char state[8];
+    PGresult *res = PQexec(conn, sql);
+    const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    snprintf(state, sizeof(state), "%s", s ? s : "");
+    PQclear(res);
+    return state;
+}
+
+long long
+th_scalar(PGconn *conn, const char *sql)
+{
+    PGresult *res = th_exec(conn, sql);
+    long long v = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+        !PQgetisnull(res, 0, 0))
+        v = atoll(PQgetvalue(res, 0, 0));
+    else
+        fprintf(stderr, "harness: %s: expected one value\n", sql);
+    PQclear(res);
+    return v;
+}
+
+int
+th_shard_counters(struct th_cluster *c, unsigned long long *scans,
+                  unsigned long long *writes, unsigned long long *keys)
+{
+    for (uint32_t i = 0; i < c->cfg.n_nodes; i++) {
+        struct tl_rpc_client *cl;
+        Talus__Request req = TALUS__REQUEST__INIT;
+        Talus__StatusRequest sr = TALUS__STATUS_REQUEST__INIT;
+        Talus__Response *resp;
+
+        sr.has_count_keys = true;
+        sr.count_keys = keys != NULL;
+        req.request_id = tl_rpc_next_id();
+        req.body_case = TALUS__REQUEST__BODY_STATUS;
+        req.status = &sr;
+        if (tl_rpc_client_create(c->cfg.nodes[i].rpc_addr, &cl) != 0)
+            return -1;
+        int rv = tl_rpc_call(cl, &req, 5000, &resp);
+        tl_rpc_client_destroy(cl);
+        if (rv != 0)
+            return -1;
+        for (size_t k = 0; k < resp->n_shards; k++) {
+            const Talus__ShardStatus *s = resp->shards[k];
+            if (s->shard >= c->cfg.n_shards)
+                continue;
+            scans[s->shard] = s->n_scans;
+            writes[s->shard] = s->n_writes;
+            if (keys != NULL)
+                keys[s->shard] = s->n_keys;
+        }
+        talus__response__free_unpacked(resp, NULL);
+    }
+    return 0;
+}
