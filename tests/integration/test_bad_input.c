@@ -34,7 +34,7 @@ setup(void **state)
     if (!th_ok(conn, "CREATE TABLE t1 (id bigint PRIMARY KEY, v text) "
                      "PARTITION BY HASH (id)"))
         return -1;
-    static char sql[200000];
+    static char sql[1 << 20];
     size_t n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO t1 VALUES ");
     for (int i = 0; i < 3000; i++)
         n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s(%d, '%0100d')",

@@ -1,0 +1,733 @@
+#include "exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "expr.h"
+#include "log.h"
+#include "row.h"
+#include "table.h"
+#include "value.h"
+
+/* What one scan needs, compiled once from the fragment. */
+struct scan_ctx {
+    struct storage *st;
+    rocksdb_column_family_handle_t *cf;
+    const Talus__ScanFragment *sf;
+    struct tl_table *t;
+    struct tl_expr *filter;
+    struct tl_expr **order; /* n_order sort expressions */
+    const Talus__SortKey *const *order_pb;
+    size_t n_order;
+    bool *keep;            /* projection: columns kept, NULL = all */
+    struct tl_arena *a;    /* request arena: compiled trees, results */
+    struct tl_arena row_a; /* reset per row */
+    struct tl_value *vals; /* decoded current row */
+    struct tl_error *err;
+};
+
+/* Called for each row passing the filter; 0 continue, 1 stop, <0 error. */
+typedef int (*row_fn)(struct scan_ctx *c, const char *key, size_t klen,
+                      const char *val, size_t vlen, void *arg);
+
+static int
+storage_error(struct tl_error *err, const char *what, char *msg)
+{
+    tl_error_set(err, TL_EIO, "XX000", "storage error during %s", what);
+    tl_error_detail(err, "%s", msg);
+    rocksdb_free(msg);
+    return TL_EIO;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int
+compile_order(struct scan_ctx *c)
+{
+    const Talus__ScanFragment *sf = c->sf;
+    c->n_order = sf->n_order;
+    c->order_pb = (const Talus__SortKey *const *)sf->order;
+    if (c->n_order == 0)
+        return 0;
+    c->order = tl_arena_calloc(c->a, c->n_order * sizeof *c->order);
+    for (size_t i = 0; i < c->n_order; i++) {
+        int rv = tl_expr_from_proto(sf->order[i]->expr, c->t->n_columns, c->a,
+                                    &c->order[i], c->err);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static int
+compile_projection(struct scan_ctx *c)
+{
+    const Talus__ScanFragment *sf = c->sf;
+    if (sf->n_projection == 0)
+        return 0;
+    c->keep = tl_arena_calloc(c->a, c->t->n_columns * sizeof *c->keep);
+    for (size_t i = 0; i < sf->n_projection; i++) {
+        if (sf->projection[i] >= c->t->n_columns)
+            return tl_error_set(c->err, TL_EPROTO, "08P01",
+                                "projection column %u out of range",
+                                sf->projection[i]);
+        c->keep[sf->projection[i]] = true;
+    }
+    return 0;
+}
+
+static int
+scan_ctx_init(struct scan_ctx *c, struct storage *st,
+              rocksdb_column_family_handle_t *cf, const Talus__ScanFragment *sf,
+              struct tl_arena *a, struct tl_error *err)
+{
+    int rv;
+
+    memset(c, 0, sizeof *c);
+    c->st = st;
+    c->cf = cf;
+    c->sf = sf;
+    c->a = a;
+    c->err = err;
+    tl_arena_init(&c->row_a);
+    if (sf->table == NULL)
+        return tl_error_set(err, TL_EPROTO, "08P01", "scan without table");
+    rv = tl_table_from_proto(sf->table, &c->t, err);
+    if (rv != 0)
+        return rv;
+    c->vals = tl_arena_calloc(a, (c->t->n_columns + 1) * sizeof *c->vals);
+    if (sf->filter != NULL) {
+        rv =
+            tl_expr_from_proto(sf->filter, c->t->n_columns, a, &c->filter, err);
+        if (rv != 0)
+            return rv;
+    }
+    rv = compile_order(c);
+    if (rv != 0)
+        return rv;
+    return compile_projection(c);
+}
+
+static void
+scan_ctx_close(struct scan_ctx *c)
+{
+    tl_table_destroy(c->t);
+    tl_arena_close(&c->row_a);
+}
+
+/* ------------------------------------------------------------ iteration */
+
+static int
+key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int r = n == 0 ? 0 : memcmp(a, b, n);
+    if (r != 0)
+        return r;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* Decode the row and apply the filter: *@pass says whether it is kept. */
+static int
+filter_row(struct scan_ctx *c, const char *val, size_t vlen, int *pass)
+{
+    int rv;
+    tl_arena_reset(&c->row_a);
+    rv = tl_row_decode((const uint8_t *)val, vlen, c->vals, c->t->n_columns,
+                       NULL);
+    if (rv != 0)
+        return tl_error_set(c->err, TL_ECORRUPT, "XX001",
+                            "corrupt row in table \"%s\"", c->t->name);
+    *pass = 1;
+    if (c->filter == NULL)
+        return 0;
+    return tl_expr_eval_pred(c->filter, c->vals, c->t->n_columns, &c->row_a,
+                             pass, c->err);
+}
+
+/* Iterate one range [start, end) after @resume (may be NULL). */
+static int
+scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
+           const ProtobufCBinaryData *resume, row_fn fn, void *arg)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it;
+    const char *end = (const char *)r->end.data;
+    size_t end_len = r->end.len;
+    char *msg = NULL;
+    int rv = 0;
+
+    if (end_len == 0) {
+        /* Unbounded: stop before the reserved applied-index key. */
+        end = STORAGE_APPLIED_KEY;
+        end_len = STORAGE_APPLIED_KEY_LEN;
+    }
+    /* RocksDB keeps a pointer to the bound: it lives in the request. */
+    rocksdb_readoptions_set_iterate_upper_bound(ro, end, end_len);
+    it = rocksdb_create_iterator_cf(c->st->db, ro, c->cf);
+    if (resume != NULL &&
+        key_cmp(resume->data, resume->len, r->start.data, r->start.len) > 0)
+        rocksdb_iter_seek(it, (const char *)resume->data, resume->len);
+    else
+        rocksdb_iter_seek(it, (const char *)r->start.data, r->start.len);
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v;
+        int pass;
+        if (resume != NULL && key_cmp(k, klen, resume->data, resume->len) <= 0)
+            continue;
+        v = rocksdb_iter_value(it, &vlen);
+        rv = filter_row(c, v, vlen, &pass);
+        if (rv == 0 && pass)
+            rv = fn(c, k, klen, v, vlen, arg);
+        if (rv != 0)
+            break;
+    }
+    if (rv == 0) {
+        rocksdb_iter_get_error(it, &msg);
+        if (msg != NULL)
+            rv = storage_error(c->err, "scan", msg);
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return rv;
+}
+
+/* Visit every row of every range in order; stops early when @fn says 1. */
+static int
+scan_each(struct scan_ctx *c, bool use_resume, row_fn fn, void *arg)
+{
+    const Talus__ScanFragment *sf = c->sf;
+    const ProtobufCBinaryData *resume =
+        use_resume && sf->has_resume_key ? &sf->resume_key : NULL;
+    for (size_t i = 0; i < sf->n_ranges; i++) {
+        int rv = scan_range(c, sf->ranges[i], resume, fn, arg);
+        if (rv < 0)
+            return rv;
+        if (rv > 0)
+            break;
+    }
+    return 0;
+}
+
+/* The output bytes of the current row: as stored, or re-encoded with the
+ * non-projected columns set to NULL. Appended to @out. */
+static void
+project_row(struct scan_ctx *c, const char *val, size_t vlen,
+            struct tl_buf *out)
+{
+    if (c->keep == NULL) {
+        tl_buf_append(out, val, vlen);
+        return;
+    }
+    for (uint32_t i = 0; i < c->t->n_columns; i++)
+        if (!c->keep[i])
+            c->vals[i] = tl_value_null(c->t->columns[i].type);
+    tl_row_encode(c->vals, c->t->n_columns, c->t->schema_version, out);
+}
+
+static ProtobufCBinaryData
+arena_bytes(struct tl_arena *a, const void *p, size_t len)
+{
+    ProtobufCBinaryData d;
+    d.len = len;
+    d.data = tl_arena_alloc(a, len == 0 ? 1 : len);
+    if (len > 0)
+        memcpy(d.data, p, len);
+    return d;
+}
+
+/* ------------------------------------------------------------ plain scan */
+
+struct plain_state {
+    struct exec_scan_result *out;
+    size_t cap;
+    uint64_t limit;   /* 0: none */
+    size_t page_rows; /* 0: no paging */
+    size_t bytes;
+    bool full; /* page full: the next match sets resume_key */
+    ProtobufCBinaryData last_key;
+    bool count_only;
+    struct tl_buf tmp;
+};
+
+static int
+plain_row(struct scan_ctx *c, const char *key, size_t klen, const char *val,
+          size_t vlen, void *arg)
+{
+    struct plain_state *s = arg;
+    struct exec_scan_result *out = s->out;
+
+    if (s->count_only) {
+        out->count++;
+        return s->limit != 0 && out->count >= s->limit;
+    }
+    if (s->full) {
+        out->has_resume = true;
+        out->resume_key = s->last_key;
+        return 1;
+    }
+    if (out->n_rows == s->cap) {
+        size_t cap = s->cap == 0 ? 64 : s->cap * 2;
+        ProtobufCBinaryData *rows = tl_arena_alloc(c->a, cap * sizeof *rows);
+        if (out->n_rows > 0)
+            memcpy(rows, out->rows, out->n_rows * sizeof *rows);
+        out->rows = rows;
+        s->cap = cap;
+    }
+    tl_buf_reset(&s->tmp);
+    project_row(c, val, vlen, &s->tmp);
+    out->rows[out->n_rows++] = arena_bytes(c->a, s->tmp.data, s->tmp.len);
+    s->bytes += s->tmp.len + klen;
+    if (s->limit != 0 && out->n_rows >= s->limit)
+        return 1;
+    if (s->page_rows != 0 &&
+        (out->n_rows >= s->page_rows || s->bytes >= EXEC_PAGE_BYTES)) {
+        s->full = true;
+        s->last_key = arena_bytes(c->a, key, klen);
+    }
+    return 0;
+}
+
+static int
+scan_plain(struct scan_ctx *c, struct exec_scan_result *out)
+{
+    struct plain_state s;
+    int rv;
+
+    memset(&s, 0, sizeof s);
+    s.out = out;
+    s.limit = c->sf->has_limit ? c->sf->limit : 0;
+    s.count_only = c->sf->has_count_only && c->sf->count_only;
+    s.page_rows = c->sf->has_page_size && c->sf->page_size > 0
+                      ? c->sf->page_size
+                      : EXEC_PAGE_ROWS;
+    tl_buf_init(&s.tmp);
+    out->has_count = s.count_only;
+    rv = scan_each(c, true, plain_row, &s);
+    tl_buf_close(&s.tmp);
+    return rv;
+}
+
+/* ------------------------------------------------------------ sorted scan */
+
+struct sort_entry {
+    uint64_t seq;        /* scan order: ties keep key order */
+    struct tl_buf row;   /* output row */
+    struct tl_buf skey;  /* sort values, row-encoded */
+    struct tl_value *sv; /* decoded from skey */
+};
+
+struct sort_state {
+    struct sort_entry **e;
+    size_t n, cap;
+    uint64_t limit;
+    uint64_t seq;
+    const Talus__SortKey *const *keys;
+    size_t n_keys;
+};
+
+static int
+entry_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct sort_entry *a = *(struct sort_entry *const *)pa;
+    const struct sort_entry *b = *(struct sort_entry *const *)pb;
+    const struct sort_state *s = arg;
+    for (size_t i = 0; i < s->n_keys; i++) {
+        const Talus__SortKey *k = s->keys[i];
+        int r;
+        /* DESC reverses the value order but NULL placement is explicit. */
+        if (k->desc)
+            r = -tl_value_cmp_nulls(&a->sv[i], &b->sv[i], !k->nulls_first);
+        else
+            r = tl_value_cmp_nulls(&a->sv[i], &b->sv[i], k->nulls_first);
+        if (r != 0)
+            return r;
+    }
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static void
+entry_free(struct sort_entry *e)
+{
+    tl_buf_close(&e->row);
+    tl_buf_close(&e->skey);
+    free(e->sv);
+    free(e);
+}
+
+/* Sort and keep the first @limit entries (bounded memory for top-N). */
+static void
+sort_prune(struct sort_state *s)
+{
+    qsort_r(s->e, s->n, sizeof *s->e, entry_cmp, s);
+    if (s->limit == 0)
+        return;
+    while (s->n > s->limit)
+        entry_free(s->e[--s->n]);
+}
+
+static int
+sort_row(struct scan_ctx *c, const char *key, size_t klen, const char *val,
+         size_t vlen, void *arg)
+{
+    struct sort_state *s = arg;
+    struct tl_value *sv = calloc(s->n_keys + 1, sizeof *sv);
+    struct sort_entry *e = calloc(1, sizeof *e);
+    int rv = 0;
+
+    (void)key;
+    (void)klen;
+    if (sv == NULL || e == NULL)
+        abort();
+    for (size_t i = 0; i < s->n_keys && rv == 0; i++)
+        rv = tl_expr_eval(c->order[i], c->vals, c->t->n_columns, &c->row_a,
+                          &sv[i], c->err);
+    if (rv != 0) {
+        free(sv);
+        free(e);
+        return rv;
+    }
+    e->seq = s->seq++;
+    /* Own the sort values: encode them, then decode from our copy. */
+    tl_row_encode(sv, s->n_keys, 1, &e->skey);
+    tl_row_decode(e->skey.data, e->skey.len, sv, s->n_keys, NULL);
+    e->sv = sv;
+    project_row(c, val, vlen, &e->row);
+    if (s->n == s->cap) {
+        s->cap = s->cap == 0 ? 256 : s->cap * 2;
+        s->e = realloc(s->e, s->cap * sizeof *s->e);
+        if (s->e == NULL)
+            abort();
+    }
+    s->e[s->n++] = e;
+    if (s->limit != 0 && s->n >= 2 * s->limit + 1024)
+        sort_prune(s);
+    return 0;
+}
+
+static int
+scan_sorted(struct scan_ctx *c, struct exec_scan_result *out)
+{
+    struct sort_state s;
+    int rv;
+
+    memset(&s, 0, sizeof s);
+    s.limit = c->sf->has_limit ? c->sf->limit : 0;
+    s.keys = c->order_pb;
+    s.n_keys = c->n_order;
+    /* The whole (limited) result comes in one reply: no resume_key. */
+    rv = scan_each(c, true, sort_row, &s);
+    if (rv == 0) {
+        sort_prune(&s);
+        out->rows = tl_arena_alloc(c->a, (s.n + 1) * sizeof *out->rows);
+        for (size_t i = 0; i < s.n; i++)
+            out->rows[i] = arena_bytes(c->a, s.e[i]->row.data, s.e[i]->row.len);
+        out->n_rows = s.n;
+    }
+    for (size_t i = 0; i < s.n; i++)
+        entry_free(s.e[i]);
+    free(s.e);
+    return rv;
+}
+
+int
+exec_scan(struct storage *st, rocksdb_column_family_handle_t *cf,
+          const Talus__ScanFragment *sf, struct tl_arena *a,
+          struct exec_scan_result *out, struct tl_error *err)
+{
+    struct scan_ctx c;
+    int rv;
+
+    memset(out, 0, sizeof *out);
+    rv = scan_ctx_init(&c, st, cf, sf, a, err);
+    if (rv == 0) {
+        bool count_only = sf->has_count_only && sf->count_only;
+        if (c.n_order > 0 && !count_only)
+            rv = scan_sorted(&c, out);
+        else
+            rv = scan_plain(&c, out);
+    }
+    scan_ctx_close(&c);
+    return rv;
+}
+
+/* ------------------------------------------------------------ modify */
+
+/* One row selected for modification (all memory in the request arena). */
+struct mod_row {
+    ProtobufCBinaryData key;     /* stored key */
+    ProtobufCBinaryData old;     /* stored value: the EQUALS expectation */
+    ProtobufCBinaryData new_key; /* UPDATE only */
+    ProtobufCBinaryData new_val;
+    struct tl_value *new_vals; /* for the duplicate-key report */
+    bool moved;                /* primary key changed */
+};
+
+struct mod_state {
+    struct mod_row *rows;
+    size_t n, cap;
+};
+
+static int
+collect_row(struct scan_ctx *c, const char *key, size_t klen, const char *val,
+            size_t vlen, void *arg)
+{
+    struct mod_state *s = arg;
+    if (s->n == s->cap) {
+        size_t cap = s->cap == 0 ? 64 : s->cap * 2;
+        struct mod_row *rows = tl_arena_calloc(c->a, cap * sizeof *rows);
+        if (s->n > 0)
+            memcpy(rows, s->rows, s->n * sizeof *rows);
+        s->rows = rows;
+        s->cap = cap;
+    }
+    memset(&s->rows[s->n], 0, sizeof s->rows[s->n]);
+    s->rows[s->n].key = arena_bytes(c->a, key, klen);
+    s->rows[s->n].old = arena_bytes(c->a, val, vlen);
+    s->n++;
+    return 0;
+}
+
+struct assign {
+    uint32_t column;
+    struct tl_expr *e;
+};
+
+static int
+compile_assigns(struct scan_ctx *c, const Talus__ModifyFragment *mf,
+                struct assign **out)
+{
+    struct assign *as = tl_arena_calloc(c->a, (mf->n_set + 1) * sizeof *as);
+    for (size_t i = 0; i < mf->n_set; i++) {
+        int rv;
+        if (mf->set[i]->column >= c->t->n_columns)
+            return tl_error_set(c->err, TL_EPROTO, "08P01",
+                                "assignment column %u out of range",
+                                mf->set[i]->column);
+        as[i].column = mf->set[i]->column;
+        rv = tl_expr_from_proto(mf->set[i]->expr, c->t->n_columns, c->a,
+                                &as[i].e, c->err);
+        if (rv != 0)
+            return rv;
+    }
+    *out = as;
+    return 0;
+}
+
+/* Compute the new image of @r: assignments over the OLD row, cast to the
+ * column types, NOT NULL checked, encoded with the table's version. */
+static int
+update_row(struct scan_ctx *c, const struct assign *as, size_t n_as,
+           struct mod_row *r)
+{
+    uint32_t n = c->t->n_columns;
+    struct tl_value *oldv = tl_arena_calloc(c->a, (n + 1) * sizeof *oldv);
+    struct tl_value *newv = tl_arena_calloc(c->a, (n + 1) * sizeof *newv);
+    struct tl_buf b;
+    int rv;
+
+    if (tl_row_decode(r->old.data, r->old.len, oldv, n, NULL) != 0)
+        return tl_error_set(c->err, TL_ECORRUPT, "XX001",
+                            "corrupt row in table \"%s\"", c->t->name);
+    memcpy(newv, oldv, n * sizeof *newv);
+    for (size_t i = 0; i < n_as; i++) {
+        const struct tl_column *col = &c->t->columns[as[i].column];
+        struct tl_value v;
+        rv = tl_expr_eval(as[i].e, oldv, n, c->a, &v, c->err);
+        if (rv == 0)
+            rv = tl_value_cast(&v, col->type, col->typmod, c->a,
+                               &newv[as[i].column], c->err);
+        if (rv != 0)
+            return rv;
+    }
+    rv = tl_table_check_row(c->t, newv, c->err);
+    if (rv != 0)
+        return rv;
+    tl_buf_init(&b);
+    tl_row_encode(newv, n, c->t->schema_version, &b);
+    r->new_val = arena_bytes(c->a, b.data, b.len);
+    tl_buf_reset(&b);
+    tl_table_row_key(c->t, newv, &b);
+    r->new_key = arena_bytes(c->a, b.data, b.len);
+    tl_buf_close(&b);
+    r->new_vals = newv;
+    r->moved =
+        key_cmp(r->new_key.data, r->new_key.len, r->key.data, r->key.len) != 0;
+    return 0;
+}
+
+static int
+bytes_cmp(const void *pa, const void *pb)
+{
+    const ProtobufCBinaryData *a = *(ProtobufCBinaryData *const *)pa;
+    const ProtobufCBinaryData *b = *(ProtobufCBinaryData *const *)pb;
+    return key_cmp(a->data, a->len, b->data, b->len);
+}
+
+/* Index of a row whose new key repeats another row's new key, or -1. */
+static ssize_t
+find_dup_new_key(struct scan_ctx *c, struct mod_state *s)
+{
+    const ProtobufCBinaryData **ks =
+        tl_arena_alloc(c->a, (s->n + 1) * sizeof *ks);
+    for (size_t i = 0; i < s->n; i++)
+        ks[i] = &s->rows[i].new_key;
+    qsort(ks, s->n, sizeof *ks, bytes_cmp);
+    for (size_t i = 1; i < s->n; i++)
+        if (bytes_cmp(&ks[i - 1], &ks[i]) == 0)
+            for (size_t j = 0; j < s->n; j++)
+                if (&s->rows[j].new_key == ks[i])
+                    return (ssize_t)j;
+    return -1;
+}
+
+static bool
+is_old_key(struct mod_state *s, const ProtobufCBinaryData *k)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (key_cmp(s->rows[i].key.data, s->rows[i].key.len, k->data, k->len) ==
+            0)
+            return true;
+    return false;
+}
+
+static Talus__Mutation *
+new_mutation(struct tl_arena *a, Talus__Mutation__Kind kind,
+             ProtobufCBinaryData key, Talus__Mutation__Cond cond)
+{
+    Talus__Mutation *m = tl_arena_alloc(a, sizeof *m);
+    talus__mutation__init(m);
+    m->kind = kind;
+    m->key = key;
+    m->has_cond = true;
+    m->cond = cond;
+    return m;
+}
+
+/* Build the batch. DELETEs come first so that a row moving onto a key
+ * another row vacates is not erased by that row's DELETE. @owner maps
+ * each mutation back to its row (for the duplicate-key report). */
+static void
+build_batch(struct scan_ctx *c, struct mod_state *s, bool is_delete,
+            Talus__WriteBatch *wb, size_t *owner)
+{
+    Talus__Mutation **ms = tl_arena_alloc(c->a, 2 * (s->n + 1) * sizeof *ms);
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->n; i++) {
+        struct mod_row *r = &s->rows[i];
+        if (!is_delete && !r->moved)
+            continue;
+        owner[n] = i;
+        ms[n] = new_mutation(c->a, TALUS__MUTATION__KIND__DELETE, r->key,
+                             TALUS__MUTATION__COND__EQUALS);
+        ms[n]->has_expect = true;
+        ms[n++]->expect = r->old;
+    }
+    for (size_t i = 0; !is_delete && i < s->n; i++) {
+        struct mod_row *r = &s->rows[i];
+        Talus__Mutation *m;
+        if (r->moved)
+            /* A key another row of this batch vacates needs no check: that
+             * row's DELETE is EQUALS-checked and duplicates were caught. */
+            m = new_mutation(c->a, TALUS__MUTATION__KIND__PUT, r->new_key,
+                             is_old_key(s, &r->new_key)
+                                 ? TALUS__MUTATION__COND__NONE
+                                 : TALUS__MUTATION__COND__ABSENT);
+        else {
+            m = new_mutation(c->a, TALUS__MUTATION__KIND__PUT, r->key,
+                             TALUS__MUTATION__COND__EQUALS);
+            m->has_expect = true;
+            m->expect = r->old;
+        }
+        m->has_value = true;
+        m->value = r->new_val;
+        owner[n] = i;
+        ms[n++] = m;
+    }
+    wb->mutations = ms;
+    wb->n_mutations = n;
+}
+
+/* One attempt: scan, build, propose. 1 means "retry", 0 done. */
+static int
+modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
+            const struct assign *as, exec_propose_fn propose, void *ctx,
+            uint64_t *count)
+{
+    struct mod_state s = {0};
+    Talus__WriteBatch wb;
+    struct fsm_result res;
+    size_t *owner;
+    int rv;
+
+    rv = scan_each(c, false, collect_row, &s);
+    if (rv != 0 || s.n == 0) {
+        *count = 0;
+        return rv;
+    }
+    for (size_t i = 0; !mf->is_delete && i < s.n; i++) {
+        rv = update_row(c, as, mf->n_set, &s.rows[i]);
+        if (rv != 0)
+            return rv;
+    }
+    if (!mf->is_delete) {
+        ssize_t d = find_dup_new_key(c, &s);
+        if (d >= 0)
+            return tl_table_dup_key_error(c->t, s.rows[d].new_vals, c->err);
+    }
+    owner = tl_arena_alloc(c->a, 2 * (s.n + 1) * sizeof *owner);
+    talus__write_batch__init(&wb);
+    build_batch(c, &s, mf->is_delete, &wb, owner);
+    rv = propose(ctx, &wb, &res, c->err);
+    if (rv != 0)
+        return rv;
+    if (res.outcome == FSM_OK) {
+        *count = s.n;
+        return 0;
+    }
+    if (res.outcome == FSM_COND_FAILED &&
+        res.cond == TALUS__MUTATION__COND__ABSENT && res.mutation >= 0)
+        return tl_table_dup_key_error(
+            c->t, s.rows[owner[res.mutation]].new_vals, c->err);
+    if (res.outcome == FSM_COND_FAILED)
+        return 1;
+    return tl_error_set(c->err, TL_EPROTO, "XX000",
+                        "write batch rejected by the state machine");
+}
+
+int
+exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
+            const Talus__ModifyFragment *mf, exec_propose_fn propose, void *ctx,
+            struct tl_arena *a, uint64_t *count, struct tl_error *err)
+{
+    struct scan_ctx c;
+    struct assign *as = NULL;
+    int rv;
+
+    *count = 0;
+    if (mf->scan == NULL)
+        return tl_error_set(err, TL_EPROTO, "08P01", "modify without scan");
+    rv = scan_ctx_init(&c, st, cf, mf->scan, a, err);
+    if (rv == 0 && !mf->is_delete)
+        rv = compile_assigns(&c, mf, &as);
+    for (int attempt = 0; rv == 0; attempt++) {
+        if (attempt == EXEC_MODIFY_RETRIES) {
+            rv = tl_error_set(err, TL_ECONFLICT, "40001",
+                              "could not serialize access due to concurrent "
+                              "update");
+            break;
+        }
+        rv = modify_once(&c, mf, as, propose, ctx, count);
+        if (rv == 1)
+            rv = 0; /* a concurrent writer won: re-scan and retry */
+        else
+            break;
+    }
+    scan_ctx_close(&c);
+    return rv;
+}

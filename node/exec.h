@@ -1,0 +1,62 @@
+/* exec — runs plan fragments against a shard's column family.
+ *
+ * Scans read RocksDB directly on the calling (worker) thread: RocksDB is
+ * thread-safe and a scan never touches raft or loop state. Modifications
+ * scan, build one conditional WriteBatch, and hand it to a caller-supplied
+ * propose function (which goes through raft); optimistic conditions make
+ * a concurrent writer visible as a failed EQUALS, and the fragment is then
+ * re-run from a fresh scan.
+ *
+ * Everything a result points to lives in the caller's arena. */
+#ifndef NODE_EXEC_H
+#define NODE_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "fsm.h"
+#include "storage.h"
+#include "talus.pb-c.h"
+#include "tl_error.h"
+
+#define EXEC_PAGE_ROWS 1000
+#define EXEC_PAGE_BYTES (4u << 20)
+#define EXEC_MODIFY_RETRIES 20
+
+struct exec_scan_result {
+    ProtobufCBinaryData *rows; /* in the arena */
+    size_t n_rows;
+    bool has_count;
+    uint64_t count;
+    bool has_resume;
+    ProtobufCBinaryData resume_key; /* in the arena */
+};
+
+/** Propose @wb to the shard's raft group and wait for it to be applied:
+ * 0 with *@res filled, or a TL_E* code with @err filled (timeout, not
+ * leader, shutting down). */
+typedef int (*exec_propose_fn)(void *ctx, const Talus__WriteBatch *wb,
+                               struct fsm_result *res, struct tl_error *err);
+
+/** Run scan fragment @sf over @cf (see talus.proto ScanFragment: ranges in
+ * order, resume_key, filter, projection, limit, order/top-N, count_only,
+ * paging by page_size rows or EXEC_PAGE_BYTES). Results go to *@out, in
+ * @a. On error returns a TL_E* code with @err filled (table or expression
+ * errors carry their SQLSTATE; storage errors are XX000). */
+int exec_scan(struct storage *st, rocksdb_column_family_handle_t *cf,
+              const Talus__ScanFragment *sf, struct tl_arena *a,
+              struct exec_scan_result *out, struct tl_error *err);
+
+/** Run modify fragment @mf over @cf: UPDATE (assignments) or DELETE of the
+ * rows its scan selects, as one atomic conditional WriteBatch proposed
+ * through @propose(@ctx, ...). Re-scans and retries when a concurrent
+ * writer changed a row, up to EXEC_MODIFY_RETRIES times (then 40001).
+ * *@count gets the rows affected. Errors: 23505 (new primary key exists),
+ * 23502, cast and expression errors, whatever @propose reports. */
+int exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
+                const Talus__ModifyFragment *mf, exec_propose_fn propose,
+                void *ctx, struct tl_arena *a, uint64_t *count,
+                struct tl_error *err);
+
+#endif

@@ -1,0 +1,250 @@
+#include "storage.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "log.h"
+#include "tl_error.h"
+
+int
+storage_mkdir_p(const char *path)
+{
+    char tmp[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return TL_EIO;
+    }
+    memcpy(tmp, path, len + 1);
+    for (char *p = tmp + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return TL_EIO;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return TL_EIO;
+    return 0;
+}
+
+void
+storage_encode_u64(uint64_t v, char out[8])
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (char)(v & 0xFF);
+        v >>= 8;
+    }
+}
+
+/* Add @name to @names unless present. */
+static void
+add_name(char ***names, size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*names)[i], name) == 0)
+            return;
+    *names = realloc(*names, (*n + 1) * sizeof **names);
+    if (*names == NULL)
+        abort();
+    (*names)[(*n)++] = strdup(name);
+}
+
+/* The column families to open: every existing one plus those we need. */
+static void
+collect_cf_names(struct storage *st, const char *path, const uint32_t *shards,
+                 size_t n_shards)
+{
+    char *err = NULL;
+    size_t n_existing = 0;
+    char **existing =
+        rocksdb_list_column_families(st->opts, path, &n_existing, &err);
+    if (err != NULL) {
+        /* No database yet: nothing exists. */
+        rocksdb_free(err);
+        rocksdb_free(existing);
+        existing = NULL;
+        n_existing = 0;
+    }
+    add_name(&st->cf_names, &st->n_cfs, "default");
+    for (size_t i = 0; i < n_existing; i++)
+        add_name(&st->cf_names, &st->n_cfs, existing[i]);
+    if (existing != NULL)
+        rocksdb_list_column_families_destroy(existing, n_existing);
+    for (size_t i = 0; i < n_shards; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "shard-%u", shards[i]);
+        add_name(&st->cf_names, &st->n_cfs, name);
+    }
+}
+
+static void
+free_names(struct storage *st)
+{
+    for (size_t i = 0; i < st->n_cfs; i++)
+        free(st->cf_names[i]);
+    free(st->cf_names);
+    st->cf_names = NULL;
+}
+
+static int
+open_db(struct storage *st, const char *path, char *errbuf, size_t errlen)
+{
+    char *err = NULL;
+    const rocksdb_options_t **cf_opts = calloc(st->n_cfs, sizeof *cf_opts);
+    st->cfs = calloc(st->n_cfs, sizeof *st->cfs);
+    if (cf_opts == NULL || st->cfs == NULL)
+        abort();
+    for (size_t i = 0; i < st->n_cfs; i++)
+        cf_opts[i] = st->opts;
+    st->db = rocksdb_open_column_families(st->opts, path, (int)st->n_cfs,
+                                          (const char *const *)st->cf_names,
+                                          cf_opts, st->cfs, &err);
+    free(cf_opts);
+    if (err != NULL) {
+        snprintf(errbuf, errlen, "%s", err);
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    return 0;
+}
+
+int
+storage_open(const char *path, const uint32_t *shards, size_t n_shards,
+             struct storage **out, char *errbuf, size_t errlen)
+{
+    struct storage *st;
+    int rv;
+
+    st = calloc(1, sizeof *st);
+    if (st == NULL)
+        abort();
+    if (storage_mkdir_p(path) != 0) {
+        snprintf(errbuf, errlen, "mkdir %s: %s", path, strerror(errno));
+        rv = TL_EIO;
+        goto err_alloc;
+    }
+    st->opts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(st->opts, 1);
+    rocksdb_options_set_create_missing_column_families(st->opts, 1);
+    collect_cf_names(st, path, shards, n_shards);
+    rv = open_db(st, path, errbuf, errlen);
+    if (rv != 0)
+        goto err_opts;
+    st->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(st->wopts, 0);
+    rocksdb_writeoptions_disable_WAL(st->wopts, 0);
+    st->ropts = rocksdb_readoptions_create();
+    *out = st;
+    return 0;
+
+err_opts:
+    free(st->cfs);
+    free_names(st);
+    rocksdb_options_destroy(st->opts);
+err_alloc:
+    free(st);
+    return rv;
+}
+
+void
+storage_close(struct storage *st)
+{
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < st->n_cfs; i++)
+        rocksdb_column_family_handle_destroy(st->cfs[i]);
+    rocksdb_close(st->db);
+    free(st->cfs);
+    free_names(st);
+    rocksdb_writeoptions_destroy(st->wopts);
+    rocksdb_readoptions_destroy(st->ropts);
+    rocksdb_options_destroy(st->opts);
+    free(st);
+}
+
+rocksdb_column_family_handle_t *
+storage_shard_cf(struct storage *st, uint32_t shard)
+{
+    char name[32];
+    snprintf(name, sizeof name, "shard-%u", shard);
+    for (size_t i = 0; i < st->n_cfs; i++)
+        if (strcmp(st->cf_names[i], name) == 0)
+            return st->cfs[i];
+    return NULL;
+}
+
+int
+storage_read_applied(struct storage *st, rocksdb_column_family_handle_t *cf,
+                     uint64_t *out)
+{
+    char *err = NULL;
+    size_t len = 0;
+    char *v = rocksdb_get_cf(st->db, st->ropts, cf, STORAGE_APPLIED_KEY,
+                             STORAGE_APPLIED_KEY_LEN, &len, &err);
+    if (err != NULL) {
+        tl_error("storage", "event=read_applied_failed err=\"%s\"", err);
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    if (v == NULL) {
+        *out = 0;
+        return 0;
+    }
+    if (len != 8) {
+        rocksdb_free(v);
+        return TL_ECORRUPT;
+    }
+    *out = tl_load_be64((const uint8_t *)v);
+    rocksdb_free(v);
+    return 0;
+}
+
+int
+storage_sync(struct storage *st)
+{
+    char *err = NULL;
+    rocksdb_flush_wal(st->db, 1, &err);
+    if (err != NULL) {
+        tl_error("storage", "event=sync_failed err=\"%s\"", err);
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    return 0;
+}
+
+int
+storage_count_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
+                   uint64_t *out)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it;
+    char *err = NULL;
+    uint64_t n = 0;
+    int rv = 0;
+
+    /* The bound buffer is not copied by RocksDB: a literal lives forever. */
+    rocksdb_readoptions_set_iterate_upper_bound(ro, STORAGE_APPLIED_KEY,
+                                                STORAGE_APPLIED_KEY_LEN);
+    rocksdb_readoptions_set_fill_cache(ro, 0);
+    it = rocksdb_create_iterator_cf(st->db, ro, cf);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it))
+        n++;
+    rocksdb_iter_get_error(it, &err);
+    if (err != NULL) {
+        tl_error("storage", "event=count_keys_failed err=\"%s\"", err);
+        rocksdb_free(err);
+        rv = TL_EIO;
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    *out = n;
+    return rv;
+}

@@ -1,0 +1,73 @@
+/* storage — the node's one RocksDB instance, a column family per shard.
+ *
+ * Layout: <dir>/db holds column families "default" and "shard-<s>" for
+ * every shard this node hosts (column families of shards it no longer
+ * hosts are opened too, since RocksDB insists, but are left alone). Inside
+ * a shard's column family, table rows live under their memcomparable keys
+ * (common/keycodec.h) and one reserved key, STORAGE_APPLIED_KEY, holds the
+ * raft index of the last applied log entry. The reserved key sorts after
+ * every table key (its first eight bytes are 0xFF), so table scans and key
+ * counts stop before it.
+ *
+ * RocksDB is thread-safe: worker threads read while the loop writes. */
+#ifndef NODE_STORAGE_H
+#define NODE_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rocksdb/c.h>
+
+/* 0xFF x 8 then "applied": above every (table id, index id) prefix. */
+#define STORAGE_APPLIED_KEY                                                    \
+    "\xff\xff\xff\xff\xff\xff\xff\xff"                                         \
+    "applied"
+#define STORAGE_APPLIED_KEY_LEN 15
+
+struct storage {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_writeoptions_t *wopts; /* WAL on, no sync: raft's log is */
+    rocksdb_readoptions_t *ropts;
+    size_t n_cfs;
+    char **cf_names;                      /* owned */
+    rocksdb_column_family_handle_t **cfs; /* owned, parallel to cf_names */
+};
+
+/** Open (creating if needed) the database at @path with a column family
+ * for each of @shards[0..n_shards). On success *@out is owned by the
+ * caller: release with storage_close(). TL_EIO with @errbuf saying why
+ * (RocksDB only gives strings). */
+int storage_open(const char *path, const uint32_t *shards, size_t n_shards,
+                 struct storage **out, char *errbuf, size_t errlen);
+
+/** Close the database and free @st. NULL is a no-op. Every iterator and
+ * reader must be gone. */
+void storage_close(struct storage *st);
+
+/** The column family of @shard (borrowed from @st), or NULL if it was not
+ * opened. Cannot fail. */
+rocksdb_column_family_handle_t *storage_shard_cf(struct storage *st,
+                                                 uint32_t shard);
+
+/** Read the applied index stored in @cf into *@out (0 when absent).
+ * TL_EIO on a read error, TL_ECORRUPT on a malformed value. */
+int storage_read_applied(struct storage *st, rocksdb_column_family_handle_t *cf,
+                         uint64_t *out);
+
+/** Make every write issued so far durable (sync the WAL). TL_EIO. */
+int storage_sync(struct storage *st);
+
+/** Count the table keys of @cf (the applied key excluded) into *@out.
+ * TL_EIO on an iterator error. Reads the whole column family: slow. */
+int storage_count_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
+                       uint64_t *out);
+
+/** Create directory @path and its missing parents (mode 0755). TL_EIO
+ * with errno set if one cannot be created. */
+int storage_mkdir_p(const char *path);
+
+/** Store @v as 8 bytes big-endian in @out[8]. Cannot fail. */
+void storage_encode_u64(uint64_t v, char out[8]);
+
+#endif

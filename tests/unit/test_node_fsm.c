@@ -1,0 +1,324 @@
+/* Unit tests of node/fsm.c and node/storage.c: applying write batches to a
+ * shard's column family without raft. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fsm.h"
+#include "storage.h"
+#include "talus.pb-c.h"
+#include "tl_error.h"
+
+struct fixture {
+    char dir[64];
+    struct storage *st;
+    struct node_fsm fsm;
+};
+
+static const uint32_t shards[] = {3};
+
+static void
+open_fixture(struct fixture *f)
+{
+    char err[256];
+    assert_int_equal(storage_open(f->dir, shards, 1, &f->st, err, sizeof err),
+                     0);
+    assert_int_equal(fsm_init(&f->fsm, f->st, 3), 0);
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/test_node_fsm.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    open_fixture(f);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+    storage_close(f->st);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* A mutation over NUL-terminated strings (NULL: field absent). */
+static Talus__Mutation *
+mut(int kind, const char *key, const char *value, int cond, const char *expect)
+{
+    Talus__Mutation *m = calloc(1, sizeof *m);
+    talus__mutation__init(m);
+    m->kind = kind;
+    m->key.data = (uint8_t *)key;
+    m->key.len = strlen(key);
+    if (value != NULL) {
+        m->has_value = true;
+        m->value.data = (uint8_t *)value;
+        m->value.len = strlen(value);
+        if (kind == TALUS__MUTATION__KIND__DELETE_RANGE) {
+            m->has_value = false;
+            m->has_end_key = true;
+            m->end_key = m->value;
+        }
+    }
+    m->has_cond = cond != 0;
+    m->cond = cond;
+    if (expect != NULL) {
+        m->has_expect = true;
+        m->expect.data = (uint8_t *)expect;
+        m->expect.len = strlen(expect);
+    }
+    return m;
+}
+
+/* Pack the batch of @n mutations (freed here) and apply it at @index. */
+static struct fsm_result
+apply(struct fixture *f, uint64_t index, size_t n, ...)
+{
+    Talus__Mutation *ms[16];
+    Talus__WriteBatch wb;
+    struct fsm_result res;
+    struct raft_buffer buf;
+    va_list ap;
+
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++)
+        ms[i] = va_arg(ap, Talus__Mutation *);
+    va_end(ap);
+    talus__write_batch__init(&wb);
+    wb.mutations = ms;
+    wb.n_mutations = n;
+    fsm_entry_encode(&wb, &buf);
+    assert_int_equal(buf.len % 8, 0); /* raft 0.15 needs 8-byte multiples */
+    for (size_t i = 0; i < n; i++)
+        free(ms[i]);
+    assert_int_equal(fsm_apply_batch(&f->fsm, index, buf.base, buf.len, &res),
+                     0);
+    raft_free(buf.base);
+    return res;
+}
+
+/* The value of @key, or NULL; caller frees. */
+static char *
+get(struct fixture *f, const char *key)
+{
+    char *err = NULL;
+    size_t len;
+    char *v = rocksdb_get_cf(f->st->db, f->st->ropts, f->fsm.cf, key,
+                             strlen(key), &len, &err);
+    assert_null(err);
+    if (v == NULL)
+        return NULL;
+    char *s = strndup(v, len);
+    rocksdb_free(v);
+    return s;
+}
+
+static void
+assert_value(struct fixture *f, const char *key, const char *want)
+{
+    char *v = get(f, key);
+    if (want == NULL) {
+        assert_null(v);
+        return;
+    }
+    assert_non_null(v);
+    assert_string_equal(v, want);
+    free(v);
+}
+
+static uint64_t
+stored_applied(struct fixture *f)
+{
+    uint64_t v;
+    assert_int_equal(storage_read_applied(f->st, f->fsm.cf, &v), 0);
+    return v;
+}
+
+/* PUT, DELETE and DELETE_RANGE are applied and the applied index stored. */
+static void
+test_put_delete_range(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+
+    r = apply(f, 1, 4, mut(0, "a", "1", 0, NULL), mut(0, "b", "2", 0, NULL),
+              mut(0, "c", "3", 0, NULL), mut(0, "d", "4", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "b", "2");
+    r = apply(f, 2, 2, mut(TALUS__MUTATION__KIND__DELETE, "a", NULL, 0, NULL),
+              mut(TALUS__MUTATION__KIND__DELETE_RANGE, "b", "d", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "a", NULL);
+    assert_value(f, "b", NULL);
+    assert_value(f, "c", NULL);
+    assert_value(f, "d", "4");
+    assert_int_equal(stored_applied(f), 2);
+    assert_int_equal(fsm_applied(&f->fsm), 2);
+    uint64_t n;
+    assert_int_equal(storage_count_keys(f->st, f->fsm.cf, &n), 0);
+    assert_int_equal(n, 1); /* the applied key is not counted */
+}
+
+/* A failed ABSENT condition writes nothing but the applied index. */
+static void
+test_absent_fails(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+
+    apply(f, 1, 1, mut(0, "k", "old", 0, NULL));
+    r = apply(f, 2, 2, mut(0, "x", "new", 0, NULL),
+              mut(0, "k", "dup", TALUS__MUTATION__COND__ABSENT, NULL));
+    assert_int_equal(r.outcome, FSM_COND_FAILED);
+    assert_int_equal(r.mutation, 1);
+    assert_int_equal(r.cond, TALUS__MUTATION__COND__ABSENT);
+    assert_value(f, "x", NULL);
+    assert_value(f, "k", "old");
+    assert_int_equal(stored_applied(f), 2);
+    r = apply(f, 3, 1, mut(0, "y", "v", TALUS__MUTATION__COND__ABSENT, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "y", "v");
+}
+
+/* EQUALS passes on the exact current value and fails otherwise. */
+static void
+test_equals(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+
+    apply(f, 1, 1, mut(0, "k", "v1", 0, NULL));
+    r = apply(f, 2, 1, mut(0, "k", "v2", TALUS__MUTATION__COND__EQUALS, "v1"));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "k", "v2");
+    r = apply(f, 3, 2, mut(TALUS__MUTATION__KIND__DELETE, "z", NULL, 0, NULL),
+              mut(TALUS__MUTATION__KIND__DELETE, "k", NULL,
+                  TALUS__MUTATION__COND__EQUALS, "v1"));
+    assert_int_equal(r.outcome, FSM_COND_FAILED);
+    assert_int_equal(r.mutation, 1);
+    assert_int_equal(r.cond, TALUS__MUTATION__COND__EQUALS);
+    assert_value(f, "k", "v2");
+    /* A missing key never equals anything. */
+    r = apply(f, 4, 1, mut(0, "nokey", "v", TALUS__MUTATION__COND__EQUALS, ""));
+    assert_int_equal(r.outcome, FSM_COND_FAILED);
+    assert_int_equal(stored_applied(f), 4);
+}
+
+/* Replaying an entry at or below the applied index changes nothing. */
+static void
+test_replay_skipped(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+
+    apply(f, 5, 1, mut(0, "k", "five", 0, NULL));
+    r = apply(f, 5, 1, mut(0, "k", "again", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    r = apply(f, 3, 1, mut(0, "j", "three", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "k", "five");
+    assert_value(f, "j", NULL);
+    assert_int_equal(stored_applied(f), 5);
+}
+
+/* Reopening the database keeps the data and the applied index. */
+static void
+test_reopen(void **state)
+{
+    struct fixture *f = *state;
+
+    apply(f, 7, 1, mut(0, "k", "kept", 0, NULL));
+    storage_close(f->st);
+    open_fixture(f);
+    assert_int_equal(fsm_applied(&f->fsm), 7);
+    assert_value(f, "k", "kept");
+    apply(f, 7, 1, mut(0, "k", "replayed", 0, NULL));
+    assert_value(f, "k", "kept");
+}
+
+/* An undecodable payload is skipped but still advances the index. */
+static void
+test_bad_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+    const uint8_t junk[] = {0xff, 0xff, 0xff, 0x0f};
+    const uint8_t framed[] = {'T',  'L',  'W',  '1',  0, 0, 0, 4,
+                              0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0};
+    const uint8_t too_long[] = {'T', 'L', 'W', '1', 0, 0, 0, 99};
+
+    assert_int_equal(fsm_apply_batch(&f->fsm, 1, junk, sizeof junk, &r), 0);
+    assert_int_equal(r.outcome, FSM_BAD_BATCH);
+    assert_int_equal(fsm_apply_batch(&f->fsm, 2, framed, sizeof framed, &r), 0);
+    assert_int_equal(r.outcome, FSM_BAD_BATCH);
+    assert_int_equal(fsm_apply_batch(&f->fsm, 3, too_long, sizeof too_long, &r),
+                     0);
+    assert_int_equal(r.outcome, FSM_BAD_BATCH);
+    assert_int_equal(stored_applied(f), 3);
+}
+
+/* The apply result survives the trip through raft's opaque pointer. */
+static void
+test_result_pack(void **state)
+{
+    struct fsm_result in = {FSM_COND_FAILED, 12345,
+                            TALUS__MUTATION__COND__EQUALS};
+    struct fsm_result out;
+    (void)state;
+    fsm_result_unpack(fsm_result_pack(&in), &out);
+    assert_int_equal(out.outcome, in.outcome);
+    assert_int_equal(out.mutation, in.mutation);
+    assert_int_equal(out.cond, in.cond);
+    in = (struct fsm_result){FSM_OK, -1, 0};
+    fsm_result_unpack(fsm_result_pack(&in), &out);
+    assert_int_equal(out.mutation, -1);
+    assert_int_equal(out.outcome, FSM_OK);
+}
+
+/* A snapshot descriptor is accepted only when our data covers it. */
+static void
+test_snapshot_descriptor(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t d[FSM_SNAPSHOT_LEN];
+
+    apply(f, 4, 1, mut(0, "k", "v", 0, NULL));
+    fsm_snapshot_encode(&f->fsm, d);
+    assert_int_equal(fsm_snapshot_check(&f->fsm, d, sizeof d), 0);
+    d[23] = 9; /* index 9 > applied 4 */
+    assert_int_equal(fsm_snapshot_check(&f->fsm, d, sizeof d), TL_EUNAVAILABLE);
+    d[15] = 1; /* another shard */
+    assert_int_equal(fsm_snapshot_check(&f->fsm, d, sizeof d), TL_ECORRUPT);
+    assert_int_equal(fsm_snapshot_check(&f->fsm, d, 3), TL_ECORRUPT);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_delete_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_absent_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_equals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_batch, setup, teardown),
+        cmocka_unit_test(test_result_pack),
+        cmocka_unit_test_setup_teardown(test_snapshot_descriptor, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
