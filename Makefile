@@ -6,6 +6,7 @@ SAN_BUILD ?= build-san
 DATA      ?= data
 PORT      ?= 5433
 JOBS      ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps build build-san up down status test unit integration format format-check clean
 

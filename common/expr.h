@@ -47,16 +47,16 @@ enum tl_op {
     TL_OP_MUL = 9,
     TL_OP_DIV = 10, /* integer division truncates toward zero */
     TL_OP_MOD = 11,
-    TL_OP_NEG = 12, /* unary */
+    TL_OP_NEG = 12,    /* unary */
     TL_OP_CONCAT = 13, /* text || text */
     TL_OP_LIKE = 14,   /* text LIKE pattern, % and _ and \ escapes */
 };
 
 struct tl_expr {
-    uint8_t kind;   /* enum tl_expr_kind */
-    uint8_t op;     /* enum tl_op, for TL_EXPR_OP */
-    uint8_t type;   /* result type (enum tl_type) */
-    int32_t typmod; /* TL_EXPR_CAST target typmod, else -1 */
+    uint8_t kind;          /* enum tl_expr_kind */
+    uint8_t op;            /* enum tl_op, for TL_EXPR_OP */
+    uint8_t type;          /* result type (enum tl_type) */
+    int32_t typmod;        /* TL_EXPR_CAST target typmod, else -1 */
     uint32_t column;       /* TL_EXPR_COLUMN */
     struct tl_value value; /* TL_EXPR_CONST; text borrows arena memory */
     uint32_t n_args;
@@ -87,9 +87,8 @@ Talus__Expr *tl_expr_to_proto(const struct tl_expr *e, struct tl_arena *a);
 /** Build a tree in @a from @pb, checking it: known kinds and ops, argument
  * counts, column indexes below @n_cols, decodable constants. TL_EPROTO
  * (08P01) with a message naming the problem otherwise. */
-int tl_expr_from_proto(const Talus__Expr *pb, size_t n_cols,
-                       struct tl_arena *a, struct tl_expr **out,
-                       struct tl_error *err);
+int tl_expr_from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a,
+                       struct tl_expr **out, struct tl_error *err);
 
 /** Constructors for building trees by hand (binder, tests); all allocate
  * in @a and cannot fail. */

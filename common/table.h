@@ -75,8 +75,8 @@ void tl_table_key_range(const struct tl_table *t, struct tl_buf *start,
 /** Fill @e with PostgreSQL's duplicate-key report for @t and @row:
  * 23505 duplicate key value violates unique constraint "<table>_pkey",
  * detail Key (a, b)=(1, x) already exists. Returns TL_EDUPKEY. */
-int tl_table_dup_key_error(const struct tl_table *t,
-                           const struct tl_value *row, struct tl_error *e);
+int tl_table_dup_key_error(const struct tl_table *t, const struct tl_value *row,
+                           struct tl_error *e);
 
 /** Check @row against the column constraints: NOT NULL (23502 null value
  * in column "c" of relation "t" violates not-null constraint). Values must

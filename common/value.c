@@ -451,7 +451,7 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
 
     switch (type) {
     case TL_TYPE_BOOL: {
-        bool b;
+        bool b = false;
         if ((rv = parse_bool(s, len, &b, err)) != 0)
             return rv;
         *out = tl_value_bool(b);
@@ -460,14 +460,14 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
     case TL_TYPE_INT2:
     case TL_TYPE_INT4:
     case TL_TYPE_INT8: {
-        int64_t i;
+        int64_t i = 0;
         if ((rv = parse_int(type, s, len, &i, err)) != 0)
             return rv;
         *out = tl_value_int(type, i);
         return 0;
     }
     case TL_TYPE_FLOAT8: {
-        double d;
+        double d = 0;
         if ((rv = parse_float8(s, len, &d, err)) != 0)
             return rv;
         *out = tl_value_float(d);

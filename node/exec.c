@@ -363,7 +363,9 @@ entry_free(struct sort_entry *e)
 static void
 sort_prune(struct sort_state *s)
 {
-    qsort_r(s->e, s->n, sizeof *s->e, entry_cmp, s);
+    /* qsort_r with a NULL array (no rows) is undefined behaviour. */
+    if (s->n > 1)
+        qsort_r(s->e, s->n, sizeof *s->e, entry_cmp, s);
     if (s->limit == 0)
         return;
     while (s->n > s->limit)

@@ -19,6 +19,9 @@ struct router {
     struct tl_cluster_config cfg;
     struct tl_rpc_client *nodes[TL_MAX_NODES]; /* by node index (id - 1) */
     struct catalog *catalog;
+    /* Node (1-based id) last seen leading each shard, 0 for the preferred
+     * one; updated from the nodes' not-leader replies. */
+    _Atomic uint32_t leader[TL_MAX_SHARDS];
     uint32_t router_id; /* random, for row ids and backend keys */
     atomic_uint_fast64_t n_queries;
 };
@@ -31,7 +34,8 @@ int router_init(struct router *r, const struct tl_cluster_config *cfg);
 /** Release everything router_init() made. */
 void router_close(struct router *r);
 
-/** The client for the node hosting @shard. Cannot fail. */
+/** The client for the node believed to lead @shard: the last leader a
+ * node named, else the preferred one. Cannot fail. */
 struct tl_rpc_client *router_shard_client(struct router *r, uint32_t shard);
 
 #endif

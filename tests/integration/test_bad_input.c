@@ -98,8 +98,7 @@ test_sql_errors_keep_connection(void **state)
         const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         if (st == NULL || strcmp(st, cases[i].sqlstate) != 0)
             fail_msg("%s: want %s, got %s (%s)", cases[i].sql,
-                     cases[i].sqlstate, st ? st : "success",
-                     msg ? msg : "");
+                     cases[i].sqlstate, st ? st : "success", msg ? msg : "");
         if (cases[i].in_message != NULL &&
             strcasestr(msg, cases[i].in_message) == NULL)
             fail_msg("%s: message \"%s\" does not mention %s", cases[i].sql,
@@ -189,8 +188,7 @@ read_until_closed(int fd)
         if (n == 0 || (n < 0 && errno == ECONNRESET))
             break;
         if (n < 0)
-            fail_msg("router neither answered nor closed: %s",
-                     strerror(errno));
+            fail_msg("router neither answered nor closed: %s", strerror(errno));
         if (first && buf[0] == 'E')
             saw_error = 1;
         first = 0;

@@ -27,8 +27,8 @@ setup(void **state)
     /* 600 rows in three multi-row statements. */
     for (int b = 0; b < 3; b++) {
         char sql[32768];
-        size_t n = (size_t)snprintf(sql, sizeof(sql),
-                                    "INSERT INTO users (id, name, score) VALUES ");
+        size_t n = (size_t)snprintf(
+            sql, sizeof(sql), "INSERT INTO users (id, name, score) VALUES ");
         for (int i = b * 200; i < (b + 1) * 200; i++)
             n += (size_t)snprintf(sql + n, sizeof(sql) - n,
                                   "%s(%d, 'user%d', %d)", i % 200 ? ", " : "",
@@ -257,10 +257,11 @@ test_types_and_nulls(void **state)
                             "bigint, b smallint, c text, d varchar(5), e "
                             "boolean, f double precision) PARTITION BY HASH "
                             "(k)"));
-    assert_true(th_ok(conn, "INSERT INTO types VALUES (1, -9223372036854775808, "
-                            "-32768, 'héllo', 'abcde', true, 0.1), (2, NULL, "
-                            "NULL, NULL, NULL, NULL, NULL), (3, 9223372036854775807, "
-                            "32767, '', 'x', false, -1.5e300)"));
+    assert_true(th_ok(conn,
+                      "INSERT INTO types VALUES (1, -9223372036854775808, "
+                      "-32768, 'héllo', 'abcde', true, 0.1), (2, NULL, "
+                      "NULL, NULL, NULL, NULL, NULL), (3, 9223372036854775807, "
+                      "32767, '', 'x', false, -1.5e300)"));
     PGresult *res = th_exec(conn, "SELECT k, a, b, c, d, e, f FROM types "
                                   "ORDER BY k");
     assert_int_equal(PQntuples(res), 3);

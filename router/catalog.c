@@ -1,0 +1,596 @@
+/* catalog — table descriptions on shard 0 and their cache in the router. */
+#include "catalog.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keycodec.h"
+#include "log.h"
+#include "router_int.h"
+#include "row.h"
+
+#define MOD "catalog"
+#define CATALOG_RETRIES 16
+
+struct catalog {
+    struct router *r;
+    pthread_mutex_t lock;
+    bool loaded;
+    uint64_t gen;             /* bumped by this router's own DDL */
+    struct tl_table **tables; /* owned */
+    size_t n_tables;
+};
+
+/* One catalog key-value as read back: the decoded value of column 0. */
+struct cat_row {
+    struct tl_value v;
+};
+
+int
+catalog_create(struct router *r, struct catalog **out)
+{
+    struct catalog *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return TL_ENOMEM;
+    c->r = r;
+    pthread_mutex_init(&c->lock, NULL);
+    *out = c;
+    return 0;
+}
+
+static void
+free_tables(struct tl_table **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        tl_table_destroy(v[i]);
+    free(v);
+}
+
+void
+catalog_destroy(struct catalog *c)
+{
+    if (c == NULL)
+        return;
+    free_tables(c->tables, c->n_tables);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+Talus__TableDesc *
+catalog_system_desc(struct tl_arena *a)
+{
+    static const char *names[2] = {"name", "desc"};
+    Talus__TableDesc *d = tl_arena_alloc(a, sizeof(*d));
+    talus__table_desc__init(d);
+    d->id = 0;
+    d->name = "talus_catalog";
+    d->n_columns = 2;
+    d->columns = tl_arena_alloc(a, 2 * sizeof(Talus__Column *));
+    for (int i = 0; i < 2; i++) {
+        Talus__Column *col = tl_arena_alloc(a, sizeof(*col));
+        talus__column__init(col);
+        col->name = (char *)names[i];
+        col->type = TL_TYPE_TEXT;
+        d->columns[i] = col;
+    }
+    d->n_pk = 1;
+    d->pk = tl_arena_calloc(a, sizeof(uint32_t));
+    return d;
+}
+
+/* Key of a catalog entry: prefix(0, index) then, for tables, the name. */
+static void
+make_key(struct tl_buf *key, uint32_t index, const char *name)
+{
+    tl_key_encode_prefix(key, 0, index);
+    if (name != NULL) {
+        struct tl_value v =
+            tl_value_text(TL_TYPE_TEXT, name, (uint32_t)strlen(name));
+        tl_key_encode_value(key, &v);
+    }
+}
+
+/* Append column 0 of each row of @resp to @rows (bytes copied into @a). */
+static void
+collect_rows(const Talus__Response *resp, struct tl_arena *a,
+             struct cat_row **rows, size_t *n_rows, size_t *cap)
+{
+    for (size_t i = 0; i < resp->n_rows; i++) {
+        uint8_t *copy = tl_arena_alloc(a, resp->rows[i].len + 1);
+        memcpy(copy, resp->rows[i].data, resp->rows[i].len);
+        struct tl_value vals[2];
+        if (tl_row_decode(copy, resp->rows[i].len, vals, 2, NULL) != 0)
+            continue; /* not ours: skip rather than fail every query */
+        if (*n_rows == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            struct cat_row *nr = tl_arena_alloc(a, *cap * sizeof(*nr));
+            if (*n_rows)
+                memcpy(nr, *rows, *n_rows * sizeof(*nr));
+            *rows = nr;
+        }
+        (*rows)[(*n_rows)++].v = vals[0];
+    }
+}
+
+/* Scan [start, end) of shard 0 into @rows (column 0 of each value, bytes in
+ * @a), following resume keys. */
+static int
+scan_shard0(struct catalog *c, const struct tl_buf *start,
+            const struct tl_buf *end, struct tl_arena *a, struct cat_row **rows,
+            size_t *n_rows, struct tl_error *err)
+{
+    Talus__KeyRange range = TALUS__KEY_RANGE__INIT;
+    range.start.data = start->data;
+    range.start.len = start->len;
+    range.end.data = end->data;
+    range.end.len = end->len;
+    Talus__KeyRange *ranges[1] = {&range};
+    Talus__ScanFragment scan = TALUS__SCAN_FRAGMENT__INIT;
+    scan.table = catalog_system_desc(a);
+    scan.n_ranges = 1;
+    scan.ranges = ranges;
+    size_t cap = 0;
+    *rows = NULL;
+    *n_rows = 0;
+    bool more = true;
+    while (more) {
+        Talus__Request req = TALUS__REQUEST__INIT;
+        req.request_id = tl_rpc_next_id();
+        req.has_shard = 1;
+        req.shard = 0;
+        req.body_case = TALUS__REQUEST__BODY_SCAN;
+        req.scan = &scan;
+        Talus__Response *resp = NULL;
+        int rv = router_call(c->r, 0, &req, true, &resp);
+        rv = router_call_result(c->r, 0, rv, resp, err);
+        if (rv == 0) {
+            collect_rows(resp, a, rows, n_rows, &cap);
+            more = resp->has_resume_key && resp->resume_key.len > 0;
+        }
+        if (rv == 0 && more) {
+            uint8_t *rk = tl_arena_alloc(a, resp->resume_key.len);
+            memcpy(rk, resp->resume_key.data, resp->resume_key.len);
+            scan.has_resume_key = 1;
+            scan.resume_key.data = rk;
+            scan.resume_key.len = resp->resume_key.len;
+        }
+        if (resp != NULL)
+            talus__response__free_unpacked(resp, NULL);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+/* Scan the catalog entries under index @index (and @name if set). */
+static int
+scan_entries(struct catalog *c, uint32_t index, const char *name,
+             struct tl_arena *a, struct cat_row **rows, size_t *n,
+             struct tl_error *err)
+{
+    struct tl_buf start, end;
+    tl_buf_init(&start);
+    tl_buf_init(&end);
+    make_key(&start, index, name);
+    tl_buf_append(&end, start.data, start.len);
+    if (name != NULL)
+        tl_buf_append_u8(&end, 0); /* exactly this key */
+    else
+        tl_key_prefix_end(&end);
+    int rv = scan_shard0(c, &start, &end, a, rows, n, err);
+    tl_buf_close(&start);
+    tl_buf_close(&end);
+    return rv;
+}
+
+static int
+table_from_bytes(const struct tl_value *v, struct tl_table **out)
+{
+    if (v->is_null || !(tl_type_is_text(v->type) || v->type == 0))
+        return TL_ECORRUPT;
+    Talus__TableDesc *d =
+        talus__table_desc__unpack(NULL, v->u.s.len, (const uint8_t *)v->u.s.p);
+    if (d == NULL)
+        return TL_ECORRUPT;
+    int rv = tl_table_from_proto(d, out, NULL);
+    talus__table_desc__free_unpacked(d, NULL);
+    return rv;
+}
+
+/* Reload every table from shard 0 and swap the cache. A reload that
+ * raced with this router's own DDL is discarded and redone: its snapshot
+ * may predate the CREATE or DROP that the cache already reflects. */
+static int
+refresh(struct catalog *c, struct tl_error *err)
+{
+    int rv = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct tl_arena a;
+        tl_arena_init(&a);
+        pthread_mutex_lock(&c->lock);
+        uint64_t gen = c->gen;
+        pthread_mutex_unlock(&c->lock);
+        struct cat_row *rows;
+        size_t n;
+        rv = scan_entries(c, CATALOG_KEY_TABLE, NULL, &a, &rows, &n, err);
+        bool swapped = false;
+        if (rv == 0) {
+            struct tl_table **tables = calloc(n ? n : 1, sizeof(*tables));
+            size_t m = 0;
+            for (size_t i = 0; tables != NULL && i < n; i++) {
+                if (table_from_bytes(&rows[i].v, &tables[m]) == 0)
+                    m++;
+                else
+                    tl_warn(MOD, "event=bad_table_desc index=%zu", i);
+            }
+            pthread_mutex_lock(&c->lock);
+            if (c->gen == gen && tables != NULL) {
+                free_tables(c->tables, c->n_tables);
+                c->tables = tables;
+                c->n_tables = m;
+                c->loaded = true;
+                swapped = true;
+            }
+            pthread_mutex_unlock(&c->lock);
+            if (!swapped)
+                free_tables(tables, m);
+        }
+        tl_arena_close(&a);
+        if (rv != 0 || swapped)
+            break;
+    }
+    return rv;
+}
+
+/* Copy of @t into @a (columns too). */
+static struct tl_table *
+copy_to_arena(const struct tl_table *t, struct tl_arena *a)
+{
+    struct tl_table *c = tl_arena_alloc(a, sizeof(*c));
+    *c = *t;
+    c->columns = tl_arena_alloc(a, t->n_columns * sizeof(*c->columns));
+    memcpy(c->columns, t->columns, t->n_columns * sizeof(*c->columns));
+    return c;
+}
+
+/* Under the lock: index of @name or -1. */
+static ssize_t
+find_locked(struct catalog *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_tables; i++)
+        if (strcmp(c->tables[i]->name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* 1 found (copied to *out), 0 not found, -1 cache not loaded. */
+static int
+try_cache(struct catalog *c, const char *name, struct tl_arena *a,
+          struct tl_table **out)
+{
+    int found = -1;
+    pthread_mutex_lock(&c->lock);
+    if (c->loaded) {
+        ssize_t i = find_locked(c, name);
+        found = i >= 0;
+        if (found)
+            *out = copy_to_arena(c->tables[i], a);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}
+
+int
+catalog_lookup(struct catalog *c, const char *name, struct tl_arena *a,
+               struct tl_table **out, struct tl_error *err)
+{
+    int found = try_cache(c, name, a, out);
+    if (found == 1)
+        return 0;
+    int rv = refresh(c, err);
+    if (rv != 0)
+        return rv;
+    found = try_cache(c, name, a, out);
+    return found == 1 ? 0 : TL_ENOTFOUND;
+}
+
+/* Put a copy of @t into the cache, replacing a table of the same name. */
+static void
+cache_put(struct catalog *c, const struct tl_table *t)
+{
+    struct tl_table *copy = tl_table_copy(t);
+    pthread_mutex_lock(&c->lock);
+    c->gen++;
+    ssize_t i = find_locked(c, t->name);
+    if (i >= 0) {
+        tl_table_destroy(c->tables[i]);
+        c->tables[i] = copy;
+    } else {
+        struct tl_table **v =
+            realloc(c->tables, (c->n_tables + 1) * sizeof(*v));
+        if (v == NULL) {
+            tl_table_destroy(copy);
+            c->loaded = false; /* reload later rather than lie */
+        } else {
+            c->tables = v;
+            c->tables[c->n_tables++] = copy;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void
+cache_remove(struct catalog *c, const char *name)
+{
+    pthread_mutex_lock(&c->lock);
+    c->gen++;
+    ssize_t i = find_locked(c, name);
+    if (i >= 0) {
+        tl_table_destroy(c->tables[i]);
+        c->tables[i] = c->tables[--c->n_tables];
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* A mutation in @a; @value/@expect (may be NULL) are copied. */
+static Talus__Mutation *
+make_mut(struct tl_arena *a, int kind, const struct tl_buf *key,
+         const struct tl_buf *value, int cond, const struct tl_buf *expect)
+{
+    Talus__Mutation *m = tl_arena_alloc(a, sizeof(*m));
+    talus__mutation__init(m);
+    m->kind = kind;
+    m->key.data = tl_arena_alloc(a, key->len + 1);
+    memcpy(m->key.data, key->data, key->len);
+    m->key.len = key->len;
+    if (value != NULL) {
+        m->has_value = 1;
+        m->value.data = tl_arena_alloc(a, value->len + 1);
+        memcpy(m->value.data, value->data, value->len);
+        m->value.len = value->len;
+    }
+    if (cond != TALUS__MUTATION__COND__NONE) {
+        m->has_cond = 1;
+        m->cond = cond;
+    }
+    if (expect != NULL) {
+        m->has_expect = 1;
+        m->expect.data = tl_arena_alloc(a, expect->len + 1);
+        memcpy(m->expect.data, expect->data, expect->len);
+        m->expect.len = expect->len;
+    }
+    return m;
+}
+
+/* Send one WriteBatch to @shard. *@failed gets the index of a mutation
+ * whose condition failed (-1 if none); that case returns TL_ECONFLICT
+ * without a report. */
+static int
+write_batch(struct catalog *c, uint32_t shard, Talus__Mutation **muts, size_t n,
+            int *failed, struct tl_error *err)
+{
+    Talus__WriteBatch wb = TALUS__WRITE_BATCH__INIT;
+    wb.n_mutations = n;
+    wb.mutations = muts;
+    Talus__Request req = TALUS__REQUEST__INIT;
+    req.request_id = tl_rpc_next_id();
+    req.has_shard = 1;
+    req.shard = shard;
+    wb.has_request_id = 1;
+    wb.request_id = req.request_id;
+    req.body_case = TALUS__REQUEST__BODY_WRITE;
+    req.write = &wb;
+    Talus__Response *resp = NULL;
+    int rv = router_call(c->r, shard, &req, false, &resp);
+    *failed = -1;
+    if (rv == 0 && resp->error != NULL && resp->error->has_mutation &&
+        resp->error->mutation >= 0) {
+        *failed = resp->error->mutation;
+        rv = TL_ECONFLICT;
+    } else {
+        rv = router_call_result(c->r, shard, rv, resp, err);
+    }
+    if (resp != NULL)
+        talus__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+/* Read the id counter: *@have is whether it exists, *@next its value. */
+static int
+read_next_id(struct catalog *c, struct tl_arena *a, bool *have, int64_t *next,
+             struct tl_error *err)
+{
+    struct cat_row *rows;
+    size_t n;
+    int rv = scan_entries(c, CATALOG_KEY_NEXT_ID, NULL, a, &rows, &n, err);
+    if (rv != 0)
+        return rv;
+    *have = false;
+    *next = CATALOG_FIRST_ID;
+    if (n > 0 && !rows[0].v.is_null && tl_type_is_int(rows[0].v.type)) {
+        *have = true;
+        *next = rows[0].v.u.i;
+    }
+    return 0;
+}
+
+static void
+encode_int_row(struct tl_buf *b, int64_t i)
+{
+    struct tl_value v = tl_value_int(TL_TYPE_INT8, i);
+    tl_row_encode(&v, 1, 1, b);
+}
+
+/* One attempt at the create batch. */
+static int
+create_once(struct catalog *c, struct tl_table *t, struct tl_arena *a,
+            int *failed, struct tl_error *err)
+{
+    bool have;
+    int64_t id;
+    int rv = read_next_id(c, a, &have, &id, err);
+    if (rv != 0)
+        return rv;
+    t->id = (uint32_t)id;
+    t->schema_version = 1;
+    Talus__TableDesc pb;
+    tl_table_to_proto(t, a, &pb);
+    size_t len = talus__table_desc__get_packed_size(&pb);
+    uint8_t *packed = tl_arena_alloc(a, len + 1);
+    talus__table_desc__pack(&pb, packed);
+
+    struct tl_buf ckey, cval, cold, tkey, tval;
+    tl_buf_init(&ckey);
+    tl_buf_init(&cval);
+    tl_buf_init(&cold);
+    tl_buf_init(&tkey);
+    tl_buf_init(&tval);
+    make_key(&ckey, CATALOG_KEY_NEXT_ID, NULL);
+    encode_int_row(&cval, id + 1);
+    encode_int_row(&cold, id);
+    make_key(&tkey, CATALOG_KEY_TABLE, t->name);
+    struct tl_value dv =
+        tl_value_text(TL_TYPE_TEXT, (const char *)packed, (uint32_t)len);
+    tl_row_encode(&dv, 1, 1, &tval);
+    Talus__Mutation *m[2];
+    m[0] = make_mut(a, TALUS__MUTATION__KIND__PUT, &ckey, &cval,
+                    have ? TALUS__MUTATION__COND__EQUALS
+                         : TALUS__MUTATION__COND__ABSENT,
+                    have ? &cold : NULL);
+    m[1] = make_mut(a, TALUS__MUTATION__KIND__PUT, &tkey, &tval,
+                    TALUS__MUTATION__COND__ABSENT, NULL);
+    rv = write_batch(c, 0, m, 2, failed, err);
+    tl_buf_close(&ckey);
+    tl_buf_close(&cval);
+    tl_buf_close(&cold);
+    tl_buf_close(&tkey);
+    tl_buf_close(&tval);
+    return rv;
+}
+
+int
+catalog_create_table(struct catalog *c, struct tl_table *t,
+                     struct tl_error *err)
+{
+    struct tl_arena a;
+    tl_arena_init(&a);
+    int rv = TL_ECONFLICT;
+    for (int attempt = 0; attempt < CATALOG_RETRIES; attempt++) {
+        int failed = -1;
+        tl_arena_reset(&a);
+        rv = create_once(c, t, &a, &failed, err);
+        if (rv == TL_ECONFLICT && failed == 1) {
+            rv = TL_EEXISTS;
+            break;
+        }
+        if (rv != TL_ECONFLICT)
+            break; /* done, or a real error; a counter race retries */
+    }
+    if (rv == 0) {
+        cache_put(c, t);
+        tl_info(MOD, "event=create_table table=%s id=%u", t->name, t->id);
+    } else if (rv == TL_ECONFLICT) {
+        tl_error_set(err, rv, "40001",
+                     "could not create table \"%s\": too much concurrent DDL",
+                     t->name);
+    }
+    tl_arena_close(&a);
+    return rv;
+}
+
+/* Delete every row of @t on every shard (a range delete can be repeated
+ * safely, so each shard follows leader changes). DROP is rare: one shard
+ * after another keeps this simple. */
+static int
+drop_rows(struct catalog *c, const struct tl_table *t, struct tl_error *err)
+{
+    struct tl_buf start, end;
+    tl_buf_init(&start);
+    tl_buf_init(&end);
+    tl_table_key_range(t, &start, &end);
+    Talus__Mutation m = TALUS__MUTATION__INIT;
+    m.kind = TALUS__MUTATION__KIND__DELETE_RANGE;
+    m.key.data = start.data;
+    m.key.len = start.len;
+    m.has_end_key = 1;
+    m.end_key.data = end.data;
+    m.end_key.len = end.len;
+    Talus__Mutation *muts[1] = {&m};
+    int rv = 0;
+    for (uint32_t s = 0; s < c->r->cfg.n_shards; s++) {
+        Talus__WriteBatch wb = TALUS__WRITE_BATCH__INIT;
+        Talus__Request req = TALUS__REQUEST__INIT;
+        req.request_id = tl_rpc_next_id();
+        req.has_shard = 1;
+        req.shard = s;
+        wb.n_mutations = 1;
+        wb.mutations = muts;
+        wb.has_request_id = 1;
+        wb.request_id = req.request_id;
+        req.body_case = TALUS__REQUEST__BODY_WRITE;
+        req.write = &wb;
+        Talus__Response *resp = NULL;
+        int r2 = router_call(c->r, s, &req, true, &resp);
+        r2 = router_call_result(c->r, s, r2, resp, rv == 0 ? err : NULL);
+        if (rv == 0)
+            rv = r2;
+        if (resp != NULL)
+            talus__response__free_unpacked(resp, NULL);
+    }
+    tl_buf_close(&start);
+    tl_buf_close(&end);
+    return rv;
+}
+
+/* Remove the catalog entry of @name. *@t gets the table dropped. */
+static int
+drop_entry(struct catalog *c, const char *name, struct tl_arena *a,
+           struct tl_table **t, struct tl_error *err)
+{
+    for (int attempt = 0; attempt < CATALOG_RETRIES; attempt++) {
+        struct cat_row *rows;
+        size_t n;
+        int rv = scan_entries(c, CATALOG_KEY_TABLE, name, a, &rows, &n, err);
+        if (rv != 0)
+            return rv;
+        if (n == 0 || table_from_bytes(&rows[0].v, t) != 0)
+            return TL_ENOTFOUND;
+        struct tl_buf key, expect;
+        tl_buf_init(&key);
+        tl_buf_init(&expect);
+        make_key(&key, CATALOG_KEY_TABLE, name);
+        tl_row_encode(&rows[0].v, 1, 1, &expect);
+        Talus__Mutation *m =
+            make_mut(a, TALUS__MUTATION__KIND__DELETE, &key, NULL,
+                     TALUS__MUTATION__COND__EQUALS, &expect);
+        tl_buf_close(&key);
+        tl_buf_close(&expect);
+        int failed;
+        rv = write_batch(c, 0, &m, 1, &failed, err);
+        if (rv != TL_ECONFLICT)
+            return rv;
+        tl_table_destroy(*t);
+        *t = NULL;
+    }
+    return tl_error_set(err, TL_ECONFLICT, "40001",
+                        "could not drop table \"%s\": too much concurrent DDL",
+                        name);
+}
+
+int
+catalog_drop_table(struct catalog *c, const char *name, struct tl_error *err)
+{
+    struct tl_arena a;
+    tl_arena_init(&a);
+    struct tl_table *t = NULL;
+    int rv = drop_entry(c, name, &a, &t, err);
+    cache_remove(c, name);
+    if (rv == 0) {
+        tl_info(MOD, "event=drop_table table=%s id=%u", name, t->id);
+        rv = drop_rows(c, t, err);
+    }
+    tl_table_destroy(t);
+    tl_arena_close(&a);
+    return rv;
+}

@@ -1,0 +1,394 @@
+/* ddl — CREATE TABLE and DROP TABLE. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sql_int.h"
+#include "vindex.h"
+
+/* What CREATE TABLE collects while walking the column list. */
+struct table_builder {
+    struct tl_table *t;
+    uint32_t cap;
+    bool has_pk;
+    const char *pk_names[TL_MAX_PK];
+    uint32_t n_pk_names;
+    int pk_location;
+};
+
+static const char *
+constraint_name(PgQuery__ConstrType c)
+{
+    switch (c) {
+    case PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT:
+        return "DEFAULT";
+    case PG_QUERY__CONSTR_TYPE__CONSTR_IDENTITY:
+        return "identity columns";
+    case PG_QUERY__CONSTR_TYPE__CONSTR_GENERATED:
+        return "generated columns";
+    case PG_QUERY__CONSTR_TYPE__CONSTR_CHECK:
+        return "CHECK constraints";
+    case PG_QUERY__CONSTR_TYPE__CONSTR_UNIQUE:
+        return "UNIQUE constraints";
+    case PG_QUERY__CONSTR_TYPE__CONSTR_EXCLUSION:
+        return "EXCLUDE constraints";
+    case PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN:
+        return "REFERENCES (foreign keys)";
+    default:
+        return "constraint attributes (DEFERRABLE)";
+    }
+}
+
+static int
+set_pk(struct sql_stmt *st, struct table_builder *b, PgQuery__Node **keys,
+       size_t n_keys, const char *single, int location)
+{
+    if (b->has_pk) {
+        sql_error(st, TL_EINVAL, "42P16",
+                  "multiple primary keys for table \"%s\" are not allowed",
+                  b->t->name);
+        return sql_error_at(st, TL_EINVAL, location);
+    }
+    b->has_pk = true;
+    b->pk_location = location;
+    if (single != NULL) {
+        b->pk_names[b->n_pk_names++] = single;
+        return 0;
+    }
+    if (n_keys > TL_MAX_PK)
+        return sql_error(st, TL_EINVAL, "54011",
+                         "cannot use more than %d columns in an index",
+                         TL_MAX_PK);
+    for (size_t i = 0; i < n_keys; i++) {
+        const char *k = sql_node_str(keys[i]);
+        if (k == NULL)
+            return sql_unsupported(st, "expressions in PRIMARY KEY");
+        b->pk_names[b->n_pk_names++] = k;
+    }
+    return 0;
+}
+
+static int
+add_column(struct sql_stmt *st, struct table_builder *b,
+           const PgQuery__ColumnDef *cd)
+{
+    struct tl_table *t = b->t;
+    if (t->n_columns >= TL_MAX_COLUMNS - 1)
+        return sql_error(st, TL_EINVAL, "54011",
+                         "tables can have at most %d columns", TL_MAX_COLUMNS);
+    if (tl_table_find_column(t, cd->colname) >= 0) {
+        sql_error(st, TL_EEXISTS, "42701",
+                  "column \"%s\" specified more than once", cd->colname);
+        return sql_error_at(st, TL_EEXISTS, cd->location);
+    }
+    if (t->n_columns == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 8;
+        struct tl_column *c = tl_arena_calloc(st->a, b->cap * sizeof(*c));
+        if (t->n_columns > 0)
+            memcpy(c, t->columns, t->n_columns * sizeof(*c));
+        t->columns = c;
+    }
+    struct tl_column *col = &t->columns[t->n_columns];
+    memset(col, 0, sizeof(*col));
+    snprintf(col->name, sizeof(col->name), "%s", cd->colname);
+    int rv = bind_type_name(st, cd->type_name, &col->type, &col->typmod);
+    if (rv != 0)
+        return rv;
+    if (cd->coll_clause != NULL)
+        return sql_unsupported(st, "COLLATE");
+    bool said_null = false;
+    for (size_t i = 0; i < cd->n_constraints; i++) {
+        const PgQuery__Constraint *c = cd->constraints[i]->constraint;
+        if (cd->constraints[i]->node_case != PG_QUERY__NODE__NODE_CONSTRAINT)
+            return sql_unsupported(st, "this column option");
+        switch (c->contype) {
+        case PG_QUERY__CONSTR_TYPE__CONSTR_NULL:
+            said_null = true;
+            break;
+        case PG_QUERY__CONSTR_TYPE__CONSTR_NOTNULL:
+            col->not_null = true;
+            break;
+        case PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY:
+            rv = set_pk(st, b, NULL, 0, col->name, c->location);
+            if (rv != 0)
+                return rv;
+            break;
+        default:
+            sql_unsupported(st, constraint_name(c->contype));
+            return sql_error_at(st, TL_EUNSUPPORTED, c->location);
+        }
+    }
+    if (said_null && col->not_null) {
+        sql_error(st, TL_ESYNTAX, "42601",
+                  "conflicting NULL/NOT NULL declarations for column \"%s\" "
+                  "of table \"%s\"",
+                  col->name, t->name);
+        return sql_error_at(st, TL_ESYNTAX, cd->location);
+    }
+    t->n_columns++;
+    return 0;
+}
+
+static int
+add_table_constraint(struct sql_stmt *st, struct table_builder *b,
+                     const PgQuery__Constraint *c)
+{
+    if (c->contype != PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY) {
+        sql_unsupported(st, constraint_name(c->contype));
+        return sql_error_at(st, TL_EUNSUPPORTED, c->location);
+    }
+    if (c->n_including > 0 || c->n_options > 0)
+        return sql_unsupported(st, "PRIMARY KEY options");
+    return set_pk(st, b, c->keys, c->n_keys, NULL, c->location);
+}
+
+/* Resolve the primary key names, or add the hidden rowid key. */
+static int
+finish_pk(struct sql_stmt *st, struct table_builder *b)
+{
+    struct tl_table *t = b->t;
+    for (uint32_t i = 0; i < b->n_pk_names; i++) {
+        int col = tl_table_find_column(t, b->pk_names[i]);
+        if (col < 0) {
+            sql_error(st, TL_ENOTFOUND, "42703",
+                      "column \"%s\" named in key does not exist",
+                      b->pk_names[i]);
+            return sql_error_at(st, TL_ENOTFOUND, b->pk_location);
+        }
+        for (uint32_t k = 0; k < t->n_pk; k++)
+            if (t->pk[k] == (uint32_t)col) {
+                sql_error(st, TL_EEXISTS, "42701",
+                          "column \"%s\" appears twice in primary key "
+                          "constraint",
+                          b->pk_names[i]);
+                return sql_error_at(st, TL_EEXISTS, b->pk_location);
+            }
+        t->pk[t->n_pk++] = (uint32_t)col;
+        t->columns[col].not_null = true;
+    }
+    if (b->has_pk)
+        return 0;
+    if (tl_table_find_column(t, "rowid") >= 0)
+        return sql_unsupported(st, "a column named \"rowid\" in a table "
+                                   "without a primary key");
+    struct tl_column *c =
+        tl_arena_calloc(st->a, (t->n_columns + 1) * sizeof(*c));
+    if (t->n_columns > 0)
+        memcpy(c, t->columns, t->n_columns * sizeof(*c));
+    t->columns = c;
+    struct tl_column *rid = &c[t->n_columns];
+    snprintf(rid->name, sizeof(rid->name), "rowid");
+    rid->type = TL_TYPE_INT8;
+    rid->typmod = -1;
+    rid->not_null = true;
+    rid->hidden = true;
+    t->pk[0] = t->n_columns++;
+    t->n_pk = 1;
+    return 0;
+}
+
+static int
+set_partitioning(struct sql_stmt *st, struct table_builder *b,
+                 const PgQuery__PartitionSpec *ps)
+{
+    struct tl_table *t = b->t;
+    if (strcasecmp(ps->strategy, "hash") != 0) {
+        char what[64];
+        snprintf(what, sizeof(what), "PARTITION BY %s", ps->strategy);
+        for (char *p = what; *p; p++)
+            if (*p >= 'a' && *p <= 'z')
+                *p = (char)(*p - 'a' + 'A');
+        return sql_unsupported(st, tl_arena_strdup(st->a, what));
+    }
+    if (ps->n_part_params != 1)
+        return sql_unsupported(st, "partitioning by more than one column");
+    const PgQuery__Node *pn = ps->part_params[0];
+    const PgQuery__PartitionElem *pe =
+        pn->node_case == PG_QUERY__NODE__NODE_PARTITION_ELEM
+            ? pn->partition_elem
+            : NULL;
+    if (pe == NULL || pe->name == NULL || pe->name[0] == '\0')
+        return sql_unsupported(st, "partitioning by an expression");
+    int col = tl_table_find_column(t, pe->name);
+    if (col < 0 || t->columns[col].hidden) {
+        sql_error(st, TL_ENOTFOUND, "42703",
+                  "column \"%s\" named in partition key does not exist",
+                  pe->name);
+        return sql_error_at(st, TL_ENOTFOUND, pe->location);
+    }
+    bool in_pk = !b->has_pk;
+    for (uint32_t k = 0; k < t->n_pk; k++)
+        in_pk = in_pk || t->pk[k] == (uint32_t)col;
+    if (!in_pk) {
+        sql_error(st, TL_EUNSUPPORTED, "0A000",
+                  "unique constraint on partitioned table must include all "
+                  "partitioning columns");
+        tl_error_detail(&st->err,
+                        "PRIMARY KEY constraint on table \"%s\" lacks "
+                        "column \"%s\" which is part of the partition key.",
+                        t->name, pe->name);
+        return TL_EUNSUPPORTED; /* PostgreSQL gives no position here */
+    }
+    t->shard_key = col;
+    t->vindex = TL_VINDEX_HASH;
+    return 0;
+}
+
+/* Refuse the CREATE TABLE clauses Talus has no meaning for. */
+static int
+check_create_clauses(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
+{
+    const PgQuery__RangeVar *rv = cs->relation;
+    if (rv->relpersistence != NULL && rv->relpersistence[0] == 't')
+        return sql_unsupported(st, "CREATE TEMPORARY TABLE");
+    if (rv->relpersistence != NULL && rv->relpersistence[0] == 'u')
+        return sql_unsupported(st, "CREATE UNLOGGED TABLE");
+    if (rv->schemaname != NULL && rv->schemaname[0] != '\0' &&
+        strcmp(rv->schemaname, "public") != 0) {
+        sql_error(st, TL_ENOTFOUND, "3F000", "schema \"%s\" does not exist",
+                  rv->schemaname);
+        return sql_error_at(st, TL_ENOTFOUND, rv->location);
+    }
+    if (cs->n_inh_relations > 0)
+        return sql_unsupported(st, "INHERITS");
+    if (cs->partbound != NULL)
+        return sql_unsupported(st, "CREATE TABLE ... PARTITION OF");
+    if (cs->of_typename != NULL)
+        return sql_unsupported(st, "CREATE TABLE ... OF type");
+    if (cs->n_options > 0)
+        return sql_unsupported(st, "WITH (...) storage options");
+    if (cs->tablespacename != NULL && cs->tablespacename[0] != '\0')
+        return sql_unsupported(st, "TABLESPACE");
+    if (cs->access_method != NULL && cs->access_method[0] != '\0')
+        return sql_unsupported(st, "USING access method");
+    if (cs->oncommit > PG_QUERY__ON_COMMIT_ACTION__ONCOMMIT_NOOP)
+        return sql_unsupported(st, "ON COMMIT");
+    return 0;
+}
+
+int
+ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
+                struct tl_table **out)
+{
+    int rv = check_create_clauses(st, cs);
+    if (rv != 0)
+        return rv;
+    struct table_builder b = {0};
+    b.pk_location = -1;
+    b.t = tl_arena_calloc(st->a, sizeof(*b.t));
+    snprintf(b.t->name, sizeof(b.t->name), "%s", cs->relation->relname);
+    b.t->shard_key = -1;
+    b.t->vindex = TL_VINDEX_NONE;
+    b.t->schema_version = 1;
+    for (size_t i = 0; i < cs->n_table_elts && rv == 0; i++) {
+        const PgQuery__Node *n = cs->table_elts[i];
+        if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_DEF)
+            rv = add_column(st, &b, n->column_def);
+        else if (n->node_case == PG_QUERY__NODE__NODE_CONSTRAINT)
+            rv = add_table_constraint(st, &b, n->constraint);
+        else
+            rv = sql_unsupported(st, "LIKE in CREATE TABLE");
+    }
+    for (size_t i = 0; i < cs->n_constraints && rv == 0; i++)
+        rv = add_table_constraint(st, &b, cs->constraints[i]->constraint);
+    if (rv == 0)
+        rv = finish_pk(st, &b);
+    if (rv == 0 && cs->partspec != NULL)
+        rv = set_partitioning(st, &b, cs->partspec);
+    if (rv == 0)
+        *out = b.t;
+    return rv;
+}
+
+static int
+relation_exists(struct sql_stmt *st, const char *name)
+{
+    struct tl_table *t;
+    struct tl_error scratch;
+    return catalog_lookup(st->r->catalog, name, st->a, &t, &scratch) == 0;
+}
+
+int
+ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
+{
+    const char *name = cs->relation->relname;
+    if (cs->if_not_exists && relation_exists(st, name)) {
+        sql_notice(st, "42P07", "relation \"%s\" already exists, skipping",
+                   name);
+        pgw_send_command_complete(st->c, "CREATE TABLE");
+        return 0;
+    }
+    struct tl_table *t;
+    int rv = ddl_build_table(st, cs, &t);
+    if (rv != 0)
+        return rv;
+    rv = catalog_create_table(st->r->catalog, t, &st->err);
+    if (rv == TL_EEXISTS && cs->if_not_exists) {
+        sql_notice(st, "42P07", "relation \"%s\" already exists, skipping",
+                   name);
+    } else if (rv == TL_EEXISTS) {
+        return sql_error(st, rv, "42P07", "relation \"%s\" already exists",
+                         name);
+    } else if (rv != 0) {
+        return rv;
+    }
+    pgw_send_command_complete(st->c, "CREATE TABLE");
+    return 0;
+}
+
+/* The table name of one DROP object (a list of names); schema checked. */
+static const char *
+drop_name(struct sql_stmt *st, const PgQuery__Node *obj, bool *other_schema)
+{
+    *other_schema = false;
+    if (obj->node_case != PG_QUERY__NODE__NODE_LIST || obj->list->n_items == 0)
+        return NULL;
+    const PgQuery__List *l = obj->list;
+    if (l->n_items >= 2) {
+        const char *schema = sql_node_str(l->items[l->n_items - 2]);
+        *other_schema = schema == NULL || strcmp(schema, "public") != 0;
+    }
+    return sql_node_str(l->items[l->n_items - 1]);
+}
+
+int
+ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds)
+{
+    const char **names = tl_arena_calloc(st->a, ds->n_objects * sizeof(char *));
+    if (ds->concurrent)
+        return sql_unsupported(st, "DROP TABLE CONCURRENTLY");
+    /* Check every name first: PostgreSQL drops all or nothing. */
+    for (size_t i = 0; i < ds->n_objects; i++) {
+        bool other;
+        const char *name = drop_name(st, ds->objects[i], &other);
+        if (name == NULL)
+            return sql_unsupported(st, "this DROP TABLE form");
+        struct tl_table *t;
+        int rv =
+            other ? TL_ENOTFOUND
+                  : catalog_lookup(st->r->catalog, name, st->a, &t, &st->err);
+        if (rv == TL_ENOTFOUND && ds->missing_ok) {
+            sql_notice(st, "00000", "table \"%s\" does not exist, skipping",
+                       name);
+            continue;
+        }
+        if (rv == TL_ENOTFOUND)
+            return sql_error(st, rv, "42P01", "table \"%s\" does not exist",
+                             name);
+        if (rv != 0)
+            return rv;
+        names[i] = name;
+    }
+    for (size_t i = 0; i < ds->n_objects; i++) {
+        if (names[i] == NULL)
+            continue;
+        int rv = catalog_drop_table(st->r->catalog, names[i], &st->err);
+        if (rv == TL_ENOTFOUND && !ds->missing_ok)
+            return sql_error(st, rv, "42P01", "table \"%s\" does not exist",
+                             names[i]);
+        if (rv != 0 && rv != TL_ENOTFOUND)
+            return rv;
+    }
+    pgw_send_command_complete(st->c, "DROP TABLE");
+    return 0;
+}

@@ -1,0 +1,285 @@
+/* exec — scatter requests to shards in parallel and gather the replies.
+ *
+ * Every call of a round is started before any is waited for, so a round
+ * costs the slowest shard, not the sum. Scans that return a resume key run
+ * more rounds, only on the shards that have more. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "router_int.h"
+#include "sql_int.h"
+
+/* Start call @c (its request id already set); records a start failure. */
+static void
+start_call(struct sql_stmt *st, struct exec_call *c, struct tl_rpc_call **p)
+{
+    c->resp = NULL;
+    c->rv = tl_rpc_call_start(router_shard_client(st->r, c->shard), &c->req,
+                              (int)st->r->cfg.request_timeout_ms, p);
+}
+
+/* Mark the failed calls that another node may answer (a leader moved);
+ * their replies are freed. Returns how many; *@wait_ms the pause first. */
+static size_t
+mark_reroutes(struct sql_stmt *st, struct exec_call *calls, size_t n,
+              bool *retry, int *wait_ms)
+{
+    size_t k = 0;
+    *wait_ms = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct exec_call *c = &calls[i];
+        int w;
+        retry[i] = false;
+        if (c->rv == 0 && c->resp->error == NULL)
+            continue;
+        bool idem = c->req.body_case == TALUS__REQUEST__BODY_SCAN;
+        if (!router_reroute(st->r, c->shard, c->rv, c->resp, idem, &w))
+            continue;
+        if (c->resp != NULL)
+            talus__response__free_unpacked(c->resp, NULL);
+        c->resp = NULL;
+        retry[i] = true;
+        *wait_ms = w > *wait_ms ? w : *wait_ms;
+        k++;
+    }
+    return k;
+}
+
+void
+exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n)
+{
+    struct tl_rpc_call **pending = calloc(n ? n : 1, sizeof(*pending));
+    bool *retry = calloc(n ? n : 1, sizeof(*retry));
+    if (pending == NULL || retry == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        calls[i].req.request_id = tl_rpc_next_id();
+        calls[i].req.has_shard = 1;
+        calls[i].req.shard = calls[i].shard;
+        if (calls[i].req.body_case == TALUS__REQUEST__BODY_WRITE) {
+            calls[i].req.write->has_request_id = 1;
+            calls[i].req.write->request_id = calls[i].req.request_id;
+        }
+        start_call(st, &calls[i], &pending[i]);
+        retry[i] = true;
+    }
+    for (int attempt = 0;; attempt++) {
+        for (size_t i = 0; i < n; i++)
+            if (retry[i] && calls[i].rv == 0)
+                calls[i].rv = tl_rpc_call_wait(pending[i], &calls[i].resp);
+        int wait_ms;
+        if (attempt == ROUTER_MAX_REROUTES ||
+            mark_reroutes(st, calls, n, retry, &wait_ms) == 0)
+            break;
+        if (wait_ms > 0)
+            usleep((useconds_t)wait_ms * 1000);
+        /* Same request ids: a node that did see the request recognises a
+         * retried write. */
+        for (size_t i = 0; i < n; i++)
+            if (retry[i])
+                start_call(st, &calls[i], &pending[i]);
+    }
+    free(pending);
+    free(retry);
+}
+
+int
+exec_check(struct sql_stmt *st, const struct exec_call *call)
+{
+    return router_call_result(st->r, call->shard, call->rv, call->resp,
+                              &st->err);
+}
+
+void
+exec_release(struct exec_call *calls, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i].resp != NULL)
+            talus__response__free_unpacked(calls[i].resp, NULL);
+        calls[i].resp = NULL;
+    }
+}
+
+/* Per-shard state of a paged scan. */
+struct scan_shard {
+    Talus__ScanFragment frag; /* shallow copy with this shard's resume key */
+    bool done;
+};
+
+/* Feed the rows of @resp to @cb; remember the resume key. 1 when @cb
+ * asked to stop. */
+static int
+consume(struct sql_stmt *st, struct scan_shard *ss, Talus__Response *resp,
+        exec_row_cb cb, void *arg, uint64_t *count)
+{
+    if (count != NULL && resp->has_count)
+        *count += resp->count;
+    for (size_t i = 0; cb != NULL && i < resp->n_rows; i++) {
+        int rv = cb(st, resp->rows[i].data, resp->rows[i].len, arg);
+        if (rv != 0)
+            return rv;
+    }
+    if (resp->has_resume_key && resp->resume_key.len > 0) {
+        uint8_t *k = tl_arena_alloc(st->a, resp->resume_key.len);
+        memcpy(k, resp->resume_key.data, resp->resume_key.len);
+        ss->frag.has_resume_key = 1;
+        ss->frag.resume_key.data = k;
+        ss->frag.resume_key.len = resp->resume_key.len;
+    } else {
+        ss->done = true;
+    }
+    return 0;
+}
+
+/* One round over the shards not done. */
+static int
+scan_round(struct sql_stmt *st, struct scan_shard *ss, const uint32_t *shards,
+           size_t n_shards, struct exec_call *calls, exec_row_cb cb, void *arg,
+           uint64_t *count, bool *more)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_shards; i++) {
+        if (ss[i].done)
+            continue;
+        memset(&calls[n], 0, sizeof(calls[n]));
+        talus__request__init(&calls[n].req);
+        calls[n].shard = shards[i];
+        calls[n].req.body_case = TALUS__REQUEST__BODY_SCAN;
+        calls[n].req.scan = &ss[i].frag;
+        n++;
+    }
+    exec_run(st, calls, n);
+    int rv = 0;
+    for (size_t i = 0; i < n && rv == 0; i++)
+        rv = exec_check(st, &calls[i]);
+    size_t k = 0;
+    for (size_t i = 0; i < n_shards && rv == 0; i++) {
+        if (ss[i].done)
+            continue;
+        rv = consume(st, &ss[i], calls[k++].resp, cb, arg, count);
+    }
+    exec_release(calls, n);
+    *more = false;
+    for (size_t i = 0; i < n_shards; i++)
+        *more = *more || !ss[i].done;
+    return rv;
+}
+
+/* The fragment's ranges for the @i-th target shard of @p. */
+static void
+shard_ranges(const struct plan *p, size_t i, Talus__ScanFragment *f)
+{
+    if (p->shard_ranges == NULL)
+        return;
+    f->ranges = p->shard_ranges[i];
+    f->n_ranges = p->n_shard_ranges[i];
+}
+
+int
+exec_scan(struct sql_stmt *st, const struct plan *p,
+          const Talus__ScanFragment *frag, exec_row_cb cb, void *arg,
+          uint64_t *count)
+{
+    const uint32_t *shards = p->shards;
+    size_t n_shards = p->n_shards;
+    if (count != NULL)
+        *count = 0;
+    if (n_shards == 0)
+        return 0;
+    struct scan_shard *ss = tl_arena_calloc(st->a, n_shards * sizeof(*ss));
+    struct exec_call *calls = tl_arena_calloc(st->a, n_shards * sizeof(*calls));
+    for (size_t i = 0; i < n_shards; i++) {
+        ss[i].frag = *frag;
+        shard_ranges(p, i, &ss[i].frag);
+    }
+    bool more = true;
+    int rv = 0;
+    while (more && rv == 0)
+        rv = scan_round(st, ss, shards, n_shards, calls, cb, arg, count, &more);
+    return rv < 0 ? rv : 0; /* 1: the callback stopped the scan */
+}
+
+int
+exec_modify(struct sql_stmt *st, const struct plan *p,
+            const Talus__ModifyFragment *mod, uint64_t *count)
+{
+    const uint32_t *shards = p->shards;
+    size_t n_shards = p->n_shards;
+    *count = 0;
+    if (n_shards == 0)
+        return 0;
+    Talus__ModifyFragment *mods =
+        tl_arena_calloc(st->a, n_shards * sizeof(*mods));
+    Talus__ScanFragment *scans =
+        tl_arena_calloc(st->a, n_shards * sizeof(*scans));
+    struct exec_call *calls = tl_arena_calloc(st->a, n_shards * sizeof(*calls));
+    for (size_t i = 0; i < n_shards; i++) {
+        mods[i] = *mod;
+        scans[i] = *mod->scan;
+        shard_ranges(p, i, &scans[i]);
+        mods[i].scan = &scans[i];
+    }
+    int rv = 0;
+    size_t n = n_shards;
+    uint32_t *idx = tl_arena_alloc(st->a, n_shards * sizeof(*idx));
+    for (size_t i = 0; i < n_shards; i++)
+        idx[i] = (uint32_t)i;
+    while (n > 0 && rv == 0) {
+        for (size_t i = 0; i < n; i++) {
+            memset(&calls[i], 0, sizeof(calls[i]));
+            talus__request__init(&calls[i].req);
+            calls[i].shard = shards[idx[i]];
+            calls[i].req.body_case = TALUS__REQUEST__BODY_MODIFY;
+            calls[i].req.modify = &mods[idx[i]];
+        }
+        exec_run(st, calls, n);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            int r2 = exec_check(st, &calls[i]);
+            if (r2 != 0) {
+                if (rv == 0)
+                    rv = r2;
+                continue;
+            }
+            Talus__Response *resp = calls[i].resp;
+            *count += resp->count;
+            if (resp->has_resume_key && resp->resume_key.len > 0) {
+                Talus__ScanFragment *sf = &scans[idx[i]];
+                sf->has_resume_key = 1;
+                sf->resume_key.data =
+                    tl_arena_alloc(st->a, resp->resume_key.len);
+                memcpy(sf->resume_key.data, resp->resume_key.data,
+                       resp->resume_key.len);
+                sf->resume_key.len = resp->resume_key.len;
+                idx[m++] = idx[i];
+            }
+        }
+        exec_release(calls, n);
+        n = m;
+    }
+    return rv;
+}
+
+int
+exec_write(struct sql_stmt *st, uint32_t shard, Talus__Mutation **muts,
+           size_t n, Talus__Response **resp)
+{
+    Talus__WriteBatch *wb = tl_arena_alloc(st->a, sizeof(*wb));
+    talus__write_batch__init(wb);
+    wb->n_mutations = n;
+    wb->mutations = muts;
+    struct exec_call call;
+    memset(&call, 0, sizeof(call));
+    talus__request__init(&call.req);
+    call.shard = shard;
+    call.req.body_case = TALUS__REQUEST__BODY_WRITE;
+    call.req.write = wb;
+    exec_run(st, &call, 1);
+    int rv = exec_check(st, &call);
+    if (resp != NULL)
+        *resp = call.resp;
+    else
+        exec_release(&call, 1);
+    return rv;
+}

@@ -1,0 +1,151 @@
+/* pgwire — PostgreSQL frontend/backend protocol v3 (simple query flow).
+ *
+ * A struct pgw_conn is one client connection: its socket, its buffered
+ * output and what the startup packet said. Messages to the client are
+ * appended to the output buffer by the pgw_send_* functions and written
+ * by pgw_flush(); output is also flushed whenever the buffer passes
+ * PGW_FLUSH_AT, so a large result streams. A write failure marks the
+ * connection broken and later sends are dropped: the caller notices at the
+ * next flush or read and ends the session.
+ *
+ * Limits (a message beyond them is a protocol violation; the connection
+ * is answered with an ErrorResponse and closed): startup packet 10,000
+ * bytes, any other message PGW_MAX_MESSAGE bytes.
+ *
+ * Parsing (pgw_parse_startup, pgw_parse_header) is pure: it reads bytes
+ * and fills structs, so it is tested without sockets. A struct pgw_conn is
+ * used by one thread at a time. */
+#ifndef TL_PGWIRE_H
+#define TL_PGWIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "tl_error.h"
+#include "value.h"
+
+#define PGW_MAX_MESSAGE (64u << 20)
+#define PGW_FLUSH_AT (64u << 10)
+#define PGW_MAX_STARTUP 10000u
+
+/* The first word after the length of a startup-phase packet. */
+#define PGW_PROTOCOL_3_0 196608u          /* 3 << 16 | 0 */
+#define PGW_CANCEL_REQUEST_CODE 80877102u /* 1234 << 16 | 5678 */
+#define PGW_SSL_REQUEST_CODE 80877103u    /* 1234 << 16 | 5679 */
+#define PGW_GSSENC_REQUEST_CODE 80877104u /* 1234 << 16 | 5680 */
+
+struct pgw_conn {
+    int fd;
+    struct tl_buf out;
+    bool broken;
+    uint32_t backend_pid;
+    uint32_t backend_secret;
+    char user[64];
+    char database[64];
+    char application_name[64];
+};
+
+/* What a startup-phase packet said. For a 3.x StartupMessage, user is
+ * never empty, database defaults to user, and the strings are truncated to
+ * 63 bytes as PostgreSQL truncates names (NAMEDATALEN). For a
+ * CancelRequest only cancel_pid and cancel_secret are set; for an
+ * SSLRequest or GSSENCRequest only code. */
+struct pgw_startup {
+    uint32_t code; /* PGW_PROTOCOL_3_0 (or 3.x), or a *_REQUEST_CODE */
+    char user[64];
+    char database[64];
+    char application_name[64];
+    uint32_t cancel_pid;
+    uint32_t cancel_secret;
+};
+
+/** Parse one whole startup-phase packet @p of @len bytes, its leading
+ * length word included (which must equal @len). Fills *@out. Returns 0;
+ * TL_EPROTO (08P01) for a bad length, a truncated packet or a parameter
+ * list not ended by NUL; TL_EINVAL (28000) when a 3.x startup names no
+ * user; TL_EUNSUPPORTED (0A000) for a protocol other than 3.x. @err (may
+ * be NULL) then holds the report to send as FATAL. */
+int pgw_parse_startup(const uint8_t *p, size_t len, struct pgw_startup *out,
+                      struct tl_error *err);
+
+/** Check the length word @len of a startup-phase packet (it counts
+ * itself): 0 when 8 <= @len <= PGW_MAX_STARTUP, else TL_EPROTO (08P01
+ * invalid length of startup packet) with @err (may be NULL) filled. */
+int pgw_check_startup_length(uint32_t len, struct tl_error *err);
+
+/** Decode the 5-byte header of a regular message @hdr: *@type is its
+ * type byte and *@payload_len the bytes that follow the header. Returns 0,
+ * or TL_EPROTO when the length word is below 4 or above PGW_MAX_MESSAGE;
+ * the outputs are then untouched. Cannot fail otherwise. */
+int pgw_parse_header(const uint8_t hdr[5], char *type, uint32_t *payload_len);
+
+/** Initialise @c on socket @fd; @c takes ownership of @fd (closed by
+ * pgw_conn_close). Cannot fail. */
+void pgw_conn_init(struct pgw_conn *c, int fd);
+
+/** Close @c's socket (if still open) and free its buffers. */
+void pgw_conn_close(struct pgw_conn *c);
+
+/** Read exactly @n bytes from @fd into @p, retrying on EINTR. 0; TL_EIO on
+ * EOF before @n bytes or a socket error (ECONNRESET...); TL_ETIMEOUT when a
+ * receive timeout (SO_RCVTIMEO) expired. */
+int pgw_read_exact(int fd, void *p, size_t n);
+
+/** Read one regular message from @c: *@type is its type byte and @payload
+ * (reset first, then grown as bytes arrive, so a lying length costs no
+ * memory up front) its body without the header. Returns 0; TL_EIO when the
+ * client is gone; TL_ETIMEOUT on a receive timeout; TL_EPROTO when the
+ * length is below 4 or above PGW_MAX_MESSAGE (nothing more is read: the
+ * stream can no longer be framed). */
+int pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload);
+
+/** The single byte 'N' that refuses an SSLRequest or GSSENCRequest. */
+void pgw_send_ssl_refusal(struct pgw_conn *c);
+/** AuthenticationOk (trust: no password asked). */
+void pgw_send_auth_ok(struct pgw_conn *c);
+/** BackendKeyData with c->backend_pid and c->backend_secret. */
+void pgw_send_backend_key_data(struct pgw_conn *c);
+/** NegotiateProtocolVersion: this server speaks 3.@newest_minor and
+ * recognises none of the client's _pq_ options. */
+void pgw_send_negotiate_version(struct pgw_conn *c, uint32_t newest_minor);
+
+/* One column of a RowDescription. */
+struct pgw_field {
+    const char *name;
+    uint8_t type;   /* enum tl_type; OID and length derive from it */
+    int32_t typmod; /* -1 unless varchar(n) */
+};
+
+/** RowDescription of @n columns @f (borrowed): name, table oid 0, attnum
+ * 0, type OID and length from the column's type, typmod, text format. */
+void pgw_send_row_description(struct pgw_conn *c, const struct pgw_field *f,
+                              size_t n);
+/** DataRow in text format; NULLs as length -1. */
+void pgw_send_data_row(struct pgw_conn *c, const struct tl_value *v, size_t n);
+/** CommandComplete with @tag ("SELECT 5", "INSERT 0 3", "CREATE TABLE"). */
+void pgw_send_command_complete(struct pgw_conn *c, const char *tag);
+/** EmptyQueryResponse, the answer to a query string with no statement. */
+void pgw_send_empty_query(struct pgw_conn *c);
+/** ErrorResponse, severity ERROR; fields S, V, C, M and D/H/P if set. */
+void pgw_send_error(struct pgw_conn *c, const struct tl_error *e);
+/** ErrorResponse with severity FATAL (the connection closes after). */
+void pgw_send_fatal(struct pgw_conn *c, const struct tl_error *e);
+/** NoticeResponse, severity NOTICE (or WARNING when @warning). */
+void pgw_send_notice(struct pgw_conn *c, const struct tl_error *e,
+                     bool warning);
+/** ParameterStatus: run-time parameter @name now has @value. */
+void pgw_send_parameter_status(struct pgw_conn *c, const char *name,
+                               const char *value);
+/** ReadyForQuery; @status is 'I' (idle), 'T' (in a block), 'E' (failed
+ * block). */
+void pgw_send_ready(struct pgw_conn *c, char status);
+/* All pgw_send_* functions append to c->out (flushing it once it passes
+ * PGW_FLUSH_AT), do nothing on a broken connection, and cannot fail. */
+/** Write the buffered output, retrying on EINTR and short writes
+ * (MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE). 0, or TL_EIO
+ * when the client is gone (also for every later call). */
+int pgw_flush(struct pgw_conn *c);
+
+#endif

@@ -1,0 +1,332 @@
+/* select_target — the SELECT list and ORDER BY keys: star expansion,
+ * output names as PostgreSQL figures them, aggregate calls. */
+#include <stdio.h>
+#include <string.h>
+
+#include "select_int.h"
+
+#define MAX_TARGETS 1664 /* PostgreSQL's MaxTupleAttributeNumber */
+
+/* PostgreSQL's FigureColname for the forms Talus binds. */
+static const char *
+figure_name(const PgQuery__Node *n)
+{
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_COLUMN_REF: {
+        const PgQuery__ColumnRef *c = n->column_ref;
+        const char *s = sql_node_str(c->fields[c->n_fields - 1]);
+        return s != NULL ? s : "?column?";
+    }
+    case PG_QUERY__NODE__NODE_FUNC_CALL: {
+        const PgQuery__FuncCall *f = n->func_call;
+        const char *s = sql_node_str(f->funcname[f->n_funcname - 1]);
+        return s != NULL ? s : "?column?";
+    }
+    case PG_QUERY__NODE__NODE_TYPE_CAST: {
+        const PgQuery__TypeCast *c = n->type_cast;
+        const char *s = figure_name(c->arg);
+        if (strcmp(s, "?column?") != 0)
+            return s;
+        const PgQuery__TypeName *tn = c->type_name;
+        s = tn->n_names > 0 ? sql_node_str(tn->names[tn->n_names - 1]) : NULL;
+        return s != NULL ? s : "?column?";
+    }
+    default:
+        return "?column?";
+    }
+}
+
+static bool
+is_star(const PgQuery__Node *n)
+{
+    if (n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
+        return false;
+    const PgQuery__ColumnRef *c = n->column_ref;
+    return c->n_fields > 0 &&
+           c->fields[c->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR;
+}
+
+static int
+add_star(struct sql_stmt *st, struct select_q *q, const PgQuery__ColumnRef *c,
+         size_t *n)
+{
+    if (!q->has_table) {
+        sql_error(st, TL_ESYNTAX, "42601",
+                  "SELECT * with no tables specified is not valid");
+        return sql_error_at(st, TL_ESYNTAX, c->location);
+    }
+    if (c->n_fields == 2) {
+        const char *qual = sql_node_str(c->fields[0]);
+        if (qual == NULL || strcmp(qual, q->alias) != 0) {
+            sql_error(st, TL_ENOTFOUND, "42P01",
+                      "missing FROM-clause entry for table \"%s\"",
+                      qual ? qual : "?");
+            return sql_error_at(st, TL_ENOTFOUND, c->location);
+        }
+    }
+    const struct tl_table *t = q->plan.table;
+    for (uint32_t i = 0; i < t->n_columns; i++) {
+        if (t->columns[i].hidden)
+            continue;
+        struct sel_target *tg = &q->targets[(*n)++];
+        tg->name = t->columns[i].name;
+        tg->type = t->columns[i].type;
+        tg->typmod = t->columns[i].typmod;
+        tg->expr = tl_expr_column(st->a, i, tg->type);
+    }
+    return 0;
+}
+
+static int
+no_function(struct sql_stmt *st, const char *name, uint8_t type, int location)
+{
+    sql_error(st, TL_ETYPE, "42883", "function %s(%s) does not exist", name,
+              type == TL_TYPE_UNKNOWN ? "unknown" : tl_type_name(type));
+    tl_error_hint(&st->err, "No function matches the given name and argument "
+                            "types. You might need to add explicit type "
+                            "casts.");
+    return sql_error_at(st, TL_ETYPE, location);
+}
+
+/* Result type of aggregate @agg over @arg. */
+static int
+agg_type(struct sql_stmt *st, struct sel_target *tg, const char *name,
+         int location)
+{
+    uint8_t at = tg->arg != NULL ? tg->arg->type : TL_TYPE_INT8;
+    tg->typmod = -1;
+    switch (tg->agg) {
+    case AGG_COUNT_STAR:
+    case AGG_COUNT:
+        tg->type = TL_TYPE_INT8;
+        return 0;
+    case AGG_SUM:
+        if (!tl_type_is_numeric(at))
+            return no_function(st, name, at, location);
+        tg->type = tl_type_is_int(at) ? TL_TYPE_INT8 : TL_TYPE_FLOAT8;
+        return 0;
+    case AGG_AVG:
+        if (!tl_type_is_numeric(at))
+            return no_function(st, name, at, location);
+        tg->type = TL_TYPE_FLOAT8;
+        return 0;
+    default:
+        if (at == TL_TYPE_BOOL || at == TL_TYPE_UNKNOWN)
+            return no_function(st, name, at, location);
+        tg->type = at;
+        return 0;
+    }
+}
+
+static int
+agg_kind(const char *name)
+{
+    static const struct {
+        const char *name;
+        int agg;
+    } map[] = {{"count", AGG_COUNT},
+               {"sum", AGG_SUM},
+               {"min", AGG_MIN},
+               {"max", AGG_MAX},
+               {"avg", AGG_AVG}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(map[i].name, name) == 0)
+            return map[i].agg;
+    return AGG_NONE;
+}
+
+static int
+bind_agg(struct sql_stmt *st, struct select_q *q, const PgQuery__FuncCall *f,
+         struct sel_target *tg)
+{
+    const char *name = sql_node_str(f->funcname[f->n_funcname - 1]);
+    if (f->over != NULL)
+        return sql_unsupported(st, "window function");
+    if (f->agg_distinct)
+        return sql_unsupported(st, "DISTINCT in aggregate functions");
+    if (f->agg_filter != NULL)
+        return sql_unsupported(st, "FILTER in aggregate functions");
+    if (f->n_agg_order > 0 || f->agg_within_group)
+        return sql_unsupported(st, "ORDER BY in aggregate functions");
+    tg->agg = agg_kind(name);
+    if (f->agg_star) {
+        if (tg->agg != AGG_COUNT) {
+            sql_error(st, TL_EINVAL, "42809",
+                      "%s(*) specified, but %s is not an aggregate function "
+                      "that accepts *",
+                      name, name);
+            return sql_error_at(st, TL_EINVAL, f->location);
+        }
+        tg->agg = AGG_COUNT_STAR;
+    } else if (f->n_args != 1) {
+        sql_unsupported(st, tl_arena_printf(st->a, "%s with %zu arguments",
+                                            name, f->n_args));
+        return sql_error_at(st, TL_EUNSUPPORTED, f->location);
+    } else {
+        struct bind_scope sc = {.table = q->plan.table, .alias = q->alias};
+        int rv = bind_expr(st, &sc, f->args[0], &tg->arg);
+        if (rv != 0)
+            return rv;
+    }
+    q->is_agg = true;
+    return agg_type(st, tg, name, f->location);
+}
+
+static int
+bind_plain(struct sql_stmt *st, struct select_q *q, const PgQuery__Node *val,
+           struct sel_target *tg)
+{
+    struct bind_scope sc = {.table = q->plan.table, .alias = q->alias};
+    int rv = bind_expr(st, &sc, val, &tg->expr);
+    if (rv != 0)
+        return rv;
+    struct tl_expr *e = tg->expr;
+    if (e->type == TL_TYPE_UNKNOWN) {
+        /* An untyped literal in the output is text, as in PostgreSQL. */
+        e->type = TL_TYPE_TEXT;
+        if (!e->value.is_null)
+            e->value.type = TL_TYPE_TEXT;
+        else
+            e->value.type = TL_TYPE_TEXT;
+    }
+    tg->type = e->type;
+    tg->typmod = -1;
+    if (e->kind == TL_EXPR_COLUMN)
+        tg->typmod = q->plan.table->columns[e->column].typmod;
+    else if (e->kind == TL_EXPR_CAST)
+        tg->typmod = e->typmod;
+    return 0;
+}
+
+/* The first column @e refers to, or -1. */
+static int
+first_column(const struct tl_expr *e)
+{
+    if (e->kind == TL_EXPR_COLUMN)
+        return (int)e->column;
+    for (uint32_t i = 0; i < e->n_args; i++) {
+        int c = first_column(e->args[i]);
+        if (c >= 0)
+            return c;
+    }
+    return -1;
+}
+
+static int
+not_grouped(struct sql_stmt *st, const struct select_q *q, int col)
+{
+    return sql_error(st, TL_EINVAL, "42803",
+                     "column \"%s.%s\" must appear in the GROUP BY clause or "
+                     "be used in an aggregate function",
+                     q->alias, q->plan.table->columns[col].name);
+}
+
+static size_t
+count_slots(const struct select_q *q, const PgQuery__SelectStmt *ss)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ss->n_target_list; i++) {
+        const PgQuery__ResTarget *rt = ss->target_list[i]->res_target;
+        n += is_star(rt->val) && q->has_table ? q->plan.table->n_columns : 1;
+    }
+    return n;
+}
+
+int
+select_bind_targets(struct sql_stmt *st, struct select_q *q,
+                    const PgQuery__SelectStmt *ss)
+{
+    size_t slots = count_slots(q, ss);
+    if (slots > MAX_TARGETS)
+        return sql_error(st, TL_EINVAL, "54011",
+                         "target lists can have at most %d entries",
+                         MAX_TARGETS);
+    q->targets = tl_arena_calloc(st->a, (slots + 1) * sizeof(*q->targets));
+    size_t n = 0;
+    int rv = 0;
+    for (size_t i = 0; i < ss->n_target_list && rv == 0; i++) {
+        const PgQuery__ResTarget *rt = ss->target_list[i]->res_target;
+        if (is_star(rt->val)) {
+            rv = add_star(st, q, rt->val->column_ref, &n);
+            continue;
+        }
+        struct sel_target *tg = &q->targets[n++];
+        tg->name = rt->name != NULL && rt->name[0] != '\0'
+                       ? rt->name
+                       : figure_name(rt->val);
+        if (bind_is_aggregate(rt->val))
+            rv = bind_agg(st, q, rt->val->func_call, tg);
+        else
+            rv = bind_plain(st, q, rt->val, tg);
+    }
+    q->n_targets = n;
+    if (rv != 0 || !q->is_agg)
+        return rv;
+    q->count_only = q->has_table;
+    for (size_t i = 0; i < n; i++) {
+        const struct sel_target *tg = &q->targets[i];
+        int col = tg->expr != NULL ? first_column(tg->expr) : -1;
+        if (col >= 0)
+            return not_grouped(st, q, col);
+        if (tg->agg != AGG_NONE && tg->agg != AGG_COUNT_STAR)
+            q->count_only = false;
+    }
+    return 0;
+}
+
+static int
+sort_position(struct sql_stmt *st, struct select_q *q, const PgQuery__AConst *c,
+              struct tl_expr **out)
+{
+    if (c->val_case != PG_QUERY__A__CONST__VAL_IVAL || c->isnull) {
+        sql_error(st, TL_ESYNTAX, "42601", "non-integer constant in ORDER BY");
+        return sql_error_at(st, TL_ESYNTAX, c->location);
+    }
+    int pos = c->ival->ival;
+    if (pos < 1 || (size_t)pos > q->n_targets) {
+        sql_error(st, TL_EINVAL, "42P10",
+                  "ORDER BY position %d is not in select list", pos);
+        return sql_error_at(st, TL_EINVAL, c->location);
+    }
+    const struct sel_target *tg = &q->targets[pos - 1];
+    if (tg->expr != NULL) {
+        *out = tg->expr;
+    } else {
+        /* An aggregate: the result is one row, any order will do. */
+        struct tl_value v = tl_value_null(TL_TYPE_INT8);
+        *out = tl_expr_const(st->a, &v);
+    }
+    return 0;
+}
+
+int
+select_bind_sort_expr(struct sql_stmt *st, struct select_q *q,
+                      const PgQuery__Node *n, struct tl_expr **out)
+{
+    if (n->node_case == PG_QUERY__NODE__NODE_A_CONST)
+        return sort_position(st, q, n->a_const, out);
+    if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
+        n->column_ref->n_fields == 1) {
+        const char *name = sql_node_str(n->column_ref->fields[0]);
+        for (size_t i = 0; name != NULL && i < q->n_targets; i++) {
+            const struct sel_target *tg = &q->targets[i];
+            if (strcmp(tg->name, name) != 0)
+                continue;
+            if (tg->expr != NULL) {
+                *out = tg->expr;
+            } else {
+                /* An aggregate: one output row, any order will do. */
+                struct tl_value v = tl_value_null(TL_TYPE_INT8);
+                *out = tl_expr_const(st->a, &v);
+            }
+            return 0;
+        }
+    }
+    struct bind_scope sc = {
+        .table = q->plan.table, .alias = q->alias, .clause = "ORDER BY"};
+    int rv = bind_expr(st, &sc, n, out);
+    if (rv != 0)
+        return rv;
+    int col = q->is_agg ? first_column(*out) : -1;
+    return col >= 0 ? not_grouped(st, q, col) : 0;
+}

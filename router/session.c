@@ -1,0 +1,339 @@
+/* session — the per-connection loop of a router: startup, then one Query
+ * message at a time handed to the SQL layer.
+ *
+ * Message handling follows PostgreSQL's PostgresMain()/SocketBackend(): a
+ * message the router cannot serve inside the extended query protocol gets
+ * one ErrorResponse and the rest up to Sync is skipped; an unknown type or
+ * a bad length cannot be recovered from (the stream can no longer be
+ * framed), so it is answered with FATAL and the connection closed. */
+#include "session.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pgwire.h"
+#include "sql.h"
+
+#define MOD "session"
+
+/* Backend "process ids" handed out in BackendKeyData: unique per router
+ * process, never 0. */
+static atomic_uint_fast32_t next_backend_pid = 1;
+
+static void
+set_recv_timeout(int fd, int seconds)
+{
+    struct timeval tv = {.tv_sec = seconds, .tv_usec = 0};
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+static uint32_t
+make_secret(void)
+{
+    uint32_t v;
+
+    if (getrandom(&v, sizeof(v), 0) == (ssize_t)sizeof(v))
+        return v;
+    /* getrandom() only fails before the entropy pool is initialised;
+     * a cancel secret is then merely hard to guess, not unguessable. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)ts.tv_nsec ^ (uint32_t)(uintptr_t)&v;
+}
+
+static void
+format_peer(int fd, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+
+    snprintf(out, size, "unknown");
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    } else {
+        snprintf(out, size, "local");
+        return;
+    }
+    snprintf(out, size, "%s:%u", host, port);
+}
+
+/* Read startup-phase packets until a StartupMessage or CancelRequest,
+ * refusing one SSLRequest and one GSSENCRequest on the way (a second one
+ * is a protocol violation, as in PostgreSQL). 0 with *@st filled; TL_EIO
+ * or TL_ETIMEOUT when the client went away (nothing to report); any other
+ * code with @err holding the FATAL to send. */
+static int
+read_startup(struct pgw_conn *c, struct tl_buf *pkt, struct pgw_startup *st,
+             struct tl_error *err)
+{
+    bool ssl_done = false;
+    bool gss_done = false;
+    int rv;
+
+    for (;;) {
+        uint8_t lenw[4];
+        uint32_t len;
+
+        rv = pgw_read_exact(c->fd, lenw, sizeof(lenw));
+        if (rv != 0)
+            return rv;
+        len = tl_load_be32(lenw);
+        rv = pgw_check_startup_length(len, err);
+        if (rv != 0)
+            return rv;
+        tl_buf_reset(pkt);
+        tl_buf_append(pkt, lenw, sizeof(lenw));
+        rv = pgw_read_exact(c->fd, tl_buf_reserve(pkt, len - 4), len - 4);
+        if (rv != 0)
+            return rv;
+        pkt->len += len - 4;
+        rv = pgw_parse_startup(pkt->data, pkt->len, st, err);
+        if (rv != 0)
+            return rv;
+        if (st->code == PGW_SSL_REQUEST_CODE && !ssl_done) {
+            ssl_done = true;
+        } else if (st->code == PGW_GSSENC_REQUEST_CODE && !gss_done) {
+            gss_done = true;
+        } else if (st->code == PGW_SSL_REQUEST_CODE ||
+                   st->code == PGW_GSSENC_REQUEST_CODE) {
+            return tl_error_set(err, TL_EPROTO, "08P01",
+                                "unsupported frontend protocol %u.%u: "
+                                "server supports 3.0 to 3.0",
+                                st->code >> 16, st->code & 0xffff);
+        } else {
+            return 0;
+        }
+        pgw_send_ssl_refusal(c);
+        rv = pgw_flush(c);
+        if (rv != 0)
+            return rv;
+    }
+}
+
+/* Everything a client expects between the StartupMessage and the first
+ * ReadyForQuery (PostgreSQL sends the same parameters, GUC_REPORT). */
+static void
+send_welcome(struct pgw_conn *c, const struct pgw_startup *st)
+{
+    if ((st->code & 0xffff) != 0)
+        pgw_send_negotiate_version(c, 0);
+    pgw_send_auth_ok(c);
+    pgw_send_parameter_status(c, "application_name", c->application_name);
+    pgw_send_parameter_status(c, "client_encoding", "UTF8");
+    pgw_send_parameter_status(c, "DateStyle", "ISO, MDY");
+    pgw_send_parameter_status(c, "integer_datetimes", "on");
+    pgw_send_parameter_status(c, "IntervalStyle", "postgres");
+    pgw_send_parameter_status(c, "is_superuser", "on");
+    pgw_send_parameter_status(c, "server_encoding", "UTF8");
+    pgw_send_parameter_status(c, "server_version", "15.0");
+    pgw_send_parameter_status(c, "session_authorization", c->user);
+    pgw_send_parameter_status(c, "standard_conforming_strings", "on");
+    pgw_send_parameter_status(c, "TimeZone", "UTC");
+    pgw_send_backend_key_data(c);
+    pgw_send_ready(c, 'I');
+}
+
+static void
+send_fatal(struct pgw_conn *c, int rv, const char *sqlstate, const char *msg)
+{
+    struct tl_error err;
+
+    tl_error_set(&err, rv, sqlstate, "%s", msg);
+    pgw_send_fatal(c, &err);
+    pgw_flush(c);
+}
+
+/* A Query body is one string: exactly one NUL, at the end. */
+static bool
+is_cstring(const struct tl_buf *b)
+{
+    return b->len > 0 && memchr(b->data, '\0', b->len) == b->data + b->len - 1;
+}
+
+/* Serve messages until the client leaves. Returns the reason, for the
+ * disconnect log line. */
+static const char *
+serve(struct router *r, struct pgw_conn *c)
+{
+    struct sql_session *sql = sql_session_create(r, c);
+    struct tl_buf payload;
+    bool skipping = false; /* after an extended-protocol error, until Sync */
+    char status = 'I';
+    const char *why;
+    struct tl_error err;
+
+    tl_buf_init(&payload);
+    for (;;) {
+        char type;
+        int rv = pgw_read_message(c, &type, &payload);
+
+        if (rv == TL_EPROTO) {
+            send_fatal(c, TL_EPROTO, "08P01", "invalid message length");
+            why = "bad_length";
+            goto out;
+        }
+        if (rv != 0) {
+            why = rv == TL_ETIMEOUT ? "timeout" : "eof";
+            goto out;
+        }
+        switch (type) {
+        case 'Q':
+            if (skipping)
+                continue;
+            if (!is_cstring(&payload)) {
+                send_fatal(c, TL_EPROTO, "08P01", "invalid message format");
+                why = "bad_query_message";
+                goto out;
+            }
+            status = sql_exec_simple(sql, (const char *)payload.data);
+            pgw_send_ready(c, status);
+            break;
+        case 'X':
+            why = "terminate";
+            goto out;
+        case 'S':
+            skipping = false;
+            pgw_send_ready(c, status);
+            break;
+        case 'H':
+            /* Flush: send what is buffered (the error while skipping). */
+            break;
+        case 'P':
+        case 'B':
+        case 'D':
+        case 'E':
+        case 'C':
+            if (skipping)
+                continue;
+            tl_error_set(&err, TL_EUNSUPPORTED, "0A000",
+                         "extended query protocol is not supported yet");
+            tl_error_hint(&err,
+                          "use the simple query protocol, e.g. psql or PQexec");
+            pgw_send_error(c, &err);
+            skipping = true;
+            break;
+        case 'F':
+            /* FunctionCall is answered like a failed simple query: the
+             * client waits for ReadyForQuery, not for a Sync of its own. */
+            if (skipping)
+                continue;
+            tl_error_set(&err, TL_EUNSUPPORTED, "0A000",
+                         "function call protocol is not supported");
+            tl_error_hint(&err, "use the simple query protocol");
+            pgw_send_error(c, &err);
+            pgw_send_ready(c, status);
+            break;
+        case 'd':
+        case 'c':
+        case 'f':
+            /* CopyData/CopyDone/CopyFail outside COPY: ignored, as
+             * PostgreSQL does (they may trail a COPY that failed). */
+            continue;
+        default: {
+            char msg[64];
+
+            snprintf(msg, sizeof(msg), "invalid frontend message type %d",
+                     (int)(unsigned char)type);
+            send_fatal(c, TL_EPROTO, "08P01", msg);
+            why = "bad_message_type";
+            goto out;
+        }
+        }
+        if (pgw_flush(c) != 0) {
+            why = "write_failed";
+            goto out;
+        }
+    }
+out:
+    tl_buf_close(&payload);
+    sql_session_destroy(sql);
+    return why;
+}
+
+void
+session_run(struct router *r, int fd, bool reject)
+{
+    struct pgw_conn c;
+    struct pgw_startup st;
+    struct tl_buf pkt;
+    struct tl_error err;
+    char peer[INET6_ADDRSTRLEN + 8];
+    const char *why = "eof";
+    int rv;
+
+    pgw_conn_init(&c, fd);
+    tl_buf_init(&pkt);
+    tl_error_clear(&err);
+    format_peer(fd, peer, sizeof(peer));
+    tl_debug(MOD, "event=connect peer=%s", peer);
+
+    set_recv_timeout(fd, SESSION_STARTUP_TIMEOUT_S);
+    rv = read_startup(&c, &pkt, &st, &err);
+    tl_buf_close(&pkt);
+    if (rv != 0) {
+        if (tl_error_is_set(&err)) {
+            pgw_send_fatal(&c, &err);
+            pgw_flush(&c);
+            why = "bad_startup";
+            tl_info(MOD,
+                    "event=startup_rejected peer=%s sqlstate=%s "
+                    "error=\"%s\"",
+                    peer, err.sqlstate, err.message);
+        } else {
+            why = rv == TL_ETIMEOUT ? "startup_timeout" : "eof";
+        }
+        goto done;
+    }
+    if (st.code == PGW_CANCEL_REQUEST_CODE) {
+        tl_info(MOD, "event=cancel_request peer=%s pid=%u ignored=true", peer,
+                st.cancel_pid);
+        why = "cancel_request";
+        goto done;
+    }
+    if (reject) {
+        send_fatal(&c, TL_EUNAVAILABLE, "53300",
+                   "sorry, too many clients already");
+        why = "too_many_clients";
+        goto done;
+    }
+    set_recv_timeout(fd, 0);
+
+    memcpy(c.user, st.user, sizeof(c.user));
+    memcpy(c.database, st.database, sizeof(c.database));
+    memcpy(c.application_name, st.application_name, sizeof(c.application_name));
+    c.backend_pid = (uint32_t)atomic_fetch_add(&next_backend_pid, 1);
+    c.backend_secret = make_secret();
+    send_welcome(&c, &st);
+    if (pgw_flush(&c) != 0) {
+        why = "write_failed";
+        goto done;
+    }
+    tl_debug(MOD, "event=session_start peer=%s pid=%u user=%s database=%s",
+             peer, c.backend_pid, c.user, c.database);
+    why = serve(r, &c);
+
+done:
+    tl_debug(MOD, "event=disconnect peer=%s pid=%u reason=%s", peer,
+             c.backend_pid, why);
+    pgw_conn_close(&c);
+}

@@ -1,0 +1,232 @@
+/* sql_int — declarations shared by the router's SQL files (sql.c, ddl.c,
+ * bind.c, route.c, plan.c, exec.c, select.c, dml.c, explain.c, settings.c).
+ *
+ * A statement is executed with one struct sql_stmt: it carries the
+ * session, the per-statement arena (every binding and planning allocation,
+ * released when the statement ends) and the error report. Functions that
+ * fail fill st->err and return a negative TL_E* code; the caller of the
+ * statement sends the report. Parse trees are libpg_query's protobuf form
+ * and stay borrowed from the parse result for the statement's life. */
+#ifndef TL_SQL_INT_H
+#define TL_SQL_INT_H
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "catalog.h"
+#include "expr.h"
+#include "route.h"
+#include "sql.h"
+#include "table.h"
+#include "tl_error.h"
+
+/* Deepest expression the binder accepts: deeper trees would risk the
+ * stacks of the recursive evaluators in routers and nodes. */
+#define SQL_MAX_DEPTH 512
+/* Refuse a statement whose write batches would pass this many bytes. */
+#define SQL_MAX_BATCH_BYTES (64u << 20)
+
+struct sql_setting {
+    char *name;  /* lowercase, owned */
+    char *value; /* owned */
+};
+
+struct sql_session {
+    struct router *r;
+    struct pgw_conn *c;
+    struct sql_setting *settings; /* owned array */
+    size_t n_settings;
+    struct tl_arena arena; /* per statement; reset after each */
+};
+
+struct sql_stmt {
+    struct sql_session *s;
+    struct router *r;
+    struct pgw_conn *c;
+    struct tl_arena *a;
+    const char *query; /* the whole query text (error positions) */
+    struct tl_error err;
+    int depth; /* binder recursion depth */
+};
+
+/* ---------------------------------------------------------------- sql.c */
+
+/** Fill st->err and return @rv (like tl_error_set). */
+int sql_error(struct sql_stmt *st, int rv, const char *sqlstate,
+              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/** Set the position of st->err from a 0-based byte @location in the
+ * query (ignored when negative). Returns @rv. */
+int sql_error_at(struct sql_stmt *st, int rv, int location);
+/** 0A000 "<what> is not supported yet". */
+int sql_unsupported(struct sql_stmt *st, const char *what);
+/** Send a NOTICE with @sqlstate and a printf-style message. */
+void sql_notice(struct sql_stmt *st, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** The string of a String node, or NULL. */
+const char *sql_node_str(const PgQuery__Node *n);
+/** Look up table @rv (schema must be absent or "public") into *@out (a
+ * copy in the statement arena); 42P01 "relation "x" does not exist". */
+int sql_lookup_table(struct sql_stmt *st, const PgQuery__RangeVar *rv,
+                     struct tl_table **out);
+
+/* ---------------------------------------------------------- sql_guard.c */
+
+/* Operator chains longer than this, or brackets nested deeper, are
+ * refused before parsing (libpg_query and protobuf-c recurse over the
+ * tree: a deep tree overflows a connection thread's stack). */
+#define SQL_MAX_CHAIN (2 * SQL_MAX_DEPTH)
+#define SQL_MAX_NESTING 256
+
+/** Whether the query text @q (@len bytes) is safe to hand to libpg_query:
+ * no stretch of it chains more than @max operators (a chain parses into a
+ * tree as deep as it is long) and brackets/CASE nest at most @max_nest
+ * deep. Cannot fail. */
+bool sql_guard_depth_ok(const char *q, size_t len, size_t max, size_t max_nest);
+
+/* ---------------------------------------------------------------- ddl.c */
+
+/** Build the table described by @cs in st->a (id 0; the catalog assigns
+ * it). Errors as PostgreSQL / 0A000 for what Talus lacks. */
+int ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
+                    struct tl_table **out);
+/** CREATE TABLE [IF NOT EXISTS]: store the table, send the tag (and the
+ * 42P07 notice when it exists and IF NOT EXISTS was given). */
+int ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs);
+/** DROP TABLE [IF EXISTS] a, b: all names are checked before any drop. */
+int ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds);
+
+/* ---------------------------------------------------------------- bind.c */
+
+struct bind_scope {
+    const struct tl_table *table; /* NULL: no FROM clause */
+    const char *alias;            /* name the table is known by */
+    const char *clause;           /* "WHERE", ... for error messages */
+};
+
+/** Bind the SQL expression @n over @sc into a tl_expr tree in st->a.
+ * Constant subtrees are folded (so `'x'::int` fails here with 22P02, as
+ * PostgreSQL's planner does). */
+int bind_expr(struct sql_stmt *st, const struct bind_scope *sc,
+              const PgQuery__Node *n, struct tl_expr **out);
+/** bind_expr() then require a boolean (42804 "argument of WHERE must be
+ * type boolean, not type x"). */
+int bind_predicate(struct sql_stmt *st, const struct bind_scope *sc,
+                   const PgQuery__Node *n, struct tl_expr **out);
+/** Bind and evaluate a constant expression (no column references). */
+int bind_const(struct sql_stmt *st, const PgQuery__Node *n,
+               struct tl_value *out);
+/** Make @e assignable to a column of @type/@typmod: unknown literals are
+ * cast now, other families mismatching give 42804 "column "c" is of type
+ * x but expression is of type y". @location for the error position. */
+int bind_assign(struct sql_stmt *st, struct tl_expr **e, const char *colname,
+                uint8_t type, int32_t typmod, int location);
+/** Parse a TypeName into a Talus type; 0A000 'type "x" is not supported'. */
+int bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn,
+                   uint8_t *type, int32_t *typmod);
+/** True when @n is a call of an aggregate function Talus knows. */
+bool bind_is_aggregate(const PgQuery__Node *n);
+/** PostgreSQL's display name of @type with @typmod ("character varying(5)"),
+ * in st->a. */
+const char *bind_type_display(struct sql_stmt *st, uint8_t type,
+                              int32_t typmod);
+
+struct plan;
+
+/* ---------------------------------------------------------------- exec.c */
+
+struct exec_call {
+    uint32_t shard;
+    Talus__Request req;
+    Talus__Response *resp; /* owned after exec_run; exec_release frees */
+    int rv;                /* rpc result */
+};
+
+/** Send every call's request (request ids and shards are filled here) in
+ * parallel and wait for all. Cannot fail: per-call results are in rv and
+ * resp. */
+void exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n);
+/** 0 if @call succeeded, else fill st->err (node Error, or 08006 for an
+ * unreachable shard) and return a negative code. */
+int exec_check(struct sql_stmt *st, const struct exec_call *call);
+/** Free the responses of @calls. */
+void exec_release(struct exec_call *calls, size_t n);
+
+/* Called for each row of a scan; the bytes live until the callback
+ * returns. Return 0 to continue, 1 to stop the scan, < 0 on error. */
+typedef int (*exec_row_cb)(struct sql_stmt *st, const uint8_t *row, size_t len,
+                           void *arg);
+
+/** Run @frag on the shards of @p (in parallel, following resume keys)
+ * calling @cb for each row; *@count (may be NULL) gets the sum of
+ * Response.count. */
+int exec_scan(struct sql_stmt *st, const struct plan *p,
+              const Talus__ScanFragment *frag, exec_row_cb cb, void *arg,
+              uint64_t *count);
+/** Run @mod on the shards of @p in parallel; *@count gets the rows
+ * affected. */
+int exec_modify(struct sql_stmt *st, const struct plan *p,
+                const Talus__ModifyFragment *mod, uint64_t *count);
+/** One WriteBatch of @muts on @shard; *@resp (may be NULL) gets the
+ * response (free with talus__response__free_unpacked). */
+int exec_write(struct sql_stmt *st, uint32_t shard, Talus__Mutation **muts,
+               size_t n, Talus__Response **resp);
+
+/* ---------------------------------------------------------------- plan.c */
+
+/* A bound single-table query (SELECT, UPDATE, DELETE). */
+struct plan {
+    struct tl_table *table;
+    struct tl_expr *filter; /* NULL: every row */
+    struct route route;
+    uint32_t *shards; /* targets, sorted */
+    uint32_t n_shards;
+    /* With route.n_points: the key ranges of each target shard (parallel
+     * to shards); NULL means the fragment's own range. */
+    Talus__KeyRange ***shard_ranges;
+    size_t *n_shard_ranges;
+};
+
+/** Bind @where over @t and route it. */
+int plan_build(struct sql_stmt *st, struct tl_table *t, const char *alias,
+               const PgQuery__Node *where, struct plan *p);
+/** A scan fragment for @p in st->a (ranges and filter set). */
+Talus__ScanFragment *plan_fragment(struct sql_stmt *st, const struct plan *p);
+/** Render @e for EXPLAIN with @t's column names, in st->a. */
+const char *plan_render_expr(struct sql_stmt *st, const struct tl_table *t,
+                             const struct tl_expr *e);
+
+/* ---------------------------------------------------------------- select.c,
+ * dml.c, explain.c, settings.c: each runs one statement and sends its
+ * result (or, with @explain, its plan); errors are left in st->err. */
+
+int select_exec(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
+                bool explain);
+int dml_exec_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is,
+                    bool explain);
+int dml_exec_update(struct sql_stmt *st, const PgQuery__UpdateStmt *us,
+                    bool explain);
+int dml_exec_delete(struct sql_stmt *st, const PgQuery__DeleteStmt *ds,
+                    bool explain);
+/** Send the EXPLAIN output for @p: @lines (already formatted, may be NULL)
+ * are added after the standard route lines. */
+void explain_send(struct sql_stmt *st, const struct plan *p, const char **extra,
+                  size_t n_extra);
+/** EXPLAIN of a SELECT/INSERT/UPDATE/DELETE; ANALYZE is refused. */
+int explain_exec(struct sql_stmt *st, const PgQuery__ExplainStmt *es);
+/** SET / RESET / SET LOCAL (a warning: no transaction blocks). */
+int settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs);
+/** SHOW name: the session's value or the server default; 42704 else. */
+int settings_exec_show(struct sql_stmt *st,
+                       const PgQuery__VariableShowStmt *vs);
+/** Forget every setting of @s (RESET ALL, DISCARD ALL, session end). */
+void settings_free(struct sql_session *s);
+
+/** Send a one-text-column result named @name with @rows and command tag
+ * @tag. */
+void sql_send_text_rows(struct sql_stmt *st, const char *name,
+                        const char **rows, size_t n, const char *tag);
+
+#endif

@@ -1,0 +1,220 @@
+/* Unit tests of the SQL binder (router/bind.c) and CREATE TABLE analysis
+ * (router/ddl.c): result types, PostgreSQL errors and SQLSTATEs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "sql_test_util.h"
+
+/* Bind the first target of "SELECT @expr FROM t" over the fixture table. */
+static int
+bind_target(struct sql_fixture *f, const char *expr, struct tl_expr **out)
+{
+    static const uint32_t pk[] = {0};
+    struct tl_table *t = fixture_table(f, pk, 1, 0);
+    char *sql = tl_arena_printf(&f->a, "SELECT %s FROM t", expr);
+    const PgQuery__Node *n = fixture_parse(f, sql);
+    const PgQuery__ResTarget *rt = n->select_stmt->target_list[0]->res_target;
+    struct bind_scope sc = {.table = t, .alias = "t"};
+    tl_error_clear(&f->st.err);
+    return bind_expr(&f->st, &sc, rt->val, out);
+}
+
+static uint8_t
+type_of(const char *expr)
+{
+    struct sql_fixture f;
+    struct tl_expr *e;
+    fixture_init(&f, 6);
+    uint8_t type = 0xff;
+    if (bind_target(&f, expr, &e) == 0)
+        type = e->type;
+    fixture_close(&f);
+    return type;
+}
+
+static void
+assert_bind_error(const char *expr, const char *sqlstate)
+{
+    struct sql_fixture f;
+    struct tl_expr *e;
+    fixture_init(&f, 6);
+    assert_int_not_equal(bind_target(&f, expr, &e), 0);
+    assert_string_equal(f.st.err.sqlstate, sqlstate);
+    fixture_close(&f);
+}
+
+/* Arithmetic result types follow PostgreSQL: the wider integer, or float8
+ * as soon as one operand is float8. */
+static void
+test_arithmetic_types(void **state)
+{
+    assert_int_equal(type_of("s + s"), TL_TYPE_INT2);
+    assert_int_equal(type_of("s + k"), TL_TYPE_INT4);
+    assert_int_equal(type_of("k + id"), TL_TYPE_INT8);
+    assert_int_equal(type_of("k * f"), TL_TYPE_FLOAT8);
+    assert_int_equal(type_of("id > 3"), TL_TYPE_BOOL);
+    assert_int_equal(type_of("name || 'x'"), TL_TYPE_TEXT);
+    assert_int_equal(type_of("'5'::bigint"), TL_TYPE_INT8);
+}
+
+/* Constant subtrees are folded at bind time. */
+static void
+test_constants_fold(void **state)
+{
+    struct sql_fixture f;
+    struct tl_expr *e;
+    fixture_init(&f, 6);
+    assert_int_equal(bind_target(&f, "2 + 3 * 4", &e), 0);
+    assert_int_equal(e->kind, TL_EXPR_CONST);
+    assert_int_equal(e->value.u.i, 14);
+    assert_int_equal(bind_target(&f, "-5", &e), 0);
+    assert_int_equal(e->value.u.i, -5);
+    fixture_close(&f);
+}
+
+/* Type errors carry PostgreSQL's SQLSTATEs. */
+static void
+test_bind_errors(void **state)
+{
+    assert_bind_error("id = true", "42883");
+    assert_bind_error("id = 'abc'", "22P02");
+    assert_bind_error("nope", "42703");
+    assert_bind_error("x.id", "42P01");
+    assert_bind_error("name + 1", "42883");
+    assert_bind_error("1 / 0", "22012");
+    assert_bind_error("(select 1)", "0A000");
+    assert_bind_error("'x'::numeric", "0A000");
+}
+
+/* BETWEEN binds to an AND of two comparisons, NOT IN to NOT(IN). */
+static void
+test_between_and_not_in_shapes(void **state)
+{
+    struct sql_fixture f;
+    struct tl_expr *e;
+    fixture_init(&f, 6);
+    assert_int_equal(bind_target(&f, "k BETWEEN 1 AND 5", &e), 0);
+    assert_int_equal(e->kind, TL_EXPR_AND);
+    assert_int_equal(e->n_args, 2);
+    assert_int_equal(bind_target(&f, "k NOT IN (1, 2)", &e), 0);
+    assert_int_equal(e->kind, TL_EXPR_NOT);
+    assert_int_equal(e->args[0]->kind, TL_EXPR_IN);
+    assert_int_equal(e->args[0]->n_args, 3);
+    fixture_close(&f);
+}
+
+/* Expressions nested deeper than the limit fail with 54001, not a crash. */
+static void
+test_deep_nesting_is_refused(void **state)
+{
+    struct sql_fixture f;
+    struct tl_expr *e;
+    fixture_init(&f, 6);
+    struct tl_buf b;
+    tl_buf_init(&b);
+    for (int i = 0; i < SQL_MAX_DEPTH + 10; i++)
+        tl_buf_printf(&b, "1 + ");
+    tl_buf_printf(&b, "1");
+    tl_buf_append_u8(&b, 0);
+    assert_int_not_equal(bind_target(&f, (const char *)b.data, &e), 0);
+    assert_string_equal(f.st.err.sqlstate, "54001");
+    tl_buf_close(&b);
+    fixture_close(&f);
+}
+
+static int
+build(struct sql_fixture *f, const char *sql, struct tl_table **t)
+{
+    const PgQuery__Node *n = fixture_parse(f, sql);
+    tl_error_clear(&f->st.err);
+    return ddl_build_table(&f->st, n->create_stmt, t);
+}
+
+/* PARTITION BY HASH makes a hash vindex; primary key columns are NOT NULL. */
+static void
+test_create_sharded_table(void **state)
+{
+    struct sql_fixture f;
+    struct tl_table *t;
+    fixture_init(&f, 6);
+    assert_int_equal(build(&f,
+                           "CREATE TABLE u (id bigint PRIMARY KEY, name "
+                           "varchar(10), n int NOT NULL) PARTITION BY HASH "
+                           "(id)",
+                           &t),
+                     0);
+    assert_int_equal(t->n_columns, 3);
+    assert_int_equal(t->shard_key, 0);
+    assert_int_equal(t->vindex, TL_VINDEX_HASH);
+    assert_int_equal(t->n_pk, 1);
+    assert_true(t->columns[0].not_null);
+    assert_int_equal(t->columns[1].type, TL_TYPE_VARCHAR);
+    assert_int_equal(t->columns[1].typmod, 10);
+    assert_true(t->columns[2].not_null);
+    fixture_close(&f);
+}
+
+/* A table without a primary key gets the hidden rowid key column. */
+static void
+test_create_without_pk_adds_rowid(void **state)
+{
+    struct sql_fixture f;
+    struct tl_table *t;
+    fixture_init(&f, 6);
+    assert_int_equal(build(&f, "CREATE TABLE u (a int, b text)", &t), 0);
+    assert_int_equal(t->n_columns, 3);
+    assert_true(t->columns[2].hidden);
+    assert_string_equal(t->columns[2].name, "rowid");
+    assert_int_equal(t->pk[0], 2);
+    assert_int_equal(t->shard_key, -1);
+    fixture_close(&f);
+}
+
+/* CREATE TABLE errors match PostgreSQL's SQLSTATEs. */
+static void
+test_create_errors(void **state)
+{
+    static const struct {
+        const char *sql;
+        const char *state;
+    } cases[] = {
+        {"CREATE TABLE u (a int, a text)", "42701"},
+        {"CREATE TABLE u (a int PRIMARY KEY, b int) PARTITION BY HASH (b)",
+         "0A000"},
+        {"CREATE TABLE u (a int) PARTITION BY RANGE (a)", "0A000"},
+        {"CREATE TABLE u (a serial)", "0A000"},
+        {"CREATE TABLE u (a int DEFAULT 1)", "0A000"},
+        {"CREATE TABLE u (a int CHECK (a > 0))", "0A000"},
+        {"CREATE TABLE u (a int UNIQUE)", "0A000"},
+        {"CREATE TABLE u (a int PRIMARY KEY, PRIMARY KEY (a))", "42P16"},
+        {"CREATE TABLE u (a int, PRIMARY KEY (b))", "42703"},
+        {"CREATE TABLE u (a int) WITH (fillfactor = 70)", "0A000"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sql_fixture f;
+        struct tl_table *t;
+        fixture_init(&f, 6);
+        assert_int_not_equal(build(&f, cases[i].sql, &t), 0);
+        assert_string_equal(f.st.err.sqlstate, cases[i].state);
+        fixture_close(&f);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arithmetic_types),
+        cmocka_unit_test(test_constants_fold),
+        cmocka_unit_test(test_bind_errors),
+        cmocka_unit_test(test_between_and_not_in_shapes),
+        cmocka_unit_test(test_deep_nesting_is_refused),
+        cmocka_unit_test(test_create_sharded_table),
+        cmocka_unit_test(test_create_without_pk_adds_rowid),
+        cmocka_unit_test(test_create_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

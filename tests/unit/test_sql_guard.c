@@ -1,0 +1,108 @@
+/* Unit tests of the pre-parse guard (router/sql_guard.c) that keeps trees
+ * too deep for libpg_query's recursive serialiser away from it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sql_int.h"
+
+static bool
+ok(const char *q)
+{
+    return sql_guard_depth_ok(q, strlen(q), 10, 5);
+}
+
+/* @n copies of @unit after @head, then @tail; caller frees. */
+static char *
+repeat(const char *head, const char *unit, int n, const char *tail)
+{
+    size_t len = strlen(head) + strlen(unit) * (size_t)n + strlen(tail) + 1;
+    char *s = malloc(len);
+    strcpy(s, head);
+    for (int i = 0; i < n; i++)
+        strcat(s, unit);
+    strcat(s, tail);
+    return s;
+}
+
+/* A chain of operators longer than the limit is refused; a shorter one is
+ * accepted. */
+static void
+test_operator_chain_limit(void **state)
+{
+    char *q = repeat("SELECT 1", " + 1", 10, "");
+    assert_true(ok(q));
+    free(q);
+    q = repeat("SELECT 1", " + 1", 11, "");
+    assert_false(ok(q));
+    free(q);
+    q = repeat("SELECT 1", "::int", 11, "");
+    assert_false(ok(q));
+    free(q);
+}
+
+/* Separators start new subtrees: long IN lists and AND chains are flat. */
+static void
+test_flat_lists_pass(void **state)
+{
+    char *q = repeat("SELECT 1 WHERE x IN (1", ", 1 + 1", 1000, ")");
+    assert_true(ok(q));
+    free(q);
+    q = repeat("SELECT 1 WHERE x = 1", " AND x = 1", 1000, "");
+    assert_true(ok(q));
+    free(q);
+    q = repeat("SELECT 1 WHERE x = 1", " OR x = 1", 1000, "");
+    assert_true(ok(q));
+    free(q);
+}
+
+/* Operators inside literals, identifiers and comments do not count. */
+static void
+test_literals_and_comments_skipped(void **state)
+{
+    assert_true(ok("SELECT '+ + + + + + + + + + + + + +' -- + + + + + + + + + +"
+                   "\n"));
+    assert_true(ok("SELECT \"a+b+c+d+e+f+g+h+i+j+k+l\" FROM t /* + + + + + "
+                   "+ + + + + + + /* nested */ + + */"));
+    assert_true(ok("SELECT $x$ + + + + + + + + + + + + $x$, E'\\' + + + + + "
+                   "+ + + + + + + + '"));
+}
+
+/* A chain hidden behind parenthesised operands still counts. */
+static void
+test_chain_through_parentheses(void **state)
+{
+    char *q = repeat("SELECT 1", " + (SELECT 1)", 11, "");
+    assert_false(ok(q));
+    free(q);
+}
+
+/* Brackets and CASE nested deeper than the limit are refused. */
+static void
+test_nesting_limit(void **state)
+{
+    assert_true(ok("SELECT f(f(f(f(f(1)))))"));
+    assert_false(ok("SELECT f(f(f(f(f(f(1))))))"));
+    assert_false(ok("SELECT a[1][[[[[[2]]]]]]"));
+    assert_false(ok("SELECT CASE WHEN CASE WHEN CASE WHEN CASE WHEN CASE WHEN "
+                    "(1) THEN 1 END THEN 1 END THEN 1 END THEN 1 END THEN 1 "
+                    "END"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_operator_chain_limit),
+        cmocka_unit_test(test_flat_lists_pass),
+        cmocka_unit_test(test_literals_and_comments_skipped),
+        cmocka_unit_test(test_chain_through_parentheses),
+        cmocka_unit_test(test_nesting_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
