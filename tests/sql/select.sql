@@ -1,0 +1,27 @@
+-- SELECT: filters, three-valued logic, ordering, limits, aggregates.
+CREATE TABLE p (id integer PRIMARY KEY, grp text, n integer, x double precision) PARTITION BY HASH (id);
+INSERT INTO p VALUES (1, 'a', 10, 0.5), (2, 'a', NULL, 1.5), (3, 'b', 30, NULL), (4, 'b', 40, -2), (5, NULL, 50, 3.25), (6, 'c', 60, 1e-5), (7, 'c', NULL, 1e20), (8, 'a', 80, 0);
+SELECT * FROM p WHERE id = 3;
+SELECT id FROM p WHERE n > 30 ORDER BY id;
+SELECT id FROM p WHERE n IS NULL ORDER BY id;
+SELECT id FROM p WHERE NOT (n > 30) ORDER BY id;
+SELECT id FROM p WHERE n > 30 OR grp = 'a' ORDER BY id;
+SELECT id FROM p WHERE n IN (10, 30, NULL) ORDER BY id;
+SELECT id FROM p WHERE n NOT IN (10, 30) ORDER BY id;
+SELECT id FROM p WHERE n BETWEEN 30 AND 60 ORDER BY id;
+SELECT id FROM p WHERE grp LIKE 'a%' ORDER BY id;
+SELECT id, n FROM p ORDER BY n DESC, id;
+SELECT id, n FROM p ORDER BY n NULLS FIRST, id;
+SELECT id, grp FROM p ORDER BY grp DESC NULLS LAST, id DESC LIMIT 3;
+SELECT id FROM p ORDER BY id LIMIT 3 OFFSET 2;
+SELECT id FROM p ORDER BY id OFFSET 6;
+SELECT id, n * 2 AS twice, n + x AS mixed, -id AS neg FROM p WHERE id <= 3 ORDER BY 1;
+SELECT id AS k, grp FROM p ORDER BY k DESC LIMIT 2;
+SELECT count(*) FROM p;
+SELECT count(*) FROM p WHERE n IS NOT NULL;
+SELECT count(n), sum(n), min(n), max(n), avg(x) FROM p;
+SELECT count(*) FROM p WHERE id = 100;
+SELECT 1 AS one, 'x' || 'y' AS xy, 7 / 2 AS div, 7 % 3 AS mod, 2.5::float8::integer AS rounded;
+SELECT x FROM p ORDER BY x;
+SELECT p.id FROM p WHERE p.id = 1;
+DROP TABLE p;
