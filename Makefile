@@ -8,7 +8,7 @@ PORT      ?= 5433
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-san up down status test unit integration format format-check clean
+.PHONY: all deps build build-san up down status test unit integration valgrind format format-check clean
 
 all: build
 
@@ -43,6 +43,10 @@ unit: build-san
 
 integration: build-san
 	@cd $(SAN_BUILD) && ctest --output-on-failure -L integration
+
+# Router and node under valgrind memcheck on a SQL workload (release build).
+valgrind: build
+	@scripts/valgrind-check $(BUILD)
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
