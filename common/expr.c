@@ -24,7 +24,7 @@ tl_expr_const(struct tl_arena *a, const struct tl_value *v)
 {
     struct tl_expr *e = alloc_node(a, TL_EXPR_CONST, v->type);
     e->value = *v;
-    if (!v->is_null && !tl_type_is_numeric(v->type) && v->type != TL_TYPE_BOOL)
+    if (!v->is_null && tl_type_has_text(v->type))
         e->value.u.s.p =
             tl_arena_strndup(a, v->u.s.len ? v->u.s.p : "", v->u.s.len);
     return e;

@@ -42,6 +42,9 @@ tl_key_encode_value(struct tl_buf *out, const struct tl_value *v)
     case TL_TYPE_INT2:
     case TL_TYPE_INT4:
     case TL_TYPE_INT8:
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_DATE:
         tl_buf_append_be64(out, (uint64_t)v->u.i ^ SIGN_BIT);
         break;
     case TL_TYPE_FLOAT8:
@@ -133,12 +136,17 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
     case TL_TYPE_INT2:
     case TL_TYPE_INT4:
     case TL_TYPE_INT8:
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_DATE:
         if (end - q < 8)
             return TL_ECORRUPT;
         u = tl_load_be64(q) ^ SIGN_BIT;
         q += 8;
         *out = tl_value_int(type, (int64_t)u);
-        tl_type_int_range(type, &min, &max);
+        /* A date is an int32 day number; timestamps use all of int64. */
+        tl_type_int_range(type == TL_TYPE_DATE ? TL_TYPE_INT4 : type, &min,
+                          &max);
         if (out->u.i < min || out->u.i > max)
             return TL_ECORRUPT;
         break;

@@ -10,6 +10,9 @@
  *   INT2/INT4/INT8       8 bytes big-endian with the sign bit flipped (all
  *                        widths encode alike, so equal values share a key
  *                        and a hash whatever their declared width)
+ *   TIMESTAMPTZ/TIMESTAMP/DATE  as integers, over the stored microseconds
+ *                        or days (the infinities are the extreme integers,
+ *                        so they sort first and last)
  *   FLOAT8               8 bytes: sign bit flipped for positives, all bits
  *                        flipped for negatives; -0 is encoded as +0, every
  *                        NaN as the one canonical NaN (largest)

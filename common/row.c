@@ -31,6 +31,9 @@ encode_one(const struct tl_value *v, struct tl_buf *out)
     case TL_TYPE_INT2:
     case TL_TYPE_INT4:
     case TL_TYPE_INT8:
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_DATE:
         tl_buf_append_varint(out, zigzag_encode(v->u.i));
         break;
     case TL_TYPE_FLOAT8:
@@ -84,10 +87,15 @@ decode_one(const uint8_t **p, const uint8_t *end, struct tl_value *v)
     case TL_TYPE_INT2:
     case TL_TYPE_INT4:
     case TL_TYPE_INT8:
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_DATE:
         if (tl_varint_read(&q, end, &u) != 0)
             return TL_ECORRUPT;
         *v = tl_value_int(type, zigzag_decode(u));
-        tl_type_int_range(type, &min, &max);
+        /* A date is an int32 day number; timestamps use all of int64. */
+        tl_type_int_range(type == TL_TYPE_DATE ? TL_TYPE_INT4 : type, &min,
+                          &max);
         if (v->u.i < min || v->u.i > max)
             return TL_ECORRUPT;
         break;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "datetime.h"
+
 const char *
 tl_type_name(uint8_t type)
 {
@@ -29,6 +31,12 @@ tl_type_name(uint8_t type)
         return "text";
     case TL_TYPE_VARCHAR:
         return "character varying";
+    case TL_TYPE_TIMESTAMPTZ:
+        return "timestamp with time zone";
+    case TL_TYPE_TIMESTAMP:
+        return "timestamp without time zone";
+    case TL_TYPE_DATE:
+        return "date";
     default:
         return "???";
     }
@@ -50,6 +58,12 @@ tl_type_oid(uint8_t type)
         return 701;
     case TL_TYPE_VARCHAR:
         return 1043;
+    case TL_TYPE_TIMESTAMPTZ:
+        return 1184;
+    case TL_TYPE_TIMESTAMP:
+        return 1114;
+    case TL_TYPE_DATE:
+        return 1082;
     case TL_TYPE_TEXT:
     case TL_TYPE_UNKNOWN:
     default:
@@ -66,9 +80,12 @@ tl_type_len(uint8_t type)
     case TL_TYPE_INT2:
         return 2;
     case TL_TYPE_INT4:
+    case TL_TYPE_DATE:
         return 4;
     case TL_TYPE_INT8:
     case TL_TYPE_FLOAT8:
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_TIMESTAMP:
         return 8;
     default:
         return -1;
@@ -82,13 +99,25 @@ tl_type_from_name(const char *name, uint8_t *type)
         const char *name;
         uint8_t type;
     } names[] = {
-        {"int8", TL_TYPE_INT8},       {"bigint", TL_TYPE_INT8},
-        {"int4", TL_TYPE_INT4},       {"int", TL_TYPE_INT4},
-        {"integer", TL_TYPE_INT4},    {"int2", TL_TYPE_INT2},
-        {"smallint", TL_TYPE_INT2},   {"text", TL_TYPE_TEXT},
-        {"varchar", TL_TYPE_VARCHAR}, {"character varying", TL_TYPE_VARCHAR},
-        {"bool", TL_TYPE_BOOL},       {"boolean", TL_TYPE_BOOL},
-        {"float8", TL_TYPE_FLOAT8},   {"double precision", TL_TYPE_FLOAT8},
+        {"int8", TL_TYPE_INT8},
+        {"bigint", TL_TYPE_INT8},
+        {"int4", TL_TYPE_INT4},
+        {"int", TL_TYPE_INT4},
+        {"integer", TL_TYPE_INT4},
+        {"int2", TL_TYPE_INT2},
+        {"smallint", TL_TYPE_INT2},
+        {"text", TL_TYPE_TEXT},
+        {"varchar", TL_TYPE_VARCHAR},
+        {"character varying", TL_TYPE_VARCHAR},
+        {"bool", TL_TYPE_BOOL},
+        {"boolean", TL_TYPE_BOOL},
+        {"float8", TL_TYPE_FLOAT8},
+        {"double precision", TL_TYPE_FLOAT8},
+        {"timestamptz", TL_TYPE_TIMESTAMPTZ},
+        {"timestamp with time zone", TL_TYPE_TIMESTAMPTZ},
+        {"timestamp", TL_TYPE_TIMESTAMP},
+        {"timestamp without time zone", TL_TYPE_TIMESTAMP},
+        {"date", TL_TYPE_DATE},
     };
 
     if (strncasecmp(name, "pg_catalog.", 11) == 0)
@@ -217,6 +246,11 @@ tl_value_to_text(const struct tl_value *v, struct tl_buf *out)
         break;
     case TL_TYPE_FLOAT8:
         format_float8(v->u.f, out);
+        break;
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_DATE:
+        tl_datetime_format(v->type, v->u.i, out);
         break;
     default:
         tl_buf_append(out, v->u.s.p, v->u.s.len);
@@ -473,6 +507,15 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
         *out = tl_value_float(d);
         return 0;
     }
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_DATE: {
+        int64_t t = 0;
+        if ((rv = tl_datetime_parse(type, s, len, &t, err)) != 0)
+            return rv;
+        *out = tl_value_int(type, t);
+        return 0;
+    }
     case TL_TYPE_VARCHAR:
         if ((rv = check_varchar(typmod, s, &len, err)) != 0)
             return rv;
@@ -572,6 +615,13 @@ tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
         *out = tl_value_int(type, (int64_t)r);
         return 0;
     }
+    if (tl_type_is_datetime(in->type) && tl_type_is_datetime(type)) {
+        int64_t t = 0;
+        if ((rv = tl_datetime_convert(in->type, in->u.i, type, &t, err)) != 0)
+            return rv;
+        *out = tl_value_int(type, t);
+        return 0;
+    }
     if (in->type == type) {
         *out = *in;
         return 0;
@@ -591,6 +641,8 @@ tl_type_comparable(uint8_t a, uint8_t b)
         return is_textual(b);
     if (a == TL_TYPE_BOOL)
         return b == TL_TYPE_BOOL;
+    if (tl_type_is_datetime(a))
+        return tl_type_is_datetime(b);
     return false;
 }
 
@@ -639,6 +691,8 @@ tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
     }
     if (a->type == TL_TYPE_BOOL)
         return (int)a->u.b - (int)b->u.b;
+    if (tl_type_is_datetime(a->type))
+        return tl_datetime_cmp(a->type, a->u.i, b->type, b->u.i);
     uint32_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
     int c = n ? memcmp(a->u.s.p, b->u.s.p, n) : 0;
     if (c != 0)

@@ -5,7 +5,11 @@
  * terminated. Integers of every width are held as int64_t, range-checked
  * for their type when produced. A NULL has is_null set and its type says
  * which SQL type it is a NULL of (TL_TYPE_UNKNOWN for an untyped NULL
- * literal). Text comparison is bytewise (the C collation). */
+ * literal). Text comparison is bytewise (the C collation).
+ *
+ * Dates and timestamps are held in u.i as PostgreSQL stores them (see
+ * datetime.h): timestamps in microseconds, dates in days since
+ * 2000-01-01; the session time zone is always UTC. */
 #ifndef TL_VALUE_H
 #define TL_VALUE_H
 
@@ -26,16 +30,19 @@ enum tl_type {
     TL_TYPE_INT8 = 4,
     TL_TYPE_FLOAT8 = 5,
     TL_TYPE_TEXT = 6,
-    TL_TYPE_VARCHAR = 7, /* typmod: maximum length in characters, or -1 */
+    TL_TYPE_VARCHAR = 7,     /* typmod: maximum length in characters, or -1 */
+    TL_TYPE_TIMESTAMPTZ = 8, /* int64 microseconds since 2000-01-01 UTC */
+    TL_TYPE_TIMESTAMP = 9,   /* the same, with no zone */
+    TL_TYPE_DATE = 10,       /* int32 days since 2000-01-01 */
 };
-#define TL_TYPE_MAX TL_TYPE_VARCHAR
+#define TL_TYPE_MAX TL_TYPE_DATE
 
 struct tl_value {
     uint8_t type; /* enum tl_type */
     bool is_null;
     union {
         bool b;
-        int64_t i; /* INT2, INT4, INT8 */
+        int64_t i; /* INT2, INT4, INT8, TIMESTAMPTZ, TIMESTAMP, DATE */
         double f;  /* FLOAT8 */
         struct {
             const char *p;
@@ -90,17 +97,35 @@ tl_type_is_text(uint8_t t)
 {
     return t == TL_TYPE_TEXT || t == TL_TYPE_VARCHAR;
 }
+/** timestamptz, timestamp or date: u.i holds the value. */
+static inline bool
+tl_type_is_datetime(uint8_t t)
+{
+    return t == TL_TYPE_TIMESTAMPTZ || t == TL_TYPE_TIMESTAMP ||
+           t == TL_TYPE_DATE;
+}
+/** Whether a non-NULL value of @t keeps its payload in u.s (text, varchar
+ * and untyped literals); every other type is held in u.b, u.i or u.f. */
+static inline bool
+tl_type_has_text(uint8_t t)
+{
+    return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN;
+}
 
-/** PostgreSQL's name for @type ("bigint", "character varying", ...). */
+/** PostgreSQL's name for @type ("bigint", "character varying",
+ * "timestamp with time zone", ...). */
 const char *tl_type_name(uint8_t type);
-/** PostgreSQL type OID of @type (20 for int8, 25 for text, ...); 25 for
+/** PostgreSQL type OID of @type (20 for int8, 25 for text, 1184 for
+ * timestamptz, 1114 for timestamp, 1082 for date, ...); 25 for
  * TL_TYPE_UNKNOWN. */
 uint32_t tl_type_oid(uint8_t type);
 /** pg_type.typlen of @type: 8, 4, 2, 1 or -1 for variable length. */
 int16_t tl_type_len(uint8_t type);
 /** Parse a SQL type name as libpg_query spells it after normalisation
  * ("int8", "int4", "int2", "text", "varchar", "bool", "float8", also
- * "bigint", "integer", "smallint", "boolean", "double precision").
+ * "bigint", "integer", "smallint", "boolean", "double precision",
+ * "timestamptz", "timestamp with time zone", "timestamp", "timestamp
+ * without time zone", "date").
  * TL_EUNSUPPORTED for any other name. */
 int tl_type_from_name(const char *name, uint8_t *type);
 
@@ -109,7 +134,9 @@ void tl_type_int_range(uint8_t type, int64_t *min, int64_t *max);
 
 /** Append the PostgreSQL text output of @v (not NULL) to @out: integers
  * in decimal, booleans as t/f, float8 as the shortest text that reads back
- * to the same double ("Infinity", "-Infinity", "NaN"), text as is. */
+ * to the same double ("Infinity", "-Infinity", "NaN"), text as is, dates
+ * and timestamps in PostgreSQL's ISO style for the UTC zone
+ * (tl_datetime_format). */
 void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
 
 /** Parse text @s of @len bytes as a value of @type (with @typmod for
@@ -118,7 +145,9 @@ void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
  * 1/0 (any case, unambiguous prefixes). Text results borrow @s.
  * TL_ETYPE (22P02 invalid input syntax for type X: "s"),
  * TL_EOVERFLOW (22003 value "s" is out of range for type X),
- * TL_ETOOLONG (22001 value too long for type character varying(n)). */
+ * TL_ETOOLONG (22001 value too long for type character varying(n)).
+ * Dates and timestamps parse as tl_datetime_parse() says, with its errors
+ * (22007 invalid input syntax, 22008 out of range, 22009). */
 int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
                        struct tl_value *out, struct tl_error *err);
 
@@ -130,18 +159,23 @@ int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
  * giving "true"/"false" as PostgreSQL's cast does. A NULL stays NULL with
  * the new type. Text results may point into @in's bytes or into @a.
  * TL_ETYPE (42846 cannot cast type X to Y) where no cast exists (bool and
- * numbers). */
+ * numbers). Within the date/time types: date to timestamp(tz) is
+ * midnight (22008 date out of range for timestamp beyond 294276 AD),
+ * timestamp(tz) to date drops the time, timestamp <-> timestamptz keeps
+ * the instant (the session zone is UTC). No cast exists between date/time
+ * types and numbers or bool (42846). */
 int tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
                   struct tl_arena *a, struct tl_value *out,
                   struct tl_error *err);
 
 /** Whether values of @a and @b can be compared (same family: numeric,
- * text/unknown, bool). */
+ * text/unknown, bool, date/time). */
 bool tl_type_comparable(uint8_t a, uint8_t b);
 
 /** Three-way comparison of two non-NULL comparable values: <0, 0, >0.
  * Integers compare exactly, int against float8 as doubles, NaN sorts above
- * every other float (as in PostgreSQL), text bytewise then by length. */
+ * every other float (as in PostgreSQL), text bytewise then by length,
+ * dates and timestamps by instant (a date as its midnight, UTC). */
 int tl_value_cmp(const struct tl_value *a, const struct tl_value *b);
 
 /** Order for ORDER BY: like tl_value_cmp, but NULLs sort after every

@@ -760,6 +760,68 @@ test_proto_fuzz(void **state)
     free(orig);
 }
 
+/* Dates and timestamps: untyped literals take the column's type, dates
+ * compare with timestamps by instant, || prints them, arithmetic on them is
+ * rejected with 42883, and their constants and casts survive the protobuf
+ * round trip. */
+static void
+test_datetime(void **state)
+{
+    struct fixture *f = *state;
+    struct tl_value row[2] = {
+        tl_value_int(TL_TYPE_DATE, 8766), /* 2024-01-01 */
+        tl_value_int(TL_TYPE_TIMESTAMPTZ, INT64_C(757389600000000))};
+    struct tl_value d = tl_value_int(TL_TYPE_DATE, 8766), v;
+    struct tl_expr *c0 = tl_expr_column(&f->a, 0, TL_TYPE_DATE);
+    struct tl_expr *c1 = tl_expr_column(&f->a, 1, TL_TYPE_TIMESTAMPTZ);
+    struct tl_expr *dc = tl_expr_const(&f->a, &d), *e, *back;
+
+    /* row[1] is 2024-01-01 02:00:00+00. */
+    e = tl_expr_op(&f->a, TL_OP_EQ, TL_TYPE_BOOL, c0,
+                   txt(f, TL_TYPE_UNKNOWN, "2024-01-01"));
+    assert_int_equal(tl_expr_eval(e, row, 2, &f->a, &v, &f->err), 0);
+    assert_int_equal(to3(&v), 1);
+    e = tl_expr_op(&f->a, TL_OP_GT, TL_TYPE_BOOL, c1, c0);
+    assert_int_equal(tl_expr_eval(e, row, 2, &f->a, &v, &f->err), 0);
+    assert_int_equal(to3(&v), 1);
+    e = tl_expr_op(&f->a, TL_OP_EQ, TL_TYPE_BOOL, c1,
+                   txt(f, TL_TYPE_UNKNOWN, "2024-01-01 03:00+01"));
+    assert_int_equal(tl_expr_eval(e, row, 2, &f->a, &v, &f->err), 0);
+    assert_int_equal(to3(&v), 1);
+    e = tl_expr_op(&f->a, TL_OP_LT, TL_TYPE_BOOL, c0,
+                   txt(f, TL_TYPE_UNKNOWN, "2024-02-30"));
+    assert_int_equal(tl_expr_eval(e, row, 2, &f->a, &v, &f->err), TL_EOVERFLOW);
+    assert_string_equal(f->err.sqlstate, "22008");
+
+    e = tl_expr_op(&f->a, TL_OP_CONCAT, TL_TYPE_TEXT, dc,
+                   txt(f, TL_TYPE_TEXT, "x"));
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(v.u.s.len, 11);
+    assert_memory_equal(v.u.s.p, "2024-01-01x", 11);
+    expect_err(f, tl_expr_op(&f->a, TL_OP_ADD, TL_TYPE_DATE, dc, i4(f, 1)),
+               TL_ETYPE, "42883", "operator does not exist: date + integer");
+    expect_err(f, tl_expr_op(&f->a, TL_OP_EQ, TL_TYPE_BOOL, dc, i4(f, 1)),
+               TL_ETYPE, "42883", "operator does not exist: date = integer");
+    e = tl_expr_op(&f->a, TL_OP_NEG, TL_TYPE_DATE, dc, NULL);
+    assert_int_equal(eval(f, e, &v), TL_ETYPE);
+    assert_string_equal(f->err.sqlstate, "42883");
+
+    /* '2024-01-01 12:00+02'::timestamptz = c1 + 8h, through the wire. */
+    struct tl_expr *arg = txt(f, TL_TYPE_UNKNOWN, "2024-01-01 12:00+02");
+    struct tl_expr *cast =
+        tl_expr_node(&f->a, TL_EXPR_CAST, TL_TYPE_TIMESTAMPTZ, &arg, 1);
+    e = tl_expr_op(&f->a, TL_OP_GT, TL_TYPE_BOOL, cast, dc);
+    assert_int_equal(wire_round_trip(f, e, 2, &back), 0);
+    assert_tree_equal(e, back);
+    assert_int_equal(back->args[1]->value.type, TL_TYPE_DATE);
+    assert_true(back->args[1]->value.u.i == 8766);
+    assert_int_equal(tl_expr_eval(back, row, 2, &f->a, &v, &f->err), 0);
+    assert_int_equal(to3(&v), 1);
+    assert_int_equal(tl_expr_eval(back->args[0], row, 2, &f->a, &v, &f->err),
+                     0);
+    assert_true(v.u.i == INT64_C(757389600000000) + INT64_C(28800000000));
+}
+
 int
 main(void)
 {
@@ -778,6 +840,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_proto_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proto_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proto_fuzz, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_datetime, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

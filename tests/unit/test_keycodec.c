@@ -117,6 +117,64 @@ test_int_order(void **state)
     tl_buf_close(&k8);
 }
 
+/* Byte order equals value order for dates and timestamps, infinities
+ * first and last, and a date is 8 bytes like an integer. */
+static void
+test_datetime_order(void **state)
+{
+    static const uint8_t types[] = {TL_TYPE_TIMESTAMPTZ, TL_TYPE_TIMESTAMP,
+                                    TL_TYPE_DATE};
+    static const uint8_t want_date[] = {0x02, 0x80, 0, 0, 0, 0, 0, 0x22, 0x3e};
+    static const uint8_t bad_date[] = {0x02, 0x80, 0, 0, 0, 0x80, 0, 0, 0};
+    int64_t vals[200];
+    struct tl_arena a;
+    struct tl_value out;
+    struct tl_buf k;
+    (void)state;
+
+    srand(11);
+    for (size_t t = 0; t < 3; t++) {
+        bool date = types[t] == TL_TYPE_DATE;
+        size_t n = 0;
+        vals[n++] = date ? INT32_MIN : INT64_MIN; /* -infinity */
+        vals[n++] = date ? INT32_MAX : INT64_MAX; /* infinity */
+        vals[n++] = 0;
+        vals[n++] = -1;
+        while (n < 200) {
+            int64_t r = (int64_t)(rand64() >> (rand() % 64));
+            if (date)
+                r %= 2145031949;
+            vals[n++] = rand() % 2 ? r : -r;
+        }
+        for (size_t i = 0; i < n; i++) {
+            struct tl_value x = tl_value_int(types[t], vals[i]);
+            check_round_trip(&x);
+            for (size_t j = 0; j < n; j++) {
+                struct tl_value y = tl_value_int(types[t], vals[j]);
+                check_order(&x, &y);
+            }
+        }
+    }
+
+    tl_buf_init(&k);
+    struct tl_value d = tl_value_int(TL_TYPE_DATE, 8766); /* 2024-01-01 */
+    tl_key_encode_value(&k, &d);
+    assert_int_equal(k.len, sizeof(want_date));
+    assert_memory_equal(k.data, want_date, sizeof(want_date));
+    tl_buf_close(&k);
+    tl_arena_init(&a);
+    const uint8_t *p = bad_date;
+    assert_int_equal(tl_key_decode_value(&p, bad_date + sizeof(bad_date),
+                                         TL_TYPE_DATE, &a, &out),
+                     TL_ECORRUPT);
+    p = bad_date;
+    assert_int_equal(tl_key_decode_value(&p, bad_date + sizeof(bad_date),
+                                         TL_TYPE_TIMESTAMP, &a, &out),
+                     0);
+    assert_true(out.u.i == INT64_C(0x80000000));
+    tl_arena_close(&a);
+}
+
 /* Byte order equals value order for floats: -inf < negatives < -0 = +0 <
  * positives < inf < NaN, every NaN encoded alike. */
 static void
@@ -320,8 +378,9 @@ test_decode_malformed(void **state)
         {"\x02\x80\x00\x00\x00\x00\x01\x00\x00", 9, TL_TYPE_INT2},
         {"\x02\x00\x00\x00\x00\x00\x00\x00\x00", 9, 99},
     };
-    static const uint8_t types[] = {TL_TYPE_BOOL, TL_TYPE_INT2, TL_TYPE_INT8,
-                                    TL_TYPE_FLOAT8, TL_TYPE_TEXT};
+    static const uint8_t types[] = {
+        TL_TYPE_BOOL, TL_TYPE_INT2, TL_TYPE_INT8,       TL_TYPE_FLOAT8,
+        TL_TYPE_TEXT, TL_TYPE_DATE, TL_TYPE_TIMESTAMPTZ};
     struct tl_arena a;
     struct tl_value v;
     (void)state;
@@ -340,7 +399,7 @@ test_decode_malformed(void **state)
         for (size_t i = 0; i < len; i++)
             buf[i] = (uint8_t)(rand() % 4 == 0 ? rand() % 4 : rand());
         const uint8_t *p = buf;
-        uint8_t type = types[rand() % 5];
+        uint8_t type = types[rand() % 7];
         while (p < buf + len &&
                tl_key_decode_value(&p, buf + len, type, &a, &v) == 0)
             assert_true(p <= buf + len);
@@ -357,6 +416,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_int_order),
         cmocka_unit_test(test_float_order),
+        cmocka_unit_test(test_datetime_order),
         cmocka_unit_test(test_text_order),
         cmocka_unit_test(test_null_last),
         cmocka_unit_test(test_multi_column),

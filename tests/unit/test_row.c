@@ -25,6 +25,9 @@ assert_value_equal(const struct tl_value *a, const struct tl_value *b)
     case TL_TYPE_INT2:
     case TL_TYPE_INT4:
     case TL_TYPE_INT8:
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_DATE:
         assert_true(a->u.i == b->u.i);
         break;
     case TL_TYPE_FLOAT8:
@@ -58,21 +61,29 @@ test_round_trip(void **state)
         tl_value_null(TL_TYPE_INT4),
         tl_value_null(TL_TYPE_UNKNOWN),
         tl_value_null(TL_TYPE_TEXT),
+        tl_value_int(TL_TYPE_TIMESTAMPTZ, INT64_MIN),
+        tl_value_int(TL_TYPE_TIMESTAMPTZ, INT64_C(757389600000000)),
+        tl_value_int(TL_TYPE_TIMESTAMP, -1),
+        tl_value_int(TL_TYPE_TIMESTAMP, INT64_MAX),
+        tl_value_int(TL_TYPE_DATE, INT32_MIN),
+        tl_value_int(TL_TYPE_DATE, 8766),
+        tl_value_int(TL_TYPE_DATE, INT32_MAX),
+        tl_value_null(TL_TYPE_DATE),
     };
     size_t n = sizeof(in) / sizeof(in[0]), n_out;
-    struct tl_value out[20];
+    struct tl_value out[30];
     struct tl_buf b;
     (void)state;
 
     tl_buf_init(&b);
     tl_row_encode(in, n, 7, &b);
     assert_int_equal(b.data[0], TL_ROW_FORMAT);
-    assert_int_equal(tl_row_decode(b.data, b.len, out, 20, &n_out), 0);
+    assert_int_equal(tl_row_decode(b.data, b.len, out, 30, &n_out), 0);
     assert_int_equal(n_out, n);
     for (size_t i = 0; i < n; i++)
         assert_value_equal(&in[i], &out[i]);
     /* Columns missing from the row read as untyped NULLs. */
-    for (size_t i = n; i < 20; i++) {
+    for (size_t i = n; i < 30; i++) {
         assert_true(out[i].is_null);
         assert_int_equal(out[i].type, TL_TYPE_UNKNOWN);
     }
@@ -99,6 +110,37 @@ test_layout(void **state)
     assert_int_equal(b.len, sizeof(want));
     assert_memory_equal(b.data, want, sizeof(want));
     tl_buf_close(&b);
+}
+
+/* Dates and timestamps are stored as zigzag varints of their days or
+ * microseconds, byte for byte, and a date outside int32 is corrupt. */
+static void
+test_datetime_layout(void **state)
+{
+    struct tl_value in[] = {tl_value_int(TL_TYPE_DATE, -1),
+                            tl_value_int(TL_TYPE_TIMESTAMPTZ, 1),
+                            tl_value_int(TL_TYPE_TIMESTAMP, 64),
+                            tl_value_null(TL_TYPE_TIMESTAMPTZ)};
+    static const uint8_t want[] = {1,    0,
+                                   4,    TL_TYPE_DATE,
+                                   1,    TL_TYPE_TIMESTAMPTZ,
+                                   2,    TL_TYPE_TIMESTAMP,
+                                   0x80, 1,
+                                   0x88};
+    /* A date of 2^31 (zigzag 2^32): one past int32. */
+    static const uint8_t bad_date[] = {1,    0,    1,    TL_TYPE_DATE, 0x80,
+                                       0x80, 0x80, 0x80, 0x10};
+    struct tl_value out;
+    struct tl_buf b;
+    (void)state;
+
+    tl_buf_init(&b);
+    tl_row_encode(in, 4, 0, &b);
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.data, want, sizeof(want));
+    tl_buf_close(&b);
+    assert_int_equal(tl_row_decode(bad_date, sizeof(bad_date), &out, 1, NULL),
+                     TL_ECORRUPT);
 }
 
 /* A one-value row decodes only when it holds exactly one column. */
@@ -199,9 +241,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_layout),
-        cmocka_unit_test(test_single_value), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_single_value),
+        cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_datetime_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
