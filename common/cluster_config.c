@@ -15,6 +15,8 @@ tl_cluster_config_defaults(struct tl_cluster_config *c)
     c->n_shards = 6;
     c->n_replicas = 1;
     c->request_timeout_ms = 5000;
+    c->election_timeout_ms = 1000;
+    c->heartbeat_ms = 100;
     snprintf(c->router_listen, sizeof(c->router_listen), "127.0.0.1:5433");
 }
 
@@ -82,6 +84,18 @@ apply_line(struct tl_cluster_config *c, const char *key, const char *val,
     if (strcmp(key, "replicas") == 0) {
         *why = "replicas must be 1..7";
         return parse_u32(val, 1, 7, &c->n_replicas);
+    }
+    if (strcmp(key, "initial_nodes") == 0) {
+        *why = "initial_nodes must be 1..64";
+        return parse_u32(val, 1, TL_MAX_NODES, &c->n_initial_nodes);
+    }
+    if (strcmp(key, "election_timeout_ms") == 0) {
+        *why = "election_timeout_ms must be 50..60000";
+        return parse_u32(val, 50, 60000, &c->election_timeout_ms);
+    }
+    if (strcmp(key, "heartbeat_ms") == 0) {
+        *why = "heartbeat_ms must be 10..10000";
+        return parse_u32(val, 10, 10000, &c->heartbeat_ms);
     }
     if (strcmp(key, "request_timeout_ms") == 0) {
         *why = "request_timeout_ms must be 1..3600000";
@@ -174,9 +188,23 @@ tl_cluster_config_load(const char *path, struct tl_cluster_config *c,
         snprintf(errbuf, errlen, "%s: no nodes configured", path);
         return TL_EINVAL;
     }
-    if (c->n_replicas > c->n_nodes) {
-        snprintf(errbuf, errlen, "%s: replicas (%u) exceed nodes (%u)", path,
-                 c->n_replicas, c->n_nodes);
+    if (c->n_initial_nodes == 0)
+        c->n_initial_nodes = c->n_nodes;
+    if (c->n_initial_nodes > c->n_nodes) {
+        snprintf(errbuf, errlen, "%s: initial_nodes (%u) exceed nodes (%u)",
+                 path, c->n_initial_nodes, c->n_nodes);
+        return TL_EINVAL;
+    }
+    if (c->n_replicas > c->n_initial_nodes) {
+        snprintf(errbuf, errlen, "%s: replicas (%u) exceed initial nodes (%u)",
+                 path, c->n_replicas, c->n_initial_nodes);
+        return TL_EINVAL;
+    }
+    if (c->heartbeat_ms * 2 > c->election_timeout_ms) {
+        snprintf(errbuf, errlen,
+                 "%s: heartbeat_ms (%u) must be at most half of "
+                 "election_timeout_ms (%u)",
+                 path, c->heartbeat_ms, c->election_timeout_ms);
         return TL_EINVAL;
     }
     return 0;
@@ -185,7 +213,21 @@ tl_cluster_config_load(const char *path, struct tl_cluster_config *c,
 uint32_t
 tl_cluster_shard_node(const struct tl_cluster_config *c, uint32_t shard)
 {
-    return shard % c->n_nodes + 1;
+    uint32_t m = c->n_initial_nodes ? c->n_initial_nodes : c->n_nodes;
+    return shard % m + 1;
+}
+
+int
+tl_cluster_shard_replicas(const struct tl_cluster_config *c, uint32_t shard,
+                          uint32_t *ids, uint32_t max)
+{
+    uint32_t m = c->n_initial_nodes ? c->n_initial_nodes : c->n_nodes;
+    uint32_t r = c->n_replicas < m ? c->n_replicas : m;
+    uint32_t k;
+
+    for (k = 0; k < r && k < max; k++)
+        ids[k] = (shard + k) % m + 1;
+    return (int)k;
 }
 
 const struct tl_node_config *

@@ -13,9 +13,18 @@
  *     node.1.dir = data/node1
  *     node.2.rpc = ...
  *
- * Node ids are 1..n and dense. Shard s is placed on node
- * (s mod n_nodes) + 1; tl_cluster_shard_node() is the only place that
- * decides it. */
+ *     replicas = 3             # R: voters per shard
+ *     initial_nodes = 3        # M: nodes that host shards at first start
+ *     election_timeout_ms = 1000
+ *     heartbeat_ms = 100
+ *
+ * Node ids are 1..n and dense. Initial placement: the k-th replica
+ * (k = 0..R-1) of shard s lives on node ((s + k) mod M) + 1, so no node
+ * holds two replicas of a shard and the first replica (the preferred
+ * leader) rotates over the nodes. tl_cluster_shard_replicas() is the only
+ * place that decides it; tl_cluster_shard_node() is the first replica.
+ * After its first start a node trusts only the set of shards it persisted
+ * (membership changes edit it), not this placement. */
 #ifndef TL_CLUSTER_CONFIG_H
 #define TL_CLUSTER_CONFIG_H
 
@@ -37,14 +46,18 @@ struct tl_node_config {
 struct tl_cluster_config {
     uint32_t n_shards;
     uint32_t n_replicas;
-    uint32_t request_timeout_ms; /* router -> node, per request */
+    uint32_t n_initial_nodes;     /* M; 0 in the file means n_nodes */
+    uint32_t request_timeout_ms;  /* router -> node, per request */
+    uint32_t election_timeout_ms; /* raft election timeout (1000) */
+    uint32_t heartbeat_ms;        /* raft heartbeat (100) */
     char router_listen[TL_ADDR_MAX];
     uint32_t n_nodes;
     struct tl_node_config nodes[TL_MAX_NODES]; /* nodes[i].id == i + 1 */
 };
 
-/** Defaults: 6 shards, 1 replica, 5000 ms, router on 127.0.0.1:5433, no
- * nodes. Cannot fail. */
+/** Defaults: 6 shards, 1 replica, initial_nodes = every node, 5000 ms
+ * requests, 1000 ms election timeout, 100 ms heartbeat, router on
+ * 127.0.0.1:5433, no nodes. Cannot fail. */
 void tl_cluster_config_defaults(struct tl_cluster_config *c);
 
 /** Read the file at @path over the defaults in *@c. TL_EIO if it cannot
@@ -53,9 +66,17 @@ void tl_cluster_config_defaults(struct tl_cluster_config *c);
 int tl_cluster_config_load(const char *path, struct tl_cluster_config *c,
                            char *errbuf, size_t errlen);
 
-/** Node (1-based id) that hosts shard @shard. Cannot fail. */
+/** Preferred leader (1-based node id) of shard @shard: its first replica
+ * in the initial placement. With one replica, the node that hosts it.
+ * Cannot fail. */
 uint32_t tl_cluster_shard_node(const struct tl_cluster_config *c,
                                uint32_t shard);
+
+/** The initial replicas of @shard, preferred leader first: node
+ * ((shard + k) mod M) + 1 for k = 0..R-1, written to @ids (at most @max).
+ * Returns the number written (min(R, max)). Cannot fail. */
+int tl_cluster_shard_replicas(const struct tl_cluster_config *c, uint32_t shard,
+                              uint32_t *ids, uint32_t max);
 
 /** The node with @id, or NULL. */
 const struct tl_node_config *tl_cluster_node(const struct tl_cluster_config *c,

@@ -30,6 +30,264 @@ fsm_result_unpack(void *p, struct fsm_result *r)
     r->mutation = (int32_t)(uint32_t)(v >> 4) - 1;
 }
 
+/* ------------------------------------------------------------ dedupe */
+
+static size_t
+slot_of(uint64_t id, size_t cap)
+{
+    /* Request ids are random-ish; mix anyway (splitmix64 finaliser). */
+    id ^= id >> 30;
+    id *= 0xbf58476d1ce4e5b9ULL;
+    id ^= id >> 27;
+    id *= 0x94d049bb133111ebULL;
+    id ^= id >> 31;
+    return (size_t)id & (cap - 1);
+}
+
+static struct fsm_dedupe_entry *
+dedupe_find(struct fsm_dedupe *d, uint64_t id)
+{
+    if (d->cap == 0)
+        return NULL;
+    for (size_t i = slot_of(id, d->cap);; i = (i + 1) & (d->cap - 1)) {
+        if (d->slots[i].request_id == id)
+            return &d->slots[i];
+        if (d->slots[i].request_id == 0)
+            return NULL;
+    }
+}
+
+static void dedupe_insert_slot(struct fsm_dedupe *d,
+                               const struct fsm_dedupe_entry *e);
+
+static void
+dedupe_grow(struct fsm_dedupe *d)
+{
+    struct fsm_dedupe_entry *old = d->slots;
+    size_t old_cap = d->cap;
+    d->cap = old_cap ? old_cap * 2 : 1024;
+    d->slots = calloc(d->cap, sizeof *d->slots);
+    if (d->slots == NULL)
+        abort();
+    d->n = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].request_id != 0)
+            dedupe_insert_slot(d, &old[i]);
+    free(old);
+}
+
+static void
+dedupe_insert_slot(struct fsm_dedupe *d, const struct fsm_dedupe_entry *e)
+{
+    size_t i;
+    if ((d->n + 1) * 2 > d->cap)
+        dedupe_grow(d);
+    for (i = slot_of(e->request_id, d->cap); d->slots[i].request_id != 0;
+         i = (i + 1) & (d->cap - 1))
+        ;
+    d->slots[i] = *e;
+    d->n++;
+}
+
+/* Remove @id (linear probing: shift the following cluster back). */
+static void
+dedupe_erase(struct fsm_dedupe *d, uint64_t id)
+{
+    struct fsm_dedupe_entry *e = dedupe_find(d, id);
+    size_t i, j;
+    if (e == NULL)
+        return;
+    i = (size_t)(e - d->slots);
+    d->slots[i].request_id = 0;
+    d->n--;
+    for (j = (i + 1) & (d->cap - 1); d->slots[j].request_id != 0;
+         j = (j + 1) & (d->cap - 1)) {
+        struct fsm_dedupe_entry moved = d->slots[j];
+        d->slots[j].request_id = 0;
+        d->n--;
+        dedupe_insert_slot(d, &moved);
+    }
+}
+
+static void
+fifo_push(struct fsm_dedupe *d, uint64_t id, uint64_t index)
+{
+    if (d->fifo_n == d->fifo_cap) {
+        size_t cap = d->fifo_cap ? d->fifo_cap * 2 : 1024;
+        uint64_t *ids = malloc(cap * sizeof *ids);
+        uint64_t *idx = malloc(cap * sizeof *idx);
+        if (ids == NULL || idx == NULL)
+            abort();
+        for (size_t i = 0; i < d->fifo_n; i++) {
+            size_t k = (d->fifo_head + i) % d->fifo_cap;
+            ids[i] = d->fifo[k];
+            idx[i] = d->fifo_index[k];
+        }
+        free(d->fifo);
+        free(d->fifo_index);
+        d->fifo = ids;
+        d->fifo_index = idx;
+        d->fifo_cap = cap;
+        d->fifo_head = 0;
+    }
+    size_t k = (d->fifo_head + d->fifo_n) % d->fifo_cap;
+    d->fifo[k] = id;
+    d->fifo_index[k] = index;
+    d->fifo_n++;
+}
+
+static void
+dedupe_key(uint64_t id, char key[STORAGE_DEDUPE_PREFIX_LEN + 8])
+{
+    memcpy(key, STORAGE_DEDUPE_PREFIX, STORAGE_DEDUPE_PREFIX_LEN);
+    storage_encode_u64(id, key + STORAGE_DEDUPE_PREFIX_LEN);
+}
+
+/* Drop entries older than the window at @index, deleting them in @wb. */
+static void
+dedupe_prune(struct fsm_dedupe *d, rocksdb_writebatch_t *wb,
+             rocksdb_column_family_handle_t *cf, uint64_t index)
+{
+    while (d->fifo_n > 0 &&
+           d->fifo_index[d->fifo_head] + FSM_DEDUPE_WINDOW < index) {
+        char key[STORAGE_DEDUPE_PREFIX_LEN + 8];
+        uint64_t id = d->fifo[d->fifo_head];
+        dedupe_erase(d, id);
+        dedupe_key(id, key);
+        if (wb != NULL)
+            rocksdb_writebatch_delete_cf(wb, cf, key, sizeof key);
+        d->fifo_head = (d->fifo_head + 1) % d->fifo_cap;
+        d->fifo_n--;
+    }
+}
+
+static void
+dedupe_free(struct fsm_dedupe *d)
+{
+    free(d->slots);
+    free(d->fifo);
+    free(d->fifo_index);
+    memset(d, 0, sizeof *d);
+}
+
+bool
+fsm_dedupe_lookup(struct node_fsm *f, uint64_t request_id,
+                  struct fsm_result *res, uint64_t *index)
+{
+    struct fsm_dedupe_entry *e;
+    if (request_id == 0 || (e = dedupe_find(&f->dedupe, request_id)) == NULL)
+        return false;
+    fsm_result_unpack((void *)(uintptr_t)e->result, res);
+    *index = e->index;
+    return true;
+}
+
+static int
+cmp_by_index(const void *a, const void *b)
+{
+    const struct fsm_dedupe_entry *x = a, *y = b;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Read the preferred leader stored in the column family. */
+static int
+preferred_load(struct node_fsm *f)
+{
+    char *err = NULL;
+    size_t len = 0;
+    char *v =
+        rocksdb_get_cf(f->st->db, f->st->ropts, f->cf, STORAGE_PREFERRED_KEY,
+                       STORAGE_PREFERRED_KEY_LEN, &len, &err);
+    if (err != NULL) {
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    atomic_store(&f->preferred,
+                 v != NULL && len == 4 ? tl_load_be32((const uint8_t *)v) : 0);
+    rocksdb_free(v);
+    return 0;
+}
+
+/* Rebuild the table from the shard's column family. */
+static int
+dedupe_load(struct node_fsm *f)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it;
+    struct fsm_dedupe_entry *all = NULL;
+    size_t n = 0, cap = 0;
+    char *err = NULL;
+    int rv = 0;
+
+    dedupe_free(&f->dedupe);
+    rocksdb_readoptions_set_iterate_upper_bound(ro, STORAGE_MAX_KEY,
+                                                STORAGE_MAX_KEY_LEN);
+    it = rocksdb_create_iterator_cf(f->st->db, ro, f->cf);
+    for (rocksdb_iter_seek(it, STORAGE_DEDUPE_PREFIX,
+                           STORAGE_DEDUPE_PREFIX_LEN);
+         rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (klen != STORAGE_DEDUPE_PREFIX_LEN + 8 ||
+            memcmp(k, STORAGE_DEDUPE_PREFIX, STORAGE_DEDUPE_PREFIX_LEN) != 0)
+            break;
+        if (vlen != 16) {
+            rv = TL_ECORRUPT;
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            all = realloc(all, cap * sizeof *all);
+            if (all == NULL)
+                abort();
+        }
+        all[n].request_id =
+            tl_load_be64((const uint8_t *)k + STORAGE_DEDUPE_PREFIX_LEN);
+        all[n].index = tl_load_be64((const uint8_t *)v);
+        all[n].result = tl_load_be64((const uint8_t *)v + 8);
+        n++;
+    }
+    rocksdb_iter_get_error(it, &err);
+    if (err != NULL) {
+        tl_error("fsm", "event=dedupe_load_failed shard=%u err=\"%s\"",
+                 f->shard, err);
+        rocksdb_free(err);
+        rv = TL_EIO;
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    if (rv == 0 && n > 0) {
+        qsort(all, n, sizeof *all, cmp_by_index);
+        for (size_t i = 0; i < n; i++) {
+            dedupe_insert_slot(&f->dedupe, &all[i]);
+            fifo_push(&f->dedupe, all[i].request_id, all[i].index);
+        }
+    }
+    free(all);
+    return rv;
+}
+
+/* Record @id's result @res at @index, in memory and in @wb. */
+static void
+dedupe_record(struct node_fsm *f, rocksdb_writebatch_t *wb, uint64_t id,
+              uint64_t index, const struct fsm_result *res)
+{
+    struct fsm_dedupe_entry e = {id, index,
+                                 (uint64_t)(uintptr_t)fsm_result_pack(res)};
+    char key[STORAGE_DEDUPE_PREFIX_LEN + 8], val[16];
+
+    dedupe_prune(&f->dedupe, wb, f->cf, index);
+    if (dedupe_find(&f->dedupe, id) != NULL)
+        return;
+    dedupe_insert_slot(&f->dedupe, &e);
+    fifo_push(&f->dedupe, id, index);
+    dedupe_key(id, key);
+    storage_encode_u64(index, val);
+    storage_encode_u64(e.result, val + 8);
+    rocksdb_writebatch_put_cf(wb, f->cf, key, sizeof key, val, sizeof val);
+}
+
 /* ------------------------------------------------------------ apply */
 
 int
@@ -49,7 +307,18 @@ fsm_init(struct node_fsm *f, struct storage *st, uint32_t shard)
         return rv;
     atomic_store(&f->applied, applied);
     f->raft_fsm.data = f;
-    return 0;
+    rv = dedupe_load(f);
+    if (rv == 0)
+        rv = preferred_load(f);
+    if (rv != 0)
+        return rv;
+    return fsm_restore_load(f);
+}
+
+void
+fsm_close(struct node_fsm *f)
+{
+    dedupe_free(&f->dedupe);
 }
 
 uint64_t
@@ -208,13 +477,40 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
         rv = commit(f, wb, index);
         goto out_wb;
     }
+    if (b->has_request_id && b->request_id != 0) {
+        uint64_t first;
+        if (fsm_dedupe_lookup(f, b->request_id, res, &first)) {
+            tl_info("fsm",
+                    "event=duplicate shard=%u request_id=%llu index=%llu "
+                    "first_index=%llu",
+                    f->shard, (unsigned long long)b->request_id,
+                    (unsigned long long)index, (unsigned long long)first);
+            dedupe_prune(&f->dedupe, wb, f->cf, index);
+            rv = commit(f, wb, index);
+            goto out_batch;
+        }
+    }
     rv = check_all(f, b, res);
     if (rv != 0)
         goto out_batch;
     if (res->outcome == FSM_OK)
         for (size_t i = 0; i < b->n_mutations; i++)
             add_mutation(f, wb, b->mutations[i]);
+    if (res->outcome == FSM_OK && b->has_preferred_leader) {
+        char v[4] = {(char)(b->preferred_leader >> 24),
+                     (char)(b->preferred_leader >> 16),
+                     (char)(b->preferred_leader >> 8),
+                     (char)b->preferred_leader};
+        rocksdb_writebatch_put_cf(wb, f->cf, STORAGE_PREFERRED_KEY,
+                                  STORAGE_PREFERRED_KEY_LEN, v, sizeof v);
+    }
+    if (b->has_request_id && b->request_id != 0)
+        dedupe_record(f, wb, b->request_id, index, res);
+    else
+        dedupe_prune(&f->dedupe, wb, f->cf, index);
     rv = commit(f, wb, index);
+    if (rv == 0 && res->outcome == FSM_OK && b->has_preferred_leader)
+        atomic_store(&f->preferred, b->preferred_leader);
 
 out_batch:
     talus__write_batch__free_unpacked(b, NULL);
@@ -223,14 +519,218 @@ out_wb:
     return rv;
 }
 
+/* ------------------------------------------------------------ restore */
+
+static void
+restore_meta_key(const struct node_fsm *f, char *key, size_t len)
+{
+    snprintf(key, len, "restore/%u", f->shard);
+}
+
+/* "spill/<shard>/" then the index BE: sorts by index within a shard. */
+static size_t
+spill_key(const struct node_fsm *f, uint64_t index, char *key)
+{
+    int n = snprintf(key, 32, "spill/%u/", f->shard);
+    storage_encode_u64(index, key + n);
+    return (size_t)n + 8;
+}
+
+int
+fsm_restore_load(struct node_fsm *f)
+{
+    char key[32], *v;
+    size_t len;
+    int rv;
+
+    restore_meta_key(f, key, sizeof key);
+    rv = storage_meta_get(f->st, key, &v, &len);
+    if (rv != 0)
+        return rv;
+    if (v == NULL)
+        return 0;
+    if (len != 12) {
+        free(v);
+        return TL_ECORRUPT;
+    }
+    f->restore_index = tl_load_be64((const uint8_t *)v);
+    f->restore_source = tl_load_be32((const uint8_t *)v + 8);
+    free(v);
+    atomic_store(&f->restoring, true);
+    tl_info("fsm", "event=restore_pending shard=%u index=%llu source=%u",
+            f->shard, (unsigned long long)f->restore_index,
+            (unsigned)f->restore_source);
+    return 0;
+}
+
+/* Record a restore to >= @index from @source, synced. */
+static int
+restore_begin(struct node_fsm *f, uint64_t index, uint32_t source)
+{
+    char key[32], val[12];
+    int rv;
+
+    restore_meta_key(f, key, sizeof key);
+    storage_encode_u64(index, val);
+    val[8] = (char)(source >> 24);
+    val[9] = (char)(source >> 16);
+    val[10] = (char)(source >> 8);
+    val[11] = (char)source;
+    rv = storage_meta_put(f->st, key, val, sizeof val);
+    if (rv != 0)
+        return rv;
+    f->restore_index = index;
+    f->restore_source = source;
+    atomic_store(&f->restoring, true);
+    tl_info("fsm",
+            "event=restore_begin shard=%u index=%llu source=%u "
+            "applied=%llu",
+            f->shard, (unsigned long long)index, source,
+            (unsigned long long)atomic_load(&f->applied));
+    if (f->restore_cb != NULL)
+        f->restore_cb(f);
+    return 0;
+}
+
+/* While restoring: keep the entry for after the copy. */
+static int
+spill(struct node_fsm *f, uint64_t index, const void *data, size_t len)
+{
+    char key[40];
+    char *err = NULL;
+    size_t klen = spill_key(f, index, key);
+    rocksdb_put_cf(f->st->db, f->st->wopts, f->st->cfs[0], key, klen, data, len,
+                   &err);
+    if (err != NULL) {
+        tl_error("fsm", "event=spill_failed shard=%u err=\"%s\"", f->shard,
+                 err);
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    if (index > f->spill_last)
+        f->spill_last = index;
+    return 0;
+}
+
+int
+fsm_restore_write_page(struct node_fsm *f, bool first, bool last,
+                       uint64_t applied, const ProtobufCBinaryData *keys,
+                       const ProtobufCBinaryData *values, size_t n)
+{
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    char *err = NULL;
+
+    if (first)
+        rocksdb_writebatch_delete_range_cf(wb, f->cf, "", 0, STORAGE_MAX_KEY,
+                                           STORAGE_MAX_KEY_LEN);
+    for (size_t i = 0; i < n; i++)
+        rocksdb_writebatch_put_cf(wb, f->cf, (const char *)keys[i].data,
+                                  keys[i].len, (const char *)values[i].data,
+                                  values[i].len);
+    if (last) {
+        char idx[8];
+        storage_encode_u64(applied, idx);
+        rocksdb_writebatch_put_cf(wb, f->cf, STORAGE_APPLIED_KEY,
+                                  STORAGE_APPLIED_KEY_LEN, idx, sizeof idx);
+    }
+    rocksdb_write(f->st->db, f->st->wopts, wb, &err);
+    rocksdb_writebatch_destroy(wb);
+    if (err != NULL) {
+        tl_error("fsm", "event=restore_write_failed shard=%u err=\"%s\"",
+                 f->shard, err);
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    return 0;
+}
+
+int
+fsm_restore_finish(struct node_fsm *f)
+{
+    rocksdb_readoptions_t *ro;
+    rocksdb_iterator_t *it;
+    char lo[40], hi[40], key[32];
+    size_t lo_len, hi_len;
+    uint64_t applied, n_replayed = 0;
+    char *err = NULL;
+    int rv;
+
+    rv = storage_read_applied(f->st, f->cf, &applied);
+    if (rv != 0)
+        return rv;
+    atomic_store(&f->applied, applied);
+    rv = dedupe_load(f);
+    if (rv == 0)
+        rv = preferred_load(f);
+    if (rv != 0)
+        return rv;
+    /* Leave restoring mode first: fsm_apply_batch writes the CF. */
+    atomic_store(&f->restoring, false);
+    lo_len = spill_key(f, 0, lo);
+    hi_len = spill_key(f, UINT64_MAX, hi);
+    ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(ro, hi, hi_len);
+    it = rocksdb_create_iterator_cf(f->st->db, ro, f->st->cfs[0]);
+    for (rocksdb_iter_seek(it, lo, lo_len); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        uint64_t index = tl_load_be64((const uint8_t *)k + klen - 8);
+        struct fsm_result res;
+        if (index <= applied)
+            continue;
+        rv = fsm_apply_batch(f, index, v, vlen, &res);
+        if (rv != 0)
+            break;
+        n_replayed++;
+    }
+    rocksdb_iter_get_error(it, &err);
+    if (err != NULL) {
+        rocksdb_free(err);
+        rv = TL_EIO;
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    if (rv != 0) {
+        atomic_store(&f->restoring, true);
+        return rv;
+    }
+    {
+        rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+        rocksdb_writebatch_delete_range_cf(wb, f->st->cfs[0], lo, lo_len, hi,
+                                           hi_len);
+        rocksdb_write(f->st->db, f->st->wopts, wb, &err);
+        rocksdb_writebatch_destroy(wb);
+        if (err != NULL)
+            rocksdb_free(err); /* harmless: replays skip applied indexes */
+    }
+    restore_meta_key(f, key, sizeof key);
+    storage_meta_put(f->st, key, NULL, 0);
+    tl_info("fsm",
+            "event=restore_done shard=%u fetched_index=%llu replayed=%llu "
+            "applied=%llu",
+            f->shard, (unsigned long long)applied,
+            (unsigned long long)n_replayed,
+            (unsigned long long)atomic_load(&f->applied));
+    f->spill_last = 0;
+    return 0;
+}
+
 /* ------------------------------------------------------------ snapshots */
 
 void
 fsm_snapshot_encode(struct node_fsm *f, uint8_t out[FSM_SNAPSHOT_LEN])
 {
+    uint64_t applied = atomic_load(&f->applied);
+    /* While restoring, our state is the restore target plus the spill:
+     * raft's applied index is the one it snapshots. */
+    if (atomic_load(&f->restoring) && f->raft != NULL)
+        applied = raft_last_applied(f->raft);
     memcpy(out, snapshot_magic, 8);
     storage_encode_u64(f->shard, (char *)out + 8);
-    storage_encode_u64(atomic_load(&f->applied), (char *)out + 16);
+    storage_encode_u64(applied, (char *)out + 16);
+    storage_encode_u64(f->node_id, (char *)out + 24);
 }
 
 int
@@ -239,25 +739,56 @@ fsm_snapshot_check(struct node_fsm *f, const void *p, size_t len)
     const uint8_t *d = p;
     uint64_t shard, index, applied = atomic_load(&f->applied);
 
-    if (len != FSM_SNAPSHOT_LEN || memcmp(d, snapshot_magic, 8) != 0)
+    if ((len != FSM_SNAPSHOT_LEN && len != FSM_SNAPSHOT_LEN_V1) ||
+        memcmp(d, snapshot_magic, 8) != 0)
         return TL_ECORRUPT;
     shard = tl_load_be64(d + 8);
     index = tl_load_be64(d + 16);
     if (shard != f->shard)
         return TL_ECORRUPT;
-    if (applied < index) {
-        /* Data must come out of band (replication issue); refuse. */
-        tl_error("fsm",
-                 "event=snapshot_ahead shard=%u snapshot_index=%llu "
-                 "applied=%llu",
-                 f->shard, (unsigned long long)index,
-                 (unsigned long long)applied);
-        return TL_EUNAVAILABLE;
-    }
+    if (applied < index)
+        return TL_EUNAVAILABLE; /* the data must come out of band */
     return 0;
 }
 
 /* ------------------------------------------------------------ raft glue */
+
+int
+fsm_apply_entry(struct node_fsm *f, uint64_t index, const void *data,
+                size_t len, struct fsm_result *res)
+{
+    if (atomic_load(&f->restoring)) {
+        res->outcome = FSM_OK;
+        res->mutation = -1;
+        res->cond = 0;
+        return spill(f, index, data, len);
+    }
+    return fsm_apply_batch(f, index, data, len, res);
+}
+
+int
+fsm_restore_descriptor(struct node_fsm *f, const void *data, size_t len)
+{
+    const uint8_t *d = data;
+    int rv = fsm_snapshot_check(f, data, len);
+    if (rv == TL_ECORRUPT) {
+        tl_error("fsm", "event=bad_snapshot shard=%u len=%zu", f->shard, len);
+        return rv;
+    }
+    if (rv == TL_EUNAVAILABLE || atomic_load(&f->restoring)) {
+        /* Our data is older: copy it out of band (see fsm.h). */
+        uint64_t index = tl_load_be64(d + 16);
+        uint32_t source =
+            len == FSM_SNAPSHOT_LEN ? (uint32_t)tl_load_be64(d + 24) : 0;
+        /* Our own snapshot, reloaded at start while restoring. */
+        if (source == f->node_id)
+            source = f->restore_source;
+        if (!atomic_load(&f->restoring) || index > f->restore_index ||
+            source != f->restore_source)
+            return restore_begin(f, index, source);
+    }
+    return 0;
+}
 
 static int
 fsm_apply_cb(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
@@ -266,8 +797,7 @@ fsm_apply_cb(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
     struct fsm_result res;
     /* raft does not pass the index: it is the one after the last applied. */
     uint64_t index = raft_last_applied(f->raft) + 1;
-    int rv = fsm_apply_batch(f, index, buf->base, buf->len, &res);
-    if (rv != 0)
+    if (fsm_apply_entry(f, index, buf->base, buf->len, &res) != 0)
         return RAFT_IOERR;
     *result = fsm_result_pack(&res);
     return 0;
@@ -330,12 +860,11 @@ static int
 fsm_restore_cb(struct raft_fsm *rf, struct raft_buffer *buf)
 {
     struct node_fsm *f = rf->data;
-    int rv = fsm_snapshot_check(f, buf->base, buf->len);
+    int rv = fsm_restore_descriptor(f, buf->base, buf->len);
     if (rv == TL_ECORRUPT)
-        tl_error("fsm", "event=bad_snapshot shard=%u len=%zu", f->shard,
-                 buf->len);
-    if (rv != 0)
         return RAFT_CORRUPT;
+    if (rv != 0)
+        return RAFT_IOERR;
     raft_free(buf->base);
     return 0;
 }

@@ -10,11 +10,24 @@
  * entry after its last snapshot on restart, so entries at or below the
  * stored applied index are skipped: applying is idempotent per index.
  *
- * Snapshots are a 24-byte descriptor (magic, shard, applied index), never
- * the data: the data already sits in RocksDB, and the WAL is synced off the
- * loop (snapshot_async) before raft truncates its log.
+ * Deduplication: a batch with a non-zero request_id is applied at most
+ * once. The FSM keeps request_id -> (index, result) for the entries of the
+ * last FSM_DEDUPE_WINDOW log indexes, in memory (a hash table plus a FIFO
+ * in index order) and in the shard's column family under
+ * STORAGE_DEDUPE_PREFIX, written in the same RocksDB batch as the data and
+ * pruned in the same batches; a duplicate returns the stored result and
+ * writes nothing but the applied index. The table is rebuilt from RocksDB
+ * by fsm_init(). Routers retry with the same id, so a write whose outcome
+ * was unknown (leadership lost) is never applied twice.
  *
- * All functions but fsm_applied() run on the loop thread (or a test). */
+ * Snapshots are a 32-byte descriptor (magic, shard, applied index, source
+ * node), never the data: the data already sits in RocksDB, and the WAL is
+ * synced off the loop (snapshot_async) before raft truncates its log. A
+ * replica whose data is older than a descriptor it receives restores out
+ * of band (below).
+ *
+ * All functions but fsm_applied() and fsm_restore_write_page() run on the
+ * loop thread (or a test). */
 #ifndef NODE_FSM_H
 #define NODE_FSM_H
 
@@ -26,7 +39,9 @@
 #include "storage.h"
 #include "talus.pb-c.h"
 
-#define FSM_SNAPSHOT_LEN 24
+#define FSM_SNAPSHOT_LEN 32
+#define FSM_SNAPSHOT_LEN_V1 24 /* without the source node: still read */
+#define FSM_DEDUPE_WINDOW 100000
 
 enum fsm_outcome {
     FSM_OK = 0,          /* applied (or a replay, skipped) */
@@ -40,19 +55,56 @@ struct fsm_result {
     int cond;         /* its TALUS__MUTATION__COND__*, else 0 */
 };
 
+/* The dedupe table (see above). Invariant: every id in the hash table is
+ * in the FIFO exactly once, FIFO indexes ascend. */
+struct fsm_dedupe_entry {
+    uint64_t request_id; /* 0: empty slot */
+    uint64_t index;
+    uint64_t result; /* fsm_result_pack() */
+};
+
+struct fsm_dedupe {
+    struct fsm_dedupe_entry *slots; /* open addressing, linear probing */
+    size_t cap, n;                  /* cap: power of two, or 0 */
+    uint64_t *fifo;                 /* request ids, ring buffer */
+    uint64_t *fifo_index;           /* their indexes */
+    size_t fifo_cap, fifo_head, fifo_n;
+};
+
 struct node_fsm {
     struct raft_fsm raft_fsm; /* handed to raft_init(); data == this */
     struct storage *st;       /* borrowed */
     rocksdb_column_family_handle_t *cf; /* borrowed */
     uint32_t shard;
-    struct raft *raft;        /* borrowed; set before raft_start() */
-    _Atomic uint64_t applied; /* last applied index, as stored */
+    struct raft *raft;          /* borrowed; set before raft_start() */
+    _Atomic uint64_t applied;   /* last applied index, as stored */
+    uint32_t node_id;           /* this node: source of our snapshots */
+    _Atomic uint32_t preferred; /* operator's preferred leader, 0: none */
+    struct fsm_dedupe dedupe;
+    /* Out-of-band restore (see fsm_restore_*): while restoring, applied
+     * entries are spilled to the node's metadata column family instead of
+     * touching the shard's. */
+    _Atomic bool restoring;
+    _Atomic uint64_t restore_index;  /* raft snapshot index being restored */
+    _Atomic uint32_t restore_source; /* node that sent the snapshot */
+    uint64_t spill_last;             /* highest spilled index */
+    void (*restore_cb)(struct node_fsm *f); /* a restore was recorded */
+    void *restore_data;
 };
 
-/** Initialise @f for @shard over @st: reads the stored applied index.
- * TL_ENOTFOUND if the shard has no column family, TL_EIO/TL_ECORRUPT if
- * the index cannot be read. */
+/** Initialise @f for @shard over @st: reads the stored applied index,
+ * the dedupe table and a pending restore. TL_ENOTFOUND if the shard has
+ * no column family, TL_EIO/TL_ECORRUPT if the state cannot be read.
+ * Release with fsm_close(). */
 int fsm_init(struct node_fsm *f, struct storage *st, uint32_t shard);
+
+/** Free the memory of @f (not its data). Safe after a failed init. */
+void fsm_close(struct node_fsm *f);
+
+/** The stored result of request @request_id if it is in the dedupe
+ * window: true and *@res, *@index filled. Loop thread only. */
+bool fsm_dedupe_lookup(struct node_fsm *f, uint64_t request_id,
+                       struct fsm_result *res, uint64_t *index);
 
 #define FSM_ENTRY_MAGIC "TLW1"
 #define FSM_ENTRY_HEADER 8
@@ -63,9 +115,11 @@ int fsm_init(struct node_fsm *f, struct storage *st, uint32_t shard);
 void fsm_entry_encode(const Talus__WriteBatch *wb, struct raft_buffer *out);
 
 /** Apply the entry payload @data/@len (fsm_entry_encode) as log entry
- * @index. Entries at
- * or below the applied index are skipped (outcome FSM_OK). *@res says
- * what happened. TL_EIO if RocksDB refused the write (nothing applied). */
+ * @index. Entries at or below the applied index are skipped (outcome
+ * FSM_OK); a batch whose request id was already applied within the window
+ * is not applied again: *@res is the first application's result. *@res
+ * says what happened. TL_EIO if RocksDB refused the write (nothing
+ * applied). */
 int fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
                     size_t len, struct fsm_result *res);
 
@@ -75,6 +129,47 @@ int fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
 void *fsm_result_pack(const struct fsm_result *r);
 /** Inverse of fsm_result_pack(). */
 void fsm_result_unpack(void *p, struct fsm_result *r);
+
+/* ---- out-of-band snapshot restore ----
+ *
+ * restore(descriptor) on a replica whose data is older than the
+ * descriptor's index X cannot copy the data inside the callback (it runs
+ * on the loop shared by every group). It records "restoring shard to >= X
+ * from node N" in the node metadata (synced), sets f->restoring, calls
+ * f->restore_cb and returns. From then on apply() spills each entry
+ * payload to the metadata column family under "spill/<shard>/<index BE>"
+ * instead of touching the shard's column family. A background fetcher
+ * copies the shard from a replica whose applied index Y >= X (pages
+ * written with fsm_restore_write_page(), the last one setting applied to
+ * Y), then the loop calls fsm_restore_finish(): replay spilled entries
+ * above Y in order, delete the spill and the record. A crash at any point
+ * restarts the copy from scratch (the record survives). */
+
+/** What raft's apply() does with entry @index: spill it while restoring,
+ * else fsm_apply_batch(). TL_EIO. */
+int fsm_apply_entry(struct node_fsm *f, uint64_t index, const void *data,
+                    size_t len, struct fsm_result *res);
+
+/** What raft's restore() does with descriptor @data/@len: nothing if our
+ * data covers it, else record a restore (see above). TL_ECORRUPT for a
+ * bad descriptor, TL_EIO. */
+int fsm_restore_descriptor(struct node_fsm *f, const void *data, size_t len);
+
+/** Read a pending restore record of @f (called by fsm_init). */
+int fsm_restore_load(struct node_fsm *f);
+
+/** Write one fetched page: with @first, clear the column family first;
+ * with @last, also store applied index @applied (atomically with the
+ * page). Any thread (RocksDB is thread-safe; apply() does not touch the
+ * column family while restoring). TL_EIO. */
+int fsm_restore_write_page(struct node_fsm *f, bool first, bool last,
+                           uint64_t applied, const ProtobufCBinaryData *keys,
+                           const ProtobufCBinaryData *values, size_t n);
+
+/** On the loop, after the last page: reload the dedupe table, replay the
+ * spilled entries above the fetched index, drop the spill and the record,
+ * clear f->restoring. TL_EIO (still restoring: retry the fetch). */
+int fsm_restore_finish(struct node_fsm *f);
 
 /** Fill @f->raft_fsm for raft_init() and remember @r, whose last applied
  * index tells apply() the entry's index. With @async (the io supports
@@ -86,7 +181,8 @@ void fsm_setup_raft(struct node_fsm *f, struct raft *r, bool async);
 /** The applied index; callable from any thread. */
 uint64_t fsm_applied(struct node_fsm *f);
 
-/** Fill @out with the snapshot descriptor of the current state. */
+/** Fill @out with the snapshot descriptor of the current state (source:
+ * f->node_id). */
 void fsm_snapshot_encode(struct node_fsm *f, uint8_t out[FSM_SNAPSHOT_LEN]);
 
 /** Check descriptor @p/@len against the stored state: 0 if our data

@@ -15,7 +15,9 @@ usage(void)
     fprintf(stderr, "usage: talus-node --config FILE --id N "
                     "[--log-level debug|info|warn|error] [--workers K]\n"
                     "                  [--snapshot-threshold N] "
-                    "[--snapshot-trailing N]\n");
+                    "[--snapshot-trailing N]\n"
+                    "                  [--fetch-page-bytes N] "
+                    "[--unsafe-no-read-barrier]\n");
 }
 
 /* Parse a positive integer option; 0 if malformed. */
@@ -31,7 +33,8 @@ struct args {
     const char *config;
     unsigned long id;
     long workers;
-    unsigned long snap_threshold, snap_trailing;
+    unsigned long snap_threshold, snap_trailing, page_bytes;
+    bool no_read_barrier;
 };
 
 static int
@@ -44,6 +47,8 @@ parse_args(int argc, char **argv, struct args *a)
         {"workers", required_argument, NULL, 'w'},
         {"snapshot-threshold", required_argument, NULL, 't'},
         {"snapshot-trailing", required_argument, NULL, 'T'},
+        {"fetch-page-bytes", required_argument, NULL, 'P'},
+        {"unsafe-no-read-barrier", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -74,6 +79,14 @@ parse_args(int argc, char **argv, struct args *a)
             break;
         case 'T':
             a->snap_trailing = parse_pos(optarg);
+            break;
+        case 'U':
+            a->no_read_barrier = true;
+            break;
+        case 'P':
+            a->page_bytes = parse_pos(optarg);
+            if (a->page_bytes == 0 || a->page_bytes > (16ul << 20))
+                return -1;
             break;
         default:
             return -1;
@@ -106,12 +119,21 @@ main(int argc, char **argv)
         return 1;
     }
     node_options_defaults(&o, (uint32_t)a.id);
+    o.election_timeout_ms = cfg.election_timeout_ms;
+    o.heartbeat_timeout_ms = cfg.heartbeat_ms;
     if (a.workers > 0)
         o.n_workers = (int)a.workers;
     if (a.snap_threshold > 0)
         o.snapshot_threshold = (unsigned)a.snap_threshold;
     if (a.snap_trailing > 0)
         o.snapshot_trailing = (unsigned)a.snap_trailing;
+    if (a.page_bytes > 0)
+        o.fetch_page_bytes = (unsigned)a.page_bytes;
+    o.no_read_barrier = a.no_read_barrier;
+    if (o.no_read_barrier)
+        tl_warn("node", "event=unsafe_reads msg=\"reads skip the raft "
+                        "barrier: stale reads possible after a leader "
+                        "change\"");
     if (node_create(&cfg, &o, &n) != 0)
         return 1;
     rv = node_start(n);

@@ -24,6 +24,7 @@ node_options_defaults(struct node_options *o, uint32_t id)
     o->snapshot_trailing = 2048;
     o->election_timeout_ms = 1000;
     o->heartbeat_timeout_ms = 100;
+    o->fetch_page_bytes = 1u << 20;
 }
 
 int
@@ -44,14 +45,32 @@ node_create(const struct tl_cluster_config *cfg,
     n->opts = *opts;
     n->self = tl_cluster_node(&n->cfg, opts->id);
     pthread_mutex_init(&n->qmu, NULL);
+    pthread_mutex_init(&n->fmu, NULL);
+    pthread_cond_init(&n->fcv, NULL);
     *out = n;
     return 0;
 }
 
-/* ------------------------------------------------------------ proposals */
+/* ------------------------------------------------------------ tasks */
 
-static void
-proposal_unref(struct proposal *p)
+double
+node_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct node_shard *
+node_shard_get(struct node *n, uint32_t shard)
+{
+    struct node_shard *sh =
+        shard < TL_MAX_SHARDS ? atomic_load(&n->by_shard[shard]) : NULL;
+    return sh != NULL && atomic_load(&sh->active) ? sh : NULL;
+}
+
+void
+node_task_unref(struct proposal *p)
 {
     bool last;
     pthread_mutex_lock(&p->mu);
@@ -73,11 +92,26 @@ proposal_complete(struct proposal *p, int status, int raft_rv,
     p->done = true;
     p->status = status;
     p->raft_rv = raft_rv;
+    if (p->sh != NULL && status == TL_ENOTLEADER)
+        p->leader_hint = atomic_load(&p->sh->leader_id);
     if (res != NULL)
         p->res = *res;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    proposal_unref(p);
+    node_task_unref(p);
+}
+
+void
+node_task_complete(struct proposal *p, int status, int raft_rv)
+{
+    proposal_complete(p, status, raft_rv, NULL);
+}
+
+static int
+raft_status_code(int rv)
+{
+    return rv == RAFT_NOTLEADER || rv == RAFT_LEADERSHIPLOST ? TL_ENOTLEADER
+                                                             : TL_EUNAVAILABLE;
 }
 
 static void
@@ -87,11 +121,18 @@ apply_cb(struct raft_apply *req, int status, void *result)
     struct fsm_result res;
     if (status != 0) {
         /* After LEADERSHIPLOST the entry may still commit: unknown. */
-        proposal_complete(p, TL_EUNAVAILABLE, status, NULL);
+        proposal_complete(p, raft_status_code(status), status, NULL);
         return;
     }
     fsm_result_unpack(result, &res);
     proposal_complete(p, 0, 0, &res);
+}
+
+static bool
+leading(struct node_shard *sh)
+{
+    return sh->raft_inited && !sh->dropping &&
+           raft_state(&sh->raft) == RAFT_LEADER;
 }
 
 static void
@@ -100,7 +141,7 @@ propose_one(struct proposal *p)
     struct node_shard *sh = p->sh;
     int rv;
 
-    if (!sh->raft_inited || raft_state(&sh->raft) != RAFT_LEADER) {
+    if (!leading(sh) || atomic_load(&sh->fsm.restoring)) {
         raft_free(p->buf.base);
         proposal_complete(p, TL_ENOTLEADER, RAFT_NOTLEADER, NULL);
         return;
@@ -110,10 +151,131 @@ propose_one(struct proposal *p)
     if (rv != 0) {
         /* On failure raft did not take the buffer. */
         raft_free(p->buf.base);
-        proposal_complete(
-            p, rv == RAFT_NOTLEADER ? TL_ENOTLEADER : TL_EUNAVAILABLE, rv,
-            NULL);
+        proposal_complete(p, raft_status_code(rv), rv, NULL);
     }
+}
+
+/* ---- linearizable reads: one barrier in flight per shard */
+
+static void issue_barrier(struct node_shard *sh);
+
+static void
+complete_list(struct proposal *p, int status, int raft_rv)
+{
+    while (p != NULL) {
+        struct proposal *next = p->next;
+        proposal_complete(p, status, raft_rv, NULL);
+        p = next;
+    }
+}
+
+static void
+barrier_cb(struct raft_barrier *req, int status)
+{
+    struct node_shard *sh = req->data;
+    struct proposal *batch = sh->read_batch;
+
+    sh->read_batch = NULL;
+    sh->barrier_busy = false;
+    /* A deposed leader's barrier fails: its reads must not be served. */
+    complete_list(batch, status == 0 ? 0 : raft_status_code(status), status);
+    if (sh->read_wait != NULL)
+        issue_barrier(sh);
+}
+
+static void
+issue_barrier(struct node_shard *sh)
+{
+    int rv;
+
+    if (!leading(sh)) {
+        struct proposal *w = sh->read_wait;
+        sh->read_wait = NULL;
+        complete_list(w, TL_ENOTLEADER, RAFT_NOTLEADER);
+        return;
+    }
+    sh->read_batch = sh->read_wait;
+    sh->read_wait = NULL;
+    sh->barrier.data = sh;
+    sh->barrier_busy = true;
+    rv = raft_barrier(&sh->raft, &sh->barrier, barrier_cb);
+    if (rv != 0) {
+        struct proposal *b = sh->read_batch;
+        sh->read_batch = NULL;
+        sh->barrier_busy = false;
+        complete_list(b, raft_status_code(rv), rv);
+    }
+}
+
+/* Whether @sh's configuration has exactly one voter, this node. */
+static bool
+sole_voter(struct node_shard *sh)
+{
+    const struct raft_configuration *c = &sh->raft.configuration;
+    unsigned n_voters = 0;
+    bool self = false;
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->servers[i].role == RAFT_VOTER) {
+            n_voters++;
+            self |= c->servers[i].id == sh->raft.id;
+        }
+    return n_voters == 1 && self;
+}
+
+static void
+read_one(struct proposal *p)
+{
+    struct node_shard *sh = p->sh;
+
+    if (!leading(sh) || atomic_load(&sh->fsm.restoring)) {
+        proposal_complete(p, TL_ENOTLEADER, RAFT_NOTLEADER, NULL);
+        return;
+    }
+    /* A sole voter cannot be deposed by anyone else and acknowledges
+     * writes only once applied: its state is already linearizable. */
+    if ((sole_voter(sh) && sh->raft.configuration_uncommitted_index == 0) ||
+        sh->node->opts.no_read_barrier) {
+        proposal_complete(p, 0, 0, NULL);
+        return;
+    }
+    p->next = sh->read_wait;
+    sh->read_wait = p;
+    if (!sh->barrier_busy)
+        issue_barrier(sh);
+}
+
+static void
+restored_one(struct proposal *p)
+{
+    struct node_shard *sh = p->sh;
+    struct node_fsm *f = &sh->fsm;
+    uint64_t applied = 0;
+
+    if (!atomic_load(&sh->active) || !atomic_load(&f->restoring)) {
+        atomic_store(&sh->fetch_wanted, false);
+        atomic_store(&sh->fetch_finishing, false);
+        node_task_complete(p, 0, 0);
+        return;
+    }
+    /* A newer snapshot arrived while copying: copy again. */
+    if (storage_read_applied(f->st, f->cf, &applied) != 0 ||
+        applied < atomic_load(&f->restore_index) ||
+        fsm_restore_finish(f) != 0) {
+        tl_warn("node",
+                "event=restore_again shard=%u fetched=%llu "
+                "target=%llu",
+                sh->shard, (unsigned long long)applied,
+                (unsigned long long)atomic_load(&f->restore_index));
+        atomic_store(&sh->fetch_finishing, false);
+        restore_wake(sh);
+    } else {
+        /* Done: wake-ups from snapshots received meanwhile are stale.
+         * Cleared before fetch_finishing so the fetcher never starts a
+         * copy over a shard that applies normally again. */
+        atomic_store(&sh->fetch_wanted, false);
+        atomic_store(&sh->fetch_finishing, false);
+    }
+    node_task_complete(p, 0, 0);
 }
 
 /* Take the whole queue (and whether we were asked to stop). */
@@ -131,30 +293,64 @@ take_queue(struct node *n, bool stop)
 }
 
 static void
+run_task(struct node *n, struct proposal *p)
+{
+    switch (p->kind) {
+    case TASK_WRITE:
+        propose_one(p);
+        break;
+    case TASK_READ:
+        read_one(p);
+        break;
+    case TASK_MEMBERSHIP:
+        membership_start(n, p);
+        break;
+    case TASK_RESTORED:
+        restored_one(p);
+        break;
+    }
+}
+
+/* Fail task @p because the node is shutting down. */
+static void
+fail_task(struct proposal *p)
+{
+    if (p->kind == TASK_WRITE)
+        raft_free(p->buf.base);
+    if (p->kind == TASK_RESTORED)
+        atomic_store(&p->sh->fetch_finishing, false);
+    proposal_complete(p, TL_ESHUTDOWN, RAFT_SHUTDOWN, NULL);
+}
+
+static void
 async_cb(uv_async_t *h)
 {
     struct node *n = h->data;
     struct proposal *p = take_queue(n, false);
     while (p != NULL) {
         struct proposal *next = p->next;
-        propose_one(p);
+        p->next = NULL;
+        if (n->shutting_down)
+            fail_task(p);
+        else
+            run_task(n, p);
         p = next;
     }
     if (atomic_load(&n->stop_requested))
         begin_shutdown(n);
 }
 
-/* Encode @wb into a raft buffer inside a new proposal with two refs. */
-static struct proposal *
-proposal_create(struct node_shard *sh, const Talus__WriteBatch *wb)
+struct proposal *
+node_task_create(enum task_kind kind, struct node_shard *sh, uint32_t shard)
 {
     struct proposal *p = calloc(1, sizeof *p);
     pthread_condattr_t ca;
 
     if (p == NULL)
         abort();
-    fsm_entry_encode(wb, &p->buf);
+    p->kind = kind;
     p->sh = sh;
+    p->shard = shard;
     p->refs = 2;
     pthread_mutex_init(&p->mu, NULL);
     pthread_condattr_init(&ca);
@@ -164,9 +360,8 @@ proposal_create(struct node_shard *sh, const Talus__WriteBatch *wb)
     return p;
 }
 
-/* Queue @p for the loop; false if the node is stopping (p untouched). */
-static bool
-enqueue(struct node *n, struct proposal *p)
+bool
+node_enqueue(struct node *n, struct proposal *p)
 {
     pthread_mutex_lock(&n->qmu);
     if (n->stopping) {
@@ -184,12 +379,11 @@ enqueue(struct node *n, struct proposal *p)
     return true;
 }
 
-/* Wait for @p until the request timeout; true if it completed. */
+/* Wait for @p at most @ms; true if it completed. */
 static bool
-wait_done(struct node *n, struct proposal *p)
+wait_done(struct proposal *p, uint32_t ms)
 {
     struct timespec ts;
-    uint32_t ms = n->cfg.request_timeout_ms;
     int rv = 0;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -206,15 +400,54 @@ wait_done(struct node *n, struct proposal *p)
     return p->done;
 }
 
+/* Enqueue @p and wait at most @ms: its status, or TL_ESHUTDOWN /
+ * TL_ETIMEOUT. Drops the worker's reference unless it returns
+ * TL_ESHUTDOWN before enqueueing (then @p is freed here too). */
+static int
+submit_wait(struct node *n, struct proposal *p, uint32_t ms)
+{
+    if (!node_enqueue(n, p)) {
+        if (p->kind == TASK_WRITE)
+            raft_free(p->buf.base);
+        p->refs = 1;
+        return TL_ESHUTDOWN;
+    }
+    if (!wait_done(p, ms))
+        return TL_ETIMEOUT;
+    return p->status;
+}
+
+/* Fill @err for a not-leader outcome of @sh. */
+static int
+not_leader_error(struct node_shard *sh, int code, const char *what,
+                 struct tl_error *err)
+{
+    uint64_t hint = atomic_load(&sh->leader_id);
+    if (hint == sh->node->opts.id)
+        hint = 0;
+    if (code == TL_ENOTLEADER && hint == 0)
+        code = TL_EUNAVAILABLE;
+    tl_error_set(err, code, "08006", "shard %u is not served by node %u%s",
+                 sh->shard, sh->node->opts.id, what);
+    if (hint != 0)
+        tl_error_detail(err, "leader is node %llu", (unsigned long long)hint);
+    else
+        tl_error_detail(err, "no leader known");
+    return code;
+}
+
 static int
 proposal_error(struct node_shard *sh, const struct proposal *p,
                struct tl_error *err)
 {
-    struct node *n = sh->node;
+    if (p->raft_rv == RAFT_LEADERSHIPLOST)
+        return not_leader_error(
+            sh, TL_ENOTLEADER,
+            ": leadership lost, outcome unknown (retry with the same "
+            "request id)",
+            err);
     if (p->status == TL_ENOTLEADER)
-        return tl_error_set(err, TL_ENOTLEADER, "08006",
-                            "shard %u is not served by node %u", sh->shard,
-                            n->opts.id);
+        return not_leader_error(sh, TL_ENOTLEADER, "", err);
     tl_error_set(err, p->status, "08006", "write to shard %u failed",
                  sh->shard);
     tl_error_detail(err, "raft: %s", raft_strerror(p->raft_rv));
@@ -227,57 +460,136 @@ node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
 {
     struct node_shard *sh = ctx;
     struct node *n = sh->node;
-    struct proposal *p = proposal_create(sh, wb);
-    int rv = 0;
+    struct proposal *p = node_task_create(TASK_WRITE, sh, sh->shard);
+    int rv;
 
-    if (!enqueue(n, p)) {
-        raft_free(p->buf.base);
-        p->refs = 1;
-        proposal_unref(p);
-        return tl_error_set(err, TL_ESHUTDOWN, "08006",
-                            "shard %u is not served by node %u", sh->shard,
-                            n->opts.id);
-    }
-    if (!wait_done(n, p))
-        rv = tl_error_set(err, TL_ETIMEOUT, "08006",
-                          "write to shard %u timed out", sh->shard);
-    else if (p->status != 0)
+    fsm_entry_encode(wb, &p->buf);
+    rv = submit_wait(n, p, n->cfg.request_timeout_ms);
+    if (rv == TL_ESHUTDOWN)
+        tl_error_set(err, TL_ESHUTDOWN, "08006",
+                     "shard %u is not served by node %u: shutting down",
+                     sh->shard, n->opts.id);
+    else if (rv == TL_ETIMEOUT)
+        tl_error_set(err, TL_ETIMEOUT, "08006",
+                     "write to shard %u timed out (outcome unknown)",
+                     sh->shard);
+    else if (rv != 0)
         rv = proposal_error(sh, p, err);
     else
         *res = p->res;
-    proposal_unref(p);
+    node_task_unref(p);
+    return rv;
+}
+
+int
+node_read_barrier(struct node_shard *sh, struct tl_error *err)
+{
+    struct node *n = sh->node;
+    struct proposal *p = node_task_create(TASK_READ, sh, sh->shard);
+    int rv = submit_wait(n, p, n->cfg.request_timeout_ms);
+
+    if (rv == TL_ESHUTDOWN)
+        tl_error_set(err, TL_ESHUTDOWN, "08006",
+                     "shard %u is not served by node %u: shutting down",
+                     sh->shard, n->opts.id);
+    else if (rv == TL_ETIMEOUT)
+        tl_error_set(err, TL_ETIMEOUT, "08006",
+                     "read of shard %u timed out waiting for a quorum",
+                     sh->shard);
+    else if (rv != 0)
+        rv = not_leader_error(sh, TL_ENOTLEADER, "", err);
+    node_task_unref(p);
+    return rv;
+}
+
+int
+node_membership(struct node *n, int op, uint32_t shard, uint32_t target,
+                uint32_t timeout_ms, uint64_t *hint, struct tl_error *err)
+{
+    struct node_shard *sh =
+        shard < TL_MAX_SHARDS ? atomic_load(&n->by_shard[shard]) : NULL;
+    struct proposal *p = node_task_create(TASK_MEMBERSHIP, sh, shard);
+    int rv;
+
+    p->op = op;
+    p->target = target;
+    *hint = 0;
+    rv = submit_wait(n, p, timeout_ms);
+    if (rv == TL_ESHUTDOWN)
+        tl_error_set(err, rv, "08006", "node %u is shutting down", n->opts.id);
+    else if (rv == TL_ETIMEOUT)
+        tl_error_set(err, rv, "08006",
+                     "membership change of shard %u timed out after %u ms "
+                     "(it may still complete)",
+                     shard, timeout_ms);
+    else if (rv != 0) {
+        *hint = p->leader_hint;
+        tl_error_set(err, rv, "08006", "%s",
+                     p->msg[0] ? p->msg : tl_strerror(rv));
+    }
+    node_task_unref(p);
     return rv;
 }
 
 /* ------------------------------------------------------------ leader poll */
 
+/* Publish what workers may show of @sh's group (status). */
+static void
+publish_info(struct node_shard *sh)
+{
+    struct raft *r = &sh->raft;
+    struct shard_info info;
+
+    memset(&info, 0, sizeof info);
+    for (unsigned i = 0; i < r->configuration.n; i++) {
+        const struct raft_server *srv = &r->configuration.servers[i];
+        if (srv->role == RAFT_VOTER && info.n_voters < TL_MAX_NODES)
+            info.voters[info.n_voters++] = srv->id;
+        else if (srv->role != RAFT_VOTER && info.n_standbys < TL_MAX_NODES)
+            info.standbys[info.n_standbys++] = srv->id;
+    }
+    info.term = r->current_term;
+    info.commit_index = r->commit_index;
+    info.last_index = raft_last_index(r);
+    pthread_mutex_lock(&sh->info_mu);
+    sh->info = info;
+    pthread_mutex_unlock(&sh->info_mu);
+}
+
 static void
 poll_leaders(uv_timer_t *t)
 {
     struct node *n = t->data;
-    size_t n_leading = 0;
+    size_t n_leading = 0, n_hosted = 0, n_with_leader = 0;
 
-    for (size_t i = 0; i < n->n_shards; i++) {
-        struct node_shard *sh = &n->shards[i];
+    for (uint32_t s = 0; s < n->cfg.n_shards && s < TL_MAX_SHARDS; s++) {
+        struct node_shard *sh = atomic_load(&n->by_shard[s]);
         raft_id id = 0;
         const char *addr = NULL;
-        bool leading;
-        if (!sh->raft_inited)
+        bool lead;
+        if (sh == NULL || !sh->raft_inited || sh->dropping)
             continue;
+        n_hosted++;
         raft_leader(&sh->raft, &id, &addr);
-        leading = raft_state(&sh->raft) == RAFT_LEADER;
-        if (leading != atomic_load(&sh->is_leader) ||
+        lead = raft_state(&sh->raft) == RAFT_LEADER;
+        if (lead != atomic_load(&sh->is_leader) ||
             id != atomic_load(&sh->leader_id))
-            tl_info("node", "event=leader shard=%u leader=%llu is_leader=%d",
-                    sh->shard, (unsigned long long)id, leading);
+            tl_info("node",
+                    "event=leader shard=%u leader=%llu is_leader=%d "
+                    "term=%llu",
+                    sh->shard, (unsigned long long)id, lead,
+                    (unsigned long long)sh->raft.current_term);
         atomic_store(&sh->leader_id, id);
-        atomic_store(&sh->is_leader, leading);
-        n_leading += leading;
+        atomic_store(&sh->is_leader, lead);
+        n_leading += lead;
+        n_with_leader += id != 0;
+        publish_info(sh);
+        membership_poll(sh);
     }
-    if (!n->ready_logged && n_leading == n->n_shards && n->rpc.started) {
+    if (!n->ready_logged && n_with_leader == n_hosted && n->rpc.started) {
         n->ready_logged = true;
-        tl_info("node", "event=ready id=%u shards=%zu", n->opts.id,
-                n->n_shards);
+        tl_info("node", "event=ready id=%u shards=%zu leading=%zu", n->opts.id,
+                n_hosted, n_leading);
     }
 }
 
@@ -287,8 +599,12 @@ static void
 finish_shutdown(struct node *n)
 {
     rpc_server_stop(&n->rpc);
-    for (size_t i = 0; i < n->n_shards; i++) {
-        struct node_shard *sh = &n->shards[i];
+    restore_stop(n);
+    restore_sessions_close(n);
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
+        struct node_shard *sh = atomic_load(&n->by_shard[s]);
+        if (sh == NULL)
+            continue;
         if (sh->io_inited)
             raft_uv_close(&sh->io);
         if (sh->transport_inited)
@@ -306,13 +622,18 @@ finish_shutdown(struct node *n)
     tl_info("node", "event=stopped id=%u", n->opts.id);
 }
 
+void
+node_closing_done(struct node *n)
+{
+    if (--n->n_closing == 0 && n->shutting_down)
+        finish_shutdown(n);
+}
+
 static void
 group_closed_cb(struct raft *r)
 {
     struct node_shard *sh = r->data;
-    struct node *n = sh->node;
-    if (--n->n_closing == 0)
-        finish_shutdown(n);
+    node_closing_done(sh->node);
 }
 
 static void
@@ -328,24 +649,28 @@ begin_shutdown(struct node *n)
     p = take_queue(n, true);
     while (p != NULL) {
         struct proposal *next = p->next;
-        raft_free(p->buf.base);
-        proposal_complete(p, TL_ESHUTDOWN, RAFT_SHUTDOWN, NULL);
+        fail_task(p);
         p = next;
     }
     if (n->handles_inited)
         uv_timer_stop(&n->leader_timer);
-    n->n_closing = 1; /* held until every raft_close() is issued */
-    for (size_t i = 0; i < n->n_shards; i++) {
-        struct node_shard *sh = &n->shards[i];
+    n->n_closing++; /* held until every raft_close() is issued */
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
+        struct node_shard *sh = atomic_load(&n->by_shard[s]);
+        if (sh == NULL)
+            continue;
         atomic_store(&sh->is_leader, false);
+        atomic_store(&sh->active, false);
+        /* Reads waiting for a barrier that was never issued. */
+        complete_list(sh->read_wait, TL_ESHUTDOWN, RAFT_SHUTDOWN);
+        sh->read_wait = NULL;
         if (sh->raft_inited) {
             n->n_closing++;
             sh->raft_inited = false;
             raft_close(&sh->raft, group_closed_cb);
         }
     }
-    if (--n->n_closing == 0)
-        finish_shutdown(n);
+    node_closing_done(n);
 }
 
 static void
@@ -368,61 +693,124 @@ node_stop(struct node *n)
 
 /* ------------------------------------------------------------ startup */
 
+struct node_shard *
+node_shard_alloc(struct node *n, uint32_t shard)
+{
+    struct node_shard *sh = atomic_load(&n->by_shard[shard]);
+    if (sh != NULL)
+        return sh;
+    sh = calloc(1, sizeof *sh);
+    if (sh == NULL)
+        abort();
+    sh->node = n;
+    sh->shard = shard;
+    pthread_mutex_init(&sh->info_mu, NULL);
+    atomic_store(&n->by_shard[shard], sh);
+    return sh;
+}
+
+#define HOSTED_KEY "hosted"
+
+int
+node_save_hosted(struct node *n)
+{
+    uint8_t *buf = malloc(TL_MAX_SHARDS * 5);
+    size_t len = 0;
+    int rv;
+
+    if (buf == NULL)
+        abort();
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
+        struct node_shard *sh = atomic_load(&n->by_shard[s]);
+        if (sh == NULL || !sh->hosted)
+            continue;
+        buf[len++] = (uint8_t)(s >> 24);
+        buf[len++] = (uint8_t)(s >> 16);
+        buf[len++] = (uint8_t)(s >> 8);
+        buf[len++] = (uint8_t)s;
+        buf[len++] = sh->initial;
+    }
+    rv = storage_meta_put(n->st, HOSTED_KEY, buf, len);
+    free(buf);
+    return rv;
+}
+
+/* The hosted set: persisted, else computed from the initial placement
+ * (and persisted). */
 static int
 collect_shards(struct node *n)
 {
-    n->shards = calloc(n->cfg.n_shards + 1, sizeof *n->shards);
-    if (n->shards == NULL)
-        abort();
-    for (uint32_t s = 0; s < n->cfg.n_shards; s++) {
-        struct node_shard *sh;
-        if (tl_cluster_shard_node(&n->cfg, s) != n->opts.id)
-            continue;
-        sh = &n->shards[n->n_shards++];
-        sh->node = n;
-        sh->shard = s;
-        n->by_shard[s] = sh;
+    char *v;
+    size_t len;
+    int rv = storage_meta_get(n->st, HOSTED_KEY, &v, &len);
+
+    if (rv != 0)
+        return rv;
+    if (v != NULL) {
+        for (size_t i = 0; i + 5 <= len; i += 5) {
+            uint32_t s = tl_load_be32((const uint8_t *)v + i);
+            struct node_shard *sh;
+            if (s >= TL_MAX_SHARDS)
+                continue;
+            sh = node_shard_alloc(n, s);
+            sh->hosted = true;
+            sh->initial = v[i + 4] != 0;
+        }
+        free(v);
+        return 0;
     }
-    return 0;
+    if (n->opts.id <= n->cfg.n_initial_nodes || n->cfg.n_initial_nodes == 0) {
+        for (uint32_t s = 0; s < n->cfg.n_shards; s++) {
+            uint32_t ids[8];
+            int k = tl_cluster_shard_replicas(&n->cfg, s, ids, 8);
+            for (int i = 0; i < k; i++) {
+                if (ids[i] != n->opts.id)
+                    continue;
+                struct node_shard *sh = node_shard_alloc(n, s);
+                sh->hosted = true;
+                sh->initial = true;
+            }
+        }
+    }
+    return node_save_hosted(n);
 }
 
 static int
 open_storage(struct node *n)
 {
     char path[PATH_MAX + 8], errbuf[512];
-    uint32_t *ids = calloc(n->n_shards + 1, sizeof *ids);
     int rv;
 
-    if (ids == NULL)
-        abort();
-    for (size_t i = 0; i < n->n_shards; i++)
-        ids[i] = n->shards[i].shard;
     snprintf(path, sizeof path, "%s/db", n->self->dir);
-    rv = storage_open(path, ids, n->n_shards, &n->st, errbuf, sizeof errbuf);
-    free(ids);
+    rv = storage_open(path, NULL, 0, &n->st, errbuf, sizeof errbuf);
     if (rv != 0)
         tl_error("node", "event=storage_open_failed path=%s err=\"%s\"", path,
                  errbuf);
     return rv;
 }
 
+/* Every initial replica bootstraps the same R-voter configuration. */
 static int
 bootstrap(struct node_shard *sh)
 {
     struct node *n = sh->node;
     struct raft_configuration conf;
-    int rv;
+    uint32_t ids[8];
+    int k = tl_cluster_shard_replicas(&n->cfg, sh->shard, ids, 8);
+    int rv = 0;
 
     raft_configuration_init(&conf);
-    rv = raft_configuration_add(&conf, n->opts.id, n->self->raft_addr,
-                                RAFT_VOTER);
+    for (int i = 0; i < k && rv == 0; i++)
+        rv = raft_configuration_add(&conf, ids[i],
+                                    tl_cluster_node(&n->cfg, ids[i])->raft_addr,
+                                    RAFT_VOTER);
     if (rv == 0)
         rv = raft_bootstrap(&sh->raft, &conf);
     raft_configuration_close(&conf);
     if (rv == RAFT_CANTBOOTSTRAP)
         return 0; /* state exists: not the first start */
     if (rv == 0)
-        tl_info("node", "event=bootstrap shard=%u", sh->shard);
+        tl_info("node", "event=bootstrap shard=%u voters=%d", sh->shard, k);
     return rv;
 }
 
@@ -437,8 +825,14 @@ tune_raft(struct node_shard *sh)
     raft_set_pre_vote(&sh->raft, true);
 }
 
-static int
-start_group(struct node_shard *sh)
+static void
+fsm_restore_recorded(struct node_fsm *f)
+{
+    restore_wake(f->restore_data);
+}
+
+int
+node_start_group(struct node_shard *sh)
 {
     struct node *n = sh->node;
     int rv;
@@ -454,8 +848,13 @@ start_group(struct node_shard *sh)
     if (rv != 0) {
         tl_error("node", "event=fsm_init_failed shard=%u err=\"%s\"", sh->shard,
                  tl_strerror(rv));
+        fsm_close(&sh->fsm);
         return rv;
     }
+    sh->fsm_inited = true;
+    sh->fsm.node_id = n->opts.id;
+    sh->fsm.restore_cb = fsm_restore_recorded;
+    sh->fsm.restore_data = sh;
     if (rt_transport_init(&sh->transport, &n->listener, sh->shard) != 0)
         return TL_ENOMEM;
     sh->transport_inited = true;
@@ -473,13 +872,17 @@ start_group(struct node_shard *sh)
     sh->raft.data = sh;
     sh->raft_inited = true;
     tune_raft(sh);
-    rv = bootstrap(sh);
+    if (sh->initial)
+        rv = bootstrap(sh);
     if (rv == 0)
         rv = raft_start(&sh->raft);
     if (rv != 0)
         goto err_raft;
-    tl_info("node", "event=group_started shard=%u applied=%llu", sh->shard,
-            (unsigned long long)fsm_applied(&sh->fsm));
+    atomic_store(&sh->active, true);
+    if (atomic_load(&sh->fsm.restoring))
+        restore_wake(sh);
+    tl_info("node", "event=group_started shard=%u applied=%llu initial=%d",
+            sh->shard, (unsigned long long)fsm_applied(&sh->fsm), sh->initial);
     return 0;
 
 err_raft:
@@ -526,11 +929,9 @@ start_rpc(struct node *n)
 static int
 start_all(struct node *n)
 {
+    size_t n_hosted = 0;
     int rv;
 
-    collect_shards(n);
-    tl_info("node", "event=starting id=%u shards=%zu dir=%s", n->opts.id,
-            n->n_shards, n->self->dir);
     if (storage_mkdir_p(n->self->dir) != 0) {
         tl_error("node", "event=mkdir_failed path=%s err=\"%s\"", n->self->dir,
                  strerror(errno));
@@ -539,12 +940,33 @@ start_all(struct node *n)
     rv = open_storage(n);
     if (rv != 0)
         return rv;
+    rv = collect_shards(n);
+    if (rv != 0)
+        return rv;
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
+        struct node_shard *sh = atomic_load(&n->by_shard[s]);
+        rocksdb_column_family_handle_t *cf;
+        if (sh == NULL)
+            continue;
+        rv = storage_ensure_shard_cf(n->st, s, &cf);
+        if (rv != 0)
+            return rv;
+        n_hosted++;
+    }
+    tl_info("node", "event=starting id=%u shards=%zu replicas=%u dir=%s",
+            n->opts.id, n_hosted, n->cfg.n_replicas, n->self->dir);
+    rv = restore_start(n);
+    if (rv != 0)
+        return rv;
     rv = rt_listener_init(&n->listener, &n->loop, n->self->raft_addr);
     if (rv != 0)
         return rv; /* logged by the listener */
     n->listener_inited = true;
-    for (size_t i = 0; i < n->n_shards; i++) {
-        rv = start_group(&n->shards[i]);
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
+        struct node_shard *sh = atomic_load(&n->by_shard[s]);
+        if (sh == NULL)
+            continue;
+        rv = node_start_group(sh);
         if (rv != 0)
             return rv;
     }
@@ -586,8 +1008,19 @@ node_destroy(struct node *n)
         if (uv_loop_close(&n->loop) != 0)
             tl_warn("node", "event=loop_busy_at_exit");
     }
+    restore_stop(n);
+    restore_sessions_close(n);
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
+        struct node_shard *sh = atomic_load(&n->by_shard[s]);
+        if (sh == NULL)
+            continue;
+        fsm_close(&sh->fsm);
+        pthread_mutex_destroy(&sh->info_mu);
+        free(sh);
+    }
     storage_close(n->st);
-    free(n->shards);
     pthread_mutex_destroy(&n->qmu);
+    pthread_mutex_destroy(&n->fmu);
+    pthread_cond_destroy(&n->fcv);
     free(n);
 }

@@ -15,6 +15,7 @@
 #ifndef NODE_NODE_H
 #define NODE_NODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cluster_config.h"
@@ -28,6 +29,10 @@ struct node_options {
     unsigned snapshot_trailing;  /* entries kept after a snapshot */
     unsigned election_timeout_ms;
     unsigned heartbeat_timeout_ms;
+    unsigned fetch_page_bytes; /* out-of-band snapshot page, 1 MiB */
+    bool no_read_barrier;      /* UNSAFE, benchmarks only: leaders serve
+                                  reads without a barrier (stale reads
+                                  possible around leader changes) */
 };
 
 /** Default options for node @id. Cannot fail. */

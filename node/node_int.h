@@ -1,4 +1,5 @@
-/* node_int — private declarations shared by node.c and node_rpc.c. */
+/* node_int — private declarations shared by node.c, node_rpc.c,
+ * membership.c and restore.c. */
 #ifndef NODE_NODE_INT_H
 #define NODE_NODE_INT_H
 
@@ -18,7 +19,19 @@
 #include "rpc_server.h"
 #include "storage.h"
 
-/* One hosted shard: its raft group and the counters workers read. */
+struct proposal;
+
+/* What this node knows of a shard's raft group, published by the loop
+ * (leader poll) for workers under info_mu. */
+struct shard_info {
+    uint64_t voters[TL_MAX_NODES], standbys[TL_MAX_NODES];
+    size_t n_voters, n_standbys;
+    uint64_t term, commit_index, last_index;
+};
+
+/* One shard this node hosts (or hosted: structs live until node_destroy,
+ * so a worker holding one never sees it freed; `active` says whether the
+ * group runs). Everything not atomic or under info_mu is loop-only. */
 struct node_shard {
     struct node *node;
     uint32_t shard;
@@ -27,19 +40,56 @@ struct node_shard {
     struct raft_io io;
     struct raft_uv_transport transport;
     struct node_fsm fsm;
-    bool transport_inited, io_inited, raft_inited;
+    bool fsm_inited, transport_inited, io_inited, raft_inited;
+    bool hosted;         /* in the persisted hosted set */
+    bool initial;        /* from the initial placement: bootstrap it */
+    bool dropping;       /* raft_close issued by DROP_SHARD */
+    _Atomic bool active; /* group started and not dropped: may serve */
     /* Written by the loop (leader timer), read by workers. */
     _Atomic bool is_leader;
     _Atomic uint64_t leader_id;
     _Atomic uint64_t n_scans, n_writes;
+    pthread_mutex_t info_mu;
+    struct shard_info info;
+    /* Read batching (ReadIndex-like, on the loop): reads that arrived
+     * while a barrier is in flight wait for the next one. */
+    struct raft_barrier barrier;
+    bool barrier_busy;
+    struct proposal *read_wait;  /* arrived, no barrier issued yet */
+    struct proposal *read_batch; /* released by the barrier in flight */
+    /* Leadership transfer (operator or automatic), one at a time. */
+    struct raft_transfer xfer;
+    bool xfer_busy;
+    struct proposal *xfer_p;      /* operator request waiting, or NULL */
+    struct raft_apply pref_apply; /* records the operator's preference */
+    double last_auto_xfer;        /* seconds, monotonic */
+    /* Membership change, one at a time. */
+    struct raft_change chg;
+    bool chg_busy;
+    struct proposal *chg_p;
+    struct proposal *drop_p; /* DROP_SHARD waiting for raft_close */
+    /* Out-of-band restore: the fetcher thread's work flag. */
+    _Atomic bool fetch_wanted;
+    _Atomic bool fetch_finishing; /* TASK_RESTORED queued to the loop */
 };
 
-/* A write handed from a worker to the loop. Two references: the worker's
- * (dropped after waiting, or on timeout) and the loop's (dropped when the
- * outcome is known); the last one frees it, so a worker that gave up never
- * leaves the loop with a dangling pointer. */
+enum task_kind {
+    TASK_WRITE,      /* raft_apply of buf */
+    TASK_READ,       /* wait for a barrier (linearizable read) */
+    TASK_MEMBERSHIP, /* op/target on shard */
+    TASK_RESTORED,   /* the fetcher copied the shard: finish on the loop */
+};
+
+/* Work handed from a worker (or the fetcher) to the loop. Two references:
+ * the worker's (dropped after waiting, or on timeout) and the loop's
+ * (dropped when the outcome is known); the last one frees it, so a worker
+ * that gave up never leaves the loop with a dangling pointer. */
 struct proposal {
-    struct node_shard *sh;
+    enum task_kind kind;
+    struct node_shard *sh; /* NULL for HOST_SHARD of a new shard */
+    uint32_t shard;
+    int op;          /* TASK_MEMBERSHIP: TALUS__MEMBERSHIP_REQUEST__OP__* */
+    uint32_t target; /* TASK_MEMBERSHIP: node id */
     struct raft_apply req;
     struct raft_buffer buf; /* raft_malloc'd; raft's once applied */
     pthread_mutex_t mu;
@@ -48,8 +98,10 @@ struct proposal {
     bool done;
     int status; /* TL_E* code, 0 when applied */
     int raft_rv;
+    uint64_t leader_hint;
+    char msg[256]; /* why, when status != 0 (membership) */
     struct fsm_result res;
-    struct proposal *next; /* in node's queue */
+    struct proposal *next; /* in node's queue, or a shard's read list */
 };
 
 struct node {
@@ -65,9 +117,8 @@ struct node {
     struct rt_listener listener;
     bool listener_inited;
     struct storage *st;
-    struct node_shard *shards;
-    size_t n_shards;
-    struct node_shard *by_shard[TL_MAX_SHARDS];
+    /* Every shard this node hosts or hosted, by id (allocated once). */
+    struct node_shard *_Atomic by_shard[TL_MAX_SHARDS];
     struct rpc_server rpc;
     /* Proposal queue, guarded by qmu. */
     pthread_mutex_t qmu;
@@ -77,6 +128,14 @@ struct node {
     bool shutting_down;
     bool ready_logged;
     unsigned n_closing;
+    /* Out-of-band snapshot copies: the fetcher thread (restore.c) and
+     * the sessions served to other nodes (fetch sessions). */
+    pthread_t fetcher;
+    bool fetcher_started;
+    pthread_mutex_t fmu;
+    pthread_cond_t fcv;
+    bool fetcher_stop;
+    struct fetch_session *sessions; /* guarded by fmu */
 };
 
 /** RPC entry point (rpc_handler_fn): decode, dispatch, encode. */
@@ -84,8 +143,73 @@ void node_rpc_handle(void *arg, const uint8_t *req, size_t len,
                      struct tl_buf *reply);
 
 /** Propose @wb to shard @ctx (struct node_shard *) and wait at most the
- * request timeout for it to be applied (exec_propose_fn). */
+ * request timeout for it to be applied (exec_propose_fn). Errors carry
+ * the TL_E* code as return value. */
 int node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
                  struct tl_error *err);
+
+/** Wait until a read of @sh is linearizable: a raft barrier issued after
+ * this call committed while this node leads (batched with other reads).
+ * 0, or TL_ENOTLEADER / TL_EUNAVAILABLE / TL_ETIMEOUT with @err filled. */
+int node_read_barrier(struct node_shard *sh, struct tl_error *err);
+
+/** Run membership operation @op (TALUS__MEMBERSHIP_REQUEST__OP__*) on
+ * @shard for node @target on the loop, waiting at most @timeout_ms. 0, or
+ * a TL_E* code with @err filled; *@hint gets the known leader on
+ * TL_ENOTLEADER. */
+int node_membership(struct node *n, int op, uint32_t shard, uint32_t target,
+                    uint32_t timeout_ms, uint64_t *hint, struct tl_error *err);
+
+/** The shard struct of @shard if it exists and is active, else NULL. Any
+ * thread. */
+struct node_shard *node_shard_get(struct node *n, uint32_t shard);
+
+/** Hand @p to the loop; false if the node is stopping (p untouched). */
+bool node_enqueue(struct node *n, struct proposal *p);
+
+/** A new task with two references (worker + loop). */
+struct proposal *node_task_create(enum task_kind kind, struct node_shard *sh,
+                                  uint32_t shard);
+/** Drop one reference of @p; the last frees it. */
+void node_task_unref(struct proposal *p);
+/** On the loop: record @status, wake the waiter, drop the loop's ref. */
+void node_task_complete(struct proposal *p, int status, int raft_rv);
+
+/** The struct of @shard, allocated (inactive) if missing. Loop only. */
+struct node_shard *node_shard_alloc(struct node *n, uint32_t shard);
+/** A raft_close() counted in n_closing completed (loop). */
+void node_closing_done(struct node *n);
+
+/* ---- membership.c (loop thread) */
+
+/** Start membership task @p; completes it now or from a raft callback. */
+void membership_start(struct node *n, struct proposal *p);
+/** Start raft group @sh (fsm, transport, io, raft; bootstrap when
+ * sh->initial). TL_EIO (logged). */
+int node_start_group(struct node_shard *sh);
+/** Persist the hosted set. TL_EIO. */
+int node_save_hosted(struct node *n);
+/** The loop's leader poll extras: preferred-leader and restoring-leader
+ * transfers of @sh. */
+void membership_poll(struct node_shard *sh);
+
+/* ---- restore.c */
+
+/** Start the fetcher thread (restores shards out of band). TL_EIO. */
+int restore_start(struct node *n);
+/** Stop and join it. Safe if never started. */
+void restore_stop(struct node *n);
+/** Ask the fetcher to (re)copy @sh (any thread). */
+void restore_wake(struct node_shard *sh);
+/** Serve a FetchShardRequest (worker thread): fills resp->fetch or an
+ * error. */
+void restore_serve_fetch(struct node *n, const Talus__Request *req,
+                         struct tl_arena *a, Talus__Response *resp,
+                         struct tl_error *err, int *code);
+/** Release every fetch session (shutdown). */
+void restore_sessions_close(struct node *n);
+
+/** Seconds on the monotonic clock. */
+double node_now(void);
 
 #endif

@@ -11,12 +11,23 @@
 #include "log.h"
 #include "tl_error.h"
 
+/* Set the reply's error from @e; @code (a TL_E* code, 0: none) goes to
+ * Error.code, and not-leader codes also set leader_hint from @sh. */
 static void
-set_error(struct tl_arena *a, Talus__Response *resp, const struct tl_error *e,
-          int32_t mutation)
+set_error_code(struct tl_arena *a, Talus__Response *resp,
+               const struct tl_error *e, int32_t mutation, int code,
+               uint64_t hint)
 {
     Talus__Error *pe = tl_arena_alloc(a, sizeof *pe);
     talus__error__init(pe);
+    if (code != 0) {
+        pe->has_code = true;
+        pe->code = code;
+    }
+    if (code == TL_ENOTLEADER || code == TL_EUNAVAILABLE) {
+        resp->has_leader_hint = true;
+        resp->leader_hint = hint;
+    }
     pe->sqlstate = tl_arena_strdup(a, e->sqlstate[0] ? e->sqlstate : "XX000");
     pe->message = tl_arena_strdup(a, e->message);
     if (e->detail[0] != '\0')
@@ -28,18 +39,62 @@ set_error(struct tl_arena *a, Talus__Response *resp, const struct tl_error *e,
     resp->error = pe;
 }
 
-/* The shard of @req if this node leads it, else an 08006 report. */
+static void
+set_error(struct tl_arena *a, Talus__Response *resp, const struct tl_error *e,
+          int32_t mutation)
+{
+    set_error_code(a, resp, e, mutation, 0, 0);
+}
+
+/* The leader of @sh this node knows, other than itself; 0 if none. */
+static uint64_t
+hint_of(struct node_shard *sh)
+{
+    uint64_t id = sh != NULL ? atomic_load(&sh->leader_id) : 0;
+    return sh != NULL && id == sh->node->opts.id ? 0 : id;
+}
+
+/* Answer a failed operation on @sh with code @rv (not-leader codes carry
+ * the hint). */
+static void
+fail_on(struct tl_arena *a, Talus__Response *resp, const struct tl_error *e,
+        int rv, struct node_shard *sh)
+{
+    set_error_code(a, resp, e, -1, rv, hint_of(sh));
+}
+
+/* The shard of @req if this node leads it, else NULL with the reply set
+ * to an 08006 error: TL_ENOTLEADER and the leader's id when one is known,
+ * TL_EUNAVAILABLE when none is or the shard is not hosted here. */
 static struct node_shard *
-serving_shard(struct node *n, const Talus__Request *req, struct tl_error *err)
+serving_shard(struct node *n, const Talus__Request *req, struct tl_arena *a,
+              Talus__Response *resp)
 {
     uint32_t s = req->has_shard ? req->shard : 0;
-    struct node_shard *sh = s < TL_MAX_SHARDS ? n->by_shard[s] : NULL;
-    if (sh == NULL || !atomic_load(&sh->is_leader)) {
-        tl_error_set(err, TL_ENOTLEADER, "08006",
-                     "shard %u is not served by node %u", s, n->opts.id);
-        return NULL;
-    }
-    return sh;
+    struct node_shard *sh = node_shard_get(n, s);
+    struct tl_error err;
+    uint64_t hint;
+    int code;
+
+    if (sh != NULL && atomic_load(&sh->is_leader) &&
+        !atomic_load(&sh->fsm.restoring))
+        return sh;
+    tl_error_clear(&err);
+    hint = hint_of(sh);
+    code = sh != NULL && hint != 0 ? TL_ENOTLEADER : TL_EUNAVAILABLE;
+    tl_error_set(&err, code, "08006", "shard %u is not served by node %u", s,
+                 n->opts.id);
+    if (sh == NULL)
+        tl_error_detail(&err, "node %u does not host shard %u", n->opts.id, s);
+    else if (atomic_load(&sh->fsm.restoring))
+        tl_error_detail(&err, "restoring a snapshot; leader: node %llu",
+                        (unsigned long long)hint);
+    else if (hint != 0)
+        tl_error_detail(&err, "leader is node %llu", (unsigned long long)hint);
+    else
+        tl_error_detail(&err, "no leader known");
+    set_error_code(a, resp, &err, -1, code, hint);
+    return NULL;
 }
 
 static void
@@ -49,14 +104,20 @@ handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
     struct tl_error err;
     struct exec_scan_result r;
     struct node_shard *sh;
+    int rv;
 
     tl_error_clear(&err);
-    sh = serving_shard(n, req, &err);
-    if (sh == NULL) {
-        set_error(a, resp, &err, -1);
+    sh = serving_shard(n, req, a, resp);
+    if (sh == NULL)
+        return;
+    atomic_fetch_add(&sh->n_scans, 1);
+    /* Linearizable: everything committed before this read arrived is
+     * applied, and we still lead (a deposed leader's barrier fails). */
+    rv = node_read_barrier(sh, &err);
+    if (rv != 0) {
+        fail_on(a, resp, &err, rv, sh);
         return;
     }
-    atomic_fetch_add(&sh->n_scans, 1);
     if (exec_scan(n->st, sh->fsm.cf, req->scan, a, &r, &err) != 0) {
         set_error(a, resp, &err, -1);
         return;
@@ -86,19 +147,22 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
     struct tl_error err;
     struct fsm_result res;
     struct node_shard *sh;
+    int rv;
 
     tl_error_clear(&err);
-    sh = serving_shard(n, req, &err);
-    if (sh == NULL) {
-        set_error(a, resp, &err, -1);
+    sh = serving_shard(n, req, a, resp);
+    if (sh == NULL)
         return;
-    }
     atomic_fetch_add(&sh->n_writes, 1);
-    /* The request id travels in the log so a retry can be recognised. */
-    req->write->has_request_id = true;
-    req->write->request_id = req->request_id;
-    if (node_propose(sh, req->write, &res, &err) != 0) {
-        set_error(a, resp, &err, -1);
+    /* The request id travels in the log so a retry can be recognised:
+     * the batch's own id if the router set one, else the request's. */
+    if (!req->write->has_request_id || req->write->request_id == 0) {
+        req->write->has_request_id = true;
+        req->write->request_id = req->request_id;
+    }
+    rv = node_propose(sh, req->write, &res, &err);
+    if (rv != 0) {
+        fail_on(a, resp, &err, rv, sh);
         return;
     }
     if (res.outcome == FSM_COND_FAILED) {
@@ -122,17 +186,21 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
     struct tl_error err;
     struct node_shard *sh;
     uint64_t count = 0;
+    int rv;
 
     tl_error_clear(&err);
-    sh = serving_shard(n, req, &err);
-    if (sh == NULL) {
-        set_error(a, resp, &err, -1);
+    sh = serving_shard(n, req, a, resp);
+    if (sh == NULL)
         return;
-    }
     atomic_fetch_add(&sh->n_writes, 1);
-    if (exec_modify(n->st, sh->fsm.cf, req->modify, node_propose, sh, a, &count,
-                    &err) != 0) {
-        set_error(a, resp, &err, -1);
+    /* The scan half must see every committed write (conditions catch the
+     * rest, but a stale scan could miss rows entirely). */
+    rv = node_read_barrier(sh, &err);
+    if (rv == 0)
+        rv = exec_modify(n->st, sh->fsm.cf, req->modify, node_propose, sh, a,
+                         &count, &err);
+    if (rv != 0) {
+        fail_on(a, resp, &err, rv, sh);
         return;
     }
     resp->has_count = true;
@@ -158,6 +226,23 @@ shard_status(struct node_shard *sh, bool count_keys, struct tl_arena *a)
     if (count_keys && sh->fsm.cf != NULL &&
         storage_count_keys(sh->fsm.st, sh->fsm.cf, &ss->n_keys) == 0)
         ss->has_n_keys = true;
+    pthread_mutex_lock(&sh->info_mu);
+    ss->voters =
+        tl_arena_alloc(a, (sh->info.n_voters + 1) * sizeof *ss->voters);
+    memcpy(ss->voters, sh->info.voters, sh->info.n_voters * sizeof *ss->voters);
+    ss->n_voters = sh->info.n_voters;
+    ss->standbys =
+        tl_arena_alloc(a, (sh->info.n_standbys + 1) * sizeof *ss->standbys);
+    memcpy(ss->standbys, sh->info.standbys,
+           sh->info.n_standbys * sizeof *ss->standbys);
+    ss->n_standbys = sh->info.n_standbys;
+    ss->has_term = ss->has_commit_index = ss->has_last_index = true;
+    ss->term = sh->info.term;
+    ss->commit_index = sh->info.commit_index;
+    ss->last_index = sh->info.last_index;
+    pthread_mutex_unlock(&sh->info_mu);
+    ss->has_restoring = true;
+    ss->restoring = atomic_load(&sh->fsm.restoring);
     return ss;
 }
 
@@ -166,10 +251,51 @@ handle_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
               Talus__Response *resp)
 {
     bool count_keys = req->status->has_count_keys && req->status->count_keys;
-    resp->shards = tl_arena_alloc(a, (n->n_shards + 1) * sizeof *resp->shards);
-    resp->n_shards = n->n_shards;
-    for (size_t i = 0; i < n->n_shards; i++)
-        resp->shards[i] = shard_status(&n->shards[i], count_keys, a);
+    resp->shards =
+        tl_arena_alloc(a, (TL_MAX_SHARDS + 1) * sizeof *resp->shards);
+    resp->n_shards = 0;
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
+        struct node_shard *sh = node_shard_get(n, s);
+        if (sh != NULL)
+            resp->shards[resp->n_shards++] = shard_status(sh, count_keys, a);
+    }
+}
+
+static void
+handle_fetch(struct node *n, const Talus__Request *req, struct tl_arena *a,
+             Talus__Response *resp)
+{
+    struct tl_error err;
+    int code = 0;
+    tl_error_clear(&err);
+    restore_serve_fetch(n, req, a, resp, &err, &code);
+    if (code != 0)
+        set_error_code(a, resp, &err, -1, code, 0);
+}
+
+static void
+handle_membership(struct node *n, const Talus__Request *req, struct tl_arena *a,
+                  Talus__Response *resp)
+{
+    const Talus__MembershipRequest *m = req->membership;
+    uint32_t timeout_ms =
+        m->has_timeout_ms && m->timeout_ms > 0 ? m->timeout_ms : 30000;
+    struct tl_error err;
+    uint64_t hint = 0;
+    int rv;
+
+    tl_error_clear(&err);
+    rv = node_membership(n, (int)m->op, m->shard, m->node_id, timeout_ms, &hint,
+                         &err);
+    if (rv != 0) {
+        if (hint == n->opts.id)
+            hint = 0;
+        set_error_code(a, resp, &err, -1, rv, hint);
+        tl_info("rpc",
+                "event=membership_failed op=%d shard=%u node=%u "
+                "msg=\"%s\"",
+                (int)m->op, m->shard, m->node_id, err.message);
+    }
 }
 
 static void
@@ -190,6 +316,12 @@ dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
         break;
     case TALUS__REQUEST__BODY_STATUS:
         handle_status(n, req, a, resp);
+        break;
+    case TALUS__REQUEST__BODY_FETCH:
+        handle_fetch(n, req, a, resp);
+        break;
+    case TALUS__REQUEST__BODY_MEMBERSHIP:
+        handle_membership(n, req, a, resp);
         break;
     default:
         tl_error_clear(&err);

@@ -141,6 +141,7 @@ storage_open(const char *path, const uint32_t *shards, size_t n_shards,
     rocksdb_writeoptions_set_sync(st->wopts, 0);
     rocksdb_writeoptions_disable_WAL(st->wopts, 0);
     st->ropts = rocksdb_readoptions_create();
+    pthread_mutex_init(&st->mu, NULL);
     *out = st;
     return 0;
 
@@ -166,18 +167,122 @@ storage_close(struct storage *st)
     rocksdb_writeoptions_destroy(st->wopts);
     rocksdb_readoptions_destroy(st->ropts);
     rocksdb_options_destroy(st->opts);
+    pthread_mutex_destroy(&st->mu);
     free(st);
 }
 
 rocksdb_column_family_handle_t *
 storage_shard_cf(struct storage *st, uint32_t shard)
 {
+    rocksdb_column_family_handle_t *cf = NULL;
     char name[32];
     snprintf(name, sizeof name, "shard-%u", shard);
+    pthread_mutex_lock(&st->mu);
     for (size_t i = 0; i < st->n_cfs; i++)
         if (strcmp(st->cf_names[i], name) == 0)
-            return st->cfs[i];
-    return NULL;
+            cf = st->cfs[i];
+    pthread_mutex_unlock(&st->mu);
+    return cf;
+}
+
+int
+storage_ensure_shard_cf(struct storage *st, uint32_t shard,
+                        rocksdb_column_family_handle_t **out)
+{
+    rocksdb_column_family_handle_t *cf = storage_shard_cf(st, shard);
+    char name[32];
+    char *err = NULL;
+
+    if (cf != NULL) {
+        *out = cf;
+        return 0;
+    }
+    snprintf(name, sizeof name, "shard-%u", shard);
+    cf = rocksdb_create_column_family(st->db, st->opts, name, &err);
+    if (err != NULL) {
+        tl_error("storage", "event=create_cf_failed shard=%u err=\"%s\"", shard,
+                 err);
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    pthread_mutex_lock(&st->mu);
+    st->cf_names =
+        realloc(st->cf_names, (st->n_cfs + 1) * sizeof *st->cf_names);
+    st->cfs = realloc(st->cfs, (st->n_cfs + 1) * sizeof *st->cfs);
+    if (st->cf_names == NULL || st->cfs == NULL)
+        abort();
+    st->cf_names[st->n_cfs] = strdup(name);
+    st->cfs[st->n_cfs] = cf;
+    st->n_cfs++;
+    pthread_mutex_unlock(&st->mu);
+    *out = cf;
+    return 0;
+}
+
+int
+storage_clear_cf(struct storage *st, rocksdb_column_family_handle_t *cf)
+{
+    char *err = NULL;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_delete_range_cf(wb, cf, "", 0, STORAGE_MAX_KEY,
+                                       STORAGE_MAX_KEY_LEN);
+    rocksdb_write(st->db, st->wopts, wb, &err);
+    rocksdb_writebatch_destroy(wb);
+    if (err != NULL) {
+        tl_error("storage", "event=clear_cf_failed err=\"%s\"", err);
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    return 0;
+}
+
+int
+storage_meta_get(struct storage *st, const char *key, char **val, size_t *len)
+{
+    char *err = NULL;
+    char *v;
+    *val = NULL;
+    *len = 0;
+    v = rocksdb_get_cf(st->db, st->ropts, st->cfs[0], key, strlen(key), len,
+                       &err);
+    if (err != NULL) {
+        tl_error("storage", "event=meta_get_failed key=%s err=\"%s\"", key,
+                 err);
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    if (v != NULL) {
+        *val = malloc(*len + 1);
+        if (*val == NULL)
+            abort();
+        memcpy(*val, v, *len);
+        (*val)[*len] = '\0';
+        rocksdb_free(v);
+    }
+    return 0;
+}
+
+int
+storage_meta_put(struct storage *st, const char *key, const void *val,
+                 size_t len)
+{
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    char *err = NULL;
+
+    rocksdb_writeoptions_set_sync(wo, 1);
+    if (val != NULL)
+        rocksdb_put_cf(st->db, wo, st->cfs[0], key, strlen(key), val, len,
+                       &err);
+    else
+        rocksdb_delete_cf(st->db, wo, st->cfs[0], key, strlen(key), &err);
+    rocksdb_writeoptions_destroy(wo);
+    if (err != NULL) {
+        tl_error("storage", "event=meta_put_failed key=%s err=\"%s\"", key,
+                 err);
+        rocksdb_free(err);
+        return TL_EIO;
+    }
+    return 0;
 }
 
 int

@@ -13,6 +13,7 @@
 #ifndef NODE_STORAGE_H
 #define NODE_STORAGE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,20 @@
     "\xff\xff\xff\xff\xff\xff\xff\xff"                                         \
     "applied"
 #define STORAGE_APPLIED_KEY_LEN 15
+/* 0xFF x 8 then "dedup" then the request id (8 bytes BE): fsm.h. */
+#define STORAGE_DEDUPE_PREFIX                                                  \
+    "\xff\xff\xff\xff\xff\xff\xff\xff"                                         \
+    "dedup"
+#define STORAGE_DEDUPE_PREFIX_LEN 13
+/* 0xFF x 8 then "preferred": the operator's preferred leader (4 bytes). */
+#define STORAGE_PREFERRED_KEY                                                  \
+    "\xff\xff\xff\xff\xff\xff\xff\xff"                                         \
+    "preferred"
+#define STORAGE_PREFERRED_KEY_LEN 17
+/* Above every key we ever write in a shard's column family. */
+#define STORAGE_MAX_KEY                                                        \
+    "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+#define STORAGE_MAX_KEY_LEN 16
 
 struct storage {
     rocksdb_t *db;
@@ -32,6 +47,7 @@ struct storage {
     size_t n_cfs;
     char **cf_names;                      /* owned */
     rocksdb_column_family_handle_t **cfs; /* owned, parallel to cf_names */
+    pthread_mutex_t mu; /* guards n_cfs, cf_names, cfs (they grow) */
 };
 
 /** Open (creating if needed) the database at @path with a column family
@@ -49,6 +65,24 @@ void storage_close(struct storage *st);
  * opened. Cannot fail. */
 rocksdb_column_family_handle_t *storage_shard_cf(struct storage *st,
                                                  uint32_t shard);
+
+/** The column family of @shard, created if missing, in *@out (borrowed).
+ * TL_EIO if RocksDB refuses (logged). Handles are never destroyed before
+ * storage_close(), so workers may keep using one. */
+int storage_ensure_shard_cf(struct storage *st, uint32_t shard,
+                            rocksdb_column_family_handle_t **out);
+
+/** Delete every key of @cf (data, applied index, dedupe table) in one
+ * write. TL_EIO. */
+int storage_clear_cf(struct storage *st, rocksdb_column_family_handle_t *cf);
+
+/** Node metadata (the "default" column family): get @key into *@val
+ * (malloc'd, caller frees; NULL when absent) and *@len. TL_EIO. */
+int storage_meta_get(struct storage *st, const char *key, char **val,
+                     size_t *len);
+/** Put (@val != NULL) or delete @key in the metadata, synced. TL_EIO. */
+int storage_meta_put(struct storage *st, const char *key, const void *val,
+                     size_t len);
 
 /** Read the applied index stored in @cf into *@out (0 when absent).
  * TL_EIO on a read error, TL_ECORRUPT on a malformed value. */

@@ -19,10 +19,18 @@
 
 #define STATUS_TIMEOUT_MS 2000
 
+/* A shard as the nodes that answered see it: the leader's view (the
+ * node reporting is_leader) wins over a follower's; replicas lists every
+ * node that reported hosting it. */
 struct shard_view {
-    bool seen; /* the hosting node answered for it */
-    uint32_t node;
+    bool seen;     /* some node answered for it */
+    uint32_t node; /* node whose view this is */
     Talus__ShardStatus st;
+    uint64_t voters[TL_MAX_NODES], standbys[TL_MAX_NODES];
+    size_t n_voters, n_standbys;
+    uint32_t replicas[TL_MAX_NODES];
+    size_t n_replicas;
+    bool restoring_any;
 };
 
 static void
@@ -40,7 +48,20 @@ usage(FILE *f)
                "(and the\n"
                "                         router answers queries); exit 1 on "
                "timeout\n"
+               "  replica add SHARD NODE make NODE host SHARD and add it as a "
+               "voter\n"
+               "                         (waits until it caught up)\n"
+               "  replica remove SHARD NODE\n"
+               "                         remove NODE from SHARD's group "
+               "(moving leadership\n"
+               "                         away first) and drop its copy\n"
+               "  leader transfer SHARD NODE\n"
+               "                         make NODE lead SHARD; waits until it "
+               "does\n"
                "  help                   this text\n"
+               "\n"
+               "--timeout S bounds wait and the replica/leader commands "
+               "(default 30).\n"
                "\n"
                "The configuration defaults to $TALUS_CONFIG, else "
                "data/cluster.conf.\n");
@@ -96,6 +117,9 @@ collect_status(const struct tl_cluster_config *cfg, bool count_keys,
             if (s->shard >= cfg->n_shards)
                 continue;
             struct shard_view *v = &views[s->shard];
+            if (v->n_replicas < TL_MAX_NODES)
+                v->replicas[v->n_replicas++] = cfg->nodes[i].id;
+            v->restoring_any |= s->restoring;
             /* A leader's view wins over a follower's. */
             if (v->seen && v->st.is_leader)
                 continue;
@@ -109,11 +133,46 @@ collect_status(const struct tl_cluster_config *cfg, bool count_keys,
             v->st.n_scans = s->n_scans;
             v->st.n_writes = s->n_writes;
             v->st.n_keys = s->n_keys;
+            v->st.term = s->term;
+            v->st.commit_index = s->commit_index;
+            v->st.last_index = s->last_index;
+            v->n_voters =
+                s->n_voters < TL_MAX_NODES ? s->n_voters : TL_MAX_NODES;
+            if (v->n_voters > 0)
+                memcpy(v->voters, s->voters, v->n_voters * sizeof *v->voters);
+            v->n_standbys =
+                s->n_standbys < TL_MAX_NODES ? s->n_standbys : TL_MAX_NODES;
+            if (v->n_standbys > 0)
+                memcpy(v->standbys, s->standbys,
+                       v->n_standbys * sizeof *v->standbys);
         }
         talus__response__free_unpacked(resp, NULL);
         tl_rpc_client_destroy(clients[i]);
     }
     return n_up;
+}
+
+/* "1,2,3" into @buf. */
+static const char *
+id_list(const uint64_t *ids, size_t n, char *buf, size_t len)
+{
+    uint64_t sorted[TL_MAX_NODES];
+    size_t off = 0;
+    buf[0] = '\0';
+    if (n > TL_MAX_NODES)
+        n = TL_MAX_NODES;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        for (; j > 0 && sorted[j - 1] > ids[i]; j--)
+            sorted[j] = sorted[j - 1];
+        sorted[j] = ids[i];
+    }
+    for (size_t i = 0; i < n && off + 24 < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%llu", i ? "," : "",
+                                (unsigned long long)sorted[i]);
+    if (n == 0)
+        snprintf(buf, len, "-");
+    return buf;
 }
 
 static int
@@ -122,6 +181,7 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
     struct shard_view *views = calloc(cfg->n_shards, sizeof(*views));
     bool node_up[TL_MAX_NODES];
     uint32_t n_bad = 0;
+    char vbuf[256], sbuf[256];
 
     if (views == NULL)
         return 1;
@@ -134,32 +194,50 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
                    node_up[i] ? "true" : "false");
         printf("],\"shards\":[");
     } else {
-        printf("%-6s %-5s %-8s %-8s %10s %10s %10s %10s\n", "SHARD", "NODE",
-               "STATE", "LEADER", "APPLIED", "KEYS", "SCANS", "WRITES");
+        printf("%-6s %-8s %-6s %-12s %-8s %6s %10s %10s %10s %10s %10s\n",
+               "SHARD", "STATE", "LEADER", "VOTERS", "STANDBY", "TERM",
+               "COMMIT", "APPLIED", "KEYS", "SCANS", "WRITES");
     }
     for (uint32_t s = 0; s < cfg->n_shards; s++) {
         const struct shard_view *v = &views[s];
-        uint32_t node = tl_cluster_shard_node(cfg, s);
+        /* Healthy: one of its replicas says it leads. */
         bool ok = v->seen && v->st.is_leader;
+        uint32_t leader = ok ? v->node : 0;
         if (!ok)
             n_bad++;
+        id_list(v->voters, v->n_voters, vbuf, sizeof vbuf);
+        id_list(v->standbys, v->n_standbys, sbuf, sizeof sbuf);
         if (json) {
             printf("%s{\"shard\":%u,\"node\":%u,\"up\":%s,\"leader\":%s,"
+                   "\"leader_node\":%u,\"voters\":[%s],\"standbys\":[%s],"
+                   "\"term\":%llu,\"commit_index\":%llu,\"last_index\":%llu,"
+                   "\"restoring\":%s,"
                    "\"applied_index\":%llu,\"keys\":%llu,\"scans\":%llu,"
                    "\"writes\":%llu}",
-                   s ? "," : "", s, node, v->seen ? "true" : "false",
-                   ok ? "true" : "false",
+                   s ? "," : "", s,
+                   leader ? leader : tl_cluster_shard_node(cfg, s),
+                   v->seen ? "true" : "false", ok ? "true" : "false", leader,
+                   v->n_voters ? vbuf : "", v->n_standbys ? sbuf : "",
+                   (unsigned long long)v->st.term,
+                   (unsigned long long)v->st.commit_index,
+                   (unsigned long long)v->st.last_index,
+                   v->restoring_any ? "true" : "false",
                    (unsigned long long)v->st.applied_index,
                    (unsigned long long)v->st.n_keys,
                    (unsigned long long)v->st.n_scans,
                    (unsigned long long)v->st.n_writes);
         } else if (!v->seen) {
-            printf("%-6u %-5u %-8s %-8s %10s %10s %10s %10s\n", s, node, "down",
-                   "-", "-", "-", "-", "-");
+            printf("%-6u %-8s %-6s %-12s %-8s %6s %10s %10s %10s %10s %10s\n",
+                   s, "down", "-", "-", "-", "-", "-", "-", "-", "-", "-");
         } else {
-            printf("%-6u %-5u %-8s %-8s %10llu %10llu %10llu %10llu\n", s,
-                   v->node, ok ? "ok" : "noquorum",
-                   v->st.leader_id ? "" : "none",
+            char lbuf[16];
+            snprintf(lbuf, sizeof lbuf, "%u", leader);
+            printf("%-6u %-8s %-6s %-12s %-8s %6llu %10llu %10llu %10llu "
+                   "%10llu %10llu\n",
+                   s, ok ? (v->restoring_any ? "restore" : "ok") : "noleader",
+                   ok ? lbuf : "none", vbuf, sbuf,
+                   (unsigned long long)v->st.term,
+                   (unsigned long long)v->st.commit_index,
                    (unsigned long long)v->st.applied_index,
                    (unsigned long long)v->st.n_keys,
                    (unsigned long long)v->st.n_scans,
@@ -172,6 +250,239 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
         printf("\n%u of %u shards have no leader\n", n_bad, cfg->n_shards);
     free(views);
     return n_bad == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------ membership */
+
+/* Send a MembershipRequest to node @to; 0, or the node's error code
+ * (message in @msg, leader hint in *@hint), or TL_ETIMEOUT/UNAVAILABLE
+ * when the node does not answer. */
+static int
+membership_call(const struct tl_cluster_config *cfg, uint32_t to, int op,
+                uint32_t shard, uint32_t node, uint32_t timeout_ms,
+                uint64_t *hint, char *msg, size_t msglen)
+{
+    const struct tl_node_config *nc = tl_cluster_node(cfg, to);
+    Talus__Request req = TALUS__REQUEST__INIT;
+    Talus__MembershipRequest mr = TALUS__MEMBERSHIP_REQUEST__INIT;
+    struct tl_rpc_client *cl;
+    Talus__Response *resp;
+    int rv;
+
+    *hint = 0;
+    snprintf(msg, msglen, "node %u did not answer", to);
+    if (nc == NULL || tl_rpc_client_create(nc->rpc_addr, &cl) != 0)
+        return TL_EINVAL;
+    mr.op = (Talus__MembershipRequest__Op)op;
+    mr.shard = shard;
+    mr.node_id = node;
+    mr.has_timeout_ms = true;
+    mr.timeout_ms = timeout_ms;
+    req.request_id = tl_rpc_next_id();
+    req.has_shard = true;
+    req.shard = shard;
+    req.body_case = TALUS__REQUEST__BODY_MEMBERSHIP;
+    req.membership = &mr;
+    rv = tl_rpc_call(cl, &req, (int)timeout_ms + 2000, &resp);
+    tl_rpc_client_destroy(cl);
+    if (rv != 0)
+        return rv;
+    if (resp->error != NULL) {
+        rv = resp->error->has_code ? resp->error->code : TL_EIO;
+        if (rv == 0)
+            rv = TL_EIO;
+        *hint = resp->leader_hint;
+        snprintf(msg, msglen, "%s", resp->error->message);
+    }
+    talus__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+/* The current leader of @shard (0 if none) and, from its view, whether
+ * @node is a voter. */
+static uint32_t
+find_leader(const struct tl_cluster_config *cfg, uint32_t shard,
+            struct shard_view *views, bool *node_up)
+{
+    collect_status(cfg, false, views, node_up);
+    return views[shard].seen && views[shard].st.is_leader ? views[shard].node
+                                                          : 0;
+}
+
+/* Run a leader operation, following leader hints and retrying busy or
+ * leaderless states until @deadline. */
+static int
+leader_call(const struct tl_cluster_config *cfg, int op, uint32_t shard,
+            uint32_t node, double deadline, char *msg, size_t msglen)
+{
+    struct shard_view *views = calloc(cfg->n_shards, sizeof(*views));
+    bool node_up[TL_MAX_NODES];
+    int rv = TL_EUNAVAILABLE;
+
+    snprintf(msg, msglen, "shard %u has no leader", shard);
+    while (now_s() < deadline) {
+        uint64_t hint = 0;
+        uint32_t leader = find_leader(cfg, shard, views, node_up);
+        double left = deadline - now_s();
+        if (leader != 0) {
+            rv = membership_call(cfg, leader, op, shard, node,
+                                 (uint32_t)(left * 1000) + 1, &hint, msg,
+                                 msglen);
+            if (rv == 0 || rv == TL_EINVAL)
+                break;
+        }
+        /* Not the leader any more, busy, or no leader yet: retry. */
+        usleep(200 * 1000);
+    }
+    free(views);
+    return rv;
+}
+
+/* Wait until @node leads @shard. */
+static bool
+wait_leader_is(const struct tl_cluster_config *cfg, uint32_t shard,
+               uint32_t node, double deadline)
+{
+    struct shard_view *views = calloc(cfg->n_shards, sizeof(*views));
+    bool node_up[TL_MAX_NODES], ok = false;
+    while (!ok && now_s() < deadline) {
+        ok = find_leader(cfg, shard, views, node_up) == node;
+        if (!ok)
+            usleep(100 * 1000);
+    }
+    free(views);
+    return ok;
+}
+
+static int
+parse_id(const char *s, uint32_t max, uint32_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v > max)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int
+cmd_replica(const struct tl_cluster_config *cfg, int argc, char **args,
+            double timeout_s)
+{
+    double deadline = now_s() + timeout_s;
+    uint32_t shard, node;
+    uint64_t hint;
+    char msg[512];
+    int rv;
+
+    if (argc != 3 || parse_id(args[1], cfg->n_shards - 1, &shard) != 0 ||
+        parse_id(args[2], cfg->n_nodes, &node) != 0 || node == 0 ||
+        (strcmp(args[0], "add") != 0 && strcmp(args[0], "remove") != 0)) {
+        fprintf(stderr,
+                "usage: shardctl replica add|remove SHARD NODE "
+                "(shards 0..%u, nodes 1..%u)\n",
+                cfg->n_shards - 1, cfg->n_nodes);
+        return 2;
+    }
+    if (strcmp(args[0], "add") == 0) {
+        rv = membership_call(cfg, node,
+                             TALUS__MEMBERSHIP_REQUEST__OP__HOST_SHARD, shard,
+                             node, 10000, &hint, msg, sizeof msg);
+        if (rv != 0) {
+            fprintf(stderr, "shardctl: node %u cannot host shard %u: %s\n",
+                    node, shard, msg);
+            return 1;
+        }
+        printf("node %u hosts an empty replica of shard %u\n", node, shard);
+        rv = leader_call(cfg, TALUS__MEMBERSHIP_REQUEST__OP__ADD_REPLICA, shard,
+                         node, deadline, msg, sizeof msg);
+        if (rv != 0) {
+            fprintf(stderr, "shardctl: adding node %u to shard %u failed: %s\n",
+                    node, shard, msg);
+            return 1;
+        }
+        printf("shard %u: node %u is a voter (caught up)\n", shard, node);
+        return 0;
+    }
+    /* remove: move leadership away first if the node leads. */
+    {
+        struct shard_view *views = calloc(cfg->n_shards, sizeof(*views));
+        bool node_up[TL_MAX_NODES];
+        uint32_t leader = find_leader(cfg, shard, views, node_up);
+        uint32_t other = 0;
+        for (size_t i = 0; i < views[shard].n_voters && other == 0; i++)
+            if (views[shard].voters[i] != node)
+                other = (uint32_t)views[shard].voters[i];
+        free(views);
+        if (leader == node) {
+            if (other == 0) {
+                fprintf(stderr,
+                        "shardctl: node %u is the only voter of "
+                        "shard %u\n",
+                        node, shard);
+                return 1;
+            }
+            rv =
+                leader_call(cfg, TALUS__MEMBERSHIP_REQUEST__OP__TRANSFER_LEADER,
+                            shard, other, deadline, msg, sizeof msg);
+            if (rv != 0 || !wait_leader_is(cfg, shard, other, deadline)) {
+                fprintf(stderr,
+                        "shardctl: moving leadership of shard %u off node %u "
+                        "failed: %s\n",
+                        shard, node, rv ? msg : "timed out");
+                return 1;
+            }
+            printf("shard %u: leadership moved to node %u\n", shard, other);
+        }
+    }
+    rv = leader_call(cfg, TALUS__MEMBERSHIP_REQUEST__OP__REMOVE_REPLICA, shard,
+                     node, deadline, msg, sizeof msg);
+    if (rv != 0) {
+        fprintf(stderr, "shardctl: removing node %u from shard %u failed: %s\n",
+                node, shard, msg);
+        return 1;
+    }
+    printf("shard %u: node %u removed from the raft group\n", shard, node);
+    rv = membership_call(cfg, node, TALUS__MEMBERSHIP_REQUEST__OP__DROP_SHARD,
+                         shard, node, 10000, &hint, msg, sizeof msg);
+    if (rv != 0) {
+        fprintf(stderr,
+                "shardctl: warning: node %u did not drop its copy of shard "
+                "%u (%s); run `shardctl replica remove %u %u` again when it "
+                "is up\n",
+                node, shard, msg, shard, node);
+        return 1;
+    }
+    printf("node %u dropped its replica of shard %u\n", node, shard);
+    return 0;
+}
+
+static int
+cmd_leader(const struct tl_cluster_config *cfg, int argc, char **args,
+           double timeout_s)
+{
+    double deadline = now_s() + timeout_s;
+    uint32_t shard, node;
+    char msg[512];
+    int rv;
+
+    if (argc != 3 || strcmp(args[0], "transfer") != 0 ||
+        parse_id(args[1], cfg->n_shards - 1, &shard) != 0 ||
+        parse_id(args[2], cfg->n_nodes, &node) != 0 || node == 0) {
+        fprintf(stderr, "usage: shardctl leader transfer SHARD NODE\n");
+        return 2;
+    }
+    rv = leader_call(cfg, TALUS__MEMBERSHIP_REQUEST__OP__TRANSFER_LEADER, shard,
+                     node, deadline, msg, sizeof msg);
+    if (rv != 0 || !wait_leader_is(cfg, shard, node, deadline)) {
+        fprintf(stderr,
+                "shardctl: transferring leadership of shard %u to node %u "
+                "failed: %s\n",
+                shard, node, rv ? msg : "timed out");
+        return 1;
+    }
+    printf("shard %u: node %u is the leader\n", shard, node);
+    return 0;
 }
 
 static bool
@@ -240,6 +551,8 @@ main(int argc, char **argv)
     double timeout_s = 30;
     bool json = false;
     const char *cmd = NULL;
+    char *args[8];
+    int n_args = 0;
     struct tl_cluster_config cfg;
     char err[512];
     int i;
@@ -265,6 +578,8 @@ main(int argc, char **argv)
             return 2;
         } else if (cmd == NULL) {
             cmd = argv[i];
+        } else if (n_args < 8) {
+            args[n_args++] = argv[i];
         } else {
             fprintf(stderr, "shardctl: unexpected argument %s\n", argv[i]);
             return 2;
@@ -280,10 +595,19 @@ main(int argc, char **argv)
                 err);
         return 1;
     }
+    if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "wait") == 0) &&
+        n_args > 0) {
+        fprintf(stderr, "shardctl: unexpected argument %s\n", args[0]);
+        return 2;
+    }
     if (strcmp(cmd, "status") == 0)
         return cmd_status(&cfg, json);
     if (strcmp(cmd, "wait") == 0)
         return cmd_wait(&cfg, timeout_s, router);
+    if (strcmp(cmd, "replica") == 0)
+        return cmd_replica(&cfg, n_args, args, timeout_s);
+    if (strcmp(cmd, "leader") == 0)
+        return cmd_leader(&cfg, n_args, args, timeout_s);
     fprintf(stderr, "shardctl: unknown command %s\n", cmd);
     usage(stderr);
     return 2;

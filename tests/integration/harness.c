@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,14 @@ th_node_start(struct th_cluster *c, uint32_t id)
     snprintf(ids, sizeof(ids), "%u", id);
     char bin[PATH_MAX];
     snprintf(bin, sizeof(bin), "%s", bin_path("node/talus-node"));
-    char *argv[] = {bin, "--config", c->conf, "--id", ids, NULL};
+    char *argv[64] = {bin, "--config", c->conf, "--id", ids, NULL};
+    char extra[sizeof c->node_args];
+    int argc = 5;
+    snprintf(extra, sizeof extra, "%s", c->node_args);
+    for (char *tok = strtok(extra, " "); tok != NULL && argc < 63;
+         tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
     c->nodes[id - 1] = spawn(log, argv);
     return c->nodes[id - 1] > 0 ? 0 : -1;
 }
@@ -204,13 +212,15 @@ th_wait_ready(struct th_cluster *c, double timeout_s)
     char *argv[] = {bin,        "--config",           c->conf,
                     "wait",     "--timeout",          t,
                     "--router", c->cfg.router_listen, NULL};
+    if (c->no_router)
+        argv[6] = NULL;
     return th_run(argv, NULL) == 0 ? 0 : -1;
 }
 
 int
 th_cluster_start(struct th_cluster *c, const struct th_options *opt)
 {
-    struct th_options o = {3, 6, 5000};
+    struct th_options o = {3, 6, 5000, 1, 0, NULL, NULL, false};
     char err[256];
     FILE *f;
 
@@ -221,8 +231,17 @@ th_cluster_start(struct th_cluster *c, const struct th_options *opt)
             o.n_shards = opt->n_shards;
         if (opt->request_timeout_ms)
             o.request_timeout_ms = opt->request_timeout_ms;
+        if (opt->n_replicas)
+            o.n_replicas = opt->n_replicas;
+        o.initial_nodes = opt->initial_nodes;
+        o.extra_conf = opt->extra_conf;
+        o.node_args = opt->node_args;
+        o.no_router = opt->no_router;
     }
     memset(c, 0, sizeof(*c));
+    if (o.node_args != NULL)
+        snprintf(c->node_args, sizeof(c->node_args), "%s", o.node_args);
+    c->no_router = o.no_router;
     snprintf(c->dir, sizeof(c->dir), "/tmp/talus-test-XXXXXX");
     if (mkdtemp(c->dir) == NULL)
         return -1;
@@ -232,8 +251,12 @@ th_cluster_start(struct th_cluster *c, const struct th_options *opt)
     f = fopen(c->conf, "w");
     if (f == NULL)
         return -1;
-    fprintf(f, "shards = %u\nreplicas = 1\nrequest_timeout_ms = %u\n",
-            o.n_shards, o.request_timeout_ms);
+    fprintf(f, "shards = %u\nreplicas = %u\nrequest_timeout_ms = %u\n",
+            o.n_shards, o.n_replicas, o.request_timeout_ms);
+    if (o.initial_nodes)
+        fprintf(f, "initial_nodes = %u\n", o.initial_nodes);
+    if (o.extra_conf != NULL)
+        fprintf(f, "%s\n", o.extra_conf);
     fprintf(f, "router.listen = 127.0.0.1:%u\n", free_port());
     for (uint32_t i = 1; i <= o.n_nodes; i++) {
         fprintf(f, "node.%u.rpc = 127.0.0.1:%u\n", i, free_port());
@@ -249,7 +272,7 @@ th_cluster_start(struct th_cluster *c, const struct th_options *opt)
     for (uint32_t i = 1; i <= o.n_nodes; i++)
         if (th_node_start(c, i) != 0)
             goto fail;
-    if (th_router_start(c) != 0)
+    if (!c->no_router && th_router_start(c) != 0)
         goto fail;
     if (th_wait_ready(c, 60) != 0)
         goto fail;
@@ -399,4 +422,102 @@ th_shard_counters(struct th_cluster *c, unsigned long long *scans,
         talus__response__free_unpacked(resp, NULL);
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ replication */
+
+double
+th_now(void)
+{
+    return now_s();
+}
+
+int
+th_node_call(struct th_cluster *c, uint32_t id, const Talus__Request *req,
+             int timeout_ms, Talus__Response **resp)
+{
+    struct tl_rpc_client *cl;
+    int rv;
+    if (id < 1 || id > c->cfg.n_nodes ||
+        tl_rpc_client_create(c->cfg.nodes[id - 1].rpc_addr, &cl) != 0)
+        return -1;
+    rv = tl_rpc_call(cl, req, timeout_ms, resp);
+    tl_rpc_client_destroy(cl);
+    return rv;
+}
+
+bool
+th_shard_status(struct th_cluster *c, uint32_t id, uint32_t shard,
+                Talus__ShardStatus *out)
+{
+    Talus__Request req = TALUS__REQUEST__INIT;
+    Talus__StatusRequest sr = TALUS__STATUS_REQUEST__INIT;
+    Talus__Response *resp;
+    bool found = false;
+
+    if (c->nodes[id - 1] <= 0)
+        return false;
+    req.request_id = tl_rpc_next_id();
+    req.body_case = TALUS__REQUEST__BODY_STATUS;
+    req.status = &sr;
+    if (th_node_call(c, id, &req, 2000, &resp) != 0)
+        return false;
+    for (size_t k = 0; k < resp->n_shards; k++) {
+        if (resp->shards[k]->shard != shard)
+            continue;
+        *out = *resp->shards[k];
+        /* Repeated fields would dangle: keep scalars only. */
+        out->n_voters = out->n_standbys = 0;
+        out->voters = out->standbys = NULL;
+        found = true;
+    }
+    talus__response__free_unpacked(resp, NULL);
+    return found;
+}
+
+uint32_t
+th_shard_leader(struct th_cluster *c, uint32_t shard)
+{
+    for (uint32_t id = 1; id <= c->cfg.n_nodes; id++) {
+        Talus__ShardStatus st;
+        if (th_shard_status(c, id, shard, &st) && st.is_leader)
+            return id;
+    }
+    return 0;
+}
+
+uint32_t
+th_wait_leader(struct th_cluster *c, uint32_t shard, uint32_t not_node,
+               double timeout_s)
+{
+    double deadline = now_s() + timeout_s;
+    while (now_s() < deadline) {
+        uint32_t l = th_shard_leader(c, shard);
+        if (l != 0 && l != not_node)
+            return l;
+        /* Polling for an election; nothing to wait on. */
+        usleep(20 * 1000);
+    }
+    return 0;
+}
+
+int
+th_shardctl(struct th_cluster *c, const char *out_path, ...)
+{
+    char *argv[32];
+    char bin[PATH_MAX];
+    int argc = 0;
+    va_list ap;
+
+    snprintf(bin, sizeof(bin), "%s", bin_path("shardctl/shardctl"));
+    argv[argc++] = bin;
+    argv[argc++] = "--config";
+    argv[argc++] = c->conf;
+    va_start(ap, out_path);
+    for (char *a = va_arg(ap, char *); a != NULL && argc < 31;
+         a = va_arg(ap, char *))
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return th_run(argv, out_path);
 }

@@ -17,14 +17,24 @@
 #include <sys/types.h>
 
 #include "cluster_config.h"
+#include "talus.pb-c.h"
 
 struct th_options {
     uint32_t n_nodes;            /* default 3 */
     uint32_t n_shards;           /* default 6 */
     uint32_t request_timeout_ms; /* default 5000 */
+    uint32_t n_replicas;         /* default 1 */
+    uint32_t initial_nodes;      /* default 0: every node */
+    const char *extra_conf;      /* appended to the config file, or NULL */
+    const char *node_args;       /* extra talus-node arguments, space
+                                    separated (e.g. "--snapshot-threshold
+                                    64"), or NULL */
+    bool no_router;              /* do not start (or wait for) a router */
 };
 
 struct th_cluster {
+    char node_args[512]; /* th_options.node_args, kept for restarts */
+    bool no_router;
     char dir[PATH_MAX];
     char conf[PATH_MAX];
     struct tl_cluster_config cfg;
@@ -80,5 +90,35 @@ int th_shard_counters(struct th_cluster *c, unsigned long long *scans,
 
 /** Print the tail of every process log to stderr. */
 void th_dump_logs(struct th_cluster *c);
+
+/* ---- replication helpers (direct node RPC) */
+
+/** Send @req to node @id and wait at most @timeout_ms. 0 with *@resp
+ * (free with talus__response__free_unpacked) or a TL_E* code. */
+int th_node_call(struct th_cluster *c, uint32_t id, const Talus__Request *req,
+                 int timeout_ms, Talus__Response **resp);
+
+/** The node that leads @shard according to the nodes that answer (a
+ * node reporting is_leader), or 0. */
+uint32_t th_shard_leader(struct th_cluster *c, uint32_t shard);
+
+/** Wait at most @timeout_s until @shard has a leader other than
+ * @not_node (0: any); returns it, or 0 on timeout. */
+uint32_t th_wait_leader(struct th_cluster *c, uint32_t shard, uint32_t not_node,
+                        double timeout_s);
+
+/** Status of @shard as node @id reports it (copied into *@out); false if
+ * the node does not answer or does not host it. */
+bool th_shard_status(struct th_cluster *c, uint32_t id, uint32_t shard,
+                     Talus__ShardStatus *out);
+
+/** Run shardctl with this cluster's config and the NULL-terminated
+ * arguments after @out_path (output there, or the test's stdout when
+ * NULL); its exit status or -1. */
+int th_shardctl(struct th_cluster *c, const char *out_path, ...)
+    __attribute__((sentinel));
+
+/** Seconds on the monotonic clock. */
+double th_now(void);
 
 #endif

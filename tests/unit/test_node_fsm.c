@@ -48,6 +48,7 @@ teardown(void **state)
 {
     struct fixture *f = *state;
     char cmd[128];
+    fsm_close(&f->fsm);
     storage_close(f->st);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
@@ -105,6 +106,27 @@ apply(struct fixture *f, uint64_t index, size_t n, ...)
     assert_int_equal(buf.len % 8, 0); /* raft 0.15 needs 8-byte multiples */
     for (size_t i = 0; i < n; i++)
         free(ms[i]);
+    assert_int_equal(fsm_apply_batch(&f->fsm, index, buf.base, buf.len, &res),
+                     0);
+    raft_free(buf.base);
+    return res;
+}
+
+/* Apply a one-mutation batch with request id @rid at @index. */
+static struct fsm_result
+apply_rid(struct fixture *f, uint64_t index, uint64_t rid, Talus__Mutation *m)
+{
+    Talus__WriteBatch wb;
+    struct fsm_result res;
+    struct raft_buffer buf;
+
+    talus__write_batch__init(&wb);
+    wb.mutations = &m;
+    wb.n_mutations = 1;
+    wb.has_request_id = true;
+    wb.request_id = rid;
+    fsm_entry_encode(&wb, &buf);
+    free(m);
     assert_int_equal(fsm_apply_batch(&f->fsm, index, buf.base, buf.len, &res),
                      0);
     raft_free(buf.base);
@@ -306,6 +328,146 @@ test_snapshot_descriptor(void **state)
     assert_int_equal(fsm_snapshot_check(&f->fsm, d, 3), TL_ECORRUPT);
 }
 
+/* The same batch (one request id) applied at two indexes takes effect
+ * once and answers the first result both times, even when that result
+ * was a failed condition. */
+static void
+test_dedupe_same_batch_twice(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+
+    r = apply_rid(f, 1, 42, mut(0, "k", "first", 1, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    /* Re-proposed by a retry: ABSENT would now fail, but it is a dup. */
+    r = apply_rid(f, 2, 42, mut(0, "k", "first", 1, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "k", "first");
+    assert_int_equal(stored_applied(f), 2);
+    /* A failed condition is remembered as such. */
+    r = apply_rid(f, 3, 43, mut(0, "k", "other", 1, NULL));
+    assert_int_equal(r.outcome, FSM_COND_FAILED);
+    apply(f, 4, 1, mut(1, "k", NULL, 0, NULL)); /* delete k */
+    r = apply_rid(f, 5, 43, mut(0, "k", "other", 1, NULL));
+    assert_int_equal(r.outcome, FSM_COND_FAILED);
+    assert_int_equal(r.mutation, 0);
+    assert_value(f, "k", NULL);
+}
+
+/* The dedupe table is rebuilt from RocksDB when the shard reopens. */
+static void
+test_dedupe_survives_reopen(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+
+    apply_rid(f, 1, 7, mut(0, "a", "1", 0, NULL));
+    apply(f, 2, 1, mut(1, "a", NULL, 0, NULL));
+    fsm_close(&f->fsm);
+    storage_close(f->st);
+    open_fixture(f);
+    r = apply_rid(f, 3, 7, mut(0, "a", "1", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "a", NULL); /* not re-applied */
+    fsm_close(&f->fsm);
+}
+
+/* Ids older than the window are forgotten (memory and disk stay
+ * bounded): the same id far later applies again. */
+static void
+test_dedupe_window_prunes(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t far = FSM_DEDUPE_WINDOW + 10;
+
+    apply_rid(f, 1, 9, mut(0, "w", "1", 0, NULL));
+    apply(f, 2, 1, mut(1, "w", NULL, 0, NULL));
+    apply_rid(f, far, 10, mut(0, "x", "1", 0, NULL));
+    apply_rid(f, far + 1, 9, mut(0, "w", "2", 0, NULL));
+    assert_value(f, "w", "2");
+    fsm_close(&f->fsm);
+}
+
+/* Encode a one-PUT batch of @key=@val as an entry payload (raft_free). */
+static struct raft_buffer
+entry_put(const char *key, const char *val)
+{
+    Talus__Mutation *m = mut(0, key, val, 0, NULL);
+    Talus__WriteBatch wb;
+    struct raft_buffer buf;
+    talus__write_batch__init(&wb);
+    wb.mutations = &m;
+    wb.n_mutations = 1;
+    fsm_entry_encode(&wb, &buf);
+    free(m);
+    return buf;
+}
+
+static void
+apply_entry(struct fixture *f, uint64_t index, const char *key, const char *val)
+{
+    struct raft_buffer b = entry_put(key, val);
+    struct fsm_result r;
+    assert_int_equal(fsm_apply_entry(&f->fsm, index, b.base, b.len, &r), 0);
+    raft_free(b.base);
+}
+
+/* A descriptor ahead of our data starts an out-of-band restore that
+ * survives a reopen; entries applied meanwhile are spilled, not written;
+ * after the copied pages (applied index Y) the spill above Y is replayed
+ * in order and the old data is gone. */
+static void
+test_restore_spill_replay(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t d[FSM_SNAPSHOT_LEN];
+    ProtobufCBinaryData ks[2], vs[2];
+    struct fsm_result r;
+
+    apply(f, 1, 1, mut(0, "old", "1", 0, NULL));
+    fsm_snapshot_encode(&f->fsm, d);
+    d[23] = 10; /* index 10 */
+    d[31] = 2;  /* from node 2 */
+    assert_int_equal(fsm_restore_descriptor(&f->fsm, d, sizeof d), 0);
+    assert_true(atomic_load(&f->fsm.restoring));
+    apply_entry(f, 11, "s11", "a");
+    fsm_close(&f->fsm);
+    storage_close(f->st);
+    open_fixture(f);
+    assert_true(atomic_load(&f->fsm.restoring));
+    assert_int_equal(f->fsm.restore_index, 10);
+    assert_int_equal(f->fsm.restore_source, 2);
+    apply_entry(f, 11, "s11", "a"); /* raft replays after restart */
+    apply_entry(f, 12, "s12", "b");
+    assert_value(f, "s11", NULL);
+    assert_value(f, "s12", NULL);
+    assert_value(f, "old", "1");
+    /* The source's snapshot at Y = 11 holds k2 and entry 11's write. */
+    ks[0] = (ProtobufCBinaryData){2, (uint8_t *)"k2"};
+    vs[0] = (ProtobufCBinaryData){1, (uint8_t *)"x"};
+    ks[1] = (ProtobufCBinaryData){3, (uint8_t *)"s11"};
+    vs[1] = (ProtobufCBinaryData){1, (uint8_t *)"a"};
+    assert_int_equal(fsm_restore_write_page(&f->fsm, true, false, 0, ks, vs, 1),
+                     0);
+    assert_int_equal(
+        fsm_restore_write_page(&f->fsm, false, true, 11, ks + 1, vs + 1, 1), 0);
+    assert_int_equal(fsm_restore_finish(&f->fsm), 0);
+    assert_false(atomic_load(&f->fsm.restoring));
+    assert_int_equal(fsm_applied(&f->fsm), 12);
+    assert_value(f, "old", NULL);
+    assert_value(f, "k2", "x");
+    assert_value(f, "s11", "a");
+    assert_value(f, "s12", "b");
+    /* Normal applies again, and nothing pending after a reopen. */
+    assert_int_equal(fsm_apply_entry(&f->fsm, 13, NULL, 0, &r), 0);
+    assert_int_equal(r.outcome, FSM_BAD_BATCH);
+    fsm_close(&f->fsm);
+    storage_close(f->st);
+    open_fixture(f);
+    assert_false(atomic_load(&f->fsm.restoring));
+    assert_int_equal(fsm_applied(&f->fsm), 13);
+}
+
 int
 main(void)
 {
@@ -317,6 +479,14 @@ main(void)
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_batch, setup, teardown),
         cmocka_unit_test(test_result_pack),
+        cmocka_unit_test_setup_teardown(test_dedupe_same_batch_twice, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dedupe_survives_reopen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dedupe_window_prunes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restore_spill_replay, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_descriptor, setup,
                                         teardown),
     };

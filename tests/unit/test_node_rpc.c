@@ -355,6 +355,11 @@ test_write_scan(void **state)
     assert_non_null(r->error);
     assert_string_equal(r->error->sqlstate, "08006");
     assert_string_equal(r->error->message, "shard 7 is not served by node 1");
+    /* Not hosted: unavailable, no leader to suggest. */
+    assert_true(r->error->has_code);
+    assert_int_equal(r->error->code, TL_EUNAVAILABLE);
+    assert_true(r->has_leader_hint);
+    assert_int_equal(r->leader_hint, 0);
     talus__response__free_unpacked(r, NULL);
 
     r = scan(e, whole_scan(e));

@@ -237,6 +237,164 @@ test_close_cancels_connect(void **state)
     assert_int_equal(e->n_connected, 0);
 }
 
+/* A peer that is down: connect fails with RAFT_NOCONNECTION (raft will
+ * retry); once the peer listens on that address (it restarted), the next
+ * connect reaches it. */
+static void
+test_peer_down_then_up(void **state)
+{
+    struct env *e = *state;
+    struct raft_uv_transport c, peer;
+    struct raft_uv_connect r1 = {.data = e}, r2 = {.data = e};
+    struct rt_listener l2;
+    struct accepted acc = {0};
+    struct sockaddr_in sa;
+    int len = sizeof sa;
+    char addr[64];
+    uv_tcp_t probe;
+
+    /* A port that was free a moment ago: bind, read it, close. */
+    uv_tcp_init(&e->loop, &probe);
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    assert_int_equal(uv_tcp_bind(&probe, (struct sockaddr *)&sa, 0), 0);
+    assert_int_equal(uv_tcp_getsockname(&probe, (struct sockaddr *)&sa, &len),
+                     0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", ntohs(sa.sin_port));
+    uv_close((uv_handle_t *)&probe, NULL);
+    uv_run(&e->loop, UV_RUN_NOWAIT);
+
+    client_init(e, &c, 5, 9, "10.0.0.9:7209");
+    e->last_status = 0;
+    assert_int_equal(c.connect(&c, &r1, 2, addr, connect_cb), 0);
+    for (int i = 0; i < 5000 && e->last_status == 0; i++) {
+        uv_run(&e->loop, UV_RUN_NOWAIT);
+        uv_sleep(1);
+    }
+    assert_int_equal(e->last_status, RAFT_NOCONNECTION);
+
+    /* The peer comes back on the same address with group 5. */
+    assert_int_equal(rt_listener_init(&l2, &e->loop, addr), 0);
+    assert_int_equal(rt_transport_init(&peer, &l2, 5), 0);
+    peer.data = &acc;
+    assert_int_equal(peer.init(&peer, 2, addr), 0);
+    assert_int_equal(peer.listen(&peer, accept_cb), 0);
+    assert_int_equal(c.connect(&c, &r2, 2, addr, connect_cb), 0);
+    run_until(e, &acc.n, 1);
+    assert_int_equal(acc.id, 9);
+    run_until(e, &e->n_connected, 1);
+
+    client_close(e, &c);
+    {
+        int want = e->n_closed + 1;
+        peer.close(&peer, transport_closed_cb);
+        run_until(e, &e->n_closed, want);
+        rt_transport_close(&peer);
+        rt_listener_close(&l2, NULL);
+        for (int i = 0; i < 100; i++)
+            uv_run(&e->loop, UV_RUN_NOWAIT);
+    }
+}
+
+#define BIG (8u << 20)
+
+static size_t big_received;
+static uv_stream_t *big_server_stream;
+
+static void
+big_alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+    static char b[65536];
+    (void)h;
+    (void)size;
+    buf->base = b;
+    buf->len = sizeof b;
+}
+
+static void
+big_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (nread > 0) {
+        big_received += (size_t)nread;
+        the_env->eof = (int)(big_received >> 20);
+    } else if (nread < 0) {
+        uv_close((uv_handle_t *)st, (uv_close_cb)raft_free);
+        big_server_stream = NULL;
+    }
+}
+
+static void
+big_accept_cb(struct raft_uv_transport *t, raft_id id, const char *address,
+              uv_stream_t *stream)
+{
+    (void)t;
+    (void)id;
+    (void)address;
+    big_server_stream = stream;
+    uv_read_start(stream, big_alloc_cb, big_read_cb);
+}
+
+static uv_stream_t *big_client_stream;
+
+static void
+big_connect_cb(struct raft_uv_connect *req, uv_stream_t *stream, int status)
+{
+    struct env *e = req->data;
+    e->last_status = status;
+    if (status == 0) {
+        e->n_connected++;
+        big_client_stream = stream;
+    }
+}
+
+static void
+big_write_cb(uv_write_t *w, int status)
+{
+    assert_int_equal(status, 0);
+    the_env->n_connected++;
+    (void)w;
+}
+
+/* After the handshake the stream is raft's alone: an 8 MiB write (a
+ * large append) arrives intact, with no handshake bytes left over. */
+static void
+test_large_append(void **state)
+{
+    struct env *e = *state;
+    struct raft_uv_transport c, srv3;
+    struct raft_uv_connect r = {.data = e};
+    uv_write_t w;
+    uv_buf_t b;
+    char *data = malloc(BIG);
+
+    memset(data, 0x5a, BIG);
+    assert_int_equal(rt_transport_init(&srv3, &e->l, 3), 0);
+    assert_int_equal(srv3.init(&srv3, 1, e->addr), 0);
+    assert_int_equal(srv3.listen(&srv3, big_accept_cb), 0);
+    client_init(e, &c, 3, 4, "10.0.0.4:7204");
+    big_received = 0;
+    assert_int_equal(c.connect(&c, &r, 1, e->addr, big_connect_cb), 0);
+    run_until(e, &e->n_connected, 1);
+    b = uv_buf_init(data, BIG);
+    assert_int_equal(uv_write(&w, big_client_stream, &b, 1, big_write_cb), 0);
+    run_until(e, &e->n_connected, 2);
+    run_until(e, &e->eof, (int)(BIG >> 20));
+    assert_int_equal(big_received, BIG);
+    uv_close((uv_handle_t *)big_client_stream, (uv_close_cb)raft_free);
+    for (int i = 0; i < 1000 && big_server_stream != NULL; i++) {
+        uv_run(&e->loop, UV_RUN_NOWAIT);
+        uv_sleep(1);
+    }
+    client_close(e, &c);
+    {
+        int want = e->n_closed + 1;
+        srv3.close(&srv3, transport_closed_cb);
+        run_until(e, &e->n_closed, want);
+        rt_transport_close(&srv3);
+    }
+    free(data);
+}
+
 /* Addresses are numeric host:port; anything else is refused. */
 static void
 test_parse_addr(void **state)
@@ -260,6 +418,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_close_cancels_connect, setup,
                                         teardown),
         cmocka_unit_test(test_parse_addr),
+        cmocka_unit_test_setup_teardown(test_peer_down_then_up, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_large_append, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,515 @@
+/* restore — out-of-band copies of a shard's data (see fsm.h).
+ *
+ * Receiving side: one fetcher thread per node. When a shard's FSM records
+ * a restore (or one is pending at start), restore_wake() flags the shard;
+ * the fetcher asks a source node (the snapshot's sender first, then every
+ * other node) for FetchShardRequest pages, writes them with
+ * fsm_restore_write_page() (the first page clears the column family, the
+ * last sets the applied index to the source's Y), then hands a
+ * TASK_RESTORED to the loop, which replays the spill (fsm_restore_finish).
+ * Any failure retries after RETRY_S with the next source, from scratch.
+ *
+ * Serving side: restore_serve_fetch() runs on RPC workers. A session pins
+ * one RocksDB snapshot of the shard's column family (so every page comes
+ * from the same state, whose applied index is Y) and is released after
+ * the last page or SESSION_IDLE_S without a request. Pages hold at most
+ * max_bytes (1 MiB default) of keys and values: memory stays bounded on
+ * both sides whatever the shard size. */
+#include "node_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "log.h"
+#include "rpc.h"
+#include "tl_error.h"
+
+#define PAGE_BYTES_DEFAULT (1u << 20)
+#define PAGE_BYTES_MAX (16u << 20)
+#define SESSION_IDLE_S 60.0
+#define RETRY_S 1.0
+#define FETCH_TIMEOUT_MS 30000
+
+struct fetch_session {
+    uint64_t id;
+    uint32_t shard;
+    const rocksdb_snapshot_t *snap;
+    rocksdb_column_family_handle_t *cf;
+    uint64_t applied;
+    double last_used;
+    bool busy; /* a worker is reading a page */
+    struct fetch_session *next;
+};
+
+/* ------------------------------------------------------------ serving */
+
+static void
+session_free(struct node *n, struct fetch_session *s)
+{
+    rocksdb_release_snapshot(n->st->db, s->snap);
+    free(s);
+}
+
+/* Under fmu: unlink and free idle sessions. */
+static void
+expire_sessions(struct node *n, double now)
+{
+    struct fetch_session **pp = &n->sessions;
+    while (*pp != NULL) {
+        struct fetch_session *s = *pp;
+        if (!s->busy && now - s->last_used > SESSION_IDLE_S) {
+            *pp = s->next;
+            tl_info("restore", "event=session_expired shard=%u session=%llu",
+                    s->shard, (unsigned long long)s->id);
+            session_free(n, s);
+        } else {
+            pp = &s->next;
+        }
+    }
+}
+
+void
+restore_sessions_close(struct node *n)
+{
+    pthread_mutex_lock(&n->fmu);
+    while (n->sessions != NULL) {
+        struct fetch_session *s = n->sessions;
+        n->sessions = s->next;
+        session_free(n, s);
+    }
+    pthread_mutex_unlock(&n->fmu);
+}
+
+/* A new session on @sh, or NULL with @err filled. */
+static struct fetch_session *
+session_open(struct node *n, struct node_shard *sh, uint64_t min_index,
+             struct tl_error *err, int *code)
+{
+    struct fetch_session *s = calloc(1, sizeof *s);
+    rocksdb_readoptions_t *ro;
+    char *e = NULL, *v;
+    size_t len = 0;
+
+    if (s == NULL)
+        abort();
+    s->shard = sh->shard;
+    s->cf = sh->fsm.cf;
+    s->snap = rocksdb_create_snapshot(n->st->db);
+    ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_snapshot(ro, s->snap);
+    v = rocksdb_get_cf(n->st->db, ro, s->cf, STORAGE_APPLIED_KEY,
+                       STORAGE_APPLIED_KEY_LEN, &len, &e);
+    rocksdb_readoptions_destroy(ro);
+    if (e != NULL || v == NULL || len != 8) {
+        rocksdb_free(e);
+        rocksdb_free(v);
+        session_free(n, s);
+        *code = TL_EIO;
+        tl_error_set(err, TL_EIO, "XX000", "cannot read applied index");
+        return NULL;
+    }
+    s->applied = tl_load_be64((const uint8_t *)v);
+    rocksdb_free(v);
+    if (s->applied < min_index || atomic_load(&sh->fsm.restoring)) {
+        *code = TL_EUNAVAILABLE;
+        tl_error_set(err, TL_EUNAVAILABLE, "08006",
+                     "node %u has shard %u only up to index %llu (< %llu)",
+                     n->opts.id, sh->shard, (unsigned long long)s->applied,
+                     (unsigned long long)min_index);
+        session_free(n, s);
+        return NULL;
+    }
+    s->id = ((uint64_t)sh->shard << 40) ^ tl_rpc_next_id();
+    if (s->id == 0)
+        s->id = 1;
+    tl_info("restore", "event=session_open shard=%u session=%llu applied=%llu",
+            sh->shard, (unsigned long long)s->id,
+            (unsigned long long)s->applied);
+    return s;
+}
+
+/* Read one page of @s after @resume (NULL: from the start) into @pg. */
+static int
+read_page(struct node *n, struct fetch_session *s,
+          const ProtobufCBinaryData *resume, size_t max_bytes,
+          struct tl_arena *a, Talus__FetchShardPage *pg)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it;
+    size_t bytes = 0, cap = 64;
+    char *e = NULL;
+    int rv = 0;
+
+    rocksdb_readoptions_set_snapshot(ro, s->snap);
+    rocksdb_readoptions_set_fill_cache(ro, 0);
+    rocksdb_readoptions_set_iterate_upper_bound(ro, STORAGE_MAX_KEY,
+                                                STORAGE_MAX_KEY_LEN);
+    it = rocksdb_create_iterator_cf(n->st->db, ro, s->cf);
+    pg->keys = tl_arena_alloc(a, cap * sizeof *pg->keys);
+    pg->values = tl_arena_alloc(a, cap * sizeof *pg->values);
+    if (resume != NULL) {
+        rocksdb_iter_seek(it, (const char *)resume->data, resume->len);
+        if (rocksdb_iter_valid(it)) {
+            size_t kl;
+            const char *k = rocksdb_iter_key(it, &kl);
+            if (kl == resume->len && memcmp(k, resume->data, kl) == 0)
+                rocksdb_iter_next(it);
+        }
+    } else {
+        rocksdb_iter_seek_to_first(it);
+    }
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        const char *v = rocksdb_iter_value(it, &vl);
+        if (pg->n_keys > 0 && bytes + kl + vl > max_bytes)
+            break;
+        if (pg->n_keys == cap) {
+            ProtobufCBinaryData *nk = tl_arena_alloc(a, 2 * cap * sizeof *nk);
+            ProtobufCBinaryData *nv = tl_arena_alloc(a, 2 * cap * sizeof *nv);
+            memcpy(nk, pg->keys, cap * sizeof *nk);
+            memcpy(nv, pg->values, cap * sizeof *nv);
+            pg->keys = nk;
+            pg->values = nv;
+            cap *= 2;
+        }
+        pg->keys[pg->n_keys].data = tl_arena_alloc(a, kl + 1);
+        memcpy(pg->keys[pg->n_keys].data, k, kl);
+        pg->keys[pg->n_keys].len = kl;
+        pg->values[pg->n_values].data = tl_arena_alloc(a, vl + 1);
+        memcpy(pg->values[pg->n_values].data, v, vl);
+        pg->values[pg->n_values].len = vl;
+        pg->n_keys++;
+        pg->n_values++;
+        bytes += kl + vl;
+    }
+    pg->has_done = true;
+    pg->done = !rocksdb_iter_valid(it);
+    rocksdb_iter_get_error(it, &e);
+    if (e != NULL) {
+        tl_error("restore", "event=page_failed shard=%u err=\"%s\"", s->shard,
+                 e);
+        rocksdb_free(e);
+        rv = TL_EIO;
+    }
+    if (pg->n_keys > 0) {
+        pg->has_resume_key = true;
+        pg->resume_key = pg->keys[pg->n_keys - 1];
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return rv;
+}
+
+void
+restore_serve_fetch(struct node *n, const Talus__Request *req,
+                    struct tl_arena *a, Talus__Response *resp,
+                    struct tl_error *err, int *code)
+{
+    const Talus__FetchShardRequest *fr = req->fetch;
+    struct node_shard *sh = node_shard_get(n, fr->shard);
+    struct fetch_session *s = NULL;
+    Talus__FetchShardPage *pg;
+    size_t max_bytes = fr->has_max_bytes && fr->max_bytes > 0
+                           ? fr->max_bytes
+                           : PAGE_BYTES_DEFAULT;
+    double now = node_now();
+    int rv;
+
+    *code = 0;
+    if (max_bytes > PAGE_BYTES_MAX)
+        max_bytes = PAGE_BYTES_MAX;
+    if (sh == NULL) {
+        *code = TL_EUNAVAILABLE;
+        tl_error_set(err, TL_EUNAVAILABLE, "08006",
+                     "shard %u is not hosted by node %u", fr->shard,
+                     n->opts.id);
+        return;
+    }
+    pthread_mutex_lock(&n->fmu);
+    expire_sessions(n, now);
+    if (fr->has_session && fr->session != 0) {
+        for (s = n->sessions; s != NULL; s = s->next)
+            if (s->id == fr->session && s->shard == fr->shard)
+                break;
+        if (s == NULL || s->busy) {
+            pthread_mutex_unlock(&n->fmu);
+            *code = TL_ENOTFOUND;
+            tl_error_set(err, TL_ENOTFOUND, "08006",
+                         "fetch session %llu of shard %u expired or busy",
+                         (unsigned long long)fr->session, fr->shard);
+            return;
+        }
+        s->busy = true;
+    }
+    pthread_mutex_unlock(&n->fmu);
+    if (s == NULL) {
+        s = session_open(n, sh, fr->has_min_index ? fr->min_index : 0, err,
+                         code);
+        if (s == NULL)
+            return;
+        s->busy = true;
+        pthread_mutex_lock(&n->fmu);
+        s->next = n->sessions;
+        n->sessions = s;
+        pthread_mutex_unlock(&n->fmu);
+    }
+    pg = tl_arena_alloc(a, sizeof *pg);
+    talus__fetch_shard_page__init(pg);
+    pg->session = s->id;
+    pg->applied_index = s->applied;
+    rv = read_page(n, s, fr->has_resume_key ? &fr->resume_key : NULL, max_bytes,
+                   a, pg);
+    pthread_mutex_lock(&n->fmu);
+    s->busy = false;
+    s->last_used = node_now();
+    if (rv != 0 || pg->done) {
+        struct fetch_session **pp = &n->sessions;
+        while (*pp != s)
+            pp = &(*pp)->next;
+        *pp = s->next;
+        tl_info("restore", "event=session_done shard=%u session=%llu ok=%d",
+                s->shard, (unsigned long long)s->id, rv == 0);
+        session_free(n, s);
+    }
+    pthread_mutex_unlock(&n->fmu);
+    if (rv != 0) {
+        *code = rv;
+        tl_error_set(err, rv, "XX000", "reading shard %u failed", fr->shard);
+        return;
+    }
+    resp->fetch = pg;
+}
+
+/* ------------------------------------------------------------ fetching */
+
+/* Shallow copies of a page's pairs without the applied key (we set our
+ * own, last): *@ks and *@vs are malloc'd, caller frees; the data stays
+ * the response's. */
+static size_t
+drop_applied_key(const ProtobufCBinaryData *keys,
+                 const ProtobufCBinaryData *values, size_t n,
+                 ProtobufCBinaryData **ks, ProtobufCBinaryData **vs)
+{
+    size_t j = 0;
+    *ks = malloc((n + 1) * sizeof **ks);
+    *vs = malloc((n + 1) * sizeof **vs);
+    if (*ks == NULL || *vs == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].len == STORAGE_APPLIED_KEY_LEN &&
+            memcmp(keys[i].data, STORAGE_APPLIED_KEY,
+                   STORAGE_APPLIED_KEY_LEN) == 0)
+            continue;
+        (*ks)[j] = keys[i];
+        (*vs)[j] = values[i];
+        j++;
+    }
+    return j;
+}
+
+/* Copy @sh from node @src. 0 when the last page is written. */
+static int
+fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
+{
+    const struct tl_node_config *nc = tl_cluster_node(&n->cfg, src);
+    struct tl_rpc_client *cl;
+    uint64_t session = 0, min_index = atomic_load(&sh->fsm.restore_index);
+    uint64_t n_keys = 0, n_pages = 0;
+    ProtobufCBinaryData resume = {0, NULL};
+    uint8_t *resume_buf = NULL;
+    int rv;
+
+    if (nc == NULL || tl_rpc_client_create(nc->rpc_addr, &cl) != 0)
+        return TL_EINVAL;
+    for (;;) {
+        Talus__Request req = TALUS__REQUEST__INIT;
+        Talus__FetchShardRequest fr = TALUS__FETCH_SHARD_REQUEST__INIT;
+        Talus__Response *resp = NULL;
+        Talus__FetchShardPage *pg;
+        ProtobufCBinaryData *ks, *vs;
+        size_t nk;
+
+        if (!atomic_load(&sh->active) || n->fetcher_stop) {
+            rv = TL_ESHUTDOWN;
+            break;
+        }
+        fr.shard = sh->shard;
+        fr.has_session = true;
+        fr.session = session;
+        fr.has_min_index = true;
+        fr.min_index = min_index;
+        fr.has_max_bytes = true;
+        fr.max_bytes = n->opts.fetch_page_bytes;
+        if (resume.data != NULL) {
+            fr.has_resume_key = true;
+            fr.resume_key = resume;
+        }
+        req.request_id = tl_rpc_next_id();
+        req.has_shard = true;
+        req.shard = sh->shard;
+        req.body_case = TALUS__REQUEST__BODY_FETCH;
+        req.fetch = &fr;
+        rv = tl_rpc_call(cl, &req, FETCH_TIMEOUT_MS, &resp);
+        if (rv != 0)
+            break;
+        if (resp->error != NULL || resp->fetch == NULL) {
+            tl_warn("restore",
+                    "event=fetch_refused shard=%u source=%u "
+                    "msg=\"%s\"",
+                    sh->shard, src,
+                    resp->error ? resp->error->message : "no page");
+            talus__response__free_unpacked(resp, NULL);
+            rv = TL_EUNAVAILABLE;
+            break;
+        }
+        pg = resp->fetch;
+        if (session != 0 && pg->session != session) {
+            talus__response__free_unpacked(resp, NULL);
+            rv = TL_EPROTO;
+            break;
+        }
+        session = pg->session;
+        nk = pg->n_keys < pg->n_values ? pg->n_keys : pg->n_values;
+        nk = drop_applied_key(pg->keys, pg->values, nk, &ks, &vs);
+        /* Only the fetcher writes the column family while restoring;
+         * never once the loop applies again. */
+        if (!atomic_load(&sh->fsm.restoring))
+            rv = TL_ESHUTDOWN;
+        else
+            rv = fsm_restore_write_page(&sh->fsm, n_pages == 0, pg->done,
+                                        pg->applied_index, ks, vs, nk);
+        free(ks);
+        free(vs);
+        n_keys += nk;
+        n_pages++;
+        if (rv == 0 && !pg->done) {
+            free(resume_buf);
+            resume_buf = malloc(pg->resume_key.len + 1);
+            if (resume_buf == NULL)
+                abort();
+            memcpy(resume_buf, pg->resume_key.data, pg->resume_key.len);
+            resume.data = resume_buf;
+            resume.len = pg->resume_key.len;
+        }
+        if (rv == 0 && pg->done) {
+            tl_info("restore",
+                    "event=fetched shard=%u source=%u applied=%llu keys=%llu "
+                    "pages=%llu",
+                    sh->shard, src, (unsigned long long)pg->applied_index,
+                    (unsigned long long)n_keys, (unsigned long long)n_pages);
+            talus__response__free_unpacked(resp, NULL);
+            break;
+        }
+        talus__response__free_unpacked(resp, NULL);
+        if (rv != 0)
+            break;
+    }
+    free(resume_buf);
+    tl_rpc_client_destroy(cl);
+    return rv;
+}
+
+/* Copy @sh from the first source that can serve it. */
+static int
+fetch_shard(struct node *n, struct node_shard *sh)
+{
+    uint32_t first = atomic_load(&sh->fsm.restore_source);
+    int rv = TL_EUNAVAILABLE;
+
+    if (first != 0 && first != n->opts.id)
+        rv = fetch_from(n, sh, first);
+    for (uint32_t id = 1; rv != 0 && rv != TL_ESHUTDOWN && id <= n->cfg.n_nodes;
+         id++)
+        if (id != n->opts.id && id != first)
+            rv = fetch_from(n, sh, id);
+    return rv;
+}
+
+static void *
+fetcher_main(void *arg)
+{
+    struct node *n = arg;
+
+    pthread_mutex_lock(&n->fmu);
+    while (!n->fetcher_stop) {
+        struct node_shard *todo = NULL;
+        for (uint32_t s = 0; s < TL_MAX_SHARDS && todo == NULL; s++) {
+            struct node_shard *sh = atomic_load(&n->by_shard[s]);
+            /* Not while the loop finishes a copy (it clears the flag). */
+            if (sh != NULL && atomic_load(&sh->fetch_wanted) &&
+                !atomic_load(&sh->fetch_finishing))
+                todo = sh;
+        }
+        if (todo == NULL) {
+            pthread_cond_wait(&n->fcv, &n->fmu);
+            continue;
+        }
+        atomic_store(&todo->fetch_wanted, false);
+        pthread_mutex_unlock(&n->fmu);
+        if (atomic_load(&todo->active) && atomic_load(&todo->fsm.restoring)) {
+            int rv = fetch_shard(n, todo);
+            if (rv == 0) {
+                struct proposal *p =
+                    node_task_create(TASK_RESTORED, todo, todo->shard);
+                p->refs = 1; /* the loop's only */
+                atomic_store(&todo->fetch_finishing, true);
+                if (!node_enqueue(n, p)) {
+                    atomic_store(&todo->fetch_finishing, false);
+                    node_task_unref(p);
+                }
+            } else if (rv != TL_ESHUTDOWN) {
+                struct timespec ts;
+                tl_warn("restore", "event=fetch_failed shard=%u err=\"%s\"",
+                        todo->shard, tl_strerror(rv));
+                atomic_store(&todo->fetch_wanted, true);
+                pthread_mutex_lock(&n->fmu);
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += (time_t)RETRY_S;
+                if (!n->fetcher_stop)
+                    pthread_cond_timedwait(&n->fcv, &n->fmu, &ts);
+                continue;
+            }
+        }
+        pthread_mutex_lock(&n->fmu);
+    }
+    pthread_mutex_unlock(&n->fmu);
+    return NULL;
+}
+
+int
+restore_start(struct node *n)
+{
+    if (pthread_create(&n->fetcher, NULL, fetcher_main, n) != 0) {
+        tl_error("restore", "event=thread_failed");
+        return TL_EIO;
+    }
+    n->fetcher_started = true;
+    return 0;
+}
+
+void
+restore_stop(struct node *n)
+{
+    if (!n->fetcher_started)
+        return;
+    pthread_mutex_lock(&n->fmu);
+    n->fetcher_stop = true;
+    pthread_cond_broadcast(&n->fcv);
+    pthread_mutex_unlock(&n->fmu);
+    pthread_join(n->fetcher, NULL);
+    n->fetcher_started = false;
+}
+
+void
+restore_wake(struct node_shard *sh)
+{
+    struct node *n = sh->node;
+    pthread_mutex_lock(&n->fmu);
+    atomic_store(&sh->fetch_wanted, true);
+    pthread_cond_broadcast(&n->fcv);
+    pthread_mutex_unlock(&n->fmu);
+}
