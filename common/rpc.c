@@ -16,9 +16,15 @@
 
 #define RPC_MAX_REPLY (128u << 20)
 
+/* @mu guards @receiving, the calls whose request went out and that wait
+ * for a reply: when the connection drops they are aborted at once (nng
+ * would otherwise keep them queued until their timeout). */
 struct tl_rpc_client {
     nng_socket sock;
     char url[160];
+    _Atomic int connect_timeout_ms; /* 0: the call's whole timeout */
+    pthread_mutex_t mu;
+    struct tl_rpc_call *receiving; /* doubly linked through prev/next */
 };
 
 enum call_state { CALL_SENDING, CALL_RECEIVING, CALL_DONE };
@@ -26,8 +32,11 @@ enum call_state { CALL_SENDING, CALL_RECEIVING, CALL_DONE };
 /* One request in flight. The aio callback advances the state (send, then
  * receive) and the waiting thread sleeps on @cond until CALL_DONE. The aio
  * is freed only by the waiter: nng_aio_free() inside the callback would
- * deadlock. */
+ * deadlock. A call is on its client's @receiving list exactly while its
+ * state is CALL_RECEIVING, so the waiter never frees a listed call. */
 struct tl_rpc_call {
+    struct tl_rpc_client *client;
+    struct tl_rpc_call *prev, *next;
     nng_ctx ctx;
     nng_aio *aio;
     uint64_t request_id;
@@ -57,6 +66,22 @@ map_nng(int e)
     }
 }
 
+/* Runs on nng's reaper thread after a connection closed (no socket lock
+ * held): abort the calls waiting for a reply on it, so their callers learn
+ * now, not at their timeout, that the outcome is unknown. */
+static void
+pipe_removed_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    struct tl_rpc_client *c = arg;
+    (void)p;
+    (void)ev;
+    pthread_mutex_lock(&c->mu);
+    for (struct tl_rpc_call *call = c->receiving; call != NULL;
+         call = call->next)
+        nng_aio_abort(call->aio, NNG_ECONNRESET);
+    pthread_mutex_unlock(&c->mu);
+}
+
 int
 tl_rpc_client_create(const char *addr, struct tl_rpc_client **out)
 {
@@ -66,6 +91,8 @@ tl_rpc_client_create(const char *addr, struct tl_rpc_client **out)
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return TL_ENOMEM;
+    pthread_mutex_init(&c->mu, NULL);
+    atomic_init(&c->connect_timeout_ms, 0);
     if (snprintf(c->url, sizeof(c->url), "tcp://%s", addr) >=
         (int)sizeof(c->url)) {
         rv = TL_EINVAL;
@@ -82,6 +109,7 @@ tl_rpc_client_create(const char *addr, struct tl_rpc_client **out)
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
     nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_MAX_REPLY);
+    nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_removed_cb, c);
     rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
     if (rv != 0) {
         tl_error("rpc", "event=dial_failed url=%s err=\"%s\"", c->url,
@@ -95,6 +123,7 @@ tl_rpc_client_create(const char *addr, struct tl_rpc_client **out)
 err_sock:
     nng_close(c->sock);
 err_alloc:
+    pthread_mutex_destroy(&c->mu);
     free(c);
     return rv;
 }
@@ -105,7 +134,14 @@ tl_rpc_client_destroy(struct tl_rpc_client *c)
     if (c == NULL)
         return;
     nng_close(c->sock);
+    pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+void
+tl_rpc_client_set_connect_timeout(struct tl_rpc_client *c, int ms)
+{
+    atomic_store(&c->connect_timeout_ms, ms > 0 ? ms : 0);
 }
 
 static atomic_uint_fast64_t next_id;
@@ -132,6 +168,17 @@ tl_rpc_next_id(void)
 static void
 finish(struct tl_rpc_call *call, int rv)
 {
+    if (call->state == CALL_RECEIVING) {
+        struct tl_rpc_client *c = call->client;
+        pthread_mutex_lock(&c->mu);
+        if (call->prev != NULL)
+            call->prev->next = call->next;
+        else
+            c->receiving = call->next;
+        if (call->next != NULL)
+            call->next->prev = call->prev;
+        pthread_mutex_unlock(&c->mu);
+    }
     pthread_mutex_lock(&call->mu);
     call->rv = rv;
     call->state = CALL_DONE;
@@ -148,9 +195,10 @@ call_cb(void *arg)
 
     if (call->state == CALL_SENDING) {
         if (e != 0) {
+            /* Not handed to a connection: the node never saw it. */
             nng_msg_free(nng_aio_get_msg(call->aio));
             nng_aio_set_msg(call->aio, NULL);
-            finish(call, map_nng(e));
+            finish(call, e == NNG_ETIMEDOUT ? TL_EUNAVAILABLE : map_nng(e));
             return;
         }
         nng_time now = nng_clock();
@@ -158,13 +206,23 @@ call_cb(void *arg)
             finish(call, TL_ETIMEOUT);
             return;
         }
+        struct tl_rpc_client *c = call->client;
+        pthread_mutex_lock(&c->mu);
         call->state = CALL_RECEIVING;
+        call->prev = NULL;
+        call->next = c->receiving;
+        if (c->receiving != NULL)
+            c->receiving->prev = call;
+        c->receiving = call;
+        pthread_mutex_unlock(&c->mu);
         nng_aio_set_timeout(call->aio, (nng_duration)(call->deadline - now));
         nng_ctx_recv(call->ctx, call->aio);
         return;
     }
     if (e != 0) {
-        finish(call, map_nng(e));
+        /* Sent, then no reply: in time, or before the connection broke.
+         * Either way the node may have executed the request. */
+        finish(call, e == NNG_ECLOSED ? TL_ESHUTDOWN : TL_ETIMEOUT);
         return;
     }
     call->reply = nng_aio_get_msg(call->aio);
@@ -186,6 +244,7 @@ tl_rpc_call_start(struct tl_rpc_client *c, const Talus__Request *req,
         return TL_ENOMEM;
     pthread_mutex_init(&call->mu, NULL);
     pthread_cond_init(&call->cond, NULL);
+    call->client = c;
     call->request_id = req->request_id;
     call->state = CALL_SENDING;
     call->deadline = nng_clock() + (nng_time)(timeout_ms > 0 ? timeout_ms : 1);
@@ -207,7 +266,13 @@ tl_rpc_call_start(struct tl_rpc_client *c, const Talus__Request *req,
         rv = TL_ENOMEM;
         goto err_ctx;
     }
-    nng_aio_set_timeout(call->aio, timeout_ms > 0 ? timeout_ms : 1);
+    /* nng queues a request while no connection is up: give up on sending
+     * after the connect timeout, so a dead node is noticed quickly. */
+    int send_ms = timeout_ms > 0 ? timeout_ms : 1;
+    int connect_ms = atomic_load(&c->connect_timeout_ms);
+    if (connect_ms > 0 && connect_ms < send_ms)
+        send_ms = connect_ms;
+    nng_aio_set_timeout(call->aio, send_ms);
     nng_aio_set_msg(call->aio, msg);
     nng_ctx_send(call->ctx, call->aio);
     *out = call;

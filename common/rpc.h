@@ -26,6 +26,12 @@ int tl_rpc_client_create(const char *addr, struct tl_rpc_client **out);
  * waited for. NULL is a no-op. */
 void tl_rpc_client_destroy(struct tl_rpc_client *c);
 
+/** Make calls on @c give up with TL_EUNAVAILABLE when their request cannot
+ * be handed to a connection within @ms (nng holds requests while the node
+ * is unreachable); 0, the default, waits for the call's whole timeout.
+ * Thread-safe; cannot fail. */
+void tl_rpc_client_set_connect_timeout(struct tl_rpc_client *c, int ms);
+
 /** A fresh request id, unique within this process (and, with high
  * probability, across processes). Thread-safe; cannot fail. */
 uint64_t tl_rpc_next_id(void);
@@ -38,9 +44,12 @@ int tl_rpc_call_start(struct tl_rpc_client *c, const Talus__Request *req,
 
 /** Wait for @call to finish and free it. On success *@resp owns the
  * decoded reply (free with talus__response__free_unpacked(*resp, NULL)).
- * TL_ETIMEOUT when no reply came in time (the node may still execute the
- * request), TL_EUNAVAILABLE when the node could not be reached, TL_EPROTO
- * for an undecodable reply. */
+ * TL_EUNAVAILABLE when the request could not be sent (no connection to the
+ * node within the connect timeout or the call's timeout): the node
+ * certainly did not see it. TL_ETIMEOUT when it was sent but no reply came,
+ * in time or because the connection broke: the node may have executed it.
+ * TL_ESHUTDOWN when the client was closed, TL_EPROTO for an undecodable
+ * reply. */
 int tl_rpc_call_wait(struct tl_rpc_call *call, Talus__Response **resp);
 
 /** tl_rpc_call_start() then tl_rpc_call_wait(). */

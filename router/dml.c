@@ -317,8 +317,11 @@ make_write_calls(struct sql_stmt *st, const struct shard_batch *b, size_t n)
     return calls;
 }
 
-/* Delete what the successful shards wrote. Best effort: a failure is
- * logged (the rows stay, as after a crash between shards). */
+/* Delete what the successful shards wrote, through the same leader
+ * following and retries as any write. Best effort: a failure is logged
+ * (the rows stay, as after a crash between shards). A shard whose write
+ * was not confirmed (08007) is left alone: deleting its keys could
+ * delete rows that existed before. */
 static void
 undo_writes(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
             struct exec_call *calls, size_t n)
@@ -338,7 +341,13 @@ undo_writes(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
     if (nu == 0)
         return;
     struct exec_call *uc = make_write_calls(st, ub, nu);
+    /* The undo gets its own retry budget (router_default_deadline), even
+     * past the statement's deadline: rows left behind are worse than a
+     * late error. */
+    int64_t deadline = st->deadline_ms;
+    st->deadline_ms = 0;
     exec_run(st, uc, nu);
+    st->deadline_ms = deadline;
     for (size_t i = 0; i < nu; i++)
         if (uc[i].rv != 0 || uc[i].resp->error != NULL)
             tl_warn(MOD, "event=insert_undo_failed table=%s shard=%u",

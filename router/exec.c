@@ -3,90 +3,117 @@
  * Every call of a round is started before any is waited for, so a round
  * costs the slowest shard, not the sum. Scans that return a resume key run
  * more rounds, only on the shards that have more. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "router_int.h"
 #include "sql_int.h"
 
-/* Start call @c (its request id already set); records a start failure. */
-static void
-start_call(struct sql_stmt *st, struct exec_call *c, struct tl_rpc_call **p)
+/* The deadline of a call started now: the statement's (statement_timeout)
+ * if it has one, else router_default_deadline(), so that a leaderless
+ * shard never holds a statement for long. */
+static int64_t
+call_deadline(const struct sql_stmt *st)
 {
-    c->resp = NULL;
-    c->rv = tl_rpc_call_start(router_shard_client(st->r, c->shard), &c->req,
-                              (int)st->r->cfg.request_timeout_ms, p);
+    return st->deadline_ms > 0 ? st->deadline_ms
+                               : router_default_deadline(st->r);
 }
 
-/* Mark the failed calls that another node may answer (a leader moved);
- * their replies are freed. Returns how many; *@wait_ms the pause first. */
-static size_t
-mark_reroutes(struct sql_stmt *st, struct exec_call *calls, size_t n,
-              bool *retry, int *wait_ms)
+/* Start the next attempt of @c; false (the call settled as failed) when
+ * its deadline has passed or the request could not be sent. */
+static bool
+start_call(struct sql_stmt *st, struct exec_call *c, struct tl_rpc_call **p)
 {
-    size_t k = 0;
-    *wait_ms = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct exec_call *c = &calls[i];
-        int w;
-        retry[i] = false;
-        if (c->rv == 0 && c->resp->error == NULL)
-            continue;
-        bool idem = c->req.body_case == TALUS__REQUEST__BODY_SCAN;
-        if (!router_reroute(st->r, c->shard, c->rv, c->resp, idem, &w))
-            continue;
-        if (c->resp != NULL)
-            talus__response__free_unpacked(c->resp, NULL);
-        c->resp = NULL;
-        retry[i] = true;
-        *wait_ms = w > *wait_ms ? w : *wait_ms;
-        k++;
+    int timeout_ms;
+    struct tl_rpc_client *cl =
+        router_retry_client(st->r, &c->retry, &timeout_ms);
+    c->resp = NULL;
+    if (cl == NULL) {
+        c->retry.failed = true;
+        c->rv = router_retry_error(st->r, &c->retry, NULL);
+        return false;
     }
-    return k;
+    c->rv = tl_rpc_call_start(cl, &c->req, timeout_ms, p);
+    return c->rv == 0;
+}
+
+/* Judge the finished attempt of @c: true when it must be sent again (at
+ * c->retry.next_at_ms); otherwise rv/resp hold its final result. */
+static bool
+judge_call(struct sql_stmt *st, struct exec_call *c)
+{
+    enum router_verdict v = router_retry_next(st->r, &c->retry, c->rv, c->resp);
+    if (v == ROUTER_DONE)
+        return false;
+    if (c->resp != NULL)
+        talus__response__free_unpacked(c->resp, NULL);
+    c->resp = NULL;
+    if (v == ROUTER_FAILED) {
+        c->rv = router_retry_error(st->r, &c->retry, NULL);
+        tl_info("exec", "event=call_failed shard=%u unknown=%d why=\"%s\"",
+                c->shard, (int)c->retry.unknown, c->retry.why);
+        return false;
+    }
+    return true;
 }
 
 void
 exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n)
 {
     struct tl_rpc_call **pending = calloc(n ? n : 1, sizeof(*pending));
-    bool *retry = calloc(n ? n : 1, sizeof(*retry));
-    if (pending == NULL || retry == NULL)
+    /* 0: settled, 1: attempt in flight, 2: waiting to be sent again */
+    unsigned char *state = calloc(n ? n : 1, 1);
+    if (pending == NULL || state == NULL)
         abort();
+    int64_t deadline = call_deadline(st);
     for (size_t i = 0; i < n; i++) {
-        calls[i].req.request_id = tl_rpc_next_id();
-        calls[i].req.has_shard = 1;
-        calls[i].req.shard = calls[i].shard;
-        if (calls[i].req.body_case == TALUS__REQUEST__BODY_WRITE) {
-            calls[i].req.write->has_request_id = 1;
-            calls[i].req.write->request_id = calls[i].req.request_id;
+        struct exec_call *c = &calls[i];
+        c->req.request_id = tl_rpc_next_id();
+        c->req.has_shard = 1;
+        c->req.shard = c->shard;
+        if (c->req.body_case == TALUS__REQUEST__BODY_WRITE) {
+            c->req.write->has_request_id = 1;
+            c->req.write->request_id = c->req.request_id;
         }
-        start_call(st, &calls[i], &pending[i]);
-        retry[i] = true;
+        router_retry_init(st->r, &c->retry, c->shard, router_op_of(&c->req),
+                          deadline);
+        state[i] = start_call(st, c, &pending[i]) ? 1 : 0;
     }
-    for (int attempt = 0;; attempt++) {
-        for (size_t i = 0; i < n; i++)
-            if (retry[i] && calls[i].rv == 0)
-                calls[i].rv = tl_rpc_call_wait(pending[i], &calls[i].resp);
-        int wait_ms;
-        if (attempt == ROUTER_MAX_REROUTES ||
-            mark_reroutes(st, calls, n, retry, &wait_ms) == 0)
+    for (;;) {
+        int64_t next_at = INT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            struct exec_call *c = &calls[i];
+            if (state[i] == 1) {
+                c->rv = tl_rpc_call_wait(pending[i], &c->resp);
+                state[i] = judge_call(st, c) ? 2 : 0;
+            }
+            if (state[i] == 2 && c->retry.next_at_ms < next_at)
+                next_at = c->retry.next_at_ms;
+        }
+        if (next_at == INT64_MAX)
             break;
-        if (wait_ms > 0)
-            usleep((useconds_t)wait_ms * 1000);
+        int64_t wait = next_at - router_now_ms();
+        if (wait > 0)
+            usleep((useconds_t)wait * 1000);
         /* Same request ids: a node that did see the request recognises a
          * retried write. */
+        int64_t now = router_now_ms();
         for (size_t i = 0; i < n; i++)
-            if (retry[i])
-                start_call(st, &calls[i], &pending[i]);
+            if (state[i] == 2 && calls[i].retry.next_at_ms <= now)
+                state[i] = start_call(st, &calls[i], &pending[i]) ? 1 : 0;
     }
     free(pending);
-    free(retry);
+    free(state);
 }
 
 int
 exec_check(struct sql_stmt *st, const struct exec_call *call)
 {
+    if (call->retry.failed)
+        return router_retry_error(st->r, &call->retry, &st->err);
     return router_call_result(st->r, call->shard, call->rv, call->resp,
                               &st->err);
 }

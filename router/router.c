@@ -2,6 +2,7 @@
 #include "router.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,12 @@ router_init(struct router *r, const struct tl_cluster_config *cfg)
     memset(r, 0, sizeof(*r));
     r->cfg = *cfg;
     atomic_init(&r->n_queries, 0);
+    atomic_init(&r->n_leader_changes, 0);
+    atomic_init(&r->n_retries, 0);
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++)
         atomic_init(&r->leader[s], 0);
+    for (uint32_t i = 0; i < TL_MAX_NODES; i++)
+        atomic_init(&r->down_until_ms[i], 0);
     if (getrandom(&r->router_id, sizeof(r->router_id), 0) !=
         sizeof(r->router_id))
         r->router_id = (uint32_t)time(NULL) ^ (uint32_t)getpid();
@@ -40,6 +45,8 @@ router_init(struct router *r, const struct tl_cluster_config *cfg)
                      cfg->nodes[i].rpc_addr);
             goto err_nodes;
         }
+        tl_rpc_client_set_connect_timeout(r->nodes[i],
+                                          ROUTER_CONNECT_TIMEOUT_MS);
     }
     rv = catalog_create(r, &r->catalog);
     if (rv != 0)
@@ -57,6 +64,9 @@ err_nodes:
 void
 router_close(struct router *r)
 {
+    tl_info(MOD, "event=router_stats leader_changes=%llu retries=%llu",
+            (unsigned long long)atomic_load(&r->n_leader_changes),
+            (unsigned long long)atomic_load(&r->n_retries));
     catalog_destroy(r->catalog);
     r->catalog = NULL;
     for (uint32_t i = 0; i < r->cfg.n_nodes; i++) {
@@ -81,63 +91,302 @@ router_shard_client(struct router *r, uint32_t shard)
     return r->nodes[shard_leader(r, shard) - 1];
 }
 
-bool
-router_reroute(struct router *r, uint32_t shard, int rv,
-               const Talus__Response *resp, bool idempotent, int *wait_ms)
+int64_t
+router_now_ms(void)
 {
-    uint32_t cur = shard_leader(r, shard), next = 0;
-    bool several = r->cfg.n_replicas > 1 && r->cfg.n_nodes > 1;
-    *wait_ms = 0;
-    if (shard >= TL_MAX_SHARDS)
-        return false;
-    if (rv == 0 && resp != NULL && resp->error != NULL) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Record that @node leads @shard, as @why says, unless another thread
+ * moved the leader since @seen was read; logs each change once. */
+static void
+move_leader(struct router *r, uint32_t shard, uint32_t seen, uint32_t node,
+            const char *why)
+{
+    if (shard >= TL_MAX_SHARDS || node == seen)
+        return;
+    uint32_t old = atomic_load(&r->leader[shard]);
+    uint32_t eff = old == 0 || old > r->cfg.n_nodes
+                       ? tl_cluster_shard_node(&r->cfg, shard)
+                       : old;
+    if (eff != seen || eff == node ||
+        !atomic_compare_exchange_strong(&r->leader[shard], &old, node))
+        return;
+    atomic_fetch_add(&r->n_leader_changes, 1);
+    tl_info(MOD, "event=leader_changed shard=%u from=%u to=%u reason=%s", shard,
+            eff, node, why);
+}
+
+/* The nodes to try for @shard, in order: its replicas (preferred leader
+ * first), then every other node, in case membership moved the shard.
+ * Returns how many (at least one). */
+static uint32_t
+shard_candidates(const struct router *r, uint32_t shard, uint32_t *ids)
+{
+    uint32_t n =
+        (uint32_t)tl_cluster_shard_replicas(&r->cfg, shard, ids, TL_MAX_NODES);
+    for (uint32_t id = 1; id <= r->cfg.n_nodes; id++) {
+        bool seen = false;
+        for (uint32_t k = 0; k < n && !seen; k++)
+            seen = ids[k] == id;
+        if (!seen)
+            ids[n++] = id;
+    }
+    return n;
+}
+
+/* Whether retries should pass over node @id for now. */
+static bool
+node_down(const struct router *r, uint32_t id, int64_t now)
+{
+    return atomic_load(&r->down_until_ms[id - 1]) > now;
+}
+
+/* The candidate after @node in @shard's order (wrapping around), passing
+ * over nodes found unreachable lately unless all are. */
+static uint32_t
+next_candidate(const struct router *r, uint32_t shard, uint32_t node)
+{
+    uint32_t ids[2 * TL_MAX_NODES];
+    uint32_t n = shard_candidates(r, shard, ids), at = n - 1;
+    int64_t now = router_now_ms();
+    for (uint32_t i = 0; i < n; i++)
+        if (ids[i] == node)
+            at = i;
+    for (uint32_t k = 1; k <= n; k++) {
+        uint32_t id = ids[(at + k) % n];
+        if (!node_down(r, id, now))
+            return id;
+    }
+    return ids[(at + 1) % n];
+}
+
+int64_t
+router_default_deadline(const struct router *r)
+{
+    uint32_t budget = r->cfg.n_replicas > 1 ? ROUTER_RETRY_BUDGET_MS
+                                            : r->cfg.request_timeout_ms;
+    return router_now_ms() + budget;
+}
+
+enum router_op
+router_op_of(const Talus__Request *req)
+{
+    switch (req->body_case) {
+    case TALUS__REQUEST__BODY_SCAN:
+    case TALUS__REQUEST__BODY_STATUS:
+        return ROUTER_READ;
+    case TALUS__REQUEST__BODY_WRITE:
+        return req->write->has_request_id && req->write->request_id != 0
+                   ? ROUTER_WRITE
+                   : ROUTER_MODIFY;
+    default:
+        return ROUTER_MODIFY;
+    }
+}
+
+void
+router_retry_init(struct router *r, struct router_retry *t, uint32_t shard,
+                  enum router_op op, int64_t deadline_ms)
+{
+    memset(t, 0, sizeof(*t));
+    t->shard = shard;
+    t->op = op;
+    t->deadline_ms = deadline_ms;
+    t->node = shard_leader(r, shard);
+    if (node_down(r, t->node, router_now_ms()))
+        t->node = next_candidate(r, shard, t->node);
+    t->backoff_ms = ROUTER_BACKOFF_FIRST_MS;
+}
+
+struct tl_rpc_client *
+router_retry_client(struct router *r, struct router_retry *t, int *timeout_ms)
+{
+    int64_t left = t->deadline_ms - router_now_ms();
+    if (left <= 0)
+        return NULL;
+    *timeout_ms = left < (int64_t)r->cfg.request_timeout_ms
+                      ? (int)left
+                      : (int)r->cfg.request_timeout_ms;
+    return r->nodes[t->node - 1];
+}
+
+/* Whether the node refused @e's request before running any of it: the
+ * node's own wording for a request that reached a non-leader (or a
+ * leader that lost its role before proposing), never one whose proposal
+ * may commit ("outcome unknown"). */
+static bool
+refused(const Talus__Error *e)
+{
+    const char *m = e->message != NULL ? e->message : "";
+    return strstr(m, "is not served by node") != NULL &&
+           strstr(m, "outcome unknown") == NULL;
+}
+
+enum router_verdict
+router_retry_next(struct router *r, struct router_retry *t, int rv,
+                  const Talus__Response *resp)
+{
+    const struct tl_node_config *nc = tl_cluster_node(&r->cfg, t->node);
+    const char *addr = nc != NULL ? nc->rpc_addr : "?";
+    bool maybe_applied = false;
+    uint32_t hint = 0;
+
+    t->n_attempts++;
+    if (rv == TL_EUNAVAILABLE)
+        atomic_store(&r->down_until_ms[t->node - 1],
+                     router_now_ms() + ROUTER_DOWN_MS);
+    else if (rv == 0)
+        atomic_store(&r->down_until_ms[t->node - 1], 0);
+    if (rv == 0 && resp->error == NULL) {
+        move_leader(r, t->shard, shard_leader(r, t->shard), t->node,
+                    "answered");
+        return ROUTER_DONE;
+    }
+    if (rv == 0) {
         const Talus__Error *e = resp->error;
-        if (strcmp(e->sqlstate, "08006") != 0 ||
-            strstr(e->message, "is not served by node") == NULL ||
-            strstr(e->message, "outcome unknown") != NULL)
-            return false;
-        unsigned hint = 0;
-        const char *d = e->detail != NULL ? e->detail : "";
-        if (sscanf(d, "leader is node %u", &hint) == 1 && hint >= 1 &&
-            hint <= r->cfg.n_nodes && hint != cur) {
-            next = hint;
-        } else if (strstr(d, "no leader known") != NULL) {
-            next = cur; /* a replica mid-election: ask it again shortly */
-            *wait_ms = 200;
-        } else if (several) {
-            next = cur % r->cfg.n_nodes + 1; /* not hosting: try the next */
-        }
-    } else if (several &&
-               (rv == TL_EUNAVAILABLE || (rv == TL_ETIMEOUT && idempotent))) {
-        next = cur % r->cfg.n_nodes + 1;
+        int code = e->has_code ? e->code : 0;
+        if (code != TL_ENOTLEADER && code != TL_EUNAVAILABLE &&
+            code != TL_ESHUTDOWN && code != TL_ETIMEOUT)
+            return ROUTER_DONE; /* the statement's own answer */
+        maybe_applied = !refused(e);
+        if (resp->has_leader_hint && resp->leader_hint >= 1 &&
+            resp->leader_hint <= r->cfg.n_nodes)
+            hint = (uint32_t)resp->leader_hint;
+        snprintf(t->why, sizeof(t->why), "node %u: %s%s%s", t->node,
+                 e->message != NULL ? e->message : "error",
+                 e->detail != NULL ? "; " : "",
+                 e->detail != NULL ? e->detail : "");
+    } else if (rv == TL_EUNAVAILABLE) {
+        snprintf(t->why, sizeof(t->why), "node %u at %s is unreachable",
+                 t->node, addr);
+    } else if (rv == TL_ETIMEOUT) {
+        maybe_applied = true;
+        snprintf(t->why, sizeof(t->why),
+                 "node %u at %s did not answer (connection lost or timed out)",
+                 t->node, addr);
+    } else {
+        return ROUTER_DONE; /* not a failover: EPROTO, ENOMEM, ... */
     }
-    if (next == 0)
-        return false;
-    if (next != cur) {
-        atomic_store(&r->leader[shard], next);
-        tl_info(MOD, "event=reroute shard=%u from=%u to=%u", shard, cur, next);
+    if (maybe_applied && t->op != ROUTER_READ && !t->unknown) {
+        t->unknown = true;
+        memcpy(t->why_unknown, t->why, sizeof(t->why));
     }
-    return true;
+    if (t->unknown && t->op == ROUTER_MODIFY) {
+        t->failed = true; /* running it again could apply it twice */
+        return ROUTER_FAILED;
+    }
+
+    uint32_t from = t->node;
+    int pause = 0;
+    if (hint != 0 && hint != from) {
+        move_leader(r, t->shard, from, hint, "hint");
+        t->node = hint;
+        /* Hints that chase each other (a stale one) get the backoff. */
+        if (++t->n_hops > 3)
+            pause = t->backoff_ms;
+    } else {
+        t->node = next_candidate(r, t->shard, from);
+        t->n_hops = 0;
+        pause = t->backoff_ms;
+    }
+    if (pause > 0)
+        t->backoff_ms = t->backoff_ms * 2 > ROUTER_BACKOFF_MAX_MS
+                            ? ROUTER_BACKOFF_MAX_MS
+                            : t->backoff_ms * 2;
+    t->next_at_ms = router_now_ms() + pause;
+    if (t->next_at_ms >= t->deadline_ms) {
+        t->failed = true;
+        return ROUTER_FAILED;
+    }
+    atomic_fetch_add(&r->n_retries, 1);
+    tl_debug(MOD,
+             "event=retry shard=%u from=%u to=%u pause_ms=%d attempt=%u "
+             "why=\"%s\"",
+             t->shard, from, t->node, pause, t->n_attempts, t->why);
+    return ROUTER_RETRY;
+}
+
+/* The report for @shard when no attempt reached a leader and nothing was
+ * applied. With replicas an election may be running: 40001, which clients
+ * retry. With one replica only its node's return helps: 08006, as for any
+ * unreachable server. */
+static void
+unavailable_error(const struct router *r, uint32_t shard, struct tl_error *err)
+{
+    if (r->cfg.n_replicas > 1) {
+        tl_error_set(err, TL_EUNAVAILABLE, "40001",
+                     "could not reach the leader of shard %u", shard);
+        tl_error_hint(err,
+                      "the shard is electing a leader; retry the statement");
+    } else {
+        tl_error_set(err, TL_EUNAVAILABLE, "08006", "shard %u is unavailable",
+                     shard);
+        tl_error_hint(err,
+                      "node %u, its only replica, is down or restarting; "
+                      "retry the statement",
+                      tl_cluster_shard_node(&r->cfg, shard));
+    }
+}
+
+int
+router_retry_error(const struct router *r, const struct router_retry *t,
+                   struct tl_error *err)
+{
+    (void)r;
+    if (t->n_attempts == 0)
+        return tl_error_set(err, TL_ETIMEOUT, "57014",
+                            "canceling statement due to statement timeout");
+    if (t->unknown) {
+        tl_error_set(err, TL_ETIMEOUT, "08007",
+                     "transaction resolution unknown: shard %u did not "
+                     "confirm the write",
+                     t->shard);
+        if (strcmp(t->why, t->why_unknown) == 0)
+            tl_error_detail(err, "%s", t->why);
+        else
+            tl_error_detail(err, "%s; then %s", t->why_unknown, t->why);
+        tl_error_hint(err, "the write may or may not have been applied; "
+                           "check before retrying it");
+        return TL_ETIMEOUT;
+    }
+    unavailable_error(r, t->shard, err);
+    tl_error_detail(err, "%s", t->why);
+    return TL_EUNAVAILABLE;
 }
 
 int
 router_call(struct router *r, uint32_t shard, const Talus__Request *req,
             bool idempotent, Talus__Response **resp)
 {
-    int rv;
-    for (int attempt = 0;; attempt++) {
+    struct router_retry t;
+    enum router_op op = router_op_of(req);
+    if (idempotent && op == ROUTER_MODIFY)
+        op = ROUTER_READ;
+    router_retry_init(r, &t, shard, op, router_default_deadline(r));
+    for (;;) {
+        int timeout_ms, rv;
+        struct tl_rpc_client *cl = router_retry_client(r, &t, &timeout_ms);
         *resp = NULL;
-        rv = tl_rpc_call(router_shard_client(r, shard), req,
-                         (int)r->cfg.request_timeout_ms, resp);
-        int wait_ms;
-        if (attempt == ROUTER_MAX_REROUTES ||
-            (rv == 0 && (*resp)->error == NULL) ||
-            !router_reroute(r, shard, rv, *resp, idempotent, &wait_ms))
+        if (cl == NULL)
+            return t.unknown ? TL_ETIMEOUT : TL_EUNAVAILABLE;
+        rv = tl_rpc_call(cl, req, timeout_ms, resp);
+        enum router_verdict v = router_retry_next(r, &t, rv, *resp);
+        if (v == ROUTER_DONE)
             return rv;
         if (*resp != NULL)
             talus__response__free_unpacked(*resp, NULL);
-        if (wait_ms > 0)
-            usleep((useconds_t)wait_ms * 1000);
+        *resp = NULL;
+        if (v == ROUTER_FAILED) {
+            tl_info(MOD, "event=call_failed shard=%u unknown=%d why=\"%s\"",
+                    shard, (int)t.unknown, t.why);
+            return t.unknown ? TL_ETIMEOUT : TL_EUNAVAILABLE;
+        }
+        int64_t wait = t.next_at_ms - router_now_ms();
+        if (wait > 0)
+            usleep((useconds_t)wait * 1000);
     }
 }
 
@@ -145,15 +394,16 @@ int
 router_call_result(const struct router *r, uint32_t shard, int rv,
                    const Talus__Response *resp, struct tl_error *err)
 {
-    if (rv == TL_ETIMEOUT || rv == TL_EUNAVAILABLE) {
-        uint32_t node = tl_cluster_shard_node(&r->cfg, shard);
-        const struct tl_node_config *nc = tl_cluster_node(&r->cfg, node);
-        tl_error_set(err, rv, "08006", "shard %u is unavailable", shard);
-        tl_error_detail(err, "node %u at %s did not answer within %u ms", node,
-                        nc != NULL ? nc->rpc_addr : "?",
-                        r->cfg.request_timeout_ms);
+    (void)r;
+    if (rv == TL_EUNAVAILABLE) {
+        unavailable_error(r, shard, err);
         return rv;
     }
+    if (rv == TL_ETIMEOUT)
+        return tl_error_set(err, rv, "08007",
+                            "transaction resolution unknown: shard %u did not "
+                            "confirm the write",
+                            shard);
     if (rv != 0)
         return tl_error_set(err, rv, "08P01", "invalid reply from shard %u: %s",
                             shard, tl_strerror(rv));

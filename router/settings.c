@@ -5,6 +5,7 @@
  * defaults. Names are case-insensitive; SHOW answers under the canonical
  * spelling when the parameter is known. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,37 @@ is_utf8_name(const char *v)
            strcasecmp(v, "UNICODE") == 0;
 }
 
+/* A duration as PostgreSQL reads statement_timeout: a number with an
+ * optional unit (ms, s, min, h, d), milliseconds without one. -1 if
+ * malformed or out of range. */
+static int64_t
+parse_ms(const char *v)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"", 1},      {"ms", 1},    {"s", 1000},
+                 {"min", 6e4}, {"h", 3.6e6}, {"d", 8.64e7}};
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || x < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(end, units[i].unit) == 0 && x * units[i].ms <= INT32_MAX)
+            return (int64_t)(x * units[i].ms + 0.5);
+    return -1;
+}
+
+int64_t
+settings_statement_timeout_ms(struct sql_session *s)
+{
+    const struct sql_setting *v = find_setting(s, "statement_timeout");
+    int64_t ms = v != NULL ? parse_ms(v->value) : 0;
+    return ms > 0 ? ms : 0;
+}
+
 static int
 set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
 {
@@ -162,6 +194,12 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
     if (rv != 0)
         return rv;
     const struct param_default *d = find_default(vs->name);
+    if (d != NULL && strcmp(d->name, "statement_timeout") == 0 &&
+        parse_ms(value) < 0)
+        return sql_error(st, TL_EINVAL, "22023",
+                         "invalid value for parameter \"statement_timeout\": "
+                         "\"%s\"",
+                         value);
     if (d != NULL && strcmp(d->name, "client_encoding") == 0) {
         if (!is_utf8_name(value))
             return sql_error(st, TL_EUNSUPPORTED, "0A000",

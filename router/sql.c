@@ -277,6 +277,8 @@ sql_exec_simple(struct sql_session *s, const char *query)
     for (size_t i = 0; i < tree->n_stmts; i++) {
         struct sql_stmt st = {
             .s = s, .r = s->r, .c = s->c, .a = &s->arena, .query = query};
+        int64_t timeout_ms = settings_statement_timeout_ms(s);
+        st.deadline_ms = timeout_ms > 0 ? router_now_ms() + timeout_ms : 0;
         tl_error_clear(&st.err);
         int rv =
             tree->stmts[i]->stmt != NULL ? exec_stmt(&st, tree->stmts[i]) : 0;

@@ -19,6 +19,7 @@
 #include "catalog.h"
 #include "expr.h"
 #include "route.h"
+#include "router_int.h"
 #include "sql.h"
 #include "table.h"
 #include "tl_error.h"
@@ -47,7 +48,8 @@ struct sql_stmt {
     struct router *r;
     struct pgw_conn *c;
     struct tl_arena *a;
-    const char *query; /* the whole query text (error positions) */
+    const char *query;   /* the whole query text (error positions) */
+    int64_t deadline_ms; /* statement_timeout (router_now_ms clock), 0: none */
     struct tl_error err;
     int depth; /* binder recursion depth */
 };
@@ -140,13 +142,16 @@ struct plan;
 struct exec_call {
     uint32_t shard;
     Talus__Request req;
-    Talus__Response *resp; /* owned after exec_run; exec_release frees */
-    int rv;                /* rpc result */
+    Talus__Response *resp;     /* owned after exec_run; exec_release frees */
+    int rv;                    /* rpc result; TL_EUNAVAILABLE/TL_ETIMEOUT with
+                                  resp NULL when retries gave up */
+    struct router_retry retry; /* leader following (router_int.h) */
 };
 
 /** Send every call's request (request ids and shards are filled here) in
- * parallel and wait for all. Cannot fail: per-call results are in rv and
- * resp. */
+ * parallel and wait for all, following shard leaders and retrying each
+ * call (same request id) until the statement's deadline (router_int.h).
+ * Cannot fail: per-call results are in rv and resp. */
 void exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n);
 /** 0 if @call succeeded, else fill st->err (node Error, or 08006 for an
  * unreachable shard) and return a negative code. */
@@ -223,6 +228,8 @@ int settings_exec_show(struct sql_stmt *st,
                        const PgQuery__VariableShowStmt *vs);
 /** Forget every setting of @s (RESET ALL, DISCARD ALL, session end). */
 void settings_free(struct sql_session *s);
+/** The session's statement_timeout in milliseconds, 0 when none. */
+int64_t settings_statement_timeout_ms(struct sql_session *s);
 
 /** Send a one-text-column result named @name with @rows and command tag
  * @tag. */

@@ -1,0 +1,370 @@
+/* Unit tests of the router's leader following (router/router.c): where
+ * each retry goes, after what pause, and what a client is told when the
+ * deadline passes; plus the RPC client's fast failure on a dead node. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "router_int.h"
+#include "rpc.h"
+
+/* A router config without node clients (no call is sent). */
+static void
+make_router(struct router *r, uint32_t n_nodes, uint32_t replicas)
+{
+    memset(r, 0, sizeof(*r));
+    tl_cluster_config_defaults(&r->cfg);
+    r->cfg.n_nodes = n_nodes;
+    r->cfg.n_replicas = replicas;
+    r->cfg.n_shards = 6;
+    r->cfg.request_timeout_ms = 5000;
+    for (uint32_t i = 0; i < n_nodes; i++) {
+        r->cfg.nodes[i].id = i + 1;
+        snprintf(r->cfg.nodes[i].rpc_addr, TL_ADDR_MAX, "127.0.0.1:%u",
+                 7100 + i);
+    }
+}
+
+/* A node's Error reply with @code, @msg and @hint. */
+struct reply {
+    Talus__Response resp;
+    Talus__Error err;
+};
+
+static const Talus__Response *
+error_reply(struct reply *rp, int code, const char *sqlstate, const char *msg,
+            uint64_t hint)
+{
+    talus__response__init(&rp->resp);
+    talus__error__init(&rp->err);
+    rp->err.sqlstate = (char *)sqlstate;
+    rp->err.message = (char *)msg;
+    if (code != 0) {
+        rp->err.has_code = 1;
+        rp->err.code = code;
+    }
+    rp->resp.error = &rp->err;
+    rp->resp.has_leader_hint = hint != 0;
+    rp->resp.leader_hint = hint;
+    return &rp->resp;
+}
+
+static const char *NOT_SERVED = "shard 0 is not served by node 1";
+
+/* A not-leader reply naming the leader sends the retry there at once and
+ * moves the shard's shared leader to it. */
+static void
+test_hint_switches_leader_at_once(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct reply rp;
+    (void)state;
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
+    assert_int_equal(t.node, 1); /* the preferred leader of shard 0 */
+    int64_t now = router_now_ms();
+    assert_int_equal(
+        router_retry_next(
+            &r, &t, 0, error_reply(&rp, TL_ENOTLEADER, "08006", NOT_SERVED, 3)),
+        ROUTER_RETRY);
+    assert_int_equal(t.node, 3);
+    assert_true(t.next_at_ms <= now + 1);
+    assert_false(t.unknown);
+    assert_int_equal(atomic_load(&r.leader[0]), 3);
+    /* A new call starts at the new leader. */
+    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 5000);
+    assert_int_equal(t.node, 3);
+}
+
+/* Without a hint the retries walk the shard's replicas, then the other
+ * nodes, pausing 25, 50, 100, 200, 200 ms. */
+static void
+test_no_hint_walks_replicas_with_backoff(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct reply rp;
+    (void)state;
+    make_router(&r, 4, 3);
+    r.cfg.n_initial_nodes = 3;
+    router_retry_init(&r, &t, 1, ROUTER_READ, router_now_ms() + 60000);
+    assert_int_equal(t.node, 2);
+    static const uint32_t order[] = {3, 1, 4, 2, 3};
+    static const int pause[] = {25, 50, 100, 200, 200};
+    for (int i = 0; i < 5; i++) {
+        int64_t now = router_now_ms();
+        assert_int_equal(router_retry_next(&r, &t, 0,
+                                           error_reply(&rp, TL_EUNAVAILABLE,
+                                                       "08006", NOT_SERVED, 0)),
+                         ROUTER_RETRY);
+        assert_int_equal(t.node, order[i]);
+        assert_true(t.next_at_ms >= now + pause[i]);
+        assert_true(t.next_at_ms <= now + pause[i] + 5);
+    }
+    /* Refusals never move the shared leader. */
+    assert_int_equal(atomic_load(&r.leader[1]), 0);
+}
+
+/* With one replica per shard every node is still a candidate (membership
+ * may have moved the shard), and an unreachable node counts as a refusal. */
+static void
+test_unreachable_node_tries_every_node(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    (void)state;
+    make_router(&r, 3, 1);
+    router_retry_init(&r, &t, 2, ROUTER_WRITE, router_now_ms() + 60000);
+    assert_int_equal(t.node, 3);
+    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
+                     ROUTER_RETRY);
+    assert_int_equal(t.node, 1);
+    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
+                     ROUTER_RETRY);
+    assert_int_equal(t.node, 2);
+    assert_false(t.unknown);
+}
+
+/* A node found unreachable is passed over by the next calls (for a
+ * while), unless a leader hint names it. */
+static void
+test_unreachable_node_passed_over(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct reply rp;
+    (void)state;
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 60000);
+    assert_int_equal(t.node, 1);
+    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
+                     ROUTER_RETRY);
+    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 60000);
+    assert_int_equal(t.node, 2);
+    assert_int_equal(router_retry_next(&r, &t, 0,
+                                       error_reply(&rp, TL_EUNAVAILABLE,
+                                                   "08006", NOT_SERVED, 0)),
+                     ROUTER_RETRY);
+    assert_int_equal(t.node, 3); /* not 1 */
+    assert_int_equal(
+        router_retry_next(
+            &r, &t, 0, error_reply(&rp, TL_ENOTLEADER, "08006", NOT_SERVED, 1)),
+        ROUTER_RETRY);
+    assert_int_equal(t.node, 1); /* the hint wins */
+}
+
+/* A write whose attempt timed out is retried (same request id) but, if
+ * the deadline passes, is reported as 08007, never as applied or as a
+ * plain refusal. */
+static void
+test_unknown_write_reports_08007(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct reply rp;
+    struct tl_error err;
+    (void)state;
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 60);
+    assert_int_equal(router_retry_next(&r, &t, TL_ETIMEOUT, NULL),
+                     ROUTER_RETRY);
+    assert_true(t.unknown);
+    enum router_verdict v = ROUTER_RETRY;
+    for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
+        v = router_retry_next(
+            &r, &t, 0,
+            error_reply(&rp, TL_EUNAVAILABLE, "08006", NOT_SERVED, 0));
+    assert_int_equal(v, ROUTER_FAILED);
+    assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
+    assert_string_equal(err.sqlstate, "08007");
+    assert_non_null(strstr(err.message, "shard 0 did not confirm the write"));
+}
+
+/* Leadership lost after proposing ("outcome unknown") makes a write
+ * unknown even though the node names a new leader. */
+static void
+test_leadership_lost_is_unknown(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct reply rp;
+    (void)state;
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
+    assert_int_equal(
+        router_retry_next(
+            &r, &t, 0,
+            error_reply(&rp, TL_ENOTLEADER, "08006",
+                        "shard 0 is not served by node 1: leadership lost, "
+                        "outcome unknown (retry with the same request id)",
+                        2)),
+        ROUTER_RETRY);
+    assert_true(t.unknown);
+    assert_int_equal(t.node, 2);
+}
+
+/* A modify (not deduplicated by the node) with an unknown outcome fails at
+ * once with 08007 instead of risking a second application. */
+static void
+test_unknown_modify_fails_at_once(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct tl_error err;
+    struct reply rp;
+    (void)state;
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 0, ROUTER_MODIFY, router_now_ms() + 5000);
+    /* A refusal is safe to retry... */
+    assert_int_equal(
+        router_retry_next(
+            &r, &t, 0, error_reply(&rp, TL_ENOTLEADER, "08006", NOT_SERVED, 2)),
+        ROUTER_RETRY);
+    /* ...a lost reply is not. */
+    assert_int_equal(router_retry_next(&r, &t, TL_ETIMEOUT, NULL),
+                     ROUTER_FAILED);
+    assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
+    assert_string_equal(err.sqlstate, "08007");
+}
+
+/* A read that found no leader before its deadline fails with 40001 and a
+ * hint to retry. */
+static void
+test_leaderless_read_reports_40001(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct tl_error err;
+    (void)state;
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 4, ROUTER_READ, router_now_ms() + 30);
+    enum router_verdict v = ROUTER_RETRY;
+    for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
+        v = router_retry_next(&r, &t, TL_ETIMEOUT, NULL);
+    assert_int_equal(v, ROUTER_FAILED);
+    assert_false(t.unknown);
+    assert_int_equal(router_retry_error(&r, &t, &err), TL_EUNAVAILABLE);
+    assert_string_equal(err.sqlstate, "40001");
+    assert_string_equal(err.message, "could not reach the leader of shard 4");
+    assert_string_equal(err.hint,
+                        "the shard is electing a leader; retry the statement");
+}
+
+/* With one replica per shard, nothing applied and no node reached is
+ * 08006 "shard S is unavailable" (no election can help). */
+static void
+test_single_replica_reports_08006(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct tl_error err;
+    (void)state;
+    make_router(&r, 3, 1);
+    router_retry_init(&r, &t, 1, ROUTER_READ, router_now_ms() + 20);
+    enum router_verdict v = ROUTER_RETRY;
+    for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
+        v = router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL);
+    assert_int_equal(v, ROUTER_FAILED);
+    assert_int_equal(router_retry_error(&r, &t, &err), TL_EUNAVAILABLE);
+    assert_string_equal(err.sqlstate, "08006");
+    assert_string_equal(err.message, "shard 1 is unavailable");
+}
+
+/* A SQL answer (duplicate key) and a success end the call; a success on
+ * another node than the known leader makes it the known leader. */
+static void
+test_answers_end_the_call(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct reply rp;
+    Talus__Response ok = TALUS__RESPONSE__INIT;
+    (void)state;
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
+    assert_int_equal(
+        router_retry_next(&r, &t, 0,
+                          error_reply(&rp, 0, "23505", "duplicate key", 0)),
+        ROUTER_DONE);
+    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 5000);
+    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
+                     ROUTER_RETRY);
+    assert_int_equal(router_retry_next(&r, &t, 0, &ok), ROUTER_DONE);
+    assert_int_equal(atomic_load(&r.leader[0]), 2);
+    assert_int_equal(atomic_load(&r.n_leader_changes), 1);
+}
+
+/* Each attempt may take the request timeout or what is left of the
+ * deadline; past the deadline no attempt starts (57014 if none did). */
+static void
+test_attempt_timeout_bounded_by_deadline(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct tl_error err;
+    struct tl_rpc_client *fake[3] = {(void *)1, (void *)2, (void *)3};
+    int ms = 0;
+    (void)state;
+    make_router(&r, 3, 3);
+    memcpy(r.nodes, fake, sizeof(fake));
+    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 800);
+    assert_ptr_equal(router_retry_client(&r, &t, &ms), fake[0]);
+    assert_true(ms > 700 && ms <= 800);
+    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 60000);
+    assert_non_null(router_retry_client(&r, &t, &ms));
+    assert_int_equal(ms, 5000);
+    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() - 1);
+    assert_null(router_retry_client(&r, &t, &ms));
+    router_retry_error(&r, &t, &err);
+    assert_string_equal(err.sqlstate, "57014");
+    memset(r.nodes, 0, sizeof(fake));
+}
+
+/* A call to a node nobody listens on fails with TL_EUNAVAILABLE after the
+ * connect timeout, not after the call's whole timeout. */
+static void
+test_rpc_dead_node_fails_fast(void **state)
+{
+    struct tl_rpc_client *c;
+    Talus__Request req = TALUS__REQUEST__INIT;
+    Talus__StatusRequest sr = TALUS__STATUS_REQUEST__INIT;
+    Talus__Response *resp = NULL;
+    (void)state;
+    /* Port 1 on loopback: connection refused. */
+    assert_int_equal(tl_rpc_client_create("127.0.0.1:1", &c), 0);
+    tl_rpc_client_set_connect_timeout(c, 300);
+    req.request_id = tl_rpc_next_id();
+    req.body_case = TALUS__REQUEST__BODY_STATUS;
+    req.status = &sr;
+    int64_t t0 = router_now_ms();
+    assert_int_equal(tl_rpc_call(c, &req, 5000, &resp), TL_EUNAVAILABLE);
+    int64_t took = router_now_ms() - t0;
+    assert_null(resp);
+    assert_true(took >= 250 && took < 2000);
+    tl_rpc_client_destroy(c);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hint_switches_leader_at_once),
+        cmocka_unit_test(test_no_hint_walks_replicas_with_backoff),
+        cmocka_unit_test(test_unreachable_node_tries_every_node),
+        cmocka_unit_test(test_unreachable_node_passed_over),
+        cmocka_unit_test(test_unknown_write_reports_08007),
+        cmocka_unit_test(test_leadership_lost_is_unknown),
+        cmocka_unit_test(test_unknown_modify_fails_at_once),
+        cmocka_unit_test(test_leaderless_read_reports_40001),
+        cmocka_unit_test(test_single_replica_reports_08006),
+        cmocka_unit_test(test_answers_end_the_call),
+        cmocka_unit_test(test_attempt_timeout_bounded_by_deadline),
+        cmocka_unit_test(test_rpc_dead_node_fails_fast),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
