@@ -5,6 +5,7 @@ BUILD     ?= build
 SAN_BUILD ?= build-san
 DATA      ?= data
 PORT      ?= 5433
+REPLICAS  ?= 3
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
@@ -24,7 +25,7 @@ build-san: deps
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
 
 up: build
-	@BUILD=$(BUILD) DATA=$(DATA) PORT=$(PORT) scripts/cluster up
+	@BUILD=$(BUILD) DATA=$(DATA) PORT=$(PORT) REPLICAS=$(REPLICAS) scripts/cluster up
 
 down:
 	@BUILD=$(BUILD) DATA=$(DATA) scripts/cluster down
