@@ -382,7 +382,7 @@ eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     struct tl_value l, r;
-    bool res;
+    bool res = false;
     int rv;
 
     if ((rv = eval(e->args[0], row, n_cols, a, &l, err)) != 0)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "keycodec.h"
+#include "row.h"
 #include "vindex.h"
 
 static int
@@ -18,6 +19,55 @@ static bool
 valid_name(const char *s)
 {
     return s != NULL && s[0] != '\0' && strlen(s) < TL_NAME_MAX;
+}
+
+/* The boundaries of a range table, decoded into @vals (n_range_shards - 1
+ * entries; text borrows t->range_bounds). TL_ECORRUPT when they do not
+ * decode to that many values. */
+static int
+decode_bounds(const struct tl_table *t, struct tl_value *vals, size_t n)
+{
+    size_t got;
+    int rv = tl_row_decode(t->range_bounds, t->range_bounds_len, vals, n, &got);
+    if (rv == 0 && got != n)
+        rv = TL_ECORRUPT;
+    return rv;
+}
+
+/* Copy and check the consistent_hash / range parameters of @pb. */
+static int
+fill_vindex_params(const Talus__TableDesc *pb, struct tl_table *t,
+                   const char *tname, struct tl_error *err)
+{
+    if (t->vindex == TL_VINDEX_CONSISTENT_HASH) {
+        t->ring_vnodes = pb->ring_vnodes;
+        t->ring_shards = pb->ring_shards;
+        if (t->ring_shards == 0)
+            return proto_error(err, "consistent_hash without shards", tname);
+    }
+    if (t->vindex != TL_VINDEX_RANGE)
+        return 0;
+    if (pb->n_range_shards == 0 || pb->n_range_shards > UINT32_MAX / 2)
+        return proto_error(err, "range vindex without ranges", tname);
+    t->n_range_shards = (uint32_t)pb->n_range_shards;
+    t->range_shards = malloc(pb->n_range_shards * sizeof(uint32_t));
+    t->range_bounds = malloc(pb->range_bounds.len + 1);
+    if (t->range_shards == NULL || t->range_bounds == NULL)
+        abort();
+    memcpy(t->range_shards, pb->range_shards,
+           pb->n_range_shards * sizeof(uint32_t));
+    if (pb->range_bounds.len > 0)
+        memcpy(t->range_bounds, pb->range_bounds.data, pb->range_bounds.len);
+    t->range_bounds_len = pb->range_bounds.len;
+    size_t n = t->n_range_shards - 1;
+    struct tl_value *vals = malloc((n + 1) * sizeof(*vals));
+    if (vals == NULL)
+        abort();
+    int rv = decode_bounds(t, vals, n);
+    free(vals);
+    if (rv != 0)
+        return proto_error(err, "bad range boundaries", tname);
+    return 0;
 }
 
 /* Check @pb and copy it into @t (columns already allocated). */
@@ -71,12 +121,15 @@ fill_from_proto(const Talus__TableDesc *pb, struct tl_table *t,
     if (t->shard_key < -1 || t->shard_key >= (int32_t)pb->n_columns)
         return proto_error(err, "bad shard key", tname);
     t->vindex = pb->vindex;
-    if (t->vindex > TL_VINDEX_HASH)
+    if (t->vindex > TL_VINDEX_RANGE)
         return proto_error(err, "unknown vindex", tname);
-    if (t->vindex == TL_VINDEX_HASH && t->shard_key < 0)
-        return proto_error(err, "hash vindex without a shard key", tname);
+    if (t->vindex != TL_VINDEX_NONE && t->shard_key < 0)
+        return proto_error(err, "vindex without a shard key", tname);
     t->schema_version = pb->schema_version;
-    return 0;
+    t->distribution = pb->distribution;
+    if (t->distribution > TL_DIST_REFERENCE)
+        return proto_error(err, "unknown distribution", tname);
+    return fill_vindex_params(pb, t, tname, err);
 }
 
 int
@@ -140,6 +193,77 @@ tl_table_to_proto(const struct tl_table *t, struct tl_arena *a,
     pb->vindex = t->vindex;
     pb->has_schema_version = true;
     pb->schema_version = t->schema_version;
+    /* Absent when default, so a hash table's description is unchanged. */
+    pb->has_distribution = t->distribution != TL_DIST_VINDEX;
+    pb->distribution = t->distribution;
+    if (t->vindex == TL_VINDEX_CONSISTENT_HASH) {
+        pb->has_ring_vnodes = true;
+        pb->ring_vnodes = t->ring_vnodes;
+        pb->has_ring_shards = true;
+        pb->ring_shards = t->ring_shards;
+    }
+    if (t->vindex == TL_VINDEX_RANGE) {
+        pb->has_range_bounds = true;
+        pb->range_bounds.data = tl_arena_alloc(a, t->range_bounds_len + 1);
+        memcpy(pb->range_bounds.data, t->range_bounds, t->range_bounds_len);
+        pb->range_bounds.len = t->range_bounds_len;
+        pb->n_range_shards = t->n_range_shards;
+        pb->range_shards =
+            tl_arena_alloc(a, (t->n_range_shards + 1) * sizeof(uint32_t));
+        memcpy(pb->range_shards, t->range_shards,
+               t->n_range_shards * sizeof(uint32_t));
+    }
+}
+
+int
+tl_table_vindex_build(const struct tl_table *t, struct tl_ring **ring,
+                      struct tl_range_map **map, struct tl_error *err)
+{
+    int rv = 0;
+    if (t->vindex == TL_VINDEX_CONSISTENT_HASH) {
+        if (t->ring_shards == 0)
+            return proto_error(err, "consistent_hash without shards", t->name);
+        uint32_t *ids = malloc(t->ring_shards * sizeof(*ids));
+        if (ids == NULL)
+            abort();
+        for (uint32_t i = 0; i < t->ring_shards; i++)
+            ids[i] = i;
+        struct tl_ring *r;
+        rv = tl_ring_create(ids, t->ring_shards, t->ring_vnodes, &r);
+        free(ids);
+        if (rv != 0)
+            return tl_error_set(err, rv, "22023",
+                                "cannot build the hash ring of table \"%s\"",
+                                t->name);
+        *ring = r;
+        *map = NULL;
+        return 0;
+    }
+    if (t->vindex == TL_VINDEX_RANGE) {
+        if (t->n_range_shards == 0 || t->shard_key < 0 ||
+            t->shard_key >= (int32_t)t->n_columns)
+            return proto_error(err, "range vindex without ranges", t->name);
+        size_t n = t->n_range_shards - 1;
+        struct tl_value *vals = malloc((n + 1) * sizeof(*vals));
+        if (vals == NULL)
+            abort();
+        rv = decode_bounds(t, vals, n);
+        struct tl_range_map *m = NULL;
+        if (rv != 0)
+            rv = proto_error(err, "bad range boundaries", t->name);
+        else
+            rv = tl_range_map_create(t->columns[t->shard_key].type, vals, n,
+                                     t->range_shards, &m, err);
+        free(vals);
+        if (rv != 0)
+            return rv;
+        *ring = NULL;
+        *map = m;
+        return 0;
+    }
+    *ring = NULL;
+    *map = NULL;
+    return 0;
 }
 
 struct tl_table *
@@ -154,6 +278,18 @@ tl_table_copy(const struct tl_table *t)
     if (c->columns == NULL)
         abort();
     memcpy(c->columns, t->columns, t->n_columns * sizeof(*c->columns));
+    c->range_bounds = NULL;
+    c->range_shards = NULL;
+    if (t->n_range_shards > 0) {
+        c->range_bounds = malloc(t->range_bounds_len + 1);
+        c->range_shards = malloc(t->n_range_shards * sizeof(uint32_t));
+        if (c->range_bounds == NULL || c->range_shards == NULL)
+            abort();
+        if (t->range_bounds_len > 0)
+            memcpy(c->range_bounds, t->range_bounds, t->range_bounds_len);
+        memcpy(c->range_shards, t->range_shards,
+               t->n_range_shards * sizeof(uint32_t));
+    }
     return c;
 }
 
@@ -163,6 +299,8 @@ tl_table_destroy(struct tl_table *t)
     if (t == NULL)
         return;
     free(t->columns);
+    free(t->range_bounds);
+    free(t->range_shards);
     free(t);
 }
 

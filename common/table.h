@@ -29,6 +29,24 @@ struct tl_column {
     bool hidden;
 };
 
+/* Table kinds (TableDesc.distribution; stored: never renumber). */
+enum tl_distribution {
+    TL_DIST_VINDEX = 0,    /* sharded by its vindex, or unsharded (shard 0) */
+    TL_DIST_REFERENCE = 1, /* a copy on every shard */
+};
+
+struct tl_ring;
+struct tl_range_map;
+
+/* The vindex parameters are part of the description (stored in the
+ * catalog); the ring or range map built from them is not: a router builds
+ * it once when it caches the table (tl_table_vindex_build) and every copy
+ * of the table borrows it. Invariants, when vindex is
+ *   TL_VINDEX_CONSISTENT_HASH: shard_key >= 0, ring_shards >= 1 (the ring
+ *     holds shards 0..ring_shards-1 with ring_vnodes virtual nodes each);
+ *   TL_VINDEX_RANGE: shard_key >= 0, n_range_shards >= 1, range_bounds
+ *     encodes n_range_shards - 1 boundaries of the key column's type as
+ *     one row (row.h), range_shards[i] is the shard of range i. */
 struct tl_table {
     uint32_t id;
     char name[TL_NAME_MAX];
@@ -39,6 +57,17 @@ struct tl_table {
     int32_t shard_key; /* column index, -1 when unsharded */
     uint32_t vindex;   /* enum tl_vindex_kind */
     uint32_t schema_version;
+    uint32_t distribution; /* enum tl_distribution */
+    uint32_t ring_vnodes;  /* consistent_hash; 0: TL_RING_DEFAULT_VNODES */
+    uint32_t ring_shards;  /* consistent_hash */
+    uint8_t *range_bounds; /* range; owned (see tl_table_destroy) */
+    size_t range_bounds_len;
+    uint32_t *range_shards; /* range; owned, n_range_shards entries */
+    uint32_t n_range_shards;
+    /* Built from the above; borrowed (the router's catalog owns them), NULL
+     * until built. Routing a consistent_hash or range table needs them. */
+    const struct tl_ring *ring;
+    const struct tl_range_map *range_map;
 };
 
 /** Build a table from @pb (copied). On success *@out is owned by the
@@ -52,10 +81,21 @@ int tl_table_from_proto(const Talus__TableDesc *pb, struct tl_table **out,
 void tl_table_to_proto(const struct tl_table *t, struct tl_arena *a,
                        Talus__TableDesc *pb);
 
-/** Deep copy of @t; free with tl_table_destroy(). Cannot fail. */
+/** Build the ring (consistent_hash) or range map (range) that @t's vindex
+ * parameters describe; both outs are set, NULL when the vindex needs no
+ * structure. The caller owns what is returned (tl_ring_destroy,
+ * tl_range_map_destroy). TL_EPROTO (bad parameters) or the tl_ring_create
+ * / tl_range_map_create errors, with @err (may be NULL); outs untouched. */
+int tl_table_vindex_build(const struct tl_table *t, struct tl_ring **ring,
+                          struct tl_range_map **map, struct tl_error *err);
+
+/** Deep copy of @t (the vindex parameters too; ring and range_map stay
+ * borrowed); free with tl_table_destroy(). Cannot fail. */
 struct tl_table *tl_table_copy(const struct tl_table *t);
 
-/** Free @t; NULL is a no-op. */
+/** Free @t, its columns and vindex parameters (not ring or range_map);
+ * NULL is a no-op. Only for tables from tl_table_from_proto() or
+ * tl_table_copy(): arena-built tables are released with their arena. */
 void tl_table_destroy(struct tl_table *t);
 
 /** Index of the column named @name (exact, case-sensitive: identifiers are

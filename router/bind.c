@@ -377,8 +377,8 @@ static int
 bind_in(struct sql_stmt *st, const struct bind_scope *sc,
         const PgQuery__AExpr *e, struct tl_expr **out)
 {
-    struct tl_expr *x, **items;
-    uint32_t n;
+    struct tl_expr *x, **items = NULL;
+    uint32_t n = 0;
     int rv = bind_node(st, sc, e->lexpr, &x);
     if (rv == 0)
         rv = bind_list(st, sc, e->rexpr, &items, &n);
@@ -414,8 +414,8 @@ static int
 bind_between(struct sql_stmt *st, const struct bind_scope *sc,
              const PgQuery__AExpr *e, bool negate, struct tl_expr **out)
 {
-    struct tl_expr *x, **items, *c[2];
-    uint32_t n;
+    struct tl_expr *x, **items = NULL, *c[2];
+    uint32_t n = 0;
     int rv = bind_node(st, sc, e->lexpr, &x);
     if (rv == 0)
         rv = bind_list(st, sc, e->rexpr, &items, &n);
@@ -572,7 +572,8 @@ castable(uint8_t from, uint8_t to)
         return true;
     if (tl_type_is_numeric(from) && tl_type_is_numeric(to))
         return true;
-    return false;
+    /* Every pair of date/time types has a cast (tl_value_cast). */
+    return tl_type_is_datetime(from) && tl_type_is_datetime(to);
 }
 
 static int
@@ -826,6 +827,9 @@ assignable(uint8_t from, uint8_t to)
         return true;
     if (tl_type_is_text(from) && tl_type_is_text(to))
         return true;
+    /* PostgreSQL's assignment casts among date, timestamp, timestamptz. */
+    if (tl_type_is_datetime(from) && tl_type_is_datetime(to))
+        return true;
     return from == to;
 }
 
@@ -844,5 +848,8 @@ bind_assign(struct sql_stmt *st, struct tl_expr **e, const char *colname,
     }
     if ((*e)->kind == TL_EXPR_CONST)
         return coerce_const(st, e, type, typmod, location);
+    /* Date/time values have different representations per type. */
+    if (tl_type_is_datetime(type) && (*e)->type != type)
+        *e = wrap_cast(st, *e, type, typmod);
     return 0;
 }

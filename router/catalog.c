@@ -9,9 +9,22 @@
 #include "log.h"
 #include "router_int.h"
 #include "row.h"
+#include "vindex.h"
 
 #define MOD "catalog"
 #define CATALOG_RETRIES 16
+
+/* The ring or range map of one version of one table. Statements borrow
+ * them through their arena copies of the table without holding the lock,
+ * so they are freed only with the catalog: entries are keyed by (table id,
+ * schema version), ids are never reused, and a refresh reuses the entry
+ * of a table it already knew, so the list grows only with DDL. */
+struct vindex_maps {
+    uint32_t id;
+    uint32_t schema_version;
+    struct tl_ring *ring;
+    struct tl_range_map *range_map;
+};
 
 struct catalog {
     struct router *r;
@@ -20,6 +33,8 @@ struct catalog {
     uint64_t gen;             /* bumped by this router's own DDL */
     struct tl_table **tables; /* owned */
     size_t n_tables;
+    struct vindex_maps *maps; /* owned, with their rings and range maps */
+    size_t n_maps;
 };
 
 /* One catalog key-value as read back: the decoded value of column 0. */
@@ -53,8 +68,63 @@ catalog_destroy(struct catalog *c)
     if (c == NULL)
         return;
     free_tables(c->tables, c->n_tables);
+    for (size_t i = 0; i < c->n_maps; i++) {
+        tl_ring_destroy(c->maps[i].ring);
+        tl_range_map_destroy(c->maps[i].range_map);
+    }
+    free(c->maps);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+/* Under the lock: point @t at its ring or range map, building them the
+ * first time this version of the table is seen. Fails (logged) only when
+ * the stored parameters cannot be built. */
+static int
+attach_maps_locked(struct catalog *c, struct tl_table *t)
+{
+    if (t->vindex != TL_VINDEX_CONSISTENT_HASH && t->vindex != TL_VINDEX_RANGE)
+        return 0;
+    for (size_t i = 0; i < c->n_maps; i++)
+        if (c->maps[i].id == t->id &&
+            c->maps[i].schema_version == t->schema_version) {
+            t->ring = c->maps[i].ring;
+            t->range_map = c->maps[i].range_map;
+            return 0;
+        }
+    /* Shards beyond the cluster's would be routed to and do not exist. */
+    uint32_t n_shards = c->r->cfg.n_shards;
+    if (t->ring_shards > n_shards ||
+        (t->vindex == TL_VINDEX_RANGE &&
+         (t->n_range_shards == 0 || t->n_range_shards > n_shards))) {
+        tl_warn(MOD, "event=vindex_beyond_shards table=%s n_shards=%u", t->name,
+                n_shards);
+        return TL_EINVAL;
+    }
+    for (uint32_t i = 0; i < t->n_range_shards; i++)
+        if (t->range_shards[i] >= n_shards) {
+            tl_warn(MOD, "event=vindex_beyond_shards table=%s n_shards=%u",
+                    t->name, n_shards);
+            return TL_EINVAL;
+        }
+    struct vindex_maps m = {.id = t->id, .schema_version = t->schema_version};
+    int rv = tl_table_vindex_build(t, &m.ring, &m.range_map, NULL);
+    struct vindex_maps *v =
+        rv == 0 ? realloc(c->maps, (c->n_maps + 1) * sizeof(*v)) : NULL;
+    if (v == NULL) {
+        if (rv == 0) {
+            tl_ring_destroy(m.ring);
+            tl_range_map_destroy(m.range_map);
+            rv = TL_ENOMEM;
+        }
+        tl_warn(MOD, "event=bad_vindex table=%s rv=%d", t->name, rv);
+        return rv;
+    }
+    c->maps = v;
+    c->maps[c->n_maps++] = m;
+    t->ring = m.ring;
+    t->range_map = m.range_map;
+    return 0;
 }
 
 Talus__TableDesc *
@@ -225,6 +295,14 @@ refresh(struct catalog *c, struct tl_error *err)
                     tl_warn(MOD, "event=bad_table_desc index=%zu", i);
             }
             pthread_mutex_lock(&c->lock);
+            size_t kept = 0;
+            for (size_t i = 0; tables != NULL && i < m; i++) {
+                if (attach_maps_locked(c, tables[i]) == 0)
+                    tables[kept++] = tables[i];
+                else
+                    tl_table_destroy(tables[i]);
+            }
+            m = kept;
             if (c->gen == gen && tables != NULL) {
                 free_tables(c->tables, c->n_tables);
                 c->tables = tables;
@@ -251,6 +329,15 @@ copy_to_arena(const struct tl_table *t, struct tl_arena *a)
     *c = *t;
     c->columns = tl_arena_alloc(a, t->n_columns * sizeof(*c->columns));
     memcpy(c->columns, t->columns, t->n_columns * sizeof(*c->columns));
+    /* The cached table may be freed by a refresh while the copy is used. */
+    c->range_bounds = tl_arena_alloc(a, t->range_bounds_len + 1);
+    if (t->range_bounds_len > 0)
+        memcpy(c->range_bounds, t->range_bounds, t->range_bounds_len);
+    c->range_shards =
+        tl_arena_alloc(a, (t->n_range_shards + 1) * sizeof(uint32_t));
+    if (t->n_range_shards > 0)
+        memcpy(c->range_shards, t->range_shards,
+               t->n_range_shards * sizeof(uint32_t));
     return c;
 }
 
@@ -303,7 +390,10 @@ cache_put(struct catalog *c, const struct tl_table *t)
     pthread_mutex_lock(&c->lock);
     c->gen++;
     ssize_t i = find_locked(c, t->name);
-    if (i >= 0) {
+    if (attach_maps_locked(c, copy) != 0) {
+        tl_table_destroy(copy);
+        c->loaded = false; /* reload later rather than lie */
+    } else if (i >= 0) {
         tl_table_destroy(c->tables[i]);
         c->tables[i] = copy;
     } else {

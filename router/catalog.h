@@ -10,7 +10,12 @@
  * The cache maps names to tables. It is loaded on first use, updated after
  * this router's own DDL, and refreshed when a statement names a table it
  * does not know (another router may have created it). Thread-safe: every
- * connection thread shares one catalog. */
+ * connection thread shares one catalog.
+ *
+ * A cached consistent_hash or range table carries its ring or range map,
+ * built once per (table id, schema version) and kept until
+ * catalog_destroy(), so the copies catalog_lookup() returns may borrow
+ * them for as long as they live. */
 #ifndef TL_CATALOG_H
 #define TL_CATALOG_H
 
@@ -32,7 +37,8 @@ int catalog_create(struct router *r, struct catalog **out);
 /** Free @c; NULL is a no-op. */
 void catalog_destroy(struct catalog *c);
 
-/** Copy table @name into @a (*@out lives as long as the arena). Loads or
+/** Copy table @name into @a (*@out lives as long as the arena; its ring or
+ * range map is borrowed from the catalog). Loads or
  * refreshes the cache as needed. TL_ENOTFOUND (no report) when no such
  * table exists; an unreachable shard 0 is reported in @err. */
 int catalog_lookup(struct catalog *c, const char *name, struct tl_arena *a,

@@ -3,8 +3,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include "row.h"
 #include "sql_int.h"
 #include "vindex.h"
+
+/* The WITH (...) options of CREATE TABLE that Talus knows; NULL when
+ * absent. */
+struct table_options {
+    const char *vindex;       /* hash, consistent_hash, range */
+    const char *boundaries;   /* range: "b1,b2,..." */
+    const char *distribution; /* reference */
+};
 
 /* What CREATE TABLE collects while walking the column list. */
 struct table_builder {
@@ -187,12 +196,197 @@ finish_pk(struct sql_stmt *st, struct table_builder *b)
     return 0;
 }
 
+/* The value of a WITH option as text: 'x', x or a number. */
+static const char *
+option_text(struct sql_stmt *st, const PgQuery__Node *arg)
+{
+    if (arg == NULL)
+        return NULL;
+    switch (arg->node_case) {
+    case PG_QUERY__NODE__NODE_STRING:
+        return arg->string->sval;
+    case PG_QUERY__NODE__NODE_TYPE_NAME:
+        return arg->type_name->n_names > 0
+                   ? sql_node_str(
+                         arg->type_name->names[arg->type_name->n_names - 1])
+                   : NULL;
+    case PG_QUERY__NODE__NODE_INTEGER:
+        return tl_arena_printf(st->a, "%d", arg->integer->ival);
+    case PG_QUERY__NODE__NODE_FLOAT:
+        return arg->float_->fval;
+    default:
+        return NULL;
+    }
+}
+
+/* PostgreSQL's own table storage parameters: valid there, not here. */
+static bool
+is_storage_parameter(const PgQuery__DefElem *d)
+{
+    static const char *const names[] = {"fillfactor",
+                                        "toast_tuple_target",
+                                        "parallel_workers",
+                                        "user_catalog_table",
+                                        "vacuum_index_cleanup",
+                                        "vacuum_truncate",
+                                        "oids",
+                                        NULL};
+    if (d->defnamespace != NULL && strcmp(d->defnamespace, "toast") == 0)
+        return true;
+    if (strncmp(d->defname, "autovacuum_", 11) == 0 ||
+        strcmp(d->defname, "log_autovacuum_min_duration") == 0)
+        return true;
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(d->defname, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static int
+parse_options(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
+              struct table_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (size_t i = 0; i < cs->n_options; i++) {
+        const PgQuery__Node *n = cs->options[i];
+        if (n->node_case != PG_QUERY__NODE__NODE_DEF_ELEM)
+            return sql_unsupported(st, "this WITH option");
+        const PgQuery__DefElem *d = n->def_elem;
+        const char **slot = NULL;
+        bool plain = d->defnamespace == NULL || d->defnamespace[0] == '\0';
+        if (plain && strcmp(d->defname, "vindex") == 0)
+            slot = &o->vindex;
+        else if (plain && strcmp(d->defname, "boundaries") == 0)
+            slot = &o->boundaries;
+        else if (plain && strcmp(d->defname, "distribution") == 0)
+            slot = &o->distribution;
+        if (slot == NULL && is_storage_parameter(d))
+            return sql_unsupported(st, "WITH (...) storage options");
+        if (slot == NULL)
+            return sql_error(
+                st, TL_EINVAL, "22023", "unrecognized parameter \"%s%s%s\"",
+                plain ? "" : d->defnamespace, plain ? "" : ".", d->defname);
+        if (*slot != NULL)
+            return sql_error(st, TL_EINVAL, "22023",
+                             "parameter \"%s\" specified more than once",
+                             d->defname);
+        *slot = option_text(st, d->arg);
+        if (*slot == NULL)
+            return sql_error(st, TL_EINVAL, "22023",
+                             "parameter \"%s\" needs a value", d->defname);
+    }
+    return 0;
+}
+
+/* The vindex named by WITH (vindex = ...), or 22023. */
+static int
+vindex_by_name(struct sql_stmt *st, const char *name, uint32_t *kind)
+{
+    static const struct {
+        const char *name;
+        uint32_t kind;
+    } names[] = {{"hash", TL_VINDEX_HASH},
+                 {"consistent_hash", TL_VINDEX_CONSISTENT_HASH},
+                 {"range", TL_VINDEX_RANGE}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(name, names[i].name) == 0) {
+            *kind = names[i].kind;
+            return 0;
+        }
+    sql_error(st, TL_EINVAL, "22023", "unrecognized vindex \"%s\"", name);
+    tl_error_hint(&st->err, "Valid vindexes are hash, consistent_hash and "
+                            "range.");
+    return TL_EINVAL;
+}
+
+/* Split "a, b,c" at commas into unknown-typed values (spaces trimmed). */
+static struct tl_value *
+split_bounds(struct sql_stmt *st, const char *s, size_t *n_out)
+{
+    size_t n = 1;
+    for (const char *p = s; *p; p++)
+        n += *p == ',';
+    struct tl_value *v = tl_arena_alloc(st->a, n * sizeof(*v));
+    size_t i = 0;
+    for (const char *p = s;; p++) {
+        const char *e = strchr(p, ',');
+        if (e == NULL)
+            e = p + strlen(p);
+        const char *q = e;
+        while (p < q && (*p == ' ' || *p == '\t' || *p == '\n'))
+            p++;
+        while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n'))
+            q--;
+        char *copy = tl_arena_strndup(st->a, p, (size_t)(q - p));
+        v[i++] = tl_value_text(TL_TYPE_UNKNOWN, copy, (uint32_t)(q - p));
+        if (*e == '\0')
+            break;
+        p = e;
+    }
+    *n_out = i;
+    return v;
+}
+
+/* PARTITION BY RANGE: range i of the n+1 goes to shard i. The boundaries
+ * are checked by building the map, then stored cast to the key's type. */
+static int
+set_range(struct sql_stmt *st, struct tl_table *t, const char *boundaries)
+{
+    const struct tl_column *key = &t->columns[t->shard_key];
+    if (!tl_type_is_int(key->type) && !tl_type_is_text(key->type) &&
+        !tl_type_is_datetime(key->type))
+        return sql_error(st, TL_EUNSUPPORTED, "0A000",
+                         "PARTITION BY RANGE on a column of type %s is not "
+                         "supported yet",
+                         tl_type_name(key->type));
+    if (boundaries == NULL) {
+        sql_error(st, TL_EINVAL, "22023",
+                  "PARTITION BY RANGE needs WITH (boundaries = ...)");
+        tl_error_hint(&st->err, "Give the strictly increasing values where "
+                                "each range after the first starts, as in "
+                                "WITH (boundaries = '100,200').");
+        return TL_EINVAL;
+    }
+    size_t n;
+    struct tl_value *b = split_bounds(st, boundaries, &n);
+    uint32_t n_shards = st->r->cfg.n_shards;
+    if (n + 1 > n_shards)
+        return sql_error(st, TL_EINVAL, "22023",
+                         "too many ranges: %zu ranges for %u shards", n + 1,
+                         n_shards);
+    uint32_t *shards = tl_arena_alloc(st->a, (n + 1) * sizeof(uint32_t));
+    for (size_t i = 0; i <= n; i++)
+        shards[i] = (uint32_t)i;
+    struct tl_range_map *m;
+    int rv = tl_range_map_create(key->type, b, n, shards, &m, &st->err);
+    if (rv != 0)
+        return rv;
+    tl_range_map_destroy(m);
+    struct tl_value *cast = tl_arena_alloc(st->a, n * sizeof(*cast));
+    for (size_t i = 0; i < n && rv == 0; i++)
+        rv = tl_value_cast(&b[i], key->type, -1, st->a, &cast[i], &st->err);
+    if (rv != 0)
+        return rv; /* the map accepted them: cannot happen */
+    struct tl_buf row;
+    tl_buf_init(&row);
+    tl_row_encode(cast, n, 1, &row);
+    t->range_bounds = tl_arena_alloc(st->a, row.len + 1);
+    memcpy(t->range_bounds, row.data, row.len);
+    t->range_bounds_len = row.len;
+    tl_buf_close(&row);
+    t->range_shards = shards;
+    t->n_range_shards = (uint32_t)(n + 1);
+    return 0;
+}
+
 static int
 set_partitioning(struct sql_stmt *st, struct table_builder *b,
-                 const PgQuery__PartitionSpec *ps)
+                 const PgQuery__PartitionSpec *ps,
+                 const struct table_options *o)
 {
     struct tl_table *t = b->t;
-    if (strcasecmp(ps->strategy, "hash") != 0) {
+    bool range = strcasecmp(ps->strategy, "range") == 0;
+    if (strcasecmp(ps->strategy, "hash") != 0 && !range) {
         char what[64];
         snprintf(what, sizeof(what), "PARTITION BY %s", ps->strategy);
         for (char *p = what; *p; p++)
@@ -200,6 +394,19 @@ set_partitioning(struct sql_stmt *st, struct table_builder *b,
                 *p = (char)(*p - 'a' + 'A');
         return sql_unsupported(st, tl_arena_strdup(st->a, what));
     }
+    uint32_t kind = range ? TL_VINDEX_RANGE : TL_VINDEX_HASH;
+    if (o->vindex != NULL) {
+        int rv = vindex_by_name(st, o->vindex, &kind);
+        if (rv != 0)
+            return rv;
+        if ((kind == TL_VINDEX_RANGE) != range)
+            return sql_error(st, TL_EINVAL, "22023",
+                             "vindex \"%s\" needs PARTITION BY %s", o->vindex,
+                             range ? "HASH" : "RANGE");
+    }
+    if (!range && o->boundaries != NULL)
+        return sql_error(st, TL_EINVAL, "22023",
+                         "boundaries need PARTITION BY RANGE");
     if (ps->n_part_params != 1)
         return sql_unsupported(st, "partitioning by more than one column");
     const PgQuery__Node *pn = ps->part_params[0];
@@ -230,7 +437,43 @@ set_partitioning(struct sql_stmt *st, struct table_builder *b,
         return TL_EUNSUPPORTED; /* PostgreSQL gives no position here */
     }
     t->shard_key = col;
-    t->vindex = TL_VINDEX_HASH;
+    t->vindex = kind;
+    if (kind == TL_VINDEX_CONSISTENT_HASH) {
+        t->ring_vnodes = TL_RING_DEFAULT_VNODES;
+        t->ring_shards = st->r->cfg.n_shards;
+    }
+    if (kind == TL_VINDEX_RANGE)
+        return set_range(st, t, o->boundaries);
+    return 0;
+}
+
+/* WITH options of a table without PARTITION BY. */
+static int
+check_unpartitioned(struct sql_stmt *st, struct tl_table *t,
+                    const struct table_options *o)
+{
+    if (o->vindex != NULL) {
+        uint32_t kind;
+        int rv = vindex_by_name(st, o->vindex, &kind);
+        if (rv != 0)
+            return rv;
+        return sql_error(st, TL_EINVAL, "22023",
+                         "vindex \"%s\" needs PARTITION BY %s", o->vindex,
+                         kind == TL_VINDEX_RANGE ? "RANGE" : "HASH");
+    }
+    if (o->boundaries != NULL)
+        return sql_error(st, TL_EINVAL, "22023",
+                         "boundaries need PARTITION BY RANGE");
+    if (o->distribution == NULL)
+        return 0;
+    if (strcasecmp(o->distribution, "reference") != 0) {
+        sql_error(st, TL_EINVAL, "22023", "unrecognized distribution \"%s\"",
+                  o->distribution);
+        tl_error_hint(&st->err, "The only distribution is reference; "
+                                "sharded tables use PARTITION BY.");
+        return TL_EINVAL;
+    }
+    t->distribution = TL_DIST_REFERENCE;
     return 0;
 }
 
@@ -255,8 +498,6 @@ check_create_clauses(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
         return sql_unsupported(st, "CREATE TABLE ... PARTITION OF");
     if (cs->of_typename != NULL)
         return sql_unsupported(st, "CREATE TABLE ... OF type");
-    if (cs->n_options > 0)
-        return sql_unsupported(st, "WITH (...) storage options");
     if (cs->tablespacename != NULL && cs->tablespacename[0] != '\0')
         return sql_unsupported(st, "TABLESPACE");
     if (cs->access_method != NULL && cs->access_method[0] != '\0')
@@ -293,8 +534,17 @@ ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
         rv = add_table_constraint(st, &b, cs->constraints[i]->constraint);
     if (rv == 0)
         rv = finish_pk(st, &b);
+    struct table_options o;
+    if (rv == 0)
+        rv = parse_options(st, cs, &o);
+    if (rv == 0 && cs->partspec != NULL && o.distribution != NULL)
+        rv = sql_error(st, TL_EINVAL, "22023",
+                       "a table with WITH (distribution = ...) cannot have "
+                       "PARTITION BY");
     if (rv == 0 && cs->partspec != NULL)
-        rv = set_partitioning(st, &b, cs->partspec);
+        rv = set_partitioning(st, &b, cs->partspec, &o);
+    else if (rv == 0)
+        rv = check_unpartitioned(st, b.t, &o);
     if (rv == 0)
         *out = b.t;
     return rv;
@@ -322,6 +572,11 @@ ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
     int rv = ddl_build_table(st, cs, &t);
     if (rv != 0)
         return rv;
+    /* Every copy of a reference table must be written, and that write
+     * path (dml.c) does not exist yet. */
+    if (t->distribution == TL_DIST_REFERENCE)
+        return sql_error(st, TL_EUNSUPPORTED, "0A000",
+                         "reference tables are not supported yet");
     rv = catalog_create_table(st->r->catalog, t, &st->err);
     if (rv == TL_EEXISTS && cs->if_not_exists) {
         sql_notice(st, "42P07", "relation \"%s\" already exists, skipping",

@@ -21,10 +21,46 @@ route_line(struct sql_stmt *st, const struct plan *p)
 static const char *
 table_line(struct sql_stmt *st, const struct tl_table *t)
 {
-    if (t->shard_key >= 0 && t->vindex == TL_VINDEX_HASH)
-        return tl_arena_printf(st->a, "  Table: %s (vindex hash on %s)",
-                               t->name, t->columns[t->shard_key].name);
+    static const char *const names[] = {
+        [TL_VINDEX_HASH] = "hash",
+        [TL_VINDEX_CONSISTENT_HASH] = "consistent_hash",
+        [TL_VINDEX_RANGE] = "range",
+    };
+    if (t->shard_key >= 0 && t->vindex > TL_VINDEX_NONE &&
+        t->vindex <= TL_VINDEX_RANGE)
+        return tl_arena_printf(st->a, "  Table: %s (vindex %s on %s)", t->name,
+                               names[t->vindex], t->columns[t->shard_key].name);
     return tl_arena_printf(st->a, "  Table: %s (unsharded)", t->name);
+}
+
+/* "Pruning: (at >= '...') keeps ranges 1-2 of 3": which ranges of a range
+ * vindex the filter left, and the conjuncts that decided it. */
+static const char *
+pruning_line(struct sql_stmt *st, const struct plan *p)
+{
+    const struct route *r = &p->route;
+    struct tl_buf b;
+    tl_buf_init(&b);
+    tl_buf_printf(&b, "  Pruning: ");
+    for (uint32_t i = 0; i < r->n_prune_conj; i++)
+        tl_buf_printf(&b, "%s%s", i ? " AND " : "",
+                      plan_render_expr(st, p->table, r->prune_conj[i]));
+    bool contiguous =
+        r->n_kept > 0 && r->kept[r->n_kept - 1] - r->kept[0] == r->n_kept - 1;
+    if (r->n_kept == 0)
+        tl_buf_printf(&b, " keeps no ranges");
+    else if (r->n_kept == 1)
+        tl_buf_printf(&b, " keeps range %u", r->kept[0]);
+    else if (contiguous)
+        tl_buf_printf(&b, " keeps ranges %u-%u", r->kept[0],
+                      r->kept[r->n_kept - 1]);
+    else
+        for (uint32_t i = 0; i < r->n_kept; i++)
+            tl_buf_printf(&b, "%s%u", i ? ", " : " keeps ranges ", r->kept[i]);
+    tl_buf_printf(&b, " of %zu", r->n_ranges);
+    char *s = tl_arena_strndup(st->a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return s;
 }
 
 static const char *
@@ -46,10 +82,12 @@ void
 explain_send(struct sql_stmt *st, const struct plan *p, const char **extra,
              size_t n_extra)
 {
-    const char **rows = tl_arena_calloc(st->a, (n_extra + 6) * sizeof(char *));
+    const char **rows = tl_arena_calloc(st->a, (n_extra + 7) * sizeof(char *));
     size_t n = 0;
     rows[n++] = route_line(st, p);
     rows[n++] = table_line(st, p->table);
+    if (p->route.pruned)
+        rows[n++] = pruning_line(st, p);
     rows[n++] = shards_line(st, p->shards, p->n_shards);
     if (p->route.point)
         rows[n++] = "  Key: point lookup";

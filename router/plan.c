@@ -164,6 +164,18 @@ static const char *op_text[] = {
 };
 
 static void
+render_quoted(struct tl_buf *b, const char *p, size_t len)
+{
+    tl_buf_append_u8(b, '\'');
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\'')
+            tl_buf_append_u8(b, '\'');
+        tl_buf_append_u8(b, (uint8_t)p[i]);
+    }
+    tl_buf_append_u8(b, '\'');
+}
+
+static void
 render(const struct tl_table *t, const struct tl_expr *e, struct tl_buf *b,
        int depth)
 {
@@ -178,14 +190,14 @@ render(const struct tl_table *t, const struct tl_expr *e, struct tl_buf *b,
             tl_buf_printf(b, "NULL");
         } else if (tl_type_is_text(e->value.type) ||
                    e->value.type == TL_TYPE_UNKNOWN) {
-            tl_buf_append_u8(b, '\'');
-            for (uint32_t i = 0; i < e->value.u.s.len; i++) {
-                char c = e->value.u.s.p[i];
-                if (c == '\'')
-                    tl_buf_append_u8(b, '\'');
-                tl_buf_append_u8(b, (uint8_t)c);
-            }
-            tl_buf_append_u8(b, '\'');
+            render_quoted(b, e->value.u.s.p, e->value.u.s.len);
+        } else if (tl_type_is_datetime(e->value.type)) {
+            /* As PostgreSQL shows them: '2026-03-01 00:00:00+00'. */
+            struct tl_buf txt;
+            tl_buf_init(&txt);
+            tl_value_to_text(&e->value, &txt);
+            render_quoted(b, (const char *)txt.data, txt.len);
+            tl_buf_close(&txt);
         } else if (e->value.type == TL_TYPE_BOOL) {
             tl_buf_printf(b, "%s", e->value.u.b ? "true" : "false");
         } else {

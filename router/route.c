@@ -1,5 +1,6 @@
 #include "route.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,20 +17,66 @@ route_key_compatible(uint8_t ctype, uint8_t vtype)
     return ctype == vtype;
 }
 
+bool
+route_key_value(uint8_t ctype, const struct tl_value *v, struct tl_arena *a,
+                struct tl_value *out)
+{
+    if (v->is_null)
+        return false;
+    if (route_key_compatible(ctype, v->type)) {
+        *out = *v;
+        return true;
+    }
+    if (!tl_type_comparable(ctype, v->type))
+        return false;
+    struct tl_error scratch;
+    tl_error_clear(&scratch);
+    if (tl_value_cast(v, ctype, -1, a, out, &scratch) != 0)
+        return false;
+    /* Only an exact cast: no key equals 5.5 or a timestamp past midnight
+     * against a date key, and a point lookup of the rounded key would
+     * read a row for nothing. */
+    return !out->is_null && tl_value_cmp(out, v) == 0;
+}
+
+static bool
+is_sharded(const struct tl_table *t)
+{
+    return t->shard_key >= 0 && t->vindex != TL_VINDEX_NONE;
+}
+
+uint32_t
+route_key_shard(const struct tl_table *t, const struct tl_value *v,
+                uint32_t n_shards)
+{
+    if (!is_sharded(t) || n_shards == 0)
+        return 0;
+    switch (t->vindex) {
+    case TL_VINDEX_CONSISTENT_HASH:
+        assert(t->ring != NULL);
+        return t->ring != NULL ? tl_ring_shard(t->ring, v) : 0;
+    case TL_VINDEX_RANGE:
+        assert(t->range_map != NULL);
+        return t->range_map != NULL ? tl_range_map_lookup(t->range_map, v) : 0;
+    default:
+        return tl_vindex_shard(t->vindex, v, n_shards);
+    }
+}
+
 uint32_t
 route_row_shard(const struct tl_table *t, const struct tl_value *row,
                 uint32_t n_shards)
 {
-    if (t->shard_key < 0 || t->vindex == TL_VINDEX_NONE || n_shards == 0)
+    if (!is_sharded(t))
         return 0;
-    return tl_vindex_shard(t->vindex, &row[t->shard_key], n_shards);
+    return route_key_shard(t, &row[t->shard_key], n_shards);
 }
 
-/* The column/constant pair of `col = const` (either order), usable as a
- * key value for that column; false otherwise. */
+/* The column/constant pair of `col = const` (either order), with the
+ * constant as a key value of that column (in @a); false otherwise. */
 static bool
-match_eq(const struct tl_table *t, const struct tl_expr *e, uint32_t *col,
-         const struct tl_value **v)
+match_eq(const struct tl_table *t, const struct tl_expr *e, struct tl_arena *a,
+         uint32_t *col, const struct tl_value **v)
 {
     if (e->kind != TL_EXPR_OP || e->op != TL_OP_EQ || e->n_args != 2)
         return false;
@@ -43,10 +90,11 @@ match_eq(const struct tl_table *t, const struct tl_expr *e, uint32_t *col,
         return false;
     if (l->column >= t->n_columns || r->value.is_null)
         return false;
-    if (!route_key_compatible(t->columns[l->column].type, r->value.type))
+    struct tl_value *k = tl_arena_alloc(a, sizeof(*k));
+    if (!route_key_value(t->columns[l->column].type, &r->value, a, k))
         return false;
     *col = l->column;
-    *v = &r->value;
+    *v = k;
     return true;
 }
 
@@ -54,7 +102,7 @@ match_eq(const struct tl_table *t, const struct tl_expr *e, uint32_t *col,
  * to @shards (sized n_args). */
 static bool
 match_in(const struct tl_table *t, const struct tl_expr *e, uint32_t n_shards,
-         uint32_t *shards, uint32_t *n_out)
+         struct tl_arena *a, uint32_t *shards, uint32_t *n_out)
 {
     if (e->kind != TL_EXPR_IN || e->n_args < 2)
         return false;
@@ -65,12 +113,14 @@ match_in(const struct tl_table *t, const struct tl_expr *e, uint32_t n_shards,
     uint32_t n = 0;
     for (uint32_t i = 1; i < e->n_args; i++) {
         const struct tl_expr *k = e->args[i];
-        if (k->kind != TL_EXPR_CONST ||
-            (!k->value.is_null && !route_key_compatible(ctype, k->value.type)))
+        if (k->kind != TL_EXPR_CONST)
             return false;
         if (k->value.is_null)
             continue; /* never equal: contributes no shard */
-        shards[n++] = tl_vindex_shard(t->vindex, &k->value, n_shards);
+        struct tl_value kv;
+        if (!route_key_value(ctype, &k->value, a, &kv))
+            return false;
+        shards[n++] = route_key_shard(t, &kv, n_shards);
     }
     *n_out = n;
     return true;
@@ -179,13 +229,17 @@ route_points(const struct tl_table *t, const struct tl_expr *in,
     if (t->n_pk != 1 || c->kind != TL_EXPR_COLUMN || c->column != t->pk[0])
         return;
     uint8_t ctype = t->columns[c->column].type;
+    struct tl_value *vals = tl_arena_alloc(a, in->n_args * sizeof(*vals));
     for (uint32_t i = 1; i < in->n_args; i++) {
         const struct tl_expr *k = in->args[i];
-        if (k->kind != TL_EXPR_CONST ||
-            (!k->value.is_null && !route_key_compatible(ctype, k->value.type)))
+        if (k->kind != TL_EXPR_CONST)
+            return;
+        vals[i] = k->value;
+        if (!k->value.is_null &&
+            !route_key_value(ctype, &k->value, a, &vals[i]))
             return;
     }
-    bool sharded = t->shard_key >= 0 && t->vindex != TL_VINDEX_NONE;
+    bool sharded = is_sharded(t);
     size_t n = in->n_args;
     out->points = tl_arena_alloc(a, n * sizeof(*out->points));
     out->point_lens = tl_arena_alloc(a, n * sizeof(size_t));
@@ -194,7 +248,7 @@ route_points(const struct tl_table *t, const struct tl_expr *in,
     struct tl_buf key;
     tl_buf_init(&key);
     for (uint32_t i = 1; i < in->n_args; i++) {
-        const struct tl_value *v = &in->args[i]->value;
+        const struct tl_value *v = &vals[i];
         if (v->is_null)
             continue;
         row[c->column] = *v;
@@ -206,12 +260,169 @@ route_points(const struct tl_table *t, const struct tl_expr *in,
         out->point_lens[k] = key.len;
         out->point_shards[k] = !sharded || n_shards <= 1 ? 0
                                : (int32_t)c->column == t->shard_key
-                                   ? tl_vindex_shard(t->vindex, v, n_shards)
+                                   ? route_key_shard(t, v, n_shards)
                                    : UINT32_MAX;
     }
     tl_buf_close(&key);
     sort_points(out, a);
     out->points_conj = in;
+}
+
+/* ANDs nested deeper than this are one opaque conjunct (routing may only
+ * ignore restrictions, never invent them). */
+#define ROUTE_MAX_AND_DEPTH 64
+
+/* Append the AND conjuncts of @e (flattening nested ANDs) to @out. */
+static void
+collect_conjuncts(const struct tl_expr *e, const struct tl_expr **out,
+                  uint32_t *n, uint32_t cap, int depth)
+{
+    if (e->kind == TL_EXPR_AND && depth <= ROUTE_MAX_AND_DEPTH) {
+        for (uint32_t i = 0; i < e->n_args; i++)
+            collect_conjuncts(e->args[i], out, n, cap, depth + 1);
+    } else if (*n < cap) {
+        out[(*n)++] = e;
+    }
+}
+
+static uint32_t
+count_conjuncts(const struct tl_expr *e, int depth)
+{
+    if (e->kind != TL_EXPR_AND || depth > ROUTE_MAX_AND_DEPTH)
+        return 1;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < e->n_args; i++)
+        n += count_conjuncts(e->args[i], depth + 1);
+    return n;
+}
+
+/* `key op const` or `const op key` on the shard key with a comparison op
+ * the range map can prune with: the op as seen from the key, and the
+ * constant. */
+static bool
+match_range_cmp(const struct tl_table *t, const struct tl_expr *e,
+                struct tl_arena *a, int *op, const struct tl_value **v)
+{
+    if (e->kind != TL_EXPR_OP || e->n_args != 2 || e->op < TL_OP_LT ||
+        e->op > TL_OP_GE)
+        return false;
+    const struct tl_expr *l = e->args[0], *r = e->args[1];
+    int o = e->op;
+    if (l->kind != TL_EXPR_COLUMN) {
+        const struct tl_expr *tmp = l;
+        l = r;
+        r = tmp;
+        o = o == TL_OP_LT   ? TL_OP_GT
+            : o == TL_OP_LE ? TL_OP_GE
+            : o == TL_OP_GT ? TL_OP_LT
+                            : TL_OP_LE;
+    }
+    if (l->kind != TL_EXPR_COLUMN || r->kind != TL_EXPR_CONST ||
+        (int32_t)l->column != t->shard_key)
+        return false;
+    uint8_t ctype = t->columns[l->column].type;
+    if (!r->value.is_null && !tl_type_comparable(ctype, r->value.type))
+        return false;
+    /* The span is exact for a value of the key's own type; an exact cast
+     * gets one (a date against a timestamptz key), else the map compares
+     * across types and may keep one extra edge range. */
+    struct tl_value *k = tl_arena_alloc(a, sizeof(*k));
+    *op = o;
+    *v = route_key_value(ctype, &r->value, a, k) ? k : &r->value;
+    return true;
+}
+
+/* Mark the ranges of @m holding the shard of each kept range; set the
+ * route's shards from them. */
+static void
+set_ranges(const struct tl_range_map *m, const bool *keep, struct tl_arena *a,
+           struct route *out)
+{
+    size_t nr = tl_range_map_n_ranges(m);
+    out->pruned = true;
+    out->n_ranges = nr;
+    out->kept = tl_arena_alloc(a, (nr + 1) * sizeof(uint32_t));
+    out->shards = tl_arena_alloc(a, (nr + 1) * sizeof(uint32_t));
+    out->n_kept = 0;
+    uint32_t n = 0;
+    for (size_t i = 0; i < nr; i++)
+        if (keep[i]) {
+            out->kept[out->n_kept++] = (uint32_t)i;
+            out->shards[n++] = tl_range_map_range_shard(m, i);
+        }
+    out->all = false;
+    out->n_shards = sort_unique(out->shards, n);
+}
+
+/* Range vindex without an equality: intersect the ranges the comparisons
+ * on the key allow, or mark the ranges of an IN list's values. */
+static void
+route_ranges(const struct tl_table *t, const struct tl_expr **conj,
+             uint32_t n_conj, const struct tl_expr *in, struct tl_arena *a,
+             struct route *out)
+{
+    const struct tl_range_map *m = t->range_map;
+    size_t nr = tl_range_map_n_ranges(m);
+    bool *keep = tl_arena_calloc(a, nr * sizeof(bool));
+    out->prune_conj = tl_arena_alloc(a, (n_conj + 1) * sizeof(void *));
+    if (in != NULL) {
+        uint8_t ctype = t->columns[t->shard_key].type;
+        for (uint32_t i = 1; i < in->n_args; i++) {
+            const struct tl_expr *k = in->args[i];
+            struct tl_value kv;
+            if (k->kind != TL_EXPR_CONST)
+                return;
+            if (k->value.is_null)
+                continue;
+            if (!route_key_value(ctype, &k->value, a, &kv))
+                return;
+            keep[tl_range_map_range(m, &kv)] = true;
+        }
+        out->prune_conj[out->n_prune_conj++] = in;
+        set_ranges(m, keep, a, out);
+        return;
+    }
+    size_t first = 0, last = nr - 1;
+    bool empty = false;
+    for (uint32_t i = 0; i < n_conj; i++) {
+        int op;
+        const struct tl_value *v;
+        if (!match_range_cmp(t, conj[i], a, &op, &v))
+            continue;
+        size_t f, l;
+        out->prune_conj[out->n_prune_conj++] = conj[i];
+        if (!tl_range_map_span(m, op, v, &f, &l)) {
+            empty = true;
+            continue;
+        }
+        first = f > first ? f : first;
+        last = l < last ? l : last;
+    }
+    if (out->n_prune_conj == 0)
+        return;
+    for (size_t i = first; !empty && i <= last; i++)
+        keep[i] = true;
+    set_ranges(m, keep, a, out);
+}
+
+/* Range vindex with `key = c`: the one range holding c. */
+static void
+route_range_eq(const struct tl_table *t, const struct tl_expr **conj,
+               uint32_t n_conj, const struct tl_value *v, struct tl_arena *a,
+               struct route *out)
+{
+    const struct tl_range_map *m = t->range_map;
+    size_t nr = tl_range_map_n_ranges(m);
+    bool *keep = tl_arena_calloc(a, nr * sizeof(bool));
+    keep[tl_range_map_range(m, v)] = true;
+    out->prune_conj = tl_arena_alloc(a, sizeof(void *));
+    for (uint32_t i = 0; i < n_conj && out->n_prune_conj == 0; i++) {
+        uint32_t col;
+        const struct tl_value *x;
+        if (match_eq(t, conj[i], a, &col, &x) && (int32_t)col == t->shard_key)
+            out->prune_conj[out->n_prune_conj++] = conj[i];
+    }
+    set_ranges(m, keep, a, out);
 }
 
 void
@@ -220,14 +431,12 @@ route_analyze(const struct tl_table *t, const struct tl_expr *filter,
 {
     memset(out, 0, sizeof(*out));
     out->all = true;
-    const struct tl_expr *const *conj = NULL;
+    const struct tl_expr **conj = NULL;
     uint32_t n_conj = 0;
-    if (filter != NULL && filter->kind == TL_EXPR_AND) {
-        conj = (const struct tl_expr *const *)filter->args;
-        n_conj = filter->n_args;
-    } else if (filter != NULL) {
-        conj = (const struct tl_expr *const *)&filter;
-        n_conj = 1;
+    if (filter != NULL) {
+        uint32_t cap = count_conjuncts(filter, 0);
+        conj = tl_arena_alloc(a, cap * sizeof(*conj));
+        collect_conjuncts(filter, conj, &n_conj, cap, 0);
     }
     const struct tl_value **eq = tl_arena_calloc(a, t->n_columns * sizeof(*eq));
     const struct tl_expr *in = NULL, *pk_in = NULL;
@@ -239,7 +448,7 @@ route_analyze(const struct tl_table *t, const struct tl_expr *filter,
             pk_in = conj[i];
         uint32_t col;
         const struct tl_value *v;
-        if (match_eq(t, conj[i], &col, &v)) {
+        if (match_eq(t, conj[i], a, &col, &v)) {
             if (eq[col] == NULL)
                 eq[col] = v;
         } else if (in == NULL && conj[i]->kind == TL_EXPR_IN &&
@@ -249,16 +458,20 @@ route_analyze(const struct tl_table *t, const struct tl_expr *filter,
             in = conj[i];
         }
     }
-    bool sharded = t->shard_key >= 0 && t->vindex != TL_VINDEX_NONE;
-    if (!sharded || n_shards <= 1) {
+    bool range =
+        is_sharded(t) && t->vindex == TL_VINDEX_RANGE && t->range_map != NULL;
+    if (!is_sharded(t) || n_shards <= 1) {
         set_single(out, a, 0);
+    } else if (eq[t->shard_key] != NULL && range) {
+        route_range_eq(t, conj, n_conj, eq[t->shard_key], a, out);
     } else if (eq[t->shard_key] != NULL) {
-        set_single(out, a,
-                   tl_vindex_shard(t->vindex, eq[t->shard_key], n_shards));
+        set_single(out, a, route_key_shard(t, eq[t->shard_key], n_shards));
+    } else if (range) {
+        route_ranges(t, conj, n_conj, in, a, out);
     } else if (in != NULL) {
         uint32_t *s = tl_arena_alloc(a, in->n_args * sizeof(uint32_t));
         uint32_t n;
-        if (match_in(t, in, n_shards, s, &n)) {
+        if (match_in(t, in, n_shards, a, s, &n)) {
             out->all = false;
             out->shards = s;
             out->n_shards = sort_unique(s, n);

@@ -1,9 +1,16 @@
 /* route — which shards and which keys a bound filter can touch.
  *
  * Pure functions over a table and a bound expression (no I/O), so they are
- * unit-tested directly. Only the top-level AND conjuncts of the filter are
- * used: `shard_key = const` selects one shard, `shard_key IN (consts)` the
- * shards of those values; anything else leaves every shard. When every
+ * unit-tested directly. Only the AND conjuncts of the filter are used
+ * (nested ANDs such as BETWEEN's are flattened): `shard_key = const`
+ * selects the one shard owning the constant, `shard_key IN (consts)` the
+ * owners of those values, for every vindex (hash: the hash range, the
+ * consistent_hash ring, the range map). A range vindex also prunes on
+ * `shard_key <, <=, >, >= const` (so BETWEEN): the ranges every such
+ * conjunct allows are intersected. Anything else leaves every shard.
+ * Constants are cast to the key column's type before they are hashed or
+ * looked up (a date against a timestamptz key lands where the row does);
+ * a constant that cannot be cast routes nowhere special. When every
  * primary-key column is fixed by an equality the scan is a single key;
  * `pk IN (consts)` on a one-column key scans just those keys.
  * The filter itself is always sent to the nodes too, so routing only has
@@ -33,6 +40,15 @@ struct route {
     size_t *point_lens;
     uint32_t *point_shards;
     const struct tl_expr *points_conj; /* the IN the points come from */
+    /* Range vindex: whether the filter narrowed the ranges, which ranges
+     * remain (sorted, distinct, in the arena) out of n_ranges, and the
+     * conjuncts that did it (for EXPLAIN). */
+    bool pruned;
+    size_t n_ranges;
+    uint32_t n_kept;
+    uint32_t *kept;
+    uint32_t n_prune_conj;
+    const struct tl_expr **prune_conj;
 };
 
 /** Route @filter (may be NULL) over @t in a cluster of @n_shards shards.
@@ -40,12 +56,28 @@ struct route {
 void route_analyze(const struct tl_table *t, const struct tl_expr *filter,
                    uint32_t n_shards, struct tl_arena *a, struct route *out);
 
-/** Shard of the row @row[0..t->n_columns) of @t. Cannot fail. */
+/** Shard owning shard-key value @v (of the key column's type) of @t in a
+ * cluster of @n_shards shards, by @t's vindex; 0 for an unsharded table.
+ * A consistent_hash or range table must have its ring or range map built
+ * (struct tl_table). Cannot fail. */
+uint32_t route_key_shard(const struct tl_table *t, const struct tl_value *v,
+                         uint32_t n_shards);
+
+/** Shard of the row @row[0..t->n_columns) of @t (values of the column
+ * types), as route_key_shard() of its shard key. Cannot fail. */
 uint32_t route_row_shard(const struct tl_table *t, const struct tl_value *row,
                          uint32_t n_shards);
 
-/** Whether a constant of @vtype can stand for a key column of @ctype: same
- * key encoding (integers of any width, text/varchar, float8, bool). */
+/** Whether a constant of @vtype can stand for a key column of @ctype
+ * without a cast: same key encoding (integers of any width, text/varchar,
+ * float8, bool, each date/time type only with itself). */
 bool route_key_compatible(uint8_t ctype, uint8_t vtype);
+
+/** The constant @v as a key value of column type @ctype in *@out (text in
+ * @a): as is when route_key_compatible, else cast (tl_value_cast). False
+ * when @v is NULL, not comparable with @ctype, or the cast fails or is not
+ * exact (5.5 for an integer key: no key can equal it). */
+bool route_key_value(uint8_t ctype, const struct tl_value *v,
+                     struct tl_arena *a, struct tl_value *out);
 
 #endif

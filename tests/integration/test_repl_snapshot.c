@@ -62,7 +62,8 @@ dir_bytes(const char *dir)
     while ((e = readdir(d)) != NULL) {
         char p[PATH_MAX + 300];
         struct stat sb;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p)
+            continue;
         if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
             n += sb.st_size;
     }

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "row.h"
 #include "sql_test_util.h"
 
 /* Bind the first target of "SELECT @expr FROM t" over the fixture table. */
@@ -173,6 +174,70 @@ test_create_without_pk_adds_rowid(void **state)
     fixture_close(&f);
 }
 
+/* WITH (vindex = ...) and PARTITION BY RANGE ... WITH (boundaries = ...)
+ * store the vindex and its parameters; distribution = 'reference' is
+ * recorded on the table. */
+static void
+test_create_vindexes(void **state)
+{
+    struct sql_fixture f;
+    struct tl_table *t;
+    fixture_init(&f, 6);
+    assert_int_equal(build(&f,
+                           "CREATE TABLE u (a bigint PRIMARY KEY) PARTITION "
+                           "BY HASH (a) WITH (vindex = 'hash')",
+                           &t),
+                     0);
+    assert_int_equal(t->vindex, TL_VINDEX_HASH);
+    assert_int_equal(build(&f,
+                           "CREATE TABLE u (a bigint PRIMARY KEY) PARTITION "
+                           "BY HASH (a) WITH (vindex = consistent_hash)",
+                           &t),
+                     0);
+    assert_int_equal(t->vindex, TL_VINDEX_CONSISTENT_HASH);
+    assert_int_equal(t->ring_shards, 6);
+    assert_int_equal(build(&f,
+                           "CREATE TABLE u (a text PRIMARY KEY) PARTITION "
+                           "BY RANGE (a) WITH (boundaries = 'g, n,t')",
+                           &t),
+                     0);
+    assert_int_equal(t->vindex, TL_VINDEX_RANGE);
+    assert_int_equal(t->n_range_shards, 4);
+    for (uint32_t i = 0; i < 4; i++)
+        assert_int_equal(t->range_shards[i], i);
+    struct tl_value b[3];
+    size_t n;
+    assert_int_equal(
+        tl_row_decode(t->range_bounds, t->range_bounds_len, b, 3, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(b[1].type, TL_TYPE_TEXT);
+    assert_int_equal(b[1].u.s.len, 1);
+    assert_memory_equal(b[1].u.s.p, "n", 1);
+    assert_int_equal(build(&f,
+                           "CREATE TABLE u (code text PRIMARY KEY, name "
+                           "text) WITH (distribution = 'reference')",
+                           &t),
+                     0);
+    assert_int_equal(t->distribution, TL_DIST_REFERENCE);
+    assert_int_equal(t->vindex, TL_VINDEX_NONE);
+    /* An unknown vindex names the ones that exist. */
+    assert_int_not_equal(build(&f,
+                               "CREATE TABLE u (a int) PARTITION BY HASH (a) "
+                               "WITH (vindex = 'lookup')",
+                               &t),
+                         0);
+    assert_string_equal(f.st.err.message, "unrecognized vindex \"lookup\"");
+    assert_non_null(strstr(f.st.err.hint, "consistent_hash"));
+    assert_int_not_equal(build(&f,
+                               "CREATE TABLE u (a int) PARTITION BY RANGE "
+                               "(a) WITH (boundaries = '1,2,3,4,5,6,7')",
+                               &t),
+                         0);
+    assert_string_equal(f.st.err.message,
+                        "too many ranges: 8 ranges for 6 shards");
+    fixture_close(&f);
+}
+
 /* CREATE TABLE errors match PostgreSQL's SQLSTATEs. */
 static void
 test_create_errors(void **state)
@@ -184,7 +249,40 @@ test_create_errors(void **state)
         {"CREATE TABLE u (a int, a text)", "42701"},
         {"CREATE TABLE u (a int PRIMARY KEY, b int) PARTITION BY HASH (b)",
          "0A000"},
-        {"CREATE TABLE u (a int) PARTITION BY RANGE (a)", "0A000"},
+        {"CREATE TABLE u (a int) PARTITION BY RANGE (a)", "22023"},
+        {"CREATE TABLE u (a int) PARTITION BY LIST (a)", "0A000"},
+        {"CREATE TABLE u (a int) PARTITION BY HASH (a) WITH (vindex = x)",
+         "22023"},
+        {"CREATE TABLE u (a int) PARTITION BY HASH (a) WITH (vindex = "
+         "'range')",
+         "22023"},
+        {"CREATE TABLE u (a int) PARTITION BY RANGE (a) WITH (vindex = "
+         "'hash', boundaries = '1')",
+         "22023"},
+        {"CREATE TABLE u (a int) PARTITION BY HASH (a) WITH (boundaries = "
+         "'1')",
+         "22023"},
+        {"CREATE TABLE u (a int) WITH (vindex = 'hash')", "22023"},
+        {"CREATE TABLE u (a int) WITH (colour = 'red')", "22023"},
+        {"CREATE TABLE u (a int) WITH (distribution = 'everywhere')", "22023"},
+        {"CREATE TABLE u (a float8) PARTITION BY RANGE (a) WITH (boundaries "
+         "= '1')",
+         "0A000"},
+        {"CREATE TABLE u (a int) PARTITION BY RANGE (a) WITH (boundaries = "
+         "'1,2,3,4,5,6')",
+         "22023"},
+        {"CREATE TABLE u (a int) PARTITION BY RANGE (a) WITH (boundaries = "
+         "'5,3')",
+         "22023"},
+        {"CREATE TABLE u (a int) PARTITION BY RANGE (a) WITH (boundaries = "
+         "'3,3')",
+         "22023"},
+        {"CREATE TABLE u (a int) PARTITION BY RANGE (a) WITH (boundaries = "
+         "'x')",
+         "22P02"},
+        {"CREATE TABLE u (a date) PARTITION BY RANGE (a) WITH (boundaries = "
+         "'2026-13-01')",
+         "22P02"},
         {"CREATE TABLE u (a serial)", "0A000"},
         {"CREATE TABLE u (a int DEFAULT 1)", "0A000"},
         {"CREATE TABLE u (a int CHECK (a > 0))", "0A000"},
@@ -213,6 +311,7 @@ main(void)
         cmocka_unit_test(test_between_and_not_in_shapes),
         cmocka_unit_test(test_deep_nesting_is_refused),
         cmocka_unit_test(test_create_sharded_table),
+        cmocka_unit_test(test_create_vindexes),
         cmocka_unit_test(test_create_without_pk_adds_rowid),
         cmocka_unit_test(test_create_errors),
     };

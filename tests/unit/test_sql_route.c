@@ -173,6 +173,234 @@ test_row_shard_matches_equality_route(void **state)
     fixture_close(&f);
 }
 
+/* A table built by CREATE TABLE (ddl.c) with its ring or range map
+ * attached as the router's catalog does; free with drop_maps(). */
+static struct tl_table *
+ddl_table(struct sql_fixture *f, const char *sql, struct tl_ring **ring,
+          struct tl_range_map **map)
+{
+    const PgQuery__Node *n = fixture_parse(f, sql);
+    struct tl_table *t;
+    assert_int_equal(ddl_build_table(&f->st, n->create_stmt, &t), 0);
+    t->id = 1000;
+    assert_int_equal(tl_table_vindex_build(t, ring, map, NULL), 0);
+    t->ring = *ring;
+    t->range_map = *map;
+    return t;
+}
+
+static void
+drop_maps(struct tl_ring *ring, struct tl_range_map *map)
+{
+    tl_ring_destroy(ring);
+    tl_range_map_destroy(map);
+}
+
+/* The shards of @p as a bit set (shard s is bit s). */
+static unsigned
+shard_bits(const struct plan *p)
+{
+    unsigned bits = 0;
+    for (uint32_t i = 0; i < p->n_shards; i++)
+        bits |= 1u << p->shards[i];
+    return bits;
+}
+
+/* consistent_hash: equality and IN go to the ring owners of the keys,
+ * INSERT places rows on the same shards, other filters scatter. */
+static void
+test_consistent_hash_routes_by_ring(void **state)
+{
+    struct sql_fixture f;
+    struct tl_ring *ring;
+    struct tl_range_map *map;
+    struct plan p;
+    fixture_init(&f, N_SHARDS);
+    struct tl_table *t = ddl_table(
+        &f,
+        "CREATE TABLE t (user_id bigint, item text, PRIMARY KEY (user_id, "
+        "item)) PARTITION BY HASH (user_id) WITH (vindex = "
+        "'consistent_hash')",
+        &ring, &map);
+    assert_int_equal(t->vindex, TL_VINDEX_CONSISTENT_HASH);
+    assert_int_equal(t->ring_shards, N_SHARDS);
+    assert_int_equal(t->ring_vnodes, TL_RING_DEFAULT_VNODES);
+    assert_non_null(ring);
+    assert_null(map);
+    bool differs = false, seen[N_SHARDS] = {false};
+    struct tl_value row[3] = {tl_value_null(TL_TYPE_INT8),
+                              tl_value_text(TL_TYPE_TEXT, "x", 1)};
+    for (int64_t v = 0; v < 200; v++) {
+        struct tl_value k = tl_value_int(TL_TYPE_INT8, v);
+        uint32_t want = tl_ring_shard(ring, &k);
+        char *w = tl_arena_printf(&f.a, "user_id = %lld", (long long)v);
+        assert_int_equal(fixture_plan(&f, t, w, &p), 0);
+        assert_int_equal(p.n_shards, 1);
+        assert_int_equal(p.shards[0], want);
+        row[0] = k;
+        assert_int_equal(route_row_shard(t, row, N_SHARDS), want);
+        differs = differs || want != shard_of_int(v, N_SHARDS);
+        seen[want] = true;
+    }
+    assert_true(differs); /* not the hash vindex under another name */
+    for (int s = 0; s < N_SHARDS; s++)
+        assert_true(seen[s]);
+    assert_int_equal(
+        fixture_plan(&f, t, "user_id IN (1, 2, 3) AND item = 'x'", &p), 0);
+    unsigned want = 0;
+    for (int64_t v = 1; v <= 3; v++) {
+        struct tl_value k = tl_value_int(TL_TYPE_INT8, v);
+        want |= 1u << tl_ring_shard(ring, &k);
+    }
+    assert_false(p.route.all);
+    assert_int_equal(shard_bits(&p), want);
+    assert_int_equal(fixture_plan(&f, t, "item = 'x'", &p), 0);
+    assert_true(p.route.all);
+    assert_false(p.route.pruned);
+    drop_maps(ring, map);
+    fixture_close(&f);
+}
+
+/* range on an integer key: equality, IN, comparisons and BETWEEN keep only
+ * the ranges they can match; OR and other columns scatter. */
+static void
+test_range_prunes_integer_key(void **state)
+{
+    static const struct {
+        const char *where;
+        unsigned shards; /* bit set; 0 with all: scatter */
+        bool all;
+    } cases[] = {
+        {"id = 150", 1u << 1, false},
+        {"id = 99", 1u << 0, false},
+        {"id = 200", 1u << 2, false},
+        {"id IN (5, 250)", 1u << 0 | 1u << 2, false},
+        {"id >= 150", 1u << 1 | 1u << 2, false},
+        {"150 <= id", 1u << 1 | 1u << 2, false},
+        {"id > 199", 1u << 2, false},
+        {"id < 100", 1u << 0, false},
+        {"id <= 100", 1u << 0 | 1u << 1, false},
+        {"id BETWEEN 100 AND 199", 1u << 1, false},
+        {"id >= 120 AND v = 'x' AND id < 130", 1u << 1, false},
+        {"id > 150 AND id < 20", 0, false},
+        {"id = '150'", 1u << 1, false},
+        {"id >= 150 OR id < 5", 0, true},
+        {"v = 'x'", 0, true},
+        {"id <> 5", 0, true},
+    };
+    struct sql_fixture f;
+    struct tl_ring *ring;
+    struct tl_range_map *map;
+    struct plan p;
+    fixture_init(&f, N_SHARDS);
+    struct tl_table *t = ddl_table(
+        &f,
+        "CREATE TABLE t (id bigint PRIMARY KEY, v text) PARTITION BY RANGE "
+        "(id) WITH (boundaries = '100, 200')",
+        &ring, &map);
+    assert_int_equal(t->vindex, TL_VINDEX_RANGE);
+    assert_int_equal(t->n_range_shards, 3);
+    assert_non_null(map);
+    assert_int_equal(tl_range_map_n_ranges(map), 3);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(fixture_plan(&f, t, cases[i].where, &p), 0);
+        if (cases[i].all) {
+            assert_true(p.route.all);
+            assert_int_equal(p.n_shards, N_SHARDS);
+            continue;
+        }
+        assert_false(p.route.all);
+        assert_int_equal(shard_bits(&p), cases[i].shards);
+    }
+    assert_int_equal(fixture_plan(&f, t, "id >= 150", &p), 0);
+    assert_true(p.route.pruned);
+    assert_int_equal(p.route.n_ranges, 3);
+    assert_int_equal(p.route.n_kept, 2);
+    assert_int_equal(p.route.kept[0], 1);
+    assert_int_equal(p.route.n_prune_conj, 1);
+    struct tl_value row[2] = {tl_value_int(TL_TYPE_INT8, 0),
+                              tl_value_null(TL_TYPE_TEXT)};
+    for (int64_t v = -5; v < 300; v += 7) {
+        row[0] = tl_value_int(TL_TYPE_INT8, v);
+        assert_int_equal(route_row_shard(t, row, N_SHARDS), v < 100   ? 0
+                                                            : v < 200 ? 1
+                                                                      : 2);
+    }
+    drop_maps(ring, map);
+    fixture_close(&f);
+}
+
+/* range on timestamptz: literals and dates are cast to the key type, so a
+ * date lands where the equal timestamp's row lives. */
+static void
+test_range_timestamptz_casts_literals(void **state)
+{
+    static const struct {
+        const char *where;
+        unsigned shards;
+    } cases[] = {
+        {"at = '2026-03-01'", 1u << 1},
+        {"at = DATE '2026-07-01'", 1u << 2},
+        {"at = '2026-07-01 00:00:00+02'", 1u << 1},
+        {"at >= '2026-03-01'", 1u << 1 | 1u << 2},
+        {"at < DATE '2026-01-01'", 1u << 0},
+        {"at < '2026-01-01 00:00:00.000001'", 1u << 0 | 1u << 1},
+        {"at BETWEEN '2026-02-01' AND '2026-06-30'", 1u << 1},
+        {"at IN ('2025-05-05', DATE '2027-01-01')", 1u << 0 | 1u << 2},
+    };
+    struct sql_fixture f;
+    struct tl_ring *ring;
+    struct tl_range_map *map;
+    struct plan p;
+    fixture_init(&f, N_SHARDS);
+    struct tl_table *t = ddl_table(
+        &f,
+        "CREATE TABLE t (at timestamptz, id bigint, body text, PRIMARY KEY "
+        "(at, id)) PARTITION BY RANGE (at) WITH (boundaries = "
+        "'2026-01-01,2026-07-01')",
+        &ring, &map);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(fixture_plan(&f, t, cases[i].where, &p), 0);
+        assert_false(p.route.all);
+        assert_int_equal(shard_bits(&p), cases[i].shards);
+    }
+    /* A date equal to the key is routed and looked up as the timestamp. */
+    assert_int_equal(
+        fixture_plan(&f, t, "at = DATE '2026-07-01' AND id = 1", &p), 0);
+    assert_true(p.route.point);
+    struct plan q;
+    struct sql_fixture g;
+    fixture_init(&g, N_SHARDS);
+    assert_int_equal(
+        fixture_plan(&g, t, "at = '2026-07-01 00:00:00+00' AND id = 1", &q), 0);
+    assert_int_equal(p.route.key_len, q.route.key_len);
+    assert_memory_equal(p.route.key, q.route.key, p.route.key_len);
+    fixture_close(&g);
+    drop_maps(ring, map);
+    fixture_close(&f);
+}
+
+/* A quoted literal against a date/time key that is not a date/time fails
+ * at bind time with 22007, as in PostgreSQL. */
+static void
+test_bad_datetime_literal_is_22007(void **state)
+{
+    struct sql_fixture f;
+    struct tl_ring *ring;
+    struct tl_range_map *map;
+    struct plan p;
+    fixture_init(&f, N_SHARDS);
+    struct tl_table *t = ddl_table(
+        &f,
+        "CREATE TABLE t (d date PRIMARY KEY) PARTITION BY RANGE (d) WITH "
+        "(boundaries = '2026-01-01')",
+        &ring, &map);
+    assert_int_not_equal(fixture_plan(&f, t, "d = 'soon'", &p), 0);
+    assert_string_equal(f.st.err.sqlstate, "22007");
+    drop_maps(ring, map);
+    fixture_close(&f);
+}
+
 int
 main(void)
 {
@@ -186,6 +414,10 @@ main(void)
         cmocka_unit_test(test_composite_key_point_needs_all_columns),
         cmocka_unit_test(test_float_constant_on_int_key_scatters),
         cmocka_unit_test(test_row_shard_matches_equality_route),
+        cmocka_unit_test(test_consistent_hash_routes_by_ring),
+        cmocka_unit_test(test_range_prunes_integer_key),
+        cmocka_unit_test(test_range_timestamptz_casts_literals),
+        cmocka_unit_test(test_bad_datetime_literal_is_22007),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

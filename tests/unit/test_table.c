@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "keycodec.h"
+#include "row.h"
 #include "table.h"
 #include "vindex.h"
 
@@ -299,11 +300,83 @@ test_not_null(void **state)
     tl_arena_close(&ar);
 }
 
+/* Range and consistent-hash parameters survive the wire form and copies,
+ * build the map they describe, and broken ones are refused. */
+static void
+test_vindex_params(void **state)
+{
+    struct tl_arena ar;
+    struct tl_table *t, *t2, *c;
+    struct tl_error err;
+    Talus__TableDesc pb2;
+    tl_arena_init(&ar);
+    Talus__TableDesc *pb = make_desc(&ar);
+    struct tl_value b[2] = {tl_value_int(TL_TYPE_INT8, 10),
+                            tl_value_int(TL_TYPE_INT8, 20)};
+    struct tl_buf row;
+    tl_buf_init(&row);
+    tl_row_encode(b, 2, 1, &row);
+    uint32_t shards[3] = {0, 2, 1};
+    pb->vindex = TL_VINDEX_RANGE;
+    pb->has_range_bounds = true;
+    pb->range_bounds.data = row.data;
+    pb->range_bounds.len = row.len;
+    pb->n_range_shards = 3;
+    pb->range_shards = shards;
+    assert_int_equal(tl_table_from_proto(pb, &t, &err), 0);
+    assert_int_equal(t->n_range_shards, 3);
+    tl_table_to_proto(t, &ar, &pb2);
+    assert_int_equal(tl_table_from_proto(&pb2, &t2, &err), 0);
+    c = tl_table_copy(t2);
+    tl_table_destroy(t);
+    tl_table_destroy(t2);
+    struct tl_ring *ring;
+    struct tl_range_map *map;
+    assert_int_equal(tl_table_vindex_build(c, &ring, &map, &err), 0);
+    assert_null(ring);
+    struct tl_value k = tl_value_int(TL_TYPE_INT8, 15);
+    assert_int_equal(tl_range_map_lookup(map, &k), 2);
+    k.u.i = 25;
+    assert_int_equal(tl_range_map_lookup(map, &k), 1);
+    tl_range_map_destroy(map);
+    tl_table_destroy(c);
+
+    /* Boundaries that are not n_range_shards - 1 values. */
+    pb->n_range_shards = 2;
+    tl_error_clear(&err);
+    assert_int_equal(tl_table_from_proto(pb, &t, &err), TL_EPROTO);
+    pb->n_range_shards = 0;
+    assert_int_equal(tl_table_from_proto(pb, &t, &err), TL_EPROTO);
+    tl_buf_close(&row);
+
+    pb = make_desc(&ar);
+    pb->vindex = TL_VINDEX_CONSISTENT_HASH;
+    assert_int_equal(tl_table_from_proto(pb, &t, &err), TL_EPROTO);
+    pb->has_ring_shards = true;
+    pb->ring_shards = 4;
+    pb->has_distribution = true;
+    pb->distribution = TL_DIST_REFERENCE;
+    assert_int_equal(tl_table_from_proto(pb, &t, &err), 0);
+    assert_int_equal(t->distribution, TL_DIST_REFERENCE);
+    tl_table_to_proto(t, &ar, &pb2);
+    assert_int_equal(pb2.ring_shards, 4);
+    assert_int_equal(pb2.distribution, TL_DIST_REFERENCE);
+    assert_int_equal(tl_table_vindex_build(t, &ring, &map, &err), 0);
+    assert_null(map);
+    assert_int_equal(tl_ring_n_points(ring), 4 * TL_RING_DEFAULT_VNODES);
+    tl_ring_destroy(ring);
+    tl_table_destroy(t);
+    pb->distribution = 2;
+    assert_int_equal(tl_table_from_proto(pb, &t, &err), TL_EPROTO);
+    tl_arena_close(&ar);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_round_trip),
+        cmocka_unit_test(test_vindex_params),
         cmocka_unit_test(test_proto_defaults),
         cmocka_unit_test(test_proto_invalid),
         cmocka_unit_test(test_row_key),
