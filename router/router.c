@@ -145,20 +145,31 @@ node_down(const struct router *r, uint32_t id, int64_t now)
 }
 
 /* The candidate after @node in @shard's order (wrapping around), passing
- * over nodes found unreachable lately unless all are. */
+ * over nodes found unreachable lately. When every replica of the shard
+ * looks unreachable, the next replica is retried anyway (after the
+ * caller's backoff): a node that merely reconnects, or restarts, is the
+ * only one that can answer, and the other nodes would just say they do
+ * not host the shard until the deadline passed. */
 static uint32_t
 next_candidate(const struct router *r, uint32_t shard, uint32_t node)
 {
     uint32_t ids[2 * TL_MAX_NODES];
+    uint32_t reps[TL_MAX_NODES];
     uint32_t n = shard_candidates(r, shard, ids), at = n - 1;
+    uint32_t n_reps =
+        (uint32_t)tl_cluster_shard_replicas(&r->cfg, shard, reps, TL_MAX_NODES);
     int64_t now = router_now_ms();
+    bool replica_up = false;
+    for (uint32_t i = 0; i < n_reps; i++)
+        replica_up = replica_up || !node_down(r, reps[i], now);
     for (uint32_t i = 0; i < n; i++)
         if (ids[i] == node)
             at = i;
     for (uint32_t k = 1; k <= n; k++) {
-        uint32_t id = ids[(at + k) % n];
-        if (!node_down(r, id, now))
-            return id;
+        uint32_t i = (at + k) % n;
+        /* shard_candidates() lists the replicas first. */
+        if (replica_up ? !node_down(r, ids[i], now) : i < n_reps)
+            return ids[i];
     }
     return ids[(at + 1) % n];
 }

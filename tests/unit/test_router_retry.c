@@ -110,10 +110,11 @@ test_no_hint_walks_replicas_with_backoff(void **state)
     assert_int_equal(atomic_load(&r.leader[1]), 0);
 }
 
-/* With one replica per shard every node is still a candidate (membership
- * may have moved the shard), and an unreachable node counts as a refusal. */
+/* With one replica per shard, an unreachable replica is retried (after a
+ * backoff) rather than abandoned for nodes that do not host the shard: it
+ * may only be reconnecting or restarting, and no other node can answer. */
 static void
-test_unreachable_node_tries_every_node(void **state)
+test_only_replica_unreachable_is_retried(void **state)
 {
     struct router r;
     struct router_retry t;
@@ -123,11 +124,33 @@ test_unreachable_node_tries_every_node(void **state)
     assert_int_equal(t.node, 3);
     assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
                      ROUTER_RETRY);
-    assert_int_equal(t.node, 1);
+    assert_int_equal(t.node, 3);
+    assert_true(t.next_at_ms > router_now_ms() - 1);
     assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
                      ROUTER_RETRY);
-    assert_int_equal(t.node, 2);
+    assert_int_equal(t.node, 3);
     assert_false(t.unknown);
+}
+
+/* A node that says it does not host the shard sends the retry back to the
+ * shard's replica even while that replica is marked unreachable. */
+static void
+test_not_hosted_returns_to_replica(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct reply rp;
+    (void)state;
+    make_router(&r, 3, 1);
+    router_retry_init(&r, &t, 2, ROUTER_READ, router_now_ms() + 60000);
+    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
+                     ROUTER_RETRY);
+    t.node = 1; /* as if a membership change had been guessed */
+    assert_int_equal(router_retry_next(&r, &t, 0,
+                                       error_reply(&rp, TL_EUNAVAILABLE,
+                                                   "08006", NOT_SERVED, 0)),
+                     ROUTER_RETRY);
+    assert_int_equal(t.node, 3);
 }
 
 /* A node found unreachable is passed over by the next calls (for a
@@ -355,7 +378,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hint_switches_leader_at_once),
         cmocka_unit_test(test_no_hint_walks_replicas_with_backoff),
-        cmocka_unit_test(test_unreachable_node_tries_every_node),
+        cmocka_unit_test(test_only_replica_unreachable_is_retried),
+        cmocka_unit_test(test_not_hosted_returns_to_replica),
         cmocka_unit_test(test_unreachable_node_passed_over),
         cmocka_unit_test(test_unknown_write_reports_08007),
         cmocka_unit_test(test_leadership_lost_is_unknown),
