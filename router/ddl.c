@@ -452,6 +452,14 @@ static int
 check_unpartitioned(struct sql_stmt *st, struct tl_table *t,
                     const struct table_options *o)
 {
+    /* A reference table has no shard key: vindex options contradict it. */
+    if (o->distribution != NULL &&
+        strcasecmp(o->distribution, "reference") == 0 &&
+        (o->vindex != NULL || o->boundaries != NULL))
+        return sql_error(st, TL_EINVAL, "22023",
+                         "WITH (distribution = '%s') conflicts with %s",
+                         o->distribution,
+                         o->vindex != NULL ? "vindex" : "boundaries");
     if (o->vindex != NULL) {
         uint32_t kind;
         int rv = vindex_by_name(st, o->vindex, &kind);
@@ -537,10 +545,16 @@ ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
     struct table_options o;
     if (rv == 0)
         rv = parse_options(st, cs, &o);
-    if (rv == 0 && cs->partspec != NULL && o.distribution != NULL)
+    if (rv == 0 && cs->partspec != NULL && o.distribution != NULL) {
+        /* A reference table is copied whole to every shard: it has no
+         * shard key to partition by. */
         rv = sql_error(st, TL_EINVAL, "22023",
-                       "a table with WITH (distribution = ...) cannot have "
-                       "PARTITION BY");
+                       "WITH (distribution = '%s') conflicts with PARTITION BY",
+                       o.distribution);
+        tl_error_hint(&st->err,
+                      "A reference table has a copy on every shard; drop "
+                      "PARTITION BY, or drop the distribution to shard it.");
+    }
     if (rv == 0 && cs->partspec != NULL)
         rv = set_partitioning(st, &b, cs->partspec, &o);
     else if (rv == 0)
@@ -572,11 +586,6 @@ ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
     int rv = ddl_build_table(st, cs, &t);
     if (rv != 0)
         return rv;
-    /* Every copy of a reference table must be written, and that write
-     * path (dml.c) does not exist yet. */
-    if (t->distribution == TL_DIST_REFERENCE)
-        return sql_error(st, TL_EUNSUPPORTED, "0A000",
-                         "reference tables are not supported yet");
     rv = catalog_create_table(st->r->catalog, t, &st->err);
     if (rv == TL_EEXISTS && cs->if_not_exists) {
         sql_notice(st, "42P07", "relation \"%s\" already exists, skipping",

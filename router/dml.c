@@ -6,7 +6,14 @@
  * shard after succeeding on others is undone by deleting exactly the rows
  * it wrote (conditional on their bytes), so a duplicate key anywhere means
  * the statement inserted nothing. UPDATE and DELETE send one ModifyFragment
- * per target shard; each is atomic on its shard. */
+ * per target shard; each is atomic on its shard.
+ *
+ * A reference table has a copy on every shard: INSERT sends the same batch
+ * (same keys, same router-made rowids) to every shard, and the undo above
+ * makes a duplicate key on any copy insert nothing anywhere; UPDATE and
+ * DELETE run on every copy and report the count of one copy (the largest,
+ * with a warning, if copies disagree). Copies are written in parallel,
+ * each atomically, with no atomicity across copies (docs/sharding.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,9 +279,35 @@ row_mutation(struct sql_stmt *st, const struct ins_row *r, bool undo)
     return m;
 }
 
+/* A reference table: every row to every shard, in the same order. */
+static size_t
+group_every_copy(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
+{
+    uint32_t ns = st->r->cfg.n_shards;
+    struct shard_batch *b = tl_arena_calloc(st->a, (ns + 1) * sizeof(*b));
+    Talus__Mutation **muts =
+        tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(void *));
+    size_t *row_of = tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(size_t));
+    for (size_t i = 0; i < in->n_rows; i++) {
+        muts[i] = row_mutation(st, &in->rows[i], false);
+        row_of[i] = i;
+    }
+    /* The batches are only read (and packed) by exec: they can share. */
+    for (uint32_t s = 0; s < ns; s++) {
+        b[s].shard = s;
+        b[s].muts = muts;
+        b[s].n = in->n_rows;
+        b[s].row_of = row_of;
+    }
+    *out = b;
+    return ns;
+}
+
 static size_t
 group_by_shard(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
 {
+    if (route_is_reference(in->t))
+        return group_every_copy(st, in, out);
     uint32_t ns = st->r->cfg.n_shards;
     size_t *count = tl_arena_calloc(st->a, ns * sizeof(size_t));
     for (size_t i = 0; i < in->n_rows; i++)
@@ -409,6 +442,12 @@ insert_explain(struct sql_stmt *st, struct ins *in)
     for (uint32_t s = 0; s < ns; s++)
         if (hit[s])
             p.shards[p.n_shards++] = s;
+    if (route_is_reference(in->t)) {
+        for (uint32_t s = 0; s < ns; s++)
+            p.shards[s] = s;
+        p.n_shards = ns;
+        p.route.ref = ROUTE_REF_WRITE;
+    }
     p.route.all = ns > 1 && p.n_shards == ns;
     p.route.point = in->n_rows == 1;
     const char *extra = tl_arena_printf(st->a, "Rows: %zu", in->n_rows);
@@ -489,12 +528,91 @@ bind_assignment(struct sql_stmt *st, const struct plan *p, const char *alias,
     return 0;
 }
 
+/* Run @mod on every copy of a reference table (the shards of @p), in
+ * parallel, following resume keys; *@count gets the rows one copy
+ * changed. Copies hold the same rows, so they agree unless a write is in
+ * flight or an earlier statement failed midway (docs/sharding.md): then
+ * the largest count is reported and the disagreement logged. */
+static int
+modify_every_copy(struct sql_stmt *st, const struct plan *p,
+                  const Talus__ModifyFragment *mod, uint64_t *count)
+{
+    size_t ns = p->n_shards;
+    *count = 0;
+    if (ns == 0)
+        return 0;
+    Talus__ModifyFragment *mods = tl_arena_calloc(st->a, ns * sizeof(*mods));
+    Talus__ScanFragment *scans = tl_arena_calloc(st->a, ns * sizeof(*scans));
+    struct exec_call *calls = tl_arena_calloc(st->a, ns * sizeof(*calls));
+    uint64_t *per = tl_arena_calloc(st->a, ns * sizeof(*per));
+    size_t *idx = tl_arena_alloc(st->a, ns * sizeof(*idx));
+    for (size_t i = 0; i < ns; i++) {
+        mods[i] = *mod;
+        scans[i] = *mod->scan;
+        if (p->shard_ranges != NULL) {
+            scans[i].ranges = p->shard_ranges[i];
+            scans[i].n_ranges = p->n_shard_ranges[i];
+        }
+        mods[i].scan = &scans[i];
+        idx[i] = i;
+    }
+    int rv = 0;
+    size_t n = ns;
+    while (n > 0 && rv == 0) {
+        for (size_t i = 0; i < n; i++) {
+            memset(&calls[i], 0, sizeof(calls[i]));
+            talus__request__init(&calls[i].req);
+            calls[i].shard = p->shards[idx[i]];
+            calls[i].req.body_case = TALUS__REQUEST__BODY_MODIFY;
+            calls[i].req.modify = &mods[idx[i]];
+        }
+        exec_run(st, calls, n);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            int r2 = exec_check(st, &calls[i]);
+            if (r2 != 0) {
+                if (rv == 0)
+                    rv = r2;
+                continue;
+            }
+            const Talus__Response *resp = calls[i].resp;
+            per[idx[i]] += resp->count;
+            if (resp->has_resume_key && resp->resume_key.len > 0) {
+                Talus__ScanFragment *sf = &scans[idx[i]];
+                sf->has_resume_key = 1;
+                sf->resume_key.data =
+                    tl_arena_alloc(st->a, resp->resume_key.len);
+                memcpy(sf->resume_key.data, resp->resume_key.data,
+                       resp->resume_key.len);
+                sf->resume_key.len = resp->resume_key.len;
+                idx[m++] = idx[i];
+            }
+        }
+        exec_release(calls, n);
+        n = m;
+    }
+    if (rv != 0)
+        return rv;
+    uint64_t lo = per[0], hi = per[0];
+    for (size_t i = 1; i < ns; i++) {
+        lo = per[i] < lo ? per[i] : lo;
+        hi = per[i] > hi ? per[i] : hi;
+    }
+    if (lo != hi)
+        tl_warn(MOD,
+                "event=reference_copies_disagree table=%s min=%llu max=%llu",
+                p->table->name, (unsigned long long)lo, (unsigned long long)hi);
+    *count = hi;
+    return 0;
+}
+
 static int
 modify_run(struct sql_stmt *st, const struct plan *p, Talus__ModifyFragment *m,
            const char *verb)
 {
     uint64_t n;
-    int rv = exec_modify(st, p, m, &n);
+    int rv = p->route.ref == ROUTE_REF_WRITE ? modify_every_copy(st, p, m, &n)
+                                             : exec_modify(st, p, m, &n);
     if (rv != 0)
         return rv;
     char tag[48];
@@ -520,6 +638,8 @@ dml_exec_update(struct sql_stmt *st, const PgQuery__UpdateStmt *us,
         rv = plan_build(st, t, alias_of(us->relation), us->where_clause, &p);
     if (rv != 0)
         return rv;
+    if (p.route.ref != ROUTE_REF_NONE)
+        plan_every_copy(st, &p);
     Talus__ModifyFragment *m = tl_arena_alloc(st->a, sizeof(*m));
     talus__modify_fragment__init(m);
     m->set = tl_arena_alloc(st->a, (us->n_target_list + 1) * sizeof(void *));
@@ -563,6 +683,8 @@ dml_exec_delete(struct sql_stmt *st, const PgQuery__DeleteStmt *ds,
         rv = plan_build(st, t, alias_of(ds->relation), ds->where_clause, &p);
     if (rv != 0)
         return rv;
+    if (p.route.ref != ROUTE_REF_NONE)
+        plan_every_copy(st, &p);
     if (explain) {
         const char *extra = "Delete: matching rows";
         explain_send(st, &p, &extra, 1);

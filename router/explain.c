@@ -11,6 +11,10 @@ route_line(struct sql_stmt *st, const struct plan *p)
 {
     if (p->n_shards == 0)
         return "Route: no shards";
+    if (p->route.ref == ROUTE_REF_READ)
+        return "Route: single shard (reference copy)";
+    if (p->route.ref == ROUTE_REF_WRITE)
+        return "Route: every shard (reference write)";
     if (p->n_shards == 1)
         return "Route: single shard";
     if (p->route.all)
@@ -26,6 +30,8 @@ table_line(struct sql_stmt *st, const struct tl_table *t)
         [TL_VINDEX_CONSISTENT_HASH] = "consistent_hash",
         [TL_VINDEX_RANGE] = "range",
     };
+    if (t->distribution == TL_DIST_REFERENCE)
+        return tl_arena_printf(st->a, "  Table: %s (reference)", t->name);
     if (t->shard_key >= 0 && t->vindex > TL_VINDEX_NONE &&
         t->vindex <= TL_VINDEX_RANGE)
         return tl_arena_printf(st->a, "  Table: %s (vindex %s on %s)", t->name,
@@ -88,7 +94,14 @@ explain_send(struct sql_stmt *st, const struct plan *p, const char **extra,
     rows[n++] = table_line(st, p->table);
     if (p->route.pruned)
         rows[n++] = pruning_line(st, p);
-    rows[n++] = shards_line(st, p->shards, p->n_shards);
+    if (p->route.ref == ROUTE_REF_READ && p->n_shards == 1)
+        /* The copy depends on the session: name the choice, not a shard. */
+        rows[n++] = tl_arena_printf(st->a,
+                                    "  Shards: one copy of %u (fixed per "
+                                    "session)",
+                                    st->r->cfg.n_shards);
+    else
+        rows[n++] = shards_line(st, p->shards, p->n_shards);
     if (p->route.point)
         rows[n++] = "  Key: point lookup";
     else if (p->route.n_points > 0)

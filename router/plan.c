@@ -1,13 +1,16 @@
 /* plan — bind a single-table statement's WHERE clause, route it, and build
  * the scan fragment every target shard runs. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "keycodec.h"
+#include "pgwire.h"
 #include "sql_int.h"
 
 static Talus__KeyRange *make_range(struct sql_stmt *st, const uint8_t *s,
                                    size_t sl, const uint8_t *e, size_t el);
+static int plan_target(struct sql_stmt *st, struct plan *p);
 
 /* The point key @k as the range [k, k 0x00), which holds only k. */
 static Talus__KeyRange *
@@ -64,6 +67,30 @@ plan_build(struct sql_stmt *st, struct tl_table *t, const char *alias,
     }
     uint32_t n = st->r->cfg.n_shards;
     route_analyze(t, p->filter, n, st->a, &p->route);
+    if (p->route.ref != ROUTE_REF_NONE) {
+        /* A read is served by the session's copy (see docs/sharding.md). */
+        uint32_t id = st->c != NULL ? st->c->backend_pid : 0;
+        route_reference_target(&p->route, false, route_reference_copy(id, n), n,
+                               st->a);
+    }
+    return plan_target(st, p);
+}
+
+void
+plan_every_copy(struct sql_stmt *st, struct plan *p)
+{
+    assert(p->route.ref != ROUTE_REF_NONE);
+    route_reference_target(&p->route, true, 0, st->r->cfg.n_shards, st->a);
+    p->shard_ranges = NULL;
+    p->n_shard_ranges = NULL;
+    (void)plan_target(st, p);
+}
+
+/* Set the target shards (and their key ranges) of @p from its route. */
+static int
+plan_target(struct sql_stmt *st, struct plan *p)
+{
+    uint32_t n = st->r->cfg.n_shards;
     const struct tl_expr *f = p->filter;
     if (f != NULL && f->kind == TL_EXPR_CONST &&
         (f->value.is_null || !f->value.u.b)) {

@@ -481,4 +481,42 @@ route_analyze(const struct tl_table *t, const struct tl_expr *filter,
         route_point(t, eq, a, out);
     if (!out->point && pk_in != NULL)
         route_points(t, pk_in, n_shards, a, out);
+    if (route_is_reference(t))
+        out->ref = ROUTE_REF_READ;
+}
+
+bool
+route_is_reference(const struct tl_table *t)
+{
+    return t->distribution == TL_DIST_REFERENCE;
+}
+
+uint32_t
+route_reference_copy(uint32_t session_id, uint32_t n_shards)
+{
+    return n_shards == 0 ? 0 : session_id % n_shards;
+}
+
+void
+route_reference_target(struct route *r, bool write, uint32_t copy,
+                       uint32_t n_shards, struct tl_arena *a)
+{
+    assert(r->ref != ROUTE_REF_NONE);
+    assert(write || copy < n_shards);
+    r->ref = write ? ROUTE_REF_WRITE : ROUTE_REF_READ;
+    /* Every point key is in every copy: UINT32_MAX ("any shard") makes a
+     * write reach every copy with every key; a read asks its own copy. */
+    for (size_t i = 0; i < r->n_points; i++)
+        r->point_shards[i] = write ? UINT32_MAX : copy;
+    if (!r->all && r->n_shards == 0)
+        return;
+    if (write) {
+        r->all = n_shards > 1;
+        r->n_shards = n_shards;
+        r->shards = tl_arena_alloc(a, (n_shards + 1) * sizeof(uint32_t));
+        for (uint32_t s = 0; s < n_shards; s++)
+            r->shards[s] = s;
+        return;
+    }
+    set_single(r, a, copy);
 }

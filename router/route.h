@@ -14,7 +14,13 @@
  * primary-key column is fixed by an equality the scan is a single key;
  * `pk IN (consts)` on a one-column key scans just those keys.
  * The filter itself is always sent to the nodes too, so routing only has
- * to be a superset of the matching rows. */
+ * to be a superset of the matching rows.
+ *
+ * A reference table (TL_DIST_REFERENCE) has a full copy on every shard and
+ * no shard key: route_analyze() routes it like an unsharded table over
+ * one copy (shard 0) and marks the route ROUTE_REF_READ;
+ * route_reference_target() then points it at the copy a read uses, or at
+ * every copy for a write (ROUTE_REF_WRITE). */
 #ifndef TL_ROUTE_H
 #define TL_ROUTE_H
 
@@ -26,7 +32,15 @@
 #include "expr.h"
 #include "table.h"
 
+/* How a route uses the copies of a reference table. */
+enum route_ref {
+    ROUTE_REF_NONE = 0,  /* not a reference table */
+    ROUTE_REF_READ = 1,  /* one copy: the shards below hold just that copy */
+    ROUTE_REF_WRITE = 2, /* every copy: every shard, each with every key */
+};
+
 struct route {
+    uint8_t ref;       /* enum route_ref */
     bool all;          /* every shard of the cluster */
     uint32_t n_shards; /* when !all: number of target shards (may be 0) */
     uint32_t *shards;  /* when !all: sorted, distinct; in the arena */
@@ -55,6 +69,22 @@ struct route {
  * Allocates in @a. Cannot fail. */
 void route_analyze(const struct tl_table *t, const struct tl_expr *filter,
                    uint32_t n_shards, struct tl_arena *a, struct route *out);
+
+/** Whether @t is a reference table (a copy on every shard). */
+bool route_is_reference(const struct tl_table *t);
+
+/** The copy (shard) that reads of a reference table use in a session with
+ * id @session_id in a cluster of @n_shards shards: stable for the session,
+ * spread over the shards across sessions. Cannot fail. */
+uint32_t route_reference_copy(uint32_t session_id, uint32_t n_shards);
+
+/** Retarget @r, a route of a reference table from route_analyze(), at one
+ * copy (@write false: shard @copy, which must be < @n_shards) or at every
+ * copy (@write true: every shard, and each point key on every shard). A
+ * route that reaches no shard (WHERE false) stays so. Allocates in @a.
+ * Cannot fail. */
+void route_reference_target(struct route *r, bool write, uint32_t copy,
+                            uint32_t n_shards, struct tl_arena *a);
 
 /** Shard owning shard-key value @v (of the key column's type) of @t in a
  * cluster of @n_shards shards, by @t's vindex; 0 for an unsharded table.

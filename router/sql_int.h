@@ -194,9 +194,13 @@ struct plan {
     size_t *n_shard_ranges;
 };
 
-/** Bind @where over @t and route it. */
+/** Bind @where over @t and route it (a reference table: over the
+ * session's copy, route_reference_copy()). */
 int plan_build(struct sql_stmt *st, struct tl_table *t, const char *alias,
                const PgQuery__Node *where, struct plan *p);
+/** Retarget @p, a plan of a reference table (route.ref != NONE), at
+ * every copy: a write (UPDATE, DELETE) reaches every shard. */
+void plan_every_copy(struct sql_stmt *st, struct plan *p);
 /** A scan fragment for @p in st->a (ranges and filter set). */
 Talus__ScanFragment *plan_fragment(struct sql_stmt *st, const struct plan *p);
 /** Render @e for EXPLAIN with @t's column names, in st->a. */

@@ -84,7 +84,7 @@ CREATE TABLE bad10 (a bigint PRIMARY KEY) PARTITION BY HASH (a) WITH (boundaries
 CREATE TABLE bad11 (a int) WITH (distribution = 'everywhere');
 CREATE TABLE bad12 (a int) WITH (fillfactor = 70);
 CREATE TABLE bad13 (a int) WITH (vindex = 'hash');
-CREATE TABLE countries (code text PRIMARY KEY, name text) WITH (distribution = 'reference');
+CREATE TABLE countries (code text PRIMARY KEY, name text) PARTITION BY HASH (code) WITH (distribution = 'reference');
 SELECT * FROM bad5;
 SELECT * FROM countries;
 SELECT * FROM events WHERE at = 'noonish';

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "pgwire.h"
 #include "sql_test_util.h"
 
 #define N_SHARDS 6
@@ -401,6 +402,139 @@ test_bad_datetime_literal_is_22007(void **state)
     fixture_close(&f);
 }
 
+/* A reference table from CREATE TABLE ... WITH (distribution =
+ * 'reference'): columns (id int8 PRIMARY KEY, name text). */
+static struct tl_table *
+reference_table(struct sql_fixture *f)
+{
+    struct tl_ring *ring;
+    struct tl_range_map *map;
+    struct tl_table *t = ddl_table(f,
+                                   "CREATE TABLE t (id bigint PRIMARY KEY, "
+                                   "name text) WITH (distribution = "
+                                   "'reference')",
+                                   &ring, &map);
+    assert_null(ring);
+    assert_null(map);
+    assert_int_equal(t->distribution, TL_DIST_REFERENCE);
+    assert_int_equal(t->shard_key, -1);
+    return t;
+}
+
+/* A read of a reference table, whatever its filter, is served by exactly
+ * one copy: the session's (route_reference_copy of its backend pid). */
+static void
+test_reference_read_uses_one_copy(void **state)
+{
+    static const char *const filters[] = {"true", "id = 7", "name = 'x'",
+                                          "id IN (1, 2, 3)", "id > 4"};
+    struct sql_fixture f;
+    struct pgw_conn c;
+    memset(&c, 0, sizeof(c));
+    c.backend_pid = 7;
+    fixture_init(&f, N_SHARDS);
+    f.st.c = &c;
+    struct tl_table *t = reference_table(&f);
+    uint32_t copy = route_reference_copy(7, N_SHARDS);
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+        struct plan p;
+        assert_int_equal(fixture_plan(&f, t, filters[i], &p), 0);
+        assert_int_equal(p.route.ref, ROUTE_REF_READ);
+        assert_int_equal(p.n_shards, 1);
+        assert_int_equal(p.shards[0], copy);
+        assert_false(p.route.all);
+    }
+    struct plan p;
+    assert_int_equal(fixture_plan(&f, t, "id = 7", &p), 0);
+    assert_true(p.route.point);
+    assert_int_equal(fixture_plan(&f, t, "id IN (1, 2, 3)", &p), 0);
+    assert_int_equal(p.n_shard_ranges[0], 3);
+    f.st.c = NULL;
+    fixture_close(&f);
+}
+
+/* The read copy is stable for a session and spread over the shards
+ * across sessions. */
+static void
+test_reference_copy_spreads_sessions(void **state)
+{
+    unsigned bits = 0;
+    for (uint32_t id = 1; id <= 2 * N_SHARDS; id++) {
+        uint32_t c = route_reference_copy(id, N_SHARDS);
+        assert_true(c < N_SHARDS);
+        assert_int_equal(c, route_reference_copy(id, N_SHARDS));
+        bits |= 1u << c;
+    }
+    assert_int_equal(bits, (1u << N_SHARDS) - 1);
+    assert_int_equal(route_reference_copy(5, 1), 0);
+}
+
+/* A write (UPDATE, DELETE) of a reference table reaches every copy, each
+ * with the same keys; WHERE false still reaches none. */
+static void
+test_reference_write_reaches_every_copy(void **state)
+{
+    struct sql_fixture f;
+    struct plan p;
+    fixture_init(&f, N_SHARDS);
+    struct tl_table *t = reference_table(&f);
+    assert_int_equal(fixture_plan(&f, t, "name = 'x'", &p), 0);
+    plan_every_copy(&f.st, &p);
+    assert_int_equal(p.route.ref, ROUTE_REF_WRITE);
+    assert_true(p.route.all);
+    assert_int_equal(shard_bits(&p), (1u << N_SHARDS) - 1);
+    assert_null(p.shard_ranges);
+
+    assert_int_equal(fixture_plan(&f, t, "id = 9", &p), 0);
+    plan_every_copy(&f.st, &p);
+    assert_int_equal(shard_bits(&p), (1u << N_SHARDS) - 1);
+    assert_true(p.route.point);
+
+    assert_int_equal(fixture_plan(&f, t, "id IN (4, 5)", &p), 0);
+    plan_every_copy(&f.st, &p);
+    assert_int_equal(shard_bits(&p), (1u << N_SHARDS) - 1);
+    for (uint32_t i = 0; i < p.n_shards; i++)
+        assert_int_equal(p.n_shard_ranges[i], 2);
+
+    assert_int_equal(fixture_plan(&f, t, "false", &p), 0);
+    plan_every_copy(&f.st, &p);
+    assert_int_equal(p.n_shards, 0);
+    fixture_close(&f);
+}
+
+/* PARTITION BY and a distribution conflict: 22023 naming both. */
+static void
+test_reference_with_partition_is_22023(void **state)
+{
+    struct sql_fixture f;
+    struct tl_table *t;
+    fixture_init(&f, N_SHARDS);
+    const PgQuery__Node *n =
+        fixture_parse(&f, "CREATE TABLE t (id bigint PRIMARY KEY) PARTITION "
+                          "BY HASH (id) WITH (distribution = 'reference')");
+    assert_int_not_equal(ddl_build_table(&f.st, n->create_stmt, &t), 0);
+    assert_string_equal(f.st.err.sqlstate, "22023");
+    assert_non_null(strstr(f.st.err.message, "PARTITION BY"));
+    assert_non_null(strstr(f.st.err.message, "reference"));
+    fixture_close(&f);
+}
+
+/* A reference table without a primary key gets the hidden rowid key. */
+static void
+test_reference_without_pk_gets_rowid(void **state)
+{
+    struct sql_fixture f;
+    struct tl_table *t;
+    fixture_init(&f, N_SHARDS);
+    const PgQuery__Node *n = fixture_parse(
+        &f, "CREATE TABLE t (a int, b text) WITH (distribution = 'reference')");
+    assert_int_equal(ddl_build_table(&f.st, n->create_stmt, &t), 0);
+    assert_int_equal(t->distribution, TL_DIST_REFERENCE);
+    assert_int_equal(t->n_pk, 1);
+    assert_true(t->columns[t->pk[0]].hidden);
+    fixture_close(&f);
+}
+
 int
 main(void)
 {
@@ -418,6 +552,11 @@ main(void)
         cmocka_unit_test(test_range_prunes_integer_key),
         cmocka_unit_test(test_range_timestamptz_casts_literals),
         cmocka_unit_test(test_bad_datetime_literal_is_22007),
+        cmocka_unit_test(test_reference_read_uses_one_copy),
+        cmocka_unit_test(test_reference_copy_spreads_sessions),
+        cmocka_unit_test(test_reference_write_reaches_every_copy),
+        cmocka_unit_test(test_reference_with_partition_is_22023),
+        cmocka_unit_test(test_reference_without_pk_gets_rowid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
