@@ -78,8 +78,9 @@ apply_line(struct tl_cluster_config *c, const char *key, const char *val,
            const char **why)
 {
     if (strcmp(key, "shards") == 0) {
-        *why = "shards must be 1..1024";
-        return parse_u32(val, 1, TL_MAX_SHARDS, &c->n_shards);
+        *why = "shards must be 1..1023 (group 1023 is the meta group)";
+        /* Group TL_META_GROUP is the meta group, never a shard. */
+        return parse_u32(val, 1, TL_META_GROUP, &c->n_shards);
     }
     if (strcmp(key, "replicas") == 0) {
         *why = "replicas must be 1..7";
@@ -214,7 +215,16 @@ uint32_t
 tl_cluster_shard_node(const struct tl_cluster_config *c, uint32_t shard)
 {
     uint32_t m = c->n_initial_nodes ? c->n_initial_nodes : c->n_nodes;
+    if (shard == TL_META_GROUP)
+        return 1;
     return shard % m + 1;
+}
+
+uint32_t
+tl_cluster_meta_replicas(const struct tl_cluster_config *c)
+{
+    uint32_t m = c->n_initial_nodes ? c->n_initial_nodes : c->n_nodes;
+    return m < TL_META_REPLICAS ? m : TL_META_REPLICAS;
 }
 
 int
@@ -225,6 +235,11 @@ tl_cluster_shard_replicas(const struct tl_cluster_config *c, uint32_t shard,
     uint32_t r = c->n_replicas < m ? c->n_replicas : m;
     uint32_t k;
 
+    if (shard == TL_META_GROUP) {
+        for (k = 0; k < tl_cluster_meta_replicas(c) && k < max; k++)
+            ids[k] = k + 1;
+        return (int)k;
+    }
     for (k = 0; k < r && k < max; k++)
         ids[k] = (shard + k) % m + 1;
     return (int)k;

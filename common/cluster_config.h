@@ -1,7 +1,8 @@
 /* cluster_config — the cluster's static configuration, in one place.
  *
- * Until the catalog moves into a replicated meta group, a cluster is
- * described by one text file read by every process:
+ * The catalog lives in a replicated meta group (raft group TL_META_GROUP,
+ * hosted like a shard); node addresses still come from one text file read
+ * by every process:
  *
  *     # talus cluster
  *     shards = 6
@@ -23,6 +24,10 @@
  * holds two replicas of a shard and the first replica (the preferred
  * leader) rotates over the nodes. tl_cluster_shard_replicas() is the only
  * place that decides it; tl_cluster_shard_node() is the first replica.
+ * The meta group (group id TL_META_GROUP, never a shard: shards are at
+ * most TL_META_GROUP, ids 0..TL_META_GROUP - 1, more is rejected) has
+ * min(TL_META_REPLICAS, M) voters, nodes 1..min(3, M), node 1 preferred;
+ * tl_cluster_shard_replicas() and tl_cluster_shard_node() answer for it too.
  * After its first start a node trusts only the set of shards it persisted
  * (membership changes edit it), not this placement. */
 #ifndef TL_CLUSTER_CONFIG_H
@@ -35,6 +40,10 @@
 #define TL_MAX_NODES 64
 #define TL_MAX_SHARDS 1024
 #define TL_ADDR_MAX 128
+/** Raft group id of the meta group (the cluster catalog). */
+#define TL_META_GROUP (TL_MAX_SHARDS - 1)
+/** Voters of the meta group, at most (fewer with fewer initial nodes). */
+#define TL_META_REPLICAS 3
 
 struct tl_node_config {
     uint32_t id;
@@ -77,6 +86,10 @@ uint32_t tl_cluster_shard_node(const struct tl_cluster_config *c,
  * Returns the number written (min(R, max)). Cannot fail. */
 int tl_cluster_shard_replicas(const struct tl_cluster_config *c, uint32_t shard,
                               uint32_t *ids, uint32_t max);
+
+/** Voters of the meta group: min(TL_META_REPLICAS, initial nodes). Cannot
+ * fail. */
+uint32_t tl_cluster_meta_replicas(const struct tl_cluster_config *c);
 
 /** The node with @id, or NULL. */
 const struct tl_node_config *tl_cluster_node(const struct tl_cluster_config *c,

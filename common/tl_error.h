@@ -34,6 +34,7 @@
     X(SYNTAX, "syntax error")                                                  \
     X(UNSUPPORTED, "feature not supported")                                    \
     X(SHUTDOWN, "shutting down")                                               \
+    X(STALE, "stale shard map version")                                        \
     X(SQL, "SQL error")
 
 enum tl_errno_index {

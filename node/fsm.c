@@ -511,6 +511,8 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
     rv = commit(f, wb, index);
     if (rv == 0 && res->outcome == FSM_OK && b->has_preferred_leader)
         atomic_store(&f->preferred, b->preferred_leader);
+    if (rv == 0 && res->outcome == FSM_OK && f->applied_cb != NULL)
+        f->applied_cb(f, b);
 
 out_batch:
     talus__write_batch__free_unpacked(b, NULL);

@@ -90,6 +90,10 @@ struct node_fsm {
     uint64_t spill_last;             /* highest spilled index */
     void (*restore_cb)(struct node_fsm *f); /* a restore was recorded */
     void *restore_data;
+    /* Optional: called on the loop after batch @b was applied (its
+     * conditions held and it is committed to RocksDB); borrows @b. */
+    void (*applied_cb)(struct node_fsm *f, const Talus__WriteBatch *b);
+    void *applied_data;
 };
 
 /** Initialise @f for @shard over @st: reads the stored applied index,

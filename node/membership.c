@@ -59,7 +59,7 @@ host_shard(struct node *n, struct proposal *p)
     struct node_shard *sh;
     rocksdb_column_family_handle_t *cf;
 
-    if (p->shard >= n->cfg.n_shards) {
+    if (p->shard >= n->cfg.n_shards && p->shard != TL_META_GROUP) {
         fail(p, TL_EINVAL, "shard %u does not exist (shards = %u)", p->shard,
              n->cfg.n_shards);
         return;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "log.h"
@@ -562,7 +563,9 @@ poll_leaders(uv_timer_t *t)
     struct node *n = t->data;
     size_t n_leading = 0, n_hosted = 0, n_with_leader = 0;
 
-    for (uint32_t s = 0; s < n->cfg.n_shards && s < TL_MAX_SHARDS; s++) {
+    /* Every shard, then the meta group. */
+    for (uint32_t k = 0; k <= n->cfg.n_shards && k < TL_MAX_SHARDS; k++) {
+        uint32_t s = k == n->cfg.n_shards ? TL_META_GROUP : k;
         struct node_shard *sh = atomic_load(&n->by_shard[s]);
         raft_id id = 0;
         const char *addr = NULL;
@@ -735,8 +738,34 @@ node_save_hosted(struct node *n)
     return rv;
 }
 
+/* A data dir persisted before the meta group existed: host the meta
+ * group if the placement says so and this node never had raft state for
+ * it (no release has shipped; nothing subtler is needed). */
+static int
+add_meta_group(struct node *n)
+{
+    char dir[PATH_MAX + 32];
+    uint32_t ids[8];
+    int k = tl_cluster_shard_replicas(&n->cfg, TL_META_GROUP, ids, 8);
+    bool mine = false;
+    struct stat stbuf;
+
+    if (atomic_load(&n->by_shard[TL_META_GROUP]) != NULL)
+        return 0;
+    for (int i = 0; i < k; i++)
+        mine = mine || ids[i] == n->opts.id;
+    snprintf(dir, sizeof dir, "%s/raft/shard-%u", n->self->dir, TL_META_GROUP);
+    if (!mine || stat(dir, &stbuf) == 0)
+        return 0;
+    struct node_shard *sh = node_shard_alloc(n, TL_META_GROUP);
+    sh->hosted = true;
+    sh->initial = true;
+    tl_info("node", "event=meta_group_added dir=%s", n->self->dir);
+    return node_save_hosted(n);
+}
+
 /* The hosted set: persisted, else computed from the initial placement
- * (and persisted). */
+ * (and persisted), the meta group included. */
 static int
 collect_shards(struct node *n)
 {
@@ -757,10 +786,11 @@ collect_shards(struct node *n)
             sh->initial = v[i + 4] != 0;
         }
         free(v);
-        return 0;
+        return add_meta_group(n);
     }
     if (n->opts.id <= n->cfg.n_initial_nodes || n->cfg.n_initial_nodes == 0) {
-        for (uint32_t s = 0; s < n->cfg.n_shards; s++) {
+        for (uint32_t g = 0; g <= n->cfg.n_shards; g++) {
+            uint32_t s = g == n->cfg.n_shards ? TL_META_GROUP : g;
             uint32_t ids[8];
             int k = tl_cluster_shard_replicas(&n->cfg, s, ids, 8);
             for (int i = 0; i < k; i++) {
@@ -831,6 +861,13 @@ fsm_restore_recorded(struct node_fsm *f)
     restore_wake(f->restore_data);
 }
 
+/* The meta group applied a catalog batch: learn its map version. */
+static void
+meta_batch_applied(struct node_fsm *f, const Talus__WriteBatch *b)
+{
+    node_learn_catalog_batch(f->applied_data, b);
+}
+
 int
 node_start_group(struct node_shard *sh)
 {
@@ -855,6 +892,10 @@ node_start_group(struct node_shard *sh)
     sh->fsm.node_id = n->opts.id;
     sh->fsm.restore_cb = fsm_restore_recorded;
     sh->fsm.restore_data = sh;
+    if (sh->shard == TL_META_GROUP) {
+        sh->fsm.applied_cb = meta_batch_applied;
+        sh->fsm.applied_data = n;
+    }
     if (rt_transport_init(&sh->transport, &n->listener, sh->shard) != 0)
         return TL_ENOMEM;
     sh->transport_inited = true;

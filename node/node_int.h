@@ -136,7 +136,17 @@ struct node {
     pthread_cond_t fcv;
     bool fetcher_stop;
     struct fetch_session *sessions; /* guarded by fmu */
+    /* The newest catalog (map) version seen: in requests, and in catalog
+     * batches this node applied as a meta group replica. Only grows; lost
+     * on restart until a request (or, on a meta replica, the log replay
+     * of catalog batches not yet in RocksDB) teaches it again. */
+    _Atomic uint64_t map_version;
 };
+
+/** A catalog batch the meta group applied on this node (leader or
+ * follower): raise n->map_version to the map version it writes (key
+ * prefix(0, 3), a one-column int8 row), if any. Any thread; cannot fail. */
+void node_learn_catalog_batch(struct node *n, const Talus__WriteBatch *wb);
 
 /** RPC entry point (rpc_handler_fn): decode, dispatch, encode. */
 void node_rpc_handle(void *arg, const uint8_t *req, size_t len,

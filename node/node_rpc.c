@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "arena.h"
+#include "keycodec.h"
 #include "log.h"
+#include "row.h"
 #include "tl_error.h"
 
 /* Set the reply's error from @e; @code (a TL_E* code, 0: none) goes to
@@ -97,6 +99,62 @@ serving_shard(struct node *n, const Talus__Request *req, struct tl_arena *a,
     return NULL;
 }
 
+/* Raise the node's newest map version to @v. */
+static void
+learn_version(struct node *n, uint64_t v)
+{
+    uint64_t cur = atomic_load(&n->map_version);
+    while (v > cur && !atomic_compare_exchange_weak(&n->map_version, &cur, v))
+        ;
+}
+
+/* Whether @req was planned with a catalog older than one this node has
+ * seen: then the reply is a TL_ESTALE error with the newest version, and
+ * nothing was done. A newer version is learnt. Requests to the meta group
+ * are never stale: they are how a router catches up. */
+static bool
+refuse_stale(struct node *n, const Talus__Request *req, struct tl_arena *a,
+             Talus__Response *resp)
+{
+    uint64_t v = req->map_version;
+    uint64_t cur = atomic_load(&n->map_version);
+    struct tl_error err;
+
+    if ((req->has_shard && req->shard == TL_META_GROUP) || v == 0)
+        return false;
+    if (v >= cur) {
+        learn_version(n, v);
+        return false;
+    }
+    tl_error_clear(&err);
+    tl_error_set(&err, TL_ESTALE, "40001",
+                 "catalog version %llu is older than %llu",
+                 (unsigned long long)v, (unsigned long long)cur);
+    set_error_code(a, resp, &err, -1, TL_ESTALE, 0);
+    resp->has_map_version = true;
+    resp->map_version = cur;
+    return true;
+}
+
+void
+node_learn_catalog_batch(struct node *n, const Talus__WriteBatch *wb)
+{
+    struct tl_buf key;
+    tl_buf_init(&key);
+    tl_key_encode_prefix(&key, 0, 3);
+    for (size_t i = 0; i < wb->n_mutations; i++) {
+        const Talus__Mutation *m = wb->mutations[i];
+        struct tl_value v;
+        if (m->kind != TALUS__MUTATION__KIND__PUT || !m->has_value ||
+            m->key.len != key.len || memcmp(m->key.data, key.data, key.len) ||
+            tl_row_decode(m->value.data, m->value.len, &v, 1, NULL) != 0 ||
+            v.is_null || !tl_type_is_int(v.type))
+            continue;
+        learn_version(n, (uint64_t)v.u.i);
+    }
+    tl_buf_close(&key);
+}
+
 static void
 handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
             Talus__Response *resp)
@@ -107,6 +165,8 @@ handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
     int rv;
 
     tl_error_clear(&err);
+    if (refuse_stale(n, req, a, resp))
+        return;
     sh = serving_shard(n, req, a, resp);
     if (sh == NULL)
         return;
@@ -150,6 +210,8 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
     int rv;
 
     tl_error_clear(&err);
+    if (refuse_stale(n, req, a, resp))
+        return;
     sh = serving_shard(n, req, a, resp);
     if (sh == NULL)
         return;
@@ -189,6 +251,8 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
     int rv;
 
     tl_error_clear(&err);
+    if (refuse_stale(n, req, a, resp))
+        return;
     sh = serving_shard(n, req, a, resp);
     if (sh == NULL)
         return;

@@ -1,7 +1,9 @@
-/* catalog — table descriptions on shard 0 and their cache in the router. */
+/* catalog — table descriptions in the meta group and their cache in the
+ * router. */
 #include "catalog.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,11 +33,16 @@ struct catalog {
     pthread_mutex_t lock;
     bool loaded;
     uint64_t gen;             /* bumped by this router's own DDL */
+    uint64_t version;         /* map version the cache was loaded at */
     struct tl_table **tables; /* owned */
     size_t n_tables;
     struct vindex_maps *maps; /* owned, with their rings and range maps */
     size_t n_maps;
 };
+
+/* The map version the current statement of this thread planned with: the
+ * oldest cache version a table was copied from; 0 outside statements. */
+static _Thread_local uint64_t stmt_version;
 
 /* One catalog key-value as read back: the decoded value of column 0. */
 struct cat_row {
@@ -183,12 +190,12 @@ collect_rows(const Talus__Response *resp, struct tl_arena *a,
     }
 }
 
-/* Scan [start, end) of shard 0 into @rows (column 0 of each value, bytes in
- * @a), following resume keys. */
+/* Scan [start, end) of the meta group into @rows (column 0 of each value,
+ * bytes in @a), following resume keys. */
 static int
-scan_shard0(struct catalog *c, const struct tl_buf *start,
-            const struct tl_buf *end, struct tl_arena *a, struct cat_row **rows,
-            size_t *n_rows, struct tl_error *err)
+scan_meta(struct catalog *c, const struct tl_buf *start,
+          const struct tl_buf *end, struct tl_arena *a, struct cat_row **rows,
+          size_t *n_rows, struct tl_error *err)
 {
     Talus__KeyRange range = TALUS__KEY_RANGE__INIT;
     range.start.data = start->data;
@@ -208,12 +215,12 @@ scan_shard0(struct catalog *c, const struct tl_buf *start,
         Talus__Request req = TALUS__REQUEST__INIT;
         req.request_id = tl_rpc_next_id();
         req.has_shard = 1;
-        req.shard = 0;
+        req.shard = TL_META_GROUP;
         req.body_case = TALUS__REQUEST__BODY_SCAN;
         req.scan = &scan;
         Talus__Response *resp = NULL;
-        int rv = router_call(c->r, 0, &req, true, &resp);
-        rv = router_call_result(c->r, 0, rv, resp, err);
+        int rv = router_call(c->r, TL_META_GROUP, &req, true, &resp);
+        rv = router_call_result(c->r, TL_META_GROUP, rv, resp, err);
         if (rv == 0) {
             collect_rows(resp, a, rows, n_rows, &cap);
             more = resp->has_resume_key && resp->resume_key.len > 0;
@@ -248,7 +255,7 @@ scan_entries(struct catalog *c, uint32_t index, const char *name,
         tl_buf_append_u8(&end, 0); /* exactly this key */
     else
         tl_key_prefix_end(&end);
-    int rv = scan_shard0(c, &start, &end, a, rows, n, err);
+    int rv = scan_meta(c, &start, &end, a, rows, n, err);
     tl_buf_close(&start);
     tl_buf_close(&end);
     return rv;
@@ -268,9 +275,15 @@ table_from_bytes(const struct tl_value *v, struct tl_table **out)
     return rv;
 }
 
-/* Reload every table from shard 0 and swap the cache. A reload that
- * raced with this router's own DDL is discarded and redone: its snapshot
- * may predate the CREATE or DROP that the cache already reflects. */
+static int read_int_key(struct catalog *c, uint32_t index, struct tl_arena *a,
+                        bool *have, int64_t *value, struct tl_error *err);
+
+/* Reload every table from the meta group and swap the cache. The version
+ * is read before the tables, so the cache is never older than the
+ * version it claims (at worst newer: a node may then refuse a request
+ * needlessly, and the router reloads again). A reload that raced with
+ * this router's own DDL is discarded and redone: its snapshot may predate
+ * the CREATE or DROP that the cache already reflects. */
 static int
 refresh(struct catalog *c, struct tl_error *err)
 {
@@ -283,7 +296,12 @@ refresh(struct catalog *c, struct tl_error *err)
         pthread_mutex_unlock(&c->lock);
         struct cat_row *rows;
         size_t n;
-        rv = scan_entries(c, CATALOG_KEY_TABLE, NULL, &a, &rows, &n, err);
+        bool have_version;
+        int64_t version = 0;
+        rv = read_int_key(c, CATALOG_KEY_VERSION, &a, &have_version, &version,
+                          err);
+        if (rv == 0)
+            rv = scan_entries(c, CATALOG_KEY_TABLE, NULL, &a, &rows, &n, err);
         bool swapped = false;
         if (rv == 0) {
             struct tl_table **tables = calloc(n ? n : 1, sizeof(*tables));
@@ -303,11 +321,13 @@ refresh(struct catalog *c, struct tl_error *err)
                     tl_table_destroy(tables[i]);
             }
             m = kept;
-            if (c->gen == gen && tables != NULL) {
+            if (c->gen == gen && tables != NULL &&
+                (uint64_t)version >= c->version) {
                 free_tables(c->tables, c->n_tables);
                 c->tables = tables;
                 c->n_tables = m;
                 c->loaded = true;
+                c->version = (uint64_t)version;
                 swapped = true;
             }
             pthread_mutex_unlock(&c->lock);
@@ -361,8 +381,11 @@ try_cache(struct catalog *c, const char *name, struct tl_arena *a,
     if (c->loaded) {
         ssize_t i = find_locked(c, name);
         found = i >= 0;
-        if (found)
+        if (found) {
             *out = copy_to_arena(c->tables[i], a);
+            if (stmt_version == 0 || c->version < stmt_version)
+                stmt_version = c->version;
+        }
     }
     pthread_mutex_unlock(&c->lock);
     return found;
@@ -421,6 +444,78 @@ cache_remove(struct catalog *c, const char *name)
         c->tables[i] = c->tables[--c->n_tables];
     }
     pthread_mutex_unlock(&c->lock);
+}
+
+static void
+encode_int_row(struct tl_buf *b, int64_t i)
+{
+    struct tl_value v = tl_value_int(TL_TYPE_INT8, i);
+    tl_row_encode(&v, 1, 1, b);
+}
+
+/* After this router's DDL committed version @version: reload, so the
+ * cache holds every change up to it (other routers' too) and claims it.
+ * If the meta group cannot be read now, the cache is marked for a reload
+ * on next use rather than claim a version it may not reflect. */
+static void
+catch_up(struct catalog *c, uint64_t version)
+{
+    if (catalog_refresh(c, version, NULL) != 0) {
+        pthread_mutex_lock(&c->lock);
+        c->loaded = false;
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+int
+catalog_refresh(struct catalog *c, uint64_t min_version, struct tl_error *err)
+{
+    pthread_mutex_lock(&c->lock);
+    bool fresh = c->loaded && min_version != 0 && c->version >= min_version;
+    pthread_mutex_unlock(&c->lock);
+    return fresh ? 0 : refresh(c, err);
+}
+
+uint64_t
+catalog_version(struct catalog *c)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t v = c->version;
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+bool
+catalog_has_id(struct catalog *c, uint32_t id, char *name, size_t len)
+{
+    bool found = false;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n_tables && !found; i++)
+        if (c->tables[i]->id == id) {
+            found = true;
+            if (name != NULL)
+                snprintf(name, len, "%s", c->tables[i]->name);
+        }
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}
+
+void
+catalog_stmt_begin(void)
+{
+    stmt_version = 0;
+}
+
+void
+catalog_stmt_advance(struct catalog *c)
+{
+    stmt_version = catalog_version(c);
+}
+
+uint64_t
+catalog_request_version(struct catalog *c)
+{
+    return stmt_version != 0 ? stmt_version : catalog_version(c);
 }
 
 /* A mutation in @a; @value/@expect (may be NULL) are copied. */
@@ -486,40 +581,74 @@ write_batch(struct catalog *c, uint32_t shard, Talus__Mutation **muts, size_t n,
     return rv;
 }
 
+/* Read the int8 under key prefix(0, @index): *@have is whether it exists,
+ * *@value its value (left alone when absent). */
+static int
+read_int_key(struct catalog *c, uint32_t index, struct tl_arena *a, bool *have,
+             int64_t *value, struct tl_error *err)
+{
+    struct cat_row *rows;
+    size_t n;
+    int rv = scan_entries(c, index, NULL, a, &rows, &n, err);
+    if (rv != 0)
+        return rv;
+    *have = false;
+    if (n > 0 && !rows[0].v.is_null && tl_type_is_int(rows[0].v.type)) {
+        *have = true;
+        *value = rows[0].v.u.i;
+    }
+    return 0;
+}
+
 /* Read the id counter: *@have is whether it exists, *@next its value. */
 static int
 read_next_id(struct catalog *c, struct tl_arena *a, bool *have, int64_t *next,
              struct tl_error *err)
 {
-    struct cat_row *rows;
-    size_t n;
-    int rv = scan_entries(c, CATALOG_KEY_NEXT_ID, NULL, a, &rows, &n, err);
-    if (rv != 0)
-        return rv;
-    *have = false;
     *next = CATALOG_FIRST_ID;
-    if (n > 0 && !rows[0].v.is_null && tl_type_is_int(rows[0].v.type)) {
-        *have = true;
-        *next = rows[0].v.u.i;
-    }
-    return 0;
+    return read_int_key(c, CATALOG_KEY_NEXT_ID, a, have, next, err);
 }
 
-static void
-encode_int_row(struct tl_buf *b, int64_t i)
+/* The mutation moving the map version from its current value to the next
+ * (conditional: concurrent DDL retries). *@next gets the new version. */
+static int
+version_mutation(struct catalog *c, struct tl_arena *a, Talus__Mutation **m,
+                 uint64_t *next, struct tl_error *err)
 {
-    struct tl_value v = tl_value_int(TL_TYPE_INT8, i);
-    tl_row_encode(&v, 1, 1, b);
+    bool have;
+    int64_t v = 0;
+    int rv = read_int_key(c, CATALOG_KEY_VERSION, a, &have, &v, err);
+    if (rv != 0)
+        return rv;
+    struct tl_buf key, val, old;
+    tl_buf_init(&key);
+    tl_buf_init(&val);
+    tl_buf_init(&old);
+    make_key(&key, CATALOG_KEY_VERSION, NULL);
+    encode_int_row(&val, v + 1);
+    encode_int_row(&old, v);
+    *m = make_mut(a, TALUS__MUTATION__KIND__PUT, &key, &val,
+                  have ? TALUS__MUTATION__COND__EQUALS
+                       : TALUS__MUTATION__COND__ABSENT,
+                  have ? &old : NULL);
+    *next = (uint64_t)v + 1;
+    tl_buf_close(&key);
+    tl_buf_close(&val);
+    tl_buf_close(&old);
+    return 0;
 }
 
 /* One attempt at the create batch. */
 static int
 create_once(struct catalog *c, struct tl_table *t, struct tl_arena *a,
-            int *failed, struct tl_error *err)
+            int *failed, uint64_t *version, struct tl_error *err)
 {
     bool have;
     int64_t id;
-    int rv = read_next_id(c, a, &have, &id, err);
+    Talus__Mutation *m[3];
+    int rv = version_mutation(c, a, &m[2], version, err);
+    if (rv == 0)
+        rv = read_next_id(c, a, &have, &id, err);
     if (rv != 0)
         return rv;
     t->id = (uint32_t)id;
@@ -543,14 +672,13 @@ create_once(struct catalog *c, struct tl_table *t, struct tl_arena *a,
     struct tl_value dv =
         tl_value_text(TL_TYPE_TEXT, (const char *)packed, (uint32_t)len);
     tl_row_encode(&dv, 1, 1, &tval);
-    Talus__Mutation *m[2];
     m[0] = make_mut(a, TALUS__MUTATION__KIND__PUT, &ckey, &cval,
                     have ? TALUS__MUTATION__COND__EQUALS
                          : TALUS__MUTATION__COND__ABSENT,
                     have ? &cold : NULL);
     m[1] = make_mut(a, TALUS__MUTATION__KIND__PUT, &tkey, &tval,
                     TALUS__MUTATION__COND__ABSENT, NULL);
-    rv = write_batch(c, 0, m, 2, failed, err);
+    rv = write_batch(c, TL_META_GROUP, m, 3, failed, err);
     tl_buf_close(&ckey);
     tl_buf_close(&cval);
     tl_buf_close(&cold);
@@ -566,10 +694,11 @@ catalog_create_table(struct catalog *c, struct tl_table *t,
     struct tl_arena a;
     tl_arena_init(&a);
     int rv = TL_ECONFLICT;
+    uint64_t version = 0;
     for (int attempt = 0; attempt < CATALOG_RETRIES; attempt++) {
         int failed = -1;
         tl_arena_reset(&a);
-        rv = create_once(c, t, &a, &failed, err);
+        rv = create_once(c, t, &a, &failed, &version, err);
         if (rv == TL_ECONFLICT && failed == 1) {
             rv = TL_EEXISTS;
             break;
@@ -579,7 +708,9 @@ catalog_create_table(struct catalog *c, struct tl_table *t,
     }
     if (rv == 0) {
         cache_put(c, t);
-        tl_info(MOD, "event=create_table table=%s id=%u", t->name, t->id);
+        catch_up(c, version);
+        tl_info(MOD, "event=create_table table=%s id=%u version=%llu", t->name,
+                t->id, (unsigned long long)version);
     } else if (rv == TL_ECONFLICT) {
         tl_error_set(err, rv, "40001",
                      "could not create table \"%s\": too much concurrent DDL",
@@ -593,7 +724,8 @@ catalog_create_table(struct catalog *c, struct tl_table *t,
  * safely, so each shard follows leader changes). DROP is rare: one shard
  * after another keeps this simple. */
 static int
-drop_rows(struct catalog *c, const struct tl_table *t, struct tl_error *err)
+drop_rows(struct catalog *c, const struct tl_table *t, uint64_t version,
+          struct tl_error *err)
 {
     struct tl_buf start, end;
     tl_buf_init(&start);
@@ -614,6 +746,10 @@ drop_rows(struct catalog *c, const struct tl_table *t, struct tl_error *err)
         req.request_id = tl_rpc_next_id();
         req.has_shard = 1;
         req.shard = s;
+        /* Every shard leader learns the new version: a router that still
+         * plans with the dropped table is refused from now on. */
+        req.has_map_version = 1;
+        req.map_version = version;
         wb.n_mutations = 1;
         wb.mutations = muts;
         wb.has_request_id = 1;
@@ -636,7 +772,7 @@ drop_rows(struct catalog *c, const struct tl_table *t, struct tl_error *err)
 /* Remove the catalog entry of @name. *@t gets the table dropped. */
 static int
 drop_entry(struct catalog *c, const char *name, struct tl_arena *a,
-           struct tl_table **t, struct tl_error *err)
+           struct tl_table **t, uint64_t *version, struct tl_error *err)
 {
     for (int attempt = 0; attempt < CATALOG_RETRIES; attempt++) {
         struct cat_row *rows;
@@ -651,13 +787,16 @@ drop_entry(struct catalog *c, const char *name, struct tl_arena *a,
         tl_buf_init(&expect);
         make_key(&key, CATALOG_KEY_TABLE, name);
         tl_row_encode(&rows[0].v, 1, 1, &expect);
-        Talus__Mutation *m =
-            make_mut(a, TALUS__MUTATION__KIND__DELETE, &key, NULL,
-                     TALUS__MUTATION__COND__EQUALS, &expect);
+        Talus__Mutation *m[2];
+        m[0] = make_mut(a, TALUS__MUTATION__KIND__DELETE, &key, NULL,
+                        TALUS__MUTATION__COND__EQUALS, &expect);
         tl_buf_close(&key);
         tl_buf_close(&expect);
         int failed;
-        rv = write_batch(c, 0, &m, 1, &failed, err);
+        rv = version_mutation(c, a, &m[1], version, err);
+        if (rv != 0)
+            return rv;
+        rv = write_batch(c, TL_META_GROUP, m, 2, &failed, err);
         if (rv != TL_ECONFLICT)
             return rv;
         tl_table_destroy(*t);
@@ -674,11 +813,14 @@ catalog_drop_table(struct catalog *c, const char *name, struct tl_error *err)
     struct tl_arena a;
     tl_arena_init(&a);
     struct tl_table *t = NULL;
-    int rv = drop_entry(c, name, &a, &t, err);
+    uint64_t version = 0;
+    int rv = drop_entry(c, name, &a, &t, &version, err);
     cache_remove(c, name);
     if (rv == 0) {
-        tl_info(MOD, "event=drop_table table=%s id=%u", name, t->id);
-        rv = drop_rows(c, t, err);
+        catch_up(c, version);
+        tl_info(MOD, "event=drop_table table=%s id=%u version=%llu", name,
+                t->id, (unsigned long long)version);
+        rv = drop_rows(c, t, version, err);
     }
     tl_table_destroy(t);
     tl_arena_close(&a);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "log.h"
 #include "router_int.h"
 #include "sql_int.h"
@@ -31,6 +32,10 @@ start_call(struct sql_stmt *st, struct exec_call *c, struct tl_rpc_call **p)
     struct tl_rpc_client *cl =
         router_retry_client(st->r, &c->retry, &timeout_ms);
     c->resp = NULL;
+    /* The version this statement planned with; raised after a stale
+     * refusal once the table was found unchanged. */
+    c->req.has_map_version = 1;
+    c->req.map_version = catalog_request_version(st->r->catalog);
     if (cl == NULL) {
         c->retry.failed = true;
         c->rv = router_retry_error(st->r, &c->retry, NULL);
@@ -80,6 +85,7 @@ exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n)
         }
         router_retry_init(st->r, &c->retry, c->shard, router_op_of(&c->req),
                           deadline);
+        c->retry.table_id = router_request_table(&c->req);
         state[i] = start_call(st, c, &pending[i]) ? 1 : 0;
     }
     for (;;) {
@@ -143,6 +149,7 @@ consume(struct sql_stmt *st, struct scan_shard *ss, Talus__Response *resp,
     if (count != NULL && resp->has_count)
         *count += resp->count;
     for (size_t i = 0; cb != NULL && i < resp->n_rows; i++) {
+        st->n_rows_fed++;
         int rv = cb(st, resp->rows[i].data, resp->rows[i].len, arg);
         if (rv != 0)
             return rv;

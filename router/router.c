@@ -198,6 +198,59 @@ router_op_of(const Talus__Request *req)
     }
 }
 
+uint32_t
+router_request_table(const Talus__Request *req)
+{
+    switch (req->body_case) {
+    case TALUS__REQUEST__BODY_SCAN:
+        return req->scan->table != NULL ? req->scan->table->id : 0;
+    case TALUS__REQUEST__BODY_MODIFY:
+        return req->modify->scan != NULL && req->modify->scan->table != NULL
+                   ? req->modify->scan->table->id
+                   : 0;
+    case TALUS__REQUEST__BODY_WRITE:
+        if (req->write->n_mutations == 0 ||
+            req->write->mutations[0]->key.len < 4)
+            return 0;
+        return tl_load_be32(req->write->mutations[0]->key.data);
+    default:
+        return 0;
+    }
+}
+
+/* A TL_ESTALE refusal (nothing was done): reload the catalog to at least
+ * the node's version, then retry at once if the table still exists. */
+static enum router_verdict
+follow_stale(struct router *r, struct router_retry *t,
+             const Talus__Response *resp)
+{
+    uint64_t newest = resp->has_map_version ? resp->map_version : 0;
+    struct tl_error err;
+    tl_error_clear(&err);
+    snprintf(t->why, sizeof(t->why), "node %u: %s", t->node,
+             resp->error->message != NULL ? resp->error->message : "stale");
+    if (++t->n_stale > ROUTER_STALE_MAX ||
+        catalog_refresh(r->catalog, newest, &err) != 0) {
+        if (err.message[0] != '\0')
+            snprintf(t->why, sizeof(t->why),
+                     "cannot reload the catalog: %.150s", err.message);
+        t->failed = true;
+        return ROUTER_FAILED;
+    }
+    catalog_stmt_advance(r->catalog);
+    if (t->table_id >= CATALOG_FIRST_ID &&
+        !catalog_has_id(r->catalog, t->table_id, NULL, 0)) {
+        t->gone = true;
+        t->failed = true;
+        return ROUTER_FAILED;
+    }
+    t->next_at_ms = router_now_ms();
+    atomic_fetch_add(&r->n_retries, 1);
+    tl_debug(MOD, "event=stale_retry shard=%u table=%u version=%llu", t->shard,
+             t->table_id, (unsigned long long)newest);
+    return ROUTER_RETRY;
+}
+
 void
 router_retry_init(struct router *r, struct router_retry *t, uint32_t shard,
                   enum router_op op, int64_t deadline_ms)
@@ -259,6 +312,8 @@ router_retry_next(struct router *r, struct router_retry *t, int rv,
     if (rv == 0) {
         const Talus__Error *e = resp->error;
         int code = e->has_code ? e->code : 0;
+        if (code == TL_ESTALE)
+            return follow_stale(r, t, resp);
         if (code != TL_ENOTLEADER && code != TL_EUNAVAILABLE &&
             code != TL_ESHUTDOWN && code != TL_ETIMEOUT)
             return ROUTER_DONE; /* the statement's own answer */
@@ -347,6 +402,12 @@ router_retry_error(const struct router *r, const struct router_retry *t,
                    struct tl_error *err)
 {
     (void)r;
+    if (t->gone) {
+        tl_error_set(err, TL_ESTALE, "42P01",
+                     "relation was dropped or recreated by another session");
+        tl_error_detail(err, "table id %u no longer exists", t->table_id);
+        return TL_ESTALE;
+    }
     if (t->n_attempts == 0)
         return tl_error_set(err, TL_ETIMEOUT, "57014",
                             "canceling statement due to statement timeout");
@@ -376,14 +437,24 @@ router_call(struct router *r, uint32_t shard, const Talus__Request *req,
     enum router_op op = router_op_of(req);
     if (idempotent && op == ROUTER_MODIFY)
         op = ROUTER_READ;
+    /* A request with its own version (a DROP's range delete) keeps it,
+     * raised to the catalog's after a stale refusal, and is not checked
+     * against the catalog: its table is gone by design. */
+    Talus__Request copy = *req;
+    bool pinned = req->has_map_version;
     router_retry_init(r, &t, shard, op, router_default_deadline(r));
+    t.table_id = pinned ? 0 : router_request_table(req);
     for (;;) {
         int timeout_ms, rv;
         struct tl_rpc_client *cl = router_retry_client(r, &t, &timeout_ms);
         *resp = NULL;
         if (cl == NULL)
             return t.unknown ? TL_ETIMEOUT : TL_EUNAVAILABLE;
-        rv = tl_rpc_call(cl, req, timeout_ms, resp);
+        uint64_t mv = catalog_request_version(r->catalog);
+        copy.has_map_version = 1;
+        copy.map_version =
+            pinned && req->map_version > mv ? req->map_version : mv;
+        rv = tl_rpc_call(cl, &copy, timeout_ms, resp);
         enum router_verdict v = router_retry_next(r, &t, rv, *resp);
         if (v == ROUTER_DONE)
             return rv;
@@ -393,6 +464,8 @@ router_call(struct router *r, uint32_t shard, const Talus__Request *req,
         if (v == ROUTER_FAILED) {
             tl_info(MOD, "event=call_failed shard=%u unknown=%d why=\"%s\"",
                     shard, (int)t.unknown, t.why);
+            if (t.gone)
+                return TL_ESTALE;
             return t.unknown ? TL_ETIMEOUT : TL_EUNAVAILABLE;
         }
         int64_t wait = t.next_at_ms - router_now_ms();
@@ -410,6 +483,10 @@ router_call_result(const struct router *r, uint32_t shard, int rv,
         unavailable_error(r, shard, err);
         return rv;
     }
+    if (rv == TL_ESTALE)
+        return tl_error_set(err, rv, "42P01",
+                            "relation was dropped or recreated by another "
+                            "session");
     if (rv == TL_ETIMEOUT)
         return tl_error_set(err, rv, "08007",
                             "transaction resolution unknown: shard %u did not "

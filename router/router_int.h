@@ -13,6 +13,11 @@
  *   then every other node, pausing 25, 50, 100, 200, 200... ms; a node
  *   that could not be reached is passed over for ROUTER_DOWN_MS.
  *
+ * - a stale map version (TL_ESTALE: the node saw a newer catalog than the
+ *   request was planned with; it did nothing): reload the catalog; if the
+ *   request's table (retry->table_id) still exists, send again at once
+ *   with the new version, else fail with 42P01 (TL_ESTALE).
+ *
  * Reads are sent again freely. Writes (WriteBatch) are sent again with the
  * same request id, which the node deduplicates, even when an attempt's
  * outcome is unknown. A ModifyFragment is not deduplicated by the node:
@@ -45,6 +50,8 @@
 /** Pauses between attempts on other nodes: doubled from the first, capped. */
 #define ROUTER_BACKOFF_FIRST_MS 25
 #define ROUTER_BACKOFF_MAX_MS 200
+/** How many stale-version refusals one call follows before giving up. */
+#define ROUTER_STALE_MAX 8
 
 /* How a request may be repeated. */
 enum router_op {
@@ -70,6 +77,9 @@ struct router_retry {
     uint32_t n_hops;       /* consecutive leader hints followed */
     int backoff_ms;        /* next pause before trying another node */
     int64_t next_at_ms;    /* earliest start of the next attempt */
+    uint32_t table_id;     /* table the request touches, 0: not checked */
+    uint32_t n_stale;      /* stale-version refusals followed */
+    bool gone;             /* refused as stale, and the table is gone */
     bool unknown;          /* a write attempt may have been applied */
     bool failed;           /* ROUTER_FAILED was returned */
     char why[200];         /* the last failure, for the error detail */
@@ -88,6 +98,10 @@ int64_t router_default_deadline(const struct router *r);
  * WriteBatch with a request id ROUTER_WRITE, anything else
  * ROUTER_MODIFY. Cannot fail. */
 enum router_op router_op_of(const Talus__Request *req);
+
+/** The user table @req reads or writes (its TableDesc, or the prefix of
+ * its first mutation key), 0 for system keys or none. Cannot fail. */
+uint32_t router_request_table(const Talus__Request *req);
 
 /** Start the retry state of a call of kind @op to @shard that may last
  * until @deadline_ms (router_now_ms() clock). The first attempt goes to
@@ -115,7 +129,8 @@ enum router_verdict router_retry_next(struct router *r, struct router_retry *t,
  * resolution unknown" when a write may have been applied (returns
  * TL_ETIMEOUT), else (returns TL_EUNAVAILABLE) 40001 "could not reach the
  * leader of shard S" with a hint to retry, or with one replica per shard
- * 08006 "shard S is unavailable". @err may be NULL. */
+ * 08006 "shard S is unavailable"; TL_ESTALE with 42P01 when the table was
+ * dropped or recreated meanwhile. @err may be NULL. */
 int router_retry_error(const struct router *r, const struct router_retry *t,
                        struct tl_error *err);
 

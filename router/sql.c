@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "log.h"
 #include "sql_int.h"
 
 #define MOD "sql"
+#define SQL_STALE_RERUNS 3
 
 struct sql_session *
 sql_session_create(struct router *r, struct pgw_conn *c)
@@ -227,6 +229,42 @@ exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
         st, leading_keywords(st, st->query + raw->stmt_location, len));
 }
 
+/* Whether @raw only reads: it may run again after a stale catalog. */
+static bool
+is_read(const PgQuery__RawStmt *raw)
+{
+    const PgQuery__Node *n = raw->stmt;
+    if (n->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
+        return n->select_stmt->into_clause == NULL;
+    return n->node_case == PG_QUERY__NODE__NODE_EXPLAIN_STMT;
+}
+
+/* Run @raw; a read refused because another router dropped or recreated
+ * its table (TL_ESTALE, after the catalog reloaded) is planned and run
+ * again, unless it already fed rows to the client. */
+static int
+run_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
+{
+    size_t out_at = st->c->out.len;
+    int rv = 0;
+    if (raw->stmt == NULL)
+        return 0;
+    for (int attempt = 0; attempt < SQL_STALE_RERUNS; attempt++) {
+        tl_error_clear(&st->err);
+        catalog_stmt_begin();
+        st->n_rows_fed = 0;
+        rv = exec_stmt(st, raw);
+        if (rv != TL_ESTALE || !is_read(raw) || st->n_rows_fed > 0 ||
+            st->c->out.len < out_at)
+            break;
+        st->c->out.len = out_at; /* a row description not yet sent */
+        tl_arena_reset(st->a);
+        tl_debug(MOD, "event=stale_rerun attempt=%d", attempt + 1);
+    }
+    catalog_stmt_begin();
+    return rv;
+}
+
 static void
 send_syntax_error(struct sql_session *s, const PgQueryError *pe)
 {
@@ -279,9 +317,7 @@ sql_exec_simple(struct sql_session *s, const char *query)
             .s = s, .r = s->r, .c = s->c, .a = &s->arena, .query = query};
         int64_t timeout_ms = settings_statement_timeout_ms(s);
         st.deadline_ms = timeout_ms > 0 ? router_now_ms() + timeout_ms : 0;
-        tl_error_clear(&st.err);
-        int rv =
-            tree->stmts[i]->stmt != NULL ? exec_stmt(&st, tree->stmts[i]) : 0;
+        int rv = run_stmt(&st, tree->stmts[i]);
         tl_arena_reset(&s->arena);
         if (rv != 0) {
             if (!tl_error_is_set(&st.err))

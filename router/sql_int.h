@@ -52,6 +52,9 @@ struct sql_stmt {
     int64_t deadline_ms; /* statement_timeout (router_now_ms clock), 0: none */
     struct tl_error err;
     int depth; /* binder recursion depth */
+    /* Rows exec_scan() fed to callbacks: a statement that fed none sent
+     * nothing it read, so it may be re-planned and run again. */
+    uint64_t n_rows_fed;
 };
 
 /* ---------------------------------------------------------------- sql.c */

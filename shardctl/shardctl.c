@@ -6,6 +6,7 @@
  * default, --json for scripts; exit status 0 on success, 1 when the
  * cluster is unhealthy or unreachable, 2 for bad usage. */
 #include <libpq-fe.h>
+#include <nng/nng.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +76,8 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Ask every node for its shards' status; fills @views (n_shards long).
+/* Ask every node for its shards' status; fills @views (n_shards + 1
+ * long: the meta group's view comes last, at index n_shards).
  * Returns the number of nodes that answered. */
 static uint32_t
 collect_status(const struct tl_cluster_config *cfg, bool count_keys,
@@ -85,7 +87,7 @@ collect_status(const struct tl_cluster_config *cfg, bool count_keys,
     struct tl_rpc_call *calls[TL_MAX_NODES] = {0};
     uint32_t n_up = 0;
 
-    memset(views, 0, sizeof(*views) * cfg->n_shards);
+    memset(views, 0, sizeof(*views) * (cfg->n_shards + 1));
     for (uint32_t i = 0; i < cfg->n_nodes; i++) {
         Talus__Request req = TALUS__REQUEST__INIT;
         Talus__StatusRequest sr = TALUS__STATUS_REQUEST__INIT;
@@ -114,9 +116,10 @@ collect_status(const struct tl_cluster_config *cfg, bool count_keys,
         n_up++;
         for (size_t k = 0; k < resp->n_shards; k++) {
             const Talus__ShardStatus *s = resp->shards[k];
-            if (s->shard >= cfg->n_shards)
+            if (s->shard >= cfg->n_shards && s->shard != TL_META_GROUP)
                 continue;
-            struct shard_view *v = &views[s->shard];
+            struct shard_view *v =
+                &views[s->shard == TL_META_GROUP ? cfg->n_shards : s->shard];
             if (v->n_replicas < TL_MAX_NODES)
                 v->replicas[v->n_replicas++] = cfg->nodes[i].id;
             v->restoring_any |= s->restoring;
@@ -178,7 +181,7 @@ id_list(const uint64_t *ids, size_t n, char *buf, size_t len)
 static int
 cmd_status(const struct tl_cluster_config *cfg, bool json)
 {
-    struct shard_view *views = calloc(cfg->n_shards, sizeof(*views));
+    struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
     bool node_up[TL_MAX_NODES];
     uint32_t n_bad = 0;
     char vbuf[256], sbuf[256];
@@ -198,8 +201,29 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
                "SHARD", "STATE", "LEADER", "VOTERS", "STANDBY", "TERM",
                "COMMIT", "APPLIED", "KEYS", "SCANS", "WRITES");
     }
-    for (uint32_t s = 0; s < cfg->n_shards; s++) {
+    /* Every shard, then the meta group (row "meta"; "meta" in JSON). */
+    for (uint32_t s = 0; s <= cfg->n_shards; s++) {
         const struct shard_view *v = &views[s];
+        bool meta = s == cfg->n_shards;
+        char name[16];
+        snprintf(name, sizeof name, meta ? "meta" : "%u", s);
+        if (json && meta)
+            printf("],\"meta\":{\"group\":%u,\"up\":%s,\"leader\":%s,"
+                   "\"leader_node\":%u,\"voters\":[%s],\"term\":%llu,"
+                   "\"applied_index\":%llu}",
+                   TL_META_GROUP, v->seen ? "true" : "false",
+                   v->seen && v->st.is_leader ? "true" : "false",
+                   v->seen && v->st.is_leader ? v->node : 0,
+                   v->n_voters
+                       ? id_list(v->voters, v->n_voters, vbuf, sizeof vbuf)
+                       : "",
+                   (unsigned long long)v->st.term,
+                   (unsigned long long)v->st.applied_index);
+        if (json && meta) {
+            if (!(v->seen && v->st.is_leader))
+                n_bad++;
+            continue;
+        }
         /* Healthy: one of its replicas says it leads. */
         bool ok = v->seen && v->st.is_leader;
         uint32_t leader = ok ? v->node : 0;
@@ -227,27 +251,28 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
                    (unsigned long long)v->st.n_scans,
                    (unsigned long long)v->st.n_writes);
         } else if (!v->seen) {
-            printf("%-6u %-8s %-6s %-12s %-8s %6s %10s %10s %10s %10s %10s\n",
-                   s, "down", "-", "-", "-", "-", "-", "-", "-", "-", "-");
+            printf("%-6s %-8s %-6s %-12s %-8s %6s %10s %10s %10s %10s %10s\n",
+                   name, "down", "-", "-", "-", "-", "-", "-", "-", "-", "-");
         } else {
             char lbuf[16];
             snprintf(lbuf, sizeof lbuf, "%u", leader);
-            printf("%-6u %-8s %-6s %-12s %-8s %6llu %10llu %10llu %10llu "
-                   "%10llu %10llu\n",
-                   s, ok ? (v->restoring_any ? "restore" : "ok") : "noleader",
-                   ok ? lbuf : "none", vbuf, sbuf,
-                   (unsigned long long)v->st.term,
-                   (unsigned long long)v->st.commit_index,
-                   (unsigned long long)v->st.applied_index,
-                   (unsigned long long)v->st.n_keys,
-                   (unsigned long long)v->st.n_scans,
-                   (unsigned long long)v->st.n_writes);
+            printf(
+                "%-6s %-8s %-6s %-12s %-8s %6llu %10llu %10llu %10llu "
+                "%10llu %10llu\n",
+                name, ok ? (v->restoring_any ? "restore" : "ok") : "noleader",
+                ok ? lbuf : "none", vbuf, sbuf, (unsigned long long)v->st.term,
+                (unsigned long long)v->st.commit_index,
+                (unsigned long long)v->st.applied_index,
+                (unsigned long long)v->st.n_keys,
+                (unsigned long long)v->st.n_scans,
+                (unsigned long long)v->st.n_writes);
         }
     }
     if (json)
-        printf("]}\n");
+        printf("}\n");
     else if (n_bad > 0)
-        printf("\n%u of %u shards have no leader\n", n_bad, cfg->n_shards);
+        printf("\n%u of %u groups (shards and meta) have no leader\n", n_bad,
+               cfg->n_shards + 1);
     free(views);
     return n_bad == 0 ? 0 : 1;
 }
@@ -315,7 +340,7 @@ static int
 leader_call(const struct tl_cluster_config *cfg, int op, uint32_t shard,
             uint32_t node, double deadline, char *msg, size_t msglen)
 {
-    struct shard_view *views = calloc(cfg->n_shards, sizeof(*views));
+    struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
     bool node_up[TL_MAX_NODES];
     int rv = TL_EUNAVAILABLE;
 
@@ -343,7 +368,7 @@ static bool
 wait_leader_is(const struct tl_cluster_config *cfg, uint32_t shard,
                uint32_t node, double deadline)
 {
-    struct shard_view *views = calloc(cfg->n_shards, sizeof(*views));
+    struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
     bool node_up[TL_MAX_NODES], ok = false;
     while (!ok && now_s() < deadline) {
         ok = find_leader(cfg, shard, views, node_up) == node;
@@ -406,7 +431,7 @@ cmd_replica(const struct tl_cluster_config *cfg, int argc, char **args,
     }
     /* remove: move leadership away first if the node leads. */
     {
-        struct shard_view *views = calloc(cfg->n_shards, sizeof(*views));
+        struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
         bool node_up[TL_MAX_NODES];
         uint32_t leader = find_leader(cfg, shard, views, node_up);
         uint32_t other = 0;
@@ -511,7 +536,7 @@ static int
 cmd_wait(const struct tl_cluster_config *cfg, double timeout_s,
          const char *router)
 {
-    struct shard_view *views = calloc(cfg->n_shards, sizeof(*views));
+    struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
     bool node_up[TL_MAX_NODES];
     double deadline = now_s() + timeout_s;
     int rv = 1;
@@ -521,19 +546,20 @@ cmd_wait(const struct tl_cluster_config *cfg, double timeout_s,
     for (;;) {
         uint32_t ready = 0;
         collect_status(cfg, false, views, node_up);
-        for (uint32_t s = 0; s < cfg->n_shards; s++)
+        /* The shards and the meta group (the catalog). */
+        for (uint32_t s = 0; s <= cfg->n_shards; s++)
             ready += views[s].seen && views[s].st.is_leader;
-        if (ready == cfg->n_shards &&
+        if (ready == cfg->n_shards + 1 &&
             (router == NULL || router_answers(router))) {
             rv = 0;
             break;
         }
         if (now_s() >= deadline) {
             fprintf(stderr,
-                    "shardctl: not ready after %.0f s: %u of %u shards have "
-                    "a leader%s\n",
-                    timeout_s, ready, cfg->n_shards,
-                    ready == cfg->n_shards ? ", router not answering" : "");
+                    "shardctl: not ready after %.0f s: %u of %u groups "
+                    "(shards and meta) have a leader%s\n",
+                    timeout_s, ready, cfg->n_shards + 1,
+                    ready == cfg->n_shards + 1 ? ", router not answering" : "");
             break;
         }
         /* Poll interval while processes start. */
@@ -600,15 +626,21 @@ main(int argc, char **argv)
         fprintf(stderr, "shardctl: unexpected argument %s\n", args[0]);
         return 2;
     }
+    int rv = 2;
     if (strcmp(cmd, "status") == 0)
-        return cmd_status(&cfg, json);
-    if (strcmp(cmd, "wait") == 0)
-        return cmd_wait(&cfg, timeout_s, router);
-    if (strcmp(cmd, "replica") == 0)
-        return cmd_replica(&cfg, n_args, args, timeout_s);
-    if (strcmp(cmd, "leader") == 0)
-        return cmd_leader(&cfg, n_args, args, timeout_s);
-    fprintf(stderr, "shardctl: unknown command %s\n", cmd);
-    usage(stderr);
-    return 2;
+        rv = cmd_status(&cfg, json);
+    else if (strcmp(cmd, "wait") == 0)
+        rv = cmd_wait(&cfg, timeout_s, router);
+    else if (strcmp(cmd, "replica") == 0)
+        rv = cmd_replica(&cfg, n_args, args, timeout_s);
+    else if (strcmp(cmd, "leader") == 0)
+        rv = cmd_leader(&cfg, n_args, args, timeout_s);
+    else {
+        fprintf(stderr, "shardctl: unknown command %s\n", cmd);
+        usage(stderr);
+    }
+    /* Closed sockets are reaped by nng's threads in the background; wait
+     * for them so a leak checker does not see half-freed dialers at exit. */
+    nng_fini();
+    return rv;
 }

@@ -170,6 +170,51 @@ th_router_start(struct th_cluster *c)
     return c->router > 0 ? 0 : -1;
 }
 
+int
+th_router2_start(struct th_cluster *c)
+{
+    char log[PATH_MAX + 32], bin[PATH_MAX], listen[64], t[8] = "30";
+    if (c->router2 > 0)
+        return 0;
+    if (c->router2_port == 0)
+        c->router2_port = free_port();
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", c->router2_port);
+    snprintf(log, sizeof(log), "%s/router2.log", c->dir);
+    snprintf(bin, sizeof(bin), "%s", bin_path("router/talus-router"));
+    char *argv[] = {bin, "--config", c->conf, "--listen", listen, NULL};
+    c->router2 = spawn(log, argv);
+    if (c->router2 <= 0)
+        return -1;
+    snprintf(bin, sizeof(bin), "%s", bin_path("shardctl/shardctl"));
+    char *wait[] = {bin, "--config", c->conf, "wait", "--timeout",
+                    t,   "--router", listen,  NULL};
+    return th_run(wait, NULL) == 0 ? 0 : -1;
+}
+
+void
+th_router2_signal(struct th_cluster *c, int sig)
+{
+    if (sig == SIGTERM || sig == SIGKILL)
+        stop_pid(c, &c->router2, sig, "router2");
+    else if (c->router2 > 0)
+        kill(c->router2, sig);
+}
+
+PGconn *
+th_connect2(struct th_cluster *c)
+{
+    char conninfo[256];
+    snprintf(conninfo, sizeof(conninfo),
+             "host=127.0.0.1 port=%u user=test dbname=test connect_timeout=10",
+             c->router2_port);
+    PGconn *conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "harness: connect2: %s", PQerrorMessage(conn));
+        abort();
+    }
+    return conn;
+}
+
 void
 th_router_signal(struct th_cluster *c, int sig)
 {
@@ -289,6 +334,7 @@ int
 th_cluster_stop(struct th_cluster *c)
 {
     th_router_signal(c, SIGTERM);
+    th_router2_signal(c, SIGTERM);
     for (uint32_t i = 1; i <= c->cfg.n_nodes; i++) {
         if (c->nodes[i - 1] > 0)
             kill(c->nodes[i - 1], SIGCONT);
@@ -313,6 +359,12 @@ th_dump_logs(struct th_cluster *c)
             snprintf(path, sizeof(path), "%s/router.log", c->dir);
         else
             snprintf(path, sizeof(path), "%s/node%u.log", c->dir, i);
+        fprintf(stderr, "---- %s (last 40 lines)\n", path);
+        char *argv[] = {"tail", "-n", "40", path, NULL};
+        th_run(argv, NULL);
+    }
+    if (c->router2_port != 0) {
+        snprintf(path, sizeof(path), "%s/router2.log", c->dir);
         fprintf(stderr, "---- %s (last 40 lines)\n", path);
         char *argv[] = {"tail", "-n", "40", path, NULL};
         th_run(argv, NULL);

@@ -40,8 +40,10 @@ struct th_cluster {
     struct tl_cluster_config cfg;
     pid_t nodes[TL_MAX_NODES]; /* by node index; 0 when not running */
     pid_t router;
-    int n_bad_exits; /* processes that exited non-zero or by a signal
-                        other than the one we sent */
+    pid_t router2;         /* second router (th_router2_start), 0: none */
+    uint16_t router2_port; /* chosen at its first start, kept for restarts */
+    int n_bad_exits;       /* processes that exited non-zero or by a signal
+                              other than the one we sent */
 };
 
 /** Start a cluster with @opt (NULL for defaults). 0 on success; on failure
@@ -59,6 +61,16 @@ int th_node_start(struct th_cluster *c, uint32_t id);
 void th_node_signal(struct th_cluster *c, uint32_t id, int sig);
 int th_router_start(struct th_cluster *c);
 void th_router_signal(struct th_cluster *c, int sig);
+
+/** Start a second router on its own port (chosen once, kept across
+ * restarts; log router2.log) and wait at most 30 s until it answers. It
+ * shares the cluster (and its catalog in the meta group) with the first.
+ * 0 or -1. */
+int th_router2_start(struct th_cluster *c);
+/** Send @sig to the second router; for SIGTERM/SIGKILL wait for its exit. */
+void th_router2_signal(struct th_cluster *c, int sig);
+/** A new connection to the second router (asserts success). */
+PGconn *th_connect2(struct th_cluster *c);
 
 /** Wait until every shard has a leader and the router answers, at most
  * @timeout_s seconds. 0 or -1. */

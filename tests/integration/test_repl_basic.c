@@ -126,8 +126,8 @@ test_retry_applies_once(void **state)
         assert_true(ru_wait_keys(&cluster, id, 1, 1, 10));
 }
 
-/* shardctl status merges the nodes' views: every shard has a leader and
- * three voters; exit status 0. */
+/* shardctl status merges the nodes' views: every shard and the meta group
+ * (row "meta") has a leader and three voters; exit status 0. */
 static void
 test_status_merges_views(void **state)
 {
@@ -142,7 +142,14 @@ test_status_merges_views(void **state)
     while (fgets(line, sizeof line, f) != NULL)
         n_ok += strstr(line, " ok ") != NULL && strstr(line, "1,2,3") != NULL;
     fclose(f);
-    assert_int_equal(n_ok, N_SHARDS);
+    assert_int_equal(n_ok, N_SHARDS + 1); /* the shards and the meta group */
+    f = fopen(out, "r");
+    assert_non_null(f);
+    n_ok = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        n_ok += strncmp(line, "meta ", 5) == 0 && strstr(line, " ok ") != NULL;
+    fclose(f);
+    assert_int_equal(n_ok, 1); /* the meta group's row */
 }
 
 int

@@ -19,6 +19,7 @@
 #include "arena.h"
 #include "cluster_config.h"
 #include "expr.h"
+#include "keycodec.h"
 #include "node.h"
 #include "row.h"
 #include "rpc.h"
@@ -70,7 +71,7 @@ status(struct env *e, bool count_keys)
     return call(e, &req);
 }
 
-/* Wait until every shard has a leader (the harness' readiness check). */
+/* Wait until every group has a leader (the harness' readiness check). */
 static void
 wait_ready(struct env *e)
 {
@@ -79,7 +80,8 @@ wait_ready(struct env *e)
         size_t n_leading = 0;
         for (size_t j = 0; j < r->n_shards; j++)
             n_leading += r->shards[j]->is_leader;
-        bool ready = r->n_shards == 2 && n_leading == 2;
+        /* Two shards and the meta group. */
+        bool ready = r->n_shards == 3 && n_leading == 3;
         talus__response__free_unpacked(r, NULL);
         if (ready)
             return;
@@ -652,6 +654,76 @@ test_errors(void **state)
     talus__response__free_unpacked(r, NULL);
 }
 
+/* A scan with map version 0 is never checked; a newer version is learnt;
+ * an older one is refused before it runs with TL_ESTALE and the node's
+ * newest version; a write of the meta group's map version key teaches
+ * the node that version; requests to the meta group are never refused. */
+static void
+test_stale_map_version(void **state)
+{
+    struct env *e = *state;
+    Talus__Request req = TALUS__REQUEST__INIT;
+    Talus__Response *r;
+
+    insert_n(e, 2);
+    req.has_shard = true;
+    req.shard = 0;
+    req.body_case = TALUS__REQUEST__BODY_SCAN;
+    req.scan = whole_scan(e);
+    req.has_map_version = true;
+    req.map_version = 5;
+    r = call(e, &req);
+    assert_null(r->error);
+    assert_int_equal(r->n_rows, 2);
+    talus__response__free_unpacked(r, NULL);
+
+    req.map_version = 4;
+    r = call(e, &req);
+    assert_non_null(r->error);
+    assert_int_equal(r->error->code, TL_ESTALE);
+    assert_true(r->has_map_version);
+    assert_int_equal(r->map_version, 5);
+    assert_int_equal(r->n_rows, 0);
+    talus__response__free_unpacked(r, NULL);
+
+    req.map_version = 0;
+    r = call(e, &req);
+    assert_null(r->error);
+    talus__response__free_unpacked(r, NULL);
+
+    /* The meta group applies a catalog batch writing version 9. */
+    struct tl_buf key, val;
+    struct tl_value v = tl_value_int(TL_TYPE_INT8, 9);
+    tl_buf_init(&key);
+    tl_buf_init(&val);
+    tl_key_encode_prefix(&key, 0, 3);
+    tl_row_encode(&v, 1, 1, &val);
+    Talus__Mutation m = TALUS__MUTATION__INIT;
+    Talus__Mutation *ms[1] = {&m};
+    m.key = bytes_of(&e->a, &key);
+    m.has_value = true;
+    m.value = bytes_of(&e->a, &val);
+    tl_buf_close(&key);
+    tl_buf_close(&val);
+    r = write_rows(e, TL_META_GROUP, ms, 1);
+    assert_null(r->error);
+    talus__response__free_unpacked(r, NULL);
+
+    req.map_version = 8;
+    r = call(e, &req);
+    assert_non_null(r->error);
+    assert_int_equal(r->error->code, TL_ESTALE);
+    assert_int_equal(r->map_version, 9);
+    talus__response__free_unpacked(r, NULL);
+
+    /* The meta group itself answers whatever the version. */
+    req.shard = TL_META_GROUP;
+    req.map_version = 1;
+    r = call(e, &req);
+    assert_true(r->error == NULL || r->error->code != TL_ESTALE);
+    talus__response__free_unpacked(r, NULL);
+}
+
 /* ORDER BY without LIMIT returns every row sorted, NULLs placed as asked
  * (name DESC NULLS LAST). */
 static void
@@ -695,8 +767,8 @@ test_status(void **state)
 
     insert_n(e, 4);
     r = status(e, true);
-    assert_int_equal(r->n_shards, 2);
-    for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(r->n_shards, 3); /* two shards and the meta group */
+    for (size_t i = 0; i < 3; i++) {
         Talus__ShardStatus *s = r->shards[i];
         assert_true(s->is_leader);
         assert_int_equal(s->leader_id, 1);
@@ -759,6 +831,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_modify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_map_version, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_sort_nulls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_updates, setup,
                                         teardown),
