@@ -826,3 +826,18 @@ catalog_drop_table(struct catalog *c, const char *name, struct tl_error *err)
     tl_arena_close(&a);
     return rv;
 }
+
+int
+catalog_vschema_entry(struct catalog *c, const char *name, struct tl_arena *a,
+                      char **json, struct tl_error *err)
+{
+    struct cat_row *rows;
+    size_t n;
+    int rv = scan_entries(c, CATALOG_KEY_VSCHEMA, name, a, &rows, &n, err);
+    if (rv != 0)
+        return rv;
+    if (n == 0 || rows[0].v.is_null || !tl_type_is_text(rows[0].v.type))
+        return TL_ENOTFOUND;
+    *json = tl_arena_strndup(a, rows[0].v.u.s.p, rows[0].v.u.s.len);
+    return 0;
+}

@@ -5,6 +5,9 @@
  *   prefix(0, 1) | key(text name)  -> one-column row: packed TableDesc
  *   prefix(0, 2)                   -> one-column row: next table id (int8)
  *   prefix(0, 3)                   -> one-column row: map version (int8)
+ *   prefix(0, 4) | key(text name)  -> one-column row: the table's vschema
+ *                                     entry as compact JSON (text), written
+ *                                     by `shardctl vschema apply`
  * Every catalog change moves the map version up by one in the same
  * conditional batch.
  * User table ids start at CATALOG_FIRST_ID. Writes are conditional
@@ -35,6 +38,7 @@
 #define CATALOG_KEY_TABLE 1   /* index id of table descriptions */
 #define CATALOG_KEY_NEXT_ID 2 /* index id of the id counter */
 #define CATALOG_KEY_VERSION 3 /* index id of the map version */
+#define CATALOG_KEY_VSCHEMA 4 /* index id of vschema entries */
 
 struct catalog;
 
@@ -87,6 +91,14 @@ void catalog_stmt_advance(struct catalog *c);
  * version its statement copied a table from, else the cache's. Cannot
  * fail. */
 uint64_t catalog_request_version(struct catalog *c);
+
+/** The vschema entry of table @name as JSON text, copied into @a
+ * (*@json lives as long as the arena). Read from the meta group each
+ * time (only CREATE TABLE asks). TL_ENOTFOUND (no report) when there is
+ * none; an unreachable meta group is reported in @err. */
+int catalog_vschema_entry(struct catalog *c, const char *name,
+                          struct tl_arena *a, char **json,
+                          struct tl_error *err);
 
 /** The system table description used to scan catalog keys, in @a. */
 Talus__TableDesc *catalog_system_desc(struct tl_arena *a);

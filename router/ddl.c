@@ -1,4 +1,5 @@
 /* ddl — CREATE TABLE and DROP TABLE. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -515,9 +516,88 @@ check_create_clauses(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
     return 0;
 }
 
-int
-ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
-                struct tl_table **out)
+/* What a vschema entry (shardctl vschema apply) stands in for: the
+ * PARTITION BY and WITH (...) of a CREATE TABLE that has neither. */
+struct vschema_clauses {
+    PgQuery__PartitionSpec spec;
+    PgQuery__Node node;
+    PgQuery__Node *params[1];
+    PgQuery__PartitionElem elem;
+    struct table_options o;
+    bool partitioned;
+};
+
+/* Turn entry @json of table @name into clauses in @vc (strings in the
+ * statement's arena). The entry was validated by shardctl; a malformed
+ * one is refused with 22023 rather than guessed at. */
+static int
+vschema_to_clauses(struct sql_stmt *st, const char *name, const char *json,
+                   struct vschema_clauses *vc)
+{
+    json_t *e = json_loads(json, 0, NULL);
+    const char *dist = json_string_value(json_object_get(e, "distribution"));
+    const char *vindex = json_string_value(json_object_get(e, "vindex"));
+    const char *column = json_string_value(json_object_get(e, "column"));
+    json_t *b = json_object_get(e, "boundaries");
+    int rv = 0;
+
+    memset(vc, 0, sizeof(*vc));
+    if (e == NULL) {
+        rv = TL_EINVAL;
+    } else if (dist != NULL && strcmp(dist, "reference") == 0) {
+        vc->o.distribution = "reference";
+    } else if (dist != NULL && strcmp(dist, "unsharded") == 0) {
+        /* the default: nothing to add */
+    } else if (vindex == NULL || column == NULL) {
+        rv = TL_EINVAL;
+    } else {
+        bool range = strcmp(vindex, "range") == 0;
+        vc->o.vindex = tl_arena_strdup(st->a, vindex);
+        if (json_is_array(b)) {
+            struct tl_buf s;
+            size_t i;
+            json_t *x;
+            tl_buf_init(&s);
+            json_array_foreach(b, i, x)
+            {
+                if (json_is_integer(x))
+                    tl_buf_printf(&s, "%s%lld", i ? "," : "",
+                                  (long long)json_integer_value(x));
+                else
+                    tl_buf_printf(&s, "%s%s", i ? "," : "",
+                                  json_string_value(x) ? json_string_value(x)
+                                                       : "");
+            }
+            vc->o.boundaries =
+                tl_arena_strndup(st->a, (const char *)s.data, s.len);
+            tl_buf_close(&s);
+        }
+        pg_query__partition_spec__init(&vc->spec);
+        pg_query__node__init(&vc->node);
+        pg_query__partition_elem__init(&vc->elem);
+        vc->spec.strategy = range ? "range" : "hash";
+        vc->elem.name = tl_arena_strdup(st->a, column);
+        vc->elem.location = -1;
+        vc->node.node_case = PG_QUERY__NODE__NODE_PARTITION_ELEM;
+        vc->node.partition_elem = &vc->elem;
+        vc->params[0] = &vc->node;
+        vc->spec.n_part_params = 1;
+        vc->spec.part_params = vc->params;
+        vc->partitioned = true;
+    }
+    json_decref(e);
+    if (rv != 0)
+        return sql_error(st, rv, "22023",
+                         "the vschema entry of table \"%s\" is malformed",
+                         name);
+    return 0;
+}
+
+/* CREATE TABLE @cs, its PARTITION BY and WITH taken from @vc when not
+ * NULL. */
+static int
+build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
+            const struct vschema_clauses *vc, struct tl_table **out)
 {
     int rv = check_create_clauses(st, cs);
     if (rv != 0)
@@ -543,9 +623,14 @@ ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
     if (rv == 0)
         rv = finish_pk(st, &b);
     struct table_options o;
+    const PgQuery__PartitionSpec *partspec = cs->partspec;
     if (rv == 0)
         rv = parse_options(st, cs, &o);
-    if (rv == 0 && cs->partspec != NULL && o.distribution != NULL) {
+    if (rv == 0 && vc != NULL) {
+        o = vc->o;
+        partspec = vc->partitioned ? &vc->spec : NULL;
+    }
+    if (rv == 0 && partspec != NULL && o.distribution != NULL) {
         /* A reference table is copied whole to every shard: it has no
          * shard key to partition by. */
         rv = sql_error(st, TL_EINVAL, "22023",
@@ -555,13 +640,28 @@ ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
                       "A reference table has a copy on every shard; drop "
                       "PARTITION BY, or drop the distribution to shard it.");
     }
-    if (rv == 0 && cs->partspec != NULL)
-        rv = set_partitioning(st, &b, cs->partspec, &o);
+    if (rv == 0 && partspec != NULL)
+        rv = set_partitioning(st, &b, partspec, &o);
     else if (rv == 0)
         rv = check_unpartitioned(st, b.t, &o);
+    /* The vschema was checked without the table, so these errors (the
+     * key not in the primary key, a boundary of the wrong type) are
+     * found here; the hint says where the clauses came from. */
+    if (rv != 0 && vc != NULL)
+        tl_error_hint(&st->err,
+                      "The table takes its distribution from its vschema "
+                      "entry (shardctl vschema show); fix the entry, or "
+                      "give CREATE TABLE its own PARTITION BY or WITH.");
     if (rv == 0)
         *out = b.t;
     return rv;
+}
+
+int
+ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
+                struct tl_table **out)
+{
+    return build_table(st, cs, NULL, out);
 }
 
 static int
@@ -582,8 +682,25 @@ ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
         pgw_send_command_complete(st->c, "CREATE TABLE");
         return 0;
     }
+    /* A table without PARTITION BY or WITH of its own takes its vschema
+     * entry, if any; explicit clauses win over the entry. */
+    struct vschema_clauses vc;
+    bool use_vschema = false;
+    if (cs->partspec == NULL && cs->n_options == 0) {
+        char *json;
+        int r =
+            catalog_vschema_entry(st->r->catalog, name, st->a, &json, &st->err);
+        if (r != 0 && r != TL_ENOTFOUND)
+            return r;
+        if (r == 0) {
+            r = vschema_to_clauses(st, name, json, &vc);
+            if (r != 0)
+                return r;
+            use_vschema = true;
+        }
+    }
     struct tl_table *t;
-    int rv = ddl_build_table(st, cs, &t);
+    int rv = build_table(st, cs, use_vschema ? &vc : NULL, &t);
     if (rv != 0)
         return rv;
     rv = catalog_create_table(st->r->catalog, t, &st->err);

@@ -16,6 +16,7 @@
 
 #include "cluster_config.h"
 #include "rpc.h"
+#include "shardctl_int.h"
 #include "tl_error.h"
 
 #define STATUS_TIMEOUT_MS 2000
@@ -44,6 +45,18 @@ usage(FILE *f)
                "index, keys,\n"
                "                         requests served; exit 1 if a shard "
                "has no leader\n"
+               "  nodes                  every node: addresses, up/down, "
+               "shards hosted and led\n"
+               "  shards                 every shard: hash range, replicas, "
+               "leader, applied, keys\n"
+               "  tables                 every table: id, kind, vindex, "
+               "column, boundaries\n"
+               "  route SQL              the shards SQL touches (EXPLAIN "
+               "through a router)\n"
+               "  vschema apply FILE     store the vschema (JSON) in the "
+               "meta group\n"
+               "  vschema show           the stored vschema next to the "
+               "catalog\n"
                "  wait [--timeout S] [--router HOST:PORT]\n"
                "                         wait until every shard has a leader "
                "(and the\n"
@@ -63,6 +76,10 @@ usage(FILE *f)
                "\n"
                "--timeout S bounds wait and the replica/leader commands "
                "(default 30).\n"
+               "--router HOST:PORT (or $TALUS_ROUTER) for wait and route; "
+               "route defaults to\n"
+               "the configuration's router.listen.\n"
+               "`shardctl COMMAND --help` describes one command.\n"
                "\n"
                "The configuration defaults to $TALUS_CONFIG, else "
                "data/cluster.conf.\n");
@@ -178,6 +195,16 @@ id_list(const uint64_t *ids, size_t n, char *buf, size_t len)
     return buf;
 }
 
+/* The message every command gives when no node answers. */
+static void
+report_unreachable(const struct tl_cluster_config *cfg)
+{
+    fprintf(stderr,
+            "shardctl: cannot reach the cluster: none of its %u nodes "
+            "answered (first: %s); is it running?\n",
+            cfg->n_nodes, cfg->n_nodes > 0 ? cfg->nodes[0].rpc_addr : "-");
+}
+
 static int
 cmd_status(const struct tl_cluster_config *cfg, bool json)
 {
@@ -188,7 +215,9 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
 
     if (views == NULL)
         return 1;
-    collect_status(cfg, true, views, node_up);
+    uint32_t n_up = collect_status(cfg, true, views, node_up);
+    if (n_up == 0)
+        report_unreachable(cfg);
     if (json) {
         printf("{\"nodes\":[");
         for (uint32_t i = 0; i < cfg->n_nodes; i++)
@@ -268,11 +297,22 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
                 (unsigned long long)v->st.n_writes);
         }
     }
-    if (json)
-        printf("}\n");
-    else if (n_bad > 0)
-        printf("\n%u of %u groups (shards and meta) have no leader\n", n_bad,
-               cfg->n_shards + 1);
+    if (json) {
+        printf(",\"summary\":{\"nodes_up\":%u,\"nodes_down\":%u,"
+               "\"groups_without_quorum\":%u}}\n",
+               n_up, cfg->n_nodes - n_up, n_bad);
+    } else {
+        printf("\nnodes: %u up, %u down", n_up, cfg->n_nodes - n_up);
+        for (uint32_t i = 0, first = 1; i < cfg->n_nodes; i++)
+            if (!node_up[i]) {
+                printf("%s%u", first ? " (down: " : ",", cfg->nodes[i].id);
+                first = 0;
+            }
+        printf("%s\n", n_up < cfg->n_nodes ? ")" : "");
+        printf("groups without quorum (no leader): %u of %u (shards and "
+               "meta)\n",
+               n_bad, cfg->n_shards + 1);
+    }
     free(views);
     return n_bad == 0 ? 0 : 1;
 }
@@ -569,11 +609,285 @@ cmd_wait(const struct tl_cluster_config *cfg, double timeout_s,
     return rv;
 }
 
+/* ----------------------------------------------------- nodes and shards */
+
+static int
+cmd_nodes(const struct tl_cluster_config *cfg, bool json)
+{
+    struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
+    bool node_up[TL_MAX_NODES];
+    if (views == NULL)
+        return 1;
+    uint32_t n_up = collect_status(cfg, false, views, node_up);
+    if (n_up == 0)
+        report_unreachable(cfg);
+    if (json)
+        printf("{\"nodes\":[");
+    else
+        printf("%-4s %-22s %-22s %-5s %-20s %s\n", "NODE", "RPC", "RAFT",
+               "STATE", "HOSTS", "LEADS");
+    for (uint32_t i = 0; i < cfg->n_nodes; i++) {
+        uint32_t id = cfg->nodes[i].id;
+        char hosts[512] = "", leads[512] = "";
+        size_t ho = 0, lo = 0;
+        /* Shards, then the meta group ("meta"). */
+        for (uint32_t s = 0; s <= cfg->n_shards; s++) {
+            const struct shard_view *v = &views[s];
+            bool meta = s == cfg->n_shards;
+            char name[16];
+            snprintf(name, sizeof name, json ? "%u" : "%u", s);
+            if (meta)
+                snprintf(name, sizeof name, json ? "\"meta\"" : "meta");
+            for (size_t k = 0; k < v->n_replicas; k++)
+                if (v->replicas[k] == id && ho + 20 < sizeof hosts)
+                    ho += (size_t)snprintf(hosts + ho, sizeof hosts - ho,
+                                           "%s%s", ho ? "," : "", name);
+            if (v->seen && v->st.is_leader && v->node == id &&
+                lo + 20 < sizeof leads)
+                lo += (size_t)snprintf(leads + lo, sizeof leads - lo, "%s%s",
+                                       lo ? "," : "", name);
+        }
+        if (json)
+            printf("%s{\"id\":%u,\"rpc\":\"%s\",\"raft\":\"%s\",\"up\":%s,"
+                   "\"hosts\":[%s],\"leads\":[%s]}",
+                   i ? "," : "", id, cfg->nodes[i].rpc_addr,
+                   cfg->nodes[i].raft_addr, node_up[i] ? "true" : "false",
+                   hosts, leads);
+        else
+            printf("%-4u %-22s %-22s %-5s %-20s %s\n", id,
+                   cfg->nodes[i].rpc_addr, cfg->nodes[i].raft_addr,
+                   node_up[i] ? "up" : "down", ho ? hosts : "-",
+                   lo ? leads : "-");
+    }
+    if (json)
+        printf("],\"up\":%u,\"down\":%u}\n", n_up, cfg->n_nodes - n_up);
+    else
+        printf("\n%u of %u nodes up\n", n_up, cfg->n_nodes);
+    free(views);
+    return n_up == 0 ? 1 : 0;
+}
+
+/* First hash of the range shard @s of @n owns under tl_vindex_hash_shard
+ * (floor(hash * n / 2^64) == s), as 17 hex digits at most: the end of
+ * the last shard is 2^64. */
+static void
+hash_start(uint32_t s, uint32_t n, char *buf, size_t len)
+{
+    unsigned __int128 x =
+        (((unsigned __int128)s << 64) + (unsigned __int128)(n - 1)) / n;
+    if (x >> 64)
+        snprintf(buf, len, "10000000000000000");
+    else
+        snprintf(buf, len, "%016llx", (unsigned long long)x);
+}
+
+static int
+cmd_shards(const struct tl_cluster_config *cfg, bool json)
+{
+    struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
+    bool node_up[TL_MAX_NODES];
+    char vbuf[256];
+    if (views == NULL)
+        return 1;
+    uint32_t n_up = collect_status(cfg, true, views, node_up);
+    if (n_up == 0)
+        report_unreachable(cfg);
+    if (json)
+        printf("{\"shards\":[");
+    else
+        printf("%-5s %-37s %-10s %-6s %10s %10s\n", "SHARD",
+               "HASH RANGE [start, end)", "REPLICAS", "LEADER", "APPLIED",
+               "KEYS");
+    for (uint32_t s = 0; s < cfg->n_shards; s++) {
+        const struct shard_view *v = &views[s];
+        char start[24], end[24], lbuf[16];
+        uint64_t reps[TL_MAX_NODES];
+        for (size_t k = 0; k < v->n_replicas; k++)
+            reps[k] = v->replicas[k];
+        id_list(reps, v->n_replicas, vbuf, sizeof vbuf);
+        hash_start(s, cfg->n_shards, start, sizeof start);
+        hash_start(s + 1, cfg->n_shards, end, sizeof end);
+        bool ok = v->seen && v->st.is_leader;
+        snprintf(lbuf, sizeof lbuf, "%u", v->node);
+        if (json)
+            printf("%s{\"shard\":%u,\"hash_start\":\"%s\",\"hash_end\":\"%s\","
+                   "\"replicas\":[%s],\"leader\":%u,\"applied_index\":%llu,"
+                   "\"keys\":%llu}",
+                   s ? "," : "", s, start, end, v->n_replicas ? vbuf : "",
+                   ok ? v->node : 0, (unsigned long long)v->st.applied_index,
+                   (unsigned long long)v->st.n_keys);
+        else
+            printf("%-5u [%s, %s) %-10s %-6s %10llu %10llu\n", s, start, end,
+                   vbuf, ok ? lbuf : "none",
+                   (unsigned long long)v->st.applied_index,
+                   (unsigned long long)v->st.n_keys);
+    }
+    if (json)
+        printf("]}\n");
+    else
+        printf("\nhash ranges are the hash vindex's (consistent_hash and "
+               "range tables map\nkeys differently: see `shardctl "
+               "tables`); keys are approximate\n");
+    free(views);
+    return n_up == 0 ? 1 : 0;
+}
+
+/* ----------------------------------------------------------------- route */
+
+/* Append the shard numbers of an EXPLAIN "Shards: 1, 2" line to @set. */
+static void
+parse_shards_line(const char *line, bool *set, uint32_t n_shards)
+{
+    const char *p = strstr(line, "Shards: ");
+    if (p == NULL)
+        return;
+    p += strlen("Shards: ");
+    while (*p >= '0' && *p <= '9') {
+        char *end;
+        unsigned long v = strtoul(p, &end, 10);
+        if (v < n_shards)
+            set[v] = true;
+        p = end;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+}
+
+static int
+cmd_route(const struct tl_cluster_config *cfg, const char *router,
+          const char *sql, bool json)
+{
+    char host[TL_ADDR_MAX], conninfo[512];
+    uint16_t port;
+    bool *set = calloc(cfg->n_shards + 1, sizeof(*set));
+    int rv = 1;
+
+    if (set == NULL)
+        return 1;
+    if (tl_addr_split(router, host, sizeof(host), &port) != 0) {
+        fprintf(stderr, "shardctl: bad router address %s\n", router);
+        free(set);
+        return 2;
+    }
+    snprintf(conninfo, sizeof(conninfo),
+             "host=%s port=%u user=shardctl dbname=talus connect_timeout=3",
+             host, port);
+    PGconn *conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "shardctl: cannot reach the router at %s: %s", router,
+                PQerrorMessage(conn));
+        PQfinish(conn);
+        free(set);
+        return 1;
+    }
+    size_t len = strlen(sql) + 16;
+    char *q = malloc(len);
+    snprintf(q, len, "EXPLAIN %s", sql);
+    PGresult *res = PQexec(conn, q);
+    free(q);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "shardctl: %s", PQresultErrorMessage(res));
+    } else {
+        int n = PQntuples(res);
+        if (json)
+            printf("{\"lines\":[");
+        for (int i = 0; i < n; i++) {
+            const char *line = PQgetvalue(res, i, 0);
+            parse_shards_line(line, set, cfg->n_shards);
+            if (!json) {
+                printf("%s\n", line);
+                continue;
+            }
+            printf("%s\"", i ? "," : "");
+            for (const char *p = line; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                    printf("\\%c", *p);
+                else if ((unsigned char)*p < 0x20)
+                    printf("\\u%04x", *p);
+                else
+                    putchar(*p);
+            }
+            putchar('"');
+        }
+        if (json) {
+            printf("],\"shards\":[");
+            for (uint32_t s = 0, first = 1; s < cfg->n_shards; s++)
+                if (set[s]) {
+                    printf("%s%u", first ? "" : ",", s);
+                    first = 0;
+                }
+            printf("]}\n");
+        }
+        rv = 0;
+    }
+    PQclear(res);
+    PQfinish(conn);
+    free(set);
+    return rv;
+}
+
+/* ------------------------------------------------------------------ help */
+
+static const struct {
+    const char *name;
+    const char *text;
+} command_help[] = {
+    {"status", "usage: shardctl status [--json]\n"
+               "Every shard and the meta group: state, leader, voters, "
+               "standbys, term,\ncommit and applied index, keys, scans, "
+               "writes; then nodes up/down and\nthe groups without quorum. "
+               "Exit 1 if a group has no leader.\n"},
+    {"nodes", "usage: shardctl nodes [--json]\n"
+              "Every node: id, RPC and raft address, up/down, the shards it "
+              "hosts and\nthe shards it leads. Exit 1 if no node answers.\n"},
+    {"shards", "usage: shardctl shards [--json]\n"
+               "Every shard: the hash range [start, end) it owns for hash "
+               "tables,\nreplicas, leader, applied index, approximate number "
+               "of keys.\n"},
+    {"tables", "usage: shardctl tables [--json]\n"
+               "Every table of the catalog (meta group): name, id, kind, "
+               "vindex and\ncolumn, range boundaries, number of columns.\n"},
+    {"route", "usage: shardctl route [--router HOST:PORT] [--json] \"SQL\"\n"
+              "The shards SQL touches and why: EXPLAIN SQL through a router "
+              "(default:\n$TALUS_ROUTER, else the configuration's "
+              "router.listen).\n"},
+    {"vschema", "usage: shardctl vschema apply FILE.json\n"
+                "       shardctl vschema show [--json]\n"
+                "apply stores FILE as the whole vschema (one conditional "
+                "batch that bumps\nthe map version); tables created later "
+                "without PARTITION BY or WITH\ntake their entry. show prints "
+                "the entries next to the catalog.\nSee docs/sharding.md for "
+                "the format.\n"},
+    {"wait", "usage: shardctl wait [--timeout S] [--router HOST:PORT]\n"
+             "Wait until every shard and the meta group have a leader (and "
+             "the router\nanswers). Exit 1 on timeout.\n"},
+    {"replica", "usage: shardctl replica add|remove SHARD NODE [--timeout "
+                "S]\n"
+                "add: NODE hosts an empty replica of SHARD, then joins as a "
+                "voter once\ncaught up. remove: move leadership off NODE, "
+                "remove it, drop its copy.\n"},
+    {"leader", "usage: shardctl leader transfer SHARD NODE [--timeout S]\n"
+               "Make NODE lead SHARD; waits until it does.\n"},
+};
+
+/* Print the help of @cmd; false if there is no such command. */
+static bool
+print_command_help(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
+        if (strcmp(command_help[i].name, cmd) == 0) {
+            fputs(command_help[i].text, stdout);
+            return true;
+        }
+    return false;
+}
+
 int
 main(int argc, char **argv)
 {
     const char *config = getenv("TALUS_CONFIG");
-    const char *router = NULL;
+    const char *router = getenv("TALUS_ROUTER");
+    bool want_help = false;
     double timeout_s = 30;
     bool json = false;
     const char *cmd = NULL;
@@ -595,9 +909,9 @@ main(int argc, char **argv)
         } else if (strcmp(argv[i], "--router") == 0 && i + 1 < argc) {
             router = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 ||
-                   strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "help") == 0) {
-            usage(stdout);
-            return 0;
+                   strcmp(argv[i], "-h") == 0 ||
+                   (cmd == NULL && strcmp(argv[i], "help") == 0)) {
+            want_help = true;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "shardctl: unknown option %s\n", argv[i]);
             usage(stderr);
@@ -611,6 +925,11 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    if (want_help) {
+        if (cmd == NULL || !print_command_help(cmd))
+            usage(stdout);
+        return 0;
+    }
     if (cmd == NULL) {
         usage(stderr);
         return 2;
@@ -621,8 +940,10 @@ main(int argc, char **argv)
                 err);
         return 1;
     }
-    if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "wait") == 0) &&
-        n_args > 0) {
+    bool no_args = strcmp(cmd, "status") == 0 || strcmp(cmd, "wait") == 0 ||
+                   strcmp(cmd, "nodes") == 0 || strcmp(cmd, "shards") == 0 ||
+                   strcmp(cmd, "tables") == 0;
+    if (no_args && n_args > 0) {
         fprintf(stderr, "shardctl: unexpected argument %s\n", args[0]);
         return 2;
     }
@@ -635,6 +956,19 @@ main(int argc, char **argv)
         rv = cmd_replica(&cfg, n_args, args, timeout_s);
     else if (strcmp(cmd, "leader") == 0)
         rv = cmd_leader(&cfg, n_args, args, timeout_s);
+    else if (strcmp(cmd, "nodes") == 0)
+        rv = cmd_nodes(&cfg, json);
+    else if (strcmp(cmd, "shards") == 0)
+        rv = cmd_shards(&cfg, json);
+    else if (strcmp(cmd, "tables") == 0)
+        rv = shardctl_tables(&cfg, json);
+    else if (strcmp(cmd, "vschema") == 0)
+        rv = shardctl_vschema(&cfg, n_args, args, json);
+    else if (strcmp(cmd, "route") == 0 && n_args == 1)
+        rv = cmd_route(&cfg, router != NULL ? router : cfg.router_listen,
+                       args[0], json);
+    else if (strcmp(cmd, "route") == 0)
+        fprintf(stderr, "usage: shardctl route [--router HOST:PORT] \"SQL\"\n");
     else {
         fprintf(stderr, "shardctl: unknown command %s\n", cmd);
         usage(stderr);

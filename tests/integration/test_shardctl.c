@@ -1,0 +1,508 @@
+/* shardctl on a 3-node cluster: status, nodes, shards, tables and route in
+ * human and --json form, vschema apply/show and a plain CREATE TABLE that
+ * takes its vschema entry, bad vschema files rejected with the catalog
+ * unchanged, an unreachable cluster, and --help on every command. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct th_cluster cluster;
+static PGconn *conn;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    struct th_options o = {.n_nodes = 3, .n_shards = 6, .n_replicas = 3};
+    if (th_cluster_start(&cluster, &o) != 0)
+        return -1;
+    conn = th_connect(&cluster);
+    return conn == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    PQfinish(conn);
+    return th_cluster_stop(&cluster);
+}
+
+#define SCRATCH_MAX (PATH_MAX + 64)
+
+/* Path of scratch file @name in the cluster's directory, into @buf
+ * (SCRATCH_MAX bytes). */
+static const char *
+scratch(char *buf, const char *name)
+{
+    snprintf(buf, SCRATCH_MAX, "%.*s/%s", PATH_MAX - 1, cluster.dir, name);
+    return buf;
+}
+
+/* The whole of file @path (caller frees). */
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return s;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Run shardctl with the args (NULL-terminated); *@out gets its output
+ * (stdout and stderr; caller frees); returns the exit status. */
+static int
+run(char **out, ...)
+{
+    char *argv[16];
+    char bin[PATH_MAX];
+    int argc = 0;
+    va_list ap;
+    char path_buf[SCRATCH_MAX];
+    const char *path = scratch(path_buf, "shardctl.out");
+    snprintf(bin, sizeof bin, "%s", TALUS_BIN_DIR "/shardctl/shardctl");
+    argv[argc++] = bin;
+    argv[argc++] = "--config";
+    argv[argc++] = cluster.conf;
+    va_start(ap, out);
+    for (char *a = va_arg(ap, char *); a != NULL && argc < 15;
+         a = va_arg(ap, char *))
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    int rv = th_run(argv, path);
+    *out = slurp(path);
+    /* TALUS_TEST_VERBOSE=1 shows each command and its output. */
+    if (getenv("TALUS_TEST_VERBOSE") != NULL) {
+        fprintf(stderr, "$ shardctl");
+        for (int i = 3; i < argc; i++)
+            fprintf(stderr, " %s", argv[i]);
+        fprintf(stderr, "  (exit %d)\n%s\n", rv, *out);
+    }
+    return rv;
+}
+
+/* Parse @text as JSON; fails the test if it is not. */
+static json_t *
+parse(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    if (j == NULL)
+        fail_msg("not JSON (%s): %s", e.text, text);
+    return j;
+}
+
+/* `status` lists every shard and ends with the node and quorum summary;
+ * --json has nodes, shards, meta and a summary with 3 nodes up. */
+static void
+test_status(void **state)
+{
+    char *out;
+    (void)state;
+    assert_int_equal(run(&out, "status", NULL), 0);
+    assert_non_null(strstr(out, "SHARD"));
+    assert_non_null(strstr(out, "nodes: 3 up, 0 down"));
+    assert_non_null(strstr(out, "groups without quorum (no leader): 0 of 7"));
+    free(out);
+    assert_int_equal(run(&out, "--json", "status", NULL), 0);
+    json_t *j = parse(out);
+    assert_int_equal(json_array_size(json_object_get(j, "shards")), 6);
+    json_t *sum = json_object_get(j, "summary");
+    assert_int_equal(json_integer_value(json_object_get(sum, "nodes_up")), 3);
+    assert_int_equal(
+        json_integer_value(json_object_get(sum, "groups_without_quorum")), 0);
+    json_decref(j);
+    free(out);
+}
+
+/* `nodes` shows every node up with the shards it hosts and leads; with 3
+ * replicas each node hosts all 6 shards and the leaders add up to 6. */
+static void
+test_nodes(void **state)
+{
+    char *out;
+    (void)state;
+    assert_int_equal(run(&out, "nodes", NULL), 0);
+    assert_non_null(strstr(out, "RAFT"));
+    assert_non_null(strstr(out, "3 of 3 nodes up"));
+    free(out);
+    assert_int_equal(run(&out, "nodes", "--json", NULL), 0);
+    json_t *j = parse(out);
+    json_t *nodes = json_object_get(j, "nodes");
+    size_t i, led = 0;
+    json_t *n;
+    assert_int_equal(json_array_size(nodes), 3);
+    json_array_foreach(nodes, i, n)
+    {
+        assert_true(json_is_true(json_object_get(n, "up")));
+        /* 6 shards and the meta group */
+        assert_int_equal(json_array_size(json_object_get(n, "hosts")), 7);
+        led += json_array_size(json_object_get(n, "leads"));
+    }
+    assert_int_equal(led, 7);
+    json_decref(j);
+    free(out);
+}
+
+/* `shards` gives each shard the hash range tl_vindex_hash_shard assigns
+ * it: contiguous, from 0 to 2^64, with a leader and three replicas. */
+static void
+test_shards(void **state)
+{
+    char *out;
+    (void)state;
+    assert_int_equal(run(&out, "shards", NULL), 0);
+    assert_non_null(strstr(out, "[0000000000000000, 2aaaaaaaaaaaaaab)"));
+    free(out);
+    assert_int_equal(run(&out, "shards", "--json", NULL), 0);
+    json_t *j = parse(out);
+    json_t *shards = json_object_get(j, "shards");
+    assert_int_equal(json_array_size(shards), 6);
+    const char *prev_end = "0000000000000000";
+    size_t i;
+    json_t *s;
+    json_array_foreach(shards, i, s)
+    {
+        assert_string_equal(json_string_value(json_object_get(s, "hash_start")),
+                            prev_end);
+        prev_end = json_string_value(json_object_get(s, "hash_end"));
+        assert_true(json_integer_value(json_object_get(s, "leader")) > 0);
+        assert_int_equal(json_array_size(json_object_get(s, "replicas")), 3);
+    }
+    assert_string_equal(prev_end, "10000000000000000");
+    json_decref(j);
+    free(out);
+}
+
+/* `tables` lists each table with its kind, vindex, column, boundaries
+ * and column count, in human and JSON form. */
+static void
+test_tables(void **state)
+{
+    char *out;
+    (void)state;
+    assert_true(th_ok(conn, "CREATE TABLE t_hash (id int PRIMARY KEY, v text) "
+                            "PARTITION BY HASH (id)"));
+    assert_true(th_ok(conn, "CREATE TABLE t_range (n int PRIMARY KEY) "
+                            "PARTITION BY RANGE (n) WITH (boundaries = "
+                            "'10,20')"));
+    assert_true(th_ok(conn, "CREATE TABLE t_ref (code text PRIMARY KEY) WITH "
+                            "(distribution = 'reference')"));
+    assert_int_equal(run(&out, "tables", NULL), 0);
+    assert_non_null(strstr(out, "t_hash"));
+    assert_non_null(strstr(out, "reference"));
+    assert_non_null(strstr(out, "10,20"));
+    free(out);
+    assert_int_equal(run(&out, "tables", "--json", NULL), 0);
+    json_t *j = parse(out);
+    size_t i, seen = 0;
+    json_t *t;
+    json_array_foreach(json_object_get(j, "tables"), i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        const char *kind = json_string_value(json_object_get(t, "kind"));
+        if (strcmp(name, "t_hash") == 0) {
+            assert_string_equal(kind, "sharded");
+            assert_string_equal(json_string_value(json_object_get(t, "vindex")),
+                                "hash");
+            assert_int_equal(json_integer_value(json_object_get(t, "columns")),
+                             2);
+            seen++;
+        } else if (strcmp(name, "t_range") == 0) {
+            json_t *b = json_object_get(t, "boundaries");
+            assert_int_equal(json_array_size(b), 2);
+            assert_string_equal(json_string_value(json_array_get(b, 1)), "20");
+            seen++;
+        } else if (strcmp(name, "t_ref") == 0) {
+            assert_string_equal(kind, "reference");
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 3);
+    json_decref(j);
+    free(out);
+}
+
+/* After `vschema apply`, a plain CREATE TABLE pgbench_accounts takes the
+ * hash vindex on aid (a point query routes to one shard), countries
+ * becomes a reference table and events a range table; explicit DDL
+ * clauses win over the entry; an entry the table's DDL cannot take is
+ * refused like the equivalent clause; `vschema show` lists the entries
+ * with what the catalog says. */
+static void
+test_vschema_apply_and_create(void **state)
+{
+    char *out;
+    (void)state;
+    char file_buf[SCRATCH_MAX];
+    const char *file = scratch(file_buf, "vschema.json");
+    write_file(file,
+               "{\"tables\": {\n"
+               "  \"pgbench_accounts\": {\"vindex\": \"hash\", \"column\": "
+               "\"aid\"},\n"
+               "  \"events\": {\"vindex\": \"range\", \"column\": \"at\", "
+               "\"boundaries\": [\"2026-01-01\", \"2026-07-01\"]},\n"
+               "  \"carts\": {\"vindex\": \"consistent_hash\", \"column\": "
+               "\"user_id\"},\n"
+               "  \"countries\": {\"distribution\": \"reference\"},\n"
+               "  \"settings\": {\"distribution\": \"unsharded\"},\n"
+               "  \"explicit\": {\"distribution\": \"reference\"},\n"
+               "  \"orders\": {\"vindex\": \"hash\", \"column\": "
+               "\"customer\"}}}\n");
+    assert_int_equal(run(&out, "vschema", "apply", file, NULL), 0);
+    assert_non_null(strstr(out, "vschema applied: 7 tables"));
+    free(out);
+
+    assert_true(th_ok(conn, "CREATE TABLE pgbench_accounts (aid int NOT NULL "
+                            "PRIMARY KEY, bid int, abalance int)"));
+    assert_true(th_ok(conn, "CREATE TABLE events (at date PRIMARY KEY, body "
+                            "text)"));
+    assert_true(th_ok(conn, "CREATE TABLE carts (user_id int, item text)"));
+    assert_true(th_ok(conn, "CREATE TABLE countries (code text PRIMARY KEY)"));
+    assert_true(th_ok(conn, "CREATE TABLE explicit (id int PRIMARY KEY) "
+                            "PARTITION BY HASH (id)"));
+    /* The entry's key is not in the primary key: the DDL's own check
+     * refuses it, as it would refuse PARTITION BY HASH (customer). */
+    assert_string_equal(th_sqlstate(conn, "CREATE TABLE orders (id int "
+                                          "PRIMARY KEY, customer int)"),
+                        "0A000");
+
+    assert_int_equal(run(&out, "route", "--json",
+                         "SELECT * FROM pgbench_accounts WHERE aid = 1", NULL),
+                     0);
+    json_t *j = parse(out);
+    assert_int_equal(json_array_size(json_object_get(j, "shards")), 1);
+    json_decref(j);
+    free(out);
+
+    assert_int_equal(run(&out, "tables", "--json", NULL), 0);
+    j = parse(out);
+    size_t i, seen = 0;
+    json_t *t;
+    json_array_foreach(json_object_get(j, "tables"), i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        const char *kind = json_string_value(json_object_get(t, "kind"));
+        const char *vindex = json_string_value(json_object_get(t, "vindex"));
+        if (strcmp(name, "pgbench_accounts") == 0) {
+            assert_string_equal(vindex, "hash");
+            assert_string_equal(json_string_value(json_object_get(t, "column")),
+                                "aid");
+            seen++;
+        } else if (strcmp(name, "events") == 0) {
+            assert_string_equal(vindex, "range");
+            assert_int_equal(json_array_size(json_object_get(t, "boundaries")),
+                             2);
+            seen++;
+        } else if (strcmp(name, "carts") == 0) {
+            assert_string_equal(vindex, "consistent_hash");
+            seen++;
+        } else if (strcmp(name, "countries") == 0) {
+            assert_string_equal(kind, "reference");
+            seen++;
+        } else if (strcmp(name, "explicit") == 0) {
+            assert_string_equal(kind, "sharded"); /* its DDL wins */
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 5);
+    json_decref(j);
+    free(out);
+
+    assert_int_equal(run(&out, "vschema", "show", NULL), 0);
+    assert_non_null(strstr(out, "sharded hash(aid)"));
+    assert_non_null(strstr(out, "(not created yet)")); /* settings */
+    free(out);
+    assert_int_equal(run(&out, "vschema", "show", "--json", NULL), 0);
+    j = parse(out);
+    json_t *tabs = json_object_get(j, "tables");
+    assert_int_equal(json_object_size(tabs), 7);
+    json_t *acc = json_object_get(tabs, "pgbench_accounts");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(acc, "catalog"), "vindex")),
+                        "hash");
+    assert_true(json_is_null(
+        json_object_get(json_object_get(tabs, "settings"), "catalog")));
+    json_decref(j);
+    free(out);
+}
+
+/* Each bad vschema file exits 1 with a message naming the problem, and
+ * `vschema show --json` is byte-for-byte what it was before. */
+static void
+test_vschema_bad_input(void **state)
+{
+    static const struct {
+        const char *json;
+        const char *message;
+    } bad[] = {
+        {"{\"tables\": {\"a\": {\"vindex\": \"md5\", \"column\": \"x\"}}}",
+         "unknown vindex \"md5\""},
+        {"{\"tables\": {\"a\": {\"vindex\": \"hash\"}}}",
+         "missing column name"},
+        {"{\"tables\": {\"pgbench_accounts\": {\"vindex\": \"hash\", "
+         "\"column\": \"nope\"}}}",
+         "table \"pgbench_accounts\" has no column \"nope\""},
+        {"{\"tables\": {\"a\": {\"vindex\": 7, \"column\": \"x\"}}}",
+         "\"vindex\" must be a string"},
+        {"{\"tables\": {\"a\": {\"vindex\": \"range\", \"column\": \"x\", "
+         "\"boundaries\": [\"b\", \"a\"]}}}",
+         "strictly increasing"},
+        {"{\"tables\": {\"a\": {\"vindex\": \"range\", \"column\": \"x\", "
+         "\"boundaries\": [5, 5]}}}",
+         "strictly increasing"},
+        {"{\"tables\": {\"a\": {\"distribution\": \"mirrored\"}}}",
+         "unknown table kind"},
+        {"{\"tables\": {\"a\": {\"vindex\": \"hash\",\n \"column\": }}}",
+         ":2:"},
+        {"{\"tables\": []}", "expected an object"},
+    };
+    char *before, *out, *after;
+    char file_buf[SCRATCH_MAX];
+    const char *file = scratch(file_buf, "bad.json");
+    (void)state;
+    assert_int_equal(run(&before, "vschema", "show", "--json", NULL), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(file, bad[i].json);
+        assert_int_equal(run(&out, "vschema", "apply", file, NULL), 1);
+        if (strstr(out, bad[i].message) == NULL)
+            fail_msg("case %zu: no \"%s\" in: %s", i, bad[i].message, out);
+        free(out);
+        assert_int_equal(run(&after, "vschema", "show", "--json", NULL), 0);
+        assert_string_equal(after, before);
+        free(after);
+    }
+    free(before);
+}
+
+/* `route` prints the router's EXPLAIN: a point query on a hash table
+ * names one shard, a full scan names every shard. */
+static void
+test_route(void **state)
+{
+    char *out;
+    (void)state;
+    assert_int_equal(
+        run(&out, "route", "SELECT * FROM t_hash WHERE id = 7", NULL), 0);
+    assert_non_null(strstr(out, "Route: single shard"));
+    free(out);
+    assert_int_equal(run(&out, "--json", "route", "SELECT * FROM t_hash", NULL),
+                     0);
+    json_t *j = parse(out);
+    assert_int_equal(json_array_size(json_object_get(j, "shards")), 6);
+    assert_true(json_array_size(json_object_get(j, "lines")) > 0);
+    json_decref(j);
+    free(out);
+    /* A statement the router refuses: exit 1 with its message. */
+    assert_int_equal(run(&out, "route", "SELECT * FROM no_such_table", NULL),
+                     1);
+    assert_non_null(strstr(out, "no_such_table"));
+    free(out);
+}
+
+/* With no node or router listening, every command that needs the cluster
+ * exits 1 with a message saying the cluster cannot be reached. */
+static void
+test_unreachable(void **state)
+{
+    char conf_buf[SCRATCH_MAX];
+    const char *conf = scratch(conf_buf, "dead.conf");
+    char bin[PATH_MAX];
+    (void)state;
+    write_file(conf, "shards = 2\nreplicas = 1\n"
+                     "router.listen = 127.0.0.1:1\n"
+                     "node.1.rpc = 127.0.0.1:1\nnode.1.raft = 127.0.0.1:2\n"
+                     "node.1.dir = /nonexistent\n");
+    snprintf(bin, sizeof bin, "%s", TALUS_BIN_DIR "/shardctl/shardctl");
+    static const char *cmds[][3] = {
+        {"status", NULL}, {"nodes", NULL},     {"shards", NULL},
+        {"tables", NULL}, {"vschema", "show"}, {"route", "SELECT 1"},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *argv[] = {bin,
+                        "--config",
+                        (char *)conf,
+                        (char *)cmds[i][0],
+                        (char *)cmds[i][1],
+                        NULL};
+        char path_buf[SCRATCH_MAX];
+        const char *path = scratch(path_buf, "dead.out");
+        assert_int_equal(th_run(argv, path), 1);
+        char *out = slurp(path);
+        if (strstr(out, "cannot reach") == NULL)
+            fail_msg("%s: %s", cmds[i][0], out);
+        free(out);
+    }
+}
+
+/* `--help` on every command and subcommand prints its usage and exits 0,
+ * even without a configuration. */
+static void
+test_help(void **state)
+{
+    static const char *cmds[][2] = {
+        {"status", NULL},     {"nodes", NULL},        {"shards", NULL},
+        {"tables", NULL},     {"route", NULL},        {"vschema", NULL},
+        {"vschema", "apply"}, {"vschema", "show"},    {"wait", NULL},
+        {"replica", "add"},   {"leader", "transfer"}, {"help", NULL},
+    };
+    char bin[PATH_MAX];
+    (void)state;
+    snprintf(bin, sizeof bin, "%s", TALUS_BIN_DIR "/shardctl/shardctl");
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *argv[] = {bin,
+                        "--config",
+                        "/nonexistent",
+                        (char *)cmds[i][0],
+                        cmds[i][1] ? (char *)cmds[i][1] : "--help",
+                        cmds[i][1] ? "--help" : NULL,
+                        NULL};
+        char path_buf[SCRATCH_MAX];
+        const char *path = scratch(path_buf, "help.out");
+        assert_int_equal(th_run(argv, path), 0);
+        char *out = slurp(path);
+        assert_non_null(strstr(out, "usage: shardctl"));
+        free(out);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_status),
+        cmocka_unit_test(test_nodes),
+        cmocka_unit_test(test_shards),
+        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_vschema_apply_and_create),
+        cmocka_unit_test(test_vschema_bad_input),
+        cmocka_unit_test(test_route),
+        cmocka_unit_test(test_unreachable),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
