@@ -21,10 +21,18 @@
 typedef void (*rpc_handler_fn)(void *arg, const uint8_t *req, size_t len,
                                struct tl_buf *reply);
 
+struct rpc_worker {
+    struct rpc_server *server;
+    nng_ctx ctx;
+    nng_aio *aio; /* no callback: the worker waits on it */
+    pthread_t thread;
+};
+
 struct rpc_server {
     nng_socket sock;
-    pthread_t *threads;
-    size_t n_threads;
+    struct rpc_worker *workers;
+    size_t n_alloc;   /* workers allocated (contexts, aios) */
+    size_t n_workers; /* threads started */
     rpc_handler_fn handler;
     void *arg;
     int started;
@@ -37,8 +45,11 @@ int rpc_server_start(struct rpc_server *s, const char *addr, int n_workers,
                      rpc_handler_fn handler, void *arg, char *errbuf,
                      size_t errlen);
 
-/** Close the socket (blocked receives return) and join every worker.
- * Handlers in progress finish first. Safe on a never-started server. */
+/** Stop every worker, then close the socket: each worker's aio is stopped
+ * (a blocked receive returns, later operations fail at once), handlers in
+ * progress finish (their reply may be dropped), the threads are joined,
+ * and only then is the socket closed, so no worker ever uses a context of
+ * a closing socket. Safe on a never-started server. */
 void rpc_server_stop(struct rpc_server *s);
 
 #endif
