@@ -537,64 +537,15 @@ static int
 modify_every_copy(struct sql_stmt *st, const struct plan *p,
                   const Talus__ModifyFragment *mod, uint64_t *count)
 {
-    size_t ns = p->n_shards;
+    uint64_t total;
+    uint64_t *per = tl_arena_calloc(st->a, (p->n_shards + 1) * sizeof(*per));
+    int rv = exec_modify(st, p, mod, &total, per);
+
     *count = 0;
-    if (ns == 0)
-        return 0;
-    Talus__ModifyFragment *mods = tl_arena_calloc(st->a, ns * sizeof(*mods));
-    Talus__ScanFragment *scans = tl_arena_calloc(st->a, ns * sizeof(*scans));
-    struct exec_call *calls = tl_arena_calloc(st->a, ns * sizeof(*calls));
-    uint64_t *per = tl_arena_calloc(st->a, ns * sizeof(*per));
-    size_t *idx = tl_arena_alloc(st->a, ns * sizeof(*idx));
-    for (size_t i = 0; i < ns; i++) {
-        mods[i] = *mod;
-        scans[i] = *mod->scan;
-        if (p->shard_ranges != NULL) {
-            scans[i].ranges = p->shard_ranges[i];
-            scans[i].n_ranges = p->n_shard_ranges[i];
-        }
-        mods[i].scan = &scans[i];
-        idx[i] = i;
-    }
-    int rv = 0;
-    size_t n = ns;
-    while (n > 0 && rv == 0) {
-        for (size_t i = 0; i < n; i++) {
-            memset(&calls[i], 0, sizeof(calls[i]));
-            talus__request__init(&calls[i].req);
-            calls[i].shard = p->shards[idx[i]];
-            calls[i].req.body_case = TALUS__REQUEST__BODY_MODIFY;
-            calls[i].req.modify = &mods[idx[i]];
-        }
-        exec_run(st, calls, n);
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-            int r2 = exec_check(st, &calls[i]);
-            if (r2 != 0) {
-                if (rv == 0)
-                    rv = r2;
-                continue;
-            }
-            const Talus__Response *resp = calls[i].resp;
-            per[idx[i]] += resp->count;
-            if (resp->has_resume_key && resp->resume_key.len > 0) {
-                Talus__ScanFragment *sf = &scans[idx[i]];
-                sf->has_resume_key = 1;
-                sf->resume_key.data =
-                    tl_arena_alloc(st->a, resp->resume_key.len);
-                memcpy(sf->resume_key.data, resp->resume_key.data,
-                       resp->resume_key.len);
-                sf->resume_key.len = resp->resume_key.len;
-                idx[m++] = idx[i];
-            }
-        }
-        exec_release(calls, n);
-        n = m;
-    }
-    if (rv != 0)
+    if (rv != 0 || p->n_shards == 0)
         return rv;
     uint64_t lo = per[0], hi = per[0];
-    for (size_t i = 1; i < ns; i++) {
+    for (size_t i = 1; i < p->n_shards; i++) {
         lo = per[i] < lo ? per[i] : lo;
         hi = per[i] > hi ? per[i] : hi;
     }
@@ -612,7 +563,7 @@ modify_run(struct sql_stmt *st, const struct plan *p, Talus__ModifyFragment *m,
 {
     uint64_t n;
     int rv = p->route.ref == ROUTE_REF_WRITE ? modify_every_copy(st, p, m, &n)
-                                             : exec_modify(st, p, m, &n);
+                                             : exec_modify(st, p, m, &n, NULL);
     if (rv != 0)
         return rv;
     char tag[48];

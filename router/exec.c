@@ -236,7 +236,8 @@ exec_scan(struct sql_stmt *st, const struct plan *p,
 
 int
 exec_modify(struct sql_stmt *st, const struct plan *p,
-            const Talus__ModifyFragment *mod, uint64_t *count)
+            const Talus__ModifyFragment *mod, uint64_t *count,
+            uint64_t *per_shard)
 {
     const uint32_t *shards = p->shards;
     size_t n_shards = p->n_shards;
@@ -278,6 +279,8 @@ exec_modify(struct sql_stmt *st, const struct plan *p,
             }
             Talus__Response *resp = calls[i].resp;
             *count += resp->count;
+            if (per_shard != NULL)
+                per_shard[idx[i]] += resp->count;
             if (resp->has_resume_key && resp->resume_key.len > 0) {
                 Talus__ScanFragment *sf = &scans[idx[i]];
                 sf->has_resume_key = 1;

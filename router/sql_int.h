@@ -174,9 +174,11 @@ int exec_scan(struct sql_stmt *st, const struct plan *p,
               const Talus__ScanFragment *frag, exec_row_cb cb, void *arg,
               uint64_t *count);
 /** Run @mod on the shards of @p in parallel; *@count gets the rows
- * affected. */
+ * affected, and @per_shard (NULL, or p->n_shards zeroed counters) each
+ * shard's part, indexed like p->shards. */
 int exec_modify(struct sql_stmt *st, const struct plan *p,
-                const Talus__ModifyFragment *mod, uint64_t *count);
+                const Talus__ModifyFragment *mod, uint64_t *count,
+                uint64_t *per_shard);
 /** One WriteBatch of @muts on @shard; *@resp (may be NULL) gets the
  * response (free with talus__response__free_unpacked). */
 int exec_write(struct sql_stmt *st, uint32_t shard, Talus__Mutation **muts,
