@@ -8,7 +8,9 @@
  * with a non-zero status (a crash, or a sanitizer report) is counted, so
  * tests can assert that everything shut down cleanly. Each process's
  * stderr goes to <dir>/<name>.log; set TALUS_TEST_KEEP=1 to keep the
- * directory. */
+ * directory. Servers die with the test process (PR_SET_PDEATHSIG), so a
+ * crashed test leaves nothing running; start them from the test's main
+ * thread. */
 #ifndef TL_HARNESS_H
 #define TL_HARNESS_H
 
