@@ -10,6 +10,7 @@
 #define TL_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define TL_ERRNO_MAP(X)                                                        \
@@ -62,13 +63,17 @@ const char *tl_errno_sqlstate(int rv);
 #define TL_ERROR_MSG_MAX 512
 
 /* A PostgreSQL-style error report. Empty strings mean "absent";
- * position is a 1-based character offset into the query, 0 if none. */
+ * position is a 1-based character offset into the query, 0 if none.
+ * outcome_unknown: the failed operation may still take effect (a write
+ * that reached Raft but was not confirmed); retrying it is safe only when
+ * it is deduplicated. tl_error_set() clears it. */
 struct tl_error {
     char sqlstate[6];
     char message[TL_ERROR_MSG_MAX];
     char detail[TL_ERROR_MSG_MAX];
     char hint[256];
     int position;
+    bool outcome_unknown;
 };
 
 /** Clear @e. Cannot fail. */

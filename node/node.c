@@ -441,12 +441,15 @@ static int
 proposal_error(struct node_shard *sh, const struct proposal *p,
                struct tl_error *err)
 {
-    if (p->raft_rv == RAFT_LEADERSHIPLOST)
-        return not_leader_error(
-            sh, TL_ENOTLEADER,
-            ": leadership lost, outcome unknown (retry with the same "
-            "request id)",
-            err);
+    if (p->raft_rv == RAFT_LEADERSHIPLOST) {
+        /* The entry may still commit under the next leader. */
+        int code = not_leader_error(sh, TL_ENOTLEADER,
+                                    ": leadership lost, outcome unknown "
+                                    "(retry with the same request id)",
+                                    err);
+        err->outcome_unknown = true;
+        return code;
+    }
     if (p->status == TL_ENOTLEADER)
         return not_leader_error(sh, TL_ENOTLEADER, "", err);
     tl_error_set(err, p->status, "08006", "write to shard %u failed",
@@ -466,18 +469,23 @@ node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
 
     fsm_entry_encode(wb, &p->buf);
     rv = submit_wait(n, p, n->cfg.request_timeout_ms);
-    if (rv == TL_ESHUTDOWN)
+    if (rv == TL_ESHUTDOWN) {
         tl_error_set(err, TL_ESHUTDOWN, "08006",
                      "shard %u is not served by node %u: shutting down",
                      sh->shard, n->opts.id);
-    else if (rv == TL_ETIMEOUT)
+        /* The proposal may already be in the log (shutdown cancels
+         * pending applies, not entries), so it may commit later. */
+        err->outcome_unknown = true;
+    } else if (rv == TL_ETIMEOUT) {
         tl_error_set(err, TL_ETIMEOUT, "08006",
                      "write to shard %u timed out (outcome unknown)",
                      sh->shard);
-    else if (rv != 0)
+        err->outcome_unknown = true;
+    } else if (rv != 0) {
         rv = proposal_error(sh, p, err);
-    else
+    } else {
         *res = p->res;
+    }
     node_task_unref(p);
     return rv;
 }

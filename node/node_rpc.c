@@ -38,6 +38,10 @@ set_error_code(struct tl_arena *a, Talus__Response *resp,
         pe->has_mutation = true;
         pe->mutation = mutation;
     }
+    if (e->outcome_unknown) {
+        pe->has_outcome_unknown = true;
+        pe->outcome_unknown = true;
+    }
     resp->error = pe;
 }
 

@@ -277,18 +277,6 @@ router_retry_client(struct router *r, struct router_retry *t, int *timeout_ms)
     return r->nodes[t->node - 1];
 }
 
-/* Whether the node refused @e's request before running any of it: the
- * node's own wording for a request that reached a non-leader (or a
- * leader that lost its role before proposing), never one whose proposal
- * may commit ("outcome unknown"). */
-static bool
-refused(const Talus__Error *e)
-{
-    const char *m = e->message != NULL ? e->message : "";
-    return strstr(m, "is not served by node") != NULL &&
-           strstr(m, "outcome unknown") == NULL;
-}
-
 enum router_verdict
 router_retry_next(struct router *r, struct router_retry *t, int rv,
                   const Talus__Response *resp)
@@ -317,7 +305,9 @@ router_retry_next(struct router *r, struct router_retry *t, int rv,
         if (code != TL_ENOTLEADER && code != TL_EUNAVAILABLE &&
             code != TL_ESHUTDOWN && code != TL_ETIMEOUT)
             return ROUTER_DONE; /* the statement's own answer */
-        maybe_applied = !refused(e);
+        /* The node says whether the write may still commit; every other
+         * failover reply was refused before anything ran. */
+        maybe_applied = e->has_outcome_unknown && e->outcome_unknown;
         if (resp->has_leader_hint && resp->leader_hint >= 1 &&
             resp->leader_hint <= r->cfg.n_nodes)
             hint = (uint32_t)resp->leader_hint;

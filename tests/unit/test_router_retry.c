@@ -55,6 +55,15 @@ error_reply(struct reply *rp, int code, const char *sqlstate, const char *msg,
 
 static const char *NOT_SERVED = "shard 0 is not served by node 1";
 
+/* Mark @rp's error as a write that may still commit. */
+static const Talus__Response *
+unknown_outcome(struct reply *rp)
+{
+    rp->err.has_outcome_unknown = 1;
+    rp->err.outcome_unknown = 1;
+    return &rp->resp;
+}
+
 /* A not-leader reply naming the leader sends the retry there at once and
  * moves the shard's shared leader to it. */
 static void
@@ -208,8 +217,9 @@ test_unknown_write_reports_08007(void **state)
     assert_non_null(strstr(err.message, "shard 0 did not confirm the write"));
 }
 
-/* Leadership lost after proposing ("outcome unknown") makes a write
- * unknown even though the node names a new leader. */
+/* Leadership lost after proposing (Error.outcome_unknown) makes a write
+ * unknown even though the node names a new leader; the wording of the
+ * message plays no part. */
 static void
 test_leadership_lost_is_unknown(void **state)
 {
@@ -219,16 +229,46 @@ test_leadership_lost_is_unknown(void **state)
     (void)state;
     make_router(&r, 3, 3);
     router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
-    assert_int_equal(
-        router_retry_next(
-            &r, &t, 0,
-            error_reply(&rp, TL_ENOTLEADER, "08006",
-                        "shard 0 is not served by node 1: leadership lost, "
-                        "outcome unknown (retry with the same request id)",
-                        2)),
-        ROUTER_RETRY);
+    error_reply(&rp, TL_ENOTLEADER, "08006", "leadership lost", 2);
+    assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
+                     ROUTER_RETRY);
     assert_true(t.unknown);
     assert_int_equal(t.node, 2);
+
+    /* Without the flag the same reply is a refusal, whatever it says. */
+    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
+    assert_int_equal(
+        router_retry_next(&r, &t, 0,
+                          error_reply(&rp, TL_ENOTLEADER, "08006",
+                                      "outcome unknown, said in words", 2)),
+        ROUTER_RETRY);
+    assert_false(t.unknown);
+}
+
+/* A modify whose write timed out on the node (outcome unknown) fails at
+ * once with 08007: modifies are not deduplicated, so a retry could apply
+ * twice. A node-side read-barrier timeout, which applied nothing, is
+ * retried. */
+static void
+test_node_timeout_of_modify(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct tl_error err;
+    struct reply rp;
+    (void)state;
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 0, ROUTER_MODIFY, router_now_ms() + 5000);
+    assert_int_equal(
+        router_retry_next(&r, &t, 0,
+                          error_reply(&rp, TL_ETIMEOUT, "08006",
+                                      "read of shard 0 timed out", 0)),
+        ROUTER_RETRY);
+    error_reply(&rp, TL_ETIMEOUT, "08006", "write to shard 0 timed out", 0);
+    assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
+                     ROUTER_FAILED);
+    assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
+    assert_string_equal(err.sqlstate, "08007");
 }
 
 /* A modify (not deduplicated by the node) with an unknown outcome fails at
@@ -383,6 +423,7 @@ main(void)
         cmocka_unit_test(test_unreachable_node_passed_over),
         cmocka_unit_test(test_unknown_write_reports_08007),
         cmocka_unit_test(test_leadership_lost_is_unknown),
+        cmocka_unit_test(test_node_timeout_of_modify),
         cmocka_unit_test(test_unknown_modify_fails_at_once),
         cmocka_unit_test(test_leaderless_read_reports_40001),
         cmocka_unit_test(test_single_replica_reports_08006),
