@@ -159,6 +159,23 @@ node_learn_catalog_batch(struct node *n, const Talus__WriteBatch *wb)
     tl_buf_close(&key);
 }
 
+/* The shard @req names if it may run here (a current map version, a
+ * shard this node leads), counted as a scan or a write; else NULL with
+ * the refusal already in @resp. */
+static struct node_shard *
+admit(struct node *n, const Talus__Request *req, struct tl_arena *a,
+      Talus__Response *resp, bool is_write)
+{
+    struct node_shard *sh;
+
+    if (refuse_stale(n, req, a, resp))
+        return NULL;
+    sh = serving_shard(n, req, a, resp);
+    if (sh != NULL)
+        atomic_fetch_add(is_write ? &sh->n_writes : &sh->n_scans, 1);
+    return sh;
+}
+
 static void
 handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
             Talus__Response *resp)
@@ -169,12 +186,9 @@ handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
     int rv;
 
     tl_error_clear(&err);
-    if (refuse_stale(n, req, a, resp))
-        return;
-    sh = serving_shard(n, req, a, resp);
+    sh = admit(n, req, a, resp, false);
     if (sh == NULL)
         return;
-    atomic_fetch_add(&sh->n_scans, 1);
     /* Linearizable: everything committed before this read arrived is
      * applied, and we still lead (a deposed leader's barrier fails). */
     rv = node_read_barrier(sh, &err);
@@ -214,12 +228,9 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
     int rv;
 
     tl_error_clear(&err);
-    if (refuse_stale(n, req, a, resp))
-        return;
-    sh = serving_shard(n, req, a, resp);
+    sh = admit(n, req, a, resp, true);
     if (sh == NULL)
         return;
-    atomic_fetch_add(&sh->n_writes, 1);
     /* The request id travels in the log so a retry can be recognised:
      * the batch's own id if the router set one, else the request's. */
     if (!req->write->has_request_id || req->write->request_id == 0) {
@@ -255,12 +266,9 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
     int rv;
 
     tl_error_clear(&err);
-    if (refuse_stale(n, req, a, resp))
-        return;
-    sh = serving_shard(n, req, a, resp);
+    sh = admit(n, req, a, resp, true);
     if (sh == NULL)
         return;
-    atomic_fetch_add(&sh->n_writes, 1);
     /* The scan half must see every committed write (conditions catch the
      * rest, but a stale scan could miss rows entirely). */
     rv = node_read_barrier(sh, &err);
