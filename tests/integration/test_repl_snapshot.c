@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -88,6 +89,20 @@ log_has(uint32_t id, const char *what)
     return found;
 }
 
+/* Wait until node @id's log mentions @what. The restore logs its end
+ * after the last page is written, so the keys can all be there first. */
+static bool
+wait_log(uint32_t id, const char *what, double timeout_s)
+{
+    double deadline = th_now() + timeout_s;
+    while (th_now() < deadline) {
+        if (log_has(id, what))
+            return true;
+        usleep(50 * 1000);
+    }
+    return log_has(id, what);
+}
+
 /* The lagging follower restores out of band and then holds every row,
  * checked row by row through its own scan after leadership moves to it;
  * the leader's raft directory stays bounded by compaction. */
@@ -128,7 +143,7 @@ test_lagging_follower_restores(void **state)
     for (long k = N_ROWS; k < N_ROWS + 300; k++)
         assert_int_equal(ru_write(&w, k, -k, 20), 0);
     assert_true(ru_wait_keys(&cluster, lagger, SHARD, N_ROWS + 300, 60));
-    assert_true(log_has(lagger, "event=restore_done"));
+    assert_true(wait_log(lagger, "event=restore_done", 30));
     snprintf(lag_s, sizeof lag_s, "%u", lagger);
     assert_int_equal(th_shardctl(&cluster, NULL, "--timeout", "30", "leader",
                                  "transfer", "0", lag_s, NULL),
