@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "../test_ports.h"
 #include "arena.h"
 #include "cluster_config.h"
 #include "expr.h"
@@ -147,20 +148,6 @@ stop_node(struct env *e)
     e->running = false;
     node_destroy(e->node);
     e->node = NULL;
-}
-
-/* A TCP port that was free a moment ago (the kernel's pick). */
-static int
-free_port(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    socklen_t len = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
 }
 
 static int
