@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "exec_join.h"
 #include "expr.h"
 #include "log.h"
 #include "row.h"
@@ -21,10 +22,13 @@ struct scan_ctx {
     struct tl_expr **order; /* n_order sort expressions */
     const Talus__SortKey *const *order_pb;
     size_t n_order;
-    bool *keep;            /* projection: columns kept, NULL = all */
-    struct tl_arena *a;    /* request arena: compiled trees, results */
-    struct tl_arena row_a; /* reset per row */
-    struct tl_value *vals; /* decoded current row */
+    bool *keep;                /* projection: columns kept, NULL = all */
+    struct tl_arena *a;        /* request arena: compiled trees, results */
+    struct tl_arena row_a;     /* reset per row */
+    struct tl_value *vals;     /* decoded current row: n_cols */
+    struct tl_value *out_vals; /* the projected copy of vals */
+    uint32_t n_cols;           /* table columns, + joined tables' with joins */
+    struct exec_join *join;    /* NULL: no joins */
     struct tl_error *err;
 };
 
@@ -53,7 +57,7 @@ compile_order(struct scan_ctx *c)
         return 0;
     c->order = tl_arena_calloc(c->a, c->n_order * sizeof *c->order);
     for (size_t i = 0; i < c->n_order; i++) {
-        int rv = tl_expr_from_proto(sf->order[i]->expr, c->t->n_columns, c->a,
+        int rv = tl_expr_from_proto(sf->order[i]->expr, c->n_cols, c->a,
                                     &c->order[i], c->err);
         if (rv != 0)
             return rv;
@@ -67,9 +71,9 @@ compile_projection(struct scan_ctx *c)
     const Talus__ScanFragment *sf = c->sf;
     if (sf->n_projection == 0)
         return 0;
-    c->keep = tl_arena_calloc(c->a, c->t->n_columns * sizeof *c->keep);
+    c->keep = tl_arena_calloc(c->a, c->n_cols * sizeof *c->keep);
     for (size_t i = 0; i < sf->n_projection; i++) {
-        if (sf->projection[i] >= c->t->n_columns)
+        if (sf->projection[i] >= c->n_cols)
             return tl_error_set(c->err, TL_EPROTO, "08P01",
                                 "projection column %u out of range",
                                 sf->projection[i]);
@@ -97,12 +101,23 @@ scan_ctx_init(struct scan_ctx *c, struct storage *st,
     rv = tl_table_from_proto(sf->table, &c->t, err);
     if (rv != 0)
         return rv;
-    c->vals = tl_arena_calloc(a, (c->t->n_columns + 1) * sizeof *c->vals);
+    c->n_cols = c->t->n_columns;
+    for (size_t i = 0; i < sf->n_joins; i++)
+        if (sf->joins[i]->table != NULL)
+            c->n_cols += (uint32_t)sf->joins[i]->table->n_columns;
+    c->vals = tl_arena_calloc(a, (c->n_cols + 1) * sizeof *c->vals);
+    c->out_vals = tl_arena_calloc(a, (c->n_cols + 1) * sizeof *c->vals);
     if (sf->filter != NULL) {
-        rv =
-            tl_expr_from_proto(sf->filter, c->t->n_columns, a, &c->filter, err);
+        rv = tl_expr_from_proto(sf->filter, c->n_cols, a, &c->filter, err);
         if (rv != 0)
             return rv;
+    }
+    if (sf->n_joins > 0) {
+        rv = exec_join_create(st, cf, sf, c->t, c->filter, a, &c->join, err);
+        if (rv != 0)
+            return rv;
+        /* The join applies the conjuncts that read joined columns. */
+        c->filter = exec_join_outer_filter(c->join);
     }
     rv = compile_order(c);
     if (rv != 0)
@@ -113,6 +128,7 @@ scan_ctx_init(struct scan_ctx *c, struct storage *st,
 static void
 scan_ctx_close(struct scan_ctx *c)
 {
+    exec_join_close(c->join);
     tl_table_destroy(c->t);
     tl_arena_close(&c->row_a);
 }
@@ -145,6 +161,33 @@ filter_row(struct scan_ctx *c, const char *val, size_t vlen, int *pass)
         return 0;
     return tl_expr_eval_pred(c->filter, c->vals, c->t->n_columns, &c->row_a,
                              pass, c->err);
+}
+
+/* The joined rows of one outer row go to the scan's row function with the
+ * outer row's key: paging resumes on outer keys. */
+struct join_emit {
+    struct scan_ctx *c;
+    const char *key, *val;
+    size_t klen, vlen;
+    row_fn fn;
+    void *arg;
+};
+
+static int
+emit_joined(void *arg)
+{
+    struct join_emit *e = arg;
+    return e->fn(e->c, e->key, e->klen, e->val, e->vlen, e->arg);
+}
+
+static int
+pass_row(struct scan_ctx *c, const char *k, size_t klen, const char *v,
+         size_t vlen, row_fn fn, void *arg)
+{
+    if (c->join == NULL)
+        return fn(c, k, klen, v, vlen, arg);
+    struct join_emit e = {c, k, v, klen, vlen, fn, arg};
+    return exec_join_run(c->join, c->vals, &c->row_a, emit_joined, &e, c->err);
 }
 
 /* Iterate one range [start, end) after @resume (may be NULL). */
@@ -182,7 +225,7 @@ scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
         v = rocksdb_iter_value(it, &vlen);
         rv = filter_row(c, v, vlen, &pass);
         if (rv == 0 && pass)
-            rv = fn(c, k, klen, v, vlen, arg);
+            rv = pass_row(c, k, klen, v, vlen, fn, arg);
         if (rv != 0)
             break;
     }
@@ -219,14 +262,19 @@ static void
 project_row(struct scan_ctx *c, const char *val, size_t vlen,
             struct tl_buf *out)
 {
-    if (c->keep == NULL) {
+    if (c->keep == NULL && c->join == NULL) {
         tl_buf_append(out, val, vlen);
         return;
     }
-    for (uint32_t i = 0; i < c->t->n_columns; i++)
+    /* Into a copy: a join still reads the current row for its next
+     * matches. */
+    memcpy(c->out_vals, c->vals, c->n_cols * sizeof *c->vals);
+    for (uint32_t i = 0; c->keep != NULL && i < c->n_cols; i++)
         if (!c->keep[i])
-            c->vals[i] = tl_value_null(c->t->columns[i].type);
-    tl_row_encode(c->vals, c->t->n_columns, c->t->schema_version, out);
+            c->out_vals[i] =
+                tl_value_null(c->join != NULL ? exec_join_col_type(c->join, i)
+                                              : c->t->columns[i].type);
+    tl_row_encode(c->out_vals, c->n_cols, c->t->schema_version, out);
 }
 
 static ProtobufCBinaryData
@@ -265,7 +313,10 @@ plain_row(struct scan_ctx *c, const char *key, size_t klen, const char *val,
         out->count++;
         return s->limit != 0 && out->count >= s->limit;
     }
-    if (s->full) {
+    /* A page ends between outer rows, never inside one row's matches
+     * (joined rows share the outer key, and paging resumes after it). */
+    if (s->full &&
+        (klen != s->last_key.len || memcmp(key, s->last_key.data, klen) != 0)) {
         out->has_resume = true;
         out->resume_key = s->last_key;
         return 1;
@@ -386,8 +437,8 @@ sort_row(struct scan_ctx *c, const char *key, size_t klen, const char *val,
     if (sv == NULL || e == NULL)
         abort();
     for (size_t i = 0; i < s->n_keys && rv == 0; i++)
-        rv = tl_expr_eval(c->order[i], c->vals, c->t->n_columns, &c->row_a,
-                          &sv[i], c->err);
+        rv = tl_expr_eval(c->order[i], c->vals, c->n_cols, &c->row_a, &sv[i],
+                          c->err);
     if (rv != 0) {
         free(sv);
         free(e);
@@ -714,6 +765,8 @@ exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
     *count = 0;
     if (mf->scan == NULL)
         return tl_error_set(err, TL_EPROTO, "08P01", "modify without scan");
+    if (mf->scan->n_joins > 0)
+        return tl_error_set(err, TL_EPROTO, "08P01", "modify with joins");
     rv = scan_ctx_init(&c, st, cf, mf->scan, a, err);
     if (rv == 0 && !mf->is_delete)
         rv = compile_assigns(&c, mf, &as);

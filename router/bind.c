@@ -648,6 +648,109 @@ unknown_column(struct sql_stmt *st, const char *qual, const char *name,
     return sql_error_at(st, TL_ENOTFOUND, location);
 }
 
+int
+bind_find_rel(struct sql_stmt *st, const struct bind_scope *sc,
+              const char *qual, int location, const struct bind_rel **out)
+{
+    const struct bind_rel *rel = NULL;
+    for (size_t i = 0; i < sc->n_rels; i++)
+        if (strcmp(sc->rels[i].alias, qual) == 0)
+            rel = &sc->rels[i];
+    if (rel != NULL && rel->visible) {
+        *out = rel;
+        return 0;
+    }
+    const struct bind_rel *named = rel;
+    for (size_t i = 0; named == NULL && i < sc->n_rels; i++)
+        if (sc->rels[i].aliased && strcmp(sc->rels[i].table->name, qual) == 0)
+            named = &sc->rels[i];
+    if (named == NULL) {
+        sql_error(st, TL_ENOTFOUND, "42P01",
+                  "missing FROM-clause entry for table \"%s\"", qual);
+        return sql_error_at(st, TL_ENOTFOUND, location);
+    }
+    sql_error(st, TL_ENOTFOUND, "42P01",
+              "invalid reference to FROM-clause entry for table \"%s\"", qual);
+    if (named->visible)
+        tl_error_hint(&st->err,
+                      "Perhaps you meant to reference the table alias \"%s\".",
+                      named->alias);
+    else
+        tl_error_hint(&st->err,
+                      "There is an entry for table \"%s\", but it cannot be "
+                      "referenced from this part of the query.",
+                      qual);
+    return sql_error_at(st, TL_ENOTFOUND, location);
+}
+
+/* A qualified reference @qual.@name in a join. */
+static int
+bind_rel_qualified(struct sql_stmt *st, const struct bind_scope *sc,
+                   const char *qual, const char *name, int location,
+                   struct tl_expr **out)
+{
+    const struct bind_rel *rel;
+    int rv = bind_find_rel(st, sc, qual, location, &rel);
+    if (rv != 0)
+        return rv;
+    int col = tl_table_find_column(rel->table, name);
+    if (col < 0)
+        return unknown_column(st, qual, name, location);
+    *out = tl_expr_column(st->a, rel->offset + (uint32_t)col,
+                          rel->table->columns[col].type);
+    return 0;
+}
+
+/* An unqualified @name in a join: exactly one visible table has it. */
+static int
+bind_rel_column(struct sql_stmt *st, const struct bind_scope *sc,
+                const char *qual, const char *name, int location,
+                struct tl_expr **out)
+{
+    if (qual != NULL)
+        return bind_rel_qualified(st, sc, qual, name, location, out);
+    const struct bind_colref *found = NULL;
+    for (size_t i = 0; i < sc->n_ns; i++)
+        for (size_t k = 0; k < sc->ns[i].n; k++) {
+            const struct bind_colref *cr = &sc->ns[i].cols[k];
+            if (strcmp(cr->name, name) != 0)
+                continue;
+            if (found != NULL) {
+                sql_error(st, TL_EINVAL, "42702",
+                          "column reference \"%s\" is ambiguous", name);
+                return sql_error_at(st, TL_EINVAL, location);
+            }
+            found = cr;
+        }
+    if (sc->ns != NULL) {
+        if (found == NULL)
+            return unknown_column(st, NULL, name, location);
+        *out = found->expr;
+        return 0;
+    }
+    const struct bind_rel *rel = NULL;
+    int col = -1;
+    for (size_t i = 0; i < sc->n_rels; i++) {
+        if (!sc->rels[i].visible)
+            continue;
+        int c = tl_table_find_column(sc->rels[i].table, name);
+        if (c < 0)
+            continue;
+        if (rel != NULL) {
+            sql_error(st, TL_EINVAL, "42702",
+                      "column reference \"%s\" is ambiguous", name);
+            return sql_error_at(st, TL_EINVAL, location);
+        }
+        rel = &sc->rels[i];
+        col = c;
+    }
+    if (rel == NULL)
+        return unknown_column(st, NULL, name, location);
+    *out = tl_expr_column(st->a, rel->offset + (uint32_t)col,
+                          rel->table->columns[col].type);
+    return 0;
+}
+
 static int
 bind_column(struct sql_stmt *st, const struct bind_scope *sc,
             const PgQuery__ColumnRef *cr, struct tl_expr **out)
@@ -667,6 +770,8 @@ bind_column(struct sql_stmt *st, const struct bind_scope *sc,
         sql_unsupported(st, "* in this position");
         return sql_error_at(st, TL_EUNSUPPORTED, cr->location);
     }
+    if (sc->rels != NULL)
+        return bind_rel_column(st, sc, qual, name, cr->location, out);
     if (qual != NULL && (sc->table == NULL || strcmp(qual, sc->alias) != 0)) {
         if (sc->table != NULL && strcmp(qual, sc->table->name) == 0) {
             sql_error(st, TL_ENOTFOUND, "42P01",
@@ -698,8 +803,12 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
         f->n_funcname > 0 ? sql_node_str(f->funcname[f->n_funcname - 1]) : "";
     if (bind_is_aggregate(n)) {
         if (sc->clause != NULL) {
+            /* PostgreSQL names the clause differently here. */
+            const char *where = strcmp(sc->clause, "JOIN/ON") == 0
+                                    ? "JOIN conditions"
+                                    : sc->clause;
             sql_error(st, TL_EUNSUPPORTED, "42803",
-                      "aggregate functions are not allowed in %s", sc->clause);
+                      "aggregate functions are not allowed in %s", where);
             return sql_error_at(st, TL_EUNSUPPORTED, f->location);
         }
         sql_unsupported(st, "aggregate functions inside expressions");

@@ -49,8 +49,10 @@ pruning_line(struct sql_stmt *st, const struct plan *p)
     tl_buf_init(&b);
     tl_buf_printf(&b, "  Pruning: ");
     for (uint32_t i = 0; i < r->n_prune_conj; i++)
-        tl_buf_printf(&b, "%s%s", i ? " AND " : "",
-                      plan_render_expr(st, p->table, r->prune_conj[i]));
+        tl_buf_printf(
+            &b, "%s%s", i ? " AND " : "",
+            plan_render_expr(st, p->row_table != NULL ? p->row_table : p->table,
+                             r->prune_conj[i]));
     bool contiguous =
         r->n_kept > 0 && r->kept[r->n_kept - 1] - r->kept[0] == r->n_kept - 1;
     if (r->n_kept == 0)
@@ -88,10 +90,14 @@ void
 explain_send(struct sql_stmt *st, const struct plan *p, const char **extra,
              size_t n_extra)
 {
-    const char **rows = tl_arena_calloc(st->a, (n_extra + 7) * sizeof(char *));
+    const char **rows = tl_arena_calloc(st->a, (n_extra + p->n_join_lines + 7) *
+                                                   sizeof(char *));
+    const struct tl_table *rt = p->row_table != NULL ? p->row_table : p->table;
     size_t n = 0;
     rows[n++] = route_line(st, p);
     rows[n++] = table_line(st, p->table);
+    for (size_t i = 0; i < p->n_join_lines; i++)
+        rows[n++] = tl_arena_printf(st->a, "  %s", p->join_lines[i]);
     if (p->route.pruned)
         rows[n++] = pruning_line(st, p);
     if (p->route.ref == ROUTE_REF_READ && p->n_shards == 1)
@@ -111,7 +117,7 @@ explain_send(struct sql_stmt *st, const struct plan *p, const char **extra,
         rows[n++] = "  Key: full range";
     if (p->filter != NULL)
         rows[n++] = tl_arena_printf(st->a, "  Filter: %s",
-                                    plan_render_expr(st, p->table, p->filter));
+                                    plan_render_expr(st, rt, p->filter));
     for (size_t i = 0; i < n_extra; i++)
         rows[n++] = tl_arena_printf(st->a, "  %s", extra[i]);
     sql_send_text_rows(st, "QUERY PLAN", rows, n, "EXPLAIN");

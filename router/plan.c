@@ -77,6 +77,25 @@ plan_build(struct sql_stmt *st, struct tl_table *t, const char *alias,
 }
 
 void
+plan_build_join(struct sql_stmt *st, struct tl_table *t,
+                struct tl_expr *route_filter, struct tl_expr *filter,
+                struct plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->table = t;
+    p->filter = filter;
+    uint32_t n = st->r->cfg.n_shards;
+    route_analyze(t, route_filter, n, st->a, &p->route);
+    if (p->route.ref != ROUTE_REF_NONE) {
+        /* Reference tables only: one copy holds every table. */
+        uint32_t id = st->c != NULL ? st->c->backend_pid : 0;
+        route_reference_target(&p->route, false, route_reference_copy(id, n), n,
+                               st->a);
+    }
+    (void)plan_target(st, p);
+}
+
+void
 plan_every_copy(struct sql_stmt *st, struct plan *p)
 {
     assert(p->route.ref != ROUTE_REF_NONE);

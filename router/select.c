@@ -36,12 +36,8 @@ refuse_clauses(struct sql_stmt *st, const PgQuery__SelectStmt *ss)
         return sql_unsupported(st, "FOR UPDATE/SHARE");
     if (ss->limit_option == PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_WITH_TIES)
         return sql_unsupported(st, "FETCH ... WITH TIES");
-    if (ss->n_from_clause > 1)
-        return sql_unsupported(st, "JOIN");
-    if (ss->n_from_clause == 1) {
+    if (ss->n_from_clause == 1 && !select_join_is_join(ss)) {
         const PgQuery__Node *f = ss->from_clause[0];
-        if (f->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)
-            return sql_unsupported(st, "JOIN");
         if (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
             return sql_unsupported(st, "subquery in FROM");
         if (f->node_case == PG_QUERY__NODE__NODE_RANGE_FUNCTION)
@@ -119,15 +115,15 @@ static void
 set_projection(struct sql_stmt *st, struct select_q *q, Talus__ScanFragment *f)
 {
     const struct tl_table *t = q->plan.table;
-    bool *used = tl_arena_calloc(st->a, t->n_columns);
+    bool *used = tl_arena_calloc(st->a, q->n_cols);
     for (size_t i = 0; i < q->n_targets; i++) {
         mark_columns(q->targets[i].expr, used);
         mark_columns(q->targets[i].arg, used);
     }
     for (size_t i = 0; i < q->n_sort; i++)
         mark_columns(q->sort[i].expr, used);
-    f->projection = tl_arena_alloc(st->a, t->n_columns * sizeof(uint32_t));
-    for (uint32_t c = 0; c < t->n_columns; c++)
+    f->projection = tl_arena_alloc(st->a, q->n_cols * sizeof(uint32_t));
+    for (uint32_t c = 0; c < q->n_cols; c++)
         if (used[c])
             f->projection[f->n_projection++] = c;
     if (f->n_projection == 0) /* empty would mean every column */
@@ -165,6 +161,8 @@ Talus__ScanFragment *
 select_fragment(struct sql_stmt *st, struct select_q *q)
 {
     Talus__ScanFragment *f = plan_fragment(st, &q->plan);
+    if (q->join != NULL)
+        select_join_fragment(st, q, f);
     if (q->count_only) {
         f->has_count_only = 1;
         f->count_only = 1;
@@ -191,6 +189,8 @@ bind_from(struct sql_stmt *st, struct select_q *q,
 {
     if (ss->n_from_clause == 0)
         return 0;
+    if (select_join_is_join(ss))
+        return select_join_bind_from(st, q, ss);
     const PgQuery__RangeVar *rv = ss->from_clause[0]->range_var;
     struct tl_table *t;
     int r = sql_lookup_table(st, rv, &t);
@@ -199,7 +199,25 @@ bind_from(struct sql_stmt *st, struct select_q *q,
     q->has_table = true;
     q->plan.table = t;
     q->alias = rv->alias != NULL ? rv->alias->aliasname : rv->relname;
+    q->row_table = t;
+    q->n_cols = t->n_columns;
     return 0;
+}
+
+struct bind_scope
+select_scope(const struct select_q *q, const char *clause)
+{
+    struct bind_scope sc = {.clause = clause};
+    if (q->join != NULL) {
+        sc.rels = q->rels;
+        sc.n_rels = q->n_rels;
+        sc.ns = q->ns;
+        sc.n_ns = q->n_ns;
+    } else if (q->has_table) {
+        sc.table = q->plan.table;
+        sc.alias = q->alias;
+    }
+    return sc;
 }
 
 int
@@ -212,7 +230,9 @@ select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
         rv = bind_from(st, q, ss);
     if (rv == 0)
         rv = select_bind_targets(st, q, ss);
-    if (rv == 0 && q->has_table)
+    if (rv == 0 && q->join != NULL)
+        rv = select_join_plan(st, q, ss->where_clause);
+    else if (rv == 0 && q->has_table)
         rv =
             plan_build(st, q->plan.table, q->alias, ss->where_clause, &q->plan);
     else if (rv == 0 && ss->where_clause != NULL) {
@@ -281,10 +301,10 @@ stream_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
         q->n_skipped++;
         return 0;
     }
-    int rv = tl_row_decode(p, len, q->row, q->plan.table->n_columns, NULL);
+    int rv = tl_row_decode(p, len, q->row, q->n_cols, NULL);
     if (rv != 0)
         return sql_error(st, rv, "XX001", "corrupt row from a shard");
-    rv = select_emit(st, q, q->row, q->plan.table->n_columns);
+    rv = select_emit(st, q, q->row, q->n_cols);
     if (rv != 0)
         return rv;
     return q->has_limit && q->n_sent >= q->limit;
@@ -338,7 +358,7 @@ run(struct sql_stmt *st, struct select_q *q)
         tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*q->out_vals));
     if (!q->has_table)
         return run_no_table(st, q);
-    q->row = tl_arena_calloc(st->a, q->plan.table->n_columns * sizeof(*q->row));
+    q->row = tl_arena_calloc(st->a, q->n_cols * sizeof(*q->row));
     Talus__ScanFragment *f = select_fragment(st, q);
     if (q->count_only)
         return run_count_only(st, q, f);

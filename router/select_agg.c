@@ -127,7 +127,7 @@ static int
 agg_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
 {
     struct select_q *q = arg;
-    size_t n = q->plan.table->n_columns;
+    size_t n = q->n_cols;
     if (tl_row_decode(p, len, q->row, n, NULL) != 0)
         return sql_error(st, TL_ECORRUPT, "XX001", "corrupt row from a shard");
     return select_agg_step(st, q, q->row, n);
@@ -156,7 +156,7 @@ keep_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
 {
     struct sorted *s = arg;
     struct select_q *q = s->q;
-    size_t nc = q->plan.table->n_columns;
+    size_t nc = q->n_cols;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
         struct tl_value **r = realloc(s->rows, cap * sizeof(*r));
@@ -228,7 +228,7 @@ emit_sorted(struct sql_stmt *st, struct sorted *s)
     for (size_t i = q->offset; i < s->n && rv == 0; i++) {
         if (q->has_limit && q->n_sent >= q->limit)
             break;
-        rv = select_emit(st, q, s->rows[idx[i]], q->plan.table->n_columns);
+        rv = select_emit(st, q, s->rows[idx[i]], q->n_cols);
     }
     free(idx);
     return rv;
@@ -273,7 +273,7 @@ sort_line(struct sql_stmt *st, const struct select_q *q)
     for (size_t i = 0; i < q->n_sort; i++) {
         const struct sel_sort *k = &q->sort[i];
         tl_buf_printf(&b, "%s%s%s%s", i ? ", " : "",
-                      plan_render_expr(st, q->plan.table, k->expr),
+                      plan_render_expr(st, q->row_table, k->expr),
                       k->desc ? " DESC" : "",
                       k->nulls_first != k->desc
                           ? (k->nulls_first ? " NULLS FIRST" : " NULLS LAST")

@@ -18,6 +18,7 @@ enum sel_agg {
 
 struct sel_target {
     const char *name; /* output column name */
+    int location;     /* of the target in the query, -1 if none */
     uint8_t type;     /* output type */
     int32_t typmod;
     struct tl_expr *expr; /* AGG_NONE: the value (over the table row) */
@@ -37,9 +38,21 @@ struct sel_sort {
     bool nulls_first;
 };
 
+struct select_join;
+
 struct select_q {
     bool has_table;
     const char *alias;
+    /* The rows the shards return: n_cols columns described by row_table
+     * (the table itself, or a join's combined row). */
+    uint32_t n_cols;
+    const struct tl_table *row_table;
+    /* A join (NULL: one table or none): its tables in FROM order. */
+    struct select_join *join;
+    struct bind_rel *rels;
+    size_t n_rels;
+    struct bind_ns *ns; /* the top-level FROM items' columns */
+    size_t n_ns;
     struct plan plan; /* table, filter, route (filter only without table) */
     struct sel_target *targets;
     size_t n_targets;
@@ -82,5 +95,27 @@ int select_run_aggregate(struct sql_stmt *st, struct select_q *q,
 int select_run_sorted(struct sql_stmt *st, struct select_q *q,
                       Talus__ScanFragment *f);
 int select_explain(struct sql_stmt *st, struct select_q *q);
+/** The scope expressions of @q bind in (the table, or the join's tables),
+ * with @clause (may be NULL) for error messages. */
+struct bind_scope select_scope(const struct select_q *q, const char *clause);
+
+/* select_join.c: a FROM clause joining one sharded (or unsharded) table
+ * with reference tables, or reference tables only, run on the shards. */
+
+/** Whether @ss's FROM clause is a join (several items, or a JOIN). */
+bool select_join_is_join(const PgQuery__SelectStmt *ss);
+/** Resolve the tables of the join (q->rels, q->row_table, q->n_cols, the
+ * driving table in q->plan.table) and bind the ON conditions. 0A000 for
+ * joins that cannot run on the shards (two sharded tables, FULL JOIN,
+ * ...), PostgreSQL's errors for bad references. */
+int select_join_bind_from(struct sql_stmt *st, struct select_q *q,
+                          const PgQuery__SelectStmt *ss);
+/** Bind @where over the join, place every condition (routing, join
+ * steps, filter) and build q->plan. */
+int select_join_plan(struct sql_stmt *st, struct select_q *q,
+                     const PgQuery__Node *where);
+/** Attach the join steps to fragment @f. Cannot fail. */
+void select_join_fragment(struct sql_stmt *st, const struct select_q *q,
+                          Talus__ScanFragment *f);
 
 #endif

@@ -36,6 +36,14 @@ figure_name(const PgQuery__Node *n)
     }
 }
 
+/* The description of the rows the shards return: the join's combined
+ * row, else the table (q->row_table may be unset before FROM is bound). */
+static const struct tl_table *
+row_table(const struct select_q *q)
+{
+    return q->row_table != NULL ? q->row_table : q->plan.table;
+}
+
 static bool
 is_star(const PgQuery__Node *n)
 {
@@ -44,6 +52,61 @@ is_star(const PgQuery__Node *n)
     const PgQuery__ColumnRef *c = n->column_ref;
     return c->n_fields > 0 &&
            c->fields[c->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR;
+}
+
+static void
+add_rel_columns(struct sql_stmt *st, struct select_q *q,
+                const struct bind_rel *rel, int location, size_t *n)
+{
+    const struct tl_table *t = rel->table;
+    for (uint32_t i = 0; i < t->n_columns; i++) {
+        if (t->columns[i].hidden)
+            continue;
+        struct sel_target *tg = &q->targets[(*n)++];
+        tg->name = t->columns[i].name;
+        tg->type = t->columns[i].type;
+        tg->typmod = t->columns[i].typmod;
+        tg->expr = tl_expr_column(st->a, rel->offset + i, tg->type);
+        tg->location = location;
+    }
+}
+
+/* `*` over a join: every table's columns in FROM order; `x.*`: x's. */
+static int
+add_join_star(struct sql_stmt *st, struct select_q *q,
+              const PgQuery__ColumnRef *c, size_t *n)
+{
+    if (c->n_fields == 1) {
+        for (size_t i = 0; i < q->n_ns; i++)
+            for (size_t k = 0; k < q->ns[i].n; k++) {
+                const struct bind_colref *cr = &q->ns[i].cols[k];
+                if (cr->hidden)
+                    continue;
+                struct sel_target *tg = &q->targets[(*n)++];
+                tg->name = cr->name;
+                tg->type = cr->expr->type;
+                tg->typmod =
+                    cr->expr->kind == TL_EXPR_COLUMN
+                        ? q->row_table->columns[cr->expr->column].typmod
+                        : cr->expr->typmod;
+                tg->expr = cr->expr;
+                tg->location = c->location;
+            }
+        return 0;
+    }
+    const char *qual = sql_node_str(c->fields[0]);
+    if (c->n_fields != 2 || qual == NULL) {
+        sql_error(st, TL_EUNSUPPORTED, "0A000",
+                  "cross-database references are not implemented");
+        return sql_error_at(st, TL_EUNSUPPORTED, c->location);
+    }
+    struct bind_scope sc = select_scope(q, NULL);
+    const struct bind_rel *rel;
+    int rv = bind_find_rel(st, &sc, qual, c->location, &rel);
+    if (rv != 0)
+        return rv;
+    add_rel_columns(st, q, rel, c->location, n);
+    return 0;
 }
 
 static int
@@ -55,6 +118,8 @@ add_star(struct sql_stmt *st, struct select_q *q, const PgQuery__ColumnRef *c,
                   "SELECT * with no tables specified is not valid");
         return sql_error_at(st, TL_ESYNTAX, c->location);
     }
+    if (q->join != NULL)
+        return add_join_star(st, q, c, n);
     if (c->n_fields == 2) {
         const char *qual = sql_node_str(c->fields[0]);
         if (qual == NULL || strcmp(qual, q->alias) != 0) {
@@ -163,7 +228,7 @@ bind_agg(struct sql_stmt *st, struct select_q *q, const PgQuery__FuncCall *f,
                                             name, f->n_args));
         return sql_error_at(st, TL_EUNSUPPORTED, f->location);
     } else {
-        struct bind_scope sc = {.table = q->plan.table, .alias = q->alias};
+        struct bind_scope sc = select_scope(q, NULL);
         int rv = bind_expr(st, &sc, f->args[0], &tg->arg);
         if (rv != 0)
             return rv;
@@ -176,7 +241,7 @@ static int
 bind_plain(struct sql_stmt *st, struct select_q *q, const PgQuery__Node *val,
            struct sel_target *tg)
 {
-    struct bind_scope sc = {.table = q->plan.table, .alias = q->alias};
+    struct bind_scope sc = select_scope(q, NULL);
     int rv = bind_expr(st, &sc, val, &tg->expr);
     if (rv != 0)
         return rv;
@@ -192,7 +257,7 @@ bind_plain(struct sql_stmt *st, struct select_q *q, const PgQuery__Node *val,
     tg->type = e->type;
     tg->typmod = -1;
     if (e->kind == TL_EXPR_COLUMN)
-        tg->typmod = q->plan.table->columns[e->column].typmod;
+        tg->typmod = row_table(q)->columns[e->column].typmod;
     else if (e->kind == TL_EXPR_CAST)
         tg->typmod = e->typmod;
     return 0;
@@ -213,8 +278,16 @@ first_column(const struct tl_expr *e)
 }
 
 static int
-not_grouped(struct sql_stmt *st, const struct select_q *q, int col)
+not_grouped(struct sql_stmt *st, const struct select_q *q, int col,
+            int location)
 {
+    if (q->join != NULL) { /* combined columns are named alias.column */
+        sql_error(st, TL_EINVAL, "42803",
+                  "column \"%s\" must appear in the GROUP BY clause or be "
+                  "used in an aggregate function",
+                  q->row_table->columns[col].name);
+        return sql_error_at(st, TL_EINVAL, location);
+    }
     return sql_error(st, TL_EINVAL, "42803",
                      "column \"%s.%s\" must appear in the GROUP BY clause or "
                      "be used in an aggregate function",
@@ -227,7 +300,7 @@ count_slots(const struct select_q *q, const PgQuery__SelectStmt *ss)
     size_t n = 0;
     for (size_t i = 0; i < ss->n_target_list; i++) {
         const PgQuery__ResTarget *rt = ss->target_list[i]->res_target;
-        n += is_star(rt->val) && q->has_table ? q->plan.table->n_columns : 1;
+        n += is_star(rt->val) && q->has_table ? row_table(q)->n_columns : 1;
     }
     return n;
 }
@@ -251,6 +324,9 @@ select_bind_targets(struct sql_stmt *st, struct select_q *q,
             continue;
         }
         struct sel_target *tg = &q->targets[n++];
+        tg->location = rt->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
+                           ? rt->val->column_ref->location
+                           : -1;
         tg->name = rt->name != NULL && rt->name[0] != '\0'
                        ? rt->name
                        : figure_name(rt->val);
@@ -267,7 +343,7 @@ select_bind_targets(struct sql_stmt *st, struct select_q *q,
         const struct sel_target *tg = &q->targets[i];
         int col = tg->expr != NULL ? first_column(tg->expr) : -1;
         if (col >= 0)
-            return not_grouped(st, q, col);
+            return not_grouped(st, q, col, tg->location);
         if (tg->agg != AGG_NONE && tg->agg != AGG_COUNT_STAR)
             q->count_only = false;
     }
@@ -299,6 +375,19 @@ sort_position(struct sql_stmt *st, struct select_q *q, const PgQuery__AConst *c,
     return 0;
 }
 
+/* Whether two output columns are the same expression (PostgreSQL lets
+ * ORDER BY name either of them then). */
+static bool
+same_target(const struct sel_target *a, const struct sel_target *b)
+{
+    if (a->expr == NULL || b->expr == NULL)
+        return false;
+    if (a->expr == b->expr)
+        return true;
+    return a->expr->kind == TL_EXPR_COLUMN && b->expr->kind == TL_EXPR_COLUMN &&
+           a->expr->column == b->expr->column;
+}
+
 int
 select_bind_sort_expr(struct sql_stmt *st, struct select_q *q,
                       const PgQuery__Node *n, struct tl_expr **out)
@@ -312,6 +401,13 @@ select_bind_sort_expr(struct sql_stmt *st, struct select_q *q,
             const struct sel_target *tg = &q->targets[i];
             if (strcmp(tg->name, name) != 0)
                 continue;
+            for (size_t k = i + 1; k < q->n_targets; k++)
+                if (strcmp(q->targets[k].name, name) == 0 &&
+                    !same_target(tg, &q->targets[k])) {
+                    sql_error(st, TL_EINVAL, "42702",
+                              "ORDER BY \"%s\" is ambiguous", name);
+                    return sql_error_at(st, TL_EINVAL, n->column_ref->location);
+                }
             if (tg->expr != NULL) {
                 *out = tg->expr;
             } else {
@@ -322,11 +418,10 @@ select_bind_sort_expr(struct sql_stmt *st, struct select_q *q,
             return 0;
         }
     }
-    struct bind_scope sc = {
-        .table = q->plan.table, .alias = q->alias, .clause = "ORDER BY"};
+    struct bind_scope sc = select_scope(q, "ORDER BY");
     int rv = bind_expr(st, &sc, n, out);
     if (rv != 0)
         return rv;
     int col = q->is_agg ? first_column(*out) : -1;
-    return col >= 0 ? not_grouped(st, q, col) : 0;
+    return col >= 0 ? not_grouped(st, q, col, -1) : 0;
 }

@@ -105,10 +105,41 @@ int ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds);
 
 /* ---------------------------------------------------------------- bind.c */
 
+/* One table of a FROM clause with several (a join). */
+struct bind_rel {
+    const struct tl_table *table;
+    const char *alias; /* the name it is known by */
+    bool aliased;      /* FROM t AS alias */
+    uint32_t offset;   /* its first column in the combined row */
+    bool visible;      /* may be referenced here (ON sees only its join) */
+};
+
+/* A column a join makes visible by its name alone: a table's column, or
+ * the merged column of JOIN ... USING. */
+struct bind_colref {
+    const char *name;
+    struct tl_expr *expr; /* over the combined row */
+    bool hidden;          /* a generated rowid: not in SELECT * */
+};
+
+/* The columns one FROM item (a table or a whole join tree) shows, in
+ * order: what `SELECT *` lists and unqualified names are looked up in. */
+struct bind_ns {
+    struct bind_colref *cols;
+    size_t n;
+};
+
 struct bind_scope {
-    const struct tl_table *table; /* NULL: no FROM clause */
+    const struct tl_table *table; /* NULL: no FROM clause (or rels) */
     const char *alias;            /* name the table is known by */
     const char *clause;           /* "WHERE", ... for error messages */
+    /* A join: columns are found in these tables (borrowed), and bound to
+     * rel->offset + column. Unqualified names must be unique (42702). */
+    const struct bind_rel *rels;
+    size_t n_rels;
+    /* With rels: the FROM items whose columns unqualified names find. */
+    const struct bind_ns *ns;
+    size_t n_ns;
 };
 
 /** Bind the SQL expression @n over @sc into a tl_expr tree in st->a.
@@ -116,6 +147,10 @@ struct bind_scope {
  * PostgreSQL's planner does). */
 int bind_expr(struct sql_stmt *st, const struct bind_scope *sc,
               const PgQuery__Node *n, struct tl_expr **out);
+/** The table @qual names in the join scope @sc (sc->rels) into *@out;
+ * PostgreSQL's 42P01 errors (missing, aliased, or out of scope) else. */
+int bind_find_rel(struct sql_stmt *st, const struct bind_scope *sc,
+                  const char *qual, int location, const struct bind_rel **out);
 /** bind_expr() then require a boolean (42804 "argument of WHERE must be
  * type boolean, not type x"). */
 int bind_predicate(struct sql_stmt *st, const struct bind_scope *sc,
@@ -190,6 +225,12 @@ int exec_write(struct sql_stmt *st, uint32_t shard, Talus__Mutation **muts,
 struct plan {
     struct tl_table *table;
     struct tl_expr *filter; /* NULL: every row */
+    /* A join: the combined row's columns, named "alias.column", for
+     * rendering the filter (NULL: the table's own), and the EXPLAIN lines
+     * describing the joins (after the table line). */
+    const struct tl_table *row_table;
+    const char **join_lines;
+    size_t n_join_lines;
     struct route route;
     uint32_t *shards; /* targets, sorted */
     uint32_t n_shards;
@@ -203,6 +244,13 @@ struct plan {
  * session's copy, route_reference_copy()). */
 int plan_build(struct sql_stmt *st, struct tl_table *t, const char *alias,
                const PgQuery__Node *where, struct plan *p);
+/** Plan a join driven by @t (offset 0 of the combined row): route on
+ * @route_filter (conjuncts over @t's columns only, may be NULL) and let
+ * the fragment evaluate @filter (over the combined row, may be NULL; it
+ * shares @route_filter's conjunct nodes). Cannot fail. */
+void plan_build_join(struct sql_stmt *st, struct tl_table *t,
+                     struct tl_expr *route_filter, struct tl_expr *filter,
+                     struct plan *p);
 /** Retarget @p, a plan of a reference table (route.ref != NONE), at
  * every copy: a write (UPDATE, DELETE) reaches every shard. */
 void plan_every_copy(struct sql_stmt *st, struct plan *p);

@@ -1,0 +1,291 @@
+/* Joins of a sharded table with reference tables, end to end: the join
+ * runs on the shards the sharded table's WHERE routes to (observed
+ * through per-shard scan counters), each shard joining against its own
+ * copy; results equal a computation of the join in the test, also for
+ * LEFT JOIN and for outer scans long enough to be paged. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "harness.h"
+
+#define MAX_SHARDS 64
+#define N_ORDERS 600
+#define N_CODES 20 /* country codes c0..c19; countries holds the even ones */
+#define N_BIG 8000
+
+static struct th_cluster cluster;
+static PGconn *conn;
+
+static int
+order_code(int id)
+{
+    return (id * 7 + 3) % N_CODES;
+}
+
+static int
+order_amount(int id)
+{
+    return (id * 37) % 1000;
+}
+
+/* Region of country c<k> (k even): 1..3. */
+static int
+country_region(int k)
+{
+    return k % 3 + 1;
+}
+
+static void
+exec_ok(const char *sql)
+{
+    assert_true(th_ok(conn, sql));
+}
+
+static int
+setup(void **state)
+{
+    char sql[256];
+    (void)state;
+    if (th_cluster_start(&cluster, NULL) != 0)
+        return -1;
+    conn = th_connect(&cluster);
+    exec_ok("CREATE TABLE orders (id bigint PRIMARY KEY, country text, "
+            "amount int) PARTITION BY HASH (id)");
+    exec_ok("CREATE TABLE countries (code text PRIMARY KEY, name text, "
+            "region int) WITH (distribution = 'reference')");
+    exec_ok("CREATE TABLE items (order_id bigint PRIMARY KEY, sku text) "
+            "PARTITION BY HASH (order_id)");
+    for (int k = 0; k < N_CODES; k += 2) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO countries VALUES ('c%d', 'name%d', %d)", k, k,
+                 country_region(k));
+        exec_ok(sql);
+    }
+    struct tl_buf b;
+    tl_buf_init(&b);
+    tl_buf_printf(&b, "INSERT INTO orders VALUES ");
+    for (int id = 1; id <= N_ORDERS; id++)
+        tl_buf_printf(&b, "%s(%d, 'c%d', %d)", id > 1 ? ", " : "", id,
+                      order_code(id), order_amount(id));
+    tl_buf_append_u8(&b, '\0');
+    exec_ok((const char *)b.data);
+    tl_buf_close(&b);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    PQfinish(conn);
+    return th_cluster_stop(&cluster) == 0 ? 0 : -1;
+}
+
+static void
+scans_now(unsigned long long *scans)
+{
+    unsigned long long writes[MAX_SHARDS];
+    assert_int_equal(th_shard_counters(&cluster, scans, writes, NULL), 0);
+}
+
+/* WHERE on the shard key takes the join to one shard; without it, every
+ * shard runs the join once. */
+static void
+test_pushdown_routes_by_shard_key(void **state)
+{
+    unsigned long long before[MAX_SHARDS], after[MAX_SHARDS];
+    uint32_t n = cluster.cfg.n_shards;
+    (void)state;
+
+    scans_now(before);
+    PGresult *r = th_exec(conn, "SELECT o.id, c.name FROM orders o JOIN "
+                                "countries c ON o.country = c.code WHERE "
+                                "o.id = 4");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    /* order 4: code (28 + 3) % 20 = 11, odd: no country */
+    assert_int_equal(PQntuples(r), 0);
+    PQclear(r);
+    r = th_exec(conn, "SELECT o.id, c.name FROM orders o JOIN countries c "
+                      "ON o.country = c.code WHERE o.id = 5");
+    assert_int_equal(PQntuples(r), 1); /* (35 + 3) % 20 = 18 */
+    assert_string_equal(PQgetvalue(r, 0, 1), "name18");
+    PQclear(r);
+    scans_now(after);
+    unsigned long long total = 0;
+    for (uint32_t s = 0; s < n; s++) {
+        assert_true(after[s] - before[s] <= 2);
+        total += after[s] - before[s];
+    }
+    assert_int_equal(total, 2);
+
+    scans_now(before);
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM orders o JOIN "
+                                     "countries c ON o.country = c.code"),
+                     N_ORDERS / 2);
+    scans_now(after);
+    for (uint32_t s = 0; s < n; s++)
+        assert_int_equal(after[s] - before[s], 1);
+}
+
+/* Inner and LEFT joins, conditions on both sides and aggregates equal the
+ * join computed here. */
+static void
+test_results_match(void **state)
+{
+    (void)state;
+    long long inner = 0, sum_r2 = 0, left_null = 0;
+    for (int id = 1; id <= N_ORDERS; id++) {
+        int k = order_code(id);
+        if (k % 2 != 0) {
+            left_null++;
+            continue;
+        }
+        inner++;
+        if (country_region(k) == 2)
+            sum_r2 += order_amount(id);
+    }
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM orders o, "
+                                     "countries c WHERE o.country = c.code"),
+                     inner);
+    assert_int_equal(th_scalar(conn, "SELECT sum(o.amount) FROM orders o "
+                                     "JOIN countries c ON o.country = c.code "
+                                     "WHERE c.region = 2"),
+                     sum_r2);
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM orders o LEFT "
+                                     "JOIN countries c ON o.country = c.code "
+                                     "WHERE c.code IS NULL"),
+                     left_null);
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM orders o LEFT "
+                                     "JOIN countries c ON o.country = c.code"),
+                     N_ORDERS);
+
+    /* Row by row, in order: the name of each order's country or NULL. */
+    PGresult *r = th_exec(conn, "SELECT o.id, c.name, c.region FROM orders o "
+                                "LEFT JOIN countries c ON o.country = c.code "
+                                "ORDER BY o.id");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), N_ORDERS);
+    for (int i = 0; i < N_ORDERS; i++) {
+        int id = i + 1, k = order_code(id);
+        char want[32];
+        assert_int_equal(atoi(PQgetvalue(r, i, 0)), id);
+        if (k % 2 != 0) {
+            assert_true(PQgetisnull(r, i, 1));
+            assert_true(PQgetisnull(r, i, 2));
+            continue;
+        }
+        snprintf(want, sizeof(want), "name%d", k);
+        assert_string_equal(PQgetvalue(r, i, 1), want);
+        assert_int_equal(atoi(PQgetvalue(r, i, 2)), country_region(k));
+    }
+    PQclear(r);
+
+    /* Top-N over the join: the 5 largest amounts among region 1. */
+    r = th_exec(conn, "SELECT o.amount FROM orders o JOIN countries c ON "
+                      "o.country = c.code AND c.region = 1 ORDER BY o.amount "
+                      "DESC, o.id LIMIT 5");
+    assert_int_equal(PQntuples(r), 5);
+    int prev = 1 << 30;
+    for (int i = 0; i < 5; i++) {
+        int a = atoi(PQgetvalue(r, i, 0));
+        assert_true(a <= prev);
+        prev = a;
+    }
+    int best = -1;
+    for (int id = 1; id <= N_ORDERS; id++) {
+        int k = order_code(id);
+        if (k % 2 == 0 && country_region(k) == 1 && order_amount(id) > best)
+            best = order_amount(id);
+    }
+    assert_int_equal(atoi(PQgetvalue(r, 0, 0)), best);
+    PQclear(r);
+}
+
+/* An outer scan of many pages, each outer row with two matches: every
+ * joined row arrives exactly once (a page never splits a row's matches). */
+static void
+test_paged_outer_scan(void **state)
+{
+    (void)state;
+    exec_ok("CREATE TABLE big (id bigint PRIMARY KEY, k int) PARTITION BY "
+            "HASH (id)");
+    exec_ok("CREATE TABLE pairs (k int, tag text) WITH (distribution = "
+            "'reference')");
+    exec_ok("INSERT INTO pairs VALUES (0, 'a'), (0, 'b'), (1, 'a'), (1, 'b'), "
+            "(2, 'a')");
+    for (int start = 1; start <= N_BIG; start += 1000) {
+        struct tl_buf b;
+        tl_buf_init(&b);
+        tl_buf_printf(&b, "INSERT INTO big VALUES ");
+        for (int id = start; id < start + 1000; id++)
+            tl_buf_printf(&b, "%s(%d, %d)", id > start ? ", " : "", id, id % 2);
+        tl_buf_append_u8(&b, '\0');
+        exec_ok((const char *)b.data);
+        tl_buf_close(&b);
+    }
+    PGresult *r = th_exec(conn, "SELECT b.id, p.tag FROM big b JOIN pairs p "
+                                "ON p.k = b.k");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 2 * N_BIG);
+    unsigned char *seen = calloc(N_BIG + 1, 1);
+    assert_non_null(seen);
+    for (int i = 0; i < PQntuples(r); i++) {
+        int id = atoi(PQgetvalue(r, i, 0));
+        assert_true(id >= 1 && id <= N_BIG);
+        seen[id] |= PQgetvalue(r, i, 1)[0] == 'a' ? 1 : 2;
+    }
+    for (int id = 1; id <= N_BIG; id++)
+        assert_int_equal(seen[id], 3);
+    free(seen);
+    PQclear(r);
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM big b LEFT JOIN "
+                                     "pairs p ON p.k = b.k + 1"),
+                     N_BIG / 2 * 2 + N_BIG / 2);
+    exec_ok("DROP TABLE big, pairs");
+}
+
+/* What cannot run on the shards, and bad references, fail as PostgreSQL
+ * or with 0A000. */
+static void
+test_errors(void **state)
+{
+    (void)state;
+    assert_string_equal(th_sqlstate(conn, "SELECT * FROM orders o JOIN items "
+                                          "i ON i.order_id = o.id"),
+                        "0A000");
+    assert_string_equal(th_sqlstate(conn, "SELECT id FROM orders o JOIN items "
+                                          "i ON true"),
+                        "0A000");
+    assert_string_equal(th_sqlstate(conn, "SELECT name FROM orders o JOIN "
+                                          "countries c ON o.country = c.code "
+                                          "JOIN countries d ON true"),
+                        "42702");
+    assert_string_equal(th_sqlstate(conn, "SELECT x.id FROM orders o JOIN "
+                                          "countries c ON true"),
+                        "42P01");
+    assert_string_equal(th_sqlstate(conn, "SELECT o.nosuch FROM orders o "
+                                          "JOIN countries c ON true"),
+                        "42703");
+    assert_string_equal(th_sqlstate(conn, "SELECT 1 FROM orders o FULL JOIN "
+                                          "countries c ON true"),
+                        "0A000");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pushdown_routes_by_shard_key),
+        cmocka_unit_test(test_results_match),
+        cmocka_unit_test(test_paged_outer_scan),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,99 @@
+-- Joins of a sharded (or unsharded) table with reference tables run on
+-- the shards, each against its own copy of the reference tables.
+CREATE TABLE j_orders (id bigint PRIMARY KEY, customer int, country text, amount int, note text) PARTITION BY HASH (id);
+CREATE TABLE j_countries (code text PRIMARY KEY, name text, region int) WITH (distribution = 'reference');
+CREATE TABLE j_regions (id int PRIMARY KEY, rname text) WITH (distribution = 'reference');
+CREATE TABLE j_rates (currency text, country text, rate double precision) WITH (distribution = 'reference');
+CREATE TABLE j_items (order_id bigint, line int, sku text, PRIMARY KEY (order_id, line)) PARTITION BY HASH (order_id);
+CREATE TABLE j_plain (k int PRIMARY KEY, code text);
+INSERT INTO j_countries VALUES ('fr', 'France', 1), ('de', 'Germany', 1), ('jp', 'Japan', 2), ('br', 'Brazil', 3), ('xx', NULL, NULL);
+INSERT INTO j_regions VALUES (1, 'Europe'), (2, 'Asia'), (4, 'Oceania');
+INSERT INTO j_rates VALUES ('EUR', 'fr', 1.0), ('EUR', 'de', 1.0), ('JPY', 'jp', 0.006), ('XEU', 'fr', 0.5);
+INSERT INTO j_orders VALUES
+    (1, 10, 'fr', 100, 'a'), (2, 11, 'de', 250, NULL), (3, 10, 'jp', 75, 'c'),
+    (4, 12, 'us', 30, 'd'), (5, 13, NULL, 500, 'e'), (6, 11, 'fr', 20, 'f'),
+    (7, 14, 'br', 310, 'g'), (8, 10, 'jp', 45, NULL), (9, 15, 'xx', 60, 'i');
+INSERT INTO j_items VALUES (1, 1, 'apple'), (1, 2, 'pear'), (3, 1, 'fig');
+INSERT INTO j_plain VALUES (1, 'fr'), (2, 'jp'), (3, 'zz');
+-- inner join, qualified and unqualified columns
+SELECT o.id, c.name, amount FROM j_orders o JOIN j_countries c ON o.country = c.code ORDER BY o.id;
+SELECT * FROM j_orders o JOIN j_countries c ON o.country = c.code WHERE o.id = 3;
+SELECT o.*, c.name FROM j_orders AS o INNER JOIN j_countries AS c ON c.code = o.country WHERE o.id IN (1, 2, 4) ORDER BY 1;
+SELECT c.*, o.id FROM j_countries c JOIN j_orders o ON o.country = c.code WHERE o.amount > 70 ORDER BY o.id;
+-- without aliases
+SELECT j_orders.id, j_countries.name FROM j_orders JOIN j_countries ON j_orders.country = j_countries.code WHERE j_orders.id = 7;
+-- comma join
+SELECT o.id, c.name FROM j_orders o, j_countries c WHERE o.country = c.code AND c.region = 1 ORDER BY o.id;
+-- LEFT JOIN: rows without a match get NULLs
+SELECT o.id, o.country, c.name, c.region FROM j_orders o LEFT JOIN j_countries c ON o.country = c.code ORDER BY o.id;
+SELECT o.id, c.name FROM j_orders o LEFT JOIN j_countries c ON o.country = c.code AND c.region = 1 ORDER BY o.id;
+SELECT o.id FROM j_orders o LEFT JOIN j_countries c ON o.country = c.code WHERE c.code IS NULL ORDER BY o.id;
+SELECT o.id, c.name FROM j_orders o LEFT JOIN j_countries c ON o.country = c.code AND o.amount > 100 ORDER BY o.id;
+-- several reference tables
+SELECT o.id, c.name, r.rname FROM j_orders o JOIN j_countries c ON o.country = c.code JOIN j_regions r ON r.id = c.region ORDER BY o.id;
+SELECT o.id, c.name, r.rname FROM j_orders o LEFT JOIN j_countries c ON o.country = c.code LEFT JOIN j_regions r ON r.id = c.region ORDER BY o.id;
+SELECT o.id, r.rname FROM j_orders o JOIN j_countries c ON o.country = c.code LEFT JOIN j_regions r ON r.id = c.region WHERE r.rname IS NULL ORDER BY o.id;
+-- a join column that is not the reference table's key, and duplicates
+SELECT o.id, x.currency, x.rate FROM j_orders o JOIN j_rates x ON x.country = o.country ORDER BY o.id, x.currency;
+SELECT o.id, x.currency FROM j_orders o LEFT JOIN j_rates x ON x.country = o.country AND x.rate < 1 ORDER BY o.id, x.currency;
+-- conditions across both sides, and a join without equality
+SELECT o.id, c.code FROM j_orders o JOIN j_countries c ON o.country = c.code WHERE o.amount > c.region * 100 ORDER BY o.id;
+SELECT o.id, r.rname FROM j_orders o JOIN j_regions r ON o.amount BETWEEN r.id * 100 AND r.id * 100 + 99 ORDER BY o.id;
+SELECT count(*) FROM j_orders o, j_regions r;
+-- ORDER BY, LIMIT, OFFSET over the join
+SELECT o.id, c.name FROM j_orders o JOIN j_countries c ON o.country = c.code ORDER BY c.name DESC, o.id LIMIT 3 OFFSET 1;
+SELECT o.id, c.name || '/' || o.note AS label FROM j_orders o JOIN j_countries c ON o.country = c.code ORDER BY label NULLS FIRST, o.id LIMIT 4;
+SELECT o.id FROM j_orders o JOIN j_countries c ON o.country = c.code ORDER BY o.id LIMIT 2;
+-- aggregates
+SELECT count(*) FROM j_orders o JOIN j_countries c ON o.country = c.code;
+SELECT count(*) FROM j_orders o LEFT JOIN j_countries c ON o.country = c.code;
+SELECT count(*), count(c.name), sum(o.amount), min(c.name), max(o.amount), avg(o.amount::float8) FROM j_orders o LEFT JOIN j_countries c ON o.country = c.code;
+SELECT count(*) FROM j_orders o JOIN j_countries c ON o.country = c.code WHERE o.id = 1;
+SELECT sum(o.amount) FROM j_orders o JOIN j_countries c ON o.country = c.code WHERE c.region = 1;
+-- reference tables only, and an unsharded table
+SELECT c.code, r.rname FROM j_countries c JOIN j_regions r ON c.region = r.id ORDER BY c.code;
+SELECT c.code, r.rname FROM j_countries c LEFT JOIN j_regions r ON c.region = r.id ORDER BY c.code;
+SELECT p.k, c.name FROM j_plain p LEFT JOIN j_countries c ON c.code = p.code ORDER BY p.k;
+SELECT count(*) FROM j_countries a, j_countries b WHERE a.region = b.region;
+-- RIGHT JOIN: the preserved side drives
+SELECT c.code, o.id FROM j_countries c RIGHT JOIN j_orders o ON o.country = c.code ORDER BY o.id;
+SELECT r.rname, c.code FROM j_regions r RIGHT JOIN j_countries c ON c.region = r.id ORDER BY c.code;
+SELECT * FROM j_regions r RIGHT JOIN j_countries c ON c.region = r.id JOIN j_orders o ON o.country = c.code WHERE o.amount < 100 ORDER BY o.id;
+-- USING: the common columns once, first
+SELECT * FROM j_plain JOIN j_countries USING (code) ORDER BY k;
+SELECT * FROM j_plain p LEFT JOIN j_countries c USING (code) ORDER BY k;
+SELECT id, o.id, r.id, rname, amount FROM j_orders o JOIN j_regions r USING (id) ORDER BY id;
+SELECT o.id, c.name, r.rname FROM j_orders o JOIN j_countries c ON o.country = c.code JOIN j_regions r ON r.id = c.region WHERE o.id BETWEEN 1 AND 3 ORDER BY 1;
+SELECT * FROM j_plain NATURAL JOIN j_countries ORDER BY k;
+SELECT count(*) FROM j_orders o NATURAL JOIN j_regions r;
+SELECT * FROM j_orders o JOIN j_regions r USING (nosuch);
+SELECT * FROM j_orders o JOIN j_regions r USING (id, id);
+SELECT * FROM j_orders o JOIN j_countries c USING (code);
+-- errors
+SELECT id FROM j_orders o JOIN j_regions r ON o.customer = r.id;
+SELECT o.id FROM j_orders o JOIN j_countries c ON o.country = code AND region = nosuch;
+SELECT o.nosuch FROM j_orders o JOIN j_countries c ON o.country = c.code;
+SELECT z.id FROM j_orders o JOIN j_countries c ON o.country = c.code;
+SELECT j_orders.id FROM j_orders o JOIN j_countries c ON o.country = c.code;
+SELECT o.id FROM j_orders o JOIN j_countries c ON o.amount;
+SELECT o.id FROM j_orders o JOIN j_countries c ON count(*) > 0;
+SELECT o.id FROM j_orders o JOIN j_countries o ON true;
+SELECT o.id FROM j_orders o JOIN j_countries c ON c.region = r.id JOIN j_regions r ON true;
+SELECT o.id FROM j_orders o, j_countries c JOIN j_regions r ON o.customer = r.id;
+SELECT o.id, c.code FROM j_orders o JOIN j_countries c ON o.country = c.code WHERE count(*) > 1;
+SELECT o.id, count(*) FROM j_orders o JOIN j_countries c ON o.country = c.code;
+-- not supported: two sharded tables, the sharded table on the nullable side,
+-- FULL JOIN, RIGHT JOIN after another join
+SELECT o.id, i.sku FROM j_orders o JOIN j_items i ON i.order_id = o.id;
+SELECT o.id FROM j_orders o, j_plain p;
+SELECT c.code, o.id FROM j_countries c LEFT JOIN j_orders o ON o.country = c.code;
+SELECT o.id FROM j_orders o FULL JOIN j_countries c ON o.country = c.code;
+SELECT o.id FROM j_orders o RIGHT JOIN j_countries c ON o.country = c.code;
+SELECT o.id FROM j_orders o JOIN j_countries c ON o.country = c.code RIGHT JOIN j_regions r ON r.id = c.region;
+-- EXPLAIN: the join runs on the shards the driving table's filter allows
+EXPLAIN SELECT o.id, c.name FROM j_orders o JOIN j_countries c ON o.country = c.code WHERE o.id = 5;
+EXPLAIN SELECT o.id, c.name FROM j_orders o JOIN j_countries c ON o.country = c.code;
+EXPLAIN SELECT o.id FROM j_orders o LEFT JOIN j_countries c ON o.country = c.code AND c.region = 1 LEFT JOIN j_rates x ON x.country = o.country WHERE o.id IN (1, 2) AND x.rate IS NULL;
+EXPLAIN SELECT count(*) FROM j_orders o, j_regions r WHERE o.amount > r.id;
+EXPLAIN SELECT c.code FROM j_countries c JOIN j_regions r ON c.region = r.id;
+DROP TABLE j_orders, j_countries, j_regions, j_rates, j_items, j_plain;
