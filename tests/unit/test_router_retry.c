@@ -76,13 +76,12 @@ test_hint_switches_leader_at_once(void **state)
     make_router(&r, 3, 3);
     router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
     assert_int_equal(t.node, 1); /* the preferred leader of shard 0 */
-    int64_t now = router_now_ms();
     assert_int_equal(
         router_retry_next(
             &r, &t, 0, error_reply(&rp, TL_ENOTLEADER, "08006", NOT_SERVED, 3)),
         ROUTER_RETRY);
     assert_int_equal(t.node, 3);
-    assert_true(t.next_at_ms <= now + 1);
+    assert_true(t.next_at_ms <= router_now_ms()); /* no pause */
     assert_false(t.unknown);
     assert_int_equal(atomic_load(&r.leader[0]), 3);
     /* A new call starts at the new leader. */
@@ -106,14 +105,15 @@ test_no_hint_walks_replicas_with_backoff(void **state)
     static const uint32_t order[] = {3, 1, 4, 2, 3};
     static const int pause[] = {25, 50, 100, 200, 200};
     for (int i = 0; i < 5; i++) {
-        int64_t now = router_now_ms();
+        int64_t before = router_now_ms();
         assert_int_equal(router_retry_next(&r, &t, 0,
                                            error_reply(&rp, TL_EUNAVAILABLE,
                                                        "08006", NOT_SERVED, 0)),
                          ROUTER_RETRY);
+        int64_t after = router_now_ms();
         assert_int_equal(t.node, order[i]);
-        assert_true(t.next_at_ms >= now + pause[i]);
-        assert_true(t.next_at_ms <= now + pause[i] + 5);
+        assert_true(t.next_at_ms >= before + pause[i]);
+        assert_true(t.next_at_ms <= after + pause[i]);
     }
     /* Refusals never move the shared leader. */
     assert_int_equal(atomic_load(&r.leader[1]), 0);
