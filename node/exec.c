@@ -709,8 +709,8 @@ build_batch(struct scan_ctx *c, struct mod_state *s, bool is_delete,
 /* One attempt: scan, build, propose. 1 means "retry", 0 done. */
 static int
 modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
-            const struct assign *as, exec_propose_fn propose, void *ctx,
-            uint64_t *count)
+            uint64_t request_id, const struct assign *as,
+            exec_propose_fn propose, void *ctx, uint64_t *count)
 {
     struct mod_state s = {0};
     Talus__WriteBatch wb;
@@ -719,7 +719,10 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
     int rv;
 
     rv = scan_each(c, false, collect_row, &s);
-    if (rv != 0 || s.n == 0) {
+    /* Nothing to change, unless this resends a modify whose outcome was
+     * unknown: then the state machine must say whether the first attempt
+     * (which may be why nothing matches now) was applied, and its count. */
+    if (rv != 0 || (s.n == 0 && !(mf->retry && request_id != 0))) {
         *count = 0;
         return rv;
     }
@@ -736,11 +739,17 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
     owner = tl_arena_alloc(c->a, 2 * (s.n + 1) * sizeof *owner);
     talus__write_batch__init(&wb);
     build_batch(c, &s, mf->is_delete, &wb, owner);
+    /* The request id makes the batch apply once however often it is
+     * proposed; a duplicate answers the first application's count. */
+    wb.has_request_id = request_id != 0;
+    wb.request_id = request_id;
+    wb.has_affected = true;
+    wb.affected = s.n;
     rv = propose(ctx, &wb, &res, c->err);
     if (rv != 0)
         return rv;
     if (res.outcome == FSM_OK) {
-        *count = s.n;
+        *count = res.affected;
         return 0;
     }
     if (res.outcome == FSM_COND_FAILED &&
@@ -755,8 +764,9 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
 
 int
 exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
-            const Talus__ModifyFragment *mf, exec_propose_fn propose, void *ctx,
-            struct tl_arena *a, uint64_t *count, struct tl_error *err)
+            const Talus__ModifyFragment *mf, uint64_t request_id,
+            exec_propose_fn propose, void *ctx, struct tl_arena *a,
+            uint64_t *count, struct tl_error *err)
 {
     struct scan_ctx c;
     struct assign *as = NULL;
@@ -777,7 +787,7 @@ exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
                               "update");
             break;
         }
-        rv = modify_once(&c, mf, as, propose, ctx, count);
+        rv = modify_once(&c, mf, request_id, as, propose, ctx, count);
         if (rv == 1)
             rv = 0; /* a concurrent writer won: re-scan and retry */
         else

@@ -52,11 +52,14 @@ int exec_scan(struct storage *st, rocksdb_column_family_handle_t *cf,
  * rows its scan selects, as one atomic conditional WriteBatch proposed
  * through @propose(@ctx, ...). Re-scans and retries when a concurrent
  * writer changed a row, up to EXEC_MODIFY_RETRIES times (then 40001).
- * *@count gets the rows affected. Errors: 23505 (new primary key exists),
- * 23502, cast and expression errors, whatever @propose reports. */
+ * *@count gets the rows affected. The batch carries @request_id (0:
+ * none), so it applies at most once however often the modify is resent;
+ * a resend (mf->retry) of one already applied answers the first count.
+ * Errors: 23505 (new primary key exists), 23502, cast and expression
+ * errors, whatever @propose reports. */
 int exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
-                const Talus__ModifyFragment *mf, exec_propose_fn propose,
-                void *ctx, struct tl_arena *a, uint64_t *count,
-                struct tl_error *err);
+                const Talus__ModifyFragment *mf, uint64_t request_id,
+                exec_propose_fn propose, void *ctx, struct tl_arena *a,
+                uint64_t *count, struct tl_error *err);
 
 #endif

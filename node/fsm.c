@@ -12,22 +12,25 @@ static const char snapshot_magic[8] = {'T', 'L', 'S', 'N', 'A', 'P', '0', '1'};
 
 /* ------------------------------------------------------------ results */
 
+_Static_assert(sizeof(void *) >= 8, "fsm_result_pack needs 64-bit pointers");
+
 void *
 fsm_result_pack(const struct fsm_result *r)
 {
-    uintptr_t v = (uintptr_t)(r->outcome & 3) |
-                  ((uintptr_t)(r->cond & 3) << 2) |
-                  ((uintptr_t)(uint32_t)(r->mutation + 1) << 4);
-    return (void *)v;
+    uint64_t v = (uint64_t)(r->outcome & 3) | ((uint64_t)(r->cond & 3) << 2) |
+                 ((uint64_t)(uint32_t)(r->mutation + 1) << 4) |
+                 ((r->affected & FSM_AFFECTED_MAX) << 36);
+    return (void *)(uintptr_t)v;
 }
 
 void
 fsm_result_unpack(void *p, struct fsm_result *r)
 {
-    uintptr_t v = (uintptr_t)p;
+    uint64_t v = (uint64_t)(uintptr_t)p;
     r->outcome = (int)(v & 3);
     r->cond = (int)((v >> 2) & 3);
     r->mutation = (int32_t)(uint32_t)(v >> 4) - 1;
+    r->affected = v >> 36;
 }
 
 /* ------------------------------------------------------------ dedupe */
@@ -465,6 +468,7 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
     res->outcome = FSM_OK;
     res->mutation = -1;
     res->cond = 0;
+    res->affected = 0;
     if (index <= atomic_load(&f->applied))
         return 0; /* replay of an entry already in RocksDB */
     wb = rocksdb_writebatch_create();
@@ -493,9 +497,12 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
     rv = check_all(f, b, res);
     if (rv != 0)
         goto out_batch;
-    if (res->outcome == FSM_OK)
+    if (res->outcome == FSM_OK) {
         for (size_t i = 0; i < b->n_mutations; i++)
             add_mutation(f, wb, b->mutations[i]);
+        if (b->has_affected)
+            res->affected = b->affected & FSM_AFFECTED_MAX;
+    }
     if (res->outcome == FSM_OK && b->has_preferred_leader) {
         char v[4] = {(char)(b->preferred_leader >> 24),
                      (char)(b->preferred_leader >> 16),
@@ -504,7 +511,7 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
         rocksdb_writebatch_put_cf(wb, f->cf, STORAGE_PREFERRED_KEY,
                                   STORAGE_PREFERRED_KEY_LEN, v, sizeof v);
     }
-    if (b->has_request_id && b->request_id != 0)
+    if (b->has_request_id && b->request_id != 0 && res->outcome == FSM_OK)
         dedupe_record(f, wb, b->request_id, index, res);
     else
         dedupe_prune(&f->dedupe, wb, f->cf, index);

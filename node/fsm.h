@@ -12,8 +12,11 @@
  *
  * Deduplication: a batch with a non-zero request_id is applied at most
  * once. The FSM keeps request_id -> (index, result) for the entries of the
- * last FSM_DEDUPE_WINDOW log indexes, in memory (a hash table plus a FIFO
- * in index order) and in the shard's column family under
+ * last FSM_DEDUPE_WINDOW log indexes that were applied (a batch whose
+ * condition failed changed nothing and is not remembered: proposing it
+ * again re-evaluates it, which is how a modify re-scans after a concurrent
+ * change and how a retry takes effect once), in memory (a hash table plus a
+ * FIFO in index order) and in the shard's column family under
  * STORAGE_DEDUPE_PREFIX, written in the same RocksDB batch as the data and
  * pruned in the same batches; a duplicate returns the stored result and
  * writes nothing but the applied index. The table is rebuilt from RocksDB
@@ -42,6 +45,7 @@
 #define FSM_SNAPSHOT_LEN 32
 #define FSM_SNAPSHOT_LEN_V1 24 /* without the source node: still read */
 #define FSM_DEDUPE_WINDOW 100000
+#define FSM_AFFECTED_MAX ((UINT64_C(1) << 28) - 1) /* fits fsm_result_pack */
 
 enum fsm_outcome {
     FSM_OK = 0,          /* applied (or a replay, skipped) */
@@ -50,9 +54,10 @@ enum fsm_outcome {
 };
 
 struct fsm_result {
-    int outcome;      /* enum fsm_outcome */
-    int32_t mutation; /* index of the failed mutation, else -1 */
-    int cond;         /* its TALUS__MUTATION__COND__*, else 0 */
+    int outcome;       /* enum fsm_outcome */
+    int32_t mutation;  /* index of the failed mutation, else -1 */
+    int cond;          /* its TALUS__MUTATION__COND__*, else 0 */
+    uint64_t affected; /* FSM_OK: WriteBatch.affected (< 2^28), else 0 */
 };
 
 /* The dedupe table (see above). Invariant: every id in the hash table is
@@ -121,9 +126,9 @@ void fsm_entry_encode(const Talus__WriteBatch *wb, struct raft_buffer *out);
 /** Apply the entry payload @data/@len (fsm_entry_encode) as log entry
  * @index. Entries at or below the applied index are skipped (outcome
  * FSM_OK); a batch whose request id was already applied within the window
- * is not applied again: *@res is the first application's result. *@res
- * says what happened. TL_EIO if RocksDB refused the write (nothing
- * applied). */
+ * is not applied again: *@res is the first application's result (with its
+ * `affected`). *@res says what happened. TL_EIO if RocksDB refused the write
+ * (nothing applied). */
 int fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
                     size_t len, struct fsm_result *res);
 

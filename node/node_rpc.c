@@ -273,8 +273,8 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
      * rest, but a stale scan could miss rows entirely). */
     rv = node_read_barrier(sh, &err);
     if (rv == 0)
-        rv = exec_modify(n->st, sh->fsm.cf, req->modify, node_propose, sh, a,
-                         &count, &err);
+        rv = exec_modify(n->st, sh->fsm.cf, req->modify, req->request_id,
+                         node_propose, sh, a, &count, &err);
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
         return;

@@ -41,6 +41,12 @@ start_call(struct sql_stmt *st, struct exec_call *c, struct tl_rpc_call **p)
         c->rv = router_retry_error(st->r, &c->retry, NULL);
         return false;
     }
+    /* A resent modify whose earlier attempt may have been applied: the
+     * node must ask its state machine even if nothing matches any more. */
+    if (c->req.body_case == TALUS__REQUEST__BODY_MODIFY && c->retry.unknown) {
+        c->req.modify->has_retry = 1;
+        c->req.modify->retry = 1;
+    }
     c->rv = tl_rpc_call_start(cl, &c->req, timeout_ms, p);
     return c->rv == 0;
 }

@@ -193,6 +193,9 @@ router_op_of(const Talus__Request *req)
         return req->write->has_request_id && req->write->request_id != 0
                    ? ROUTER_WRITE
                    : ROUTER_MODIFY;
+    case TALUS__REQUEST__BODY_MODIFY:
+        /* The node proposes the modify's batch under the request id. */
+        return req->request_id != 0 ? ROUTER_WRITE : ROUTER_MODIFY;
     default:
         return ROUTER_MODIFY;
     }

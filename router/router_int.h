@@ -18,10 +18,12 @@
  *   request's table (retry->table_id) still exists, send again at once
  *   with the new version, else fail with 42P01 (TL_ESTALE).
  *
- * Reads are sent again freely. Writes (WriteBatch) are sent again with the
- * same request id, which the node deduplicates, even when an attempt's
- * outcome is unknown. A ModifyFragment is not deduplicated by the node:
- * it is sent again only while every attempt was refused before it ran.
+ * Reads are sent again freely. Writes (a WriteBatch, or a ModifyFragment
+ * whose batch the node proposes under the request id) are sent again with
+ * the same request id, which the node's state machine deduplicates, even
+ * when an attempt's outcome is unknown (a resent modify is flagged `retry`
+ * so that the node answers the first attempt's count). A request without
+ * an id is sent again only while every attempt was refused before it ran.
  * When the deadline passes, the call fails with 40001 if nothing can have
  * been applied (08006 with one replica per shard: no election can help),
  * 08007 (transaction_resolution_unknown) if a write may
@@ -56,7 +58,7 @@
 /* How a request may be repeated. */
 enum router_op {
     ROUTER_READ,   /* no effect: repeat after any failure */
-    ROUTER_WRITE,  /* WriteBatch with a request id: repeat with that id */
+    ROUTER_WRITE,  /* write or modify with a request id: repeat with it */
     ROUTER_MODIFY, /* no dedupe on the node: repeat only if refused */
 };
 

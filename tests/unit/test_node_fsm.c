@@ -298,17 +298,19 @@ static void
 test_result_pack(void **state)
 {
     struct fsm_result in = {FSM_COND_FAILED, 12345,
-                            TALUS__MUTATION__COND__EQUALS};
+                            TALUS__MUTATION__COND__EQUALS, 0};
     struct fsm_result out;
     (void)state;
     fsm_result_unpack(fsm_result_pack(&in), &out);
     assert_int_equal(out.outcome, in.outcome);
     assert_int_equal(out.mutation, in.mutation);
     assert_int_equal(out.cond, in.cond);
-    in = (struct fsm_result){FSM_OK, -1, 0};
+    assert_int_equal(out.affected, 0);
+    in = (struct fsm_result){FSM_OK, -1, 0, FSM_AFFECTED_MAX};
     fsm_result_unpack(fsm_result_pack(&in), &out);
     assert_int_equal(out.mutation, -1);
     assert_int_equal(out.outcome, FSM_OK);
+    assert_int_equal(out.affected, FSM_AFFECTED_MAX);
 }
 
 /* A snapshot descriptor is accepted only when our data covers it. */
@@ -329,8 +331,9 @@ test_snapshot_descriptor(void **state)
 }
 
 /* The same batch (one request id) applied at two indexes takes effect
- * once and answers the first result both times, even when that result
- * was a failed condition. */
+ * once and answers the first result both times. A failed condition
+ * changed nothing and is not remembered: the same id proposed again is
+ * evaluated again (a modify re-scans after a concurrent change). */
 static void
 test_dedupe_same_batch_twice(void **state)
 {
@@ -344,14 +347,65 @@ test_dedupe_same_batch_twice(void **state)
     assert_int_equal(r.outcome, FSM_OK);
     assert_value(f, "k", "first");
     assert_int_equal(stored_applied(f), 2);
-    /* A failed condition is remembered as such. */
+    /* A failed condition is not remembered. */
     r = apply_rid(f, 3, 43, mut(0, "k", "other", 1, NULL));
     assert_int_equal(r.outcome, FSM_COND_FAILED);
+    assert_int_equal(r.mutation, 0);
     apply(f, 4, 1, mut(1, "k", NULL, 0, NULL)); /* delete k */
     r = apply_rid(f, 5, 43, mut(0, "k", "other", 1, NULL));
-    assert_int_equal(r.outcome, FSM_COND_FAILED);
-    assert_int_equal(r.mutation, 0);
-    assert_value(f, "k", NULL);
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "k", "other");
+    /* ... and once applied, it is. */
+    r = apply_rid(f, 6, 43, mut(1, "k", NULL, 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "k", "other");
+}
+
+/* A modify's batch carries the rows it affects; a duplicate (a resent
+ * modify whose first attempt was applied) answers that count, also after
+ * the shard reopens, while its own mutations are not applied. */
+static void
+test_dedupe_remembers_affected(void **state)
+{
+    struct fixture *f = *state;
+    Talus__Mutation *m = mut(0, "r", "1", 0, NULL);
+    Talus__WriteBatch wb;
+    struct fsm_result res;
+    struct raft_buffer buf;
+
+    talus__write_batch__init(&wb);
+    wb.mutations = &m;
+    wb.n_mutations = 1;
+    wb.has_request_id = true;
+    wb.request_id = 77;
+    wb.has_affected = true;
+    wb.affected = 5;
+    fsm_entry_encode(&wb, &buf);
+    assert_int_equal(fsm_apply_batch(&f->fsm, 1, buf.base, buf.len, &res), 0);
+    raft_free(buf.base);
+    assert_int_equal(res.outcome, FSM_OK);
+    assert_int_equal(res.affected, 5);
+    fsm_close(&f->fsm);
+    storage_close(f->st);
+    open_fixture(f);
+    /* The resend found nothing left to change: an empty batch, 0 rows. */
+    wb.n_mutations = 0;
+    wb.affected = 0;
+    fsm_entry_encode(&wb, &buf);
+    assert_int_equal(fsm_apply_batch(&f->fsm, 2, buf.base, buf.len, &res), 0);
+    raft_free(buf.base);
+    assert_int_equal(res.outcome, FSM_OK);
+    assert_int_equal(res.affected, 5);
+    /* A modify without a request id is never a duplicate. */
+    wb.has_request_id = false;
+    wb.affected = 3;
+    fsm_entry_encode(&wb, &buf);
+    assert_int_equal(fsm_apply_batch(&f->fsm, 3, buf.base, buf.len, &res), 0);
+    raft_free(buf.base);
+    assert_int_equal(res.affected, 3);
+    free(m);
+    assert_value(f, "r", "1");
+    fsm_close(&f->fsm);
 }
 
 /* The dedupe table is rebuilt from RocksDB when the shard reopens. */
@@ -480,6 +534,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_batch, setup, teardown),
         cmocka_unit_test(test_result_pack),
         cmocka_unit_test_setup_teardown(test_dedupe_same_batch_twice, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dedupe_remembers_affected, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dedupe_survives_reopen, setup,
                                         teardown),

@@ -540,6 +540,83 @@ test_modify(void **state)
     talus__response__free_unpacked(r, NULL);
 }
 
+/* Send @mf as request @id (a resend keeps its id). */
+static Talus__Response *
+modify_as(struct env *e, Talus__ModifyFragment *mf, uint64_t id)
+{
+    Talus__Request req = TALUS__REQUEST__INIT;
+    Talus__Response *resp = NULL;
+    req.request_id = id;
+    req.has_shard = true;
+    req.shard = 0;
+    req.body_case = TALUS__REQUEST__BODY_MODIFY;
+    req.modify = mf;
+    assert_int_equal(tl_rpc_call(e->client, &req, TIMEOUT_MS, &resp), 0);
+    assert_null(resp->error);
+    return resp;
+}
+
+/* A modify resent with its request id after an unknown outcome applies
+ * once and answers the first attempt's count: UPDATE score = score + 1
+ * twice under one id adds 1; a DELETE resent when its rows are gone
+ * still says how many it deleted. */
+static void
+test_modify_resent_applies_once(void **state)
+{
+    struct env *e = *state;
+    Talus__ModifyFragment mf = TALUS__MODIFY_FRAGMENT__INIT;
+    Talus__Assignment as = TALUS__ASSIGNMENT__INIT;
+    Talus__Assignment *asp[1] = {&as};
+    struct tl_value one = tl_value_int(TL_TYPE_INT8, 1);
+    uint64_t id = tl_rpc_next_id();
+    Talus__Response *r;
+
+    insert_n(e, 5);
+    mf.scan = whole_scan(e);
+    mf.scan->filter = score_gt(e, 25);
+    as.column = 2;
+    as.expr =
+        tl_expr_to_proto(tl_expr_op(&e->a, TL_OP_ADD, TL_TYPE_INT4,
+                                    tl_expr_column(&e->a, 2, TL_TYPE_INT4),
+                                    tl_expr_const(&e->a, &one)),
+                         &e->a);
+    mf.set = asp;
+    mf.n_set = 1;
+    r = modify_as(e, &mf, id);
+    assert_int_equal(r->count, 3);
+    talus__response__free_unpacked(r, NULL);
+    mf.has_retry = true;
+    mf.retry = true;
+    r = modify_as(e, &mf, id);
+    assert_int_equal(r->count, 3);
+    talus__response__free_unpacked(r, NULL);
+    r = scan(e, whole_scan(e));
+    assert_int_equal(r->n_rows, 5);
+    assert_int_equal(col(r, 4, 2).u.i, 51); /* 50 + 1, not + 2 */
+    talus__response__free_unpacked(r, NULL);
+
+    Talus__ModifyFragment del = TALUS__MODIFY_FRAGMENT__INIT;
+    del.scan = whole_scan(e);
+    del.scan->filter = score_gt(e, 25);
+    del.has_is_delete = true;
+    del.is_delete = true;
+    id = tl_rpc_next_id();
+    r = modify_as(e, &del, id);
+    assert_int_equal(r->count, 3);
+    talus__response__free_unpacked(r, NULL);
+    del.has_retry = true;
+    del.retry = true;
+    r = modify_as(e, &del, id); /* nothing matches now: still 3 */
+    assert_int_equal(r->count, 3);
+    talus__response__free_unpacked(r, NULL);
+    r = modify_as(e, &del, tl_rpc_next_id()); /* a new statement: 0 */
+    assert_int_equal(r->count, 0);
+    talus__response__free_unpacked(r, NULL);
+    r = scan(e, whole_scan(e));
+    assert_int_equal(r->n_rows, 2);
+    talus__response__free_unpacked(r, NULL);
+}
+
 struct bumper {
     struct env *e;
     Talus__ModifyFragment *mf;
@@ -816,6 +893,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_top_n, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_modify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_modify_resent_applies_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_map_version, setup,

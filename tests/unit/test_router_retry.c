@@ -245,10 +245,10 @@ test_leadership_lost_is_unknown(void **state)
     assert_false(t.unknown);
 }
 
-/* A modify whose write timed out on the node (outcome unknown) fails at
- * once with 08007: modifies are not deduplicated, so a retry could apply
- * twice. A node-side read-barrier timeout, which applied nothing, is
- * retried. */
+/* A request without a request id (nothing the node can deduplicate) whose
+ * write timed out on the node (outcome unknown) fails at once with 08007:
+ * a retry could apply it twice. A node-side read-barrier timeout, which
+ * applied nothing, is retried. */
 static void
 test_node_timeout_of_modify(void **state)
 {
@@ -271,8 +271,8 @@ test_node_timeout_of_modify(void **state)
     assert_string_equal(err.sqlstate, "08007");
 }
 
-/* A modify (not deduplicated by the node) with an unknown outcome fails at
- * once with 08007 instead of risking a second application. */
+/* A request without an id with an unknown outcome fails at once with
+ * 08007 instead of risking a second application. */
 static void
 test_unknown_modify_fails_at_once(void **state)
 {
@@ -293,6 +293,32 @@ test_unknown_modify_fails_at_once(void **state)
                      ROUTER_FAILED);
     assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
     assert_string_equal(err.sqlstate, "08007");
+}
+
+/* A modify carries a request id under which the node proposes its batch:
+ * it is retried like a write, also after an unknown outcome. */
+static void
+test_unknown_modify_is_retried(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct reply rp;
+    Talus__Request req = TALUS__REQUEST__INIT;
+    Talus__ModifyFragment mf = TALUS__MODIFY_FRAGMENT__INIT;
+    (void)state;
+    req.body_case = TALUS__REQUEST__BODY_MODIFY;
+    req.modify = &mf;
+    assert_int_equal(router_op_of(&req), ROUTER_MODIFY); /* no id */
+    req.request_id = 99;
+    assert_int_equal(router_op_of(&req), ROUTER_WRITE);
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 0, router_op_of(&req), router_now_ms() + 5000);
+    error_reply(&rp, TL_ETIMEOUT, "08006", "write to shard 0 timed out", 0);
+    assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
+                     ROUTER_RETRY);
+    assert_true(t.unknown);
+    assert_int_equal(router_retry_next(&r, &t, TL_ETIMEOUT, NULL),
+                     ROUTER_RETRY);
 }
 
 /* A read that found no leader before its deadline fails with 40001 and a
@@ -425,6 +451,7 @@ main(void)
         cmocka_unit_test(test_leadership_lost_is_unknown),
         cmocka_unit_test(test_node_timeout_of_modify),
         cmocka_unit_test(test_unknown_modify_fails_at_once),
+        cmocka_unit_test(test_unknown_modify_is_retried),
         cmocka_unit_test(test_leaderless_read_reports_40001),
         cmocka_unit_test(test_single_replica_reports_08006),
         cmocka_unit_test(test_answers_end_the_call),
