@@ -1,8 +1,11 @@
 /* cluster_config — the cluster's static configuration, in one place.
  *
- * The catalog lives in a replicated meta group (raft group TL_META_GROUP,
- * hosted like a shard); node addresses still come from one text file read
- * by every process:
+ * The catalog and the node registry live in a replicated meta group
+ * (raft group TL_META_GROUP, hosted like a shard). The nodes of the first
+ * start read this text file; the meta leader copies its settings, the
+ * initial placement and the initial nodes into the registry, and routers,
+ * shardctl and nodes added later build the same struct from a ClusterMap
+ * instead (common/cluster_map.h, tl_cluster_map_to_config()):
  *
  *     # talus cluster
  *     shards = 6

@@ -5,19 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cluster_config.h"
+#include "cluster_map.h"
 #include "log.h"
 #include "node.h"
+#include "tl_error.h"
 
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: talus-node --config FILE --id N "
-                    "[--log-level debug|info|warn|error] [--workers K]\n"
-                    "                  [--snapshot-threshold N] "
-                    "[--snapshot-trailing N]\n"
-                    "                  [--fetch-page-bytes N] "
-                    "[--unsafe-no-read-barrier]\n");
+    fprintf(stderr,
+            "usage: talus-node [--config FILE] [--join HOST:PORT[,...]] "
+            "--id N\n"
+            "                  [--rpc HOST:PORT] [--raft HOST:PORT] "
+            "[--dir DIR]\n"
+            "                  [--log-level debug|info|warn|error] "
+            "[--workers K]\n"
+            "                  [--snapshot-threshold N] "
+            "[--snapshot-trailing N]\n"
+            "                  [--fetch-page-bytes N] "
+            "[--unsafe-no-read-barrier]\n");
 }
 
 /* Parse a positive integer option; 0 if malformed. */
@@ -30,7 +39,7 @@ parse_pos(const char *s)
 }
 
 struct args {
-    const char *config;
+    const char *config, *join, *rpc, *raft, *dir;
     unsigned long id;
     long workers;
     unsigned long snap_threshold, snap_trailing, page_bytes;
@@ -49,6 +58,10 @@ parse_args(int argc, char **argv, struct args *a)
         {"snapshot-trailing", required_argument, NULL, 'T'},
         {"fetch-page-bytes", required_argument, NULL, 'P'},
         {"unsafe-no-read-barrier", no_argument, NULL, 'U'},
+        {"join", required_argument, NULL, 'j'},
+        {"rpc", required_argument, NULL, 'r'},
+        {"raft", required_argument, NULL, 'R'},
+        {"dir", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -61,6 +74,18 @@ parse_args(int argc, char **argv, struct args *a)
             break;
         case 'i':
             a->id = parse_pos(optarg);
+            break;
+        case 'j':
+            a->join = optarg;
+            break;
+        case 'r':
+            a->rpc = optarg;
+            break;
+        case 'R':
+            a->raft = optarg;
+            break;
+        case 'd':
+            a->dir = optarg;
             break;
         case 'l':
             if (tl_log_level_parse(optarg) < 0) {
@@ -92,7 +117,130 @@ parse_args(int argc, char **argv, struct args *a)
             return -1;
         }
     }
-    return a->config != NULL && a->id > 0 && optind == argc ? 0 : -1;
+    return (a->config != NULL || a->join != NULL) && a->id > 0 &&
+                   a->id <= TL_MAX_NODES && optind == argc
+               ? 0
+               : -1;
+}
+
+/* SIGTERM/SIGINT while joining (before the loop handles signals). */
+static volatile sig_atomic_t join_stop;
+
+static void
+on_join_signal(int sig)
+{
+    (void)sig;
+    join_stop = 1;
+}
+
+/* Learn the cluster from the nodes at a->join (ClusterMap): the settings
+ * when there is no file, and the nodes the file does not list. Retried
+ * for a minute: the cluster may be starting too. */
+static int
+join_cluster(const struct args *a, struct tl_cluster_config *cfg)
+{
+    char errbuf[512] = "";
+    Talus__Response *resp = NULL;
+    int rv = TL_EUNAVAILABLE;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_join_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    for (int i = 0; i < 120 && rv != 0 && !join_stop; i++) {
+        rv = tl_cluster_map_fetch(a->join, 2000, &resp, NULL, 0, errbuf,
+                                  sizeof errbuf);
+        if (rv == TL_EINVAL)
+            break;
+        if (rv != 0) {
+            if (i == 0)
+                tl_warn("node", "event=join_waiting join=%s err=\"%s\"",
+                        a->join, errbuf);
+            else
+                tl_debug("node", "event=join_waiting join=%s err=\"%s\"",
+                         a->join, errbuf);
+            usleep(500 * 1000);
+        }
+    }
+    if (join_stop) {
+        if (rv == 0)
+            talus__response__free_unpacked(resp, NULL);
+        tl_info("node", "event=stopped_while_joining id=%lu", a->id);
+        return 1;
+    }
+    if (rv != 0) {
+        tl_error("node", "event=join_failed join=%s err=\"%s\"", a->join,
+                 errbuf);
+        return rv;
+    }
+    struct tl_cluster_config from = *cfg;
+    if (a->config == NULL) {
+        rv = tl_cluster_map_to_config(resp->cluster_map, cfg, errbuf,
+                                      sizeof errbuf);
+    } else {
+        tl_cluster_config_defaults(&from);
+        rv = tl_cluster_map_to_config(resp->cluster_map, &from, errbuf,
+                                      sizeof errbuf);
+        for (uint32_t i = 0; rv == 0 && i < from.n_nodes; i++)
+            if (i >= cfg->n_nodes || cfg->nodes[i].rpc_addr[0] == '\0') {
+                cfg->nodes[i] = from.nodes[i];
+                if (i + 1 > cfg->n_nodes)
+                    cfg->n_nodes = i + 1;
+            }
+    }
+    talus__response__free_unpacked(resp, NULL);
+    if (rv != 0)
+        tl_error("node", "event=join_failed join=%s err=\"%s\"", a->join,
+                 errbuf);
+    else
+        tl_info("node", "event=joined join=%s nodes=%u shards=%u", a->join,
+                cfg->n_nodes, cfg->n_shards);
+    return rv;
+}
+
+/* This node's own entry: --rpc, --raft and --dir override the file's. */
+static int
+apply_self(const struct args *a, struct tl_cluster_config *cfg)
+{
+    struct tl_node_config *self = &cfg->nodes[a->id - 1];
+    char host[TL_ADDR_MAX];
+    uint16_t port;
+
+    if ((a->rpc != NULL &&
+         (strlen(a->rpc) >= TL_ADDR_MAX ||
+          tl_addr_split(a->rpc, host, sizeof host, &port) != 0)) ||
+        (a->raft != NULL &&
+         (strlen(a->raft) >= TL_ADDR_MAX ||
+          tl_addr_split(a->raft, host, sizeof host, &port) != 0)) ||
+        (a->dir != NULL && strlen(a->dir) >= sizeof self->dir)) {
+        tl_error("node", "event=bad_args msg=\"--rpc and --raft are "
+                         "host:port\"");
+        return TL_EINVAL;
+    }
+    self->id = (uint32_t)a->id;
+    if (a->rpc != NULL)
+        snprintf(self->rpc_addr, sizeof self->rpc_addr, "%s", a->rpc);
+    if (a->raft != NULL)
+        snprintf(self->raft_addr, sizeof self->raft_addr, "%s", a->raft);
+    if (a->dir != NULL)
+        snprintf(self->dir, sizeof self->dir, "%s", a->dir);
+    if (a->id > cfg->n_nodes) {
+        for (uint32_t i = cfg->n_nodes; i < a->id; i++)
+            cfg->nodes[i].id = i + 1;
+        cfg->n_nodes = (uint32_t)a->id;
+    }
+    if (self->rpc_addr[0] == '\0' || self->raft_addr[0] == '\0' ||
+        self->dir[0] == '\0') {
+        tl_error("node",
+                 "event=bad_args id=%lu msg=\"node needs an rpc and "
+                 "raft address and a dir (file or --rpc/--raft/"
+                 "--dir)\"",
+                 a->id);
+        return TL_EINVAL;
+    }
+    return 0;
 }
 
 int
@@ -112,12 +260,18 @@ main(int argc, char **argv)
     /* Peers vanish; a write to a dead socket must be an error, not death. */
     signal(SIGPIPE, SIG_IGN);
     tl_cluster_config_defaults(&cfg);
-    rv = tl_cluster_config_load(a.config, &cfg, errbuf, sizeof errbuf);
-    if (rv != 0) {
-        tl_error("node", "event=bad_config path=%s err=\"%s\"", a.config,
-                 errbuf);
-        return 1;
+    if (a.config != NULL) {
+        rv = tl_cluster_config_load(a.config, &cfg, errbuf, sizeof errbuf);
+        if (rv != 0) {
+            tl_error("node", "event=bad_config path=%s err=\"%s\"", a.config,
+                     errbuf);
+            return 1;
+        }
     }
+    if (a.join != NULL && (rv = join_cluster(&a, &cfg)) != 0)
+        return join_stop ? 0 : 1;
+    if (apply_self(&a, &cfg) != 0)
+        return 1;
     node_options_defaults(&o, (uint32_t)a.id);
     o.election_timeout_ms = cfg.election_timeout_ms;
     o.heartbeat_timeout_ms = cfg.heartbeat_ms;

@@ -339,12 +339,19 @@ start_pref_transfer(struct node_shard *sh, struct proposal *p)
 static void
 leader_op(struct node *n, struct node_shard *sh, struct proposal *p)
 {
-    const struct tl_node_config *tn = tl_cluster_node(&n->cfg, p->target);
+    char raft_addr[TL_ADDR_MAX];
     const struct raft_server *srv;
     int rv;
 
-    if (tn == NULL) {
-        fail(p, TL_EINVAL, "node %u is not in the cluster configuration",
+    /* A node beyond the configuration is known from the registry (it
+     * registered itself); the lookup takes a mutex, never waits on I/O.
+     * This node's copy of the registry may lag the node's registration
+     * by a second: unavailable (the caller retries), not invalid. */
+    if (registry_node_addr(n, p->target, true, raft_addr, sizeof raft_addr) !=
+        0) {
+        fail(p, TL_EUNAVAILABLE,
+             "node %u is not in the cluster configuration nor (yet) "
+             "registered; retry",
              p->target);
         return;
     }
@@ -393,8 +400,7 @@ leader_op(struct node *n, struct node_shard *sh, struct proposal *p)
         if (srv != NULL)
             rv = start_assign(sh, p->target);
         else
-            rv =
-                raft_add(&sh->raft, &sh->chg, p->target, tn->raft_addr, add_cb);
+            rv = raft_add(&sh->raft, &sh->chg, p->target, raft_addr, add_cb);
     } else {
         if (srv == NULL) {
             node_task_complete(p, 0, 0);

@@ -656,6 +656,7 @@ begin_shutdown(struct node *n)
         return;
     n->shutting_down = true;
     tl_info("node", "event=shutdown id=%u", n->opts.id);
+    registry_request_stop(n); /* joined by node_destroy(), off the loop */
     /* New proposals now fail at once; queued ones never reach raft. */
     p = take_queue(n, true);
     while (p != NULL) {
@@ -1019,7 +1020,10 @@ start_all(struct node *n)
         if (rv != 0)
             return rv;
     }
-    return start_rpc(n);
+    rv = start_rpc(n);
+    if (rv == 0)
+        rv = registry_start(n);
+    return rv;
 }
 
 int
@@ -1057,6 +1061,7 @@ node_destroy(struct node *n)
         if (uv_loop_close(&n->loop) != 0)
             tl_warn("node", "event=loop_busy_at_exit");
     }
+    registry_destroy(n);
     restore_stop(n);
     restore_sessions_close(n);
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {

@@ -141,6 +141,8 @@ struct node {
      * on restart until a request (or, on a meta replica, the log replay
      * of catalog batches not yet in RocksDB) teaches it again. */
     _Atomic uint64_t map_version;
+    /* The node registry thread and its cache (registry.c). */
+    struct registry *reg;
 };
 
 /** A catalog batch the meta group applied on this node (leader or
@@ -218,6 +220,31 @@ void restore_serve_fetch(struct node *n, const Talus__Request *req,
                          struct tl_error *err, int *code);
 /** Release every fetch session (shutdown). */
 void restore_sessions_close(struct node *n);
+
+/* ---- registry.c */
+
+/** Start the registry thread: registers this node, bootstraps the
+ * registry (as meta leader) and keeps the records of the groups this node
+ * leads current, never on the loop. TL_EIO. */
+int registry_start(struct node *n);
+/** Ask the registry thread to stop, without waiting. Any thread. */
+void registry_request_stop(struct node *n);
+/** Stop and join the registry thread. Safe if never started. */
+void registry_stop(struct node *n);
+/** registry_stop(), then free the registry. Safe if never started. */
+void registry_destroy(struct node *n);
+/** The rpc (or, with @raft, raft) address of node @id: the configuration
+ * first, else the registry's cache. TL_ENOTFOUND when neither knows it.
+ * Any thread. */
+int registry_node_addr(struct node *n, uint32_t id, bool raft, char *out,
+                       size_t len);
+/** The highest node id known (configuration or registry). Any thread. */
+uint32_t registry_max_node(struct node *n);
+/** Answer a ClusterMapRequest (worker thread): resp->cluster_map, or
+ * *@code and @err when the registry is unreachable and not cached. */
+void registry_serve(struct node *n, const Talus__Request *req,
+                    struct tl_arena *a, Talus__Response *resp,
+                    struct tl_error *err, int *code);
 
 /** Seconds on the monotonic clock. */
 double node_now(void);

@@ -375,6 +375,18 @@ handle_membership(struct node *n, const Talus__Request *req, struct tl_arena *a,
 }
 
 static void
+handle_cluster_map(struct node *n, const Talus__Request *req,
+                   struct tl_arena *a, Talus__Response *resp)
+{
+    struct tl_error err;
+    int code = 0;
+    tl_error_clear(&err);
+    registry_serve(n, req, a, resp, &err, &code);
+    if (code != 0)
+        set_error_code(a, resp, &err, -1, code, 0);
+}
+
+static void
 dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
          Talus__Response *resp)
 {
@@ -398,6 +410,9 @@ dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
         break;
     case TALUS__REQUEST__BODY_MEMBERSHIP:
         handle_membership(n, req, a, resp);
+        break;
+    case TALUS__REQUEST__BODY_CLUSTER_MAP:
+        handle_cluster_map(n, req, a, resp);
         break;
     default:
         tl_error_clear(&err);

@@ -315,7 +315,7 @@ drop_applied_key(const ProtobufCBinaryData *keys,
 static int
 fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
 {
-    const struct tl_node_config *nc = tl_cluster_node(&n->cfg, src);
+    char addr[TL_ADDR_MAX];
     struct tl_rpc_client *cl;
     uint64_t session = 0, min_index = atomic_load(&sh->fsm.restore_index);
     uint64_t n_keys = 0, n_pages = 0;
@@ -323,7 +323,9 @@ fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
     uint8_t *resume_buf = NULL;
     int rv;
 
-    if (nc == NULL || tl_rpc_client_create(nc->rpc_addr, &cl) != 0)
+    /* Sources beyond the configuration come from the registry. */
+    if (registry_node_addr(n, src, false, addr, sizeof addr) != 0 ||
+        tl_rpc_client_create(addr, &cl) != 0)
         return TL_EINVAL;
     for (;;) {
         Talus__Request req = TALUS__REQUEST__INIT;
@@ -422,8 +424,8 @@ fetch_shard(struct node *n, struct node_shard *sh)
 
     if (first != 0 && first != n->opts.id)
         rv = fetch_from(n, sh, first);
-    for (uint32_t id = 1; rv != 0 && rv != TL_ESHUTDOWN && id <= n->cfg.n_nodes;
-         id++)
+    uint32_t max = registry_max_node(n);
+    for (uint32_t id = 1; rv != 0 && rv != TL_ESHUTDOWN && id <= max; id++)
         if (id != n->opts.id && id != first)
             rv = fetch_from(n, sh, id);
     return rv;

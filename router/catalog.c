@@ -15,6 +15,7 @@
 
 #define MOD "catalog"
 #define CATALOG_RETRIES 16
+#define CATALOG_MAP_MIN_MS 5000
 
 /* The ring or range map of one version of one table. Statements borrow
  * them through their arena copies of the table without holding the lock,
@@ -338,6 +339,10 @@ refresh(struct catalog *c, struct tl_error *err)
         if (rv != 0 || swapped)
             break;
     }
+    /* Nodes join and leave with no catalog change: look at the registry
+     * too when the catalog reloads (at most every few seconds). */
+    if (rv == 0)
+        router_learn_nodes(c->r, CATALOG_MAP_MIN_MS);
     return rv;
 }
 

@@ -26,9 +26,11 @@
 #include <unistd.h>
 
 #include "cluster_config.h"
+#include "cluster_map.h"
 #include "log.h"
 #include "router.h"
 #include "session.h"
+#include "tl_error.h"
 
 #define MOD "router"
 
@@ -54,9 +56,14 @@ struct conn_arg {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: talus-router --config FILE [--listen host:port] "
-               "[--log-level debug|info|warn|error] "
-               "[--max-connections N]\n");
+    fprintf(f, "usage: talus-router (--join HOST:PORT[,HOST:PORT...] | "
+               "--config FILE)\n"
+               "                    [--listen host:port] "
+               "[--log-level debug|info|warn|error]\n"
+               "                    [--max-connections N]\n"
+               "--join asks the first node that answers for the cluster map "
+               "(nodes, shards,\nsettings); --config reads a cluster "
+               "file.\n");
 }
 
 static void
@@ -258,11 +265,48 @@ accept_loop(int lfd, int max_connections)
     }
 }
 
+/* Build cfg from the cluster map of the first node of @join that answers,
+ * retrying for a minute (the cluster may be starting too). On success
+ * *@map owns the reply. */
+static int
+join_cluster(const char *join, Talus__Response **map)
+{
+    char errbuf[512] = "", used[TL_ADDR_MAX] = "";
+    int rv = TL_EUNAVAILABLE;
+
+    for (int i = 0; i < 120 && rv != 0; i++) {
+        rv = tl_cluster_map_fetch(join, 2000, map, used, sizeof used, errbuf,
+                                  sizeof errbuf);
+        if (rv == TL_EINVAL)
+            break;
+        if (rv != 0) {
+            if (i == 0)
+                tl_warn(MOD, "event=join_waiting join=%s err=\"%s\"", join,
+                        errbuf);
+            usleep(500 * 1000);
+        }
+    }
+    if (rv == 0)
+        rv = tl_cluster_map_to_config((*map)->cluster_map, &cfg, errbuf,
+                                      sizeof errbuf);
+    if (rv != 0) {
+        tl_error(MOD, "event=join_failed join=%s error=\"%s\"", join, errbuf);
+        if (*map != NULL)
+            talus__response__free_unpacked(*map, NULL);
+        *map = NULL;
+        return rv;
+    }
+    tl_info(MOD, "event=joined join=%s from=%s nodes=%u shards=%u", join, used,
+            cfg.n_nodes, cfg.n_shards);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"join", required_argument, NULL, 'j'},
         {"listen", required_argument, NULL, 'l'},
         {"log-level", required_argument, NULL, 'L'},
         {"max-connections", required_argument, NULL, 'm'},
@@ -270,6 +314,8 @@ main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
+    const char *join = NULL;
+    Talus__Response *map = NULL;
     const char *listen_addr = NULL;
     long max_connections = 1000;
     char errbuf[256] = "";
@@ -278,13 +324,16 @@ main(int argc, char **argv)
     int opt;
     int sig;
 
-    while ((opt = getopt_long(argc, argv, "c:l:L:m:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:j:l:L:m:h", opts, NULL)) != -1) {
         char *end;
         int level;
 
         switch (opt) {
         case 'c':
             config_path = optarg;
+            break;
+        case 'j':
+            join = optarg;
             break;
         case 'l':
             listen_addr = optarg;
@@ -316,18 +365,21 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (config_path == NULL || optind != argc) {
+    if ((config_path == NULL) == (join == NULL) || optind != argc ||
+        (join != NULL && strlen(join) >= sizeof(router.join))) {
         usage(stderr);
         return 2;
     }
 
     tl_cluster_config_defaults(&cfg);
-    if (tl_cluster_config_load(config_path, &cfg, errbuf, sizeof(errbuf)) !=
-        0) {
+    if (config_path != NULL && tl_cluster_config_load(config_path, &cfg, errbuf,
+                                                      sizeof(errbuf)) != 0) {
         tl_error(MOD, "event=config_failed path=%s error=\"%s\"", config_path,
                  errbuf);
         return 1;
     }
+    if (join != NULL && join_cluster(join, &map) != 0)
+        return 1;
     if (listen_addr != NULL) {
         if (strlen(listen_addr) >= sizeof(cfg.router_listen)) {
             tl_error(MOD, "event=config_failed error=\"--listen too long\"");
@@ -342,8 +394,19 @@ main(int argc, char **argv)
         return 1;
     }
     if (router_init(&router, &cfg) != 0) {
-        tl_error(MOD, "event=router_init_failed path=%s", config_path);
+        tl_error(MOD, "event=router_init_failed source=%s",
+                 config_path != NULL ? config_path : join);
+        if (map != NULL)
+            talus__response__free_unpacked(map, NULL);
         return 1;
+    }
+    if (join != NULL)
+        snprintf(router.join, sizeof(router.join), "%s", join);
+    if (map != NULL) {
+        /* Leader hints from the shard records spare the first requests
+         * a hop through the preferred replica. */
+        router_seed_leaders(&router, map->cluster_map);
+        talus__response__free_unpacked(map, NULL);
     }
     if (open_listener(cfg.router_listen, &lfd, shown, sizeof(shown)) != 0) {
         router_close(&router);

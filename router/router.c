@@ -11,16 +11,37 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "cluster_map.h"
 #include "log.h"
 #include "router_int.h"
 
 #define MOD "router"
+/* The address of a node whose address is not known yet: nothing listens
+ * on TCP port 1 of loopback, so calls fail as unreachable. */
+#define ROUTER_NO_ADDR "127.0.0.1:1"
+/* How often a leader hint naming an unknown node may fetch the map. */
+#define ROUTER_MAP_MIN_MS 1000
+/* Per address: a session thread waits for it (nodes answer from their
+ * cache when the meta group is slow). */
+#define ROUTER_MAP_CALL_MS 2000
 
 /* Row ids: bits 63..22 milliseconds, 21..12 router id, 11..0 counter. The
  * state is per process, as is the router. */
 static pthread_mutex_t rowid_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t rowid_last_ms;
 static uint32_t rowid_seq;
+
+/* A client for @addr, or for a node whose address is not known yet (an
+ * empty @addr: a placeholder that never connects, so calls to it fail as
+ * unreachable until router_learn_nodes() replaces it). */
+static int
+make_client(const char *addr, struct tl_rpc_client **out)
+{
+    int rv = tl_rpc_client_create(addr[0] != '\0' ? addr : ROUTER_NO_ADDR, out);
+    if (rv == 0)
+        tl_rpc_client_set_connect_timeout(*out, ROUTER_CONNECT_TIMEOUT_MS);
+    return rv;
+}
 
 int
 router_init(struct router *r, const struct tl_cluster_config *cfg)
@@ -38,15 +59,16 @@ router_init(struct router *r, const struct tl_cluster_config *cfg)
     if (getrandom(&r->router_id, sizeof(r->router_id), 0) !=
         sizeof(r->router_id))
         r->router_id = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+    pthread_mutex_init(&r->map_mu, NULL);
     for (uint32_t i = 0; i < cfg->n_nodes; i++) {
-        rv = tl_rpc_client_create(cfg->nodes[i].rpc_addr, &r->nodes[i]);
+        struct tl_rpc_client *c = NULL;
+        rv = make_client(cfg->nodes[i].rpc_addr, &c);
         if (rv != 0) {
             tl_error(MOD, "event=bad_node_addr node=%u addr=%s", i + 1,
                      cfg->nodes[i].rpc_addr);
             goto err_nodes;
         }
-        tl_rpc_client_set_connect_timeout(r->nodes[i],
-                                          ROUTER_CONNECT_TIMEOUT_MS);
+        r->nodes[i] = c;
     }
     rv = catalog_create(r, &r->catalog);
     if (rv != 0)
@@ -58,6 +80,7 @@ err_nodes:
         tl_rpc_client_destroy(r->nodes[i]);
         r->nodes[i] = NULL;
     }
+    pthread_mutex_destroy(&r->map_mu);
     return rv;
 }
 
@@ -73,6 +96,121 @@ router_close(struct router *r)
         tl_rpc_client_destroy(r->nodes[i]);
         r->nodes[i] = NULL;
     }
+    for (uint32_t i = 0; i < r->n_retired; i++)
+        tl_rpc_client_destroy(r->retired[i]);
+    r->n_retired = 0;
+    pthread_mutex_destroy(&r->map_mu);
+}
+
+void
+router_seed_leaders(struct router *r, const Talus__ClusterMap *m)
+{
+    uint32_t n_nodes = __atomic_load_n(&r->cfg.n_nodes, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < m->n_shards; i++) {
+        const Talus__ShardRecord *s = m->shards[i];
+        uint32_t none = 0;
+        if (s->shard >= TL_MAX_SHARDS || !s->has_leader || s->leader == 0 ||
+            s->leader > n_nodes)
+            continue;
+        atomic_compare_exchange_strong(&r->leader[s->shard], &none, s->leader);
+    }
+    if (m->has_meta_leader && m->meta_leader != 0 &&
+        m->meta_leader <= n_nodes) {
+        uint32_t none = 0;
+        atomic_compare_exchange_strong(&r->leader[TL_META_GROUP], &none,
+                                       m->meta_leader);
+    }
+}
+
+/* Add the nodes of @m this router lacks. Under map_mu. */
+static void
+add_nodes_locked(struct router *r, const Talus__ClusterMap *m)
+{
+    uint32_t n_nodes = r->cfg.n_nodes, max = n_nodes;
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const Talus__NodeRecord *rec = m->nodes[i];
+        struct tl_rpc_client *c = NULL;
+        if (rec->id < 1 || rec->id > TL_MAX_NODES ||
+            strlen(rec->rpc_addr) >= TL_ADDR_MAX ||
+            strlen(rec->raft_addr) >= TL_ADDR_MAX)
+            continue;
+        struct tl_node_config *nc = &r->cfg.nodes[rec->id - 1];
+        bool known = rec->id <= n_nodes && nc->rpc_addr[0] != '\0';
+        if (known || make_client(rec->rpc_addr, &c) != 0)
+            continue;
+        snprintf(nc->rpc_addr, sizeof nc->rpc_addr, "%s", rec->rpc_addr);
+        snprintf(nc->raft_addr, sizeof nc->raft_addr, "%s", rec->raft_addr);
+        nc->id = rec->id;
+        struct tl_rpc_client *old = atomic_exchange(&r->nodes[rec->id - 1], c);
+        if (old != NULL && r->n_retired < TL_MAX_NODES)
+            r->retired[r->n_retired++] = old;
+        else if (old != NULL)
+            tl_warn(MOD, "event=client_leaked node=%u", rec->id);
+        tl_info(MOD, "event=node_learned node=%u rpc=%s", rec->id,
+                rec->rpc_addr);
+        if (rec->id > max)
+            max = rec->id;
+    }
+    /* Ids in between get an unreachable placeholder until they register. */
+    for (uint32_t id = n_nodes + 1; id < max; id++) {
+        struct tl_rpc_client *c = NULL;
+        if (r->nodes[id - 1] == NULL && make_client(ROUTER_NO_ADDR, &c) == 0) {
+            r->cfg.nodes[id - 1].id = id;
+            r->nodes[id - 1] = c;
+        }
+    }
+    if (max > n_nodes)
+        __atomic_store_n(&r->cfg.n_nodes, max, __ATOMIC_RELEASE);
+}
+
+static bool node_down(const struct router *r, uint32_t id, int64_t now);
+
+int
+router_learn_nodes(struct router *r, int min_interval_ms)
+{
+    char addrs[4096], errbuf[512];
+    size_t off = 0;
+    Talus__Response *resp = NULL;
+    int rv;
+
+    pthread_mutex_lock(&r->map_mu);
+    int64_t now = router_now_ms();
+    if (min_interval_ms > 0 && r->map_at_ms != 0 &&
+        now - r->map_at_ms < min_interval_ms) {
+        pthread_mutex_unlock(&r->map_mu);
+        return 0;
+    }
+    r->map_at_ms = now;
+    /* Nodes that answered lately first (a node that is down costs a
+     * connect timeout), then --join's list, then the others. */
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 1 && r->join[0] != '\0' &&
+            off + strlen(r->join) + 2 < sizeof addrs)
+            off += (size_t)snprintf(addrs + off, sizeof addrs - off, "%s%s",
+                                    off ? "," : "", r->join);
+        if (pass == 1)
+            continue;
+        for (uint32_t i = 0; i < r->cfg.n_nodes; i++)
+            if (r->cfg.nodes[i].rpc_addr[0] != '\0' &&
+                node_down(r, i + 1, now) == (pass == 2) &&
+                off + TL_ADDR_MAX + 2 < sizeof addrs)
+                off +=
+                    (size_t)snprintf(addrs + off, sizeof addrs - off, "%s%s",
+                                     off ? "," : "", r->cfg.nodes[i].rpc_addr);
+    }
+    rv = off == 0 ? TL_EUNAVAILABLE
+                  : tl_cluster_map_fetch(addrs, ROUTER_MAP_CALL_MS, &resp, NULL,
+                                         0, errbuf, sizeof errbuf);
+    if (rv == 0) {
+        add_nodes_locked(r, resp->cluster_map);
+        router_seed_leaders(r, resp->cluster_map);
+        talus__response__free_unpacked(resp, NULL);
+    } else {
+        tl_warn(MOD, "event=cluster_map_failed err=\"%s\"",
+                off == 0 ? "no address" : errbuf);
+    }
+    pthread_mutex_unlock(&r->map_mu);
+    return rv;
 }
 
 /* The node currently believed to lead @shard. */
@@ -290,6 +428,10 @@ router_retry_next(struct router *r, struct router_retry *t, int rv,
     uint32_t hint = 0;
 
     t->n_attempts++;
+    /* A node whose address this router does not know yet: ask the
+     * registry (it may have registered since the router started). */
+    if (rv == TL_EUNAVAILABLE && (nc == NULL || nc->rpc_addr[0] == '\0'))
+        router_learn_nodes(r, ROUTER_MAP_MIN_MS);
     if (rv == TL_EUNAVAILABLE)
         atomic_store(&r->down_until_ms[t->node - 1],
                      router_now_ms() + ROUTER_DOWN_MS);
@@ -311,6 +453,11 @@ router_retry_next(struct router *r, struct router_retry *t, int rv,
         /* The node says whether the write may still commit; every other
          * failover reply was refused before anything ran. */
         maybe_applied = e->has_outcome_unknown && e->outcome_unknown;
+        /* A node this router does not know yet (it joined after the
+         * router started): learn it from the registry. */
+        if (resp->has_leader_hint && resp->leader_hint > r->cfg.n_nodes &&
+            resp->leader_hint <= TL_MAX_NODES)
+            router_learn_nodes(r, ROUTER_MAP_MIN_MS);
         if (resp->has_leader_hint && resp->leader_hint >= 1 &&
             resp->leader_hint <= r->cfg.n_nodes)
             hint = (uint32_t)resp->leader_hint;

@@ -16,8 +16,19 @@
 struct catalog; /* router/catalog.h */
 
 struct router {
+    /* Nodes may be added at run time (router_learn_nodes()): a new node's
+     * entry and client are filled before cfg.n_nodes grows (a release
+     * store), and a client is replaced only for a node whose address was
+     * unknown; the replaced one is kept until router_close(). */
     struct tl_cluster_config cfg;
-    struct tl_rpc_client *nodes[TL_MAX_NODES]; /* by node index (id - 1) */
+    struct tl_rpc_client *_Atomic nodes[TL_MAX_NODES]; /* by id - 1 */
+    /* Where to ask for the cluster map: --join's list (may be empty: then
+     * the configured nodes). */
+    char join[1024];
+    pthread_mutex_t map_mu; /* serializes router_learn_nodes() */
+    int64_t map_at_ms;      /* last fetch (router_now_ms), under map_mu */
+    struct tl_rpc_client *retired[TL_MAX_NODES]; /* under map_mu */
+    uint32_t n_retired;
     struct catalog *catalog;
     /* Node (1-based id) last seen leading each shard, 0 for the preferred
      * one; set from the nodes' leader hints and successful replies
@@ -36,6 +47,18 @@ struct router {
  * cache (loaded lazily on first use). Nodes need not be up. TL_EINVAL for
  * a bad address. */
 int router_init(struct router *r, const struct tl_cluster_config *cfg);
+
+/** Fetch the cluster map (from r->join, then every known node) and add
+ * the nodes it lists that this router does not know (or knew without an
+ * address); seed the leader of each shard nobody named yet from its
+ * record's hint. At most once per @min_interval_ms (0: always); several
+ * threads may call it, one fetches. 0, or TL_EUNAVAILABLE when no node
+ * answered. */
+int router_learn_nodes(struct router *r, int min_interval_ms);
+
+/** Seed the known leaders from the shard records of @m (a ClusterMap)
+ * where none is known yet. Cannot fail. */
+void router_seed_leaders(struct router *r, const Talus__ClusterMap *m);
 
 /** Release everything router_init() made (logs the retry counters). */
 void router_close(struct router *r);

@@ -1,10 +1,12 @@
 /* shardctl — the operator's command line for a Talus cluster.
  *
- * It reads the cluster configuration (--config, $TALUS_CONFIG, or
- * data/cluster.conf) and talks to the storage nodes over their RPC port
- * and to a router over the PostgreSQL protocol. Human-readable tables by
- * default, --json for scripts; exit status 0 on success, 1 when the
- * cluster is unhealthy or unreachable, 2 for bad usage. */
+ * It learns the cluster from any one node (--node HOST:PORT, else
+ * $TALUS_NODE, else 127.0.0.1:7101: `make up`'s node 1), which answers a
+ * ClusterMap from the registry in the meta group; a configuration file
+ * (--config FILE or $TALUS_CONFIG) still works. It talks to the storage
+ * nodes over their RPC port and to a router over the PostgreSQL protocol.
+ * Human-readable tables by default, --json for scripts; exit status 0 on
+ * success, 1 when the cluster is unhealthy or unreachable, 2 for bad usage. */
 #include <libpq-fe.h>
 #include <nng/nng.h>
 #include <stdbool.h>
@@ -15,11 +17,16 @@
 #include <unistd.h>
 
 #include "cluster_config.h"
+#include "cluster_map.h"
 #include "rpc.h"
 #include "shardctl_int.h"
 #include "tl_error.h"
 
 #define STATUS_TIMEOUT_MS 2000
+#define DEFAULT_NODE "127.0.0.1:7101"
+
+/* The ClusterMap the cluster answered (registry view), or NULL. */
+static Talus__Response *g_map;
 
 /* A shard as the nodes that answered see it: the leader's view (the
  * node reporting is_leader) wins over a follower's; replicas lists every
@@ -38,7 +45,9 @@ struct shard_view {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: shardctl [--config FILE] [--json] COMMAND [options]\n"
+    fprintf(f, "usage: shardctl [--node HOST:PORT[,...] | --config FILE] "
+               "[--json] COMMAND\n"
+               "                [options]\n"
                "\n"
                "commands:\n"
                "  status                 every shard: node, leader, applied "
@@ -81,8 +90,10 @@ usage(FILE *f)
                "the configuration's router.listen.\n"
                "`shardctl COMMAND --help` describes one command.\n"
                "\n"
-               "The configuration defaults to $TALUS_CONFIG, else "
-               "data/cluster.conf.\n");
+               "shardctl asks one node for the cluster map: --node, else "
+               "$TALUS_NODE, else\n"
+               "127.0.0.1:7101; --config FILE (or $TALUS_CONFIG) reads a "
+               "cluster file instead.\n");
 }
 
 static double
@@ -572,10 +583,15 @@ router_answers(const char *hostport)
     return ok;
 }
 
+static void merge_registry(struct tl_cluster_config *cfg);
+
+/* With @merge (a cluster file), the registry's nodes are merged in while
+ * waiting: a node beyond the file may lead a shard. */
 static int
-cmd_wait(const struct tl_cluster_config *cfg, double timeout_s,
-         const char *router)
+cmd_wait(struct tl_cluster_config *cfg, double timeout_s, const char *router,
+         bool merge)
 {
+    double next_merge = 0;
     struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
     bool node_up[TL_MAX_NODES];
     double deadline = now_s() + timeout_s;
@@ -585,6 +601,10 @@ cmd_wait(const struct tl_cluster_config *cfg, double timeout_s,
         return 1;
     for (;;) {
         uint32_t ready = 0;
+        if (merge && g_map == NULL && now_s() >= next_merge) {
+            merge_registry(cfg);
+            next_merge = now_s() + 1;
+        }
         collect_status(cfg, false, views, node_up);
         /* The shards and the meta group (the catalog). */
         for (uint32_t s = 0; s <= cfg->n_shards; s++)
@@ -624,10 +644,12 @@ cmd_nodes(const struct tl_cluster_config *cfg, bool json)
     if (json)
         printf("{\"nodes\":[");
     else
-        printf("%-4s %-22s %-22s %-5s %-20s %s\n", "NODE", "RPC", "RAFT",
-               "STATE", "HOSTS", "LEADS");
+        printf("%-4s %-22s %-22s %-5s %-4s %-20s %s\n", "NODE", "RPC", "RAFT",
+               "STATE", "REG", "HOSTS", "LEADS");
     for (uint32_t i = 0; i < cfg->n_nodes; i++) {
         uint32_t id = cfg->nodes[i].id;
+        bool reg = g_map != NULL &&
+                   tl_cluster_map_node(g_map->cluster_map, id) != NULL;
         char hosts[512] = "", leads[512] = "";
         size_t ho = 0, lo = 0;
         /* Shards, then the meta group ("meta"). */
@@ -649,20 +671,22 @@ cmd_nodes(const struct tl_cluster_config *cfg, bool json)
         }
         if (json)
             printf("%s{\"id\":%u,\"rpc\":\"%s\",\"raft\":\"%s\",\"up\":%s,"
-                   "\"hosts\":[%s],\"leads\":[%s]}",
+                   "\"registered\":%s,\"hosts\":[%s],\"leads\":[%s]}",
                    i ? "," : "", id, cfg->nodes[i].rpc_addr,
                    cfg->nodes[i].raft_addr, node_up[i] ? "true" : "false",
-                   hosts, leads);
+                   reg ? "true" : "false", hosts, leads);
         else
-            printf("%-4u %-22s %-22s %-5s %-20s %s\n", id,
+            printf("%-4u %-22s %-22s %-5s %-4s %-20s %s\n", id,
                    cfg->nodes[i].rpc_addr, cfg->nodes[i].raft_addr,
-                   node_up[i] ? "up" : "down", ho ? hosts : "-",
+                   node_up[i] ? "up" : "down",
+                   g_map == NULL ? "?" : (reg ? "yes" : "no"), ho ? hosts : "-",
                    lo ? leads : "-");
     }
     if (json)
         printf("],\"up\":%u,\"down\":%u}\n", n_up, cfg->n_nodes - n_up);
     else
-        printf("\n%u of %u nodes up\n", n_up, cfg->n_nodes);
+        printf("\n%u of %u nodes up%s\n", n_up, cfg->n_nodes,
+               g_map == NULL ? " (registry not readable: REG unknown)" : "");
     free(views);
     return n_up == 0 ? 1 : 0;
 }
@@ -695,9 +719,9 @@ cmd_shards(const struct tl_cluster_config *cfg, bool json)
     if (json)
         printf("{\"shards\":[");
     else
-        printf("%-5s %-37s %-10s %-6s %10s %10s\n", "SHARD",
-               "HASH RANGE [start, end)", "REPLICAS", "LEADER", "APPLIED",
-               "KEYS");
+        printf("%-5s %-37s %-10s %-6s %-10s %-6s %10s %10s\n", "SHARD",
+               "HASH RANGE [start, end)", "REPLICAS", "LEADER", "REG-REPL",
+               "REG-LD", "APPLIED", "KEYS");
     for (uint32_t s = 0; s < cfg->n_shards; s++) {
         const struct shard_view *v = &views[s];
         char start[24], end[24], lbuf[16];
@@ -709,16 +733,33 @@ cmd_shards(const struct tl_cluster_config *cfg, bool json)
         hash_start(s + 1, cfg->n_shards, end, sizeof end);
         bool ok = v->seen && v->st.is_leader;
         snprintf(lbuf, sizeof lbuf, "%u", v->node);
+        /* The registry's record (meta group) next to the live view. */
+        const Talus__ShardRecord *rec =
+            g_map != NULL ? tl_cluster_map_shard(g_map->cluster_map, s) : NULL;
+        char rbuf[256] = "-", rlbuf[16] = "-";
+        if (rec != NULL) {
+            uint64_t rr[TL_MAX_NODES];
+            size_t nr =
+                rec->n_replicas < TL_MAX_NODES ? rec->n_replicas : TL_MAX_NODES;
+            for (size_t k = 0; k < nr; k++)
+                rr[k] = rec->replicas[k];
+            id_list(rr, nr, rbuf, sizeof rbuf);
+            if (rec->has_leader && rec->leader != 0)
+                snprintf(rlbuf, sizeof rlbuf, "%u", rec->leader);
+        }
         if (json)
             printf("%s{\"shard\":%u,\"hash_start\":\"%s\",\"hash_end\":\"%s\","
                    "\"replicas\":[%s],\"leader\":%u,\"applied_index\":%llu,"
-                   "\"keys\":%llu}",
+                   "\"keys\":%llu,\"registry\":{\"replicas\":[%s],"
+                   "\"leader\":%u}}",
                    s ? "," : "", s, start, end, v->n_replicas ? vbuf : "",
                    ok ? v->node : 0, (unsigned long long)v->st.applied_index,
-                   (unsigned long long)v->st.n_keys);
+                   (unsigned long long)v->st.n_keys,
+                   rec != NULL && rec->n_replicas ? rbuf : "",
+                   rec != NULL && rec->has_leader ? rec->leader : 0);
         else
-            printf("%-5u [%s, %s) %-10s %-6s %10llu %10llu\n", s, start, end,
-                   vbuf, ok ? lbuf : "none",
+            printf("%-5u [%s, %s) %-10s %-6s %-10s %-6s %10llu %10llu\n", s,
+                   start, end, vbuf, ok ? lbuf : "none", rbuf, rlbuf,
                    (unsigned long long)v->st.applied_index,
                    (unsigned long long)v->st.n_keys);
     }
@@ -727,7 +768,8 @@ cmd_shards(const struct tl_cluster_config *cfg, bool json)
     else
         printf("\nhash ranges are the hash vindex's (consistent_hash and "
                "range tables map\nkeys differently: see `shardctl "
-               "tables`); keys are approximate\n");
+               "tables`); keys are approximate; REG-REPL and\nREG-LD are "
+               "the registry's record (meta group), the others live status\n");
     free(views);
     return n_up == 0 ? 1 : 0;
 }
@@ -882,10 +924,76 @@ print_command_help(const char *cmd)
     return false;
 }
 
+/* Ask the nodes at @addrs for the cluster map, until @deadline (now_s
+ * clock; 0: once); on success g_map holds it. */
+static int
+fetch_map(const char *addrs, int timeout_ms, double deadline, char *err,
+          size_t errlen)
+{
+    for (;;) {
+        int rv = tl_cluster_map_fetch(addrs, timeout_ms, &g_map, NULL, 0, err,
+                                      errlen);
+        if (rv == 0 || rv == TL_EINVAL || now_s() >= deadline)
+            return rv;
+        usleep(200 * 1000);
+    }
+}
+
+/* The configuration from the cluster map of @addrs. */
+static int
+config_from_node(const char *addrs, double deadline,
+                 struct tl_cluster_config *cfg)
+{
+    char err[512];
+    int rv = fetch_map(addrs, STATUS_TIMEOUT_MS, deadline, err, sizeof err);
+    if (rv == 0)
+        rv = tl_cluster_map_to_config(g_map->cluster_map, cfg, err, sizeof err);
+    if (rv != 0)
+        fprintf(stderr,
+                "shardctl: cannot reach the cluster at %s: %s; is it "
+                "running? (set --node or TALUS_NODE)\n",
+                addrs, err);
+    return rv;
+}
+
+/* With a file: also read the registry (best effort) and add the nodes it
+ * knows beyond the file (a node that joined). */
+static void
+merge_registry(struct tl_cluster_config *cfg)
+{
+    char addrs[1024] = "", err[512];
+    size_t off = 0;
+    for (uint32_t i = 0;
+         i < cfg->n_nodes && off + TL_ADDR_MAX + 2 < sizeof addrs; i++)
+        off += (size_t)snprintf(addrs + off, sizeof addrs - off, "%s%s",
+                                off ? "," : "", cfg->nodes[i].rpc_addr);
+    /* Best effort, and quick: the file already names the nodes. */
+    if (off == 0 || fetch_map(addrs, 800, 0, err, sizeof err) != 0)
+        return;
+    const Talus__ClusterMap *m = g_map->cluster_map;
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const Talus__NodeRecord *r = m->nodes[i];
+        if (r->id < 1 || r->id > TL_MAX_NODES ||
+            strlen(r->rpc_addr) >= TL_ADDR_MAX ||
+            strlen(r->raft_addr) >= TL_ADDR_MAX)
+            continue;
+        if (r->id <= cfg->n_nodes && cfg->nodes[r->id - 1].rpc_addr[0] != '\0')
+            continue;
+        struct tl_node_config *n = &cfg->nodes[r->id - 1];
+        snprintf(n->rpc_addr, sizeof n->rpc_addr, "%s", r->rpc_addr);
+        snprintf(n->raft_addr, sizeof n->raft_addr, "%s", r->raft_addr);
+        for (uint32_t k = cfg->n_nodes; k < r->id; k++)
+            cfg->nodes[k].id = k + 1;
+        if (r->id > cfg->n_nodes)
+            cfg->n_nodes = r->id;
+    }
+}
+
 int
 main(int argc, char **argv)
 {
-    const char *config = getenv("TALUS_CONFIG");
+    const char *config = NULL, *node = NULL;
+    bool merge_in_wait = false;
     const char *router = getenv("TALUS_ROUTER");
     bool want_help = false;
     double timeout_s = 30;
@@ -897,11 +1005,11 @@ main(int argc, char **argv)
     char err[512];
     int i;
 
-    if (config == NULL)
-        config = "data/cluster.conf";
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config = argv[++i];
+        } else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc) {
+            node = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
@@ -934,11 +1042,40 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* Flags first, then the environment ($TALUS_NODE before
+     * $TALUS_CONFIG), then make up's node 1. */
+    if (config == NULL && node == NULL) {
+        node = getenv("TALUS_NODE");
+        if (node != NULL && node[0] == '\0')
+            node = NULL;
+        if (node == NULL)
+            config = getenv("TALUS_CONFIG");
+        if (config != NULL && config[0] == '\0')
+            config = NULL;
+        if (node == NULL && config == NULL)
+            node = DEFAULT_NODE;
+    }
     tl_cluster_config_defaults(&cfg);
-    if (tl_cluster_config_load(config, &cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "shardctl: cannot read cluster configuration: %s\n",
-                err);
-        return 1;
+    if (config != NULL) {
+        if (tl_cluster_config_load(config, &cfg, err, sizeof(err)) != 0) {
+            fprintf(stderr, "shardctl: cannot read cluster configuration: %s\n",
+                    err);
+            return 1;
+        }
+        /* wait merges inside its loop: the cluster may be starting. */
+        if (strcmp(cmd, "wait") != 0)
+            merge_registry(&cfg);
+        else
+            merge_in_wait = true;
+    } else {
+        /* wait tolerates a cluster that is still starting. */
+        double deadline = strcmp(cmd, "wait") == 0 ? now_s() + timeout_s : 0;
+        if (config_from_node(node, deadline, &cfg) != 0) {
+            if (g_map != NULL)
+                talus__response__free_unpacked(g_map, NULL);
+            nng_fini();
+            return 1;
+        }
     }
     bool no_args = strcmp(cmd, "status") == 0 || strcmp(cmd, "wait") == 0 ||
                    strcmp(cmd, "nodes") == 0 || strcmp(cmd, "shards") == 0 ||
@@ -951,7 +1088,7 @@ main(int argc, char **argv)
     if (strcmp(cmd, "status") == 0)
         rv = cmd_status(&cfg, json);
     else if (strcmp(cmd, "wait") == 0)
-        rv = cmd_wait(&cfg, timeout_s, router);
+        rv = cmd_wait(&cfg, timeout_s, router, merge_in_wait);
     else if (strcmp(cmd, "replica") == 0)
         rv = cmd_replica(&cfg, n_args, args, timeout_s);
     else if (strcmp(cmd, "leader") == 0)
@@ -973,6 +1110,8 @@ main(int argc, char **argv)
         fprintf(stderr, "shardctl: unknown command %s\n", cmd);
         usage(stderr);
     }
+    if (g_map != NULL)
+        talus__response__free_unpacked(g_map, NULL);
     /* Closed sockets are reaped by nng's threads in the background; wait
      * for them so a leak checker does not see half-freed dialers at exit. */
     nng_fini();

@@ -114,12 +114,57 @@ bin_path(const char *rel)
     return path;
 }
 
+/* A joined node (th_node_join_start): started from flags, not the file. */
+static bool joined[TL_MAX_NODES];
+static char join_of[TL_MAX_NODES][512];
+
+int
+th_node_join_start(struct th_cluster *c, uint32_t id, const char *join)
+{
+    struct tl_node_config *n = &c->cfg.nodes[id - 1];
+    char log[PATH_MAX + 32], ids[16], bin[PATH_MAX];
+
+    if (c->nodes[id - 1] > 0)
+        return 0;
+    if (n->rpc_addr[0] == '\0') {
+        snprintf(n->rpc_addr, sizeof n->rpc_addr, "127.0.0.1:%u", free_port());
+        snprintf(n->raft_addr, sizeof n->raft_addr, "127.0.0.1:%u",
+                 free_port());
+        snprintf(n->dir, sizeof n->dir, "%.*s/node%u",
+                 (int)(sizeof n->dir - 16), c->dir, id);
+        n->id = id;
+        if (id > c->cfg.n_nodes)
+            c->cfg.n_nodes = id;
+    }
+    joined[id - 1] = true;
+    if (join != join_of[id - 1]) /* a restart passes its own list */
+        snprintf(join_of[id - 1], sizeof join_of[id - 1], "%s",
+                 join != NULL ? join : c->cfg.nodes[0].rpc_addr);
+    snprintf(log, sizeof(log), "%s/node%u.log", c->dir, id);
+    snprintf(ids, sizeof(ids), "%u", id);
+    snprintf(bin, sizeof(bin), "%s", bin_path("node/talus-node"));
+    char *argv[64] = {
+        bin,          "--id",  ids,    "--rpc",  n->rpc_addr,     "--raft",
+        n->raft_addr, "--dir", n->dir, "--join", join_of[id - 1], NULL};
+    char extra[sizeof c->node_args];
+    int argc = 11;
+    snprintf(extra, sizeof extra, "%s", c->node_args);
+    for (char *tok = strtok(extra, " "); tok != NULL && argc < 63;
+         tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    c->nodes[id - 1] = spawn(log, argv);
+    return c->nodes[id - 1] > 0 ? 0 : -1;
+}
+
 int
 th_node_start(struct th_cluster *c, uint32_t id)
 {
     char log[PATH_MAX + 32], ids[16];
     if (c->nodes[id - 1] > 0)
         return 0;
+    if (joined[id - 1])
+        return th_node_join_start(c, id, join_of[id - 1]);
     snprintf(log, sizeof(log), "%s/node%u.log", c->dir, id);
     snprintf(ids, sizeof(ids), "%u", id);
     char bin[PATH_MAX];
@@ -147,6 +192,24 @@ th_node_signal(struct th_cluster *c, uint32_t id, int sig)
         kill(c->nodes[id - 1], sig);
 }
 
+/* What a router is started from: the file, or the --join list (the
+ * cluster's, else every node's rpc address, written to @buf). Borrowed
+ * from @c or @buf. */
+static char *
+router_source(struct th_cluster *c, char *buf, size_t len)
+{
+    size_t off = 0;
+    if (c->router_config)
+        return c->conf;
+    if (c->router_join[0] != '\0')
+        return c->router_join;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < c->cfg.n_nodes && off + TL_ADDR_MAX + 2 < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+                                c->cfg.nodes[i].rpc_addr);
+    return buf;
+}
+
 int
 th_router_start(struct th_cluster *c)
 {
@@ -155,7 +218,14 @@ th_router_start(struct th_cluster *c)
         return 0;
     snprintf(log, sizeof(log), "%s/router.log", c->dir);
     snprintf(bin, sizeof(bin), "%s", bin_path("router/talus-router"));
-    char *argv[] = {bin, "--config", c->conf, NULL};
+    char buf[1024];
+    char *join = router_source(c, buf, sizeof buf);
+    char *argv[] = {bin,
+                    c->router_config ? "--config" : "--join",
+                    join,
+                    "--listen",
+                    c->cfg.router_listen,
+                    NULL};
     c->router = spawn(log, argv);
     return c->router > 0 ? 0 : -1;
 }
@@ -171,7 +241,11 @@ th_router2_start(struct th_cluster *c)
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", c->router2_port);
     snprintf(log, sizeof(log), "%s/router2.log", c->dir);
     snprintf(bin, sizeof(bin), "%s", bin_path("router/talus-router"));
-    char *argv[] = {bin, "--config", c->conf, "--listen", listen, NULL};
+    char buf[1024];
+    char *join = router_source(c, buf, sizeof buf);
+    char *argv[] = {bin,    c->router_config ? "--config" : "--join",
+                    join,   "--listen",
+                    listen, NULL};
     c->router2 = spawn(log, argv);
     if (c->router2 <= 0)
         return -1;
@@ -255,7 +329,7 @@ th_wait_ready(struct th_cluster *c, double timeout_s)
 int
 th_cluster_start(struct th_cluster *c, const struct th_options *opt)
 {
-    struct th_options o = {3, 6, 5000, 1, 0, NULL, NULL, false};
+    struct th_options o = {3, 6, 5000, 1, 0, NULL, NULL, false, false, false};
     char err[256];
     FILE *f;
 
@@ -272,11 +346,15 @@ th_cluster_start(struct th_cluster *c, const struct th_options *opt)
         o.extra_conf = opt->extra_conf;
         o.node_args = opt->node_args;
         o.no_router = opt->no_router;
+        o.router_config = opt->router_config;
+        o.router_join_one = opt->router_join_one;
     }
     memset(c, 0, sizeof(*c));
     if (o.node_args != NULL)
         snprintf(c->node_args, sizeof(c->node_args), "%s", o.node_args);
     c->no_router = o.no_router;
+    c->router_config = o.router_config;
+    memset(joined, 0, sizeof joined);
     snprintf(c->dir, sizeof(c->dir), "/tmp/talus-test-XXXXXX");
     if (mkdtemp(c->dir) == NULL)
         return -1;
@@ -304,6 +382,9 @@ th_cluster_start(struct th_cluster *c, const struct th_options *opt)
         fprintf(stderr, "harness: %s\n", err);
         return -1;
     }
+    if (o.router_join_one)
+        snprintf(c->router_join, sizeof(c->router_join), "%s",
+                 c->cfg.nodes[0].rpc_addr);
     for (uint32_t i = 1; i <= o.n_nodes; i++)
         if (th_node_start(c, i) != 0)
             goto fail;
@@ -555,6 +636,30 @@ th_shardctl(struct th_cluster *c, const char *out_path, ...)
     argv[argc++] = bin;
     argv[argc++] = "--config";
     argv[argc++] = c->conf;
+    va_start(ap, out_path);
+    for (char *a = va_arg(ap, char *); a != NULL && argc < 31;
+         a = va_arg(ap, char *))
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return th_run(argv, out_path);
+}
+
+int
+th_shardctl_node(struct th_cluster *c, const char *addrs, const char *out_path,
+                 ...)
+{
+    char *argv[32];
+    char bin[PATH_MAX], node[1024];
+    int argc = 0;
+    va_list ap;
+
+    snprintf(bin, sizeof(bin), "%s", bin_path("shardctl/shardctl"));
+    snprintf(node, sizeof(node), "%s",
+             addrs != NULL ? addrs : c->cfg.nodes[0].rpc_addr);
+    argv[argc++] = bin;
+    argv[argc++] = "--node";
+    argv[argc++] = node;
     va_start(ap, out_path);
     for (char *a = va_arg(ap, char *); a != NULL && argc < 31;
          a = va_arg(ap, char *))

@@ -2,7 +2,9 @@
  *
  * th_cluster_start() writes a cluster configuration with free ephemeral
  * ports into a fresh temporary directory, starts the talus-node processes
- * and one talus-router from the build tree, and waits until every shard
+ * from it and one talus-router from the build tree (with --join and the
+ * nodes' RPC addresses, so it learns the cluster from the registry; with
+ * th_options.router_config, from the file), and waits until every shard
  * has a leader and the router answers a query (through `shardctl wait`,
  * never a fixed sleep). Processes are stopped by PID; a process that exits
  * with a non-zero status (a crash, or a sanitizer report) is counted, so
@@ -32,11 +34,19 @@ struct th_options {
                                     separated (e.g. "--snapshot-threshold
                                     64"), or NULL */
     bool no_router;              /* do not start (or wait for) a router */
+    bool router_config;          /* routers read the file (--config)
+                                    instead of --join */
+    bool router_join_one;        /* routers --join node 1's rpc address
+                                    only (default: every node's) */
 };
 
 struct th_cluster {
     char node_args[512]; /* th_options.node_args, kept for restarts */
     bool no_router;
+    bool router_config;
+    /* The routers' --join list; "" for every node's rpc address. Set by
+     * th_options.router_join_one; tests may change it between starts. */
+    char router_join[1024];
     char dir[PATH_MAX];
     char conf[PATH_MAX];
     struct tl_cluster_config cfg;
@@ -58,6 +68,12 @@ int th_cluster_stop(struct th_cluster *c);
 
 /** Start node @id (1-based) if it is not running. 0 or -1. */
 int th_node_start(struct th_cluster *c, uint32_t id);
+/** Start node @id, beyond the configuration file, the way an operator
+ * adds a machine: `talus-node --id ID --rpc --raft --dir --join ADDRS`
+ * with fresh ports (chosen once, kept across restarts) and no file;
+ * @join is the --join list (NULL: node 1's rpc address). Its addresses are
+ * added to c->cfg so the other helpers reach it. 0 or -1. */
+int th_node_join_start(struct th_cluster *c, uint32_t id, const char *join);
 /** Send @sig to node @id and, for SIGTERM/SIGKILL, wait until it exited.
  * SIGSTOP/SIGCONT just send. */
 void th_node_signal(struct th_cluster *c, uint32_t id, int sig);
@@ -125,6 +141,11 @@ uint32_t th_wait_leader(struct th_cluster *c, uint32_t shard, uint32_t not_node,
  * the node does not answer or does not host it. */
 bool th_shard_status(struct th_cluster *c, uint32_t id, uint32_t shard,
                      Talus__ShardStatus *out);
+
+/** Run shardctl with `--node ADDRS` (NULL: node 1's rpc address) and the
+ * NULL-terminated arguments after @out_path; its exit status or -1. */
+int th_shardctl_node(struct th_cluster *c, const char *addrs,
+                     const char *out_path, ...) __attribute__((sentinel));
 
 /** Run shardctl with this cluster's config and the NULL-terminated
  * arguments after @out_path (output there, or the test's stdout when

@@ -22,7 +22,10 @@ static struct th_cluster cluster;
 static int
 setup(void **state)
 {
-    struct th_options o = {.n_nodes = 3, .n_shards = 6, .n_replicas = 3};
+    /* The router reads the cluster file (--config), for compatibility;
+     * the other tests start it with --join. */
+    struct th_options o = {
+        .n_nodes = 3, .n_shards = 6, .n_replicas = 3, .router_config = true};
     return th_cluster_start(&cluster, &o);
 }
 
