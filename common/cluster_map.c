@@ -186,6 +186,32 @@ tl_cluster_map_shard(const Talus__ClusterMap *m, uint32_t shard)
     return NULL;
 }
 
+uint32_t
+tl_cluster_map_add_nodes(const Talus__ClusterMap *m,
+                         struct tl_cluster_config *c)
+{
+    uint32_t added = 0;
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const Talus__NodeRecord *r = m->nodes[i];
+        if (r->id < 1 || r->id > TL_MAX_NODES ||
+            strlen(r->rpc_addr) >= TL_ADDR_MAX ||
+            strlen(r->raft_addr) >= TL_ADDR_MAX)
+            continue;
+        struct tl_node_config *n = &c->nodes[r->id - 1];
+        if (r->id <= c->n_nodes && n->rpc_addr[0] != '\0')
+            continue;
+        snprintf(n->rpc_addr, sizeof n->rpc_addr, "%s", r->rpc_addr);
+        snprintf(n->raft_addr, sizeof n->raft_addr, "%s", r->raft_addr);
+        if (r->id > c->n_nodes)
+            c->n_nodes = r->id;
+        added++;
+    }
+    /* Ids are dense in a config: name the gaps, with no address. */
+    for (uint32_t i = 0; i < c->n_nodes; i++)
+        c->nodes[i].id = i + 1;
+    return added;
+}
+
 int
 tl_cluster_map_to_config(const Talus__ClusterMap *m,
                          struct tl_cluster_config *c, char *errbuf,
@@ -208,22 +234,7 @@ tl_cluster_map_to_config(const Talus__ClusterMap *m,
         c->election_timeout_ms = s->election_timeout_ms;
     if (s->has_heartbeat_ms && s->heartbeat_ms > 0)
         c->heartbeat_ms = s->heartbeat_ms;
-    for (size_t i = 0; i < m->n_nodes; i++) {
-        const Talus__NodeRecord *r = m->nodes[i];
-        if (r->id < 1 || r->id > TL_MAX_NODES ||
-            strlen(r->rpc_addr) >= TL_ADDR_MAX ||
-            strlen(r->raft_addr) >= TL_ADDR_MAX)
-            continue;
-        struct tl_node_config *n = &c->nodes[r->id - 1];
-        n->id = r->id;
-        snprintf(n->rpc_addr, sizeof n->rpc_addr, "%s", r->rpc_addr);
-        snprintf(n->raft_addr, sizeof n->raft_addr, "%s", r->raft_addr);
-        if (r->id > c->n_nodes)
-            c->n_nodes = r->id;
-    }
-    /* Ids are dense in a config: name the gaps, with no address. */
-    for (uint32_t i = 0; i < c->n_nodes; i++)
-        c->nodes[i].id = i + 1;
+    tl_cluster_map_add_nodes(m, c);
     if (c->n_initial_nodes > c->n_nodes)
         c->n_nodes = c->n_initial_nodes;
     for (uint32_t i = 0; i < c->n_nodes; i++)

@@ -74,9 +74,16 @@ const Talus__NodeRecord *tl_cluster_map_node(const Talus__ClusterMap *m,
 const Talus__ShardRecord *tl_cluster_map_shard(const Talus__ClusterMap *m,
                                                uint32_t shard);
 
+/** Add to *@c the nodes of @m it has no address for (a node that joined
+ * after @c was made), raising n_nodes; ids in between get empty
+ * addresses. Records with an id beyond TL_MAX_NODES or an oversized
+ * address are skipped. Returns how many nodes were added. */
+uint32_t tl_cluster_map_add_nodes(const Talus__ClusterMap *m,
+                                  struct tl_cluster_config *c);
+
 /** Fill *@c (over its current contents: call tl_cluster_config_defaults()
- * first) from @m: settings and every node's addresses (data directories
- * stay empty; ids missing from the registry get empty addresses).
+ * first) from @m: settings, and the addresses of every node @c has none
+ * for (tl_cluster_map_add_nodes(); data directories stay empty).
  * TL_EINVAL, with @errbuf saying why, when @m has no settings or no
  * nodes. */
 int tl_cluster_map_to_config(const Talus__ClusterMap *m,

@@ -36,8 +36,8 @@ struct scan_ctx {
 typedef int (*row_fn)(struct scan_ctx *c, const char *key, size_t klen,
                       const char *val, size_t vlen, void *arg);
 
-static int
-storage_error(struct tl_error *err, const char *what, char *msg)
+int
+exec_storage_error(struct tl_error *err, const char *what, char *msg)
 {
     tl_error_set(err, TL_EIO, "XX000", "storage error during %s", what);
     tl_error_detail(err, "%s", msg);
@@ -232,7 +232,7 @@ scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
     if (rv == 0) {
         rocksdb_iter_get_error(it, &msg);
         if (msg != NULL)
-            rv = storage_error(c->err, "scan", msg);
+            rv = exec_storage_error(c->err, "scan", msg);
     }
     rocksdb_iter_destroy(it);
     rocksdb_readoptions_destroy(ro);

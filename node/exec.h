@@ -39,6 +39,10 @@ struct exec_scan_result {
 typedef int (*exec_propose_fn)(void *ctx, const Talus__WriteBatch *wb,
                                struct fsm_result *res, struct tl_error *err);
 
+/** Fill @err with XX000 "storage error during @what" and RocksDB's
+ * message @msg (freed here). Returns TL_EIO. */
+int exec_storage_error(struct tl_error *err, const char *what, char *msg);
+
 /** Run scan fragment @sf over @cf (see talus.proto ScanFragment: ranges in
  * order, resume_key, filter, projection, limit, order/top-N, count_only,
  * paging by page_size rows or EXEC_PAGE_BYTES). Results go to *@out, in

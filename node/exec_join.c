@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "exec.h"
 #include "keycodec.h"
 #include "row.h"
 #include "value.h"
@@ -54,15 +55,6 @@ struct exec_join {
     size_t n_steps;
     size_t bytes; /* held by built tables */
 };
-
-static int
-storage_error(struct tl_error *err, const char *what, char *msg)
-{
-    tl_error_set(err, TL_EIO, "XX000", "storage error during %s", what);
-    tl_error_detail(err, "%s", msg);
-    rocksdb_free(msg);
-    return TL_EIO;
-}
 
 /* Whether two values of these types have the same key encoding exactly
  * when they are equal (floats are left out: -0 and 0 are equal). */
@@ -278,7 +270,7 @@ build_table(struct exec_join *j, struct step *s, struct tl_error *err)
     if (rv == 0) {
         rocksdb_iter_get_error(it, &msg);
         if (msg != NULL)
-            rv = storage_error(err, "join build", msg);
+            rv = exec_storage_error(err, "join build", msg);
     }
     rocksdb_iter_destroy(it);
     rocksdb_readoptions_destroy(ro);
@@ -516,7 +508,7 @@ lookup(struct run *r, size_t k, bool *matched)
         rocksdb_get_cf(r->j->st->db, r->j->ro, r->j->cf,
                        (const char *)s->kbuf.data, s->kbuf.len, &vlen, &msg);
     if (msg != NULL)
-        return storage_error(r->err, "join lookup", msg);
+        return exec_storage_error(r->err, "join lookup", msg);
     if (val == NULL)
         return 0;
     uint8_t *copy = tl_arena_alloc(r->row_a, vlen + 1);

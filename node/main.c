@@ -175,21 +175,13 @@ join_cluster(const struct args *a, struct tl_cluster_config *cfg)
                  errbuf);
         return rv;
     }
-    struct tl_cluster_config from = *cfg;
-    if (a->config == NULL) {
+    /* Without a file the settings come from the registry; with one, only
+     * the nodes the file does not name. */
+    if (a->config == NULL)
         rv = tl_cluster_map_to_config(resp->cluster_map, cfg, errbuf,
                                       sizeof errbuf);
-    } else {
-        tl_cluster_config_defaults(&from);
-        rv = tl_cluster_map_to_config(resp->cluster_map, &from, errbuf,
-                                      sizeof errbuf);
-        for (uint32_t i = 0; rv == 0 && i < from.n_nodes; i++)
-            if (i >= cfg->n_nodes || cfg->nodes[i].rpc_addr[0] == '\0') {
-                cfg->nodes[i] = from.nodes[i];
-                if (i + 1 > cfg->n_nodes)
-                    cfg->n_nodes = i + 1;
-            }
-    }
+    else
+        tl_cluster_map_add_nodes(resp->cluster_map, cfg);
     talus__response__free_unpacked(resp, NULL);
     if (rv != 0)
         tl_error("node", "event=join_failed join=%s err=\"%s\"", a->join,

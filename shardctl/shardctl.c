@@ -970,23 +970,7 @@ merge_registry(struct tl_cluster_config *cfg)
     /* Best effort, and quick: the file already names the nodes. */
     if (off == 0 || fetch_map(addrs, 800, 0, err, sizeof err) != 0)
         return;
-    const Talus__ClusterMap *m = g_map->cluster_map;
-    for (size_t i = 0; i < m->n_nodes; i++) {
-        const Talus__NodeRecord *r = m->nodes[i];
-        if (r->id < 1 || r->id > TL_MAX_NODES ||
-            strlen(r->rpc_addr) >= TL_ADDR_MAX ||
-            strlen(r->raft_addr) >= TL_ADDR_MAX)
-            continue;
-        if (r->id <= cfg->n_nodes && cfg->nodes[r->id - 1].rpc_addr[0] != '\0')
-            continue;
-        struct tl_node_config *n = &cfg->nodes[r->id - 1];
-        snprintf(n->rpc_addr, sizeof n->rpc_addr, "%s", r->rpc_addr);
-        snprintf(n->raft_addr, sizeof n->raft_addr, "%s", r->raft_addr);
-        for (uint32_t k = cfg->n_nodes; k < r->id; k++)
-            cfg->nodes[k].id = k + 1;
-        if (r->id > cfg->n_nodes)
-            cfg->n_nodes = r->id;
-    }
+    tl_cluster_map_add_nodes(g_map->cluster_map, cfg);
 }
 
 int

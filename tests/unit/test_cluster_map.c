@@ -167,6 +167,26 @@ test_collect(void **state)
     assert_int_equal(c.nodes[2].id, 3);
     assert_string_equal(c.nodes[2].rpc_addr, "");
 
+    /* Adding to a configuration keeps the addresses it has (a file's)
+     * and adds only the nodes it lacks, naming the gaps. */
+    Talus__NodeRecord four = TALUS__NODE_RECORD__INIT;
+    Talus__NodeRecord *recs[2] = {m.nodes[0], &four};
+    four.id = 4;
+    four.rpc_addr = "127.0.0.1:7104";
+    four.raft_addr = "127.0.0.1:7204";
+    m.nodes = recs;
+    m.n_nodes = 2;
+    tl_cluster_config_defaults(&c);
+    c.n_nodes = 1;
+    c.nodes[0].id = 1;
+    snprintf(c.nodes[0].rpc_addr, TL_ADDR_MAX, "10.0.0.1:7101");
+    assert_int_equal(tl_cluster_map_add_nodes(&m, &c), 1);
+    assert_string_equal(c.nodes[0].rpc_addr, "10.0.0.1:7101");
+    assert_int_equal(c.n_nodes, 4);
+    assert_int_equal(c.nodes[2].id, 3);
+    assert_string_equal(c.nodes[2].rpc_addr, "");
+    assert_string_equal(c.nodes[3].raft_addr, "127.0.0.1:7204");
+
     /* No settings: refused. */
     m.settings = NULL;
     tl_cluster_config_defaults(&c);
