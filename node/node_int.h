@@ -145,6 +145,10 @@ struct node {
     struct registry *reg;
 };
 
+/** Raise the newest catalog (map) version this node has seen to @v (any
+ * thread). Requests planned with an older one are refused (TL_ESTALE). */
+void node_learn_version(struct node *n, uint64_t v);
+
 /** A catalog batch the meta group applied on this node (leader or
  * follower): raise n->map_version to the map version it writes (key
  * prefix(0, 3), a one-column int8 row), if any. Any thread; cannot fail. */

@@ -103,9 +103,8 @@ serving_shard(struct node *n, const Talus__Request *req, struct tl_arena *a,
     return NULL;
 }
 
-/* Raise the node's newest map version to @v. */
-static void
-learn_version(struct node *n, uint64_t v)
+void
+node_learn_version(struct node *n, uint64_t v)
 {
     uint64_t cur = atomic_load(&n->map_version);
     while (v > cur && !atomic_compare_exchange_weak(&n->map_version, &cur, v))
@@ -127,7 +126,7 @@ refuse_stale(struct node *n, const Talus__Request *req, struct tl_arena *a,
     if ((req->has_shard && req->shard == TL_META_GROUP) || v == 0)
         return false;
     if (v >= cur) {
-        learn_version(n, v);
+        node_learn_version(n, v);
         return false;
     }
     tl_error_clear(&err);
@@ -154,7 +153,7 @@ node_learn_catalog_batch(struct node *n, const Talus__WriteBatch *wb)
             tl_row_decode(m->value.data, m->value.len, &v, 1, NULL) != 0 ||
             v.is_null || !tl_type_is_int(v.type))
             continue;
-        learn_version(n, (uint64_t)v.u.i);
+        node_learn_version(n, (uint64_t)v.u.i);
     }
     tl_buf_close(&key);
 }

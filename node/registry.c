@@ -262,6 +262,10 @@ read_registry(struct registry *g, bool quick, struct tl_arena *a,
         if (!more)
             break;
     }
+    /* The catalog's version too: after a restart the node refuses work
+     * planned on an older catalog from its first read on, not only once
+     * a newer request reaches it. */
+    node_learn_version(g->n, m->map_version);
     size_t len = talus__cluster_map__get_packed_size(m);
     uint8_t *buf = malloc(len + 1);
     if (buf == NULL)

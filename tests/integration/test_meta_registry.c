@@ -5,8 +5,9 @@
  * nodes`, takes a replica and then the leadership of a shard, and the
  * router reaches it as leader; shardctl finds the cluster through
  * --node and TALUS_NODE and says clearly when nothing answers; a router
- * whose first --join address is down starts from the next one; and the
- * registry survives a restart of every process. */
+ * whose first --join address is down starts from the next one; the
+ * registry survives a restart of every process; and a restarted node
+ * learns the catalog's map version from it. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "cluster_map.h"
 #include "harness.h"
 #include "rpc.h"
+#include "tl_error.h"
 
 #define N_SHARDS 4
 #define SHARD 1 /* the shard moved to node 4 */
@@ -306,6 +308,49 @@ test_registry_survives_restart(void **state)
     PQfinish(conn);
 }
 
+/* A restarted node that hosts no meta replica learns the catalog's map
+ * version from its first registry read: a request planned on an older
+ * catalog is refused (TL_ESTALE) before any newer request reaches it. */
+static void
+test_restarted_node_learns_map_version(void **state)
+{
+    Talus__TableDesc d = TALUS__TABLE_DESC__INIT;
+    Talus__ScanFragment sf = TALUS__SCAN_FRAGMENT__INIT;
+    double deadline;
+    bool stale = false;
+
+    /* Two catalog changes: version 1 is older than the catalog's. */
+    PGconn *conn = th_connect(&cluster);
+    assert_true(th_ok(conn, "CREATE TABLE mv1 (k bigint PRIMARY KEY)"));
+    assert_true(th_ok(conn, "CREATE TABLE mv2 (k bigint PRIMARY KEY)"));
+    PQfinish(conn);
+    th_node_signal(&cluster, 4, SIGTERM);
+    assert_int_equal(th_node_start(&cluster, 4), 0);
+    d.id = 999;
+    d.name = "t";
+    sf.table = &d;
+    deadline = th_now() + 30;
+    while (!stale && th_now() < deadline) {
+        Talus__Request req = TALUS__REQUEST__INIT;
+        Talus__Response *resp = NULL;
+        req.request_id = tl_rpc_next_id();
+        req.has_shard = true;
+        req.shard = SHARD;
+        req.has_map_version = true;
+        req.map_version = 1; /* before the tables of these tests */
+        req.body_case = TALUS__REQUEST__BODY_SCAN;
+        req.scan = &sf;
+        if (th_node_call(&cluster, 4, &req, 5000, &resp) == 0) {
+            stale = resp->error != NULL && resp->error->has_code &&
+                    resp->error->code == TL_ESTALE && resp->map_version > 1;
+            talus__response__free_unpacked(resp, NULL);
+        }
+        if (!stale)
+            usleep(100 * 1000);
+    }
+    assert_true(stale);
+}
+
 int
 main(void)
 {
@@ -316,6 +361,7 @@ main(void)
         cmocka_unit_test(test_shardctl_node_and_env),
         cmocka_unit_test(test_router_join_first_down),
         cmocka_unit_test(test_registry_survives_restart),
+        cmocka_unit_test(test_restarted_node_learns_map_version),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
