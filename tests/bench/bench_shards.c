@@ -7,9 +7,16 @@
  *   point    SELECT * FROM t WHERE id = <random>        (one shard)
  *   scatter  SELECT count(*) FROM t WHERE n = -1        (every shard scans
  *            its part of the table; no row matches)
+ *   join_point    SELECT t.id, r.label FROM t JOIN r ON t.n = r.k
+ *                 WHERE t.id = <random>   (one shard; r is a reference
+ *                 table: a point lookup in the shard's copy)
+ *   join_scatter  SELECT count(*) FROM t JOIN r ON t.n = r.k
+ *                 WHERE r.label = 'none'  (every shard joins all its rows
+ *                 with its copy of r; no row matches)
  * printing p50/p99 latency for each. It asserts nothing about speed.
  *
  *   bench_shards [-r replicas] [-n rows] [-q queries] [-s 1,2,4,8,16] */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +48,24 @@ pct(double *v, int n, double p)
     return v[i];
 }
 
-/* Load @rows rows into t in 500-row statements. 0 or -1. */
+enum phase { SCATTER, POINT, JOIN_POINT, JOIN_SCATTER };
+
+/* Load @rows rows into t in 500-row statements, and the 100 rows of the
+ * reference table r. 0 or -1. */
 static int
 load(PGconn *conn, int rows)
 {
     static char sql[1 << 16];
     if (!th_ok(conn, "CREATE TABLE t (id bigint PRIMARY KEY, v text, n "
-                     "integer) PARTITION BY HASH (id)"))
+                     "integer) PARTITION BY HASH (id)") ||
+        !th_ok(conn, "CREATE TABLE r (k integer PRIMARY KEY, label text) "
+                     "WITH (distribution = 'reference')"))
+        return -1;
+    size_t rlen = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO r VALUES ");
+    for (int k = 0; k < 100; k++)
+        rlen += (size_t)snprintf(sql + rlen, sizeof(sql) - rlen,
+                                 "%s(%d, 'label-%d')", k ? "," : "", k, k);
+    if (!th_ok(conn, sql))
         return -1;
     for (int b = 0; b < rows; b += 500) {
         size_t len =
@@ -65,22 +83,33 @@ load(PGconn *conn, int rows)
 /* Time @q executions of the query @make builds; fills p50/p99. Returns the
  * number of failed executions. */
 static int
-time_queries(PGconn *conn, int q, int rows, int point, double *p50, double *p99)
+time_queries(PGconn *conn, int q, int rows, enum phase ph, double *p50,
+             double *p99)
 {
     double *lat = calloc((size_t)q, sizeof(double));
     int errors = 0;
-    char sql[128];
+    char sql[160];
     for (int i = 0; i < q; i++) {
-        if (point)
+        bool count = ph == SCATTER || ph == JOIN_SCATTER;
+        if (ph == POINT)
             snprintf(sql, sizeof(sql), "SELECT * FROM t WHERE id = %d",
                      rand() % rows);
-        else
+        else if (ph == SCATTER)
             snprintf(sql, sizeof(sql), "SELECT count(*) FROM t WHERE n = -1");
+        else if (ph == JOIN_POINT)
+            snprintf(sql, sizeof(sql),
+                     "SELECT t.id, r.label FROM t JOIN r ON t.n = r.k "
+                     "WHERE t.id = %d",
+                     rand() % rows);
+        else
+            snprintf(sql, sizeof(sql),
+                     "SELECT count(*) FROM t JOIN r ON t.n = r.k "
+                     "WHERE r.label = 'none'");
         double t0 = now_ms();
         PGresult *res = PQexec(conn, sql);
         lat[i] = now_ms() - t0;
         if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-            (!point && strcmp(PQgetvalue(res, 0, 0), "0") != 0))
+            (count && strcmp(PQgetvalue(res, 0, 0), "0") != 0))
             errors++;
         PQclear(res);
     }
@@ -130,7 +159,7 @@ main(int argc, char **argv)
                                .n_shards = (uint32_t)atoi(tok),
                                .n_replicas = (uint32_t)replicas};
         struct th_cluster c;
-        double pp50, pp99, sp50, sp99;
+        double pp50, pp99, sp50, sp99, jp50, jp99, js50, js99;
         if (o.n_shards < 1 || th_cluster_start(&c, &o) != 0) {
             fprintf(stderr, "bench_shards: cluster with %s shards failed\n",
                     tok);
@@ -141,15 +170,22 @@ main(int argc, char **argv)
             status = 1;
         } else {
             /* Warm the connections to every node before timing. */
-            time_queries(conn, 50, rows, 0, &sp50, &sp99);
-            int e1 = time_queries(conn, queries, rows, 1, &pp50, &pp99);
-            int e2 = time_queries(conn, queries, rows, 0, &sp50, &sp99);
+            time_queries(conn, 50, rows, SCATTER, &sp50, &sp99);
+            int e = time_queries(conn, queries, rows, POINT, &pp50, &pp99);
+            e += time_queries(conn, queries, rows, SCATTER, &sp50, &sp99);
+            e += time_queries(conn, queries, rows, JOIN_POINT, &jp50, &jp99);
+            /* A whole-table join costs about rows lookups: fewer runs. */
+            e += time_queries(conn, queries / 10 + 1, rows, JOIN_SCATTER, &js50,
+                              &js99);
             printf("shards=%u replicas=%d rows=%d point_p50_ms=%.3f "
                    "point_p99_ms=%.3f scatter_p50_ms=%.3f scatter_p99_ms=%.3f "
+                   "join_point_p50_ms=%.3f join_point_p99_ms=%.3f "
+                   "join_scatter_p50_ms=%.3f join_scatter_p99_ms=%.3f "
                    "errors=%d\n",
-                   o.n_shards, replicas, rows, pp50, pp99, sp50, sp99, e1 + e2);
+                   o.n_shards, replicas, rows, pp50, pp99, sp50, sp99, jp50,
+                   jp99, js50, js99, e);
             fflush(stdout);
-            if (e1 + e2 > 0)
+            if (e > 0)
                 status = 1;
         }
         PQfinish(conn);
