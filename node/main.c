@@ -133,23 +133,92 @@ on_join_signal(int sig)
     join_stop = 1;
 }
 
+/* The cluster map this node last joined with, kept in its data directory
+ * so that it restarts even while the meta group is unreachable (its own
+ * shards may still have a majority with it). */
+#define JOIN_MAP_FILE "cluster-map.pb"
+
+/* The data directory of node @a->id: --dir, else the file's. */
+static const char *
+data_dir(const struct args *a, const struct tl_cluster_config *cfg)
+{
+    if (a->dir != NULL)
+        return a->dir;
+    return cfg->nodes[a->id - 1].dir[0] != '\0' ? cfg->nodes[a->id - 1].dir
+                                                : NULL;
+}
+
+/* Read the saved map, or NULL. */
+static Talus__ClusterMap *
+read_saved_map(const char *dir)
+{
+    char path[PATH_MAX + 32];
+    uint8_t buf[1 << 16];
+    size_t n;
+    FILE *f;
+
+    if (dir == NULL)
+        return NULL;
+    snprintf(path, sizeof path, "%s/" JOIN_MAP_FILE, dir);
+    f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return n > 0 && n < sizeof buf ? talus__cluster_map__unpack(NULL, n, buf)
+                                   : NULL;
+}
+
+/* Save @m (packed, written to a temporary file and renamed). Best effort:
+ * a node that cannot save it only loses the fallback. */
+static void
+save_map(const char *dir, const Talus__ClusterMap *m)
+{
+    char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+    size_t len = talus__cluster_map__get_packed_size(m);
+    uint8_t *buf = malloc(len + 1);
+    FILE *f;
+    bool ok;
+
+    if (buf == NULL)
+        abort();
+    talus__cluster_map__pack(m, buf);
+    snprintf(path, sizeof path, "%s/" JOIN_MAP_FILE, dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "wb");
+    ok = f != NULL && fwrite(buf, 1, len, f) == len;
+    if (f != NULL)
+        ok = fclose(f) == 0 && ok;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok)
+        tl_warn("node", "event=join_map_not_saved path=%s", path);
+    free(buf);
+}
+
 /* Learn the cluster from the nodes at a->join (ClusterMap): the settings
  * when there is no file, and the nodes the file does not list. Retried
- * for a minute: the cluster may be starting too. */
+ * for a minute: the cluster may be starting too. A node that joined
+ * before tries once, then starts from the map it saved then. The map
+ * used is packed into *@save (free()) for the data directory. */
 static int
-join_cluster(const struct args *a, struct tl_cluster_config *cfg)
+join_cluster(const struct args *a, struct tl_cluster_config *cfg,
+             Talus__ClusterMap **save)
 {
     char errbuf[512] = "";
     Talus__Response *resp = NULL;
+    Talus__ClusterMap *saved = read_saved_map(data_dir(a, cfg));
+    const Talus__ClusterMap *m;
     int rv = TL_EUNAVAILABLE;
 
+    *save = NULL;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_join_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    for (int i = 0; i < 120 && rv != 0 && !join_stop; i++) {
+    for (int i = 0; i < (saved != NULL ? 1 : 120) && rv != 0 && !join_stop;
+         i++) {
         rv = tl_cluster_map_fetch(a->join, 2000, &resp, NULL, 0, errbuf,
                                   sizeof errbuf);
         if (rv == TL_EINVAL)
@@ -161,28 +230,46 @@ join_cluster(const struct args *a, struct tl_cluster_config *cfg)
             else
                 tl_debug("node", "event=join_waiting join=%s err=\"%s\"",
                          a->join, errbuf);
-            usleep(500 * 1000);
+            if (saved == NULL)
+                usleep(500 * 1000);
         }
     }
     if (join_stop) {
         if (rv == 0)
             talus__response__free_unpacked(resp, NULL);
+        if (saved != NULL)
+            talus__cluster_map__free_unpacked(saved, NULL);
         tl_info("node", "event=stopped_while_joining id=%lu", a->id);
         return 1;
     }
+    if (rv != 0 && rv != TL_EINVAL && saved != NULL) {
+        tl_warn("node", "event=join_from_saved_map join=%s err=\"%s\"", a->join,
+                errbuf);
+        rv = 0;
+    }
     if (rv != 0) {
+        if (saved != NULL)
+            talus__cluster_map__free_unpacked(saved, NULL);
         tl_error("node", "event=join_failed join=%s err=\"%s\"", a->join,
                  errbuf);
         return rv;
     }
+    m = resp != NULL ? resp->cluster_map : saved;
     /* Without a file the settings come from the registry; with one, only
      * the nodes the file does not name. */
     if (a->config == NULL)
-        rv = tl_cluster_map_to_config(resp->cluster_map, cfg, errbuf,
-                                      sizeof errbuf);
+        rv = tl_cluster_map_to_config(m, cfg, errbuf, sizeof errbuf);
     else
-        tl_cluster_map_add_nodes(resp->cluster_map, cfg);
-    talus__response__free_unpacked(resp, NULL);
+        tl_cluster_map_add_nodes(m, cfg);
+    if (rv == 0 && resp != NULL) {
+        /* Keep the fresh map (stolen from the reply) for the next start. */
+        *save = resp->cluster_map;
+        resp->cluster_map = NULL;
+    }
+    if (resp != NULL)
+        talus__response__free_unpacked(resp, NULL);
+    if (saved != NULL)
+        talus__cluster_map__free_unpacked(saved, NULL);
     if (rv != 0)
         tl_error("node", "event=join_failed join=%s err=\"%s\"", a->join,
                  errbuf);
@@ -239,6 +326,7 @@ int
 main(int argc, char **argv)
 {
     struct tl_cluster_config cfg;
+    Talus__ClusterMap *joined_map = NULL;
     struct node_options o;
     struct node *n = NULL;
     struct args a;
@@ -260,7 +348,7 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    if (a.join != NULL && (rv = join_cluster(&a, &cfg)) != 0)
+    if (a.join != NULL && (rv = join_cluster(&a, &cfg, &joined_map)) != 0)
         return join_stop ? 0 : 1;
     if (apply_self(&a, &cfg) != 0)
         return 1;
@@ -280,9 +368,17 @@ main(int argc, char **argv)
         tl_warn("node", "event=unsafe_reads msg=\"reads skip the raft "
                         "barrier: stale reads possible after a leader "
                         "change\"");
-    if (node_create(&cfg, &o, &n) != 0)
+    if (node_create(&cfg, &o, &n) != 0) {
+        if (joined_map != NULL)
+            talus__cluster_map__free_unpacked(joined_map, NULL);
         return 1;
+    }
     rv = node_start(n);
+    if (joined_map != NULL) {
+        if (rv == 0) /* the data directory exists now */
+            save_map(cfg.nodes[a.id - 1].dir, joined_map);
+        talus__cluster_map__free_unpacked(joined_map, NULL);
+    }
     node_run(n);
     node_destroy(n);
     return rv == 0 ? 0 : 1;

@@ -6,8 +6,9 @@
  * router reaches it as leader; shardctl finds the cluster through
  * --node and TALUS_NODE and says clearly when nothing answers; a router
  * whose first --join address is down starts from the next one; the
- * registry survives a restart of every process; and a restarted node
- * learns the catalog's map version from it. */
+ * registry survives a restart of every process; a restarted node learns
+ * the catalog's map version from it; and a joined node restarts from the
+ * map it saved while no other node answers. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -351,6 +352,37 @@ test_restarted_node_learns_map_version(void **state)
     assert_true(stale);
 }
 
+/* A joined node restarts from the cluster map it saved even when no other
+ * node answers (its shards may still have a majority with it), and the
+ * cluster comes back around it. */
+static void
+test_joined_node_restarts_alone(void **state)
+{
+    Talus__ShardStatus st;
+    double deadline;
+    bool up = false;
+
+    th_router_signal(&cluster, SIGTERM);
+    th_router2_signal(&cluster, SIGTERM);
+    for (uint32_t id = 1; id <= 4; id++)
+        th_node_signal(&cluster, id, SIGTERM);
+    assert_int_equal(th_node_start(&cluster, 4), 0);
+    deadline = th_now() + 30;
+    while (!up && th_now() < deadline) {
+        up = th_shard_status(&cluster, 4, SHARD, &st);
+        if (!up)
+            usleep(100 * 1000);
+    }
+    assert_true(up);
+    for (uint32_t id = 1; id <= 3; id++)
+        assert_int_equal(th_node_start(&cluster, id), 0);
+    assert_int_equal(th_router_start(&cluster), 0);
+    assert_int_equal(th_wait_ready(&cluster, 60), 0);
+    PGconn *conn = th_connect(&cluster);
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM kv"), 201);
+    PQfinish(conn);
+}
+
 int
 main(void)
 {
@@ -362,6 +394,7 @@ main(void)
         cmocka_unit_test(test_router_join_first_down),
         cmocka_unit_test(test_registry_survives_restart),
         cmocka_unit_test(test_restarted_node_learns_map_version),
+        cmocka_unit_test(test_joined_node_restarts_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
