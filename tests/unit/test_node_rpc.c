@@ -469,6 +469,17 @@ modify(struct env *e, Talus__ModifyFragment *mf)
     return call(e, &req);
 }
 
+/* The expression `column @col + 1` of type @type. */
+static Talus__Expr *
+plus_one(struct env *e, uint32_t col, uint8_t type)
+{
+    struct tl_value one = tl_value_int(TL_TYPE_INT8, 1);
+    return tl_expr_to_proto(tl_expr_op(&e->a, TL_OP_ADD, type,
+                                       tl_expr_column(&e->a, col, type),
+                                       tl_expr_const(&e->a, &one)),
+                            &e->a);
+}
+
 /* UPDATE of a non-key column, of the key (rows move), and DELETE. */
 static void
 test_modify(void **state)
@@ -485,11 +496,7 @@ test_modify(void **state)
     mf.scan = whole_scan(e);
     mf.scan->filter = score_gt(e, 25);
     as.column = 2;
-    as.expr =
-        tl_expr_to_proto(tl_expr_op(&e->a, TL_OP_ADD, TL_TYPE_INT4,
-                                    tl_expr_column(&e->a, 2, TL_TYPE_INT4),
-                                    tl_expr_const(&e->a, &one)),
-                         &e->a);
+    as.expr = plus_one(e, 2, TL_TYPE_INT4);
     mf.set = asp;
     mf.n_set = 1;
     r = modify(e, &mf);
@@ -500,11 +507,7 @@ test_modify(void **state)
     /* UPDATE t SET id = id + 1: every row moves, some onto vacated keys. */
     mf.scan = whole_scan(e);
     as.column = 0;
-    as.expr =
-        tl_expr_to_proto(tl_expr_op(&e->a, TL_OP_ADD, TL_TYPE_INT8,
-                                    tl_expr_column(&e->a, 0, TL_TYPE_INT8),
-                                    tl_expr_const(&e->a, &one)),
-                         &e->a);
+    as.expr = plus_one(e, 0, TL_TYPE_INT8);
     r = modify(e, &mf);
     assert_null(r->error);
     assert_int_equal(r->count, 5);
@@ -567,7 +570,6 @@ test_modify_resent_applies_once(void **state)
     Talus__ModifyFragment mf = TALUS__MODIFY_FRAGMENT__INIT;
     Talus__Assignment as = TALUS__ASSIGNMENT__INIT;
     Talus__Assignment *asp[1] = {&as};
-    struct tl_value one = tl_value_int(TL_TYPE_INT8, 1);
     uint64_t id = tl_rpc_next_id();
     Talus__Response *r;
 
@@ -575,11 +577,7 @@ test_modify_resent_applies_once(void **state)
     mf.scan = whole_scan(e);
     mf.scan->filter = score_gt(e, 25);
     as.column = 2;
-    as.expr =
-        tl_expr_to_proto(tl_expr_op(&e->a, TL_OP_ADD, TL_TYPE_INT4,
-                                    tl_expr_column(&e->a, 2, TL_TYPE_INT4),
-                                    tl_expr_const(&e->a, &one)),
-                         &e->a);
+    as.expr = plus_one(e, 2, TL_TYPE_INT4);
     mf.set = asp;
     mf.n_set = 1;
     r = modify_as(e, &mf, id);
@@ -652,7 +650,6 @@ test_concurrent_updates(void **state)
     Talus__ModifyFragment mf = TALUS__MODIFY_FRAGMENT__INIT;
     Talus__Assignment as = TALUS__ASSIGNMENT__INIT;
     Talus__Assignment *asp[1] = {&as};
-    struct tl_value one = tl_value_int(TL_TYPE_INT4, 1);
     struct bumper b[4];
     pthread_t th[4];
     Talus__Response *r;
@@ -661,11 +658,7 @@ test_concurrent_updates(void **state)
     insert_n(e, 3);
     mf.scan = whole_scan(e);
     as.column = 2;
-    as.expr =
-        tl_expr_to_proto(tl_expr_op(&e->a, TL_OP_ADD, TL_TYPE_INT4,
-                                    tl_expr_column(&e->a, 2, TL_TYPE_INT4),
-                                    tl_expr_const(&e->a, &one)),
-                         &e->a);
+    as.expr = plus_one(e, 2, TL_TYPE_INT4);
     mf.set = asp;
     mf.n_set = 1;
     for (int i = 0; i < 4; i++) {
