@@ -13,6 +13,7 @@ size_t exec_join_max_bytes = 256u << 20;
 
 enum step_mode {
     MODE_LOOKUP = 0, /* equi-join columns cover the primary key */
+    MODE_PREFIX,     /* they cover a leading part of it: a key-range scan */
     MODE_HASH,       /* sorted table of rows by equi-join key */
     MODE_LOOP,       /* every row is a candidate */
 };
@@ -35,7 +36,9 @@ struct step {
     struct tl_expr *filter; /* over t alone; NULL: true */
     struct tl_expr *post;   /* fragment-filter conjuncts of this level */
     int mode;               /* enum step_mode */
-    int *pk_pair;           /* MODE_LOOKUP: pair of each pk column */
+    int *pk_pair;           /* MODE_LOOKUP, _PREFIX: pair of each pk column */
+    uint32_t n_prefix;      /* MODE_PREFIX: pk columns the pairs fix */
+    rocksdb_iterator_t *it; /* MODE_PREFIX: made at first use */
     struct entry *e;        /* MODE_HASH (sorted by key), MODE_LOOP */
     size_t n_e;
     struct tl_value *scratch; /* MODE_LOOKUP: t's row for the key */
@@ -193,8 +196,7 @@ entry_cmp(const void *pa, const void *pb)
 static int
 too_large(struct exec_join *j, const struct step *s, struct tl_error *err)
 {
-    tl_error_set(err, TL_ENOMEM, "54000",
-                 "reference table too large for a join");
+    tl_error_set(err, TL_ENOMEM, "54000", "joined table too large for a join");
     tl_error_detail(err,
                     "Joining table \"%s\" needs more than %zu bytes of "
                     "memory on the node; the limit is %zu.",
@@ -291,7 +293,10 @@ bad_step(struct tl_error *err, size_t k, const char *what)
 }
 
 /* Choose how step @s finds candidates: a point lookup when the pairs fix
- * every primary-key column, else a built table. */
+ * every primary-key column, a scan of the key range when they fix its
+ * first columns (a co-located sharded table joined on its shard key,
+ * the first of its key: only the matching rows are read), else a built
+ * table. */
 static void
 choose_mode(struct exec_join *j, struct step *s)
 {
@@ -304,8 +309,13 @@ choose_mode(struct exec_join *j, struct step *s)
         for (uint32_t i = 0; i < s->n_keys; i++)
             if (s->inner[i] == s->t->pk[p])
                 s->pk_pair[p] = (int)i;
-        if (s->pk_pair[p] < 0)
+        if (s->pk_pair[p] < 0) {
+            if (p > 0) {
+                s->mode = MODE_PREFIX;
+                s->n_prefix = p;
+            }
             return;
+        }
     }
     s->mode = MODE_LOOKUP;
     s->scratch =
@@ -400,7 +410,7 @@ exec_join_create(struct storage *st, rocksdb_column_family_handle_t *cf,
     j->n_cols = n;
     split_filter(j, filter);
     for (size_t k = 0; k < j->n_steps && rv == 0; k++)
-        if (j->steps[k].mode != MODE_LOOKUP)
+        if (j->steps[k].mode == MODE_HASH || j->steps[k].mode == MODE_LOOP)
             rv = build_table(j, &j->steps[k], err);
     return rv;
 }
@@ -429,6 +439,8 @@ exec_join_close(struct exec_join *j)
     if (j == NULL)
         return;
     for (size_t k = 0; k < j->n_steps; k++) {
+        if (j->steps[k].it != NULL)
+            rocksdb_iter_destroy(j->steps[k].it);
         tl_table_destroy(j->steps[k].t);
         tl_buf_close(&j->steps[k].kbuf);
         free(j->steps[k].e);
@@ -527,6 +539,58 @@ lookup(struct run *r, size_t k, bool *matched)
     return try_candidate(r, k, matched);
 }
 
+/* MODE_PREFIX: the rows whose first primary-key columns equal the outer
+ * values, in key order, through one iterator per step (a key encoding is
+ * self-delimiting, so the encoded values are a prefix of exactly those
+ * rows' keys). */
+static int
+prefix_scan(struct run *r, size_t k, bool *matched)
+{
+    struct step *s = &r->j->steps[k];
+    const struct tl_table *t = s->t;
+    char *msg = NULL;
+    int rv = 0;
+
+    tl_buf_reset(&s->kbuf);
+    tl_key_encode_prefix(&s->kbuf, t->id, TL_INDEX_PRIMARY);
+    for (uint32_t p = 0; p < s->n_prefix; p++) {
+        const struct tl_value *v = &r->vals[s->outer[s->pk_pair[p]]];
+        if (v->is_null)
+            return 0;
+        tl_key_encode_value(&s->kbuf, v);
+    }
+    if (s->it == NULL)
+        s->it = rocksdb_create_iterator_cf(r->j->st->db, r->j->ro, r->j->cf);
+    rocksdb_iter_seek(s->it, (const char *)s->kbuf.data, s->kbuf.len);
+    for (; rv == 0 && rocksdb_iter_valid(s->it); rocksdb_iter_next(s->it)) {
+        size_t klen, vlen;
+        const char *key = rocksdb_iter_key(s->it, &klen);
+        if (klen < s->kbuf.len || memcmp(key, s->kbuf.data, s->kbuf.len) != 0)
+            break;
+        const char *val = rocksdb_iter_value(s->it, &vlen);
+        uint8_t *copy = tl_arena_alloc(r->row_a, vlen + 1);
+        memcpy(copy, val, vlen);
+        if (tl_row_decode(copy, vlen, &r->vals[s->off], t->n_columns, NULL) !=
+            0)
+            return tl_error_set(r->err, TL_ECORRUPT, "XX001",
+                                "corrupt row in table \"%s\"", t->name);
+        if (s->filter != NULL) {
+            int pass;
+            rv = tl_expr_eval_pred(s->filter, &r->vals[s->off], t->n_columns,
+                                   r->row_a, &pass, r->err);
+            if (rv != 0 || !pass)
+                continue;
+        }
+        rv = try_candidate(r, k, matched);
+    }
+    if (rv == 0) {
+        rocksdb_iter_get_error(s->it, &msg);
+        if (msg != NULL)
+            rv = exec_storage_error(r->err, "join scan", msg);
+    }
+    return rv;
+}
+
 /* MODE_HASH: the entries whose key equals the outer row's. */
 static int
 probe(struct run *r, size_t k, bool *matched)
@@ -564,6 +628,9 @@ run_level(struct run *r, size_t k)
     switch (s->mode) {
     case MODE_LOOKUP:
         rv = lookup(r, k, &matched);
+        break;
+    case MODE_PREFIX:
+        rv = prefix_scan(r, k, &matched);
         break;
     case MODE_HASH:
         rv = probe(r, k, &matched);

@@ -1,12 +1,16 @@
 /* exec_join — the joins of a scan fragment (ScanFragment.joins): each
- * outer row the scan produces is joined, step by step, with tables whose
- * full copy lives in the same column family (reference tables).
+ * outer row the scan produces is joined, step by step, with the rows of
+ * other tables in the same column family: the full copy of a reference
+ * table, or the shard's own rows of a sharded table co-located with the
+ * outer one (the router checks that every match is on this shard).
  *
  * The combined row is the scanned ("outer") table's columns followed by
  * each joined table's columns, in step order; the fragment's filter,
  * projection and order are over it. A step finds its candidate rows by
  *  - a point lookup per outer row when its equi-join columns cover the
  *    joined table's primary key,
+ *  - a scan of the key range per outer row when they cover its first
+ *    primary-key columns (only the matching rows are read),
  *  - else a table of the joined table's rows (those passing the step's own
  *    filter) sorted by their equi-join key, built once per fragment and
  *    probed by binary search; without equi-join columns every row of that
@@ -21,7 +25,7 @@
  * columns they need has set them.
  *
  * Memory: the built tables of one fragment stay under
- * exec_join_max_bytes, else 54000 "reference table too large for a join".
+ * exec_join_max_bytes, else 54000 "joined table too large for a join".
  * Everything lives in the request arena. */
 #ifndef NODE_EXEC_JOIN_H
 #define NODE_EXEC_JOIN_H

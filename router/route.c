@@ -45,6 +45,34 @@ is_sharded(const struct tl_table *t)
     return t->shard_key >= 0 && t->vindex != TL_VINDEX_NONE;
 }
 
+bool
+route_co_located(const struct tl_table *a, const struct tl_table *b)
+{
+    if (!is_sharded(a) || !is_sharded(b) || route_is_reference(a) ||
+        route_is_reference(b) || a->vindex != b->vindex)
+        return false;
+    switch (a->vindex) {
+    case TL_VINDEX_HASH:
+        return true;
+    case TL_VINDEX_CONSISTENT_HASH: {
+        uint32_t va = a->ring_vnodes ? a->ring_vnodes : TL_RING_DEFAULT_VNODES;
+        uint32_t vb = b->ring_vnodes ? b->ring_vnodes : TL_RING_DEFAULT_VNODES;
+        return va == vb && a->ring_shards == b->ring_shards;
+    }
+    case TL_VINDEX_RANGE:
+        return a->range_bounds_len == b->range_bounds_len &&
+               a->n_range_shards == b->n_range_shards &&
+               (a->range_bounds_len == 0 ||
+                memcmp(a->range_bounds, b->range_bounds, a->range_bounds_len) ==
+                    0) &&
+               (a->n_range_shards == 0 ||
+                memcmp(a->range_shards, b->range_shards,
+                       a->n_range_shards * sizeof(uint32_t)) == 0);
+    default:
+        return false;
+    }
+}
+
 uint32_t
 route_key_shard(const struct tl_table *t, const struct tl_value *v,
                 uint32_t n_shards)

@@ -98,6 +98,15 @@ uint32_t route_key_shard(const struct tl_table *t, const struct tl_value *v,
 uint32_t route_row_shard(const struct tl_table *t, const struct tl_value *row,
                          uint32_t n_shards);
 
+/** Whether @a and @b are sharded (shard key, vindex, not reference) by
+ * the same vindex with identical parameters, so that equal shard-key
+ * values of compatible types (route_key_compatible) land on the same
+ * shard in both: hash always (one cluster's shard count); consistent_hash
+ * with the same virtual nodes (0 meaning the default) and ring shards;
+ * range with byte-identical boundaries and the same shard per range.
+ * Cannot fail. */
+bool route_co_located(const struct tl_table *a, const struct tl_table *b);
+
 /** Whether a constant of @vtype can stand for a key column of @ctype
  * without a cast: same key encoding (integers of any width, text/varchar,
  * float8, bool, each date/time type only with itself). */

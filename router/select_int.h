@@ -99,19 +99,21 @@ int select_explain(struct sql_stmt *st, struct select_q *q);
  * with @clause (may be NULL) for error messages. */
 struct bind_scope select_scope(const struct select_q *q, const char *clause);
 
-/* select_join.c: a FROM clause joining one sharded (or unsharded) table
- * with reference tables, or reference tables only, run on the shards. */
+/* select_join.c: a FROM clause joining one sharded (or unsharded) table,
+ * or several co-located sharded tables, with reference tables, or
+ * reference tables only, run on the shards. */
 
 /** Whether @ss's FROM clause is a join (several items, or a JOIN). */
 bool select_join_is_join(const PgQuery__SelectStmt *ss);
 /** Resolve the tables of the join (q->rels, q->row_table, q->n_cols, the
  * driving table in q->plan.table) and bind the ON conditions. 0A000 for
- * joins that cannot run on the shards (two sharded tables, FULL JOIN,
- * ...), PostgreSQL's errors for bad references. */
+ * joins that cannot run on the shards (FULL JOIN, a sharded table only on
+ * a nullable side, ...), PostgreSQL's errors for bad references. */
 int select_join_bind_from(struct sql_stmt *st, struct select_q *q,
                           const PgQuery__SelectStmt *ss);
-/** Bind @where over the join, place every condition (routing, join
- * steps, filter) and build q->plan. */
+/** Bind @where over the join, check that every sharded table is
+ * co-located with the driving one (0A000 with a DETAIL saying why not),
+ * place every condition (routing, join steps, filter) and build q->plan. */
 int select_join_plan(struct sql_stmt *st, struct select_q *q,
                      const PgQuery__Node *where);
 /** Attach the join steps to fragment @f. Cannot fail. */

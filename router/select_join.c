@@ -1,6 +1,12 @@
 /* select_join — SELECT over a join that runs on the shards: one sharded
  * (or unsharded) table, the "driving" table, joined with reference tables,
- * whose full copy every shard holds; or reference tables only.
+ * whose full copy every shard holds; or reference tables only. Other
+ * sharded tables may join when co-located with the driving table (the
+ * same vindex and parameters, route_co_located(), and shard keys equated
+ * by conditions every joined row satisfies, or by the ON of the outer join
+ * that brings the table): each shard then holds every row of them that
+ * can match its rows of the driving table, and the node reads them as it
+ * reads a reference table's copy.
  *
  * The FROM clause is flattened into its tables in FROM order (the order
  * of `SELECT *`); the join runs in another order, the driving table first
@@ -18,7 +24,9 @@
  * Conditions: WHERE and the ON of inner joins are one set of conjuncts
  * over the final row. Each is placed at the first join step whose table
  * it needs: conjuncts over the driving table alone route the statement
- * (shard-key equality, IN, ranges) and filter the scan; conjuncts whose
+ * (shard-key equality, IN, ranges) and filter the scan, and `col = const`
+ * or `col IN (...)` on a column an inner equality ties to the driving
+ * table's shard key routes as the same condition on that key; conjuncts whose
  * last table is inner-joined become that step's ON; conjuncts reading a
  * LEFT-joined table's columns stay in the fragment's filter (the node
  * applies them once that table's values, or NULLs, are in place). A LEFT
@@ -29,6 +37,7 @@
 #include <string.h>
 
 #include "select_int.h"
+#include "vindex.h"
 
 /* One table of the FROM clause. */
 struct join_item {
@@ -53,6 +62,7 @@ struct select_join {
     size_t n;
     size_t *order; /* join order: item indexes, order[0] the driving one */
     Talus__JoinStep **steps; /* n - 1, in join order */
+    size_t n_sharded;        /* tables that are not reference tables */
 };
 
 bool
@@ -192,34 +202,30 @@ item_label(struct sql_stmt *st, const struct join_item *it)
     return tl_arena_printf(st->a, "\"%s\"", it->t->name);
 }
 
-/* Pick the driving table: the one table that is not a reference table,
- * else the first that an outer join does not make nullable. The others
- * follow in FROM order, but the preserved side of a RIGHT JOIN before its
- * nullable side. */
+/* Pick the driving table: the first table that is not a reference table
+ * and that no outer join makes nullable, else the first that is not a
+ * reference table, else the first that no outer join makes nullable.
+ * Whether the other sharded tables are co-located with it is checked once
+ * the conditions are bound (check_co_located). The others follow in FROM
+ * order, but the preserved side of a RIGHT JOIN before its nullable side. */
 static int
 choose_order(struct sql_stmt *st, struct select_join *j)
 {
-    size_t drive = 0, n_sharded = 0;
+    size_t drive = 0;
+    bool found = false;
     while (drive + 1 < j->n && j->items[drive].left)
         drive++;
-    for (size_t i = 0; i < j->n; i++) {
-        if (route_is_reference(j->items[i].t))
-            continue;
-        if (n_sharded++ == 0) {
+    for (int pass = 0; pass < 2 && !found; pass++)
+        for (size_t i = 0; i < j->n && !found; i++) {
+            if (route_is_reference(j->items[i].t) ||
+                (pass == 0 && j->items[i].left))
+                continue;
             drive = i;
-            continue;
+            found = true;
         }
-        sql_error(st, TL_EUNSUPPORTED, "0A000",
-                  "join of two sharded tables is not supported");
-        tl_error_detail(&st->err,
-                        "Neither %s nor %s is a reference table; a join "
-                        "runs on the shards only with reference tables.",
-                        item_label(st, &j->items[drive]),
-                        item_label(st, &j->items[i]));
-        tl_error_hint(&st->err, "Make the smaller table a reference table "
-                                "(WITH (distribution = 'reference')).");
-        return TL_EUNSUPPORTED;
-    }
+    for (size_t i = 0; i < j->n; i++)
+        if (!route_is_reference(j->items[i].t))
+            j->n_sharded++;
     if (j->items[drive].left) {
         sql_error(st, TL_EUNSUPPORTED, "0A000",
                   "outer join with the sharded table \"%s\" on its nullable "
@@ -673,16 +679,22 @@ step_line(struct sql_stmt *st, const struct select_q *q, size_t level,
     const struct join_item *it = &q->join->items[q->join->order[level]];
     const char *how = "nested loop";
     if (b->n_keys > 0) {
+        /* As node/exec_join.c chooses: the leading primary-key columns the
+         * equalities fix. */
         how = "hash on the join columns";
         size_t covered = 0;
-        for (uint32_t p = 0; p < it->t->n_pk; p++)
-            for (size_t i = 0; i < b->n_keys; i++)
-                if (b->inner[i] == it->t->pk[p]) {
-                    covered++;
-                    break;
-                }
+        for (uint32_t p = 0; p < it->t->n_pk; p++) {
+            bool fixed = false;
+            for (size_t i = 0; i < b->n_keys && !fixed; i++)
+                fixed = b->inner[i] == it->t->pk[p];
+            if (!fixed)
+                break;
+            covered++;
+        }
         if (covered == it->t->n_pk)
             how = "point lookup per row";
+        else if (covered > 0)
+            how = "key prefix scan per row";
     }
     struct tl_expr *on = conj_and(st, &b->on);
     const char *name =
@@ -696,6 +708,232 @@ step_line(struct sql_stmt *st, const struct select_q *q, size_t level,
                            plan_render_expr(st, q->row_table, on));
 }
 
+/* ------------------------------------------------------------ co-location */
+
+/* Item (FROM order) owning combined column @col. */
+static size_t
+col_item(const struct select_q *q, uint32_t col)
+{
+    for (size_t i = 0; i < q->n_rels; i++)
+        if (col >= q->rels[i].offset &&
+            col < q->rels[i].offset + q->rels[i].table->n_columns)
+            return i;
+    return 0;
+}
+
+static size_t
+uf_find(size_t *parent, size_t i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+static void
+uf_union(size_t *parent, size_t a, size_t b)
+{
+    a = uf_find(parent, a);
+    b = uf_find(parent, b);
+    if (a != b)
+        parent[a < b ? b : a] = a < b ? a : b;
+}
+
+/* Whether @e is `x.key = y.key` between the shard keys of two co-located
+ * tables (route_co_located) whose key types hash and order equal values
+ * alike; their items in *@x, *@y. */
+static bool
+key_edge(const struct select_q *q, const struct tl_expr *e, size_t *x,
+         size_t *y)
+{
+    if (e->kind != TL_EXPR_OP || e->op != TL_OP_EQ || e->n_args != 2 ||
+        e->args[0]->kind != TL_EXPR_COLUMN ||
+        e->args[1]->kind != TL_EXPR_COLUMN)
+        return false;
+    uint32_t a = e->args[0]->column, b = e->args[1]->column;
+    size_t ia = col_item(q, a), ib = col_item(q, b);
+    const struct tl_table *ta = q->rels[ia].table, *tb = q->rels[ib].table;
+    if (ia == ib || !route_co_located(ta, tb) ||
+        (int32_t)(a - q->rels[ia].offset) != ta->shard_key ||
+        (int32_t)(b - q->rels[ib].offset) != tb->shard_key ||
+        !route_key_compatible(ta->columns[ta->shard_key].type,
+                              tb->columns[tb->shard_key].type))
+        return false;
+    *x = ia;
+    *y = ib;
+    return true;
+}
+
+/* "hash(id)": @t's vindex on its shard key. */
+static const char *
+vindex_text(struct sql_stmt *st, const struct tl_table *t)
+{
+    static const char *const names[] = {
+        [TL_VINDEX_HASH] = "hash",
+        [TL_VINDEX_CONSISTENT_HASH] = "consistent_hash",
+        [TL_VINDEX_RANGE] = "range",
+    };
+    if (t->shard_key < 0 || t->vindex == TL_VINDEX_NONE ||
+        t->vindex > TL_VINDEX_RANGE)
+        return "unsharded";
+    return tl_arena_printf(st->a, "%s(%s)", names[t->vindex],
+                           t->columns[t->shard_key].name);
+}
+
+/* Why @a and @b (items) are not co-located, for the DETAIL. */
+static const char *
+why_not_co_located(struct sql_stmt *st, const struct join_item *a,
+                   const struct join_item *b)
+{
+    const char *la = item_label(st, a), *lb = item_label(st, b);
+    const struct tl_table *ta = a->t, *tb = b->t;
+    if (route_co_located(ta, tb))
+        return tl_arena_printf(
+            st->a,
+            "%s and %s are sharded alike, but no join condition equates "
+            "their shard keys %s.%s and %s.%s (an outer join needs it in its "
+            "own ON): matching rows can be on different shards.",
+            la, lb, a->alias, ta->columns[ta->shard_key].name, b->alias,
+            tb->columns[tb->shard_key].name);
+    const char *va = vindex_text(st, ta), *vb = vindex_text(st, tb);
+    if (ta->shard_key >= 0 && tb->shard_key >= 0 && ta->vindex == tb->vindex &&
+        ta->vindex == TL_VINDEX_CONSISTENT_HASH)
+        return tl_arena_printf(
+            st->a,
+            "%s is sharded by %s on a ring of %u shards with %u virtual "
+            "nodes, %s by %s on a ring of %u shards with %u virtual nodes: "
+            "their tables are not co-located.",
+            la, va, ta->ring_shards,
+            ta->ring_vnodes ? ta->ring_vnodes : TL_RING_DEFAULT_VNODES, lb, vb,
+            tb->ring_shards,
+            tb->ring_vnodes ? tb->ring_vnodes : TL_RING_DEFAULT_VNODES);
+    if (ta->shard_key >= 0 && tb->shard_key >= 0 && ta->vindex == tb->vindex &&
+        ta->vindex == TL_VINDEX_RANGE)
+        return tl_arena_printf(st->a,
+                               "%s is sharded by %s and %s by %s with other "
+                               "range boundaries or shards: their tables are "
+                               "not co-located.",
+                               la, va, lb, vb);
+    return tl_arena_printf(st->a,
+                           "%s is %s%s and %s is %s%s: only tables sharded by "
+                           "the same vindex with the same parameters are "
+                           "co-located.",
+                           la, ta->shard_key >= 0 ? "sharded by " : "", va, lb,
+                           tb->shard_key >= 0 ? "sharded by " : "", vb);
+}
+
+/* Every table that is not a reference table must be co-located with the
+ * driving table: linked to it by equalities between shard keys of tables
+ * sharded alike, from conditions every joined row satisfies (@global, the
+ * WHERE and inner ONs, between tables no outer join makes nullable) or a
+ * LEFT JOIN's own ON (linking its table). Then each shard holds every row
+ * that can match its rows of the driving table. 0A000 otherwise. */
+static int
+check_co_located(struct sql_stmt *st, const struct select_q *q,
+                 const struct conj *global)
+{
+    const struct select_join *j = q->join;
+    size_t drive = j->order[0];
+    size_t *parent = tl_arena_alloc(st->a, j->n * sizeof(size_t));
+    for (size_t i = 0; i < j->n; i++)
+        parent[i] = i;
+    size_t x, y;
+    for (size_t i = 0; i < global->n; i++)
+        if (key_edge(q, global->e[i], &x, &y) && !j->items[x].left &&
+            !j->items[y].left)
+            uf_union(parent, x, y);
+    for (size_t i = 0; i < j->n; i++) {
+        const struct join_item *it = &j->items[i];
+        if (!it->left || it->on_expr == NULL)
+            continue;
+        struct conj on = {0};
+        conj_add(st, &on, it->on_expr);
+        for (size_t k = 0; k < on.n; k++)
+            if (key_edge(q, on.e[k], &x, &y) && (x == i || y == i))
+                uf_union(parent, x, y);
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        if (i == drive || route_is_reference(j->items[i].t) ||
+            uf_find(parent, i) == uf_find(parent, drive))
+            continue;
+        sql_error(st, TL_EUNSUPPORTED, "0A000",
+                  "join of two sharded tables is not supported");
+        tl_error_detail(&st->err, "%s",
+                        why_not_co_located(st, &j->items[drive], &j->items[i]));
+        tl_error_hint(&st->err,
+                      "Join sharded tables on equal shard keys of the same "
+                      "vindex, or make the smaller table a reference table "
+                      "(WITH (distribution = 'reference')).");
+        return TL_EUNSUPPORTED;
+    }
+    return 0;
+}
+
+/* Conditions on a column that equals the driving table's shard key route
+ * too: with `o.user_id = u.id` in every joined row (@global, between
+ * tables no outer join makes nullable), `o.user_id = 5` or `o.user_id IN
+ * (...)` is added to @route as the same condition on `u.id` (the driving
+ * table is first in the combined row). */
+static void
+derive_route(struct sql_stmt *st, const struct select_q *q,
+             const struct conj *global, struct conj *route)
+{
+    const struct select_join *j = q->join;
+    const struct tl_table *dt = j->items[j->order[0]].t;
+    if (dt->shard_key < 0 || route_is_reference(dt))
+        return;
+    uint32_t key = (uint32_t)dt->shard_key;
+    size_t *parent = tl_arena_alloc(st->a, (q->n_cols + 1) * sizeof(size_t));
+    for (size_t c = 0; c < q->n_cols; c++)
+        parent[c] = c;
+    for (size_t i = 0; i < global->n; i++) {
+        const struct tl_expr *e = global->e[i];
+        if (e->kind != TL_EXPR_OP || e->op != TL_OP_EQ || e->n_args != 2 ||
+            e->args[0]->kind != TL_EXPR_COLUMN ||
+            e->args[1]->kind != TL_EXPR_COLUMN ||
+            !key_types(e->args[0]->type, e->args[1]->type))
+            continue;
+        uint32_t a = e->args[0]->column, b = e->args[1]->column;
+        if (j->items[col_item(q, a)].left || j->items[col_item(q, b)].left)
+            continue;
+        uf_union(parent, a, b);
+    }
+    size_t root = uf_find(parent, key);
+    for (size_t i = 0; i < global->n; i++) {
+        const struct tl_expr *e = global->e[i];
+        const struct tl_expr *col = NULL;
+        if (e->kind == TL_EXPR_OP && e->op == TL_OP_EQ && e->n_args == 2) {
+            const struct tl_expr *l = e->args[0], *r = e->args[1];
+            if (l->kind != TL_EXPR_COLUMN) {
+                const struct tl_expr *t = l;
+                l = r;
+                r = t;
+            }
+            if (l->kind == TL_EXPR_COLUMN && r->kind == TL_EXPR_CONST)
+                col = l;
+        } else if (e->kind == TL_EXPR_IN && e->n_args >= 2 &&
+                   e->args[0]->kind == TL_EXPR_COLUMN) {
+            col = e->args[0];
+            for (uint32_t k = 1; k < e->n_args; k++)
+                if (e->args[k]->kind != TL_EXPR_CONST)
+                    col = NULL;
+        }
+        if (col == NULL || col->column == key ||
+            uf_find(parent, col->column) != root ||
+            !key_types(col->type, dt->columns[key].type))
+            continue;
+        struct tl_expr *d = tl_arena_alloc(st->a, sizeof(*d));
+        *d = *e;
+        d->args = tl_arena_alloc(st->a, e->n_args * sizeof(*d->args));
+        for (uint32_t k = 0; k < e->n_args; k++)
+            d->args[k] = e->args[k] == col
+                             ? tl_expr_column(st->a, key, dt->columns[key].type)
+                             : e->args[k];
+        conj_add(st, route, d);
+    }
+}
+
 static const char *
 summary_line(struct sql_stmt *st, const struct select_q *q)
 {
@@ -707,8 +945,20 @@ summary_line(struct sql_stmt *st, const struct select_q *q)
         tl_buf_printf(&b, "%s%s", k ? " \u22c8 " : "",
                       j->items[j->order[k]].t->name);
     bool ref_only = route_is_reference(j->items[j->order[0]].t);
-    tl_buf_printf(&b, ref_only ? ", one reference copy holds every table)"
-                               : ", reference copy on each shard)");
+    if (j->n_sharded > 1) {
+        tl_buf_printf(&b, ", co-located on ");
+        size_t n = 0;
+        for (size_t k = 0; k < j->n; k++) {
+            const struct tl_table *t = j->items[j->order[k]].t;
+            if (!route_is_reference(t))
+                tl_buf_printf(&b, "%s%s", n++ ? " = " : "", vindex_text(st, t));
+        }
+        tl_buf_printf(
+            &b, j->n_sharded < j->n ? ", reference copy on each shard)" : ")");
+    } else {
+        tl_buf_printf(&b, ref_only ? ", one reference copy holds every table)"
+                                   : ", reference copy on each shard)");
+    }
     char *s = tl_arena_strndup(st->a, (const char *)b.data, b.len);
     tl_buf_close(&b);
     return s;
@@ -751,6 +1001,12 @@ select_join_plan(struct sql_stmt *st, struct select_q *q,
             conj_add(st, &sb[hi].on, e);
         }
     }
+    if (j->n_sharded > 1) {
+        int rv = check_co_located(st, q, &global);
+        if (rv != 0)
+            return rv;
+    }
+    derive_route(st, q, &global, &route);
     plan_build_join(st, q->plan.table, conj_and(st, &route),
                     conj_and(st, &frag), &q->plan);
     q->plan.row_table = q->row_table;

@@ -2,7 +2,9 @@
  * runs on the shards the sharded table's WHERE routes to (observed
  * through per-shard scan counters), each shard joining against its own
  * copy; results equal a computation of the join in the test, also for
- * LEFT JOIN and for outer scans long enough to be paged. */
+ * LEFT JOIN and for outer scans long enough to be paged. Joins of two
+ * co-located sharded tables (users on id, their orders on user_id, both
+ * hash) likewise run on the shards, each joining its own rows. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,9 @@
 #define N_ORDERS 600
 #define N_CODES 20 /* country codes c0..c19; countries holds the even ones */
 #define N_BIG 8000
+#define N_USERS 300
+#define N_UORDERS 1500
+#define UORDER_USERS 320 /* orders of users 301..320 have no user */
 
 static struct th_cluster cluster;
 static PGconn *conn;
@@ -40,6 +45,19 @@ static int
 country_region(int k)
 {
     return k % 3 + 1;
+}
+
+/* User of co-located order @oid (1..N_UORDERS); users 1..N_USERS exist. */
+static int
+uorder_user(int oid)
+{
+    return (oid * 7) % UORDER_USERS + 1;
+}
+
+static int
+uorder_amount(int oid)
+{
+    return (oid * 13) % 500;
 }
 
 static void
@@ -74,6 +92,25 @@ setup(void **state)
     for (int id = 1; id <= N_ORDERS; id++)
         tl_buf_printf(&b, "%s(%d, 'c%d', %d)", id > 1 ? ", " : "", id,
                       order_code(id), order_amount(id));
+    tl_buf_append_u8(&b, '\0');
+    exec_ok((const char *)b.data);
+    tl_buf_close(&b);
+
+    exec_ok("CREATE TABLE users (id int PRIMARY KEY, name text) PARTITION "
+            "BY HASH (id)");
+    exec_ok("CREATE TABLE uorders (user_id bigint, oid bigint, amount int, "
+            "PRIMARY KEY (user_id, oid)) PARTITION BY HASH (user_id)");
+    tl_buf_init(&b);
+    tl_buf_printf(&b, "INSERT INTO users VALUES ");
+    for (int id = 1; id <= N_USERS; id++)
+        tl_buf_printf(&b, "%s(%d, 'u%d')", id > 1 ? ", " : "", id, id);
+    tl_buf_append_u8(&b, '\0');
+    exec_ok((const char *)b.data);
+    tl_buf_reset(&b);
+    tl_buf_printf(&b, "INSERT INTO uorders VALUES ");
+    for (int oid = 1; oid <= N_UORDERS; oid++)
+        tl_buf_printf(&b, "%s(%d, %d, %d)", oid > 1 ? ", " : "",
+                      uorder_user(oid), oid, uorder_amount(oid));
     tl_buf_append_u8(&b, '\0');
     exec_ok((const char *)b.data);
     tl_buf_close(&b);
@@ -251,6 +288,105 @@ test_paged_outer_scan(void **state)
     exec_ok("DROP TABLE big, pairs");
 }
 
+/* A join of co-located sharded tables equals the join computed here:
+ * inner (ON and comma forms), LEFT, aggregates, and every row in order. */
+static void
+test_co_located_results(void **state)
+{
+    (void)state;
+    long long inner = 0, sum = 0, left = 0;
+    int n_orders[UORDER_USERS + 1] = {0};
+    for (int oid = 1; oid <= N_UORDERS; oid++) {
+        int u = uorder_user(oid);
+        n_orders[u]++;
+        if (u <= N_USERS) {
+            inner++;
+            sum += uorder_amount(oid);
+        }
+    }
+    for (int u = 1; u <= N_USERS; u++)
+        left += n_orders[u] > 0 ? n_orders[u] : 1;
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM users u JOIN "
+                                     "uorders o ON o.user_id = u.id"),
+                     inner);
+    assert_int_equal(th_scalar(conn, "SELECT sum(o.amount) FROM uorders o, "
+                                     "users u WHERE u.id = o.user_id"),
+                     sum);
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM users u LEFT JOIN "
+                                     "uorders o ON o.user_id = u.id"),
+                     left);
+    long long lonely = 0;
+    for (int u = 1; u <= N_USERS; u++)
+        lonely += n_orders[u] == 0;
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM users u LEFT JOIN "
+                                     "uorders o ON o.user_id = u.id WHERE "
+                                     "o.oid IS NULL"),
+                     lonely);
+
+    PGresult *r = th_exec(conn, "SELECT o.oid, u.id, u.name, o.amount FROM "
+                                "uorders o JOIN users u ON u.id = o.user_id "
+                                "ORDER BY o.oid");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), inner);
+    int i = 0;
+    for (int oid = 1; oid <= N_UORDERS; oid++) {
+        int u = uorder_user(oid);
+        if (u > N_USERS)
+            continue;
+        char want[32];
+        snprintf(want, sizeof(want), "u%d", u);
+        assert_int_equal(atoi(PQgetvalue(r, i, 0)), oid);
+        assert_int_equal(atoi(PQgetvalue(r, i, 1)), u);
+        assert_string_equal(PQgetvalue(r, i, 2), want);
+        assert_int_equal(atoi(PQgetvalue(r, i, 3)), uorder_amount(oid));
+        i++;
+    }
+    PQclear(r);
+}
+
+/* `WHERE o.user_id = k` (or `u.id = k`) takes a co-located join to the one
+ * shard owning k; without it, every shard runs the join once. */
+static void
+test_co_located_routing(void **state)
+{
+    unsigned long long before[MAX_SHARDS], after[MAX_SHARDS];
+    uint32_t n = cluster.cfg.n_shards;
+    const char *const by_key[] = {
+        "SELECT count(*) FROM users u JOIN uorders o ON o.user_id = u.id "
+        "WHERE o.user_id = %d",
+        "SELECT count(*) FROM uorders o JOIN users u ON o.user_id = u.id "
+        "WHERE o.user_id = %d",
+        "SELECT count(*) FROM users u JOIN uorders o ON o.user_id = u.id "
+        "WHERE u.id = %d",
+        "SELECT count(*) FROM uorders o JOIN users u ON o.user_id = u.id "
+        "WHERE u.id = %d",
+    };
+    (void)state;
+
+    for (size_t q = 0; q < sizeof(by_key) / sizeof(by_key[0]); q++)
+        for (int k = 1; k <= 40; k += 13) {
+            char sql[256];
+            long long want = 0;
+            for (int oid = 1; oid <= N_UORDERS; oid++)
+                want += uorder_user(oid) == k;
+            snprintf(sql, sizeof(sql), by_key[q], k);
+            scans_now(before);
+            assert_int_equal(th_scalar(conn, sql), want);
+            scans_now(after);
+            unsigned long long total = 0;
+            for (uint32_t s = 0; s < n; s++)
+                total += after[s] - before[s];
+            assert_int_equal(total, 1);
+        }
+
+    scans_now(before);
+    assert_true(th_scalar(conn, "SELECT count(*) FROM users u JOIN uorders o "
+                                "ON o.user_id = u.id") > 0);
+    scans_now(after);
+    for (uint32_t s = 0; s < n; s++)
+        assert_int_equal(after[s] - before[s], 1);
+}
+
 /* What cannot run on the shards, and bad references, fail as PostgreSQL
  * or with 0A000. */
 static void
@@ -258,7 +394,11 @@ test_errors(void **state)
 {
     (void)state;
     assert_string_equal(th_sqlstate(conn, "SELECT * FROM orders o JOIN items "
-                                          "i ON i.order_id = o.id"),
+                                          "i ON i.order_id = o.amount"),
+                        "0A000");
+    assert_string_equal(th_sqlstate(conn, "SELECT * FROM users u LEFT JOIN "
+                                          "uorders o ON true WHERE "
+                                          "o.user_id = u.id"),
                         "0A000");
     assert_string_equal(th_sqlstate(conn, "SELECT id FROM orders o JOIN items "
                                           "i ON true"),
@@ -285,6 +425,8 @@ main(void)
         cmocka_unit_test(test_pushdown_routes_by_shard_key),
         cmocka_unit_test(test_results_match),
         cmocka_unit_test(test_paged_outer_scan),
+        cmocka_unit_test(test_co_located_results),
+        cmocka_unit_test(test_co_located_routing),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -82,9 +82,62 @@ SELECT o.id FROM j_orders o JOIN j_countries c ON c.region = r.id JOIN j_regions
 SELECT o.id FROM j_orders o, j_countries c JOIN j_regions r ON o.customer = r.id;
 SELECT o.id, c.code FROM j_orders o JOIN j_countries c ON o.country = c.code WHERE count(*) > 1;
 SELECT o.id, count(*) FROM j_orders o JOIN j_countries c ON o.country = c.code;
--- not supported: two sharded tables, the sharded table on the nullable side,
--- FULL JOIN, RIGHT JOIN after another join
-SELECT o.id, i.sku FROM j_orders o JOIN j_items i ON i.order_id = o.id;
+-- Two sharded tables co-located (same vindex, equal shard keys) join on
+-- the shards too: each shard holds every match of its own rows.
+CREATE TABLE j_users (id int PRIMARY KEY, name text, country text) PARTITION BY HASH (id);
+CREATE TABLE j_uorders (user_id bigint, oid bigint, amount int, PRIMARY KEY (user_id, oid)) PARTITION BY HASH (user_id);
+CREATE TABLE j_profiles (user_id int PRIMARY KEY, bio text) PARTITION BY HASH (user_id);
+CREATE TABLE j_carts (user_id bigint PRIMARY KEY, n int) PARTITION BY HASH (user_id) WITH (vindex = 'consistent_hash');
+CREATE TABLE j_ra (k int PRIMARY KEY, a text) PARTITION BY RANGE (k) WITH (boundaries = '100,200');
+CREATE TABLE j_rb (k int, x int, PRIMARY KEY (k, x)) PARTITION BY RANGE (k) WITH (boundaries = '100,200');
+CREATE TABLE j_rc (k int PRIMARY KEY, c text) PARTITION BY RANGE (k) WITH (boundaries = '100,300');
+INSERT INTO j_users VALUES (1, 'ann', 'fr'), (2, 'bob', 'de'), (3, 'cy', 'jp'), (4, 'dee', NULL), (5, 'eve', 'fr'), (6, 'fay', 'us');
+INSERT INTO j_uorders VALUES (1, 10, 100), (1, 11, 20), (2, 20, 250), (3, 30, 75), (3, 31, 5), (3, 32, 40), (5, 50, 500), (7, 70, 60), (8, 80, 1);
+INSERT INTO j_profiles VALUES (1, 'likes tea'), (3, NULL), (5, 'hiker'), (9, 'ghost');
+INSERT INTO j_carts VALUES (1, 2), (2, 1);
+INSERT INTO j_ra VALUES (5, 'five'), (100, 'hundred'), (150, 'one fifty'), (250, 'two fifty');
+INSERT INTO j_rb VALUES (5, 1), (5, 2), (150, 1), (199, 1), (250, 3);
+INSERT INTO j_rc VALUES (5, 'x');
+-- inner, comma, LEFT and RIGHT joins on the shard keys (int and bigint)
+SELECT u.id, u.name, o.oid, o.amount FROM j_users u JOIN j_uorders o ON o.user_id = u.id ORDER BY o.oid;
+SELECT u.name, o.oid FROM j_uorders o, j_users u WHERE u.id = o.user_id AND o.amount > 50 ORDER BY o.oid;
+SELECT u.id, u.name, o.oid FROM j_users u LEFT JOIN j_uorders o ON o.user_id = u.id ORDER BY u.id, o.oid;
+SELECT u.id, o.oid FROM j_users u LEFT JOIN j_uorders o ON u.id = o.user_id AND o.amount >= 75 ORDER BY u.id, o.oid;
+SELECT o.oid, u.name FROM j_uorders o LEFT JOIN j_users u ON u.id = o.user_id WHERE u.id IS NULL ORDER BY o.oid;
+SELECT u.id, o.oid FROM j_uorders o RIGHT JOIN j_users u ON o.user_id = u.id ORDER BY u.id, o.oid;
+-- a condition on either table's shard key routes to one shard
+SELECT u.name, o.oid, o.amount FROM j_users u JOIN j_uorders o ON o.user_id = u.id WHERE o.user_id = 3 ORDER BY o.oid;
+SELECT u.name, o.oid FROM j_users u JOIN j_uorders o ON o.user_id = u.id WHERE u.id = 3 ORDER BY o.oid;
+SELECT u.name, o.oid FROM j_uorders o JOIN j_users u ON o.user_id = u.id WHERE u.id IN (1, 5) ORDER BY o.oid;
+SELECT u.name, o.oid FROM j_users u LEFT JOIN j_uorders o ON o.user_id = u.id WHERE u.id = 4;
+-- aggregates, ORDER BY, LIMIT
+SELECT count(*), sum(o.amount), min(u.name), max(o.amount) FROM j_users u JOIN j_uorders o ON o.user_id = u.id;
+SELECT count(*), count(o.oid) FROM j_users u LEFT JOIN j_uorders o ON o.user_id = u.id;
+SELECT u.name, o.amount FROM j_users u JOIN j_uorders o ON o.user_id = u.id ORDER BY o.amount DESC, o.oid LIMIT 3;
+SELECT o.oid FROM j_users u JOIN j_uorders o ON o.user_id = u.id ORDER BY o.oid LIMIT 2 OFFSET 2;
+-- USING and NATURAL, three sharded tables, and a reference table as well
+SELECT * FROM j_uorders JOIN j_profiles USING (user_id) ORDER BY oid;
+SELECT * FROM j_profiles NATURAL JOIN j_uorders ORDER BY oid;
+SELECT u.name, o.oid, p.bio FROM j_users u JOIN j_uorders o ON o.user_id = u.id LEFT JOIN j_profiles p ON p.user_id = o.user_id ORDER BY o.oid;
+SELECT u.name, c.name, o.oid FROM j_users u JOIN j_countries c ON c.code = u.country JOIN j_uorders o ON o.user_id = u.id ORDER BY o.oid;
+SELECT count(*) FROM j_users a JOIN j_users b ON a.id = b.id;
+-- range tables with identical boundaries
+SELECT r.k, a.a, r.x FROM j_ra a JOIN j_rb r ON r.k = a.k ORDER BY r.k, r.x;
+SELECT a.k, r.x FROM j_ra a LEFT JOIN j_rb r ON r.k = a.k WHERE a.k >= 100 ORDER BY a.k, r.x;
+-- not co-located: no equality of the shard keys, another vindex, other
+-- boundaries, an unsharded table, the equality only in WHERE for a LEFT JOIN
+SELECT u.id FROM j_users u JOIN j_uorders o ON o.oid = u.id;
+SELECT u.id FROM j_users u JOIN j_uorders o ON o.user_id = u.id + 0;
+SELECT u.id FROM j_users u JOIN j_uorders o ON o.user_id = u.id OR o.amount > 1;
+SELECT u.id FROM j_users u, j_uorders o;
+SELECT u.id FROM j_users u JOIN j_carts c ON c.user_id = u.id;
+SELECT a.k FROM j_ra a JOIN j_rc c ON c.k = a.k;
+SELECT u.id FROM j_users u JOIN j_plain p ON p.k = u.id;
+SELECT u.id FROM j_users u LEFT JOIN j_uorders o ON true WHERE o.user_id = u.id;
+SELECT u.id FROM j_users u JOIN j_uorders o ON o.user_id = u.id JOIN j_items i ON i.order_id = o.oid;
+-- not supported: two sharded tables that are not co-located, the sharded
+-- table on the nullable side, FULL JOIN, RIGHT JOIN after another join
+SELECT o.id, i.sku FROM j_orders o JOIN j_items i ON i.order_id = o.customer;
 SELECT o.id FROM j_orders o, j_plain p;
 SELECT c.code, o.id FROM j_countries c LEFT JOIN j_orders o ON o.country = c.code;
 SELECT o.id FROM j_orders o FULL JOIN j_countries c ON o.country = c.code;
@@ -96,4 +149,9 @@ EXPLAIN SELECT o.id, c.name FROM j_orders o JOIN j_countries c ON o.country = c.
 EXPLAIN SELECT o.id FROM j_orders o LEFT JOIN j_countries c ON o.country = c.code AND c.region = 1 LEFT JOIN j_rates x ON x.country = o.country WHERE o.id IN (1, 2) AND x.rate IS NULL;
 EXPLAIN SELECT count(*) FROM j_orders o, j_regions r WHERE o.amount > r.id;
 EXPLAIN SELECT c.code FROM j_countries c JOIN j_regions r ON c.region = r.id;
+EXPLAIN SELECT o.oid FROM j_uorders o JOIN j_users u ON o.user_id = u.id WHERE o.user_id = 5;
+EXPLAIN SELECT o.oid FROM j_users u JOIN j_uorders o ON o.user_id = u.id WHERE o.user_id = 5;
+EXPLAIN SELECT count(*) FROM j_users u JOIN j_uorders o ON o.user_id = u.id LEFT JOIN j_countries c ON c.code = u.country;
+EXPLAIN SELECT * FROM j_ra a JOIN j_rb r ON r.k = a.k WHERE a.k < 100;
 DROP TABLE j_orders, j_countries, j_regions, j_rates, j_items, j_plain;
+DROP TABLE j_users, j_uorders, j_profiles, j_carts, j_ra, j_rb, j_rc;

@@ -1,6 +1,7 @@
 /* The joins of a scan fragment (node/exec_join.c), sent to an in-process
  * node (one node, one shard) over its RPC: each way of finding matches (point
- * lookup, sorted key table, nested loop), LEFT JOIN, filters on either side,
+ * lookup, key prefix scan, sorted key table, nested loop), LEFT JOIN,
+ * filters on either side,
  * paging that never splits an outer row's matches, and the memory cap. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -470,6 +471,61 @@ test_memory_cap(void **state)
     exec_join_max_bytes = 256u << 20;
 }
 
+/* Keys covering the first primary-key column of p (k int8, seq int4, pk
+ * (k, seq)) read only the matching rows by a key-range scan: no table is
+ * built, so even a tiny memory cap passes; inner and LEFT give each outer
+ * row its matches in key order, or NULLs. */
+static void
+test_prefix_scan(void **state)
+{
+    static const struct tl_column pc[] = {
+        {.name = "k", .type = TL_TYPE_INT8, .typmod = -1},
+        {.name = "seq", .type = TL_TYPE_INT4, .typmod = -1},
+        {.name = "tag", .type = TL_TYPE_TEXT, .typmod = -1},
+    };
+    static const int64_t keys[][2] = {{1, 2}, {1, 1}, {2, 1}, {4, 1}};
+    struct env *e = *state;
+    struct tl_table *p = make_table(1004, "p", pc, 3, 0);
+    p->n_pk = 2;
+    p->pk[1] = 1;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        struct tl_value row[3] = {tl_value_int(TL_TYPE_INT8, keys[i][0]),
+                                  tl_value_int(TL_TYPE_INT4, keys[i][1]),
+                                  text("x")};
+        put_row(e, p, row);
+    }
+    exec_join_max_bytes = 64;
+    for (int left = 0; left <= 1; left++) {
+        Talus__ScanFragment *sf = outer_scan(e);
+        struct tl_value *rows;
+        int pages;
+        add_steps(e, sf, step(e, p, 3, left, 1, TL_TYPE_INT4, 0, true), NULL);
+        size_t n = run(e, sf, 0, 6, &rows, &pages);
+        size_t want = 0, i = 0;
+        for (int id = 1; id <= N_OUTER; id++) {
+            int k = id % 4;
+            size_t m = k == 1 ? 2 : k == 2 ? 1 : 0;
+            want += m > 0 ? m : (size_t)left;
+            for (size_t j = 0; j < m; j++, i++) {
+                const struct tl_value *r = &rows[i * 6];
+                assert_true(i < n);
+                assert_int_equal(r[0].u.i, id);
+                assert_int_equal(r[3].u.i, k);
+                assert_int_equal(r[4].u.i, (int64_t)j + 1);
+            }
+            if (m == 0 && left) {
+                assert_true(i < n);
+                assert_int_equal(rows[i * 6].u.i, id);
+                assert_true(rows[i * 6 + 3].is_null);
+                i++;
+            }
+        }
+        assert_int_equal(n, want);
+    }
+    exec_join_max_bytes = 256u << 20;
+    tl_table_destroy(p);
+}
+
 /* Inconsistent steps are protocol errors, not crashes. */
 static void
 test_bad_steps(void **state)
@@ -493,6 +549,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_hash_loop_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_steps_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prefix_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_steps, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
