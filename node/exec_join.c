@@ -496,6 +496,32 @@ place_entry(struct run *r, size_t k, const struct entry *e, bool *matched)
     return try_candidate(r, k, matched);
 }
 
+/* A row of step @k's table read from storage (@val/@vlen, borrowed):
+ * decode it into the combined row and, if it passes the step's own
+ * filter, try it as a candidate. */
+static int
+stored_candidate(struct run *r, size_t k, const char *val, size_t vlen,
+                 bool *matched)
+{
+    struct step *s = &r->j->steps[k];
+    const struct tl_table *t = s->t;
+    uint8_t *copy = tl_arena_alloc(r->row_a, vlen + 1);
+    int rv;
+
+    memcpy(copy, val, vlen);
+    if (tl_row_decode(copy, vlen, &r->vals[s->off], t->n_columns, NULL) != 0)
+        return tl_error_set(r->err, TL_ECORRUPT, "XX001",
+                            "corrupt row in table \"%s\"", t->name);
+    if (s->filter != NULL) {
+        int pass;
+        rv = tl_expr_eval_pred(s->filter, &r->vals[s->off], t->n_columns,
+                               r->row_a, &pass, r->err);
+        if (rv != 0 || !pass)
+            return rv;
+    }
+    return try_candidate(r, k, matched);
+}
+
 /* MODE_LOOKUP: read the one row the outer values name, if any. */
 static int
 lookup(struct run *r, size_t k, bool *matched)
@@ -523,20 +549,9 @@ lookup(struct run *r, size_t k, bool *matched)
         return exec_storage_error(r->err, "join lookup", msg);
     if (val == NULL)
         return 0;
-    uint8_t *copy = tl_arena_alloc(r->row_a, vlen + 1);
-    memcpy(copy, val, vlen);
+    rv = stored_candidate(r, k, val, vlen, matched);
     rocksdb_free(val);
-    if (tl_row_decode(copy, vlen, &r->vals[s->off], t->n_columns, NULL) != 0)
-        return tl_error_set(r->err, TL_ECORRUPT, "XX001",
-                            "corrupt row in table \"%s\"", t->name);
-    if (s->filter != NULL) {
-        int pass;
-        rv = tl_expr_eval_pred(s->filter, &r->vals[s->off], t->n_columns,
-                               r->row_a, &pass, r->err);
-        if (rv != 0 || !pass)
-            return rv;
-    }
-    return try_candidate(r, k, matched);
+    return rv;
 }
 
 /* MODE_PREFIX: the rows whose first primary-key columns equal the outer
@@ -568,20 +583,7 @@ prefix_scan(struct run *r, size_t k, bool *matched)
         if (klen < s->kbuf.len || memcmp(key, s->kbuf.data, s->kbuf.len) != 0)
             break;
         const char *val = rocksdb_iter_value(s->it, &vlen);
-        uint8_t *copy = tl_arena_alloc(r->row_a, vlen + 1);
-        memcpy(copy, val, vlen);
-        if (tl_row_decode(copy, vlen, &r->vals[s->off], t->n_columns, NULL) !=
-            0)
-            return tl_error_set(r->err, TL_ECORRUPT, "XX001",
-                                "corrupt row in table \"%s\"", t->name);
-        if (s->filter != NULL) {
-            int pass;
-            rv = tl_expr_eval_pred(s->filter, &r->vals[s->off], t->n_columns,
-                                   r->row_a, &pass, r->err);
-            if (rv != 0 || !pass)
-                continue;
-        }
-        rv = try_candidate(r, k, matched);
+        rv = stored_candidate(r, k, val, vlen, matched);
     }
     if (rv == 0) {
         rocksdb_iter_get_error(s->it, &msg);
