@@ -797,11 +797,14 @@ bind_column(struct sql_stmt *st, const struct bind_scope *sc,
 
 static int
 bind_func(struct sql_stmt *st, const struct bind_scope *sc,
-          const PgQuery__FuncCall *f, const PgQuery__Node *n)
+          const PgQuery__FuncCall *f, const PgQuery__Node *n,
+          struct tl_expr **out)
 {
     const char *name =
         f->n_funcname > 0 ? sql_node_str(f->funcname[f->n_funcname - 1]) : "";
     if (bind_is_aggregate(n)) {
+        if (sc->agg_cb != NULL)
+            return sc->agg_cb(st, sc->cb_arg, f, out);
         if (sc->clause != NULL) {
             /* PostgreSQL names the clause differently here. */
             const char *where = strcmp(sc->clause, "JOIN/ON") == 0
@@ -870,6 +873,8 @@ bind_node(struct sql_stmt *st, const struct bind_scope *sc,
         break;
     case PG_QUERY__NODE__NODE_COLUMN_REF:
         rv = bind_column(st, sc, n->column_ref, out);
+        if (rv == 0 && sc->col_cb != NULL)
+            sc->col_cb(sc->cb_arg, *out, n->column_ref->location);
         break;
     case PG_QUERY__NODE__NODE_A_EXPR:
         rv = bind_aexpr(st, sc, n->a_expr, out);
@@ -884,7 +889,7 @@ bind_node(struct sql_stmt *st, const struct bind_scope *sc,
         rv = bind_cast(st, sc, n->type_cast, out);
         break;
     case PG_QUERY__NODE__NODE_FUNC_CALL:
-        rv = bind_func(st, sc, n->func_call, n);
+        rv = bind_func(st, sc, n->func_call, n, out);
         break;
     default:
         rv = bind_other(st, n);

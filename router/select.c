@@ -26,10 +26,8 @@ refuse_clauses(struct sql_stmt *st, const PgQuery__SelectStmt *ss)
         return sql_unsupported(st, "SELECT INTO");
     if (ss->n_distinct_clause > 0)
         return sql_unsupported(st, "DISTINCT");
-    if (ss->n_group_clause > 0)
-        return sql_unsupported(st, "GROUP BY");
-    if (ss->having_clause != NULL)
-        return sql_unsupported(st, "HAVING");
+    if (ss->n_group_clause > 0 && ss->group_distinct)
+        return sql_unsupported(st, "GROUP BY DISTINCT");
     if (ss->n_window_clause > 0)
         return sql_unsupported(st, "window function");
     if (ss->n_locking_clause > 0)
@@ -116,12 +114,20 @@ set_projection(struct sql_stmt *st, struct select_q *q, Talus__ScanFragment *f)
 {
     const struct tl_table *t = q->plan.table;
     bool *used = tl_arena_calloc(st->a, q->n_cols);
-    for (size_t i = 0; i < q->n_targets; i++) {
-        mark_columns(q->targets[i].expr, used);
-        mark_columns(q->targets[i].arg, used);
+    if (q->group != NULL) {
+        /* Targets, HAVING and ORDER BY are over the group row. */
+        for (size_t i = 0; i < q->group->n_keys; i++)
+            mark_columns(q->group->keys[i], used);
+        for (size_t i = 0; i < q->group->n_aggs; i++)
+            mark_columns(q->group->aggs[i].arg, used);
+    } else {
+        for (size_t i = 0; i < q->n_targets; i++) {
+            mark_columns(q->targets[i].expr, used);
+            mark_columns(q->targets[i].arg, used);
+        }
+        for (size_t i = 0; i < q->n_sort; i++)
+            mark_columns(q->sort[i].expr, used);
     }
-    for (size_t i = 0; i < q->n_sort; i++)
-        mark_columns(q->sort[i].expr, used);
     f->projection = tl_arena_alloc(st->a, q->n_cols * sizeof(uint32_t));
     for (uint32_t c = 0; c < q->n_cols; c++)
         if (used[c])
@@ -228,7 +234,10 @@ select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
     int rv = refuse_clauses(st, ss);
     if (rv == 0)
         rv = bind_from(st, q, ss);
-    if (rv == 0)
+    bool grouped = ss->n_group_clause > 0 || ss->having_clause != NULL;
+    if (rv == 0 && grouped)
+        rv = select_group_bind(st, q, ss);
+    else if (rv == 0)
         rv = select_bind_targets(st, q, ss);
     if (rv == 0 && q->join != NULL)
         rv = select_join_plan(st, q, ss->where_clause);
@@ -239,8 +248,12 @@ select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
         struct bind_scope sc = {.clause = "WHERE"};
         rv = bind_predicate(st, &sc, ss->where_clause, &q->plan.filter);
     }
+    if (rv == 0 && grouped)
+        rv = select_group_check(st, q);
     if (rv == 0)
         rv = bind_order(st, q, ss);
+    if (rv == 0 && grouped)
+        select_group_fixup(q);
     if (rv == 0)
         rv = bind_limit(st, ss->limit_count, "LIMIT", "2201W", &q->has_limit,
                         &q->limit);
@@ -319,7 +332,7 @@ run_count_only(struct sql_stmt *st, struct select_q *q, Talus__ScanFragment *f)
         return rv;
     for (size_t i = 0; i < q->n_targets; i++)
         if (q->targets[i].agg == AGG_COUNT_STAR)
-            q->targets[i].count = (int64_t)n;
+            q->targets[i].acc.count = (int64_t)n;
     return select_finish_aggregates(st, q);
 }
 
@@ -356,10 +369,14 @@ run(struct sql_stmt *st, struct select_q *q)
     tl_arena_init(&q->scratch);
     q->out_vals =
         tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*q->out_vals));
+    if (q->group != NULL && !q->has_table)
+        return select_run_group(st, q, NULL);
     if (!q->has_table)
         return run_no_table(st, q);
     q->row = tl_arena_calloc(st->a, q->n_cols * sizeof(*q->row));
     Talus__ScanFragment *f = select_fragment(st, q);
+    if (q->group != NULL)
+        return select_run_group(st, q, f);
     if (q->count_only)
         return run_count_only(st, q, f);
     if (q->is_agg)

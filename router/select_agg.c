@@ -1,5 +1,6 @@
 /* select_agg — the parts of SELECT finished at the router: aggregates,
- * sorting rows gathered from several shards, and EXPLAIN of a SELECT. */
+ * GROUP BY (a hash table of groups under a memory cap), sorting rows
+ * gathered from several shards, and EXPLAIN of a SELECT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,42 +17,71 @@ copy_value(struct sql_stmt *st, const struct tl_value *v)
     return c;
 }
 
-static int
-step_one(struct sql_stmt *st, struct select_q *q, struct sel_target *tg,
-         const struct tl_value *row, size_t n_cols)
+/* Keep @v as the min/max of @a: text in the statement arena, or, when
+ * @bytes is not NULL (grouping), in a buffer of the state counted in
+ * *@bytes. */
+static void
+keep_best(struct sql_stmt *st, struct sel_agg_state *a,
+          const struct tl_value *v, size_t *bytes)
 {
-    if (tg->agg == AGG_COUNT_STAR) {
-        tg->count++;
+    if (bytes == NULL) {
+        a->best = copy_value(st, v);
+        return;
+    }
+    a->best = *v;
+    if (v->is_null || !(tl_type_is_text(v->type) || v->type == 0))
+        return;
+    if (v->u.s.len + 1 > a->cap) {
+        size_t cap = (size_t)v->u.s.len + 1 < 32 ? 32 : v->u.s.len + 1;
+        char *b = realloc(a->buf, cap);
+        if (b == NULL)
+            abort(); /* as every arena allocation does */
+        *bytes += cap - a->cap;
+        a->buf = b;
+        a->cap = cap;
+    }
+    memcpy(a->buf, v->u.s.p, v->u.s.len);
+    a->buf[v->u.s.len] = '\0';
+    a->best.u.s.p = a->buf;
+}
+
+/* Feed one row to aggregate @agg over @arg with state @a. */
+static int
+step_state(struct sql_stmt *st, struct select_q *q, int agg,
+           const struct tl_expr *arg, struct sel_agg_state *a,
+           const struct tl_value *row, size_t n_cols, size_t *bytes)
+{
+    if (agg == AGG_COUNT_STAR) {
+        a->count++;
         return 0;
     }
     struct tl_value v;
-    int rv = tl_expr_eval(tg->arg, row, n_cols, &q->scratch, &v, &st->err);
+    int rv = tl_expr_eval(arg, row, n_cols, &q->scratch, &v, &st->err);
     if (rv != 0 || v.is_null)
         return rv;
-    tg->count++;
-    switch (tg->agg) {
+    a->count++;
+    switch (agg) {
     case AGG_SUM:
     case AGG_AVG:
         if (v.type == TL_TYPE_FLOAT8) {
-            tg->fsum += v.u.f;
+            a->fsum += v.u.f;
         } else {
-            tg->fsum += (double)v.u.i;
-            if (__builtin_add_overflow(tg->isum, v.u.i, &tg->isum) &&
-                tg->agg == AGG_SUM)
+            a->fsum += (double)v.u.i;
+            if (__builtin_add_overflow(a->isum, v.u.i, &a->isum) &&
+                agg == AGG_SUM)
                 return sql_error(st, TL_EOVERFLOW, "22003",
                                  "bigint out of range");
         }
         return 0;
     case AGG_MIN:
     case AGG_MAX:
-        if (tg->has_value) {
-            int c = tl_value_cmp(&v, &tg->best);
-            if ((tg->agg == AGG_MIN && c >= 0) ||
-                (tg->agg == AGG_MAX && c <= 0))
+        if (a->has_value) {
+            int c = tl_value_cmp(&v, &a->best);
+            if ((agg == AGG_MIN && c >= 0) || (agg == AGG_MAX && c <= 0))
                 return 0;
         }
-        tg->best = copy_value(st, &v);
-        tg->has_value = true;
+        keep_best(st, a, &v, bytes);
+        a->has_value = true;
         return 0;
     default:
         return 0;
@@ -63,9 +93,11 @@ select_agg_step(struct sql_stmt *st, struct select_q *q,
                 const struct tl_value *row, size_t n_cols)
 {
     for (size_t i = 0; i < q->n_targets; i++) {
-        if (q->targets[i].agg == AGG_NONE)
+        struct sel_target *tg = &q->targets[i];
+        if (tg->agg == AGG_NONE)
             continue;
-        int rv = step_one(st, q, &q->targets[i], row, n_cols);
+        int rv =
+            step_state(st, q, tg->agg, tg->arg, &tg->acc, row, n_cols, NULL);
         if (rv != 0)
             return rv;
     }
@@ -74,24 +106,23 @@ select_agg_step(struct sql_stmt *st, struct select_q *q,
 }
 
 static struct tl_value
-agg_result(const struct sel_target *tg)
+agg_result(int agg, uint8_t type, const struct sel_agg_state *a)
 {
-    switch (tg->agg) {
+    switch (agg) {
     case AGG_COUNT_STAR:
     case AGG_COUNT:
-        return tl_value_int(TL_TYPE_INT8, tg->count);
+        return tl_value_int(TL_TYPE_INT8, a->count);
     case AGG_SUM:
-        if (tg->count == 0)
-            return tl_value_null(tg->type);
-        return tg->type == TL_TYPE_FLOAT8
-                   ? tl_value_float(tg->fsum)
-                   : tl_value_int(TL_TYPE_INT8, tg->isum);
+        if (a->count == 0)
+            return tl_value_null(type);
+        return type == TL_TYPE_FLOAT8 ? tl_value_float(a->fsum)
+                                      : tl_value_int(TL_TYPE_INT8, a->isum);
     case AGG_AVG:
-        if (tg->count == 0)
+        if (a->count == 0)
             return tl_value_null(TL_TYPE_FLOAT8);
-        return tl_value_float(tg->fsum / (double)tg->count);
+        return tl_value_float(a->fsum / (double)a->count);
     default:
-        return tg->has_value ? tg->best : tl_value_null(tg->type);
+        return a->has_value ? a->best : tl_value_null(type);
     }
 }
 
@@ -107,7 +138,8 @@ select_finish_aggregates(struct sql_stmt *st, struct select_q *q)
         f[i].type = q->targets[i].type;
         f[i].typmod = q->targets[i].typmod;
         if (q->targets[i].agg != AGG_NONE) {
-            v[i] = agg_result(&q->targets[i]);
+            v[i] = agg_result(q->targets[i].agg, q->targets[i].type,
+                              &q->targets[i].acc);
             continue;
         }
         int rv =
@@ -146,6 +178,7 @@ select_run_aggregate(struct sql_stmt *st, struct select_q *q,
 /* Rows gathered for sorting. */
 struct sorted {
     struct select_q *q;
+    size_t n_cols;          /* of each row */
     struct tl_value **rows; /* decoded, in the statement arena */
     struct tl_value **keys; /* n_sort values per row */
     size_t n, cap;
@@ -228,7 +261,7 @@ emit_sorted(struct sql_stmt *st, struct sorted *s)
     for (size_t i = q->offset; i < s->n && rv == 0; i++) {
         if (q->has_limit && q->n_sent >= q->limit)
             break;
-        rv = select_emit(st, q, s->rows[idx[i]], q->n_cols);
+        rv = select_emit(st, q, s->rows[idx[i]], s->n_cols);
     }
     free(idx);
     return rv;
@@ -238,7 +271,7 @@ int
 select_run_sorted(struct sql_stmt *st, struct select_q *q,
                   Talus__ScanFragment *f)
 {
-    struct sorted s = {.q = q};
+    struct sorted s = {.q = q, .n_cols = q->n_cols};
     int rv = 0;
     if (!(q->has_limit && q->limit == 0))
         rv = exec_scan(st, &q->plan, f, keep_row, &s, NULL);
@@ -262,6 +295,319 @@ select_run_sorted(struct sql_stmt *st, struct select_q *q,
     free(s.rows);
     free(s.keys);
     return rv;
+}
+
+/* ------------------------------------------------------------ GROUP BY */
+
+static uint64_t
+mix(uint64_t h, uint64_t x)
+{
+    h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+/* Equal values (tl_value_cmp) hash alike. */
+static uint64_t
+hash_value(uint64_t h, const struct tl_value *v)
+{
+    if (v->is_null)
+        return mix(h, 0x5bd1e995);
+    if (tl_type_has_text(v->type)) {
+        uint64_t x = 1469598103934665603ULL;
+        for (uint32_t i = 0; i < v->u.s.len; i++)
+            x = (x ^ (uint8_t)v->u.s.p[i]) * 1099511628211ULL;
+        return mix(h, x);
+    }
+    if (v->type == TL_TYPE_BOOL)
+        return mix(h, v->u.b ? 2 : 1);
+    if (v->type == TL_TYPE_FLOAT8) {
+        double d = v->u.f;
+        if (d == 0)
+            d = 0; /* -0 equals 0 */
+        if (d != d)
+            return mix(h, 0x7ff8);
+        uint64_t x;
+        memcpy(&x, &d, sizeof(x));
+        return mix(h, x);
+    }
+    return mix(h, (uint64_t)v->u.i);
+}
+
+static bool
+same_keys(const struct tl_value *a, const struct tl_value *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].is_null || b[i].is_null) {
+            if (a[i].is_null != b[i].is_null)
+                return false;
+            continue;
+        }
+        if (tl_value_cmp(&a[i], &b[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+static int
+too_big(struct sql_stmt *st, const struct sel_groups *g)
+{
+    size_t mib = g->q->group->max_bytes >> 20;
+    if (mib > 0)
+        sql_error(st, TL_ENOMEM, "54000",
+                  "GROUP BY needs more than %zu MiB of memory", mib);
+    else
+        sql_error(st, TL_ENOMEM, "54000",
+                  "GROUP BY needs more than %zu bytes of memory",
+                  g->q->group->max_bytes);
+    tl_error_detail(&st->err, "%zu groups so far.", g->n);
+    tl_error_hint(&st->err, "Narrow the WHERE clause or group by fewer "
+                            "distinct values.");
+    return TL_ENOMEM;
+}
+
+static int
+grow_table(struct sql_stmt *st, struct sel_groups *g)
+{
+    size_t cap = g->cap ? g->cap * 2 : 64;
+    size_t add = (cap - g->cap) * sizeof(*g->slots) +
+                 (cap / 2 - g->list_cap) * sizeof(*g->list);
+    if (g->bytes + add > g->q->group->max_bytes)
+        return too_big(st, g);
+    struct sel_group_entry **slots = calloc(cap, sizeof(*slots));
+    struct sel_group_entry **list = realloc(g->list, cap / 2 * sizeof(*list));
+    if (list != NULL)
+        g->list = list;
+    if (slots == NULL || list == NULL) {
+        free(slots);
+        return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+    }
+    for (size_t i = 0; i < g->cap; i++) {
+        struct sel_group_entry *e = g->slots[i];
+        if (e == NULL)
+            continue;
+        size_t j = e->hash & (cap - 1);
+        while (slots[j] != NULL)
+            j = (j + 1) & (cap - 1);
+        slots[j] = e;
+    }
+    free(g->slots);
+    g->slots = slots;
+    g->cap = cap;
+    g->list_cap = cap / 2;
+    g->bytes += add;
+    return 0;
+}
+
+/* The group of key values g->kv (added if new) into *@out. */
+static int
+find_group(struct sql_stmt *st, struct sel_groups *g,
+           struct sel_group_entry **out)
+{
+    const struct sel_group *sg = g->q->group;
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    for (size_t i = 0; i < sg->n_keys; i++)
+        h = hash_value(h, &g->kv[i]);
+    size_t j = g->cap ? h & (g->cap - 1) : 0;
+    for (; g->cap > 0 && g->slots[j] != NULL; j = (j + 1) & (g->cap - 1))
+        if (g->slots[j]->hash == h &&
+            same_keys(g->slots[j]->keys, g->kv, sg->n_keys)) {
+            *out = g->slots[j];
+            return 0;
+        }
+    if ((g->n + 1) * 2 > g->cap) {
+        int rv = grow_table(st, g);
+        if (rv != 0)
+            return rv;
+        j = h & (g->cap - 1);
+        while (g->slots[j] != NULL)
+            j = (j + 1) & (g->cap - 1);
+    }
+    size_t bytes = sizeof(struct sel_group_entry) +
+                   (sg->n_keys + 1) * sizeof(struct tl_value) +
+                   (sg->n_aggs + 1) * sizeof(struct sel_agg_state);
+    for (size_t i = 0; i < sg->n_keys; i++)
+        if (!g->kv[i].is_null && tl_type_has_text(g->kv[i].type))
+            bytes += g->kv[i].u.s.len + 1;
+    if (g->bytes + bytes > sg->max_bytes)
+        return too_big(st, g);
+    g->bytes += bytes;
+    struct sel_group_entry *e = tl_arena_alloc(&g->arena, sizeof(*e));
+    e->hash = h;
+    e->keys = tl_arena_alloc(&g->arena, (sg->n_keys + 1) * sizeof(*e->keys));
+    for (size_t i = 0; i < sg->n_keys; i++) {
+        e->keys[i] = g->kv[i];
+        if (!g->kv[i].is_null && tl_type_has_text(g->kv[i].type))
+            e->keys[i].u.s.p =
+                tl_arena_strndup(&g->arena, g->kv[i].u.s.p, g->kv[i].u.s.len);
+    }
+    e->acc = tl_arena_calloc(&g->arena, (sg->n_aggs + 1) * sizeof(*e->acc));
+    g->slots[j] = e;
+    g->list[g->n++] = e;
+    *out = e;
+    return 0;
+}
+
+int
+select_groups_add(struct sql_stmt *st, struct sel_groups *g,
+                  const struct tl_value *row, size_t n_cols)
+{
+    struct select_q *q = g->q;
+    const struct sel_group *sg = q->group;
+    for (size_t i = 0; i < sg->n_keys; i++) {
+        int rv = tl_expr_eval(sg->keys[i], row, n_cols, &q->scratch, &g->kv[i],
+                              &st->err);
+        if (rv != 0)
+            return rv;
+    }
+    struct sel_group_entry *e;
+    int rv = find_group(st, g, &e);
+    for (size_t i = 0; i < sg->n_aggs && rv == 0; i++)
+        rv = step_state(st, q, sg->aggs[i].agg, sg->aggs[i].arg, &e->acc[i],
+                        row, n_cols, &g->bytes);
+    tl_arena_reset(&q->scratch);
+    if (rv == 0 && g->bytes > sg->max_bytes)
+        return too_big(st, g);
+    return rv;
+}
+
+static int
+group_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
+{
+    struct sel_groups *g = arg;
+    struct select_q *q = g->q;
+    if (tl_row_decode(p, len, q->row, q->n_cols, NULL) != 0)
+        return sql_error(st, TL_ECORRUPT, "XX001", "corrupt row from a shard");
+    return select_groups_add(st, g, q->row, q->n_cols);
+}
+
+void
+select_groups_row(const struct sel_groups *g, size_t i, struct tl_value *row)
+{
+    const struct sel_group *sg = g->q->group;
+    const struct sel_group_entry *e = g->list[i];
+    memcpy(row, e->keys, sg->n_keys * sizeof(*row));
+    for (size_t k = 0; k < sg->n_aggs; k++)
+        row[sg->n_keys + k] =
+            agg_result(sg->aggs[k].agg, sg->aggs[k].type, &e->acc[k]);
+}
+
+void
+select_groups_init(struct sql_stmt *st, struct select_q *q,
+                   struct sel_groups *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->q = q;
+    tl_arena_init(&g->arena);
+    g->kv = tl_arena_calloc(st->a, (q->group->n_keys + 1) * sizeof(*g->kv));
+}
+
+void
+select_groups_close(struct sel_groups *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        for (size_t k = 0; k < g->q->group->n_aggs; k++)
+            free(g->list[i]->acc[k].buf);
+    free(g->slots);
+    free(g->list);
+    tl_arena_close(&g->arena);
+}
+
+/* HAVING, ORDER BY, OFFSET/LIMIT over the group rows, and send them. */
+static int
+emit_groups(struct sql_stmt *st, struct sel_groups *g)
+{
+    struct select_q *q = g->q;
+    const struct sel_group *sg = q->group;
+    size_t nc = sg->n_keys + sg->n_aggs;
+    struct sorted s = {.q = q, .n_cols = nc};
+    s.rows = malloc((g->n + 1) * sizeof(*s.rows));
+    s.keys = malloc((g->n + 1) * sizeof(*s.keys));
+    int rv = 0;
+    if (s.rows == NULL || s.keys == NULL)
+        rv = sql_error(st, TL_ENOMEM, "53200", "out of memory");
+    for (size_t i = 0; i < g->n && rv == 0; i++) {
+        struct tl_value *row = tl_arena_alloc(st->a, (nc + 1) * sizeof(*row));
+        select_groups_row(g, i, row);
+        if (sg->having != NULL) {
+            int pass;
+            rv = tl_expr_eval_pred(sg->having, row, nc, st->a, &pass, &st->err);
+            if (rv != 0 || !pass)
+                continue;
+        }
+        struct tl_value *keys =
+            tl_arena_alloc(st->a, (q->n_sort + 1) * sizeof(*keys));
+        for (size_t k = 0; k < q->n_sort && rv == 0; k++)
+            rv = tl_expr_eval(q->sort[k].expr, row, nc, st->a, &keys[k],
+                              &st->err);
+        s.rows[s.n] = row;
+        s.keys[s.n] = keys;
+        s.n++;
+    }
+    if (rv == 0) {
+        struct pgw_field *fl =
+            tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*fl));
+        for (size_t i = 0; i < q->n_targets; i++) {
+            fl[i].name = q->targets[i].name;
+            fl[i].type = q->targets[i].type;
+            fl[i].typmod = q->targets[i].typmod;
+        }
+        pgw_send_row_description(st->c, fl, q->n_targets);
+        rv = emit_sorted(st, &s);
+    }
+    if (rv == 0) {
+        char tag[48];
+        snprintf(tag, sizeof(tag), "SELECT %llu",
+                 (unsigned long long)q->n_sent);
+        pgw_send_command_complete(st->c, tag);
+    }
+    free(s.rows);
+    free(s.keys);
+    return rv;
+}
+
+int
+select_run_group(struct sql_stmt *st, struct select_q *q,
+                 Talus__ScanFragment *f)
+{
+    struct sel_groups g;
+    select_groups_init(st, q, &g);
+    int rv = 0;
+    if (f != NULL) {
+        rv = exec_scan(st, &q->plan, f, group_row, &g, NULL);
+    } else {
+        /* No FROM: one input row, unless WHERE is false. */
+        const struct tl_expr *w = q->plan.filter;
+        if (w == NULL ||
+            (w->kind == TL_EXPR_CONST && !w->value.is_null && w->value.u.b))
+            rv = select_groups_add(st, &g, NULL, 0);
+    }
+    /* Without GROUP BY items there is one group even over no rows. */
+    if (rv == 0 && q->group->n_items == 0 && g.n == 0) {
+        struct sel_group_entry *e;
+        rv = find_group(st, &g, &e);
+    }
+    if (rv == 0)
+        rv = emit_groups(st, &g);
+    select_groups_close(&g);
+    return rv;
+}
+
+static const char *
+group_line(struct sql_stmt *st, const struct select_q *q)
+{
+    const struct sel_group *g = q->group;
+    if (g->n_items == 0)
+        return "Group: router (one group)";
+    struct tl_buf b;
+    tl_buf_init(&b);
+    tl_buf_printf(&b, "Group: router (keys: ");
+    for (size_t i = 0; i < g->n_items; i++)
+        tl_buf_printf(&b, "%s%s", i ? ", " : "",
+                      plan_render_expr(st, q->row_table, g->keys[i]));
+    tl_buf_printf(&b, ")");
+    char *s = tl_arena_strndup(st->a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return s;
 }
 
 static const char *
@@ -294,7 +640,9 @@ select_explain(struct sql_stmt *st, struct select_q *q)
         sql_send_text_rows(st, "QUERY PLAN", &row, 1, "EXPLAIN");
         return 0;
     }
-    if (q->count_only)
+    if (q->group != NULL)
+        extra[n++] = group_line(st, q);
+    else if (q->count_only)
         extra[n++] = "Aggregate: count(*) pushed down, summed at the router";
     else if (q->is_agg)
         extra[n++] = "Aggregate: computed at the router";

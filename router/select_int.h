@@ -1,6 +1,6 @@
 /* select_int — the bound form of a SELECT, shared by select.c (binding,
- * streaming), select_target.c (targets and ORDER BY keys) and
- * select_agg.c (aggregates, router-side sorting, EXPLAIN). */
+ * streaming), select_target.c (targets, ORDER BY keys, GROUP BY binding)
+ * and select_agg.c (aggregates, grouping, router-side sorting, EXPLAIN). */
 #ifndef TL_SELECT_INT_H
 #define TL_SELECT_INT_H
 
@@ -16,21 +16,69 @@ enum sel_agg {
     AGG_AVG,
 };
 
-struct sel_target {
-    const char *name; /* output column name */
-    int location;     /* of the target in the query, -1 if none */
-    uint8_t type;     /* output type */
-    int32_t typmod;
-    struct tl_expr *expr; /* AGG_NONE: the value (over the table row) */
-    int agg;              /* enum sel_agg */
-    struct tl_expr *arg;  /* aggregate argument (not for count(*)) */
-    /* aggregate state */
+/* The running state of one aggregate (over all rows, or one group). */
+struct sel_agg_state {
     int64_t count;
     int64_t isum;
     double fsum;
     bool has_value;
-    struct tl_value best; /* min/max, text copied into the statement arena */
+    struct tl_value best; /* min/max; text in the statement arena, or in
+                             buf (malloc'd, cap bytes) when grouping */
+    char *buf;
+    size_t cap;
 };
+
+struct sel_target {
+    const char *name;         /* output column name */
+    int location;             /* of the target in the query, -1 if none */
+    const PgQuery__Node *val; /* grouped queries: the target as written */
+    uint8_t type;             /* output type */
+    int32_t typmod;
+    struct tl_expr *expr;     /* AGG_NONE: the value (over the table row) */
+    int agg;                  /* enum sel_agg */
+    struct tl_expr *arg;      /* aggregate argument (not for count(*)) */
+    struct sel_agg_state acc; /* aggregate state */
+};
+
+/* Aggregate placeholders while binding a grouped query: column
+ * SEL_AGG_BASE + j stands for aggregate j until select_group_fixup()
+ * renumbers it to n_keys + j in the group row. */
+#define SEL_AGG_BASE (1u << 30)
+
+/* One aggregate call of a grouped query. */
+struct sel_agg_def {
+    int agg;             /* enum sel_agg */
+    uint8_t type;        /* result type */
+    struct tl_expr *arg; /* over the input row; NULL for count(*) */
+};
+
+/* Where a column reference was bound (for 42803 positions). */
+struct sel_col_loc {
+    const struct tl_expr *e;
+    int location;
+};
+
+/* GROUP BY (or HAVING without GROUP BY: one group, no keys). Each group
+ * becomes a "group row": its n_keys key values, then its n_aggs aggregate
+ * results; targets, HAVING and ORDER BY of a grouped query are
+ * expressions over that row. */
+struct sel_group {
+    struct tl_expr **keys; /* over the input row */
+    size_t n_keys;
+    size_t n_items; /* the GROUP BY items; later keys are columns the
+                       grouped primary key determines */
+    size_t cap_keys;
+    struct sel_agg_def *aggs;
+    size_t n_aggs, cap_aggs;
+    struct tl_expr *having; /* over the group row, NULL if none */
+    struct sel_col_loc *locs;
+    size_t n_locs, cap_locs;
+    struct sql_stmt *st;
+    size_t max_bytes; /* memory cap of the hash table (54000 beyond) */
+};
+
+/* Default memory cap of GROUP BY at the router. */
+#define SEL_GROUP_MAX_BYTES ((size_t)64 << 20)
 
 struct sel_sort {
     struct tl_expr *expr;
@@ -61,8 +109,9 @@ struct select_q {
     bool has_limit;
     uint64_t limit;
     uint64_t offset;
-    bool is_agg;     /* some target is an aggregate */
-    bool count_only; /* every aggregate is count(*): pushed down */
+    bool is_agg;             /* some target is an aggregate */
+    bool count_only;         /* every aggregate is count(*): pushed down */
+    struct sel_group *group; /* GROUP BY / HAVING, else NULL */
     /* execution */
     struct tl_value *row;      /* decoded row, n_columns */
     struct tl_value *out_vals; /* n_targets */
@@ -94,6 +143,62 @@ int select_run_aggregate(struct sql_stmt *st, struct select_q *q,
                          Talus__ScanFragment *f);
 int select_run_sorted(struct sql_stmt *st, struct select_q *q,
                       Talus__ScanFragment *f);
+/** GROUP BY / HAVING: bind the targets, the GROUP BY items and HAVING
+ * over the input row (q->group). */
+int select_group_bind(struct sql_stmt *st, struct select_q *q,
+                      const PgQuery__SelectStmt *ss);
+/** Rewrite the targets and HAVING over the group row: 42803 for a column
+ * neither grouped nor determined by a grouped primary key. */
+int select_group_check(struct sql_stmt *st, struct select_q *q);
+/** Bind ORDER BY expression @n of a grouped query over the group row. */
+int select_group_bind_expr(struct sql_stmt *st, struct select_q *q,
+                           const PgQuery__Node *n, const char *clause,
+                           struct tl_expr **out);
+/** Renumber the aggregate placeholders once binding is done. Cannot
+ * fail. */
+void select_group_fixup(struct select_q *q);
+/** Scan, group in a hash table at the router (at most
+ * q->group->max_bytes: 54000 beyond), then HAVING, ORDER BY, OFFSET,
+ * LIMIT. */
+int select_run_group(struct sql_stmt *st, struct select_q *q,
+                     Talus__ScanFragment *f);
+/* One group: key values, then one aggregate state per aggregate. */
+struct sel_group_entry {
+    uint64_t hash;
+    struct tl_value *keys;     /* n_keys */
+    struct sel_agg_state *acc; /* n_aggs */
+};
+
+/* The groups of a running grouped query: open addressing (linear
+ * probing) over slots, cap a power of two kept at most half full; list
+ * holds the groups in arrival order. Every byte it holds is counted in
+ * bytes, which never exceeds q->group->max_bytes. */
+struct sel_groups {
+    struct select_q *q;
+    struct tl_arena arena; /* entries, keys, states */
+    struct sel_group_entry **slots;
+    size_t cap;
+    struct sel_group_entry **list;
+    size_t n, list_cap;
+    size_t bytes;
+    struct tl_value *kv; /* the current row's keys */
+};
+
+/** Start an empty set of groups for @q (bound, q->group set). Cannot
+ * fail. Release with select_groups_close(). */
+void select_groups_init(struct sql_stmt *st, struct select_q *q,
+                        struct sel_groups *g);
+/** Add input row @row to its group (created if new) and step every
+ * aggregate. 54000 "GROUP BY needs more than N MiB of memory" when the
+ * groups would exceed q->group->max_bytes, else evaluation errors. */
+int select_groups_add(struct sql_stmt *st, struct sel_groups *g,
+                      const struct tl_value *row, size_t n_cols);
+/** Group @i's row (n_keys keys, then n_aggs results) into @row; text
+ * borrows @g. Cannot fail. */
+void select_groups_row(const struct sel_groups *g, size_t i,
+                       struct tl_value *row);
+/** Free everything @g holds. */
+void select_groups_close(struct sel_groups *g);
 int select_explain(struct sql_stmt *st, struct select_q *q);
 /** The scope expressions of @q bind in (the table, or the join's tables),
  * with @clause (may be NULL) for error messages. */

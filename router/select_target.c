@@ -1,5 +1,6 @@
 /* select_target — the SELECT list and ORDER BY keys: star expansion,
- * output names as PostgreSQL figures them, aggregate calls. */
+ * output names as PostgreSQL figures them, aggregate calls; for GROUP BY
+ * the keys, HAVING and the rewrite of targets over the group row. */
 #include <stdio.h>
 #include <string.h>
 
@@ -138,6 +139,7 @@ add_star(struct sql_stmt *st, struct select_q *q, const PgQuery__ColumnRef *c,
         tg->type = t->columns[i].type;
         tg->typmod = t->columns[i].typmod;
         tg->expr = tl_expr_column(st->a, i, tg->type);
+        tg->location = c->location;
     }
     return 0;
 }
@@ -350,6 +352,430 @@ select_bind_targets(struct sql_stmt *st, struct select_q *q,
     return 0;
 }
 
+/* ------------------------------------------------------------ GROUP BY */
+
+static void *
+grow(struct sql_stmt *st, void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return p;
+    size_t c = *cap ? *cap * 2 : 8;
+    void *np = tl_arena_alloc(st->a, c * size);
+    if (n > 0)
+        memcpy(np, p, n * size);
+    *cap = c;
+    return np;
+}
+
+static void
+note_column(void *arg, const struct tl_expr *e, int location)
+{
+    struct sel_group *g = ((struct select_q *)arg)->group;
+    g->locs = grow(g->st, g->locs, &g->cap_locs, g->n_locs, sizeof(*g->locs));
+    g->locs[g->n_locs].e = e;
+    g->locs[g->n_locs].location = location;
+    g->n_locs++;
+}
+
+static int
+bind_group_agg(struct sql_stmt *st, void *arg, const PgQuery__FuncCall *f,
+               struct tl_expr **out)
+{
+    struct select_q *q = arg;
+    struct sel_group *g = q->group;
+    struct sel_target tg = {0};
+    const char *name = sql_node_str(f->funcname[f->n_funcname - 1]);
+    if (f->over != NULL)
+        return sql_unsupported(st, "window function");
+    if (f->agg_distinct)
+        return sql_unsupported(st, "DISTINCT in aggregate functions");
+    if (f->agg_filter != NULL)
+        return sql_unsupported(st, "FILTER in aggregate functions");
+    if (f->n_agg_order > 0 || f->agg_within_group)
+        return sql_unsupported(st, "ORDER BY in aggregate functions");
+    tg.agg = agg_kind(name);
+    if (f->agg_star) {
+        if (tg.agg != AGG_COUNT) {
+            sql_error(st, TL_EINVAL, "42809",
+                      "%s(*) specified, but %s is not an aggregate function "
+                      "that accepts *",
+                      name, name);
+            return sql_error_at(st, TL_EINVAL, f->location);
+        }
+        tg.agg = AGG_COUNT_STAR;
+    } else if (f->n_args != 1) {
+        sql_unsupported(st, tl_arena_printf(st->a, "%s with %zu arguments",
+                                            name, f->n_args));
+        return sql_error_at(st, TL_EUNSUPPORTED, f->location);
+    } else {
+        if (bind_is_aggregate(f->args[0])) {
+            sql_error(st, TL_EINVAL, "42803",
+                      "aggregate function calls cannot be nested");
+            return sql_error_at(st, TL_EINVAL, f->args[0]->func_call->location);
+        }
+        struct bind_scope sc = select_scope(q, NULL);
+        int rv = bind_expr(st, &sc, f->args[0], &tg.arg);
+        if (rv != 0)
+            return rv;
+    }
+    int rv = agg_type(st, &tg, name, f->location);
+    if (rv != 0)
+        return rv;
+    g->aggs = grow(st, g->aggs, &g->cap_aggs, g->n_aggs, sizeof(*g->aggs));
+    g->aggs[g->n_aggs] =
+        (struct sel_agg_def){.agg = tg.agg, .type = tg.type, .arg = tg.arg};
+    *out = tl_expr_column(st->a, SEL_AGG_BASE + (uint32_t)g->n_aggs++, tg.type);
+    return 0;
+}
+
+/* The scope of a grouped query's targets, HAVING and ORDER BY: input
+ * columns, with aggregate calls bound as placeholders. */
+static struct bind_scope
+group_scope(struct select_q *q, const char *clause)
+{
+    struct bind_scope sc = select_scope(q, clause);
+    sc.agg_cb = bind_group_agg;
+    sc.col_cb = note_column;
+    sc.cb_arg = q;
+    return sc;
+}
+
+static bool
+has_agg(const struct tl_expr *e)
+{
+    if (e->kind == TL_EXPR_COLUMN && e->column >= SEL_AGG_BASE)
+        return true;
+    for (uint32_t i = 0; i < e->n_args; i++)
+        if (has_agg(e->args[i]))
+            return true;
+    return false;
+}
+
+static bool
+same_expr(const struct tl_expr *a, const struct tl_expr *b)
+{
+    if (a == b)
+        return true;
+    if (a->kind != b->kind || a->op != b->op || a->type != b->type ||
+        a->typmod != b->typmod || a->n_args != b->n_args)
+        return false;
+    if (a->kind == TL_EXPR_COLUMN && a->column != b->column)
+        return false;
+    if (a->kind == TL_EXPR_CONST) {
+        if (a->value.is_null || b->value.is_null)
+            return a->value.is_null && b->value.is_null;
+        if (a->value.type != b->value.type ||
+            tl_value_cmp(&a->value, &b->value) != 0)
+            return false;
+    }
+    for (uint32_t i = 0; i < a->n_args; i++)
+        if (!same_expr(a->args[i], b->args[i]))
+            return false;
+    return true;
+}
+
+static bool
+is_key_column(const struct sel_group *g, uint32_t col)
+{
+    for (size_t k = 0; k < g->n_items; k++)
+        if (g->keys[k]->kind == TL_EXPR_COLUMN && g->keys[k]->column == col)
+            return true;
+    return false;
+}
+
+/* Whether input column @col is determined by grouped primary-key columns
+ * of its table (PostgreSQL's functional dependency). */
+static bool
+pk_determines(const struct select_q *q, uint32_t col)
+{
+    const struct tl_table *t = q->plan.table;
+    uint32_t off = 0;
+    if (q->join != NULL) {
+        t = NULL;
+        for (size_t i = 0; i < q->n_rels; i++) {
+            const struct bind_rel *r = &q->rels[i];
+            if (col >= r->offset && col < r->offset + r->table->n_columns) {
+                t = r->table;
+                off = r->offset;
+            }
+        }
+    }
+    if (t == NULL || t->n_pk == 0)
+        return false;
+    for (uint32_t i = 0; i < t->n_pk; i++)
+        if (t->columns[t->pk[i]].hidden ||
+            !is_key_column(q->group, off + t->pk[i]))
+            return false;
+    return true;
+}
+
+static int
+ungrouped(struct sql_stmt *st, const struct select_q *q,
+          const struct tl_expr *e, int location)
+{
+    const struct sel_group *g = q->group;
+    for (size_t i = 0; i < g->n_locs; i++)
+        if (g->locs[i].e == e) {
+            location = g->locs[i].location;
+            break;
+        }
+    if (q->join != NULL)
+        sql_error(st, TL_EINVAL, "42803",
+                  "column \"%s\" must appear in the GROUP BY clause or be "
+                  "used in an aggregate function",
+                  q->row_table->columns[e->column].name);
+    else
+        sql_error(st, TL_EINVAL, "42803",
+                  "column \"%s.%s\" must appear in the GROUP BY clause or "
+                  "be used in an aggregate function",
+                  q->alias, q->plan.table->columns[e->column].name);
+    return sql_error_at(st, TL_EINVAL, location);
+}
+
+/* @e over the input row (with aggregate placeholders) -> over the group
+ * row: grouped expressions become key columns. */
+static int
+rewrite(struct sql_stmt *st, struct select_q *q, struct tl_expr *e,
+        int location, struct tl_expr **out)
+{
+    struct sel_group *g = q->group;
+    if (!has_agg(e))
+        for (size_t k = 0; k < g->n_keys; k++)
+            if (same_expr(e, g->keys[k])) {
+                *out = tl_expr_column(st->a, (uint32_t)k, e->type);
+                return 0;
+            }
+    if (e->kind == TL_EXPR_COLUMN) {
+        if (e->column >= SEL_AGG_BASE) {
+            *out = e;
+            return 0;
+        }
+        if (!pk_determines(q, e->column))
+            return ungrouped(st, q, e, location);
+        g->keys = grow(st, g->keys, &g->cap_keys, g->n_keys, sizeof(*g->keys));
+        g->keys[g->n_keys] = e;
+        *out = tl_expr_column(st->a, (uint32_t)g->n_keys++, e->type);
+        return 0;
+    }
+    if (e->n_args == 0) {
+        *out = e;
+        return 0;
+    }
+    struct tl_expr *c = tl_arena_alloc(st->a, sizeof(*c));
+    *c = *e;
+    c->args = tl_arena_alloc(st->a, e->n_args * sizeof(*c->args));
+    for (uint32_t i = 0; i < e->n_args; i++) {
+        int rv = rewrite(st, q, e->args[i], location, &c->args[i]);
+        if (rv != 0)
+            return rv;
+    }
+    *out = c;
+    return 0;
+}
+
+static int
+group_target(struct sql_stmt *st, struct select_q *q, const PgQuery__Node *val,
+             struct sel_target *tg)
+{
+    struct bind_scope sc = group_scope(q, NULL);
+    int rv = bind_expr(st, &sc, val, &tg->expr);
+    if (rv != 0)
+        return rv;
+    struct tl_expr *e = tg->expr;
+    if (e->type == TL_TYPE_UNKNOWN) {
+        /* An untyped literal in the output is text, as in PostgreSQL. */
+        e->type = TL_TYPE_TEXT;
+        e->value.type = TL_TYPE_TEXT;
+    }
+    tg->type = e->type;
+    tg->typmod = -1;
+    if (e->kind == TL_EXPR_COLUMN && e->column < SEL_AGG_BASE)
+        tg->typmod = row_table(q)->columns[e->column].typmod;
+    else if (e->kind == TL_EXPR_CAST)
+        tg->typmod = e->typmod;
+    return 0;
+}
+
+/* Whether the FROM clause has a column named @name (GROUP BY prefers it
+ * to an output alias, as PostgreSQL does). */
+static bool
+input_has_column(const struct select_q *q, const char *name)
+{
+    if (q->join != NULL) {
+        for (size_t i = 0; i < q->n_ns; i++)
+            for (size_t k = 0; k < q->ns[i].n; k++)
+                if (strcmp(q->ns[i].cols[k].name, name) == 0)
+                    return true;
+        return false;
+    }
+    return q->has_table && tl_table_find_column(q->plan.table, name) >= 0;
+}
+
+static int
+agg_in_group_by(struct sql_stmt *st, int location)
+{
+    sql_error(st, TL_EINVAL, "42803",
+              "aggregate functions are not allowed in GROUP BY");
+    return sql_error_at(st, TL_EINVAL, location);
+}
+
+/* A GROUP BY item naming output column @i (by position or alias): its
+ * expression over the input row; 42803 if it holds an aggregate. */
+static int
+group_by_target(struct sql_stmt *st, struct select_q *q, size_t i, int location,
+                struct tl_expr **out)
+{
+    const struct sel_target *tg = &q->targets[i];
+    if (has_agg(tg->expr)) {
+        /* PostgreSQL points at the aggregate call. */
+        if (tg->val != NULL && bind_is_aggregate(tg->val))
+            location = tg->val->func_call->location;
+        return agg_in_group_by(st, location);
+    }
+    *out = tg->expr;
+    return 0;
+}
+
+static int
+bind_group_item(struct sql_stmt *st, struct select_q *q, const PgQuery__Node *n,
+                struct tl_expr **out)
+{
+    if (n->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
+        return sql_unsupported(st, "GROUPING SETS, ROLLUP and CUBE");
+    if (n->node_case == PG_QUERY__NODE__NODE_A_CONST) {
+        const PgQuery__AConst *c = n->a_const;
+        if (c->val_case != PG_QUERY__A__CONST__VAL_IVAL || c->isnull) {
+            sql_error(st, TL_ESYNTAX, "42601",
+                      "non-integer constant in GROUP BY");
+            return sql_error_at(st, TL_ESYNTAX, c->location);
+        }
+        int pos = c->ival->ival;
+        if (pos < 1 || (size_t)pos > q->n_targets) {
+            sql_error(st, TL_EINVAL, "42P10",
+                      "GROUP BY position %d is not in select list", pos);
+            return sql_error_at(st, TL_EINVAL, c->location);
+        }
+        return group_by_target(st, q, (size_t)pos - 1, c->location, out);
+    }
+    if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
+        n->column_ref->n_fields == 1) {
+        const char *name = sql_node_str(n->column_ref->fields[0]);
+        if (name != NULL && !input_has_column(q, name))
+            for (size_t i = 0; i < q->n_targets; i++)
+                if (strcmp(q->targets[i].name, name) == 0)
+                    return group_by_target(st, q, i, n->column_ref->location,
+                                           out);
+    }
+    struct bind_scope sc = select_scope(q, "GROUP BY");
+    return bind_expr(st, &sc, n, out);
+}
+
+int
+select_group_bind(struct sql_stmt *st, struct select_q *q,
+                  const PgQuery__SelectStmt *ss)
+{
+    struct sel_group *g = tl_arena_calloc(st->a, sizeof(*g));
+    g->st = st;
+    g->max_bytes = SEL_GROUP_MAX_BYTES;
+    q->group = g;
+    q->is_agg = true;
+    size_t slots = count_slots(q, ss);
+    if (slots > MAX_TARGETS)
+        return sql_error(st, TL_EINVAL, "54011",
+                         "target lists can have at most %d entries",
+                         MAX_TARGETS);
+    q->targets = tl_arena_calloc(st->a, (slots + 1) * sizeof(*q->targets));
+    size_t n = 0;
+    int rv = 0;
+    for (size_t i = 0; i < ss->n_target_list && rv == 0; i++) {
+        const PgQuery__ResTarget *rt = ss->target_list[i]->res_target;
+        if (is_star(rt->val)) {
+            rv = add_star(st, q, rt->val->column_ref, &n);
+            continue;
+        }
+        struct sel_target *tg = &q->targets[n++];
+        tg->location = rt->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
+                           ? rt->val->column_ref->location
+                           : -1;
+        tg->name = rt->name != NULL && rt->name[0] != '\0'
+                       ? rt->name
+                       : figure_name(rt->val);
+        tg->val = rt->val;
+        rv = group_target(st, q, rt->val, tg);
+    }
+    q->n_targets = n;
+    if (rv == 0 && ss->n_group_clause > 0) {
+        g->cap_keys = ss->n_group_clause + 8;
+        g->keys = tl_arena_calloc(st->a, g->cap_keys * sizeof(*g->keys));
+    }
+    for (size_t i = 0; i < ss->n_group_clause && rv == 0; i++) {
+        struct tl_expr *k;
+        rv = bind_group_item(st, q, ss->group_clause[i], &k);
+        if (rv != 0)
+            break;
+        bool dup = false;
+        for (size_t j = 0; j < g->n_keys; j++)
+            dup = dup || same_expr(g->keys[j], k);
+        if (!dup)
+            g->keys[g->n_keys++] = k;
+    }
+    g->n_items = g->n_keys;
+    if (rv == 0 && ss->having_clause != NULL) {
+        struct bind_scope sc = group_scope(q, "HAVING");
+        rv = bind_predicate(st, &sc, ss->having_clause, &g->having);
+    }
+    return rv;
+}
+
+int
+select_group_check(struct sql_stmt *st, struct select_q *q)
+{
+    for (size_t i = 0; i < q->n_targets; i++) {
+        struct sel_target *tg = &q->targets[i];
+        int rv = rewrite(st, q, tg->expr, tg->location, &tg->expr);
+        if (rv != 0)
+            return rv;
+    }
+    if (q->group->having != NULL)
+        return rewrite(st, q, q->group->having, -1, &q->group->having);
+    return 0;
+}
+
+int
+select_group_bind_expr(struct sql_stmt *st, struct select_q *q,
+                       const PgQuery__Node *n, const char *clause,
+                       struct tl_expr **out)
+{
+    struct bind_scope sc = group_scope(q, clause);
+    struct tl_expr *e;
+    int rv = bind_expr(st, &sc, n, &e);
+    if (rv != 0)
+        return rv;
+    return rewrite(st, q, e, -1, out);
+}
+
+static void
+fixup(struct tl_expr *e, uint32_t n_keys)
+{
+    if (e == NULL)
+        return;
+    if (e->kind == TL_EXPR_COLUMN && e->column >= SEL_AGG_BASE)
+        e->column = e->column - SEL_AGG_BASE + n_keys;
+    for (uint32_t i = 0; i < e->n_args; i++)
+        fixup(e->args[i], n_keys);
+}
+
+void
+select_group_fixup(struct select_q *q)
+{
+    uint32_t nk = (uint32_t)q->group->n_keys;
+    for (size_t i = 0; i < q->n_targets; i++)
+        fixup(q->targets[i].expr, nk);
+    fixup(q->group->having, nk);
+    for (size_t i = 0; i < q->n_sort; i++)
+        fixup(q->sort[i].expr, nk);
+}
+
 static int
 sort_position(struct sql_stmt *st, struct select_q *q, const PgQuery__AConst *c,
               struct tl_expr **out)
@@ -418,6 +844,8 @@ select_bind_sort_expr(struct sql_stmt *st, struct select_q *q,
             return 0;
         }
     }
+    if (q->group != NULL)
+        return select_group_bind_expr(st, q, n, "ORDER BY", out);
     struct bind_scope sc = select_scope(q, "ORDER BY");
     int rv = bind_expr(st, &sc, n, out);
     if (rv != 0)

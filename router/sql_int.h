@@ -140,6 +140,13 @@ struct bind_scope {
     /* With rels: the FROM items whose columns unqualified names find. */
     const struct bind_ns *ns;
     size_t n_ns;
+    /* GROUP BY binding (NULL otherwise): an aggregate call is bound by
+     * agg_cb instead of refused, and every column reference bound is
+     * reported to col_cb with its location (for 42803 positions). */
+    int (*agg_cb)(struct sql_stmt *st, void *arg, const PgQuery__FuncCall *f,
+                  struct tl_expr **out);
+    void (*col_cb)(void *arg, const struct tl_expr *e, int location);
+    void *cb_arg;
 };
 
 /** Bind the SQL expression @n over @sc into a tl_expr tree in st->a.
