@@ -23,6 +23,10 @@
 #define N_WRITERS 4
 #define MAX_PER_WRITER 200000
 #define STATEMENT_TIMEOUT_S 10.0 /* the router's default retry budget */
+/* What a statement may take beyond its deadline on a loaded machine (the
+ * call in flight, scheduling): these bounds tell a timely error from a
+ * hang, they do not measure speed (tests/bench does). */
+#define SLACK_S 4.0
 
 static struct th_cluster cluster;
 
@@ -236,7 +240,7 @@ test_kill_leader_during_inserts(void **state)
                 w->n_unknown, w->n_broken, w->n_other, w->max_latency_s,
                 w->other);
         assert_int_equal(w->n_other, 0);
-        assert_true(w->max_latency_s < STATEMENT_TIMEOUT_S + 1.5);
+        assert_true(w->max_latency_s < STATEMENT_TIMEOUT_S + SLACK_S);
         for (long i = 0; i < MAX_PER_WRITER; i++) {
             if (w->state[i] == ACKED) {
                 n_acked++;
@@ -336,7 +340,7 @@ test_reads_continue_through_leader_kill(void **state)
     assert_true(atomic_load(&rd.n_ok) >= ok_at_election + 20);
     assert_int_equal(rd.n_wrong, 0);
     assert_int_equal(rd.n_failed, 0);
-    assert_true(rd.max_latency_s < STATEMENT_TIMEOUT_S + 1.5);
+    assert_true(rd.max_latency_s < STATEMENT_TIMEOUT_S + SLACK_S);
     restore_nodes();
     c = th_connect(&cluster);
     assert_true(th_ok(c, "DELETE FROM ev"));
@@ -367,13 +371,13 @@ test_no_quorum_fails_in_time_then_recovers(void **state)
     assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
     assert_non_null(ss);
     assert_true(strcmp(ss, "40001") == 0 || strncmp(ss, "08", 2) == 0);
-    assert_true(dt < 2.0 + 1.0);
+    assert_true(dt < 2.0 + SLACK_S); /* SET statement_timeout = '2s' */
     PQclear(res);
     /* The session stays usable and a read with no leader fails in time
      * too. */
     t0 = th_now();
     const char *rs = th_sqlstate(c, "SELECT count(*) FROM ev");
-    assert_true(th_now() - t0 < 3.0);
+    assert_true(th_now() - t0 < 2.0 + SLACK_S);
     assert_true(strcmp(rs, "40001") == 0 || strncmp(rs, "08", 2) == 0);
 
     assert_int_equal(th_node_start(&cluster, 2), 0);
