@@ -234,7 +234,9 @@ select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
     int rv = refuse_clauses(st, ss);
     if (rv == 0)
         rv = bind_from(st, q, ss);
-    bool grouped = ss->n_group_clause > 0 || ss->having_clause != NULL;
+    /* Aggregates the plain path cannot run are one group over all rows. */
+    bool grouped = ss->n_group_clause > 0 || ss->having_clause != NULL ||
+                   select_needs_group(ss);
     if (rv == 0 && grouped)
         rv = select_group_bind(st, q, ss);
     else if (rv == 0)

@@ -17,39 +17,122 @@ copy_value(struct sql_stmt *st, const struct tl_value *v)
     return c;
 }
 
+static int too_big(struct sql_stmt *st, const struct sel_groups *g);
+
 /* Keep @v as the min/max of @a: text in the statement arena, or, when
- * @bytes is not NULL (grouping), in a buffer of the state counted in
- * *@bytes. */
-static void
+ * @g is not NULL (grouping), in a buffer of the state counted in
+ * g->bytes (54000 when that would pass the cap). */
+static int
 keep_best(struct sql_stmt *st, struct sel_agg_state *a,
-          const struct tl_value *v, size_t *bytes)
+          const struct tl_value *v, struct sel_groups *g)
 {
-    if (bytes == NULL) {
+    if (g == NULL) {
         a->best = copy_value(st, v);
-        return;
+        return 0;
     }
-    a->best = *v;
-    if (v->is_null || !(tl_type_is_text(v->type) || v->type == 0))
-        return;
-    if (v->u.s.len + 1 > a->cap) {
+    if (!v->is_null && tl_type_has_text(v->type) && v->u.s.len + 1 > a->cap) {
         size_t cap = (size_t)v->u.s.len + 1 < 32 ? 32 : v->u.s.len + 1;
+        if (g->bytes + (cap - a->cap) > g->q->group->max_bytes)
+            return too_big(st, g);
         char *b = realloc(a->buf, cap);
         if (b == NULL)
-            abort(); /* as every arena allocation does */
-        *bytes += cap - a->cap;
+            return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+        g->bytes += cap - a->cap;
         a->buf = b;
         a->cap = cap;
     }
+    a->best = *v;
+    if (v->is_null || !tl_type_has_text(v->type))
+        return 0;
     memcpy(a->buf, v->u.s.p, v->u.s.len);
     a->buf[v->u.s.len] = '\0';
     a->best.u.s.p = a->buf;
+    return 0;
 }
 
-/* Feed one row to aggregate @agg over @arg with state @a. */
+static uint64_t hash_value(uint64_t h, const struct tl_value *v);
+
+/* Grow @d to @cap slots (a power of two). */
 static int
-step_state(struct sql_stmt *st, struct select_q *q, int agg,
+grow_distinct(struct sql_stmt *st, struct sel_groups *g, struct sel_distinct *d,
+              size_t cap)
+{
+    size_t add = (cap - d->cap) * (sizeof(*d->hashes) + sizeof(*d->vals));
+    if (g->bytes + add > g->q->group->max_bytes)
+        return too_big(st, g);
+    uint64_t *h = calloc(cap, sizeof(*h));
+    struct tl_value *v = malloc(cap * sizeof(*v));
+    if (h == NULL || v == NULL) {
+        free(h);
+        free(v);
+        return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+    }
+    for (size_t i = 0; i < d->cap; i++) {
+        if (d->hashes[i] == 0)
+            continue;
+        size_t j = d->hashes[i] & (cap - 1);
+        while (h[j] != 0)
+            j = (j + 1) & (cap - 1);
+        h[j] = d->hashes[i];
+        v[j] = d->vals[i];
+    }
+    free(d->hashes);
+    free(d->vals);
+    d->hashes = h;
+    d->vals = v;
+    d->cap = cap;
+    g->bytes += add;
+    return 0;
+}
+
+/* Add @v (not NULL) to the DISTINCT set of @a; *@fresh tells whether it
+ * was new. The set and its text are counted in g->bytes (54000 beyond
+ * the cap). */
+static int
+add_distinct(struct sql_stmt *st, struct sel_groups *g, struct sel_agg_state *a,
+             const struct tl_value *v, bool *fresh)
+{
+    *fresh = false;
+    if (a->seen == NULL) {
+        if (g->bytes + sizeof(*a->seen) > g->q->group->max_bytes)
+            return too_big(st, g);
+        a->seen = tl_arena_calloc(&g->arena, sizeof(*a->seen));
+        g->bytes += sizeof(*a->seen);
+    }
+    struct sel_distinct *d = a->seen;
+    uint64_t h = hash_value(0x13198a2e03707344ULL, v) | 1; /* 0: empty */
+    size_t j = d->cap ? h & (d->cap - 1) : 0;
+    for (; d->cap > 0 && d->hashes[j] != 0; j = (j + 1) & (d->cap - 1))
+        if (d->hashes[j] == h && tl_value_cmp(&d->vals[j], v) == 0)
+            return 0;
+    if ((d->n + 1) * 2 > d->cap) {
+        int rv = grow_distinct(st, g, d, d->cap ? d->cap * 2 : 8);
+        if (rv != 0)
+            return rv;
+        j = h & (d->cap - 1);
+        while (d->hashes[j] != 0)
+            j = (j + 1) & (d->cap - 1);
+    }
+    struct tl_value c = *v;
+    if (tl_type_has_text(v->type)) {
+        if (g->bytes + v->u.s.len + 1 > g->q->group->max_bytes)
+            return too_big(st, g);
+        g->bytes += v->u.s.len + 1;
+        c.u.s.p = tl_arena_strndup(&g->arena, v->u.s.p, v->u.s.len);
+    }
+    d->hashes[j] = h;
+    d->vals[j] = c;
+    d->n++;
+    *fresh = true;
+    return 0;
+}
+
+/* Feed one row to aggregate @agg over @arg with state @a (with @g, the
+ * groups of a grouped query, NULL otherwise: then @distinct is false). */
+static int
+step_state(struct sql_stmt *st, struct select_q *q, int agg, bool distinct,
            const struct tl_expr *arg, struct sel_agg_state *a,
-           const struct tl_value *row, size_t n_cols, size_t *bytes)
+           const struct tl_value *row, size_t n_cols, struct sel_groups *g)
 {
     if (agg == AGG_COUNT_STAR) {
         a->count++;
@@ -59,6 +142,12 @@ step_state(struct sql_stmt *st, struct select_q *q, int agg,
     int rv = tl_expr_eval(arg, row, n_cols, &q->scratch, &v, &st->err);
     if (rv != 0 || v.is_null)
         return rv;
+    if (distinct) {
+        bool fresh;
+        rv = add_distinct(st, g, a, &v, &fresh);
+        if (rv != 0 || !fresh)
+            return rv;
+    }
     a->count++;
     switch (agg) {
     case AGG_SUM:
@@ -80,9 +169,10 @@ step_state(struct sql_stmt *st, struct select_q *q, int agg,
             if ((agg == AGG_MIN && c >= 0) || (agg == AGG_MAX && c <= 0))
                 return 0;
         }
-        keep_best(st, a, &v, bytes);
-        a->has_value = true;
-        return 0;
+        rv = keep_best(st, a, &v, g);
+        if (rv == 0)
+            a->has_value = true;
+        return rv;
     default:
         return 0;
     }
@@ -96,8 +186,8 @@ select_agg_step(struct sql_stmt *st, struct select_q *q,
         struct sel_target *tg = &q->targets[i];
         if (tg->agg == AGG_NONE)
             continue;
-        int rv =
-            step_state(st, q, tg->agg, tg->arg, &tg->acc, row, n_cols, NULL);
+        int rv = step_state(st, q, tg->agg, false, tg->arg, &tg->acc, row,
+                            n_cols, NULL);
         if (rv != 0)
             return rv;
     }
@@ -351,17 +441,22 @@ same_keys(const struct tl_value *a, const struct tl_value *b, size_t n)
 static int
 too_big(struct sql_stmt *st, const struct sel_groups *g)
 {
-    size_t mib = g->q->group->max_bytes >> 20;
-    if (mib > 0)
-        sql_error(st, TL_ENOMEM, "54000",
-                  "GROUP BY needs more than %zu MiB of memory", mib);
+    size_t max = g->q->group->max_bytes;
+    bool keys = g->q->group->n_items > 0;
+    const char *what = keys ? "GROUP BY needs" : "aggregates need";
+    if (max >> 20 > 0)
+        sql_error(st, TL_ENOMEM, "54000", "%s more than %zu MiB of memory",
+                  what, max >> 20);
     else
-        sql_error(st, TL_ENOMEM, "54000",
-                  "GROUP BY needs more than %zu bytes of memory",
-                  g->q->group->max_bytes);
-    tl_error_detail(&st->err, "%zu groups so far.", g->n);
-    tl_error_hint(&st->err, "Narrow the WHERE clause or group by fewer "
-                            "distinct values.");
+        sql_error(st, TL_ENOMEM, "54000", "%s more than %zu bytes of memory",
+                  what, max);
+    if (keys) {
+        tl_error_detail(&st->err, "%zu groups so far.", g->n);
+        tl_error_hint(&st->err, "Narrow the WHERE clause or group by fewer "
+                                "distinct values.");
+    } else {
+        tl_error_hint(&st->err, "Narrow the WHERE clause.");
+    }
     return TL_ENOMEM;
 }
 
@@ -462,8 +557,8 @@ select_groups_add(struct sql_stmt *st, struct sel_groups *g,
     struct sel_group_entry *e;
     int rv = find_group(st, g, &e);
     for (size_t i = 0; i < sg->n_aggs && rv == 0; i++)
-        rv = step_state(st, q, sg->aggs[i].agg, sg->aggs[i].arg, &e->acc[i],
-                        row, n_cols, &g->bytes);
+        rv = step_state(st, q, sg->aggs[i].agg, sg->aggs[i].distinct,
+                        sg->aggs[i].arg, &e->acc[i], row, n_cols, g);
     tl_arena_reset(&q->scratch);
     if (rv == 0 && g->bytes > sg->max_bytes)
         return too_big(st, g);
@@ -505,8 +600,14 @@ void
 select_groups_close(struct sel_groups *g)
 {
     for (size_t i = 0; i < g->n; i++)
-        for (size_t k = 0; k < g->q->group->n_aggs; k++)
-            free(g->list[i]->acc[k].buf);
+        for (size_t k = 0; k < g->q->group->n_aggs; k++) {
+            struct sel_agg_state *a = &g->list[i]->acc[k];
+            free(a->buf);
+            if (a->seen != NULL) {
+                free(a->seen->hashes);
+                free(a->seen->vals);
+            }
+        }
     free(g->slots);
     free(g->list);
     tl_arena_close(&g->arena);

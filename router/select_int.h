@@ -16,6 +16,17 @@ enum sel_agg {
     AGG_AVG,
 };
 
+/* The distinct non-NULL values an aggregate has seen in one group
+ * (count(DISTINCT x), sum(DISTINCT x), avg(DISTINCT x)): open addressing
+ * over cap slots (a power of two, at most half full); hash 0 marks an
+ * empty slot. Text lives in the groups' arena; every byte is counted in
+ * the groups' bytes. */
+struct sel_distinct {
+    uint64_t *hashes;      /* cap; malloc'd */
+    struct tl_value *vals; /* cap; malloc'd */
+    size_t n, cap;
+};
+
 /* The running state of one aggregate (over all rows, or one group). */
 struct sel_agg_state {
     int64_t count;
@@ -26,6 +37,7 @@ struct sel_agg_state {
                              buf (malloc'd, cap bytes) when grouping */
     char *buf;
     size_t cap;
+    struct sel_distinct *seen; /* DISTINCT aggregates, NULL until used */
 };
 
 struct sel_target {
@@ -48,6 +60,7 @@ struct sel_target {
 /* One aggregate call of a grouped query. */
 struct sel_agg_def {
     int agg;             /* enum sel_agg */
+    bool distinct;       /* count/sum/avg(DISTINCT x) */
     uint8_t type;        /* result type */
     struct tl_expr *arg; /* over the input row; NULL for count(*) */
 };
@@ -74,7 +87,8 @@ struct sel_group {
     struct sel_col_loc *locs;
     size_t n_locs, cap_locs;
     struct sql_stmt *st;
-    size_t max_bytes; /* memory cap of the hash table (54000 beyond) */
+    size_t max_bytes; /* memory cap of the groups, with their DISTINCT
+                         sets (54000 beyond) */
 };
 
 /* Default memory cap of GROUP BY at the router. */
@@ -120,6 +134,11 @@ struct select_q {
     uint64_t n_skipped;
 };
 
+/** Whether @ss is an aggregate query the plain aggregate path cannot
+ * run (an aggregate inside an expression or ORDER BY, a DISTINCT
+ * aggregate, a column reference beside aggregates): it is then bound as
+ * one group over all rows (q->group with no keys). Cannot fail. */
+bool select_needs_group(const PgQuery__SelectStmt *ss);
 /** Bind every clause of @ss into @q. */
 int select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
                 struct select_q *q);
@@ -143,7 +162,8 @@ int select_run_aggregate(struct sql_stmt *st, struct select_q *q,
                          Talus__ScanFragment *f);
 int select_run_sorted(struct sql_stmt *st, struct select_q *q,
                       Talus__ScanFragment *f);
-/** GROUP BY / HAVING: bind the targets, the GROUP BY items and HAVING
+/** GROUP BY / HAVING (or an aggregate query select_needs_group() picks):
+ * bind the targets, the GROUP BY items and HAVING
  * over the input row (q->group). */
 int select_group_bind(struct sql_stmt *st, struct select_q *q,
                       const PgQuery__SelectStmt *ss);
@@ -189,8 +209,10 @@ struct sel_groups {
 void select_groups_init(struct sql_stmt *st, struct select_q *q,
                         struct sel_groups *g);
 /** Add input row @row to its group (created if new) and step every
- * aggregate. 54000 "GROUP BY needs more than N MiB of memory" when the
- * groups would exceed q->group->max_bytes, else evaluation errors. */
+ * aggregate. 54000 "GROUP BY needs more than N MiB of memory" (without
+ * GROUP BY items: "aggregates need ...") when the groups and their
+ * DISTINCT sets would exceed q->group->max_bytes, else evaluation
+ * errors. */
 int select_groups_add(struct sql_stmt *st, struct sel_groups *g,
                       const struct tl_value *row, size_t n_cols);
 /** Group @i's row (n_keys keys, then n_aggs results) into @row; text

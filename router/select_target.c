@@ -354,6 +354,106 @@ select_bind_targets(struct sql_stmt *st, struct select_q *q,
 
 /* ------------------------------------------------------------ GROUP BY */
 
+/* Whether the parse tree @m holds a node described by @d (FuncCall: an
+ * aggregate call). A generic walk over protobuf-c's descriptors, so every
+ * node kind is searched; only the set member of a oneof is followed. */
+static bool
+tree_has(const ProtobufCMessage *m, const ProtobufCMessageDescriptor *d)
+{
+    const ProtobufCMessageDescriptor *md = m->descriptor;
+    if (md == d) {
+        if (d != &pg_query__func_call__descriptor)
+            return true;
+        PgQuery__Node n = PG_QUERY__NODE__INIT;
+        n.node_case = PG_QUERY__NODE__NODE_FUNC_CALL;
+        n.func_call = (PgQuery__FuncCall *)m;
+        if (bind_is_aggregate(&n))
+            return true;
+    }
+    for (unsigned i = 0; i < md->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &md->fields[i];
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *base = (const char *)m;
+        if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t which;
+            memcpy(&which, base + fd->quantifier_offset, sizeof(which));
+            if (which != fd->id)
+                continue;
+        }
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n;
+            ProtobufCMessage *const *sub;
+            memcpy(&n, base + fd->quantifier_offset, sizeof(n));
+            memcpy(&sub, base + fd->offset, sizeof(sub));
+            for (size_t k = 0; k < n; k++)
+                if (sub[k] != NULL && tree_has(sub[k], d))
+                    return true;
+            continue;
+        }
+        const ProtobufCMessage *sub;
+        memcpy(&sub, base + fd->offset, sizeof(sub));
+        if (sub != NULL && tree_has(sub, d))
+            return true;
+    }
+    return false;
+}
+
+static bool
+node_has_agg(const PgQuery__Node *n)
+{
+    return tree_has(&n->base, &pg_query__func_call__descriptor);
+}
+
+static bool
+node_has_column(const PgQuery__Node *n)
+{
+    return tree_has(&n->base, &pg_query__column_ref__descriptor);
+}
+
+/* An aggregate call the plain aggregate path binds: a known aggregate at
+ * the top of a target, with no DISTINCT and no aggregate inside. */
+static bool
+is_plain_agg(const PgQuery__Node *n)
+{
+    if (!bind_is_aggregate(n))
+        return false;
+    const PgQuery__FuncCall *f = n->func_call;
+    if (f->agg_distinct)
+        return false;
+    for (size_t i = 0; i < f->n_args; i++)
+        if (node_has_agg(f->args[i]))
+            return false;
+    return true;
+}
+
+bool
+select_needs_group(const PgQuery__SelectStmt *ss)
+{
+    bool any = false, plain = true;
+    for (size_t i = 0; i < ss->n_target_list; i++) {
+        const PgQuery__Node *v = ss->target_list[i]->res_target->val;
+        if (v == NULL)
+            continue;
+        if (is_plain_agg(v)) {
+            any = true;
+            continue;
+        }
+        if (node_has_agg(v))
+            any = true, plain = false;
+        else if (node_has_column(v))
+            plain = false; /* 42803 beside aggregates, with its position */
+    }
+    for (size_t i = 0; i < ss->n_sort_clause; i++) {
+        const PgQuery__Node *v = ss->sort_clause[i]->sort_by->node;
+        if (node_has_agg(v))
+            any = true, plain = false;
+        else if (node_has_column(v))
+            plain = false;
+    }
+    return any && !plain;
+}
+
 static void *
 grow(struct sql_stmt *st, void *p, size_t *cap, size_t n, size_t size)
 {
@@ -387,8 +487,6 @@ bind_group_agg(struct sql_stmt *st, void *arg, const PgQuery__FuncCall *f,
     const char *name = sql_node_str(f->funcname[f->n_funcname - 1]);
     if (f->over != NULL)
         return sql_unsupported(st, "window function");
-    if (f->agg_distinct)
-        return sql_unsupported(st, "DISTINCT in aggregate functions");
     if (f->agg_filter != NULL)
         return sql_unsupported(st, "FILTER in aggregate functions");
     if (f->n_agg_order > 0 || f->agg_within_group)
@@ -422,8 +520,10 @@ bind_group_agg(struct sql_stmt *st, void *arg, const PgQuery__FuncCall *f,
     if (rv != 0)
         return rv;
     g->aggs = grow(st, g->aggs, &g->cap_aggs, g->n_aggs, sizeof(*g->aggs));
-    g->aggs[g->n_aggs] =
-        (struct sel_agg_def){.agg = tg.agg, .type = tg.type, .arg = tg.arg};
+    /* min/max(DISTINCT x) are min/max(x). */
+    bool distinct = f->agg_distinct && tg.agg != AGG_MIN && tg.agg != AGG_MAX;
+    g->aggs[g->n_aggs] = (struct sel_agg_def){
+        .agg = tg.agg, .distinct = distinct, .type = tg.type, .arg = tg.arg};
     *out = tl_expr_column(st->a, SEL_AGG_BASE + (uint32_t)g->n_aggs++, tg.type);
     return 0;
 }

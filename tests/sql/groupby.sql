@@ -69,6 +69,30 @@ SELECT s.cat AS c, count(r.name) AS named FROM g_sales s LEFT JOIN g_regions r O
 -- without FROM
 SELECT 1 AS one GROUP BY 1;
 SELECT count(*) HAVING count(*) > 0;
+-- without GROUP BY, aggregates inside expressions: one group over all
+-- rows, one row even when no row matches
+SELECT count(*) + 1 FROM g_sales;
+SELECT max(qty) - min(qty) AS spread, count(*) FROM g_sales;
+SELECT sum(qty) * 2, count(*) FROM g_sales WHERE region = 'eu';
+SELECT count(*) + 1 AS n, sum(qty) * 2 AS s, max(price) / 2 AS m, min(note) AS lo FROM g_sales WHERE id > 100;
+SELECT avg(price) * 2 AS a2, 'x' AS tag, count(*) - count(qty) AS nulls FROM g_sales;
+SELECT max(n) + min(n), sum(n) - 1 FROM g_range WHERE k < 20;
+SELECT count(*) * 10 FROM g_local WHERE tag = 'x';
+SELECT sum(s.qty) + count(r.name) AS total FROM g_sales s LEFT JOIN g_regions r ON s.region = r.code;
+SELECT 1 AS one FROM g_sales ORDER BY count(*);
+SELECT count(*) AS n FROM g_sales ORDER BY n LIMIT 1;
+SELECT count(*) + 1 AS n;
+-- DISTINCT aggregates, with and without GROUP BY
+SELECT count(DISTINCT region), count(region), count(DISTINCT cat), count(DISTINCT day) FROM g_sales;
+SELECT region, count(DISTINCT cat), sum(DISTINCT qty), avg(DISTINCT price), min(DISTINCT note), max(DISTINCT cat) FROM g_sales GROUP BY region ORDER BY region;
+SELECT count(DISTINCT qty), sum(DISTINCT qty), avg(DISTINCT price) FROM g_sales WHERE id > 100;
+SELECT sum(DISTINCT n), count(DISTINCT tag) FROM g_range;
+SELECT cat, count(DISTINCT region) AS regions FROM g_sales GROUP BY cat HAVING count(DISTINCT region) > 1 ORDER BY cat;
+SELECT count(DISTINCT region) + count(DISTINCT day) AS both_ FROM g_sales;
+SELECT count(DISTINCT price), sum(DISTINCT price), avg(DISTINCT price) FROM g_sales WHERE id IN (1, 2, 7, 10);
+SELECT count(DISTINCT u.country), count(DISTINCT o.user_id), sum(DISTINCT o.amount) FROM g_users u JOIN g_orders o ON o.user_id = u.id;
+SELECT u.name, count(DISTINCT o.amount) FROM g_users u LEFT JOIN g_orders o ON o.user_id = u.id GROUP BY u.name ORDER BY count(DISTINCT o.amount) DESC, u.name;
+SELECT count(DISTINCT qty % 3) FROM g_sales;
 -- errors
 SELECT region, qty FROM g_sales GROUP BY region;
 SELECT region, sum(qty) + qty FROM g_sales GROUP BY region;
@@ -84,7 +108,16 @@ SELECT region FROM g_sales GROUP BY nosuch;
 SELECT region FROM g_sales GROUP BY region HAVING region;
 SELECT region, sum(sum(qty)) FROM g_sales GROUP BY region;
 SELECT region FROM g_sales GROUP BY 'x';
+SELECT id, count(*) FROM g_sales;
+SELECT count(*) + qty FROM g_sales;
+SELECT count(*) FROM g_sales ORDER BY qty;
+SELECT *, count(*) FROM g_local;
+SELECT max(count(DISTINCT qty)) FROM g_sales;
+SELECT count(*) FILTER (WHERE qty > 1) FROM g_sales;
+SELECT count(DISTINCT qty ORDER BY qty) FROM g_sales;
 -- EXPLAIN shows Talus's plan: the grouping runs at the router
 EXPLAIN SELECT region, cat, count(*) FROM g_sales WHERE qty > 1 GROUP BY region, cat;
 EXPLAIN SELECT r.name, count(*) FROM g_sales s JOIN g_regions r ON s.region = r.code GROUP BY r.name HAVING count(*) > 1;
+EXPLAIN SELECT count(*) + 1 FROM g_sales WHERE region = 'eu';
+EXPLAIN SELECT count(DISTINCT region) FROM g_sales;
 DROP TABLE g_sales, g_range, g_local, g_regions, g_users, g_orders;
