@@ -357,6 +357,29 @@ emit_sorted(struct sql_stmt *st, struct sorted *s)
     return rv;
 }
 
+/* RowDescription of @q's targets, the rows of @s in order, and
+ * CommandComplete. */
+static int
+send_sorted(struct sql_stmt *st, struct select_q *q, struct sorted *s)
+{
+    struct pgw_field *fl =
+        tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*fl));
+    for (size_t i = 0; i < q->n_targets; i++) {
+        fl[i].name = q->targets[i].name;
+        fl[i].type = q->targets[i].type;
+        fl[i].typmod = q->targets[i].typmod;
+    }
+    pgw_send_row_description(st->c, fl, q->n_targets);
+    int rv = emit_sorted(st, s);
+    if (rv == 0) {
+        char tag[48];
+        snprintf(tag, sizeof(tag), "SELECT %llu",
+                 (unsigned long long)q->n_sent);
+        pgw_send_command_complete(st->c, tag);
+    }
+    return rv;
+}
+
 int
 select_run_sorted(struct sql_stmt *st, struct select_q *q,
                   Talus__ScanFragment *f)
@@ -365,23 +388,8 @@ select_run_sorted(struct sql_stmt *st, struct select_q *q,
     int rv = 0;
     if (!(q->has_limit && q->limit == 0))
         rv = exec_scan(st, &q->plan, f, keep_row, &s, NULL);
-    if (rv == 0) {
-        struct pgw_field *fl =
-            tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*fl));
-        for (size_t i = 0; i < q->n_targets; i++) {
-            fl[i].name = q->targets[i].name;
-            fl[i].type = q->targets[i].type;
-            fl[i].typmod = q->targets[i].typmod;
-        }
-        pgw_send_row_description(st->c, fl, q->n_targets);
-        rv = emit_sorted(st, &s);
-    }
-    if (rv == 0) {
-        char tag[48];
-        snprintf(tag, sizeof(tag), "SELECT %llu",
-                 (unsigned long long)q->n_sent);
-        pgw_send_command_complete(st->c, tag);
-    }
+    if (rv == 0)
+        rv = send_sorted(st, q, &s);
     free(s.rows);
     free(s.keys);
     return rv;
@@ -644,23 +652,8 @@ emit_groups(struct sql_stmt *st, struct sel_groups *g)
         s.keys[s.n] = keys;
         s.n++;
     }
-    if (rv == 0) {
-        struct pgw_field *fl =
-            tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*fl));
-        for (size_t i = 0; i < q->n_targets; i++) {
-            fl[i].name = q->targets[i].name;
-            fl[i].type = q->targets[i].type;
-            fl[i].typmod = q->targets[i].typmod;
-        }
-        pgw_send_row_description(st->c, fl, q->n_targets);
-        rv = emit_sorted(st, &s);
-    }
-    if (rv == 0) {
-        char tag[48];
-        snprintf(tag, sizeof(tag), "SELECT %llu",
-                 (unsigned long long)q->n_sent);
-        pgw_send_command_complete(st->c, tag);
-    }
+    if (rv == 0)
+        rv = send_sorted(st, q, &s);
     free(s.rows);
     free(s.keys);
     return rv;

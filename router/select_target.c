@@ -307,9 +307,16 @@ count_slots(const struct select_q *q, const PgQuery__SelectStmt *ss)
     return n;
 }
 
-int
-select_bind_targets(struct sql_stmt *st, struct select_q *q,
-                    const PgQuery__SelectStmt *ss)
+/* Binds one entry of the select list (not `*`) into @tg. */
+typedef int (*target_binder)(struct sql_stmt *st, struct select_q *q,
+                             const PgQuery__Node *val, struct sel_target *tg);
+
+/* Allocate q->targets and bind the select list: `*` expanded, every other
+ * entry named (its alias, else PostgreSQL's column name) and bound by
+ * @bind_one. Sets q->n_targets. */
+static int
+bind_target_list(struct sql_stmt *st, struct select_q *q,
+                 const PgQuery__SelectStmt *ss, target_binder bind_one)
 {
     size_t slots = count_slots(q, ss);
     if (slots > MAX_TARGETS)
@@ -332,12 +339,29 @@ select_bind_targets(struct sql_stmt *st, struct select_q *q,
         tg->name = rt->name != NULL && rt->name[0] != '\0'
                        ? rt->name
                        : figure_name(rt->val);
-        if (bind_is_aggregate(rt->val))
-            rv = bind_agg(st, q, rt->val->func_call, tg);
-        else
-            rv = bind_plain(st, q, rt->val, tg);
+        tg->val = rt->val;
+        rv = bind_one(st, q, rt->val, tg);
     }
     q->n_targets = n;
+    return rv;
+}
+
+/* A select-list entry without GROUP BY: an aggregate or a plain value. */
+static int
+bind_ungrouped(struct sql_stmt *st, struct select_q *q,
+               const PgQuery__Node *val, struct sel_target *tg)
+{
+    if (bind_is_aggregate(val))
+        return bind_agg(st, q, val->func_call, tg);
+    return bind_plain(st, q, val, tg);
+}
+
+int
+select_bind_targets(struct sql_stmt *st, struct select_q *q,
+                    const PgQuery__SelectStmt *ss)
+{
+    int rv = bind_target_list(st, q, ss, bind_ungrouped);
+    size_t n = q->n_targets;
     if (rv != 0 || !q->is_agg)
         return rv;
     q->count_only = q->has_table;
@@ -779,31 +803,7 @@ select_group_bind(struct sql_stmt *st, struct select_q *q,
     g->max_bytes = SEL_GROUP_MAX_BYTES;
     q->group = g;
     q->is_agg = true;
-    size_t slots = count_slots(q, ss);
-    if (slots > MAX_TARGETS)
-        return sql_error(st, TL_EINVAL, "54011",
-                         "target lists can have at most %d entries",
-                         MAX_TARGETS);
-    q->targets = tl_arena_calloc(st->a, (slots + 1) * sizeof(*q->targets));
-    size_t n = 0;
-    int rv = 0;
-    for (size_t i = 0; i < ss->n_target_list && rv == 0; i++) {
-        const PgQuery__ResTarget *rt = ss->target_list[i]->res_target;
-        if (is_star(rt->val)) {
-            rv = add_star(st, q, rt->val->column_ref, &n);
-            continue;
-        }
-        struct sel_target *tg = &q->targets[n++];
-        tg->location = rt->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
-                           ? rt->val->column_ref->location
-                           : -1;
-        tg->name = rt->name != NULL && rt->name[0] != '\0'
-                       ? rt->name
-                       : figure_name(rt->val);
-        tg->val = rt->val;
-        rv = group_target(st, q, rt->val, tg);
-    }
-    q->n_targets = n;
+    int rv = bind_target_list(st, q, ss, group_target);
     if (rv == 0 && ss->n_group_clause > 0) {
         g->cap_keys = ss->n_group_clause + 8;
         g->keys = tl_arena_calloc(st->a, g->cap_keys * sizeof(*g->keys));
