@@ -742,11 +742,18 @@ select_explain(struct sql_stmt *st, struct select_q *q)
         extra[n++] = "Aggregate: computed at the router";
     if (q->n_sort > 0 && !q->is_agg)
         extra[n++] = sort_line(st, q);
+    else if (q->n_sort > 0 && q->group != NULL)
+        extra[n++] = "Order: at the router, after grouping";
     if (q->has_limit && !q->is_agg)
         extra[n++] = tl_arena_printf(
             st->a, "Limit: %llu (each shard returns at most %llu)",
             (unsigned long long)q->limit,
             (unsigned long long)(q->limit + q->offset));
+    else if (q->has_limit && q->group != NULL)
+        extra[n++] = tl_arena_printf(st->a,
+                                     "Limit: %llu (at the router, after "
+                                     "grouping)",
+                                     (unsigned long long)q->limit);
     if (q->offset > 0)
         extra[n++] = tl_arena_printf(st->a, "Offset: %llu",
                                      (unsigned long long)q->offset);

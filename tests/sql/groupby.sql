@@ -120,4 +120,5 @@ EXPLAIN SELECT region, cat, count(*) FROM g_sales WHERE qty > 1 GROUP BY region,
 EXPLAIN SELECT r.name, count(*) FROM g_sales s JOIN g_regions r ON s.region = r.code GROUP BY r.name HAVING count(*) > 1;
 EXPLAIN SELECT count(*) + 1 FROM g_sales WHERE region = 'eu';
 EXPLAIN SELECT count(DISTINCT region) FROM g_sales;
+EXPLAIN SELECT region, sum(qty) FROM g_sales GROUP BY region ORDER BY 2 DESC LIMIT 2;
 DROP TABLE g_sales, g_range, g_local, g_regions, g_users, g_orders;
