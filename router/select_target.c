@@ -239,6 +239,24 @@ bind_agg(struct sql_stmt *st, struct select_q *q, const PgQuery__FuncCall *f,
     return agg_type(st, tg, name, f->location);
 }
 
+/* The output type and typmod of @tg from its bound expression; an
+ * untyped literal in the output is text, as in PostgreSQL. */
+static void
+output_type(const struct select_q *q, struct sel_target *tg)
+{
+    struct tl_expr *e = tg->expr;
+    if (e->type == TL_TYPE_UNKNOWN) {
+        e->type = TL_TYPE_TEXT;
+        e->value.type = TL_TYPE_TEXT;
+    }
+    tg->type = e->type;
+    tg->typmod = -1;
+    if (e->kind == TL_EXPR_COLUMN && e->column < SEL_AGG_BASE)
+        tg->typmod = row_table(q)->columns[e->column].typmod;
+    else if (e->kind == TL_EXPR_CAST)
+        tg->typmod = e->typmod;
+}
+
 static int
 bind_plain(struct sql_stmt *st, struct select_q *q, const PgQuery__Node *val,
            struct sel_target *tg)
@@ -247,21 +265,7 @@ bind_plain(struct sql_stmt *st, struct select_q *q, const PgQuery__Node *val,
     int rv = bind_expr(st, &sc, val, &tg->expr);
     if (rv != 0)
         return rv;
-    struct tl_expr *e = tg->expr;
-    if (e->type == TL_TYPE_UNKNOWN) {
-        /* An untyped literal in the output is text, as in PostgreSQL. */
-        e->type = TL_TYPE_TEXT;
-        if (!e->value.is_null)
-            e->value.type = TL_TYPE_TEXT;
-        else
-            e->value.type = TL_TYPE_TEXT;
-    }
-    tg->type = e->type;
-    tg->typmod = -1;
-    if (e->kind == TL_EXPR_COLUMN)
-        tg->typmod = row_table(q)->columns[e->column].typmod;
-    else if (e->kind == TL_EXPR_CAST)
-        tg->typmod = e->typmod;
+    output_type(q, tg);
     return 0;
 }
 
@@ -705,18 +709,7 @@ group_target(struct sql_stmt *st, struct select_q *q, const PgQuery__Node *val,
     int rv = bind_expr(st, &sc, val, &tg->expr);
     if (rv != 0)
         return rv;
-    struct tl_expr *e = tg->expr;
-    if (e->type == TL_TYPE_UNKNOWN) {
-        /* An untyped literal in the output is text, as in PostgreSQL. */
-        e->type = TL_TYPE_TEXT;
-        e->value.type = TL_TYPE_TEXT;
-    }
-    tg->type = e->type;
-    tg->typmod = -1;
-    if (e->kind == TL_EXPR_COLUMN && e->column < SEL_AGG_BASE)
-        tg->typmod = row_table(q)->columns[e->column].typmod;
-    else if (e->kind == TL_EXPR_CAST)
-        tg->typmod = e->typmod;
+    output_type(q, tg);
     return 0;
 }
 
