@@ -834,21 +834,6 @@ fsm_snapshot_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
     return 0;
 }
 
-/* In the thread pool: raft truncates its log once the snapshot is stored,
- * so everything applied so far must be durable first. */
-static int
-fsm_snapshot_async_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
-                      unsigned *n_bufs)
-{
-    struct node_fsm *f = rf->data;
-    (void)bufs;
-    (void)n_bufs;
-    if (storage_sync(f->st) != 0)
-        return RAFT_IOERR;
-    tl_debug("fsm", "event=snapshot shard=%u", f->shard);
-    return 0;
-}
-
 static int
 fsm_snapshot_finalize_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
                          unsigned *n_bufs)
@@ -878,29 +863,30 @@ fsm_restore_cb(struct raft_fsm *rf, struct raft_buffer *buf)
     return 0;
 }
 
-/* Synchronous variant for an io without async_work: the WAL sync then
- * blocks the loop, once every snapshot_threshold entries. */
+/* raft truncates its log once the snapshot is stored, so everything
+ * applied so far must be durable first. raft 0.22 takes snapshots on the
+ * loop (its uv io has no thread-pool hook), so the WAL sync runs there,
+ * once every snapshot_threshold entries. */
 static int
 fsm_snapshot_sync_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
                      unsigned *n_bufs)
 {
-    int rv = fsm_snapshot_async_cb(rf, bufs, n_bufs);
-    if (rv != 0)
-        return rv;
+    struct node_fsm *f = rf->data;
+    if (storage_sync(f->st) != 0)
+        return RAFT_IOERR;
+    tl_debug("fsm", "event=snapshot shard=%u", f->shard);
     return fsm_snapshot_cb(rf, bufs, n_bufs);
 }
 
 void
-fsm_setup_raft(struct node_fsm *f, struct raft *r, bool async)
+fsm_setup_raft(struct node_fsm *f, struct raft *r)
 {
     f->raft = r;
-    f->raft_fsm.version = async ? 3 : 2;
+    f->raft_fsm.version = 2;
     f->raft_fsm.data = f;
     f->raft_fsm.apply = fsm_apply_cb;
-    f->raft_fsm.snapshot = fsm_snapshot_cb;
+    f->raft_fsm.snapshot = fsm_snapshot_sync_cb;
     f->raft_fsm.restore = fsm_restore_cb;
     f->raft_fsm.snapshot_finalize = fsm_snapshot_finalize_cb;
-    f->raft_fsm.snapshot_async = async ? fsm_snapshot_async_cb : NULL;
-    if (!async)
-        f->raft_fsm.snapshot = fsm_snapshot_sync_cb;
+    f->raft_fsm.snapshot_async = NULL;
 }

@@ -181,11 +181,9 @@ int fsm_restore_write_page(struct node_fsm *f, bool first, bool last,
 int fsm_restore_finish(struct node_fsm *f);
 
 /** Fill @f->raft_fsm for raft_init() and remember @r, whose last applied
- * index tells apply() the entry's index. With @async (the io supports
- * async_work) the WAL sync of a snapshot runs in the thread pool (fsm
- * version 3), else inside snapshot() on the loop (version 2). Cannot
- * fail. */
-void fsm_setup_raft(struct node_fsm *f, struct raft *r, bool async);
+ * index tells apply() the entry's index. snapshot() syncs the RocksDB WAL
+ * (on the loop) before answering the descriptor. Cannot fail. */
+void fsm_setup_raft(struct node_fsm *f, struct raft *r);
 
 /** The applied index; callable from any thread. */
 uint64_t fsm_applied(struct node_fsm *f);

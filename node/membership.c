@@ -454,13 +454,14 @@ membership_start(struct node *n, struct proposal *p)
 static bool
 caught_up(struct raft *r, raft_id id)
 {
+    raft_index match = 0;
     for (unsigned i = 0; i < r->configuration.n; i++) {
         const struct raft_server *srv = &r->configuration.servers[i];
         if (srv->id != id)
             continue;
         return srv->role == RAFT_VOTER &&
-               r->leader_state.progress[i].match_index >= r->commit_index &&
-               r->leader_state.progress[i].recent_recv;
+               raft_match_index(r, id, &match) == 0 &&
+               match >= raft_commit_index(r);
     }
     return false;
 }

@@ -912,9 +912,7 @@ node_start_group(struct node_shard *sh)
     if (rv != 0)
         goto err_raft;
     sh->io_inited = true;
-    /* Debian's raft 0.15 uv io may lack async_work: fall back. */
-    fsm_setup_raft(&sh->fsm, &sh->raft,
-                   sh->io.version > 1 && sh->io.async_work != NULL);
+    fsm_setup_raft(&sh->fsm, &sh->raft);
     rv = raft_init(&sh->raft, &sh->io, &sh->fsm.raft_fsm, n->opts.id,
                    n->self->raft_addr);
     if (rv != 0)
@@ -939,7 +937,9 @@ err_raft:
     tl_error("node",
              "event=raft_start_failed shard=%u rv=%d err=\"%s\" msg=\"%s\"",
              sh->shard, rv, raft_strerror(rv),
-             sh->raft_inited ? raft_errmsg(&sh->raft) : "");
+             sh->raft_inited ? raft_errmsg(&sh->raft)
+             : sh->io_inited ? ""
+                             : sh->io.errmsg);
     return TL_EIO;
 }
 

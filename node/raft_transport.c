@@ -523,6 +523,7 @@ rt_transport_init(struct raft_uv_transport *t, struct rt_listener *l,
     impl->l = l;
     impl->group = group;
     memset(t, 0, sizeof *t);
+    t->version = 1; /* raft_uv_init() refuses version 0 (RAFT_INVALID) */
     t->impl = impl;
     t->init = t_init;
     t->listen = t_listen;

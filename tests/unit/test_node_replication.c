@@ -49,7 +49,7 @@ setup(void **state)
             storage_open(path, shards, 1, &e->st[i], err, sizeof err), 0);
         assert_int_equal(fsm_init(&e->fsm[i], e->st[i], SHARD), 0);
         e->fsm[i].node_id = i + 1;
-        fsm_setup_raft(&e->fsm[i], NULL, false);
+        fsm_setup_raft(&e->fsm[i], NULL);
         assert_int_equal(raft_fixture_grow(&e->f, &e->fsm[i].raft_fsm), 0);
         e->fsm[i].raft = raft_fixture_get(&e->f, i);
     }
