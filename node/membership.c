@@ -174,6 +174,7 @@ drop_shard(struct node *n, struct proposal *p)
     sh->dropping = true;
     sh->drop_p = p;
     sh->raft_inited = false;
+    reads_fail_waiting(&sh->reads, RAFT_SHUTDOWN);
     n->n_closing++;
     raft_close(&sh->raft, drop_closed_cb);
 }
@@ -215,19 +216,17 @@ start_assign(struct node_shard *sh, uint32_t target)
     return raft_assign(&sh->raft, &sh->chg, target, RAFT_VOTER, assign_cb);
 }
 
+/* Runs inside raft: promoting the new replica is a call into raft, so it
+ * is deferred to a later loop turn (membership_run_deferred). */
 static void
 add_cb(struct raft_change *req, int status)
 {
     struct node_shard *sh = req->data;
-    int rv;
     if (status != 0 || sh->chg_p == NULL) {
         change_done(sh, status);
         return;
     }
-    /* raft 0.15: assigning VOTER to a spare runs catch-up rounds first. */
-    rv = start_assign(sh, sh->chg_p->target);
-    if (rv != 0)
-        change_done(sh, rv);
+    node_defer(sh, DEFER_ASSIGN);
 }
 
 static void
@@ -284,22 +283,44 @@ start_transfer(struct node_shard *sh, raft_id target, struct proposal *p)
     return rv;
 }
 
-/* The preference entry is applied: now move leadership. */
+/* The preference entry is applied (inside raft): the transfer itself is
+ * a call into raft, deferred to a later loop turn. xfer_busy stays set
+ * until then, so no other transfer starts in between. */
 static void
 pref_applied_cb(struct raft_apply *req, int status, void *result)
 {
     struct node_shard *sh = req->data;
     struct proposal *p = sh->xfer_p;
-    int rv;
     (void)result;
-    sh->xfer_busy = false;
-    sh->xfer_p = NULL;
     if (status != 0) {
+        sh->xfer_busy = false;
+        sh->xfer_p = NULL;
         fail(p, TL_ENOTLEADER, "recording the preferred leader failed: %s",
              raft_strerror(status));
         return;
     }
-    if (!sh->raft_inited || raft_state(&sh->raft) != RAFT_LEADER) {
+    node_defer(sh, DEFER_XFER);
+}
+
+static bool
+still_leading(struct node_shard *sh)
+{
+    return sh->raft_inited && !sh->dropping &&
+           raft_state(&sh->raft) == RAFT_LEADER &&
+           raft_current_term(&sh->raft) == sh->deferred_term;
+}
+
+static void
+run_deferred_xfer(struct node_shard *sh)
+{
+    struct proposal *p = sh->xfer_p;
+    int rv;
+
+    sh->xfer_busy = false;
+    sh->xfer_p = NULL;
+    if (p == NULL)
+        return;
+    if (!still_leading(sh)) {
         fail(p, TL_ENOTLEADER, "node %u lost leadership of shard %u",
              sh->node->opts.id, sh->shard);
         return;
@@ -311,6 +332,34 @@ pref_applied_cb(struct raft_apply *req, int status, void *result)
     rv = start_transfer(sh, p->target, p);
     if (rv != 0)
         fail(p, TL_EUNAVAILABLE, "raft_transfer: %s", raft_strerror(rv));
+}
+
+static void
+run_deferred_assign(struct node_shard *sh)
+{
+    int rv;
+
+    if (sh->chg_p == NULL) {
+        change_done(sh, 0);
+        return;
+    }
+    if (!still_leading(sh)) {
+        change_done(sh, RAFT_LEADERSHIPLOST);
+        return;
+    }
+    /* Assigning VOTER to a standby runs catch-up rounds first. */
+    rv = start_assign(sh, sh->chg_p->target);
+    if (rv != 0)
+        change_done(sh, rv);
+}
+
+void
+membership_run_deferred(struct node_shard *sh, unsigned what)
+{
+    if (what & DEFER_ASSIGN)
+        run_deferred_assign(sh);
+    if (what & DEFER_XFER)
+        run_deferred_xfer(sh);
 }
 
 /* Replicate "preferred leader = @p->target" (so automatic transfers

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,56 +157,69 @@ propose_one(struct proposal *p)
     }
 }
 
-/* ---- linearizable reads: one barrier in flight per shard */
-
-static void issue_barrier(struct node_shard *sh);
+/* ---- linearizable reads (reads.h) and work deferred out of raft */
 
 static void
-complete_list(struct proposal *p, int status, int raft_rv)
+read_done(struct read_waiter *w, int status)
 {
-    while (p != NULL) {
-        struct proposal *next = p->next;
-        proposal_complete(p, status, raft_rv, NULL);
-        p = next;
+    struct proposal *p =
+        (struct proposal *)((char *)w - offsetof(struct proposal, rw));
+    int code = status == 0               ? 0
+               : status == RAFT_SHUTDOWN ? TL_ESHUTDOWN
+                                         : raft_status_code(status);
+    proposal_complete(p, code, status, NULL);
+}
+
+static void
+reads_defer(struct reads *r)
+{
+    node_defer(r->data, DEFER_READS);
+}
+
+/* Run every shard's deferred work, outside raft. A shard whose group no
+ * longer runs fails its waiting reads; membership work checks on its own. */
+static void
+run_deferred(struct node *n)
+{
+    while (n->defer_head != NULL) {
+        struct node_shard *sh = n->defer_head;
+        unsigned what = sh->deferred;
+        n->defer_head = sh->defer_next;
+        sh->defer_next = NULL;
+        sh->defer_queued = false;
+        sh->deferred = 0;
+        if (what & DEFER_READS) {
+            if (sh->raft_inited && !sh->dropping)
+                reads_run_deferred(&sh->reads);
+            else
+                reads_fail_waiting(&sh->reads, RAFT_SHUTDOWN);
+        }
+        if (what & (DEFER_ASSIGN | DEFER_XFER))
+            membership_run_deferred(sh, what);
     }
 }
 
 static void
-barrier_cb(struct raft_barrier *req, int status)
+defer_timer_cb(uv_timer_t *t)
 {
-    struct node_shard *sh = req->data;
-    struct proposal *batch = sh->read_batch;
-
-    sh->read_batch = NULL;
-    sh->barrier_busy = false;
-    /* A deposed leader's barrier fails: its reads must not be served. */
-    complete_list(batch, status == 0 ? 0 : raft_status_code(status), status);
-    if (sh->read_wait != NULL)
-        issue_barrier(sh);
+    run_deferred(t->data);
 }
 
-static void
-issue_barrier(struct node_shard *sh)
+void
+node_defer(struct node_shard *sh, unsigned what)
 {
-    int rv;
+    struct node *n = sh->node;
 
-    if (!leading(sh)) {
-        struct proposal *w = sh->read_wait;
-        sh->read_wait = NULL;
-        complete_list(w, TL_ENOTLEADER, RAFT_NOTLEADER);
-        return;
+    if (what & (DEFER_ASSIGN | DEFER_XFER))
+        sh->deferred_term = raft_current_term(&sh->raft);
+    sh->deferred |= what;
+    if (!sh->defer_queued) {
+        sh->defer_queued = true;
+        sh->defer_next = n->defer_head;
+        n->defer_head = sh;
     }
-    sh->read_batch = sh->read_wait;
-    sh->read_wait = NULL;
-    sh->barrier.data = sh;
-    sh->barrier_busy = true;
-    rv = raft_barrier(&sh->raft, &sh->barrier, barrier_cb);
-    if (rv != 0) {
-        struct proposal *b = sh->read_batch;
-        sh->read_batch = NULL;
-        sh->barrier_busy = false;
-        complete_list(b, raft_status_code(rv), rv);
-    }
+    if (n->handles_inited && !n->shutting_down)
+        uv_timer_start(&n->defer_timer, defer_timer_cb, 0, 0);
 }
 
 /* Whether @sh's configuration has exactly one voter, this node. */
@@ -239,10 +253,8 @@ read_one(struct proposal *p)
         proposal_complete(p, 0, 0, NULL);
         return;
     }
-    p->next = sh->read_wait;
-    sh->read_wait = p;
-    if (!sh->barrier_busy)
-        issue_barrier(sh);
+    p->rw.done = read_done;
+    reads_add(&sh->reads, &p->rw);
 }
 
 static void
@@ -609,6 +621,7 @@ poll_leaders(uv_timer_t *t)
 static void
 finish_shutdown(struct node *n)
 {
+    run_deferred(n); /* deferred by callbacks of the closing groups */
     rpc_server_stop(&n->rpc);
     restore_stop(n);
     restore_sessions_close(n);
@@ -627,6 +640,7 @@ finish_shutdown(struct node *n)
     if (n->handles_inited) {
         uv_close((uv_handle_t *)&n->async, NULL);
         uv_close((uv_handle_t *)&n->leader_timer, NULL);
+        uv_close((uv_handle_t *)&n->defer_timer, NULL);
         uv_close((uv_handle_t *)&n->sigterm, NULL);
         uv_close((uv_handle_t *)&n->sigint, NULL);
     }
@@ -664,8 +678,10 @@ begin_shutdown(struct node *n)
         fail_task(p);
         p = next;
     }
-    if (n->handles_inited)
+    if (n->handles_inited) {
         uv_timer_stop(&n->leader_timer);
+        uv_timer_stop(&n->defer_timer);
+    }
     n->n_closing++; /* held until every raft_close() is issued */
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
         struct node_shard *sh = atomic_load(&n->by_shard[s]);
@@ -673,15 +689,16 @@ begin_shutdown(struct node *n)
             continue;
         atomic_store(&sh->is_leader, false);
         atomic_store(&sh->active, false);
-        /* Reads waiting for a barrier that was never issued. */
-        complete_list(sh->read_wait, TL_ESHUTDOWN, RAFT_SHUTDOWN);
-        sh->read_wait = NULL;
+        /* Reads waiting for a barrier that was never issued (those of the
+         * barrier in flight fail when raft_close cancels it). */
+        reads_fail_waiting(&sh->reads, RAFT_SHUTDOWN);
         if (sh->raft_inited) {
             n->n_closing++;
             sh->raft_inited = false;
             raft_close(&sh->raft, group_closed_cb);
         }
     }
+    run_deferred(n); /* every group is closing: fails what waited */
     node_closing_done(n);
 }
 
@@ -919,6 +936,7 @@ node_start_group(struct node_shard *sh)
         goto err_raft;
     sh->raft.data = sh;
     sh->raft_inited = true;
+    reads_init(&sh->reads, &sh->raft, reads_defer, sh);
     tune_raft(sh);
     if (sh->initial)
         rv = bootstrap(sh);
@@ -950,6 +968,8 @@ init_handles(struct node *n)
     n->async.data = n;
     uv_timer_init(&n->loop, &n->leader_timer);
     n->leader_timer.data = n;
+    uv_timer_init(&n->loop, &n->defer_timer);
+    n->defer_timer.data = n;
     uv_signal_init(&n->loop, &n->sigterm);
     n->sigterm.data = n;
     uv_signal_init(&n->loop, &n->sigint);

@@ -16,6 +16,7 @@
 #include "fsm.h"
 #include "node.h"
 #include "raft_transport.h"
+#include "reads.h"
 #include "rpc_server.h"
 #include "storage.h"
 
@@ -51,12 +52,15 @@ struct node_shard {
     _Atomic uint64_t n_scans, n_writes;
     pthread_mutex_t info_mu;
     struct shard_info info;
-    /* Read batching (ReadIndex-like, on the loop): reads that arrived
-     * while a barrier is in flight wait for the next one. */
-    struct raft_barrier barrier;
-    bool barrier_busy;
-    struct proposal *read_wait;  /* arrived, no barrier issued yet */
-    struct proposal *read_batch; /* released by the barrier in flight */
+    /* Read confirmation (reads.h): one barrier in flight. */
+    struct reads reads;
+    /* Work a raft callback asked for, run by the loop's defer timer on a
+     * later turn (never inside raft): DEFER_* bits, and the link in the
+     * node's defer list while queued. */
+    unsigned deferred;
+    raft_term deferred_term; /* the term the membership work was asked in */
+    bool defer_queued;
+    struct node_shard *defer_next;
     /* Leadership transfer (operator or automatic), one at a time. */
     struct raft_transfer xfer;
     bool xfer_busy;
@@ -101,7 +105,15 @@ struct proposal {
     uint64_t leader_hint;
     char msg[256]; /* why, when status != 0 (membership) */
     struct fsm_result res;
-    struct proposal *next; /* in node's queue, or a shard's read list */
+    struct read_waiter rw; /* TASK_READ: in the shard's reads */
+    struct proposal *next; /* in node's queue */
+};
+
+/* Work deferred from a raft callback to a later loop turn. */
+enum {
+    DEFER_READS = 1u << 0,  /* reads_run_deferred() */
+    DEFER_ASSIGN = 1u << 1, /* promote the added replica (membership.c) */
+    DEFER_XFER = 1u << 2,   /* transfer after the preference applied */
 };
 
 struct node {
@@ -112,6 +124,8 @@ struct node {
     bool loop_inited;
     uv_async_t async;
     uv_timer_t leader_timer;
+    uv_timer_t defer_timer;        /* runs deferred raft work, timeout 0 */
+    struct node_shard *defer_head; /* shards with deferred work (loop) */
     uv_signal_t sigterm, sigint;
     bool handles_inited;
     struct rt_listener listener;
@@ -191,6 +205,11 @@ void node_task_unref(struct proposal *p);
 /** On the loop: record @status, wake the waiter, drop the loop's ref. */
 void node_task_complete(struct proposal *p, int status, int raft_rv);
 
+/** On the loop, from a raft callback: run @what (DEFER_*) for @sh on a
+ * later loop turn, outside raft. The term now is recorded for
+ * membership work (sh->deferred_term). Cannot fail. */
+void node_defer(struct node_shard *sh, unsigned what);
+
 /** The struct of @shard, allocated (inactive) if missing. Loop only. */
 struct node_shard *node_shard_alloc(struct node *n, uint32_t shard);
 /** A raft_close() counted in n_closing completed (loop). */
@@ -208,6 +227,10 @@ int node_save_hosted(struct node *n);
 /** The loop's leader poll extras: preferred-leader and restoring-leader
  * transfers of @sh. */
 void membership_poll(struct node_shard *sh);
+/** The deferred step of a change or transfer (DEFER_ASSIGN / DEFER_XFER
+ * in @what), on the loop outside raft: continue if @sh still leads in
+ * sh->deferred_term, else fail the operator's request as not led here. */
+void membership_run_deferred(struct node_shard *sh, unsigned what);
 
 /* ---- restore.c */
 
