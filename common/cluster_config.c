@@ -8,6 +8,28 @@
 
 #include "tl_error.h"
 
+size_t
+tl_cluster_entry_bytes(size_t packed)
+{
+    return (8 + packed + 7) & ~(size_t)7;
+}
+
+int
+tl_cluster_entry_too_large(uint32_t shard, size_t len, uint32_t max,
+                           struct tl_error *err)
+{
+    tl_error_set(err, TL_ETOOBIG, "54000",
+                 "statement writes %zu bytes to shard %u, more than "
+                 "max_entry_bytes (%u) allows",
+                 len, shard, max);
+    tl_error_detail(err, "What one statement writes to one shard is one Raft "
+                         "entry, applied atomically; nothing was written.");
+    tl_error_hint(err, "Change fewer rows per statement (for example by "
+                       "ranges of the primary key), or raise max_entry_bytes "
+                       "in the cluster configuration.");
+    return TL_ETOOBIG;
+}
+
 void
 tl_cluster_config_defaults(struct tl_cluster_config *c)
 {
@@ -15,6 +37,7 @@ tl_cluster_config_defaults(struct tl_cluster_config *c)
     c->n_shards = 6;
     c->n_replicas = 1;
     c->request_timeout_ms = 5000;
+    c->max_entry_bytes = TL_MAX_ENTRY_BYTES_DEFAULT;
     c->election_timeout_ms = 1000;
     c->heartbeat_ms = 100;
     snprintf(c->router_listen, sizeof(c->router_listen), "127.0.0.1:5433");
@@ -97,6 +120,11 @@ apply_line(struct tl_cluster_config *c, const char *key, const char *val,
     if (strcmp(key, "heartbeat_ms") == 0) {
         *why = "heartbeat_ms must be 10..10000";
         return parse_u32(val, 10, 10000, &c->heartbeat_ms);
+    }
+    if (strcmp(key, "max_entry_bytes") == 0) {
+        *why = "max_entry_bytes must be 65536..268435456";
+        return parse_u32(val, TL_MAX_ENTRY_BYTES_MIN, TL_MAX_ENTRY_BYTES_MAX,
+                         &c->max_entry_bytes);
     }
     if (strcmp(key, "request_timeout_ms") == 0) {
         *why = "request_timeout_ms must be 1..3600000";

@@ -21,6 +21,7 @@
  *     initial_nodes = 3        # M: nodes that host shards at first start
  *     election_timeout_ms = 1000
  *     heartbeat_ms = 100
+ *     max_entry_bytes = 8388608  # a statement's write to one shard
  *
  * Node ids are 1..n and dense. Initial placement: the k-th replica
  * (k = 0..R-1) of shard s lives on node ((s + k) mod M) + 1, so no node
@@ -55,6 +56,10 @@ struct tl_node_config {
     char dir[PATH_MAX];          /* data directory */
 };
 
+#define TL_MAX_ENTRY_BYTES_DEFAULT (8u << 20)
+#define TL_MAX_ENTRY_BYTES_MIN (64u << 10)
+#define TL_MAX_ENTRY_BYTES_MAX (256u << 20)
+
 struct tl_cluster_config {
     uint32_t n_shards;
     uint32_t n_replicas;
@@ -62,15 +67,32 @@ struct tl_cluster_config {
     uint32_t request_timeout_ms;  /* router -> node, per request */
     uint32_t election_timeout_ms; /* raft election timeout (1000) */
     uint32_t heartbeat_ms;        /* raft heartbeat (100) */
+    /* The largest write one shard takes in one raft entry (what a
+     * statement writes to one shard is one entry, applied atomically):
+     * larger writes are refused with 54000 before anything is written. */
+    uint32_t max_entry_bytes;
     char router_listen[TL_ADDR_MAX];
     uint32_t n_nodes;
     struct tl_node_config nodes[TL_MAX_NODES]; /* nodes[i].id == i + 1 */
 };
 
 /** Defaults: 6 shards, 1 replica, initial_nodes = every node, 5000 ms
- * requests, 1000 ms election timeout, 100 ms heartbeat, router on
+ * requests, 1000 ms election timeout, 100 ms heartbeat, 8 MiB raft
+ * entries (TL_MAX_ENTRY_BYTES_DEFAULT), router on
  * 127.0.0.1:5433, no nodes. Cannot fail. */
 void tl_cluster_config_defaults(struct tl_cluster_config *c);
+
+/** The size of the raft entry that carries a packed WriteBatch of
+ * @packed bytes (an 8-byte frame header, padded to a multiple of 8:
+ * node/fsm.h, fsm_entry_encode). Cannot fail. */
+size_t tl_cluster_entry_bytes(size_t packed);
+
+struct tl_error;
+/** Fill @err with 54000 for a write of @len entry bytes to @shard over
+ * the limit @max (max_entry_bytes), with a detail and a hint; returns
+ * TL_ETOOBIG. */
+int tl_cluster_entry_too_large(uint32_t shard, size_t len, uint32_t max,
+                               struct tl_error *err);
 
 /** Read the file at @path over the defaults in *@c. TL_EIO if it cannot
  * be read, TL_EINVAL for a malformed or inconsistent file; @errbuf then

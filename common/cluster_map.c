@@ -234,6 +234,10 @@ tl_cluster_map_to_config(const Talus__ClusterMap *m,
         c->election_timeout_ms = s->election_timeout_ms;
     if (s->has_heartbeat_ms && s->heartbeat_ms > 0)
         c->heartbeat_ms = s->heartbeat_ms;
+    if (s->has_max_entry_bytes &&
+        s->max_entry_bytes >= TL_MAX_ENTRY_BYTES_MIN &&
+        s->max_entry_bytes <= TL_MAX_ENTRY_BYTES_MAX)
+        c->max_entry_bytes = s->max_entry_bytes;
     tl_cluster_map_add_nodes(m, c);
     if (c->n_initial_nodes > c->n_nodes)
         c->n_nodes = c->n_initial_nodes;

@@ -25,12 +25,17 @@
  *
  * Snapshots are a 32-byte descriptor (magic, shard, applied index, source
  * node), never the data: the data already sits in RocksDB, and the WAL is
- * synced off the loop (snapshot_async) before raft truncates its log. A
- * replica whose data is older than a descriptor it receives restores out
- * of band (below).
+ * synced before raft truncates its log. A replica whose data is older than
+ * a descriptor it receives restores out of band (below).
  *
- * All functions but fsm_applied() and fsm_restore_write_page() run on the
- * loop thread (or a test). */
+ * With an applier attached (applier.h), apply() only queues the entry and
+ * the applier thread runs fsm_apply_entry(); snapshot() answers RAFT_BUSY
+ * (raft tries again after a later entry) until the queue is empty, and a
+ * restore starts or finishes only once it is.
+ *
+ * fsm_apply_entry() and fsm_apply_batch() run on the loop or, with an
+ * applier, on its thread; fsm_applied() and fsm_restore_write_page() on
+ * any thread; the rest on the loop thread (or a test). */
 #ifndef NODE_FSM_H
 #define NODE_FSM_H
 
@@ -76,6 +81,11 @@ struct fsm_dedupe {
     size_t fifo_cap, fifo_head, fifo_n;
 };
 
+struct applier;
+struct applier_waiter;
+struct fsm_queued;
+struct fsm_done_slot;
+
 struct node_fsm {
     struct raft_fsm raft_fsm; /* handed to raft_init(); data == this */
     struct storage *st;       /* borrowed */
@@ -99,6 +109,19 @@ struct node_fsm {
      * conditions held and it is committed to RocksDB); borrows @b. */
     void (*applied_cb)(struct node_fsm *f, const Talus__WriteBatch *b);
     void *applied_data;
+    /* Applying off the loop (applier.h): NULL applies inside apply().
+     * Everything below is guarded by applier->mu. */
+    struct applier *applier;
+    struct fsm_queued *q_head, *q_tail; /* committed, not yet applied */
+    size_t q_bytes;                     /* payload bytes queued */
+    uint64_t q_last;                    /* highest index queued */
+    bool q_busy;                        /* the applier is applying ... */
+    uint64_t q_busy_index;              /* ... this entry */
+    uint64_t q_done;                    /* highest index applied */
+    bool q_ready;                       /* on the applier's ready list */
+    struct node_fsm *q_next_ready;
+    struct applier_waiter *q_waiters; /* proposals waiting for an index */
+    struct fsm_done_slot *q_ring;     /* recent results by index */
 };
 
 /** Initialise @f for @shard over @st: reads the stored applied index,

@@ -124,6 +124,7 @@ drop_closed_cb(struct raft *r)
     raft_uv_close(&sh->io);
     rt_transport_close(&sh->transport);
     sh->io_inited = sh->transport_inited = false;
+    applier_drain(&sh->fsm); /* nothing may write the shard after the clear */
     remove_tree(sh->dir);
     storage_clear_cf(n->st, sh->fsm.cf);
     snprintf(key, sizeof key, "restore/%u", sh->shard);

@@ -47,6 +47,7 @@ node_create(const struct tl_cluster_config *cfg,
     n->opts = *opts;
     n->self = tl_cluster_node(&n->cfg, opts->id);
     pthread_mutex_init(&n->qmu, NULL);
+    prepared_init(&n->prepared);
     pthread_mutex_init(&n->fmu, NULL);
     pthread_cond_init(&n->fcv, NULL);
     *out = n;
@@ -116,18 +117,31 @@ raft_status_code(int rv)
                                                              : TL_EUNAVAILABLE;
 }
 
+/* The applier applied the entry (its thread, or at once). */
+static void
+applied_cb(struct applier_waiter *w, int status, const struct fsm_result *res)
+{
+    struct proposal *p =
+        (struct proposal *)((char *)w - offsetof(struct proposal, aw));
+    if (status != 0)
+        proposal_complete(p, TL_EIO, 0, NULL);
+    else
+        proposal_complete(p, 0, 0, res);
+}
+
+/* Committed (raft's callback, on the loop): the worker is answered once
+ * the applier wrote it, so an acknowledged write is visible to reads. */
 static void
 apply_cb(struct raft_apply *req, int status, void *result)
 {
     struct proposal *p = req->data;
-    struct fsm_result res;
     if (status != 0) {
         /* After LEADERSHIPLOST the entry may still commit: unknown. */
         proposal_complete(p, raft_status_code(status), status, NULL);
         return;
     }
-    fsm_result_unpack(result, &res);
-    proposal_complete(p, 0, 0, &res);
+    p->aw.done = applied_cb;
+    applier_claim(&p->sh->fsm, result, &p->aw);
 }
 
 static bool
@@ -250,6 +264,7 @@ read_one(struct proposal *p)
      * writes only once applied: its state is already linearizable. */
     if ((sole_voter(sh) && sh->raft.configuration_uncommitted_index == 0) ||
         sh->node->opts.no_read_barrier) {
+        p->read_index = raft_last_applied(&sh->raft);
         proposal_complete(p, 0, 0, NULL);
         return;
     }
@@ -475,11 +490,28 @@ node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
              struct tl_error *err)
 {
     struct node_shard *sh = ctx;
+    struct raft_buffer buf;
+
+    fsm_entry_encode(wb, &buf);
+    return node_propose_buf(sh, buf, res, err);
+}
+
+int
+node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
+                 struct fsm_result *res, struct tl_error *err)
+{
     struct node *n = sh->node;
-    struct proposal *p = node_task_create(TASK_WRITE, sh, sh->shard);
+    struct proposal *p;
     int rv;
 
-    fsm_entry_encode(wb, &p->buf);
+    if (buf.len > n->cfg.max_entry_bytes) {
+        size_t len = buf.len;
+        raft_free(buf.base);
+        return tl_cluster_entry_too_large(sh->shard, len,
+                                          n->cfg.max_entry_bytes, err);
+    }
+    p = node_task_create(TASK_WRITE, sh, sh->shard);
+    p->buf = buf;
     rv = submit_wait(n, p, n->cfg.request_timeout_ms);
     if (rv == TL_ESHUTDOWN) {
         tl_error_set(err, TL_ESHUTDOWN, "08006",
@@ -507,9 +539,24 @@ node_read_barrier(struct node_shard *sh, struct tl_error *err)
 {
     struct node *n = sh->node;
     struct proposal *p = node_task_create(TASK_READ, sh, sh->shard);
+    double t0 = node_now();
     int rv = submit_wait(n, p, n->cfg.request_timeout_ms);
 
-    if (rv == TL_ESHUTDOWN)
+    if (rv == 0) {
+        /* Confirmed: wait (in this worker) for the applier to catch up
+         * with what raft had applied, within the same budget. */
+        double used_ms = (node_now() - t0) * 1000.0;
+        uint32_t left = used_ms >= n->cfg.request_timeout_ms
+                            ? 0
+                            : n->cfg.request_timeout_ms - (uint32_t)used_ms;
+        if (applier_wait(&sh->fsm, p->read_index, left) != 0) {
+            tl_error_set(err, TL_ETIMEOUT, "08006",
+                         "read of shard %u timed out waiting for its "
+                         "committed writes to be applied",
+                         sh->shard);
+            rv = TL_ETIMEOUT;
+        }
+    } else if (rv == TL_ESHUTDOWN)
         tl_error_set(err, TL_ESHUTDOWN, "08006",
                      "shard %u is not served by node %u: shutting down",
                      sh->shard, n->opts.id);
@@ -577,12 +624,28 @@ publish_info(struct node_shard *sh)
     pthread_mutex_unlock(&sh->info_mu);
 }
 
+/* The loop runs every timer late when something blocks it; past a
+ * quarter of the election timeout that costs heartbeats. Say so. */
+static void
+check_stall(struct node *n)
+{
+    double now = node_now(), late_ms;
+
+    if (n->last_poll > 0) {
+        late_ms = (now - n->last_poll) * 1000.0 - LEADER_POLL_MS;
+        if (late_ms >= n->opts.election_timeout_ms / 4.0)
+            tl_warn("node", "event=loop_stall ms=%.0f", late_ms);
+    }
+    n->last_poll = now;
+}
+
 static void
 poll_leaders(uv_timer_t *t)
 {
     struct node *n = t->data;
     size_t n_leading = 0, n_hosted = 0, n_with_leader = 0;
 
+    check_stall(n);
     /* Every shard, then the meta group. */
     for (uint32_t k = 0; k <= n->cfg.n_shards && k < TL_MAX_SHARDS; k++) {
         uint32_t s = k == n->cfg.n_shards ? TL_META_GROUP : k;
@@ -915,6 +978,7 @@ node_start_group(struct node_shard *sh)
         return rv;
     }
     sh->fsm_inited = true;
+    applier_attach(&n->applier, &sh->fsm);
     sh->fsm.node_id = n->opts.id;
     sh->fsm.restore_cb = fsm_restore_recorded;
     sh->fsm.restore_data = sh;
@@ -1028,6 +1092,9 @@ start_all(struct node *n)
     rv = restore_start(n);
     if (rv != 0)
         return rv;
+    rv = applier_start(&n->applier);
+    if (rv != 0)
+        return rv;
     rv = rt_listener_init(&n->listener, &n->loop, n->self->raft_addr);
     if (rv != 0)
         return rv; /* logged by the listener */
@@ -1084,6 +1151,7 @@ node_destroy(struct node *n)
     registry_destroy(n);
     restore_stop(n);
     restore_sessions_close(n);
+    applier_stop(&n->applier); /* applies what raft committed, then joins */
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
         struct node_shard *sh = atomic_load(&n->by_shard[s]);
         if (sh == NULL)
@@ -1093,6 +1161,7 @@ node_destroy(struct node *n)
         free(sh);
     }
     storage_close(n->st);
+    prepared_close(&n->prepared);
     pthread_mutex_destroy(&n->qmu);
     pthread_mutex_destroy(&n->fmu);
     pthread_cond_destroy(&n->fcv);

@@ -11,10 +11,12 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "applier.h"
 #include "cluster_config.h"
 #include "exec.h"
 #include "fsm.h"
 #include "node.h"
+#include "prepared.h"
 #include "raft_transport.h"
 #include "reads.h"
 #include "rpc_server.h"
@@ -105,8 +107,11 @@ struct proposal {
     uint64_t leader_hint;
     char msg[256]; /* why, when status != 0 (membership) */
     struct fsm_result res;
-    struct read_waiter rw; /* TASK_READ: in the shard's reads */
-    struct proposal *next; /* in node's queue */
+    struct applier_waiter aw; /* TASK_WRITE: waiting for the applier */
+    struct read_waiter rw;    /* TASK_READ: in the shard's reads */
+    uint64_t read_index;      /* TASK_READ: raft's applied index when the
+                                 read was confirmed */
+    struct proposal *next;    /* in node's queue */
 };
 
 /* Work deferred from a raft callback to a later loop turn. */
@@ -124,13 +129,16 @@ struct node {
     bool loop_inited;
     uv_async_t async;
     uv_timer_t leader_timer;
-    uv_timer_t defer_timer;        /* runs deferred raft work, timeout 0 */
+    double last_poll;       /* node_now() of the last leader poll (loop) */
+    uv_timer_t defer_timer; /* runs deferred raft work, timeout 0 */
     struct node_shard *defer_head; /* shards with deferred work (loop) */
     uv_signal_t sigterm, sigint;
     bool handles_inited;
     struct rt_listener listener;
     bool listener_inited;
     struct storage *st;
+    struct applier applier;         /* applies committed entries off the loop */
+    struct prepared_store prepared; /* modify batches of a first phase */
     /* Every shard this node hosts or hosted, by id (allocated once). */
     struct node_shard *_Atomic by_shard[TL_MAX_SHARDS];
     struct rpc_server rpc;
@@ -177,6 +185,12 @@ void node_rpc_handle(void *arg, const uint8_t *req, size_t len,
  * the TL_E* code as return value. */
 int node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
                  struct tl_error *err);
+
+/** node_propose() of an entry already encoded (fsm_entry_encode): takes
+ * ownership of @buf. TL_ETOOBIG (54000, nothing proposed) when it is
+ * larger than max_entry_bytes. */
+int node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
+                     struct fsm_result *res, struct tl_error *err);
 
 /** Wait until a read of @sh is linearizable: a raft barrier issued after
  * this call committed while this node leads (batched with other reads).

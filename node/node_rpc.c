@@ -34,6 +34,8 @@ set_error_code(struct tl_arena *a, Talus__Response *resp,
     pe->message = tl_arena_strdup(a, e->message);
     if (e->detail[0] != '\0')
         pe->detail = tl_arena_strdup(a, e->detail);
+    if (e->hint[0] != '\0')
+        pe->hint = tl_arena_strdup(a, e->hint);
     if (mutation >= 0) {
         pe->has_mutation = true;
         pe->mutation = mutation;
@@ -255,10 +257,66 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
     resp->count = req->write->n_mutations;
 }
 
+/* The first phase of a modify over several shards: keep the batch
+ * (exec_propose_fn) instead of proposing it, once it fits one entry. */
+struct keep_ctx {
+    struct node_shard *sh;
+    uint64_t prepared_id;
+};
+
+static int
+keep_batch(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
+           struct tl_error *err)
+{
+    struct keep_ctx *k = ctx;
+    struct node *n = k->sh->node;
+    struct raft_buffer buf;
+
+    fsm_entry_encode(wb, &buf);
+    if (buf.len > n->cfg.max_entry_bytes) {
+        size_t len = buf.len;
+        raft_free(buf.base);
+        return tl_cluster_entry_too_large(k->sh->shard, len,
+                                          n->cfg.max_entry_bytes, err);
+    }
+    memset(res, 0, sizeof *res);
+    res->outcome = FSM_OK;
+    res->mutation = -1;
+    res->affected = wb->has_affected ? wb->affected : 0;
+    prepared_put(&n->prepared, k->prepared_id, k->sh->shard, buf, res->affected,
+                 node_now());
+    return 0;
+}
+
+/* The second phase: propose the batch kept by the first. 0 with *@count,
+ * 1 when there is none any more or a condition of it failed (run the
+ * modify from scratch), or an error. */
+static int
+propose_kept(struct node *n, struct node_shard *sh, uint64_t prepared_id,
+             uint64_t *count, struct tl_error *err)
+{
+    struct raft_buffer buf;
+    struct fsm_result res;
+    uint64_t affected;
+    int rv;
+
+    if (!prepared_take(&n->prepared, prepared_id, sh->shard, &buf, &affected,
+                       node_now()))
+        return 1;
+    rv = node_propose_buf(sh, buf, &res, err);
+    if (rv != 0)
+        return rv;
+    if (res.outcome != FSM_OK)
+        return 1; /* changed since the first phase: scan again */
+    *count = res.affected;
+    return 0;
+}
+
 static void
 handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
               Talus__Response *resp)
 {
+    const Talus__ModifyFragment *mf = req->modify;
     struct tl_error err;
     struct node_shard *sh;
     uint64_t count = 0;
@@ -271,9 +329,18 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
     /* The scan half must see every committed write (conditions catch the
      * rest, but a stale scan could miss rows entirely). */
     rv = node_read_barrier(sh, &err);
-    if (rv == 0)
-        rv = exec_modify(n->st, sh->fsm.cf, req->modify, req->request_id,
-                         node_propose, sh, a, &count, &err);
+    if (rv == 0 && mf->prepare && mf->prepared_id != 0) {
+        struct keep_ctx k = {sh, mf->prepared_id};
+        rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, keep_batch, &k,
+                         a, &count, &err);
+    } else if (rv == 0) {
+        rv = mf->prepared_id != 0
+                 ? propose_kept(n, sh, mf->prepared_id, &count, &err)
+                 : 1;
+        if (rv == 1)
+            rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id,
+                             node_propose, sh, a, &count, &err);
+    }
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
         return;

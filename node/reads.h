@@ -36,7 +36,7 @@ struct read_waiter {
 };
 
 struct reads {
-    struct raft *raft;         /* borrowed; the group's raft */
+    struct raft *raft; /* borrowed; the group's raft */
     struct raft_barrier barrier;
     bool busy;                 /* a barrier is in flight */
     bool deferred;             /* waiting for reads_run_deferred() */
@@ -47,7 +47,7 @@ struct reads {
      * reads_run_deferred() to run on a later loop turn. Must not call into
      * raft. */
     void (*defer)(struct reads *r);
-    void *data; /* the owner's */
+    void *data;          /* the owner's */
     uint64_t n_barriers; /* barriers issued, for tests and status */
 };
 

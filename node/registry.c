@@ -417,6 +417,8 @@ bootstrap_registry(struct registry *g, struct tl_arena *a,
     st.request_timeout_ms = c->request_timeout_ms;
     st.election_timeout_ms = c->election_timeout_ms;
     st.heartbeat_ms = c->heartbeat_ms;
+    st.has_max_entry_bytes = 1;
+    st.max_entry_bytes = c->max_entry_bytes;
     add_put(a, b, TL_REG_INDEX_SETTINGS, 0, &st.base,
             TALUS__MUTATION__COND__ABSENT);
     for (uint32_t k = 0; k <= c->n_shards; k++) {

@@ -411,17 +411,40 @@ insert_failure(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
     return TL_EIO;
 }
 
+/* Refuse (54000) before sending anything if a shard's batch would not fit
+ * one raft entry (max_entry_bytes): nodes refuse it too, but by then the
+ * other shards could have written. */
+static int
+insert_check_size(struct sql_stmt *st, const struct shard_batch *b, size_t n)
+{
+    uint32_t max = st->r->cfg.max_entry_bytes;
+    for (size_t i = 0; i < n; i++) {
+        Talus__WriteBatch wb = TALUS__WRITE_BATCH__INIT;
+        size_t len;
+        wb.n_mutations = b[i].n;
+        wb.mutations = b[i].muts;
+        /* + the request id the call adds */
+        len = tl_cluster_entry_bytes(talus__write_batch__get_packed_size(&wb) +
+                                     11);
+        if (len > max)
+            return tl_cluster_entry_too_large(b[i].shard, len, max, &st->err);
+    }
+    return 0;
+}
+
 static int
 insert_send(struct sql_stmt *st, struct ins *in)
 {
     struct shard_batch *b;
     size_t n = group_by_shard(st, in, &b);
+    int rv = insert_check_size(st, b, n);
+    if (rv != 0)
+        return rv;
     struct exec_call *calls = make_write_calls(st, b, n);
     exec_run(st, calls, n);
     bool failed = false;
     for (size_t i = 0; i < n; i++)
         failed = failed || calls[i].rv != 0 || calls[i].resp->error != NULL;
-    int rv = 0;
     if (failed) {
         rv = insert_failure(st, in, b, calls, n);
         undo_writes(st, in, b, calls, n);

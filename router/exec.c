@@ -82,7 +82,9 @@ exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n)
     int64_t deadline = call_deadline(st);
     for (size_t i = 0; i < n; i++) {
         struct exec_call *c = &calls[i];
-        c->req.request_id = tl_rpc_next_id();
+        /* A preset id ties calls together (the two phases of a modify). */
+        if (c->req.request_id == 0)
+            c->req.request_id = tl_rpc_next_id();
         c->req.has_shard = 1;
         c->req.shard = c->shard;
         if (c->req.body_case == TALUS__REQUEST__BODY_WRITE) {
@@ -240,6 +242,38 @@ exec_scan(struct sql_stmt *st, const struct plan *p,
     return rv < 0 ? rv : 0; /* 1: the callback stopped the scan */
 }
 
+/* The first phase of a modify over several shards: every shard builds its
+ * batch and keeps it under the call's id (ModifyFragment.prepare), so one
+ * too large for max_entry_bytes fails the statement (54000) before any
+ * shard writes. The second phase reuses each call's id as request id and
+ * prepared_id, so the kept batch is the one proposed (or, if the node lost
+ * it, the modify runs again under the same id and still applies once). */
+static int
+modify_prepare(struct sql_stmt *st, const uint32_t *shards, size_t n,
+               Talus__ModifyFragment *mods, uint64_t *ids)
+{
+    struct exec_call *calls = tl_arena_calloc(st->a, n * sizeof(*calls));
+    int rv = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        talus__request__init(&calls[i].req);
+        calls[i].shard = shards[i];
+        calls[i].req.body_case = TALUS__REQUEST__BODY_MODIFY;
+        calls[i].req.modify = &mods[i];
+        mods[i].has_prepare = mods[i].prepare = 1;
+        mods[i].has_prepared_id = 1;
+        mods[i].prepared_id = ids[i] = tl_rpc_next_id();
+        calls[i].req.request_id = ids[i];
+    }
+    exec_run(st, calls, n);
+    for (size_t i = 0; i < n && rv == 0; i++)
+        rv = exec_check(st, &calls[i]);
+    exec_release(calls, n);
+    for (size_t i = 0; i < n; i++)
+        mods[i].has_prepare = mods[i].prepare = 0;
+    return rv;
+}
+
 int
 exec_modify(struct sql_stmt *st, const struct plan *p,
             const Talus__ModifyFragment *mod, uint64_t *count,
@@ -247,6 +281,7 @@ exec_modify(struct sql_stmt *st, const struct plan *p,
 {
     const uint32_t *shards = p->shards;
     size_t n_shards = p->n_shards;
+    uint64_t *ids = NULL;
     *count = 0;
     if (n_shards == 0)
         return 0;
@@ -262,6 +297,12 @@ exec_modify(struct sql_stmt *st, const struct plan *p,
         mods[i].scan = &scans[i];
     }
     int rv = 0;
+    if (n_shards > 1) {
+        ids = tl_arena_calloc(st->a, n_shards * sizeof(*ids));
+        rv = modify_prepare(st, shards, n_shards, mods, ids);
+        if (rv != 0)
+            return rv;
+    }
     size_t n = n_shards;
     uint32_t *idx = tl_arena_alloc(st->a, n_shards * sizeof(*idx));
     for (size_t i = 0; i < n_shards; i++)
@@ -273,6 +314,8 @@ exec_modify(struct sql_stmt *st, const struct plan *p,
             calls[i].shard = shards[idx[i]];
             calls[i].req.body_case = TALUS__REQUEST__BODY_MODIFY;
             calls[i].req.modify = &mods[idx[i]];
+            if (ids != NULL)
+                calls[i].req.request_id = ids[idx[i]];
         }
         exec_run(st, calls, n);
         size_t m = 0;
@@ -300,6 +343,10 @@ exec_modify(struct sql_stmt *st, const struct plan *p,
         }
         exec_release(calls, n);
         n = m;
+        /* Later pages (if a node pages) are new writes with new ids. */
+        for (size_t i = 0; ids != NULL && i < n_shards; i++)
+            mods[i].has_prepared_id = 0, mods[i].prepared_id = 0;
+        ids = NULL;
     }
     return rv;
 }

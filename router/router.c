@@ -643,6 +643,8 @@ router_call_result(const struct router *r, uint32_t shard, int rv,
             memcpy(err->sqlstate, e->sqlstate, 6);
         if (e->detail != NULL && e->detail[0] != '\0')
             tl_error_detail(err, "%s", e->detail);
+        if (e->hint != NULL && e->hint[0] != '\0')
+            tl_error_hint(err, "%s", e->hint);
         return TL_ESQL;
     }
     return 0;

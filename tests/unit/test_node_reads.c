@@ -226,8 +226,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reads_served_in_two_barriers,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_step_down_with_queued_reads,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_down_with_queued_reads, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_deferred_checks_term, setup,
                                         teardown),
     };
