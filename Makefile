@@ -9,7 +9,7 @@ REPLICAS  ?= 3
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-san up down status test unit integration valgrind format format-check clean
+.PHONY: all deps build build-san up down status test unit integration stress valgrind format format-check clean
 
 all: build
 
@@ -33,11 +33,19 @@ down:
 status:
 	@BUILD=$(BUILD) DATA=$(DATA) scripts/cluster status
 
-# The whole suite, under AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# The whole suite, under AddressSanitizer and UndefinedBehaviorSanitizer
+# (the stress runs short).
 test: build-san format-check
-	@cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j 2
+	@cd $(SAN_BUILD) && $(SAN_ENV) ctest --output-on-failure -j 2
+
+# The stress runs, long: more rounds, the UPDATE over 1,000,000 rows.
+stress: build-san
+	@cd $(SAN_BUILD) && $(SAN_ENV) TALUS_STRESS=long \
+	  ctest --output-on-failure -L stress
 
 unit: build-san
 	@cd $(SAN_BUILD) && ctest --output-on-failure -L unit

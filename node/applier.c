@@ -105,8 +105,7 @@ applier_main(void *arg)
     struct applier *a = arg;
 
     /* Linux: nice applies per thread. Failure leaves the default. */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), APPLIER_NICE) !=
-        0)
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), APPLIER_NICE) != 0)
         tl_warn("applier", "event=nice_failed");
     pthread_mutex_lock(&a->mu);
     for (;;) {
