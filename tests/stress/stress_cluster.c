@@ -175,8 +175,8 @@ load_start(struct th_cluster *c, int n_readers)
     for (int i = 0; i < N_WRITERS; i++) {
         r->w[i].l = &r->l;
         r->w[i].index = i;
-        assert_int_equal(
-            pthread_create(&r->wt[i], NULL, writer_main, &r->w[i]), 0);
+        assert_int_equal(pthread_create(&r->wt[i], NULL, writer_main, &r->w[i]),
+                         0);
     }
     for (int i = 0; i < n_readers; i++)
         assert_int_equal(pthread_create(&r->rt[i], NULL, reader_main, &r->l),
@@ -221,8 +221,7 @@ load_stop_and_check(struct running *r)
                              (long)i * MAX_PER_WRITER + k);
             }
     printf("# statements ok=%ld err=%ld; rows acknowledged=%ld stored=%ld\n",
-           atomic_load(&r->l.n_ok), atomic_load(&r->l.n_err), n_acked,
-           n_seen);
+           atomic_load(&r->l.n_ok), atomic_load(&r->l.n_err), n_acked, n_seen);
     if (atomic_load(&r->l.n_unclear) > 0)
         fail_msg("%d statements ended without a clear error; first: %s",
                  atomic_load(&r->l.n_unclear), r->l.unclear);
@@ -436,8 +435,8 @@ bulk_main(void *arg)
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (!ok && (st == NULL || !clear_error(st)) &&
             atomic_fetch_add(&b->n_unclear, 1) == 0)
-            snprintf(b->unclear, sizeof b->unclear, "%s: %s",
-                     st ? st : "none", PQerrorMessage(conn));
+            snprintf(b->unclear, sizeof b->unclear, "%s: %s", st ? st : "none",
+                     PQerrorMessage(conn));
         PQclear(r);
         if (PQstatus(conn) != CONNECTION_OK) {
             atomic_fetch_add(&b->n_unclear, 1);
