@@ -1,8 +1,8 @@
 /* fsm — the raft state machine of one shard, stored in its column family.
  *
  * A log entry's payload is a packed talus.WriteBatch, framed (see
- * fsm_entry_encode) because raft 0.15's segment format needs payloads
- * padded to a multiple of 8 bytes. Applying it checks
+ * fsm_entry_encode) and padded to a multiple of 8 bytes for raft's
+ * segment format. Applying it checks
  * every mutation's condition against the column family first (ABSENT: the
  * key must not exist; EQUALS: its value must equal `expect`); if one fails
  * nothing but the new applied index is written, else every mutation and

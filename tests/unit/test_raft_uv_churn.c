@@ -193,9 +193,8 @@ test_leader_changes_with_appends_in_flight(void **state)
         s->fsm.version = 1;
         s->fsm.data = s;
         s->fsm.apply = fsm_apply;
-        assert_int_equal(raft_init(&s->raft, &s->io, &s->fsm, (raft_id)i + 1,
-                                   s->addr),
-                         0);
+        assert_int_equal(
+            raft_init(&s->raft, &s->io, &s->fsm, (raft_id)i + 1, s->addr), 0);
         s->raft.data = e;
         raft_set_election_timeout(&s->raft, 300);
         raft_set_heartbeat_timeout(&s->raft, 50);
