@@ -49,6 +49,9 @@ router_init(struct router *r, const struct tl_cluster_config *cfg)
     int rv;
     memset(r, 0, sizeof(*r));
     r->cfg = *cfg;
+    r->limits.startup_timeout_ms = ROUTER_STARTUP_TIMEOUT_MS;
+    r->limits.message_timeout_ms = ROUTER_MESSAGE_TIMEOUT_MS;
+    r->limits.sort_max_bytes = ROUTER_SORT_MAX_BYTES;
     atomic_init(&r->n_queries, 0);
     atomic_init(&r->n_leader_changes, 0);
     atomic_init(&r->n_retries, 0);

@@ -27,6 +27,30 @@ sql_session_create(struct router *r, struct pgw_conn *c)
 }
 
 void
+sql_session_set_cancel(struct sql_session *s, atomic_bool *flag)
+{
+    s->cancel = flag;
+}
+
+bool
+sql_cancel_requested(const struct sql_stmt *st)
+{
+    return st->s != NULL && st->s->cancel != NULL && atomic_load(st->s->cancel);
+}
+
+int
+sql_check_interrupts(struct sql_stmt *st)
+{
+    if (sql_cancel_requested(st))
+        return sql_error(st, TL_ETIMEOUT, "57014",
+                         "canceling statement due to user request");
+    if (st->deadline_ms > 0 && router_now_ms() >= st->deadline_ms)
+        return sql_error(st, TL_ETIMEOUT, "57014",
+                         "canceling statement due to statement timeout");
+    return 0;
+}
+
+void
 sql_session_destroy(struct sql_session *s)
 {
     if (s == NULL)

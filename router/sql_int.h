@@ -41,6 +41,7 @@ struct sql_session {
     struct sql_setting *settings; /* owned array */
     size_t n_settings;
     struct tl_arena arena; /* per statement; reset after each */
+    atomic_bool *cancel;   /* set by a CancelRequest (borrowed), or NULL */
 };
 
 struct sql_stmt {
@@ -65,6 +66,14 @@ int sql_error(struct sql_stmt *st, int rv, const char *sqlstate,
 /** Set the position of st->err from a 0-based byte @location in the
  * query (ignored when negative). Returns @rv. */
 int sql_error_at(struct sql_stmt *st, int rv, int location);
+/** Whether the statement must stop now, as PostgreSQL's
+ * CHECK_FOR_INTERRUPTS(): 0, or 57014 "canceling statement due to user
+ * request" after a CancelRequest, or 57014 "canceling statement due to
+ * statement timeout" once statement_timeout passed (TL_ETIMEOUT, st->err
+ * filled). Called at every wait and between pages. */
+int sql_check_interrupts(struct sql_stmt *st);
+/** Whether a CancelRequest named this statement's session. */
+bool sql_cancel_requested(const struct sql_stmt *st);
 /** 0A000 "<what> is not supported yet". */
 int sql_unsupported(struct sql_stmt *st, const char *what);
 /** Send a NOTICE with @sqlstate and a printf-style message. */
