@@ -308,6 +308,17 @@ char
 sql_exec_simple(struct sql_session *s, const char *query)
 {
     atomic_fetch_add(&s->r->n_queries, 1);
+    /* PostgreSQL verifies the whole message in the server encoding before
+     * parsing (pg_client_to_server), so strings, identifiers and comments
+     * alike are checked, and the error carries no position. */
+    char bad[48];
+    if (!sql_guard_utf8_ok(query, strlen(query), bad, sizeof(bad))) {
+        struct tl_error e;
+        tl_error_set(&e, TL_EINVAL, "22021",
+                     "invalid byte sequence for encoding \"UTF8\": %s", bad);
+        pgw_send_error(s->c, &e);
+        return 'I';
+    }
     if (!sql_guard_depth_ok(query, strlen(query), SQL_MAX_CHAIN,
                             SQL_MAX_NESTING)) {
         struct tl_error e;

@@ -100,6 +100,14 @@ int sql_lookup_table(struct sql_stmt *st, const PgQuery__RangeVar *rv,
  * deep. Cannot fail. */
 bool sql_guard_depth_ok(const char *q, size_t len, size_t max, size_t max_nest);
 
+/** Whether the query text @q (@len bytes) is valid UTF-8 as PostgreSQL's
+ * pg_verify_mbstr() judges it (no NUL, no overlong form, no surrogate,
+ * nothing above U+10FFFF). When not, @bad (@bad_size bytes, 40 suffice)
+ * gets the offending bytes as report_invalid_encoding() prints them
+ * ("0xc3 0x28"), for 22021 "invalid byte sequence for encoding "UTF8":
+ * ...". Cannot fail. */
+bool sql_guard_utf8_ok(const char *q, size_t len, char *bad, size_t bad_size);
+
 /* ---------------------------------------------------------------- ddl.c */
 
 /** Build the table described by @cs in st->a (id 0; the catalog assigns
