@@ -49,6 +49,7 @@ struct node_shard {
     _Atomic bool is_leader;
     _Atomic uint64_t leader_id;
     _Atomic uint64_t n_scans, n_writes;
+    _Atomic uint64_t n_expired; /* requests given up past their timeout */
     pthread_mutex_t info_mu;
     struct shard_info info;
     /* Read batching (ReadIndex-like, on the loop): reads that arrived
