@@ -415,6 +415,8 @@ router_retry_client(struct router *r, struct router_retry *t, int *timeout_ms)
     int64_t left = t->deadline_ms - router_now_ms();
     if (left <= 0)
         return NULL;
+    if (left > INT32_MAX)
+        left = INT32_MAX;
     *timeout_ms = left < (int64_t)r->cfg.request_timeout_ms
                       ? (int)left
                       : (int)r->cfg.request_timeout_ms;
@@ -431,6 +433,7 @@ router_retry_next(struct router *r, struct router_retry *t, int rv,
     uint32_t hint = 0;
 
     t->n_attempts++;
+    t->last_silent = rv == TL_ETIMEOUT;
     /* A node whose address this router does not know yet: ask the
      * registry (it may have registered since the router started). */
     if (rv == TL_EUNAVAILABLE && (nc == NULL || nc->rpc_addr[0] == '\0'))
@@ -554,6 +557,18 @@ router_retry_error(const struct router *r, const struct router_retry *t,
     if (t->n_attempts == 0)
         return tl_error_set(err, TL_ETIMEOUT, "57014",
                             "canceling statement due to statement timeout");
+    if (!t->unknown && t->last_silent) {
+        /* A node got the request and was still at it (or stuck) when the
+         * time ran out: no election is involved, so no 40001. */
+        if (t->stmt_deadline)
+            return tl_error_set(err, TL_ETIMEOUT, "57014",
+                                "canceling statement due to statement "
+                                "timeout");
+        tl_error_set(err, TL_ETIMEOUT, "08006",
+                     "shard %u did not answer in time", t->shard);
+        tl_error_detail(err, "%s", t->why);
+        return TL_ETIMEOUT;
+    }
     if (t->unknown) {
         tl_error_set(err, TL_ETIMEOUT, "08007",
                      "transaction resolution unknown: shard %u did not "
@@ -597,6 +612,8 @@ router_call(struct router *r, uint32_t shard, const Talus__Request *req,
         copy.has_map_version = 1;
         copy.map_version =
             pinned && req->map_version > mv ? req->map_version : mv;
+        copy.has_timeout_ms = 1;
+        copy.timeout_ms = (uint32_t)timeout_ms;
         rv = tl_rpc_call(cl, &copy, timeout_ms, resp);
         enum router_verdict v = router_retry_next(r, &t, rv, *resp);
         if (v == ROUTER_DONE)

@@ -56,6 +56,9 @@ struct sql_stmt {
     /* Rows exec_scan() fed to callbacks: a statement that fed none sent
      * nothing it read, so it may be re-planned and run again. */
     uint64_t n_rows_fed;
+    /* sql_check_interrupts() stopped the statement (st->err holds 57014):
+     * exec_run() then starts nothing and resends nothing. */
+    bool interrupted;
 };
 
 /* ---------------------------------------------------------------- sql.c */
@@ -201,22 +204,37 @@ struct plan;
 
 /* ---------------------------------------------------------------- exec.c */
 
+/* How often a waiting statement looks at its cancel flag and deadline. */
+#define EXEC_WAIT_SLICE_MS 20
+
 struct exec_call {
     uint32_t shard;
     Talus__Request req;
     Talus__Response *resp;     /* owned after exec_run; exec_release frees */
     int rv;                    /* rpc result; TL_EUNAVAILABLE/TL_ETIMEOUT with
                                   resp NULL when retries gave up */
+    bool interrupted;          /* not finished: the statement was canceled
+                                  or timed out (st->err) */
     struct router_retry retry; /* leader following (router_int.h) */
 };
 
 /** Send every call's request (request ids and shards are filled here) in
  * parallel and wait for all, following shard leaders and retrying each
  * call (same request id) until the statement's deadline (router_int.h).
- * Cannot fail: per-call results are in rv and resp. */
+ * Each attempt tells the node how long it is waited for
+ * (Request.timeout_ms): request_timeout_ms, or what is left of the
+ * deadline if less. The node stops when that time is up, so a read is
+ * never sent again while the node may still run it, and it ends a scan's
+ * page well before, so a scan that makes progress is never cut off.
+ * While waiting, sql_check_interrupts() is checked every
+ * EXEC_WAIT_SLICE_MS: once it stops the statement, reads in flight are
+ * abandoned, writes in flight are waited for (their outcome decides
+ * between 57014 and 08007) and nothing is sent again; such calls are
+ * marked interrupted. Cannot fail: per-call results are in rv and resp. */
 void exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n);
 /** 0 if @call succeeded, else fill st->err (node Error, or 08006 for an
- * unreachable shard) and return a negative code. */
+ * unreachable shard, 57014 for an interrupted call, 08007 for a write
+ * whose outcome is unknown) and return a negative code. */
 int exec_check(struct sql_stmt *st, const struct exec_call *call);
 /** Free the responses of @calls. */
 void exec_release(struct exec_call *calls, size_t n);
