@@ -39,12 +39,12 @@ enum backend_state {
 };
 
 struct backend {
-    int fd;              /* the client's socket (borrowed) */
-    uint32_t pid;        /* BackendKeyData, set before backends_admit() */
+    int fd;       /* the client's socket (borrowed) */
+    uint32_t pid; /* BackendKeyData, set before backends_admit() */
     uint32_t secret;
-    bool superuser;      /* set by backends_admit() */
-    atomic_bool cancel;  /* a CancelRequest named this session */
-    int64_t since_ms;    /* when it entered its state (monotonic) */
+    bool superuser;           /* set by backends_admit() */
+    atomic_bool cancel;       /* a CancelRequest named this session */
+    int64_t since_ms;         /* when it entered its state (monotonic) */
     enum backend_state state; /* under the table's mutex */
     struct backend *prev, *next;
 };

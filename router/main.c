@@ -56,6 +56,7 @@ static int signal_pipe[2] = {-1, -1};
 struct conn_arg {
     int fd;
     bool reject;
+    struct backend be; /* registered by the accept loop unless reject */
 };
 
 /* Parse @s as a decimal in [@lo, @hi] into *@out: 0, or -1. */
@@ -183,8 +184,14 @@ run_connection(void *p)
 {
     struct conn_arg a = *(struct conn_arg *)p;
 
-    free(p);
-    session_run(&router, a.fd, a.reject);
+    if (a.reject) {
+        free(p);
+        session_run(&router, a.fd, true);
+    } else {
+        /* The table links the backend itself: it stays where it is. */
+        session_run_started(&router, &((struct conn_arg *)p)->be);
+        free(p);
+    }
     if (a.reject)
         atomic_fetch_sub(&n_rejecting, 1);
     atomic_fetch_sub(&n_threads, 1);
@@ -206,8 +213,15 @@ start_connection(int fd, bool reject)
         close(fd);
         return;
     }
+    memset(a, 0, sizeof(*a));
     a->fd = fd;
     a->reject = reject;
+    a->be.fd = fd;
+    atomic_init(&a->be.cancel, false);
+    /* Registered here, in accept order: evictions then take the oldest
+     * connection for sure, whatever order the threads start in. */
+    if (!reject)
+        backends_start(router.backends, &a->be);
     atomic_fetch_add(&n_threads, 1);
     if (reject)
         atomic_fetch_add(&n_rejecting, 1);
@@ -225,6 +239,8 @@ start_connection(int fd, bool reject)
         atomic_fetch_sub(&n_threads, 1);
         if (reject)
             atomic_fetch_sub(&n_rejecting, 1);
+        else
+            backends_leave(router.backends, &a->be);
         free(a);
         close(fd);
     }

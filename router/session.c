@@ -290,29 +290,46 @@ handle_cancel(struct router *r, const struct pgw_startup *st, const char *peer)
             st->cancel_pid, found ? "true" : "false");
 }
 
+static void run(struct router *r, struct backend *be, bool reject);
+
 void
 session_run(struct router *r, int fd, bool reject)
+{
+    struct backend be;
+
+    memset(&be, 0, sizeof(be));
+    be.fd = fd;
+    atomic_init(&be.cancel, false);
+    if (r->backends != NULL && !reject)
+        backends_start(r->backends, &be);
+    run(r, &be, reject);
+}
+
+void
+session_run_started(struct router *r, struct backend *be)
+{
+    run(r, be, false);
+}
+
+/* The session of @be (registered as starting unless @reject). */
+static void
+run(struct router *r, struct backend *be, bool reject)
 {
     struct pgw_conn c;
     struct pgw_startup st;
     struct tl_buf pkt;
     struct tl_error err;
-    struct backend be;
     char peer[INET6_ADDRSTRLEN + 8];
     const char *why = "eof";
+    int fd = be->fd;
     int rv;
 
     pgw_conn_init(&c, fd);
     tl_buf_init(&pkt);
     tl_error_clear(&err);
-    memset(&be, 0, sizeof(be));
-    be.fd = fd;
-    atomic_init(&be.cancel, false);
     format_peer(fd, peer, sizeof(peer));
     tl_debug(MOD, "event=connect peer=%s", peer);
 
-    if (r->backends != NULL && !reject)
-        backends_start(r->backends, &be);
     rv = read_startup(&c, &pkt, &st, &err,
                       r->limits.startup_timeout_ms > 0
                           ? now_ms() + r->limits.startup_timeout_ms
@@ -354,10 +371,10 @@ session_run(struct router *r, int fd, bool reject)
     c.backend_pid = (uint32_t)atomic_fetch_add(&next_backend_pid, 1);
     c.backend_secret = make_secret();
     c.message_timeout_ms = r->limits.message_timeout_ms;
-    be.pid = c.backend_pid;
-    be.secret = c.backend_secret;
+    be->pid = c.backend_pid;
+    be->secret = c.backend_secret;
     if (r->backends != NULL &&
-        backends_admit(r->backends, &be, c.user, &err) != 0) {
+        backends_admit(r->backends, be, c.user, &err) != 0) {
         pgw_send_fatal(&c, &err);
         pgw_flush(&c);
         why = "too_many_clients";
@@ -370,7 +387,7 @@ session_run(struct router *r, int fd, bool reject)
     }
     tl_debug(MOD, "event=session_start peer=%s pid=%u user=%s database=%s",
              peer, c.backend_pid, c.user, c.database);
-    why = serve(r, &c, &be.cancel);
+    why = serve(r, &c, &be->cancel);
     if (strcmp(why, "message_timeout") == 0)
         tl_info(MOD, "event=message_timeout peer=%s pid=%u timeout_ms=%d", peer,
                 c.backend_pid, c.message_timeout_ms);
@@ -379,7 +396,7 @@ done:
     /* Out of the table before the fd closes: an eviction only ever shuts
      * down the socket of a linked backend. */
     if (r->backends != NULL)
-        backends_leave(r->backends, &be);
+        backends_leave(r->backends, be);
     tl_debug(MOD, "event=disconnect peer=%s pid=%u reason=%s", peer,
              c.backend_pid, why);
     pgw_conn_close(&c);

@@ -28,4 +28,12 @@
  * Cannot fail: problems are reported to the client and logged. */
 void session_run(struct router *r, int fd, bool reject);
 
+struct backend; /* backends.h */
+
+/** session_run() for a connection its caller already registered as
+ * starting with backends_start() (in accept order, so that the oldest
+ * silent connection is the one evicted): @be (borrowed; it must live until
+ * this returns) holds the socket, whose ownership is taken. */
+void session_run_started(struct router *r, struct backend *be);
+
 #endif
