@@ -45,6 +45,7 @@ struct pgw_conn {
     int message_timeout_ms;
     uint32_t backend_pid;
     uint32_t backend_secret;
+    bool superuser; /* the router's superuser (is_superuser) */
     char user[64];
     char database[64];
     char application_name[64];

@@ -146,7 +146,7 @@ send_welcome(struct pgw_conn *c, const struct pgw_startup *st)
     pgw_send_parameter_status(c, "DateStyle", "ISO, MDY");
     pgw_send_parameter_status(c, "integer_datetimes", "on");
     pgw_send_parameter_status(c, "IntervalStyle", "postgres");
-    pgw_send_parameter_status(c, "is_superuser", "on");
+    pgw_send_parameter_status(c, "is_superuser", c->superuser ? "on" : "off");
     pgw_send_parameter_status(c, "server_encoding", "UTF8");
     pgw_send_parameter_status(c, "server_version", "15.0");
     pgw_send_parameter_status(c, "session_authorization", c->user);
@@ -380,6 +380,9 @@ run(struct router *r, struct backend *be, bool reject)
         why = "too_many_clients";
         goto done;
     }
+    /* Without a table (unit tests) everyone is the superuser, as before
+     * there was one. */
+    c.superuser = r->backends == NULL || be->superuser;
     send_welcome(&c, &st);
     if (pgw_flush(&c) != 0) {
         why = "write_failed";

@@ -218,6 +218,7 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
                          d->name);
     if (d != NULL && (strncmp(d->name, "server_", 7) == 0 ||
                       strcmp(d->name, "max_identifier_length") == 0 ||
+                      strcmp(d->name, "is_superuser") == 0 ||
                       strcmp(d->name, "block_size") == 0))
         return sql_error(st, TL_EINVAL, "55P02",
                          "parameter \"%s\" cannot be changed", d->name);
@@ -295,6 +296,8 @@ settings_exec_show(struct sql_stmt *st, const PgQuery__VariableShowStmt *vs)
         value = set->value;
     else if (d != NULL && strcmp(d->name, "application_name") == 0)
         value = st->c->application_name;
+    else if (d != NULL && strcmp(d->name, "is_superuser") == 0)
+        value = st->c->superuser ? "on" : "off";
     else if (d != NULL && (value = server_limit(st, d->name)) != NULL)
         ;
     else if (d != NULL)
