@@ -49,8 +49,8 @@
 static struct router router;
 static struct tl_cluster_config cfg;
 
-static atomic_int n_threads; /* connection threads, rejecting ones too */
-static atomic_int n_rejecting;
+static atomic_int n_threads;   /* connection threads, but rejecting ones */
+static atomic_int n_rejecting; /* threads that only answer 53300 */
 static int signal_pipe[2] = {-1, -1};
 
 struct conn_arg {
@@ -192,9 +192,7 @@ run_connection(void *p)
         session_run_started(&router, &((struct conn_arg *)p)->be);
         free(p);
     }
-    if (a.reject)
-        atomic_fetch_sub(&n_rejecting, 1);
-    atomic_fetch_sub(&n_threads, 1);
+    atomic_fetch_sub(a.reject ? &n_rejecting : &n_threads, 1);
     return NULL;
 }
 
@@ -222,9 +220,7 @@ start_connection(int fd, bool reject)
      * connection for sure, whatever order the threads start in. */
     if (!reject)
         backends_start(router.backends, &a->be);
-    atomic_fetch_add(&n_threads, 1);
-    if (reject)
-        atomic_fetch_add(&n_rejecting, 1);
+    atomic_fetch_add(reject ? &n_rejecting : &n_threads, 1);
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
@@ -236,10 +232,8 @@ start_connection(int fd, bool reject)
     pthread_attr_destroy(&attr);
     if (rv != 0) {
         tl_warn(MOD, "event=thread_create_failed error=\"%s\"", strerror(rv));
-        atomic_fetch_sub(&n_threads, 1);
-        if (reject)
-            atomic_fetch_sub(&n_rejecting, 1);
-        else
+        atomic_fetch_sub(reject ? &n_rejecting : &n_threads, 1);
+        if (!reject)
             backends_leave(router.backends, &a->be);
         free(a);
         close(fd);
@@ -295,8 +289,9 @@ accept_loop(int lfd, int max_threads)
         tune_socket(fd);
         /* Sessions and starting connections are limited by the backends
          * table (a new starting connection evicts the oldest silent one);
-         * this only bounds the threads: every slot, plus those a
-         * connection holds briefly while it is refused or evicted. */
+         * this only bounds the threads, should evicted ones be slow to
+         * end. Threads that only refuse are counted apart: they must not
+         * crowd out the slots of real clients. */
         if (atomic_load(&n_threads) < max_threads) {
             start_connection(fd, false);
         } else if (atomic_load(&n_rejecting) < MAX_REJECTING) {
@@ -538,13 +533,13 @@ main(int argc, char **argv)
             shown, max_connections, reserved, superuser, max_startup,
             startup_timeout_ms, message_timeout_ms, cfg.n_shards, cfg.n_nodes);
 
-    sig = accept_loop(lfd, (int)(max_connections + max_startup));
+    sig = accept_loop(lfd, (int)(max_connections + 4 * max_startup));
     close(lfd);
     tl_info(MOD, "event=shutdown signal=%s connections=%d",
             sig == SIGTERM  ? "TERM"
             : sig == SIGINT ? "INT"
                             : "none",
-            atomic_load(&n_threads));
+            atomic_load(&n_threads) + atomic_load(&n_rejecting));
     /* Sessions may still be running on the router: exit without tearing
      * it down under them. */
     exit(sig != 0 ? 0 : 1);
