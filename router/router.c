@@ -433,7 +433,6 @@ router_retry_next(struct router *r, struct router_retry *t, int rv,
     uint32_t hint = 0;
 
     t->n_attempts++;
-    t->last_silent = rv == TL_ETIMEOUT;
     /* A node whose address this router does not know yet: ask the
      * registry (it may have registered since the router started). */
     if (rv == TL_EUNAVAILABLE && (nc == NULL || nc->rpc_addr[0] == '\0'))
@@ -481,6 +480,19 @@ router_retry_next(struct router *r, struct router_retry *t, int rv,
                  t->node, addr);
     } else {
         return ROUTER_DONE; /* not a failover: EPROTO, ENOMEM, ... */
+    }
+    /* What the attempt says about the shard's leadership, for the report
+     * at the deadline: a node that took the request and did not answer in
+     * time (or said it gave up) was working, a hint names a leader; only
+     * a refusal without one, or an unreachable node, means none is known
+     * (an election). */
+    bool node_gave_up =
+        rv == 0 && resp->error->has_code && resp->error->code == TL_ETIMEOUT;
+    if (rv == TL_ETIMEOUT || node_gave_up) {
+        t->n_silent++;
+        t->no_leader = false;
+    } else {
+        t->no_leader = rv == TL_EUNAVAILABLE || hint == 0;
     }
     if (maybe_applied && t->op != ROUTER_READ && !t->unknown) {
         t->unknown = true;
@@ -557,7 +569,7 @@ router_retry_error(const struct router *r, const struct router_retry *t,
     if (t->n_attempts == 0)
         return tl_error_set(err, TL_ETIMEOUT, "57014",
                             "canceling statement due to statement timeout");
-    if (!t->unknown && t->last_silent) {
+    if (!t->unknown && !t->no_leader && t->n_silent > 0) {
         /* A node got the request and was still at it (or stuck) when the
          * time ran out: no election is involved, so no 40001. */
         if (t->stmt_deadline)

@@ -85,8 +85,10 @@ struct router_retry {
     bool unknown;          /* a write attempt may have been applied */
     bool failed;           /* ROUTER_FAILED was returned */
     bool stmt_deadline;    /* the deadline is the statement_timeout */
-    bool last_silent;      /* the last attempt was sent and not answered
-                              in time: a node was working, or stuck */
+    uint32_t n_silent;     /* attempts sent and not answered in time: a
+                              node was working on them, or stuck */
+    bool no_leader;        /* the latest attempt found no leader known
+                              (refused without a hint, or unreachable) */
     char why[200];         /* the last failure, for the error detail */
     char why_unknown[200]; /* the failure that made the outcome unknown */
 };
@@ -133,8 +135,9 @@ enum router_verdict router_retry_next(struct router *r, struct router_retry *t,
 /** The report of a call that failed (ROUTER_FAILED, or an expired
  * deadline): 57014 if no attempt could be made in time, 08007 "transaction
  * resolution unknown" when a write may have been applied (returns
- * TL_ETIMEOUT); when the last attempt reached a node that did not answer
- * in time (a leader busy or stuck, not an election), 57014 "canceling
+ * TL_ETIMEOUT); when some attempt reached a node that did not answer in
+ * time and the latest one did not find the shard without a leader (a
+ * leader busy or stuck, not an election), 57014 "canceling
  * statement due to statement timeout" under a statement_timeout, else
  * 08006 "shard S did not answer in time" (returns TL_ETIMEOUT);
  * otherwise no leader was known (returns TL_EUNAVAILABLE): 40001 "could
