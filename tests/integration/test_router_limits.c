@@ -111,9 +111,8 @@ connect_as(const char *user, const char **sqlstate, const char **message)
     const char *m = strstr(e, "FATAL:  ");
     snprintf(msg, sizeof(msg), "%s", m != NULL ? m + 8 : e);
     msg[strcspn(msg, "\n")] = '\0';
-    snprintf(ss, sizeof(ss), "%s", strstr(e, "too many") || strstr(e, "reserved")
-                                        ? "53300"
-                                        : "?");
+    snprintf(ss, sizeof(ss), "%s",
+             strstr(e, "too many") || strstr(e, "reserved") ? "53300" : "?");
     *sqlstate = ss;
     *message = msg;
     PQfinish(c);
@@ -216,8 +215,7 @@ test_partial_message(void **state)
     close(fd);
     assert_true(router_logged("event=message_timeout"));
     /* The idle one waited as long and is still served. */
-    uint8_t q[] = {'Q', 0, 0, 0, 13, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1',
-                   0};
+    uint8_t q[] = {'Q', 0, 0, 0, 13, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1', 0};
     assert_int_equal(send(idle, q, sizeof(q), 0), (ssize_t)sizeof(q));
     uint8_t hdr[5];
     assert_int_equal(recv(idle, hdr, 5, MSG_WAITALL), 5);
@@ -277,8 +275,8 @@ test_order_by_cap(void **state)
     assert_string_equal(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
                         "ORDER BY needs more than 200000 bytes of memory");
     PQclear(r);
-    assert_int_equal(
-        th_scalar(c, "SELECT id FROM wide ORDER BY v LIMIT 1"), 2999);
+    assert_int_equal(th_scalar(c, "SELECT id FROM wide ORDER BY v LIMIT 1"),
+                     2999);
     assert_int_equal(
         th_scalar(c, "SELECT id FROM wide WHERE id < 100 ORDER BY v DESC "
                      "LIMIT 1 OFFSET 99"),
