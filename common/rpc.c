@@ -243,7 +243,12 @@ tl_rpc_call_start(struct tl_rpc_client *c, const Talus__Request *req,
     if (call == NULL)
         return TL_ENOMEM;
     pthread_mutex_init(&call->mu, NULL);
-    pthread_cond_init(&call->cond, NULL);
+    /* Monotonic: tl_rpc_call_done() waits with a relative timeout. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&call->cond, &ca);
+    pthread_condattr_destroy(&ca);
     call->client = c;
     call->request_id = req->request_id;
     call->state = CALL_SENDING;
@@ -321,6 +326,36 @@ tl_rpc_call_wait(struct tl_rpc_call *call, Talus__Response **resp)
     free(call);
     *resp = r;
     return rv;
+}
+
+bool
+tl_rpc_call_done(struct tl_rpc_call *call, int wait_ms)
+{
+    struct timespec until;
+    bool done;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&call->mu);
+    while (call->state != CALL_DONE && wait_ms > 0)
+        if (pthread_cond_timedwait(&call->cond, &call->mu, &until) != 0)
+            break;
+    done = call->state == CALL_DONE;
+    pthread_mutex_unlock(&call->mu);
+    return done;
+}
+
+void
+tl_rpc_call_abort(struct tl_rpc_call *call)
+{
+    /* The callback sees NNG_ETIMEDOUT as for a timeout: TL_EUNAVAILABLE
+     * while sending, TL_ETIMEOUT once sent. */
+    nng_aio_abort(call->aio, NNG_ETIMEDOUT);
 }
 
 int

@@ -9,6 +9,7 @@
 #ifndef TL_RPC_H
 #define TL_RPC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "talus.pb-c.h"
@@ -51,6 +52,17 @@ int tl_rpc_call_start(struct tl_rpc_client *c, const Talus__Request *req,
  * TL_ESHUTDOWN when the client was closed, TL_EPROTO for an undecodable
  * reply. */
 int tl_rpc_call_wait(struct tl_rpc_call *call, Talus__Response **resp);
+
+/** Wait at most @wait_ms (0: not at all) for @call to finish; true when
+ * it has (tl_rpc_call_wait() then returns at once). Cannot fail. */
+bool tl_rpc_call_done(struct tl_rpc_call *call, int wait_ms);
+
+/** End @call now if it is still running: it finishes with TL_ETIMEOUT
+ * once sent (the node may still execute it), or TL_EUNAVAILABLE before
+ * (never sent). An abort that lands while the call passes from sending to
+ * receiving is lost: call again until tl_rpc_call_done() says it ended.
+ * It must still be passed to tl_rpc_call_wait(). Cannot fail. */
+void tl_rpc_call_abort(struct tl_rpc_call *call);
 
 /** tl_rpc_call_start() then tl_rpc_call_wait(). */
 int tl_rpc_call(struct tl_rpc_client *c, const Talus__Request *req,

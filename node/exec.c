@@ -30,11 +30,24 @@ struct scan_ctx {
     uint32_t n_cols;           /* table columns, + joined tables' with joins */
     struct exec_join *join;    /* NULL: no joins */
     struct tl_error *err;
+    const struct exec_limits *lim; /* NULL: no time limits */
+    bool pageable;                 /* may end a page on time (plain) */
+    uint64_t n_visited;            /* rows read from storage */
+    bool cut;                      /* page ended on time after cut_key */
+    ProtobufCBinaryData cut_key;   /* in the arena */
 };
 
 /* Called for each row passing the filter; 0 continue, 1 stop, <0 error. */
 typedef int (*row_fn)(struct scan_ctx *c, const char *key, size_t klen,
                       const char *val, size_t vlen, void *arg);
+
+int64_t
+exec_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int
 exec_storage_error(struct tl_error *err, const char *what, char *msg)
@@ -190,6 +203,33 @@ pass_row(struct scan_ctx *c, const char *k, size_t klen, const char *v,
     return exec_join_run(c->join, c->vals, &c->row_a, emit_joined, &e, c->err);
 }
 
+/* After row @k was wholly handled: give up past the deadline (nobody
+ * waits for the answer any more), or end a plain scan's page past its
+ * time, resuming after @k. 0 to go on, 1 to stop, < 0 given up. */
+static int
+check_time(struct scan_ctx *c, const char *k, size_t klen)
+{
+    const struct exec_limits *l = c->lim;
+    if (l->row_delay_us > 0) {
+        struct timespec ts = {0, (long)l->row_delay_us * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (++c->n_visited % EXEC_CHECK_ROWS != 0)
+        return 0;
+    int64_t now = exec_now_ms();
+    if (l->deadline_ms > 0 && now >= l->deadline_ms)
+        return tl_error_set(c->err, TL_ETIMEOUT, "57014",
+                            "canceling scan: its requester stopped waiting");
+    if (c->pageable && l->page_until_ms > 0 && now >= l->page_until_ms) {
+        c->cut = true;
+        c->cut_key.len = klen;
+        c->cut_key.data = tl_arena_alloc(c->a, klen + 1);
+        memcpy(c->cut_key.data, k, klen);
+        return 1;
+    }
+    return 0;
+}
+
 /* Iterate one range [start, end) after @resume (may be NULL). */
 static int
 scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
@@ -226,6 +266,8 @@ scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
         rv = filter_row(c, v, vlen, &pass);
         if (rv == 0 && pass)
             rv = pass_row(c, k, klen, v, vlen, fn, arg);
+        if (rv == 0 && c->lim != NULL)
+            rv = check_time(c, k, klen);
         if (rv != 0)
             break;
     }
@@ -358,7 +400,12 @@ scan_plain(struct scan_ctx *c, struct exec_scan_result *out)
                       : EXEC_PAGE_ROWS;
     tl_buf_init(&s.tmp);
     out->has_count = s.count_only;
+    c->pageable = true;
     rv = scan_each(c, true, plain_row, &s);
+    if (rv == 0 && c->cut && !out->has_resume) {
+        out->has_resume = true;
+        out->resume_key = c->cut_key;
+    }
     tl_buf_close(&s.tmp);
     return rv;
 }
@@ -472,8 +519,15 @@ scan_sorted(struct scan_ctx *c, struct exec_scan_result *out)
     s.limit = c->sf->has_limit ? c->sf->limit : 0;
     s.keys = c->order_pb;
     s.n_keys = c->n_order;
-    /* The whole (limited) result comes in one reply: no resume_key. */
+    /* The top-N of the rows visited: of the whole range, or of the part
+     * visited before the page ran out of time (then with a resume_key:
+     * the router keeps the top-N of every page's rows). */
+    c->pageable = true;
     rv = scan_each(c, true, sort_row, &s);
+    if (rv == 0 && c->cut) {
+        out->has_resume = true;
+        out->resume_key = c->cut_key;
+    }
     if (rv == 0) {
         sort_prune(&s);
         out->rows = tl_arena_alloc(c->a, (s.n + 1) * sizeof *out->rows);
@@ -489,14 +543,16 @@ scan_sorted(struct scan_ctx *c, struct exec_scan_result *out)
 
 int
 exec_scan(struct storage *st, rocksdb_column_family_handle_t *cf,
-          const Talus__ScanFragment *sf, struct tl_arena *a,
-          struct exec_scan_result *out, struct tl_error *err)
+          const Talus__ScanFragment *sf, const struct exec_limits *lim,
+          struct tl_arena *a, struct exec_scan_result *out,
+          struct tl_error *err)
 {
     struct scan_ctx c;
     int rv;
 
     memset(out, 0, sizeof *out);
     rv = scan_ctx_init(&c, st, cf, sf, a, err);
+    c.lim = lim;
     if (rv == 0) {
         bool count_only = sf->has_count_only && sf->count_only;
         if (c.n_order > 0 && !count_only)

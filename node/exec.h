@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "arena.h"
 #include "fsm.h"
@@ -23,6 +24,7 @@
 #define EXEC_PAGE_ROWS 1000
 #define EXEC_PAGE_BYTES (4u << 20)
 #define EXEC_MODIFY_RETRIES 20
+#define EXEC_CHECK_ROWS 64
 
 struct exec_scan_result {
     ProtobufCBinaryData *rows; /* in the arena */
@@ -32,6 +34,17 @@ struct exec_scan_result {
     bool has_resume;
     ProtobufCBinaryData resume_key; /* in the arena */
 };
+
+/* How long a scan may run, from the request's timeout_ms (talus.proto).
+ * Times are CLOCK_MONOTONIC milliseconds (exec_now_ms), 0: none. */
+struct exec_limits {
+    int64_t deadline_ms;   /* nobody waits after this: give up (57014) */
+    int64_t page_until_ms; /* a plain scan ends its page here (resume) */
+    unsigned row_delay_us; /* tests only: sleep per row visited */
+};
+
+/** Milliseconds on the monotonic clock. Cannot fail. */
+int64_t exec_now_ms(void);
 
 /** Propose @wb to the shard's raft group and wait for it to be applied:
  * 0 with *@res filled, or a TL_E* code with @err filled (timeout, not
@@ -46,11 +59,18 @@ int exec_storage_error(struct tl_error *err, const char *what, char *msg);
 /** Run scan fragment @sf over @cf (see talus.proto ScanFragment: ranges in
  * order, resume_key, filter, projection, limit, order/top-N, count_only,
  * paging by page_size rows or EXEC_PAGE_BYTES). Results go to *@out, in
- * @a. On error returns a TL_E* code with @err filled (table or expression
- * errors carry their SQLSTATE; storage errors are XX000). */
+ * @a. @lim (NULL: none) bounds its time: a scan still running at
+ * lim->page_until_ms ends its page after the row it is at, with a
+ * resume_key, even if it found no row (a top-N scan then answers the
+ * top-N of the rows it visited); any scan still running at
+ * lim->deadline_ms gives up with TL_ETIMEOUT (57014). Rows are counted
+ * and the clock read every EXEC_CHECK_ROWS rows visited. On error returns
+ * a TL_E* code with @err filled (table or expression errors carry their
+ * SQLSTATE; storage errors are XX000). */
 int exec_scan(struct storage *st, rocksdb_column_family_handle_t *cf,
-              const Talus__ScanFragment *sf, struct tl_arena *a,
-              struct exec_scan_result *out, struct tl_error *err);
+              const Talus__ScanFragment *sf, const struct exec_limits *lim,
+              struct tl_arena *a, struct exec_scan_result *out,
+              struct tl_error *err);
 
 /** Run modify fragment @mf over @cf: UPDATE (assignments) or DELETE of the
  * rows its scan selects, as one atomic conditional WriteBatch proposed

@@ -26,7 +26,7 @@ usage(void)
             "                  [--snapshot-threshold N] "
             "[--snapshot-trailing N]\n"
             "                  [--fetch-page-bytes N] "
-            "[--unsafe-no-read-barrier]\n");
+            "[--unsafe-no-read-barrier] [--test-scan-row-delay-us N]\n");
 }
 
 /* Parse a positive integer option; 0 if malformed. */
@@ -44,6 +44,7 @@ struct args {
     long workers;
     unsigned long snap_threshold, snap_trailing, page_bytes;
     bool no_read_barrier;
+    unsigned long scan_row_delay_us;
 };
 
 static int
@@ -58,6 +59,7 @@ parse_args(int argc, char **argv, struct args *a)
         {"snapshot-trailing", required_argument, NULL, 'T'},
         {"fetch-page-bytes", required_argument, NULL, 'P'},
         {"unsafe-no-read-barrier", no_argument, NULL, 'U'},
+        {"test-scan-row-delay-us", required_argument, NULL, 'D'},
         {"join", required_argument, NULL, 'j'},
         {"rpc", required_argument, NULL, 'r'},
         {"raft", required_argument, NULL, 'R'},
@@ -107,6 +109,12 @@ parse_args(int argc, char **argv, struct args *a)
             break;
         case 'U':
             a->no_read_barrier = true;
+            break;
+        case 'D':
+            /* Tests only: makes scans slow without a big table. */
+            a->scan_row_delay_us = parse_pos(optarg);
+            if (a->scan_row_delay_us == 0 || a->scan_row_delay_us > 100000)
+                return -1;
             break;
         case 'P':
             a->page_bytes = parse_pos(optarg);
@@ -364,6 +372,10 @@ main(int argc, char **argv)
     if (a.page_bytes > 0)
         o.fetch_page_bytes = (unsigned)a.page_bytes;
     o.no_read_barrier = a.no_read_barrier;
+    o.scan_row_delay_us = (unsigned)a.scan_row_delay_us;
+    if (o.scan_row_delay_us > 0)
+        tl_warn("node", "event=test_scan_row_delay delay_us=%u",
+                o.scan_row_delay_us);
     if (o.no_read_barrier)
         tl_warn("node", "event=unsafe_reads msg=\"reads skip the raft "
                         "barrier: stale reads possible after a leader "

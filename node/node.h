@@ -29,10 +29,12 @@ struct node_options {
     unsigned snapshot_trailing;  /* entries kept after a snapshot */
     unsigned election_timeout_ms;
     unsigned heartbeat_timeout_ms;
-    unsigned fetch_page_bytes; /* out-of-band snapshot page, 1 MiB */
-    bool no_read_barrier;      /* UNSAFE, benchmarks only: leaders serve
-                                  reads without a barrier (stale reads
-                                  possible around leader changes) */
+    unsigned fetch_page_bytes;  /* out-of-band snapshot page, 1 MiB */
+    bool no_read_barrier;       /* UNSAFE, benchmarks only: leaders serve
+                                   reads without a barrier (stale reads
+                                   possible around leader changes) */
+    unsigned scan_row_delay_us; /* tests only: sleep per row a scan visits
+                                   (0: none), to make scans slow */
 };
 
 /** Default options for node @id. Cannot fail. */

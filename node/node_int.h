@@ -52,6 +52,7 @@ struct node_shard {
     _Atomic bool is_leader;
     _Atomic uint64_t leader_id;
     _Atomic uint64_t n_scans, n_writes;
+    _Atomic uint64_t n_expired; /* requests given up past their timeout */
     pthread_mutex_t info_mu;
     struct shard_info info;
     /* Read confirmation (reads.h): one barrier in flight. */

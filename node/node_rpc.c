@@ -13,6 +13,10 @@
 #include "row.h"
 #include "tl_error.h"
 
+/* The longest a plain scan runs before it ends its page (with a resume
+ * key), when its request has a timeout. */
+#define NODE_PAGE_TIME_MS 500
+
 /* Set the reply's error from @e; @code (a TL_E* code, 0: none) goes to
  * Error.code, and not-leader codes also set leader_hint from @sh. */
 static void
@@ -177,16 +181,62 @@ admit(struct node *n, const Talus__Request *req, struct tl_arena *a,
     return sh;
 }
 
+/* The time limits of @req, which a worker took up at @start_ms
+ * (exec_now_ms): Request.timeout_ms from then is the deadline, and a
+ * plain scan ends its page after a quarter of it (at most
+ * NODE_PAGE_TIME_MS), so that a long scan answers page by page well
+ * within the time its requester waits for each. */
+static void
+request_limits(struct node *n, const Talus__Request *req, int64_t start_ms,
+               struct exec_limits *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->row_delay_us = n->opts.scan_row_delay_us;
+    if (!req->has_timeout_ms || req->timeout_ms == 0)
+        return;
+    int64_t page = req->timeout_ms / 4;
+    l->deadline_ms = start_ms + req->timeout_ms;
+    l->page_until_ms =
+        start_ms + (page < NODE_PAGE_TIME_MS ? page : NODE_PAGE_TIME_MS);
+}
+
+/* Whether nobody waits for @req any more: then it is counted, logged and
+ * answered TL_ETIMEOUT 57014 (@what was not done: for a write, certainly
+ * not proposed, so outcome_unknown stays false). */
+static bool
+expired(struct node_shard *sh, const Talus__Request *req,
+        const struct exec_limits *l, const char *what, struct tl_arena *a,
+        Talus__Response *resp)
+{
+    struct tl_error err;
+    if (l->deadline_ms == 0 || exec_now_ms() < l->deadline_ms)
+        return false;
+    uint64_t total = atomic_fetch_add(&sh->n_expired, 1) + 1;
+    tl_info("rpc",
+            "event=request_expired shard=%u request_id=%llu what=%s "
+            "timeout_ms=%u total=%llu",
+            sh->shard, (unsigned long long)req->request_id, what,
+            req->timeout_ms, (unsigned long long)total);
+    tl_error_clear(&err);
+    tl_error_set(&err, TL_ETIMEOUT, "57014",
+                 "%s not done: its requester stopped waiting after %u ms", what,
+                 req->timeout_ms);
+    fail_on(a, resp, &err, TL_ETIMEOUT, sh);
+    return true;
+}
+
 static void
 handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
             Talus__Response *resp)
 {
     struct tl_error err;
     struct exec_scan_result r;
+    struct exec_limits lim;
     struct node_shard *sh;
     int rv;
 
     tl_error_clear(&err);
+    request_limits(n, req, exec_now_ms(), &lim);
     sh = admit(n, req, a, resp, false);
     if (sh == NULL)
         return;
@@ -197,7 +247,22 @@ handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
         fail_on(a, resp, &err, rv, sh);
         return;
     }
-    if (exec_scan(n->st, sh->fsm.cf, req->scan, a, &r, &err) != 0) {
+    if (expired(sh, req, &lim, "scan", a, resp))
+        return;
+    rv = exec_scan(n->st, sh->fsm.cf, req->scan, &lim, a, &r, &err);
+    if (rv == TL_ETIMEOUT) {
+        /* Given up inside the scan loop: the reply goes nowhere, but the
+         * count and the log show the work stopped. */
+        uint64_t total = atomic_fetch_add(&sh->n_expired, 1) + 1;
+        tl_info("rpc",
+                "event=scan_abandoned shard=%u request_id=%llu "
+                "timeout_ms=%u total=%llu",
+                sh->shard, (unsigned long long)req->request_id, req->timeout_ms,
+                (unsigned long long)total);
+        fail_on(a, resp, &err, TL_ETIMEOUT, sh);
+        return;
+    }
+    if (rv != 0) {
         set_error(a, resp, &err, -1);
         return;
     }
@@ -228,9 +293,17 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
     struct node_shard *sh;
     int rv;
 
+    struct exec_limits lim;
     tl_error_clear(&err);
+    request_limits(n, req, exec_now_ms(), &lim);
     sh = admit(n, req, a, resp, true);
     if (sh == NULL)
+        return;
+    /* A write nobody waits for is not proposed. Refusing it is safe: this
+     * attempt certainly did nothing, and an earlier attempt of the same
+     * request id that was proposed is still recognised by the state
+     * machine when the router sends it again. */
+    if (expired(sh, req, &lim, "write", a, resp))
         return;
     /* The request id travels in the log so a retry can be recognised:
      * the batch's own id if the router set one, else the request's. */
@@ -322,13 +395,18 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
     uint64_t count = 0;
     int rv;
 
+    struct exec_limits lim;
     tl_error_clear(&err);
+    request_limits(n, req, exec_now_ms(), &lim);
     sh = admit(n, req, a, resp, true);
     if (sh == NULL)
         return;
     /* The scan half must see every committed write (conditions catch the
      * rest, but a stale scan could miss rows entirely). */
     rv = node_read_barrier(sh, &err);
+    /* Expired before its batch was built: nothing proposed, as a write. */
+    if (rv == 0 && expired(sh, req, &lim, "modify", a, resp))
+        return;
     if (rv == 0 && mf->prepare && mf->prepared_id != 0) {
         struct keep_ctx k = {sh, mf->prepared_id};
         rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, keep_batch, &k,
@@ -385,6 +463,8 @@ shard_status(struct node_shard *sh, bool count_keys, struct tl_arena *a)
     pthread_mutex_unlock(&sh->info_mu);
     ss->has_restoring = true;
     ss->restoring = atomic_load(&sh->fsm.restoring);
+    ss->has_n_expired = true;
+    ss->n_expired = atomic_load(&sh->n_expired);
     return ss;
 }
 

@@ -7,6 +7,7 @@
  * 22P02 as in PostgreSQL), comparisons need comparable families. Constant
  * subtrees are evaluated here, so nodes only see columns and constants. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -604,6 +605,68 @@ bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
     return 0;
 }
 
+/* 22003 for a numeric literal @s beyond double precision, with the
+ * literal written out as PostgreSQL's numeric_out() does (float8in gets
+ * that text): "1e400" reads "1000...0" (401 digits), "1e-400" reads
+ * "0.000...01" (scale 400): the digits, the exponent applied, scale
+ * max(0, fraction digits - exponent). */
+static int
+float_literal_range(struct sql_stmt *st, const char *s, int location)
+{
+    const char *p = s;
+    bool neg = *p == '-';
+    if (*p == '-' || *p == '+')
+        p++;
+    char *digits = tl_arena_alloc(st->a, strlen(p) + 1);
+    size_t nd = 0;
+    long n_int = 0, n_frac = 0;
+    bool point = false;
+    for (; *p != '\0' && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            point = true;
+            continue;
+        }
+        digits[nd++] = *p;
+        if (point)
+            n_frac++;
+        else
+            n_int++;
+    }
+    long exp = (*p == 'e' || *p == 'E') ? strtol(p + 1, NULL, 10) : 0;
+    if (exp > 100000 || exp < -100000) /* keep the arithmetic in range */
+        exp = exp > 0 ? 100000 : -100000;
+    long at = n_int + exp; /* the decimal point is before digits[at] */
+    long scale = n_frac - exp > 0 ? n_frac - exp : 0;
+    struct tl_buf out;
+    tl_buf_init(&out);
+    if (neg)
+        tl_buf_append(&out, "-", 1);
+    bool lead = true;
+    /* The report holds TL_ERROR_MSG_MAX bytes: write no more than that
+     * (1e999999999 would be a billion digits). */
+    for (long i = 0; i < at && out.len < TL_ERROR_MSG_MAX; i++) {
+        char ch = i < (long)nd ? digits[i] : '0';
+        if (lead && ch == '0')
+            continue;
+        lead = false;
+        tl_buf_append(&out, &ch, 1);
+    }
+    if (lead)
+        tl_buf_append(&out, "0", 1);
+    if (scale > 0)
+        tl_buf_append(&out, ".", 1);
+    for (long i = at; i < at + scale && out.len < TL_ERROR_MSG_MAX; i++) {
+        char ch = i >= 0 && i < (long)nd ? digits[i] : '0';
+        tl_buf_append(&out, &ch, 1);
+    }
+    sql_error(st, TL_EOVERFLOW, "22003",
+              "\"%.*s\" is out of range for type double precision",
+              (int)out.len, (const char *)out.data);
+    tl_buf_close(&out);
+    (void)location; /* PostgreSQL reports no position for it */
+    return TL_EOVERFLOW;
+}
+
 static int
 bind_aconst(struct sql_stmt *st, const PgQuery__AConst *c, struct tl_expr **out)
 {
@@ -617,10 +680,18 @@ bind_aconst(struct sql_stmt *st, const PgQuery__AConst *c, struct tl_expr **out)
         char *end;
         errno = 0;
         long long i = strtoll(s, &end, 10);
-        if (*end == '\0' && errno == 0)
+        if (*end == '\0' && errno == 0) {
             v = tl_value_int(TL_TYPE_INT8, i);
-        else
-            v = tl_value_float(strtod(s, NULL));
+        } else {
+            errno = 0;
+            double d = strtod(s, NULL);
+            /* PostgreSQL reads the literal as numeric, whose cast to
+             * double precision fails past its range (not Infinity or 0);
+             * Talus has no numeric, so the literal fails the same way. */
+            if (errno == ERANGE && (d == 0.0 || isinf(d)))
+                return float_literal_range(st, s, c->location);
+            v = tl_value_float(d);
+        }
     } else if (c->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL) {
         v = tl_value_bool(c->boolval->boolval);
     } else if (c->val_case == PG_QUERY__A__CONST__VAL_SVAL) {

@@ -375,12 +375,18 @@ undo_writes(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
         return;
     struct exec_call *uc = make_write_calls(st, ub, nu);
     /* The undo gets its own retry budget (router_default_deadline), even
-     * past the statement's deadline: rows left behind are worse than a
-     * late error. */
+     * past the statement's deadline, and runs even when the statement was
+     * canceled: rows left behind are worse than a late error. */
     int64_t deadline = st->deadline_ms;
+    atomic_bool *cancel = st->s->cancel;
+    bool interrupted = st->interrupted;
     st->deadline_ms = 0;
+    st->s->cancel = NULL;
+    st->interrupted = false;
     exec_run(st, uc, nu);
     st->deadline_ms = deadline;
+    st->s->cancel = cancel;
+    st->interrupted = interrupted;
     for (size_t i = 0; i < nu; i++)
         if (uc[i].rv != 0 || uc[i].resp->error != NULL)
             tl_warn(MOD, "event=insert_undo_failed table=%s shard=%u",

@@ -47,6 +47,10 @@ start_call(struct sql_stmt *st, struct exec_call *c, struct tl_rpc_call **p)
         c->req.modify->has_retry = 1;
         c->req.modify->retry = 1;
     }
+    /* The node gives up when this router stops waiting: a read sent
+     * again after a timeout never runs beside its first attempt. */
+    c->req.has_timeout_ms = 1;
+    c->req.timeout_ms = (uint32_t)timeout_ms;
     c->rv = tl_rpc_call_start(cl, &c->req, timeout_ms, p);
     return c->rv == 0;
 }
@@ -71,15 +75,48 @@ judge_call(struct sql_stmt *st, struct exec_call *c)
     return true;
 }
 
+/* Whether a CancelRequest stopped the statement; the first time, st->err
+ * gets the 57014 and st->interrupted is set. (statement_timeout needs no
+ * check here: it is every call's deadline, and router_retry_error() says
+ * 57014 when it ran out on a leader that was working or before a request
+ * went out, 40001 only when no leader was known.) */
+static bool
+interrupted(struct sql_stmt *st)
+{
+    if (!st->interrupted && sql_cancel_requested(st)) {
+        sql_check_interrupts(st);
+        st->interrupted = true;
+    }
+    return st->interrupted;
+}
+
+/* A call the statement stopped before it settled. */
+static void
+settle_interrupted(struct exec_call *c)
+{
+    if (c->resp != NULL)
+        talus__response__free_unpacked(c->resp, NULL);
+    c->resp = NULL;
+    c->rv = TL_ETIMEOUT;
+    c->interrupted = true;
+}
+
+/* Call states in exec_run(). */
+enum {
+    CALL_SETTLED,  /* rv/resp (or interrupted) hold the result */
+    CALL_INFLIGHT, /* an attempt is running */
+    CALL_WAITING,  /* to be sent again at retry.next_at_ms */
+};
+
 void
 exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n)
 {
     struct tl_rpc_call **pending = calloc(n ? n : 1, sizeof(*pending));
-    /* 0: settled, 1: attempt in flight, 2: waiting to be sent again */
     unsigned char *state = calloc(n ? n : 1, 1);
     if (pending == NULL || state == NULL)
         abort();
     int64_t deadline = call_deadline(st);
+    bool stop = interrupted(st);
     for (size_t i = 0; i < n; i++) {
         struct exec_call *c = &calls[i];
         /* A preset id ties calls together (the two phases of a modify). */
@@ -94,30 +131,70 @@ exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n)
         router_retry_init(st->r, &c->retry, c->shard, router_op_of(&c->req),
                           deadline);
         c->retry.table_id = router_request_table(&c->req);
-        state[i] = start_call(st, c, &pending[i]) ? 1 : 0;
+        c->retry.stmt_deadline = st->deadline_ms > 0;
+        if (stop) {
+            settle_interrupted(c);
+            state[i] = CALL_SETTLED;
+            continue;
+        }
+        state[i] =
+            start_call(st, c, &pending[i]) ? CALL_INFLIGHT : CALL_SETTLED;
     }
     for (;;) {
+        size_t n_inflight = 0, first = 0;
         int64_t next_at = INT64_MAX;
         for (size_t i = 0; i < n; i++) {
             struct exec_call *c = &calls[i];
-            if (state[i] == 1) {
+            if (state[i] == CALL_INFLIGHT && tl_rpc_call_done(pending[i], 0)) {
                 c->rv = tl_rpc_call_wait(pending[i], &c->resp);
-                state[i] = judge_call(st, c) ? 2 : 0;
+                if (stop && c->retry.op == ROUTER_READ)
+                    state[i] = CALL_WAITING; /* abandoned: settled below */
+                else
+                    state[i] = judge_call(st, c) ? CALL_WAITING : CALL_SETTLED;
             }
-            if (state[i] == 2 && c->retry.next_at_ms < next_at)
+            if (state[i] == CALL_WAITING && stop) {
+                /* Not sent again: a write's unknown outcome stays in
+                 * retry.unknown and wins over the 57014. */
+                settle_interrupted(c);
+                state[i] = CALL_SETTLED;
+            }
+            if (state[i] == CALL_INFLIGHT && n_inflight++ == 0)
+                first = i;
+            if (state[i] == CALL_WAITING && c->retry.next_at_ms < next_at)
                 next_at = c->retry.next_at_ms;
         }
-        if (next_at == INT64_MAX)
+        if (n_inflight == 0 && next_at == INT64_MAX)
             break;
-        int64_t wait = next_at - router_now_ms();
-        if (wait > 0)
+        int64_t now = router_now_ms();
+        int wait = EXEC_WAIT_SLICE_MS;
+        if (next_at != INT64_MAX && next_at - now < wait)
+            wait = next_at - now > 0 ? (int)(next_at - now) : 0;
+        if (n_inflight > 0)
+            tl_rpc_call_done(pending[first], wait);
+        else if (wait > 0)
             usleep((useconds_t)wait * 1000);
+        if (!stop && interrupted(st)) {
+            stop = true;
+            tl_debug("exec", "event=interrupted inflight=%zu msg=\"%s\"",
+                     n_inflight, st->err.message);
+        }
+        /* Reads nobody needs any more are abandoned at once (the node
+         * stops them at their own timeout); writes run to their end so
+         * that their outcome is known. Aborts can be lost in a race with
+         * the call's own progress: repeat them every turn. */
+        for (size_t i = 0; stop && i < n; i++)
+            if (state[i] == CALL_INFLIGHT && calls[i].retry.op == ROUTER_READ)
+                tl_rpc_call_abort(pending[i]);
+        if (stop)
+            continue;
         /* Same request ids: a node that did see the request recognises a
          * retried write. */
-        int64_t now = router_now_ms();
+        now = router_now_ms();
         for (size_t i = 0; i < n; i++)
-            if (state[i] == 2 && calls[i].retry.next_at_ms <= now)
-                state[i] = start_call(st, &calls[i], &pending[i]) ? 1 : 0;
+            if (state[i] == CALL_WAITING && calls[i].retry.next_at_ms <= now)
+                state[i] = start_call(st, &calls[i], &pending[i])
+                               ? CALL_INFLIGHT
+                               : CALL_SETTLED;
     }
     free(pending);
     free(state);
@@ -126,6 +203,13 @@ exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n)
 int
 exec_check(struct sql_stmt *st, const struct exec_call *call)
 {
+    if (call->interrupted) {
+        /* A read abandoned, or a write not sent again: the statement's
+         * 57014, unless a write may have been applied. */
+        if (call->retry.unknown)
+            return router_retry_error(st->r, &call->retry, &st->err);
+        return TL_ETIMEOUT;
+    }
     if (call->retry.failed)
         return router_retry_error(st->r, &call->retry, &st->err);
     return router_call_result(st->r, call->shard, call->rv, call->resp,

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends.h"
 #include "cluster_config.h"
 #include "cluster_map.h"
 #include "log.h"
@@ -34,24 +36,41 @@
 
 #define MOD "router"
 
-/* Over-limit connections still get a thread, to read their startup
- * packet and answer FATAL 53300 as PostgreSQL does; past this many such
- * threads at once they are simply closed. */
+/* Connection threads beyond the session and startup slots (backends.h)
+ * are there to read a startup packet and answer FATAL 53300 as PostgreSQL
+ * does; past this many such threads at once a connection is simply
+ * closed. */
 #define MAX_REJECTING 64
+/* Default slots for connections still in the startup phase. */
+#define DEFAULT_MAX_STARTUP 64
 
 /* Static so that it stays reachable (for LeakSanitizer) when the process
  * exits while sessions still use it. */
 static struct router router;
 static struct tl_cluster_config cfg;
 
-static atomic_int n_sessions;
-static atomic_int n_rejecting;
+static atomic_int n_threads;   /* connection threads, but rejecting ones */
+static atomic_int n_rejecting; /* threads that only answer 53300 */
 static int signal_pipe[2] = {-1, -1};
 
 struct conn_arg {
     int fd;
     bool reject;
+    struct backend be; /* registered by the accept loop unless reject */
 };
+
+/* Parse @s as a decimal in [@lo, @hi] into *@out: 0, or -1. */
+static int
+parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
 
 static void
 usage(FILE *f)
@@ -60,7 +79,12 @@ usage(FILE *f)
                "--config FILE)\n"
                "                    [--listen host:port] "
                "[--log-level debug|info|warn|error]\n"
-               "                    [--max-connections N]\n"
+               "                    [--max-connections N] "
+               "[--superuser-reserved-connections N]\n"
+               "                    [--superuser NAME] [--max-startup N]\n"
+               "                    [--startup-timeout-ms MS] "
+               "[--message-timeout-ms MS]\n"
+               "                    [--sort-max-bytes N]\n"
                "--join asks the first node that answers for the cluster map "
                "(nodes, shards,\nsettings); --config reads a cluster "
                "file.\n");
@@ -160,12 +184,15 @@ run_connection(void *p)
 {
     struct conn_arg a = *(struct conn_arg *)p;
 
-    free(p);
-    session_run(&router, a.fd, a.reject);
-    if (a.reject)
-        atomic_fetch_sub(&n_rejecting, 1);
-    else
-        atomic_fetch_sub(&n_sessions, 1);
+    if (a.reject) {
+        free(p);
+        session_run(&router, a.fd, true);
+    } else {
+        /* The table links the backend itself: it stays where it is. */
+        session_run_started(&router, &((struct conn_arg *)p)->be);
+        free(p);
+    }
+    atomic_fetch_sub(a.reject ? &n_rejecting : &n_threads, 1);
     return NULL;
 }
 
@@ -184,9 +211,16 @@ start_connection(int fd, bool reject)
         close(fd);
         return;
     }
+    memset(a, 0, sizeof(*a));
     a->fd = fd;
     a->reject = reject;
-    atomic_fetch_add(reject ? &n_rejecting : &n_sessions, 1);
+    a->be.fd = fd;
+    atomic_init(&a->be.cancel, false);
+    /* Registered here, in accept order: evictions then take the oldest
+     * connection for sure, whatever order the threads start in. */
+    if (!reject)
+        backends_start(router.backends, &a->be);
+    atomic_fetch_add(reject ? &n_rejecting : &n_threads, 1);
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
@@ -198,7 +232,9 @@ start_connection(int fd, bool reject)
     pthread_attr_destroy(&attr);
     if (rv != 0) {
         tl_warn(MOD, "event=thread_create_failed error=\"%s\"", strerror(rv));
-        atomic_fetch_sub(reject ? &n_rejecting : &n_sessions, 1);
+        atomic_fetch_sub(reject ? &n_rejecting : &n_threads, 1);
+        if (!reject)
+            backends_leave(router.backends, &a->be);
         free(a);
         close(fd);
     }
@@ -216,7 +252,7 @@ tune_socket(int fd)
 
 /* Accept until a termination signal arrives; returns the signal. */
 static int
-accept_loop(int lfd, int max_connections)
+accept_loop(int lfd, int max_threads)
 {
     struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN},
                            {.fd = signal_pipe[0], .events = POLLIN}};
@@ -251,13 +287,18 @@ accept_loop(int lfd, int max_connections)
             continue;
         }
         tune_socket(fd);
-        if (atomic_load(&n_sessions) < max_connections) {
+        /* Sessions and starting connections are limited by the backends
+         * table (a new starting connection evicts the oldest silent one);
+         * this only bounds the threads, should evicted ones be slow to
+         * end. Threads that only refuse are counted apart: they must not
+         * crowd out the slots of real clients. */
+        if (atomic_load(&n_threads) < max_threads) {
             start_connection(fd, false);
         } else if (atomic_load(&n_rejecting) < MAX_REJECTING) {
             tl_warn(MOD,
-                    "event=connection_rejected reason=too_many_clients "
-                    "max_connections=%d",
-                    max_connections);
+                    "event=connection_rejected reason=too_many_threads "
+                    "threads=%d",
+                    atomic_load(&n_threads));
             start_connection(fd, true);
         } else {
             close(fd);
@@ -310,6 +351,12 @@ main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},
         {"log-level", required_argument, NULL, 'L'},
         {"max-connections", required_argument, NULL, 'm'},
+        {"superuser-reserved-connections", required_argument, NULL, 'R'},
+        {"superuser", required_argument, NULL, 'U'},
+        {"max-startup", required_argument, NULL, 'S'},
+        {"startup-timeout-ms", required_argument, NULL, 'T'},
+        {"message-timeout-ms", required_argument, NULL, 'M'},
+        {"sort-max-bytes", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -318,13 +365,19 @@ main(int argc, char **argv)
     Talus__Response *map = NULL;
     const char *listen_addr = NULL;
     long max_connections = 1000;
+    long reserved = 3, max_startup = DEFAULT_MAX_STARTUP;
+    long startup_timeout_ms = ROUTER_STARTUP_TIMEOUT_MS;
+    long message_timeout_ms = ROUTER_MESSAGE_TIMEOUT_MS;
+    long sort_max_bytes = (long)ROUTER_SORT_MAX_BYTES;
+    const char *superuser = "talus";
     char errbuf[256] = "";
     char shown[TL_ADDR_MAX + 64];
     int lfd = -1;
     int opt;
     int sig;
 
-    while ((opt = getopt_long(argc, argv, "c:j:l:L:m:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:j:l:L:m:R:U:S:T:M:B:h", opts,
+                              NULL)) != -1) {
         char *end;
         int level;
 
@@ -357,6 +410,50 @@ main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'R':
+            if (parse_long(optarg, 0, 1000000, &reserved) != 0) {
+                fprintf(stderr,
+                        "talus-router: bad --superuser-reserved-connections "
+                        "'%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'U':
+            if (strlen(optarg) == 0 || strlen(optarg) >= 64) {
+                fprintf(stderr, "talus-router: bad --superuser '%s'\n", optarg);
+                return 2;
+            }
+            superuser = optarg;
+            break;
+        case 'S':
+            if (parse_long(optarg, 1, 1000000, &max_startup) != 0) {
+                fprintf(stderr, "talus-router: bad --max-startup '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'T':
+            if (parse_long(optarg, 1, 3600000, &startup_timeout_ms) != 0) {
+                fprintf(stderr, "talus-router: bad --startup-timeout-ms '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'M':
+            if (parse_long(optarg, 1, 3600000, &message_timeout_ms) != 0) {
+                fprintf(stderr, "talus-router: bad --message-timeout-ms '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'B':
+            if (parse_long(optarg, 1, LONG_MAX, &sort_max_bytes) != 0) {
+                fprintf(stderr, "talus-router: bad --sort-max-bytes '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -364,6 +461,12 @@ main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    if (reserved >= max_connections) {
+        /* PostgreSQL refuses to start with this too. */
+        fprintf(stderr, "talus-router: --superuser-reserved-connections "
+                        "must be less than --max-connections\n");
+        return 2;
     }
     if ((config_path == NULL) == (join == NULL) || optind != argc ||
         (join != NULL && strlen(join) >= sizeof(router.join))) {
@@ -402,6 +505,17 @@ main(int argc, char **argv)
     }
     if (join != NULL)
         snprintf(router.join, sizeof(router.join), "%s", join);
+    router.limits.startup_timeout_ms = (int)startup_timeout_ms;
+    router.limits.message_timeout_ms = (int)message_timeout_ms;
+    router.limits.sort_max_bytes = (size_t)sort_max_bytes;
+    struct backend_limits bl = {.max_connections = (int)max_connections,
+                                .reserved = (int)reserved,
+                                .max_startup = (int)max_startup};
+    snprintf(bl.superuser, sizeof(bl.superuser), "%s", superuser);
+    if (backends_create(&bl, &router.backends) != 0) {
+        tl_error(MOD, "event=router_init_failed error=\"out of memory\"");
+        return 1;
+    }
     if (map != NULL) {
         /* Leader hints from the shard records spare the first requests
          * a hop through the preferred replica. */
@@ -413,17 +527,19 @@ main(int argc, char **argv)
         return 1;
     }
     tl_info(MOD,
-            "event=ready listen=%s max_connections=%ld shards=%u "
-            "nodes=%u",
-            shown, max_connections, cfg.n_shards, cfg.n_nodes);
+            "event=ready listen=%s max_connections=%ld reserved=%ld "
+            "superuser=%s max_startup=%ld startup_timeout_ms=%ld "
+            "message_timeout_ms=%ld shards=%u nodes=%u",
+            shown, max_connections, reserved, superuser, max_startup,
+            startup_timeout_ms, message_timeout_ms, cfg.n_shards, cfg.n_nodes);
 
-    sig = accept_loop(lfd, (int)max_connections);
+    sig = accept_loop(lfd, (int)(max_connections + 4 * max_startup));
     close(lfd);
-    tl_info(MOD, "event=shutdown signal=%s sessions=%d",
+    tl_info(MOD, "event=shutdown signal=%s connections=%d",
             sig == SIGTERM  ? "TERM"
             : sig == SIGINT ? "INT"
                             : "none",
-            atomic_load(&n_sessions));
+            atomic_load(&n_threads) + atomic_load(&n_rejecting));
     /* Sessions may still be running on the router: exit without tearing
      * it down under them. */
     exit(sig != 0 ? 0 : 1);

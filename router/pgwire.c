@@ -8,9 +8,12 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -173,12 +176,35 @@ pgw_parse_header(const uint8_t hdr[5], char *type, uint32_t *payload_len)
 
 /* ---- socket input ----------------------------------------------------- */
 
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
-pgw_read_exact(int fd, void *p, size_t n)
+pgw_read_until(int fd, void *p, size_t n, int64_t deadline_ms)
 {
     uint8_t *q = p;
 
     while (n > 0) {
+        if (deadline_ms > 0) {
+            /* Wait for bytes no later than the deadline: a receive
+             * timeout would restart with every byte that trickles in. */
+            int64_t left = deadline_ms - now_ms();
+            struct pollfd pf = {.fd = fd, .events = POLLIN};
+            if (left <= 0)
+                return TL_ETIMEOUT;
+            int r = poll(&pf, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r == 0)
+                return TL_ETIMEOUT;
+            if (r < 0)
+                return TL_EIO;
+        }
         ssize_t got = recv(fd, q, n, 0);
 
         if (got > 0) {
@@ -198,16 +224,31 @@ pgw_read_exact(int fd, void *p, size_t n)
 }
 
 int
+pgw_read_exact(int fd, void *p, size_t n)
+{
+    return pgw_read_until(fd, p, n, 0);
+}
+
+int
 pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload)
 {
     uint8_t hdr[5];
     uint32_t left;
+    int64_t deadline = 0;
     int rv;
 
     if (payload->cap > KEEP_CAP)
         tl_buf_close(payload);
     tl_buf_reset(payload);
-    rv = pgw_read_exact(c->fd, hdr, sizeof(hdr));
+    /* Idle between messages costs nothing and may last; once a message
+     * has begun, all of it must arrive within message_timeout_ms, so a
+     * client that stops halfway does not pin its buffer forever. */
+    rv = pgw_read_exact(c->fd, hdr, 1);
+    if (rv != 0)
+        return rv;
+    if (c->message_timeout_ms > 0)
+        deadline = now_ms() + c->message_timeout_ms;
+    rv = pgw_read_until(c->fd, hdr + 1, sizeof(hdr) - 1, deadline);
     if (rv != 0)
         return rv;
     rv = pgw_parse_header(hdr, type, &left);
@@ -216,7 +257,7 @@ pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload)
     while (left > 0) {
         uint32_t n = left < READ_CHUNK ? left : READ_CHUNK;
 
-        rv = pgw_read_exact(c->fd, tl_buf_reserve(payload, n), n);
+        rv = pgw_read_until(c->fd, tl_buf_reserve(payload, n), n, deadline);
         if (rv != 0)
             return rv;
         payload->len += n;

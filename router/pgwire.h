@@ -40,8 +40,12 @@ struct pgw_conn {
     int fd;
     struct tl_buf out;
     bool broken;
+    /* Once a message's first byte arrived, the rest must follow within
+     * this many milliseconds (0: no limit); set by the session. */
+    int message_timeout_ms;
     uint32_t backend_pid;
     uint32_t backend_secret;
+    bool superuser; /* the router's superuser (is_superuser) */
     char user[64];
     char database[64];
     char application_name[64];
@@ -93,10 +97,18 @@ void pgw_conn_close(struct pgw_conn *c);
  * receive timeout (SO_RCVTIMEO) expired. */
 int pgw_read_exact(int fd, void *p, size_t n);
 
+/** Read exactly @n bytes from @fd into @p, as pgw_read_exact(), but give
+ * up with TL_ETIMEOUT at @deadline_ms (CLOCK_MONOTONIC milliseconds; 0:
+ * none) however the bytes trickle in. */
+int pgw_read_until(int fd, void *p, size_t n, int64_t deadline_ms);
+
 /** Read one regular message from @c: *@type is its type byte and @payload
  * (reset first, then grown as bytes arrive, so a lying length costs no
- * memory up front) its body without the header. Returns 0; TL_EIO when the
- * client is gone; TL_ETIMEOUT on a receive timeout; TL_EPROTO when the
+ * memory up front) its body without the header. Waiting for the first
+ * byte has no limit (an idle client); the rest of the message must arrive
+ * within c->message_timeout_ms of it. Returns 0; TL_EIO when the
+ * client is gone; TL_ETIMEOUT when the message did not arrive whole in
+ * time (or on a receive timeout); TL_EPROTO when the
  * length is below 4 or above PGW_MAX_MESSAGE (nothing more is read: the
  * stream can no longer be framed). */
 int pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload);

@@ -49,6 +49,9 @@ router_init(struct router *r, const struct tl_cluster_config *cfg)
     int rv;
     memset(r, 0, sizeof(*r));
     r->cfg = *cfg;
+    r->limits.startup_timeout_ms = ROUTER_STARTUP_TIMEOUT_MS;
+    r->limits.message_timeout_ms = ROUTER_MESSAGE_TIMEOUT_MS;
+    r->limits.sort_max_bytes = ROUTER_SORT_MAX_BYTES;
     atomic_init(&r->n_queries, 0);
     atomic_init(&r->n_leader_changes, 0);
     atomic_init(&r->n_retries, 0);
@@ -412,6 +415,8 @@ router_retry_client(struct router *r, struct router_retry *t, int *timeout_ms)
     int64_t left = t->deadline_ms - router_now_ms();
     if (left <= 0)
         return NULL;
+    if (left > INT32_MAX)
+        left = INT32_MAX;
     *timeout_ms = left < (int64_t)r->cfg.request_timeout_ms
                       ? (int)left
                       : (int)r->cfg.request_timeout_ms;
@@ -475,6 +480,19 @@ router_retry_next(struct router *r, struct router_retry *t, int rv,
                  t->node, addr);
     } else {
         return ROUTER_DONE; /* not a failover: EPROTO, ENOMEM, ... */
+    }
+    /* What the attempt says about the shard's leadership, for the report
+     * at the deadline: a node that took the request and did not answer in
+     * time (or said it gave up) was working, a hint names a leader; only
+     * a refusal without one, or an unreachable node, means none is known
+     * (an election). */
+    bool node_gave_up =
+        rv == 0 && resp->error->has_code && resp->error->code == TL_ETIMEOUT;
+    if (rv == TL_ETIMEOUT || node_gave_up) {
+        t->n_silent++;
+        t->no_leader = false;
+    } else {
+        t->no_leader = rv == TL_EUNAVAILABLE || hint == 0;
     }
     if (maybe_applied && t->op != ROUTER_READ && !t->unknown) {
         t->unknown = true;
@@ -551,6 +569,18 @@ router_retry_error(const struct router *r, const struct router_retry *t,
     if (t->n_attempts == 0)
         return tl_error_set(err, TL_ETIMEOUT, "57014",
                             "canceling statement due to statement timeout");
+    if (!t->unknown && !t->no_leader && t->n_silent > 0) {
+        /* A node got the request and was still at it (or stuck) when the
+         * time ran out: no election is involved, so no 40001. */
+        if (t->stmt_deadline)
+            return tl_error_set(err, TL_ETIMEOUT, "57014",
+                                "canceling statement due to statement "
+                                "timeout");
+        tl_error_set(err, TL_ETIMEOUT, "08006",
+                     "shard %u did not answer in time", t->shard);
+        tl_error_detail(err, "%s", t->why);
+        return TL_ETIMEOUT;
+    }
     if (t->unknown) {
         tl_error_set(err, TL_ETIMEOUT, "08007",
                      "transaction resolution unknown: shard %u did not "
@@ -594,6 +624,8 @@ router_call(struct router *r, uint32_t shard, const Talus__Request *req,
         copy.has_map_version = 1;
         copy.map_version =
             pinned && req->map_version > mv ? req->map_version : mv;
+        copy.has_timeout_ms = 1;
+        copy.timeout_ms = (uint32_t)timeout_ms;
         rv = tl_rpc_call(cl, &copy, timeout_ms, resp);
         enum router_verdict v = router_retry_next(r, &t, rv, *resp);
         if (v == ROUTER_DONE)

@@ -13,7 +13,23 @@
 #include "cluster_config.h"
 #include "rpc.h"
 
-struct catalog; /* router/catalog.h */
+struct catalog;  /* router/catalog.h */
+struct backends; /* router/backends.h */
+
+/* Defaults of struct router_limits (router_init()). The startup timeout
+ * is PostgreSQL's authentication_timeout idea, shorter: a client that
+ * needs more than 10 s to send a startup packet is not a client. */
+#define ROUTER_STARTUP_TIMEOUT_MS 10000
+#define ROUTER_MESSAGE_TIMEOUT_MS 60000
+#define ROUTER_SORT_MAX_BYTES ((size_t)64 << 20)
+
+/* Limits a router enforces on its clients, set from the command line
+ * before the first connection and read-only afterwards. */
+struct router_limits {
+    int startup_timeout_ms; /* to finish the startup phase */
+    int message_timeout_ms; /* a begun message must arrive whole in this */
+    size_t sort_max_bytes;  /* rows an ORDER BY may hold at the router */
+};
 
 struct router {
     /* Nodes may be added at run time (router_learn_nodes()): a new node's
@@ -30,6 +46,10 @@ struct router {
     struct tl_rpc_client *retired[TL_MAX_NODES]; /* under map_mu */
     uint32_t n_retired;
     struct catalog *catalog;
+    /* Client connections: slots, cancel keys. Created by main() before
+     * the first connection (NULL in unit tests: no limits, no cancel). */
+    struct backends *backends;
+    struct router_limits limits;
     /* Node (1-based id) last seen leading each shard, 0 for the preferred
      * one; set from the nodes' leader hints and successful replies
      * (router_int.h). */

@@ -84,6 +84,11 @@ struct router_retry {
     bool gone;             /* refused as stale, and the table is gone */
     bool unknown;          /* a write attempt may have been applied */
     bool failed;           /* ROUTER_FAILED was returned */
+    bool stmt_deadline;    /* the deadline is the statement_timeout */
+    uint32_t n_silent;     /* attempts sent and not answered in time: a
+                              node was working on them, or stuck */
+    bool no_leader;        /* the latest attempt found no leader known
+                              (refused without a hint, or unreachable) */
     char why[200];         /* the last failure, for the error detail */
     char why_unknown[200]; /* the failure that made the outcome unknown */
 };
@@ -113,8 +118,9 @@ void router_retry_init(struct router *r, struct router_retry *t, uint32_t shard,
 
 /** The client for the attempt @t is about to make, and in *@timeout_ms
  * the time it may take: the request timeout, or what is left before the
- * deadline if less. Returns NULL when the deadline has passed (the caller
- * then treats the call as ROUTER_FAILED). Thread-safe. */
+ * deadline if less. Returns NULL when
+ * the deadline has passed (the caller then treats the call as
+ * ROUTER_FAILED). Thread-safe. */
 struct tl_rpc_client *
 router_retry_client(struct router *r, struct router_retry *t, int *timeout_ms);
 
@@ -129,10 +135,15 @@ enum router_verdict router_retry_next(struct router *r, struct router_retry *t,
 /** The report of a call that failed (ROUTER_FAILED, or an expired
  * deadline): 57014 if no attempt could be made in time, 08007 "transaction
  * resolution unknown" when a write may have been applied (returns
- * TL_ETIMEOUT), else (returns TL_EUNAVAILABLE) 40001 "could not reach the
- * leader of shard S" with a hint to retry, or with one replica per shard
- * 08006 "shard S is unavailable"; TL_ESTALE with 42P01 when the table was
- * dropped or recreated meanwhile. @err may be NULL. */
+ * TL_ETIMEOUT); when some attempt reached a node that did not answer in
+ * time and the latest one did not find the shard without a leader (a
+ * leader busy or stuck, not an election), 57014 "canceling
+ * statement due to statement timeout" under a statement_timeout, else
+ * 08006 "shard S did not answer in time" (returns TL_ETIMEOUT);
+ * otherwise no leader was known (returns TL_EUNAVAILABLE): 40001 "could
+ * not reach the leader of shard S" with a hint to retry, or with one
+ * replica per shard 08006 "shard S is unavailable"; TL_ESTALE with 42P01
+ * when the table was dropped or recreated meanwhile. @err may be NULL. */
 int router_retry_error(const struct router *r, const struct router_retry *t,
                        struct tl_error *err);
 

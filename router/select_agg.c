@@ -272,7 +272,28 @@ struct sorted {
     struct tl_value **rows; /* decoded, in the statement arena */
     struct tl_value **keys; /* n_sort values per row */
     size_t n, cap;
+    size_t bytes; /* held for the rows: never above max_bytes */
+    size_t max_bytes;
 };
+
+/* 54000 for a sort past its memory cap, worded like GROUP BY's. */
+static int
+sort_too_big(struct sql_stmt *st, const struct sorted *s)
+{
+    if (s->max_bytes >> 20 > 0)
+        sql_error(st, TL_ENOMEM, "54000",
+                  "ORDER BY needs more than %zu MiB of memory",
+                  s->max_bytes >> 20);
+    else
+        sql_error(st, TL_ENOMEM, "54000",
+                  "ORDER BY needs more than %zu bytes of memory", s->max_bytes);
+    tl_error_detail(&st->err,
+                    "%zu rows so far; the router's limit is "
+                    "--sort-max-bytes.",
+                    s->n);
+    tl_error_hint(&st->err, "Add a LIMIT or narrow the WHERE clause.");
+    return TL_ENOMEM;
+}
 
 static int
 keep_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
@@ -292,6 +313,13 @@ keep_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
             return sql_error(st, TL_ENOMEM, "53200", "out of memory");
         s->cap = cap;
     }
+    /* Until the sort can spill, its memory is capped like GROUP BY's:
+     * the row bytes, their decoded values and sort keys, the arrays. */
+    s->bytes += len + 1 + nc * sizeof(struct tl_value) +
+                (q->n_sort + 1) * sizeof(struct tl_value) +
+                2 * sizeof(struct tl_value *);
+    if (s->bytes > s->max_bytes)
+        return sort_too_big(st, s);
     uint8_t *copy = tl_arena_alloc(st->a, len + 1);
     memcpy(copy, p, len);
     struct tl_value *row = tl_arena_alloc(st->a, nc * sizeof(*row));
@@ -384,7 +412,11 @@ int
 select_run_sorted(struct sql_stmt *st, struct select_q *q,
                   Talus__ScanFragment *f)
 {
-    struct sorted s = {.q = q, .n_cols = q->n_cols};
+    struct sorted s = {.q = q,
+                       .n_cols = q->n_cols,
+                       .max_bytes = st->r->limits.sort_max_bytes > 0
+                                        ? st->r->limits.sort_max_bytes
+                                        : ROUTER_SORT_MAX_BYTES};
     int rv = 0;
     if (!(q->has_limit && q->limit == 0))
         rv = exec_scan(st, &q->plan, f, keep_row, &s, NULL);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends.h"
 #include "log.h"
 #include "pgwire.h"
 #include "sql.h"
@@ -29,12 +30,12 @@
  * process, never 0. */
 static atomic_uint_fast32_t next_backend_pid = 1;
 
-static void
-set_recv_timeout(int fd, int seconds)
+static int64_t
+now_ms(void)
 {
-    struct timeval tv = {.tv_sec = seconds, .tv_usec = 0};
-
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static uint32_t
@@ -79,12 +80,13 @@ format_peer(int fd, char *out, size_t size)
 
 /* Read startup-phase packets until a StartupMessage or CancelRequest,
  * refusing one SSLRequest and one GSSENCRequest on the way (a second one
- * is a protocol violation, as in PostgreSQL). 0 with *@st filled; TL_EIO
- * or TL_ETIMEOUT when the client went away (nothing to report); any other
+ * is a protocol violation, as in PostgreSQL), all by @deadline_ms (0: no
+ * limit). 0 with *@st filled; TL_EIO when the client went away, or
+ * TL_ETIMEOUT when it was too slow (nothing to report); any other
  * code with @err holding the FATAL to send. */
 static int
 read_startup(struct pgw_conn *c, struct tl_buf *pkt, struct pgw_startup *st,
-             struct tl_error *err)
+             struct tl_error *err, int64_t deadline_ms)
 {
     bool ssl_done = false;
     bool gss_done = false;
@@ -94,7 +96,7 @@ read_startup(struct pgw_conn *c, struct tl_buf *pkt, struct pgw_startup *st,
         uint8_t lenw[4];
         uint32_t len;
 
-        rv = pgw_read_exact(c->fd, lenw, sizeof(lenw));
+        rv = pgw_read_until(c->fd, lenw, sizeof(lenw), deadline_ms);
         if (rv != 0)
             return rv;
         len = tl_load_be32(lenw);
@@ -103,7 +105,8 @@ read_startup(struct pgw_conn *c, struct tl_buf *pkt, struct pgw_startup *st,
             return rv;
         tl_buf_reset(pkt);
         tl_buf_append(pkt, lenw, sizeof(lenw));
-        rv = pgw_read_exact(c->fd, tl_buf_reserve(pkt, len - 4), len - 4);
+        rv = pgw_read_until(c->fd, tl_buf_reserve(pkt, len - 4), len - 4,
+                            deadline_ms);
         if (rv != 0)
             return rv;
         pkt->len += len - 4;
@@ -143,7 +146,7 @@ send_welcome(struct pgw_conn *c, const struct pgw_startup *st)
     pgw_send_parameter_status(c, "DateStyle", "ISO, MDY");
     pgw_send_parameter_status(c, "integer_datetimes", "on");
     pgw_send_parameter_status(c, "IntervalStyle", "postgres");
-    pgw_send_parameter_status(c, "is_superuser", "on");
+    pgw_send_parameter_status(c, "is_superuser", c->superuser ? "on" : "off");
     pgw_send_parameter_status(c, "server_encoding", "UTF8");
     pgw_send_parameter_status(c, "server_version", "15.0");
     pgw_send_parameter_status(c, "session_authorization", c->user);
@@ -173,7 +176,7 @@ is_cstring(const struct tl_buf *b)
 /* Serve messages until the client leaves. Returns the reason, for the
  * disconnect log line. */
 static const char *
-serve(struct router *r, struct pgw_conn *c)
+serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
 {
     struct sql_session *sql = sql_session_create(r, c);
     struct tl_buf payload;
@@ -193,7 +196,7 @@ serve(struct router *r, struct pgw_conn *c)
             goto out;
         }
         if (rv != 0) {
-            why = rv == TL_ETIMEOUT ? "timeout" : "eof";
+            why = rv == TL_ETIMEOUT ? "message_timeout" : "eof";
             goto out;
         }
         switch (type) {
@@ -205,6 +208,10 @@ serve(struct router *r, struct pgw_conn *c)
                 why = "bad_query_message";
                 goto out;
             }
+            /* A cancel that arrived while idle is forgotten, as in
+             * PostgreSQL: it was meant for a statement already over. */
+            atomic_store(cancel, false);
+            sql_session_set_cancel(sql, cancel);
             status = sql_exec_simple(sql, (const char *)payload.data);
             pgw_send_ready(c, status);
             break;
@@ -270,8 +277,43 @@ out:
     return why;
 }
 
+/* Answer a CancelRequest (the connection carries nothing else and gets
+ * no reply, as in PostgreSQL): a matching key cancels that session's
+ * running statement, a wrong one does nothing. */
+static void
+handle_cancel(struct router *r, const struct pgw_startup *st, const char *peer)
+{
+    bool found =
+        r->backends != NULL &&
+        backends_cancel(r->backends, st->cancel_pid, st->cancel_secret);
+    tl_info(MOD, "event=cancel_request peer=%s pid=%u matched=%s", peer,
+            st->cancel_pid, found ? "true" : "false");
+}
+
+static void run(struct router *r, struct backend *be, bool reject);
+
 void
 session_run(struct router *r, int fd, bool reject)
+{
+    struct backend be;
+
+    memset(&be, 0, sizeof(be));
+    be.fd = fd;
+    atomic_init(&be.cancel, false);
+    if (r->backends != NULL && !reject)
+        backends_start(r->backends, &be);
+    run(r, &be, reject);
+}
+
+void
+session_run_started(struct router *r, struct backend *be)
+{
+    run(r, be, false);
+}
+
+/* The session of @be (registered as starting unless @reject). */
+static void
+run(struct router *r, struct backend *be, bool reject)
 {
     struct pgw_conn c;
     struct pgw_startup st;
@@ -279,6 +321,7 @@ session_run(struct router *r, int fd, bool reject)
     struct tl_error err;
     char peer[INET6_ADDRSTRLEN + 8];
     const char *why = "eof";
+    int fd = be->fd;
     int rv;
 
     pgw_conn_init(&c, fd);
@@ -287,8 +330,10 @@ session_run(struct router *r, int fd, bool reject)
     format_peer(fd, peer, sizeof(peer));
     tl_debug(MOD, "event=connect peer=%s", peer);
 
-    set_recv_timeout(fd, SESSION_STARTUP_TIMEOUT_S);
-    rv = read_startup(&c, &pkt, &st, &err);
+    rv = read_startup(&c, &pkt, &st, &err,
+                      r->limits.startup_timeout_ms > 0
+                          ? now_ms() + r->limits.startup_timeout_ms
+                          : 0);
     tl_buf_close(&pkt);
     if (rv != 0) {
         if (tl_error_is_set(&err)) {
@@ -299,14 +344,17 @@ session_run(struct router *r, int fd, bool reject)
                     "event=startup_rejected peer=%s sqlstate=%s "
                     "error=\"%s\"",
                     peer, err.sqlstate, err.message);
-        } else {
-            why = rv == TL_ETIMEOUT ? "startup_timeout" : "eof";
+        } else if (rv == TL_ETIMEOUT) {
+            /* PostgreSQL logs nothing for a silent connection either,
+             * but one line helps to see a flood of them. */
+            why = "startup_timeout";
+            tl_info(MOD, "event=startup_timeout peer=%s timeout_ms=%d", peer,
+                    r->limits.startup_timeout_ms);
         }
         goto done;
     }
     if (st.code == PGW_CANCEL_REQUEST_CODE) {
-        tl_info(MOD, "event=cancel_request peer=%s pid=%u ignored=true", peer,
-                st.cancel_pid);
+        handle_cancel(r, &st, peer);
         why = "cancel_request";
         goto done;
     }
@@ -316,13 +364,25 @@ session_run(struct router *r, int fd, bool reject)
         why = "too_many_clients";
         goto done;
     }
-    set_recv_timeout(fd, 0);
 
     memcpy(c.user, st.user, sizeof(c.user));
     memcpy(c.database, st.database, sizeof(c.database));
     memcpy(c.application_name, st.application_name, sizeof(c.application_name));
     c.backend_pid = (uint32_t)atomic_fetch_add(&next_backend_pid, 1);
     c.backend_secret = make_secret();
+    c.message_timeout_ms = r->limits.message_timeout_ms;
+    be->pid = c.backend_pid;
+    be->secret = c.backend_secret;
+    if (r->backends != NULL &&
+        backends_admit(r->backends, be, c.user, &err) != 0) {
+        pgw_send_fatal(&c, &err);
+        pgw_flush(&c);
+        why = "too_many_clients";
+        goto done;
+    }
+    /* Without a table (unit tests) everyone is the superuser, as before
+     * there was one. */
+    c.superuser = r->backends == NULL || be->superuser;
     send_welcome(&c, &st);
     if (pgw_flush(&c) != 0) {
         why = "write_failed";
@@ -330,9 +390,16 @@ session_run(struct router *r, int fd, bool reject)
     }
     tl_debug(MOD, "event=session_start peer=%s pid=%u user=%s database=%s",
              peer, c.backend_pid, c.user, c.database);
-    why = serve(r, &c);
+    why = serve(r, &c, &be->cancel);
+    if (strcmp(why, "message_timeout") == 0)
+        tl_info(MOD, "event=message_timeout peer=%s pid=%u timeout_ms=%d", peer,
+                c.backend_pid, c.message_timeout_ms);
 
 done:
+    /* Out of the table before the fd closes: an eviction only ever shuts
+     * down the socket of a linked backend. */
+    if (r->backends != NULL)
+        backends_leave(r->backends, be);
     tl_debug(MOD, "event=disconnect peer=%s pid=%u reason=%s", peer,
              c.backend_pid, why);
     pgw_conn_close(&c);

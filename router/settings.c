@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backends.h"
 #include "sql_int.h"
 
 struct param_default {
@@ -46,7 +47,8 @@ static const struct param_default defaults[] = {
     {"lc_numeric", "C", false},
     {"lc_time", "C", false},
     {"bytea_output", "hex", false},
-    {"max_connections", "100", false},
+    {"max_connections", "1000", false}, /* the router's, when it has one */
+    {"superuser_reserved_connections", "3", false},
     {"block_size", "8192", false},
     {NULL, NULL, false},
 };
@@ -208,8 +210,15 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
                              value);
         value = "UTF8";
     }
+    if (d != NULL && (strcmp(d->name, "max_connections") == 0 ||
+                      strcmp(d->name, "superuser_reserved_connections") == 0))
+        return sql_error(st, TL_EINVAL, "55P02",
+                         "parameter \"%s\" cannot be changed without "
+                         "restarting the server",
+                         d->name);
     if (d != NULL && (strncmp(d->name, "server_", 7) == 0 ||
                       strcmp(d->name, "max_identifier_length") == 0 ||
+                      strcmp(d->name, "is_superuser") == 0 ||
                       strcmp(d->name, "block_size") == 0))
         return sql_error(st, TL_EINVAL, "55P02",
                          "parameter \"%s\" cannot be changed", d->name);
@@ -254,6 +263,26 @@ settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
     return 0;
 }
 
+/* The connection limits this router enforces (backends.h), as text in the
+ * statement arena; NULL for another parameter, or without a table. */
+static const char *
+server_limit(struct sql_stmt *st, const char *name)
+{
+    if (st->r->backends == NULL)
+        return NULL;
+    const struct backend_limits *l = backends_limits(st->r->backends);
+    int v;
+    if (strcmp(name, "max_connections") == 0)
+        v = l->max_connections;
+    else if (strcmp(name, "superuser_reserved_connections") == 0)
+        v = l->reserved;
+    else
+        return NULL;
+    char *out = tl_arena_alloc(st->a, 16);
+    snprintf(out, 16, "%d", v);
+    return out;
+}
+
 int
 settings_exec_show(struct sql_stmt *st, const PgQuery__VariableShowStmt *vs)
 {
@@ -267,6 +296,10 @@ settings_exec_show(struct sql_stmt *st, const PgQuery__VariableShowStmt *vs)
         value = set->value;
     else if (d != NULL && strcmp(d->name, "application_name") == 0)
         value = st->c->application_name;
+    else if (d != NULL && strcmp(d->name, "is_superuser") == 0)
+        value = st->c->superuser ? "on" : "off";
+    else if (d != NULL && (value = server_limit(st, d->name)) != NULL)
+        ;
     else if (d != NULL)
         value = d->value;
     if (value == NULL)

@@ -27,6 +27,30 @@ sql_session_create(struct router *r, struct pgw_conn *c)
 }
 
 void
+sql_session_set_cancel(struct sql_session *s, atomic_bool *flag)
+{
+    s->cancel = flag;
+}
+
+bool
+sql_cancel_requested(const struct sql_stmt *st)
+{
+    return st->s != NULL && st->s->cancel != NULL && atomic_load(st->s->cancel);
+}
+
+int
+sql_check_interrupts(struct sql_stmt *st)
+{
+    if (sql_cancel_requested(st))
+        return sql_error(st, TL_ETIMEOUT, "57014",
+                         "canceling statement due to user request");
+    if (st->deadline_ms > 0 && router_now_ms() >= st->deadline_ms)
+        return sql_error(st, TL_ETIMEOUT, "57014",
+                         "canceling statement due to statement timeout");
+    return 0;
+}
+
+void
 sql_session_destroy(struct sql_session *s)
 {
     if (s == NULL)
@@ -284,6 +308,17 @@ char
 sql_exec_simple(struct sql_session *s, const char *query)
 {
     atomic_fetch_add(&s->r->n_queries, 1);
+    /* PostgreSQL verifies the whole message in the server encoding before
+     * parsing (pg_client_to_server), so strings, identifiers and comments
+     * alike are checked, and the error carries no position. */
+    char bad[48];
+    if (!sql_guard_utf8_ok(query, strlen(query), bad, sizeof(bad))) {
+        struct tl_error e;
+        tl_error_set(&e, TL_EINVAL, "22021",
+                     "invalid byte sequence for encoding \"UTF8\": %s", bad);
+        pgw_send_error(s->c, &e);
+        return 'I';
+    }
     if (!sql_guard_depth_ok(query, strlen(query), SQL_MAX_CHAIN,
                             SQL_MAX_NESTING)) {
         struct tl_error e;

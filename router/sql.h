@@ -7,6 +7,8 @@
 #ifndef TL_SQL_H
 #define TL_SQL_H
 
+#include <stdatomic.h>
+
 #include "pgwire.h"
 #include "router.h"
 
@@ -15,6 +17,11 @@ struct sql_session;
 /** Create the SQL state of a connection on router @r that answers on @c
  * (both borrowed; they outlive the session). Cannot fail. */
 struct sql_session *sql_session_create(struct router *r, struct pgw_conn *c);
+
+/** Make the statements of @s stop with 57014 "canceling statement due to
+ * user request" once *@flag (borrowed; NULL: never) becomes true; it is
+ * checked at every wait. Cannot fail. */
+void sql_session_set_cancel(struct sql_session *s, atomic_bool *flag);
 
 /** Free @s; NULL is a no-op. */
 void sql_session_destroy(struct sql_session *s);

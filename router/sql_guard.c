@@ -17,9 +17,14 @@
  * so refusing stretches above the limit is safe and leaves flat queries
  * of any length (huge IN lists, long AND chains) alone. Nesting (brackets,
  * CASE) is bounded separately: each level of a nested subquery, call or
- * array adds several levels to the tree. */
+ * array adds several levels to the tree.
+ *
+ * sql_guard_utf8_ok() is the other check made before parsing: the text
+ * must be valid UTF-8, the server encoding, as PostgreSQL requires of
+ * every message it receives. */
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -202,6 +207,109 @@ sql_guard_depth_ok(const char *q, size_t len, size_t max, size_t max_nest)
         }
         if (g.cur > max || g.max_nest > max_nest)
             return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+/* PostgreSQL's pg_utf_mblen(): the length a UTF-8 sequence claims by its
+ * first byte (1 for a byte no sequence starts with). */
+static size_t
+utf8_mblen(unsigned char c)
+{
+    if ((c & 0x80) == 0)
+        return 1;
+    if ((c & 0xe0) == 0xc0)
+        return 2;
+    if ((c & 0xf0) == 0xe0)
+        return 3;
+    if ((c & 0xf8) == 0xf0)
+        return 4;
+    return 1;
+}
+
+/* PostgreSQL's pg_utf8_islegal(): @s[0..@n) is one well-formed sequence
+ * (no overlong forms, no surrogates, nothing above U+10FFFF). */
+static bool
+utf8_is_legal(const unsigned char *s, size_t n)
+{
+    unsigned char a;
+
+    switch (n) {
+    case 4:
+        if (s[3] < 0x80 || s[3] > 0xbf)
+            return false;
+        /* fall through */
+    case 3:
+        if (s[2] < 0x80 || s[2] > 0xbf)
+            return false;
+        /* fall through */
+    case 2:
+        a = s[1];
+        switch (s[0]) {
+        case 0xe0:
+            if (a < 0xa0 || a > 0xbf)
+                return false;
+            break;
+        case 0xed:
+            if (a < 0x80 || a > 0x9f)
+                return false;
+            break;
+        case 0xf0:
+            if (a < 0x90 || a > 0xbf)
+                return false;
+            break;
+        case 0xf4:
+            if (a < 0x80 || a > 0x8f)
+                return false;
+            break;
+        default:
+            if (a < 0x80 || a > 0xbf)
+                return false;
+            break;
+        }
+        /* fall through */
+    case 1:
+        if (s[0] >= 0x80 && s[0] < 0xc2)
+            return false;
+        if (s[0] > 0xf4)
+            return false;
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool
+sql_guard_utf8_ok(const char *q, size_t len, char *bad, size_t bad_size)
+{
+    const unsigned char *s = (const unsigned char *)q;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t l = utf8_mblen(s[i]);
+        size_t left = len - i;
+        if (s[i] != 0 && l == 1 && s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if (s[i] != 0 && l <= left && utf8_is_legal(s + i, l)) {
+            i += l;
+            continue;
+        }
+        /* As report_invalid_encoding(): the bytes the sequence claims, at
+         * most what is left and at most 8, as "0xc3 0x28". */
+        size_t n = l < left ? l : left;
+        size_t off = 0;
+        if (n > 8)
+            n = 8;
+        if (bad_size > 0)
+            bad[0] = '\0';
+        for (size_t j = 0; j < n && off + 6 <= bad_size; j++)
+            off += (size_t)snprintf(bad + off, bad_size - off, "%s0x%02x",
+                                    j > 0 ? " " : "", s[i + j]);
+        return false;
     }
     return true;
 }

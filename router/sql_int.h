@@ -41,6 +41,7 @@ struct sql_session {
     struct sql_setting *settings; /* owned array */
     size_t n_settings;
     struct tl_arena arena; /* per statement; reset after each */
+    atomic_bool *cancel;   /* set by a CancelRequest (borrowed), or NULL */
 };
 
 struct sql_stmt {
@@ -55,6 +56,9 @@ struct sql_stmt {
     /* Rows exec_scan() fed to callbacks: a statement that fed none sent
      * nothing it read, so it may be re-planned and run again. */
     uint64_t n_rows_fed;
+    /* sql_check_interrupts() stopped the statement (st->err holds 57014):
+     * exec_run() then starts nothing and resends nothing. */
+    bool interrupted;
 };
 
 /* ---------------------------------------------------------------- sql.c */
@@ -65,6 +69,14 @@ int sql_error(struct sql_stmt *st, int rv, const char *sqlstate,
 /** Set the position of st->err from a 0-based byte @location in the
  * query (ignored when negative). Returns @rv. */
 int sql_error_at(struct sql_stmt *st, int rv, int location);
+/** Whether the statement must stop now, as PostgreSQL's
+ * CHECK_FOR_INTERRUPTS(): 0, or 57014 "canceling statement due to user
+ * request" after a CancelRequest, or 57014 "canceling statement due to
+ * statement timeout" once statement_timeout passed (TL_ETIMEOUT, st->err
+ * filled). Called at every wait and between pages. */
+int sql_check_interrupts(struct sql_stmt *st);
+/** Whether a CancelRequest named this statement's session. */
+bool sql_cancel_requested(const struct sql_stmt *st);
 /** 0A000 "<what> is not supported yet". */
 int sql_unsupported(struct sql_stmt *st, const char *what);
 /** Send a NOTICE with @sqlstate and a printf-style message. */
@@ -90,6 +102,14 @@ int sql_lookup_table(struct sql_stmt *st, const PgQuery__RangeVar *rv,
  * tree as deep as it is long) and brackets/CASE nest at most @max_nest
  * deep. Cannot fail. */
 bool sql_guard_depth_ok(const char *q, size_t len, size_t max, size_t max_nest);
+
+/** Whether the query text @q (@len bytes) is valid UTF-8 as PostgreSQL's
+ * pg_verify_mbstr() judges it (no NUL, no overlong form, no surrogate,
+ * nothing above U+10FFFF). When not, @bad (@bad_size bytes, 40 suffice)
+ * gets the offending bytes as report_invalid_encoding() prints them
+ * ("0xc3 0x28"), for 22021 "invalid byte sequence for encoding "UTF8":
+ * ...". Cannot fail. */
+bool sql_guard_utf8_ok(const char *q, size_t len, char *bad, size_t bad_size);
 
 /* ---------------------------------------------------------------- ddl.c */
 
@@ -184,22 +204,37 @@ struct plan;
 
 /* ---------------------------------------------------------------- exec.c */
 
+/* How often a waiting statement looks at its cancel flag and deadline. */
+#define EXEC_WAIT_SLICE_MS 20
+
 struct exec_call {
     uint32_t shard;
     Talus__Request req;
     Talus__Response *resp;     /* owned after exec_run; exec_release frees */
     int rv;                    /* rpc result; TL_EUNAVAILABLE/TL_ETIMEOUT with
                                   resp NULL when retries gave up */
+    bool interrupted;          /* not finished: the statement was canceled
+                                  or timed out (st->err) */
     struct router_retry retry; /* leader following (router_int.h) */
 };
 
 /** Send every call's request (request ids and shards are filled here) in
  * parallel and wait for all, following shard leaders and retrying each
  * call (same request id) until the statement's deadline (router_int.h).
- * Cannot fail: per-call results are in rv and resp. */
+ * Each attempt tells the node how long it is waited for
+ * (Request.timeout_ms): request_timeout_ms, or what is left of the
+ * deadline if less. The node stops when that time is up, so a read is
+ * never sent again while the node may still run it, and it ends a scan's
+ * page well before, so a scan that makes progress is never cut off.
+ * While waiting, sql_check_interrupts() is checked every
+ * EXEC_WAIT_SLICE_MS: once it stops the statement, reads in flight are
+ * abandoned, writes in flight are waited for (their outcome decides
+ * between 57014 and 08007) and nothing is sent again; such calls are
+ * marked interrupted. Cannot fail: per-call results are in rv and resp. */
 void exec_run(struct sql_stmt *st, struct exec_call *calls, size_t n);
 /** 0 if @call succeeded, else fill st->err (node Error, or 08006 for an
- * unreachable shard) and return a negative code. */
+ * unreachable shard, 57014 for an interrupted call, 08007 for a write
+ * whose outcome is unknown) and return a negative code. */
 int exec_check(struct sql_stmt *st, const struct exec_call *call);
 /** Free the responses of @calls. */
 void exec_release(struct exec_call *calls, size_t n);

@@ -92,8 +92,7 @@ main(int argc, char **argv)
     const long steps[] = {50000,  100000, 200000, 300000, 400000,
                           500000, 600000, 800000, 1000000};
     char conf[64] = "", sql[256];
-    struct th_options o = {.n_nodes = 3, .n_shards = N_SHARDS,
-                           .n_replicas = 3};
+    struct th_options o = {.n_nodes = 3, .n_shards = N_SHARDS, .n_replicas = 3};
     PGconn *conn;
     int opt;
 
@@ -125,8 +124,7 @@ main(int argc, char **argv)
     }
     printf("load rows=%ld seconds=%.1f\n", n, th_now() - t0);
 
-    for (size_t i = 0; i < sizeof steps / sizeof *steps && steps[i] <= n;
-         i++) {
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && steps[i] <= n; i++) {
         snprintf(sql, sizeof sql, "UPDATE big SET v = v + 1 WHERE id < %ld",
                  steps[i]);
         if (!run(conn, "update", steps[i], sql))

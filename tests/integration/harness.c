@@ -220,12 +220,19 @@ th_router_start(struct th_cluster *c)
     snprintf(bin, sizeof(bin), "%s", bin_path("router/talus-router"));
     char buf[1024];
     char *join = router_source(c, buf, sizeof buf);
-    char *argv[] = {bin,
-                    c->router_config ? "--config" : "--join",
-                    join,
-                    "--listen",
-                    c->cfg.router_listen,
-                    NULL};
+    char *argv[64] = {bin,
+                      c->router_config ? "--config" : "--join",
+                      join,
+                      "--listen",
+                      c->cfg.router_listen,
+                      NULL};
+    char extra[sizeof c->router_args];
+    int argc = 5;
+    snprintf(extra, sizeof extra, "%s", c->router_args);
+    for (char *save = NULL, *tok = strtok_r(extra, " ", &save);
+         tok != NULL && argc < 63; tok = strtok_r(NULL, " ", &save))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
     c->router = spawn(log, argv);
     return c->router > 0 ? 0 : -1;
 }
@@ -329,7 +336,8 @@ th_wait_ready(struct th_cluster *c, double timeout_s)
 int
 th_cluster_start(struct th_cluster *c, const struct th_options *opt)
 {
-    struct th_options o = {3, 6, 5000, 1, 0, NULL, NULL, false, false, false};
+    struct th_options o = {3,    6,     5000,  1,     0,   NULL,
+                           NULL, false, false, false, NULL};
     char err[256];
     FILE *f;
 
@@ -345,6 +353,7 @@ th_cluster_start(struct th_cluster *c, const struct th_options *opt)
         o.initial_nodes = opt->initial_nodes;
         o.extra_conf = opt->extra_conf;
         o.node_args = opt->node_args;
+        o.router_args = opt->router_args;
         o.no_router = opt->no_router;
         o.router_config = opt->router_config;
         o.router_join_one = opt->router_join_one;
@@ -352,6 +361,8 @@ th_cluster_start(struct th_cluster *c, const struct th_options *opt)
     memset(c, 0, sizeof(*c));
     if (o.node_args != NULL)
         snprintf(c->node_args, sizeof(c->node_args), "%s", o.node_args);
+    if (o.router_args != NULL)
+        snprintf(c->router_args, sizeof(c->router_args), "%s", o.router_args);
     c->no_router = o.no_router;
     c->router_config = o.router_config;
     memset(joined, 0, sizeof joined);

@@ -38,10 +38,14 @@ struct th_options {
                                     instead of --join */
     bool router_join_one;        /* routers --join node 1's rpc address
                                     only (default: every node's) */
+    const char *router_args;     /* extra talus-router arguments of the
+                                    first router, space separated (e.g.
+                                    "--max-connections 5"), or NULL */
 };
 
 struct th_cluster {
-    char node_args[512]; /* th_options.node_args, kept for restarts */
+    char node_args[512];   /* th_options.node_args, kept for restarts */
+    char router_args[512]; /* th_options.router_args, kept for restarts */
     bool no_router;
     bool router_config;
     /* The routers' --join list; "" for every node's rpc address. Set by

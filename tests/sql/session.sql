@@ -8,3 +8,6 @@ SHOW extra_float_digits;
 RESET extra_float_digits;
 ;
 SELECT 1;
+-- is_superuser follows the router's --superuser (talus); it cannot be set.
+SHOW is_superuser;
+SET is_superuser = on;

@@ -329,12 +329,15 @@ test_leaderless_read_reports_40001(void **state)
     struct router r;
     struct router_retry t;
     struct tl_error err;
+    struct reply rp;
     (void)state;
     make_router(&r, 3, 3);
     router_retry_init(&r, &t, 4, ROUTER_READ, router_now_ms() + 30);
     enum router_verdict v = ROUTER_RETRY;
     for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-        v = router_retry_next(&r, &t, TL_ETIMEOUT, NULL);
+        v = router_retry_next(
+            &r, &t, 0,
+            error_reply(&rp, TL_EUNAVAILABLE, "08006", "no leader known", 0));
     assert_int_equal(v, ROUTER_FAILED);
     assert_false(t.unknown);
     assert_int_equal(router_retry_error(&r, &t, &err), TL_EUNAVAILABLE);
@@ -342,6 +345,65 @@ test_leaderless_read_reports_40001(void **state)
     assert_string_equal(err.message, "could not reach the leader of shard 4");
     assert_string_equal(err.hint,
                         "the shard is electing a leader; retry the statement");
+}
+
+/* A read whose node took it and did not answer in time is not an
+ * election: without a statement_timeout 08006 "shard S did not answer in
+ * time", with one 57014 as PostgreSQL's statement_timeout. */
+static void
+test_silent_read_is_not_an_election(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct tl_error err;
+    (void)state;
+    make_router(&r, 3, 3);
+    struct reply rp;
+    for (int with_timeout = 0; with_timeout < 2; with_timeout++) {
+        router_retry_init(&r, &t, 4, ROUTER_READ, router_now_ms() + 30);
+        t.stmt_deadline = with_timeout;
+        enum router_verdict v = ROUTER_RETRY;
+        /* Silence, and replicas naming a leader: a leader is known. */
+        for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
+            v = i % 2 == 0
+                    ? router_retry_next(&r, &t, TL_ETIMEOUT, NULL)
+                    : router_retry_next(&r, &t, 0,
+                                        error_reply(&rp, TL_ENOTLEADER, "08006",
+                                                    NOT_SERVED, 3));
+        assert_int_equal(v, ROUTER_FAILED);
+        assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
+        if (with_timeout) {
+            assert_string_equal(err.sqlstate, "57014");
+            assert_string_equal(err.message,
+                                "canceling statement due to statement timeout");
+        } else {
+            assert_string_equal(err.sqlstate, "08006");
+            assert_string_equal(err.message, "shard 4 did not answer in time");
+        }
+    }
+}
+
+/* A leader that went silent (killed) while the others then say no
+ * leader is known: that is an election, 40001. */
+static void
+test_silence_then_election_is_40001(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct tl_error err;
+    struct reply rp;
+    (void)state;
+    make_router(&r, 3, 3);
+    router_retry_init(&r, &t, 4, ROUTER_READ, router_now_ms() + 30);
+    t.stmt_deadline = true;
+    enum router_verdict v = router_retry_next(&r, &t, TL_ETIMEOUT, NULL);
+    for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
+        v = router_retry_next(
+            &r, &t, 0,
+            error_reply(&rp, TL_EUNAVAILABLE, "08006", "no leader known", 0));
+    assert_int_equal(v, ROUTER_FAILED);
+    assert_int_equal(router_retry_error(&r, &t, &err), TL_EUNAVAILABLE);
+    assert_string_equal(err.sqlstate, "40001");
 }
 
 /* With one replica per shard, nothing applied and no node reached is
@@ -453,6 +515,8 @@ main(void)
         cmocka_unit_test(test_unknown_modify_fails_at_once),
         cmocka_unit_test(test_unknown_modify_is_retried),
         cmocka_unit_test(test_leaderless_read_reports_40001),
+        cmocka_unit_test(test_silent_read_is_not_an_election),
+        cmocka_unit_test(test_silence_then_election_is_40001),
         cmocka_unit_test(test_single_replica_reports_08006),
         cmocka_unit_test(test_answers_end_the_call),
         cmocka_unit_test(test_attempt_timeout_bounded_by_deadline),

@@ -94,6 +94,40 @@ test_nesting_limit(void **state)
                     "END"));
 }
 
+/* The bytes PostgreSQL's report_invalid_encoding() prints for @q, or ""
+ * when @q is valid UTF-8; static buffer. */
+static const char *
+bad_utf8(const char *q)
+{
+    static char bad[48];
+    if (sql_guard_utf8_ok(q, strlen(q), bad, sizeof(bad)))
+        return "";
+    return bad;
+}
+
+/* Valid UTF-8 of every length passes; each kind of invalid sequence is
+ * reported with the bytes PostgreSQL 15 prints for it: the length the
+ * first byte claims, cut at the end of the text. */
+static void
+test_utf8(void **state)
+{
+    (void)state;
+    assert_string_equal(bad_utf8("SELECT 'caf\xc3\xa9 \xe2\x82\xac "
+                                 "\xf0\x9f\x98\x80'"),
+                        "");
+    assert_string_equal(bad_utf8("SELECT 'a\xc3(b'"), "0xc3 0x28");
+    assert_string_equal(bad_utf8("SELECT 1 AS \"x\xe2\x82\""),
+                        "0xe2 0x82 0x22");
+    assert_string_equal(bad_utf8("'\xff'"), "0xff");
+    assert_string_equal(bad_utf8("'\x80'"), "0x80");
+    assert_string_equal(bad_utf8("'\xc0\xaf'"), "0xc0 0xaf"); /* overlong */
+    assert_string_equal(bad_utf8("'\xed\xa0\x80'"),
+                        "0xed 0xa0 0x80"); /* surrogate */
+    assert_string_equal(bad_utf8("'\xf4\x90\x80\x80'"),
+                        "0xf4 0x90 0x80 0x80"); /* above U+10FFFF */
+    assert_string_equal(bad_utf8("x\xe2\x82"), "0xe2 0x82"); /* cut short */
+}
+
 int
 main(void)
 {
@@ -103,6 +137,7 @@ main(void)
         cmocka_unit_test(test_literals_and_comments_skipped),
         cmocka_unit_test(test_chain_through_parentheses),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
