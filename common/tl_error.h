@@ -74,6 +74,8 @@ struct tl_error {
     char hint[256];
     int position;
     bool outcome_unknown;
+    bool in_progress; /* with outcome_unknown: still being applied where it
+                         was sent; a retry there waits for it */
 };
 
 /** Clear @e. Cannot fail. */

@@ -47,6 +47,7 @@ node_create(const struct tl_cluster_config *cfg,
     n->opts = *opts;
     n->self = tl_cluster_node(&n->cfg, opts->id);
     pthread_mutex_init(&n->qmu, NULL);
+    pthread_mutex_init(&n->inflight_mu, NULL);
     prepared_init(&n->prepared);
     pthread_mutex_init(&n->fmu, NULL);
     pthread_cond_init(&n->fcv, NULL);
@@ -86,11 +87,29 @@ node_task_unref(struct proposal *p)
     free(p);
 }
 
-/* On the loop: record the outcome, wake the worker, drop our reference. */
+/* Take @p out of the in-flight writes (no-op if it is not there). */
+static void
+inflight_unlink(struct node *n, struct proposal *p)
+{
+    pthread_mutex_lock(&n->inflight_mu);
+    if (p->in_flight) {
+        struct proposal **pp = &n->inflight;
+        while (*pp != p)
+            pp = &(*pp)->inflight_next;
+        *pp = p->inflight_next;
+        p->in_flight = false;
+    }
+    pthread_mutex_unlock(&n->inflight_mu);
+}
+
+/* On the loop (or the applier): record the outcome, wake the worker, drop
+ * our reference. */
 static void
 proposal_complete(struct proposal *p, int status, int raft_rv,
                   const struct fsm_result *res)
 {
+    if (p->kind == TASK_WRITE && p->sh != NULL)
+        inflight_unlink(p->sh->node, p);
     pthread_mutex_lock(&p->mu);
     p->done = true;
     p->status = status;
@@ -435,8 +454,10 @@ static int
 submit_wait(struct node *n, struct proposal *p, uint32_t ms)
 {
     if (!node_enqueue(n, p)) {
-        if (p->kind == TASK_WRITE)
+        if (p->kind == TASK_WRITE) {
+            inflight_unlink(n, p);
             raft_free(p->buf.base);
+        }
         p->refs = 1;
         return TL_ESHUTDOWN;
     }
@@ -493,26 +514,18 @@ node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
     struct raft_buffer buf;
 
     fsm_entry_encode(wb, &buf);
-    return node_propose_buf(sh, buf, res, err);
+    return node_propose_buf(sh, buf, wb->has_request_id ? wb->request_id : 0,
+                            res, err);
 }
 
-int
-node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
-                 struct fsm_result *res, struct tl_error *err)
+/* The outcome of write @p, waited for with status @rv, as node_propose()
+ * answers it. */
+static int
+write_outcome(struct node_shard *sh, struct proposal *p, int rv,
+              struct fsm_result *res, struct tl_error *err)
 {
     struct node *n = sh->node;
-    struct proposal *p;
-    int rv;
 
-    if (buf.len > n->cfg.max_entry_bytes) {
-        size_t len = buf.len;
-        raft_free(buf.base);
-        return tl_cluster_entry_too_large(sh->shard, len,
-                                          n->cfg.max_entry_bytes, err);
-    }
-    p = node_task_create(TASK_WRITE, sh, sh->shard);
-    p->buf = buf;
-    rv = submit_wait(n, p, n->cfg.request_timeout_ms);
     if (rv == TL_ESHUTDOWN) {
         tl_error_set(err, TL_ESHUTDOWN, "08006",
                      "shard %u is not served by node %u: shutting down",
@@ -525,11 +538,86 @@ node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
                      "write to shard %u timed out (outcome unknown)",
                      sh->shard);
         err->outcome_unknown = true;
+        /* Still proposed here and we still lead: a retry with the same id
+         * waits for this one, it is not a failover. */
+        err->in_progress = atomic_load(&sh->is_leader);
     } else if (rv != 0) {
         rv = proposal_error(sh, p, err);
     } else {
         *res = p->res;
     }
+    return rv;
+}
+
+/* The write of @sh under @request_id in flight, with a reference taken,
+ * or NULL. */
+static struct proposal *
+find_inflight(struct node_shard *sh, uint64_t request_id)
+{
+    struct node *n = sh->node;
+    struct proposal *p;
+
+    pthread_mutex_lock(&n->inflight_mu);
+    for (p = n->inflight; p != NULL; p = p->inflight_next)
+        if (p->request_id == request_id && p->sh == sh)
+            break;
+    if (p != NULL) {
+        pthread_mutex_lock(&p->mu);
+        p->refs++;
+        pthread_mutex_unlock(&p->mu);
+    }
+    pthread_mutex_unlock(&n->inflight_mu);
+    return p;
+}
+
+int
+node_wait_inflight(struct node_shard *sh, uint64_t request_id,
+                   struct fsm_result *res, struct tl_error *err)
+{
+    struct proposal *p;
+    int rv;
+
+    if (request_id == 0 || (p = find_inflight(sh, request_id)) == NULL)
+        return 1;
+    rv = wait_done(p, sh->node->cfg.request_timeout_ms) ? p->status
+                                                        : TL_ETIMEOUT;
+    rv = write_outcome(sh, p, rv, res, err);
+    node_task_unref(p);
+    return rv;
+}
+
+int
+node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
+                 uint64_t request_id, struct fsm_result *res,
+                 struct tl_error *err)
+{
+    struct node *n = sh->node;
+    struct proposal *p;
+    int rv;
+
+    if (buf.len > n->cfg.max_entry_bytes) {
+        size_t len = buf.len;
+        raft_free(buf.base);
+        return tl_cluster_entry_too_large(sh->shard, len,
+                                          n->cfg.max_entry_bytes, err);
+    }
+    rv = node_wait_inflight(sh, request_id, res, err);
+    if (rv != 1) {
+        raft_free(buf.base);
+        return rv;
+    }
+    p = node_task_create(TASK_WRITE, sh, sh->shard);
+    p->buf = buf;
+    p->request_id = request_id;
+    if (request_id != 0) {
+        pthread_mutex_lock(&n->inflight_mu);
+        p->in_flight = true;
+        p->inflight_next = n->inflight;
+        n->inflight = p;
+        pthread_mutex_unlock(&n->inflight_mu);
+    }
+    rv = submit_wait(n, p, n->cfg.request_timeout_ms);
+    rv = write_outcome(sh, p, rv, res, err);
     node_task_unref(p);
     return rv;
 }
@@ -1162,6 +1250,7 @@ node_destroy(struct node *n)
     }
     storage_close(n->st);
     prepared_close(&n->prepared);
+    pthread_mutex_destroy(&n->inflight_mu);
     pthread_mutex_destroy(&n->qmu);
     pthread_mutex_destroy(&n->fmu);
     pthread_cond_destroy(&n->fcv);

@@ -112,7 +112,10 @@ struct proposal {
     struct read_waiter rw;    /* TASK_READ: in the shard's reads */
     uint64_t read_index;      /* TASK_READ: raft's applied index when the
                                  read was confirmed */
-    struct proposal *next;    /* in node's queue */
+    uint64_t request_id;      /* TASK_WRITE: the batch's, 0: none */
+    bool in_flight;           /* in node.inflight (under inflight_mu) */
+    struct proposal *inflight_next;
+    struct proposal *next; /* in node's queue */
 };
 
 /* Work deferred from a raft callback to a later loop turn. */
@@ -143,6 +146,11 @@ struct node {
     /* Every shard this node hosts or hosted, by id (allocated once). */
     struct node_shard *_Atomic by_shard[TL_MAX_SHARDS];
     struct rpc_server rpc;
+    /* Writes with a request id proposed and not complete, so a retry of
+     * one waits for it instead of proposing it again; guarded by
+     * inflight_mu (taken before a proposal's mu, never after). */
+    pthread_mutex_t inflight_mu;
+    struct proposal *inflight;
     /* Proposal queue, guarded by qmu. */
     pthread_mutex_t qmu;
     struct proposal *qhead, *qtail;
@@ -187,11 +195,20 @@ void node_rpc_handle(void *arg, const uint8_t *req, size_t len,
 int node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
                  struct tl_error *err);
 
-/** node_propose() of an entry already encoded (fsm_entry_encode): takes
- * ownership of @buf. TL_ETOOBIG (54000, nothing proposed) when it is
- * larger than max_entry_bytes. */
+/** node_propose() of an entry already encoded (fsm_entry_encode) whose
+ * batch carries @request_id (0: none): takes ownership of @buf. TL_ETOOBIG
+ * (54000, nothing proposed) when it is larger than max_entry_bytes. A
+ * write under the same request id still in flight on @sh is waited for
+ * instead (its outcome is this one's). */
 int node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
-                     struct fsm_result *res, struct tl_error *err);
+                     uint64_t request_id, struct fsm_result *res,
+                     struct tl_error *err);
+
+/** If a write of @sh under @request_id is still in flight (proposed here,
+ * not complete), wait for it at most the request timeout: its status, with
+ * *@res on success (errors as node_propose()). 1 when none is in flight. */
+int node_wait_inflight(struct node_shard *sh, uint64_t request_id,
+                       struct fsm_result *res, struct tl_error *err);
 
 /** Wait until a read of @sh is linearizable: a raft barrier issued after
  * this call committed while this node leads (batched with other reads).

@@ -48,6 +48,10 @@ set_error_code(struct tl_arena *a, Talus__Response *resp,
         pe->has_outcome_unknown = true;
         pe->outcome_unknown = true;
     }
+    if (e->in_progress) {
+        pe->has_in_progress = true;
+        pe->in_progress = true;
+    }
     resp->error = pe;
 }
 
@@ -376,7 +380,7 @@ propose_kept(struct node *n, struct node_shard *sh, uint64_t prepared_id,
     if (!prepared_take(&n->prepared, prepared_id, sh->shard, &buf, &affected,
                        node_now()))
         return 1;
-    rv = node_propose_buf(sh, buf, &res, err);
+    rv = node_propose_buf(sh, buf, prepared_id, &res, err);
     if (rv != 0)
         return rv;
     if (res.outcome != FSM_OK)
@@ -412,9 +416,18 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
         rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, keep_batch, &k,
                          a, &count, &err);
     } else if (rv == 0) {
-        rv = mf->prepared_id != 0
-                 ? propose_kept(n, sh, mf->prepared_id, &count, &err)
-                 : 1;
+        struct fsm_result res;
+        /* A retry of a modify whose batch is still in flight here: wait
+         * for it rather than scan and propose it again. */
+        rv = node_wait_inflight(sh, req->request_id, &res, &err);
+        if (rv == 0 && res.outcome == FSM_OK)
+            count = res.affected;
+        else if (rv == 0)
+            rv = 1; /* its condition failed: run it afresh */
+        if (rv == 1)
+            rv = mf->prepared_id != 0
+                     ? propose_kept(n, sh, mf->prepared_id, &count, &err)
+                     : 1;
         if (rv == 1)
             rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id,
                              node_propose, sh, a, &count, &err);

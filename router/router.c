@@ -502,6 +502,22 @@ router_retry_next(struct router *r, struct router_retry *t, int rv,
         t->failed = true; /* running it again could apply it twice */
         return ROUTER_FAILED;
     }
+    /* The leader took the write and is still committing and applying it
+     * (a large one): ask it again at once, the retry waits for the same
+     * proposal. Without a statement_timeout a working leader is not a
+     * failover and does not use up the retry budget, up to a bound. */
+    if (rv == 0 && resp->error->has_in_progress && resp->error->in_progress &&
+        t->n_progress < ROUTER_PROGRESS_MAX) {
+        int64_t now = router_now_ms();
+        t->n_progress++;
+        if (!t->stmt_deadline &&
+            t->deadline_ms < now + (int64_t)r->cfg.request_timeout_ms)
+            t->deadline_ms = now + (int64_t)r->cfg.request_timeout_ms;
+        t->next_at_ms = now;
+        tl_debug(MOD, "event=retry_in_progress shard=%u node=%u attempt=%u",
+                 t->shard, t->node, t->n_attempts);
+        return ROUTER_RETRY;
+    }
 
     uint32_t from = t->node;
     int pause = 0;

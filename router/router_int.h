@@ -54,6 +54,10 @@
 #define ROUTER_BACKOFF_MAX_MS 200
 /** How many stale-version refusals one call follows before giving up. */
 #define ROUTER_STALE_MAX 8
+/** How many "still in progress" answers (a leader applying a large write)
+ * one call follows, each extending a default deadline by up to
+ * request_timeout_ms: about 5 minutes with the default 5 s. */
+#define ROUTER_PROGRESS_MAX 60
 
 /* How a request may be repeated. */
 enum router_op {
@@ -87,6 +91,7 @@ struct router_retry {
     bool stmt_deadline;    /* the deadline is the statement_timeout */
     uint32_t n_silent;     /* attempts sent and not answered in time: a
                               node was working on them, or stuck */
+    uint32_t n_progress;   /* "still in progress" answers followed */
     bool no_leader;        /* the latest attempt found no leader known
                               (refused without a hint, or unreachable) */
     char why[200];         /* the last failure, for the error detail */

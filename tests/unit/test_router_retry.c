@@ -271,6 +271,42 @@ test_node_timeout_of_modify(void **state)
     assert_string_equal(err.sqlstate, "08007");
 }
 
+/* A leader still applying a large write ("in progress") is asked again at
+ * once, on the same node; without a statement_timeout the answer extends
+ * the call's deadline (a working leader is not a failover), with one it
+ * does not; the extensions are bounded. */
+static void
+test_in_progress_write_waits_at_the_leader(void **state)
+{
+    struct router r;
+    struct router_retry t;
+    struct reply rp;
+    int64_t deadline;
+    (void)state;
+    make_router(&r, 3, 3);
+    deadline = router_now_ms() + 100;
+    router_retry_init(&r, &t, 0, ROUTER_WRITE, deadline);
+    error_reply(&rp, TL_ETIMEOUT, "08006", "write to shard 0 timed out", 0);
+    rp.err.has_in_progress = rp.err.in_progress = 1;
+    assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
+                     ROUTER_RETRY);
+    assert_int_equal(t.node, 1);                   /* the same node */
+    assert_true(t.next_at_ms <= router_now_ms());  /* no pause */
+    assert_true(t.deadline_ms >= deadline + 4000); /* + request timeout */
+    /* Under a statement_timeout the deadline stays. */
+    router_retry_init(&r, &t, 0, ROUTER_WRITE, deadline);
+    t.stmt_deadline = true;
+    assert_int_equal(router_retry_next(&r, &t, 0, &rp.resp), ROUTER_RETRY);
+    assert_int_equal(t.deadline_ms, deadline);
+    /* Bounded: after ROUTER_PROGRESS_MAX answers it is a timeout again. */
+    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 100000);
+    for (int i = 0; i < ROUTER_PROGRESS_MAX; i++)
+        assert_int_equal(router_retry_next(&r, &t, 0, &rp.resp), ROUTER_RETRY);
+    assert_int_equal(t.n_progress, ROUTER_PROGRESS_MAX);
+    router_retry_next(&r, &t, 0, &rp.resp);
+    assert_int_equal(t.n_progress, ROUTER_PROGRESS_MAX);
+}
+
 /* A request without an id with an unknown outcome fails at once with
  * 08007 instead of risking a second application. */
 static void
@@ -519,6 +555,7 @@ main(void)
         cmocka_unit_test(test_silence_then_election_is_40001),
         cmocka_unit_test(test_single_replica_reports_08006),
         cmocka_unit_test(test_answers_end_the_call),
+        cmocka_unit_test(test_in_progress_write_waits_at_the_leader),
         cmocka_unit_test(test_attempt_timeout_bounded_by_deadline),
         cmocka_unit_test(test_rpc_dead_node_fails_fast),
     };
