@@ -765,7 +765,7 @@ build_batch(struct scan_ctx *c, struct mod_state *s, bool is_delete,
 /* One attempt: scan, build, propose. 1 means "retry", 0 done. */
 static int
 modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
-            uint64_t request_id, const struct assign *as,
+            uint64_t request_id, uint64_t read_index, const struct assign *as,
             exec_propose_fn propose, void *ctx, uint64_t *count)
 {
     struct mod_state s = {0};
@@ -801,6 +801,8 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
     wb.request_id = request_id;
     wb.has_affected = true;
     wb.affected = s.n;
+    wb.has_read_index = read_index != 0;
+    wb.read_index = read_index;
     rv = propose(ctx, &wb, &res, c->err);
     if (rv != 0)
         return rv;
@@ -821,8 +823,8 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
 int
 exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
             const Talus__ModifyFragment *mf, uint64_t request_id,
-            exec_propose_fn propose, void *ctx, struct tl_arena *a,
-            uint64_t *count, struct tl_error *err)
+            uint64_t read_index, exec_propose_fn propose, void *ctx,
+            struct tl_arena *a, uint64_t *count, struct tl_error *err)
 {
     struct scan_ctx c;
     struct assign *as = NULL;
@@ -843,7 +845,8 @@ exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
                               "update");
             break;
         }
-        rv = modify_once(&c, mf, request_id, as, propose, ctx, count);
+        rv = modify_once(&c, mf, request_id, read_index, as, propose, ctx,
+                         count);
         if (rv == 1)
             rv = 0; /* a concurrent writer won: re-scan and retry */
         else

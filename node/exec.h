@@ -79,11 +79,13 @@ int exec_scan(struct storage *st, rocksdb_column_family_handle_t *cf,
  * *@count gets the rows affected. The batch carries @request_id (0:
  * none), so it applies at most once however often the modify is resent;
  * a resend (mf->retry) of one already applied answers the first count.
+ * @read_index (0: unknown) is the shard's applied index read before the
+ * scan starts: the batch carries it (WriteBatch.read_index).
  * Errors: 23505 (new primary key exists), 23502, cast and expression
  * errors, whatever @propose reports. */
 int exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
                 const Talus__ModifyFragment *mf, uint64_t request_id,
-                exec_propose_fn propose, void *ctx, struct tl_arena *a,
-                uint64_t *count, struct tl_error *err);
+                uint64_t read_index, exec_propose_fn propose, void *ctx,
+                struct tl_arena *a, uint64_t *count, struct tl_error *err);
 
 #endif

@@ -91,8 +91,13 @@ struct node_fsm {
     struct storage *st;       /* borrowed */
     rocksdb_column_family_handle_t *cf; /* borrowed */
     uint32_t shard;
-    struct raft *raft;          /* borrowed; set before raft_start() */
-    _Atomic uint64_t applied;   /* last applied index, as stored */
+    struct raft *raft;        /* borrowed; set before raft_start() */
+    _Atomic uint64_t applied; /* last applied index, as stored */
+    /* The last index whose batch changed the shard's rows (at most
+     * `applied`; at start, and after a restore, `applied` itself). Read
+     * and written by whoever applies (the applier, or the loop while the
+     * applier is drained). */
+    uint64_t last_write;
     uint32_t node_id;           /* this node: source of our snapshots */
     _Atomic uint32_t preferred; /* operator's preferred leader, 0: none */
     struct fsm_dedupe dedupe;

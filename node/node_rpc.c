@@ -411,10 +411,13 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
     /* Expired before its batch was built: nothing proposed, as a write. */
     if (rv == 0 && expired(sh, req, &lim, "modify", a, resp))
         return;
+    /* Read before the scan's iterator exists: every write at or below it
+     * is visible to the scan (WriteBatch.read_index). */
+    uint64_t read_index = fsm_applied(&sh->fsm);
     if (rv == 0 && mf->prepare && mf->prepared_id != 0) {
         struct keep_ctx k = {sh, mf->prepared_id};
-        rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, keep_batch, &k,
-                         a, &count, &err);
+        rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, read_index,
+                         keep_batch, &k, a, &count, &err);
     } else if (rv == 0) {
         struct fsm_result res;
         /* A retry of a modify whose batch is still in flight here: wait
@@ -429,7 +432,7 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
                      ? propose_kept(n, sh, mf->prepared_id, &count, &err)
                      : 1;
         if (rv == 1)
-            rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id,
+            rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, read_index,
                              node_propose, sh, a, &count, &err);
     }
     if (rv != 0) {

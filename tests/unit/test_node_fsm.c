@@ -103,9 +103,31 @@ apply(struct fixture *f, uint64_t index, size_t n, ...)
     wb.mutations = ms;
     wb.n_mutations = n;
     fsm_entry_encode(&wb, &buf);
-    assert_int_equal(buf.len % 8, 0); /* raft 0.15 needs 8-byte multiples */
+    assert_int_equal(buf.len % 8, 0); /* raft needs 8-byte multiples */
     for (size_t i = 0; i < n; i++)
         free(ms[i]);
+    assert_int_equal(fsm_apply_batch(&f->fsm, index, buf.base, buf.len, &res),
+                     0);
+    raft_free(buf.base);
+    return res;
+}
+
+/* Apply a one-mutation batch read at @read_index, at @index. */
+static struct fsm_result
+apply_read_at(struct fixture *f, uint64_t index, uint64_t read_index,
+              Talus__Mutation *m)
+{
+    Talus__WriteBatch wb;
+    struct fsm_result res;
+    struct raft_buffer buf;
+
+    talus__write_batch__init(&wb);
+    wb.mutations = &m;
+    wb.n_mutations = 1;
+    wb.has_read_index = true;
+    wb.read_index = read_index;
+    fsm_entry_encode(&wb, &buf);
+    free(m);
     assert_int_equal(fsm_apply_batch(&f->fsm, index, buf.base, buf.len, &res),
                      0);
     raft_free(buf.base);
@@ -238,6 +260,39 @@ test_equals(void **state)
     r = apply(f, 4, 1, mut(0, "nokey", "v", TALUS__MUTATION__COND__EQUALS, ""));
     assert_int_equal(r.outcome, FSM_COND_FAILED);
     assert_int_equal(stored_applied(f), 4);
+}
+
+/* A batch read at an index no later batch changed the shard after does not
+ * read its EQUALS conditions again (they hold by construction: here a
+ * deliberately wrong expectation passes, which shows the read was
+ * skipped); once a batch changed the shard after the read index they are
+ * read, and ABSENT conditions always are. */
+static void
+test_read_index_skips_equals_reads(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+
+    apply(f, 1, 1, mut(0, "k", "v1", 0, NULL));
+    /* Read at 1; nothing changed since. */
+    r = apply_read_at(f, 2, 1,
+                      mut(0, "k", "v2", TALUS__MUTATION__COND__EQUALS, "??"));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_value(f, "k", "v2");
+    /* Read at 1, but index 2 changed the shard: read, and it fails. */
+    r = apply_read_at(f, 3, 1,
+                      mut(0, "k", "v3", TALUS__MUTATION__COND__EQUALS, "v1"));
+    assert_int_equal(r.outcome, FSM_COND_FAILED);
+    assert_value(f, "k", "v2");
+    /* A failed batch changed nothing: read at 2 still skips. */
+    r = apply_read_at(f, 4, 2,
+                      mut(0, "k", "v4", TALUS__MUTATION__COND__EQUALS, "v2"));
+    assert_int_equal(r.outcome, FSM_OK);
+    /* ABSENT is read whatever the read index. */
+    r = apply_read_at(f, 5, 4,
+                      mut(0, "k", "v5", TALUS__MUTATION__COND__ABSENT, NULL));
+    assert_int_equal(r.outcome, FSM_COND_FAILED);
+    assert_value(f, "k", "v4");
 }
 
 /* Replaying an entry at or below the applied index changes nothing. */
@@ -528,6 +583,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_delete_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_absent_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_index_skips_equals_reads,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_equals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
