@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "tl_error.h"
 
@@ -31,14 +32,6 @@ struct fsm_done_slot {
     int status;
     struct fsm_result res;
 };
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 assert_locked(struct applier *a)
@@ -85,9 +78,9 @@ static int
 apply_one(struct node_fsm *f, const struct fsm_queued *q,
           struct fsm_result *res)
 {
-    double t0 = now_s(), ms;
+    double t0 = tl_clock_now_s(), ms;
     int rv = fsm_apply_entry(f, q->index, q->data, q->len, res);
-    ms = (now_s() - t0) * 1000.0;
+    ms = (tl_clock_now_s() - t0) * 1000.0;
     if (ms >= SLOW_APPLY_MS)
         tl_info("applier",
                 "event=slow_apply shard=%u index=%llu bytes=%zu ms=%.0f",
@@ -305,13 +298,7 @@ applier_wait(struct node_fsm *f, uint64_t index, uint32_t timeout_ms)
 
     if (a == NULL)
         return 0;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    ts = tl_clock_after_ms(timeout_ms);
     pthread_mutex_lock(&a->mu);
     while (!applied_through(f, index) && rv != ETIMEDOUT)
         rv = pthread_cond_timedwait(&a->done_cv, &a->mu, &ts);

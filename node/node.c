@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "tl_error.h"
 
@@ -60,9 +61,7 @@ node_create(const struct tl_cluster_config *cfg,
 double
 node_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return tl_clock_now_s();
 }
 
 struct node_shard *
@@ -430,16 +429,9 @@ node_enqueue(struct node *n, struct proposal *p)
 static bool
 wait_done(struct proposal *p, uint32_t ms)
 {
-    struct timespec ts;
+    struct timespec ts = tl_clock_after_ms(ms);
     int rv = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&p->mu);
     while (!p->done && rv != ETIMEDOUT)
         rv = pthread_cond_timedwait(&p->cv, &p->mu, &ts);

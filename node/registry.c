@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "cluster_map.h"
 #include "log.h"
 #include "node_int.h"
@@ -632,14 +633,7 @@ registry_main(void *arg)
             failing = false;
             backoff = REGISTRY_PERIOD_MS / 4;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += wait_ms / 1000;
-        ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = tl_clock_after_ms((uint32_t)wait_ms);
         pthread_mutex_lock(&g->mu);
         while (!g->stop && !g->want_read &&
                pthread_cond_timedwait(&g->cv, &g->mu, &ts) != ETIMEDOUT)
