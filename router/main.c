@@ -27,6 +27,7 @@
 
 #include "cluster_config.h"
 #include "cluster_map.h"
+#include "crash.h"
 #include "log.h"
 #include "router.h"
 #include "session.h"
@@ -161,6 +162,8 @@ run_connection(void *p)
     struct conn_arg a = *(struct conn_arg *)p;
 
     free(p);
+    /* Parsing and planning recurse: an overflow here is logged too. */
+    tl_crash_thread_init();
     session_run(&router, a.fd, a.reject);
     if (a.reject)
         atomic_fetch_sub(&n_rejecting, 1);
@@ -324,6 +327,9 @@ main(int argc, char **argv)
     int opt;
     int sig;
 
+    /* First, before any thread starts: a crash must leave a line in the
+     * log (common/crash.h). */
+    tl_crash_install("talus-router");
     while ((opt = getopt_long(argc, argv, "c:j:l:L:m:h", opts, NULL)) != -1) {
         char *end;
         int level;

@@ -18,6 +18,7 @@
 
 #include "cluster_config.h"
 #include "cluster_map.h"
+#include "crash.h"
 #include "rpc.h"
 #include "shardctl_int.h"
 #include "tl_error.h"
@@ -989,6 +990,7 @@ main(int argc, char **argv)
     char err[512];
     int i;
 
+    tl_crash_install("shardctl");
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config = argv[++i];
