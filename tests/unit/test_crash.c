@@ -63,10 +63,13 @@ die(enum how how)
         signal(sigs[i], SIG_DFL);
     tl_crash_install("test_crash");
     switch (how) {
-    case HOW_FAULT:
-        /* Not NULL, so UBSan's null check lets the store reach the MMU. */
-        *(volatile int *)(uintptr_t)0x38 = 1;
+    case HOW_FAULT: {
+        /* Not NULL, so UBSan's null check lets the store reach the MMU;
+         * through a volatile so the compiler cannot see the constant. */
+        volatile uintptr_t bad = 0x38;
+        *(volatile int *)bad = 1;
         break;
+    }
     case HOW_OVERFLOW:
         recurse(NULL, 0);
         break;
