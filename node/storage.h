@@ -100,18 +100,21 @@ int storage_sync(struct storage *st);
 int storage_count_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
                        uint64_t *out);
 
-/* Below this many keys (by RocksDB's estimate) a shard's keys are
- * counted exactly by storage_estimate_keys(); $TALUS_KEYS_EXACT_MAX
- * overrides it (0: always estimate). */
-#define STORAGE_KEYS_EXACT_MAX 10000
+/* Up to this many keys (by RocksDB's estimate) storage_estimate_keys()
+ * tries an exact count; $TALUS_KEYS_EXACT_MAX overrides it (0: always
+ * estimate). */
+#define STORAGE_KEYS_EXACT_MAX 2000000
 
-/** The table keys of @cf into *@out, cheap whatever the size of the
- * shard; *@estimated says whether the number is an estimate.
+/** The table keys of @cf into *@out, never working past @deadline_ns
+ * (CLOCK_MONOTONIC, nanoseconds) by much; *@estimated says whether the
+ * number is an estimate.
  *
  * RocksDB's "rocksdb.estimate-num-keys" for the column family comes from
  * file and memtable metadata, no data read. When it is at most
- * STORAGE_KEYS_EXACT_MAX the keys are counted exactly (reading at most
- * twice that many; a shard that turns out bigger gets the estimate).
+ * STORAGE_KEYS_EXACT_MAX the keys are counted exactly, unless the count
+ * reaches @deadline_ns (checked every 4,096 keys) or twice that bound: the
+ * caller shares one time budget over its shards, so a small shard is
+ * counted and a big or busy one is estimated, at a bounded cost.
  * Otherwise *@out is that estimate less the reserved keys above
  * STORAGE_APPLIED_KEY (applied index, preferred leader, the dedupe table:
  * at most one per request id of the dedupe window), which are counted.
@@ -122,8 +125,8 @@ int storage_count_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
  * large UPDATEs and settles as RocksDB flushes and compacts; on a table
  * loaded in batches it is close. TL_EIO on a RocksDB error (logged). */
 int storage_estimate_keys(struct storage *st,
-                          rocksdb_column_family_handle_t *cf, uint64_t *out,
-                          bool *estimated);
+                          rocksdb_column_family_handle_t *cf,
+                          uint64_t deadline_ns, uint64_t *out, bool *estimated);
 
 /** Create directory @path and its missing parents (mode 0755). TL_EIO
  * with errno set if one cannot be created. */
