@@ -3,6 +3,7 @@
  * takes its vschema entry, bad vschema files rejected with the catalog
  * unchanged, an unreachable cluster, and --help on every command. */
 #include <jansson.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -584,6 +585,50 @@ test_frozen_node(void **state)
     free(out);
 }
 
+static char *slow_out;
+static int slow_rv;
+
+static void *
+status_thread(void *arg)
+{
+    (void)arg;
+    slow_rv = run(&slow_out, "--json", "status", NULL);
+    return NULL;
+}
+
+/* A node that answers late — frozen for 1.3 s while `status` waits, as a
+ * node busy for that long would be — is shown slow (up, with the time it
+ * took), not down. */
+static void
+test_slow_node(void **state)
+{
+    pthread_t t;
+    (void)state;
+
+    th_node_signal(&cluster, 2, SIGSTOP);
+    double start = th_now();
+    assert_int_equal(pthread_create(&t, NULL, status_thread, NULL), 0);
+    /* The freeze is the stimulus, not a wait for readiness: past the
+     * 1 s soft deadline, before the 2 s connect and 5 s hard ones. */
+    while (th_now() - start < 1.3)
+        usleep(10 * 1000);
+    th_node_signal(&cluster, 2, SIGCONT);
+    pthread_join(t, NULL);
+    json_t *j = parse(slow_out);
+    json_t *n2 = json_node(j, 2);
+    if (strcmp(json_string_value(json_object_get(n2, "state")), "slow") != 0)
+        fail_msg("node 2 not slow: %s", slow_out);
+    assert_true(json_is_true(json_object_get(n2, "up")));
+    assert_true(json_integer_value(json_object_get(n2, "ms")) >= 1000);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(j, "summary"), "nodes_slow")),
+                     1);
+    json_decref(j);
+    free(slow_out);
+    (void)slow_rv;
+    assert_int_equal(th_wait_ready(&cluster, 60), 0);
+}
+
 /* A node that takes a fatal signal leaves a `level=fatal mod=crash` line
  * with a backtrace in its log and dies by the signal (under ASan, by the
  * sanitizer's report that follows ours); `status` then shows it down
@@ -679,6 +724,7 @@ main(void)
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_key_estimates),
         cmocka_unit_test(test_frozen_node),
+        cmocka_unit_test(test_slow_node),
         cmocka_unit_test(test_crashed_node),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
