@@ -14,9 +14,13 @@
 #include <unistd.h>
 
 #define CRASH_MAX_FRAMES 64
-/* Large enough for the handler's own frames, backtrace()'s unwinder and a
- * sanitizer's report, which run on it too. */
+/* The main thread's: large enough for the handler's own frames,
+ * backtrace()'s unwinder and a sanitizer's report, which run on it too.
+ * Other threads' (tl_crash_thread_init()) are smaller, as a router may
+ * run a thousand connection threads; under a sanitizer, which gives every
+ * thread its own, they are not used. */
 #define CRASH_ALTSTACK_SIZE (256 * 1024)
+#define CRASH_THREAD_ALTSTACK_SIZE (64 * 1024)
 
 static const struct {
     int sig;
@@ -252,15 +256,15 @@ free_thread_altstack(void *mem)
     free(mem);
 }
 
-/* Give the calling thread @mem (CRASH_ALTSTACK_SIZE bytes) as its
- * alternate signal stack unless it has one; true if @mem was taken. */
+/* Give the calling thread @mem (@size bytes) as its alternate signal
+ * stack unless it has one; true if @mem was taken. */
 static bool
-set_altstack(void *mem)
+set_altstack(void *mem, size_t size)
 {
     stack_t old;
     if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE))
         return false; /* a sanitizer (or the caller) already gave one */
-    stack_t ss = {.ss_sp = mem, .ss_size = CRASH_ALTSTACK_SIZE, .ss_flags = 0};
+    stack_t ss = {.ss_sp = mem, .ss_size = size, .ss_flags = 0};
     return sigaltstack(&ss, NULL) == 0;
 }
 
@@ -269,10 +273,11 @@ tl_crash_thread_init(void)
 {
     if (!altstack_key_ok)
         return;
-    void *mem = malloc(CRASH_ALTSTACK_SIZE);
+    void *mem = malloc(CRASH_THREAD_ALTSTACK_SIZE);
     if (mem == NULL)
         return;
-    if (!set_altstack(mem) || pthread_setspecific(altstack_key, mem) != 0) {
+    if (!set_altstack(mem, CRASH_THREAD_ALTSTACK_SIZE) ||
+        pthread_setspecific(altstack_key, mem) != 0) {
         stack_t cur;
         /* Never free a stack that the thread may be using. */
         if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == mem)
@@ -297,7 +302,7 @@ tl_crash_install(const char *process)
     (void)backtrace(frames, 4);
     altstack_key_ok =
         pthread_key_create(&altstack_key, free_thread_altstack) == 0;
-    set_altstack(main_altstack);
+    set_altstack(main_altstack, sizeof main_altstack);
 
     for (size_t i = 0; i < N_FATAL; i++) {
         struct sigaction sa;
