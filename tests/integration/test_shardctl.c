@@ -632,36 +632,50 @@ test_slow_node(void **state)
 /* A node that takes a fatal signal leaves a `level=fatal mod=crash` line
  * with a backtrace in its log and dies by the signal (under ASan, by the
  * sanitizer's report that follows ours); `status` then shows it down
- * while the other two answer and lead every shard. Runs last: the node
- * stays dead. */
+ * while the other two answer and lead every shard. A router that aborts
+ * leaves the same lines. Runs last: both stay dead. */
+/* Send @sig (named @sig_name) to the server whose pid is *@pidp, reap it
+ * (*@pidp becomes 0, so the harness does not count it) and check that it
+ * died badly after writing the crash lines of process @proc to the log
+ * file @log_name. */
 static void
-test_crashed_node(void **state)
+crash_and_check(pid_t *pidp, int sig, const char *sig_name, const char *proc,
+                const char *log_name)
 {
-    char path[PATH_MAX + 32];
-    char *out;
+    char path[PATH_MAX + 32], want[128];
     int status = 0;
-    (void)state;
+    pid_t pid = *pidp, r;
 
-    pid_t pid = cluster.nodes[2];
     assert_true(pid > 0);
-    assert_int_equal(kill(pid, SIGSEGV), 0);
+    assert_int_equal(kill(pid, sig), 0);
     double deadline = th_now() + 30;
-    pid_t r;
     while ((r = waitpid(pid, &status, WNOHANG)) == 0 && th_now() < deadline)
         usleep(10 * 1000); /* nothing to wait on but the child's exit */
     assert_int_equal(r, pid);
-    cluster.nodes[2] = 0; /* reaped here: not a bad exit of the harness */
+    *pidp = 0;
     assert_true(WIFSIGNALED(status) ||
                 (WIFEXITED(status) && WEXITSTATUS(status) != 0));
 
-    snprintf(path, sizeof path, "%s/node3.log", cluster.dir);
+    snprintf(path, sizeof path, "%s/%s", cluster.dir, log_name);
+    snprintf(want, sizeof want,
+             "level=fatal mod=crash event=signal proc=%s signal=%s", proc,
+             sig_name);
     char *log = slurp(path);
-    if (strstr(log, "level=fatal mod=crash event=signal proc=talus-node "
-                    "signal=SIGSEGV") == NULL ||
+    if (strstr(log, want) == NULL ||
         strstr(log, "level=fatal mod=crash event=frame n=0 at=") == NULL ||
         strstr(log, "level=fatal mod=crash event=end frames=") == NULL)
-        fail_msg("no crash report in node3.log:\n%s", log);
+        fail_msg("no crash report in %s:\n%s", log_name, log);
     free(log);
+}
+
+static void
+test_crashed_node(void **state)
+{
+    char *out;
+    (void)state;
+
+    crash_and_check(&cluster.nodes[2], SIGSEGV, "SIGSEGV", "talus-node",
+                    "node3.log");
 
     run(&out, "status", NULL);
     assert_non_null(strstr(out, "nodes: 2 up, 1 down (down: 3)"));
@@ -673,6 +687,10 @@ test_crashed_node(void **state)
     assert_int_equal(run(&out, "status", NULL), 0);
     assert_non_null(strstr(out, "groups without quorum (no leader): 0 of 7"));
     free(out);
+
+    /* The router has the same handler (an abort: a failed assertion). */
+    crash_and_check(&cluster.router, SIGABRT, "SIGABRT", "talus-router",
+                    "router.log");
 }
 
 /* `--help` on every command and subcommand prints its usage and exits 0,
