@@ -31,8 +31,10 @@
 #define STATUS_SOFT_MS 1000
 #define STATUS_HARD_MS 5000
 #define STATUS_CONNECT_MS 2000
-/* Per node asked for the cluster map (through the meta group's leader). */
-#define MAP_TIMEOUT_MS 2000
+/* Per node asked for the cluster map: the node reads the registry through
+ * the meta group's leader, which a busy cluster may take seconds to
+ * confirm; a dead node is skipped after the connect timeout (1 s). */
+#define MAP_TIMEOUT_MS STATUS_HARD_MS
 #define DEFAULT_NODE "127.0.0.1:7101"
 
 /* The ClusterMap the cluster answered (registry view), or NULL. */
