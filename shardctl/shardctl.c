@@ -1005,16 +1005,20 @@ static const struct {
 } command_help[] = {
     {"status", "usage: shardctl status [--json]\n"
                "Every shard and the meta group: state, leader, voters, "
-               "standbys, term,\ncommit and applied index, keys, scans, "
-               "writes; then nodes up/down and\nthe groups without quorum. "
-               "Exit 1 if a group has no leader.\n"},
+               "standbys, term,\ncommit and applied index, keys (~: an "
+               "estimate), scans, writes; then\nevery node: up (answered "
+               "within 1 s), slow (within 5 s) or down (no\nconnection "
+               "after 2 s or no answer after 5 s), with the time it took;\n"
+               "the groups without quorum. Exit 1 if a group has no "
+               "leader.\n"},
     {"nodes", "usage: shardctl nodes [--json]\n"
-              "Every node: id, RPC and raft address, up/down, the shards it "
-              "hosts and\nthe shards it leads. Exit 1 if no node answers.\n"},
+              "Every node: id, RPC and raft address, up/slow/down, the "
+              "shards it hosts\nand the shards it leads. Exit 1 if no node "
+              "answers.\n"},
     {"shards", "usage: shardctl shards [--json]\n"
                "Every shard: the hash range [start, end) it owns for hash "
-               "tables,\nreplicas, leader, applied index, approximate number "
-               "of keys.\n"},
+               "tables,\nreplicas, leader, applied index, number of keys "
+               "(~: an estimate).\n"},
     {"tables", "usage: shardctl tables [--json]\n"
                "Every table of the catalog (meta group): name, id, kind, "
                "vindex and\ncolumn, range boundaries, number of columns.\n"},
