@@ -312,12 +312,15 @@ tl_crash_install(const char *process)
          * no room on the normal one). The other fatal signals are blocked
          * while the handler runs, so a SIGABRT sent meanwhile cannot cut
          * the report short (abort() unblocks SIGABRT itself, so a
-         * sanitizer's report that aborts still ends the process). */
+         * sanitizer's report that aborts still ends the process), and
+         * SIGPIPE is, so a closed stderr cannot end the process by another
+         * signal than the one being reported. */
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
         for (size_t j = 0; j < N_FATAL; j++)
             if (j != i)
                 sigaddset(&sa.sa_mask, fatal_signals[j].sig);
+        sigaddset(&sa.sa_mask, SIGPIPE);
         if (sigaction(fatal_signals[i].sig, &sa, &previous[i]) != 0)
             memset(&previous[i], 0, sizeof previous[i]);
     }
