@@ -59,9 +59,8 @@ enum node_state { NODE_DOWN, NODE_UP, NODE_SLOW };
 /* How one node answered a status request (collect_status). */
 struct node_answer {
     enum node_state state;
-    double ms;      /* from request to answer (or to giving up) */
-    char why[128];  /* NODE_DOWN: "unavailable", "timeout", the error */
-    bool estimated; /* some key count in its answer is an estimate */
+    double ms;     /* from request to answer (or to giving up) */
+    char why[128]; /* NODE_DOWN: "unavailable", "timeout", the error */
     /* Private to collect_status: */
     const struct tl_node_config *node;
     const Talus__Request *req;
@@ -214,7 +213,6 @@ collect_status(const struct tl_cluster_config *cfg, bool keys,
             const Talus__ShardStatus *s = resp->shards[k];
             if (s->shard >= cfg->n_shards && s->shard != TL_META_GROUP)
                 continue;
-            ans[i].estimated |= s->keys_estimated;
             struct shard_view *v =
                 &views[s->shard == TL_META_GROUP ? cfg->n_shards : s->shard];
             if (v->n_replicas < TL_MAX_NODES)
