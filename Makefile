@@ -5,6 +5,7 @@ BUILD     ?= build
 SAN_BUILD ?= build-san
 DATA      ?= data
 PORT      ?= 5433
+NODE_PORT ?= 7100
 REPLICAS  ?= 3
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
@@ -25,7 +26,8 @@ build-san: deps
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
 
 up: build
-	@BUILD=$(BUILD) DATA=$(DATA) PORT=$(PORT) REPLICAS=$(REPLICAS) scripts/cluster up
+	@BUILD=$(BUILD) DATA=$(DATA) PORT=$(PORT) NODE_PORT=$(NODE_PORT) \
+	  REPLICAS=$(REPLICAS) scripts/cluster up
 
 down:
 	@BUILD=$(BUILD) DATA=$(DATA) scripts/cluster down

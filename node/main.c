@@ -9,6 +9,7 @@
 
 #include "cluster_config.h"
 #include "cluster_map.h"
+#include "crash.h"
 #include "log.h"
 #include "node.h"
 #include "tl_error.h"
@@ -341,6 +342,9 @@ main(int argc, char **argv)
     char errbuf[512] = "";
     int rv;
 
+    /* First, before any thread starts: a crash must leave a line in the
+     * log (common/crash.h). */
+    tl_crash_install("talus-node");
     if (parse_args(argc, argv, &a) != 0) {
         usage();
         return 2;

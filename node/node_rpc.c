@@ -6,6 +6,7 @@
 #include "node_int.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "keycodec.h"
@@ -443,8 +444,24 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
     resp->count = count;
 }
 
+/* How a status request wants keys counted. */
+enum keys_mode { KEYS_NONE, KEYS_ESTIMATE, KEYS_EXACT };
+
+/* Time a status request may spend counting keys exactly, over all its
+ * shards (then estimates): well inside shardctl's 1 s "slow" mark. */
+#define STATUS_COUNT_BUDGET_NS (200 * 1000 * 1000ull)
+
+static uint64_t
+monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static Talus__ShardStatus *
-shard_status(struct node_shard *sh, bool count_keys, struct tl_arena *a)
+shard_status(struct node_shard *sh, enum keys_mode keys, uint64_t deadline_ns,
+             struct tl_arena *a)
 {
     Talus__ShardStatus *ss = tl_arena_alloc(a, sizeof *ss);
     talus__shard_status__init(ss);
@@ -459,9 +476,21 @@ shard_status(struct node_shard *sh, bool count_keys, struct tl_arena *a)
     ss->n_scans = atomic_load(&sh->n_scans);
     ss->has_n_writes = true;
     ss->n_writes = atomic_load(&sh->n_writes);
-    if (count_keys && sh->fsm.cf != NULL &&
+    /* The exact count reads every key (seconds for millions, while the
+     * caller waits): only tests ask for it. Operators get the estimate. */
+    if (keys == KEYS_EXACT && sh->fsm.cf != NULL &&
         storage_count_keys(sh->fsm.st, sh->fsm.cf, &ss->n_keys) == 0)
         ss->has_n_keys = true;
+    bool estimated = false;
+    /* Only a leader spends the time budget on an exact count: shardctl
+     * shows the leader's view, a follower's only when there is none. */
+    if (keys == KEYS_ESTIMATE && sh->fsm.cf != NULL &&
+        storage_estimate_keys(sh->fsm.st, sh->fsm.cf,
+                              ss->is_leader ? deadline_ns : 0, &ss->n_keys,
+                              &estimated) == 0) {
+        ss->has_n_keys = ss->has_keys_estimated = true;
+        ss->keys_estimated = estimated;
+    }
     pthread_mutex_lock(&sh->info_mu);
     ss->voters =
         tl_arena_alloc(a, (sh->info.n_voters + 1) * sizeof *ss->voters);
@@ -488,14 +517,21 @@ static void
 handle_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
               Talus__Response *resp)
 {
-    bool count_keys = req->status->has_count_keys && req->status->count_keys;
+    const Talus__StatusRequest *sr = req->status;
+    enum keys_mode keys = KEYS_NONE;
+    if (sr->has_count_keys && sr->count_keys)
+        keys = KEYS_EXACT;
+    else if (sr->has_estimate_keys && sr->estimate_keys)
+        keys = KEYS_ESTIMATE;
+    uint64_t deadline_ns = monotonic_ns() + STATUS_COUNT_BUDGET_NS;
     resp->shards =
         tl_arena_alloc(a, (TL_MAX_SHARDS + 1) * sizeof *resp->shards);
     resp->n_shards = 0;
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
         struct node_shard *sh = node_shard_get(n, s);
         if (sh != NULL)
-            resp->shards[resp->n_shards++] = shard_status(sh, count_keys, a);
+            resp->shards[resp->n_shards++] =
+                shard_status(sh, keys, deadline_ns, a);
     }
 }
 

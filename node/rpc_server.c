@@ -6,6 +6,7 @@
 
 #include <nng/protocol/reqrep0/rep.h>
 
+#include "crash.h"
 #include "log.h"
 #include "tl_error.h"
 
@@ -34,6 +35,9 @@ worker_main(void *arg)
     struct rpc_server *s = w->server;
     struct tl_buf reply;
 
+    /* Scans evaluate expressions recursively: an overflow here is logged
+     * too (common/crash.h). */
+    tl_crash_thread_init();
     tl_buf_init(&reply);
     for (;;) {
         nng_msg *in;

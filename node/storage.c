@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "buf.h"
 #include "log.h"
@@ -324,9 +325,21 @@ storage_sync(struct storage *st)
     return 0;
 }
 
-int
-storage_count_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
-                   uint64_t *out)
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Count the keys of @cf in [@lo, @hi) (@hi NULL: to the end), stopping
+ * after @max keys or at @deadline_ns (0: none); *@out is the number seen.
+ * TL_ETIMEOUT at the deadline, TL_EIO on an iterator error. */
+static int
+count_range(struct storage *st, rocksdb_column_family_handle_t *cf,
+            const char *lo, size_t lo_len, const char *hi, size_t hi_len,
+            uint64_t max, uint64_t deadline_ns, uint64_t *out)
 {
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     rocksdb_iterator_t *it;
@@ -334,17 +347,25 @@ storage_count_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
     uint64_t n = 0;
     int rv = 0;
 
-    /* The bound buffer is not copied by RocksDB: a literal lives forever. */
-    rocksdb_readoptions_set_iterate_upper_bound(ro, STORAGE_APPLIED_KEY,
-                                                STORAGE_APPLIED_KEY_LEN);
+    /* The bound buffer is not copied by RocksDB: callers pass literals. */
+    if (hi != NULL)
+        rocksdb_readoptions_set_iterate_upper_bound(ro, hi, hi_len);
     rocksdb_readoptions_set_fill_cache(ro, 0);
     it = rocksdb_create_iterator_cf(st->db, ro, cf);
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it))
+    if (lo != NULL)
+        rocksdb_iter_seek(it, lo, lo_len);
+    else
+        rocksdb_iter_seek_to_first(it);
+    for (; rocksdb_iter_valid(it) && n < max; rocksdb_iter_next(it)) {
         n++;
+        if (deadline_ns != 0 && n % 4096 == 0 && now_ns() >= deadline_ns) {
+            rv = TL_ETIMEOUT;
+            break;
+        }
+    }
     rocksdb_iter_get_error(it, &err);
     if (err != NULL) {
-        tl_error("storage", "event=count_keys_failed err=\"%s\"", err);
+        tl_error("storage", "event=count_range_failed err=\"%s\"", err);
         rocksdb_free(err);
         rv = TL_EIO;
     }
@@ -352,4 +373,67 @@ storage_count_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
     rocksdb_readoptions_destroy(ro);
     *out = n;
     return rv;
+}
+
+int
+storage_count_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
+                   uint64_t *out)
+{
+    return count_range(st, cf, NULL, 0, STORAGE_APPLIED_KEY,
+                       STORAGE_APPLIED_KEY_LEN, UINT64_MAX, 0, out);
+}
+
+/* STORAGE_KEYS_EXACT_MAX, or $TALUS_KEYS_EXACT_MAX when set. Read at
+ * every call (status requests are rare) so a test can change it. */
+static uint64_t
+exact_max(void)
+{
+    const char *env = getenv("TALUS_KEYS_EXACT_MAX");
+    char *end = NULL;
+    if (env != NULL) {
+        long long v = strtoll(env, &end, 10);
+        if (end != env && *end == '\0' && v >= 0)
+            return (uint64_t)v;
+    }
+    return STORAGE_KEYS_EXACT_MAX;
+}
+
+int
+storage_estimate_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
+                      uint64_t deadline_ns, uint64_t *out, bool *estimated)
+{
+    uint64_t total = 0, reserved = 0, n = 0, max = exact_max();
+    int rv;
+
+    *out = 0;
+    *estimated = true;
+    if (rocksdb_property_int_cf(st->db, cf, "rocksdb.estimate-num-keys",
+                                &total) != 0) {
+        tl_error("storage", "event=estimate_keys_failed "
+                            "err=\"no rocksdb.estimate-num-keys property\"");
+        return TL_EIO;
+    }
+    if (total <= max && now_ns() < deadline_ns) {
+        /* Count exactly while the budget lasts, never reading more than
+         * twice the bound (the estimate can be low, say after many
+         * deletes). The estimate counts overwritten rows until compaction
+         * (3x the rows after two full-table UPDATEs), the count does not. */
+        rv = count_range(st, cf, NULL, 0, STORAGE_APPLIED_KEY, 8, 2 * max + 1,
+                         deadline_ns, &n);
+        if (rv != 0 && rv != TL_ETIMEOUT)
+            return rv;
+        if (rv == 0 && n <= 2 * max) {
+            *out = n;
+            *estimated = false;
+            return 0;
+        }
+    }
+    /* The reserved keys are few (bounded by the dedupe window) and not
+     * table rows: count and subtract them. */
+    rv = count_range(st, cf, STORAGE_APPLIED_KEY, 8, NULL, 0, UINT64_MAX, 0,
+                     &reserved);
+    if (rv != 0)
+        return rv;
+    *out = total > reserved ? total - reserved : 0;
+    return 0;
 }

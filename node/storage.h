@@ -14,6 +14,7 @@
 #define NODE_STORAGE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -93,9 +94,39 @@ int storage_read_applied(struct storage *st, rocksdb_column_family_handle_t *cf,
 int storage_sync(struct storage *st);
 
 /** Count the table keys of @cf (the applied key excluded) into *@out.
- * TL_EIO on an iterator error. Reads the whole column family: slow. */
+ * TL_EIO on an iterator error. Reads the whole column family: slow (about
+ * a second per million keys on an idle node); tests and diagnostics only,
+ * never on a path an operator waits on. */
 int storage_count_keys(struct storage *st, rocksdb_column_family_handle_t *cf,
                        uint64_t *out);
+
+/* Up to this many keys (by RocksDB's estimate) storage_estimate_keys()
+ * tries an exact count; $TALUS_KEYS_EXACT_MAX overrides it (0: always
+ * estimate). */
+#define STORAGE_KEYS_EXACT_MAX 2000000
+
+/** The table keys of @cf into *@out, never working past @deadline_ns
+ * (CLOCK_MONOTONIC, nanoseconds) by much; *@estimated says whether the
+ * number is an estimate.
+ *
+ * RocksDB's "rocksdb.estimate-num-keys" for the column family comes from
+ * file and memtable metadata, no data read. When it is at most
+ * STORAGE_KEYS_EXACT_MAX the keys are counted exactly, unless the count
+ * reaches @deadline_ns (checked every 4,096 keys) or twice that bound: the
+ * caller shares one time budget over its shards, so a small shard is
+ * counted and a big or busy one is estimated, at a bounded cost.
+ * Otherwise *@out is that estimate less the reserved keys above
+ * STORAGE_APPLIED_KEY (applied index, preferred leader, the dedupe table:
+ * at most one per request id of the dedupe window), which are counted.
+ * The estimate counts every version of a key that is still in the
+ * memtable or not yet compacted — rows overwritten by an UPDATE, and the
+ * applied index that every raft entry rewrites — and subtracts deletes
+ * roughly, so it runs above the real count after many small writes or
+ * large UPDATEs and settles as RocksDB flushes and compacts; on a table
+ * loaded in batches it is close. TL_EIO on a RocksDB error (logged). */
+int storage_estimate_keys(struct storage *st,
+                          rocksdb_column_family_handle_t *cf,
+                          uint64_t deadline_ns, uint64_t *out, bool *estimated);
 
 /** Create directory @path and its missing parents (mode 0755). TL_EIO
  * with errno set if one cannot be created. */

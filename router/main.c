@@ -29,6 +29,7 @@
 #include "backends.h"
 #include "cluster_config.h"
 #include "cluster_map.h"
+#include "crash.h"
 #include "log.h"
 #include "router.h"
 #include "session.h"
@@ -184,6 +185,8 @@ run_connection(void *p)
 {
     struct conn_arg a = *(struct conn_arg *)p;
 
+    /* Parsing and planning recurse: an overflow here is logged too. */
+    tl_crash_thread_init();
     if (a.reject) {
         free(p);
         session_run(&router, a.fd, true);
@@ -376,6 +379,9 @@ main(int argc, char **argv)
     int opt;
     int sig;
 
+    /* First, before any thread starts: a crash must leave a line in the
+     * log (common/crash.h). */
+    tl_crash_install("talus-router");
     while ((opt = getopt_long(argc, argv, "c:j:l:L:m:R:U:S:T:M:B:h", opts,
                               NULL)) != -1) {
         char *end;

@@ -9,6 +9,7 @@
  * success, 1 when the cluster is unhealthy or unreachable, 2 for bad usage. */
 #include <libpq-fe.h>
 #include <nng/nng.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,22 @@
 
 #include "cluster_config.h"
 #include "cluster_map.h"
+#include "crash.h"
 #include "rpc.h"
 #include "shardctl_int.h"
 #include "tl_error.h"
 
-#define STATUS_TIMEOUT_MS 2000
+/* A node's status answer: within STATUS_SOFT_MS it is up; later, but
+ * within STATUS_HARD_MS, it is slow (busy, but it answers: not down);
+ * with no connection after STATUS_CONNECT_MS (dead, frozen or
+ * unreachable) or no answer by STATUS_HARD_MS it is down. */
+#define STATUS_SOFT_MS 1000
+#define STATUS_HARD_MS 5000
+#define STATUS_CONNECT_MS 2000
+/* Per node asked for the cluster map: the node reads the registry through
+ * the meta group's leader, which a busy cluster may take seconds to
+ * confirm; a dead node is skipped after the connect timeout (1 s). */
+#define MAP_TIMEOUT_MS STATUS_HARD_MS
 #define DEFAULT_NODE "127.0.0.1:7101"
 
 /* The ClusterMap the cluster answered (registry view), or NULL. */
@@ -41,6 +53,21 @@ struct shard_view {
     size_t n_replicas;
     bool restoring_any;
 };
+
+enum node_state { NODE_DOWN, NODE_UP, NODE_SLOW };
+
+/* How one node answered a status request (collect_status). */
+struct node_answer {
+    enum node_state state;
+    double ms;     /* from request to answer (or to giving up) */
+    char why[128]; /* NODE_DOWN: "unavailable", "timeout", the error */
+    /* Private to collect_status: */
+    const struct tl_node_config *node;
+    const Talus__Request *req;
+    Talus__Response *resp;
+};
+
+static const char *const node_state_names[] = {"down", "up", "slow"};
 
 static void
 usage(FILE *f)
@@ -104,43 +131,83 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Ask every node for its shards' status; fills @views (n_shards + 1
- * long: the meta group's view comes last, at index n_shards).
- * Returns the number of nodes that answered. */
-static uint32_t
-collect_status(const struct tl_cluster_config *cfg, bool count_keys,
-               struct shard_view *views, bool *node_up)
+/* One node's status call, on its own thread so that every node's answer
+ * time is its own (a slow node does not make the others look slow). */
+static void *
+status_call_main(void *arg)
 {
-    struct tl_rpc_client *clients[TL_MAX_NODES] = {0};
-    struct tl_rpc_call *calls[TL_MAX_NODES] = {0};
+    struct node_answer *a = arg;
+    struct tl_rpc_client *cl;
+    double start = now_s();
+    int rv;
+
+    a->resp = NULL;
+    rv = tl_rpc_client_create(a->node->rpc_addr, &cl);
+    if (rv == 0) {
+        /* No connection in time (dead, frozen, unreachable): down, without
+         * waiting for the whole hard deadline. */
+        tl_rpc_client_set_connect_timeout(cl, STATUS_CONNECT_MS);
+        rv = tl_rpc_call(cl, a->req, STATUS_HARD_MS, &a->resp);
+        tl_rpc_client_destroy(cl);
+    }
+    a->ms = (now_s() - start) * 1000.0;
+    if (rv != 0) {
+        a->state = NODE_DOWN;
+        snprintf(a->why, sizeof a->why, "%s", tl_strerror(rv));
+    } else if (a->resp->error != NULL) {
+        a->state = NODE_DOWN;
+        snprintf(a->why, sizeof a->why, "%s", a->resp->error->message);
+        talus__response__free_unpacked(a->resp, NULL);
+        a->resp = NULL;
+    } else {
+        a->state = a->ms > STATUS_SOFT_MS ? NODE_SLOW : NODE_UP;
+    }
+    return NULL;
+}
+
+/* Ask every node for its shards' status, all at once; fills @views
+ * (n_shards + 1 long: the meta group's view comes last, at index
+ * n_shards), @node_up (answered, slow or not) and, when not NULL, @ans
+ * (n_nodes long). @keys asks for key estimates. Returns the number of
+ * nodes that answered. Takes at most STATUS_HARD_MS. */
+static uint32_t
+collect_status(const struct tl_cluster_config *cfg, bool keys,
+               struct shard_view *views, bool *node_up, struct node_answer *ans)
+{
+    struct node_answer local[TL_MAX_NODES];
+    pthread_t threads[TL_MAX_NODES];
+    bool started[TL_MAX_NODES] = {0};
+    Talus__Request req = TALUS__REQUEST__INIT;
+    Talus__StatusRequest sr = TALUS__STATUS_REQUEST__INIT;
     uint32_t n_up = 0;
 
+    if (ans == NULL)
+        ans = local;
     memset(views, 0, sizeof(*views) * (cfg->n_shards + 1));
+    memset(ans, 0, sizeof(*ans) * cfg->n_nodes);
+    /* Estimates only: an exact count reads every key of every shard and
+     * took longer than any deadline on big shards. */
+    sr.has_estimate_keys = true;
+    sr.estimate_keys = keys;
+    req.request_id = tl_rpc_next_id();
+    req.body_case = TALUS__REQUEST__BODY_STATUS;
+    req.status = &sr;
     for (uint32_t i = 0; i < cfg->n_nodes; i++) {
-        Talus__Request req = TALUS__REQUEST__INIT;
-        Talus__StatusRequest sr = TALUS__STATUS_REQUEST__INIT;
-        node_up[i] = false;
-        sr.has_count_keys = true;
-        sr.count_keys = count_keys;
-        req.request_id = tl_rpc_next_id();
-        req.body_case = TALUS__REQUEST__BODY_STATUS;
-        req.status = &sr;
-        if (tl_rpc_client_create(cfg->nodes[i].rpc_addr, &clients[i]) != 0)
-            continue;
-        if (tl_rpc_call_start(clients[i], &req, STATUS_TIMEOUT_MS, &calls[i]) !=
-            0)
-            calls[i] = NULL;
+        ans[i].node = &cfg->nodes[i];
+        ans[i].req = &req;
+        started[i] =
+            pthread_create(&threads[i], NULL, status_call_main, &ans[i]) == 0;
+        if (!started[i]) /* no thread: ask in line */
+            status_call_main(&ans[i]);
     }
     for (uint32_t i = 0; i < cfg->n_nodes; i++) {
-        Talus__Response *resp = NULL;
-        if (calls[i] == NULL || tl_rpc_call_wait(calls[i], &resp) != 0 ||
-            resp->error != NULL) {
-            if (resp != NULL)
-                talus__response__free_unpacked(resp, NULL);
-            tl_rpc_client_destroy(clients[i]);
+        if (started[i])
+            pthread_join(threads[i], NULL);
+        Talus__Response *resp = ans[i].resp;
+        ans[i].resp = NULL;
+        node_up[i] = resp != NULL;
+        if (resp == NULL)
             continue;
-        }
-        node_up[i] = true;
         n_up++;
         for (size_t k = 0; k < resp->n_shards; k++) {
             const Talus__ShardStatus *s = resp->shards[k];
@@ -163,7 +230,9 @@ collect_status(const struct tl_cluster_config *cfg, bool count_keys,
             v->st.applied_index = s->applied_index;
             v->st.n_scans = s->n_scans;
             v->st.n_writes = s->n_writes;
+            v->st.has_n_keys = s->has_n_keys;
             v->st.n_keys = s->n_keys;
+            v->st.keys_estimated = s->keys_estimated;
             v->st.term = s->term;
             v->st.commit_index = s->commit_index;
             v->st.last_index = s->last_index;
@@ -178,9 +247,20 @@ collect_status(const struct tl_cluster_config *cfg, bool count_keys,
                        v->n_standbys * sizeof *v->standbys);
         }
         talus__response__free_unpacked(resp, NULL);
-        tl_rpc_client_destroy(clients[i]);
     }
     return n_up;
+}
+
+/* The keys of @v for a table: "~1234" when estimated, "-" when unknown. */
+static const char *
+keys_text(const struct shard_view *v, char *buf, size_t len)
+{
+    if (!v->seen || !v->st.has_n_keys)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%s%llu", v->st.keys_estimated ? "~" : "",
+                 (unsigned long long)v->st.n_keys);
+    return buf;
 }
 
 /* "1,2,3" into @buf. */
@@ -220,21 +300,30 @@ static int
 cmd_status(const struct tl_cluster_config *cfg, bool json)
 {
     struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
+    struct node_answer *ans = calloc(cfg->n_nodes + 1, sizeof(*ans));
     bool node_up[TL_MAX_NODES];
-    uint32_t n_bad = 0;
-    char vbuf[256], sbuf[256];
+    uint32_t n_bad = 0, n_slow = 0, n_estimated = 0;
+    _Static_assert(STATUS_SOFT_MS == 1000, "the summary line says 1 s");
+    char vbuf[256], sbuf[256], kbuf[32];
 
-    if (views == NULL)
+    if (views == NULL || ans == NULL) {
+        free(views);
+        free(ans);
         return 1;
-    uint32_t n_up = collect_status(cfg, true, views, node_up);
+    }
+    uint32_t n_up = collect_status(cfg, true, views, node_up, ans);
     if (n_up == 0)
         report_unreachable(cfg);
+    for (uint32_t i = 0; i < cfg->n_nodes; i++)
+        n_slow += ans[i].state == NODE_SLOW;
     if (json) {
         printf("{\"nodes\":[");
         for (uint32_t i = 0; i < cfg->n_nodes; i++)
-            printf("%s{\"id\":%u,\"rpc\":\"%s\",\"up\":%s}", i ? "," : "",
-                   cfg->nodes[i].id, cfg->nodes[i].rpc_addr,
-                   node_up[i] ? "true" : "false");
+            printf("%s{\"id\":%u,\"rpc\":\"%s\",\"up\":%s,\"state\":\"%s\","
+                   "\"ms\":%.0f}",
+                   i ? "," : "", cfg->nodes[i].id, cfg->nodes[i].rpc_addr,
+                   node_up[i] ? "true" : "false",
+                   node_state_names[ans[i].state], ans[i].ms);
         printf("],\"shards\":[");
     } else {
         printf("%-6s %-8s %-6s %-12s %-8s %6s %10s %10s %10s %10s %10s\n",
@@ -276,7 +365,8 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
                    "\"leader_node\":%u,\"voters\":[%s],\"standbys\":[%s],"
                    "\"term\":%llu,\"commit_index\":%llu,\"last_index\":%llu,"
                    "\"restoring\":%s,"
-                   "\"applied_index\":%llu,\"keys\":%llu,\"scans\":%llu,"
+                   "\"applied_index\":%llu,\"keys\":%llu,"
+                   "\"keys_estimated\":%s,\"scans\":%llu,"
                    "\"writes\":%llu}",
                    s ? "," : "", s,
                    leader ? leader : tl_cluster_shard_node(cfg, s),
@@ -288,6 +378,7 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
                    v->restoring_any ? "true" : "false",
                    (unsigned long long)v->st.applied_index,
                    (unsigned long long)v->st.n_keys,
+                   v->st.keys_estimated ? "true" : "false",
                    (unsigned long long)v->st.n_scans,
                    (unsigned long long)v->st.n_writes);
         } else if (!v->seen) {
@@ -296,35 +387,61 @@ cmd_status(const struct tl_cluster_config *cfg, bool json)
         } else {
             char lbuf[16];
             snprintf(lbuf, sizeof lbuf, "%u", leader);
+            n_estimated += v->st.keys_estimated;
             printf(
-                "%-6s %-8s %-6s %-12s %-8s %6llu %10llu %10llu %10llu "
+                "%-6s %-8s %-6s %-12s %-8s %6llu %10llu %10llu %10s "
                 "%10llu %10llu\n",
                 name, ok ? (v->restoring_any ? "restore" : "ok") : "noleader",
                 ok ? lbuf : "none", vbuf, sbuf, (unsigned long long)v->st.term,
                 (unsigned long long)v->st.commit_index,
                 (unsigned long long)v->st.applied_index,
-                (unsigned long long)v->st.n_keys,
+                keys_text(v, kbuf, sizeof kbuf),
                 (unsigned long long)v->st.n_scans,
                 (unsigned long long)v->st.n_writes);
         }
     }
     if (json) {
-        printf(",\"summary\":{\"nodes_up\":%u,\"nodes_down\":%u,"
-               "\"groups_without_quorum\":%u}}\n",
-               n_up, cfg->n_nodes - n_up, n_bad);
+        printf(",\"summary\":{\"nodes_up\":%u,\"nodes_slow\":%u,"
+               "\"nodes_down\":%u,\"groups_without_quorum\":%u}}\n",
+               n_up, n_slow, cfg->n_nodes - n_up, n_bad);
     } else {
+        if (n_estimated > 0)
+            printf("(~: RocksDB's estimate, not a count; see "
+                   "docs/shardctl.md)\n");
+        /* Every node with how it answered: slow is not down. */
+        printf("\n%-4s %-22s %-5s %s\n", "NODE", "RPC", "STATE", "ANSWER");
+        for (uint32_t i = 0; i < cfg->n_nodes; i++) {
+            const struct node_answer *a = &ans[i];
+            char what[192];
+            if (a->state == NODE_DOWN)
+                snprintf(what, sizeof what, "none after %.0f ms (%s)", a->ms,
+                         a->why);
+            else
+                snprintf(what, sizeof what, "%.0f ms", a->ms);
+            printf("%-4u %-22s %-5s %s\n", cfg->nodes[i].id,
+                   cfg->nodes[i].rpc_addr, node_state_names[a->state], what);
+        }
+        /* "up" counts the slow ones: they answered. */
         printf("\nnodes: %u up, %u down", n_up, cfg->n_nodes - n_up);
         for (uint32_t i = 0, first = 1; i < cfg->n_nodes; i++)
             if (!node_up[i]) {
                 printf("%s%u", first ? " (down: " : ",", cfg->nodes[i].id);
                 first = 0;
             }
-        printf("%s\n", n_up < cfg->n_nodes ? ")" : "");
+        printf("%s", n_up < cfg->n_nodes ? ")" : "");
+        for (uint32_t i = 0, first = 1; i < cfg->n_nodes; i++)
+            if (ans[i].state == NODE_SLOW) {
+                printf("%s%u", first ? "; slow (answered after 1 s): " : ",",
+                       cfg->nodes[i].id);
+                first = 0;
+            }
+        printf("\n");
         printf("groups without quorum (no leader): %u of %u (shards and "
                "meta)\n",
                n_bad, cfg->n_shards + 1);
     }
     free(views);
+    free(ans);
     return n_bad == 0 ? 0 : 1;
 }
 
@@ -380,7 +497,7 @@ static uint32_t
 find_leader(const struct tl_cluster_config *cfg, uint32_t shard,
             struct shard_view *views, bool *node_up)
 {
-    collect_status(cfg, false, views, node_up);
+    collect_status(cfg, false, views, node_up, NULL);
     return views[shard].seen && views[shard].st.is_leader ? views[shard].node
                                                           : 0;
 }
@@ -605,7 +722,7 @@ cmd_wait(struct tl_cluster_config *cfg, double timeout_s, const char *router,
             merge_registry(cfg);
             next_merge = now_s() + 1;
         }
-        collect_status(cfg, false, views, node_up);
+        collect_status(cfg, false, views, node_up, NULL);
         /* The shards and the meta group (the catalog). */
         for (uint32_t s = 0; s <= cfg->n_shards; s++)
             ready += views[s].seen && views[s].st.is_leader;
@@ -635,10 +752,14 @@ static int
 cmd_nodes(const struct tl_cluster_config *cfg, bool json)
 {
     struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
+    struct node_answer *ans = calloc(cfg->n_nodes + 1, sizeof(*ans));
     bool node_up[TL_MAX_NODES];
-    if (views == NULL)
+    if (views == NULL || ans == NULL) {
+        free(views);
+        free(ans);
         return 1;
-    uint32_t n_up = collect_status(cfg, false, views, node_up);
+    }
+    uint32_t n_up = collect_status(cfg, false, views, node_up, ans);
     if (n_up == 0)
         report_unreachable(cfg);
     if (json)
@@ -671,14 +792,16 @@ cmd_nodes(const struct tl_cluster_config *cfg, bool json)
         }
         if (json)
             printf("%s{\"id\":%u,\"rpc\":\"%s\",\"raft\":\"%s\",\"up\":%s,"
+                   "\"state\":\"%s\",\"ms\":%.0f,"
                    "\"registered\":%s,\"hosts\":[%s],\"leads\":[%s]}",
                    i ? "," : "", id, cfg->nodes[i].rpc_addr,
                    cfg->nodes[i].raft_addr, node_up[i] ? "true" : "false",
+                   node_state_names[ans[i].state], ans[i].ms,
                    reg ? "true" : "false", hosts, leads);
         else
             printf("%-4u %-22s %-22s %-5s %-4s %-20s %s\n", id,
                    cfg->nodes[i].rpc_addr, cfg->nodes[i].raft_addr,
-                   node_up[i] ? "up" : "down",
+                   node_state_names[ans[i].state],
                    g_map == NULL ? "?" : (reg ? "yes" : "no"), ho ? hosts : "-",
                    lo ? leads : "-");
     }
@@ -688,6 +811,7 @@ cmd_nodes(const struct tl_cluster_config *cfg, bool json)
         printf("\n%u of %u nodes up%s\n", n_up, cfg->n_nodes,
                g_map == NULL ? " (registry not readable: REG unknown)" : "");
     free(views);
+    free(ans);
     return n_up == 0 ? 1 : 0;
 }
 
@@ -710,10 +834,10 @@ cmd_shards(const struct tl_cluster_config *cfg, bool json)
 {
     struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
     bool node_up[TL_MAX_NODES];
-    char vbuf[256];
+    char vbuf[256], kbuf[32];
     if (views == NULL)
         return 1;
-    uint32_t n_up = collect_status(cfg, true, views, node_up);
+    uint32_t n_up = collect_status(cfg, true, views, node_up, NULL);
     if (n_up == 0)
         report_unreachable(cfg);
     if (json)
@@ -750,25 +874,28 @@ cmd_shards(const struct tl_cluster_config *cfg, bool json)
         if (json)
             printf("%s{\"shard\":%u,\"hash_start\":\"%s\",\"hash_end\":\"%s\","
                    "\"replicas\":[%s],\"leader\":%u,\"applied_index\":%llu,"
-                   "\"keys\":%llu,\"registry\":{\"replicas\":[%s],"
+                   "\"keys\":%llu,\"keys_estimated\":%s,"
+                   "\"registry\":{\"replicas\":[%s],"
                    "\"leader\":%u}}",
                    s ? "," : "", s, start, end, v->n_replicas ? vbuf : "",
                    ok ? v->node : 0, (unsigned long long)v->st.applied_index,
                    (unsigned long long)v->st.n_keys,
+                   v->st.keys_estimated ? "true" : "false",
                    rec != NULL && rec->n_replicas ? rbuf : "",
                    rec != NULL && rec->has_leader ? rec->leader : 0);
         else
-            printf("%-5u [%s, %s) %-10s %-6s %-10s %-6s %10llu %10llu\n", s,
+            printf("%-5u [%s, %s) %-10s %-6s %-10s %-6s %10llu %10s\n", s,
                    start, end, vbuf, ok ? lbuf : "none", rbuf, rlbuf,
                    (unsigned long long)v->st.applied_index,
-                   (unsigned long long)v->st.n_keys);
+                   keys_text(v, kbuf, sizeof kbuf));
     }
     if (json)
         printf("]}\n");
     else
         printf("\nhash ranges are the hash vindex's (consistent_hash and "
                "range tables map\nkeys differently: see `shardctl "
-               "tables`); keys are approximate; REG-REPL and\nREG-LD are "
+               "tables`); ~ marks RocksDB's key estimate (not a count);\n"
+               "REG-REPL and REG-LD are "
                "the registry's record (meta group), the others live status\n");
     free(views);
     return n_up == 0 ? 1 : 0;
@@ -876,16 +1003,20 @@ static const struct {
 } command_help[] = {
     {"status", "usage: shardctl status [--json]\n"
                "Every shard and the meta group: state, leader, voters, "
-               "standbys, term,\ncommit and applied index, keys, scans, "
-               "writes; then nodes up/down and\nthe groups without quorum. "
-               "Exit 1 if a group has no leader.\n"},
+               "standbys, term,\ncommit and applied index, keys (~: an "
+               "estimate), scans, writes; then\nevery node: up (answered "
+               "within 1 s), slow (within 5 s) or down (no\nconnection "
+               "after 2 s or no answer after 5 s), with the time it took;\n"
+               "the groups without quorum. Exit 1 if a group has no "
+               "leader.\n"},
     {"nodes", "usage: shardctl nodes [--json]\n"
-              "Every node: id, RPC and raft address, up/down, the shards it "
-              "hosts and\nthe shards it leads. Exit 1 if no node answers.\n"},
+              "Every node: id, RPC and raft address, up/slow/down, the "
+              "shards it hosts\nand the shards it leads. Exit 1 if no node "
+              "answers.\n"},
     {"shards", "usage: shardctl shards [--json]\n"
                "Every shard: the hash range [start, end) it owns for hash "
-               "tables,\nreplicas, leader, applied index, approximate number "
-               "of keys.\n"},
+               "tables,\nreplicas, leader, applied index, number of keys "
+               "(~: an estimate).\n"},
     {"tables", "usage: shardctl tables [--json]\n"
                "Every table of the catalog (meta group): name, id, kind, "
                "vindex and\ncolumn, range boundaries, number of columns.\n"},
@@ -945,7 +1076,7 @@ config_from_node(const char *addrs, double deadline,
                  struct tl_cluster_config *cfg)
 {
     char err[512];
-    int rv = fetch_map(addrs, STATUS_TIMEOUT_MS, deadline, err, sizeof err);
+    int rv = fetch_map(addrs, MAP_TIMEOUT_MS, deadline, err, sizeof err);
     if (rv == 0)
         rv = tl_cluster_map_to_config(g_map->cluster_map, cfg, err, sizeof err);
     if (rv != 0)
@@ -989,6 +1120,7 @@ main(int argc, char **argv)
     char err[512];
     int i;
 
+    tl_crash_install("shardctl");
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config = argv[++i];

@@ -3,12 +3,15 @@
  * takes its vschema entry, bad vschema files rejected with the catalog
  * unchanged, an unreachable cluster, and --help on every command. */
 #include <jansson.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -459,6 +462,237 @@ test_unreachable(void **state)
     }
 }
 
+/* The node @id (1-based) of `status --json` output @j. */
+static json_t *
+json_node(json_t *j, uint32_t id)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(j, "nodes"), i, n)
+    {
+        if (json_integer_value(json_object_get(n, "id")) == (json_int_t)id)
+            return n;
+    }
+    fail_msg("node %u not in the status", id);
+    return NULL;
+}
+
+/* Key counts in `status` come from each shard leader's cheap estimate
+ * (the nodes run with TALUS_KEYS_EXACT_MAX=0, so every shard is
+ * estimated, as a shard of millions would be), are labelled as estimates
+ * and are close to the real count of a table of thousands of rows. */
+static void
+test_key_estimates(void **state)
+{
+    unsigned long long scans[6], writes[6], exact[6];
+    char sql[8192];
+    char *out;
+    (void)state;
+
+    assert_true(th_ok(conn, "CREATE TABLE est (id bigint PRIMARY KEY, "
+                            "v text) PARTITION BY HASH (id)"));
+    /* 3,000 rows, 100 per INSERT, as a loader batches them. */
+    for (int b = 0; b < 30; b++) {
+        size_t off =
+            (size_t)snprintf(sql, sizeof sql, "INSERT INTO est VALUES ");
+        for (int i = 0; i < 100; i++)
+            off += (size_t)snprintf(sql + off, sizeof sql - off,
+                                    "%s(%d, 'row %d')", i ? ", " : "",
+                                    b * 100 + i, b * 100 + i);
+        assert_true(th_ok(conn, sql));
+    }
+    /* The real count per shard (every key read: the test may), once the
+     * last node asked (a follower) has applied the last INSERT. */
+    unsigned long long real = 0, shown = 0;
+    double deadline = th_now() + 30;
+    do {
+        if (real > 0)
+            usleep(50 * 1000); /* followers apply within milliseconds */
+        assert_int_equal(th_shard_counters(&cluster, scans, writes, exact), 0);
+        real = 0;
+        for (int s = 0; s < 6; s++)
+            real += exact[s];
+    } while (real < 3000 && th_now() < deadline);
+    if (real < 3000)
+        fail_msg("exact keys add up to %llu, not 3000 or more", real);
+
+    assert_int_equal(run(&out, "status", NULL), 0);
+    assert_non_null(strstr(out, " ~"));
+    assert_non_null(strstr(out, "RocksDB's estimate"));
+    free(out);
+    assert_int_equal(run(&out, "--json", "status", NULL), 0);
+    json_t *j = parse(out);
+    size_t i;
+    json_t *sh;
+    json_array_foreach(json_object_get(j, "shards"), i, sh)
+    {
+        unsigned long long k =
+            (unsigned long long)json_integer_value(json_object_get(sh, "keys"));
+        /* An empty shard is counted exactly, for free. */
+        if (exact[i] > 0)
+            assert_true(json_is_true(json_object_get(sh, "keys_estimated")));
+        /* Nothing was deleted, so not below the real count (but for
+         * RocksDB's sampling); above it by the applied-index rewrites
+         * still in the memtable, one per INSERT. */
+        if (k < exact[i] - exact[i] / 10 || k > exact[i] + exact[i] / 5 + 50)
+            fail_msg("shard %zu: estimate %llu, real %llu", i, k, exact[i]);
+        shown += k;
+    }
+    if (shown > real + real / 10)
+        fail_msg("estimates add up to %llu, real %llu", shown, real);
+    json_decref(j);
+    free(out);
+}
+
+/* A node frozen with SIGSTOP (it accepts connections but never answers)
+ * is shown down in `status` and `nodes` while the others are shown up,
+ * and both commands come back within seconds. */
+static void
+test_frozen_node(void **state)
+{
+    char *out;
+    (void)state;
+
+    th_node_signal(&cluster, 2, SIGSTOP);
+    double start = th_now();
+    run(&out, "--json", "status", NULL);
+    double took = th_now() - start;
+    json_t *j = parse(out);
+    assert_string_equal(
+        json_string_value(json_object_get(json_node(j, 2), "state")), "down");
+    assert_true(json_is_false(json_object_get(json_node(j, 2), "up")));
+    for (uint32_t id = 1; id <= 3; id += 2)
+        assert_true(json_is_true(json_object_get(json_node(j, id), "up")));
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(j, "summary"), "nodes_down")),
+                     1);
+    json_decref(j);
+    free(out);
+    if (took > 8)
+        fail_msg("status took %.1f s with a frozen node", took);
+
+    run(&out, "status", NULL);
+    assert_non_null(strstr(out, "nodes: 2 up, 1 down (down: 2)"));
+    free(out);
+    run(&out, "nodes", NULL);
+    assert_non_null(strstr(out, "2 of 3 nodes up"));
+    free(out);
+
+    th_node_signal(&cluster, 2, SIGCONT);
+    assert_int_equal(th_wait_ready(&cluster, 60), 0);
+    assert_int_equal(run(&out, "status", NULL), 0);
+    assert_non_null(strstr(out, "nodes: 3 up, 0 down"));
+    free(out);
+}
+
+static char *slow_out;
+static int slow_rv;
+
+static void *
+status_thread(void *arg)
+{
+    (void)arg;
+    slow_rv = run(&slow_out, "--json", "status", NULL);
+    return NULL;
+}
+
+/* A node that answers late — frozen for 1.3 s while `status` waits, as a
+ * node busy for that long would be — is shown slow (up, with the time it
+ * took), not down. */
+static void
+test_slow_node(void **state)
+{
+    pthread_t t;
+    (void)state;
+
+    th_node_signal(&cluster, 2, SIGSTOP);
+    double start = th_now();
+    assert_int_equal(pthread_create(&t, NULL, status_thread, NULL), 0);
+    /* The freeze is the stimulus, not a wait for readiness: past the
+     * 1 s soft deadline, before the 2 s connect and 5 s hard ones. */
+    while (th_now() - start < 1.3)
+        usleep(10 * 1000);
+    th_node_signal(&cluster, 2, SIGCONT);
+    pthread_join(t, NULL);
+    json_t *j = parse(slow_out);
+    json_t *n2 = json_node(j, 2);
+    if (strcmp(json_string_value(json_object_get(n2, "state")), "slow") != 0)
+        fail_msg("node 2 not slow: %s", slow_out);
+    assert_true(json_is_true(json_object_get(n2, "up")));
+    assert_true(json_integer_value(json_object_get(n2, "ms")) >= 1000);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(j, "summary"), "nodes_slow")),
+                     1);
+    json_decref(j);
+    free(slow_out);
+    (void)slow_rv;
+    assert_int_equal(th_wait_ready(&cluster, 60), 0);
+}
+
+/* A node that takes a fatal signal leaves a `level=fatal mod=crash` line
+ * with a backtrace in its log and dies by the signal (under ASan, by the
+ * sanitizer's report that follows ours); `status` then shows it down
+ * while the other two answer and lead every shard. A router that aborts
+ * leaves the same lines. Runs last: both stay dead. */
+/* Send @sig (named @sig_name) to the server whose pid is *@pidp, reap it
+ * (*@pidp becomes 0, so the harness does not count it) and check that it
+ * died badly after writing the crash lines of process @proc to the log
+ * file @log_name. */
+static void
+crash_and_check(pid_t *pidp, int sig, const char *sig_name, const char *proc,
+                const char *log_name)
+{
+    char path[PATH_MAX + 32], want[128];
+    int status = 0;
+    pid_t pid = *pidp, r;
+
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, sig), 0);
+    double deadline = th_now() + 30;
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && th_now() < deadline)
+        usleep(10 * 1000); /* nothing to wait on but the child's exit */
+    assert_int_equal(r, pid);
+    *pidp = 0;
+    assert_true(WIFSIGNALED(status) ||
+                (WIFEXITED(status) && WEXITSTATUS(status) != 0));
+
+    snprintf(path, sizeof path, "%s/%s", cluster.dir, log_name);
+    snprintf(want, sizeof want,
+             "level=fatal mod=crash event=signal proc=%s signal=%s", proc,
+             sig_name);
+    char *log = slurp(path);
+    if (strstr(log, want) == NULL ||
+        strstr(log, "level=fatal mod=crash event=frame n=0 at=") == NULL ||
+        strstr(log, "level=fatal mod=crash event=end frames=") == NULL)
+        fail_msg("no crash report in %s:\n%s", log_name, log);
+    free(log);
+}
+
+static void
+test_crashed_node(void **state)
+{
+    char *out;
+    (void)state;
+
+    crash_and_check(&cluster.nodes[2], SIGSEGV, "SIGSEGV", "talus-node",
+                    "node3.log");
+
+    run(&out, "status", NULL);
+    assert_non_null(strstr(out, "nodes: 2 up, 1 down (down: 3)"));
+    free(out);
+    /* The two survivors elect leaders for the shards node 3 led. */
+    assert_int_equal(
+        th_shardctl(&cluster, NULL, "wait", "--timeout", "30", (char *)NULL),
+        0);
+    assert_int_equal(run(&out, "status", NULL), 0);
+    assert_non_null(strstr(out, "groups without quorum (no leader): 0 of 7"));
+    free(out);
+
+    /* The router has the same handler (an abort: a failed assertion). */
+    crash_and_check(&cluster.router, SIGABRT, "SIGABRT", "talus-router",
+                    "router.log");
+}
+
 /* `--help` on every command and subcommand prints its usage and exits 0,
  * even without a configuration. */
 static void
@@ -493,6 +727,9 @@ test_help(void **state)
 int
 main(void)
 {
+    /* The nodes (started by the harness, inheriting it) estimate the keys
+     * of every shard, however small: test_key_estimates. */
+    setenv("TALUS_KEYS_EXACT_MAX", "0", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_status),
@@ -503,6 +740,10 @@ main(void)
         cmocka_unit_test(test_vschema_bad_input),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_key_estimates),
+        cmocka_unit_test(test_frozen_node),
+        cmocka_unit_test(test_slow_node),
+        cmocka_unit_test(test_crashed_node),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
