@@ -3,18 +3,20 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const texts[] = {"success",
-#define TL__X(name, text) text,
-                                    TL_ERRNO_MAP(TL__X)
-#undef TL__X
-};
-
 const char *
 tl_strerror(int rv)
 {
-    if (rv > 0 || -rv >= TL__ELAST)
+    switch (rv) {
+    case TL_OK:
+        return "success";
+#define TL__X(name, num, text)                                                 \
+    case TL_E##name:                                                           \
+        return text;
+        TL_ERRNO_MAP(TL__X)
+#undef TL__X
+    default:
         return "unknown error";
-    return texts[-rv];
+    }
 }
 
 const char *

@@ -13,42 +13,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* name, number, text. The numbers travel on the wire (Error.code) and
+ * are written in logs: stored, never renumber; a new code takes the next
+ * free number. */
 #define TL_ERRNO_MAP(X)                                                        \
-    X(NOMEM, "out of memory")                                                  \
-    X(INVAL, "invalid argument")                                               \
-    X(IO, "input/output error")                                                \
-    X(CORRUPT, "corrupt data")                                                 \
-    X(NOTFOUND, "not found")                                                   \
-    X(EXISTS, "already exists")                                                \
-    X(TIMEOUT, "timed out")                                                    \
-    X(UNAVAILABLE, "unavailable")                                              \
-    X(NOTLEADER, "not the leader")                                             \
-    X(CONFLICT, "write conflict")                                              \
-    X(TYPE, "invalid value for type")                                          \
-    X(OVERFLOW, "value out of range")                                          \
-    X(DIVZERO, "division by zero")                                             \
-    X(TOOLONG, "value too long")                                               \
-    X(NOTNULL, "null value in not-null column")                                \
-    X(DUPKEY, "duplicate key")                                                 \
-    X(TOOBIG, "message too big")                                               \
-    X(PROTO, "protocol violation")                                             \
-    X(SYNTAX, "syntax error")                                                  \
-    X(UNSUPPORTED, "feature not supported")                                    \
-    X(SHUTDOWN, "shutting down")                                               \
-    X(STALE, "stale shard map version")                                        \
-    X(SQL, "SQL error")
-
-enum tl_errno_index {
-    TL__EFIRST = 0,
-#define TL__X(name, text) TL__IDX_##name,
-    TL_ERRNO_MAP(TL__X)
-#undef TL__X
-        TL__ELAST
-};
+    X(NOMEM, 1, "out of memory")                                               \
+    X(INVAL, 2, "invalid argument")                                            \
+    X(IO, 3, "input/output error")                                             \
+    X(CORRUPT, 4, "corrupt data")                                              \
+    X(NOTFOUND, 5, "not found")                                                \
+    X(EXISTS, 6, "already exists")                                             \
+    X(TIMEOUT, 7, "timed out")                                                 \
+    X(UNAVAILABLE, 8, "unavailable")                                           \
+    X(NOTLEADER, 9, "not the leader")                                          \
+    X(CONFLICT, 10, "write conflict")                                          \
+    X(TYPE, 11, "invalid value for type")                                      \
+    X(OVERFLOW, 12, "value out of range")                                      \
+    X(DIVZERO, 13, "division by zero")                                         \
+    X(TOOLONG, 14, "value too long")                                           \
+    X(NOTNULL, 15, "null value in not-null column")                            \
+    X(DUPKEY, 16, "duplicate key")                                             \
+    X(TOOBIG, 17, "message too big")                                           \
+    X(PROTO, 18, "protocol violation")                                         \
+    X(SYNTAX, 19, "syntax error")                                              \
+    X(UNSUPPORTED, 20, "feature not supported")                                \
+    X(SHUTDOWN, 21, "shutting down")                                           \
+    X(STALE, 22, "stale shard map version")                                    \
+    X(SQL, 23, "SQL error")
 
 enum {
     TL_OK = 0,
-#define TL__X(name, text) TL_E##name = -TL__IDX_##name,
+#define TL__X(name, num, text) TL_E##name = -(num),
     TL_ERRNO_MAP(TL__X)
 #undef TL__X
 };

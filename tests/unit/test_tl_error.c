@@ -1,0 +1,51 @@
+/* Error codes travel on the wire (Error.code) with fixed numbers: every
+ * code keeps its number, and each number has its text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tl_error.h"
+
+/* The numbers are stored: a change here is a wire-format break. */
+static void
+test_codes_keep_their_numbers(void **state)
+{
+    (void)state;
+    assert_int_equal(TL_ENOMEM, -1);
+    assert_int_equal(TL_EIO, -3);
+    assert_int_equal(TL_ETIMEOUT, -7);
+    assert_int_equal(TL_EUNAVAILABLE, -8);
+    assert_int_equal(TL_ENOTLEADER, -9);
+    assert_int_equal(TL_ECONFLICT, -10);
+    assert_int_equal(TL_ETOOBIG, -17);
+    assert_int_equal(TL_EPROTO, -18);
+    assert_int_equal(TL_ESHUTDOWN, -21);
+    assert_int_equal(TL_ESTALE, -22);
+    assert_int_equal(TL_ESQL, -23);
+}
+
+/* Every code has its own text; other numbers are "unknown error". */
+static void
+test_texts(void **state)
+{
+    (void)state;
+    assert_string_equal(tl_strerror(0), "success");
+    assert_string_equal(tl_strerror(TL_ENOTLEADER), "not the leader");
+    assert_string_equal(tl_strerror(TL_ESQL), "SQL error");
+    assert_string_equal(tl_strerror(-24), "unknown error");
+    assert_string_equal(tl_strerror(5), "unknown error");
+    assert_string_equal(tl_errno_sqlstate(TL_ECONFLICT), "40001");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_codes_keep_their_numbers),
+        cmocka_unit_test(test_texts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
