@@ -833,6 +833,8 @@ fsm_apply_cb(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
     /* raft does not pass the index: it is the one after the last applied. */
     uint64_t index = raft_last_applied(f->raft) + 1;
 
+    f->log_bytes += buf->len;
+    f->log_entries++;
     if (f->applier != NULL) {
         /* Off the loop: the result is the index, claimed with
          * applier_claim(). */
@@ -913,7 +915,44 @@ fsm_snapshot_sync_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
     if (storage_sync(f->st) != 0)
         return RAFT_IOERR;
     tl_debug("fsm", "event=snapshot shard=%u", f->shard);
+    if (f->retain_bytes > 0 && f->raft != NULL) {
+        /* raft reads the trailing count after this returns, for this
+         * snapshot: keep about retain_bytes of entries of the size seen
+         * lately. Setters only: nothing in raft runs from here. */
+        uint64_t avg = f->log_entries > 0 ? f->log_bytes / f->log_entries : 1;
+        uint64_t keep = f->retain_bytes / (avg > 0 ? avg : 1);
+        if (keep > f->trailing)
+            keep = f->trailing;
+        if (keep < 16)
+            keep = 16;
+        raft_set_snapshot_trailing(f->raft, (unsigned)keep);
+        if (f->threshold_lowered)
+            raft_set_snapshot_threshold(f->raft, f->threshold);
+        f->threshold_lowered = false;
+    }
+    f->log_bytes = 0;
+    f->log_entries = 0;
     return fsm_snapshot_cb(rf, bufs, n_bufs);
+}
+
+void
+fsm_set_retention(struct node_fsm *f, unsigned threshold, unsigned trailing,
+                  uint64_t retain_bytes)
+{
+    f->threshold = threshold;
+    f->trailing = trailing;
+    f->retain_bytes = retain_bytes;
+}
+
+void
+fsm_log_check(struct node_fsm *f)
+{
+    if (f->retain_bytes == 0 || f->threshold_lowered || f->raft == NULL ||
+        f->log_bytes < f->retain_bytes)
+        return;
+    raft_set_snapshot_threshold(
+        f->raft, f->log_entries > 0 ? (unsigned)f->log_entries : 1);
+    f->threshold_lowered = true;
 }
 
 void

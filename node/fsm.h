@@ -114,6 +114,18 @@ struct node_fsm {
      * conditions held and it is committed to RocksDB); borrows @b. */
     void (*applied_cb)(struct node_fsm *f, const Talus__WriteBatch *b);
     void *applied_data;
+    /* Log retention by bytes (loop only): raft counts a snapshot's
+     * threshold and trailing entries in entries, so large entries would
+     * stay in raft's in-memory log for thousands of entries. With
+     * retain_bytes set, fsm_log_check() asks for a snapshot once the
+     * entries since the last one reach retain_bytes, and a snapshot keeps
+     * about retain_bytes of trailing entries (at least 16, at most
+     * trailing). 0: entries only. */
+    uint64_t retain_bytes;
+    unsigned threshold, trailing; /* the group's settings in entries */
+    uint64_t log_bytes;           /* entry bytes applied since a snapshot */
+    uint64_t log_entries;         /* entries applied since a snapshot */
+    bool threshold_lowered;       /* raft's threshold set to log_entries */
     /* Applying off the loop (applier.h): NULL applies inside apply().
      * Everything below is guarded by applier->mu. */
     struct applier *applier;
@@ -212,6 +224,17 @@ int fsm_restore_finish(struct node_fsm *f);
  * index tells apply() the entry's index. snapshot() syncs the RocksDB WAL
  * (on the loop) before answering the descriptor. Cannot fail. */
 void fsm_setup_raft(struct node_fsm *f, struct raft *r);
+
+/** Set the byte-based log retention of @f (see struct node_fsm): raft's
+ * @threshold and @trailing in entries, and @retain_bytes. Before
+ * raft_start(). Cannot fail. */
+void fsm_set_retention(struct node_fsm *f, unsigned threshold,
+                       unsigned trailing, uint64_t retain_bytes);
+
+/** On the loop, outside raft callbacks (the node's poll): once the entries
+ * applied since the last snapshot reach retain_bytes, lower raft's
+ * snapshot threshold so the next check takes one. Cannot fail. */
+void fsm_log_check(struct node_fsm *f);
 
 /** The applied index; callable from any thread. */
 uint64_t fsm_applied(struct node_fsm *f);

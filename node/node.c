@@ -14,6 +14,9 @@
 #include "tl_error.h"
 
 #define LEADER_POLL_MS 50
+/* Entry bytes a group keeps in raft's in-memory log before a snapshot,
+ * and about as much trailing after one (fsm_set_retention). */
+#define NODE_LOG_RETAIN_BYTES ((uint64_t)32 << 20)
 
 static void begin_shutdown(struct node *n);
 
@@ -751,6 +754,7 @@ poll_leaders(uv_timer_t *t)
         n_with_leader += id != 0;
         publish_info(sh);
         membership_poll(sh);
+        fsm_log_check(&sh->fsm);
     }
     if (!n->ready_logged && n_with_leader == n_hosted && n->rpc.started) {
         n->ready_logged = true;
@@ -1021,6 +1025,8 @@ tune_raft(struct node_shard *sh)
     raft_set_heartbeat_timeout(&sh->raft, o->heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&sh->raft, o->snapshot_threshold);
     raft_set_snapshot_trailing(&sh->raft, o->snapshot_trailing);
+    fsm_set_retention(&sh->fsm, o->snapshot_threshold, o->snapshot_trailing,
+                      NODE_LOG_RETAIN_BYTES);
     raft_set_pre_vote(&sh->raft, true);
 }
 

@@ -1,5 +1,7 @@
 #include "storage.h"
 
+#define STORAGE_MEMTABLE_BYTES ((size_t)256 << 20)
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -134,6 +136,12 @@ storage_open(const char *path, const uint32_t *shards, size_t n_shards,
     st->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(st->opts, 1);
     rocksdb_options_set_create_missing_column_families(st->opts, 1);
+    /* Memtables of every shard's column family together stay within
+     * STORAGE_MEMTABLE_BYTES (RocksDB flushes the largest beyond it):
+     * per family, RocksDB's default is up to 2 x 64 MiB, unbounded in the
+     * number of shards a node hosts. */
+    rocksdb_options_set_db_write_buffer_size(st->opts, STORAGE_MEMTABLE_BYTES);
+    rocksdb_options_set_write_buffer_size(st->opts, STORAGE_MEMTABLE_BYTES / 8);
     collect_cf_names(st, path, shards, n_shards);
     rv = open_db(st, path, errbuf, errlen);
     if (rv != 0)
