@@ -1,4 +1,4 @@
-/* exec — scatter requests to shards in parallel and gather the replies.
+/* gather — scatter requests to shards in parallel and gather the replies.
  *
  * Every call of a round is started before any is waited for, so a round
  * costs the slowest shard, not the sum. Scans that return a resume key run
