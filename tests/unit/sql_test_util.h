@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sql_int.h"
+#include "router/core/router.h"
+#include "router/plan/plan.h"
+#include "router/sql/sql_int.h"
 #include "vindex.h"
 
 struct sql_fixture {

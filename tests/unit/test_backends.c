@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "backends.h"
+#include "router/session/backends.h"
 
 static struct backends *
 make(int max, int reserved, int max_startup)

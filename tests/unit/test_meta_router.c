@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "buf.h"
-#include "catalog.h"
 #include "keycodec.h"
-#include "router_int.h"
+#include "router/core/catalog.h"
+#include "router/core/router_int.h"
 
 /* Scans and modifies name their table by descriptor, writes by the prefix
  * of their first key; system keys (table 0) and bodies without a table

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "pgwire.h"
+#include "router/wire/pgwire.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 

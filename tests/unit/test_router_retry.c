@@ -1,4 +1,4 @@
-/* Unit tests of the router's leader following (router/router.c): where
+/* Unit tests of the router's leader following (router/core/router.c): where
  * each retry goes, after what pause, and what a client is told when the
  * deadline passes; plus the RPC client's fast failure on a dead node. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "router_int.h"
+#include "router/core/router_int.h"
 #include "rpc.h"
 
 /* A router config without node clients (no call is sent). */

@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "pgwire.h"
-#include "router.h"
-#include "session.h"
+#include "router/core/router.h"
+#include "router/session/session.h"
+#include "router/wire/pgwire.h"
 
 struct server {
     struct router r;

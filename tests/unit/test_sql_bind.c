@@ -1,5 +1,5 @@
-/* Unit tests of the SQL binder (router/bind.c) and CREATE TABLE analysis
- * (router/ddl.c): result types, PostgreSQL errors and SQLSTATEs. */
+/* Unit tests of the SQL binder (router/sql/bind.c) and CREATE TABLE analysis
+ * (router/sql/ddl.c): result types, PostgreSQL errors and SQLSTATEs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

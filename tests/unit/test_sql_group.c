@@ -1,5 +1,5 @@
-/* Unit tests of GROUP BY at the router (router/select_target.c binding,
- * router/select_agg.c hash aggregation): keys, 42803 checks, functional
+/* Unit tests of GROUP BY at the router (router/exec/select_target.c binding,
+ * router/exec/select_agg.c hash aggregation): keys, 42803 checks, functional
  * dependency on the primary key, NULL rules, DISTINCT aggregates, the
  * memory cap, and which ungrouped aggregate queries take this path. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "select_int.h"
+#include "router/exec/select_int.h"
 #include "sql_test_util.h"
 
 /* Bind @sql (targets, GROUP BY, HAVING, ORDER BY) over the fixture table

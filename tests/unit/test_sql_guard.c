@@ -1,4 +1,4 @@
-/* Unit tests of the pre-parse guard (router/sql_guard.c) that keeps trees
+/* Unit tests of the pre-parse guard (router/sql/sql_guard.c) that keeps trees
  * too deep for libpg_query's recursive serialiser away from it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "sql_int.h"
+#include "router/sql/sql_int.h"
 
 static bool
 ok(const char *q)

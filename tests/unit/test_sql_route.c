@@ -1,12 +1,12 @@
 /* Unit tests of WHERE-clause routing: which shards and keys a statement
- * touches (router/route.c through the binder and plan_build). */
+ * touches (router/plan/route.c through the binder and plan_build). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 #include <cmocka.h>
 
-#include "pgwire.h"
+#include "router/wire/pgwire.h"
 #include "sql_test_util.h"
 
 #define N_SHARDS 6

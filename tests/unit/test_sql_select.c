@@ -1,4 +1,4 @@
-/* Unit tests of SELECT binding (router/select_target.c): output column
+/* Unit tests of SELECT binding (router/exec/select_target.c): output column
  * names, star expansion, aggregate push-down decisions, ORDER BY keys. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "select_int.h"
+#include "router/exec/select_int.h"
 #include "sql_test_util.h"
 
 /* Bind the targets (and ORDER BY) of @sql over the fixture table with a

@@ -1,0 +1,90 @@
+/* router — process-wide state of a talus-router.
+ *
+ * Everything here can be rebuilt from the cluster configuration and the
+ * storage nodes: the catalog cache is refreshed from shard 0, the node
+ * clients reconnect by themselves. Shared by every connection thread. */
+#ifndef TL_ROUTER_H
+#define TL_ROUTER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "cluster_config.h"
+#include "rpc.h"
+
+struct catalog;  /* router/core/catalog.h */
+struct backends; /* router/session/backends.h */
+
+/* Defaults of struct router_limits (router_init()). The startup timeout
+ * is PostgreSQL's authentication_timeout idea, shorter: a client that
+ * needs more than 10 s to send a startup packet is not a client. */
+#define ROUTER_STARTUP_TIMEOUT_MS 10000
+#define ROUTER_MESSAGE_TIMEOUT_MS 60000
+#define ROUTER_SORT_MAX_BYTES ((size_t)64 << 20)
+
+/* Limits a router enforces on its clients, set from the command line
+ * before the first connection and read-only afterwards. */
+struct router_limits {
+    int startup_timeout_ms; /* to finish the startup phase */
+    int message_timeout_ms; /* a begun message must arrive whole in this */
+    size_t sort_max_bytes;  /* rows an ORDER BY may hold at the router */
+};
+
+struct router {
+    /* Nodes may be added at run time (router_learn_nodes()): a new node's
+     * entry and client are filled before cfg.n_nodes grows (a release
+     * store), and a client is replaced only for a node whose address was
+     * unknown; the replaced one is kept until router_close(). */
+    struct tl_cluster_config cfg;
+    struct tl_rpc_client *_Atomic nodes[TL_MAX_NODES]; /* by id - 1 */
+    /* Where to ask for the cluster map: --join's list (may be empty: then
+     * the configured nodes). */
+    char join[1024];
+    pthread_mutex_t map_mu; /* serializes router_learn_nodes() */
+    int64_t map_at_ms;      /* last fetch (router_now_ms), under map_mu */
+    struct tl_rpc_client *retired[TL_MAX_NODES]; /* under map_mu */
+    uint32_t n_retired;
+    struct catalog *catalog;
+    /* Client connections: slots, cancel keys. Created by main() before
+     * the first connection (NULL in unit tests: no limits, no cancel). */
+    struct backends *backends;
+    struct router_limits limits;
+    /* Node (1-based id) last seen leading each shard, 0 for the preferred
+     * one; set from the nodes' leader hints and successful replies
+     * (router_int.h). */
+    _Atomic uint32_t leader[TL_MAX_SHARDS];
+    /* Per node (index id - 1): until when (router_now_ms clock) retries
+     * pass it over, after a request could not even be sent to it. */
+    _Atomic int64_t down_until_ms[TL_MAX_NODES];
+    uint32_t router_id; /* random, for row ids and backend keys */
+    atomic_uint_fast64_t n_queries;
+    atomic_uint_fast64_t n_leader_changes; /* leader[] moved */
+    atomic_uint_fast64_t n_retries;        /* requests sent again */
+};
+
+/** Connect clients to every node of @cfg (copied) and create the catalog
+ * cache (loaded lazily on first use). Nodes need not be up. TL_EINVAL for
+ * a bad address. */
+int router_init(struct router *r, const struct tl_cluster_config *cfg);
+
+/** Fetch the cluster map (from r->join, then every known node) and add
+ * the nodes it lists that this router does not know (or knew without an
+ * address); seed the leader of each shard nobody named yet from its
+ * record's hint. At most once per @min_interval_ms (0: always); several
+ * threads may call it, one fetches. 0, or TL_EUNAVAILABLE when no node
+ * answered. */
+int router_learn_nodes(struct router *r, int min_interval_ms);
+
+/** Seed the known leaders from the shard records of @m (a ClusterMap)
+ * where none is known yet. Cannot fail. */
+void router_seed_leaders(struct router *r, const Talus__ClusterMap *m);
+
+/** Release everything router_init() made (logs the retry counters). */
+void router_close(struct router *r);
+
+/** The client for the node believed to lead @shard: the last leader a
+ * node named, else the preferred one. Cannot fail. */
+struct tl_rpc_client *router_shard_client(struct router *r, uint32_t shard);
+
+#endif

@@ -1,0 +1,686 @@
+/* dml — INSERT, UPDATE and DELETE.
+ *
+ * INSERT evaluates its VALUES at the router, groups the rows by shard and
+ * writes one conditional batch per shard (PUT if absent), all shards in
+ * parallel. Without cross-shard transactions a statement that fails on one
+ * shard after succeeding on others is undone by deleting exactly the rows
+ * it wrote (conditional on their bytes), so a duplicate key anywhere means
+ * the statement inserted nothing. UPDATE and DELETE send one ModifyFragment
+ * per target shard; each is atomic on its shard.
+ *
+ * A reference table has a copy on every shard: INSERT sends the same batch
+ * (same keys, same router-made rowids) to every shard, and the undo above
+ * makes a duplicate key on any copy insert nothing anywhere; UPDATE and
+ * DELETE run on every copy and report the count of one copy (the largest,
+ * with a warning, if copies disagree). Copies are written in parallel,
+ * each atomically, with no atomicity across copies (docs/sharding.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "router/core/router_int.h"
+#include "router/exec/dml.h"
+#include "router/exec/explain.h"
+#include "router/exec/gather.h"
+#include "router/plan/plan.h"
+#include "router/sql/sql_int.h"
+#include "router/wire/pgwire.h"
+#include "row.h"
+
+#define MOD "sql"
+
+struct ins_row {
+    struct tl_value *vals;
+    uint8_t *key;
+    size_t key_len;
+    uint8_t *value;
+    size_t value_len;
+    uint32_t shard;
+};
+
+struct ins {
+    struct tl_table *t;
+    int32_t *target; /* column of each VALUES position */
+    size_t n_target;
+    struct ins_row *rows;
+    size_t n_rows;
+};
+
+static int
+refuse_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is)
+{
+    if (is->with_clause != NULL)
+        return sql_unsupported(st, "WITH (common table expressions)");
+    if (is->on_conflict_clause != NULL)
+        return sql_unsupported(st, "ON CONFLICT");
+    if (is->n_returning_list > 0)
+        return sql_unsupported(st, "RETURNING");
+    if (is->select_stmt == NULL)
+        return sql_unsupported(st, "INSERT ... DEFAULT VALUES");
+    if (is->override > PG_QUERY__OVERRIDING_KIND__OVERRIDING_NOT_SET)
+        return sql_unsupported(st, "OVERRIDING");
+    const PgQuery__SelectStmt *ss = is->select_stmt->select_stmt;
+    if (is->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
+        ss->n_values_lists == 0)
+        return sql_unsupported(st, "INSERT ... SELECT");
+    if (ss->n_sort_clause > 0 || ss->limit_count != NULL ||
+        ss->limit_offset != NULL || ss->with_clause != NULL)
+        return sql_unsupported(st, "ORDER BY/LIMIT/WITH on VALUES");
+    return 0;
+}
+
+static int
+no_column(struct sql_stmt *st, const struct tl_table *t, const char *name,
+          int location)
+{
+    sql_error(st, TL_ENOTFOUND, "42703",
+              "column \"%s\" of relation \"%s\" does not exist", name, t->name);
+    return sql_error_at(st, TL_ENOTFOUND, location);
+}
+
+/* Resolve the column list (or every visible column). */
+static int
+bind_target_columns(struct sql_stmt *st, const PgQuery__InsertStmt *is,
+                    struct ins *in)
+{
+    const struct tl_table *t = in->t;
+    in->target = tl_arena_alloc(st->a, (t->n_columns + is->n_cols + 1) *
+                                           sizeof(int32_t));
+    if (is->n_cols == 0) {
+        for (uint32_t c = 0; c < t->n_columns; c++)
+            if (!t->columns[c].hidden)
+                in->target[in->n_target++] = (int32_t)c;
+        return 0;
+    }
+    for (size_t i = 0; i < is->n_cols; i++) {
+        const PgQuery__ResTarget *rt = is->cols[i]->res_target;
+        if (rt->n_indirection > 0)
+            return sql_unsupported(st, "subscripts in INSERT column lists");
+        int c = tl_table_find_column(t, rt->name);
+        if (c < 0 || t->columns[c].hidden)
+            return no_column(st, t, rt->name, rt->location);
+        for (size_t k = 0; k < in->n_target; k++)
+            if (in->target[k] == c) {
+                sql_error(st, TL_EEXISTS, "42701",
+                          "column \"%s\" specified more than once", rt->name);
+                return sql_error_at(st, TL_EEXISTS, rt->location);
+            }
+        in->target[in->n_target++] = c;
+    }
+    return 0;
+}
+
+static int
+node_location(const PgQuery__Node *n)
+{
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_A_CONST:
+        return n->a_const->location;
+    case PG_QUERY__NODE__NODE_TYPE_CAST:
+        return n->type_cast->location;
+    case PG_QUERY__NODE__NODE_A_EXPR:
+        return n->a_expr->location;
+    case PG_QUERY__NODE__NODE_COLUMN_REF:
+        return n->column_ref->location;
+    default:
+        return -1;
+    }
+}
+
+/* Evaluate one VALUES list into a full row of the table. */
+static int
+build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
+          bool explicit_cols, struct ins_row *r)
+{
+    const struct tl_table *t = in->t;
+    if (l->n_items > in->n_target) {
+        sql_error(st, TL_ESYNTAX, "42601",
+                  "INSERT has more expressions than target columns");
+        return sql_error_at(st, TL_ESYNTAX,
+                            node_location(l->items[in->n_target]));
+    }
+    if (explicit_cols && l->n_items < in->n_target)
+        return sql_error(st, TL_ESYNTAX, "42601",
+                         "INSERT has more target columns than expressions");
+    r->vals = tl_arena_alloc(st->a, t->n_columns * sizeof(*r->vals));
+    for (uint32_t c = 0; c < t->n_columns; c++)
+        r->vals[c] = tl_value_null(t->columns[c].type);
+    for (size_t i = 0; i < l->n_items; i++) {
+        const PgQuery__Node *n = l->items[i];
+        if (n->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT)
+            return sql_unsupported(st, "DEFAULT in VALUES");
+        const struct tl_column *col = &t->columns[in->target[i]];
+        struct tl_expr *e;
+        int rv = bind_expr(st, NULL, n, &e);
+        if (rv == 0)
+            rv = bind_assign(st, &e, col->name, col->type, col->typmod,
+                             node_location(n));
+        if (rv != 0)
+            return rv;
+        if (e->kind != TL_EXPR_CONST)
+            return sql_unsupported(st, "non-constant expressions in VALUES");
+        r->vals[in->target[i]] = e->value;
+        r->vals[in->target[i]].type = col->type;
+    }
+    for (uint32_t c = 0; c < t->n_columns; c++)
+        if (t->columns[c].hidden)
+            r->vals[c] = tl_value_int(TL_TYPE_INT8, router_next_rowid(st->r));
+    return tl_table_check_row(t, r->vals, &st->err);
+}
+
+static void
+encode_row(struct sql_stmt *st, const struct tl_table *t, struct ins_row *r,
+           struct tl_buf *tmp)
+{
+    tl_buf_reset(tmp);
+    tl_table_row_key(t, r->vals, tmp);
+    r->key = tl_arena_alloc(st->a, tmp->len + 1);
+    memcpy(r->key, tmp->data, tmp->len);
+    r->key_len = tmp->len;
+    tl_buf_reset(tmp);
+    tl_row_encode(r->vals, t->n_columns, t->schema_version, tmp);
+    r->value = tl_arena_alloc(st->a, tmp->len + 1);
+    memcpy(r->value, tmp->data, tmp->len);
+    r->value_len = tmp->len;
+    r->shard = route_row_shard(t, r->vals, st->r->cfg.n_shards);
+}
+
+static int
+cmp_key_rows(const void *a, const void *b)
+{
+    const struct ins_row *x = *(const struct ins_row *const *)a;
+    const struct ins_row *y = *(const struct ins_row *const *)b;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(x->key, y->key, n);
+    if (c != 0)
+        return c;
+    if (x->key_len != y->key_len)
+        return x->key_len < y->key_len ? -1 : 1;
+    return x < y ? -1 : x > y; /* later rows after earlier ones */
+}
+
+/* A key given twice in one statement fails before anything is sent. */
+static int
+check_duplicates(struct sql_stmt *st, struct ins *in)
+{
+    struct ins_row **v = malloc((in->n_rows + 1) * sizeof(*v));
+    if (v == NULL)
+        return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+    for (size_t i = 0; i < in->n_rows; i++)
+        v[i] = &in->rows[i];
+    qsort(v, in->n_rows, sizeof(*v), cmp_key_rows);
+    int rv = 0;
+    for (size_t i = 1; i < in->n_rows && rv == 0; i++)
+        if (v[i]->key_len == v[i - 1]->key_len &&
+            memcmp(v[i]->key, v[i - 1]->key, v[i]->key_len) == 0)
+            rv = tl_table_dup_key_error(in->t, v[i]->vals, &st->err);
+    free(v);
+    return rv;
+}
+
+static int
+build_rows(struct sql_stmt *st, const PgQuery__InsertStmt *is, struct ins *in)
+{
+    const PgQuery__SelectStmt *ss = is->select_stmt->select_stmt;
+    in->n_rows = ss->n_values_lists;
+    in->rows = tl_arena_calloc(st->a, in->n_rows * sizeof(*in->rows));
+    struct tl_buf tmp;
+    tl_buf_init(&tmp);
+    size_t bytes = 0;
+    int rv = 0;
+    for (size_t i = 0; i < in->n_rows && rv == 0; i++) {
+        const PgQuery__Node *n = ss->values_lists[i];
+        if (n->node_case != PG_QUERY__NODE__NODE_LIST) {
+            rv = sql_unsupported(st, "this VALUES form");
+            break;
+        }
+        rv = build_row(st, in, n->list, is->n_cols > 0, &in->rows[i]);
+        if (rv != 0)
+            break;
+        encode_row(st, in->t, &in->rows[i], &tmp);
+        bytes += in->rows[i].key_len + in->rows[i].value_len + 16;
+        if (bytes > SQL_MAX_BATCH_BYTES)
+            rv = sql_error(st, TL_ETOOBIG, "54000",
+                           "INSERT is too large: its rows pass the %u MiB "
+                           "limit of one statement",
+                           SQL_MAX_BATCH_BYTES >> 20);
+    }
+    tl_buf_close(&tmp);
+    if (rv == 0)
+        rv = check_duplicates(st, in);
+    return rv;
+}
+
+/* Per-shard batches. */
+struct shard_batch {
+    uint32_t shard;
+    Talus__Mutation **muts;
+    size_t n;
+    size_t *row_of; /* mutation index -> row index */
+};
+
+static Talus__Mutation *
+row_mutation(struct sql_stmt *st, const struct ins_row *r, bool undo)
+{
+    Talus__Mutation *m = tl_arena_alloc(st->a, sizeof(*m));
+    talus__mutation__init(m);
+    m->key.data = r->key;
+    m->key.len = r->key_len;
+    m->has_cond = 1;
+    if (undo) {
+        m->kind = TALUS__MUTATION__KIND__DELETE;
+        m->cond = TALUS__MUTATION__COND__EQUALS;
+        m->has_expect = 1;
+        m->expect.data = r->value;
+        m->expect.len = r->value_len;
+    } else {
+        m->kind = TALUS__MUTATION__KIND__PUT;
+        m->cond = TALUS__MUTATION__COND__ABSENT;
+        m->has_value = 1;
+        m->value.data = r->value;
+        m->value.len = r->value_len;
+    }
+    return m;
+}
+
+/* A reference table: every row to every shard, in the same order. */
+static size_t
+group_every_copy(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
+{
+    uint32_t ns = st->r->cfg.n_shards;
+    struct shard_batch *b = tl_arena_calloc(st->a, (ns + 1) * sizeof(*b));
+    Talus__Mutation **muts =
+        tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(void *));
+    size_t *row_of = tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(size_t));
+    for (size_t i = 0; i < in->n_rows; i++) {
+        muts[i] = row_mutation(st, &in->rows[i], false);
+        row_of[i] = i;
+    }
+    /* The batches are only read (and packed) by exec: they can share. */
+    for (uint32_t s = 0; s < ns; s++) {
+        b[s].shard = s;
+        b[s].muts = muts;
+        b[s].n = in->n_rows;
+        b[s].row_of = row_of;
+    }
+    *out = b;
+    return ns;
+}
+
+static size_t
+group_by_shard(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
+{
+    if (route_is_reference(in->t))
+        return group_every_copy(st, in, out);
+    uint32_t ns = st->r->cfg.n_shards;
+    size_t *count = tl_arena_calloc(st->a, ns * sizeof(size_t));
+    for (size_t i = 0; i < in->n_rows; i++)
+        count[in->rows[i].shard]++;
+    struct shard_batch *b = tl_arena_calloc(st->a, (ns + 1) * sizeof(*b));
+    size_t *slot = tl_arena_calloc(st->a, ns * sizeof(size_t));
+    size_t nb = 0;
+    for (uint32_t s = 0; s < ns; s++) {
+        if (count[s] == 0)
+            continue;
+        slot[s] = nb;
+        b[nb].shard = s;
+        b[nb].muts = tl_arena_alloc(st->a, count[s] * sizeof(void *));
+        b[nb].row_of = tl_arena_alloc(st->a, count[s] * sizeof(size_t));
+        nb++;
+    }
+    for (size_t i = 0; i < in->n_rows; i++) {
+        struct shard_batch *sb = &b[slot[in->rows[i].shard]];
+        sb->row_of[sb->n] = i;
+        sb->muts[sb->n++] = row_mutation(st, &in->rows[i], false);
+    }
+    *out = b;
+    return nb;
+}
+
+static struct gather_call *
+make_write_calls(struct sql_stmt *st, const struct shard_batch *b, size_t n)
+{
+    struct gather_call *calls =
+        tl_arena_calloc(st->a, (n + 1) * sizeof(*calls));
+    for (size_t i = 0; i < n; i++) {
+        Talus__WriteBatch *wb = tl_arena_alloc(st->a, sizeof(*wb));
+        talus__write_batch__init(wb);
+        wb->mutations = b[i].muts;
+        wb->n_mutations = b[i].n;
+        talus__request__init(&calls[i].req);
+        calls[i].shard = b[i].shard;
+        calls[i].req.body_case = TALUS__REQUEST__BODY_WRITE;
+        calls[i].req.write = wb;
+    }
+    return calls;
+}
+
+/* Delete what the successful shards wrote, through the same leader
+ * following and retries as any write. Best effort: a failure is logged
+ * (the rows stay, as after a crash between shards). A shard whose write
+ * was not confirmed (08007) is left alone: deleting its keys could
+ * delete rows that existed before. */
+static void
+undo_writes(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
+            struct gather_call *calls, size_t n)
+{
+    struct shard_batch *ub = tl_arena_calloc(st->a, (n + 1) * sizeof(*ub));
+    size_t nu = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i].rv != 0 || calls[i].resp == NULL ||
+            calls[i].resp->error != NULL)
+            continue;
+        ub[nu] = b[i];
+        ub[nu].muts = tl_arena_alloc(st->a, b[i].n * sizeof(void *));
+        for (size_t k = 0; k < b[i].n; k++)
+            ub[nu].muts[k] = row_mutation(st, &in->rows[b[i].row_of[k]], true);
+        nu++;
+    }
+    if (nu == 0)
+        return;
+    struct gather_call *uc = make_write_calls(st, ub, nu);
+    /* The undo gets its own retry budget (router_default_deadline), even
+     * past the statement's deadline, and runs even when the statement was
+     * canceled: rows left behind are worse than a late error. */
+    int64_t deadline = st->deadline_ms;
+    atomic_bool *cancel = st->s->cancel;
+    bool interrupted = st->interrupted;
+    st->deadline_ms = 0;
+    st->s->cancel = NULL;
+    st->interrupted = false;
+    gather_run(st, uc, nu);
+    st->deadline_ms = deadline;
+    st->s->cancel = cancel;
+    st->interrupted = interrupted;
+    for (size_t i = 0; i < nu; i++)
+        if (uc[i].rv != 0 || uc[i].resp->error != NULL)
+            tl_warn(MOD, "event=insert_undo_failed table=%s shard=%u",
+                    in->t->name, uc[i].shard);
+    gather_release(uc, nu);
+}
+
+/* The report for a failed INSERT: a duplicate key names its row. */
+static int
+insert_failure(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
+               struct gather_call *calls, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const Talus__Response *r = calls[i].resp;
+        if (calls[i].rv == 0 && r != NULL && r->error != NULL &&
+            strcmp(r->error->sqlstate, "23505") == 0 &&
+            r->error->has_mutation && r->error->mutation >= 0 &&
+            (size_t)r->error->mutation < b[i].n)
+            return tl_table_dup_key_error(
+                in->t, in->rows[b[i].row_of[r->error->mutation]].vals,
+                &st->err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rv = gather_check(st, &calls[i]);
+        if (rv != 0)
+            return rv;
+    }
+    return TL_EIO;
+}
+
+/* Refuse (54000) before sending anything if a shard's batch would not fit
+ * one raft entry (max_entry_bytes): nodes refuse it too, but by then the
+ * other shards could have written. */
+static int
+insert_check_size(struct sql_stmt *st, const struct shard_batch *b, size_t n)
+{
+    uint32_t max = st->r->cfg.max_entry_bytes;
+    for (size_t i = 0; i < n; i++) {
+        Talus__WriteBatch wb = TALUS__WRITE_BATCH__INIT;
+        size_t len;
+        wb.n_mutations = b[i].n;
+        wb.mutations = b[i].muts;
+        /* + the request id the call adds */
+        len = tl_cluster_entry_bytes(talus__write_batch__get_packed_size(&wb) +
+                                     11);
+        if (len > max)
+            return tl_cluster_entry_too_large(b[i].shard, len, max, &st->err);
+    }
+    return 0;
+}
+
+static int
+insert_send(struct sql_stmt *st, struct ins *in)
+{
+    struct shard_batch *b;
+    size_t n = group_by_shard(st, in, &b);
+    int rv = insert_check_size(st, b, n);
+    if (rv != 0)
+        return rv;
+    struct gather_call *calls = make_write_calls(st, b, n);
+    gather_run(st, calls, n);
+    bool failed = false;
+    for (size_t i = 0; i < n; i++)
+        failed = failed || calls[i].rv != 0 || calls[i].resp->error != NULL;
+    if (failed) {
+        rv = insert_failure(st, in, b, calls, n);
+        undo_writes(st, in, b, calls, n);
+    }
+    gather_release(calls, n);
+    return rv;
+}
+
+static int
+insert_explain(struct sql_stmt *st, struct ins *in)
+{
+    struct plan p = {.table = in->t};
+    uint32_t ns = st->r->cfg.n_shards;
+    bool *hit = tl_arena_calloc(st->a, ns);
+    p.shards = tl_arena_alloc(st->a, (ns + 1) * sizeof(uint32_t));
+    for (size_t i = 0; i < in->n_rows; i++)
+        hit[in->rows[i].shard] = true;
+    for (uint32_t s = 0; s < ns; s++)
+        if (hit[s])
+            p.shards[p.n_shards++] = s;
+    if (route_is_reference(in->t)) {
+        for (uint32_t s = 0; s < ns; s++)
+            p.shards[s] = s;
+        p.n_shards = ns;
+        p.route.ref = ROUTE_REF_WRITE;
+    }
+    p.route.all = ns > 1 && p.n_shards == ns;
+    p.route.point = in->n_rows == 1;
+    const char *extra = tl_arena_printf(st->a, "Rows: %zu", in->n_rows);
+    explain_send(st, &p, &extra, 1);
+    return 0;
+}
+
+int
+dml_exec_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is,
+                bool explain)
+{
+    struct ins in = {0};
+    int rv = refuse_insert(st, is);
+    if (rv == 0)
+        rv = sql_lookup_table(st, is->relation, &in.t);
+    if (rv == 0)
+        rv = bind_target_columns(st, is, &in);
+    if (rv == 0)
+        rv = build_rows(st, is, &in);
+    if (rv != 0)
+        return rv;
+    if (explain)
+        return insert_explain(st, &in);
+    rv = insert_send(st, &in);
+    if (rv != 0)
+        return rv;
+    char tag[48];
+    snprintf(tag, sizeof(tag), "INSERT 0 %zu", in.n_rows);
+    pgw_send_command_complete(st->c, tag);
+    return 0;
+}
+
+static const char *
+alias_of(const PgQuery__RangeVar *rv)
+{
+    return rv->alias != NULL ? rv->alias->aliasname : rv->relname;
+}
+
+static int
+bind_assignment(struct sql_stmt *st, const struct plan *p, const char *alias,
+                const PgQuery__ResTarget *rt, bool *seen,
+                Talus__Assignment **out)
+{
+    const struct tl_table *t = p->table;
+    if (rt->n_indirection > 0)
+        return sql_unsupported(st, "subscripts in SET");
+    int c = tl_table_find_column(t, rt->name);
+    if (c < 0 || t->columns[c].hidden)
+        return no_column(st, t, rt->name, rt->location);
+    if (c == t->shard_key) {
+        sql_error(st, TL_EUNSUPPORTED, "0A000",
+                  "updating the shard key column \"%s\" is not supported",
+                  rt->name);
+        return sql_error_at(st, TL_EUNSUPPORTED, rt->location);
+    }
+    if (seen[c]) {
+        sql_error(st, TL_ESYNTAX, "42601",
+                  "multiple assignments to same column \"%s\"", rt->name);
+        return sql_error_at(st, TL_ESYNTAX, rt->location);
+    }
+    seen[c] = true;
+    if (rt->val->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT)
+        return sql_unsupported(st, "DEFAULT in SET");
+    struct bind_scope sc = {.table = t, .alias = alias, .clause = "UPDATE"};
+    struct tl_expr *e;
+    const struct tl_column *col = &t->columns[c];
+    int rv = bind_expr(st, &sc, rt->val, &e);
+    if (rv == 0)
+        rv = bind_assign(st, &e, col->name, col->type, col->typmod,
+                         node_location(rt->val));
+    if (rv != 0)
+        return rv;
+    Talus__Assignment *a = tl_arena_alloc(st->a, sizeof(*a));
+    talus__assignment__init(a);
+    a->column = (uint32_t)c;
+    a->expr = tl_expr_to_proto(e, st->a);
+    *out = a;
+    return 0;
+}
+
+/* Run @mod on every copy of a reference table (the shards of @p), in
+ * parallel, following resume keys; *@count gets the rows one copy
+ * changed. Copies hold the same rows, so they agree unless a write is in
+ * flight or an earlier statement failed midway (docs/sharding.md): then
+ * the largest count is reported and the disagreement logged. */
+static int
+modify_every_copy(struct sql_stmt *st, const struct plan *p,
+                  const Talus__ModifyFragment *mod, uint64_t *count)
+{
+    uint64_t total;
+    uint64_t *per = tl_arena_calloc(st->a, (p->n_shards + 1) * sizeof(*per));
+    int rv = gather_modify(st, p, mod, &total, per);
+
+    *count = 0;
+    if (rv != 0 || p->n_shards == 0)
+        return rv;
+    uint64_t lo = per[0], hi = per[0];
+    for (size_t i = 1; i < p->n_shards; i++) {
+        lo = per[i] < lo ? per[i] : lo;
+        hi = per[i] > hi ? per[i] : hi;
+    }
+    if (lo != hi)
+        tl_warn(MOD,
+                "event=reference_copies_disagree table=%s min=%llu max=%llu",
+                p->table->name, (unsigned long long)lo, (unsigned long long)hi);
+    *count = hi;
+    return 0;
+}
+
+static int
+modify_run(struct sql_stmt *st, const struct plan *p, Talus__ModifyFragment *m,
+           const char *verb)
+{
+    uint64_t n;
+    int rv = p->route.ref == ROUTE_REF_WRITE
+                 ? modify_every_copy(st, p, m, &n)
+                 : gather_modify(st, p, m, &n, NULL);
+    if (rv != 0)
+        return rv;
+    char tag[48];
+    snprintf(tag, sizeof(tag), "%s %llu", verb, (unsigned long long)n);
+    pgw_send_command_complete(st->c, tag);
+    return 0;
+}
+
+int
+dml_exec_update(struct sql_stmt *st, const PgQuery__UpdateStmt *us,
+                bool explain)
+{
+    if (us->with_clause != NULL)
+        return sql_unsupported(st, "WITH (common table expressions)");
+    if (us->n_returning_list > 0)
+        return sql_unsupported(st, "RETURNING");
+    if (us->n_from_clause > 0)
+        return sql_unsupported(st, "UPDATE ... FROM");
+    struct tl_table *t;
+    int rv = sql_lookup_table(st, us->relation, &t);
+    struct plan p;
+    if (rv == 0)
+        rv = plan_build(st, t, alias_of(us->relation), us->where_clause, &p);
+    if (rv != 0)
+        return rv;
+    if (p.route.ref != ROUTE_REF_NONE)
+        plan_every_copy(st, &p);
+    Talus__ModifyFragment *m = tl_arena_alloc(st->a, sizeof(*m));
+    talus__modify_fragment__init(m);
+    m->set = tl_arena_alloc(st->a, (us->n_target_list + 1) * sizeof(void *));
+    bool *seen = tl_arena_calloc(st->a, t->n_columns);
+    for (size_t i = 0; i < us->n_target_list; i++) {
+        const PgQuery__Node *n = us->target_list[i];
+        if (n->res_target->val != NULL &&
+            n->res_target->val->node_case ==
+                PG_QUERY__NODE__NODE_MULTI_ASSIGN_REF)
+            return sql_unsupported(st, "SET (a, b) = (...)");
+        rv = bind_assignment(st, &p, alias_of(us->relation), n->res_target,
+                             seen, &m->set[m->n_set]);
+        if (rv != 0)
+            return rv;
+        m->n_set++;
+    }
+    if (explain) {
+        const char *extra = tl_arena_printf(st->a, "Update: %zu column%s",
+                                            m->n_set, m->n_set == 1 ? "" : "s");
+        explain_send(st, &p, &extra, 1);
+        return 0;
+    }
+    m->scan = plan_fragment(st, &p);
+    return modify_run(st, &p, m, "UPDATE");
+}
+
+int
+dml_exec_delete(struct sql_stmt *st, const PgQuery__DeleteStmt *ds,
+                bool explain)
+{
+    if (ds->with_clause != NULL)
+        return sql_unsupported(st, "WITH (common table expressions)");
+    if (ds->n_returning_list > 0)
+        return sql_unsupported(st, "RETURNING");
+    if (ds->n_using_clause > 0)
+        return sql_unsupported(st, "DELETE ... USING");
+    struct tl_table *t;
+    int rv = sql_lookup_table(st, ds->relation, &t);
+    struct plan p;
+    if (rv == 0)
+        rv = plan_build(st, t, alias_of(ds->relation), ds->where_clause, &p);
+    if (rv != 0)
+        return rv;
+    if (p.route.ref != ROUTE_REF_NONE)
+        plan_every_copy(st, &p);
+    if (explain) {
+        const char *extra = "Delete: matching rows";
+        explain_send(st, &p, &extra, 1);
+        return 0;
+    }
+    Talus__ModifyFragment *m = tl_arena_alloc(st->a, sizeof(*m));
+    talus__modify_fragment__init(m);
+    m->has_is_delete = 1;
+    m->is_delete = 1;
+    m->scan = plan_fragment(st, &p);
+    return modify_run(st, &p, m, "DELETE");
+}

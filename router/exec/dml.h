@@ -1,0 +1,20 @@
+/* dml — run INSERT, UPDATE and DELETE: bind, route, send the writes to the
+ * shards and the command tag to the client, or with EXPLAIN the plan. */
+#ifndef TL_DML_H
+#define TL_DML_H
+
+#include <pg_query/pg_query.pb-c.h>
+#include <stdbool.h>
+
+struct sql_stmt;
+
+/* Each runs one statement and sends its result (or, with @explain, its
+ * plan); errors are left in st->err. */
+int dml_exec_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is,
+                    bool explain);
+int dml_exec_update(struct sql_stmt *st, const PgQuery__UpdateStmt *us,
+                    bool explain);
+int dml_exec_delete(struct sql_stmt *st, const PgQuery__DeleteStmt *ds,
+                    bool explain);
+
+#endif

@@ -1,0 +1,77 @@
+/* gather — scatter requests to shards and gather their answers.
+ *
+ * Every call goes to the shard's leader through the retry state machine of
+ * router/core/router_int.h, until the statement's deadline; the statement's
+ * cancel flag and statement_timeout are looked at while waiting. Rows are
+ * handed to callbacks; nothing here writes to the client. */
+#ifndef TL_GATHER_H
+#define TL_GATHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "router/core/router_int.h"
+#include "talus.pb-c.h"
+
+struct plan;
+struct sql_stmt;
+
+/* How often a waiting statement looks at its cancel flag and deadline. */
+#define GATHER_WAIT_SLICE_MS 20
+
+struct gather_call {
+    uint32_t shard;
+    Talus__Request req;
+    Talus__Response *resp; /* owned after gather_run; gather_release frees */
+    int rv;                /* rpc result; TL_EUNAVAILABLE/TL_ETIMEOUT with
+                              resp NULL when retries gave up */
+    bool interrupted;      /* not finished: the statement was canceled
+                              or timed out (st->err) */
+    struct router_retry retry; /* leader following (router_int.h) */
+};
+
+/** Send every call's request (request ids and shards are filled here) in
+ * parallel and wait for all, following shard leaders and retrying each
+ * call (same request id) until the statement's deadline (router_int.h).
+ * Each attempt tells the node how long it is waited for
+ * (Request.timeout_ms): request_timeout_ms, or what is left of the
+ * deadline if less. The node stops when that time is up, so a read is
+ * never sent again while the node may still run it, and it ends a scan's
+ * page well before, so a scan that makes progress is never cut off.
+ * While waiting, sql_check_interrupts() is checked every
+ * GATHER_WAIT_SLICE_MS: once it stops the statement, reads in flight are
+ * abandoned, writes in flight are waited for (their outcome decides
+ * between 57014 and 08007) and nothing is sent again; such calls are
+ * marked interrupted. Cannot fail: per-call results are in rv and resp. */
+void gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n);
+/** 0 if @call succeeded, else fill st->err (node Error, or 08006 for an
+ * unreachable shard, 57014 for an interrupted call, 08007 for a write
+ * whose outcome is unknown) and return a negative code. */
+int gather_check(struct sql_stmt *st, const struct gather_call *call);
+/** Free the responses of @calls. */
+void gather_release(struct gather_call *calls, size_t n);
+
+/* Called for each row of a scan; the bytes live until the callback
+ * returns. Return 0 to continue, 1 to stop the scan, < 0 on error. */
+typedef int (*gather_row_cb)(struct sql_stmt *st, const uint8_t *row,
+                             size_t len, void *arg);
+
+/** Run @frag on the shards of @p (in parallel, following resume keys)
+ * calling @cb for each row; *@count (may be NULL) gets the sum of
+ * Response.count. */
+int gather_scan(struct sql_stmt *st, const struct plan *p,
+                const Talus__ScanFragment *frag, gather_row_cb cb, void *arg,
+                uint64_t *count);
+/** Run @mod on the shards of @p in parallel; *@count gets the rows
+ * affected, and @per_shard (NULL, or p->n_shards zeroed counters) each
+ * shard's part, indexed like p->shards. */
+int gather_modify(struct sql_stmt *st, const struct plan *p,
+                  const Talus__ModifyFragment *mod, uint64_t *count,
+                  uint64_t *per_shard);
+/** One WriteBatch of @muts on @shard; *@resp (may be NULL) gets the
+ * response (free with talus__response__free_unpacked). */
+int gather_write(struct sql_stmt *st, uint32_t shard, Talus__Mutation **muts,
+                 size_t n, Talus__Response **resp);
+
+#endif

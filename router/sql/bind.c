@@ -1,0 +1,1040 @@
+/* bind — turn libpg_query expression trees into typed tl_expr trees.
+ *
+ * Types follow PostgreSQL's resolution for the types Talus has: integer
+ * arithmetic takes the wider operand width, any float8 operand makes the
+ * result float8, quoted literals (type unknown) take the type of the other
+ * operand (and are converted at once, so bad input fails at bind time with
+ * 22P02 as in PostgreSQL), comparisons need comparable families. Constant
+ * subtrees are evaluated here, so nodes only see columns and constants. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "router/sql/sql_int.h"
+
+static const char *const aggregates[] = {"count", "sum", "min",
+                                         "max",   "avg", NULL};
+
+static int bind_node(struct sql_stmt *st, const struct bind_scope *sc,
+                     const PgQuery__Node *n, struct tl_expr **out);
+
+/* Where @n starts in the query (0-based), or -1: errors about a literal
+ * point at the literal, as PostgreSQL's do. */
+static int
+node_loc(const PgQuery__Node *n)
+{
+    if (n == NULL)
+        return -1;
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_A_CONST:
+        return n->a_const->location;
+    case PG_QUERY__NODE__NODE_TYPE_CAST:
+        return n->type_cast->location;
+    case PG_QUERY__NODE__NODE_COLUMN_REF:
+        return n->column_ref->location;
+    case PG_QUERY__NODE__NODE_A_EXPR:
+        return n->a_expr->location;
+    default:
+        return -1;
+    }
+}
+
+static const char *
+type_label(uint8_t t)
+{
+    return t == TL_TYPE_UNKNOWN ? "unknown" : tl_type_name(t);
+}
+
+const char *
+bind_type_display(struct sql_stmt *st, uint8_t type, int32_t typmod)
+{
+    if (type == TL_TYPE_VARCHAR && typmod >= 0)
+        return tl_arena_printf(st->a, "character varying(%d)", typmod);
+    return type_label(type);
+}
+
+bool
+bind_is_aggregate(const PgQuery__Node *n)
+{
+    if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
+        return false;
+    const PgQuery__FuncCall *f = n->func_call;
+    if (f->n_funcname == 0)
+        return false;
+    const char *name = sql_node_str(f->funcname[f->n_funcname - 1]);
+    for (int i = 0; name != NULL && aggregates[i] != NULL; i++)
+        if (strcmp(name, aggregates[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Evaluate @e now if all its arguments are constants. */
+static int
+fold(struct sql_stmt *st, struct tl_expr **e)
+{
+    struct tl_expr *x = *e;
+    if (x->kind == TL_EXPR_CONST || x->kind == TL_EXPR_COLUMN)
+        return 0;
+    for (uint32_t i = 0; i < x->n_args; i++)
+        if (x->args[i]->kind != TL_EXPR_CONST)
+            return 0;
+    struct tl_value v;
+    int rv = tl_expr_eval(x, NULL, 0, st->a, &v, &st->err);
+    if (rv != 0)
+        return rv;
+    if (v.is_null)
+        v.type = x->type;
+    struct tl_expr *c = tl_expr_const(st->a, &v);
+    c->type = x->type;
+    *e = c;
+    return 0;
+}
+
+/* Convert the unknown-typed constant @e to @type now. */
+static int
+coerce_const(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
+             int32_t typmod, int location)
+{
+    struct tl_value v;
+    int rv = tl_value_cast(&(*e)->value, type, typmod, st->a, &v, &st->err);
+    /* PostgreSQL points at a quoted literal its input function rejects;
+     * a typed constant failing a cast fails later, without a position. */
+    if (rv != 0 && (*e)->type == TL_TYPE_UNKNOWN)
+        return sql_error_at(st, rv, location);
+    if (rv != 0)
+        return rv;
+    if (v.is_null)
+        v.type = type;
+    *e = tl_expr_const(st->a, &v);
+    (*e)->type = type;
+    return 0;
+}
+
+static struct tl_expr *
+wrap_cast(struct sql_stmt *st, struct tl_expr *e, uint8_t type, int32_t typmod)
+{
+    struct tl_expr *c = tl_expr_node(st->a, TL_EXPR_CAST, type, &e, 1);
+    c->typmod = typmod;
+    return c;
+}
+
+static int
+no_operator(struct sql_stmt *st, const char *op, const struct tl_expr *l,
+            const struct tl_expr *r, int location)
+{
+    if (l == NULL)
+        sql_error(st, TL_ETYPE, "42883", "operator does not exist: %s %s", op,
+                  type_label(r->type));
+    else
+        sql_error(st, TL_ETYPE, "42883", "operator does not exist: %s %s %s",
+                  type_label(l->type), op, type_label(r->type));
+    tl_error_hint(&st->err, "No operator matches the given name and argument "
+                            "types. You might need to add explicit type "
+                            "casts.");
+    return sql_error_at(st, TL_ETYPE, location);
+}
+
+/* Give two comparison operands one family: unknown literals take the
+ * other side's type (text for varchar, so no length check applies). */
+static int
+unify(struct sql_stmt *st, const char *op, struct tl_expr **l,
+      struct tl_expr **r, const int loc[3])
+{
+    uint8_t lt = (*l)->type, rt = (*r)->type;
+    int location = loc[0];
+    int lloc = loc[1] >= 0 ? loc[1] : location;
+    int rloc = loc[2] >= 0 ? loc[2] : location;
+    int rv = 0;
+    if (lt == TL_TYPE_UNKNOWN && rt == TL_TYPE_UNKNOWN) {
+        rv = coerce_const(st, l, TL_TYPE_TEXT, -1, lloc);
+        if (rv == 0)
+            rv = coerce_const(st, r, TL_TYPE_TEXT, -1, rloc);
+        return rv;
+    }
+    if (lt == TL_TYPE_UNKNOWN)
+        return coerce_const(st, l, tl_type_is_text(rt) ? TL_TYPE_TEXT : rt, -1,
+                            lloc);
+    if (rt == TL_TYPE_UNKNOWN)
+        return coerce_const(st, r, tl_type_is_text(lt) ? TL_TYPE_TEXT : lt, -1,
+                            rloc);
+    if (!tl_type_comparable(lt, rt))
+        return no_operator(st, op, *l, *r, location);
+    /* An integer constant against a float8 operand becomes float8, so a
+     * float key column can still be routed on. */
+    if (lt == TL_TYPE_FLOAT8 && tl_type_is_int(rt) &&
+        (*r)->kind == TL_EXPR_CONST)
+        return coerce_const(st, r, TL_TYPE_FLOAT8, -1, rloc);
+    if (rt == TL_TYPE_FLOAT8 && tl_type_is_int(lt) &&
+        (*l)->kind == TL_EXPR_CONST)
+        return coerce_const(st, l, TL_TYPE_FLOAT8, -1, lloc);
+    return 0;
+}
+
+static int
+bind_compare(struct sql_stmt *st, uint8_t op, const char *opname,
+             struct tl_expr *l, struct tl_expr *r, const int loc[3],
+             struct tl_expr **out)
+{
+    int rv = unify(st, opname, &l, &r, loc);
+    if (rv != 0)
+        return rv;
+    *out = tl_expr_op(st->a, op, TL_TYPE_BOOL, l, r);
+    return fold(st, out);
+}
+
+static uint8_t
+int_wider(uint8_t a, uint8_t b)
+{
+    return a > b ? a : b; /* INT2 < INT4 < INT8 in enum tl_type */
+}
+
+static int
+bind_arith(struct sql_stmt *st, uint8_t op, const char *opname,
+           struct tl_expr *l, struct tl_expr *r, int location,
+           struct tl_expr **out)
+{
+    int rv = 0;
+    if (l->type == TL_TYPE_UNKNOWN && r->type == TL_TYPE_UNKNOWN) {
+        sql_error(st, TL_ETYPE, "42725",
+                  "operator is not unique: unknown %s "
+                  "unknown",
+                  opname);
+        return sql_error_at(st, TL_ETYPE, location);
+    }
+    if (l->type == TL_TYPE_UNKNOWN && tl_type_is_numeric(r->type))
+        rv = coerce_const(st, &l, r->type, -1, location);
+    else if (r->type == TL_TYPE_UNKNOWN && tl_type_is_numeric(l->type))
+        rv = coerce_const(st, &r, l->type, -1, location);
+    if (rv != 0)
+        return rv;
+    if (!tl_type_is_numeric(l->type) || !tl_type_is_numeric(r->type) ||
+        (op == TL_OP_MOD &&
+         (l->type == TL_TYPE_FLOAT8 || r->type == TL_TYPE_FLOAT8)))
+        return no_operator(st, opname, l, r, location);
+    uint8_t type;
+    if (l->type == TL_TYPE_FLOAT8 || r->type == TL_TYPE_FLOAT8) {
+        type = TL_TYPE_FLOAT8;
+        if (l->type != TL_TYPE_FLOAT8)
+            l = wrap_cast(st, l, TL_TYPE_FLOAT8, -1);
+        if (r->type != TL_TYPE_FLOAT8)
+            r = wrap_cast(st, r, TL_TYPE_FLOAT8, -1);
+    } else {
+        type = int_wider(l->type, r->type);
+    }
+    *out = tl_expr_op(st->a, op, type, l, r);
+    return fold(st, out);
+}
+
+static int
+to_text(struct sql_stmt *st, struct tl_expr **e, int location)
+{
+    if ((*e)->type == TL_TYPE_UNKNOWN)
+        return coerce_const(st, e, TL_TYPE_TEXT, -1, location);
+    if (!tl_type_is_text((*e)->type)) {
+        *e = wrap_cast(st, *e, TL_TYPE_TEXT, -1);
+        return fold(st, e);
+    }
+    return 0;
+}
+
+static int
+bind_concat(struct sql_stmt *st, struct tl_expr *l, struct tl_expr *r,
+            int location, struct tl_expr **out)
+{
+    bool lt = l->type == TL_TYPE_UNKNOWN || tl_type_is_text(l->type);
+    bool rt = r->type == TL_TYPE_UNKNOWN || tl_type_is_text(r->type);
+    if (!lt && !rt)
+        return no_operator(st, "||", l, r, location);
+    int rv = to_text(st, &l, location);
+    if (rv == 0)
+        rv = to_text(st, &r, location);
+    if (rv != 0)
+        return rv;
+    *out = tl_expr_op(st->a, TL_OP_CONCAT, TL_TYPE_TEXT, l, r);
+    return fold(st, out);
+}
+
+static int
+bind_like(struct sql_stmt *st, bool negate, const char *opname,
+          struct tl_expr *l, struct tl_expr *r, int location,
+          struct tl_expr **out)
+{
+    bool lt = l->type == TL_TYPE_UNKNOWN || tl_type_is_text(l->type);
+    bool rt = r->type == TL_TYPE_UNKNOWN || tl_type_is_text(r->type);
+    if (!lt || !rt)
+        return no_operator(st, opname, l, r, location);
+    int rv = to_text(st, &l, location);
+    if (rv == 0)
+        rv = to_text(st, &r, location);
+    if (rv != 0)
+        return rv;
+    *out = tl_expr_op(st->a, TL_OP_LIKE, TL_TYPE_BOOL, l, r);
+    if (negate)
+        *out = tl_expr_node(st->a, TL_EXPR_NOT, TL_TYPE_BOOL, out, 1);
+    return fold(st, out);
+}
+
+static int
+bind_unary(struct sql_stmt *st, const char *opname, struct tl_expr *r,
+           int location, struct tl_expr **out)
+{
+    if (r->type == TL_TYPE_UNKNOWN) {
+        int rv = coerce_const(st, &r, TL_TYPE_FLOAT8, -1, location);
+        if (rv != 0)
+            return rv;
+    }
+    if (!tl_type_is_numeric(r->type))
+        return no_operator(st, opname, NULL, r, location);
+    if (strcmp(opname, "+") == 0) {
+        *out = r;
+        return 0;
+    }
+    *out = tl_expr_node(st->a, TL_EXPR_OP, r->type, &r, 1);
+    (*out)->op = TL_OP_NEG;
+    return fold(st, out);
+}
+
+struct op_map {
+    const char *name;
+    uint8_t op;
+    int kind; /* 0 compare, 1 arithmetic */
+};
+
+static const struct op_map op_table[] = {
+    {"=", TL_OP_EQ, 0},  {"<>", TL_OP_NE, 0}, {"!=", TL_OP_NE, 0},
+    {"<", TL_OP_LT, 0},  {"<=", TL_OP_LE, 0}, {">", TL_OP_GT, 0},
+    {">=", TL_OP_GE, 0}, {"+", TL_OP_ADD, 1}, {"-", TL_OP_SUB, 1},
+    {"*", TL_OP_MUL, 1}, {"/", TL_OP_DIV, 1}, {"%", TL_OP_MOD, 1},
+    {NULL, 0, 0},
+};
+
+static const char *
+op_name(const PgQuery__AExpr *e)
+{
+    if (e->n_name == 0)
+        return "?";
+    const char *s = sql_node_str(e->name[e->n_name - 1]);
+    return s != NULL ? s : "?";
+}
+
+/* A binary or unary operator `l op r`. */
+static int
+bind_operator(struct sql_stmt *st, const struct bind_scope *sc,
+              const PgQuery__AExpr *e, struct tl_expr **out)
+{
+    const char *name = op_name(e);
+    struct tl_expr *l = NULL, *r = NULL;
+    int rv = 0;
+    if (e->lexpr != NULL)
+        rv = bind_node(st, sc, e->lexpr, &l);
+    if (rv == 0 && e->rexpr != NULL)
+        rv = bind_node(st, sc, e->rexpr, &r);
+    if (rv != 0)
+        return rv;
+    if (r == NULL)
+        return sql_unsupported(st, tl_arena_printf(st->a,
+                                                   "postfix operator "
+                                                   "%s",
+                                                   name));
+    if (l == NULL)
+        return bind_unary(st, name, r, e->location, out);
+    if (strcmp(name, "||") == 0)
+        return bind_concat(st, l, r, e->location, out);
+    if (strcmp(name, "~~") == 0 || strcmp(name, "!~~") == 0)
+        return bind_like(st, name[0] == '!', name, l, r, e->location, out);
+    for (const struct op_map *m = op_table; m->name != NULL; m++) {
+        if (strcmp(m->name, name) != 0)
+            continue;
+        int loc[3] = {e->location, node_loc(e->lexpr), node_loc(e->rexpr)};
+        if (m->kind == 0)
+            return bind_compare(st, m->op, name, l, r, loc, out);
+        return bind_arith(st, m->op, name, l, r, e->location, out);
+    }
+    sql_unsupported(st, tl_arena_printf(st->a, "operator %s", name));
+    return sql_error_at(st, TL_EUNSUPPORTED, e->location);
+}
+
+static int
+bind_list(struct sql_stmt *st, const struct bind_scope *sc,
+          const PgQuery__Node *n, struct tl_expr ***items, uint32_t *count)
+{
+    if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_LIST)
+        return sql_unsupported(st, "this form of IN/BETWEEN");
+    const PgQuery__List *l = n->list;
+    *items = tl_arena_alloc(st->a, (l->n_items + 1) * sizeof(**items));
+    for (size_t i = 0; i < l->n_items; i++) {
+        int rv = bind_node(st, sc, l->items[i], &(*items)[i]);
+        if (rv != 0)
+            return rv;
+    }
+    *count = (uint32_t)l->n_items;
+    return 0;
+}
+
+/* x IN (a, b, ...), or NOT IN for "<>". */
+static int
+bind_in(struct sql_stmt *st, const struct bind_scope *sc,
+        const PgQuery__AExpr *e, struct tl_expr **out)
+{
+    struct tl_expr *x, **items = NULL;
+    uint32_t n = 0;
+    int rv = bind_node(st, sc, e->lexpr, &x);
+    if (rv == 0)
+        rv = bind_list(st, sc, e->rexpr, &items, &n);
+    if (rv != 0)
+        return rv;
+    const PgQuery__List *list = e->rexpr->list;
+    int loc[3] = {e->location, node_loc(e->lexpr), -1};
+    /* An unknown left side takes the type of the first typed element. */
+    for (uint32_t i = 0; x->type == TL_TYPE_UNKNOWN && i < n; i++)
+        if (items[i]->type != TL_TYPE_UNKNOWN) {
+            loc[2] = node_loc(list->items[i]);
+            rv = unify(st, "=", &x, &items[i], loc);
+        }
+    struct tl_expr **args = tl_arena_alloc(st->a, (n + 1) * sizeof(*args));
+    bool all_const = x->kind == TL_EXPR_CONST;
+    for (uint32_t i = 0; rv == 0 && i < n; i++) {
+        loc[2] = node_loc(list->items[i]);
+        rv = unify(st, "=", &x, &items[i], loc);
+        args[i + 1] = items[i];
+        all_const = all_const && items[i]->kind == TL_EXPR_CONST;
+    }
+    if (rv != 0)
+        return rv;
+    args[0] = x;
+    *out = tl_expr_node(st->a, TL_EXPR_IN, TL_TYPE_BOOL, args, n + 1);
+    if (strcmp(op_name(e), "<>") == 0)
+        *out = tl_expr_node(st->a, TL_EXPR_NOT, TL_TYPE_BOOL, out, 1);
+    return all_const ? fold(st, out) : 0;
+}
+
+/* x BETWEEN a AND b is x >= a AND x <= b; NOT BETWEEN is x < a OR x > b. */
+static int
+bind_between(struct sql_stmt *st, const struct bind_scope *sc,
+             const PgQuery__AExpr *e, bool negate, struct tl_expr **out)
+{
+    struct tl_expr *x, **items = NULL, *c[2];
+    uint32_t n = 0;
+    int rv = bind_node(st, sc, e->lexpr, &x);
+    if (rv == 0)
+        rv = bind_list(st, sc, e->rexpr, &items, &n);
+    if (rv != 0)
+        return rv;
+    if (n != 2)
+        return sql_unsupported(st, "this form of BETWEEN");
+    const PgQuery__List *list = e->rexpr->list;
+    int loc0[3] = {e->location, node_loc(e->lexpr), node_loc(list->items[0])};
+    int loc1[3] = {e->location, node_loc(e->lexpr), node_loc(list->items[1])};
+    rv = bind_compare(st, negate ? TL_OP_LT : TL_OP_GE, negate ? "<" : ">=", x,
+                      items[0], loc0, &c[0]);
+    if (rv == 0)
+        rv = bind_compare(st, negate ? TL_OP_GT : TL_OP_LE,
+                          negate ? ">" : "<=", x, items[1], loc1, &c[1]);
+    if (rv != 0)
+        return rv;
+    *out = tl_expr_node(st->a, negate ? TL_EXPR_OR : TL_EXPR_AND, TL_TYPE_BOOL,
+                        c, 2);
+    return fold(st, out);
+}
+
+static int
+bind_aexpr(struct sql_stmt *st, const struct bind_scope *sc,
+           const PgQuery__AExpr *e, struct tl_expr **out)
+{
+    switch (e->kind) {
+    case PG_QUERY__A__EXPR__KIND__AEXPR_OP:
+        return bind_operator(st, sc, e, out);
+    case PG_QUERY__A__EXPR__KIND__AEXPR_LIKE:
+        return bind_operator(st, sc, e, out);
+    case PG_QUERY__A__EXPR__KIND__AEXPR_IN:
+        return bind_in(st, sc, e, out);
+    case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN:
+        return bind_between(st, sc, e, false, out);
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN:
+        return bind_between(st, sc, e, true, out);
+    case PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE:
+        return sql_unsupported(st, "ILIKE");
+    case PG_QUERY__A__EXPR__KIND__AEXPR_SIMILAR:
+        return sql_unsupported(st, "SIMILAR TO");
+    case PG_QUERY__A__EXPR__KIND__AEXPR_DISTINCT:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT:
+        return sql_unsupported(st, "IS DISTINCT FROM");
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF:
+        return sql_unsupported(st, "NULLIF");
+    case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ALL:
+        return sql_unsupported(st, "ANY/ALL");
+    default:
+        return sql_unsupported(st, "BETWEEN SYMMETRIC");
+    }
+}
+
+static int
+require_bool(struct sql_stmt *st, const char *what, struct tl_expr **e,
+             int location)
+{
+    if ((*e)->type == TL_TYPE_UNKNOWN)
+        return coerce_const(st, e, TL_TYPE_BOOL, -1, location);
+    if ((*e)->type != TL_TYPE_BOOL) {
+        sql_error(st, TL_ETYPE, "42804",
+                  "argument of %s must be type boolean, not type %s", what,
+                  type_label((*e)->type));
+        return sql_error_at(st, TL_ETYPE, location);
+    }
+    return 0;
+}
+
+static int
+bind_bool(struct sql_stmt *st, const struct bind_scope *sc,
+          const PgQuery__BoolExpr *b, struct tl_expr **out)
+{
+    static const char *names[] = {"?", "AND", "OR", "NOT"};
+    uint8_t kind = b->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR ? TL_EXPR_AND
+                   : b->boolop == PG_QUERY__BOOL_EXPR_TYPE__OR_EXPR
+                       ? TL_EXPR_OR
+                       : TL_EXPR_NOT;
+    const char *name = names[b->boolop <= 3 ? b->boolop : 0];
+    if (b->n_args == 0 || (kind == TL_EXPR_NOT && b->n_args != 1))
+        return sql_unsupported(st, "this boolean expression");
+    struct tl_expr **args = tl_arena_alloc(st->a, b->n_args * sizeof(*args));
+    bool all_const = true;
+    for (size_t i = 0; i < b->n_args; i++) {
+        int rv = bind_node(st, sc, b->args[i], &args[i]);
+        if (rv == 0)
+            rv = require_bool(st, name, &args[i], b->location);
+        if (rv != 0)
+            return rv;
+        all_const = all_const && args[i]->kind == TL_EXPR_CONST;
+    }
+    *out = tl_expr_node(st->a, kind, TL_TYPE_BOOL, args, (uint32_t)b->n_args);
+    return all_const ? fold(st, out) : 0;
+}
+
+static int
+bind_null_test(struct sql_stmt *st, const struct bind_scope *sc,
+               const PgQuery__NullTest *t, struct tl_expr **out)
+{
+    struct tl_expr *x;
+    int rv = bind_node(st, sc, t->arg, &x);
+    if (rv != 0)
+        return rv;
+    uint8_t kind = t->nulltesttype == PG_QUERY__NULL_TEST_TYPE__IS_NULL
+                       ? TL_EXPR_IS_NULL
+                       : TL_EXPR_IS_NOT_NULL;
+    *out = tl_expr_node(st->a, kind, TL_TYPE_BOOL, &x, 1);
+    return fold(st, out);
+}
+
+int
+bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn, uint8_t *type,
+               int32_t *typmod)
+{
+    const char *name = NULL;
+    if (tn->n_names > 0)
+        name = sql_node_str(tn->names[tn->n_names - 1]);
+    if (name == NULL)
+        name = "?";
+    *typmod = -1;
+    if (tn->n_array_bounds > 0 || tn->setof || tn->pct_type ||
+        tl_type_from_name(name, type) != 0) {
+        sql_error(st, TL_EUNSUPPORTED, "0A000",
+                  "type \"%s%s\" is not supported", name,
+                  tn->n_array_bounds > 0 ? "[]" : "");
+        return sql_error_at(st, TL_EUNSUPPORTED, tn->location);
+    }
+    if (tn->n_typmods > 0) {
+        const PgQuery__Node *m = tn->typmods[0];
+        if (*type != TL_TYPE_VARCHAR || tn->n_typmods != 1 ||
+            m->node_case != PG_QUERY__NODE__NODE_A_CONST ||
+            m->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL) {
+            sql_error(st, TL_ESYNTAX, "42601",
+                      "type modifier is not allowed for type \"%s\"", name);
+            return sql_error_at(st, TL_ESYNTAX, tn->location);
+        }
+        *typmod = m->a_const->ival->ival;
+        if (*typmod < 1) {
+            sql_error(st, TL_ESYNTAX, "22023",
+                      "length for type varchar must be at least 1");
+            return sql_error_at(st, TL_ESYNTAX, tn->location);
+        }
+    }
+    return 0;
+}
+
+/* Whether PostgreSQL has a cast from @from to @to among Talus' types. */
+static bool
+castable(uint8_t from, uint8_t to)
+{
+    if (from == to || from == TL_TYPE_UNKNOWN)
+        return true;
+    if (tl_type_is_text(from) || tl_type_is_text(to))
+        return true;
+    if (tl_type_is_numeric(from) && tl_type_is_numeric(to))
+        return true;
+    /* Every pair of date/time types has a cast (tl_value_cast). */
+    return tl_type_is_datetime(from) && tl_type_is_datetime(to);
+}
+
+static int
+bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
+          const PgQuery__TypeCast *c, struct tl_expr **out)
+{
+    struct tl_expr *x;
+    uint8_t type;
+    int32_t typmod;
+    int rv = bind_node(st, sc, c->arg, &x);
+    if (rv == 0)
+        rv = bind_type_name(st, c->type_name, &type, &typmod);
+    if (rv != 0)
+        return rv;
+    if (!castable(x->type, type)) {
+        sql_error(st, TL_ETYPE, "42846", "cannot cast type %s to %s",
+                  type_label(x->type), bind_type_display(st, type, typmod));
+        return sql_error_at(st, TL_ETYPE, c->location);
+    }
+    if (x->kind == TL_EXPR_CONST) {
+        int loc = c->arg->node_case == PG_QUERY__NODE__NODE_A_CONST
+                      ? c->arg->a_const->location
+                      : c->location;
+        *out = x;
+        return coerce_const(st, out, type, typmod, loc);
+    }
+    *out = wrap_cast(st, x, type, typmod);
+    return 0;
+}
+
+/* 22003 for a numeric literal @s beyond double precision, with the
+ * literal written out as PostgreSQL's numeric_out() does (float8in gets
+ * that text): "1e400" reads "1000...0" (401 digits), "1e-400" reads
+ * "0.000...01" (scale 400): the digits, the exponent applied, scale
+ * max(0, fraction digits - exponent). */
+static int
+float_literal_range(struct sql_stmt *st, const char *s, int location)
+{
+    const char *p = s;
+    bool neg = *p == '-';
+    if (*p == '-' || *p == '+')
+        p++;
+    char *digits = tl_arena_alloc(st->a, strlen(p) + 1);
+    size_t nd = 0;
+    long n_int = 0, n_frac = 0;
+    bool point = false;
+    for (; *p != '\0' && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            point = true;
+            continue;
+        }
+        digits[nd++] = *p;
+        if (point)
+            n_frac++;
+        else
+            n_int++;
+    }
+    long exp = (*p == 'e' || *p == 'E') ? strtol(p + 1, NULL, 10) : 0;
+    if (exp > 100000 || exp < -100000) /* keep the arithmetic in range */
+        exp = exp > 0 ? 100000 : -100000;
+    long at = n_int + exp; /* the decimal point is before digits[at] */
+    long scale = n_frac - exp > 0 ? n_frac - exp : 0;
+    struct tl_buf out;
+    tl_buf_init(&out);
+    if (neg)
+        tl_buf_append(&out, "-", 1);
+    bool lead = true;
+    /* The report holds TL_ERROR_MSG_MAX bytes: write no more than that
+     * (1e999999999 would be a billion digits). */
+    for (long i = 0; i < at && out.len < TL_ERROR_MSG_MAX; i++) {
+        char ch = i < (long)nd ? digits[i] : '0';
+        if (lead && ch == '0')
+            continue;
+        lead = false;
+        tl_buf_append(&out, &ch, 1);
+    }
+    if (lead)
+        tl_buf_append(&out, "0", 1);
+    if (scale > 0)
+        tl_buf_append(&out, ".", 1);
+    for (long i = at; i < at + scale && out.len < TL_ERROR_MSG_MAX; i++) {
+        char ch = i >= 0 && i < (long)nd ? digits[i] : '0';
+        tl_buf_append(&out, &ch, 1);
+    }
+    sql_error(st, TL_EOVERFLOW, "22003",
+              "\"%.*s\" is out of range for type double precision",
+              (int)out.len, (const char *)out.data);
+    tl_buf_close(&out);
+    (void)location; /* PostgreSQL reports no position for it */
+    return TL_EOVERFLOW;
+}
+
+static int
+bind_aconst(struct sql_stmt *st, const PgQuery__AConst *c, struct tl_expr **out)
+{
+    struct tl_value v = tl_value_null(TL_TYPE_UNKNOWN);
+    if (c->isnull) {
+        /* untyped NULL */
+    } else if (c->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+        v = tl_value_int(TL_TYPE_INT4, c->ival->ival);
+    } else if (c->val_case == PG_QUERY__A__CONST__VAL_FVAL) {
+        const char *s = c->fval->fval;
+        char *end;
+        errno = 0;
+        long long i = strtoll(s, &end, 10);
+        if (*end == '\0' && errno == 0) {
+            v = tl_value_int(TL_TYPE_INT8, i);
+        } else {
+            errno = 0;
+            double d = strtod(s, NULL);
+            /* PostgreSQL reads the literal as numeric, whose cast to
+             * double precision fails past its range (not Infinity or 0);
+             * Talus has no numeric, so the literal fails the same way. */
+            if (errno == ERANGE && (d == 0.0 || isinf(d)))
+                return float_literal_range(st, s, c->location);
+            v = tl_value_float(d);
+        }
+    } else if (c->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL) {
+        v = tl_value_bool(c->boolval->boolval);
+    } else if (c->val_case == PG_QUERY__A__CONST__VAL_SVAL) {
+        const char *s = c->sval->sval;
+        v = tl_value_text(TL_TYPE_UNKNOWN, s, (uint32_t)strlen(s));
+    } else {
+        sql_unsupported(st, "bit string literal");
+        return sql_error_at(st, TL_EUNSUPPORTED, c->location);
+    }
+    *out = tl_expr_const(st->a, &v);
+    (*out)->type = v.type;
+    return 0;
+}
+
+static int
+unknown_column(struct sql_stmt *st, const char *qual, const char *name,
+               int location)
+{
+    if (qual != NULL)
+        sql_error(st, TL_ENOTFOUND, "42703", "column %s.%s does not exist",
+                  qual, name);
+    else
+        sql_error(st, TL_ENOTFOUND, "42703", "column \"%s\" does not exist",
+                  name);
+    return sql_error_at(st, TL_ENOTFOUND, location);
+}
+
+int
+bind_find_rel(struct sql_stmt *st, const struct bind_scope *sc,
+              const char *qual, int location, const struct bind_rel **out)
+{
+    const struct bind_rel *rel = NULL;
+    for (size_t i = 0; i < sc->n_rels; i++)
+        if (strcmp(sc->rels[i].alias, qual) == 0)
+            rel = &sc->rels[i];
+    if (rel != NULL && rel->visible) {
+        *out = rel;
+        return 0;
+    }
+    const struct bind_rel *named = rel;
+    for (size_t i = 0; named == NULL && i < sc->n_rels; i++)
+        if (sc->rels[i].aliased && strcmp(sc->rels[i].table->name, qual) == 0)
+            named = &sc->rels[i];
+    if (named == NULL) {
+        sql_error(st, TL_ENOTFOUND, "42P01",
+                  "missing FROM-clause entry for table \"%s\"", qual);
+        return sql_error_at(st, TL_ENOTFOUND, location);
+    }
+    sql_error(st, TL_ENOTFOUND, "42P01",
+              "invalid reference to FROM-clause entry for table \"%s\"", qual);
+    if (named->visible)
+        tl_error_hint(&st->err,
+                      "Perhaps you meant to reference the table alias \"%s\".",
+                      named->alias);
+    else
+        tl_error_hint(&st->err,
+                      "There is an entry for table \"%s\", but it cannot be "
+                      "referenced from this part of the query.",
+                      qual);
+    return sql_error_at(st, TL_ENOTFOUND, location);
+}
+
+/* A qualified reference @qual.@name in a join. */
+static int
+bind_rel_qualified(struct sql_stmt *st, const struct bind_scope *sc,
+                   const char *qual, const char *name, int location,
+                   struct tl_expr **out)
+{
+    const struct bind_rel *rel;
+    int rv = bind_find_rel(st, sc, qual, location, &rel);
+    if (rv != 0)
+        return rv;
+    int col = tl_table_find_column(rel->table, name);
+    if (col < 0)
+        return unknown_column(st, qual, name, location);
+    *out = tl_expr_column(st->a, rel->offset + (uint32_t)col,
+                          rel->table->columns[col].type);
+    return 0;
+}
+
+/* An unqualified @name in a join: exactly one visible table has it. */
+static int
+bind_rel_column(struct sql_stmt *st, const struct bind_scope *sc,
+                const char *qual, const char *name, int location,
+                struct tl_expr **out)
+{
+    if (qual != NULL)
+        return bind_rel_qualified(st, sc, qual, name, location, out);
+    const struct bind_colref *found = NULL;
+    for (size_t i = 0; i < sc->n_ns; i++)
+        for (size_t k = 0; k < sc->ns[i].n; k++) {
+            const struct bind_colref *cr = &sc->ns[i].cols[k];
+            if (strcmp(cr->name, name) != 0)
+                continue;
+            if (found != NULL) {
+                sql_error(st, TL_EINVAL, "42702",
+                          "column reference \"%s\" is ambiguous", name);
+                return sql_error_at(st, TL_EINVAL, location);
+            }
+            found = cr;
+        }
+    if (sc->ns != NULL) {
+        if (found == NULL)
+            return unknown_column(st, NULL, name, location);
+        *out = found->expr;
+        return 0;
+    }
+    const struct bind_rel *rel = NULL;
+    int col = -1;
+    for (size_t i = 0; i < sc->n_rels; i++) {
+        if (!sc->rels[i].visible)
+            continue;
+        int c = tl_table_find_column(sc->rels[i].table, name);
+        if (c < 0)
+            continue;
+        if (rel != NULL) {
+            sql_error(st, TL_EINVAL, "42702",
+                      "column reference \"%s\" is ambiguous", name);
+            return sql_error_at(st, TL_EINVAL, location);
+        }
+        rel = &sc->rels[i];
+        col = c;
+    }
+    if (rel == NULL)
+        return unknown_column(st, NULL, name, location);
+    *out = tl_expr_column(st->a, rel->offset + (uint32_t)col,
+                          rel->table->columns[col].type);
+    return 0;
+}
+
+static int
+bind_column(struct sql_stmt *st, const struct bind_scope *sc,
+            const PgQuery__ColumnRef *cr, struct tl_expr **out)
+{
+    const char *qual = NULL, *name;
+    if (cr->n_fields == 2) {
+        qual = sql_node_str(cr->fields[0]);
+        name = sql_node_str(cr->fields[1]);
+    } else if (cr->n_fields == 1) {
+        name = sql_node_str(cr->fields[0]);
+    } else {
+        sql_error(st, TL_EUNSUPPORTED, "0A000",
+                  "cross-database references are not implemented");
+        return sql_error_at(st, TL_EUNSUPPORTED, cr->location);
+    }
+    if (name == NULL) {
+        sql_unsupported(st, "* in this position");
+        return sql_error_at(st, TL_EUNSUPPORTED, cr->location);
+    }
+    if (sc->rels != NULL)
+        return bind_rel_column(st, sc, qual, name, cr->location, out);
+    if (qual != NULL && (sc->table == NULL || strcmp(qual, sc->alias) != 0)) {
+        if (sc->table != NULL && strcmp(qual, sc->table->name) == 0) {
+            sql_error(st, TL_ENOTFOUND, "42P01",
+                      "invalid reference to FROM-clause entry for table "
+                      "\"%s\"",
+                      qual);
+            tl_error_hint(&st->err,
+                          "Perhaps you meant to reference the table alias "
+                          "\"%s\".",
+                          sc->alias);
+        } else {
+            sql_error(st, TL_ENOTFOUND, "42P01",
+                      "missing FROM-clause entry for table \"%s\"", qual);
+        }
+        return sql_error_at(st, TL_ENOTFOUND, cr->location);
+    }
+    int col = sc->table != NULL ? tl_table_find_column(sc->table, name) : -1;
+    if (col < 0)
+        return unknown_column(st, qual, name, cr->location);
+    *out = tl_expr_column(st->a, (uint32_t)col, sc->table->columns[col].type);
+    return 0;
+}
+
+static int
+bind_func(struct sql_stmt *st, const struct bind_scope *sc,
+          const PgQuery__FuncCall *f, const PgQuery__Node *n,
+          struct tl_expr **out)
+{
+    const char *name =
+        f->n_funcname > 0 ? sql_node_str(f->funcname[f->n_funcname - 1]) : "";
+    if (bind_is_aggregate(n)) {
+        if (sc->agg_cb != NULL)
+            return sc->agg_cb(st, sc->cb_arg, f, out);
+        if (sc->clause != NULL) {
+            /* PostgreSQL names the clause differently here. */
+            const char *where = strcmp(sc->clause, "JOIN/ON") == 0
+                                    ? "JOIN conditions"
+                                    : sc->clause;
+            sql_error(st, TL_EUNSUPPORTED, "42803",
+                      "aggregate functions are not allowed in %s", where);
+            return sql_error_at(st, TL_EUNSUPPORTED, f->location);
+        }
+        sql_unsupported(st, "aggregate functions inside expressions");
+        return sql_error_at(st, TL_EUNSUPPORTED, f->location);
+    }
+    sql_unsupported(st,
+                    tl_arena_printf(st->a, "function %s()", name ? name : "?"));
+    return sql_error_at(st, TL_EUNSUPPORTED, f->location);
+}
+
+static int
+bind_other(struct sql_stmt *st, const PgQuery__Node *n)
+{
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_SUB_LINK:
+        return sql_unsupported(st, "subquery");
+    case PG_QUERY__NODE__NODE_CASE_EXPR:
+        return sql_unsupported(st, "CASE expression");
+    case PG_QUERY__NODE__NODE_COALESCE_EXPR:
+        return sql_unsupported(st, "COALESCE");
+    case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
+        return sql_unsupported(st, "GREATEST/LEAST");
+    case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
+        return sql_unsupported(st, "IS TRUE/IS FALSE");
+    case PG_QUERY__NODE__NODE_A_ARRAY_EXPR:
+        return sql_unsupported(st, "array expression");
+    case PG_QUERY__NODE__NODE_ROW_EXPR:
+        return sql_unsupported(st, "row expression");
+    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+        return sql_unsupported(st, "COLLATE");
+    case PG_QUERY__NODE__NODE_A_INDIRECTION:
+        return sql_unsupported(st, "subscripts and field selection");
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+        return sql_unsupported(st, "date/time and user functions");
+    case PG_QUERY__NODE__NODE_SET_TO_DEFAULT:
+        return sql_unsupported(st, "DEFAULT");
+    case PG_QUERY__NODE__NODE_PARAM_REF:
+        return sql_error(st, TL_EINVAL, "42P02", "there is no parameter $%d",
+                         n->param_ref->number);
+    default:
+        return sql_unsupported(st, "this expression");
+    }
+}
+
+static int
+bind_node(struct sql_stmt *st, const struct bind_scope *sc,
+          const PgQuery__Node *n, struct tl_expr **out)
+{
+    int rv;
+    if (++st->depth > SQL_MAX_DEPTH) {
+        st->depth--;
+        sql_error(st, TL_EOVERFLOW, "54001", "stack depth limit exceeded");
+        tl_error_hint(&st->err, "The expression is nested too deeply.");
+        return TL_EOVERFLOW;
+    }
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_A_CONST:
+        rv = bind_aconst(st, n->a_const, out);
+        break;
+    case PG_QUERY__NODE__NODE_COLUMN_REF:
+        rv = bind_column(st, sc, n->column_ref, out);
+        if (rv == 0 && sc->col_cb != NULL)
+            sc->col_cb(sc->cb_arg, *out, n->column_ref->location);
+        break;
+    case PG_QUERY__NODE__NODE_A_EXPR:
+        rv = bind_aexpr(st, sc, n->a_expr, out);
+        break;
+    case PG_QUERY__NODE__NODE_BOOL_EXPR:
+        rv = bind_bool(st, sc, n->bool_expr, out);
+        break;
+    case PG_QUERY__NODE__NODE_NULL_TEST:
+        rv = bind_null_test(st, sc, n->null_test, out);
+        break;
+    case PG_QUERY__NODE__NODE_TYPE_CAST:
+        rv = bind_cast(st, sc, n->type_cast, out);
+        break;
+    case PG_QUERY__NODE__NODE_FUNC_CALL:
+        rv = bind_func(st, sc, n->func_call, n, out);
+        break;
+    default:
+        rv = bind_other(st, n);
+        break;
+    }
+    st->depth--;
+    return rv;
+}
+
+int
+bind_expr(struct sql_stmt *st, const struct bind_scope *sc,
+          const PgQuery__Node *n, struct tl_expr **out)
+{
+    static const struct bind_scope none = {0};
+    return bind_node(st, sc != NULL ? sc : &none, n, out);
+}
+
+int
+bind_predicate(struct sql_stmt *st, const struct bind_scope *sc,
+               const PgQuery__Node *n, struct tl_expr **out)
+{
+    int rv = bind_expr(st, sc, n, out);
+    if (rv != 0)
+        return rv;
+    return require_bool(st, sc->clause != NULL ? sc->clause : "WHERE", out,
+                        node_loc(n));
+}
+
+int
+bind_const(struct sql_stmt *st, const PgQuery__Node *n, struct tl_value *out)
+{
+    struct tl_expr *e;
+    int rv = bind_expr(st, NULL, n, &e);
+    if (rv != 0)
+        return rv;
+    if (e->kind != TL_EXPR_CONST)
+        return sql_unsupported(st, "a non-constant expression here");
+    *out = e->value;
+    out->type = e->type;
+    return 0;
+}
+
+static bool
+assignable(uint8_t from, uint8_t to)
+{
+    if (from == TL_TYPE_UNKNOWN)
+        return true;
+    if (tl_type_is_numeric(from) && tl_type_is_numeric(to))
+        return true;
+    if (tl_type_is_text(from) && tl_type_is_text(to))
+        return true;
+    /* PostgreSQL's assignment casts among date, timestamp, timestamptz. */
+    if (tl_type_is_datetime(from) && tl_type_is_datetime(to))
+        return true;
+    return from == to;
+}
+
+int
+bind_assign(struct sql_stmt *st, struct tl_expr **e, const char *colname,
+            uint8_t type, int32_t typmod, int location)
+{
+    if (!assignable((*e)->type, type)) {
+        sql_error(st, TL_ETYPE, "42804",
+                  "column \"%s\" is of type %s but expression is of type %s",
+                  colname, bind_type_display(st, type, typmod),
+                  type_label((*e)->type));
+        tl_error_hint(&st->err,
+                      "You will need to rewrite or cast the expression.");
+        return sql_error_at(st, TL_ETYPE, location);
+    }
+    if ((*e)->kind == TL_EXPR_CONST)
+        return coerce_const(st, e, type, typmod, location);
+    /* Date/time values have different representations per type. */
+    if (tl_type_is_datetime(type) && (*e)->type != type)
+        *e = wrap_cast(st, *e, type, typmod);
+    return 0;
+}

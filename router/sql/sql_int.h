@@ -1,0 +1,206 @@
+/* sql_int — the statement being run and the SQL layer's functions over it
+ * (sql.c, sql_guard.c, ddl.c, bind.c), used by router/plan, router/exec and
+ * router/session.
+ *
+ * A statement is executed with one struct sql_stmt: it carries the
+ * session, the per-statement arena (every binding and planning allocation,
+ * released when the statement ends) and the error report. Functions that
+ * fail fill st->err and return a negative TL_E* code; the caller of the
+ * statement sends the report. Parse trees are libpg_query's protobuf form
+ * and stay borrowed from the parse result for the statement's life. */
+#ifndef TL_SQL_INT_H
+#define TL_SQL_INT_H
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "expr.h"
+#include "router/sql/sql.h"
+#include "table.h"
+#include "tl_error.h"
+
+/* Deepest expression the binder accepts: deeper trees would risk the
+ * stacks of the recursive evaluators in routers and nodes. */
+#define SQL_MAX_DEPTH 512
+/* Refuse a statement whose write batches would pass this many bytes. */
+#define SQL_MAX_BATCH_BYTES (64u << 20)
+
+struct sql_setting {
+    char *name;  /* lowercase, owned */
+    char *value; /* owned */
+};
+
+struct sql_session {
+    struct router *r;
+    struct pgw_conn *c;
+    struct sql_setting *settings; /* owned array */
+    size_t n_settings;
+    struct tl_arena arena; /* per statement; reset after each */
+    atomic_bool *cancel;   /* set by a CancelRequest (borrowed), or NULL */
+};
+
+struct sql_stmt {
+    struct sql_session *s;
+    struct router *r;
+    struct pgw_conn *c;
+    struct tl_arena *a;
+    const char *query;   /* the whole query text (error positions) */
+    int64_t deadline_ms; /* statement_timeout (router_now_ms clock), 0: none */
+    struct tl_error err;
+    int depth; /* binder recursion depth */
+    /* Rows gather_scan() fed to callbacks: a statement that fed none sent
+     * nothing it read, so it may be re-planned and run again. */
+    uint64_t n_rows_fed;
+    /* sql_check_interrupts() stopped the statement (st->err holds 57014):
+     * gather_run() then starts nothing and resends nothing. */
+    bool interrupted;
+};
+
+/* ---------------------------------------------------------------- sql.c */
+
+/** Fill st->err and return @rv (like tl_error_set). */
+int sql_error(struct sql_stmt *st, int rv, const char *sqlstate,
+              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/** Set the position of st->err from a 0-based byte @location in the
+ * query (ignored when negative). Returns @rv. */
+int sql_error_at(struct sql_stmt *st, int rv, int location);
+/** Whether the statement must stop now, as PostgreSQL's
+ * CHECK_FOR_INTERRUPTS(): 0, or 57014 "canceling statement due to user
+ * request" after a CancelRequest, or 57014 "canceling statement due to
+ * statement timeout" once statement_timeout passed (TL_ETIMEOUT, st->err
+ * filled). Called at every wait and between pages. */
+int sql_check_interrupts(struct sql_stmt *st);
+/** Whether a CancelRequest named this statement's session. */
+bool sql_cancel_requested(const struct sql_stmt *st);
+/** 0A000 "<what> is not supported yet". */
+int sql_unsupported(struct sql_stmt *st, const char *what);
+/** Send a NOTICE with @sqlstate and a printf-style message. */
+void sql_notice(struct sql_stmt *st, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** The string of a String node, or NULL. */
+const char *sql_node_str(const PgQuery__Node *n);
+/** Look up table @rv (schema must be absent or "public") into *@out (a
+ * copy in the statement arena); 42P01 "relation "x" does not exist". */
+int sql_lookup_table(struct sql_stmt *st, const PgQuery__RangeVar *rv,
+                     struct tl_table **out);
+
+/* ---------------------------------------------------------- sql_guard.c */
+
+/* Operator chains longer than this, or brackets nested deeper, are
+ * refused before parsing (libpg_query and protobuf-c recurse over the
+ * tree: a deep tree overflows a connection thread's stack). */
+#define SQL_MAX_CHAIN (2 * SQL_MAX_DEPTH)
+#define SQL_MAX_NESTING 256
+
+/** Whether the query text @q (@len bytes) is safe to hand to libpg_query:
+ * no stretch of it chains more than @max operators (a chain parses into a
+ * tree as deep as it is long) and brackets/CASE nest at most @max_nest
+ * deep. Cannot fail. */
+bool sql_guard_depth_ok(const char *q, size_t len, size_t max, size_t max_nest);
+
+/** Whether the query text @q (@len bytes) is valid UTF-8 as PostgreSQL's
+ * pg_verify_mbstr() judges it (no NUL, no overlong form, no surrogate,
+ * nothing above U+10FFFF). When not, @bad (@bad_size bytes, 40 suffice)
+ * gets the offending bytes as report_invalid_encoding() prints them
+ * ("0xc3 0x28"), for 22021 "invalid byte sequence for encoding "UTF8":
+ * ...". Cannot fail. */
+bool sql_guard_utf8_ok(const char *q, size_t len, char *bad, size_t bad_size);
+
+/* ---------------------------------------------------------------- ddl.c */
+
+/** Build the table described by @cs in st->a (id 0; the catalog assigns
+ * it). Errors as PostgreSQL / 0A000 for what Talus lacks. */
+int ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
+                    struct tl_table **out);
+/** CREATE TABLE [IF NOT EXISTS]: store the table, send the tag (and the
+ * 42P07 notice when it exists and IF NOT EXISTS was given). */
+int ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs);
+/** DROP TABLE [IF EXISTS] a, b: all names are checked before any drop. */
+int ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds);
+
+/* ---------------------------------------------------------------- bind.c */
+
+/* One table of a FROM clause with several (a join). */
+struct bind_rel {
+    const struct tl_table *table;
+    const char *alias; /* the name it is known by */
+    bool aliased;      /* FROM t AS alias */
+    uint32_t offset;   /* its first column in the combined row */
+    bool visible;      /* may be referenced here (ON sees only its join) */
+};
+
+/* A column a join makes visible by its name alone: a table's column, or
+ * the merged column of JOIN ... USING. */
+struct bind_colref {
+    const char *name;
+    struct tl_expr *expr; /* over the combined row */
+    bool hidden;          /* a generated rowid: not in SELECT * */
+};
+
+/* The columns one FROM item (a table or a whole join tree) shows, in
+ * order: what `SELECT *` lists and unqualified names are looked up in. */
+struct bind_ns {
+    struct bind_colref *cols;
+    size_t n;
+};
+
+struct bind_scope {
+    const struct tl_table *table; /* NULL: no FROM clause (or rels) */
+    const char *alias;            /* name the table is known by */
+    const char *clause;           /* "WHERE", ... for error messages */
+    /* A join: columns are found in these tables (borrowed), and bound to
+     * rel->offset + column. Unqualified names must be unique (42702). */
+    const struct bind_rel *rels;
+    size_t n_rels;
+    /* With rels: the FROM items whose columns unqualified names find. */
+    const struct bind_ns *ns;
+    size_t n_ns;
+    /* GROUP BY binding (NULL otherwise): an aggregate call is bound by
+     * agg_cb instead of refused, and every column reference bound is
+     * reported to col_cb with its location (for 42803 positions). */
+    int (*agg_cb)(struct sql_stmt *st, void *arg, const PgQuery__FuncCall *f,
+                  struct tl_expr **out);
+    void (*col_cb)(void *arg, const struct tl_expr *e, int location);
+    void *cb_arg;
+};
+
+/** Bind the SQL expression @n over @sc into a tl_expr tree in st->a.
+ * Constant subtrees are folded (so `'x'::int` fails here with 22P02, as
+ * PostgreSQL's planner does). */
+int bind_expr(struct sql_stmt *st, const struct bind_scope *sc,
+              const PgQuery__Node *n, struct tl_expr **out);
+/** The table @qual names in the join scope @sc (sc->rels) into *@out;
+ * PostgreSQL's 42P01 errors (missing, aliased, or out of scope) else. */
+int bind_find_rel(struct sql_stmt *st, const struct bind_scope *sc,
+                  const char *qual, int location, const struct bind_rel **out);
+/** bind_expr() then require a boolean (42804 "argument of WHERE must be
+ * type boolean, not type x"). */
+int bind_predicate(struct sql_stmt *st, const struct bind_scope *sc,
+                   const PgQuery__Node *n, struct tl_expr **out);
+/** Bind and evaluate a constant expression (no column references). */
+int bind_const(struct sql_stmt *st, const PgQuery__Node *n,
+               struct tl_value *out);
+/** Make @e assignable to a column of @type/@typmod: unknown literals are
+ * cast now, other families mismatching give 42804 "column "c" is of type
+ * x but expression is of type y". @location for the error position. */
+int bind_assign(struct sql_stmt *st, struct tl_expr **e, const char *colname,
+                uint8_t type, int32_t typmod, int location);
+/** Parse a TypeName into a Talus type; 0A000 'type "x" is not supported'. */
+int bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn,
+                   uint8_t *type, int32_t *typmod);
+/** True when @n is a call of an aggregate function Talus knows. */
+bool bind_is_aggregate(const PgQuery__Node *n);
+/** PostgreSQL's display name of @type with @typmod ("character varying(5)"),
+ * in st->a. */
+const char *bind_type_display(struct sql_stmt *st, uint8_t type,
+                              int32_t typmod);
+
+/** Send a one-text-column result named @name with @rows and command tag
+ * @tag. */
+void sql_send_text_rows(struct sql_stmt *st, const char *name,
+                        const char **rows, size_t n, const char *tag);
+
+#endif

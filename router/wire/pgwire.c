@@ -1,0 +1,535 @@
+/* pgwire — PostgreSQL protocol v3 codec and socket I/O.
+ *
+ * Message layouts follow the PostgreSQL documentation, "Frontend/Backend
+ * Protocol", section "Message Formats". Every backend message is built in
+ * c->out as: type byte, a length word patched once the body is known
+ * (begin_message/end_message), body. */
+#include "router/wire/pgwire.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MOD "pgwire"
+
+/* Grow a message payload by at most this much per read, so the buffer
+ * follows the bytes actually received rather than the length claimed. */
+#define READ_CHUNK (256u << 10)
+
+/* Beyond this, a buffer is freed after use instead of kept for the next
+ * message: an idle connection should not pin a 64 MB query's memory. */
+#define KEEP_CAP (1u << 20)
+
+void
+pgw_conn_init(struct pgw_conn *c, int fd)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = fd;
+    tl_buf_init(&c->out);
+}
+
+void
+pgw_conn_close(struct pgw_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    tl_buf_close(&c->out);
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+int
+pgw_check_startup_length(uint32_t len, struct tl_error *err)
+{
+    if (len < 8 || len > PGW_MAX_STARTUP)
+        return tl_error_set(err, TL_EPROTO, "08P01",
+                            "invalid length of startup packet");
+    return 0;
+}
+
+static void
+copy_name(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* The key/value list of a StartupMessage: pairs of NUL-terminated strings
+ * ended by one more NUL, which must be the last byte. */
+static int
+parse_parameters(const char *p, size_t len, struct pgw_startup *out,
+                 struct tl_error *err)
+{
+    size_t i = 0;
+
+    if (len == 0 || p[len - 1] != '\0')
+        return tl_error_set(
+            err, TL_EPROTO, "08P01",
+            "invalid startup packet layout: expected terminator as last byte");
+    while (i < len - 1) {
+        const char *key = p + i;
+        const char *val;
+        size_t klen = strlen(key);
+
+        i += klen + 1;
+        if (i >= len - 1)
+            return tl_error_set(err, TL_EPROTO, "08P01",
+                                "invalid startup packet layout: expected "
+                                "terminator as last byte");
+        val = p + i;
+        i += strlen(val) + 1;
+        if (strcmp(key, "user") == 0)
+            copy_name(out->user, sizeof(out->user), val);
+        else if (strcmp(key, "database") == 0)
+            copy_name(out->database, sizeof(out->database), val);
+        else if (strcmp(key, "application_name") == 0)
+            copy_name(out->application_name, sizeof(out->application_name),
+                      val);
+        /* Other settings (client_encoding, DateStyle, options, _pq_.*)
+         * are accepted and ignored: the session reports its fixed values
+         * in ParameterStatus, which is what clients go by. */
+    }
+    return 0;
+}
+
+int
+pgw_parse_startup(const uint8_t *p, size_t len, struct pgw_startup *out,
+                  struct tl_error *err)
+{
+    uint32_t declared;
+    int rv;
+
+    memset(out, 0, sizeof(*out));
+    if (len < 8)
+        return tl_error_set(err, TL_EPROTO, "08P01",
+                            "invalid length of startup packet");
+    declared = tl_load_be32(p);
+    rv = pgw_check_startup_length(declared, err);
+    if (rv != 0)
+        return rv;
+    if (declared != len)
+        return tl_error_set(err, TL_EPROTO, "08P01",
+                            "incomplete startup packet");
+    out->code = tl_load_be32(p + 4);
+
+    switch (out->code) {
+    case PGW_SSL_REQUEST_CODE:
+    case PGW_GSSENC_REQUEST_CODE:
+        if (len != 8)
+            return tl_error_set(err, TL_EPROTO, "08P01",
+                                "invalid length of startup packet");
+        return 0;
+    case PGW_CANCEL_REQUEST_CODE:
+        if (len != 16)
+            return tl_error_set(err, TL_EPROTO, "08P01",
+                                "invalid length of cancel request packet");
+        out->cancel_pid = tl_load_be32(p + 8);
+        out->cancel_secret = tl_load_be32(p + 12);
+        return 0;
+    default:
+        break;
+    }
+
+    if (out->code >> 16 != 3) {
+        rv = tl_error_set(err, TL_EUNSUPPORTED, "0A000",
+                          "unsupported frontend protocol %u.%u: server "
+                          "supports 3.0 to 3.0",
+                          out->code >> 16, out->code & 0xffff);
+        return rv;
+    }
+    rv = parse_parameters((const char *)p + 8, len - 8, out, err);
+    if (rv != 0)
+        return rv;
+    if (out->user[0] == '\0')
+        return tl_error_set(
+            err, TL_EINVAL, "28000",
+            "no PostgreSQL user name specified in startup packet");
+    if (out->database[0] == '\0')
+        memcpy(out->database, out->user, sizeof(out->database));
+    return 0;
+}
+
+int
+pgw_parse_header(const uint8_t hdr[5], char *type, uint32_t *payload_len)
+{
+    uint32_t len = tl_load_be32(hdr + 1);
+
+    if (len < 4 || len > PGW_MAX_MESSAGE)
+        return TL_EPROTO;
+    *type = (char)hdr[0];
+    *payload_len = len - 4;
+    return 0;
+}
+
+/* ---- socket input ----------------------------------------------------- */
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+pgw_read_until(int fd, void *p, size_t n, int64_t deadline_ms)
+{
+    uint8_t *q = p;
+
+    while (n > 0) {
+        if (deadline_ms > 0) {
+            /* Wait for bytes no later than the deadline: a receive
+             * timeout would restart with every byte that trickles in. */
+            int64_t left = deadline_ms - now_ms();
+            struct pollfd pf = {.fd = fd, .events = POLLIN};
+            if (left <= 0)
+                return TL_ETIMEOUT;
+            int r = poll(&pf, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r == 0)
+                return TL_ETIMEOUT;
+            if (r < 0)
+                return TL_EIO;
+        }
+        ssize_t got = recv(fd, q, n, 0);
+
+        if (got > 0) {
+            q += got;
+            n -= (size_t)got;
+        } else if (got == 0) {
+            return TL_EIO;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return TL_ETIMEOUT;
+        } else {
+            return TL_EIO;
+        }
+    }
+    return 0;
+}
+
+int
+pgw_read_exact(int fd, void *p, size_t n)
+{
+    return pgw_read_until(fd, p, n, 0);
+}
+
+int
+pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload)
+{
+    uint8_t hdr[5];
+    uint32_t left;
+    int64_t deadline = 0;
+    int rv;
+
+    if (payload->cap > KEEP_CAP)
+        tl_buf_close(payload);
+    tl_buf_reset(payload);
+    /* Idle between messages costs nothing and may last; once a message
+     * has begun, all of it must arrive within message_timeout_ms, so a
+     * client that stops halfway does not pin its buffer forever. */
+    rv = pgw_read_exact(c->fd, hdr, 1);
+    if (rv != 0)
+        return rv;
+    if (c->message_timeout_ms > 0)
+        deadline = now_ms() + c->message_timeout_ms;
+    rv = pgw_read_until(c->fd, hdr + 1, sizeof(hdr) - 1, deadline);
+    if (rv != 0)
+        return rv;
+    rv = pgw_parse_header(hdr, type, &left);
+    if (rv != 0)
+        return rv;
+    while (left > 0) {
+        uint32_t n = left < READ_CHUNK ? left : READ_CHUNK;
+
+        rv = pgw_read_until(c->fd, tl_buf_reserve(payload, n), n, deadline);
+        if (rv != 0)
+            return rv;
+        payload->len += n;
+        left -= n;
+    }
+    return 0;
+}
+
+/* ---- socket output ---------------------------------------------------- */
+
+int
+pgw_flush(struct pgw_conn *c)
+{
+    size_t off = 0;
+
+    if (c->broken)
+        return TL_EIO;
+    while (off < c->out.len) {
+        ssize_t n =
+            send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+
+        if (n > 0) {
+            off += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            tl_debug(MOD, "event=write_failed fd=%d error=\"%s\"", c->fd,
+                     n < 0 ? strerror(errno) : "short write");
+            c->broken = true;
+            tl_buf_close(&c->out);
+            return TL_EIO;
+        }
+    }
+    if (c->out.cap > KEEP_CAP)
+        tl_buf_close(&c->out);
+    tl_buf_reset(&c->out);
+    return 0;
+}
+
+/* Start a message of @type; returns the offset of its length word. */
+static size_t
+begin_message(struct pgw_conn *c, char type)
+{
+    size_t at;
+
+    tl_buf_append_u8(&c->out, (uint8_t)type);
+    at = c->out.len;
+    tl_buf_append_be32(&c->out, 0);
+    return at;
+}
+
+/* Patch the length word at @at and flush if the buffer grew large. */
+static void
+end_message(struct pgw_conn *c, size_t at)
+{
+    uint32_t len = (uint32_t)(c->out.len - at);
+    uint8_t *p = c->out.data + at;
+
+    p[0] = (uint8_t)(len >> 24);
+    p[1] = (uint8_t)(len >> 16);
+    p[2] = (uint8_t)(len >> 8);
+    p[3] = (uint8_t)len;
+    if (c->out.len >= PGW_FLUSH_AT)
+        pgw_flush(c);
+}
+
+void
+pgw_send_ssl_refusal(struct pgw_conn *c)
+{
+    if (c->broken)
+        return;
+    tl_buf_append_u8(&c->out, 'N');
+}
+
+void
+pgw_send_auth_ok(struct pgw_conn *c)
+{
+    size_t at;
+
+    if (c->broken)
+        return;
+    at = begin_message(c, 'R');
+    tl_buf_append_be32(&c->out, 0);
+    end_message(c, at);
+}
+
+void
+pgw_send_backend_key_data(struct pgw_conn *c)
+{
+    size_t at;
+
+    if (c->broken)
+        return;
+    at = begin_message(c, 'K');
+    tl_buf_append_be32(&c->out, c->backend_pid);
+    tl_buf_append_be32(&c->out, c->backend_secret);
+    end_message(c, at);
+}
+
+void
+pgw_send_negotiate_version(struct pgw_conn *c, uint32_t newest_minor)
+{
+    size_t at;
+
+    if (c->broken)
+        return;
+    at = begin_message(c, 'v');
+    tl_buf_append_be32(&c->out, (3u << 16) | newest_minor);
+    tl_buf_append_be32(&c->out, 0);
+    end_message(c, at);
+}
+
+void
+pgw_send_row_description(struct pgw_conn *c, const struct pgw_field *f,
+                         size_t n)
+{
+    size_t at;
+
+    assert(n <= UINT16_MAX);
+    if (c->broken)
+        return;
+    at = begin_message(c, 'T');
+    tl_buf_append_be16(&c->out, (uint16_t)n);
+    for (size_t i = 0; i < n; i++) {
+        tl_buf_append_cstr(&c->out, f[i].name);
+        tl_buf_append_be32(&c->out, 0); /* table oid */
+        tl_buf_append_be16(&c->out, 0); /* column attnum */
+        tl_buf_append_be32(&c->out, tl_type_oid(f[i].type));
+        tl_buf_append_be16(&c->out, (uint16_t)tl_type_len(f[i].type));
+        tl_buf_append_be32(&c->out, (uint32_t)f[i].typmod);
+        tl_buf_append_be16(&c->out, 0); /* text format */
+    }
+    end_message(c, at);
+}
+
+void
+pgw_send_data_row(struct pgw_conn *c, const struct tl_value *v, size_t n)
+{
+    size_t at;
+
+    assert(n <= UINT16_MAX);
+    if (c->broken)
+        return;
+    at = begin_message(c, 'D');
+    tl_buf_append_be16(&c->out, (uint16_t)n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len_at;
+        uint32_t len;
+        uint8_t *p;
+
+        if (v[i].is_null) {
+            tl_buf_append_be32(&c->out, UINT32_MAX); /* -1 */
+            continue;
+        }
+        /* Write the text straight into the output, then its length. */
+        len_at = c->out.len;
+        tl_buf_append_be32(&c->out, 0);
+        tl_value_to_text(&v[i], &c->out);
+        len = (uint32_t)(c->out.len - len_at - 4);
+        p = c->out.data + len_at;
+        p[0] = (uint8_t)(len >> 24);
+        p[1] = (uint8_t)(len >> 16);
+        p[2] = (uint8_t)(len >> 8);
+        p[3] = (uint8_t)len;
+    }
+    end_message(c, at);
+}
+
+void
+pgw_send_command_complete(struct pgw_conn *c, const char *tag)
+{
+    size_t at;
+
+    if (c->broken)
+        return;
+    at = begin_message(c, 'C');
+    tl_buf_append_cstr(&c->out, tag);
+    end_message(c, at);
+}
+
+void
+pgw_send_empty_query(struct pgw_conn *c)
+{
+    if (c->broken)
+        return;
+    end_message(c, begin_message(c, 'I'));
+}
+
+static void
+append_field(struct tl_buf *b, char code, const char *value)
+{
+    tl_buf_append_u8(b, (uint8_t)code);
+    tl_buf_append_cstr(b, value);
+}
+
+/* ErrorResponse ('E') or NoticeResponse ('N') with fields S, V, C, M and
+ * D, H, P when set. A report without a SQLSTATE gets XX000 (internal
+ * error) for errors, 00000 (or 01000 for a warning) for notices. */
+static void
+send_report(struct pgw_conn *c, char type, const char *severity,
+            const struct tl_error *e)
+{
+    const char *code = e->sqlstate;
+    size_t at;
+
+    if (c->broken)
+        return;
+    if (code[0] == '\0') {
+        if (type == 'E')
+            code = "XX000";
+        else
+            code = strcmp(severity, "WARNING") == 0 ? "01000" : "00000";
+    }
+    at = begin_message(c, type);
+    append_field(&c->out, 'S', severity);
+    append_field(&c->out, 'V', severity);
+    append_field(&c->out, 'C', code);
+    append_field(&c->out, 'M', e->message);
+    if (e->detail[0] != '\0')
+        append_field(&c->out, 'D', e->detail);
+    if (e->hint[0] != '\0')
+        append_field(&c->out, 'H', e->hint);
+    if (e->position > 0) {
+        char pos[16];
+
+        snprintf(pos, sizeof(pos), "%d", e->position);
+        append_field(&c->out, 'P', pos);
+    }
+    tl_buf_append_u8(&c->out, 0);
+    end_message(c, at);
+}
+
+void
+pgw_send_error(struct pgw_conn *c, const struct tl_error *e)
+{
+    send_report(c, 'E', "ERROR", e);
+}
+
+void
+pgw_send_fatal(struct pgw_conn *c, const struct tl_error *e)
+{
+    send_report(c, 'E', "FATAL", e);
+}
+
+void
+pgw_send_notice(struct pgw_conn *c, const struct tl_error *e, bool warning)
+{
+    send_report(c, 'N', warning ? "WARNING" : "NOTICE", e);
+}
+
+void
+pgw_send_parameter_status(struct pgw_conn *c, const char *name,
+                          const char *value)
+{
+    size_t at;
+
+    if (c->broken)
+        return;
+    at = begin_message(c, 'S');
+    tl_buf_append_cstr(&c->out, name);
+    tl_buf_append_cstr(&c->out, value);
+    end_message(c, at);
+}
+
+void
+pgw_send_ready(struct pgw_conn *c, char status)
+{
+    size_t at;
+
+    if (c->broken)
+        return;
+    at = begin_message(c, 'Z');
+    tl_buf_append_u8(&c->out, (uint8_t)status);
+    end_message(c, at);
+}
