@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "crash.h"
 #include "log.h"
 #include "tl_error.h"
 
@@ -97,6 +98,7 @@ applier_main(void *arg)
 {
     struct applier *a = arg;
 
+    tl_crash_thread_init(); /* a stack overflow here is logged too */
     /* Linux: nice applies per thread. Failure leaves the default. */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), APPLIER_NICE) != 0)
         tl_warn("applier", "event=nice_failed");

@@ -27,6 +27,7 @@
 
 #include "clock.h"
 #include "cluster_map.h"
+#include "crash.h"
 #include "log.h"
 #include "node_int.h"
 #include "rpc.h"
@@ -615,6 +616,8 @@ registry_main(void *arg)
     struct registry *g = arg;
     int backoff = REGISTRY_PERIOD_MS / 4;
     bool failing = false;
+
+    tl_crash_thread_init(); /* a stack overflow here is logged too */
 
     pthread_mutex_lock(&g->mu);
     while (!g->stop) {

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "crash.h"
 #include "log.h"
 #include "rpc.h"
 #include "tl_error.h"
@@ -436,6 +437,7 @@ fetcher_main(void *arg)
 {
     struct node *n = arg;
 
+    tl_crash_thread_init(); /* a stack overflow here is logged too */
     pthread_mutex_lock(&n->fmu);
     while (!n->fetcher_stop) {
         struct node_shard *todo = NULL;
