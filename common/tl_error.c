@@ -1,9 +1,9 @@
 #include "tl_error.h"
 
-#include "common/base/sqlstate.h"
-
 #include <stdio.h>
 #include <string.h>
+
+#include "common/base/sqlstate.h"
 
 const char *
 tl_strerror(int rv)
