@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "tl_error.h"
 
 size_t
@@ -18,7 +19,7 @@ int
 tl_cluster_entry_too_large(uint32_t shard, size_t len, uint32_t max,
                            struct tl_error *err)
 {
-    tl_error_set(err, TL_ETOOBIG, "54000",
+    tl_error_set(err, TL_ETOOBIG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
                  "statement writes %zu bytes to shard %u, more than "
                  "max_entry_bytes (%u) allows",
                  len, shard, max);

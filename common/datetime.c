@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/base/sqlstate.h"
+
 /* PostgreSQL's limits (datatype/timestamp.h), as offsets from 2000-01-01:
  * a timestamp lies in [MIN_TIMESTAMP, END_TIMESTAMP), a date below
  * 5874898-01-01, and a date converts to a timestamp only below
@@ -307,7 +309,7 @@ syntax_error(struct tl_error *err, uint8_t type, const char *s, size_t len)
     /* PostgreSQL's timestamp_in names its type "timestamp" here. */
     const char *name =
         type == TL_TYPE_TIMESTAMP ? "timestamp" : tl_type_name(type);
-    return tl_error_set(err, TL_ETYPE, "22007",
+    return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_INVALID_DATETIME_FORMAT,
                         "invalid input syntax for type %s: \"%.*s\"", name,
                         (int)len, s);
 }
@@ -375,23 +377,26 @@ tl_datetime_parse(uint8_t type, const char *s, size_t len, int64_t *out,
     /* There is no year zero in AD/BC notation. */
     if (f.year == 0 || f.month < 1 || f.month > 12 || f.day < 1 ||
         f.day > days_in_month(f.year, f.month) || time_overflows(&f))
-        return range_error(err, "22008", "date/time field value out of range",
-                           s, len);
+        return range_error(err, TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
+                           "date/time field value out of range", s, len);
     if (f.has_tz &&
         (f.tz_hour > MAX_TZDISP_HOUR || f.tz_min >= 60 || f.tz_sec >= 60))
-        return range_error(err, "22009", "time zone displacement out of range",
-                           s, len);
+        return range_error(err,
+                           TL_SQLSTATE_INVALID_TIME_ZONE_DISPLACEMENT_VALUE,
+                           "time zone displacement out of range", s, len);
 
     if (type == TL_TYPE_DATE) {
         int64_t d = f.year > 6000000 ? DATE_END
                                      : tl_date_from_ymd(f.year, f.month, f.day);
         if (d >= DATE_END)
-            return range_error(err, "22008", "date out of range", s, len);
+            return range_error(err, TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
+                               "date out of range", s, len);
         *out = d;
         return 0;
     }
     if (f.year > 300000)
-        return range_error(err, "22008", "timestamp out of range", s, len);
+        return range_error(err, TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
+                           "timestamp out of range", s, len);
     int64_t t = tl_date_from_ymd(f.year, f.month, f.day) * TL_USECS_PER_DAY +
                 ((int64_t)(f.hour * 60 + f.min) * 60 + f.sec) * 1000000 +
                 f.fsec;
@@ -399,7 +404,8 @@ tl_datetime_parse(uint8_t type, const char *s, size_t len, int64_t *out,
     if (type == TL_TYPE_TIMESTAMPTZ)
         t -= f.tz * 1000000;
     if (t < MIN_TIMESTAMP || t >= END_TIMESTAMP)
-        return range_error(err, "22008", "timestamp out of range", s, len);
+        return range_error(err, TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
+                           "timestamp out of range", s, len);
     *out = t;
     return 0;
 }
@@ -483,7 +489,8 @@ tl_datetime_convert(uint8_t from, int64_t v, uint8_t to, int64_t *out,
             return 0;
         }
         if (v < DATE_MIN || v >= TS_DATE_END)
-            return tl_error_set(err, TL_EOVERFLOW, "22008",
+            return tl_error_set(err, TL_EOVERFLOW,
+                                TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
                                 "date out of range for timestamp");
         *out = v * TL_USECS_PER_DAY;
         return 0;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "row.h"
 
 #define EXPR_MAX_DEPTH 1000
@@ -80,7 +81,7 @@ op_symbol(uint8_t op)
 static int
 no_operator(struct tl_error *err, uint8_t op, uint8_t l, uint8_t r)
 {
-    return tl_error_set(err, TL_ETYPE, "42883",
+    return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
                         "operator does not exist: %s %s %s", tl_type_name(l),
                         op_symbol(op), tl_type_name(r));
 }
@@ -90,14 +91,16 @@ int_out_of_range(struct tl_error *err, uint8_t type)
 {
     if (!tl_type_is_int(type))
         type = TL_TYPE_INT8;
-    return tl_error_set(err, TL_EOVERFLOW, "22003", "%s out of range",
-                        tl_type_name(type));
+    return tl_error_set(err, TL_EOVERFLOW,
+                        TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                        "%s out of range", tl_type_name(type));
 }
 
 static int
 div_by_zero(struct tl_error *err)
 {
-    return tl_error_set(err, TL_EDIVZERO, "22012", "division by zero");
+    return tl_error_set(err, TL_EDIVZERO, TL_SQLSTATE_DIVISION_BY_ZERO,
+                        "division by zero");
 }
 
 /* An untyped literal meeting a typed operand takes the operand's type, as
@@ -206,7 +209,8 @@ arith_float(uint8_t op, double x, double y, struct tl_value *out,
     case TL_OP_MUL:
         r = x * y;
         if (r == 0.0 && x != 0.0 && y != 0.0)
-            return tl_error_set(err, TL_EOVERFLOW, "22003",
+            return tl_error_set(err, TL_EOVERFLOW,
+                                TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
                                 "value out of range: underflow");
         break;
     default: /* TL_OP_DIV */
@@ -214,12 +218,14 @@ arith_float(uint8_t op, double x, double y, struct tl_value *out,
             return div_by_zero(err);
         r = x / y;
         if (r == 0.0 && x != 0.0 && !isinf(y))
-            return tl_error_set(err, TL_EOVERFLOW, "22003",
+            return tl_error_set(err, TL_EOVERFLOW,
+                                TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
                                 "value out of range: underflow");
         break;
     }
     if (isinf(r) && !isinf(x) && !isinf(y))
-        return tl_error_set(err, TL_EOVERFLOW, "22003",
+        return tl_error_set(err, TL_EOVERFLOW,
+                            TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
                             "value out of range: overflow");
     *out = tl_value_float(r);
     return 0;
@@ -272,7 +278,7 @@ negate(const struct tl_expr *e, struct tl_value *v, struct tl_arena *a,
         return 0;
     }
     if (!tl_type_is_int(v->type))
-        return tl_error_set(err, TL_ETYPE, "42883",
+        return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
                             "operator does not exist: - %s",
                             tl_type_name(v->type));
     tl_type_int_range(type, &min, &max);
@@ -363,7 +369,8 @@ like(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '\\') {
             if (i + 1 == n)
-                return tl_error_set(err, TL_ETYPE, "22025",
+                return tl_error_set(err, TL_ETYPE,
+                                    TL_SQLSTATE_INVALID_ESCAPE_SEQUENCE,
                                     "LIKE pattern must not end with escape "
                                     "character");
             i++;
@@ -422,8 +429,8 @@ eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     case TL_OP_LIKE:
         return like(e, &l, &r, a, out, err);
     default:
-        return tl_error_set(err, TL_EINVAL, "XX000", "unknown operator %u",
-                            (unsigned)e->op);
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
+                            "unknown operator %u", (unsigned)e->op);
     }
 }
 
@@ -432,7 +439,7 @@ bool_arg(const char *what, const struct tl_value *v, struct tl_error *err)
 {
     if (v->is_null || v->type == TL_TYPE_BOOL)
         return 0;
-    return tl_error_set(err, TL_ETYPE, "42804",
+    return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
                         "argument of %s must be type boolean, not type %s",
                         what, tl_type_name(v->type));
 }
@@ -512,7 +519,7 @@ eval(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         return 0;
     case TL_EXPR_COLUMN:
         if (e->column >= n_cols)
-            return tl_error_set(err, TL_EINVAL, "XX000",
+            return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
                                 "column index %u out of range",
                                 (unsigned)e->column);
         *out = row[e->column];
@@ -544,7 +551,7 @@ eval(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
             return rv;
         return tl_value_cast(&v, e->type, e->typmod, a, out, err);
     default:
-        return tl_error_set(err, TL_EINVAL, "XX000",
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
                             "unknown expression kind %u", (unsigned)e->kind);
     }
 }
@@ -571,7 +578,7 @@ tl_expr_eval_pred(const struct tl_expr *e, const struct tl_value *row,
         return 0;
     }
     if (v.type != TL_TYPE_BOOL)
-        return tl_error_set(err, TL_ETYPE, "42804",
+        return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
                             "argument of WHERE must be type boolean, not "
                             "type %s",
                             tl_type_name(v.type));
@@ -624,8 +631,8 @@ tl_expr_to_proto(const struct tl_expr *e, struct tl_arena *a)
 static int
 bad_proto(struct tl_error *err, const char *what, unsigned v)
 {
-    return tl_error_set(err, TL_EPROTO, "08P01", "invalid expression: %s %u",
-                        what, v);
+    return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                        "invalid expression: %s %u", what, v);
 }
 
 /* Whether @n arguments suit node @kind / @op. */
@@ -656,10 +663,10 @@ from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
     int rv;
 
     if (pb == NULL)
-        return tl_error_set(err, TL_EPROTO, "08P01",
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                             "invalid expression: missing node");
     if (depth > EXPR_MAX_DEPTH)
-        return tl_error_set(err, TL_EPROTO, "08P01",
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                             "invalid expression: nested deeper than %d",
                             EXPR_MAX_DEPTH);
     if (pb->kind < TL_EXPR_CONST || pb->kind > TL_EXPR_CAST)
@@ -692,14 +699,14 @@ from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
         uint8_t *copy;
 
         if (!pb->has_value)
-            return tl_error_set(err, TL_EPROTO, "08P01",
+            return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                                 "invalid expression: constant without value");
         /* Text constants borrow their bytes: keep them in @a. */
         copy = tl_arena_alloc(a, pb->value.len ? pb->value.len : 1);
         if (pb->value.len > 0)
             memcpy(copy, pb->value.data, pb->value.len);
         if (tl_row_decode_value(copy, pb->value.len, &e->value) != 0)
-            return tl_error_set(err, TL_EPROTO, "08P01",
+            return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                                 "invalid expression: corrupt constant");
     }
     e->n_args = (uint32_t)pb->n_args;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "keycodec.h"
 #include "row.h"
 #include "vindex.h"
@@ -10,9 +11,10 @@
 static int
 proto_error(struct tl_error *err, const char *what, const char *name)
 {
-    return tl_error_set(
-        err, TL_EPROTO, "08P01", "invalid table description%s%s%s: %s",
-        name ? " \"" : "", name ? name : "", name ? "\"" : "", what);
+    return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                        "invalid table description%s%s%s: %s",
+                        name ? " \"" : "", name ? name : "", name ? "\"" : "",
+                        what);
 }
 
 static bool
@@ -232,7 +234,7 @@ tl_table_vindex_build(const struct tl_table *t, struct tl_ring **ring,
         rv = tl_ring_create(ids, t->ring_shards, t->ring_vnodes, &r);
         free(ids);
         if (rv != 0)
-            return tl_error_set(err, rv, "22023",
+            return tl_error_set(err, rv, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                                 "cannot build the hash ring of table \"%s\"",
                                 t->name);
         *ring = r;
@@ -353,7 +355,7 @@ tl_table_dup_key_error(const struct tl_table *t, const struct tl_value *row,
 
     if (e == NULL)
         return TL_EDUPKEY;
-    tl_error_set(e, TL_EDUPKEY, "23505",
+    tl_error_set(e, TL_EDUPKEY, TL_SQLSTATE_UNIQUE_VIOLATION,
                  "duplicate key value violates unique constraint "
                  "\"%s_pkey\"",
                  t->name);
@@ -387,7 +389,7 @@ tl_table_check_row(const struct tl_table *t, const struct tl_value *row,
         return 0;
     if (e == NULL)
         return TL_ENOTNULL;
-    tl_error_set(e, TL_ENOTNULL, "23502",
+    tl_error_set(e, TL_ENOTNULL, TL_SQLSTATE_NOT_NULL_VIOLATION,
                  "null value in column \"%s\" of relation \"%s\" violates "
                  "not-null constraint",
                  t->columns[bad].name, t->name);

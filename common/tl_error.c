@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
+
 const char *
 tl_strerror(int rv)
 {
@@ -24,37 +26,37 @@ tl_errno_sqlstate(int rv)
 {
     switch (rv) {
     case TL_OK:
-        return "00000";
+        return TL_SQLSTATE_SUCCESSFUL_COMPLETION;
     case TL_ENOMEM:
-        return "53200";
+        return TL_SQLSTATE_OUT_OF_MEMORY;
     case TL_ETYPE:
-        return "22P02";
+        return TL_SQLSTATE_INVALID_TEXT_REPRESENTATION;
     case TL_EOVERFLOW:
-        return "22003";
+        return TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE;
     case TL_EDIVZERO:
-        return "22012";
+        return TL_SQLSTATE_DIVISION_BY_ZERO;
     case TL_ETOOLONG:
-        return "22001";
+        return TL_SQLSTATE_STRING_DATA_RIGHT_TRUNCATION;
     case TL_ENOTNULL:
-        return "23502";
+        return TL_SQLSTATE_NOT_NULL_VIOLATION;
     case TL_EDUPKEY:
-        return "23505";
+        return TL_SQLSTATE_UNIQUE_VIOLATION;
     case TL_ESYNTAX:
-        return "42601";
+        return TL_SQLSTATE_SYNTAX_ERROR;
     case TL_EUNSUPPORTED:
-        return "0A000";
+        return TL_SQLSTATE_FEATURE_NOT_SUPPORTED;
     case TL_ETIMEOUT:
     case TL_EUNAVAILABLE:
     case TL_ENOTLEADER:
-        return "08006";
+        return TL_SQLSTATE_CONNECTION_FAILURE;
     case TL_ECONFLICT:
-        return "40001";
+        return TL_SQLSTATE_T_R_SERIALIZATION_FAILURE;
     case TL_EPROTO:
-        return "08P01";
+        return TL_SQLSTATE_PROTOCOL_VIOLATION;
     case TL_ESHUTDOWN:
-        return "57P01";
+        return TL_SQLSTATE_ADMIN_SHUTDOWN;
     default:
-        return "XX000";
+        return TL_SQLSTATE_INTERNAL_ERROR;
     }
 }
 

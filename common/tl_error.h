@@ -52,7 +52,8 @@ enum {
 const char *tl_strerror(int rv);
 
 /** The SQLSTATE a client should see for code @rv when no report says
- * better (e.g. TL_EOVERFLOW -> "22003"). Cannot fail. */
+ * better (e.g. TL_EOVERFLOW -> TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE, from
+ * common/base/sqlstate.h). Cannot fail. */
 const char *tl_errno_sqlstate(int rv);
 
 #define TL_ERROR_MSG_MAX 512
@@ -76,9 +77,10 @@ struct tl_error {
 /** Clear @e. Cannot fail. */
 void tl_error_clear(struct tl_error *e);
 
-/** Fill @e (if not NULL) with @sqlstate and a printf-style message; clears
- * detail, hint and position. Returns @rv so callers can write
- * `return tl_error_set(err, TL_ETYPE, "22P02", "...")`. */
+/** Fill @e (if not NULL) with @sqlstate (a TL_SQLSTATE_* code from
+ * common/base/sqlstate.h) and a printf-style message; clears detail, hint
+ * and position. Returns @rv so callers can write `return tl_error_set(err,
+ * TL_ETYPE, TL_SQLSTATE_INVALID_TEXT_REPRESENTATION, "...")`. */
 int tl_error_set(struct tl_error *e, int rv, const char *sqlstate,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

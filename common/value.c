@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/base/sqlstate.h"
 #include "datetime.h"
 
 const char *
@@ -263,7 +264,7 @@ tl_value_to_text(const struct tl_value *v, struct tl_buf *out)
 static int
 report_syntax(struct tl_error *err, uint8_t type, const char *s, size_t len)
 {
-    return tl_error_set(err, TL_ETYPE, "22P02",
+    return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_INVALID_TEXT_REPRESENTATION,
                         "invalid input syntax for type %s: \"%.*s\"",
                         tl_type_name(type), (int)len, s);
 }
@@ -298,7 +299,8 @@ parse_int(uint8_t type, const char *s, size_t len, int64_t *out,
     while (i < len && isdigit((unsigned char)s[i])) {
         uint64_t d = (uint64_t)(s[i] - '0');
         if (acc > (limit - d) / 10)
-            return tl_error_set(err, TL_EOVERFLOW, "22003",
+            return tl_error_set(err, TL_EOVERFLOW,
+                                TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
                                 "value \"%.*s\" is out of range for type %s",
                                 (int)len, s, tl_type_name(type));
         acc = acc * 10 + d;
@@ -345,7 +347,8 @@ parse_float8(const char *s, size_t len, double *out, struct tl_error *err)
         goto out;
     }
     if (errno == ERANGE && (d == 0.0 || isinf(d))) {
-        rv = tl_error_set(err, TL_EOVERFLOW, "22003",
+        rv = tl_error_set(err, TL_EOVERFLOW,
+                          TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
                           "\"%.*s\" is out of range for type double precision",
                           (int)(end - (copy + i)), copy + i);
         goto out;
@@ -469,7 +472,8 @@ check_varchar(int32_t typmod, const char *s, size_t *len, struct tl_error *err)
         return 0;
     for (size_t i = keep; i < *len; i++)
         if (s[i] != ' ')
-            return tl_error_set(err, TL_ETOOLONG, "22001",
+            return tl_error_set(err, TL_ETOOLONG,
+                                TL_SQLSTATE_STRING_DATA_RIGHT_TRUNCATION,
                                 "value too long for type character "
                                 "varying(%d)",
                                 (int)typmod);
@@ -523,14 +527,14 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
     case TL_TYPE_TEXT:
     case TL_TYPE_UNKNOWN:
         if (len > UINT32_MAX)
-            return tl_error_set(err, TL_ETOOLONG, "54000",
-                                "value too long for type %s",
-                                tl_type_name(type));
+            return tl_error_set(
+                err, TL_ETOOLONG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                "value too long for type %s", tl_type_name(type));
         *out = tl_value_text(type, s, (uint32_t)len);
         return 0;
     default:
-        return tl_error_set(err, TL_ETYPE, "42704", "unknown type %u",
-                            (unsigned)type);
+        return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_UNDEFINED_OBJECT,
+                            "unknown type %u", (unsigned)type);
     }
 }
 
@@ -539,8 +543,9 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
 static int
 int_range_error(struct tl_error *err, uint8_t type)
 {
-    return tl_error_set(err, TL_EOVERFLOW, "22003", "%s out of range",
-                        tl_type_name(type));
+    return tl_error_set(err, TL_EOVERFLOW,
+                        TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                        "%s out of range", tl_type_name(type));
 }
 
 static int
@@ -566,8 +571,8 @@ tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
     int rv;
 
     if (type > TL_TYPE_MAX)
-        return tl_error_set(err, TL_ETYPE, "42704", "unknown type %u",
-                            (unsigned)type);
+        return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_UNDEFINED_OBJECT,
+                            "unknown type %u", (unsigned)type);
     if (in->is_null) {
         *out = tl_value_null(type);
         return 0;
@@ -626,8 +631,9 @@ tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
         *out = *in;
         return 0;
     }
-    return tl_error_set(err, TL_ETYPE, "42846", "cannot cast type %s to %s",
-                        tl_type_name(in->type), tl_type_name(type));
+    return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_CANNOT_COERCE,
+                        "cannot cast type %s to %s", tl_type_name(in->type),
+                        tl_type_name(type));
 }
 
 /* -------------------------------------------------------- comparison */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "expr.h"
 #include "keycodec.h"
 
@@ -267,14 +268,16 @@ check_bounds(uint8_t key_type, const struct tl_value *bounds, size_t n,
 
     for (size_t i = 0; i < n; i++) {
         if (bounds[i].is_null)
-            return tl_error_set(err, TL_EINVAL, "22023",
+            return tl_error_set(err, TL_EINVAL,
+                                TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                                 "range boundary %zu is NULL", i + 1);
         cast[i] = bounds[i];
         if (bounds[i].type != key_type) {
             tl_error_clear(&cerr);
             rv = tl_value_cast(&bounds[i], key_type, -1, a, &cast[i], &cerr);
             if (rv != 0) {
-                tl_error_set(err, TL_ETYPE, "22P02",
+                tl_error_set(err, TL_ETYPE,
+                             TL_SQLSTATE_INVALID_TEXT_REPRESENTATION,
                              "invalid range boundary for type %s: \"%s\"",
                              tl_type_name(key_type), value_text(&bounds[i], a));
                 if (err != NULL)
@@ -284,11 +287,11 @@ check_bounds(uint8_t key_type, const struct tl_value *bounds, size_t n,
             }
         }
         if (i > 0 && tl_value_cmp(&cast[i - 1], &cast[i]) >= 0)
-            return tl_error_set(err, TL_EINVAL, "22023",
-                                "range boundaries must be strictly "
-                                "increasing: %s follows %s",
-                                value_text(&cast[i], a),
-                                value_text(&cast[i - 1], a));
+            return tl_error_set(
+                err, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                "range boundaries must be strictly "
+                "increasing: %s follows %s",
+                value_text(&cast[i], a), value_text(&cast[i - 1], a));
     }
     return 0;
 }
@@ -305,7 +308,8 @@ tl_range_map_create(uint8_t key_type, const struct tl_value *bounds,
     int rv;
 
     if (!range_key_type_ok(key_type))
-        return tl_error_set(err, TL_EUNSUPPORTED, "0A000",
+        return tl_error_set(err, TL_EUNSUPPORTED,
+                            TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                             "range vindex does not support key type %s",
                             tl_type_name(key_type));
     tl_arena_init(&a);
@@ -347,7 +351,7 @@ tl_range_map_create(uint8_t key_type, const struct tl_value *bounds,
 
 err_map:
     tl_range_map_destroy(m);
-    tl_error_set(err, rv, "53200", "out of memory");
+    tl_error_set(err, rv, TL_SQLSTATE_OUT_OF_MEMORY, "out of memory");
 err_arena:
     tl_arena_close(&a);
     return rv;

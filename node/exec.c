@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "common/base/sqlstate.h"
 #include "exec_join.h"
 #include "expr.h"
 #include "log.h"
@@ -52,7 +53,8 @@ exec_now_ms(void)
 int
 exec_storage_error(struct tl_error *err, const char *what, char *msg)
 {
-    tl_error_set(err, TL_EIO, "XX000", "storage error during %s", what);
+    tl_error_set(err, TL_EIO, TL_SQLSTATE_INTERNAL_ERROR,
+                 "storage error during %s", what);
     tl_error_detail(err, "%s", msg);
     rocksdb_free(msg);
     return TL_EIO;
@@ -87,9 +89,9 @@ compile_projection(struct scan_ctx *c)
     c->keep = tl_arena_calloc(c->a, c->n_cols * sizeof *c->keep);
     for (size_t i = 0; i < sf->n_projection; i++) {
         if (sf->projection[i] >= c->n_cols)
-            return tl_error_set(c->err, TL_EPROTO, "08P01",
-                                "projection column %u out of range",
-                                sf->projection[i]);
+            return tl_error_set(
+                c->err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                "projection column %u out of range", sf->projection[i]);
         c->keep[sf->projection[i]] = true;
     }
     return 0;
@@ -110,7 +112,8 @@ scan_ctx_init(struct scan_ctx *c, struct storage *st,
     c->err = err;
     tl_arena_init(&c->row_a);
     if (sf->table == NULL)
-        return tl_error_set(err, TL_EPROTO, "08P01", "scan without table");
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                            "scan without table");
     rv = tl_table_from_proto(sf->table, &c->t, err);
     if (rv != 0)
         return rv;
@@ -167,7 +170,7 @@ filter_row(struct scan_ctx *c, const char *val, size_t vlen, int *pass)
     rv = tl_row_decode((const uint8_t *)val, vlen, c->vals, c->t->n_columns,
                        NULL);
     if (rv != 0)
-        return tl_error_set(c->err, TL_ECORRUPT, "XX001",
+        return tl_error_set(c->err, TL_ECORRUPT, TL_SQLSTATE_DATA_CORRUPTED,
                             "corrupt row in table \"%s\"", c->t->name);
     *pass = 1;
     if (c->filter == NULL)
@@ -218,7 +221,7 @@ check_time(struct scan_ctx *c, const char *k, size_t klen)
         return 0;
     int64_t now = exec_now_ms();
     if (l->deadline_ms > 0 && now >= l->deadline_ms)
-        return tl_error_set(c->err, TL_ETIMEOUT, "57014",
+        return tl_error_set(c->err, TL_ETIMEOUT, TL_SQLSTATE_QUERY_CANCELED,
                             "canceling scan: its requester stopped waiting");
     if (c->pageable && l->page_until_ms > 0 && now >= l->page_until_ms) {
         c->cut = true;
@@ -614,9 +617,9 @@ compile_assigns(struct scan_ctx *c, const Talus__ModifyFragment *mf,
     for (size_t i = 0; i < mf->n_set; i++) {
         int rv;
         if (mf->set[i]->column >= c->t->n_columns)
-            return tl_error_set(c->err, TL_EPROTO, "08P01",
-                                "assignment column %u out of range",
-                                mf->set[i]->column);
+            return tl_error_set(
+                c->err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                "assignment column %u out of range", mf->set[i]->column);
         as[i].column = mf->set[i]->column;
         rv = tl_expr_from_proto(mf->set[i]->expr, c->t->n_columns, c->a,
                                 &as[i].e, c->err);
@@ -640,7 +643,7 @@ update_row(struct scan_ctx *c, const struct assign *as, size_t n_as,
     int rv;
 
     if (tl_row_decode(r->old.data, r->old.len, oldv, n, NULL) != 0)
-        return tl_error_set(c->err, TL_ECORRUPT, "XX001",
+        return tl_error_set(c->err, TL_ECORRUPT, TL_SQLSTATE_DATA_CORRUPTED,
                             "corrupt row in table \"%s\"", c->t->name);
     memcpy(newv, oldv, n * sizeof *newv);
     for (size_t i = 0; i < n_as; i++) {
@@ -816,7 +819,7 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
             c->t, s.rows[owner[res.mutation]].new_vals, c->err);
     if (res.outcome == FSM_COND_FAILED)
         return 1;
-    return tl_error_set(c->err, TL_EPROTO, "XX000",
+    return tl_error_set(c->err, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
                         "write batch rejected by the state machine");
 }
 
@@ -832,15 +835,18 @@ exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
 
     *count = 0;
     if (mf->scan == NULL)
-        return tl_error_set(err, TL_EPROTO, "08P01", "modify without scan");
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                            "modify without scan");
     if (mf->scan->n_joins > 0)
-        return tl_error_set(err, TL_EPROTO, "08P01", "modify with joins");
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                            "modify with joins");
     rv = scan_ctx_init(&c, st, cf, mf->scan, a, err);
     if (rv == 0 && !mf->is_delete)
         rv = compile_assigns(&c, mf, &as);
     for (int attempt = 0; rv == 0; attempt++) {
         if (attempt == EXEC_MODIFY_RETRIES) {
-            rv = tl_error_set(err, TL_ECONFLICT, "40001",
+            rv = tl_error_set(err, TL_ECONFLICT,
+                              TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
                               "could not serialize access due to concurrent "
                               "update");
             break;

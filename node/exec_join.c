@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "common/base/sqlstate.h"
 #include "exec.h"
 #include "keycodec.h"
 #include "row.h"
@@ -161,7 +162,7 @@ decode_copy(struct exec_join *j, const struct step *s, const char *val,
     struct tl_value *v =
         tl_arena_calloc(j->a, (s->t->n_columns + 1) * sizeof *v);
     if (tl_row_decode(copy, vlen, v, s->t->n_columns, NULL) != 0)
-        return tl_error_set(err, TL_ECORRUPT, "XX001",
+        return tl_error_set(err, TL_ECORRUPT, TL_SQLSTATE_DATA_CORRUPTED,
                             "corrupt row in table \"%s\"", s->t->name);
     *out = v;
     return 0;
@@ -196,7 +197,8 @@ entry_cmp(const void *pa, const void *pb)
 static int
 too_large(struct exec_join *j, const struct step *s, struct tl_error *err)
 {
-    tl_error_set(err, TL_ENOMEM, "54000", "joined table too large for a join");
+    tl_error_set(err, TL_ENOMEM, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                 "joined table too large for a join");
     tl_error_detail(err,
                     "Joining table \"%s\" needs more than %zu bytes of "
                     "memory on the node; the limit is %zu.",
@@ -238,7 +240,8 @@ add_entry(struct exec_join *j, struct step *s, const char *val, size_t vlen,
         *cap = *cap == 0 ? 64 : *cap * 2;
         struct entry *ne = realloc(s->e, *cap * sizeof *ne);
         if (ne == NULL)
-            return tl_error_set(err, TL_ENOMEM, "53200", "out of memory");
+            return tl_error_set(err, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                                "out of memory");
         s->e = ne;
     }
     s->e[s->n_e++] = e;
@@ -289,7 +292,8 @@ build_table(struct exec_join *j, struct step *s, struct tl_error *err)
 static int
 bad_step(struct tl_error *err, size_t k, const char *what)
 {
-    return tl_error_set(err, TL_EPROTO, "08P01", "join step %zu: %s", k, what);
+    return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                        "join step %zu: %s", k, what);
 }
 
 /* Choose how step @s finds candidates: a point lookup when the pairs fix
@@ -510,7 +514,7 @@ stored_candidate(struct run *r, size_t k, const char *val, size_t vlen,
 
     memcpy(copy, val, vlen);
     if (tl_row_decode(copy, vlen, &r->vals[s->off], t->n_columns, NULL) != 0)
-        return tl_error_set(r->err, TL_ECORRUPT, "XX001",
+        return tl_error_set(r->err, TL_ECORRUPT, TL_SQLSTATE_DATA_CORRUPTED,
                             "corrupt row in table \"%s\"", t->name);
     if (s->filter != NULL) {
         int pass;

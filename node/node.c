@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "common/base/sqlstate.h"
 #include "log.h"
 #include "tl_error.h"
 
@@ -471,8 +472,9 @@ not_leader_error(struct node_shard *sh, int code, const char *what,
         hint = 0;
     if (code == TL_ENOTLEADER && hint == 0)
         code = TL_EUNAVAILABLE;
-    tl_error_set(err, code, "08006", "shard %u is not served by node %u%s",
-                 sh->shard, sh->node->opts.id, what);
+    tl_error_set(err, code, TL_SQLSTATE_CONNECTION_FAILURE,
+                 "shard %u is not served by node %u%s", sh->shard,
+                 sh->node->opts.id, what);
     if (hint != 0)
         tl_error_detail(err, "leader is node %llu", (unsigned long long)hint);
     else
@@ -495,8 +497,8 @@ proposal_error(struct node_shard *sh, const struct proposal *p,
     }
     if (p->status == TL_ENOTLEADER)
         return not_leader_error(sh, TL_ENOTLEADER, "", err);
-    tl_error_set(err, p->status, "08006", "write to shard %u failed",
-                 sh->shard);
+    tl_error_set(err, p->status, TL_SQLSTATE_CONNECTION_FAILURE,
+                 "write to shard %u failed", sh->shard);
     tl_error_detail(err, "raft: %s", raft_strerror(p->raft_rv));
     return p->status;
 }
@@ -522,14 +524,14 @@ write_outcome(struct node_shard *sh, struct proposal *p, int rv,
     struct node *n = sh->node;
 
     if (rv == TL_ESHUTDOWN) {
-        tl_error_set(err, TL_ESHUTDOWN, "08006",
+        tl_error_set(err, TL_ESHUTDOWN, TL_SQLSTATE_CONNECTION_FAILURE,
                      "shard %u is not served by node %u: shutting down",
                      sh->shard, n->opts.id);
         /* The proposal may already be in the log (shutdown cancels
          * pending applies, not entries), so it may commit later. */
         err->outcome_unknown = true;
     } else if (rv == TL_ETIMEOUT) {
-        tl_error_set(err, TL_ETIMEOUT, "08006",
+        tl_error_set(err, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
                      "write to shard %u timed out (outcome unknown)",
                      sh->shard);
         err->outcome_unknown = true;
@@ -633,18 +635,18 @@ node_read_barrier(struct node_shard *sh, struct tl_error *err)
                             ? 0
                             : n->cfg.request_timeout_ms - (uint32_t)used_ms;
         if (applier_wait(&sh->fsm, p->read_index, left) != 0) {
-            tl_error_set(err, TL_ETIMEOUT, "08006",
+            tl_error_set(err, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
                          "read of shard %u timed out waiting for its "
                          "committed writes to be applied",
                          sh->shard);
             rv = TL_ETIMEOUT;
         }
     } else if (rv == TL_ESHUTDOWN)
-        tl_error_set(err, TL_ESHUTDOWN, "08006",
+        tl_error_set(err, TL_ESHUTDOWN, TL_SQLSTATE_CONNECTION_FAILURE,
                      "shard %u is not served by node %u: shutting down",
                      sh->shard, n->opts.id);
     else if (rv == TL_ETIMEOUT)
-        tl_error_set(err, TL_ETIMEOUT, "08006",
+        tl_error_set(err, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
                      "read of shard %u timed out waiting for a quorum",
                      sh->shard);
     else if (rv != 0)
@@ -667,15 +669,16 @@ node_membership(struct node *n, int op, uint32_t shard, uint32_t target,
     *hint = 0;
     rv = submit_wait(n, p, timeout_ms);
     if (rv == TL_ESHUTDOWN)
-        tl_error_set(err, rv, "08006", "node %u is shutting down", n->opts.id);
+        tl_error_set(err, rv, TL_SQLSTATE_CONNECTION_FAILURE,
+                     "node %u is shutting down", n->opts.id);
     else if (rv == TL_ETIMEOUT)
-        tl_error_set(err, rv, "08006",
+        tl_error_set(err, rv, TL_SQLSTATE_CONNECTION_FAILURE,
                      "membership change of shard %u timed out after %u ms "
                      "(it may still complete)",
                      shard, timeout_ms);
     else if (rv != 0) {
         *hint = p->leader_hint;
-        tl_error_set(err, rv, "08006", "%s",
+        tl_error_set(err, rv, TL_SQLSTATE_CONNECTION_FAILURE, "%s",
                      p->msg[0] ? p->msg : tl_strerror(rv));
     }
     node_task_unref(p);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "common/base/sqlstate.h"
 #include "keycodec.h"
 #include "log.h"
 #include "row.h"
@@ -35,7 +36,8 @@ set_error_code(struct tl_arena *a, Talus__Response *resp,
         resp->has_leader_hint = true;
         resp->leader_hint = hint;
     }
-    pe->sqlstate = tl_arena_strdup(a, e->sqlstate[0] ? e->sqlstate : "XX000");
+    pe->sqlstate = tl_arena_strdup(
+        a, e->sqlstate[0] ? e->sqlstate : TL_SQLSTATE_INTERNAL_ERROR);
     pe->message = tl_arena_strdup(a, e->message);
     if (e->detail[0] != '\0')
         pe->detail = tl_arena_strdup(a, e->detail);
@@ -99,8 +101,8 @@ serving_shard(struct node *n, const Talus__Request *req, struct tl_arena *a,
     tl_error_clear(&err);
     hint = hint_of(sh);
     code = sh != NULL && hint != 0 ? TL_ENOTLEADER : TL_EUNAVAILABLE;
-    tl_error_set(&err, code, "08006", "shard %u is not served by node %u", s,
-                 n->opts.id);
+    tl_error_set(&err, code, TL_SQLSTATE_CONNECTION_FAILURE,
+                 "shard %u is not served by node %u", s, n->opts.id);
     if (sh == NULL)
         tl_error_detail(&err, "node %u does not host shard %u", n->opts.id, s);
     else if (atomic_load(&sh->fsm.restoring))
@@ -141,7 +143,7 @@ refuse_stale(struct node *n, const Talus__Request *req, struct tl_arena *a,
         return false;
     }
     tl_error_clear(&err);
-    tl_error_set(&err, TL_ESTALE, "40001",
+    tl_error_set(&err, TL_ESTALE, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
                  "catalog version %llu is older than %llu",
                  (unsigned long long)v, (unsigned long long)cur);
     set_error_code(a, resp, &err, -1, TL_ESTALE, 0);
@@ -223,7 +225,7 @@ expired(struct node_shard *sh, const Talus__Request *req,
             sh->shard, (unsigned long long)req->request_id, what,
             req->timeout_ms, (unsigned long long)total);
     tl_error_clear(&err);
-    tl_error_set(&err, TL_ETIMEOUT, "57014",
+    tl_error_set(&err, TL_ETIMEOUT, TL_SQLSTATE_QUERY_CANCELED,
                  "%s not done: its requester stopped waiting after %u ms", what,
                  req->timeout_ms);
     fail_on(a, resp, &err, TL_ETIMEOUT, sh);
@@ -284,9 +286,11 @@ static void
 write_cond_error(const struct fsm_result *res, struct tl_error *err)
 {
     if (res->cond == TALUS__MUTATION__COND__ABSENT)
-        tl_error_set(err, TL_EDUPKEY, "23505", "duplicate key");
+        tl_error_set(err, TL_EDUPKEY, TL_SQLSTATE_UNIQUE_VIOLATION,
+                     "duplicate key");
     else
-        tl_error_set(err, TL_ECONFLICT, "40001", "write conflict");
+        tl_error_set(err, TL_ECONFLICT, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                     "write conflict");
 }
 
 static void
@@ -327,7 +331,8 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
         return;
     }
     if (res.outcome != FSM_OK) {
-        tl_error_set(&err, TL_EPROTO, "08P01", "malformed write batch");
+        tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "malformed write batch");
         set_error(a, resp, &err, -1);
         return;
     }
@@ -614,8 +619,8 @@ dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
         break;
     default:
         tl_error_clear(&err);
-        tl_error_set(&err, TL_EPROTO, "08P01", "unknown request body %d",
-                     (int)req->body_case);
+        tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "unknown request body %d", (int)req->body_case);
         set_error(a, resp, &err, -1);
         break;
     }
@@ -639,7 +644,8 @@ node_rpc_handle(void *arg, const uint8_t *data, size_t len,
     if (req == NULL) {
         struct tl_error err;
         tl_error_clear(&err);
-        tl_error_set(&err, TL_EPROTO, "08P01", "undecodable request");
+        tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "undecodable request");
         set_error(&a, &resp, &err, -1);
     } else {
         resp.request_id = req->request_id;

@@ -27,6 +27,7 @@
 
 #include "clock.h"
 #include "cluster_map.h"
+#include "common/base/sqlstate.h"
 #include "crash.h"
 #include "log.h"
 #include "node_int.h"
@@ -746,7 +747,7 @@ registry_serve(struct node *n, const Talus__Request *req, struct tl_arena *a,
     }
     if (rv != 0) {
         *code = TL_EUNAVAILABLE;
-        tl_error_set(err, TL_EUNAVAILABLE, "08006",
+        tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_CONNECTION_FAILURE,
                      "node %u cannot read the cluster registry yet",
                      n->opts.id);
         tl_error_detail(err, "the meta group has no leader it can reach");

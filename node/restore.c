@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "common/base/sqlstate.h"
 #include "crash.h"
 #include "log.h"
 #include "rpc.h"
@@ -109,14 +110,15 @@ session_open(struct node *n, struct node_shard *sh, uint64_t min_index,
         rocksdb_free(v);
         session_free(n, s);
         *code = TL_EIO;
-        tl_error_set(err, TL_EIO, "XX000", "cannot read applied index");
+        tl_error_set(err, TL_EIO, TL_SQLSTATE_INTERNAL_ERROR,
+                     "cannot read applied index");
         return NULL;
     }
     s->applied = tl_load_be64((const uint8_t *)v);
     rocksdb_free(v);
     if (s->applied < min_index || atomic_load(&sh->fsm.restoring)) {
         *code = TL_EUNAVAILABLE;
-        tl_error_set(err, TL_EUNAVAILABLE, "08006",
+        tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_CONNECTION_FAILURE,
                      "node %u has shard %u only up to index %llu (< %llu)",
                      n->opts.id, sh->shard, (unsigned long long)s->applied,
                      (unsigned long long)min_index);
@@ -225,7 +227,7 @@ restore_serve_fetch(struct node *n, const Talus__Request *req,
         max_bytes = PAGE_BYTES_MAX;
     if (sh == NULL) {
         *code = TL_EUNAVAILABLE;
-        tl_error_set(err, TL_EUNAVAILABLE, "08006",
+        tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_CONNECTION_FAILURE,
                      "shard %u is not hosted by node %u", fr->shard,
                      n->opts.id);
         return;
@@ -239,7 +241,7 @@ restore_serve_fetch(struct node *n, const Talus__Request *req,
         if (s == NULL || s->busy) {
             pthread_mutex_unlock(&n->fmu);
             *code = TL_ENOTFOUND;
-            tl_error_set(err, TL_ENOTFOUND, "08006",
+            tl_error_set(err, TL_ENOTFOUND, TL_SQLSTATE_CONNECTION_FAILURE,
                          "fetch session %llu of shard %u expired or busy",
                          (unsigned long long)fr->session, fr->shard);
             return;
@@ -279,7 +281,8 @@ restore_serve_fetch(struct node *n, const Talus__Request *req,
     pthread_mutex_unlock(&n->fmu);
     if (rv != 0) {
         *code = rv;
-        tl_error_set(err, rv, "XX000", "reading shard %u failed", fr->shard);
+        tl_error_set(err, rv, TL_SQLSTATE_INTERNAL_ERROR,
+                     "reading shard %u failed", fr->shard);
         return;
     }
     resp->fetch = pg;

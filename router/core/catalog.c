@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "keycodec.h"
 #include "log.h"
 #include "router/core/router_int.h"
@@ -717,7 +718,7 @@ catalog_create_table(struct catalog *c, struct tl_table *t,
         tl_info(MOD, "event=create_table table=%s id=%u version=%llu", t->name,
                 t->id, (unsigned long long)version);
     } else if (rv == TL_ECONFLICT) {
-        tl_error_set(err, rv, "40001",
+        tl_error_set(err, rv, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
                      "could not create table \"%s\": too much concurrent DDL",
                      t->name);
     }
@@ -807,9 +808,9 @@ drop_entry(struct catalog *c, const char *name, struct tl_arena *a,
         tl_table_destroy(*t);
         *t = NULL;
     }
-    return tl_error_set(err, TL_ECONFLICT, "40001",
-                        "could not drop table \"%s\": too much concurrent DDL",
-                        name);
+    return tl_error_set(
+        err, TL_ECONFLICT, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+        "could not drop table \"%s\": too much concurrent DDL", name);
 }
 
 int

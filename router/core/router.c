@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cluster_map.h"
+#include "common/base/sqlstate.h"
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
@@ -557,13 +558,14 @@ static void
 unavailable_error(const struct router *r, uint32_t shard, struct tl_error *err)
 {
     if (r->cfg.n_replicas > 1) {
-        tl_error_set(err, TL_EUNAVAILABLE, "40001",
+        tl_error_set(err, TL_EUNAVAILABLE,
+                     TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
                      "could not reach the leader of shard %u", shard);
         tl_error_hint(err,
                       "the shard is electing a leader; retry the statement");
     } else {
-        tl_error_set(err, TL_EUNAVAILABLE, "08006", "shard %u is unavailable",
-                     shard);
+        tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_CONNECTION_FAILURE,
+                     "shard %u is unavailable", shard);
         tl_error_hint(err,
                       "node %u, its only replica, is down or restarting; "
                       "retry the statement",
@@ -577,28 +579,29 @@ router_retry_error(const struct router *r, const struct router_retry *t,
 {
     (void)r;
     if (t->gone) {
-        tl_error_set(err, TL_ESTALE, "42P01",
+        tl_error_set(err, TL_ESTALE, TL_SQLSTATE_UNDEFINED_TABLE,
                      "relation was dropped or recreated by another session");
         tl_error_detail(err, "table id %u no longer exists", t->table_id);
         return TL_ESTALE;
     }
     if (t->n_attempts == 0)
-        return tl_error_set(err, TL_ETIMEOUT, "57014",
+        return tl_error_set(err, TL_ETIMEOUT, TL_SQLSTATE_QUERY_CANCELED,
                             "canceling statement due to statement timeout");
     if (!t->unknown && !t->no_leader && t->n_silent > 0) {
         /* A node got the request and was still at it (or stuck) when the
          * time ran out: no election is involved, so no 40001. */
         if (t->stmt_deadline)
-            return tl_error_set(err, TL_ETIMEOUT, "57014",
+            return tl_error_set(err, TL_ETIMEOUT, TL_SQLSTATE_QUERY_CANCELED,
                                 "canceling statement due to statement "
                                 "timeout");
-        tl_error_set(err, TL_ETIMEOUT, "08006",
+        tl_error_set(err, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
                      "shard %u did not answer in time", t->shard);
         tl_error_detail(err, "%s", t->why);
         return TL_ETIMEOUT;
     }
     if (t->unknown) {
-        tl_error_set(err, TL_ETIMEOUT, "08007",
+        tl_error_set(err, TL_ETIMEOUT,
+                     TL_SQLSTATE_TRANSACTION_RESOLUTION_UNKNOWN,
                      "transaction resolution unknown: shard %u did not "
                      "confirm the write",
                      t->shard);
@@ -672,20 +675,21 @@ router_call_result(const struct router *r, uint32_t shard, int rv,
         return rv;
     }
     if (rv == TL_ESTALE)
-        return tl_error_set(err, rv, "42P01",
+        return tl_error_set(err, rv, TL_SQLSTATE_UNDEFINED_TABLE,
                             "relation was dropped or recreated by another "
                             "session");
     if (rv == TL_ETIMEOUT)
-        return tl_error_set(err, rv, "08007",
+        return tl_error_set(err, rv, TL_SQLSTATE_TRANSACTION_RESOLUTION_UNKNOWN,
                             "transaction resolution unknown: shard %u did not "
                             "confirm the write",
                             shard);
     if (rv != 0)
-        return tl_error_set(err, rv, "08P01", "invalid reply from shard %u: %s",
-                            shard, tl_strerror(rv));
+        return tl_error_set(err, rv, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                            "invalid reply from shard %u: %s", shard,
+                            tl_strerror(rv));
     if (resp != NULL && resp->error != NULL) {
         const Talus__Error *e = resp->error;
-        tl_error_set(err, TL_ESQL, "XX000", "%s",
+        tl_error_set(err, TL_ESQL, TL_SQLSTATE_INTERNAL_ERROR, "%s",
                      e->message != NULL ? e->message : "node error");
         if (e->sqlstate != NULL && strlen(e->sqlstate) == 5)
             memcpy(err->sqlstate, e->sqlstate, 6);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "log.h"
 #include "router/core/router_int.h"
 #include "router/exec/dml.h"
@@ -74,7 +75,7 @@ static int
 no_column(struct sql_stmt *st, const struct tl_table *t, const char *name,
           int location)
 {
-    sql_error(st, TL_ENOTFOUND, "42703",
+    sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_COLUMN,
               "column \"%s\" of relation \"%s\" does not exist", name, t->name);
     return sql_error_at(st, TL_ENOTFOUND, location);
 }
@@ -102,7 +103,7 @@ bind_target_columns(struct sql_stmt *st, const PgQuery__InsertStmt *is,
             return no_column(st, t, rt->name, rt->location);
         for (size_t k = 0; k < in->n_target; k++)
             if (in->target[k] == c) {
-                sql_error(st, TL_EEXISTS, "42701",
+                sql_error(st, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_COLUMN,
                           "column \"%s\" specified more than once", rt->name);
                 return sql_error_at(st, TL_EEXISTS, rt->location);
             }
@@ -135,13 +136,13 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
 {
     const struct tl_table *t = in->t;
     if (l->n_items > in->n_target) {
-        sql_error(st, TL_ESYNTAX, "42601",
+        sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                   "INSERT has more expressions than target columns");
         return sql_error_at(st, TL_ESYNTAX,
                             node_location(l->items[in->n_target]));
     }
     if (explicit_cols && l->n_items < in->n_target)
-        return sql_error(st, TL_ESYNTAX, "42601",
+        return sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                          "INSERT has more target columns than expressions");
     r->vals = tl_arena_alloc(st->a, t->n_columns * sizeof(*r->vals));
     for (uint32_t c = 0; c < t->n_columns; c++)
@@ -206,7 +207,8 @@ check_duplicates(struct sql_stmt *st, struct ins *in)
 {
     struct ins_row **v = malloc((in->n_rows + 1) * sizeof(*v));
     if (v == NULL)
-        return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                         "out of memory");
     for (size_t i = 0; i < in->n_rows; i++)
         v[i] = &in->rows[i];
     qsort(v, in->n_rows, sizeof(*v), cmp_key_rows);
@@ -241,7 +243,7 @@ build_rows(struct sql_stmt *st, const PgQuery__InsertStmt *is, struct ins *in)
         encode_row(st, in->t, &in->rows[i], &tmp);
         bytes += in->rows[i].key_len + in->rows[i].value_len + 16;
         if (bytes > SQL_MAX_BATCH_BYTES)
-            rv = sql_error(st, TL_ETOOBIG, "54000",
+            rv = sql_error(st, TL_ETOOBIG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
                            "INSERT is too large: its rows pass the %u MiB "
                            "limit of one statement",
                            SQL_MAX_BATCH_BYTES >> 20);
@@ -408,7 +410,7 @@ insert_failure(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
     for (size_t i = 0; i < n; i++) {
         const Talus__Response *r = calls[i].resp;
         if (calls[i].rv == 0 && r != NULL && r->error != NULL &&
-            strcmp(r->error->sqlstate, "23505") == 0 &&
+            strcmp(r->error->sqlstate, TL_SQLSTATE_UNIQUE_VIOLATION) == 0 &&
             r->error->has_mutation && r->error->mutation >= 0 &&
             (size_t)r->error->mutation < b[i].n)
             return tl_table_dup_key_error(
@@ -533,13 +535,13 @@ bind_assignment(struct sql_stmt *st, const struct plan *p, const char *alias,
     if (c < 0 || t->columns[c].hidden)
         return no_column(st, t, rt->name, rt->location);
     if (c == t->shard_key) {
-        sql_error(st, TL_EUNSUPPORTED, "0A000",
+        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                   "updating the shard key column \"%s\" is not supported",
                   rt->name);
         return sql_error_at(st, TL_EUNSUPPORTED, rt->location);
     }
     if (seen[c]) {
-        sql_error(st, TL_ESYNTAX, "42601",
+        sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                   "multiple assignments to same column \"%s\"", rt->name);
         return sql_error_at(st, TL_ESYNTAX, rt->location);
     }

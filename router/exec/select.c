@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "router/exec/gather.h"
 #include "router/exec/select.h"
 #include "router/exec/select_int.h"
@@ -260,12 +261,14 @@ select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
     if (rv == 0 && grouped)
         select_group_fixup(q);
     if (rv == 0)
-        rv = bind_limit(st, ss->limit_count, "LIMIT", "2201W", &q->has_limit,
-                        &q->limit);
+        rv = bind_limit(st, ss->limit_count, "LIMIT",
+                        TL_SQLSTATE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE,
+                        &q->has_limit, &q->limit);
     bool has_offset;
     if (rv == 0)
-        rv = bind_limit(st, ss->limit_offset, "OFFSET", "2201X", &has_offset,
-                        &q->offset);
+        rv = bind_limit(st, ss->limit_offset, "OFFSET",
+                        TL_SQLSTATE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE,
+                        &has_offset, &q->offset);
     return rv;
 }
 
@@ -321,7 +324,8 @@ stream_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
     }
     int rv = tl_row_decode(p, len, q->row, q->n_cols, NULL);
     if (rv != 0)
-        return sql_error(st, rv, "XX001", "corrupt row from a shard");
+        return sql_error(st, rv, TL_SQLSTATE_DATA_CORRUPTED,
+                         "corrupt row from a shard");
     rv = select_emit(st, q, q->row, q->n_cols);
     if (rv != 0)
         return rv;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "router/exec/explain.h"
 #include "router/exec/gather.h"
 #include "router/exec/select_int.h"
@@ -39,7 +40,8 @@ keep_best(struct sql_stmt *st, struct sel_agg_state *a,
             return too_big(st, g);
         char *b = realloc(a->buf, cap);
         if (b == NULL)
-            return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+            return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                             "out of memory");
         g->bytes += cap - a->cap;
         a->buf = b;
         a->cap = cap;
@@ -68,7 +70,8 @@ grow_distinct(struct sql_stmt *st, struct sel_groups *g, struct sel_distinct *d,
     if (h == NULL || v == NULL) {
         free(h);
         free(v);
-        return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                         "out of memory");
     }
     for (size_t i = 0; i < d->cap; i++) {
         if (d->hashes[i] == 0)
@@ -161,7 +164,8 @@ step_state(struct sql_stmt *st, struct select_q *q, int agg, bool distinct,
             a->fsum += (double)v.u.i;
             if (__builtin_add_overflow(a->isum, v.u.i, &a->isum) &&
                 agg == AGG_SUM)
-                return sql_error(st, TL_EOVERFLOW, "22003",
+                return sql_error(st, TL_EOVERFLOW,
+                                 TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
                                  "bigint out of range");
         }
         return 0;
@@ -254,7 +258,8 @@ agg_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
     struct select_q *q = arg;
     size_t n = q->n_cols;
     if (tl_row_decode(p, len, q->row, n, NULL) != 0)
-        return sql_error(st, TL_ECORRUPT, "XX001", "corrupt row from a shard");
+        return sql_error(st, TL_ECORRUPT, TL_SQLSTATE_DATA_CORRUPTED,
+                         "corrupt row from a shard");
     return select_agg_step(st, q, q->row, n);
 }
 
@@ -284,11 +289,11 @@ static int
 sort_too_big(struct sql_stmt *st, const struct sorted *s)
 {
     if (s->max_bytes >> 20 > 0)
-        sql_error(st, TL_ENOMEM, "54000",
+        sql_error(st, TL_ENOMEM, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
                   "ORDER BY needs more than %zu MiB of memory",
                   s->max_bytes >> 20);
     else
-        sql_error(st, TL_ENOMEM, "54000",
+        sql_error(st, TL_ENOMEM, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
                   "ORDER BY needs more than %zu bytes of memory", s->max_bytes);
     tl_error_detail(&st->err,
                     "%zu rows so far; the router's limit is "
@@ -313,7 +318,8 @@ keep_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
         if (k != NULL)
             s->keys = k;
         if (r == NULL || k == NULL)
-            return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+            return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                             "out of memory");
         s->cap = cap;
     }
     /* Until the sort can spill, its memory is capped like GROUP BY's:
@@ -327,7 +333,8 @@ keep_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
     memcpy(copy, p, len);
     struct tl_value *row = tl_arena_alloc(st->a, nc * sizeof(*row));
     if (tl_row_decode(copy, len, row, nc, NULL) != 0)
-        return sql_error(st, TL_ECORRUPT, "XX001", "corrupt row from a shard");
+        return sql_error(st, TL_ECORRUPT, TL_SQLSTATE_DATA_CORRUPTED,
+                         "corrupt row from a shard");
     struct tl_value *keys =
         tl_arena_alloc(st->a, (q->n_sort + 1) * sizeof(*keys));
     for (size_t i = 0; i < q->n_sort; i++) {
@@ -374,7 +381,8 @@ emit_sorted(struct sql_stmt *st, struct sorted *s)
     struct select_q *q = s->q;
     size_t *idx = malloc((s->n + 1) * sizeof(*idx));
     if (idx == NULL)
-        return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                         "out of memory");
     for (size_t i = 0; i < s->n; i++)
         idx[i] = i;
     qsort_r(idx, s->n, sizeof(*idx), cmp_rows, s);
@@ -488,11 +496,11 @@ too_big(struct sql_stmt *st, const struct sel_groups *g)
     bool keys = g->q->group->n_items > 0;
     const char *what = keys ? "GROUP BY needs" : "aggregates need";
     if (max >> 20 > 0)
-        sql_error(st, TL_ENOMEM, "54000", "%s more than %zu MiB of memory",
-                  what, max >> 20);
+        sql_error(st, TL_ENOMEM, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                  "%s more than %zu MiB of memory", what, max >> 20);
     else
-        sql_error(st, TL_ENOMEM, "54000", "%s more than %zu bytes of memory",
-                  what, max);
+        sql_error(st, TL_ENOMEM, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                  "%s more than %zu bytes of memory", what, max);
     if (keys) {
         tl_error_detail(&st->err, "%zu groups so far.", g->n);
         tl_error_hint(&st->err, "Narrow the WHERE clause or group by fewer "
@@ -517,7 +525,8 @@ grow_table(struct sql_stmt *st, struct sel_groups *g)
         g->list = list;
     if (slots == NULL || list == NULL) {
         free(slots);
-        return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                         "out of memory");
     }
     for (size_t i = 0; i < g->cap; i++) {
         struct sel_group_entry *e = g->slots[i];
@@ -614,7 +623,8 @@ group_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
     struct sel_groups *g = arg;
     struct select_q *q = g->q;
     if (tl_row_decode(p, len, q->row, q->n_cols, NULL) != 0)
-        return sql_error(st, TL_ECORRUPT, "XX001", "corrupt row from a shard");
+        return sql_error(st, TL_ECORRUPT, TL_SQLSTATE_DATA_CORRUPTED,
+                         "corrupt row from a shard");
     return select_groups_add(st, g, q->row, q->n_cols);
 }
 
@@ -668,7 +678,8 @@ emit_groups(struct sql_stmt *st, struct sel_groups *g)
     s.keys = malloc((g->n + 1) * sizeof(*s.keys));
     int rv = 0;
     if (s.rows == NULL || s.keys == NULL)
-        rv = sql_error(st, TL_ENOMEM, "53200", "out of memory");
+        rv = sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                       "out of memory");
     for (size_t i = 0; i < g->n && rv == 0; i++) {
         struct tl_value *row = tl_arena_alloc(st->a, (nc + 1) * sizeof(*row));
         select_groups_row(g, i, row);

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "router/exec/select_int.h"
 #include "vindex.h"
 
@@ -186,7 +187,7 @@ check_aliases(struct sql_stmt *st, const struct select_join *j)
         for (size_t k = 0; k < i; k++)
             if (strcmp(j->items[i].alias, j->items[k].alias) == 0) {
                 /* PostgreSQL gives no position here. */
-                return sql_error(st, TL_EINVAL, "42712",
+                return sql_error(st, TL_EINVAL, TL_SQLSTATE_DUPLICATE_ALIAS,
                                  "table name \"%s\" specified more than once",
                                  j->items[i].alias);
             }
@@ -227,7 +228,7 @@ choose_order(struct sql_stmt *st, struct select_join *j)
         if (!route_is_reference(j->items[i].t))
             j->n_sharded++;
     if (j->items[drive].left) {
-        sql_error(st, TL_EUNSUPPORTED, "0A000",
+        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                   "outer join with the sharded table \"%s\" on its nullable "
                   "side is not supported",
                   j->items[drive].t->name);
@@ -350,24 +351,24 @@ bind_using(struct sql_stmt *st, const char **names, size_t n_names,
         const char *name = names[u];
         for (size_t v = 0; v < u; v++)
             if (strcmp(names[v], name) == 0)
-                return sql_error(st, TL_EINVAL, "42701",
+                return sql_error(st, TL_EINVAL, TL_SQLSTATE_DUPLICATE_COLUMN,
                                  "column name \"%s\" appears more than once "
                                  "in USING clause",
                                  name);
         int lk = find_ns(l, name), rk = find_ns(r, name);
         if (lk == -2 || rk == -2)
-            return sql_error(st, TL_EINVAL, "42702",
+            return sql_error(st, TL_EINVAL, TL_SQLSTATE_AMBIGUOUS_COLUMN,
                              "common column name \"%s\" appears more than "
                              "once in %s table",
                              name, lk == -2 ? "left" : "right");
         if (lk < 0 || rk < 0)
-            return sql_error(st, TL_ENOTFOUND, "42703",
+            return sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_COLUMN,
                              "column \"%s\" specified in USING clause does "
                              "not exist in %s table",
                              name, lk < 0 ? "left" : "right");
         struct tl_expr *le = l->cols[lk].expr, *re = r->cols[rk].expr;
         if (!tl_type_comparable(le->type, re->type))
-            return sql_error(st, TL_ETYPE, "42804",
+            return sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
                              "JOIN/USING types %s and %s cannot be matched",
                              tl_type_name(le->type), tl_type_name(re->type));
         eq[u] = tl_expr_op(st->a, TL_OP_EQ, TL_TYPE_BOOL, le, re);
@@ -857,7 +858,7 @@ check_co_located(struct sql_stmt *st, const struct select_q *q,
         if (i == drive || route_is_reference(j->items[i].t) ||
             uf_find(parent, i) == uf_find(parent, drive))
             continue;
-        sql_error(st, TL_EUNSUPPORTED, "0A000",
+        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                   "join of two sharded tables is not supported");
         tl_error_detail(&st->err, "%s",
                         why_not_co_located(st, &j->items[drive], &j->items[i]));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "router/exec/select_int.h"
 
 #define MAX_TARGETS 1664 /* PostgreSQL's MaxTupleAttributeNumber */
@@ -97,7 +98,7 @@ add_join_star(struct sql_stmt *st, struct select_q *q,
     }
     const char *qual = sql_node_str(c->fields[0]);
     if (c->n_fields != 2 || qual == NULL) {
-        sql_error(st, TL_EUNSUPPORTED, "0A000",
+        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                   "cross-database references are not implemented");
         return sql_error_at(st, TL_EUNSUPPORTED, c->location);
     }
@@ -115,7 +116,7 @@ add_star(struct sql_stmt *st, struct select_q *q, const PgQuery__ColumnRef *c,
          size_t *n)
 {
     if (!q->has_table) {
-        sql_error(st, TL_ESYNTAX, "42601",
+        sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                   "SELECT * with no tables specified is not valid");
         return sql_error_at(st, TL_ESYNTAX, c->location);
     }
@@ -124,7 +125,7 @@ add_star(struct sql_stmt *st, struct select_q *q, const PgQuery__ColumnRef *c,
     if (c->n_fields == 2) {
         const char *qual = sql_node_str(c->fields[0]);
         if (qual == NULL || strcmp(qual, q->alias) != 0) {
-            sql_error(st, TL_ENOTFOUND, "42P01",
+            sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_TABLE,
                       "missing FROM-clause entry for table \"%s\"",
                       qual ? qual : "?");
             return sql_error_at(st, TL_ENOTFOUND, c->location);
@@ -147,7 +148,8 @@ add_star(struct sql_stmt *st, struct select_q *q, const PgQuery__ColumnRef *c,
 static int
 no_function(struct sql_stmt *st, const char *name, uint8_t type, int location)
 {
-    sql_error(st, TL_ETYPE, "42883", "function %s(%s) does not exist", name,
+    sql_error(st, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
+              "function %s(%s) does not exist", name,
               type == TL_TYPE_UNKNOWN ? "unknown" : tl_type_name(type));
     tl_error_hint(&st->err, "No function matches the given name and argument "
                             "types. You might need to add explicit type "
@@ -218,7 +220,7 @@ bind_agg(struct sql_stmt *st, struct select_q *q, const PgQuery__FuncCall *f,
     tg->agg = agg_kind(name);
     if (f->agg_star) {
         if (tg->agg != AGG_COUNT) {
-            sql_error(st, TL_EINVAL, "42809",
+            sql_error(st, TL_EINVAL, TL_SQLSTATE_WRONG_OBJECT_TYPE,
                       "%s(*) specified, but %s is not an aggregate function "
                       "that accepts *",
                       name, name);
@@ -288,13 +290,13 @@ not_grouped(struct sql_stmt *st, const struct select_q *q, int col,
             int location)
 {
     if (q->join != NULL) { /* combined columns are named alias.column */
-        sql_error(st, TL_EINVAL, "42803",
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
                   "column \"%s\" must appear in the GROUP BY clause or be "
                   "used in an aggregate function",
                   q->row_table->columns[col].name);
         return sql_error_at(st, TL_EINVAL, location);
     }
-    return sql_error(st, TL_EINVAL, "42803",
+    return sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
                      "column \"%s.%s\" must appear in the GROUP BY clause or "
                      "be used in an aggregate function",
                      q->alias, q->plan.table->columns[col].name);
@@ -324,7 +326,7 @@ bind_target_list(struct sql_stmt *st, struct select_q *q,
 {
     size_t slots = count_slots(q, ss);
     if (slots > MAX_TARGETS)
-        return sql_error(st, TL_EINVAL, "54011",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_TOO_MANY_COLUMNS,
                          "target lists can have at most %d entries",
                          MAX_TARGETS);
     q->targets = tl_arena_calloc(st->a, (slots + 1) * sizeof(*q->targets));
@@ -522,7 +524,7 @@ bind_group_agg(struct sql_stmt *st, void *arg, const PgQuery__FuncCall *f,
     tg.agg = agg_kind(name);
     if (f->agg_star) {
         if (tg.agg != AGG_COUNT) {
-            sql_error(st, TL_EINVAL, "42809",
+            sql_error(st, TL_EINVAL, TL_SQLSTATE_WRONG_OBJECT_TYPE,
                       "%s(*) specified, but %s is not an aggregate function "
                       "that accepts *",
                       name, name);
@@ -535,7 +537,7 @@ bind_group_agg(struct sql_stmt *st, void *arg, const PgQuery__FuncCall *f,
         return sql_error_at(st, TL_EUNSUPPORTED, f->location);
     } else {
         if (bind_is_aggregate(f->args[0])) {
-            sql_error(st, TL_EINVAL, "42803",
+            sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
                       "aggregate function calls cannot be nested");
             return sql_error_at(st, TL_EINVAL, f->args[0]->func_call->location);
         }
@@ -648,12 +650,12 @@ ungrouped(struct sql_stmt *st, const struct select_q *q,
             break;
         }
     if (q->join != NULL)
-        sql_error(st, TL_EINVAL, "42803",
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
                   "column \"%s\" must appear in the GROUP BY clause or be "
                   "used in an aggregate function",
                   q->row_table->columns[e->column].name);
     else
-        sql_error(st, TL_EINVAL, "42803",
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
                   "column \"%s.%s\" must appear in the GROUP BY clause or "
                   "be used in an aggregate function",
                   q->alias, q->plan.table->columns[e->column].name);
@@ -731,7 +733,7 @@ input_has_column(const struct select_q *q, const char *name)
 static int
 agg_in_group_by(struct sql_stmt *st, int location)
 {
-    sql_error(st, TL_EINVAL, "42803",
+    sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
               "aggregate functions are not allowed in GROUP BY");
     return sql_error_at(st, TL_EINVAL, location);
 }
@@ -762,13 +764,13 @@ bind_group_item(struct sql_stmt *st, struct select_q *q, const PgQuery__Node *n,
     if (n->node_case == PG_QUERY__NODE__NODE_A_CONST) {
         const PgQuery__AConst *c = n->a_const;
         if (c->val_case != PG_QUERY__A__CONST__VAL_IVAL || c->isnull) {
-            sql_error(st, TL_ESYNTAX, "42601",
+            sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                       "non-integer constant in GROUP BY");
             return sql_error_at(st, TL_ESYNTAX, c->location);
         }
         int pos = c->ival->ival;
         if (pos < 1 || (size_t)pos > q->n_targets) {
-            sql_error(st, TL_EINVAL, "42P10",
+            sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_COLUMN_REFERENCE,
                       "GROUP BY position %d is not in select list", pos);
             return sql_error_at(st, TL_EINVAL, c->location);
         }
@@ -874,12 +876,13 @@ sort_position(struct sql_stmt *st, struct select_q *q, const PgQuery__AConst *c,
               struct tl_expr **out)
 {
     if (c->val_case != PG_QUERY__A__CONST__VAL_IVAL || c->isnull) {
-        sql_error(st, TL_ESYNTAX, "42601", "non-integer constant in ORDER BY");
+        sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                  "non-integer constant in ORDER BY");
         return sql_error_at(st, TL_ESYNTAX, c->location);
     }
     int pos = c->ival->ival;
     if (pos < 1 || (size_t)pos > q->n_targets) {
-        sql_error(st, TL_EINVAL, "42P10",
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_COLUMN_REFERENCE,
                   "ORDER BY position %d is not in select list", pos);
         return sql_error_at(st, TL_EINVAL, c->location);
     }
@@ -923,7 +926,7 @@ select_bind_sort_expr(struct sql_stmt *st, struct select_q *q,
             for (size_t k = i + 1; k < q->n_targets; k++)
                 if (strcmp(q->targets[k].name, name) == 0 &&
                     !same_target(tg, &q->targets[k])) {
-                    sql_error(st, TL_EINVAL, "42702",
+                    sql_error(st, TL_EINVAL, TL_SQLSTATE_AMBIGUOUS_COLUMN,
                               "ORDER BY \"%s\" is ambiguous", name);
                     return sql_error_at(st, TL_EINVAL, n->column_ref->location);
                 }

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/base/sqlstate.h"
 #include "log.h"
 
 #define MOD "backends"
@@ -126,12 +127,14 @@ backends_admit(struct backends *b, struct backend *be, const char *user,
      * hard limit. */
     if (!be->superuser &&
         b->n_sessions >= b->lim.max_connections - b->lim.reserved) {
-        rv = tl_error_set(err, TL_EUNAVAILABLE, "53300",
-                          "remaining connection slots are reserved for "
-                          "non-replication superuser connections");
+        rv =
+            tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_TOO_MANY_CONNECTIONS,
+                         "remaining connection slots are reserved for "
+                         "non-replication superuser connections");
     } else if (b->n_sessions >= b->lim.max_connections) {
-        rv = tl_error_set(err, TL_EUNAVAILABLE, "53300",
-                          "sorry, too many clients already");
+        rv =
+            tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_TOO_MANY_CONNECTIONS,
+                         "sorry, too many clients already");
     } else {
         be->state = BACKEND_SESSION;
         be->since_ms = now_ms();

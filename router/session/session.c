@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/base/sqlstate.h"
 #include "log.h"
 #include "router/core/router.h"
 #include "router/session/backends.h"
@@ -120,7 +121,7 @@ read_startup(struct pgw_conn *c, struct tl_buf *pkt, struct pgw_startup *st,
             gss_done = true;
         } else if (st->code == PGW_SSL_REQUEST_CODE ||
                    st->code == PGW_GSSENC_REQUEST_CODE) {
-            return tl_error_set(err, TL_EPROTO, "08P01",
+            return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                                 "unsupported frontend protocol %u.%u: "
                                 "server supports 3.0 to 3.0",
                                 st->code >> 16, st->code & 0xffff);
@@ -192,7 +193,8 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
         int rv = pgw_read_message(c, &type, &payload);
 
         if (rv == TL_EPROTO) {
-            send_fatal(c, TL_EPROTO, "08P01", "invalid message length");
+            send_fatal(c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                       "invalid message length");
             why = "bad_length";
             goto out;
         }
@@ -205,7 +207,8 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
             if (skipping)
                 continue;
             if (!is_cstring(&payload)) {
-                send_fatal(c, TL_EPROTO, "08P01", "invalid message format");
+                send_fatal(c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                           "invalid message format");
                 why = "bad_query_message";
                 goto out;
             }
@@ -233,7 +236,8 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
         case 'C':
             if (skipping)
                 continue;
-            tl_error_set(&err, TL_EUNSUPPORTED, "0A000",
+            tl_error_set(&err, TL_EUNSUPPORTED,
+                         TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                          "extended query protocol is not supported yet");
             tl_error_hint(&err,
                           "use the simple query protocol, e.g. psql or PQexec");
@@ -245,7 +249,8 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
              * client waits for ReadyForQuery, not for a Sync of its own. */
             if (skipping)
                 continue;
-            tl_error_set(&err, TL_EUNSUPPORTED, "0A000",
+            tl_error_set(&err, TL_EUNSUPPORTED,
+                         TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                          "function call protocol is not supported");
             tl_error_hint(&err, "use the simple query protocol");
             pgw_send_error(c, &err);
@@ -262,7 +267,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
 
             snprintf(msg, sizeof(msg), "invalid frontend message type %d",
                      (int)(unsigned char)type);
-            send_fatal(c, TL_EPROTO, "08P01", msg);
+            send_fatal(c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION, msg);
             why = "bad_message_type";
             goto out;
         }
@@ -360,7 +365,7 @@ run(struct router *r, struct backend *be, bool reject)
         goto done;
     }
     if (reject) {
-        send_fatal(&c, TL_EUNAVAILABLE, "53300",
+        send_fatal(&c, TL_EUNAVAILABLE, TL_SQLSTATE_TOO_MANY_CONNECTIONS,
                    "sorry, too many clients already");
         why = "too_many_clients";
         goto done;

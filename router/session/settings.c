@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/base/sqlstate.h"
 #include "router/core/router.h"
 #include "router/session/backends.h"
 #include "router/session/settings.h"
@@ -104,7 +105,8 @@ store_setting(struct sql_stmt *st, const char *name, const char *value)
     struct sql_setting *v = find_setting(s, name);
     char *copy = strdup(value);
     if (copy == NULL)
-        return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                         "out of memory");
     if (v != NULL) {
         free(v->value);
         v->value = copy;
@@ -118,7 +120,8 @@ store_setting(struct sql_stmt *st, const char *name, const char *value)
             s->settings = arr;
         free(copy);
         free(ncopy);
-        return sql_error(st, TL_ENOMEM, "53200", "out of memory");
+        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                         "out of memory");
     }
     for (char *p = ncopy; *p; p++)
         *p = (char)tolower((unsigned char)*p);
@@ -201,13 +204,14 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
     const struct param_default *d = find_default(vs->name);
     if (d != NULL && strcmp(d->name, "statement_timeout") == 0 &&
         parse_ms(value) < 0)
-        return sql_error(st, TL_EINVAL, "22023",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                          "invalid value for parameter \"statement_timeout\": "
                          "\"%s\"",
                          value);
     if (d != NULL && strcmp(d->name, "client_encoding") == 0) {
         if (!is_utf8_name(value))
-            return sql_error(st, TL_EUNSUPPORTED, "0A000",
+            return sql_error(st, TL_EUNSUPPORTED,
+                             TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                              "client_encoding \"%s\" is not supported; "
                              "Talus speaks UTF8",
                              value);
@@ -215,7 +219,7 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
     }
     if (d != NULL && (strcmp(d->name, "max_connections") == 0 ||
                       strcmp(d->name, "superuser_reserved_connections") == 0))
-        return sql_error(st, TL_EINVAL, "55P02",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM,
                          "parameter \"%s\" cannot be changed without "
                          "restarting the server",
                          d->name);
@@ -223,7 +227,7 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
                       strcmp(d->name, "max_identifier_length") == 0 ||
                       strcmp(d->name, "is_superuser") == 0 ||
                       strcmp(d->name, "block_size") == 0))
-        return sql_error(st, TL_EINVAL, "55P02",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM,
                          "parameter \"%s\" cannot be changed", d->name);
     rv = store_setting(st, vs->name, value);
     if (rv == 0 && d != NULL && d->report)
@@ -239,7 +243,7 @@ settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
     case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE:
         if (vs->is_local) {
             struct tl_error w;
-            tl_error_set(&w, 0, "25P01",
+            tl_error_set(&w, 0, TL_SQLSTATE_NO_ACTIVE_SQL_TRANSACTION,
                          "SET LOCAL can only be used in transaction blocks");
             pgw_send_notice(st->c, &w, true);
             break;
@@ -306,7 +310,7 @@ settings_exec_show(struct sql_stmt *st, const PgQuery__VariableShowStmt *vs)
     else if (d != NULL)
         value = d->value;
     if (value == NULL)
-        return sql_error(st, TL_ENOTFOUND, "42704",
+        return sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_OBJECT,
                          "unrecognized configuration parameter \"%s\"", name);
     const char *col = d != NULL ? d->name : name;
     /* PostgreSQL names the column as the parameter is spelled in its

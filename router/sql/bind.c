@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "router/sql/sql_int.h"
 
 static const char *const aggregates[] = {"count", "sum", "min",
@@ -125,11 +126,12 @@ no_operator(struct sql_stmt *st, const char *op, const struct tl_expr *l,
             const struct tl_expr *r, int location)
 {
     if (l == NULL)
-        sql_error(st, TL_ETYPE, "42883", "operator does not exist: %s %s", op,
-                  type_label(r->type));
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
+                  "operator does not exist: %s %s", op, type_label(r->type));
     else
-        sql_error(st, TL_ETYPE, "42883", "operator does not exist: %s %s %s",
-                  type_label(l->type), op, type_label(r->type));
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
+                  "operator does not exist: %s %s %s", type_label(l->type), op,
+                  type_label(r->type));
     tl_error_hint(&st->err, "No operator matches the given name and argument "
                             "types. You might need to add explicit type "
                             "casts.");
@@ -197,7 +199,7 @@ bind_arith(struct sql_stmt *st, uint8_t op, const char *opname,
 {
     int rv = 0;
     if (l->type == TL_TYPE_UNKNOWN && r->type == TL_TYPE_UNKNOWN) {
-        sql_error(st, TL_ETYPE, "42725",
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_AMBIGUOUS_FUNCTION,
                   "operator is not unique: unknown %s "
                   "unknown",
                   opname);
@@ -478,7 +480,7 @@ require_bool(struct sql_stmt *st, const char *what, struct tl_expr **e,
     if ((*e)->type == TL_TYPE_UNKNOWN)
         return coerce_const(st, e, TL_TYPE_BOOL, -1, location);
     if ((*e)->type != TL_TYPE_BOOL) {
-        sql_error(st, TL_ETYPE, "42804",
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
                   "argument of %s must be type boolean, not type %s", what,
                   type_label((*e)->type));
         return sql_error_at(st, TL_ETYPE, location);
@@ -539,7 +541,7 @@ bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn, uint8_t *type,
     *typmod = -1;
     if (tn->n_array_bounds > 0 || tn->setof || tn->pct_type ||
         tl_type_from_name(name, type) != 0) {
-        sql_error(st, TL_EUNSUPPORTED, "0A000",
+        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                   "type \"%s%s\" is not supported", name,
                   tn->n_array_bounds > 0 ? "[]" : "");
         return sql_error_at(st, TL_EUNSUPPORTED, tn->location);
@@ -549,13 +551,13 @@ bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn, uint8_t *type,
         if (*type != TL_TYPE_VARCHAR || tn->n_typmods != 1 ||
             m->node_case != PG_QUERY__NODE__NODE_A_CONST ||
             m->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL) {
-            sql_error(st, TL_ESYNTAX, "42601",
+            sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                       "type modifier is not allowed for type \"%s\"", name);
             return sql_error_at(st, TL_ESYNTAX, tn->location);
         }
         *typmod = m->a_const->ival->ival;
         if (*typmod < 1) {
-            sql_error(st, TL_ESYNTAX, "22023",
+            sql_error(st, TL_ESYNTAX, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                       "length for type varchar must be at least 1");
             return sql_error_at(st, TL_ESYNTAX, tn->location);
         }
@@ -590,8 +592,9 @@ bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
     if (rv != 0)
         return rv;
     if (!castable(x->type, type)) {
-        sql_error(st, TL_ETYPE, "42846", "cannot cast type %s to %s",
-                  type_label(x->type), bind_type_display(st, type, typmod));
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_CANNOT_COERCE,
+                  "cannot cast type %s to %s", type_label(x->type),
+                  bind_type_display(st, type, typmod));
         return sql_error_at(st, TL_ETYPE, c->location);
     }
     if (x->kind == TL_EXPR_CONST) {
@@ -659,7 +662,7 @@ float_literal_range(struct sql_stmt *st, const char *s, int location)
         char ch = i >= 0 && i < (long)nd ? digits[i] : '0';
         tl_buf_append(&out, &ch, 1);
     }
-    sql_error(st, TL_EOVERFLOW, "22003",
+    sql_error(st, TL_EOVERFLOW, TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
               "\"%.*s\" is out of range for type double precision",
               (int)out.len, (const char *)out.data);
     tl_buf_close(&out);
@@ -711,11 +714,11 @@ unknown_column(struct sql_stmt *st, const char *qual, const char *name,
                int location)
 {
     if (qual != NULL)
-        sql_error(st, TL_ENOTFOUND, "42703", "column %s.%s does not exist",
-                  qual, name);
+        sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_COLUMN,
+                  "column %s.%s does not exist", qual, name);
     else
-        sql_error(st, TL_ENOTFOUND, "42703", "column \"%s\" does not exist",
-                  name);
+        sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_COLUMN,
+                  "column \"%s\" does not exist", name);
     return sql_error_at(st, TL_ENOTFOUND, location);
 }
 
@@ -736,11 +739,11 @@ bind_find_rel(struct sql_stmt *st, const struct bind_scope *sc,
         if (sc->rels[i].aliased && strcmp(sc->rels[i].table->name, qual) == 0)
             named = &sc->rels[i];
     if (named == NULL) {
-        sql_error(st, TL_ENOTFOUND, "42P01",
+        sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_TABLE,
                   "missing FROM-clause entry for table \"%s\"", qual);
         return sql_error_at(st, TL_ENOTFOUND, location);
     }
-    sql_error(st, TL_ENOTFOUND, "42P01",
+    sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_TABLE,
               "invalid reference to FROM-clause entry for table \"%s\"", qual);
     if (named->visible)
         tl_error_hint(&st->err,
@@ -787,7 +790,7 @@ bind_rel_column(struct sql_stmt *st, const struct bind_scope *sc,
             if (strcmp(cr->name, name) != 0)
                 continue;
             if (found != NULL) {
-                sql_error(st, TL_EINVAL, "42702",
+                sql_error(st, TL_EINVAL, TL_SQLSTATE_AMBIGUOUS_COLUMN,
                           "column reference \"%s\" is ambiguous", name);
                 return sql_error_at(st, TL_EINVAL, location);
             }
@@ -808,7 +811,7 @@ bind_rel_column(struct sql_stmt *st, const struct bind_scope *sc,
         if (c < 0)
             continue;
         if (rel != NULL) {
-            sql_error(st, TL_EINVAL, "42702",
+            sql_error(st, TL_EINVAL, TL_SQLSTATE_AMBIGUOUS_COLUMN,
                       "column reference \"%s\" is ambiguous", name);
             return sql_error_at(st, TL_EINVAL, location);
         }
@@ -833,7 +836,7 @@ bind_column(struct sql_stmt *st, const struct bind_scope *sc,
     } else if (cr->n_fields == 1) {
         name = sql_node_str(cr->fields[0]);
     } else {
-        sql_error(st, TL_EUNSUPPORTED, "0A000",
+        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                   "cross-database references are not implemented");
         return sql_error_at(st, TL_EUNSUPPORTED, cr->location);
     }
@@ -845,7 +848,7 @@ bind_column(struct sql_stmt *st, const struct bind_scope *sc,
         return bind_rel_column(st, sc, qual, name, cr->location, out);
     if (qual != NULL && (sc->table == NULL || strcmp(qual, sc->alias) != 0)) {
         if (sc->table != NULL && strcmp(qual, sc->table->name) == 0) {
-            sql_error(st, TL_ENOTFOUND, "42P01",
+            sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_TABLE,
                       "invalid reference to FROM-clause entry for table "
                       "\"%s\"",
                       qual);
@@ -854,7 +857,7 @@ bind_column(struct sql_stmt *st, const struct bind_scope *sc,
                           "\"%s\".",
                           sc->alias);
         } else {
-            sql_error(st, TL_ENOTFOUND, "42P01",
+            sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_TABLE,
                       "missing FROM-clause entry for table \"%s\"", qual);
         }
         return sql_error_at(st, TL_ENOTFOUND, cr->location);
@@ -881,7 +884,7 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
             const char *where = strcmp(sc->clause, "JOIN/ON") == 0
                                     ? "JOIN conditions"
                                     : sc->clause;
-            sql_error(st, TL_EUNSUPPORTED, "42803",
+            sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_GROUPING_ERROR,
                       "aggregate functions are not allowed in %s", where);
             return sql_error_at(st, TL_EUNSUPPORTED, f->location);
         }
@@ -920,8 +923,8 @@ bind_other(struct sql_stmt *st, const PgQuery__Node *n)
     case PG_QUERY__NODE__NODE_SET_TO_DEFAULT:
         return sql_unsupported(st, "DEFAULT");
     case PG_QUERY__NODE__NODE_PARAM_REF:
-        return sql_error(st, TL_EINVAL, "42P02", "there is no parameter $%d",
-                         n->param_ref->number);
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_UNDEFINED_PARAMETER,
+                         "there is no parameter $%d", n->param_ref->number);
     default:
         return sql_unsupported(st, "this expression");
     }
@@ -934,7 +937,8 @@ bind_node(struct sql_stmt *st, const struct bind_scope *sc,
     int rv;
     if (++st->depth > SQL_MAX_DEPTH) {
         st->depth--;
-        sql_error(st, TL_EOVERFLOW, "54001", "stack depth limit exceeded");
+        sql_error(st, TL_EOVERFLOW, TL_SQLSTATE_STATEMENT_TOO_COMPLEX,
+                  "stack depth limit exceeded");
         tl_error_hint(&st->err, "The expression is nested too deeply.");
         return TL_EOVERFLOW;
     }
@@ -1023,7 +1027,7 @@ bind_assign(struct sql_stmt *st, struct tl_expr **e, const char *colname,
             uint8_t type, int32_t typmod, int location)
 {
     if (!assignable((*e)->type, type)) {
-        sql_error(st, TL_ETYPE, "42804",
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
                   "column \"%s\" is of type %s but expression is of type %s",
                   colname, bind_type_display(st, type, typmod),
                   type_label((*e)->type));

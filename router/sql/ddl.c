@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/base/sqlstate.h"
 #include "router/core/catalog.h"
 #include "router/sql/sql_int.h"
 #include "router/wire/pgwire.h"
@@ -56,7 +57,7 @@ set_pk(struct sql_stmt *st, struct table_builder *b, PgQuery__Node **keys,
        size_t n_keys, const char *single, int location)
 {
     if (b->has_pk) {
-        sql_error(st, TL_EINVAL, "42P16",
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_TABLE_DEFINITION,
                   "multiple primary keys for table \"%s\" are not allowed",
                   b->t->name);
         return sql_error_at(st, TL_EINVAL, location);
@@ -68,7 +69,7 @@ set_pk(struct sql_stmt *st, struct table_builder *b, PgQuery__Node **keys,
         return 0;
     }
     if (n_keys > TL_MAX_PK)
-        return sql_error(st, TL_EINVAL, "54011",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_TOO_MANY_COLUMNS,
                          "cannot use more than %d columns in an index",
                          TL_MAX_PK);
     for (size_t i = 0; i < n_keys; i++) {
@@ -86,10 +87,10 @@ add_column(struct sql_stmt *st, struct table_builder *b,
 {
     struct tl_table *t = b->t;
     if (t->n_columns >= TL_MAX_COLUMNS - 1)
-        return sql_error(st, TL_EINVAL, "54011",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_TOO_MANY_COLUMNS,
                          "tables can have at most %d columns", TL_MAX_COLUMNS);
     if (tl_table_find_column(t, cd->colname) >= 0) {
-        sql_error(st, TL_EEXISTS, "42701",
+        sql_error(st, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_COLUMN,
                   "column \"%s\" specified more than once", cd->colname);
         return sql_error_at(st, TL_EEXISTS, cd->location);
     }
@@ -131,7 +132,7 @@ add_column(struct sql_stmt *st, struct table_builder *b,
         }
     }
     if (said_null && col->not_null) {
-        sql_error(st, TL_ESYNTAX, "42601",
+        sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                   "conflicting NULL/NOT NULL declarations for column \"%s\" "
                   "of table \"%s\"",
                   col->name, t->name);
@@ -162,14 +163,14 @@ finish_pk(struct sql_stmt *st, struct table_builder *b)
     for (uint32_t i = 0; i < b->n_pk_names; i++) {
         int col = tl_table_find_column(t, b->pk_names[i]);
         if (col < 0) {
-            sql_error(st, TL_ENOTFOUND, "42703",
+            sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_COLUMN,
                       "column \"%s\" named in key does not exist",
                       b->pk_names[i]);
             return sql_error_at(st, TL_ENOTFOUND, b->pk_location);
         }
         for (uint32_t k = 0; k < t->n_pk; k++)
             if (t->pk[k] == (uint32_t)col) {
-                sql_error(st, TL_EEXISTS, "42701",
+                sql_error(st, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_COLUMN,
                           "column \"%s\" appears twice in primary key "
                           "constraint",
                           b->pk_names[i]);
@@ -266,16 +267,17 @@ parse_options(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
         if (slot == NULL && is_storage_parameter(d))
             return sql_unsupported(st, "WITH (...) storage options");
         if (slot == NULL)
-            return sql_error(
-                st, TL_EINVAL, "22023", "unrecognized parameter \"%s%s%s\"",
-                plain ? "" : d->defnamespace, plain ? "" : ".", d->defname);
+            return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                             "unrecognized parameter \"%s%s%s\"",
+                             plain ? "" : d->defnamespace, plain ? "" : ".",
+                             d->defname);
         if (*slot != NULL)
-            return sql_error(st, TL_EINVAL, "22023",
+            return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                              "parameter \"%s\" specified more than once",
                              d->defname);
         *slot = option_text(st, d->arg);
         if (*slot == NULL)
-            return sql_error(st, TL_EINVAL, "22023",
+            return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                              "parameter \"%s\" needs a value", d->defname);
     }
     return 0;
@@ -296,7 +298,8 @@ vindex_by_name(struct sql_stmt *st, const char *name, uint32_t *kind)
             *kind = names[i].kind;
             return 0;
         }
-    sql_error(st, TL_EINVAL, "22023", "unrecognized vindex \"%s\"", name);
+    sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+              "unrecognized vindex \"%s\"", name);
     tl_error_hint(&st->err, "Valid vindexes are hash, consistent_hash and "
                             "range.");
     return TL_EINVAL;
@@ -338,12 +341,12 @@ set_range(struct sql_stmt *st, struct tl_table *t, const char *boundaries)
     const struct tl_column *key = &t->columns[t->shard_key];
     if (!tl_type_is_int(key->type) && !tl_type_is_text(key->type) &&
         !tl_type_is_datetime(key->type))
-        return sql_error(st, TL_EUNSUPPORTED, "0A000",
+        return sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                          "PARTITION BY RANGE on a column of type %s is not "
                          "supported yet",
                          tl_type_name(key->type));
     if (boundaries == NULL) {
-        sql_error(st, TL_EINVAL, "22023",
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                   "PARTITION BY RANGE needs WITH (boundaries = ...)");
         tl_error_hint(&st->err, "Give the strictly increasing values where "
                                 "each range after the first starts, as in "
@@ -354,7 +357,7 @@ set_range(struct sql_stmt *st, struct tl_table *t, const char *boundaries)
     struct tl_value *b = split_bounds(st, boundaries, &n);
     uint32_t n_shards = st->r->cfg.n_shards;
     if (n + 1 > n_shards)
-        return sql_error(st, TL_EINVAL, "22023",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                          "too many ranges: %zu ranges for %u shards", n + 1,
                          n_shards);
     uint32_t *shards = tl_arena_alloc(st->a, (n + 1) * sizeof(uint32_t));
@@ -403,12 +406,12 @@ set_partitioning(struct sql_stmt *st, struct table_builder *b,
         if (rv != 0)
             return rv;
         if ((kind == TL_VINDEX_RANGE) != range)
-            return sql_error(st, TL_EINVAL, "22023",
+            return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                              "vindex \"%s\" needs PARTITION BY %s", o->vindex,
                              range ? "HASH" : "RANGE");
     }
     if (!range && o->boundaries != NULL)
-        return sql_error(st, TL_EINVAL, "22023",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                          "boundaries need PARTITION BY RANGE");
     if (ps->n_part_params != 1)
         return sql_unsupported(st, "partitioning by more than one column");
@@ -421,7 +424,7 @@ set_partitioning(struct sql_stmt *st, struct table_builder *b,
         return sql_unsupported(st, "partitioning by an expression");
     int col = tl_table_find_column(t, pe->name);
     if (col < 0 || t->columns[col].hidden) {
-        sql_error(st, TL_ENOTFOUND, "42703",
+        sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_COLUMN,
                   "column \"%s\" named in partition key does not exist",
                   pe->name);
         return sql_error_at(st, TL_ENOTFOUND, pe->location);
@@ -430,7 +433,7 @@ set_partitioning(struct sql_stmt *st, struct table_builder *b,
     for (uint32_t k = 0; k < t->n_pk; k++)
         in_pk = in_pk || t->pk[k] == (uint32_t)col;
     if (!in_pk) {
-        sql_error(st, TL_EUNSUPPORTED, "0A000",
+        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                   "unique constraint on partitioned table must include all "
                   "partitioning columns");
         tl_error_detail(&st->err,
@@ -459,7 +462,7 @@ check_unpartitioned(struct sql_stmt *st, struct tl_table *t,
     if (o->distribution != NULL &&
         strcasecmp(o->distribution, "reference") == 0 &&
         (o->vindex != NULL || o->boundaries != NULL))
-        return sql_error(st, TL_EINVAL, "22023",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                          "WITH (distribution = '%s') conflicts with %s",
                          o->distribution,
                          o->vindex != NULL ? "vindex" : "boundaries");
@@ -468,18 +471,18 @@ check_unpartitioned(struct sql_stmt *st, struct tl_table *t,
         int rv = vindex_by_name(st, o->vindex, &kind);
         if (rv != 0)
             return rv;
-        return sql_error(st, TL_EINVAL, "22023",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                          "vindex \"%s\" needs PARTITION BY %s", o->vindex,
                          kind == TL_VINDEX_RANGE ? "RANGE" : "HASH");
     }
     if (o->boundaries != NULL)
-        return sql_error(st, TL_EINVAL, "22023",
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                          "boundaries need PARTITION BY RANGE");
     if (o->distribution == NULL)
         return 0;
     if (strcasecmp(o->distribution, "reference") != 0) {
-        sql_error(st, TL_EINVAL, "22023", "unrecognized distribution \"%s\"",
-                  o->distribution);
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                  "unrecognized distribution \"%s\"", o->distribution);
         tl_error_hint(&st->err, "The only distribution is reference; "
                                 "sharded tables use PARTITION BY.");
         return TL_EINVAL;
@@ -499,8 +502,8 @@ check_create_clauses(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
         return sql_unsupported(st, "CREATE UNLOGGED TABLE");
     if (rv->schemaname != NULL && rv->schemaname[0] != '\0' &&
         strcmp(rv->schemaname, "public") != 0) {
-        sql_error(st, TL_ENOTFOUND, "3F000", "schema \"%s\" does not exist",
-                  rv->schemaname);
+        sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_INVALID_SCHEMA_NAME,
+                  "schema \"%s\" does not exist", rv->schemaname);
         return sql_error_at(st, TL_ENOTFOUND, rv->location);
     }
     if (cs->n_inh_relations > 0)
@@ -589,7 +592,7 @@ vschema_to_clauses(struct sql_stmt *st, const char *name, const char *json,
     }
     json_decref(e);
     if (rv != 0)
-        return sql_error(st, rv, "22023",
+        return sql_error(st, rv, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                          "the vschema entry of table \"%s\" is malformed",
                          name);
     return 0;
@@ -635,7 +638,7 @@ build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
     if (rv == 0 && partspec != NULL && o.distribution != NULL) {
         /* A reference table is copied whole to every shard: it has no
          * shard key to partition by. */
-        rv = sql_error(st, TL_EINVAL, "22023",
+        rv = sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                        "WITH (distribution = '%s') conflicts with PARTITION BY",
                        o.distribution);
         tl_error_hint(&st->err,
@@ -679,8 +682,8 @@ ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
 {
     const char *name = cs->relation->relname;
     if (cs->if_not_exists && relation_exists(st, name)) {
-        sql_notice(st, "42P07", "relation \"%s\" already exists, skipping",
-                   name);
+        sql_notice(st, TL_SQLSTATE_DUPLICATE_TABLE,
+                   "relation \"%s\" already exists, skipping", name);
         pgw_send_command_complete(st->c, "CREATE TABLE");
         return 0;
     }
@@ -707,11 +710,11 @@ ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
         return rv;
     rv = catalog_create_table(st->r->catalog, t, &st->err);
     if (rv == TL_EEXISTS && cs->if_not_exists) {
-        sql_notice(st, "42P07", "relation \"%s\" already exists, skipping",
-                   name);
+        sql_notice(st, TL_SQLSTATE_DUPLICATE_TABLE,
+                   "relation \"%s\" already exists, skipping", name);
     } else if (rv == TL_EEXISTS) {
-        return sql_error(st, rv, "42P07", "relation \"%s\" already exists",
-                         name);
+        return sql_error(st, rv, TL_SQLSTATE_DUPLICATE_TABLE,
+                         "relation \"%s\" already exists", name);
     } else if (rv != 0) {
         return rv;
     }
@@ -751,13 +754,13 @@ ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds)
             other ? TL_ENOTFOUND
                   : catalog_lookup(st->r->catalog, name, st->a, &t, &st->err);
         if (rv == TL_ENOTFOUND && ds->missing_ok) {
-            sql_notice(st, "00000", "table \"%s\" does not exist, skipping",
-                       name);
+            sql_notice(st, TL_SQLSTATE_SUCCESSFUL_COMPLETION,
+                       "table \"%s\" does not exist, skipping", name);
             continue;
         }
         if (rv == TL_ENOTFOUND)
-            return sql_error(st, rv, "42P01", "table \"%s\" does not exist",
-                             name);
+            return sql_error(st, rv, TL_SQLSTATE_UNDEFINED_TABLE,
+                             "table \"%s\" does not exist", name);
         if (rv != 0)
             return rv;
         names[i] = name;
@@ -767,8 +770,8 @@ ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds)
             continue;
         int rv = catalog_drop_table(st->r->catalog, names[i], &st->err);
         if (rv == TL_ENOTFOUND && !ds->missing_ok)
-            return sql_error(st, rv, "42P01", "table \"%s\" does not exist",
-                             names[i]);
+            return sql_error(st, rv, TL_SQLSTATE_UNDEFINED_TABLE,
+                             "table \"%s\" does not exist", names[i]);
         if (rv != 0 && rv != TL_ENOTFOUND)
             return rv;
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
@@ -48,10 +49,10 @@ int
 sql_check_interrupts(struct sql_stmt *st)
 {
     if (sql_cancel_requested(st))
-        return sql_error(st, TL_ETIMEOUT, "57014",
+        return sql_error(st, TL_ETIMEOUT, TL_SQLSTATE_QUERY_CANCELED,
                          "canceling statement due to user request");
     if (st->deadline_ms > 0 && router_now_ms() >= st->deadline_ms)
-        return sql_error(st, TL_ETIMEOUT, "57014",
+        return sql_error(st, TL_ETIMEOUT, TL_SQLSTATE_QUERY_CANCELED,
                          "canceling statement due to statement timeout");
     return 0;
 }
@@ -96,8 +97,8 @@ sql_error_at(struct sql_stmt *st, int rv, int location)
 int
 sql_unsupported(struct sql_stmt *st, const char *what)
 {
-    return sql_error(st, TL_EUNSUPPORTED, "0A000", "%s is not supported yet",
-                     what);
+    return sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                     "%s is not supported yet", what);
 }
 
 void
@@ -128,15 +129,15 @@ sql_lookup_table(struct sql_stmt *st, const PgQuery__RangeVar *rv,
 {
     if (rv->schemaname != NULL && rv->schemaname[0] != '\0' &&
         strcmp(rv->schemaname, "public") != 0) {
-        sql_error(st, TL_ENOTFOUND, "42P01",
+        sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_TABLE,
                   "relation \"%s.%s\" does not exist", rv->schemaname,
                   rv->relname);
         return sql_error_at(st, TL_ENOTFOUND, rv->location);
     }
     int r = catalog_lookup(st->r->catalog, rv->relname, st->a, out, &st->err);
     if (r == TL_ENOTFOUND) {
-        sql_error(st, r, "42P01", "relation \"%s\" does not exist",
-                  rv->relname);
+        sql_error(st, r, TL_SQLSTATE_UNDEFINED_TABLE,
+                  "relation \"%s\" does not exist", rv->relname);
         return sql_error_at(st, r, rv->location);
     }
     return r;
@@ -206,7 +207,7 @@ leading_keywords(struct sql_stmt *st, const char *text, int len)
 static int
 exec_transaction(struct sql_stmt *st, const PgQuery__TransactionStmt *ts)
 {
-    return sql_error(st, TL_EUNSUPPORTED, "0A000",
+    return sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                      "transaction blocks are not supported yet");
 }
 
@@ -299,11 +300,11 @@ static void
 send_syntax_error(struct sql_session *s, const PgQueryError *pe)
 {
     struct tl_error e;
-    tl_error_set(&e, TL_ESYNTAX, "42601", "%s", pe->message);
+    tl_error_set(&e, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR, "%s", pe->message);
     /* libpg_query reports scanner limits (stack depth, memory) through the
      * same channel; they are still syntax-level failures to the client. */
     if (strstr(pe->message, "stack depth") != NULL)
-        memcpy(e.sqlstate, "54001", 6);
+        memcpy(e.sqlstate, TL_SQLSTATE_STATEMENT_TOO_COMPLEX, 6);
     e.position = pe->cursorpos;
     pgw_send_error(s->c, &e);
 }
@@ -320,7 +321,7 @@ sql_exec_simple(struct sql_session *s, const char *query)
     char bad[48];
     if (!sql_guard_utf8_ok(query, strlen(query), bad, sizeof(bad))) {
         struct tl_error e;
-        tl_error_set(&e, TL_EINVAL, "22021",
+        tl_error_set(&e, TL_EINVAL, TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE,
                      "invalid byte sequence for encoding \"UTF8\": %s", bad);
         pgw_send_error(s->c, &e);
         return 'I';
@@ -328,7 +329,8 @@ sql_exec_simple(struct sql_session *s, const char *query)
     if (!sql_guard_depth_ok(query, strlen(query), SQL_MAX_CHAIN,
                             SQL_MAX_NESTING)) {
         struct tl_error e;
-        tl_error_set(&e, TL_EOVERFLOW, "54001", "stack depth limit exceeded");
+        tl_error_set(&e, TL_EOVERFLOW, TL_SQLSTATE_STATEMENT_TOO_COMPLEX,
+                     "stack depth limit exceeded");
         tl_error_hint(&e,
                       "The statement chains more than %d operators or nests "
                       "more than %d levels of parentheses.",
@@ -346,7 +348,8 @@ sql_exec_simple(struct sql_session *s, const char *query)
         NULL, pr.parse_tree.len, (const uint8_t *)pr.parse_tree.data);
     if (tree == NULL) {
         struct tl_error e;
-        tl_error_set(&e, TL_EPROTO, "XX000", "could not decode parse tree");
+        tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
+                     "could not decode parse tree");
         pgw_send_error(s->c, &e);
         pg_query_free_protobuf_parse_result(pr);
         return 'I';

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/base/sqlstate.h"
 #include "log.h"
 
 #define MOD "pgwire"
@@ -51,7 +52,7 @@ int
 pgw_check_startup_length(uint32_t len, struct tl_error *err)
 {
     if (len < 8 || len > PGW_MAX_STARTUP)
-        return tl_error_set(err, TL_EPROTO, "08P01",
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                             "invalid length of startup packet");
     return 0;
 }
@@ -77,7 +78,7 @@ parse_parameters(const char *p, size_t len, struct pgw_startup *out,
 
     if (len == 0 || p[len - 1] != '\0')
         return tl_error_set(
-            err, TL_EPROTO, "08P01",
+            err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
             "invalid startup packet layout: expected terminator as last byte");
     while (i < len - 1) {
         const char *key = p + i;
@@ -86,7 +87,7 @@ parse_parameters(const char *p, size_t len, struct pgw_startup *out,
 
         i += klen + 1;
         if (i >= len - 1)
-            return tl_error_set(err, TL_EPROTO, "08P01",
+            return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                                 "invalid startup packet layout: expected "
                                 "terminator as last byte");
         val = p + i;
@@ -114,14 +115,14 @@ pgw_parse_startup(const uint8_t *p, size_t len, struct pgw_startup *out,
 
     memset(out, 0, sizeof(*out));
     if (len < 8)
-        return tl_error_set(err, TL_EPROTO, "08P01",
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                             "invalid length of startup packet");
     declared = tl_load_be32(p);
     rv = pgw_check_startup_length(declared, err);
     if (rv != 0)
         return rv;
     if (declared != len)
-        return tl_error_set(err, TL_EPROTO, "08P01",
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                             "incomplete startup packet");
     out->code = tl_load_be32(p + 4);
 
@@ -129,12 +130,12 @@ pgw_parse_startup(const uint8_t *p, size_t len, struct pgw_startup *out,
     case PGW_SSL_REQUEST_CODE:
     case PGW_GSSENC_REQUEST_CODE:
         if (len != 8)
-            return tl_error_set(err, TL_EPROTO, "08P01",
+            return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                                 "invalid length of startup packet");
         return 0;
     case PGW_CANCEL_REQUEST_CODE:
         if (len != 16)
-            return tl_error_set(err, TL_EPROTO, "08P01",
+            return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                                 "invalid length of cancel request packet");
         out->cancel_pid = tl_load_be32(p + 8);
         out->cancel_secret = tl_load_be32(p + 12);
@@ -144,7 +145,8 @@ pgw_parse_startup(const uint8_t *p, size_t len, struct pgw_startup *out,
     }
 
     if (out->code >> 16 != 3) {
-        rv = tl_error_set(err, TL_EUNSUPPORTED, "0A000",
+        rv = tl_error_set(err, TL_EUNSUPPORTED,
+                          TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                           "unsupported frontend protocol %u.%u: server "
                           "supports 3.0 to 3.0",
                           out->code >> 16, out->code & 0xffff);
@@ -155,7 +157,7 @@ pgw_parse_startup(const uint8_t *p, size_t len, struct pgw_startup *out,
         return rv;
     if (out->user[0] == '\0')
         return tl_error_set(
-            err, TL_EINVAL, "28000",
+            err, TL_EINVAL, TL_SQLSTATE_INVALID_AUTHORIZATION_SPECIFICATION,
             "no PostgreSQL user name specified in startup packet");
     if (out->database[0] == '\0')
         memcpy(out->database, out->user, sizeof(out->database));
@@ -467,9 +469,11 @@ send_report(struct pgw_conn *c, char type, const char *severity,
         return;
     if (code[0] == '\0') {
         if (type == 'E')
-            code = "XX000";
+            code = TL_SQLSTATE_INTERNAL_ERROR;
         else
-            code = strcmp(severity, "WARNING") == 0 ? "01000" : "00000";
+            code = strcmp(severity, "WARNING") == 0
+                       ? TL_SQLSTATE_WARNING
+                       : TL_SQLSTATE_SUCCESSFUL_COMPLETION;
     }
     at = begin_message(c, type);
     append_field(&c->out, 'S', severity);

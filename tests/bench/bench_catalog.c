@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/base/sqlstate.h"
 #include "harness.h"
 
 #define MAX_TRIALS 64
@@ -46,7 +47,7 @@ state_of(PGconn *conn, const char *sql)
     snprintf(state, sizeof(state), "%s",
              st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? ""
              : s != NULL                                     ? s
-                                                             : "08006");
+                         : TL_SQLSTATE_CONNECTION_FAILURE);
     PQclear(res);
     return state;
 }
@@ -89,7 +90,8 @@ main(int argc, char **argv)
         }
         double t0 = th_now();
         while (n_drop < MAX_STATEMENTS &&
-               strcmp(state_of(b, "SELECT count(*) FROM d"), "42P01") != 0)
+               strcmp(state_of(b, "SELECT count(*) FROM d"),
+                      TL_SQLSTATE_UNDEFINED_TABLE) != 0)
             n_drop++;
         drop_ms[i] = (th_now() - t0) * 1000;
         n_drop++;

@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "common/base/sqlstate.h"
 #include "harness.h"
 #include "row.h"
 #include "rpc.h"
@@ -170,7 +171,7 @@ ru_write(struct ru_writer *w, int64_t k, int64_t v, double timeout_s)
         snprintf(w->last_error, sizeof w->last_error, "node %u: %s: %s (%s)",
                  to, r->error->sqlstate, r->error->message,
                  r->error->detail ? r->error->detail : "");
-        if (strcmp(r->error->sqlstate, "08006") != 0) {
+        if (strcmp(r->error->sqlstate, TL_SQLSTATE_CONNECTION_FAILURE) != 0) {
             talus__response__free_unpacked(r, NULL);
             return -2;
         }

@@ -16,9 +16,10 @@
 
 #include <cmocka.h>
 
+#include "common/base/sqlstate.h"
 #include "harness.h"
 
-/* The SQLSTATE of @sql on @conn: "" on success, "08006" when the
+/* The SQLSTATE of @sql on @conn: "" on success, connection_failure when the
  * connection itself failed (libpq gives no SQLSTATE then). */
 static const char *
 state_of(PGconn *conn, const char *sql)
@@ -30,7 +31,8 @@ state_of(PGconn *conn, const char *sql)
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         snprintf(state, sizeof(state), "%s", "");
     else
-        snprintf(state, sizeof(state), "%s", s != NULL ? s : "08006");
+        snprintf(state, sizeof(state), "%s",
+                 s != NULL ? s : TL_SQLSTATE_CONNECTION_FAILURE);
     PQclear(res);
     return state;
 }
@@ -247,7 +249,9 @@ test_meta_leader_killed_during_ddl(void **state)
     for (int i = 0; i < N_CREATES; i++) {
         snprintf(sql, sizeof(sql), "INSERT INTO m%d VALUES (%d)", i, i);
         const char *s = state_of(conn, sql);
-        if (outcome[i][0] == '\0' || strcmp(outcome[i], "08007") == 0) {
+        if (outcome[i][0] == '\0' ||
+            strcmp(outcome[i], TL_SQLSTATE_TRANSACTION_RESOLUTION_UNKNOWN) ==
+                0) {
             /* Done, or maybe done: a working table or none at all. */
             if (outcome[i][0] == '\0' || s[0] != '\0')
                 assert_string_equal(s, outcome[i][0] == '\0' ? "" : "42P01");

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/base/sqlstate.h"
 #include "harness.h"
 
 #define N_ROWS 600
@@ -50,7 +51,8 @@ exec_retry(PGconn *conn, const char *sql, double timeout_s, bool dup_ok)
         PGresult *res = PQexec(conn, sql);
         ExecStatusType st = PQresultStatus(res);
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        bool dup = state != NULL && strcmp(state, "23505") == 0;
+        bool dup =
+            state != NULL && strcmp(state, TL_SQLSTATE_UNIQUE_VIOLATION) == 0;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !dup)
             fprintf(stderr, "retrying %s: %s", sql, PQresultErrorMessage(res));
         PQclear(res);

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "common/base/sqlstate.h"
 #include "harness.h"
 
 #define N_SHARDS 3
@@ -102,13 +103,17 @@ writer_main(void *arg)
         if (PQresultStatus(res) == PGRES_COMMAND_OK) {
             w->state[i] = ACKED;
             atomic_fetch_add(&w->n_acked, 1);
-        } else if (ss != NULL && strcmp(ss, "40001") == 0) {
+        } else if (ss != NULL &&
+                   strcmp(ss, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE) == 0) {
             w->state[i] = REFUSED;
             w->n_refused++;
-        } else if (ss != NULL && strcmp(ss, "08007") == 0) {
+        } else if (ss != NULL &&
+                   strcmp(ss, TL_SQLSTATE_TRANSACTION_RESOLUTION_UNKNOWN) ==
+                       0) {
             w->state[i] = UNKNOWN;
             w->n_unknown++;
-        } else if ((ss != NULL && strcmp(ss, "08006") == 0) ||
+        } else if ((ss != NULL &&
+                    strcmp(ss, TL_SQLSTATE_CONNECTION_FAILURE) == 0) ||
                    PQstatus(c) != CONNECTION_OK) {
             w->state[i] = UNKNOWN;
             w->n_broken++;

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "common/base/sqlstate.h"
 #include "harness.h"
 
 static struct th_cluster cluster;
@@ -112,7 +113,9 @@ connect_as(const char *user, const char **sqlstate, const char **message)
     snprintf(msg, sizeof(msg), "%s", m != NULL ? m + 8 : e);
     msg[strcspn(msg, "\n")] = '\0';
     snprintf(ss, sizeof(ss), "%s",
-             strstr(e, "too many") || strstr(e, "reserved") ? "53300" : "?");
+             strstr(e, "too many") || strstr(e, "reserved")
+                 ? TL_SQLSTATE_TOO_MANY_CONNECTIONS
+                 : "?");
     *sqlstate = ss;
     *message = msg;
     PQfinish(c);

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "common/base/sqlstate.h"
 #include "harness.h"
 
 #define N_SHARDS 6
@@ -61,8 +62,10 @@ stop_cluster(struct th_cluster *c)
 static bool
 clear_error(const char *state)
 {
-    return strcmp(state, "40001") == 0 || strcmp(state, "57014") == 0 ||
-           strcmp(state, "54000") == 0 || strncmp(state, "08", 2) == 0;
+    return strcmp(state, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE) == 0 ||
+           strcmp(state, TL_SQLSTATE_QUERY_CANCELED) == 0 ||
+           strcmp(state, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED) == 0 ||
+           strncmp(state, "08", 2) == 0;
 }
 
 /* ------------------------------------------------------------- load */

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "common/base/sqlstate.h"
 #include "router/wire/pgwire.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -447,7 +448,7 @@ test_encode_error_fields(void **state)
     struct tl_error e;
 
     init_mem_conn(&c);
-    tl_error_set(&e, TL_ESQL, "42601", "bad");
+    tl_error_set(&e, TL_ESQL, TL_SQLSTATE_SYNTAX_ERROR, "bad");
     tl_error_detail(&e, "det");
     tl_error_hint(&e, "hint");
     e.position = 12;
@@ -455,7 +456,7 @@ test_encode_error_fields(void **state)
     assert_out(&c, want_full);
 
     tl_buf_reset(&c.out);
-    tl_error_set(&e, TL_EPROTO, "08P01", "x");
+    tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION, "x");
     pgw_send_fatal(&c, &e);
     assert_out(&c, want_fatal);
 

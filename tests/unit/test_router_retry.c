@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/base/sqlstate.h"
 #include "router/core/router_int.h"
 #include "rpc.h"
 
@@ -77,8 +78,10 @@ test_hint_switches_leader_at_once(void **state)
     router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
     assert_int_equal(t.node, 1); /* the preferred leader of shard 0 */
     assert_int_equal(
-        router_retry_next(
-            &r, &t, 0, error_reply(&rp, TL_ENOTLEADER, "08006", NOT_SERVED, 3)),
+        router_retry_next(&r, &t, 0,
+                          error_reply(&rp, TL_ENOTLEADER,
+                                      TL_SQLSTATE_CONNECTION_FAILURE,
+                                      NOT_SERVED, 3)),
         ROUTER_RETRY);
     assert_int_equal(t.node, 3);
     assert_true(t.next_at_ms <= router_now_ms()); /* no pause */
@@ -106,10 +109,12 @@ test_no_hint_walks_replicas_with_backoff(void **state)
     static const int pause[] = {25, 50, 100, 200, 200};
     for (int i = 0; i < 5; i++) {
         int64_t before = router_now_ms();
-        assert_int_equal(router_retry_next(&r, &t, 0,
-                                           error_reply(&rp, TL_EUNAVAILABLE,
-                                                       "08006", NOT_SERVED, 0)),
-                         ROUTER_RETRY);
+        assert_int_equal(
+            router_retry_next(&r, &t, 0,
+                              error_reply(&rp, TL_EUNAVAILABLE,
+                                          TL_SQLSTATE_CONNECTION_FAILURE,
+                                          NOT_SERVED, 0)),
+            ROUTER_RETRY);
         int64_t after = router_now_ms();
         assert_int_equal(t.node, order[i]);
         assert_true(t.next_at_ms >= before + pause[i]);
@@ -155,10 +160,12 @@ test_not_hosted_returns_to_replica(void **state)
     assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
                      ROUTER_RETRY);
     t.node = 1; /* as if a membership change had been guessed */
-    assert_int_equal(router_retry_next(&r, &t, 0,
-                                       error_reply(&rp, TL_EUNAVAILABLE,
-                                                   "08006", NOT_SERVED, 0)),
-                     ROUTER_RETRY);
+    assert_int_equal(
+        router_retry_next(&r, &t, 0,
+                          error_reply(&rp, TL_EUNAVAILABLE,
+                                      TL_SQLSTATE_CONNECTION_FAILURE,
+                                      NOT_SERVED, 0)),
+        ROUTER_RETRY);
     assert_int_equal(t.node, 3);
 }
 
@@ -178,14 +185,18 @@ test_unreachable_node_passed_over(void **state)
                      ROUTER_RETRY);
     router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 60000);
     assert_int_equal(t.node, 2);
-    assert_int_equal(router_retry_next(&r, &t, 0,
-                                       error_reply(&rp, TL_EUNAVAILABLE,
-                                                   "08006", NOT_SERVED, 0)),
-                     ROUTER_RETRY);
+    assert_int_equal(
+        router_retry_next(&r, &t, 0,
+                          error_reply(&rp, TL_EUNAVAILABLE,
+                                      TL_SQLSTATE_CONNECTION_FAILURE,
+                                      NOT_SERVED, 0)),
+        ROUTER_RETRY);
     assert_int_equal(t.node, 3); /* not 1 */
     assert_int_equal(
-        router_retry_next(
-            &r, &t, 0, error_reply(&rp, TL_ENOTLEADER, "08006", NOT_SERVED, 1)),
+        router_retry_next(&r, &t, 0,
+                          error_reply(&rp, TL_ENOTLEADER,
+                                      TL_SQLSTATE_CONNECTION_FAILURE,
+                                      NOT_SERVED, 1)),
         ROUTER_RETRY);
     assert_int_equal(t.node, 1); /* the hint wins */
 }
@@ -208,9 +219,10 @@ test_unknown_write_reports_08007(void **state)
     assert_true(t.unknown);
     enum router_verdict v = ROUTER_RETRY;
     for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-        v = router_retry_next(
-            &r, &t, 0,
-            error_reply(&rp, TL_EUNAVAILABLE, "08006", NOT_SERVED, 0));
+        v = router_retry_next(&r, &t, 0,
+                              error_reply(&rp, TL_EUNAVAILABLE,
+                                          TL_SQLSTATE_CONNECTION_FAILURE,
+                                          NOT_SERVED, 0));
     assert_int_equal(v, ROUTER_FAILED);
     assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
     assert_string_equal(err.sqlstate, "08007");
@@ -229,7 +241,8 @@ test_leadership_lost_is_unknown(void **state)
     (void)state;
     make_router(&r, 3, 3);
     router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
-    error_reply(&rp, TL_ENOTLEADER, "08006", "leadership lost", 2);
+    error_reply(&rp, TL_ENOTLEADER, TL_SQLSTATE_CONNECTION_FAILURE,
+                "leadership lost", 2);
     assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
                      ROUTER_RETRY);
     assert_true(t.unknown);
@@ -239,7 +252,8 @@ test_leadership_lost_is_unknown(void **state)
     router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
     assert_int_equal(
         router_retry_next(&r, &t, 0,
-                          error_reply(&rp, TL_ENOTLEADER, "08006",
+                          error_reply(&rp, TL_ENOTLEADER,
+                                      TL_SQLSTATE_CONNECTION_FAILURE,
                                       "outcome unknown, said in words", 2)),
         ROUTER_RETRY);
     assert_false(t.unknown);
@@ -261,10 +275,12 @@ test_node_timeout_of_modify(void **state)
     router_retry_init(&r, &t, 0, ROUTER_MODIFY, router_now_ms() + 5000);
     assert_int_equal(
         router_retry_next(&r, &t, 0,
-                          error_reply(&rp, TL_ETIMEOUT, "08006",
+                          error_reply(&rp, TL_ETIMEOUT,
+                                      TL_SQLSTATE_CONNECTION_FAILURE,
                                       "read of shard 0 timed out", 0)),
         ROUTER_RETRY);
-    error_reply(&rp, TL_ETIMEOUT, "08006", "write to shard 0 timed out", 0);
+    error_reply(&rp, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
+                "write to shard 0 timed out", 0);
     assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
                      ROUTER_FAILED);
     assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
@@ -286,7 +302,8 @@ test_in_progress_write_waits_at_the_leader(void **state)
     make_router(&r, 3, 3);
     deadline = router_now_ms() + 100;
     router_retry_init(&r, &t, 0, ROUTER_WRITE, deadline);
-    error_reply(&rp, TL_ETIMEOUT, "08006", "write to shard 0 timed out", 0);
+    error_reply(&rp, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
+                "write to shard 0 timed out", 0);
     rp.err.has_in_progress = rp.err.in_progress = 1;
     assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
                      ROUTER_RETRY);
@@ -321,8 +338,10 @@ test_unknown_modify_fails_at_once(void **state)
     router_retry_init(&r, &t, 0, ROUTER_MODIFY, router_now_ms() + 5000);
     /* A refusal is safe to retry... */
     assert_int_equal(
-        router_retry_next(
-            &r, &t, 0, error_reply(&rp, TL_ENOTLEADER, "08006", NOT_SERVED, 2)),
+        router_retry_next(&r, &t, 0,
+                          error_reply(&rp, TL_ENOTLEADER,
+                                      TL_SQLSTATE_CONNECTION_FAILURE,
+                                      NOT_SERVED, 2)),
         ROUTER_RETRY);
     /* ...a lost reply is not. */
     assert_int_equal(router_retry_next(&r, &t, TL_ETIMEOUT, NULL),
@@ -349,7 +368,8 @@ test_unknown_modify_is_retried(void **state)
     assert_int_equal(router_op_of(&req), ROUTER_WRITE);
     make_router(&r, 3, 3);
     router_retry_init(&r, &t, 0, router_op_of(&req), router_now_ms() + 5000);
-    error_reply(&rp, TL_ETIMEOUT, "08006", "write to shard 0 timed out", 0);
+    error_reply(&rp, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
+                "write to shard 0 timed out", 0);
     assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
                      ROUTER_RETRY);
     assert_true(t.unknown);
@@ -371,9 +391,10 @@ test_leaderless_read_reports_40001(void **state)
     router_retry_init(&r, &t, 4, ROUTER_READ, router_now_ms() + 30);
     enum router_verdict v = ROUTER_RETRY;
     for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-        v = router_retry_next(
-            &r, &t, 0,
-            error_reply(&rp, TL_EUNAVAILABLE, "08006", "no leader known", 0));
+        v = router_retry_next(&r, &t, 0,
+                              error_reply(&rp, TL_EUNAVAILABLE,
+                                          TL_SQLSTATE_CONNECTION_FAILURE,
+                                          "no leader known", 0));
     assert_int_equal(v, ROUTER_FAILED);
     assert_false(t.unknown);
     assert_int_equal(router_retry_error(&r, &t, &err), TL_EUNAVAILABLE);
@@ -401,11 +422,12 @@ test_silent_read_is_not_an_election(void **state)
         enum router_verdict v = ROUTER_RETRY;
         /* Silence, and replicas naming a leader: a leader is known. */
         for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-            v = i % 2 == 0
-                    ? router_retry_next(&r, &t, TL_ETIMEOUT, NULL)
-                    : router_retry_next(&r, &t, 0,
-                                        error_reply(&rp, TL_ENOTLEADER, "08006",
-                                                    NOT_SERVED, 3));
+            v = i % 2 == 0 ? router_retry_next(&r, &t, TL_ETIMEOUT, NULL)
+                           : router_retry_next(
+                                 &r, &t, 0,
+                                 error_reply(&rp, TL_ENOTLEADER,
+                                             TL_SQLSTATE_CONNECTION_FAILURE,
+                                             NOT_SERVED, 3));
         assert_int_equal(v, ROUTER_FAILED);
         assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
         if (with_timeout) {
@@ -434,9 +456,10 @@ test_silence_then_election_is_40001(void **state)
     t.stmt_deadline = true;
     enum router_verdict v = router_retry_next(&r, &t, TL_ETIMEOUT, NULL);
     for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-        v = router_retry_next(
-            &r, &t, 0,
-            error_reply(&rp, TL_EUNAVAILABLE, "08006", "no leader known", 0));
+        v = router_retry_next(&r, &t, 0,
+                              error_reply(&rp, TL_EUNAVAILABLE,
+                                          TL_SQLSTATE_CONNECTION_FAILURE,
+                                          "no leader known", 0));
     assert_int_equal(v, ROUTER_FAILED);
     assert_int_equal(router_retry_error(&r, &t, &err), TL_EUNAVAILABLE);
     assert_string_equal(err.sqlstate, "40001");
@@ -476,7 +499,8 @@ test_answers_end_the_call(void **state)
     router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
     assert_int_equal(
         router_retry_next(&r, &t, 0,
-                          error_reply(&rp, 0, "23505", "duplicate key", 0)),
+                          error_reply(&rp, 0, TL_SQLSTATE_UNIQUE_VIOLATION,
+                                      "duplicate key", 0)),
         ROUTER_DONE);
     router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 5000);
     assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),

@@ -40,12 +40,39 @@ test_texts(void **state)
     assert_string_equal(tl_errno_sqlstate(TL_ECONFLICT), "40001");
 }
 
+/* The SQLSTATE a client sees for each code when no report says better. */
+static void
+test_default_sqlstates(void **state)
+{
+    (void)state;
+    assert_string_equal(tl_errno_sqlstate(TL_OK), "00000");
+    assert_string_equal(tl_errno_sqlstate(TL_ENOMEM), "53200");
+    assert_string_equal(tl_errno_sqlstate(TL_ETYPE), "22P02");
+    assert_string_equal(tl_errno_sqlstate(TL_EOVERFLOW), "22003");
+    assert_string_equal(tl_errno_sqlstate(TL_EDIVZERO), "22012");
+    assert_string_equal(tl_errno_sqlstate(TL_ETOOLONG), "22001");
+    assert_string_equal(tl_errno_sqlstate(TL_ENOTNULL), "23502");
+    assert_string_equal(tl_errno_sqlstate(TL_EDUPKEY), "23505");
+    assert_string_equal(tl_errno_sqlstate(TL_ESYNTAX), "42601");
+    assert_string_equal(tl_errno_sqlstate(TL_EUNSUPPORTED), "0A000");
+    assert_string_equal(tl_errno_sqlstate(TL_ETIMEOUT), "08006");
+    assert_string_equal(tl_errno_sqlstate(TL_EUNAVAILABLE), "08006");
+    assert_string_equal(tl_errno_sqlstate(TL_ENOTLEADER), "08006");
+    assert_string_equal(tl_errno_sqlstate(TL_ECONFLICT), "40001");
+    assert_string_equal(tl_errno_sqlstate(TL_EPROTO), "08P01");
+    assert_string_equal(tl_errno_sqlstate(TL_ESHUTDOWN), "57P01");
+    assert_string_equal(tl_errno_sqlstate(TL_EINVAL), "XX000");
+    assert_string_equal(tl_errno_sqlstate(TL_ESQL), "XX000");
+    assert_string_equal(tl_errno_sqlstate(-99), "XX000");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codes_keep_their_numbers),
         cmocka_unit_test(test_texts),
+        cmocka_unit_test(test_default_sqlstates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

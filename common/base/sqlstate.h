@@ -1,0 +1,154 @@
+/* sqlstate — every SQLSTATE Talus reports, named once.
+ *
+ * A client sees a failure as a PostgreSQL error whose SQLSTATE it may act
+ * on (retry on 40001, report 23505 as a duplicate): the codes are part of
+ * the protocol Talus speaks, so a code below never changes meaning and a
+ * call site never spells one as a literal. Names are PostgreSQL's own
+ * (src/backend/utils/errcodes.txt): TL_SQLSTATE_<name> is ERRCODE_<name>,
+ * and the condition name is errcodes.txt's spec_name (PL/pgSQL's name for
+ * the condition).
+ *
+ * Each code is a macro that expands to its string literal, so it serves as
+ * a `const char *` argument (tl_error_set()), in a static initialiser and
+ * in literal concatenation alike. TL_SQLSTATE_MAP lists every code once,
+ * with its condition name, in errcodes.txt's order of classes; a new code
+ * takes a #define here and a row in the map (a row without its #define
+ * fails to compile; tests/unit/test_sqlstate.c checks the map holds no code
+ * or name twice).
+ *
+ * Invariants: every code is five characters of [0-9A-Z]; no two names
+ * share a code. */
+#ifndef TL_SQLSTATE_H
+#define TL_SQLSTATE_H
+
+/* Class 00 - Successful Completion */
+#define TL_SQLSTATE_SUCCESSFUL_COMPLETION "00000"
+/* Class 01 - Warning */
+#define TL_SQLSTATE_WARNING "01000"
+/* Class 08 - Connection Exception */
+#define TL_SQLSTATE_CONNECTION_FAILURE "08006"
+#define TL_SQLSTATE_TRANSACTION_RESOLUTION_UNKNOWN "08007"
+#define TL_SQLSTATE_PROTOCOL_VIOLATION "08P01"
+/* Class 0A - Feature Not Supported */
+#define TL_SQLSTATE_FEATURE_NOT_SUPPORTED "0A000"
+/* Class 22 - Data Exception */
+#define TL_SQLSTATE_STRING_DATA_RIGHT_TRUNCATION "22001"
+#define TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE "22003"
+#define TL_SQLSTATE_INVALID_DATETIME_FORMAT "22007"
+#define TL_SQLSTATE_DATETIME_FIELD_OVERFLOW "22008"
+#define TL_SQLSTATE_INVALID_TIME_ZONE_DISPLACEMENT_VALUE "22009"
+#define TL_SQLSTATE_DIVISION_BY_ZERO "22012"
+#define TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE "22021"
+#define TL_SQLSTATE_INVALID_PARAMETER_VALUE "22023"
+#define TL_SQLSTATE_INVALID_ESCAPE_SEQUENCE "22025"
+#define TL_SQLSTATE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE "2201W"
+#define TL_SQLSTATE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE "2201X"
+#define TL_SQLSTATE_INVALID_TEXT_REPRESENTATION "22P02"
+/* Class 23 - Integrity Constraint Violation */
+#define TL_SQLSTATE_NOT_NULL_VIOLATION "23502"
+#define TL_SQLSTATE_UNIQUE_VIOLATION "23505"
+/* Class 25 - Invalid Transaction State */
+#define TL_SQLSTATE_NO_ACTIVE_SQL_TRANSACTION "25P01"
+/* Class 28 - Invalid Authorization Specification */
+#define TL_SQLSTATE_INVALID_AUTHORIZATION_SPECIFICATION "28000"
+/* Class 3F - Invalid Schema Name */
+#define TL_SQLSTATE_INVALID_SCHEMA_NAME "3F000"
+/* Class 40 - Transaction Rollback */
+#define TL_SQLSTATE_T_R_SERIALIZATION_FAILURE "40001"
+/* Class 42 - Syntax Error or Access Rule Violation */
+#define TL_SQLSTATE_SYNTAX_ERROR "42601"
+#define TL_SQLSTATE_CANNOT_COERCE "42846"
+#define TL_SQLSTATE_GROUPING_ERROR "42803"
+#define TL_SQLSTATE_DATATYPE_MISMATCH "42804"
+#define TL_SQLSTATE_WRONG_OBJECT_TYPE "42809"
+#define TL_SQLSTATE_UNDEFINED_COLUMN "42703"
+#define TL_SQLSTATE_UNDEFINED_FUNCTION "42883"
+#define TL_SQLSTATE_UNDEFINED_TABLE "42P01"
+#define TL_SQLSTATE_UNDEFINED_PARAMETER "42P02"
+#define TL_SQLSTATE_UNDEFINED_OBJECT "42704"
+#define TL_SQLSTATE_DUPLICATE_COLUMN "42701"
+#define TL_SQLSTATE_DUPLICATE_TABLE "42P07"
+#define TL_SQLSTATE_DUPLICATE_ALIAS "42712"
+#define TL_SQLSTATE_AMBIGUOUS_COLUMN "42702"
+#define TL_SQLSTATE_AMBIGUOUS_FUNCTION "42725"
+#define TL_SQLSTATE_INVALID_COLUMN_REFERENCE "42P10"
+#define TL_SQLSTATE_INVALID_TABLE_DEFINITION "42P16"
+/* Class 53 - Insufficient Resources */
+#define TL_SQLSTATE_OUT_OF_MEMORY "53200"
+#define TL_SQLSTATE_TOO_MANY_CONNECTIONS "53300"
+/* Class 54 - Program Limit Exceeded */
+#define TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED "54000"
+#define TL_SQLSTATE_STATEMENT_TOO_COMPLEX "54001"
+#define TL_SQLSTATE_TOO_MANY_COLUMNS "54011"
+/* Class 55 - Object Not In Prerequisite State */
+#define TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM "55P02"
+/* Class 57 - Operator Intervention */
+#define TL_SQLSTATE_QUERY_CANCELED "57014"
+#define TL_SQLSTATE_ADMIN_SHUTDOWN "57P01"
+/* Class XX - Internal Error */
+#define TL_SQLSTATE_INTERNAL_ERROR "XX000"
+#define TL_SQLSTATE_DATA_CORRUPTED "XX001"
+
+/* name (TL_SQLSTATE_<name> is its code), condition name. */
+#define TL_SQLSTATE_MAP(X)                                                     \
+    X(SUCCESSFUL_COMPLETION, "successful_completion")                          \
+    X(WARNING, "warning")                                                      \
+    X(CONNECTION_FAILURE, "connection_failure")                                \
+    X(TRANSACTION_RESOLUTION_UNKNOWN, "transaction_resolution_unknown")        \
+    X(PROTOCOL_VIOLATION, "protocol_violation")                                \
+    X(FEATURE_NOT_SUPPORTED, "feature_not_supported")                          \
+    X(STRING_DATA_RIGHT_TRUNCATION, "string_data_right_truncation")            \
+    X(NUMERIC_VALUE_OUT_OF_RANGE, "numeric_value_out_of_range")                \
+    X(INVALID_DATETIME_FORMAT, "invalid_datetime_format")                      \
+    X(DATETIME_FIELD_OVERFLOW, "datetime_field_overflow")                      \
+    X(INVALID_TIME_ZONE_DISPLACEMENT_VALUE,                                    \
+      "invalid_time_zone_displacement_value")                                  \
+    X(DIVISION_BY_ZERO, "division_by_zero")                                    \
+    X(CHARACTER_NOT_IN_REPERTOIRE, "character_not_in_repertoire")              \
+    X(INVALID_PARAMETER_VALUE, "invalid_parameter_value")                      \
+    X(INVALID_ESCAPE_SEQUENCE, "invalid_escape_sequence")                      \
+    X(INVALID_ROW_COUNT_IN_LIMIT_CLAUSE, "invalid_row_count_in_limit_clause")  \
+    X(INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE,                               \
+      "invalid_row_count_in_result_offset_clause")                             \
+    X(INVALID_TEXT_REPRESENTATION, "invalid_text_representation")              \
+    X(NOT_NULL_VIOLATION, "not_null_violation")                                \
+    X(UNIQUE_VIOLATION, "unique_violation")                                    \
+    X(NO_ACTIVE_SQL_TRANSACTION, "no_active_sql_transaction")                  \
+    X(INVALID_AUTHORIZATION_SPECIFICATION,                                     \
+      "invalid_authorization_specification")                                   \
+    X(INVALID_SCHEMA_NAME, "invalid_schema_name")                              \
+    X(T_R_SERIALIZATION_FAILURE, "serialization_failure")                      \
+    X(SYNTAX_ERROR, "syntax_error")                                            \
+    X(CANNOT_COERCE, "cannot_coerce")                                          \
+    X(GROUPING_ERROR, "grouping_error")                                        \
+    X(DATATYPE_MISMATCH, "datatype_mismatch")                                  \
+    X(WRONG_OBJECT_TYPE, "wrong_object_type")                                  \
+    X(UNDEFINED_COLUMN, "undefined_column")                                    \
+    X(UNDEFINED_FUNCTION, "undefined_function")                                \
+    X(UNDEFINED_TABLE, "undefined_table")                                      \
+    X(UNDEFINED_PARAMETER, "undefined_parameter")                              \
+    X(UNDEFINED_OBJECT, "undefined_object")                                    \
+    X(DUPLICATE_COLUMN, "duplicate_column")                                    \
+    X(DUPLICATE_TABLE, "duplicate_table")                                      \
+    X(DUPLICATE_ALIAS, "duplicate_alias")                                      \
+    X(AMBIGUOUS_COLUMN, "ambiguous_column")                                    \
+    X(AMBIGUOUS_FUNCTION, "ambiguous_function")                                \
+    X(INVALID_COLUMN_REFERENCE, "invalid_column_reference")                    \
+    X(INVALID_TABLE_DEFINITION, "invalid_table_definition")                    \
+    X(OUT_OF_MEMORY, "out_of_memory")                                          \
+    X(TOO_MANY_CONNECTIONS, "too_many_connections")                            \
+    X(PROGRAM_LIMIT_EXCEEDED, "program_limit_exceeded")                        \
+    X(STATEMENT_TOO_COMPLEX, "statement_too_complex")                          \
+    X(TOO_MANY_COLUMNS, "too_many_columns")                                    \
+    X(CANT_CHANGE_RUNTIME_PARAM, "cant_change_runtime_param")                  \
+    X(QUERY_CANCELED, "query_canceled")                                        \
+    X(ADMIN_SHUTDOWN, "admin_shutdown")                                        \
+    X(INTERNAL_ERROR, "internal_error")                                        \
+    X(DATA_CORRUPTED, "data_corrupted")
+
+/** The condition name of SQLSTATE @code ("23505" -> "unique_violation"),
+ * or NULL when @code (which may be NULL) is not in TL_SQLSTATE_MAP. The
+ * result is a static string. Cannot fail. */
+const char *tl_sqlstate_name(const char *code);
+
+#endif
