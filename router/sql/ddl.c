@@ -246,6 +246,36 @@ is_storage_parameter(const PgQuery__DefElem *d)
     return false;
 }
 
+/* fillfactor must be an integer from 10 to 100, as in PostgreSQL
+ * (22023 otherwise); other storage parameters are taken as given. */
+static int
+check_storage_parameter(struct sql_stmt *st, const PgQuery__DefElem *d)
+{
+    const char *v;
+    char *end;
+    long n;
+
+    if (strcmp(d->defname, "fillfactor") != 0 ||
+        (d->defnamespace != NULL && d->defnamespace[0] != '\0'))
+        return 0;
+    v = d->arg != NULL ? option_text(st, d->arg) : "true";
+    if (v == NULL)
+        v = "";
+    n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0')
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                         "invalid value for integer option \"fillfactor\": %s",
+                         v);
+    if (n < 10 || n > 100) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                  "value %s out of bounds for option \"fillfactor\"", v);
+        tl_error_detail(&st->err, "Valid values are between \"10\" and "
+                                  "\"100\".");
+        return TL_EINVAL;
+    }
+    return 0;
+}
+
 static int
 parse_options(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
               struct table_options *o)
@@ -264,8 +294,15 @@ parse_options(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
             slot = &o->boundaries;
         else if (plain && strcmp(d->defname, "distribution") == 0)
             slot = &o->distribution;
-        if (slot == NULL && is_storage_parameter(d))
-            return sql_unsupported(st, "WITH (...) storage options");
+        if (slot == NULL && is_storage_parameter(d)) {
+            /* PostgreSQL's heap storage parameters have no meaning for a
+             * RocksDB table: checked as PostgreSQL checks them, then
+             * ignored (tools such as pgbench send fillfactor). */
+            int rv = check_storage_parameter(st, d);
+            if (rv != 0)
+                return rv;
+            continue;
+        }
         if (slot == NULL)
             return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
                              "unrecognized parameter \"%s%s%s\"",
@@ -499,7 +536,9 @@ check_create_clauses(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
     if (rv->relpersistence != NULL && rv->relpersistence[0] == 't')
         return sql_unsupported(st, "CREATE TEMPORARY TABLE");
     if (rv->relpersistence != NULL && rv->relpersistence[0] == 'u')
-        return sql_unsupported(st, "CREATE UNLOGGED TABLE");
+        sql_notice(st, TL_SQLSTATE_SUCCESSFUL_COMPLETION,
+                   "UNLOGGED is ignored: Talus tables are always logged and "
+                   "replicated");
     if (rv->schemaname != NULL && rv->schemaname[0] != '\0' &&
         strcmp(rv->schemaname, "public") != 0) {
         sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_INVALID_SCHEMA_NAME,

@@ -211,6 +211,32 @@ exec_transaction(struct sql_stmt *st, const PgQuery__TransactionStmt *ts)
                      "transaction blocks are not supported yet");
 }
 
+/* VACUUM and ANALYZE: Talus has nothing to vacuum (RocksDB compacts) and
+ * no planner statistics yet, so they only check that the tables named
+ * exist (42P01, without a position, as PostgreSQL reports it). */
+static int
+exec_vacuum(struct sql_stmt *st, const PgQuery__VacuumStmt *vs)
+{
+    for (size_t i = 0; i < vs->n_rels; i++) {
+        const PgQuery__Node *n = vs->rels[i];
+        const PgQuery__RangeVar *rv =
+            n->node_case == PG_QUERY__NODE__NODE_VACUUM_RELATION
+                ? n->vacuum_relation->relation
+                : NULL;
+        struct tl_table *t;
+        int r;
+        if (rv == NULL)
+            continue;
+        r = sql_lookup_table(st, rv, &t);
+        if (r != 0) {
+            st->err.position = 0;
+            return r;
+        }
+    }
+    pgw_send_command_complete(st->c, vs->is_vacuumcmd ? "VACUUM" : "ANALYZE");
+    return 0;
+}
+
 static int
 exec_discard(struct sql_stmt *st)
 {
@@ -249,6 +275,8 @@ exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
         return exec_transaction(st, n->transaction_stmt);
     case PG_QUERY__NODE__NODE_DISCARD_STMT:
         return exec_discard(st);
+    case PG_QUERY__NODE__NODE_VACUUM_STMT:
+        return exec_vacuum(st, n->vacuum_stmt);
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
         return sql_unsupported(st, "CREATE TABLE ... AS");
     default:

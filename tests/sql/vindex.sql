@@ -82,7 +82,7 @@ CREATE TABLE bad8 (a float8 PRIMARY KEY) PARTITION BY RANGE (a) WITH (boundaries
 CREATE TABLE bad9 (a bigint PRIMARY KEY) PARTITION BY HASH (a) WITH (vindex = 'range');
 CREATE TABLE bad10 (a bigint PRIMARY KEY) PARTITION BY HASH (a) WITH (boundaries = '1');
 CREATE TABLE bad11 (a int) WITH (distribution = 'everywhere');
-CREATE TABLE bad12 (a int) WITH (fillfactor = 70);
+CREATE TABLE bad12 (a int) WITH (fillfactor = 5);
 CREATE TABLE bad13 (a int) WITH (vindex = 'hash');
 CREATE TABLE countries (code text PRIMARY KEY, name text) PARTITION BY HASH (code) WITH (distribution = 'reference');
 SELECT * FROM bad5;

@@ -289,7 +289,8 @@ test_create_errors(void **state)
         {"CREATE TABLE u (a int UNIQUE)", "0A000"},
         {"CREATE TABLE u (a int PRIMARY KEY, PRIMARY KEY (a))", "42P16"},
         {"CREATE TABLE u (a int, PRIMARY KEY (b))", "42703"},
-        {"CREATE TABLE u (a int) WITH (fillfactor = 70)", "0A000"},
+        {"CREATE TABLE u (a int) WITH (fillfactor = 5)", "22023"},
+        {"CREATE TABLE u (a int) WITH (fillfactor = 'x')", "22023"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct sql_fixture f;
