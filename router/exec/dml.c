@@ -686,3 +686,69 @@ dml_exec_delete(struct sql_stmt *st, const PgQuery__DeleteStmt *ds,
     m->scan = plan_fragment(st, &p);
     return modify_run(st, &p, m, "DELETE");
 }
+
+int
+dml_exec_truncate(struct sql_stmt *st, const PgQuery__TruncateStmt *ts)
+{
+    struct tl_table **tables =
+        tl_arena_calloc(st->a, (ts->n_relations + 1) * sizeof(*tables));
+    uint32_t n_shards = st->r->cfg.n_shards;
+    struct gather_call *calls =
+        tl_arena_calloc(st->a, (n_shards + 1) * sizeof(*calls));
+    int rv;
+
+    /* Every name first: a missing one truncates nothing. */
+    for (size_t i = 0; i < ts->n_relations; i++) {
+        const PgQuery__Node *n = ts->relations[i];
+        if (n->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+            return sql_unsupported(st, "this TRUNCATE target");
+        rv = sql_lookup_table(st, n->range_var, &tables[i]);
+        if (rv != 0) {
+            st->err.position = 0;
+            return rv;
+        }
+    }
+    for (size_t i = 0; i < ts->n_relations; i++) {
+        struct tl_buf start, end;
+        Talus__Mutation *m = tl_arena_alloc(st->a, sizeof(*m));
+        Talus__Mutation **muts = tl_arena_alloc(st->a, sizeof(*muts));
+
+        tl_buf_init(&start);
+        tl_buf_init(&end);
+        tl_table_key_range(tables[i], &start, &end);
+        talus__mutation__init(m);
+        m->kind = TALUS__MUTATION__KIND__DELETE_RANGE;
+        m->key.data = tl_arena_alloc(st->a, start.len);
+        memcpy(m->key.data, start.data, start.len);
+        m->key.len = start.len;
+        m->has_end_key = 1;
+        m->end_key.data = tl_arena_alloc(st->a, end.len);
+        memcpy(m->end_key.data, end.data, end.len);
+        m->end_key.len = end.len;
+        tl_buf_close(&start);
+        tl_buf_close(&end);
+        muts[0] = m;
+        /* Unsharded and reference tables live on shard 0 or on every
+         * shard: a range delete where there are no rows is harmless. */
+        for (uint32_t s = 0; s < n_shards; s++) {
+            Talus__WriteBatch *wb = tl_arena_alloc(st->a, sizeof(*wb));
+            talus__write_batch__init(wb);
+            wb->mutations = muts;
+            wb->n_mutations = 1;
+            memset(&calls[s], 0, sizeof(calls[s]));
+            talus__request__init(&calls[s].req);
+            calls[s].shard = s;
+            calls[s].req.body_case = TALUS__REQUEST__BODY_WRITE;
+            calls[s].req.write = wb;
+        }
+        gather_run(st, calls, n_shards);
+        rv = 0;
+        for (uint32_t s = 0; s < n_shards && rv == 0; s++)
+            rv = gather_check(st, &calls[s]);
+        gather_release(calls, n_shards);
+        if (rv != 0)
+            return rv;
+    }
+    pgw_send_command_complete(st->c, "TRUNCATE TABLE");
+    return 0;
+}

@@ -277,6 +277,8 @@ exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
         return exec_discard(st);
     case PG_QUERY__NODE__NODE_VACUUM_STMT:
         return exec_vacuum(st, n->vacuum_stmt);
+    case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
+        return dml_exec_truncate(st, n->truncate_stmt);
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
         return sql_unsupported(st, "CREATE TABLE ... AS");
     default:

@@ -298,6 +298,32 @@ test_types_and_nulls(void **state)
                      1);
 }
 
+/* TRUNCATE empties a sharded and a reference table on every shard, and
+ * the tables stay usable; a missing name truncates nothing. */
+static void
+test_truncate(void **state)
+{
+    char sql[4096];
+    size_t off = (size_t)snprintf(sql, sizeof sql, "INSERT INTO tr VALUES ");
+    for (int i = 0; i < 200; i++)
+        off += (size_t)snprintf(sql + off, sizeof sql - off, "%s(%d)",
+                                i ? "," : "", i);
+    assert_true(th_ok(conn, "CREATE TABLE tr (id bigint PRIMARY KEY) "
+                            "PARTITION BY HASH (id)"));
+    assert_true(th_ok(conn, "CREATE TABLE trr (id bigint PRIMARY KEY) WITH "
+                            "(distribution = 'reference')"));
+    assert_true(th_ok(conn, sql));
+    assert_true(th_ok(conn, "INSERT INTO trr VALUES (1), (2)"));
+    assert_string_equal(th_sqlstate(conn, "TRUNCATE tr, nope"), "42P01");
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM tr"), 200);
+    assert_true(th_ok(conn, "TRUNCATE tr, trr"));
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM tr"), 0);
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM trr"), 0);
+    assert_true(th_ok(conn, "INSERT INTO tr VALUES (7)"));
+    assert_int_equal(th_scalar(conn, "SELECT id FROM tr WHERE id = 7"), 7);
+    assert_true(th_ok(conn, "DROP TABLE tr, trr"));
+}
+
 /* Several statements in one Query message run in order. */
 static void
 test_multi_statement(void **state)
@@ -322,6 +348,7 @@ main(void)
         cmocka_unit_test(test_order_limit_offset),
         cmocka_unit_test(test_where_logic),
         cmocka_unit_test(test_update_delete),
+        cmocka_unit_test(test_truncate),
         cmocka_unit_test(test_duplicate_key_inserts_nothing),
         cmocka_unit_test(test_types_and_nulls),
         cmocka_unit_test(test_multi_statement),
