@@ -18,7 +18,8 @@
  *                        NaN as the one canonical NaN (largest)
  *   TEXT/VARCHAR         bytes with 0x00 escaped as 0x00 0xFF, then the
  *                        terminator 0x00 0x01
- * Index id 1 is the primary key; table id 0 is the system catalog. */
+ * Index id 1 is the primary key; table id 0 is the meta keyspace, whose
+ * index ids and keys common/meta/meta_keys.h owns. */
 #ifndef TL_KEYCODEC_H
 #define TL_KEYCODEC_H
 

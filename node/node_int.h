@@ -181,8 +181,9 @@ struct node {
 void node_learn_version(struct node *n, uint64_t v);
 
 /** A catalog batch the meta group applied on this node (leader or
- * follower): raise n->map_version to the map version it writes (key
- * prefix(0, 3), a one-column int8 row), if any. Any thread; cannot fail. */
+ * follower): raise n->map_version to the map version it writes (the
+ * map version key and counter row of common/meta/meta_keys.h), if any. Any
+ * thread; cannot fail. */
 void node_learn_catalog_batch(struct node *n, const Talus__WriteBatch *wb);
 
 /** RPC entry point (rpc_handler_fn): decode, dispatch, encode. */

@@ -10,9 +10,9 @@
 
 #include "arena.h"
 #include "common/base/sqlstate.h"
+#include "common/meta/meta_keys.h"
 #include "keycodec.h"
 #include "log.h"
-#include "row.h"
 #include "tl_error.h"
 
 /* The longest a plain scan runs before it ends its page (with a resume
@@ -157,16 +157,15 @@ node_learn_catalog_batch(struct node *n, const Talus__WriteBatch *wb)
 {
     struct tl_buf key;
     tl_buf_init(&key);
-    tl_key_encode_prefix(&key, 0, 3);
+    tl_meta_key_map_version(&key);
     for (size_t i = 0; i < wb->n_mutations; i++) {
         const Talus__Mutation *m = wb->mutations[i];
-        struct tl_value v;
+        int64_t v;
         if (m->kind != TALUS__MUTATION__KIND__PUT || !m->has_value ||
             m->key.len != key.len || memcmp(m->key.data, key.data, key.len) ||
-            tl_row_decode(m->value.data, m->value.len, &v, 1, NULL) != 0 ||
-            v.is_null || !tl_type_is_int(v.type))
+            tl_meta_counter_decode(m->value.data, m->value.len, &v) != 0)
             continue;
-        node_learn_version(n, (uint64_t)v.u.i);
+        node_learn_version(n, (uint64_t)v);
     }
     tl_buf_close(&key);
 }

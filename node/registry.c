@@ -1,5 +1,5 @@
 /* registry — this node's part of the node registry in the meta group
- * (common/cluster_map.h), on a thread of its own so that neither the
+ * (common/meta/meta_keys.h), on a thread of its own so that neither the
  * loop nor an RPC worker ever waits for the meta group on its behalf.
  *
  * Every REGISTRY_PERIOD_MS the thread checks its cached copy against what
@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "cluster_map.h"
 #include "common/base/sqlstate.h"
+#include "common/meta/meta_keys.h"
 #include "crash.h"
 #include "log.h"
 #include "node_int.h"
@@ -238,7 +239,7 @@ static int
 read_registry(struct registry *g, bool quick, struct tl_arena *a,
               Talus__ClusterMap *m)
 {
-    Talus__ScanFragment *sf = tl_reg_scan(a);
+    Talus__ScanFragment *sf = tl_meta_registry_scan(a);
     talus__cluster_map__init(m);
     for (;;) {
         Talus__Request req = TALUS__REQUEST__INIT;
@@ -252,7 +253,7 @@ read_registry(struct registry *g, bool quick, struct tl_arena *a,
             talus__response__free_unpacked(resp, NULL);
             return TL_EUNAVAILABLE;
         }
-        tl_reg_collect(resp, a, m);
+        tl_meta_registry_collect(resp, a, m);
         bool more = resp->has_resume_key && resp->resume_key.len > 0;
         if (more) {
             uint8_t *rk = tl_arena_alloc(a, resp->resume_key.len);
@@ -290,21 +291,19 @@ struct batch {
     size_t n;
 };
 
-/* Add a PUT of @msg under (@index, @id) with condition @cond. */
+/* Add a PUT of registry record @msg under (@index, @id) with condition
+ * @cond. */
 static void
-add_put(struct tl_arena *a, struct batch *b, uint32_t index, uint32_t id,
-        const ProtobufCMessage *msg, int cond)
+add_put(struct tl_arena *a, struct batch *b, enum tl_meta_index index,
+        uint32_t id, const ProtobufCMessage *msg, int cond)
 {
     struct tl_buf key, row;
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *packed = tl_arena_alloc(a, len + 1);
     Talus__Mutation *m = tl_arena_alloc(a, sizeof(*m));
 
-    protobuf_c_message_pack(msg, packed);
     tl_buf_init(&key);
     tl_buf_init(&row);
-    tl_reg_key(&key, index, id);
-    tl_reg_value(&row, index, packed, len);
+    tl_meta_key_registry(&key, index, id);
+    tl_meta_record_encode(&row, index, msg);
     talus__mutation__init(m);
     m->kind = TALUS__MUTATION__KIND__PUT;
     m->key.data = tl_arena_alloc(a, key.len);
@@ -357,7 +356,8 @@ leader_record(struct tl_arena *a, struct node_shard *sh, uint32_t n_shards)
     r->shard = sh->shard;
     if (sh->shard != TL_META_GROUP) {
         r->has_hash_lo = r->has_hash_hi = 1;
-        tl_reg_hash_range(sh->shard, n_shards, &r->hash_lo, &r->hash_hi);
+        tl_cluster_map_hash_range(sh->shard, n_shards, &r->hash_lo,
+                                  &r->hash_hi);
     }
     pthread_mutex_lock(&sh->info_mu);
     r->replicas = tl_arena_alloc(a, (sh->info.n_voters + 1) * sizeof(uint32_t));
@@ -422,7 +422,7 @@ bootstrap_registry(struct registry *g, struct tl_arena *a,
     st.heartbeat_ms = c->heartbeat_ms;
     st.has_max_entry_bytes = 1;
     st.max_entry_bytes = c->max_entry_bytes;
-    add_put(a, b, TL_REG_INDEX_SETTINGS, 0, &st.base,
+    add_put(a, b, TL_META_INDEX_SETTINGS, 0, &st.base,
             TALUS__MUTATION__COND__ABSENT);
     for (uint32_t k = 0; k <= c->n_shards; k++) {
         uint32_t s = k == c->n_shards ? TL_META_GROUP : k;
@@ -433,12 +433,12 @@ bootstrap_registry(struct registry *g, struct tl_arena *a,
         r->shard = s;
         if (s != TL_META_GROUP) {
             r->has_hash_lo = r->has_hash_hi = 1;
-            tl_reg_hash_range(s, c->n_shards, &r->hash_lo, &r->hash_hi);
+            tl_cluster_map_hash_range(s, c->n_shards, &r->hash_lo, &r->hash_hi);
         }
         r->replicas = tl_arena_alloc(a, (size_t)(nr + 1) * sizeof(uint32_t));
         memcpy(r->replicas, ids, (size_t)nr * sizeof(uint32_t));
         r->n_replicas = (size_t)nr;
-        add_put(a, b, TL_REG_INDEX_SHARD, s, &r->base,
+        add_put(a, b, TL_META_INDEX_SHARD, s, &r->base,
                 TALUS__MUTATION__COND__ABSENT);
     }
     /* The initial nodes too, from this node's configuration: a router
@@ -456,7 +456,7 @@ bootstrap_registry(struct registry *g, struct tl_arena *a,
         r->registered_ms = (uint64_t)wall_ms();
         r->rpc_addr = tl_arena_strdup(a, nc->rpc_addr);
         r->raft_addr = tl_arena_strdup(a, nc->raft_addr);
-        add_put(a, b, TL_REG_INDEX_NODE, id, &r->base,
+        add_put(a, b, TL_META_INDEX_NODE, id, &r->base,
                 TALUS__MUTATION__COND__ABSENT);
     }
     rv = write_batch(g, b);
@@ -488,7 +488,7 @@ register_self(struct registry *g, struct tl_arena *a,
     r.registered_ms = old != NULL && old->has_registered_ms
                           ? old->registered_ms
                           : (uint64_t)wall_ms();
-    add_put(a, b, TL_REG_INDEX_NODE, n->opts.id, &r.base,
+    add_put(a, b, TL_META_INDEX_NODE, n->opts.id, &r.base,
             old == NULL ? TALUS__MUTATION__COND__ABSENT
                         : TALUS__MUTATION__COND__NONE);
     rv = write_batch(g, b);
@@ -528,7 +528,7 @@ update_shards(struct registry *g, struct tl_arena *a,
             r->hash_hi = old->hash_hi;
         }
         g->last_write[s] = now;
-        add_put(a, b, TL_REG_INDEX_SHARD, s, &r->base,
+        add_put(a, b, TL_META_INDEX_SHARD, s, &r->base,
                 TALUS__MUTATION__COND__NONE);
     }
     int rv = write_batch(g, b);

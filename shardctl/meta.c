@@ -1,11 +1,11 @@
 /* meta — shardctl's view of the catalog in the meta group: `tables` and
- * `vschema apply|show`. See shardctl_int.h for the keys. */
+ * `vschema apply|show`. Keys and rows: common/meta/meta_keys.h. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "keycodec.h"
+#include "common/meta/meta_keys.h"
 #include "row.h"
 #include "rpc.h"
 #include "shardctl_int.h"
@@ -14,8 +14,6 @@
 #include "vindex.h"
 
 #define META_TIMEOUT_MS 5000
-#define KEY_TABLE 1   /* router/catalog.h CATALOG_KEY_TABLE */
-#define KEY_VERSION 3 /* router/catalog.h CATALOG_KEY_VERSION */
 #define APPLY_RETRIES 8
 
 /* Send @req to the meta group: every node in turn until one answers
@@ -56,28 +54,7 @@ meta_call(const struct tl_cluster_config *cfg, Talus__Request *req,
     return TL_EUNAVAILABLE;
 }
 
-/* The two-text-column description catalog scans use. */
-static void
-init_system_desc(Talus__TableDesc *d, Talus__Column *cols, Talus__Column **pc,
-                 uint32_t *pk)
-{
-    static char *names[2] = {"name", "desc"};
-    talus__table_desc__init(d);
-    d->name = "talus_catalog";
-    for (int i = 0; i < 2; i++) {
-        talus__column__init(&cols[i]);
-        cols[i].name = names[i];
-        cols[i].type = TL_TYPE_TEXT;
-        pc[i] = &cols[i];
-    }
-    d->n_columns = 2;
-    d->columns = pc;
-    *pk = 0;
-    d->n_pk = 1;
-    d->pk = pk;
-}
-
-/* One value read back: column 0 of the row (bytes owned by the list). */
+/* The rows read back (bytes owned by the list). */
 struct meta_rows {
     struct tl_buf *raw; /* n encoded rows */
     size_t n;
@@ -95,22 +72,18 @@ meta_rows_close(struct meta_rows *m)
 
 /* Every row under prefix(0, @index). 0, or 1 (message on stderr). */
 static int
-scan_index(const struct tl_cluster_config *cfg, uint32_t index,
+scan_index(const struct tl_cluster_config *cfg, enum tl_meta_index index,
            struct meta_rows *out)
 {
     struct tl_buf start, end;
-    Talus__TableDesc desc;
-    Talus__Column cols[2], *pc[2];
-    uint32_t pk;
+    struct tl_arena a;
     int rv = 0;
 
     memset(out, 0, sizeof(*out));
+    tl_arena_init(&a);
     tl_buf_init(&start);
     tl_buf_init(&end);
-    tl_key_encode_prefix(&start, 0, index);
-    tl_buf_append(&end, start.data, start.len);
-    tl_key_prefix_end(&end);
-    init_system_desc(&desc, cols, pc, &pk);
+    tl_meta_range_index(&start, &end, index);
     Talus__KeyRange range = TALUS__KEY_RANGE__INIT;
     range.start.data = start.data;
     range.start.len = start.len;
@@ -118,7 +91,7 @@ scan_index(const struct tl_cluster_config *cfg, uint32_t index,
     range.end.len = end.len;
     Talus__KeyRange *ranges[1] = {&range};
     Talus__ScanFragment scan = TALUS__SCAN_FRAGMENT__INIT;
-    scan.table = &desc;
+    scan.table = tl_meta_catalog_desc(&a);
     scan.n_ranges = 1;
     scan.ranges = ranges;
     struct tl_buf resume;
@@ -161,16 +134,10 @@ scan_index(const struct tl_cluster_config *cfg, uint32_t index,
     tl_buf_close(&resume);
     tl_buf_close(&start);
     tl_buf_close(&end);
+    tl_arena_close(&a);
     if (rv != 0)
         meta_rows_close(out);
     return rv;
-}
-
-/* Column 0 of encoded row @b; false if it is not there. */
-static bool
-row_col0(const struct tl_buf *b, struct tl_value *v)
-{
-    return tl_row_decode(b->data, b->len, v, 1, NULL) == 0 && !v->is_null;
 }
 
 /* Every table of the catalog (caller frees each with tl_table_destroy and
@@ -180,22 +147,13 @@ load_tables(const struct tl_cluster_config *cfg, struct tl_table ***out,
             size_t *n_out)
 {
     struct meta_rows rows;
-    if (scan_index(cfg, KEY_TABLE, &rows) != 0)
+    if (scan_index(cfg, TL_META_INDEX_TABLE, &rows) != 0)
         return 1;
     struct tl_table **t = calloc(rows.n + 1, sizeof(*t));
     size_t n = 0;
-    for (size_t i = 0; t != NULL && i < rows.n; i++) {
-        struct tl_value v;
-        if (!row_col0(&rows.raw[i], &v))
-            continue;
-        Talus__TableDesc *d = talus__table_desc__unpack(
-            NULL, v.u.s.len, (const uint8_t *)v.u.s.p);
-        if (d == NULL)
-            continue;
-        if (tl_table_from_proto(d, &t[n], NULL) == 0)
+    for (size_t i = 0; t != NULL && i < rows.n; i++)
+        if (tl_meta_table_decode(rows.raw[i].data, rows.raw[i].len, &t[n]) == 0)
             n++;
-        talus__table_desc__free_unpacked(d, NULL);
-    }
     meta_rows_close(&rows);
     /* By name, for stable output. */
     for (size_t i = 1; i < n; i++)
@@ -343,14 +301,16 @@ static int
 load_vschema(const struct tl_cluster_config *cfg, json_t **out)
 {
     struct meta_rows rows;
-    if (scan_index(cfg, SHARDCTL_KEY_VSCHEMA, &rows) != 0)
+    if (scan_index(cfg, TL_META_INDEX_VSCHEMA, &rows) != 0)
         return 1;
     json_t *all = json_object();
     for (size_t i = 0; i < rows.n; i++) {
-        struct tl_value v;
-        if (!row_col0(&rows.raw[i], &v))
+        const char *text;
+        size_t len;
+        if (tl_meta_vschema_decode(rows.raw[i].data, rows.raw[i].len, &text,
+                                   &len) != 0)
             continue;
-        json_t *e = json_loadb(v.u.s.p, v.u.s.len, 0, NULL);
+        json_t *e = json_loadb(text, len, 0, NULL);
         json_t *name = json_object_get(e, "table");
         if (json_is_string(name)) {
             char *copy = strdup(json_string_value(name));
@@ -369,16 +329,11 @@ static int
 read_version(const struct tl_cluster_config *cfg, bool *have, int64_t *v)
 {
     struct meta_rows rows;
-    if (scan_index(cfg, KEY_VERSION, &rows) != 0)
+    if (scan_index(cfg, TL_META_INDEX_MAP_VERSION, &rows) != 0)
         return 1;
-    struct tl_value val;
-    *have = false;
     *v = 0;
-    if (rows.n > 0 && row_col0(&rows.raw[0], &val) &&
-        tl_type_is_int(val.type)) {
-        *have = true;
-        *v = val.u.i;
-    }
+    *have = rows.n > 0 &&
+            tl_meta_counter_decode(rows.raw[0].data, rows.raw[0].len, v) == 0;
     meta_rows_close(&rows);
     return 0;
 }
@@ -594,13 +549,6 @@ new_mut(int kind, struct tl_buf *key, struct tl_buf *val, int cond,
     return m;
 }
 
-static void
-encode_int(struct tl_buf *b, int64_t i)
-{
-    struct tl_value v = tl_value_int(TL_TYPE_INT8, i);
-    tl_row_encode(&v, 1, 1, b);
-}
-
 /* One attempt: replace the stored vschema by @tables (validated) and bump
  * the version. 0, 1 (message printed), or -2 when the version moved. */
 static int
@@ -621,9 +569,9 @@ write_vschema(const struct tl_cluster_config *cfg, json_t *tables, json_t *old,
 
     for (size_t i = 0; i < 3 * n; i++)
         tl_buf_init(&bufs[i]);
-    tl_key_encode_prefix(&bufs[0], 0, KEY_VERSION);
-    encode_int(&bufs[1], v + 1);
-    encode_int(&bufs[2], v);
+    tl_meta_key_map_version(&bufs[0]);
+    tl_meta_counter_encode(&bufs[1], v + 1);
+    tl_meta_counter_encode(&bufs[2], v);
     nb = 3;
     m[nm++] = new_mut(TALUS__MUTATION__KIND__PUT, &bufs[0], &bufs[1],
                       have ? TALUS__MUTATION__COND__EQUALS
@@ -632,17 +580,12 @@ write_vschema(const struct tl_cluster_config *cfg, json_t *tables, json_t *old,
     json_object_foreach(tables, name, e)
     {
         struct tl_buf *key = &bufs[nb++], *val = &bufs[nb++];
-        struct tl_value kv =
-            tl_value_text(TL_TYPE_TEXT, name, (uint32_t)strlen(name));
-        tl_key_encode_prefix(key, 0, SHARDCTL_KEY_VSCHEMA);
-        tl_key_encode_value(key, &kv);
+        tl_meta_key_vschema(key, name);
         json_t *stored = json_deep_copy(e);
         json_object_set_new(stored, "table", json_string(name));
         char *s = json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(stored);
-        struct tl_value sv =
-            tl_value_text(TL_TYPE_TEXT, s, (uint32_t)strlen(s));
-        tl_row_encode(&sv, 1, 1, val);
+        tl_meta_vschema_encode(val, s, strlen(s));
         free(s);
         m[nm++] = new_mut(TALUS__MUTATION__KIND__PUT, key, val,
                           TALUS__MUTATION__COND__NONE, NULL);
@@ -653,10 +596,7 @@ write_vschema(const struct tl_cluster_config *cfg, json_t *tables, json_t *old,
         if (json_object_get(tables, name) != NULL)
             continue;
         struct tl_buf *key = &bufs[nb++];
-        struct tl_value kv =
-            tl_value_text(TL_TYPE_TEXT, name, (uint32_t)strlen(name));
-        tl_key_encode_prefix(key, 0, SHARDCTL_KEY_VSCHEMA);
-        tl_key_encode_value(key, &kv);
+        tl_meta_key_vschema(key, name);
         m[nm++] = new_mut(TALUS__MUTATION__KIND__DELETE, key, NULL,
                           TALUS__MUTATION__COND__NONE, NULL);
     }

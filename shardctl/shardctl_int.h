@@ -1,21 +1,17 @@
 /* shardctl_int — what the shardctl source files share.
  *
  * meta.c reads and writes the catalog in the meta group (raft group
- * TL_META_GROUP) over the node RPC port, the way router/catalog.c does:
- * system keys of table id 0, one-column rows. The vschema entries live
- * there too:
- *   prefix(0, 4) | key(text table name) -> one-column row: the entry as
- *                                          compact JSON (text)
- * and every vschema change bumps the map version (prefix(0, 3)) in the
- * same conditional WriteBatch, like every catalog change. */
+ * TL_META_GROUP) over the node RPC port, the way router/core/catalog.c
+ * does, with the keys and rows of common/meta/meta_keys.h: table
+ * descriptions, the map version, and the vschema entries it writes; every
+ * vschema change bumps the map version in the same conditional
+ * WriteBatch, like every catalog change. */
 #ifndef TL_SHARDCTL_INT_H
 #define TL_SHARDCTL_INT_H
 
 #include <stdbool.h>
 
 #include "cluster_config.h"
-
-#define SHARDCTL_KEY_VSCHEMA 4 /* index id of vschema entries */
 
 /** `shardctl tables`: every table of the catalog. 0, or 1 (message on
  * stderr) when the meta group cannot be read. */

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
+#include "common/meta/meta_keys.h"
 #include "keycodec.h"
 #include "log.h"
 #include "router/core/router_int.h"
-#include "row.h"
 #include "vindex.h"
 
 #define MOD "catalog"
@@ -46,9 +46,11 @@ struct catalog {
  * oldest cache version a table was copied from; 0 outside statements. */
 static _Thread_local uint64_t stmt_version;
 
-/* One catalog key-value as read back: the decoded value of column 0. */
+/* One catalog value as read back: the stored row (bytes in an arena),
+ * decoded by the codecs of common/meta/meta_keys.h. */
 struct cat_row {
-    struct tl_value v;
+    const uint8_t *p;
+    size_t len;
 };
 
 int
@@ -136,41 +138,7 @@ attach_maps_locked(struct catalog *c, struct tl_table *t)
     return 0;
 }
 
-Talus__TableDesc *
-catalog_system_desc(struct tl_arena *a)
-{
-    static const char *names[2] = {"name", "desc"};
-    Talus__TableDesc *d = tl_arena_alloc(a, sizeof(*d));
-    talus__table_desc__init(d);
-    d->id = 0;
-    d->name = "talus_catalog";
-    d->n_columns = 2;
-    d->columns = tl_arena_alloc(a, 2 * sizeof(Talus__Column *));
-    for (int i = 0; i < 2; i++) {
-        Talus__Column *col = tl_arena_alloc(a, sizeof(*col));
-        talus__column__init(col);
-        col->name = (char *)names[i];
-        col->type = TL_TYPE_TEXT;
-        d->columns[i] = col;
-    }
-    d->n_pk = 1;
-    d->pk = tl_arena_calloc(a, sizeof(uint32_t));
-    return d;
-}
-
-/* Key of a catalog entry: prefix(0, index) then, for tables, the name. */
-static void
-make_key(struct tl_buf *key, uint32_t index, const char *name)
-{
-    tl_key_encode_prefix(key, 0, index);
-    if (name != NULL) {
-        struct tl_value v =
-            tl_value_text(TL_TYPE_TEXT, name, (uint32_t)strlen(name));
-        tl_key_encode_value(key, &v);
-    }
-}
-
-/* Append column 0 of each row of @resp to @rows (bytes copied into @a). */
+/* Append each row of @resp to @rows (bytes copied into @a). */
 static void
 collect_rows(const Talus__Response *resp, struct tl_arena *a,
              struct cat_row **rows, size_t *n_rows, size_t *cap)
@@ -178,9 +146,6 @@ collect_rows(const Talus__Response *resp, struct tl_arena *a,
     for (size_t i = 0; i < resp->n_rows; i++) {
         uint8_t *copy = tl_arena_alloc(a, resp->rows[i].len + 1);
         memcpy(copy, resp->rows[i].data, resp->rows[i].len);
-        struct tl_value vals[2];
-        if (tl_row_decode(copy, resp->rows[i].len, vals, 2, NULL) != 0)
-            continue; /* not ours: skip rather than fail every query */
         if (*n_rows == *cap) {
             *cap = *cap ? *cap * 2 : 16;
             struct cat_row *nr = tl_arena_alloc(a, *cap * sizeof(*nr));
@@ -188,12 +153,13 @@ collect_rows(const Talus__Response *resp, struct tl_arena *a,
                 memcpy(nr, *rows, *n_rows * sizeof(*nr));
             *rows = nr;
         }
-        (*rows)[(*n_rows)++].v = vals[0];
+        (*rows)[*n_rows].p = copy;
+        (*rows)[(*n_rows)++].len = resp->rows[i].len;
     }
 }
 
-/* Scan [start, end) of the meta group into @rows (column 0 of each value,
- * bytes in @a), following resume keys. */
+/* Scan [start, end) of the meta group into @rows (bytes in @a), following
+ * resume keys. */
 static int
 scan_meta(struct catalog *c, const struct tl_buf *start,
           const struct tl_buf *end, struct tl_arena *a, struct cat_row **rows,
@@ -206,7 +172,7 @@ scan_meta(struct catalog *c, const struct tl_buf *start,
     range.end.len = end->len;
     Talus__KeyRange *ranges[1] = {&range};
     Talus__ScanFragment scan = TALUS__SCAN_FRAGMENT__INIT;
-    scan.table = catalog_system_desc(a);
+    scan.table = tl_meta_catalog_desc(a);
     scan.n_ranges = 1;
     scan.ranges = ranges;
     size_t cap = 0;
@@ -242,43 +208,38 @@ scan_meta(struct catalog *c, const struct tl_buf *start,
     return 0;
 }
 
-/* Scan the catalog entries under index @index (and @name if set). */
+/* Scan every catalog entry under index @index. */
 static int
-scan_entries(struct catalog *c, uint32_t index, const char *name,
-             struct tl_arena *a, struct cat_row **rows, size_t *n,
-             struct tl_error *err)
+scan_index(struct catalog *c, enum tl_meta_index index, struct tl_arena *a,
+           struct cat_row **rows, size_t *n, struct tl_error *err)
 {
     struct tl_buf start, end;
     tl_buf_init(&start);
     tl_buf_init(&end);
-    make_key(&start, index, name);
-    tl_buf_append(&end, start.data, start.len);
-    if (name != NULL)
-        tl_buf_append_u8(&end, 0); /* exactly this key */
-    else
-        tl_key_prefix_end(&end);
+    tl_meta_range_index(&start, &end, index);
     int rv = scan_meta(c, &start, &end, a, rows, n, err);
     tl_buf_close(&start);
     tl_buf_close(&end);
     return rv;
 }
 
+/* Scan the one entry at @key (at most one row). */
 static int
-table_from_bytes(const struct tl_value *v, struct tl_table **out)
+scan_key(struct catalog *c, const struct tl_buf *key, struct tl_arena *a,
+         struct cat_row **rows, size_t *n, struct tl_error *err)
 {
-    if (v->is_null || !(tl_type_is_text(v->type) || v->type == 0))
-        return TL_ECORRUPT;
-    Talus__TableDesc *d =
-        talus__table_desc__unpack(NULL, v->u.s.len, (const uint8_t *)v->u.s.p);
-    if (d == NULL)
-        return TL_ECORRUPT;
-    int rv = tl_table_from_proto(d, out, NULL);
-    talus__table_desc__free_unpacked(d, NULL);
+    struct tl_buf end;
+    tl_buf_init(&end);
+    tl_buf_append(&end, key->data, key->len);
+    tl_buf_append_u8(&end, 0); /* exactly this key */
+    int rv = scan_meta(c, key, &end, a, rows, n, err);
+    tl_buf_close(&end);
     return rv;
 }
 
-static int read_int_key(struct catalog *c, uint32_t index, struct tl_arena *a,
-                        bool *have, int64_t *value, struct tl_error *err);
+static int read_int_key(struct catalog *c, enum tl_meta_index index,
+                        struct tl_arena *a, bool *have, int64_t *value,
+                        struct tl_error *err);
 
 /* Reload every table from the meta group and swap the cache. The version
  * is read before the tables, so the cache is never older than the
@@ -300,16 +261,17 @@ refresh(struct catalog *c, struct tl_error *err)
         size_t n;
         bool have_version;
         int64_t version = 0;
-        rv = read_int_key(c, CATALOG_KEY_VERSION, &a, &have_version, &version,
-                          err);
+        rv = read_int_key(c, TL_META_INDEX_MAP_VERSION, &a, &have_version,
+                          &version, err);
         if (rv == 0)
-            rv = scan_entries(c, CATALOG_KEY_TABLE, NULL, &a, &rows, &n, err);
+            rv = scan_index(c, TL_META_INDEX_TABLE, &a, &rows, &n, err);
         bool swapped = false;
         if (rv == 0) {
             struct tl_table **tables = calloc(n ? n : 1, sizeof(*tables));
             size_t m = 0;
             for (size_t i = 0; tables != NULL && i < n; i++) {
-                if (table_from_bytes(&rows[i].v, &tables[m]) == 0)
+                if (tl_meta_table_decode(rows[i].p, rows[i].len, &tables[m]) ==
+                    0)
                     m++;
                 else
                     tl_warn(MOD, "event=bad_table_desc index=%zu", i);
@@ -452,13 +414,6 @@ cache_remove(struct catalog *c, const char *name)
     pthread_mutex_unlock(&c->lock);
 }
 
-static void
-encode_int_row(struct tl_buf *b, int64_t i)
-{
-    struct tl_value v = tl_value_int(TL_TYPE_INT8, i);
-    tl_row_encode(&v, 1, 1, b);
-}
-
 /* After this router's DDL committed version @version: reload, so the
  * cache holds every change up to it (other routers' too) and claims it.
  * If the meta group cannot be read now, the cache is marked for a reload
@@ -587,22 +542,19 @@ write_batch(struct catalog *c, uint32_t shard, Talus__Mutation **muts, size_t n,
     return rv;
 }
 
-/* Read the int8 under key prefix(0, @index): *@have is whether it exists,
- * *@value its value (left alone when absent). */
+/* Read the counter under @index (the table id counter or the map
+ * version): *@have is whether it exists, *@value its value (left alone
+ * when absent). */
 static int
-read_int_key(struct catalog *c, uint32_t index, struct tl_arena *a, bool *have,
-             int64_t *value, struct tl_error *err)
+read_int_key(struct catalog *c, enum tl_meta_index index, struct tl_arena *a,
+             bool *have, int64_t *value, struct tl_error *err)
 {
     struct cat_row *rows;
     size_t n;
-    int rv = scan_entries(c, index, NULL, a, &rows, &n, err);
+    int rv = scan_index(c, index, a, &rows, &n, err);
     if (rv != 0)
         return rv;
-    *have = false;
-    if (n > 0 && !rows[0].v.is_null && tl_type_is_int(rows[0].v.type)) {
-        *have = true;
-        *value = rows[0].v.u.i;
-    }
+    *have = n > 0 && tl_meta_counter_decode(rows[0].p, rows[0].len, value) == 0;
     return 0;
 }
 
@@ -611,8 +563,8 @@ static int
 read_next_id(struct catalog *c, struct tl_arena *a, bool *have, int64_t *next,
              struct tl_error *err)
 {
-    *next = CATALOG_FIRST_ID;
-    return read_int_key(c, CATALOG_KEY_NEXT_ID, a, have, next, err);
+    *next = TL_META_FIRST_TABLE_ID;
+    return read_int_key(c, TL_META_INDEX_NEXT_ID, a, have, next, err);
 }
 
 /* The mutation moving the map version from its current value to the next
@@ -623,16 +575,16 @@ version_mutation(struct catalog *c, struct tl_arena *a, Talus__Mutation **m,
 {
     bool have;
     int64_t v = 0;
-    int rv = read_int_key(c, CATALOG_KEY_VERSION, a, &have, &v, err);
+    int rv = read_int_key(c, TL_META_INDEX_MAP_VERSION, a, &have, &v, err);
     if (rv != 0)
         return rv;
     struct tl_buf key, val, old;
     tl_buf_init(&key);
     tl_buf_init(&val);
     tl_buf_init(&old);
-    make_key(&key, CATALOG_KEY_VERSION, NULL);
-    encode_int_row(&val, v + 1);
-    encode_int_row(&old, v);
+    tl_meta_key_map_version(&key);
+    tl_meta_counter_encode(&val, v + 1);
+    tl_meta_counter_encode(&old, v);
     *m = make_mut(a, TALUS__MUTATION__KIND__PUT, &key, &val,
                   have ? TALUS__MUTATION__COND__EQUALS
                        : TALUS__MUTATION__COND__ABSENT,
@@ -659,11 +611,6 @@ create_once(struct catalog *c, struct tl_table *t, struct tl_arena *a,
         return rv;
     t->id = (uint32_t)id;
     t->schema_version = 1;
-    Talus__TableDesc pb;
-    tl_table_to_proto(t, a, &pb);
-    size_t len = talus__table_desc__get_packed_size(&pb);
-    uint8_t *packed = tl_arena_alloc(a, len + 1);
-    talus__table_desc__pack(&pb, packed);
 
     struct tl_buf ckey, cval, cold, tkey, tval;
     tl_buf_init(&ckey);
@@ -671,13 +618,11 @@ create_once(struct catalog *c, struct tl_table *t, struct tl_arena *a,
     tl_buf_init(&cold);
     tl_buf_init(&tkey);
     tl_buf_init(&tval);
-    make_key(&ckey, CATALOG_KEY_NEXT_ID, NULL);
-    encode_int_row(&cval, id + 1);
-    encode_int_row(&cold, id);
-    make_key(&tkey, CATALOG_KEY_TABLE, t->name);
-    struct tl_value dv =
-        tl_value_text(TL_TYPE_TEXT, (const char *)packed, (uint32_t)len);
-    tl_row_encode(&dv, 1, 1, &tval);
+    tl_meta_key_next_id(&ckey);
+    tl_meta_counter_encode(&cval, id + 1);
+    tl_meta_counter_encode(&cold, id);
+    tl_meta_key_table(&tkey, t->name);
+    tl_meta_table_encode(&tval, t);
     m[0] = make_mut(a, TALUS__MUTATION__KIND__PUT, &ckey, &cval,
                     have ? TALUS__MUTATION__COND__EQUALS
                          : TALUS__MUTATION__COND__ABSENT,
@@ -783,16 +728,20 @@ drop_entry(struct catalog *c, const char *name, struct tl_arena *a,
     for (int attempt = 0; attempt < CATALOG_RETRIES; attempt++) {
         struct cat_row *rows;
         size_t n;
-        int rv = scan_entries(c, CATALOG_KEY_TABLE, name, a, &rows, &n, err);
-        if (rv != 0)
-            return rv;
-        if (n == 0 || table_from_bytes(&rows[0].v, t) != 0)
-            return TL_ENOTFOUND;
         struct tl_buf key, expect;
         tl_buf_init(&key);
         tl_buf_init(&expect);
-        make_key(&key, CATALOG_KEY_TABLE, name);
-        tl_row_encode(&rows[0].v, 1, 1, &expect);
+        tl_meta_key_table(&key, name);
+        int rv = scan_key(c, &key, a, &rows, &n, err);
+        if (rv == 0 &&
+            (n == 0 || tl_meta_table_decode(rows[0].p, rows[0].len, t) != 0))
+            rv = TL_ENOTFOUND;
+        if (rv != 0) {
+            tl_buf_close(&key);
+            return rv;
+        }
+        /* Deleted only if it still holds the description just read. */
+        tl_buf_append(&expect, rows[0].p, rows[0].len);
         Talus__Mutation *m[2];
         m[0] = make_mut(a, TALUS__MUTATION__KIND__DELETE, &key, NULL,
                         TALUS__MUTATION__COND__EQUALS, &expect);
@@ -839,11 +788,17 @@ catalog_vschema_entry(struct catalog *c, const char *name, struct tl_arena *a,
 {
     struct cat_row *rows;
     size_t n;
-    int rv = scan_entries(c, CATALOG_KEY_VSCHEMA, name, a, &rows, &n, err);
+    struct tl_buf key;
+    const char *p;
+    size_t len;
+    tl_buf_init(&key);
+    tl_meta_key_vschema(&key, name);
+    int rv = scan_key(c, &key, a, &rows, &n, err);
+    tl_buf_close(&key);
     if (rv != 0)
         return rv;
-    if (n == 0 || rows[0].v.is_null || !tl_type_is_text(rows[0].v.type))
+    if (n == 0 || tl_meta_vschema_decode(rows[0].p, rows[0].len, &p, &len) != 0)
         return TL_ENOTFOUND;
-    *json = tl_arena_strndup(a, rows[0].v.u.s.p, rows[0].v.u.s.len);
+    *json = tl_arena_strndup(a, p, len);
     return 0;
 }

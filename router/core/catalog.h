@@ -1,16 +1,12 @@
 /* catalog — the router's cache of table descriptions, and DDL on them.
  *
  * The catalog lives in the meta group (raft group TL_META_GROUP) as
- * system keys of table id 0:
- *   prefix(0, 1) | key(text name)  -> one-column row: packed TableDesc
- *   prefix(0, 2)                   -> one-column row: next table id (int8)
- *   prefix(0, 3)                   -> one-column row: map version (int8)
- *   prefix(0, 4) | key(text name)  -> one-column row: the table's vschema
- *                                     entry as compact JSON (text), written
- *                                     by `shardctl vschema apply`
+ * system keys of table id 0, laid out by common/meta/meta_keys.h: table
+ * descriptions by name, the table id counter, the map version, and the
+ * vschema entries (written by `shardctl vschema apply`).
  * Every catalog change moves the map version up by one in the same
  * conditional batch.
- * User table ids start at CATALOG_FIRST_ID. Writes are conditional
+ * User table ids start at TL_META_FIRST_TABLE_ID. Writes are conditional
  * WriteBatches, so concurrent DDL from several routers is safe: a table
  * name is taken once, an id is handed out once.
  *
@@ -33,12 +29,6 @@
 #include "router/core/router.h"
 #include "table.h"
 #include "tl_error.h"
-
-#define CATALOG_FIRST_ID 1000
-#define CATALOG_KEY_TABLE 1   /* index id of table descriptions */
-#define CATALOG_KEY_NEXT_ID 2 /* index id of the id counter */
-#define CATALOG_KEY_VERSION 3 /* index id of the map version */
-#define CATALOG_KEY_VSCHEMA 4 /* index id of vschema entries */
 
 struct catalog;
 
@@ -99,8 +89,5 @@ uint64_t catalog_request_version(struct catalog *c);
 int catalog_vschema_entry(struct catalog *c, const char *name,
                           struct tl_arena *a, char **json,
                           struct tl_error *err);
-
-/** The system table description used to scan catalog keys, in @a. */
-Talus__TableDesc *catalog_system_desc(struct tl_arena *a);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "cluster_map.h"
 #include "common/base/sqlstate.h"
+#include "common/meta/meta_keys.h"
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
@@ -383,7 +384,7 @@ follow_stale(struct router *r, struct router_retry *t,
         return ROUTER_FAILED;
     }
     catalog_stmt_advance(r->catalog);
-    if (t->table_id >= CATALOG_FIRST_ID &&
+    if (t->table_id >= TL_META_FIRST_TABLE_ID &&
         !catalog_has_id(r->catalog, t->table_id, NULL, 0)) {
         t->gone = true;
         t->failed = true;

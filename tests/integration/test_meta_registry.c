@@ -173,7 +173,7 @@ test_cluster_map_from_every_node(void **state)
             assert_int_equal(sr->n_replicas, 3);
             for (uint32_t n = 1; n <= 3; n++)
                 assert_true(has_replica(sr, n));
-            tl_reg_hash_range(s, N_SHARDS, &lo, &hi);
+            tl_cluster_map_hash_range(s, N_SHARDS, &lo, &hi);
             assert_true(sr->hash_lo == lo && sr->hash_hi == hi);
             assert_true(sr->leader >= 1 && sr->leader <= 3);
         }

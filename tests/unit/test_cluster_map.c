@@ -1,5 +1,6 @@
-/* Unit tests for common/cluster_map.c: registry keys, stored rows, hash
- * ranges and the ClusterMap -> configuration conversion. */
+/* Unit tests for common/cluster_map.c: hash ranges, lookups and the
+ * ClusterMap -> configuration conversion (the registry's keys and rows:
+ * test_meta_keys.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,57 +12,9 @@
 #include <string.h>
 
 #include "cluster_map.h"
-#include "keycodec.h"
+#include "common/meta/meta_keys.h"
 #include "row.h"
 #include "vindex.h"
-
-static int
-key_cmp(const struct tl_buf *a, const struct tl_buf *b)
-{
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = memcmp(a->data, b->data, n);
-    return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
-}
-
-/* Registry keys sort by index then id, inside the scanned range
- * [prefix(0, 16), prefix(0, 19)) and away from the catalog's keys. */
-static void
-test_keys(void **state)
-{
-    struct tl_buf lo, hi, cat, k1, k2, k10, sh, st;
-    tl_buf_init(&lo);
-    tl_buf_init(&hi);
-    tl_buf_init(&cat);
-    tl_buf_init(&k1);
-    tl_buf_init(&k2);
-    tl_buf_init(&k10);
-    tl_buf_init(&sh);
-    tl_buf_init(&st);
-    tl_key_encode_prefix(&lo, 0, TL_REG_INDEX_NODE);
-    tl_key_encode_prefix(&hi, 0, TL_REG_INDEX_END);
-    tl_key_encode_prefix(&cat, 0, 4); /* vschema entries */
-    tl_reg_key(&k1, TL_REG_INDEX_NODE, 1);
-    tl_reg_key(&k2, TL_REG_INDEX_NODE, 2);
-    tl_reg_key(&k10, TL_REG_INDEX_NODE, 10);
-    tl_reg_key(&sh, TL_REG_INDEX_SHARD, 0);
-    tl_reg_key(&st, TL_REG_INDEX_SETTINGS, 99);
-    assert_true(key_cmp(&cat, &lo) < 0);
-    assert_true(key_cmp(&lo, &k1) < 0);
-    assert_true(key_cmp(&k1, &k2) < 0);
-    assert_true(key_cmp(&k2, &k10) < 0);
-    assert_true(key_cmp(&k10, &sh) < 0);
-    assert_true(key_cmp(&sh, &st) < 0);
-    assert_true(key_cmp(&st, &hi) < 0);
-    assert_int_equal(st.len, 8); /* the settings key has no id */
-    tl_buf_close(&lo);
-    tl_buf_close(&hi);
-    tl_buf_close(&cat);
-    tl_buf_close(&k1);
-    tl_buf_close(&k2);
-    tl_buf_close(&k10);
-    tl_buf_close(&sh);
-    tl_buf_close(&st);
-}
 
 /* Hash ranges are contiguous, cover the whole hash space and agree with
  * tl_vindex_hash_shard at both ends of every range. */
@@ -74,7 +27,7 @@ test_hash_ranges(void **state)
         uint64_t prev_hi = 0;
         for (uint32_t s = 0; s < n; s++) {
             uint64_t lo, hi;
-            tl_reg_hash_range(s, n, &lo, &hi);
+            tl_cluster_map_hash_range(s, n, &lo, &hi);
             if (s == 0)
                 assert_true(lo == 0);
             else
@@ -100,39 +53,34 @@ test_collect(void **state)
     Talus__ShardRecord s0 = TALUS__SHARD_RECORD__INIT, meta = s0;
     Talus__ClusterSettings st = TALUS__CLUSTER_SETTINGS__INIT;
     uint32_t reps[3] = {1, 2, 3};
-    uint8_t buf[256];
-    size_t len;
 
     tl_arena_init(&a);
     for (int i = 0; i < 6; i++)
         tl_buf_init(&rows[i]);
-    struct tl_value v = tl_value_int(TL_TYPE_INT8, 42);
-    tl_row_encode(&v, 1, 1, &rows[0]);
+    tl_meta_counter_encode(&rows[0], 42);
     n1.id = 1;
     n1.rpc_addr = "127.0.0.1:7101";
     n1.raft_addr = "127.0.0.1:7201";
-    len = talus__node_record__pack(&n1, buf);
-    tl_reg_value(&rows[1], TL_REG_INDEX_NODE, buf, len);
+    tl_meta_record_encode(&rows[1], TL_META_INDEX_NODE, &n1.base);
     s0.shard = 0;
     s0.n_replicas = 3;
     s0.replicas = reps;
     s0.has_leader = 1;
     s0.leader = 2;
-    len = talus__shard_record__pack(&s0, buf);
-    tl_reg_value(&rows[2], TL_REG_INDEX_SHARD, buf, len);
+    tl_meta_record_encode(&rows[2], TL_META_INDEX_SHARD, &s0.base);
     meta.shard = TL_META_GROUP;
     meta.n_replicas = 3;
     meta.replicas = reps;
     meta.has_leader = 1;
     meta.leader = 1;
-    len = talus__shard_record__pack(&meta, buf);
-    tl_reg_value(&rows[3], TL_REG_INDEX_SHARD, buf, len);
+    tl_meta_record_encode(&rows[3], TL_META_INDEX_SHARD, &meta.base);
     st.n_shards = 6;
     st.replicas = 3;
     st.initial_nodes = 3;
-    len = talus__cluster_settings__pack(&st, buf);
-    tl_reg_value(&rows[4], TL_REG_INDEX_SETTINGS, buf, len);
-    tl_reg_value(&rows[5], TL_REG_INDEX_NODE, (const uint8_t *)"\xff\xff", 2);
+    tl_meta_record_encode(&rows[4], TL_META_INDEX_SETTINGS, &st.base);
+    struct tl_value bad[2] = {tl_value_text(TL_TYPE_TEXT, "\xff\xff", 2),
+                              tl_value_int(TL_TYPE_INT8, TL_META_INDEX_NODE)};
+    tl_row_encode(bad, 2, 1, &rows[5]);
     for (int i = 0; i < 6; i++) {
         bins[i].data = rows[i].data;
         bins[i].len = rows[i].len;
@@ -141,7 +89,8 @@ test_collect(void **state)
     resp.n_rows = 6;
     resp.rows = bins;
     Talus__ClusterMap m = TALUS__CLUSTER_MAP__INIT;
-    assert_int_equal(tl_reg_collect(&resp, &a, &m), 1); /* the bad record */
+    assert_int_equal(tl_meta_registry_collect(&resp, &a, &m),
+                     1); /* the bad record */
     assert_int_equal(m.map_version, 42);
     assert_int_equal(m.n_nodes, 1);
     assert_string_equal(tl_cluster_map_node(&m, 1)->raft_addr,
@@ -200,7 +149,6 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keys),
         cmocka_unit_test(test_hash_ranges),
         cmocka_unit_test(test_collect),
     };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "common/meta/meta_keys.h"
 #include "keycodec.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
@@ -50,7 +51,7 @@ test_request_table(void **state)
     req.write = &wb;
     assert_int_equal(router_request_table(&req), 1001);
     tl_buf_reset(&key);
-    tl_key_encode_prefix(&key, 0, 1);
+    tl_meta_key_table(&key, "t"); /* a system key */
     m.key.data = key.data;
     m.key.len = key.len;
     assert_int_equal(router_request_table(&req), 0);

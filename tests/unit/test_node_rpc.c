@@ -19,6 +19,7 @@
 #include "../test_ports.h"
 #include "arena.h"
 #include "cluster_config.h"
+#include "common/meta/meta_keys.h"
 #include "expr.h"
 #include "keycodec.h"
 #include "node.h"
@@ -750,11 +751,10 @@ test_stale_map_version(void **state)
 
     /* The meta group applies a catalog batch writing version 9. */
     struct tl_buf key, val;
-    struct tl_value v = tl_value_int(TL_TYPE_INT8, 9);
     tl_buf_init(&key);
     tl_buf_init(&val);
-    tl_key_encode_prefix(&key, 0, 3);
-    tl_row_encode(&v, 1, 1, &val);
+    tl_meta_key_map_version(&key);
+    tl_meta_counter_encode(&val, 9);
     Talus__Mutation m = TALUS__MUTATION__INIT;
     Talus__Mutation *ms[1] = {&m};
     m.key = bytes_of(&e->a, &key);
