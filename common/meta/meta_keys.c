@@ -169,6 +169,7 @@ tl_meta_vschema_decode(const uint8_t *p, size_t len, const char **json,
     return 0;
 }
 
+#ifndef NDEBUG /* only the encoder's assertion asks */
 /* The message type stored under registry index @index. */
 static const ProtobufCMessageDescriptor *
 record_descriptor(enum tl_meta_index index)
@@ -184,6 +185,7 @@ record_descriptor(enum tl_meta_index index)
         return NULL;
     }
 }
+#endif
 
 void
 tl_meta_record_encode(struct tl_buf *row, enum tl_meta_index index,
