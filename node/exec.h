@@ -40,6 +40,8 @@ struct exec_scan_result {
 struct exec_limits {
     int64_t deadline_ms;   /* nobody waits after this: give up (57014) */
     int64_t page_until_ms; /* a plain scan ends its page here (resume) */
+    int64_t answer_by_ms;  /* a write still pending then is answered "in
+                              progress", before the router gives up */
     unsigned row_delay_us; /* tests only: sleep per row visited */
 };
 

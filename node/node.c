@@ -507,12 +507,12 @@ int
 node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
              struct tl_error *err)
 {
-    struct node_shard *sh = ctx;
+    const struct node_write_ctx *w = ctx;
     struct raft_buffer buf;
 
     fsm_entry_encode(wb, &buf);
-    return node_propose_buf(sh, buf, wb->has_request_id ? wb->request_id : 0,
-                            res, err);
+    return node_propose_buf(w->sh, buf, wb->has_request_id ? wb->request_id : 0,
+                            w->answer_by_ms, res, err);
 }
 
 /* The outcome of write @p, waited for with status @rv, as node_propose()
@@ -567,17 +567,32 @@ find_inflight(struct node_shard *sh, uint64_t request_id)
     return p;
 }
 
+/* How long a write's proposer waits: the request timeout, bounded by
+ * @answer_by_ms (exec_now_ms() clock, 0: none), at least 1 ms. */
+static uint32_t
+write_wait_ms(const struct node *n, int64_t answer_by_ms)
+{
+    uint32_t ms = n->cfg.request_timeout_ms;
+    if (answer_by_ms != 0) {
+        int64_t left = answer_by_ms - exec_now_ms();
+        if (left < (int64_t)ms)
+            ms = left > 1 ? (uint32_t)left : 1;
+    }
+    return ms;
+}
+
 int
 node_wait_inflight(struct node_shard *sh, uint64_t request_id,
-                   struct fsm_result *res, struct tl_error *err)
+                   int64_t answer_by_ms, struct fsm_result *res,
+                   struct tl_error *err)
 {
     struct proposal *p;
     int rv;
 
     if (request_id == 0 || (p = find_inflight(sh, request_id)) == NULL)
         return 1;
-    rv = wait_done(p, sh->node->cfg.request_timeout_ms) ? p->status
-                                                        : TL_ETIMEOUT;
+    rv = wait_done(p, write_wait_ms(sh->node, answer_by_ms)) ? p->status
+                                                             : TL_ETIMEOUT;
     rv = write_outcome(sh, p, rv, res, err);
     node_task_unref(p);
     return rv;
@@ -585,8 +600,8 @@ node_wait_inflight(struct node_shard *sh, uint64_t request_id,
 
 int
 node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
-                 uint64_t request_id, struct fsm_result *res,
-                 struct tl_error *err)
+                 uint64_t request_id, int64_t answer_by_ms,
+                 struct fsm_result *res, struct tl_error *err)
 {
     struct node *n = sh->node;
     struct proposal *p;
@@ -598,7 +613,7 @@ node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
         return tl_cluster_entry_too_large(sh->shard, len,
                                           n->cfg.max_entry_bytes, err);
     }
-    rv = node_wait_inflight(sh, request_id, res, err);
+    rv = node_wait_inflight(sh, request_id, answer_by_ms, res, err);
     if (rv != 1) {
         raft_free(buf.base);
         return rv;
@@ -613,7 +628,7 @@ node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
         n->inflight = p;
         pthread_mutex_unlock(&n->inflight_mu);
     }
-    rv = submit_wait(n, p, n->cfg.request_timeout_ms);
+    rv = submit_wait(n, p, write_wait_ms(n, answer_by_ms));
     rv = write_outcome(sh, p, rv, res, err);
     node_task_unref(p);
     return rv;

@@ -190,9 +190,17 @@ void node_learn_catalog_batch(struct node *n, const Talus__WriteBatch *wb);
 void node_rpc_handle(void *arg, const uint8_t *req, size_t len,
                      struct tl_buf *reply);
 
-/** Propose @wb to shard @ctx (struct node_shard *) and wait at most the
- * request timeout for it to be applied (exec_propose_fn). Errors carry
- * the TL_E* code as return value. */
+/** Where a write goes and how long its proposer waits: the request
+ * timeout, or less when the request must be answered earlier
+ * (answer_by_ms, exec_now_ms() clock, 0: no bound). */
+struct node_write_ctx {
+    struct node_shard *sh;
+    int64_t answer_by_ms;
+};
+
+/** Propose @wb to the shard of @ctx (struct node_write_ctx *) and wait for
+ * it to be applied (exec_propose_fn). Errors carry the TL_E* code as
+ * return value. */
 int node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
                  struct tl_error *err);
 
@@ -202,14 +210,15 @@ int node_propose(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
  * write under the same request id still in flight on @sh is waited for
  * instead (its outcome is this one's). */
 int node_propose_buf(struct node_shard *sh, struct raft_buffer buf,
-                     uint64_t request_id, struct fsm_result *res,
-                     struct tl_error *err);
+                     uint64_t request_id, int64_t answer_by_ms,
+                     struct fsm_result *res, struct tl_error *err);
 
 /** If a write of @sh under @request_id is still in flight (proposed here,
  * not complete), wait for it at most the request timeout: its status, with
  * *@res on success (errors as node_propose()). 1 when none is in flight. */
 int node_wait_inflight(struct node_shard *sh, uint64_t request_id,
-                       struct fsm_result *res, struct tl_error *err);
+                       int64_t answer_by_ms, struct fsm_result *res,
+                       struct tl_error *err);
 
 /** Wait until a read of @sh is linearizable: a raft barrier issued after
  * this call committed while this node leads (batched with other reads).

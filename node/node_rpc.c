@@ -202,6 +202,7 @@ request_limits(struct node *n, const Talus__Request *req, int64_t start_ms,
         return;
     int64_t page = req->timeout_ms / 4;
     l->deadline_ms = start_ms + req->timeout_ms;
+    l->answer_by_ms = start_ms + req->timeout_ms * 3 / 4;
     l->page_until_ms =
         start_ms + (page < NODE_PAGE_TIME_MS ? page : NODE_PAGE_TIME_MS);
 }
@@ -319,7 +320,8 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
         req->write->has_request_id = true;
         req->write->request_id = req->request_id;
     }
-    rv = node_propose(sh, req->write, &res, &err);
+    struct node_write_ctx w = {sh, lim.answer_by_ms};
+    rv = node_propose(&w, req->write, &res, &err);
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
         return;
@@ -375,7 +377,7 @@ keep_batch(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
  * modify from scratch), or an error. */
 static int
 propose_kept(struct node *n, struct node_shard *sh, uint64_t prepared_id,
-             uint64_t *count, struct tl_error *err)
+             int64_t answer_by_ms, uint64_t *count, struct tl_error *err)
 {
     struct raft_buffer buf;
     struct fsm_result res;
@@ -385,7 +387,7 @@ propose_kept(struct node *n, struct node_shard *sh, uint64_t prepared_id,
     if (!prepared_take(&n->prepared, prepared_id, sh->shard, &buf, &affected,
                        node_now()))
         return 1;
-    rv = node_propose_buf(sh, buf, prepared_id, &res, err);
+    rv = node_propose_buf(sh, buf, prepared_id, answer_by_ms, &res, err);
     if (rv != 0)
         return rv;
     if (res.outcome != FSM_OK)
@@ -419,6 +421,7 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
     /* Read before the scan's iterator exists: every write at or below it
      * is visible to the scan (WriteBatch.read_index). */
     uint64_t read_index = fsm_applied(&sh->fsm);
+    struct node_write_ctx w = {sh, lim.answer_by_ms};
     if (rv == 0 && mf->prepare && mf->prepared_id != 0) {
         struct keep_ctx k = {sh, mf->prepared_id};
         rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, read_index,
@@ -427,18 +430,20 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
         struct fsm_result res;
         /* A retry of a modify whose batch is still in flight here: wait
          * for it rather than scan and propose it again. */
-        rv = node_wait_inflight(sh, req->request_id, &res, &err);
+        rv = node_wait_inflight(sh, req->request_id, lim.answer_by_ms, &res,
+                                &err);
         if (rv == 0 && res.outcome == FSM_OK)
             count = res.affected;
         else if (rv == 0)
             rv = 1; /* its condition failed: run it afresh */
         if (rv == 1)
             rv = mf->prepared_id != 0
-                     ? propose_kept(n, sh, mf->prepared_id, &count, &err)
+                     ? propose_kept(n, sh, mf->prepared_id, lim.answer_by_ms,
+                                    &count, &err)
                      : 1;
         if (rv == 1)
             rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, read_index,
-                             node_propose, sh, a, &count, &err);
+                             node_propose, &w, a, &count, &err);
     }
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);

@@ -337,6 +337,10 @@ router_op_of(const Talus__Request *req)
                    ? ROUTER_WRITE
                    : ROUTER_MODIFY;
     case TALUS__REQUEST__BODY_MODIFY:
+        /* The first phase of a modify only builds and keeps its batch: no
+         * effect, so never an unknown outcome. */
+        if (req->modify != NULL && req->modify->prepare)
+            return ROUTER_READ;
         /* The node proposes the modify's batch under the request id. */
         return req->request_id != 0 ? ROUTER_WRITE : ROUTER_MODIFY;
     default:

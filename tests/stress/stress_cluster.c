@@ -41,14 +41,21 @@ long_run(void)
 }
 
 static void
-start_cluster(struct th_cluster *c, const char *extra_conf)
+start_cluster_timeout(struct th_cluster *c, const char *extra_conf,
+                      uint32_t request_timeout_ms)
 {
     struct th_options o = {.n_nodes = 3,
                            .n_shards = N_SHARDS,
                            .n_replicas = 3,
-                           .request_timeout_ms = 5000,
+                           .request_timeout_ms = request_timeout_ms,
                            .extra_conf = extra_conf};
     assert_int_equal(th_cluster_start(c, &o), 0);
+}
+
+static void
+start_cluster(struct th_cluster *c, const char *extra_conf)
+{
+    start_cluster_timeout(c, extra_conf, 5000);
 }
 
 static void
@@ -372,7 +379,13 @@ test_full_table_update(void **state)
     PGconn *conn;
     PGresult *r;
 
-    start_cluster(&c, long_run() ? "max_entry_bytes = 33554432" : NULL);
+    /* The long run's shards each scan and rewrite about 167,000 rows for
+     * one UPDATE, which takes a sanitizer build on a busy 2-core machine
+     * longer than the default 5 s a node may spend on one request. */
+    if (long_run())
+        start_cluster_timeout(&c, "max_entry_bytes = 33554432", 30000);
+    else
+        start_cluster(&c, NULL);
     conn = th_connect(&c);
     assert_true(th_ok(conn, "CREATE TABLE big (id bigint PRIMARY KEY, v "
                             "bigint, pad text) PARTITION BY HASH (id)"));
