@@ -24,6 +24,8 @@ figure_name(const PgQuery__Node *n)
         const char *s = sql_node_str(f->funcname[f->n_funcname - 1]);
         return s != NULL ? s : "?column?";
     }
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+        return func_sqlvalue_name(n->sqlvalue_function);
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
         const PgQuery__TypeCast *c = n->type_cast;
         const char *s = figure_name(c->arg);
