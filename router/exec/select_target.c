@@ -257,8 +257,8 @@ output_type(const struct select_q *q, struct sel_target *tg)
     tg->typmod = -1;
     if (e->kind == TL_EXPR_COLUMN && e->column < SEL_AGG_BASE)
         tg->typmod = row_table(q)->columns[e->column].typmod;
-    else if (e->kind == TL_EXPR_CAST)
-        tg->typmod = e->typmod;
+    else if (e->kind == TL_EXPR_CAST || e->kind == TL_EXPR_CONST)
+        tg->typmod = e->typmod; /* CURRENT_TIMESTAMP(2) is typmod 2 */
 }
 
 static int
