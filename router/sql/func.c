@@ -39,9 +39,9 @@
 
 /* "PostgreSQL X.Y" first, as drivers parse it; SHOW server_version says
  * the same 15.0. */
-static const char version_text[] = "PostgreSQL 15.0 (Talus) on " FUNC_ARCH
-                                   ", compiled by " FUNC_COMPILER ", "
-                                   "64-bit";
+static const char version_text[] =
+    "PostgreSQL 15.0 (Talus) on " FUNC_ARCH ", compiled by " FUNC_COMPILER ", "
+    "64-bit";
 
 enum func_id {
     FUNC_VERSION,
@@ -223,12 +223,12 @@ func_bind_sqlvalue(struct sql_stmt *st, const PgQuery__SQLValueFunction *f,
         return 0;
     default:
         /* CURRENT_TIME and LOCALTIME: Talus has no time type. */
-        sql_unsupported(st,
-                        f->op == PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIME ||
-                                f->op ==
-                                    PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIME_N
-                            ? "LOCALTIME"
-                            : "CURRENT_TIME");
+        sql_unsupported(
+            st,
+            f->op == PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIME ||
+                    f->op == PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIME_N
+                ? "LOCALTIME"
+                : "CURRENT_TIME");
         return sql_error_at(st, TL_EUNSUPPORTED, f->location);
     }
 }
