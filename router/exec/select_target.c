@@ -24,6 +24,8 @@ figure_name(const PgQuery__Node *n)
         const char *s = sql_node_str(f->funcname[f->n_funcname - 1]);
         return s != NULL ? s : "?column?";
     }
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+        return func_sqlvalue_name(n->sqlvalue_function);
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
         const PgQuery__TypeCast *c = n->type_cast;
         const char *s = figure_name(c->arg);
@@ -255,8 +257,8 @@ output_type(const struct select_q *q, struct sel_target *tg)
     tg->typmod = -1;
     if (e->kind == TL_EXPR_COLUMN && e->column < SEL_AGG_BASE)
         tg->typmod = row_table(q)->columns[e->column].typmod;
-    else if (e->kind == TL_EXPR_CAST)
-        tg->typmod = e->typmod;
+    else if (e->kind == TL_EXPR_CAST || e->kind == TL_EXPR_CONST)
+        tg->typmod = e->typmod; /* CURRENT_TIMESTAMP(2) is typmod 2 */
 }
 
 static int

@@ -181,6 +181,7 @@ static const char *
 serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
 {
     struct sql_session *sql = sql_session_create(r, c);
+    sql_session_set_identity(sql, c->user, c->database, c->backend_pid);
     struct tl_buf payload;
     bool skipping = false; /* after an extended-protocol error, until Sync */
     char status = 'I';

@@ -869,6 +869,72 @@ bind_column(struct sql_stmt *st, const struct bind_scope *sc,
     return 0;
 }
 
+/* Functions PostgreSQL has that Talus does not answer yet: a call gets
+ * 0A000 rather than PostgreSQL's 42883 for a function that does not
+ * exist. */
+static bool
+pg_lacks(const char *name)
+{
+    static const char *const names[] = {"current_schemas", "current_setting",
+                                        "set_config",      "pg_typeof",
+                                        "format_type",     "pg_get_userbyid",
+                                        "lower",           "upper",
+                                        "length",          "abs",
+                                        "round",           "coalesce",
+                                        "substr",          "substring",
+                                        "nextval",         "currval",
+                                        "setval",          "date_trunc",
+                                        "extract",         "date_part",
+                                        "to_char",         "inet_server_port",
+                                        "random",          NULL};
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* PostgreSQL's 42883 for a call no function matches: the arguments are
+ * bound first (their errors come first, as in PostgreSQL) for the types
+ * the message lists. */
+static int
+no_function(struct sql_stmt *st, const struct bind_scope *sc,
+            const PgQuery__FuncCall *f)
+{
+    struct tl_buf sig;
+    tl_buf_init(&sig);
+    for (size_t i = 0; i < f->n_funcname; i++) {
+        const char *part = sql_node_str(f->funcname[i]);
+        if (i > 0)
+            tl_buf_append(&sig, ".", 1);
+        if (part != NULL)
+            tl_buf_append(&sig, part, strlen(part));
+    }
+    tl_buf_append(&sig, "(", 1);
+    for (size_t i = 0; i < f->n_args; i++) {
+        struct tl_expr *arg;
+        int rv = bind_node(st, sc, f->args[i], &arg);
+        if (rv != 0) {
+            tl_buf_close(&sig);
+            return rv;
+        }
+        const char *t = type_label(arg->type);
+        if (i > 0)
+            tl_buf_append(&sig, ", ", 2);
+        tl_buf_append(&sig, t, strlen(t));
+    }
+    if (f->agg_star)
+        tl_buf_append(&sig, "*", 1);
+    tl_buf_append(&sig, ")", 1);
+    sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_FUNCTION,
+              "function %.*s does not exist", (int)sig.len,
+              (const char *)sig.data);
+    tl_buf_close(&sig);
+    tl_error_hint(&st->err, "No function matches the given name and argument "
+                            "types. You might need to add explicit type "
+                            "casts.");
+    return sql_error_at(st, TL_ENOTFOUND, f->location);
+}
+
 static int
 bind_func(struct sql_stmt *st, const struct bind_scope *sc,
           const PgQuery__FuncCall *f, const PgQuery__Node *n,
@@ -891,9 +957,14 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
         sql_unsupported(st, "aggregate functions inside expressions");
         return sql_error_at(st, TL_EUNSUPPORTED, f->location);
     }
-    sql_unsupported(st,
-                    tl_arena_printf(st->a, "function %s()", name ? name : "?"));
-    return sql_error_at(st, TL_EUNSUPPORTED, f->location);
+    int rv = func_bind_call(st, f, out);
+    if (rv <= 0)
+        return rv;
+    if (name != NULL && pg_lacks(name)) {
+        sql_unsupported(st, tl_arena_printf(st->a, "function %s()", name));
+        return sql_error_at(st, TL_EUNSUPPORTED, f->location);
+    }
+    return no_function(st, sc, f);
 }
 
 static int
@@ -918,8 +989,6 @@ bind_other(struct sql_stmt *st, const PgQuery__Node *n)
         return sql_unsupported(st, "COLLATE");
     case PG_QUERY__NODE__NODE_A_INDIRECTION:
         return sql_unsupported(st, "subscripts and field selection");
-    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
-        return sql_unsupported(st, "date/time and user functions");
     case PG_QUERY__NODE__NODE_SET_TO_DEFAULT:
         return sql_unsupported(st, "DEFAULT");
     case PG_QUERY__NODE__NODE_PARAM_REF:
@@ -965,6 +1034,9 @@ bind_node(struct sql_stmt *st, const struct bind_scope *sc,
         break;
     case PG_QUERY__NODE__NODE_FUNC_CALL:
         rv = bind_func(st, sc, n->func_call, n, out);
+        break;
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+        rv = func_bind_sqlvalue(st, n->sqlvalue_function, out);
         break;
     default:
         rv = bind_other(st, n);

@@ -34,6 +34,15 @@ sql_session_create(struct router *r, struct pgw_conn *c)
 }
 
 void
+sql_session_set_identity(struct sql_session *s, const char *user,
+                         const char *database, uint32_t pid)
+{
+    snprintf(s->user, sizeof(s->user), "%s", user);
+    snprintf(s->database, sizeof(s->database), "%s", database);
+    s->backend_pid = pid;
+}
+
+void
 sql_session_set_cancel(struct sql_session *s, atomic_bool *flag)
 {
     s->cancel = flag;
@@ -386,9 +395,16 @@ sql_exec_simple(struct sql_session *s, const char *query)
     }
     if (tree->n_stmts == 0)
         pgw_send_empty_query(s->c);
+    /* PostgreSQL runs a Query message as one implicit transaction: now()
+     * and statement_timestamp() are the same for all its statements. */
+    int64_t start_us = func_now_us();
     for (size_t i = 0; i < tree->n_stmts; i++) {
-        struct sql_stmt st = {
-            .s = s, .r = s->r, .c = s->c, .a = &s->arena, .query = query};
+        struct sql_stmt st = {.s = s,
+                              .r = s->r,
+                              .c = s->c,
+                              .a = &s->arena,
+                              .query = query,
+                              .start_us = start_us};
         int64_t timeout_ms = settings_statement_timeout_ms(s);
         st.deadline_ms = timeout_ms > 0 ? router_now_ms() + timeout_ms : 0;
         int rv = run_stmt(&st, tree->stmts[i]);

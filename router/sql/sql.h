@@ -8,6 +8,7 @@
 #define TL_SQL_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 struct pgw_conn; /* router/wire/pgwire.h */
 struct router;   /* router/core/router.h */
@@ -21,6 +22,13 @@ struct sql_session *sql_session_create(struct router *r, struct pgw_conn *c);
  * user request" once *@flag (borrowed; NULL: never) becomes true; it is
  * checked at every wait. Cannot fail. */
 void sql_session_set_cancel(struct sql_session *s, atomic_bool *flag);
+
+/** Record who the session is, as its StartupMessage and BackendKeyData
+ * said: @user and @database (copied, truncated to 63 bytes) and @pid, for
+ * current_user, current_database() and pg_backend_pid(). Until it is
+ * called they are empty and 0. Cannot fail. */
+void sql_session_set_identity(struct sql_session *s, const char *user,
+                              const char *database, uint32_t pid);
 
 /** Free @s; NULL is a no-op. */
 void sql_session_destroy(struct sql_session *s);

@@ -40,6 +40,10 @@ struct sql_session {
     size_t n_settings;
     struct tl_arena arena; /* per statement; reset after each */
     atomic_bool *cancel;   /* set by a CancelRequest (borrowed), or NULL */
+    /* Who the session is (sql_session_set_identity()). */
+    char user[64];
+    char database[64];
+    uint32_t backend_pid;
 };
 
 struct sql_stmt {
@@ -57,6 +61,11 @@ struct sql_stmt {
     /* sql_check_interrupts() stopped the statement (st->err holds 57014):
      * gather_run() then starts nothing and resends nothing. */
     bool interrupted;
+    /* When the Query message that holds the statement began to run, in
+     * microseconds since 2000-01-01 UTC (a timestamptz): now(),
+     * CURRENT_TIMESTAMP and statement_timestamp(). 0 until set (unit
+     * tests): the functions then read the clock. */
+    int64_t start_us;
 };
 
 /* ---------------------------------------------------------------- sql.c */
@@ -120,6 +129,29 @@ int ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
 int ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs);
 /** DROP TABLE [IF EXISTS] a, b: all names are checked before any drop. */
 int ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds);
+
+/* ---------------------------------------------------------------- func.c */
+
+/** The wall clock as a timestamptz: microseconds since 2000-01-01 UTC.
+ * Cannot fail. */
+int64_t func_now_us(void);
+/** Bind a call of one of the functions the router answers once per
+ * statement (version(), now(), current_database(), pg_backend_pid(), ...)
+ * into a constant in st->a. Returns 1 when @f names none of them (nothing
+ * is bound, st->err untouched), 0 when *@out holds the value, or a
+ * negative TL_E* code with st->err filled (42883 for a wrong number of
+ * arguments, as PostgreSQL reports it). */
+int func_bind_call(struct sql_stmt *st, const PgQuery__FuncCall *f,
+                   struct tl_expr **out);
+/** Bind an SQL value function (CURRENT_TIMESTAMP[(p)], LOCALTIMESTAMP,
+ * CURRENT_DATE, CURRENT_USER, SESSION_USER, USER, CURRENT_ROLE,
+ * CURRENT_CATALOG, CURRENT_SCHEMA) into a constant in st->a; 0A000 for
+ * CURRENT_TIME and LOCALTIME (Talus has no time type). */
+int func_bind_sqlvalue(struct sql_stmt *st, const PgQuery__SQLValueFunction *f,
+                       struct tl_expr **out);
+/** PostgreSQL's column name of the SQL value function @f
+ * ("current_timestamp", "current_user", ...). Cannot fail. */
+const char *func_sqlvalue_name(const PgQuery__SQLValueFunction *f);
 
 /* ---------------------------------------------------------------- bind.c */
 

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -302,6 +303,134 @@ test_create_errors(void **state)
     }
 }
 
+/* Bind "SELECT @expr FROM t" in a session of user alice on database shop
+ * with backend pid 42; the first target must fold to a constant, returned
+ * in *@out (its text copied to @text when it is text). */
+static void
+bind_in_session(const char *expr, struct tl_value *out, char *text,
+                size_t text_size)
+{
+    struct sql_fixture f;
+    struct tl_expr *e;
+    fixture_init(&f, 6);
+    struct sql_session *s = sql_session_create(NULL, NULL);
+    sql_session_set_identity(s, "alice", "shop", 42);
+    f.st.s = s;
+    f.st.start_us = INT64_C(123456789012345);
+    assert_int_equal(bind_target(&f, expr, &e), 0);
+    assert_int_equal(e->kind, TL_EXPR_CONST);
+    *out = e->value;
+    out->type = e->type;
+    if (text != NULL && tl_type_is_text(e->type))
+        snprintf(text, text_size, "%.*s", (int)e->value.u.s.len,
+                 e->value.u.s.p);
+    sql_session_destroy(s);
+    fixture_close(&f);
+}
+
+/* The router's own functions have PostgreSQL's result types (text where
+ * PostgreSQL has name) and wire type OIDs. */
+static void
+test_function_types(void **state)
+{
+    static const struct {
+        const char *expr;
+        uint8_t type;
+        uint32_t oid;
+    } cases[] = {
+        {"version()", TL_TYPE_TEXT, 25},
+        {"current_database()", TL_TYPE_TEXT, 25},
+        {"pg_catalog.current_database()", TL_TYPE_TEXT, 25},
+        {"current_catalog", TL_TYPE_TEXT, 25},
+        {"current_user", TL_TYPE_TEXT, 25},
+        {"session_user", TL_TYPE_TEXT, 25},
+        {"user", TL_TYPE_TEXT, 25},
+        {"current_role", TL_TYPE_TEXT, 25},
+        {"current_schema", TL_TYPE_TEXT, 25},
+        {"current_schema()", TL_TYPE_TEXT, 25},
+        {"now()", TL_TYPE_TIMESTAMPTZ, 1184},
+        {"CURRENT_TIMESTAMP", TL_TYPE_TIMESTAMPTZ, 1184},
+        {"CURRENT_TIMESTAMP(2)", TL_TYPE_TIMESTAMPTZ, 1184},
+        {"transaction_timestamp()", TL_TYPE_TIMESTAMPTZ, 1184},
+        {"statement_timestamp()", TL_TYPE_TIMESTAMPTZ, 1184},
+        {"clock_timestamp()", TL_TYPE_TIMESTAMPTZ, 1184},
+        {"LOCALTIMESTAMP", TL_TYPE_TIMESTAMP, 1114},
+        {"LOCALTIMESTAMP(0)", TL_TYPE_TIMESTAMP, 1114},
+        {"CURRENT_DATE", TL_TYPE_DATE, 1082},
+        {"pg_backend_pid()", TL_TYPE_INT4, 23},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tl_value v;
+        bind_in_session(cases[i].expr, &v, NULL, 0);
+        assert_int_equal(v.type, cases[i].type);
+        assert_int_equal(tl_type_oid(v.type), cases[i].oid);
+        assert_false(v.is_null);
+    }
+}
+
+/* The identity functions answer from the session, the clock ones from
+ * the statement's start, rounded to the precision asked for. */
+static void
+test_function_values(void **state)
+{
+    struct tl_value v;
+    char text[256];
+    bind_in_session("current_user", &v, text, sizeof(text));
+    assert_string_equal(text, "alice");
+    bind_in_session("session_user", &v, text, sizeof(text));
+    assert_string_equal(text, "alice");
+    bind_in_session("current_database()", &v, text, sizeof(text));
+    assert_string_equal(text, "shop");
+    bind_in_session("current_catalog", &v, text, sizeof(text));
+    assert_string_equal(text, "shop");
+    bind_in_session("current_schema", &v, text, sizeof(text));
+    assert_string_equal(text, "public");
+    bind_in_session("version()", &v, text, sizeof(text));
+    assert_int_equal(strncmp(text, "PostgreSQL 15.0 (Talus) on ", 27), 0);
+    bind_in_session("pg_backend_pid()", &v, NULL, 0);
+    assert_int_equal(v.u.i, 42);
+    bind_in_session("now()", &v, NULL, 0);
+    assert_int_equal(v.u.i, INT64_C(123456789012345));
+    bind_in_session("statement_timestamp()", &v, NULL, 0);
+    assert_int_equal(v.u.i, INT64_C(123456789012345));
+    bind_in_session("CURRENT_TIMESTAMP(0)", &v, NULL, 0);
+    assert_int_equal(v.u.i, INT64_C(123456789000000));
+    bind_in_session("CURRENT_TIMESTAMP(2)", &v, NULL, 0);
+    assert_int_equal(v.u.i, INT64_C(123456789010000));
+    bind_in_session("LOCALTIMESTAMP(4)", &v, NULL, 0);
+    assert_int_equal(v.u.i, INT64_C(123456789012300));
+    bind_in_session("CURRENT_DATE", &v, NULL, 0);
+    assert_int_equal(v.u.i, 1428); /* 123456789 s is 1428.9 days */
+    bind_in_session("clock_timestamp()", &v, NULL, 0);
+    assert_true(v.u.i > INT64_C(123456789012345));
+}
+
+/* A function Talus does not know is PostgreSQL's 42883, listing the
+ * argument types; one PostgreSQL has but Talus lacks is 0A000. */
+static void
+test_unknown_functions(void **state)
+{
+    assert_bind_error("nosuch()", "42883");
+    assert_bind_error("nosuch(k, name)", "42883");
+    assert_bind_error("now(1)", "42883");
+    assert_bind_error("other.now()", "42883");
+    assert_bind_error("current_schemas(true)", "0A000");
+    assert_bind_error("CURRENT_TIME", "0A000");
+    assert_bind_error("now() OVER ()", "42809");
+
+    struct sql_fixture f;
+    struct tl_expr *e;
+    fixture_init(&f, 6);
+    assert_int_not_equal(bind_target(&f, "nosuch(k, 'a', id)", &e), 0);
+    assert_string_equal(f.st.err.message,
+                        "function nosuch(integer, unknown, bigint) does "
+                        "not exist");
+    assert_string_equal(f.st.err.hint,
+                        "No function matches the given name and argument "
+                        "types. You might need to add explicit type casts.");
+    fixture_close(&f);
+}
+
 int
 main(void)
 {
@@ -315,6 +444,9 @@ main(void)
         cmocka_unit_test(test_create_vindexes),
         cmocka_unit_test(test_create_without_pk_adds_rowid),
         cmocka_unit_test(test_create_errors),
+        cmocka_unit_test(test_function_types),
+        cmocka_unit_test(test_function_values),
+        cmocka_unit_test(test_unknown_functions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

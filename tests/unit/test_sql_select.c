@@ -56,6 +56,54 @@ test_output_names(void **state)
     fixture_close(&f);
 }
 
+/* The router's functions are named as PostgreSQL names them (the
+ * function, or the SQL keyword in lowercase) and CURRENT_TIMESTAMP(p) and
+ * LOCALTIMESTAMP(p) describe their precision as the column's typmod. */
+static void
+test_function_names_and_typmods(void **state)
+{
+    static const struct {
+        const char *name;
+        uint8_t type;
+        int32_t typmod;
+    } want[] = {
+        {"now", TL_TYPE_TIMESTAMPTZ, -1},
+        {"current_timestamp", TL_TYPE_TIMESTAMPTZ, -1},
+        {"current_timestamp", TL_TYPE_TIMESTAMPTZ, 2},
+        {"localtimestamp", TL_TYPE_TIMESTAMP, 0},
+        {"current_date", TL_TYPE_DATE, -1},
+        {"current_user", TL_TYPE_TEXT, -1},
+        {"session_user", TL_TYPE_TEXT, -1},
+        {"user", TL_TYPE_TEXT, -1},
+        {"current_role", TL_TYPE_TEXT, -1},
+        {"current_catalog", TL_TYPE_TEXT, -1},
+        {"current_schema", TL_TYPE_TEXT, -1},
+        {"current_database", TL_TYPE_TEXT, -1},
+        {"version", TL_TYPE_TEXT, -1},
+        {"pg_backend_pid", TL_TYPE_INT4, -1},
+        {"current_timestamp", TL_TYPE_TEXT, -1},
+    };
+    struct sql_fixture f;
+    struct select_q q;
+    fixture_init(&f, 6);
+    assert_int_equal(
+        bind_select(&f,
+                    "SELECT now(), CURRENT_TIMESTAMP, CURRENT_TIMESTAMP(2), "
+                    "LOCALTIMESTAMP(0), CURRENT_DATE, current_user, "
+                    "session_user, user, current_role, current_catalog, "
+                    "current_schema, current_database(), version(), "
+                    "pg_backend_pid(), CURRENT_TIMESTAMP::text FROM t",
+                    &q),
+        0);
+    assert_int_equal(q.n_targets, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < q.n_targets; i++) {
+        assert_string_equal(q.targets[i].name, want[i].name);
+        assert_int_equal(q.targets[i].type, want[i].type);
+        assert_int_equal(q.targets[i].typmod, want[i].typmod);
+    }
+    fixture_close(&f);
+}
+
 /* SELECT * expands to the visible columns only, in table order. */
 static void
 test_star_skips_hidden_columns(void **state)
@@ -130,6 +178,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output_names),
+        cmocka_unit_test(test_function_names_and_typmods),
         cmocka_unit_test(test_star_skips_hidden_columns),
         cmocka_unit_test(test_count_only_decision),
         cmocka_unit_test(test_ungrouped_column_is_refused),
