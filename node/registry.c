@@ -6,7 +6,9 @@
  * it would write (its own record, the records of the groups it leads);
  * when something differs, when an address was missing (a node joined), or
  * every REGISTRY_REFRESH_S, it reads the registry (one scan of the meta
- * group through its leader, found by hints) into the cache, then:
+ * group through its leader, through the cluster client of
+ * common/client/client.h: the local meta replica's view of the leader
+ * first, then hints, replicas and every node) into the cache, then:
  *   - if the settings are absent and this node leads the meta group, it
  *     writes the settings, the initial shard records and the meta group's
  *     record in one batch, every mutation conditional on ABSENT, so two
@@ -28,6 +30,7 @@
 #include "clock.h"
 #include "cluster_map.h"
 #include "common/base/sqlstate.h"
+#include "common/client/client.h"
 #include "common/meta/meta_keys.h"
 #include "crash.h"
 #include "log.h"
@@ -41,6 +44,7 @@
 #define REGISTRY_MAX_BACKOFF_MS 2000
 #define REGISTRY_CALL_MS 2000
 #define REGISTRY_QUICK_CALL_MS 1000
+#define REGISTRY_CONNECT_MS 500
 #define SHARD_WRITE_MIN_S 1.0
 
 struct registry {
@@ -55,8 +59,10 @@ struct registry {
     double cache_at;
     uint32_t meta_leader; /* the node that answered the last read */
     bool want_read;       /* an address was missing: read without waiting */
-    struct tl_rpc_client *clients[TL_MAX_NODES];
-    char client_addr[TL_MAX_NODES][TL_ADDR_MAX];
+    /* Calls to the meta group (thread-safe; its own lock). It learns the
+     * nodes beyond the configuration from every registry read. */
+    struct tl_cluster_config cfg; /* the client's: n->cfg, then learned */
+    struct tl_client client;
     /* Registry thread only. */
     double last_write[TL_MAX_SHARDS];
 };
@@ -138,31 +144,6 @@ registry_max_node(struct node *n)
     return max;
 }
 
-/* The client for node @id (created on first use, re-created when its
- * address changed), or NULL when its address is unknown. Borrowed: lives
- * until registry_destroy(). */
-static struct tl_rpc_client *
-client_of(struct registry *g, uint32_t id)
-{
-    char addr[TL_ADDR_MAX];
-    struct tl_rpc_client *c = NULL;
-
-    if (id < 1 || id > TL_MAX_NODES ||
-        registry_node_addr(g->n, id, false, addr, sizeof addr) != 0)
-        return NULL;
-    pthread_mutex_lock(&g->mu);
-    c = g->clients[id - 1];
-    /* A client whose address changed is kept (calls may be in flight on
-     * it) only until a restart; addresses of a node id do not move. */
-    if (c == NULL && tl_rpc_client_create(addr, &c) == 0) {
-        tl_rpc_client_set_connect_timeout(c, 500);
-        g->clients[id - 1] = c;
-        snprintf(g->client_addr[id - 1], TL_ADDR_MAX, "%s", addr);
-    }
-    pthread_mutex_unlock(&g->mu);
-    return c;
-}
-
 /* ------------------------------------------------------------ meta calls */
 
 /* Whether the node is shutting down: the thread gives up at once. */
@@ -175,63 +156,71 @@ stopping(struct registry *g)
     return stop;
 }
 
-/* Send @req to the meta group's leader: the last known leader first, then
- * every known node, following not-leader hints. 0 with *@resp set (a
- * reply without error, or with a failed condition); else a TL_E* code. */
+/* stop_cb of the cluster client: a stopping node gives up at once. */
+static bool
+stop_cb(void *arg)
+{
+    return stopping(arg);
+}
+
+/* learn_cb of the cluster client: a node without an address, or a hint
+ * naming a node the client does not know. Teach it the nodes of the
+ * cached registry; read the registry again soon for the others. */
+static void
+learn_cb(void *arg)
+{
+    struct registry *g = arg;
+    Talus__ClusterMap *m = NULL;
+    pthread_mutex_lock(&g->mu);
+    if (g->cache != NULL)
+        m = talus__cluster_map__unpack(NULL, g->cache_len, g->cache);
+    g->want_read = true;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    if (m != NULL) {
+        tl_client_add_nodes(&g->client, m);
+        talus__cluster_map__free_unpacked(m, NULL);
+    }
+}
+
+/* Send @req to the meta group's leader through the cluster client: the
+ * local meta replica's leader first (else the last one seen), following
+ * hints, then the meta replicas and every known node, the same request id
+ * on every attempt. A worker answering a ClusterMap (@quick) gives it
+ * REGISTRY_QUICK_CALL_MS in all and falls back to the cache: its client
+ * waits too. 0 with *@resp set (a reply without error, or the group's own
+ * error such as a failed condition); else a TL_E* code. */
 static int
 meta_call(struct registry *g, Talus__Request *req, bool quick,
           Talus__Response **resp)
 {
-    /* A worker answering a ClusterMap (quick) asks only the known leader,
-     * briefly, and falls back to the cache: its client waits too. */
+    struct node_shard *msh = node_shard_get(g->n, TL_META_GROUP);
+    struct tl_client_retry t;
     int call_ms = quick ? REGISTRY_QUICK_CALL_MS : REGISTRY_CALL_MS;
-    struct node *n = g->n;
-    uint32_t order[TL_MAX_NODES + 2], n_order = 0, max = registry_max_node(n);
-    struct node_shard *msh = node_shard_get(n, TL_META_GROUP);
-    int rv = TL_EUNAVAILABLE;
+    int64_t deadline = quick ? tl_client_now_ms() + REGISTRY_QUICK_CALL_MS
+                             : tl_client_default_deadline(&g->client);
+    int rv;
 
     if (msh != NULL && atomic_load(&msh->leader_id) != 0)
-        order[n_order++] = (uint32_t)atomic_load(&msh->leader_id);
-    pthread_mutex_lock(&g->mu);
-    if (g->meta_leader != 0)
-        order[n_order++] = g->meta_leader;
-    pthread_mutex_unlock(&g->mu);
-    for (uint32_t id = 1; !quick && id <= max && n_order < TL_MAX_NODES + 2;
-         id++)
-        order[n_order++] = id;
+        tl_client_note_leader(&g->client, TL_META_GROUP,
+                              (uint32_t)atomic_load(&msh->leader_id), "raft");
     req->has_shard = 1;
     req->shard = TL_META_GROUP;
-    for (uint32_t i = 0; i < n_order && !stopping(g); i++) {
-        uint32_t id = order[i];
-        for (int hop = 0; hop < 2 && id != 0; hop++) {
-            struct tl_rpc_client *c = client_of(g, id);
-            Talus__Response *r = NULL;
-            if (c == NULL)
-                break;
-            req->request_id = tl_rpc_next_id();
-            if (req->body_case == TALUS__REQUEST__BODY_WRITE) {
-                req->write->has_request_id = 1;
-                req->write->request_id = req->request_id;
-            }
-            rv = tl_rpc_call(c, req, call_ms, &r);
-            if (rv != 0)
-                break;
-            if (r->error == NULL ||
-                (r->error->has_mutation && r->error->mutation >= 0)) {
-                pthread_mutex_lock(&g->mu);
-                g->meta_leader = id;
-                pthread_mutex_unlock(&g->mu);
-                *resp = r;
-                return 0;
-            }
-            rv = r->error->has_code ? r->error->code : TL_EUNAVAILABLE;
-            id = r->has_leader_hint && r->leader_hint != id
-                     ? (uint32_t)r->leader_hint
-                     : 0;
-            talus__response__free_unpacked(r, NULL);
-        }
+    req->request_id = tl_rpc_next_id();
+    if (req->body_case == TALUS__REQUEST__BODY_WRITE) {
+        req->write->has_request_id = 1;
+        req->write->request_id = req->request_id;
     }
-    return rv != 0 ? rv : TL_EUNAVAILABLE;
+    tl_client_retry_init(&g->client, &t, TL_META_GROUP, tl_client_op_of(req),
+                         deadline);
+    t.attempt_ms = call_ms;
+    rv = tl_client_call(&g->client, &t, req, resp);
+    if (rv != 0)
+        return rv;
+    pthread_mutex_lock(&g->mu);
+    g->meta_leader = t.node;
+    pthread_mutex_unlock(&g->mu);
+    return 0;
 }
 
 /* Read the registry into @m (allocated in @a) and the cache. */
@@ -281,6 +270,8 @@ read_registry(struct registry *g, bool quick, struct tl_arena *a,
     g->cache_len = len;
     g->cache_at = node_now();
     pthread_mutex_unlock(&g->mu);
+    /* Nodes that joined since: the next calls may try them. */
+    tl_client_add_nodes(&g->client, m);
     return 0;
 }
 
@@ -322,8 +313,8 @@ add_put(struct tl_arena *a, struct batch *b, enum tl_meta_index index,
     b->muts[b->n++] = m;
 }
 
-/* Write @b to the meta group. 0, TL_ECONFLICT (a condition failed) or
- * the call's error. */
+/* Write @b to the meta group. 0, TL_ECONFLICT (a condition failed), the
+ * meta group's own error, or the call's. */
 static int
 write_batch(struct registry *g, struct batch *b)
 {
@@ -341,8 +332,11 @@ write_batch(struct registry *g, struct batch *b)
     rv = meta_call(g, &req, false, &resp);
     if (rv != 0)
         return rv;
-    if (resp->error != NULL)
+    if (resp->error != NULL && resp->error->has_mutation)
         rv = TL_ECONFLICT;
+    else if (resp->error != NULL)
+        rv = resp->error->has_code && resp->error->code != 0 ? resp->error->code
+                                                             : TL_EIO;
     talus__response__free_unpacked(resp, NULL);
     return rv;
 }
@@ -658,6 +652,17 @@ registry_start(struct node *n)
     if (g == NULL)
         abort();
     g->n = n;
+    g->cfg = n->cfg;
+    struct tl_client_opts opts = {
+        .log_mod = MOD,
+        .connect_timeout_ms = REGISTRY_CONNECT_MS,
+        .hooks = {.arg = g, .learn_cb = learn_cb, .stop_cb = stop_cb},
+    };
+    int rv = tl_client_init(&g->client, &g->cfg, &opts);
+    if (rv != 0) {
+        free(g);
+        return rv;
+    }
     pthread_mutex_init(&g->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -705,8 +710,7 @@ registry_destroy(struct node *n)
     if (g == NULL)
         return;
     registry_stop(n);
-    for (uint32_t i = 0; i < TL_MAX_NODES; i++)
-        tl_rpc_client_destroy(g->clients[i]);
+    tl_client_close(&g->client);
     free(g->cache);
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);

@@ -16,41 +16,37 @@
 #define META_TIMEOUT_MS 5000
 #define APPLY_RETRIES 8
 
-/* Send @req to the meta group: every node in turn until one answers
- * without a not-leader or unavailable error. 0 with *@resp (which may
- * carry another error, e.g. a failed condition), else TL_EUNAVAILABLE
- * with a message on stderr. */
+/* Send @req to the meta group through the cluster client: its known
+ * leader first, following hints, then the meta replicas and every other
+ * node, the same request id on every attempt (a write is deduplicated by
+ * it), each attempt for at most META_TIMEOUT_MS. 0 with *@resp (which may
+ * carry the meta group's own error, e.g. a failed condition), else
+ * TL_EUNAVAILABLE with a message on stderr. */
 static int
 meta_call(const struct tl_cluster_config *cfg, Talus__Request *req,
           Talus__Response **resp)
 {
-    char why[256] = "no node answered";
-    for (uint32_t i = 0; i < cfg->n_nodes; i++) {
-        struct tl_rpc_client *cl;
-        Talus__Response *r = NULL;
-        if (tl_rpc_client_create(cfg->nodes[i].rpc_addr, &cl) != 0)
-            continue;
-        req->request_id = tl_rpc_next_id();
-        int rv = tl_rpc_call(cl, req, META_TIMEOUT_MS, &r);
-        tl_rpc_client_destroy(cl);
-        if (rv != 0)
-            continue;
-        int code = r->error != NULL && r->error->has_code ? r->error->code : 0;
-        if (r->error != NULL && !r->error->has_mutation &&
-            (code == TL_ENOTLEADER || code == TL_EUNAVAILABLE ||
-             code == TL_ENOTFOUND || code == 0)) {
-            snprintf(why, sizeof why, "node %u: %s", cfg->nodes[i].id,
-                     r->error->message);
-            talus__response__free_unpacked(r, NULL);
-            continue;
-        }
-        *resp = r;
-        return 0;
+    struct tl_client *c = shardctl_client(cfg);
+    struct tl_client_retry t;
+    if (c == NULL)
+        return TL_EUNAVAILABLE;
+    req->has_shard = 1;
+    req->shard = TL_META_GROUP;
+    req->request_id = tl_rpc_next_id();
+    if (req->body_case == TALUS__REQUEST__BODY_WRITE) {
+        req->write->has_request_id = 1;
+        req->write->request_id = req->request_id;
     }
+    tl_client_retry_init(c, &t, TL_META_GROUP, tl_client_op_of(req),
+                         tl_client_default_deadline(c));
+    t.attempt_ms = META_TIMEOUT_MS;
+    int rv = tl_client_call(c, &t, req, resp);
+    if (rv == 0)
+        return 0;
     fprintf(stderr,
             "shardctl: cannot reach the meta group (catalog) of the cluster: "
             "%s; is the cluster running?\n",
-            why);
+            t.why[0] != '\0' ? t.why : "no node answered");
     return TL_EUNAVAILABLE;
 }
 

@@ -20,6 +20,7 @@
 #include "cluster_config.h"
 #include "cluster_map.h"
 #include "crash.h"
+#include "log.h"
 #include "rpc.h"
 #include "shardctl_int.h"
 #include "tl_error.h"
@@ -39,6 +40,12 @@
 
 /* The ClusterMap the cluster answered (registry view), or NULL. */
 static Talus__Response *g_map;
+
+/* The cluster client of this run (shardctl_client()) and its copy of the
+ * configuration. */
+static struct tl_cluster_config g_client_cfg;
+static struct tl_client g_client;
+static bool g_client_ready;
 
 /* A shard as the nodes that answered see it: the leader's view (the
  * node reporting is_leader) wins over a follower's; replicas lists every
@@ -502,32 +509,84 @@ find_leader(const struct tl_cluster_config *cfg, uint32_t shard,
                                                           : 0;
 }
 
-/* Run a leader operation, following leader hints and retrying busy or
- * leaderless states until @deadline. */
+struct tl_client *
+shardctl_client(const struct tl_cluster_config *cfg)
+{
+    struct tl_client_opts opts = {.log_mod = "shardctl"};
+    if (g_client_ready)
+        return &g_client;
+    g_client_cfg = *cfg;
+    if (tl_client_init(&g_client, &g_client_cfg, &opts) != 0) {
+        fprintf(stderr, "shardctl: bad node address in the configuration\n");
+        return NULL;
+    }
+    if (g_map != NULL && g_map->cluster_map != NULL)
+        tl_client_seed_leaders(&g_client, g_map->cluster_map);
+    g_client_ready = true;
+    return &g_client;
+}
+
+void
+shardctl_client_close(void)
+{
+    if (g_client_ready)
+        tl_client_close(&g_client);
+    g_client_ready = false;
+}
+
+/* Run a leader operation through the cluster client, which follows leader
+ * hints (from the leader the cluster map named, or the shard's preferred
+ * one) and walks the replicas of a leaderless shard; an answer that the
+ * shard is busy (any refusal but TL_EINVAL) is asked again after 200 ms,
+ * until @deadline. The operation may be repeated: a node applies a
+ * membership change that is already in place as a no-op or refuses it. */
 static int
 leader_call(const struct tl_cluster_config *cfg, int op, uint32_t shard,
             uint32_t node, double deadline, char *msg, size_t msglen)
 {
-    struct shard_view *views = calloc(cfg->n_shards + 1, sizeof(*views));
-    bool node_up[TL_MAX_NODES];
+    struct tl_client *c = shardctl_client(cfg);
     int rv = TL_EUNAVAILABLE;
 
     snprintf(msg, msglen, "shard %u has no leader", shard);
-    while (now_s() < deadline) {
-        uint64_t hint = 0;
-        uint32_t leader = find_leader(cfg, shard, views, node_up);
-        double left = deadline - now_s();
-        if (leader != 0) {
-            rv = membership_call(cfg, leader, op, shard, node,
-                                 (uint32_t)(left * 1000) + 1, &hint, msg,
-                                 msglen);
-            if (rv == 0 || rv == TL_EINVAL)
-                break;
+    while (c != NULL && now_s() < deadline) {
+        Talus__Request req = TALUS__REQUEST__INIT;
+        Talus__MembershipRequest mr = TALUS__MEMBERSHIP_REQUEST__INIT;
+        Talus__Response *resp = NULL;
+        struct tl_client_retry t;
+        uint32_t left_ms = (uint32_t)((deadline - now_s()) * 1000) + 1;
+
+        mr.op = (Talus__MembershipRequest__Op)op;
+        mr.shard = shard;
+        mr.node_id = node;
+        mr.has_timeout_ms = true;
+        mr.timeout_ms = left_ms;
+        req.request_id = tl_rpc_next_id();
+        req.has_shard = true;
+        req.shard = shard;
+        req.body_case = TALUS__REQUEST__BODY_MEMBERSHIP;
+        req.membership = &mr;
+        /* The node works until mr.timeout_ms: wait for it a little
+         * longer. */
+        tl_client_retry_init(c, &t, shard, TL_CLIENT_READ,
+                             tl_client_now_ms() + left_ms + 2000);
+        t.attempt_ms = (int)left_ms + 2000;
+        rv = tl_client_call(c, &t, &req, &resp);
+        if (rv != 0) {
+            snprintf(msg, msglen, "%s",
+                     t.why[0] != '\0' ? t.why : "no node answered");
+        } else if (resp->error != NULL) {
+            rv = resp->error->has_code && resp->error->code != 0
+                     ? resp->error->code
+                     : TL_EIO;
+            snprintf(msg, msglen, "%s", resp->error->message);
         }
-        /* Not the leader any more, busy, or no leader yet: retry. */
+        if (resp != NULL)
+            talus__response__free_unpacked(resp, NULL);
+        if (rv == 0 || rv == TL_EINVAL)
+            break;
+        /* Busy, or no leader yet: ask again. */
         usleep(200 * 1000);
     }
-    free(views);
     return rv;
 }
 
@@ -1121,6 +1180,10 @@ main(int argc, char **argv)
     int i;
 
     tl_crash_install("shardctl");
+    /* shardctl speaks to its user in messages of its own; the event lines
+     * of the cluster client show with TALUS_LOG_LEVEL=info. */
+    if (getenv("TALUS_LOG_LEVEL") == NULL)
+        tl_log_set_level(TL_LOG_WARN);
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config = argv[++i];
@@ -1226,6 +1289,7 @@ main(int argc, char **argv)
         fprintf(stderr, "shardctl: unknown command %s\n", cmd);
         usage(stderr);
     }
+    shardctl_client_close();
     if (g_map != NULL)
         talus__response__free_unpacked(g_map, NULL);
     /* Closed sockets are reaped by nng's threads in the background; wait

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cluster_config.h"
+#include "common/client/client.h"
 #include "rpc.h"
 
 struct catalog;  /* router/core/catalog.h */
@@ -32,40 +33,32 @@ struct router_limits {
 };
 
 struct router {
-    /* Nodes may be added at run time (router_learn_nodes()): a new node's
-     * entry and client are filled before cfg.n_nodes grows (a release
-     * store), and a client is replaced only for a node whose address was
-     * unknown; the replaced one is kept until router_close(). */
+    /* Nodes may be added at run time (router_learn_nodes()): the cluster
+     * client fills a new node's entry and client before cfg.n_nodes grows
+     * (a release store); see common/client/client.h. */
     struct tl_cluster_config cfg;
-    struct tl_rpc_client *_Atomic nodes[TL_MAX_NODES]; /* by id - 1 */
+    /* Node clients, the known leader of each shard, retries: every call to
+     * a shard or the meta group goes through it (router_int.h). Its hooks
+     * learn nodes from the registry, reload the catalog after a stale-map
+     * refusal and stamp each attempt with the catalog version. */
+    struct tl_client client;
     /* Where to ask for the cluster map: --join's list (may be empty: then
      * the configured nodes). */
     char join[1024];
     pthread_mutex_t map_mu; /* serializes router_learn_nodes() */
     int64_t map_at_ms;      /* last fetch (router_now_ms), under map_mu */
-    struct tl_rpc_client *retired[TL_MAX_NODES]; /* under map_mu */
-    uint32_t n_retired;
     struct catalog *catalog;
     /* Client connections: slots, cancel keys. Created by main() before
      * the first connection (NULL in unit tests: no limits, no cancel). */
     struct backends *backends;
     struct router_limits limits;
-    /* Node (1-based id) last seen leading each shard, 0 for the preferred
-     * one; set from the nodes' leader hints and successful replies
-     * (router_int.h). */
-    _Atomic uint32_t leader[TL_MAX_SHARDS];
-    /* Per node (index id - 1): until when (router_now_ms clock) retries
-     * pass it over, after a request could not even be sent to it. */
-    _Atomic int64_t down_until_ms[TL_MAX_NODES];
     uint32_t router_id; /* random, for row ids and backend keys */
     atomic_uint_fast64_t n_queries;
-    atomic_uint_fast64_t n_leader_changes; /* leader[] moved */
-    atomic_uint_fast64_t n_retries;        /* requests sent again */
 };
 
-/** Connect clients to every node of @cfg (copied) and create the catalog
- * cache (loaded lazily on first use). Nodes need not be up. TL_EINVAL for
- * a bad address. */
+/** Connect the cluster client to every node of @cfg (copied) and create
+ * the catalog cache (loaded lazily on first use). Nodes need not be up.
+ * TL_EINVAL for a bad address. */
 int router_init(struct router *r, const struct tl_cluster_config *cfg);
 
 /** Fetch the cluster map (from r->join, then every known node) and add
@@ -77,7 +70,7 @@ int router_init(struct router *r, const struct tl_cluster_config *cfg);
 int router_learn_nodes(struct router *r, int min_interval_ms);
 
 /** Seed the known leaders from the shard records of @m (a ClusterMap)
- * where none is known yet. Cannot fail. */
+ * where none is known yet (tl_client_seed_leaders()). Cannot fail. */
 void router_seed_leaders(struct router *r, const Talus__ClusterMap *m);
 
 /** Release everything router_init() made (logs the retry counters). */

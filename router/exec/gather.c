@@ -32,7 +32,7 @@ start_call(struct sql_stmt *st, struct gather_call *c, struct tl_rpc_call **p)
 {
     int timeout_ms;
     struct tl_rpc_client *cl =
-        router_retry_client(st->r, &c->retry, &timeout_ms);
+        tl_client_retry_client(&st->r->client, &c->retry, &timeout_ms);
     c->resp = NULL;
     /* The version this statement planned with; raised after a stale
      * refusal once the table was found unchanged. */
@@ -40,7 +40,7 @@ start_call(struct sql_stmt *st, struct gather_call *c, struct tl_rpc_call **p)
     c->req.map_version = catalog_request_version(st->r->catalog);
     if (cl == NULL) {
         c->retry.failed = true;
-        c->rv = router_retry_error(st->r, &c->retry, NULL);
+        c->rv = tl_client_retry_error(&st->r->client, &c->retry, NULL);
         return false;
     }
     /* A resent modify whose earlier attempt may have been applied: the
@@ -62,14 +62,15 @@ start_call(struct sql_stmt *st, struct gather_call *c, struct tl_rpc_call **p)
 static bool
 judge_call(struct sql_stmt *st, struct gather_call *c)
 {
-    enum router_verdict v = router_retry_next(st->r, &c->retry, c->rv, c->resp);
-    if (v == ROUTER_DONE)
+    enum tl_client_verdict v =
+        tl_client_retry_next(&st->r->client, &c->retry, c->rv, c->resp);
+    if (v == TL_CLIENT_DONE)
         return false;
     if (c->resp != NULL)
         talus__response__free_unpacked(c->resp, NULL);
     c->resp = NULL;
-    if (v == ROUTER_FAILED) {
-        c->rv = router_retry_error(st->r, &c->retry, NULL);
+    if (v == TL_CLIENT_FAILED) {
+        c->rv = tl_client_retry_error(&st->r->client, &c->retry, NULL);
         tl_info("exec", "event=call_failed shard=%u unknown=%d why=\"%s\"",
                 c->shard, (int)c->retry.unknown, c->retry.why);
         return false;
@@ -79,7 +80,7 @@ judge_call(struct sql_stmt *st, struct gather_call *c)
 
 /* Whether a CancelRequest stopped the statement; the first time, st->err
  * gets the 57014 and st->interrupted is set. (statement_timeout needs no
- * check here: it is every call's deadline, and router_retry_error() says
+ * check here: it is every call's deadline, and tl_client_retry_error() says
  * 57014 when it ran out on a leader that was working or before a request
  * went out, 40001 only when no leader was known.) */
 static bool
@@ -130,8 +131,8 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
             c->req.write->has_request_id = 1;
             c->req.write->request_id = c->req.request_id;
         }
-        router_retry_init(st->r, &c->retry, c->shard, router_op_of(&c->req),
-                          deadline);
+        tl_client_retry_init(&st->r->client, &c->retry, c->shard,
+                             tl_client_op_of(&c->req), deadline);
         c->retry.table_id = router_request_table(&c->req);
         c->retry.stmt_deadline = st->deadline_ms > 0;
         if (stop) {
@@ -149,7 +150,7 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
             struct gather_call *c = &calls[i];
             if (state[i] == CALL_INFLIGHT && tl_rpc_call_done(pending[i], 0)) {
                 c->rv = tl_rpc_call_wait(pending[i], &c->resp);
-                if (stop && c->retry.op == ROUTER_READ)
+                if (stop && c->retry.op == TL_CLIENT_READ)
                     state[i] = CALL_WAITING; /* abandoned: settled below */
                 else
                     state[i] = judge_call(st, c) ? CALL_WAITING : CALL_SETTLED;
@@ -185,7 +186,8 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
          * that their outcome is known. Aborts can be lost in a race with
          * the call's own progress: repeat them every turn. */
         for (size_t i = 0; stop && i < n; i++)
-            if (state[i] == CALL_INFLIGHT && calls[i].retry.op == ROUTER_READ)
+            if (state[i] == CALL_INFLIGHT &&
+                calls[i].retry.op == TL_CLIENT_READ)
                 tl_rpc_call_abort(pending[i]);
         if (stop)
             continue;
@@ -209,11 +211,12 @@ gather_check(struct sql_stmt *st, const struct gather_call *call)
         /* A read abandoned, or a write not sent again: the statement's
          * 57014, unless a write may have been applied. */
         if (call->retry.unknown)
-            return router_retry_error(st->r, &call->retry, &st->err);
+            return tl_client_retry_error(&st->r->client, &call->retry,
+                                         &st->err);
         return TL_ETIMEOUT;
     }
     if (call->retry.failed)
-        return router_retry_error(st->r, &call->retry, &st->err);
+        return tl_client_retry_error(&st->r->client, &call->retry, &st->err);
     return router_call_result(st->r, call->shard, call->rv, call->resp,
                               &st->err);
 }

@@ -1,7 +1,8 @@
 /* gather — scatter requests to shards and gather their answers.
  *
  * Every call goes to the shard's leader through the retry state machine of
- * router/core/router_int.h, until the statement's deadline; the statement's
+ * the router's cluster client (common/client/client.h), until the
+ * statement's deadline; the statement's
  * cancel flag and statement_timeout are looked at while waiting. Rows are
  * handed to callbacks; nothing here writes to the client. */
 #ifndef TL_GATHER_H
@@ -28,7 +29,7 @@ struct gather_call {
                               resp NULL when retries gave up */
     bool interrupted;      /* not finished: the statement was canceled
                               or timed out (st->err) */
-    struct router_retry retry; /* leader following (router_int.h) */
+    struct tl_client_retry retry; /* leader following (common/client) */
 };
 
 /** Send every call's request (request ids and shards are filled here) in

@@ -1,4 +1,5 @@
-/* Unit tests of the router's leader following (router/core/router.c): where
+/* Unit tests of the router's leader following (common/client/client.c, as
+ * the router configures it in router/core/router.c): where
  * each retry goes, after what pause, and what a client is told when the
  * deadline passes; plus the RPC client's fast failure on a dead node. */
 #include <setjmp.h>
@@ -10,14 +11,18 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
+#include "common/client/client.h"
 #include "router/core/router_int.h"
 #include "rpc.h"
 
-/* A router config without node clients (no call is sent). */
+/* A router config whose cluster client has no node clients (no call is
+ * sent) and no hooks. */
 static void
 make_router(struct router *r, uint32_t n_nodes, uint32_t replicas)
 {
     memset(r, 0, sizeof(*r));
+    r->client.cfg = &r->cfg;
+    r->client.opts.log_mod = "router";
     tl_cluster_config_defaults(&r->cfg);
     r->cfg.n_nodes = n_nodes;
     r->cfg.n_replicas = replicas;
@@ -71,24 +76,26 @@ static void
 test_hint_switches_leader_at_once(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct reply rp;
     (void)state;
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_WRITE,
+                         router_now_ms() + 5000);
     assert_int_equal(t.node, 1); /* the preferred leader of shard 0 */
     assert_int_equal(
-        router_retry_next(&r, &t, 0,
-                          error_reply(&rp, TL_ENOTLEADER,
-                                      TL_SQLSTATE_CONNECTION_FAILURE,
-                                      NOT_SERVED, 3)),
-        ROUTER_RETRY);
+        tl_client_retry_next(&r.client, &t, 0,
+                             error_reply(&rp, TL_ENOTLEADER,
+                                         TL_SQLSTATE_CONNECTION_FAILURE,
+                                         NOT_SERVED, 3)),
+        TL_CLIENT_RETRY);
     assert_int_equal(t.node, 3);
     assert_true(t.next_at_ms <= router_now_ms()); /* no pause */
     assert_false(t.unknown);
-    assert_int_equal(atomic_load(&r.leader[0]), 3);
+    assert_int_equal(atomic_load(&r.client.leader[0]), 3);
     /* A new call starts at the new leader. */
-    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 5000);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_READ,
+                         router_now_ms() + 5000);
     assert_int_equal(t.node, 3);
 }
 
@@ -98,30 +105,31 @@ static void
 test_no_hint_walks_replicas_with_backoff(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct reply rp;
     (void)state;
     make_router(&r, 4, 3);
     r.cfg.n_initial_nodes = 3;
-    router_retry_init(&r, &t, 1, ROUTER_READ, router_now_ms() + 60000);
+    tl_client_retry_init(&r.client, &t, 1, TL_CLIENT_READ,
+                         router_now_ms() + 60000);
     assert_int_equal(t.node, 2);
     static const uint32_t order[] = {3, 1, 4, 2, 3};
     static const int pause[] = {25, 50, 100, 200, 200};
     for (int i = 0; i < 5; i++) {
         int64_t before = router_now_ms();
         assert_int_equal(
-            router_retry_next(&r, &t, 0,
-                              error_reply(&rp, TL_EUNAVAILABLE,
-                                          TL_SQLSTATE_CONNECTION_FAILURE,
-                                          NOT_SERVED, 0)),
-            ROUTER_RETRY);
+            tl_client_retry_next(&r.client, &t, 0,
+                                 error_reply(&rp, TL_EUNAVAILABLE,
+                                             TL_SQLSTATE_CONNECTION_FAILURE,
+                                             NOT_SERVED, 0)),
+            TL_CLIENT_RETRY);
         int64_t after = router_now_ms();
         assert_int_equal(t.node, order[i]);
         assert_true(t.next_at_ms >= before + pause[i]);
         assert_true(t.next_at_ms <= after + pause[i]);
     }
     /* Refusals never move the shared leader. */
-    assert_int_equal(atomic_load(&r.leader[1]), 0);
+    assert_int_equal(atomic_load(&r.client.leader[1]), 0);
 }
 
 /* With one replica per shard, an unreachable replica is retried (after a
@@ -131,17 +139,18 @@ static void
 test_only_replica_unreachable_is_retried(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     (void)state;
     make_router(&r, 3, 1);
-    router_retry_init(&r, &t, 2, ROUTER_WRITE, router_now_ms() + 60000);
+    tl_client_retry_init(&r.client, &t, 2, TL_CLIENT_WRITE,
+                         router_now_ms() + 60000);
     assert_int_equal(t.node, 3);
-    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
-                     ROUTER_RETRY);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, TL_EUNAVAILABLE, NULL),
+                     TL_CLIENT_RETRY);
     assert_int_equal(t.node, 3);
     assert_true(t.next_at_ms > router_now_ms() - 1);
-    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
-                     ROUTER_RETRY);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, TL_EUNAVAILABLE, NULL),
+                     TL_CLIENT_RETRY);
     assert_int_equal(t.node, 3);
     assert_false(t.unknown);
 }
@@ -152,20 +161,21 @@ static void
 test_not_hosted_returns_to_replica(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct reply rp;
     (void)state;
     make_router(&r, 3, 1);
-    router_retry_init(&r, &t, 2, ROUTER_READ, router_now_ms() + 60000);
-    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
-                     ROUTER_RETRY);
+    tl_client_retry_init(&r.client, &t, 2, TL_CLIENT_READ,
+                         router_now_ms() + 60000);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, TL_EUNAVAILABLE, NULL),
+                     TL_CLIENT_RETRY);
     t.node = 1; /* as if a membership change had been guessed */
     assert_int_equal(
-        router_retry_next(&r, &t, 0,
-                          error_reply(&rp, TL_EUNAVAILABLE,
-                                      TL_SQLSTATE_CONNECTION_FAILURE,
-                                      NOT_SERVED, 0)),
-        ROUTER_RETRY);
+        tl_client_retry_next(&r.client, &t, 0,
+                             error_reply(&rp, TL_EUNAVAILABLE,
+                                         TL_SQLSTATE_CONNECTION_FAILURE,
+                                         NOT_SERVED, 0)),
+        TL_CLIENT_RETRY);
     assert_int_equal(t.node, 3);
 }
 
@@ -175,29 +185,31 @@ static void
 test_unreachable_node_passed_over(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct reply rp;
     (void)state;
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 60000);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_READ,
+                         router_now_ms() + 60000);
     assert_int_equal(t.node, 1);
-    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
-                     ROUTER_RETRY);
-    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 60000);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, TL_EUNAVAILABLE, NULL),
+                     TL_CLIENT_RETRY);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_READ,
+                         router_now_ms() + 60000);
     assert_int_equal(t.node, 2);
     assert_int_equal(
-        router_retry_next(&r, &t, 0,
-                          error_reply(&rp, TL_EUNAVAILABLE,
-                                      TL_SQLSTATE_CONNECTION_FAILURE,
-                                      NOT_SERVED, 0)),
-        ROUTER_RETRY);
+        tl_client_retry_next(&r.client, &t, 0,
+                             error_reply(&rp, TL_EUNAVAILABLE,
+                                         TL_SQLSTATE_CONNECTION_FAILURE,
+                                         NOT_SERVED, 0)),
+        TL_CLIENT_RETRY);
     assert_int_equal(t.node, 3); /* not 1 */
     assert_int_equal(
-        router_retry_next(&r, &t, 0,
-                          error_reply(&rp, TL_ENOTLEADER,
-                                      TL_SQLSTATE_CONNECTION_FAILURE,
-                                      NOT_SERVED, 1)),
-        ROUTER_RETRY);
+        tl_client_retry_next(&r.client, &t, 0,
+                             error_reply(&rp, TL_ENOTLEADER,
+                                         TL_SQLSTATE_CONNECTION_FAILURE,
+                                         NOT_SERVED, 1)),
+        TL_CLIENT_RETRY);
     assert_int_equal(t.node, 1); /* the hint wins */
 }
 
@@ -208,23 +220,24 @@ static void
 test_unknown_write_reports_08007(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct reply rp;
     struct tl_error err;
     (void)state;
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 60);
-    assert_int_equal(router_retry_next(&r, &t, TL_ETIMEOUT, NULL),
-                     ROUTER_RETRY);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_WRITE,
+                         router_now_ms() + 60);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, TL_ETIMEOUT, NULL),
+                     TL_CLIENT_RETRY);
     assert_true(t.unknown);
-    enum router_verdict v = ROUTER_RETRY;
-    for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-        v = router_retry_next(&r, &t, 0,
-                              error_reply(&rp, TL_EUNAVAILABLE,
-                                          TL_SQLSTATE_CONNECTION_FAILURE,
-                                          NOT_SERVED, 0));
-    assert_int_equal(v, ROUTER_FAILED);
-    assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
+    enum tl_client_verdict v = TL_CLIENT_RETRY;
+    for (int i = 0; i < 10 && v == TL_CLIENT_RETRY; i++)
+        v = tl_client_retry_next(&r.client, &t, 0,
+                                 error_reply(&rp, TL_EUNAVAILABLE,
+                                             TL_SQLSTATE_CONNECTION_FAILURE,
+                                             NOT_SERVED, 0));
+    assert_int_equal(v, TL_CLIENT_FAILED);
+    assert_int_equal(tl_client_retry_error(&r.client, &t, &err), TL_ETIMEOUT);
     assert_string_equal(err.sqlstate, "08007");
     assert_non_null(strstr(err.message, "shard 0 did not confirm the write"));
 }
@@ -236,26 +249,29 @@ static void
 test_leadership_lost_is_unknown(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct reply rp;
     (void)state;
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_WRITE,
+                         router_now_ms() + 5000);
     error_reply(&rp, TL_ENOTLEADER, TL_SQLSTATE_CONNECTION_FAILURE,
                 "leadership lost", 2);
-    assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
-                     ROUTER_RETRY);
+    assert_int_equal(
+        tl_client_retry_next(&r.client, &t, 0, unknown_outcome(&rp)),
+        TL_CLIENT_RETRY);
     assert_true(t.unknown);
     assert_int_equal(t.node, 2);
 
     /* Without the flag the same reply is a refusal, whatever it says. */
-    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_WRITE,
+                         router_now_ms() + 5000);
     assert_int_equal(
-        router_retry_next(&r, &t, 0,
-                          error_reply(&rp, TL_ENOTLEADER,
-                                      TL_SQLSTATE_CONNECTION_FAILURE,
-                                      "outcome unknown, said in words", 2)),
-        ROUTER_RETRY);
+        tl_client_retry_next(&r.client, &t, 0,
+                             error_reply(&rp, TL_ENOTLEADER,
+                                         TL_SQLSTATE_CONNECTION_FAILURE,
+                                         "outcome unknown, said in words", 2)),
+        TL_CLIENT_RETRY);
     assert_false(t.unknown);
 }
 
@@ -267,23 +283,25 @@ static void
 test_node_timeout_of_modify(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct tl_error err;
     struct reply rp;
     (void)state;
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 0, ROUTER_MODIFY, router_now_ms() + 5000);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_MODIFY,
+                         router_now_ms() + 5000);
     assert_int_equal(
-        router_retry_next(&r, &t, 0,
-                          error_reply(&rp, TL_ETIMEOUT,
-                                      TL_SQLSTATE_CONNECTION_FAILURE,
-                                      "read of shard 0 timed out", 0)),
-        ROUTER_RETRY);
+        tl_client_retry_next(&r.client, &t, 0,
+                             error_reply(&rp, TL_ETIMEOUT,
+                                         TL_SQLSTATE_CONNECTION_FAILURE,
+                                         "read of shard 0 timed out", 0)),
+        TL_CLIENT_RETRY);
     error_reply(&rp, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
                 "write to shard 0 timed out", 0);
-    assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
-                     ROUTER_FAILED);
-    assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
+    assert_int_equal(
+        tl_client_retry_next(&r.client, &t, 0, unknown_outcome(&rp)),
+        TL_CLIENT_FAILED);
+    assert_int_equal(tl_client_retry_error(&r.client, &t, &err), TL_ETIMEOUT);
     assert_string_equal(err.sqlstate, "08007");
 }
 
@@ -295,33 +313,37 @@ static void
 test_in_progress_write_waits_at_the_leader(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct reply rp;
     int64_t deadline;
     (void)state;
     make_router(&r, 3, 3);
     deadline = router_now_ms() + 100;
-    router_retry_init(&r, &t, 0, ROUTER_WRITE, deadline);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_WRITE, deadline);
     error_reply(&rp, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
                 "write to shard 0 timed out", 0);
     rp.err.has_in_progress = rp.err.in_progress = 1;
-    assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
-                     ROUTER_RETRY);
+    assert_int_equal(
+        tl_client_retry_next(&r.client, &t, 0, unknown_outcome(&rp)),
+        TL_CLIENT_RETRY);
     assert_int_equal(t.node, 1);                   /* the same node */
     assert_true(t.next_at_ms <= router_now_ms());  /* no pause */
     assert_true(t.deadline_ms >= deadline + 4000); /* + request timeout */
     /* Under a statement_timeout the deadline stays. */
-    router_retry_init(&r, &t, 0, ROUTER_WRITE, deadline);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_WRITE, deadline);
     t.stmt_deadline = true;
-    assert_int_equal(router_retry_next(&r, &t, 0, &rp.resp), ROUTER_RETRY);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, 0, &rp.resp),
+                     TL_CLIENT_RETRY);
     assert_int_equal(t.deadline_ms, deadline);
-    /* Bounded: after ROUTER_PROGRESS_MAX answers it is a timeout again. */
-    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 100000);
-    for (int i = 0; i < ROUTER_PROGRESS_MAX; i++)
-        assert_int_equal(router_retry_next(&r, &t, 0, &rp.resp), ROUTER_RETRY);
-    assert_int_equal(t.n_progress, ROUTER_PROGRESS_MAX);
-    router_retry_next(&r, &t, 0, &rp.resp);
-    assert_int_equal(t.n_progress, ROUTER_PROGRESS_MAX);
+    /* Bounded: after TL_CLIENT_PROGRESS_MAX answers it is a timeout again. */
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_WRITE,
+                         router_now_ms() + 100000);
+    for (int i = 0; i < TL_CLIENT_PROGRESS_MAX; i++)
+        assert_int_equal(tl_client_retry_next(&r.client, &t, 0, &rp.resp),
+                         TL_CLIENT_RETRY);
+    assert_int_equal(t.n_progress, TL_CLIENT_PROGRESS_MAX);
+    tl_client_retry_next(&r.client, &t, 0, &rp.resp);
+    assert_int_equal(t.n_progress, TL_CLIENT_PROGRESS_MAX);
 }
 
 /* A request without an id with an unknown outcome fails at once with
@@ -330,23 +352,24 @@ static void
 test_unknown_modify_fails_at_once(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct tl_error err;
     struct reply rp;
     (void)state;
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 0, ROUTER_MODIFY, router_now_ms() + 5000);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_MODIFY,
+                         router_now_ms() + 5000);
     /* A refusal is safe to retry... */
     assert_int_equal(
-        router_retry_next(&r, &t, 0,
-                          error_reply(&rp, TL_ENOTLEADER,
-                                      TL_SQLSTATE_CONNECTION_FAILURE,
-                                      NOT_SERVED, 2)),
-        ROUTER_RETRY);
+        tl_client_retry_next(&r.client, &t, 0,
+                             error_reply(&rp, TL_ENOTLEADER,
+                                         TL_SQLSTATE_CONNECTION_FAILURE,
+                                         NOT_SERVED, 2)),
+        TL_CLIENT_RETRY);
     /* ...a lost reply is not. */
-    assert_int_equal(router_retry_next(&r, &t, TL_ETIMEOUT, NULL),
-                     ROUTER_FAILED);
-    assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, TL_ETIMEOUT, NULL),
+                     TL_CLIENT_FAILED);
+    assert_int_equal(tl_client_retry_error(&r.client, &t, &err), TL_ETIMEOUT);
     assert_string_equal(err.sqlstate, "08007");
 }
 
@@ -356,25 +379,27 @@ static void
 test_unknown_modify_is_retried(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct reply rp;
     Talus__Request req = TALUS__REQUEST__INIT;
     Talus__ModifyFragment mf = TALUS__MODIFY_FRAGMENT__INIT;
     (void)state;
     req.body_case = TALUS__REQUEST__BODY_MODIFY;
     req.modify = &mf;
-    assert_int_equal(router_op_of(&req), ROUTER_MODIFY); /* no id */
+    assert_int_equal(tl_client_op_of(&req), TL_CLIENT_MODIFY); /* no id */
     req.request_id = 99;
-    assert_int_equal(router_op_of(&req), ROUTER_WRITE);
+    assert_int_equal(tl_client_op_of(&req), TL_CLIENT_WRITE);
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 0, router_op_of(&req), router_now_ms() + 5000);
+    tl_client_retry_init(&r.client, &t, 0, tl_client_op_of(&req),
+                         router_now_ms() + 5000);
     error_reply(&rp, TL_ETIMEOUT, TL_SQLSTATE_CONNECTION_FAILURE,
                 "write to shard 0 timed out", 0);
-    assert_int_equal(router_retry_next(&r, &t, 0, unknown_outcome(&rp)),
-                     ROUTER_RETRY);
+    assert_int_equal(
+        tl_client_retry_next(&r.client, &t, 0, unknown_outcome(&rp)),
+        TL_CLIENT_RETRY);
     assert_true(t.unknown);
-    assert_int_equal(router_retry_next(&r, &t, TL_ETIMEOUT, NULL),
-                     ROUTER_RETRY);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, TL_ETIMEOUT, NULL),
+                     TL_CLIENT_RETRY);
 }
 
 /* A read that found no leader before its deadline fails with 40001 and a
@@ -383,21 +408,23 @@ static void
 test_leaderless_read_reports_40001(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct tl_error err;
     struct reply rp;
     (void)state;
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 4, ROUTER_READ, router_now_ms() + 30);
-    enum router_verdict v = ROUTER_RETRY;
-    for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-        v = router_retry_next(&r, &t, 0,
-                              error_reply(&rp, TL_EUNAVAILABLE,
-                                          TL_SQLSTATE_CONNECTION_FAILURE,
-                                          "no leader known", 0));
-    assert_int_equal(v, ROUTER_FAILED);
+    tl_client_retry_init(&r.client, &t, 4, TL_CLIENT_READ,
+                         router_now_ms() + 30);
+    enum tl_client_verdict v = TL_CLIENT_RETRY;
+    for (int i = 0; i < 10 && v == TL_CLIENT_RETRY; i++)
+        v = tl_client_retry_next(&r.client, &t, 0,
+                                 error_reply(&rp, TL_EUNAVAILABLE,
+                                             TL_SQLSTATE_CONNECTION_FAILURE,
+                                             "no leader known", 0));
+    assert_int_equal(v, TL_CLIENT_FAILED);
     assert_false(t.unknown);
-    assert_int_equal(router_retry_error(&r, &t, &err), TL_EUNAVAILABLE);
+    assert_int_equal(tl_client_retry_error(&r.client, &t, &err),
+                     TL_EUNAVAILABLE);
     assert_string_equal(err.sqlstate, "40001");
     assert_string_equal(err.message, "could not reach the leader of shard 4");
     assert_string_equal(err.hint,
@@ -411,25 +438,28 @@ static void
 test_silent_read_is_not_an_election(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct tl_error err;
     (void)state;
     make_router(&r, 3, 3);
     struct reply rp;
     for (int with_timeout = 0; with_timeout < 2; with_timeout++) {
-        router_retry_init(&r, &t, 4, ROUTER_READ, router_now_ms() + 30);
+        tl_client_retry_init(&r.client, &t, 4, TL_CLIENT_READ,
+                             router_now_ms() + 30);
         t.stmt_deadline = with_timeout;
-        enum router_verdict v = ROUTER_RETRY;
+        enum tl_client_verdict v = TL_CLIENT_RETRY;
         /* Silence, and replicas naming a leader: a leader is known. */
-        for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-            v = i % 2 == 0 ? router_retry_next(&r, &t, TL_ETIMEOUT, NULL)
-                           : router_retry_next(
-                                 &r, &t, 0,
-                                 error_reply(&rp, TL_ENOTLEADER,
-                                             TL_SQLSTATE_CONNECTION_FAILURE,
-                                             NOT_SERVED, 3));
-        assert_int_equal(v, ROUTER_FAILED);
-        assert_int_equal(router_retry_error(&r, &t, &err), TL_ETIMEOUT);
+        for (int i = 0; i < 10 && v == TL_CLIENT_RETRY; i++)
+            v = i % 2 == 0
+                    ? tl_client_retry_next(&r.client, &t, TL_ETIMEOUT, NULL)
+                    : tl_client_retry_next(
+                          &r.client, &t, 0,
+                          error_reply(&rp, TL_ENOTLEADER,
+                                      TL_SQLSTATE_CONNECTION_FAILURE,
+                                      NOT_SERVED, 3));
+        assert_int_equal(v, TL_CLIENT_FAILED);
+        assert_int_equal(tl_client_retry_error(&r.client, &t, &err),
+                         TL_ETIMEOUT);
         if (with_timeout) {
             assert_string_equal(err.sqlstate, "57014");
             assert_string_equal(err.message,
@@ -447,21 +477,24 @@ static void
 test_silence_then_election_is_40001(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct tl_error err;
     struct reply rp;
     (void)state;
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 4, ROUTER_READ, router_now_ms() + 30);
+    tl_client_retry_init(&r.client, &t, 4, TL_CLIENT_READ,
+                         router_now_ms() + 30);
     t.stmt_deadline = true;
-    enum router_verdict v = router_retry_next(&r, &t, TL_ETIMEOUT, NULL);
-    for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-        v = router_retry_next(&r, &t, 0,
-                              error_reply(&rp, TL_EUNAVAILABLE,
-                                          TL_SQLSTATE_CONNECTION_FAILURE,
-                                          "no leader known", 0));
-    assert_int_equal(v, ROUTER_FAILED);
-    assert_int_equal(router_retry_error(&r, &t, &err), TL_EUNAVAILABLE);
+    enum tl_client_verdict v =
+        tl_client_retry_next(&r.client, &t, TL_ETIMEOUT, NULL);
+    for (int i = 0; i < 10 && v == TL_CLIENT_RETRY; i++)
+        v = tl_client_retry_next(&r.client, &t, 0,
+                                 error_reply(&rp, TL_EUNAVAILABLE,
+                                             TL_SQLSTATE_CONNECTION_FAILURE,
+                                             "no leader known", 0));
+    assert_int_equal(v, TL_CLIENT_FAILED);
+    assert_int_equal(tl_client_retry_error(&r.client, &t, &err),
+                     TL_EUNAVAILABLE);
     assert_string_equal(err.sqlstate, "40001");
 }
 
@@ -471,16 +504,18 @@ static void
 test_single_replica_reports_08006(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct tl_error err;
     (void)state;
     make_router(&r, 3, 1);
-    router_retry_init(&r, &t, 1, ROUTER_READ, router_now_ms() + 20);
-    enum router_verdict v = ROUTER_RETRY;
-    for (int i = 0; i < 10 && v == ROUTER_RETRY; i++)
-        v = router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL);
-    assert_int_equal(v, ROUTER_FAILED);
-    assert_int_equal(router_retry_error(&r, &t, &err), TL_EUNAVAILABLE);
+    tl_client_retry_init(&r.client, &t, 1, TL_CLIENT_READ,
+                         router_now_ms() + 20);
+    enum tl_client_verdict v = TL_CLIENT_RETRY;
+    for (int i = 0; i < 10 && v == TL_CLIENT_RETRY; i++)
+        v = tl_client_retry_next(&r.client, &t, TL_EUNAVAILABLE, NULL);
+    assert_int_equal(v, TL_CLIENT_FAILED);
+    assert_int_equal(tl_client_retry_error(&r.client, &t, &err),
+                     TL_EUNAVAILABLE);
     assert_string_equal(err.sqlstate, "08006");
     assert_string_equal(err.message, "shard 1 is unavailable");
 }
@@ -491,23 +526,26 @@ static void
 test_answers_end_the_call(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct reply rp;
     Talus__Response ok = TALUS__RESPONSE__INIT;
     (void)state;
     make_router(&r, 3, 3);
-    router_retry_init(&r, &t, 0, ROUTER_WRITE, router_now_ms() + 5000);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_WRITE,
+                         router_now_ms() + 5000);
     assert_int_equal(
-        router_retry_next(&r, &t, 0,
-                          error_reply(&rp, 0, TL_SQLSTATE_UNIQUE_VIOLATION,
-                                      "duplicate key", 0)),
-        ROUTER_DONE);
-    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 5000);
-    assert_int_equal(router_retry_next(&r, &t, TL_EUNAVAILABLE, NULL),
-                     ROUTER_RETRY);
-    assert_int_equal(router_retry_next(&r, &t, 0, &ok), ROUTER_DONE);
-    assert_int_equal(atomic_load(&r.leader[0]), 2);
-    assert_int_equal(atomic_load(&r.n_leader_changes), 1);
+        tl_client_retry_next(&r.client, &t, 0,
+                             error_reply(&rp, 0, TL_SQLSTATE_UNIQUE_VIOLATION,
+                                         "duplicate key", 0)),
+        TL_CLIENT_DONE);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_READ,
+                         router_now_ms() + 5000);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, TL_EUNAVAILABLE, NULL),
+                     TL_CLIENT_RETRY);
+    assert_int_equal(tl_client_retry_next(&r.client, &t, 0, &ok),
+                     TL_CLIENT_DONE);
+    assert_int_equal(atomic_load(&r.client.leader[0]), 2);
+    assert_int_equal(atomic_load(&r.client.n_leader_changes), 1);
 }
 
 /* Each attempt may take the request timeout or what is left of the
@@ -516,24 +554,26 @@ static void
 test_attempt_timeout_bounded_by_deadline(void **state)
 {
     struct router r;
-    struct router_retry t;
+    struct tl_client_retry t;
     struct tl_error err;
     struct tl_rpc_client *fake[3] = {(void *)1, (void *)2, (void *)3};
     int ms = 0;
     (void)state;
     make_router(&r, 3, 3);
-    memcpy(r.nodes, fake, sizeof(fake));
-    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 800);
-    assert_ptr_equal(router_retry_client(&r, &t, &ms), fake[0]);
+    memcpy(r.client.nodes, fake, sizeof(fake));
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_READ,
+                         router_now_ms() + 800);
+    assert_ptr_equal(tl_client_retry_client(&r.client, &t, &ms), fake[0]);
     assert_true(ms > 700 && ms <= 800);
-    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() + 60000);
-    assert_non_null(router_retry_client(&r, &t, &ms));
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_READ,
+                         router_now_ms() + 60000);
+    assert_non_null(tl_client_retry_client(&r.client, &t, &ms));
     assert_int_equal(ms, 5000);
-    router_retry_init(&r, &t, 0, ROUTER_READ, router_now_ms() - 1);
-    assert_null(router_retry_client(&r, &t, &ms));
-    router_retry_error(&r, &t, &err);
+    tl_client_retry_init(&r.client, &t, 0, TL_CLIENT_READ, router_now_ms() - 1);
+    assert_null(tl_client_retry_client(&r.client, &t, &ms));
+    tl_client_retry_error(&r.client, &t, &err);
     assert_string_equal(err.sqlstate, "57014");
-    memset(r.nodes, 0, sizeof(fake));
+    memset(r.client.nodes, 0, sizeof(fake));
 }
 
 /* A call to a node nobody listens on fails with TL_EUNAVAILABLE after the
