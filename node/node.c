@@ -145,8 +145,12 @@ applied_cb(struct applier_waiter *w, int status, const struct fsm_result *res)
 {
     struct proposal *p =
         (struct proposal *)((char *)w - offsetof(struct proposal, aw));
+    /* The applier wrote the entry but its result left the ring before the
+     * claim (not expected: it holds the last FSM_DONE_RING results). The
+     * client is told the outcome is unknown: a retry under the same
+     * request id answers the stored result. */
     if (status != 0)
-        proposal_complete(p, TL_EIO, 0, NULL);
+        proposal_complete(p, TL_ENOTLEADER, RAFT_LEADERSHIPLOST, NULL);
     else
         proposal_complete(p, 0, 0, res);
 }
