@@ -288,6 +288,18 @@ negate(const struct tl_expr *e, struct tl_value *v, struct tl_arena *a,
     return 0;
 }
 
+/* The text of @v as || sees it: a bpchar loses its padding, as
+ * PostgreSQL casts it to text first. */
+static void
+append_concat_text(const struct tl_value *v, struct tl_buf *b)
+{
+    if (v->type == TL_TYPE_BPCHAR) {
+        tl_buf_append(b, v->u.s.p, tl_value_text_len(v));
+        return;
+    }
+    tl_value_to_text(v, b);
+}
+
 static int
 concat(const struct tl_expr *e, const struct tl_value *l,
        const struct tl_value *r, struct tl_arena *a, struct tl_value *out)
@@ -297,8 +309,8 @@ concat(const struct tl_expr *e, const struct tl_value *l,
     size_t len;
 
     tl_buf_init(&b);
-    tl_value_to_text(l, &b);
-    tl_value_to_text(r, &b);
+    append_concat_text(l, &b);
+    append_concat_text(r, &b);
     len = b.len;
     p = tl_arena_strndup(a, b.data ? (const char *)b.data : "", b.len);
     tl_buf_close(&b);
@@ -549,7 +561,9 @@ eval(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     case TL_EXPR_CAST:
         if ((rv = eval(e->args[0], row, n_cols, a, &v, err)) != 0)
             return rv;
-        return tl_value_cast(&v, e->type, e->typmod, a, out, err);
+        /* Cast nodes are explicit casts (assignments coerce constants in
+         * the binder and check lengths on the node). */
+        return tl_value_cast_explicit(&v, e->type, e->typmod, a, out, err);
     default:
         return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
                             "unknown expression kind %u", (unsigned)e->kind);
@@ -687,7 +701,8 @@ from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
         if (pb->type == TL_TYPE_UNKNOWN)
             return bad_proto(err, "cast to type", pb->type);
         e->typmod = pb->typmod;
-        if (e->typmod < -1 || (e->typmod != -1 && pb->type != TL_TYPE_VARCHAR))
+        if (e->typmod < -1 || (e->typmod != -1 && pb->type != TL_TYPE_VARCHAR &&
+                               pb->type != TL_TYPE_BPCHAR))
             return bad_proto(err, "bad typmod", (unsigned)pb->typmod);
     }
     if (pb->kind == TL_EXPR_COLUMN) {

@@ -51,17 +51,20 @@ tl_key_encode_value(struct tl_buf *out, const struct tl_value *v)
         tl_buf_append_be64(out, float_key_bits(v->u.f));
         break;
     default: {
+        /* A bpchar keys without its padding, so that keys are equal
+         * exactly when tl_value_cmp says the values are. */
         const uint8_t *p = (const uint8_t *)v->u.s.p;
+        uint32_t len = tl_value_text_len(v);
         uint32_t start = 0;
-        for (uint32_t i = 0; i < v->u.s.len; i++) {
+        for (uint32_t i = 0; i < len; i++) {
             if (p[i] == 0x00) {
                 tl_buf_append(out, p + start, i + 1 - start);
                 tl_buf_append_u8(out, 0xFF);
                 start = i + 1;
             }
         }
-        if (v->u.s.len > start)
-            tl_buf_append(out, p + start, v->u.s.len - start);
+        if (len > start)
+            tl_buf_append(out, p + start, len - start);
         tl_buf_append_u8(out, 0x00);
         tl_buf_append_u8(out, 0x01);
         break;

@@ -32,6 +32,8 @@ tl_type_name(uint8_t type)
         return "text";
     case TL_TYPE_VARCHAR:
         return "character varying";
+    case TL_TYPE_BPCHAR:
+        return "character";
     case TL_TYPE_TIMESTAMPTZ:
         return "timestamp with time zone";
     case TL_TYPE_TIMESTAMP:
@@ -59,6 +61,8 @@ tl_type_oid(uint8_t type)
         return 701;
     case TL_TYPE_VARCHAR:
         return 1043;
+    case TL_TYPE_BPCHAR:
+        return 1042;
     case TL_TYPE_TIMESTAMPTZ:
         return 1184;
     case TL_TYPE_TIMESTAMP:
@@ -110,6 +114,8 @@ tl_type_from_name(const char *name, uint8_t *type)
         {"text", TL_TYPE_TEXT},
         {"varchar", TL_TYPE_VARCHAR},
         {"character varying", TL_TYPE_VARCHAR},
+        {"bpchar", TL_TYPE_BPCHAR},
+        {"character", TL_TYPE_BPCHAR},
         {"bool", TL_TYPE_BOOL},
         {"boolean", TL_TYPE_BOOL},
         {"float8", TL_TYPE_FLOAT8},
@@ -460,10 +466,12 @@ utf8_prefix_len(const char *s, size_t len, size_t nchars)
     return len;
 }
 
-/* varchar(n) as PostgreSQL enforces it: too-long values are an error
- * unless the excess is only spaces, which are cut off. */
+/* varchar(n) and character(n) as PostgreSQL enforces them: too-long
+ * values are an error unless the excess is only spaces, which are cut
+ * off. */
 static int
-check_varchar(int32_t typmod, const char *s, size_t *len, struct tl_error *err)
+check_length(uint8_t type, int32_t typmod, const char *s, size_t *len,
+             struct tl_error *err)
 {
     if (typmod < 0)
         return 0;
@@ -474,9 +482,8 @@ check_varchar(int32_t typmod, const char *s, size_t *len, struct tl_error *err)
         if (s[i] != ' ')
             return tl_error_set(err, TL_ETOOLONG,
                                 TL_SQLSTATE_STRING_DATA_RIGHT_TRUNCATION,
-                                "value too long for type character "
-                                "varying(%d)",
-                                (int)typmod);
+                                "value too long for type %s(%d)",
+                                tl_type_name(type), (int)typmod);
     *len = keep;
     return 0;
 }
@@ -521,7 +528,8 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
         return 0;
     }
     case TL_TYPE_VARCHAR:
-        if ((rv = check_varchar(typmod, s, &len, err)) != 0)
+    case TL_TYPE_BPCHAR:
+        if ((rv = check_length(type, typmod, s, &len, err)) != 0)
             return rv;
         /* fall through */
     case TL_TYPE_TEXT:
@@ -564,9 +572,71 @@ is_textual(uint8_t t)
     return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN;
 }
 
+/* Blank-pad bpchar @v to @typmod characters (copying into @a), as
+ * PostgreSQL's bpcharin does; a longer or unlimited value stays. */
+static void
+pad_bpchar(struct tl_value *v, int32_t typmod, struct tl_arena *a)
+{
+    size_t chars = 0;
+    for (uint32_t i = 0; i < v->u.s.len; i++)
+        chars += ((unsigned char)v->u.s.p[i] & 0xC0) != 0x80;
+    if (typmod < 0 || chars >= (size_t)typmod)
+        return;
+    size_t pad = (size_t)typmod - chars;
+    char *p = tl_arena_alloc(a, v->u.s.len + pad);
+    if (v->u.s.len > 0)
+        memcpy(p, v->u.s.p, v->u.s.len);
+    memset(p + v->u.s.len, ' ', pad);
+    v->u.s.p = p;
+    v->u.s.len += (uint32_t)pad;
+}
+
+static int cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
+                      struct tl_arena *a, struct tl_value *out,
+                      struct tl_error *err);
+
 int
 tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
               struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value v;
+    int rv;
+
+    if (!in->is_null && in->type == TL_TYPE_BPCHAR && type != TL_TYPE_BPCHAR &&
+        is_textual(type)) {
+        /* bpchar to text or varchar drops the padding (rtrim). */
+        v = *in;
+        v.u.s.len = tl_value_text_len(in);
+        in = &v;
+    }
+    if ((rv = cast_value(in, type, typmod, a, out, err)) != 0)
+        return rv;
+    if (type == TL_TYPE_BPCHAR && !out->is_null)
+        pad_bpchar(out, typmod, a);
+    return 0;
+}
+
+int
+tl_value_cast_explicit(const struct tl_value *in, uint8_t type, int32_t typmod,
+                       struct tl_arena *a, struct tl_value *out,
+                       struct tl_error *err)
+{
+    struct tl_value v;
+    int rv;
+
+    if ((type != TL_TYPE_VARCHAR && type != TL_TYPE_BPCHAR) || typmod < 0)
+        return tl_value_cast(in, type, typmod, a, out, err);
+    if ((rv = tl_value_cast(in, type, -1, a, &v, err)) != 0)
+        return rv;
+    if (!v.is_null)
+        v.u.s.len =
+            (uint32_t)utf8_prefix_len(v.u.s.p, v.u.s.len, (size_t)typmod);
+    return tl_value_cast(&v, type, typmod, a, out, err);
+}
+
+static int
+cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
+           struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     int rv;
 
@@ -682,6 +752,15 @@ cmp_float(double a, double b)
     return (a > b) - (a < b);
 }
 
+static uint32_t
+trim_spaces(const struct tl_value *v)
+{
+    uint32_t n = v->u.s.len;
+    while (n > 0 && v->u.s.p[n - 1] == ' ')
+        n--;
+    return n;
+}
+
 int
 tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
 {
@@ -699,11 +778,18 @@ tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
         return (int)a->u.b - (int)b->u.b;
     if (tl_type_is_datetime(a->type))
         return tl_datetime_cmp(a->type, a->u.i, b->type, b->u.i);
-    uint32_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+    uint32_t la = tl_value_text_len(a), lb = tl_value_text_len(b);
+    /* PostgreSQL compares bpchar with varchar as bpchar (bpchareq has the
+     * more exact match), with text as text (the preferred type). */
+    if (a->type == TL_TYPE_BPCHAR && b->type == TL_TYPE_VARCHAR)
+        lb = trim_spaces(b);
+    else if (a->type == TL_TYPE_VARCHAR && b->type == TL_TYPE_BPCHAR)
+        la = trim_spaces(a);
+    uint32_t n = la < lb ? la : lb;
     int c = n ? memcmp(a->u.s.p, b->u.s.p, n) : 0;
     if (c != 0)
         return c;
-    return (a->u.s.len > b->u.s.len) - (a->u.s.len < b->u.s.len);
+    return (la > lb) - (la < lb);
 }
 
 int

@@ -455,7 +455,8 @@ hash_value(uint64_t h, const struct tl_value *v)
         return mix(h, 0x5bd1e995);
     if (tl_type_has_text(v->type)) {
         uint64_t x = 1469598103934665603ULL;
-        for (uint32_t i = 0; i < v->u.s.len; i++)
+        uint32_t len = tl_value_text_len(v); /* bpchar: no padding */
+        for (uint32_t i = 0; i < len; i++)
             x = (x ^ (uint8_t)v->u.s.p[i]) * 1099511628211ULL;
         return mix(h, x);
     }

@@ -69,6 +69,8 @@ test_round_trip(void **state)
         tl_value_int(TL_TYPE_DATE, 8766),
         tl_value_int(TL_TYPE_DATE, INT32_MAX),
         tl_value_null(TL_TYPE_DATE),
+        tl_value_text(TL_TYPE_BPCHAR, "ab  ", 4), /* padding is kept */
+        tl_value_null(TL_TYPE_BPCHAR),
     };
     size_t n = sizeof(in) / sizeof(in[0]), n_out;
     struct tl_value out[30];
@@ -107,6 +109,24 @@ test_layout(void **state)
 
     tl_buf_init(&b);
     tl_row_encode(in, 4, 3, &b);
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.data, want, sizeof(want));
+    tl_buf_close(&b);
+}
+
+/* A character(n) column is stored with its tag 11 and its padded bytes,
+ * as text is: 'ab'::char(4) is 11, 4, "ab  "; its NULL is 0x8b. */
+static void
+test_bpchar_layout(void **state)
+{
+    struct tl_value in[] = {tl_value_text(TL_TYPE_BPCHAR, "ab  ", 4),
+                            tl_value_null(TL_TYPE_BPCHAR)};
+    static const uint8_t want[] = {1, 0, 2, 11, 4, 'a', 'b', ' ', ' ', 0x8b};
+    struct tl_buf b;
+    (void)state;
+
+    tl_buf_init(&b);
+    tl_row_encode(in, 2, 0, &b);
     assert_int_equal(b.len, sizeof(want));
     assert_memory_equal(b.data, want, sizeof(want));
     tl_buf_close(&b);
@@ -247,6 +267,7 @@ main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_datetime_layout),
+        cmocka_unit_test(test_bpchar_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -259,6 +259,85 @@ test_varchar_length(void **state)
     assert_int_equal(v.u.s.len, 4);
 }
 
+/* character(n) as PostgreSQL 15: casts pad to n characters ('ab'::char(4)
+ * is "ab  "), trailing spaces beyond n are cut, other excess is 22001
+ * "value too long for type character(3)" on assignment and cut by an
+ * explicit cast ('abcd'::char(3) is "abc"); casts to text drop the padding
+ * ('ab'::char(4)::text || '|' is "ab|"), and comparisons ignore trailing
+ * spaces ('a'::char(3) = 'a'::char(5) is true, 'a '::char(3) < 'b' too). */
+static void
+test_bpchar(void **state)
+{
+    struct tl_arena a;
+    struct tl_value in, v, w;
+    struct tl_error err;
+    (void)state;
+
+    tl_arena_init(&a);
+    tl_error_clear(&err);
+    in = tl_value_text(TL_TYPE_UNKNOWN, "ab", 2);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 4, &a, &v, &err), 0);
+    assert_int_equal(v.type, TL_TYPE_BPCHAR);
+    assert_string_equal(out_text(v), "ab  ");
+    /* UTF-8 counts characters: 'h\u00e9'::char(3) is "h\u00e9 ". */
+    in = tl_value_text(TL_TYPE_UNKNOWN, "h\xc3\xa9", 3);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 3, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "h\xc3\xa9 ");
+    in = tl_value_text(TL_TYPE_UNKNOWN, "abc   ", 6);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 3, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "abc");
+    /* bpchar without n keeps the value as given. */
+    in = tl_value_text(TL_TYPE_UNKNOWN, "ab ", 3);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, -1, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "ab ");
+    expect_error(TL_TYPE_BPCHAR, 3, "abcd", TL_ETOOLONG, "22001",
+                 "value too long for type character(3)");
+    in = tl_value_text(TL_TYPE_UNKNOWN, "abcd", 4);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 3, &a, &v, &err),
+                     TL_ETOOLONG);
+    tl_error_clear(&err);
+    assert_int_equal(
+        tl_value_cast_explicit(&in, TL_TYPE_BPCHAR, 3, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "abc");
+    assert_int_equal(
+        tl_value_cast_explicit(&in, TL_TYPE_VARCHAR, 2, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "ab");
+    /* 12::char(4) is "12  ", true::char(5) is "true ". */
+    in = tl_value_int(TL_TYPE_INT4, 12);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 4, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "12  ");
+    in = tl_value_bool(true);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 5, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "true ");
+    /* To text and varchar the padding goes. */
+    in = tl_value_text(TL_TYPE_BPCHAR, "ab  ", 4);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_TEXT, -1, &a, &v, &err), 0);
+    assert_int_equal(v.u.s.len, 2);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_VARCHAR, 5, &a, &v, &err), 0);
+    assert_int_equal(v.u.s.len, 2);
+    /* char(4) -> char(6) pads on. */
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 6, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "ab    ");
+    /* Comparison. */
+    v = tl_value_text(TL_TYPE_BPCHAR, "a  ", 3);
+    w = tl_value_text(TL_TYPE_BPCHAR, "a    ", 5);
+    assert_int_equal(tl_value_cmp(&v, &w), 0);
+    w = tl_value_text(TL_TYPE_BPCHAR, "b", 1);
+    assert_true(tl_value_cmp(&v, &w) < 0);
+    w = tl_value_text(TL_TYPE_BPCHAR, "a\x01", 2);
+    assert_true(tl_value_cmp(&v, &w) < 0);
+    /* Against text, as text: 'a'::char(3) = 'a '::text is false. */
+    w = tl_value_text(TL_TYPE_TEXT, "a ", 2);
+    assert_true(tl_value_cmp(&v, &w) < 0);
+    w = tl_value_text(TL_TYPE_TEXT, "a", 1);
+    assert_int_equal(tl_value_cmp(&v, &w), 0);
+    /* Against varchar, as bpchar: 'a'::char(3) = 'a '::varchar is true. */
+    w = tl_value_text(TL_TYPE_VARCHAR, "a ", 2);
+    assert_int_equal(tl_value_cmp(&v, &w), 0);
+    assert_int_equal(tl_value_cmp(&w, &v), 0);
+    tl_arena_close(&a);
+}
+
 /* Integer casts check the target range with PostgreSQL's messages. */
 static void
 test_cast_int(void **state)
@@ -453,6 +532,14 @@ test_type_catalog(void **state)
     assert_int_equal(tl_type_oid(TL_TYPE_TEXT), 25);
     assert_int_equal(tl_type_oid(TL_TYPE_UNKNOWN), 25);
     assert_int_equal(tl_type_oid(TL_TYPE_VARCHAR), 1043);
+    assert_int_equal(tl_type_oid(TL_TYPE_BPCHAR), 1042);
+    assert_int_equal(tl_type_len(TL_TYPE_BPCHAR), -1);
+    assert_string_equal(tl_type_name(TL_TYPE_BPCHAR), "character");
+    assert_int_equal(TL_TYPE_BPCHAR, 11); /* stored: never renumber */
+    assert_int_equal(tl_type_from_name("pg_catalog.bpchar", &t), 0);
+    assert_int_equal(t, TL_TYPE_BPCHAR);
+    assert_int_equal(tl_type_from_name("character", &t), 0);
+    assert_int_equal(t, TL_TYPE_BPCHAR);
     assert_int_equal(tl_type_oid(TL_TYPE_BOOL), 16);
     assert_int_equal(tl_type_oid(TL_TYPE_FLOAT8), 701);
     assert_int_equal(tl_type_len(TL_TYPE_INT2), 2);
@@ -482,6 +569,7 @@ main(void)
         cmocka_unit_test(test_float_round_trip),
         cmocka_unit_test(test_bool_io),
         cmocka_unit_test(test_varchar_length),
+        cmocka_unit_test(test_bpchar),
         cmocka_unit_test(test_cast_int),
         cmocka_unit_test(test_cast_float_to_int),
         cmocka_unit_test(test_cast_text_and_bool),
