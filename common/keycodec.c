@@ -48,6 +48,7 @@ tl_key_encode_value(struct tl_buf *out, const struct tl_value *v)
         tl_buf_append_be64(out, (uint64_t)v->u.i ^ SIGN_BIT);
         break;
     case TL_TYPE_FLOAT8:
+    case TL_TYPE_FLOAT4: /* widened: keys as the equal double does */
         tl_buf_append_be64(out, float_key_bits(v->u.f));
         break;
     default: {
@@ -153,7 +154,8 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
         if (out->u.i < min || out->u.i > max)
             return TL_ECORRUPT;
         break;
-    case TL_TYPE_FLOAT8: {
+    case TL_TYPE_FLOAT8:
+    case TL_TYPE_FLOAT4: {
         double d;
         if (end - q < 8)
             return TL_ECORRUPT;
@@ -161,7 +163,10 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
         q += 8;
         u = (u & SIGN_BIT) ? u ^ SIGN_BIT : ~u;
         memcpy(&d, &u, sizeof(d));
+        if (type == TL_TYPE_FLOAT4 && !isnan(d) && (double)(float)d != d)
+            return TL_ECORRUPT;
         *out = tl_value_float(d);
+        out->type = type;
         break;
     }
     default:

@@ -35,8 +35,9 @@ enum tl_type {
     TL_TYPE_TIMESTAMP = 9,   /* the same, with no zone */
     TL_TYPE_DATE = 10,       /* int32 days since 2000-01-01 */
     TL_TYPE_BPCHAR = 11,     /* character(n): typmod n, or -1 for bpchar */
+    TL_TYPE_FLOAT4 = 12,     /* real: a float, held widened in u.f */
 };
-#define TL_TYPE_MAX TL_TYPE_BPCHAR
+#define TL_TYPE_MAX TL_TYPE_FLOAT4
 
 struct tl_value {
     uint8_t type; /* enum tl_type */
@@ -44,7 +45,7 @@ struct tl_value {
     union {
         bool b;
         int64_t i; /* INT2, INT4, INT8, TIMESTAMPTZ, TIMESTAMP, DATE */
-        double f;  /* FLOAT8 */
+        double f;  /* FLOAT8; FLOAT4 (always exactly a float) */
         struct {
             const char *p;
             uint32_t len;
@@ -70,6 +71,13 @@ tl_value_float(double f)
     struct tl_value v = {.type = TL_TYPE_FLOAT8, .u.f = f};
     return v;
 }
+/** A real: @f must be exactly representable as a float. */
+static inline struct tl_value
+tl_value_float4(float f)
+{
+    struct tl_value v = {.type = TL_TYPE_FLOAT4, .u.f = f};
+    return v;
+}
 static inline struct tl_value
 tl_value_bool(bool b)
 {
@@ -88,10 +96,16 @@ tl_type_is_int(uint8_t t)
 {
     return t == TL_TYPE_INT2 || t == TL_TYPE_INT4 || t == TL_TYPE_INT8;
 }
+/** real or double precision: u.f holds the value. */
+static inline bool
+tl_type_is_float(uint8_t t)
+{
+    return t == TL_TYPE_FLOAT8 || t == TL_TYPE_FLOAT4;
+}
 static inline bool
 tl_type_is_numeric(uint8_t t)
 {
-    return tl_type_is_int(t) || t == TL_TYPE_FLOAT8;
+    return tl_type_is_int(t) || tl_type_is_float(t);
 }
 static inline bool
 tl_type_is_text(uint8_t t)
@@ -139,7 +153,8 @@ int16_t tl_type_len(uint8_t type);
  * ("int8", "int4", "int2", "text", "varchar", "bool", "float8", also
  * "bigint", "integer", "smallint", "boolean", "double precision",
  * "timestamptz", "timestamp with time zone", "timestamp", "timestamp
- * without time zone", "date", "bpchar", "character").
+ * without time zone", "date", "bpchar", "character", "float4",
+ * "real").
  * TL_EUNSUPPORTED for any other name. */
 int tl_type_from_name(const char *name, uint8_t *type);
 
@@ -147,10 +162,11 @@ int tl_type_from_name(const char *name, uint8_t *type);
 void tl_type_int_range(uint8_t type, int64_t *min, int64_t *max);
 
 /** Append the PostgreSQL text output of @v (not NULL) to @out: integers
- * in decimal, booleans as t/f, float8 as the shortest text that reads back
- * to the same double ("Infinity", "-Infinity", "NaN"), text as is, dates
- * and timestamps in PostgreSQL's ISO style for the UTC zone
- * (tl_datetime_format). */
+ * in decimal, booleans as t/f, float8 (real) as the shortest text that
+ * reads back to the same double (float), fixed notation for decimal
+ * exponents in [-4, 15) ([-4, 6) for real) as PostgreSQL 15 ("Infinity",
+ * "-Infinity", "NaN"), text as is, dates and timestamps in PostgreSQL's ISO
+ * style for the UTC zone (tl_datetime_format). */
 void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
 
 /** Parse text @s of @len bytes as a value of @type (with @typmod for
@@ -178,10 +194,12 @@ int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
  * text or varchar drops trailing spaces (PostgreSQL's rtrim). A NULL stays NULL
  * with the new type. Text results may point into @in's bytes or into @a.
  * TL_ETYPE (42846 cannot cast type X to Y) where no cast exists (bool and
- * numbers). Within the date/time types: date to timestamp(tz) is
- * midnight (22008 date out of range for timestamp beyond 294276 AD),
- * timestamp(tz) to date drops the time, timestamp <-> timestamptz keeps
- * the instant (the session zone is UTC). No cast exists between date/time
+ * numbers). float8 -> real rounds to nearest; beyond real's range is
+ * 22003 "value out of range: overflow", a nonzero value that becomes 0
+ * "value out of range: underflow". Within the date/time types: date to
+ * timestamp(tz) is midnight (22008 date out of range for timestamp beyond
+ * 294276 AD), timestamp(tz) to date drops the time, timestamp <-> timestamptz
+ * keeps the instant (the session zone is UTC). No cast exists between date/time
  * types and numbers or bool (42846). */
 int tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
                   struct tl_arena *a, struct tl_value *out,
@@ -194,6 +212,13 @@ int tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
 int tl_value_cast_explicit(const struct tl_value *in, uint8_t type,
                            int32_t typmod, struct tl_arena *a,
                            struct tl_value *out, struct tl_error *err);
+
+/** Round double @d to a real in *@out, as PostgreSQL's float4 checks do:
+ * 22003 "value out of range: overflow" when the result is infinite and
+ * @inf_is_overflow, "value out of range: underflow" when it is 0 and not
+ * @zero_is_ok (pass whether the exact result was infinite / zero). */
+int tl_value_float4_check(double d, bool inf_is_overflow, bool zero_is_ok,
+                          struct tl_value *out, struct tl_error *err);
 
 /** Whether values of @a and @b can be compared (same family: numeric,
  * text/unknown, bool, date/time). */

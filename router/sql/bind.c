@@ -236,10 +236,14 @@ bind_arith(struct sql_stmt *st, uint8_t op, const char *opname,
         return rv;
     if (!tl_type_is_numeric(l->type) || !tl_type_is_numeric(r->type) ||
         (op == TL_OP_MOD &&
-         (l->type == TL_TYPE_FLOAT8 || r->type == TL_TYPE_FLOAT8)))
+         (tl_type_is_float(l->type) || tl_type_is_float(r->type))))
         return no_operator(st, opname, l, r, location);
     uint8_t type;
-    if (l->type == TL_TYPE_FLOAT8 || r->type == TL_TYPE_FLOAT8) {
+    /* PostgreSQL: real op real is real; real with double precision or an
+     * integer is double precision (there is no real op integer). */
+    if (l->type == TL_TYPE_FLOAT4 && r->type == TL_TYPE_FLOAT4) {
+        type = TL_TYPE_FLOAT4;
+    } else if (tl_type_is_float(l->type) || tl_type_is_float(r->type)) {
         type = TL_TYPE_FLOAT8;
         if (l->type != TL_TYPE_FLOAT8)
             l = wrap_cast(st, l, TL_TYPE_FLOAT8, -1);

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,8 @@ test_known_answers(void **state)
 }
 
 /* The same integer hashes alike whatever its declared width, and so do
- * text, varchar and character(n) of the same unpadded text. */
+ * text, varchar and character(n) of the same unpadded text, and a real
+ * and a double of the same value. */
 static void
 test_width_independent(void **state)
 {
@@ -72,6 +74,15 @@ test_width_independent(void **state)
     assert_true(tl_vindex_hash(&c6) == tl_vindex_hash(&t));
     assert_int_equal(tl_vindex_shard(TL_VINDEX_HASH, &c3, 16),
                      tl_vindex_shard(TL_VINDEX_HASH, &c6, 16));
+    /* A real hashes as the equal double; -0 as 0, NaNs alike. */
+    struct tl_value r = tl_value_float4(1.5f), d = tl_value_float(1.5);
+    assert_true(tl_vindex_hash(&r) == tl_vindex_hash(&d));
+    r = tl_value_float4(-0.0f);
+    d = tl_value_float(0.0);
+    assert_true(tl_vindex_hash(&r) == tl_vindex_hash(&d));
+    r = tl_value_float4(NAN);
+    d = tl_value_float(-NAN);
+    assert_true(tl_vindex_hash(&r) == tl_vindex_hash(&d));
 }
 
 /* 100000 consecutive integers spread within 5% of the mean over 3, 6 and
