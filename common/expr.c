@@ -193,21 +193,30 @@ arith_int(uint8_t op, uint8_t type, int64_t x, int64_t y, struct tl_value *out,
     return 0;
 }
 
+/* @r as a value of float type @type: a real's operations round their
+ * exact (double) result once to float, as float4pl & co compute in
+ * float. */
+static double
+round_to(uint8_t type, double r)
+{
+    return type == TL_TYPE_FLOAT4 ? (double)(float)r : r;
+}
+
 static int
-arith_float(uint8_t op, double x, double y, struct tl_value *out,
+arith_float(uint8_t op, uint8_t type, double x, double y, struct tl_value *out,
             struct tl_error *err)
 {
     double r;
 
     switch (op) {
     case TL_OP_ADD:
-        r = x + y;
+        r = round_to(type, x + y);
         break;
     case TL_OP_SUB:
-        r = x - y;
+        r = round_to(type, x - y);
         break;
     case TL_OP_MUL:
-        r = x * y;
+        r = round_to(type, x * y);
         if (r == 0.0 && x != 0.0 && y != 0.0)
             return tl_error_set(err, TL_EOVERFLOW,
                                 TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
@@ -216,7 +225,7 @@ arith_float(uint8_t op, double x, double y, struct tl_value *out,
     default: /* TL_OP_DIV */
         if (y == 0.0 && !isnan(x))
             return div_by_zero(err);
-        r = x / y;
+        r = round_to(type, x / y);
         if (r == 0.0 && x != 0.0 && !isinf(y))
             return tl_error_set(err, TL_EOVERFLOW,
                                 TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
@@ -228,6 +237,7 @@ arith_float(uint8_t op, double x, double y, struct tl_value *out,
                             TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
                             "value out of range: overflow");
     *out = tl_value_float(r);
+    out->type = type;
     return 0;
 }
 
@@ -248,13 +258,18 @@ arith(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
     if (!tl_type_is_numeric(l->type) || !tl_type_is_numeric(r->type))
         return no_operator(err, e->op, l->type, r->type);
     if (tl_type_is_int(l->type) && tl_type_is_int(r->type) &&
-        (e->type != TL_TYPE_FLOAT8 || e->op == TL_OP_MOD))
+        (!tl_type_is_float(e->type) || e->op == TL_OP_MOD))
         return arith_int(e->op, e->type, l->u.i, r->u.i, out, err);
     if (e->op == TL_OP_MOD)
         return no_operator(err, e->op, l->type, r->type);
-    double x = l->type == TL_TYPE_FLOAT8 ? l->u.f : (double)l->u.i;
-    double y = r->type == TL_TYPE_FLOAT8 ? r->u.f : (double)r->u.i;
-    if ((rv = arith_float(e->op, x, y, out, err)) != 0)
+    double x = tl_type_is_float(l->type) ? l->u.f : (double)l->u.i;
+    double y = tl_type_is_float(r->type) ? r->u.f : (double)r->u.i;
+    /* real only when both operands are (PostgreSQL has no real op int). */
+    uint8_t ftype = e->type == TL_TYPE_FLOAT4 && l->type == TL_TYPE_FLOAT4 &&
+                            r->type == TL_TYPE_FLOAT4
+                        ? TL_TYPE_FLOAT4
+                        : TL_TYPE_FLOAT8;
+    if ((rv = arith_float(e->op, ftype, x, y, out, err)) != 0)
         return rv;
     if (tl_type_is_int(e->type))
         return tl_value_cast(out, e->type, -1, a, out, err);
@@ -273,8 +288,9 @@ negate(const struct tl_expr *e, struct tl_value *v, struct tl_arena *a,
         if (rv != 0)
             return rv;
     }
-    if (v->type == TL_TYPE_FLOAT8) {
+    if (tl_type_is_float(v->type)) {
         *out = tl_value_float(-v->u.f);
+        out->type = v->type;
         return 0;
     }
     if (!tl_type_is_int(v->type))
@@ -288,6 +304,18 @@ negate(const struct tl_expr *e, struct tl_value *v, struct tl_arena *a,
     return 0;
 }
 
+/* The text of @v as || sees it: a bpchar loses its padding, as
+ * PostgreSQL casts it to text first. */
+static void
+append_concat_text(const struct tl_value *v, struct tl_buf *b)
+{
+    if (v->type == TL_TYPE_BPCHAR) {
+        tl_buf_append(b, v->u.s.p, tl_value_text_len(v));
+        return;
+    }
+    tl_value_to_text(v, b);
+}
+
 static int
 concat(const struct tl_expr *e, const struct tl_value *l,
        const struct tl_value *r, struct tl_arena *a, struct tl_value *out)
@@ -297,8 +325,8 @@ concat(const struct tl_expr *e, const struct tl_value *l,
     size_t len;
 
     tl_buf_init(&b);
-    tl_value_to_text(l, &b);
-    tl_value_to_text(r, &b);
+    append_concat_text(l, &b);
+    append_concat_text(r, &b);
     len = b.len;
     p = tl_arena_strndup(a, b.data ? (const char *)b.data : "", b.len);
     tl_buf_close(&b);
@@ -549,7 +577,9 @@ eval(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     case TL_EXPR_CAST:
         if ((rv = eval(e->args[0], row, n_cols, a, &v, err)) != 0)
             return rv;
-        return tl_value_cast(&v, e->type, e->typmod, a, out, err);
+        /* Cast nodes are explicit casts (assignments coerce constants in
+         * the binder and check lengths on the node). */
+        return tl_value_cast_explicit(&v, e->type, e->typmod, a, out, err);
     default:
         return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
                             "unknown expression kind %u", (unsigned)e->kind);
@@ -687,7 +717,8 @@ from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
         if (pb->type == TL_TYPE_UNKNOWN)
             return bad_proto(err, "cast to type", pb->type);
         e->typmod = pb->typmod;
-        if (e->typmod < -1 || (e->typmod != -1 && pb->type != TL_TYPE_VARCHAR))
+        if (e->typmod < -1 || (e->typmod != -1 && pb->type != TL_TYPE_VARCHAR &&
+                               pb->type != TL_TYPE_BPCHAR))
             return bad_proto(err, "bad typmod", (unsigned)pb->typmod);
     }
     if (pb->kind == TL_EXPR_COLUMN) {

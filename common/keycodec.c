@@ -48,20 +48,24 @@ tl_key_encode_value(struct tl_buf *out, const struct tl_value *v)
         tl_buf_append_be64(out, (uint64_t)v->u.i ^ SIGN_BIT);
         break;
     case TL_TYPE_FLOAT8:
+    case TL_TYPE_FLOAT4: /* widened: keys as the equal double does */
         tl_buf_append_be64(out, float_key_bits(v->u.f));
         break;
     default: {
+        /* A bpchar keys without its padding, so that keys are equal
+         * exactly when tl_value_cmp says the values are. */
         const uint8_t *p = (const uint8_t *)v->u.s.p;
+        uint32_t len = tl_value_text_len(v);
         uint32_t start = 0;
-        for (uint32_t i = 0; i < v->u.s.len; i++) {
+        for (uint32_t i = 0; i < len; i++) {
             if (p[i] == 0x00) {
                 tl_buf_append(out, p + start, i + 1 - start);
                 tl_buf_append_u8(out, 0xFF);
                 start = i + 1;
             }
         }
-        if (v->u.s.len > start)
-            tl_buf_append(out, p + start, v->u.s.len - start);
+        if (len > start)
+            tl_buf_append(out, p + start, len - start);
         tl_buf_append_u8(out, 0x00);
         tl_buf_append_u8(out, 0x01);
         break;
@@ -150,7 +154,8 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
         if (out->u.i < min || out->u.i > max)
             return TL_ECORRUPT;
         break;
-    case TL_TYPE_FLOAT8: {
+    case TL_TYPE_FLOAT8:
+    case TL_TYPE_FLOAT4: {
         double d;
         if (end - q < 8)
             return TL_ECORRUPT;
@@ -158,7 +163,10 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
         q += 8;
         u = (u & SIGN_BIT) ? u ^ SIGN_BIT : ~u;
         memcpy(&d, &u, sizeof(d));
+        if (type == TL_TYPE_FLOAT4 && !isnan(d) && (double)(float)d != d)
+            return TL_ECORRUPT;
         *out = tl_value_float(d);
+        out->type = type;
         break;
     }
     default:

@@ -13,11 +13,13 @@
  *   TIMESTAMPTZ/TIMESTAMP/DATE  as integers, over the stored microseconds
  *                        or days (the infinities are the extreme integers,
  *                        so they sort first and last)
- *   FLOAT8               8 bytes: sign bit flipped for positives, all bits
- *                        flipped for negatives; -0 is encoded as +0, every
- *                        NaN as the one canonical NaN (largest)
- *   TEXT/VARCHAR         bytes with 0x00 escaped as 0x00 0xFF, then the
- *                        terminator 0x00 0x01
+ *   FLOAT8/FLOAT4        8 bytes (a real widened to double, so equal
+ *                        real and double values share a key): sign bit flipped
+ * for positives, all bits flipped for negatives; -0 is encoded as +0, every NaN
+ * as the one canonical NaN (largest) TEXT/VARCHAR/BPCHAR  bytes with 0x00
+ * escaped as 0x00 0xFF, then the terminator 0x00 0x01; a BPCHAR without its
+ *                        trailing spaces (they do not count in equality),
+ *                        so a decoded BPCHAR key comes back unpadded
  * Index id 1 is the primary key; table id 0 is the meta keyspace, whose
  * index ids and keys common/meta/meta_keys.h owns. */
 #ifndef TL_KEYCODEC_H

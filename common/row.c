@@ -40,6 +40,13 @@ encode_one(const struct tl_value *v, struct tl_buf *out)
         memcpy(&bits, &v->u.f, sizeof(bits));
         tl_buf_append_be64(out, bits);
         break;
+    case TL_TYPE_FLOAT4: {
+        float f = (float)v->u.f;
+        uint32_t b32;
+        memcpy(&b32, &f, sizeof(b32));
+        tl_buf_append_be32(out, b32);
+        break;
+    }
     default:
         tl_buf_append_varint(out, v->u.s.len);
         tl_buf_append(out, v->u.s.p, v->u.s.len);
@@ -109,7 +116,18 @@ decode_one(const uint8_t **p, const uint8_t *end, struct tl_value *v)
         *v = tl_value_float(d);
         break;
     }
-    default: /* TEXT, VARCHAR, UNKNOWN */
+    case TL_TYPE_FLOAT4: {
+        float f;
+        uint32_t b32;
+        if (end - q < 4)
+            return TL_ECORRUPT;
+        b32 = tl_load_be32(q);
+        q += 4;
+        memcpy(&f, &b32, sizeof(f));
+        *v = tl_value_float4(f);
+        break;
+    }
+    default: /* TEXT, VARCHAR, BPCHAR, UNKNOWN */
         if (tl_varint_read(&q, end, &u) != 0)
             return TL_ECORRUPT;
         if (u > (uint64_t)(end - q) || u > UINT32_MAX)

@@ -2,9 +2,11 @@
  *
  * Layout: format byte (1), schema version (varint), column count (varint),
  * then per column a tag byte (the tl_type, or 0x80|type for NULL) and its
- * payload: INT* zigzag varint, FLOAT8 8 bytes big-endian IEEE, BOOL one
+ * payload: INT* zigzag varint, FLOAT8 8 bytes big-endian IEEE, FLOAT4 4
+ * bytes big-endian IEEE, BOOL one
  * byte, TIMESTAMPTZ/TIMESTAMP/DATE zigzag varint of the stored microseconds
- * or days, TEXT/VARCHAR/UNKNOWN varint length + bytes. The encoding is
+ * or days, TEXT/VARCHAR/BPCHAR/UNKNOWN varint length + bytes (a BPCHAR
+ * with its padding). The encoding is
  * self-describing: a node can filter rows without the catalog. */
 #ifndef TL_ROW_H
 #define TL_ROW_H

@@ -97,9 +97,10 @@ fill_from_proto(const Talus__TableDesc *pb, struct tl_table *t,
         strcpy(col->name, c->name);
         col->type = (uint8_t)c->type;
         col->typmod = -1;
-        if (col->type == TL_TYPE_VARCHAR && c->has_typmod && c->typmod >= 0) {
+        if ((col->type == TL_TYPE_VARCHAR || col->type == TL_TYPE_BPCHAR) &&
+            c->has_typmod && c->typmod >= 0) {
             if (c->typmod == 0)
-                return proto_error(err, "bad varchar length", tname);
+                return proto_error(err, "bad character length", tname);
             col->typmod = c->typmod;
         }
         col->not_null = c->not_null;

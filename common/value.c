@@ -28,10 +28,14 @@ tl_type_name(uint8_t type)
         return "bigint";
     case TL_TYPE_FLOAT8:
         return "double precision";
+    case TL_TYPE_FLOAT4:
+        return "real";
     case TL_TYPE_TEXT:
         return "text";
     case TL_TYPE_VARCHAR:
         return "character varying";
+    case TL_TYPE_BPCHAR:
+        return "character";
     case TL_TYPE_TIMESTAMPTZ:
         return "timestamp with time zone";
     case TL_TYPE_TIMESTAMP:
@@ -57,8 +61,12 @@ tl_type_oid(uint8_t type)
         return 20;
     case TL_TYPE_FLOAT8:
         return 701;
+    case TL_TYPE_FLOAT4:
+        return 700;
     case TL_TYPE_VARCHAR:
         return 1043;
+    case TL_TYPE_BPCHAR:
+        return 1042;
     case TL_TYPE_TIMESTAMPTZ:
         return 1184;
     case TL_TYPE_TIMESTAMP:
@@ -82,6 +90,7 @@ tl_type_len(uint8_t type)
         return 2;
     case TL_TYPE_INT4:
     case TL_TYPE_DATE:
+    case TL_TYPE_FLOAT4:
         return 4;
     case TL_TYPE_INT8:
     case TL_TYPE_FLOAT8:
@@ -110,10 +119,14 @@ tl_type_from_name(const char *name, uint8_t *type)
         {"text", TL_TYPE_TEXT},
         {"varchar", TL_TYPE_VARCHAR},
         {"character varying", TL_TYPE_VARCHAR},
+        {"bpchar", TL_TYPE_BPCHAR},
+        {"character", TL_TYPE_BPCHAR},
         {"bool", TL_TYPE_BOOL},
         {"boolean", TL_TYPE_BOOL},
         {"float8", TL_TYPE_FLOAT8},
         {"double precision", TL_TYPE_FLOAT8},
+        {"float4", TL_TYPE_FLOAT4},
+        {"real", TL_TYPE_FLOAT4},
         {"timestamptz", TL_TYPE_TIMESTAMPTZ},
         {"timestamp with time zone", TL_TYPE_TIMESTAMPTZ},
         {"timestamp", TL_TYPE_TIMESTAMP},
@@ -160,17 +173,20 @@ tl_type_int_range(uint8_t type, int64_t *min, int64_t *max)
  * one of at most 15 digits exists (DBL_DIG), so trying 15, 16, 17 digits
  * suffices; subnormals have less precision and are searched from 1. */
 static void
-format_shortest(double d, char *digits, int *exp10)
+format_shortest(double d, bool is_float4, char *digits, int *exp10)
 {
     char tmp[40];
-    int prec = fabs(d) < DBL_MIN ? 0 : 14;
+    /* A float needs at most 9 digits and has 6 safe ones (FLT_DIG). */
+    int max = is_float4 ? 8 : 16;
+    int prec =
+        is_float4 ? (fabs(d) < FLT_MIN ? 0 : 5) : (fabs(d) < DBL_MIN ? 0 : 14);
 
-    for (; prec < 16; prec++) {
+    for (; prec < max; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*e", prec, d);
-        if (strtod(tmp, NULL) == d)
+        if (is_float4 ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
             break;
     }
-    if (prec == 16)
+    if (prec == max)
         snprintf(tmp, sizeof(tmp), "%.*e", prec, d);
 
     const char *p = tmp;
@@ -187,7 +203,7 @@ format_shortest(double d, char *digits, int *exp10)
 }
 
 static void
-format_float8(double d, struct tl_buf *out)
+format_float(double d, bool is_float4, struct tl_buf *out)
 {
     char digits[24];
     int exp10;
@@ -205,11 +221,12 @@ format_float8(double d, struct tl_buf *out)
     }
     if (signbit(d))
         tl_buf_append_u8(out, '-');
-    format_shortest(d, digits, &exp10);
+    format_shortest(d, is_float4, digits, &exp10);
     int n = (int)strlen(digits);
 
-    /* PostgreSQL 12+ (Ryu): fixed notation for exponents in [-4, 15). */
-    if (exp10 < -4 || exp10 >= 15) {
+    /* PostgreSQL 12+ (Ryu): fixed notation for exponents in [-4, 15),
+     * [-4, 6) for real. */
+    if (exp10 < -4 || exp10 >= (is_float4 ? 6 : 15)) {
         tl_buf_append_u8(out, (uint8_t)digits[0]);
         if (n > 1) {
             tl_buf_append_u8(out, '.');
@@ -246,7 +263,8 @@ tl_value_to_text(const struct tl_value *v, struct tl_buf *out)
         tl_buf_printf(out, "%lld", (long long)v->u.i);
         break;
     case TL_TYPE_FLOAT8:
-        format_float8(v->u.f, out);
+    case TL_TYPE_FLOAT4:
+        format_float(v->u.f, v->type == TL_TYPE_FLOAT4, out);
         break;
     case TL_TYPE_TIMESTAMPTZ:
     case TL_TYPE_TIMESTAMP:
@@ -317,7 +335,8 @@ parse_int(uint8_t type, const char *s, size_t len, int64_t *out,
 /* Like PostgreSQL's float8in: strtod, plus the special words, and range
  * errors only for overflow or a non-zero input that underflows to 0. */
 static int
-parse_float8(const char *s, size_t len, double *out, struct tl_error *err)
+parse_float(uint8_t type, const char *s, size_t len, double *out,
+            struct tl_error *err)
 {
     char stack[128];
     char *copy = stack, *end;
@@ -337,27 +356,29 @@ parse_float8(const char *s, size_t len, double *out, struct tl_error *err)
     while (i < len && is_space(copy[i]))
         i++;
     if (i == len) {
-        rv = report_syntax(err, TL_TYPE_FLOAT8, s, len);
+        rv = report_syntax(err, type, s, len);
         goto out;
     }
     errno = 0;
-    d = strtod(copy + i, &end);
+    /* float4in reads with strtof: a real rounds once, from the text. */
+    d = type == TL_TYPE_FLOAT4 ? (double)strtof(copy + i, &end)
+                               : strtod(copy + i, &end);
     if (end == copy + i) {
-        rv = report_syntax(err, TL_TYPE_FLOAT8, s, len);
+        rv = report_syntax(err, type, s, len);
         goto out;
     }
     if (errno == ERANGE && (d == 0.0 || isinf(d))) {
-        rv = tl_error_set(err, TL_EOVERFLOW,
-                          TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
-                          "\"%.*s\" is out of range for type double precision",
-                          (int)(end - (copy + i)), copy + i);
+        rv = tl_error_set(
+            err, TL_EOVERFLOW, TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+            "\"%.*s\" is out of range for type %s", (int)(end - (copy + i)),
+            copy + i, tl_type_name(type));
         goto out;
     }
     j = (size_t)(end - copy);
     while (j < len && is_space(copy[j]))
         j++;
     if (j != len) {
-        rv = report_syntax(err, TL_TYPE_FLOAT8, s, len);
+        rv = report_syntax(err, type, s, len);
         goto out;
     }
     if (isnan(d))
@@ -460,10 +481,12 @@ utf8_prefix_len(const char *s, size_t len, size_t nchars)
     return len;
 }
 
-/* varchar(n) as PostgreSQL enforces it: too-long values are an error
- * unless the excess is only spaces, which are cut off. */
+/* varchar(n) and character(n) as PostgreSQL enforces them: too-long
+ * values are an error unless the excess is only spaces, which are cut
+ * off. */
 static int
-check_varchar(int32_t typmod, const char *s, size_t *len, struct tl_error *err)
+check_length(uint8_t type, int32_t typmod, const char *s, size_t *len,
+             struct tl_error *err)
 {
     if (typmod < 0)
         return 0;
@@ -474,9 +497,8 @@ check_varchar(int32_t typmod, const char *s, size_t *len, struct tl_error *err)
         if (s[i] != ' ')
             return tl_error_set(err, TL_ETOOLONG,
                                 TL_SQLSTATE_STRING_DATA_RIGHT_TRUNCATION,
-                                "value too long for type character "
-                                "varying(%d)",
-                                (int)typmod);
+                                "value too long for type %s(%d)",
+                                tl_type_name(type), (int)typmod);
     *len = keep;
     return 0;
 }
@@ -504,11 +526,13 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
         *out = tl_value_int(type, i);
         return 0;
     }
-    case TL_TYPE_FLOAT8: {
+    case TL_TYPE_FLOAT8:
+    case TL_TYPE_FLOAT4: {
         double d = 0;
-        if ((rv = parse_float8(s, len, &d, err)) != 0)
+        if ((rv = parse_float(type, s, len, &d, err)) != 0)
             return rv;
         *out = tl_value_float(d);
+        out->type = type;
         return 0;
     }
     case TL_TYPE_TIMESTAMPTZ:
@@ -521,7 +545,8 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
         return 0;
     }
     case TL_TYPE_VARCHAR:
-        if ((rv = check_varchar(typmod, s, &len, err)) != 0)
+    case TL_TYPE_BPCHAR:
+        if ((rv = check_length(type, typmod, s, &len, err)) != 0)
             return rv;
         /* fall through */
     case TL_TYPE_TEXT:
@@ -564,9 +589,71 @@ is_textual(uint8_t t)
     return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN;
 }
 
+/* Blank-pad bpchar @v to @typmod characters (copying into @a), as
+ * PostgreSQL's bpcharin does; a longer or unlimited value stays. */
+static void
+pad_bpchar(struct tl_value *v, int32_t typmod, struct tl_arena *a)
+{
+    size_t chars = 0;
+    for (uint32_t i = 0; i < v->u.s.len; i++)
+        chars += ((unsigned char)v->u.s.p[i] & 0xC0) != 0x80;
+    if (typmod < 0 || chars >= (size_t)typmod)
+        return;
+    size_t pad = (size_t)typmod - chars;
+    char *p = tl_arena_alloc(a, v->u.s.len + pad);
+    if (v->u.s.len > 0)
+        memcpy(p, v->u.s.p, v->u.s.len);
+    memset(p + v->u.s.len, ' ', pad);
+    v->u.s.p = p;
+    v->u.s.len += (uint32_t)pad;
+}
+
+static int cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
+                      struct tl_arena *a, struct tl_value *out,
+                      struct tl_error *err);
+
 int
 tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
               struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value v;
+    int rv;
+
+    if (!in->is_null && in->type == TL_TYPE_BPCHAR && type != TL_TYPE_BPCHAR &&
+        is_textual(type)) {
+        /* bpchar to text or varchar drops the padding (rtrim). */
+        v = *in;
+        v.u.s.len = tl_value_text_len(in);
+        in = &v;
+    }
+    if ((rv = cast_value(in, type, typmod, a, out, err)) != 0)
+        return rv;
+    if (type == TL_TYPE_BPCHAR && !out->is_null)
+        pad_bpchar(out, typmod, a);
+    return 0;
+}
+
+int
+tl_value_cast_explicit(const struct tl_value *in, uint8_t type, int32_t typmod,
+                       struct tl_arena *a, struct tl_value *out,
+                       struct tl_error *err)
+{
+    struct tl_value v;
+    int rv;
+
+    if ((type != TL_TYPE_VARCHAR && type != TL_TYPE_BPCHAR) || typmod < 0)
+        return tl_value_cast(in, type, typmod, a, out, err);
+    if ((rv = tl_value_cast(in, type, -1, a, &v, err)) != 0)
+        return rv;
+    if (!v.is_null)
+        v.u.s.len =
+            (uint32_t)utf8_prefix_len(v.u.s.p, v.u.s.len, (size_t)typmod);
+    return tl_value_cast(&v, type, typmod, a, out, err);
+}
+
+static int
+cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
+           struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     int rv;
 
@@ -606,7 +693,16 @@ tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
         *out = tl_value_float((double)in->u.i);
         return 0;
     }
-    if (in->type == TL_TYPE_FLOAT8 && tl_type_is_int(type)) {
+    if ((tl_type_is_int(in->type) || tl_type_is_float(in->type)) &&
+        type == TL_TYPE_FLOAT4) {
+        double d = tl_type_is_int(in->type) ? (double)in->u.i : in->u.f;
+        return tl_value_float4_check(d, !isinf(d), d == 0, out, err);
+    }
+    if (in->type == TL_TYPE_FLOAT4 && type == TL_TYPE_FLOAT8) {
+        *out = tl_value_float(in->u.f);
+        return 0;
+    }
+    if (tl_type_is_float(in->type) && tl_type_is_int(type)) {
         /* PostgreSQL rounds with rint(): half to even. */
         double r = rint(in->u.f);
         int64_t min, max;
@@ -634,6 +730,23 @@ tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
     return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_CANNOT_COERCE,
                         "cannot cast type %s to %s", tl_type_name(in->type),
                         tl_type_name(type));
+}
+
+int
+tl_value_float4_check(double d, bool inf_is_overflow, bool zero_is_ok,
+                      struct tl_value *out, struct tl_error *err)
+{
+    float f = (float)d;
+    if (isinf(f) && inf_is_overflow)
+        return tl_error_set(err, TL_EOVERFLOW,
+                            TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                            "value out of range: overflow");
+    if (f == 0 && !zero_is_ok)
+        return tl_error_set(err, TL_EOVERFLOW,
+                            TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                            "value out of range: underflow");
+    *out = tl_value_float4(isnan(f) ? NAN : f);
+    return 0;
 }
 
 /* -------------------------------------------------------- comparison */
@@ -682,6 +795,15 @@ cmp_float(double a, double b)
     return (a > b) - (a < b);
 }
 
+static uint32_t
+trim_spaces(const struct tl_value *v)
+{
+    uint32_t n = v->u.s.len;
+    while (n > 0 && v->u.s.p[n - 1] == ' ')
+        n--;
+    return n;
+}
+
 int
 tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
 {
@@ -690,7 +812,7 @@ tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
             return (a->u.i > b->u.i) - (a->u.i < b->u.i);
         return cmp_int_float(a->u.i, b->u.f);
     }
-    if (a->type == TL_TYPE_FLOAT8) {
+    if (tl_type_is_float(a->type)) {
         if (tl_type_is_int(b->type))
             return -cmp_int_float(b->u.i, a->u.f);
         return cmp_float(a->u.f, b->u.f);
@@ -699,11 +821,18 @@ tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
         return (int)a->u.b - (int)b->u.b;
     if (tl_type_is_datetime(a->type))
         return tl_datetime_cmp(a->type, a->u.i, b->type, b->u.i);
-    uint32_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+    uint32_t la = tl_value_text_len(a), lb = tl_value_text_len(b);
+    /* PostgreSQL compares bpchar with varchar as bpchar (bpchareq has the
+     * more exact match), with text as text (the preferred type). */
+    if (a->type == TL_TYPE_BPCHAR && b->type == TL_TYPE_VARCHAR)
+        lb = trim_spaces(b);
+    else if (a->type == TL_TYPE_VARCHAR && b->type == TL_TYPE_BPCHAR)
+        la = trim_spaces(a);
+    uint32_t n = la < lb ? la : lb;
     int c = n ? memcmp(a->u.s.p, b->u.s.p, n) : 0;
     if (c != 0)
         return c;
-    return (a->u.s.len > b->u.s.len) - (a->u.s.len < b->u.s.len);
+    return (la > lb) - (la < lb);
 }
 
 int

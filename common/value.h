@@ -34,8 +34,10 @@ enum tl_type {
     TL_TYPE_TIMESTAMPTZ = 8, /* int64 microseconds since 2000-01-01 UTC */
     TL_TYPE_TIMESTAMP = 9,   /* the same, with no zone */
     TL_TYPE_DATE = 10,       /* int32 days since 2000-01-01 */
+    TL_TYPE_BPCHAR = 11,     /* character(n): typmod n, or -1 for bpchar */
+    TL_TYPE_FLOAT4 = 12,     /* real: a float, held widened in u.f */
 };
-#define TL_TYPE_MAX TL_TYPE_DATE
+#define TL_TYPE_MAX TL_TYPE_FLOAT4
 
 struct tl_value {
     uint8_t type; /* enum tl_type */
@@ -43,11 +45,11 @@ struct tl_value {
     union {
         bool b;
         int64_t i; /* INT2, INT4, INT8, TIMESTAMPTZ, TIMESTAMP, DATE */
-        double f;  /* FLOAT8 */
+        double f;  /* FLOAT8; FLOAT4 (always exactly a float) */
         struct {
             const char *p;
             uint32_t len;
-        } s; /* TEXT, VARCHAR, UNKNOWN literal text */
+        } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text */
     } u;
 };
 
@@ -69,6 +71,13 @@ tl_value_float(double f)
     struct tl_value v = {.type = TL_TYPE_FLOAT8, .u.f = f};
     return v;
 }
+/** A real: @f must be exactly representable as a float. */
+static inline struct tl_value
+tl_value_float4(float f)
+{
+    struct tl_value v = {.type = TL_TYPE_FLOAT4, .u.f = f};
+    return v;
+}
 static inline struct tl_value
 tl_value_bool(bool b)
 {
@@ -87,15 +96,21 @@ tl_type_is_int(uint8_t t)
 {
     return t == TL_TYPE_INT2 || t == TL_TYPE_INT4 || t == TL_TYPE_INT8;
 }
+/** real or double precision: u.f holds the value. */
+static inline bool
+tl_type_is_float(uint8_t t)
+{
+    return t == TL_TYPE_FLOAT8 || t == TL_TYPE_FLOAT4;
+}
 static inline bool
 tl_type_is_numeric(uint8_t t)
 {
-    return tl_type_is_int(t) || t == TL_TYPE_FLOAT8;
+    return tl_type_is_int(t) || tl_type_is_float(t);
 }
 static inline bool
 tl_type_is_text(uint8_t t)
 {
-    return t == TL_TYPE_TEXT || t == TL_TYPE_VARCHAR;
+    return t == TL_TYPE_TEXT || t == TL_TYPE_VARCHAR || t == TL_TYPE_BPCHAR;
 }
 /** timestamptz, timestamp or date: u.i holds the value. */
 static inline bool
@@ -104,12 +119,25 @@ tl_type_is_datetime(uint8_t t)
     return t == TL_TYPE_TIMESTAMPTZ || t == TL_TYPE_TIMESTAMP ||
            t == TL_TYPE_DATE;
 }
-/** Whether a non-NULL value of @t keeps its payload in u.s (text, varchar
- * and untyped literals); every other type is held in u.b, u.i or u.f. */
+/** Whether a non-NULL value of @t keeps its payload in u.s (text, varchar,
+ * bpchar and untyped literals); every other type is held in u.b, u.i or u.f. */
 static inline bool
 tl_type_has_text(uint8_t t)
 {
     return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN;
+}
+
+/** The length of non-NULL text value @v that counts for comparison,
+ * hashing and keys: a bpchar's trailing spaces are not significant
+ * (PostgreSQL's bpchar semantics); other types count every byte. */
+static inline uint32_t
+tl_value_text_len(const struct tl_value *v)
+{
+    uint32_t n = v->u.s.len;
+    if (v->type == TL_TYPE_BPCHAR)
+        while (n > 0 && v->u.s.p[n - 1] == ' ')
+            n--;
+    return n;
 }
 
 /** PostgreSQL's name for @type ("bigint", "character varying",
@@ -125,7 +153,8 @@ int16_t tl_type_len(uint8_t type);
  * ("int8", "int4", "int2", "text", "varchar", "bool", "float8", also
  * "bigint", "integer", "smallint", "boolean", "double precision",
  * "timestamptz", "timestamp with time zone", "timestamp", "timestamp
- * without time zone", "date").
+ * without time zone", "date", "bpchar", "character", "float4",
+ * "real").
  * TL_EUNSUPPORTED for any other name. */
 int tl_type_from_name(const char *name, uint8_t *type);
 
@@ -133,19 +162,23 @@ int tl_type_from_name(const char *name, uint8_t *type);
 void tl_type_int_range(uint8_t type, int64_t *min, int64_t *max);
 
 /** Append the PostgreSQL text output of @v (not NULL) to @out: integers
- * in decimal, booleans as t/f, float8 as the shortest text that reads back
- * to the same double ("Infinity", "-Infinity", "NaN"), text as is, dates
- * and timestamps in PostgreSQL's ISO style for the UTC zone
- * (tl_datetime_format). */
+ * in decimal, booleans as t/f, float8 (real) as the shortest text that
+ * reads back to the same double (float), fixed notation for decimal
+ * exponents in [-4, 15) ([-4, 6) for real) as PostgreSQL 15 ("Infinity",
+ * "-Infinity", "NaN"), text as is, dates and timestamps in PostgreSQL's ISO
+ * style for the UTC zone (tl_datetime_format). */
 void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
 
 /** Parse text @s of @len bytes as a value of @type (with @typmod for
- * varchar) as PostgreSQL's input functions do: surrounding spaces allowed
- * for numbers and booleans; booleans accept t/f/true/false/yes/no/on/off/
- * 1/0 (any case, unambiguous prefixes). Text results borrow @s.
- * TL_ETYPE (22P02 invalid input syntax for type X: "s"),
+ * varchar and bpchar) as PostgreSQL's input functions do: surrounding spaces
+ * allowed for numbers and booleans; booleans accept
+ * t/f/true/false/yes/no/on/off/ 1/0 (any case, unambiguous prefixes). Text
+ * results borrow @s. TL_ETYPE (22P02 invalid input syntax for type X: "s"),
  * TL_EOVERFLOW (22003 value "s" is out of range for type X),
- * TL_ETOOLONG (22001 value too long for type character varying(n)).
+ * TL_ETOOLONG (22001 value too long for type character varying(n), or
+ * character(n)); excess characters that are all spaces are cut off. A
+ * bpchar shorter than n is not padded here (the result borrows @s):
+ * tl_value_cast pads.
  * Dates and timestamps parse as tl_datetime_parse() says, with its errors
  * (22007 invalid input syntax, 22008 out of range, 22009). */
 int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
@@ -156,17 +189,36 @@ int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
  * range); integer <-> float8, where float8 -> integer rounds with rint()
  * (half to even, as PostgreSQL does) and NaN or infinities are out of
  * range; anything from and to text/unknown through text I/O, bool to text
- * giving "true"/"false" as PostgreSQL's cast does. A NULL stays NULL with
- * the new type. Text results may point into @in's bytes or into @a.
+ * giving "true"/"false" as PostgreSQL's cast does. A cast to
+ * character(n) pads with spaces to n characters; a cast from bpchar to
+ * text or varchar drops trailing spaces (PostgreSQL's rtrim). A NULL stays NULL
+ * with the new type. Text results may point into @in's bytes or into @a.
  * TL_ETYPE (42846 cannot cast type X to Y) where no cast exists (bool and
- * numbers). Within the date/time types: date to timestamp(tz) is
- * midnight (22008 date out of range for timestamp beyond 294276 AD),
- * timestamp(tz) to date drops the time, timestamp <-> timestamptz keeps
- * the instant (the session zone is UTC). No cast exists between date/time
+ * numbers). float8 -> real rounds to nearest; beyond real's range is
+ * 22003 "value out of range: overflow", a nonzero value that becomes 0
+ * "value out of range: underflow". Within the date/time types: date to
+ * timestamp(tz) is midnight (22008 date out of range for timestamp beyond
+ * 294276 AD), timestamp(tz) to date drops the time, timestamp <-> timestamptz
+ * keeps the instant (the session zone is UTC). No cast exists between date/time
  * types and numbers or bool (42846). */
 int tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
                   struct tl_arena *a, struct tl_value *out,
                   struct tl_error *err);
+
+/** tl_value_cast for an explicit cast (`x::char(3)`): to varchar(n) or
+ * character(n), a longer value is cut to n characters instead of failing,
+ * as PostgreSQL's explicit length coercion does. Errors as
+ * tl_value_cast. */
+int tl_value_cast_explicit(const struct tl_value *in, uint8_t type,
+                           int32_t typmod, struct tl_arena *a,
+                           struct tl_value *out, struct tl_error *err);
+
+/** Round double @d to a real in *@out, as PostgreSQL's float4 checks do:
+ * 22003 "value out of range: overflow" when the result is infinite and
+ * @inf_is_overflow, "value out of range: underflow" when it is 0 and not
+ * @zero_is_ok (pass whether the exact result was infinite / zero). */
+int tl_value_float4_check(double d, bool inf_is_overflow, bool zero_is_ok,
+                          struct tl_value *out, struct tl_error *err);
 
 /** Whether values of @a and @b can be compared (same family: numeric,
  * text/unknown, bool, date/time). */
@@ -175,7 +227,8 @@ bool tl_type_comparable(uint8_t a, uint8_t b);
 /** Three-way comparison of two non-NULL comparable values: <0, 0, >0.
  * Integers compare exactly, int against float8 as doubles, NaN sorts above
  * every other float (as in PostgreSQL), text bytewise then by length,
- * dates and timestamps by instant (a date as its midnight, UTC). */
+ * dates and timestamps by instant (a date as its midnight, UTC); a bpchar
+ * side compares without its trailing spaces. */
 int tl_value_cmp(const struct tl_value *a, const struct tl_value *b);
 
 /** Order for ORDER BY: like tl_value_cmp, but NULLs sort after every

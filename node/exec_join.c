@@ -69,7 +69,7 @@ key_compatible(uint8_t a, uint8_t b)
         return tl_type_is_int(b);
     if (tl_type_is_text(a))
         return tl_type_is_text(b);
-    return a == b && a != TL_TYPE_FLOAT8;
+    return a == b && !tl_type_is_float(a);
 }
 
 /* ------------------------------------------------------------ filters */

@@ -1,6 +1,7 @@
 /* select_agg — the parts of SELECT finished at the router: aggregates,
  * GROUP BY (a hash table of groups under a memory cap), sorting rows
  * gathered from several shards, and EXPLAIN of a SELECT. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +159,15 @@ step_state(struct sql_stmt *st, struct select_q *q, int agg, bool distinct,
     switch (agg) {
     case AGG_SUM:
     case AGG_AVG:
-        if (v.type == TL_TYPE_FLOAT8) {
+        if (v.type == TL_TYPE_FLOAT4 && agg == AGG_SUM) {
+            /* sum(real) adds in real, as float4pl does. */
+            float f = (float)(a->fsum + v.u.f);
+            if (isinf(f) && !isinf(a->fsum) && !isinf(v.u.f))
+                return sql_error(st, TL_EOVERFLOW,
+                                 TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                                 "value out of range: overflow");
+            a->fsum = f;
+        } else if (tl_type_is_float(v.type)) {
             a->fsum += v.u.f;
         } else {
             a->fsum += (double)v.u.i;
@@ -212,8 +221,12 @@ agg_result(int agg, uint8_t type, const struct sel_agg_state *a)
     case AGG_SUM:
         if (a->count == 0)
             return tl_value_null(type);
-        return type == TL_TYPE_FLOAT8 ? tl_value_float(a->fsum)
-                                      : tl_value_int(TL_TYPE_INT8, a->isum);
+        if (tl_type_is_float(type)) {
+            struct tl_value v = tl_value_float(a->fsum);
+            v.type = type;
+            return v;
+        }
+        return tl_value_int(TL_TYPE_INT8, a->isum);
     case AGG_AVG:
         if (a->count == 0)
             return tl_value_null(TL_TYPE_FLOAT8);
@@ -455,13 +468,14 @@ hash_value(uint64_t h, const struct tl_value *v)
         return mix(h, 0x5bd1e995);
     if (tl_type_has_text(v->type)) {
         uint64_t x = 1469598103934665603ULL;
-        for (uint32_t i = 0; i < v->u.s.len; i++)
+        uint32_t len = tl_value_text_len(v); /* bpchar: no padding */
+        for (uint32_t i = 0; i < len; i++)
             x = (x ^ (uint8_t)v->u.s.p[i]) * 1099511628211ULL;
         return mix(h, x);
     }
     if (v->type == TL_TYPE_BOOL)
         return mix(h, v->u.b ? 2 : 1);
-    if (v->type == TL_TYPE_FLOAT8) {
+    if (tl_type_is_float(v->type)) {
         double d = v->u.f;
         if (d == 0)
             d = 0; /* -0 equals 0 */

@@ -606,7 +606,7 @@ shift_columns(struct sql_stmt *st, const struct tl_expr *e, uint32_t off)
 static bool
 key_types(uint8_t a, uint8_t b)
 {
-    if (a == TL_TYPE_FLOAT8 || b == TL_TYPE_FLOAT8)
+    if (tl_type_is_float(a) || tl_type_is_float(b))
         return false;
     return route_key_compatible(a, b);
 }

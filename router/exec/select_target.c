@@ -174,7 +174,8 @@ agg_type(struct sql_stmt *st, struct sel_target *tg, const char *name,
     case AGG_SUM:
         if (!tl_type_is_numeric(at))
             return no_function(st, name, at, location);
-        tg->type = tl_type_is_int(at) ? TL_TYPE_INT8 : TL_TYPE_FLOAT8;
+        /* sum(real) is real, sum(double precision) double. */
+        tg->type = tl_type_is_int(at) ? TL_TYPE_INT8 : at;
         return 0;
     case AGG_AVG:
         if (!tl_type_is_numeric(at))

@@ -12,6 +12,12 @@ route_key_compatible(uint8_t ctype, uint8_t vtype)
 {
     if (tl_type_is_int(ctype))
         return tl_type_is_int(vtype);
+    /* bpchar against varchar compares both without trailing spaces, but
+     * a varchar keys with them: no shared encoding. (Against text, both
+     * compare and key the bpchar unpadded and the text as is.) */
+    if ((ctype == TL_TYPE_BPCHAR && vtype == TL_TYPE_VARCHAR) ||
+        (ctype == TL_TYPE_VARCHAR && vtype == TL_TYPE_BPCHAR))
+        return false;
     if (tl_type_is_text(ctype))
         return tl_type_is_text(vtype);
     return ctype == vtype;

@@ -108,7 +108,8 @@ uint32_t route_row_shard(const struct tl_table *t, const struct tl_value *row,
 bool route_co_located(const struct tl_table *a, const struct tl_table *b);
 
 /** Whether a constant of @vtype can stand for a key column of @ctype
- * without a cast: same key encoding (integers of any width, text/varchar,
+ * without a cast: same key encoding (integers of any width, text/varchar/
+ * bpchar except bpchar with varchar,
  * float8, bool, each date/time type only with itself). */
 bool route_key_compatible(uint8_t ctype, uint8_t vtype);
 

@@ -51,8 +51,8 @@ type_label(uint8_t t)
 const char *
 bind_type_display(struct sql_stmt *st, uint8_t type, int32_t typmod)
 {
-    if (type == TL_TYPE_VARCHAR && typmod >= 0)
-        return tl_arena_printf(st->a, "character varying(%d)", typmod);
+    if ((type == TL_TYPE_VARCHAR || type == TL_TYPE_BPCHAR) && typmod >= 0)
+        return tl_arena_printf(st->a, "%s(%d)", tl_type_name(type), typmod);
     return type_label(type);
 }
 
@@ -93,16 +93,21 @@ fold(struct sql_stmt *st, struct tl_expr **e)
     return 0;
 }
 
-/* Convert the unknown-typed constant @e to @type now. */
+/* Convert the constant @e to @type now, as an explicit cast when
+ * @explicit (a too-long varchar/char value is cut, not refused). */
 static int
-coerce_const(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
-             int32_t typmod, int location)
+coerce_const_as(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
+                int32_t typmod, bool explicit, int location)
 {
     struct tl_value v;
-    int rv = tl_value_cast(&(*e)->value, type, typmod, st->a, &v, &st->err);
+    int rv = explicit ? tl_value_cast_explicit(&(*e)->value, type, typmod,
+                                               st->a, &v, &st->err)
+                      : tl_value_cast(&(*e)->value, type, typmod, st->a, &v,
+                                      &st->err);
     /* PostgreSQL points at a quoted literal its input function rejects;
-     * a typed constant failing a cast fails later, without a position. */
-    if (rv != 0 && (*e)->type == TL_TYPE_UNKNOWN)
+     * a typed constant failing a cast fails later, without a position,
+     * and so does a length check (a separate coercion after input). */
+    if (rv != 0 && (*e)->type == TL_TYPE_UNKNOWN && rv != TL_ETOOLONG)
         return sql_error_at(st, rv, location);
     if (rv != 0)
         return rv;
@@ -111,6 +116,14 @@ coerce_const(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
     *e = tl_expr_const(st->a, &v);
     (*e)->type = type;
     return 0;
+}
+
+/* Convert the unknown-typed constant @e to @type now. */
+static int
+coerce_const(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
+             int32_t typmod, int location)
+{
+    return coerce_const_as(st, e, type, typmod, false, location);
 }
 
 static struct tl_expr *
@@ -138,6 +151,18 @@ no_operator(struct sql_stmt *st, const char *op, const struct tl_expr *l,
     return sql_error_at(st, TL_ETYPE, location);
 }
 
+/* The type an unknown literal compared with a value of @other takes: text
+ * for varchar (so no length check applies), unlimited bpchar for
+ * character(n), so that trailing spaces do not count on either side, as
+ * PostgreSQL resolves bpchar = unknown. */
+static uint8_t
+literal_type(uint8_t other)
+{
+    if (other == TL_TYPE_BPCHAR)
+        return TL_TYPE_BPCHAR;
+    return tl_type_is_text(other) ? TL_TYPE_TEXT : other;
+}
+
 /* Give two comparison operands one family: unknown literals take the
  * other side's type (text for varchar, so no length check applies). */
 static int
@@ -156,11 +181,9 @@ unify(struct sql_stmt *st, const char *op, struct tl_expr **l,
         return rv;
     }
     if (lt == TL_TYPE_UNKNOWN)
-        return coerce_const(st, l, tl_type_is_text(rt) ? TL_TYPE_TEXT : rt, -1,
-                            lloc);
+        return coerce_const(st, l, literal_type(rt), -1, lloc);
     if (rt == TL_TYPE_UNKNOWN)
-        return coerce_const(st, r, tl_type_is_text(lt) ? TL_TYPE_TEXT : lt, -1,
-                            rloc);
+        return coerce_const(st, r, literal_type(lt), -1, rloc);
     if (!tl_type_comparable(lt, rt))
         return no_operator(st, op, *l, *r, location);
     /* An integer constant against a float8 operand becomes float8, so a
@@ -213,10 +236,14 @@ bind_arith(struct sql_stmt *st, uint8_t op, const char *opname,
         return rv;
     if (!tl_type_is_numeric(l->type) || !tl_type_is_numeric(r->type) ||
         (op == TL_OP_MOD &&
-         (l->type == TL_TYPE_FLOAT8 || r->type == TL_TYPE_FLOAT8)))
+         (tl_type_is_float(l->type) || tl_type_is_float(r->type))))
         return no_operator(st, opname, l, r, location);
     uint8_t type;
-    if (l->type == TL_TYPE_FLOAT8 || r->type == TL_TYPE_FLOAT8) {
+    /* PostgreSQL: real op real is real; real with double precision or an
+     * integer is double precision (there is no real op integer). */
+    if (l->type == TL_TYPE_FLOAT4 && r->type == TL_TYPE_FLOAT4) {
+        type = TL_TYPE_FLOAT4;
+    } else if (tl_type_is_float(l->type) || tl_type_is_float(r->type)) {
         type = TL_TYPE_FLOAT8;
         if (l->type != TL_TYPE_FLOAT8)
             l = wrap_cast(st, l, TL_TYPE_FLOAT8, -1);
@@ -234,7 +261,8 @@ to_text(struct sql_stmt *st, struct tl_expr **e, int location)
 {
     if ((*e)->type == TL_TYPE_UNKNOWN)
         return coerce_const(st, e, TL_TYPE_TEXT, -1, location);
-    if (!tl_type_is_text((*e)->type)) {
+    /* bpchar becomes text without its padding, as PostgreSQL's cast. */
+    if (!tl_type_is_text((*e)->type) || (*e)->type == TL_TYPE_BPCHAR) {
         *e = wrap_cast(st, *e, TL_TYPE_TEXT, -1);
         return fold(st, e);
     }
@@ -548,7 +576,8 @@ bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn, uint8_t *type,
     }
     if (tn->n_typmods > 0) {
         const PgQuery__Node *m = tn->typmods[0];
-        if (*type != TL_TYPE_VARCHAR || tn->n_typmods != 1 ||
+        if ((*type != TL_TYPE_VARCHAR && *type != TL_TYPE_BPCHAR) ||
+            tn->n_typmods != 1 ||
             m->node_case != PG_QUERY__NODE__NODE_A_CONST ||
             m->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL) {
             sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
@@ -558,7 +587,8 @@ bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn, uint8_t *type,
         *typmod = m->a_const->ival->ival;
         if (*typmod < 1) {
             sql_error(st, TL_ESYNTAX, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
-                      "length for type varchar must be at least 1");
+                      "length for type %s must be at least 1",
+                      *type == TL_TYPE_BPCHAR ? "char" : "varchar");
             return sql_error_at(st, TL_ESYNTAX, tn->location);
         }
     }
@@ -602,7 +632,7 @@ bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
                       ? c->arg->a_const->location
                       : c->location;
         *out = x;
-        return coerce_const(st, out, type, typmod, loc);
+        return coerce_const_as(st, out, type, typmod, true, loc);
     }
     *out = wrap_cast(st, x, type, typmod);
     return 0;

@@ -389,7 +389,11 @@ pgw_send_row_description(struct pgw_conn *c, const struct pgw_field *f,
         tl_buf_append_be16(&c->out, 0); /* column attnum */
         tl_buf_append_be32(&c->out, tl_type_oid(f[i].type));
         tl_buf_append_be16(&c->out, (uint16_t)tl_type_len(f[i].type));
-        tl_buf_append_be32(&c->out, (uint32_t)f[i].typmod);
+        int32_t typmod = f[i].typmod;
+        if ((f[i].type == TL_TYPE_VARCHAR || f[i].type == TL_TYPE_BPCHAR) &&
+            typmod >= 0)
+            typmod += 4; /* VARHDRSZ */
+        tl_buf_append_be32(&c->out, (uint32_t)typmod);
         tl_buf_append_be16(&c->out, 0); /* text format */
     }
     end_message(c, at);

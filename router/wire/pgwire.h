@@ -127,11 +127,14 @@ void pgw_send_negotiate_version(struct pgw_conn *c, uint32_t newest_minor);
 struct pgw_field {
     const char *name;
     uint8_t type;   /* enum tl_type; OID and length derive from it */
-    int32_t typmod; /* -1 unless varchar(n) */
+    int32_t typmod; /* n of varchar(n)/character(n), precision of a
+                     * timestamp, else -1 */
 };
 
 /** RowDescription of @n columns @f (borrowed): name, table oid 0, attnum
- * 0, type OID and length from the column's type, typmod, text format. */
+ * 0, type OID and length from the column's type, typmod (n + 4 for
+ * varchar(n) and character(n), as PostgreSQL's atttypmod counts the
+ * varlena header), text format. */
 void pgw_send_row_description(struct pgw_conn *c, const struct pgw_field *f,
                               size_t n);
 /** DataRow in text format; NULLs as length -1. */

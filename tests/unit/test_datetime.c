@@ -691,7 +691,7 @@ test_type_catalog(void **state)
     assert_int_equal(TL_TYPE_TIMESTAMPTZ, 8);
     assert_int_equal(TL_TYPE_TIMESTAMP, 9);
     assert_int_equal(TL_TYPE_DATE, 10);
-    assert_int_equal(TL_TYPE_MAX, TL_TYPE_DATE);
+    assert_true(TL_TYPE_MAX >= TL_TYPE_DATE); /* later types follow */
 }
 
 int

@@ -424,6 +424,76 @@ test_concat(void **state)
     assert_true(v.is_null);
 }
 
+/* character(n) in expressions, as PostgreSQL 15: 'a'::char(3) =
+ * 'a'::char(5) and = 'a ' (unknown, read as bpchar) are true, < 'b' true;
+ * against text 'a ' false (compared as text); || drops the padding:
+ * 'ab'::char(4) || '|' is "ab|". */
+static void
+test_bpchar(void **state)
+{
+    struct fixture *f = *state;
+    struct tl_value v;
+    struct tl_expr *e;
+
+    e = tl_expr_op(&f->a, TL_OP_EQ, TL_TYPE_BOOL, txt(f, TL_TYPE_BPCHAR, "a  "),
+                   txt(f, TL_TYPE_BPCHAR, "a    "));
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(to3(&v), 1);
+    e = tl_expr_op(&f->a, TL_OP_EQ, TL_TYPE_BOOL, txt(f, TL_TYPE_BPCHAR, "a  "),
+                   txt(f, TL_TYPE_UNKNOWN, "a "));
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(to3(&v), 1);
+    e = tl_expr_op(&f->a, TL_OP_LT, TL_TYPE_BOOL, txt(f, TL_TYPE_BPCHAR, "a  "),
+                   txt(f, TL_TYPE_BPCHAR, "b"));
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(to3(&v), 1);
+    e = tl_expr_op(&f->a, TL_OP_EQ, TL_TYPE_BOOL, txt(f, TL_TYPE_BPCHAR, "a  "),
+                   txt(f, TL_TYPE_TEXT, "a "));
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(to3(&v), 0);
+    e = tl_expr_op(&f->a, TL_OP_CONCAT, TL_TYPE_TEXT,
+                   txt(f, TL_TYPE_BPCHAR, "ab  "), txt(f, TL_TYPE_TEXT, "|"));
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(v.type, TL_TYPE_TEXT);
+    assert_int_equal(v.u.s.len, 3);
+    assert_memory_equal(v.u.s.p, "ab|", 3);
+}
+
+/* real arithmetic as PostgreSQL 15: real op real rounds to real
+ * (1.1::real + 1.1::real is 2.2 as a real; 3e38::real * 10::real is 22003
+ * "value out of range: overflow"; 1::real / 0::real 22012), and with a
+ * double precision operand the result is double (1.1::real * 1.1::float8
+ * is 1.2100000262260437). */
+static void
+test_float4_arith(void **state)
+{
+    struct fixture *f = *state;
+    struct tl_value v, r1 = tl_value_float4(1.1f);
+    struct tl_expr *x = tl_expr_const(&f->a, &r1), *e;
+
+    e = tl_expr_op(&f->a, TL_OP_ADD, TL_TYPE_FLOAT4, x, x);
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(v.type, TL_TYPE_FLOAT4);
+    assert_true(v.u.f == (double)(1.1f + 1.1f));
+    e = tl_expr_op(&f->a, TL_OP_MUL, TL_TYPE_FLOAT8, x, f8(f, 1.1));
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(v.type, TL_TYPE_FLOAT8);
+    assert_true(v.u.f == (double)1.1f * 1.1);
+    struct tl_value big = tl_value_float4(3e38f), ten = tl_value_float4(10);
+    e = tl_expr_op(&f->a, TL_OP_MUL, TL_TYPE_FLOAT4, tl_expr_const(&f->a, &big),
+                   tl_expr_const(&f->a, &ten));
+    expect_err(f, e, TL_EOVERFLOW, "22003", "value out of range: overflow");
+    struct tl_value zero = tl_value_float4(0);
+    e = tl_expr_op(&f->a, TL_OP_DIV, TL_TYPE_FLOAT4, tl_expr_const(&f->a, &ten),
+                   tl_expr_const(&f->a, &zero));
+    expect_err(f, e, TL_EDIVZERO, "22012", "division by zero");
+    e = tl_expr_node(&f->a, TL_EXPR_OP, TL_TYPE_FLOAT4, &x, 1);
+    e->op = TL_OP_NEG;
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(v.type, TL_TYPE_FLOAT4);
+    assert_true(v.u.f == -(double)1.1f);
+}
+
 /* LIKE: % any run, _ one byte, backslash escapes; bytewise. */
 static void
 test_like(void **state)
@@ -468,7 +538,9 @@ test_like(void **state)
                TL_ETYPE, "42883", "operator does not exist: integer ~~ text");
 }
 
-/* CAST nodes convert with tl_value_cast; WHERE keeps only true. */
+/* CAST nodes convert as explicit casts (tl_value_cast_explicit: a longer
+ * value is cut to varchar(n)/char(n), a shorter char(n) padded); WHERE
+ * keeps only true. */
 static void
 test_cast_and_pred(void **state)
 {
@@ -490,8 +562,16 @@ test_cast_and_pred(void **state)
     args[0] = txt(f, TL_TYPE_TEXT, "abcd");
     c = tl_expr_node(&f->a, TL_EXPR_CAST, TL_TYPE_VARCHAR, args, 1);
     c->typmod = 3;
-    expect_err(f, c, TL_ETOOLONG, "22001",
-               "value too long for type character varying(3)");
+    /* An explicit cast cuts to the length: 'abcd'::text::varchar(3). */
+    assert_int_equal(eval(f, c, &v), 0);
+    assert_int_equal(v.u.s.len, 3);
+    assert_memory_equal(v.u.s.p, "abc", 3);
+    c->type = TL_TYPE_BPCHAR;
+    c->typmod = 6;
+    assert_int_equal(eval(f, c, &v), 0);
+    assert_int_equal(v.type, TL_TYPE_BPCHAR);
+    assert_int_equal(v.u.s.len, 6);
+    assert_memory_equal(v.u.s.p, "abcd  ", 6);
 
     assert_int_equal(tl_expr_eval_pred(b3(f, -1), NULL, 0, &f->a, &res, NULL),
                      0);
@@ -834,6 +914,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_float_arith, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compare, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bpchar, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_float4_arith, setup, teardown),
         cmocka_unit_test_setup_teardown(test_like, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cast_and_pred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proto_round_trip, setup, teardown),

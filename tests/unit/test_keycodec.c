@@ -256,6 +256,77 @@ test_text_order(void **state)
     }
 }
 
+/* character(n) keys leave out trailing spaces, so padded values of any
+ * length that compare equal ('a'::char(3) = 'a'::char(5)) share one key,
+ * and key order is tl_value_cmp's ("a" < "a\x01" < "ab", spaces inside
+ * count). */
+static void
+test_bpchar_order(void **state)
+{
+    static const struct {
+        const char *p;
+        uint32_t len;
+    } t[] = {
+        {"", 0},      {"   ", 3}, {"\x01", 1},  {"a", 1},  {"a    ", 5},
+        {"a\x01", 2}, {"a b", 3}, {"a b  ", 5}, {"ab", 2}, {"ab ", 3},
+    };
+    size_t n = sizeof(t) / sizeof(t[0]);
+    (void)state;
+
+    for (size_t i = 0; i < n; i++) {
+        struct tl_value a = tl_value_text(TL_TYPE_BPCHAR, t[i].p, t[i].len);
+        check_round_trip(&a);
+        for (size_t j = 0; j < n; j++) {
+            struct tl_value b = tl_value_text(TL_TYPE_BPCHAR, t[j].p, t[j].len);
+            check_order(&a, &b);
+        }
+    }
+    struct tl_buf k1, k2;
+    struct tl_value a = tl_value_text(TL_TYPE_BPCHAR, "a  ", 3);
+    struct tl_value b = tl_value_text(TL_TYPE_BPCHAR, "a", 1);
+    tl_buf_init(&k1);
+    tl_buf_init(&k2);
+    tl_key_encode_value(&k1, &a);
+    tl_key_encode_value(&k2, &b);
+    assert_int_equal(k1.len, k2.len);
+    assert_memory_equal(k1.data, k2.data, k1.len);
+    tl_buf_close(&k1);
+    tl_buf_close(&k2);
+}
+
+/* real keys as the equal double: -0 keys as 0, every NaN as one NaN
+ * after +Infinity, and order is tl_value_cmp's; decoding gives a real. */
+static void
+test_float4_order(void **state)
+{
+    static const float f[] = {-INFINITY,     -3.4028235e38f, -1.1f, -1e-45f,
+                              0.0f,          1e-45f,         1.1f,  16777216.0f,
+                              3.4028235e38f, INFINITY,       NAN};
+    size_t n = sizeof(f) / sizeof(f[0]);
+    (void)state;
+
+    for (size_t i = 0; i < n; i++) {
+        struct tl_value a = tl_value_float4(f[i]);
+        check_round_trip(&a);
+        for (size_t j = 0; j < n; j++) {
+            struct tl_value b = tl_value_float4(f[j]);
+            check_order(&a, &b);
+            struct tl_value d = tl_value_float(f[j]);
+            check_order(&a, &d);
+        }
+    }
+    struct tl_buf k1, k2;
+    struct tl_value z = tl_value_float4(-0.0f), p = tl_value_float(0.0);
+    tl_buf_init(&k1);
+    tl_buf_init(&k2);
+    tl_key_encode_value(&k1, &z);
+    tl_key_encode_value(&k2, &p);
+    assert_int_equal(k1.len, k2.len);
+    assert_memory_equal(k1.data, k2.data, k1.len);
+    tl_buf_close(&k1);
+    tl_buf_close(&k2);
+}
+
 /* NULL sorts after every value of every type and round-trips typed. */
 static void
 test_null_last(void **state)
@@ -418,6 +489,8 @@ main(void)
         cmocka_unit_test(test_float_order),
         cmocka_unit_test(test_datetime_order),
         cmocka_unit_test(test_text_order),
+        cmocka_unit_test(test_bpchar_order),
+        cmocka_unit_test(test_float4_order),
         cmocka_unit_test(test_null_last),
         cmocka_unit_test(test_multi_column),
         cmocka_unit_test(test_prefix_end),

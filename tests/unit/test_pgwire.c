@@ -302,7 +302,7 @@ test_header_lengths(void **state)
 /* ---- encoding --------------------------------------------------------- */
 
 /* RowDescription carries name, table oid 0, attnum 0, type oid, typlen,
- * typmod and text format for each column. */
+ * typmod (n + 4 for varchar(n)) and text format for each column. */
 static void
 test_encode_row_description(void **state)
 {
@@ -325,7 +325,7 @@ test_encode_row_description(void **state)
                                "\0\0";
     struct pgw_field f[] = {
         {.name = "id", .type = TL_TYPE_INT8, .typmod = -1},
-        {.name = "name", .type = TL_TYPE_VARCHAR, .typmod = 14},
+        {.name = "name", .type = TL_TYPE_VARCHAR, .typmod = 10},
     };
     struct pgw_conn c;
 

@@ -31,6 +31,7 @@ assert_value_equal(const struct tl_value *a, const struct tl_value *b)
         assert_true(a->u.i == b->u.i);
         break;
     case TL_TYPE_FLOAT8:
+    case TL_TYPE_FLOAT4:
         assert_memory_equal(&a->u.f, &b->u.f, sizeof(double));
         break;
     default:
@@ -69,6 +70,12 @@ test_round_trip(void **state)
         tl_value_int(TL_TYPE_DATE, 8766),
         tl_value_int(TL_TYPE_DATE, INT32_MAX),
         tl_value_null(TL_TYPE_DATE),
+        tl_value_text(TL_TYPE_BPCHAR, "ab  ", 4), /* padding is kept */
+        tl_value_null(TL_TYPE_BPCHAR),
+        tl_value_float4(1.1f),
+        tl_value_float4(-0.0f),
+        tl_value_float4(-INFINITY),
+        tl_value_null(TL_TYPE_FLOAT4),
     };
     size_t n = sizeof(in) / sizeof(in[0]), n_out;
     struct tl_value out[30];
@@ -109,6 +116,45 @@ test_layout(void **state)
     tl_row_encode(in, 4, 3, &b);
     assert_int_equal(b.len, sizeof(want));
     assert_memory_equal(b.data, want, sizeof(want));
+    tl_buf_close(&b);
+}
+
+/* A character(n) column is stored with its tag 11 and its padded bytes,
+ * as text is: 'ab'::char(4) is 11, 4, "ab  "; its NULL is 0x8b. */
+static void
+test_bpchar_layout(void **state)
+{
+    struct tl_value in[] = {tl_value_text(TL_TYPE_BPCHAR, "ab  ", 4),
+                            tl_value_null(TL_TYPE_BPCHAR)};
+    static const uint8_t want[] = {1, 0, 2, 11, 4, 'a', 'b', ' ', ' ', 0x8b};
+    struct tl_buf b;
+    (void)state;
+
+    tl_buf_init(&b);
+    tl_row_encode(in, 2, 0, &b);
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.data, want, sizeof(want));
+    tl_buf_close(&b);
+}
+
+/* A real is stored as tag 12 and its 4 IEEE bytes, big-endian: 1.5 is
+ * 3f c0 00 00; a truncated one is corrupt. */
+static void
+test_float4_layout(void **state)
+{
+    struct tl_value in[] = {tl_value_float4(1.5f)};
+    static const uint8_t want[] = {1, 0, 1, 12, 0x3f, 0xc0, 0, 0};
+    struct tl_value out[1];
+    size_t n_out;
+    struct tl_buf b;
+    (void)state;
+
+    tl_buf_init(&b);
+    tl_row_encode(in, 1, 0, &b);
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.data, want, sizeof(want));
+    assert_int_equal(tl_row_decode(b.data, b.len - 1, out, 1, &n_out),
+                     TL_ECORRUPT);
     tl_buf_close(&b);
 }
 
@@ -247,6 +293,8 @@ main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_datetime_layout),
+        cmocka_unit_test(test_bpchar_layout),
+        cmocka_unit_test(test_float4_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

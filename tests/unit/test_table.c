@@ -58,6 +58,45 @@ make_desc(struct tl_arena *ar)
     return pb;
 }
 
+/* A character(n) column keeps its type and length through the catalog's
+ * protobuf form; character(0) is refused. */
+static void
+test_bpchar_column(void **state)
+{
+    struct tl_arena ar;
+    struct tl_table *t, *t2;
+    struct tl_error err;
+    Talus__TableDesc pb2, *pb;
+    uint8_t *wire;
+    size_t n;
+    (void)state;
+
+    tl_arena_init(&ar);
+    pb = make_desc(&ar);
+    pb->columns[1]->type = TL_TYPE_BPCHAR;
+    pb->columns[1]->has_typmod = true;
+    pb->columns[1]->typmod = 8;
+    assert_int_equal(tl_table_from_proto(pb, &t, &err), 0);
+    assert_int_equal(t->columns[1].type, TL_TYPE_BPCHAR);
+    assert_int_equal(t->columns[1].typmod, 8);
+    tl_table_to_proto(t, &ar, &pb2);
+    n = talus__table_desc__get_packed_size(&pb2);
+    wire = tl_arena_alloc(&ar, n);
+    talus__table_desc__pack(&pb2, wire);
+    Talus__TableDesc *pb3 =
+        talus__table_desc__unpack(tl_arena_protobuf(&ar), n, wire);
+    assert_non_null(pb3);
+    assert_int_equal(tl_table_from_proto(pb3, &t2, &err), 0);
+    assert_int_equal(t2->columns[1].type, TL_TYPE_BPCHAR);
+    assert_int_equal(t2->columns[1].typmod, 8);
+    tl_table_destroy(t);
+    tl_table_destroy(t2);
+
+    pb->columns[1]->typmod = 0;
+    assert_int_equal(tl_table_from_proto(pb, &t, &err), TL_EPROTO);
+    tl_arena_close(&ar);
+}
+
 /* A description round-trips through tl_table and the protobuf wire form,
  * with primary-key columns made NOT NULL. */
 static void
@@ -376,6 +415,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_round_trip),
+        cmocka_unit_test(test_bpchar_column),
         cmocka_unit_test(test_vindex_params),
         cmocka_unit_test(test_proto_defaults),
         cmocka_unit_test(test_proto_invalid),

@@ -259,6 +259,174 @@ test_varchar_length(void **state)
     assert_int_equal(v.u.s.len, 4);
 }
 
+/* character(n) as PostgreSQL 15: casts pad to n characters ('ab'::char(4)
+ * is "ab  "), trailing spaces beyond n are cut, other excess is 22001
+ * "value too long for type character(3)" on assignment and cut by an
+ * explicit cast ('abcd'::char(3) is "abc"); casts to text drop the padding
+ * ('ab'::char(4)::text || '|' is "ab|"), and comparisons ignore trailing
+ * spaces ('a'::char(3) = 'a'::char(5) is true, 'a '::char(3) < 'b' too). */
+static void
+test_bpchar(void **state)
+{
+    struct tl_arena a;
+    struct tl_value in, v, w;
+    struct tl_error err;
+    (void)state;
+
+    tl_arena_init(&a);
+    tl_error_clear(&err);
+    in = tl_value_text(TL_TYPE_UNKNOWN, "ab", 2);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 4, &a, &v, &err), 0);
+    assert_int_equal(v.type, TL_TYPE_BPCHAR);
+    assert_string_equal(out_text(v), "ab  ");
+    /* UTF-8 counts characters: 'h\u00e9'::char(3) is "h\u00e9 ". */
+    in = tl_value_text(TL_TYPE_UNKNOWN, "h\xc3\xa9", 3);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 3, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "h\xc3\xa9 ");
+    in = tl_value_text(TL_TYPE_UNKNOWN, "abc   ", 6);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 3, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "abc");
+    /* bpchar without n keeps the value as given. */
+    in = tl_value_text(TL_TYPE_UNKNOWN, "ab ", 3);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, -1, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "ab ");
+    expect_error(TL_TYPE_BPCHAR, 3, "abcd", TL_ETOOLONG, "22001",
+                 "value too long for type character(3)");
+    in = tl_value_text(TL_TYPE_UNKNOWN, "abcd", 4);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 3, &a, &v, &err),
+                     TL_ETOOLONG);
+    tl_error_clear(&err);
+    assert_int_equal(
+        tl_value_cast_explicit(&in, TL_TYPE_BPCHAR, 3, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "abc");
+    assert_int_equal(
+        tl_value_cast_explicit(&in, TL_TYPE_VARCHAR, 2, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "ab");
+    /* 12::char(4) is "12  ", true::char(5) is "true ". */
+    in = tl_value_int(TL_TYPE_INT4, 12);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 4, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "12  ");
+    in = tl_value_bool(true);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 5, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "true ");
+    /* To text and varchar the padding goes. */
+    in = tl_value_text(TL_TYPE_BPCHAR, "ab  ", 4);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_TEXT, -1, &a, &v, &err), 0);
+    assert_int_equal(v.u.s.len, 2);
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_VARCHAR, 5, &a, &v, &err), 0);
+    assert_int_equal(v.u.s.len, 2);
+    /* char(4) -> char(6) pads on. */
+    assert_int_equal(tl_value_cast(&in, TL_TYPE_BPCHAR, 6, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "ab    ");
+    /* Comparison. */
+    v = tl_value_text(TL_TYPE_BPCHAR, "a  ", 3);
+    w = tl_value_text(TL_TYPE_BPCHAR, "a    ", 5);
+    assert_int_equal(tl_value_cmp(&v, &w), 0);
+    w = tl_value_text(TL_TYPE_BPCHAR, "b", 1);
+    assert_true(tl_value_cmp(&v, &w) < 0);
+    w = tl_value_text(TL_TYPE_BPCHAR, "a\x01", 2);
+    assert_true(tl_value_cmp(&v, &w) < 0);
+    /* Against text, as text: 'a'::char(3) = 'a '::text is false. */
+    w = tl_value_text(TL_TYPE_TEXT, "a ", 2);
+    assert_true(tl_value_cmp(&v, &w) < 0);
+    w = tl_value_text(TL_TYPE_TEXT, "a", 1);
+    assert_int_equal(tl_value_cmp(&v, &w), 0);
+    /* Against varchar, as bpchar: 'a'::char(3) = 'a '::varchar is true. */
+    w = tl_value_text(TL_TYPE_VARCHAR, "a ", 2);
+    assert_int_equal(tl_value_cmp(&v, &w), 0);
+    assert_int_equal(tl_value_cmp(&w, &v), 0);
+    tl_arena_close(&a);
+}
+
+/* real (float4) as PostgreSQL 15: output is the shortest text that reads
+ * back to the same float, fixed notation for exponents in [-4, 6)
+ * (1.1::real is "1.1", 3.4028235e38::real "3.4028235e+38", 1234567::real
+ * "1.234567e+06", 123456::real "123456", 0.00001234::real "1.234e-05",
+ * '1e-45'::real "1e-45", 16777217::real "1.6777216e+07"); input rounds
+ * once with strtof; '1e39' is 22003 "\"1e39\" is out of range for type
+ * real"; double to real is "value out of range: overflow"/"underflow". */
+static void
+test_float4(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } io[] = {
+        {"1.1", "1.1"},
+        {"3.4028235e38", "3.4028235e+38"},
+        {"1234567", "1.234567e+06"},
+        {"123456", "123456"},
+        {"0.00001234", "1.234e-05"},
+        {"0.0001", "0.0001"},
+        {"1e-45", "1e-45"},
+        {"16777217", "1.6777216e+07"},
+        {"-0", "-0"},
+        {" 2.5 ", "2.5"},
+        {"nan", "NaN"},
+        {"-inf", "-Infinity"},
+        {"Infinity", "Infinity"},
+    };
+    struct tl_arena a;
+    struct tl_value v, w;
+    struct tl_error err;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(io) / sizeof(io[0]); i++) {
+        assert_int_equal(parse(TL_TYPE_FLOAT4, -1, io[i].in, &v, &err), 0);
+        assert_int_equal(v.type, TL_TYPE_FLOAT4);
+        assert_string_equal(out_text(v), io[i].out);
+    }
+    expect_error(TL_TYPE_FLOAT4, -1, "1e39", TL_EOVERFLOW, "22003",
+                 "\"1e39\" is out of range for type real");
+    expect_error(TL_TYPE_FLOAT4, -1, "1e-50", TL_EOVERFLOW, "22003",
+                 "\"1e-50\" is out of range for type real");
+    expect_error(TL_TYPE_FLOAT4, -1, "abc", TL_ETYPE, "22P02",
+                 "invalid input syntax for type real: \"abc\"");
+
+    tl_arena_init(&a);
+    tl_error_clear(&err);
+    /* 1.1 (double) -> real rounds to the nearest float; back to double
+     * it is 1.100000023841858. */
+    v = tl_value_float(1.1);
+    assert_int_equal(tl_value_cast(&v, TL_TYPE_FLOAT4, -1, &a, &w, &err), 0);
+    assert_int_equal(w.type, TL_TYPE_FLOAT4);
+    assert_true(w.u.f == (double)1.1f);
+    assert_int_equal(tl_value_cast(&w, TL_TYPE_FLOAT8, -1, &a, &v, &err), 0);
+    assert_string_equal(out_text(v), "1.100000023841858");
+    v = tl_value_float(1e300);
+    assert_int_equal(tl_value_cast(&v, TL_TYPE_FLOAT4, -1, &a, &w, &err),
+                     TL_EOVERFLOW);
+    assert_string_equal(err.message, "value out of range: overflow");
+    v = tl_value_float(1e-300);
+    assert_int_equal(tl_value_cast(&v, TL_TYPE_FLOAT4, -1, &a, &w, &err),
+                     TL_EOVERFLOW);
+    assert_string_equal(err.message, "value out of range: underflow");
+    /* 2.5::real::int is 2, 3.5::real::int 4 (rint). */
+    v = tl_value_float4(2.5f);
+    assert_int_equal(tl_value_cast(&v, TL_TYPE_INT4, -1, &a, &w, &err), 0);
+    assert_int_equal(w.u.i, 2);
+    v = tl_value_float4(3.5f);
+    assert_int_equal(tl_value_cast(&v, TL_TYPE_INT4, -1, &a, &w, &err), 0);
+    assert_int_equal(w.u.i, 4);
+    v = tl_value_int(TL_TYPE_INT4, 16777217);
+    assert_int_equal(tl_value_cast(&v, TL_TYPE_FLOAT4, -1, &a, &w, &err), 0);
+    assert_true(w.u.f == 16777216.0);
+    /* 1.1::real = 1.1 is false (compared as double), 1.5::real = 1.5 and
+     * 2::real = 2 true; NaN sorts above everything. */
+    v = tl_value_float4(1.1f);
+    w = tl_value_float(1.1);
+    assert_true(tl_value_cmp(&v, &w) != 0);
+    v = tl_value_float4(1.5f);
+    w = tl_value_float(1.5);
+    assert_int_equal(tl_value_cmp(&v, &w), 0);
+    v = tl_value_float4(2.0f);
+    w = tl_value_int(TL_TYPE_INT4, 2);
+    assert_int_equal(tl_value_cmp(&v, &w), 0);
+    v = tl_value_float4(NAN);
+    w = tl_value_float4(INFINITY);
+    assert_true(tl_value_cmp(&v, &w) > 0);
+    tl_arena_close(&a);
+}
+
 /* Integer casts check the target range with PostgreSQL's messages. */
 static void
 test_cast_int(void **state)
@@ -453,6 +621,22 @@ test_type_catalog(void **state)
     assert_int_equal(tl_type_oid(TL_TYPE_TEXT), 25);
     assert_int_equal(tl_type_oid(TL_TYPE_UNKNOWN), 25);
     assert_int_equal(tl_type_oid(TL_TYPE_VARCHAR), 1043);
+    assert_int_equal(tl_type_oid(TL_TYPE_BPCHAR), 1042);
+    assert_int_equal(tl_type_len(TL_TYPE_BPCHAR), -1);
+    assert_string_equal(tl_type_name(TL_TYPE_BPCHAR), "character");
+    assert_int_equal(TL_TYPE_BPCHAR, 11); /* stored: never renumber */
+    assert_int_equal(TL_TYPE_FLOAT4, 12);
+    assert_int_equal(tl_type_oid(TL_TYPE_FLOAT4), 700);
+    assert_int_equal(tl_type_len(TL_TYPE_FLOAT4), 4);
+    assert_string_equal(tl_type_name(TL_TYPE_FLOAT4), "real");
+    assert_int_equal(tl_type_from_name("float4", &t), 0);
+    assert_int_equal(t, TL_TYPE_FLOAT4);
+    assert_int_equal(tl_type_from_name("real", &t), 0);
+    assert_int_equal(t, TL_TYPE_FLOAT4);
+    assert_int_equal(tl_type_from_name("pg_catalog.bpchar", &t), 0);
+    assert_int_equal(t, TL_TYPE_BPCHAR);
+    assert_int_equal(tl_type_from_name("character", &t), 0);
+    assert_int_equal(t, TL_TYPE_BPCHAR);
     assert_int_equal(tl_type_oid(TL_TYPE_BOOL), 16);
     assert_int_equal(tl_type_oid(TL_TYPE_FLOAT8), 701);
     assert_int_equal(tl_type_len(TL_TYPE_INT2), 2);
@@ -482,6 +666,8 @@ main(void)
         cmocka_unit_test(test_float_round_trip),
         cmocka_unit_test(test_bool_io),
         cmocka_unit_test(test_varchar_length),
+        cmocka_unit_test(test_bpchar),
+        cmocka_unit_test(test_float4),
         cmocka_unit_test(test_cast_int),
         cmocka_unit_test(test_cast_float_to_int),
         cmocka_unit_test(test_cast_text_and_bool),

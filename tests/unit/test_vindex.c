@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,9 @@ test_known_answers(void **state)
         {{.type = TL_TYPE_VARCHAR, .u.s = {"", 0}}, 0x7deb9efa76c15eb2ULL},
         {{.type = TL_TYPE_INT8, .is_null = true}, 0x9e1997e507d81f0dULL},
         {{.type = TL_TYPE_BOOL, .u.b = true}, 0x7eb569ab7ec63d39ULL},
+        /* character(n) hashes without its padding: as text "hello". */
+        {{.type = TL_TYPE_BPCHAR, .u.s = {"hello   ", 8}},
+         0xea52d301a4c24a56ULL},
     };
     (void)state;
 
@@ -44,7 +48,9 @@ test_known_answers(void **state)
     assert_int_equal(tl_vindex_hash_shard(0xea52d301a4c24a56ULL, 3), 2);
 }
 
-/* The same integer hashes alike whatever its declared width. */
+/* The same integer hashes alike whatever its declared width, and so do
+ * text, varchar and character(n) of the same unpadded text, and a real
+ * and a double of the same value. */
 static void
 test_width_independent(void **state)
 {
@@ -61,6 +67,22 @@ test_width_independent(void **state)
     struct tl_value t = tl_value_text(TL_TYPE_TEXT, "abc", 3);
     struct tl_value v = tl_value_text(TL_TYPE_VARCHAR, "abc", 3);
     assert_true(tl_vindex_hash(&t) == tl_vindex_hash(&v));
+    /* character(n) values equal without trailing spaces hash alike. */
+    struct tl_value c3 = tl_value_text(TL_TYPE_BPCHAR, "abc", 3);
+    struct tl_value c6 = tl_value_text(TL_TYPE_BPCHAR, "abc   ", 6);
+    assert_true(tl_vindex_hash(&c3) == tl_vindex_hash(&c6));
+    assert_true(tl_vindex_hash(&c6) == tl_vindex_hash(&t));
+    assert_int_equal(tl_vindex_shard(TL_VINDEX_HASH, &c3, 16),
+                     tl_vindex_shard(TL_VINDEX_HASH, &c6, 16));
+    /* A real hashes as the equal double; -0 as 0, NaNs alike. */
+    struct tl_value r = tl_value_float4(1.5f), d = tl_value_float(1.5);
+    assert_true(tl_vindex_hash(&r) == tl_vindex_hash(&d));
+    r = tl_value_float4(-0.0f);
+    d = tl_value_float(0.0);
+    assert_true(tl_vindex_hash(&r) == tl_vindex_hash(&d));
+    r = tl_value_float4(NAN);
+    d = tl_value_float(-NAN);
+    assert_true(tl_vindex_hash(&r) == tl_vindex_hash(&d));
 }
 
 /* 100000 consecutive integers spread within 5% of the mean over 3, 6 and
