@@ -536,6 +536,12 @@ membership_poll(struct node_shard *sh)
         start_transfer(sh, 0, NULL);
         return;
     }
+    /* A new leader may not have applied the entry that made it the
+     * preferred one yet (an operator's transfer records the preference,
+     * then moves leadership): decide only once it has led for a while and
+     * its applier has caught up, never on a preference it has not read. */
+    if (now - sh->lead_since < AUTO_XFER_INTERVAL_S || !applier_idle(&sh->fsm))
+        return;
     pref = atomic_load(&sh->fsm.preferred);
     if (pref == 0)
         pref = tl_cluster_shard_node(&n->cfg, sh->shard);

@@ -770,6 +770,8 @@ poll_leaders(uv_timer_t *t)
                     "term=%llu",
                     sh->shard, (unsigned long long)id, lead,
                     (unsigned long long)sh->raft.current_term);
+        if (lead && !atomic_load(&sh->is_leader))
+            sh->lead_since = node_now();
         atomic_store(&sh->leader_id, id);
         atomic_store(&sh->is_leader, lead);
         n_leading += lead;
