@@ -538,9 +538,10 @@ membership_poll(struct node_shard *sh)
     }
     /* A new leader may not have applied the entry that made it the
      * preferred one yet (an operator's transfer records the preference,
-     * then moves leadership): decide only once it has led for a while and
-     * its applier has caught up, never on a preference it has not read. */
-    if (now - sh->lead_since < AUTO_XFER_INTERVAL_S || !applier_idle(&sh->fsm))
+     * then moves leadership): decide only once it has committed (its
+     * term's first barrier) and applied everything its log held when it
+     * became leader, never on a preference it has not read. */
+    if (raft_commit_index(r) < sh->lead_index || !applier_idle(&sh->fsm))
         return;
     pref = atomic_load(&sh->fsm.preferred);
     if (pref == 0)

@@ -771,7 +771,7 @@ poll_leaders(uv_timer_t *t)
                     sh->shard, (unsigned long long)id, lead,
                     (unsigned long long)sh->raft.current_term);
         if (lead && !atomic_load(&sh->is_leader))
-            sh->lead_since = node_now();
+            sh->lead_index = raft_last_index(&sh->raft);
         atomic_store(&sh->leader_id, id);
         atomic_store(&sh->is_leader, lead);
         n_leading += lead;

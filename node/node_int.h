@@ -70,7 +70,7 @@ struct node_shard {
     struct proposal *xfer_p;      /* operator request waiting, or NULL */
     struct raft_apply pref_apply; /* records the operator's preference */
     double last_auto_xfer;        /* seconds, monotonic */
-    double lead_since;            /* when the poll saw this node lead */
+    raft_index lead_index;        /* last log index when the poll saw us lead */
     /* Membership change, one at a time. */
     struct raft_change chg;
     bool chg_busy;
