@@ -354,8 +354,9 @@ test_reads_continue_through_leader_kill(void **state)
 
 /* ---------------------------------------------------------------- quorum */
 
-/* With two of three nodes stopped a write fails with 40001 or a class 08
- * error within its statement_timeout (2 s), and a write succeeds again
+/* With two of three nodes stopped a write or a read fails with 40001,
+ * 57014 or a class 08 error within its statement_timeout (2 s), and a
+ * write succeeds again
  * once one node returns (a malformed statement_timeout is refused). */
 static void
 test_no_quorum_fails_in_time_then_recovers(void **state)
@@ -375,7 +376,8 @@ test_no_quorum_fails_in_time_then_recovers(void **state)
             PQresultErrorMessage(res));
     assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
     assert_non_null(ss);
-    assert_true(strcmp(ss, "40001") == 0 || strncmp(ss, "08", 2) == 0);
+    assert_true(strcmp(ss, "40001") == 0 || strcmp(ss, "57014") == 0 ||
+                strncmp(ss, "08", 2) == 0);
     assert_true(dt < 2.0 + SLACK_S); /* SET statement_timeout = '2s' */
     PQclear(res);
     /* The session stays usable and a read with no leader fails in time
@@ -383,7 +385,11 @@ test_no_quorum_fails_in_time_then_recovers(void **state)
     t0 = th_now();
     const char *rs = th_sqlstate(c, "SELECT count(*) FROM ev");
     assert_true(th_now() - t0 < 2.0 + SLACK_S);
-    assert_true(strcmp(rs, "40001") == 0 || strncmp(rs, "08", 2) == 0);
+    /* 57014 when the read reached a node that still believed it led (it
+     * steps down only after an election timeout without its followers)
+     * and the statement_timeout ran out there. */
+    assert_true(strcmp(rs, "40001") == 0 || strcmp(rs, "57014") == 0 ||
+                strncmp(rs, "08", 2) == 0);
 
     assert_int_equal(th_node_start(&cluster, 2), 0);
     double end = th_now() + 60;
