@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""asyncpg cases of the client suite (tests/clients/README.md).
+
+asyncpg speaks only the extended query protocol (Parse/Bind/Describe/
+Execute with binary results) and introspects unknown types through
+pg_catalog. Run with /usr/bin/python3 (Debian's python3-asyncpg):
+    PGHOST=... PGPORT=... /usr/bin/python3 asyncpg_test.py [case ...]
+"""
+import asyncpg
+
+from clientcase import (DATABASE, HOST, PORT, USER, case, check, check_eq,
+                        main, table_name)
+
+
+async def connect():
+    return await asyncpg.connect(host=HOST, port=PORT, user=USER,
+                                 database=DATABASE, timeout=10)
+
+
+class Table:
+    """A fresh `id int primary key, name text, v bigint` table, dropped on
+    exit, on its own connection."""
+
+    def __init__(self, prefix):
+        self.name = table_name("asyncpg_" + prefix)
+
+    async def __aenter__(self):
+        self.conn = await connect()
+        await self.conn.execute(
+            "CREATE TABLE %s (id int PRIMARY KEY, name text, v bigint)"
+            % self.name)
+        return self.conn, self.name
+
+    async def __aexit__(self, *exc):
+        try:
+            await self.conn.execute("DROP TABLE %s" % self.name)
+        finally:
+            await self.conn.close()
+
+
+@case
+async def fetch():
+    async with Table("fetch") as (c, t):
+        status = await c.execute(
+            "INSERT INTO %s (id, name, v) VALUES (1, 'a', 10), (2, 'b', NULL),"
+            " (3, 'c', 30)" % t)
+        check_eq(status, "INSERT 0 3", "command tag")
+        rows = await c.fetch(
+            "SELECT id, name, v FROM %s WHERE id >= $1 ORDER BY id" % t, 2)
+        check_eq([tuple(r) for r in rows], [(2, "b", None), (3, "c", 30)],
+                 "rows")
+        check_eq(list(rows[0].keys()), ["id", "name", "v"], "columns")
+        check_eq(rows[1]["v"], 30, "by name")
+
+
+@case
+async def fetchrow():
+    async with Table("fetchrow") as (c, t):
+        await c.execute("INSERT INTO %s (id, name, v) VALUES ($1, $2, $3)" % t,
+                        7, "seven", 2**40)
+        r = await c.fetchrow("SELECT id, name, v FROM %s WHERE name = $1" % t,
+                             "seven")
+        check_eq(dict(r), {"id": 7, "name": "seven", "v": 2**40}, "row")
+        none = await c.fetchrow("SELECT id FROM %s WHERE id = $1" % t, 8)
+        check(none is None, "no row gives None")
+
+
+@case
+async def fetchval():
+    async with Table("fetchval") as (c, t):
+        await c.execute("INSERT INTO %s (id, name, v) VALUES (1, 'a', 5), "
+                        "(2, 'b', 6)" % t)
+        check_eq(await c.fetchval("SELECT count(*) FROM %s" % t), 2, "count")
+        check_eq(await c.fetchval("SELECT v FROM %s WHERE id = $1" % t, 2),
+                 6, "v")
+        check_eq(await c.fetchval("SELECT name FROM %s WHERE id = $1 AND "
+                                  "name = $2" % t, 1, "a"), "a", "name")
+        check_eq(await c.fetchval("SELECT $1::int + $2::int", 40, 2), 42,
+                 "arithmetic on params")
+
+
+@case
+async def prepare():
+    async with Table("prepare") as (c, t):
+        ins = await c.prepare(
+            "INSERT INTO %s (id, name, v) VALUES ($1, $2, $3)" % t)
+        for i in range(1, 6):
+            await ins.fetch(i, "n%d" % i, i * 100)
+        sel = await c.prepare("SELECT name, v FROM %s WHERE id = $1" % t)
+        check_eq([a.name for a in sel.get_attributes()], ["name", "v"],
+                 "attributes")
+        for i in range(1, 6):
+            check_eq(tuple(await sel.fetchrow(i)), ("n%d" % i, i * 100),
+                     "row %d" % i)
+        check_eq(await sel.fetchrow(99), None, "missing row")
+
+
+@case
+async def executemany():
+    async with Table("executemany") as (c, t):
+        await c.executemany(
+            "INSERT INTO %s (id, name, v) VALUES ($1, $2, $3)" % t,
+            [(i, "m%d" % i, None if i % 2 else i) for i in range(20)])
+        check_eq(await c.fetchval("SELECT count(*) FROM %s" % t), 20, "count")
+        check_eq(await c.fetchval("SELECT sum(v) FROM %s" % t), 90, "sum")
+        check_eq(await c.fetchval("SELECT count(*) FROM %s WHERE v IS NULL"
+                                  % t), 10, "nulls")
+
+
+@case
+async def copy_records():
+    async with Table("copy_records") as (c, t):
+        records = [(i, "r%d" % i if i != 3 else None, i * 7)
+                   for i in range(1, 51)]
+        status = await c.copy_records_to_table(t, records=records,
+                                               columns=["id", "name", "v"])
+        check_eq(status, "COPY 50", "command tag")
+        rows = await c.fetch("SELECT id, name, v FROM %s ORDER BY id" % t)
+        check_eq([tuple(r) for r in rows], records, "rows")
+
+
+@case
+async def introspect_type():
+    # An enum has no built-in codec: asyncpg looks it up in pg_catalog.
+    enum = table_name("asyncpg_mood")
+    t = table_name("asyncpg_introspect")
+    c = await connect()
+    try:
+        await c.execute("CREATE TYPE %s AS ENUM ('sad', 'ok', 'happy')" % enum)
+        await c.execute("CREATE TABLE %s (id int PRIMARY KEY, mood %s)"
+                        % (t, enum))
+        await c.execute("INSERT INTO %s (id, mood) VALUES ($1, $2), ($3, $4)"
+                        % t, 1, "happy", 2, "sad")
+        rows = await c.fetch("SELECT id, mood FROM %s ORDER BY mood" % t)
+        check_eq([tuple(r) for r in rows], [(2, "sad"), (1, "happy")],
+                 "enum rows")
+        arr = await c.fetchval("SELECT array_agg(mood ORDER BY id) FROM %s"
+                               % t)
+        check_eq(arr, ["happy", "sad"], "enum array")
+    finally:
+        try:
+            await c.execute("DROP TABLE IF EXISTS %s" % t)
+            await c.execute("DROP TYPE IF EXISTS %s" % enum)
+        finally:
+            await c.close()
+
+
+if __name__ == "__main__":
+    main()
