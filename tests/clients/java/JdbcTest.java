@@ -82,13 +82,23 @@ public class JdbcTest {
                 s.execute("CREATE TABLE " + t + " (id int PRIMARY KEY, name text, v bigint"
                           + extra + ")");
             }
+            Throwable failure = null;
             try {
                 body.run(c, t);
-            } finally {
-                try (Statement s = c.createStatement()) {
-                    s.execute("DROP TABLE " + t);
-                }
+            } catch (Exception | AssertionError e) {
+                failure = e;
             }
+            /* A DROP that fails after the case failed must not hide why. */
+            try (Statement s = c.createStatement()) {
+                s.execute("DROP TABLE " + t);
+            } catch (SQLException e) {
+                if (failure == null)
+                    throw e;
+            }
+            if (failure instanceof Exception)
+                throw (Exception)failure;
+            if (failure != null)
+                throw (AssertionError)failure;
         }
     }
 

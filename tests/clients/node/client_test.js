@@ -39,11 +39,19 @@ async function withTable(caseName, body) {
   try {
     await client.query(
       `CREATE TABLE ${t} (id int PRIMARY KEY, name text, v bigint)`);
+    let failure = null;
     try {
       await body(client, t);
-    } finally {
-      await client.query(`DROP TABLE ${t}`);
+    } catch (e) {
+      failure = e;
     }
+    // A DROP that fails after the case failed must not hide why it failed.
+    try {
+      await client.query(`DROP TABLE ${t}`);
+    } catch (e) {
+      if (!failure) throw e;
+    }
+    if (failure) throw failure;
   } finally {
     await client.end();
   }

@@ -31,9 +31,13 @@ class Table:
             % self.name)
         return self.conn, self.name
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, exc_type, exc, tb):
         try:
             await self.conn.execute("DROP TABLE %s" % self.name)
+        except Exception:
+            # Do not hide why the case failed.
+            if exc_type is None:
+                raise
         finally:
             await self.conn.close()
 
@@ -125,6 +129,7 @@ async def introspect_type():
     enum = table_name("asyncpg_mood")
     t = table_name("asyncpg_introspect")
     c = await connect()
+    failure = None
     try:
         await c.execute("CREATE TYPE %s AS ENUM ('sad', 'ok', 'happy')" % enum)
         await c.execute("CREATE TABLE %s (id int PRIMARY KEY, mood %s)"
@@ -137,10 +142,17 @@ async def introspect_type():
         arr = await c.fetchval("SELECT array_agg(mood ORDER BY id) FROM %s"
                                % t)
         check_eq(arr, ["happy", "sad"], "enum array")
+    except BaseException as e:
+        failure = e
+        raise
     finally:
         try:
             await c.execute("DROP TABLE IF EXISTS %s" % t)
             await c.execute("DROP TYPE IF EXISTS %s" % enum)
+        except Exception:
+            # Do not hide why the case failed.
+            if failure is None:
+                raise
         finally:
             await c.close()
 

@@ -7,6 +7,7 @@ the cases to run (none: all). One line per case, `ok <case>` or
 A case that gets no answer within CASE_TIMEOUT_S fails instead of hanging.
 """
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -40,6 +41,21 @@ def check(cond, what):
     """Fail the case with @what unless @cond (assert survives python -O)."""
     if not cond:
         raise AssertionError(what)
+
+
+@contextlib.contextmanager
+def cleanup(fn):
+    """Run @fn() on leaving the block; when the block raised, an error of
+    @fn is dropped so that it does not hide why the case failed."""
+    try:
+        yield
+    except BaseException:
+        try:
+            fn()
+        except Exception:
+            pass
+        raise
+    fn()
 
 
 def check_eq(got, want, what=""):

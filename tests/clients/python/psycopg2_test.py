@@ -12,7 +12,7 @@ import io
 import psycopg2
 import psycopg2.errors
 
-from clientcase import (DATABASE, HOST, PORT, USER, case, check, check_eq,
+from clientcase import (DATABASE, HOST, PORT, USER, case, check_eq, cleanup,
                         main, table_name)
 
 
@@ -28,10 +28,8 @@ def table(prefix):
         cur = conn.cursor()
         cur.execute("CREATE TABLE %s (id int PRIMARY KEY, name text, v bigint)"
                     % t)
-        try:
+        with cleanup(lambda: conn.cursor().execute("DROP TABLE %s" % t)):
             yield conn, cur, t
-        finally:
-            conn.cursor().execute("DROP TABLE %s" % t)
     finally:
         conn.close()
 

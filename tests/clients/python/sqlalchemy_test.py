@@ -13,7 +13,7 @@ import contextlib
 import sqlalchemy as sa
 
 from clientcase import (DATABASE, HOST, PORT, USER, case, check, check_eq,
-                        main, table_name)
+                        cleanup, main, table_name)
 
 
 def make_engine():
@@ -39,11 +39,12 @@ def table(prefix):
             conn.execute(sa.text(
                 "CREATE TABLE %s (id int PRIMARY KEY, name text, v bigint)"
                 % t.name))
-        try:
-            yield engine, t
-        finally:
+        def drop():
             with engine.connect() as conn:
                 conn.execute(sa.text("DROP TABLE %s" % t.name))
+
+        with cleanup(drop):
+            yield engine, t
     finally:
         engine.dispose()
 
