@@ -29,6 +29,14 @@ if ! command -v psql >/dev/null 2>&1; then
 fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/talus-clients-psql.XXXXXX")
+# The first line a unified diff @1 removes and the first it adds.
+first_change() {
+  local want got
+  want=$(grep '^-' "$1" | grep -v '^---' | head -n 1)
+  got=$(grep '^+' "$1" | grep -v '^+++' | head -n 1)
+  echo "expected '${want#-}', got '${got#+}'"
+}
+
 failed=0
 # The scratch folder stays when a case failed (or CLIENTS_KEEP is set).
 trap '[ -n "${CLIENTS_KEEP:-}" ] || [ $failed -gt 0 ] || rm -rf "$scratch"' EXIT
@@ -53,7 +61,7 @@ for c in "$@"; do
   elif [ ! -f "$here/expected/$c.out" ]; then
     why="expected/$c.out is missing"
   elif ! diff -u "$here/expected/$c.out" "$scratch/$c.out" > "$scratch/$c.diff"; then
-    why="output differs: $(grep -m1 '^[-+][^-+]' "$scratch/$c.diff")"
+    why="output differs: $(first_change "$scratch/$c.diff")"
   else
     for want in "$here/expected/$c".*; do
       name=${want#"$here/expected/$c."}
@@ -63,7 +71,7 @@ for c in "$@"; do
       elif [ ! -f "$here/expected/$c.out" ]; then
     why="expected/$c.out is missing"
   elif ! diff -u "$want" "$out/$name" > "$scratch/$c.$name.diff"; then
-        why="file $name differs: $(grep -m1 '^[-+][^-+]' "$scratch/$c.$name.diff")"
+        why="file $name differs: $(first_change "$scratch/$c.$name.diff")"
       fi
       [ -z "$why" ] || break
     done
