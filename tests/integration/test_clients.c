@@ -159,7 +159,7 @@ test_enabled_cases_pass(void **state)
     assert_int_equal(failed, 0);
 
     for (size_t c = 0; c < N_CLIENTS; c++) {
-        char *argv[8 + MAX_ENABLED] = {
+        char *argv[9 + MAX_ENABLED] = {
             "env",         env_host,          env_port,
             "PGUSER=test", "PGDATABASE=test", env_build,
             run,           (char *)clients[c]};
