@@ -80,6 +80,21 @@ tl_type_oid(uint8_t type)
     }
 }
 
+int
+tl_type_from_oid(uint32_t oid, uint8_t *type)
+{
+    if (oid == 0 || oid == 705) {
+        *type = TL_TYPE_UNKNOWN;
+        return 0;
+    }
+    for (uint8_t t = TL_TYPE_BOOL; t <= TL_TYPE_MAX; t++)
+        if (tl_type_oid(t) == oid) {
+            *type = t;
+            return 0;
+        }
+    return TL_ENOTFOUND;
+}
+
 int16_t
 tl_type_len(uint8_t type)
 {

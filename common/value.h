@@ -147,6 +147,10 @@ const char *tl_type_name(uint8_t type);
  * timestamptz, 1114 for timestamp, 1082 for date, ...); 25 for
  * TL_TYPE_UNKNOWN. */
 uint32_t tl_type_oid(uint8_t type);
+/** The type whose PostgreSQL OID is @oid into *@type: 0, or TL_ENOTFOUND
+ * for an OID Talus has no type for (*@type untouched). 0 ("unspecified",
+ * as a Parse message declares it) gives TL_TYPE_UNKNOWN, 705 (unknown) too. */
+int tl_type_from_oid(uint32_t oid, uint8_t *type);
 /** pg_type.typlen of @type: 8, 4, 2, 1 or -1 for variable length. */
 int16_t tl_type_len(uint8_t type);
 /** Parse a SQL type name as libpg_query spells it after normalisation

@@ -44,13 +44,18 @@
 #define TL_SQLSTATE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE "2201W"
 #define TL_SQLSTATE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE "2201X"
 #define TL_SQLSTATE_INVALID_TEXT_REPRESENTATION "22P02"
+#define TL_SQLSTATE_INVALID_BINARY_REPRESENTATION "22P03"
 /* Class 23 - Integrity Constraint Violation */
 #define TL_SQLSTATE_NOT_NULL_VIOLATION "23502"
 #define TL_SQLSTATE_UNIQUE_VIOLATION "23505"
+/* Class 26 - Invalid SQL Statement Name */
+#define TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME "26000"
 /* Class 25 - Invalid Transaction State */
 #define TL_SQLSTATE_NO_ACTIVE_SQL_TRANSACTION "25P01"
 /* Class 28 - Invalid Authorization Specification */
 #define TL_SQLSTATE_INVALID_AUTHORIZATION_SPECIFICATION "28000"
+/* Class 34 - Invalid Cursor Name */
+#define TL_SQLSTATE_INVALID_CURSOR_NAME "34000"
 /* Class 3F - Invalid Schema Name */
 #define TL_SQLSTATE_INVALID_SCHEMA_NAME "3F000"
 /* Class 40 - Transaction Rollback */
@@ -68,11 +73,14 @@
 #define TL_SQLSTATE_UNDEFINED_OBJECT "42704"
 #define TL_SQLSTATE_DUPLICATE_COLUMN "42701"
 #define TL_SQLSTATE_DUPLICATE_TABLE "42P07"
+#define TL_SQLSTATE_DUPLICATE_CURSOR "42P03"
+#define TL_SQLSTATE_DUPLICATE_PREPARED_STATEMENT "42P05"
 #define TL_SQLSTATE_DUPLICATE_ALIAS "42712"
 #define TL_SQLSTATE_AMBIGUOUS_COLUMN "42702"
 #define TL_SQLSTATE_AMBIGUOUS_FUNCTION "42725"
 #define TL_SQLSTATE_INVALID_COLUMN_REFERENCE "42P10"
 #define TL_SQLSTATE_INVALID_TABLE_DEFINITION "42P16"
+#define TL_SQLSTATE_INDETERMINATE_DATATYPE "42P18"
 /* Class 53 - Insufficient Resources */
 #define TL_SQLSTATE_OUT_OF_MEMORY "53200"
 #define TL_SQLSTATE_TOO_MANY_CONNECTIONS "53300"
@@ -111,11 +119,14 @@
     X(INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE,                               \
       "invalid_row_count_in_result_offset_clause")                             \
     X(INVALID_TEXT_REPRESENTATION, "invalid_text_representation")              \
+    X(INVALID_BINARY_REPRESENTATION, "invalid_binary_representation")          \
     X(NOT_NULL_VIOLATION, "not_null_violation")                                \
     X(UNIQUE_VIOLATION, "unique_violation")                                    \
+    X(INVALID_SQL_STATEMENT_NAME, "invalid_sql_statement_name")                \
     X(NO_ACTIVE_SQL_TRANSACTION, "no_active_sql_transaction")                  \
     X(INVALID_AUTHORIZATION_SPECIFICATION,                                     \
       "invalid_authorization_specification")                                   \
+    X(INVALID_CURSOR_NAME, "invalid_cursor_name")                              \
     X(INVALID_SCHEMA_NAME, "invalid_schema_name")                              \
     X(T_R_SERIALIZATION_FAILURE, "serialization_failure")                      \
     X(SYNTAX_ERROR, "syntax_error")                                            \
@@ -130,11 +141,14 @@
     X(UNDEFINED_OBJECT, "undefined_object")                                    \
     X(DUPLICATE_COLUMN, "duplicate_column")                                    \
     X(DUPLICATE_TABLE, "duplicate_table")                                      \
+    X(DUPLICATE_CURSOR, "duplicate_cursor")                                    \
+    X(DUPLICATE_PREPARED_STATEMENT, "duplicate_prepared_statement")            \
     X(DUPLICATE_ALIAS, "duplicate_alias")                                      \
     X(AMBIGUOUS_COLUMN, "ambiguous_column")                                    \
     X(AMBIGUOUS_FUNCTION, "ambiguous_function")                                \
     X(INVALID_COLUMN_REFERENCE, "invalid_column_reference")                    \
     X(INVALID_TABLE_DEFINITION, "invalid_table_definition")                    \
+    X(INDETERMINATE_DATATYPE, "indeterminate_datatype")                        \
     X(OUT_OF_MEMORY, "out_of_memory")                                          \
     X(TOO_MANY_CONNECTIONS, "too_many_connections")                            \
     X(PROGRAM_LIMIT_EXCEEDED, "program_limit_exceeded")                        \

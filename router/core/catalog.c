@@ -42,10 +42,6 @@ struct catalog {
     size_t n_maps;
 };
 
-/* The map version the current statement of this thread planned with: the
- * oldest cache version a table was copied from; 0 outside statements. */
-static _Thread_local uint64_t stmt_version;
-
 /* One catalog value as read back: the stored row (bytes in an arena),
  * decoded by the codecs of common/meta/meta_keys.h. */
 struct cat_row {
@@ -342,7 +338,7 @@ find_locked(struct catalog *c, const char *name)
 /* 1 found (copied to *out), 0 not found, -1 cache not loaded. */
 static int
 try_cache(struct catalog *c, const char *name, struct tl_arena *a,
-          struct tl_table **out)
+          struct tl_table **out, uint64_t *version)
 {
     int found = -1;
     pthread_mutex_lock(&c->lock);
@@ -351,8 +347,8 @@ try_cache(struct catalog *c, const char *name, struct tl_arena *a,
         found = i >= 0;
         if (found) {
             *out = copy_to_arena(c->tables[i], a);
-            if (stmt_version == 0 || c->version < stmt_version)
-                stmt_version = c->version;
+            if (version != NULL && (*version == 0 || c->version < *version))
+                *version = c->version;
         }
     }
     pthread_mutex_unlock(&c->lock);
@@ -361,15 +357,15 @@ try_cache(struct catalog *c, const char *name, struct tl_arena *a,
 
 int
 catalog_lookup(struct catalog *c, const char *name, struct tl_arena *a,
-               struct tl_table **out, struct tl_error *err)
+               struct tl_table **out, uint64_t *version, struct tl_error *err)
 {
-    int found = try_cache(c, name, a, out);
+    int found = try_cache(c, name, a, out, version);
     if (found == 1)
         return 0;
     int rv = refresh(c, err);
     if (rv != 0)
         return rv;
-    found = try_cache(c, name, a, out);
+    found = try_cache(c, name, a, out, version);
     return found == 1 ? 0 : TL_ENOTFOUND;
 }
 
@@ -440,6 +436,8 @@ catalog_refresh(struct catalog *c, uint64_t min_version, struct tl_error *err)
 uint64_t
 catalog_version(struct catalog *c)
 {
+    if (c == NULL)
+        return 0;
     pthread_mutex_lock(&c->lock);
     uint64_t v = c->version;
     pthread_mutex_unlock(&c->lock);
@@ -459,24 +457,6 @@ catalog_has_id(struct catalog *c, uint32_t id, char *name, size_t len)
         }
     pthread_mutex_unlock(&c->lock);
     return found;
-}
-
-void
-catalog_stmt_begin(void)
-{
-    stmt_version = 0;
-}
-
-void
-catalog_stmt_advance(struct catalog *c)
-{
-    stmt_version = catalog_version(c);
-}
-
-uint64_t
-catalog_request_version(struct catalog *c)
-{
-    return stmt_version != 0 ? stmt_version : catalog_version(c);
 }
 
 /* A mutation in @a; @value/@expect (may be NULL) are copied. */

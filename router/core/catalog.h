@@ -15,7 +15,9 @@
  * a table it does not know (another router may have created it), and
  * when a node refuses a request planned with an older map version than
  * it has seen (another router dropped or recreated a table). Every
- * request carries catalog_request_version(). Thread-safe: every
+ * request carries the version its statement planned with (the oldest
+ * cache version it copied a table from: catalog_lookup()'s *version), or
+ * after a stale refusal the reloaded cache's. Thread-safe: every
  * connection thread shares one catalog.
  *
  * A cached consistent_hash or range table carries its ring or range map,
@@ -41,10 +43,13 @@ void catalog_destroy(struct catalog *c);
 
 /** Copy table @name into @a (*@out lives as long as the arena; its ring or
  * range map is borrowed from the catalog). Loads or
- * refreshes the cache as needed. TL_ENOTFOUND (no report) when no such
- * table exists; an unreachable shard 0 is reported in @err. */
+ * refreshes the cache as needed. *@version (may be NULL) is lowered to
+ * the cache version the copy came from when that is older (or it was 0):
+ * the version the statement's requests carry. TL_ENOTFOUND (no report)
+ * when no such table exists; an unreachable shard 0 is reported in @err. */
 int catalog_lookup(struct catalog *c, const char *name, struct tl_arena *a,
-                   struct tl_table **out, struct tl_error *err);
+                   struct tl_table **out, uint64_t *version,
+                   struct tl_error *err);
 
 /** Store the new table @t (its id and schema version are assigned here and
  * written back into @t). TL_EEXISTS (no report) when the name is taken. */
@@ -61,26 +66,13 @@ int catalog_drop_table(struct catalog *c, const char *name,
 int catalog_refresh(struct catalog *c, uint64_t min_version,
                     struct tl_error *err);
 
-/** The map version the cache was loaded at (0 before the first DDL).
- * Cannot fail. */
+/** The map version the cache was loaded at (0 before the first DDL, and
+ * for a NULL @c: a router without a catalog, in tests). Cannot fail. */
 uint64_t catalog_version(struct catalog *c);
 
 /** Whether the cache holds a table with id @id; its name is copied to
  * @name (size @len, may be NULL). Cannot fail. */
 bool catalog_has_id(struct catalog *c, uint32_t id, char *name, size_t len);
-
-/** Start a statement on this thread: forget the version it planned with.
- * Cannot fail. */
-void catalog_stmt_begin(void);
-
-/** The thread's statement now plans with the cache's current version (its
- * tables were checked against it). Cannot fail. */
-void catalog_stmt_advance(struct catalog *c);
-
-/** The map version requests of this thread carry: the oldest cache
- * version its statement copied a table from, else the cache's. Cannot
- * fail. */
-uint64_t catalog_request_version(struct catalog *c);
 
 /** The vschema entry of table @name as JSON text, copied into @a
  * (*@json lives as long as the arena). Read from the meta group each

@@ -53,7 +53,6 @@ stale_cb(void *arg, const struct tl_client_retry *t, uint64_t version,
     int rv = catalog_refresh(r->catalog, version, err);
     if (rv != 0)
         return rv == TL_ENOTFOUND ? TL_EIO : rv;
-    catalog_stmt_advance(r->catalog);
     if (t->table_id >= TL_META_FIRST_TABLE_ID &&
         !catalog_has_id(r->catalog, t->table_id, NULL, 0))
         return TL_ENOTFOUND;
@@ -61,19 +60,21 @@ stale_cb(void *arg, const struct tl_client_retry *t, uint64_t version,
 }
 
 /* attempt_cb of the cluster client, for router_call(): every attempt
- * carries the catalog's version. A request with its own version (a
- * DROP's range delete) keeps it, raised to the catalog's after a stale
- * refusal. */
+ * carries a catalog version. A request with its own (the version its
+ * statement planned with, or a DROP's range delete) keeps it until a
+ * stale refusal reloaded the catalog; then, and for a request without
+ * one, it carries the catalog's. */
 static void
 attempt_cb(void *arg, const struct tl_client_retry *t,
            const Talus__Request *req, Talus__Request *copy)
 {
     struct router *r = arg;
-    (void)t;
-    uint64_t mv = catalog_request_version(r->catalog);
+    uint64_t mv = catalog_version(r->catalog);
     copy->has_map_version = 1;
-    copy->map_version =
-        req->has_map_version && req->map_version > mv ? req->map_version : mv;
+    copy->map_version = req->has_map_version && req->map_version > 0 &&
+                                (t->n_stale == 0 || req->map_version > mv)
+                            ? req->map_version
+                            : mv;
 }
 
 int

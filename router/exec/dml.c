@@ -26,7 +26,6 @@
 #include "router/exec/gather.h"
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
-#include "router/wire/pgwire.h"
 #include "row.h"
 
 #define MOD "sql"
@@ -164,6 +163,8 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
         r->vals[in->target[i]] = e->value;
         r->vals[in->target[i]].type = col->type;
     }
+    if (st->describe_only)
+        return 0; /* the $n are NULL: no constraint to check yet */
     for (uint32_t c = 0; c < t->n_columns; c++)
         if (t->columns[c].hidden)
             r->vals[c] = tl_value_int(TL_TYPE_INT8, router_next_rowid(st->r));
@@ -240,6 +241,8 @@ build_rows(struct sql_stmt *st, const PgQuery__InsertStmt *is, struct ins *in)
         rv = build_row(st, in, n->list, is->n_cols > 0, &in->rows[i]);
         if (rv != 0)
             break;
+        if (st->describe_only)
+            continue;
         encode_row(st, in->t, &in->rows[i], &tmp);
         bytes += in->rows[i].key_len + in->rows[i].value_len + 16;
         if (bytes > SQL_MAX_BATCH_BYTES)
@@ -249,7 +252,7 @@ build_rows(struct sql_stmt *st, const PgQuery__InsertStmt *is, struct ins *in)
                            SQL_MAX_BATCH_BYTES >> 20);
     }
     tl_buf_close(&tmp);
-    if (rv == 0)
+    if (rv == 0 && !st->describe_only)
         rv = check_duplicates(st, in);
     return rv;
 }
@@ -504,7 +507,7 @@ dml_exec_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is,
         rv = bind_target_columns(st, is, &in);
     if (rv == 0)
         rv = build_rows(st, is, &in);
-    if (rv != 0)
+    if (rv != 0 || st->describe_only)
         return rv;
     if (explain)
         return insert_explain(st, &in);
@@ -513,7 +516,7 @@ dml_exec_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is,
         return rv;
     char tag[48];
     snprintf(tag, sizeof(tag), "INSERT 0 %zu", in.n_rows);
-    pgw_send_command_complete(st->c, tag);
+    dest_complete(st->dest, tag);
     return 0;
 }
 
@@ -606,7 +609,7 @@ modify_run(struct sql_stmt *st, const struct plan *p, Talus__ModifyFragment *m,
         return rv;
     char tag[48];
     snprintf(tag, sizeof(tag), "%s %llu", verb, (unsigned long long)n);
-    pgw_send_command_complete(st->c, tag);
+    dest_complete(st->dest, tag);
     return 0;
 }
 
@@ -645,6 +648,8 @@ dml_exec_update(struct sql_stmt *st, const PgQuery__UpdateStmt *us,
             return rv;
         m->n_set++;
     }
+    if (st->describe_only)
+        return 0;
     if (explain) {
         const char *extra = tl_arena_printf(st->a, "Update: %zu column%s",
                                             m->n_set, m->n_set == 1 ? "" : "s");
@@ -674,6 +679,8 @@ dml_exec_delete(struct sql_stmt *st, const PgQuery__DeleteStmt *ds,
         return rv;
     if (p.route.ref != ROUTE_REF_NONE)
         plan_every_copy(st, &p);
+    if (st->describe_only)
+        return 0;
     if (explain) {
         const char *extra = "Delete: matching rows";
         explain_send(st, &p, &extra, 1);
@@ -749,6 +756,6 @@ dml_exec_truncate(struct sql_stmt *st, const PgQuery__TruncateStmt *ts)
         if (rv != 0)
             return rv;
     }
-    pgw_send_command_complete(st->c, "TRUNCATE TABLE");
+    dest_complete(st->dest, "TRUNCATE TABLE");
     return 0;
 }

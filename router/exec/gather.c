@@ -36,8 +36,11 @@ start_call(struct sql_stmt *st, struct gather_call *c, struct tl_rpc_call **p)
     c->resp = NULL;
     /* The version this statement planned with; raised after a stale
      * refusal once the table was found unchanged. */
+    uint64_t now = catalog_version(st->r->catalog);
     c->req.has_map_version = 1;
-    c->req.map_version = catalog_request_version(st->r->catalog);
+    c->req.map_version = st->catalog_version != 0 && c->retry.n_stale == 0
+                             ? st->catalog_version
+                             : now;
     if (cl == NULL) {
         c->retry.failed = true;
         c->rv = tl_client_retry_error(&st->r->client, &c->retry, NULL);
@@ -246,7 +249,6 @@ consume(struct sql_stmt *st, struct scan_shard *ss, Talus__Response *resp,
     if (count != NULL && resp->has_count)
         *count += resp->count;
     for (size_t i = 0; cb != NULL && i < resp->n_rows; i++) {
-        st->n_rows_fed++;
         int rv = cb(st, resp->rows[i].data, resp->rows[i].len, arg);
         if (rv != 0)
             return rv;

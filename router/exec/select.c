@@ -10,7 +10,6 @@
 #include "router/exec/gather.h"
 #include "router/exec/select.h"
 #include "router/exec/select_int.h"
-#include "router/wire/pgwire.h"
 #include "row.h"
 
 static int
@@ -272,25 +271,26 @@ select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
     return rv;
 }
 
-static void
+/* The result's columns, to the destination. */
+static int
 send_description(struct sql_stmt *st, const struct select_q *q)
 {
-    struct pgw_field *f =
+    struct dest_column *f =
         tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*f));
     for (size_t i = 0; i < q->n_targets; i++) {
         f[i].name = q->targets[i].name;
         f[i].type = q->targets[i].type;
         f[i].typmod = q->targets[i].typmod;
     }
-    pgw_send_row_description(st->c, f, q->n_targets);
+    return dest_startup(st->dest, f, q->n_targets);
 }
 
-static void
-send_tag(struct sql_stmt *st, uint64_t n)
+void
+select_send_tag(struct sql_stmt *st, uint64_t n)
 {
     char tag[48];
     snprintf(tag, sizeof(tag), "SELECT %llu", (unsigned long long)n);
-    pgw_send_command_complete(st->c, tag);
+    dest_complete(st->dest, tag);
 }
 
 /* Evaluate the targets over @row and send them as a DataRow. */
@@ -299,14 +299,17 @@ select_emit(struct sql_stmt *st, struct select_q *q, const struct tl_value *row,
             size_t n_cols)
 {
     struct tl_value *out = q->out_vals;
+    int rv;
     for (size_t i = 0; i < q->n_targets; i++) {
-        int rv = tl_expr_eval(q->targets[i].expr, row, n_cols, &q->scratch,
-                              &out[i], &st->err);
+        rv = tl_expr_eval(q->targets[i].expr, row, n_cols, &q->scratch, &out[i],
+                          &st->err);
         if (rv != 0)
             return rv;
     }
-    pgw_send_data_row(st->c, out, q->n_targets);
+    rv = dest_row(st->dest, out, q->n_targets);
     tl_arena_reset(&q->scratch);
+    if (rv != 0)
+        return rv;
     q->n_sent++;
     return 0;
 }
@@ -316,7 +319,7 @@ static int
 stream_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
 {
     struct select_q *q = arg;
-    if (st->c->broken || (q->has_limit && q->n_sent >= q->limit))
+    if (st->dest->stop || (q->has_limit && q->n_sent >= q->limit))
         return 1; /* client gone, or enough rows */
     if (q->n_skipped < q->offset) {
         q->n_skipped++;
@@ -362,20 +365,21 @@ run_no_table(struct sql_stmt *st, struct select_q *q)
         }
         return select_finish_aggregates(st, q);
     }
-    send_description(st, q);
     if (pass && q->offset == 0 && !(q->has_limit && q->limit == 0)) {
         int rv = select_emit(st, q, NULL, 0);
         if (rv != 0)
             return rv;
     }
-    send_tag(st, q->n_sent);
+    select_send_tag(st, q->n_sent);
     return 0;
 }
 
 static int
 run(struct sql_stmt *st, struct select_q *q)
 {
-    tl_arena_init(&q->scratch);
+    int rv = send_description(st, q);
+    if (rv != 0 || st->describe_only)
+        return rv;
     q->out_vals =
         tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*q->out_vals));
     if (q->group != NULL && !q->has_table)
@@ -392,13 +396,11 @@ run(struct sql_stmt *st, struct select_q *q)
         return select_run_aggregate(st, q, f);
     if (q->n_sort > 0)
         return select_run_sorted(st, q, f);
-    send_description(st, q);
-    int rv = 0;
     if (!(q->has_limit && q->limit == 0))
         rv = gather_scan(st, &q->plan, f, stream_row, q, NULL);
     if (rv != 0)
         return rv;
-    send_tag(st, q->n_sent);
+    select_send_tag(st, q->n_sent);
     return 0;
 }
 
@@ -411,6 +413,7 @@ select_exec(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
         return rv;
     if (explain)
         return select_explain(st, &q);
+    tl_arena_init(&q.scratch);
     rv = run(st, &q);
     tl_arena_close(&q.scratch);
     return rv;

@@ -10,7 +10,6 @@
 #include "router/exec/explain.h"
 #include "router/exec/gather.h"
 #include "router/exec/select_int.h"
-#include "router/wire/pgwire.h"
 #include "row.h"
 
 static struct tl_value
@@ -239,14 +238,9 @@ agg_result(int agg, uint8_t type, const struct sel_agg_state *a)
 int
 select_finish_aggregates(struct sql_stmt *st, struct select_q *q)
 {
-    struct pgw_field *f =
-        tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*f));
     struct tl_value *v =
         tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*v));
     for (size_t i = 0; i < q->n_targets; i++) {
-        f[i].name = q->targets[i].name;
-        f[i].type = q->targets[i].type;
-        f[i].typmod = q->targets[i].typmod;
         if (q->targets[i].agg != AGG_NONE) {
             v[i] = agg_result(q->targets[i].agg, q->targets[i].type,
                               &q->targets[i].acc);
@@ -257,11 +251,13 @@ select_finish_aggregates(struct sql_stmt *st, struct select_q *q)
         if (rv != 0)
             return rv;
     }
-    pgw_send_row_description(st->c, f, q->n_targets);
     bool send = q->offset == 0 && !(q->has_limit && q->limit == 0);
-    if (send)
-        pgw_send_data_row(st->c, v, q->n_targets);
-    pgw_send_command_complete(st->c, send ? "SELECT 1" : "SELECT 0");
+    if (send) {
+        int rv = dest_row(st->dest, v, q->n_targets);
+        if (rv != 0)
+            return rv;
+    }
+    dest_complete(st->dest, send ? "SELECT 1" : "SELECT 0");
     return 0;
 }
 
@@ -401,7 +397,7 @@ emit_sorted(struct sql_stmt *st, struct sorted *s)
     qsort_r(idx, s->n, sizeof(*idx), cmp_rows, s);
     int rv = 0;
     for (size_t i = q->offset; i < s->n && rv == 0; i++) {
-        if (q->has_limit && q->n_sent >= q->limit)
+        if (st->dest->stop || (q->has_limit && q->n_sent >= q->limit))
             break;
         rv = select_emit(st, q, s->rows[idx[i]], s->n_cols);
     }
@@ -409,26 +405,13 @@ emit_sorted(struct sql_stmt *st, struct sorted *s)
     return rv;
 }
 
-/* RowDescription of @q's targets, the rows of @s in order, and
- * CommandComplete. */
+/* The rows of @s in order, and the command tag. */
 static int
 send_sorted(struct sql_stmt *st, struct select_q *q, struct sorted *s)
 {
-    struct pgw_field *fl =
-        tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*fl));
-    for (size_t i = 0; i < q->n_targets; i++) {
-        fl[i].name = q->targets[i].name;
-        fl[i].type = q->targets[i].type;
-        fl[i].typmod = q->targets[i].typmod;
-    }
-    pgw_send_row_description(st->c, fl, q->n_targets);
     int rv = emit_sorted(st, s);
-    if (rv == 0) {
-        char tag[48];
-        snprintf(tag, sizeof(tag), "SELECT %llu",
-                 (unsigned long long)q->n_sent);
-        pgw_send_command_complete(st->c, tag);
-    }
+    if (rv == 0)
+        select_send_tag(st, q->n_sent);
     return rv;
 }
 

@@ -151,9 +151,11 @@ int select_bind_sort_expr(struct sql_stmt *st, struct select_q *q,
                           const PgQuery__Node *n, struct tl_expr **out);
 /** The scan fragment for @q (count_only, projection, order, limit). */
 Talus__ScanFragment *select_fragment(struct sql_stmt *st, struct select_q *q);
-/** Evaluate and send one output row. */
+/** Evaluate one output row and hand it to the statement's destination. */
 int select_emit(struct sql_stmt *st, struct select_q *q,
                 const struct tl_value *row, size_t n_cols);
+/** Complete the statement with the tag "SELECT @n". */
+void select_send_tag(struct sql_stmt *st, uint64_t n);
 /** Feed one input row to every aggregate. */
 int select_agg_step(struct sql_stmt *st, struct select_q *q,
                     const struct tl_value *row, size_t n_cols);

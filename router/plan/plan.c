@@ -8,7 +8,6 @@
 #include "router/core/router.h"
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
-#include "router/wire/pgwire.h"
 
 static Talus__KeyRange *make_range(struct sql_stmt *st, const uint8_t *s,
                                    size_t sl, const uint8_t *e, size_t el);
@@ -71,7 +70,7 @@ plan_build(struct sql_stmt *st, struct tl_table *t, const char *alias,
     route_analyze(t, p->filter, n, st->a, &p->route);
     if (p->route.ref != ROUTE_REF_NONE) {
         /* A read is served by the session's copy (see docs/sharding.md). */
-        uint32_t id = st->c != NULL ? st->c->backend_pid : 0;
+        uint32_t id = st->s != NULL ? st->s->backend_pid : 0;
         route_reference_target(&p->route, false, route_reference_copy(id, n), n,
                                st->a);
     }
@@ -90,7 +89,7 @@ plan_build_join(struct sql_stmt *st, struct tl_table *t,
     route_analyze(t, route_filter, n, st->a, &p->route);
     if (p->route.ref != ROUTE_REF_NONE) {
         /* Reference tables only: one copy holds every table. */
-        uint32_t id = st->c != NULL ? st->c->backend_pid : 0;
+        uint32_t id = st->s != NULL ? st->s->backend_pid : 0;
         route_reference_target(&p->route, false, route_reference_copy(id, n), n,
                                st->a);
     }

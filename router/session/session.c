@@ -1,9 +1,9 @@
-/* session — the per-connection loop of a router: startup, then one Query
- * message at a time handed to the SQL layer.
+/* session — the per-connection loop of a router: startup, then each
+ * message handed to the traffic cop (tcop.h).
  *
- * Message handling follows PostgreSQL's PostgresMain()/SocketBackend(): a
- * message the router cannot serve inside the extended query protocol gets
- * one ErrorResponse and the rest up to Sync is skipped; an unknown type or
+ * Message handling follows PostgreSQL's PostgresMain()/SocketBackend(): an
+ * extended-protocol message that fails gets one ErrorResponse and the
+ * rest up to Sync is skipped; an unknown type or
  * a bad length cannot be recovered from (the stream can no longer be
  * framed), so it is answered with FATAL and the connection closed. */
 #include "router/session/session.h"
@@ -23,7 +23,7 @@
 #include "log.h"
 #include "router/core/router.h"
 #include "router/session/backends.h"
-#include "router/sql/sql.h"
+#include "router/session/tcop.h"
 #include "router/wire/pgwire.h"
 
 #define MOD "session"
@@ -180,8 +180,7 @@ is_cstring(const struct tl_buf *b)
 static const char *
 serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
 {
-    struct sql_session *sql = sql_session_create(r, c);
-    sql_session_set_identity(sql, c->user, c->database, c->backend_pid);
+    struct tcop *tc = tcop_create(r, c, cancel);
     struct tl_buf payload;
     bool skipping = false; /* after an extended-protocol error, until Sync */
     char status = 'I';
@@ -216,8 +215,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
             /* A cancel that arrived while idle is forgotten, as in
              * PostgreSQL: it was meant for a statement already over. */
             atomic_store(cancel, false);
-            sql_session_set_cancel(sql, cancel);
-            status = sql_exec_simple(sql, (const char *)payload.data);
+            status = tcop_simple_query(tc, (const char *)payload.data);
             pgw_send_ready(c, status);
             break;
         case 'X':
@@ -225,6 +223,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
             goto out;
         case 'S':
             skipping = false;
+            status = tcop_sync(tc);
             pgw_send_ready(c, status);
             break;
         case 'H':
@@ -237,14 +236,13 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
         case 'C':
             if (skipping)
                 continue;
-            tl_error_set(&err, TL_EUNSUPPORTED,
-                         TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
-                         "extended query protocol is not supported yet");
-            tl_error_hint(&err,
-                          "use the simple query protocol, e.g. psql or PQexec");
-            pgw_send_error(c, &err);
-            skipping = true;
-            break;
+            if (type == 'P' || type == 'B')
+                atomic_store(cancel, false);
+            if (tcop_extended(tc, type, payload.data, payload.len) != 0)
+                skipping = true;
+            /* As PostgreSQL, answers are flushed at Sync or Flush (or when
+             * the buffer passes PGW_FLUSH_AT), not after each message. */
+            continue;
         case 'F':
             /* FunctionCall is answered like a failed simple query: the
              * client waits for ReadyForQuery, not for a Sync of its own. */
@@ -280,7 +278,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
     }
 out:
     tl_buf_close(&payload);
-    sql_session_destroy(sql);
+    tcop_destroy(tc);
     return why;
 }
 

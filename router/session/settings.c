@@ -16,7 +16,6 @@
 #include "router/session/backends.h"
 #include "router/session/settings.h"
 #include "router/sql/sql_int.h"
-#include "router/wire/pgwire.h"
 
 struct param_default {
     const char *name; /* canonical spelling */
@@ -73,18 +72,6 @@ find_setting(struct sql_session *s, const char *name)
         if (strcasecmp(s->settings[i].name, name) == 0)
             return &s->settings[i];
     return NULL;
-}
-
-void
-settings_free(struct sql_session *s)
-{
-    for (size_t i = 0; i < s->n_settings; i++) {
-        free(s->settings[i].name);
-        free(s->settings[i].value);
-    }
-    free(s->settings);
-    s->settings = NULL;
-    s->n_settings = 0;
 }
 
 static void
@@ -231,7 +218,7 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
                          "parameter \"%s\" cannot be changed", d->name);
     rv = store_setting(st, vs->name, value);
     if (rv == 0 && d != NULL && d->report)
-        pgw_send_parameter_status(st->c, d->name, value);
+        dest_param_status(st->dest, d->name, value);
     return rv;
 }
 
@@ -245,7 +232,7 @@ settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
             struct tl_error w;
             tl_error_set(&w, 0, TL_SQLSTATE_NO_ACTIVE_SQL_TRANSACTION,
                          "SET LOCAL can only be used in transaction blocks");
-            pgw_send_notice(st->c, &w, true);
+            dest_notice(st->dest, &w, true);
             break;
         }
         rv = set_value(st, vs);
@@ -255,7 +242,7 @@ settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
         remove_setting(st->s, vs->name);
         break;
     case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL:
-        settings_free(st->s);
+        sql_settings_free(st->s);
         break;
     default:
         /* SET TRANSACTION / SET SESSION CHARACTERISTICS: nothing to keep
@@ -266,7 +253,7 @@ settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
         return rv;
     bool reset = vs->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET ||
                  vs->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL;
-    pgw_send_command_complete(st->c, reset ? "RESET" : "SET");
+    dest_complete(st->dest, reset ? "RESET" : "SET");
     return 0;
 }
 
@@ -302,9 +289,9 @@ settings_exec_show(struct sql_stmt *st, const PgQuery__VariableShowStmt *vs)
     if (set != NULL)
         value = set->value;
     else if (d != NULL && strcmp(d->name, "application_name") == 0)
-        value = st->c->application_name;
+        value = st->s->application_name;
     else if (d != NULL && strcmp(d->name, "is_superuser") == 0)
-        value = st->c->superuser ? "on" : "off";
+        value = st->s->superuser ? "on" : "off";
     else if (d != NULL && (value = server_limit(st, d->name)) != NULL)
         ;
     else if (d != NULL)

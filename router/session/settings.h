@@ -15,8 +15,6 @@ int settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs);
 /** SHOW name: the session's value or the server default; 42704 else. */
 int settings_exec_show(struct sql_stmt *st,
                        const PgQuery__VariableShowStmt *vs);
-/** Forget every setting of @s (RESET ALL, DISCARD ALL, session end). */
-void settings_free(struct sql_session *s);
 /** The session's statement_timeout in milliseconds, 0 when none. */
 int64_t settings_statement_timeout_ms(struct sql_session *s);
 

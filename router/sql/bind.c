@@ -93,6 +93,62 @@ fold(struct sql_stmt *st, struct tl_expr **e)
     return 0;
 }
 
+/* Remember that the constant @e stands for parameter @index, of unknown
+ * type so far. */
+static int
+note_param_ref(struct sql_stmt *st, const struct tl_expr *e, uint32_t index)
+{
+    if (st->n_param_refs == st->cap_param_refs) {
+        size_t cap = st->cap_param_refs ? 2 * st->cap_param_refs : 8;
+        struct sql_param_ref *v = tl_arena_alloc(st->a, cap * sizeof(*v));
+        if (st->n_param_refs > 0)
+            memcpy(v, st->param_refs, st->n_param_refs * sizeof(*v));
+        st->param_refs = v;
+        st->cap_param_refs = cap;
+    }
+    st->param_refs[st->n_param_refs].e = e;
+    st->param_refs[st->n_param_refs].index = index;
+    st->n_param_refs++;
+    return 0;
+}
+
+/* The constant @e of unknown type becomes @type: a parameter it stands for
+ * takes that type (PostgreSQL's variable_coerce_param_hook). */
+static void
+infer_param_type(struct sql_stmt *st, const struct tl_expr *e, uint8_t type)
+{
+    for (size_t i = 0; i < st->n_param_refs; i++)
+        if (st->param_refs[i].e == e &&
+            st->params->types[st->param_refs[i].index] == TL_TYPE_UNKNOWN)
+            st->params->types[st->param_refs[i].index] = type;
+}
+
+/* $n: its value as a constant (a NULL of its type while describing). A
+ * value of unknown type is text, bound like a quoted literal, and the
+ * type it is coerced to becomes the parameter's type. */
+static int
+bind_param(struct sql_stmt *st, const PgQuery__ParamRef *pr,
+           struct tl_expr **out)
+{
+    int number = pr->number;
+    if (st->params == NULL || number < 1 || (size_t)number > st->params->n) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_UNDEFINED_PARAMETER,
+                  "there is no parameter $%d", number);
+        return sql_error_at(st, TL_EINVAL, pr->location);
+    }
+    uint32_t i = (uint32_t)number - 1;
+    uint8_t type = st->params->types[i];
+    struct tl_value v = st->params->values != NULL ? st->params->values[i]
+                                                   : tl_value_null(type);
+    if (v.is_null)
+        v.type = type;
+    *out = tl_expr_const(st->a, &v);
+    (*out)->type = v.type;
+    if (v.type == TL_TYPE_UNKNOWN)
+        return note_param_ref(st, *out, i);
+    return 0;
+}
+
 /* Convert the constant @e to @type now, as an explicit cast when
  * @explicit (a too-long varchar/char value is cut, not refused). */
 static int
@@ -100,6 +156,8 @@ coerce_const_as(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
                 int32_t typmod, bool explicit, int location)
 {
     struct tl_value v;
+    if ((*e)->type == TL_TYPE_UNKNOWN && st->n_param_refs > 0)
+        infer_param_type(st, *e, type);
     int rv = explicit ? tl_value_cast_explicit(&(*e)->value, type, typmod,
                                                st->a, &v, &st->err)
                       : tl_value_cast(&(*e)->value, type, typmod, st->a, &v,
@@ -1021,9 +1079,6 @@ bind_other(struct sql_stmt *st, const PgQuery__Node *n)
         return sql_unsupported(st, "subscripts and field selection");
     case PG_QUERY__NODE__NODE_SET_TO_DEFAULT:
         return sql_unsupported(st, "DEFAULT");
-    case PG_QUERY__NODE__NODE_PARAM_REF:
-        return sql_error(st, TL_EINVAL, TL_SQLSTATE_UNDEFINED_PARAMETER,
-                         "there is no parameter $%d", n->param_ref->number);
     default:
         return sql_unsupported(st, "this expression");
     }
@@ -1067,6 +1122,9 @@ bind_node(struct sql_stmt *st, const struct bind_scope *sc,
         break;
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
         rv = func_bind_sqlvalue(st, n->sqlvalue_function, out);
+        break;
+    case PG_QUERY__NODE__NODE_PARAM_REF:
+        rv = bind_param(st, n->param_ref, out);
         break;
     default:
         rv = bind_other(st, n);

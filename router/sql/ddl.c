@@ -7,7 +7,6 @@
 #include "common/base/sqlstate.h"
 #include "router/core/catalog.h"
 #include "router/sql/sql_int.h"
-#include "router/wire/pgwire.h"
 #include "row.h"
 #include "vindex.h"
 
@@ -713,7 +712,7 @@ relation_exists(struct sql_stmt *st, const char *name)
 {
     struct tl_table *t;
     struct tl_error scratch;
-    return catalog_lookup(st->r->catalog, name, st->a, &t, &scratch) == 0;
+    return catalog_lookup(st->r->catalog, name, st->a, &t, NULL, &scratch) == 0;
 }
 
 int
@@ -723,7 +722,7 @@ ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
     if (cs->if_not_exists && relation_exists(st, name)) {
         sql_notice(st, TL_SQLSTATE_DUPLICATE_TABLE,
                    "relation \"%s\" already exists, skipping", name);
-        pgw_send_command_complete(st->c, "CREATE TABLE");
+        dest_complete(st->dest, "CREATE TABLE");
         return 0;
     }
     /* A table without PARTITION BY or WITH of its own takes its vschema
@@ -757,7 +756,7 @@ ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
     } else if (rv != 0) {
         return rv;
     }
-    pgw_send_command_complete(st->c, "CREATE TABLE");
+    dest_complete(st->dest, "CREATE TABLE");
     return 0;
 }
 
@@ -789,9 +788,9 @@ ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds)
         if (name == NULL)
             return sql_unsupported(st, "this DROP TABLE form");
         struct tl_table *t;
-        int rv =
-            other ? TL_ENOTFOUND
-                  : catalog_lookup(st->r->catalog, name, st->a, &t, &st->err);
+        int rv = other ? TL_ENOTFOUND
+                       : catalog_lookup(st->r->catalog, name, st->a, &t, NULL,
+                                        &st->err);
         if (rv == TL_ENOTFOUND && ds->missing_ok) {
             sql_notice(st, TL_SQLSTATE_SUCCESSFUL_COMPLETION,
                        "table \"%s\" does not exist, skipping", name);
@@ -814,6 +813,6 @@ ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds)
         if (rv != 0 && rv != TL_ENOTFOUND)
             return rv;
     }
-    pgw_send_command_complete(st->c, "DROP TABLE");
+    dest_complete(st->dest, "DROP TABLE");
     return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "arena.h"
 #include "expr.h"
+#include "router/sql/dest.h"
 #include "router/sql/sql.h"
 #include "table.h"
 #include "tl_error.h"
@@ -35,7 +36,6 @@ struct sql_setting {
 
 struct sql_session {
     struct router *r;
-    struct pgw_conn *c;
     struct sql_setting *settings; /* owned array */
     size_t n_settings;
     struct tl_arena arena; /* per statement; reset after each */
@@ -43,21 +43,50 @@ struct sql_session {
     /* Who the session is (sql_session_set_identity()). */
     char user[64];
     char database[64];
+    char application_name[64]; /* as the StartupMessage said */
     uint32_t backend_pid;
+    bool superuser;
+};
+
+/* The $n parameters of a statement (extended query protocol). While a
+ * statement is only described, values is NULL and every $n binds as a
+ * NULL of its type; the binder then writes into types the type each $n
+ * of unknown type is coerced to (PostgreSQL's parameter type inference).
+ * A value of unknown type is text, bound as a quoted literal would be. */
+struct sql_params {
+    size_t n;
+    uint8_t *types;                /* n: enum tl_type, TL_TYPE_UNKNOWN */
+    const struct tl_value *values; /* n, or NULL (describing) */
+};
+
+/* A $n of unknown type bound into a constant: if the binder converts that
+ * constant to a type, the parameter takes that type. */
+struct sql_param_ref {
+    const struct tl_expr *e;
+    uint32_t index; /* 0-based */
 };
 
 struct sql_stmt {
     struct sql_session *s;
     struct router *r;
-    struct pgw_conn *c;
+    struct dest *dest; /* where results go (borrowed) */
     struct tl_arena *a;
     const char *query;   /* the whole query text (error positions) */
     int64_t deadline_ms; /* statement_timeout (router_now_ms clock), 0: none */
     struct tl_error err;
     int depth; /* binder recursion depth */
-    /* Rows gather_scan() fed to callbacks: a statement that fed none sent
-     * nothing it read, so it may be re-planned and run again. */
-    uint64_t n_rows_fed;
+    /* The catalog version the statement plans with: the oldest cache
+     * version a table it looked up was copied from (0: none yet). Its
+     * requests carry it, so a node that has seen a newer catalog refuses
+     * them as stale. */
+    uint64_t catalog_version;
+    /* The $n of the statement (NULL: none may appear, 42P02). */
+    struct sql_params *params;
+    struct sql_param_ref *param_refs; /* in a, n_param_refs of them */
+    size_t n_param_refs, cap_param_refs;
+    /* Describe only: bind (inferring the types of the $n), report the
+     * result's columns to the destination, run nothing. */
+    bool describe_only;
     /* sql_check_interrupts() stopped the statement (st->err holds 57014):
      * gather_run() then starts nothing and resends nothing. */
     bool interrupted;
@@ -86,9 +115,25 @@ int sql_check_interrupts(struct sql_stmt *st);
 bool sql_cancel_requested(const struct sql_stmt *st);
 /** 0A000 "<what> is not supported yet". */
 int sql_unsupported(struct sql_stmt *st, const char *what);
-/** Send a NOTICE with @sqlstate and a printf-style message. */
+/** Send a NOTICE with @sqlstate and a printf-style message to the
+ * statement's destination. */
 void sql_notice(struct sql_stmt *st, const char *sqlstate, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/** Forget every setting of @s (RESET ALL, DISCARD ALL, session end). */
+void sql_settings_free(struct sql_session *s);
+/** The leading keywords of the statement text @text (@len bytes), for
+ * "X is not supported yet": "CREATE INDEX", "ALTER TABLE", "TRUNCATE"; in
+ * st->a. */
+const char *sql_leading_keywords(struct sql_stmt *st, const char *text,
+                                 int len);
+/** BEGIN, COMMIT, ...: 0A000 (no transaction blocks yet). */
+int sql_exec_transaction(struct sql_stmt *st,
+                         const PgQuery__TransactionStmt *ts);
+/** VACUUM and ANALYZE: the tables named must exist (42P01); nothing else
+ * to do (RocksDB compacts; no planner statistics yet). */
+int sql_exec_vacuum(struct sql_stmt *st, const PgQuery__VacuumStmt *vs);
+/** DISCARD ALL: forget the session's settings. */
+int sql_exec_discard(struct sql_stmt *st);
 /** The string of a String node, or NULL. */
 const char *sql_node_str(const PgQuery__Node *n);
 /** Look up table @rv (schema must be absent or "public") into *@out (a
@@ -230,8 +275,8 @@ bool bind_is_aggregate(const PgQuery__Node *n);
 const char *bind_type_display(struct sql_stmt *st, uint8_t type,
                               int32_t typmod);
 
-/** Send a one-text-column result named @name with @rows and command tag
- * @tag. */
+/** Give the destination a one-text-column result named @name with @rows
+ * and command tag @tag. */
 void sql_send_text_rows(struct sql_stmt *st, const char *name,
                         const char **rows, size_t n, const char *tag);
 

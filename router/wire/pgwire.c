@@ -299,6 +299,15 @@ pgw_flush(struct pgw_conn *c)
     return 0;
 }
 
+static void
+store_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
 /* Start a message of @type; returns the offset of its length word. */
 static size_t
 begin_message(struct pgw_conn *c, char type)
@@ -315,13 +324,7 @@ begin_message(struct pgw_conn *c, char type)
 static void
 end_message(struct pgw_conn *c, size_t at)
 {
-    uint32_t len = (uint32_t)(c->out.len - at);
-    uint8_t *p = c->out.data + at;
-
-    p[0] = (uint8_t)(len >> 24);
-    p[1] = (uint8_t)(len >> 16);
-    p[2] = (uint8_t)(len >> 8);
-    p[3] = (uint8_t)len;
+    store_be32(c->out.data + at, (uint32_t)(c->out.len - at));
     if (c->out.len >= PGW_FLUSH_AT)
         pgw_flush(c);
 }
@@ -373,62 +376,145 @@ pgw_send_negotiate_version(struct pgw_conn *c, uint32_t newest_minor)
 }
 
 void
-pgw_send_row_description(struct pgw_conn *c, const struct pgw_field *f,
-                         size_t n)
+pgw_encode_row_description(struct tl_buf *out, const struct pgw_field *f,
+                           size_t n)
 {
-    size_t at;
-
     assert(n <= UINT16_MAX);
-    if (c->broken)
-        return;
-    at = begin_message(c, 'T');
-    tl_buf_append_be16(&c->out, (uint16_t)n);
+    tl_buf_append_u8(out, 'T');
+    size_t at = out->len;
+    tl_buf_append_be32(out, 0);
+    tl_buf_append_be16(out, (uint16_t)n);
     for (size_t i = 0; i < n; i++) {
-        tl_buf_append_cstr(&c->out, f[i].name);
-        tl_buf_append_be32(&c->out, 0); /* table oid */
-        tl_buf_append_be16(&c->out, 0); /* column attnum */
-        tl_buf_append_be32(&c->out, tl_type_oid(f[i].type));
-        tl_buf_append_be16(&c->out, (uint16_t)tl_type_len(f[i].type));
+        tl_buf_append_cstr(out, f[i].name);
+        tl_buf_append_be32(out, 0); /* table oid */
+        tl_buf_append_be16(out, 0); /* column attnum */
+        tl_buf_append_be32(out, tl_type_oid(f[i].type));
+        tl_buf_append_be16(out, (uint16_t)tl_type_len(f[i].type));
         int32_t typmod = f[i].typmod;
         if ((f[i].type == TL_TYPE_VARCHAR || f[i].type == TL_TYPE_BPCHAR) &&
             typmod >= 0)
             typmod += 4; /* VARHDRSZ */
-        tl_buf_append_be32(&c->out, (uint32_t)typmod);
-        tl_buf_append_be16(&c->out, 0); /* text format */
+        tl_buf_append_be32(out, (uint32_t)typmod);
+        tl_buf_append_be16(out, (uint16_t)f[i].format);
     }
-    end_message(c, at);
+    store_be32(out->data + at, (uint32_t)(out->len - at));
+}
+
+void
+pgw_send_row_description(struct pgw_conn *c, const struct pgw_field *f,
+                         size_t n)
+{
+    if (c->broken)
+        return;
+    pgw_encode_row_description(&c->out, f, n);
+    if (c->out.len >= PGW_FLUSH_AT)
+        pgw_flush(c);
+}
+
+/* Append one DataRow message of @v in @formats to @out. */
+void
+pgw_encode_data_row(struct tl_buf *out, const struct tl_value *v, size_t n,
+                    const int16_t *formats)
+{
+    assert(n <= UINT16_MAX);
+    tl_buf_append_u8(out, 'D');
+    size_t at = out->len;
+    tl_buf_append_be32(out, 0);
+    tl_buf_append_be16(out, (uint16_t)n);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].is_null) {
+            tl_buf_append_be32(out, UINT32_MAX); /* -1 */
+            continue;
+        }
+        /* Write the value straight into the output, then its length. */
+        size_t len_at = out->len;
+        tl_buf_append_be32(out, 0);
+        if (formats != NULL && formats[i] == 1)
+            pgw_value_to_binary(&v[i], out);
+        else
+            tl_value_to_text(&v[i], out);
+        store_be32(out->data + len_at, (uint32_t)(out->len - len_at - 4));
+    }
+    store_be32(out->data + at, (uint32_t)(out->len - at));
+}
+
+void
+pgw_send_data_row_fmt(struct pgw_conn *c, const struct tl_value *v, size_t n,
+                      const int16_t *formats)
+{
+    if (c->broken)
+        return;
+    pgw_encode_data_row(&c->out, v, n, formats);
+    if (c->out.len >= PGW_FLUSH_AT)
+        pgw_flush(c);
 }
 
 void
 pgw_send_data_row(struct pgw_conn *c, const struct tl_value *v, size_t n)
 {
-    size_t at;
+    pgw_send_data_row_fmt(c, v, n, NULL);
+}
 
+void
+pgw_send_raw(struct pgw_conn *c, const void *p, size_t len)
+{
+    if (c->broken)
+        return;
+    tl_buf_append(&c->out, p, len);
+    if (c->out.len >= PGW_FLUSH_AT)
+        pgw_flush(c);
+}
+
+/* A message with no body. */
+static void
+send_empty(struct pgw_conn *c, char type)
+{
+    if (c->broken)
+        return;
+    end_message(c, begin_message(c, type));
+}
+
+void
+pgw_send_parse_complete(struct pgw_conn *c)
+{
+    send_empty(c, '1');
+}
+
+void
+pgw_send_bind_complete(struct pgw_conn *c)
+{
+    send_empty(c, '2');
+}
+
+void
+pgw_send_close_complete(struct pgw_conn *c)
+{
+    send_empty(c, '3');
+}
+
+void
+pgw_send_no_data(struct pgw_conn *c)
+{
+    send_empty(c, 'n');
+}
+
+void
+pgw_send_portal_suspended(struct pgw_conn *c)
+{
+    send_empty(c, 's');
+}
+
+void
+pgw_send_parameter_description(struct pgw_conn *c, const uint32_t *oids,
+                               size_t n)
+{
     assert(n <= UINT16_MAX);
     if (c->broken)
         return;
-    at = begin_message(c, 'D');
+    size_t at = begin_message(c, 't');
     tl_buf_append_be16(&c->out, (uint16_t)n);
-    for (size_t i = 0; i < n; i++) {
-        size_t len_at;
-        uint32_t len;
-        uint8_t *p;
-
-        if (v[i].is_null) {
-            tl_buf_append_be32(&c->out, UINT32_MAX); /* -1 */
-            continue;
-        }
-        /* Write the text straight into the output, then its length. */
-        len_at = c->out.len;
-        tl_buf_append_be32(&c->out, 0);
-        tl_value_to_text(&v[i], &c->out);
-        len = (uint32_t)(c->out.len - len_at - 4);
-        p = c->out.data + len_at;
-        p[0] = (uint8_t)(len >> 24);
-        p[1] = (uint8_t)(len >> 16);
-        p[2] = (uint8_t)(len >> 8);
-        p[3] = (uint8_t)len;
-    }
+    for (size_t i = 0; i < n; i++)
+        tl_buf_append_be32(&c->out, oids[i]);
     end_message(c, at);
 }
 
@@ -540,4 +626,175 @@ pgw_send_ready(struct pgw_conn *c, char status)
     at = begin_message(c, 'Z');
     tl_buf_append_u8(&c->out, (uint8_t)status);
     end_message(c, at);
+}
+
+/* ------------------------------------------------ values, binary format */
+
+void
+pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out)
+{
+    switch (v->type) {
+    case TL_TYPE_BOOL:
+        tl_buf_append_u8(out, v->u.b ? 1 : 0);
+        break;
+    case TL_TYPE_INT2:
+        tl_buf_append_be16(out, (uint16_t)(int16_t)v->u.i);
+        break;
+    case TL_TYPE_INT4:
+    case TL_TYPE_DATE:
+        tl_buf_append_be32(out, (uint32_t)(int32_t)v->u.i);
+        break;
+    case TL_TYPE_INT8:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_TIMESTAMPTZ:
+        tl_buf_append_be64(out, (uint64_t)v->u.i);
+        break;
+    case TL_TYPE_FLOAT4: {
+        float f = (float)v->u.f;
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof(bits));
+        tl_buf_append_be32(out, bits);
+        break;
+    }
+    case TL_TYPE_FLOAT8: {
+        uint64_t bits;
+        memcpy(&bits, &v->u.f, sizeof(bits));
+        tl_buf_append_be64(out, bits);
+        break;
+    }
+    default: /* text, varchar, bpchar, unknown */
+        tl_buf_append(out, v->u.s.p, v->u.s.len);
+        break;
+    }
+}
+
+/* The fixed binary length of @type, or 0 for variable length. */
+static size_t
+binary_len(uint8_t type)
+{
+    switch (type) {
+    case TL_TYPE_BOOL:
+        return 1;
+    case TL_TYPE_INT2:
+        return 2;
+    case TL_TYPE_INT4:
+    case TL_TYPE_DATE:
+    case TL_TYPE_FLOAT4:
+        return 4;
+    case TL_TYPE_INT8:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_FLOAT8:
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+int
+pgw_value_from_binary(uint8_t type, const uint8_t *p, size_t len,
+                      struct tl_value *out, struct tl_error *err)
+{
+    size_t want = binary_len(type);
+    if (want != 0 && len != want)
+        return tl_error_set(err, TL_EINVAL,
+                            TL_SQLSTATE_INVALID_BINARY_REPRESENTATION,
+                            "incorrect binary data format");
+    switch (type) {
+    case TL_TYPE_BOOL:
+        *out = tl_value_bool(p[0] != 0);
+        break;
+    case TL_TYPE_INT2:
+        *out = tl_value_int(type, (int16_t)tl_load_be16(p));
+        break;
+    case TL_TYPE_INT4:
+    case TL_TYPE_DATE:
+        *out = tl_value_int(type, (int32_t)tl_load_be32(p));
+        break;
+    case TL_TYPE_INT8:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_TIMESTAMPTZ:
+        *out = tl_value_int(type, (int64_t)tl_load_be64(p));
+        break;
+    case TL_TYPE_FLOAT4: {
+        uint32_t bits = tl_load_be32(p);
+        float f;
+        memcpy(&f, &bits, sizeof(f));
+        *out = tl_value_float4(f);
+        break;
+    }
+    case TL_TYPE_FLOAT8: {
+        uint64_t bits = tl_load_be64(p);
+        double d;
+        memcpy(&d, &bits, sizeof(d));
+        *out = tl_value_float(d);
+        break;
+    }
+    default:
+        *out = tl_value_text(type, (const char *)p, (uint32_t)len);
+        break;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------ reading messages */
+
+static int
+short_message(struct tl_error *err)
+{
+    return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                        "insufficient data left in message");
+}
+
+int
+pgw_get_int16(struct pgw_reader *r, int16_t *out, struct tl_error *err)
+{
+    if (r->len - r->off < 2)
+        return short_message(err);
+    *out = (int16_t)tl_load_be16(r->p + r->off);
+    r->off += 2;
+    return 0;
+}
+
+int
+pgw_get_int32(struct pgw_reader *r, int32_t *out, struct tl_error *err)
+{
+    if (r->len - r->off < 4)
+        return short_message(err);
+    *out = (int32_t)tl_load_be32(r->p + r->off);
+    r->off += 4;
+    return 0;
+}
+
+int
+pgw_get_cstring(struct pgw_reader *r, const char **out, struct tl_error *err)
+{
+    const uint8_t *s = r->p + r->off;
+    const uint8_t *nul = memchr(s, '\0', r->len - r->off);
+    if (nul == NULL)
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                            "invalid string in message");
+    *out = (const char *)s;
+    r->off += (size_t)(nul - s) + 1;
+    return 0;
+}
+
+int
+pgw_get_bytes(struct pgw_reader *r, size_t n, const uint8_t **out,
+              struct tl_error *err)
+{
+    if (r->len - r->off < n)
+        return short_message(err);
+    *out = r->p + r->off;
+    r->off += n;
+    return 0;
+}
+
+int
+pgw_get_end(struct pgw_reader *r, struct tl_error *err)
+{
+    if (r->off != r->len)
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                            "invalid message format");
+    return 0;
 }

@@ -1,4 +1,5 @@
-/* pgwire — PostgreSQL frontend/backend protocol v3 (simple query flow).
+/* pgwire — PostgreSQL frontend/backend protocol v3: the simple and the
+ * extended query flow, and the text and binary formats of values.
  *
  * A struct pgw_conn is one client connection: its socket, its buffered
  * output and what the startup packet said. Messages to the client are
@@ -129,16 +130,40 @@ struct pgw_field {
     uint8_t type;   /* enum tl_type; OID and length derive from it */
     int32_t typmod; /* n of varchar(n)/character(n), precision of a
                      * timestamp, else -1 */
+    int16_t format; /* 0 text, 1 binary */
 };
 
 /** RowDescription of @n columns @f (borrowed): name, table oid 0, attnum
  * 0, type OID and length from the column's type, typmod (n + 4 for
  * varchar(n) and character(n), as PostgreSQL's atttypmod counts the
- * varlena header), text format. */
+ * varlena header), format f[i].format. */
 void pgw_send_row_description(struct pgw_conn *c, const struct pgw_field *f,
                               size_t n);
+/** Append the RowDescription message of @f (as pgw_send_row_description)
+ * to @out instead of the connection. */
+void pgw_encode_row_description(struct tl_buf *out, const struct pgw_field *f,
+                                size_t n);
 /** DataRow in text format; NULLs as length -1. */
 void pgw_send_data_row(struct pgw_conn *c, const struct tl_value *v, size_t n);
+/** DataRow with column i in format @formats[i] (0 text, 1 binary;
+ * @formats NULL: all text). */
+void pgw_send_data_row_fmt(struct pgw_conn *c, const struct tl_value *v,
+                           size_t n, const int16_t *formats);
+/** Append the DataRow message of @v in @formats (as pgw_send_data_row_fmt)
+ * to @out instead of the connection. */
+void pgw_encode_data_row(struct tl_buf *out, const struct tl_value *v, size_t n,
+                         const int16_t *formats);
+/** Append already encoded messages (@p, @len bytes) to the output. */
+void pgw_send_raw(struct pgw_conn *c, const void *p, size_t len);
+/** ParseComplete, BindComplete, CloseComplete, NoData, PortalSuspended. */
+void pgw_send_parse_complete(struct pgw_conn *c);
+void pgw_send_bind_complete(struct pgw_conn *c);
+void pgw_send_close_complete(struct pgw_conn *c);
+void pgw_send_no_data(struct pgw_conn *c);
+void pgw_send_portal_suspended(struct pgw_conn *c);
+/** ParameterDescription of @n parameter type OIDs. */
+void pgw_send_parameter_description(struct pgw_conn *c, const uint32_t *oids,
+                                    size_t n);
 /** CommandComplete with @tag ("SELECT 5", "INSERT 0 3", "CREATE TABLE"). */
 void pgw_send_command_complete(struct pgw_conn *c, const char *tag);
 /** EmptyQueryResponse, the answer to a query string with no statement. */
@@ -158,6 +183,44 @@ void pgw_send_parameter_status(struct pgw_conn *c, const char *name,
 void pgw_send_ready(struct pgw_conn *c, char status);
 /* All pgw_send_* functions append to c->out (flushing it once it passes
  * PGW_FLUSH_AT), do nothing on a broken connection, and cannot fail. */
+/* ------------------------------------------------ values, binary format */
+
+/** Append the binary format (PostgreSQL's typsend) of @v (not NULL):
+ * integers and floats big-endian, bool one byte, text its bytes,
+ * timestamps int64 microseconds and dates int32 days since 2000-01-01.
+ * Cannot fail. */
+void pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out);
+
+/** Read the binary format @p (@len bytes) of a value of @type into *@out
+ * (text borrows @p), as PostgreSQL's typreceive. TL_EINVAL (22P03
+ * "incorrect binary data format") when the length is wrong for the type. */
+int pgw_value_from_binary(uint8_t type, const uint8_t *p, size_t len,
+                          struct tl_value *out, struct tl_error *err);
+
+/* ------------------------------------------------------ reading messages */
+
+/* A cursor over the body of one message. */
+struct pgw_reader {
+    const uint8_t *p;
+    size_t len;
+    size_t off;
+};
+
+/** Each reads the next field of @r into *@out and advances: 0, or TL_EPROTO
+ * with @err filled (08P01 "insufficient data left in message", or
+ * "invalid string in message" for a string not ended by NUL). */
+int pgw_get_int16(struct pgw_reader *r, int16_t *out, struct tl_error *err);
+int pgw_get_int32(struct pgw_reader *r, int32_t *out, struct tl_error *err);
+/** A NUL-terminated string; *@out borrows the message. */
+int pgw_get_cstring(struct pgw_reader *r, const char **out,
+                    struct tl_error *err);
+/** @n bytes; *@out borrows the message. */
+int pgw_get_bytes(struct pgw_reader *r, size_t n, const uint8_t **out,
+                  struct tl_error *err);
+/** 0 when @r is wholly read; TL_EPROTO (08P01 "invalid message format")
+ * when bytes are left. */
+int pgw_get_end(struct pgw_reader *r, struct tl_error *err);
+
 /** Write the buffered output, retrying on EINTR and short writes
  * (MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE). 0, or TL_EIO
  * when the client is gone (also for every later call). */

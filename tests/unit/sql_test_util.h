@@ -15,6 +15,7 @@
 struct sql_fixture {
     struct router r;
     struct sql_stmt st;
+    struct dest dest; /* discards everything */
     struct tl_arena a;
     PgQueryProtobufParseResult pr;
     PgQuery__ParseResult *tree;
@@ -28,6 +29,7 @@ fixture_init(struct sql_fixture *f, uint32_t n_shards)
     tl_arena_init(&f->a);
     f->st.r = &f->r;
     f->st.a = &f->a;
+    f->st.dest = &f->dest;
     tl_error_clear(&f->st.err);
 }
 

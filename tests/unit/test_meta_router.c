@@ -71,9 +71,7 @@ test_request_version_without_statement(void **state)
     (void)state;
     struct catalog *c;
     assert_int_equal(catalog_create(NULL, &c), 0);
-    catalog_stmt_begin();
     assert_int_equal(catalog_version(c), 0);
-    assert_int_equal(catalog_request_version(c), 0);
     assert_false(catalog_has_id(c, 1000, NULL, 0));
     catalog_destroy(c);
 }

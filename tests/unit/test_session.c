@@ -216,21 +216,104 @@ test_ssl_refused_then_handshake(void **state)
     finish_session(&s, fd);
 }
 
-/* Parse/Bind/Execute get one 0A000 error, the rest up to Sync is skipped,
- * and the connection keeps working afterwards. */
+/* Read the next message, which must be of @type. */
 static void
-test_extended_protocol_refused_until_sync(void **state)
+expect_type(int fd, char type, struct msg *m)
+{
+    assert_true(read_msg(fd, m));
+    assert_int_equal(m->type, type);
+}
+
+/* Parse (no declared types), Bind with a text parameter, Describe of the
+ * portal and Execute answer ParseComplete, BindComplete, RowDescription
+ * of the inferred type, the row and CommandComplete, all at Sync. */
+static void
+test_extended_protocol_runs_a_statement(void **state)
+{
+    struct server s;
+    int fd = connect_client(&s);
+    struct msg m;
+
+    send_msg(fd, 'P', "\0select $1::int + 1 AS n\0\0\0", 27);
+    /* portal "", statement "", 0 formats, 1 value "41", 0 formats */
+    send_msg(fd, 'B', "\0\0\0\0\0\1\0\0\0\00241\0\0", 14);
+    send_msg(fd, 'D', "P\0", 2);
+    send_msg(fd, 'E', "\0\0\0\0\0", 5);
+    send_msg(fd, 'S', NULL, 0);
+    expect_type(fd, '1', &m);
+    expect_type(fd, '2', &m);
+    expect_type(fd, 'T', &m);
+    assert_int_equal(tl_load_be16(m.body), 1);
+    assert_string_equal((const char *)m.body + 2, "n");
+    assert_int_equal(tl_load_be32(m.body + 2 + 2 + 6), 23); /* int4 */
+    expect_type(fd, 'D', &m);
+    assert_int_equal(tl_load_be16(m.body), 1);
+    assert_int_equal(tl_load_be32(m.body + 2), 2);
+    assert_memory_equal(m.body + 6, "42", 2);
+    expect_type(fd, 'C', &m);
+    assert_string_equal((const char *)m.body, "SELECT 1");
+    expect_ready(fd, 'I');
+    finish_session(&s, fd);
+}
+
+/* Execute with a row limit sends that many rows and PortalSuspended; the
+ * next Execute of the portal completes it with "SELECT 0", as PostgreSQL
+ * does when the last fetch ended exactly at the end. A binary result
+ * format sends the int4 as four bytes. */
+static void
+test_extended_protocol_row_limit(void **state)
+{
+    struct server s;
+    int fd = connect_client(&s);
+    struct msg m;
+
+    send_msg(fd, 'P', "s1\0select 7 AS n\0\0\0", 19);
+    /* portal "p1", statement "s1", no params, 1 result format: binary */
+    send_msg(fd, 'B', "p1\0s1\0\0\0\0\0\0\1\0\1", 14);
+    send_msg(fd, 'E', "p1\0\0\0\0\1", 7);
+    send_msg(fd, 'E', "p1\0\0\0\0\1", 7);
+    send_msg(fd, 'S', NULL, 0);
+    expect_type(fd, '1', &m);
+    expect_type(fd, '2', &m);
+    expect_type(fd, 'D', &m);
+    assert_int_equal(tl_load_be32(m.body + 2), 4);
+    assert_int_equal(tl_load_be32(m.body + 6), 7);
+    expect_type(fd, 's', &m);
+    expect_type(fd, 'C', &m);
+    assert_string_equal((const char *)m.body, "SELECT 0");
+    expect_ready(fd, 'I');
+    /* Sync ended the portal; the statement lives on. */
+    send_msg(fd, 'E', "p1\0\0\0\0\0", 7);
+    send_msg(fd, 'S', NULL, 0);
+    expect_error(fd, "ERROR", "34000");
+    expect_ready(fd, 'I');
+    send_msg(fd, 'P', "s1\0select 1\0\0\0", 14);
+    send_msg(fd, 'S', NULL, 0);
+    expect_error(fd, "ERROR", "42P05");
+    expect_ready(fd, 'I');
+    finish_session(&s, fd);
+}
+
+/* A Parse that fails gets one error, the Bind and Execute after it are
+ * skipped up to Sync, and the connection keeps working afterwards. */
+static void
+test_extended_protocol_error_skips_until_sync(void **state)
 {
     struct server s;
     int fd = connect_client(&s);
 
-    send_msg(fd, 'P', "\0select 1\0\0\0", 13);
+    send_msg(fd, 'P', "\0selec 1\0\0\0", 11);
     send_msg(fd, 'B', "\0\0\0\0\0\0\0\0", 8);
     send_msg(fd, 'E', "\0\0\0\0\0", 5);
     send_msg(fd, 'S', NULL, 0);
-    expect_error(fd, "ERROR", "0A000");
+    expect_error(fd, "ERROR", "42601");
     expect_ready(fd, 'I');
     send_msg(fd, 'S', NULL, 0);
+    expect_ready(fd, 'I');
+    /* Binding a statement that does not exist is 26000. */
+    send_msg(fd, 'B', "\0nope\0\0\0\0\0\0\0", 12);
+    send_msg(fd, 'S', NULL, 0);
+    expect_error(fd, "ERROR", "26000");
     expect_ready(fd, 'I');
     send_msg(fd, 'Q', "", 1); /* empty query: no table involved */
     {
@@ -357,7 +440,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ssl_refused_then_handshake),
-        cmocka_unit_test(test_extended_protocol_refused_until_sync),
+        cmocka_unit_test(test_extended_protocol_runs_a_statement),
+        cmocka_unit_test(test_extended_protocol_row_limit),
+        cmocka_unit_test(test_extended_protocol_error_skips_until_sync),
         cmocka_unit_test(test_unknown_type_fatal),
         cmocka_unit_test(test_bad_length_fatal),
         cmocka_unit_test(test_query_embedded_nul_fatal),

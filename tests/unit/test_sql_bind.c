@@ -313,8 +313,12 @@ bind_in_session(const char *expr, struct tl_value *out, char *text,
     struct sql_fixture f;
     struct tl_expr *e;
     fixture_init(&f, 6);
-    struct sql_session *s = sql_session_create(NULL, NULL);
-    sql_session_set_identity(s, "alice", "shop", 42);
+    struct sql_session *s = sql_session_create(NULL);
+    struct sql_identity id = {.user = "alice",
+                              .database = "shop",
+                              .application_name = "",
+                              .backend_pid = 42};
+    sql_session_set_identity(s, &id);
     f.st.s = s;
     f.st.start_us = INT64_C(123456789012345);
     assert_int_equal(bind_target(&f, expr, &e), 0);

@@ -429,11 +429,11 @@ test_reference_read_uses_one_copy(void **state)
     static const char *const filters[] = {"true", "id = 7", "name = 'x'",
                                           "id IN (1, 2, 3)", "id > 4"};
     struct sql_fixture f;
-    struct pgw_conn c;
-    memset(&c, 0, sizeof(c));
-    c.backend_pid = 7;
+    struct sql_session s;
+    memset(&s, 0, sizeof(s));
+    s.backend_pid = 7;
     fixture_init(&f, N_SHARDS);
-    f.st.c = &c;
+    f.st.s = &s;
     struct tl_table *t = reference_table(&f);
     uint32_t copy = route_reference_copy(7, N_SHARDS);
     for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
@@ -449,7 +449,7 @@ test_reference_read_uses_one_copy(void **state)
     assert_true(p.route.point);
     assert_int_equal(fixture_plan(&f, t, "id IN (1, 2, 3)", &p), 0);
     assert_int_equal(p.n_shard_ranges[0], 3);
-    f.st.c = NULL;
+    f.st.s = NULL;
     fixture_close(&f);
 }
 

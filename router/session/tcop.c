@@ -1,0 +1,1113 @@
+/* tcop — run Query messages and the extended query protocol. */
+#include "router/session/tcop.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base/sqlstate.h"
+#include "log.h"
+#include "router/core/catalog.h"
+#include "router/core/router_int.h"
+#include "router/exec/dml.h"
+#include "router/exec/explain.h"
+#include "router/exec/select.h"
+#include "router/session/client_dest.h"
+#include "router/session/settings.h"
+#include "router/sql/sql_int.h"
+#include "router/wire/pgwire.h"
+
+#define MOD "tcop"
+#define TCOP_STALE_RERUNS 3
+/* Rows a portal keeps for Execute with a row limit. */
+#define TCOP_PORTAL_MAX_BYTES ((size_t)256 << 20)
+
+/* A prepared statement (Parse). */
+struct prep {
+    char *name;  /* "" for the unnamed statement */
+    char *query; /* the text, owned */
+    PgQueryProtobufParseResult pr;
+    PgQuery__ParseResult *tree; /* at most one statement */
+    size_t n_params;
+    uint32_t *oids;  /* n_params: declared, else as inferred (0: unknown) */
+    uint8_t *types;  /* n_params: Talus types, TL_TYPE_UNKNOWN if none */
+    bool analysed;   /* the types of the $n were inferred */
+    /* The result columns, once described at catalog cols_version. */
+    bool has_cols;
+    bool no_data; /* the statement returns no rows */
+    uint64_t cols_version;
+    struct dest_column *cols; /* n_cols, names owned */
+    size_t n_cols;
+    int refs; /* the registry and each portal on it */
+    struct prep *next;
+};
+
+/* A portal (Bind). */
+struct portal {
+    char *name; /* "" for the unnamed portal */
+    struct prep *stmt;
+    struct tl_arena arena;   /* parameter values */
+    struct tl_value *values; /* stmt->n_params */
+    int16_t *formats;        /* result formats as Bind gave them */
+    size_t n_formats;
+    bool started; /* run: its rows are in rows, or it completed */
+    bool done;    /* every row sent and CommandComplete too */
+    struct tl_buf rows; /* DataRow messages not sent yet (row limit) */
+    size_t rows_at;     /* the next one starts here */
+    char tag[64];       /* the command tag once run */
+    struct portal *next;
+};
+
+struct tcop {
+    struct router *r;
+    struct pgw_conn *c;
+    struct sql_session *sql;
+    atomic_bool *cancel;
+    struct prep *preps;
+    struct portal *portals;
+};
+
+struct tcop *
+tcop_create(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
+{
+    struct tcop *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        abort(); /* the header promises this cannot fail */
+    t->r = r;
+    t->c = c;
+    t->cancel = cancel;
+    t->sql = sql_session_create(r);
+    struct sql_identity id = {.user = c->user,
+                              .database = c->database,
+                              .application_name = c->application_name,
+                              .backend_pid = c->backend_pid,
+                              .superuser = c->superuser};
+    sql_session_set_identity(t->sql, &id);
+    sql_session_set_cancel(t->sql, cancel);
+    return t;
+}
+
+static void
+prep_release(struct prep *p)
+{
+    if (p == NULL || --p->refs > 0)
+        return;
+    if (p->tree != NULL)
+        pg_query__parse_result__free_unpacked(p->tree, NULL);
+    pg_query_free_protobuf_parse_result(p->pr);
+    for (size_t i = 0; i < p->n_cols; i++)
+        free((char *)p->cols[i].name);
+    free(p->cols);
+    free(p->oids);
+    free(p->types);
+    free(p->query);
+    free(p->name);
+    free(p);
+}
+
+static void
+portal_free(struct portal *p)
+{
+    prep_release(p->stmt);
+    tl_arena_close(&p->arena);
+    tl_buf_close(&p->rows);
+    free(p->formats);
+    free(p->name);
+    free(p);
+}
+
+/* Unlink and free the statement (or portal) named @name, if any. */
+static void
+drop_prep(struct tcop *t, const char *name)
+{
+    for (struct prep **pp = &t->preps; *pp != NULL; pp = &(*pp)->next)
+        if (strcmp((*pp)->name, name) == 0) {
+            struct prep *p = *pp;
+            *pp = p->next;
+            prep_release(p);
+            return;
+        }
+}
+
+static void
+drop_portal(struct tcop *t, const char *name)
+{
+    for (struct portal **pp = &t->portals; *pp != NULL; pp = &(*pp)->next)
+        if (strcmp((*pp)->name, name) == 0) {
+            struct portal *p = *pp;
+            *pp = p->next;
+            portal_free(p);
+            return;
+        }
+}
+
+static struct prep *
+find_prep(struct tcop *t, const char *name)
+{
+    for (struct prep *p = t->preps; p != NULL; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+static struct portal *
+find_portal(struct tcop *t, const char *name)
+{
+    for (struct portal *p = t->portals; p != NULL; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+static void
+drop_all_portals(struct tcop *t)
+{
+    while (t->portals != NULL) {
+        struct portal *p = t->portals;
+        t->portals = p->next;
+        portal_free(p);
+    }
+}
+
+void
+tcop_destroy(struct tcop *t)
+{
+    if (t == NULL)
+        return;
+    drop_all_portals(t);
+    while (t->preps != NULL) {
+        struct prep *p = t->preps;
+        t->preps = p->next;
+        prep_release(p);
+    }
+    sql_session_destroy(t->sql);
+    free(t);
+}
+
+/* ------------------------------------------------------------ statements */
+
+/* Run one parsed statement. */
+static int
+exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
+{
+    const PgQuery__Node *n = raw->stmt;
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+        return select_exec(st, n->select_stmt, false);
+    case PG_QUERY__NODE__NODE_INSERT_STMT:
+        return dml_exec_insert(st, n->insert_stmt, false);
+    case PG_QUERY__NODE__NODE_UPDATE_STMT:
+        return dml_exec_update(st, n->update_stmt, false);
+    case PG_QUERY__NODE__NODE_DELETE_STMT:
+        return dml_exec_delete(st, n->delete_stmt, false);
+    case PG_QUERY__NODE__NODE_CREATE_STMT:
+        return ddl_exec_create(st, n->create_stmt);
+    case PG_QUERY__NODE__NODE_DROP_STMT:
+        if (n->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
+            return ddl_exec_drop(st, n->drop_stmt);
+        break;
+    case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
+        return explain_exec(st, n->explain_stmt);
+    case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
+        return settings_exec_set(st, n->variable_set_stmt);
+    case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
+        return settings_exec_show(st, n->variable_show_stmt);
+    case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
+        return sql_exec_transaction(st, n->transaction_stmt);
+    case PG_QUERY__NODE__NODE_DISCARD_STMT:
+        return sql_exec_discard(st);
+    case PG_QUERY__NODE__NODE_VACUUM_STMT:
+        return sql_exec_vacuum(st, n->vacuum_stmt);
+    case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
+        return dml_exec_truncate(st, n->truncate_stmt);
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+        return sql_unsupported(st, "CREATE TABLE ... AS");
+    default:
+        break;
+    }
+    int len = raw->stmt_len > 0 ? raw->stmt_len
+                                : (int)strlen(st->query + raw->stmt_location);
+    return sql_unsupported(
+        st, sql_leading_keywords(st, st->query + raw->stmt_location, len));
+}
+
+/* Whether @raw only reads: it may run again after a stale catalog. */
+static bool
+is_read(const PgQuery__RawStmt *raw)
+{
+    const PgQuery__Node *n = raw->stmt;
+    if (n->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
+        return n->select_stmt->into_clause == NULL;
+    return n->node_case == PG_QUERY__NODE__NODE_EXPLAIN_STMT;
+}
+
+/* Whether describing @raw binds it: the statements that may return rows
+ * or take $n. EXPLAIN is described as its one text column; others as
+ * returning no rows. */
+static bool
+is_explain(const PgQuery__RawStmt *raw)
+{
+    return raw->stmt != NULL &&
+           raw->stmt->node_case == PG_QUERY__NODE__NODE_EXPLAIN_STMT;
+}
+
+static bool
+is_described_by_binding(const PgQuery__RawStmt *raw)
+{
+    if (raw->stmt == NULL)
+        return false;
+    switch (raw->stmt->node_case) {
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+    case PG_QUERY__NODE__NODE_INSERT_STMT:
+    case PG_QUERY__NODE__NODE_UPDATE_STMT:
+    case PG_QUERY__NODE__NODE_DELETE_STMT:
+    case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Run @raw into st->dest; a read refused because another router dropped
+ * or recreated its table (TL_ESTALE, after the catalog reloaded) is bound,
+ * planned and run again while no row reached the destination (which holds
+ * back the result's columns until the first row). */
+static int
+run_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
+{
+    int rv = 0;
+    if (raw->stmt == NULL)
+        return 0;
+    for (int attempt = 0; attempt < TCOP_STALE_RERUNS; attempt++) {
+        tl_error_clear(&st->err);
+        st->catalog_version = 0;
+        st->n_param_refs = st->cap_param_refs = 0;
+        st->param_refs = NULL;
+        rv = exec_stmt(st, raw);
+        if (rv != TL_ESTALE || !is_read(raw) || st->dest->n_rows > 0)
+            break;
+        tl_arena_reset(st->a);
+        tl_debug(MOD, "event=stale_rerun attempt=%d", attempt + 1);
+    }
+    return rv;
+}
+
+/* A statement of session @t on @dest, for @query. */
+static void
+stmt_init(struct tcop *t, struct sql_stmt *st, struct dest *dest,
+          const char *query, int64_t start_us)
+{
+    memset(st, 0, sizeof(*st));
+    st->s = t->sql;
+    st->r = t->r;
+    st->dest = dest;
+    st->a = &t->sql->arena;
+    st->query = query;
+    st->start_us = start_us;
+    int64_t timeout_ms = settings_statement_timeout_ms(t->sql);
+    st->deadline_ms = timeout_ms > 0 ? router_now_ms() + timeout_ms : 0;
+}
+
+/* Send the report of a failed statement. */
+static int
+send_stmt_error(struct tcop *t, struct sql_stmt *st, int rv)
+{
+    if (!tl_error_is_set(&st->err) && tl_error_is_set(&st->dest->err))
+        st->err = st->dest->err;
+    if (!tl_error_is_set(&st->err))
+        tl_error_set(&st->err, rv, tl_errno_sqlstate(rv), "%s",
+                     tl_strerror(rv));
+    pgw_send_error(t->c, &st->err);
+    return rv;
+}
+
+/* Send the report @e of a message that failed; returns TL_EINVAL. */
+static int
+send_error(struct tcop *t, struct tl_error *e)
+{
+    pgw_send_error(t->c, e);
+    return TL_EINVAL;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static void
+syntax_error(const PgQueryError *pe, struct tl_error *e)
+{
+    tl_error_set(e, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR, "%s", pe->message);
+    /* libpg_query reports scanner limits (stack depth, memory) through the
+     * same channel; they are still syntax-level failures to the client. */
+    if (strstr(pe->message, "stack depth") != NULL)
+        memcpy(e->sqlstate, TL_SQLSTATE_STATEMENT_TOO_COMPLEX, 6);
+    e->position = pe->cursorpos;
+}
+
+/* Check and parse @query: 0 with *@pr and *@tree set (free both), or an
+ * error in @e (nothing to free). */
+static int
+parse_query(const char *query, PgQueryProtobufParseResult *pr,
+            PgQuery__ParseResult **tree, struct tl_error *e)
+{
+    /* PostgreSQL verifies the whole message in the server encoding before
+     * parsing (pg_client_to_server), so strings, identifiers and comments
+     * alike are checked, and the error carries no position. */
+    char bad[48];
+    size_t len = strlen(query);
+    if (!sql_guard_utf8_ok(query, len, bad, sizeof(bad)))
+        return tl_error_set(e, TL_EINVAL,
+                            TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE,
+                            "invalid byte sequence for encoding \"UTF8\": %s",
+                            bad);
+    if (!sql_guard_depth_ok(query, len, SQL_MAX_CHAIN, SQL_MAX_NESTING)) {
+        tl_error_set(e, TL_EOVERFLOW, TL_SQLSTATE_STATEMENT_TOO_COMPLEX,
+                     "stack depth limit exceeded");
+        tl_error_hint(e,
+                      "The statement chains more than %d operators or nests "
+                      "more than %d levels of parentheses.",
+                      SQL_MAX_CHAIN, SQL_MAX_NESTING);
+        return TL_EOVERFLOW;
+    }
+    *pr = pg_query_parse_protobuf(query);
+    if (pr->error != NULL) {
+        syntax_error(pr->error, e);
+        pg_query_free_protobuf_parse_result(*pr);
+        return TL_ESYNTAX;
+    }
+    *tree = pg_query__parse_result__unpack(NULL, pr->parse_tree.len,
+                                           (const uint8_t *)pr->parse_tree.data);
+    if (*tree == NULL) {
+        pg_query_free_protobuf_parse_result(*pr);
+        return tl_error_set(e, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
+                            "could not decode parse tree");
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- simple query */
+
+char
+tcop_simple_query(struct tcop *t, const char *query)
+{
+    atomic_fetch_add(&t->r->n_queries, 1);
+    drop_prep(t, "");
+    drop_portal(t, "");
+    PgQueryProtobufParseResult pr;
+    PgQuery__ParseResult *tree;
+    struct tl_error e;
+    if (parse_query(query, &pr, &tree, &e) != 0) {
+        pgw_send_error(t->c, &e);
+        return 'I';
+    }
+    if (tree->n_stmts == 0)
+        pgw_send_empty_query(t->c);
+    /* PostgreSQL runs a Query message as one implicit transaction: now()
+     * and statement_timestamp() are the same for all its statements. */
+    int64_t start_us = func_now_us();
+    for (size_t i = 0; i < tree->n_stmts; i++) {
+        struct client_dest cd;
+        struct sql_stmt st;
+        client_dest_init(&cd, t->c, true, NULL, 0);
+        stmt_init(t, &st, &cd.base, query, start_us);
+        int rv = run_stmt(&st, tree->stmts[i]);
+        tl_arena_reset(&t->sql->arena);
+        client_dest_close(&cd);
+        if (rv != 0) {
+            send_stmt_error(t, &st, rv);
+            break;
+        }
+    }
+    pg_query__parse_result__free_unpacked(tree, NULL);
+    pg_query_free_protobuf_parse_result(pr);
+    return 'I';
+}
+
+/* ------------------------------------------------------------------ Parse */
+
+static int analyse_params(struct tcop *t, struct prep *p);
+
+/* The highest $n in @query (its tokens, so strings and comments do not
+ * count); 0 when none or when it cannot be scanned. */
+static size_t
+highest_param(const char *query)
+{
+    if (strchr(query, '$') == NULL)
+        return 0;
+    PgQueryScanResult sr = pg_query_scan(query);
+    size_t max = 0;
+    if (sr.error == NULL) {
+        PgQuery__ScanResult *scan = pg_query__scan_result__unpack(
+            NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+        for (size_t i = 0; scan != NULL && i < scan->n_tokens; i++) {
+            const PgQuery__ScanToken *tok = scan->tokens[i];
+            if (tok->token != PG_QUERY__TOKEN__PARAM || tok->start < 0 ||
+                tok->end <= tok->start + 1)
+                continue;
+            size_t n = strtoul(query + tok->start + 1, NULL, 10);
+            if (n > max)
+                max = n;
+        }
+        if (scan != NULL)
+            pg_query__scan_result__free_unpacked(scan, NULL);
+    }
+    pg_query_free_scan_result(sr);
+    return max;
+}
+
+/* Parse: name, query, declared parameter types. */
+static int
+handle_parse(struct tcop *t, struct pgw_reader *m)
+{
+    struct tl_error e;
+    const char *name, *query;
+    int16_t n_types;
+    int rv = pgw_get_cstring(m, &name, &e);
+    if (rv == 0)
+        rv = pgw_get_cstring(m, &query, &e);
+    if (rv == 0)
+        rv = pgw_get_int16(m, &n_types, &e);
+    if (rv == 0 && n_types < 0)
+        rv = tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                          "invalid message format");
+    uint32_t *declared = calloc((size_t)(n_types > 0 ? n_types : 1), 4);
+    if (declared == NULL)
+        abort();
+    for (int i = 0; rv == 0 && i < n_types; i++) {
+        int32_t oid;
+        rv = pgw_get_int32(m, &oid, &e);
+        declared[i] = (uint32_t)oid;
+    }
+    if (rv == 0)
+        rv = pgw_get_end(m, &e);
+    if (rv != 0) {
+        free(declared);
+        return send_error(t, &e);
+    }
+    if (name[0] != '\0' && find_prep(t, name) != NULL) {
+        free(declared);
+        tl_error_set(&e, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_PREPARED_STATEMENT,
+                     "prepared statement \"%s\" already exists", name);
+        return send_error(t, &e);
+    }
+    struct prep *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        abort();
+    rv = parse_query(query, &p->pr, &p->tree, &e);
+    if (rv != 0) {
+        free(declared);
+        free(p);
+        return send_error(t, &e);
+    }
+    if (p->tree->n_stmts > 1) {
+        pg_query__parse_result__free_unpacked(p->tree, NULL);
+        pg_query_free_protobuf_parse_result(p->pr);
+        free(declared);
+        free(p);
+        tl_error_set(&e, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                     "cannot insert multiple commands into a prepared "
+                     "statement");
+        return send_error(t, &e);
+    }
+    size_t n = highest_param(query);
+    if ((size_t)n_types > n)
+        n = (size_t)n_types;
+    p->n_params = n;
+    p->oids = calloc(n + 1, sizeof(*p->oids));
+    p->types = calloc(n + 1, sizeof(*p->types));
+    if (p->oids == NULL || p->types == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        p->oids[i] = i < (size_t)n_types ? declared[i] : 0;
+        uint8_t type;
+        /* A type Talus lacks is taken as text the binder converts. */
+        p->types[i] = tl_type_from_oid(p->oids[i], &type) == 0
+                          ? type
+                          : TL_TYPE_UNKNOWN;
+    }
+    free(declared);
+    p->name = strdup(name);
+    p->query = strdup(query);
+    if (p->name == NULL || p->query == NULL)
+        abort();
+    p->refs = 1;
+    /* As PostgreSQL, Parse binds the statement: a missing table or column
+     * fails here, and the types of the $n are fixed now. */
+    rv = analyse_params(t, p);
+    if (rv != 0) {
+        prep_release(p);
+        return rv;
+    }
+    drop_prep(t, name); /* the unnamed statement is replaced */
+    p->next = t->preps;
+    t->preps = p;
+    pgw_send_parse_complete(t->c);
+    return 0;
+}
+
+/* --------------------------------------------------------------- Describe */
+
+/* Whether the columns @dd found are those @p was described with (the
+ * types; names may change). */
+static bool
+same_cols(const struct prep *p, const struct describe_dest *dd)
+{
+    if (p->no_data != !dd->has_cols || p->n_cols != dd->n_cols)
+        return false;
+    for (size_t i = 0; i < p->n_cols; i++)
+        if (p->cols[i].type != dd->cols[i].type ||
+            p->cols[i].typmod != dd->cols[i].typmod)
+            return false;
+    return true;
+}
+
+/* Bind @p's statement (values NULL: with every $n NULL) without running
+ * it: infer the types of its $n into @types and learn its result columns
+ * into @p. Once described, a statement keeps its result's types, as a
+ * PostgreSQL prepared statement does: 0A000 "cached plan must not change
+ * result type" when they changed. 0, or an error sent to the client. */
+static int
+analyse(struct tcop *t, struct prep *p, uint8_t *types,
+        const struct tl_value *values)
+{
+    struct sql_params params = {
+        .n = p->n_params, .types = types, .values = values};
+    if (p->tree->n_stmts == 0 ||
+        (!is_described_by_binding(p->tree->stmts[0]) &&
+         !is_explain(p->tree->stmts[0]))) {
+        p->has_cols = true;
+        p->no_data = true;
+        p->cols_version = catalog_version(t->r->catalog);
+        return 0;
+    }
+    struct describe_dest dd;
+    struct sql_stmt st;
+    describe_dest_init(&dd);
+    stmt_init(t, &st, &dd.base, p->query, func_now_us());
+    st.params = &params;
+    st.describe_only = true;
+    int rv = 0;
+    if (is_explain(p->tree->stmts[0])) {
+        static const struct dest_column plan = {
+            .name = "QUERY PLAN", .type = TL_TYPE_TEXT, .typmod = -1};
+        rv = dest_startup(&dd.base, &plan, 1);
+    } else {
+        rv = run_stmt(&st, p->tree->stmts[0]);
+    }
+    if (rv == 0 && p->has_cols && !same_cols(p, &dd))
+        rv = sql_error(&st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                       "cached plan must not change result type");
+    if (rv == 0) {
+        for (size_t i = 0; i < p->n_cols; i++)
+            free((char *)p->cols[i].name);
+        free(p->cols);
+        p->cols = NULL;
+        p->n_cols = 0;
+        p->no_data = !dd.has_cols;
+        if (dd.has_cols) {
+            p->cols = calloc(dd.n_cols + 1, sizeof(*p->cols));
+            if (p->cols == NULL)
+                abort();
+            for (size_t i = 0; i < dd.n_cols; i++) {
+                p->cols[i] = dd.cols[i];
+                p->cols[i].name = strdup(dd.cols[i].name);
+                if (p->cols[i].name == NULL)
+                    abort();
+            }
+            p->n_cols = dd.n_cols;
+        }
+        p->has_cols = true;
+        p->cols_version = st.catalog_version != 0
+                              ? st.catalog_version
+                              : catalog_version(t->r->catalog);
+    }
+    describe_dest_close(&dd);
+    tl_arena_reset(&t->sql->arena);
+    if (rv != 0)
+        return send_stmt_error(t, &st, rv);
+    return 0;
+}
+
+/* Infer the types of @p's $n once (Describe of the statement, or a Bind
+ * that needs them). */
+static int
+analyse_params(struct tcop *t, struct prep *p)
+{
+    if (p->analysed)
+        return 0;
+    uint8_t *types = malloc(p->n_params + 1);
+    if (types == NULL)
+        abort();
+    memcpy(types, p->types, p->n_params);
+    int rv = analyse(t, p, types, NULL);
+    if (rv != 0) {
+        free(types);
+        return rv;
+    }
+    for (size_t i = 0; i < p->n_params; i++) {
+        p->types[i] = types[i];
+        if (p->oids[i] == 0)
+            p->oids[i] = tl_type_oid(types[i]); /* unknown: text */
+    }
+    free(types);
+    p->analysed = true;
+    return 0;
+}
+
+/* Whether @p's result columns are known for the current catalog. */
+static bool
+cols_fresh(struct tcop *t, const struct prep *p)
+{
+    return p->has_cols && p->cols_version == catalog_version(t->r->catalog);
+}
+
+/* RowDescription of @p's columns in @formats (n_formats 0: text, 1: all
+ * alike), or NoData. */
+static int
+send_description(struct tcop *t, const struct prep *p, const int16_t *formats,
+                 size_t n_formats)
+{
+    if (p->no_data) {
+        pgw_send_no_data(t->c);
+        return 0;
+    }
+    struct tl_error e;
+    if (n_formats > 1 && n_formats != p->n_cols) {
+        tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "bind message has %zu result formats but query has %zu "
+                     "columns",
+                     n_formats, p->n_cols);
+        return send_error(t, &e);
+    }
+    struct pgw_field *f = calloc(p->n_cols + 1, sizeof(*f));
+    if (f == NULL)
+        abort();
+    for (size_t i = 0; i < p->n_cols; i++) {
+        f[i].name = p->cols[i].name;
+        f[i].type = p->cols[i].type;
+        f[i].typmod = p->cols[i].typmod;
+        f[i].format = n_formats == 0 ? 0 : formats[n_formats == 1 ? 0 : i];
+    }
+    pgw_send_row_description(t->c, f, p->n_cols);
+    free(f);
+    return 0;
+}
+
+static int
+handle_describe(struct tcop *t, struct pgw_reader *m)
+{
+    struct tl_error e;
+    int16_t kind;
+    const char *name;
+    uint8_t k;
+    const uint8_t *kp;
+    int rv = pgw_get_bytes(m, 1, &kp, &e);
+    if (rv == 0)
+        rv = pgw_get_cstring(m, &name, &e);
+    if (rv == 0)
+        rv = pgw_get_end(m, &e);
+    if (rv != 0)
+        return send_error(t, &e);
+    k = kp[0];
+    kind = k;
+    if (kind == 'S') {
+        struct prep *p = find_prep(t, name);
+        if (p == NULL) {
+            if (name[0] == '\0')
+                tl_error_set(&e, TL_ENOTFOUND,
+                             TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
+                             "unnamed prepared statement does not exist");
+            else
+                tl_error_set(&e, TL_ENOTFOUND,
+                             TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
+                             "prepared statement \"%s\" does not exist", name);
+            return send_error(t, &e);
+        }
+        rv = analyse_params(t, p);
+        if (rv == 0 && !cols_fresh(t, p))
+            rv = analyse(t, p, p->types, NULL);
+        if (rv != 0)
+            return rv;
+        pgw_send_parameter_description(t->c, p->oids, p->n_params);
+        return send_description(t, p, NULL, 0);
+    }
+    if (kind == 'P') {
+        struct portal *po = find_portal(t, name);
+        if (po == NULL) {
+            tl_error_set(&e, TL_ENOTFOUND, TL_SQLSTATE_INVALID_CURSOR_NAME,
+                         "portal \"%s\" does not exist", name);
+            return send_error(t, &e);
+        }
+        if (!cols_fresh(t, po->stmt)) {
+            uint8_t *types = malloc(po->stmt->n_params + 1);
+            if (types == NULL)
+                abort();
+            memcpy(types, po->stmt->types, po->stmt->n_params);
+            rv = analyse(t, po->stmt, types, po->values);
+            free(types);
+            if (rv != 0)
+                return rv;
+        }
+        return send_description(t, po->stmt, po->formats, po->n_formats);
+    }
+    tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                 "invalid DESCRIBE message subtype %d", (int)k);
+    return send_error(t, &e);
+}
+
+/* ------------------------------------------------------------------- Bind */
+
+/* Read the @n format codes of a Bind into *@out (malloc'd; NULL when 0):
+ * each must be 0 or 1. */
+static int
+get_formats(struct pgw_reader *m, int16_t **out, size_t *n_out,
+            struct tl_error *e)
+{
+    int16_t n;
+    int rv = pgw_get_int16(m, &n, e);
+    if (rv != 0)
+        return rv;
+    if (n < 0)
+        return tl_error_set(e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                            "invalid message format");
+    int16_t *f = calloc((size_t)n + 1, sizeof(*f));
+    if (f == NULL)
+        abort();
+    for (int i = 0; i < n; i++) {
+        rv = pgw_get_int16(m, &f[i], e);
+        if (rv == 0 && f[i] != 0 && f[i] != 1)
+            rv = tl_error_set(e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                              "unsupported format code: %d", f[i]);
+        if (rv != 0) {
+            free(f);
+            return rv;
+        }
+    }
+    *out = f;
+    *n_out = (size_t)n;
+    return 0;
+}
+
+/* Decode parameter @i (0-based) of @p from @bytes (@len bytes) in
+ * @format into *@out, in @a. */
+static int
+decode_param(struct prep *p, size_t i, int16_t format, const uint8_t *bytes,
+             size_t len, struct tl_arena *a, struct tl_value *out,
+             struct tl_error *e)
+{
+    uint8_t type = p->types[i];
+    char *copy = tl_arena_strndup(a, (const char *)bytes, len);
+    int rv;
+    if (format == 1 && type != TL_TYPE_UNKNOWN) {
+        rv = pgw_value_from_binary(type, (const uint8_t *)copy, len, out, e);
+        if (rv != 0)
+            return tl_error_set(e, rv, TL_SQLSTATE_INVALID_BINARY_REPRESENTATION,
+                                "incorrect binary data format in bind "
+                                "parameter %zu",
+                                i + 1);
+        if (!tl_type_is_text(type))
+            return 0;
+    } else if (format == 1 && p->oids[i] != 0 &&
+               p->oids[i] != tl_type_oid(TL_TYPE_UNKNOWN)) {
+        return tl_error_set(e, TL_EUNSUPPORTED,
+                            TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                            "binary format of type OID %u is not supported "
+                            "yet (bind parameter %zu)",
+                            p->oids[i], i + 1);
+    }
+    char bad[48];
+    if (!sql_guard_utf8_ok(copy, len, bad, sizeof(bad)))
+        return tl_error_set(e, TL_EINVAL,
+                            TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE,
+                            "invalid byte sequence for encoding \"UTF8\": %s",
+                            bad);
+    if (type == TL_TYPE_UNKNOWN || format == 1) {
+        *out = tl_value_text(format == 1 ? type : TL_TYPE_UNKNOWN, copy,
+                             (uint32_t)len);
+        return 0;
+    }
+    rv = tl_value_from_text(type, -1, copy, len, out, e);
+    if (rv == 0 && tl_type_is_text(type))
+        out->type = type;
+    return rv;
+}
+
+static int
+handle_bind(struct tcop *t, struct pgw_reader *m)
+{
+    struct tl_error e;
+    const char *portal_name, *stmt_name;
+    int16_t *pformats = NULL, *rformats = NULL;
+    size_t n_pformats = 0, n_rformats = 0;
+    int16_t n_values = 0;
+    struct portal *po = NULL;
+    int rv = pgw_get_cstring(m, &portal_name, &e);
+    if (rv == 0)
+        rv = pgw_get_cstring(m, &stmt_name, &e);
+    if (rv == 0)
+        rv = get_formats(m, &pformats, &n_pformats, &e);
+    if (rv == 0)
+        rv = pgw_get_int16(m, &n_values, &e);
+    if (rv != 0)
+        goto err;
+    struct prep *p = find_prep(t, stmt_name);
+    if (p == NULL) {
+        if (stmt_name[0] == '\0')
+            rv = tl_error_set(&e, TL_ENOTFOUND,
+                              TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
+                              "unnamed prepared statement does not exist");
+        else
+            rv = tl_error_set(&e, TL_ENOTFOUND,
+                              TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
+                              "prepared statement \"%s\" does not exist",
+                              stmt_name);
+        goto err;
+    }
+    if (n_pformats > 1 && n_pformats != (size_t)n_values) {
+        rv = tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                          "bind message has %zu parameter formats but %d "
+                          "parameters",
+                          n_pformats, (int)n_values);
+        goto err;
+    }
+    if (n_values < 0 || (size_t)n_values != p->n_params) {
+        rv = tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                          "bind message supplies %d parameters, but "
+                          "prepared statement \"%s\" requires %zu",
+                          (int)n_values, stmt_name, p->n_params);
+        goto err;
+    }
+    if (portal_name[0] != '\0' && find_portal(t, portal_name) != NULL) {
+        rv = tl_error_set(&e, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_CURSOR,
+                          "cursor \"%s\" already exists", portal_name);
+        goto err;
+    }
+    bool binary = false;
+    for (size_t i = 0; i < n_pformats; i++)
+        binary |= pformats[i] == 1;
+    /* A binary value is read by its type: learn the types first. */
+    if (binary && !p->analysed) {
+        rv = analyse_params(t, p);
+        if (rv != 0) {
+            free(pformats);
+            return rv;
+        }
+    }
+    po = calloc(1, sizeof(*po));
+    if (po == NULL)
+        abort();
+    tl_arena_init(&po->arena);
+    tl_buf_init(&po->rows);
+    po->values =
+        tl_arena_calloc(&po->arena, (p->n_params + 1) * sizeof(*po->values));
+    for (size_t i = 0; i < p->n_params; i++) {
+        int32_t len;
+        rv = pgw_get_int32(m, &len, &e);
+        if (rv != 0)
+            goto err;
+        if (len == -1) {
+            po->values[i] = tl_value_null(p->types[i]);
+            continue;
+        }
+        const uint8_t *bytes;
+        rv = len < 0 ? tl_error_set(&e, TL_EPROTO,
+                                    TL_SQLSTATE_PROTOCOL_VIOLATION,
+                                    "invalid message format")
+                     : pgw_get_bytes(m, (size_t)len, &bytes, &e);
+        if (rv != 0)
+            goto err;
+        int16_t f = n_pformats == 0 ? 0 : pformats[n_pformats == 1 ? 0 : i];
+        rv = decode_param(p, i, f, bytes, (size_t)len, &po->arena,
+                          &po->values[i], &e);
+        if (rv != 0)
+            goto err;
+    }
+    rv = get_formats(m, &rformats, &n_rformats, &e);
+    if (rv == 0)
+        rv = pgw_get_end(m, &e);
+    if (rv != 0)
+        goto err;
+    free(pformats);
+    po->formats = rformats;
+    po->n_formats = n_rformats;
+    po->name = strdup(portal_name);
+    if (po->name == NULL)
+        abort();
+    po->stmt = p;
+    p->refs++;
+    drop_portal(t, portal_name); /* the unnamed portal is replaced */
+    po->next = t->portals;
+    t->portals = po;
+    pgw_send_bind_complete(t->c);
+    return 0;
+err:
+    free(pformats);
+    free(rformats);
+    if (po != NULL) {
+        tl_arena_close(&po->arena);
+        tl_buf_close(&po->rows);
+        free(po);
+    }
+    return send_error(t, &e);
+}
+
+/* ---------------------------------------------------------------- Execute */
+
+/* Send the kept rows of @po, at most @max (0: all). As PostgreSQL, a
+ * portal that sent @max rows is suspended (PortalSuspended) even when
+ * none remain; the Execute that finds it at its end completes it, with
+ * the rows that Execute sent in its tag. */
+static void
+send_kept_rows(struct tcop *t, struct portal *po, int32_t max)
+{
+    int32_t n = 0;
+    size_t at = po->rows_at;
+    while (at < po->rows.len && (max <= 0 || n < max)) {
+        uint32_t len = tl_load_be32(po->rows.data + at + 1);
+        pgw_send_raw(t->c, po->rows.data + at, (size_t)len + 1);
+        at += (size_t)len + 1;
+        n++;
+    }
+    po->rows_at = at;
+    if (max > 0 && n == max) {
+        pgw_send_portal_suspended(t->c);
+        return;
+    }
+    if (strncmp(po->tag, "SELECT ", 7) == 0)
+        snprintf(po->tag, sizeof(po->tag), "SELECT %d", (int)n);
+    pgw_send_command_complete(t->c, po->tag);
+    po->done = true;
+    tl_buf_close(&po->rows);
+    tl_buf_init(&po->rows);
+}
+
+static int
+handle_execute(struct tcop *t, struct pgw_reader *m)
+{
+    struct tl_error e;
+    const char *name;
+    int32_t max_rows;
+    int rv = pgw_get_cstring(m, &name, &e);
+    if (rv == 0)
+        rv = pgw_get_int32(m, &max_rows, &e);
+    if (rv == 0)
+        rv = pgw_get_end(m, &e);
+    if (rv != 0)
+        return send_error(t, &e);
+    struct portal *po = find_portal(t, name);
+    if (po == NULL) {
+        tl_error_set(&e, TL_ENOTFOUND, TL_SQLSTATE_INVALID_CURSOR_NAME,
+                     "portal \"%s\" does not exist", name);
+        return send_error(t, &e);
+    }
+    if (po->done) {
+        /* Run to completion already: nothing more to fetch. */
+        if (strncmp(po->tag, "SELECT ", 7) == 0)
+            snprintf(po->tag, sizeof(po->tag), "SELECT 0");
+        pgw_send_command_complete(t->c, po->tag);
+        return 0;
+    }
+    if (po->started) {
+        send_kept_rows(t, po, max_rows);
+        return 0;
+    }
+    struct prep *p = po->stmt;
+    if (p->tree->n_stmts == 0) {
+        pgw_send_empty_query(t->c);
+        po->done = true;
+        return 0;
+    }
+    atomic_fetch_add(&t->r->n_queries, 1);
+    /* With a row limit the rows are kept by the portal and sent in parts;
+     * without one they stream to the client. */
+    struct client_dest cd;
+    struct sql_stmt st;
+    client_dest_init(&cd, t->c, false, po->formats, po->n_formats);
+    if (p->has_cols && !p->no_data)
+        client_dest_expect(&cd, p->cols, p->n_cols);
+    if (max_rows > 0)
+        client_dest_keep(&cd, &po->rows, TCOP_PORTAL_MAX_BYTES);
+    uint8_t *types = malloc(p->n_params + 1);
+    if (types == NULL)
+        abort();
+    memcpy(types, p->types, p->n_params);
+    struct sql_params params = {
+        .n = p->n_params, .types = types, .values = po->values};
+    stmt_init(t, &st, &cd.base, p->query, func_now_us());
+    st.params = &params;
+    rv = run_stmt(&st, p->tree->stmts[0]);
+    free(types);
+    tl_arena_reset(&t->sql->arena);
+    po->started = true;
+    snprintf(po->tag, sizeof(po->tag), "%s", cd.tag);
+    bool kept = cd.keep != NULL;
+    client_dest_close(&cd);
+    if (rv != 0) {
+        po->done = true;
+        return send_stmt_error(t, &st, rv);
+    }
+    if (kept)
+        send_kept_rows(t, po, max_rows);
+    else
+        po->done = true;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ Close */
+
+static int
+handle_close(struct tcop *t, struct pgw_reader *m)
+{
+    struct tl_error e;
+    const uint8_t *kp;
+    const char *name;
+    int rv = pgw_get_bytes(m, 1, &kp, &e);
+    if (rv == 0)
+        rv = pgw_get_cstring(m, &name, &e);
+    if (rv == 0)
+        rv = pgw_get_end(m, &e);
+    if (rv != 0)
+        return send_error(t, &e);
+    if (kp[0] == 'S') {
+        drop_prep(t, name);
+    } else if (kp[0] == 'P') {
+        drop_portal(t, name);
+    } else {
+        tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "invalid CLOSE message subtype %d", (int)kp[0]);
+        return send_error(t, &e);
+    }
+    /* Closing what does not exist is not an error (PostgreSQL). */
+    pgw_send_close_complete(t->c);
+    return 0;
+}
+
+int
+tcop_extended(struct tcop *t, char type, const uint8_t *p, size_t len)
+{
+    struct pgw_reader m = {.p = p, .len = len, .off = 0};
+    switch (type) {
+    case 'P':
+        return handle_parse(t, &m);
+    case 'B':
+        return handle_bind(t, &m);
+    case 'D':
+        return handle_describe(t, &m);
+    case 'E':
+        return handle_execute(t, &m);
+    case 'C':
+        return handle_close(t, &m);
+    default: {
+        struct tl_error e;
+        tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "invalid frontend message type %d", (int)type);
+        return send_error(t, &e);
+    }
+    }
+}
+
+char
+tcop_sync(struct tcop *t)
+{
+    drop_all_portals(t);
+    return 'I';
+}

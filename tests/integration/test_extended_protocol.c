@@ -1,0 +1,212 @@
+/* The extended query protocol through libpq (PQprepare, PQdescribePrepared,
+ * PQexecPrepared, PQexecParams): parameters in text and binary formats,
+ * their types inferred from their use, binary results, and PostgreSQL's
+ * errors for what a client gets wrong. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct th_cluster cluster;
+static PGconn *conn;
+
+static int
+setup(void **state)
+{
+    if (th_cluster_start(&cluster, NULL) != 0)
+        return -1;
+    conn = th_connect(&cluster);
+    return th_ok(conn, "CREATE TABLE kv (id int PRIMARY KEY, name text, "
+                       "v bigint) PARTITION BY HASH (id)") &&
+                   th_ok(conn, "INSERT INTO kv VALUES (1, 'one', 10), "
+                               "(2, 'two', 20), (3, 'three', NULL)")
+               ? 0
+               : -1;
+}
+
+static int
+teardown(void **state)
+{
+    PQfinish(conn);
+    return th_cluster_stop(&cluster) == 0 ? 0 : -1;
+}
+
+static const char *
+sqlstate_of(const PGresult *res)
+{
+    const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return s != NULL ? s : "";
+}
+
+/* Describe of a statement Parsed without types reports the types its $n
+ * take from their use (int4 for `id = $1`, text for `name = $2`), and
+ * its result columns. */
+static void
+test_parameter_types_are_inferred(void **state)
+{
+    PGresult *res = PQprepare(
+        conn, "q1", "SELECT id, v FROM kv WHERE id = $1 OR name = $2", 0, NULL);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    res = PQdescribePrepared(conn, "q1");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    assert_int_equal(PQnparams(res), 2);
+    assert_int_equal(PQparamtype(res, 0), 23);
+    assert_int_equal(PQparamtype(res, 1), 25);
+    assert_int_equal(PQnfields(res), 2);
+    assert_string_equal(PQfname(res, 1), "v");
+    assert_int_equal(PQftype(res, 1), 20);
+    PQclear(res);
+}
+
+/* The same prepared statement runs with text and with binary parameters
+ * and gives text or binary results as asked. */
+static void
+test_text_and_binary_formats(void **state)
+{
+    PGresult *res = PQprepare(conn, "q2", "SELECT name, v FROM kv WHERE id = $1",
+                              0, NULL);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+
+    const char *text[] = {"2"};
+    res = PQexecPrepared(conn, "q2", 1, text, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "two");
+    assert_string_equal(PQgetvalue(res, 0, 1), "20");
+    PQclear(res);
+
+    uint32_t be = htonl(1);
+    const char *bin[] = {(const char *)&be};
+    int lens[] = {4}, fmts[] = {1};
+    res = PQexecPrepared(conn, "q2", 1, bin, lens, fmts, 1);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    assert_int_equal(PQfformat(res, 1), 1);
+    assert_int_equal(PQgetlength(res, 0, 0), 3);
+    assert_memory_equal(PQgetvalue(res, 0, 0), "one", 3);
+    assert_int_equal(PQgetlength(res, 0, 1), 8);
+    const unsigned char *p = (const unsigned char *)PQgetvalue(res, 0, 1);
+    assert_int_equal(p[7], 10);
+    assert_int_equal(p[0] | p[1] | p[2] | p[3] | p[4] | p[5] | p[6], 0);
+    PQclear(res);
+}
+
+/* INSERT, UPDATE and DELETE take parameters (a NULL among them), and a
+ * duplicate key leaves the connection usable. */
+static void
+test_writes_with_parameters(void **state)
+{
+    const char *ins = "INSERT INTO kv (id, name, v) VALUES ($1, $2, $3)";
+    const char *a[] = {"10", "ten", NULL};
+    PGresult *res = PQexecParams(conn, ins, 3, NULL, a, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    assert_string_equal(PQcmdStatus(res), "INSERT 0 1");
+    PQclear(res);
+    res = PQexecParams(conn, ins, 3, NULL, a, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+    assert_string_equal(sqlstate_of(res), "23505");
+    PQclear(res);
+    const char *u[] = {"100", "10"};
+    res = PQexecParams(conn, "UPDATE kv SET v = $1 WHERE id = $2", 2, NULL, u,
+                       NULL, NULL, 0);
+    assert_string_equal(PQcmdStatus(res), "UPDATE 1");
+    PQclear(res);
+    assert_int_equal(th_scalar(conn, "SELECT v FROM kv WHERE id = 10"), 100);
+    const char *d[] = {"10"};
+    res = PQexecParams(conn, "DELETE FROM kv WHERE id = $1", 1, NULL, d, NULL,
+                       NULL, 0);
+    assert_string_equal(PQcmdStatus(res), "DELETE 1");
+    PQclear(res);
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM kv"), 3);
+}
+
+/* What a client gets wrong is answered as PostgreSQL answers it. */
+static void
+test_client_errors(void **state)
+{
+    /* A value that is not an integer for an int4 parameter: 22P02. */
+    const char *bad[] = {"abc"};
+    PGresult *res = PQexecParams(conn, "SELECT name FROM kv WHERE id = $1", 1,
+                                 NULL, bad, NULL, NULL, 0);
+    assert_string_equal(sqlstate_of(res), "22P02");
+    assert_non_null(strstr(PQresultErrorMessage(res),
+                           "invalid input syntax for type integer: \"abc\""));
+    PQclear(res);
+    /* A missing table fails at Parse: 42P01. */
+    res = PQprepare(conn, "q3", "SELECT * FROM nope WHERE id = $1", 0, NULL);
+    assert_string_equal(sqlstate_of(res), "42P01");
+    PQclear(res);
+    /* Too few parameters: 08P01. */
+    res = PQexecParams(conn, "SELECT name FROM kv WHERE id = $1 AND v = $2", 1,
+                       NULL, bad, NULL, NULL, 0);
+    assert_string_equal(sqlstate_of(res), "08P01");
+    PQclear(res);
+    /* A statement that does not exist: 26000. */
+    res = PQexecPrepared(conn, "nope", 0, NULL, NULL, NULL, 0);
+    assert_string_equal(sqlstate_of(res), "26000");
+    PQclear(res);
+    /* A name taken: 42P05. */
+    res = PQprepare(conn, "dup", "SELECT 1", 0, NULL);
+    PQclear(res);
+    res = PQprepare(conn, "dup", "SELECT 2", 0, NULL);
+    assert_string_equal(sqlstate_of(res), "42P05");
+    PQclear(res);
+    /* Two statements in one Parse: 42601. */
+    res = PQprepare(conn, "two", "SELECT 1; SELECT 2", 0, NULL);
+    assert_string_equal(sqlstate_of(res), "42601");
+    PQclear(res);
+    /* The connection still works. */
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM kv"), 3);
+}
+
+/* A prepared statement whose table was dropped and created again runs on
+ * the new table when its result keeps its types, and fails with 0A000
+ * "cached plan must not change result type" when they changed. */
+static void
+test_prepared_after_ddl(void **state)
+{
+    assert_true(th_ok(conn, "CREATE TABLE shape (id int PRIMARY KEY, a int)"));
+    assert_true(th_ok(conn, "INSERT INTO shape VALUES (1, 5)"));
+    PGresult *res = PQprepare(conn, "sh", "SELECT * FROM shape", 0, NULL);
+    PQclear(res);
+    res = PQexecPrepared(conn, "sh", 0, NULL, NULL, NULL, 0);
+    assert_string_equal(PQgetvalue(res, 0, 1), "5");
+    PQclear(res);
+    assert_true(th_ok(conn, "DROP TABLE shape"));
+    assert_true(th_ok(conn, "CREATE TABLE shape (id int PRIMARY KEY, a int)"));
+    assert_true(th_ok(conn, "INSERT INTO shape VALUES (2, 6)"));
+    res = PQexecPrepared(conn, "sh", 0, NULL, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(res, 0, 1), "6");
+    PQclear(res);
+    assert_true(th_ok(conn, "DROP TABLE shape"));
+    assert_true(th_ok(conn, "CREATE TABLE shape (id int PRIMARY KEY, a text)"));
+    res = PQexecPrepared(conn, "sh", 0, NULL, NULL, NULL, 0);
+    assert_string_equal(sqlstate_of(res), "0A000");
+    assert_non_null(strstr(PQresultErrorMessage(res),
+                           "cached plan must not change result type"));
+    PQclear(res);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parameter_types_are_inferred),
+        cmocka_unit_test(test_text_and_binary_formats),
+        cmocka_unit_test(test_writes_with_parameters),
+        cmocka_unit_test(test_client_errors),
+        cmocka_unit_test(test_prepared_after_ddl),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
