@@ -95,6 +95,18 @@ tl_error_detail(struct tl_error *e, const char *fmt, ...)
 }
 
 void
+tl_error_context(struct tl_error *e, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (e == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(e->context, sizeof(e->context), fmt, ap);
+    va_end(ap);
+}
+
+void
 tl_error_hint(struct tl_error *e, const char *fmt, ...)
 {
     va_list ap;

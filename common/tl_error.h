@@ -68,6 +68,7 @@ struct tl_error {
     char message[TL_ERROR_MSG_MAX];
     char detail[TL_ERROR_MSG_MAX];
     char hint[256];
+    char context[256]; /* where it happened ("COPY t, line 3") */
     int position;
     bool outcome_unknown;
     bool in_progress; /* with outcome_unknown: still being applied where it
@@ -90,6 +91,11 @@ void tl_error_detail(struct tl_error *e, const char *fmt, ...)
 
 /** Set the hint of @e (if not NULL), printf-style. Cannot fail. */
 void tl_error_hint(struct tl_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/** Set the context of @e (if not NULL), printf-style: PostgreSQL's
+ * CONTEXT line. Cannot fail. */
+void tl_error_context(struct tl_error *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /** True when @e holds a report. */

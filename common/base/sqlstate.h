@@ -93,6 +93,8 @@
 /* Class 57 - Operator Intervention */
 #define TL_SQLSTATE_QUERY_CANCELED "57014"
 #define TL_SQLSTATE_ADMIN_SHUTDOWN "57P01"
+/* Class 58 - System Error (errors external to PostgreSQL itself) */
+#define TL_SQLSTATE_IO_ERROR "58030"
 /* Class XX - Internal Error */
 #define TL_SQLSTATE_INTERNAL_ERROR "XX000"
 #define TL_SQLSTATE_DATA_CORRUPTED "XX001"
@@ -157,6 +159,7 @@
     X(CANT_CHANGE_RUNTIME_PARAM, "cant_change_runtime_param")                  \
     X(QUERY_CANCELED, "query_canceled")                                        \
     X(ADMIN_SHUTDOWN, "admin_shutdown")                                        \
+    X(IO_ERROR, "io_error")                                                    \
     X(INTERNAL_ERROR, "internal_error")                                        \
     X(DATA_CORRUPTED, "data_corrupted")
 

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "router/core/router_int.h"
 #include "router/exec/dml.h"
+#include "router/exec/dml_int.h"
 #include "router/exec/explain.h"
 #include "router/exec/gather.h"
 #include "router/plan/plan.h"
@@ -29,23 +30,6 @@
 #include "row.h"
 
 #define MOD "sql"
-
-struct ins_row {
-    struct tl_value *vals;
-    uint8_t *key;
-    size_t key_len;
-    uint8_t *value;
-    size_t value_len;
-    uint32_t shard;
-};
-
-struct ins {
-    struct tl_table *t;
-    int32_t *target; /* column of each VALUES position */
-    size_t n_target;
-    struct ins_row *rows;
-    size_t n_rows;
-};
 
 static int
 refuse_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is)
@@ -171,9 +155,9 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
     return tl_table_check_row(t, r->vals, &st->err);
 }
 
-static void
-encode_row(struct sql_stmt *st, const struct tl_table *t, struct ins_row *r,
-           struct tl_buf *tmp)
+void
+dml_encode_row(struct sql_stmt *st, const struct tl_table *t, struct ins_row *r,
+               struct tl_buf *tmp)
 {
     tl_buf_reset(tmp);
     tl_table_row_key(t, r->vals, tmp);
@@ -202,9 +186,8 @@ cmp_key_rows(const void *a, const void *b)
     return x < y ? -1 : x > y; /* later rows after earlier ones */
 }
 
-/* A key given twice in one statement fails before anything is sent. */
-static int
-check_duplicates(struct sql_stmt *st, struct ins *in)
+int
+dml_check_duplicates(struct sql_stmt *st, struct ins *in, size_t *bad_row)
 {
     struct ins_row **v = malloc((in->n_rows + 1) * sizeof(*v));
     if (v == NULL)
@@ -216,8 +199,10 @@ check_duplicates(struct sql_stmt *st, struct ins *in)
     int rv = 0;
     for (size_t i = 1; i < in->n_rows && rv == 0; i++)
         if (v[i]->key_len == v[i - 1]->key_len &&
-            memcmp(v[i]->key, v[i - 1]->key, v[i]->key_len) == 0)
+            memcmp(v[i]->key, v[i - 1]->key, v[i]->key_len) == 0) {
             rv = tl_table_dup_key_error(in->t, v[i]->vals, &st->err);
+            *bad_row = (size_t)(v[i] - in->rows);
+        }
     free(v);
     return rv;
 }
@@ -243,7 +228,7 @@ build_rows(struct sql_stmt *st, const PgQuery__InsertStmt *is, struct ins *in)
             break;
         if (st->describe_only)
             continue;
-        encode_row(st, in->t, &in->rows[i], &tmp);
+        dml_encode_row(st, in->t, &in->rows[i], &tmp);
         bytes += in->rows[i].key_len + in->rows[i].value_len + 16;
         if (bytes > SQL_MAX_BATCH_BYTES)
             rv = sql_error(st, TL_ETOOBIG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
@@ -252,8 +237,9 @@ build_rows(struct sql_stmt *st, const PgQuery__InsertStmt *is, struct ins *in)
                            SQL_MAX_BATCH_BYTES >> 20);
     }
     tl_buf_close(&tmp);
+    size_t bad_row;
     if (rv == 0 && !st->describe_only)
-        rv = check_duplicates(st, in);
+        rv = dml_check_duplicates(st, in, &bad_row);
     return rv;
 }
 
@@ -291,7 +277,8 @@ row_mutation(struct sql_stmt *st, const struct ins_row *r, bool undo)
 
 /* A reference table: every row to every shard, in the same order. */
 static size_t
-group_every_copy(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
+group_every_copy(struct sql_stmt *st, struct ins *in, bool undo,
+                 struct shard_batch **out)
 {
     uint32_t ns = st->r->cfg.n_shards;
     struct shard_batch *b = tl_arena_calloc(st->a, (ns + 1) * sizeof(*b));
@@ -299,7 +286,7 @@ group_every_copy(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
         tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(void *));
     size_t *row_of = tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(size_t));
     for (size_t i = 0; i < in->n_rows; i++) {
-        muts[i] = row_mutation(st, &in->rows[i], false);
+        muts[i] = row_mutation(st, &in->rows[i], undo);
         row_of[i] = i;
     }
     /* The batches are only read (and packed) by exec: they can share. */
@@ -313,11 +300,14 @@ group_every_copy(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
     return ns;
 }
 
+/* The rows of @in as one batch per shard: their writes, or with @undo
+ * the deletes that take them back. */
 static size_t
-group_by_shard(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
+group_by_shard(struct sql_stmt *st, struct ins *in, bool undo,
+               struct shard_batch **out)
 {
     if (route_is_reference(in->t))
-        return group_every_copy(st, in, out);
+        return group_every_copy(st, in, undo, out);
     uint32_t ns = st->r->cfg.n_shards;
     size_t *count = tl_arena_calloc(st->a, ns * sizeof(size_t));
     for (size_t i = 0; i < in->n_rows; i++)
@@ -337,7 +327,7 @@ group_by_shard(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
     for (size_t i = 0; i < in->n_rows; i++) {
         struct shard_batch *sb = &b[slot[in->rows[i].shard]];
         sb->row_of[sb->n] = i;
-        sb->muts[sb->n++] = row_mutation(st, &in->rows[i], false);
+        sb->muts[sb->n++] = row_mutation(st, &in->rows[i], undo);
     }
     *out = b;
     return nb;
@@ -359,6 +349,32 @@ make_write_calls(struct sql_stmt *st, const struct shard_batch *b, size_t n)
         calls[i].req.write = wb;
     }
     return calls;
+}
+
+/* Send the deletes @calls (@n of them) that take back rows of @t. The
+ * undo gets its own retry budget (router_default_deadline), even past the
+ * statement's deadline, and runs even when the statement was canceled:
+ * rows left behind are worse than a late error. Best effort: a failure
+ * is logged. */
+static void
+run_undo(struct sql_stmt *st, const struct tl_table *t,
+         struct gather_call *calls, size_t n)
+{
+    int64_t deadline = st->deadline_ms;
+    atomic_bool *cancel = st->s->cancel;
+    bool interrupted = st->interrupted;
+    st->deadline_ms = 0;
+    st->s->cancel = NULL;
+    st->interrupted = false;
+    gather_run(st, calls, n);
+    st->deadline_ms = deadline;
+    st->s->cancel = cancel;
+    st->interrupted = interrupted;
+    for (size_t i = 0; i < n; i++)
+        if (calls[i].rv != 0 || calls[i].resp->error != NULL)
+            tl_warn(MOD, "event=insert_undo_failed table=%s shard=%u", t->name,
+                    calls[i].shard);
+    gather_release(calls, n);
 }
 
 /* Delete what the successful shards wrote, through the same leader
@@ -384,41 +400,25 @@ undo_writes(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
     }
     if (nu == 0)
         return;
-    struct gather_call *uc = make_write_calls(st, ub, nu);
-    /* The undo gets its own retry budget (router_default_deadline), even
-     * past the statement's deadline, and runs even when the statement was
-     * canceled: rows left behind are worse than a late error. */
-    int64_t deadline = st->deadline_ms;
-    atomic_bool *cancel = st->s->cancel;
-    bool interrupted = st->interrupted;
-    st->deadline_ms = 0;
-    st->s->cancel = NULL;
-    st->interrupted = false;
-    gather_run(st, uc, nu);
-    st->deadline_ms = deadline;
-    st->s->cancel = cancel;
-    st->interrupted = interrupted;
-    for (size_t i = 0; i < nu; i++)
-        if (uc[i].rv != 0 || uc[i].resp->error != NULL)
-            tl_warn(MOD, "event=insert_undo_failed table=%s shard=%u",
-                    in->t->name, uc[i].shard);
-    gather_release(uc, nu);
+    run_undo(st, in->t, make_write_calls(st, ub, nu), nu);
 }
 
-/* The report for a failed INSERT: a duplicate key names its row. */
+/* The report for a failed INSERT: a duplicate key names its row (its
+ * index in @in to *@bad_row). */
 static int
 insert_failure(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
-               struct gather_call *calls, size_t n)
+               struct gather_call *calls, size_t n, size_t *bad_row)
 {
     for (size_t i = 0; i < n; i++) {
         const Talus__Response *r = calls[i].resp;
         if (calls[i].rv == 0 && r != NULL && r->error != NULL &&
             strcmp(r->error->sqlstate, TL_SQLSTATE_UNIQUE_VIOLATION) == 0 &&
             r->error->has_mutation && r->error->mutation >= 0 &&
-            (size_t)r->error->mutation < b[i].n)
-            return tl_table_dup_key_error(
-                in->t, in->rows[b[i].row_of[r->error->mutation]].vals,
-                &st->err);
+            (size_t)r->error->mutation < b[i].n) {
+            *bad_row = b[i].row_of[r->error->mutation];
+            return tl_table_dup_key_error(in->t, in->rows[*bad_row].vals,
+                                          &st->err);
+        }
     }
     for (size_t i = 0; i < n; i++) {
         int rv = gather_check(st, &calls[i]);
@@ -449,11 +449,12 @@ insert_check_size(struct sql_stmt *st, const struct shard_batch *b, size_t n)
     return 0;
 }
 
-static int
-insert_send(struct sql_stmt *st, struct ins *in)
+int
+dml_insert_rows(struct sql_stmt *st, struct ins *in, size_t *bad_row)
 {
     struct shard_batch *b;
-    size_t n = group_by_shard(st, in, &b);
+    *bad_row = SIZE_MAX;
+    size_t n = group_by_shard(st, in, false, &b);
     int rv = insert_check_size(st, b, n);
     if (rv != 0)
         return rv;
@@ -463,11 +464,19 @@ insert_send(struct sql_stmt *st, struct ins *in)
     for (size_t i = 0; i < n; i++)
         failed = failed || calls[i].rv != 0 || calls[i].resp->error != NULL;
     if (failed) {
-        rv = insert_failure(st, in, b, calls, n);
+        rv = insert_failure(st, in, b, calls, n, bad_row);
         undo_writes(st, in, b, calls, n);
     }
     gather_release(calls, n);
     return rv;
+}
+
+void
+dml_undo_rows(struct sql_stmt *st, struct ins *in)
+{
+    struct shard_batch *b;
+    size_t n = group_by_shard(st, in, true, &b);
+    run_undo(st, in->t, make_write_calls(st, b, n), n);
 }
 
 static int
@@ -511,7 +520,8 @@ dml_exec_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is,
         return rv;
     if (explain)
         return insert_explain(st, &in);
-    rv = insert_send(st, &in);
+    size_t bad_row;
+    rv = dml_insert_rows(st, &in, &bad_row);
     if (rv != 0)
         return rv;
     char tag[48];

@@ -69,10 +69,9 @@ client_row(struct dest *base, const struct tl_value *v, size_t n)
     if (d->keep != NULL) {
         pgw_encode_data_row(d->keep, v, n, formats);
         if (d->keep->len > d->keep_max)
-            return tl_error_set(&base->err, TL_ETOOBIG,
-                                TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
-                                "the rows of portal pass %zu MiB",
-                                d->keep_max >> 20);
+            return tl_error_set(
+                &base->err, TL_ETOOBIG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                "the rows of portal pass %zu MiB", d->keep_max >> 20);
         return 0;
     }
     flush_description(d);

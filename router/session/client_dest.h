@@ -32,12 +32,12 @@ struct client_dest {
     bool send_description;  /* a Query message: RowDescription first */
     const int16_t *formats; /* as Bind gave them (borrowed), n_formats */
     size_t n_formats;
-    int16_t *col_formats;   /* per column, after startup (malloc'd) */
+    int16_t *col_formats; /* per column, after startup (malloc'd) */
     size_t n_cols;
-    struct tl_buf desc;     /* RowDescription not sent yet */
-    struct tl_buf *keep;    /* client_dest_keep(): rows go here */
+    struct tl_buf desc;  /* RowDescription not sent yet */
+    struct tl_buf *keep; /* client_dest_keep(): rows go here */
     size_t keep_max;
-    char tag[64]; /* the command tag, once complete */
+    char tag[64];                     /* the command tag, once complete */
     const struct dest_column *expect; /* client_dest_expect() */
     size_t n_expect;
 };
@@ -52,8 +52,7 @@ void client_dest_init(struct client_dest *d, struct pgw_conn *c,
 
 /** Append DataRow messages to @rows (borrowed) instead of sending them;
  * past @max bytes the statement fails with 54000. */
-void client_dest_keep(struct client_dest *d, struct tl_buf *rows,
-                      size_t max);
+void client_dest_keep(struct client_dest *d, struct tl_buf *rows, size_t max);
 
 /** The client was told the result has the @n columns @cols (borrowed;
  * Describe): a result of other types fails with 0A000 "cached plan must

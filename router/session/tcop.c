@@ -14,6 +14,7 @@
 #include "router/exec/explain.h"
 #include "router/exec/select.h"
 #include "router/session/client_dest.h"
+#include "router/session/copy.h"
 #include "router/session/settings.h"
 #include "router/sql/sql_int.h"
 #include "router/wire/pgwire.h"
@@ -30,9 +31,9 @@ struct prep {
     PgQueryProtobufParseResult pr;
     PgQuery__ParseResult *tree; /* at most one statement */
     size_t n_params;
-    uint32_t *oids;  /* n_params: declared, else as inferred (0: unknown) */
-    uint8_t *types;  /* n_params: Talus types, TL_TYPE_UNKNOWN if none */
-    bool analysed;   /* the types of the $n were inferred */
+    uint32_t *oids; /* n_params: declared, else as inferred (0: unknown) */
+    uint8_t *types; /* n_params: Talus types, TL_TYPE_UNKNOWN if none */
+    bool analysed;  /* the types of the $n were inferred */
     /* The result columns, once described at catalog cols_version. */
     bool has_cols;
     bool no_data; /* the statement returns no rows */
@@ -51,8 +52,8 @@ struct portal {
     struct tl_value *values; /* stmt->n_params */
     int16_t *formats;        /* result formats as Bind gave them */
     size_t n_formats;
-    bool started; /* run: its rows are in rows, or it completed */
-    bool done;    /* every row sent and CommandComplete too */
+    bool started;       /* run: its rows are in rows, or it completed */
+    bool done;          /* every row sent and CommandComplete too */
     struct tl_buf rows; /* DataRow messages not sent yet (row limit) */
     size_t rows_at;     /* the next one starts here */
     char tag[64];       /* the command tag once run */
@@ -355,10 +356,9 @@ parse_query(const char *query, PgQueryProtobufParseResult *pr,
     char bad[48];
     size_t len = strlen(query);
     if (!sql_guard_utf8_ok(query, len, bad, sizeof(bad)))
-        return tl_error_set(e, TL_EINVAL,
-                            TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE,
-                            "invalid byte sequence for encoding \"UTF8\": %s",
-                            bad);
+        return tl_error_set(
+            e, TL_EINVAL, TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE,
+            "invalid byte sequence for encoding \"UTF8\": %s", bad);
     if (!sql_guard_depth_ok(query, len, SQL_MAX_CHAIN, SQL_MAX_NESTING)) {
         tl_error_set(e, TL_EOVERFLOW, TL_SQLSTATE_STATEMENT_TOO_COMPLEX,
                      "stack depth limit exceeded");
@@ -374,14 +374,71 @@ parse_query(const char *query, PgQueryProtobufParseResult *pr,
         pg_query_free_protobuf_parse_result(*pr);
         return TL_ESYNTAX;
     }
-    *tree = pg_query__parse_result__unpack(NULL, pr->parse_tree.len,
-                                           (const uint8_t *)pr->parse_tree.data);
+    *tree = pg_query__parse_result__unpack(
+        NULL, pr->parse_tree.len, (const uint8_t *)pr->parse_tree.data);
     if (*tree == NULL) {
         pg_query_free_protobuf_parse_result(*pr);
         return tl_error_set(e, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
                             "could not decode parse tree");
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------- COPY */
+
+static bool
+is_copy(const PgQuery__RawStmt *raw)
+{
+    return raw->stmt != NULL &&
+           raw->stmt->node_case == PG_QUERY__NODE__NODE_COPY_STMT;
+}
+
+/* Run COPY @cs of statement @st (whose destination is the client's, for
+ * the command tag); *@gone when the client went away during COPY FROM. */
+static int
+run_copy(struct tcop *t, struct sql_stmt *st, const PgQuery__CopyStmt *cs,
+         bool extended, bool *gone)
+{
+    *gone = false;
+    int rv = copy_check(st, cs, extended);
+    if (rv != 0)
+        return rv;
+    if (cs->is_from)
+        return copy_from_stdin(st, t->c, cs, gone);
+    struct copy_out_dest od;
+    struct dest *client = st->dest;
+    copy_out_dest_init(&od, t->c, cs,
+                       cs->relation != NULL ? cs->relation->relname : NULL);
+    st->dest = &od.base;
+    if (cs->query != NULL) {
+        PgQuery__RawStmt raw = PG_QUERY__RAW_STMT__INIT;
+        raw.stmt = cs->query;
+        rv = run_stmt(st, &raw);
+    } else {
+        char *sql = NULL;
+        PgQueryProtobufParseResult pr;
+        PgQuery__ParseResult *tree = NULL;
+        rv = copy_to_select(st, cs, &sql);
+        if (rv == 0) {
+            rv = parse_query(sql, &pr, &tree, &st->err);
+            if (rv == 0) {
+                const char *query = st->query;
+                st->query = sql;
+                rv = run_stmt(st, tree->stmts[0]);
+                st->query = query;
+                /* Positions point into the SELECT Talus wrote. */
+                st->err.position = 0;
+                pg_query__parse_result__free_unpacked(tree, NULL);
+                pg_query_free_protobuf_parse_result(pr);
+            }
+            free(sql);
+        }
+    }
+    if (rv != 0 && !tl_error_is_set(&st->err) && tl_error_is_set(&od.base.err))
+        st->err = od.base.err;
+    st->dest = client;
+    copy_out_dest_close(&od);
+    return rv;
 }
 
 /* ---------------------------------------------------------- simple query */
@@ -409,13 +466,17 @@ tcop_simple_query(struct tcop *t, const char *query)
         struct sql_stmt st;
         client_dest_init(&cd, t->c, true, NULL, 0);
         stmt_init(t, &st, &cd.base, query, start_us);
-        int rv = run_stmt(&st, tree->stmts[i]);
+        bool gone = false;
+        int rv = is_copy(tree->stmts[i])
+                     ? run_copy(t, &st, tree->stmts[i]->stmt->copy_stmt, false,
+                                &gone)
+                     : run_stmt(&st, tree->stmts[i]);
         tl_arena_reset(&t->sql->arena);
         client_dest_close(&cd);
-        if (rv != 0) {
+        if (rv != 0 && !gone)
             send_stmt_error(t, &st, rv);
+        if (rv != 0)
             break;
-        }
     }
     pg_query__parse_result__free_unpacked(tree, NULL);
     pg_query_free_protobuf_parse_result(pr);
@@ -520,9 +581,8 @@ handle_parse(struct tcop *t, struct pgw_reader *m)
         p->oids[i] = i < (size_t)n_types ? declared[i] : 0;
         uint8_t type;
         /* A type Talus lacks is taken as text the binder converts. */
-        p->types[i] = tl_type_from_oid(p->oids[i], &type) == 0
-                          ? type
-                          : TL_TYPE_UNKNOWN;
+        p->types[i] =
+            tl_type_from_oid(p->oids[i], &type) == 0 ? type : TL_TYPE_UNKNOWN;
     }
     free(declared);
     p->name = strdup(name);
@@ -571,9 +631,8 @@ analyse(struct tcop *t, struct prep *p, uint8_t *types,
 {
     struct sql_params params = {
         .n = p->n_params, .types = types, .values = values};
-    if (p->tree->n_stmts == 0 ||
-        (!is_described_by_binding(p->tree->stmts[0]) &&
-         !is_explain(p->tree->stmts[0]))) {
+    if (p->tree->n_stmts == 0 || (!is_described_by_binding(p->tree->stmts[0]) &&
+                                  !is_explain(p->tree->stmts[0]))) {
         p->has_cols = true;
         p->no_data = true;
         p->cols_version = catalog_version(t->r->catalog);
@@ -800,7 +859,8 @@ decode_param(struct prep *p, size_t i, int16_t format, const uint8_t *bytes,
     if (format == 1 && type != TL_TYPE_UNKNOWN) {
         rv = pgw_value_from_binary(type, (const uint8_t *)copy, len, out, e);
         if (rv != 0)
-            return tl_error_set(e, rv, TL_SQLSTATE_INVALID_BINARY_REPRESENTATION,
+            return tl_error_set(e, rv,
+                                TL_SQLSTATE_INVALID_BINARY_REPRESENTATION,
                                 "incorrect binary data format in bind "
                                 "parameter %zu",
                                 i + 1);
@@ -816,10 +876,9 @@ decode_param(struct prep *p, size_t i, int16_t format, const uint8_t *bytes,
     }
     char bad[48];
     if (!sql_guard_utf8_ok(copy, len, bad, sizeof(bad)))
-        return tl_error_set(e, TL_EINVAL,
-                            TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE,
-                            "invalid byte sequence for encoding \"UTF8\": %s",
-                            bad);
+        return tl_error_set(
+            e, TL_EINVAL, TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE,
+            "invalid byte sequence for encoding \"UTF8\": %s", bad);
     if (type == TL_TYPE_UNKNOWN || format == 1) {
         *out = tl_value_text(format == 1 ? type : TL_TYPE_UNKNOWN, copy,
                              (uint32_t)len);
@@ -856,10 +915,9 @@ handle_bind(struct tcop *t, struct pgw_reader *m)
                               TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
                               "unnamed prepared statement does not exist");
         else
-            rv = tl_error_set(&e, TL_ENOTFOUND,
-                              TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
-                              "prepared statement \"%s\" does not exist",
-                              stmt_name);
+            rv = tl_error_set(
+                &e, TL_ENOTFOUND, TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
+                "prepared statement \"%s\" does not exist", stmt_name);
         goto err;
     }
     if (n_pformats > 1 && n_pformats != (size_t)n_values) {
@@ -909,10 +967,10 @@ handle_bind(struct tcop *t, struct pgw_reader *m)
             continue;
         }
         const uint8_t *bytes;
-        rv = len < 0 ? tl_error_set(&e, TL_EPROTO,
-                                    TL_SQLSTATE_PROTOCOL_VIOLATION,
-                                    "invalid message format")
-                     : pgw_get_bytes(m, (size_t)len, &bytes, &e);
+        rv = len < 0
+                 ? tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                                "invalid message format")
+                 : pgw_get_bytes(m, (size_t)len, &bytes, &e);
         if (rv != 0)
             goto err;
         int16_t f = n_pformats == 0 ? 0 : pformats[n_pformats == 1 ? 0 : i];
@@ -1034,7 +1092,10 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
         .n = p->n_params, .types = types, .values = po->values};
     stmt_init(t, &st, &cd.base, p->query, func_now_us());
     st.params = &params;
-    rv = run_stmt(&st, p->tree->stmts[0]);
+    bool gone;
+    rv = is_copy(p->tree->stmts[0])
+             ? run_copy(t, &st, p->tree->stmts[0]->stmt->copy_stmt, true, &gone)
+             : run_stmt(&st, p->tree->stmts[0]);
     free(types);
     tl_arena_reset(&t->sql->arena);
     po->started = true;

@@ -35,8 +35,7 @@ struct dest_column {
 struct dest {
     /** The result's @n columns (borrowed for the call), once, before any
      * row. 0, or a negative TL_E* code that fails the statement. */
-    int (*startup_cb)(struct dest *d, const struct dest_column *cols,
-                      size_t n);
+    int (*startup_cb)(struct dest *d, const struct dest_column *cols, size_t n);
     /** One row of @n values (borrowed for the call). 0, or a negative
      * TL_E* code that fails the statement. */
     int (*row_cb)(struct dest *d, const struct tl_value *v, size_t n);

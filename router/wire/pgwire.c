@@ -504,6 +504,50 @@ pgw_send_portal_suspended(struct pgw_conn *c)
     send_empty(c, 's');
 }
 
+/* CopyInResponse ('G') or CopyOutResponse ('H'): overall text format,
+ * @n columns in text. */
+static void
+send_copy_response(struct pgw_conn *c, char type, size_t n)
+{
+    assert(n <= UINT16_MAX);
+    if (c->broken)
+        return;
+    size_t at = begin_message(c, type);
+    tl_buf_append_u8(&c->out, 0);
+    tl_buf_append_be16(&c->out, (uint16_t)n);
+    for (size_t i = 0; i < n; i++)
+        tl_buf_append_be16(&c->out, 0);
+    end_message(c, at);
+}
+
+void
+pgw_send_copy_in_response(struct pgw_conn *c, size_t n)
+{
+    send_copy_response(c, 'G', n);
+}
+
+void
+pgw_send_copy_out_response(struct pgw_conn *c, size_t n)
+{
+    send_copy_response(c, 'H', n);
+}
+
+void
+pgw_send_copy_data(struct pgw_conn *c, const void *p, size_t len)
+{
+    if (c->broken)
+        return;
+    size_t at = begin_message(c, 'd');
+    tl_buf_append(&c->out, p, len);
+    end_message(c, at);
+}
+
+void
+pgw_send_copy_done(struct pgw_conn *c)
+{
+    send_empty(c, 'c');
+}
+
 void
 pgw_send_parameter_description(struct pgw_conn *c, const uint32_t *oids,
                                size_t n)
@@ -580,6 +624,8 @@ send_report(struct pgw_conn *c, char type, const char *severity,
         snprintf(pos, sizeof(pos), "%d", e->position);
         append_field(&c->out, 'P', pos);
     }
+    if (e->context[0] != '\0')
+        append_field(&c->out, 'W', e->context);
     tl_buf_append_u8(&c->out, 0);
     end_message(c, at);
 }

@@ -161,6 +161,12 @@ void pgw_send_bind_complete(struct pgw_conn *c);
 void pgw_send_close_complete(struct pgw_conn *c);
 void pgw_send_no_data(struct pgw_conn *c);
 void pgw_send_portal_suspended(struct pgw_conn *c);
+/** CopyInResponse / CopyOutResponse: text format, @n columns. */
+void pgw_send_copy_in_response(struct pgw_conn *c, size_t n);
+void pgw_send_copy_out_response(struct pgw_conn *c, size_t n);
+/** CopyData carrying @len bytes of @p; CopyDone. */
+void pgw_send_copy_data(struct pgw_conn *c, const void *p, size_t len);
+void pgw_send_copy_done(struct pgw_conn *c);
 /** ParameterDescription of @n parameter type OIDs. */
 void pgw_send_parameter_description(struct pgw_conn *c, const uint32_t *oids,
                                     size_t n);

@@ -72,8 +72,8 @@ test_parameter_types_are_inferred(void **state)
 static void
 test_text_and_binary_formats(void **state)
 {
-    PGresult *res = PQprepare(conn, "q2", "SELECT name, v FROM kv WHERE id = $1",
-                              0, NULL);
+    PGresult *res =
+        PQprepare(conn, "q2", "SELECT name, v FROM kv WHERE id = $1", 0, NULL);
     assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
     PQclear(res);
 

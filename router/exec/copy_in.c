@@ -1,0 +1,264 @@
+/* copy_in — COPY FROM's rows, batched to the shards, undone on failure. */
+#include "router/exec/copy_in.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base/sqlstate.h"
+#include "log.h"
+#include "router/core/router_int.h"
+#include "router/exec/dml_int.h"
+#include "row.h"
+
+#define MOD "copy"
+/* A batch is written once it holds this many rows or bytes (each shard's
+ * part must also fit one Raft entry: at most half of max_entry_bytes). */
+#define COPY_BATCH_ROWS 4096
+#define COPY_BATCH_BYTES ((size_t)1 << 20)
+/* Rows taken back per undo round. */
+#define COPY_UNDO_ROWS 4096
+
+struct copy_in {
+    struct sql_stmt *st;
+    /* The statement as the batches see it: st with its own arena, reset
+     * after each batch (st->a holds the table for the whole COPY). */
+    struct sql_stmt bst;
+    struct tl_arena batch;
+    struct tl_table *t;
+    size_t *cols;
+    size_t n_cols;
+    struct ins in; /* the batch being filled */
+    size_t cap;
+    uint64_t *lines; /* input line of each row of the batch */
+    size_t bytes;
+    size_t max_bytes;
+    struct tl_buf tmp;
+    FILE *undo; /* shard, key and value of every row written */
+    uint64_t n_written;
+};
+
+int
+copy_in_begin(struct sql_stmt *st, struct tl_table *t, const size_t *cols,
+              size_t n_cols, struct copy_in **out)
+{
+    struct copy_in *ci = calloc(1, sizeof(*ci));
+    if (ci == NULL)
+        abort();
+    ci->undo = tmpfile();
+    if (ci->undo == NULL) {
+        free(ci);
+        return sql_error(st, TL_EIO, TL_SQLSTATE_IO_ERROR,
+                         "could not create the undo file of COPY: %m");
+    }
+    ci->st = st;
+    ci->t = t;
+    ci->cols = malloc((n_cols + 1) * sizeof(*cols));
+    if (ci->cols == NULL)
+        abort();
+    memcpy(ci->cols, cols, n_cols * sizeof(*cols));
+    ci->n_cols = n_cols;
+    tl_arena_init(&ci->batch);
+    tl_buf_init(&ci->tmp);
+    ci->bst = *st;
+    ci->bst.a = &ci->batch;
+    ci->in.t = t;
+    ci->max_bytes = COPY_BATCH_BYTES;
+    if (st->r->cfg.max_entry_bytes / 2 < ci->max_bytes)
+        ci->max_bytes = st->r->cfg.max_entry_bytes / 2;
+    *out = ci;
+    return 0;
+}
+
+static void
+reset_batch(struct copy_in *ci)
+{
+    tl_arena_reset(&ci->batch);
+    ci->in.rows = NULL;
+    ci->in.n_rows = 0;
+    ci->lines = NULL;
+    ci->cap = 0;
+    ci->bytes = 0;
+}
+
+static void
+put_u32(FILE *f, uint32_t v)
+{
+    fwrite(&v, sizeof(v), 1, f);
+}
+
+/* Keep the rows just written for copy_in_abort(). */
+static int
+remember_batch(struct copy_in *ci)
+{
+    for (size_t i = 0; i < ci->in.n_rows; i++) {
+        const struct ins_row *r = &ci->in.rows[i];
+        put_u32(ci->undo, r->shard);
+        put_u32(ci->undo, (uint32_t)r->key_len);
+        fwrite(r->key, 1, r->key_len, ci->undo);
+        put_u32(ci->undo, (uint32_t)r->value_len);
+        fwrite(r->value, 1, r->value_len, ci->undo);
+    }
+    if (ferror(ci->undo))
+        return sql_error(ci->st, TL_EIO, TL_SQLSTATE_IO_ERROR,
+                         "could not write the undo file of COPY");
+    return 0;
+}
+
+/* Write the batch; on failure report it in ci->st->err. */
+static int
+flush_batch(struct copy_in *ci, uint64_t *bad_line)
+{
+    if (ci->in.n_rows == 0)
+        return 0;
+    size_t bad = SIZE_MAX;
+    tl_error_clear(&ci->bst.err);
+    int rv = sql_check_interrupts(&ci->bst);
+    if (rv == 0)
+        rv = dml_check_duplicates(&ci->bst, &ci->in, &bad);
+    if (rv == 0)
+        rv = dml_insert_rows(&ci->bst, &ci->in, &bad);
+    if (rv == 0)
+        rv = remember_batch(ci);
+    else
+        ci->st->err = ci->bst.err;
+    if (rv != 0) {
+        *bad_line = bad < ci->in.n_rows ? ci->lines[bad] : 0;
+        return rv;
+    }
+    ci->n_written += ci->in.n_rows;
+    reset_batch(ci);
+    return 0;
+}
+
+int
+copy_in_row(struct copy_in *ci, const struct copy_in_field *fields,
+            uint64_t line, int *bad_field, uint64_t *bad_line)
+{
+    const struct tl_table *t = ci->t;
+    struct tl_arena *a = &ci->batch;
+    *bad_field = -1;
+    *bad_line = 0;
+    if (ci->in.n_rows == ci->cap) {
+        size_t cap = ci->cap ? 2 * ci->cap : 256;
+        struct ins_row *rows = tl_arena_alloc(a, cap * sizeof(*rows));
+        uint64_t *lines = tl_arena_alloc(a, cap * sizeof(*lines));
+        if (ci->in.n_rows > 0) {
+            memcpy(rows, ci->in.rows, ci->in.n_rows * sizeof(*rows));
+            memcpy(lines, ci->lines, ci->in.n_rows * sizeof(*lines));
+        }
+        ci->in.rows = rows;
+        ci->lines = lines;
+        ci->cap = cap;
+    }
+    struct ins_row *r = &ci->in.rows[ci->in.n_rows];
+    memset(r, 0, sizeof(*r));
+    r->vals = tl_arena_alloc(a, (t->n_columns + 1) * sizeof(*r->vals));
+    for (uint32_t c = 0; c < t->n_columns; c++)
+        r->vals[c] = tl_value_null(t->columns[c].type);
+    for (size_t i = 0; i < ci->n_cols; i++) {
+        const struct tl_column *col = &t->columns[ci->cols[i]];
+        if (fields[i].is_null)
+            continue;
+        /* A field is text of unknown type, read by the column's input
+         * function as an INSERT reads a quoted literal. */
+        struct tl_value in = tl_value_text(
+            TL_TYPE_UNKNOWN, tl_arena_strndup(a, fields[i].p, fields[i].len),
+            (uint32_t)fields[i].len);
+        int rv = tl_value_cast(&in, col->type, col->typmod, a,
+                               &r->vals[ci->cols[i]], &ci->st->err);
+        if (rv != 0) {
+            *bad_field = (int)i;
+            return rv;
+        }
+        r->vals[ci->cols[i]].type = col->type;
+    }
+    for (uint32_t c = 0; c < t->n_columns; c++)
+        if (t->columns[c].hidden)
+            r->vals[c] =
+                tl_value_int(TL_TYPE_INT8, router_next_rowid(ci->st->r));
+    int rv = tl_table_check_row(t, r->vals, &ci->st->err);
+    if (rv != 0)
+        return rv;
+    dml_encode_row(&ci->bst, t, r, &ci->tmp);
+    ci->lines[ci->in.n_rows] = line;
+    ci->in.n_rows++;
+    ci->bytes += r->key_len + r->value_len + 16;
+    if (ci->in.n_rows >= COPY_BATCH_ROWS || ci->bytes >= ci->max_bytes)
+        return flush_batch(ci, bad_line);
+    return 0;
+}
+
+int
+copy_in_finish(struct copy_in *ci, uint64_t *n_rows, uint64_t *bad_line)
+{
+    *bad_line = 0;
+    int rv = flush_batch(ci, bad_line);
+    *n_rows = ci->n_written;
+    return rv;
+}
+
+static bool
+get_u32(FILE *f, uint32_t *v)
+{
+    return fread(v, sizeof(*v), 1, f) == 1;
+}
+
+static bool
+get_bytes(FILE *f, struct tl_arena *a, uint32_t len, uint8_t **out)
+{
+    *out = tl_arena_alloc(a, (size_t)len + 1);
+    return fread(*out, 1, len, f) == len;
+}
+
+void
+copy_in_abort(struct copy_in *ci)
+{
+    if (ci->n_written == 0)
+        return;
+    fflush(ci->undo);
+    rewind(ci->undo);
+    uint64_t left = ci->n_written;
+    tl_info(MOD, "event=copy_undo table=%s rows=%llu", ci->t->name,
+            (unsigned long long)left);
+    while (left > 0) {
+        reset_batch(ci);
+        size_t n = left < COPY_UNDO_ROWS ? (size_t)left : COPY_UNDO_ROWS;
+        ci->in.rows = tl_arena_calloc(&ci->batch, n * sizeof(*ci->in.rows));
+        bool ok = true;
+        for (size_t i = 0; i < n && ok; i++) {
+            struct ins_row *r = &ci->in.rows[i];
+            uint32_t klen, vlen;
+            ok = get_u32(ci->undo, &r->shard) && get_u32(ci->undo, &klen) &&
+                 get_bytes(ci->undo, &ci->batch, klen, &r->key) &&
+                 get_u32(ci->undo, &vlen) &&
+                 get_bytes(ci->undo, &ci->batch, vlen, &r->value);
+            r->key_len = klen;
+            r->value_len = vlen;
+            if (ok)
+                ci->in.n_rows++;
+        }
+        dml_undo_rows(&ci->bst, &ci->in);
+        if (!ok) {
+            tl_warn(MOD, "event=copy_undo_unreadable table=%s left=%llu",
+                    ci->t->name, (unsigned long long)left);
+            break;
+        }
+        left -= n;
+    }
+    ci->n_written = 0;
+    reset_batch(ci);
+}
+
+void
+copy_in_destroy(struct copy_in *ci)
+{
+    if (ci == NULL)
+        return;
+    if (ci->undo != NULL)
+        fclose(ci->undo);
+    tl_buf_close(&ci->tmp);
+    tl_arena_close(&ci->batch);
+    free(ci->cols);
+    free(ci);
+}

@@ -1,0 +1,54 @@
+/* dml_int — the INSERT machinery of dml.c shared with COPY FROM
+ * (copy_in.c): rows encoded for a table, written to their shards as one
+ * batch per shard, and taken back when a statement fails. */
+#ifndef TL_DML_INT_H
+#define TL_DML_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "router/sql/sql_int.h"
+#include "table.h"
+
+/* One row to insert: its values, and once encoded its key, stored value
+ * and shard (all in the statement's arena). */
+struct ins_row {
+    struct tl_value *vals;
+    uint8_t *key;
+    size_t key_len;
+    uint8_t *value;
+    size_t value_len;
+    uint32_t shard;
+};
+
+struct ins {
+    struct tl_table *t;
+    int32_t *target; /* column of each VALUES position */
+    size_t n_target;
+    struct ins_row *rows;
+    size_t n_rows;
+};
+
+/** Encode @r's values (a full row of @t) into its key, value and shard,
+ * in st->a; @tmp is scratch. Cannot fail. */
+void dml_encode_row(struct sql_stmt *st, const struct tl_table *t,
+                    struct ins_row *r, struct tl_buf *tmp);
+
+/** A key given twice among @in's rows: 23505 naming the later row, whose
+ * index goes to *@bad_row. */
+int dml_check_duplicates(struct sql_stmt *st, struct ins *in,
+                         size_t *bad_row);
+
+/** Write @in's encoded rows, one batch per shard (54000 before anything is
+ * sent when a batch would not fit one Raft entry). If a shard fails, what
+ * the others wrote is deleted again and the error reported; a duplicate
+ * key names its row, whose index goes to *@bad_row (SIZE_MAX when the
+ * failure names no row). */
+int dml_insert_rows(struct sql_stmt *st, struct ins *in, size_t *bad_row);
+
+/** Delete @in's rows again (each only if it still holds the value
+ * written), best effort, even after a cancel or past the deadline. */
+void dml_undo_rows(struct sql_stmt *st, struct ins *in);
+
+#endif
