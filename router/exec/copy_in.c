@@ -9,13 +9,15 @@
 #include "log.h"
 #include "router/core/router_int.h"
 #include "router/exec/dml_int.h"
+#include "router/plan/route.h"
 #include "row.h"
 
 #define MOD "copy"
-/* A batch is written once it holds this many rows or bytes (each shard's
- * part must also fit one Raft entry: at most half of max_entry_bytes). */
-#define COPY_BATCH_ROWS 4096
-#define COPY_BATCH_BYTES ((size_t)1 << 20)
+/* A batch is written once it holds this many rows or bytes, or once its
+ * part for one shard reaches half of max_entry_bytes (that part is one
+ * Raft entry). */
+#define COPY_BATCH_ROWS 32768
+#define COPY_BATCH_BYTES ((size_t)8 << 20)
 /* Rows taken back per undo round. */
 #define COPY_UNDO_ROWS 4096
 
@@ -33,6 +35,8 @@ struct copy_in {
     uint64_t *lines; /* input line of each row of the batch */
     size_t bytes;
     size_t max_bytes;
+    size_t *shard_bytes; /* the batch's bytes per shard (n_shards) */
+    size_t max_shard_bytes;
     struct tl_buf tmp;
     FILE *undo; /* shard, key and value of every row written */
     uint64_t n_written;
@@ -64,8 +68,10 @@ copy_in_begin(struct sql_stmt *st, struct tl_table *t, const size_t *cols,
     ci->bst.a = &ci->batch;
     ci->in.t = t;
     ci->max_bytes = COPY_BATCH_BYTES;
-    if (st->r->cfg.max_entry_bytes / 2 < ci->max_bytes)
-        ci->max_bytes = st->r->cfg.max_entry_bytes / 2;
+    ci->max_shard_bytes = (size_t)st->r->cfg.max_entry_bytes / 2;
+    ci->shard_bytes = calloc(st->r->cfg.n_shards + 1, sizeof(size_t));
+    if (ci->shard_bytes == NULL)
+        abort();
     *out = ci;
     return 0;
 }
@@ -79,6 +85,9 @@ reset_batch(struct copy_in *ci)
     ci->lines = NULL;
     ci->cap = 0;
     ci->bytes = 0;
+    if (ci->shard_bytes != NULL)
+        memset(ci->shard_bytes, 0,
+               ci->st->r->cfg.n_shards * sizeof(*ci->shard_bytes));
 }
 
 static void
@@ -183,8 +192,13 @@ copy_in_row(struct copy_in *ci, const struct copy_in_field *fields,
     dml_encode_row(&ci->bst, t, r, &ci->tmp);
     ci->lines[ci->in.n_rows] = line;
     ci->in.n_rows++;
-    ci->bytes += r->key_len + r->value_len + 16;
-    if (ci->in.n_rows >= COPY_BATCH_ROWS || ci->bytes >= ci->max_bytes)
+    size_t row_bytes = r->key_len + r->value_len + 16;
+    ci->bytes += row_bytes;
+    /* A reference table's rows all go to every shard. */
+    uint32_t shard = route_is_reference(t) ? 0 : r->shard;
+    ci->shard_bytes[shard] += row_bytes;
+    if (ci->in.n_rows >= COPY_BATCH_ROWS || ci->bytes >= ci->max_bytes ||
+        ci->shard_bytes[shard] >= ci->max_shard_bytes)
         return flush_batch(ci, bad_line);
     return 0;
 }
@@ -259,6 +273,7 @@ copy_in_destroy(struct copy_in *ci)
         fclose(ci->undo);
     tl_buf_close(&ci->tmp);
     tl_arena_close(&ci->batch);
+    free(ci->shard_bytes);
     free(ci->cols);
     free(ci);
 }

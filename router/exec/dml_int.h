@@ -37,8 +37,7 @@ void dml_encode_row(struct sql_stmt *st, const struct tl_table *t,
 
 /** A key given twice among @in's rows: 23505 naming the later row, whose
  * index goes to *@bad_row. */
-int dml_check_duplicates(struct sql_stmt *st, struct ins *in,
-                         size_t *bad_row);
+int dml_check_duplicates(struct sql_stmt *st, struct ins *in, size_t *bad_row);
 
 /** Write @in's encoded rows, one batch per shard (54000 before anything is
  * sent when a batch would not fit one Raft entry). If a shard fails, what

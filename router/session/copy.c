@@ -14,8 +14,7 @@ copy_check(struct sql_stmt *st, const PgQuery__CopyStmt *cs, bool extended)
 {
     if (cs->filename != NULL && cs->filename[0] != '\0') {
         sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
-                  "COPY %s a %s is not supported",
-                  cs->is_from ? "from" : "to",
+                  "COPY %s a %s is not supported", cs->is_from ? "from" : "to",
                   cs->is_program ? "program" : "file");
         tl_error_hint(&st->err, "Use COPY %s (psql's \\copy) instead.",
                       cs->is_from ? "FROM STDIN" : "TO STDOUT");
@@ -70,8 +69,8 @@ static void
 set_context(struct sql_stmt *st, const char *relname, uint64_t line,
             const char *column, const char *value, const char *line_text)
 {
-    copy_format_context(st->err.context, sizeof(st->err.context), relname,
-                        line, column, value, line_text);
+    copy_format_context(st->err.context, sizeof(st->err.context), relname, line,
+                        column, value, line_text);
 }
 
 /* Feed the rows @rd holds to @ci. */
@@ -95,8 +94,8 @@ drain_rows(struct sql_stmt *st, struct copy_format_reader *rd,
             set_context(st, relname, line, opts->columns[bad_field],
                         fields[bad_field].p, NULL);
         else
-            set_context(st, relname, bad_line > 0 ? bad_line : line, NULL,
-                        NULL, NULL);
+            set_context(st, relname, bad_line > 0 ? bad_line : line, NULL, NULL,
+                        NULL);
         return rv;
     }
     if (rv < 0)

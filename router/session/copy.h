@@ -26,8 +26,7 @@ struct pgw_conn;
 /** Refuse what COPY @cs asks that Talus does not do (files, programs,
  * WHERE, COPY FROM in the extended protocol when @extended): 0, or
  * 0A000 in st->err. */
-int copy_check(struct sql_stmt *st, const PgQuery__CopyStmt *cs,
-               bool extended);
+int copy_check(struct sql_stmt *st, const PgQuery__CopyStmt *cs, bool extended);
 
 /** Run COPY @cs ... FROM STDIN on connection @c: CopyInResponse, the
  * client's CopyData up to CopyDone, the rows written, CommandComplete

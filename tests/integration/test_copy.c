@@ -65,8 +65,8 @@ rows_text(long from, long n, long bad_line, size_t *len)
     for (long i = 0; i < n; i++) {
         long id = from + i;
         if (i + 1 == bad_line)
-            off += (size_t)snprintf(s + off, cap - off, "%ld\tname%ld\tx\n",
-                                    id, id);
+            off += (size_t)snprintf(s + off, cap - off, "%ld\tname%ld\tx\n", id,
+                                    id);
         else
             off += (size_t)snprintf(s + off, cap - off, "%ld\tname%ld\t%ld\n",
                                     id, id, id * 10);
@@ -101,15 +101,16 @@ test_copy_from_many_rows(void **state)
                      10LL * 50000 * 50001 / 2);
 }
 
-/* A bad value on line 30,000 fails the COPY with the type's error and
- * PostgreSQL's CONTEXT, and none of the rows written before it stays. */
+/* A bad value on line 70,000 fails the COPY with the type's error and
+ * PostgreSQL's CONTEXT, and none of the rows written before it (two
+ * batches of 32,768) stays. */
 static void
 test_bad_row_leaves_nothing(void **state)
 {
     assert_true(th_ok(conn, "CREATE TABLE bad (id bigint PRIMARY KEY, "
                             "name text, v bigint)"));
     size_t len;
-    char *data = rows_text(1, 40000, 30000, &len);
+    char *data = rows_text(1, 80000, 70000, &len);
     PGresult *res = copy_in("COPY bad FROM STDIN", data, len, 65536);
     free(data);
     assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
@@ -117,30 +118,30 @@ test_bad_row_leaves_nothing(void **state)
     assert_string_equal(field(res, PG_DIAG_MESSAGE_PRIMARY),
                         "invalid input syntax for type bigint: \"x\"");
     assert_string_equal(field(res, PG_DIAG_CONTEXT),
-                        "COPY bad, line 30000, column v: \"x\"");
+                        "COPY bad, line 70000, column v: \"x\"");
     PQclear(res);
     assert_int_equal(th_scalar(conn, "SELECT count(*) FROM bad"), 0);
     /* The connection is in sync for the next statement. */
     assert_int_equal(th_scalar(conn, "SELECT 7"), 7);
 }
 
-/* A key already in the table fails with 23505 naming it, and the batches
- * written before are taken back. */
+/* A key already in the table fails with 23505 naming it and its line, and
+ * the batches written before are taken back. */
 static void
 test_duplicate_key_leaves_nothing(void **state)
 {
     assert_true(th_ok(conn, "CREATE TABLE dup (id bigint PRIMARY KEY, "
                             "name text, v bigint)"));
-    assert_true(th_ok(conn, "INSERT INTO dup VALUES (25000, 'old', 1)"));
+    assert_true(th_ok(conn, "INSERT INTO dup VALUES (70000, 'old', 1)"));
     size_t len;
-    char *data = rows_text(1, 30000, 0, &len);
+    char *data = rows_text(1, 80000, 0, &len);
     PGresult *res = copy_in("COPY dup FROM STDIN", data, len, 65536);
     free(data);
     assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
     assert_string_equal(field(res, PG_DIAG_SQLSTATE), "23505");
     assert_string_equal(field(res, PG_DIAG_MESSAGE_DETAIL),
-                        "Key (id)=(25000) already exists.");
-    assert_string_equal(field(res, PG_DIAG_CONTEXT), "COPY dup, line 25000");
+                        "Key (id)=(70000) already exists.");
+    assert_string_equal(field(res, PG_DIAG_CONTEXT), "COPY dup, line 70000");
     PQclear(res);
     assert_int_equal(th_scalar(conn, "SELECT count(*) FROM dup"), 1);
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench_pgbench — pgbench's select-only transaction (-S) through Talus with
+# each query mode (-M simple, extended, prepared), and the same against
+# PostgreSQL 15 when a port is given, alternating so both see the same
+# machine load.
+#
+#   tests/bench/bench_pgbench.sh [-s scale] [-T seconds] [-c clients]
+#                                [-r rounds] [-p postgres_port]
+#
+# Starts the local cluster of `make up` (scripts/cluster, BUILD=build by
+# default: a release build) in a temporary data folder on ports 25733+,
+# creates pgbench's four tables with their primary keys (as pgbench -i -s
+# scale does; pgbench -i itself needs transaction blocks) and loads them
+# with COPY, then runs `pgbench -n -S -M mode -c clients -j 2 -T seconds`
+# for each mode, rounds times. With -p, the PostgreSQL server on
+# 127.0.0.1:port (user postgres) is loaded by pgbench -i -s scale in a
+# database bench_pgbench and measured the same way after each Talus run.
+# Prints one line per run and the median tps per mode and server; exits 1
+# if any run had failed transactions.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SCALE=1 DURATION=10 CLIENTS=4 ROUNDS=3 PGPORT_PG=
+while getopts "s:T:c:r:p:" o; do
+  case $o in
+  s) SCALE=$OPTARG ;;
+  T) DURATION=$OPTARG ;;
+  c) CLIENTS=$OPTARG ;;
+  r) ROUNDS=$OPTARG ;;
+  p) PGPORT_PG=$OPTARG ;;
+  *) exit 2 ;;
+  esac
+done
+
+BUILD=${BUILD:-build}
+DATA=$(mktemp -d /tmp/bench_pgbench.XXXXXX)
+PORT=25733
+export BUILD DATA PORT NODE_PORT=25800
+cleanup() {
+  scripts/cluster down >/dev/null 2>&1 || true
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+scripts/cluster up >/dev/null
+
+T=(-h 127.0.0.1 -p "$PORT" -U talus talus)
+psql -X -q -v ON_ERROR_STOP=1 "${T[@]}" <<SQL
+CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler character(88));
+CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler character(84));
+CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler character(84));
+CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler character(22));
+SQL
+awk -v s="$SCALE" 'BEGIN { for (i = 1; i <= s; i++) print i "\t0\t" }' |
+  psql -X -q "${T[@]}" -c "COPY pgbench_branches (bid, bbalance, filler) FROM STDIN"
+awk -v s="$SCALE" 'BEGIN { for (i = 1; i <= s * 10; i++) print i "\t" int((i - 1) / 10) + 1 "\t0\t" }' |
+  psql -X -q "${T[@]}" -c "COPY pgbench_tellers (tid, bid, tbalance, filler) FROM STDIN"
+awk -v s="$SCALE" 'BEGIN { for (i = 1; i <= s * 100000; i++) print i "\t" int((i - 1) / 100000) + 1 "\t0\t" }' |
+  psql -X -q "${T[@]}" -c "COPY pgbench_accounts (aid, bid, abalance, filler) FROM STDIN"
+
+if [ -n "$PGPORT_PG" ]; then
+  P=(-h 127.0.0.1 -p "$PGPORT_PG" -U postgres)
+  psql -X -q "${P[@]}" -c "DROP DATABASE IF EXISTS bench_pgbench" postgres
+  psql -X -q "${P[@]}" -c "CREATE DATABASE bench_pgbench" postgres
+  pgbench -q -i -s "$SCALE" "${P[@]}" bench_pgbench >/dev/null 2>&1
+fi
+
+declare -A RESULTS
+failed=0
+run() { # label mode args...
+  local label=$1 mode=$2 out tps fails
+  shift 2
+  out=$(pgbench -n -S -M "$mode" -c "$CLIENTS" -j 2 -T "$DURATION" "$@" 2>&1)
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
+  fails=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
+  echo "$label mode=$mode tps=${tps:-0} failed=${fails:-?}"
+  [ "${fails:-1}" = 0 ] || failed=1
+  RESULTS[$label.$mode]+="${tps:-0} "
+}
+for r in $(seq "$ROUNDS"); do
+  for m in simple extended prepared; do
+    run talus "$m" "${T[@]}"
+    [ -z "$PGPORT_PG" ] || run postgres "$m" "${P[@]}" bench_pgbench
+  done
+done
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+for m in simple extended prepared; do
+  line="median mode=$m talus_tps=$(median "${RESULTS[talus.$m]}")"
+  [ -z "$PGPORT_PG" ] || line+=" postgres_tps=$(median "${RESULTS[postgres.$m]}")"
+  echo "$line"
+done
+exit $failed
