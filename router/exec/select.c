@@ -60,10 +60,17 @@ bind_limit(struct sql_stmt *st, const PgQuery__Node *n, const char *what,
     *out = 0;
     if (n == NULL)
         return 0;
-    struct tl_value v;
-    int rv = bind_const(st, n, &v);
+    /* As PostgreSQL, LIMIT and OFFSET are bigint: a $n there is one. */
+    struct tl_expr *e;
+    int rv = bind_expr(st, NULL, n, &e);
+    if (rv == 0)
+        rv = bind_coerce_unknown(st, &e, TL_TYPE_INT8, -1, -1);
+    if (rv == 0 && e->kind != TL_EXPR_CONST)
+        rv = bind_const(st, n, &(struct tl_value){0});
     if (rv != 0)
         return rv;
+    struct tl_value v = e->value;
+    v.type = e->type;
     if (v.is_null)
         return 0;
     struct tl_value i;

@@ -30,6 +30,10 @@ struct prep {
     char *query; /* the text, owned */
     PgQueryProtobufParseResult pr;
     PgQuery__ParseResult *tree; /* at most one statement */
+    /* The statement run: tree's, or the query of a PREPARE; NULL for an
+     * empty query. */
+    const PgQuery__RawStmt *raw;
+    PgQuery__RawStmt inner; /* PREPARE: the RawStmt raw points to */
     size_t n_params;
     uint32_t *oids; /* n_params: declared, else as inferred (0: unknown) */
     uint8_t *types; /* n_params: Talus types, TL_TYPE_UNKNOWN if none */
@@ -310,15 +314,23 @@ stmt_init(struct tcop *t, struct sql_stmt *st, struct dest *dest,
     st->deadline_ms = timeout_ms > 0 ? router_now_ms() + timeout_ms : 0;
 }
 
-/* Send the report of a failed statement. */
-static int
-send_stmt_error(struct tcop *t, struct sql_stmt *st, int rv)
+/* The report of statement @st that failed with @rv: st->err, else its
+ * destination's, else the code's. */
+static void
+stmt_report(struct sql_stmt *st, int rv)
 {
     if (!tl_error_is_set(&st->err) && tl_error_is_set(&st->dest->err))
         st->err = st->dest->err;
     if (!tl_error_is_set(&st->err))
         tl_error_set(&st->err, rv, tl_errno_sqlstate(rv), "%s",
                      tl_strerror(rv));
+}
+
+/* Send the report of a failed statement. */
+static int
+send_stmt_error(struct tcop *t, struct sql_stmt *st, int rv)
+{
+    stmt_report(st, rv);
     pgw_send_error(t->c, &st->err);
     return rv;
 }
@@ -386,13 +398,6 @@ parse_query(const char *query, PgQueryProtobufParseResult *pr,
 
 /* ------------------------------------------------------------------- COPY */
 
-static bool
-is_copy(const PgQuery__RawStmt *raw)
-{
-    return raw->stmt != NULL &&
-           raw->stmt->node_case == PG_QUERY__NODE__NODE_COPY_STMT;
-}
-
 /* Run COPY @cs of statement @st (whose destination is the client's, for
  * the command tag); *@gone when the client went away during COPY FROM. */
 static int
@@ -443,6 +448,10 @@ run_copy(struct tcop *t, struct sql_stmt *st, const PgQuery__CopyStmt *cs,
 
 /* ---------------------------------------------------------- simple query */
 
+static int run_tcop_stmt(struct tcop *t, struct sql_stmt *st,
+                         const PgQuery__RawStmt *raw, bool extended,
+                         bool *gone);
+
 char
 tcop_simple_query(struct tcop *t, const char *query)
 {
@@ -467,10 +476,7 @@ tcop_simple_query(struct tcop *t, const char *query)
         client_dest_init(&cd, t->c, true, NULL, 0);
         stmt_init(t, &st, &cd.base, query, start_us);
         bool gone = false;
-        int rv = is_copy(tree->stmts[i])
-                     ? run_copy(t, &st, tree->stmts[i]->stmt->copy_stmt, false,
-                                &gone)
-                     : run_stmt(&st, tree->stmts[i]);
+        int rv = run_tcop_stmt(t, &st, tree->stmts[i], false, &gone);
         tl_arena_reset(&t->sql->arena);
         client_dest_close(&cd);
         if (rv != 0 && !gone)
@@ -485,7 +491,7 @@ tcop_simple_query(struct tcop *t, const char *query)
 
 /* ------------------------------------------------------------------ Parse */
 
-static int analyse_params(struct tcop *t, struct prep *p);
+static int analyse_params(struct tcop *t, struct prep *p, struct tl_error *err);
 
 /* The highest $n in @query (its tokens, so strings and comments do not
  * count); 0 when none or when it cannot be scanned. */
@@ -592,10 +598,11 @@ handle_parse(struct tcop *t, struct pgw_reader *m)
     p->refs = 1;
     /* As PostgreSQL, Parse binds the statement: a missing table or column
      * fails here, and the types of the $n are fixed now. */
-    rv = analyse_params(t, p);
+    p->raw = p->tree->n_stmts > 0 ? p->tree->stmts[0] : NULL;
+    rv = analyse_params(t, p, &e);
     if (rv != 0) {
         prep_release(p);
-        return rv;
+        return send_error(t, &e);
     }
     drop_prep(t, name); /* the unnamed statement is replaced */
     p->next = t->preps;
@@ -624,15 +631,16 @@ same_cols(const struct prep *p, const struct describe_dest *dd)
  * it: infer the types of its $n into @types and learn its result columns
  * into @p. Once described, a statement keeps its result's types, as a
  * PostgreSQL prepared statement does: 0A000 "cached plan must not change
- * result type" when they changed. 0, or an error sent to the client. */
+ * result type" when they changed. 0, or a negative code with @err
+ * filled. */
 static int
-analyse(struct tcop *t, struct prep *p, uint8_t *types,
-        const struct tl_value *values)
+analyse(struct tcop *t, struct prep *p, uint8_t *types, bool *used,
+        const struct tl_value *values, struct tl_error *err)
 {
     struct sql_params params = {
-        .n = p->n_params, .types = types, .values = values};
-    if (p->tree->n_stmts == 0 || (!is_described_by_binding(p->tree->stmts[0]) &&
-                                  !is_explain(p->tree->stmts[0]))) {
+        .n = p->n_params, .types = types, .values = values, .used = used};
+    if (p->raw == NULL ||
+        (!is_described_by_binding(p->raw) && !is_explain(p->raw))) {
         p->has_cols = true;
         p->no_data = true;
         p->cols_version = catalog_version(t->r->catalog);
@@ -645,12 +653,12 @@ analyse(struct tcop *t, struct prep *p, uint8_t *types,
     st.params = &params;
     st.describe_only = true;
     int rv = 0;
-    if (is_explain(p->tree->stmts[0])) {
+    if (is_explain(p->raw)) {
         static const struct dest_column plan = {
             .name = "QUERY PLAN", .type = TL_TYPE_TEXT, .typmod = -1};
         rv = dest_startup(&dd.base, &plan, 1);
     } else {
-        rv = run_stmt(&st, p->tree->stmts[0]);
+        rv = run_stmt(&st, p->raw);
     }
     if (rv == 0 && p->has_cols && !same_cols(p, &dd))
         rv = sql_error(&st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
@@ -679,17 +687,19 @@ analyse(struct tcop *t, struct prep *p, uint8_t *types,
                               ? st.catalog_version
                               : catalog_version(t->r->catalog);
     }
+    if (rv != 0) {
+        stmt_report(&st, rv);
+        *err = st.err;
+    }
     describe_dest_close(&dd);
     tl_arena_reset(&t->sql->arena);
-    if (rv != 0)
-        return send_stmt_error(t, &st, rv);
-    return 0;
+    return rv;
 }
 
-/* Infer the types of @p's $n once (Describe of the statement, or a Bind
- * that needs them). */
+/* Infer the types of @p's $n once (Parse, PREPARE). 0, or a negative
+ * code with @err filled. */
 static int
-analyse_params(struct tcop *t, struct prep *p)
+analyse_params(struct tcop *t, struct prep *p, struct tl_error *err)
 {
     if (p->analysed)
         return 0;
@@ -697,7 +707,21 @@ analyse_params(struct tcop *t, struct prep *p)
     if (types == NULL)
         abort();
     memcpy(types, p->types, p->n_params);
-    int rv = analyse(t, p, types, NULL);
+    bool *used = calloc(p->n_params + 1, sizeof(*used));
+    if (used == NULL)
+        abort();
+    int rv = analyse(t, p, types, used, NULL, err);
+    for (size_t i = 0; rv == 0 && i < p->n_params; i++) {
+        /* As PostgreSQL: a $n neither declared nor used cannot be
+         * described; one used where nothing gives it a type is text. */
+        if (types[i] == TL_TYPE_UNKNOWN && p->oids[i] == 0 && !used[i] &&
+            p->raw != NULL && is_described_by_binding(p->raw))
+            rv = tl_error_set(err, TL_ETYPE, TL_SQLSTATE_INDETERMINATE_DATATYPE,
+                              "could not determine data type of parameter "
+                              "$%zu",
+                              i + 1);
+    }
+    free(used);
     if (rv != 0) {
         free(types);
         return rv;
@@ -705,7 +729,7 @@ analyse_params(struct tcop *t, struct prep *p)
     for (size_t i = 0; i < p->n_params; i++) {
         p->types[i] = types[i];
         if (p->oids[i] == 0)
-            p->oids[i] = tl_type_oid(types[i]); /* unknown: text */
+            p->oids[i] = tl_type_oid(types[i]);
     }
     free(types);
     p->analysed = true;
@@ -781,11 +805,11 @@ handle_describe(struct tcop *t, struct pgw_reader *m)
                              "prepared statement \"%s\" does not exist", name);
             return send_error(t, &e);
         }
-        rv = analyse_params(t, p);
+        rv = analyse_params(t, p, &e);
         if (rv == 0 && !cols_fresh(t, p))
-            rv = analyse(t, p, p->types, NULL);
+            rv = analyse(t, p, p->types, NULL, NULL, &e);
         if (rv != 0)
-            return rv;
+            return send_error(t, &e);
         pgw_send_parameter_description(t->c, p->oids, p->n_params);
         return send_description(t, p, NULL, 0);
     }
@@ -801,16 +825,193 @@ handle_describe(struct tcop *t, struct pgw_reader *m)
             if (types == NULL)
                 abort();
             memcpy(types, po->stmt->types, po->stmt->n_params);
-            rv = analyse(t, po->stmt, types, po->values);
+            rv = analyse(t, po->stmt, types, NULL, po->values, &e);
             free(types);
             if (rv != 0)
-                return rv;
+                return send_error(t, &e);
         }
         return send_description(t, po->stmt, po->formats, po->n_formats);
     }
     tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                  "invalid DESCRIBE message subtype %d", (int)k);
     return send_error(t, &e);
+}
+
+/* ------------------------------------------- PREPARE, EXECUTE, DEALLOCATE */
+
+static int
+no_statement(struct sql_stmt *st, const char *name)
+{
+    return sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
+                     "prepared statement \"%s\" does not exist", name);
+}
+
+/* PREPARE name [(types)] AS statement: a prepared statement as Parse
+ * makes it, from the text of the PREPARE. */
+static int
+sql_prepare(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
+{
+    const PgQuery__PrepareStmt *ps = raw->stmt->prepare_stmt;
+    if (find_prep(t, ps->name) != NULL)
+        return sql_error(st, TL_EEXISTS,
+                         TL_SQLSTATE_DUPLICATE_PREPARED_STATEMENT,
+                         "prepared statement \"%s\" already exists", ps->name);
+    struct prep *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        abort();
+    p->refs = 1;
+    size_t len = raw->stmt_len > 0 ? (size_t)raw->stmt_len
+                                   : strlen(st->query + raw->stmt_location);
+    p->query = strndup(st->query + raw->stmt_location, len);
+    p->name = strdup(ps->name);
+    if (p->query == NULL || p->name == NULL)
+        abort();
+    int rv = parse_query(p->query, &p->pr, &p->tree, &st->err);
+    if (rv != 0) {
+        free(p->query);
+        free(p->name);
+        free(p);
+        return rv;
+    }
+    p->inner.stmt = p->tree->stmts[0]->stmt->prepare_stmt->query;
+    p->raw = &p->inner;
+    size_t n = highest_param(p->query);
+    if (ps->n_argtypes > n)
+        n = ps->n_argtypes;
+    p->n_params = n;
+    p->oids = calloc(n + 1, sizeof(*p->oids));
+    p->types = calloc(n + 1, sizeof(*p->types));
+    if (p->oids == NULL || p->types == NULL)
+        abort();
+    for (size_t i = 0; i < ps->n_argtypes && rv == 0; i++) {
+        int32_t typmod;
+        rv = bind_type_name(st, ps->argtypes[i]->type_name, &p->types[i],
+                            &typmod);
+        p->oids[i] = tl_type_oid(p->types[i]);
+    }
+    if (rv == 0)
+        rv = analyse_params(t, p, &st->err);
+    if (rv != 0) {
+        prep_release(p);
+        return rv;
+    }
+    p->next = t->preps;
+    t->preps = p;
+    dest_complete(st->dest, "PREPARE");
+    return 0;
+}
+
+/* EXECUTE name [(values)]: the statement run with the values, cast to the
+ * types of its parameters, its rows sent as a Query's are. */
+static int
+sql_execute(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
+{
+    const PgQuery__ExecuteStmt *es = raw->stmt->execute_stmt;
+    struct prep *p = find_prep(t, es->name);
+    if (p == NULL)
+        return no_statement(st, es->name);
+    if (es->n_params != p->n_params) {
+        sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                  "wrong number of parameters for prepared statement "
+                  "\"%s\"",
+                  es->name);
+        tl_error_detail(&st->err, "Expected %zu parameters but got %zu.",
+                        p->n_params, es->n_params);
+        return TL_ESYNTAX;
+    }
+    /* The values outlive a re-run of the statement, which resets st->a. */
+    struct tl_arena pa;
+    tl_arena_init(&pa);
+    struct tl_value *values =
+        tl_arena_calloc(&pa, (p->n_params + 1) * sizeof(*values));
+    int rv = 0;
+    for (size_t i = 0; i < p->n_params && rv == 0; i++) {
+        struct tl_value v;
+        rv = bind_const(st, es->params[i], &v);
+        if (rv == 0 && p->types[i] != TL_TYPE_UNKNOWN &&
+            v.type != p->types[i]) {
+            rv =
+                tl_value_cast(&v, p->types[i], -1, st->a, &values[i], &st->err);
+            /* PostgreSQL points at a quoted literal its type rejects. */
+            const PgQuery__Node *n = es->params[i];
+            if (rv != 0 && v.type == TL_TYPE_UNKNOWN &&
+                n->node_case == PG_QUERY__NODE__NODE_A_CONST)
+                sql_error_at(st, rv, n->a_const->location);
+        } else {
+            values[i] = v;
+        }
+        if (rv == 0 && !values[i].is_null &&
+            (tl_type_is_text(values[i].type) ||
+             values[i].type == TL_TYPE_UNKNOWN))
+            values[i].u.s.p =
+                tl_arena_strndup(&pa, values[i].u.s.p, values[i].u.s.len);
+    }
+    if (rv == 0 && p->raw == NULL)
+        dest_complete(st->dest, "");
+    if (rv != 0 || p->raw == NULL) {
+        tl_arena_close(&pa);
+        return rv;
+    }
+    uint8_t *types = tl_arena_alloc(&pa, p->n_params + 1);
+    memcpy(types, p->types, p->n_params);
+    struct sql_params params = {
+        .n = p->n_params, .types = types, .values = values};
+    /* Positions of errors point into the PREPARE's text. */
+    const char *query = st->query;
+    st->query = p->query;
+    st->params = &params;
+    p->refs++;
+    rv = run_stmt(st, p->raw);
+    st->params = NULL;
+    st->query = query;
+    if (rv != 0)
+        stmt_report(st, rv);
+    prep_release(p);
+    tl_arena_close(&pa);
+    return rv;
+}
+
+/* DEALLOCATE [PREPARE] name | ALL. */
+static int
+sql_deallocate(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
+{
+    const PgQuery__DeallocateStmt *ds = raw->stmt->deallocate_stmt;
+    if (ds->name == NULL || ds->name[0] == '\0') {
+        while (t->preps != NULL) {
+            struct prep *p = t->preps;
+            t->preps = p->next;
+            prep_release(p);
+        }
+        dest_complete(st->dest, "DEALLOCATE ALL");
+        return 0;
+    }
+    if (find_prep(t, ds->name) == NULL)
+        return no_statement(st, ds->name);
+    drop_prep(t, ds->name);
+    dest_complete(st->dest, "DEALLOCATE");
+    return 0;
+}
+
+/* Run @raw: the statements that need the traffic cop's state (COPY and
+ * its connection, PREPARE, EXECUTE, DEALLOCATE) here, the rest by the
+ * layers below. */
+static int
+run_tcop_stmt(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw,
+              bool extended, bool *gone)
+{
+    *gone = false;
+    switch (raw->stmt != NULL ? raw->stmt->node_case : 0) {
+    case PG_QUERY__NODE__NODE_COPY_STMT:
+        return run_copy(t, st, raw->stmt->copy_stmt, extended, gone);
+    case PG_QUERY__NODE__NODE_PREPARE_STMT:
+        return sql_prepare(t, st, raw);
+    case PG_QUERY__NODE__NODE_EXECUTE_STMT:
+        return sql_execute(t, st, raw);
+    case PG_QUERY__NODE__NODE_DEALLOCATE_STMT:
+        return sql_deallocate(t, st, raw);
+    default:
+        return run_stmt(st, raw);
+    }
 }
 
 /* ------------------------------------------------------------------- Bind */
@@ -944,11 +1145,9 @@ handle_bind(struct tcop *t, struct pgw_reader *m)
         binary |= pformats[i] == 1;
     /* A binary value is read by its type: learn the types first. */
     if (binary && !p->analysed) {
-        rv = analyse_params(t, p);
-        if (rv != 0) {
-            free(pformats);
-            return rv;
-        }
+        rv = analyse_params(t, p, &e);
+        if (rv != 0)
+            goto err;
     }
     po = calloc(1, sizeof(*po));
     if (po == NULL)
@@ -1069,7 +1268,7 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
         return 0;
     }
     struct prep *p = po->stmt;
-    if (p->tree->n_stmts == 0) {
+    if (p->raw == NULL) {
         pgw_send_empty_query(t->c);
         po->done = true;
         return 0;
@@ -1093,9 +1292,7 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
     stmt_init(t, &st, &cd.base, p->query, func_now_us());
     st.params = &params;
     bool gone;
-    rv = is_copy(p->tree->stmts[0])
-             ? run_copy(t, &st, p->tree->stmts[0]->stmt->copy_stmt, true, &gone)
-             : run_stmt(&st, p->tree->stmts[0]);
+    rv = run_tcop_stmt(t, &st, p->raw, true, &gone);
     free(types);
     tl_arena_reset(&t->sql->arena);
     po->started = true;

@@ -138,6 +138,8 @@ bind_param(struct sql_stmt *st, const PgQuery__ParamRef *pr,
     }
     uint32_t i = (uint32_t)number - 1;
     uint8_t type = st->params->types[i];
+    if (st->params->used != NULL)
+        st->params->used[i] = true;
     struct tl_value v = st->params->values != NULL ? st->params->values[i]
                                                    : tl_value_null(type);
     if (v.is_null)
@@ -174,6 +176,15 @@ coerce_const_as(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
     *e = tl_expr_const(st->a, &v);
     (*e)->type = type;
     return 0;
+}
+
+int
+bind_coerce_unknown(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
+                    int32_t typmod, int location)
+{
+    if ((*e)->kind != TL_EXPR_CONST || (*e)->type != TL_TYPE_UNKNOWN)
+        return 0;
+    return coerce_const_as(st, e, type, typmod, false, location);
 }
 
 /* Convert the unknown-typed constant @e to @type now. */

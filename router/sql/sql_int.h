@@ -57,6 +57,7 @@ struct sql_params {
     size_t n;
     uint8_t *types;                /* n: enum tl_type, TL_TYPE_UNKNOWN */
     const struct tl_value *values; /* n, or NULL (describing) */
+    bool *used; /* n, or NULL: set for each $n the statement refers to */
 };
 
 /* A $n of unknown type bound into a constant: if the binder converts that
@@ -265,6 +266,11 @@ int bind_const(struct sql_stmt *st, const PgQuery__Node *n,
  * x but expression is of type y". @location for the error position. */
 int bind_assign(struct sql_stmt *st, struct tl_expr **e, const char *colname,
                 uint8_t type, int32_t typmod, int location);
+/** Convert @e to @type now if it is a constant of unknown type (a quoted
+ * literal, or a $n whose type is then inferred); other expressions are
+ * left alone. Errors as the type's input function. */
+int bind_coerce_unknown(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
+                        int32_t typmod, int location);
 /** Parse a TypeName into a Talus type; 0A000 'type "x" is not supported'. */
 int bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn,
                    uint8_t *type, int32_t *typmod);

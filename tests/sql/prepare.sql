@@ -1,0 +1,30 @@
+-- PREPARE, EXECUTE and DEALLOCATE: SQL-level prepared statements, with
+-- parameter types declared or inferred from their use.
+CREATE TABLE pr (id int PRIMARY KEY, name text, v bigint);
+INSERT INTO pr VALUES (1, 'one', 10), (2, 'two', 20), (3, 'three', NULL);
+PREPARE byid (int) AS SELECT name, v FROM pr WHERE id = $1;
+EXECUTE byid(2);
+EXECUTE byid('3');
+EXECUTE byid(4);
+PREPARE byname AS SELECT id FROM pr WHERE name = $1 ORDER BY id;
+EXECUTE byname('one');
+PREPARE ins AS INSERT INTO pr VALUES ($1, $2, $3);
+EXECUTE ins(4, 'four', 40);
+EXECUTE ins(4, 'again', 41);
+EXECUTE ins(5, 'five');
+EXECUTE byid('x');
+PREPARE upd (bigint, int) AS UPDATE pr SET v = $1 WHERE id = $2;
+EXECUTE upd(99, 3);
+SELECT * FROM pr ORDER BY id;
+PREPARE byid AS SELECT 1;
+EXECUTE nope;
+DEALLOCATE byname;
+EXECUTE byname('one');
+DEALLOCATE byname;
+DEALLOCATE PREPARE byid;
+DEALLOCATE ALL;
+EXECUTE ins(6, 'six', 60);
+PREPARE bad AS SELECT * FROM missing WHERE id = $1;
+PREPARE two AS SELECT $2::int + 1;
+EXECUTE two(1, 2);
+DROP TABLE pr;
