@@ -45,6 +45,7 @@
 #define TL_SQLSTATE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE "2201X"
 #define TL_SQLSTATE_INVALID_TEXT_REPRESENTATION "22P02"
 #define TL_SQLSTATE_INVALID_BINARY_REPRESENTATION "22P03"
+#define TL_SQLSTATE_BAD_COPY_FILE_FORMAT "22P04"
 /* Class 23 - Integrity Constraint Violation */
 #define TL_SQLSTATE_NOT_NULL_VIOLATION "23502"
 #define TL_SQLSTATE_UNIQUE_VIOLATION "23505"
@@ -122,6 +123,7 @@
       "invalid_row_count_in_result_offset_clause")                             \
     X(INVALID_TEXT_REPRESENTATION, "invalid_text_representation")              \
     X(INVALID_BINARY_REPRESENTATION, "invalid_binary_representation")          \
+    X(BAD_COPY_FILE_FORMAT, "bad_copy_file_format")                            \
     X(NOT_NULL_VIOLATION, "not_null_violation")                                \
     X(UNIQUE_VIOLATION, "unique_violation")                                    \
     X(INVALID_SQL_STATEMENT_NAME, "invalid_sql_statement_name")                \

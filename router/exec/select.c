@@ -66,7 +66,7 @@ bind_limit(struct sql_stmt *st, const PgQuery__Node *n, const char *what,
     if (rv == 0)
         rv = bind_coerce_unknown(st, &e, TL_TYPE_INT8, -1, -1);
     if (rv == 0 && e->kind != TL_EXPR_CONST)
-        rv = bind_const(st, n, &(struct tl_value){0});
+        rv = sql_unsupported(st, "a non-constant expression here");
     if (rv != 0)
         return rv;
     struct tl_value v = e->value;

@@ -46,16 +46,21 @@ visible_columns(struct sql_stmt *st, const struct tl_table *t,
     return n;
 }
 
-/* Options of @cs for the visible columns of @t (position errors mapped
- * into the query). */
+/* Look up the table of @cs into *@t and read its options for the
+ * table's visible columns (*@index: their column numbers), position
+ * errors mapped into the query. */
 static int
-parse_options(struct sql_stmt *st, const PgQuery__CopyStmt *cs,
-              const struct tl_table *t, struct copy_format_options *opts,
-              size_t **index)
+open_table(struct sql_stmt *st, const PgQuery__CopyStmt *cs,
+           struct tl_table **t, struct copy_format_options *opts,
+           size_t **index)
 {
     const char **names;
-    size_t n = visible_columns(st, t, &names, index);
-    int rv = copy_format_options_parse(cs, t->name, names, n, opts, &st->err);
+    memset(opts, 0, sizeof(*opts));
+    int rv = sql_lookup_table(st, cs->relation, t);
+    if (rv != 0)
+        return rv;
+    size_t n = visible_columns(st, *t, &names, index);
+    rv = copy_format_options_parse(cs, (*t)->name, names, n, opts, &st->err);
     if (rv != 0 && st->err.position > 0) {
         int at = st->err.position - 1;
         st->err.position = 0;
@@ -112,11 +117,7 @@ copy_from_stdin(struct sql_stmt *st, struct pgw_conn *c,
     struct copy_format_options opts;
     size_t *index;
     *gone = false;
-    int rv = sql_lookup_table(st, cs->relation, &t);
-    if (rv != 0)
-        return rv;
-    memset(&opts, 0, sizeof(opts));
-    rv = parse_options(st, cs, t, &opts, &index);
+    int rv = open_table(st, cs, &t, &opts, &index);
     if (rv != 0)
         return rv;
     size_t *cols = tl_arena_alloc(st->a, (opts.n_columns + 1) * sizeof(*cols));
@@ -214,11 +215,7 @@ copy_to_select(struct sql_stmt *st, const PgQuery__CopyStmt *cs, char **sql)
     struct tl_table *t;
     struct copy_format_options opts;
     size_t *index;
-    int rv = sql_lookup_table(st, cs->relation, &t);
-    if (rv != 0)
-        return rv;
-    memset(&opts, 0, sizeof(opts));
-    rv = parse_options(st, cs, t, &opts, &index);
+    int rv = open_table(st, cs, &t, &opts, &index);
     if (rv != 0)
         return rv;
     struct tl_buf b;
@@ -299,15 +296,12 @@ out_row(struct dest *base, const struct tl_value *v, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         size_t end = i + 1 < n ? at[i + 1] : d->text.len;
-        vals[i].p = v[i].is_null ? NULL : (const char *)d->text.data + at[i];
         vals[i].len = end - at[i];
-        if (vals[i].p == NULL && !v[i].is_null)
-            vals[i].p = "";
+        /* An empty value is "" (text.data may still be NULL), not NULL. */
+        if (!v[i].is_null)
+            vals[i].p =
+                vals[i].len > 0 ? (const char *)d->text.data + at[i] : "";
     }
-    /* A row of zero-length values may leave text.data NULL. */
-    for (size_t i = 0; i < n; i++)
-        if (!v[i].is_null && vals[i].len == 0)
-            vals[i].p = "";
     tl_buf_reset(&d->line);
     copy_format_write_row(&d->opts, vals, &d->line);
     pgw_send_copy_data(d->c, d->line.data, d->line.len);

@@ -165,6 +165,38 @@ find_portal(struct tcop *t, const char *name)
     return NULL;
 }
 
+/* 26000 for the statement @name that does not exist (@err), as
+ * PostgreSQL words it for the unnamed one and named ones. */
+static int
+no_statement_error(const char *name, struct tl_error *err)
+{
+    if (name[0] == '\0')
+        return tl_error_set(err, TL_ENOTFOUND,
+                            TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
+                            "unnamed prepared statement does not exist");
+    return tl_error_set(err, TL_ENOTFOUND,
+                        TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
+                        "prepared statement \"%s\" does not exist", name);
+}
+
+/* 34000 for the portal @name that does not exist. */
+static int
+no_portal_error(const char *name, struct tl_error *err)
+{
+    return tl_error_set(err, TL_ENOTFOUND, TL_SQLSTATE_INVALID_CURSOR_NAME,
+                        "portal \"%s\" does not exist", name);
+}
+
+static void
+drop_all_preps(struct tcop *t)
+{
+    while (t->preps != NULL) {
+        struct prep *p = t->preps;
+        t->preps = p->next;
+        prep_release(p);
+    }
+}
+
 static void
 drop_all_portals(struct tcop *t)
 {
@@ -181,11 +213,7 @@ tcop_destroy(struct tcop *t)
     if (t == NULL)
         return;
     drop_all_portals(t);
-    while (t->preps != NULL) {
-        struct prep *p = t->preps;
-        t->preps = p->next;
-        prep_release(p);
-    }
+    drop_all_preps(t);
     sql_session_destroy(t->sql);
     free(t);
 }
@@ -795,14 +823,7 @@ handle_describe(struct tcop *t, struct pgw_reader *m)
     if (kind == 'S') {
         struct prep *p = find_prep(t, name);
         if (p == NULL) {
-            if (name[0] == '\0')
-                tl_error_set(&e, TL_ENOTFOUND,
-                             TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
-                             "unnamed prepared statement does not exist");
-            else
-                tl_error_set(&e, TL_ENOTFOUND,
-                             TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
-                             "prepared statement \"%s\" does not exist", name);
+            no_statement_error(name, &e);
             return send_error(t, &e);
         }
         rv = analyse_params(t, p, &e);
@@ -816,8 +837,7 @@ handle_describe(struct tcop *t, struct pgw_reader *m)
     if (kind == 'P') {
         struct portal *po = find_portal(t, name);
         if (po == NULL) {
-            tl_error_set(&e, TL_ENOTFOUND, TL_SQLSTATE_INVALID_CURSOR_NAME,
-                         "portal \"%s\" does not exist", name);
+            no_portal_error(name, &e);
             return send_error(t, &e);
         }
         if (!cols_fresh(t, po->stmt)) {
@@ -838,13 +858,6 @@ handle_describe(struct tcop *t, struct pgw_reader *m)
 }
 
 /* ------------------------------------------- PREPARE, EXECUTE, DEALLOCATE */
-
-static int
-no_statement(struct sql_stmt *st, const char *name)
-{
-    return sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
-                     "prepared statement \"%s\" does not exist", name);
-}
 
 /* PREPARE name [(types)] AS statement: a prepared statement as Parse
  * makes it, from the text of the PREPARE. */
@@ -909,7 +922,7 @@ sql_execute(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
     const PgQuery__ExecuteStmt *es = raw->stmt->execute_stmt;
     struct prep *p = find_prep(t, es->name);
     if (p == NULL)
-        return no_statement(st, es->name);
+        return no_statement_error(es->name, &st->err);
     if (es->n_params != p->n_params) {
         sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                   "wrong number of parameters for prepared statement "
@@ -977,16 +990,12 @@ sql_deallocate(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
 {
     const PgQuery__DeallocateStmt *ds = raw->stmt->deallocate_stmt;
     if (ds->name == NULL || ds->name[0] == '\0') {
-        while (t->preps != NULL) {
-            struct prep *p = t->preps;
-            t->preps = p->next;
-            prep_release(p);
-        }
+        drop_all_preps(t);
         dest_complete(st->dest, "DEALLOCATE ALL");
         return 0;
     }
     if (find_prep(t, ds->name) == NULL)
-        return no_statement(st, ds->name);
+        return no_statement_error(ds->name, &st->err);
     drop_prep(t, ds->name);
     dest_complete(st->dest, "DEALLOCATE");
     return 0;
@@ -1111,14 +1120,7 @@ handle_bind(struct tcop *t, struct pgw_reader *m)
         goto err;
     struct prep *p = find_prep(t, stmt_name);
     if (p == NULL) {
-        if (stmt_name[0] == '\0')
-            rv = tl_error_set(&e, TL_ENOTFOUND,
-                              TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
-                              "unnamed prepared statement does not exist");
-        else
-            rv = tl_error_set(
-                &e, TL_ENOTFOUND, TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME,
-                "prepared statement \"%s\" does not exist", stmt_name);
+        rv = no_statement_error(stmt_name, &e);
         goto err;
     }
     if (n_pformats > 1 && n_pformats != (size_t)n_values) {
@@ -1252,8 +1254,7 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
         return send_error(t, &e);
     struct portal *po = find_portal(t, name);
     if (po == NULL) {
-        tl_error_set(&e, TL_ENOTFOUND, TL_SQLSTATE_INVALID_CURSOR_NAME,
-                     "portal \"%s\" does not exist", name);
+        no_portal_error(name, &e);
         return send_error(t, &e);
     }
     if (po->done) {

@@ -14,58 +14,26 @@
 
 #include "common/base/sqlstate.h"
 #include "router/sql/copy_format.h"
-
-/* ERRCODE_BAD_COPY_FILE_FORMAT. It belongs in common/base/sqlstate.h; it
- * is named here until that table gains it. */
-#define COPY_SQLSTATE_BAD_COPY_FILE_FORMAT "22P04"
+#include "router/sql/sql_int.h"
 
 /* ---------------------------------------------------------------- options
  */
 
 /* The valid encoding names of PostgreSQL 15 (pg_encname_tbl in
- * src/common/encnames.c) after clean_encoding_name(): lower case, only
- * letters and digits. */
-static const char *const encoding_names[] = {"abc",         "alt",
-                                             "big5",        "euccn",
-                                             "eucjis2004",  "eucjp",
-                                             "euckr",       "euctw",
-                                             "gb18030",     "gbk",
-                                             "iso88591",    "iso885910",
-                                             "iso885913",   "iso885914",
-                                             "iso885915",   "iso885916",
-                                             "iso88592",    "iso88593",
-                                             "iso88594",    "iso88595",
-                                             "iso88596",    "iso88597",
-                                             "iso88598",    "iso88599",
-                                             "johab",       "koi8",
-                                             "koi8r",       "koi8u",
-                                             "latin1",      "latin10",
-                                             "latin2",      "latin3",
-                                             "latin4",      "latin5",
-                                             "latin6",      "latin7",
-                                             "latin8",      "latin9",
-                                             "mskanji",     "muleinternal",
-                                             "shiftjis",    "shiftjis2004",
-                                             "sjis",        "sqlascii",
-                                             "tcvn",        "tcvn5712",
-                                             "uhc",         "unicode",
-                                             "utf8",        "vscii",
-                                             "win",         "win1250",
-                                             "win1251",     "win1252",
-                                             "win1253",     "win1254",
-                                             "win1255",     "win1256",
-                                             "win1257",     "win1258",
-                                             "win866",      "win874",
-                                             "win932",      "win936",
-                                             "win949",      "win950",
-                                             "windows1250", "windows1251",
-                                             "windows1252", "windows1253",
-                                             "windows1254", "windows1255",
-                                             "windows1256", "windows1257",
-                                             "windows1258", "windows866",
-                                             "windows874",  "windows932",
-                                             "windows936",  "windows949",
-                                             "windows950",  NULL};
+ * src/common/encnames.c) after clean_encoding_name() (lower case, only
+ * letters and digits), each between spaces. */
+static const char encoding_names[] =
+    " abc alt big5 euccn eucjis2004 eucjp euckr euctw gb18030 gbk"
+    " iso88591 iso885910 iso885913 iso885914 iso885915 iso885916 iso88592"
+    " iso88593 iso88594 iso88595 iso88596 iso88597 iso88598 iso88599 johab"
+    " koi8 koi8r koi8u latin1 latin10 latin2 latin3 latin4 latin5 latin6"
+    " latin7 latin8 latin9 mskanji muleinternal shiftjis shiftjis2004 sjis"
+    " sqlascii tcvn tcvn5712 uhc unicode utf8 vscii win win1250 win1251"
+    " win1252 win1253 win1254 win1255 win1256 win1257 win1258 win866 win874"
+    " win932 win936 win949 win950 windows1250 windows1251 windows1252"
+    " windows1253 windows1254 windows1255 windows1256 windows1257"
+    " windows1258 windows866 windows874 windows932 windows936 windows949"
+    " windows950 ";
 
 /* The options whose argument is a string. */
 enum str_opt { O_DELIM, O_NULL, O_QUOTE, O_ESCAPE, O_ENCODING, N_STR_OPTS };
@@ -228,37 +196,43 @@ def_bool(const PgQuery__DefElem *d, bool allow_match, bool is_from,
                         "%s requires a Boolean value", d->defname);
 }
 
+/* clean_encoding_name(): @name in lower case without other characters
+ * than letters and digits, between spaces, into @out (@size bytes); false
+ * when it does not fit (no valid name is that long). */
+static bool
+clean_encoding_name(const char *name, char *out, size_t size)
+{
+    size_t n = 0;
+
+    out[n++] = ' ';
+    for (const char *p = name; *p != '\0'; p++) {
+        if (!isalnum((unsigned char)*p))
+            continue;
+        if (n + 2 >= size)
+            return false;
+        out[n++] = (char)tolower((unsigned char)*p);
+    }
+    out[n++] = ' ';
+    out[n] = '\0';
+    return true;
+}
+
 static bool
 encoding_valid(const char *name)
 {
     char clean[64];
-    size_t n = 0;
 
-    for (const char *p = name; *p != '\0'; p++) {
-        if (!isalnum((unsigned char)*p))
-            continue;
-        if (n + 1 >= sizeof(clean))
-            return false;
-        clean[n++] = (char)tolower((unsigned char)*p);
-    }
-    clean[n] = '\0';
-    for (size_t i = 0; encoding_names[i] != NULL; i++)
-        if (strcmp(clean, encoding_names[i]) == 0)
-            return true;
-    return false;
+    return clean_encoding_name(name, clean, sizeof(clean)) && clean[1] != ' ' &&
+           strstr(encoding_names, clean) != NULL;
 }
 
 static bool
 encoding_is_utf8(const char *name)
 {
-    char clean[16];
-    size_t n = 0;
+    char clean[64];
 
-    for (const char *p = name; *p != '\0' && n + 1 < sizeof(clean); p++)
-        if (isalnum((unsigned char)*p))
-            clean[n++] = (char)tolower((unsigned char)*p);
-    clean[n] = '\0';
-    return strcmp(clean, "utf8") == 0 || strcmp(clean, "unicode") == 0;
+    return clean_encoding_name(name, clean, sizeof(clean)) &&
+           (strcmp(clean, " utf8 ") == 0 || strcmp(clean, " unicode ") == 0);
 }
 
 static int
@@ -548,6 +522,42 @@ out:
     return rv;
 }
 
+/* CopyGetAttnums() for the attlist of @stmt (every column of the table
+ * without one) into out->columns and out->column_index, with the force
+ * flags allocated. */
+static int
+resolve_columns(const PgQuery__CopyStmt *stmt, const char *relname,
+                const char *const *table_columns, size_t n_table_columns,
+                struct copy_format_options *out, struct tl_error *err)
+{
+    size_t n = stmt->n_attlist ? stmt->n_attlist : n_table_columns;
+    int rv;
+
+    out->n_columns = n;
+    out->columns = zalloc(n, sizeof(*out->columns));
+    out->column_index = zalloc(n, sizeof(*out->column_index));
+    out->force_quote = zalloc(n, sizeof(bool));
+    out->force_not_null = zalloc(n, sizeof(bool));
+    out->force_null = zalloc(n, sizeof(bool));
+    for (size_t i = 0; i < n; i++) {
+        size_t idx = i;
+        if (stmt->n_attlist) {
+            const char *name = node_name(stmt->attlist[i]);
+            if ((rv = find_column(name, relname, table_columns, n_table_columns,
+                                  &idx, err)) < 0)
+                return rv;
+            for (size_t j = 0; j < i; j++)
+                if (out->column_index[j] == idx)
+                    return tl_error_set(
+                        err, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_COLUMN,
+                        "column \"%s\" specified more than once", name);
+        }
+        out->column_index[i] = idx;
+        out->columns[i] = dup_str(table_columns[idx]);
+    }
+    return 0;
+}
+
 static int
 parse_into(const PgQuery__CopyStmt *stmt, const char *relname,
            const char *const *table_columns, size_t n_table_columns,
@@ -562,15 +572,19 @@ parse_into(const PgQuery__CopyStmt *stmt, const char *relname,
     if (relname == NULL && stmt->relation != NULL)
         relname = stmt->relation->relname;
 
+    /* DoCopy() checks the column list before it reads the options. */
+    if ((rv = resolve_columns(stmt, relname, table_columns, n_table_columns,
+                              out, err)) < 0)
+        goto err_out;
     for (size_t i = 0; i < stmt->n_options; i++) {
         const PgQuery__Node *n = stmt->options[i];
         if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_DEF_ELEM)
             continue;
         if ((rv = read_option(n->def_elem, is_from, &ro, own, err)) < 0)
-            return rv;
+            goto err_out;
     }
     if ((rv = check_options(&ro, is_from, err)) < 0)
-        return rv;
+        goto err_out;
 
     bool csv = ro.format == COPY_FORMAT_CSV;
     out->format = ro.format;
@@ -587,37 +601,8 @@ parse_into(const PgQuery__CopyStmt *stmt, const char *relname,
     if (ro.str[O_ENCODING] != NULL)
         out->encoding = dup_str(ro.str[O_ENCODING]);
 
-    /* The column list (CopyGetAttnums()), which PostgreSQL resolves after
-     * the options. */
-    size_t n = stmt->n_attlist ? stmt->n_attlist : n_table_columns;
-    out->n_columns = n;
-    out->columns = zalloc(n, sizeof(*out->columns));
-    out->column_index = zalloc(n, sizeof(*out->column_index));
-    out->force_quote = zalloc(n, sizeof(bool));
-    out->force_not_null = zalloc(n, sizeof(bool));
-    out->force_null = zalloc(n, sizeof(bool));
-    for (size_t i = 0; i < n; i++) {
-        size_t idx = i;
-        if (stmt->n_attlist) {
-            const char *name = node_name(stmt->attlist[i]);
-            if ((rv = find_column(name, relname, table_columns, n_table_columns,
-                                  &idx, err)) < 0)
-                goto err_out;
-            for (size_t j = 0; j < i; j++) {
-                if (out->column_index[j] == idx) {
-                    rv = tl_error_set(
-                        err, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_COLUMN,
-                        "column \"%s\" specified more than once", name);
-                    goto err_out;
-                }
-            }
-        }
-        out->column_index[i] = idx;
-        out->columns[i] = dup_str(table_columns[idx]);
-    }
-
     if (ro.force_quote_all) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < out->n_columns; i++)
             out->force_quote[i] = true;
     } else if (ro.force_quote != NULL &&
                (rv = resolve_force(ro.force_quote, "FORCE_QUOTE", relname,
@@ -687,112 +672,12 @@ copy_format_options_close(struct copy_format_options *o)
 /* ----------------------------------------------------------------- UTF-8
  */
 
-/* pg_utf_mblen(): the length a sequence starting with @c claims. */
-static size_t
-utf8_len(unsigned char c)
-{
-    if ((c & 0x80) == 0)
-        return 1;
-    if ((c & 0xe0) == 0xc0)
-        return 2;
-    if ((c & 0xf0) == 0xe0)
-        return 3;
-    if ((c & 0xf8) == 0xf0)
-        return 4;
-    return 1;
-}
-
-/* pg_utf8_islegal() */
-static bool
-utf8_legal(const unsigned char *s, size_t len)
-{
-    unsigned char a;
-
-    switch (len) {
-    default:
-        return false;
-    case 4:
-        a = s[3];
-        if (a < 0x80 || a > 0xbf)
-            return false;
-        /* fall through */
-    case 3:
-        a = s[2];
-        if (a < 0x80 || a > 0xbf)
-            return false;
-        /* fall through */
-    case 2:
-        a = s[1];
-        switch (s[0]) {
-        case 0xe0:
-            if (a < 0xa0 || a > 0xbf)
-                return false;
-            break;
-        case 0xed:
-            if (a < 0x80 || a > 0x9f)
-                return false;
-            break;
-        case 0xf0:
-            if (a < 0x90 || a > 0xbf)
-                return false;
-            break;
-        case 0xf4:
-            if (a < 0x80 || a > 0x8f)
-                return false;
-            break;
-        default:
-            if (a < 0x80 || a > 0xbf)
-                return false;
-            break;
-        }
-        /* fall through */
-    case 1:
-        a = s[0];
-        if (a >= 0x80 && a < 0xc2)
-            return false;
-        if (a > 0xf4)
-            return false;
-        break;
-    }
-    return true;
-}
-
-/* How many bytes of s[0..len) are valid UTF-8 without NUL bytes, stopping
- * at the first invalid or incomplete character (pg_utf8_verifystr()). */
-static size_t
-utf8_valid_prefix(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        if (s[i] != 0 && s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        if (s[i] == 0)
-            break;
-        size_t l = utf8_len(s[i]);
-        if (l > len - i || !utf8_legal(s + i, l))
-            break;
-        i += l;
-    }
-    return i;
-}
-
 /* report_invalid_encoding(): the bad character at s[0..len) (len >= 1). */
 static int
 invalid_utf8(struct tl_error *err, const unsigned char *s, size_t len)
 {
     char hex[8 * 5 + 1];
-    size_t n = utf8_len(s[0]);
-    char *p = hex;
-
-    if (n > len)
-        n = len;
-    if (n > 8)
-        n = 8;
-    for (size_t j = 0; j < n; j++)
-        p += sprintf(p, j + 1 < n ? "0x%02x " : "0x%02x", s[j]);
+    sql_guard_utf8_describe((const char *)s, len, hex, sizeof(hex));
     return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE,
                         "invalid byte sequence for encoding \"UTF8\": %s", hex);
 }
@@ -876,7 +761,8 @@ verify_input(struct copy_format_reader *r)
     if (r->bad_utf8)
         return;
     size_t n = r->in.len - r->verified;
-    size_t ok = utf8_valid_prefix(r->in.data + r->verified, n);
+    size_t ok =
+        sql_guard_utf8_prefix((const char *)r->in.data + r->verified, n);
     r->verified += ok;
     if (ok == n)
         return;
@@ -949,8 +835,7 @@ bad_format(struct copy_format_reader *r, struct tl_error *err, bool line_valid,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     r->line_valid = line_valid;
-    tl_error_set(err, TL_ECORRUPT, COPY_SQLSTATE_BAD_COPY_FILE_FORMAT, "%s",
-                 msg);
+    tl_error_set(err, TL_ECORRUPT, TL_SQLSTATE_BAD_COPY_FILE_FORMAT, "%s", msg);
     if (hint != NULL)
         tl_error_hint(err, "%s", hint);
     return TL_ECORRUPT;
@@ -1068,6 +953,9 @@ read_line(struct copy_format_reader *r, bool *done, struct tl_error *err)
     }
     for (;;) {
         size_t prev = r->scan, p = prev + 1;
+
+        assert(r->pos <= r->scan && r->scan <= r->verified &&
+               r->verified <= r->in.len);
 
         if ((rc = peek_at(r, prev, err)) <= 0)
             return rc;
@@ -1304,7 +1192,7 @@ split_text(struct copy_format_reader *r, struct tl_error *err)
                 size_t k = r->n_fields;
                 const unsigned char *f = r->attr.data + r->starts[k];
                 size_t len = r->attr.len - r->starts[k];
-                size_t ok = utf8_valid_prefix(f, len);
+                size_t ok = sql_guard_utf8_prefix((const char *)f, len);
                 if (ok < len) {
                     r->line_valid = true;
                     return invalid_utf8(err, f + ok, len - ok);
@@ -1545,7 +1433,7 @@ append_limited(char *out, size_t size, const char *s)
         /* pg_mbcliplen(): stop before a character that would not fit. */
         size_t cut = 0;
         while (cut < len) {
-            size_t l = utf8_len((unsigned char)s[cut]);
+            size_t l = sql_guard_utf8_char_len((unsigned char)s[cut]);
             if (cut + l > COPY_FORMAT_CONTEXT_MAX)
                 break;
             cut += l;
@@ -1685,6 +1573,7 @@ copy_format_write_row(const struct copy_format_options *opts,
 {
     bool csv = opts->format == COPY_FORMAT_CSV;
 
+    assert(opts->format != COPY_FORMAT_BINARY);
     for (size_t k = 0; k < opts->n_columns; k++) {
         const struct copy_format_value *v = &values[k];
         if (k > 0)

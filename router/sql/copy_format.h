@@ -155,7 +155,7 @@ void copy_format_reader_destroy(struct copy_format_reader *r);
 
 /** Append @len bytes of one CopyData payload (copied) to the input of @r.
  * Bytes after the end-of-data marker "\." are dropped, as PostgreSQL drops
- * them. Cannot fail. */
+ * them, and so are bytes fed after copy_format_finish(). Cannot fail. */
 void copy_format_feed(struct copy_format_reader *r, const void *p, size_t len);
 
 /** Tell @r that the input is complete (CopyDone): a last line without a

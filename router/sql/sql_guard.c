@@ -281,35 +281,58 @@ utf8_is_legal(const unsigned char *s, size_t n)
     }
 }
 
-bool
-sql_guard_utf8_ok(const char *q, size_t len, char *bad, size_t bad_size)
+size_t
+sql_guard_utf8_char_len(unsigned char c)
+{
+    return utf8_mblen(c);
+}
+
+size_t
+sql_guard_utf8_prefix(const char *q, size_t len)
 {
     const unsigned char *s = (const unsigned char *)q;
     size_t i = 0;
 
     while (i < len) {
-        size_t l = utf8_mblen(s[i]);
-        size_t left = len - i;
-        if (s[i] != 0 && l == 1 && s[i] < 0x80) {
+        if (s[i] != 0 && s[i] < 0x80) {
             i++;
             continue;
         }
-        if (s[i] != 0 && l <= left && utf8_is_legal(s + i, l)) {
-            i += l;
-            continue;
-        }
-        /* As report_invalid_encoding(): the bytes the sequence claims, at
-         * most what is left and at most 8, as "0xc3 0x28". */
-        size_t n = l < left ? l : left;
-        size_t off = 0;
-        if (n > 8)
-            n = 8;
-        if (bad_size > 0)
-            bad[0] = '\0';
-        for (size_t j = 0; j < n && off + 6 <= bad_size; j++)
-            off += (size_t)snprintf(bad + off, bad_size - off, "%s0x%02x",
-                                    j > 0 ? " " : "", s[i + j]);
-        return false;
+        if (s[i] == 0)
+            break;
+        size_t l = utf8_mblen(s[i]);
+        if (l > len - i || !utf8_is_legal(s + i, l))
+            break;
+        i += l;
     }
-    return true;
+    return i;
+}
+
+void
+sql_guard_utf8_describe(const char *q, size_t len, char *bad, size_t bad_size)
+{
+    const unsigned char *s = (const unsigned char *)q;
+    /* As report_invalid_encoding(): the bytes the sequence claims, at most
+     * what is left and at most 8, as "0xc3 0x28". */
+    size_t n = len > 0 ? utf8_mblen(s[0]) : 0;
+    size_t off = 0;
+    if (n > len)
+        n = len;
+    if (n > 8)
+        n = 8;
+    if (bad_size > 0)
+        bad[0] = '\0';
+    for (size_t j = 0; j < n && off + 6 <= bad_size; j++)
+        off += (size_t)snprintf(bad + off, bad_size - off, "%s0x%02x",
+                                j > 0 ? " " : "", s[j]);
+}
+
+bool
+sql_guard_utf8_ok(const char *q, size_t len, char *bad, size_t bad_size)
+{
+    size_t ok = sql_guard_utf8_prefix(q, len);
+    if (ok == len)
+        return true;
+    sql_guard_utf8_describe(q + ok, len - ok, bad, bad_size);
+    return false;
 }

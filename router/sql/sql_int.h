@@ -163,6 +163,18 @@ bool sql_guard_depth_ok(const char *q, size_t len, size_t max, size_t max_nest);
  * ("0xc3 0x28"), for 22021 "invalid byte sequence for encoding "UTF8":
  * ...". Cannot fail. */
 bool sql_guard_utf8_ok(const char *q, size_t len, char *bad, size_t bad_size);
+/** The length a UTF-8 sequence starting with byte @c claims (1 for a byte
+ * no sequence starts with): PostgreSQL's pg_utf_mblen(). */
+size_t sql_guard_utf8_char_len(unsigned char c);
+/** How many bytes of @q (@len bytes) are valid UTF-8 without NUL, up to
+ * the first invalid or incomplete character (pg_utf8_verifystr()). Cannot
+ * fail. */
+size_t sql_guard_utf8_prefix(const char *q, size_t len);
+/** The bytes of the invalid character at @q (@len >= 1 bytes left) into
+ * @bad as report_invalid_encoding() prints them ("0xc3 0x28"). Cannot
+ * fail. */
+void sql_guard_utf8_describe(const char *q, size_t len, char *bad,
+                             size_t bad_size);
 
 /* ---------------------------------------------------------------- ddl.c */
 

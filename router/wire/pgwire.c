@@ -714,35 +714,13 @@ pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out)
     }
 }
 
-/* The fixed binary length of @type, or 0 for variable length. */
-static size_t
-binary_len(uint8_t type)
-{
-    switch (type) {
-    case TL_TYPE_BOOL:
-        return 1;
-    case TL_TYPE_INT2:
-        return 2;
-    case TL_TYPE_INT4:
-    case TL_TYPE_DATE:
-    case TL_TYPE_FLOAT4:
-        return 4;
-    case TL_TYPE_INT8:
-    case TL_TYPE_TIMESTAMP:
-    case TL_TYPE_TIMESTAMPTZ:
-    case TL_TYPE_FLOAT8:
-        return 8;
-    default:
-        return 0;
-    }
-}
-
 int
 pgw_value_from_binary(uint8_t type, const uint8_t *p, size_t len,
                       struct tl_value *out, struct tl_error *err)
 {
-    size_t want = binary_len(type);
-    if (want != 0 && len != want)
+    /* The binary form of a fixed-length type is its typlen bytes. */
+    int16_t want = tl_type_len(type);
+    if (want > 0 && len != (size_t)want)
         return tl_error_set(err, TL_EINVAL,
                             TL_SQLSTATE_INVALID_BINARY_REPRESENTATION,
                             "incorrect binary data format");
