@@ -203,11 +203,25 @@ plan_fragment(struct sql_stmt *st, const struct plan *p)
 }
 
 static const char *op_text[] = {
-    [TL_OP_EQ] = "=",      [TL_OP_NE] = "<>",   [TL_OP_LT] = "<",
-    [TL_OP_LE] = "<=",     [TL_OP_GT] = ">",    [TL_OP_GE] = ">=",
-    [TL_OP_ADD] = "+",     [TL_OP_SUB] = "-",   [TL_OP_MUL] = "*",
-    [TL_OP_DIV] = "/",     [TL_OP_MOD] = "%",   [TL_OP_NEG] = "-",
-    [TL_OP_CONCAT] = "||", [TL_OP_LIKE] = "~~",
+    [TL_OP_EQ] = "=",
+    [TL_OP_NE] = "<>",
+    [TL_OP_LT] = "<",
+    [TL_OP_LE] = "<=",
+    [TL_OP_GT] = ">",
+    [TL_OP_GE] = ">=",
+    [TL_OP_ADD] = "+",
+    [TL_OP_SUB] = "-",
+    [TL_OP_MUL] = "*",
+    [TL_OP_DIV] = "/",
+    [TL_OP_MOD] = "%",
+    [TL_OP_NEG] = "-",
+    [TL_OP_CONCAT] = "||",
+    [TL_OP_LIKE] = "~~",
+    [TL_OP_ILIKE] = "~~*",
+    [TL_OP_REGEX] = "~",
+    [TL_OP_IREGEX] = "~*",
+    [TL_OP_DISTINCT] = "IS DISTINCT FROM",
+    [TL_OP_NOT_DISTINCT] = "IS NOT DISTINCT FROM",
 };
 
 static void
@@ -306,6 +320,35 @@ render(const struct tl_table *t, const struct tl_expr *e, struct tl_buf *b,
         tl_buf_printf(b, "(");
         render(t, e->args[0], b, depth + 1);
         tl_buf_printf(b, ")::%s", tl_type_name(e->type));
+        return;
+    case TL_EXPR_CASE: {
+        uint32_t i;
+        tl_buf_printf(b, "CASE");
+        for (i = 0; i + 1 < e->n_args; i += 2) {
+            tl_buf_printf(b, " WHEN ");
+            render(t, e->args[i], b, depth + 1);
+            tl_buf_printf(b, " THEN ");
+            render(t, e->args[i + 1], b, depth + 1);
+        }
+        if (i < e->n_args) {
+            tl_buf_printf(b, " ELSE ");
+            render(t, e->args[i], b, depth + 1);
+        }
+        tl_buf_printf(b, " END");
+        return;
+    }
+    case TL_EXPR_COALESCE:
+    case TL_EXPR_MINMAX:
+        tl_buf_printf(b, "%s(",
+                      e->kind == TL_EXPR_COALESCE ? "COALESCE"
+                      : e->op == TL_OP_GT         ? "GREATEST"
+                                                  : "LEAST");
+        for (uint32_t i = 0; i < e->n_args; i++) {
+            if (i > 0)
+                tl_buf_printf(b, ", ");
+            render(t, e->args[i], b, depth + 1);
+        }
+        tl_buf_printf(b, ")");
         return;
     default:
         tl_buf_printf(b, "?");

@@ -255,6 +255,21 @@ struct bind_scope {
                   struct tl_expr **out);
     void (*col_cb)(void *arg, const struct tl_expr *e, int location);
     void *cb_arg;
+    /* A statement the router runs itself (sql/query.c), NULL otherwise:
+     * subqueries, references to enclosing queries, catalog functions and
+     * casts, arrays and aggregates of any kind bind through it. */
+    const struct bind_local *local;
+};
+
+struct query;
+struct query_ctx;
+
+/* What a router-side query's scope adds (sql/query.c). */
+struct bind_local {
+    struct query_ctx *ctx;
+    struct query *q;                /* the query being bound */
+    const struct bind_scope *outer; /* the enclosing query's, or NULL */
+    bool aggs_ok;                   /* aggregates allowed here */
 };
 
 /** Bind the SQL expression @n over @sc into a tl_expr tree in st->a.
@@ -292,6 +307,50 @@ bool bind_is_aggregate(const PgQuery__Node *n);
  * in st->a. */
 const char *bind_type_display(struct sql_stmt *st, uint8_t type,
                               int32_t typmod);
+
+/* ------------------------------------------------------------ query.c */
+
+/** PostgreSQL's name for an unnamed result column (FigureColname):
+ * the column's or function's name, "case", "coalesce", "exists", ...,
+ * else "?column?". Cannot fail. */
+const char *sql_figure_colname(const PgQuery__Node *n);
+
+/** A subquery in an expression (EXISTS, scalar, IN / op ANY / op ALL,
+ * ARRAY) of a router-side query. */
+int query_bind_sublink(struct sql_stmt *st, const struct bind_scope *sc,
+                       const PgQuery__SubLink *sl, struct tl_expr **out);
+/** A column reference @n that scope @sc lacks (bind failed with @rv):
+ * look it up in the enclosing queries; on success a TL_EXPR_EXT node
+ * reading that query's current row, else @rv with st->err as it was. */
+int query_bind_outer(struct sql_stmt *st, const struct bind_scope *sc,
+                     const PgQuery__Node *n, int rv, struct tl_expr **out);
+/** x op ANY/ALL (array value). */
+int query_bind_any(struct sql_stmt *st, const struct bind_scope *sc,
+                   const PgQuery__AExpr *e, struct tl_expr **out);
+/** ARRAY[a, b, ...]. */
+int query_bind_array(struct sql_stmt *st, const struct bind_scope *sc,
+                     const PgQuery__AArrayExpr *e, struct tl_expr **out);
+/** x[i]. */
+int query_bind_subscript(struct sql_stmt *st, const struct bind_scope *sc,
+                         const PgQuery__AIndirection *e, struct tl_expr **out);
+/** An aggregate call (count, sum, min, max, avg, string_agg, array_agg,
+ * bool_and, bool_or) in a router-side query: 1 when @f names none. */
+int query_bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
+                   const PgQuery__FuncCall *f, struct tl_expr **out);
+
+/* ------------------------------------------------------------ pgcat.c */
+
+/** A call of a catalog function (format_type, pg_get_userbyid,
+ * pg_table_is_visible, array_to_string, ...) in a router-side query into
+ * a TL_EXPR_EXT node: 1 when @f names none of them (nothing bound). */
+int pgcat_bind_func(struct sql_stmt *st, const struct bind_scope *sc,
+                    const PgQuery__FuncCall *f, struct tl_expr **out);
+/** x::regclass, ::regtype, ::oid, ::name, ::"char", arrays, ...: 1 when
+ * @tn is none of the catalog types (*@x untouched), else 0 with *@x the
+ * converted expression, or an error. */
+int pgcat_bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
+                    const PgQuery__TypeName *tn, struct tl_expr **x,
+                    int location);
 
 /** Give the destination a one-text-column result named @name with @rows
  * and command tag @tag. */
