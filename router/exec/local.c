@@ -140,10 +140,9 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
             return rv;
         for (size_t i = 0; i < n; i++) {
             struct tl_value *r = null_row(x->a, q->width);
-            r[f->offset] = el[i] == NULL
-                               ? tl_value_null(TL_TYPE_TEXT)
-                               : tl_value_text(TL_TYPE_TEXT, el[i],
-                                               (uint32_t)lens[i]);
+            r[f->offset] = el[i] == NULL ? tl_value_null(TL_TYPE_TEXT)
+                                         : tl_value_text(TL_TYPE_TEXT, el[i],
+                                                         (uint32_t)lens[i]);
             rs_add(x->a, out, r);
         }
         return 0;
@@ -170,8 +169,7 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
             int ok = 1;
             if (f->quals != NULL) {
                 q->cur_row = row;
-                rv = tl_expr_eval_pred(f->quals, row, q->width, x->a, &ok,
-                                       err);
+                rv = tl_expr_eval_pred(f->quals, row, q->width, x->a, &ok, err);
                 if (rv != 0)
                     return rv;
             }
@@ -319,9 +317,9 @@ agg_final(struct lx *x, const struct query_agg *g, struct agg_acc *acc)
         break;
     case QA_SUM:
         if (acc->count > 0)
-            v = g->type == TL_TYPE_FLOAT8 ? tl_value_float(acc->fsum)
-                                          : tl_value_int(TL_TYPE_INT8,
-                                                         acc->isum);
+            v = g->type == TL_TYPE_FLOAT8
+                    ? tl_value_float(acc->fsum)
+                    : tl_value_int(TL_TYPE_INT8, acc->isum);
         break;
     case QA_AVG:
         if (acc->count > 0)
@@ -340,7 +338,8 @@ agg_final(struct lx *x, const struct query_agg *g, struct agg_acc *acc)
     case QA_STRING_AGG:
         if (acc->has)
             v = tl_value_text(TL_TYPE_TEXT,
-                              tl_arena_strndup(x->a, (const char *)acc->text.data,
+                              tl_arena_strndup(x->a,
+                                               (const char *)acc->text.data,
                                                acc->text.len),
                               (uint32_t)acc->text.len);
         break;
@@ -433,14 +432,14 @@ group_rows(struct lx *x, struct query *q, const struct rowset *rows,
 
 /* An output row: the targets, then the sort keys. */
 static int
-emit(struct lx *x, struct query *q, const struct tl_value *row,
-     struct rowset *out, struct tl_error *err)
+emit_one(struct lx *x, struct query *q, const struct tl_value *row,
+         struct rowset *out, struct tl_error *err)
 {
     size_t w = q->n_targets + q->n_sort;
     struct tl_value *o = tl_arena_alloc(x->a, (w + 1) * sizeof(*o));
     for (size_t i = 0; i < q->n_targets; i++) {
-        int rv = tl_expr_eval(q->targets[i].expr, row, q->width, x->a, &o[i],
-                              err);
+        int rv =
+            tl_expr_eval(q->targets[i].expr, row, q->width, x->a, &o[i], err);
         if (rv != 0)
             return rv;
         o[i] = keep(x->a, o[i]);
@@ -457,6 +456,122 @@ emit(struct lx *x, struct query *q, const struct tl_value *row,
 }
 
 /* A row being sorted, with its arrival position (ties keep order). */
+/* Output rows of @row: one, or one per element of the SELECT list's
+ * set-returning functions (side by side). */
+static int
+emit(struct lx *x, struct query *q, const struct tl_value *row,
+     struct rowset *out, struct tl_error *err)
+{
+    if (q->n_tsrfs == 0)
+        return emit_one(x, q, row, out, err);
+    size_t n = 0;
+    for (size_t i = 0; i < q->n_tsrfs; i++) {
+        size_t len;
+        int rv = query_tsrf_length(q->tsrfs[i], row, q->width, x->a, &len, err);
+        if (rv != 0)
+            return rv;
+        if (len > n)
+            n = len;
+    }
+    for (size_t pos = 0; pos < n; pos++) {
+        q->srf_pos = pos;
+        int rv = emit_one(x, q, row, out, err);
+        if (rv != 0)
+            return rv;
+    }
+    q->srf_pos = 0;
+    return 0;
+}
+
+/* A row's keys for one window: partition values, then order values. */
+struct win_item {
+    size_t idx;
+    struct tl_value *keys;
+};
+
+static int
+cmp_win(const void *pa, const void *pb, void *arg)
+{
+    const struct query_window *w = arg;
+    const struct win_item *a = pa, *b = pb;
+    for (size_t i = 0; i < w->n_part + w->n_order; i++) {
+        const struct tl_value *x = &a->keys[i], *y = &b->keys[i];
+        bool nf = i >= w->n_part && w->order[i - w->n_part].nulls_first;
+        bool desc = i >= w->n_part && w->order[i - w->n_part].desc;
+        if (!x->is_null && !y->is_null && !tl_type_comparable(x->type, y->type))
+            continue;
+        int c = tl_value_cmp_nulls(x, y, nf);
+        if (c != 0)
+            return x->is_null || y->is_null || !desc ? c : -c;
+    }
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static bool
+keys_equal(const struct tl_value *a, const struct tl_value *b, size_t from,
+           size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        if (a[i].is_null || b[i].is_null) {
+            if (a[i].is_null != b[i].is_null)
+                return false;
+            continue;
+        }
+        if (!tl_type_comparable(a[i].type, b[i].type) ||
+            tl_value_cmp(&a[i], &b[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Each window function's value for every row of @rows. */
+static int
+compute_windows(struct lx *x, struct query *q, const struct rowset *rows,
+                struct tl_error *err)
+{
+    for (size_t k = 0; k < q->n_windows; k++) {
+        struct query_window *w = q->windows[k];
+        size_t nk = w->n_part + w->n_order;
+        struct win_item *items =
+            tl_arena_alloc(x->a, (rows->n + 1) * sizeof(*items));
+        for (size_t i = 0; i < rows->n; i++) {
+            items[i].idx = i;
+            items[i].keys =
+                tl_arena_alloc(x->a, (nk + 1) * sizeof(struct tl_value));
+            q->cur_row = rows->v[i];
+            for (size_t j = 0; j < nk; j++) {
+                const struct tl_expr *e =
+                    j < w->n_part ? w->part[j] : w->order[j - w->n_part].expr;
+                int rv = tl_expr_eval(e, rows->v[i], q->width, x->a,
+                                      &items[i].keys[j], err);
+                if (rv != 0)
+                    return rv;
+                items[i].keys[j] = keep(x->a, items[i].keys[j]);
+            }
+        }
+        qsort_r(items, rows->n, sizeof(*items), cmp_win, w);
+        w->values = tl_arena_alloc(x->a, (rows->n + 1) * sizeof(*w->values));
+        int64_t rn = 0, rank = 0, dense = 0;
+        for (size_t i = 0; i < rows->n; i++) {
+            bool new_part =
+                i == 0 ||
+                !keys_equal(items[i].keys, items[i - 1].keys, 0, w->n_part);
+            if (new_part)
+                rn = rank = dense = 0;
+            rn++;
+            if (new_part ||
+                !keys_equal(items[i].keys, items[i - 1].keys, w->n_part, nk)) {
+                rank = rn;
+                dense++;
+            }
+            w->values[items[i].idx] = w->kind == QW_ROW_NUMBER ? rn
+                                      : w->kind == QW_RANK     ? rank
+                                                               : dense;
+        }
+    }
+    return 0;
+}
+
 struct sort_item {
     struct tl_value *row;
     size_t pos;
@@ -517,8 +632,7 @@ static void
 finish(struct lx *x, struct query *q, struct rowset *rs, uint64_t max_rows)
 {
     if (q->n_sort > 0 && rs->n > 1) {
-        struct sort_item *items =
-            tl_arena_alloc(x->a, rs->n * sizeof(*items));
+        struct sort_item *items = tl_arena_alloc(x->a, rs->n * sizeof(*items));
         for (size_t i = 0; i < rs->n; i++) {
             items[i].row = rs->v[i];
             items[i].pos = i;
@@ -604,12 +718,20 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
             rs_add(x->a, &kept, in.v[i]);
     }
     if (!q->grouped) {
+        if (q->n_windows > 0 && (rv = compute_windows(x, q, &kept, err)) != 0)
+            return rv;
         for (size_t i = 0; i < kept.n; i++) {
             q->cur_row = kept.v[i];
+            q->cur_index = i;
             if ((rv = emit(x, q, kept.v[i], out, err)) != 0)
                 return rv;
         }
     } else {
+        if (q->n_windows > 0)
+            return tl_error_set(err, TL_EUNSUPPORTED,
+                                TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                                "window functions over grouped rows are not "
+                                "supported yet");
         struct group *gs;
         size_t n;
         if ((rv = group_rows(x, q, &kept, &gs, &n, err)) != 0)
@@ -648,8 +770,9 @@ run_sublink(struct query_sublink *sl, const struct tl_expr *e,
         (rv = tl_expr_eval(e->args[0], row, n_cols, a, &test, err)) != 0)
         return rv;
     struct rowset rs = {0};
-    uint64_t max = sl->kind == QL_EXISTS ? 1 : sl->kind == QL_SCALAR ? 2
-                                                                     : UINT64_MAX;
+    uint64_t max = sl->kind == QL_EXISTS   ? 1
+                   : sl->kind == QL_SCALAR ? 2
+                                           : UINT64_MAX;
     if ((rv = run_query(x, sl->q, max, &rs, err)) != 0)
         return rv;
     switch (sl->kind) {
@@ -658,7 +781,8 @@ run_sublink(struct query_sublink *sl, const struct tl_expr *e,
         return 0;
     case QL_SCALAR:
         if (rs.n > 1)
-            return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_CARDINALITY_VIOLATION,
+            return tl_error_set(err, TL_EINVAL,
+                                TL_SQLSTATE_CARDINALITY_VIOLATION,
                                 "more than one row returned by a subquery "
                                 "used as an expression");
         *out = rs.n == 0 ? tl_value_null(e->type) : keep(a, rs.v[0][0]);
@@ -674,8 +798,8 @@ run_sublink(struct query_sublink *sl, const struct tl_expr *e,
             tl_buf_reset(&t);
             if (!rs.v[i][0].is_null)
                 tl_value_to_text(&rs.v[i][0], &t);
-            pgcat_array_append(&b, rs.v[i][0].is_null ? NULL
-                                                      : (const char *)t.data,
+            pgcat_array_append(&b,
+                               rs.v[i][0].is_null ? NULL : (const char *)t.data,
                                t.len, i == 0);
         }
         tl_buf_append_u8(&b, '}');

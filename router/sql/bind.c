@@ -1107,7 +1107,7 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
     const char *name =
         f->n_funcname > 0 ? sql_node_str(f->funcname[f->n_funcname - 1]) : "";
     if (sc->local != NULL) {
-        int rv = query_bind_agg(st, sc, f, out);
+        int rv = query_bind_call(st, sc, f, out);
         if (rv <= 0)
             return rv;
     }

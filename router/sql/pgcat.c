@@ -22,7 +22,7 @@ struct vt_spec {
     const char *schema;
     const char *name;
     uint32_t oid;
-    char kind; /* relkind: 'r' table, 'v' view */
+    char kind;        /* relkind: 'r' table, 'v' view */
     const char *cols; /* "name:type name:type ..." */
 };
 
@@ -362,7 +362,30 @@ pgcat_array_parse(const char *s, size_t len, struct tl_arena *a,
     size_t *lv = tl_arena_alloc(a, cap * sizeof(*lv));
     while (i < len && s[i] == ' ')
         i++;
-    if (i >= len || s[i] != '{')
+    if (i < len && s[i] != '{') {
+        /* int2vector, oidvector: elements separated by spaces. */
+        while (i < len) {
+            size_t start = i;
+            while (i < len && s[i] != ' ')
+                i++;
+            if (cnt == cap) {
+                const char **ne = tl_arena_alloc(a, 2 * cap * sizeof(*ne));
+                size_t *nl = tl_arena_alloc(a, 2 * cap * sizeof(*nl));
+                memcpy(ne, ev, cap * sizeof(*ne));
+                memcpy(nl, lv, cap * sizeof(*nl));
+                ev = ne;
+                lv = nl;
+                cap *= 2;
+            }
+            ev[cnt] = tl_arena_strndup(a, s + start, i - start);
+            lv[cnt] = i - start;
+            cnt++;
+            while (i < len && s[i] == ' ')
+                i++;
+        }
+        goto done;
+    }
+    if (i >= len)
         goto bad;
     i++;
     while (i < len && s[i] == ' ')
@@ -538,8 +561,7 @@ set_bool(struct rows *r, struct tl_value *row, const char *name, bool v)
 }
 
 static void
-set_text(struct rows *r, struct tl_value *row, const char *name,
-         const char *v)
+set_text(struct rows *r, struct tl_value *row, const char *name, const char *v)
 {
     int k = col(r, name);
     if (v == NULL) {
@@ -737,7 +759,10 @@ attribute_row(struct rows *r, uint32_t relid, const struct tl_column *c,
     set_int(r, row, "atttypmod", pgcat_typmod(c->type, c->typmod));
     set_bool(r, row, "attbyval", len > 0 && len <= 8);
     set_text(r, row, "attalign",
-             len == 8 ? "d" : len == 2 ? "s" : len == 1 ? "c" : "i");
+             len == 8   ? "d"
+             : len == 2 ? "s"
+             : len == 1 ? "c"
+                        : "i");
     set_text(r, row, "attstorage", len > 0 ? "p" : "x");
     set_text(r, row, "attcompression", "");
     set_bool(r, row, "attnotnull", c->not_null);
@@ -755,8 +780,8 @@ gen_attribute(struct pgcat *cat, struct rows *r)
         const struct tl_table *t = rels[i].t;
         for (uint32_t c = 0; c < t->n_columns; c++)
             if (!t->columns[c].hidden)
-                attribute_row(r, rels[i].oid, &t->columns[c], pgcat_attnum(t, c),
-                              false);
+                attribute_row(r, rels[i].oid, &t->columns[c],
+                              pgcat_attnum(t, c), false);
         if (!rels[i].user || !pgcat_has_pk(t))
             continue;
         for (uint32_t k = 0; k < t->n_pk; k++) {
@@ -857,7 +882,10 @@ type_row(struct rows *r, uint32_t oid, const char *name, int16_t len,
     set_text(r, row, "typinput", tl_arena_printf(r->a, "%sin", name));
     set_text(r, row, "typoutput", tl_arena_printf(r->a, "%sout", name));
     set_text(r, row, "typalign",
-             len == 8 ? "d" : len == 2 ? "s" : len == 1 ? "c" : "i");
+             len == 8   ? "d"
+             : len == 2 ? "s"
+             : len == 1 ? "c"
+                        : "i");
     set_text(r, row, "typstorage", len > 0 ? "p" : "x");
     set_int(r, row, "typtypmod", -1);
     set_int(r, row, "typcollation", category == 'S' ? 100 : 0);
@@ -887,9 +915,9 @@ gen_namespace(struct pgcat *cat, struct rows *r)
         struct tl_value *row = new_row(r);
         set_int(r, row, "oid", oids[i]);
         set_text(r, row, "nspname", pgcat_nsp_name(oids[i]));
-        set_int(r, row, "nspowner", oids[i] == PGCAT_NS_PUBLIC
-                                        ? PGCAT_ROLE_DATABASE_OWNER
-                                        : PGCAT_ROLE_BOOTSTRAP);
+        set_int(r, row, "nspowner",
+                oids[i] == PGCAT_NS_PUBLIC ? PGCAT_ROLE_DATABASE_OWNER
+                                           : PGCAT_ROLE_BOOTSTRAP);
     }
 }
 
@@ -1046,7 +1074,8 @@ gen_indexes(struct pgcat *cat, struct rows *r)
         struct tl_value *row = new_row(r);
         set_text(r, row, "schemaname", "public");
         set_text(r, row, "tablename", t->name);
-        set_text(r, row, "indexname", tl_arena_printf(r->a, "%s_pkey", t->name));
+        set_text(r, row, "indexname",
+                 tl_arena_printf(r->a, "%s_pkey", t->name));
         set_null(r, row, "tablespace");
         set_text(r, row, "indexdef", pgcat_index_def(r->a, t));
     }
@@ -1184,8 +1213,7 @@ gen_is_columns(struct pgcat *cat, struct rows *r)
             set_int(r, row, "ordinal_position", pgcat_attnum(t, c));
             set_text(r, row, "is_nullable", col->not_null ? "NO" : "YES");
             set_text(r, row, "data_type", is_data_type(col->type));
-            if ((col->type == TL_TYPE_VARCHAR ||
-                 col->type == TL_TYPE_BPCHAR) &&
+            if ((col->type == TL_TYPE_VARCHAR || col->type == TL_TYPE_BPCHAR) &&
                 col->typmod >= 0) {
                 set_int(r, row, "character_maximum_length", col->typmod);
                 set_int(r, row, "character_octet_length", 4 * col->typmod);
@@ -1199,7 +1227,9 @@ gen_is_columns(struct pgcat *cat, struct rows *r)
             if (tl_type_is_int(col->type)) {
                 int16_t len = tl_type_len(col->type);
                 set_int(r, row, "numeric_precision",
-                        len == 2 ? 16 : len == 4 ? 32 : 64);
+                        len == 2   ? 16
+                        : len == 4 ? 32
+                                   : 64);
                 set_int(r, row, "numeric_precision_radix", 2);
                 set_int(r, row, "numeric_scale", 0);
             } else if (tl_type_is_float(col->type)) {
@@ -1268,9 +1298,10 @@ gen_talus_tables(struct pgcat *cat, struct rows *r)
         struct tl_value *row = new_row(r);
         bool ref = t->distribution == TL_DIST_REFERENCE;
         set_text(r, row, "table_name", t->name);
-        set_text(r, row, "distribution", ref                ? "reference"
-                                         : t->shard_key < 0 ? "unsharded"
-                                                            : "sharded");
+        set_text(r, row, "distribution",
+                 ref                ? "reference"
+                 : t->shard_key < 0 ? "unsharded"
+                                    : "sharded");
         set_text(r, row, "vindex",
                  !ref && t->shard_key >= 0 && t->vindex < 4
                      ? vindexes[t->vindex]
@@ -1380,4 +1411,3 @@ pgcat_rows(struct pgcat *cat, int vt, struct tl_arena *a,
     *rows = r.v;
     *n = r.n;
 }
-

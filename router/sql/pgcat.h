@@ -102,7 +102,8 @@ const char *pgcat_index_def(struct tl_arena *a, const struct tl_table *t);
 
 /* Arrays in their text form. */
 
-/** Split the array text @s (@len bytes, "{a,"b c",NULL}") into elements
+/** Split the array text @s (@len bytes, "{a,"b c",NULL}", or a vector's
+ * "1 2 3") into elements
  * in @a: *@elems[i] / *@lens[i], NULL for a NULL element. 22P02
  * "malformed array literal" otherwise. */
 int pgcat_array_parse(const char *s, size_t len, struct tl_arena *a,
@@ -110,6 +111,7 @@ int pgcat_array_parse(const char *s, size_t len, struct tl_arena *a,
                       struct tl_error *err);
 /** Append element @s (@len bytes, NULL for NULL) to array text @b as
  * PostgreSQL's array_out quotes it. Cannot fail. */
-void pgcat_array_append(struct tl_buf *b, const char *s, size_t len, bool first);
+void pgcat_array_append(struct tl_buf *b, const char *s, size_t len,
+                        bool first);
 
 #endif

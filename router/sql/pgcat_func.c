@@ -46,8 +46,7 @@ text_value(struct tl_arena *a, const char *s)
 }
 
 static const struct pgcat_rel *
-find_rel_oid(struct pgcat *cat, struct tl_arena *a, int64_t oid,
-             bool *is_index)
+find_rel_oid(struct pgcat *cat, struct tl_arena *a, int64_t oid, bool *is_index)
 {
     struct pgcat_rel *rels;
     size_t n = pgcat_relations(cat, a, &rels);
@@ -83,8 +82,7 @@ fn_userbyid(struct pgcat *cat, const struct tl_value *args, uint32_t n,
 /* Visible through the search path (pg_catalog, public). */
 static int
 fn_table_visible(struct pgcat *cat, const struct tl_value *args, uint32_t n,
-                 struct tl_arena *a, struct tl_value *out,
-                 struct tl_error *err)
+                 struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     (void)n, (void)err;
     bool is_index;
@@ -126,8 +124,8 @@ static const char *
 format_type(struct pgcat *cat, struct tl_arena *a, int64_t oid, int64_t typmod)
 {
     uint8_t t;
-    if (oid < 0 || oid > UINT32_MAX || tl_type_from_oid((uint32_t)oid, &t) != 0 ||
-        t == TL_TYPE_UNKNOWN) {
+    if (oid < 0 || oid > UINT32_MAX ||
+        tl_type_from_oid((uint32_t)oid, &t) != 0 || t == TL_TYPE_UNKNOWN) {
         switch (oid) {
         case 26:
             return "oid";
@@ -205,8 +203,7 @@ fn_indexdef(struct pgcat *cat, const struct tl_value *args, uint32_t n,
 
 static int
 fn_constraintdef(struct pgcat *cat, const struct tl_value *args, uint32_t n,
-                 struct tl_arena *a, struct tl_value *out,
-                 struct tl_error *err)
+                 struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     (void)n;
     (void)err;
@@ -236,7 +233,7 @@ fn_encoding(struct pgcat *cat, const struct tl_value *args, uint32_t n,
             struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     (void)cat, (void)n, (void)err;
-    *out = text_value(a, args[0].u.i == 6 ? "UTF8"
+    *out = text_value(a, args[0].u.i == 6   ? "UTF8"
                          : args[0].u.i == 0 ? "SQL_ASCII"
                                             : "");
     return 0;
@@ -302,18 +299,17 @@ fn_array_to_string(struct pgcat *cat, const struct tl_value *args, uint32_t n,
         tl_buf_append(&b, s, len);
         first = false;
     }
-    *out = tl_value_text(TL_TYPE_TEXT,
-                         tl_arena_strndup(a, b.len ? (const char *)b.data : "",
-                                          b.len),
-                         (uint32_t)b.len);
+    *out = tl_value_text(
+        TL_TYPE_TEXT,
+        tl_arena_strndup(a, b.len ? (const char *)b.data : "", b.len),
+        (uint32_t)b.len);
     tl_buf_close(&b);
     return 0;
 }
 
 static int
 fn_array_length(struct pgcat *cat, const struct tl_value *args, uint32_t n,
-                struct tl_arena *a, struct tl_value *out,
-                struct tl_error *err)
+                struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     (void)cat;
     const char **el;
@@ -374,8 +370,8 @@ fn_size_pretty(struct pgcat *cat, const struct tl_value *args, uint32_t n,
         size = size >= 0 ? (size + 512) / 1024 : (size - 512) / 1024;
         u++;
     }
-    *out = text_value(a, tl_arena_printf(a, "%lld %s", (long long)size,
-                                         units[u]));
+    *out =
+        text_value(a, tl_arena_printf(a, "%lld %s", (long long)size, units[u]));
     return 0;
 }
 
@@ -388,6 +384,91 @@ fn_zero(struct pgcat *cat, const struct tl_value *args, uint32_t n,
     return 0;
 }
 
+static void
+json_string(struct tl_buf *b, const char *s, size_t len)
+{
+    tl_buf_append_u8(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        switch (ch) {
+        case '"':
+            tl_buf_append(b, "\\\"", 2);
+            break;
+        case '\\':
+            tl_buf_append(b, "\\\\", 2);
+            break;
+        case '\n':
+            tl_buf_append(b, "\\n", 2);
+            break;
+        case '\t':
+            tl_buf_append(b, "\\t", 2);
+            break;
+        case '\r':
+            tl_buf_append(b, "\\r", 2);
+            break;
+        default:
+            if (ch < 0x20)
+                tl_buf_printf(b, "\\u%04x", ch);
+            else
+                tl_buf_append_u8(b, ch);
+        }
+    }
+    tl_buf_append_u8(b, '"');
+}
+
+/* json_build_object(k1, v1, ...) as PostgreSQL prints it:
+ * {"k1" : v1, "k2" : v2}. */
+static int
+fn_json_build_object(struct pgcat *cat, const struct tl_value *args, uint32_t n,
+                     struct tl_arena *a, struct tl_value *out,
+                     struct tl_error *err)
+{
+    (void)cat;
+    if (n % 2 != 0)
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                            "argument list must have even number of "
+                            "elements");
+    struct tl_buf b, t;
+    tl_buf_init(&b);
+    tl_buf_init(&t);
+    tl_buf_append_u8(&b, '{');
+    for (uint32_t i = 0; i < n; i += 2) {
+        if (args[i].is_null) {
+            tl_buf_close(&b);
+            tl_buf_close(&t);
+            return tl_error_set(err, TL_EINVAL,
+                                TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                                "argument %u cannot be null", i + 1);
+        }
+        if (i > 0)
+            tl_buf_append(&b, ", ", 2);
+        tl_buf_reset(&t);
+        tl_value_to_text(&args[i], &t);
+        json_string(&b, (const char *)t.data, t.len);
+        tl_buf_append(&b, " : ", 3);
+        const struct tl_value *v = &args[i + 1];
+        tl_buf_reset(&t);
+        if (v->is_null) {
+            tl_buf_append(&b, "null", 4);
+        } else if (v->type == TL_TYPE_BOOL) {
+            tl_buf_printf(&b, "%s", v->u.b ? "true" : "false");
+        } else if (tl_type_is_numeric(v->type)) {
+            tl_value_to_text(v, &t);
+            tl_buf_append(&b, t.data, t.len);
+        } else {
+            tl_value_to_text(v, &t);
+            json_string(&b, (const char *)t.data, t.len);
+        }
+    }
+    tl_buf_append_u8(&b, '}');
+    *out = tl_value_text(TL_TYPE_TEXT,
+                         tl_arena_strndup(a, (const char *)b.data, b.len),
+                         (uint32_t)b.len);
+    tl_buf_close(&b);
+    tl_buf_close(&t);
+    return 0;
+}
+
 /* oid -> relation name (x::regclass), type name, schema name. */
 static int
 fn_regclass_out(struct pgcat *cat, const struct tl_value *args, uint32_t n,
@@ -397,14 +478,15 @@ fn_regclass_out(struct pgcat *cat, const struct tl_value *args, uint32_t n,
     bool is_index;
     const struct pgcat_rel *rl = find_rel_oid(cat, a, args[0].u.i, &is_index);
     if (rl == NULL)
-        *out = text_value(a, tl_arena_printf(a, "%lld", (long long)args[0].u.i));
+        *out =
+            text_value(a, tl_arena_printf(a, "%lld", (long long)args[0].u.i));
     else if (is_index)
         *out = text_value(a, tl_arena_printf(a, "%s_pkey", rl->t->name));
     else if (rl->nsp == PGCAT_NS_PUBLIC || rl->nsp == PGCAT_NS_PG_CATALOG)
         *out = text_value(a, rl->t->name);
     else
-        *out = text_value(a, tl_arena_printf(a, "%s.%s", rl->schema,
-                                             rl->t->name));
+        *out =
+            text_value(a, tl_arena_printf(a, "%s.%s", rl->schema, rl->t->name));
     return 0;
 }
 
@@ -487,6 +569,8 @@ static const struct fn_def fns[] = {
     {"pg_total_relation_size", 1, 1, TL_TYPE_INT8, "o", true, fn_zero},
     {"pg_indexes_size", 1, 1, TL_TYPE_INT8, "o", true, fn_zero},
     {"pg_database_size", 1, 1, TL_TYPE_INT8, "*", true, fn_zero},
+    {"json_build_object", 0, 100, TL_TYPE_TEXT, "", false,
+     fn_json_build_object},
     {NULL, 0, 0, 0, NULL, false, NULL},
 };
 /* clang-format on */
@@ -505,7 +589,8 @@ eval_call(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
           struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     const struct fn_call *c = e->ext;
-    struct tl_value args[8];
+    uint32_t cap = e->n_args > 4 ? e->n_args : 4;
+    struct tl_value *args = tl_arena_alloc(a, cap * sizeof(*args));
     for (uint32_t i = 0; i < e->n_args; i++) {
         int rv = tl_expr_eval(e->args[i], row, n_cols, a, &args[i], err);
         if (rv != 0)
@@ -515,7 +600,7 @@ eval_call(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
             return 0;
         }
     }
-    for (uint32_t i = e->n_args; i < 8; i++)
+    for (uint32_t i = e->n_args; i < cap; i++)
         args[i] = tl_value_null(TL_TYPE_UNKNOWN);
     int rv = c->def->impl(c->cat, args, e->n_args, a, out, err);
     if (rv == 0 && out->is_null)
@@ -587,28 +672,30 @@ pgcat_bind_func(struct sql_stmt *st, const struct bind_scope *sc,
     for (size_t i = 0; i < f->n_args; i++) {
         int rv = bind_expr(st, sc, f->args[i], &args[i]);
         if (rv == 0)
-            rv = fit_arg(st, &args[i], arg_type(d->args[i]), f->location);
+            rv = fit_arg(st, &args[i],
+                         i < strlen(d->args) ? arg_type(d->args[i])
+                                             : TL_TYPE_UNKNOWN,
+                         f->location);
         if (rv != 0)
             return rv;
     }
     struct fn_call *c = tl_arena_alloc(st->a, sizeof(*c));
     c->def = d;
     c->cat = sc->local->ctx->cat;
-    *out = tl_expr_ext(st->a, d->type, eval_call, c, args,
-                       (uint32_t)f->n_args);
+    *out = tl_expr_ext(st->a, d->type, eval_call, c, args, (uint32_t)f->n_args);
     return 0;
 }
 
 /* --------------------------------------------------------------- casts */
 
-static const struct fn_def cast_regclass = {"regclass", 1, 1, TL_TYPE_TEXT,
-                                            "o", true, fn_regclass_out};
-static const struct fn_def cast_regtype = {"regtype", 1, 1, TL_TYPE_TEXT,
-                                           "o", true, fn_regtype_out};
+static const struct fn_def cast_regclass = {
+    "regclass", 1, 1, TL_TYPE_TEXT, "o", true, fn_regclass_out};
+static const struct fn_def cast_regtype = {
+    "regtype", 1, 1, TL_TYPE_TEXT, "o", true, fn_regtype_out};
 static const struct fn_def cast_regnamespace = {
     "regnamespace", 1, 1, TL_TYPE_TEXT, "o", true, fn_regnamespace_out};
-static const struct fn_def cast_regrole = {"regrole", 1, 1, TL_TYPE_TEXT,
-                                           "o", true, fn_regrole_out};
+static const struct fn_def cast_regrole = {
+    "regrole", 1, 1, TL_TYPE_TEXT, "o", true, fn_regrole_out};
 
 /* The OID a constant name converts to: relation, type, schema or role;
  * PostgreSQL's errors for names that do not exist. */
@@ -624,16 +711,16 @@ name_to_oid(struct sql_stmt *st, struct pgcat *cat, const char *kind,
     }
     if (strcmp(kind, "regclass") == 0) {
         const char *dot = strchr(s, '.');
-        const char *schema = dot ? tl_arena_strndup(st->a, s, (size_t)(dot - s))
-                                 : NULL;
+        const char *schema =
+            dot ? tl_arena_strndup(st->a, s, (size_t)(dot - s)) : NULL;
         const char *name = dot ? dot + 1 : s;
         struct pgcat_rel *rels;
         size_t n = pgcat_relations(cat, st->a, &rels);
         for (size_t i = 0; i < n; i++) {
-            bool visible = schema != NULL ? strcmp(rels[i].schema, schema) == 0
-                                          : rels[i].nsp == PGCAT_NS_PUBLIC ||
-                                                rels[i].nsp ==
-                                                    PGCAT_NS_PG_CATALOG;
+            bool visible = schema != NULL
+                               ? strcmp(rels[i].schema, schema) == 0
+                               : rels[i].nsp == PGCAT_NS_PUBLIC ||
+                                     rels[i].nsp == PGCAT_NS_PG_CATALOG;
             if (!visible)
                 continue;
             if (strcmp(rels[i].t->name, name) == 0) {
@@ -680,13 +767,38 @@ name_to_oid(struct sql_stmt *st, struct pgcat *cat, const char *kind,
     return sql_error_at(st, TL_ENOTFOUND, location);
 }
 
+static int
+eval_name_to_oid(const struct tl_expr *e, const struct tl_value *row,
+                 size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                 struct tl_error *err)
+{
+    const struct fn_call *c = e->ext;
+    struct tl_value v;
+    int rv = tl_expr_eval(e->args[0], row, n_cols, a, &v, err);
+    if (rv != 0)
+        return rv;
+    if (v.is_null) {
+        *out = tl_value_null(TL_TYPE_INT8);
+        return 0;
+    }
+    int64_t oid;
+    const char *name = tl_arena_strndup(a, v.u.s.p, v.u.s.len);
+    rv = name_to_oid(c->cat->st, c->cat, c->def->name, name, -1, &oid);
+    if (rv != 0) {
+        *err = c->cat->st->err;
+        return rv;
+    }
+    *out = tl_value_int(TL_TYPE_INT8, oid);
+    return 0;
+}
+
 static bool
 is_text_cast(const char *name, const PgQuery__TypeName *tn)
 {
     static const char *const names[] = {
-        "name",   "char",          "pg_node_tree", "int2vector",
-        "oidvector", "aclitem",    "regproc",      "regprocedure",
-        "regoper", "regoperator",  "regconfig",    "regdictionary",
+        "name",      "char",        "pg_node_tree", "int2vector",
+        "oidvector", "aclitem",     "regproc",      "regprocedure",
+        "regoper",   "regoperator", "regconfig",    "regdictionary",
         NULL};
     if (tn->n_array_bounds > 0)
         return true;
@@ -725,7 +837,7 @@ pgcat_bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
             *x = tl_expr_node(st->a, TL_EXPR_CAST, TL_TYPE_TEXT, x, 1);
         return 0;
     }
-    const struct fn_def *d = strcmp(name, "regclass") == 0 ? &cast_regclass
+    const struct fn_def *d = strcmp(name, "regclass") == 0  ? &cast_regclass
                              : strcmp(name, "regtype") == 0 ? &cast_regtype
                              : strcmp(name, "regnamespace") == 0
                                  ? &cast_regnamespace
@@ -751,11 +863,16 @@ pgcat_bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
         (*x)->type = TL_TYPE_INT8;
         return 0;
     }
-    if (!tl_type_is_int(e->type))
-        return 1;
     struct fn_call *c = tl_arena_alloc(st->a, sizeof(*c));
     c->def = d;
     c->cat = cat;
+    if (tl_type_is_text(e->type)) {
+        /* A name computed per row: looked up when evaluated. */
+        *x = tl_expr_ext(st->a, TL_TYPE_INT8, eval_name_to_oid, c, x, 1);
+        return 0;
+    }
+    if (!tl_type_is_int(e->type))
+        return 1;
     *x = tl_expr_ext(st->a, TL_TYPE_TEXT, eval_call, c, x, 1);
     return 0;
 }

@@ -77,7 +77,12 @@ wanted_node(const PgQuery__Node *n, bool *user, int depth)
         const PgQuery__FuncCall *f = n->func_call;
         const char *name =
             f->n_funcname ? sql_node_str(f->funcname[f->n_funcname - 1]) : NULL;
-        bool w = name != NULL && pgcat_is_function(name);
+        bool w = f->over != NULL ||
+                 (name != NULL &&
+                  (pgcat_is_function(name) || strcmp(name, "unnest") == 0 ||
+                   strcmp(name, "generate_series") == 0 ||
+                   strcmp(name, "generate_subscripts") == 0 ||
+                   strcmp(name, "_pg_expandarray") == 0));
         return wanted_list(f->args, f->n_args, user, depth) || w;
     }
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
@@ -85,9 +90,9 @@ wanted_node(const PgQuery__Node *n, bool *user, int depth)
         const char *name = tn != NULL && tn->n_names > 0
                                ? sql_node_str(tn->names[tn->n_names - 1])
                                : NULL;
-        bool w = name != NULL && (strncmp(name, "reg", 3) == 0 ||
-                                  strcmp(name, "oid") == 0 ||
-                                  strcmp(name, "name") == 0);
+        bool w = name != NULL &&
+                 (strncmp(name, "reg", 3) == 0 || strcmp(name, "oid") == 0 ||
+                  strcmp(name, "name") == 0);
         return wanted_node(n->type_cast->arg, user, depth) || w;
     }
     case PG_QUERY__NODE__NODE_RES_TARGET:
@@ -96,7 +101,9 @@ wanted_node(const PgQuery__Node *n, bool *user, int depth)
         return wanted_node(n->sort_by->node, user, depth);
     case PG_QUERY__NODE__NODE_A_EXPR:
         return wanted_node(n->a_expr->lexpr, user, depth) |
-               wanted_node(n->a_expr->rexpr, user, depth);
+               wanted_node(n->a_expr->rexpr, user, depth) |
+               (n->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY) |
+               (n->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP_ALL);
     case PG_QUERY__NODE__NODE_BOOL_EXPR:
         return wanted_list(n->bool_expr->args, n->bool_expr->n_args, user,
                            depth);
@@ -184,7 +191,8 @@ rename_columns(struct sql_stmt *st, const struct tl_table *t,
         return t;
     struct tl_table *c = tl_arena_alloc(st->a, sizeof(*c));
     *c = *t;
-    c->columns = tl_arena_alloc(st->a, (t->n_columns + 1) * sizeof(*c->columns));
+    c->columns =
+        tl_arena_alloc(st->a, (t->n_columns + 1) * sizeof(*c->columns));
     memcpy(c->columns, t->columns, t->n_columns * sizeof(*c->columns));
     for (size_t i = 0; i < alias->n_colnames && i < t->n_columns; i++) {
         const char *n = sql_node_str(alias->colnames[i]);
@@ -202,7 +210,8 @@ query_desc(struct sql_stmt *st, const struct query *q, const char *name)
     snprintf(t->name, sizeof(t->name), "%s", name);
     t->shard_key = -1;
     t->n_columns = (uint32_t)q->n_targets;
-    t->columns = tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*t->columns));
+    t->columns =
+        tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*t->columns));
     for (size_t i = 0; i < q->n_targets; i++) {
         snprintf(t->columns[i].name, sizeof(t->columns[i].name), "%s",
                  q->targets[i].name);
@@ -271,8 +280,7 @@ bind_range_var(struct sql_stmt *st, struct from_state *fs,
 static int
 bind_range_subselect(struct sql_stmt *st, struct query_ctx *ctx,
                      struct from_state *fs, const struct bind_scope *outer,
-                     const PgQuery__RangeSubselect *rs,
-                     struct query_from **out)
+                     const PgQuery__RangeSubselect *rs, struct query_from **out)
 {
     if (rs->lateral)
         return sql_unsupported(st, "LATERAL");
@@ -289,8 +297,8 @@ bind_range_subselect(struct sql_stmt *st, struct query_ctx *ctx,
     struct query_from *f = tl_arena_calloc(st->a, sizeof(*f));
     f->kind = QF_SUBQUERY;
     f->sub = sub;
-    f->desc = rename_columns(
-        st, query_desc(st, sub, rs->alias->aliasname), rs->alias);
+    f->desc = rename_columns(st, query_desc(st, sub, rs->alias->aliasname),
+                             rs->alias);
     f->offset = fs->q->width;
     f->width = f->desc->n_columns;
     fs->q->width += f->width;
@@ -314,17 +322,18 @@ bind_range_function(struct sql_stmt *st, struct query_ctx *ctx,
     const char *name =
         fc->n_funcname ? sql_node_str(fc->funcname[fc->n_funcname - 1]) : "";
     int srf = strcmp(name, "generate_series") == 0 ? QS_GENERATE_SERIES
-              : strcmp(name, "unnest") == 0       ? QS_UNNEST
-                                                  : 0;
+              : strcmp(name, "unnest") == 0        ? QS_UNNEST
+                                                   : 0;
     if (srf == 0 || (srf == QS_UNNEST && fc->n_args != 1) ||
         (srf == QS_GENERATE_SERIES && (fc->n_args < 2 || fc->n_args > 3)))
-        return sql_unsupported(st, tl_arena_printf(st->a, "function %s() in FROM",
-                                                   name));
+        return sql_unsupported(
+            st, tl_arena_printf(st->a, "function %s() in FROM", name));
     struct query_from *f = tl_arena_calloc(st->a, sizeof(*f));
     f->kind = QF_SRF;
     f->srf = srf;
     f->n_srf_args = (uint32_t)fc->n_args;
-    f->srf_args = tl_arena_alloc(st->a, (fc->n_args + 1) * sizeof(*f->srf_args));
+    f->srf_args =
+        tl_arena_alloc(st->a, (fc->n_args + 1) * sizeof(*f->srf_args));
     /* The arguments see the enclosing queries only (no LATERAL). */
     struct bind_local local = {.ctx = ctx, .q = fs->q, .outer = outer};
     struct bind_scope sc = {.local = &local, .clause = "FROM"};
@@ -486,8 +495,8 @@ sql_figure_colname(const PgQuery__Node *n)
     switch (n->node_case) {
     case PG_QUERY__NODE__NODE_COLUMN_REF: {
         const PgQuery__ColumnRef *c = n->column_ref;
-        const char *s = c->n_fields ? sql_node_str(c->fields[c->n_fields - 1])
-                                    : NULL;
+        const char *s =
+            c->n_fields ? sql_node_str(c->fields[c->n_fields - 1]) : NULL;
         return s != NULL ? s : "?column?";
     }
     case PG_QUERY__NODE__NODE_FUNC_CALL: {
@@ -621,7 +630,8 @@ bind_targets(struct sql_stmt *st, struct query *q, struct from_state *fs,
         if (rv != 0)
             return rv;
         add_target(st, q, &cap,
-                   rt->name != NULL && rt->name[0] ? rt->name : sql_figure_colname(v),
+                   rt->name != NULL && rt->name[0] ? rt->name
+                                                   : sql_figure_colname(v),
                    e);
     }
     return 0;
@@ -686,8 +696,7 @@ bind_sort_item(struct sql_stmt *st, struct query *q,
                 if (hit != NULL && hit->expr != q->targets[i].expr) {
                     sql_error(st, TL_EINVAL, TL_SQLSTATE_AMBIGUOUS_COLUMN,
                               "ORDER BY \"%s\" is ambiguous", name);
-                    return sql_error_at(st, TL_EINVAL,
-                                        n->column_ref->location);
+                    return sql_error_at(st, TL_EINVAL, n->column_ref->location);
                 }
                 hit = &q->targets[i];
             }
@@ -730,8 +739,7 @@ bind_sort(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
 }
 
 static int
-bind_limits(struct sql_stmt *st, struct query *q,
-            const PgQuery__SelectStmt *ss)
+bind_limits(struct sql_stmt *st, struct query *q, const PgQuery__SelectStmt *ss)
 {
     if (ss->limit_option == PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_WITH_TIES)
         return sql_unsupported(st, "FETCH ... WITH TIES");
@@ -773,10 +781,12 @@ bind_setop(struct sql_stmt *st, struct query_ctx *ctx,
         return TL_ESYNTAX;
     }
     q->n_targets = q->larg->n_targets;
-    q->targets = tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*q->targets));
+    q->targets =
+        tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*q->targets));
     q->width = (uint32_t)q->n_targets;
     for (size_t i = 0; i < q->n_targets; i++) {
-        struct query_target *l = &q->larg->targets[i], *r = &q->rarg->targets[i];
+        struct query_target *l = &q->larg->targets[i],
+                            *r = &q->rarg->targets[i];
         uint8_t t = l->type;
         if (l->type != r->type) {
             if (tl_type_is_text(l->type) && tl_type_is_text(r->type))
@@ -798,8 +808,8 @@ bind_setop(struct sql_stmt *st, struct query_ctx *ctx,
         struct query_target *sides[2] = {l, r};
         for (int k = 0; k < 2; k++)
             if (sides[k]->type != t) {
-                sides[k]->expr = tl_expr_node(st->a, TL_EXPR_CAST, t,
-                                              &sides[k]->expr, 1);
+                sides[k]->expr =
+                    tl_expr_node(st->a, TL_EXPR_CAST, t, &sides[k]->expr, 1);
                 sides[k]->type = t;
             }
         q->targets[i].name = l->name;
@@ -965,9 +975,8 @@ query_bind_outer(struct sql_stmt *st, const struct bind_scope *sc,
 /* ----------------------------------------------------------- subqueries */
 
 static int
-eval_sublink(const struct tl_expr *e, const struct tl_value *row,
-             size_t n_cols, struct tl_arena *a, struct tl_value *out,
-             struct tl_error *err)
+eval_sublink(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+             struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     struct query_sublink *sl = e->ext;
     return sl->run(sl, e, row, n_cols, a, out, err);
@@ -1120,7 +1129,8 @@ eval_any(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         if ((rv = tl_value_from_text(t, -1, el[i], lens[i], &v, err)) != 0)
             return rv;
         struct tl_value pair[2] = {x, v};
-        struct tl_expr *l = tl_expr_column(a, 0, t), *r = tl_expr_column(a, 1, t);
+        struct tl_expr *l = tl_expr_column(a, 0, t),
+                       *r = tl_expr_column(a, 1, t);
         struct tl_expr *cmp = tl_expr_op(a, d->op, TL_TYPE_BOOL, l, r);
         struct tl_value res;
         if ((rv = tl_expr_eval(cmp, pair, 2, a, &res, err)) != 0)
@@ -1176,8 +1186,8 @@ eval_array(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         tl_buf_reset(&t);
         if (!v.is_null)
             tl_value_to_text(&v, &t);
-        pgcat_array_append(&b, v.is_null ? NULL : (const char *)t.data,
-                           t.len, i == 0);
+        pgcat_array_append(&b, v.is_null ? NULL : (const char *)t.data, t.len,
+                           i == 0);
     }
     tl_buf_append_u8(&b, '}');
     if (rv == 0)
@@ -1254,14 +1264,58 @@ eval_subscript(const struct tl_expr *e, const struct tl_value *row,
     *out = tl_value_null(e->type);
     if (idx.u.i < 1 || (size_t)idx.u.i > n || el[idx.u.i - 1] == NULL)
         return 0;
-    return tl_value_from_text(e->type, -1, el[idx.u.i - 1],
-                              lens[idx.u.i - 1], out, err);
+    return tl_value_from_text(e->type, -1, el[idx.u.i - 1], lens[idx.u.i - 1],
+                              out, err);
+}
+
+/* (record).x / (record).n of an _pg_expandarray record "(x,n)". */
+static int
+eval_field(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+           struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    const int *field = e->ext;
+    struct tl_value v;
+    int rv = tl_expr_eval(e->args[0], row, n_cols, a, &v, err);
+    *out = tl_value_null(e->type);
+    if (rv != 0 || v.is_null || v.u.s.len < 2)
+        return rv;
+    const char *p = v.u.s.p + 1, *end = v.u.s.p + v.u.s.len - 1;
+    const char *comma = memchr(p, ',', (size_t)(end - p));
+    if (comma == NULL)
+        return 0;
+    const char *s = *field == 0 ? p : comma + 1;
+    size_t len = *field == 0 ? (size_t)(comma - p) : (size_t)(end - comma - 1);
+    if (len == 0)
+        return 0;
+    return tl_value_from_text(e->type, -1, s, len, out, err);
+}
+
+static int
+bind_field(struct sql_stmt *st, const struct bind_scope *sc,
+           const PgQuery__AIndirection *e, const char *field,
+           struct tl_expr **out)
+{
+    static const int fields[2] = {0, 1};
+    struct tl_expr *x;
+    int rv = bind_expr(st, sc, e->arg, &x);
+    if (rv != 0)
+        return rv;
+    if (x->type != TL_TYPE_TEXT ||
+        (strcmp(field, "x") != 0 && strcmp(field, "n") != 0))
+        return sql_unsupported(st, "field selection");
+    bool is_n = strcmp(field, "n") == 0;
+    *out = tl_expr_ext(st->a, is_n ? TL_TYPE_INT4 : TL_TYPE_INT8, eval_field,
+                       (void *)&fields[is_n], &x, 1);
+    return 0;
 }
 
 int
 query_bind_subscript(struct sql_stmt *st, const struct bind_scope *sc,
                      const PgQuery__AIndirection *e, struct tl_expr **out)
 {
+    if (e->n_indirection == 1 &&
+        e->indirection[0]->node_case == PG_QUERY__NODE__NODE_STRING)
+        return bind_field(st, sc, e, e->indirection[0]->string->sval, out);
     if (e->n_indirection != 1 ||
         e->indirection[0]->node_case != PG_QUERY__NODE__NODE_A_INDICES ||
         e->indirection[0]->a_indices->is_slice)
@@ -1299,18 +1353,23 @@ eval_agg(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     return 0;
 }
 
-int
-query_bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
-               const PgQuery__FuncCall *f, struct tl_expr **out)
+static int
+bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
+         const PgQuery__FuncCall *f, struct tl_expr **out)
 {
     static const struct {
         const char *name;
         int kind;
-    } names[] = {{"count", QA_COUNT},      {"sum", QA_SUM},
-                 {"min", QA_MIN},          {"max", QA_MAX},
-                 {"avg", QA_AVG},          {"string_agg", QA_STRING_AGG},
-                 {"array_agg", QA_ARRAY_AGG}, {"bool_and", QA_BOOL_AND},
-                 {"bool_or", QA_BOOL_OR},  {"every", QA_BOOL_AND}};
+    } names[] = {{"count", QA_COUNT},
+                 {"sum", QA_SUM},
+                 {"min", QA_MIN},
+                 {"max", QA_MAX},
+                 {"avg", QA_AVG},
+                 {"string_agg", QA_STRING_AGG},
+                 {"array_agg", QA_ARRAY_AGG},
+                 {"bool_and", QA_BOOL_AND},
+                 {"bool_or", QA_BOOL_OR},
+                 {"every", QA_BOOL_AND}};
     if (f->n_funcname == 0 || f->over != NULL)
         return 1;
     const char *name = sql_node_str(f->funcname[f->n_funcname - 1]);
@@ -1417,4 +1476,262 @@ bad_type:
                             "types. You might need to add explicit type "
                             "casts.");
     return sql_error_at(st, TL_ENOTFOUND, f->location);
+}
+
+/* ------------------------------------------ set-returning functions */
+
+/* Element @pos of array text @arr, or NULL past its end: *@n its length. */
+static int
+array_elem(const struct tl_value *arr, size_t pos, struct tl_arena *a,
+           const char **el, size_t *len, size_t *n, struct tl_error *err)
+{
+    const char **els;
+    size_t *lens;
+    *el = NULL;
+    *n = 0;
+    if (arr->is_null)
+        return 0;
+    int rv =
+        pgcat_array_parse(arr->u.s.p, arr->u.s.len, a, &els, &lens, n, err);
+    if (rv != 0 || pos >= *n)
+        return rv;
+    *el = els[pos];
+    *len = lens[pos];
+    return 0;
+}
+
+int
+query_tsrf_length(const struct query_tsrf *s, const struct tl_value *row,
+                  size_t n_cols, struct tl_arena *a, size_t *len,
+                  struct tl_error *err)
+{
+    struct tl_value v[3];
+    for (uint32_t i = 0; i < s->n_args; i++) {
+        int rv = tl_expr_eval(s->args[i], row, n_cols, a, &v[i], err);
+        if (rv != 0)
+            return rv;
+        if (v[i].is_null) {
+            *len = 0;
+            return 0;
+        }
+    }
+    if (s->kind == QS_GENERATE_SERIES) {
+        int64_t step = s->n_args > 2 ? v[2].u.i : 1;
+        if (step == 0)
+            return tl_error_set(err, TL_EINVAL,
+                                TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                                "step size cannot equal zero");
+        int64_t span = step > 0 ? v[1].u.i - v[0].u.i : v[0].u.i - v[1].u.i;
+        int64_t st = step > 0 ? step : -step;
+        *len = span < 0 ? 0 : (size_t)(span / st) + 1;
+        return 0;
+    }
+    const char *el;
+    size_t l;
+    return array_elem(&v[0], 0, a, &el, &l, len, err);
+}
+
+static int
+eval_tsrf(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+          struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    const struct query_tsrf *s = e->ext;
+    size_t pos = s->q->srf_pos, n;
+    *out = tl_value_null(e->type);
+    int rv = query_tsrf_length(s, row, n_cols, a, &n, err);
+    if (rv != 0 || pos >= n)
+        return rv;
+    struct tl_value v[3];
+    for (uint32_t i = 0; i < s->n_args; i++)
+        if ((rv = tl_expr_eval(s->args[i], row, n_cols, a, &v[i], err)) != 0)
+            return rv;
+    const char *el;
+    size_t len;
+    switch (s->kind) {
+    case QS_GENERATE_SERIES: {
+        int64_t step = s->n_args > 2 ? v[2].u.i : 1;
+        *out = tl_value_int(e->type, v[0].u.i + (int64_t)pos * step);
+        return 0;
+    }
+    case QS_SUBSCRIPTS:
+        *out = tl_value_int(TL_TYPE_INT4, (int64_t)pos + 1);
+        return 0;
+    case QS_UNNEST:
+        if ((rv = array_elem(&v[0], pos, a, &el, &len, &n, err)) != 0 ||
+            el == NULL)
+            return rv;
+        return tl_value_from_text(e->type, -1, el, len, out, err);
+    default: /* QS_EXPANDARRAY: the record (x,n) */
+        if ((rv = array_elem(&v[0], pos, a, &el, &len, &n, err)) != 0)
+            return rv;
+        const char *txt = tl_arena_printf(a, "(%.*s,%zu)", el ? (int)len : 0,
+                                          el ? el : "", pos + 1);
+        *out = tl_value_text(TL_TYPE_TEXT, txt, (uint32_t)strlen(txt));
+        return 0;
+    }
+}
+
+static int
+bind_tsrf(struct sql_stmt *st, const struct bind_scope *sc,
+          const PgQuery__FuncCall *f, int kind, struct tl_expr **out)
+{
+    const struct bind_local *local = sc->local;
+    struct query *q = local->q;
+    if (!local->aggs_ok || sc->clause != NULL) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                  "set-returning functions are not allowed in %s",
+                  sc->clause != NULL ? sc->clause : "this context");
+        return sql_error_at(st, TL_EINVAL, f->location);
+    }
+    size_t want_min = kind == QS_GENERATE_SERIES ? 2
+                      : kind == QS_SUBSCRIPTS    ? 2
+                                                 : 1;
+    size_t want_max = kind == QS_GENERATE_SERIES ? 3 : want_min;
+    if (f->n_args < want_min || f->n_args > want_max)
+        return 1;
+    struct query_tsrf *s = tl_arena_calloc(st->a, sizeof(*s));
+    s->kind = kind;
+    s->q = q;
+    s->n_args = (uint32_t)f->n_args;
+    s->args = tl_arena_alloc(st->a, (f->n_args + 1) * sizeof(*s->args));
+    struct bind_local inner = *local;
+    inner.aggs_ok = false;
+    struct bind_scope isc = *sc;
+    isc.local = &inner;
+    for (size_t i = 0; i < f->n_args; i++) {
+        int rv = bind_expr(st, &isc, f->args[i], &s->args[i]);
+        uint8_t want =
+            kind == QS_GENERATE_SERIES || i > 0 ? TL_TYPE_INT8 : TL_TYPE_TEXT;
+        if (rv == 0)
+            rv = bind_coerce_unknown(st, &s->args[i], want, -1, -1);
+        if (rv != 0)
+            return rv;
+        if ((want == TL_TYPE_INT8 && !tl_type_is_int(s->args[i]->type)) ||
+            (want == TL_TYPE_TEXT && !tl_type_is_text(s->args[i]->type)))
+            return sql_unsupported(st, "this set-returning function call");
+    }
+    uint8_t type = TL_TYPE_TEXT;
+    if (kind == QS_GENERATE_SERIES)
+        type = s->args[0]->type;
+    else if (kind == QS_SUBSCRIPTS)
+        type = TL_TYPE_INT4;
+    else if (kind == QS_UNNEST)
+        type = s->elem_type = array_elem_type(sc, s->args[0]);
+    if (q->n_tsrfs == q->cap_tsrfs) {
+        size_t cap = q->cap_tsrfs ? 2 * q->cap_tsrfs : 4;
+        struct query_tsrf **v = tl_arena_alloc(st->a, cap * sizeof(*v));
+        if (q->n_tsrfs)
+            memcpy(v, q->tsrfs, q->n_tsrfs * sizeof(*v));
+        q->tsrfs = v;
+        q->cap_tsrfs = cap;
+    }
+    q->tsrfs[q->n_tsrfs++] = s;
+    *out = tl_expr_ext(st->a, type, eval_tsrf, s, NULL, 0);
+    return 0;
+}
+
+/* ---------------------------------------------------- window functions */
+
+static int
+eval_window(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+            struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    (void)row, (void)n_cols, (void)a, (void)err;
+    const struct query_window *w = e->ext;
+    if (w->values == NULL) {
+        *out = tl_value_null(TL_TYPE_INT8);
+        return 0;
+    }
+    *out = tl_value_int(TL_TYPE_INT8, w->values[w->q->cur_index]);
+    return 0;
+}
+
+static int
+bind_window(struct sql_stmt *st, const struct bind_scope *sc,
+            const PgQuery__FuncCall *f, const char *name, struct tl_expr **out)
+{
+    const struct bind_local *local = sc->local;
+    struct query *q = local->q;
+    int kind = strcmp(name, "row_number") == 0   ? QW_ROW_NUMBER
+               : strcmp(name, "rank") == 0       ? QW_RANK
+               : strcmp(name, "dense_rank") == 0 ? QW_DENSE_RANK
+                                                 : 0;
+    if (kind == 0 || f->n_args != 0)
+        return sql_unsupported(
+            st, tl_arena_printf(st->a, "window function %s()", name));
+    if (!local->aggs_ok || sc->clause != NULL) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
+                  "window functions are not allowed in %s",
+                  sc->clause != NULL ? sc->clause : "this context");
+        return sql_error_at(st, TL_EINVAL, f->location);
+    }
+    const PgQuery__WindowDef *wd = f->over;
+    if (wd->refname != NULL && wd->refname[0] != '\0')
+        return sql_unsupported(st, "named windows");
+    struct query_window *w = tl_arena_calloc(st->a, sizeof(*w));
+    w->kind = kind;
+    w->q = q;
+    struct bind_local inner = *local;
+    inner.aggs_ok = false;
+    struct bind_scope isc = *sc;
+    isc.local = &inner;
+    w->n_part = wd->n_partition_clause;
+    w->part = tl_arena_calloc(st->a, (w->n_part + 1) * sizeof(*w->part));
+    for (size_t i = 0; i < w->n_part; i++) {
+        int rv = bind_expr(st, &isc, wd->partition_clause[i], &w->part[i]);
+        if (rv != 0)
+            return rv;
+    }
+    w->n_order = wd->n_order_clause;
+    w->order = tl_arena_calloc(st->a, (w->n_order + 1) * sizeof(*w->order));
+    for (size_t i = 0; i < w->n_order; i++) {
+        const PgQuery__SortBy *sb = wd->order_clause[i]->sort_by;
+        struct query_sort *k = &w->order[i];
+        k->desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+        k->nulls_first =
+            sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
+            (k->desc &&
+             sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
+        int rv = bind_expr(st, &isc, sb->node, &k->expr);
+        if (rv != 0)
+            return rv;
+    }
+    if (q->n_windows == q->cap_windows) {
+        size_t cap = q->cap_windows ? 2 * q->cap_windows : 4;
+        struct query_window **v = tl_arena_alloc(st->a, cap * sizeof(*v));
+        if (q->n_windows)
+            memcpy(v, q->windows, q->n_windows * sizeof(*v));
+        q->windows = v;
+        q->cap_windows = cap;
+    }
+    q->windows[q->n_windows++] = w;
+    *out = tl_expr_ext(st->a, TL_TYPE_INT8, eval_window, w, NULL, 0);
+    return 0;
+}
+
+int
+query_bind_call(struct sql_stmt *st, const struct bind_scope *sc,
+                const PgQuery__FuncCall *f, struct tl_expr **out)
+{
+    if (f->n_funcname == 0 || f->n_funcname > 2)
+        return 1;
+    const char *schema =
+        f->n_funcname == 2 ? sql_node_str(f->funcname[0]) : NULL;
+    const char *name = sql_node_str(f->funcname[f->n_funcname - 1]);
+    if (name == NULL)
+        return 1;
+    if (schema != NULL && strcmp(schema, "information_schema") == 0 &&
+        strcmp(name, "_pg_expandarray") == 0)
+        return bind_tsrf(st, sc, f, QS_EXPANDARRAY, out);
+    if (schema != NULL && strcmp(schema, "pg_catalog") != 0)
+        return 1;
+    if (f->over != NULL)
+        return bind_window(st, sc, f, name, out);
+    if (strcmp(name, "unnest") == 0)
+        return bind_tsrf(st, sc, f, QS_UNNEST, out);
+    if (strcmp(name, "generate_series") == 0)
+        return bind_tsrf(st, sc, f, QS_GENERATE_SERIES, out);
+    if (strcmp(name, "generate_subscripts") == 0)
+        return bind_tsrf(st, sc, f, QS_SUBSCRIPTS, out);
+    return bind_agg(st, sc, f, out);
 }

@@ -45,17 +45,48 @@ enum query_join {
 enum query_srf {
     QS_GENERATE_SERIES = 1,
     QS_UNNEST = 2,
+    QS_SUBSCRIPTS = 3,  /* generate_subscripts(array, 1) */
+    QS_EXPANDARRAY = 4, /* information_schema._pg_expandarray(array) */
+};
+
+/* A set-returning function in the SELECT list: the row it is in repeats
+ * once per element, the functions of one row side by side (PostgreSQL
+ * 10's rule), shorter ones giving NULL. */
+struct query_tsrf {
+    int kind; /* enum query_srf */
+    struct tl_expr **args;
+    uint32_t n_args;
+    struct query *q;
+    uint8_t elem_type; /* unnest: the array's element type */
+};
+
+enum query_window_kind {
+    QW_ROW_NUMBER = 1,
+    QW_RANK,
+    QW_DENSE_RANK,
+};
+
+/* row_number(), rank() or dense_rank() OVER (PARTITION BY ... ORDER BY
+ * ...): values computed by the executor over the filtered rows. */
+struct query_window {
+    int kind; /* enum query_window_kind */
+    struct tl_expr **part;
+    size_t n_part;
+    struct query_sort *order;
+    size_t n_order;
+    struct query *q;
+    int64_t *values; /* run time: one per filtered row */
 };
 
 struct query_from {
-    int kind;                   /* enum query_from_kind */
+    int kind;                    /* enum query_from_kind */
     const struct tl_table *desc; /* the item's columns (NULL for a join) */
-    uint32_t offset;            /* its first column in the combined row */
-    uint32_t width;             /* how many columns it spans */
-    int vtable;                 /* QF_VTABLE: pgcat table number */
-    struct query *sub;          /* QF_SUBQUERY */
-    int srf;                    /* QF_SRF: enum query_srf */
-    struct tl_expr **srf_args;  /* QF_SRF, over the enclosing rows */
+    uint32_t offset;             /* its first column in the combined row */
+    uint32_t width;              /* how many columns it spans */
+    int vtable;                  /* QF_VTABLE: pgcat table number */
+    struct query *sub;           /* QF_SUBQUERY */
+    int srf;                     /* QF_SRF: enum query_srf */
+    struct tl_expr **srf_args;   /* QF_SRF, over the enclosing rows */
     uint32_t n_srf_args;
     struct query_from *left, *right; /* QF_JOIN */
     int join;                        /* QF_JOIN: enum query_join */
@@ -78,11 +109,11 @@ enum query_agg_kind {
 struct query_agg {
     int kind; /* enum query_agg_kind */
     bool distinct;
-    uint8_t type;              /* result type */
-    struct tl_expr *arg;       /* over the combined row; NULL for count(*) */
-    struct tl_expr *sep;       /* string_agg's delimiter */
-    struct query *q;           /* the query it aggregates in */
-    uint32_t index;            /* in q->aggs */
+    uint8_t type;        /* result type */
+    struct tl_expr *arg; /* over the combined row; NULL for count(*) */
+    struct tl_expr *sep; /* string_agg's delimiter */
+    struct query *q;     /* the query it aggregates in */
+    uint32_t index;      /* in q->aggs */
 };
 
 struct query_target {
@@ -136,6 +167,10 @@ struct query {
     size_t n_group_keys;
     struct query_agg **aggs;
     size_t n_aggs, cap_aggs;
+    struct query_tsrf **tsrfs; /* set-returning functions in targets */
+    size_t n_tsrfs, cap_tsrfs;
+    struct query_window **windows;
+    size_t n_windows, cap_windows;
     struct tl_expr *having;
     struct query_target *targets;
     size_t n_targets;
@@ -148,6 +183,8 @@ struct query {
     /* Run time (router/exec/local.c). */
     const struct tl_value *cur_row; /* the combined row being evaluated */
     struct query_group *cur_group;  /* grouped: the group being output */
+    size_t cur_index;               /* windows: the filtered row's number */
+    size_t srf_pos;                 /* targets' set-returning functions */
     /* The scope its expressions bound in: correlated references from
      * subqueries look names up here while binding. */
     struct bind_scope *scope;
@@ -163,7 +200,7 @@ enum query_sublink_kind {
 };
 
 struct query_sublink {
-    int kind; /* enum query_sublink_kind */
+    int kind;   /* enum query_sublink_kind */
     uint8_t op; /* QL_ANY, QL_ALL: the comparison (enum tl_op) */
     struct query *q;
     /* Runs q for the current outer rows: set by the executor before the
@@ -181,6 +218,12 @@ struct query_ctx {
     struct query_sublink **sublinks;
     size_t n_sublinks, cap_sublinks;
 };
+
+/** How many rows set-returning function @s gives over @row (its
+ * arguments evaluated there). Errors as tl_expr_eval(). */
+int query_tsrf_length(const struct query_tsrf *s, const struct tl_value *row,
+                      size_t n_cols, struct tl_arena *a, size_t *len,
+                      struct tl_error *err);
 
 /** Whether @ss must run at the router: it reads a pg_catalog,
  * information_schema or talus relation, or holds a subquery or a call of

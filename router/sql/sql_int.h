@@ -333,10 +333,13 @@ int query_bind_array(struct sql_stmt *st, const struct bind_scope *sc,
 /** x[i]. */
 int query_bind_subscript(struct sql_stmt *st, const struct bind_scope *sc,
                          const PgQuery__AIndirection *e, struct tl_expr **out);
-/** An aggregate call (count, sum, min, max, avg, string_agg, array_agg,
- * bool_and, bool_or) in a router-side query: 1 when @f names none. */
-int query_bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
-                   const PgQuery__FuncCall *f, struct tl_expr **out);
+/** A call a router-side query evaluates over several rows: an aggregate
+ * (count, sum, min, max, avg, string_agg, array_agg, bool_and, bool_or),
+ * a window function (row_number, rank, dense_rank) or a set-returning
+ * function in the SELECT list (unnest, generate_series,
+ * generate_subscripts, _pg_expandarray): 1 when @f names none. */
+int query_bind_call(struct sql_stmt *st, const struct bind_scope *sc,
+                    const PgQuery__FuncCall *f, struct tl_expr **out);
 
 /* ------------------------------------------------------------ pgcat.c */
 

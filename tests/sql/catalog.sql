@@ -37,6 +37,22 @@ SELECT 'cat_users'::regclass::oid = (SELECT oid FROM pg_class WHERE relname = 'c
 SELECT c.oid::regclass AS rel FROM pg_class c WHERE c.relname = 'cat_users';
 SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public';
 SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' AND nspname OPERATOR(pg_catalog.~) '^(public)$' COLLATE pg_catalog.default;
+-- window functions and set-returning functions, as JDBC and SQLAlchemy use them
+SELECT a.attname, row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum) AS rn
+  FROM pg_attribute a WHERE a.attrelid = 'cat_orders'::regclass AND a.attnum > 0 ORDER BY rn DESC;
+SELECT relname, rank() OVER (ORDER BY relkind), dense_rank() OVER (ORDER BY relkind)
+  FROM pg_class WHERE relname LIKE 'cat%' ORDER BY relkind, relname;
+SELECT a.attname FROM pg_attribute a JOIN (SELECT unnest(ix.indkey) attnum, generate_subscripts(ix.indkey, 1) ord
+  FROM pg_index ix WHERE ix.indrelid = 'cat_orders'::regclass AND ix.indisprimary) k ON a.attnum = k.attnum
+ WHERE a.attrelid = 'cat_orders'::regclass ORDER BY k.ord;
+SELECT (information_schema._pg_expandarray(i.indkey)).n AS key_seq, (information_schema._pg_expandarray(i.indkey)).x AS attnum
+  FROM pg_index i WHERE i.indrelid = 'cat_orders'::regclass;
+SELECT json_build_object('a', 1, 'b', 'x"y', 'c', NULL, 'd', true);
+SELECT ARRAY(SELECT relname FROM pg_class WHERE relname LIKE 'cat%' ORDER BY 1);
+SELECT array_to_string(ARRAY['a', 'b', NULL], '-'), array_to_string(ARRAY['a', NULL], ',', '*');
+SELECT 'a' = ANY ('{a,b}'), 3 = ANY ('{1,2}'::int[]), 1 = ALL ('{1,1}'::int[]);
+SELECT * FROM generate_series(1, 3) g;
+SELECT g, g * 2 AS twice FROM generate_series(10, 1, -4) AS g;
 SELECT 1 FROM pg_class WHERE relname = 'nope';
 SELECT * FROM pg_catalog.pg_nope;
 SELECT nope FROM pg_class;
