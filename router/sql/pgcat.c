@@ -1018,14 +1018,19 @@ gen_user(struct pgcat *cat, struct rows *r)
 static void
 gen_settings(struct pgcat *cat, struct rows *r)
 {
-    struct sql_session *s = cat->st->s;
-    for (size_t i = 0; i < s->n_settings; i++) {
+    struct sql_stmt *st = cat->st;
+    const struct sql_guc *g;
+    for (size_t i = 0; (g = sql_guc_at(i)) != NULL; i++) {
         struct tl_value *row = new_row(r);
-        set_text(r, row, "name", s->settings[i].name);
-        set_text(r, row, "setting", s->settings[i].value);
-        set_text(r, row, "context", "user");
+        bool own = sql_guc_setting(st->s, g->name) != NULL;
+        set_text(r, row, "name", g->name);
+        set_text(r, row, "setting", sql_guc_value(st, g->name));
+        set_text(r, row, "short_desc", g->description);
+        set_text(r, row, "context", sql_guc_readonly(g) ? "internal" : "user");
         set_text(r, row, "vartype", "string");
-        set_text(r, row, "source", "session");
+        set_text(r, row, "source", own ? "session" : "default");
+        set_text(r, row, "boot_val", g->value);
+        set_text(r, row, "reset_val", g->value);
     }
 }
 

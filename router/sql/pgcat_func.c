@@ -516,8 +516,64 @@ fn_regrole_out(struct pgcat *cat, const struct tl_value *args, uint32_t n,
     return fn_userbyid(cat, args, n, a, out, err);
 }
 
+/* current_setting(name [, missing_ok]). */
+static int
+fn_current_setting(struct pgcat *cat, const struct tl_value *args, uint32_t n,
+                   struct tl_arena *a, struct tl_value *out,
+                   struct tl_error *err)
+{
+    const char *name = tl_arena_strndup(a, args[0].u.s.p, args[0].u.s.len);
+    const char *v = sql_guc_value(cat->st, name);
+    if (v == NULL && n > 1 && !args[1].is_null && args[1].u.b) {
+        *out = tl_value_null(TL_TYPE_TEXT);
+        return 0;
+    }
+    if (v == NULL)
+        return tl_error_set(err, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_OBJECT,
+                            "unrecognized configuration parameter \"%s\"",
+                            name);
+    *out = text_value(a, v);
+    return 0;
+}
+
+/* set_config(name, value, is_local): as SET (is_local needs a transaction
+ * block: like SET LOCAL outside one, it changes nothing). */
+static int
+fn_set_config(struct pgcat *cat, const struct tl_value *args, uint32_t n,
+              struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    (void)n;
+    if (args[0].is_null)
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                            "SET requires parameter name");
+    struct sql_stmt *st = cat->st;
+    const char *name = tl_arena_strndup(a, args[0].u.s.p, args[0].u.s.len);
+    const char *value =
+        args[1].is_null ? ""
+                        : tl_arena_strndup(a, args[1].u.s.p, args[1].u.s.len);
+    const struct sql_guc *g = sql_guc_find(name);
+    if (g != NULL && sql_guc_readonly(g))
+        return tl_error_set(err, TL_EINVAL,
+                            TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM,
+                            "parameter \"%s\" cannot be changed", g->name);
+    bool local = !args[2].is_null && args[2].u.b;
+    if (!local) {
+        int rv = sql_guc_store(st, name, value);
+        if (rv != 0) {
+            *err = st->err;
+            return rv;
+        }
+        if (g != NULL && g->report)
+            dest_param_status(st->dest, g->name, value);
+    }
+    *out = text_value(a, local ? sql_guc_value(st, name) : value);
+    return 0;
+}
+
 /* clang-format off */
 static const struct fn_def fns[] = {
+    {"current_setting", 1, 2, TL_TYPE_TEXT, "tb", true, fn_current_setting},
+    {"set_config", 3, 3, TL_TYPE_TEXT, "ttb", false, fn_set_config},
     {"pg_get_userbyid", 1, 1, TL_TYPE_TEXT, "o", true, fn_userbyid},
     {"pg_table_is_visible", 1, 1, TL_TYPE_BOOL, "o", true, fn_table_visible},
     {"pg_type_is_visible", 1, 1, TL_TYPE_BOOL, "o", true, fn_true},

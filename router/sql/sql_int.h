@@ -46,6 +46,10 @@ struct sql_session {
     char application_name[64]; /* as the StartupMessage said */
     uint32_t backend_pid;
     bool superuser;
+    /* The router's connection limits, for SHOW max_connections (0:
+     * unknown; the defaults are shown). */
+    int max_connections;
+    int reserved_connections;
 };
 
 /* The $n parameters of a statement (extended query protocol). While a
@@ -175,6 +179,34 @@ size_t sql_guard_utf8_prefix(const char *q, size_t len);
  * fail. */
 void sql_guard_utf8_describe(const char *q, size_t len, char *bad,
                              size_t bad_size);
+
+/* ---------------------------------------------------------------- guc.c */
+
+/* A run-time parameter Talus knows. */
+struct sql_guc {
+    const char *name;  /* canonical spelling */
+    const char *value; /* PostgreSQL's default */
+    bool report;       /* sent as ParameterStatus when set */
+    const char *description;
+};
+
+/** The parameter @name (any case), or NULL. Cannot fail. */
+const struct sql_guc *sql_guc_find(const char *name);
+/** The @i-th known parameter in name order, NULL past the last. */
+const struct sql_guc *sql_guc_at(size_t i);
+/** Whether @g cannot be SET (server_version, max_connections, ...). */
+bool sql_guc_readonly(const struct sql_guc *g);
+/** The session's own value of @name, or NULL. */
+struct sql_setting *sql_guc_setting(struct sql_session *s, const char *name);
+/** Forget the session's value of @name (RESET). Cannot fail. */
+void sql_guc_remove(struct sql_session *s, const char *name);
+/** Keep @value as the session's value of @name (copied). 53200 when out
+ * of memory. */
+int sql_guc_store(struct sql_stmt *st, const char *name, const char *value);
+/** What SHOW @name answers: the session's value, else the server's
+ * (connection limits, identity) or the default; NULL for an unknown
+ * parameter. May be in st->a. */
+const char *sql_guc_value(struct sql_stmt *st, const char *name);
 
 /* ---------------------------------------------------------------- ddl.c */
 
