@@ -142,8 +142,7 @@ sql_guc_value(struct sql_stmt *st, const char *name)
         return st->s->application_name;
     if (strcmp(g->name, "is_superuser") == 0)
         return st->s->superuser ? "on" : "off";
-    if (strcmp(g->name, "max_connections") == 0 &&
-        st->s->max_connections > 0)
+    if (strcmp(g->name, "max_connections") == 0 && st->s->max_connections > 0)
         return tl_arena_printf(st->a, "%d", st->s->max_connections);
     if (strcmp(g->name, "superuser_reserved_connections") == 0 &&
         st->s->max_connections > 0)

@@ -12,6 +12,7 @@
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
 #include "router/sql/sql_int.h"
+#include "vindex.h"
 
 /* Column types, one letter each: o oid, x xid, l bigint (as bigint);
  * n name, c "char", t text, r regproc; arrays as text: a of text, v of
@@ -184,6 +185,10 @@ static const struct vt_spec specs[] = {
     {"talus", "tables", 13101, 'v',
      "table_name:t distribution:t vindex:t shard_key:t primary_key:t "
      "table_id:l schema_version:l"},
+    {"talus", "shards", 13102, 'v',
+     "shard:i leader:i leader_address:t replicas:i"},
+    {"talus", "nodes", 13103, 'v',
+     "node_id:i rpc_address:t raft_address:t reachable:b"},
 };
 /* clang-format on */
 
@@ -232,6 +237,8 @@ enum {
     VT_IS_TABLE_CONSTRAINTS,
     VT_IS_KEY_COLUMN_USAGE,
     VT_TALUS_TABLES,
+    VT_TALUS_SHARDS,
+    VT_TALUS_NODES,
     VT_COUNT,
 };
 
@@ -1296,8 +1303,12 @@ gen_is_constraints(struct pgcat *cat, struct rows *r, bool columns)
 static void
 gen_talus_tables(struct pgcat *cat, struct rows *r)
 {
-    static const char *const vindexes[] = {"hash", "consistent_hash", "range",
-                                           "lookup"};
+    static const char *const vindexes[] = {
+        [TL_VINDEX_NONE] = NULL,
+        [TL_VINDEX_HASH] = "hash",
+        [TL_VINDEX_CONSISTENT_HASH] = "consistent_hash",
+        [TL_VINDEX_RANGE] = "range",
+    };
     for (size_t i = 0; i < cat->n_tables; i++) {
         const struct tl_table *t = cat->tables[i];
         struct tl_value *row = new_row(r);
@@ -1308,7 +1319,8 @@ gen_talus_tables(struct pgcat *cat, struct rows *r)
                  : t->shard_key < 0 ? "unsharded"
                                     : "sharded");
         set_text(r, row, "vindex",
-                 !ref && t->shard_key >= 0 && t->vindex < 4
+                 !ref && t->shard_key >= 0 &&
+                         t->vindex < sizeof(vindexes) / sizeof(vindexes[0])
                      ? vindexes[t->vindex]
                      : NULL);
         set_text(r, row, "shard_key",
@@ -1328,6 +1340,46 @@ gen_talus_tables(struct pgcat *cat, struct rows *r)
         }
         set_int(r, row, "table_id", t->id);
         set_int(r, row, "schema_version", t->schema_version);
+    }
+}
+
+/* Each shard and the node this router believes leads it (the last one
+ * seen leading, else its preferred leader), as the router's cluster
+ * client knows them. */
+static void
+gen_talus_shards(struct pgcat *cat, struct rows *r)
+{
+    struct router *rt = cat->st->r;
+    if (rt == NULL)
+        return;
+    for (uint32_t sh = 0; sh < rt->cfg.n_shards; sh++) {
+        struct tl_value *row = new_row(r);
+        uint32_t leader = tl_client_leader(&rt->client, sh);
+        set_int(r, row, "shard", sh);
+        set_int(r, row, "leader", leader);
+        set_text(r, row, "leader_address",
+                 leader >= 1 && leader <= rt->cfg.n_nodes
+                     ? rt->cfg.nodes[leader - 1].rpc_addr
+                     : NULL);
+        set_int(r, row, "replicas", rt->cfg.n_replicas);
+    }
+}
+
+static void
+gen_talus_nodes(struct pgcat *cat, struct rows *r)
+{
+    struct router *rt = cat->st->r;
+    if (rt == NULL)
+        return;
+    int64_t now = tl_client_now_ms();
+    for (uint32_t i = 0; i < rt->cfg.n_nodes; i++) {
+        const struct tl_node_config *n = &rt->cfg.nodes[i];
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "node_id", n->id);
+        set_text(r, row, "rpc_address", n->rpc_addr[0] ? n->rpc_addr : NULL);
+        set_text(r, row, "raft_address", n->raft_addr[0] ? n->raft_addr : NULL);
+        set_bool(r, row, "reachable",
+                 !tl_client_node_down(&rt->client, n->id, now));
     }
 }
 
@@ -1406,6 +1458,12 @@ pgcat_rows(struct pgcat *cat, int vt, struct tl_arena *a,
         break;
     case VT_TALUS_TABLES:
         gen_talus_tables(cat, &r);
+        break;
+    case VT_TALUS_SHARDS:
+        gen_talus_shards(cat, &r);
+        break;
+    case VT_TALUS_NODES:
+        gen_talus_nodes(cat, &r);
         break;
     default:
         /* The rest are empty in Talus: no user functions, descriptions,
