@@ -8,6 +8,7 @@
 
 #include "common/base/sqlstate.h"
 #include "row.h"
+#include "scalar.h"
 
 #define EXPR_MAX_DEPTH 1000
 
@@ -483,9 +484,61 @@ regex(struct tl_value *l, struct tl_value *r, bool icase, struct tl_arena *a,
     return 0;
 }
 
+/* & | # << >> over integers; shifts take the count modulo the width, as
+ * PostgreSQL's (C's) shifts of int2/int4/int8 do for counts in range. */
+static int
+bitwise(const struct tl_expr *e, const struct tl_value *l,
+        const struct tl_value *r, struct tl_value *out, struct tl_error *err)
+{
+    if (!tl_type_is_int(l->type) || !tl_type_is_int(r->type))
+        return no_operator(err, e->op, l->type, r->type);
+    int64_t x = l->u.i, y = r->u.i, v;
+    int bits = tl_type_len(e->type) * 8;
+    switch (e->op) {
+    case TL_OP_BITAND:
+        v = x & y;
+        break;
+    case TL_OP_BITOR:
+        v = x | y;
+        break;
+    case TL_OP_BITXOR:
+        v = x ^ y;
+        break;
+    case TL_OP_SHL:
+        v = (int64_t)((uint64_t)x << ((uint64_t)y & (uint64_t)(bits - 1)));
+        break;
+    default:
+        v = x >> ((uint64_t)y & (uint64_t)(bits - 1));
+        break;
+    }
+    /* Wrap to the result's width as C arithmetic on it would. */
+    if (bits == 16)
+        v = (int16_t)v;
+    else if (bits == 32)
+        v = (int32_t)v;
+    *out = tl_value_int(e->type, v);
+    return 0;
+}
+
 static int eval(const struct tl_expr *e, const struct tl_value *row,
                 size_t n_cols, struct tl_arena *a, struct tl_value *out,
                 struct tl_error *err);
+
+/* A built-in scalar function: arguments first, then the function. */
+static int
+eval_func(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+          struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value small[4];
+    struct tl_value *args =
+        e->n_args <= 4 ? small : tl_arena_alloc(a, e->n_args * sizeof(*args));
+    for (uint32_t i = 0; i < e->n_args; i++) {
+        int rv = eval(e->args[i], row, n_cols, a, &args[i], err);
+        if (rv != 0)
+            return rv;
+    }
+    return tl_func_eval(e->op, e->type, args, e->n_args, a, out, err);
+}
 
 /* IS [NOT] DISTINCT FROM: two NULLs are not distinct, one NULL is. */
 static int
@@ -527,6 +580,16 @@ eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         }
         return negate(e, &l, a, out, err);
     }
+    if (e->op == TL_OP_BITNOT) {
+        if (l.is_null) {
+            *out = tl_value_null(e->type);
+            return 0;
+        }
+        if (!tl_type_is_int(l.type))
+            return no_operator(err, e->op, l.type, l.type);
+        *out = tl_value_int(e->type, ~l.u.i);
+        return 0;
+    }
     if ((rv = eval(e->args[1], row, n_cols, a, &r, err)) != 0)
         return rv;
     if (l.is_null || r.is_null) {
@@ -552,6 +615,12 @@ eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         return arith(e, &l, &r, a, out, err);
     case TL_OP_CONCAT:
         return concat(e, &l, &r, a, out);
+    case TL_OP_BITAND:
+    case TL_OP_BITOR:
+    case TL_OP_BITXOR:
+    case TL_OP_SHL:
+    case TL_OP_SHR:
+        return bitwise(e, &l, &r, out, err);
     case TL_OP_LIKE:
         return like(e, &l, &r, a, out, err);
     case TL_OP_ILIKE:
@@ -748,6 +817,8 @@ eval(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         return 0;
     case TL_EXPR_MINMAX:
         return eval_minmax(e, row, n_cols, a, out, err);
+    case TL_EXPR_FUNC:
+        return eval_func(e, row, n_cols, a, out, err);
     case TL_EXPR_EXT:
         return e->ext_fn(e, row, n_cols, a, out, err);
     default:
@@ -798,7 +869,8 @@ tl_expr_to_proto(const struct tl_expr *e, struct tl_arena *a)
     pb->kind = e->kind;
     pb->has_type = true;
     pb->type = e->type;
-    if (e->kind == TL_EXPR_OP || e->kind == TL_EXPR_MINMAX) {
+    if (e->kind == TL_EXPR_OP || e->kind == TL_EXPR_MINMAX ||
+        e->kind == TL_EXPR_FUNC) {
         pb->has_op = true;
         pb->op = e->op;
     }
@@ -845,7 +917,11 @@ arity_ok(uint32_t kind, uint32_t op, size_t n)
     case TL_EXPR_COLUMN:
         return n == 0;
     case TL_EXPR_OP:
-        return n == (op == TL_OP_NEG ? 1u : 2u);
+        return n == (op == TL_OP_NEG || op == TL_OP_BITNOT ? 1u : 2u);
+    case TL_EXPR_FUNC: {
+        const struct tl_func_sig *sig = tl_func_by_id((uint8_t)op);
+        return sig != NULL && n >= sig->min_args && n <= sig->max_args;
+    }
     case TL_EXPR_CASE:
     case TL_EXPR_COALESCE:
     case TL_EXPR_MINMAX:
@@ -874,7 +950,7 @@ from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
         return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                             "invalid expression: nested deeper than %d",
                             EXPR_MAX_DEPTH);
-    if (pb->kind < TL_EXPR_CONST || pb->kind > TL_EXPR_MINMAX)
+    if (pb->kind < TL_EXPR_CONST || pb->kind > TL_EXPR_FUNC)
         return bad_proto(err, "unknown kind", pb->kind);
     if (pb->type > TL_TYPE_MAX)
         return bad_proto(err, "unknown type", pb->type);
@@ -882,13 +958,17 @@ from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
         return bad_proto(err, "unknown operator", pb->op);
     if (pb->kind == TL_EXPR_MINMAX && pb->op != TL_OP_LT && pb->op != TL_OP_GT)
         return bad_proto(err, "unknown operator", pb->op);
+    if (pb->kind == TL_EXPR_FUNC &&
+        (pb->op > UINT8_MAX || tl_func_by_id((uint8_t)pb->op) == NULL))
+        return bad_proto(err, "unknown function", pb->op);
     if (!arity_ok(pb->kind, pb->op, pb->n_args))
         return bad_proto(
             err, "wrong argument count",
             (unsigned)(pb->n_args > UINT32_MAX ? UINT32_MAX : pb->n_args));
 
     e = alloc_node(a, (uint8_t)pb->kind, (uint8_t)pb->type);
-    if (pb->kind == TL_EXPR_OP || pb->kind == TL_EXPR_MINMAX)
+    if (pb->kind == TL_EXPR_OP || pb->kind == TL_EXPR_MINMAX ||
+        pb->kind == TL_EXPR_FUNC)
         e->op = (uint8_t)pb->op;
     if (pb->kind == TL_EXPR_CAST) {
         if (pb->type == TL_TYPE_UNKNOWN)

@@ -39,6 +39,9 @@ enum tl_expr_kind {
     /* GREATEST (op TL_OP_GT) or LEAST (op TL_OP_LT) of the non-NULL
      * args; NULL when all are. */
     TL_EXPR_MINMAX = 13,
+    /* A built-in scalar function (common/scalar.h): op is its enum
+     * tl_func id, args its arguments. */
+    TL_EXPR_FUNC = 14,
     /* Never on the wire: a node the router evaluates itself through
      * ext_fn (catalog functions, subqueries, outer references). Plans
      * that hold one run at the router (tl_expr_is_portable()). */
@@ -67,8 +70,15 @@ enum tl_op {
     /* IS [NOT] DISTINCT FROM: NULL-aware equality, never NULL. */
     TL_OP_DISTINCT = 18,
     TL_OP_NOT_DISTINCT = 19,
+    /* Integers only: & | # << >> and unary ~. */
+    TL_OP_BITAND = 20,
+    TL_OP_BITOR = 21,
+    TL_OP_BITXOR = 22,
+    TL_OP_SHL = 23,
+    TL_OP_SHR = 24,
+    TL_OP_BITNOT = 25,
 };
-#define TL_OP_MAX TL_OP_NOT_DISTINCT
+#define TL_OP_MAX TL_OP_BITNOT
 
 struct tl_expr;
 
@@ -81,7 +91,8 @@ typedef int (*tl_expr_ext_fn)(const struct tl_expr *e,
 
 struct tl_expr {
     uint8_t kind;          /* enum tl_expr_kind */
-    uint8_t op;            /* enum tl_op, for TL_EXPR_OP */
+    uint8_t op;            /* enum tl_op for TL_EXPR_OP and TL_EXPR_MINMAX,
+                              enum tl_func for TL_EXPR_FUNC */
     uint8_t type;          /* result type (enum tl_type) */
     int32_t typmod;        /* TL_EXPR_CAST target typmod, else -1 */
     uint32_t column;       /* TL_EXPR_COLUMN */

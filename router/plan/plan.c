@@ -8,6 +8,7 @@
 #include "router/core/router.h"
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
+#include "scalar.h"
 
 static Talus__KeyRange *make_range(struct sql_stmt *st, const uint8_t *s,
                                    size_t sl, const uint8_t *e, size_t el);
@@ -220,6 +221,12 @@ static const char *op_text[] = {
     [TL_OP_ILIKE] = "~~*",
     [TL_OP_REGEX] = "~",
     [TL_OP_IREGEX] = "~*",
+    [TL_OP_BITAND] = "&",
+    [TL_OP_BITOR] = "|",
+    [TL_OP_BITXOR] = "#",
+    [TL_OP_SHL] = "<<",
+    [TL_OP_SHR] = ">>",
+    [TL_OP_BITNOT] = "~",
     [TL_OP_DISTINCT] = "IS DISTINCT FROM",
     [TL_OP_NOT_DISTINCT] = "IS NOT DISTINCT FROM",
 };
@@ -270,9 +277,20 @@ render(const struct tl_table *t, const struct tl_expr *e, struct tl_buf *b,
                       e->column < t->n_columns ? t->columns[e->column].name
                                                : "?");
         return;
+    case TL_EXPR_FUNC: {
+        const struct tl_func_sig *sig = tl_func_by_id(e->op);
+        tl_buf_printf(b, "%s(", sig != NULL ? sig->name : "?");
+        for (uint32_t i = 0; i < e->n_args; i++) {
+            if (i > 0)
+                tl_buf_printf(b, ", ");
+            render(t, e->args[i], b, depth + 1);
+        }
+        tl_buf_printf(b, ")");
+        return;
+    }
     case TL_EXPR_OP:
         if (e->n_args == 1) {
-            tl_buf_printf(b, "(- ");
+            tl_buf_printf(b, "(%s ", e->op == TL_OP_BITNOT ? "~" : "-");
             render(t, e->args[0], b, depth + 1);
             tl_buf_printf(b, ")");
             return;

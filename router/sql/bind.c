@@ -14,6 +14,7 @@
 
 #include "common/base/sqlstate.h"
 #include "router/sql/sql_int.h"
+#include "scalar.h"
 
 static const char *const aggregates[] = {"count", "sum", "min",
                                          "max",   "avg", NULL};
@@ -397,6 +398,37 @@ bind_unary(struct sql_stmt *st, const char *opname, struct tl_expr *r,
     return fold(st, out);
 }
 
+/* Integer bit operators: & | # and the shifts take the left operand's
+ * type for shifts, the wider one otherwise; ~ is unary. */
+static int
+bind_bitwise(struct sql_stmt *st, uint8_t op, const char *opname,
+             struct tl_expr *l, struct tl_expr *r, int location,
+             const int side_loc[2], struct tl_expr **out)
+{
+    struct tl_expr **sides[2] = {&l, &r};
+    for (int i = 0; i < 2; i++) {
+        if (*sides[i] == NULL || (*sides[i])->type != TL_TYPE_UNKNOWN)
+            continue;
+        int rv = coerce_const(st, sides[i], TL_TYPE_INT4, -1,
+                              side_loc[i] >= 0 ? side_loc[i] : location);
+        if (rv != 0)
+            return rv;
+    }
+    if ((l != NULL && !tl_type_is_int(l->type)) || !tl_type_is_int(r->type))
+        return no_operator(st, opname, l, r, location);
+    uint8_t type = l == NULL ? r->type
+                   : op == TL_OP_SHL || op == TL_OP_SHR
+                       ? l->type
+                       : int_wider(l->type, r->type);
+    if (l == NULL) {
+        *out = tl_expr_node(st->a, TL_EXPR_OP, type, &r, 1);
+        (*out)->op = op;
+    } else {
+        *out = tl_expr_op(st->a, op, type, l, r);
+    }
+    return fold(st, out);
+}
+
 struct op_map {
     const char *name;
     uint8_t op;
@@ -439,8 +471,24 @@ bind_operator(struct sql_stmt *st, const struct bind_scope *sc,
                                                    "postfix operator "
                                                    "%s",
                                                    name));
+    int side_loc[2] = {node_loc(e->lexpr), node_loc(e->rexpr)};
+    if (l == NULL && strcmp(name, "~") == 0)
+        return bind_bitwise(st, TL_OP_BITNOT, name, NULL, r, e->location,
+                            side_loc, out);
     if (l == NULL)
         return bind_unary(st, name, r, e->location, out);
+    static const struct {
+        const char *name;
+        uint8_t op;
+    } bit_ops[] = {{"&", TL_OP_BITAND},
+                   {"|", TL_OP_BITOR},
+                   {"#", TL_OP_BITXOR},
+                   {"<<", TL_OP_SHL},
+                   {">>", TL_OP_SHR}};
+    for (size_t i = 0; i < sizeof(bit_ops) / sizeof(bit_ops[0]); i++)
+        if (strcmp(name, bit_ops[i].name) == 0)
+            return bind_bitwise(st, bit_ops[i].op, name, l, r, e->location,
+                                side_loc, out);
     if (strcmp(name, "||") == 0)
         return bind_concat(st, l, r, e->location, out);
     if (strcmp(name, "~~") == 0 || strcmp(name, "!~~") == 0)
@@ -1042,10 +1090,7 @@ pg_lacks(const char *name)
     static const char *const names[] = {"current_schemas", "current_setting",
                                         "set_config",      "pg_typeof",
                                         "format_type",     "pg_get_userbyid",
-                                        "lower",           "upper",
-                                        "length",          "abs",
                                         "round",           "coalesce",
-                                        "substr",          "substring",
                                         "nextval",         "currval",
                                         "setval",          "date_trunc",
                                         "extract",         "date_part",
@@ -1099,6 +1144,62 @@ no_function(struct sql_stmt *st, const struct bind_scope *sc,
     return sql_error_at(st, TL_ENOTFOUND, f->location);
 }
 
+/* A built-in scalar function (common/scalar.h): 1 when @f names none. */
+static int
+bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
+            const PgQuery__FuncCall *f, struct tl_expr **out)
+{
+    if (f->n_funcname == 0 || f->n_funcname > 2 || f->agg_star ||
+        f->agg_distinct || f->over != NULL || f->n_agg_order > 0)
+        return 1;
+    if (f->n_funcname == 2) {
+        const char *schema = sql_node_str(f->funcname[0]);
+        if (schema == NULL || strcmp(schema, "pg_catalog") != 0)
+            return 1;
+    }
+    const char *name = sql_node_str(f->funcname[f->n_funcname - 1]);
+    const struct tl_func_sig *sig =
+        name != NULL ? tl_func_find(name, (uint32_t)f->n_args) : NULL;
+    if (sig == NULL)
+        return 1;
+    struct tl_expr **args =
+        tl_arena_alloc(st->a, (f->n_args + 1) * sizeof(*args));
+    bool fits = true;
+    for (size_t i = 0; i < f->n_args; i++) {
+        int rv = bind_node(st, sc, f->args[i], &args[i]);
+        if (rv != 0)
+            return rv;
+        char want =
+            sig->args[i < strlen(sig->args) ? i : strlen(sig->args) - 1];
+        int loc = node_loc(f->args[i]);
+        if (want == 't')
+            rv = args[i]->type == TL_TYPE_UNKNOWN ||
+                         args[i]->type == TL_TYPE_BPCHAR
+                     ? to_text(st, &args[i], loc)
+                     : 0;
+        else if (want == 'i' || want == 'n')
+            rv = bind_coerce_unknown(
+                st, &args[i], want == 'i' ? TL_TYPE_INT4 : TL_TYPE_FLOAT8, -1,
+                loc);
+        if (rv != 0)
+            return rv;
+        uint8_t t = args[i]->type;
+        if ((want == 't' && !tl_type_is_text(t)) ||
+            (want == 'i' && !tl_type_is_int(t)) ||
+            (want == 'n' && !tl_type_is_numeric(t)))
+            fits = false;
+    }
+    if (!fits)
+        return no_function(st, sc, f);
+    uint8_t type = sig->result != TL_TYPE_UNKNOWN ? sig->result : args[0]->type;
+    *out = tl_expr_node(st->a, TL_EXPR_FUNC, type, args, (uint32_t)f->n_args);
+    (*out)->op = sig->id;
+    bool all_const = true;
+    for (size_t i = 0; i < f->n_args; i++)
+        all_const = all_const && args[i]->kind == TL_EXPR_CONST;
+    return all_const ? fold(st, out) : 0;
+}
+
 static int
 bind_func(struct sql_stmt *st, const struct bind_scope *sc,
           const PgQuery__FuncCall *f, const PgQuery__Node *n,
@@ -1128,6 +1229,8 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
     }
     int rv = func_bind_call(st, f, out);
     if (rv <= 0)
+        return rv;
+    if ((rv = bind_scalar(st, sc, f, out)) <= 0)
         return rv;
     if (sc->local != NULL && (rv = pgcat_bind_func(st, sc, f, out)) <= 0)
         return rv;

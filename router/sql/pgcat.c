@@ -60,7 +60,7 @@ static const struct vt_spec specs[] = {
      "indnullsnotdistinct:b indisprimary:b indisexclusion:b indimmediate:b "
      "indisclustered:b indisvalid:b indcheckxmin:b indisready:b "
      "indislive:b indisreplident:b indkey:v indcollation:w indclass:w "
-     "indoption:w indexprs:t indpred:t"},
+     "indoption:v indexprs:t indpred:t"},
     {"pg_catalog", "pg_constraint", 2606, 'r',
      "oid:o conname:n connamespace:o contype:c condeferrable:b "
      "condeferred:b convalidated:b conrelid:o contypid:o conindid:o "

@@ -11,6 +11,10 @@
 static int bind_select(struct sql_stmt *st, struct query_ctx *ctx,
                        const PgQuery__SelectStmt *ss,
                        const struct bind_scope *outer, struct query **out);
+static uint8_t array_elem_type(const struct bind_scope *sc,
+                               const struct tl_expr *e);
+static bool is_array_column(const struct bind_scope *sc,
+                            const struct tl_expr *e);
 
 /* ------------------------------------------------------------ routing */
 
@@ -216,7 +220,10 @@ query_desc(struct sql_stmt *st, const struct query *q, const char *name)
         snprintf(t->columns[i].name, sizeof(t->columns[i].name), "%s",
                  q->targets[i].name);
         t->columns[i].type = q->targets[i].type;
-        t->columns[i].typmod = q->targets[i].typmod;
+        /* An array column keeps its element type (see pgcat.c). */
+        t->columns[i].typmod = q->targets[i].elem_type != 0
+                                   ? q->targets[i].elem_type
+                                   : q->targets[i].typmod;
     }
     return t;
 }
@@ -633,6 +640,8 @@ bind_targets(struct sql_stmt *st, struct query *q, struct from_state *fs,
                    rt->name != NULL && rt->name[0] ? rt->name
                                                    : sql_figure_colname(v),
                    e);
+        if (e->type == TL_TYPE_TEXT && is_array_column(sc, e))
+            q->targets[q->n_targets - 1].elem_type = array_elem_type(sc, e);
     }
     return 0;
 }
@@ -1215,6 +1224,20 @@ query_bind_array(struct sql_stmt *st, const struct bind_scope *sc,
     *out = tl_expr_ext(st->a, TL_TYPE_TEXT, eval_array, NULL, args,
                        (uint32_t)e->n_elements);
     return 0;
+}
+
+/* Whether column reference @e names an array column (its typmod holds
+ * the element type). */
+static bool
+is_array_column(const struct bind_scope *sc, const struct tl_expr *e)
+{
+    for (size_t i = 0; e->kind == TL_EXPR_COLUMN && i < sc->n_rels; i++) {
+        const struct bind_rel *r = &sc->rels[i];
+        if (e->column >= r->offset &&
+            e->column < r->offset + r->table->n_columns)
+            return r->table->columns[e->column - r->offset].typmod > 0;
+    }
+    return false;
 }
 
 /* The element type of array @e: a catalog column's (its typmod), else

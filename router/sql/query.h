@@ -121,6 +121,7 @@ struct query_target {
     uint8_t type;
     int32_t typmod;
     struct tl_expr *expr; /* over the combined row (or a group's row) */
+    uint8_t elem_type;    /* an array column's element type, else 0 */
 };
 
 struct query_sort {

@@ -89,11 +89,11 @@ test_talus_schema(void **state)
 
     assert_int_equal(th_scalar(conn, "SELECT count(*) FROM talus.shards"),
                      (long long)cluster.cfg.n_shards);
-    assert_int_equal(
-        th_scalar(conn, "SELECT count(*) FROM talus.shards s JOIN "
-                        "talus.nodes n ON n.node_id = s.leader WHERE "
-                        "n.rpc_address = s.leader_address"),
-        (long long)cluster.cfg.n_shards);
+    assert_int_equal(th_scalar(conn,
+                               "SELECT count(*) FROM talus.shards s JOIN "
+                               "talus.nodes n ON n.node_id = s.leader WHERE "
+                               "n.rpc_address = s.leader_address"),
+                     (long long)cluster.cfg.n_shards);
     assert_int_equal(th_scalar(conn, "SELECT count(*) FROM talus.nodes WHERE "
                                      "reachable"),
                      (long long)cluster.cfg.n_nodes);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "expr.h"
+#include "scalar.h"
 
 struct fixture {
     struct tl_arena a;
@@ -806,6 +807,19 @@ test_conditionals(void **state)
     assert_int_equal(wire_round_trip(f, c, 0, &back), 0);
     assert_int_equal(eval(f, back, &v), 0);
     assert_int_equal(v.u.i, 9);
+    /* A scalar function and a bit operator survive the wire too. */
+    struct tl_expr *fa[1] = {txt(f, TL_TYPE_TEXT, "AbC")};
+    struct tl_expr *fn = tl_expr_node(&f->a, TL_EXPR_FUNC, TL_TYPE_TEXT, fa, 1);
+    fn->op = TL_FUNC_LOWER;
+    assert_int_equal(wire_round_trip(f, fn, 0, &back), 0);
+    assert_int_equal(eval(f, back, &v), 0);
+    assert_int_equal(v.u.s.len, 3);
+    assert_memory_equal(v.u.s.p, "abc", 3);
+    struct tl_expr *band =
+        tl_expr_op(&f->a, TL_OP_BITAND, TL_TYPE_INT4, i4(f, 6), i4(f, 3));
+    assert_int_equal(wire_round_trip(f, band, 0, &back), 0);
+    assert_int_equal(eval(f, back, &v), 0);
+    assert_int_equal(v.u.i, 2);
     static const int answer = 42;
     struct tl_expr *x =
         tl_expr_ext(&f->a, TL_TYPE_INT4, ext_answer, (void *)&answer, NULL, 0);
@@ -825,7 +839,8 @@ test_proto_malformed(void **state)
     Talus__Expr *pb;
 
     expect_proto_reject(f, pb_node(f, 0, 0));
-    expect_proto_reject(f, pb_node(f, TL_EXPR_MINMAX + 1, 0));
+    expect_proto_reject(f, pb_node(f, TL_EXPR_FUNC + 1, 0));
+    expect_proto_reject(f, pb_node(f, TL_EXPR_FUNC, 1)); /* function 0 */
     /* Router-only nodes never come from the network. */
     expect_proto_reject(f, pb_node(f, TL_EXPR_EXT, 1));
     expect_proto_reject(f, pb_node(f, TL_EXPR_CASE, 0));
