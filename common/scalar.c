@@ -165,8 +165,7 @@ char_offset(const char *s, size_t len, int64_t k)
 static struct tl_value
 text_out(struct tl_arena *a, const char *p, size_t len)
 {
-    char *c = tl_arena_strndup(a, len ? p : "", len);
-    return tl_value_text(TL_TYPE_TEXT, c, (uint32_t)len);
+    return tl_value_text_dup(a, TL_TYPE_TEXT, p, len);
 }
 
 /* Whether the character at @p (@clen bytes) is one of @set's. */
@@ -270,9 +269,8 @@ strpos(const struct tl_value *args)
 }
 
 int
-tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args,
-             uint32_t n, struct tl_arena *a, struct tl_value *out,
-             struct tl_error *err)
+tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
+             struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     const struct tl_func_sig *sig = tl_func_by_id(id);
     if (sig == NULL)
@@ -325,10 +323,9 @@ tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args,
             int64_t lo, hi;
             tl_type_int_range(args[0].type, &lo, &hi);
             if (args[0].u.i == lo)
-                return tl_error_set(err, TL_EOVERFLOW,
-                                    TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
-                                    "%s out of range",
-                                    tl_type_name(args[0].type));
+                return tl_error_set(
+                    err, TL_EOVERFLOW, TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                    "%s out of range", tl_type_name(args[0].type));
             *out = tl_value_int(args[0].type,
                                 args[0].u.i < 0 ? -args[0].u.i : args[0].u.i);
         }
@@ -342,7 +339,8 @@ tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args,
             keep = 0;
         if ((size_t)keep > nc)
             keep = (int64_t)nc;
-        size_t off = id == TL_FUNC_LEFT ? 0 : char_offset(p, len, (int64_t)nc - keep);
+        size_t off =
+            id == TL_FUNC_LEFT ? 0 : char_offset(p, len, (int64_t)nc - keep);
         size_t end = id == TL_FUNC_LEFT ? char_offset(p, len, keep) : len;
         *out = text_out(a, p + off, end - off);
         return 0;

@@ -40,13 +40,13 @@ enum tl_func {
 /* What a function takes and returns. */
 struct tl_func_sig {
     const char *name;
-    uint8_t id;        /* enum tl_func */
-    uint8_t min_args;  /* arguments */
-    uint8_t max_args;  /* 255: any number */
-    const char *args;  /* per argument: 't' text, 'i' integer, 'n' number,
-                          '*' anything (text output) */
-    uint8_t result;    /* result type; TL_TYPE_UNKNOWN: the first argument's */
-    bool strict;       /* NULL argument -> NULL result */
+    uint8_t id;       /* enum tl_func */
+    uint8_t min_args; /* arguments */
+    uint8_t max_args; /* 255: any number */
+    const char *args; /* per argument: 't' text, 'i' integer, 'n' number,
+                         '*' anything (text output) */
+    uint8_t result;   /* result type; TL_TYPE_UNKNOWN: the first argument's */
+    bool strict;      /* NULL argument -> NULL result */
 };
 
 /** The function called @name (lowercase) taking @n_args arguments, or

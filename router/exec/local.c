@@ -39,14 +39,7 @@ struct rowset {
 static void
 rs_add(struct tl_arena *a, struct rowset *rs, struct tl_value *row)
 {
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? 2 * rs->cap : 16;
-        struct tl_value **v = tl_arena_alloc(a, cap * sizeof(*v));
-        if (rs->n)
-            memcpy(v, rs->v, rs->n * sizeof(*v));
-        rs->v = v;
-        rs->cap = cap;
-    }
+    tl_arena_reserve(a, (void **)&rs->v, rs->n, &rs->cap, sizeof(*rs->v), 16);
     rs->v[rs->n++] = row;
 }
 
@@ -292,10 +285,7 @@ agg_step(struct lx *x, struct query_agg *g, struct agg_acc *acc,
     case QA_ARRAY_AGG: {
         struct tl_buf t;
         tl_buf_init(&t);
-        if (!v.is_null)
-            tl_value_to_text(&v, &t);
-        pgcat_array_append(&acc->text, v.is_null ? NULL : (const char *)t.data,
-                           t.len, !acc->has);
+        pgcat_array_append_value(&acc->text, &v, &t, !acc->has);
         tl_buf_close(&t);
         acc->has = true;
         break;
@@ -337,11 +327,8 @@ agg_final(struct lx *x, const struct query_agg *g, struct agg_acc *acc)
         break;
     case QA_STRING_AGG:
         if (acc->has)
-            v = tl_value_text(TL_TYPE_TEXT,
-                              tl_arena_strndup(x->a,
-                                               (const char *)acc->text.data,
-                                               acc->text.len),
-                              (uint32_t)acc->text.len);
+            v = tl_value_text_dup(x->a, TL_TYPE_TEXT, acc->text.data,
+                                  acc->text.len);
         break;
     case QA_ARRAY_AGG:
         if (acc->has) {
@@ -794,18 +781,10 @@ run_sublink(struct query_sublink *sl, const struct tl_expr *e,
         tl_buf_init(&b);
         tl_buf_init(&t);
         tl_buf_append_u8(&b, '{');
-        for (size_t i = 0; i < rs.n; i++) {
-            tl_buf_reset(&t);
-            if (!rs.v[i][0].is_null)
-                tl_value_to_text(&rs.v[i][0], &t);
-            pgcat_array_append(&b,
-                               rs.v[i][0].is_null ? NULL : (const char *)t.data,
-                               t.len, i == 0);
-        }
+        for (size_t i = 0; i < rs.n; i++)
+            pgcat_array_append_value(&b, &rs.v[i][0], &t, i == 0);
         tl_buf_append_u8(&b, '}');
-        *out = tl_value_text(TL_TYPE_TEXT,
-                             tl_arena_strndup(a, (const char *)b.data, b.len),
-                             (uint32_t)b.len);
+        *out = tl_value_text_dup(a, TL_TYPE_TEXT, b.data, b.len);
         tl_buf_close(&b);
         tl_buf_close(&t);
         return 0;

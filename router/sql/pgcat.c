@@ -508,14 +508,7 @@ static struct tl_value *
 new_row(struct rows *r)
 {
     const struct tl_table *d = &descs[r->vt];
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 16;
-        struct tl_value **v = tl_arena_alloc(r->a, cap * sizeof(*v));
-        if (r->n > 0)
-            memcpy(v, r->v, r->n * sizeof(*v));
-        r->v = v;
-        r->cap = cap;
-    }
+    tl_arena_reserve(r->a, (void **)&r->v, r->n, &r->cap, sizeof(*r->v), 16);
     struct tl_value *row = tl_arena_alloc(r->a, d->n_columns * sizeof(*row));
     for (uint32_t k = 0; k < d->n_columns; k++) {
         switch (col_kinds[r->vt][k]) {
@@ -1473,4 +1466,15 @@ pgcat_rows(struct pgcat *cat, int vt, struct tl_arena *a,
     }
     *rows = r.v;
     *n = r.n;
+}
+
+void
+pgcat_array_append_value(struct tl_buf *b, const struct tl_value *v,
+                         struct tl_buf *scratch, bool first)
+{
+    tl_buf_reset(scratch);
+    if (!v->is_null)
+        tl_value_to_text(v, scratch);
+    pgcat_array_append(b, v->is_null ? NULL : (const char *)scratch->data,
+                       scratch->len, first);
 }

@@ -113,5 +113,9 @@ int pgcat_array_parse(const char *s, size_t len, struct tl_arena *a,
  * PostgreSQL's array_out quotes it. Cannot fail. */
 void pgcat_array_append(struct tl_buf *b, const char *s, size_t len,
                         bool first);
+/** Append value @v (NULL or not) as an element, through its text output
+ * (@scratch is a buffer to write it in). Cannot fail. */
+void pgcat_array_append_value(struct tl_buf *b, const struct tl_value *v,
+                              struct tl_buf *scratch, bool first);
 
 #endif

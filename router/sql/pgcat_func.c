@@ -221,9 +221,7 @@ fn_constraintdef(struct pgcat *cat, const struct tl_value *args, uint32_t n,
         tl_buf_printf(&b, "%s%s", k ? ", " : "",
                       rl->t->columns[rl->t->pk[k]].name);
     tl_buf_printf(&b, ")");
-    *out = tl_value_text(TL_TYPE_TEXT,
-                         tl_arena_strndup(a, (const char *)b.data, b.len),
-                         (uint32_t)b.len);
+    *out = tl_value_text_dup(a, TL_TYPE_TEXT, b.data, b.len);
     tl_buf_close(&b);
     return 0;
 }
@@ -263,9 +261,7 @@ fn_quote_ident(struct pgcat *cat, const struct tl_value *args, uint32_t n,
         tl_buf_append_u8(&b, (uint8_t)s[i]);
     }
     tl_buf_append_u8(&b, '"');
-    *out = tl_value_text(TL_TYPE_TEXT,
-                         tl_arena_strndup(a, (const char *)b.data, b.len),
-                         (uint32_t)b.len);
+    *out = tl_value_text_dup(a, TL_TYPE_TEXT, b.data, b.len);
     tl_buf_close(&b);
     return 0;
 }
@@ -299,10 +295,7 @@ fn_array_to_string(struct pgcat *cat, const struct tl_value *args, uint32_t n,
         tl_buf_append(&b, s, len);
         first = false;
     }
-    *out = tl_value_text(
-        TL_TYPE_TEXT,
-        tl_arena_strndup(a, b.len ? (const char *)b.data : "", b.len),
-        (uint32_t)b.len);
+    *out = tl_value_text_dup(a, TL_TYPE_TEXT, b.data, b.len);
     tl_buf_close(&b);
     return 0;
 }
@@ -461,9 +454,7 @@ fn_json_build_object(struct pgcat *cat, const struct tl_value *args, uint32_t n,
         }
     }
     tl_buf_append_u8(&b, '}');
-    *out = tl_value_text(TL_TYPE_TEXT,
-                         tl_arena_strndup(a, (const char *)b.data, b.len),
-                         (uint32_t)b.len);
+    *out = tl_value_text_dup(a, TL_TYPE_TEXT, b.data, b.len);
     tl_buf_close(&b);
     tl_buf_close(&t);
     return 0;

@@ -170,14 +170,8 @@ static void
 add_rel(struct sql_stmt *st, struct from_state *fs, const struct tl_table *t,
         const char *alias, bool aliased, uint32_t offset)
 {
-    if (fs->n_rels == fs->cap_rels) {
-        size_t cap = fs->cap_rels ? 2 * fs->cap_rels : 8;
-        struct bind_rel *v = tl_arena_calloc(st->a, cap * sizeof(*v));
-        if (fs->n_rels)
-            memcpy(v, fs->rels, fs->n_rels * sizeof(*v));
-        fs->rels = v;
-        fs->cap_rels = cap;
-    }
+    tl_arena_reserve(st->a, (void **)&fs->rels, fs->n_rels, &fs->cap_rels,
+                     sizeof(*fs->rels), 4);
     struct bind_rel *r = &fs->rels[fs->n_rels++];
     r->table = t;
     r->alias = alias;
@@ -567,14 +561,8 @@ static void
 add_target(struct sql_stmt *st, struct query *q, size_t *cap, const char *name,
            struct tl_expr *e)
 {
-    if (q->n_targets == *cap) {
-        size_t c = *cap ? 2 * *cap : 8;
-        struct query_target *v = tl_arena_calloc(st->a, c * sizeof(*v));
-        if (q->n_targets)
-            memcpy(v, q->targets, q->n_targets * sizeof(*v));
-        q->targets = v;
-        *cap = c;
-    }
+    tl_arena_reserve(st->a, (void **)&q->targets, q->n_targets, cap,
+                     sizeof(*q->targets), 8);
     struct query_target *t = &q->targets[q->n_targets++];
     t->name = name;
     t->expr = e;
@@ -995,14 +983,8 @@ static void
 register_sublink(struct sql_stmt *st, struct query_ctx *ctx,
                  struct query_sublink *sl)
 {
-    if (ctx->n_sublinks == ctx->cap_sublinks) {
-        size_t cap = ctx->cap_sublinks ? 2 * ctx->cap_sublinks : 8;
-        struct query_sublink **v = tl_arena_alloc(st->a, cap * sizeof(*v));
-        if (ctx->n_sublinks)
-            memcpy(v, ctx->sublinks, ctx->n_sublinks * sizeof(*v));
-        ctx->sublinks = v;
-        ctx->cap_sublinks = cap;
-    }
+    tl_arena_reserve(st->a, (void **)&ctx->sublinks, ctx->n_sublinks,
+                     &ctx->cap_sublinks, sizeof(*ctx->sublinks), 4);
     ctx->sublinks[ctx->n_sublinks++] = sl;
 }
 
@@ -1200,9 +1182,7 @@ eval_array(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     }
     tl_buf_append_u8(&b, '}');
     if (rv == 0)
-        *out = tl_value_text(TL_TYPE_TEXT,
-                             tl_arena_strndup(a, (const char *)b.data, b.len),
-                             (uint32_t)b.len);
+        *out = tl_value_text_dup(a, TL_TYPE_TEXT, b.data, b.len);
     tl_buf_close(&b);
     tl_buf_close(&t);
     return rv;
@@ -1480,14 +1460,8 @@ bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
         break;
     }
     struct query *q = local->q;
-    if (q->n_aggs == q->cap_aggs) {
-        size_t cap = q->cap_aggs ? 2 * q->cap_aggs : 4;
-        struct query_agg **v = tl_arena_alloc(st->a, cap * sizeof(*v));
-        if (q->n_aggs)
-            memcpy(v, q->aggs, q->n_aggs * sizeof(*v));
-        q->aggs = v;
-        q->cap_aggs = cap;
-    }
+    tl_arena_reserve(st->a, (void **)&q->aggs, q->n_aggs, &q->cap_aggs,
+                     sizeof(*q->aggs), 4);
     g->index = (uint32_t)q->n_aggs;
     q->aggs[q->n_aggs++] = g;
     *out = tl_expr_ext(st->a, g->type, eval_agg, g, NULL, 0);
@@ -1640,14 +1614,8 @@ bind_tsrf(struct sql_stmt *st, const struct bind_scope *sc,
         type = TL_TYPE_INT4;
     else if (kind == QS_UNNEST)
         type = s->elem_type = array_elem_type(sc, s->args[0]);
-    if (q->n_tsrfs == q->cap_tsrfs) {
-        size_t cap = q->cap_tsrfs ? 2 * q->cap_tsrfs : 4;
-        struct query_tsrf **v = tl_arena_alloc(st->a, cap * sizeof(*v));
-        if (q->n_tsrfs)
-            memcpy(v, q->tsrfs, q->n_tsrfs * sizeof(*v));
-        q->tsrfs = v;
-        q->cap_tsrfs = cap;
-    }
+    tl_arena_reserve(st->a, (void **)&q->tsrfs, q->n_tsrfs, &q->cap_tsrfs,
+                     sizeof(*q->tsrfs), 4);
     q->tsrfs[q->n_tsrfs++] = s;
     *out = tl_expr_ext(st->a, type, eval_tsrf, s, NULL, 0);
     return 0;
@@ -1719,14 +1687,8 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
         if (rv != 0)
             return rv;
     }
-    if (q->n_windows == q->cap_windows) {
-        size_t cap = q->cap_windows ? 2 * q->cap_windows : 4;
-        struct query_window **v = tl_arena_alloc(st->a, cap * sizeof(*v));
-        if (q->n_windows)
-            memcpy(v, q->windows, q->n_windows * sizeof(*v));
-        q->windows = v;
-        q->cap_windows = cap;
-    }
+    tl_arena_reserve(st->a, (void **)&q->windows, q->n_windows, &q->cap_windows,
+                     sizeof(*q->windows), 4);
     q->windows[q->n_windows++] = w;
     *out = tl_expr_ext(st->a, TL_TYPE_INT8, eval_window, w, NULL, 0);
     return 0;
