@@ -53,6 +53,14 @@ SELECT array_to_string(ARRAY['a', 'b', NULL], '-'), array_to_string(ARRAY['a', N
 SELECT 'a' = ANY ('{a,b}'), 3 = ANY ('{1,2}'::int[]), 1 = ALL ('{1,1}'::int[]);
 SELECT * FROM generate_series(1, 3) g;
 SELECT g, g * 2 AS twice FROM generate_series(10, 1, -4) AS g;
+-- conditions of WHERE move into the FROM items they read, never below the
+-- nullable side of an outer join
+SELECT c.relname FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid
+ WHERE c.relname LIKE 'cat%' AND i.indexrelid IS NULL ORDER BY 1;
+SELECT c.relname, i.indisprimary FROM pg_index i RIGHT JOIN pg_class c ON i.indrelid = c.oid
+ WHERE c.relname LIKE 'cat%' AND (i.indisprimary OR i.indisprimary IS NULL) ORDER BY 1;
+SELECT count(*) FROM pg_attribute a, pg_attribute b, pg_class c
+ WHERE a.attrelid = 'cat_users'::regclass AND b.attrelid = 'cat_orders'::regclass AND c.relname = 'cat_users' AND a.attnum > 0 AND b.attnum > 0;
 SELECT 1 FROM pg_class WHERE relname = 'nope';
 SELECT * FROM pg_catalog.pg_nope;
 SELECT nope FROM pg_class;
