@@ -66,6 +66,7 @@ sql_session_destroy(struct sql_session *s)
     if (s == NULL)
         return;
     sql_settings_free(s);
+    seqfunc_reset(s);
     tl_arena_close(&s->arena);
     free(s);
 }
@@ -260,6 +261,7 @@ int
 sql_exec_discard(struct sql_stmt *st)
 {
     sql_settings_free(st->s);
+    seqfunc_reset(st->s);
     dest_complete(st->dest, "DISCARD ALL");
     return 0;
 }
