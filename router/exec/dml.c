@@ -135,6 +135,10 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
         if (n->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT)
             continue; /* takes the column's default below */
         const struct tl_column *col = &t->columns[in->target[i]];
+        /* OVERRIDING USER VALUE: identity columns take their default. */
+        if (col->identity != TL_IDENTITY_NONE &&
+            in->override == PG_QUERY__OVERRIDING_KIND__OVERRIDING_USER_VALUE)
+            continue;
         if (col->identity == TL_IDENTITY_ALWAYS &&
             in->override !=
                 PG_QUERY__OVERRIDING_KIND__OVERRIDING_SYSTEM_VALUE) {
@@ -149,10 +153,6 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
                                     "override.");
             return TL_EINVAL;
         }
-        /* OVERRIDING USER VALUE: identity columns take their default. */
-        if (col->identity != TL_IDENTITY_NONE &&
-            in->override == PG_QUERY__OVERRIDING_KIND__OVERRIDING_USER_VALUE)
-            continue;
         struct tl_expr *e;
         int rv = bind_expr(st, NULL, n, &e);
         if (rv == 0)

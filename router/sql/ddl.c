@@ -220,11 +220,15 @@ add_column(struct sql_stmt *st, struct table_builder *b,
                 return rv;
             break;
         case PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT:
-            if (def != NULL || serial != 0)
-                return sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
-                                 "multiple default values specified for "
-                                 "column \"%s\" of table \"%s\"",
-                                 col->name, t->name);
+            if (def != NULL || serial != 0) {
+                sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                          "multiple default values specified for column "
+                          "\"%s\" of table \"%s\"",
+                          col->name, t->name);
+                /* PostgreSQL places the second DEFAULT, not serial's. */
+                return def != NULL ? sql_error_at(st, TL_ESYNTAX, c->location)
+                                   : TL_ESYNTAX;
+            }
             if (ident != NULL) {
                 sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                           "both default and identity specified for column "
@@ -932,7 +936,11 @@ int
 ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
 {
     const char *name = cs->relation->relname;
-    if (cs->if_not_exists && ddl_relation_exists(st, name)) {
+    /* Before the columns are looked at, as in PostgreSQL. */
+    if (ddl_relation_exists(st, name)) {
+        if (!cs->if_not_exists)
+            return sql_error(st, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_TABLE,
+                             "relation \"%s\" already exists", name);
         sql_notice(st, TL_SQLSTATE_DUPLICATE_TABLE,
                    "relation \"%s\" already exists, skipping", name);
         dest_complete(st->dest, "CREATE TABLE");

@@ -96,8 +96,11 @@ default_eval(struct sql_stmt *st, const struct tl_table *t, uint32_t col,
     if (rv == 0 && e->kind != TL_EXPR_CONST)
         rv = sql_unsupported(st, "a DEFAULT that is not a constant "
                                  "expression");
+    /* At CREATE TABLE (dry run) only the type is checked: PostgreSQL
+     * applies a length limit (varchar(n)) when a row takes the value. */
     if (rv == 0)
-        rv = bind_assign_what(st, &e, c->name, c->type, c->typmod, location,
+        rv = bind_assign_what(st, &e, c->name, c->type,
+                              st->dry_run ? -1 : c->typmod, location,
                               "default expression");
     if (rv != 0)
         return rv;
