@@ -25,6 +25,10 @@ struct seq_block {
 
 struct sequences {
     struct router *r;
+    /* Held while a block is reserved (meta-group I/O, never under lock):
+     * sessions that run out at once wait for one reservation instead of
+     * each reserving a block and losing all but one. */
+    pthread_mutex_t refill;
     pthread_mutex_t lock; /* guards blocks */
     struct seq_block *blocks;
     size_t n_blocks;
@@ -37,6 +41,7 @@ sequences_create(struct router *r, struct sequences **out)
     if (s == NULL)
         return TL_ENOMEM;
     s->r = r;
+    pthread_mutex_init(&s->refill, NULL);
     pthread_mutex_init(&s->lock, NULL);
     *out = s;
     return 0;
@@ -48,6 +53,7 @@ sequences_destroy(struct sequences *s)
     if (s == NULL)
         return;
     free(s->blocks);
+    pthread_mutex_destroy(&s->refill);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -387,23 +393,29 @@ sequence_nextval(struct router *r, const char *name, int64_t *value,
 {
     if (take(r->sequences, name, value, seq))
         return 0;
+    pthread_mutex_lock(&r->sequences->refill);
+    /* Another session may have reserved a block while this one waited. */
+    if (take(r->sequences, name, value, seq)) {
+        pthread_mutex_unlock(&r->sequences->refill);
+        return 0;
+    }
     /* No block left: read the description again (the name may have been
      * dropped or recreated meanwhile) and reserve a new block. */
     struct tl_sequence s;
+    int64_t first = 0, n = 0;
     int rv = sequence_lookup(r, name, &s, err);
     if (rv == TL_ENOTFOUND)
         forget(r->sequences, name);
-    if (rv != 0)
-        return rv;
-    int64_t first, n;
-    rv = reserve_block(r, &s, &first, &n, err);
-    if (rv != 0)
-        return rv;
-    *value = first;
-    install(r->sequences, &s, first + (n > 1 ? s.increment : 0), n - 1);
-    if (seq != NULL)
-        *seq = s;
-    return 0;
+    if (rv == 0)
+        rv = reserve_block(r, &s, &first, &n, err);
+    if (rv == 0) {
+        *value = first;
+        install(r->sequences, &s, first + (n > 1 ? s.increment : 0), n - 1);
+        if (seq != NULL)
+            *seq = s;
+    }
+    pthread_mutex_unlock(&r->sequences->refill);
+    return rv;
 }
 
 int

@@ -588,6 +588,34 @@ alias_of(const PgQuery__RangeVar *rv)
     return rv->alias != NULL ? rv->alias->aliasname : rv->relname;
 }
 
+/* SET c = DEFAULT: the column's default as one constant for every row
+ * the UPDATE changes (NULL when it has none). A default that takes a
+ * value per row (nextval(), a serial or identity column) would give all
+ * of them the same one: refused. */
+static int
+bind_set_default(struct sql_stmt *st, const struct tl_table *t, uint32_t c,
+                 struct tl_expr **out)
+{
+    const struct tl_column *col = &t->columns[c];
+    struct tl_value v = tl_value_null(col->type);
+    if (col->identity != TL_IDENTITY_NONE ||
+        (col->default_expr != NULL &&
+         strstr(col->default_expr, "nextval(") != NULL))
+        return sql_unsupported(st, "SET to the DEFAULT of a column whose "
+                                   "default calls nextval()");
+    if (col->default_expr != NULL) {
+        const PgQuery__Node *n;
+        int rv = default_parse(st, col->default_expr, &n);
+        if (rv == 0)
+            rv = default_eval(st, t, c, n, -1, &v);
+        if (rv != 0)
+            return rv;
+    }
+    *out = tl_expr_const(st->a, &v);
+    (*out)->type = col->type;
+    return 0;
+}
+
 static int
 bind_assignment(struct sql_stmt *st, const struct plan *p, const char *alias,
                 const PgQuery__ResTarget *rt, bool *seen,
@@ -611,12 +639,15 @@ bind_assignment(struct sql_stmt *st, const struct plan *p, const char *alias,
         return sql_error_at(st, TL_ESYNTAX, rt->location);
     }
     seen[c] = true;
-    if (rt->val->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT)
-        return sql_unsupported(st, "DEFAULT in SET");
     struct bind_scope sc = {.table = t, .alias = alias, .clause = "UPDATE"};
     struct tl_expr *e;
     const struct tl_column *col = &t->columns[c];
-    int rv = bind_expr(st, &sc, rt->val, &e);
+    int rv;
+    if (rt->val->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+        rv = bind_set_default(st, t, (uint32_t)c, &e);
+    } else {
+        rv = bind_expr(st, &sc, rt->val, &e);
+    }
     if (rv == 0)
         rv = bind_assign(st, &e, col->name, col->type, col->typmod,
                          node_location(rt->val));

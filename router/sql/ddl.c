@@ -1107,10 +1107,17 @@ ddl_exec_drop_sequence(struct sql_stmt *st, const PgQuery__DropStmt *ds)
         if (rv != 0)
             return rv;
         char table[TL_NAME_MAX];
-        if (seq.owner_table != 0 &&
-            ds->behavior != PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE &&
-            catalog_has_id(st->r->catalog, seq.owner_table, table,
-                           sizeof(table))) {
+        bool owned = false;
+        if (seq.owner_table != 0) {
+            /* The owner may be newer than this router's cache. */
+            owned = catalog_has_id(st->r->catalog, seq.owner_table, table,
+                                   sizeof(table));
+            if (!owned && catalog_refresh(st->r->catalog, 0, &st->err) == 0)
+                owned = catalog_has_id(st->r->catalog, seq.owner_table, table,
+                                       sizeof(table));
+            tl_error_clear(&st->err);
+        }
+        if (owned && ds->behavior != PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE) {
             sql_error(st, TL_EINVAL, TL_SQLSTATE_DEPENDENT_OBJECTS_STILL_EXIST,
                       "cannot drop sequence %s because other objects depend "
                       "on it",
@@ -1123,8 +1130,7 @@ ddl_exec_drop_sequence(struct sql_stmt *st, const PgQuery__DropStmt *ds)
                                     "dependent objects too.");
             return TL_EINVAL;
         }
-        if (seq.owner_table != 0 &&
-            ds->behavior == PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE)
+        if (owned && ds->behavior == PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE)
             return sql_unsupported(st, "DROP SEQUENCE ... CASCADE of a "
                                        "sequence a column uses");
         names[i] = name;

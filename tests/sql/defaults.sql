@@ -12,6 +12,9 @@ SELECT id, a, b, c IS NOT NULL AS has_c, d, e, f, g FROM d1 ORDER BY id;
 -- now() is the statement's time: every row of one INSERT gets the same
 INSERT INTO d1 (id) VALUES (10), (11), (12);
 SELECT count(DISTINCT c) FROM d1 WHERE id >= 10;
+-- UPDATE ... SET c = DEFAULT
+UPDATE d1 SET a = DEFAULT, b = DEFAULT, g = DEFAULT WHERE id IN (2, 5);
+SELECT id, a, b, g FROM d1 WHERE id IN (2, 5) ORDER BY id;
 -- a default feeds NOT NULL like any value
 CREATE TABLE d2 (id int PRIMARY KEY, n int NOT NULL DEFAULT 0, m int NOT NULL);
 INSERT INTO d2 (id, m) VALUES (1, 1);
