@@ -258,18 +258,19 @@ static int
 bind_setval(struct sql_stmt *st, const PgQuery__FuncCall *f, const char *name,
             int location, struct tl_expr **out)
 {
-    struct tl_value v, called = tl_value_bool(true);
+    struct tl_value v, in, called = tl_value_bool(true);
     int rv = bind_const(st, f->args[1], &v);
+    in = v;
     if (rv == 0 && !v.is_null && v.type == TL_TYPE_UNKNOWN)
-        rv = tl_value_cast(&v, TL_TYPE_INT8, -1, st->a, &v, &st->err);
+        rv = tl_value_cast(&in, TL_TYPE_INT8, -1, st->a, &v, &st->err);
     if (rv == 0 && !v.is_null && !tl_type_is_int(v.type))
         rv = sql_unsupported(st, "setval() of a value that is not an "
                                  "integer");
     if (rv == 0 && f->n_args == 3) {
         rv = bind_const(st, f->args[2], &called);
+        in = called;
         if (rv == 0 && !called.is_null && called.type == TL_TYPE_UNKNOWN)
-            rv = tl_value_cast(&called, TL_TYPE_BOOL, -1, st->a, &called,
-                               &st->err);
+            rv = tl_value_cast(&in, TL_TYPE_BOOL, -1, st->a, &called, &st->err);
         if (rv == 0 && !called.is_null && called.type != TL_TYPE_BOOL)
             rv = sql_unsupported(st, "setval() whose third argument is not "
                                      "a boolean");
