@@ -92,6 +92,12 @@ SELECT * FROM ser;
 TRUNCATE ser;
 INSERT INTO ser (v) VALUES ('continues');
 SELECT * FROM ser;
+-- COPY: the columns a column list leaves out take nextval() per row
+COPY ser (v) FROM STDIN;
+copied 1
+copied 2
+\.
+SELECT * FROM ser ORDER BY a;
 -- DROP TABLE drops them
 DROP TABLE ser;
 SELECT nextval('ser_a_seq');
@@ -114,6 +120,14 @@ INSERT INTO ida (v) VALUES ('restarted');
 INSERT INTO idd (v) VALUES ('restarted');
 SELECT * FROM ida;
 SELECT * FROM idd;
+-- COPY may write a GENERATED ALWAYS column, as in PostgreSQL
+COPY ida (id, v) FROM STDIN;
+100	copied
+\.
+COPY ida (v) FROM STDIN;
+next
+\.
+SELECT * FROM ida ORDER BY id;
 -- bad identity and serial columns
 CREATE TABLE bad (a text GENERATED ALWAYS AS IDENTITY);
 CREATE TABLE bad (a int GENERATED ALWAYS AS IDENTITY DEFAULT 5);
