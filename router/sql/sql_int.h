@@ -1,6 +1,6 @@
 /* sql_int — the statement being run and the SQL layer's functions over it
- * (sql.c, sql_guard.c, ddl.c, bind.c), used by router/plan, router/exec and
- * router/session.
+ * (sql.c, sql_guard.c, ddl.c, ddl_seq.c, default.c, seqfunc.c, bind.c), used
+ * by router/plan, router/exec and router/session.
  *
  * A statement is executed with one struct sql_stmt: it carries the
  * session, the per-statement arena (every binding and planning allocation,
