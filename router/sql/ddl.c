@@ -267,6 +267,11 @@ add_column(struct sql_stmt *st, struct table_builder *b,
                   col->name, t->name);
         return sql_error_at(st, TL_ESYNTAX, cd->location);
     }
+    if (serial != 0 && said_null)
+        return sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                         "conflicting NULL/NOT NULL declarations for column "
+                         "\"%s\" of table \"%s\"",
+                         col->name, t->name);
     if (ident != NULL) {
         if (said_null) {
             sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
