@@ -26,6 +26,7 @@ enum seqfunc_id {
     SEQFUNC_CURRVAL,
     SEQFUNC_SETVAL,
     SEQFUNC_LASTVAL,
+    SEQFUNC_SERIAL_SEQUENCE,
 };
 
 static const struct {
@@ -37,6 +38,7 @@ static const struct {
     {"currval", SEQFUNC_CURRVAL, 1, 1},
     {"setval", SEQFUNC_SETVAL, 2, 3},
     {"lastval", SEQFUNC_LASTVAL, 0, 0},
+    {"pg_get_serial_sequence", SEQFUNC_SERIAL_SEQUENCE, 2, 2},
 };
 
 /* The entry of @f in seqfuncs with a fitting argument count, or -1. */
@@ -300,6 +302,89 @@ bind_setval(struct sql_stmt *st, const PgQuery__FuncCall *f, const char *name,
     return 0;
 }
 
+/* A text argument of a constant expression into *@text (NULL for NULL). */
+static int
+bind_text_arg(struct sql_stmt *st, const PgQuery__Node *n, const char **text)
+{
+    struct tl_value v;
+    int rv = bind_const(st, n, &v);
+    if (rv != 0)
+        return rv;
+    if (!v.is_null && !tl_type_has_text(v.type))
+        return sql_unsupported(st, "a name that is not text");
+    *text = v.is_null ? NULL : tl_arena_strndup(st->a, v.u.s.p, v.u.s.len);
+    return 0;
+}
+
+/* @name as PostgreSQL's quote_identifier() writes it: bare when it is
+ * lower case letters, digits and underscores (not first a digit), else
+ * in double quotes with inner quotes doubled. Keywords are not quoted. */
+static const char *
+quote_ident(struct sql_stmt *st, const char *name)
+{
+    bool plain = name[0] != '\0' && !isdigit((unsigned char)name[0]);
+    for (const char *p = name; *p != '\0' && plain; p++)
+        plain = islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
+                *p == '_';
+    if (plain)
+        return name;
+    char *q = tl_arena_alloc(st->a, 2 * strlen(name) + 3), *w = q;
+    *w++ = '"';
+    for (const char *p = name; *p != '\0'; p++) {
+        if (*p == '"')
+            *w++ = '"';
+        *w++ = *p;
+    }
+    *w++ = '"';
+    *w = '\0';
+    return q;
+}
+
+/* pg_get_serial_sequence(table, column): "public.<sequence>" of the
+ * sequence the column owns (serial, identity), NULL when it owns none. */
+static int
+bind_serial_sequence(struct sql_stmt *st, const PgQuery__FuncCall *f,
+                     struct tl_expr **out)
+{
+    const char *table, *column;
+    int rv = bind_text_arg(st, f->args[0], &table);
+    if (rv == 0)
+        rv = bind_text_arg(st, f->args[1], &column);
+    if (rv != 0)
+        return rv;
+    struct tl_value v = tl_value_null(TL_TYPE_TEXT);
+    if (table != NULL && column != NULL) {
+        const char *name = regclass_name(st, table);
+        struct tl_table *t = NULL;
+        struct tl_error scratch;
+        if (name == NULL || catalog_lookup(st->r->catalog, name, st->a, &t,
+                                           NULL, &scratch) != 0)
+            return sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_TABLE,
+                             "relation \"%s\" does not exist",
+                             name != NULL ? name : table);
+        int c = tl_table_find_column(t, column);
+        if (c < 0 || t->columns[c].hidden)
+            return sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_COLUMN,
+                             "column \"%s\" of relation \"%s\" does not "
+                             "exist",
+                             column, name);
+        struct tl_sequence *owned;
+        size_t n;
+        rv = sequence_list_owned(st->r, t->id, st->a, &owned, &n, &st->err);
+        if (rv != 0)
+            return rv;
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(owned[k].owner_column, column) == 0) {
+                const char *text = tl_arena_printf(
+                    st->a, "public.%s", quote_ident(st, owned[k].name));
+                v = tl_value_text(TL_TYPE_TEXT, text, (uint32_t)strlen(text));
+            }
+    }
+    *out = tl_expr_const(st->a, &v);
+    (*out)->type = TL_TYPE_TEXT;
+    return 0;
+}
+
 int
 seqfunc_bind_call(struct sql_stmt *st, const PgQuery__FuncCall *f,
                   struct tl_expr **out)
@@ -307,6 +392,8 @@ seqfunc_bind_call(struct sql_stmt *st, const PgQuery__FuncCall *f,
     int i = find(f);
     if (i < 0)
         return 1;
+    if (seqfuncs[i].id == SEQFUNC_SERIAL_SEQUENCE)
+        return bind_serial_sequence(st, f, out);
     if (seqfuncs[i].id == SEQFUNC_LASTVAL) {
         if (st->s != NULL && st->s->has_lastval) {
             *out = const_int8(st, st->s->lastval, false);

@@ -258,7 +258,8 @@ int default_parse_table(struct sql_stmt *st, const struct tl_table *t,
 
 /* ------------------------------------------------------------ seqfunc.c */
 
-/** Bind nextval(), currval(), setval() and lastval() into a constant:
+/** Bind nextval(), currval(), setval(), lastval() and
+ * pg_get_serial_sequence() into a constant:
  * the call runs now (once per call bound: each VALUES row and each
  * default binds its own). Returns 1 when @f is none of them (nothing
  * done), 0 with *@out, or an error: 42P01 "relation "s" does not exist",
