@@ -1,4 +1,5 @@
-/* seqfunc — nextval(), currval(), setval() and lastval().
+/* seqfunc — nextval(), currval(), setval(), lastval() and
+ * pg_get_serial_sequence().
  *
  * Each call is bound straight into a bigint constant, running when it is
  * bound, as func.c's functions do: every VALUES row and every default of
