@@ -145,3 +145,17 @@ tl_arena_protobuf(struct tl_arena *a)
     a->pb.allocator_data = a;
     return &a->pb;
 }
+
+void
+tl_arena_reserve(struct tl_arena *a, void **v, size_t n, size_t *cap,
+                 size_t size, size_t min_cap)
+{
+    if (n < *cap)
+        return;
+    size_t c = *cap ? 2 * *cap : min_cap;
+    void *nv = tl_arena_alloc(a, c * size);
+    if (n > 0)
+        memcpy(nv, *v, n * size);
+    *v = nv;
+    *cap = c;
+}

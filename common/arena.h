@@ -35,6 +35,13 @@ char *tl_arena_strdup(struct tl_arena *a, const char *s);
 /** printf into the arena. */
 char *tl_arena_printf(struct tl_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/** Make room for one more element in the array *@v of @n elements of
+ * @size bytes and capacity *@cap, in @a: when full, *@v moves to a copy
+ * twice as large (at least @min_cap) and *@cap grows. The old array is
+ * left to the arena. Cannot fail. */
+void tl_arena_reserve(struct tl_arena *a, void **v, size_t n, size_t *cap,
+                      size_t size, size_t min_cap);
+
 /** A protobuf-c allocator whose allocations come from @a (frees are
  * no-ops); pass it to *_unpack so a decoded message dies with the arena. */
 ProtobufCAllocator *tl_arena_protobuf(struct tl_arena *a);

@@ -1,10 +1,14 @@
 #include "expr.h"
 
+#include <assert.h>
+#include <ctype.h>
 #include <math.h>
+#include <regex.h>
 #include <string.h>
 
 #include "common/base/sqlstate.h"
 #include "row.h"
+#include "scalar.h"
 
 #define EXPR_MAX_DEPTH 1000
 
@@ -61,17 +65,41 @@ tl_expr_node(struct tl_arena *a, uint8_t kind, uint8_t type,
     return e;
 }
 
+struct tl_expr *
+tl_expr_ext(struct tl_arena *a, uint8_t type, tl_expr_ext_fn fn, void *ext,
+            struct tl_expr **args, uint32_t n)
+{
+    struct tl_expr *e = tl_expr_node(a, TL_EXPR_EXT, type, args, n);
+    e->ext_fn = fn;
+    e->ext = ext;
+    return e;
+}
+
+bool
+tl_expr_is_portable(const struct tl_expr *e)
+{
+    if (e == NULL)
+        return true;
+    if (e->kind == TL_EXPR_EXT)
+        return false;
+    for (uint32_t i = 0; i < e->n_args; i++)
+        if (!tl_expr_is_portable(e->args[i]))
+            return false;
+    return true;
+}
+
 /* --------------------------------------------------------- evaluation */
 
 static const char *
 op_symbol(uint8_t op)
 {
     static const char *const syms[] = {
-        [TL_OP_EQ] = "=",      [TL_OP_NE] = "<>",   [TL_OP_LT] = "<",
-        [TL_OP_LE] = "<=",     [TL_OP_GT] = ">",    [TL_OP_GE] = ">=",
-        [TL_OP_ADD] = "+",     [TL_OP_SUB] = "-",   [TL_OP_MUL] = "*",
-        [TL_OP_DIV] = "/",     [TL_OP_MOD] = "%",   [TL_OP_NEG] = "-",
-        [TL_OP_CONCAT] = "||", [TL_OP_LIKE] = "~~",
+        [TL_OP_EQ] = "=",      [TL_OP_NE] = "<>",     [TL_OP_LT] = "<",
+        [TL_OP_LE] = "<=",     [TL_OP_GT] = ">",      [TL_OP_GE] = ">=",
+        [TL_OP_ADD] = "+",     [TL_OP_SUB] = "-",     [TL_OP_MUL] = "*",
+        [TL_OP_DIV] = "/",     [TL_OP_MOD] = "%",     [TL_OP_NEG] = "-",
+        [TL_OP_CONCAT] = "||", [TL_OP_LIKE] = "~~",   [TL_OP_ILIKE] = "~~*",
+        [TL_OP_REGEX] = "~",   [TL_OP_IREGEX] = "~*",
     };
     if (op < sizeof(syms) / sizeof(syms[0]) && syms[op] != NULL)
         return syms[op];
@@ -408,9 +436,130 @@ like(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
     return 0;
 }
 
+/* LIKE ignoring case: both sides folded to lower case (ASCII, as
+ * PostgreSQL's C collation does). */
+static int
+ilike(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
+      struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value ll = *l, rr = *r;
+    struct tl_value *vs[2] = {&ll, &rr};
+    for (int i = 0; i < 2; i++) {
+        if (!tl_type_has_text(vs[i]->type))
+            continue;
+        char *p = tl_arena_alloc(a, vs[i]->u.s.len + 1);
+        for (uint32_t k = 0; k < vs[i]->u.s.len; k++)
+            p[k] = (char)tolower((unsigned char)vs[i]->u.s.p[k]);
+        vs[i]->u.s.p = p;
+    }
+    return like(e, &ll, &rr, a, out, err);
+}
+
+/* @l ~ @r (or ~* when @icase): POSIX extended regular expressions, which
+ * agree with PostgreSQL's advanced ones on the patterns tools send
+ * ('^(t)$', '^pg_toast'). 2201B for a pattern that does not compile. */
+static int
+regex(struct tl_value *l, struct tl_value *r, bool icase, struct tl_arena *a,
+      struct tl_value *out, struct tl_error *err)
+{
+    if (!tl_type_has_text(l->type) || !tl_type_has_text(r->type))
+        return no_operator(err, icase ? TL_OP_IREGEX : TL_OP_REGEX, l->type,
+                           r->type);
+    char *pat = tl_arena_strndup(a, r->u.s.len ? r->u.s.p : "", r->u.s.len);
+    char *subject = tl_arena_strndup(a, l->u.s.len ? l->u.s.p : "", l->u.s.len);
+    regex_t re;
+    int rc =
+        regcomp(&re, pat, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
+    if (rc != 0) {
+        char msg[128];
+        regerror(rc, &re, msg, sizeof(msg));
+        regfree(&re);
+        return tl_error_set(err, TL_EINVAL,
+                            TL_SQLSTATE_INVALID_REGULAR_EXPRESSION,
+                            "invalid regular expression: %s", msg);
+    }
+    rc = regexec(&re, subject, 0, NULL, 0);
+    regfree(&re);
+    *out = tl_value_bool(rc == 0);
+    return 0;
+}
+
+/* & | # << >> over integers; shifts take the count modulo the width, as
+ * PostgreSQL's (C's) shifts of int2/int4/int8 do for counts in range. */
+static int
+bitwise(const struct tl_expr *e, const struct tl_value *l,
+        const struct tl_value *r, struct tl_value *out, struct tl_error *err)
+{
+    if (!tl_type_is_int(l->type) || !tl_type_is_int(r->type))
+        return no_operator(err, e->op, l->type, r->type);
+    int64_t x = l->u.i, y = r->u.i, v;
+    int bits = tl_type_len(e->type) * 8;
+    switch (e->op) {
+    case TL_OP_BITAND:
+        v = x & y;
+        break;
+    case TL_OP_BITOR:
+        v = x | y;
+        break;
+    case TL_OP_BITXOR:
+        v = x ^ y;
+        break;
+    case TL_OP_SHL:
+        v = (int64_t)((uint64_t)x << ((uint64_t)y & (uint64_t)(bits - 1)));
+        break;
+    default:
+        v = x >> ((uint64_t)y & (uint64_t)(bits - 1));
+        break;
+    }
+    /* Wrap to the result's width as C arithmetic on it would. */
+    if (bits == 16)
+        v = (int16_t)v;
+    else if (bits == 32)
+        v = (int32_t)v;
+    *out = tl_value_int(e->type, v);
+    return 0;
+}
+
 static int eval(const struct tl_expr *e, const struct tl_value *row,
                 size_t n_cols, struct tl_arena *a, struct tl_value *out,
                 struct tl_error *err);
+
+/* A built-in scalar function: arguments first, then the function. */
+static int
+eval_func(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+          struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value small[4];
+    struct tl_value *args =
+        e->n_args <= 4 ? small : tl_arena_alloc(a, e->n_args * sizeof(*args));
+    for (uint32_t i = 0; i < e->n_args; i++) {
+        int rv = eval(e->args[i], row, n_cols, a, &args[i], err);
+        if (rv != 0)
+            return rv;
+    }
+    return tl_func_eval(e->op, e->type, args, e->n_args, a, out, err);
+}
+
+/* IS [NOT] DISTINCT FROM: two NULLs are not distinct, one NULL is. */
+static int
+eval_distinct(const struct tl_expr *e, const struct tl_value *row,
+              size_t n_cols, struct tl_arena *a, struct tl_value *out,
+              struct tl_error *err)
+{
+    struct tl_value l, r;
+    bool eq = false;
+    int rv;
+
+    if ((rv = eval(e->args[0], row, n_cols, a, &l, err)) != 0 ||
+        (rv = eval(e->args[1], row, n_cols, a, &r, err)) != 0)
+        return rv;
+    if (l.is_null || r.is_null)
+        eq = l.is_null && r.is_null;
+    else if ((rv = compare(TL_OP_EQ, &l, &r, a, &eq, err)) != 0)
+        return rv;
+    *out = tl_value_bool(e->op == TL_OP_DISTINCT ? !eq : eq);
+    return 0;
+}
 
 static int
 eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
@@ -420,6 +569,8 @@ eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     bool res = false;
     int rv;
 
+    if (e->op == TL_OP_DISTINCT || e->op == TL_OP_NOT_DISTINCT)
+        return eval_distinct(e, row, n_cols, a, out, err);
     if ((rv = eval(e->args[0], row, n_cols, a, &l, err)) != 0)
         return rv;
     if (e->op == TL_OP_NEG) {
@@ -428,6 +579,16 @@ eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
             return 0;
         }
         return negate(e, &l, a, out, err);
+    }
+    if (e->op == TL_OP_BITNOT) {
+        if (l.is_null) {
+            *out = tl_value_null(e->type);
+            return 0;
+        }
+        if (!tl_type_is_int(l.type))
+            return no_operator(err, e->op, l.type, l.type);
+        *out = tl_value_int(e->type, ~l.u.i);
+        return 0;
     }
     if ((rv = eval(e->args[1], row, n_cols, a, &r, err)) != 0)
         return rv;
@@ -454,8 +615,21 @@ eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         return arith(e, &l, &r, a, out, err);
     case TL_OP_CONCAT:
         return concat(e, &l, &r, a, out);
+    case TL_OP_BITAND:
+    case TL_OP_BITOR:
+    case TL_OP_BITXOR:
+    case TL_OP_SHL:
+    case TL_OP_SHR:
+        return bitwise(e, &l, &r, out, err);
     case TL_OP_LIKE:
         return like(e, &l, &r, a, out, err);
+    case TL_OP_ILIKE:
+        return ilike(e, &l, &r, a, out, err);
+    case TL_OP_REGEX:
+    case TL_OP_IREGEX:
+        if ((rv = resolve_unknown(&l, &r, a, err)) != 0)
+            return rv;
+        return regex(&l, &r, e->op == TL_OP_IREGEX, a, out, err);
     default:
         return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
                             "unknown operator %u", (unsigned)e->op);
@@ -533,6 +707,56 @@ eval_in(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
 }
 
 static int
+eval_case(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+          struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value v;
+    int rv;
+    uint32_t i;
+
+    for (i = 0; i + 1 < e->n_args; i += 2) {
+        if ((rv = eval(e->args[i], row, n_cols, a, &v, err)) != 0)
+            return rv;
+        if ((rv = bool_arg("CASE/WHEN", &v, err)) != 0)
+            return rv;
+        if (!v.is_null && v.u.b)
+            return eval(e->args[i + 1], row, n_cols, a, out, err);
+    }
+    if (i < e->n_args)
+        return eval(e->args[i], row, n_cols, a, out, err);
+    *out = tl_value_null(e->type);
+    return 0;
+}
+
+/* GREATEST / LEAST over the non-NULL arguments. */
+static int
+eval_minmax(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+            struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value best = tl_value_null(e->type), v;
+    bool better;
+    int rv;
+
+    for (uint32_t i = 0; i < e->n_args; i++) {
+        if ((rv = eval(e->args[i], row, n_cols, a, &v, err)) != 0)
+            return rv;
+        if (v.is_null)
+            continue;
+        if (best.is_null) {
+            best = v;
+            continue;
+        }
+        struct tl_value b = best;
+        if ((rv = compare(e->op, &v, &b, a, &better, err)) != 0)
+            return rv;
+        if (better)
+            best = v;
+    }
+    *out = best;
+    return 0;
+}
+
+static int
 eval(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
      struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
@@ -580,6 +804,23 @@ eval(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         /* Cast nodes are explicit casts (assignments coerce constants in
          * the binder and check lengths on the node). */
         return tl_value_cast_explicit(&v, e->type, e->typmod, a, out, err);
+    case TL_EXPR_CASE:
+        return eval_case(e, row, n_cols, a, out, err);
+    case TL_EXPR_COALESCE:
+        for (uint32_t i = 0; i < e->n_args; i++) {
+            if ((rv = eval(e->args[i], row, n_cols, a, out, err)) != 0)
+                return rv;
+            if (!out->is_null)
+                return 0;
+        }
+        *out = tl_value_null(e->type);
+        return 0;
+    case TL_EXPR_MINMAX:
+        return eval_minmax(e, row, n_cols, a, out, err);
+    case TL_EXPR_FUNC:
+        return eval_func(e, row, n_cols, a, out, err);
+    case TL_EXPR_EXT:
+        return e->ext_fn(e, row, n_cols, a, out, err);
     default:
         return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
                             "unknown expression kind %u", (unsigned)e->kind);
@@ -623,11 +864,13 @@ tl_expr_to_proto(const struct tl_expr *e, struct tl_arena *a)
 {
     Talus__Expr *pb = tl_arena_alloc(a, sizeof(*pb));
 
+    assert(e->kind != TL_EXPR_EXT);
     talus__expr__init(pb);
     pb->kind = e->kind;
     pb->has_type = true;
     pb->type = e->type;
-    if (e->kind == TL_EXPR_OP) {
+    if (e->kind == TL_EXPR_OP || e->kind == TL_EXPR_MINMAX ||
+        e->kind == TL_EXPR_FUNC) {
         pb->has_op = true;
         pb->op = e->op;
     }
@@ -674,7 +917,15 @@ arity_ok(uint32_t kind, uint32_t op, size_t n)
     case TL_EXPR_COLUMN:
         return n == 0;
     case TL_EXPR_OP:
-        return n == (op == TL_OP_NEG ? 1u : 2u);
+        return n == (op == TL_OP_NEG || op == TL_OP_BITNOT ? 1u : 2u);
+    case TL_EXPR_FUNC: {
+        const struct tl_func_sig *sig = tl_func_by_id((uint8_t)op);
+        return sig != NULL && n >= sig->min_args && n <= sig->max_args;
+    }
+    case TL_EXPR_CASE:
+    case TL_EXPR_COALESCE:
+    case TL_EXPR_MINMAX:
+        return n >= 1;
     case TL_EXPR_NOT:
     case TL_EXPR_IS_NULL:
     case TL_EXPR_IS_NOT_NULL:
@@ -699,19 +950,25 @@ from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
         return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                             "invalid expression: nested deeper than %d",
                             EXPR_MAX_DEPTH);
-    if (pb->kind < TL_EXPR_CONST || pb->kind > TL_EXPR_CAST)
+    if (pb->kind < TL_EXPR_CONST || pb->kind > TL_EXPR_FUNC)
         return bad_proto(err, "unknown kind", pb->kind);
     if (pb->type > TL_TYPE_MAX)
         return bad_proto(err, "unknown type", pb->type);
-    if (pb->kind == TL_EXPR_OP && (pb->op < TL_OP_EQ || pb->op > TL_OP_LIKE))
+    if (pb->kind == TL_EXPR_OP && (pb->op < TL_OP_EQ || pb->op > TL_OP_MAX))
         return bad_proto(err, "unknown operator", pb->op);
+    if (pb->kind == TL_EXPR_MINMAX && pb->op != TL_OP_LT && pb->op != TL_OP_GT)
+        return bad_proto(err, "unknown operator", pb->op);
+    if (pb->kind == TL_EXPR_FUNC &&
+        (pb->op > UINT8_MAX || tl_func_by_id((uint8_t)pb->op) == NULL))
+        return bad_proto(err, "unknown function", pb->op);
     if (!arity_ok(pb->kind, pb->op, pb->n_args))
         return bad_proto(
             err, "wrong argument count",
             (unsigned)(pb->n_args > UINT32_MAX ? UINT32_MAX : pb->n_args));
 
     e = alloc_node(a, (uint8_t)pb->kind, (uint8_t)pb->type);
-    if (pb->kind == TL_EXPR_OP)
+    if (pb->kind == TL_EXPR_OP || pb->kind == TL_EXPR_MINMAX ||
+        pb->kind == TL_EXPR_FUNC)
         e->op = (uint8_t)pb->op;
     if (pb->kind == TL_EXPR_CAST) {
         if (pb->type == TL_TYPE_UNKNOWN)

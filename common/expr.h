@@ -32,6 +32,20 @@ enum tl_expr_kind {
     TL_EXPR_IS_NOT_NULL = 8, /* args[0] IS NOT NULL */
     TL_EXPR_IN = 9,          /* args[0] IN (args[1], ..., args[n-1]) */
     TL_EXPR_CAST = 10,       /* args[0]::type(typmod) */
+    /* CASE WHEN args[0] THEN args[1] [WHEN args[2] THEN args[3] ...]
+     * [ELSE args[n-1]] END: an odd count has an ELSE (else NULL). */
+    TL_EXPR_CASE = 11,
+    TL_EXPR_COALESCE = 12, /* first non-NULL of args */
+    /* GREATEST (op TL_OP_GT) or LEAST (op TL_OP_LT) of the non-NULL
+     * args; NULL when all are. */
+    TL_EXPR_MINMAX = 13,
+    /* A built-in scalar function (common/scalar.h): op is its enum
+     * tl_func id, args its arguments. */
+    TL_EXPR_FUNC = 14,
+    /* Never on the wire: a node the router evaluates itself through
+     * ext_fn (catalog functions, subqueries, outer references). Plans
+     * that hold one run at the router (tl_expr_is_portable()). */
+    TL_EXPR_EXT = 100,
 };
 
 /* On the wire: never renumber. */
@@ -50,17 +64,43 @@ enum tl_op {
     TL_OP_NEG = 12,    /* unary */
     TL_OP_CONCAT = 13, /* text || text */
     TL_OP_LIKE = 14,   /* text LIKE pattern, % and _ and \ escapes */
+    TL_OP_ILIKE = 15,  /* LIKE ignoring case */
+    TL_OP_REGEX = 16,  /* text ~ POSIX extended regular expression */
+    TL_OP_IREGEX = 17, /* text ~* regular expression, ignoring case */
+    /* IS [NOT] DISTINCT FROM: NULL-aware equality, never NULL. */
+    TL_OP_DISTINCT = 18,
+    TL_OP_NOT_DISTINCT = 19,
+    /* Integers only: & | # << >> and unary ~. */
+    TL_OP_BITAND = 20,
+    TL_OP_BITOR = 21,
+    TL_OP_BITXOR = 22,
+    TL_OP_SHL = 23,
+    TL_OP_SHR = 24,
+    TL_OP_BITNOT = 25,
 };
+#define TL_OP_MAX TL_OP_BITNOT
+
+struct tl_expr;
+
+/* How a TL_EXPR_EXT node computes its value: over the same arguments as
+ * tl_expr_eval(); it evaluates e->args itself. Errors as tl_expr_eval. */
+typedef int (*tl_expr_ext_fn)(const struct tl_expr *e,
+                              const struct tl_value *row, size_t n_cols,
+                              struct tl_arena *a, struct tl_value *out,
+                              struct tl_error *err);
 
 struct tl_expr {
     uint8_t kind;          /* enum tl_expr_kind */
-    uint8_t op;            /* enum tl_op, for TL_EXPR_OP */
+    uint8_t op;            /* enum tl_op for TL_EXPR_OP and TL_EXPR_MINMAX,
+                              enum tl_func for TL_EXPR_FUNC */
     uint8_t type;          /* result type (enum tl_type) */
     int32_t typmod;        /* TL_EXPR_CAST target typmod, else -1 */
     uint32_t column;       /* TL_EXPR_COLUMN */
     struct tl_value value; /* TL_EXPR_CONST; text borrows arena memory */
     uint32_t n_args;
     struct tl_expr **args;
+    tl_expr_ext_fn ext_fn; /* TL_EXPR_EXT */
+    void *ext;             /* TL_EXPR_EXT: the function's data (borrowed) */
 };
 
 /** Evaluate @e over @row[0..n_cols) into *@out. Text results may borrow
@@ -81,7 +121,12 @@ int tl_expr_eval_pred(const struct tl_expr *e, const struct tl_value *row,
                       size_t n_cols, struct tl_arena *a, int *result,
                       struct tl_error *err);
 
-/** Serialise @e into a protobuf tree allocated in @a. Cannot fail. */
+/** Whether @e can be shipped to a node: it holds no TL_EXPR_EXT node.
+ * NULL is portable. Cannot fail. */
+bool tl_expr_is_portable(const struct tl_expr *e);
+
+/** Serialise @e (portable: tl_expr_is_portable()) into a protobuf tree
+ * allocated in @a. Cannot fail. */
 Talus__Expr *tl_expr_to_proto(const struct tl_expr *e, struct tl_arena *a);
 
 /** Build a tree in @a from @pb, checking it: known kinds and ops, argument
@@ -100,5 +145,8 @@ struct tl_expr *tl_expr_op(struct tl_arena *a, uint8_t op, uint8_t type,
 /** Node of @kind with @n args (copied pointers) and result type @type. */
 struct tl_expr *tl_expr_node(struct tl_arena *a, uint8_t kind, uint8_t type,
                              struct tl_expr **args, uint32_t n);
+/** A TL_EXPR_EXT node computing @type with @fn over @n @args and @ext. */
+struct tl_expr *tl_expr_ext(struct tl_arena *a, uint8_t type, tl_expr_ext_fn fn,
+                            void *ext, struct tl_expr **args, uint32_t n);
 
 #endif

@@ -84,6 +84,15 @@ tl_value_bool(bool b)
     struct tl_value v = {.type = TL_TYPE_BOOL, .u.b = b};
     return v;
 }
+/** A text value of @type holding a copy of @p/@len in @a. */
+static inline struct tl_value
+tl_value_text_dup(struct tl_arena *a, uint8_t type, const void *p, size_t len)
+{
+    char *c = tl_arena_strndup(a, len ? (const char *)p : "", len);
+    struct tl_value v = {.type = type, .u.s = {c, (uint32_t)len}};
+    return v;
+}
+
 static inline struct tl_value
 tl_value_text(uint8_t type, const char *p, uint32_t len)
 {

@@ -41,6 +41,9 @@
 #define TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE "22021"
 #define TL_SQLSTATE_INVALID_PARAMETER_VALUE "22023"
 #define TL_SQLSTATE_INVALID_ESCAPE_SEQUENCE "22025"
+#define TL_SQLSTATE_INVALID_REGULAR_EXPRESSION "2201B"
+#define TL_SQLSTATE_SUBSTRING_ERROR "22011"
+#define TL_SQLSTATE_CARDINALITY_VIOLATION "21000"
 #define TL_SQLSTATE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE "2201W"
 #define TL_SQLSTATE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE "2201X"
 #define TL_SQLSTATE_INVALID_TEXT_REPRESENTATION "22P02"
@@ -123,6 +126,9 @@
     X(CHARACTER_NOT_IN_REPERTOIRE, "character_not_in_repertoire")              \
     X(INVALID_PARAMETER_VALUE, "invalid_parameter_value")                      \
     X(INVALID_ESCAPE_SEQUENCE, "invalid_escape_sequence")                      \
+    X(INVALID_REGULAR_EXPRESSION, "invalid_regular_expression")                \
+    X(SUBSTRING_ERROR, "substring_error")                                      \
+    X(CARDINALITY_VIOLATION, "cardinality_violation")                          \
     X(INVALID_ROW_COUNT_IN_LIMIT_CLAUSE, "invalid_row_count_in_limit_clause")  \
     X(INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE,                               \
       "invalid_row_count_in_result_offset_clause")                             \

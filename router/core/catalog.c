@@ -369,6 +369,23 @@ catalog_lookup(struct catalog *c, const char *name, struct tl_arena *a,
     return found == 1 ? 0 : TL_ENOTFOUND;
 }
 
+int
+catalog_list(struct catalog *c, struct tl_arena *a, struct tl_table ***out,
+             size_t *n, struct tl_error *err)
+{
+    /* Reloaded each time: a table another router created shows at once. */
+    int rv = refresh(c, err);
+    if (rv != 0)
+        return rv;
+    pthread_mutex_lock(&c->lock);
+    *n = c->n_tables;
+    *out = tl_arena_alloc(a, (c->n_tables + 1) * sizeof(**out));
+    for (size_t i = 0; i < c->n_tables; i++)
+        (*out)[i] = copy_to_arena(c->tables[i], a);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
 /* Put a copy of @t into the cache, replacing a table of the same name. */
 static void
 cache_put(struct catalog *c, const struct tl_table *t)

@@ -51,6 +51,12 @@ int catalog_lookup(struct catalog *c, const char *name, struct tl_arena *a,
                    struct tl_table **out, uint64_t *version,
                    struct tl_error *err);
 
+/** Reload the cache, then copy every table into @a (*@out holds *@n
+ * pointers): what pg_catalog shows.
+ * Errors as catalog_lookup(). */
+int catalog_list(struct catalog *c, struct tl_arena *a, struct tl_table ***out,
+                 size_t *n, struct tl_error *err);
+
 /** Store the new table @t (its id and schema version are assigned here and
  * written back into @t). TL_EEXISTS (no report) when the name is taken. */
 int catalog_create_table(struct catalog *c, struct tl_table *t,

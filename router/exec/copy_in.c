@@ -1,6 +1,7 @@
 /* copy_in — COPY FROM's rows, batched to the shards, undone on failure. */
 #include "router/exec/copy_in.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,9 +153,37 @@ flush_batch(struct copy_in *ci, uint64_t *bad_line)
     return 0;
 }
 
-int
-copy_in_row(struct copy_in *ci, const struct copy_in_field *fields,
-            uint64_t line, int *bad_field, uint64_t *bad_line)
+/* The value of COPY field @i for column @col: text @fields[i] read by the
+ * column's input function, or typed @vals[i] as it is. */
+static int
+field_value(struct copy_in *ci, const struct tl_column *col,
+            const struct copy_in_field *fields, const struct tl_value *vals,
+            size_t i, struct tl_value *out)
+{
+    struct tl_arena *a = &ci->batch;
+    if (vals != NULL) {
+        /* A binary value has the column's type and typmod already; its
+         * bytes belong to the caller's input, so text moves into the
+         * batch. */
+        *out = vals[i];
+        assert(out->type == col->type);
+        if (tl_type_is_text(out->type))
+            out->u.s.p = tl_arena_strndup(a, out->u.s.p, out->u.s.len);
+        return 0;
+    }
+    /* A field is text of unknown type, read by the column's input
+     * function as an INSERT reads a quoted literal. */
+    struct tl_value in = tl_value_text(
+        TL_TYPE_UNKNOWN, tl_arena_strndup(a, fields[i].p, fields[i].len),
+        (uint32_t)fields[i].len);
+    return tl_value_cast(&in, col->type, col->typmod, a, out, &ci->st->err);
+}
+
+/* copy_in_row() for text @fields or typed @vals (one of them NULL). */
+static int
+add_row(struct copy_in *ci, const struct copy_in_field *fields,
+        const struct tl_value *vals, uint64_t line, int *bad_field,
+        uint64_t *bad_line)
 {
     const struct tl_table *t = ci->t;
     struct tl_arena *a = &ci->batch;
@@ -179,15 +208,9 @@ copy_in_row(struct copy_in *ci, const struct copy_in_field *fields,
         r->vals[c] = tl_value_null(t->columns[c].type);
     for (size_t i = 0; i < ci->n_cols; i++) {
         const struct tl_column *col = &t->columns[ci->cols[i]];
-        if (fields[i].is_null)
+        if (vals != NULL ? vals[i].is_null : fields[i].is_null)
             continue;
-        /* A field is text of unknown type, read by the column's input
-         * function as an INSERT reads a quoted literal. */
-        struct tl_value in = tl_value_text(
-            TL_TYPE_UNKNOWN, tl_arena_strndup(a, fields[i].p, fields[i].len),
-            (uint32_t)fields[i].len);
-        int rv = tl_value_cast(&in, col->type, col->typmod, a,
-                               &r->vals[ci->cols[i]], &ci->st->err);
+        int rv = field_value(ci, col, fields, vals, i, &r->vals[ci->cols[i]]);
         if (rv != 0) {
             *bad_field = (int)i;
             return rv;
@@ -224,6 +247,20 @@ copy_in_row(struct copy_in *ci, const struct copy_in_field *fields,
         ci->shard_bytes[shard] >= ci->max_shard_bytes)
         return flush_batch(ci, bad_line);
     return 0;
+}
+
+int
+copy_in_row(struct copy_in *ci, const struct copy_in_field *fields,
+            uint64_t line, int *bad_field, uint64_t *bad_line)
+{
+    return add_row(ci, fields, NULL, line, bad_field, bad_line);
+}
+
+int
+copy_in_row_values(struct copy_in *ci, const struct tl_value *vals,
+                   uint64_t line, int *bad_field, uint64_t *bad_line)
+{
+    return add_row(ci, NULL, vals, line, bad_field, bad_line);
 }
 
 int

@@ -1,5 +1,6 @@
 /* copy_in — the write side of COPY FROM: rows given as text fields are
- * converted to their columns' types, encoded, and written to their
+ * converted to their columns' types (rows of the binary format come as
+ * values of those types already), encoded, and written to their
  * shards in batches, so the router holds one batch, not the whole input.
  *
  * All or nothing, like a multi-row INSERT: the keys and values of every
@@ -44,6 +45,14 @@ int copy_in_begin(struct sql_stmt *st, struct tl_table *t, const size_t *cols,
  * then calls copy_in_abort(). */
 int copy_in_row(struct copy_in *ci, const struct copy_in_field *fields,
                 uint64_t line, int *bad_field, uint64_t *bad_line);
+
+/** Add the row of typed values @vals (borrowed for the call; @vals[i] NULL
+ * or of the type of column cols[i], its typmod applied, as decoded from
+ * COPY's binary format), read as tuple @line. Text values are copied.
+ * Otherwise as copy_in_row() (*@bad_field stays -1: the values are
+ * checked). */
+int copy_in_row_values(struct copy_in *ci, const struct tl_value *vals,
+                       uint64_t line, int *bad_field, uint64_t *bad_line);
 
 /** Write the last batch; *@n_rows is the number of rows copied. Errors as
  * copy_in_row(). */

@@ -8,8 +8,10 @@
 
 #include "common/base/sqlstate.h"
 #include "router/exec/gather.h"
+#include "router/exec/local.h"
 #include "router/exec/select.h"
 #include "router/exec/select_int.h"
+#include "router/sql/query.h"
 #include "row.h"
 
 static int
@@ -414,6 +416,8 @@ run(struct sql_stmt *st, struct select_q *q)
 int
 select_exec(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
 {
+    if (query_wanted(ss))
+        return local_select(st, ss, explain);
     struct select_q q;
     int rv = select_bind(st, ss, &q);
     if (rv != 0)

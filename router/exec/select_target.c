@@ -9,37 +9,6 @@
 
 #define MAX_TARGETS 1664 /* PostgreSQL's MaxTupleAttributeNumber */
 
-/* PostgreSQL's FigureColname for the forms Talus binds. */
-static const char *
-figure_name(const PgQuery__Node *n)
-{
-    switch (n->node_case) {
-    case PG_QUERY__NODE__NODE_COLUMN_REF: {
-        const PgQuery__ColumnRef *c = n->column_ref;
-        const char *s = sql_node_str(c->fields[c->n_fields - 1]);
-        return s != NULL ? s : "?column?";
-    }
-    case PG_QUERY__NODE__NODE_FUNC_CALL: {
-        const PgQuery__FuncCall *f = n->func_call;
-        const char *s = sql_node_str(f->funcname[f->n_funcname - 1]);
-        return s != NULL ? s : "?column?";
-    }
-    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
-        return func_sqlvalue_name(n->sqlvalue_function);
-    case PG_QUERY__NODE__NODE_TYPE_CAST: {
-        const PgQuery__TypeCast *c = n->type_cast;
-        const char *s = figure_name(c->arg);
-        if (strcmp(s, "?column?") != 0)
-            return s;
-        const PgQuery__TypeName *tn = c->type_name;
-        s = tn->n_names > 0 ? sql_node_str(tn->names[tn->n_names - 1]) : NULL;
-        return s != NULL ? s : "?column?";
-    }
-    default:
-        return "?column?";
-    }
-}
-
 /* The description of the rows the shards return: the join's combined
  * row, else the table (q->row_table may be unset before FROM is bound). */
 static const struct tl_table *
@@ -347,7 +316,7 @@ bind_target_list(struct sql_stmt *st, struct select_q *q,
                            : -1;
         tg->name = rt->name != NULL && rt->name[0] != '\0'
                        ? rt->name
-                       : figure_name(rt->val);
+                       : sql_figure_colname(rt->val);
         tg->val = rt->val;
         rv = bind_one(st, q, rt->val, tg);
     }

@@ -8,6 +8,7 @@
 #include "router/core/router.h"
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
+#include "scalar.h"
 
 static Talus__KeyRange *make_range(struct sql_stmt *st, const uint8_t *s,
                                    size_t sl, const uint8_t *e, size_t el);
@@ -203,11 +204,31 @@ plan_fragment(struct sql_stmt *st, const struct plan *p)
 }
 
 static const char *op_text[] = {
-    [TL_OP_EQ] = "=",      [TL_OP_NE] = "<>",   [TL_OP_LT] = "<",
-    [TL_OP_LE] = "<=",     [TL_OP_GT] = ">",    [TL_OP_GE] = ">=",
-    [TL_OP_ADD] = "+",     [TL_OP_SUB] = "-",   [TL_OP_MUL] = "*",
-    [TL_OP_DIV] = "/",     [TL_OP_MOD] = "%",   [TL_OP_NEG] = "-",
-    [TL_OP_CONCAT] = "||", [TL_OP_LIKE] = "~~",
+    [TL_OP_EQ] = "=",
+    [TL_OP_NE] = "<>",
+    [TL_OP_LT] = "<",
+    [TL_OP_LE] = "<=",
+    [TL_OP_GT] = ">",
+    [TL_OP_GE] = ">=",
+    [TL_OP_ADD] = "+",
+    [TL_OP_SUB] = "-",
+    [TL_OP_MUL] = "*",
+    [TL_OP_DIV] = "/",
+    [TL_OP_MOD] = "%",
+    [TL_OP_NEG] = "-",
+    [TL_OP_CONCAT] = "||",
+    [TL_OP_LIKE] = "~~",
+    [TL_OP_ILIKE] = "~~*",
+    [TL_OP_REGEX] = "~",
+    [TL_OP_IREGEX] = "~*",
+    [TL_OP_BITAND] = "&",
+    [TL_OP_BITOR] = "|",
+    [TL_OP_BITXOR] = "#",
+    [TL_OP_SHL] = "<<",
+    [TL_OP_SHR] = ">>",
+    [TL_OP_BITNOT] = "~",
+    [TL_OP_DISTINCT] = "IS DISTINCT FROM",
+    [TL_OP_NOT_DISTINCT] = "IS NOT DISTINCT FROM",
 };
 
 static void
@@ -256,9 +277,20 @@ render(const struct tl_table *t, const struct tl_expr *e, struct tl_buf *b,
                       e->column < t->n_columns ? t->columns[e->column].name
                                                : "?");
         return;
+    case TL_EXPR_FUNC: {
+        const struct tl_func_sig *sig = tl_func_by_id(e->op);
+        tl_buf_printf(b, "%s(", sig != NULL ? sig->name : "?");
+        for (uint32_t i = 0; i < e->n_args; i++) {
+            if (i > 0)
+                tl_buf_printf(b, ", ");
+            render(t, e->args[i], b, depth + 1);
+        }
+        tl_buf_printf(b, ")");
+        return;
+    }
     case TL_EXPR_OP:
         if (e->n_args == 1) {
-            tl_buf_printf(b, "(- ");
+            tl_buf_printf(b, "(%s ", e->op == TL_OP_BITNOT ? "~" : "-");
             render(t, e->args[0], b, depth + 1);
             tl_buf_printf(b, ")");
             return;
@@ -306,6 +338,35 @@ render(const struct tl_table *t, const struct tl_expr *e, struct tl_buf *b,
         tl_buf_printf(b, "(");
         render(t, e->args[0], b, depth + 1);
         tl_buf_printf(b, ")::%s", tl_type_name(e->type));
+        return;
+    case TL_EXPR_CASE: {
+        uint32_t i;
+        tl_buf_printf(b, "CASE");
+        for (i = 0; i + 1 < e->n_args; i += 2) {
+            tl_buf_printf(b, " WHEN ");
+            render(t, e->args[i], b, depth + 1);
+            tl_buf_printf(b, " THEN ");
+            render(t, e->args[i + 1], b, depth + 1);
+        }
+        if (i < e->n_args) {
+            tl_buf_printf(b, " ELSE ");
+            render(t, e->args[i], b, depth + 1);
+        }
+        tl_buf_printf(b, " END");
+        return;
+    }
+    case TL_EXPR_COALESCE:
+    case TL_EXPR_MINMAX:
+        tl_buf_printf(b, "%s(",
+                      e->kind == TL_EXPR_COALESCE ? "COALESCE"
+                      : e->op == TL_OP_GT         ? "GREATEST"
+                                                  : "LEAST");
+        for (uint32_t i = 0; i < e->n_args; i++) {
+            if (i > 0)
+                tl_buf_printf(b, ", ");
+            render(t, e->args[i], b, depth + 1);
+        }
+        tl_buf_printf(b, ")");
         return;
     default:
         tl_buf_printf(b, "?");

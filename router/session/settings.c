@@ -17,108 +17,6 @@
 #include "router/session/settings.h"
 #include "router/sql/sql_int.h"
 
-struct param_default {
-    const char *name; /* canonical spelling */
-    const char *value;
-    bool report; /* sent as ParameterStatus when set */
-};
-
-static const struct param_default defaults[] = {
-    {"server_version", "15.0", false},
-    {"server_version_num", "150000", false},
-    {"server_encoding", "UTF8", false},
-    {"client_encoding", "UTF8", true},
-    {"DateStyle", "ISO, MDY", true},
-    {"IntervalStyle", "postgres", true},
-    {"TimeZone", "UTC", true},
-    {"standard_conforming_strings", "on", true},
-    {"integer_datetimes", "on", false},
-    {"transaction_isolation", "read committed", false},
-    {"default_transaction_isolation", "read committed", false},
-    {"transaction_read_only", "off", false},
-    {"default_transaction_read_only", "off", false},
-    {"application_name", "", true},
-    {"search_path", "\"$user\", public", false},
-    {"extra_float_digits", "1", false},
-    {"statement_timeout", "0", false},
-    {"lock_timeout", "0", false},
-    {"idle_in_transaction_session_timeout", "0", false},
-    {"max_identifier_length", "63", false},
-    {"is_superuser", "on", false},
-    {"lc_messages", "C", false},
-    {"lc_monetary", "C", false},
-    {"lc_numeric", "C", false},
-    {"lc_time", "C", false},
-    {"bytea_output", "hex", false},
-    {"max_connections", "1000", false}, /* the router's, when it has one */
-    {"superuser_reserved_connections", "3", false},
-    {"block_size", "8192", false},
-    {NULL, NULL, false},
-};
-
-static const struct param_default *
-find_default(const char *name)
-{
-    for (const struct param_default *d = defaults; d->name != NULL; d++)
-        if (strcasecmp(d->name, name) == 0)
-            return d;
-    return NULL;
-}
-
-static struct sql_setting *
-find_setting(struct sql_session *s, const char *name)
-{
-    for (size_t i = 0; i < s->n_settings; i++)
-        if (strcasecmp(s->settings[i].name, name) == 0)
-            return &s->settings[i];
-    return NULL;
-}
-
-static void
-remove_setting(struct sql_session *s, const char *name)
-{
-    struct sql_setting *v = find_setting(s, name);
-    if (v == NULL)
-        return;
-    free(v->name);
-    free(v->value);
-    *v = s->settings[--s->n_settings];
-}
-
-static int
-store_setting(struct sql_stmt *st, const char *name, const char *value)
-{
-    struct sql_session *s = st->s;
-    struct sql_setting *v = find_setting(s, name);
-    char *copy = strdup(value);
-    if (copy == NULL)
-        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
-                         "out of memory");
-    if (v != NULL) {
-        free(v->value);
-        v->value = copy;
-        return 0;
-    }
-    struct sql_setting *arr =
-        realloc(s->settings, (s->n_settings + 1) * sizeof(*arr));
-    char *ncopy = strdup(name);
-    if (arr == NULL || ncopy == NULL) {
-        if (arr != NULL)
-            s->settings = arr;
-        free(copy);
-        free(ncopy);
-        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
-                         "out of memory");
-    }
-    for (char *p = ncopy; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    s->settings = arr;
-    s->settings[s->n_settings].name = ncopy;
-    s->settings[s->n_settings].value = copy;
-    s->n_settings++;
-    return 0;
-}
-
 /* The text of SET's value list: "a, b". */
 static int
 value_text(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs,
@@ -176,7 +74,7 @@ parse_ms(const char *v)
 int64_t
 settings_statement_timeout_ms(struct sql_session *s)
 {
-    const struct sql_setting *v = find_setting(s, "statement_timeout");
+    const struct sql_setting *v = sql_guc_setting(s, "statement_timeout");
     int64_t ms = v != NULL ? parse_ms(v->value) : 0;
     return ms > 0 ? ms : 0;
 }
@@ -188,7 +86,7 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
     int rv = value_text(st, vs, &value);
     if (rv != 0)
         return rv;
-    const struct param_default *d = find_default(vs->name);
+    const struct sql_guc *d = sql_guc_find(vs->name);
     if (d != NULL && strcmp(d->name, "statement_timeout") == 0 &&
         parse_ms(value) < 0)
         return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
@@ -210,13 +108,10 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
                          "parameter \"%s\" cannot be changed without "
                          "restarting the server",
                          d->name);
-    if (d != NULL && (strncmp(d->name, "server_", 7) == 0 ||
-                      strcmp(d->name, "max_identifier_length") == 0 ||
-                      strcmp(d->name, "is_superuser") == 0 ||
-                      strcmp(d->name, "block_size") == 0))
+    if (d != NULL && sql_guc_readonly(d))
         return sql_error(st, TL_EINVAL, TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM,
                          "parameter \"%s\" cannot be changed", d->name);
-    rv = store_setting(st, vs->name, value);
+    rv = sql_guc_store(st, vs->name, value);
     if (rv == 0 && d != NULL && d->report)
         dest_param_status(st->dest, d->name, value);
     return rv;
@@ -239,7 +134,7 @@ settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
         break;
     case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT:
     case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET:
-        remove_setting(st->s, vs->name);
+        sql_guc_remove(st->s, vs->name);
         break;
     case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL:
         sql_settings_free(st->s);
@@ -257,24 +152,38 @@ settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
     return 0;
 }
 
-/* The connection limits this router enforces (backends.h), as text in the
- * statement arena; NULL for another parameter, or without a table. */
-static const char *
-server_limit(struct sql_stmt *st, const char *name)
+/* SHOW ALL: name, setting, description of every known parameter, and
+ * the session's settings of parameters Talus does not know. */
+static int
+show_all(struct sql_stmt *st)
 {
-    if (st->r->backends == NULL)
-        return NULL;
-    const struct backend_limits *l = backends_limits(st->r->backends);
-    int v;
-    if (strcmp(name, "max_connections") == 0)
-        v = l->max_connections;
-    else if (strcmp(name, "superuser_reserved_connections") == 0)
-        v = l->reserved;
-    else
-        return NULL;
-    char *out = tl_arena_alloc(st->a, 16);
-    snprintf(out, 16, "%d", v);
-    return out;
+    struct dest_column cols[3] = {
+        {.name = "name", .type = TL_TYPE_TEXT, .typmod = -1},
+        {.name = "setting", .type = TL_TYPE_TEXT, .typmod = -1},
+        {.name = "description", .type = TL_TYPE_TEXT, .typmod = -1},
+    };
+    int rv = dest_startup(st->dest, cols, 3);
+    if (rv != 0 || st->describe_only)
+        return rv;
+    uint64_t n = 0;
+    const struct sql_guc *g;
+    for (size_t i = 0; (g = sql_guc_at(i)) != NULL && !st->dest->stop; i++) {
+        const char *v = sql_guc_value(st, g->name);
+        struct tl_value row[3] = {
+            tl_value_text(TL_TYPE_TEXT, g->name, (uint32_t)strlen(g->name)),
+            tl_value_text(TL_TYPE_TEXT, v, (uint32_t)strlen(v)),
+            tl_value_text(TL_TYPE_TEXT, g->description,
+                          (uint32_t)strlen(g->description)),
+        };
+        if ((rv = dest_row(st->dest, row, 3)) != 0)
+            return rv;
+        n++;
+    }
+    char tag[32];
+    snprintf(tag, sizeof(tag), "SHOW");
+    (void)n;
+    dest_complete(st->dest, tag);
+    return 0;
 }
 
 int
@@ -282,20 +191,9 @@ settings_exec_show(struct sql_stmt *st, const PgQuery__VariableShowStmt *vs)
 {
     const char *name = vs->name;
     if (strcasecmp(name, "all") == 0)
-        return sql_unsupported(st, "SHOW ALL");
-    const struct param_default *d = find_default(name);
-    const struct sql_setting *set = find_setting(st->s, name);
-    const char *value = NULL;
-    if (set != NULL)
-        value = set->value;
-    else if (d != NULL && strcmp(d->name, "application_name") == 0)
-        value = st->s->application_name;
-    else if (d != NULL && strcmp(d->name, "is_superuser") == 0)
-        value = st->s->superuser ? "on" : "off";
-    else if (d != NULL && (value = server_limit(st, d->name)) != NULL)
-        ;
-    else if (d != NULL)
-        value = d->value;
+        return show_all(st);
+    const struct sql_guc *d = sql_guc_find(name);
+    const char *value = sql_guc_value(st, name);
     if (value == NULL)
         return sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_OBJECT,
                          "unrecognized configuration parameter \"%s\"", name);

@@ -13,6 +13,7 @@
 #include "router/exec/dml.h"
 #include "router/exec/explain.h"
 #include "router/exec/select.h"
+#include "router/session/backends.h"
 #include "router/session/client_dest.h"
 #include "router/session/copy.h"
 #include "router/session/settings.h"
@@ -88,6 +89,11 @@ tcop_create(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
                               .application_name = c->application_name,
                               .backend_pid = c->backend_pid,
                               .superuser = c->superuser};
+    if (r->backends != NULL) {
+        const struct backend_limits *l = backends_limits(r->backends);
+        id.max_connections = l->max_connections;
+        id.reserved_connections = l->reserved;
+    }
     sql_session_set_identity(t->sql, &id);
     sql_session_set_cancel(t->sql, cancel);
     return t;

@@ -14,6 +14,7 @@
 
 #include "common/base/sqlstate.h"
 #include "router/sql/sql_int.h"
+#include "scalar.h"
 
 static const char *const aggregates[] = {"count", "sum", "min",
                                          "max",   "avg", NULL};
@@ -76,7 +77,8 @@ static int
 fold(struct sql_stmt *st, struct tl_expr **e)
 {
     struct tl_expr *x = *e;
-    if (x->kind == TL_EXPR_CONST || x->kind == TL_EXPR_COLUMN)
+    if (x->kind == TL_EXPR_CONST || x->kind == TL_EXPR_COLUMN ||
+        x->kind == TL_EXPR_EXT)
         return 0;
     for (uint32_t i = 0; i < x->n_args; i++)
         if (x->args[i]->kind != TL_EXPR_CONST)
@@ -355,8 +357,9 @@ bind_concat(struct sql_stmt *st, struct tl_expr *l, struct tl_expr *r,
     return fold(st, out);
 }
 
+/* LIKE, ILIKE, ~ and ~* (@op), negated for the ! forms. */
 static int
-bind_like(struct sql_stmt *st, bool negate, const char *opname,
+bind_like(struct sql_stmt *st, uint8_t op, bool negate, const char *opname,
           struct tl_expr *l, struct tl_expr *r, int location,
           struct tl_expr **out)
 {
@@ -369,7 +372,7 @@ bind_like(struct sql_stmt *st, bool negate, const char *opname,
         rv = to_text(st, &r, location);
     if (rv != 0)
         return rv;
-    *out = tl_expr_op(st->a, TL_OP_LIKE, TL_TYPE_BOOL, l, r);
+    *out = tl_expr_op(st->a, op, TL_TYPE_BOOL, l, r);
     if (negate)
         *out = tl_expr_node(st->a, TL_EXPR_NOT, TL_TYPE_BOOL, out, 1);
     return fold(st, out);
@@ -392,6 +395,37 @@ bind_unary(struct sql_stmt *st, const char *opname, struct tl_expr *r,
     }
     *out = tl_expr_node(st->a, TL_EXPR_OP, r->type, &r, 1);
     (*out)->op = TL_OP_NEG;
+    return fold(st, out);
+}
+
+/* Integer bit operators: & | # and the shifts take the left operand's
+ * type for shifts, the wider one otherwise; ~ is unary. */
+static int
+bind_bitwise(struct sql_stmt *st, uint8_t op, const char *opname,
+             struct tl_expr *l, struct tl_expr *r, int location,
+             const int side_loc[2], struct tl_expr **out)
+{
+    struct tl_expr **sides[2] = {&l, &r};
+    for (int i = 0; i < 2; i++) {
+        if (*sides[i] == NULL || (*sides[i])->type != TL_TYPE_UNKNOWN)
+            continue;
+        int rv = coerce_const(st, sides[i], TL_TYPE_INT4, -1,
+                              side_loc[i] >= 0 ? side_loc[i] : location);
+        if (rv != 0)
+            return rv;
+    }
+    if ((l != NULL && !tl_type_is_int(l->type)) || !tl_type_is_int(r->type))
+        return no_operator(st, opname, l, r, location);
+    uint8_t type = l == NULL ? r->type
+                   : op == TL_OP_SHL || op == TL_OP_SHR
+                       ? l->type
+                       : int_wider(l->type, r->type);
+    if (l == NULL) {
+        *out = tl_expr_node(st->a, TL_EXPR_OP, type, &r, 1);
+        (*out)->op = op;
+    } else {
+        *out = tl_expr_op(st->a, op, type, l, r);
+    }
     return fold(st, out);
 }
 
@@ -437,12 +471,38 @@ bind_operator(struct sql_stmt *st, const struct bind_scope *sc,
                                                    "postfix operator "
                                                    "%s",
                                                    name));
+    int side_loc[2] = {node_loc(e->lexpr), node_loc(e->rexpr)};
+    if (l == NULL && strcmp(name, "~") == 0)
+        return bind_bitwise(st, TL_OP_BITNOT, name, NULL, r, e->location,
+                            side_loc, out);
     if (l == NULL)
         return bind_unary(st, name, r, e->location, out);
+    static const struct {
+        const char *name;
+        uint8_t op;
+    } bit_ops[] = {{"&", TL_OP_BITAND},
+                   {"|", TL_OP_BITOR},
+                   {"#", TL_OP_BITXOR},
+                   {"<<", TL_OP_SHL},
+                   {">>", TL_OP_SHR}};
+    for (size_t i = 0; i < sizeof(bit_ops) / sizeof(bit_ops[0]); i++)
+        if (strcmp(name, bit_ops[i].name) == 0)
+            return bind_bitwise(st, bit_ops[i].op, name, l, r, e->location,
+                                side_loc, out);
     if (strcmp(name, "||") == 0)
         return bind_concat(st, l, r, e->location, out);
     if (strcmp(name, "~~") == 0 || strcmp(name, "!~~") == 0)
-        return bind_like(st, name[0] == '!', name, l, r, e->location, out);
+        return bind_like(st, TL_OP_LIKE, name[0] == '!', name, l, r,
+                         e->location, out);
+    if (strcmp(name, "~~*") == 0 || strcmp(name, "!~~*") == 0)
+        return bind_like(st, TL_OP_ILIKE, name[0] == '!', name, l, r,
+                         e->location, out);
+    if (strcmp(name, "~") == 0 || strcmp(name, "!~") == 0)
+        return bind_like(st, TL_OP_REGEX, name[0] == '!', name, l, r,
+                         e->location, out);
+    if (strcmp(name, "~*") == 0 || strcmp(name, "!~*") == 0)
+        return bind_like(st, TL_OP_IREGEX, name[0] == '!', name, l, r,
+                         e->location, out);
     for (const struct op_map *m = op_table; m->name != NULL; m++) {
         if (strcmp(m->name, name) != 0)
             continue;
@@ -538,6 +598,50 @@ bind_between(struct sql_stmt *st, const struct bind_scope *sc,
     return fold(st, out);
 }
 
+/* x IS [NOT] DISTINCT FROM y. */
+static int
+bind_distinct(struct sql_stmt *st, const struct bind_scope *sc,
+              const PgQuery__AExpr *e, struct tl_expr **out)
+{
+    struct tl_expr *l, *r;
+    int rv = bind_node(st, sc, e->lexpr, &l);
+    if (rv == 0)
+        rv = bind_node(st, sc, e->rexpr, &r);
+    int loc[3] = {e->location, node_loc(e->lexpr), node_loc(e->rexpr)};
+    if (rv == 0)
+        rv = unify(st, "=", &l, &r, loc);
+    if (rv != 0)
+        return rv;
+    *out = tl_expr_op(st->a,
+                      e->kind == PG_QUERY__A__EXPR__KIND__AEXPR_DISTINCT
+                          ? TL_OP_DISTINCT
+                          : TL_OP_NOT_DISTINCT,
+                      TL_TYPE_BOOL, l, r);
+    return fold(st, out);
+}
+
+/* NULLIF(a, b) is CASE WHEN a = b THEN NULL ELSE a END, of a's type. */
+static int
+bind_nullif(struct sql_stmt *st, const struct bind_scope *sc,
+            const PgQuery__AExpr *e, struct tl_expr **out)
+{
+    struct tl_expr *l, *r;
+    int rv = bind_node(st, sc, e->lexpr, &l);
+    if (rv == 0)
+        rv = bind_node(st, sc, e->rexpr, &r);
+    int loc[3] = {e->location, node_loc(e->lexpr), node_loc(e->rexpr)};
+    if (rv == 0)
+        rv = unify(st, "=", &l, &r, loc);
+    if (rv != 0)
+        return rv;
+    struct tl_value null = tl_value_null(l->type);
+    struct tl_expr *args[3] = {tl_expr_op(st->a, TL_OP_EQ, TL_TYPE_BOOL, l, r),
+                               tl_expr_const(st->a, &null), l};
+    args[1]->type = l->type;
+    *out = tl_expr_node(st->a, TL_EXPR_CASE, l->type, args, 3);
+    return 0;
+}
+
 static int
 bind_aexpr(struct sql_stmt *st, const struct bind_scope *sc,
            const PgQuery__AExpr *e, struct tl_expr **out)
@@ -554,16 +658,18 @@ bind_aexpr(struct sql_stmt *st, const struct bind_scope *sc,
     case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN:
         return bind_between(st, sc, e, true, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE:
-        return sql_unsupported(st, "ILIKE");
+        return bind_operator(st, sc, e, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_SIMILAR:
         return sql_unsupported(st, "SIMILAR TO");
     case PG_QUERY__A__EXPR__KIND__AEXPR_DISTINCT:
     case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT:
-        return sql_unsupported(st, "IS DISTINCT FROM");
+        return bind_distinct(st, sc, e, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF:
-        return sql_unsupported(st, "NULLIF");
+        return bind_nullif(st, sc, e, out);
     case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY:
     case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ALL:
+        if (sc->local != NULL)
+            return query_bind_any(st, sc, e, out);
         return sql_unsupported(st, "ANY/ALL");
     default:
         return sql_unsupported(st, "BETWEEN SYMMETRIC");
@@ -686,6 +792,13 @@ bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
     uint8_t type;
     int32_t typmod;
     int rv = bind_node(st, sc, c->arg, &x);
+    if (rv == 0 && sc->local != NULL) {
+        int local = pgcat_bind_cast(st, sc, c->type_name, &x, c->location);
+        if (local <= 0) {
+            *out = x;
+            return local;
+        }
+    }
     if (rv == 0)
         rv = bind_type_name(st, c->type_name, &type, &typmod);
     if (rv != 0)
@@ -979,27 +1092,11 @@ bind_column(struct sql_stmt *st, const struct bind_scope *sc,
 static bool
 pg_lacks(const char *name)
 {
-    static const char *const names[] = {"current_schemas",
-                                        "current_setting",
-                                        "set_config",
-                                        "pg_typeof",
-                                        "format_type",
-                                        "pg_get_userbyid",
-                                        "lower",
-                                        "upper",
-                                        "length",
-                                        "abs",
-                                        "round",
-                                        "coalesce",
-                                        "substr",
-                                        "substring",
-                                        "date_trunc",
-                                        "extract",
-                                        "date_part",
-                                        "to_char",
-                                        "inet_server_port",
-                                        "random",
-                                        NULL};
+    static const char *const names[] = {
+        "current_schemas",  "current_setting", "set_config", "pg_typeof",
+        "format_type",      "pg_get_userbyid", "round",      "coalesce",
+        "date_trunc",       "extract",         "date_part",  "to_char",
+        "inet_server_port", "random",          NULL};
     for (int i = 0; names[i] != NULL; i++)
         if (strcmp(names[i], name) == 0)
             return true;
@@ -1048,6 +1145,62 @@ no_function(struct sql_stmt *st, const struct bind_scope *sc,
     return sql_error_at(st, TL_ENOTFOUND, f->location);
 }
 
+/* A built-in scalar function (common/scalar.h): 1 when @f names none. */
+static int
+bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
+            const PgQuery__FuncCall *f, struct tl_expr **out)
+{
+    if (f->n_funcname == 0 || f->n_funcname > 2 || f->agg_star ||
+        f->agg_distinct || f->over != NULL || f->n_agg_order > 0)
+        return 1;
+    if (f->n_funcname == 2) {
+        const char *schema = sql_node_str(f->funcname[0]);
+        if (schema == NULL || strcmp(schema, "pg_catalog") != 0)
+            return 1;
+    }
+    const char *name = sql_node_str(f->funcname[f->n_funcname - 1]);
+    const struct tl_func_sig *sig =
+        name != NULL ? tl_func_find(name, (uint32_t)f->n_args) : NULL;
+    if (sig == NULL)
+        return 1;
+    struct tl_expr **args =
+        tl_arena_alloc(st->a, (f->n_args + 1) * sizeof(*args));
+    bool fits = true;
+    for (size_t i = 0; i < f->n_args; i++) {
+        int rv = bind_node(st, sc, f->args[i], &args[i]);
+        if (rv != 0)
+            return rv;
+        char want =
+            sig->args[i < strlen(sig->args) ? i : strlen(sig->args) - 1];
+        int loc = node_loc(f->args[i]);
+        if (want == 't')
+            rv = args[i]->type == TL_TYPE_UNKNOWN ||
+                         args[i]->type == TL_TYPE_BPCHAR
+                     ? to_text(st, &args[i], loc)
+                     : 0;
+        else if (want == 'i' || want == 'n')
+            rv = bind_coerce_unknown(
+                st, &args[i], want == 'i' ? TL_TYPE_INT4 : TL_TYPE_FLOAT8, -1,
+                loc);
+        if (rv != 0)
+            return rv;
+        uint8_t t = args[i]->type;
+        if ((want == 't' && !tl_type_is_text(t)) ||
+            (want == 'i' && !tl_type_is_int(t)) ||
+            (want == 'n' && !tl_type_is_numeric(t)))
+            fits = false;
+    }
+    if (!fits)
+        return no_function(st, sc, f);
+    uint8_t type = sig->result != TL_TYPE_UNKNOWN ? sig->result : args[0]->type;
+    *out = tl_expr_node(st->a, TL_EXPR_FUNC, type, args, (uint32_t)f->n_args);
+    (*out)->op = sig->id;
+    bool all_const = true;
+    for (size_t i = 0; i < f->n_args; i++)
+        all_const = all_const && args[i]->kind == TL_EXPR_CONST;
+    return all_const ? fold(st, out) : 0;
+}
+
 static int
 bind_func(struct sql_stmt *st, const struct bind_scope *sc,
           const PgQuery__FuncCall *f, const PgQuery__Node *n,
@@ -1055,6 +1208,11 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
 {
     const char *name =
         f->n_funcname > 0 ? sql_node_str(f->funcname[f->n_funcname - 1]) : "";
+    if (sc->local != NULL) {
+        int rv = query_bind_call(st, sc, f, out);
+        if (rv <= 0)
+            return rv;
+    }
     if (bind_is_aggregate(n)) {
         if (sc->agg_cb != NULL)
             return sc->agg_cb(st, sc->cb_arg, f, out);
@@ -1083,6 +1241,10 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
         rv = seqfunc_bind_call(st, f, out);
     if (rv <= 0)
         return rv;
+    if ((rv = bind_scalar(st, sc, f, out)) <= 0)
+        return rv;
+    if (sc->local != NULL && (rv = pgcat_bind_func(st, sc, f, out)) <= 0)
+        return rv;
     if (name != NULL && pg_lacks(name)) {
         sql_unsupported(st, tl_arena_printf(st->a, "function %s()", name));
         return sql_error_at(st, TL_EUNSUPPORTED, f->location);
@@ -1090,27 +1252,233 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
     return no_function(st, sc, f);
 }
 
+/* The type PostgreSQL's select_common_type() picks for the results of a
+ * CASE, COALESCE, GREATEST or LEAST (@what), and every one converted to
+ * it: unknown literals become it, numbers widen, text kinds become text,
+ * date/time kinds the richer one; 42804 "CASE types x and y cannot be
+ * matched" otherwise. All unknown: text. */
 static int
-bind_other(struct sql_stmt *st, const PgQuery__Node *n)
+unify_common(struct sql_stmt *st, const char *what, struct tl_expr **es,
+             uint32_t n, const int *locs, int location, uint8_t *out)
+{
+    uint8_t t = TL_TYPE_UNKNOWN;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t u = es[i]->type;
+        if (u == TL_TYPE_UNKNOWN || u == t)
+            continue;
+        if (t == TL_TYPE_UNKNOWN) {
+            t = u;
+        } else if (tl_type_is_numeric(t) && tl_type_is_numeric(u)) {
+            t = tl_type_is_float(t) || tl_type_is_float(u) ? TL_TYPE_FLOAT8
+                                                           : int_wider(t, u);
+        } else if (tl_type_is_text(t) && tl_type_is_text(u)) {
+            t = TL_TYPE_TEXT;
+        } else if (tl_type_is_datetime(t) && tl_type_is_datetime(u)) {
+            t = t == TL_TYPE_TIMESTAMPTZ || u == TL_TYPE_TIMESTAMPTZ
+                    ? TL_TYPE_TIMESTAMPTZ
+                    : TL_TYPE_TIMESTAMP;
+        } else {
+            sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
+                      "%s types %s and %s cannot be matched", what,
+                      type_label(t), type_label(u));
+            return sql_error_at(st, TL_ETYPE, location);
+        }
+    }
+    if (t == TL_TYPE_UNKNOWN)
+        t = TL_TYPE_TEXT;
+    for (uint32_t i = 0; i < n; i++) {
+        if (es[i]->type == t)
+            continue;
+        if (es[i]->kind == TL_EXPR_CONST) {
+            int rv =
+                coerce_const(st, &es[i], t, -1,
+                             locs != NULL && locs[i] >= 0 ? locs[i] : location);
+            if (rv != 0)
+                return rv;
+        } else {
+            es[i] = wrap_cast(st, es[i], t, -1);
+        }
+    }
+    *out = t;
+    return 0;
+}
+
+/* CASE [x] WHEN a THEN r ... [ELSE d] END: a simple CASE compares x with
+ * each WHEN value. */
+static int
+bind_case(struct sql_stmt *st, const struct bind_scope *sc,
+          const PgQuery__CaseExpr *c, struct tl_expr **out)
+{
+    struct tl_expr *x = NULL;
+    int rv = 0;
+    if (c->arg != NULL && (rv = bind_node(st, sc, c->arg, &x)) != 0)
+        return rv;
+    uint32_t n_res = (uint32_t)c->n_args + (c->defresult != NULL);
+    struct tl_expr **args =
+        tl_arena_alloc(st->a, (2 * c->n_args + 1) * sizeof(*args));
+    struct tl_expr **res = tl_arena_alloc(st->a, (n_res + 1) * sizeof(*res));
+    int *locs = tl_arena_alloc(st->a, (n_res + 1) * sizeof(*locs));
+    for (size_t i = 0; i < c->n_args; i++) {
+        const PgQuery__CaseWhen *w = c->args[i]->case_when;
+        struct tl_expr *cond;
+        if ((rv = bind_node(st, sc, w->expr, &cond)) != 0)
+            return rv;
+        if (x != NULL) {
+            struct tl_expr *l = x;
+            int loc[3] = {w->location, node_loc(c->arg), node_loc(w->expr)};
+            if ((rv = unify(st, "=", &l, &cond, loc)) != 0)
+                return rv;
+            cond = tl_expr_op(st->a, TL_OP_EQ, TL_TYPE_BOOL, l, cond);
+        } else if ((rv = require_bool(st, "CASE/WHEN", &cond,
+                                      node_loc(w->expr))) != 0) {
+            return rv;
+        }
+        args[2 * i] = cond;
+        locs[i] = node_loc(w->result);
+        if ((rv = bind_node(st, sc, w->result, &res[i])) != 0)
+            return rv;
+    }
+    if (c->defresult != NULL) {
+        locs[c->n_args] = node_loc(c->defresult);
+        if ((rv = bind_node(st, sc, c->defresult, &res[c->n_args])) != 0)
+            return rv;
+    }
+    uint8_t type;
+    if ((rv = unify_common(st, "CASE", res, n_res, locs, c->location, &type)) !=
+        0)
+        return rv;
+    for (size_t i = 0; i < c->n_args; i++)
+        args[2 * i + 1] = res[i];
+    if (c->defresult != NULL)
+        args[2 * c->n_args] = res[c->n_args];
+    *out = tl_expr_node(st->a, TL_EXPR_CASE, type, args,
+                        (uint32_t)(2 * c->n_args) + (c->defresult != NULL));
+    return 0;
+}
+
+/* COALESCE(...) (@coalesce) or GREATEST/LEAST(...). */
+static int
+bind_varargs(struct sql_stmt *st, const struct bind_scope *sc,
+             PgQuery__Node **list, size_t n, const char *what, int location,
+             struct tl_expr **out, uint8_t kind, uint8_t op)
+{
+    struct tl_expr **args = tl_arena_alloc(st->a, (n + 1) * sizeof(*args));
+    int *locs = tl_arena_alloc(st->a, (n + 1) * sizeof(*locs));
+    for (size_t i = 0; i < n; i++) {
+        locs[i] = node_loc(list[i]);
+        int rv = bind_node(st, sc, list[i], &args[i]);
+        if (rv != 0)
+            return rv;
+    }
+    uint8_t type;
+    int rv = unify_common(st, what, args, (uint32_t)n, locs, location, &type);
+    if (rv != 0)
+        return rv;
+    *out = tl_expr_node(st->a, kind, type, args, (uint32_t)n);
+    (*out)->op = op;
+    return 0;
+}
+
+/* x IS [NOT] TRUE / FALSE / UNKNOWN: never NULL. */
+static int
+bind_bool_test(struct sql_stmt *st, const struct bind_scope *sc,
+               const PgQuery__BooleanTest *t, struct tl_expr **out)
+{
+    struct tl_expr *x;
+    int rv = bind_node(st, sc, t->arg, &x);
+    if (rv == 0)
+        rv = require_bool(st, "IS TRUE", &x, t->location);
+    if (rv != 0)
+        return rv;
+    switch (t->booltesttype) {
+    case PG_QUERY__BOOL_TEST_TYPE__IS_UNKNOWN:
+    case PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN:
+        *out =
+            tl_expr_node(st->a,
+                         t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_UNKNOWN
+                             ? TL_EXPR_IS_NULL
+                             : TL_EXPR_IS_NOT_NULL,
+                         TL_TYPE_BOOL, &x, 1);
+        return fold(st, out);
+    default:
+        break;
+    }
+    bool want = t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_TRUE ||
+                t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE;
+    bool negate = t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE ||
+                  t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_FALSE;
+    struct tl_value v = tl_value_bool(want);
+    *out = tl_expr_op(st->a, negate ? TL_OP_DISTINCT : TL_OP_NOT_DISTINCT,
+                      TL_TYPE_BOOL, x, tl_expr_const(st->a, &v));
+    return fold(st, out);
+}
+
+/* x COLLATE c: Talus compares text bytewise (PostgreSQL's "C"), so only
+ * the collations that do the same are accepted. */
+static int
+bind_collate(struct sql_stmt *st, const struct bind_scope *sc,
+             const PgQuery__CollateClause *c, struct tl_expr **out)
+{
+    const char *name =
+        c->n_collname > 0 ? sql_node_str(c->collname[c->n_collname - 1]) : "";
+    if (name == NULL)
+        name = "";
+    if (strcmp(name, "default") != 0 && strcmp(name, "C") != 0 &&
+        strcmp(name, "POSIX") != 0 && strcmp(name, "ucs_basic") != 0) {
+        sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_OBJECT,
+                  "collation \"%s\" for encoding \"UTF8\" does not exist",
+                  name);
+        return sql_error_at(st, TL_ENOTFOUND, c->location);
+    }
+    int rv = bind_node(st, sc, c->arg, out);
+    if (rv == 0 && !tl_type_is_text((*out)->type) &&
+        (*out)->type != TL_TYPE_UNKNOWN) {
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
+                  "collations are not supported by type %s",
+                  type_label((*out)->type));
+        return sql_error_at(st, TL_ETYPE, c->location);
+    }
+    return rv;
+}
+
+static int
+bind_other(struct sql_stmt *st, const struct bind_scope *sc,
+           const PgQuery__Node *n, struct tl_expr **out)
 {
     switch (n->node_case) {
     case PG_QUERY__NODE__NODE_SUB_LINK:
+        if (sc->local != NULL)
+            return query_bind_sublink(st, sc, n->sub_link, out);
         return sql_unsupported(st, "subquery");
     case PG_QUERY__NODE__NODE_CASE_EXPR:
-        return sql_unsupported(st, "CASE expression");
+        return bind_case(st, sc, n->case_expr, out);
     case PG_QUERY__NODE__NODE_COALESCE_EXPR:
-        return sql_unsupported(st, "COALESCE");
+        return bind_varargs(
+            st, sc, n->coalesce_expr->args, n->coalesce_expr->n_args,
+            "COALESCE", n->coalesce_expr->location, out, TL_EXPR_COALESCE, 0);
     case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
-        return sql_unsupported(st, "GREATEST/LEAST");
+        return bind_varargs(
+            st, sc, n->min_max_expr->args, n->min_max_expr->n_args,
+            n->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_GREATEST
+                ? "GREATEST"
+                : "LEAST",
+            n->min_max_expr->location, out, TL_EXPR_MINMAX,
+            n->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_GREATEST
+                ? TL_OP_GT
+                : TL_OP_LT);
     case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
-        return sql_unsupported(st, "IS TRUE/IS FALSE");
+        return bind_bool_test(st, sc, n->boolean_test, out);
     case PG_QUERY__NODE__NODE_A_ARRAY_EXPR:
+        if (sc->local != NULL)
+            return query_bind_array(st, sc, n->a_array_expr, out);
         return sql_unsupported(st, "array expression");
     case PG_QUERY__NODE__NODE_ROW_EXPR:
         return sql_unsupported(st, "row expression");
     case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
-        return sql_unsupported(st, "COLLATE");
+        return bind_collate(st, sc, n->collate_clause, out);
     case PG_QUERY__NODE__NODE_A_INDIRECTION:
+        if (sc->local != NULL)
+            return query_bind_subscript(st, sc, n->a_indirection, out);
         return sql_unsupported(st, "subscripts and field selection");
     case PG_QUERY__NODE__NODE_SET_TO_DEFAULT:
         return sql_unsupported(st, "DEFAULT");
@@ -1137,6 +1505,8 @@ bind_node(struct sql_stmt *st, const struct bind_scope *sc,
         break;
     case PG_QUERY__NODE__NODE_COLUMN_REF:
         rv = bind_column(st, sc, n->column_ref, out);
+        if (rv == TL_ENOTFOUND && sc->local != NULL)
+            rv = query_bind_outer(st, sc, n, rv, out);
         if (rv == 0 && sc->col_cb != NULL)
             sc->col_cb(sc->cb_arg, *out, n->column_ref->location);
         break;
@@ -1162,7 +1532,7 @@ bind_node(struct sql_stmt *st, const struct bind_scope *sc,
         rv = bind_param(st, n->param_ref, out);
         break;
     default:
-        rv = bind_other(st, n);
+        rv = bind_other(st, sc, n, out);
         break;
     }
     st->depth--;

@@ -621,10 +621,6 @@ parse_into(const PgQuery__CopyStmt *stmt, const char *relname,
         goto err_out;
 
     /* Talus' own limits, after everything PostgreSQL would refuse. */
-    if (ro.format == COPY_FORMAT_BINARY) {
-        rv = unsupported(err, "COPY BINARY is not supported yet");
-        goto err_out;
-    }
     if (ro.str[O_ENCODING] != NULL && !encoding_is_utf8(ro.str[O_ENCODING])) {
         rv = tl_error_set(
             err, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,

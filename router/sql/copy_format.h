@@ -45,7 +45,7 @@
 enum copy_format_kind {
     COPY_FORMAT_TEXT = 0,
     COPY_FORMAT_CSV = 1,
-    COPY_FORMAT_BINARY = 2, /* recognised, refused (0A000) for now */
+    COPY_FORMAT_BINARY = 2, /* framing in copy_binary.h */
 };
 
 enum copy_format_header {
@@ -112,9 +112,8 @@ struct copy_format_options {
  *    using COPY FROM", "COPY delimiter must not appear in the NULL
  *    specification", "CSV quote character must not appear in the NULL
  *    specification", "cannot specify HEADER in BINARY mode", "cannot use
- *    "match" with HEADER in COPY TO"; and, Talus' own, "COPY BINARY is
- *    not supported yet" and "COPY encoding "x" is not supported yet" (any
- *    valid encoding but UTF8);
+ *    "match" with HEADER in COPY TO"; and, Talus' own, "COPY encoding
+ *    "x" is not supported yet" (any valid encoding but UTF8);
  *  - TL_ENOTFOUND, 42703: column "x" of relation "t" does not exist
  *    (column "x" does not exist, without a relation name);
  *  - TL_EEXISTS, 42701: column "x" specified more than once;

@@ -35,6 +35,8 @@ sql_session_set_identity(struct sql_session *s, const struct sql_identity *id)
              id->application_name);
     s->backend_pid = id->backend_pid;
     s->superuser = id->superuser;
+    s->max_connections = id->max_connections;
+    s->reserved_connections = id->reserved_connections;
 }
 
 void

@@ -30,6 +30,8 @@ struct sql_identity {
     const char *application_name;
     uint32_t backend_pid;
     bool superuser;
+    int max_connections; /* the router's limits (0: unknown) */
+    int reserved_connections;
 };
 
 /** Record who the session is (strings copied, truncated to 63 bytes), for

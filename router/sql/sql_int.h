@@ -59,6 +59,10 @@ struct sql_session {
     char application_name[64]; /* as the StartupMessage said */
     uint32_t backend_pid;
     bool superuser;
+    /* The router's connection limits, for SHOW max_connections (0:
+     * unknown; the defaults are shown). */
+    int max_connections;
+    int reserved_connections;
 };
 
 /* The $n parameters of a statement (extended query protocol). While a
@@ -192,6 +196,34 @@ size_t sql_guard_utf8_prefix(const char *q, size_t len);
  * fail. */
 void sql_guard_utf8_describe(const char *q, size_t len, char *bad,
                              size_t bad_size);
+
+/* ---------------------------------------------------------------- guc.c */
+
+/* A run-time parameter Talus knows. */
+struct sql_guc {
+    const char *name;  /* canonical spelling */
+    const char *value; /* PostgreSQL's default */
+    bool report;       /* sent as ParameterStatus when set */
+    const char *description;
+};
+
+/** The parameter @name (any case), or NULL. Cannot fail. */
+const struct sql_guc *sql_guc_find(const char *name);
+/** The @i-th known parameter in name order, NULL past the last. */
+const struct sql_guc *sql_guc_at(size_t i);
+/** Whether @g cannot be SET (server_version, max_connections, ...). */
+bool sql_guc_readonly(const struct sql_guc *g);
+/** The session's own value of @name, or NULL. */
+struct sql_setting *sql_guc_setting(struct sql_session *s, const char *name);
+/** Forget the session's value of @name (RESET). Cannot fail. */
+void sql_guc_remove(struct sql_session *s, const char *name);
+/** Keep @value as the session's value of @name (copied). 53200 when out
+ * of memory. */
+int sql_guc_store(struct sql_stmt *st, const char *name, const char *value);
+/** What SHOW @name answers: the session's value, else the server's
+ * (connection limits, identity) or the default; NULL for an unknown
+ * parameter. May be in st->a. */
+const char *sql_guc_value(struct sql_stmt *st, const char *name);
 
 /* ---------------------------------------------------------------- ddl.c */
 
@@ -343,6 +375,21 @@ struct bind_scope {
     /* Non-NULL: no column may appear (a DEFAULT); a column reference is
      * refused with 0A000 and this message. */
     const char *no_columns;
+    /* A statement the router runs itself (sql/query.c), NULL otherwise:
+     * subqueries, references to enclosing queries, catalog functions and
+     * casts, arrays and aggregates of any kind bind through it. */
+    const struct bind_local *local;
+};
+
+struct query;
+struct query_ctx;
+
+/* What a router-side query's scope adds (sql/query.c). */
+struct bind_local {
+    struct query_ctx *ctx;
+    struct query *q;                /* the query being bound */
+    const struct bind_scope *outer; /* the enclosing query's, or NULL */
+    bool aggs_ok;                   /* aggregates allowed here */
 };
 
 /** Bind the SQL expression @n over @sc into a tl_expr tree in st->a.
@@ -385,6 +432,53 @@ bool bind_is_aggregate(const PgQuery__Node *n);
  * in st->a. */
 const char *bind_type_display(struct sql_stmt *st, uint8_t type,
                               int32_t typmod);
+
+/* ------------------------------------------------------------ query.c */
+
+/** PostgreSQL's name for an unnamed result column (FigureColname):
+ * the column's or function's name, "case", "coalesce", "exists", ...,
+ * else "?column?". Cannot fail. */
+const char *sql_figure_colname(const PgQuery__Node *n);
+
+/** A subquery in an expression (EXISTS, scalar, IN / op ANY / op ALL,
+ * ARRAY) of a router-side query. */
+int query_bind_sublink(struct sql_stmt *st, const struct bind_scope *sc,
+                       const PgQuery__SubLink *sl, struct tl_expr **out);
+/** A column reference @n that scope @sc lacks (bind failed with @rv):
+ * look it up in the enclosing queries; on success a TL_EXPR_EXT node
+ * reading that query's current row, else @rv with st->err as it was. */
+int query_bind_outer(struct sql_stmt *st, const struct bind_scope *sc,
+                     const PgQuery__Node *n, int rv, struct tl_expr **out);
+/** x op ANY/ALL (array value). */
+int query_bind_any(struct sql_stmt *st, const struct bind_scope *sc,
+                   const PgQuery__AExpr *e, struct tl_expr **out);
+/** ARRAY[a, b, ...]. */
+int query_bind_array(struct sql_stmt *st, const struct bind_scope *sc,
+                     const PgQuery__AArrayExpr *e, struct tl_expr **out);
+/** x[i]. */
+int query_bind_subscript(struct sql_stmt *st, const struct bind_scope *sc,
+                         const PgQuery__AIndirection *e, struct tl_expr **out);
+/** A call a router-side query evaluates over several rows: an aggregate
+ * (count, sum, min, max, avg, string_agg, array_agg, bool_and, bool_or),
+ * a window function (row_number, rank, dense_rank) or a set-returning
+ * function in the SELECT list (unnest, generate_series,
+ * generate_subscripts, _pg_expandarray): 1 when @f names none. */
+int query_bind_call(struct sql_stmt *st, const struct bind_scope *sc,
+                    const PgQuery__FuncCall *f, struct tl_expr **out);
+
+/* ------------------------------------------------------------ pgcat.c */
+
+/** A call of a catalog function (format_type, pg_get_userbyid,
+ * pg_table_is_visible, array_to_string, ...) in a router-side query into
+ * a TL_EXPR_EXT node: 1 when @f names none of them (nothing bound). */
+int pgcat_bind_func(struct sql_stmt *st, const struct bind_scope *sc,
+                    const PgQuery__FuncCall *f, struct tl_expr **out);
+/** x::regclass, ::regtype, ::oid, ::name, ::"char", arrays, ...: 1 when
+ * @tn is none of the catalog types (*@x untouched), else 0 with *@x the
+ * converted expression, or an error. */
+int pgcat_bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
+                    const PgQuery__TypeName *tn, struct tl_expr **x,
+                    int location);
 
 /** Give the destination a one-text-column result named @name with @rows
  * and command tag @tag. */

@@ -504,32 +504,33 @@ pgw_send_portal_suspended(struct pgw_conn *c)
     send_empty(c, 's');
 }
 
-/* CopyInResponse ('G') or CopyOutResponse ('H'): overall text format,
- * @n columns in text. */
+/* CopyInResponse ('G') or CopyOutResponse ('H'): overall format @format,
+ * @n columns in the same format (PostgreSQL's ReceiveCopyBegin()). */
 static void
-send_copy_response(struct pgw_conn *c, char type, size_t n)
+send_copy_response(struct pgw_conn *c, char type, size_t n, int16_t format)
 {
     assert(n <= UINT16_MAX);
+    assert(format == 0 || format == 1);
     if (c->broken)
         return;
     size_t at = begin_message(c, type);
-    tl_buf_append_u8(&c->out, 0);
+    tl_buf_append_u8(&c->out, (uint8_t)format);
     tl_buf_append_be16(&c->out, (uint16_t)n);
     for (size_t i = 0; i < n; i++)
-        tl_buf_append_be16(&c->out, 0);
+        tl_buf_append_be16(&c->out, (uint16_t)format);
     end_message(c, at);
 }
 
 void
-pgw_send_copy_in_response(struct pgw_conn *c, size_t n)
+pgw_send_copy_in_response(struct pgw_conn *c, size_t n, int16_t format)
 {
-    send_copy_response(c, 'G', n);
+    send_copy_response(c, 'G', n, format);
 }
 
 void
-pgw_send_copy_out_response(struct pgw_conn *c, size_t n)
+pgw_send_copy_out_response(struct pgw_conn *c, size_t n, int16_t format)
 {
-    send_copy_response(c, 'H', n);
+    send_copy_response(c, 'H', n, format);
 }
 
 void

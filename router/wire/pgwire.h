@@ -161,9 +161,10 @@ void pgw_send_bind_complete(struct pgw_conn *c);
 void pgw_send_close_complete(struct pgw_conn *c);
 void pgw_send_no_data(struct pgw_conn *c);
 void pgw_send_portal_suspended(struct pgw_conn *c);
-/** CopyInResponse / CopyOutResponse: text format, @n columns. */
-void pgw_send_copy_in_response(struct pgw_conn *c, size_t n);
-void pgw_send_copy_out_response(struct pgw_conn *c, size_t n);
+/** CopyInResponse / CopyOutResponse: @n columns, overall and per column
+ * format @format (0 text or CSV, 1 binary). */
+void pgw_send_copy_in_response(struct pgw_conn *c, size_t n, int16_t format);
+void pgw_send_copy_out_response(struct pgw_conn *c, size_t n, int16_t format);
 /** CopyData carrying @len bytes of @p; CopyDone. */
 void pgw_send_copy_data(struct pgw_conn *c, const void *p, size_t len);
 void pgw_send_copy_done(struct pgw_conn *c);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "expr.h"
+#include "scalar.h"
 
 struct fixture {
     struct tl_arena a;
@@ -700,6 +701,135 @@ expect_proto_reject(struct fixture *f, const Talus__Expr *pb)
     assert_true(f->err.message[0] != '\0');
 }
 
+static int
+ext_answer(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+           struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    (void)row, (void)n_cols, (void)a, (void)err;
+    *out = tl_value_int(TL_TYPE_INT4, *(const int *)e->ext);
+    return 0;
+}
+
+/* CASE, COALESCE, GREATEST/LEAST, IS [NOT] DISTINCT FROM, ILIKE, regular
+ * expressions and router-evaluated nodes; the shippable ones survive the
+ * protobuf form. */
+static void
+test_conditionals(void **state)
+{
+    struct fixture *f = *state;
+    struct tl_value v;
+
+    /* CASE WHEN NULL THEN 1 WHEN false THEN 2 WHEN true THEN 3 END */
+    struct tl_expr *w[6] = {b3(f, -1), i4(f, 1), b3(f, 0),
+                            i4(f, 2),  b3(f, 1), i4(f, 3)};
+    struct tl_expr *c = tl_expr_node(&f->a, TL_EXPR_CASE, TL_TYPE_INT4, w, 6);
+    assert_int_equal(eval(f, c, &v), 0);
+    assert_int_equal(v.u.i, 3);
+    /* No branch true and no ELSE: NULL of the result type. */
+    struct tl_expr *w2[2] = {b3(f, 0), i4(f, 1)};
+    c = tl_expr_node(&f->a, TL_EXPR_CASE, TL_TYPE_INT4, w2, 2);
+    assert_int_equal(eval(f, c, &v), 0);
+    assert_true(v.is_null);
+    assert_int_equal(v.type, TL_TYPE_INT4);
+    /* With ELSE. */
+    struct tl_expr *w3[3] = {b3(f, 0), i4(f, 1), i4(f, 9)};
+    c = tl_expr_node(&f->a, TL_EXPR_CASE, TL_TYPE_INT4, w3, 3);
+    assert_int_equal(eval(f, c, &v), 0);
+    assert_int_equal(v.u.i, 9);
+    /* A non-boolean WHEN is refused. */
+    struct tl_expr *w4[2] = {i4(f, 1), i4(f, 1)};
+    expect_err(f, tl_expr_node(&f->a, TL_EXPR_CASE, TL_TYPE_INT4, w4, 2),
+               TL_ETYPE, "42804",
+               "argument of CASE/WHEN must be type boolean, not type integer");
+
+    struct tl_expr *co[3] = {null_of(f, TL_TYPE_INT4), i4(f, 7), i4(f, 8)};
+    assert_int_equal(
+        eval(f, tl_expr_node(&f->a, TL_EXPR_COALESCE, TL_TYPE_INT4, co, 3), &v),
+        0);
+    assert_int_equal(v.u.i, 7);
+
+    struct tl_expr *mm[3] = {i4(f, 4), null_of(f, TL_TYPE_INT4), i4(f, 9)};
+    struct tl_expr *g =
+        tl_expr_node(&f->a, TL_EXPR_MINMAX, TL_TYPE_INT4, mm, 3);
+    g->op = TL_OP_GT;
+    assert_int_equal(eval(f, g, &v), 0);
+    assert_int_equal(v.u.i, 9);
+    g->op = TL_OP_LT;
+    assert_int_equal(eval(f, g, &v), 0);
+    assert_int_equal(v.u.i, 4);
+
+    /* NULL IS DISTINCT FROM NULL is false; 1 IS DISTINCT FROM NULL true. */
+    struct tl_expr *d =
+        tl_expr_op(&f->a, TL_OP_DISTINCT, TL_TYPE_BOOL,
+                   null_of(f, TL_TYPE_INT4), null_of(f, TL_TYPE_INT4));
+    assert_int_equal(eval(f, d, &v), 0);
+    assert_int_equal(to3(&v), 0);
+    d = tl_expr_op(&f->a, TL_OP_DISTINCT, TL_TYPE_BOOL, i4(f, 1),
+                   null_of(f, TL_TYPE_INT4));
+    assert_int_equal(eval(f, d, &v), 0);
+    assert_int_equal(to3(&v), 1);
+    d = tl_expr_op(&f->a, TL_OP_NOT_DISTINCT, TL_TYPE_BOOL, i4(f, 2), i4(f, 2));
+    assert_int_equal(eval(f, d, &v), 0);
+    assert_int_equal(to3(&v), 1);
+
+    struct tl_expr *il =
+        tl_expr_op(&f->a, TL_OP_ILIKE, TL_TYPE_BOOL,
+                   txt(f, TL_TYPE_TEXT, "Hello"), txt(f, TL_TYPE_TEXT, "h%O"));
+    assert_int_equal(eval(f, il, &v), 0);
+    assert_int_equal(to3(&v), 1);
+    struct tl_expr *re = tl_expr_op(&f->a, TL_OP_REGEX, TL_TYPE_BOOL,
+                                    txt(f, TL_TYPE_TEXT, "pg_toast_1"),
+                                    txt(f, TL_TYPE_TEXT, "^pg_toast"));
+    assert_int_equal(eval(f, re, &v), 0);
+    assert_int_equal(to3(&v), 1);
+    re = tl_expr_op(&f->a, TL_OP_REGEX, TL_TYPE_BOOL, txt(f, TL_TYPE_TEXT, "T"),
+                    txt(f, TL_TYPE_TEXT, "^(t)$"));
+    assert_int_equal(eval(f, re, &v), 0);
+    assert_int_equal(to3(&v), 0);
+    re->op = TL_OP_IREGEX;
+    assert_int_equal(eval(f, re, &v), 0);
+    assert_int_equal(to3(&v), 1);
+    re = tl_expr_op(&f->a, TL_OP_REGEX, TL_TYPE_BOOL, txt(f, TL_TYPE_TEXT, "x"),
+                    txt(f, TL_TYPE_TEXT, "("));
+    assert_int_equal(eval(f, re, &v), TL_EINVAL);
+    assert_string_equal(f->err.sqlstate, "2201B");
+
+    /* Shippable kinds round-trip; a tree with a router node is not
+     * portable. */
+    struct tl_expr *back;
+    assert_true(tl_expr_is_portable(g));
+    assert_int_equal(wire_round_trip(f, g, 0, &back), 0);
+    assert_int_equal(back->kind, TL_EXPR_MINMAX);
+    assert_int_equal(back->op, TL_OP_LT);
+    assert_int_equal(eval(f, back, &v), 0);
+    assert_int_equal(v.u.i, 4);
+    c = tl_expr_node(&f->a, TL_EXPR_CASE, TL_TYPE_INT4, w3, 3);
+    assert_int_equal(wire_round_trip(f, c, 0, &back), 0);
+    assert_int_equal(eval(f, back, &v), 0);
+    assert_int_equal(v.u.i, 9);
+    /* A scalar function and a bit operator survive the wire too. */
+    struct tl_expr *fa[1] = {txt(f, TL_TYPE_TEXT, "AbC")};
+    struct tl_expr *fn = tl_expr_node(&f->a, TL_EXPR_FUNC, TL_TYPE_TEXT, fa, 1);
+    fn->op = TL_FUNC_LOWER;
+    assert_int_equal(wire_round_trip(f, fn, 0, &back), 0);
+    assert_int_equal(eval(f, back, &v), 0);
+    assert_int_equal(v.u.s.len, 3);
+    assert_memory_equal(v.u.s.p, "abc", 3);
+    struct tl_expr *band =
+        tl_expr_op(&f->a, TL_OP_BITAND, TL_TYPE_INT4, i4(f, 6), i4(f, 3));
+    assert_int_equal(wire_round_trip(f, band, 0, &back), 0);
+    assert_int_equal(eval(f, back, &v), 0);
+    assert_int_equal(v.u.i, 2);
+    static const int answer = 42;
+    struct tl_expr *x =
+        tl_expr_ext(&f->a, TL_TYPE_INT4, ext_answer, (void *)&answer, NULL, 0);
+    struct tl_expr *sum =
+        tl_expr_op(&f->a, TL_OP_ADD, TL_TYPE_INT4, x, i4(f, 1));
+    assert_false(tl_expr_is_portable(sum));
+    assert_int_equal(eval(f, sum, &v), 0);
+    assert_int_equal(v.u.i, 43);
+}
+
 /* Malformed trees from the network are rejected with 08P01. */
 static void
 test_proto_malformed(void **state)
@@ -709,10 +839,18 @@ test_proto_malformed(void **state)
     Talus__Expr *pb;
 
     expect_proto_reject(f, pb_node(f, 0, 0));
-    expect_proto_reject(f, pb_node(f, 11, 0));
+    expect_proto_reject(f, pb_node(f, TL_EXPR_FUNC + 1, 0));
+    expect_proto_reject(f, pb_node(f, TL_EXPR_FUNC, 1)); /* function 0 */
+    /* Router-only nodes never come from the network. */
+    expect_proto_reject(f, pb_node(f, TL_EXPR_EXT, 1));
+    expect_proto_reject(f, pb_node(f, TL_EXPR_CASE, 0));
+    pb = pb_node(f, TL_EXPR_MINMAX, 2);
+    pb->has_op = true;
+    pb->op = TL_OP_EQ;
+    expect_proto_reject(f, pb);
     pb = pb_node(f, TL_EXPR_OP, 2);
     pb->has_op = true;
-    pb->op = 15;
+    pb->op = TL_OP_MAX + 1;
     expect_proto_reject(f, pb);
     pb->op = 0;
     expect_proto_reject(f, pb);
@@ -920,6 +1058,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_cast_and_pred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proto_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proto_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conditionals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proto_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proto_fuzz, setup, teardown),
         cmocka_unit_test_setup_teardown(test_datetime, setup, teardown),

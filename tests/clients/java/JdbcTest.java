@@ -214,7 +214,7 @@ public class JdbcTest {
         });
     }
 
-    /* DatabaseMetaData getTables/getColumns/getPrimaryKeys. */
+    /* DatabaseMetaData getTables/getColumns/getPrimaryKeys/getIndexInfo. */
     static void metadata() throws Exception {
         withTable("metadata", "", (c, t) -> {
             DatabaseMetaData md = c.getMetaData();
@@ -244,6 +244,13 @@ public class JdbcTest {
                     pk.add(rs.getString("COLUMN_NAME") + "/" + rs.getInt("KEY_SEQ"));
             }
             checkEq(pk, List.of("id/1"), "getPrimaryKeys");
+            List<String> idx = new ArrayList<>();
+            try (ResultSet rs = md.getIndexInfo(null, null, t, false, false)) {
+                while (rs.next())
+                    idx.add(rs.getString("INDEX_NAME") + "/" + rs.getString("COLUMN_NAME") + "/"
+                            + rs.getBoolean("NON_UNIQUE") + "/" + rs.getInt("ORDINAL_POSITION"));
+            }
+            checkEq(idx, List.of(t + "_pkey/id/false/1"), "getIndexInfo");
         });
     }
 

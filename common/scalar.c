@@ -1,0 +1,375 @@
+/* scalar — built-in scalar functions. See scalar.h. */
+#include "scalar.h"
+
+#include <locale.h>
+#include <pthread.h>
+#include <string.h>
+#include <wctype.h>
+
+#include "buf.h"
+#include "common/base/sqlstate.h"
+
+/* clang-format off */
+static const struct tl_func_sig sigs[] = {
+    {"lower", TL_FUNC_LOWER, 1, 1, "t", TL_TYPE_TEXT, true},
+    {"upper", TL_FUNC_UPPER, 1, 1, "t", TL_TYPE_TEXT, true},
+    {"length", TL_FUNC_LENGTH, 1, 1, "t", TL_TYPE_INT4, true},
+    {"char_length", TL_FUNC_LENGTH, 1, 1, "t", TL_TYPE_INT4, true},
+    {"character_length", TL_FUNC_LENGTH, 1, 1, "t", TL_TYPE_INT4, true},
+    {"octet_length", TL_FUNC_OCTET_LENGTH, 1, 1, "t", TL_TYPE_INT4, true},
+    {"btrim", TL_FUNC_BTRIM, 1, 2, "tt", TL_TYPE_TEXT, true},
+    {"ltrim", TL_FUNC_LTRIM, 1, 2, "tt", TL_TYPE_TEXT, true},
+    {"rtrim", TL_FUNC_RTRIM, 1, 2, "tt", TL_TYPE_TEXT, true},
+    {"substr", TL_FUNC_SUBSTR, 2, 3, "tii", TL_TYPE_TEXT, true},
+    {"substring", TL_FUNC_SUBSTR, 2, 3, "tii", TL_TYPE_TEXT, true},
+    {"replace", TL_FUNC_REPLACE, 3, 3, "ttt", TL_TYPE_TEXT, true},
+    {"strpos", TL_FUNC_STRPOS, 2, 2, "tt", TL_TYPE_INT4, true},
+    {"abs", TL_FUNC_ABS, 1, 1, "n", TL_TYPE_UNKNOWN, true},
+    {"left", TL_FUNC_LEFT, 2, 2, "ti", TL_TYPE_TEXT, true},
+    {"right", TL_FUNC_RIGHT, 2, 2, "ti", TL_TYPE_TEXT, true},
+    {"repeat", TL_FUNC_REPEAT, 2, 2, "ti", TL_TYPE_TEXT, true},
+    {"concat", TL_FUNC_CONCAT, 1, 255, "*", TL_TYPE_TEXT, false},
+    {NULL, 0, 0, 0, NULL, 0, false},
+};
+/* clang-format on */
+
+const struct tl_func_sig *
+tl_func_find(const char *name, uint32_t n_args)
+{
+    for (const struct tl_func_sig *s = sigs; s->name != NULL; s++)
+        if (strcmp(s->name, name) == 0 && n_args >= s->min_args &&
+            n_args <= s->max_args)
+            return s;
+    return NULL;
+}
+
+const struct tl_func_sig *
+tl_func_by_id(uint8_t id)
+{
+    for (const struct tl_func_sig *s = sigs; s->name != NULL; s++)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+/* Case mapping follows the C.UTF-8 locale, as PostgreSQL's lower() and
+ * upper() do in a database whose LC_CTYPE is C.UTF-8 (Talus's). */
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void
+open_utf8_locale(void)
+{
+    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Decode one UTF-8 character at @p (@len bytes left) into *@cp; returns
+ * its length, 0 if malformed. */
+static size_t
+utf8_decode(const unsigned char *p, size_t len, uint32_t *cp)
+{
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+    if (n == 0 || n > len)
+        return 0;
+    uint32_t v = p[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    *cp = v;
+    return n;
+}
+
+static size_t
+utf8_encode(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+static struct tl_value
+map_case(struct tl_arena *a, const char *p, size_t len, bool upper)
+{
+    pthread_once(&utf8_once, open_utf8_locale);
+    char *c = tl_arena_alloc(a, 4 * len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = utf8_decode((const unsigned char *)p + i, len - i, &cp);
+        if (n == 0) { /* not UTF-8: copy the byte as it is */
+            c[o++] = p[i++];
+            continue;
+        }
+        wint_t w = (wint_t)cp;
+        if (utf8_locale != (locale_t)0)
+            w = upper ? towupper_l(w, utf8_locale) : towlower_l(w, utf8_locale);
+        else if (cp < 0x80)
+            w = upper ? (wint_t)(cp >= 'a' && cp <= 'z' ? cp - 32 : cp)
+                      : (wint_t)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+        o += utf8_encode((uint32_t)w, c + o);
+        i += n;
+    }
+    c[o] = '\0';
+    return tl_value_text(TL_TYPE_TEXT, c, (uint32_t)o);
+}
+
+/* Bytes of the UTF-8 character starting with @c (1 for a stray byte). */
+static size_t
+char_len(unsigned char c)
+{
+    return c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+}
+
+static size_t
+n_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i += char_len((unsigned char)s[i]))
+        n++;
+    return n;
+}
+
+/* Byte offset of character @k (0-based; len when past the end). */
+static size_t
+char_offset(const char *s, size_t len, int64_t k)
+{
+    size_t i = 0;
+    while (k-- > 0 && i < len)
+        i += char_len((unsigned char)s[i]);
+    return i < len ? i : len;
+}
+
+static struct tl_value
+text_out(struct tl_arena *a, const char *p, size_t len)
+{
+    return tl_value_text_dup(a, TL_TYPE_TEXT, p, len);
+}
+
+/* Whether the character at @p (@clen bytes) is one of @set's. */
+static bool
+in_set(const char *p, size_t clen, const char *set, size_t set_len)
+{
+    for (size_t i = 0; i < set_len;) {
+        size_t l = char_len((unsigned char)set[i]);
+        if (l == clen && memcmp(set + i, p, clen) == 0)
+            return true;
+        i += l;
+    }
+    return false;
+}
+
+static struct tl_value
+trim(struct tl_arena *a, const struct tl_value *s, const char *set,
+     size_t set_len, bool left, bool right)
+{
+    const char *p = s->u.s.p;
+    size_t start = 0, end = s->u.s.len;
+    while (left && start < end) {
+        size_t l = char_len((unsigned char)p[start]);
+        if (!in_set(p + start, l, set, set_len))
+            break;
+        start += l;
+    }
+    while (right && end > start) {
+        size_t b = end - 1;
+        while (b > start && ((unsigned char)p[b] & 0xc0) == 0x80)
+            b--;
+        if (!in_set(p + b, end - b, set, set_len))
+            break;
+        end = b;
+    }
+    return text_out(a, p + start, end - start);
+}
+
+static int
+substr(struct tl_arena *a, const struct tl_value *args, uint32_t n,
+       struct tl_value *out, struct tl_error *err)
+{
+    const char *p = args[0].u.s.p;
+    size_t len = args[0].u.s.len;
+    int64_t from = args[1].u.i; /* 1-based, may be <= 0 */
+    int64_t end = INT64_MAX;
+    if (n > 2) {
+        if (args[2].u.i < 0)
+            return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_SUBSTRING_ERROR,
+                                "negative substring length not allowed");
+        end = from > INT64_MAX - args[2].u.i ? INT64_MAX : from + args[2].u.i;
+    }
+    int64_t s = from < 1 ? 1 : from;
+    if (end <= s) {
+        *out = text_out(a, "", 0);
+        return 0;
+    }
+    size_t bs = char_offset(p, len, s - 1);
+    size_t be = end == INT64_MAX ? len : char_offset(p, len, end - 1);
+    *out = text_out(a, p + bs, be > bs ? be - bs : 0);
+    return 0;
+}
+
+static struct tl_value
+replace(struct tl_arena *a, const struct tl_value *args)
+{
+    const char *s = args[0].u.s.p, *f = args[1].u.s.p, *t = args[2].u.s.p;
+    size_t sl = args[0].u.s.len, fl = args[1].u.s.len, tlen = args[2].u.s.len;
+    if (fl == 0)
+        return text_out(a, s, sl);
+    struct tl_buf b;
+    tl_buf_init(&b);
+    size_t i = 0;
+    while (i < sl) {
+        if (i + fl <= sl && memcmp(s + i, f, fl) == 0) {
+            tl_buf_append(&b, t, tlen);
+            i += fl;
+        } else {
+            tl_buf_append_u8(&b, (uint8_t)s[i++]);
+        }
+    }
+    struct tl_value v = text_out(a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return v;
+}
+
+static int
+strpos(const struct tl_value *args)
+{
+    const char *s = args[0].u.s.p, *sub = args[1].u.s.p;
+    size_t sl = args[0].u.s.len, bl = args[1].u.s.len;
+    if (bl == 0)
+        return 1;
+    int pos = 1;
+    for (size_t i = 0; i + bl <= sl; i += char_len((unsigned char)s[i])) {
+        if (memcmp(s + i, sub, bl) == 0)
+            return pos;
+        pos++;
+    }
+    return 0;
+}
+
+int
+tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
+             struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    const struct tl_func_sig *sig = tl_func_by_id(id);
+    if (sig == NULL)
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
+                            "unknown function %u", (unsigned)id);
+    if (sig->strict)
+        for (uint32_t i = 0; i < n; i++)
+            if (args[i].is_null) {
+                *out = tl_value_null(type);
+                return 0;
+            }
+    const char *p = n > 0 ? args[0].u.s.p : NULL;
+    size_t len = n > 0 ? args[0].u.s.len : 0;
+    switch (id) {
+    case TL_FUNC_LOWER:
+    case TL_FUNC_UPPER:
+        *out = map_case(a, p, len, id == TL_FUNC_UPPER);
+        return 0;
+    case TL_FUNC_LENGTH:
+        *out = tl_value_int(TL_TYPE_INT4, (int64_t)n_chars(p, len));
+        return 0;
+    case TL_FUNC_OCTET_LENGTH:
+        *out = tl_value_int(TL_TYPE_INT4, (int64_t)len);
+        return 0;
+    case TL_FUNC_BTRIM:
+    case TL_FUNC_LTRIM:
+    case TL_FUNC_RTRIM: {
+        const char *set = n > 1 ? args[1].u.s.p : " ";
+        size_t set_len = n > 1 ? args[1].u.s.len : 1;
+        *out = trim(a, &args[0], set, set_len, id != TL_FUNC_RTRIM,
+                    id != TL_FUNC_LTRIM);
+        return 0;
+    }
+    case TL_FUNC_SUBSTR:
+        return substr(a, args, n, out, err);
+    case TL_FUNC_REPLACE:
+        *out = replace(a, args);
+        return 0;
+    case TL_FUNC_STRPOS:
+        *out = tl_value_int(TL_TYPE_INT4, strpos(args));
+        return 0;
+    case TL_FUNC_ABS:
+        if (tl_type_is_float(args[0].type)) {
+            *out = args[0];
+            if (out->u.f < 0 || (out->u.f == 0 && 1 / out->u.f < 0))
+                out->u.f = -out->u.f;
+            return 0;
+        }
+        {
+            int64_t lo, hi;
+            tl_type_int_range(args[0].type, &lo, &hi);
+            if (args[0].u.i == lo)
+                return tl_error_set(
+                    err, TL_EOVERFLOW, TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                    "%s out of range", tl_type_name(args[0].type));
+            *out = tl_value_int(args[0].type,
+                                args[0].u.i < 0 ? -args[0].u.i : args[0].u.i);
+        }
+        return 0;
+    case TL_FUNC_LEFT:
+    case TL_FUNC_RIGHT: {
+        int64_t k = args[1].u.i;
+        size_t nc = n_chars(p, len);
+        int64_t keep = k >= 0 ? k : (int64_t)nc + k;
+        if (keep < 0)
+            keep = 0;
+        if ((size_t)keep > nc)
+            keep = (int64_t)nc;
+        size_t off =
+            id == TL_FUNC_LEFT ? 0 : char_offset(p, len, (int64_t)nc - keep);
+        size_t end = id == TL_FUNC_LEFT ? char_offset(p, len, keep) : len;
+        *out = text_out(a, p + off, end - off);
+        return 0;
+    }
+    case TL_FUNC_REPEAT: {
+        int64_t k = args[1].u.i < 0 ? 0 : args[1].u.i;
+        if (len > 0 && (uint64_t)k > ((uint64_t)1 << 30) / len)
+            return tl_error_set(err, TL_ETOOBIG,
+                                TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                                "requested length too large");
+        char *c = tl_arena_alloc(a, len * (size_t)k + 1);
+        for (int64_t i = 0; i < k; i++)
+            memcpy(c + (size_t)i * len, p, len);
+        c[len * (size_t)k] = '\0';
+        *out = tl_value_text(TL_TYPE_TEXT, c, (uint32_t)(len * (size_t)k));
+        return 0;
+    }
+    case TL_FUNC_CONCAT: {
+        struct tl_buf b;
+        tl_buf_init(&b);
+        for (uint32_t i = 0; i < n; i++)
+            if (!args[i].is_null)
+                tl_value_to_text(&args[i], &b);
+        *out = text_out(a, (const char *)b.data, b.len);
+        tl_buf_close(&b);
+        return 0;
+    }
+    default:
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
+                            "unknown function %u", (unsigned)id);
+    }
+}

@@ -1,0 +1,66 @@
+/* scalar — built-in scalar functions of one row's values (lower, upper,
+ * length, trim, substring, replace, abs, ...), evaluated by routers and
+ * nodes alike as TL_EXPR_FUNC nodes (common/expr.h), so a filter that
+ * calls them runs on the shards.
+ *
+ * Function ids travel on the wire: never renumber. Text functions count
+ * characters of UTF-8 text, as PostgreSQL does in a UTF8 database; case
+ * mapping is the C.UTF-8 locale's (towupper/towlower), as PostgreSQL's in a
+ * database created with LC_CTYPE C.UTF-8. */
+#ifndef TL_SCALAR_H
+#define TL_SCALAR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "tl_error.h"
+#include "value.h"
+
+/* On the wire: never renumber. */
+enum tl_func {
+    TL_FUNC_LOWER = 1,
+    TL_FUNC_UPPER = 2,
+    TL_FUNC_LENGTH = 3,       /* characters */
+    TL_FUNC_OCTET_LENGTH = 4, /* bytes */
+    TL_FUNC_BTRIM = 5,        /* (s [, chars]) */
+    TL_FUNC_LTRIM = 6,
+    TL_FUNC_RTRIM = 7,
+    TL_FUNC_SUBSTR = 8,  /* (s, from [, count]) in characters */
+    TL_FUNC_REPLACE = 9, /* (s, from, to) */
+    TL_FUNC_STRPOS = 10, /* (s, sub): 1-based character position, 0 */
+    TL_FUNC_ABS = 11,
+    TL_FUNC_LEFT = 12,  /* (s, n): n < 0 drops |n| from the end */
+    TL_FUNC_RIGHT = 13, /* (s, n) */
+    TL_FUNC_REPEAT = 14,
+    TL_FUNC_CONCAT = 15, /* concat(...): NULLs skipped, never NULL */
+};
+#define TL_FUNC_MAX TL_FUNC_CONCAT
+
+/* What a function takes and returns. */
+struct tl_func_sig {
+    const char *name;
+    uint8_t id;       /* enum tl_func */
+    uint8_t min_args; /* arguments */
+    uint8_t max_args; /* 255: any number */
+    const char *args; /* per argument: 't' text, 'i' integer, 'n' number,
+                         '*' anything (text output) */
+    uint8_t result;   /* result type; TL_TYPE_UNKNOWN: the first argument's */
+    bool strict;      /* NULL argument -> NULL result */
+};
+
+/** The function called @name (lowercase) taking @n_args arguments, or
+ * NULL. Cannot fail. */
+const struct tl_func_sig *tl_func_find(const char *name, uint32_t n_args);
+/** The signature of function @id, or NULL. Cannot fail. */
+const struct tl_func_sig *tl_func_by_id(uint8_t id);
+
+/** Apply function @id to @args[0..n) (typed as its signature says) into
+ * *@out of type @type; text results in @a. Errors as PostgreSQL's:
+ * 22003 for abs() of the smallest integer, 22011 "negative substring
+ * length not allowed", 54000 for a repeat() result over 1 GiB. */
+int tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args,
+                 uint32_t n, struct tl_arena *a, struct tl_value *out,
+                 struct tl_error *err);
+
+#endif

@@ -1,0 +1,869 @@
+/* local — the router-side executor for queries bound by sql/query.c:
+ * nested-loop joins over materialised FROM items (virtual catalog tables,
+ * subqueries, set-returning functions), filters, grouping and aggregates,
+ * DISTINCT, set operations, sorting and limits, and subqueries evaluated
+ * per outer row.
+ *
+ * Every FROM item is materialised in full-width rows (the item's columns
+ * at its offset, the rest NULL), so join conditions and the WHERE clause
+ * evaluate over one row layout. The relations it reads are small (the
+ * catalog); the rows of each virtual table are generated once per
+ * statement. Memory is the statement arena. */
+#include "router/exec/local.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base/sqlstate.h"
+#include "router/sql/pgcat.h"
+#include "router/sql/query.h"
+
+/* A statement being run. */
+struct lx {
+    struct sql_stmt *st;
+    struct query_ctx *ctx;
+    struct tl_arena *a;
+    struct tl_value **vt_rows[64]; /* generated rows per virtual table */
+    size_t vt_n[64];
+    bool vt_done[64];
+};
+
+/* Rows: n arrays of w values. */
+struct rowset {
+    struct tl_value **v;
+    size_t n, cap;
+    uint32_t w;
+};
+
+static void
+rs_add(struct tl_arena *a, struct rowset *rs, struct tl_value *row)
+{
+    tl_arena_reserve(a, (void **)&rs->v, rs->n, &rs->cap, sizeof(*rs->v), 16);
+    rs->v[rs->n++] = row;
+}
+
+static struct tl_value *
+null_row(struct tl_arena *a, uint32_t w)
+{
+    struct tl_value *r = tl_arena_alloc(a, (w + 1) * sizeof(*r));
+    for (uint32_t i = 0; i < w; i++)
+        r[i] = tl_value_null(TL_TYPE_UNKNOWN);
+    return r;
+}
+
+/* A value that outlives the scratch memory it may borrow: text copied to
+ * @a. */
+static struct tl_value
+keep(struct tl_arena *a, struct tl_value v)
+{
+    if (!v.is_null && tl_type_has_text(v.type))
+        v.u.s.p = tl_arena_strndup(a, v.u.s.len ? v.u.s.p : "", v.u.s.len);
+    return v;
+}
+
+static int run_query(struct lx *x, struct query *q, uint64_t max_rows,
+                     struct rowset *out, struct tl_error *err);
+
+/* --------------------------------------------------------- FROM items */
+
+static int
+item_rows(struct lx *x, struct query *q, struct query_from *f,
+          struct rowset *out, struct tl_error *err)
+{
+    out->w = q->width;
+    switch (f->kind) {
+    case QF_VTABLE: {
+        int vt = f->vtable;
+        if (!x->vt_done[vt]) {
+            pgcat_rows(x->ctx->cat, vt, x->a, &x->vt_rows[vt], &x->vt_n[vt]);
+            x->vt_done[vt] = true;
+        }
+        for (size_t i = 0; i < x->vt_n[vt]; i++) {
+            struct tl_value *r = null_row(x->a, q->width);
+            memcpy(r + f->offset, x->vt_rows[vt][i],
+                   f->width * sizeof(struct tl_value));
+            rs_add(x->a, out, r);
+        }
+        return 0;
+    }
+    case QF_SUBQUERY: {
+        struct rowset sub = {0};
+        int rv = run_query(x, f->sub, UINT64_MAX, &sub, err);
+        if (rv != 0)
+            return rv;
+        for (size_t i = 0; i < sub.n; i++) {
+            struct tl_value *r = null_row(x->a, q->width);
+            memcpy(r + f->offset, sub.v[i], f->width * sizeof(struct tl_value));
+            rs_add(x->a, out, r);
+        }
+        return 0;
+    }
+    case QF_SRF: {
+        struct tl_value args[3];
+        for (uint32_t i = 0; i < f->n_srf_args; i++) {
+            int rv = tl_expr_eval(f->srf_args[i], NULL, 0, x->a, &args[i], err);
+            if (rv != 0)
+                return rv;
+            if (args[i].is_null)
+                return 0;
+        }
+        if (f->srf == QS_GENERATE_SERIES) {
+            int64_t from = args[0].u.i, to = args[1].u.i;
+            int64_t step = f->n_srf_args > 2 ? args[2].u.i : 1;
+            if (step == 0)
+                return tl_error_set(err, TL_EINVAL,
+                                    TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                                    "step size cannot equal zero");
+            for (int64_t v = from; step > 0 ? v <= to : v >= to; v += step) {
+                struct tl_value *r = null_row(x->a, q->width);
+                r[f->offset] = tl_value_int(f->desc->columns[0].type, v);
+                rs_add(x->a, out, r);
+                if ((step > 0 && v > INT64_MAX - step) ||
+                    (step < 0 && v < INT64_MIN - step))
+                    break;
+            }
+            return 0;
+        }
+        const char **el;
+        size_t *lens, n;
+        int rv = pgcat_array_parse(args[0].u.s.p, args[0].u.s.len, x->a, &el,
+                                   &lens, &n, err);
+        if (rv != 0)
+            return rv;
+        for (size_t i = 0; i < n; i++) {
+            struct tl_value *r = null_row(x->a, q->width);
+            r[f->offset] = el[i] == NULL ? tl_value_null(TL_TYPE_TEXT)
+                                         : tl_value_text(TL_TYPE_TEXT, el[i],
+                                                         (uint32_t)lens[i]);
+            rs_add(x->a, out, r);
+        }
+        return 0;
+    }
+    default:
+        break;
+    }
+    /* A join: nested loops over both sides. */
+    struct rowset l = {0}, r = {0};
+    int rv = item_rows(x, q, f->left, &l, err);
+    if (rv == 0)
+        rv = item_rows(x, q, f->right, &r, err);
+    if (rv != 0)
+        return rv;
+    bool *r_matched = tl_arena_calloc(x->a, r.n + 1);
+    uint32_t lo = f->left->offset, lw = f->left->width;
+    uint32_t ro = f->right->offset, rw = f->right->width;
+    for (size_t i = 0; i < l.n; i++) {
+        bool matched = false;
+        for (size_t k = 0; k < r.n; k++) {
+            struct tl_value *row = null_row(x->a, q->width);
+            memcpy(row + lo, l.v[i] + lo, lw * sizeof(*row));
+            memcpy(row + ro, r.v[k] + ro, rw * sizeof(*row));
+            int ok = 1;
+            if (f->quals != NULL) {
+                q->cur_row = row;
+                rv = tl_expr_eval_pred(f->quals, row, q->width, x->a, &ok, err);
+                if (rv != 0)
+                    return rv;
+            }
+            if (!ok)
+                continue;
+            matched = true;
+            r_matched[k] = true;
+            rs_add(x->a, out, row);
+        }
+        if (!matched && (f->join == QJ_LEFT || f->join == QJ_FULL)) {
+            struct tl_value *row = null_row(x->a, q->width);
+            memcpy(row + lo, l.v[i] + lo, lw * sizeof(*row));
+            rs_add(x->a, out, row);
+        }
+    }
+    if (f->join == QJ_RIGHT || f->join == QJ_FULL)
+        for (size_t k = 0; k < r.n; k++)
+            if (!r_matched[k]) {
+                struct tl_value *row = null_row(x->a, q->width);
+                memcpy(row + ro, r.v[k] + ro, rw * sizeof(*row));
+                rs_add(x->a, out, row);
+            }
+    return 0;
+}
+
+/* ------------------------------------------------------------ grouping */
+
+struct agg_acc {
+    int64_t count;
+    int64_t isum;
+    double fsum;
+    bool has;
+    bool sum_is_float;
+    struct tl_value best;
+    struct tl_buf text; /* string_agg, array_agg */
+    bool bval;
+    struct rowset seen; /* DISTINCT: values so far (1-wide rows) */
+};
+
+struct group {
+    struct query_group g;
+    struct tl_value *keys;
+    struct agg_acc *acc;
+};
+
+static bool
+values_equal(const struct tl_value *a, const struct tl_value *b)
+{
+    if (a->is_null || b->is_null)
+        return a->is_null && b->is_null;
+    if (!tl_type_comparable(a->type, b->type))
+        return false;
+    return tl_value_cmp(a, b) == 0;
+}
+
+static int
+agg_step(struct lx *x, struct query_agg *g, struct agg_acc *acc,
+         const struct tl_value *row, uint32_t w, struct tl_error *err)
+{
+    struct tl_value v = tl_value_int(TL_TYPE_INT8, 1);
+    int rv;
+    if (g->arg != NULL) {
+        if ((rv = tl_expr_eval(g->arg, row, w, x->a, &v, err)) != 0)
+            return rv;
+        if (v.is_null && g->kind != QA_ARRAY_AGG)
+            return 0;
+    }
+    if (g->distinct) {
+        for (size_t i = 0; i < acc->seen.n; i++)
+            if (values_equal(&acc->seen.v[i][0], &v))
+                return 0;
+        struct tl_value *c = tl_arena_alloc(x->a, sizeof(*c));
+        *c = keep(x->a, v);
+        rs_add(x->a, &acc->seen, c);
+    }
+    switch (g->kind) {
+    case QA_COUNT_STAR:
+    case QA_COUNT:
+        acc->count++;
+        break;
+    case QA_SUM:
+    case QA_AVG:
+        acc->count++;
+        if (tl_type_is_float(v.type)) {
+            acc->sum_is_float = true;
+            acc->fsum += v.u.f;
+        } else {
+            if (__builtin_add_overflow(acc->isum, v.u.i, &acc->isum))
+                return tl_error_set(err, TL_EOVERFLOW,
+                                    TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                                    "bigint out of range");
+            acc->fsum += (double)v.u.i;
+        }
+        break;
+    case QA_MIN:
+    case QA_MAX:
+        if (!acc->has || (g->kind == QA_MIN ? tl_value_cmp(&v, &acc->best) < 0
+                                            : tl_value_cmp(&v, &acc->best) > 0))
+            acc->best = keep(x->a, v);
+        acc->has = true;
+        break;
+    case QA_BOOL_AND:
+        acc->bval = acc->has ? acc->bval && v.u.b : v.u.b;
+        acc->has = true;
+        break;
+    case QA_BOOL_OR:
+        acc->bval = acc->has ? acc->bval || v.u.b : v.u.b;
+        acc->has = true;
+        break;
+    case QA_STRING_AGG: {
+        struct tl_value sep;
+        if ((rv = tl_expr_eval(g->sep, row, w, x->a, &sep, err)) != 0)
+            return rv;
+        if (acc->has && !sep.is_null)
+            tl_buf_append(&acc->text, sep.u.s.p, sep.u.s.len);
+        tl_buf_append(&acc->text, v.u.s.p, v.u.s.len);
+        acc->has = true;
+        break;
+    }
+    case QA_ARRAY_AGG: {
+        struct tl_buf t;
+        tl_buf_init(&t);
+        pgcat_array_append_value(&acc->text, &v, &t, !acc->has);
+        tl_buf_close(&t);
+        acc->has = true;
+        break;
+    }
+    default:
+        break;
+    }
+    return 0;
+}
+
+static struct tl_value
+agg_final(struct lx *x, const struct query_agg *g, struct agg_acc *acc)
+{
+    struct tl_value v = tl_value_null(g->type);
+    switch (g->kind) {
+    case QA_COUNT_STAR:
+    case QA_COUNT:
+        v = tl_value_int(TL_TYPE_INT8, acc->count);
+        break;
+    case QA_SUM:
+        if (acc->count > 0)
+            v = g->type == TL_TYPE_FLOAT8
+                    ? tl_value_float(acc->fsum)
+                    : tl_value_int(TL_TYPE_INT8, acc->isum);
+        break;
+    case QA_AVG:
+        if (acc->count > 0)
+            v = tl_value_float(acc->fsum / (double)acc->count);
+        break;
+    case QA_MIN:
+    case QA_MAX:
+        if (acc->has)
+            v = acc->best;
+        break;
+    case QA_BOOL_AND:
+    case QA_BOOL_OR:
+        if (acc->has)
+            v = tl_value_bool(acc->bval);
+        break;
+    case QA_STRING_AGG:
+        if (acc->has)
+            v = tl_value_text_dup(x->a, TL_TYPE_TEXT, acc->text.data,
+                                  acc->text.len);
+        break;
+    case QA_ARRAY_AGG:
+        if (acc->has) {
+            char *s = tl_arena_alloc(x->a, acc->text.len + 3);
+            s[0] = '{';
+            memcpy(s + 1, acc->text.data, acc->text.len);
+            s[acc->text.len + 1] = '}';
+            s[acc->text.len + 2] = '\0';
+            v = tl_value_text(TL_TYPE_TEXT, s, (uint32_t)acc->text.len + 2);
+        }
+        break;
+    default:
+        break;
+    }
+    tl_buf_close(&acc->text);
+    return v;
+}
+
+/* Group @rows of @q: one struct group per distinct key. */
+static int
+group_rows(struct lx *x, struct query *q, const struct rowset *rows,
+           struct group **out, size_t *n_out, struct tl_error *err)
+{
+    size_t cap = 16, n = 0;
+    struct group *gs = tl_arena_alloc(x->a, cap * sizeof(*gs));
+    struct tl_value *kv =
+        tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*kv));
+    for (size_t i = 0; i < rows->n; i++) {
+        const struct tl_value *row = rows->v[i];
+        q->cur_row = row;
+        for (size_t k = 0; k < q->n_group_keys; k++) {
+            int rv = tl_expr_eval(q->group_keys[k], row, q->width, x->a, &kv[k],
+                                  err);
+            if (rv != 0)
+                return rv;
+        }
+        struct group *g = NULL;
+        for (size_t j = 0; j < n && g == NULL; j++) {
+            bool eq = true;
+            for (size_t k = 0; k < q->n_group_keys && eq; k++)
+                eq = values_equal(&gs[j].keys[k], &kv[k]);
+            if (eq)
+                g = &gs[j];
+        }
+        if (g == NULL) {
+            if (n == cap) {
+                struct group *v = tl_arena_alloc(x->a, 2 * cap * sizeof(*v));
+                memcpy(v, gs, n * sizeof(*v));
+                gs = v;
+                cap *= 2;
+            }
+            g = &gs[n++];
+            g->g.row = row;
+            g->keys = tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*kv));
+            for (size_t k = 0; k < q->n_group_keys; k++)
+                g->keys[k] = keep(x->a, kv[k]);
+            g->acc = tl_arena_calloc(x->a, (q->n_aggs + 1) * sizeof(*g->acc));
+            for (size_t k = 0; k < q->n_aggs; k++)
+                tl_buf_init(&g->acc[k].text);
+        }
+        for (size_t k = 0; k < q->n_aggs; k++) {
+            int rv = agg_step(x, q->aggs[k], &g->acc[k], row, q->width, err);
+            if (rv != 0)
+                return rv;
+        }
+    }
+    /* Aggregates without GROUP BY make one row even over no rows. */
+    if (n == 0 && q->n_group_keys == 0) {
+        gs[0].g.row = null_row(x->a, q->width);
+        gs[0].keys = NULL;
+        gs[0].acc = tl_arena_calloc(x->a, (q->n_aggs + 1) * sizeof(*gs->acc));
+        for (size_t k = 0; k < q->n_aggs; k++)
+            tl_buf_init(&gs[0].acc[k].text);
+        n = 1;
+    }
+    for (size_t j = 0; j < n; j++) {
+        gs[j].g.results =
+            tl_arena_alloc(x->a, (q->n_aggs + 1) * sizeof(*gs[j].g.results));
+        for (size_t k = 0; k < q->n_aggs; k++)
+            gs[j].g.results[k] = agg_final(x, q->aggs[k], &gs[j].acc[k]);
+    }
+    *out = gs;
+    *n_out = n;
+    return 0;
+}
+
+/* -------------------------------------------------------------- output */
+
+/* An output row: the targets, then the sort keys. */
+static int
+emit_one(struct lx *x, struct query *q, const struct tl_value *row,
+         struct rowset *out, struct tl_error *err)
+{
+    size_t w = q->n_targets + q->n_sort;
+    struct tl_value *o = tl_arena_alloc(x->a, (w + 1) * sizeof(*o));
+    for (size_t i = 0; i < q->n_targets; i++) {
+        int rv =
+            tl_expr_eval(q->targets[i].expr, row, q->width, x->a, &o[i], err);
+        if (rv != 0)
+            return rv;
+        o[i] = keep(x->a, o[i]);
+    }
+    for (size_t i = 0; i < q->n_sort; i++) {
+        int rv = tl_expr_eval(q->sort[i].expr, row, q->width, x->a,
+                              &o[q->n_targets + i], err);
+        if (rv != 0)
+            return rv;
+        o[q->n_targets + i] = keep(x->a, o[q->n_targets + i]);
+    }
+    rs_add(x->a, out, o);
+    return 0;
+}
+
+/* A row being sorted, with its arrival position (ties keep order). */
+/* Output rows of @row: one, or one per element of the SELECT list's
+ * set-returning functions (side by side). */
+static int
+emit(struct lx *x, struct query *q, const struct tl_value *row,
+     struct rowset *out, struct tl_error *err)
+{
+    if (q->n_tsrfs == 0)
+        return emit_one(x, q, row, out, err);
+    size_t n = 0;
+    for (size_t i = 0; i < q->n_tsrfs; i++) {
+        size_t len;
+        int rv = query_tsrf_length(q->tsrfs[i], row, q->width, x->a, &len, err);
+        if (rv != 0)
+            return rv;
+        if (len > n)
+            n = len;
+    }
+    for (size_t pos = 0; pos < n; pos++) {
+        q->srf_pos = pos;
+        int rv = emit_one(x, q, row, out, err);
+        if (rv != 0)
+            return rv;
+    }
+    q->srf_pos = 0;
+    return 0;
+}
+
+/* A row's keys for one window: partition values, then order values. */
+struct win_item {
+    size_t idx;
+    struct tl_value *keys;
+};
+
+static int
+cmp_win(const void *pa, const void *pb, void *arg)
+{
+    const struct query_window *w = arg;
+    const struct win_item *a = pa, *b = pb;
+    for (size_t i = 0; i < w->n_part + w->n_order; i++) {
+        const struct tl_value *x = &a->keys[i], *y = &b->keys[i];
+        bool nf = i >= w->n_part && w->order[i - w->n_part].nulls_first;
+        bool desc = i >= w->n_part && w->order[i - w->n_part].desc;
+        if (!x->is_null && !y->is_null && !tl_type_comparable(x->type, y->type))
+            continue;
+        int c = tl_value_cmp_nulls(x, y, nf);
+        if (c != 0)
+            return x->is_null || y->is_null || !desc ? c : -c;
+    }
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static bool
+keys_equal(const struct tl_value *a, const struct tl_value *b, size_t from,
+           size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        if (a[i].is_null || b[i].is_null) {
+            if (a[i].is_null != b[i].is_null)
+                return false;
+            continue;
+        }
+        if (!tl_type_comparable(a[i].type, b[i].type) ||
+            tl_value_cmp(&a[i], &b[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Each window function's value for every row of @rows. */
+static int
+compute_windows(struct lx *x, struct query *q, const struct rowset *rows,
+                struct tl_error *err)
+{
+    for (size_t k = 0; k < q->n_windows; k++) {
+        struct query_window *w = q->windows[k];
+        size_t nk = w->n_part + w->n_order;
+        struct win_item *items =
+            tl_arena_alloc(x->a, (rows->n + 1) * sizeof(*items));
+        for (size_t i = 0; i < rows->n; i++) {
+            items[i].idx = i;
+            items[i].keys =
+                tl_arena_alloc(x->a, (nk + 1) * sizeof(struct tl_value));
+            q->cur_row = rows->v[i];
+            for (size_t j = 0; j < nk; j++) {
+                const struct tl_expr *e =
+                    j < w->n_part ? w->part[j] : w->order[j - w->n_part].expr;
+                int rv = tl_expr_eval(e, rows->v[i], q->width, x->a,
+                                      &items[i].keys[j], err);
+                if (rv != 0)
+                    return rv;
+                items[i].keys[j] = keep(x->a, items[i].keys[j]);
+            }
+        }
+        qsort_r(items, rows->n, sizeof(*items), cmp_win, w);
+        w->values = tl_arena_alloc(x->a, (rows->n + 1) * sizeof(*w->values));
+        int64_t rn = 0, rank = 0, dense = 0;
+        for (size_t i = 0; i < rows->n; i++) {
+            bool new_part =
+                i == 0 ||
+                !keys_equal(items[i].keys, items[i - 1].keys, 0, w->n_part);
+            if (new_part)
+                rn = rank = dense = 0;
+            rn++;
+            if (new_part ||
+                !keys_equal(items[i].keys, items[i - 1].keys, w->n_part, nk)) {
+                rank = rn;
+                dense++;
+            }
+            w->values[items[i].idx] = w->kind == QW_ROW_NUMBER ? rn
+                                      : w->kind == QW_RANK     ? rank
+                                                               : dense;
+        }
+    }
+    return 0;
+}
+
+struct sort_item {
+    struct tl_value *row;
+    size_t pos;
+};
+
+static int
+cmp_rows(const void *pa, const void *pb, void *arg)
+{
+    const struct query *q = arg;
+    const struct sort_item *ia = pa, *ib = pb;
+    for (size_t i = 0; i < q->n_sort; i++) {
+        const struct tl_value *x = &ia->row[q->n_targets + i];
+        const struct tl_value *y = &ib->row[q->n_targets + i];
+        if (!x->is_null && !y->is_null && !tl_type_comparable(x->type, y->type))
+            continue;
+        int c = tl_value_cmp_nulls(x, y, q->sort[i].nulls_first);
+        /* NULL placement already follows NULLS FIRST/LAST. */
+        if (c != 0)
+            return x->is_null || y->is_null || !q->sort[i].desc ? c : -c;
+    }
+    return ia->pos < ib->pos ? -1 : ia->pos > ib->pos;
+}
+
+static bool
+rows_equal(const struct tl_value *a, const struct tl_value *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!values_equal(&a[i], &b[i]))
+            return false;
+    return true;
+}
+
+static void
+dedupe(struct rowset *rs, size_t w)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < k && !dup; j++)
+            dup = rows_equal(rs->v[j], rs->v[i], w);
+        if (!dup)
+            rs->v[k++] = rs->v[i];
+    }
+    rs->n = k;
+}
+
+static bool
+contains(const struct rowset *rs, const struct tl_value *row, size_t w)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (rows_equal(rs->v[i], row, w))
+            return true;
+    return false;
+}
+
+/* Sort, then OFFSET and LIMIT (and @max_rows). */
+static void
+finish(struct lx *x, struct query *q, struct rowset *rs, uint64_t max_rows)
+{
+    if (q->n_sort > 0 && rs->n > 1) {
+        struct sort_item *items = tl_arena_alloc(x->a, rs->n * sizeof(*items));
+        for (size_t i = 0; i < rs->n; i++) {
+            items[i].row = rs->v[i];
+            items[i].pos = i;
+        }
+        qsort_r(items, rs->n, sizeof(*items), cmp_rows, q);
+        for (size_t i = 0; i < rs->n; i++)
+            rs->v[i] = items[i].row;
+    }
+    size_t start = q->offset < rs->n ? (size_t)q->offset : rs->n;
+    size_t n = rs->n - start;
+    if (q->has_limit && q->limit < n)
+        n = (size_t)q->limit;
+    if (max_rows < n)
+        n = (size_t)max_rows;
+    rs->v += start;
+    rs->n = n;
+}
+
+static int
+run_setop(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
+          struct tl_error *err)
+{
+    struct rowset l = {0}, r = {0};
+    int rv = run_query(x, q->larg, UINT64_MAX, &l, err);
+    if (rv == 0)
+        rv = run_query(x, q->rarg, UINT64_MAX, &r, err);
+    if (rv != 0)
+        return rv;
+    size_t w = q->n_targets;
+    struct rowset all = {0};
+    if (q->setop == QSET_UNION) {
+        for (size_t i = 0; i < l.n; i++)
+            rs_add(x->a, &all, l.v[i]);
+        for (size_t i = 0; i < r.n; i++)
+            rs_add(x->a, &all, r.v[i]);
+        if (!q->setop_all)
+            dedupe(&all, w);
+    } else {
+        bool inter = q->setop == QSET_INTERSECT;
+        for (size_t i = 0; i < l.n; i++)
+            if (contains(&r, l.v[i], w) == inter)
+                rs_add(x->a, &all, l.v[i]);
+        if (!q->setop_all)
+            dedupe(&all, w);
+    }
+    /* Evaluate the sort keys over the combined rows. */
+    for (size_t i = 0; i < all.n; i++) {
+        rv = emit(x, q, all.v[i], out, err);
+        if (rv != 0)
+            return rv;
+    }
+    finish(x, q, out, max_rows);
+    return 0;
+}
+
+static int
+run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
+          struct tl_error *err)
+{
+    int rv = sql_check_interrupts(x->st);
+    if (rv != 0) {
+        *err = x->st->err;
+        return rv;
+    }
+    out->w = (uint32_t)(q->n_targets + q->n_sort);
+    if (q->setop != QSET_NONE)
+        return run_setop(x, q, max_rows, out, err);
+    struct rowset in = {0};
+    if (q->from == NULL)
+        rs_add(x->a, &in, null_row(x->a, q->width));
+    else if ((rv = item_rows(x, q, q->from, &in, err)) != 0)
+        return rv;
+    struct rowset kept = {0};
+    for (size_t i = 0; i < in.n; i++) {
+        int ok = 1;
+        if (q->where != NULL) {
+            q->cur_row = in.v[i];
+            rv = tl_expr_eval_pred(q->where, in.v[i], q->width, x->a, &ok, err);
+            if (rv != 0)
+                return rv;
+        }
+        if (ok)
+            rs_add(x->a, &kept, in.v[i]);
+    }
+    if (!q->grouped) {
+        if (q->n_windows > 0 && (rv = compute_windows(x, q, &kept, err)) != 0)
+            return rv;
+        for (size_t i = 0; i < kept.n; i++) {
+            q->cur_row = kept.v[i];
+            q->cur_index = i;
+            if ((rv = emit(x, q, kept.v[i], out, err)) != 0)
+                return rv;
+        }
+    } else {
+        if (q->n_windows > 0)
+            return tl_error_set(err, TL_EUNSUPPORTED,
+                                TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                                "window functions over grouped rows are not "
+                                "supported yet");
+        struct group *gs;
+        size_t n;
+        if ((rv = group_rows(x, q, &kept, &gs, &n, err)) != 0)
+            return rv;
+        for (size_t i = 0; i < n; i++) {
+            q->cur_group = &gs[i].g;
+            q->cur_row = gs[i].g.row;
+            int ok = 1;
+            if (q->having != NULL &&
+                (rv = tl_expr_eval_pred(q->having, gs[i].g.row, q->width, x->a,
+                                        &ok, err)) != 0)
+                return rv;
+            if (ok && (rv = emit(x, q, gs[i].g.row, out, err)) != 0)
+                return rv;
+        }
+        q->cur_group = NULL;
+    }
+    q->cur_row = NULL;
+    if (q->distinct)
+        dedupe(out, q->n_targets);
+    finish(x, q, out, max_rows);
+    return 0;
+}
+
+/* --------------------------------------------------------- subqueries */
+
+static int
+run_sublink(struct query_sublink *sl, const struct tl_expr *e,
+            const struct tl_value *row, size_t n_cols, struct tl_arena *a,
+            struct tl_value *out, struct tl_error *err)
+{
+    struct lx *x = sl->run_arg;
+    struct tl_value test = tl_value_null(TL_TYPE_UNKNOWN);
+    int rv;
+    if (e->n_args > 0 &&
+        (rv = tl_expr_eval(e->args[0], row, n_cols, a, &test, err)) != 0)
+        return rv;
+    struct rowset rs = {0};
+    uint64_t max = sl->kind == QL_EXISTS   ? 1
+                   : sl->kind == QL_SCALAR ? 2
+                                           : UINT64_MAX;
+    if ((rv = run_query(x, sl->q, max, &rs, err)) != 0)
+        return rv;
+    switch (sl->kind) {
+    case QL_EXISTS:
+        *out = tl_value_bool(rs.n > 0);
+        return 0;
+    case QL_SCALAR:
+        if (rs.n > 1)
+            return tl_error_set(err, TL_EINVAL,
+                                TL_SQLSTATE_CARDINALITY_VIOLATION,
+                                "more than one row returned by a subquery "
+                                "used as an expression");
+        *out = rs.n == 0 ? tl_value_null(e->type) : keep(a, rs.v[0][0]);
+        if (out->is_null)
+            out->type = e->type;
+        return 0;
+    case QL_ARRAY: {
+        struct tl_buf b, t;
+        tl_buf_init(&b);
+        tl_buf_init(&t);
+        tl_buf_append_u8(&b, '{');
+        for (size_t i = 0; i < rs.n; i++)
+            pgcat_array_append_value(&b, &rs.v[i][0], &t, i == 0);
+        tl_buf_append_u8(&b, '}');
+        *out = tl_value_text_dup(a, TL_TYPE_TEXT, b.data, b.len);
+        tl_buf_close(&b);
+        tl_buf_close(&t);
+        return 0;
+    }
+    default: {
+        bool all = sl->kind == QL_ALL;
+        bool saw_null = false;
+        if (test.is_null) {
+            *out = rs.n == 0 ? tl_value_bool(all) : tl_value_null(TL_TYPE_BOOL);
+            return 0;
+        }
+        struct tl_expr *l = tl_expr_column(a, 0, test.type);
+        struct tl_expr *r = tl_expr_column(a, 1, test.type);
+        struct tl_expr *cmp = tl_expr_op(a, sl->op, TL_TYPE_BOOL, l, r);
+        for (size_t i = 0; i < rs.n; i++) {
+            struct tl_value pair[2] = {test, rs.v[i][0]}, res;
+            if ((rv = tl_expr_eval(cmp, pair, 2, a, &res, err)) != 0)
+                return rv;
+            if (res.is_null) {
+                saw_null = true;
+                continue;
+            }
+            if (res.u.b != all) {
+                *out = tl_value_bool(!all);
+                return 0;
+            }
+        }
+        *out = saw_null ? tl_value_null(TL_TYPE_BOOL) : tl_value_bool(all);
+        return 0;
+    }
+    }
+}
+
+/* ---------------------------------------------------------- statement */
+
+int
+local_select(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
+{
+    struct pgcat *cat = tl_arena_calloc(st->a, sizeof(*cat));
+    struct query_ctx *ctx = tl_arena_calloc(st->a, sizeof(*ctx));
+    ctx->cat = cat;
+    int rv = pgcat_open(st, cat);
+    if (rv != 0)
+        return rv;
+    struct query *q;
+    if ((rv = query_bind(st, ctx, ss, &q)) != 0)
+        return rv;
+    if (explain)
+        return sql_unsupported(st, "EXPLAIN of a query over catalog "
+                                   "relations");
+    struct dest_column *cols =
+        tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*cols));
+    for (size_t i = 0; i < q->n_targets; i++) {
+        cols[i].name = q->targets[i].name;
+        cols[i].type = q->targets[i].type;
+        cols[i].typmod = q->targets[i].typmod;
+    }
+    if ((rv = dest_startup(st->dest, cols, q->n_targets)) != 0 ||
+        st->describe_only)
+        return rv;
+    struct lx *x = tl_arena_calloc(st->a, sizeof(*x));
+    x->st = st;
+    x->ctx = ctx;
+    x->a = st->a;
+    for (size_t i = 0; i < ctx->n_sublinks; i++) {
+        ctx->sublinks[i]->run = run_sublink;
+        ctx->sublinks[i]->run_arg = x;
+    }
+    struct rowset rs = {0};
+    if ((rv = run_query(x, q, UINT64_MAX, &rs, &st->err)) != 0)
+        return rv;
+    uint64_t sent = 0;
+    for (size_t i = 0; i < rs.n && !st->dest->stop; i++) {
+        if ((rv = dest_row(st->dest, rs.v[i], q->n_targets)) != 0)
+            return rv;
+        sent++;
+    }
+    char tag[48];
+    snprintf(tag, sizeof(tag), "SELECT %llu", (unsigned long long)sent);
+    dest_complete(st->dest, tag);
+    return 0;
+}

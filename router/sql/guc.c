@@ -1,0 +1,151 @@
+/* guc — the run-time parameters a session can SET and SHOW: their
+ * PostgreSQL defaults, the session's own values, and what SHOW, SHOW ALL,
+ * pg_settings, current_setting() and set_config() read and write.
+ *
+ * Names are case-insensitive; a known parameter answers under its
+ * canonical spelling. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/base/sqlstate.h"
+#include "router/sql/sql_int.h"
+
+/* clang-format off */
+static const struct sql_guc gucs[] = {
+    {"application_name", "", true, "Sets the application name to be reported in statistics and logs."},
+    {"block_size", "8192", false, "Shows the size of a disk block."},
+    {"bytea_output", "hex", false, "Sets the output format for bytea."},
+    {"client_encoding", "UTF8", true, "Sets the client's character set encoding."},
+    {"DateStyle", "ISO, MDY", true, "Sets the display format for date and time values."},
+    {"default_transaction_isolation", "read committed", false, "Sets the transaction isolation level of each new transaction."},
+    {"default_transaction_read_only", "off", false, "Sets the default read-only status of new transactions."},
+    {"extra_float_digits", "1", false, "Sets the number of digits displayed for floating-point values."},
+    {"idle_in_transaction_session_timeout", "0", false, "Sets the maximum allowed idle time between queries, when in a transaction."},
+    {"integer_datetimes", "on", false, "Shows whether datetimes are integer based."},
+    {"IntervalStyle", "postgres", true, "Sets the display format for interval values."},
+    {"is_superuser", "on", false, "Shows whether the current user is a superuser."},
+    {"lc_messages", "C", false, "Sets the language in which messages are displayed."},
+    {"lc_monetary", "C", false, "Sets the locale for formatting monetary amounts."},
+    {"lc_numeric", "C", false, "Sets the locale for formatting numbers."},
+    {"lc_time", "C", false, "Sets the locale for formatting date and time values."},
+    {"lock_timeout", "0", false, "Sets the maximum allowed duration of any wait for a lock."},
+    {"max_connections", "1000", false, "Sets the maximum number of concurrent connections."},
+    {"max_identifier_length", "63", false, "Shows the maximum identifier length."},
+    {"search_path", "\"$user\", public", false, "Sets the schema search order for names that are not schema-qualified."},
+    {"server_encoding", "UTF8", false, "Shows the server (database) character set encoding."},
+    {"server_version", "15.0", false, "Shows the server version."},
+    {"server_version_num", "150000", false, "Shows the server version as an integer."},
+    {"standard_conforming_strings", "on", true, "Causes '...' strings to treat backslashes literally."},
+    {"statement_timeout", "0", false, "Sets the maximum allowed duration of any statement."},
+    {"superuser_reserved_connections", "3", false, "Sets the number of connection slots reserved for superusers."},
+    {"TimeZone", "UTC", true, "Sets the time zone for displaying and interpreting time stamps."},
+    {"transaction_isolation", "read committed", false, "Sets the current transaction's isolation level."},
+    {"transaction_read_only", "off", false, "Sets the current transaction's read-only status."},
+    {NULL, NULL, false, NULL},
+};
+/* clang-format on */
+
+const struct sql_guc *
+sql_guc_find(const char *name)
+{
+    for (const struct sql_guc *g = gucs; g->name != NULL; g++)
+        if (strcasecmp(g->name, name) == 0)
+            return g;
+    return NULL;
+}
+
+const struct sql_guc *
+sql_guc_at(size_t i)
+{
+    return i < sizeof(gucs) / sizeof(gucs[0]) - 1 ? &gucs[i] : NULL;
+}
+
+bool
+sql_guc_readonly(const struct sql_guc *g)
+{
+    return strncmp(g->name, "server_", 7) == 0 ||
+           strcmp(g->name, "max_identifier_length") == 0 ||
+           strcmp(g->name, "is_superuser") == 0 ||
+           strcmp(g->name, "block_size") == 0 ||
+           strcmp(g->name, "integer_datetimes") == 0 ||
+           strcmp(g->name, "max_connections") == 0 ||
+           strcmp(g->name, "superuser_reserved_connections") == 0;
+}
+
+struct sql_setting *
+sql_guc_setting(struct sql_session *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_settings; i++)
+        if (strcasecmp(s->settings[i].name, name) == 0)
+            return &s->settings[i];
+    return NULL;
+}
+
+void
+sql_guc_remove(struct sql_session *s, const char *name)
+{
+    struct sql_setting *v = sql_guc_setting(s, name);
+    if (v == NULL)
+        return;
+    free(v->name);
+    free(v->value);
+    *v = s->settings[--s->n_settings];
+}
+
+int
+sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
+{
+    struct sql_session *s = st->s;
+    struct sql_setting *v = sql_guc_setting(s, name);
+    char *copy = strdup(value);
+    if (copy == NULL)
+        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                         "out of memory");
+    if (v != NULL) {
+        free(v->value);
+        v->value = copy;
+        return 0;
+    }
+    struct sql_setting *arr =
+        realloc(s->settings, (s->n_settings + 1) * sizeof(*arr));
+    char *ncopy = strdup(name);
+    if (arr == NULL || ncopy == NULL) {
+        if (arr != NULL)
+            s->settings = arr;
+        free(copy);
+        free(ncopy);
+        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                         "out of memory");
+    }
+    for (char *p = ncopy; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    s->settings = arr;
+    s->settings[s->n_settings].name = ncopy;
+    s->settings[s->n_settings].value = copy;
+    s->n_settings++;
+    return 0;
+}
+
+const char *
+sql_guc_value(struct sql_stmt *st, const char *name)
+{
+    const struct sql_setting *set = sql_guc_setting(st->s, name);
+    if (set != NULL)
+        return set->value;
+    const struct sql_guc *g = sql_guc_find(name);
+    if (g == NULL)
+        return NULL;
+    if (strcmp(g->name, "application_name") == 0)
+        return st->s->application_name;
+    if (strcmp(g->name, "is_superuser") == 0)
+        return st->s->superuser ? "on" : "off";
+    if (strcmp(g->name, "max_connections") == 0 && st->s->max_connections > 0)
+        return tl_arena_printf(st->a, "%d", st->s->max_connections);
+    if (strcmp(g->name, "superuser_reserved_connections") == 0 &&
+        st->s->max_connections > 0)
+        return tl_arena_printf(st->a, "%d", st->s->reserved_connections);
+    return g->value;
+}

@@ -1,0 +1,1480 @@
+/* pgcat — the virtual catalog tables and their rows. See pgcat.h. */
+#include "router/sql/pgcat.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/base/sqlstate.h"
+#include "router/core/catalog.h"
+#include "router/core/router_int.h"
+#include "router/sql/sql_int.h"
+#include "vindex.h"
+
+/* Column types, one letter each: o oid, x xid, l bigint (as bigint);
+ * n name, c "char", t text, r regproc; arrays as text: a of text, v of
+ * smallint (int2vector, int2[]), w of oid (oidvector, oid[]); b bool;
+ * h smallint; i integer; f real; z timestamptz. An array column's typmod
+ * is its element type (query.c reads it for subscripts). */
+struct vt_spec {
+    const char *schema;
+    const char *name;
+    uint32_t oid;
+    char kind;        /* relkind: 'r' table, 'v' view */
+    const char *cols; /* "name:type name:type ..." */
+};
+
+/* clang-format off */
+static const struct vt_spec specs[] = {
+    {"pg_catalog", "pg_class", 1259, 'r',
+     "oid:o relname:n relnamespace:o reltype:o reloftype:o relowner:o "
+     "relam:o relfilenode:o reltablespace:o relpages:i reltuples:f "
+     "relallvisible:i reltoastrelid:o relhasindex:b relisshared:b "
+     "relpersistence:c relkind:c relnatts:h relchecks:h relhasrules:b "
+     "relhastriggers:b relhassubclass:b relrowsecurity:b "
+     "relforcerowsecurity:b relispopulated:b relreplident:c "
+     "relispartition:b relrewrite:o relfrozenxid:x relminmxid:x relacl:a "
+     "reloptions:a relpartbound:t"},
+    {"pg_catalog", "pg_namespace", 2615, 'r',
+     "oid:o nspname:n nspowner:o nspacl:a"},
+    {"pg_catalog", "pg_attribute", 1249, 'r',
+     "attrelid:o attname:n atttypid:o attstattarget:i attlen:h attnum:h "
+     "attndims:i attcacheoff:i atttypmod:i attbyval:b attalign:c "
+     "attstorage:c attcompression:c attnotnull:b atthasdef:b "
+     "atthasmissing:b attidentity:c attgenerated:c attisdropped:b "
+     "attislocal:b attinhcount:i attcollation:o attacl:a attoptions:a "
+     "attfdwoptions:a attmissingval:a"},
+    {"pg_catalog", "pg_type", 1247, 'r',
+     "oid:o typname:n typnamespace:o typowner:o typlen:h typbyval:b "
+     "typtype:c typcategory:c typispreferred:b typisdefined:b typdelim:c "
+     "typrelid:o typsubscript:r typelem:o typarray:o typinput:r "
+     "typoutput:r typreceive:r typsend:r typmodin:r typmodout:r "
+     "typanalyze:r typalign:c typstorage:c typnotnull:b typbasetype:o "
+     "typtypmod:i typndims:i typcollation:o typdefaultbin:t typdefault:t "
+     "typacl:a"},
+    {"pg_catalog", "pg_index", 2610, 'r',
+     "indexrelid:o indrelid:o indnatts:h indnkeyatts:h indisunique:b "
+     "indnullsnotdistinct:b indisprimary:b indisexclusion:b indimmediate:b "
+     "indisclustered:b indisvalid:b indcheckxmin:b indisready:b "
+     "indislive:b indisreplident:b indkey:v indcollation:w indclass:w "
+     "indoption:v indexprs:t indpred:t"},
+    {"pg_catalog", "pg_constraint", 2606, 'r',
+     "oid:o conname:n connamespace:o contype:c condeferrable:b "
+     "condeferred:b convalidated:b conrelid:o contypid:o conindid:o "
+     "conparentid:o confrelid:o confupdtype:c confdeltype:c "
+     "confmatchtype:c conislocal:b coninhcount:i connoinherit:b conkey:v "
+     "confkey:v conpfeqop:w conppeqop:w conffeqop:w confdelsetcols:v "
+     "conexclop:w conbin:t"},
+    {"pg_catalog", "pg_attrdef", 2604, 'r',
+     "oid:o adrelid:o adnum:h adbin:t"},
+    {"pg_catalog", "pg_database", 1262, 'r',
+     "oid:o datname:n datdba:o encoding:i datlocprovider:c "
+     "datistemplate:b datallowconn:b datconnlimit:i datfrozenxid:x "
+     "datminmxid:x dattablespace:o datcollate:t datctype:t daticulocale:t "
+     "datcollversion:t datacl:a"},
+    {"pg_catalog", "pg_roles", 12001, 'v',
+     "rolname:n rolsuper:b rolinherit:b rolcreaterole:b rolcreatedb:b "
+     "rolcanlogin:b rolreplication:b rolconnlimit:i rolpassword:t "
+     "rolvaliduntil:z rolbypassrls:b rolconfig:a oid:o"},
+    {"pg_catalog", "pg_user", 12002, 'v',
+     "usename:n usesysid:o usecreatedb:b usesuper:b userepl:b "
+     "usebypassrls:b passwd:t valuntil:z useconfig:a"},
+    {"pg_catalog", "pg_auth_members", 1261, 'r',
+     "roleid:o member:o grantor:o admin_option:b"},
+    {"pg_catalog", "pg_settings", 12003, 'v',
+     "name:t setting:t unit:t category:t short_desc:t extra_desc:t "
+     "context:t vartype:t source:t min_val:t max_val:t enumvals:a "
+     "boot_val:t reset_val:t sourcefile:t sourceline:i pending_restart:b"},
+    {"pg_catalog", "pg_am", 2601, 'r',
+     "oid:o amname:n amhandler:r amtype:c"},
+    {"pg_catalog", "pg_description", 2609, 'r',
+     "objoid:o classoid:o objsubid:i description:t"},
+    {"pg_catalog", "pg_shdescription", 2396, 'r',
+     "objoid:o classoid:o description:t"},
+    {"pg_catalog", "pg_inherits", 2611, 'r',
+     "inhrelid:o inhparent:o inhseqno:i inhdetachpending:b"},
+    {"pg_catalog", "pg_proc", 1255, 'r',
+     "oid:o proname:n pronamespace:o proowner:o prolang:o procost:f "
+     "prorows:f provariadic:o prosupport:r prokind:c prosecdef:b "
+     "proleakproof:b proisstrict:b proretset:b provolatile:c "
+     "proparallel:c pronargs:h pronargdefaults:h prorettype:o "
+     "proargtypes:w proallargtypes:w proargmodes:a proargnames:a "
+     "proargdefaults:t protrftypes:a prosrc:t probin:t prosqlbody:t "
+     "proconfig:a proacl:a"},
+    {"pg_catalog", "pg_tables", 12004, 'v',
+     "schemaname:n tablename:n tableowner:n tablespace:n hasindexes:b "
+     "hasrules:b hastriggers:b rowsecurity:b"},
+    {"pg_catalog", "pg_indexes", 12005, 'v',
+     "schemaname:n tablename:n indexname:n tablespace:n indexdef:t"},
+    {"pg_catalog", "pg_views", 12006, 'v',
+     "schemaname:n viewname:n viewowner:n definition:t"},
+    {"pg_catalog", "pg_range", 3541, 'r',
+     "rngtypid:o rngsubtype:o rngmultitypid:o rngcollation:o "
+     "rngsubopc:o rngcanonical:r rngsubdiff:r"},
+    {"pg_catalog", "pg_enum", 3501, 'r',
+     "oid:o enumtypid:o enumsortorder:f enumlabel:n"},
+    {"pg_catalog", "pg_collation", 3456, 'r',
+     "oid:o collname:n collnamespace:o collowner:o collprovider:c "
+     "collisdeterministic:b collencoding:i collcollate:t collctype:t "
+     "colliculocale:t collversion:t"},
+    {"pg_catalog", "pg_policy", 3256, 'r',
+     "oid:o polname:n polrelid:o polcmd:c polpermissive:b polroles:w "
+     "polqual:t polwithcheck:t"},
+    {"pg_catalog", "pg_statistic_ext", 3381, 'r',
+     "oid:o stxrelid:o stxname:n stxnamespace:o stxowner:o "
+     "stxstattarget:i stxkeys:v stxkind:a stxexprs:t"},
+    {"pg_catalog", "pg_publication", 6104, 'r',
+     "oid:o pubname:n pubowner:o puballtables:b pubinsert:b pubupdate:b "
+     "pubdelete:b pubtruncate:b pubviaroot:b"},
+    {"pg_catalog", "pg_publication_namespace", 6237, 'r',
+     "oid:o pnpubid:o pnnspid:o"},
+    {"pg_catalog", "pg_publication_rel", 6106, 'r',
+     "oid:o prpubid:o prrelid:o prqual:t prattrs:v"},
+    {"pg_catalog", "pg_tablespace", 1213, 'r',
+     "oid:o spcname:n spcowner:o spcacl:a spcoptions:a"},
+    {"pg_catalog", "pg_extension", 3079, 'r',
+     "oid:o extname:n extowner:o extnamespace:o extrelocatable:b "
+     "extversion:t extconfig:a extcondition:a"},
+    {"pg_catalog", "pg_trigger", 2620, 'r',
+     "oid:o tgrelid:o tgparentid:o tgname:n tgfoid:o tgtype:h tgenabled:c "
+     "tgisinternal:b tgconstrrelid:o tgconstrindid:o tgconstraint:o "
+     "tgdeferrable:b tginitdeferred:b tgnargs:h tgattr:v tgargs:t "
+     "tgqual:t tgoldtable:n tgnewtable:n"},
+    {"pg_catalog", "pg_sequence", 2224, 'r',
+     "seqrelid:o seqtypid:o seqstart:l seqincrement:l seqmax:l seqmin:l "
+     "seqcache:l seqcycle:b"},
+    {"pg_catalog", "pg_language", 2612, 'r',
+     "oid:o lanname:n lanowner:o lanispl:b lanpltrusted:b "
+     "lanplcallfoid:o laninline:o lanvalidator:o lanacl:a"},
+    {"pg_catalog", "pg_rewrite", 2618, 'r',
+     "oid:o rulename:n ev_class:o ev_type:c ev_enabled:c is_instead:b "
+     "ev_qual:t ev_action:t"},
+    {"pg_catalog", "pg_foreign_table", 3118, 'r',
+     "ftrelid:o ftserver:o ftoptions:a"},
+    {"pg_catalog", "pg_stat_activity", 12007, 'v',
+     "datid:o datname:n pid:i usesysid:o usename:n application_name:t "
+     "client_addr:t client_port:i backend_start:z state:t query:t"},
+    {"information_schema", "schemata", 13001, 'v',
+     "catalog_name:t schema_name:t schema_owner:t "
+     "default_character_set_catalog:t default_character_set_schema:t "
+     "default_character_set_name:t sql_path:t"},
+    {"information_schema", "tables", 13002, 'v',
+     "table_catalog:t table_schema:t table_name:t table_type:t "
+     "self_referencing_column_name:t reference_generation:t "
+     "user_defined_type_catalog:t user_defined_type_schema:t "
+     "user_defined_type_name:t is_insertable_into:t is_typed:t "
+     "commit_action:t"},
+    {"information_schema", "columns", 13003, 'v',
+     "table_catalog:t table_schema:t table_name:t column_name:t "
+     "ordinal_position:i column_default:t is_nullable:t data_type:t "
+     "character_maximum_length:i character_octet_length:i "
+     "numeric_precision:i numeric_precision_radix:i numeric_scale:i "
+     "datetime_precision:i udt_catalog:t udt_schema:t udt_name:t "
+     "is_identity:t is_generated:t is_updatable:t"},
+    {"information_schema", "table_constraints", 13004, 'v',
+     "constraint_catalog:t constraint_schema:t constraint_name:t "
+     "table_catalog:t table_schema:t table_name:t constraint_type:t "
+     "is_deferrable:t initially_deferred:t enforced:t nulls_distinct:t"},
+    {"information_schema", "key_column_usage", 13005, 'v',
+     "constraint_catalog:t constraint_schema:t constraint_name:t "
+     "table_catalog:t table_schema:t table_name:t column_name:t "
+     "ordinal_position:i position_in_unique_constraint:i"},
+    {"talus", "tables", 13101, 'v',
+     "table_name:t distribution:t vindex:t shard_key:t primary_key:t "
+     "table_id:l schema_version:l"},
+    {"talus", "shards", 13102, 'v',
+     "shard:i leader:i leader_address:t replicas:i"},
+    {"talus", "nodes", 13103, 'v',
+     "node_id:i rpc_address:t raft_address:t reachable:b"},
+};
+/* clang-format on */
+
+#define N_SPECS (sizeof(specs) / sizeof(specs[0]))
+
+enum {
+    VT_CLASS = 0,
+    VT_NAMESPACE,
+    VT_ATTRIBUTE,
+    VT_TYPE,
+    VT_INDEX,
+    VT_CONSTRAINT,
+    VT_ATTRDEF,
+    VT_DATABASE,
+    VT_ROLES,
+    VT_USER,
+    VT_AUTH_MEMBERS,
+    VT_SETTINGS,
+    VT_AM,
+    VT_DESCRIPTION,
+    VT_SHDESCRIPTION,
+    VT_INHERITS,
+    VT_PROC,
+    VT_TABLES,
+    VT_INDEXES,
+    VT_VIEWS,
+    VT_RANGE,
+    VT_ENUM,
+    VT_COLLATION,
+    VT_POLICY,
+    VT_STATISTIC_EXT,
+    VT_PUBLICATION,
+    VT_PUBLICATION_NAMESPACE,
+    VT_PUBLICATION_REL,
+    VT_TABLESPACE,
+    VT_EXTENSION,
+    VT_TRIGGER,
+    VT_SEQUENCE,
+    VT_LANGUAGE,
+    VT_REWRITE,
+    VT_FOREIGN_TABLE,
+    VT_STAT_ACTIVITY,
+    VT_IS_SCHEMATA,
+    VT_IS_TABLES,
+    VT_IS_COLUMNS,
+    VT_IS_TABLE_CONSTRAINTS,
+    VT_IS_KEY_COLUMN_USAGE,
+    VT_TALUS_TABLES,
+    VT_TALUS_SHARDS,
+    VT_TALUS_NODES,
+    VT_COUNT,
+};
+
+_Static_assert(VT_COUNT == N_SPECS, "one enum entry per virtual table");
+
+static struct tl_table descs[N_SPECS];
+static char col_kinds[N_SPECS][64];
+static pthread_once_t descs_once = PTHREAD_ONCE_INIT;
+
+static uint8_t
+letter_type(char c)
+{
+    switch (c) {
+    case 'o':
+    case 'x':
+    case 'l':
+        return TL_TYPE_INT8;
+    case 'b':
+        return TL_TYPE_BOOL;
+    case 'h':
+        return TL_TYPE_INT2;
+    case 'i':
+        return TL_TYPE_INT4;
+    case 'f':
+        return TL_TYPE_FLOAT4;
+    case 'z':
+        return TL_TYPE_TIMESTAMPTZ;
+    default:
+        return TL_TYPE_TEXT;
+    }
+}
+
+static void
+build_descs(void)
+{
+    for (size_t i = 0; i < N_SPECS; i++) {
+        struct tl_table *t = &descs[i];
+        size_t n = 1;
+        for (const char *p = specs[i].cols; *p; p++)
+            n += *p == ' ';
+        assert(n <= sizeof(col_kinds[i]));
+        t->columns = calloc(n, sizeof(*t->columns));
+        snprintf(t->name, sizeof(t->name), "%s", specs[i].name);
+        t->id = specs[i].oid;
+        t->shard_key = -1;
+        const char *p = specs[i].cols;
+        for (size_t k = 0; k < n; k++) {
+            const char *colon = strchr(p, ':');
+            struct tl_column *c = &t->columns[k];
+            snprintf(c->name, sizeof(c->name), "%.*s", (int)(colon - p), p);
+            c->type = letter_type(colon[1]);
+            c->typmod = colon[1] == 'a'   ? TL_TYPE_TEXT
+                        : colon[1] == 'v' ? TL_TYPE_INT2
+                        : colon[1] == 'w' ? TL_TYPE_INT8
+                                          : -1;
+            col_kinds[i][k] = colon[1];
+            p = colon + 2;
+            while (*p == ' ')
+                p++;
+        }
+        t->n_columns = (uint32_t)n;
+    }
+}
+
+static void
+init_descs(void)
+{
+    pthread_once(&descs_once, build_descs);
+}
+
+bool
+pgcat_is_schema(const char *schema)
+{
+    return schema != NULL && (strcmp(schema, "pg_catalog") == 0 ||
+                              strcmp(schema, "information_schema") == 0 ||
+                              strcmp(schema, "talus") == 0);
+}
+
+int
+pgcat_find(const char *schema, const char *name)
+{
+    if (schema == NULL || schema[0] == '\0')
+        schema = "pg_catalog";
+    for (size_t i = 0; i < N_SPECS; i++)
+        if (strcmp(specs[i].schema, schema) == 0 &&
+            strcmp(specs[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const struct tl_table *
+pgcat_desc(int vt)
+{
+    init_descs();
+    assert(vt >= 0 && (size_t)vt < N_SPECS);
+    return &descs[vt];
+}
+
+uint32_t
+pgcat_table_oid(const struct tl_table *t)
+{
+    return PGCAT_USER_OID_BASE + 4u * t->id;
+}
+
+int
+pgcat_open(struct sql_stmt *st, struct pgcat *cat)
+{
+    init_descs();
+    memset(cat, 0, sizeof(*cat));
+    cat->st = st;
+    cat->user = st->s->user[0] ? st->s->user : "talus";
+    cat->database = st->s->database[0] ? st->s->database : "talus";
+    if (st->r == NULL || st->r->catalog == NULL)
+        return 0;
+    return catalog_list(st->r->catalog, st->a, &cat->tables, &cat->n_tables,
+                        &st->err);
+}
+
+/* ------------------------------------------------------------- arrays */
+
+int
+pgcat_array_parse(const char *s, size_t len, struct tl_arena *a,
+                  const char ***elems, size_t **lens, size_t *n,
+                  struct tl_error *err)
+{
+    size_t cap = 4, cnt = 0, i = 0;
+    const char **ev = tl_arena_alloc(a, cap * sizeof(*ev));
+    size_t *lv = tl_arena_alloc(a, cap * sizeof(*lv));
+    while (i < len && s[i] == ' ')
+        i++;
+    if (i < len && s[i] != '{') {
+        /* int2vector, oidvector: elements separated by spaces. */
+        while (i < len) {
+            size_t start = i;
+            while (i < len && s[i] != ' ')
+                i++;
+            if (cnt == cap) {
+                const char **ne = tl_arena_alloc(a, 2 * cap * sizeof(*ne));
+                size_t *nl = tl_arena_alloc(a, 2 * cap * sizeof(*nl));
+                memcpy(ne, ev, cap * sizeof(*ne));
+                memcpy(nl, lv, cap * sizeof(*nl));
+                ev = ne;
+                lv = nl;
+                cap *= 2;
+            }
+            ev[cnt] = tl_arena_strndup(a, s + start, i - start);
+            lv[cnt] = i - start;
+            cnt++;
+            while (i < len && s[i] == ' ')
+                i++;
+        }
+        goto done;
+    }
+    if (i >= len)
+        goto bad;
+    i++;
+    while (i < len && s[i] == ' ')
+        i++;
+    if (i < len && s[i] == '}') {
+        i++;
+        goto done;
+    }
+    for (;;) {
+        char *buf = tl_arena_alloc(a, len + 1);
+        size_t bl = 0;
+        bool quoted = false;
+        while (i < len && s[i] == ' ')
+            i++;
+        if (i < len && s[i] == '"') {
+            quoted = true;
+            i++;
+            while (i < len && s[i] != '"') {
+                if (s[i] == '\\' && i + 1 < len)
+                    i++;
+                buf[bl++] = s[i++];
+            }
+            if (i >= len)
+                goto bad;
+            i++;
+        } else {
+            while (i < len && s[i] != ',' && s[i] != '}') {
+                if (s[i] == '\\' && i + 1 < len)
+                    i++;
+                buf[bl++] = s[i++];
+            }
+            while (bl > 0 && buf[bl - 1] == ' ')
+                bl--;
+        }
+        if (cnt == cap) {
+            const char **ne = tl_arena_alloc(a, 2 * cap * sizeof(*ne));
+            size_t *nl = tl_arena_alloc(a, 2 * cap * sizeof(*nl));
+            memcpy(ne, ev, cap * sizeof(*ne));
+            memcpy(nl, lv, cap * sizeof(*nl));
+            ev = ne;
+            lv = nl;
+            cap *= 2;
+        }
+        buf[bl] = '\0';
+        bool is_null = !quoted && bl == 4 && strncasecmp(buf, "NULL", 4) == 0;
+        ev[cnt] = is_null ? NULL : buf;
+        lv[cnt] = is_null ? 0 : bl;
+        cnt++;
+        while (i < len && s[i] == ' ')
+            i++;
+        if (i < len && s[i] == ',') {
+            i++;
+            continue;
+        }
+        if (i < len && s[i] == '}') {
+            i++;
+            break;
+        }
+        goto bad;
+    }
+done:
+    while (i < len && s[i] == ' ')
+        i++;
+    if (i != len)
+        goto bad;
+    *elems = ev;
+    *lens = lv;
+    *n = cnt;
+    return 0;
+bad:
+    return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_INVALID_TEXT_REPRESENTATION,
+                        "malformed array literal: \"%.*s\"", (int)len, s);
+}
+
+void
+pgcat_array_append(struct tl_buf *b, const char *s, size_t len, bool first)
+{
+    if (!first)
+        tl_buf_append_u8(b, ',');
+    if (s == NULL) {
+        tl_buf_append(b, "NULL", 4);
+        return;
+    }
+    bool quote = len == 0 || (len == 4 && strncasecmp(s, "NULL", 4) == 0);
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = strchr("{},\"\\ \t\n", s[i]) != NULL;
+    if (!quote) {
+        tl_buf_append(b, s, len);
+        return;
+    }
+    tl_buf_append_u8(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            tl_buf_append_u8(b, '\\');
+        tl_buf_append_u8(b, (uint8_t)s[i]);
+    }
+    tl_buf_append_u8(b, '"');
+}
+
+/* --------------------------------------------------------------- rows */
+
+/* Rows being built for one virtual table. */
+struct rows {
+    int vt;
+    struct tl_arena *a;
+    struct tl_value **v;
+    size_t n, cap;
+};
+
+/* A new row: bool false, numbers 0, names and "char" empty, text and
+ * arrays NULL. */
+static struct tl_value *
+new_row(struct rows *r)
+{
+    const struct tl_table *d = &descs[r->vt];
+    tl_arena_reserve(r->a, (void **)&r->v, r->n, &r->cap, sizeof(*r->v), 16);
+    struct tl_value *row = tl_arena_alloc(r->a, d->n_columns * sizeof(*row));
+    for (uint32_t k = 0; k < d->n_columns; k++) {
+        switch (col_kinds[r->vt][k]) {
+        case 'n':
+        case 'c':
+            row[k] = tl_value_text(TL_TYPE_TEXT, "", 0);
+            break;
+        case 't':
+        case 'a':
+        case 'v':
+        case 'w':
+        case 'r':
+        case 'z':
+            row[k] = tl_value_null(d->columns[k].type);
+            break;
+        case 'b':
+            row[k] = tl_value_bool(false);
+            break;
+        case 'f':
+            row[k] = tl_value_float4(0);
+            break;
+        default:
+            row[k] = tl_value_int(d->columns[k].type, 0);
+            break;
+        }
+    }
+    r->v[r->n++] = row;
+    return row;
+}
+
+static int
+col(const struct rows *r, const char *name)
+{
+    int k = tl_table_find_column(&descs[r->vt], name);
+    assert(k >= 0);
+    return k;
+}
+
+static void
+set_int(struct rows *r, struct tl_value *row, const char *name, int64_t v)
+{
+    int k = col(r, name);
+    row[k] = tl_value_int(descs[r->vt].columns[k].type, v);
+}
+
+static void
+set_bool(struct rows *r, struct tl_value *row, const char *name, bool v)
+{
+    row[col(r, name)] = tl_value_bool(v);
+}
+
+static void
+set_text(struct rows *r, struct tl_value *row, const char *name, const char *v)
+{
+    int k = col(r, name);
+    if (v == NULL) {
+        row[k] = tl_value_null(TL_TYPE_TEXT);
+        return;
+    }
+    row[k] = tl_value_text(TL_TYPE_TEXT, tl_arena_strdup(r->a, v),
+                           (uint32_t)strlen(v));
+}
+
+static void
+set_null(struct rows *r, struct tl_value *row, const char *name)
+{
+    int k = col(r, name);
+    row[k] = tl_value_null(descs[r->vt].columns[k].type);
+}
+
+const char *
+pgcat_nsp_name(uint32_t nsp)
+{
+    switch (nsp) {
+    case PGCAT_NS_PG_CATALOG:
+        return "pg_catalog";
+    case PGCAT_NS_INFORMATION_SCHEMA:
+        return "information_schema";
+    case PGCAT_NS_TALUS:
+        return "talus";
+    default:
+        return "public";
+    }
+}
+
+uint32_t
+pgcat_nsp_of(const char *schema)
+{
+    if (strcmp(schema, "pg_catalog") == 0)
+        return PGCAT_NS_PG_CATALOG;
+    if (strcmp(schema, "information_schema") == 0)
+        return PGCAT_NS_INFORMATION_SCHEMA;
+    if (strcmp(schema, "talus") == 0)
+        return PGCAT_NS_TALUS;
+    return PGCAT_NS_PUBLIC;
+}
+
+size_t
+pgcat_relations(struct pgcat *cat, struct tl_arena *a, struct pgcat_rel **out)
+{
+    size_t n = cat->n_tables + N_SPECS;
+    struct pgcat_rel *v = tl_arena_calloc(a, (n + 1) * sizeof(*v));
+    size_t k = 0;
+    for (size_t i = 0; i < cat->n_tables; i++) {
+        v[k].t = cat->tables[i];
+        v[k].oid = pgcat_table_oid(cat->tables[i]);
+        v[k].nsp = PGCAT_NS_PUBLIC;
+        v[k].schema = "public";
+        v[k].kind = 'r';
+        v[k].user = true;
+        k++;
+    }
+    for (size_t i = 0; i < N_SPECS; i++) {
+        v[k].t = &descs[i];
+        v[k].oid = specs[i].oid;
+        v[k].schema = specs[i].schema;
+        v[k].nsp = pgcat_nsp_of(specs[i].schema);
+        v[k].kind = specs[i].kind;
+        k++;
+    }
+    *out = v;
+    return k;
+}
+
+/* The columns of @t that SQL shows (not generated row ids). */
+static uint32_t
+visible_columns(const struct tl_table *t)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < t->n_columns; i++)
+        n += !t->columns[i].hidden;
+    return n;
+}
+
+/* attnum of column @c of @t (1-based over the visible columns). */
+int
+pgcat_attnum(const struct tl_table *t, uint32_t c)
+{
+    int n = 0;
+    for (uint32_t i = 0; i <= c && i < t->n_columns; i++)
+        n += !t->columns[i].hidden;
+    return n;
+}
+
+/* Whether @t has a primary key the user declared (not a generated row
+ * id). */
+bool
+pgcat_has_pk(const struct tl_table *t)
+{
+    return t->n_pk > 0 && !t->columns[t->pk[0]].hidden;
+}
+
+/* PostgreSQL's atttypmod for a column: n + 4 for varchar(n), char(n). */
+int32_t
+pgcat_typmod(uint8_t type, int32_t typmod)
+{
+    if ((type == TL_TYPE_VARCHAR || type == TL_TYPE_BPCHAR) && typmod >= 0)
+        return typmod + 4;
+    return -1;
+}
+
+const char *
+pgcat_index_def(struct tl_arena *a, const struct tl_table *t)
+{
+    struct tl_buf b;
+    tl_buf_init(&b);
+    tl_buf_printf(&b, "CREATE UNIQUE INDEX %s_pkey ON public.%s USING btree (",
+                  t->name, t->name);
+    for (uint32_t i = 0; i < t->n_pk; i++)
+        tl_buf_printf(&b, "%s%s", i ? ", " : "", t->columns[t->pk[i]].name);
+    tl_buf_printf(&b, ")");
+    char *s = tl_arena_strndup(a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return s;
+}
+
+static const char *
+pk_key_array(struct tl_arena *a, const struct tl_table *t, bool vector)
+{
+    struct tl_buf b;
+    tl_buf_init(&b);
+    if (!vector)
+        tl_buf_append_u8(&b, '{');
+    for (uint32_t i = 0; i < t->n_pk; i++)
+        tl_buf_printf(&b, "%s%d", i ? (vector ? " " : ",") : "",
+                      pgcat_attnum(t, t->pk[i]));
+    if (!vector)
+        tl_buf_append_u8(&b, '}');
+    char *s = tl_arena_strndup(a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return s;
+}
+
+static void
+gen_class(struct pgcat *cat, struct rows *r)
+{
+    struct pgcat_rel *rels;
+    size_t n = pgcat_relations(cat, r->a, &rels);
+    for (size_t i = 0; i < n; i++) {
+        const struct pgcat_rel *rl = &rels[i];
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "oid", rl->oid);
+        set_text(r, row, "relname", rl->t->name);
+        set_int(r, row, "relnamespace", rl->nsp);
+        set_int(r, row, "reltype", rl->user ? rl->oid + 3 : 0);
+        set_int(r, row, "relowner", PGCAT_ROLE_BOOTSTRAP);
+        set_int(r, row, "relam", rl->kind == 'r' ? 2 : 0);
+        set_int(r, row, "relfilenode", rl->user ? rl->oid : 0);
+        row[col(r, "reltuples")] = tl_value_float4(-1);
+        set_bool(r, row, "relhasindex", rl->user && pgcat_has_pk(rl->t));
+        set_text(r, row, "relpersistence", "p");
+        set_text(r, row, "relkind", rl->kind == 'r' ? "r" : "v");
+        set_int(r, row, "relnatts", visible_columns(rl->t));
+        set_bool(r, row, "relispopulated", true);
+        set_text(r, row, "relreplident", rl->kind == 'r' ? "d" : "n");
+        if (!rl->user || !pgcat_has_pk(rl->t))
+            continue;
+        row = new_row(r);
+        set_int(r, row, "oid", rl->oid + 1);
+        set_text(r, row, "relname",
+                 tl_arena_printf(r->a, "%s_pkey", rl->t->name));
+        set_int(r, row, "relnamespace", rl->nsp);
+        set_int(r, row, "relowner", PGCAT_ROLE_BOOTSTRAP);
+        set_int(r, row, "relam", 403);
+        set_int(r, row, "relfilenode", rl->oid + 1);
+        row[col(r, "reltuples")] = tl_value_float4(-1);
+        set_text(r, row, "relpersistence", "p");
+        set_text(r, row, "relkind", "i");
+        set_int(r, row, "relnatts", rl->t->n_pk);
+        set_bool(r, row, "relispopulated", true);
+        set_text(r, row, "relreplident", "n");
+    }
+}
+
+static void
+attribute_row(struct rows *r, uint32_t relid, const struct tl_column *c,
+              int attnum, bool has_def)
+{
+    struct tl_value *row = new_row(r);
+    int16_t len = tl_type_len(c->type);
+    set_int(r, row, "attrelid", relid);
+    set_text(r, row, "attname", c->name);
+    set_int(r, row, "atttypid", tl_type_oid(c->type));
+    set_int(r, row, "attstattarget", -1);
+    set_int(r, row, "attlen", len);
+    set_int(r, row, "attnum", attnum);
+    set_int(r, row, "attcacheoff", -1);
+    set_int(r, row, "atttypmod", pgcat_typmod(c->type, c->typmod));
+    set_bool(r, row, "attbyval", len > 0 && len <= 8);
+    set_text(r, row, "attalign",
+             len == 8   ? "d"
+             : len == 2 ? "s"
+             : len == 1 ? "c"
+                        : "i");
+    set_text(r, row, "attstorage", len > 0 ? "p" : "x");
+    set_text(r, row, "attcompression", "");
+    set_bool(r, row, "attnotnull", c->not_null);
+    set_bool(r, row, "atthasdef", has_def);
+    set_bool(r, row, "attislocal", true);
+    set_int(r, row, "attcollation", tl_type_is_text(c->type) ? 100 : 0);
+}
+
+static void
+gen_attribute(struct pgcat *cat, struct rows *r)
+{
+    struct pgcat_rel *rels;
+    size_t n = pgcat_relations(cat, r->a, &rels);
+    for (size_t i = 0; i < n; i++) {
+        const struct tl_table *t = rels[i].t;
+        for (uint32_t c = 0; c < t->n_columns; c++)
+            if (!t->columns[c].hidden)
+                attribute_row(r, rels[i].oid, &t->columns[c],
+                              pgcat_attnum(t, c), false);
+        if (!rels[i].user || !pgcat_has_pk(t))
+            continue;
+        for (uint32_t k = 0; k < t->n_pk; k++) {
+            struct tl_column ic = t->columns[t->pk[k]];
+            ic.not_null = false;
+            attribute_row(r, rels[i].oid + 1, &ic, (int)k + 1, false);
+        }
+    }
+}
+
+/* The types pg_type lists: Talus' own, then what catalog columns use. */
+struct type_row {
+    uint32_t oid;
+    const char *name;
+    int16_t len;
+    char category;
+};
+
+static const struct type_row extra_types[] = {
+    {26, "oid", 4, 'N'},         {19, "name", 64, 'S'},
+    {18, "char", 1, 'Z'},        {24, "regproc", 4, 'N'},
+    {2205, "regclass", 4, 'N'},  {2206, "regtype", 4, 'N'},
+    {22, "int2vector", -1, 'A'}, {30, "oidvector", -1, 'A'},
+    {705, "unknown", -2, 'X'},   {194, "pg_node_tree", -1, 'Z'},
+    {28, "xid", 4, 'U'},         {1009, "_text", -1, 'A'},
+    {1003, "_name", -1, 'A'},    {1028, "_oid", -1, 'A'},
+    {1005, "_int2", -1, 'A'},    {1007, "_int4", -1, 'A'},
+    {1016, "_int8", -1, 'A'},    {1000, "_bool", -1, 'A'},
+    {1002, "_char", -1, 'A'},    {1034, "_aclitem", -1, 'A'},
+    {1033, "aclitem", 12, 'U'},  {2249, "record", -1, 'P'},
+    {2276, "any", 4, 'P'},       {2278, "void", 4, 'P'},
+};
+
+static char
+type_category(uint8_t t)
+{
+    if (t == TL_TYPE_BOOL)
+        return 'B';
+    if (tl_type_is_numeric(t))
+        return 'N';
+    if (tl_type_is_text(t))
+        return 'S';
+    if (tl_type_is_datetime(t))
+        return 'D';
+    return 'U';
+}
+
+const char *
+pgcat_type_internal_name(uint8_t t)
+{
+    switch (t) {
+    case TL_TYPE_BOOL:
+        return "bool";
+    case TL_TYPE_INT2:
+        return "int2";
+    case TL_TYPE_INT4:
+        return "int4";
+    case TL_TYPE_INT8:
+        return "int8";
+    case TL_TYPE_FLOAT8:
+        return "float8";
+    case TL_TYPE_FLOAT4:
+        return "float4";
+    case TL_TYPE_TEXT:
+        return "text";
+    case TL_TYPE_VARCHAR:
+        return "varchar";
+    case TL_TYPE_BPCHAR:
+        return "bpchar";
+    case TL_TYPE_TIMESTAMPTZ:
+        return "timestamptz";
+    case TL_TYPE_TIMESTAMP:
+        return "timestamp";
+    case TL_TYPE_DATE:
+        return "date";
+    default:
+        return tl_type_name(t);
+    }
+}
+
+static void
+type_row(struct rows *r, uint32_t oid, const char *name, int16_t len,
+         char category, bool preferred)
+{
+    struct tl_value *row = new_row(r);
+    char cat[2] = {category, '\0'};
+    set_int(r, row, "oid", oid);
+    set_text(r, row, "typname", name);
+    set_int(r, row, "typnamespace", PGCAT_NS_PG_CATALOG);
+    set_int(r, row, "typowner", PGCAT_ROLE_BOOTSTRAP);
+    set_int(r, row, "typlen", len);
+    set_bool(r, row, "typbyval", len > 0 && len <= 8);
+    set_text(r, row, "typtype", category == 'P' ? "p" : "b");
+    set_text(r, row, "typcategory", cat);
+    set_bool(r, row, "typispreferred", preferred);
+    set_bool(r, row, "typisdefined", true);
+    set_text(r, row, "typdelim", ",");
+    set_text(r, row, "typinput", tl_arena_printf(r->a, "%sin", name));
+    set_text(r, row, "typoutput", tl_arena_printf(r->a, "%sout", name));
+    set_text(r, row, "typalign",
+             len == 8   ? "d"
+             : len == 2 ? "s"
+             : len == 1 ? "c"
+                        : "i");
+    set_text(r, row, "typstorage", len > 0 ? "p" : "x");
+    set_int(r, row, "typtypmod", -1);
+    set_int(r, row, "typcollation", category == 'S' ? 100 : 0);
+}
+
+static void
+gen_type(struct rows *r)
+{
+    for (uint8_t t = 1; t <= TL_TYPE_MAX; t++)
+        type_row(r, tl_type_oid(t), pgcat_type_internal_name(t), tl_type_len(t),
+                 type_category(t),
+                 t == TL_TYPE_FLOAT8 || t == TL_TYPE_TEXT ||
+                     t == TL_TYPE_TIMESTAMPTZ || t == TL_TYPE_BOOL);
+    for (size_t i = 0; i < sizeof(extra_types) / sizeof(extra_types[0]); i++)
+        type_row(r, extra_types[i].oid, extra_types[i].name, extra_types[i].len,
+                 extra_types[i].category, false);
+}
+
+static void
+gen_namespace(struct pgcat *cat, struct rows *r)
+{
+    (void)cat;
+    static const uint32_t oids[] = {PGCAT_NS_PG_CATALOG, PGCAT_NS_PUBLIC,
+                                    PGCAT_NS_INFORMATION_SCHEMA,
+                                    PGCAT_NS_TALUS};
+    for (size_t i = 0; i < 4; i++) {
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "oid", oids[i]);
+        set_text(r, row, "nspname", pgcat_nsp_name(oids[i]));
+        set_int(r, row, "nspowner",
+                oids[i] == PGCAT_NS_PUBLIC ? PGCAT_ROLE_DATABASE_OWNER
+                                           : PGCAT_ROLE_BOOTSTRAP);
+    }
+}
+
+static void
+gen_index(struct pgcat *cat, struct rows *r)
+{
+    for (size_t i = 0; i < cat->n_tables; i++) {
+        const struct tl_table *t = cat->tables[i];
+        if (!pgcat_has_pk(t))
+            continue;
+        uint32_t oid = pgcat_table_oid(t);
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "indexrelid", oid + 1);
+        set_int(r, row, "indrelid", oid);
+        set_int(r, row, "indnatts", t->n_pk);
+        set_int(r, row, "indnkeyatts", t->n_pk);
+        set_bool(r, row, "indisunique", true);
+        set_bool(r, row, "indisprimary", true);
+        set_bool(r, row, "indimmediate", true);
+        set_bool(r, row, "indisvalid", true);
+        set_bool(r, row, "indisready", true);
+        set_bool(r, row, "indislive", true);
+        set_text(r, row, "indkey", pk_key_array(r->a, t, true));
+    }
+}
+
+static void
+gen_constraint(struct pgcat *cat, struct rows *r)
+{
+    for (size_t i = 0; i < cat->n_tables; i++) {
+        const struct tl_table *t = cat->tables[i];
+        if (!pgcat_has_pk(t))
+            continue;
+        uint32_t oid = pgcat_table_oid(t);
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "oid", oid + 2);
+        set_text(r, row, "conname", tl_arena_printf(r->a, "%s_pkey", t->name));
+        set_int(r, row, "connamespace", PGCAT_NS_PUBLIC);
+        set_text(r, row, "contype", "p");
+        set_bool(r, row, "convalidated", true);
+        set_int(r, row, "conrelid", oid);
+        set_int(r, row, "conindid", oid + 1);
+        set_text(r, row, "confupdtype", " ");
+        set_text(r, row, "confdeltype", " ");
+        set_text(r, row, "confmatchtype", " ");
+        set_bool(r, row, "conislocal", true);
+        set_bool(r, row, "connoinherit", true);
+        set_text(r, row, "conkey", pk_key_array(r->a, t, false));
+    }
+}
+
+static void
+gen_database(struct pgcat *cat, struct rows *r)
+{
+    struct tl_value *row = new_row(r);
+    set_int(r, row, "oid", PGCAT_DATABASE_OID);
+    set_text(r, row, "datname", cat->database);
+    set_int(r, row, "datdba", PGCAT_ROLE_BOOTSTRAP);
+    set_int(r, row, "encoding", 6);
+    set_text(r, row, "datlocprovider", "c");
+    set_bool(r, row, "datallowconn", true);
+    set_int(r, row, "datconnlimit", -1);
+    set_int(r, row, "dattablespace", 1663);
+    set_text(r, row, "datcollate", "C.UTF-8");
+    set_text(r, row, "datctype", "C.UTF-8");
+}
+
+static void
+gen_roles(struct pgcat *cat, struct rows *r)
+{
+    struct tl_value *row = new_row(r);
+    set_text(r, row, "rolname", cat->user);
+    set_bool(r, row, "rolsuper", true);
+    set_bool(r, row, "rolinherit", true);
+    set_bool(r, row, "rolcreaterole", true);
+    set_bool(r, row, "rolcreatedb", true);
+    set_bool(r, row, "rolcanlogin", true);
+    set_bool(r, row, "rolreplication", true);
+    set_bool(r, row, "rolbypassrls", true);
+    set_int(r, row, "rolconnlimit", -1);
+    set_text(r, row, "rolpassword", "********");
+    set_int(r, row, "oid", PGCAT_ROLE_BOOTSTRAP);
+}
+
+static void
+gen_user(struct pgcat *cat, struct rows *r)
+{
+    struct tl_value *row = new_row(r);
+    set_text(r, row, "usename", cat->user);
+    set_int(r, row, "usesysid", PGCAT_ROLE_BOOTSTRAP);
+    set_bool(r, row, "usecreatedb", true);
+    set_bool(r, row, "usesuper", true);
+    set_bool(r, row, "userepl", true);
+    set_bool(r, row, "usebypassrls", true);
+    set_text(r, row, "passwd", "********");
+}
+
+static void
+gen_settings(struct pgcat *cat, struct rows *r)
+{
+    struct sql_stmt *st = cat->st;
+    const struct sql_guc *g;
+    for (size_t i = 0; (g = sql_guc_at(i)) != NULL; i++) {
+        struct tl_value *row = new_row(r);
+        bool own = sql_guc_setting(st->s, g->name) != NULL;
+        set_text(r, row, "name", g->name);
+        set_text(r, row, "setting", sql_guc_value(st, g->name));
+        set_text(r, row, "short_desc", g->description);
+        set_text(r, row, "context", sql_guc_readonly(g) ? "internal" : "user");
+        set_text(r, row, "vartype", "string");
+        set_text(r, row, "source", own ? "session" : "default");
+        set_text(r, row, "boot_val", g->value);
+        set_text(r, row, "reset_val", g->value);
+    }
+}
+
+static void
+gen_am(struct rows *r)
+{
+    static const struct {
+        uint32_t oid;
+        const char *name, *handler, *type;
+    } ams[] = {{2, "heap", "heap_tableam_handler", "t"},
+               {403, "btree", "bthandler", "i"},
+               {405, "hash", "hashhandler", "i"}};
+    for (size_t i = 0; i < 3; i++) {
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "oid", ams[i].oid);
+        set_text(r, row, "amname", ams[i].name);
+        set_text(r, row, "amhandler", ams[i].handler);
+        set_text(r, row, "amtype", ams[i].type);
+    }
+}
+
+static void
+gen_tables(struct pgcat *cat, struct rows *r)
+{
+    struct pgcat_rel *rels;
+    size_t n = pgcat_relations(cat, r->a, &rels);
+    for (size_t i = 0; i < n; i++) {
+        if (rels[i].kind != 'r')
+            continue;
+        struct tl_value *row = new_row(r);
+        set_text(r, row, "schemaname", rels[i].schema);
+        set_text(r, row, "tablename", rels[i].t->name);
+        set_text(r, row, "tableowner", cat->user);
+        set_null(r, row, "tablespace");
+        set_bool(r, row, "hasindexes", rels[i].user && pgcat_has_pk(rels[i].t));
+    }
+}
+
+static void
+gen_indexes(struct pgcat *cat, struct rows *r)
+{
+    for (size_t i = 0; i < cat->n_tables; i++) {
+        const struct tl_table *t = cat->tables[i];
+        if (!pgcat_has_pk(t))
+            continue;
+        struct tl_value *row = new_row(r);
+        set_text(r, row, "schemaname", "public");
+        set_text(r, row, "tablename", t->name);
+        set_text(r, row, "indexname",
+                 tl_arena_printf(r->a, "%s_pkey", t->name));
+        set_null(r, row, "tablespace");
+        set_text(r, row, "indexdef", pgcat_index_def(r->a, t));
+    }
+}
+
+static void
+gen_collation(struct rows *r)
+{
+    static const struct {
+        uint32_t oid;
+        const char *name, *provider;
+    } colls[] = {{100, "default", "d"}, {950, "C", "c"}, {951, "POSIX", "c"}};
+    for (size_t i = 0; i < 3; i++) {
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "oid", colls[i].oid);
+        set_text(r, row, "collname", colls[i].name);
+        set_int(r, row, "collnamespace", PGCAT_NS_PG_CATALOG);
+        set_int(r, row, "collowner", PGCAT_ROLE_BOOTSTRAP);
+        set_text(r, row, "collprovider", colls[i].provider);
+        set_bool(r, row, "collisdeterministic", true);
+        set_int(r, row, "collencoding", i == 0 ? -1 : -1);
+        if (i > 0) {
+            set_text(r, row, "collcollate", colls[i].name);
+            set_text(r, row, "collctype", colls[i].name);
+        }
+    }
+}
+
+static void
+gen_tablespace(struct rows *r)
+{
+    static const struct {
+        uint32_t oid;
+        const char *name;
+    } sp[] = {{1663, "pg_default"}, {1664, "pg_global"}};
+    for (size_t i = 0; i < 2; i++) {
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "oid", sp[i].oid);
+        set_text(r, row, "spcname", sp[i].name);
+        set_int(r, row, "spcowner", PGCAT_ROLE_BOOTSTRAP);
+    }
+}
+
+static void
+gen_language(struct rows *r)
+{
+    static const char *const names[] = {"internal", "c", "sql"};
+    static const uint32_t oids[] = {12, 13, 14};
+    for (size_t i = 0; i < 3; i++) {
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "oid", oids[i]);
+        set_text(r, row, "lanname", names[i]);
+        set_int(r, row, "lanowner", PGCAT_ROLE_BOOTSTRAP);
+        set_bool(r, row, "lanpltrusted", i == 2);
+    }
+}
+
+static void
+gen_stat_activity(struct pgcat *cat, struct rows *r)
+{
+    struct sql_session *s = cat->st->s;
+    struct tl_value *row = new_row(r);
+    set_int(r, row, "datid", PGCAT_DATABASE_OID);
+    set_text(r, row, "datname", cat->database);
+    set_int(r, row, "pid", s->backend_pid);
+    set_int(r, row, "usesysid", PGCAT_ROLE_BOOTSTRAP);
+    set_text(r, row, "usename", cat->user);
+    set_text(r, row, "application_name", s->application_name);
+    set_text(r, row, "state", "active");
+    set_text(r, row, "query", cat->st->query);
+}
+
+static void
+gen_is_schemata(struct pgcat *cat, struct rows *r)
+{
+    static const uint32_t oids[] = {PGCAT_NS_PG_CATALOG, PGCAT_NS_PUBLIC,
+                                    PGCAT_NS_INFORMATION_SCHEMA,
+                                    PGCAT_NS_TALUS};
+    for (size_t i = 0; i < 4; i++) {
+        struct tl_value *row = new_row(r);
+        set_text(r, row, "catalog_name", cat->database);
+        set_text(r, row, "schema_name", pgcat_nsp_name(oids[i]));
+        set_text(r, row, "schema_owner",
+                 oids[i] == PGCAT_NS_PUBLIC ? "pg_database_owner" : cat->user);
+    }
+}
+
+static void
+gen_is_tables(struct pgcat *cat, struct rows *r)
+{
+    struct pgcat_rel *rels;
+    size_t n = pgcat_relations(cat, r->a, &rels);
+    for (size_t i = 0; i < n; i++) {
+        struct tl_value *row = new_row(r);
+        set_text(r, row, "table_catalog", cat->database);
+        set_text(r, row, "table_schema", rels[i].schema);
+        set_text(r, row, "table_name", rels[i].t->name);
+        set_text(r, row, "table_type",
+                 rels[i].kind == 'r' ? "BASE TABLE" : "VIEW");
+        set_text(r, row, "is_insertable_into", rels[i].user ? "YES" : "NO");
+        set_text(r, row, "is_typed", "NO");
+    }
+}
+
+/* information_schema's data_type: the SQL standard's spelling. */
+static const char *
+is_data_type(uint8_t t)
+{
+    switch (t) {
+    case TL_TYPE_VARCHAR:
+        return "character varying";
+    case TL_TYPE_BPCHAR:
+        return "character";
+    default:
+        return tl_type_name(t);
+    }
+}
+
+static void
+gen_is_columns(struct pgcat *cat, struct rows *r)
+{
+    struct pgcat_rel *rels;
+    size_t n = pgcat_relations(cat, r->a, &rels);
+    for (size_t i = 0; i < n; i++) {
+        const struct tl_table *t = rels[i].t;
+        for (uint32_t c = 0; c < t->n_columns; c++) {
+            const struct tl_column *col = &t->columns[c];
+            if (col->hidden)
+                continue;
+            struct tl_value *row = new_row(r);
+            set_text(r, row, "table_catalog", cat->database);
+            set_text(r, row, "table_schema", rels[i].schema);
+            set_text(r, row, "table_name", t->name);
+            set_text(r, row, "column_name", col->name);
+            set_int(r, row, "ordinal_position", pgcat_attnum(t, c));
+            set_text(r, row, "is_nullable", col->not_null ? "NO" : "YES");
+            set_text(r, row, "data_type", is_data_type(col->type));
+            if ((col->type == TL_TYPE_VARCHAR || col->type == TL_TYPE_BPCHAR) &&
+                col->typmod >= 0) {
+                set_int(r, row, "character_maximum_length", col->typmod);
+                set_int(r, row, "character_octet_length", 4 * col->typmod);
+            } else if (tl_type_is_text(col->type)) {
+                set_null(r, row, "character_maximum_length");
+                set_int(r, row, "character_octet_length", 1073741824);
+            } else {
+                set_null(r, row, "character_maximum_length");
+                set_null(r, row, "character_octet_length");
+            }
+            if (tl_type_is_int(col->type)) {
+                int16_t len = tl_type_len(col->type);
+                set_int(r, row, "numeric_precision",
+                        len == 2   ? 16
+                        : len == 4 ? 32
+                                   : 64);
+                set_int(r, row, "numeric_precision_radix", 2);
+                set_int(r, row, "numeric_scale", 0);
+            } else if (tl_type_is_float(col->type)) {
+                set_int(r, row, "numeric_precision",
+                        col->type == TL_TYPE_FLOAT4 ? 24 : 53);
+                set_int(r, row, "numeric_precision_radix", 2);
+                set_null(r, row, "numeric_scale");
+            } else {
+                set_null(r, row, "numeric_precision");
+                set_null(r, row, "numeric_precision_radix");
+                set_null(r, row, "numeric_scale");
+            }
+            if (tl_type_is_datetime(col->type))
+                set_int(r, row, "datetime_precision",
+                        col->type == TL_TYPE_DATE ? 0 : 6);
+            else
+                set_null(r, row, "datetime_precision");
+            set_text(r, row, "udt_catalog", cat->database);
+            set_text(r, row, "udt_schema", "pg_catalog");
+            set_text(r, row, "udt_name", pgcat_type_internal_name(col->type));
+            set_text(r, row, "is_identity", "NO");
+            set_text(r, row, "is_generated", "NEVER");
+            set_text(r, row, "is_updatable", rels[i].user ? "YES" : "NO");
+        }
+    }
+}
+
+static void
+gen_is_constraints(struct pgcat *cat, struct rows *r, bool columns)
+{
+    for (size_t i = 0; i < cat->n_tables; i++) {
+        const struct tl_table *t = cat->tables[i];
+        if (!pgcat_has_pk(t))
+            continue;
+        const char *name = tl_arena_printf(r->a, "%s_pkey", t->name);
+        for (uint32_t k = 0; k < (columns ? t->n_pk : 1); k++) {
+            struct tl_value *row = new_row(r);
+            set_text(r, row, "constraint_catalog", cat->database);
+            set_text(r, row, "constraint_schema", "public");
+            set_text(r, row, "constraint_name", name);
+            set_text(r, row, "table_catalog", cat->database);
+            set_text(r, row, "table_schema", "public");
+            set_text(r, row, "table_name", t->name);
+            if (columns) {
+                set_text(r, row, "column_name", t->columns[t->pk[k]].name);
+                set_int(r, row, "ordinal_position", k + 1);
+                set_null(r, row, "position_in_unique_constraint");
+            } else {
+                set_text(r, row, "constraint_type", "PRIMARY KEY");
+                set_text(r, row, "is_deferrable", "NO");
+                set_text(r, row, "initially_deferred", "NO");
+                set_text(r, row, "enforced", "YES");
+                set_null(r, row, "nulls_distinct");
+            }
+        }
+    }
+}
+
+static void
+gen_talus_tables(struct pgcat *cat, struct rows *r)
+{
+    static const char *const vindexes[] = {
+        [TL_VINDEX_NONE] = NULL,
+        [TL_VINDEX_HASH] = "hash",
+        [TL_VINDEX_CONSISTENT_HASH] = "consistent_hash",
+        [TL_VINDEX_RANGE] = "range",
+    };
+    for (size_t i = 0; i < cat->n_tables; i++) {
+        const struct tl_table *t = cat->tables[i];
+        struct tl_value *row = new_row(r);
+        bool ref = t->distribution == TL_DIST_REFERENCE;
+        set_text(r, row, "table_name", t->name);
+        set_text(r, row, "distribution",
+                 ref                ? "reference"
+                 : t->shard_key < 0 ? "unsharded"
+                                    : "sharded");
+        set_text(r, row, "vindex",
+                 !ref && t->shard_key >= 0 &&
+                         t->vindex < sizeof(vindexes) / sizeof(vindexes[0])
+                     ? vindexes[t->vindex]
+                     : NULL);
+        set_text(r, row, "shard_key",
+                 !ref && t->shard_key >= 0 ? t->columns[t->shard_key].name
+                                           : NULL);
+        if (pgcat_has_pk(t)) {
+            struct tl_buf b;
+            tl_buf_init(&b);
+            for (uint32_t k = 0; k < t->n_pk; k++)
+                tl_buf_printf(&b, "%s%s", k ? ", " : "",
+                              t->columns[t->pk[k]].name);
+            set_text(r, row, "primary_key",
+                     tl_arena_strndup(r->a, (const char *)b.data, b.len));
+            tl_buf_close(&b);
+        } else {
+            set_null(r, row, "primary_key");
+        }
+        set_int(r, row, "table_id", t->id);
+        set_int(r, row, "schema_version", t->schema_version);
+    }
+}
+
+/* Each shard and the node this router believes leads it (the last one
+ * seen leading, else its preferred leader), as the router's cluster
+ * client knows them. */
+static void
+gen_talus_shards(struct pgcat *cat, struct rows *r)
+{
+    struct router *rt = cat->st->r;
+    if (rt == NULL)
+        return;
+    for (uint32_t sh = 0; sh < rt->cfg.n_shards; sh++) {
+        struct tl_value *row = new_row(r);
+        uint32_t leader = tl_client_leader(&rt->client, sh);
+        set_int(r, row, "shard", sh);
+        set_int(r, row, "leader", leader);
+        set_text(r, row, "leader_address",
+                 leader >= 1 && leader <= rt->cfg.n_nodes
+                     ? rt->cfg.nodes[leader - 1].rpc_addr
+                     : NULL);
+        set_int(r, row, "replicas", rt->cfg.n_replicas);
+    }
+}
+
+static void
+gen_talus_nodes(struct pgcat *cat, struct rows *r)
+{
+    struct router *rt = cat->st->r;
+    if (rt == NULL)
+        return;
+    int64_t now = tl_client_now_ms();
+    for (uint32_t i = 0; i < rt->cfg.n_nodes; i++) {
+        const struct tl_node_config *n = &rt->cfg.nodes[i];
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "node_id", n->id);
+        set_text(r, row, "rpc_address", n->rpc_addr[0] ? n->rpc_addr : NULL);
+        set_text(r, row, "raft_address", n->raft_addr[0] ? n->raft_addr : NULL);
+        set_bool(r, row, "reachable",
+                 !tl_client_node_down(&rt->client, n->id, now));
+    }
+}
+
+void
+pgcat_rows(struct pgcat *cat, int vt, struct tl_arena *a,
+           struct tl_value ***rows, size_t *n)
+{
+    init_descs();
+    struct rows r = {.vt = vt, .a = a};
+    switch (vt) {
+    case VT_CLASS:
+        gen_class(cat, &r);
+        break;
+    case VT_NAMESPACE:
+        gen_namespace(cat, &r);
+        break;
+    case VT_ATTRIBUTE:
+        gen_attribute(cat, &r);
+        break;
+    case VT_TYPE:
+        gen_type(&r);
+        break;
+    case VT_INDEX:
+        gen_index(cat, &r);
+        break;
+    case VT_CONSTRAINT:
+        gen_constraint(cat, &r);
+        break;
+    case VT_DATABASE:
+        gen_database(cat, &r);
+        break;
+    case VT_ROLES:
+        gen_roles(cat, &r);
+        break;
+    case VT_USER:
+        gen_user(cat, &r);
+        break;
+    case VT_SETTINGS:
+        gen_settings(cat, &r);
+        break;
+    case VT_AM:
+        gen_am(&r);
+        break;
+    case VT_TABLES:
+        gen_tables(cat, &r);
+        break;
+    case VT_INDEXES:
+        gen_indexes(cat, &r);
+        break;
+    case VT_COLLATION:
+        gen_collation(&r);
+        break;
+    case VT_TABLESPACE:
+        gen_tablespace(&r);
+        break;
+    case VT_LANGUAGE:
+        gen_language(&r);
+        break;
+    case VT_STAT_ACTIVITY:
+        gen_stat_activity(cat, &r);
+        break;
+    case VT_IS_SCHEMATA:
+        gen_is_schemata(cat, &r);
+        break;
+    case VT_IS_TABLES:
+        gen_is_tables(cat, &r);
+        break;
+    case VT_IS_COLUMNS:
+        gen_is_columns(cat, &r);
+        break;
+    case VT_IS_TABLE_CONSTRAINTS:
+        gen_is_constraints(cat, &r, false);
+        break;
+    case VT_IS_KEY_COLUMN_USAGE:
+        gen_is_constraints(cat, &r, true);
+        break;
+    case VT_TALUS_TABLES:
+        gen_talus_tables(cat, &r);
+        break;
+    case VT_TALUS_SHARDS:
+        gen_talus_shards(cat, &r);
+        break;
+    case VT_TALUS_NODES:
+        gen_talus_nodes(cat, &r);
+        break;
+    default:
+        /* The rest are empty in Talus: no user functions, descriptions,
+         * inheritance, policies, statistics objects, publications,
+         * extensions, triggers, rules or foreign tables. */
+        break;
+    }
+    *rows = r.v;
+    *n = r.n;
+}
+
+void
+pgcat_array_append_value(struct tl_buf *b, const struct tl_value *v,
+                         struct tl_buf *scratch, bool first)
+{
+    tl_buf_reset(scratch);
+    if (!v->is_null)
+        tl_value_to_text(v, scratch);
+    pgcat_array_append(b, v->is_null ? NULL : (const char *)scratch->data,
+                       scratch->len, first);
+}

@@ -1,0 +1,121 @@
+/* pgcat — pg_catalog, information_schema and the talus schema as virtual
+ * tables, generated from a snapshot of the router's catalog, and the
+ * catalog functions tools call over them (format_type, pg_get_userbyid,
+ * pg_get_indexdef, ...).
+ *
+ * OIDs follow PostgreSQL where tools know them (namespaces pg_catalog 11
+ * and public 2200, type OIDs, access methods heap 2 and btree 403, the
+ * bootstrap role 10); a user table with id N is relation 16384 + 4N, its
+ * primary key index 16384 + 4N + 1 and that constraint 16384 + 4N + 2.
+ * Columns of PostgreSQL's types oid, xid, regproc are bigint here, name
+ * and "char" are text, and arrays (int2vector, oidvector, aclitem[],
+ * text[], ...) are text in PostgreSQL's array output form ("{a,b}"): the
+ * array functions and ANY read that form.
+ *
+ * A snapshot is taken once per statement (pgcat_open()) and lives in the
+ * statement arena; nothing here does I/O after that. */
+#ifndef TL_PGCAT_H
+#define TL_PGCAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "table.h"
+#include "tl_error.h"
+#include "value.h"
+
+struct sql_stmt;
+
+#define PGCAT_NS_PG_CATALOG 11
+#define PGCAT_NS_PUBLIC 2200
+#define PGCAT_NS_INFORMATION_SCHEMA 13000
+#define PGCAT_NS_TALUS 13100
+#define PGCAT_ROLE_BOOTSTRAP 10
+#define PGCAT_ROLE_DATABASE_OWNER 6171
+#define PGCAT_DATABASE_OID 5
+#define PGCAT_USER_OID_BASE 16384
+
+/* The snapshot a statement reads: the user tables and the session's
+ * identity. */
+struct pgcat {
+    struct tl_table **tables; /* copies in the statement arena */
+    size_t n_tables;
+    const char *user;
+    const char *database;
+    struct sql_stmt *st;
+};
+
+/** The virtual table @schema.@name (schema NULL or "": pg_catalog only, as
+ * the search path finds it): its number, or -1. Cannot fail. */
+int pgcat_find(const char *schema, const char *name);
+/** The columns of virtual table @vt (static, never freed). */
+const struct tl_table *pgcat_desc(int vt);
+/** Whether @schema names a schema only virtual tables live in. */
+bool pgcat_is_schema(const char *schema);
+
+/** Take the snapshot for statement @st into *@cat (st->a). Errors as
+ * catalog_list(), in st->err. */
+int pgcat_open(struct sql_stmt *st, struct pgcat *cat);
+
+/** The rows of virtual table @vt: *@rows holds *@n rows of
+ * pgcat_desc(vt)->n_columns values, all in @a. Cannot fail. */
+void pgcat_rows(struct pgcat *cat, int vt, struct tl_arena *a,
+                struct tl_value ***rows, size_t *n);
+
+/** Whether @name (unqualified) is a function only a router-side query
+ * can call. Cannot fail. */
+bool pgcat_is_function(const char *name);
+
+/** The OID of relation @t (a user table). */
+uint32_t pgcat_table_oid(const struct tl_table *t);
+
+/* A relation pg_class shows: a user table or a virtual one. */
+struct pgcat_rel {
+    const struct tl_table *t;
+    uint32_t oid;
+    uint32_t nsp;
+    const char *schema;
+    char kind; /* 'r' table, 'v' view */
+    bool user;
+};
+
+/** Every relation of @cat (user tables first) into *@out (in @a); returns
+ * how many. Cannot fail. */
+size_t pgcat_relations(struct pgcat *cat, struct tl_arena *a,
+                       struct pgcat_rel **out);
+/** The name of namespace @nsp ("public" for any unknown one). */
+const char *pgcat_nsp_name(uint32_t nsp);
+/** The namespace OID of @schema (public for any unknown one). */
+uint32_t pgcat_nsp_of(const char *schema);
+/** pg_type.typname of @t ("int4", "varchar", ...). */
+const char *pgcat_type_internal_name(uint8_t t);
+/** PostgreSQL's atttypmod for a column (n + 4 for varchar(n), char(n)). */
+int32_t pgcat_typmod(uint8_t type, int32_t typmod);
+/** Whether @t has a primary key the user declared. */
+bool pgcat_has_pk(const struct tl_table *t);
+/** attnum of column @c of @t (1-based over the columns SQL shows). */
+int pgcat_attnum(const struct tl_table *t, uint32_t c);
+/** "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)" in @a. */
+const char *pgcat_index_def(struct tl_arena *a, const struct tl_table *t);
+
+/* Arrays in their text form. */
+
+/** Split the array text @s (@len bytes, "{a,"b c",NULL}", or a vector's
+ * "1 2 3") into elements
+ * in @a: *@elems[i] / *@lens[i], NULL for a NULL element. 22P02
+ * "malformed array literal" otherwise. */
+int pgcat_array_parse(const char *s, size_t len, struct tl_arena *a,
+                      const char ***elems, size_t **lens, size_t *n,
+                      struct tl_error *err);
+/** Append element @s (@len bytes, NULL for NULL) to array text @b as
+ * PostgreSQL's array_out quotes it. Cannot fail. */
+void pgcat_array_append(struct tl_buf *b, const char *s, size_t len,
+                        bool first);
+/** Append value @v (NULL or not) as an element, through its text output
+ * (@scratch is a buffer to write it in). Cannot fail. */
+void pgcat_array_append_value(struct tl_buf *b, const struct tl_value *v,
+                              struct tl_buf *scratch, bool first);
+
+#endif

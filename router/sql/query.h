@@ -1,0 +1,241 @@
+/* query — a SELECT bound for the router-side executor: a tree of FROM
+ * items (virtual catalog tables, subqueries, set-returning functions,
+ * joins), a filter, grouping and aggregates, targets, ordering, limits and
+ * set operations, with correlated subqueries in any expression.
+ *
+ * Statements over pg_catalog, information_schema and the talus schema are
+ * bound here (query_bind()) and run by router/exec/local.c; nothing of
+ * them reaches a node. Every expression is a tl_expr over the query's
+ * combined row: each FROM item's columns at its offset, the items side by
+ * side in FROM order. Expressions the router evaluates itself (catalog
+ * functions, subqueries, references to an enclosing query's row,
+ * aggregates) are TL_EXPR_EXT nodes.
+ *
+ * Everything lives in the statement arena. A query holds run-time fields
+ * (the current row and group) that the executor sets while it runs: a
+ * bound query is run by one thread at a time. */
+#ifndef TL_QUERY_H
+#define TL_QUERY_H
+
+#include <pg_query/pg_query.pb-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "expr.h"
+#include "router/sql/sql_int.h"
+#include "table.h"
+
+struct pgcat;
+struct query;
+
+enum query_from_kind {
+    QF_VTABLE = 1,   /* a virtual catalog table */
+    QF_SUBQUERY = 2, /* (SELECT ...) AS alias */
+    QF_JOIN = 3,     /* left JOIN right ON quals */
+    QF_SRF = 4,      /* generate_series(a, b) or unnest(array) */
+};
+
+enum query_join {
+    QJ_INNER = 0,
+    QJ_LEFT = 1,
+    QJ_RIGHT = 2,
+    QJ_FULL = 3,
+};
+
+enum query_srf {
+    QS_GENERATE_SERIES = 1,
+    QS_UNNEST = 2,
+    QS_SUBSCRIPTS = 3,  /* generate_subscripts(array, 1) */
+    QS_EXPANDARRAY = 4, /* information_schema._pg_expandarray(array) */
+};
+
+/* A set-returning function in the SELECT list: the row it is in repeats
+ * once per element, the functions of one row side by side (PostgreSQL
+ * 10's rule), shorter ones giving NULL. */
+struct query_tsrf {
+    int kind; /* enum query_srf */
+    struct tl_expr **args;
+    uint32_t n_args;
+    struct query *q;
+    uint8_t elem_type; /* unnest: the array's element type */
+};
+
+enum query_window_kind {
+    QW_ROW_NUMBER = 1,
+    QW_RANK,
+    QW_DENSE_RANK,
+};
+
+/* row_number(), rank() or dense_rank() OVER (PARTITION BY ... ORDER BY
+ * ...): values computed by the executor over the filtered rows. */
+struct query_window {
+    int kind; /* enum query_window_kind */
+    struct tl_expr **part;
+    size_t n_part;
+    struct query_sort *order;
+    size_t n_order;
+    struct query *q;
+    int64_t *values; /* run time: one per filtered row */
+};
+
+struct query_from {
+    int kind;                    /* enum query_from_kind */
+    const struct tl_table *desc; /* the item's columns (NULL for a join) */
+    uint32_t offset;             /* its first column in the combined row */
+    uint32_t width;              /* how many columns it spans */
+    int vtable;                  /* QF_VTABLE: pgcat table number */
+    struct query *sub;           /* QF_SUBQUERY */
+    int srf;                     /* QF_SRF: enum query_srf */
+    struct tl_expr **srf_args;   /* QF_SRF, over the enclosing rows */
+    uint32_t n_srf_args;
+    struct query_from *left, *right; /* QF_JOIN */
+    int join;                        /* QF_JOIN: enum query_join */
+    struct tl_expr *quals;           /* QF_JOIN: over the combined row */
+};
+
+enum query_agg_kind {
+    QA_COUNT_STAR = 1,
+    QA_COUNT,
+    QA_SUM,
+    QA_MIN,
+    QA_MAX,
+    QA_AVG,
+    QA_STRING_AGG,
+    QA_ARRAY_AGG,
+    QA_BOOL_AND,
+    QA_BOOL_OR,
+};
+
+struct query_agg {
+    int kind; /* enum query_agg_kind */
+    bool distinct;
+    uint8_t type;        /* result type */
+    struct tl_expr *arg; /* over the combined row; NULL for count(*) */
+    struct tl_expr *sep; /* string_agg's delimiter */
+    struct query *q;     /* the query it aggregates in */
+    uint32_t index;      /* in q->aggs */
+};
+
+struct query_target {
+    const char *name;
+    uint8_t type;
+    int32_t typmod;
+    struct tl_expr *expr; /* over the combined row (or a group's row) */
+    uint8_t elem_type;    /* an array column's element type, else 0 */
+};
+
+struct query_sort {
+    struct tl_expr *expr;
+    bool desc;
+    bool nulls_first;
+};
+
+/* One group while a grouped query runs: its first row (grouped columns
+ * and the outer references of its targets read it) and the final value
+ * of each aggregate, set by the executor before the group's targets are
+ * evaluated. */
+struct query_group {
+    const struct tl_value *row; /* width columns */
+    struct tl_value *results;   /* n_aggs */
+};
+
+/** The value of aggregate @i in group @g. Cannot fail. */
+static inline struct tl_value
+query_group_result(const struct query_group *g, uint32_t i)
+{
+    return g->results[i];
+}
+
+enum query_setop {
+    QSET_NONE = 0,
+    QSET_UNION,
+    QSET_INTERSECT,
+    QSET_EXCEPT,
+};
+
+struct query {
+    /* Set operation: larg op rarg, then sort and limits over its rows
+     * (targets describe the result; the rest below is unused). */
+    int setop; /* enum query_setop */
+    bool setop_all;
+    struct query *larg, *rarg;
+
+    struct query_from *from; /* NULL: one row of no columns */
+    uint32_t width;          /* columns of the combined row */
+    struct tl_expr *where;   /* NULL: every row */
+    bool grouped;            /* GROUP BY, HAVING or an aggregate */
+    struct tl_expr **group_keys;
+    size_t n_group_keys;
+    struct query_agg **aggs;
+    size_t n_aggs, cap_aggs;
+    struct query_tsrf **tsrfs; /* set-returning functions in targets */
+    size_t n_tsrfs, cap_tsrfs;
+    struct query_window **windows;
+    size_t n_windows, cap_windows;
+    struct tl_expr *having;
+    struct query_target *targets;
+    size_t n_targets;
+    bool distinct; /* SELECT DISTINCT */
+    struct query_sort *sort;
+    size_t n_sort;
+    bool has_limit;
+    uint64_t limit, offset;
+
+    /* Run time (router/exec/local.c). */
+    const struct tl_value *cur_row; /* the combined row being evaluated */
+    struct query_group *cur_group;  /* grouped: the group being output */
+    size_t cur_index;               /* windows: the filtered row's number */
+    size_t srf_pos;                 /* targets' set-returning functions */
+    /* The scope its expressions bound in: correlated references from
+     * subqueries look names up here while binding. */
+    struct bind_scope *scope;
+};
+
+/* What a subquery expression asks of its query (TL_EXPR_EXT data). */
+enum query_sublink_kind {
+    QL_EXISTS = 1,
+    QL_SCALAR,
+    QL_ANY,   /* x op ANY (subquery): x is args[0] */
+    QL_ALL,   /* x op ALL (subquery) */
+    QL_ARRAY, /* ARRAY(subquery) */
+};
+
+struct query_sublink {
+    int kind;   /* enum query_sublink_kind */
+    uint8_t op; /* QL_ANY, QL_ALL: the comparison (enum tl_op) */
+    struct query *q;
+    /* Runs q for the current outer rows: set by the executor before the
+     * statement runs (the binder does no I/O). */
+    int (*run)(struct query_sublink *sl, const struct tl_expr *e,
+               const struct tl_value *row, size_t n_cols, struct tl_arena *a,
+               struct tl_value *out, struct tl_error *err);
+    void *run_arg;
+};
+
+/* Every subquery expression a statement bound, so the executor can give
+ * each its runner. */
+struct query_ctx {
+    struct pgcat *cat; /* the catalog snapshot the statement reads */
+    struct query_sublink **sublinks;
+    size_t n_sublinks, cap_sublinks;
+};
+
+/** How many rows set-returning function @s gives over @row (its
+ * arguments evaluated there). Errors as tl_expr_eval(). */
+int query_tsrf_length(const struct query_tsrf *s, const struct tl_value *row,
+                      size_t n_cols, struct tl_arena *a, size_t *len,
+                      struct tl_error *err);
+
+/** Whether @ss must run at the router: it reads a pg_catalog,
+ * information_schema or talus relation, or holds a subquery or a call of
+ * a catalog function. Cannot fail. */
+bool query_wanted(const PgQuery__SelectStmt *ss);
+
+/** Bind @ss into *@out (in st->a), reading the catalog snapshot @ctx->cat.
+ * PostgreSQL's errors for bad references and types; 0A000 naming what
+ * Talus cannot run at the router yet (a user table among catalog ones,
+ * window functions, WITH, ...). */
+int query_bind(struct sql_stmt *st, struct query_ctx *ctx,
+               const PgQuery__SelectStmt *ss, struct query **out);
+
+#endif
