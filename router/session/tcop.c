@@ -245,7 +245,11 @@ exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
     case PG_QUERY__NODE__NODE_DROP_STMT:
         if (n->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
             return ddl_exec_drop(st, n->drop_stmt);
+        if (n->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE)
+            return ddl_exec_drop_sequence(st, n->drop_stmt);
         break;
+    case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
+        return ddl_exec_create_sequence(st, n->create_seq_stmt);
     case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
         return explain_exec(st, n->explain_stmt);
     case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
