@@ -1237,7 +1237,11 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
         return sql_error_at(st, TL_EUNSUPPORTED, f->location);
     }
     int rv = func_bind_call(st, f, out);
-    if (rv > 0)
+    /* Over catalog relations pg_get_serial_sequence() gets names read
+     * from rows: the catalog's version evaluates it per row. */
+    bool per_row = sc->local != NULL && name != NULL &&
+                   strcmp(name, "pg_get_serial_sequence") == 0;
+    if (rv > 0 && !per_row)
         rv = seqfunc_bind_call(st, f, out);
     if (rv <= 0)
         return rv;
