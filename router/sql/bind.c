@@ -1237,9 +1237,13 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
         return sql_error_at(st, TL_EUNSUPPORTED, f->location);
     }
     int rv = func_bind_call(st, f, out);
-    /* Over catalog relations pg_get_serial_sequence() gets names read
+    /* Over catalog relations pg_get_serial_sequence() may get names read
      * from rows: the catalog's version evaluates it per row. */
-    bool per_row = sc->local != NULL && name != NULL &&
+    bool all_const = true;
+    for (size_t i = 0; i < f->n_args; i++)
+        all_const =
+            all_const && f->args[i]->node_case == PG_QUERY__NODE__NODE_A_CONST;
+    bool per_row = sc->local != NULL && name != NULL && !all_const &&
                    strcmp(name, "pg_get_serial_sequence") == 0;
     if (rv > 0 && !per_row)
         rv = seqfunc_bind_call(st, f, out);
