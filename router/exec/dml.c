@@ -26,6 +26,7 @@
 #include "router/exec/dml_int.h"
 #include "router/exec/explain.h"
 #include "router/exec/gather.h"
+#include "router/exec/insert_select.h"
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
 #include "row.h"
@@ -44,8 +45,7 @@ refuse_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is)
     if (is->select_stmt == NULL)
         return 0; /* DEFAULT VALUES */
     const PgQuery__SelectStmt *ss = is->select_stmt->select_stmt;
-    if (is->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
-        ss->n_values_lists == 0)
+    if (is->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
         return sql_unsupported(st, "INSERT ... SELECT");
     if (ss->n_sort_clause > 0 || ss->limit_count != NULL ||
         ss->limit_offset != NULL || ss->with_clause != NULL)
@@ -62,10 +62,9 @@ no_column(struct sql_stmt *st, const struct tl_table *t, const char *name,
     return sql_error_at(st, TL_ENOTFOUND, location);
 }
 
-/* Resolve the column list (or every visible column). */
-static int
-bind_target_columns(struct sql_stmt *st, const PgQuery__InsertStmt *is,
-                    struct ins *in)
+int
+dml_bind_target_columns(struct sql_stmt *st, const PgQuery__InsertStmt *is,
+                        struct ins *in)
 {
     const struct tl_table *t = in->t;
     in->target = tl_arena_alloc(st->a, (t->n_columns + is->n_cols + 1) *
@@ -559,13 +558,17 @@ dml_exec_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is,
 {
     struct ins in = {0};
     in.override = is->override;
+    if (is->select_stmt != NULL &&
+        is->select_stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT &&
+        is->select_stmt->select_stmt->n_values_lists == 0)
+        return insert_select_exec(st, is, explain);
     int rv = refuse_insert(st, is);
     if (rv == 0)
         rv = sql_lookup_table(st, is->relation, &in.t);
     if (rv == 0)
         rv = default_parse_table(st, in.t, &in.defaults);
     if (rv == 0)
-        rv = bind_target_columns(st, is, &in);
+        rv = dml_bind_target_columns(st, is, &in);
     if (rv == 0)
         rv = build_rows(st, is, &in);
     if (rv != 0 || st->describe_only)

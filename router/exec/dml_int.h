@@ -41,6 +41,12 @@ struct ins {
 int dml_default_value(struct sql_stmt *st, const struct ins *in, uint32_t c,
                       struct tl_value *out);
 
+/** Resolve INSERT's column list into in->target (every visible column
+ * without one): 42703 for a column @in->t lacks, 42701 for one named
+ * twice. */
+int dml_bind_target_columns(struct sql_stmt *st, const PgQuery__InsertStmt *is,
+                            struct ins *in);
+
 /** Encode @r's values (a full row of @t) into its key, value and shard,
  * in st->a; @tmp is scratch. Cannot fail. */
 void dml_encode_row(struct sql_stmt *st, const struct tl_table *t,
