@@ -105,6 +105,7 @@ fill_from_proto(const Talus__TableDesc *pb, struct tl_table *t,
         }
         col->not_null = c->not_null;
         col->hidden = c->hidden;
+        col->dropped = c->dropped;
         if (c->identity > TL_IDENTITY_BY_DEFAULT)
             return proto_error(err, "unknown identity kind", tname);
         col->identity = (uint8_t)c->identity;
@@ -193,6 +194,8 @@ tl_table_to_proto(const struct tl_table *t, struct tl_arena *a,
         c->not_null = col->not_null;
         c->has_hidden = col->hidden;
         c->hidden = col->hidden;
+        c->has_dropped = col->dropped;
+        c->dropped = col->dropped;
         /* Absent when unset, so older descriptions stay byte-identical. */
         if (col->default_expr != NULL)
             c->default_expr = tl_arena_strdup(a, col->default_expr);

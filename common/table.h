@@ -42,6 +42,10 @@ struct tl_column {
     bool hidden;
     uint8_t identity; /* enum tl_identity */
     char *default_expr;
+    /* Dropped by ALTER TABLE: hidden too, named
+     * "........pg.dropped.N........" as PostgreSQL names them, NULL in new
+     * rows. A hidden column that is not dropped is a generated row id. */
+    bool dropped;
 };
 
 /* Table kinds (TableDesc.distribution; stored: never renumber). */

@@ -780,6 +780,105 @@ catalog_drop_table(struct catalog *c, const char *name, struct tl_error *err)
     return rv;
 }
 
+/* One attempt of catalog_alter_table(): read @name, let @edit change a
+ * copy, write it back conditional on the description read (and, renamed,
+ * on the new name being free), with the map version. */
+static int
+alter_once(struct catalog *c, const char *name, catalog_edit_fn edit, void *arg,
+           struct tl_arena *a, struct tl_table **out, uint64_t *version,
+           int *failed, struct tl_error *err)
+{
+    struct catalog_row *rows;
+    size_t n;
+    struct tl_buf key, expect, nkey, val;
+    tl_buf_init(&key);
+    tl_meta_key_table(&key, name);
+    int rv = catalog_scan_key(c, &key, a, &rows, &n, err);
+    struct tl_table *t = NULL;
+    if (rv == 0 &&
+        (n == 0 || tl_meta_table_decode(rows[0].p, rows[0].len, &t) != 0))
+        rv = TL_ENOTFOUND;
+    if (rv == 0)
+        rv = edit(&t, arg, err);
+    if (rv != 0) {
+        tl_table_destroy(t);
+        tl_buf_close(&key);
+        return rv;
+    }
+    t->schema_version++;
+    tl_buf_init(&expect);
+    tl_buf_init(&nkey);
+    tl_buf_init(&val);
+    tl_buf_append(&expect, rows[0].p, rows[0].len);
+    tl_meta_table_encode(&val, t);
+    Talus__Mutation *m[3];
+    size_t k = 0;
+    bool renamed = strcmp(t->name, name) != 0;
+    if (renamed) {
+        tl_meta_key_table(&nkey, t->name);
+        m[k++] = catalog_make_mut(a, TALUS__MUTATION__KIND__DELETE, &key, NULL,
+                                  TALUS__MUTATION__COND__EQUALS, &expect);
+        m[k++] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &nkey, &val,
+                                  TALUS__MUTATION__COND__ABSENT, NULL);
+    } else {
+        m[k++] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &key, &val,
+                                  TALUS__MUTATION__COND__EQUALS, &expect);
+    }
+    rv = version_mutation(c, a, &m[k], version, err);
+    if (rv == 0)
+        rv = catalog_write_batch(c, TL_META_GROUP, m, k + 1, failed, err);
+    tl_buf_close(&key);
+    tl_buf_close(&expect);
+    tl_buf_close(&nkey);
+    tl_buf_close(&val);
+    if (rv != 0) {
+        tl_table_destroy(t);
+        return rv;
+    }
+    *out = t;
+    return 0;
+}
+
+int
+catalog_alter_table(struct catalog *c, const char *name, catalog_edit_fn edit,
+                    void *arg, struct tl_error *err)
+{
+    struct tl_arena a;
+    tl_arena_init(&a);
+    int rv = TL_ECONFLICT;
+    uint64_t version = 0;
+    struct tl_table *t = NULL;
+    for (int attempt = 0; attempt < CATALOG_RETRIES; attempt++) {
+        int failed = -1;
+        tl_arena_reset(&a);
+        rv = alter_once(c, name, edit, arg, &a, &t, &version, &failed, err);
+        /* The new name taken (the PUT of a rename failed its ABSENT). */
+        if (rv == TL_ECONFLICT && failed == 1) {
+            rv = TL_EEXISTS;
+            break;
+        }
+        if (rv != TL_ECONFLICT)
+            break;
+    }
+    if (rv == 0) {
+        cache_remove(c, name);
+        cache_put(c, t);
+        catch_up(c, version);
+        tl_info(MOD,
+                "event=alter_table table=%s name=%s id=%u schema=%u "
+                "version=%llu",
+                name, t->name, t->id, t->schema_version,
+                (unsigned long long)version);
+        tl_table_destroy(t);
+    } else if (rv == TL_ECONFLICT) {
+        tl_error_set(err, rv, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                     "could not alter table \"%s\": too much concurrent DDL",
+                     name);
+    }
+    tl_arena_close(&a);
+    return rv;
+}
+
 int
 catalog_vschema_entry(struct catalog *c, const char *name, struct tl_arena *a,
                       char **json, struct tl_error *err)

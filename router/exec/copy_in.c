@@ -218,7 +218,7 @@ add_row(struct copy_in *ci, const struct copy_in_field *fields,
         r->vals[ci->cols[i]].type = col->type;
     }
     for (uint32_t c = 0; c < t->n_columns; c++) {
-        if (t->columns[c].hidden) {
+        if (t->columns[c].hidden && !t->columns[c].dropped) {
             r->vals[c] =
                 tl_value_int(TL_TYPE_INT8, router_next_rowid(ci->st->r));
         } else if (!ci->given[c] && ci->in.defaults != NULL &&

@@ -175,7 +175,7 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
     if (st->describe_only)
         return 0; /* the $n are NULL: no constraint to check yet */
     for (uint32_t c = 0; c < t->n_columns; c++)
-        if (t->columns[c].hidden)
+        if (t->columns[c].hidden && !t->columns[c].dropped)
             r->vals[c] = tl_value_int(TL_TYPE_INT8, router_next_rowid(st->r));
     return tl_table_check_row(t, r->vals, &st->err);
 }

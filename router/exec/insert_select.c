@@ -26,9 +26,9 @@ struct ins_dest {
      * writer (-1: dropped, an identity column under OVERRIDING USER
      * VALUE). */
     int32_t *slot;
-    size_t n_slots;      /* columns written */
-    struct copy_in *ci;  /* created at startup */
-    size_t *cols;        /* table column of each slot */
+    size_t n_slots;     /* columns written */
+    struct copy_in *ci; /* created at startup */
+    size_t *cols;       /* table column of each slot */
     struct tl_value *vals;
     struct tl_arena scratch; /* per row */
     /* Gathering first (the SELECT reads the target table). */
@@ -80,7 +80,8 @@ startup(struct dest *d, const struct dest_column *cols, size_t n)
             continue;
         }
         if (col->identity == TL_IDENTITY_ALWAYS &&
-            in->override != PG_QUERY__OVERRIDING_KIND__OVERRIDING_SYSTEM_VALUE) {
+            in->override !=
+                PG_QUERY__OVERRIDING_KIND__OVERRIDING_SYSTEM_VALUE) {
             sql_error(st, TL_EINVAL, TL_SQLSTATE_GENERATED_ALWAYS,
                       "cannot insert a non-DEFAULT value into column \"%s\"",
                       col->name);

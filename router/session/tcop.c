@@ -10,6 +10,7 @@
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
+#include "router/exec/alter.h"
 #include "router/exec/dml.h"
 #include "router/exec/explain.h"
 #include "router/exec/select.h"
@@ -266,6 +267,10 @@ exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
         return dml_exec_truncate(st, n->truncate_stmt);
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
         return sql_unsupported(st, "CREATE TABLE ... AS");
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+        return alter_exec_table(st, n->alter_table_stmt);
+    case PG_QUERY__NODE__NODE_RENAME_STMT:
+        return alter_exec_rename(st, n->rename_stmt);
     default:
         break;
     }

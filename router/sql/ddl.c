@@ -304,6 +304,35 @@ add_column(struct sql_stmt *st, struct table_builder *b,
     return 0;
 }
 
+int
+ddl_add_column(struct sql_stmt *st, struct tl_table *t,
+               const PgQuery__ColumnDef *cd)
+{
+    struct table_builder b = {.t = t, .cap = t->n_columns};
+    int rv = add_column(st, &b, cd);
+    if (rv != 0)
+        return rv;
+    if (b.has_pk || b.n_owned > 0)
+        return sql_unsupported(st, b.has_pk ? "ADD COLUMN ... PRIMARY KEY"
+                                            : "ADD COLUMN with serial or "
+                                              "identity");
+    return 0;
+}
+
+int
+ddl_set_default(struct sql_stmt *st, struct tl_table *t, uint32_t col,
+                const PgQuery__Node *expr)
+{
+    if (expr == NULL) {
+        t->columns[col].default_expr = NULL;
+        return 0;
+    }
+    struct table_builder b = {.t = t, .cap = t->n_columns};
+    PgQuery__Constraint c = PG_QUERY__CONSTRAINT__INIT;
+    c.raw_expr = (PgQuery__Node *)expr;
+    return set_default(st, &b, col, &c);
+}
+
 static int
 add_table_constraint(struct sql_stmt *st, struct table_builder *b,
                      const PgQuery__Constraint *c)

@@ -231,6 +231,16 @@ const char *sql_guc_value(struct sql_stmt *st, const char *name);
  * it). Errors as PostgreSQL / 0A000 for what Talus lacks. */
 int ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
                     struct tl_table **out);
+/** Append column @cd (ALTER TABLE ADD COLUMN) to @t, whose columns
+ * array must have room for one more (in st->a): type, NOT NULL and
+ * DEFAULT as CREATE TABLE reads them; 0A000 for a PRIMARY KEY, serial or
+ * identity column; 42701 when the name is taken. */
+int ddl_add_column(struct sql_stmt *st, struct tl_table *t,
+                   const PgQuery__ColumnDef *cd);
+/** Give column @col of @t the DEFAULT @expr (checked as CREATE TABLE
+ * checks it), or none when @expr is NULL. */
+int ddl_set_default(struct sql_stmt *st, struct tl_table *t, uint32_t col,
+                    const PgQuery__Node *expr);
 /** CREATE TABLE [IF NOT EXISTS]: store the table, send the tag (and the
  * 42P07 notice when it exists and IF NOT EXISTS was given). */
 int ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs);
