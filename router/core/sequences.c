@@ -151,6 +151,13 @@ sequence_lookup(struct router *r, const char *name, struct tl_sequence *out,
 }
 
 int
+sequence_list(struct router *r, struct tl_arena *a, struct tl_sequence **out,
+              size_t *n, struct tl_error *err)
+{
+    return sequence_list_owned(r, 0, a, out, n, err);
+}
+
+int
 sequence_list_owned(struct router *r, uint32_t table_id, struct tl_arena *a,
                     struct tl_sequence **out, size_t *n, struct tl_error *err)
 {
@@ -165,7 +172,7 @@ sequence_list_owned(struct router *r, uint32_t table_id, struct tl_arena *a,
     for (size_t i = 0; i < n_rows; i++) {
         struct tl_sequence *s = &(*out)[*n];
         if (tl_meta_sequence_decode(rows[i].p, rows[i].len, s) == 0 &&
-            s->owner_table == table_id)
+            (table_id == 0 || s->owner_table == table_id))
             (*n)++;
     }
     return 0;

@@ -54,7 +54,12 @@ int sequence_create(struct router *r, struct tl_sequence *seq,
 int sequence_lookup(struct router *r, const char *name, struct tl_sequence *out,
                     struct tl_error *err);
 
-/** Every sequence owned by table @table_id, in @a (*@out, *@n). */
+/** Every sequence, in @a (*@out, *@n). */
+int sequence_list(struct router *r, struct tl_arena *a,
+                  struct tl_sequence **out, size_t *n, struct tl_error *err);
+
+/** Every sequence owned by table @table_id (0: every sequence), in @a
+ * (*@out, *@n). */
 int sequence_list_owned(struct router *r, uint32_t table_id, struct tl_arena *a,
                         struct tl_sequence **out, size_t *n,
                         struct tl_error *err);

@@ -11,6 +11,7 @@
 #include "common/base/sqlstate.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
+#include "router/core/sequences.h"
 #include "router/sql/sql_int.h"
 #include "vindex.h"
 
@@ -146,6 +147,9 @@ static const struct vt_spec specs[] = {
     {"pg_catalog", "pg_sequence", 2224, 'r',
      "seqrelid:o seqtypid:o seqstart:l seqincrement:l seqmax:l seqmin:l "
      "seqcache:l seqcycle:b"},
+    {"pg_catalog", "pg_depend", 2608, 'r',
+     "classid:o objid:o objsubid:i refclassid:o refobjid:o refobjsubid:i "
+     "deptype:c"},
     {"pg_catalog", "pg_language", 2612, 'r',
      "oid:o lanname:n lanowner:o lanispl:b lanpltrusted:b "
      "lanplcallfoid:o laninline:o lanvalidator:o lanacl:a"},
@@ -227,6 +231,7 @@ enum {
     VT_EXTENSION,
     VT_TRIGGER,
     VT_SEQUENCE,
+    VT_DEPEND,
     VT_LANGUAGE,
     VT_REWRITE,
     VT_FOREIGN_TABLE,
@@ -353,8 +358,11 @@ pgcat_open(struct sql_stmt *st, struct pgcat *cat)
     cat->database = st->s->database[0] ? st->s->database : "talus";
     if (st->r == NULL || st->r->catalog == NULL)
         return 0;
-    return catalog_list(st->r->catalog, st->a, &cat->tables, &cat->n_tables,
-                        &st->err);
+    int rv = catalog_list(st->r->catalog, st->a, &cat->tables, &cat->n_tables,
+                          &st->err);
+    if (rv == 0)
+        rv = sequence_list(st->r, st->a, &cat->seqs, &cat->n_seqs, &st->err);
+    return rv;
 }
 
 /* ------------------------------------------------------------- arrays */
@@ -749,6 +757,74 @@ static bool
 has_default(const struct tl_column *c)
 {
     return c->default_expr != NULL && c->identity == TL_IDENTITY_NONE;
+}
+
+/* The OID of sequence @s (table and sequence ids share one counter). */
+static uint32_t
+seq_oid(const struct tl_sequence *s)
+{
+    return PGCAT_USER_OID_BASE + 4u * s->id;
+}
+
+static void
+gen_class_sequences(struct pgcat *cat, struct rows *r)
+{
+    for (size_t i = 0; i < cat->n_seqs; i++) {
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "oid", seq_oid(&cat->seqs[i]));
+        set_text(r, row, "relname", cat->seqs[i].name);
+        set_int(r, row, "relnamespace", PGCAT_NS_PUBLIC);
+        set_int(r, row, "relowner", PGCAT_ROLE_BOOTSTRAP);
+        set_int(r, row, "relfilenode", seq_oid(&cat->seqs[i]));
+        row[col(r, "reltuples")] = tl_value_float4(1);
+        set_text(r, row, "relpersistence", "p");
+        set_text(r, row, "relkind", "S");
+        set_int(r, row, "relnatts", 3);
+        set_bool(r, row, "relispopulated", true);
+        set_text(r, row, "relreplident", "n");
+    }
+}
+
+static void
+gen_sequence(struct pgcat *cat, struct rows *r)
+{
+    for (size_t i = 0; i < cat->n_seqs; i++) {
+        const struct tl_sequence *s = &cat->seqs[i];
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "seqrelid", seq_oid(s));
+        set_int(r, row, "seqtypid", tl_type_oid(s->type));
+        set_int(r, row, "seqstart", s->start);
+        set_int(r, row, "seqincrement", s->increment);
+        set_int(r, row, "seqmax", s->max_value);
+        set_int(r, row, "seqmin", s->min_value);
+        set_int(r, row, "seqcache", s->cache);
+        set_bool(r, row, "seqcycle", s->cycle);
+    }
+}
+
+/* A sequence a serial or identity column owns depends on that column
+ * (deptype 'a' for serial, 'i' for identity), as \\d of a sequence shows. */
+static void
+gen_depend(struct pgcat *cat, struct rows *r)
+{
+    for (size_t i = 0; i < cat->n_seqs; i++) {
+        const struct tl_sequence *s = &cat->seqs[i];
+        const struct tl_table *t = NULL;
+        for (size_t k = 0; k < cat->n_tables && t == NULL; k++)
+            if (cat->tables[k]->id == s->owner_table)
+                t = cat->tables[k];
+        int c = t != NULL ? tl_table_find_column(t, s->owner_column) : -1;
+        if (c < 0)
+            continue;
+        struct tl_value *row = new_row(r);
+        set_int(r, row, "classid", 1259);
+        set_int(r, row, "objid", seq_oid(s));
+        set_int(r, row, "refclassid", 1259);
+        set_int(r, row, "refobjid", pgcat_table_oid(t));
+        set_int(r, row, "refobjsubid", pgcat_attnum(t, (uint32_t)c));
+        set_text(r, row, "deptype",
+                 t->columns[c].identity != TL_IDENTITY_NONE ? "i" : "a");
+    }
 }
 
 static void
@@ -1445,6 +1521,13 @@ pgcat_rows(struct pgcat *cat, int vt, struct tl_arena *a,
     switch (vt) {
     case VT_CLASS:
         gen_class(cat, &r);
+        gen_class_sequences(cat, &r);
+        break;
+    case VT_SEQUENCE:
+        gen_sequence(cat, &r);
+        break;
+    case VT_DEPEND:
+        gen_depend(cat, &r);
         break;
     case VT_NAMESPACE:
         gen_namespace(cat, &r);

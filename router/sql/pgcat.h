@@ -39,9 +39,13 @@ struct sql_stmt;
 
 /* The snapshot a statement reads: the user tables and the session's
  * identity. */
+struct tl_sequence;
+
 struct pgcat {
     struct tl_table **tables; /* copies in the statement arena */
     size_t n_tables;
+    struct tl_sequence *seqs; /* in the statement arena */
+    size_t n_seqs;
     const char *user;
     const char *database;
     struct sql_stmt *st;

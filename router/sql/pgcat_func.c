@@ -14,6 +14,7 @@
 #include "router/sql/pgcat.h"
 #include "router/sql/query.h"
 #include "router/sql/sql_int.h"
+#include "sequence.h"
 
 typedef int (*fn_impl)(struct pgcat *cat, const struct tl_value *args,
                        uint32_t n, struct tl_arena *a, struct tl_value *out,
@@ -43,6 +44,16 @@ text_value(struct tl_arena *a, const char *s)
         return tl_value_null(TL_TYPE_TEXT);
     return tl_value_text(TL_TYPE_TEXT, tl_arena_strdup(a, s),
                          (uint32_t)strlen(s));
+}
+
+/* The sequence whose OID is @oid, or NULL. */
+static const struct tl_sequence *
+find_seq_oid(const struct pgcat *cat, int64_t oid)
+{
+    for (size_t i = 0; i < cat->n_seqs; i++)
+        if (PGCAT_USER_OID_BASE + 4 * (int64_t)cat->seqs[i].id == oid)
+            return &cat->seqs[i];
+    return NULL;
 }
 
 static const struct pgcat_rel *
@@ -87,8 +98,9 @@ fn_table_visible(struct pgcat *cat, const struct tl_value *args, uint32_t n,
     (void)n, (void)err;
     bool is_index;
     const struct pgcat_rel *rl = find_rel_oid(cat, a, args[0].u.i, &is_index);
-    *out = tl_value_bool(rl != NULL && (rl->nsp == PGCAT_NS_PUBLIC ||
-                                        rl->nsp == PGCAT_NS_PG_CATALOG));
+    *out = tl_value_bool((rl != NULL && (rl->nsp == PGCAT_NS_PUBLIC ||
+                                         rl->nsp == PGCAT_NS_PG_CATALOG)) ||
+                         find_seq_oid(cat, args[0].u.i) != NULL);
     return 0;
 }
 
@@ -781,6 +793,12 @@ name_to_oid(struct sql_stmt *st, struct pgcat *cat, const char *kind,
                 return 0;
             }
         }
+        for (size_t i = 0; i < cat->n_seqs; i++)
+            if ((schema == NULL || strcmp(schema, "public") == 0) &&
+                strcmp(cat->seqs[i].name, name) == 0) {
+                *oid = PGCAT_USER_OID_BASE + 4 * (int64_t)cat->seqs[i].id;
+                return 0;
+            }
         sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_TABLE,
                   "relation \"%s\" does not exist", s);
         return sql_error_at(st, TL_ENOTFOUND, location);

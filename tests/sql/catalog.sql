@@ -84,3 +84,13 @@ SELECT column_name, column_default, is_identity FROM information_schema.columns 
 SELECT a.attname, a.atthasdef, a.attidentity, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
  WHERE a.attrelid = 'cat_def'::regclass AND a.attnum > 0 ORDER BY a.attnum;
 DROP TABLE cat_def;
+-- sequences in pg_class, pg_sequence and pg_depend
+CREATE TABLE cat_sq (id serial PRIMARY KEY, v int);
+CREATE SEQUENCE cat_s2 INCREMENT 5 START 100;
+\ds cat_*
+\d cat_s2
+\d cat_sq_id_seq
+SELECT c.relname, c.relkind FROM pg_class c WHERE c.relname LIKE 'cat_s%' ORDER BY 1;
+SELECT seqstart, seqincrement, seqmin, seqmax, seqcache, seqcycle FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid WHERE c.relname = 'cat_s2';
+DROP TABLE cat_sq;
+DROP SEQUENCE cat_s2;
