@@ -1253,6 +1253,18 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
         return rv;
     if (sc->local != NULL && (rv = pgcat_bind_func(st, sc, f, out)) <= 0)
         return rv;
+    if (name != NULL && strcmp(name, "pg_typeof") == 0 && f->n_args == 1) {
+        /* The argument's type, known when binding: a constant. */
+        struct tl_expr *arg;
+        if ((rv = bind_node(st, sc, f->args[0], &arg)) != 0)
+            return rv;
+        const char *tn =
+            arg->type == TL_TYPE_UNKNOWN ? "unknown" : type_label(arg->type);
+        struct tl_value v =
+            tl_value_text(TL_TYPE_TEXT, tn, (uint32_t)strlen(tn));
+        *out = tl_expr_const(st->a, &v);
+        return 0;
+    }
     if (name != NULL && pg_lacks(name)) {
         sql_unsupported(st, tl_arena_printf(st->a, "function %s()", name));
         return sql_error_at(st, TL_EUNSUPPORTED, f->location);

@@ -340,6 +340,41 @@ fn_array_lower(struct pgcat *cat, const struct tl_value *args, uint32_t n,
     return rv;
 }
 
+/* array_position(arr, x): the first element equal to @x, from 1. */
+static int
+fn_array_position(struct pgcat *cat, const struct tl_value *args, uint32_t n,
+                  struct tl_arena *a, struct tl_value *out,
+                  struct tl_error *err)
+{
+    (void)cat, (void)n;
+    const char **el;
+    size_t *lens, cnt;
+    if (args[0].is_null) {
+        *out = tl_value_null(TL_TYPE_INT4);
+        return 0;
+    }
+    int rv = pgcat_array_parse(args[0].u.s.p, args[0].u.s.len, a, &el, &lens,
+                               &cnt, err);
+    if (rv != 0)
+        return rv;
+    struct tl_buf t;
+    tl_buf_init(&t);
+    if (!args[1].is_null)
+        tl_value_to_text(&args[1], &t);
+    *out = tl_value_null(TL_TYPE_INT4);
+    for (size_t i = 0; i < cnt; i++) {
+        bool eq = args[1].is_null ? el[i] == NULL
+                                  : el[i] != NULL && lens[i] == t.len &&
+                                        memcmp(el[i], t.data, t.len) == 0;
+        if (eq) {
+            *out = tl_value_int(TL_TYPE_INT4, (int64_t)i + 1);
+            break;
+        }
+    }
+    tl_buf_close(&t);
+    return 0;
+}
+
 static int
 fn_cardinality(struct pgcat *cat, const struct tl_value *args, uint32_t n,
                struct tl_arena *a, struct tl_value *out, struct tl_error *err)
@@ -621,6 +656,7 @@ static const struct fn_def fns[] = {
     {"array_upper", 2, 2, TL_TYPE_INT4, "ai", true, fn_array_length},
     {"array_lower", 2, 2, TL_TYPE_INT4, "ai", true, fn_array_lower},
     {"cardinality", 1, 1, TL_TYPE_INT4, "a", true, fn_cardinality},
+    {"array_position", 2, 2, TL_TYPE_INT4, "a*", false, fn_array_position},
     {"current_schemas", 1, 1, TL_TYPE_TEXT, "b", true, fn_current_schemas},
     {"pg_size_pretty", 1, 1, TL_TYPE_TEXT, "l", true, fn_size_pretty},
     {"pg_table_size", 1, 1, TL_TYPE_INT8, "o", true, fn_zero},

@@ -51,6 +51,7 @@ SELECT json_build_object('a', 1, 'b', 'x"y', 'c', NULL, 'd', true);
 SELECT ARRAY(SELECT relname FROM pg_class WHERE relname LIKE 'cat%' ORDER BY 1);
 SELECT array_to_string(ARRAY['a', 'b', NULL], '-'), array_to_string(ARRAY['a', NULL], ',', '*');
 SELECT 'a' = ANY ('{a,b}'), 3 = ANY ('{1,2}'::int[]), 1 = ALL ('{1,1}'::int[]);
+SELECT array_position(ARRAY['a', 'b', 'c'], 'b'), array_position(ARRAY['a'], 'z');
 SELECT * FROM generate_series(1, 3) g;
 SELECT g, g * 2 AS twice FROM generate_series(10, 1, -4) AS g;
 -- conditions of WHERE move into the FROM items they read, never below the

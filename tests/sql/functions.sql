@@ -39,3 +39,4 @@ SELECT version('x');
 SELECT pg_catalog.nosuch();
 SELECT id FROM fx WHERE nosuch(id);
 DROP TABLE fx;
+SELECT pg_typeof(1), pg_typeof(1.5::float8), pg_typeof('x'), pg_typeof('x'::text), pg_typeof(now()), pg_typeof(NULL::date);
