@@ -1100,7 +1100,7 @@ decode_param(struct prep *p, size_t i, int16_t format, const uint8_t *bytes,
                              (uint32_t)len);
         return 0;
     }
-    rv = tl_value_from_text(type, -1, copy, len, out, e);
+    rv = tl_value_from_text(type, -1, copy, len, a, out, e);
     if (rv == 0 && tl_type_is_text(type))
         out->type = type;
     return rv;

@@ -857,6 +857,10 @@ pgcat_type_internal_name(uint8_t t)
         return "timestamp";
     case TL_TYPE_DATE:
         return "date";
+    case TL_TYPE_UUID:
+        return "uuid";
+    case TL_TYPE_BYTEA:
+        return "bytea";
     default:
         return tl_type_name(t);
     }
@@ -894,11 +898,13 @@ type_row(struct rows *r, uint32_t oid, const char *name, int16_t len,
 static void
 gen_type(struct rows *r)
 {
+    /* The type numbers have gaps (tl_type_is_known). */
     for (uint8_t t = 1; t <= TL_TYPE_MAX; t++)
-        type_row(r, tl_type_oid(t), pgcat_type_internal_name(t), tl_type_len(t),
-                 type_category(t),
-                 t == TL_TYPE_FLOAT8 || t == TL_TYPE_TEXT ||
-                     t == TL_TYPE_TIMESTAMPTZ || t == TL_TYPE_BOOL);
+        if (tl_type_is_known(t))
+            type_row(r, tl_type_oid(t), pgcat_type_internal_name(t),
+                     tl_type_len(t), type_category(t),
+                     t == TL_TYPE_FLOAT8 || t == TL_TYPE_TEXT ||
+                         t == TL_TYPE_TIMESTAMPTZ || t == TL_TYPE_BOOL);
     for (size_t i = 0; i < sizeof(extra_types) / sizeof(extra_types[0]); i++)
         type_row(r, extra_types[i].oid, extra_types[i].name, extra_types[i].len,
                  extra_types[i].category, false);
