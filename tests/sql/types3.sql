@@ -73,7 +73,9 @@ SELECT length(gen_random_uuid()::text) AS len, substr(gen_random_uuid()::text, 1
 SELECT gen_random_uuid() = gen_random_uuid() AS same;
 CREATE TABLE ty_gen (id uuid PRIMARY KEY, n int);
 INSERT INTO ty_gen VALUES (gen_random_uuid(), 1), (gen_random_uuid(), 2), (gen_random_uuid(), 3);
-INSERT INTO ty_gen SELECT gen_random_uuid(), 4;
+INSERT INTO ty_gen VALUES (gen_random_uuid(), 4);
+INSERT INTO ty_gen VALUES (gen_random_uuid(), 5), (gen_random_uuid()::text::uuid, 6);
+SELECT n, length(id::text) AS len FROM ty_gen ORDER BY n;
 SELECT count(*) AS n, count(DISTINCT id) AS distinct_ids FROM ty_gen;
 -- a bytea primary key: ordered bytewise, prefixes first
 CREATE TABLE ty_bytea (k bytea PRIMARY KEY, v text);
@@ -82,6 +84,22 @@ INSERT INTO ty_bytea VALUES ('\x01', 'dup');
 SELECT k, v FROM ty_bytea ORDER BY k;
 SELECT v FROM ty_bytea WHERE k = '\x0100';
 SELECT v FROM ty_bytea WHERE k >= '\x01' ORDER BY k;
+-- COPY text and CSV formats: a bytea is written in its hex form (the
+-- backslash doubled in text format) and read back in either input format
+COPY (SELECT k, v FROM ty_bytea ORDER BY k) TO STDOUT;
+COPY (SELECT k, v FROM ty_bytea ORDER BY k) TO STDOUT (FORMAT csv);
+COPY (SELECT id, data FROM ty_uuid ORDER BY id) TO STDOUT;
+COPY ty_bytea FROM STDIN;
+\\x0a0b	copied hex
+\\001z	copied escape
+\.
+COPY ty_bytea FROM STDIN (FORMAT csv);
+\x0c,csv hex
+\.
+SELECT k, v FROM ty_bytea WHERE v LIKE 'copied%' OR v LIKE 'csv%' ORDER BY k;
+COPY ty_bytea FROM STDIN;
+\\xzz	bad
+\.
 -- the catalog
 SELECT typname, typlen, typcategory FROM pg_type WHERE oid IN (17, 2950) ORDER BY oid;
 SELECT format_type(2950, -1) AS u, format_type(17, -1) AS b;
