@@ -959,9 +959,7 @@ sql_execute(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
         } else {
             values[i] = v;
         }
-        if (rv == 0 && !values[i].is_null &&
-            (tl_type_is_text(values[i].type) ||
-             values[i].type == TL_TYPE_UNKNOWN))
+        if (rv == 0 && !values[i].is_null && tl_type_has_text(values[i].type))
             values[i].u.s.p =
                 tl_arena_strndup(&pa, values[i].u.s.p, values[i].u.s.len);
     }

@@ -759,10 +759,10 @@ attribute_row(struct rows *r, uint32_t relid, const struct tl_column *c,
     set_int(r, row, "atttypmod", pgcat_typmod(c->type, c->typmod));
     set_bool(r, row, "attbyval", len > 0 && len <= 8);
     set_text(r, row, "attalign",
-             len == 8   ? "d"
-             : len == 2 ? "s"
-             : len == 1 ? "c"
-                        : "i");
+             len == 8                ? "d"
+             : len == 2              ? "s"
+             : len == 1 || len == 16 ? "c" /* uuid is char-aligned */
+                                     : "i");
     set_text(r, row, "attstorage", len > 0 ? "p" : "x");
     set_text(r, row, "attcompression", "");
     set_bool(r, row, "attnotnull", c->not_null);
@@ -886,10 +886,10 @@ type_row(struct rows *r, uint32_t oid, const char *name, int16_t len,
     set_text(r, row, "typinput", tl_arena_printf(r->a, "%sin", name));
     set_text(r, row, "typoutput", tl_arena_printf(r->a, "%sout", name));
     set_text(r, row, "typalign",
-             len == 8   ? "d"
-             : len == 2 ? "s"
-             : len == 1 ? "c"
-                        : "i");
+             len == 8                ? "d"
+             : len == 2              ? "s"
+             : len == 1 || len == 16 ? "c" /* uuid is char-aligned */
+                                     : "i");
     set_text(r, row, "typstorage", len > 0 ? "p" : "x");
     set_int(r, row, "typtypmod", -1);
     set_int(r, row, "typcollation", category == 'S' ? 100 : 0);

@@ -18,8 +18,8 @@
 #include "buf.h"
 #include "expr.h"
 #include "keycodec.h"
-#include "row.h"
 #include "router/wire/pgwire.h"
+#include "row.h"
 #include "scalar.h"
 #include "value.h"
 #include "vindex.h"
@@ -63,8 +63,8 @@ out(const struct tl_value *v)
     struct tl_buf b;
     tl_buf_init(&b);
     tl_value_to_text(v, &b);
-    char *s = tl_arena_strndup(&arena, b.data ? (const char *)b.data : "",
-                               b.len);
+    char *s =
+        tl_arena_strndup(&arena, b.data ? (const char *)b.data : "", b.len);
     tl_buf_close(&b);
     return s;
 }
@@ -77,8 +77,7 @@ expect_io(uint8_t type, const char *in, const char *want)
 }
 
 static void
-expect_error(uint8_t type, const char *in, const char *state,
-             const char *msg)
+expect_error(uint8_t type, const char *in, const char *state, const char *msg)
 {
     struct tl_value v;
     struct tl_error err;
@@ -152,8 +151,9 @@ test_bytea_text(void **state)
                  "invalid hexadecimal digit: \"g\"");
     expect_error(TL_TYPE_BYTEA, "\\x0g", "22023",
                  "invalid hexadecimal digit: \"g\"");
-    expect_error(TL_TYPE_BYTEA, "\\x\xc3\xa9"
-                                "1",
+    expect_error(TL_TYPE_BYTEA,
+                 "\\x\xc3\xa9"
+                 "1",
                  "22023", "invalid hexadecimal digit: \"\xc3\xa9\"");
     expect_error(TL_TYPE_BYTEA, "\\x123", "22023",
                  "invalid hexadecimal data: odd number of digits");
@@ -203,10 +203,10 @@ static void
 test_compare_and_cast(void **state)
 {
     (void)state;
-    struct tl_value a = parse_ok(TL_TYPE_UUID,
-                                 "00000000-0000-0000-0000-000000000001");
-    struct tl_value b = parse_ok(TL_TYPE_UUID,
-                                 "ffffffff-0000-0000-0000-000000000000");
+    struct tl_value a =
+        parse_ok(TL_TYPE_UUID, "00000000-0000-0000-0000-000000000001");
+    struct tl_value b =
+        parse_ok(TL_TYPE_UUID, "ffffffff-0000-0000-0000-000000000000");
     assert_true(tl_value_cmp(&a, &b) < 0);
     assert_true(tl_value_cmp(&b, &a) > 0);
     assert_int_equal(tl_value_cmp(&a, &a), 0);
@@ -225,8 +225,8 @@ test_compare_and_cast(void **state)
     assert_int_equal(tl_value_cast(&y, TL_TYPE_TEXT, -1, &arena, &t, &err), 0);
     assert_int_equal(t.type, TL_TYPE_TEXT);
     assert_memory_equal(t.u.s.p, "\\x0100", 6);
-    assert_int_equal(
-        tl_value_cast(&t, TL_TYPE_BYTEA, -1, &arena, &back, &err), 0);
+    assert_int_equal(tl_value_cast(&t, TL_TYPE_BYTEA, -1, &arena, &back, &err),
+                     0);
     assert_int_equal(tl_value_cmp(&back, &y), 0);
     assert_int_equal(tl_value_cast(&a, TL_TYPE_TEXT, -1, &arena, &t, &err), 0);
     assert_int_equal(t.u.s.len, 36);
@@ -305,9 +305,9 @@ static void
 test_keys(void **state)
 {
     (void)state;
-    static const char *bytea_sorted[] = {"\\x",   "\\x00", "\\x0000",
-                                         "\\x0001", "\\x01", "\\x0100",
-                                         "\\xff", "\\xff00"};
+    static const char *bytea_sorted[] = {"\\x",     "\\x00",  "\\x0000",
+                                         "\\x0001", "\\x01",  "\\x0100",
+                                         "\\xff",   "\\xff00"};
     size_t nb = sizeof(bytea_sorted) / sizeof(bytea_sorted[0]);
     for (size_t i = 0; i + 1 < nb; i++) {
         struct tl_value x = parse_ok(TL_TYPE_BYTEA, bytea_sorted[i]);
@@ -315,12 +315,11 @@ test_keys(void **state)
         assert_int_equal(key_cmp(&x, &y), -1);
         assert_true(tl_value_cmp(&x, &y) < 0);
     }
-    static const char *uuid_sorted[] = {
-        "00000000-0000-0000-0000-000000000000",
-        "00000000-0000-0000-0000-000000000001",
-        "0fffffff-ffff-ffff-ffff-ffffffffffff",
-        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
-        "ffffffff-ffff-ffff-ffff-ffffffffffff"};
+    static const char *uuid_sorted[] = {"00000000-0000-0000-0000-000000000000",
+                                        "00000000-0000-0000-0000-000000000001",
+                                        "0fffffff-ffff-ffff-ffff-ffffffffffff",
+                                        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                                        "ffffffff-ffff-ffff-ffff-ffffffffffff"};
     for (size_t i = 0; i + 1 < 5; i++) {
         struct tl_value x = parse_ok(TL_TYPE_UUID, uuid_sorted[i]);
         struct tl_value y = parse_ok(TL_TYPE_UUID, uuid_sorted[i + 1]);
@@ -342,8 +341,7 @@ test_keys(void **state)
     assert_int_equal(b.len, 1 + 16 + 1 + 4 + 3 + 2);
     const uint8_t *p = b.data, *end = b.data + b.len;
     struct tl_value o;
-    assert_int_equal(tl_key_decode_value(&p, end, TL_TYPE_UUID, &arena, &o),
-                     0);
+    assert_int_equal(tl_key_decode_value(&p, end, TL_TYPE_UUID, &arena, &o), 0);
     assert_int_equal(o.type, TL_TYPE_UUID);
     assert_int_equal(tl_value_cmp(&o, &cols[0]), 0);
     assert_int_equal(tl_key_decode_value(&p, end, TL_TYPE_BYTEA, &arena, &o),
@@ -357,8 +355,7 @@ test_keys(void **state)
         tl_key_decode_value(&p, b.data + 10, TL_TYPE_UUID, &arena, &o),
         TL_ECORRUPT);
     p = b.data;
-    assert_int_equal(tl_key_decode_value(&p, end, 13, &arena, &o),
-                     TL_ECORRUPT);
+    assert_int_equal(tl_key_decode_value(&p, end, 13, &arena, &o), TL_ECORRUPT);
     tl_buf_close(&b);
 }
 
@@ -368,19 +365,19 @@ static void
 test_hash(void **state)
 {
     (void)state;
-    struct tl_value a = parse_ok(TL_TYPE_UUID,
-                                 "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
-    struct tl_value b = parse_ok(TL_TYPE_UUID,
-                                 "{A0EEBC999C0B4EF8BB6D6BB9BD380A11}");
-    struct tl_value c = parse_ok(TL_TYPE_UUID,
-                                 "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12");
+    struct tl_value a =
+        parse_ok(TL_TYPE_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    struct tl_value b =
+        parse_ok(TL_TYPE_UUID, "{A0EEBC999C0B4EF8BB6D6BB9BD380A11}");
+    struct tl_value c =
+        parse_ok(TL_TYPE_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12");
     assert_true(tl_vindex_hash(&a) == tl_vindex_hash(&b));
     assert_true(tl_vindex_hash(&a) != tl_vindex_hash(&c));
     struct tl_value x = parse_ok(TL_TYPE_BYTEA, "abc");
     struct tl_value y = parse_ok(TL_TYPE_BYTEA, "\\x616263");
-    struct tl_value z = parse_ok(TL_TYPE_BYTEA,
-                                 "\\x6162630000000000000000000000000000000000"
-                                 "00000000");
+    struct tl_value z =
+        parse_ok(TL_TYPE_BYTEA, "\\x6162630000000000000000000000000000000000"
+                                "00000000");
     assert_true(tl_vindex_hash(&x) == tl_vindex_hash(&y));
     assert_true(tl_vindex_hash(&x) != tl_vindex_hash(&z));
 }
@@ -450,8 +447,8 @@ static void
 test_wire_binary(void **state)
 {
     (void)state;
-    struct tl_value u = parse_ok(TL_TYPE_UUID,
-                                 "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    struct tl_value u =
+        parse_ok(TL_TYPE_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
     struct tl_value b = parse_ok(TL_TYPE_BYTEA, "\\x00ff10");
     struct tl_buf w;
     struct tl_value o;
@@ -467,8 +464,8 @@ test_wire_binary(void **state)
         pgw_value_from_binary(TL_TYPE_UUID, w.data, w.len, &o, &err), 0);
     assert_int_equal(o.type, TL_TYPE_UUID);
     assert_int_equal(tl_value_cmp(&o, &u), 0);
-    assert_int_equal(
-        pgw_value_from_binary(TL_TYPE_UUID, w.data, 15, &o, &err), TL_EINVAL);
+    assert_int_equal(pgw_value_from_binary(TL_TYPE_UUID, w.data, 15, &o, &err),
+                     TL_EINVAL);
     assert_string_equal(err.sqlstate, "22P03");
     tl_buf_reset(&w);
     pgw_value_to_binary(&b, &w);
