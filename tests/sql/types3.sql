@@ -84,6 +84,16 @@ INSERT INTO ty_bytea VALUES ('\x01', 'dup');
 SELECT k, v FROM ty_bytea ORDER BY k;
 SELECT v FROM ty_bytea WHERE k = '\x0100';
 SELECT v FROM ty_bytea WHERE k >= '\x01' ORDER BY k;
+SELECT data, count(*) FROM ty_uuid GROUP BY data ORDER BY data;
+SELECT min(data) FROM ty_uuid;
+SELECT max(id) FROM ty_uuid;
+PREPARE by_id(uuid) AS SELECT n, data FROM ty_uuid WHERE id = $1;
+EXECUTE by_id('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12');
+EXECUTE by_id('nope');
+PREPARE by_data(bytea) AS SELECT n FROM ty_uuid WHERE data = $1 ORDER BY n;
+EXECUTE by_data('\x00');
+DEALLOCATE by_id;
+DEALLOCATE by_data;
 -- COPY text and CSV formats: a bytea is written in its hex form (the
 -- backslash doubled in text format) and read back in either input format
 COPY (SELECT k, v FROM ty_bytea ORDER BY k) TO STDOUT;
