@@ -439,7 +439,10 @@ like(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
         l->type = TL_TYPE_TEXT;
     if (r->type == TL_TYPE_UNKNOWN)
         r->type = TL_TYPE_TEXT;
-    if (!tl_type_is_text(l->type) || !tl_type_is_text(r->type))
+    /* bytea LIKE bytea (bytealike) matches bytes, as text LIKE does. */
+    bool bytea = e->op == TL_OP_LIKE && l->type == TL_TYPE_BYTEA &&
+                 r->type == TL_TYPE_BYTEA;
+    if (!bytea && (!tl_type_is_text(l->type) || !tl_type_is_text(r->type)))
         return no_operator(err, e->op, l->type, r->type);
     p = r->u.s.p;
     n = r->u.s.len;

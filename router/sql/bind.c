@@ -379,6 +379,19 @@ bind_like(struct sql_stmt *st, uint8_t op, bool negate, const char *opname,
           struct tl_expr *l, struct tl_expr *r, int location,
           struct tl_expr **out)
 {
+    /* bytea LIKE bytea (an unknown pattern read as a bytea): bytealike. */
+    if (op == TL_OP_LIKE && l->type == TL_TYPE_BYTEA &&
+        (r->type == TL_TYPE_BYTEA || r->type == TL_TYPE_UNKNOWN)) {
+        int rv = r->type == TL_TYPE_UNKNOWN
+                     ? coerce_const(st, &r, TL_TYPE_BYTEA, -1, location)
+                     : 0;
+        if (rv != 0)
+            return rv;
+        *out = tl_expr_op(st->a, op, TL_TYPE_BOOL, l, r);
+        if (negate)
+            *out = tl_expr_node(st->a, TL_EXPR_NOT, TL_TYPE_BOOL, out, 1);
+        return fold(st, out);
+    }
     bool lt = l->type == TL_TYPE_UNKNOWN || tl_type_is_text(l->type);
     bool rt = r->type == TL_TYPE_UNKNOWN || tl_type_is_text(r->type);
     if (!lt || !rt)

@@ -68,6 +68,10 @@ SELECT '\x01'::bytea || '\x02'::bytea AS b, '\x01'::bytea || '\x0203' AS lit, 'x
 SELECT 'id: ' || 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS t;
 SELECT length('\x010203'::bytea) AS len, octet_length('\x010203'::bytea) AS octets, length('abc') AS text_len;
 SELECT lower('\x01'::bytea);
+SELECT '\x616263'::bytea LIKE 'a%' AS pre, 'abc'::bytea LIKE '_b_' AS one, 'abc'::bytea NOT LIKE '%c' AS notlike, '\x00ff'::bytea LIKE '\000%' AS zero;
+SELECT n FROM ty_uuid WHERE data LIKE 'ab%' ORDER BY n;
+SELECT 'abc'::bytea ILIKE 'a%';
+SELECT 'abc'::bytea ~ 'a';
 -- gen_random_uuid(): a new version 4 value per call and per row
 SELECT length(gen_random_uuid()::text) AS len, substr(gen_random_uuid()::text, 15, 1) AS version;
 SELECT gen_random_uuid() = gen_random_uuid() AS same;
