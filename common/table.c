@@ -106,6 +106,15 @@ fill_from_proto(const Talus__TableDesc *pb, struct tl_table *t,
         }
         col->not_null = c->not_null;
         col->hidden = c->hidden;
+        col->dropped = c->dropped;
+        if (c->identity > TL_IDENTITY_BY_DEFAULT)
+            return proto_error(err, "unknown identity kind", tname);
+        col->identity = (uint8_t)c->identity;
+        if (c->default_expr != NULL) {
+            col->default_expr = strdup(c->default_expr);
+            if (col->default_expr == NULL)
+                abort();
+        }
     }
     if (pb->n_pk == 0 || pb->n_pk > TL_MAX_PK)
         return proto_error(err, "bad primary key", tname);
@@ -186,6 +195,13 @@ tl_table_to_proto(const struct tl_table *t, struct tl_arena *a,
         c->not_null = col->not_null;
         c->has_hidden = col->hidden;
         c->hidden = col->hidden;
+        c->has_dropped = col->dropped;
+        c->dropped = col->dropped;
+        /* Absent when unset, so older descriptions stay byte-identical. */
+        if (col->default_expr != NULL)
+            c->default_expr = tl_arena_strdup(a, col->default_expr);
+        c->has_identity = col->identity != TL_IDENTITY_NONE;
+        c->identity = col->identity;
         pb->columns[i] = c;
     }
     pb->n_pk = t->n_pk;
@@ -282,6 +298,12 @@ tl_table_copy(const struct tl_table *t)
     if (c->columns == NULL)
         abort();
     memcpy(c->columns, t->columns, t->n_columns * sizeof(*c->columns));
+    for (uint32_t i = 0; i < t->n_columns; i++)
+        if (t->columns[i].default_expr != NULL) {
+            c->columns[i].default_expr = strdup(t->columns[i].default_expr);
+            if (c->columns[i].default_expr == NULL)
+                abort();
+        }
     c->range_bounds = NULL;
     c->range_shards = NULL;
     if (t->n_range_shards > 0) {
@@ -302,6 +324,8 @@ tl_table_destroy(struct tl_table *t)
 {
     if (t == NULL)
         return;
+    for (uint32_t i = 0; t->columns != NULL && i < t->n_columns; i++)
+        free(t->columns[i].default_expr);
     free(t->columns);
     free(t->range_bounds);
     free(t->range_shards);

@@ -49,9 +49,12 @@
 #define TL_SQLSTATE_INVALID_TEXT_REPRESENTATION "22P02"
 #define TL_SQLSTATE_INVALID_BINARY_REPRESENTATION "22P03"
 #define TL_SQLSTATE_BAD_COPY_FILE_FORMAT "22P04"
+#define TL_SQLSTATE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED "2200H"
 /* Class 23 - Integrity Constraint Violation */
 #define TL_SQLSTATE_NOT_NULL_VIOLATION "23502"
 #define TL_SQLSTATE_UNIQUE_VIOLATION "23505"
+/* Class 2B - Dependent Privilege Descriptors Still Exist */
+#define TL_SQLSTATE_DEPENDENT_OBJECTS_STILL_EXIST "2BP01"
 /* Class 26 - Invalid SQL Statement Name */
 #define TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME "26000"
 /* Class 25 - Invalid Transaction State */
@@ -85,6 +88,7 @@
 #define TL_SQLSTATE_INVALID_COLUMN_REFERENCE "42P10"
 #define TL_SQLSTATE_INVALID_TABLE_DEFINITION "42P16"
 #define TL_SQLSTATE_INDETERMINATE_DATATYPE "42P18"
+#define TL_SQLSTATE_GENERATED_ALWAYS "428C9"
 /* Class 53 - Insufficient Resources */
 #define TL_SQLSTATE_OUT_OF_MEMORY "53200"
 #define TL_SQLSTATE_TOO_MANY_CONNECTIONS "53300"
@@ -94,6 +98,7 @@
 #define TL_SQLSTATE_TOO_MANY_COLUMNS "54011"
 /* Class 55 - Object Not In Prerequisite State */
 #define TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM "55P02"
+#define TL_SQLSTATE_OBJECT_NOT_IN_PREREQUISITE_STATE "55000"
 /* Class 57 - Operator Intervention */
 #define TL_SQLSTATE_QUERY_CANCELED "57014"
 #define TL_SQLSTATE_ADMIN_SHUTDOWN "57P01"
@@ -130,8 +135,10 @@
     X(INVALID_TEXT_REPRESENTATION, "invalid_text_representation")              \
     X(INVALID_BINARY_REPRESENTATION, "invalid_binary_representation")          \
     X(BAD_COPY_FILE_FORMAT, "bad_copy_file_format")                            \
+    X(SEQUENCE_GENERATOR_LIMIT_EXCEEDED, "sequence_generator_limit_exceeded")  \
     X(NOT_NULL_VIOLATION, "not_null_violation")                                \
     X(UNIQUE_VIOLATION, "unique_violation")                                    \
+    X(DEPENDENT_OBJECTS_STILL_EXIST, "dependent_objects_still_exist")          \
     X(INVALID_SQL_STATEMENT_NAME, "invalid_sql_statement_name")                \
     X(NO_ACTIVE_SQL_TRANSACTION, "no_active_sql_transaction")                  \
     X(INVALID_AUTHORIZATION_SPECIFICATION,                                     \
@@ -159,12 +166,14 @@
     X(INVALID_COLUMN_REFERENCE, "invalid_column_reference")                    \
     X(INVALID_TABLE_DEFINITION, "invalid_table_definition")                    \
     X(INDETERMINATE_DATATYPE, "indeterminate_datatype")                        \
+    X(GENERATED_ALWAYS, "generated_always")                                    \
     X(OUT_OF_MEMORY, "out_of_memory")                                          \
     X(TOO_MANY_CONNECTIONS, "too_many_connections")                            \
     X(PROGRAM_LIMIT_EXCEEDED, "program_limit_exceeded")                        \
     X(STATEMENT_TOO_COMPLEX, "statement_too_complex")                          \
     X(TOO_MANY_COLUMNS, "too_many_columns")                                    \
     X(CANT_CHANGE_RUNTIME_PARAM, "cant_change_runtime_param")                  \
+    X(OBJECT_NOT_IN_PREREQUISITE_STATE, "object_not_in_prerequisite_state")    \
     X(QUERY_CANCELED, "query_canceled")                                        \
     X(ADMIN_SHUTDOWN, "admin_shutdown")                                        \
     X(IO_ERROR, "io_error")                                                    \

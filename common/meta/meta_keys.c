@@ -56,6 +56,20 @@ tl_meta_key_vschema(struct tl_buf *key, const char *name)
 }
 
 void
+tl_meta_key_sequence(struct tl_buf *key, const char *name)
+{
+    append_named_key(key, TL_META_INDEX_SEQUENCE, name);
+}
+
+void
+tl_meta_key_seq_value(struct tl_buf *key, uint32_t id)
+{
+    struct tl_value v = tl_value_int(TL_TYPE_INT8, (int64_t)id);
+    tl_meta_key_index(key, TL_META_INDEX_SEQ_VALUE);
+    tl_key_encode_value(key, &v);
+}
+
+void
 tl_meta_key_registry(struct tl_buf *key, enum tl_meta_index index, uint32_t id)
 {
     assert(index == TL_META_INDEX_NODE || index == TL_META_INDEX_SHARD ||
@@ -149,6 +163,58 @@ tl_meta_table_decode(const uint8_t *p, size_t len, struct tl_table **out)
     int rv = tl_table_from_proto(d, out, NULL);
     talus__table_desc__free_unpacked(d, NULL);
     return rv;
+}
+
+void
+tl_meta_sequence_encode(struct tl_buf *row, const struct tl_sequence *s)
+{
+    struct tl_arena a;
+    Talus__SequenceDesc pb;
+
+    tl_arena_init(&a);
+    tl_sequence_to_proto(s, &a, &pb);
+    size_t len = talus__sequence_desc__get_packed_size(&pb);
+    uint8_t *packed = tl_arena_alloc(&a, len + 1);
+    talus__sequence_desc__pack(&pb, packed);
+    encode_text_row(row, packed, len);
+    tl_arena_close(&a);
+}
+
+int
+tl_meta_sequence_decode(const uint8_t *p, size_t len, struct tl_sequence *s)
+{
+    struct tl_value v;
+    if (decode_text_col0(p, len, &v) != 0)
+        return TL_ECORRUPT;
+    Talus__SequenceDesc *d =
+        talus__sequence_desc__unpack(NULL, v.u.s.len, (const uint8_t *)v.u.s.p);
+    if (d == NULL)
+        return TL_ECORRUPT;
+    int rv = tl_sequence_from_proto(d, s, NULL);
+    talus__sequence_desc__free_unpacked(d, NULL);
+    return rv;
+}
+
+void
+tl_meta_seq_value_encode(struct tl_buf *row, int64_t last_value, bool is_called)
+{
+    struct tl_value v[2] = {tl_value_int(TL_TYPE_INT8, last_value),
+                            tl_value_bool(is_called)};
+    tl_row_encode(v, 2, META_ROW_VERSION, row);
+}
+
+int
+tl_meta_seq_value_decode(const uint8_t *p, size_t len, int64_t *last_value,
+                         bool *is_called)
+{
+    struct tl_value v[2];
+    size_t got;
+    if (tl_row_decode(p, len, v, 2, &got) != 0 || got != 2 || v[0].is_null ||
+        !tl_type_is_int(v[0].type) || v[1].is_null || v[1].type != TL_TYPE_BOOL)
+        return TL_ECORRUPT;
+    *last_value = v[0].u.i;
+    *is_called = v[1].u.b;
+    return 0;
 }
 
 void

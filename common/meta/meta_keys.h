@@ -19,6 +19,11 @@
  *   4  TL_META_INDEX_VSCHEMA  text name        1 column: the table's
  *                                              vschema entry, compact JSON
  *                                              with a "table" field (text)
+ *   5  TL_META_INDEX_SEQUENCE text name        1 column: packed
+ *                                              talus.SequenceDesc (text)
+ *   6  TL_META_INDEX_SEQ_VALUE int8 sequence id  2 columns: last_value
+ *                                              (int8), is_called (bool);
+ *                                              absent: (start, false)
  *   16 TL_META_INDEX_NODE     int8 node id     2 columns: packed
  *                                              talus.NodeRecord (text),
  *                                              index id 16 (int8)
@@ -30,7 +35,13 @@
  *                                              talus.ClusterSettings, 18
  *
  * Indexes 1..4 are the catalog: every catalog change (a table, a vschema
- * entry) writes map version + 1 in the same conditional batch. Indexes
+ * entry) writes map version + 1 in the same conditional batch. Indexes 5
+ * and 6 are sequences: no request is planned with them, so creating or
+ * dropping one does not move the map version, and nextval() moves only
+ * the value row of its sequence (one conditional write reserves a block
+ * of values; router/core/sequences.h). A sequence's id comes from the
+ * table id counter (index 2), so a dropped and recreated sequence never
+ * meets the value row or cached block of the old one. Indexes
  * 16..18 are the node registry: its rows carry their index id as a second
  * column, so one scan of [prefix(0, 16), prefix(0, 19)) plus
  * [prefix(0, 3), prefix(0, 4)) (tl_meta_registry_scan()) says what each
@@ -44,11 +55,13 @@
 #ifndef TL_META_KEYS_H
 #define TL_META_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
 #include "buf.h"
+#include "sequence.h"
 #include "table.h"
 #include "talus.pb-c.h"
 
@@ -65,6 +78,8 @@ enum tl_meta_index {
     TL_META_INDEX_NEXT_ID = 2,     /* catalog: the table id counter */
     TL_META_INDEX_MAP_VERSION = 3, /* catalog: the map version */
     TL_META_INDEX_VSCHEMA = 4,     /* catalog: vschema entries */
+    TL_META_INDEX_SEQUENCE = 5,    /* sequences: descriptions */
+    TL_META_INDEX_SEQ_VALUE = 6,   /* sequences: last_value, is_called */
     TL_META_INDEX_NODE = 16,       /* registry: node records */
     TL_META_INDEX_SHARD = 17,      /* registry: shard records */
     TL_META_INDEX_SETTINGS = 18,   /* registry: cluster settings */
@@ -93,6 +108,14 @@ void tl_meta_key_map_version(struct tl_buf *key);
 /** Append the key of table @name's vschema entry (borrowed):
  * prefix(0, 4) | text name. Cannot fail. */
 void tl_meta_key_vschema(struct tl_buf *key, const char *name);
+
+/** Append the key of sequence @name's description (borrowed):
+ * prefix(0, 5) | text name. Cannot fail. */
+void tl_meta_key_sequence(struct tl_buf *key, const char *name);
+
+/** Append the key of the state of the sequence with id @id:
+ * prefix(0, 6) | int8 id. Cannot fail. */
+void tl_meta_key_seq_value(struct tl_buf *key, uint32_t id);
 
 /** Append the key of registry record @id under @index: prefix(0, 16) |
  * int8 node id, prefix(0, 17) | int8 shard id, or prefix(0, 18) for the
@@ -127,6 +150,27 @@ void tl_meta_table_encode(struct tl_buf *row, const struct tl_table *t);
  * the row or the packed description cannot be decoded; tl_table_from_proto()'s
  * error when the description is not a valid table. */
 int tl_meta_table_decode(const uint8_t *p, size_t len, struct tl_table **out);
+
+/** Append the row of sequence @s's description (borrowed): one text
+ * column, the packed talus.SequenceDesc of tl_sequence_to_proto(). Cannot
+ * fail. */
+void tl_meta_sequence_encode(struct tl_buf *row, const struct tl_sequence *s);
+
+/** Decode the sequence description row at @p/@len (borrowed) into @s.
+ * TL_ECORRUPT when the row or the packed description cannot be decoded;
+ * tl_sequence_from_proto()'s error when it is not a valid sequence. */
+int tl_meta_sequence_decode(const uint8_t *p, size_t len,
+                            struct tl_sequence *s);
+
+/** Append the state row of a sequence: last_value (int8), is_called
+ * (bool). Cannot fail. */
+void tl_meta_seq_value_encode(struct tl_buf *row, int64_t last_value,
+                              bool is_called);
+
+/** Decode the state row at @p/@len. TL_ECORRUPT (outs untouched) unless
+ * it holds a non-NULL integer and a non-NULL bool. */
+int tl_meta_seq_value_decode(const uint8_t *p, size_t len, int64_t *last_value,
+                             bool *is_called);
 
 /** Append the row of a vschema entry: one text column holding @json
  * (@len bytes, copied). Cannot fail. */

@@ -1,6 +1,7 @@
 /* catalog — table descriptions in the meta group and their cache in the
  * router. */
 #include "router/core/catalog.h"
+#include "router/core/catalog_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -40,13 +41,6 @@ struct catalog {
     size_t n_tables;
     struct vindex_maps *maps; /* owned, with their rings and range maps */
     size_t n_maps;
-};
-
-/* One catalog value as read back: the stored row (bytes in an arena),
- * decoded by the codecs of common/meta/meta_keys.h. */
-struct cat_row {
-    const uint8_t *p;
-    size_t len;
 };
 
 int
@@ -137,14 +131,14 @@ attach_maps_locked(struct catalog *c, struct tl_table *t)
 /* Append each row of @resp to @rows (bytes copied into @a). */
 static void
 collect_rows(const Talus__Response *resp, struct tl_arena *a,
-             struct cat_row **rows, size_t *n_rows, size_t *cap)
+             struct catalog_row **rows, size_t *n_rows, size_t *cap)
 {
     for (size_t i = 0; i < resp->n_rows; i++) {
         uint8_t *copy = tl_arena_alloc(a, resp->rows[i].len + 1);
         memcpy(copy, resp->rows[i].data, resp->rows[i].len);
         if (*n_rows == *cap) {
             *cap = *cap ? *cap * 2 : 16;
-            struct cat_row *nr = tl_arena_alloc(a, *cap * sizeof(*nr));
+            struct catalog_row *nr = tl_arena_alloc(a, *cap * sizeof(*nr));
             if (*n_rows)
                 memcpy(nr, *rows, *n_rows * sizeof(*nr));
             *rows = nr;
@@ -158,8 +152,8 @@ collect_rows(const Talus__Response *resp, struct tl_arena *a,
  * resume keys. */
 static int
 scan_meta(struct catalog *c, const struct tl_buf *start,
-          const struct tl_buf *end, struct tl_arena *a, struct cat_row **rows,
-          size_t *n_rows, struct tl_error *err)
+          const struct tl_buf *end, struct tl_arena *a,
+          struct catalog_row **rows, size_t *n_rows, struct tl_error *err)
 {
     Talus__KeyRange range = TALUS__KEY_RANGE__INIT;
     range.start.data = start->data;
@@ -205,9 +199,10 @@ scan_meta(struct catalog *c, const struct tl_buf *start,
 }
 
 /* Scan every catalog entry under index @index. */
-static int
-scan_index(struct catalog *c, enum tl_meta_index index, struct tl_arena *a,
-           struct cat_row **rows, size_t *n, struct tl_error *err)
+int
+catalog_scan_index(struct catalog *c, enum tl_meta_index index,
+                   struct tl_arena *a, struct catalog_row **rows, size_t *n,
+                   struct tl_error *err)
 {
     struct tl_buf start, end;
     tl_buf_init(&start);
@@ -220,9 +215,10 @@ scan_index(struct catalog *c, enum tl_meta_index index, struct tl_arena *a,
 }
 
 /* Scan the one entry at @key (at most one row). */
-static int
-scan_key(struct catalog *c, const struct tl_buf *key, struct tl_arena *a,
-         struct cat_row **rows, size_t *n, struct tl_error *err)
+int
+catalog_scan_key(struct catalog *c, const struct tl_buf *key,
+                 struct tl_arena *a, struct catalog_row **rows, size_t *n,
+                 struct tl_error *err)
 {
     struct tl_buf end;
     tl_buf_init(&end);
@@ -253,14 +249,14 @@ refresh(struct catalog *c, struct tl_error *err)
         pthread_mutex_lock(&c->lock);
         uint64_t gen = c->gen;
         pthread_mutex_unlock(&c->lock);
-        struct cat_row *rows;
+        struct catalog_row *rows;
         size_t n;
         bool have_version;
         int64_t version = 0;
         rv = read_int_key(c, TL_META_INDEX_MAP_VERSION, &a, &have_version,
                           &version, err);
         if (rv == 0)
-            rv = scan_index(c, TL_META_INDEX_TABLE, &a, &rows, &n, err);
+            rv = catalog_scan_index(c, TL_META_INDEX_TABLE, &a, &rows, &n, err);
         bool swapped = false;
         if (rv == 0) {
             struct tl_table **tables = calloc(n ? n : 1, sizeof(*tables));
@@ -314,6 +310,10 @@ copy_to_arena(const struct tl_table *t, struct tl_arena *a)
     c->columns = tl_arena_alloc(a, t->n_columns * sizeof(*c->columns));
     memcpy(c->columns, t->columns, t->n_columns * sizeof(*c->columns));
     /* The cached table may be freed by a refresh while the copy is used. */
+    for (uint32_t i = 0; i < t->n_columns; i++)
+        if (t->columns[i].default_expr != NULL)
+            c->columns[i].default_expr =
+                tl_arena_strdup(a, t->columns[i].default_expr);
     c->range_bounds = tl_arena_alloc(a, t->range_bounds_len + 1);
     if (t->range_bounds_len > 0)
         memcpy(c->range_bounds, t->range_bounds, t->range_bounds_len);
@@ -477,9 +477,10 @@ catalog_has_id(struct catalog *c, uint32_t id, char *name, size_t len)
 }
 
 /* A mutation in @a; @value/@expect (may be NULL) are copied. */
-static Talus__Mutation *
-make_mut(struct tl_arena *a, int kind, const struct tl_buf *key,
-         const struct tl_buf *value, int cond, const struct tl_buf *expect)
+Talus__Mutation *
+catalog_make_mut(struct tl_arena *a, int kind, const struct tl_buf *key,
+                 const struct tl_buf *value, int cond,
+                 const struct tl_buf *expect)
 {
     Talus__Mutation *m = tl_arena_alloc(a, sizeof(*m));
     talus__mutation__init(m);
@@ -509,9 +510,9 @@ make_mut(struct tl_arena *a, int kind, const struct tl_buf *key,
 /* Send one WriteBatch to @shard. *@failed gets the index of a mutation
  * whose condition failed (-1 if none); that case returns TL_ECONFLICT
  * without a report. */
-static int
-write_batch(struct catalog *c, uint32_t shard, Talus__Mutation **muts, size_t n,
-            int *failed, struct tl_error *err)
+int
+catalog_write_batch(struct catalog *c, uint32_t shard, Talus__Mutation **muts,
+                    size_t n, int *failed, struct tl_error *err)
 {
     Talus__WriteBatch wb = TALUS__WRITE_BATCH__INIT;
     wb.n_mutations = n;
@@ -546,9 +547,9 @@ static int
 read_int_key(struct catalog *c, enum tl_meta_index index, struct tl_arena *a,
              bool *have, int64_t *value, struct tl_error *err)
 {
-    struct cat_row *rows;
+    struct catalog_row *rows;
     size_t n;
-    int rv = scan_index(c, index, a, &rows, &n, err);
+    int rv = catalog_scan_index(c, index, a, &rows, &n, err);
     if (rv != 0)
         return rv;
     *have = n > 0 && tl_meta_counter_decode(rows[0].p, rows[0].len, value) == 0;
@@ -556,9 +557,9 @@ read_int_key(struct catalog *c, enum tl_meta_index index, struct tl_arena *a,
 }
 
 /* Read the id counter: *@have is whether it exists, *@next its value. */
-static int
-read_next_id(struct catalog *c, struct tl_arena *a, bool *have, int64_t *next,
-             struct tl_error *err)
+int
+catalog_read_next_id(struct catalog *c, struct tl_arena *a, bool *have,
+                     int64_t *next, struct tl_error *err)
 {
     *next = TL_META_FIRST_TABLE_ID;
     return read_int_key(c, TL_META_INDEX_NEXT_ID, a, have, next, err);
@@ -582,10 +583,10 @@ version_mutation(struct catalog *c, struct tl_arena *a, Talus__Mutation **m,
     tl_meta_key_map_version(&key);
     tl_meta_counter_encode(&val, v + 1);
     tl_meta_counter_encode(&old, v);
-    *m = make_mut(a, TALUS__MUTATION__KIND__PUT, &key, &val,
-                  have ? TALUS__MUTATION__COND__EQUALS
-                       : TALUS__MUTATION__COND__ABSENT,
-                  have ? &old : NULL);
+    *m = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &key, &val,
+                          have ? TALUS__MUTATION__COND__EQUALS
+                               : TALUS__MUTATION__COND__ABSENT,
+                          have ? &old : NULL);
     *next = (uint64_t)v + 1;
     tl_buf_close(&key);
     tl_buf_close(&val);
@@ -603,7 +604,7 @@ create_once(struct catalog *c, struct tl_table *t, struct tl_arena *a,
     Talus__Mutation *m[3];
     int rv = version_mutation(c, a, &m[2], version, err);
     if (rv == 0)
-        rv = read_next_id(c, a, &have, &id, err);
+        rv = catalog_read_next_id(c, a, &have, &id, err);
     if (rv != 0)
         return rv;
     t->id = (uint32_t)id;
@@ -620,13 +621,13 @@ create_once(struct catalog *c, struct tl_table *t, struct tl_arena *a,
     tl_meta_counter_encode(&cold, id);
     tl_meta_key_table(&tkey, t->name);
     tl_meta_table_encode(&tval, t);
-    m[0] = make_mut(a, TALUS__MUTATION__KIND__PUT, &ckey, &cval,
-                    have ? TALUS__MUTATION__COND__EQUALS
-                         : TALUS__MUTATION__COND__ABSENT,
-                    have ? &cold : NULL);
-    m[1] = make_mut(a, TALUS__MUTATION__KIND__PUT, &tkey, &tval,
-                    TALUS__MUTATION__COND__ABSENT, NULL);
-    rv = write_batch(c, TL_META_GROUP, m, 3, failed, err);
+    m[0] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &ckey, &cval,
+                            have ? TALUS__MUTATION__COND__EQUALS
+                                 : TALUS__MUTATION__COND__ABSENT,
+                            have ? &cold : NULL);
+    m[1] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &tkey, &tval,
+                            TALUS__MUTATION__COND__ABSENT, NULL);
+    rv = catalog_write_batch(c, TL_META_GROUP, m, 3, failed, err);
     tl_buf_close(&ckey);
     tl_buf_close(&cval);
     tl_buf_close(&cold);
@@ -723,13 +724,13 @@ drop_entry(struct catalog *c, const char *name, struct tl_arena *a,
            struct tl_table **t, uint64_t *version, struct tl_error *err)
 {
     for (int attempt = 0; attempt < CATALOG_RETRIES; attempt++) {
-        struct cat_row *rows;
+        struct catalog_row *rows;
         size_t n;
         struct tl_buf key, expect;
         tl_buf_init(&key);
         tl_buf_init(&expect);
         tl_meta_key_table(&key, name);
-        int rv = scan_key(c, &key, a, &rows, &n, err);
+        int rv = catalog_scan_key(c, &key, a, &rows, &n, err);
         if (rv == 0 &&
             (n == 0 || tl_meta_table_decode(rows[0].p, rows[0].len, t) != 0))
             rv = TL_ENOTFOUND;
@@ -740,15 +741,15 @@ drop_entry(struct catalog *c, const char *name, struct tl_arena *a,
         /* Deleted only if it still holds the description just read. */
         tl_buf_append(&expect, rows[0].p, rows[0].len);
         Talus__Mutation *m[2];
-        m[0] = make_mut(a, TALUS__MUTATION__KIND__DELETE, &key, NULL,
-                        TALUS__MUTATION__COND__EQUALS, &expect);
+        m[0] = catalog_make_mut(a, TALUS__MUTATION__KIND__DELETE, &key, NULL,
+                                TALUS__MUTATION__COND__EQUALS, &expect);
         tl_buf_close(&key);
         tl_buf_close(&expect);
         int failed;
         rv = version_mutation(c, a, &m[1], version, err);
         if (rv != 0)
             return rv;
-        rv = write_batch(c, TL_META_GROUP, m, 2, &failed, err);
+        rv = catalog_write_batch(c, TL_META_GROUP, m, 2, &failed, err);
         if (rv != TL_ECONFLICT)
             return rv;
         tl_table_destroy(*t);
@@ -779,18 +780,117 @@ catalog_drop_table(struct catalog *c, const char *name, struct tl_error *err)
     return rv;
 }
 
+/* One attempt of catalog_alter_table(): read @name, let @edit change a
+ * copy, write it back conditional on the description read (and, renamed,
+ * on the new name being free), with the map version. */
+static int
+alter_once(struct catalog *c, const char *name, catalog_edit_fn edit, void *arg,
+           struct tl_arena *a, struct tl_table **out, uint64_t *version,
+           int *failed, struct tl_error *err)
+{
+    struct catalog_row *rows;
+    size_t n;
+    struct tl_buf key, expect, nkey, val;
+    tl_buf_init(&key);
+    tl_meta_key_table(&key, name);
+    int rv = catalog_scan_key(c, &key, a, &rows, &n, err);
+    struct tl_table *t = NULL;
+    if (rv == 0 &&
+        (n == 0 || tl_meta_table_decode(rows[0].p, rows[0].len, &t) != 0))
+        rv = TL_ENOTFOUND;
+    if (rv == 0)
+        rv = edit(&t, arg, err);
+    if (rv != 0) {
+        tl_table_destroy(t);
+        tl_buf_close(&key);
+        return rv;
+    }
+    t->schema_version++;
+    tl_buf_init(&expect);
+    tl_buf_init(&nkey);
+    tl_buf_init(&val);
+    tl_buf_append(&expect, rows[0].p, rows[0].len);
+    tl_meta_table_encode(&val, t);
+    Talus__Mutation *m[3];
+    size_t k = 0;
+    bool renamed = strcmp(t->name, name) != 0;
+    if (renamed) {
+        tl_meta_key_table(&nkey, t->name);
+        m[k++] = catalog_make_mut(a, TALUS__MUTATION__KIND__DELETE, &key, NULL,
+                                  TALUS__MUTATION__COND__EQUALS, &expect);
+        m[k++] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &nkey, &val,
+                                  TALUS__MUTATION__COND__ABSENT, NULL);
+    } else {
+        m[k++] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &key, &val,
+                                  TALUS__MUTATION__COND__EQUALS, &expect);
+    }
+    rv = version_mutation(c, a, &m[k], version, err);
+    if (rv == 0)
+        rv = catalog_write_batch(c, TL_META_GROUP, m, k + 1, failed, err);
+    tl_buf_close(&key);
+    tl_buf_close(&expect);
+    tl_buf_close(&nkey);
+    tl_buf_close(&val);
+    if (rv != 0) {
+        tl_table_destroy(t);
+        return rv;
+    }
+    *out = t;
+    return 0;
+}
+
+int
+catalog_alter_table(struct catalog *c, const char *name, catalog_edit_fn edit,
+                    void *arg, struct tl_error *err)
+{
+    struct tl_arena a;
+    tl_arena_init(&a);
+    int rv = TL_ECONFLICT;
+    uint64_t version = 0;
+    struct tl_table *t = NULL;
+    for (int attempt = 0; attempt < CATALOG_RETRIES; attempt++) {
+        int failed = -1;
+        tl_arena_reset(&a);
+        rv = alter_once(c, name, edit, arg, &a, &t, &version, &failed, err);
+        /* The new name taken (the PUT of a rename failed its ABSENT). */
+        if (rv == TL_ECONFLICT && failed == 1) {
+            rv = TL_EEXISTS;
+            break;
+        }
+        if (rv != TL_ECONFLICT)
+            break;
+    }
+    if (rv == 0) {
+        cache_remove(c, name);
+        cache_put(c, t);
+        catch_up(c, version);
+        tl_info(MOD,
+                "event=alter_table table=%s name=%s id=%u schema=%u "
+                "version=%llu",
+                name, t->name, t->id, t->schema_version,
+                (unsigned long long)version);
+        tl_table_destroy(t);
+    } else if (rv == TL_ECONFLICT) {
+        tl_error_set(err, rv, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                     "could not alter table \"%s\": too much concurrent DDL",
+                     name);
+    }
+    tl_arena_close(&a);
+    return rv;
+}
+
 int
 catalog_vschema_entry(struct catalog *c, const char *name, struct tl_arena *a,
                       char **json, struct tl_error *err)
 {
-    struct cat_row *rows;
+    struct catalog_row *rows;
     size_t n;
     struct tl_buf key;
     const char *p;
     size_t len;
     tl_buf_init(&key);
     tl_meta_key_vschema(&key, name);
-    int rv = scan_key(c, &key, a, &rows, &n, err);
+    int rv = catalog_scan_key(c, &key, a, &rows, &n, err);
     tl_buf_close(&key);
     if (rv != 0)
         return rv;

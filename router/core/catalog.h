@@ -67,6 +67,23 @@ int catalog_create_table(struct catalog *c, struct tl_table *t,
 int catalog_drop_table(struct catalog *c, const char *name,
                        struct tl_error *err);
 
+/** Changes a table description (ALTER TABLE): called with a copy of the
+ * stored description (*@t, freed with tl_table_destroy(); the callback
+ * may change it in place, or destroy it and put another in its place)
+ * whose id it must keep; it may change the name. 0, or an error code with
+ * @err filled: nothing is written. */
+typedef int (*catalog_edit_fn)(struct tl_table **t, void *arg,
+                               struct tl_error *err);
+
+/** Apply @edit to table @name and store the result with its schema
+ * version one higher, in one conditional write with the map version
+ * (retried, @edit called again, when another router changed the catalog
+ * meanwhile; 40001 after CATALOG_RETRIES). TL_ENOTFOUND (no report) when
+ * there is no such table, TL_EEXISTS (no report) when @edit renamed it to
+ * a name taken; @edit's errors as it reports them. */
+int catalog_alter_table(struct catalog *c, const char *name,
+                        catalog_edit_fn edit, void *arg, struct tl_error *err);
+
 /** Reload the cache from the meta group unless it is loaded at
  * @min_version or newer (0: always reload). Errors as catalog_lookup(). */
 int catalog_refresh(struct catalog *c, uint64_t min_version,

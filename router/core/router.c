@@ -17,6 +17,7 @@
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
+#include "router/core/sequences.h"
 
 #define MOD "router"
 /* How often a leader hint naming an unknown node may fetch the map. */
@@ -105,7 +106,14 @@ router_init(struct router *r, const struct tl_cluster_config *cfg)
     rv = catalog_create(r, &r->catalog);
     if (rv != 0)
         goto err_client;
+    rv = sequences_create(r, &r->sequences);
+    if (rv != 0)
+        goto err_catalog;
     return 0;
+
+err_catalog:
+    catalog_destroy(r->catalog);
+    r->catalog = NULL;
 
 err_client:
     tl_client_close(&r->client);
@@ -120,6 +128,8 @@ router_close(struct router *r)
     tl_info(MOD, "event=router_stats leader_changes=%llu retries=%llu",
             (unsigned long long)atomic_load(&r->client.n_leader_changes),
             (unsigned long long)atomic_load(&r->client.n_retries));
+    sequences_destroy(r->sequences);
+    r->sequences = NULL;
     catalog_destroy(r->catalog);
     r->catalog = NULL;
     tl_client_close(&r->client);

@@ -14,8 +14,9 @@
 #include "common/client/client.h"
 #include "rpc.h"
 
-struct catalog;  /* router/core/catalog.h */
-struct backends; /* router/session/backends.h */
+struct catalog;   /* router/core/catalog.h */
+struct sequences; /* router/core/sequences.h */
+struct backends;  /* router/session/backends.h */
 
 /* Defaults of struct router_limits (router_init()). The startup timeout
  * is PostgreSQL's authentication_timeout idea, shorter: a client that
@@ -48,6 +49,7 @@ struct router {
     pthread_mutex_t map_mu; /* serializes router_learn_nodes() */
     int64_t map_at_ms;      /* last fetch (router_now_ms), under map_mu */
     struct catalog *catalog;
+    struct sequences *sequences; /* cached blocks of sequence values */
     /* Client connections: slots, cancel keys. Created by main() before
      * the first connection (NULL in unit tests: no limits, no cancel). */
     struct backends *backends;

@@ -41,6 +41,7 @@ struct copy_in {
     struct tl_buf tmp;
     FILE *undo; /* shard, key and value of every row written */
     uint64_t n_written;
+    bool *given; /* per column: a field of the input (else its default) */
 };
 
 int
@@ -73,6 +74,17 @@ copy_in_begin(struct sql_stmt *st, struct tl_table *t, const size_t *cols,
     ci->shard_bytes = calloc(st->r->cfg.n_shards + 1, sizeof(size_t));
     if (ci->shard_bytes == NULL)
         abort();
+    /* Parsed once for the whole COPY (in st->a); bound per row. */
+    int rv = default_parse_table(st, t, &ci->in.defaults);
+    if (rv != 0) {
+        copy_in_destroy(ci);
+        return rv;
+    }
+    ci->given = calloc(t->n_columns + 1, sizeof(*ci->given));
+    if (ci->given == NULL)
+        abort();
+    for (size_t i = 0; i < n_cols; i++)
+        ci->given[cols[i]] = true;
     *out = ci;
     return 0;
 }
@@ -205,10 +217,21 @@ add_row(struct copy_in *ci, const struct copy_in_field *fields,
         }
         r->vals[ci->cols[i]].type = col->type;
     }
-    for (uint32_t c = 0; c < t->n_columns; c++)
-        if (t->columns[c].hidden)
+    for (uint32_t c = 0; c < t->n_columns; c++) {
+        if (t->columns[c].hidden && !t->columns[c].dropped) {
             r->vals[c] =
                 tl_value_int(TL_TYPE_INT8, router_next_rowid(ci->st->r));
+        } else if (!ci->given[c] && ci->in.defaults != NULL &&
+                   ci->in.defaults[c] != NULL) {
+            /* A column the COPY leaves out takes its default. */
+            int rv = dml_default_value(&ci->bst, &ci->in, c, &r->vals[c]);
+            if (rv != 0) {
+                ci->st->err = ci->bst.err;
+                tl_error_clear(&ci->bst.err);
+                return rv;
+            }
+        }
+    }
     int rv = tl_table_check_row(t, r->vals, &ci->st->err);
     if (rv != 0)
         return rv;
@@ -311,6 +334,7 @@ copy_in_destroy(struct copy_in *ci)
     tl_buf_close(&ci->tmp);
     tl_arena_close(&ci->batch);
     free(ci->shard_bytes);
+    free(ci->given);
     free(ci->cols);
     free(ci);
 }

@@ -30,7 +30,8 @@ struct copy_in_field {
 
 /** Start a COPY into @t (borrowed, in st->a) of @n_cols fields per row,
  * field i going to column @cols[i] of @t (copied). Other columns are NULL
- * (a hidden rowid is generated). Writes errors into st->err. 0, or
+ * (a hidden rowid is generated) or take their DEFAULT, evaluated per
+ * row. Writes errors into st->err. 0, or
  * TL_EIO when no undo file could be made (58030). */
 int copy_in_begin(struct sql_stmt *st, struct tl_table *t, const size_t *cols,
                   size_t n_cols, struct copy_in **out);

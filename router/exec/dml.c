@@ -21,10 +21,12 @@
 #include "common/base/sqlstate.h"
 #include "log.h"
 #include "router/core/router_int.h"
+#include "router/core/sequences.h"
 #include "router/exec/dml.h"
 #include "router/exec/dml_int.h"
 #include "router/exec/explain.h"
 #include "router/exec/gather.h"
+#include "router/exec/insert_select.h"
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
 #include "row.h"
@@ -41,12 +43,9 @@ refuse_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is)
     if (is->n_returning_list > 0)
         return sql_unsupported(st, "RETURNING");
     if (is->select_stmt == NULL)
-        return sql_unsupported(st, "INSERT ... DEFAULT VALUES");
-    if (is->override > PG_QUERY__OVERRIDING_KIND__OVERRIDING_NOT_SET)
-        return sql_unsupported(st, "OVERRIDING");
+        return 0; /* DEFAULT VALUES */
     const PgQuery__SelectStmt *ss = is->select_stmt->select_stmt;
-    if (is->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
-        ss->n_values_lists == 0)
+    if (is->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
         return sql_unsupported(st, "INSERT ... SELECT");
     if (ss->n_sort_clause > 0 || ss->limit_count != NULL ||
         ss->limit_offset != NULL || ss->with_clause != NULL)
@@ -63,10 +62,9 @@ no_column(struct sql_stmt *st, const struct tl_table *t, const char *name,
     return sql_error_at(st, TL_ENOTFOUND, location);
 }
 
-/* Resolve the column list (or every visible column). */
-static int
-bind_target_columns(struct sql_stmt *st, const PgQuery__InsertStmt *is,
-                    struct ins *in)
+int
+dml_bind_target_columns(struct sql_stmt *st, const PgQuery__InsertStmt *is,
+                        struct ins *in)
 {
     const struct tl_table *t = in->t;
     in->target = tl_arena_alloc(st->a, (t->n_columns + is->n_cols + 1) *
@@ -128,13 +126,32 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
         return sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                          "INSERT has more target columns than expressions");
     r->vals = tl_arena_alloc(st->a, t->n_columns * sizeof(*r->vals));
+    bool *given = tl_arena_calloc(st->a, t->n_columns + 1);
     for (uint32_t c = 0; c < t->n_columns; c++)
         r->vals[c] = tl_value_null(t->columns[c].type);
     for (size_t i = 0; i < l->n_items; i++) {
         const PgQuery__Node *n = l->items[i];
         if (n->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT)
-            return sql_unsupported(st, "DEFAULT in VALUES");
+            continue; /* takes the column's default below */
         const struct tl_column *col = &t->columns[in->target[i]];
+        /* OVERRIDING USER VALUE: identity columns take their default. */
+        if (col->identity != TL_IDENTITY_NONE &&
+            in->override == PG_QUERY__OVERRIDING_KIND__OVERRIDING_USER_VALUE)
+            continue;
+        if (col->identity == TL_IDENTITY_ALWAYS &&
+            in->override !=
+                PG_QUERY__OVERRIDING_KIND__OVERRIDING_SYSTEM_VALUE) {
+            sql_error(st, TL_EINVAL, TL_SQLSTATE_GENERATED_ALWAYS,
+                      "cannot insert a non-DEFAULT value into column \"%s\"",
+                      col->name);
+            tl_error_detail(&st->err,
+                            "Column \"%s\" is an identity column defined as "
+                            "GENERATED ALWAYS.",
+                            col->name);
+            tl_error_hint(&st->err, "Use OVERRIDING SYSTEM VALUE to "
+                                    "override.");
+            return TL_EINVAL;
+        }
         struct tl_expr *e;
         int rv = bind_expr(st, NULL, n, &e);
         if (rv == 0)
@@ -160,11 +177,19 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
         }
         r->vals[in->target[i]] = e->value;
         r->vals[in->target[i]].type = col->type;
+        given[in->target[i]] = true;
+    }
+    for (uint32_t c = 0; c < t->n_columns; c++) {
+        if (given[c] || t->columns[c].hidden)
+            continue;
+        int rv = dml_default_value(st, in, c, &r->vals[c]);
+        if (rv != 0)
+            return rv;
     }
     if (st->describe_only)
         return 0; /* the $n are NULL: no constraint to check yet */
     for (uint32_t c = 0; c < t->n_columns; c++)
-        if (t->columns[c].hidden)
+        if (t->columns[c].hidden && !t->columns[c].dropped)
             r->vals[c] = tl_value_int(TL_TYPE_INT8, router_next_rowid(st->r));
     return tl_table_check_row(t, r->vals, &st->err);
 }
@@ -221,10 +246,33 @@ dml_check_duplicates(struct sql_stmt *st, struct ins *in, size_t *bad_row)
     return rv;
 }
 
+int
+dml_default_value(struct sql_stmt *st, const struct ins *in, uint32_t c,
+                  struct tl_value *out)
+{
+    if (in->defaults == NULL || in->defaults[c] == NULL) {
+        *out = tl_value_null(in->t->columns[c].type);
+        return 0;
+    }
+    return default_eval(st, in->t, c, in->defaults[c], -1, out);
+}
+
 static int
 build_rows(struct sql_stmt *st, const PgQuery__InsertStmt *is, struct ins *in)
 {
-    const PgQuery__SelectStmt *ss = is->select_stmt->select_stmt;
+    /* DEFAULT VALUES: one row of an empty list (every column defaulted). */
+    static PgQuery__Node *none[1];
+    PgQuery__List empty = PG_QUERY__LIST__INIT;
+    PgQuery__Node empty_node = PG_QUERY__NODE__INIT;
+    PgQuery__Node *empty_rows[1] = {&empty_node};
+    PgQuery__SelectStmt dv = PG_QUERY__SELECT_STMT__INIT;
+    empty.items = none;
+    empty_node.node_case = PG_QUERY__NODE__NODE_LIST;
+    empty_node.list = &empty;
+    dv.n_values_lists = 1;
+    dv.values_lists = empty_rows;
+    const PgQuery__SelectStmt *ss =
+        is->select_stmt != NULL ? is->select_stmt->select_stmt : &dv;
     in->n_rows = ss->n_values_lists;
     in->rows = tl_arena_calloc(st->a, in->n_rows * sizeof(*in->rows));
     struct tl_buf tmp;
@@ -523,11 +571,18 @@ dml_exec_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is,
                 bool explain)
 {
     struct ins in = {0};
+    in.override = is->override;
+    if (is->select_stmt != NULL &&
+        is->select_stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT &&
+        is->select_stmt->select_stmt->n_values_lists == 0)
+        return insert_select_exec(st, is, explain);
     int rv = refuse_insert(st, is);
     if (rv == 0)
         rv = sql_lookup_table(st, is->relation, &in.t);
     if (rv == 0)
-        rv = bind_target_columns(st, is, &in);
+        rv = default_parse_table(st, in.t, &in.defaults);
+    if (rv == 0)
+        rv = dml_bind_target_columns(st, is, &in);
     if (rv == 0)
         rv = build_rows(st, is, &in);
     if (rv != 0 || st->describe_only)
@@ -548,6 +603,34 @@ static const char *
 alias_of(const PgQuery__RangeVar *rv)
 {
     return rv->alias != NULL ? rv->alias->aliasname : rv->relname;
+}
+
+/* SET c = DEFAULT: the column's default as one constant for every row
+ * the UPDATE changes (NULL when it has none). A default that takes a
+ * value per row (nextval(), a serial or identity column) would give all
+ * of them the same one: refused. */
+static int
+bind_set_default(struct sql_stmt *st, const struct tl_table *t, uint32_t c,
+                 struct tl_expr **out)
+{
+    const struct tl_column *col = &t->columns[c];
+    struct tl_value v = tl_value_null(col->type);
+    if (col->identity != TL_IDENTITY_NONE ||
+        (col->default_expr != NULL &&
+         strstr(col->default_expr, "nextval(") != NULL))
+        return sql_unsupported(st, "SET to the DEFAULT of a column whose "
+                                   "default calls nextval()");
+    if (col->default_expr != NULL) {
+        const PgQuery__Node *n;
+        int rv = default_parse(st, col->default_expr, &n);
+        if (rv == 0)
+            rv = default_eval(st, t, c, n, -1, &v);
+        if (rv != 0)
+            return rv;
+    }
+    *out = tl_expr_const(st->a, &v);
+    (*out)->type = col->type;
+    return 0;
 }
 
 static int
@@ -573,12 +656,15 @@ bind_assignment(struct sql_stmt *st, const struct plan *p, const char *alias,
         return sql_error_at(st, TL_ESYNTAX, rt->location);
     }
     seen[c] = true;
-    if (rt->val->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT)
-        return sql_unsupported(st, "DEFAULT in SET");
     struct bind_scope sc = {.table = t, .alias = alias, .clause = "UPDATE"};
     struct tl_expr *e;
     const struct tl_column *col = &t->columns[c];
-    int rv = bind_expr(st, &sc, rt->val, &e);
+    int rv;
+    if (rt->val->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+        rv = bind_set_default(st, t, (uint32_t)c, &e);
+    } else {
+        rv = bind_expr(st, &sc, rt->val, &e);
+    }
     if (rv == 0)
         rv = bind_assign(st, &e, col->name, col->type, col->typmod,
                          node_location(rt->val));
@@ -777,6 +863,17 @@ dml_exec_truncate(struct sql_stmt *st, const PgQuery__TruncateStmt *ts)
         for (uint32_t s = 0; s < n_shards && rv == 0; s++)
             rv = gather_check(st, &calls[s]);
         gather_release(calls, n_shards);
+        if (rv != 0)
+            return rv;
+    }
+    /* RESTART IDENTITY: the sequences the tables own start again. */
+    for (size_t i = 0; i < ts->n_relations && ts->restart_seqs; i++) {
+        struct tl_sequence *owned;
+        size_t n_owned;
+        rv = sequence_list_owned(st->r, tables[i]->id, st->a, &owned, &n_owned,
+                                 &st->err);
+        for (size_t k = 0; k < n_owned && rv == 0; k++)
+            rv = sequence_restart(st->r, &owned[k], &st->err);
         if (rv != 0)
             return rv;
     }

@@ -19,8 +19,9 @@ int dml_exec_delete(struct sql_stmt *st, const PgQuery__DeleteStmt *ds,
 /* TRUNCATE: every table named must exist (42P01, no position, as
  * PostgreSQL reports it), then each one's rows are removed on every shard
  * with one range delete per shard (not atomic across shards or tables:
- * there are no transactions yet). RESTART IDENTITY and CASCADE have
- * nothing to act on (no sequences, no foreign keys). */
+ * there are no transactions yet). RESTART IDENTITY then puts the
+ * sequences the tables own (serial, identity) back to their start;
+ * CASCADE has nothing to act on (no foreign keys). */
 int dml_exec_truncate(struct sql_stmt *st, const PgQuery__TruncateStmt *ts);
 
 #endif

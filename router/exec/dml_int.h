@@ -28,7 +28,24 @@ struct ins {
     size_t n_target;
     struct ins_row *rows;
     size_t n_rows;
+    /* The parsed DEFAULT of each column (NULL: none; the whole array
+     * NULL when no column has one), bound anew for each row. */
+    const PgQuery__Node **defaults;
+    /* INSERT ... OVERRIDING (PgQuery__OverridingKind). */
+    int override;
 };
+
+/** The default of column @c of @in's table for one row into *@out (NULL
+ * of the column's type when it has none): default_eval(), so nextval()
+ * takes a value now. */
+int dml_default_value(struct sql_stmt *st, const struct ins *in, uint32_t c,
+                      struct tl_value *out);
+
+/** Resolve INSERT's column list into in->target (every visible column
+ * without one): 42703 for a column @in->t lacks, 42701 for one named
+ * twice. */
+int dml_bind_target_columns(struct sql_stmt *st, const PgQuery__InsertStmt *is,
+                            struct ins *in);
 
 /** Encode @r's values (a full row of @t) into its key, value and shard,
  * in st->a; @tmp is scratch. Cannot fail. */

@@ -27,7 +27,13 @@ struct lx {
     struct tl_value **vt_rows[64]; /* generated rows per virtual table */
     size_t vt_n[64];
     bool vt_done[64];
+    size_t base_bytes; /* the arena's total when the statement began */
+    uint64_t n_added;  /* rows appended to any rowset */
 };
+
+/* The most memory a router-side query may hold (its rows, groups and
+ * sorted output together). */
+#define LOCAL_MAX_BYTES ((size_t)256 << 20)
 
 /* Rows: n arrays of w values. */
 struct rowset {
@@ -36,11 +42,36 @@ struct rowset {
     uint32_t w;
 };
 
-static void
-rs_add(struct tl_arena *a, struct rowset *rs, struct tl_value *row)
+/* Append @row to @rs: 54000 once the statement's rows pass
+ * LOCAL_MAX_BYTES, and the statement's cancel and timeout are looked at
+ * every 4096 rows. */
+static int
+budget(struct lx *x, struct tl_error *err)
 {
-    tl_arena_reserve(a, (void **)&rs->v, rs->n, &rs->cap, sizeof(*rs->v), 16);
+    if ((++x->n_added & 4095) != 0)
+        return 0;
+    if (x->a->total - x->base_bytes > LOCAL_MAX_BYTES)
+        return tl_error_set(err, TL_ETOOBIG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                            "query needs more than %d MiB of memory at the "
+                            "router",
+                            (int)(LOCAL_MAX_BYTES >> 20));
+    int rv = sql_check_interrupts(x->st);
+    if (rv != 0)
+        *err = x->st->err;
+    return rv;
+}
+
+static int
+rs_add(struct lx *x, struct rowset *rs, struct tl_value *row,
+       struct tl_error *err)
+{
+    int rv = budget(x, err);
+    if (rv != 0)
+        return rv;
+    tl_arena_reserve(x->a, (void **)&rs->v, rs->n, &rs->cap, sizeof(*rs->v),
+                     16);
     rs->v[rs->n++] = row;
+    return 0;
 }
 
 static struct tl_value *
@@ -65,12 +96,30 @@ keep(struct tl_arena *a, struct tl_value v)
 static int run_query(struct lx *x, struct query *q, uint64_t max_rows,
                      struct rowset *out, struct tl_error *err);
 
+/* Keep @row of base item @f if its pushed-down filter holds. */
+static int
+add_item_row(struct lx *x, struct query *q, const struct query_from *f,
+             struct rowset *out, struct tl_value *row, struct tl_error *err)
+{
+    if (f->filter != NULL) {
+        int ok, rv;
+        q->cur_row = row;
+        if ((rv = tl_expr_eval_pred(f->filter, row, q->width, x->a, &ok,
+                                    err)) != 0)
+            return rv;
+        if (!ok)
+            return budget(x, err);
+    }
+    return rs_add(x, out, row, err);
+}
+
 /* --------------------------------------------------------- FROM items */
 
 static int
 item_rows(struct lx *x, struct query *q, struct query_from *f,
           struct rowset *out, struct tl_error *err)
 {
+    int rv = 0;
     out->w = q->width;
     switch (f->kind) {
     case QF_VTABLE: {
@@ -83,26 +132,28 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
             struct tl_value *r = null_row(x->a, q->width);
             memcpy(r + f->offset, x->vt_rows[vt][i],
                    f->width * sizeof(struct tl_value));
-            rs_add(x->a, out, r);
+            if ((rv = add_item_row(x, q, f, out, r, err)) != 0)
+                return rv;
         }
         return 0;
     }
     case QF_SUBQUERY: {
         struct rowset sub = {0};
-        int rv = run_query(x, f->sub, UINT64_MAX, &sub, err);
+        rv = run_query(x, f->sub, UINT64_MAX, &sub, err);
         if (rv != 0)
             return rv;
         for (size_t i = 0; i < sub.n; i++) {
             struct tl_value *r = null_row(x->a, q->width);
             memcpy(r + f->offset, sub.v[i], f->width * sizeof(struct tl_value));
-            rs_add(x->a, out, r);
+            if ((rv = add_item_row(x, q, f, out, r, err)) != 0)
+                return rv;
         }
         return 0;
     }
     case QF_SRF: {
         struct tl_value args[3];
         for (uint32_t i = 0; i < f->n_srf_args; i++) {
-            int rv = tl_expr_eval(f->srf_args[i], NULL, 0, x->a, &args[i], err);
+            rv = tl_expr_eval(f->srf_args[i], NULL, 0, x->a, &args[i], err);
             if (rv != 0)
                 return rv;
             if (args[i].is_null)
@@ -118,7 +169,8 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
             for (int64_t v = from; step > 0 ? v <= to : v >= to; v += step) {
                 struct tl_value *r = null_row(x->a, q->width);
                 r[f->offset] = tl_value_int(f->desc->columns[0].type, v);
-                rs_add(x->a, out, r);
+                if ((rv = add_item_row(x, q, f, out, r, err)) != 0)
+                    return rv;
                 if ((step > 0 && v > INT64_MAX - step) ||
                     (step < 0 && v < INT64_MIN - step))
                     break;
@@ -127,8 +179,8 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
         }
         const char **el;
         size_t *lens, n;
-        int rv = pgcat_array_parse(args[0].u.s.p, args[0].u.s.len, x->a, &el,
-                                   &lens, &n, err);
+        rv = pgcat_array_parse(args[0].u.s.p, args[0].u.s.len, x->a, &el, &lens,
+                               &n, err);
         if (rv != 0)
             return rv;
         for (size_t i = 0; i < n; i++) {
@@ -136,7 +188,8 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
             r[f->offset] = el[i] == NULL ? tl_value_null(TL_TYPE_TEXT)
                                          : tl_value_text(TL_TYPE_TEXT, el[i],
                                                          (uint32_t)lens[i]);
-            rs_add(x->a, out, r);
+            if ((rv = add_item_row(x, q, f, out, r, err)) != 0)
+                return rv;
         }
         return 0;
     }
@@ -145,7 +198,7 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
     }
     /* A join: nested loops over both sides. */
     struct rowset l = {0}, r = {0};
-    int rv = item_rows(x, q, f->left, &l, err);
+    rv = item_rows(x, q, f->left, &l, err);
     if (rv == 0)
         rv = item_rows(x, q, f->right, &r, err);
     if (rv != 0)
@@ -153,37 +206,55 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
     bool *r_matched = tl_arena_calloc(x->a, r.n + 1);
     uint32_t lo = f->left->offset, lw = f->left->width;
     uint32_t ro = f->right->offset, rw = f->right->width;
-    for (size_t i = 0; i < l.n; i++) {
+    /* Candidate rows are built in one buffer and their conditions
+     * evaluated in a scratch arena; only matches are kept. */
+    struct tl_value *cand = null_row(x->a, q->width);
+    struct tl_arena scratch;
+    tl_arena_init(&scratch);
+    for (size_t i = 0; i < l.n && rv == 0; i++) {
         bool matched = false;
+        memcpy(cand + lo, l.v[i] + lo, lw * sizeof(*cand));
         for (size_t k = 0; k < r.n; k++) {
-            struct tl_value *row = null_row(x->a, q->width);
-            memcpy(row + lo, l.v[i] + lo, lw * sizeof(*row));
-            memcpy(row + ro, r.v[k] + ro, rw * sizeof(*row));
+            memcpy(cand + ro, r.v[k] + ro, rw * sizeof(*cand));
             int ok = 1;
+            if ((rv = budget(x, err)) != 0)
+                break;
             if (f->quals != NULL) {
-                q->cur_row = row;
-                rv = tl_expr_eval_pred(f->quals, row, q->width, x->a, &ok, err);
+                q->cur_row = cand;
+                rv = tl_expr_eval_pred(f->quals, cand, q->width, &scratch, &ok,
+                                       err);
+                tl_arena_reset(&scratch);
                 if (rv != 0)
-                    return rv;
+                    break;
             }
             if (!ok)
                 continue;
             matched = true;
             r_matched[k] = true;
-            rs_add(x->a, out, row);
+            struct tl_value *row =
+                tl_arena_alloc(x->a, q->width * sizeof(*row));
+            memcpy(row, cand, q->width * sizeof(*row));
+            if ((rv = rs_add(x, out, row, err)) != 0)
+                break;
         }
+        if (rv != 0)
+            break;
         if (!matched && (f->join == QJ_LEFT || f->join == QJ_FULL)) {
             struct tl_value *row = null_row(x->a, q->width);
             memcpy(row + lo, l.v[i] + lo, lw * sizeof(*row));
-            rs_add(x->a, out, row);
+            rv = rs_add(x, out, row, err);
         }
     }
+    tl_arena_close(&scratch);
+    if (rv != 0)
+        return rv;
     if (f->join == QJ_RIGHT || f->join == QJ_FULL)
         for (size_t k = 0; k < r.n; k++)
             if (!r_matched[k]) {
                 struct tl_value *row = null_row(x->a, q->width);
                 memcpy(row + ro, r.v[k] + ro, rw * sizeof(*row));
-                rs_add(x->a, out, row);
+                if ((rv = rs_add(x, out, row, err)) != 0)
+                    return rv;
             }
     return 0;
 }
@@ -236,7 +307,8 @@ agg_step(struct lx *x, struct query_agg *g, struct agg_acc *acc,
                 return 0;
         struct tl_value *c = tl_arena_alloc(x->a, sizeof(*c));
         *c = keep(x->a, v);
-        rs_add(x->a, &acc->seen, c);
+        if ((rv = rs_add(x, &acc->seen, c, err)) != 0)
+            return rv;
     }
     switch (g->kind) {
     case QA_COUNT_STAR:
@@ -438,8 +510,7 @@ emit_one(struct lx *x, struct query *q, const struct tl_value *row,
             return rv;
         o[q->n_targets + i] = keep(x->a, o[q->n_targets + i]);
     }
-    rs_add(x->a, out, o);
-    return 0;
+    return rs_add(x, out, o, err);
 }
 
 /* A row being sorted, with its arrival position (ties keep order). */
@@ -652,16 +723,19 @@ run_setop(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
     struct rowset all = {0};
     if (q->setop == QSET_UNION) {
         for (size_t i = 0; i < l.n; i++)
-            rs_add(x->a, &all, l.v[i]);
+            if ((rv = rs_add(x, &all, l.v[i], err)) != 0)
+                return rv;
         for (size_t i = 0; i < r.n; i++)
-            rs_add(x->a, &all, r.v[i]);
+            if ((rv = rs_add(x, &all, r.v[i], err)) != 0)
+                return rv;
         if (!q->setop_all)
             dedupe(&all, w);
     } else {
         bool inter = q->setop == QSET_INTERSECT;
         for (size_t i = 0; i < l.n; i++)
             if (contains(&r, l.v[i], w) == inter)
-                rs_add(x->a, &all, l.v[i]);
+                if ((rv = rs_add(x, &all, l.v[i], err)) != 0)
+                    return rv;
         if (!q->setop_all)
             dedupe(&all, w);
     }
@@ -689,8 +763,10 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
         return run_setop(x, q, max_rows, out, err);
     struct rowset in = {0};
     if (q->from == NULL)
-        rs_add(x->a, &in, null_row(x->a, q->width));
-    else if ((rv = item_rows(x, q, q->from, &in, err)) != 0)
+        rv = rs_add(x, &in, null_row(x->a, q->width), err);
+    else
+        rv = item_rows(x, q, q->from, &in, err);
+    if (rv != 0)
         return rv;
     struct rowset kept = {0};
     for (size_t i = 0; i < in.n; i++) {
@@ -702,7 +778,8 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
                 return rv;
         }
         if (ok)
-            rs_add(x->a, &kept, in.v[i]);
+            if ((rv = rs_add(x, &kept, in.v[i], err)) != 0)
+                return rv;
     }
     if (!q->grouped) {
         if (q->n_windows > 0 && (rv = compute_windows(x, q, &kept, err)) != 0)
@@ -849,6 +926,7 @@ local_select(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
     x->st = st;
     x->ctx = ctx;
     x->a = st->a;
+    x->base_bytes = st->a->total;
     for (size_t i = 0; i < ctx->n_sublinks; i++) {
         ctx->sublinks[i]->run = run_sublink;
         ctx->sublinks[i]->run_arg = x;

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
+#include "router/exec/alter.h"
 #include "router/exec/dml.h"
 #include "router/exec/explain.h"
 #include "router/exec/select.h"
@@ -245,7 +246,11 @@ exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
     case PG_QUERY__NODE__NODE_DROP_STMT:
         if (n->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
             return ddl_exec_drop(st, n->drop_stmt);
+        if (n->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE)
+            return ddl_exec_drop_sequence(st, n->drop_stmt);
         break;
+    case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
+        return ddl_exec_create_sequence(st, n->create_seq_stmt);
     case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
         return explain_exec(st, n->explain_stmt);
     case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
@@ -262,6 +267,10 @@ exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
         return dml_exec_truncate(st, n->truncate_stmt);
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
         return sql_unsupported(st, "CREATE TABLE ... AS");
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+        return alter_exec_table(st, n->alter_table_stmt);
+    case PG_QUERY__NODE__NODE_RENAME_STMT:
+        return alter_exec_rename(st, n->rename_stmt);
     default:
         break;
     }

@@ -1085,6 +1085,11 @@ bind_column(struct sql_stmt *st, const struct bind_scope *sc,
         sql_unsupported(st, "* in this position");
         return sql_error_at(st, TL_EUNSUPPORTED, cr->location);
     }
+    if (sc->no_columns != NULL) {
+        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED, "%s",
+                  sc->no_columns);
+        return sql_error_at(st, TL_EUNSUPPORTED, cr->location);
+    }
     if (sc->rels != NULL)
         return bind_rel_column(st, sc, qual, name, cr->location, out);
     if (qual != NULL && (sc->table == NULL || strcmp(qual, sc->alias) != 0)) {
@@ -1116,15 +1121,11 @@ bind_column(struct sql_stmt *st, const struct bind_scope *sc,
 static bool
 pg_lacks(const char *name)
 {
-    static const char *const names[] = {"current_schemas", "current_setting",
-                                        "set_config",      "pg_typeof",
-                                        "format_type",     "pg_get_userbyid",
-                                        "round",           "coalesce",
-                                        "nextval",         "currval",
-                                        "setval",          "date_trunc",
-                                        "extract",         "date_part",
-                                        "to_char",         "inet_server_port",
-                                        "random",          NULL};
+    static const char *const names[] = {
+        "current_schemas",  "current_setting", "set_config", "pg_typeof",
+        "format_type",      "pg_get_userbyid", "round",      "coalesce",
+        "date_trunc",       "extract",         "date_part",  "to_char",
+        "inet_server_port", "random",          NULL};
     for (int i = 0; names[i] != NULL; i++)
         if (strcmp(names[i], name) == 0)
             return true;
@@ -1262,7 +1263,25 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
         sql_unsupported(st, "aggregate functions inside expressions");
         return sql_error_at(st, TL_EUNSUPPORTED, f->location);
     }
+    if (seqfunc_has_effect(f) && (sc->table != NULL || sc->n_rels > 0)) {
+        /* Bound into a constant, it would run once for all the rows. */
+        sql_unsupported(st, tl_arena_printf(st->a,
+                                            "%s() in a statement over the "
+                                            "rows of a table",
+                                            name));
+        return sql_error_at(st, TL_EUNSUPPORTED, f->location);
+    }
     int rv = func_bind_call(st, f, out);
+    /* Over catalog relations pg_get_serial_sequence() may get names read
+     * from rows: the catalog's version evaluates it per row. */
+    bool all_const = true;
+    for (size_t i = 0; i < f->n_args; i++)
+        all_const =
+            all_const && f->args[i]->node_case == PG_QUERY__NODE__NODE_A_CONST;
+    bool per_row = sc->local != NULL && name != NULL && !all_const &&
+                   strcmp(name, "pg_get_serial_sequence") == 0;
+    if (rv > 0 && !per_row)
+        rv = seqfunc_bind_call(st, f, out);
     if (rv <= 0)
         return rv;
     if ((rv = bind_scalar(st, sc, f, out)) <= 0)
@@ -1615,13 +1634,24 @@ int
 bind_assign(struct sql_stmt *st, struct tl_expr **e, const char *colname,
             uint8_t type, int32_t typmod, int location)
 {
+    return bind_assign_what(st, e, colname, type, typmod, location,
+                            "expression");
+}
+
+int
+bind_assign_what(struct sql_stmt *st, struct tl_expr **e, const char *colname,
+                 uint8_t type, int32_t typmod, int location, const char *what)
+{
     if (!assignable((*e)->type, type)) {
         sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
-                  "column \"%s\" is of type %s but expression is of type %s",
-                  colname, bind_type_display(st, type, typmod),
+                  "column \"%s\" is of type %s but %s is of type %s", colname,
+                  bind_type_display(st, type, typmod), what,
                   type_label((*e)->type));
         tl_error_hint(&st->err,
                       "You will need to rewrite or cast the expression.");
+        /* PostgreSQL places a VALUES item, not a DEFAULT. */
+        if (strcmp(what, "expression") != 0)
+            return TL_ETYPE;
         return sql_error_at(st, TL_ETYPE, location);
     }
     if ((*e)->kind == TL_EXPR_CONST)

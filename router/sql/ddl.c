@@ -6,6 +6,7 @@
 
 #include "common/base/sqlstate.h"
 #include "router/core/catalog.h"
+#include "router/core/sequences.h"
 #include "router/sql/sql_int.h"
 #include "row.h"
 #include "vindex.h"
@@ -18,6 +19,13 @@ struct table_options {
     const char *distribution; /* reference */
 };
 
+/* A sequence a serial or identity column owns: named, and the column's
+ * default written, once the table is stored (the name must be free). */
+struct owned_seq {
+    uint32_t col;
+    struct tl_sequence seq;
+};
+
 /* What CREATE TABLE collects while walking the column list. */
 struct table_builder {
     struct tl_table *t;
@@ -26,7 +34,85 @@ struct table_builder {
     const char *pk_names[TL_MAX_PK];
     uint32_t n_pk_names;
     int pk_location;
+    struct owned_seq *owned; /* in st->a */
+    size_t n_owned;
 };
+
+/* The type of a serial pseudo-type name (serial, bigserial, smallserial,
+ * serial2/4/8), or 0. */
+static uint8_t
+serial_type(const PgQuery__TypeName *tn)
+{
+    static const struct {
+        const char *name;
+        uint8_t type;
+    } names[] = {{"smallserial", TL_TYPE_INT2}, {"serial2", TL_TYPE_INT2},
+                 {"serial", TL_TYPE_INT4},      {"serial4", TL_TYPE_INT4},
+                 {"bigserial", TL_TYPE_INT8},   {"serial8", TL_TYPE_INT8}};
+    if (tn == NULL || tn->n_names != 1 || tn->n_typmods > 0 ||
+        tn->n_array_bounds > 0 || tn->setof || tn->pct_type)
+        return 0;
+    const char *name = sql_node_str(tn->names[0]);
+    for (size_t i = 0; name != NULL && i < sizeof(names) / sizeof(names[0]);
+         i++)
+        if (strcmp(name, names[i].name) == 0)
+            return names[i].type;
+    return 0;
+}
+
+static int
+node_location(const PgQuery__Node *n)
+{
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_A_CONST:
+        return n->a_const->location;
+    case PG_QUERY__NODE__NODE_TYPE_CAST:
+        return n->type_cast->location;
+    case PG_QUERY__NODE__NODE_FUNC_CALL:
+        return n->func_call->location;
+    default:
+        return -1;
+    }
+}
+
+/* Column @col of @b's table owns a new sequence: options @opts (an
+ * identity column's), values of the column's type. */
+static int
+add_owned(struct sql_stmt *st, struct table_builder *b, uint32_t col,
+          PgQuery__Node **opts, size_t n_opts, bool for_identity)
+{
+    struct owned_seq *v = tl_arena_alloc(st->a, (b->n_owned + 1) * sizeof(*v));
+    if (b->n_owned > 0)
+        memcpy(v, b->owned, b->n_owned * sizeof(*v));
+    b->owned = v;
+    struct owned_seq *o = &b->owned[b->n_owned];
+    memset(o, 0, sizeof(*o));
+    o->col = col;
+    int rv = ddl_sequence_options(st, opts, n_opts, b->t->columns[col].type,
+                                  for_identity, &o->seq);
+    if (rv != 0)
+        return rv;
+    snprintf(o->seq.owner_column, sizeof(o->seq.owner_column), "%s",
+             b->t->columns[col].name);
+    b->n_owned++;
+    return 0;
+}
+
+/* Check the DEFAULT @c of column @col now, as PostgreSQL does at CREATE
+ * TABLE (without running nextval()), and keep its text. */
+static int
+set_default(struct sql_stmt *st, struct table_builder *b, uint32_t col,
+            const PgQuery__Constraint *c)
+{
+    struct tl_value v;
+    st->dry_run = true;
+    int rv = default_eval(st, b->t, col, c->raw_expr,
+                          node_location(c->raw_expr), &v);
+    st->dry_run = false;
+    if (rv == 0)
+        rv = default_deparse(st, c->raw_expr, &b->t->columns[col].default_expr);
+    return rv;
+}
 
 static const char *
 constraint_name(PgQuery__ConstrType c)
@@ -103,12 +189,20 @@ add_column(struct sql_stmt *st, struct table_builder *b,
     struct tl_column *col = &t->columns[t->n_columns];
     memset(col, 0, sizeof(*col));
     snprintf(col->name, sizeof(col->name), "%s", cd->colname);
-    int rv = bind_type_name(st, cd->type_name, &col->type, &col->typmod);
+    uint8_t serial = serial_type(cd->type_name);
+    int rv = 0;
+    if (serial != 0) {
+        col->type = serial;
+        col->typmod = -1;
+    } else {
+        rv = bind_type_name(st, cd->type_name, &col->type, &col->typmod);
+    }
     if (rv != 0)
         return rv;
     if (cd->coll_clause != NULL)
         return sql_unsupported(st, "COLLATE");
     bool said_null = false;
+    const PgQuery__Constraint *def = NULL, *ident = NULL;
     for (size_t i = 0; i < cd->n_constraints; i++) {
         const PgQuery__Constraint *c = cd->constraints[i]->constraint;
         if (cd->constraints[i]->node_case != PG_QUERY__NODE__NODE_CONSTRAINT)
@@ -125,6 +219,42 @@ add_column(struct sql_stmt *st, struct table_builder *b,
             if (rv != 0)
                 return rv;
             break;
+        case PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT:
+            if (def != NULL || serial != 0) {
+                sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                          "multiple default values specified for column "
+                          "\"%s\" of table \"%s\"",
+                          col->name, t->name);
+                /* PostgreSQL places the second DEFAULT, not serial's. */
+                return def != NULL ? sql_error_at(st, TL_ESYNTAX, c->location)
+                                   : TL_ESYNTAX;
+            }
+            if (ident != NULL) {
+                sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                          "both default and identity specified for column "
+                          "\"%s\" of table \"%s\"",
+                          col->name, t->name);
+                return sql_error_at(st, TL_ESYNTAX, c->location);
+            }
+            def = c;
+            break;
+        case PG_QUERY__CONSTR_TYPE__CONSTR_IDENTITY:
+            if (ident != NULL) {
+                sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                          "multiple identity specifications for column "
+                          "\"%s\" of table \"%s\"",
+                          col->name, t->name);
+                return sql_error_at(st, TL_ESYNTAX, c->location);
+            }
+            if (def != NULL || serial != 0) {
+                sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                          "both default and identity specified for column "
+                          "\"%s\" of table \"%s\"",
+                          col->name, t->name);
+                return sql_error_at(st, TL_ESYNTAX, c->location);
+            }
+            ident = c;
+            break;
         default:
             sql_unsupported(st, constraint_name(c->contype));
             return sql_error_at(st, TL_EUNSUPPORTED, c->location);
@@ -137,8 +267,70 @@ add_column(struct sql_stmt *st, struct table_builder *b,
                   col->name, t->name);
         return sql_error_at(st, TL_ESYNTAX, cd->location);
     }
+    if (serial != 0 && said_null)
+        return sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                         "conflicting NULL/NOT NULL declarations for column "
+                         "\"%s\" of table \"%s\"",
+                         col->name, t->name);
+    if (ident != NULL) {
+        if (said_null) {
+            sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                      "conflicting NULL/NOT NULL declarations for column "
+                      "\"%s\" of table \"%s\"",
+                      col->name, t->name);
+            return sql_error_at(st, TL_ESYNTAX, cd->location);
+        }
+        if (col->type != TL_TYPE_INT2 && col->type != TL_TYPE_INT4 &&
+            col->type != TL_TYPE_INT8)
+            return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                             "identity column type must be smallint, "
+                             "integer, or bigint");
+        col->identity =
+            ident->generated_when != NULL && ident->generated_when[0] == 'a'
+                ? TL_IDENTITY_ALWAYS
+                : TL_IDENTITY_BY_DEFAULT;
+        col->not_null = true;
+        rv = add_owned(st, b, t->n_columns, ident->options, ident->n_options,
+                       true);
+    } else if (serial != 0) {
+        col->not_null = true;
+        rv = add_owned(st, b, t->n_columns, NULL, 0, false);
+    } else if (def != NULL) {
+        rv = set_default(st, b, t->n_columns, def);
+    }
+    if (rv != 0)
+        return rv;
     t->n_columns++;
     return 0;
+}
+
+int
+ddl_add_column(struct sql_stmt *st, struct tl_table *t,
+               const PgQuery__ColumnDef *cd)
+{
+    struct table_builder b = {.t = t, .cap = t->n_columns};
+    int rv = add_column(st, &b, cd);
+    if (rv != 0)
+        return rv;
+    if (b.has_pk || b.n_owned > 0)
+        return sql_unsupported(st, b.has_pk ? "ADD COLUMN ... PRIMARY KEY"
+                                            : "ADD COLUMN with serial or "
+                                              "identity");
+    return 0;
+}
+
+int
+ddl_set_default(struct sql_stmt *st, struct tl_table *t, uint32_t col,
+                const PgQuery__Node *expr)
+{
+    if (expr == NULL) {
+        t->columns[col].default_expr = NULL;
+        return 0;
+    }
+    struct table_builder b = {.t = t, .cap = t->n_columns};
+    PgQuery__Constraint c = PG_QUERY__CONSTRAINT__INIT;
+    c.raw_expr = (PgQuery__Node *)expr;
+    return set_default(st, &b, col, &c);
 }
 
 static int
@@ -640,7 +832,8 @@ vschema_to_clauses(struct sql_stmt *st, const char *name, const char *json,
  * NULL. */
 static int
 build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
-            const struct vschema_clauses *vc, struct tl_table **out)
+            const struct vschema_clauses *vc, struct tl_table **out,
+            struct owned_seq **owned, size_t *n_owned)
 {
     int rv = check_create_clauses(st, cs);
     if (rv != 0)
@@ -695,8 +888,11 @@ build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
                       "The table takes its distribution from its vschema "
                       "entry (shardctl vschema show); fix the entry, or "
                       "give CREATE TABLE its own PARTITION BY or WITH.");
-    if (rv == 0)
+    if (rv == 0) {
         *out = b.t;
+        *owned = b.owned;
+        *n_owned = b.n_owned;
+    }
     return rv;
 }
 
@@ -704,22 +900,81 @@ int
 ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
                 struct tl_table **out)
 {
-    return build_table(st, cs, NULL, out);
+    struct owned_seq *owned;
+    size_t n_owned;
+    return build_table(st, cs, NULL, out, &owned, &n_owned);
 }
 
-static int
-relation_exists(struct sql_stmt *st, const char *name)
+bool
+ddl_relation_exists(struct sql_stmt *st, const char *name)
 {
     struct tl_table *t;
+    struct tl_sequence seq;
     struct tl_error scratch;
-    return catalog_lookup(st->r->catalog, name, st->a, &t, NULL, &scratch) == 0;
+    return catalog_lookup(st->r->catalog, name, st->a, &t, NULL, &scratch) ==
+               0 ||
+           sequence_lookup(st->r, name, &seq, &scratch) == 0;
+}
+
+/* PostgreSQL's ChooseRelationName(): "<table>_<column>_seq", or with a
+ * number after it when that is taken, the parts shortened to fit. */
+static void
+choose_seq_name(struct sql_stmt *st, const char *table, const char *column,
+                char *out)
+{
+    for (int n = 0; n < 1000; n++) {
+        char suffix[16];
+        snprintf(suffix, sizeof(suffix), n == 0 ? "seq" : "seq%d", n);
+        size_t t = strlen(table), c = strlen(column);
+        size_t room = TL_NAME_MAX - 1 - strlen(suffix) - 2;
+        while (t + c > room) { /* shorten the longer part first */
+            if (t >= c)
+                t--;
+            else
+                c--;
+        }
+        snprintf(out, TL_NAME_MAX, "%.*s_%.*s_%s", (int)t, table, (int)c,
+                 column, suffix);
+        if (!ddl_relation_exists(st, out))
+            return;
+    }
+}
+
+/* The text of nextval('<name>'::regclass), the name quoted as an
+ * identifier when it needs to be. */
+static char *
+nextval_text(struct sql_stmt *st, const char *name)
+{
+    bool plain = !(name[0] >= '0' && name[0] <= '9');
+    for (const char *p = name; *p && plain; p++)
+        plain =
+            (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+    struct tl_buf b;
+    tl_buf_init(&b);
+    tl_buf_printf(&b, "nextval('%s", plain ? "" : "\"");
+    for (const char *p = name; *p; p++) {
+        if (*p == '\'')
+            tl_buf_printf(&b, "''");
+        else if (*p == '"')
+            tl_buf_printf(&b, "\"\"");
+        else
+            tl_buf_printf(&b, "%c", *p);
+    }
+    tl_buf_printf(&b, "%s'::regclass)", plain ? "" : "\"");
+    char *text = tl_arena_strndup(st->a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return text;
 }
 
 int
 ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
 {
     const char *name = cs->relation->relname;
-    if (cs->if_not_exists && relation_exists(st, name)) {
+    /* Before the columns are looked at, as in PostgreSQL. */
+    if (ddl_relation_exists(st, name)) {
+        if (!cs->if_not_exists)
+            return sql_error(st, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_TABLE,
+                             "relation \"%s\" already exists", name);
         sql_notice(st, TL_SQLSTATE_DUPLICATE_TABLE,
                    "relation \"%s\" already exists, skipping", name);
         dest_complete(st->dest, "CREATE TABLE");
@@ -743,10 +998,33 @@ ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
         }
     }
     struct tl_table *t;
-    int rv = build_table(st, cs, use_vschema ? &vc : NULL, &t);
+    struct owned_seq *owned;
+    size_t n_owned;
+    int rv =
+        build_table(st, cs, use_vschema ? &vc : NULL, &t, &owned, &n_owned);
     if (rv != 0)
         return rv;
-    rv = catalog_create_table(st->r->catalog, t, &st->err);
+    /* Tables and sequences share one namespace, as relations do. */
+    struct tl_sequence same;
+    struct tl_error scratch;
+    if (sequence_lookup(st->r, name, &same, &scratch) == 0)
+        rv = TL_EEXISTS;
+    /* A serial or identity column's sequence is named now, so its
+     * default can name it; it is created once the table exists. */
+    struct tl_sequence *seqs =
+        tl_arena_calloc(st->a, (n_owned + 1) * sizeof(*seqs));
+    for (size_t i = 0; i < n_owned && rv == 0; i++) {
+        seqs[i] = owned[i].seq;
+        choose_seq_name(st, t->name, t->columns[owned[i].col].name,
+                        seqs[i].name);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(seqs[k].name, seqs[i].name) == 0)
+                snprintf(seqs[i].name, sizeof(seqs[i].name), "%.50s_seq%u",
+                         t->name, (unsigned)(i % 10000));
+        t->columns[owned[i].col].default_expr = nextval_text(st, seqs[i].name);
+    }
+    if (rv == 0)
+        rv = catalog_create_table(st->r->catalog, t, &st->err);
     if (rv == TL_EEXISTS && cs->if_not_exists) {
         sql_notice(st, TL_SQLSTATE_DUPLICATE_TABLE,
                    "relation \"%s\" already exists, skipping", name);
@@ -755,6 +1033,14 @@ ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs)
                          "relation \"%s\" already exists", name);
     } else if (rv != 0) {
         return rv;
+    } else if (n_owned > 0) {
+        rv = ddl_create_owned(st, seqs, n_owned, t->id);
+        if (rv != 0) {
+            /* No table whose default names a missing sequence. */
+            struct tl_error scratch2;
+            catalog_drop_table(st->r->catalog, name, &scratch2);
+            return rv;
+        }
     }
     dest_complete(st->dest, "CREATE TABLE");
     return 0;
@@ -779,6 +1065,7 @@ int
 ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds)
 {
     const char **names = tl_arena_calloc(st->a, ds->n_objects * sizeof(char *));
+    uint32_t *ids = tl_arena_calloc(st->a, (ds->n_objects + 1) * sizeof(*ids));
     if (ds->concurrent)
         return sql_unsupported(st, "DROP TABLE CONCURRENTLY");
     /* Check every name first: PostgreSQL drops all or nothing. */
@@ -802,6 +1089,7 @@ ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds)
         if (rv != 0)
             return rv;
         names[i] = name;
+        ids[i] = t->id;
     }
     for (size_t i = 0; i < ds->n_objects; i++) {
         if (names[i] == NULL)
@@ -812,7 +1100,85 @@ ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds)
                              "table \"%s\" does not exist", names[i]);
         if (rv != 0 && rv != TL_ENOTFOUND)
             return rv;
+        /* The sequences of its serial and identity columns go with it. */
+        struct tl_sequence *owned;
+        size_t n_owned;
+        rv = sequence_list_owned(st->r, ids[i], st->a, &owned, &n_owned,
+                                 &st->err);
+        for (size_t k = 0; k < n_owned && rv == 0; k++) {
+            rv = sequence_drop(st->r, owned[k].name, &st->err);
+            if (rv == TL_ENOTFOUND)
+                rv = 0;
+        }
+        if (rv != 0)
+            return rv;
     }
     dest_complete(st->dest, "DROP TABLE");
+    return 0;
+}
+
+int
+ddl_exec_drop_sequence(struct sql_stmt *st, const PgQuery__DropStmt *ds)
+{
+    const char **names = tl_arena_calloc(st->a, ds->n_objects * sizeof(char *));
+    /* Check every name first: PostgreSQL drops all or nothing. */
+    for (size_t i = 0; i < ds->n_objects; i++) {
+        bool other;
+        const char *name = drop_name(st, ds->objects[i], &other);
+        if (name == NULL)
+            return sql_unsupported(st, "this DROP SEQUENCE form");
+        struct tl_sequence seq;
+        int rv =
+            other ? TL_ENOTFOUND : sequence_lookup(st->r, name, &seq, &st->err);
+        if (rv == TL_ENOTFOUND && ds->missing_ok) {
+            sql_notice(st, TL_SQLSTATE_SUCCESSFUL_COMPLETION,
+                       "sequence \"%s\" does not exist, skipping", name);
+            continue;
+        }
+        if (rv == TL_ENOTFOUND)
+            return sql_error(st, rv, TL_SQLSTATE_UNDEFINED_TABLE,
+                             "sequence \"%s\" does not exist", name);
+        if (rv != 0)
+            return rv;
+        char table[TL_NAME_MAX];
+        bool owned = false;
+        if (seq.owner_table != 0) {
+            /* The owner may be newer than this router's cache. */
+            owned = catalog_has_id(st->r->catalog, seq.owner_table, table,
+                                   sizeof(table));
+            if (!owned && catalog_refresh(st->r->catalog, 0, &st->err) == 0)
+                owned = catalog_has_id(st->r->catalog, seq.owner_table, table,
+                                       sizeof(table));
+            tl_error_clear(&st->err);
+        }
+        if (owned && ds->behavior != PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE) {
+            sql_error(st, TL_EINVAL, TL_SQLSTATE_DEPENDENT_OBJECTS_STILL_EXIST,
+                      "cannot drop sequence %s because other objects depend "
+                      "on it",
+                      name);
+            tl_error_detail(&st->err,
+                            "default value for column %s of table %s "
+                            "depends on sequence %s",
+                            seq.owner_column, table, name);
+            tl_error_hint(&st->err, "Use DROP ... CASCADE to drop the "
+                                    "dependent objects too.");
+            return TL_EINVAL;
+        }
+        if (owned && ds->behavior == PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE)
+            return sql_unsupported(st, "DROP SEQUENCE ... CASCADE of a "
+                                       "sequence a column uses");
+        names[i] = name;
+    }
+    for (size_t i = 0; i < ds->n_objects; i++) {
+        if (names[i] == NULL)
+            continue;
+        int rv = sequence_drop(st->r, names[i], &st->err);
+        if (rv == TL_ENOTFOUND && !ds->missing_ok)
+            return sql_error(st, rv, TL_SQLSTATE_UNDEFINED_TABLE,
+                             "sequence \"%s\" does not exist", names[i]);
+        if (rv != 0 && rv != TL_ENOTFOUND)
+            return rv;
+    }
+    dest_complete(st->dest, "DROP SEQUENCE");
     return 0;
 }

@@ -743,6 +743,14 @@ gen_class(struct pgcat *cat, struct rows *r)
     }
 }
 
+/* A DEFAULT that is not an identity column's (PostgreSQL keeps those
+ * apart: attidentity, no pg_attrdef row). */
+static bool
+has_default(const struct tl_column *c)
+{
+    return c->default_expr != NULL && c->identity == TL_IDENTITY_NONE;
+}
+
 static void
 attribute_row(struct rows *r, uint32_t relid, const struct tl_column *c,
               int attnum, bool has_def)
@@ -767,6 +775,10 @@ attribute_row(struct rows *r, uint32_t relid, const struct tl_column *c,
     set_text(r, row, "attcompression", "");
     set_bool(r, row, "attnotnull", c->not_null);
     set_bool(r, row, "atthasdef", has_def);
+    set_text(r, row, "attidentity",
+             c->identity == TL_IDENTITY_ALWAYS       ? "a"
+             : c->identity == TL_IDENTITY_BY_DEFAULT ? "d"
+                                                     : "");
     set_bool(r, row, "attislocal", true);
     set_int(r, row, "attcollation", tl_type_is_text(c->type) ? 100 : 0);
 }
@@ -781,12 +793,13 @@ gen_attribute(struct pgcat *cat, struct rows *r)
         for (uint32_t c = 0; c < t->n_columns; c++)
             if (!t->columns[c].hidden)
                 attribute_row(r, rels[i].oid, &t->columns[c],
-                              pgcat_attnum(t, c), false);
+                              pgcat_attnum(t, c), has_default(&t->columns[c]));
         if (!rels[i].user || !pgcat_has_pk(t))
             continue;
         for (uint32_t k = 0; k < t->n_pk; k++) {
             struct tl_column ic = t->columns[t->pk[k]];
             ic.not_null = false;
+            ic.identity = TL_IDENTITY_NONE;
             attribute_row(r, rels[i].oid + 1, &ic, (int)k + 1, false);
         }
     }
@@ -972,6 +985,49 @@ gen_constraint(struct pgcat *cat, struct rows *r)
         set_bool(r, row, "conislocal", true);
         set_bool(r, row, "connoinherit", true);
         set_text(r, row, "conkey", pk_key_array(r->a, t, false));
+    }
+}
+
+/* A DEFAULT as PostgreSQL's pg_get_expr() shows it: a quoted literal
+ * carries its column's type ('x'::text), as the stored expression of a
+ * typed constant deparses. */
+const char *
+pgcat_default_display(struct tl_arena *a, const struct tl_column *c)
+{
+    const char *d = c->default_expr;
+    size_t len = strlen(d);
+    bool literal = len >= 2 && d[0] == '\'' && d[len - 1] == '\'';
+    for (size_t i = 1; literal && i + 1 < len; i++)
+        if (d[i] == '\'' && d[i + 1] != '\'')
+            literal = false; /* two literals, not one */
+        else if (d[i] == '\'')
+            i++;
+    if (!literal || tl_type_is_numeric(c->type) || c->type == TL_TYPE_BOOL)
+        return d;
+    const char *type = c->type == TL_TYPE_VARCHAR  ? "character varying"
+                       : c->type == TL_TYPE_BPCHAR ? "bpchar"
+                                                   : tl_type_name(c->type);
+    return tl_arena_printf(a, "%s::%s", d, type);
+}
+
+/* One row per column DEFAULT: OID 2^30 + 2048 x table id + attnum. */
+static void
+gen_attrdef(struct pgcat *cat, struct rows *r)
+{
+    for (size_t i = 0; i < cat->n_tables; i++) {
+        const struct tl_table *t = cat->tables[i];
+        for (uint32_t c = 0; c < t->n_columns; c++) {
+            if (t->columns[c].hidden || !has_default(&t->columns[c]))
+                continue;
+            int attnum = pgcat_attnum(t, c);
+            struct tl_value *row = new_row(r);
+            set_int(r, row, "oid",
+                    ((int64_t)1 << 30) + 2048 * (int64_t)t->id + attnum);
+            set_int(r, row, "adrelid", pgcat_table_oid(t));
+            set_int(r, row, "adnum", attnum);
+            set_text(r, row, "adbin",
+                     pgcat_default_display(r->a, &t->columns[c]));
+        }
     }
 }
 
@@ -1261,7 +1317,11 @@ gen_is_columns(struct pgcat *cat, struct rows *r)
             set_text(r, row, "udt_catalog", cat->database);
             set_text(r, row, "udt_schema", "pg_catalog");
             set_text(r, row, "udt_name", pgcat_type_internal_name(col->type));
-            set_text(r, row, "is_identity", "NO");
+            set_text(r, row, "column_default",
+                     has_default(col) ? pgcat_default_display(r->a, col)
+                                      : NULL);
+            set_text(r, row, "is_identity",
+                     col->identity != TL_IDENTITY_NONE ? "YES" : "NO");
             set_text(r, row, "is_generated", "NEVER");
             set_text(r, row, "is_updatable", rels[i].user ? "YES" : "NO");
         }
@@ -1406,6 +1466,9 @@ pgcat_rows(struct pgcat *cat, int vt, struct tl_arena *a,
         break;
     case VT_CONSTRAINT:
         gen_constraint(cat, &r);
+        break;
+    case VT_ATTRDEF:
+        gen_attrdef(cat, &r);
         break;
     case VT_DATABASE:
         gen_database(cat, &r);

@@ -97,6 +97,9 @@ int32_t pgcat_typmod(uint8_t type, int32_t typmod);
 bool pgcat_has_pk(const struct tl_table *t);
 /** attnum of column @c of @t (1-based over the columns SQL shows). */
 int pgcat_attnum(const struct tl_table *t, uint32_t c);
+/** Column @c's DEFAULT as pg_get_expr() shows it ('x'::text), in @a. */
+const char *pgcat_default_display(struct tl_arena *a,
+                                  const struct tl_column *c);
 /** "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)" in @a. */
 const char *pgcat_index_def(struct tl_arena *a, const struct tl_table *t);
 

@@ -13,6 +13,18 @@ static int bind_select(struct sql_stmt *st, struct query_ctx *ctx,
                        const struct bind_scope *outer, struct query **out);
 static uint8_t array_elem_type(const struct bind_scope *sc,
                                const struct tl_expr *e);
+static int eval_sublink(const struct tl_expr *e, const struct tl_value *row,
+                        size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                        struct tl_error *err);
+static int eval_agg(const struct tl_expr *e, const struct tl_value *row,
+                    size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                    struct tl_error *err);
+static int eval_window(const struct tl_expr *e, const struct tl_value *row,
+                       size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                       struct tl_error *err);
+static int eval_tsrf(const struct tl_expr *e, const struct tl_value *row,
+                     size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                     struct tl_error *err);
 static bool is_array_column(const struct bind_scope *sc,
                             const struct tl_expr *e);
 
@@ -861,6 +873,70 @@ bind_group(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
     return 0;
 }
 
+/* Whether @e reads only columns [lo, hi) of its query's row and nothing
+ * that depends on the row as a whole (a subquery, an aggregate). */
+static bool
+reads_only(const struct tl_expr *e, uint32_t lo, uint32_t hi)
+{
+    if (e->kind == TL_EXPR_COLUMN)
+        return e->column >= lo && e->column < hi;
+    if (e->kind == TL_EXPR_EXT &&
+        (e->ext_fn == eval_sublink || e->ext_fn == eval_agg ||
+         e->ext_fn == eval_window || e->ext_fn == eval_tsrf))
+        return false;
+    for (uint32_t i = 0; i < e->n_args; i++)
+        if (!reads_only(e->args[i], lo, hi))
+            return false;
+    return true;
+}
+
+/* Attach @c to the base item of @f (not below the nullable side of an
+ * outer join) whose columns it alone reads: true if placed. */
+static bool
+place_filter(struct sql_stmt *st, struct query_from *f, struct tl_expr *c)
+{
+    if (f->kind != QF_JOIN) {
+        if (!reads_only(c, f->offset, f->offset + f->width))
+            return false;
+        if (f->filter == NULL) {
+            f->filter = c;
+        } else {
+            struct tl_expr *args[2] = {f->filter, c};
+            f->filter = tl_expr_node(st->a, TL_EXPR_AND, TL_TYPE_BOOL, args, 2);
+        }
+        return true;
+    }
+    bool left_ok = f->join == QJ_INNER || f->join == QJ_LEFT;
+    bool right_ok = f->join == QJ_INNER || f->join == QJ_RIGHT;
+    return (left_ok && place_filter(st, f->left, c)) ||
+           (right_ok && place_filter(st, f->right, c));
+}
+
+/* Move the conjuncts of WHERE that read one FROM item into that item, so
+ * joins only see the rows that can match. */
+static void
+push_down_where(struct sql_stmt *st, struct query *q)
+{
+    if (q->where == NULL || q->from == NULL || q->from->kind != QF_JOIN)
+        return;
+    struct tl_expr *one[1] = {q->where};
+    struct tl_expr **cs = one;
+    uint32_t n = 1;
+    if (q->where->kind == TL_EXPR_AND) {
+        cs = q->where->args;
+        n = q->where->n_args;
+    }
+    struct tl_expr **keep = tl_arena_alloc(st->a, (n + 1) * sizeof(*keep));
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!place_filter(st, q->from, cs[i]))
+            keep[k++] = cs[i];
+    q->where = k == 0 ? NULL
+               : k == 1
+                   ? keep[0]
+                   : tl_expr_node(st->a, TL_EXPR_AND, TL_TYPE_BOOL, keep, k);
+}
+
 static int
 bind_select(struct sql_stmt *st, struct query_ctx *ctx,
             const PgQuery__SelectStmt *ss, const struct bind_scope *outer,
@@ -914,6 +990,8 @@ bind_select(struct sql_stmt *st, struct query_ctx *ctx,
         rv = bind_limits(st, q, ss);
     q->grouped = q->n_group_keys > 0 || q->having != NULL || q->n_aggs > 0;
     q->distinct = ss->n_distinct_clause > 0;
+    if (rv == 0)
+        push_down_where(st, q);
     st->depth--;
     *out = q;
     return rv;

@@ -91,6 +91,10 @@ struct query_from {
     struct query_from *left, *right; /* QF_JOIN */
     int join;                        /* QF_JOIN: enum query_join */
     struct tl_expr *quals;           /* QF_JOIN: over the combined row */
+    /* Conditions of WHERE that read only this item's columns, applied as
+     * its rows are produced (a base item not on the nullable side of an
+     * outer join), or NULL. */
+    struct tl_expr *filter;
 };
 
 enum query_agg_kind {

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
+#include "router/core/sequences.h"
 #include "router/sql/sql_int.h"
 
 struct sql_session *
@@ -68,6 +69,7 @@ sql_session_destroy(struct sql_session *s)
     if (s == NULL)
         return;
     sql_settings_free(s);
+    seqfunc_reset(s);
     tl_arena_close(&s->arena);
     free(s);
 }
@@ -154,6 +156,14 @@ sql_lookup_table(struct sql_stmt *st, const PgQuery__RangeVar *rv,
     int r = catalog_lookup(st->r->catalog, rv->relname, st->a, out,
                            &st->catalog_version, &st->err);
     if (r == TL_ENOTFOUND) {
+        /* A sequence is a relation too, which Talus cannot read as one. */
+        struct tl_sequence seq;
+        struct tl_error scratch;
+        if (st->r != NULL && st->r->sequences != NULL &&
+            sequence_lookup(st->r, rv->relname, &seq, &scratch) == 0) {
+            sql_unsupported(st, "using a sequence as a table");
+            return sql_error_at(st, TL_EUNSUPPORTED, rv->location);
+        }
         sql_error(st, r, TL_SQLSTATE_UNDEFINED_TABLE,
                   "relation \"%s\" does not exist", rv->relname);
         return sql_error_at(st, r, rv->location);
@@ -262,6 +272,7 @@ int
 sql_exec_discard(struct sql_stmt *st)
 {
     sql_settings_free(st->s);
+    seqfunc_reset(st->s);
     dest_complete(st->dest, "DISCARD ALL");
     return 0;
 }

@@ -1,6 +1,6 @@
 /* sql_int — the statement being run and the SQL layer's functions over it
- * (sql.c, sql_guard.c, ddl.c, bind.c), used by router/plan, router/exec and
- * router/session.
+ * (sql.c, sql_guard.c, ddl.c, ddl_seq.c, default.c, seqfunc.c, bind.c), used
+ * by router/plan, router/exec and router/session.
  *
  * A statement is executed with one struct sql_stmt: it carries the
  * session, the per-statement arena (every binding and planning allocation,
@@ -20,6 +20,7 @@
 #include "expr.h"
 #include "router/sql/dest.h"
 #include "router/sql/sql.h"
+#include "sequence.h"
 #include "table.h"
 #include "tl_error.h"
 
@@ -34,8 +35,20 @@ struct sql_setting {
     char *value; /* owned */
 };
 
+/* The value nextval() or setval() last gave a sequence in this session:
+ * what currval() answers. Keyed by the sequence's id, so a sequence
+ * dropped and created again is not yet defined. */
+struct sql_seqval {
+    uint32_t id;
+    int64_t value;
+};
+
 struct sql_session {
     struct router *r;
+    struct sql_seqval *seqvals; /* owned array, n_seqvals */
+    size_t n_seqvals;
+    bool has_lastval; /* lastval(): the last nextval() of the session */
+    int64_t lastval;
     struct sql_setting *settings; /* owned array */
     size_t n_settings;
     struct tl_arena arena; /* per statement; reset after each */
@@ -95,6 +108,10 @@ struct sql_stmt {
     /* sql_check_interrupts() stopped the statement (st->err holds 57014):
      * gather_run() then starts nothing and resends nothing. */
     bool interrupted;
+    /* Bind without side effects (a DEFAULT checked at CREATE TABLE):
+     * nextval() and setval() check their sequence and bind as a NULL
+     * bigint, as they do while a statement is only described. */
+    bool dry_run;
     /* When the Query message that holds the statement began to run, in
      * microseconds since 2000-01-01 UTC (a timestamptz): now(),
      * CURRENT_TIMESTAMP and statement_timestamp(). 0 until set (unit
@@ -214,11 +231,89 @@ const char *sql_guc_value(struct sql_stmt *st, const char *name);
  * it). Errors as PostgreSQL / 0A000 for what Talus lacks. */
 int ddl_build_table(struct sql_stmt *st, const PgQuery__CreateStmt *cs,
                     struct tl_table **out);
+/** Append column @cd (ALTER TABLE ADD COLUMN) to @t, whose columns
+ * array must have room for one more (in st->a): type, NOT NULL and
+ * DEFAULT as CREATE TABLE reads them; 0A000 for a PRIMARY KEY, serial or
+ * identity column; 42701 when the name is taken. */
+int ddl_add_column(struct sql_stmt *st, struct tl_table *t,
+                   const PgQuery__ColumnDef *cd);
+/** Give column @col of @t the DEFAULT @expr (checked as CREATE TABLE
+ * checks it), or none when @expr is NULL. */
+int ddl_set_default(struct sql_stmt *st, struct tl_table *t, uint32_t col,
+                    const PgQuery__Node *expr);
 /** CREATE TABLE [IF NOT EXISTS]: store the table, send the tag (and the
  * 42P07 notice when it exists and IF NOT EXISTS was given). */
 int ddl_exec_create(struct sql_stmt *st, const PgQuery__CreateStmt *cs);
-/** DROP TABLE [IF EXISTS] a, b: all names are checked before any drop. */
+/** DROP TABLE [IF EXISTS] a, b: all names are checked before any drop;
+ * the sequences each table owns (serial, identity) are dropped with it. */
 int ddl_exec_drop(struct sql_stmt *st, const PgQuery__DropStmt *ds);
+
+/* ------------------------------------------------------------ ddl_seq.c */
+
+/** CREATE SEQUENCE [IF NOT EXISTS] s [AS type] [INCREMENT n] [MINVALUE n
+ * | NO MINVALUE] [MAXVALUE n | NO MAXVALUE] [START n] [CACHE n] [[NO]
+ * CYCLE]: options checked as PostgreSQL's init_params() (22023, 42601
+ * for an option given twice), 42P07 when a table or sequence has the
+ * name. */
+int ddl_exec_create_sequence(struct sql_stmt *st,
+                             const PgQuery__CreateSeqStmt *cs);
+/** DROP SEQUENCE [IF EXISTS] a, b: 42P01 "sequence "s" does not exist";
+ * 2BP01 for a sequence a column owns (serial, identity). */
+int ddl_exec_drop_sequence(struct sql_stmt *st, const PgQuery__DropStmt *ds);
+/** Fill @seq (name, owner and id left alone) from the sequence options
+ * @opts (DefElems, as CREATE SEQUENCE and GENERATED ... AS IDENTITY (...)
+ * give them), for values of @type (0: bigint, or AS type). Errors as
+ * ddl_exec_create_sequence(). */
+int ddl_sequence_options(struct sql_stmt *st, PgQuery__Node **opts,
+                         size_t n_opts, uint8_t type, bool for_identity,
+                         struct tl_sequence *seq);
+/** Create the sequences a table's serial and identity columns own
+ * (@seqs, @n of them, owner_column set; owner_table is set to @table_id
+ * here). On failure those already created are dropped again. */
+int ddl_create_owned(struct sql_stmt *st, struct tl_sequence *seqs, size_t n,
+                     uint32_t table_id);
+/** Whether a relation (table or sequence) named @name exists. */
+bool ddl_relation_exists(struct sql_stmt *st, const char *name);
+
+/* ------------------------------------------------------------ default.c */
+
+/** The SQL text of expression @n as libpg_query's deparser writes it, in
+ * st->a. 0A000 when it cannot be deparsed. */
+int default_deparse(struct sql_stmt *st, const PgQuery__Node *n, char **out);
+/** Parse the stored default @text back into an expression, in st->a (it
+ * lives as long as the arena). TL_ECORRUPT (XX001) when it does not
+ * parse. */
+int default_parse(struct sql_stmt *st, const char *text,
+                  const PgQuery__Node **out);
+/** Bind default @n (no column may appear: 0A000 "cannot use column
+ * reference in DEFAULT expression") and make it a value for column @col
+ * of @t into *@out. Functions run now: nextval() takes a value, unless
+ * st->dry_run. 42804 "column "c" is of type x but default expression is
+ * of type y"; a literal the type rejects is reported at @location (-1:
+ * none). */
+int default_eval(struct sql_stmt *st, const struct tl_table *t, uint32_t col,
+                 const PgQuery__Node *n, int location, struct tl_value *out);
+/** The parsed defaults of every column of @t (NULL where none) in st->a,
+ * indexed by column. */
+int default_parse_table(struct sql_stmt *st, const struct tl_table *t,
+                        const PgQuery__Node ***out);
+
+/* ------------------------------------------------------------ seqfunc.c */
+
+/** Bind nextval(), currval(), setval(), lastval() and
+ * pg_get_serial_sequence() into a constant:
+ * the call runs now (once per call bound: each VALUES row and each
+ * default binds its own). Returns 1 when @f is none of them (nothing
+ * done), 0 with *@out, or an error: 42P01 "relation "s" does not exist",
+ * 55000 "currval of sequence "s" is not yet defined in this session",
+ * 2200H, 22003 (sequences.h). */
+int seqfunc_bind_call(struct sql_stmt *st, const PgQuery__FuncCall *f,
+                      struct tl_expr **out);
+/** Whether @f calls nextval() or setval(): functions with an effect,
+ * refused where they would run once for many rows. */
+bool seqfunc_has_effect(const PgQuery__FuncCall *f);
+/** Forget the session's currval() and lastval() (DISCARD). */
+void seqfunc_reset(struct sql_session *s);
 
 /* ---------------------------------------------------------------- func.c */
 
@@ -287,6 +382,9 @@ struct bind_scope {
                   struct tl_expr **out);
     void (*col_cb)(void *arg, const struct tl_expr *e, int location);
     void *cb_arg;
+    /* Non-NULL: no column may appear (a DEFAULT); a column reference is
+     * refused with 0A000 and this message. */
+    const char *no_columns;
     /* A statement the router runs itself (sql/query.c), NULL otherwise:
      * subqueries, references to enclosing queries, catalog functions and
      * casts, arrays and aggregates of any kind bind through it. */
@@ -325,6 +423,11 @@ int bind_const(struct sql_stmt *st, const PgQuery__Node *n,
  * x but expression is of type y". @location for the error position. */
 int bind_assign(struct sql_stmt *st, struct tl_expr **e, const char *colname,
                 uint8_t type, int32_t typmod, int location);
+/** bind_assign() for a DEFAULT: @what names the expression in the 42804
+ * message ("default expression"). */
+int bind_assign_what(struct sql_stmt *st, struct tl_expr **e,
+                     const char *colname, uint8_t type, int32_t typmod,
+                     int location, const char *what);
 /** Convert @e to @type now if it is a constant of unknown type (a quoted
  * literal, or a $n whose type is then inferred); other expressions are
  * left alone. Errors as the type's input function. */

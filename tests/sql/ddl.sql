@@ -12,7 +12,7 @@ SELECT * FROM logs ORDER BY at, msg;
 SELECT count(*) FROM logs;
 -- Unsupported types and constructs are named.
 CREATE TABLE bad2 (id bigint PRIMARY KEY, amount money);
-CREATE TABLE bad3 (id bigint PRIMARY KEY, n integer DEFAULT 0);
+CREATE TABLE bad3 (id bigint PRIMARY KEY, n integer CHECK (n > 0));
 CREATE TABLE bad4 (id bigint PRIMARY KEY) PARTITION BY RANGE (id);
 CREATE TABLE bad5 (id bigint PRIMARY KEY, id text);
 CREATE TABLE bad6 (id bigint PRIMARY KEY) PARTITION BY HASH (nope);

@@ -54,6 +54,8 @@ test_index_ids(void **state)
     assert_int_equal(TL_META_INDEX_NEXT_ID, 2);
     assert_int_equal(TL_META_INDEX_MAP_VERSION, 3);
     assert_int_equal(TL_META_INDEX_VSCHEMA, 4);
+    assert_int_equal(TL_META_INDEX_SEQUENCE, 5);
+    assert_int_equal(TL_META_INDEX_SEQ_VALUE, 6);
     assert_int_equal(TL_META_INDEX_NODE, 16);
     assert_int_equal(TL_META_INDEX_SHARD, 17);
     assert_int_equal(TL_META_INDEX_SETTINGS, 18);
@@ -84,6 +86,14 @@ test_key_bytes(void **state)
     tl_meta_key_vschema(&k, "t1");
     ASSERT_BYTES(&k, "\0\0\0\0\0\0\0\x04"
                      "\x02t1\x00\x01");
+    tl_buf_reset(&k);
+    tl_meta_key_sequence(&k, "s1");
+    ASSERT_BYTES(&k, "\0\0\0\0\0\0\0\x05"
+                     "\x02s1\x00\x01");
+    tl_buf_reset(&k);
+    tl_meta_key_seq_value(&k, 1001);
+    ASSERT_BYTES(&k, "\0\0\0\0\0\0\0\x06"
+                     "\x02\x80\0\0\0\0\0\x03\xe9");
     tl_buf_reset(&k);
     tl_meta_key_registry(&k, TL_META_INDEX_NODE, 5);
     ASSERT_BYTES(&k, "\0\0\0\0\0\0\0\x10"
@@ -479,6 +489,200 @@ test_registry_collect(void **state)
     tl_arena_close(&a);
 }
 
+/* A sequence state row is (int8 last_value, bool is_called) and decodes
+ * back; a row with one column, a NULL or a text column is refused. */
+static void
+test_seq_value_codec(void **state)
+{
+    (void)state;
+    struct tl_buf r;
+    int64_t last = 0;
+    bool called = false;
+    tl_buf_init(&r);
+    tl_meta_seq_value_encode(&r, 7, true);
+    ASSERT_BYTES(&r, "\x01\x01\x02\x04\x0e\x01\x01");
+    assert_int_equal(tl_meta_seq_value_decode(r.data, r.len, &last, &called),
+                     0);
+    assert_int_equal(last, 7);
+    assert_true(called);
+    tl_buf_reset(&r);
+    tl_meta_seq_value_encode(&r, INT64_MIN, false);
+    assert_int_equal(tl_meta_seq_value_decode(r.data, r.len, &last, &called),
+                     0);
+    assert_true(last == INT64_MIN);
+    assert_false(called);
+
+    tl_buf_reset(&r);
+    tl_meta_counter_encode(&r, 5);
+    last = 1;
+    assert_int_equal(tl_meta_seq_value_decode(r.data, r.len, &last, &called),
+                     TL_ECORRUPT);
+    assert_int_equal(last, 1);
+    struct tl_value bad[2] = {tl_value_null(TL_TYPE_INT8), tl_value_bool(1)};
+    tl_buf_reset(&r);
+    tl_row_encode(bad, 2, 1, &r);
+    assert_int_equal(tl_meta_seq_value_decode(r.data, r.len, &last, &called),
+                     TL_ECORRUPT);
+    bad[0] = tl_value_int(TL_TYPE_INT8, 1);
+    bad[1] = tl_value_text(TL_TYPE_TEXT, "t", 1);
+    tl_buf_reset(&r);
+    tl_row_encode(bad, 2, 1, &r);
+    assert_int_equal(tl_meta_seq_value_decode(r.data, r.len, &last, &called),
+                     TL_ECORRUPT);
+    tl_buf_close(&r);
+}
+
+/* A sequence description is one text column holding the packed
+ * talus.SequenceDesc and decodes back with every option; a description
+ * that breaks an invariant (increment 0, start past the bounds, bounds
+ * outside the type) is refused. */
+static void
+test_sequence_codec(void **state)
+{
+    (void)state;
+    struct tl_sequence s, back;
+    memset(&s, 0, sizeof(s));
+    s.id = 1005;
+    snprintf(s.name, sizeof(s.name), "t_id_seq");
+    s.type = TL_TYPE_INT4;
+    s.increment = -2;
+    s.min_value = -100;
+    s.max_value = 50;
+    s.start = 40;
+    s.cache = 20;
+    s.cycle = true;
+    s.owner_table = 1004;
+    snprintf(s.owner_column, sizeof(s.owner_column), "id");
+
+    struct tl_buf r, want;
+    struct tl_arena a;
+    Talus__SequenceDesc pb;
+    tl_buf_init(&r);
+    tl_buf_init(&want);
+    tl_arena_init(&a);
+    tl_meta_sequence_encode(&r, &s);
+    tl_sequence_to_proto(&s, &a, &pb);
+    size_t len = talus__sequence_desc__get_packed_size(&pb);
+    uint8_t *packed = tl_arena_alloc(&a, len);
+    talus__sequence_desc__pack(&pb, packed);
+    tl_buf_append(&want, "\x01\x01\x01\x06", 4);
+    tl_buf_append_varint(&want, len);
+    tl_buf_append(&want, packed, len);
+    assert_bytes(&r, (const char *)want.data, want.len);
+
+    assert_int_equal(tl_meta_sequence_decode(r.data, r.len, &back), 0);
+    assert_int_equal(back.id, 1005);
+    assert_string_equal(back.name, "t_id_seq");
+    assert_int_equal(back.type, TL_TYPE_INT4);
+    assert_int_equal(back.increment, -2);
+    assert_int_equal(back.min_value, -100);
+    assert_int_equal(back.max_value, 50);
+    assert_int_equal(back.start, 40);
+    assert_int_equal(back.cache, 20);
+    assert_true(back.cycle);
+    assert_int_equal(back.owner_table, 1004);
+    assert_string_equal(back.owner_column, "id");
+
+    struct tl_sequence bad = s;
+    bad.increment = 0;
+    tl_buf_reset(&r);
+    tl_meta_sequence_encode(&r, &bad);
+    assert_int_equal(tl_meta_sequence_decode(r.data, r.len, &back), TL_EPROTO);
+    bad = s;
+    bad.start = 51;
+    tl_buf_reset(&r);
+    tl_meta_sequence_encode(&r, &bad);
+    assert_int_equal(tl_meta_sequence_decode(r.data, r.len, &back), TL_EPROTO);
+    bad = s;
+    bad.max_value = INT64_C(1) << 40; /* past int4 */
+    tl_buf_reset(&r);
+    tl_meta_sequence_encode(&r, &bad);
+    assert_int_equal(tl_meta_sequence_decode(r.data, r.len, &back), TL_EPROTO);
+    tl_buf_reset(&r);
+    tl_meta_vschema_encode(&r, "\xff\xff\xff", 3);
+    assert_int_equal(tl_meta_sequence_decode(r.data, r.len, &back),
+                     TL_ECORRUPT);
+    tl_buf_close(&r);
+    tl_buf_close(&want);
+    tl_arena_close(&a);
+}
+
+/* Column defaults and identity kinds round-trip through a table
+ * description; a description written before they existed (no field 6 or
+ * 7) decodes with no default, and a column without them packs no such
+ * field, so older descriptions keep their bytes. */
+static void
+test_table_defaults_codec(void **state)
+{
+    (void)state;
+    struct tl_table t;
+    struct tl_column cols[2];
+    memset(&t, 0, sizeof t);
+    memset(cols, 0, sizeof cols);
+    t.id = 1002;
+    snprintf(t.name, sizeof t.name, "d");
+    snprintf(cols[0].name, sizeof cols[0].name, "id");
+    cols[0].type = TL_TYPE_INT4;
+    cols[0].typmod = -1;
+    cols[0].not_null = true;
+    cols[0].identity = TL_IDENTITY_ALWAYS;
+    cols[0].default_expr = "nextval('d_id_seq'::regclass)";
+    snprintf(cols[1].name, sizeof cols[1].name, "v");
+    cols[1].type = TL_TYPE_TEXT;
+    cols[1].typmod = -1;
+    t.n_columns = 2;
+    t.columns = cols;
+    t.n_pk = 1;
+    t.shard_key = -1;
+    t.schema_version = 1;
+
+    struct tl_buf r;
+    struct tl_arena a;
+    Talus__TableDesc pb;
+    tl_buf_init(&r);
+    tl_arena_init(&a);
+    tl_table_to_proto(&t, &a, &pb);
+    assert_null(pb.columns[1]->default_expr);
+    assert_false(pb.columns[1]->has_identity);
+    tl_meta_table_encode(&r, &t);
+    struct tl_table *back = NULL;
+    assert_int_equal(tl_meta_table_decode(r.data, r.len, &back), 0);
+    assert_string_equal(back->columns[0].default_expr,
+                        "nextval('d_id_seq'::regclass)");
+    assert_int_equal(back->columns[0].identity, TL_IDENTITY_ALWAYS);
+    assert_null(back->columns[1].default_expr);
+    assert_int_equal(back->columns[1].identity, TL_IDENTITY_NONE);
+    struct tl_table *copy = tl_table_copy(back);
+    tl_table_destroy(back);
+    assert_string_equal(copy->columns[0].default_expr,
+                        "nextval('d_id_seq'::regclass)");
+    tl_table_destroy(copy);
+
+    /* An older description: the columns carry only fields 1..5. */
+    cols[0].identity = TL_IDENTITY_NONE;
+    cols[0].default_expr = NULL;
+    tl_table_to_proto(&t, &a, &pb);
+    assert_false(pb.columns[0]->has_identity);
+    size_t len = talus__table_desc__get_packed_size(&pb);
+    uint8_t *packed = tl_arena_alloc(&a, len);
+    talus__table_desc__pack(&pb, packed);
+    Talus__TableDesc *old = talus__table_desc__unpack(NULL, len, packed);
+    assert_non_null(old);
+    assert_int_equal(tl_table_from_proto(old, &back, NULL), 0);
+    assert_null(back->columns[0].default_expr);
+    assert_int_equal(back->columns[0].identity, TL_IDENTITY_NONE);
+    tl_table_destroy(back);
+    /* An identity kind this version does not know is refused. */
+    old->columns[0]->has_identity = 1;
+    old->columns[0]->identity = 3;
+    back = NULL;
+    assert_int_equal(tl_table_from_proto(old, &back, NULL), TL_EPROTO);
+    assert_null(back);
+    talus__table_desc__free_unpacked(old, NULL);
+    tl_buf_close(&r);
+    tl_arena_close(&a);
+}
+
 int
 main(void)
 {
@@ -490,6 +694,9 @@ main(void)
         cmocka_unit_test(test_counter_codec),
         cmocka_unit_test(test_vschema_codec),
         cmocka_unit_test(test_table_codec),
+        cmocka_unit_test(test_seq_value_codec),
+        cmocka_unit_test(test_sequence_codec),
+        cmocka_unit_test(test_table_defaults_codec),
         cmocka_unit_test(test_record_codec),
         cmocka_unit_test(test_scans),
         cmocka_unit_test(test_registry_collect),
