@@ -232,10 +232,9 @@ set_not_null(struct sql_stmt *st, struct tl_table *t, const char *orig_name,
         if (is_key_column(t, c) && t->n_pk > 0) {
             for (uint32_t i = 0; i < t->n_pk; i++)
                 if ((int)t->pk[i] == c)
-                    return sql_error(st, TL_EINVAL,
-                                     TL_SQLSTATE_INVALID_TABLE_DEFINITION,
-                                     "column \"%s\" is in a primary key",
-                                     col->name);
+                    return sql_error(
+                        st, TL_EINVAL, TL_SQLSTATE_INVALID_TABLE_DEFINITION,
+                        "column \"%s\" is in a primary key", col->name);
         }
         if (col->identity != TL_IDENTITY_NONE)
             return sql_error(st, TL_EINVAL, TL_SQLSTATE_SYNTAX_ERROR,
@@ -316,8 +315,8 @@ store(struct sql_stmt *st, const struct tl_table *from,
       const struct tl_table *to)
 {
     struct alter_arg x = {.from = from, .to = to};
-    int rv = catalog_alter_table(st->r->catalog, from->name, replace, &x,
-                                 &st->err);
+    int rv =
+        catalog_alter_table(st->r->catalog, from->name, replace, &x, &st->err);
     if (rv == TL_ENOTFOUND)
         return sql_error(st, rv, TL_SQLSTATE_UNDEFINED_TABLE,
                          "relation \"%s\" does not exist", from->name);
@@ -393,16 +392,13 @@ alter_exec_rename(struct sql_stmt *st, const PgQuery__RenameStmt *rs)
                                  "table name \"%s\" is too long", rs->newname);
             if (ddl_relation_exists(st, rs->newname))
                 return sql_error(st, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_TABLE,
-                                 "relation \"%s\" already exists",
-                                 rs->newname);
+                                 "relation \"%s\" already exists", rs->newname);
             snprintf(to->name, sizeof(to->name), "%s", rs->newname);
         } else {
             int c = find_column(t, rs->subname);
             if (c < 0)
-                return sql_error(st, TL_ENOTFOUND,
-                                 TL_SQLSTATE_UNDEFINED_COLUMN,
-                                 "column \"%s\" does not exist",
-                                 rs->subname);
+                return sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_COLUMN,
+                                 "column \"%s\" does not exist", rs->subname);
             if (find_column(t, rs->newname) >= 0)
                 return sql_error(st, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_COLUMN,
                                  "column \"%s\" of relation \"%s\" already "
@@ -414,9 +410,9 @@ alter_exec_rename(struct sql_stmt *st, const PgQuery__RenameStmt *rs)
         if ((rv = store(st, t, to)) != 0)
             return rv;
     }
-    dest_complete(st->dest, rs->rename_type ==
-                                    PG_QUERY__OBJECT_TYPE__OBJECT_TABLE
-                                ? "ALTER TABLE"
-                                : "ALTER TABLE");
+    dest_complete(st->dest,
+                  rs->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE
+                      ? "ALTER TABLE"
+                      : "ALTER TABLE");
     return 0;
 }

@@ -165,6 +165,7 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
              * evaluate it here, once per row, as PostgreSQL does. It reads
              * no column (VALUES has none in scope). */
             struct tl_value v;
+            given[in->target[i]] = true;
             if (st->describe_only)
                 continue;
             rv = tl_expr_eval(e, NULL, 0, st->a, &v, &st->err);

@@ -80,7 +80,18 @@ INSERT INTO ty_gen VALUES (gen_random_uuid(), 1), (gen_random_uuid(), 2), (gen_r
 INSERT INTO ty_gen VALUES (gen_random_uuid(), 4);
 INSERT INTO ty_gen VALUES (gen_random_uuid(), 5), (gen_random_uuid()::text::uuid, 6);
 SELECT n, length(id::text) AS len FROM ty_gen ORDER BY n;
+INSERT INTO ty_gen SELECT gen_random_uuid(), n + 10 FROM ty_gen;
 SELECT count(*) AS n, count(DISTINCT id) AS distinct_ids FROM ty_gen;
+CREATE TABLE ty_gen2 (id uuid DEFAULT gen_random_uuid() PRIMARY KEY, n int);
+INSERT INTO ty_gen2 (n) VALUES (1), (2), (3);
+INSERT INTO ty_gen2 VALUES (DEFAULT, 4);
+INSERT INTO ty_gen2 (n) SELECT n + 10 FROM ty_gen2;
+COPY ty_gen2 (n) FROM STDIN;
+21
+22
+\.
+SELECT count(*) AS n, count(DISTINCT id) AS distinct_ids, min(length(id::text)) AS len FROM ty_gen2;
+DROP TABLE ty_gen2;
 -- a bytea primary key: ordered bytewise, prefixes first
 CREATE TABLE ty_bytea (k bytea PRIMARY KEY, v text);
 INSERT INTO ty_bytea VALUES ('\x0100', 'a'), ('\x01', 'b'), ('\x', 'c'), ('\x00', 'd'), ('\x0001', 'e'), ('\xff', 'f');
