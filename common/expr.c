@@ -344,6 +344,16 @@ append_concat_text(const struct tl_value *v, struct tl_buf *b)
     tl_value_to_text(v, b);
 }
 
+/* Whether @t is one of the text kinds or an untyped literal (not a uuid
+ * or bytea, which also hold bytes in u.s). */
+static bool
+is_textual(uint8_t t)
+{
+    return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN;
+}
+
+/* @l || @r: bytea || bytea joins the bytes (byteacat); anything else is
+ * text (textcat, or textanycat with the other side's text output). */
 static int
 concat(const struct tl_expr *e, const struct tl_value *l,
        const struct tl_value *r, struct tl_arena *a, struct tl_value *out)
@@ -352,6 +362,17 @@ concat(const struct tl_expr *e, const struct tl_value *l,
     char *p;
     size_t len;
 
+    if (e->type == TL_TYPE_BYTEA) {
+        assert(l->type == TL_TYPE_BYTEA && r->type == TL_TYPE_BYTEA);
+        len = (size_t)l->u.s.len + r->u.s.len;
+        p = tl_arena_alloc(a, len + 1);
+        if (l->u.s.len > 0)
+            memcpy(p, l->u.s.p, l->u.s.len);
+        if (r->u.s.len > 0)
+            memcpy(p + l->u.s.len, r->u.s.p, r->u.s.len);
+        *out = tl_value_text(TL_TYPE_BYTEA, p, (uint32_t)len);
+        return 0;
+    }
     tl_buf_init(&b);
     append_concat_text(l, &b);
     append_concat_text(r, &b);
@@ -418,7 +439,10 @@ like(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
         l->type = TL_TYPE_TEXT;
     if (r->type == TL_TYPE_UNKNOWN)
         r->type = TL_TYPE_TEXT;
-    if (!tl_type_is_text(l->type) || !tl_type_is_text(r->type))
+    /* bytea LIKE bytea (bytealike) matches bytes, as text LIKE does. */
+    bool bytea = e->op == TL_OP_LIKE && l->type == TL_TYPE_BYTEA &&
+                 r->type == TL_TYPE_BYTEA;
+    if (!bytea && (!tl_type_is_text(l->type) || !tl_type_is_text(r->type)))
         return no_operator(err, e->op, l->type, r->type);
     p = r->u.s.p;
     n = r->u.s.len;
@@ -445,7 +469,7 @@ ilike(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
     struct tl_value ll = *l, rr = *r;
     struct tl_value *vs[2] = {&ll, &rr};
     for (int i = 0; i < 2; i++) {
-        if (!tl_type_has_text(vs[i]->type))
+        if (!is_textual(vs[i]->type))
             continue;
         char *p = tl_arena_alloc(a, vs[i]->u.s.len + 1);
         for (uint32_t k = 0; k < vs[i]->u.s.len; k++)
@@ -462,7 +486,7 @@ static int
 regex(struct tl_value *l, struct tl_value *r, bool icase, struct tl_arena *a,
       struct tl_value *out, struct tl_error *err)
 {
-    if (!tl_type_has_text(l->type) || !tl_type_has_text(r->type))
+    if (!is_textual(l->type) || !is_textual(r->type))
         return no_operator(err, icase ? TL_OP_IREGEX : TL_OP_REGEX, l->type,
                            r->type);
     char *pat = tl_arena_strndup(a, r->u.s.len ? r->u.s.p : "", r->u.s.len);
@@ -952,7 +976,7 @@ from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
                             EXPR_MAX_DEPTH);
     if (pb->kind < TL_EXPR_CONST || pb->kind > TL_EXPR_FUNC)
         return bad_proto(err, "unknown kind", pb->kind);
-    if (pb->type > TL_TYPE_MAX)
+    if (pb->type > UINT8_MAX || !tl_type_is_known((uint8_t)pb->type))
         return bad_proto(err, "unknown type", pb->type);
     if (pb->kind == TL_EXPR_OP && (pb->op < TL_OP_EQ || pb->op > TL_OP_MAX))
         return bad_proto(err, "unknown operator", pb->op);

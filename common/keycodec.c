@@ -51,7 +51,10 @@ tl_key_encode_value(struct tl_buf *out, const struct tl_value *v)
     case TL_TYPE_FLOAT4: /* widened: keys as the equal double does */
         tl_buf_append_be64(out, float_key_bits(v->u.f));
         break;
-    default: {
+    case TL_TYPE_UUID: /* fixed length: its bytes order it */
+        tl_buf_append(out, v->u.s.p, 16);
+        break;
+    default: { /* text kinds and bytea */
         /* A bpchar keys without its padding, so that keys are equal
          * exactly when tl_value_cmp says the values are. */
         const uint8_t *p = (const uint8_t *)v->u.s.p;
@@ -122,7 +125,7 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
     int64_t min, max;
     int rv;
 
-    if (type > TL_TYPE_MAX || q >= end)
+    if (!tl_type_is_known(type) || q >= end)
         return TL_ECORRUPT;
     if (*q == KEY_NULL) {
         *out = tl_value_null(type);
@@ -167,6 +170,13 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
             return TL_ECORRUPT;
         *out = tl_value_float(d);
         out->type = type;
+        break;
+    }
+    case TL_TYPE_UUID: {
+        if (end - q < 16)
+            return TL_ECORRUPT;
+        *out = tl_value_text_dup(a, TL_TYPE_UUID, q, 16);
+        q += 16;
         break;
     }
     default:

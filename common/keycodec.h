@@ -20,6 +20,9 @@
  * escaped as 0x00 0xFF, then the terminator 0x00 0x01; a BPCHAR without its
  *                        trailing spaces (they do not count in equality),
  *                        so a decoded BPCHAR key comes back unpadded
+ *   BYTEA                as TEXT (the escape keeps keys prefix-free and
+ *                        bytewise ordered)
+ *   UUID                 its 16 bytes
  * Index id 1 is the primary key; table id 0 is the meta keyspace, whose
  * index ids and keys common/meta/meta_keys.h owns. */
 #ifndef TL_KEYCODEC_H

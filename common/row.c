@@ -78,7 +78,7 @@ decode_one(const uint8_t **p, const uint8_t *end, struct tl_value *v)
         return TL_ECORRUPT;
     tag = *q++;
     type = tag & 0x7f;
-    if (type > TL_TYPE_MAX || (tag & 0x80 && tag != (0x80 | type)))
+    if (!tl_type_is_known(type) || (tag & 0x80 && tag != (0x80 | type)))
         return TL_ECORRUPT;
     if (tag & 0x80) {
         *v = tl_value_null(type);
@@ -127,10 +127,12 @@ decode_one(const uint8_t **p, const uint8_t *end, struct tl_value *v)
         *v = tl_value_float4(f);
         break;
     }
-    default: /* TEXT, VARCHAR, BPCHAR, UNKNOWN */
+    default: /* TEXT, VARCHAR, BPCHAR, UNKNOWN, UUID, BYTEA */
         if (tl_varint_read(&q, end, &u) != 0)
             return TL_ECORRUPT;
         if (u > (uint64_t)(end - q) || u > UINT32_MAX)
+            return TL_ECORRUPT;
+        if (type == TL_TYPE_UUID && u != 16)
             return TL_ECORRUPT;
         *v = tl_value_text(type, (const char *)q, (uint32_t)u);
         q += u;

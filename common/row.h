@@ -5,8 +5,10 @@
  * payload: INT* zigzag varint, FLOAT8 8 bytes big-endian IEEE, FLOAT4 4
  * bytes big-endian IEEE, BOOL one
  * byte, TIMESTAMPTZ/TIMESTAMP/DATE zigzag varint of the stored microseconds
- * or days, TEXT/VARCHAR/BPCHAR/UNKNOWN varint length + bytes (a BPCHAR
- * with its padding). The encoding is
+ * or days, TEXT/VARCHAR/BPCHAR/UNKNOWN/BYTEA varint length + bytes (a BPCHAR
+ * with its padding), UUID the same with a length of exactly 16. A tag of
+ * a type number Talus does not have (tl_type_is_known) is corrupt. The
+ * encoding is
  * self-describing: a node can filter rows without the catalog. */
 #ifndef TL_ROW_H
 #define TL_ROW_H
@@ -22,9 +24,9 @@ void tl_row_encode(const struct tl_value *vals, size_t n,
 
 /** Decode the row at @p/@len into @vals[0..n_max): columns present in the
  * row but beyond n_max are ignored, columns missing from the row are NULL
- * of TL_TYPE_UNKNOWN. Text values borrow @p. *@n_out (may be NULL) gets
- * the number of columns stored. TL_ECORRUPT on any malformed input (never
- * reads outside [p, p+len)). */
+ * of TL_TYPE_UNKNOWN. Text, uuid and bytea values borrow @p. *@n_out (may be
+ * NULL) gets the number of columns stored. TL_ECORRUPT on any malformed input
+ * (never reads outside [p, p+len)). */
 int tl_row_decode(const uint8_t *p, size_t len, struct tl_value *vals,
                   size_t n_max, size_t *n_out);
 

@@ -1,9 +1,11 @@
 /* scalar — built-in scalar functions. See scalar.h. */
 #include "scalar.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/random.h>
 #include <wctype.h>
 
 #include "buf.h"
@@ -11,25 +13,26 @@
 
 /* clang-format off */
 static const struct tl_func_sig sigs[] = {
-    {"lower", TL_FUNC_LOWER, 1, 1, "t", TL_TYPE_TEXT, true},
-    {"upper", TL_FUNC_UPPER, 1, 1, "t", TL_TYPE_TEXT, true},
-    {"length", TL_FUNC_LENGTH, 1, 1, "t", TL_TYPE_INT4, true},
-    {"char_length", TL_FUNC_LENGTH, 1, 1, "t", TL_TYPE_INT4, true},
-    {"character_length", TL_FUNC_LENGTH, 1, 1, "t", TL_TYPE_INT4, true},
-    {"octet_length", TL_FUNC_OCTET_LENGTH, 1, 1, "t", TL_TYPE_INT4, true},
-    {"btrim", TL_FUNC_BTRIM, 1, 2, "tt", TL_TYPE_TEXT, true},
-    {"ltrim", TL_FUNC_LTRIM, 1, 2, "tt", TL_TYPE_TEXT, true},
-    {"rtrim", TL_FUNC_RTRIM, 1, 2, "tt", TL_TYPE_TEXT, true},
-    {"substr", TL_FUNC_SUBSTR, 2, 3, "tii", TL_TYPE_TEXT, true},
-    {"substring", TL_FUNC_SUBSTR, 2, 3, "tii", TL_TYPE_TEXT, true},
-    {"replace", TL_FUNC_REPLACE, 3, 3, "ttt", TL_TYPE_TEXT, true},
-    {"strpos", TL_FUNC_STRPOS, 2, 2, "tt", TL_TYPE_INT4, true},
-    {"abs", TL_FUNC_ABS, 1, 1, "n", TL_TYPE_UNKNOWN, true},
-    {"left", TL_FUNC_LEFT, 2, 2, "ti", TL_TYPE_TEXT, true},
-    {"right", TL_FUNC_RIGHT, 2, 2, "ti", TL_TYPE_TEXT, true},
-    {"repeat", TL_FUNC_REPEAT, 2, 2, "ti", TL_TYPE_TEXT, true},
-    {"concat", TL_FUNC_CONCAT, 1, 255, "*", TL_TYPE_TEXT, false},
-    {NULL, 0, 0, 0, NULL, 0, false},
+    {"lower", TL_FUNC_LOWER, 1, 1, "t", TL_TYPE_TEXT, true, false},
+    {"upper", TL_FUNC_UPPER, 1, 1, "t", TL_TYPE_TEXT, true, false},
+    {"length", TL_FUNC_LENGTH, 1, 1, "b", TL_TYPE_INT4, true, false},
+    {"char_length", TL_FUNC_LENGTH, 1, 1, "t", TL_TYPE_INT4, true, false},
+    {"character_length", TL_FUNC_LENGTH, 1, 1, "t", TL_TYPE_INT4, true, false},
+    {"octet_length", TL_FUNC_OCTET_LENGTH, 1, 1, "b", TL_TYPE_INT4, true, false},
+    {"btrim", TL_FUNC_BTRIM, 1, 2, "tt", TL_TYPE_TEXT, true, false},
+    {"ltrim", TL_FUNC_LTRIM, 1, 2, "tt", TL_TYPE_TEXT, true, false},
+    {"rtrim", TL_FUNC_RTRIM, 1, 2, "tt", TL_TYPE_TEXT, true, false},
+    {"substr", TL_FUNC_SUBSTR, 2, 3, "tii", TL_TYPE_TEXT, true, false},
+    {"substring", TL_FUNC_SUBSTR, 2, 3, "tii", TL_TYPE_TEXT, true, false},
+    {"replace", TL_FUNC_REPLACE, 3, 3, "ttt", TL_TYPE_TEXT, true, false},
+    {"strpos", TL_FUNC_STRPOS, 2, 2, "tt", TL_TYPE_INT4, true, false},
+    {"abs", TL_FUNC_ABS, 1, 1, "n", TL_TYPE_UNKNOWN, true, false},
+    {"left", TL_FUNC_LEFT, 2, 2, "ti", TL_TYPE_TEXT, true, false},
+    {"right", TL_FUNC_RIGHT, 2, 2, "ti", TL_TYPE_TEXT, true, false},
+    {"repeat", TL_FUNC_REPEAT, 2, 2, "ti", TL_TYPE_TEXT, true, false},
+    {"concat", TL_FUNC_CONCAT, 1, 255, "*", TL_TYPE_TEXT, false, false},
+    {"gen_random_uuid", TL_FUNC_GEN_RANDOM_UUID, 0, 0, "", TL_TYPE_UUID, false, true},
+    {NULL, 0, 0, 0, NULL, 0, false, false},
 };
 /* clang-format on */
 
@@ -268,6 +271,28 @@ strpos(const struct tl_value *args)
     return 0;
 }
 
+/* PostgreSQL's gen_random_uuid(): 16 random bytes with the version (4)
+ * and variant (RFC 4122) bits set. */
+static int
+random_uuid(struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    uint8_t b[16];
+    size_t got = 0;
+    while (got < sizeof(b)) {
+        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return tl_error_set(err, TL_EIO, TL_SQLSTATE_INTERNAL_ERROR,
+                                "could not generate random values");
+        got += (size_t)n;
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    *out = tl_value_text_dup(a, TL_TYPE_UUID, b, sizeof(b));
+    return 0;
+}
+
 int
 tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
              struct tl_arena *a, struct tl_value *out, struct tl_error *err)
@@ -290,8 +315,12 @@ tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
         *out = map_case(a, p, len, id == TL_FUNC_UPPER);
         return 0;
     case TL_FUNC_LENGTH:
-        *out = tl_value_int(TL_TYPE_INT4, (int64_t)n_chars(p, len));
+        *out = tl_value_int(TL_TYPE_INT4, args[0].type == TL_TYPE_BYTEA
+                                              ? (int64_t)len
+                                              : (int64_t)n_chars(p, len));
         return 0;
+    case TL_FUNC_GEN_RANDOM_UUID:
+        return random_uuid(a, out, err);
     case TL_FUNC_OCTET_LENGTH:
         *out = tl_value_int(TL_TYPE_INT4, (int64_t)len);
         return 0;

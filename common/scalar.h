@@ -33,9 +33,10 @@ enum tl_func {
     TL_FUNC_LEFT = 12,  /* (s, n): n < 0 drops |n| from the end */
     TL_FUNC_RIGHT = 13, /* (s, n) */
     TL_FUNC_REPEAT = 14,
-    TL_FUNC_CONCAT = 15, /* concat(...): NULLs skipped, never NULL */
+    TL_FUNC_CONCAT = 15,          /* concat(...): NULLs skipped, never NULL */
+    TL_FUNC_GEN_RANDOM_UUID = 16, /* (): a version 4 uuid, new per call */
 };
-#define TL_FUNC_MAX TL_FUNC_CONCAT
+#define TL_FUNC_MAX TL_FUNC_GEN_RANDOM_UUID
 
 /* What a function takes and returns. */
 struct tl_func_sig {
@@ -43,10 +44,13 @@ struct tl_func_sig {
     uint8_t id;       /* enum tl_func */
     uint8_t min_args; /* arguments */
     uint8_t max_args; /* 255: any number */
-    const char *args; /* per argument: 't' text, 'i' integer, 'n' number,
-                         '*' anything (text output) */
+    const char *args; /* per argument: 't' text, 'b' text or bytea (bytes
+                         counted, not characters, for a bytea), 'i' integer,
+                         'n' number, '*' anything (text output); "" none */
     uint8_t result;   /* result type; TL_TYPE_UNKNOWN: the first argument's */
     bool strict;      /* NULL argument -> NULL result */
+    bool is_volatile; /* a new result per call: never folded into a
+                         constant, evaluated once per row */
 };
 
 /** The function called @name (lowercase) taking @n_args arguments, or
@@ -56,7 +60,9 @@ const struct tl_func_sig *tl_func_find(const char *name, uint32_t n_args);
 const struct tl_func_sig *tl_func_by_id(uint8_t id);
 
 /** Apply function @id to @args[0..n) (typed as its signature says) into
- * *@out of type @type; text results in @a. Errors as PostgreSQL's:
+ * *@out of type @type; text, uuid and bytea results in @a. length() and
+ * octet_length() of a bytea count its bytes. gen_random_uuid() reads the
+ * kernel's random source (getrandom). Errors as PostgreSQL's:
  * 22003 for abs() of the smallest integer, 22011 "negative substring
  * length not allowed", 54000 for a repeat() result over 1 GiB. */
 int tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args,

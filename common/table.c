@@ -89,7 +89,8 @@ fill_from_proto(const Talus__TableDesc *pb, struct tl_table *t,
 
         if (c == NULL || !valid_name(c->name))
             return proto_error(err, "bad column name", tname);
-        if (c->type == TL_TYPE_UNKNOWN || c->type > TL_TYPE_MAX)
+        if (c->type == TL_TYPE_UNKNOWN || c->type > UINT8_MAX ||
+            !tl_type_is_known((uint8_t)c->type))
             return proto_error(err, "unknown column type", tname);
         for (size_t j = 0; j < i; j++)
             if (strcmp(t->columns[j].name, c->name) == 0)

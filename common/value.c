@@ -1,5 +1,6 @@
 #include "value.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
@@ -42,6 +43,10 @@ tl_type_name(uint8_t type)
         return "timestamp without time zone";
     case TL_TYPE_DATE:
         return "date";
+    case TL_TYPE_UUID:
+        return "uuid";
+    case TL_TYPE_BYTEA:
+        return "bytea";
     default:
         return "???";
     }
@@ -73,6 +78,10 @@ tl_type_oid(uint8_t type)
         return 1114;
     case TL_TYPE_DATE:
         return 1082;
+    case TL_TYPE_UUID:
+        return 2950;
+    case TL_TYPE_BYTEA:
+        return 17;
     case TL_TYPE_TEXT:
     case TL_TYPE_UNKNOWN:
     default:
@@ -88,17 +97,44 @@ tl_type_from_oid(uint32_t oid, uint8_t *type)
         return 0;
     }
     for (uint8_t t = TL_TYPE_BOOL; t <= TL_TYPE_MAX; t++)
-        if (tl_type_oid(t) == oid) {
+        if (tl_type_is_known(t) && tl_type_oid(t) == oid) {
             *type = t;
             return 0;
         }
     return TL_ENOTFOUND;
 }
 
+bool
+tl_type_is_known(uint8_t t)
+{
+    switch (t) {
+    case TL_TYPE_UNKNOWN:
+    case TL_TYPE_BOOL:
+    case TL_TYPE_INT2:
+    case TL_TYPE_INT4:
+    case TL_TYPE_INT8:
+    case TL_TYPE_FLOAT8:
+    case TL_TYPE_TEXT:
+    case TL_TYPE_VARCHAR:
+    case TL_TYPE_TIMESTAMPTZ:
+    case TL_TYPE_TIMESTAMP:
+    case TL_TYPE_DATE:
+    case TL_TYPE_BPCHAR:
+    case TL_TYPE_FLOAT4:
+    case TL_TYPE_UUID:
+    case TL_TYPE_BYTEA:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int16_t
 tl_type_len(uint8_t type)
 {
     switch (type) {
+    case TL_TYPE_UUID:
+        return 16;
     case TL_TYPE_BOOL:
         return 1;
     case TL_TYPE_INT2:
@@ -147,6 +183,8 @@ tl_type_from_name(const char *name, uint8_t *type)
         {"timestamp", TL_TYPE_TIMESTAMP},
         {"timestamp without time zone", TL_TYPE_TIMESTAMP},
         {"date", TL_TYPE_DATE},
+        {"uuid", TL_TYPE_UUID},
+        {"bytea", TL_TYPE_BYTEA},
     };
 
     if (strncasecmp(name, "pg_catalog.", 11) == 0)
@@ -265,6 +303,31 @@ format_float(double d, bool is_float4, struct tl_buf *out)
     }
 }
 
+static const char hex_digits[] = "0123456789abcdef";
+
+/* uuid_out: lowercase, hyphens after the 4th, 6th, 8th and 10th bytes. */
+static void
+format_uuid(const uint8_t *p, struct tl_buf *out)
+{
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            tl_buf_append_u8(out, '-');
+        tl_buf_append_u8(out, (uint8_t)hex_digits[p[i] >> 4]);
+        tl_buf_append_u8(out, (uint8_t)hex_digits[p[i] & 0xf]);
+    }
+}
+
+/* byteaout with bytea_output = hex. */
+static void
+format_bytea(const uint8_t *p, uint32_t len, struct tl_buf *out)
+{
+    tl_buf_append(out, "\\x", 2);
+    for (uint32_t i = 0; i < len; i++) {
+        tl_buf_append_u8(out, (uint8_t)hex_digits[p[i] >> 4]);
+        tl_buf_append_u8(out, (uint8_t)hex_digits[p[i] & 0xf]);
+    }
+}
+
 void
 tl_value_to_text(const struct tl_value *v, struct tl_buf *out)
 {
@@ -285,6 +348,13 @@ tl_value_to_text(const struct tl_value *v, struct tl_buf *out)
     case TL_TYPE_TIMESTAMP:
     case TL_TYPE_DATE:
         tl_datetime_format(v->type, v->u.i, out);
+        break;
+    case TL_TYPE_UUID:
+        assert(v->u.s.len == 16);
+        format_uuid((const uint8_t *)v->u.s.p, out);
+        break;
+    case TL_TYPE_BYTEA:
+        format_bytea((const uint8_t *)v->u.s.p, v->u.s.len, out);
         break;
     default:
         tl_buf_append(out, v->u.s.p, v->u.s.len);
@@ -518,9 +588,141 @@ check_length(uint8_t type, int32_t typmod, const char *s, size_t *len,
     return 0;
 }
 
+static int
+hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* PostgreSQL's string_to_uuid(): 32 hex digits, optionally in braces, a
+ * hyphen allowed after any even-numbered byte but the last; nothing else,
+ * not even spaces. */
+static int
+parse_uuid(const char *s, size_t len, struct tl_arena *a, struct tl_value *out,
+           struct tl_error *err)
+{
+    uint8_t b[16];
+    size_t i = 0;
+    bool braces = len > 0 && s[0] == '{';
+
+    if (braces)
+        i++;
+    for (int k = 0; k < 16; k++) {
+        if (len - i < 2)
+            return report_syntax(err, TL_TYPE_UUID, s, len);
+        int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return report_syntax(err, TL_TYPE_UUID, s, len);
+        b[k] = (uint8_t)(hi << 4 | lo);
+        i += 2;
+        if (i < len && s[i] == '-' && k % 2 == 1 && k < 15)
+            i++;
+    }
+    if (braces) {
+        if (i >= len || s[i] != '}')
+            return report_syntax(err, TL_TYPE_UUID, s, len);
+        i++;
+    }
+    if (i != len)
+        return report_syntax(err, TL_TYPE_UUID, s, len);
+    *out = tl_value_text_dup(a, TL_TYPE_UUID, b, sizeof(b));
+    return 0;
+}
+
+/* Length in bytes of the UTF-8 character at @s (PostgreSQL's pg_mblen),
+ * at most @len. */
+static size_t
+mb_len(const char *s, size_t len)
+{
+    unsigned char c = (unsigned char)*s;
+    size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return n < len ? n : len;
+}
+
+/* PostgreSQL's hex_decode() of the digits after "\x": pairs of hex digits,
+ * whitespace skipped between pairs. */
+static int
+parse_bytea_hex(const char *s, size_t len, struct tl_arena *a,
+                struct tl_value *out, struct tl_error *err)
+{
+    uint8_t *b = tl_arena_alloc(a, len / 2 + 1);
+    size_t n = 0;
+
+    for (size_t i = 0; i < len;) {
+        if (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+            i++;
+            continue;
+        }
+        int hi = hex_value(s[i]);
+        if (hi < 0)
+            goto bad_digit;
+        if (++i >= len)
+            return tl_error_set(err, TL_ETYPE,
+                                TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                                "invalid hexadecimal data: odd number of "
+                                "digits");
+        int lo = hex_value(s[i]);
+        if (lo < 0)
+            goto bad_digit;
+        i++;
+        b[n++] = (uint8_t)(hi << 4 | lo);
+        continue;
+    bad_digit:
+        return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                            "invalid hexadecimal digit: \"%.*s\"",
+                            (int)mb_len(s + i, len - i), s + i);
+    }
+    *out = tl_value_text(TL_TYPE_BYTEA, (const char *)b, (uint32_t)n);
+    return 0;
+}
+
+static bool
+is_octal(char c, char max)
+{
+    return c >= '0' && c <= max;
+}
+
+/* PostgreSQL's byteain(): the hex format after "\x", else the escape
+ * format, where a backslash starts \\ or \ooo (first digit 0-3). */
+static int
+parse_bytea(const char *s, size_t len, struct tl_arena *a, struct tl_value *out,
+            struct tl_error *err)
+{
+    if (len >= 2 && s[0] == '\\' && s[1] == 'x')
+        return parse_bytea_hex(s + 2, len - 2, a, out, err);
+    uint8_t *b = tl_arena_alloc(a, len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        if (s[i] != '\\') {
+            b[n++] = (uint8_t)s[i++];
+        } else if (len - i >= 4 && is_octal(s[i + 1], '3') &&
+                   is_octal(s[i + 2], '7') && is_octal(s[i + 3], '7')) {
+            b[n++] = (uint8_t)((s[i + 1] - '0') << 6 | (s[i + 2] - '0') << 3 |
+                               (s[i + 3] - '0'));
+            i += 4;
+        } else if (len - i >= 2 && s[i + 1] == '\\') {
+            b[n++] = '\\';
+            i += 2;
+        } else {
+            return tl_error_set(err, TL_ETYPE,
+                                TL_SQLSTATE_INVALID_TEXT_REPRESENTATION,
+                                "invalid input syntax for type bytea");
+        }
+    }
+    *out = tl_value_text(TL_TYPE_BYTEA, (const char *)b, (uint32_t)n);
+    return 0;
+}
+
 int
 tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
-                   struct tl_value *out, struct tl_error *err)
+                   struct tl_arena *a, struct tl_value *out,
+                   struct tl_error *err)
 {
     int rv;
 
@@ -559,6 +761,14 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
         *out = tl_value_int(type, t);
         return 0;
     }
+    case TL_TYPE_UUID:
+        return parse_uuid(s, len, a, out, err);
+    case TL_TYPE_BYTEA:
+        if (len > UINT32_MAX)
+            return tl_error_set(
+                err, TL_ETOOLONG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                "value too long for type %s", tl_type_name(type));
+        return parse_bytea(s, len, a, out, err);
     case TL_TYPE_VARCHAR:
     case TL_TYPE_BPCHAR:
         if ((rv = check_length(type, typmod, s, &len, err)) != 0)
@@ -672,7 +882,7 @@ cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
 {
     int rv;
 
-    if (type > TL_TYPE_MAX)
+    if (!tl_type_is_known(type))
         return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_UNDEFINED_OBJECT,
                             "unknown type %u", (unsigned)type);
     if (in->is_null) {
@@ -680,7 +890,7 @@ cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
         return 0;
     }
     if (is_textual(in->type))
-        return tl_value_from_text(type, typmod, in->u.s.p, in->u.s.len, out,
+        return tl_value_from_text(type, typmod, in->u.s.p, in->u.s.len, a, out,
                                   err);
     if (is_textual(type)) {
         struct tl_buf b;
@@ -696,7 +906,7 @@ cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
         len = b.len;
         p = tl_arena_strndup(a, b.data ? (const char *)b.data : "", b.len);
         tl_buf_close(&b);
-        return tl_value_from_text(type, typmod, p, len, out, err);
+        return tl_value_from_text(type, typmod, p, len, a, out, err);
     }
     if (tl_type_is_int(in->type) && tl_type_is_int(type)) {
         if ((rv = check_int_range(type, in->u.i, err)) != 0)
@@ -777,6 +987,8 @@ tl_type_comparable(uint8_t a, uint8_t b)
         return b == TL_TYPE_BOOL;
     if (tl_type_is_datetime(a))
         return tl_type_is_datetime(b);
+    if (a == TL_TYPE_UUID || a == TL_TYPE_BYTEA)
+        return b == a;
     return false;
 }
 

@@ -9,7 +9,11 @@
  *
  * Dates and timestamps are held in u.i as PostgreSQL stores them (see
  * datetime.h): timestamps in microseconds, dates in days since
- * 2000-01-01; the session time zone is always UTC. */
+ * 2000-01-01; the session time zone is always UTC.
+ *
+ * A uuid and a bytea keep their bytes in u.s as text does (borrowed, not
+ * NUL terminated): a uuid always its 16 bytes, a bytea any number. Both
+ * compare bytewise, then by length. */
 #ifndef TL_VALUE_H
 #define TL_VALUE_H
 
@@ -36,8 +40,13 @@ enum tl_type {
     TL_TYPE_DATE = 10,       /* int32 days since 2000-01-01 */
     TL_TYPE_BPCHAR = 11,     /* character(n): typmod n, or -1 for bpchar */
     TL_TYPE_FLOAT4 = 12,     /* real: a float, held widened in u.f */
+    /* 13 is taken by numeric (another branch): no type here yet, so
+     * tl_type_is_known(13) is false and nothing may assume the numbers
+     * from 1 to TL_TYPE_MAX are contiguous. */
+    TL_TYPE_UUID = 14,  /* 16 bytes in u.s */
+    TL_TYPE_BYTEA = 15, /* any bytes in u.s */
 };
-#define TL_TYPE_MAX TL_TYPE_FLOAT4
+#define TL_TYPE_MAX TL_TYPE_BYTEA
 
 struct tl_value {
     uint8_t type; /* enum tl_type */
@@ -49,7 +58,7 @@ struct tl_value {
         struct {
             const char *p;
             uint32_t len;
-        } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text */
+        } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text, UUID, BYTEA */
     } u;
 };
 
@@ -129,12 +138,19 @@ tl_type_is_datetime(uint8_t t)
            t == TL_TYPE_DATE;
 }
 /** Whether a non-NULL value of @t keeps its payload in u.s (text, varchar,
- * bpchar and untyped literals); every other type is held in u.b, u.i or u.f. */
+ * bpchar, untyped literals, uuid and bytea); every other type is held in
+ * u.b, u.i or u.f. */
 static inline bool
 tl_type_has_text(uint8_t t)
 {
-    return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN;
+    return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN || t == TL_TYPE_UUID ||
+           t == TL_TYPE_BYTEA;
 }
+
+/** Whether @t is the number of a type Talus has (TL_TYPE_UNKNOWN
+ * included). The numbers up to TL_TYPE_MAX have gaps: check this before
+ * trusting a number read from disk or the wire. Cannot fail. */
+bool tl_type_is_known(uint8_t t);
 
 /** The length of non-NULL text value @v that counts for comparison,
  * hashing and keys: a bpchar's trailing spaces are not significant
@@ -160,14 +176,15 @@ uint32_t tl_type_oid(uint8_t type);
  * for an OID Talus has no type for (*@type untouched). 0 ("unspecified",
  * as a Parse message declares it) gives TL_TYPE_UNKNOWN, 705 (unknown) too. */
 int tl_type_from_oid(uint32_t oid, uint8_t *type);
-/** pg_type.typlen of @type: 8, 4, 2, 1 or -1 for variable length. */
+/** pg_type.typlen of @type: 16 (uuid), 8, 4, 2, 1 or -1 for variable
+ * length. */
 int16_t tl_type_len(uint8_t type);
 /** Parse a SQL type name as libpg_query spells it after normalisation
  * ("int8", "int4", "int2", "text", "varchar", "bool", "float8", also
  * "bigint", "integer", "smallint", "boolean", "double precision",
  * "timestamptz", "timestamp with time zone", "timestamp", "timestamp
  * without time zone", "date", "bpchar", "character", "float4",
- * "real").
+ * "real", "uuid", "bytea").
  * TL_EUNSUPPORTED for any other name. */
 int tl_type_from_name(const char *name, uint8_t *type);
 
@@ -179,23 +196,32 @@ void tl_type_int_range(uint8_t type, int64_t *min, int64_t *max);
  * reads back to the same double (float), fixed notation for decimal
  * exponents in [-4, 15) ([-4, 6) for real) as PostgreSQL 15 ("Infinity",
  * "-Infinity", "NaN"), text as is, dates and timestamps in PostgreSQL's ISO
- * style for the UTC zone (tl_datetime_format). */
+ * style for the UTC zone (tl_datetime_format), a uuid as lowercase
+ * 8-4-4-4-12 hex digits, a bytea in the hex format ("\x0a0b", PostgreSQL's
+ * default bytea_output). */
 void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
 
 /** Parse text @s of @len bytes as a value of @type (with @typmod for
  * varchar and bpchar) as PostgreSQL's input functions do: surrounding spaces
  * allowed for numbers and booleans; booleans accept
  * t/f/true/false/yes/no/on/off/ 1/0 (any case, unambiguous prefixes). Text
- * results borrow @s. TL_ETYPE (22P02 invalid input syntax for type X: "s"),
- * TL_EOVERFLOW (22003 value "s" is out of range for type X),
- * TL_ETOOLONG (22001 value too long for type character varying(n), or
- * character(n)); excess characters that are all spaces are cut off. A
- * bpchar shorter than n is not padded here (the result borrows @s):
- * tl_value_cast pads.
- * Dates and timestamps parse as tl_datetime_parse() says, with its errors
+ * results borrow @s; uuid and bytea results are written into @a (which
+ * other types do not use: NULL is fine for them). A uuid
+ * takes 32 hex digits in either case, optionally in braces, with a hyphen
+ * allowed after any group of four digits (uuid_in); a bytea takes the hex
+ * format "\x..." (pairs of digits, spaces allowed between pairs: 22023
+ * "invalid hexadecimal digit: "g"", "invalid hexadecimal data: odd number
+ * of digits") or the escape format (\\ and \ooo; 22P02 "invalid input
+ * syntax for type bytea" for any other backslash). TL_ETYPE (22P02 invalid
+ * input syntax for type X: "s"), TL_EOVERFLOW (22003 value "s" is out of range
+ * for type X), TL_ETOOLONG (22001 value too long for type character varying(n),
+ * or character(n)); excess characters that are all spaces are cut off. A bpchar
+ * shorter than n is not padded here (the result borrows @s): tl_value_cast
+ * pads. Dates and timestamps parse as tl_datetime_parse() says, with its errors
  * (22007 invalid input syntax, 22008 out of range, 22009). */
 int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
-                       struct tl_value *out, struct tl_error *err);
+                       struct tl_arena *a, struct tl_value *out,
+                       struct tl_error *err);
 
 /** Convert @in to @type/@typmod as an assignment or explicit cast would:
  * integer widths with range checks (22003 smallint/integer/bigint out of
@@ -234,14 +260,16 @@ int tl_value_float4_check(double d, bool inf_is_overflow, bool zero_is_ok,
                           struct tl_value *out, struct tl_error *err);
 
 /** Whether values of @a and @b can be compared (same family: numeric,
- * text/unknown, bool, date/time). */
+ * text/unknown, bool, date/time; a uuid only with a uuid, a bytea only with
+ * a bytea). */
 bool tl_type_comparable(uint8_t a, uint8_t b);
 
 /** Three-way comparison of two non-NULL comparable values: <0, 0, >0.
  * Integers compare exactly, int against float8 as doubles, NaN sorts above
  * every other float (as in PostgreSQL), text bytewise then by length,
  * dates and timestamps by instant (a date as its midnight, UTC); a bpchar
- * side compares without its trailing spaces. */
+ * side compares without its trailing spaces; uuid and bytea bytewise then by
+ * length, as PostgreSQL's uuid_cmp and byteacmp. */
 int tl_value_cmp(const struct tl_value *a, const struct tl_value *b);
 
 /** Order for ORDER BY: like tl_value_cmp, but NULLs sort after every

@@ -159,8 +159,23 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
                              node_location(n));
         if (rv != 0)
             return rv;
-        if (e->kind != TL_EXPR_CONST)
-            return sql_unsupported(st, "non-constant expressions in VALUES");
+        if (e->kind != TL_EXPR_CONST) {
+            /* Binding folds every expression of constants into one, so
+             * what is left calls a volatile function (gen_random_uuid()):
+             * evaluate it here, once per row, as PostgreSQL does. It reads
+             * no column (VALUES has none in scope). */
+            struct tl_value v;
+            given[in->target[i]] = true;
+            if (st->describe_only)
+                continue;
+            rv = tl_expr_eval(e, NULL, 0, st->a, &v, &st->err);
+            if (rv == 0)
+                rv = tl_value_cast(&v, col->type, col->typmod, st->a,
+                                   &r->vals[in->target[i]], &st->err);
+            if (rv != 0)
+                return rv;
+            continue;
+        }
         r->vals[in->target[i]] = e->value;
         r->vals[in->target[i]].type = col->type;
         given[in->target[i]] = true;

@@ -16,7 +16,7 @@ static struct tl_value
 copy_value(struct sql_stmt *st, const struct tl_value *v)
 {
     struct tl_value c = *v;
-    if (!v->is_null && (tl_type_is_text(v->type) || v->type == 0))
+    if (!v->is_null && tl_type_has_text(v->type))
         c.u.s.p = tl_arena_strndup(st->a, v->u.s.p, v->u.s.len);
     return c;
 }

@@ -152,7 +152,9 @@ agg_type(struct sql_stmt *st, struct sel_target *tg, const char *name,
         tg->type = TL_TYPE_FLOAT8;
         return 0;
     default:
-        if (at == TL_TYPE_BOOL || at == TL_TYPE_UNKNOWN)
+        /* PostgreSQL 15 has no min/max of boolean, uuid or bytea. */
+        if (at == TL_TYPE_BOOL || at == TL_TYPE_UNKNOWN || at == TL_TYPE_UUID ||
+            at == TL_TYPE_BYTEA)
             return no_function(st, name, at, location);
         tg->type = at;
         return 0;

@@ -259,8 +259,10 @@ render(const struct tl_table *t, const struct tl_expr *e, struct tl_buf *b,
         } else if (tl_type_is_text(e->value.type) ||
                    e->value.type == TL_TYPE_UNKNOWN) {
             render_quoted(b, e->value.u.s.p, e->value.u.s.len);
-        } else if (tl_type_is_datetime(e->value.type)) {
-            /* As PostgreSQL shows them: '2026-03-01 00:00:00+00'. */
+        } else if (tl_type_is_datetime(e->value.type) ||
+                   tl_type_has_text(e->value.type)) {
+            /* As PostgreSQL shows them: '2026-03-01 00:00:00+00'; a uuid
+             * or bytea by its text output too. */
             struct tl_buf txt;
             tl_buf_init(&txt);
             tl_value_to_text(&e->value, &txt);

@@ -968,9 +968,7 @@ sql_execute(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
         } else {
             values[i] = v;
         }
-        if (rv == 0 && !values[i].is_null &&
-            (tl_type_is_text(values[i].type) ||
-             values[i].type == TL_TYPE_UNKNOWN))
+        if (rv == 0 && !values[i].is_null && tl_type_has_text(values[i].type))
             values[i].u.s.p =
                 tl_arena_strndup(&pa, values[i].u.s.p, values[i].u.s.len);
     }
@@ -1109,7 +1107,7 @@ decode_param(struct prep *p, size_t i, int16_t format, const uint8_t *bytes,
                              (uint32_t)len);
         return 0;
     }
-    rv = tl_value_from_text(type, -1, copy, len, out, e);
+    rv = tl_value_from_text(type, -1, copy, len, a, out, e);
     if (rv == 0 && tl_type_is_text(type))
         out->type = type;
     return rv;

@@ -340,10 +340,26 @@ to_text(struct sql_stmt *st, struct tl_expr **e, int location)
     return 0;
 }
 
+/* @l || @r: bytea || bytea (an unknown literal on one side read as a
+ * bytea) is byteacat; otherwise one side must be text (or unknown) and
+ * the other is cast to text (textcat, textanycat). */
 static int
 bind_concat(struct sql_stmt *st, struct tl_expr *l, struct tl_expr *r,
             int location, struct tl_expr **out)
 {
+    if ((l->type == TL_TYPE_BYTEA &&
+         (r->type == TL_TYPE_BYTEA || r->type == TL_TYPE_UNKNOWN)) ||
+        (r->type == TL_TYPE_BYTEA && l->type == TL_TYPE_UNKNOWN)) {
+        int rv = 0;
+        if (l->type == TL_TYPE_UNKNOWN)
+            rv = coerce_const(st, &l, TL_TYPE_BYTEA, -1, location);
+        else if (r->type == TL_TYPE_UNKNOWN)
+            rv = coerce_const(st, &r, TL_TYPE_BYTEA, -1, location);
+        if (rv != 0)
+            return rv;
+        *out = tl_expr_op(st->a, TL_OP_CONCAT, TL_TYPE_BYTEA, l, r);
+        return fold(st, out);
+    }
     bool lt = l->type == TL_TYPE_UNKNOWN || tl_type_is_text(l->type);
     bool rt = r->type == TL_TYPE_UNKNOWN || tl_type_is_text(r->type);
     if (!lt && !rt)
@@ -363,6 +379,19 @@ bind_like(struct sql_stmt *st, uint8_t op, bool negate, const char *opname,
           struct tl_expr *l, struct tl_expr *r, int location,
           struct tl_expr **out)
 {
+    /* bytea LIKE bytea (an unknown pattern read as a bytea): bytealike. */
+    if (op == TL_OP_LIKE && l->type == TL_TYPE_BYTEA &&
+        (r->type == TL_TYPE_BYTEA || r->type == TL_TYPE_UNKNOWN)) {
+        int rv = r->type == TL_TYPE_UNKNOWN
+                     ? coerce_const(st, &r, TL_TYPE_BYTEA, -1, location)
+                     : 0;
+        if (rv != 0)
+            return rv;
+        *out = tl_expr_op(st->a, op, TL_TYPE_BOOL, l, r);
+        if (negate)
+            *out = tl_expr_node(st->a, TL_EXPR_NOT, TL_TYPE_BOOL, out, 1);
+        return fold(st, out);
+    }
     bool lt = l->type == TL_TYPE_UNKNOWN || tl_type_is_text(l->type);
     bool rt = r->type == TL_TYPE_UNKNOWN || tl_type_is_text(r->type);
     if (!lt || !rt)
@@ -1173,7 +1202,11 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
         char want =
             sig->args[i < strlen(sig->args) ? i : strlen(sig->args) - 1];
         int loc = node_loc(f->args[i]);
-        if (want == 't')
+        /* A bytea argument of a 'b' function stays a bytea; anything
+         * else there is text, as for 't'. */
+        if (want == 'b' && args[i]->type == TL_TYPE_BYTEA)
+            continue;
+        if (want == 't' || want == 'b')
             rv = args[i]->type == TL_TYPE_UNKNOWN ||
                          args[i]->type == TL_TYPE_BPCHAR
                      ? to_text(st, &args[i], loc)
@@ -1185,7 +1218,7 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
         if (rv != 0)
             return rv;
         uint8_t t = args[i]->type;
-        if ((want == 't' && !tl_type_is_text(t)) ||
+        if (((want == 't' || want == 'b') && !tl_type_is_text(t)) ||
             (want == 'i' && !tl_type_is_int(t)) ||
             (want == 'n' && !tl_type_is_numeric(t)))
             fits = false;
@@ -1195,7 +1228,9 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
     uint8_t type = sig->result != TL_TYPE_UNKNOWN ? sig->result : args[0]->type;
     *out = tl_expr_node(st->a, TL_EXPR_FUNC, type, args, (uint32_t)f->n_args);
     (*out)->op = sig->id;
-    bool all_const = true;
+    /* A volatile function (gen_random_uuid) is evaluated wherever its
+     * expression is, once per row: never folded into one constant. */
+    bool all_const = !sig->is_volatile;
     for (size_t i = 0; i < f->n_args; i++)
         all_const = all_const && args[i]->kind == TL_EXPR_CONST;
     return all_const ? fold(st, out) : 0;

@@ -93,9 +93,6 @@ default_eval(struct sql_stmt *st, const struct tl_table *t, uint32_t col,
     const struct tl_column *c = &t->columns[col];
     struct tl_expr *e;
     int rv = bind_expr(st, &sc, n, &e);
-    if (rv == 0 && e->kind != TL_EXPR_CONST)
-        rv = sql_unsupported(st, "a DEFAULT that is not a constant "
-                                 "expression");
     /* At CREATE TABLE (dry run) only the type is checked: PostgreSQL
      * applies a length limit (varchar(n)) when a row takes the value. */
     if (rv == 0)
@@ -104,6 +101,18 @@ default_eval(struct sql_stmt *st, const struct tl_table *t, uint32_t col,
                               "default expression");
     if (rv != 0)
         return rv;
+    if (e->kind != TL_EXPR_CONST) {
+        /* Binding folds constants, so what is left calls a volatile
+         * function (DEFAULT gen_random_uuid()). Each row binds its
+         * default anew, so evaluating it here gives every row its own
+         * value, as PostgreSQL does. */
+        struct tl_value v;
+        rv = tl_expr_eval(e, NULL, 0, st->a, &v, &st->err);
+        if (rv == 0)
+            rv = tl_value_cast(&v, c->type, st->dry_run ? -1 : c->typmod, st->a,
+                               out, &st->err);
+        return rv;
+    }
     *out = e->value;
     out->type = c->type;
     return 0;

@@ -843,10 +843,10 @@ attribute_row(struct rows *r, uint32_t relid, const struct tl_column *c,
     set_int(r, row, "atttypmod", pgcat_typmod(c->type, c->typmod));
     set_bool(r, row, "attbyval", len > 0 && len <= 8);
     set_text(r, row, "attalign",
-             len == 8   ? "d"
-             : len == 2 ? "s"
-             : len == 1 ? "c"
-                        : "i");
+             len == 8                ? "d"
+             : len == 2              ? "s"
+             : len == 1 || len == 16 ? "c" /* uuid is char-aligned */
+                                     : "i");
     set_text(r, row, "attstorage", len > 0 ? "p" : "x");
     set_text(r, row, "attcompression", "");
     set_bool(r, row, "attnotnull", c->not_null);
@@ -946,6 +946,10 @@ pgcat_type_internal_name(uint8_t t)
         return "timestamp";
     case TL_TYPE_DATE:
         return "date";
+    case TL_TYPE_UUID:
+        return "uuid";
+    case TL_TYPE_BYTEA:
+        return "bytea";
     default:
         return tl_type_name(t);
     }
@@ -971,10 +975,10 @@ type_row(struct rows *r, uint32_t oid, const char *name, int16_t len,
     set_text(r, row, "typinput", tl_arena_printf(r->a, "%sin", name));
     set_text(r, row, "typoutput", tl_arena_printf(r->a, "%sout", name));
     set_text(r, row, "typalign",
-             len == 8   ? "d"
-             : len == 2 ? "s"
-             : len == 1 ? "c"
-                        : "i");
+             len == 8                ? "d"
+             : len == 2              ? "s"
+             : len == 1 || len == 16 ? "c" /* uuid is char-aligned */
+                                     : "i");
     set_text(r, row, "typstorage", len > 0 ? "p" : "x");
     set_int(r, row, "typtypmod", -1);
     set_int(r, row, "typcollation", category == 'S' ? 100 : 0);
@@ -983,11 +987,13 @@ type_row(struct rows *r, uint32_t oid, const char *name, int16_t len,
 static void
 gen_type(struct rows *r)
 {
+    /* The type numbers have gaps (tl_type_is_known). */
     for (uint8_t t = 1; t <= TL_TYPE_MAX; t++)
-        type_row(r, tl_type_oid(t), pgcat_type_internal_name(t), tl_type_len(t),
-                 type_category(t),
-                 t == TL_TYPE_FLOAT8 || t == TL_TYPE_TEXT ||
-                     t == TL_TYPE_TIMESTAMPTZ || t == TL_TYPE_BOOL);
+        if (tl_type_is_known(t))
+            type_row(r, tl_type_oid(t), pgcat_type_internal_name(t),
+                     tl_type_len(t), type_category(t),
+                     t == TL_TYPE_FLOAT8 || t == TL_TYPE_TEXT ||
+                         t == TL_TYPE_TIMESTAMPTZ || t == TL_TYPE_BOOL);
     for (size_t i = 0; i < sizeof(extra_types) / sizeof(extra_types[0]); i++)
         type_row(r, extra_types[i].oid, extra_types[i].name, extra_types[i].len,
                  extra_types[i].category, false);

@@ -709,7 +709,7 @@ pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out)
         tl_buf_append_be64(out, bits);
         break;
     }
-    default: /* text, varchar, bpchar, unknown */
+    default: /* text, varchar, bpchar, unknown, uuid (16 bytes), bytea */
         tl_buf_append(out, v->u.s.p, v->u.s.len);
         break;
     }

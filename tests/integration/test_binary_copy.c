@@ -188,6 +188,78 @@ test_out_as_postgres(void **state)
     free(hex.p);
 }
 
+/* uuid and bytea go out in binary as PostgreSQL 15 sends them (a uuid
+ * its 16 bytes, a bytea its bytes), come back in through COPY FROM, and
+ * are sent in binary results of the extended protocol the same way. */
+static void
+test_uuid_bytea(void **state)
+{
+    (void)state;
+    assert_true(th_ok(conn, "CREATE TABLE bu (a int4 PRIMARY KEY, u uuid, "
+                            "b bytea)"));
+    assert_true(th_ok(conn, "INSERT INTO bu VALUES (1, "
+                            "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', "
+                            "'\\x00ff0a'), (2, NULL, '\\x'), (3, "
+                            "'00000000-0000-0000-0000-000000000001', NULL)"));
+    struct bytes hex = {0}, data = {0};
+    copy_out("COPY (SELECT * FROM bu ORDER BY a) TO STDOUT (FORMAT binary)",
+             &hex, &data);
+    assert_string_equal(
+        (const char *)hex.p,
+        "5047434f50590aff0d0a0000000000000000000003000000040000000100000010"
+        "a0eebc999c0b4ef8bb6d6bb9bd380a110000000300ff0a\n"
+        "00030000000400000002ffffffff00000000\n"
+        "000300000004000000030000001000000000000000000000000000000001"
+        "ffffffff\n"
+        "ffff\n");
+    assert_true(th_ok(conn, "CREATE TABLE bu2 (a int4 PRIMARY KEY, u uuid, "
+                            "b bytea)"));
+    PGresult *res =
+        copy_in("COPY bu2 FROM STDIN (FORMAT binary)", data.p, data.len, 5);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        fail_msg("COPY FROM: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    res = PQexec(conn, "SELECT a, u, b FROM bu2 ORDER BY a");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 3);
+    assert_string_equal(PQgetvalue(res, 0, 1),
+                        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    assert_string_equal(PQgetvalue(res, 0, 2), "\\x00ff0a");
+    assert_true(PQgetisnull(res, 1, 1));
+    assert_string_equal(PQgetvalue(res, 1, 2), "\\x");
+    assert_true(PQgetisnull(res, 2, 2));
+    PQclear(res);
+
+    /* Binary parameters and results. */
+    const char uuid_bin[16] = "\xa0\xee\xbc\x99\x9c\x0b\x4e\xf8\xbb\x6d\x6b"
+                              "\xb9\xbd\x38\x0a\x11";
+    const char *vals[1] = {uuid_bin};
+    int lens[1] = {16}, fmts[1] = {1};
+    Oid types[1] = {2950};
+    res = PQexecParams(conn, "SELECT u, b FROM bu2 WHERE u = $1", 1, types,
+                       vals, lens, fmts, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("binary parameter: %s", PQresultErrorMessage(res));
+    assert_int_equal(PQntuples(res), 1);
+    assert_int_equal(PQftype(res, 0), 2950);
+    assert_int_equal(PQftype(res, 1), 17);
+    assert_int_equal(PQgetlength(res, 0, 0), 16);
+    assert_memory_equal(PQgetvalue(res, 0, 0), uuid_bin, 16);
+    assert_int_equal(PQgetlength(res, 0, 1), 3);
+    assert_memory_equal(PQgetvalue(res, 0, 1), "\x00\xff\x0a", 3);
+    PQclear(res);
+    lens[0] = 15;
+    res = PQexecParams(conn, "SELECT u FROM bu2 WHERE u = $1", 1, types, vals,
+                       lens, fmts, 1);
+    assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+    assert_string_equal(field(res, PG_DIAG_SQLSTATE), "22P03");
+    PQclear(res);
+    assert_true(th_ok(conn, "DROP TABLE bu"));
+    assert_true(th_ok(conn, "DROP TABLE bu2"));
+    free(hex.p);
+    free(data.p);
+}
+
 /* What COPY TO sends in binary comes back in through COPY FROM, however
  * the CopyData messages cut it, and reads back the same. */
 static void
@@ -377,6 +449,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_as_postgres),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_uuid_bytea),
         cmocka_unit_test(test_many_tuples_and_a_bad_one),
         cmocka_unit_test(test_errors_as_postgres),
     };

@@ -13,13 +13,16 @@
 
 #include "value.h"
 
+/* Where parsed uuid and bytea values live; freed at exit. */
+static struct tl_arena parse_arena;
+
 /* Parse @s as @type and return the error code, filling *@v and *@err. */
 static int
 parse(uint8_t type, int32_t typmod, const char *s, struct tl_value *v,
       struct tl_error *err)
 {
     tl_error_clear(err);
-    return tl_value_from_text(type, typmod, s, strlen(s), v, err);
+    return tl_value_from_text(type, typmod, s, strlen(s), &parse_arena, v, err);
 }
 
 static void
