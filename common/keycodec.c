@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "numeric.h"
+
 #define KEY_NOT_NULL 0x02
 #define KEY_NULL 0x03
 #define SIGN_BIT 0x8000000000000000ULL
@@ -50,6 +52,9 @@ tl_key_encode_value(struct tl_buf *out, const struct tl_value *v)
     case TL_TYPE_FLOAT8:
     case TL_TYPE_FLOAT4: /* widened: keys as the equal double does */
         tl_buf_append_be64(out, float_key_bits(v->u.f));
+        break;
+    case TL_TYPE_NUMERIC:
+        tl_numeric_key_encode(v, out);
         break;
     default: {
         /* A bpchar keys without its padding, so that keys are equal
@@ -169,6 +174,10 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
         out->type = type;
         break;
     }
+    case TL_TYPE_NUMERIC:
+        if ((rv = tl_numeric_key_decode(&q, end, a, out)) != 0)
+            return rv;
+        break;
     default:
         if ((rv = decode_text(&q, end, type, a, out)) != 0)
             return rv;

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "numeric.h"
+
 static uint64_t
 zigzag_encode(int64_t i)
 {
@@ -127,12 +129,16 @@ decode_one(const uint8_t **p, const uint8_t *end, struct tl_value *v)
         *v = tl_value_float4(f);
         break;
     }
-    default: /* TEXT, VARCHAR, BPCHAR, UNKNOWN */
+    default: /* TEXT, VARCHAR, BPCHAR, UNKNOWN, NUMERIC */
         if (tl_varint_read(&q, end, &u) != 0)
             return TL_ECORRUPT;
         if (u > (uint64_t)(end - q) || u > UINT32_MAX)
             return TL_ECORRUPT;
         *v = tl_value_text(type, (const char *)q, (uint32_t)u);
+        /* Numeric code trusts the text it computes on. */
+        if (type == TL_TYPE_NUMERIC &&
+            !tl_numeric_is_canonical((const char *)q, (size_t)u))
+            return TL_ECORRUPT;
         q += u;
         break;
     }

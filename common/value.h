@@ -7,6 +7,9 @@
  * which SQL type it is a NULL of (TL_TYPE_UNKNOWN for an untyped NULL
  * literal). Text comparison is bytewise (the C collation).
  *
+ * A numeric holds its canonical decimal text in u.s, borrowed the same
+ * way (numeric.h says what canonical means and computes on it).
+ *
  * Dates and timestamps are held in u.i as PostgreSQL stores them (see
  * datetime.h): timestamps in microseconds, dates in days since
  * 2000-01-01; the session time zone is always UTC. */
@@ -36,8 +39,9 @@ enum tl_type {
     TL_TYPE_DATE = 10,       /* int32 days since 2000-01-01 */
     TL_TYPE_BPCHAR = 11,     /* character(n): typmod n, or -1 for bpchar */
     TL_TYPE_FLOAT4 = 12,     /* real: a float, held widened in u.f */
+    TL_TYPE_NUMERIC = 13,    /* canonical decimal text in u.s (numeric.h) */
 };
-#define TL_TYPE_MAX TL_TYPE_FLOAT4
+#define TL_TYPE_MAX TL_TYPE_NUMERIC
 
 struct tl_value {
     uint8_t type; /* enum tl_type */
@@ -49,7 +53,8 @@ struct tl_value {
         struct {
             const char *p;
             uint32_t len;
-        } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text */
+        } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text; NUMERIC's
+                canonical text (numeric.h) */
     } u;
 };
 
@@ -111,10 +116,12 @@ tl_type_is_float(uint8_t t)
 {
     return t == TL_TYPE_FLOAT8 || t == TL_TYPE_FLOAT4;
 }
+/** A number: an integer, a float or a numeric (every type arithmetic
+ * takes). */
 static inline bool
 tl_type_is_numeric(uint8_t t)
 {
-    return tl_type_is_int(t) || tl_type_is_float(t);
+    return tl_type_is_int(t) || tl_type_is_float(t) || t == TL_TYPE_NUMERIC;
 }
 static inline bool
 tl_type_is_text(uint8_t t)
@@ -134,6 +141,14 @@ static inline bool
 tl_type_has_text(uint8_t t)
 {
     return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN;
+}
+/** Whether a non-NULL value of @t borrows bytes through u.s: the types of
+ * tl_type_has_text and numeric. Code that copies or frees a value's memory
+ * asks this, not tl_type_has_text. */
+static inline bool
+tl_type_has_bytes(uint8_t t)
+{
+    return tl_type_has_text(t) || t == TL_TYPE_NUMERIC;
 }
 
 /** The length of non-NULL text value @v that counts for comparison,
@@ -167,7 +182,7 @@ int16_t tl_type_len(uint8_t type);
  * "bigint", "integer", "smallint", "boolean", "double precision",
  * "timestamptz", "timestamp with time zone", "timestamp", "timestamp
  * without time zone", "date", "bpchar", "character", "float4",
- * "real").
+ * "real", "numeric", "decimal").
  * TL_EUNSUPPORTED for any other name. */
 int tl_type_from_name(const char *name, uint8_t *type);
 
@@ -183,8 +198,8 @@ void tl_type_int_range(uint8_t type, int64_t *min, int64_t *max);
 void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
 
 /** Parse text @s of @len bytes as a value of @type (with @typmod for
- * varchar and bpchar) as PostgreSQL's input functions do: surrounding spaces
- * allowed for numbers and booleans; booleans accept
+ * varchar, bpchar and numeric) as PostgreSQL's input functions do: surrounding
+ * spaces allowed for numbers and booleans; booleans accept
  * t/f/true/false/yes/no/on/off/ 1/0 (any case, unambiguous prefixes). Text
  * results borrow @s. TL_ETYPE (22P02 invalid input syntax for type X: "s"),
  * TL_EOVERFLOW (22003 value "s" is out of range for type X),
@@ -193,9 +208,12 @@ void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
  * bpchar shorter than n is not padded here (the result borrows @s):
  * tl_value_cast pads.
  * Dates and timestamps parse as tl_datetime_parse() says, with its errors
- * (22007 invalid input syntax, 22008 out of range, 22009). */
+ * (22007 invalid input syntax, 22008 out of range, 22009). A numeric
+ * parses as tl_numeric_from_text(), its text written into @a (which may be
+ * NULL for every other type). */
 int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
-                       struct tl_value *out, struct tl_error *err);
+                       struct tl_arena *a, struct tl_value *out,
+                       struct tl_error *err);
 
 /** Convert @in to @type/@typmod as an assignment or explicit cast would:
  * integer widths with range checks (22003 smallint/integer/bigint out of
@@ -213,7 +231,11 @@ int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
  * timestamp(tz) is midnight (22008 date out of range for timestamp beyond
  * 294276 AD), timestamp(tz) to date drops the time, timestamp <-> timestamptz
  * keeps the instant (the session zone is UTC). No cast exists between date/time
- * types and numbers or bool (42846). */
+ * types and numbers or bool (42846). numeric: from integers exactly, from
+ * float8/real through 15/6 significant digits (tl_numeric_from_double),
+ * to integers rounding half away from zero (22003 out of range, 0A000 for
+ * NaN), to float8/real through its text (float8in's errors), to numeric
+ * with a typmod rounding to its scale (22003 numeric field overflow). */
 int tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
                   struct tl_arena *a, struct tl_value *out,
                   struct tl_error *err);
@@ -238,7 +260,9 @@ int tl_value_float4_check(double d, bool inf_is_overflow, bool zero_is_ok,
 bool tl_type_comparable(uint8_t a, uint8_t b);
 
 /** Three-way comparison of two non-NULL comparable values: <0, 0, >0.
- * Integers compare exactly, int against float8 as doubles, NaN sorts above
+ * Integers compare exactly, int against float8 as doubles, numeric against
+ * integers and numerics exactly (tl_numeric_cmp), numeric against a float
+ * as doubles (PostgreSQL casts the numeric to float8), NaN sorts above
  * every other float (as in PostgreSQL), text bytewise then by length,
  * dates and timestamps by instant (a date as its midnight, UTC); a bpchar
  * side compares without its trailing spaces. */

@@ -35,7 +35,7 @@ tl_vindex_hash(const struct tl_value *v)
     /* The key encoding of a short value fits the stack buffer; a longer
      * one makes tl_buf realloc a pointer it does not own, so use a heap
      * buffer for anything that might not fit. */
-    bool heap = !v->is_null && tl_type_has_text(v->type) && v->u.s.len > 20;
+    bool heap = !v->is_null && tl_type_has_bytes(v->type) && v->u.s.len > 20;
     if (heap)
         tl_buf_init(&b);
     tl_key_encode_value(&b, v);

@@ -219,9 +219,9 @@ void select_groups_init(struct sql_stmt *st, struct select_q *q,
 int select_groups_add(struct sql_stmt *st, struct sel_groups *g,
                       const struct tl_value *row, size_t n_cols);
 /** Group @i's row (n_keys keys, then n_aggs results) into @row; text
- * borrows @g. Cannot fail. */
-void select_groups_row(const struct sel_groups *g, size_t i,
-                       struct tl_value *row);
+ * borrows @g, and a numeric average is computed into g->arena. Cannot
+ * fail. */
+void select_groups_row(struct sel_groups *g, size_t i, struct tl_value *row);
 /** Free everything @g holds. */
 void select_groups_close(struct sel_groups *g);
 int select_explain(struct sql_stmt *st, struct select_q *q);

@@ -143,13 +143,16 @@ agg_type(struct sql_stmt *st, struct sel_target *tg, const char *name,
     case AGG_SUM:
         if (!tl_type_is_numeric(at))
             return no_function(st, name, at, location);
-        /* sum(real) is real, sum(double precision) double. */
+        /* sum(real) is real, sum(double precision) double, sum(numeric)
+         * numeric. */
         tg->type = tl_type_is_int(at) ? TL_TYPE_INT8 : at;
         return 0;
     case AGG_AVG:
         if (!tl_type_is_numeric(at))
             return no_function(st, name, at, location);
-        tg->type = TL_TYPE_FLOAT8;
+        /* avg of integers or numerics is numeric (exact), of floats
+         * double precision. */
+        tg->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8 : TL_TYPE_NUMERIC;
         return 0;
     default:
         if (at == TL_TYPE_BOOL || at == TL_TYPE_UNKNOWN)

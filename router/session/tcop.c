@@ -1082,7 +1082,9 @@ decode_param(struct prep *p, size_t i, int16_t format, const uint8_t *bytes,
     char *copy = tl_arena_strndup(a, (const char *)bytes, len);
     int rv;
     if (format == 1 && type != TL_TYPE_UNKNOWN) {
-        rv = pgw_value_from_binary(type, (const uint8_t *)copy, len, out, e);
+        rv = pgw_value_from_binary(type, (const uint8_t *)copy, len, a, out, e);
+        if (rv != 0 && type == TL_TYPE_NUMERIC)
+            return rv; /* its own 22P03 report says what is wrong */
         if (rv != 0)
             return tl_error_set(e, rv,
                                 TL_SQLSTATE_INVALID_BINARY_REPRESENTATION,
@@ -1109,7 +1111,7 @@ decode_param(struct prep *p, size_t i, int16_t format, const uint8_t *bytes,
                              (uint32_t)len);
         return 0;
     }
-    rv = tl_value_from_text(type, -1, copy, len, out, e);
+    rv = tl_value_from_text(type, -1, copy, len, a, out, e);
     if (rv == 0 && tl_type_is_text(type))
         out->type = type;
     return rv;

@@ -319,7 +319,7 @@ parse_print(uint8_t type, const char *s, char *buf, size_t size)
     struct tl_buf b;
 
     tl_error_clear(&err);
-    if (tl_value_from_text(type, -1, s, strlen(s), &v, &err) != 0) {
+    if (tl_value_from_text(type, -1, s, strlen(s), NULL, &v, &err) != 0) {
         snprintf(buf, size, "ERROR:  %s: %s", err.sqlstate, err.message);
         return buf;
     }
@@ -391,7 +391,8 @@ test_representation(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_int_equal(tl_value_from_text(cases[i].type, -1, cases[i].in,
-                                            strlen(cases[i].in), &v, &err),
+                                            strlen(cases[i].in), NULL, &v,
+                                            &err),
                          0);
         if (v.u.i != cases[i].want)
             fail_msg("%s: got %lld, want %lld", cases[i].in, (long long)v.u.i,
@@ -481,7 +482,7 @@ test_random_round_trip(void **state)
         tl_buf_init(&b);
         tl_value_to_text(&v, &b);
         assert_int_equal(tl_value_from_text(type, -1, (const char *)b.data,
-                                            b.len, &back, &err),
+                                            b.len, NULL, &back, &err),
                          0);
         if (back.u.i != v.u.i)
             fail_msg("%.*s: read back %lld, want %lld", (int)b.len,
@@ -510,7 +511,7 @@ test_non_iso_refused(void **state)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(tl_value_from_text(TL_TYPE_TIMESTAMPTZ, -1, bad[i],
-                                            strlen(bad[i]), &v, &err),
+                                            strlen(bad[i]), NULL, &v, &err),
                          TL_ETYPE);
         assert_string_equal(err.sqlstate, "22007");
     }
@@ -552,7 +553,8 @@ dt(uint8_t type, const char *s)
 {
     struct tl_value v;
     struct tl_error err;
-    assert_int_equal(tl_value_from_text(type, -1, s, strlen(s), &v, &err), 0);
+    assert_int_equal(tl_value_from_text(type, -1, s, strlen(s), NULL, &v, &err),
+                     0);
     return v;
 }
 

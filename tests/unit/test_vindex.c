@@ -441,8 +441,8 @@ test_range_timestamptz_lookup(void **state)
     struct tl_range_map *m = make_map(TL_TYPE_TIMESTAMPTZ, bounds, 2, shards);
     assert_int_equal(tl_range_map_bound(m, 0)->type, TL_TYPE_TIMESTAMPTZ);
     assert_int_equal(tl_value_from_text(TL_TYPE_TIMESTAMPTZ, -1,
-                                        "2023-12-31 23:59:59.999999", 26, &v,
-                                        &err),
+                                        "2023-12-31 23:59:59.999999", 26, NULL,
+                                        &v, &err),
                      0);
     assert_int_equal(tl_range_map_lookup(m, &v), 1);
     v.u.i += 1;
@@ -452,7 +452,7 @@ test_range_timestamptz_lookup(void **state)
     v = tl_value_int(TL_TYPE_DATE, 8765);
     assert_int_equal(tl_range_map_lookup(m, &v), 1);
     assert_int_equal(tl_value_from_text(TL_TYPE_TIMESTAMP, -1,
-                                        "2024-07-01 00:00", 16, &v, &err),
+                                        "2024-07-01 00:00", 16, NULL, &v, &err),
                      0);
     assert_int_equal(tl_range_map_lookup(m, &v), 3);
     v = tl_value_int(TL_TYPE_TIMESTAMPTZ, INT64_MAX); /* infinity */
