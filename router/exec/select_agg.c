@@ -194,7 +194,7 @@ step_state(struct sql_stmt *st, struct select_q *q, int agg, bool distinct,
     switch (agg) {
     case AGG_SUM:
     case AGG_AVG:
-        if (v.type == TL_TYPE_NUMERIC ||
+        if (v.type == TL_TYPE_NUMERIC || v.type == TL_TYPE_INT8 ||
             (agg == AGG_AVG && tl_type_is_int(v.type)))
             return add_numeric(st, q, a, &v, g);
         if (v.type == TL_TYPE_FLOAT4 && agg == AGG_SUM) {

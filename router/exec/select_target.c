@@ -143,9 +143,12 @@ agg_type(struct sql_stmt *st, struct sel_target *tg, const char *name,
     case AGG_SUM:
         if (!tl_type_is_numeric(at))
             return no_function(st, name, at, location);
-        /* sum(real) is real, sum(double precision) double, sum(numeric)
-         * numeric. */
-        tg->type = tl_type_is_int(at) ? TL_TYPE_INT8 : at;
+        /* sum(smallint) and sum(integer) are bigint, sum(bigint) and
+         * sum(numeric) numeric (exact), sum(real) real, sum(double
+         * precision) double. */
+        tg->type = at == TL_TYPE_INT8   ? TL_TYPE_NUMERIC
+                   : tl_type_is_int(at) ? TL_TYPE_INT8
+                                        : at;
         return 0;
     case AGG_AVG:
         if (!tl_type_is_numeric(at))

@@ -43,7 +43,7 @@ SELECT price > 0 AS positive, sum(qty) AS q, avg(qty) AS a, count(*) FROM prices
 -- avg of integers is numeric
 CREATE TABLE ints (id int PRIMARY KEY, g int, v int, b bigint) PARTITION BY HASH (id);
 INSERT INTO ints VALUES (1, 1, 1, 9223372036854775807), (2, 1, 2, 9223372036854775807), (3, 2, 7, 1), (4, 2, 8, 2), (5, 2, 10, 4);
-SELECT avg(v) AS avg_v, avg(b) AS avg_b FROM ints;
+SELECT avg(v) AS avg_v, avg(b) AS avg_b, sum(b) AS sum_b FROM ints;
 SELECT g, avg(v), sum(v), min(v) FROM ints GROUP BY g ORDER BY g;
 SELECT avg(v) FROM ints WHERE id = 1;
 SELECT avg(v), sum(v::numeric) FROM ints WHERE id > 100;
@@ -59,6 +59,10 @@ SELECT owner FROM accounts WHERE k = '1000.0';
 SELECT owner FROM accounts WHERE k = 'NaN';
 SELECT owner FROM accounts WHERE k IN (1.5, 2.0, 3) ORDER BY owner;
 SELECT owner FROM accounts WHERE k < 1 ORDER BY k;
+PREPARE acct(numeric) AS SELECT owner FROM accounts WHERE k = $1;
+EXECUTE acct(1.50);
+EXECUTE acct('2.0');
+DEALLOCATE acct;
 UPDATE accounts SET owner = 'ann2' WHERE k = 1.50;
 DELETE FROM accounts WHERE k = 0.0010;
 SELECT k, owner FROM accounts ORDER BY k DESC;
