@@ -64,6 +64,14 @@ bind_type_display(struct sql_stmt *st, uint8_t type, int32_t typmod)
     return type_label(type);
 }
 
+/* A column or cast type as PostgreSQL's messages name it
+ * (format_type_be): numeric without its precision and scale. */
+static const char *
+message_type(struct sql_stmt *st, uint8_t type, int32_t typmod)
+{
+    return bind_type_display(st, type, type == TL_TYPE_NUMERIC ? -1 : typmod);
+}
+
 bool
 bind_is_aggregate(const PgQuery__Node *n)
 {
@@ -169,6 +177,15 @@ coerce_const_as(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
     struct tl_value v;
     if ((*e)->type == TL_TYPE_UNKNOWN && st->n_param_refs > 0)
         infer_param_type(st, *e, type);
+    if ((*e)->type == TL_TYPE_UNKNOWN && type == TL_TYPE_NUMERIC &&
+        typmod >= 0) {
+        /* PostgreSQL reads the literal as numeric first (an input error
+         * points at it), then applies numeric(p,s) as a separate
+         * coercion, whose overflow has no position. */
+        int rv = coerce_const_as(st, e, type, -1, explicit, location);
+        if (rv != 0)
+            return rv;
+    }
     int rv = explicit ? tl_value_cast_explicit(&(*e)->value, type, typmod,
                                                st->a, &v, &st->err)
                       : tl_value_cast(&(*e)->value, type, typmod, st->a, &v,
@@ -858,7 +875,7 @@ bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
     if (!castable(x->type, type)) {
         sql_error(st, TL_ETYPE, TL_SQLSTATE_CANNOT_COERCE,
                   "cannot cast type %s to %s", type_label(x->type),
-                  bind_type_display(st, type, typmod));
+                  message_type(st, type, typmod));
         return sql_error_at(st, TL_ETYPE, c->location);
     }
     if (x->kind == TL_EXPR_CONST) {
@@ -1598,8 +1615,7 @@ bind_assign_what(struct sql_stmt *st, struct tl_expr **e, const char *colname,
     if (!assignable((*e)->type, type)) {
         sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
                   "column \"%s\" is of type %s but %s is of type %s", colname,
-                  bind_type_display(st, type, typmod), what,
-                  type_label((*e)->type));
+                  message_type(st, type, typmod), what, type_label((*e)->type));
         tl_error_hint(&st->err,
                       "You will need to rewrite or cast the expression.");
         /* PostgreSQL places a VALUES item, not a DEFAULT. */

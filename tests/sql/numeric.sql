@@ -27,6 +27,9 @@ CREATE TABLE prices (id int PRIMARY KEY, item text, price numeric(10,2), qty num
 INSERT INTO prices VALUES (1, 'apple', 1.5, 3), (2, 'pear', 2.345, 1.5), (3, 'fig', 10, 0.25);
 INSERT INTO prices VALUES (4, 'plum', '0.125', 2), (5, 'kiwi', NULL, 1), (6, 'lime', -3.999, 4);
 INSERT INTO prices VALUES (7, 'melon', 123456789.999, 1);
+INSERT INTO prices VALUES (8, 'quince', '123456789.5', 1);
+INSERT INTO prices VALUES (9, 'date', true, 1);
+SELECT true::numeric(5,2);
 SELECT id, item, price, qty FROM prices ORDER BY id;
 SELECT item, price * qty AS total FROM prices WHERE price IS NOT NULL ORDER BY total;
 SELECT item FROM prices WHERE price > 2 ORDER BY item;
