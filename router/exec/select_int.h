@@ -35,8 +35,12 @@ struct sel_agg_state {
     double fsum;
     bool has_value;
     struct tl_value best; /* min/max; text in the statement arena, or in
-                             buf (malloc'd, cap bytes) when grouping */
-    char *buf;
+                             buf (malloc'd, cap bytes) when grouping. For
+                             sum/avg over numeric or bigint (avg: any
+                             integer), the exact numeric sum so far, its
+                             text always in buf */
+    char *buf;            /* freed by select_groups_close, or by
+                             select_exec for an ungrouped query */
     size_t cap;
     struct sel_distinct *seen; /* DISTINCT aggregates, NULL until used */
 };
