@@ -908,50 +908,37 @@ tl_numeric_cmp_int(const struct tl_value *x, int64_t i)
 
 /* ---------------------------------------------------------------- keys */
 
+/* Digit @k of @w's integer digits followed by its fraction digits. */
+static char
+view_digit(const struct view *w, uint32_t k)
+{
+    return k < w->ni ? w->ip[k] : w->fp[k - w->ni];
+}
+
 void
 tl_numeric_key_encode(const struct tl_value *v, struct tl_buf *out)
 {
     struct view w;
     view_of(v, &w);
-    if (w.nan) {
-        tl_buf_append_u8(out, 0x04);
-        return;
-    }
-    if (w.zero) {
-        tl_buf_append_u8(out, 0x02);
+    if (w.nan || w.zero) {
+        tl_buf_append_u8(out, w.nan ? 0x04 : 0x02);
         return;
     }
     uint8_t flip = w.neg ? 0xFF : 0x00;
     tl_buf_append_u8(out, w.neg ? 0x01 : 0x03);
-    /* significant digits: integer then fraction, leading zeros skipped */
-    const char *digits[2] = {w.ip, w.fp};
-    uint32_t lens[2] = {w.ni, w.nf};
-    int64_t e;
-    uint32_t skip = 0;
-    if (w.ni > 0) {
-        e = (int64_t)w.ni - 1;
-    } else {
-        while (skip < w.nf && w.fp[skip] == '0')
-            skip++;
-        e = -(int64_t)skip - 1;
-    }
+    /* The significant digits run from the first nonzero one to the last
+     * nonzero one (view_of already dropped the fraction's trailing
+     * zeros; an integer's own trailing zeros go too). */
+    uint32_t first = 0, last = w.ni + w.nf;
+    while (view_digit(&w, first) == '0')
+        first++;
+    while (view_digit(&w, last - 1) == '0')
+        last--;
+    int64_t e = (int64_t)w.ni - 1 - first; /* exponent of the first */
     uint32_t ebits = (uint32_t)(int32_t)e ^ 0x80000000u;
     tl_buf_append_be32(out, ebits ^ (flip ? 0xFFFFFFFFu : 0));
-    /* no trailing zeros: the fraction was trimmed; an integer part's
-     * trailing zeros are cut when nothing follows them */
-    uint32_t total = w.ni + w.nf, last = total;
-    while (last > 0) {
-        uint32_t k = last - 1;
-        char c = k < w.ni ? w.ip[k] : w.fp[k - w.ni];
-        if (c != '0')
-            break;
-        last--;
-    }
-    for (uint32_t k = w.ni > 0 ? 0 : skip; k < last; k++) {
-        int part = k < lens[0] ? 0 : 1;
-        char c = digits[part][part ? k - lens[0] : k];
-        tl_buf_append_u8(out, (uint8_t)((c - '0' + 1) ^ flip));
-    }
+    for (uint32_t k = first; k < last; k++)
+        tl_buf_append_u8(out, (uint8_t)((view_digit(&w, k) - '0' + 1) ^ flip));
     tl_buf_append_u8(out, flip);
 }
 
