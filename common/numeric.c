@@ -19,12 +19,13 @@
 #define MIN_SIG_DIGITS 16
 #define MAX_DISPLAY_SCALE 1000
 
-/* A number being worked on: value = (-1 if neg) * sum d[i] * 10^(i -
- * scale). d holds the magnitude's decimal digits least significant first,
- * with no high zero digits (n == 0 for zero); scale is the display scale.
- * Digits live in an arena. */
+/* A number being worked on: NaN, an infinity, or value = (-1 if neg) *
+ * sum d[i] * 10^(i - scale). d holds the magnitude's decimal digits least
+ * significant first, with no high zero digits (n == 0 for zero); scale is the
+ * display scale. Digits live in an arena. */
 struct num {
     bool nan;
+    bool inf; /* an infinity, signed by neg; no digits */
     bool neg;
     int32_t scale;
     uint32_t n;
@@ -111,11 +112,15 @@ parse_num(const char *s, size_t len, struct tl_arena *a, struct num *x,
         return 0;
     }
     if (is_word(p, end, "Infinity") || is_word(p, end, "+Infinity") ||
-        is_word(p, end, "-Infinity") || is_word(p, end, "inf") ||
-        is_word(p, end, "+inf") || is_word(p, end, "-inf"))
-        return tl_error_set(err, TL_EUNSUPPORTED,
-                            TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
-                            "numeric infinity is not supported");
+        is_word(p, end, "inf") || is_word(p, end, "+inf")) {
+        x->inf = true;
+        return 0;
+    }
+    if (is_word(p, end, "-Infinity") || is_word(p, end, "-inf")) {
+        x->inf = true;
+        x->neg = true;
+        return 0;
+    }
     if (p < end && (*p == '+' || *p == '-')) {
         x->neg = *p == '-';
         p++;
@@ -196,6 +201,10 @@ parse_value(const struct tl_value *v, struct tl_arena *a, struct num *x)
         x->neg = true;
         p++;
     }
+    if (p < end && *p == 'I') {
+        x->inf = true;
+        return;
+    }
     x->d = tl_arena_alloc(a, (size_t)(end - p) + 1);
     for (const char *q = end; q-- > p;) {
         if (*q == '.') {
@@ -221,6 +230,9 @@ make_value(const struct num *x, struct tl_arena *a)
         memcpy(buf, "NaN", 3);
         return tl_value_text(TL_TYPE_NUMERIC, buf, 3);
     }
+    if (x->inf)
+        return x->neg ? tl_value_text(TL_TYPE_NUMERIC, "-Infinity", 9)
+                      : tl_value_text(TL_TYPE_NUMERIC, "Infinity", 8);
     if (x->neg && x->n > 0)
         buf[k++] = '-';
     int64_t top = (int64_t)x->n - 1 - x->scale; /* exponent of d[n-1] */
@@ -243,7 +255,7 @@ make_value(const struct num *x, struct tl_arena *a)
 static int
 check_limits(const struct num *x, struct tl_error *err)
 {
-    if (x->nan)
+    if (x->nan || x->inf)
         return 0;
     if ((int64_t)x->n - x->scale > MAX_INT_DIGITS || x->scale > MAX_DSCALE)
         return format_overflow(err);
@@ -284,7 +296,7 @@ rescale_up(struct num *x, int32_t s, struct tl_arena *a)
 static void
 round_to(struct num *x, int32_t s, struct tl_arena *a)
 {
-    if (x->nan)
+    if (x->nan || x->inf)
         return;
     if (s >= x->scale) {
         rescale_up(x, s, a);
@@ -594,6 +606,15 @@ apply_typmod(struct num *x, int32_t typmod, struct tl_arena *a,
     if (typmod < 4 || x->nan)
         return 0;
     tl_numeric_typmod_split(typmod, &precision, &scale);
+    if (x->inf) {
+        tl_error_set(err, TL_EOVERFLOW, TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
+                     "numeric field overflow");
+        tl_error_detail(err,
+                        "A field with precision %d, scale %d cannot hold an "
+                        "infinite value.",
+                        (int)precision, (int)scale);
+        return TL_EOVERFLOW;
+    }
     int32_t maxdigits = precision - scale;
     round_to(x, scale, a);
     if (x->n > 0 && lead_exp(x) + 1 > maxdigits) {
@@ -662,6 +683,10 @@ tl_numeric_to_int(const struct tl_value *v, uint8_t type, int64_t *out,
         return tl_error_set(err, TL_EUNSUPPORTED,
                             TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                             "cannot convert NaN to %s", tl_type_name(type));
+    if (v->u.s.len >= 8 && v->u.s.p[v->u.s.len - 1] == 'y')
+        return tl_error_set(
+            err, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+            "cannot convert infinity to %s", tl_type_name(type));
     tl_type_int_range(type, &min, &max);
     tl_arena_init(&a);
     parse_value(v, &a, &x);
@@ -701,10 +726,11 @@ tl_numeric_from_double(double d, bool is_float4, struct tl_arena *a,
         *out = tl_value_text(TL_TYPE_NUMERIC, "NaN", 3);
         return 0;
     }
-    if (isinf(d))
-        return tl_error_set(err, TL_EUNSUPPORTED,
-                            TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
-                            "cannot convert infinity to numeric");
+    if (isinf(d)) {
+        *out = d < 0 ? tl_value_text(TL_TYPE_NUMERIC, "-Infinity", 9)
+                     : tl_value_text(TL_TYPE_NUMERIC, "Infinity", 8);
+        return 0;
+    }
     snprintf(buf, sizeof(buf), "%.*g", is_float4 ? FLT_DIG : DBL_DIG, d);
     return tl_numeric_from_text(buf, strlen(buf), -1, a, out, err);
 }
@@ -724,11 +750,59 @@ div_by_zero(struct tl_error *err)
 
 enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD };
 
+/* @x op @y when one of them is an infinity (neither NaN), as PostgreSQL
+ * 15: inf - inf, inf * 0, inf / inf and inf % y are NaN; inf / 0 and
+ * inf % 0 divide by zero; x / inf is 0 and x % inf is x. */
+static int
+arith_inf(int op, struct num *x, struct num *y, struct num *r,
+          struct tl_error *err)
+{
+    bool x_zero = !x->inf && x->n == 0, y_zero = !y->inf && y->n == 0;
+
+    memset(r, 0, sizeof(*r));
+    switch (op) {
+    case OP_SUB:
+        y->neg = !y->neg;
+        /* fall through */
+    case OP_ADD:
+        if (x->inf && y->inf && x->neg != y->neg)
+            r->nan = true;
+        else
+            *r = x->inf ? *x : *y;
+        return 0;
+    case OP_MUL:
+        if (x_zero || y_zero)
+            r->nan = true;
+        r->inf = !r->nan;
+        r->neg = x->neg != y->neg;
+        return 0;
+    case OP_DIV:
+        if (!x->inf) /* finite / inf */
+            return 0;
+        if (y_zero)
+            return div_by_zero(err);
+        r->nan = y->inf;
+        r->inf = !r->nan;
+        r->neg = x->neg != y->neg;
+        return 0;
+    default: /* OP_MOD */
+        if (!x->inf) {
+            *r = *x;
+            return 0;
+        }
+        if (y_zero)
+            return div_by_zero(err);
+        r->nan = true;
+        return 0;
+    }
+}
+
 static int
 arith(int op, const struct tl_value *xv, const struct tl_value *yv,
       struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     struct num x, y, r;
+    int rv;
 
     if (value_is_nan(xv) || value_is_nan(yv)) {
         *out = tl_value_text(TL_TYPE_NUMERIC, "NaN", 3);
@@ -736,6 +810,11 @@ arith(int op, const struct tl_value *xv, const struct tl_value *yv,
     }
     parse_value(xv, a, &x);
     parse_value(yv, a, &y);
+    if (x.inf || y.inf) {
+        if ((rv = arith_inf(op, &x, &y, &r, err)) != 0)
+            return rv;
+        return finish(&r, a, out, err);
+    }
     switch (op) {
     case OP_ADD:
         add_num(&x, &y, a, &r);
@@ -821,7 +900,7 @@ tl_numeric_neg(const struct tl_value *x, struct tl_arena *a)
 /* Comparison straight on canonical text, no allocation: sign, then the
  * number of integer digits, then the digits (missing ones are 0). */
 struct view {
-    bool nan, neg, zero;
+    bool nan, inf, neg, zero;
     const char *ip; /* integer digits (no leading zeros unless "0") */
     uint32_t ni;
     const char *fp; /* fraction digits */
@@ -842,6 +921,10 @@ view_of(const struct tl_value *v, struct view *w)
         w->neg = true;
         p++;
     }
+    if (p < end && *p == 'I') {
+        w->inf = true;
+        return;
+    }
     w->ip = p;
     while (p < end && *p != '.')
         p++;
@@ -859,11 +942,19 @@ view_of(const struct tl_value *v, struct view *w)
         w->neg = false;
 }
 
+/* -Infinity < every number < Infinity < NaN */
+static int
+special_rank(const struct view *w)
+{
+    return w->nan ? 3 : w->inf ? (w->neg ? -2 : 2) : 0;
+}
+
 static int
 cmp_views(const struct view *a, const struct view *b)
 {
-    if (a->nan || b->nan)
-        return a->nan - b->nan;
+    int ra = special_rank(a), rb = special_rank(b);
+    if (ra != 0 || rb != 0)
+        return (ra > rb) - (ra < rb);
     int sa = a->zero ? 0 : a->neg ? -1 : 1;
     int sb = b->zero ? 0 : b->neg ? -1 : 1;
     if (sa != sb)
@@ -908,6 +999,16 @@ tl_numeric_cmp_int(const struct tl_value *x, int64_t i)
 
 /* ---------------------------------------------------------------- keys */
 
+/* The class byte of a key, in value order. */
+enum {
+    KEY_NEG_INF = 0x01,
+    KEY_NEG = 0x02,
+    KEY_ZERO = 0x03,
+    KEY_POS = 0x04,
+    KEY_POS_INF = 0x05,
+    KEY_NAN = 0x06,
+};
+
 /* Digit @k of @w's integer digits followed by its fraction digits. */
 static char
 view_digit(const struct view *w, uint32_t k)
@@ -920,12 +1021,14 @@ tl_numeric_key_encode(const struct tl_value *v, struct tl_buf *out)
 {
     struct view w;
     view_of(v, &w);
-    if (w.nan || w.zero) {
-        tl_buf_append_u8(out, w.nan ? 0x04 : 0x02);
+    if (w.nan || w.inf || w.zero) {
+        tl_buf_append_u8(out, w.nan   ? KEY_NAN
+                              : w.inf ? (w.neg ? KEY_NEG_INF : KEY_POS_INF)
+                                      : KEY_ZERO);
         return;
     }
     uint8_t flip = w.neg ? 0xFF : 0x00;
-    tl_buf_append_u8(out, w.neg ? 0x01 : 0x03);
+    tl_buf_append_u8(out, w.neg ? KEY_NEG : KEY_POS);
     /* The significant digits run from the first nonzero one to the last
      * nonzero one (view_of already dropped the fraction's trailing
      * zeros; an integer's own trailing zeros go too). */
@@ -951,15 +1054,22 @@ tl_numeric_key_decode(const uint8_t **p, const uint8_t *end, struct tl_arena *a,
     if (q >= end)
         return TL_ECORRUPT;
     uint8_t cls = *q++;
-    if (cls == 0x04 || cls == 0x02) {
-        *out = cls == 0x04 ? tl_value_text(TL_TYPE_NUMERIC, "NaN", 3)
-                           : tl_value_text(TL_TYPE_NUMERIC, "0", 1);
+    static const char *const special[] = {
+        [KEY_NEG_INF] = "-Infinity",
+        [KEY_ZERO] = "0",
+        [KEY_POS_INF] = "Infinity",
+        [KEY_NAN] = "NaN",
+    };
+    if (cls == KEY_NEG_INF || cls == KEY_ZERO || cls == KEY_POS_INF ||
+        cls == KEY_NAN) {
+        *out = tl_value_text(TL_TYPE_NUMERIC, special[cls],
+                             (uint32_t)strlen(special[cls]));
         *p = q;
         return 0;
     }
-    if (cls != 0x01 && cls != 0x03)
+    if (cls != KEY_NEG && cls != KEY_POS)
         return TL_ECORRUPT;
-    uint8_t flip = cls == 0x01 ? 0xFF : 0x00;
+    uint8_t flip = cls == KEY_NEG ? 0xFF : 0x00;
     if (end - q < 4)
         return TL_ECORRUPT;
     int32_t e =
@@ -999,7 +1109,9 @@ bool
 tl_numeric_is_canonical(const char *p, size_t len)
 {
     size_t i = 0;
-    if (len == 3 && memcmp(p, "NaN", 3) == 0)
+    if ((len == 3 && memcmp(p, "NaN", 3) == 0) ||
+        (len == 8 && memcmp(p, "Infinity", 8) == 0) ||
+        (len == 9 && memcmp(p, "-Infinity", 9) == 0))
         return true;
     if (i < len && p[i] == '-')
         i++;
@@ -1034,15 +1146,18 @@ tl_numeric_to_binary(const struct tl_value *v, struct tl_buf *out)
     struct tl_arena a;
     struct num x;
 
-    if (value_is_nan(v)) {
-        tl_buf_append_be16(out, 0);
-        tl_buf_append_be16(out, 0);
-        tl_buf_append_be16(out, 0xC000);
-        tl_buf_append_be16(out, 0);
-        return;
-    }
     tl_arena_init(&a);
     parse_value(v, &a, &x);
+    if (x.nan || x.inf) {
+        /* numeric_send: the special header's bits, 0x20 as the dscale of
+         * the infinities */
+        tl_buf_append_be16(out, 0);
+        tl_buf_append_be16(out, 0);
+        tl_buf_append_be16(out, x.nan ? 0xC000 : x.neg ? 0xF000 : 0xD000);
+        tl_buf_append_be16(out, x.nan ? 0 : 0x20);
+        tl_arena_close(&a);
+        return;
+    }
     if (x.n == 0) {
         tl_buf_append_be16(out, 0);
         tl_buf_append_be16(out, 0);
@@ -1100,14 +1215,18 @@ tl_numeric_from_binary(const uint8_t *p, size_t len, int32_t typmod,
     uint16_t dscale = tl_load_be16(p + 6);
     if (len != 8 + 2 * (size_t)ndigits)
         return bad_binary(err, "length");
-    if (sign != 0 && sign != 0x4000 && sign != 0xC000)
+    if (sign != 0 && sign != 0x4000 && sign != 0xC000 && sign != 0xD000 &&
+        sign != 0xF000)
         return bad_binary(err, "sign");
     if (dscale > MAX_DSCALE)
         return bad_binary(err, "scale");
     struct num x = {.neg = sign == 0x4000};
-    if (sign == 0xC000) {
-        x.nan = true;
-        return finish(&x, a, out, err);
+    if (sign == 0xC000 || sign == 0xD000 || sign == 0xF000) {
+        x.nan = sign == 0xC000;
+        x.inf = !x.nan;
+        x.neg = sign == 0xF000;
+        int rv = apply_typmod(&x, typmod, a, err);
+        return rv != 0 ? rv : finish(&x, a, out, err);
     }
     /* digit group i is at 10000^(weight - i); build the decimal digits at
      * a scale covering both the groups and dscale */

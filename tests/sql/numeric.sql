@@ -21,6 +21,10 @@ SELECT 32767.5::int2;
 SELECT 'NaN'::numeric::int;
 SELECT 9223372036854775807.5::bigint;
 SELECT 42::numeric(5,2) AS from_int, 0.1::float8::numeric AS from_float, 1e20::float8::numeric AS big_float, 1.5::text AS to_text, '7.125'::numeric(4,2) AS from_text;
+SELECT 'inf'::numeric AS a, '-Infinity'::numeric + 1 AS b, 'inf'::numeric - 'inf'::numeric AS c, 1 / 'inf'::numeric AS d, 'inf'::numeric * -2 AS e, 'inf'::numeric::float8 AS f, '-inf'::float8::numeric AS g;
+SELECT 'inf'::numeric / 0;
+SELECT 'Infinity'::numeric::int;
+SELECT 'Infinity'::numeric(5,2);
 SELECT 1.0 = 1.00 AS eq, 'NaN'::numeric > 1e100 AS nan_big, 'NaN'::numeric = 'NaN'::numeric AS nan_eq, 2 = 2.0 AS int_eq, 0.1 < 0.10000001 AS lt;
 -- a table with numeric(10,2): values round to two places on the way in
 CREATE TABLE prices (id int PRIMARY KEY, item text, price numeric(10,2), qty numeric) PARTITION BY HASH (id);
@@ -52,7 +56,7 @@ SELECT avg(v) FROM ints WHERE id = 1;
 SELECT avg(v), sum(v::numeric) FROM ints WHERE id > 100;
 -- numeric shard key and primary key: equal values are the same key
 CREATE TABLE accounts (k numeric PRIMARY KEY, owner text) PARTITION BY HASH (k);
-INSERT INTO accounts VALUES (1.5, 'ann'), (2, 'bob'), (-0.25, 'cy'), (1e3, 'dee'), (0.001, 'eve'), ('NaN', 'nan');
+INSERT INTO accounts VALUES (1.5, 'ann'), (2, 'bob'), (-0.25, 'cy'), (1e3, 'dee'), (0.001, 'eve'), ('NaN', 'nan'), ('Infinity', 'inf'), ('-inf', 'ninf');
 SELECT k, owner FROM accounts ORDER BY k;
 SELECT owner FROM accounts WHERE k = 1.50;
 SELECT owner FROM accounts WHERE k = 1.5000;
@@ -60,6 +64,8 @@ SELECT owner FROM accounts WHERE k = 2;
 SELECT owner FROM accounts WHERE k = 2.00;
 SELECT owner FROM accounts WHERE k = '1000.0';
 SELECT owner FROM accounts WHERE k = 'NaN';
+SELECT owner FROM accounts WHERE k = 'inf';
+SELECT owner FROM accounts WHERE k > 1e300 ORDER BY k;
 SELECT owner FROM accounts WHERE k IN (1.5, 2.0, 3) ORDER BY owner;
 SELECT owner FROM accounts WHERE k < 1 ORDER BY k;
 PREPARE acct(numeric) AS SELECT owner FROM accounts WHERE k = $1;

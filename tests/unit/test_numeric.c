@@ -71,13 +71,15 @@ test_input_output(void **state)
     static const struct {
         const char *in, *out;
     } io[] = {
-        {"1.5", "1.5"},     {" -12.340e2 ", "-1234.0"},
-        {"nan", "NaN"},     {"  NaN  ", "NaN"},
-        {"+.5", "0.5"},     {"5.", "5"},
-        {"-0.00", "0.00"},  {"0001.10", "1.10"},
-        {"1e3", "1000"},    {"1.5e-3", "0.0015"},
-        {"1E+2", "100"},    {"12.5e-1", "1.25"},
-        {"1e 5", "100000"}, {"0", "0"},
+        {"1.5", "1.5"},       {" -12.340e2 ", "-1234.0"},
+        {"nan", "NaN"},       {"  NaN  ", "NaN"},
+        {"+.5", "0.5"},       {"5.", "5"},
+        {"-0.00", "0.00"},    {"0001.10", "1.10"},
+        {"1e3", "1000"},      {"1.5e-3", "0.0015"},
+        {"1E+2", "100"},      {"12.5e-1", "1.25"},
+        {"1e 5", "100000"},   {"0", "0"},
+        {"inf", "Infinity"},  {" -Infinity ", "-Infinity"},
+        {"+INF", "Infinity"},
     };
     for (size_t i = 0; i < sizeof(io) / sizeof(io[0]); i++) {
         struct tl_value v = num(io[i].in);
@@ -172,6 +174,9 @@ test_typmod(void **state)
     expect_overflow("1", 2, 2,
                     "A field with precision 2, scale 2 must round to an "
                     "absolute value less than 1.");
+    expect_overflow("Infinity", 5, 2,
+                    "A field with precision 5, scale 2 cannot hold an "
+                    "infinite value.");
     expect_overflow("12345", 3, -1,
                     "A field with precision 3, scale -1 must round to an "
                     "absolute value less than 10^4.");
@@ -248,6 +253,20 @@ test_arithmetic(void **state)
         {MOD, "10", "3", "1"},
         {MOD, "5.25", "-2", "1.25"},
         {MOD, "NaN", "0", "NaN"},
+        {ADD, "Infinity", "1", "Infinity"},
+        {SUB, "Infinity", "Infinity", "NaN"},
+        {ADD, "-Infinity", "Infinity", "NaN"},
+        {SUB, "1", "Infinity", "-Infinity"},
+        {MUL, "Infinity", "0", "NaN"},
+        {MUL, "Infinity", "-0.5", "-Infinity"},
+        {MUL, "-Infinity", "-Infinity", "Infinity"},
+        {DIV, "1", "Infinity", "0"},
+        {DIV, "Infinity", "-2", "-Infinity"},
+        {DIV, "Infinity", "Infinity", "NaN"},
+        {MOD, "5", "Infinity", "5"},
+        {MOD, "-5.5", "-Infinity", "-5.5"},
+        {MOD, "Infinity", "2", "NaN"},
+        {ADD, "NaN", "Infinity", "NaN"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tl_value v;
@@ -262,6 +281,8 @@ test_arithmetic(void **state)
     assert_string_equal(err.sqlstate, "22012");
     assert_string_equal(err.message, "division by zero");
     assert_int_equal(calc(MOD, "1", "0.0", &v, &err), TL_EDIVZERO);
+    assert_int_equal(calc(DIV, "Infinity", "0", &v, &err), TL_EDIVZERO);
+    assert_int_equal(calc(MOD, "-Infinity", "0", &v, &err), TL_EDIVZERO);
 
     struct tl_value x = num("1.50");
     v = tl_numeric_neg(&x, &arena);
@@ -271,6 +292,11 @@ test_arithmetic(void **state)
     x = num("0.0");
     v = tl_numeric_neg(&x, &arena);
     assert_text(&v, "0.0");
+    x = num("Infinity");
+    v = tl_numeric_neg(&x, &arena);
+    assert_text(&v, "-Infinity");
+    v = tl_numeric_neg(&v, &arena);
+    assert_text(&v, "Infinity");
 }
 
 /* Comparison is by value: scale does not count, NaN is equal to itself
@@ -283,10 +309,23 @@ test_compare(void **state)
         const char *x, *y;
         int want;
     } cases[] = {
-        {"1.0", "1.00", 0}, {"NaN", "1e100", 1},   {"NaN", "NaN", 0},
-        {"-1", "0.5", -1},  {"-1.5", "-1.25", -1}, {"0.5", "0.05", 1},
-        {"0", "-0.00", 0},  {"10", "9.99", 1},     {"-10", "-9.99", -1},
-        {"0.001", "0", 1},  {"1e3", "999.9", 1},   {"-0.001", "0", -1},
+        {"1.0", "1.00", 0},
+        {"NaN", "1e100", 1},
+        {"NaN", "NaN", 0},
+        {"-1", "0.5", -1},
+        {"-1.5", "-1.25", -1},
+        {"0.5", "0.05", 1},
+        {"0", "-0.00", 0},
+        {"10", "9.99", 1},
+        {"-10", "-9.99", -1},
+        {"0.001", "0", 1},
+        {"1e3", "999.9", 1},
+        {"-0.001", "0", -1},
+        {"Infinity", "1e100", 1},
+        {"-Infinity", "-1e100", -1},
+        {"Infinity", "NaN", -1},
+        {"-Infinity", "-Infinity", 0},
+        {"Infinity", "-Infinity", 1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tl_value a = num(cases[i].x), b = num(cases[i].y);
@@ -346,6 +385,10 @@ test_conversions(void **state)
     assert_int_equal(tl_numeric_to_int(&v, TL_TYPE_INT4, &i, &err),
                      TL_EUNSUPPORTED);
     assert_string_equal(err.message, "cannot convert NaN to integer");
+    v = num("-Infinity");
+    assert_int_equal(tl_numeric_to_int(&v, TL_TYPE_INT8, &i, &err),
+                     TL_EUNSUPPORTED);
+    assert_string_equal(err.message, "cannot convert infinity to bigint");
 
     static const struct {
         double d;
@@ -366,6 +409,9 @@ test_conversions(void **state)
     }
     assert_int_equal(tl_numeric_from_double(NAN, false, &arena, &v, NULL), 0);
     assert_text(&v, "NaN");
+    assert_int_equal(tl_numeric_from_double(-INFINITY, false, &arena, &v, NULL),
+                     0);
+    assert_text(&v, "-Infinity");
 
     /* tl_value_cast both ways */
     struct tl_value in = tl_value_int(TL_TYPE_INT4, 42), out;
@@ -408,9 +454,10 @@ test_keys(void **state)
 {
     (void)state;
     static const char *sorted[] = {
-        "-1e20", "-100", "-99.5", "-10",  "-1.25", "-1.2", "-1",  "-0.5",
-        "-0.05", "0",    "0.001", "0.05", "0.5",   "1",    "1.2", "1.25",
-        "2",     "9.99", "10",    "100",  "1e20",  "NaN",
+        "-Infinity", "-1e20", "-100", "-99.5", "-10",      "-1.25",
+        "-1.2",      "-1",    "-0.5", "-0.05", "0",        "0.001",
+        "0.05",      "0.5",   "1",    "1.2",   "1.25",     "2",
+        "9.99",      "10",    "100",  "1e20",  "Infinity", "NaN",
     };
     size_t n = sizeof(sorted) / sizeof(sorted[0]);
     struct tl_buf a, b;
@@ -435,9 +482,14 @@ test_keys(void **state)
         struct tl_value x = num(same[i][0]), y = num(same[i][1]);
         assert_true(tl_vindex_hash(&x) == tl_vindex_hash(&y));
     }
-    static const char *rt[][2] = {{"1.50", "1.5"},    {"-0.050", "-0.05"},
-                                  {"1000.0", "1000"}, {"NaN", "NaN"},
-                                  {"0.00", "0"},      {"-123.456", "-123.456"}};
+    static const char *rt[][2] = {{"1.50", "1.5"},
+                                  {"-0.050", "-0.05"},
+                                  {"1000.0", "1000"},
+                                  {"NaN", "NaN"},
+                                  {"0.00", "0"},
+                                  {"-123.456", "-123.456"},
+                                  {"Infinity", "Infinity"},
+                                  {"-Infinity", "-Infinity"}};
     for (size_t i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
         key_of(rt[i][0], &a);
         const uint8_t *p = a.data;
@@ -471,6 +523,8 @@ test_binary(void **state)
         {"0.00", "0000000000000002"},
         {"NaN", "00000000c0000000"},
         {"12345.678901", "0004000100000006000109291a850064"},
+        {"Infinity", "00000000d0000020"},
+        {"-Infinity", "00000000f0000020"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tl_value v = num(cases[i].in), back;
