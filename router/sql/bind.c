@@ -1283,7 +1283,9 @@ unify_common(struct sql_stmt *st, const char *what, struct tl_expr **es,
             t = u;
         } else if (tl_type_is_numeric(t) && tl_type_is_numeric(u)) {
             t = tl_type_is_float(t) || tl_type_is_float(u) ? TL_TYPE_FLOAT8
-                                                           : int_wider(t, u);
+                : t == TL_TYPE_NUMERIC || u == TL_TYPE_NUMERIC
+                    ? TL_TYPE_NUMERIC
+                    : int_wider(t, u);
         } else if (tl_type_is_text(t) && tl_type_is_text(u)) {
             t = TL_TYPE_TEXT;
         } else if (tl_type_is_datetime(t) && tl_type_is_datetime(u)) {

@@ -1195,7 +1195,7 @@ eval_any(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         }
         struct tl_value v;
         uint8_t t = x.type == TL_TYPE_UNKNOWN ? TL_TYPE_TEXT : x.type;
-        if ((rv = tl_value_from_text(t, -1, el[i], lens[i], &v, err)) != 0)
+        if ((rv = tl_value_from_text(t, -1, el[i], lens[i], a, &v, err)) != 0)
             return rv;
         struct tl_value pair[2] = {x, v};
         struct tl_expr *l = tl_expr_column(a, 0, t),
@@ -1346,7 +1346,7 @@ eval_subscript(const struct tl_expr *e, const struct tl_value *row,
     if (idx.u.i < 1 || (size_t)idx.u.i > n || el[idx.u.i - 1] == NULL)
         return 0;
     return tl_value_from_text(e->type, -1, el[idx.u.i - 1], lens[idx.u.i - 1],
-                              out, err);
+                              a, out, err);
 }
 
 /* (record).x / (record).n of an _pg_expandarray record "(x,n)". */
@@ -1368,7 +1368,7 @@ eval_field(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     size_t len = *field == 0 ? (size_t)(comma - p) : (size_t)(end - comma - 1);
     if (len == 0)
         return 0;
-    return tl_value_from_text(e->type, -1, s, len, out, err);
+    return tl_value_from_text(e->type, -1, s, len, a, out, err);
 }
 
 static int
@@ -1516,12 +1516,16 @@ bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
     case QA_SUM:
         if (!tl_type_is_numeric(at))
             goto bad_type;
-        g->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8 : TL_TYPE_INT8;
+        /* as PostgreSQL: bigint and numeric sum to numeric */
+        g->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8
+                  : at == TL_TYPE_INT8 || at == TL_TYPE_NUMERIC
+                      ? TL_TYPE_NUMERIC
+                      : TL_TYPE_INT8;
         break;
     case QA_AVG:
         if (!tl_type_is_numeric(at))
             goto bad_type;
-        g->type = TL_TYPE_FLOAT8;
+        g->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8 : TL_TYPE_NUMERIC;
         break;
     case QA_BOOL_AND:
     case QA_BOOL_OR:
@@ -1635,7 +1639,7 @@ eval_tsrf(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         if ((rv = array_elem(&v[0], pos, a, &el, &len, &n, err)) != 0 ||
             el == NULL)
             return rv;
-        return tl_value_from_text(e->type, -1, el, len, out, err);
+        return tl_value_from_text(e->type, -1, el, len, a, out, err);
     default: /* QS_EXPANDARRAY: the record (x,n) */
         if ((rv = array_elem(&v[0], pos, a, &el, &len, &n, err)) != 0)
             return rv;

@@ -84,3 +84,10 @@ SELECT v FROM amounts WHERE k = 2.26;
 SELECT k, sum(v) FROM amounts GROUP BY k ORDER BY k;
 INSERT INTO amounts VALUES (10000, 4);
 DROP TABLE prices, ints, accounts, amounts;
+-- catalog: format_type and information_schema know numeric(p,s)
+CREATE TABLE ntypes (id int PRIMARY KEY, a numeric(10,2), b numeric, c decimal(5), d numeric(3,-1));
+\d ntypes
+SELECT column_name, data_type, numeric_precision, numeric_precision_radix, numeric_scale FROM information_schema.columns WHERE table_name = 'ntypes' ORDER BY ordinal_position;
+SELECT CASE WHEN id > 0 THEN 1 ELSE 2.5 END AS c, COALESCE(b, 1.50) AS co, GREATEST(1, 2.5, 2) AS g FROM ntypes;
+SELECT sum(x::numeric / 2), avg(x::numeric), avg(x), sum(x::bigint) FROM generate_series(1, 4) x;
+DROP TABLE ntypes;
