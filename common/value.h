@@ -234,8 +234,9 @@ int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
  * types and numbers or bool (42846). numeric: from integers exactly, from
  * float8/real through 15/6 significant digits (tl_numeric_from_double),
  * to integers rounding half away from zero (22003 out of range, 0A000 for
- * NaN and the infinities), to float8/real through its text (float8in's errors), to numeric
- * with a typmod rounding to its scale (22003 numeric field overflow). */
+ * NaN and the infinities), to float8/real through its text (float8in's errors),
+ * to numeric with a typmod rounding to its scale (22003 numeric field
+ * overflow). */
 int tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
                   struct tl_arena *a, struct tl_value *out,
                   struct tl_error *err);
