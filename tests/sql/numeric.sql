@@ -90,4 +90,6 @@ CREATE TABLE ntypes (id int PRIMARY KEY, a numeric(10,2), b numeric, c decimal(5
 SELECT column_name, data_type, numeric_precision, numeric_precision_radix, numeric_scale FROM information_schema.columns WHERE table_name = 'ntypes' ORDER BY ordinal_position;
 SELECT CASE WHEN id > 0 THEN 1 ELSE 2.5 END AS c, COALESCE(b, 1.50) AS co, GREATEST(1, 2.5, 2) AS g FROM ntypes;
 SELECT sum(x::numeric / 2), avg(x::numeric), avg(x), sum(x::bigint) FROM generate_series(1, 4) x;
+INSERT INTO ntypes VALUES (1, -12.345, -0.5, -7, -125);
+SELECT abs(-1.50) AS a, abs(2.5) AS b, abs('-Infinity'::numeric) AS c, abs(a) AS d, abs(d) AS e, a, b, c, d FROM ntypes;
 DROP TABLE ntypes;
