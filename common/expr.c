@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
+#include "numeric.h"
 #include "row.h"
 #include "scalar.h"
 
@@ -29,7 +30,7 @@ tl_expr_const(struct tl_arena *a, const struct tl_value *v)
 {
     struct tl_expr *e = alloc_node(a, TL_EXPR_CONST, v->type);
     e->value = *v;
-    if (!v->is_null && tl_type_has_text(v->type))
+    if (!v->is_null && tl_type_has_bytes(v->type))
         e->value.u.s.p =
             tl_arena_strndup(a, v->u.s.len ? v->u.s.p : "", v->u.s.len);
     return e;
@@ -269,6 +270,29 @@ arith_float(uint8_t op, uint8_t type, double x, double y, struct tl_value *out,
     return 0;
 }
 
+/* @l op @r in numeric, integers converted exactly. */
+static int
+arith_numeric(uint8_t op, struct tl_value *l, struct tl_value *r,
+              struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    if (tl_type_is_int(l->type))
+        *l = tl_numeric_from_int(l->u.i, a);
+    if (tl_type_is_int(r->type))
+        *r = tl_numeric_from_int(r->u.i, a);
+    switch (op) {
+    case TL_OP_ADD:
+        return tl_numeric_add(l, r, a, out, err);
+    case TL_OP_SUB:
+        return tl_numeric_sub(l, r, a, out, err);
+    case TL_OP_MUL:
+        return tl_numeric_mul(l, r, a, out, err);
+    case TL_OP_DIV:
+        return tl_numeric_div(l, r, a, out, err);
+    default: /* TL_OP_MOD */
+        return tl_numeric_mod(l, r, a, out, err);
+    }
+}
+
 static int
 arith(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
       struct tl_arena *a, struct tl_value *out, struct tl_error *err)
@@ -285,6 +309,23 @@ arith(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
         return rv;
     if (!tl_type_is_numeric(l->type) || !tl_type_is_numeric(r->type))
         return no_operator(err, e->op, l->type, r->type);
+    bool any_float = tl_type_is_float(l->type) || tl_type_is_float(r->type);
+    if (!any_float &&
+        (l->type == TL_TYPE_NUMERIC || r->type == TL_TYPE_NUMERIC ||
+         e->type == TL_TYPE_NUMERIC)) {
+        if ((rv = arith_numeric(e->op, l, r, a, out, err)) != 0)
+            return rv;
+        if (e->type != TL_TYPE_NUMERIC && e->type != TL_TYPE_UNKNOWN)
+            return tl_value_cast(out, e->type, -1, a, out, err);
+        return 0;
+    }
+    /* numeric with a float is float8, as PostgreSQL casts the numeric. */
+    if (l->type == TL_TYPE_NUMERIC &&
+        (rv = tl_value_cast(l, TL_TYPE_FLOAT8, -1, a, l, err)) != 0)
+        return rv;
+    if (r->type == TL_TYPE_NUMERIC &&
+        (rv = tl_value_cast(r, TL_TYPE_FLOAT8, -1, a, r, err)) != 0)
+        return rv;
     if (tl_type_is_int(l->type) && tl_type_is_int(r->type) &&
         (!tl_type_is_float(e->type) || e->op == TL_OP_MOD))
         return arith_int(e->op, e->type, l->u.i, r->u.i, out, err);
@@ -319,6 +360,10 @@ negate(const struct tl_expr *e, struct tl_value *v, struct tl_arena *a,
     if (tl_type_is_float(v->type)) {
         *out = tl_value_float(-v->u.f);
         out->type = v->type;
+        return 0;
+    }
+    if (v->type == TL_TYPE_NUMERIC) {
+        *out = tl_numeric_neg(v, a);
         return 0;
     }
     if (!tl_type_is_int(v->type))
@@ -998,8 +1043,9 @@ from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a, int depth,
         if (pb->type == TL_TYPE_UNKNOWN)
             return bad_proto(err, "cast to type", pb->type);
         e->typmod = pb->typmod;
-        if (e->typmod < -1 || (e->typmod != -1 && pb->type != TL_TYPE_VARCHAR &&
-                               pb->type != TL_TYPE_BPCHAR))
+        if (e->typmod < -1 ||
+            (e->typmod != -1 && pb->type != TL_TYPE_VARCHAR &&
+             pb->type != TL_TYPE_BPCHAR && pb->type != TL_TYPE_NUMERIC))
             return bad_proto(err, "bad typmod", (unsigned)pb->typmod);
     }
     if (pb->kind == TL_EXPR_COLUMN) {

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "numeric.h"
+
 #define KEY_NOT_NULL 0x02
 #define KEY_NULL 0x03
 #define SIGN_BIT 0x8000000000000000ULL
@@ -50,6 +52,9 @@ tl_key_encode_value(struct tl_buf *out, const struct tl_value *v)
     case TL_TYPE_FLOAT8:
     case TL_TYPE_FLOAT4: /* widened: keys as the equal double does */
         tl_buf_append_be64(out, float_key_bits(v->u.f));
+        break;
+    case TL_TYPE_NUMERIC:
+        tl_numeric_key_encode(v, out);
         break;
     case TL_TYPE_UUID: /* fixed length: its bytes order it */
         tl_buf_append(out, v->u.s.p, 16);
@@ -172,6 +177,10 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
         out->type = type;
         break;
     }
+    case TL_TYPE_NUMERIC:
+        if ((rv = tl_numeric_key_decode(&q, end, a, out)) != 0)
+            return rv;
+        break;
     case TL_TYPE_UUID: {
         if (end - q < 16)
             return TL_ECORRUPT;

@@ -20,6 +20,9 @@
  * escaped as 0x00 0xFF, then the terminator 0x00 0x01; a BPCHAR without its
  *                        trailing spaces (they do not count in equality),
  *                        so a decoded BPCHAR key comes back unpadded
+ *   NUMERIC              tl_numeric_key_encode(): by value, whatever the
+ *                        display scale (1.5 and 1.50 share a key, which
+ *                        decodes as 1.5), NaN last
  *   BYTEA                as TEXT (the escape keeps keys prefix-free and
  *                        bytewise ordered)
  *   UUID                 its 16 bytes

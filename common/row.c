@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "numeric.h"
+
 static uint64_t
 zigzag_encode(int64_t i)
 {
@@ -127,7 +129,7 @@ decode_one(const uint8_t **p, const uint8_t *end, struct tl_value *v)
         *v = tl_value_float4(f);
         break;
     }
-    default: /* TEXT, VARCHAR, BPCHAR, UNKNOWN, UUID, BYTEA */
+    default: /* TEXT, VARCHAR, BPCHAR, UNKNOWN, NUMERIC, UUID, BYTEA */
         if (tl_varint_read(&q, end, &u) != 0)
             return TL_ECORRUPT;
         if (u > (uint64_t)(end - q) || u > UINT32_MAX)
@@ -135,6 +137,10 @@ decode_one(const uint8_t **p, const uint8_t *end, struct tl_value *v)
         if (type == TL_TYPE_UUID && u != 16)
             return TL_ECORRUPT;
         *v = tl_value_text(type, (const char *)q, (uint32_t)u);
+        /* Numeric code trusts the text it computes on. */
+        if (type == TL_TYPE_NUMERIC &&
+            !tl_numeric_is_canonical((const char *)q, (size_t)u))
+            return TL_ECORRUPT;
         q += u;
         break;
     }

@@ -342,6 +342,16 @@ tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
         *out = tl_value_int(TL_TYPE_INT4, strpos(args));
         return 0;
     case TL_FUNC_ABS:
+        if (args[0].type == TL_TYPE_NUMERIC) {
+            /* numeric_abs: the canonical text without its sign (same
+             * scale; NaN and Infinity stay) */
+            *out = args[0];
+            if (out->u.s.len > 0 && out->u.s.p[0] == '-') {
+                out->u.s.p++;
+                out->u.s.len--;
+            }
+            return 0;
+        }
         if (tl_type_is_float(args[0].type)) {
             *out = args[0];
             if (out->u.f < 0 || (out->u.f == 0 && 1 / out->u.f < 0))

@@ -104,6 +104,11 @@ fill_from_proto(const Talus__TableDesc *pb, struct tl_table *t,
                 return proto_error(err, "bad character length", tname);
             col->typmod = c->typmod;
         }
+        if (col->type == TL_TYPE_NUMERIC && c->has_typmod && c->typmod >= 0) {
+            if (c->typmod < 4 + (1 << 16)) /* precision at least 1 */
+                return proto_error(err, "bad numeric typmod", tname);
+            col->typmod = c->typmod;
+        }
         col->not_null = c->not_null;
         col->hidden = c->hidden;
         col->dropped = c->dropped;

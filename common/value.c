@@ -12,6 +12,7 @@
 
 #include "common/base/sqlstate.h"
 #include "datetime.h"
+#include "numeric.h"
 
 const char *
 tl_type_name(uint8_t type)
@@ -43,6 +44,8 @@ tl_type_name(uint8_t type)
         return "timestamp without time zone";
     case TL_TYPE_DATE:
         return "date";
+    case TL_TYPE_NUMERIC:
+        return "numeric";
     case TL_TYPE_UUID:
         return "uuid";
     case TL_TYPE_BYTEA:
@@ -78,6 +81,8 @@ tl_type_oid(uint8_t type)
         return 1114;
     case TL_TYPE_DATE:
         return 1082;
+    case TL_TYPE_NUMERIC:
+        return 1700;
     case TL_TYPE_UUID:
         return 2950;
     case TL_TYPE_BYTEA:
@@ -121,6 +126,7 @@ tl_type_is_known(uint8_t t)
     case TL_TYPE_DATE:
     case TL_TYPE_BPCHAR:
     case TL_TYPE_FLOAT4:
+    case TL_TYPE_NUMERIC:
     case TL_TYPE_UUID:
     case TL_TYPE_BYTEA:
         return true;
@@ -183,6 +189,8 @@ tl_type_from_name(const char *name, uint8_t *type)
         {"timestamp", TL_TYPE_TIMESTAMP},
         {"timestamp without time zone", TL_TYPE_TIMESTAMP},
         {"date", TL_TYPE_DATE},
+        {"numeric", TL_TYPE_NUMERIC},
+        {"decimal", TL_TYPE_NUMERIC},
         {"uuid", TL_TYPE_UUID},
         {"bytea", TL_TYPE_BYTEA},
     };
@@ -727,6 +735,9 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
     int rv;
 
     switch (type) {
+    case TL_TYPE_NUMERIC:
+        assert(a != NULL);
+        return tl_numeric_from_text(s, len, typmod, a, out, err);
     case TL_TYPE_BOOL: {
         bool b = false;
         if ((rv = parse_bool(s, len, &b, err)) != 0)
@@ -837,6 +848,44 @@ static int cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
                       struct tl_arena *a, struct tl_value *out,
                       struct tl_error *err);
 
+/* Casts from and to numeric among the numbers (text goes through text
+ * I/O before this). */
+static int
+cast_numeric(const struct tl_value *in, uint8_t type, int32_t typmod,
+             struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_value n;
+    int rv;
+
+    if (in->type == TL_TYPE_NUMERIC) {
+        if (type == TL_TYPE_NUMERIC)
+            return tl_numeric_apply_typmod(in, typmod, a, out, err);
+        if (tl_type_is_int(type)) {
+            int64_t i = 0;
+            if ((rv = tl_numeric_to_int(in, type, &i, err)) != 0)
+                return rv;
+            *out = tl_value_int(type, i);
+            return 0;
+        }
+        if (tl_type_is_float(type)) {
+            /* numeric_float8: its text read by float8in (float4in). */
+            return tl_value_from_text(type, -1, in->u.s.p, in->u.s.len, a, out,
+                                      err);
+        }
+    } else if (tl_type_is_int(in->type)) {
+        n = tl_numeric_from_int(in->u.i, a);
+        return tl_numeric_apply_typmod(&n, typmod, a, out, err);
+    } else if (tl_type_is_float(in->type)) {
+        if ((rv = tl_numeric_from_double(in->u.f, in->type == TL_TYPE_FLOAT4, a,
+                                         &n, err)) != 0)
+            return rv;
+        return tl_numeric_apply_typmod(&n, typmod, a, out, err);
+    }
+    return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_CANNOT_COERCE,
+                        "cannot cast type %s to %s", tl_type_name(in->type),
+                        tl_type_name(type));
+}
+
 int
 tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
               struct tl_arena *a, struct tl_value *out, struct tl_error *err)
@@ -908,6 +957,8 @@ cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
         tl_buf_close(&b);
         return tl_value_from_text(type, typmod, p, len, a, out, err);
     }
+    if (in->type == TL_TYPE_NUMERIC || type == TL_TYPE_NUMERIC)
+        return cast_numeric(in, type, typmod, a, out, err);
     if (tl_type_is_int(in->type) && tl_type_is_int(type)) {
         if ((rv = check_int_range(type, in->u.i, err)) != 0)
             return rv;
@@ -1031,9 +1082,37 @@ trim_spaces(const struct tl_value *v)
     return n;
 }
 
+/* A numeric against another number: exactly against integers and
+ * numerics, as float8 against a float (PostgreSQL has no numeric = float8
+ * operator: the numeric is cast). */
+static int
+cmp_numeric(const struct tl_value *a, const struct tl_value *b)
+{
+    if (a->type == TL_TYPE_NUMERIC && b->type == TL_TYPE_NUMERIC)
+        return tl_numeric_cmp(a, b);
+    if (a->type != TL_TYPE_NUMERIC)
+        return -cmp_numeric(b, a);
+    if (tl_type_is_int(b->type))
+        return tl_numeric_cmp_int(a, b->u.i);
+    char stack[64];
+    char *copy = a->u.s.len < sizeof(stack) ? stack : malloc(a->u.s.len + 1);
+    if (copy == NULL)
+        abort();
+    memcpy(copy, a->u.s.p, a->u.s.len);
+    copy[a->u.s.len] = '\0';
+    /* Past double's range the numeric is an infinity, as its cast would
+     * refuse it: order it as one. */
+    double d = strtod(copy, NULL);
+    if (copy != stack)
+        free(copy);
+    return cmp_float(d, b->u.f);
+}
+
 int
 tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
 {
+    if (a->type == TL_TYPE_NUMERIC || b->type == TL_TYPE_NUMERIC)
+        return cmp_numeric(a, b);
     if (tl_type_is_int(a->type)) {
         if (tl_type_is_int(b->type))
             return (a->u.i > b->u.i) - (a->u.i < b->u.i);

@@ -7,6 +7,9 @@
  * which SQL type it is a NULL of (TL_TYPE_UNKNOWN for an untyped NULL
  * literal). Text comparison is bytewise (the C collation).
  *
+ * A numeric holds its canonical decimal text in u.s, borrowed the same
+ * way (numeric.h says what canonical means and computes on it).
+ *
  * Dates and timestamps are held in u.i as PostgreSQL stores them (see
  * datetime.h): timestamps in microseconds, dates in days since
  * 2000-01-01; the session time zone is always UTC.
@@ -40,11 +43,9 @@ enum tl_type {
     TL_TYPE_DATE = 10,       /* int32 days since 2000-01-01 */
     TL_TYPE_BPCHAR = 11,     /* character(n): typmod n, or -1 for bpchar */
     TL_TYPE_FLOAT4 = 12,     /* real: a float, held widened in u.f */
-    /* 13 is taken by numeric (another branch): no type here yet, so
-     * tl_type_is_known(13) is false and nothing may assume the numbers
-     * from 1 to TL_TYPE_MAX are contiguous. */
-    TL_TYPE_UUID = 14,  /* 16 bytes in u.s */
-    TL_TYPE_BYTEA = 15, /* any bytes in u.s */
+    TL_TYPE_NUMERIC = 13,    /* canonical decimal text in u.s (numeric.h) */
+    TL_TYPE_UUID = 14,       /* 16 bytes in u.s */
+    TL_TYPE_BYTEA = 15,      /* any bytes in u.s */
 };
 #define TL_TYPE_MAX TL_TYPE_BYTEA
 
@@ -58,7 +59,8 @@ struct tl_value {
         struct {
             const char *p;
             uint32_t len;
-        } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text, UUID, BYTEA */
+        } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text, UUID, BYTEA;
+                NUMERIC's canonical text (numeric.h) */
     } u;
 };
 
@@ -120,10 +122,12 @@ tl_type_is_float(uint8_t t)
 {
     return t == TL_TYPE_FLOAT8 || t == TL_TYPE_FLOAT4;
 }
+/** A number: an integer, a float or a numeric (every type arithmetic
+ * takes). */
 static inline bool
 tl_type_is_numeric(uint8_t t)
 {
-    return tl_type_is_int(t) || tl_type_is_float(t);
+    return tl_type_is_int(t) || tl_type_is_float(t) || t == TL_TYPE_NUMERIC;
 }
 static inline bool
 tl_type_is_text(uint8_t t)
@@ -145,6 +149,14 @@ tl_type_has_text(uint8_t t)
 {
     return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN || t == TL_TYPE_UUID ||
            t == TL_TYPE_BYTEA;
+}
+/** Whether a non-NULL value of @t borrows bytes through u.s: the types of
+ * tl_type_has_text and numeric. Code that copies or frees a value's memory
+ * asks this, not tl_type_has_text. */
+static inline bool
+tl_type_has_bytes(uint8_t t)
+{
+    return tl_type_has_text(t) || t == TL_TYPE_NUMERIC;
 }
 
 /** Whether @t is the number of a type Talus has (TL_TYPE_UNKNOWN
@@ -184,7 +196,7 @@ int16_t tl_type_len(uint8_t type);
  * "bigint", "integer", "smallint", "boolean", "double precision",
  * "timestamptz", "timestamp with time zone", "timestamp", "timestamp
  * without time zone", "date", "bpchar", "character", "float4",
- * "real", "uuid", "bytea").
+ * "real", "numeric", "decimal", "uuid", "bytea").
  * TL_EUNSUPPORTED for any other name. */
 int tl_type_from_name(const char *name, uint8_t *type);
 
@@ -202,8 +214,8 @@ void tl_type_int_range(uint8_t type, int64_t *min, int64_t *max);
 void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
 
 /** Parse text @s of @len bytes as a value of @type (with @typmod for
- * varchar and bpchar) as PostgreSQL's input functions do: surrounding spaces
- * allowed for numbers and booleans; booleans accept
+ * varchar, bpchar and numeric) as PostgreSQL's input functions do: surrounding
+ * spaces allowed for numbers and booleans; booleans accept
  * t/f/true/false/yes/no/on/off/ 1/0 (any case, unambiguous prefixes). Text
  * results borrow @s; uuid and bytea results are written into @a (which
  * other types do not use: NULL is fine for them). A uuid
@@ -218,7 +230,8 @@ void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
  * or character(n)); excess characters that are all spaces are cut off. A bpchar
  * shorter than n is not padded here (the result borrows @s): tl_value_cast
  * pads. Dates and timestamps parse as tl_datetime_parse() says, with its errors
- * (22007 invalid input syntax, 22008 out of range, 22009). */
+ * (22007 invalid input syntax, 22008 out of range, 22009). A numeric
+ * parses as tl_numeric_from_text(), its text written into @a. */
 int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
                        struct tl_arena *a, struct tl_value *out,
                        struct tl_error *err);
@@ -239,7 +252,12 @@ int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
  * timestamp(tz) is midnight (22008 date out of range for timestamp beyond
  * 294276 AD), timestamp(tz) to date drops the time, timestamp <-> timestamptz
  * keeps the instant (the session zone is UTC). No cast exists between date/time
- * types and numbers or bool (42846). */
+ * types and numbers or bool (42846). numeric: from integers exactly, from
+ * float8/real through 15/6 significant digits (tl_numeric_from_double),
+ * to integers rounding half away from zero (22003 out of range, 0A000 for
+ * NaN and the infinities), to float8/real through its text (float8in's errors),
+ * to numeric with a typmod rounding to its scale (22003 numeric field
+ * overflow). */
 int tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
                   struct tl_arena *a, struct tl_value *out,
                   struct tl_error *err);
@@ -265,7 +283,9 @@ int tl_value_float4_check(double d, bool inf_is_overflow, bool zero_is_ok,
 bool tl_type_comparable(uint8_t a, uint8_t b);
 
 /** Three-way comparison of two non-NULL comparable values: <0, 0, >0.
- * Integers compare exactly, int against float8 as doubles, NaN sorts above
+ * Integers compare exactly, int against float8 as doubles, numeric against
+ * integers and numerics exactly (tl_numeric_cmp), numeric against a float
+ * as doubles (PostgreSQL casts the numeric to float8), NaN sorts above
  * every other float (as in PostgreSQL), text bytewise then by length,
  * dates and timestamps by instant (a date as its midnight, UTC); a bpchar
  * side compares without its trailing spaces; uuid and bytea bytewise then by

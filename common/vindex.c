@@ -35,7 +35,7 @@ tl_vindex_hash(const struct tl_value *v)
     /* The key encoding of a short value fits the stack buffer; a longer
      * one makes tl_buf realloc a pointer it does not own, so use a heap
      * buffer for anything that might not fit. */
-    bool heap = !v->is_null && tl_type_has_text(v->type) && v->u.s.len > 20;
+    bool heap = !v->is_null && tl_type_has_bytes(v->type) && v->u.s.len > 20;
     if (heap)
         tl_buf_init(&b);
     tl_key_encode_value(&b, v);
@@ -326,14 +326,14 @@ tl_range_map_create(uint8_t key_type, const struct tl_value *bounds,
     m->bounds = calloc(n_bounds ? n_bounds : 1, sizeof(*m->bounds));
     m->shards = calloc(n_bounds + 1, sizeof(*m->shards));
     for (size_t i = 0; i < n_bounds; i++)
-        if (tl_type_has_text(cast[i].type))
+        if (tl_type_has_bytes(cast[i].type))
             text_len += cast[i].u.s.len;
     m->text = malloc(text_len ? text_len : 1);
     if (m->bounds == NULL || m->shards == NULL || m->text == NULL)
         goto err_map;
     for (size_t i = 0; i < n_bounds; i++) {
         m->bounds[i] = cast[i];
-        if (tl_type_has_text(cast[i].type)) {
+        if (tl_type_has_bytes(cast[i].type)) {
             if (cast[i].u.s.len > 0)
                 memcpy(m->text + off, cast[i].u.s.p, cast[i].u.s.len);
             m->bounds[i].u.s.p = m->text + off;

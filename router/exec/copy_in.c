@@ -167,7 +167,7 @@ field_value(struct copy_in *ci, const struct tl_column *col,
          * batch. */
         *out = vals[i];
         assert(out->type == col->type);
-        if (tl_type_has_text(out->type))
+        if (tl_type_has_bytes(out->type))
             out->u.s.p = tl_arena_strndup(a, out->u.s.p, out->u.s.len);
         return 0;
     }

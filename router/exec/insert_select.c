@@ -143,7 +143,7 @@ row(struct dest *d, const struct tl_value *v, size_t n)
         if (rv != 0)
             return rv;
         out->type = col->type;
-        if (x->gather && tl_type_has_text(out->type))
+        if (x->gather && tl_type_has_bytes(out->type))
             *out = tl_value_text_dup(a, out->type, out->u.s.p, out->u.s.len);
     }
     if (!x->gather)

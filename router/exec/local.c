@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
+#include "numeric.h"
 #include "router/sql/pgcat.h"
 #include "router/sql/query.h"
 
@@ -83,12 +84,12 @@ null_row(struct tl_arena *a, uint32_t w)
     return r;
 }
 
-/* A value that outlives the scratch memory it may borrow: text copied to
- * @a. */
+/* A value that outlives the scratch memory it may borrow: text (and a
+ * numeric's digits) copied to @a. */
 static struct tl_value
 keep(struct tl_arena *a, struct tl_value v)
 {
-    if (!v.is_null && tl_type_has_text(v.type))
+    if (!v.is_null && tl_type_has_bytes(v.type))
         v.u.s.p = tl_arena_strndup(a, v.u.s.len ? v.u.s.p : "", v.u.s.len);
     return v;
 }
@@ -318,7 +319,16 @@ agg_step(struct lx *x, struct query_agg *g, struct agg_acc *acc,
     case QA_SUM:
     case QA_AVG:
         acc->count++;
-        if (tl_type_is_float(v.type)) {
+        if (g->type == TL_TYPE_NUMERIC) {
+            /* exact: sum(bigint), sum(numeric), avg of integers/numeric */
+            struct tl_value n =
+                tl_type_is_int(v.type) ? tl_numeric_from_int(v.u.i, x->a) : v;
+            if (acc->has &&
+                (rv = tl_numeric_add(&acc->best, &n, x->a, &n, err)) != 0)
+                return rv;
+            acc->best = keep(x->a, n);
+            acc->has = true;
+        } else if (tl_type_is_float(v.type)) {
             acc->sum_is_float = true;
             acc->fsum += v.u.f;
         } else {
@@ -378,14 +388,22 @@ agg_final(struct lx *x, const struct query_agg *g, struct agg_acc *acc)
         v = tl_value_int(TL_TYPE_INT8, acc->count);
         break;
     case QA_SUM:
-        if (acc->count > 0)
+        if (acc->count > 0 && g->type == TL_TYPE_NUMERIC)
+            v = acc->best;
+        else if (acc->count > 0)
             v = g->type == TL_TYPE_FLOAT8
                     ? tl_value_float(acc->fsum)
                     : tl_value_int(TL_TYPE_INT8, acc->isum);
         break;
     case QA_AVG:
-        if (acc->count > 0)
+        if (acc->count > 0 && g->type == TL_TYPE_NUMERIC) {
+            /* numeric_avg: the sum divided in numeric (cannot fail) */
+            struct tl_value n = tl_numeric_from_int(acc->count, x->a);
+            if (tl_numeric_div(&acc->best, &n, x->a, &v, NULL) != 0)
+                v = tl_value_null(g->type);
+        } else if (acc->count > 0) {
             v = tl_value_float(acc->fsum / (double)acc->count);
+        }
         break;
     case QA_MIN:
     case QA_MAX:

@@ -427,5 +427,8 @@ select_exec(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
     tl_arena_init(&q.scratch);
     rv = run(st, &q);
     tl_arena_close(&q.scratch);
+    /* exact sums of an ungrouped aggregate keep their digits in buf */
+    for (size_t i = 0; i < q.n_targets; i++)
+        free(q.targets[i].acc.buf);
     return rv;
 }

@@ -1,12 +1,14 @@
 /* select_agg — the parts of SELECT finished at the router: aggregates,
  * GROUP BY (a hash table of groups under a memory cap), sorting rows
  * gathered from several shards, and EXPLAIN of a SELECT. */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/base/sqlstate.h"
+#include "numeric.h"
 #include "router/exec/explain.h"
 #include "router/exec/gather.h"
 #include "router/exec/select_int.h"
@@ -16,7 +18,7 @@ static struct tl_value
 copy_value(struct sql_stmt *st, const struct tl_value *v)
 {
     struct tl_value c = *v;
-    if (!v->is_null && tl_type_has_text(v->type))
+    if (!v->is_null && tl_type_has_bytes(v->type))
         c.u.s.p = tl_arena_strndup(st->a, v->u.s.p, v->u.s.len);
     return c;
 }
@@ -34,7 +36,7 @@ keep_best(struct sql_stmt *st, struct sel_agg_state *a,
         a->best = copy_value(st, v);
         return 0;
     }
-    if (!v->is_null && tl_type_has_text(v->type) && v->u.s.len + 1 > a->cap) {
+    if (!v->is_null && tl_type_has_bytes(v->type) && v->u.s.len + 1 > a->cap) {
         size_t cap = (size_t)v->u.s.len + 1 < 32 ? 32 : v->u.s.len + 1;
         if (g->bytes + (cap - a->cap) > g->q->group->max_bytes)
             return too_big(st, g);
@@ -47,7 +49,7 @@ keep_best(struct sql_stmt *st, struct sel_agg_state *a,
         a->cap = cap;
     }
     a->best = *v;
-    if (v->is_null || !tl_type_has_text(v->type))
+    if (v->is_null || !tl_type_has_bytes(v->type))
         return 0;
     memcpy(a->buf, v->u.s.p, v->u.s.len);
     a->buf[v->u.s.len] = '\0';
@@ -120,7 +122,7 @@ add_distinct(struct sql_stmt *st, struct sel_groups *g, struct sel_agg_state *a,
             j = (j + 1) & (d->cap - 1);
     }
     struct tl_value c = *v;
-    if (tl_type_has_text(v->type)) {
+    if (tl_type_has_bytes(v->type)) {
         if (g->bytes + v->u.s.len + 1 > g->q->group->max_bytes)
             return too_big(st, g);
         g->bytes += v->u.s.len + 1;
@@ -130,6 +132,40 @@ add_distinct(struct sql_stmt *st, struct sel_groups *g, struct sel_agg_state *a,
     d->vals[j] = c;
     d->n++;
     *fresh = true;
+    return 0;
+}
+
+/* Add @v (an integer or a numeric, not NULL) to the exact sum of @a,
+ * held as numeric text in a->best, its bytes in a->buf (malloc'd; counted
+ * in g->bytes when grouping, 54000 past the cap). */
+static int
+add_numeric(struct sql_stmt *st, struct select_q *q, struct sel_agg_state *a,
+            const struct tl_value *v, struct sel_groups *g)
+{
+    struct tl_value x =
+        tl_type_is_int(v->type) ? tl_numeric_from_int(v->u.i, &q->scratch) : *v;
+    struct tl_value sum = x;
+    int rv;
+
+    if (a->has_value &&
+        (rv = tl_numeric_add(&a->best, &x, &q->scratch, &sum, &st->err)) != 0)
+        return rv;
+    if ((size_t)sum.u.s.len + 1 > a->cap) {
+        size_t cap = (size_t)sum.u.s.len + 1 < 32 ? 32 : sum.u.s.len + 1;
+        if (g != NULL && g->bytes + (cap - a->cap) > g->q->group->max_bytes)
+            return too_big(st, g);
+        char *b = realloc(a->buf, cap);
+        if (b == NULL)
+            return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
+                             "out of memory");
+        if (g != NULL)
+            g->bytes += cap - a->cap;
+        a->buf = b;
+        a->cap = cap;
+    }
+    memcpy(a->buf, sum.u.s.p, sum.u.s.len);
+    a->best = tl_value_text(TL_TYPE_NUMERIC, a->buf, sum.u.s.len);
+    a->has_value = true;
     return 0;
 }
 
@@ -158,6 +194,9 @@ step_state(struct sql_stmt *st, struct select_q *q, int agg, bool distinct,
     switch (agg) {
     case AGG_SUM:
     case AGG_AVG:
+        if (v.type == TL_TYPE_NUMERIC || v.type == TL_TYPE_INT8 ||
+            (agg == AGG_AVG && tl_type_is_int(v.type)))
+            return add_numeric(st, q, a, &v, g);
         if (v.type == TL_TYPE_FLOAT4 && agg == AGG_SUM) {
             /* sum(real) adds in real, as float4pl does. */
             float f = (float)(a->fsum + v.u.f);
@@ -210,8 +249,11 @@ select_agg_step(struct sql_stmt *st, struct select_q *q,
     return 0;
 }
 
+/* The result of aggregate @agg of result type @type from state @a; an
+ * average of numerics is computed into @ar. */
 static struct tl_value
-agg_result(int agg, uint8_t type, const struct sel_agg_state *a)
+agg_result(int agg, uint8_t type, const struct sel_agg_state *a,
+           struct tl_arena *ar)
 {
     switch (agg) {
     case AGG_COUNT_STAR:
@@ -225,10 +267,21 @@ agg_result(int agg, uint8_t type, const struct sel_agg_state *a)
             v.type = type;
             return v;
         }
+        if (type == TL_TYPE_NUMERIC)
+            return a->best;
         return tl_value_int(TL_TYPE_INT8, a->isum);
     case AGG_AVG:
         if (a->count == 0)
-            return tl_value_null(TL_TYPE_FLOAT8);
+            return tl_value_null(type);
+        if (type == TL_TYPE_NUMERIC) {
+            /* numeric_avg: sum / count in numeric division (count > 0, so
+             * this cannot fail) */
+            struct tl_value n = tl_numeric_from_int(a->count, ar), r;
+            int rv = tl_numeric_div(&a->best, &n, ar, &r, NULL);
+            assert(rv == 0);
+            (void)rv;
+            return r;
+        }
         return tl_value_float(a->fsum / (double)a->count);
     default:
         return a->has_value ? a->best : tl_value_null(type);
@@ -243,7 +296,7 @@ select_finish_aggregates(struct sql_stmt *st, struct select_q *q)
     for (size_t i = 0; i < q->n_targets; i++) {
         if (q->targets[i].agg != AGG_NONE) {
             v[i] = agg_result(q->targets[i].agg, q->targets[i].type,
-                              &q->targets[i].acc);
+                              &q->targets[i].acc, st->a);
             continue;
         }
         int rv =
@@ -449,6 +502,17 @@ hash_value(uint64_t h, const struct tl_value *v)
 {
     if (v->is_null)
         return mix(h, 0x5bd1e995);
+    if (v->type == TL_TYPE_NUMERIC) {
+        /* by value: 1.0 and 1.00 share the key encoding */
+        struct tl_buf b;
+        uint64_t x = 1469598103934665603ULL;
+        tl_buf_init(&b);
+        tl_numeric_key_encode(v, &b);
+        for (size_t i = 0; i < b.len; i++)
+            x = (x ^ b.data[i]) * 1099511628211ULL;
+        tl_buf_close(&b);
+        return mix(h, x);
+    }
     if (tl_type_has_text(v->type)) {
         uint64_t x = 1469598103934665603ULL;
         uint32_t len = tl_value_text_len(v); /* bpchar: no padding */
@@ -570,7 +634,7 @@ find_group(struct sql_stmt *st, struct sel_groups *g,
                    (sg->n_keys + 1) * sizeof(struct tl_value) +
                    (sg->n_aggs + 1) * sizeof(struct sel_agg_state);
     for (size_t i = 0; i < sg->n_keys; i++)
-        if (!g->kv[i].is_null && tl_type_has_text(g->kv[i].type))
+        if (!g->kv[i].is_null && tl_type_has_bytes(g->kv[i].type))
             bytes += g->kv[i].u.s.len + 1;
     if (g->bytes + bytes > sg->max_bytes)
         return too_big(st, g);
@@ -580,7 +644,7 @@ find_group(struct sql_stmt *st, struct sel_groups *g,
     e->keys = tl_arena_alloc(&g->arena, (sg->n_keys + 1) * sizeof(*e->keys));
     for (size_t i = 0; i < sg->n_keys; i++) {
         e->keys[i] = g->kv[i];
-        if (!g->kv[i].is_null && tl_type_has_text(g->kv[i].type))
+        if (!g->kv[i].is_null && tl_type_has_bytes(g->kv[i].type))
             e->keys[i].u.s.p =
                 tl_arena_strndup(&g->arena, g->kv[i].u.s.p, g->kv[i].u.s.len);
     }
@@ -626,14 +690,14 @@ group_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
 }
 
 void
-select_groups_row(const struct sel_groups *g, size_t i, struct tl_value *row)
+select_groups_row(struct sel_groups *g, size_t i, struct tl_value *row)
 {
     const struct sel_group *sg = g->q->group;
     const struct sel_group_entry *e = g->list[i];
     memcpy(row, e->keys, sg->n_keys * sizeof(*row));
     for (size_t k = 0; k < sg->n_aggs; k++)
-        row[sg->n_keys + k] =
-            agg_result(sg->aggs[k].agg, sg->aggs[k].type, &e->acc[k]);
+        row[sg->n_keys + k] = agg_result(sg->aggs[k].agg, sg->aggs[k].type,
+                                         &e->acc[k], &g->arena);
 }
 
 void

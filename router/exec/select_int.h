@@ -35,8 +35,12 @@ struct sel_agg_state {
     double fsum;
     bool has_value;
     struct tl_value best; /* min/max; text in the statement arena, or in
-                             buf (malloc'd, cap bytes) when grouping */
-    char *buf;
+                             buf (malloc'd, cap bytes) when grouping. For
+                             sum/avg over numeric or bigint (avg: any
+                             integer), the exact numeric sum so far, its
+                             text always in buf */
+    char *buf;            /* freed by select_groups_close, or by
+                             select_exec for an ungrouped query */
     size_t cap;
     struct sel_distinct *seen; /* DISTINCT aggregates, NULL until used */
 };
@@ -219,9 +223,9 @@ void select_groups_init(struct sql_stmt *st, struct select_q *q,
 int select_groups_add(struct sql_stmt *st, struct sel_groups *g,
                       const struct tl_value *row, size_t n_cols);
 /** Group @i's row (n_keys keys, then n_aggs results) into @row; text
- * borrows @g. Cannot fail. */
-void select_groups_row(const struct sel_groups *g, size_t i,
-                       struct tl_value *row);
+ * borrows @g, and a numeric average is computed into g->arena. Cannot
+ * fail. */
+void select_groups_row(struct sel_groups *g, size_t i, struct tl_value *row);
 /** Free everything @g holds. */
 void select_groups_close(struct sel_groups *g);
 int select_explain(struct sql_stmt *st, struct select_q *q);

@@ -143,13 +143,19 @@ agg_type(struct sql_stmt *st, struct sel_target *tg, const char *name,
     case AGG_SUM:
         if (!tl_type_is_numeric(at))
             return no_function(st, name, at, location);
-        /* sum(real) is real, sum(double precision) double. */
-        tg->type = tl_type_is_int(at) ? TL_TYPE_INT8 : at;
+        /* sum(smallint) and sum(integer) are bigint, sum(bigint) and
+         * sum(numeric) numeric (exact), sum(real) real, sum(double
+         * precision) double. */
+        tg->type = at == TL_TYPE_INT8   ? TL_TYPE_NUMERIC
+                   : tl_type_is_int(at) ? TL_TYPE_INT8
+                                        : at;
         return 0;
     case AGG_AVG:
         if (!tl_type_is_numeric(at))
             return no_function(st, name, at, location);
-        tg->type = TL_TYPE_FLOAT8;
+        /* avg of integers or numerics is numeric (exact), of floats
+         * double precision. */
+        tg->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8 : TL_TYPE_NUMERIC;
         return 0;
     default:
         /* PostgreSQL 15 has no min/max of boolean, uuid or bytea. */

@@ -142,7 +142,7 @@ copy_binary_value(uint8_t type, int32_t typmod, const char *p, size_t len,
                                 "\"UTF8\": %s",
                                 bad);
     }
-    int rv = pgw_value_from_binary(type, (const uint8_t *)p, len, out, err);
+    int rv = pgw_value_from_binary(type, (const uint8_t *)p, len, a, out, err);
     if (rv != 0)
         return rv;
     out->type = type;
@@ -158,9 +158,10 @@ copy_binary_value(uint8_t type, int32_t typmod, const char *p, size_t len,
         return tl_error_set(err, TL_EOVERFLOW,
                             TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
                             "timestamp out of range");
-    if (tl_type_is_text(type) && typmod >= 0) {
+    if ((tl_type_is_text(type) || type == TL_TYPE_NUMERIC) && typmod >= 0) {
         /* varchar_recv() and bpchar_recv() apply the typmod: 22001 past
-         * n characters (but for trailing spaces, cut), padding to n. */
+         * n characters (but for trailing spaces, cut), padding to n;
+         * numeric_recv() rounds to numeric(p,s) (22003 past it). */
         struct tl_value v = *out;
         return tl_value_cast(&v, type, typmod, a, out, err);
     }

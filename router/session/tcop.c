@@ -968,7 +968,7 @@ sql_execute(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
         } else {
             values[i] = v;
         }
-        if (rv == 0 && !values[i].is_null && tl_type_has_text(values[i].type))
+        if (rv == 0 && !values[i].is_null && tl_type_has_bytes(values[i].type))
             values[i].u.s.p =
                 tl_arena_strndup(&pa, values[i].u.s.p, values[i].u.s.len);
     }
@@ -1080,7 +1080,9 @@ decode_param(struct prep *p, size_t i, int16_t format, const uint8_t *bytes,
     char *copy = tl_arena_strndup(a, (const char *)bytes, len);
     int rv;
     if (format == 1 && type != TL_TYPE_UNKNOWN) {
-        rv = pgw_value_from_binary(type, (const uint8_t *)copy, len, out, e);
+        rv = pgw_value_from_binary(type, (const uint8_t *)copy, len, a, out, e);
+        if (rv != 0 && type == TL_TYPE_NUMERIC)
+            return rv; /* its own 22P03 report says what is wrong */
         if (rv != 0)
             return tl_error_set(e, rv,
                                 TL_SQLSTATE_INVALID_BINARY_REPRESENTATION,

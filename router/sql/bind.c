@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
+#include "numeric.h"
 #include "router/sql/sql_int.h"
 #include "scalar.h"
 
@@ -54,7 +55,21 @@ bind_type_display(struct sql_stmt *st, uint8_t type, int32_t typmod)
 {
     if ((type == TL_TYPE_VARCHAR || type == TL_TYPE_BPCHAR) && typmod >= 0)
         return tl_arena_printf(st->a, "%s(%d)", tl_type_name(type), typmod);
+    if (type == TL_TYPE_NUMERIC && typmod >= 0) {
+        int32_t precision, scale;
+        tl_numeric_typmod_split(typmod, &precision, &scale);
+        return tl_arena_printf(st->a, "numeric(%d,%d)", (int)precision,
+                               (int)scale);
+    }
     return type_label(type);
+}
+
+/* A column or cast type as PostgreSQL's messages name it
+ * (format_type_be): numeric without its precision and scale. */
+static const char *
+message_type(struct sql_stmt *st, uint8_t type, int32_t typmod)
+{
+    return bind_type_display(st, type, type == TL_TYPE_NUMERIC ? -1 : typmod);
 }
 
 bool
@@ -162,6 +177,15 @@ coerce_const_as(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
     struct tl_value v;
     if ((*e)->type == TL_TYPE_UNKNOWN && st->n_param_refs > 0)
         infer_param_type(st, *e, type);
+    if ((*e)->type == TL_TYPE_UNKNOWN && type == TL_TYPE_NUMERIC &&
+        typmod >= 0) {
+        /* PostgreSQL reads the literal as numeric first (an input error
+         * points at it), then applies numeric(p,s) as a separate
+         * coercion, whose overflow has no position. */
+        int rv = coerce_const_as(st, e, type, -1, explicit, location);
+        if (rv != 0)
+            return rv;
+    }
     int rv = explicit ? tl_value_cast_explicit(&(*e)->value, type, typmod,
                                                st->a, &v, &st->err)
                       : tl_value_cast(&(*e)->value, type, typmod, st->a, &v,
@@ -257,6 +281,14 @@ unify(struct sql_stmt *st, const char *op, struct tl_expr **l,
         return coerce_const(st, r, literal_type(lt), -1, rloc);
     if (!tl_type_comparable(lt, rt))
         return no_operator(st, op, *l, *r, location);
+    /* A numeric constant against a float operand becomes float8, as
+     * PostgreSQL casts numeric to float8 there. */
+    if (tl_type_is_float(lt) && rt == TL_TYPE_NUMERIC &&
+        (*r)->kind == TL_EXPR_CONST)
+        return coerce_const(st, r, TL_TYPE_FLOAT8, -1, rloc);
+    if (tl_type_is_float(rt) && lt == TL_TYPE_NUMERIC &&
+        (*l)->kind == TL_EXPR_CONST)
+        return coerce_const(st, l, TL_TYPE_FLOAT8, -1, lloc);
     /* An integer constant against a float8 operand becomes float8, so a
      * float key column can still be routed on. */
     if (lt == TL_TYPE_FLOAT8 && tl_type_is_int(rt) &&
@@ -320,6 +352,13 @@ bind_arith(struct sql_stmt *st, uint8_t op, const char *opname,
             l = wrap_cast(st, l, TL_TYPE_FLOAT8, -1);
         if (r->type != TL_TYPE_FLOAT8)
             r = wrap_cast(st, r, TL_TYPE_FLOAT8, -1);
+    } else if (l->type == TL_TYPE_NUMERIC || r->type == TL_TYPE_NUMERIC) {
+        /* integer with numeric is numeric (the integer is cast). */
+        type = TL_TYPE_NUMERIC;
+        if (l->type != TL_TYPE_NUMERIC)
+            l = wrap_cast(st, l, TL_TYPE_NUMERIC, -1);
+        if (r->type != TL_TYPE_NUMERIC)
+            r = wrap_cast(st, r, TL_TYPE_NUMERIC, -1);
     } else {
         type = int_wider(l->type, r->type);
     }
@@ -761,6 +800,34 @@ bind_null_test(struct sql_stmt *st, const struct bind_scope *sc,
     return fold(st, out);
 }
 
+/* numeric(p) or numeric(p,s): PostgreSQL's numerictypmodin. */
+static int
+bind_numeric_typmod(struct sql_stmt *st, const PgQuery__TypeName *tn,
+                    int32_t *typmod)
+{
+    int32_t v[2] = {0, 0};
+    for (size_t i = 0; i < tn->n_typmods && i < 2; i++) {
+        const PgQuery__Node *m = tn->typmods[i];
+        if (m->node_case != PG_QUERY__NODE__NODE_A_CONST ||
+            m->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL) {
+            sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                      "type modifiers must be simple constants or "
+                      "identifiers");
+            return sql_error_at(st, TL_ESYNTAX, tn->location);
+        }
+        v[i] = m->a_const->ival->ival;
+    }
+    if (tn->n_typmods > 2) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                  "invalid NUMERIC type modifier");
+        return sql_error_at(st, TL_EINVAL, tn->location);
+    }
+    int rv = tl_numeric_typmod(v[0], v[1], typmod, &st->err);
+    if (rv != 0)
+        return sql_error_at(st, rv, tn->location);
+    return 0;
+}
+
 int
 bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn, uint8_t *type,
                int32_t *typmod)
@@ -778,6 +845,8 @@ bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn, uint8_t *type,
                   tn->n_array_bounds > 0 ? "[]" : "");
         return sql_error_at(st, TL_EUNSUPPORTED, tn->location);
     }
+    if (tn->n_typmods > 0 && *type == TL_TYPE_NUMERIC)
+        return bind_numeric_typmod(st, tn, typmod);
     if (tn->n_typmods > 0) {
         const PgQuery__Node *m = tn->typmods[0];
         if ((*type != TL_TYPE_VARCHAR && *type != TL_TYPE_BPCHAR) ||
@@ -835,7 +904,7 @@ bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
     if (!castable(x->type, type)) {
         sql_error(st, TL_ETYPE, TL_SQLSTATE_CANNOT_COERCE,
                   "cannot cast type %s to %s", type_label(x->type),
-                  bind_type_display(st, type, typmod));
+                  message_type(st, type, typmod));
         return sql_error_at(st, TL_ETYPE, c->location);
     }
     if (x->kind == TL_EXPR_CONST) {
@@ -847,68 +916,6 @@ bind_cast(struct sql_stmt *st, const struct bind_scope *sc,
     }
     *out = wrap_cast(st, x, type, typmod);
     return 0;
-}
-
-/* 22003 for a numeric literal @s beyond double precision, with the
- * literal written out as PostgreSQL's numeric_out() does (float8in gets
- * that text): "1e400" reads "1000...0" (401 digits), "1e-400" reads
- * "0.000...01" (scale 400): the digits, the exponent applied, scale
- * max(0, fraction digits - exponent). */
-static int
-float_literal_range(struct sql_stmt *st, const char *s, int location)
-{
-    const char *p = s;
-    bool neg = *p == '-';
-    if (*p == '-' || *p == '+')
-        p++;
-    char *digits = tl_arena_alloc(st->a, strlen(p) + 1);
-    size_t nd = 0;
-    long n_int = 0, n_frac = 0;
-    bool point = false;
-    for (; *p != '\0' && *p != 'e' && *p != 'E'; p++) {
-        if (*p == '.') {
-            point = true;
-            continue;
-        }
-        digits[nd++] = *p;
-        if (point)
-            n_frac++;
-        else
-            n_int++;
-    }
-    long exp = (*p == 'e' || *p == 'E') ? strtol(p + 1, NULL, 10) : 0;
-    if (exp > 100000 || exp < -100000) /* keep the arithmetic in range */
-        exp = exp > 0 ? 100000 : -100000;
-    long at = n_int + exp; /* the decimal point is before digits[at] */
-    long scale = n_frac - exp > 0 ? n_frac - exp : 0;
-    struct tl_buf out;
-    tl_buf_init(&out);
-    if (neg)
-        tl_buf_append(&out, "-", 1);
-    bool lead = true;
-    /* The report holds TL_ERROR_MSG_MAX bytes: write no more than that
-     * (1e999999999 would be a billion digits). */
-    for (long i = 0; i < at && out.len < TL_ERROR_MSG_MAX; i++) {
-        char ch = i < (long)nd ? digits[i] : '0';
-        if (lead && ch == '0')
-            continue;
-        lead = false;
-        tl_buf_append(&out, &ch, 1);
-    }
-    if (lead)
-        tl_buf_append(&out, "0", 1);
-    if (scale > 0)
-        tl_buf_append(&out, ".", 1);
-    for (long i = at; i < at + scale && out.len < TL_ERROR_MSG_MAX; i++) {
-        char ch = i >= 0 && i < (long)nd ? digits[i] : '0';
-        tl_buf_append(&out, &ch, 1);
-    }
-    sql_error(st, TL_EOVERFLOW, TL_SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE,
-              "\"%.*s\" is out of range for type double precision",
-              (int)out.len, (const char *)out.data);
-    tl_buf_close(&out);
-    (void)location; /* PostgreSQL reports no position for it */
-    return TL_EOVERFLOW;
 }
 
 static int
@@ -927,14 +934,12 @@ bind_aconst(struct sql_stmt *st, const PgQuery__AConst *c, struct tl_expr **out)
         if (*end == '\0' && errno == 0) {
             v = tl_value_int(TL_TYPE_INT8, i);
         } else {
-            errno = 0;
-            double d = strtod(s, NULL);
-            /* PostgreSQL reads the literal as numeric, whose cast to
-             * double precision fails past its range (not Infinity or 0);
-             * Talus has no numeric, so the literal fails the same way. */
-            if (errno == ERANGE && (d == 0.0 || isinf(d)))
-                return float_literal_range(st, s, c->location);
-            v = tl_value_float(d);
+            /* A decimal literal (1.5, 1e3) or an integer past bigint is
+             * numeric, as in PostgreSQL. */
+            int rv =
+                tl_numeric_from_text(s, strlen(s), -1, st->a, &v, &st->err);
+            if (rv != 0)
+                return sql_error_at(st, rv, c->location);
         }
     } else if (c->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL) {
         v = tl_value_bool(c->boolval->boolval);
@@ -1334,7 +1339,9 @@ unify_common(struct sql_stmt *st, const char *what, struct tl_expr **es,
             t = u;
         } else if (tl_type_is_numeric(t) && tl_type_is_numeric(u)) {
             t = tl_type_is_float(t) || tl_type_is_float(u) ? TL_TYPE_FLOAT8
-                                                           : int_wider(t, u);
+                : t == TL_TYPE_NUMERIC || u == TL_TYPE_NUMERIC
+                    ? TL_TYPE_NUMERIC
+                    : int_wider(t, u);
         } else if (tl_type_is_text(t) && tl_type_is_text(u)) {
             t = TL_TYPE_TEXT;
         } else if (tl_type_is_datetime(t) && tl_type_is_datetime(u)) {
@@ -1666,8 +1673,7 @@ bind_assign_what(struct sql_stmt *st, struct tl_expr **e, const char *colname,
     if (!assignable((*e)->type, type)) {
         sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
                   "column \"%s\" is of type %s but %s is of type %s", colname,
-                  bind_type_display(st, type, typmod), what,
-                  type_label((*e)->type));
+                  message_type(st, type, typmod), what, type_label((*e)->type));
         tl_error_hint(&st->err,
                       "You will need to rewrite or cast the expression.");
         /* PostgreSQL places a VALUES item, not a DEFAULT. */

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/base/sqlstate.h"
+#include "numeric.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
 #include "router/core/sequences.h"
@@ -669,12 +670,15 @@ pgcat_has_pk(const struct tl_table *t)
     return t->n_pk > 0 && !t->columns[t->pk[0]].hidden;
 }
 
-/* PostgreSQL's atttypmod for a column: n + 4 for varchar(n), char(n). */
+/* PostgreSQL's atttypmod for a column: n + 4 for varchar(n), char(n);
+ * numeric(p,s) keeps PostgreSQL's typmod as Talus stores it. */
 int32_t
 pgcat_typmod(uint8_t type, int32_t typmod)
 {
     if ((type == TL_TYPE_VARCHAR || type == TL_TYPE_BPCHAR) && typmod >= 0)
         return typmod + 4;
+    if (type == TL_TYPE_NUMERIC && typmod >= 0)
+        return typmod;
     return -1;
 }
 
@@ -1375,6 +1379,22 @@ gen_is_columns(struct pgcat *cat, struct rows *r)
                                    : 64);
                 set_int(r, row, "numeric_precision_radix", 2);
                 set_int(r, row, "numeric_scale", 0);
+            } else if (col->type == TL_TYPE_NUMERIC) {
+                /* decimal digits, NULL when unconstrained; the scale as
+                 * _pg_numeric_scale computes it, (typmod - 4) & 65535, so
+                 * a negative scale reads 2047 and up, as in PostgreSQL */
+                int32_t prec = 0, scale = 0;
+                if (col->typmod >= 0)
+                    tl_numeric_typmod_split(col->typmod, &prec, &scale);
+                if (col->typmod >= 0)
+                    set_int(r, row, "numeric_precision", prec);
+                else
+                    set_null(r, row, "numeric_precision");
+                set_int(r, row, "numeric_precision_radix", 10);
+                if (col->typmod >= 0)
+                    set_int(r, row, "numeric_scale", (col->typmod - 4) & 65535);
+                else
+                    set_null(r, row, "numeric_scale");
             } else if (tl_type_is_float(col->type)) {
                 set_int(r, row, "numeric_precision",
                         col->type == TL_TYPE_FLOAT4 ? 24 : 53);

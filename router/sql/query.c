@@ -1518,12 +1518,16 @@ bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
     case QA_SUM:
         if (!tl_type_is_numeric(at))
             goto bad_type;
-        g->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8 : TL_TYPE_INT8;
+        /* as PostgreSQL: bigint and numeric sum to numeric */
+        g->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8
+                  : at == TL_TYPE_INT8 || at == TL_TYPE_NUMERIC
+                      ? TL_TYPE_NUMERIC
+                      : TL_TYPE_INT8;
         break;
     case QA_AVG:
         if (!tl_type_is_numeric(at))
             goto bad_type;
-        g->type = TL_TYPE_FLOAT8;
+        g->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8 : TL_TYPE_NUMERIC;
         break;
     case QA_BOOL_AND:
     case QA_BOOL_OR:

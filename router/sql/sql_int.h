@@ -433,13 +433,15 @@ int bind_assign_what(struct sql_stmt *st, struct tl_expr **e,
  * left alone. Errors as the type's input function. */
 int bind_coerce_unknown(struct sql_stmt *st, struct tl_expr **e, uint8_t type,
                         int32_t typmod, int location);
-/** Parse a TypeName into a Talus type; 0A000 'type "x" is not supported'. */
+/** Parse a TypeName into a Talus type and typmod (varchar(n), char(n),
+ * numeric(p[,s])); 0A000 'type "x" is not supported', 22023 for a bad
+ * numeric precision or scale. */
 int bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn,
                    uint8_t *type, int32_t *typmod);
 /** True when @n is a call of an aggregate function Talus knows. */
 bool bind_is_aggregate(const PgQuery__Node *n);
-/** PostgreSQL's display name of @type with @typmod ("character varying(5)"),
- * in st->a. */
+/** PostgreSQL's display name of @type with @typmod, as format_type()
+ * ("character varying(5)", "numeric(10,2)"), in st->a. */
 const char *bind_type_display(struct sql_stmt *st, uint8_t type,
                               int32_t typmod);
 

@@ -18,6 +18,7 @@
 
 #include "common/base/sqlstate.h"
 #include "log.h"
+#include "numeric.h"
 
 #define MOD "pgwire"
 
@@ -709,6 +710,9 @@ pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out)
         tl_buf_append_be64(out, bits);
         break;
     }
+    case TL_TYPE_NUMERIC:
+        tl_numeric_to_binary(v, out);
+        break;
     default: /* text, varchar, bpchar, unknown, uuid (16 bytes), bytea */
         tl_buf_append(out, v->u.s.p, v->u.s.len);
         break;
@@ -717,7 +721,8 @@ pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out)
 
 int
 pgw_value_from_binary(uint8_t type, const uint8_t *p, size_t len,
-                      struct tl_value *out, struct tl_error *err)
+                      struct tl_arena *a, struct tl_value *out,
+                      struct tl_error *err)
 {
     /* The binary form of a fixed-length type is its typlen bytes. */
     int16_t want = tl_type_len(type);
@@ -755,6 +760,8 @@ pgw_value_from_binary(uint8_t type, const uint8_t *p, size_t len,
         *out = tl_value_float(d);
         break;
     }
+    case TL_TYPE_NUMERIC:
+        return tl_numeric_from_binary(p, len, -1, a, out, err);
     default:
         *out = tl_value_text(type, (const char *)p, (uint32_t)len);
         break;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "expr.h"
+#include "numeric.h"
 #include "scalar.h"
 
 struct fixture {
@@ -1040,6 +1041,103 @@ test_datetime(void **state)
     assert_true(v.u.i == INT64_C(757389600000000) + INT64_C(28800000000));
 }
 
+static struct tl_expr *
+num(struct fixture *f, const char *s)
+{
+    struct tl_value x;
+    assert_int_equal(tl_numeric_from_text(s, strlen(s), -1, &f->a, &x, &f->err),
+                     0);
+    return tl_expr_const(&f->a, &x);
+}
+
+static void
+assert_numeric(const struct tl_value *v, const char *want)
+{
+    assert_int_equal(v->type, TL_TYPE_NUMERIC);
+    assert_int_equal(v->u.s.len, strlen(want));
+    assert_memory_equal(v->u.s.p, want, v->u.s.len);
+}
+
+/* numeric arithmetic is exact with PostgreSQL's scales; an integer operand
+ * joins in exactly, a float operand makes the result float8; comparisons
+ * go by value; a numeric constant and a cast with a typmod survive the
+ * fragment's protobuf. */
+static void
+test_numeric(void **state)
+{
+    struct fixture *f = *state;
+    struct tl_value v;
+
+    assert_int_equal(eval(f,
+                          tl_expr_op(&f->a, TL_OP_ADD, TL_TYPE_NUMERIC,
+                                     num(f, "0.1"), num(f, "0.20")),
+                          &v),
+                     0);
+    assert_numeric(&v, "0.30");
+    assert_int_equal(eval(f,
+                          tl_expr_op(&f->a, TL_OP_MUL, TL_TYPE_NUMERIC,
+                                     i4(f, 3), num(f, "1.5")),
+                          &v),
+                     0);
+    assert_numeric(&v, "4.5");
+    assert_int_equal(eval(f,
+                          tl_expr_op(&f->a, TL_OP_DIV, TL_TYPE_NUMERIC,
+                                     i4(f, 1), num(f, "3")),
+                          &v),
+                     0);
+    assert_numeric(&v, "0.33333333333333333333");
+    assert_int_equal(eval(f,
+                          tl_expr_op(&f->a, TL_OP_MOD, TL_TYPE_NUMERIC,
+                                     num(f, "-7.5"), i4(f, 2)),
+                          &v),
+                     0);
+    assert_numeric(&v, "-1.5");
+    assert_int_equal(eval(f,
+                          tl_expr_op(&f->a, TL_OP_DIV, TL_TYPE_NUMERIC,
+                                     num(f, "1.5"), num(f, "0.00")),
+                          &v),
+                     TL_EDIVZERO);
+    assert_string_equal(f->err.sqlstate, "22012");
+    struct tl_value d = tl_value_float(0.25);
+    assert_int_equal(eval(f,
+                          tl_expr_op(&f->a, TL_OP_ADD, TL_TYPE_FLOAT8,
+                                     num(f, "1.5"), tl_expr_const(&f->a, &d)),
+                          &v),
+                     0);
+    assert_int_equal(v.type, TL_TYPE_FLOAT8);
+    assert_true(v.u.f == 1.75);
+    struct tl_expr *x = num(f, "1.50");
+    assert_int_equal(
+        eval(f, tl_expr_op(&f->a, TL_OP_NEG, TL_TYPE_NUMERIC, x, NULL), &v), 0);
+    assert_numeric(&v, "-1.50");
+    assert_int_equal(eval(f,
+                          tl_expr_op(&f->a, TL_OP_EQ, TL_TYPE_BOOL,
+                                     num(f, "1.50"), num(f, "1.5")),
+                          &v),
+                     0);
+    assert_true(v.u.b);
+    assert_int_equal(eval(f,
+                          tl_expr_op(&f->a, TL_OP_LT, TL_TYPE_BOOL, i4(f, 2),
+                                     num(f, "2.01")),
+                          &v),
+                     0);
+    assert_true(v.u.b);
+
+    /* numeric(5,2) cast of a constant, through the wire */
+    struct tl_expr *arg = num(f, "123.456"), *c, *back;
+    c = tl_expr_node(&f->a, TL_EXPR_CAST, TL_TYPE_NUMERIC, &arg, 1);
+    assert_int_equal(tl_numeric_typmod(5, 2, &c->typmod, NULL), 0);
+    assert_int_equal(wire_round_trip(f, c, 0, &back), 0);
+    assert_int_equal(back->typmod, c->typmod);
+    assert_int_equal(eval(f, back, &v), 0);
+    assert_numeric(&v, "123.46");
+    arg = num(f, "1234.5");
+    c->args[0] = arg;
+    assert_int_equal(wire_round_trip(f, c, 0, &back), 0);
+    assert_int_equal(eval(f, back, &v), TL_EOVERFLOW);
+    assert_string_equal(f->err.message, "numeric field overflow");
+}
+
 int
 main(void)
 {
@@ -1062,6 +1160,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_proto_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proto_fuzz, setup, teardown),
         cmocka_unit_test_setup_teardown(test_datetime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numeric, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

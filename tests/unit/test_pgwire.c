@@ -637,6 +637,41 @@ test_flush_threshold_and_broken_peer(void **state)
     pgw_conn_close(&c);
 }
 
+/* numeric goes out as numeric_send's bytes and comes back from them
+ * (PostgreSQL's numeric_send(1234.5678) is 000200000000000404d2162e); a
+ * bad sign is 22P03. */
+static void
+test_numeric_binary(void **state)
+{
+    static const uint8_t want[] = {0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
+                                   0x00, 0x04, 0x04, 0xd2, 0x16, 0x2e};
+    struct tl_value v = tl_value_text(TL_TYPE_NUMERIC, "1234.5678", 9), back;
+    struct tl_arena a;
+    struct tl_error err;
+    struct tl_buf b;
+    (void)state;
+
+    tl_arena_init(&a);
+    tl_buf_init(&b);
+    pgw_value_to_binary(&v, &b);
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.data, want, sizeof(want));
+    assert_int_equal(
+        pgw_value_from_binary(TL_TYPE_NUMERIC, b.data, b.len, &a, &back, &err),
+        0);
+    assert_int_equal(back.type, TL_TYPE_NUMERIC);
+    assert_int_equal(back.u.s.len, 9);
+    assert_memory_equal(back.u.s.p, "1234.5678", 9);
+    b.data[4] = 0x12;
+    tl_error_clear(&err);
+    assert_int_not_equal(
+        pgw_value_from_binary(TL_TYPE_NUMERIC, b.data, b.len, &a, &back, &err),
+        0);
+    assert_string_equal(err.sqlstate, "22P03");
+    tl_buf_close(&b);
+    tl_arena_close(&a);
+}
+
 int
 main(void)
 {
@@ -660,6 +695,7 @@ main(void)
         cmocka_unit_test(test_read_message_early_eof),
         cmocka_unit_test(test_read_message_oversized),
         cmocka_unit_test(test_flush_threshold_and_broken_peer),
+        cmocka_unit_test(test_numeric_binary),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
 }

@@ -76,21 +76,24 @@ test_round_trip(void **state)
         tl_value_float4(-0.0f),
         tl_value_float4(-INFINITY),
         tl_value_null(TL_TYPE_FLOAT4),
+        tl_value_text(TL_TYPE_NUMERIC, "-1234.50", 8), /* scale is kept */
+        tl_value_text(TL_TYPE_NUMERIC, "NaN", 3),
+        tl_value_null(TL_TYPE_NUMERIC),
     };
     size_t n = sizeof(in) / sizeof(in[0]), n_out;
-    struct tl_value out[30];
+    struct tl_value out[40];
     struct tl_buf b;
     (void)state;
 
     tl_buf_init(&b);
     tl_row_encode(in, n, 7, &b);
     assert_int_equal(b.data[0], TL_ROW_FORMAT);
-    assert_int_equal(tl_row_decode(b.data, b.len, out, 30, &n_out), 0);
+    assert_int_equal(tl_row_decode(b.data, b.len, out, 40, &n_out), 0);
     assert_int_equal(n_out, n);
     for (size_t i = 0; i < n; i++)
         assert_value_equal(&in[i], &out[i]);
     /* Columns missing from the row read as untyped NULLs. */
-    for (size_t i = n; i < 30; i++) {
+    for (size_t i = n; i < 40; i++) {
         assert_true(out[i].is_null);
         assert_int_equal(out[i].type, TL_TYPE_UNKNOWN);
     }
@@ -283,10 +286,35 @@ test_fuzz(void **state)
     tl_buf_close(&b);
 }
 
+/* A numeric is stored as tag 13 and its canonical text; text that is not
+ * canonical numeric (a leading zero, "-0", junk) is corrupt. */
+static void
+test_numeric(void **state)
+{
+    struct tl_value in = tl_value_text(TL_TYPE_NUMERIC, "1.50", 4), out;
+    static const uint8_t want[] = {1, 0, 1, 13, 4, '1', '.', '5', '0'};
+    struct tl_buf b;
+    (void)state;
+
+    tl_buf_init(&b);
+    tl_row_encode(&in, 1, 0, &b);
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.data, want, sizeof(want));
+    tl_buf_close(&b);
+    static const char *bad[] = {"01.5", "-0", "1.", ".5", "1e3", "nan", "+1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint8_t row[32] = {1, 0, 1, 13, (uint8_t)strlen(bad[i])};
+        memcpy(row + 5, bad[i], strlen(bad[i]));
+        assert_int_equal(tl_row_decode(row, 5 + strlen(bad[i]), &out, 1, NULL),
+                         TL_ECORRUPT);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_numeric),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_single_value),

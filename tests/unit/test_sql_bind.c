@@ -88,7 +88,8 @@ test_bind_errors(void **state)
     assert_bind_error("name + 1", "42883");
     assert_bind_error("1 / 0", "22012");
     assert_bind_error("(select 1)", "0A000");
-    assert_bind_error("'x'::numeric", "0A000");
+    assert_bind_error("'x'::numeric", "22P02");
+    assert_bind_error("'x'::money", "0A000");
 }
 
 /* BETWEEN binds to an AND of two comparisons, NOT IN to NOT(IN). */

@@ -653,7 +653,9 @@ test_type_catalog(void **state)
     assert_int_equal(t, TL_TYPE_VARCHAR);
     assert_int_equal(tl_type_from_name("boolean", &t), 0);
     assert_int_equal(t, TL_TYPE_BOOL);
-    assert_int_equal(tl_type_from_name("numeric", &t), TL_EUNSUPPORTED);
+    assert_int_equal(tl_type_from_name("numeric", &t), 0);
+    assert_int_equal(t, TL_TYPE_NUMERIC);
+    assert_int_equal(tl_type_from_name("money", &t), TL_EUNSUPPORTED);
     tl_type_int_range(TL_TYPE_INT2, &min, &max);
     assert_true(min == -32768 && max == 32767);
 }

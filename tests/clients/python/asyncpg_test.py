@@ -112,6 +112,37 @@ async def executemany():
 
 
 @case
+async def numeric():
+    # numeric goes both ways in numeric_send's binary format as Decimal.
+    from decimal import Decimal
+    t = table_name("asyncpg_numeric")
+    c = await connect()
+    try:
+        await c.execute("CREATE TABLE %s (k numeric PRIMARY KEY, "
+                        "amount numeric(10,2))" % t)
+        keys = [Decimal("1.5"), Decimal("-0.05"), Decimal("12345.678901"),
+                Decimal("0"), Decimal("1E+20"), Decimal("-10000")]
+        await c.executemany("INSERT INTO %s (k, amount) VALUES ($1, $2)" % t,
+                            [(k, Decimal(i) + Decimal("0.125"))
+                             for i, k in enumerate(keys)])
+        rows = await c.fetch("SELECT k, amount FROM %s ORDER BY k" % t)
+        check_eq([r["k"] for r in rows], sorted(keys), "keys")
+        check_eq(str(rows[0]["amount"]), "5.13", "rounded to scale 2")
+        check_eq(await c.fetchval("SELECT amount FROM %s WHERE k = $1" % t,
+                                  Decimal("1.50")), Decimal("0.13"),
+                 "key 1.50 finds 1.5")
+        check_eq(str(await c.fetchval("SELECT avg(amount) FROM %s" % t)),
+                 "2.6300000000000000", "avg")
+        check_eq(await c.fetchval("SELECT $1::numeric * 2", Decimal("1.25")),
+                 Decimal("2.50"), "parameter")
+        nan = await c.fetchval("SELECT 'NaN'::numeric")
+        check(nan.is_nan(), "NaN")
+    finally:
+        await c.execute("DROP TABLE IF EXISTS %s" % t)
+        await c.close()
+
+
+@case
 async def copy_records():
     async with Table("copy_records") as (c, t):
         records = [(i, "r%d" % i if i != 3 else None, i * 7)
