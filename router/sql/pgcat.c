@@ -1076,6 +1076,26 @@ pgcat_default_display(struct tl_arena *a, const struct tl_column *c)
 {
     const char *d = c->default_expr;
     size_t len = strlen(d);
+    /* E'...' (the deparser's form when backslashes are present) shows
+     * as the standard string of the same value. */
+    if (len >= 3 && d[0] == 'E' && d[1] == '\'' && d[len - 1] == '\'') {
+        char *std = tl_arena_alloc(a, len + 1);
+        size_t o = 0;
+        std[o++] = '\'';
+        for (size_t i = 2; i + 1 < len; i++) {
+            if (d[i] == '\\' && i + 2 < len &&
+                (d[i + 1] == '\\' || d[i + 1] == '\'')) {
+                i++;
+                if (d[i] == '\'')
+                    std[o++] = '\'';
+            }
+            std[o++] = d[i];
+        }
+        std[o++] = '\'';
+        std[o] = '\0';
+        d = std;
+        len = o;
+    }
     bool literal = len >= 2 && d[0] == '\'' && d[len - 1] == '\'';
     for (size_t i = 1; literal && i + 1 < len; i++)
         if (d[i] == '\'' && d[i + 1] != '\'')

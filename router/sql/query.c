@@ -1187,21 +1187,28 @@ eval_any(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     if ((rv = pgcat_array_parse(arr.u.s.p, arr.u.s.len, a, &el, &lens, &n,
                                 err)) != 0)
         return rv;
+    /* Every element is read first, as PostgreSQL reads the array before
+     * comparing (a malformed element fails even after a match). */
+    uint8_t t =
+        e->args[0]->type == TL_TYPE_UNKNOWN ? TL_TYPE_TEXT : e->args[0]->type;
+    struct tl_value *vals = tl_arena_alloc(a, (n + 1) * sizeof(*vals));
+    for (size_t i = 0; i < n; i++) {
+        if (el[i] == NULL)
+            vals[i] = tl_value_null(t);
+        else if ((rv = tl_value_from_text(t, -1, el[i], lens[i], a, &vals[i],
+                                          err)) != 0)
+            return rv;
+    }
     bool saw_null = x.is_null && n > 0;
+    struct tl_expr *cmp =
+        tl_expr_op(a, d->op, TL_TYPE_BOOL, tl_expr_column(a, 0, t),
+                   tl_expr_column(a, 1, t));
     for (size_t i = 0; i < n && !x.is_null; i++) {
-        if (el[i] == NULL) {
+        if (vals[i].is_null) {
             saw_null = true;
             continue;
         }
-        struct tl_value v;
-        uint8_t t = x.type == TL_TYPE_UNKNOWN ? TL_TYPE_TEXT : x.type;
-        if ((rv = tl_value_from_text(t, -1, el[i], lens[i], a, &v, err)) != 0)
-            return rv;
-        struct tl_value pair[2] = {x, v};
-        struct tl_expr *l = tl_expr_column(a, 0, t),
-                       *r = tl_expr_column(a, 1, t);
-        struct tl_expr *cmp = tl_expr_op(a, d->op, TL_TYPE_BOOL, l, r);
-        struct tl_value res;
+        struct tl_value pair[2] = {x, vals[i]}, res;
         if ((rv = tl_expr_eval(cmp, pair, 2, a, &res, err)) != 0)
             return rv;
         if (res.u.b != d->all) {

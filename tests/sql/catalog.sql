@@ -95,3 +95,7 @@ SELECT c.relname, c.relkind FROM pg_class c WHERE c.relname LIKE 'cat_s%' ORDER 
 SELECT seqstart, seqincrement, seqmin, seqmax, seqcache, seqcycle FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid WHERE c.relname = 'cat_s2';
 DROP TABLE cat_sq;
 DROP SEQUENCE cat_s2;
+-- defaults of other types as pg_get_expr() shows them
+CREATE TABLE cat_bd (id int PRIMARY KEY, b bytea DEFAULT '\x01', t text DEFAULT 'it''s', n numeric(5,2) DEFAULT 1.5, u uuid);
+\d cat_bd
+DROP TABLE cat_bd;
