@@ -63,6 +63,20 @@ no_column(struct sql_stmt *st, const struct tl_table *t, const char *name,
 }
 
 int
+dml_generated_always(struct sql_stmt *st, const struct tl_column *col)
+{
+    sql_error(st, TL_EINVAL, TL_SQLSTATE_GENERATED_ALWAYS,
+              "cannot insert a non-DEFAULT value into column \"%s\"",
+              col->name);
+    tl_error_detail(&st->err,
+                    "Column \"%s\" is an identity column defined as "
+                    "GENERATED ALWAYS.",
+                    col->name);
+    tl_error_hint(&st->err, "Use OVERRIDING SYSTEM VALUE to override.");
+    return TL_EINVAL;
+}
+
+int
 dml_bind_target_columns(struct sql_stmt *st, const PgQuery__InsertStmt *is,
                         struct ins *in)
 {
@@ -141,16 +155,7 @@ build_row(struct sql_stmt *st, struct ins *in, const PgQuery__List *l,
         if (col->identity == TL_IDENTITY_ALWAYS &&
             in->override !=
                 PG_QUERY__OVERRIDING_KIND__OVERRIDING_SYSTEM_VALUE) {
-            sql_error(st, TL_EINVAL, TL_SQLSTATE_GENERATED_ALWAYS,
-                      "cannot insert a non-DEFAULT value into column \"%s\"",
-                      col->name);
-            tl_error_detail(&st->err,
-                            "Column \"%s\" is an identity column defined as "
-                            "GENERATED ALWAYS.",
-                            col->name);
-            tl_error_hint(&st->err, "Use OVERRIDING SYSTEM VALUE to "
-                                    "override.");
-            return TL_EINVAL;
+            return dml_generated_always(st, col);
         }
         struct tl_expr *e;
         int rv = bind_expr(st, NULL, n, &e);

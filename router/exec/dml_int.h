@@ -41,6 +41,11 @@ struct ins {
 int dml_default_value(struct sql_stmt *st, const struct ins *in, uint32_t c,
                       struct tl_value *out);
 
+/** 428C9 "cannot insert a non-DEFAULT value into column "c"" for the
+ * GENERATED ALWAYS identity column @col (with PostgreSQL's detail and
+ * hint); returns TL_EINVAL. */
+int dml_generated_always(struct sql_stmt *st, const struct tl_column *col);
+
 /** Resolve INSERT's column list into in->target (every visible column
  * without one): 42703 for a column @in->t lacks, 42701 for one named
  * twice. */

@@ -82,15 +82,7 @@ startup(struct dest *d, const struct dest_column *cols, size_t n)
         if (col->identity == TL_IDENTITY_ALWAYS &&
             in->override !=
                 PG_QUERY__OVERRIDING_KIND__OVERRIDING_SYSTEM_VALUE) {
-            sql_error(st, TL_EINVAL, TL_SQLSTATE_GENERATED_ALWAYS,
-                      "cannot insert a non-DEFAULT value into column \"%s\"",
-                      col->name);
-            tl_error_detail(&st->err,
-                            "Column \"%s\" is an identity column defined as "
-                            "GENERATED ALWAYS.",
-                            col->name);
-            tl_error_hint(&st->err, "Use OVERRIDING SYSTEM VALUE to override.");
-            return TL_EINVAL;
+            return dml_generated_always(st, col);
         }
         /* The assignment rules of INSERT ... VALUES (42804 otherwise). */
         struct tl_expr *e = tl_expr_column(st->a, 0, cols[i].type);

@@ -53,39 +53,6 @@ refuse_clauses(struct sql_stmt *st, const PgQuery__SelectStmt *ss)
     return 0;
 }
 
-/* LIMIT / OFFSET value: NULL or absent means none. */
-static int
-bind_limit(struct sql_stmt *st, const PgQuery__Node *n, const char *what,
-           const char *state, bool *has, uint64_t *out)
-{
-    *has = false;
-    *out = 0;
-    if (n == NULL)
-        return 0;
-    /* As PostgreSQL, LIMIT and OFFSET are bigint: a $n there is one. */
-    struct tl_expr *e;
-    int rv = bind_expr(st, NULL, n, &e);
-    if (rv == 0)
-        rv = bind_coerce_unknown(st, &e, TL_TYPE_INT8, -1, -1);
-    if (rv == 0 && e->kind != TL_EXPR_CONST)
-        rv = sql_unsupported(st, "a non-constant expression here");
-    if (rv != 0)
-        return rv;
-    struct tl_value v = e->value;
-    v.type = e->type;
-    if (v.is_null)
-        return 0;
-    struct tl_value i;
-    rv = tl_value_cast(&v, TL_TYPE_INT8, -1, st->a, &i, &st->err);
-    if (rv != 0)
-        return rv;
-    if (i.u.i < 0)
-        return sql_error(st, TL_EINVAL, state, "%s must not be negative", what);
-    *has = true;
-    *out = (uint64_t)i.u.i;
-    return 0;
-}
-
 static int
 bind_order(struct sql_stmt *st, struct select_q *q,
            const PgQuery__SelectStmt *ss)
@@ -269,14 +236,15 @@ select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
     if (rv == 0 && grouped)
         select_group_fixup(q);
     if (rv == 0)
-        rv = bind_limit(st, ss->limit_count, "LIMIT",
-                        TL_SQLSTATE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE,
-                        &q->has_limit, &q->limit);
+        rv = sql_bind_limit(st, ss->limit_count, "LIMIT",
+                            TL_SQLSTATE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE,
+                            &q->has_limit, &q->limit);
     bool has_offset;
     if (rv == 0)
-        rv = bind_limit(st, ss->limit_offset, "OFFSET",
-                        TL_SQLSTATE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE,
-                        &has_offset, &q->offset);
+        rv = sql_bind_limit(
+            st, ss->limit_offset, "OFFSET",
+            TL_SQLSTATE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE, &has_offset,
+            &q->offset);
     return rv;
 }
 

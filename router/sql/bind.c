@@ -1688,3 +1688,35 @@ bind_assign_what(struct sql_stmt *st, struct tl_expr **e, const char *colname,
         *e = wrap_cast(st, *e, type, typmod);
     return 0;
 }
+
+int
+sql_bind_limit(struct sql_stmt *st, const PgQuery__Node *n, const char *what,
+               const char *state, bool *has, uint64_t *out)
+{
+    *has = false;
+    *out = 0;
+    if (n == NULL)
+        return 0;
+    /* As PostgreSQL, LIMIT and OFFSET are bigint: a $n there is one. */
+    struct tl_expr *e;
+    int rv = bind_expr(st, NULL, n, &e);
+    if (rv == 0)
+        rv = bind_coerce_unknown(st, &e, TL_TYPE_INT8, -1, -1);
+    if (rv == 0 && e->kind != TL_EXPR_CONST)
+        rv = sql_unsupported(st, "a non-constant expression here");
+    if (rv != 0)
+        return rv;
+    struct tl_value v = e->value;
+    v.type = e->type;
+    if (v.is_null)
+        return 0;
+    struct tl_value i;
+    rv = tl_value_cast(&v, TL_TYPE_INT8, -1, st->a, &i, &st->err);
+    if (rv != 0)
+        return rv;
+    if (i.u.i < 0)
+        return sql_error(st, TL_EINVAL, state, "%s must not be negative", what);
+    *has = true;
+    *out = (uint64_t)i.u.i;
+    return 0;
+}

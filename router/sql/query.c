@@ -648,36 +648,6 @@ bind_targets(struct sql_stmt *st, struct query *q, struct from_state *fs,
 
 /* ---------------------------------------------------- clauses, limits */
 
-static int
-bind_limit_value(struct sql_stmt *st, const PgQuery__Node *n, const char *what,
-                 const char *state, bool *has, uint64_t *out)
-{
-    *has = false;
-    *out = 0;
-    if (n == NULL)
-        return 0;
-    struct tl_expr *e;
-    int rv = bind_expr(st, NULL, n, &e);
-    if (rv == 0)
-        rv = bind_coerce_unknown(st, &e, TL_TYPE_INT8, -1, -1);
-    if (rv == 0 && e->kind != TL_EXPR_CONST)
-        rv = sql_unsupported(st, "a non-constant expression here");
-    if (rv != 0)
-        return rv;
-    if (e->value.is_null)
-        return 0;
-    struct tl_value v = e->value, i;
-    v.type = e->type;
-    rv = tl_value_cast(&v, TL_TYPE_INT8, -1, st->a, &i, &st->err);
-    if (rv != 0)
-        return rv;
-    if (i.u.i < 0)
-        return sql_error(st, TL_EINVAL, state, "%s must not be negative", what);
-    *has = true;
-    *out = (uint64_t)i.u.i;
-    return 0;
-}
-
 /* ORDER BY item @n: an output position, an output column's name, or an
  * expression over the FROM items. */
 static int
@@ -752,12 +722,12 @@ bind_limits(struct sql_stmt *st, struct query *q, const PgQuery__SelectStmt *ss)
 {
     if (ss->limit_option == PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_WITH_TIES)
         return sql_unsupported(st, "FETCH ... WITH TIES");
-    int rv = bind_limit_value(st, ss->limit_count, "LIMIT",
-                              TL_SQLSTATE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE,
-                              &q->has_limit, &q->limit);
+    int rv = sql_bind_limit(st, ss->limit_count, "LIMIT",
+                            TL_SQLSTATE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE,
+                            &q->has_limit, &q->limit);
     bool has_offset;
     if (rv == 0)
-        rv = bind_limit_value(
+        rv = sql_bind_limit(
             st, ss->limit_offset, "OFFSET",
             TL_SQLSTATE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE, &has_offset,
             &q->offset);

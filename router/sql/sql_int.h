@@ -415,6 +415,12 @@ int bind_find_rel(struct sql_stmt *st, const struct bind_scope *sc,
  * type boolean, not type x"). */
 int bind_predicate(struct sql_stmt *st, const struct bind_scope *sc,
                    const PgQuery__Node *n, struct tl_expr **out);
+/** LIMIT or OFFSET @n (may be NULL: none) as PostgreSQL reads it: a
+ * bigint constant ($n included), NULL meaning none (*@has false); @state
+ * "@what must not be negative" for a negative one. */
+int sql_bind_limit(struct sql_stmt *st, const PgQuery__Node *n,
+                   const char *what, const char *state, bool *has,
+                   uint64_t *out);
 /** Bind and evaluate a constant expression (no column references). */
 int bind_const(struct sql_stmt *st, const PgQuery__Node *n,
                struct tl_value *out);
