@@ -913,6 +913,125 @@ run_sublink(struct query_sublink *sl, const struct tl_expr *e,
     }
 }
 
+/* ------------------------------------------------------------ EXPLAIN */
+
+struct plan_lines {
+    const char **v;
+    size_t n, cap;
+};
+
+static void
+add_line(struct sql_stmt *st, struct plan_lines *pl, int depth,
+         const char *text)
+{
+    tl_arena_reserve(st->a, (void **)&pl->v, pl->n, &pl->cap, sizeof(*pl->v),
+                     16);
+    pl->v[pl->n++] =
+        tl_arena_printf(st->a, "%*s%s%s", depth > 0 ? 2 + 6 * (depth - 1) : 0,
+                        "", depth > 0 ? "->  " : "", text);
+}
+
+static void explain_query(struct sql_stmt *st, const struct query *q,
+                          struct plan_lines *pl, int depth);
+
+static void
+explain_from(struct sql_stmt *st, const struct query_from *f,
+             struct plan_lines *pl, int depth)
+{
+    static const char *const joins[] = {"Nested Loop", "Nested Loop Left Join",
+                                        "Nested Loop Right Join",
+                                        "Nested Loop Full Join"};
+    const char *filtered = f->filter != NULL ? " (filtered)" : "";
+    switch (f->kind) {
+    case QF_VTABLE:
+        add_line(st, pl, depth,
+                 tl_arena_printf(st->a, "Catalog Scan on %s%s", f->desc->name,
+                                 filtered));
+        return;
+    case QF_SUBQUERY:
+        add_line(st, pl, depth,
+                 tl_arena_printf(st->a, "Subquery Scan on %s%s", f->desc->name,
+                                 filtered));
+        explain_query(st, f->sub, pl, depth + 1);
+        return;
+    case QF_SRF:
+        add_line(st, pl, depth,
+                 tl_arena_printf(st->a, "Function Scan on %s%s",
+                                 f->srf == QS_GENERATE_SERIES
+                                     ? "generate_series"
+                                     : "unnest",
+                                 filtered));
+        return;
+    default:
+        add_line(st, pl, depth,
+                 tl_arena_printf(st->a, "%s%s", joins[f->join & 3],
+                                 f->quals != NULL ? " (with condition)" : ""));
+        explain_from(st, f->left, pl, depth + 1);
+        explain_from(st, f->right, pl, depth + 1);
+        return;
+    }
+}
+
+/* The operators of @q, outermost first, as EXPLAIN shows them. */
+static void
+explain_query(struct sql_stmt *st, const struct query *q, struct plan_lines *pl,
+              int depth)
+{
+    static const char *const setops[] = {"", "Append (UNION)", "Intersect",
+                                         "Except"};
+    if (q->has_limit || q->offset > 0) {
+        add_line(st, pl, depth, "Limit");
+        depth++;
+    }
+    if (q->n_sort > 0) {
+        add_line(st, pl, depth,
+                 tl_arena_printf(st->a, "Sort (%zu key%s)", q->n_sort,
+                                 q->n_sort == 1 ? "" : "s"));
+        depth++;
+    }
+    if (q->distinct) {
+        add_line(st, pl, depth, "Unique");
+        depth++;
+    }
+    if (q->setop != QSET_NONE) {
+        add_line(st, pl, depth, setops[q->setop & 3]);
+        explain_query(st, q->larg, pl, depth + 1);
+        explain_query(st, q->rarg, pl, depth + 1);
+        return;
+    }
+    if (q->n_windows > 0) {
+        add_line(st, pl, depth, "WindowAgg");
+        depth++;
+    }
+    if (q->grouped) {
+        add_line(st, pl, depth,
+                 q->n_group_keys > 0 ? "HashAggregate" : "Aggregate");
+        depth++;
+    }
+    if (q->n_tsrfs > 0) {
+        add_line(st, pl, depth, "ProjectSet");
+        depth++;
+    }
+    if (q->where != NULL) {
+        add_line(st, pl, depth, "Filter");
+        depth++;
+    }
+    if (q->from == NULL)
+        add_line(st, pl, depth, "Result");
+    else
+        explain_from(st, q->from, pl, depth);
+}
+
+static int
+explain_local(struct sql_stmt *st, const struct query *q)
+{
+    struct plan_lines pl = {0};
+    add_line(st, &pl, 0, "Router Query (runs at the router, no shard)");
+    explain_query(st, q, &pl, 1);
+    sql_send_text_rows(st, "QUERY PLAN", pl.v, pl.n, "EXPLAIN");
+    return 0;
+}
+
 /* ---------------------------------------------------------- statement */
 
 int
@@ -928,8 +1047,7 @@ local_select(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
     if ((rv = query_bind(st, ctx, ss, &q)) != 0)
         return rv;
     if (explain)
-        return sql_unsupported(st, "EXPLAIN of a query over catalog "
-                                   "relations");
+        return explain_local(st, q);
     struct dest_column *cols =
         tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*cols));
     for (size_t i = 0; i < q->n_targets; i++) {

@@ -147,6 +147,30 @@ test_extended_protocol(void **state)
     assert_true(th_ok(conn, "DROP TABLE cat_p"));
 }
 
+/* EXPLAIN of a router-side query shows its operators: the join, the
+ * scans with the conditions moved into them, sort and limit. */
+static void
+test_explain(void **state)
+{
+    (void)state;
+    PGresult *r = th_exec(conn, "EXPLAIN SELECT c.relname FROM pg_class c "
+                                "LEFT JOIN pg_namespace n ON n.oid = "
+                                "c.relnamespace WHERE c.relname LIKE 'pg%' "
+                                "ORDER BY 1 LIMIT 3");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 6);
+    assert_string_equal(PQgetvalue(r, 0, 0),
+                        "Router Query (runs at the router, no shard)");
+    assert_non_null(strstr(PQgetvalue(r, 1, 0), "Limit"));
+    assert_non_null(strstr(PQgetvalue(r, 2, 0), "Sort (1 key)"));
+    assert_non_null(strstr(PQgetvalue(r, 3, 0), "Nested Loop Left Join"));
+    assert_non_null(
+        strstr(PQgetvalue(r, 4, 0), "Catalog Scan on pg_class (filtered)"));
+    assert_non_null(
+        strstr(PQgetvalue(r, 5, 0), "Catalog Scan on pg_namespace"));
+    PQclear(r);
+}
+
 /* What the router cannot run yet fails cleanly and the session goes on. */
 static void
 test_refusals(void **state)
@@ -181,6 +205,7 @@ main(void)
         cmocka_unit_test(test_other_router_table),
         cmocka_unit_test(test_talus_schema),
         cmocka_unit_test(test_extended_protocol),
+        cmocka_unit_test(test_explain),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
