@@ -152,7 +152,7 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
         return 0;
     }
     case QF_SRF: {
-        struct tl_value args[3];
+        struct tl_value args[3] = {{0}};
         for (uint32_t i = 0; i < f->n_srf_args; i++) {
             rv = tl_expr_eval(f->srf_args[i], NULL, 0, x->a, &args[i], err);
             if (rv != 0)

@@ -1563,7 +1563,7 @@ query_tsrf_length(const struct query_tsrf *s, const struct tl_value *row,
                   size_t n_cols, struct tl_arena *a, size_t *len,
                   struct tl_error *err)
 {
-    struct tl_value v[3];
+    struct tl_value v[3] = {{0}};
     for (uint32_t i = 0; i < s->n_args; i++) {
         int rv = tl_expr_eval(s->args[i], row, n_cols, a, &v[i], err);
         if (rv != 0)
@@ -1599,7 +1599,7 @@ eval_tsrf(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     int rv = query_tsrf_length(s, row, n_cols, a, &n, err);
     if (rv != 0 || pos >= n)
         return rv;
-    struct tl_value v[3];
+    struct tl_value v[3] = {{0}};
     for (uint32_t i = 0; i < s->n_args; i++)
         if ((rv = tl_expr_eval(s->args[i], row, n_cols, a, &v[i], err)) != 0)
             return rv;

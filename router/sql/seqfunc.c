@@ -408,8 +408,8 @@ seqfunc_bind_call(struct sql_stmt *st, const PgQuery__FuncCall *f,
                          TL_SQLSTATE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                          "lastval is not yet defined in this session");
     }
-    const char *name;
-    int location;
+    const char *name = NULL;
+    int location = -1;
     int rv = bind_seq_name(st, f->args[0], &name, &location);
     if (rv != 0)
         return rv;
