@@ -25,9 +25,10 @@ struct lx {
     struct sql_stmt *st;
     struct query_ctx *ctx;
     struct tl_arena *a;
-    struct tl_value **vt_rows[64]; /* generated rows per virtual table */
-    size_t vt_n[64];
-    bool vt_done[64];
+    /* Generated rows per virtual table (pgcat_find() numbers). */
+    struct tl_value **vt_rows[PGCAT_MAX_TABLES];
+    size_t vt_n[PGCAT_MAX_TABLES];
+    bool vt_done[PGCAT_MAX_TABLES];
     size_t base_bytes; /* the arena's total when the statement began */
     uint64_t n_added;  /* rows appended to any rowset */
 };

@@ -61,15 +61,11 @@ bind_order(struct sql_stmt *st, struct select_q *q,
     q->sort = tl_arena_calloc(st->a, (q->n_sort + 1) * sizeof(*q->sort));
     for (size_t i = 0; i < q->n_sort; i++) {
         const PgQuery__SortBy *sb = ss->sort_clause[i]->sort_by;
-        if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
-            return sql_unsupported(st, "ORDER BY ... USING");
         struct sel_sort *k = &q->sort[i];
-        k->desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
-        k->nulls_first =
-            sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
-            (k->desc &&
-             sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
-        int rv = select_bind_sort_expr(st, q, sb->node, &k->expr);
+        int rv = sql_bind_sort_order(st, sb, &k->desc, &k->nulls_first);
+        if (rv != 0)
+            return rv;
+        rv = select_bind_sort_expr(st, q, sb->node, &k->expr);
         if (rv != 0)
             return rv;
     }

@@ -666,18 +666,28 @@ bind_between(struct sql_stmt *st, const struct bind_scope *sc,
     return fold(st, out);
 }
 
+/* Both operands of @e, given one type as `=` gives them. */
+static int
+bind_comparable_pair(struct sql_stmt *st, const struct bind_scope *sc,
+                     const PgQuery__AExpr *e, struct tl_expr **l,
+                     struct tl_expr **r)
+{
+    int rv = bind_node(st, sc, e->lexpr, l);
+    if (rv == 0)
+        rv = bind_node(st, sc, e->rexpr, r);
+    int loc[3] = {e->location, node_loc(e->lexpr), node_loc(e->rexpr)};
+    if (rv == 0)
+        rv = unify(st, "=", l, r, loc);
+    return rv;
+}
+
 /* x IS [NOT] DISTINCT FROM y. */
 static int
 bind_distinct(struct sql_stmt *st, const struct bind_scope *sc,
               const PgQuery__AExpr *e, struct tl_expr **out)
 {
     struct tl_expr *l, *r;
-    int rv = bind_node(st, sc, e->lexpr, &l);
-    if (rv == 0)
-        rv = bind_node(st, sc, e->rexpr, &r);
-    int loc[3] = {e->location, node_loc(e->lexpr), node_loc(e->rexpr)};
-    if (rv == 0)
-        rv = unify(st, "=", &l, &r, loc);
+    int rv = bind_comparable_pair(st, sc, e, &l, &r);
     if (rv != 0)
         return rv;
     *out = tl_expr_op(st->a,
@@ -694,12 +704,7 @@ bind_nullif(struct sql_stmt *st, const struct bind_scope *sc,
             const PgQuery__AExpr *e, struct tl_expr **out)
 {
     struct tl_expr *l, *r;
-    int rv = bind_node(st, sc, e->lexpr, &l);
-    if (rv == 0)
-        rv = bind_node(st, sc, e->rexpr, &r);
-    int loc[3] = {e->location, node_loc(e->lexpr), node_loc(e->rexpr)};
-    if (rv == 0)
-        rv = unify(st, "=", &l, &r, loc);
+    int rv = bind_comparable_pair(st, sc, e, &l, &r);
     if (rv != 0)
         return rv;
     struct tl_value null = tl_value_null(l->type);
@@ -1718,5 +1723,20 @@ sql_bind_limit(struct sql_stmt *st, const PgQuery__Node *n, const char *what,
         return sql_error(st, TL_EINVAL, state, "%s must not be negative", what);
     *has = true;
     *out = (uint64_t)i.u.i;
+    return 0;
+}
+
+int
+sql_bind_sort_order(struct sql_stmt *st, const PgQuery__SortBy *sb, bool *desc,
+                    bool *nulls_first)
+{
+    if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
+        return sql_unsupported(st, "ORDER BY ... USING");
+    *desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+    /* PostgreSQL: NULLs sort last ascending, first descending. */
+    *nulls_first =
+        sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
+        (*desc &&
+         sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
     return 0;
 }

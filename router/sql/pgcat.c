@@ -249,6 +249,7 @@ enum {
 };
 
 _Static_assert(VT_COUNT == N_SPECS, "one enum entry per virtual table");
+_Static_assert(N_SPECS <= PGCAT_MAX_TABLES, "PGCAT_MAX_TABLES holds them");
 
 static struct tl_table descs[N_SPECS];
 static char col_kinds[N_SPECS][64];
@@ -615,9 +616,22 @@ pgcat_nsp_of(const char *schema)
     return PGCAT_NS_PUBLIC;
 }
 
+static size_t build_relations(struct pgcat *cat, struct pgcat_rel **out);
+
 size_t
-pgcat_relations(struct pgcat *cat, struct tl_arena *a, struct pgcat_rel **out)
+pgcat_relations(struct pgcat *cat, struct pgcat_rel **out)
 {
+    if (cat->rels == NULL)
+        cat->n_rels = build_relations(cat, &cat->rels);
+    *out = cat->rels;
+    return cat->n_rels;
+}
+
+/* The relation list of @cat, in the statement arena. */
+static size_t
+build_relations(struct pgcat *cat, struct pgcat_rel **out)
+{
+    struct tl_arena *a = cat->st->a;
     size_t n = cat->n_tables + N_SPECS;
     struct pgcat_rel *v = tl_arena_calloc(a, (n + 1) * sizeof(*v));
     size_t k = 0;
@@ -718,7 +732,7 @@ static void
 gen_class(struct pgcat *cat, struct rows *r)
 {
     struct pgcat_rel *rels;
-    size_t n = pgcat_relations(cat, r->a, &rels);
+    size_t n = pgcat_relations(cat, &rels);
     for (size_t i = 0; i < n; i++) {
         const struct pgcat_rel *rl = &rels[i];
         struct tl_value *row = new_row(r);
@@ -867,7 +881,7 @@ static void
 gen_attribute(struct pgcat *cat, struct rows *r)
 {
     struct pgcat_rel *rels;
-    size_t n = pgcat_relations(cat, r->a, &rels);
+    size_t n = pgcat_relations(cat, &rels);
     for (size_t i = 0; i < n; i++) {
         const struct tl_table *t = rels[i].t;
         for (uint32_t c = 0; c < t->n_columns; c++)
@@ -1218,7 +1232,7 @@ static void
 gen_tables(struct pgcat *cat, struct rows *r)
 {
     struct pgcat_rel *rels;
-    size_t n = pgcat_relations(cat, r->a, &rels);
+    size_t n = pgcat_relations(cat, &rels);
     for (size_t i = 0; i < n; i++) {
         if (rels[i].kind != 'r')
             continue;
@@ -1334,7 +1348,7 @@ static void
 gen_is_tables(struct pgcat *cat, struct rows *r)
 {
     struct pgcat_rel *rels;
-    size_t n = pgcat_relations(cat, r->a, &rels);
+    size_t n = pgcat_relations(cat, &rels);
     for (size_t i = 0; i < n; i++) {
         struct tl_value *row = new_row(r);
         set_text(r, row, "table_catalog", cat->database);
@@ -1365,7 +1379,7 @@ static void
 gen_is_columns(struct pgcat *cat, struct rows *r)
 {
     struct pgcat_rel *rels;
-    size_t n = pgcat_relations(cat, r->a, &rels);
+    size_t n = pgcat_relations(cat, &rels);
     for (size_t i = 0; i < n; i++) {
         const struct tl_table *t = rels[i].t;
         for (uint32_t c = 0; c < t->n_columns; c++) {

@@ -27,6 +27,10 @@
 #include "value.h"
 
 struct sql_stmt;
+struct pgcat_rel;
+
+/* The virtual tables there are (pgcat_find() numbers them below it). */
+#define PGCAT_MAX_TABLES 64
 
 #define PGCAT_NS_PG_CATALOG 11
 #define PGCAT_NS_PUBLIC 2200
@@ -46,6 +50,8 @@ struct pgcat {
     size_t n_tables;
     struct tl_sequence *seqs; /* in the statement arena */
     size_t n_seqs;
+    struct pgcat_rel *rels; /* every relation (pgcat_relations()) */
+    size_t n_rels;
     const char *user;
     const char *database;
     struct sql_stmt *st;
@@ -85,10 +91,10 @@ struct pgcat_rel {
     bool user;
 };
 
-/** Every relation of @cat (user tables first) into *@out (in @a); returns
- * how many. Cannot fail. */
-size_t pgcat_relations(struct pgcat *cat, struct tl_arena *a,
-                       struct pgcat_rel **out);
+/** Every relation of @cat (user tables first) into *@out (borrowed from
+ * @cat, built once per statement in its arena); returns how many. Cannot
+ * fail. */
+size_t pgcat_relations(struct pgcat *cat, struct pgcat_rel **out);
 /** The name of namespace @nsp ("public" for any unknown one). */
 const char *pgcat_nsp_name(uint32_t nsp);
 /** The namespace OID of @schema (public for any unknown one). */

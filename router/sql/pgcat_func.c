@@ -60,7 +60,7 @@ static const struct pgcat_rel *
 find_rel_oid(struct pgcat *cat, struct tl_arena *a, int64_t oid, bool *is_index)
 {
     struct pgcat_rel *rels;
-    size_t n = pgcat_relations(cat, a, &rels);
+    size_t n = pgcat_relations(cat, &rels);
     for (size_t i = 0; i < n; i++) {
         if (rels[i].oid == oid) {
             *is_index = false;
@@ -812,7 +812,7 @@ name_to_oid(struct sql_stmt *st, struct pgcat *cat, const char *kind,
             dot ? tl_arena_strndup(st->a, s, (size_t)(dot - s)) : NULL;
         const char *name = dot ? dot + 1 : s;
         struct pgcat_rel *rels;
-        size_t n = pgcat_relations(cat, st->a, &rels);
+        size_t n = pgcat_relations(cat, &rels);
         for (size_t i = 0; i < n; i++) {
             bool visible = schema != NULL
                                ? strcmp(rels[i].schema, schema) == 0

@@ -702,15 +702,11 @@ bind_sort(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
     q->sort = tl_arena_calloc(st->a, (q->n_sort + 1) * sizeof(*q->sort));
     for (size_t i = 0; i < q->n_sort; i++) {
         const PgQuery__SortBy *sb = ss->sort_clause[i]->sort_by;
-        if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
-            return sql_unsupported(st, "ORDER BY ... USING");
         struct query_sort *k = &q->sort[i];
-        k->desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
-        k->nulls_first =
-            sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
-            (k->desc &&
-             sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
-        int rv = bind_sort_item(st, q, sc, sb->node, &k->expr);
+        int rv = sql_bind_sort_order(st, sb, &k->desc, &k->nulls_first);
+        if (rv != 0)
+            return rv;
+        rv = bind_sort_item(st, q, sc, sb->node, &k->expr);
         if (rv != 0)
             return rv;
     }
@@ -1739,12 +1735,10 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
     for (size_t i = 0; i < w->n_order; i++) {
         const PgQuery__SortBy *sb = wd->order_clause[i]->sort_by;
         struct query_sort *k = &w->order[i];
-        k->desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
-        k->nulls_first =
-            sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
-            (k->desc &&
-             sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
-        int rv = bind_expr(st, &isc, sb->node, &k->expr);
+        int rv = sql_bind_sort_order(st, sb, &k->desc, &k->nulls_first);
+        if (rv != 0)
+            return rv;
+        rv = bind_expr(st, &isc, sb->node, &k->expr);
         if (rv != 0)
             return rv;
     }

@@ -421,6 +421,10 @@ int bind_predicate(struct sql_stmt *st, const struct bind_scope *sc,
 int sql_bind_limit(struct sql_stmt *st, const PgQuery__Node *n,
                    const char *what, const char *state, bool *has,
                    uint64_t *out);
+/** The direction of ORDER BY item @sb into *@desc and *@nulls_first
+ * (PostgreSQL's defaults); 0A000 for USING. */
+int sql_bind_sort_order(struct sql_stmt *st, const PgQuery__SortBy *sb,
+                        bool *desc, bool *nulls_first);
 /** Bind and evaluate a constant expression (no column references). */
 int bind_const(struct sql_stmt *st, const PgQuery__Node *n,
                struct tl_value *out);
