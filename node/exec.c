@@ -15,8 +15,9 @@
 
 /* What one scan needs, compiled once from the fragment. */
 struct scan_ctx {
-    struct storage *st;
-    rocksdb_column_family_handle_t *cf;
+    struct store *st;
+    struct store_cf *cf;
+    struct store_read read; /* how the scan reads the store */
     const Talus__ScanFragment *sf;
     struct tl_table *t;
     struct tl_expr *filter;
@@ -51,12 +52,11 @@ exec_now_ms(void)
 }
 
 int
-exec_storage_error(struct tl_error *err, const char *what, char *msg)
+exec_storage_error(struct tl_error *err, const char *what, const char *msg)
 {
     tl_error_set(err, TL_EIO, TL_SQLSTATE_INTERNAL_ERROR,
                  "storage error during %s", what);
     tl_error_detail(err, "%s", msg);
-    rocksdb_free(msg);
     return TL_EIO;
 }
 
@@ -98,15 +98,18 @@ compile_projection(struct scan_ctx *c)
 }
 
 static int
-scan_ctx_init(struct scan_ctx *c, struct storage *st,
-              rocksdb_column_family_handle_t *cf, const Talus__ScanFragment *sf,
-              struct tl_arena *a, struct tl_error *err)
+scan_ctx_init(struct scan_ctx *c, struct store *st, struct store_cf *cf,
+              const Talus__ScanFragment *sf, struct tl_arena *a,
+              struct tl_error *err)
 {
     int rv;
 
     memset(c, 0, sizeof *c);
     c->st = st;
     c->cf = cf;
+    /* Every scan reads the newest applied state until reads carry a
+     * snapshot timestamp (store.h). */
+    c->read = store_read_latest();
     c->sf = sf;
     c->a = a;
     c->err = err;
@@ -129,7 +132,8 @@ scan_ctx_init(struct scan_ctx *c, struct storage *st,
             return rv;
     }
     if (sf->n_joins > 0) {
-        rv = exec_join_create(st, cf, sf, c->t, c->filter, a, &c->join, err);
+        rv = exec_join_create(st, cf, &c->read, sf, c->t, c->filter, a,
+                              &c->join, err);
         if (rv != 0)
             return rv;
         /* The join applies the conjuncts that read joined columns. */
@@ -238,34 +242,32 @@ static int
 scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
            const ProtobufCBinaryData *resume, row_fn fn, void *arg)
 {
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_iterator_t *it;
-    const char *end = (const char *)r->end.data;
-    size_t end_len = r->end.len;
-    char *msg = NULL;
+    struct store_read rd = c->read;
+    struct store_iter *it;
+    char msg[256];
     int rv = 0;
 
-    if (end_len == 0) {
+    rd.upper = r->end.data;
+    rd.upper_len = r->end.len;
+    if (rd.upper_len == 0) {
         /* Unbounded: stop before the reserved applied-index key. */
-        end = STORAGE_APPLIED_KEY;
-        end_len = STORAGE_APPLIED_KEY_LEN;
+        rd.upper = STORE_APPLIED_KEY;
+        rd.upper_len = STORE_APPLIED_KEY_LEN;
     }
-    /* RocksDB keeps a pointer to the bound: it lives in the request. */
-    rocksdb_readoptions_set_iterate_upper_bound(ro, end, end_len);
-    it = rocksdb_create_iterator_cf(c->st->db, ro, c->cf);
+    it = store_iter_create(c->st, c->cf, &rd);
     if (resume != NULL &&
         key_cmp(resume->data, resume->len, r->start.data, r->start.len) > 0)
-        rocksdb_iter_seek(it, (const char *)resume->data, resume->len);
+        store_iter_seek(it, resume->data, resume->len);
     else
-        rocksdb_iter_seek(it, (const char *)r->start.data, r->start.len);
-    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        store_iter_seek(it, r->start.data, r->start.len);
+    for (; store_iter_valid(it); store_iter_next(it)) {
         size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = store_iter_key(it, &klen);
         const char *v;
         int pass;
         if (resume != NULL && key_cmp(k, klen, resume->data, resume->len) <= 0)
             continue;
-        v = rocksdb_iter_value(it, &vlen);
+        v = store_iter_value(it, &vlen);
         rv = filter_row(c, v, vlen, &pass);
         if (rv == 0 && pass)
             rv = pass_row(c, k, klen, v, vlen, fn, arg);
@@ -274,13 +276,9 @@ scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
         if (rv != 0)
             break;
     }
-    if (rv == 0) {
-        rocksdb_iter_get_error(it, &msg);
-        if (msg != NULL)
-            rv = exec_storage_error(c->err, "scan", msg);
-    }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    if (rv == 0 && store_iter_status(it, msg, sizeof msg) != 0)
+        rv = exec_storage_error(c->err, "scan", msg);
+    store_iter_destroy(it);
     return rv;
 }
 
@@ -545,10 +543,9 @@ scan_sorted(struct scan_ctx *c, struct exec_scan_result *out)
 }
 
 int
-exec_scan(struct storage *st, rocksdb_column_family_handle_t *cf,
-          const Talus__ScanFragment *sf, const struct exec_limits *lim,
-          struct tl_arena *a, struct exec_scan_result *out,
-          struct tl_error *err)
+exec_scan(struct store *st, struct store_cf *cf, const Talus__ScanFragment *sf,
+          const struct exec_limits *lim, struct tl_arena *a,
+          struct exec_scan_result *out, struct tl_error *err)
 {
     struct scan_ctx c;
     int rv;
@@ -824,7 +821,7 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
 }
 
 int
-exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
+exec_modify(struct store *st, struct store_cf *cf,
             const Talus__ModifyFragment *mf, uint64_t request_id,
             uint64_t read_index, exec_propose_fn propose, void *ctx,
             struct tl_arena *a, uint64_t *count, struct tl_error *err)

@@ -17,7 +17,7 @@
 
 #include "arena.h"
 #include "fsm.h"
-#include "storage.h"
+#include "node/store/store.h"
 #include "talus.pb-c.h"
 #include "tl_error.h"
 
@@ -55,8 +55,8 @@ typedef int (*exec_propose_fn)(void *ctx, const Talus__WriteBatch *wb,
                                struct fsm_result *res, struct tl_error *err);
 
 /** Fill @err with XX000 "storage error during @what" and RocksDB's
- * message @msg (freed here). Returns TL_EIO. */
-int exec_storage_error(struct tl_error *err, const char *what, char *msg);
+ * message @msg (borrowed). Returns TL_EIO. */
+int exec_storage_error(struct tl_error *err, const char *what, const char *msg);
 
 /** Run scan fragment @sf over @cf (see talus.proto ScanFragment: ranges in
  * order, resume_key, filter, projection, limit, order/top-N, count_only,
@@ -69,7 +69,7 @@ int exec_storage_error(struct tl_error *err, const char *what, char *msg);
  * and the clock read every EXEC_CHECK_ROWS rows visited. On error returns
  * a TL_E* code with @err filled (table or expression errors carry their
  * SQLSTATE; storage errors are XX000). */
-int exec_scan(struct storage *st, rocksdb_column_family_handle_t *cf,
+int exec_scan(struct store *st, struct store_cf *cf,
               const Talus__ScanFragment *sf, const struct exec_limits *lim,
               struct tl_arena *a, struct exec_scan_result *out,
               struct tl_error *err);
@@ -85,7 +85,7 @@ int exec_scan(struct storage *st, rocksdb_column_family_handle_t *cf,
  * scan starts: the batch carries it (WriteBatch.read_index).
  * Errors: 23505 (new primary key exists), 23502, cast and expression
  * errors, whatever @propose reports. */
-int exec_modify(struct storage *st, rocksdb_column_family_handle_t *cf,
+int exec_modify(struct store *st, struct store_cf *cf,
                 const Talus__ModifyFragment *mf, uint64_t request_id,
                 uint64_t read_index, exec_propose_fn propose, void *ctx,
                 struct tl_arena *a, uint64_t *count, struct tl_error *err);

@@ -39,7 +39,7 @@ struct step {
     int mode;               /* enum step_mode */
     int *pk_pair;           /* MODE_LOOKUP, _PREFIX: pair of each pk column */
     uint32_t n_prefix;      /* MODE_PREFIX: pk columns the pairs fix */
-    rocksdb_iterator_t *it; /* MODE_PREFIX: made at first use */
+    struct store_iter *it;  /* MODE_PREFIX: made at first use */
     struct entry *e;        /* MODE_HASH (sorted by key), MODE_LOOP */
     size_t n_e;
     struct tl_value *scratch; /* MODE_LOOKUP: t's row for the key */
@@ -47,9 +47,9 @@ struct step {
 };
 
 struct exec_join {
-    struct storage *st;
-    rocksdb_column_family_handle_t *cf;
-    rocksdb_readoptions_t *ro;
+    struct store *st;
+    struct store_cf *cf;
+    struct store_read read; /* how every step reads the store */
     struct tl_arena *a;
     uint32_t n_outer;
     uint32_t n_cols;
@@ -255,30 +255,27 @@ build_table(struct exec_join *j, struct step *s, struct tl_error *err)
     struct tl_buf start, end;
     struct tl_arena tmp;
     size_t cap = 0;
-    char *msg = NULL;
+    struct store_read rd = j->read;
+    struct store_iter *it;
+    char msg[256];
     int rv = 0;
 
     tl_buf_init(&start);
     tl_buf_init(&end);
     tl_arena_init(&tmp);
     tl_table_key_range(s->t, &start, &end);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)end.data,
-                                                end.len);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(j->st->db, ro, j->cf);
-    rocksdb_iter_seek(it, (const char *)start.data, start.len);
-    for (; rv == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    rd.upper = end.data;
+    rd.upper_len = end.len;
+    it = store_iter_create(j->st, j->cf, &rd);
+    store_iter_seek(it, start.data, start.len);
+    for (; rv == 0 && store_iter_valid(it); store_iter_next(it)) {
         size_t vlen;
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *v = store_iter_value(it, &vlen);
         rv = add_entry(j, s, v, vlen, &cap, &tmp, err);
     }
-    if (rv == 0) {
-        rocksdb_iter_get_error(it, &msg);
-        if (msg != NULL)
-            rv = exec_storage_error(err, "join build", msg);
-    }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    if (rv == 0 && store_iter_status(it, msg, sizeof msg) != 0)
+        rv = exec_storage_error(err, "join build", msg);
+    store_iter_destroy(it);
     tl_arena_close(&tmp);
     tl_buf_close(&start);
     tl_buf_close(&end);
@@ -372,10 +369,11 @@ compile_step(struct exec_join *j, size_t k, const Talus__JoinStep *pb,
 }
 
 int
-exec_join_create(struct storage *st, rocksdb_column_family_handle_t *cf,
-                 const Talus__ScanFragment *sf, const struct tl_table *outer,
-                 struct tl_expr *filter, struct tl_arena *a,
-                 struct exec_join **out, struct tl_error *err)
+exec_join_create(struct store *st, struct store_cf *cf,
+                 const struct store_read *rd, const Talus__ScanFragment *sf,
+                 const struct tl_table *outer, struct tl_expr *filter,
+                 struct tl_arena *a, struct exec_join **out,
+                 struct tl_error *err)
 {
     struct exec_join *j = tl_arena_calloc(a, sizeof *j);
     int rv = 0;
@@ -386,7 +384,7 @@ exec_join_create(struct storage *st, rocksdb_column_family_handle_t *cf,
     j->n_outer = outer->n_columns;
     j->n_steps = sf->n_joins;
     j->steps = tl_arena_calloc(a, (j->n_steps + 1) * sizeof *j->steps);
-    j->ro = rocksdb_readoptions_create();
+    j->read = *rd;
     *out = j;
     uint32_t n = outer->n_columns;
     for (size_t k = 0; k < sf->n_joins; k++) {
@@ -443,14 +441,11 @@ exec_join_close(struct exec_join *j)
     if (j == NULL)
         return;
     for (size_t k = 0; k < j->n_steps; k++) {
-        if (j->steps[k].it != NULL)
-            rocksdb_iter_destroy(j->steps[k].it);
+        store_iter_destroy(j->steps[k].it);
         tl_table_destroy(j->steps[k].t);
         tl_buf_close(&j->steps[k].kbuf);
         free(j->steps[k].e);
     }
-    if (j->ro != NULL)
-        rocksdb_readoptions_destroy(j->ro);
 }
 
 /* ------------------------------------------------------------ running */
@@ -532,7 +527,7 @@ lookup(struct run *r, size_t k, bool *matched)
 {
     struct step *s = &r->j->steps[k];
     const struct tl_table *t = s->t;
-    char *msg = NULL;
+    char *val;
     size_t vlen;
     int rv;
 
@@ -546,15 +541,14 @@ lookup(struct run *r, size_t k, bool *matched)
     }
     tl_buf_reset(&s->kbuf);
     tl_table_row_key(t, s->scratch, &s->kbuf);
-    char *val =
-        rocksdb_get_cf(r->j->st->db, r->j->ro, r->j->cf,
-                       (const char *)s->kbuf.data, s->kbuf.len, &vlen, &msg);
-    if (msg != NULL)
-        return exec_storage_error(r->err, "join lookup", msg);
+    if (store_get(r->j->st, r->j->cf, &r->j->read, s->kbuf.data, s->kbuf.len,
+                  &val, &vlen, "join lookup") != 0)
+        return exec_storage_error(r->err, "join lookup",
+                                  "point read failed (see the node's log)");
     if (val == NULL)
         return 0;
     rv = stored_candidate(r, k, val, vlen, matched);
-    rocksdb_free(val);
+    free(val);
     return rv;
 }
 
@@ -567,7 +561,7 @@ prefix_scan(struct run *r, size_t k, bool *matched)
 {
     struct step *s = &r->j->steps[k];
     const struct tl_table *t = s->t;
-    char *msg = NULL;
+    char msg[256];
     int rv = 0;
 
     tl_buf_reset(&s->kbuf);
@@ -579,21 +573,18 @@ prefix_scan(struct run *r, size_t k, bool *matched)
         tl_key_encode_value(&s->kbuf, v);
     }
     if (s->it == NULL)
-        s->it = rocksdb_create_iterator_cf(r->j->st->db, r->j->ro, r->j->cf);
-    rocksdb_iter_seek(s->it, (const char *)s->kbuf.data, s->kbuf.len);
-    for (; rv == 0 && rocksdb_iter_valid(s->it); rocksdb_iter_next(s->it)) {
+        s->it = store_iter_create(r->j->st, r->j->cf, &r->j->read);
+    store_iter_seek(s->it, s->kbuf.data, s->kbuf.len);
+    for (; rv == 0 && store_iter_valid(s->it); store_iter_next(s->it)) {
         size_t klen, vlen;
-        const char *key = rocksdb_iter_key(s->it, &klen);
+        const char *key = store_iter_key(s->it, &klen);
         if (klen < s->kbuf.len || memcmp(key, s->kbuf.data, s->kbuf.len) != 0)
             break;
-        const char *val = rocksdb_iter_value(s->it, &vlen);
+        const char *val = store_iter_value(s->it, &vlen);
         rv = stored_candidate(r, k, val, vlen, matched);
     }
-    if (rv == 0) {
-        rocksdb_iter_get_error(s->it, &msg);
-        if (msg != NULL)
-            rv = exec_storage_error(r->err, "join scan", msg);
-    }
+    if (rv == 0 && store_iter_status(s->it, msg, sizeof msg) != 0)
+        rv = exec_storage_error(r->err, "join scan", msg);
     return rv;
 }
 

@@ -142,25 +142,25 @@ fifo_push(struct fsm_dedupe *d, uint64_t id, uint64_t index)
 }
 
 static void
-dedupe_key(uint64_t id, char key[STORAGE_DEDUPE_PREFIX_LEN + 8])
+dedupe_key(uint64_t id, char key[STORE_DEDUPE_PREFIX_LEN + 8])
 {
-    memcpy(key, STORAGE_DEDUPE_PREFIX, STORAGE_DEDUPE_PREFIX_LEN);
-    storage_encode_u64(id, key + STORAGE_DEDUPE_PREFIX_LEN);
+    memcpy(key, STORE_DEDUPE_PREFIX, STORE_DEDUPE_PREFIX_LEN);
+    store_encode_u64(id, key + STORE_DEDUPE_PREFIX_LEN);
 }
 
 /* Drop entries older than the window at @index, deleting them in @wb. */
 static void
-dedupe_prune(struct fsm_dedupe *d, rocksdb_writebatch_t *wb,
-             rocksdb_column_family_handle_t *cf, uint64_t index)
+dedupe_prune(struct fsm_dedupe *d, struct store_batch *wb, struct store_cf *cf,
+             uint64_t index)
 {
     while (d->fifo_n > 0 &&
            d->fifo_index[d->fifo_head] + FSM_DEDUPE_WINDOW < index) {
-        char key[STORAGE_DEDUPE_PREFIX_LEN + 8];
+        char key[STORE_DEDUPE_PREFIX_LEN + 8];
         uint64_t id = d->fifo[d->fifo_head];
         dedupe_erase(d, id);
         dedupe_key(id, key);
         if (wb != NULL)
-            rocksdb_writebatch_delete_cf(wb, cf, key, sizeof key);
+            store_batch_delete(wb, cf, key, sizeof key);
         d->fifo_head = (d->fifo_head + 1) % d->fifo_cap;
         d->fifo_n--;
     }
@@ -198,18 +198,15 @@ cmp_by_index(const void *a, const void *b)
 static int
 preferred_load(struct node_fsm *f)
 {
-    char *err = NULL;
     size_t len = 0;
-    char *v =
-        rocksdb_get_cf(f->st->db, f->st->ropts, f->cf, STORAGE_PREFERRED_KEY,
-                       STORAGE_PREFERRED_KEY_LEN, &len, &err);
-    if (err != NULL) {
-        rocksdb_free(err);
-        return TL_EIO;
-    }
+    char *v;
+    int rv = store_get(f->st, f->cf, NULL, STORE_PREFERRED_KEY,
+                       STORE_PREFERRED_KEY_LEN, &v, &len, "preferred");
+    if (rv != 0)
+        return rv;
     atomic_store(&f->preferred,
                  v != NULL && len == 4 ? tl_load_be32((const uint8_t *)v) : 0);
-    rocksdb_free(v);
+    free(v);
     return 0;
 }
 
@@ -217,25 +214,24 @@ preferred_load(struct node_fsm *f)
 static int
 dedupe_load(struct node_fsm *f)
 {
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_iterator_t *it;
+    struct store_read r = store_read_latest();
+    struct store_iter *it;
     struct fsm_dedupe_entry *all = NULL;
     size_t n = 0, cap = 0;
-    char *err = NULL;
+    char err[256];
     int rv = 0;
 
     dedupe_free(&f->dedupe);
-    rocksdb_readoptions_set_iterate_upper_bound(ro, STORAGE_MAX_KEY,
-                                                STORAGE_MAX_KEY_LEN);
-    it = rocksdb_create_iterator_cf(f->st->db, ro, f->cf);
-    for (rocksdb_iter_seek(it, STORAGE_DEDUPE_PREFIX,
-                           STORAGE_DEDUPE_PREFIX_LEN);
-         rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    r.upper = STORE_MAX_KEY;
+    r.upper_len = STORE_MAX_KEY_LEN;
+    it = store_iter_create(f->st, f->cf, &r);
+    for (store_iter_seek(it, STORE_DEDUPE_PREFIX, STORE_DEDUPE_PREFIX_LEN);
+         store_iter_valid(it); store_iter_next(it)) {
         size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
-        if (klen != STORAGE_DEDUPE_PREFIX_LEN + 8 ||
-            memcmp(k, STORAGE_DEDUPE_PREFIX, STORAGE_DEDUPE_PREFIX_LEN) != 0)
+        const char *k = store_iter_key(it, &klen);
+        const char *v = store_iter_value(it, &vlen);
+        if (klen != STORE_DEDUPE_PREFIX_LEN + 8 ||
+            memcmp(k, STORE_DEDUPE_PREFIX, STORE_DEDUPE_PREFIX_LEN) != 0)
             break;
         if (vlen != 16) {
             rv = TL_ECORRUPT;
@@ -248,20 +244,17 @@ dedupe_load(struct node_fsm *f)
                 abort();
         }
         all[n].request_id =
-            tl_load_be64((const uint8_t *)k + STORAGE_DEDUPE_PREFIX_LEN);
+            tl_load_be64((const uint8_t *)k + STORE_DEDUPE_PREFIX_LEN);
         all[n].index = tl_load_be64((const uint8_t *)v);
         all[n].result = tl_load_be64((const uint8_t *)v + 8);
         n++;
     }
-    rocksdb_iter_get_error(it, &err);
-    if (err != NULL) {
+    if (store_iter_status(it, err, sizeof err) != 0) {
         tl_error("fsm", "event=dedupe_load_failed shard=%u err=\"%s\"",
                  f->shard, err);
-        rocksdb_free(err);
         rv = TL_EIO;
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    store_iter_destroy(it);
     if (rv == 0 && n > 0) {
         qsort(all, n, sizeof *all, cmp_by_index);
         for (size_t i = 0; i < n; i++) {
@@ -275,12 +268,12 @@ dedupe_load(struct node_fsm *f)
 
 /* Record @id's result @res at @index, in memory and in @wb. */
 static void
-dedupe_record(struct node_fsm *f, rocksdb_writebatch_t *wb, uint64_t id,
+dedupe_record(struct node_fsm *f, struct store_batch *wb, uint64_t id,
               uint64_t index, const struct fsm_result *res)
 {
     struct fsm_dedupe_entry e = {id, index,
                                  (uint64_t)(uintptr_t)fsm_result_pack(res)};
-    char key[STORAGE_DEDUPE_PREFIX_LEN + 8], val[16];
+    char key[STORE_DEDUPE_PREFIX_LEN + 8], val[16];
 
     dedupe_prune(&f->dedupe, wb, f->cf, index);
     if (dedupe_find(&f->dedupe, id) != NULL)
@@ -288,15 +281,15 @@ dedupe_record(struct node_fsm *f, rocksdb_writebatch_t *wb, uint64_t id,
     dedupe_insert_slot(&f->dedupe, &e);
     fifo_push(&f->dedupe, id, index);
     dedupe_key(id, key);
-    storage_encode_u64(index, val);
-    storage_encode_u64(e.result, val + 8);
-    rocksdb_writebatch_put_cf(wb, f->cf, key, sizeof key, val, sizeof val);
+    store_encode_u64(index, val);
+    store_encode_u64(e.result, val + 8);
+    store_batch_put(wb, f->cf, key, sizeof key, val, sizeof val);
 }
 
 /* ------------------------------------------------------------ apply */
 
 int
-fsm_init(struct node_fsm *f, struct storage *st, uint32_t shard)
+fsm_init(struct node_fsm *f, struct store *st, uint32_t shard)
 {
     uint64_t applied = 0;
     int rv;
@@ -304,10 +297,10 @@ fsm_init(struct node_fsm *f, struct storage *st, uint32_t shard)
     memset(f, 0, sizeof *f);
     f->st = st;
     f->shard = shard;
-    f->cf = storage_shard_cf(st, shard);
+    f->cf = store_shard_cf(st, shard);
     if (f->cf == NULL)
         return TL_ENOTFOUND;
-    rv = storage_read_applied(st, f->cf, &applied);
+    rv = store_read_applied(st, f->cf, NULL, &applied);
     if (rv != 0)
         return rv;
     atomic_store(&f->applied, applied);
@@ -341,7 +334,6 @@ fsm_applied(struct node_fsm *f)
 static int
 check_cond(struct node_fsm *f, const Talus__Mutation *m, int *ok)
 {
-    char *err = NULL;
     size_t len = 0;
     char *v;
 
@@ -349,41 +341,33 @@ check_cond(struct node_fsm *f, const Talus__Mutation *m, int *ok)
     if (m->cond == TALUS__MUTATION__COND__NONE ||
         m->kind == TALUS__MUTATION__KIND__DELETE_RANGE)
         return 0;
-    v = rocksdb_get_cf(f->st->db, f->st->ropts, f->cf,
-                       (const char *)m->key.data, m->key.len, &len, &err);
-    if (err != NULL) {
-        tl_error("fsm", "event=cond_read_failed shard=%u err=\"%s\"", f->shard,
-                 err);
-        rocksdb_free(err);
+    if (store_get(f->st, f->cf, NULL, m->key.data, m->key.len, &v, &len,
+                  "condition") != 0)
         return TL_EIO;
-    }
     if (m->cond == TALUS__MUTATION__COND__ABSENT)
         *ok = v == NULL;
     else
         *ok = v != NULL && len == m->expect.len &&
               (len == 0 || memcmp(v, m->expect.data, len) == 0);
-    rocksdb_free(v);
+    free(v);
     return 0;
 }
 
 static void
-add_mutation(struct node_fsm *f, rocksdb_writebatch_t *wb,
+add_mutation(struct node_fsm *f, struct store_batch *wb,
              const Talus__Mutation *m)
 {
     switch (m->kind) {
     case TALUS__MUTATION__KIND__PUT:
-        rocksdb_writebatch_put_cf(wb, f->cf, (const char *)m->key.data,
-                                  m->key.len, (const char *)m->value.data,
-                                  m->value.len);
+        store_batch_put(wb, f->cf, m->key.data, m->key.len, m->value.data,
+                        m->value.len);
         break;
     case TALUS__MUTATION__KIND__DELETE:
-        rocksdb_writebatch_delete_cf(wb, f->cf, (const char *)m->key.data,
-                                     m->key.len);
+        store_batch_delete(wb, f->cf, m->key.data, m->key.len);
         break;
     case TALUS__MUTATION__KIND__DELETE_RANGE:
-        rocksdb_writebatch_delete_range_cf(
-            wb, f->cf, (const char *)m->key.data, m->key.len,
-            (const char *)m->end_key.data, m->end_key.len);
+        store_batch_delete_range(wb, f->cf, m->key.data, m->key.len,
+                                 m->end_key.data, m->end_key.len);
         break;
     default:
         break;
@@ -392,19 +376,16 @@ add_mutation(struct node_fsm *f, rocksdb_writebatch_t *wb,
 
 /* Write @wb plus the applied index @index atomically. */
 static int
-commit(struct node_fsm *f, rocksdb_writebatch_t *wb, uint64_t index)
+commit(struct node_fsm *f, struct store_batch *wb, uint64_t index)
 {
-    char idx[8];
-    char *err = NULL;
+    char idx[8], err[256];
 
-    storage_encode_u64(index, idx);
-    rocksdb_writebatch_put_cf(wb, f->cf, STORAGE_APPLIED_KEY,
-                              STORAGE_APPLIED_KEY_LEN, idx, sizeof idx);
-    rocksdb_write(f->st->db, f->st->wopts, wb, &err);
-    if (err != NULL) {
+    store_encode_u64(index, idx);
+    store_batch_put(wb, f->cf, STORE_APPLIED_KEY, STORE_APPLIED_KEY_LEN, idx,
+                    sizeof idx);
+    if (store_write(f->st, wb, false, err, sizeof err) != 0) {
         tl_error("fsm", "event=write_failed shard=%u index=%llu err=\"%s\"",
                  f->shard, (unsigned long long)index, err);
-        rocksdb_free(err);
         return TL_EIO;
     }
     atomic_store(&f->applied, index);
@@ -440,6 +421,28 @@ check_all(struct node_fsm *f, const Talus__WriteBatch *b,
 }
 
 void
+fsm_entry_encode_raw(enum fsm_entry_kind kind, const void *body, size_t len,
+                     struct raft_buffer *out)
+{
+    size_t total = tl_cluster_entry_bytes(len);
+    uint8_t *p = raft_calloc(1, total);
+    if (p == NULL)
+        abort();
+    p[0] = 'T';
+    p[1] = 'L';
+    p[2] = (uint8_t)kind;
+    p[3] = '1';
+    p[4] = (uint8_t)(len >> 24);
+    p[5] = (uint8_t)(len >> 16);
+    p[6] = (uint8_t)(len >> 8);
+    p[7] = (uint8_t)len;
+    if (len > 0)
+        memcpy(p + FSM_ENTRY_HEADER, body, len);
+    out->base = p;
+    out->len = total;
+}
+
+void
 fsm_entry_encode(const Talus__WriteBatch *wb, struct raft_buffer *out)
 {
     size_t n = talus__write_batch__get_packed_size(wb);
@@ -447,7 +450,11 @@ fsm_entry_encode(const Talus__WriteBatch *wb, struct raft_buffer *out)
     uint8_t *p = raft_calloc(1, total);
     if (p == NULL)
         abort();
-    memcpy(p, FSM_ENTRY_MAGIC, 4);
+    /* Packed in place: a large batch is not copied twice. */
+    p[0] = 'T';
+    p[1] = 'L';
+    p[2] = (uint8_t)FSM_ENTRY_WRITE;
+    p[3] = '1';
     p[4] = (uint8_t)(n >> 24);
     p[5] = (uint8_t)(n >> 16);
     p[6] = (uint8_t)(n >> 8);
@@ -457,44 +464,47 @@ fsm_entry_encode(const Talus__WriteBatch *wb, struct raft_buffer *out)
     out->len = total;
 }
 
-/* The batch inside an entry payload, or NULL if malformed. */
-static Talus__WriteBatch *
-decode_entry(const void *data, size_t len)
+int
+fsm_entry_decode(const void *data, size_t len, enum fsm_entry_kind *kind,
+                 const void **body, size_t *body_len)
 {
     const uint8_t *p = data;
     size_t n;
-    if (len < FSM_ENTRY_HEADER || memcmp(p, FSM_ENTRY_MAGIC, 4) != 0)
-        return NULL;
+    if (len < FSM_ENTRY_HEADER || p[0] != 'T' || p[1] != 'L' || p[3] != '1')
+        return TL_EPROTO;
     n = tl_load_be32(p + 4);
     if (n > len - FSM_ENTRY_HEADER)
-        return NULL;
-    return talus__write_batch__unpack(NULL, n, p + FSM_ENTRY_HEADER);
+        return TL_EPROTO;
+    *kind = (enum fsm_entry_kind)p[2];
+    *body = p + FSM_ENTRY_HEADER;
+    *body_len = n;
+    return 0;
 }
 
-int
-fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
-                size_t len, struct fsm_result *res)
+/* A payload that cannot be applied: keep the index moving (a bad entry
+ * must not wedge the shard), write nothing else. */
+static int
+apply_bad(struct node_fsm *f, struct store_batch *wb, uint64_t index,
+          const char *why, struct fsm_result *res)
 {
-    Talus__WriteBatch *b;
-    rocksdb_writebatch_t *wb;
+    tl_error("fsm", "event=bad_entry shard=%u index=%llu why=%s", f->shard,
+             (unsigned long long)index, why);
+    res->outcome = FSM_BAD_BATCH;
+    dedupe_prune(&f->dedupe, wb, f->cf, index);
+    return commit(f, wb, index);
+}
+
+/* FSM_ENTRY_WRITE: apply the packed batch @body/@n at @index (see
+ * fsm_apply_batch()), adding to @wb. */
+static int
+apply_write(struct node_fsm *f, struct store_batch *wb, uint64_t index,
+            const void *body, size_t n, struct fsm_result *res)
+{
+    Talus__WriteBatch *b = talus__write_batch__unpack(NULL, n, body);
     int rv;
 
-    res->outcome = FSM_OK;
-    res->mutation = -1;
-    res->cond = 0;
-    res->affected = 0;
-    if (index <= atomic_load(&f->applied))
-        return 0; /* replay of an entry already in RocksDB */
-    wb = rocksdb_writebatch_create();
-    b = decode_entry(data, len);
-    if (b == NULL) {
-        /* Keep the index moving: a bad entry must not wedge the shard. */
-        tl_error("fsm", "event=bad_batch shard=%u index=%llu", f->shard,
-                 (unsigned long long)index);
-        res->outcome = FSM_BAD_BATCH;
-        rv = commit(f, wb, index);
-        goto out_wb;
-    }
+    if (b == NULL)
+        return apply_bad(f, wb, index, "write_batch", res);
     if (b->has_request_id && b->request_id != 0) {
         uint64_t first;
         if (fsm_dedupe_lookup(f, b->request_id, res, &first)) {
@@ -505,12 +515,12 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
                     (unsigned long long)index, (unsigned long long)first);
             dedupe_prune(&f->dedupe, wb, f->cf, index);
             rv = commit(f, wb, index);
-            goto out_batch;
+            goto out;
         }
     }
     rv = check_all(f, b, res);
     if (rv != 0)
-        goto out_batch;
+        goto out;
     if (res->outcome == FSM_OK) {
         for (size_t i = 0; i < b->n_mutations; i++)
             add_mutation(f, wb, b->mutations[i]);
@@ -524,8 +534,8 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
                      (char)(b->preferred_leader >> 16),
                      (char)(b->preferred_leader >> 8),
                      (char)b->preferred_leader};
-        rocksdb_writebatch_put_cf(wb, f->cf, STORAGE_PREFERRED_KEY,
-                                  STORAGE_PREFERRED_KEY_LEN, v, sizeof v);
+        store_batch_put(wb, f->cf, STORE_PREFERRED_KEY, STORE_PREFERRED_KEY_LEN,
+                        v, sizeof v);
     }
     if (b->has_request_id && b->request_id != 0 && res->outcome == FSM_OK)
         dedupe_record(f, wb, b->request_id, index, res);
@@ -536,11 +546,41 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
         atomic_store(&f->preferred, b->preferred_leader);
     if (rv == 0 && res->outcome == FSM_OK && f->applied_cb != NULL)
         f->applied_cb(f, b);
-
-out_batch:
+out:
     talus__write_batch__free_unpacked(b, NULL);
-out_wb:
-    rocksdb_writebatch_destroy(wb);
+    return rv;
+}
+
+int
+fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
+                size_t len, struct fsm_result *res)
+{
+    struct store_batch *wb;
+    enum fsm_entry_kind kind;
+    const void *body;
+    size_t n;
+    int rv;
+
+    res->outcome = FSM_OK;
+    res->mutation = -1;
+    res->cond = 0;
+    res->affected = 0;
+    if (index <= atomic_load(&f->applied))
+        return 0; /* replay of an entry already in RocksDB */
+    wb = store_batch_create();
+    if (fsm_entry_decode(data, len, &kind, &body, &n) != 0) {
+        rv = apply_bad(f, wb, index, "framing", res);
+    } else {
+        switch (kind) {
+        case FSM_ENTRY_WRITE:
+            rv = apply_write(f, wb, index, body, n, res);
+            break;
+        default:
+            rv = apply_bad(f, wb, index, "unknown_kind", res);
+            break;
+        }
+    }
+    store_batch_destroy(wb);
     return rv;
 }
 
@@ -557,7 +597,7 @@ static size_t
 spill_key(const struct node_fsm *f, uint64_t index, char *key)
 {
     int n = snprintf(key, 32, "spill/%u/", f->shard);
-    storage_encode_u64(index, key + n);
+    store_encode_u64(index, key + n);
     return (size_t)n + 8;
 }
 
@@ -569,7 +609,7 @@ fsm_restore_load(struct node_fsm *f)
     int rv;
 
     restore_meta_key(f, key, sizeof key);
-    rv = storage_meta_get(f->st, key, &v, &len);
+    rv = store_meta_get(f->st, key, &v, &len);
     if (rv != 0)
         return rv;
     if (v == NULL)
@@ -596,12 +636,12 @@ restore_begin(struct node_fsm *f, uint64_t index, uint32_t source)
     int rv;
 
     restore_meta_key(f, key, sizeof key);
-    storage_encode_u64(index, val);
+    store_encode_u64(index, val);
     val[8] = (char)(source >> 24);
     val[9] = (char)(source >> 16);
     val[10] = (char)(source >> 8);
     val[11] = (char)source;
-    rv = storage_meta_put(f->st, key, val, sizeof val);
+    rv = store_meta_put(f->st, key, val, sizeof val);
     if (rv != 0)
         return rv;
     f->restore_index = index;
@@ -621,16 +661,18 @@ restore_begin(struct node_fsm *f, uint64_t index, uint32_t source)
 static int
 spill(struct node_fsm *f, uint64_t index, const void *data, size_t len)
 {
-    char key[40];
-    char *err = NULL;
+    char key[40], err[256];
     size_t klen = spill_key(f, index, key);
-    rocksdb_put_cf(f->st->db, f->st->wopts, f->st->cfs[0], key, klen, data, len,
-                   &err);
-    if (err != NULL) {
+    struct store_batch *b = store_batch_create();
+    int rv;
+
+    store_batch_put(b, store_meta_cf(f->st), key, klen, data, len);
+    rv = store_write(f->st, b, false, err, sizeof err);
+    store_batch_destroy(b);
+    if (rv != 0) {
         tl_error("fsm", "event=spill_failed shard=%u err=\"%s\"", f->shard,
                  err);
-        rocksdb_free(err);
-        return TL_EIO;
+        return rv;
     }
     if (index > f->spill_last)
         f->spill_last = index;
@@ -642,49 +684,45 @@ fsm_restore_write_page(struct node_fsm *f, bool first, bool last,
                        uint64_t applied, const ProtobufCBinaryData *keys,
                        const ProtobufCBinaryData *values, size_t n)
 {
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    char *err = NULL;
+    struct store_batch *wb = store_batch_create();
+    char err[256];
+    int rv;
 
     if (first)
-        rocksdb_writebatch_delete_range_cf(wb, f->cf, "", 0, STORAGE_MAX_KEY,
-                                           STORAGE_MAX_KEY_LEN);
+        store_batch_delete_range(wb, f->cf, "", 0, STORE_MAX_KEY,
+                                 STORE_MAX_KEY_LEN);
     for (size_t i = 0; i < n; i++)
-        rocksdb_writebatch_put_cf(wb, f->cf, (const char *)keys[i].data,
-                                  keys[i].len, (const char *)values[i].data,
-                                  values[i].len);
+        store_batch_put(wb, f->cf, keys[i].data, keys[i].len, values[i].data,
+                        values[i].len);
     if (last) {
         char idx[8];
-        storage_encode_u64(applied, idx);
-        rocksdb_writebatch_put_cf(wb, f->cf, STORAGE_APPLIED_KEY,
-                                  STORAGE_APPLIED_KEY_LEN, idx, sizeof idx);
+        store_encode_u64(applied, idx);
+        store_batch_put(wb, f->cf, STORE_APPLIED_KEY, STORE_APPLIED_KEY_LEN,
+                        idx, sizeof idx);
     }
-    rocksdb_write(f->st->db, f->st->wopts, wb, &err);
-    rocksdb_writebatch_destroy(wb);
-    if (err != NULL) {
+    rv = store_write(f->st, wb, false, err, sizeof err);
+    store_batch_destroy(wb);
+    if (rv != 0)
         tl_error("fsm", "event=restore_write_failed shard=%u err=\"%s\"",
                  f->shard, err);
-        rocksdb_free(err);
-        return TL_EIO;
-    }
-    return 0;
+    return rv;
 }
 
 int
 fsm_restore_finish(struct node_fsm *f)
 {
-    rocksdb_readoptions_t *ro;
-    rocksdb_iterator_t *it;
-    char lo[40], hi[40], key[32];
+    struct store_read r = store_read_latest();
+    struct store_iter *it;
+    char lo[40], hi[40], key[32], err[256];
     size_t lo_len, hi_len;
     uint64_t applied, n_replayed = 0;
-    char *err = NULL;
     int rv;
 
     /* Entries the applier still holds would be spilled after the replay
      * below read the spill: finish with the queue empty. */
     applier_drain(f);
 
-    rv = storage_read_applied(f->st, f->cf, &applied);
+    rv = store_read_applied(f->st, f->cf, NULL, &applied);
     if (rv != 0)
         return rv;
     atomic_store(&f->applied, applied);
@@ -698,14 +736,14 @@ fsm_restore_finish(struct node_fsm *f)
     atomic_store(&f->restoring, false);
     lo_len = spill_key(f, 0, lo);
     hi_len = spill_key(f, UINT64_MAX, hi);
-    ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, hi, hi_len);
-    it = rocksdb_create_iterator_cf(f->st->db, ro, f->st->cfs[0]);
-    for (rocksdb_iter_seek(it, lo, lo_len); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    r.upper = hi;
+    r.upper_len = hi_len;
+    it = store_iter_create(f->st, store_meta_cf(f->st), &r);
+    for (store_iter_seek(it, lo, lo_len); store_iter_valid(it);
+         store_iter_next(it)) {
         size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *k = store_iter_key(it, &klen);
+        const char *v = store_iter_value(it, &vlen);
         uint64_t index = tl_load_be64((const uint8_t *)k + klen - 8);
         struct fsm_result res;
         if (index <= applied)
@@ -715,28 +753,26 @@ fsm_restore_finish(struct node_fsm *f)
             break;
         n_replayed++;
     }
-    rocksdb_iter_get_error(it, &err);
-    if (err != NULL) {
-        rocksdb_free(err);
+    if (rv == 0 && store_iter_status(it, err, sizeof err) != 0) {
+        tl_error("fsm", "event=spill_read_failed shard=%u err=\"%s\"", f->shard,
+                 err);
         rv = TL_EIO;
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    store_iter_destroy(it);
     if (rv != 0) {
         atomic_store(&f->restoring, true);
         return rv;
     }
     {
-        rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-        rocksdb_writebatch_delete_range_cf(wb, f->st->cfs[0], lo, lo_len, hi,
-                                           hi_len);
-        rocksdb_write(f->st->db, f->st->wopts, wb, &err);
-        rocksdb_writebatch_destroy(wb);
-        if (err != NULL)
-            rocksdb_free(err); /* harmless: replays skip applied indexes */
+        struct store_batch *wb = store_batch_create();
+        store_batch_delete_range(wb, store_meta_cf(f->st), lo, lo_len, hi,
+                                 hi_len);
+        /* A failure is harmless: replays skip applied indexes. */
+        (void)store_write(f->st, wb, false, NULL, 0);
+        store_batch_destroy(wb);
     }
     restore_meta_key(f, key, sizeof key);
-    storage_meta_put(f->st, key, NULL, 0);
+    store_meta_put(f->st, key, NULL, 0);
     tl_info("fsm",
             "event=restore_done shard=%u fetched_index=%llu replayed=%llu "
             "applied=%llu",
@@ -758,9 +794,9 @@ fsm_snapshot_encode(struct node_fsm *f, uint8_t out[FSM_SNAPSHOT_LEN])
     if (atomic_load(&f->restoring) && f->raft != NULL)
         applied = raft_last_applied(f->raft);
     memcpy(out, snapshot_magic, 8);
-    storage_encode_u64(f->shard, (char *)out + 8);
-    storage_encode_u64(applied, (char *)out + 16);
-    storage_encode_u64(f->node_id, (char *)out + 24);
+    store_encode_u64(f->shard, (char *)out + 8);
+    store_encode_u64(applied, (char *)out + 16);
+    store_encode_u64(f->node_id, (char *)out + 24);
 }
 
 int
@@ -912,7 +948,7 @@ fsm_snapshot_sync_cb(struct raft_fsm *rf, struct raft_buffer *bufs[],
      * caught up (raft asks again after a later entry). */
     if (!applier_idle(f))
         return RAFT_BUSY;
-    if (storage_sync(f->st) != 0)
+    if (store_sync(f->st) != 0)
         return RAFT_IOERR;
     tl_debug("fsm", "event=snapshot shard=%u", f->shard);
     if (f->retain_bytes > 0 && f->raft != NULL) {

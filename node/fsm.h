@@ -17,7 +17,7 @@
  * again re-evaluates it, which is how a modify re-scans after a concurrent
  * change and how a retry takes effect once), in memory (a hash table plus a
  * FIFO in index order) and in the shard's column family under
- * STORAGE_DEDUPE_PREFIX, written in the same RocksDB batch as the data and
+ * STORE_DEDUPE_PREFIX, written in the same RocksDB batch as the data and
  * pruned in the same batches; a duplicate returns the stored result and
  * writes nothing but the applied index. The table is rebuilt from RocksDB
  * by fsm_init(). Routers retry with the same id, so a write whose outcome
@@ -44,7 +44,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "storage.h"
+#include "node/store/store.h"
 #include "talus.pb-c.h"
 
 #define FSM_SNAPSHOT_LEN 32
@@ -88,8 +88,8 @@ struct fsm_done_slot;
 
 struct node_fsm {
     struct raft_fsm raft_fsm; /* handed to raft_init(); data == this */
-    struct storage *st;       /* borrowed */
-    rocksdb_column_family_handle_t *cf; /* borrowed */
+    struct store *st;         /* borrowed */
+    struct store_cf *cf;      /* borrowed */
     uint32_t shard;
     struct raft *raft;        /* borrowed; set before raft_start() */
     _Atomic uint64_t applied; /* last applied index, as stored */
@@ -145,7 +145,7 @@ struct node_fsm {
  * the dedupe table and a pending restore. TL_ENOTFOUND if the shard has
  * no column family, TL_EIO/TL_ECORRUPT if the state cannot be read.
  * Release with fsm_close(). */
-int fsm_init(struct node_fsm *f, struct storage *st, uint32_t shard);
+int fsm_init(struct node_fsm *f, struct store *st, uint32_t shard);
 
 /** Free the memory of @f (not its data). Safe after a failed init. */
 void fsm_close(struct node_fsm *f);
@@ -155,19 +155,40 @@ void fsm_close(struct node_fsm *f);
 bool fsm_dedupe_lookup(struct node_fsm *f, uint64_t request_id,
                        struct fsm_result *res, uint64_t *index);
 
-#define FSM_ENTRY_MAGIC "TLW1"
+/* A log entry payload: "TL", its kind (one byte), '1', the body length
+ * (4 bytes BE), the body, zero padding to a multiple of 8. Apply
+ * dispatches on the kind. Kinds are stored in raft logs: never renumber
+ * one, never reuse a retired one. */
+enum fsm_entry_kind {
+    FSM_ENTRY_WRITE = 'W', /* a packed talus.WriteBatch (data, control) */
+};
 #define FSM_ENTRY_HEADER 8
 
-/** Encode @wb as a raft entry payload into @out (raft_malloc'd: pass it
- * to raft_apply(), or free with raft_free()): "TLW1", the packed length
- * (4 bytes BE), the packed batch, zero padding to a multiple of 8. */
+/** Encode a payload of @kind with body @body/@len into @out (raft_malloc'd:
+ * pass it to raft_apply(), or free with raft_free()). Aborts if out of
+ * memory. */
+void fsm_entry_encode_raw(enum fsm_entry_kind kind, const void *body,
+                          size_t len, struct raft_buffer *out);
+
+/** Encode @wb as a FSM_ENTRY_WRITE payload into @out (as
+ * fsm_entry_encode_raw()). */
 void fsm_entry_encode(const Talus__WriteBatch *wb, struct raft_buffer *out);
 
+/** The kind of payload @data/@len and its body (*@body, *@body_len,
+ * borrowed from @data): 0, or TL_EPROTO when it is not a framed payload
+ * (too short, bad magic, body past the end). The kind is returned as
+ * found, known or not. */
+int fsm_entry_decode(const void *data, size_t len, enum fsm_entry_kind *kind,
+                     const void **body, size_t *body_len);
+
 /** Apply the entry payload @data/@len (fsm_entry_encode) as log entry
- * @index. Entries at or below the applied index are skipped (outcome
- * FSM_OK); a batch whose request id was already applied within the window
- * is not applied again: *@res is the first application's result (with its
- * `affected`). *@res says what happened. TL_EIO if RocksDB refused the write
+ * @index, by its kind. Entries at or below the applied index are skipped
+ * (outcome FSM_OK). FSM_ENTRY_WRITE: a batch whose request id was already
+ * applied within the window is not applied again: *@res is the first
+ * application's result (with its `affected`). A payload that does not
+ * decode, or of a kind this node does not know, writes nothing but the
+ * applied index (FSM_BAD_BATCH, logged): a bad entry must not wedge the
+ * shard. *@res says what happened. TL_EIO if RocksDB refused the write
  * (nothing applied). */
 int fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
                     size_t len, struct fsm_result *res);

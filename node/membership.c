@@ -57,7 +57,7 @@ static void
 host_shard(struct node *n, struct proposal *p)
 {
     struct node_shard *sh;
-    rocksdb_column_family_handle_t *cf;
+    struct store_cf *cf;
 
     if (p->shard >= n->cfg.n_shards && p->shard != TL_META_GROUP) {
         fail(p, TL_EINVAL, "shard %u does not exist (shards = %u)", p->shard,
@@ -76,8 +76,8 @@ host_shard(struct node *n, struct proposal *p)
     }
     /* A new replica starts empty: leftovers of an old one would claim an
      * applied index they do not have. */
-    if (storage_ensure_shard_cf(n->st, p->shard, &cf) != 0 ||
-        storage_clear_cf(n->st, cf) != 0) {
+    if (store_ensure_shard_cf(n->st, p->shard, &cf) != 0 ||
+        store_clear_cf(n->st, cf) != 0) {
         fail(p, TL_EIO, "cannot create the column family of shard %u",
              p->shard);
         return;
@@ -126,9 +126,9 @@ drop_closed_cb(struct raft *r)
     sh->io_inited = sh->transport_inited = false;
     applier_drain(&sh->fsm); /* nothing may write the shard after the clear */
     remove_tree(sh->dir);
-    storage_clear_cf(n->st, sh->fsm.cf);
+    store_clear_cf(n->st, sh->fsm.cf);
     snprintf(key, sizeof key, "restore/%u", sh->shard);
-    storage_meta_put(n->st, key, NULL, 0);
+    store_meta_put(n->st, key, NULL, 0);
     atomic_store(&sh->fsm.restoring, false);
     sh->dropping = false;
     sh->drop_p = NULL;

@@ -312,7 +312,7 @@ restored_one(struct proposal *p)
         return;
     }
     /* A newer snapshot arrived while copying: copy again. */
-    if (storage_read_applied(f->st, f->cf, &applied) != 0 ||
+    if (store_read_applied(f->st, f->cf, NULL, &applied) != 0 ||
         applied < atomic_load(&f->restore_index) ||
         fsm_restore_finish(f) != 0) {
         tl_warn("node",
@@ -930,7 +930,7 @@ node_save_hosted(struct node *n)
         buf[len++] = (uint8_t)s;
         buf[len++] = sh->initial;
     }
-    rv = storage_meta_put(n->st, HOSTED_KEY, buf, len);
+    rv = store_meta_put(n->st, HOSTED_KEY, buf, len);
     free(buf);
     return rv;
 }
@@ -968,7 +968,7 @@ collect_shards(struct node *n)
 {
     char *v;
     size_t len;
-    int rv = storage_meta_get(n->st, HOSTED_KEY, &v, &len);
+    int rv = store_meta_get(n->st, HOSTED_KEY, &v, &len);
 
     if (rv != 0)
         return rv;
@@ -1009,7 +1009,7 @@ open_storage(struct node *n)
     int rv;
 
     snprintf(path, sizeof path, "%s/db", n->self->dir);
-    rv = storage_open(path, NULL, 0, &n->st, errbuf, sizeof errbuf);
+    rv = store_open(path, NULL, 0, &n->st, errbuf, sizeof errbuf);
     if (rv != 0)
         tl_error("node", "event=storage_open_failed path=%s err=\"%s\"", path,
                  errbuf);
@@ -1075,7 +1075,7 @@ node_start_group(struct node_shard *sh)
 
     snprintf(sh->dir, sizeof sh->dir, "%s/raft/shard-%u", n->self->dir,
              sh->shard);
-    if (storage_mkdir_p(sh->dir) != 0) {
+    if (store_mkdir_p(sh->dir) != 0) {
         tl_error("node", "event=mkdir_failed path=%s err=\"%s\"", sh->dir,
                  strerror(errno));
         return TL_EIO;
@@ -1176,7 +1176,7 @@ start_all(struct node *n)
     size_t n_hosted = 0;
     int rv;
 
-    if (storage_mkdir_p(n->self->dir) != 0) {
+    if (store_mkdir_p(n->self->dir) != 0) {
         tl_error("node", "event=mkdir_failed path=%s err=\"%s\"", n->self->dir,
                  strerror(errno));
         return TL_EIO;
@@ -1189,10 +1189,10 @@ start_all(struct node *n)
         return rv;
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
         struct node_shard *sh = atomic_load(&n->by_shard[s]);
-        rocksdb_column_family_handle_t *cf;
+        struct store_cf *cf;
         if (sh == NULL)
             continue;
-        rv = storage_ensure_shard_cf(n->st, s, &cf);
+        rv = store_ensure_shard_cf(n->st, s, &cf);
         if (rv != 0)
             return rv;
         n_hosted++;
@@ -1270,7 +1270,7 @@ node_destroy(struct node *n)
         pthread_mutex_destroy(&sh->info_mu);
         free(sh);
     }
-    storage_close(n->st);
+    store_close(n->st);
     prepared_close(&n->prepared);
     pthread_mutex_destroy(&n->inflight_mu);
     pthread_mutex_destroy(&n->qmu);

@@ -16,11 +16,11 @@
 #include "exec.h"
 #include "fsm.h"
 #include "node.h"
+#include "node/store/store.h"
 #include "prepared.h"
 #include "raft_transport.h"
 #include "reads.h"
 #include "rpc_server.h"
-#include "storage.h"
 
 struct proposal;
 
@@ -141,7 +141,7 @@ struct node {
     bool handles_inited;
     struct rt_listener listener;
     bool listener_inited;
-    struct storage *st;
+    struct store *st;
     struct applier applier;         /* applies committed entries off the loop */
     struct prepared_store prepared; /* modify batches of a first phase */
     /* Every shard this node hosts or hosted, by id (allocated once). */
@@ -166,7 +166,10 @@ struct node {
     bool fetcher_started;
     pthread_mutex_t fmu;
     pthread_cond_t fcv;
-    bool fetcher_stop;
+    /* Set under fmu (with a broadcast of fcv, so a waiter never misses
+     * it); atomic because the fetcher also polls it between pages
+     * without the lock. */
+    _Atomic bool fetcher_stop;
     struct fetch_session *sessions; /* guarded by fmu */
     /* The newest catalog (map) version seen: in requests, and in catalog
      * batches this node applied as a meta group replica. Only grows; lost

@@ -488,15 +488,15 @@ shard_status(struct node_shard *sh, enum keys_mode keys, uint64_t deadline_ns,
     /* The exact count reads every key (seconds for millions, while the
      * caller waits): only tests ask for it. Operators get the estimate. */
     if (keys == KEYS_EXACT && sh->fsm.cf != NULL &&
-        storage_count_keys(sh->fsm.st, sh->fsm.cf, &ss->n_keys) == 0)
+        store_count_keys(sh->fsm.st, sh->fsm.cf, &ss->n_keys) == 0)
         ss->has_n_keys = true;
     bool estimated = false;
     /* Only a leader spends the time budget on an exact count: shardctl
      * shows the leader's view, a follower's only when there is none. */
     if (keys == KEYS_ESTIMATE && sh->fsm.cf != NULL &&
-        storage_estimate_keys(sh->fsm.st, sh->fsm.cf,
-                              ss->is_leader ? deadline_ns : 0, &ss->n_keys,
-                              &estimated) == 0) {
+        store_estimate_keys(sh->fsm.st, sh->fsm.cf,
+                            ss->is_leader ? deadline_ns : 0, &ss->n_keys,
+                            &estimated) == 0) {
         ss->has_n_keys = ss->has_keys_estimated = true;
         ss->keys_estimated = estimated;
     }

@@ -38,8 +38,8 @@
 struct fetch_session {
     uint64_t id;
     uint32_t shard;
-    const rocksdb_snapshot_t *snap;
-    rocksdb_column_family_handle_t *cf;
+    struct store_snap *snap;
+    struct store_cf *cf;
     uint64_t applied;
     double last_used;
     bool busy; /* a worker is reading a page */
@@ -51,7 +51,7 @@ struct fetch_session {
 static void
 session_free(struct node *n, struct fetch_session *s)
 {
-    rocksdb_release_snapshot(n->st->db, s->snap);
+    store_snap_release(n->st, s->snap);
     free(s);
 }
 
@@ -91,31 +91,22 @@ session_open(struct node *n, struct node_shard *sh, uint64_t min_index,
              struct tl_error *err, int *code)
 {
     struct fetch_session *s = calloc(1, sizeof *s);
-    rocksdb_readoptions_t *ro;
-    char *e = NULL, *v;
-    size_t len = 0;
+    struct store_read rd = store_read_latest();
 
     if (s == NULL)
         abort();
     s->shard = sh->shard;
     s->cf = sh->fsm.cf;
-    s->snap = rocksdb_create_snapshot(n->st->db);
-    ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_snapshot(ro, s->snap);
-    v = rocksdb_get_cf(n->st->db, ro, s->cf, STORAGE_APPLIED_KEY,
-                       STORAGE_APPLIED_KEY_LEN, &len, &e);
-    rocksdb_readoptions_destroy(ro);
-    if (e != NULL || v == NULL || len != 8) {
-        rocksdb_free(e);
-        rocksdb_free(v);
+    s->snap = store_snap_create(n->st);
+    rd.snap = s->snap;
+    if (store_read_applied(n->st, s->cf, &rd, &s->applied) != 0 ||
+        s->applied == 0) {
         session_free(n, s);
         *code = TL_EIO;
         tl_error_set(err, TL_EIO, TL_SQLSTATE_INTERNAL_ERROR,
                      "cannot read applied index");
         return NULL;
     }
-    s->applied = tl_load_be64((const uint8_t *)v);
-    rocksdb_free(v);
     if (s->applied < min_index || atomic_load(&sh->fsm.restoring)) {
         *code = TL_EUNAVAILABLE;
         tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_CONNECTION_FAILURE,
@@ -140,34 +131,34 @@ read_page(struct node *n, struct fetch_session *s,
           const ProtobufCBinaryData *resume, size_t max_bytes,
           struct tl_arena *a, Talus__FetchShardPage *pg)
 {
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_iterator_t *it;
+    struct store_read rd = store_read_latest();
+    struct store_iter *it;
     size_t bytes = 0, cap = 64;
-    char *e = NULL;
+    char e[256];
     int rv = 0;
 
-    rocksdb_readoptions_set_snapshot(ro, s->snap);
-    rocksdb_readoptions_set_fill_cache(ro, 0);
-    rocksdb_readoptions_set_iterate_upper_bound(ro, STORAGE_MAX_KEY,
-                                                STORAGE_MAX_KEY_LEN);
-    it = rocksdb_create_iterator_cf(n->st->db, ro, s->cf);
+    rd.snap = s->snap;
+    rd.fill_cache = false;
+    rd.upper = STORE_MAX_KEY;
+    rd.upper_len = STORE_MAX_KEY_LEN;
+    it = store_iter_create(n->st, s->cf, &rd);
     pg->keys = tl_arena_alloc(a, cap * sizeof *pg->keys);
     pg->values = tl_arena_alloc(a, cap * sizeof *pg->values);
     if (resume != NULL) {
-        rocksdb_iter_seek(it, (const char *)resume->data, resume->len);
-        if (rocksdb_iter_valid(it)) {
+        store_iter_seek(it, resume->data, resume->len);
+        if (store_iter_valid(it)) {
             size_t kl;
-            const char *k = rocksdb_iter_key(it, &kl);
+            const char *k = store_iter_key(it, &kl);
             if (kl == resume->len && memcmp(k, resume->data, kl) == 0)
-                rocksdb_iter_next(it);
+                store_iter_next(it);
         }
     } else {
-        rocksdb_iter_seek_to_first(it);
+        store_iter_seek_first(it);
     }
-    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    for (; store_iter_valid(it); store_iter_next(it)) {
         size_t kl, vl;
-        const char *k = rocksdb_iter_key(it, &kl);
-        const char *v = rocksdb_iter_value(it, &vl);
+        const char *k = store_iter_key(it, &kl);
+        const char *v = store_iter_value(it, &vl);
         if (pg->n_keys > 0 && bytes + kl + vl > max_bytes)
             break;
         if (pg->n_keys == cap) {
@@ -190,20 +181,17 @@ read_page(struct node *n, struct fetch_session *s,
         bytes += kl + vl;
     }
     pg->has_done = true;
-    pg->done = !rocksdb_iter_valid(it);
-    rocksdb_iter_get_error(it, &e);
-    if (e != NULL) {
+    pg->done = !store_iter_valid(it);
+    if (store_iter_status(it, e, sizeof e) != 0) {
         tl_error("restore", "event=page_failed shard=%u err=\"%s\"", s->shard,
                  e);
-        rocksdb_free(e);
         rv = TL_EIO;
     }
     if (pg->n_keys > 0) {
         pg->has_resume_key = true;
         pg->resume_key = pg->keys[pg->n_keys - 1];
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    store_iter_destroy(it);
     return rv;
 }
 
@@ -304,9 +292,8 @@ drop_applied_key(const ProtobufCBinaryData *keys,
     if (*ks == NULL || *vs == NULL)
         abort();
     for (size_t i = 0; i < n; i++) {
-        if (keys[i].len == STORAGE_APPLIED_KEY_LEN &&
-            memcmp(keys[i].data, STORAGE_APPLIED_KEY,
-                   STORAGE_APPLIED_KEY_LEN) == 0)
+        if (keys[i].len == STORE_APPLIED_KEY_LEN &&
+            memcmp(keys[i].data, STORE_APPLIED_KEY, STORE_APPLIED_KEY_LEN) == 0)
             continue;
         (*ks)[j] = keys[i];
         (*vs)[j] = values[i];
@@ -339,7 +326,7 @@ fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
         ProtobufCBinaryData *ks, *vs;
         size_t nk;
 
-        if (!atomic_load(&sh->active) || n->fetcher_stop) {
+        if (!atomic_load(&sh->active) || atomic_load(&n->fetcher_stop)) {
             rv = TL_ESHUTDOWN;
             break;
         }
@@ -442,7 +429,7 @@ fetcher_main(void *arg)
 
     tl_crash_thread_init(); /* a stack overflow here is logged too */
     pthread_mutex_lock(&n->fmu);
-    while (!n->fetcher_stop) {
+    while (!atomic_load(&n->fetcher_stop)) {
         struct node_shard *todo = NULL;
         for (uint32_t s = 0; s < TL_MAX_SHARDS && todo == NULL; s++) {
             struct node_shard *sh = atomic_load(&n->by_shard[s]);
@@ -476,7 +463,7 @@ fetcher_main(void *arg)
                 pthread_mutex_lock(&n->fmu);
                 clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_sec += (time_t)RETRY_S;
-                if (!n->fetcher_stop)
+                if (!atomic_load(&n->fetcher_stop))
                     pthread_cond_timedwait(&n->fcv, &n->fmu, &ts);
                 continue;
             }
@@ -504,7 +491,7 @@ restore_stop(struct node *n)
     if (!n->fetcher_started)
         return;
     pthread_mutex_lock(&n->fmu);
-    n->fetcher_stop = true;
+    atomic_store(&n->fetcher_stop, true);
     pthread_cond_broadcast(&n->fcv);
     pthread_mutex_unlock(&n->fmu);
     pthread_join(n->fetcher, NULL);

@@ -11,13 +11,13 @@
 #include <cmocka.h>
 
 #include "fsm.h"
-#include "storage.h"
+#include "node/store/store.h"
 #include "talus.pb-c.h"
 #include "tl_error.h"
 
 struct fixture {
     char dir[64];
-    struct storage *st;
+    struct store *st;
     struct node_fsm fsm;
 };
 
@@ -27,8 +27,7 @@ static void
 open_fixture(struct fixture *f)
 {
     char err[256];
-    assert_int_equal(storage_open(f->dir, shards, 1, &f->st, err, sizeof err),
-                     0);
+    assert_int_equal(store_open(f->dir, shards, 1, &f->st, err, sizeof err), 0);
     assert_int_equal(fsm_init(&f->fsm, f->st, 3), 0);
 }
 
@@ -49,7 +48,7 @@ teardown(void **state)
     struct fixture *f = *state;
     char cmd[128];
     fsm_close(&f->fsm);
-    storage_close(f->st);
+    store_close(f->st);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
     free(f);
@@ -159,15 +158,15 @@ apply_rid(struct fixture *f, uint64_t index, uint64_t rid, Talus__Mutation *m)
 static char *
 get(struct fixture *f, const char *key)
 {
-    char *err = NULL;
     size_t len;
-    char *v = rocksdb_get_cf(f->st->db, f->st->ropts, f->fsm.cf, key,
-                             strlen(key), &len, &err);
-    assert_null(err);
+    char *v;
+    assert_int_equal(
+        store_get(f->st, f->fsm.cf, NULL, key, strlen(key), &v, &len, "test"),
+        0);
     if (v == NULL)
         return NULL;
     char *s = strndup(v, len);
-    rocksdb_free(v);
+    free(v);
     return s;
 }
 
@@ -188,7 +187,7 @@ static uint64_t
 stored_applied(struct fixture *f)
 {
     uint64_t v;
-    assert_int_equal(storage_read_applied(f->st, f->fsm.cf, &v), 0);
+    assert_int_equal(store_read_applied(f->st, f->fsm.cf, NULL, &v), 0);
     return v;
 }
 
@@ -213,7 +212,7 @@ test_put_delete_range(void **state)
     assert_int_equal(stored_applied(f), 2);
     assert_int_equal(fsm_applied(&f->fsm), 2);
     uint64_t n;
-    assert_int_equal(storage_count_keys(f->st, f->fsm.cf, &n), 0);
+    assert_int_equal(store_count_keys(f->st, f->fsm.cf, &n), 0);
     assert_int_equal(n, 1); /* the applied key is not counted */
 }
 
@@ -319,7 +318,7 @@ test_reopen(void **state)
     struct fixture *f = *state;
 
     apply(f, 7, 1, mut(0, "k", "kept", 0, NULL));
-    storage_close(f->st);
+    store_close(f->st);
     open_fixture(f);
     assert_int_equal(fsm_applied(&f->fsm), 7);
     assert_value(f, "k", "kept");
@@ -346,6 +345,46 @@ test_bad_batch(void **state)
                      0);
     assert_int_equal(r.outcome, FSM_BAD_BATCH);
     assert_int_equal(stored_applied(f), 3);
+}
+
+/* A payload carries its kind: the framing round-trips, a write payload
+ * written as "TLW1" by earlier versions is still a write, and a kind this
+ * node does not know writes nothing but the applied index. */
+static void
+test_entry_kinds(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+    struct raft_buffer buf;
+    enum fsm_entry_kind kind;
+    const void *body;
+    size_t n;
+
+    fsm_entry_encode_raw((enum fsm_entry_kind)'Z', "abc", 3, &buf);
+    assert_int_equal(buf.len % 8, 0);
+    assert_int_equal(fsm_entry_decode(buf.base, buf.len, &kind, &body, &n), 0);
+    assert_int_equal(kind, 'Z');
+    assert_int_equal(n, 3);
+    assert_memory_equal(body, "abc", 3);
+    assert_memory_equal(buf.base, "TLZ1", 4);
+    assert_int_equal(fsm_apply_batch(&f->fsm, 1, buf.base, buf.len, &r), 0);
+    assert_int_equal(r.outcome, FSM_BAD_BATCH);
+    assert_int_equal(stored_applied(f), 1);
+    raft_free(buf.base);
+
+    apply(f, 2, 1, mut(0, "k", "v", 0, NULL));
+    assert_value(f, "k", "v");
+    {
+        Talus__WriteBatch wb = TALUS__WRITE_BATCH__INIT;
+        fsm_entry_encode(&wb, &buf);
+        assert_memory_equal(buf.base, "TLW1", 4);
+        assert_int_equal(fsm_entry_decode(buf.base, buf.len, &kind, &body, &n),
+                         0);
+        assert_int_equal(kind, FSM_ENTRY_WRITE);
+        raft_free(buf.base);
+    }
+    assert_int_equal(fsm_entry_decode("TLW2\0\0\0\0", 8, &kind, &body, &n),
+                     TL_EPROTO);
 }
 
 /* The apply result survives the trip through raft's opaque pointer. */
@@ -441,7 +480,7 @@ test_dedupe_remembers_affected(void **state)
     assert_int_equal(res.outcome, FSM_OK);
     assert_int_equal(res.affected, 5);
     fsm_close(&f->fsm);
-    storage_close(f->st);
+    store_close(f->st);
     open_fixture(f);
     /* The resend found nothing left to change: an empty batch, 0 rows. */
     wb.n_mutations = 0;
@@ -473,7 +512,7 @@ test_dedupe_survives_reopen(void **state)
     apply_rid(f, 1, 7, mut(0, "a", "1", 0, NULL));
     apply(f, 2, 1, mut(1, "a", NULL, 0, NULL));
     fsm_close(&f->fsm);
-    storage_close(f->st);
+    store_close(f->st);
     open_fixture(f);
     r = apply_rid(f, 3, 7, mut(0, "a", "1", 0, NULL));
     assert_int_equal(r.outcome, FSM_OK);
@@ -541,7 +580,7 @@ test_restore_spill_replay(void **state)
     assert_true(atomic_load(&f->fsm.restoring));
     apply_entry(f, 11, "s11", "a");
     fsm_close(&f->fsm);
-    storage_close(f->st);
+    store_close(f->st);
     open_fixture(f);
     assert_true(atomic_load(&f->fsm.restoring));
     assert_int_equal(f->fsm.restore_index, 10);
@@ -571,7 +610,7 @@ test_restore_spill_replay(void **state)
     assert_int_equal(fsm_apply_entry(&f->fsm, 13, NULL, 0, &r), 0);
     assert_int_equal(r.outcome, FSM_BAD_BATCH);
     fsm_close(&f->fsm);
-    storage_close(f->st);
+    store_close(f->st);
     open_fixture(f);
     assert_false(atomic_load(&f->fsm.restoring));
     assert_int_equal(fsm_applied(&f->fsm), 13);
@@ -588,6 +627,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_equals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_entry_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_batch, setup, teardown),
         cmocka_unit_test(test_result_pack),
         cmocka_unit_test_setup_teardown(test_dedupe_same_batch_twice, setup,

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "fsm.h"
-#include "storage.h"
+#include "node/store/store.h"
 #include "talus.pb-c.h"
 #include "tl_error.h"
 
@@ -27,7 +27,7 @@
 struct env {
     char dir[64];
     struct raft_fixture f;
-    struct storage *st[N];
+    struct store *st[N];
     struct node_fsm fsm[N];
 };
 
@@ -46,7 +46,7 @@ setup(void **state)
     for (unsigned i = 0; i < N; i++) {
         snprintf(path, sizeof path, "%s/s%u", e->dir, i);
         assert_int_equal(
-            storage_open(path, shards, 1, &e->st[i], err, sizeof err), 0);
+            store_open(path, shards, 1, &e->st[i], err, sizeof err), 0);
         assert_int_equal(fsm_init(&e->fsm[i], e->st[i], SHARD), 0);
         e->fsm[i].node_id = i + 1;
         fsm_setup_raft(&e->fsm[i], NULL);
@@ -70,7 +70,7 @@ teardown(void **state)
     raft_fixture_close(&e->f);
     for (unsigned i = 0; i < N; i++) {
         fsm_close(&e->fsm[i]);
-        storage_close(e->st[i]);
+        store_close(e->st[i]);
     }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
     assert_int_equal(system(cmd), 0);
@@ -137,15 +137,15 @@ propose(struct env *e, const char *key, const char *val, uint64_t rid,
 static char *
 get(struct env *e, unsigned i, const char *key)
 {
-    char *err = NULL, *v, *s;
+    char *v, *s;
     size_t len;
-    v = rocksdb_get_cf(e->st[i]->db, e->st[i]->ropts, e->fsm[i].cf, key,
-                       strlen(key), &len, &err);
-    assert_null(err);
+    assert_int_equal(store_get(e->st[i], e->fsm[i].cf, NULL, key, strlen(key),
+                               &v, &len, "test"),
+                     0);
     if (v == NULL)
         return NULL;
     s = strndup(v, len);
-    rocksdb_free(v);
+    free(v);
     return s;
 }
 
@@ -190,21 +190,20 @@ test_retry_across_leader_change(void **state)
 static void
 copy_shard(struct env *e, unsigned from, unsigned to)
 {
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_iterator_t *it;
+    struct store_iter *it;
     ProtobufCBinaryData ks[3], vs[3];
     size_t n = 0;
     bool first = true;
 
-    it = rocksdb_create_iterator_cf(e->st[from]->db, ro, e->fsm[from].cf);
-    for (rocksdb_iter_seek_to_first(it);; rocksdb_iter_next(it)) {
-        bool valid = rocksdb_iter_valid(it);
+    it = store_iter_create(e->st[from], e->fsm[from].cf, NULL);
+    for (store_iter_seek_first(it);; store_iter_next(it)) {
+        bool valid = store_iter_valid(it);
         if (valid) {
             size_t kl, vl;
-            const char *k = rocksdb_iter_key(it, &kl);
-            const char *v = rocksdb_iter_value(it, &vl);
-            if (kl == STORAGE_APPLIED_KEY_LEN &&
-                memcmp(k, STORAGE_APPLIED_KEY, kl) == 0)
+            const char *k = store_iter_key(it, &kl);
+            const char *v = store_iter_value(it, &vl);
+            if (kl == STORE_APPLIED_KEY_LEN &&
+                memcmp(k, STORE_APPLIED_KEY, kl) == 0)
                 continue;
             ks[n] = (ProtobufCBinaryData){kl, malloc(kl)};
             memcpy(ks[n].data, k, kl);
@@ -227,8 +226,7 @@ copy_shard(struct env *e, unsigned from, unsigned to)
         if (!valid)
             break;
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    store_iter_destroy(it);
 }
 
 /* A follower killed while the leader compacts its log receives a
