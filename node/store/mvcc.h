@@ -1,0 +1,201 @@
+/* mvcc — multi-version rows over the store: versions per key with commit
+ * timestamps, lock records, reads at a snapshot timestamp, and garbage
+ * collection below a safe point (../../../shared/DESIGN.md "Transactions",
+ * TiKV's Percolator layout).
+ *
+ * Inside a shard's column family, for a user key K (the memcomparable row
+ * key of common/keycodec.h, self-delimiting, so no key of a table is a
+ * proper prefix of another):
+ *
+ *   'L' K               lock: the transaction writing K now (struct
+ *                       mvcc_lock)
+ *   'W' K ~commit_ts    write record: which transaction (its start_ts)
+ *                       committed what (PUT, DELETE, LOCK, ROLLBACK) at
+ *                       commit_ts; a PUT's value inline when at most
+ *                       MVCC_INLINE_MAX bytes
+ *   'D' K ~start_ts     the value of a larger PUT, written at prewrite
+ *
+ * Timestamps are 8 bytes big-endian, bit-inverted (~ts), so the newest
+ * version of a key sorts first under RocksDB's default comparator. The
+ * reserved keys of store.h (first byte 0xFF) sort after all three
+ * prefixes.
+ *
+ * Visibility (Percolator): a read at timestamp R sees, for each key, the
+ * newest write record with commit_ts <= R whose kind is PUT or DELETE
+ * (LOCK and ROLLBACK records are skipped); a PUT gives its value, a DELETE
+ * or no record gives nothing. A lock on K whose start_ts <= R means a
+ * transaction that may commit below R is in flight: the read cannot
+ * decide and answers MVCC_LOCKED with the lock, for the caller to wait or
+ * resolve it. A lock with start_ts > R is invisible to the read.
+ *
+ * Writes (each one call into a store batch, applied atomically with the
+ * rest of a Raft entry by the caller):
+ *   prewrite  K for transaction start_ts: refused when another lock holds
+ *             K (MVCC_LOCKED) or a write committed at or after start_ts
+ *             (MVCC_WRITE_CONFLICT: first committer wins); else the lock
+ *             and, for a PUT, the value's data record.
+ *   commit    K of start_ts at commit_ts: the lock becomes a write
+ *             record (a small value moves inline and its data record
+ *             goes). Idempotent: committing again finds the record.
+ *   rollback  K of start_ts: drops the lock and data, and leaves a
+ *             ROLLBACK record at start_ts so a late prewrite of the same
+ *             transaction is refused.
+ *   put/del   one-phase: the write record (and data) at commit_ts, with
+ *             the same conflict check as a prewrite at start_ts.
+ *
+ * GC: mvcc_gc_key() removes, below a safe point S, every version a read
+ * at S or later can no longer see: of the records with commit_ts <= S it
+ * keeps only the newest, and that one too when it is a DELETE (or LOCK /
+ * ROLLBACK: those are needed only above S). Locks are never collected
+ * here (resolving them is the transaction layer's).
+ *
+ * Reads of one key walk its write records newest first from R: the cost
+ * is the number of LOCK/ROLLBACK records between R and the visible
+ * version, not the length of the key's history.
+ *
+ * All functions are safe on any thread for distinct batches and
+ * iterators, like store.h. */
+#ifndef NODE_STORE_MVCC_H
+#define NODE_STORE_MVCC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/store/store.h"
+
+#define MVCC_INLINE_MAX 255
+
+/* Outcomes (>= 0); errors are negative TL_E* codes. */
+enum {
+    MVCC_OK = 0,
+    MVCC_LOCKED = 1,         /* a lock holds the key (read or write) */
+    MVCC_WRITE_CONFLICT = 2, /* committed at or after our start_ts */
+    MVCC_NO_LOCK = 3,        /* commit: the lock is gone, not committed */
+    MVCC_ROLLED_BACK = 4,    /* prewrite/commit of a rolled-back txn */
+    MVCC_END = 5,            /* a scan is past its last row */
+};
+
+enum mvcc_kind {
+    MVCC_PUT = 'P',
+    MVCC_DELETE = 'D',
+    MVCC_LOCK = 'L', /* a row lock (SELECT ... FOR UPDATE) that wrote
+                        nothing */
+    MVCC_ROLLBACK = 'R',
+};
+
+/* A lock record. The primary is the key whose write record decides the
+ * transaction's fate (the commit point). */
+struct mvcc_lock {
+    uint64_t start_ts;
+    uint64_t ttl_ms;
+    uint64_t owner; /* the coordinating router's incarnation */
+    enum mvcc_kind kind;
+    const uint8_t *primary; /* borrowed from the decode buffer */
+    size_t primary_len;
+};
+
+/* A version as read: what a read at some timestamp sees of a key. */
+struct mvcc_version {
+    uint64_t commit_ts;
+    uint64_t start_ts;
+    enum mvcc_kind kind;
+};
+
+/** Read @key at @read_ts from @cf. MVCC_OK with *@val (malloc'd, caller
+ * frees; NULL when the key has no visible PUT) and *@len, and *@ver (if
+ * not NULL) the version seen (kind DELETE and commit_ts 0 when none);
+ * MVCC_LOCKED with *@lock filled (@lock->primary malloc'd in
+ * *@lock_buf, caller frees) when a lock with start_ts <= @read_ts holds
+ * the key; TL_EIO (logged) or TL_ECORRUPT on a malformed record. */
+int mvcc_get(struct store *st, struct store_cf *cf, const void *key,
+             size_t key_len, uint64_t read_ts, char **val, size_t *len,
+             struct mvcc_version *ver, struct mvcc_lock *lock,
+             uint8_t **lock_buf);
+
+/** Add to @b the prewrite of @key by the transaction @lk (its start_ts,
+ * primary, ttl, owner, kind PUT / DELETE / LOCK) with value @val/@len
+ * (PUT only). MVCC_OK once added; MVCC_LOCKED when another transaction
+ * locks the key (*@other filled as in mvcc_get() if not NULL);
+ * MVCC_WRITE_CONFLICT when a write committed at or after start_ts;
+ * MVCC_ROLLED_BACK when this transaction was rolled back. A prewrite
+ * that finds its own lock adds nothing (MVCC_OK): retries are safe.
+ * Reads the store; the caller serialises writers of a key (one applier
+ * per shard). TL_EIO, TL_ECORRUPT. */
+int mvcc_prewrite(struct store *st, struct store_cf *cf,
+                  struct store_batch *b, const void *key, size_t key_len,
+                  const struct mvcc_lock *lk, const void *val, size_t len,
+                  struct mvcc_lock *other, uint8_t **other_buf);
+
+/** Add to @b the commit at @commit_ts (> start_ts) of @key's lock of the
+ * transaction @start_ts. MVCC_OK when added or already committed;
+ * MVCC_NO_LOCK when neither the lock nor a commit record exists (the
+ * lock was resolved away); MVCC_ROLLED_BACK when a rollback record of
+ * start_ts exists. TL_EIO, TL_ECORRUPT. */
+int mvcc_commit(struct store *st, struct store_cf *cf, struct store_batch *b,
+                const void *key, size_t key_len, uint64_t start_ts,
+                uint64_t commit_ts);
+
+/** Add to @b the rollback of @key for the transaction @start_ts: its lock
+ * and data (if present) go, a ROLLBACK record at start_ts stays.
+ * MVCC_OK; MVCC_WRITE_CONFLICT when the transaction already committed
+ * @key (a rollback must not undo a commit). TL_EIO, TL_ECORRUPT. */
+int mvcc_rollback(struct store *st, struct store_cf *cf,
+                  struct store_batch *b, const void *key, size_t key_len,
+                  uint64_t start_ts);
+
+/** Add to @b a one-phase write of @key (PUT of @val/@len, or DELETE) by a
+ * transaction that read at @start_ts and commits at @commit_ts (>=
+ * start_ts). MVCC_LOCKED / MVCC_WRITE_CONFLICT as mvcc_prewrite(). */
+int mvcc_write_1pc(struct store *st, struct store_cf *cf,
+                   struct store_batch *b, const void *key, size_t key_len,
+                   enum mvcc_kind kind, const void *val, size_t len,
+                   uint64_t start_ts, uint64_t commit_ts);
+
+/** Add to @b the deletion of every version of @key a read at
+ * @safe_point or later cannot see (see above); *@n_removed (if not NULL)
+ * counts the write records removed. TL_EIO, TL_ECORRUPT. */
+int mvcc_gc_key(struct store *st, struct store_cf *cf, struct store_batch *b,
+                const void *key, size_t key_len, uint64_t safe_point,
+                uint64_t *n_removed);
+
+/* ---- scans */
+
+struct mvcc_scan;
+
+/* A row a scan yields (borrowed from the scan until its next call). */
+struct mvcc_row {
+    const char *key; /* the user key */
+    size_t key_len;
+    const char *val; /* MVCC_OK only */
+    size_t val_len;
+    struct mvcc_version ver;
+    struct mvcc_lock lock; /* MVCC_LOCKED only */
+};
+
+/** A scan of the user keys in [@start, @end) (@end NULL: every user key)
+ * at @read_ts over @cf; both bounds copied. Caller frees with
+ * mvcc_scan_destroy(). Aborts if out of memory. */
+struct mvcc_scan *mvcc_scan_create(struct store *st, struct store_cf *cf,
+                                   const void *start, size_t start_len,
+                                   const void *end, size_t end_len,
+                                   uint64_t read_ts);
+/** Free @s. NULL is a no-op. */
+void mvcc_scan_destroy(struct mvcc_scan *s);
+/** The next visible row in key order: MVCC_OK with *@row; MVCC_END past
+ * the last; MVCC_LOCKED when the next key in range is locked by a
+ * transaction with start_ts <= read_ts (row->key and row->lock say which;
+ * a scan reads the store as it was when it was created, so once the lock
+ * is resolved the caller continues with a new scan from row->key);
+ * TL_EIO or TL_ECORRUPT. */
+int mvcc_scan_next(struct mvcc_scan *s, struct mvcc_row *row);
+
+/* ---- key encoding (exposed for tests and tools) */
+
+/** Append 'W' @key ~@ts (or 'D' with @prefix 'D'; 'L' without a ts when
+ * @ts is 0 and @prefix is 'L') to @out (size at least key_len + 9).
+ * The length written. Cannot fail. */
+size_t mvcc_encode_key(char prefix, const void *key, size_t key_len,
+                       uint64_t ts, char *out);
+
+#endif

@@ -1,0 +1,366 @@
+/* node/store/mvcc: visibility of versions at read timestamps (table
+ * driven), locks, first-committer-wins conflicts, commit and rollback
+ * idempotence, scans, and GC that never removes a version a read at or
+ * above the safe point can see. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "node/store/mvcc.h"
+#include "node/store/store.h"
+#include "tl_error.h"
+
+struct fixture {
+    char dir[64];
+    struct store *st;
+    struct store_cf *cf;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    uint32_t shards[] = {0};
+    char err[256];
+    snprintf(f->dir, sizeof f->dir, "/tmp/talus-mvcc-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(store_open(f->dir, shards, 1, &f->st, err, sizeof err), 0);
+    f->cf = store_shard_cf(f->st, 0);
+    assert_non_null(f->cf);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+    store_close(f->st);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void
+write_batch(struct fixture *f, struct store_batch *b)
+{
+    assert_int_equal(store_write(f->st, b, false, NULL, 0), 0);
+    store_batch_destroy(b);
+}
+
+/* One-phase PUT (@val) or DELETE (@val NULL) of @key at @ts. */
+static int
+put1(struct fixture *f, const char *key, const char *val, uint64_t ts)
+{
+    struct store_batch *b = store_batch_create();
+    int rv = mvcc_write_1pc(f->st, f->cf, b, key, strlen(key),
+                            val ? MVCC_PUT : MVCC_DELETE, val,
+                            val ? strlen(val) : 0, ts, ts);
+    write_batch(f, b);
+    return rv;
+}
+
+static struct mvcc_lock
+lock_of(uint64_t start_ts, enum mvcc_kind kind, const char *primary)
+{
+    struct mvcc_lock lk = {.start_ts = start_ts,
+                           .ttl_ms = 3000,
+                           .owner = 7,
+                           .kind = kind,
+                           .primary = (const uint8_t *)primary,
+                           .primary_len = strlen(primary)};
+    return lk;
+}
+
+static int
+prewrite(struct fixture *f, const char *key, const char *val,
+         uint64_t start_ts)
+{
+    struct store_batch *b = store_batch_create();
+    struct mvcc_lock lk = lock_of(start_ts, val ? MVCC_PUT : MVCC_DELETE, key);
+    struct mvcc_lock other;
+    uint8_t *obuf = NULL;
+    int rv = mvcc_prewrite(f->st, f->cf, b, key, strlen(key), &lk, val,
+                           val ? strlen(val) : 0, &other, &obuf);
+    free(obuf);
+    write_batch(f, b);
+    return rv;
+}
+
+static int
+commit(struct fixture *f, const char *key, uint64_t start_ts,
+       uint64_t commit_ts)
+{
+    struct store_batch *b = store_batch_create();
+    int rv = mvcc_commit(f->st, f->cf, b, key, strlen(key), start_ts,
+                         commit_ts);
+    write_batch(f, b);
+    return rv;
+}
+
+static int
+rollback(struct fixture *f, const char *key, uint64_t start_ts)
+{
+    struct store_batch *b = store_batch_create();
+    int rv = mvcc_rollback(f->st, f->cf, b, key, strlen(key), start_ts);
+    write_batch(f, b);
+    return rv;
+}
+
+/* What a read of @key at @ts gives: the value, "<none>", or "<locked>". */
+static char *
+read_at(struct fixture *f, const char *key, uint64_t ts)
+{
+    char *v, *out;
+    size_t len;
+    struct mvcc_lock lk;
+    uint8_t *lbuf = NULL;
+    int rv = mvcc_get(f->st, f->cf, key, strlen(key), ts, &v, &len, NULL, &lk,
+                      &lbuf);
+    if (rv == MVCC_LOCKED) {
+        free(lbuf);
+        return strdup("<locked>");
+    }
+    assert_int_equal(rv, MVCC_OK);
+    if (v == NULL)
+        return strdup("<none>");
+    out = strndup(v, len);
+    free(v);
+    return out;
+}
+
+static void
+assert_read(struct fixture *f, const char *key, uint64_t ts, const char *want)
+{
+    char *got = read_at(f, key, ts);
+    if (strcmp(got, want) != 0)
+        fail_msg("read %s at %llu: got %s, want %s", key,
+                 (unsigned long long)ts, got, want);
+    free(got);
+}
+
+/* A long value (stored apart from its write record). */
+static char *
+long_value(char c)
+{
+    char *v = malloc(MVCC_INLINE_MAX + 101);
+    memset(v, c, MVCC_INLINE_MAX + 100);
+    v[MVCC_INLINE_MAX + 100] = '\0';
+    return v;
+}
+
+/* Table: a history of one key, then what reads at each timestamp see. */
+static void
+test_visibility_table(void **state)
+{
+    struct fixture *f = *state;
+    char *big = long_value('b');
+    struct {
+        uint64_t ts;
+        const char *want;
+    } reads[] = {
+        {5, "<none>"},  {10, "v10"},   {15, "v10"},   {20, "<none>"},
+        {29, "<none>"}, {30, "big"},   {39, "big"},   {40, "big"},
+        {45, "big"},    {50, "v50"},   {59, "v50"},   {60, "v50"},
+        {70, "v50"},    {UINT64_MAX - 1, "v50"},
+    };
+
+    assert_int_equal(put1(f, "k", "v10", 10), MVCC_OK);  /* PUT @10 */
+    assert_int_equal(put1(f, "k", NULL, 20), MVCC_OK);   /* DELETE @20 */
+    assert_int_equal(put1(f, "k", big, 30), MVCC_OK);    /* long PUT @30 */
+    assert_int_equal(prewrite(f, "k", "rolled", 40), MVCC_OK);
+    assert_int_equal(rollback(f, "k", 40), MVCC_OK);     /* ROLLBACK @40 */
+    assert_int_equal(prewrite(f, "k", "v50", 45), MVCC_OK);
+    assert_int_equal(commit(f, "k", 45, 50), MVCC_OK);   /* 2PC @45->50 */
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        const char *want = strcmp(reads[i].want, "big") == 0 ? big
+                                                             : reads[i].want;
+        assert_read(f, "k", reads[i].ts, want);
+    }
+    /* Other keys are untouched: a key is never a prefix match. */
+    assert_read(f, "k2", 100, "<none>");
+    assert_read(f, "", 100, "<none>");
+    free(big);
+}
+
+/* A lock hides nothing from reads below its start_ts and blocks reads at
+ * or above it until committed or rolled back. */
+static void
+test_locks_block_reads_at_or_above(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(put1(f, "a", "old", 10), MVCC_OK);
+    assert_int_equal(prewrite(f, "a", "new", 20), MVCC_OK);
+    assert_read(f, "a", 15, "old");
+    assert_read(f, "a", 20, "<locked>");
+    assert_read(f, "a", 25, "<locked>");
+    assert_int_equal(commit(f, "a", 20, 30), MVCC_OK);
+    assert_read(f, "a", 25, "old"); /* committed after 25 */
+    assert_read(f, "a", 30, "new");
+    /* Committing again is a no-op: the record is there. */
+    assert_int_equal(commit(f, "a", 20, 30), MVCC_OK);
+    assert_read(f, "a", 30, "new");
+}
+
+/* First committer wins; a second writer meets the lock; a rolled-back
+ * transaction cannot prewrite again; a commit cannot be rolled back. */
+static void
+test_conflicts(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(put1(f, "x", "1", 10), MVCC_OK);
+    /* T1 started at 5 and writes x, but x was committed at 10. */
+    assert_int_equal(prewrite(f, "x", "t1", 5), MVCC_WRITE_CONFLICT);
+    assert_int_equal(put1(f, "x", "t1", 5), MVCC_WRITE_CONFLICT);
+    /* T2 at 20 locks x; T3 at 25 meets the lock. */
+    assert_int_equal(prewrite(f, "x", "t2", 20), MVCC_OK);
+    assert_int_equal(prewrite(f, "x", "t2", 20), MVCC_OK); /* retry */
+    assert_int_equal(prewrite(f, "x", "t3", 25), MVCC_LOCKED);
+    assert_int_equal(put1(f, "x", "t3", 25), MVCC_LOCKED);
+    assert_int_equal(rollback(f, "x", 20), MVCC_OK);
+    assert_int_equal(rollback(f, "x", 20), MVCC_OK); /* idempotent */
+    assert_int_equal(prewrite(f, "x", "t2", 20), MVCC_ROLLED_BACK);
+    assert_int_equal(commit(f, "x", 20, 30), MVCC_ROLLED_BACK);
+    /* T3 now prewrites and commits; its commit cannot be undone. */
+    assert_int_equal(prewrite(f, "x", "t3", 25), MVCC_OK);
+    assert_int_equal(commit(f, "x", 25, 35), MVCC_OK);
+    assert_int_equal(rollback(f, "x", 25), MVCC_WRITE_CONFLICT);
+    assert_read(f, "x", 40, "t3");
+    /* A commit whose lock was resolved away reports it. */
+    assert_int_equal(commit(f, "x", 33, 36), MVCC_NO_LOCK);
+    /* A transaction that read at 30 conflicts with T3's commit at 35. */
+    assert_int_equal(prewrite(f, "x", "t4", 30), MVCC_WRITE_CONFLICT);
+    assert_int_equal(prewrite(f, "x", "t5", 36), MVCC_OK);
+}
+
+/* A scan at a timestamp yields the visible rows in key order, skips
+ * deleted and future rows, and stops at a lock it must not read past. */
+static void
+test_scan(void **state)
+{
+    struct fixture *f = *state;
+    struct mvcc_scan *s;
+    struct mvcc_row row;
+    char *big = long_value('z');
+    char got[256] = "";
+
+    assert_int_equal(put1(f, "a", "a1", 10), MVCC_OK);
+    assert_int_equal(put1(f, "b", "b1", 10), MVCC_OK);
+    assert_int_equal(put1(f, "b", NULL, 20), MVCC_OK);
+    assert_int_equal(put1(f, "c", "c1", 10), MVCC_OK);
+    assert_int_equal(put1(f, "c", "c2", 30), MVCC_OK);
+    assert_int_equal(put1(f, "d", "d1", 40), MVCC_OK);
+    assert_int_equal(put1(f, "e", big, 10), MVCC_OK);
+    assert_int_equal(prewrite(f, "f", "f1", 50), MVCC_OK);
+
+    s = mvcc_scan_create(f->st, f->cf, "", 0, NULL, 0, 25);
+    while (mvcc_scan_next(s, &row) == MVCC_OK) {
+        strncat(got, row.key, row.key_len);
+        strcat(got, "=");
+        strcat(got, row.val_len > 10 ? "big" : "");
+        if (row.val_len <= 10)
+            strncat(got, row.val, row.val_len);
+        strcat(got, " ");
+    }
+    mvcc_scan_destroy(s);
+    assert_string_equal(got, "a=a1 c=c1 e=big ");
+
+    /* At 60 the scan meets f's lock (start 50 <= 60). */
+    s = mvcc_scan_create(f->st, f->cf, "c", 1, "g", 1, 60);
+    assert_int_equal(mvcc_scan_next(s, &row), MVCC_OK);
+    assert_memory_equal(row.key, "c", 1);
+    assert_memory_equal(row.val, "c2", 2);
+    assert_int_equal(row.ver.commit_ts, 30);
+    assert_int_equal(mvcc_scan_next(s, &row), MVCC_OK);
+    assert_memory_equal(row.key, "d", 1);
+    assert_int_equal(mvcc_scan_next(s, &row), MVCC_OK);
+    assert_memory_equal(row.key, "e", 1);
+    assert_int_equal(mvcc_scan_next(s, &row), MVCC_LOCKED);
+    assert_memory_equal(row.key, "f", 1);
+    assert_int_equal(row.lock.start_ts, 50);
+    mvcc_scan_destroy(s);
+
+    /* Bounds: [b, d) at 100 sees only c. */
+    s = mvcc_scan_create(f->st, f->cf, "b", 1, "d", 1, 100);
+    assert_int_equal(mvcc_scan_next(s, &row), MVCC_OK);
+    assert_memory_equal(row.key, "c", 1);
+    assert_int_equal(mvcc_scan_next(s, &row), MVCC_END);
+    mvcc_scan_destroy(s);
+    free(big);
+}
+
+/* GC below a safe point keeps every version visible at or above it, for
+ * every history shape of the table. */
+static void
+test_gc_keeps_visible(void **state)
+{
+    struct fixture *f = *state;
+    const uint64_t safe_points[] = {5, 10, 15, 20, 25, 30, 35, 40, 55, 60};
+    const uint64_t probe[] = {5,  10, 15, 20, 25, 30, 35,
+                              40, 45, 50, 55, 60, 100};
+    char *big = long_value('g');
+
+    for (size_t sp = 0; sp < sizeof safe_points / sizeof *safe_points; sp++) {
+        char key[16];
+        char *before[sizeof probe / sizeof *probe];
+        struct store_batch *b;
+        uint64_t n = 0;
+        snprintf(key, sizeof key, "g%zu", sp);
+        assert_int_equal(put1(f, key, "v10", 10), MVCC_OK);
+        assert_int_equal(put1(f, key, big, 20), MVCC_OK);
+        assert_int_equal(put1(f, key, NULL, 30), MVCC_OK);
+        assert_int_equal(prewrite(f, key, "r", 35), MVCC_OK);
+        assert_int_equal(rollback(f, key, 35), MVCC_OK);
+        assert_int_equal(put1(f, key, "v40", 40), MVCC_OK);
+        assert_int_equal(put1(f, key, "v50", 50), MVCC_OK);
+        for (size_t i = 0; i < sizeof probe / sizeof *probe; i++)
+            before[i] = read_at(f, key, probe[i]);
+        b = store_batch_create();
+        assert_int_equal(mvcc_gc_key(f->st, f->cf, b, key, strlen(key),
+                                     safe_points[sp], &n),
+                         0);
+        write_batch(f, b);
+        for (size_t i = 0; i < sizeof probe / sizeof *probe; i++) {
+            if (probe[i] >= safe_points[sp]) {
+                char *after = read_at(f, key, probe[i]);
+                if (strcmp(after, before[i]) != 0)
+                    fail_msg("gc at %llu changed the read at %llu",
+                             (unsigned long long)safe_points[sp],
+                             (unsigned long long)probe[i]);
+                free(after);
+            }
+            free(before[i]);
+        }
+        /* Something older than the safe point's visible version went. */
+        if (safe_points[sp] >= 20)
+            assert_true(n > 0);
+        if (safe_points[sp] < 10)
+            assert_int_equal(n, 0);
+    }
+    free(big);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_visibility_table, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_locks_block_reads_at_or_above,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gc_keeps_visible, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
