@@ -242,9 +242,9 @@ version_value(struct store *st, struct store_cf *cf, const void *key,
 }
 
 int
-mvcc_get(struct store *st, struct store_cf *cf, const void *key,
-         size_t key_len, uint64_t read_ts, char **val, size_t *len,
-         struct mvcc_version *ver, struct mvcc_lock *lock, uint8_t **lock_buf)
+mvcc_get(struct store *st, struct store_cf *cf, const void *key, size_t key_len,
+         uint64_t read_ts, char **val, size_t *len, struct mvcc_version *ver,
+         struct mvcc_lock *lock, uint8_t **lock_buf)
 {
     struct store_iter *it;
     struct wrec w;
@@ -564,14 +564,14 @@ struct mvcc_scan {
     struct store *st;
     struct store_cf *cf;
     uint64_t read_ts;
-    struct store_iter *w;    /* over 'W' start .. 'W' end */
-    struct store_iter *l;    /* over 'L' start .. 'L' end */
-    char *end;               /* user key bound, or NULL */
+    struct store_iter *w; /* over 'W' start .. 'W' end */
+    struct store_iter *l; /* over 'L' start .. 'L' end */
+    char *end;            /* user key bound, or NULL */
     size_t end_len;
-    char *cur;               /* the user key of the last row yielded */
+    char *cur; /* the user key of the last row yielded */
     size_t cur_len, cur_cap;
-    char *val;               /* the last row's value (malloc'd) */
-    uint8_t *lock_buf;       /* the last lock reported */
+    char *val;         /* the last row's value (malloc'd) */
+    uint8_t *lock_buf; /* the last lock reported */
     bool started;
 };
 
@@ -720,8 +720,7 @@ mvcc_scan_next(struct mvcc_scan *s, struct mvcc_row *row)
         } else if ((rv = store_iter_status(s->w, NULL, 0)) != 0) {
             return rv;
         }
-        if (lkey != NULL &&
-            (wk == NULL || ukey_cmp(lkey, lkl, wk, wkl) <= 0)) {
+        if (lkey != NULL && (wk == NULL || ukey_cmp(lkey, lkl, wk, wkl) <= 0)) {
             /* The scan stops at a key a transaction holds. */
             size_t vl;
             const char *v = store_iter_value(s->l, &vl);

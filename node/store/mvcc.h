@@ -122,10 +122,10 @@ int mvcc_get(struct store *st, struct store_cf *cf, const void *key,
  * that finds its own lock adds nothing (MVCC_OK): retries are safe.
  * Reads the store; the caller serialises writers of a key (one applier
  * per shard). TL_EIO, TL_ECORRUPT. */
-int mvcc_prewrite(struct store *st, struct store_cf *cf,
-                  struct store_batch *b, const void *key, size_t key_len,
-                  const struct mvcc_lock *lk, const void *val, size_t len,
-                  struct mvcc_lock *other, uint8_t **other_buf);
+int mvcc_prewrite(struct store *st, struct store_cf *cf, struct store_batch *b,
+                  const void *key, size_t key_len, const struct mvcc_lock *lk,
+                  const void *val, size_t len, struct mvcc_lock *other,
+                  uint8_t **other_buf);
 
 /** Add to @b the commit at @commit_ts (> start_ts) of @key's lock of the
  * transaction @start_ts. MVCC_OK when added or already committed;
@@ -140,17 +140,16 @@ int mvcc_commit(struct store *st, struct store_cf *cf, struct store_batch *b,
  * and data (if present) go, a ROLLBACK record at start_ts stays.
  * MVCC_OK; MVCC_WRITE_CONFLICT when the transaction already committed
  * @key (a rollback must not undo a commit). TL_EIO, TL_ECORRUPT. */
-int mvcc_rollback(struct store *st, struct store_cf *cf,
-                  struct store_batch *b, const void *key, size_t key_len,
-                  uint64_t start_ts);
+int mvcc_rollback(struct store *st, struct store_cf *cf, struct store_batch *b,
+                  const void *key, size_t key_len, uint64_t start_ts);
 
 /** Add to @b a one-phase write of @key (PUT of @val/@len, or DELETE) by a
  * transaction that read at @start_ts and commits at @commit_ts (>=
  * start_ts). MVCC_LOCKED / MVCC_WRITE_CONFLICT as mvcc_prewrite(). */
-int mvcc_write_1pc(struct store *st, struct store_cf *cf,
-                   struct store_batch *b, const void *key, size_t key_len,
-                   enum mvcc_kind kind, const void *val, size_t len,
-                   uint64_t start_ts, uint64_t commit_ts);
+int mvcc_write_1pc(struct store *st, struct store_cf *cf, struct store_batch *b,
+                   const void *key, size_t key_len, enum mvcc_kind kind,
+                   const void *val, size_t len, uint64_t start_ts,
+                   uint64_t commit_ts);
 
 /** Add to @b the deletion of every version of @key a read at
  * @safe_point or later cannot see (see above); *@n_removed (if not NULL)

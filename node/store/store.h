@@ -105,15 +105,14 @@ int store_clear_cf(struct store *st, struct store_cf *cf);
 /** Point read of @key in @cf as @r says (NULL: store_read_latest()). On
  * success *@val is malloc'd (caller frees with free(); NULL when the key
  * is absent) and *@len its length. TL_EIO (logged with @what). */
-int store_get(struct store *st, struct store_cf *cf,
-              const struct store_read *r, const void *key, size_t key_len,
-              char **val, size_t *len, const char *what);
+int store_get(struct store *st, struct store_cf *cf, const struct store_read *r,
+              const void *key, size_t key_len, char **val, size_t *len,
+              const char *what);
 
 /** Node metadata (the "default" column family): get @key into *@val
  * (malloc'd and NUL-terminated, caller frees; NULL when absent) and
  * *@len. TL_EIO. */
-int store_meta_get(struct store *st, const char *key, char **val,
-                   size_t *len);
+int store_meta_get(struct store *st, const char *key, char **val, size_t *len);
 /** Put (@val != NULL) or delete @key in the metadata, synced. TL_EIO. */
 int store_meta_put(struct store *st, const char *key, const void *val,
                    size_t len);
@@ -175,8 +174,7 @@ const char *store_iter_key(const struct store_iter *it, size_t *len);
 const char *store_iter_value(const struct store_iter *it, size_t *len);
 /** 0, or TL_EIO with @errbuf saying why when the iteration stopped on an
  * error (not logged). */
-int store_iter_status(const struct store_iter *it, char *errbuf,
-                      size_t errlen);
+int store_iter_status(const struct store_iter *it, char *errbuf, size_t errlen);
 
 /* ---- snapshots */
 

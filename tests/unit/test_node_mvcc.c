@@ -82,8 +82,7 @@ lock_of(uint64_t start_ts, enum mvcc_kind kind, const char *primary)
 }
 
 static int
-prewrite(struct fixture *f, const char *key, const char *val,
-         uint64_t start_ts)
+prewrite(struct fixture *f, const char *key, const char *val, uint64_t start_ts)
 {
     struct store_batch *b = store_batch_create();
     struct mvcc_lock lk = lock_of(start_ts, val ? MVCC_PUT : MVCC_DELETE, key);
@@ -101,8 +100,8 @@ commit(struct fixture *f, const char *key, uint64_t start_ts,
        uint64_t commit_ts)
 {
     struct store_batch *b = store_batch_create();
-    int rv = mvcc_commit(f->st, f->cf, b, key, strlen(key), start_ts,
-                         commit_ts);
+    int rv =
+        mvcc_commit(f->st, f->cf, b, key, strlen(key), start_ts, commit_ts);
     write_batch(f, b);
     return rv;
 }
@@ -168,22 +167,25 @@ test_visibility_table(void **state)
         uint64_t ts;
         const char *want;
     } reads[] = {
-        {5, "<none>"},  {10, "v10"},   {15, "v10"},   {20, "<none>"},
-        {29, "<none>"}, {30, "big"},   {39, "big"},   {40, "big"},
-        {45, "big"},    {50, "v50"},   {59, "v50"},   {60, "v50"},
+        {5, "<none>"},  {10, "v10"},
+        {15, "v10"},    {20, "<none>"},
+        {29, "<none>"}, {30, "big"},
+        {39, "big"},    {40, "big"},
+        {45, "big"},    {50, "v50"},
+        {59, "v50"},    {60, "v50"},
         {70, "v50"},    {UINT64_MAX - 1, "v50"},
     };
 
-    assert_int_equal(put1(f, "k", "v10", 10), MVCC_OK);  /* PUT @10 */
-    assert_int_equal(put1(f, "k", NULL, 20), MVCC_OK);   /* DELETE @20 */
-    assert_int_equal(put1(f, "k", big, 30), MVCC_OK);    /* long PUT @30 */
+    assert_int_equal(put1(f, "k", "v10", 10), MVCC_OK); /* PUT @10 */
+    assert_int_equal(put1(f, "k", NULL, 20), MVCC_OK);  /* DELETE @20 */
+    assert_int_equal(put1(f, "k", big, 30), MVCC_OK);   /* long PUT @30 */
     assert_int_equal(prewrite(f, "k", "rolled", 40), MVCC_OK);
-    assert_int_equal(rollback(f, "k", 40), MVCC_OK);     /* ROLLBACK @40 */
+    assert_int_equal(rollback(f, "k", 40), MVCC_OK); /* ROLLBACK @40 */
     assert_int_equal(prewrite(f, "k", "v50", 45), MVCC_OK);
-    assert_int_equal(commit(f, "k", 45, 50), MVCC_OK);   /* 2PC @45->50 */
+    assert_int_equal(commit(f, "k", 45, 50), MVCC_OK); /* 2PC @45->50 */
     for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
-        const char *want = strcmp(reads[i].want, "big") == 0 ? big
-                                                             : reads[i].want;
+        const char *want =
+            strcmp(reads[i].want, "big") == 0 ? big : reads[i].want;
         assert_read(f, "k", reads[i].ts, want);
     }
     /* Other keys are untouched: a key is never a prefix match. */
@@ -325,9 +327,9 @@ test_gc_keeps_visible(void **state)
         for (size_t i = 0; i < sizeof probe / sizeof *probe; i++)
             before[i] = read_at(f, key, probe[i]);
         b = store_batch_create();
-        assert_int_equal(mvcc_gc_key(f->st, f->cf, b, key, strlen(key),
-                                     safe_points[sp], &n),
-                         0);
+        assert_int_equal(
+            mvcc_gc_key(f->st, f->cf, b, key, strlen(key), safe_points[sp], &n),
+            0);
         write_batch(f, b);
         for (size_t i = 0; i < sizeof probe / sizeof *probe; i++) {
             if (probe[i] >= safe_points[sp]) {
@@ -353,14 +355,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_visibility_table, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_visibility_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locks_block_reads_at_or_above,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gc_keeps_visible, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_gc_keeps_visible, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
