@@ -27,7 +27,8 @@ usage(void)
             "                  [--snapshot-threshold N] "
             "[--snapshot-trailing N]\n"
             "                  [--fetch-page-bytes N] "
-            "[--unsafe-no-read-barrier] [--test-scan-row-delay-us N]\n");
+            "[--unsafe-no-read-barrier] [--test-scan-row-delay-us N]\n"
+            "                  [--test-tso-skew ID:MS]\n");
 }
 
 /* Parse a positive integer option; 0 if malformed. */
@@ -46,6 +47,8 @@ struct args {
     unsigned long snap_threshold, snap_trailing, page_bytes;
     bool no_read_barrier;
     unsigned long scan_row_delay_us;
+    unsigned long skew_node; /* --test-tso-skew: the node it applies to */
+    long long skew_ms;
 };
 
 static int
@@ -61,6 +64,7 @@ parse_args(int argc, char **argv, struct args *a)
         {"fetch-page-bytes", required_argument, NULL, 'P'},
         {"unsafe-no-read-barrier", no_argument, NULL, 'U'},
         {"test-scan-row-delay-us", required_argument, NULL, 'D'},
+        {"test-tso-skew", required_argument, NULL, 'S'},
         {"join", required_argument, NULL, 'j'},
         {"rpc", required_argument, NULL, 'r'},
         {"raft", required_argument, NULL, 'R'},
@@ -117,6 +121,18 @@ parse_args(int argc, char **argv, struct args *a)
             if (a->scan_row_delay_us == 0 || a->scan_row_delay_us > 100000)
                 return -1;
             break;
+        case 'S': {
+            /* Tests only: node ID's oracle clock runs MS ahead (or behind,
+             * negative), the clock skew the high-water mark must absorb. */
+            unsigned long id;
+            long long ms;
+            if (sscanf(optarg, "%lu:%lld", &id, &ms) != 2 || id == 0 ||
+                ms < -86400000LL || ms > 86400000LL)
+                return -1;
+            a->skew_node = id;
+            a->skew_ms = ms;
+            break;
+        }
         case 'P':
             a->page_bytes = parse_pos(optarg);
             if (a->page_bytes == 0 || a->page_bytes > (16ul << 20))
@@ -377,6 +393,10 @@ main(int argc, char **argv)
         o.fetch_page_bytes = (unsigned)a.page_bytes;
     o.no_read_barrier = a.no_read_barrier;
     o.scan_row_delay_us = (unsigned)a.scan_row_delay_us;
+    if (a.skew_node == a.id && a.skew_ms != 0) {
+        o.tso_skew_ms = a.skew_ms;
+        tl_warn("node", "event=test_tso_skew skew_ms=%lld", a.skew_ms);
+    }
     if (o.scan_row_delay_us > 0)
         tl_warn("node", "event=test_scan_row_delay delay_us=%u",
                 o.scan_row_delay_us);

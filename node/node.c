@@ -56,6 +56,7 @@ node_create(const struct tl_cluster_config *cfg,
     prepared_init(&n->prepared);
     pthread_mutex_init(&n->fmu, NULL);
     pthread_cond_init(&n->fcv, NULL);
+    tso_init(&n->tso);
     *out = n;
     return 0;
 }
@@ -1276,5 +1277,6 @@ node_destroy(struct node *n)
     pthread_mutex_destroy(&n->qmu);
     pthread_mutex_destroy(&n->fmu);
     pthread_cond_destroy(&n->fcv);
+    tso_close(&n->tso);
     free(n);
 }

@@ -35,6 +35,8 @@ struct node_options {
                                    possible around leader changes) */
     unsigned scan_row_delay_us; /* tests only: sleep per row a scan visits
                                    (0: none), to make scans slow */
+    long long tso_skew_ms;      /* tests only: added to the wall clock the
+                                   timestamp oracle reads (0: none) */
 };
 
 /** Default options for node @id. Cannot fail. */

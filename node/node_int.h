@@ -21,6 +21,7 @@
 #include "raft_transport.h"
 #include "reads.h"
 #include "rpc_server.h"
+#include "tso.h"
 
 struct proposal;
 
@@ -178,6 +179,9 @@ struct node {
     _Atomic uint64_t map_version;
     /* The node registry thread and its cache (registry.c). */
     struct registry *reg;
+    /* The timestamp oracle, served while this node leads the meta group
+     * (tso.h; its own mutex). */
+    struct tso tso;
 };
 
 /** Raise the newest catalog (map) version this node has seen to @v (any

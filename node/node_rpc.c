@@ -593,6 +593,36 @@ handle_cluster_map(struct node *n, const Talus__Request *req,
         set_error_code(a, resp, &err, -1, code, 0);
 }
 
+/* Timestamps, from the meta group's leader only. */
+static void
+handle_tso(struct node *n, const Talus__Request *req, struct tl_arena *a,
+           Talus__Response *resp)
+{
+    struct tl_error err;
+    struct node_shard *sh;
+    uint64_t first;
+    int rv;
+
+    tl_error_clear(&err);
+    if (!req->has_shard || req->shard != TL_META_GROUP) {
+        tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "timestamps come from the meta group (shard %u)",
+                     TL_META_GROUP);
+        set_error(a, resp, &err, -1);
+        return;
+    }
+    sh = serving_shard(n, req, a, resp);
+    if (sh == NULL)
+        return;
+    rv = tso_next(sh, req->tso->count, &first, &err);
+    if (rv != 0) {
+        fail_on(a, resp, &err, rv, sh);
+        return;
+    }
+    resp->has_timestamp = true;
+    resp->timestamp = first;
+}
+
 static void
 dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
          Talus__Response *resp)
@@ -620,6 +650,9 @@ dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
         break;
     case TALUS__REQUEST__BODY_CLUSTER_MAP:
         handle_cluster_map(n, req, a, resp);
+        break;
+    case TALUS__REQUEST__BODY_TSO:
+        handle_tso(n, req, a, resp);
         break;
     default:
         tl_error_clear(&err);

@@ -808,3 +808,50 @@ shardctl_vschema(const struct tl_cluster_config *cfg, int argc, char **args,
                     "[--json]\n");
     return 2;
 }
+
+/* ------------------------------------------------------------ tso */
+
+int
+shardctl_tso(const struct tl_cluster_config *cfg, int argc, char **args,
+             bool json)
+{
+    Talus__Request req = TALUS__REQUEST__INIT;
+    Talus__TsoRequest tr = TALUS__TSO_REQUEST__INIT;
+    Talus__Response *resp = NULL;
+    long n = 1;
+    int rv;
+
+    if (argc > 1) {
+        fprintf(stderr, "usage: shardctl tso [N]\n");
+        return 2;
+    }
+    if (argc == 1) {
+        char *end;
+        n = strtol(args[0], &end, 10);
+        if (*end != '\0' || n < 1 || n > 65536) {
+            fprintf(stderr, "shardctl: tso count must be 1..65536\n");
+            return 2;
+        }
+    }
+    tr.count = (uint32_t)n;
+    req.body_case = TALUS__REQUEST__BODY_TSO;
+    req.tso = &tr;
+    if (meta_call(cfg, &req, &resp) != 0)
+        return 1;
+    rv = 0;
+    if (resp->error != NULL || !resp->has_timestamp) {
+        fprintf(stderr, "shardctl: no timestamp: %s\n",
+                resp->error != NULL ? resp->error->message : "empty answer");
+        rv = 1;
+    } else if (json) {
+        printf("{\"first\":%llu,\"count\":%ld,\"physical_ms\":%llu}\n",
+               (unsigned long long)resp->timestamp, n,
+               (unsigned long long)(resp->timestamp >> 18));
+    } else {
+        for (long i = 0; i < n; i++)
+            printf("%llu\n",
+                   (unsigned long long)(resp->timestamp + (uint64_t)i));
+    }
+    talus__response__free_unpacked(resp, NULL);
+    return rv;
+}

@@ -112,9 +112,12 @@ usage(FILE *f)
                "                         remove NODE from SHARD's group "
                "(moving leadership\n"
                "                         away first) and drop its copy\n"
-               "  leader transfer SHARD NODE\n"
+               "  leader transfer SHARD|meta NODE\n"
                "                         make NODE lead SHARD; waits until it "
                "does\n"
+               "  tso [N]                N timestamps (default 1) from the "
+               "meta group's\n"
+               "                         timestamp oracle\n"
                "  help                   this text\n"
                "\n"
                "--timeout S bounds wait and the replica/leader commands "
@@ -504,9 +507,9 @@ static uint32_t
 find_leader(const struct tl_cluster_config *cfg, uint32_t shard,
             struct shard_view *views, bool *node_up)
 {
+    uint32_t i = shard == TL_META_GROUP ? cfg->n_shards : shard;
     collect_status(cfg, false, views, node_up, NULL);
-    return views[shard].seen && views[shard].st.is_leader ? views[shard].node
-                                                          : 0;
+    return views[i].seen && views[i].st.is_leader ? views[i].node : 0;
 }
 
 struct tl_client *
@@ -718,12 +721,18 @@ cmd_leader(const struct tl_cluster_config *cfg, int argc, char **args,
     char msg[512];
     int rv;
 
+    /* The meta group by name or by its id, else a shard. */
+    bool meta = argc == 3 && (strcmp(args[1], "meta") == 0 ||
+                              (parse_id(args[1], TL_META_GROUP, &shard) == 0 &&
+                               shard == TL_META_GROUP));
     if (argc != 3 || strcmp(args[0], "transfer") != 0 ||
-        parse_id(args[1], cfg->n_shards - 1, &shard) != 0 ||
+        (!meta && parse_id(args[1], cfg->n_shards - 1, &shard) != 0) ||
         parse_id(args[2], cfg->n_nodes, &node) != 0 || node == 0) {
-        fprintf(stderr, "usage: shardctl leader transfer SHARD NODE\n");
+        fprintf(stderr, "usage: shardctl leader transfer SHARD|meta NODE\n");
         return 2;
     }
+    if (meta)
+        shard = TL_META_GROUP;
     rv = leader_call(cfg, TALUS__MEMBERSHIP_REQUEST__OP__TRANSFER_LEADER, shard,
                      node, deadline, msg, sizeof msg);
     if (rv != 0 || !wait_leader_is(cfg, shard, node, deadline)) {
@@ -1098,8 +1107,17 @@ static const struct {
                 "add: NODE hosts an empty replica of SHARD, then joins as a "
                 "voter once\ncaught up. remove: move leadership off NODE, "
                 "remove it, drop its copy.\n"},
-    {"leader", "usage: shardctl leader transfer SHARD NODE [--timeout S]\n"
-               "Make NODE lead SHARD; waits until it does.\n"},
+    {"leader", "usage: shardctl leader transfer SHARD|meta NODE [--timeout "
+               "S]\n"
+               "Make NODE lead SHARD (or the meta group); waits until it "
+               "does.\n"},
+    {"tso", "usage: shardctl tso [N] [--json]\n"
+            "N consecutive timestamps (1..65536, default 1) from the "
+            "timestamp oracle\non the meta group's leader, one per line: "
+            "physical milliseconds since\nthe epoch << 18 | a logical "
+            "counter, each greater than every timestamp\nthe cluster "
+            "issued before. --json prints the first, the count and the\n"
+            "physical time.\n"},
 };
 
 /* Print the help of @cmd; false if there is no such command. */
@@ -1280,6 +1298,8 @@ main(int argc, char **argv)
         rv = shardctl_tables(&cfg, json);
     else if (strcmp(cmd, "vschema") == 0)
         rv = shardctl_vschema(&cfg, n_args, args, json);
+    else if (strcmp(cmd, "tso") == 0)
+        rv = shardctl_tso(&cfg, n_args, args, json);
     else if (strcmp(cmd, "route") == 0 && n_args == 1)
         rv = cmd_route(&cfg, router != NULL ? router : cfg.router_listen,
                        args[0], json);

@@ -35,4 +35,10 @@ int shardctl_tables(const struct tl_cluster_config *cfg, bool json);
 int shardctl_vschema(const struct tl_cluster_config *cfg, int argc, char **args,
                      bool json);
 
+/** `shardctl tso [N]`: N timestamps from the meta group's oracle. 0, 1
+ * when the meta group cannot be reached (message on stderr), 2 for bad
+ * usage. */
+int shardctl_tso(const struct tl_cluster_config *cfg, int argc, char **args,
+                 bool json);
+
 #endif

@@ -271,6 +271,7 @@ tl_client_op_of(const Talus__Request *req)
     switch (req->body_case) {
     case TALUS__REQUEST__BODY_SCAN:
     case TALUS__REQUEST__BODY_STATUS:
+    case TALUS__REQUEST__BODY_TSO: /* a lost answer only leaves a gap */
         return TL_CLIENT_READ;
     case TALUS__REQUEST__BODY_WRITE:
         return req->write->has_request_id && req->write->request_id != 0
