@@ -3,6 +3,7 @@
 
 BUILD     ?= build
 SAN_BUILD ?= build-san
+TSAN_BUILD ?= build-tsan
 DATA      ?= data
 PORT      ?= 5433
 NODE_PORT ?= 7100
@@ -10,7 +11,7 @@ REPLICAS  ?= 3
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-san up down status test unit integration stress valgrind format format-check clean
+.PHONY: all deps build build-san tsan up down status test unit integration stress valgrind format format-check clean
 
 all: build
 
@@ -54,6 +55,21 @@ unit: build-san
 
 integration: build-san
 	@cd $(SAN_BUILD) && ctest --output-on-failure -L integration
+
+# The storage node's tests under ThreadSanitizer: its unit tests (raft
+# fixture, applier, reads, transport) and the replication and restart
+# integration tests, every binary built with -fsanitize=thread.
+TSAN_TESTS = 'unit\.test_(node_|raft_)|integration\.test_(repl_|restart)'
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTALUS_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS)
+	@rm -rf $(TSAN_BUILD)/tsan-reports && mkdir -p $(TSAN_BUILD)/tsan-reports
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS="second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp log_path=$(CURDIR)/$(TSAN_BUILD)/tsan-reports/report" \
+	  ctest --output-on-failure -j 2 -R $(TSAN_TESTS)
+	@# The nodes the integration tests start report into files too: any
+	@# report of any process fails the run.
+	@if ls $(TSAN_BUILD)/tsan-reports/* >/dev/null 2>&1; then \
+	  cat $(TSAN_BUILD)/tsan-reports/*; echo "ThreadSanitizer reported races"; exit 1; fi
 
 # Router and node under valgrind memcheck on a SQL workload (release build).
 valgrind: build
