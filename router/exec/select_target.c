@@ -786,6 +786,8 @@ select_group_bind(struct sql_stmt *st, struct select_q *q,
     for (size_t i = 0; i < ss->n_group_clause && rv == 0; i++) {
         struct tl_expr *k;
         rv = bind_group_item(st, q, ss->group_clause[i], &k);
+        if (rv == 0)
+            rv = sql_check_sort_type(st, k->type, false, ss->group_clause[i]);
         if (rv != 0)
             break;
         bool dup = false;

@@ -133,7 +133,7 @@ copy_binary_value(uint8_t type, int32_t typmod, const char *p, size_t len,
                             type == TL_TYPE_BOOL
                                 ? "no data left in message"
                                 : "insufficient data left in message");
-    if (tl_type_is_text(type)) {
+    if (tl_type_is_text(type) || tl_type_is_json(type)) {
         char bad[48];
         if (!sql_guard_utf8_ok(p, len, bad, sizeof(bad)))
             return tl_error_set(err, TL_ETYPE,

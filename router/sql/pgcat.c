@@ -920,6 +920,7 @@ static const struct type_row extra_types[] = {
     {1002, "_char", -1, 'A'},    {1034, "_aclitem", -1, 'A'},
     {1033, "aclitem", 12, 'U'},  {2249, "record", -1, 'P'},
     {2276, "any", 4, 'P'},       {2278, "void", 4, 'P'},
+    {199, "_json", -1, 'A'},     {3807, "_jsonb", -1, 'A'},
 };
 
 static char
