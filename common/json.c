@@ -51,15 +51,15 @@ enum jerr {
 
 struct lex {
     const char *input, *end;
-    const char *pos;         /* where the next token starts */
-    const char *tok_start;   /* current token; NULL at the end */
-    const char *tok_end;     /* token_terminator */
-    enum tok tok;            /* current token's kind */
-    int line;                /* line of the current token */
-    const char *line_start;  /* start of that line */
-    bool jsonb;              /* decode strings strictly */
+    const char *pos;        /* where the next token starts */
+    const char *tok_start;  /* current token; NULL at the end */
+    const char *tok_end;    /* token_terminator */
+    enum tok tok;           /* current token's kind */
+    int line;               /* line of the current token */
+    const char *line_start; /* start of that line */
+    bool jsonb;             /* decode strings strictly */
     struct tl_arena *a;
-    struct tl_buf sbuf;      /* the current string token, decoded */
+    struct tl_buf sbuf; /* the current string token, decoded */
     struct tl_error *err;
     int num_rv; /* JE_NUMBER: what numeric reported */
 };
@@ -360,10 +360,10 @@ report(struct lex *l, enum jerr e)
     bool zero = e == JE_CODE_POINT_ZERO;
     int rv = tl_error_set(
         l->err, zero ? TL_EUNSUPPORTED : TL_ETYPE,
-        zero ? TL_SQLSTATE_UNTRANSLATABLE_CHARACTER
+        zero               ? TL_SQLSTATE_UNTRANSLATABLE_CHARACTER
         : e == JE_TOO_DEEP ? TL_SQLSTATE_STATEMENT_TOO_COMPLEX
                            : TL_SQLSTATE_INVALID_TEXT_REPRESENTATION,
-        zero                 ? "unsupported Unicode escape sequence"
+        zero               ? "unsupported Unicode escape sequence"
         : e == JE_TOO_DEEP ? "stack depth limit exceeded"
                            : "invalid input syntax for type json");
     switch (e) {
@@ -380,23 +380,23 @@ report(struct lex *l, enum jerr e)
                         tlen, ts);
         break;
     case JE_EXPECTED_COLON:
-        tl_error_detail(l->err, "Expected \":\", but found \"%.*s\".", tlen, ts);
+        tl_error_detail(l->err, "Expected \":\", but found \"%.*s\".", tlen,
+                        ts);
         break;
     case JE_EXPECTED_END:
         tl_error_detail(l->err, "Expected end of input, but found \"%.*s\".",
                         tlen, ts);
         break;
     case JE_EXPECTED_JSON:
-        tl_error_detail(l->err, "Expected JSON value, but found \"%.*s\".", tlen,
-                        ts);
+        tl_error_detail(l->err, "Expected JSON value, but found \"%.*s\".",
+                        tlen, ts);
         break;
     case JE_EXPECTED_MORE:
         tl_error_detail(l->err, "The input string ended unexpectedly.");
         break;
     case JE_EXPECTED_OBJECT_FIRST:
-        tl_error_detail(l->err,
-                        "Expected string or \"}\", but found \"%.*s\".", tlen,
-                        ts);
+        tl_error_detail(l->err, "Expected string or \"}\", but found \"%.*s\".",
+                        tlen, ts);
         break;
     case JE_EXPECTED_OBJECT_NEXT:
         tl_error_detail(l->err, "Expected \",\" or \"}\", but found \"%.*s\".",
@@ -417,9 +417,8 @@ report(struct lex *l, enum jerr e)
                         "\"\\u\" must be followed by four hexadecimal digits.");
         break;
     case JE_HIGH_SURROGATE:
-        tl_error_detail(l->err,
-                        "Unicode high surrogate must not follow a high "
-                        "surrogate.");
+        tl_error_detail(l->err, "Unicode high surrogate must not follow a high "
+                                "surrogate.");
         break;
     case JE_LOW_SURROGATE:
         tl_error_detail(l->err,
@@ -675,7 +674,8 @@ tl_json_parse(const char *s, size_t len, bool jsonb, struct tl_arena *a,
     int ret = 0;
 
     if (len > UINT32_MAX)
-        return tl_error_set(err, TL_ETOOLONG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+        return tl_error_set(err, TL_ETOOLONG,
+                            TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
                             "value too long for type json");
     tl_buf_init(&l.sbuf);
     if ((rv = lex_next(&l)) == JE_OK &&
@@ -891,9 +891,9 @@ static int
 malformed_array(const struct tl_value *v, const char *detail,
                 struct tl_error *err)
 {
-    int rv = tl_error_set(err, TL_ETYPE, TL_SQLSTATE_INVALID_TEXT_REPRESENTATION,
-                          "malformed array literal: \"%.*s\"", (int)v->u.s.len,
-                          v->u.s.p);
+    int rv = tl_error_set(
+        err, TL_ETYPE, TL_SQLSTATE_INVALID_TEXT_REPRESENTATION,
+        "malformed array literal: \"%.*s\"", (int)v->u.s.len, v->u.s.p);
     tl_error_detail(err, "%s", detail);
     return rv;
 }
@@ -988,11 +988,10 @@ split_path(const struct tl_value *v, struct tl_arena *a, char ***elems,
         }
         bool is_null = !quoted && b.len == 4 &&
                        strncasecmp((const char *)b.data, "NULL", 4) == 0;
-        (*elems)[*n] = is_null ? NULL
-                               : tl_arena_strndup(a,
-                                                  b.len ? (const char *)b.data
-                                                        : "",
-                                                  b.len);
+        (*elems)[*n] =
+            is_null
+                ? NULL
+                : tl_arena_strndup(a, b.len ? (const char *)b.data : "", b.len);
         (*lens)[*n] = (uint32_t)b.len;
         (*n)++;
         tl_buf_close(&b);

@@ -107,5 +107,21 @@ SELECT id FROM js ORDER BY j -> 'name';
 UPDATE js SET j = '{"name": "carl"}', b = '{"name": "carl", "name": "dan"}' WHERE id = 8;
 SELECT id, j, b FROM js WHERE id = 8;
 DELETE FROM js WHERE b @> '{"name": "dan"}';
+-- COPY in the text and CSV formats; an error shows both contexts
+COPY js FROM stdin;
+20	{"a":1,"a":2}	{"a":1,"a":2}
+21	\N	[1, 2]
+\.
+COPY js FROM stdin (FORMAT csv);
+22,"{""x"": [true]}","{""y"":null}"
+\.
+COPY js FROM stdin;
+23	{bad	{}
+\.
+COPY js FROM stdin;
+23	{}	"\\u0000"
+\.
+COPY (SELECT id, j, b FROM js WHERE id >= 20 ORDER BY id) TO stdout;
+COPY (SELECT id, j, b FROM js WHERE id >= 20 ORDER BY id) TO stdout (FORMAT csv);
 SELECT count(*) FROM js;
 DROP TABLE js;
