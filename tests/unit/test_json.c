@@ -64,8 +64,8 @@ out_text(const struct tl_value *v)
     struct tl_buf b;
     tl_buf_init(&b);
     tl_value_to_text(v, &b);
-    char *s = tl_arena_strndup(&arena, b.data ? (const char *)b.data : "",
-                               b.len);
+    char *s =
+        tl_arena_strndup(&arena, b.data ? (const char *)b.data : "", b.len);
     tl_buf_close(&b);
     return s;
 }
@@ -121,8 +121,8 @@ assert_error(uint8_t type, const char *in, const char *state,
 static void
 assert_syntax(const char *in, const char *detail, const char *context)
 {
-    assert_error(TL_TYPE_JSON, in, "22P02", "invalid input syntax for type json",
-                 detail, context);
+    assert_error(TL_TYPE_JSON, in, "22P02",
+                 "invalid input syntax for type json", detail, context);
     assert_error(TL_TYPE_JSONB, in, "22P02",
                  "invalid input syntax for type json", detail, context);
 }
@@ -164,8 +164,8 @@ test_input_errors(void **state)
     assert_syntax("01", "Token \"01\" is invalid.", "JSON data, line 1: 01");
     assert_syntax("1.", "Token \"1.\" is invalid.", "JSON data, line 1: 1.");
     assert_syntax(".5", "Token \".\" is invalid.", "JSON data, line 1: ....");
-    assert_syntax("{\"a\": 1,\n \"b\": [1, 2,\n  x]}", "Token \"x\" is invalid.",
-                  "JSON data, line 3:   x...");
+    assert_syntax("{\"a\": 1,\n \"b\": [1, 2,\n  x]}",
+                  "Token \"x\" is invalid.", "JSON data, line 3:   x...");
     assert_syntax("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, "
                   "18, 19, 20 x 1 2 3]",
                   "Token \"x\" is invalid.",
@@ -201,9 +201,9 @@ test_input_errors(void **state)
 static struct tl_value
 eval_op(uint8_t op, uint8_t result, struct tl_value doc, struct tl_value key)
 {
-    struct tl_expr *e = tl_expr_op(&arena, op, result,
-                                   tl_expr_const(&arena, &doc),
-                                   tl_expr_const(&arena, &key));
+    struct tl_expr *e =
+        tl_expr_op(&arena, op, result, tl_expr_const(&arena, &doc),
+                   tl_expr_const(&arena, &key));
     Talus__Expr *pb = tl_expr_to_proto(e, &arena);
     struct tl_expr *back;
     struct tl_error err;
@@ -270,11 +270,11 @@ test_get(void **state)
     assert_string_equal(out_text(&r), "s");
 
     struct tl_error err;
-    assert_int_not_equal(tl_json_check_path(&(struct tl_value){.type =
-                                                                   TL_TYPE_TEXT,
-                                                               .u.s = {"a", 1}},
-                                            &arena, &err),
-                         0);
+    assert_int_not_equal(
+        tl_json_check_path(
+            &(struct tl_value){.type = TL_TYPE_TEXT, .u.s = {"a", 1}}, &arena,
+            &err),
+        0);
     assert_string_equal(err.sqlstate, "22P02");
     assert_string_equal(err.message, "malformed array literal: \"a\"");
     assert_string_equal(
@@ -407,14 +407,12 @@ test_functions(void **state)
     struct tl_value a = parse_ok(TL_TYPE_JSONB, "[1, {}, null]");
     const struct tl_func_sig *sig = tl_func_find("jsonb_typeof", 1);
     assert_non_null(sig);
-    assert_int_equal(tl_func_eval(sig->id, TL_TYPE_TEXT, &a, 1, &arena, &out,
-                                  &err),
-                     0);
+    assert_int_equal(
+        tl_func_eval(sig->id, TL_TYPE_TEXT, &a, 1, &arena, &out, &err), 0);
     assert_string_equal(out_text(&out), "array");
     sig = tl_func_find("jsonb_array_length", 1);
-    assert_int_equal(tl_func_eval(sig->id, TL_TYPE_INT4, &a, 1, &arena, &out,
-                                  &err),
-                     0);
+    assert_int_equal(
+        tl_func_eval(sig->id, TL_TYPE_INT4, &a, 1, &arena, &out, &err), 0);
     assert_int_equal(out.u.i, 3);
     struct tl_value s = parse_ok(TL_TYPE_JSON, "\"x\"");
     sig = tl_func_find("json_array_length", 1);
