@@ -158,9 +158,10 @@ agg_type(struct sql_stmt *st, struct sel_target *tg, const char *name,
         tg->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8 : TL_TYPE_NUMERIC;
         return 0;
     default:
-        /* PostgreSQL 15 has no min/max of boolean, uuid or bytea. */
+        /* PostgreSQL 15 has no min/max of boolean, uuid, bytea, json or
+         * jsonb. */
         if (at == TL_TYPE_BOOL || at == TL_TYPE_UNKNOWN || at == TL_TYPE_UUID ||
-            at == TL_TYPE_BYTEA)
+            at == TL_TYPE_BYTEA || tl_type_is_json(at))
             return no_function(st, name, at, location);
         tg->type = at;
         return 0;

@@ -267,6 +267,11 @@ unify(struct sql_stmt *st, const char *op, struct tl_expr **l,
 {
     uint8_t lt = (*l)->type, rt = (*r)->type;
     int location = loc[0];
+    /* json has no comparison operators: checked before an unknown literal
+     * takes its type, as PostgreSQL names it "unknown". */
+    if ((lt == TL_TYPE_JSON && (rt == TL_TYPE_UNKNOWN || rt == TL_TYPE_JSON)) ||
+        (rt == TL_TYPE_JSON && lt == TL_TYPE_UNKNOWN))
+        return no_operator(st, op, *l, *r, location);
     int lloc = loc[1] >= 0 ? loc[1] : location;
     int rloc = loc[2] >= 0 ? loc[2] : location;
     int rv = 0;
@@ -306,12 +311,6 @@ bind_compare(struct sql_stmt *st, uint8_t op, const char *opname,
              struct tl_expr *l, struct tl_expr *r, const int loc[3],
              struct tl_expr **out)
 {
-    /* json has no comparison operators (checked before an unknown
-     * literal takes its type, as PostgreSQL names it "unknown"). */
-    if ((l->type == TL_TYPE_JSON &&
-         (r->type == TL_TYPE_UNKNOWN || r->type == TL_TYPE_JSON)) ||
-        (r->type == TL_TYPE_JSON && l->type == TL_TYPE_UNKNOWN))
-        return no_operator(st, opname, l, r, loc[0]);
     int rv = unify(st, opname, &l, &r, loc);
     if (rv != 0)
         return rv;
@@ -1543,6 +1542,17 @@ bind_varargs(struct sql_stmt *st, const struct bind_scope *sc,
     int rv = unify_common(st, what, args, (uint32_t)n, locs, location, &type);
     if (rv != 0)
         return rv;
+    /* GREATEST and LEAST need an order: json has none (PostgreSQL's
+     * 42883), jsonb none in Talus. */
+    if (kind == TL_EXPR_MINMAX && type == TL_TYPE_JSON) {
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
+                  "could not identify a comparison function for type json");
+        return TL_ETYPE; /* PostgreSQL gives no position here */
+    }
+    if (kind == TL_EXPR_MINMAX && type == TL_TYPE_JSONB) {
+        sql_unsupported(st, tl_arena_printf(st->a, "%s of jsonb values", what));
+        return sql_error_at(st, TL_EUNSUPPORTED, location);
+    }
     *out = tl_expr_node(st->a, kind, type, args, (uint32_t)n);
     (*out)->op = op;
     return 0;
