@@ -530,9 +530,13 @@ bind_group_agg(struct sql_stmt *st, void *arg, const PgQuery__FuncCall *f,
     int rv = agg_type(st, &tg, name, f->location);
     if (rv != 0)
         return rv;
-    g->aggs = grow(st, g->aggs, &g->cap_aggs, g->n_aggs, sizeof(*g->aggs));
     /* min/max(DISTINCT x) are min/max(x). */
     bool distinct = f->agg_distinct && tg.agg != AGG_MIN && tg.agg != AGG_MAX;
+    /* DISTINCT compares the values as GROUP BY does. */
+    if (distinct && tg.arg != NULL &&
+        (rv = sql_check_sort_type(st, tg.arg->type, false, f->args[0])) != 0)
+        return rv;
+    g->aggs = grow(st, g->aggs, &g->cap_aggs, g->n_aggs, sizeof(*g->aggs));
     g->aggs[g->n_aggs] = (struct sel_agg_def){
         .agg = tg.agg, .distinct = distinct, .type = tg.type, .arg = tg.arg};
     *out = tl_expr_column(st->a, SEL_AGG_BASE + (uint32_t)g->n_aggs++, tg.type);

@@ -1859,7 +1859,7 @@ sql_check_sort_type(struct sql_stmt *st, uint8_t type, bool ordering,
     }
     if (type == TL_TYPE_JSONB) {
         sql_unsupported(st, ordering ? "ORDER BY a jsonb value"
-                                     : "GROUP BY a jsonb value");
+                                     : "GROUP BY or DISTINCT on a jsonb value");
         return sql_error_at(st, TL_EUNSUPPORTED, expr_start(n));
     }
     return 0;
