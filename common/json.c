@@ -1240,3 +1240,87 @@ tl_json_array_length(const struct tl_value *doc, struct tl_arena *a,
     *out = tl_value_int(TL_TYPE_INT4, j->n);
     return 0;
 }
+
+/* Whether @s is a JSON number (PostgreSQL's IsValidJsonNumber). */
+static bool
+is_json_number(const char *s, size_t len)
+{
+    const char *p = s, *end = s + len;
+    if (p < end && *p == '-')
+        p++;
+    if (p >= end || !is_digit(*p))
+        return false;
+    if (*p == '0')
+        p++;
+    else
+        while (p < end && is_digit(*p))
+            p++;
+    if (p < end && *p == '.') {
+        if (++p >= end || !is_digit(*p))
+            return false;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || !is_digit(*p))
+            return false;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    return p == end;
+}
+
+int
+tl_json_from_value(const struct tl_value *v, uint8_t type, struct tl_arena *a,
+                   struct tl_value *out, struct tl_error *err)
+{
+    struct tl_buf txt, b;
+    int rv = 0;
+
+    if (tl_type_is_json(v->type) && (type == TL_TYPE_JSON || v->type == type)) {
+        *out = tl_value_text(type, v->u.s.p, v->u.s.len);
+        return 0;
+    }
+    tl_buf_init(&txt);
+    tl_buf_init(&b);
+    if (v->type == TL_TYPE_BOOL)
+        tl_buf_append(&txt, v->u.b ? "true" : "false", v->u.b ? 4 : 5);
+    else
+        tl_value_to_text(v, &txt);
+    const char *p = txt.len ? (const char *)txt.data : "";
+    size_t len = txt.len;
+    if (tl_type_is_json(v->type) || v->type == TL_TYPE_BOOL ||
+        (tl_type_is_numeric(v->type) && is_json_number(p, len))) {
+        tl_buf_append(&b, p, len);
+    } else if (tl_type_is_datetime(v->type) && v->type != TL_TYPE_DATE) {
+        /* ISO 8601: a T between date and time, a +hh:mm zone. */
+        struct tl_buf iso;
+        tl_buf_init(&iso);
+        const char *sp = memchr(p, ' ', len);
+        if (sp == NULL) {
+            tl_buf_append(&iso, p, len);
+        } else {
+            tl_buf_append(&iso, p, (size_t)(sp - p));
+            tl_buf_append_u8(&iso, 'T');
+            tl_buf_append(&iso, sp + 1, len - (size_t)(sp + 1 - p));
+            if (v->type == TL_TYPE_TIMESTAMPTZ && len >= 3 &&
+                (p[len - 3] == '+' || p[len - 3] == '-'))
+                tl_buf_append(&iso, ":00", 3);
+        }
+        write_string((const char *)iso.data, (uint32_t)iso.len, &b);
+        tl_buf_close(&iso);
+    } else {
+        write_string(p, (uint32_t)len, &b);
+    }
+    const char *bp = b.len ? (const char *)b.data : "";
+    if (type == TL_TYPE_JSONB)
+        rv = tl_json_in(TL_TYPE_JSONB, bp, b.len, a, out, err);
+    else
+        *out = tl_value_text_dup(a, TL_TYPE_JSON, bp, b.len);
+    tl_buf_close(&txt);
+    tl_buf_close(&b);
+    return rv;
+}

@@ -111,6 +111,16 @@ int tl_json_exists(const struct tl_value *doc, const struct tl_value *key,
  * bytewise). */
 bool tl_json_equal(const struct tl_value *l, const struct tl_value *r);
 
+/** to_json (@type TL_TYPE_JSON) or to_jsonb (TL_TYPE_JSONB) of non-NULL
+ * scalar @v, as PostgreSQL's datum_to_json: numbers bare when their text is
+ * a JSON number ("NaN" and the infinities quoted), booleans true/false,
+ * json and jsonb as they are, dates and timestamps in ISO 8601
+ * ("2026-03-01T12:00:00+00:00"), anything else its text output as a JSON
+ * string. Text in @a. Cannot fail but for what tl_json_in reports. */
+int tl_json_from_value(const struct tl_value *v, uint8_t type,
+                       struct tl_arena *a, struct tl_value *out,
+                       struct tl_error *err);
+
 /** json_typeof/jsonb_typeof of non-NULL @doc ("object", "array",
  * "string", "number", "boolean", "null") into *@out (text). */
 int tl_json_typeof(const struct tl_value *doc, struct tl_arena *a,

@@ -1316,7 +1316,12 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
             rv = bind_coerce_unknown(
                 st, &args[i], want == 'i' ? TL_TYPE_INT4 : TL_TYPE_FLOAT8, -1,
                 loc);
-        else if (want == 'j' || want == 'J')
+        else if (want == 'a' && args[i]->type == TL_TYPE_UNKNOWN) {
+            sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
+                      "could not determine polymorphic type because input "
+                      "has type unknown");
+            return TL_ETYPE; /* PostgreSQL gives no position here */
+        } else if (want == 'j' || want == 'J')
             rv = bind_coerce_unknown(st, &args[i],
                                      want == 'j' ? TL_TYPE_JSON : TL_TYPE_JSONB,
                                      -1, loc);

@@ -89,6 +89,11 @@ SELECT jsonb_array_length('{"a": 1}');
 SELECT jsonb_array_length('1');
 SELECT json_array_length('{"a": 1}');
 SELECT json_array_length('"x"');
+SELECT to_json(1), to_json('a"b'::text), to_json(true), to_json(1.50), to_json('NaN'::float8), to_json(1e20::float8);
+SELECT to_json(timestamptz '2026-03-01 12:00:00.5+00'), to_json(timestamp '2026-03-01 12:00:00'), to_json(date '2026-03-01');
+SELECT to_jsonb(1.50), to_jsonb('x'::char(3)), to_jsonb('{"b":1,"a":2}'::json), to_json('{"b":1}'::jsonb), to_json(NULL::int);
+SELECT id, to_json(id), to_jsonb(j ->> 'name') FROM js WHERE to_jsonb(id) = '8';
+SELECT to_json('abc');
 -- casts and comparison
 SELECT j::jsonb, b::json, b::text FROM js WHERE id = 2;
 SELECT '{"b": 1, "a": 2}'::text::jsonb, '{"b": 1, "a": 2}'::json::jsonb::json;

@@ -420,6 +420,19 @@ test_functions(void **state)
         tl_func_eval(sig->id, TL_TYPE_INT4, &s, 1, &arena, &out, &err), 0);
     assert_string_equal(err.sqlstate, "22023");
     assert_string_equal(err.message, "cannot get array length of a scalar");
+
+    struct tl_value f = tl_value_float(1e20);
+    sig = tl_func_find("to_json", 1);
+    assert_int_equal(
+        tl_func_eval(sig->id, TL_TYPE_JSON, &f, 1, &arena, &out, &err), 0);
+    assert_int_equal(out.type, TL_TYPE_JSON);
+    assert_string_equal(out_text(&out), "1e+20");
+    struct tl_value t = text("tab\t\"q\"");
+    sig = tl_func_find("to_jsonb", 1);
+    assert_int_equal(
+        tl_func_eval(sig->id, TL_TYPE_JSONB, &t, 1, &arena, &out, &err), 0);
+    assert_int_equal(out.type, TL_TYPE_JSONB);
+    assert_string_equal(out_text(&out), "\"tab\\t\\\"q\\\"\"");
 }
 
 int
