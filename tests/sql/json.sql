@@ -137,3 +137,14 @@ COPY (SELECT id, j, b FROM js WHERE id >= 20 ORDER BY id) TO stdout;
 COPY (SELECT id, j, b FROM js WHERE id >= 20 ORDER BY id) TO stdout (FORMAT csv);
 SELECT count(*) FROM js;
 DROP TABLE js;
+-- defaults, ALTER TABLE and the catalog
+CREATE TABLE jdd (id int PRIMARY KEY, j json DEFAULT '{"x": 1}', b jsonb DEFAULT '{"b":1,"a":2}' NOT NULL);
+INSERT INTO jdd (id) VALUES (1);
+ALTER TABLE jdd ADD COLUMN c jsonb;
+INSERT INTO jdd VALUES (2, '[]', '[]', '{"c": true}');
+SELECT * FROM jdd ORDER BY id;
+\d jdd
+SELECT column_name, data_type, udt_name FROM information_schema.columns WHERE table_name = 'jdd' ORDER BY ordinal_position;
+SELECT typname, typlen, typcategory FROM pg_type WHERE oid IN (114, 3802, 199, 3807) ORDER BY oid;
+SELECT format_type(114, -1), format_type(3802, -1), format_type(199, -1), format_type(3807, -1);
+DROP TABLE jdd;
