@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
+#include "json.h"
 #include "numeric.h"
 #include "row.h"
 #include "scalar.h"
@@ -95,12 +96,29 @@ static const char *
 op_symbol(uint8_t op)
 {
     static const char *const syms[] = {
-        [TL_OP_EQ] = "=",      [TL_OP_NE] = "<>",     [TL_OP_LT] = "<",
-        [TL_OP_LE] = "<=",     [TL_OP_GT] = ">",      [TL_OP_GE] = ">=",
-        [TL_OP_ADD] = "+",     [TL_OP_SUB] = "-",     [TL_OP_MUL] = "*",
-        [TL_OP_DIV] = "/",     [TL_OP_MOD] = "%",     [TL_OP_NEG] = "-",
-        [TL_OP_CONCAT] = "||", [TL_OP_LIKE] = "~~",   [TL_OP_ILIKE] = "~~*",
-        [TL_OP_REGEX] = "~",   [TL_OP_IREGEX] = "~*",
+        [TL_OP_EQ] = "=",
+        [TL_OP_NE] = "<>",
+        [TL_OP_LT] = "<",
+        [TL_OP_LE] = "<=",
+        [TL_OP_GT] = ">",
+        [TL_OP_GE] = ">=",
+        [TL_OP_ADD] = "+",
+        [TL_OP_SUB] = "-",
+        [TL_OP_MUL] = "*",
+        [TL_OP_DIV] = "/",
+        [TL_OP_MOD] = "%",
+        [TL_OP_NEG] = "-",
+        [TL_OP_CONCAT] = "||",
+        [TL_OP_LIKE] = "~~",
+        [TL_OP_ILIKE] = "~~*",
+        [TL_OP_REGEX] = "~",
+        [TL_OP_IREGEX] = "~*",
+        [TL_OP_JSON_GET] = "->",
+        [TL_OP_JSON_GET_TEXT] = "->>",
+        [TL_OP_JSON_PATH] = "#>",
+        [TL_OP_JSON_PATH_TEXT] = "#>>",
+        [TL_OP_JSON_CONTAINS] = "@>",
+        [TL_OP_JSON_EXISTS] = "?",
     };
     if (op < sizeof(syms) / sizeof(syms[0]) && syms[op] != NULL)
         return syms[op];
@@ -589,6 +607,40 @@ bitwise(const struct tl_expr *e, const struct tl_value *l,
     return 0;
 }
 
+/* The json operators on non-NULL @l (the document) and @r. */
+static int
+json_op(uint8_t op, const struct tl_value *l, const struct tl_value *r,
+        struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    bool res = false;
+    int rv;
+    bool jsonb_only = op == TL_OP_JSON_CONTAINS || op == TL_OP_JSON_EXISTS;
+    bool key_ok = op == TL_OP_JSON_CONTAINS ? r->type == TL_TYPE_JSONB
+                  : op == TL_OP_JSON_GET || op == TL_OP_JSON_GET_TEXT
+                      ? tl_type_is_int(r->type) || is_textual(r->type)
+                      : is_textual(r->type);
+    if (!(jsonb_only ? l->type == TL_TYPE_JSONB : tl_type_is_json(l->type)) ||
+        !key_ok)
+        return no_operator(err, op, l->type, r->type);
+    switch (op) {
+    case TL_OP_JSON_GET:
+    case TL_OP_JSON_GET_TEXT:
+        return tl_json_get(l, r, op == TL_OP_JSON_GET_TEXT, a, out, err);
+    case TL_OP_JSON_PATH:
+    case TL_OP_JSON_PATH_TEXT:
+        return tl_json_get_path(l, r, op == TL_OP_JSON_PATH_TEXT, a, out, err);
+    case TL_OP_JSON_CONTAINS:
+        rv = tl_json_contains(l, r, a, &res, err);
+        break;
+    default:
+        rv = tl_json_exists(l, r, a, &res, err);
+        break;
+    }
+    if (rv == 0)
+        *out = tl_value_bool(res);
+    return rv;
+}
+
 static int eval(const struct tl_expr *e, const struct tl_value *row,
                 size_t n_cols, struct tl_arena *a, struct tl_value *out,
                 struct tl_error *err);
@@ -699,6 +751,13 @@ eval_op(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
         if ((rv = resolve_unknown(&l, &r, a, err)) != 0)
             return rv;
         return regex(&l, &r, e->op == TL_OP_IREGEX, a, out, err);
+    case TL_OP_JSON_GET:
+    case TL_OP_JSON_GET_TEXT:
+    case TL_OP_JSON_PATH:
+    case TL_OP_JSON_PATH_TEXT:
+    case TL_OP_JSON_CONTAINS:
+    case TL_OP_JSON_EXISTS:
+        return json_op(e->op, &l, &r, a, out, err);
     default:
         return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
                             "unknown operator %u", (unsigned)e->op);

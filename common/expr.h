@@ -77,8 +77,15 @@ enum tl_op {
     TL_OP_SHL = 23,
     TL_OP_SHR = 24,
     TL_OP_BITNOT = 25,
+    /* json and jsonb (json.h); the left operand is the document. */
+    TL_OP_JSON_GET = 26,       /* -> int element or text field */
+    TL_OP_JSON_GET_TEXT = 27,  /* ->> the same, as text */
+    TL_OP_JSON_PATH = 28,      /* #> text[] path (its literal text) */
+    TL_OP_JSON_PATH_TEXT = 29, /* #>> the same, as text */
+    TL_OP_JSON_CONTAINS = 30,  /* jsonb @> jsonb */
+    TL_OP_JSON_EXISTS = 31,    /* jsonb ? text */
 };
-#define TL_OP_MAX TL_OP_BITNOT
+#define TL_OP_MAX TL_OP_JSON_EXISTS
 
 struct tl_expr;
 

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "common/base/sqlstate.h"
+#include "json.h"
 
 /* clang-format off */
 static const struct tl_func_sig sigs[] = {
@@ -32,6 +33,12 @@ static const struct tl_func_sig sigs[] = {
     {"repeat", TL_FUNC_REPEAT, 2, 2, "ti", TL_TYPE_TEXT, true, false},
     {"concat", TL_FUNC_CONCAT, 1, 255, "*", TL_TYPE_TEXT, false, false},
     {"gen_random_uuid", TL_FUNC_GEN_RANDOM_UUID, 0, 0, "", TL_TYPE_UUID, false, true},
+    {"json_typeof", TL_FUNC_JSON_TYPEOF, 1, 1, "j", TL_TYPE_TEXT, true, false},
+    {"jsonb_typeof", TL_FUNC_JSONB_TYPEOF, 1, 1, "J", TL_TYPE_TEXT, true, false},
+    {"json_array_length", TL_FUNC_JSON_ARRAY_LENGTH, 1, 1, "j", TL_TYPE_INT4, true, false},
+    {"jsonb_array_length", TL_FUNC_JSONB_ARRAY_LENGTH, 1, 1, "J", TL_TYPE_INT4, true, false},
+    {"to_json", TL_FUNC_TO_JSON, 1, 1, "a", TL_TYPE_JSON, true, false},
+    {"to_jsonb", TL_FUNC_TO_JSONB, 1, 1, "a", TL_TYPE_JSONB, true, false},
     {NULL, 0, 0, 0, NULL, 0, false, false},
 };
 /* clang-format on */
@@ -321,6 +328,17 @@ tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
         return 0;
     case TL_FUNC_GEN_RANDOM_UUID:
         return random_uuid(a, out, err);
+    case TL_FUNC_JSON_TYPEOF:
+    case TL_FUNC_JSONB_TYPEOF:
+        return tl_json_typeof(&args[0], a, out, err);
+    case TL_FUNC_TO_JSON:
+    case TL_FUNC_TO_JSONB:
+        return tl_json_from_value(
+            &args[0], id == TL_FUNC_TO_JSON ? TL_TYPE_JSON : TL_TYPE_JSONB, a,
+            out, err);
+    case TL_FUNC_JSON_ARRAY_LENGTH:
+    case TL_FUNC_JSONB_ARRAY_LENGTH:
+        return tl_json_array_length(&args[0], a, out, err);
     case TL_FUNC_OCTET_LENGTH:
         *out = tl_value_int(TL_TYPE_INT4, (int64_t)len);
         return 0;

@@ -35,8 +35,14 @@ enum tl_func {
     TL_FUNC_REPEAT = 14,
     TL_FUNC_CONCAT = 15,          /* concat(...): NULLs skipped, never NULL */
     TL_FUNC_GEN_RANDOM_UUID = 16, /* (): a version 4 uuid, new per call */
+    TL_FUNC_JSON_TYPEOF = 17,
+    TL_FUNC_JSONB_TYPEOF = 18,
+    TL_FUNC_JSON_ARRAY_LENGTH = 19,
+    TL_FUNC_JSONB_ARRAY_LENGTH = 20,
+    TL_FUNC_TO_JSON = 21,  /* of a scalar */
+    TL_FUNC_TO_JSONB = 22, /* of a scalar */
 };
-#define TL_FUNC_MAX TL_FUNC_GEN_RANDOM_UUID
+#define TL_FUNC_MAX TL_FUNC_TO_JSONB
 
 /* What a function takes and returns. */
 struct tl_func_sig {
@@ -46,7 +52,9 @@ struct tl_func_sig {
     uint8_t max_args; /* 255: any number */
     const char *args; /* per argument: 't' text, 'b' text or bytea (bytes
                          counted, not characters, for a bytea), 'i' integer,
-                         'n' number, '*' anything (text output); "" none */
+                         'n' number, 'j' json, 'J' jsonb, '*' anything (text
+                         output), 'a' any typed value (anyelement: an
+                         unknown literal is 42804); "" none */
     uint8_t result;   /* result type; TL_TYPE_UNKNOWN: the first argument's */
     bool strict;      /* NULL argument -> NULL result */
     bool is_volatile; /* a new result per call: never folded into a

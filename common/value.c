@@ -12,6 +12,7 @@
 
 #include "common/base/sqlstate.h"
 #include "datetime.h"
+#include "json.h"
 #include "numeric.h"
 
 const char *
@@ -50,6 +51,10 @@ tl_type_name(uint8_t type)
         return "uuid";
     case TL_TYPE_BYTEA:
         return "bytea";
+    case TL_TYPE_JSON:
+        return "json";
+    case TL_TYPE_JSONB:
+        return "jsonb";
     default:
         return "???";
     }
@@ -87,6 +92,10 @@ tl_type_oid(uint8_t type)
         return 2950;
     case TL_TYPE_BYTEA:
         return 17;
+    case TL_TYPE_JSON:
+        return 114;
+    case TL_TYPE_JSONB:
+        return 3802;
     case TL_TYPE_TEXT:
     case TL_TYPE_UNKNOWN:
     default:
@@ -129,6 +138,8 @@ tl_type_is_known(uint8_t t)
     case TL_TYPE_NUMERIC:
     case TL_TYPE_UUID:
     case TL_TYPE_BYTEA:
+    case TL_TYPE_JSON:
+    case TL_TYPE_JSONB:
         return true;
     default:
         return false;
@@ -193,6 +204,8 @@ tl_type_from_name(const char *name, uint8_t *type)
         {"decimal", TL_TYPE_NUMERIC},
         {"uuid", TL_TYPE_UUID},
         {"bytea", TL_TYPE_BYTEA},
+        {"json", TL_TYPE_JSON},
+        {"jsonb", TL_TYPE_JSONB},
     };
 
     if (strncasecmp(name, "pg_catalog.", 11) == 0)
@@ -780,6 +793,10 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
                 err, TL_ETOOLONG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
                 "value too long for type %s", tl_type_name(type));
         return parse_bytea(s, len, a, out, err);
+    case TL_TYPE_JSON:
+    case TL_TYPE_JSONB:
+        assert(a != NULL || type == TL_TYPE_JSON);
+        return tl_json_in(type, s, len, a, out, err);
     case TL_TYPE_VARCHAR:
     case TL_TYPE_BPCHAR:
         if ((rv = check_length(type, typmod, s, &len, err)) != 0)
@@ -957,6 +974,9 @@ cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
         tl_buf_close(&b);
         return tl_value_from_text(type, typmod, p, len, a, out, err);
     }
+    if (tl_type_is_json(in->type) && tl_type_is_json(type))
+        return tl_value_from_text(type, typmod, in->u.s.p, in->u.s.len, a, out,
+                                  err);
     if (in->type == TL_TYPE_NUMERIC || type == TL_TYPE_NUMERIC)
         return cast_numeric(in, type, typmod, a, out, err);
     if (tl_type_is_int(in->type) && tl_type_is_int(type)) {
@@ -1038,7 +1058,7 @@ tl_type_comparable(uint8_t a, uint8_t b)
         return b == TL_TYPE_BOOL;
     if (tl_type_is_datetime(a))
         return tl_type_is_datetime(b);
-    if (a == TL_TYPE_UUID || a == TL_TYPE_BYTEA)
+    if (a == TL_TYPE_UUID || a == TL_TYPE_BYTEA || a == TL_TYPE_JSONB)
         return b == a;
     return false;
 }
@@ -1127,6 +1147,9 @@ tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
         return (int)a->u.b - (int)b->u.b;
     if (tl_type_is_datetime(a->type))
         return tl_datetime_cmp(a->type, a->u.i, b->type, b->u.i);
+    if (a->type == TL_TYPE_JSONB && b->type == TL_TYPE_JSONB &&
+        tl_json_equal(a, b))
+        return 0;
     uint32_t la = tl_value_text_len(a), lb = tl_value_text_len(b);
     /* PostgreSQL compares bpchar with varchar as bpchar (bpchareq has the
      * more exact match), with text as text (the preferred type). */

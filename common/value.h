@@ -16,7 +16,11 @@
  *
  * A uuid and a bytea keep their bytes in u.s as text does (borrowed, not
  * NUL terminated): a uuid always its 16 bytes, a bytea any number. Both
- * compare bytewise, then by length. */
+ * compare bytewise, then by length.
+ *
+ * A json and a jsonb keep their text in u.s the same way (json.h says what
+ * the text of each is). A json has no comparison; jsonb values are equal
+ * as PostgreSQL's jsonb = says (1.0 = 1), and have no order in Talus. */
 #ifndef TL_VALUE_H
 #define TL_VALUE_H
 
@@ -46,8 +50,10 @@ enum tl_type {
     TL_TYPE_NUMERIC = 13,    /* canonical decimal text in u.s (numeric.h) */
     TL_TYPE_UUID = 14,       /* 16 bytes in u.s */
     TL_TYPE_BYTEA = 15,      /* any bytes in u.s */
+    TL_TYPE_JSON = 17,       /* its input text in u.s (json.h) */
+    TL_TYPE_JSONB = 18,      /* its normalised text in u.s (json.h) */
 };
-#define TL_TYPE_MAX TL_TYPE_BYTEA
+#define TL_TYPE_MAX TL_TYPE_JSONB
 
 struct tl_value {
     uint8_t type; /* enum tl_type */
@@ -59,8 +65,8 @@ struct tl_value {
         struct {
             const char *p;
             uint32_t len;
-        } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text, UUID, BYTEA;
-                NUMERIC's canonical text (numeric.h) */
+        } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text, UUID, BYTEA,
+                JSON, JSONB; NUMERIC's canonical text (numeric.h) */
     } u;
 };
 
@@ -141,14 +147,20 @@ tl_type_is_datetime(uint8_t t)
     return t == TL_TYPE_TIMESTAMPTZ || t == TL_TYPE_TIMESTAMP ||
            t == TL_TYPE_DATE;
 }
+/** json or jsonb. */
+static inline bool
+tl_type_is_json(uint8_t t)
+{
+    return t == TL_TYPE_JSON || t == TL_TYPE_JSONB;
+}
 /** Whether a non-NULL value of @t keeps its payload in u.s (text, varchar,
- * bpchar, untyped literals, uuid and bytea); every other type is held in
- * u.b, u.i or u.f. */
+ * bpchar, untyped literals, uuid, bytea, json and jsonb); every other type
+ * is held in u.b, u.i or u.f. */
 static inline bool
 tl_type_has_text(uint8_t t)
 {
     return tl_type_is_text(t) || t == TL_TYPE_UNKNOWN || t == TL_TYPE_UUID ||
-           t == TL_TYPE_BYTEA;
+           t == TL_TYPE_BYTEA || tl_type_is_json(t);
 }
 /** Whether a non-NULL value of @t borrows bytes through u.s: the types of
  * tl_type_has_text and numeric. Code that copies or frees a value's memory
@@ -196,7 +208,7 @@ int16_t tl_type_len(uint8_t type);
  * "bigint", "integer", "smallint", "boolean", "double precision",
  * "timestamptz", "timestamp with time zone", "timestamp", "timestamp
  * without time zone", "date", "bpchar", "character", "float4",
- * "real", "numeric", "decimal", "uuid", "bytea").
+ * "real", "numeric", "decimal", "uuid", "bytea", "json", "jsonb").
  * TL_EUNSUPPORTED for any other name. */
 int tl_type_from_name(const char *name, uint8_t *type);
 
@@ -231,7 +243,9 @@ void tl_value_to_text(const struct tl_value *v, struct tl_buf *out);
  * shorter than n is not padded here (the result borrows @s): tl_value_cast
  * pads. Dates and timestamps parse as tl_datetime_parse() says, with its errors
  * (22007 invalid input syntax, 22008 out of range, 22009). A numeric
- * parses as tl_numeric_from_text(), its text written into @a. */
+ * parses as tl_numeric_from_text(), its text written into @a. A json or
+ * jsonb parses as tl_json_in() (json.h): a json borrows @s, a jsonb's
+ * normalised text is written into @a. */
 int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
                        struct tl_arena *a, struct tl_value *out,
                        struct tl_error *err);
@@ -257,7 +271,8 @@ int tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
  * to integers rounding half away from zero (22003 out of range, 0A000 for
  * NaN and the infinities), to float8/real through its text (float8in's errors),
  * to numeric with a typmod rounding to its scale (22003 numeric field
- * overflow). */
+ * overflow). json and jsonb cast to each other through their text.
+ * */
 int tl_value_cast(const struct tl_value *in, uint8_t type, int32_t typmod,
                   struct tl_arena *a, struct tl_value *out,
                   struct tl_error *err);
@@ -279,7 +294,7 @@ int tl_value_float4_check(double d, bool inf_is_overflow, bool zero_is_ok,
 
 /** Whether values of @a and @b can be compared (same family: numeric,
  * text/unknown, bool, date/time; a uuid only with a uuid, a bytea only with
- * a bytea). */
+ * a bytea, a jsonb only with a jsonb; a json with nothing). */
 bool tl_type_comparable(uint8_t a, uint8_t b);
 
 /** Three-way comparison of two non-NULL comparable values: <0, 0, >0.
@@ -289,7 +304,8 @@ bool tl_type_comparable(uint8_t a, uint8_t b);
  * every other float (as in PostgreSQL), text bytewise then by length,
  * dates and timestamps by instant (a date as its midnight, UTC); a bpchar
  * side compares without its trailing spaces; uuid and bytea bytewise then by
- * length, as PostgreSQL's uuid_cmp and byteacmp. */
+ * length, as PostgreSQL's uuid_cmp and byteacmp; jsonb values 0 when equal
+ * (tl_json_equal), else bytewise (an order PostgreSQL does not have). */
 int tl_value_cmp(const struct tl_value *a, const struct tl_value *b);
 
 /** Order for ORDER BY: like tl_value_cmp, but NULLs sort after every

@@ -49,6 +49,7 @@
 #define TL_SQLSTATE_INVALID_TEXT_REPRESENTATION "22P02"
 #define TL_SQLSTATE_INVALID_BINARY_REPRESENTATION "22P03"
 #define TL_SQLSTATE_BAD_COPY_FILE_FORMAT "22P04"
+#define TL_SQLSTATE_UNTRANSLATABLE_CHARACTER "22P05"
 #define TL_SQLSTATE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED "2200H"
 /* Class 23 - Integrity Constraint Violation */
 #define TL_SQLSTATE_NOT_NULL_VIOLATION "23502"
@@ -135,6 +136,7 @@
     X(INVALID_TEXT_REPRESENTATION, "invalid_text_representation")              \
     X(INVALID_BINARY_REPRESENTATION, "invalid_binary_representation")          \
     X(BAD_COPY_FILE_FORMAT, "bad_copy_file_format")                            \
+    X(UNTRANSLATABLE_CHARACTER, "untranslatable_character")                    \
     X(SEQUENCE_GENERATOR_LIMIT_EXCEEDED, "sequence_generator_limit_exceeded")  \
     X(NOT_NULL_VIOLATION, "not_null_violation")                                \
     X(UNIQUE_VIOLATION, "unique_violation")                                    \

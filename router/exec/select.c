@@ -66,6 +66,8 @@ bind_order(struct sql_stmt *st, struct select_q *q,
         if (rv != 0)
             return rv;
         rv = select_bind_sort_expr(st, q, sb->node, &k->expr);
+        if (rv == 0)
+            rv = sql_check_sort_type(st, k->expr->type, true, sb->node);
         if (rv != 0)
             return rv;
     }

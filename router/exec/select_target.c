@@ -158,9 +158,10 @@ agg_type(struct sql_stmt *st, struct sel_target *tg, const char *name,
         tg->type = tl_type_is_float(at) ? TL_TYPE_FLOAT8 : TL_TYPE_NUMERIC;
         return 0;
     default:
-        /* PostgreSQL 15 has no min/max of boolean, uuid or bytea. */
+        /* PostgreSQL 15 has no min/max of boolean, uuid, bytea, json or
+         * jsonb. */
         if (at == TL_TYPE_BOOL || at == TL_TYPE_UNKNOWN || at == TL_TYPE_UUID ||
-            at == TL_TYPE_BYTEA)
+            at == TL_TYPE_BYTEA || tl_type_is_json(at))
             return no_function(st, name, at, location);
         tg->type = at;
         return 0;
@@ -529,9 +530,13 @@ bind_group_agg(struct sql_stmt *st, void *arg, const PgQuery__FuncCall *f,
     int rv = agg_type(st, &tg, name, f->location);
     if (rv != 0)
         return rv;
-    g->aggs = grow(st, g->aggs, &g->cap_aggs, g->n_aggs, sizeof(*g->aggs));
     /* min/max(DISTINCT x) are min/max(x). */
     bool distinct = f->agg_distinct && tg.agg != AGG_MIN && tg.agg != AGG_MAX;
+    /* DISTINCT compares the values as GROUP BY does. */
+    if (distinct && tg.arg != NULL &&
+        (rv = sql_check_sort_type(st, tg.arg->type, false, f->args[0])) != 0)
+        return rv;
+    g->aggs = grow(st, g->aggs, &g->cap_aggs, g->n_aggs, sizeof(*g->aggs));
     g->aggs[g->n_aggs] = (struct sel_agg_def){
         .agg = tg.agg, .distinct = distinct, .type = tg.type, .arg = tg.arg};
     *out = tl_expr_column(st->a, SEL_AGG_BASE + (uint32_t)g->n_aggs++, tg.type);
@@ -786,6 +791,8 @@ select_group_bind(struct sql_stmt *st, struct select_q *q,
     for (size_t i = 0; i < ss->n_group_clause && rv == 0; i++) {
         struct tl_expr *k;
         rv = bind_group_item(st, q, ss->group_clause[i], &k);
+        if (rv == 0)
+            rv = sql_check_sort_type(st, k->type, false, ss->group_clause[i]);
         if (rv != 0)
             break;
         bool dup = false;

@@ -229,6 +229,12 @@ static const char *op_text[] = {
     [TL_OP_BITNOT] = "~",
     [TL_OP_DISTINCT] = "IS DISTINCT FROM",
     [TL_OP_NOT_DISTINCT] = "IS NOT DISTINCT FROM",
+    [TL_OP_JSON_GET] = "->",
+    [TL_OP_JSON_GET_TEXT] = "->>",
+    [TL_OP_JSON_PATH] = "#>",
+    [TL_OP_JSON_PATH_TEXT] = "#>>",
+    [TL_OP_JSON_CONTAINS] = "@>",
+    [TL_OP_JSON_EXISTS] = "?",
 };
 
 static void

@@ -79,13 +79,31 @@ open_table(struct sql_stmt *st, const PgQuery__CopyStmt *cs,
     return rv;
 }
 
+/* Put @copy_ctx under a context the error already has (a json input
+ * error's "JSON data, line 1: ..."), as PostgreSQL stacks them. */
+static void
+stack_context(struct sql_stmt *st, const char *copy_ctx)
+{
+    char *c = st->err.context;
+    size_t cap = sizeof(st->err.context), n = strlen(c);
+    if (n > 0 && n + 1 < cap)
+        c[n++] = '\n';
+    size_t m = strlen(copy_ctx);
+    if (m > cap - n - 1)
+        m = cap - n - 1;
+    memcpy(c + n, copy_ctx, m);
+    c[n + m] = '\0';
+}
+
 /* PostgreSQL's CONTEXT line for an error at @line of the COPY. */
 static void
 set_context(struct sql_stmt *st, const char *relname, uint64_t line,
             const char *column, const char *value, const char *line_text)
 {
-    copy_format_context(st->err.context, sizeof(st->err.context), relname, line,
-                        column, value, line_text);
+    char ctx[sizeof(st->err.context)];
+    copy_format_context(ctx, sizeof(ctx), relname, line, column, value,
+                        line_text);
+    stack_context(st, ctx);
 }
 
 /* Feed the rows @rd holds to @ci. */
@@ -133,7 +151,7 @@ copy_binary_value(uint8_t type, int32_t typmod, const char *p, size_t len,
                             type == TL_TYPE_BOOL
                                 ? "no data left in message"
                                 : "insufficient data left in message");
-    if (tl_type_is_text(type)) {
+    if (tl_type_is_text(type) || tl_type_is_json(type)) {
         char bad[48];
         if (!sql_guard_utf8_ok(p, len, bad, sizeof(bad)))
             return tl_error_set(err, TL_ETYPE,
@@ -185,13 +203,14 @@ static void
 set_binary_context(struct sql_stmt *st, const char *relname, uint64_t line,
                    const char *column)
 {
+    char ctx[sizeof(st->err.context)];
     if (column != NULL)
-        snprintf(st->err.context, sizeof(st->err.context),
-                 "COPY %s, line %llu, column %s", relname,
+        snprintf(ctx, sizeof(ctx), "COPY %s, line %llu, column %s", relname,
                  (unsigned long long)line, column);
     else
-        snprintf(st->err.context, sizeof(st->err.context), "COPY %s, line %llu",
-                 relname, (unsigned long long)line);
+        snprintf(ctx, sizeof(ctx), "COPY %s, line %llu", relname,
+                 (unsigned long long)line);
+    stack_context(st, ctx);
 }
 
 /* Decode fields[0 .. n) of @bi into bi->vals: 0, or the error of the first

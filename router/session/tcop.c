@@ -1081,8 +1081,8 @@ decode_param(struct prep *p, size_t i, int16_t format, const uint8_t *bytes,
     int rv;
     if (format == 1 && type != TL_TYPE_UNKNOWN) {
         rv = pgw_value_from_binary(type, (const uint8_t *)copy, len, a, out, e);
-        if (rv != 0 && type == TL_TYPE_NUMERIC)
-            return rv; /* its own 22P03 report says what is wrong */
+        if (rv != 0 && (type == TL_TYPE_NUMERIC || tl_type_is_json(type)))
+            return rv; /* its own report says what is wrong */
         if (rv != 0)
             return tl_error_set(e, rv,
                                 TL_SQLSTATE_INVALID_BINARY_REPRESENTATION,

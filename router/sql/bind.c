@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
+#include "json.h"
 #include "numeric.h"
 #include "router/sql/sql_int.h"
 #include "scalar.h"
@@ -266,6 +267,11 @@ unify(struct sql_stmt *st, const char *op, struct tl_expr **l,
 {
     uint8_t lt = (*l)->type, rt = (*r)->type;
     int location = loc[0];
+    /* json has no comparison operators: checked before an unknown literal
+     * takes its type, as PostgreSQL names it "unknown". */
+    if ((lt == TL_TYPE_JSON && (rt == TL_TYPE_UNKNOWN || rt == TL_TYPE_JSON)) ||
+        (rt == TL_TYPE_JSON && lt == TL_TYPE_UNKNOWN))
+        return no_operator(st, op, *l, *r, location);
     int lloc = loc[1] >= 0 ? loc[1] : location;
     int rloc = loc[2] >= 0 ? loc[2] : location;
     int rv = 0;
@@ -308,6 +314,15 @@ bind_compare(struct sql_stmt *st, uint8_t op, const char *opname,
     int rv = unify(st, opname, &l, &r, loc);
     if (rv != 0)
         return rv;
+    /* json has no comparison operators; jsonb has = and <> in Talus, not
+     * PostgreSQL's order of jsonb values. */
+    if (l->type == TL_TYPE_JSON || r->type == TL_TYPE_JSON)
+        return no_operator(st, opname, l, r, loc[0]);
+    if (l->type == TL_TYPE_JSONB && op != TL_OP_EQ && op != TL_OP_NE) {
+        sql_unsupported(
+            st, tl_arena_printf(st->a, "operator jsonb %s jsonb", opname));
+        return sql_error_at(st, TL_EUNSUPPORTED, loc[0]);
+    }
     *out = tl_expr_op(st->a, op, TL_TYPE_BOOL, l, r);
     return fold(st, out);
 }
@@ -466,6 +481,61 @@ bind_unary(struct sql_stmt *st, const char *opname, struct tl_expr *r,
     return fold(st, out);
 }
 
+/* The json operators -> ->> #> #>> (json or jsonb on the left) and @> ?
+ * (jsonb only): an unknown literal on the right is read as the key type
+ * (text, or jsonb for @>), one on the left as jsonb for @> and ?. */
+static int
+bind_json_op(struct sql_stmt *st, uint8_t op, const char *opname,
+             struct tl_expr *l, struct tl_expr *r, const int side_loc[2],
+             int location, struct tl_expr **out)
+{
+    bool jsonb_only = op == TL_OP_JSON_CONTAINS || op == TL_OP_JSON_EXISTS;
+    int rv = 0;
+    if (l->type != TL_TYPE_UNKNOWN &&
+        !(jsonb_only ? l->type == TL_TYPE_JSONB : tl_type_is_json(l->type)))
+        return no_operator(st, opname, l, r, location);
+    if (l->type == TL_TYPE_UNKNOWN && r->type == TL_TYPE_UNKNOWN &&
+        !jsonb_only) {
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_AMBIGUOUS_FUNCTION,
+                  "operator is not unique: unknown %s unknown", opname);
+        tl_error_hint(&st->err, "Could not choose a best candidate operator. "
+                                "You might need to add explicit type casts.");
+        return sql_error_at(st, TL_ETYPE, location);
+    }
+    if (l->type == TL_TYPE_UNKNOWN)
+        rv = coerce_const(st, &l, jsonb_only ? TL_TYPE_JSONB : r->type, -1,
+                          side_loc[0] >= 0 ? side_loc[0] : location);
+    if (rv == 0 && r->type == TL_TYPE_UNKNOWN)
+        rv = coerce_const(
+            st, &r, op == TL_OP_JSON_CONTAINS ? TL_TYPE_JSONB : TL_TYPE_TEXT,
+            -1, side_loc[1] >= 0 ? side_loc[1] : location);
+    if (rv == 0 && r->type == TL_TYPE_BPCHAR)
+        rv = to_text(st, &r, location);
+    /* A constant path is read now, so that a malformed one is reported
+     * at its position, as PostgreSQL's array input does. */
+    if (rv == 0 && (op == TL_OP_JSON_PATH || op == TL_OP_JSON_PATH_TEXT) &&
+        r->kind == TL_EXPR_CONST && !r->value.is_null &&
+        tl_json_check_path(&r->value, st->a, &st->err) != 0)
+        return sql_error_at(st, TL_ETYPE,
+                            side_loc[1] >= 0 ? side_loc[1] : location);
+    if (rv != 0)
+        return rv;
+    bool key_ok = op == TL_OP_JSON_CONTAINS ? r->type == TL_TYPE_JSONB
+                  : op == TL_OP_JSON_GET || op == TL_OP_JSON_GET_TEXT
+                      ? r->type == TL_TYPE_INT4 || r->type == TL_TYPE_INT2 ||
+                            tl_type_is_text(r->type)
+                      : tl_type_is_text(r->type);
+    if (!(jsonb_only ? l->type == TL_TYPE_JSONB : tl_type_is_json(l->type)) ||
+        !key_ok)
+        return no_operator(st, opname, l, r, location);
+    uint8_t type = op == TL_OP_JSON_GET || op == TL_OP_JSON_PATH ? l->type
+                   : op == TL_OP_JSON_GET_TEXT || op == TL_OP_JSON_PATH_TEXT
+                       ? TL_TYPE_TEXT
+                       : TL_TYPE_BOOL;
+    *out = tl_expr_op(st->a, op, type, l, r);
+    return fold(st, out);
+}
+
 /* Integer bit operators: & | # and the shifts take the left operand's
  * type for shifts, the wider one otherwise; ~ is unary. */
 static int
@@ -557,6 +627,20 @@ bind_operator(struct sql_stmt *st, const struct bind_scope *sc,
         if (strcmp(name, bit_ops[i].name) == 0)
             return bind_bitwise(st, bit_ops[i].op, name, l, r, e->location,
                                 side_loc, out);
+    static const struct {
+        const char *name;
+        uint8_t op;
+    } json_ops[] = {{"->", TL_OP_JSON_GET},      {"->>", TL_OP_JSON_GET_TEXT},
+                    {"#>", TL_OP_JSON_PATH},     {"#>>", TL_OP_JSON_PATH_TEXT},
+                    {"@>", TL_OP_JSON_CONTAINS}, {"?", TL_OP_JSON_EXISTS}};
+    for (size_t i = 0; i < sizeof(json_ops) / sizeof(json_ops[0]); i++)
+        if (strcmp(name, json_ops[i].name) == 0)
+            return bind_json_op(st, json_ops[i].op, name, l, r, side_loc,
+                                e->location, out);
+    if (strcmp(name, "<@") == 0) /* x <@ y is y @> x */
+        return bind_json_op(st, TL_OP_JSON_CONTAINS, name, r, l,
+                            (int[2]){side_loc[1], side_loc[0]}, e->location,
+                            out);
     if (strcmp(name, "||") == 0)
         return bind_concat(st, l, r, e->location, out);
     if (strcmp(name, "~~") == 0 || strcmp(name, "!~~") == 0)
@@ -882,6 +966,8 @@ castable(uint8_t from, uint8_t to)
     if (tl_type_is_text(from) || tl_type_is_text(to))
         return true;
     if (tl_type_is_numeric(from) && tl_type_is_numeric(to))
+        return true;
+    if (tl_type_is_json(from) && tl_type_is_json(to))
         return true;
     /* Every pair of date/time types has a cast (tl_value_cast). */
     return tl_type_is_datetime(from) && tl_type_is_datetime(to);
@@ -1230,12 +1316,23 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
             rv = bind_coerce_unknown(
                 st, &args[i], want == 'i' ? TL_TYPE_INT4 : TL_TYPE_FLOAT8, -1,
                 loc);
+        else if (want == 'a' && args[i]->type == TL_TYPE_UNKNOWN) {
+            sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
+                      "could not determine polymorphic type because input "
+                      "has type unknown");
+            return TL_ETYPE; /* PostgreSQL gives no position here */
+        } else if (want == 'j' || want == 'J')
+            rv = bind_coerce_unknown(st, &args[i],
+                                     want == 'j' ? TL_TYPE_JSON : TL_TYPE_JSONB,
+                                     -1, loc);
         if (rv != 0)
             return rv;
         uint8_t t = args[i]->type;
         if (((want == 't' || want == 'b') && !tl_type_is_text(t)) ||
             (want == 'i' && !tl_type_is_int(t)) ||
-            (want == 'n' && !tl_type_is_numeric(t)))
+            (want == 'n' && !tl_type_is_numeric(t)) ||
+            (want == 'j' && t != TL_TYPE_JSON) ||
+            (want == 'J' && t != TL_TYPE_JSONB))
             fits = false;
     }
     if (!fits)
@@ -1450,6 +1547,17 @@ bind_varargs(struct sql_stmt *st, const struct bind_scope *sc,
     int rv = unify_common(st, what, args, (uint32_t)n, locs, location, &type);
     if (rv != 0)
         return rv;
+    /* GREATEST and LEAST need an order: json has none (PostgreSQL's
+     * 42883), jsonb none in Talus. */
+    if (kind == TL_EXPR_MINMAX && type == TL_TYPE_JSON) {
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
+                  "could not identify a comparison function for type json");
+        return TL_ETYPE; /* PostgreSQL gives no position here */
+    }
+    if (kind == TL_EXPR_MINMAX && type == TL_TYPE_JSONB) {
+        sql_unsupported(st, tl_arena_printf(st->a, "%s of jsonb values", what));
+        return sql_error_at(st, TL_EUNSUPPORTED, location);
+    }
     *out = tl_expr_node(st->a, kind, type, args, (uint32_t)n);
     (*out)->op = op;
     return 0;
@@ -1723,6 +1831,42 @@ sql_bind_limit(struct sql_stmt *st, const PgQuery__Node *n, const char *what,
         return sql_error(st, TL_EINVAL, state, "%s must not be negative", what);
     *has = true;
     *out = (uint64_t)i.u.i;
+    return 0;
+}
+
+/* Where the expression @n starts: its leftmost operand's position, as
+ * PostgreSQL's exprLocation. */
+static int
+expr_start(const PgQuery__Node *n)
+{
+    int loc = node_loc(n);
+    if (n != NULL && n->node_case == PG_QUERY__NODE__NODE_A_EXPR &&
+        n->a_expr->lexpr != NULL) {
+        int l = expr_start(n->a_expr->lexpr);
+        if (l >= 0 && (loc < 0 || l < loc))
+            loc = l;
+    }
+    return loc;
+}
+
+int
+sql_check_sort_type(struct sql_stmt *st, uint8_t type, bool ordering,
+                    const PgQuery__Node *n)
+{
+    if (type == TL_TYPE_JSON) {
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
+                  "could not identify an %s operator for type json",
+                  ordering ? "ordering" : "equality");
+        if (ordering)
+            tl_error_hint(&st->err, "Use an explicit ordering operator or "
+                                    "modify the query.");
+        return sql_error_at(st, TL_ETYPE, expr_start(n));
+    }
+    if (type == TL_TYPE_JSONB) {
+        sql_unsupported(st, ordering ? "ORDER BY a jsonb value"
+                                     : "GROUP BY or DISTINCT on a jsonb value");
+        return sql_error_at(st, TL_EUNSUPPORTED, expr_start(n));
+    }
     return 0;
 }
 

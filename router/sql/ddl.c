@@ -346,6 +346,30 @@ add_table_constraint(struct sql_stmt *st, struct table_builder *b,
     return set_pk(st, b, c->keys, c->n_keys, NULL, c->location);
 }
 
+/* json and jsonb have no key encoding in Talus (jsonb's equality is not
+ * bytewise: 1.0 = 1): neither can be a primary key or shard key column.
+ * json has no btree class in PostgreSQL either (its 42704). */
+static int
+refuse_json_key(struct sql_stmt *st, const struct tl_column *c,
+                const char *what, int location)
+{
+    if (c->type == TL_TYPE_JSON) {
+        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_UNDEFINED_OBJECT,
+                  "data type json has no default operator class for access "
+                  "method \"btree\"");
+        tl_error_hint(&st->err, "You must specify an operator class for the "
+                                "index or define a default operator class for "
+                                "the data type.");
+        return TL_EUNSUPPORTED; /* PostgreSQL gives no position here */
+    }
+    if (c->type != TL_TYPE_JSONB)
+        return 0;
+    sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+              "column \"%s\" of type jsonb cannot be part of a %s in Talus",
+              c->name, what);
+    return sql_error_at(st, TL_EUNSUPPORTED, location);
+}
+
 /* Resolve the primary key names, or add the hidden rowid key. */
 static int
 finish_pk(struct sql_stmt *st, struct table_builder *b)
@@ -367,6 +391,10 @@ finish_pk(struct sql_stmt *st, struct table_builder *b)
                           b->pk_names[i]);
                 return sql_error_at(st, TL_EEXISTS, b->pk_location);
             }
+        int rv = refuse_json_key(st, &t->columns[col], "primary key",
+                                 b->pk_location);
+        if (rv != 0)
+            return rv;
         t->pk[t->n_pk++] = (uint32_t)col;
         t->columns[col].not_null = true;
     }
@@ -657,6 +685,9 @@ set_partitioning(struct sql_stmt *st, struct table_builder *b,
                   pe->name);
         return sql_error_at(st, TL_ENOTFOUND, pe->location);
     }
+    int rv = refuse_json_key(st, &t->columns[col], "shard key", pe->location);
+    if (rv != 0)
+        return rv;
     bool in_pk = !b->has_pk;
     for (uint32_t k = 0; k < t->n_pk; k++)
         in_pk = in_pk || t->pk[k] == (uint32_t)col;

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/base/sqlstate.h"
+#include "json.h"
 #include "numeric.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
@@ -920,6 +921,7 @@ static const struct type_row extra_types[] = {
     {1002, "_char", -1, 'A'},    {1034, "_aclitem", -1, 'A'},
     {1033, "aclitem", 12, 'U'},  {2249, "record", -1, 'P'},
     {2276, "any", 4, 'P'},       {2278, "void", 4, 'P'},
+    {199, "_json", -1, 'A'},     {3807, "_jsonb", -1, 'A'},
 };
 
 static char
@@ -1118,6 +1120,30 @@ pgcat_default_display(struct tl_arena *a, const struct tl_column *c)
             i++;
     if (!literal || tl_type_is_numeric(c->type) || c->type == TL_TYPE_BOOL)
         return d;
+    if (c->type == TL_TYPE_JSONB) {
+        /* The stored constant is the normalised jsonb. */
+        char *raw = tl_arena_alloc(a, len);
+        size_t n = 0;
+        for (size_t i = 1; i + 1 < len; i++) {
+            raw[n++] = d[i];
+            if (d[i] == '\'')
+                i++;
+        }
+        struct tl_value v;
+        if (tl_json_in(TL_TYPE_JSONB, raw, n, a, &v, NULL) == 0) {
+            char *q = tl_arena_alloc(a, 2 * (size_t)v.u.s.len + 3);
+            size_t o = 0;
+            q[o++] = '\'';
+            for (uint32_t i = 0; i < v.u.s.len; i++) {
+                if (v.u.s.p[i] == '\'')
+                    q[o++] = '\'';
+                q[o++] = v.u.s.p[i];
+            }
+            q[o++] = '\'';
+            q[o] = '\0';
+            d = q;
+        }
+    }
     const char *type = c->type == TL_TYPE_VARCHAR  ? "character varying"
                        : c->type == TL_TYPE_BPCHAR ? "bpchar"
                                                    : tl_type_name(c->type);

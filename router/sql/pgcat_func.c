@@ -155,6 +155,10 @@ format_type(struct pgcat *cat, struct tl_arena *a, int64_t oid, int64_t typmod)
             return "unknown";
         case 1009:
             return "text[]";
+        case 199:
+            return "json[]";
+        case 3807:
+            return "jsonb[]";
         default:
             return "???";
         }

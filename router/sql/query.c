@@ -519,8 +519,14 @@ sql_figure_colname(const PgQuery__Node *n)
         return s != NULL ? s : "?column?";
     }
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
-        const char *s = sql_figure_colname(n->type_cast->arg);
-        if (strcmp(s, "?column?") != 0)
+        /* A name from an inner cast or CASE is weak (PostgreSQL's
+         * strength 1): this cast's type name wins over it. */
+        const PgQuery__Node *arg = n->type_cast->arg;
+        const char *s = sql_figure_colname(arg);
+        bool weak =
+            arg != NULL && (arg->node_case == PG_QUERY__NODE__NODE_TYPE_CAST ||
+                            arg->node_case == PG_QUERY__NODE__NODE_CASE_EXPR);
+        if (strcmp(s, "?column?") != 0 && !weak)
             return s;
         const PgQuery__TypeName *tn = n->type_cast->type_name;
         s = tn->n_names ? sql_node_str(tn->names[tn->n_names - 1]) : NULL;
@@ -707,6 +713,8 @@ bind_sort(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
         if (rv != 0)
             return rv;
         rv = bind_sort_item(st, q, sc, sb->node, &k->expr);
+        if (rv == 0)
+            rv = sql_check_sort_type(st, k->expr->type, true, sb->node);
         if (rv != 0)
             return rv;
     }
@@ -833,6 +841,8 @@ bind_group(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
         if (n->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
             return sql_unsupported(st, "GROUPING SETS, ROLLUP and CUBE");
         int rv = bind_sort_item(st, q, sc, n, &q->group_keys[i]);
+        if (rv == 0)
+            rv = sql_check_sort_type(st, q->group_keys[i]->type, false, n);
         if (rv != 0)
             return rv;
     }

@@ -421,6 +421,12 @@ int bind_predicate(struct sql_stmt *st, const struct bind_scope *sc,
 int sql_bind_limit(struct sql_stmt *st, const PgQuery__Node *n,
                    const char *what, const char *state, bool *has,
                    uint64_t *out);
+/** Whether values of @type can be sorted (@ordering: ORDER BY) or grouped
+ * (GROUP BY) by the key @n: 0, or json's 42883 "could not identify an
+ * ordering (equality) operator for type json", or 0A000 for jsonb (Talus
+ * has no order of jsonb values, and groups by bytes), pointing at @n. */
+int sql_check_sort_type(struct sql_stmt *st, uint8_t type, bool ordering,
+                        const PgQuery__Node *n);
 /** The direction of ORDER BY item @sb into *@desc and *@nulls_first
  * (PostgreSQL's defaults); 0A000 for USING. */
 int sql_bind_sort_order(struct sql_stmt *st, const PgQuery__SortBy *sb,

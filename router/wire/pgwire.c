@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/base/sqlstate.h"
+#include "json.h"
 #include "log.h"
 #include "numeric.h"
 
@@ -713,7 +714,12 @@ pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out)
     case TL_TYPE_NUMERIC:
         tl_numeric_to_binary(v, out);
         break;
-    default: /* text, varchar, bpchar, unknown, uuid (16 bytes), bytea */
+    case TL_TYPE_JSONB: /* jsonb_send: a version number, then the text */
+        tl_buf_append_u8(out, 1);
+        tl_buf_append(out, v->u.s.p, v->u.s.len);
+        break;
+    default: /* text, varchar, bpchar, unknown, uuid (16 bytes), bytea,
+                json (its text) */
         tl_buf_append(out, v->u.s.p, v->u.s.len);
         break;
     }
@@ -762,6 +768,14 @@ pgw_value_from_binary(uint8_t type, const uint8_t *p, size_t len,
     }
     case TL_TYPE_NUMERIC:
         return tl_numeric_from_binary(p, len, -1, a, out, err);
+    case TL_TYPE_JSON: /* json_recv: the text, checked */
+        return tl_json_in(type, (const char *)p, len, a, out, err);
+    case TL_TYPE_JSONB: /* jsonb_recv: version 1, then the text */
+        if (len < 1 || p[0] != 1)
+            return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INTERNAL_ERROR,
+                                "unsupported jsonb version number %d",
+                                len < 1 ? 0 : (int)p[0]);
+        return tl_json_in(type, (const char *)p + 1, len - 1, a, out, err);
     default:
         *out = tl_value_text(type, (const char *)p, (uint32_t)len);
         break;

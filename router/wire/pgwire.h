@@ -195,7 +195,8 @@ void pgw_send_ready(struct pgw_conn *c, char status);
 /** Append the binary format (PostgreSQL's typsend) of @v (not NULL):
  * integers and floats big-endian, bool one byte, text and bytea their
  * bytes, uuid its 16 bytes, timestamps int64 microseconds and dates int32
- * days since 2000-01-01, numeric as numeric_send (tl_numeric_to_binary).
+ * days since 2000-01-01, numeric as numeric_send (tl_numeric_to_binary),
+ * json its text, jsonb a version byte 1 and its text (jsonb_send).
  * Cannot fail. */
 void pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out);
 
@@ -203,7 +204,9 @@ void pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out);
  * (text, uuid and bytea borrow @p; a numeric's text is written into @a),
  * as PostgreSQL's typreceive. TL_EINVAL (22P03 "incorrect binary data
  * format") when the length is wrong for the type (a uuid that is not 16
- * bytes); a malformed numeric is 22P03 as tl_numeric_from_binary says. */
+ * bytes); a malformed numeric is 22P03 as tl_numeric_from_binary says; a
+ * json or jsonb text is checked (and a jsonb's normalised into @a) as
+ * tl_json_in says, a jsonb version other than 1 is XX000. */
 int pgw_value_from_binary(uint8_t type, const uint8_t *p, size_t len,
                           struct tl_arena *a, struct tl_value *out,
                           struct tl_error *err);

@@ -198,6 +198,59 @@ test_prepared_after_ddl(void **state)
     PQclear(res);
 }
 
+/* json and jsonb in the binary format, as asyncpg and JDBC use it: a json
+ * parameter and result are the text, a jsonb one a version byte 1 and the
+ * (normalised) text; a bad document is 22P02, a bad version refused. */
+static void
+test_json_binary(void **state)
+{
+    assert_true(th_ok(conn, "CREATE TABLE jdoc (id int PRIMARY KEY, j json, "
+                            "b jsonb)"));
+    PGresult *res =
+        PQprepare(conn, "ji", "INSERT INTO jdoc VALUES ($1, $2, $3)", 0, NULL);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    uint32_t id = htonl(1);
+    const char *vals[] = {(const char *)&id, "{\"b\": 1,  \"a\": 2}",
+                          "\x01{\"b\": 1,  \"a\": [2]}"};
+    int lens[] = {4, (int)strlen(vals[1]), (int)strlen(vals[2])};
+    int fmts[] = {1, 1, 1};
+    res = PQexecPrepared(conn, "ji", 3, vals, lens, fmts, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+
+    res = PQexecParams(conn, "SELECT j, b, b -> 'a' FROM jdoc WHERE id = 1", 0,
+                       NULL, NULL, NULL, NULL, 1);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQftype(res, 0), 114);
+    assert_int_equal(PQftype(res, 1), 3802);
+    assert_int_equal(PQgetlength(res, 0, 0), (int)strlen(vals[1]));
+    assert_memory_equal(PQgetvalue(res, 0, 0), vals[1], strlen(vals[1]));
+    const char *want = "\x01{\"a\": [2], \"b\": 1}";
+    assert_int_equal(PQgetlength(res, 0, 1), (int)strlen(want));
+    assert_memory_equal(PQgetvalue(res, 0, 1), want, strlen(want));
+    assert_int_equal(PQgetlength(res, 0, 2), 4);
+    assert_memory_equal(PQgetvalue(res, 0, 2), "\x01[2]", 4);
+    PQclear(res);
+
+    uint32_t id2 = htonl(2);
+    const char *bad[] = {(const char *)&id2, "{x}", "\x01{}"};
+    int blens[] = {4, 3, 3};
+    res = PQexecPrepared(conn, "ji", 3, bad, blens, fmts, 0);
+    assert_string_equal(sqlstate_of(res), "22P02");
+    assert_non_null(strstr(PQresultErrorMessage(res),
+                           "invalid input syntax for type json"));
+    PQclear(res);
+    const char *badver[] = {(const char *)&id2, "{}", "\x02{}"};
+    int vlens[] = {4, 2, 3};
+    res = PQexecPrepared(conn, "ji", 3, badver, vlens, fmts, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+    assert_non_null(strstr(PQresultErrorMessage(res),
+                           "unsupported jsonb version number 2"));
+    PQclear(res);
+    assert_true(th_ok(conn, "DROP TABLE jdoc"));
+}
+
 int
 main(void)
 {
@@ -207,6 +260,7 @@ main(void)
         cmocka_unit_test(test_writes_with_parameters),
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test(test_prepared_after_ddl),
+        cmocka_unit_test(test_json_binary),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

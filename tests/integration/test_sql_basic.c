@@ -337,6 +337,48 @@ test_multi_statement(void **state)
     assert_true(th_ok(conn, "DROP TABLE ms"));
 }
 
+/* jsonb on a table spread over the shards: the json operators filter on
+ * every shard; what Talus refuses where PostgreSQL orders jsonb values
+ * (ORDER BY, GROUP BY, <) or indexes them (a key column) is 0A000. */
+static void
+test_jsonb_over_shards(void **state)
+{
+    assert_true(th_ok(conn, "CREATE TABLE jsh (id bigint PRIMARY KEY, "
+                            "b jsonb) PARTITION BY HASH (id)"));
+    for (int i = 0; i < 30; i++) {
+        char sql[200];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO jsh VALUES (%d, '{\"k\": %d, \"t\": "
+                 "[\"x%d\"]}')",
+                 i, i % 3, i % 5);
+        assert_true(th_ok(conn, sql));
+    }
+    assert_int_equal(
+        th_scalar(conn, "SELECT count(*) FROM jsh WHERE b ->> 'k' = '1'"), 10);
+    assert_int_equal(
+        th_scalar(conn, "SELECT count(*) FROM jsh WHERE b @> '{\"k\": 2.0}'"),
+        10);
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM jsh WHERE "
+                                     "b #>> '{t,0}' = 'x4' AND b ? 'k'"),
+                     6);
+    assert_int_equal(th_scalar(conn, "SELECT sum((b -> 'k')::text::int) "
+                                     "FROM jsh WHERE jsonb_typeof(b) = "
+                                     "'object'"),
+                     30);
+    assert_string_equal(th_sqlstate(conn, "SELECT id FROM jsh ORDER BY b"),
+                        "0A000");
+    assert_string_equal(
+        th_sqlstate(conn, "SELECT b, count(*) FROM jsh GROUP BY b"), "0A000");
+    assert_string_equal(th_sqlstate(conn, "SELECT id FROM jsh WHERE b < '{}'"),
+                        "0A000");
+    assert_string_equal(
+        th_sqlstate(conn, "CREATE TABLE jpk (b jsonb PRIMARY KEY)"), "0A000");
+    assert_string_equal(th_sqlstate(conn, "CREATE TABLE jpk (id int, b jsonb) "
+                                          "PARTITION BY HASH (b)"),
+                        "0A000");
+    assert_true(th_ok(conn, "DROP TABLE jsh"));
+}
+
 int
 main(void)
 {
@@ -352,6 +394,7 @@ main(void)
         cmocka_unit_test(test_duplicate_key_inserts_nothing),
         cmocka_unit_test(test_types_and_nulls),
         cmocka_unit_test(test_multi_statement),
+        cmocka_unit_test(test_jsonb_over_shards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -143,6 +143,34 @@ async def numeric():
 
 
 @case
+async def json():
+    # json and jsonb go both ways in the binary format (jsonb with its
+    # version byte), as str; jsonb comes back normalised.
+    t = table_name("asyncpg_json")
+    c = await connect()
+    try:
+        await c.execute("CREATE TABLE %s (id int PRIMARY KEY, j json, "
+                        "b jsonb)" % t)
+        await c.executemany("INSERT INTO %s (id, j, b) VALUES ($1, $2, $3)" % t,
+                            [(1, '{"b": 1,  "a": [2]}', '{"b": 1,  "a": [2]}'),
+                             (2, '[1, 2]', '{"k": "v"}'),
+                             (3, None, None)])
+        rows = await c.fetch("SELECT id, j, b FROM %s ORDER BY id" % t)
+        check_eq([tuple(r) for r in rows],
+                 [(1, '{"b": 1,  "a": [2]}', '{"a": [2], "b": 1}'),
+                  (2, '[1, 2]', '{"k": "v"}'), (3, None, None)], "rows")
+        check_eq(await c.fetchval("SELECT id FROM %s WHERE b @> $1" % t,
+                                  '{"k": "v"}'), 2, "@> parameter")
+        check_eq(await c.fetchval("SELECT b ->> $1 FROM %s WHERE id = 2" % t,
+                                  "k"), "v", "->> parameter")
+        check_eq(await c.fetchval("SELECT j -> 1 FROM %s WHERE id = 2" % t),
+                 "2", "-> element")
+    finally:
+        await c.execute("DROP TABLE IF EXISTS %s" % t)
+        await c.close()
+
+
+@case
 async def copy_records():
     async with Table("copy_records") as (c, t):
         records = [(i, "r%d" % i if i != 3 else None, i * 7)
