@@ -33,10 +33,14 @@ enum tl_func {
     TL_FUNC_LEFT = 12,  /* (s, n): n < 0 drops |n| from the end */
     TL_FUNC_RIGHT = 13, /* (s, n) */
     TL_FUNC_REPEAT = 14,
-    TL_FUNC_CONCAT = 15,          /* concat(...): NULLs skipped, never NULL */
-    TL_FUNC_GEN_RANDOM_UUID = 16, /* (): a version 4 uuid, new per call */
+    TL_FUNC_CONCAT = 15,           /* concat(...): NULLs skipped, never NULL */
+    TL_FUNC_GEN_RANDOM_UUID = 16,  /* (): a version 4 uuid, new per call */
+    TL_FUNC_JUSTIFY_DAYS = 17,     /* (interval) */
+    TL_FUNC_JUSTIFY_HOURS = 18,    /* (interval) */
+    TL_FUNC_JUSTIFY_INTERVAL = 19, /* (interval) */
+    TL_FUNC_AGE = 20,              /* (timestamp, timestamp) */
 };
-#define TL_FUNC_MAX TL_FUNC_GEN_RANDOM_UUID
+#define TL_FUNC_MAX TL_FUNC_AGE
 
 /* What a function takes and returns. */
 struct tl_func_sig {
@@ -46,7 +50,9 @@ struct tl_func_sig {
     uint8_t max_args; /* 255: any number */
     const char *args; /* per argument: 't' text, 'b' text or bytea (bytes
                          counted, not characters, for a bytea), 'i' integer,
-                         'n' number, '*' anything (text output); "" none */
+                         'n' number, 'v' interval, 'T' a date or timestamp
+                         (an unknown literal read as timestamptz), '*'
+                         anything (text output); "" none */
     uint8_t result;   /* result type; TL_TYPE_UNKNOWN: the first argument's */
     bool strict;      /* NULL argument -> NULL result */
     bool is_volatile; /* a new result per call: never folded into a

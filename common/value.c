@@ -12,6 +12,7 @@
 
 #include "common/base/sqlstate.h"
 #include "datetime.h"
+#include "interval.h"
 #include "numeric.h"
 
 const char *
@@ -50,6 +51,8 @@ tl_type_name(uint8_t type)
         return "uuid";
     case TL_TYPE_BYTEA:
         return "bytea";
+    case TL_TYPE_INTERVAL:
+        return "interval";
     default:
         return "???";
     }
@@ -87,6 +90,8 @@ tl_type_oid(uint8_t type)
         return 2950;
     case TL_TYPE_BYTEA:
         return 17;
+    case TL_TYPE_INTERVAL:
+        return 1186;
     case TL_TYPE_TEXT:
     case TL_TYPE_UNKNOWN:
     default:
@@ -129,6 +134,7 @@ tl_type_is_known(uint8_t t)
     case TL_TYPE_NUMERIC:
     case TL_TYPE_UUID:
     case TL_TYPE_BYTEA:
+    case TL_TYPE_INTERVAL:
         return true;
     default:
         return false;
@@ -140,6 +146,7 @@ tl_type_len(uint8_t type)
 {
     switch (type) {
     case TL_TYPE_UUID:
+    case TL_TYPE_INTERVAL:
         return 16;
     case TL_TYPE_BOOL:
         return 1;
@@ -193,6 +200,7 @@ tl_type_from_name(const char *name, uint8_t *type)
         {"decimal", TL_TYPE_NUMERIC},
         {"uuid", TL_TYPE_UUID},
         {"bytea", TL_TYPE_BYTEA},
+        {"interval", TL_TYPE_INTERVAL},
     };
 
     if (strncasecmp(name, "pg_catalog.", 11) == 0)
@@ -363,6 +371,9 @@ tl_value_to_text(const struct tl_value *v, struct tl_buf *out)
         break;
     case TL_TYPE_BYTEA:
         format_bytea((const uint8_t *)v->u.s.p, v->u.s.len, out);
+        break;
+    case TL_TYPE_INTERVAL:
+        tl_interval_format(&v->u.iv, out);
         break;
     default:
         tl_buf_append(out, v->u.s.p, v->u.s.len);
@@ -774,6 +785,13 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
     }
     case TL_TYPE_UUID:
         return parse_uuid(s, len, a, out, err);
+    case TL_TYPE_INTERVAL: {
+        struct tl_interval iv;
+        if ((rv = tl_interval_parse(s, len, typmod, &iv, err)) != 0)
+            return rv;
+        *out = tl_value_interval(&iv);
+        return 0;
+    }
     case TL_TYPE_BYTEA:
         if (len > UINT32_MAX)
             return tl_error_set(
@@ -999,6 +1017,10 @@ cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
         *out = tl_value_int(type, t);
         return 0;
     }
+    if (in->type == TL_TYPE_INTERVAL && type == TL_TYPE_INTERVAL) {
+        *out = *in;
+        return tl_interval_apply_typmod(&out->u.iv, typmod, err);
+    }
     if (in->type == type) {
         *out = *in;
         return 0;
@@ -1038,7 +1060,7 @@ tl_type_comparable(uint8_t a, uint8_t b)
         return b == TL_TYPE_BOOL;
     if (tl_type_is_datetime(a))
         return tl_type_is_datetime(b);
-    if (a == TL_TYPE_UUID || a == TL_TYPE_BYTEA)
+    if (a == TL_TYPE_UUID || a == TL_TYPE_BYTEA || a == TL_TYPE_INTERVAL)
         return b == a;
     return false;
 }
@@ -1127,6 +1149,8 @@ tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
         return (int)a->u.b - (int)b->u.b;
     if (tl_type_is_datetime(a->type))
         return tl_datetime_cmp(a->type, a->u.i, b->type, b->u.i);
+    if (a->type == TL_TYPE_INTERVAL)
+        return tl_interval_cmp(&a->u.iv, &b->u.iv);
     uint32_t la = tl_value_text_len(a), lb = tl_value_text_len(b);
     /* PostgreSQL compares bpchar with varchar as bpchar (bpchareq has the
      * more exact match), with text as text (the preferred type). */

@@ -16,7 +16,10 @@
  *
  * A uuid and a bytea keep their bytes in u.s as text does (borrowed, not
  * NUL terminated): a uuid always its 16 bytes, a bytea any number. Both
- * compare bytewise, then by length. */
+ * compare bytewise, then by length.
+ *
+ * An interval is held in u.iv as PostgreSQL stores it (months, days,
+ * microseconds: interval.h), inline like a number. */
 #ifndef TL_VALUE_H
 #define TL_VALUE_H
 
@@ -46,8 +49,16 @@ enum tl_type {
     TL_TYPE_NUMERIC = 13,    /* canonical decimal text in u.s (numeric.h) */
     TL_TYPE_UUID = 14,       /* 16 bytes in u.s */
     TL_TYPE_BYTEA = 15,      /* any bytes in u.s */
+    TL_TYPE_INTERVAL = 16,   /* months, days, microseconds in u.iv */
 };
-#define TL_TYPE_MAX TL_TYPE_BYTEA
+#define TL_TYPE_MAX TL_TYPE_INTERVAL
+
+/* An interval's fields, as PostgreSQL's Interval (interval.h). */
+struct tl_interval {
+    int64_t time; /* microseconds */
+    int32_t day;
+    int32_t month;
+};
 
 struct tl_value {
     uint8_t type; /* enum tl_type */
@@ -61,6 +72,7 @@ struct tl_value {
             uint32_t len;
         } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text, UUID, BYTEA;
                 NUMERIC's canonical text (numeric.h) */
+        struct tl_interval iv; /* INTERVAL */
     } u;
 };
 
@@ -108,6 +120,13 @@ static inline struct tl_value
 tl_value_text(uint8_t type, const char *p, uint32_t len)
 {
     struct tl_value v = {.type = type, .u.s = {p, len}};
+    return v;
+}
+
+static inline struct tl_value
+tl_value_interval(const struct tl_interval *iv)
+{
+    struct tl_value v = {.type = TL_TYPE_INTERVAL, .u.iv = *iv};
     return v;
 }
 

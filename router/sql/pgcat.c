@@ -691,7 +691,7 @@ pgcat_typmod(uint8_t type, int32_t typmod)
 {
     if ((type == TL_TYPE_VARCHAR || type == TL_TYPE_BPCHAR) && typmod >= 0)
         return typmod + 4;
-    if (type == TL_TYPE_NUMERIC && typmod >= 0)
+    if ((type == TL_TYPE_NUMERIC || type == TL_TYPE_INTERVAL) && typmod >= 0)
         return typmod;
     return -1;
 }
@@ -908,18 +908,19 @@ struct type_row {
 };
 
 static const struct type_row extra_types[] = {
-    {26, "oid", 4, 'N'},         {19, "name", 64, 'S'},
-    {18, "char", 1, 'Z'},        {24, "regproc", 4, 'N'},
-    {2205, "regclass", 4, 'N'},  {2206, "regtype", 4, 'N'},
-    {22, "int2vector", -1, 'A'}, {30, "oidvector", -1, 'A'},
-    {705, "unknown", -2, 'X'},   {194, "pg_node_tree", -1, 'Z'},
-    {28, "xid", 4, 'U'},         {1009, "_text", -1, 'A'},
-    {1003, "_name", -1, 'A'},    {1028, "_oid", -1, 'A'},
-    {1005, "_int2", -1, 'A'},    {1007, "_int4", -1, 'A'},
-    {1016, "_int8", -1, 'A'},    {1000, "_bool", -1, 'A'},
-    {1002, "_char", -1, 'A'},    {1034, "_aclitem", -1, 'A'},
-    {1033, "aclitem", 12, 'U'},  {2249, "record", -1, 'P'},
-    {2276, "any", 4, 'P'},       {2278, "void", 4, 'P'},
+    {26, "oid", 4, 'N'},          {19, "name", 64, 'S'},
+    {18, "char", 1, 'Z'},         {24, "regproc", 4, 'N'},
+    {2205, "regclass", 4, 'N'},   {2206, "regtype", 4, 'N'},
+    {22, "int2vector", -1, 'A'},  {30, "oidvector", -1, 'A'},
+    {705, "unknown", -2, 'X'},    {194, "pg_node_tree", -1, 'Z'},
+    {28, "xid", 4, 'U'},          {1009, "_text", -1, 'A'},
+    {1003, "_name", -1, 'A'},     {1028, "_oid", -1, 'A'},
+    {1005, "_int2", -1, 'A'},     {1007, "_int4", -1, 'A'},
+    {1016, "_int8", -1, 'A'},     {1000, "_bool", -1, 'A'},
+    {1002, "_char", -1, 'A'},     {1034, "_aclitem", -1, 'A'},
+    {1033, "aclitem", 12, 'U'},   {2249, "record", -1, 'P'},
+    {2276, "any", 4, 'P'},        {2278, "void", 4, 'P'},
+    {1187, "_interval", -1, 'A'},
 };
 
 static char
@@ -933,6 +934,8 @@ type_category(uint8_t t)
         return 'S';
     if (tl_type_is_datetime(t))
         return 'D';
+    if (t == TL_TYPE_INTERVAL)
+        return 'T';
     return 'U';
 }
 
@@ -993,10 +996,10 @@ type_row(struct rows *r, uint32_t oid, const char *name, int16_t len,
     set_text(r, row, "typinput", tl_arena_printf(r->a, "%sin", name));
     set_text(r, row, "typoutput", tl_arena_printf(r->a, "%sout", name));
     set_text(r, row, "typalign",
-             len == 8                ? "d"
-             : len == 2              ? "s"
-             : len == 1 || len == 16 ? "c" /* uuid is char-aligned */
-                                     : "i");
+             len == 8 || category == 'T' ? "d" /* interval holds an int8 */
+             : len == 2                  ? "s"
+             : len == 1 || len == 16     ? "c" /* uuid is char-aligned */
+                                         : "i");
     set_text(r, row, "typstorage", len > 0 ? "p" : "x");
     set_int(r, row, "typtypmod", -1);
     set_int(r, row, "typcollation", category == 'S' ? 100 : 0);
