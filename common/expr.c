@@ -8,6 +8,8 @@
 
 #include "common/base/sqlstate.h"
 #include "json.h"
+#include "datetime.h"
+#include "interval.h"
 #include "numeric.h"
 #include "row.h"
 #include "scalar.h"
@@ -311,11 +313,163 @@ arith_numeric(uint8_t op, struct tl_value *l, struct tl_value *r,
     }
 }
 
+/* Whether @t takes part in date/time arithmetic. */
+static bool
+is_temporal(uint8_t t)
+{
+    return tl_type_is_datetime(t) || t == TL_TYPE_INTERVAL;
+}
+
+/* Number @v as the float8 an interval is scaled by (PostgreSQL casts
+ * integers and numerics to float8 for interval * and /). */
+static int
+interval_factor(struct tl_value *v, struct tl_arena *a, double *f,
+                struct tl_error *err)
+{
+    if (v->type == TL_TYPE_NUMERIC) {
+        int rv = tl_value_cast(v, TL_TYPE_FLOAT8, -1, a, v, err);
+        if (rv != 0)
+            return rv;
+    }
+    *f = tl_type_is_int(v->type) ? (double)v->u.i : v->u.f;
+    return 0;
+}
+
+/* A date/time operand as timestamp microseconds (a date as its
+ * midnight). */
+static int
+as_timestamp(const struct tl_value *v, int64_t *ts, struct tl_error *err)
+{
+    if (v->type != TL_TYPE_DATE) {
+        *ts = v->u.i;
+        return 0;
+    }
+    return tl_datetime_convert(TL_TYPE_DATE, v->u.i, TL_TYPE_TIMESTAMP, ts,
+                               err);
+}
+
+static int
+date_out_of_range(struct tl_error *err)
+{
+    return tl_error_set(err, TL_EOVERFLOW, TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
+                        "date out of range");
+}
+
+/* date + integer days (date_pli), infinities kept. */
+static int
+date_add_days(int64_t d, int64_t days, struct tl_value *out,
+              struct tl_error *err)
+{
+    int64_t r = d;
+    if (d != TL_DATE_NOBEGIN && d != TL_DATE_NOEND) {
+        r = d + days;
+        if (r < INT64_C(-2451545) || r >= INT64_C(2145031949))
+            return date_out_of_range(err);
+    }
+    *out = tl_value_int(TL_TYPE_DATE, r);
+    return 0;
+}
+
+/* Arithmetic with dates, timestamps and intervals, typed by the binder:
+ * datetime +- interval, interval + datetime, datetime - datetime,
+ * interval +- interval, interval * / number, number * interval, date +-
+ * integer and date - date. */
+static int
+arith_temporal(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
+               struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct tl_interval iv;
+    double f = 0;
+    int64_t x, y;
+    int rv;
+
+    if (e->op == TL_OP_ADD && l->type == TL_TYPE_INTERVAL &&
+        tl_type_is_datetime(r->type)) {
+        struct tl_value *t = l;
+        l = r;
+        r = t;
+    }
+    if (e->op == TL_OP_MUL && tl_type_is_numeric(l->type) &&
+        r->type == TL_TYPE_INTERVAL) {
+        struct tl_value *t = l;
+        l = r;
+        r = t;
+    }
+    if (l->type == TL_TYPE_INTERVAL && r->type == TL_TYPE_INTERVAL) {
+        if (e->op == TL_OP_ADD)
+            rv = tl_interval_add(&l->u.iv, &r->u.iv, &iv, err);
+        else if (e->op == TL_OP_SUB)
+            rv = tl_interval_sub(&l->u.iv, &r->u.iv, &iv, err);
+        else
+            return no_operator(err, e->op, l->type, r->type);
+        if (rv == 0)
+            *out = tl_value_interval(&iv);
+        return rv;
+    }
+    if (l->type == TL_TYPE_INTERVAL && tl_type_is_numeric(r->type) &&
+        (e->op == TL_OP_MUL || e->op == TL_OP_DIV)) {
+        if ((rv = interval_factor(r, a, &f, err)) != 0)
+            return rv;
+        rv = e->op == TL_OP_MUL ? tl_interval_mul(&l->u.iv, f, &iv, err)
+                                : tl_interval_div(&l->u.iv, f, &iv, err);
+        if (rv == 0)
+            *out = tl_value_interval(&iv);
+        return rv;
+    }
+    if (tl_type_is_datetime(l->type) && r->type == TL_TYPE_INTERVAL &&
+        (e->op == TL_OP_ADD || e->op == TL_OP_SUB)) {
+        iv = r->u.iv;
+        if (e->op == TL_OP_SUB && (rv = tl_interval_neg(&iv, &iv, err)) != 0)
+            return rv;
+        if ((rv = as_timestamp(l, &x, err)) != 0 ||
+            (rv = tl_timestamp_add_interval(x, &iv, &y, err)) != 0)
+            return rv;
+        *out = tl_value_int(
+            l->type == TL_TYPE_DATE ? TL_TYPE_TIMESTAMP : l->type, y);
+        if (e->type == TL_TYPE_TIMESTAMP || e->type == TL_TYPE_TIMESTAMPTZ)
+            out->type = e->type;
+        return 0;
+    }
+    if (l->type == TL_TYPE_DATE && tl_type_is_int(r->type) &&
+        (e->op == TL_OP_ADD || e->op == TL_OP_SUB))
+        return date_add_days(l->u.i, e->op == TL_OP_ADD ? r->u.i : -r->u.i, out,
+                             err);
+    if (tl_type_is_int(l->type) && r->type == TL_TYPE_DATE &&
+        e->op == TL_OP_ADD)
+        return date_add_days(r->u.i, l->u.i, out, err);
+    if (l->type == TL_TYPE_DATE && r->type == TL_TYPE_DATE &&
+        e->op == TL_OP_SUB) {
+        if (l->u.i == TL_DATE_NOBEGIN || l->u.i == TL_DATE_NOEND ||
+            r->u.i == TL_DATE_NOBEGIN || r->u.i == TL_DATE_NOEND)
+            return tl_error_set(err, TL_EOVERFLOW,
+                                TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
+                                "cannot subtract infinite dates");
+        *out = tl_value_int(TL_TYPE_INT4, l->u.i - r->u.i);
+        return 0;
+    }
+    if (tl_type_is_datetime(l->type) && tl_type_is_datetime(r->type) &&
+        e->op == TL_OP_SUB) {
+        if ((rv = as_timestamp(l, &x, err)) != 0 ||
+            (rv = as_timestamp(r, &y, err)) != 0 ||
+            (rv = tl_timestamp_diff(x, y, &iv, err)) != 0)
+            return rv;
+        *out = tl_value_interval(&iv);
+        return 0;
+    }
+    return no_operator(err, e->op, l->type, r->type);
+}
+
 static int
 arith(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
       struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     int rv;
+
+    if (is_temporal(l->type) || is_temporal(r->type) || is_temporal(e->type)) {
+        if ((rv = resolve_unknown(l, r, a, err)) != 0)
+            return rv;
+        return arith_temporal(e, l, r, a, out, err);
+    }
 
     if (l->type == TL_TYPE_UNKNOWN && r->type == TL_TYPE_UNKNOWN &&
         tl_type_is_numeric(e->type)) {
@@ -383,6 +537,13 @@ negate(const struct tl_expr *e, struct tl_value *v, struct tl_arena *a,
     if (v->type == TL_TYPE_NUMERIC) {
         *out = tl_numeric_neg(v, a);
         return 0;
+    }
+    if (v->type == TL_TYPE_INTERVAL) {
+        struct tl_interval iv;
+        int rv = tl_interval_neg(&v->u.iv, &iv, err);
+        if (rv == 0)
+            *out = tl_value_interval(&iv);
+        return rv;
     }
     if (!tl_type_is_int(v->type))
         return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "datetime.h"
+#include "interval.h"
 #include "numeric.h"
 
 #define KEY_NOT_NULL 0x02
@@ -59,6 +61,13 @@ tl_key_encode_value(struct tl_buf *out, const struct tl_value *v)
     case TL_TYPE_UUID: /* fixed length: its bytes order it */
         tl_buf_append(out, v->u.s.p, 16);
         break;
+    case TL_TYPE_INTERVAL: { /* by span: '1 mon' and '30 days' share one */
+        int64_t days, usecs;
+        tl_interval_span(&v->u.iv, &days, &usecs);
+        tl_buf_append_be64(out, (uint64_t)days ^ SIGN_BIT);
+        tl_buf_append_be64(out, (uint64_t)usecs);
+        break;
+    }
     default: { /* text kinds and bytea */
         /* A bpchar keys without its padding, so that keys are equal
          * exactly when tl_value_cmp says the values are. */
@@ -185,6 +194,20 @@ tl_key_decode_value(const uint8_t **p, const uint8_t *end, uint8_t type,
         if (end - q < 16)
             return TL_ECORRUPT;
         *out = tl_value_text_dup(a, TL_TYPE_UUID, q, 16);
+        q += 16;
+        break;
+    }
+    case TL_TYPE_INTERVAL: {
+        if (end - q < 16)
+            return TL_ECORRUPT;
+        int64_t days = (int64_t)(tl_load_be64(q) ^ SIGN_BIT);
+        uint64_t usecs = tl_load_be64(q + 8);
+        /* A span holds at most 2^31 * 31 days plus int64 microseconds. */
+        if (usecs >= (uint64_t)TL_USECS_PER_DAY || days > (INT64_C(1) << 37) ||
+            days < -(INT64_C(1) << 37))
+            return TL_ECORRUPT;
+        struct tl_interval iv = tl_interval_from_span(days, (int64_t)usecs);
+        *out = tl_value_interval(&iv);
         q += 16;
         break;
     }

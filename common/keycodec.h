@@ -26,6 +26,11 @@
  *   BYTEA                as TEXT (the escape keeps keys prefix-free and
  *                        bytewise ordered)
  *   UUID                 its 16 bytes
+ *   INTERVAL             its span (tl_interval_span): whole days as an
+ *                        INT8, then the microseconds of the last part day
+ *                        as 8 bytes big-endian, so '1 mon' and '30 days'
+ *                        (equal, as in PostgreSQL) share a key; it decodes
+ *                        as months, days and time (tl_interval_from_span)
  * Index id 1 is the primary key; table id 0 is the meta keyspace, whose
  * index ids and keys common/meta/meta_keys.h owns. */
 #ifndef TL_KEYCODEC_H

@@ -49,6 +49,11 @@ encode_one(const struct tl_value *v, struct tl_buf *out)
         tl_buf_append_be32(out, b32);
         break;
     }
+    case TL_TYPE_INTERVAL:
+        tl_buf_append_varint(out, zigzag_encode(v->u.iv.time));
+        tl_buf_append_varint(out, zigzag_encode(v->u.iv.day));
+        tl_buf_append_varint(out, zigzag_encode(v->u.iv.month));
+        break;
     default:
         tl_buf_append_varint(out, v->u.s.len);
         tl_buf_append(out, v->u.s.p, v->u.s.len);
@@ -127,6 +132,22 @@ decode_one(const uint8_t **p, const uint8_t *end, struct tl_value *v)
         q += 4;
         memcpy(&f, &b32, sizeof(f));
         *v = tl_value_float4(f);
+        break;
+    }
+    case TL_TYPE_INTERVAL: {
+        uint64_t t, d, m;
+        if (tl_varint_read(&q, end, &t) != 0 ||
+            tl_varint_read(&q, end, &d) != 0 ||
+            tl_varint_read(&q, end, &m) != 0)
+            return TL_ECORRUPT;
+        struct tl_interval iv = {.time = zigzag_decode(t)};
+        int64_t day = zigzag_decode(d), month = zigzag_decode(m);
+        if (day < INT32_MIN || day > INT32_MAX || month < INT32_MIN ||
+            month > INT32_MAX)
+            return TL_ECORRUPT;
+        iv.day = (int32_t)day;
+        iv.month = (int32_t)month;
+        *v = tl_value_interval(&iv);
         break;
     }
     default: /* TEXT, VARCHAR, BPCHAR, UNKNOWN, NUMERIC, UUID, BYTEA */

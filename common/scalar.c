@@ -11,6 +11,8 @@
 #include "buf.h"
 #include "common/base/sqlstate.h"
 #include "json.h"
+#include "datetime.h"
+#include "interval.h"
 
 /* clang-format off */
 static const struct tl_func_sig sigs[] = {
@@ -39,6 +41,10 @@ static const struct tl_func_sig sigs[] = {
     {"jsonb_array_length", TL_FUNC_JSONB_ARRAY_LENGTH, 1, 1, "J", TL_TYPE_INT4, true, false},
     {"to_json", TL_FUNC_TO_JSON, 1, 1, "a", TL_TYPE_JSON, true, false},
     {"to_jsonb", TL_FUNC_TO_JSONB, 1, 1, "a", TL_TYPE_JSONB, true, false},
+    {"justify_days", TL_FUNC_JUSTIFY_DAYS, 1, 1, "v", TL_TYPE_INTERVAL, true, false},
+    {"justify_hours", TL_FUNC_JUSTIFY_HOURS, 1, 1, "v", TL_TYPE_INTERVAL, true, false},
+    {"justify_interval", TL_FUNC_JUSTIFY_INTERVAL, 1, 1, "v", TL_TYPE_INTERVAL, true, false},
+    {"age", TL_FUNC_AGE, 2, 2, "TT", TL_TYPE_INTERVAL, true, false},
     {NULL, 0, 0, 0, NULL, 0, false, false},
 };
 /* clang-format on */
@@ -300,6 +306,41 @@ random_uuid(struct tl_arena *a, struct tl_value *out, struct tl_error *err)
     return 0;
 }
 
+/* justify_days/hours/interval and age(). */
+static int
+eval_interval_func(uint8_t id, const struct tl_value *args,
+                   struct tl_value *out, struct tl_error *err)
+{
+    struct tl_interval iv;
+    int64_t ts[2];
+    int rv;
+
+    switch (id) {
+    case TL_FUNC_JUSTIFY_DAYS:
+        rv = tl_interval_justify_days(&args[0].u.iv, &iv, err);
+        break;
+    case TL_FUNC_JUSTIFY_HOURS:
+        rv = tl_interval_justify_hours(&args[0].u.iv, &iv, err);
+        break;
+    case TL_FUNC_JUSTIFY_INTERVAL:
+        rv = tl_interval_justify_interval(&args[0].u.iv, &iv, err);
+        break;
+    default: /* TL_FUNC_AGE */
+        for (int i = 0; i < 2; i++) {
+            ts[i] = args[i].u.i;
+            if (args[i].type == TL_TYPE_DATE &&
+                (rv = tl_datetime_convert(TL_TYPE_DATE, args[i].u.i,
+                                          TL_TYPE_TIMESTAMP, &ts[i], err)) != 0)
+                return rv;
+        }
+        rv = tl_timestamp_age(ts[0], ts[1], &iv, err);
+        break;
+    }
+    if (rv == 0)
+        *out = tl_value_interval(&iv);
+    return rv;
+}
+
 int
 tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
              struct tl_arena *a, struct tl_value *out, struct tl_error *err)
@@ -339,6 +380,11 @@ tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
     case TL_FUNC_JSON_ARRAY_LENGTH:
     case TL_FUNC_JSONB_ARRAY_LENGTH:
         return tl_json_array_length(&args[0], a, out, err);
+    case TL_FUNC_JUSTIFY_DAYS:
+    case TL_FUNC_JUSTIFY_HOURS:
+    case TL_FUNC_JUSTIFY_INTERVAL:
+    case TL_FUNC_AGE:
+        return eval_interval_func(id, args, out, err);
     case TL_FUNC_OCTET_LENGTH:
         *out = tl_value_int(TL_TYPE_INT4, (int64_t)len);
         return 0;

@@ -39,10 +39,14 @@ enum tl_func {
     TL_FUNC_JSONB_TYPEOF = 18,
     TL_FUNC_JSON_ARRAY_LENGTH = 19,
     TL_FUNC_JSONB_ARRAY_LENGTH = 20,
-    TL_FUNC_TO_JSON = 21,  /* of a scalar */
-    TL_FUNC_TO_JSONB = 22, /* of a scalar */
+    TL_FUNC_TO_JSON = 21,          /* of a scalar */
+    TL_FUNC_TO_JSONB = 22,         /* of a scalar */
+    TL_FUNC_JUSTIFY_DAYS = 23,     /* (interval) */
+    TL_FUNC_JUSTIFY_HOURS = 24,    /* (interval) */
+    TL_FUNC_JUSTIFY_INTERVAL = 25, /* (interval) */
+    TL_FUNC_AGE = 26,              /* (timestamp, timestamp) */
 };
-#define TL_FUNC_MAX TL_FUNC_TO_JSONB
+#define TL_FUNC_MAX TL_FUNC_AGE
 
 /* What a function takes and returns. */
 struct tl_func_sig {
@@ -52,9 +56,11 @@ struct tl_func_sig {
     uint8_t max_args; /* 255: any number */
     const char *args; /* per argument: 't' text, 'b' text or bytea (bytes
                          counted, not characters, for a bytea), 'i' integer,
-                         'n' number, 'j' json, 'J' jsonb, '*' anything (text
-                         output), 'a' any typed value (anyelement: an
-                         unknown literal is 42804); "" none */
+                         'n' number, 'j' json, 'J' jsonb, 'v' interval,
+                         'T' a date or timestamp (an unknown literal read as
+                         timestamptz), '*' anything (text output), 'a' any
+                         typed value (anyelement: an unknown literal is
+                         42804); "" none */
     uint8_t result;   /* result type; TL_TYPE_UNKNOWN: the first argument's */
     bool strict;      /* NULL argument -> NULL result */
     bool is_volatile; /* a new result per call: never folded into a

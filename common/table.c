@@ -104,6 +104,8 @@ fill_from_proto(const Talus__TableDesc *pb, struct tl_table *t,
                 return proto_error(err, "bad character length", tname);
             col->typmod = c->typmod;
         }
+        if (col->type == TL_TYPE_INTERVAL && c->has_typmod && c->typmod >= 0)
+            col->typmod = c->typmod; /* (range << 16) | precision */
         if (col->type == TL_TYPE_NUMERIC && c->has_typmod && c->typmod >= 0) {
             if (c->typmod < 4 + (1 << 16)) /* precision at least 1 */
                 return proto_error(err, "bad numeric typmod", tname);

@@ -13,6 +13,7 @@
 #include "common/base/sqlstate.h"
 #include "datetime.h"
 #include "json.h"
+#include "interval.h"
 #include "numeric.h"
 
 const char *
@@ -55,6 +56,8 @@ tl_type_name(uint8_t type)
         return "json";
     case TL_TYPE_JSONB:
         return "jsonb";
+    case TL_TYPE_INTERVAL:
+        return "interval";
     default:
         return "???";
     }
@@ -96,6 +99,8 @@ tl_type_oid(uint8_t type)
         return 114;
     case TL_TYPE_JSONB:
         return 3802;
+    case TL_TYPE_INTERVAL:
+        return 1186;
     case TL_TYPE_TEXT:
     case TL_TYPE_UNKNOWN:
     default:
@@ -140,6 +145,7 @@ tl_type_is_known(uint8_t t)
     case TL_TYPE_BYTEA:
     case TL_TYPE_JSON:
     case TL_TYPE_JSONB:
+    case TL_TYPE_INTERVAL:
         return true;
     default:
         return false;
@@ -151,6 +157,7 @@ tl_type_len(uint8_t type)
 {
     switch (type) {
     case TL_TYPE_UUID:
+    case TL_TYPE_INTERVAL:
         return 16;
     case TL_TYPE_BOOL:
         return 1;
@@ -206,6 +213,7 @@ tl_type_from_name(const char *name, uint8_t *type)
         {"bytea", TL_TYPE_BYTEA},
         {"json", TL_TYPE_JSON},
         {"jsonb", TL_TYPE_JSONB},
+        {"interval", TL_TYPE_INTERVAL},
     };
 
     if (strncasecmp(name, "pg_catalog.", 11) == 0)
@@ -376,6 +384,9 @@ tl_value_to_text(const struct tl_value *v, struct tl_buf *out)
         break;
     case TL_TYPE_BYTEA:
         format_bytea((const uint8_t *)v->u.s.p, v->u.s.len, out);
+        break;
+    case TL_TYPE_INTERVAL:
+        tl_interval_format(&v->u.iv, out);
         break;
     default:
         tl_buf_append(out, v->u.s.p, v->u.s.len);
@@ -787,6 +798,13 @@ tl_value_from_text(uint8_t type, int32_t typmod, const char *s, size_t len,
     }
     case TL_TYPE_UUID:
         return parse_uuid(s, len, a, out, err);
+    case TL_TYPE_INTERVAL: {
+        struct tl_interval iv;
+        if ((rv = tl_interval_parse(s, len, typmod, &iv, err)) != 0)
+            return rv;
+        *out = tl_value_interval(&iv);
+        return 0;
+    }
     case TL_TYPE_BYTEA:
         if (len > UINT32_MAX)
             return tl_error_set(
@@ -1019,6 +1037,10 @@ cast_value(const struct tl_value *in, uint8_t type, int32_t typmod,
         *out = tl_value_int(type, t);
         return 0;
     }
+    if (in->type == TL_TYPE_INTERVAL && type == TL_TYPE_INTERVAL) {
+        *out = *in;
+        return tl_interval_apply_typmod(&out->u.iv, typmod, err);
+    }
     if (in->type == type) {
         *out = *in;
         return 0;
@@ -1058,7 +1080,8 @@ tl_type_comparable(uint8_t a, uint8_t b)
         return b == TL_TYPE_BOOL;
     if (tl_type_is_datetime(a))
         return tl_type_is_datetime(b);
-    if (a == TL_TYPE_UUID || a == TL_TYPE_BYTEA || a == TL_TYPE_JSONB)
+    if (a == TL_TYPE_UUID || a == TL_TYPE_BYTEA || a == TL_TYPE_JSONB ||
+        a == TL_TYPE_INTERVAL)
         return b == a;
     return false;
 }
@@ -1150,6 +1173,8 @@ tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
     if (a->type == TL_TYPE_JSONB && b->type == TL_TYPE_JSONB &&
         tl_json_equal(a, b))
         return 0;
+    if (a->type == TL_TYPE_INTERVAL)
+        return tl_interval_cmp(&a->u.iv, &b->u.iv);
     uint32_t la = tl_value_text_len(a), lb = tl_value_text_len(b);
     /* PostgreSQL compares bpchar with varchar as bpchar (bpchareq has the
      * more exact match), with text as text (the preferred type). */

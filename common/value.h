@@ -20,7 +20,10 @@
  *
  * A json and a jsonb keep their text in u.s the same way (json.h says what
  * the text of each is). A json has no comparison; jsonb values are equal
- * as PostgreSQL's jsonb = says (1.0 = 1), and have no order in Talus. */
+ * as PostgreSQL's jsonb = says (1.0 = 1), and have no order in Talus.
+ *
+ * An interval is held in u.iv as PostgreSQL stores it (months, days,
+ * microseconds: interval.h), inline like a number. */
 #ifndef TL_VALUE_H
 #define TL_VALUE_H
 
@@ -50,10 +53,18 @@ enum tl_type {
     TL_TYPE_NUMERIC = 13,    /* canonical decimal text in u.s (numeric.h) */
     TL_TYPE_UUID = 14,       /* 16 bytes in u.s */
     TL_TYPE_BYTEA = 15,      /* any bytes in u.s */
+    TL_TYPE_INTERVAL = 16,   /* months, days, microseconds in u.iv */
     TL_TYPE_JSON = 17,       /* its input text in u.s (json.h) */
     TL_TYPE_JSONB = 18,      /* its normalised text in u.s (json.h) */
 };
 #define TL_TYPE_MAX TL_TYPE_JSONB
+
+/* An interval's fields, as PostgreSQL's Interval (interval.h). */
+struct tl_interval {
+    int64_t time; /* microseconds */
+    int32_t day;
+    int32_t month;
+};
 
 struct tl_value {
     uint8_t type; /* enum tl_type */
@@ -67,6 +78,7 @@ struct tl_value {
             uint32_t len;
         } s; /* TEXT, VARCHAR, BPCHAR, UNKNOWN literal text, UUID, BYTEA,
                 JSON, JSONB; NUMERIC's canonical text (numeric.h) */
+        struct tl_interval iv; /* INTERVAL */
     } u;
 };
 
@@ -114,6 +126,13 @@ static inline struct tl_value
 tl_value_text(uint8_t type, const char *p, uint32_t len)
 {
     struct tl_value v = {.type = type, .u.s = {p, len}};
+    return v;
+}
+
+static inline struct tl_value
+tl_value_interval(const struct tl_interval *iv)
+{
+    struct tl_value v = {.type = TL_TYPE_INTERVAL, .u.iv = *iv};
     return v;
 }
 

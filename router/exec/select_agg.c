@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
+#include "interval.h"
 #include "numeric.h"
 #include "router/exec/explain.h"
 #include "router/exec/gather.h"
@@ -531,6 +532,12 @@ hash_value(uint64_t h, const struct tl_value *v)
         uint64_t x;
         memcpy(&x, &d, sizeof(x));
         return mix(h, x);
+    }
+    if (v->type == TL_TYPE_INTERVAL) {
+        /* by span: '1 mon' equals '30 days' */
+        int64_t days, usecs;
+        tl_interval_span(&v->u.iv, &days, &usecs);
+        return mix(mix(h, (uint64_t)days), (uint64_t)usecs);
     }
     return mix(h, (uint64_t)v->u.i);
 }

@@ -176,10 +176,13 @@ copy_binary_value(uint8_t type, int32_t typmod, const char *p, size_t len,
         return tl_error_set(err, TL_EOVERFLOW,
                             TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
                             "timestamp out of range");
-    if ((tl_type_is_text(type) || type == TL_TYPE_NUMERIC) && typmod >= 0) {
+    if ((tl_type_is_text(type) || type == TL_TYPE_NUMERIC ||
+         type == TL_TYPE_INTERVAL) &&
+        typmod >= 0) {
         /* varchar_recv() and bpchar_recv() apply the typmod: 22001 past
          * n characters (but for trailing spaces, cut), padding to n;
-         * numeric_recv() rounds to numeric(p,s) (22003 past it). */
+         * numeric_recv() rounds to numeric(p,s) (22003 past it);
+         * interval_recv() keeps the typmod's fields and precision. */
         struct tl_value v = *out;
         return tl_value_cast(&v, type, typmod, a, out, err);
     }

@@ -14,6 +14,7 @@
 
 #include "common/base/sqlstate.h"
 #include "json.h"
+#include "interval.h"
 #include "numeric.h"
 #include "router/sql/sql_int.h"
 #include "scalar.h"
@@ -61,6 +62,15 @@ bind_type_display(struct sql_stmt *st, uint8_t type, int32_t typmod)
         tl_numeric_typmod_split(typmod, &precision, &scale);
         return tl_arena_printf(st->a, "numeric(%d,%d)", (int)precision,
                                (int)scale);
+    }
+    if (type == TL_TYPE_INTERVAL && typmod >= 0) {
+        struct tl_buf b;
+        tl_buf_init(&b);
+        tl_interval_typmod_format(typmod, &b);
+        const char *s = tl_arena_printf(st->a, "interval%.*s", (int)b.len,
+                                        b.data ? (const char *)b.data : "");
+        tl_buf_close(&b);
+        return s;
     }
     return type_label(type);
 }
@@ -333,12 +343,108 @@ int_wider(uint8_t a, uint8_t b)
     return a > b ? a : b; /* INT2 < INT4 < INT8 in enum tl_type */
 }
 
+static bool
+is_temporal(uint8_t t)
+{
+    return tl_type_is_datetime(t) || t == TL_TYPE_INTERVAL;
+}
+
+/* The type an unknown literal takes beside @known (a date/time type or
+ * interval) under @op, as PostgreSQL's operator resolution picks it; 0
+ * when PostgreSQL finds the choice ambiguous (date + unknown). */
+static uint8_t
+temporal_literal_type(uint8_t op, uint8_t known, bool literal_left)
+{
+    if (known == TL_TYPE_INTERVAL)
+        return (op == TL_OP_MUL || (op == TL_OP_DIV && !literal_left))
+                   ? TL_TYPE_FLOAT8
+                   : TL_TYPE_INTERVAL;
+    if (op == TL_OP_ADD)
+        return known == TL_TYPE_DATE ? 0 : TL_TYPE_INTERVAL;
+    return known;
+}
+
+/* Arithmetic with dates, timestamps and intervals (PostgreSQL's
+ * timestamp_pl_interval, timestamp_mi, interval_mul, date_pli, ...): the
+ * result type, or no operator. */
+static int
+bind_temporal_arith(struct sql_stmt *st, uint8_t op, const char *opname,
+                    struct tl_expr *l, struct tl_expr *r, int location,
+                    const int side_loc[2], struct tl_expr **out)
+{
+    int rv = 0;
+    if (l->type == TL_TYPE_UNKNOWN || r->type == TL_TYPE_UNKNOWN) {
+        bool left = l->type == TL_TYPE_UNKNOWN;
+        uint8_t want =
+            temporal_literal_type(op, left ? r->type : l->type, left);
+        if (want == 0) {
+            sql_error(st, TL_ETYPE, TL_SQLSTATE_AMBIGUOUS_FUNCTION,
+                      "operator is not unique: %s %s %s", type_label(l->type),
+                      opname, type_label(r->type));
+            tl_error_hint(&st->err, "Could not choose a best candidate "
+                                    "operator. You might need to add "
+                                    "explicit type casts.");
+            return sql_error_at(st, TL_ETYPE, location);
+        }
+        int loc = side_loc[left ? 0 : 1];
+        rv = coerce_const(st, left ? &l : &r, want, -1,
+                          loc >= 0 ? loc : location);
+        if (rv != 0)
+            return rv;
+    }
+    uint8_t lt = l->type, rt = r->type, type = 0;
+    bool ldt = tl_type_is_datetime(lt), rdt = tl_type_is_datetime(rt);
+    bool liv = lt == TL_TYPE_INTERVAL, riv = rt == TL_TYPE_INTERVAL;
+    switch (op) {
+    case TL_OP_ADD:
+        if ((ldt && riv) || (liv && rdt)) {
+            uint8_t d = ldt ? lt : rt;
+            type = d == TL_TYPE_DATE ? TL_TYPE_TIMESTAMP : d;
+        } else if (liv && riv) {
+            type = TL_TYPE_INTERVAL;
+        } else if ((lt == TL_TYPE_DATE && tl_type_is_int(rt)) ||
+                   (tl_type_is_int(lt) && rt == TL_TYPE_DATE)) {
+            type = TL_TYPE_DATE;
+        }
+        break;
+    case TL_OP_SUB:
+        if (ldt && riv)
+            type = lt == TL_TYPE_DATE ? TL_TYPE_TIMESTAMP : lt;
+        else if (liv && riv)
+            type = TL_TYPE_INTERVAL;
+        else if (lt == TL_TYPE_DATE && tl_type_is_int(rt))
+            type = TL_TYPE_DATE;
+        else if (lt == TL_TYPE_DATE && rt == TL_TYPE_DATE)
+            type = TL_TYPE_INT4;
+        else if (ldt && rdt)
+            type = TL_TYPE_INTERVAL;
+        break;
+    case TL_OP_MUL:
+        if ((liv && tl_type_is_numeric(rt)) || (tl_type_is_numeric(lt) && riv))
+            type = TL_TYPE_INTERVAL;
+        break;
+    case TL_OP_DIV:
+        if (liv && tl_type_is_numeric(rt))
+            type = TL_TYPE_INTERVAL;
+        break;
+    default:
+        break;
+    }
+    if (type == 0)
+        return no_operator(st, opname, l, r, location);
+    *out = tl_expr_op(st->a, op, type, l, r);
+    return fold(st, out);
+}
+
 static int
 bind_arith(struct sql_stmt *st, uint8_t op, const char *opname,
            struct tl_expr *l, struct tl_expr *r, int location,
-           struct tl_expr **out)
+           const int side_loc[2], struct tl_expr **out)
 {
     int rv = 0;
+    if (is_temporal(l->type) || is_temporal(r->type))
+        return bind_temporal_arith(st, op, opname, l, r, location, side_loc,
+                                   out);
     if (l->type == TL_TYPE_UNKNOWN && r->type == TL_TYPE_UNKNOWN) {
         sql_error(st, TL_ETYPE, TL_SQLSTATE_AMBIGUOUS_FUNCTION,
                   "operator is not unique: unknown %s "
@@ -469,6 +575,11 @@ bind_unary(struct sql_stmt *st, const char *opname, struct tl_expr *r,
         int rv = coerce_const(st, &r, TL_TYPE_FLOAT8, -1, location);
         if (rv != 0)
             return rv;
+    }
+    if (r->type == TL_TYPE_INTERVAL && strcmp(opname, "-") == 0) {
+        *out = tl_expr_node(st->a, TL_EXPR_OP, r->type, &r, 1);
+        (*out)->op = TL_OP_NEG;
+        return fold(st, out);
     }
     if (!tl_type_is_numeric(r->type))
         return no_operator(st, opname, NULL, r, location);
@@ -661,7 +772,7 @@ bind_operator(struct sql_stmt *st, const struct bind_scope *sc,
         int loc[3] = {e->location, node_loc(e->lexpr), node_loc(e->rexpr)};
         if (m->kind == 0)
             return bind_compare(st, m->op, name, l, r, loc, out);
-        return bind_arith(st, m->op, name, l, r, e->location, out);
+        return bind_arith(st, m->op, name, l, r, e->location, side_loc, out);
     }
     sql_unsupported(st, tl_arena_printf(st->a, "operator %s", name));
     return sql_error_at(st, TL_EUNSUPPORTED, e->location);
@@ -917,6 +1028,35 @@ bind_numeric_typmod(struct sql_stmt *st, const PgQuery__TypeName *tn,
     return 0;
 }
 
+/* interval fields and precision: PostgreSQL's intervaltypmodin over the
+ * constants its grammar makes of `interval day to second(3)`. */
+static int
+bind_interval_typmod(struct sql_stmt *st, const PgQuery__TypeName *tn,
+                     int32_t *typmod)
+{
+    int32_t v[2] = {TL_INTERVAL_FULL_RANGE, -1};
+    for (size_t i = 0; i < tn->n_typmods && i < 2; i++) {
+        const PgQuery__Node *m = tn->typmods[i];
+        if (m->node_case != PG_QUERY__NODE__NODE_A_CONST ||
+            m->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL) {
+            sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                      "type modifiers must be simple constants or "
+                      "identifiers");
+            return sql_error_at(st, TL_ESYNTAX, tn->location);
+        }
+        v[i] = m->a_const->ival->ival;
+    }
+    if (tn->n_typmods > 2) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                  "invalid INTERVAL type modifier");
+        return sql_error_at(st, TL_EINVAL, tn->location);
+    }
+    int rv = tl_interval_typmod(v[0], v[1], typmod, &st->err);
+    if (rv != 0)
+        return sql_error_at(st, rv, tn->location);
+    return 0;
+}
+
 int
 bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn, uint8_t *type,
                int32_t *typmod)
@@ -936,6 +1076,8 @@ bind_type_name(struct sql_stmt *st, const PgQuery__TypeName *tn, uint8_t *type,
     }
     if (tn->n_typmods > 0 && *type == TL_TYPE_NUMERIC)
         return bind_numeric_typmod(st, tn, typmod);
+    if (tn->n_typmods > 0 && *type == TL_TYPE_INTERVAL)
+        return bind_interval_typmod(st, tn, typmod);
     if (tn->n_typmods > 0) {
         const PgQuery__Node *m = tn->typmods[0];
         if ((*type != TL_TYPE_VARCHAR && *type != TL_TYPE_BPCHAR) ||
@@ -1325,6 +1467,10 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
             rv = bind_coerce_unknown(st, &args[i],
                                      want == 'j' ? TL_TYPE_JSON : TL_TYPE_JSONB,
                                      -1, loc);
+        else if (want == 'v' || want == 'T')
+            rv = bind_coerce_unknown(
+                st, &args[i],
+                want == 'v' ? TL_TYPE_INTERVAL : TL_TYPE_TIMESTAMPTZ, -1, loc);
         if (rv != 0)
             return rv;
         uint8_t t = args[i]->type;
@@ -1332,7 +1478,9 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
             (want == 'i' && !tl_type_is_int(t)) ||
             (want == 'n' && !tl_type_is_numeric(t)) ||
             (want == 'j' && t != TL_TYPE_JSON) ||
-            (want == 'J' && t != TL_TYPE_JSONB))
+            (want == 'J' && t != TL_TYPE_JSONB) ||
+            (want == 'v' && t != TL_TYPE_INTERVAL) ||
+            (want == 'T' && !tl_type_is_datetime(t)))
             fits = false;
     }
     if (!fits)

@@ -692,7 +692,7 @@ pgcat_typmod(uint8_t type, int32_t typmod)
 {
     if ((type == TL_TYPE_VARCHAR || type == TL_TYPE_BPCHAR) && typmod >= 0)
         return typmod + 4;
-    if (type == TL_TYPE_NUMERIC && typmod >= 0)
+    if ((type == TL_TYPE_NUMERIC || type == TL_TYPE_INTERVAL) && typmod >= 0)
         return typmod;
     return -1;
 }
@@ -922,6 +922,7 @@ static const struct type_row extra_types[] = {
     {1033, "aclitem", 12, 'U'},  {2249, "record", -1, 'P'},
     {2276, "any", 4, 'P'},       {2278, "void", 4, 'P'},
     {199, "_json", -1, 'A'},     {3807, "_jsonb", -1, 'A'},
+    {1187, "_interval", -1, 'A'},
 };
 
 static char
@@ -935,6 +936,8 @@ type_category(uint8_t t)
         return 'S';
     if (tl_type_is_datetime(t))
         return 'D';
+    if (t == TL_TYPE_INTERVAL)
+        return 'T';
     return 'U';
 }
 
@@ -995,10 +998,10 @@ type_row(struct rows *r, uint32_t oid, const char *name, int16_t len,
     set_text(r, row, "typinput", tl_arena_printf(r->a, "%sin", name));
     set_text(r, row, "typoutput", tl_arena_printf(r->a, "%sout", name));
     set_text(r, row, "typalign",
-             len == 8                ? "d"
-             : len == 2              ? "s"
-             : len == 1 || len == 16 ? "c" /* uuid is char-aligned */
-                                     : "i");
+             len == 8 || category == 'T' ? "d" /* interval holds an int8 */
+             : len == 2                  ? "s"
+             : len == 1 || len == 16     ? "c" /* uuid is char-aligned */
+                                         : "i");
     set_text(r, row, "typstorage", len > 0 ? "p" : "x");
     set_int(r, row, "typtypmod", -1);
     set_int(r, row, "typcollation", category == 'S' ? 100 : 0);

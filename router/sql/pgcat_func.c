@@ -167,6 +167,8 @@ format_type(struct pgcat *cat, struct tl_arena *a, int64_t oid, int64_t typmod)
                      ? (int32_t)typmod - 4
                  : typmod >= 4 && typmod <= INT32_MAX && t == TL_TYPE_NUMERIC
                      ? (int32_t)typmod /* numeric(p,s) */
+                 : typmod >= 0 && typmod <= INT32_MAX && t == TL_TYPE_INTERVAL
+                     ? (int32_t)typmod
                      : -1;
     if (t == TL_TYPE_BPCHAR && tm < 0)
         return "bpchar";

@@ -718,6 +718,11 @@ pgw_value_to_binary(const struct tl_value *v, struct tl_buf *out)
         tl_buf_append_u8(out, 1);
         tl_buf_append(out, v->u.s.p, v->u.s.len);
         break;
+    case TL_TYPE_INTERVAL: /* interval_send */
+        tl_buf_append_be64(out, (uint64_t)v->u.iv.time);
+        tl_buf_append_be32(out, (uint32_t)v->u.iv.day);
+        tl_buf_append_be32(out, (uint32_t)v->u.iv.month);
+        break;
     default: /* text, varchar, bpchar, unknown, uuid (16 bytes), bytea,
                 json (its text) */
         tl_buf_append(out, v->u.s.p, v->u.s.len);
@@ -776,6 +781,13 @@ pgw_value_from_binary(uint8_t type, const uint8_t *p, size_t len,
                                 "unsupported jsonb version number %d",
                                 len < 1 ? 0 : (int)p[0]);
         return tl_json_in(type, (const char *)p + 1, len - 1, a, out, err);
+    case TL_TYPE_INTERVAL: { /* interval_recv */
+        struct tl_interval iv = {.time = (int64_t)tl_load_be64(p),
+                                 .day = (int32_t)tl_load_be32(p + 8),
+                                 .month = (int32_t)tl_load_be32(p + 12)};
+        *out = tl_value_interval(&iv);
+        break;
+    }
     default:
         *out = tl_value_text(type, (const char *)p, (uint32_t)len);
         break;

@@ -251,6 +251,59 @@ test_json_binary(void **state)
     assert_true(th_ok(conn, "DROP TABLE jdoc"));
 }
 
+/* An interval travels in binary as PostgreSQL's interval_send writes it
+ * (int64 microseconds, int32 days, int32 months, big-endian) both ways: a
+ * binary parameter is stored, and a binary result reads back the same
+ * sixteen bytes; its column type is interval (OID 1186). */
+static void
+test_interval_binary(void **state)
+{
+    assert_true(th_ok(conn, "CREATE TABLE iv (id int PRIMARY KEY, d "
+                            "interval)"));
+    /* 1 year 2 mons 3 days 04:05:06.789 */
+    unsigned char bin[16];
+    uint64_t usec = ((4 * 60 + 5) * 60 + 6) * UINT64_C(1000000) + 789000;
+    for (int i = 0; i < 8; i++)
+        bin[i] = (unsigned char)(usec >> (56 - 8 * i));
+    uint32_t day = htonl(3), mon = htonl(14);
+    memcpy(bin + 8, &day, 4);
+    memcpy(bin + 12, &mon, 4);
+    const char *vals[] = {"1", (const char *)bin};
+    int lens[] = {0, 16}, fmts[] = {0, 1};
+    Oid types[] = {23, 1186};
+    PGresult *res = PQexecParams(conn, "INSERT INTO iv VALUES ($1, $2)", 2,
+                                 types, vals, lens, fmts, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+
+    res = PQexecParams(conn, "SELECT d FROM iv WHERE id = 1", 0, NULL, NULL,
+                       NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQftype(res, 0), 1186);
+    assert_string_equal(PQgetvalue(res, 0, 0),
+                        "1 year 2 mons 3 days 04:05:06.789");
+    PQclear(res);
+
+    res = PQexecParams(conn, "SELECT d, d - interval '3 days' FROM iv", 0, NULL,
+                       NULL, NULL, NULL, 1);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQgetlength(res, 0, 0), 16);
+    assert_memory_equal(PQgetvalue(res, 0, 0), bin, 16);
+    const unsigned char *p = (const unsigned char *)PQgetvalue(res, 0, 1);
+    assert_int_equal(PQgetlength(res, 0, 1), 16);
+    assert_memory_equal(p, bin, 8);
+    assert_int_equal(p[8] | p[9] | p[10] | p[11], 0); /* 0 days */
+    assert_memory_equal(p + 12, bin + 12, 4);
+    PQclear(res);
+
+    /* A binary interval must be sixteen bytes. */
+    lens[1] = 12;
+    res = PQexecParams(conn, "INSERT INTO iv VALUES ($1, $2)", 2, types, vals,
+                       lens, fmts, 0);
+    assert_string_equal(sqlstate_of(res), "22P03");
+    PQclear(res);
+}
+
 int
 main(void)
 {
@@ -261,6 +314,7 @@ main(void)
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test(test_prepared_after_ddl),
         cmocka_unit_test(test_json_binary),
+        cmocka_unit_test(test_interval_binary),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -677,7 +677,8 @@ test_type_catalog(void **state)
         assert_int_equal(t, names[i].type);
     }
     assert_int_equal(tl_type_from_name("time", &t), TL_EUNSUPPORTED);
-    assert_int_equal(tl_type_from_name("interval", &t), TL_EUNSUPPORTED);
+    assert_int_equal(tl_type_from_name("interval", &t), 0);
+    assert_int_equal(t, TL_TYPE_INTERVAL);
     assert_string_equal(tl_type_name(TL_TYPE_TIMESTAMPTZ),
                         "timestamp with time zone");
     assert_string_equal(tl_type_name(TL_TYPE_TIMESTAMP),

@@ -1017,8 +1017,13 @@ test_datetime(void **state)
     assert_int_equal(eval(f, e, &v), 0);
     assert_int_equal(v.u.s.len, 11);
     assert_memory_equal(v.u.s.p, "2024-01-01x", 11);
-    expect_err(f, tl_expr_op(&f->a, TL_OP_ADD, TL_TYPE_DATE, dc, i4(f, 1)),
-               TL_ETYPE, "42883", "operator does not exist: date + integer");
+    /* date + integer is a date (date_pli); date * integer is none. */
+    e = tl_expr_op(&f->a, TL_OP_ADD, TL_TYPE_DATE, dc, i4(f, 1));
+    assert_int_equal(eval(f, e, &v), 0);
+    assert_int_equal(v.type, TL_TYPE_DATE);
+    assert_int_equal(v.u.i, 8767);
+    expect_err(f, tl_expr_op(&f->a, TL_OP_MUL, TL_TYPE_DATE, dc, i4(f, 1)),
+               TL_ETYPE, "42883", "operator does not exist: date * integer");
     expect_err(f, tl_expr_op(&f->a, TL_OP_EQ, TL_TYPE_BOOL, dc, i4(f, 1)),
                TL_ETYPE, "42883", "operator does not exist: date = integer");
     e = tl_expr_op(&f->a, TL_OP_NEG, TL_TYPE_DATE, dc, NULL);
