@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
-#include "json.h"
 #include "datetime.h"
 #include "interval.h"
+#include "json.h"
 #include "numeric.h"
 #include "row.h"
 #include "scalar.h"

@@ -212,36 +212,66 @@ decode_unit(const char *w)
         const char *word;
         int unit;
     } units[] = {
-        {"ago", U_AGO},           {"c", U_CENTURY},
-        {"cent", U_CENTURY},      {"centuries", U_CENTURY},
-        {"century", U_CENTURY},   {"d", U_DAY},
-        {"day", U_DAY},           {"days", U_DAY},
-        {"dec", U_DECADE},        {"decade", U_DECADE},
-        {"decades", U_DECADE},    {"decs", U_DECADE},
-        {"h", U_HOUR},            {"hour", U_HOUR},
-        {"hours", U_HOUR},        {"hr", U_HOUR},
-        {"hrs", U_HOUR},          {"m", U_MINUTE},
-        {"microsecon", U_MICROSEC}, {"mil", U_MILLENNIUM},
-        {"millennia", U_MILLENNIUM}, {"millennium", U_MILLENNIUM},
-        {"millisecon", U_MILLISEC}, {"mils", U_MILLENNIUM},
-        {"min", U_MINUTE},        {"mins", U_MINUTE},
-        {"minute", U_MINUTE},     {"minutes", U_MINUTE},
-        {"mon", U_MONTH},         {"mons", U_MONTH},
-        {"month", U_MONTH},       {"months", U_MONTH},
-        {"ms", U_MILLISEC},       {"msec", U_MILLISEC},
-        {"millisecond", U_MILLISEC}, {"mseconds", U_MILLISEC},
-        {"msecs", U_MILLISEC},    {"qtr", U_BAD},
-        {"quarter", U_BAD},       {"s", U_SECOND},
-        {"sec", U_SECOND},        {"second", U_SECOND},
-        {"seconds", U_SECOND},    {"secs", U_SECOND},
-        {"timezone", U_BAD},      {"timezone_h", U_BAD},
-        {"timezone_m", U_BAD},    {"us", U_MICROSEC},
-        {"usec", U_MICROSEC},     {"microsecond", U_MICROSEC},
-        {"useconds", U_MICROSEC}, {"usecs", U_MICROSEC},
-        {"w", U_WEEK},            {"week", U_WEEK},
-        {"weeks", U_WEEK},        {"y", U_YEAR},
-        {"year", U_YEAR},         {"years", U_YEAR},
-        {"yr", U_YEAR},           {"yrs", U_YEAR},
+        {"ago", U_AGO},
+        {"c", U_CENTURY},
+        {"cent", U_CENTURY},
+        {"centuries", U_CENTURY},
+        {"century", U_CENTURY},
+        {"d", U_DAY},
+        {"day", U_DAY},
+        {"days", U_DAY},
+        {"dec", U_DECADE},
+        {"decade", U_DECADE},
+        {"decades", U_DECADE},
+        {"decs", U_DECADE},
+        {"h", U_HOUR},
+        {"hour", U_HOUR},
+        {"hours", U_HOUR},
+        {"hr", U_HOUR},
+        {"hrs", U_HOUR},
+        {"m", U_MINUTE},
+        {"microsecon", U_MICROSEC},
+        {"mil", U_MILLENNIUM},
+        {"millennia", U_MILLENNIUM},
+        {"millennium", U_MILLENNIUM},
+        {"millisecon", U_MILLISEC},
+        {"mils", U_MILLENNIUM},
+        {"min", U_MINUTE},
+        {"mins", U_MINUTE},
+        {"minute", U_MINUTE},
+        {"minutes", U_MINUTE},
+        {"mon", U_MONTH},
+        {"mons", U_MONTH},
+        {"month", U_MONTH},
+        {"months", U_MONTH},
+        {"ms", U_MILLISEC},
+        {"msec", U_MILLISEC},
+        {"millisecond", U_MILLISEC},
+        {"mseconds", U_MILLISEC},
+        {"msecs", U_MILLISEC},
+        {"qtr", U_BAD},
+        {"quarter", U_BAD},
+        {"s", U_SECOND},
+        {"sec", U_SECOND},
+        {"second", U_SECOND},
+        {"seconds", U_SECOND},
+        {"secs", U_SECOND},
+        {"timezone", U_BAD},
+        {"timezone_h", U_BAD},
+        {"timezone_m", U_BAD},
+        {"us", U_MICROSEC},
+        {"usec", U_MICROSEC},
+        {"microsecond", U_MICROSEC},
+        {"useconds", U_MICROSEC},
+        {"usecs", U_MICROSEC},
+        {"w", U_WEEK},
+        {"week", U_WEEK},
+        {"weeks", U_WEEK},
+        {"y", U_YEAR},
+        {"year", U_YEAR},
+        {"years", U_YEAR},
+        {"yr", U_YEAR},
+        {"yrs", U_YEAR},
     };
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
         if (strncmp(w, units[i].word, TOKMAXLEN) == 0)
@@ -817,10 +847,9 @@ tl_interval_parse(const char *s, size_t len, int32_t typmod,
                             "invalid input syntax for type interval: \"%.*s\"",
                             (int)len, s);
     if (rv != DT_OK)
-        return tl_error_set(err, TL_EOVERFLOW,
-                            TL_SQLSTATE_INTERVAL_FIELD_OVERFLOW,
-                            "interval field value out of range: \"%.*s\"",
-                            (int)len, s);
+        return tl_error_set(
+            err, TL_EOVERFLOW, TL_SQLSTATE_INTERVAL_FIELD_OVERFLOW,
+            "interval field value out of range: \"%.*s\"", (int)len, s);
     int32_t months;
     if (__builtin_mul_overflow(t.year, MONTHS_PER_YEAR, &months) ||
         __builtin_add_overflow(months, t.mon, &months))
@@ -941,8 +970,7 @@ int
 tl_interval_apply_typmod(struct tl_interval *iv, int32_t typmod,
                          struct tl_error *err)
 {
-    static const int64_t scales[7] = {1000000, 100000, 10000, 1000,
-                                      100,     10,     1};
+    static const int64_t scales[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
     static const int64_t offsets[7] = {500000, 50000, 5000, 500, 50, 5, 0};
 
     if (typmod < 0)
@@ -1155,9 +1183,9 @@ scale(const struct tl_interval *a, double m, double d, double t,
         return out_of_range(err);
     r.day = (int32_t)d;
     double month_rem_days = ts_round((m - r.month) * DAYS_PER_MONTH);
-    double sec_rem = ts_round((d - r.day + month_rem_days -
-                               (double)(int)month_rem_days) *
-                              SECS_PER_DAY);
+    double sec_rem =
+        ts_round((d - r.day + month_rem_days - (double)(int)month_rem_days) *
+                 SECS_PER_DAY);
     if (fabs(sec_rem) >= SECS_PER_DAY) {
         if (__builtin_add_overflow(r.day, (int)(sec_rem / SECS_PER_DAY),
                                    &r.day))

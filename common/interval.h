@@ -103,8 +103,7 @@ int tl_interval_justify_hours(const struct tl_interval *a,
 int tl_interval_justify_days(const struct tl_interval *a,
                              struct tl_interval *out, struct tl_error *err);
 int tl_interval_justify_interval(const struct tl_interval *a,
-                                 struct tl_interval *out,
-                                 struct tl_error *err);
+                                 struct tl_interval *out, struct tl_error *err);
 
 /** Timestamp @ts plus @iv (timestamp_pl_interval): months first, the day of
  * month clamped to the new month's length, then days, then microseconds;

@@ -10,9 +10,9 @@
 
 #include "buf.h"
 #include "common/base/sqlstate.h"
-#include "json.h"
 #include "datetime.h"
 #include "interval.h"
+#include "json.h"
 
 /* clang-format off */
 static const struct tl_func_sig sigs[] = {

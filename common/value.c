@@ -12,8 +12,8 @@
 
 #include "common/base/sqlstate.h"
 #include "datetime.h"
-#include "json.h"
 #include "interval.h"
+#include "json.h"
 #include "numeric.h"
 
 const char *

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "common/base/sqlstate.h"
-#include "json.h"
 #include "interval.h"
+#include "json.h"
 #include "numeric.h"
 #include "router/sql/sql_int.h"
 #include "scalar.h"

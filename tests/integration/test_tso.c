@@ -27,8 +27,8 @@ static struct th_cluster cluster;
 static int
 setup(void **state)
 {
-    struct th_options o = {.n_nodes = 3, .n_shards = 2, .n_replicas = 3,
-                           .no_router = true};
+    struct th_options o = {
+        .n_nodes = 3, .n_shards = 2, .n_replicas = 3, .no_router = true};
     (void)state;
     return th_cluster_start(&cluster, &o);
 }
@@ -217,7 +217,9 @@ test_survives_leader_kill_and_restart(void **state)
 static void
 test_clock_skew_absorbed(void **state)
 {
-    struct th_options o = {.n_nodes = 3, .n_shards = 1, .n_replicas = 3,
+    struct th_options o = {.n_nodes = 3,
+                           .n_shards = 1,
+                           .n_replicas = 3,
                            .no_router = true,
                            .node_args = "--test-tso-skew 1:60000"};
     struct th_cluster c;
@@ -227,18 +229,16 @@ test_clock_skew_absorbed(void **state)
 
     assert_int_equal(th_cluster_start(&c, &o), 0);
     snprintf(meta, sizeof meta, "%u", META);
-    assert_int_equal(th_shardctl(&c, NULL, "leader", "transfer", meta, one,
-                                 NULL),
-                     0);
+    assert_int_equal(
+        th_shardctl(&c, NULL, "leader", "transfer", meta, one, NULL), 0);
     ahead = tso_in(&c, 1);
     assert_true((ahead >> 18) > wall_ms() + 50000);
     th_node_signal(&c, 1, SIGKILL);
     after = tso_in(&c, 1);
     assert_true(after > ahead);
     assert_int_equal(th_node_start(&c, 1), 0);
-    assert_int_equal(th_shardctl(&c, NULL, "leader", "transfer", meta, one,
-                                 NULL),
-                     0);
+    assert_int_equal(
+        th_shardctl(&c, NULL, "leader", "transfer", meta, one, NULL), 0);
     assert_true(tso_in(&c, 1) > after);
     assert_int_equal(th_cluster_stop(&c), 0);
 }

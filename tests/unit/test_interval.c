@@ -52,8 +52,8 @@ iv(const char *s)
     struct tl_value v;
     struct tl_error err;
     tl_error_clear(&err);
-    int rv = tl_value_from_text(TL_TYPE_INTERVAL, -1, s, strlen(s), &arena,
-                                &v, &err);
+    int rv = tl_value_from_text(TL_TYPE_INTERVAL, -1, s, strlen(s), &arena, &v,
+                                &err);
     if (rv != 0)
         fail_msg("parsing \"%s\": %s", s, err.message);
     assert_int_equal(v.type, TL_TYPE_INTERVAL);
@@ -134,8 +134,8 @@ test_text(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tl_value v = iv(cases[i][0]);
         if (strcmp(out(&v), cases[i][1]) != 0)
-            fail_msg("\"%s\" printed \"%s\", want \"%s\"", cases[i][0],
-                     out(&v), cases[i][1]);
+            fail_msg("\"%s\" printed \"%s\", want \"%s\"", cases[i][0], out(&v),
+                     cases[i][1]);
     }
     struct tl_value v = iv("1 year 2 mons 3 days 04:05:06.789");
     assert_int_equal(v.u.iv.month, 14);
@@ -149,8 +149,9 @@ static void
 test_errors(void **state)
 {
     (void)state;
-    static const char *bad[] = {"",      "foo",   "1 day 2 days", "1 qtr",
-                                "1hr2min", "infinity", "P1X", "1 fortnight"};
+    static const char *bad[] = {"",      "foo",        "1 day 2 days",
+                                "1 qtr", "1hr2min",    "infinity",
+                                "P1X",   "1 fortnight"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char msg[128];
         snprintf(msg, sizeof(msg),
@@ -198,9 +199,15 @@ test_row_and_keys(void **state)
 {
     (void)state;
     static const char *sorted[] = {
-        "-178000000 years", "-1 days +02:00",    "-02:00:00",
-        "-00:00:00.000001", "00:00:00",          "00:00:00.000001",
-        "1 day",            "1 mon 1 microsecond", "1 year 2 mons",
+        "-178000000 years",
+        "-1 days +02:00",
+        "-02:00:00",
+        "-00:00:00.000001",
+        "00:00:00",
+        "00:00:00.000001",
+        "1 day",
+        "1 mon 1 microsecond",
+        "1 year 2 mons",
         "178000000 years",
     };
     struct tl_buf a, b;
@@ -288,8 +295,8 @@ test_timestamp_arithmetic(void **state)
     assert_string_equal(out(&d), "-59 days -12:00:00");
     assert_int_equal(tl_timestamp_age(a.u.i, b.u.i, &d.u.iv, &err), 0);
     assert_string_equal(out(&d), "1 mon 30 days 12:00:00");
-    assert_int_equal(
-        tl_timestamp_diff(INT64_MAX, a.u.i, &d.u.iv, &err), TL_EOVERFLOW);
+    assert_int_equal(tl_timestamp_diff(INT64_MAX, a.u.i, &d.u.iv, &err),
+                     TL_EOVERFLOW);
     assert_string_equal(err.message, "cannot subtract infinite timestamps");
 }
 
@@ -325,18 +332,18 @@ test_expr(void **state)
         "2020-01-30 09:00:00+00");
     assert_string_equal(eval_op(TL_OP_SUB, TL_TYPE_INTERVAL, t, d), "10:00:00");
     assert_string_equal(eval_op(TL_OP_ADD, TL_TYPE_DATE, d, one), "2020-02-01");
-    assert_string_equal(eval_op(TL_OP_SUB, TL_TYPE_INT4, d,
-                                ts(TL_TYPE_DATE, "2020-01-01")),
-                        "30");
+    assert_string_equal(
+        eval_op(TL_OP_SUB, TL_TYPE_INT4, d, ts(TL_TYPE_DATE, "2020-01-01")),
+        "30");
     assert_string_equal(
         eval_op(TL_OP_ADD, TL_TYPE_INTERVAL, iv("1 day"), iv("-1 mon")),
         "-1 mons +1 day");
-    assert_string_equal(eval_op(TL_OP_MUL, TL_TYPE_INTERVAL, iv("1 day"),
-                                tl_value_float(2.5)),
-                        "2 days 12:00:00");
     assert_string_equal(
-        eval_op(TL_OP_DIV, TL_TYPE_INTERVAL, iv("1 mon"), tl_value_int(TL_TYPE_INT4, 7)),
-        "4 days 06:51:25.6896");
+        eval_op(TL_OP_MUL, TL_TYPE_INTERVAL, iv("1 day"), tl_value_float(2.5)),
+        "2 days 12:00:00");
+    assert_string_equal(eval_op(TL_OP_DIV, TL_TYPE_INTERVAL, iv("1 mon"),
+                                tl_value_int(TL_TYPE_INT4, 7)),
+                        "4 days 06:51:25.6896");
     assert_string_equal(eval_op(TL_OP_MUL, TL_TYPE_INTERVAL,
                                 tl_value_int(TL_TYPE_INT4, 2), iv("1 hour")),
                         "02:00:00");
@@ -354,8 +361,8 @@ test_expr(void **state)
     struct tl_value x = iv("1 day -02:00");
     arg->value = x;
     arg->type = TL_TYPE_INTERVAL;
-    struct tl_expr *neg = tl_expr_node(&arena, TL_EXPR_OP, TL_TYPE_INTERVAL,
-                                       &arg, 1);
+    struct tl_expr *neg =
+        tl_expr_node(&arena, TL_EXPR_OP, TL_TYPE_INTERVAL, &arg, 1);
     neg->op = TL_OP_NEG;
     struct tl_value o;
     struct tl_error err;
@@ -428,8 +435,8 @@ test_typmod(void **state)
     assert_string_equal(with_typmod("1 year 5 months 3 days",
                                     TL_INTERVAL_YEAR | TL_INTERVAL_MONTH, -1),
                         "1 year 5 mons");
-    assert_string_equal(
-        with_typmod("1.23456 s", TL_INTERVAL_FULL_RANGE, 2), "00:00:01.23");
+    assert_string_equal(with_typmod("1.23456 s", TL_INTERVAL_FULL_RANGE, 2),
+                        "00:00:01.23");
     assert_string_equal(with_typmod("1.7 s", TL_INTERVAL_FULL_RANGE, 0),
                         "00:00:02");
     assert_string_equal(with_typmod("5", TL_INTERVAL_DAY, -1), "5 days");
@@ -471,9 +478,9 @@ test_wire_binary(void **state)
                         "\x00\x00\x00\x03\x6c\x97\xca\x88\x00\x00\x00\x03"
                         "\x00\x00\x00\x0e",
                         16);
-    assert_int_equal(pgw_value_from_binary(TL_TYPE_INTERVAL, w.data, w.len,
-                                           NULL, &o, &err),
-                     0);
+    assert_int_equal(
+        pgw_value_from_binary(TL_TYPE_INTERVAL, w.data, w.len, NULL, &o, &err),
+        0);
     assert_int_equal(o.type, TL_TYPE_INTERVAL);
     assert_string_equal(out(&o), "1 year 2 mons 3 days 04:05:06.789");
     assert_int_equal(
