@@ -347,7 +347,7 @@ static int
 bind_serial_sequence(struct sql_stmt *st, const PgQuery__FuncCall *f,
                      struct tl_expr **out)
 {
-    const char *table, *column;
+    const char *table = NULL, *column = NULL;
     int rv = bind_text_arg(st, f->args[0], &table);
     if (rv == 0)
         rv = bind_text_arg(st, f->args[1], &column);
