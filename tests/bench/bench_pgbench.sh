@@ -6,36 +6,43 @@
 #
 #   tests/bench/bench_pgbench.sh [-s scale] [-T seconds] [-c clients]
 #                                [-r rounds] [-p postgres_port]
+#                                [-U postgres_user] [-d postgres_db]
 #
 # Starts the local cluster of `make up` (scripts/cluster, BUILD=build by
 # default: a release build) in a temporary data folder on ports 25733+,
+# (PORT and NODE_PORT from the environment override those ports),
 # creates pgbench's four tables with their primary keys (as pgbench -i -s
 # scale does; pgbench -i itself needs transaction blocks) and loads them
 # with COPY, then runs `pgbench -n -S -M mode -c clients -j 2 -T seconds`
 # for each mode, rounds times. With -p, the PostgreSQL server on
-# 127.0.0.1:port (user postgres) is loaded by pgbench -i -s scale in a
-# database bench_pgbench and measured the same way after each Talus run.
-# Prints one line per run and the median tps per mode and server; exits 1
-# if any run had failed transactions.
+# 127.0.0.1:port (user -U, postgres by default) is loaded by pgbench -i
+# -s scale in database -d (bench_pgbench by default, dropped and created
+# again unless -d names an existing one) and measured the same way after
+# each Talus run. Prints one line per run, then per mode the median tps of
+# each server, Talus's ratio to PostgreSQL, and each server's ratio of
+# that mode to -M simple; exits 1 if any run had failed transactions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-SCALE=1 DURATION=10 CLIENTS=4 ROUNDS=3 PGPORT_PG=
-while getopts "s:T:c:r:p:" o; do
+SCALE=1 DURATION=10 CLIENTS=4 ROUNDS=3 PGPORT_PG= PGUSER_PG=postgres PGDB_PG=
+while getopts "s:T:c:r:p:U:d:" o; do
   case $o in
   s) SCALE=$OPTARG ;;
   T) DURATION=$OPTARG ;;
   c) CLIENTS=$OPTARG ;;
   r) ROUNDS=$OPTARG ;;
   p) PGPORT_PG=$OPTARG ;;
+  U) PGUSER_PG=$OPTARG ;;
+  d) PGDB_PG=$OPTARG ;;
   *) exit 2 ;;
   esac
 done
 
 BUILD=${BUILD:-build}
 DATA=$(mktemp -d /tmp/bench_pgbench.XXXXXX)
-PORT=25733
-export BUILD DATA PORT NODE_PORT=25800
+PORT=${PORT:-25733}
+NODE_PORT=${NODE_PORT:-25800}
+export BUILD DATA PORT NODE_PORT
 cleanup() {
   scripts/cluster down >/dev/null 2>&1 || true
   rm -rf "$DATA"
@@ -58,10 +65,13 @@ awk -v s="$SCALE" 'BEGIN { for (i = 1; i <= s * 100000; i++) print i "\t" int((i
   psql -X -q "${T[@]}" -c "COPY pgbench_accounts (aid, bid, abalance, filler) FROM STDIN"
 
 if [ -n "$PGPORT_PG" ]; then
-  P=(-h 127.0.0.1 -p "$PGPORT_PG" -U postgres)
-  psql -X -q "${P[@]}" -c "DROP DATABASE IF EXISTS bench_pgbench" postgres
-  psql -X -q "${P[@]}" -c "CREATE DATABASE bench_pgbench" postgres
-  pgbench -q -i -s "$SCALE" "${P[@]}" bench_pgbench >/dev/null 2>&1
+  P=(-h 127.0.0.1 -p "$PGPORT_PG" -U "$PGUSER_PG")
+  if [ -z "$PGDB_PG" ]; then
+    PGDB_PG=bench_pgbench
+    psql -X -q "${P[@]}" -c "DROP DATABASE IF EXISTS bench_pgbench" postgres
+    psql -X -q "${P[@]}" -c "CREATE DATABASE bench_pgbench" postgres
+  fi
+  pgbench -q -i -s "$SCALE" "${P[@]}" "$PGDB_PG" >/dev/null 2>&1
 fi
 
 declare -A RESULTS
@@ -79,13 +89,21 @@ run() { # label mode args...
 for r in $(seq "$ROUNDS"); do
   for m in simple extended prepared; do
     run talus "$m" "${T[@]}"
-    [ -z "$PGPORT_PG" ] || run postgres "$m" "${P[@]}" bench_pgbench
+    [ -z "$PGPORT_PG" ] || run postgres "$m" "${P[@]}" "$PGDB_PG"
   done
 done
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+t_simple=$(median "${RESULTS[talus.simple]}")
+[ -z "$PGPORT_PG" ] || p_simple=$(median "${RESULTS[postgres.simple]}")
 for m in simple extended prepared; do
-  line="median mode=$m talus_tps=$(median "${RESULTS[talus.$m]}")"
-  [ -z "$PGPORT_PG" ] || line+=" postgres_tps=$(median "${RESULTS[postgres.$m]}")"
+  t=$(median "${RESULTS[talus.$m]}")
+  line="median mode=$m talus_tps=$t talus_vs_simple=$(ratio "$t" "$t_simple")"
+  if [ -n "$PGPORT_PG" ]; then
+    p=$(median "${RESULTS[postgres.$m]}")
+    line+=" postgres_tps=$p postgres_vs_simple=$(ratio "$p" "$p_simple")"
+    line+=" talus_vs_postgres=$(ratio "$t" "$p")"
+  fi
   echo "$line"
 done
 exit $failed
