@@ -29,8 +29,9 @@
 
 /* A prepared statement (Parse). */
 struct prep {
-    char *name;  /* "" for the unnamed statement */
-    char *query; /* the text, owned */
+    char *name;   /* "" for the unnamed statement */
+    char *query;  /* the text, owned */
+    char *source; /* PREPARE: the whole text it came in, owned; else NULL */
     PgQueryProtobufParseResult pr;
     PgQuery__ParseResult *tree; /* at most one statement */
     /* The statement run: tree's, or the query of a PREPARE; NULL for an
@@ -102,7 +103,8 @@ list_prepared(void *arg, struct tl_arena *a, struct sql_prepared_info **out)
         if (p->name[0] == '\0')
             continue;
         v[i].name = p->name;
-        v[i].statement = p->query;
+        /* As PostgreSQL: the text of the message the statement came in. */
+        v[i].statement = p->source != NULL ? p->source : p->query;
         v[i].prepare_time_us = p->prepare_time_us;
         v[i].param_types = p->types;
         v[i].n_params = p->n_params;
@@ -159,6 +161,7 @@ prep_release(struct prep *p)
     free(p->oids);
     free(p->types);
     free(p->query);
+    free(p->source);
     free(p->name);
     free(p);
 }
@@ -1032,6 +1035,9 @@ sql_prepare(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
         abort();
     p->refs = 1;
     p->from_sql = true;
+    p->source = strdup(st->query);
+    if (p->source == NULL)
+        abort();
     p->prepare_time_us = st->start_us != 0 ? st->start_us : func_now_us();
     size_t len = raw->stmt_len > 0 ? (size_t)raw->stmt_len
                                    : strlen(st->query + raw->stmt_location);
@@ -1042,6 +1048,7 @@ sql_prepare(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
     int rv = parse_query(p->query, &p->pr, &p->tree, &st->err);
     if (rv != 0) {
         free(p->query);
+        free(p->source);
         free(p->name);
         free(p);
         return rv;

@@ -233,10 +233,23 @@ assert_planned(const char *name, int plans, int generic, int custom)
     PQclear(res);
 }
 
+/* Scans the nodes have started, over every shard. */
+static unsigned long long
+scans_now(void)
+{
+    unsigned long long scans[6] = {0}, writes[6] = {0}, sum = 0;
+    assert_int_equal(th_shard_counters(&cluster, scans, writes, NULL), 0);
+    for (int s = 0; s < 6; s++)
+        sum += scans[s];
+    return sum;
+}
+
 /* A prepared point SELECT is planned once and re-bound per Execute: 30
  * runs with values on every shard (text and binary, and NULL) each give
  * the row of their value, from one generic plan, as
- * pg_prepared_statements and talus.prepared_statements show. */
+ * pg_prepared_statements and talus.prepared_statements show; each run is
+ * routed by its value to the one shard that holds it, also when the
+ * parameter was declared bigint for an integer key. */
 static void
 test_generic_plan_is_reused(void **state)
 {
@@ -248,8 +261,11 @@ test_generic_plan_is_reused(void **state)
         conn, "pa", "SELECT abalance FROM acc WHERE aid = $1", 0, NULL);
     assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
     PQclear(res);
+    unsigned long long before = scans_now();
     for (int i = 1; i <= 28; i++)
         assert_int_equal(exec_balance("pa", i), i * 10);
+    /* A scan of every shard per run would be 6 * 28. */
+    assert_true(scans_now() - before <= 28 + 4);
     uint32_t be = htonl(33);
     const char *bin[] = {(const char *)&be};
     int lens[] = {4}, fmts[] = {1};
@@ -274,6 +290,17 @@ test_generic_plan_is_reused(void **state)
     assert_string_equal(PQgetvalue(res, 0, 3), "30");
     assert_string_equal(PQgetvalue(res, 0, 4), "0");
     PQclear(res);
+
+    const Oid int8[] = {20};
+    res = PQprepare(conn, "pa8", "SELECT abalance FROM acc WHERE aid = $1", 1,
+                    int8);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    before = scans_now();
+    for (int i = 11; i <= 20; i++)
+        assert_int_equal(exec_balance("pa8", i), i * 10);
+    assert_true(scans_now() - before <= 10 + 4);
+    assert_planned("pa8", 1, 10, 0);
 }
 
 /* A catalog change between Executes has the plan made again before any
