@@ -19,8 +19,10 @@
 # -s scale in database -d (bench_pgbench by default, dropped and created
 # again unless -d names an existing one) and measured the same way after
 # each Talus run. Prints one line per run, then per mode the median tps of
-# each server, Talus's ratio to PostgreSQL, and each server's ratio of
-# that mode to -M simple; exits 1 if any run had failed transactions.
+# each server, Talus's ratio to PostgreSQL, each server's ratio of that
+# mode to -M simple, and the CPU time the Talus router spent per
+# transaction (user + system: what the router itself costs, whatever the
+# nodes' latency); exits 1 if any run had failed transactions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -74,15 +76,24 @@ if [ -n "$PGPORT_PG" ]; then
   pgbench -q -i -s "$SCALE" "${P[@]}" "$PGDB_PG" >/dev/null 2>&1
 fi
 
-declare -A RESULTS
+declare -A RESULTS CPU
 failed=0
+TICK=$(getconf CLK_TCK)
+# CPU time (user + system, in clock ticks) the first router has used.
+router_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$DATA/router.pid")/stat"; }
 run() { # label mode args...
-  local label=$1 mode=$2 out tps fails
+  local label=$1 mode=$2 out tps fails n t0=0 us=
   shift 2
+  [ "$label" != talus ] || t0=$(router_ticks)
   out=$(pgbench -n -S -M "$mode" -c "$CLIENTS" -j 2 -T "$DURATION" "$@" 2>&1)
   tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
   fails=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
-  echo "$label mode=$mode tps=${tps:-0} failed=${fails:-?}"
+  n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+  if [ "$label" = talus ] && [ "${n:-0}" -gt 0 ]; then
+    us=$(awk -v t="$(($(router_ticks) - t0))" -v n="$n" -v hz="$TICK" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')
+    CPU[$mode]+="$us "
+  fi
+  echo "$label mode=$mode tps=${tps:-0} failed=${fails:-?}${us:+ router_cpu_us_per_tx=$us}"
   [ "${fails:-1}" = 0 ] || failed=1
   RESULTS[$label.$mode]+="${tps:-0} "
 }
@@ -99,6 +110,7 @@ t_simple=$(median "${RESULTS[talus.simple]}")
 for m in simple extended prepared; do
   t=$(median "${RESULTS[talus.$m]}")
   line="median mode=$m talus_tps=$t talus_vs_simple=$(ratio "$t" "$t_simple")"
+  line+=" router_cpu_us_per_tx=$(median "${CPU[$m]}")"
   if [ -n "$PGPORT_PG" ]; then
     p=$(median "${RESULTS[postgres.$m]}")
     line+=" postgres_tps=$p postgres_vs_simple=$(ratio "$p" "$p_simple")"
