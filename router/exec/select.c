@@ -390,11 +390,17 @@ select_exec(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
         return rv;
     if (explain)
         return select_explain(st, &q);
-    tl_arena_init(&q.scratch);
-    rv = run(st, &q);
-    tl_arena_close(&q.scratch);
+    return select_run(st, &q);
+}
+
+int
+select_run(struct sql_stmt *st, struct select_q *q)
+{
+    tl_arena_init(&q->scratch);
+    int rv = run(st, q);
+    tl_arena_close(&q->scratch);
     /* exact sums of an ungrouped aggregate keep their digits in buf */
-    for (size_t i = 0; i < q.n_targets; i++)
-        free(q.targets[i].acc.buf);
+    for (size_t i = 0; i < q->n_targets; i++)
+        free(q->targets[i].acc.buf);
     return rv;
 }

@@ -147,6 +147,9 @@ bool select_needs_group(const PgQuery__SelectStmt *ss);
 /** Bind every clause of @ss into @q. */
 int select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
                 struct select_q *q);
+/** Run @q, bound (select_bind()), into st->dest: the result's columns,
+ * then its rows from the shards of q->plan. Errors as select_exec(). */
+int select_run(struct sql_stmt *st, struct select_q *q);
 /** Bind the target list (expanding *) into q->targets. */
 int select_bind_targets(struct sql_stmt *st, struct select_q *q,
                         const PgQuery__SelectStmt *ss);

@@ -67,8 +67,14 @@ plan_build(struct sql_stmt *st, struct tl_table *t, const char *alias,
         if (rv != 0)
             return rv;
     }
+    return plan_route(st, p);
+}
+
+int
+plan_route(struct sql_stmt *st, struct plan *p)
+{
     uint32_t n = st->r->cfg.n_shards;
-    route_analyze(t, p->filter, n, st->a, &p->route);
+    route_analyze(p->table, p->filter, n, st->a, &p->route);
     if (p->route.ref != ROUTE_REF_NONE) {
         /* A read is served by the session's copy (see docs/sharding.md). */
         uint32_t id = st->s != NULL ? st->s->backend_pid : 0;

@@ -39,6 +39,10 @@ struct plan {
  * session's copy, route_reference_copy()). */
 int plan_build(struct sql_stmt *st, struct tl_table *t, const char *alias,
                const PgQuery__Node *where, struct plan *p);
+/** Route @p (table and filter set; a filter whose parameters a generic
+ * plan just filled in) again: its route and target shards, in st->a, as
+ * plan_build() sets them. Cannot fail; returns 0. */
+int plan_route(struct sql_stmt *st, struct plan *p);
 /** Plan a join driven by @t (offset 0 of the combined row): route on
  * @route_filter (conjuncts over @t's columns only, may be NULL) and let
  * the fragment evaluate @filter (over the combined row, may be NULL; it

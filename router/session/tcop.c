@@ -13,6 +13,7 @@
 #include "router/exec/alter.h"
 #include "router/exec/dml.h"
 #include "router/exec/explain.h"
+#include "router/exec/plancache.h"
 #include "router/exec/select.h"
 #include "router/session/backends.h"
 #include "router/session/client_dest.h"
@@ -28,8 +29,9 @@
 
 /* A prepared statement (Parse). */
 struct prep {
-    char *name;  /* "" for the unnamed statement */
-    char *query; /* the text, owned */
+    char *name;   /* "" for the unnamed statement */
+    char *query;  /* the text, owned */
+    char *source; /* PREPARE: the whole text it came in, owned; else NULL */
     PgQueryProtobufParseResult pr;
     PgQuery__ParseResult *tree; /* at most one statement */
     /* The statement run: tree's, or the query of a PREPARE; NULL for an
@@ -46,6 +48,18 @@ struct prep {
     uint64_t cols_version;
     struct dest_column *cols; /* n_cols, names owned */
     size_t n_cols;
+    /* The generic plan (exec/plancache.h), NULL until the first run
+     * makes one; none_version: the catalog version at which the statement
+     * was found to have none (0: not tried), so that it is not tried
+     * again until the catalog changes. */
+    struct cached_plan *plan;
+    uint64_t none_version;
+    /* pg_prepared_statements: when it was prepared, whether by PREPARE,
+     * and how many runs used the generic plan and how many were bound
+     * and planned afresh (custom plans); plans: generic plans built. */
+    int64_t prepare_time_us;
+    bool from_sql;
+    int64_t generic_runs, custom_runs, plans;
     int refs; /* the registry and each portal on it */
     struct prep *next;
 };
@@ -75,6 +89,36 @@ struct tcop {
     struct portal *portals;
 };
 
+/* pg_prepared_statements: the named statements of the session. */
+static size_t
+list_prepared(void *arg, struct tl_arena *a, struct sql_prepared_info **out)
+{
+    struct tcop *t = arg;
+    size_t n = 0;
+    for (const struct prep *p = t->preps; p != NULL; p = p->next)
+        n += p->name[0] != '\0';
+    struct sql_prepared_info *v = tl_arena_calloc(a, (n + 1) * sizeof(*v));
+    size_t i = 0;
+    for (const struct prep *p = t->preps; p != NULL; p = p->next) {
+        if (p->name[0] == '\0')
+            continue;
+        v[i].name = p->name;
+        /* As PostgreSQL: the text of the message the statement came in. */
+        v[i].statement = p->source != NULL ? p->source : p->query;
+        v[i].prepare_time_us = p->prepare_time_us;
+        v[i].param_types = p->types;
+        v[i].n_params = p->n_params;
+        v[i].from_sql = p->from_sql;
+        v[i].generic_plans = p->generic_runs;
+        v[i].custom_plans = p->custom_runs;
+        v[i].plans_built = p->plans;
+        v[i].plan_version = p->plan != NULL ? plancache_version(p->plan) : 0;
+        i++;
+    }
+    *out = v;
+    return n;
+}
+
 struct tcop *
 tcop_create(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
 {
@@ -97,6 +141,8 @@ tcop_create(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
     }
     sql_session_set_identity(t->sql, &id);
     sql_session_set_cancel(t->sql, cancel);
+    t->sql->prepared_list = list_prepared;
+    t->sql->prepared_arg = t;
     return t;
 }
 
@@ -105,6 +151,7 @@ prep_release(struct prep *p)
 {
     if (p == NULL || --p->refs > 0)
         return;
+    plancache_destroy(p->plan);
     if (p->tree != NULL)
         pg_query__parse_result__free_unpacked(p->tree, NULL);
     pg_query_free_protobuf_parse_result(p->pr);
@@ -114,6 +161,7 @@ prep_release(struct prep *p)
     free(p->oids);
     free(p->types);
     free(p->query);
+    free(p->source);
     free(p->name);
     free(p);
 }
@@ -338,6 +386,103 @@ run_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
         tl_arena_reset(st->a);
         tl_debug(MOD, "event=stale_rerun attempt=%d", attempt + 1);
     }
+    return rv;
+}
+
+/* Whether generic plan @cp returns the columns @p was described with (if
+ * it was): their types, as PostgreSQL's RevalidateCachedQuery() checks a
+ * plan made again. */
+static bool
+plan_keeps_cols(const struct prep *p, const struct cached_plan *cp)
+{
+    if (!p->has_cols)
+        return true;
+    if (p->no_data || plancache_n_columns(cp) != p->n_cols)
+        return false;
+    for (size_t i = 0; i < p->n_cols; i++) {
+        uint8_t type;
+        int32_t typmod;
+        plancache_column(cp, i, &type, &typmod);
+        if (type != p->cols[i].type || typmod != p->cols[i].typmod)
+            return false;
+    }
+    return true;
+}
+
+/* Run prepared statement @p with @values into st->dest through its
+ * generic plan, made now if it has none or the catalog changed since it
+ * was made (before any output, as PostgreSQL replans a stale
+ * CachedPlanSource); a node refusing the plan's catalog version as stale
+ * has it made again while no row reached the destination. *@ran false:
+ * the statement has no generic plan (nothing was done; the caller binds
+ * and plans it for this run). */
+static int
+run_generic(struct tcop *t, struct prep *p, struct sql_stmt *st,
+            const struct tl_value *values, bool *ran)
+{
+    *ran = false;
+    int rv = 0;
+    for (int attempt = 0; attempt < TCOP_STALE_RERUNS; attempt++) {
+        uint64_t version = catalog_version(t->r->catalog);
+        if (p->plan != NULL && plancache_version(p->plan) != version) {
+            plancache_destroy(p->plan);
+            p->plan = NULL;
+        }
+        if (p->plan == NULL) {
+            if (p->none_version != 0 && p->none_version == version)
+                return 0;
+            plancache_build(st, p->raw, p->n_params, p->types, &p->plan);
+            if (p->plan == NULL) {
+                p->none_version = version != 0 ? version : 1;
+                return 0;
+            }
+            p->plans++;
+            tl_debug(MOD, "event=generic_plan name=\"%s\" version=%llu",
+                     p->name, (unsigned long long)plancache_version(p->plan));
+        }
+        *ran = true;
+        tl_error_clear(&st->err);
+        /* A plan made again after DDL whose result changed stays: every
+         * run fails alike, as in PostgreSQL, until DEALLOCATE. */
+        if (!plan_keeps_cols(p, p->plan))
+            return sql_error(st, TL_EUNSUPPORTED,
+                             TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                             "cached plan must not change result type");
+        rv = plancache_run(st, p->plan, values);
+        if (rv != TL_ESTALE || st->dest->n_rows > 0)
+            break;
+        /* The catalog was reloaded: plan again. */
+        tl_arena_reset(st->a);
+        plancache_destroy(p->plan);
+        p->plan = NULL;
+        tl_debug(MOD, "event=stale_replan attempt=%d", attempt + 1);
+    }
+    return rv;
+}
+
+/* Run @p with @params into st->dest: through its generic plan when it
+ * has one, else bound and planned for this run (@from_sql: an EXECUTE
+ * statement, else an Execute message). */
+static int run_tcop_stmt(struct tcop *t, struct sql_stmt *st,
+                         const PgQuery__RawStmt *raw, bool extended,
+                         bool *gone);
+
+static int
+run_prepared(struct tcop *t, struct prep *p, struct sql_stmt *st,
+             struct sql_params *params, bool from_sql, bool *gone)
+{
+    bool ran;
+    *gone = false;
+    int rv = run_generic(t, p, st, params->values, &ran);
+    if (ran) {
+        p->generic_runs++;
+        return rv;
+    }
+    p->custom_runs++;
+    st->params = params;
+    rv = from_sql ? run_stmt(st, p->raw)
+                  : run_tcop_stmt(t, st, p->raw, true, gone);
+    st->params = NULL;
     return rv;
 }
 
@@ -639,6 +784,7 @@ handle_parse(struct tcop *t, struct pgw_reader *m)
     if (p->name == NULL || p->query == NULL)
         abort();
     p->refs = 1;
+    p->prepare_time_us = func_now_us();
     /* As PostgreSQL, Parse binds the statement: a missing table or column
      * fails here, and the types of the $n are fixed now. */
     p->raw = p->tree->n_stmts > 0 ? p->tree->stmts[0] : NULL;
@@ -888,6 +1034,11 @@ sql_prepare(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
     if (p == NULL)
         abort();
     p->refs = 1;
+    p->from_sql = true;
+    p->source = strdup(st->query);
+    if (p->source == NULL)
+        abort();
+    p->prepare_time_us = st->start_us != 0 ? st->start_us : func_now_us();
     size_t len = raw->stmt_len > 0 ? (size_t)raw->stmt_len
                                    : strlen(st->query + raw->stmt_location);
     p->query = strndup(st->query + raw->stmt_location, len);
@@ -897,6 +1048,7 @@ sql_prepare(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
     int rv = parse_query(p->query, &p->pr, &p->tree, &st->err);
     if (rv != 0) {
         free(p->query);
+        free(p->source);
         free(p->name);
         free(p);
         return rv;
@@ -985,10 +1137,9 @@ sql_execute(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
     /* Positions of errors point into the PREPARE's text. */
     const char *query = st->query;
     st->query = p->query;
-    st->params = &params;
     p->refs++;
-    rv = run_stmt(st, p->raw);
-    st->params = NULL;
+    bool gone;
+    rv = run_prepared(t, p, st, &params, true, &gone);
     st->query = query;
     if (rv != 0)
         stmt_report(st, rv);
@@ -1306,9 +1457,8 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
     struct sql_params params = {
         .n = p->n_params, .types = types, .values = po->values};
     stmt_init(t, &st, &cd.base, p->query, func_now_us());
-    st.params = &params;
     bool gone;
-    rv = run_tcop_stmt(t, &st, p->raw, true, &gone);
+    rv = run_prepared(t, p, &st, &params, false, &gone);
     free(types);
     tl_arena_reset(&t->sql->arena);
     po->started = true;

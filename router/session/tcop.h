@@ -9,7 +9,10 @@
  * or bound; unknown ones are reported as text); the result columns it was
  * described with are kept with the catalog version they were found at, so
  * Describe of a prepared statement binds it only once per catalog
- * version. A portal holds a statement, its parameter values and result
+ * version. A SELECT of one table also keeps a generic plan
+ * (router/exec/plancache.h), made at its first run and made again before
+ * a run once the catalog changed: runs then only fill in the values.
+ * A portal holds a statement, its parameter values and result
  * formats, and for Execute with a row limit the rows not sent yet.
  * Without transaction blocks every Sync ends the implicit transaction, and
  * with it every portal; prepared statements live until Close or the end of

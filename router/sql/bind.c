@@ -151,6 +151,48 @@ infer_param_type(struct sql_stmt *st, const struct tl_expr *e, uint8_t type)
             st->params->types[st->param_refs[i].index] = type;
 }
 
+/* A parameter node of a generic plan evaluated while binding: the plan
+ * depends on the value (sql_params.fixed). The value is a NULL. */
+static int
+eval_param_node(const struct tl_expr *e, const struct tl_value *row,
+                size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                struct tl_error *err)
+{
+    (void)row, (void)n_cols, (void)a, (void)err;
+    ((struct sql_params *)e->ext)->fixed = true;
+    *out = tl_value_null(e->type);
+    return 0;
+}
+
+/* $n of a generic plan: a node its runs give the value. */
+static int
+bind_param_node(struct sql_stmt *st, uint32_t i, struct tl_expr **out)
+{
+    struct sql_params *p = st->params;
+    if (p->n_nodes == p->cap_nodes) {
+        size_t cap = p->cap_nodes ? 2 * p->cap_nodes : 8;
+        struct sql_param_node *v = tl_arena_alloc(st->a, cap * sizeof(*v));
+        if (p->n_nodes > 0)
+            memcpy(v, p->nodes, p->n_nodes * sizeof(*v));
+        p->nodes = v;
+        p->cap_nodes = cap;
+    }
+    *out = tl_expr_ext(st->a, p->types[i], eval_param_node, p, NULL, 0);
+    p->nodes[p->n_nodes].e = *out;
+    p->nodes[p->n_nodes].index = i;
+    p->n_nodes++;
+    return 0;
+}
+
+/* Binding gave something a value now (a function run once per
+ * statement): a generic plan cannot hold it. */
+static void
+note_fixed(struct sql_stmt *st)
+{
+    if (st->params != NULL)
+        st->params->fixed = true;
+}
+
 /* $n: its value as a constant (a NULL of its type while describing). A
  * value of unknown type is text, bound like a quoted literal, and the
  * type it is coerced to becomes the parameter's type. */
@@ -168,6 +210,8 @@ bind_param(struct sql_stmt *st, const PgQuery__ParamRef *pr,
     uint8_t type = st->params->types[i];
     if (st->params->used != NULL)
         st->params->used[i] = true;
+    if (st->params->generic)
+        return bind_param_node(st, i, out);
     struct tl_value v = st->params->values != NULL ? st->params->values[i]
                                                    : tl_value_null(type);
     if (v.is_null)
@@ -1542,6 +1586,8 @@ bind_func(struct sql_stmt *st, const struct bind_scope *sc,
                    strcmp(name, "pg_get_serial_sequence") == 0;
     if (rv > 0 && !per_row)
         rv = seqfunc_bind_call(st, f, out);
+    if (rv == 0)
+        note_fixed(st);
     if (rv <= 0)
         return rv;
     if ((rv = bind_scalar(st, sc, f, out)) <= 0)
@@ -1859,6 +1905,7 @@ bind_node(struct sql_stmt *st, const struct bind_scope *sc,
         break;
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
         rv = func_bind_sqlvalue(st, n->sqlvalue_function, out);
+        note_fixed(st);
         break;
     case PG_QUERY__NODE__NODE_PARAM_REF:
         rv = bind_param(st, n->param_ref, out);

@@ -195,6 +195,12 @@ static const struct vt_spec specs[] = {
      "shard:i leader:i leader_address:t replicas:i"},
     {"talus", "nodes", 13103, 'v',
      "node_id:i rpc_address:t raft_address:t reachable:b"},
+    {"pg_catalog", "pg_prepared_statements", 12008, 'v',
+     "name:t statement:t prepare_time:z parameter_types:a from_sql:b "
+     "generic_plans:l custom_plans:l"},
+    {"talus", "prepared_statements", 13104, 'v',
+     "name:t statement:t plans:l generic_runs:l custom_runs:l "
+     "plan_catalog_version:l"},
 };
 /* clang-format on */
 
@@ -246,6 +252,8 @@ enum {
     VT_TALUS_TABLES,
     VT_TALUS_SHARDS,
     VT_TALUS_NODES,
+    VT_PREPARED_STATEMENTS,
+    VT_TALUS_PREPARED_STATEMENTS,
     VT_COUNT,
 };
 
@@ -1358,6 +1366,52 @@ gen_stat_activity(struct pgcat *cat, struct rows *r)
     set_text(r, row, "query", cat->st->query);
 }
 
+/* pg_prepared_statements (@talus false) or talus.prepared_statements:
+ * the session's named prepared statements and how their runs were
+ * planned. */
+static void
+gen_prepared(struct pgcat *cat, struct rows *r, bool talus)
+{
+    struct sql_session *s = cat->st->s;
+    struct sql_prepared_info *ps = NULL;
+    size_t n = s != NULL && s->prepared_list != NULL
+                   ? s->prepared_list(s->prepared_arg, r->a, &ps)
+                   : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct tl_value *row = new_row(r);
+        set_text(r, row, "name", ps[i].name);
+        set_text(r, row, "statement", ps[i].statement);
+        if (talus) {
+            set_int(r, row, "plans", ps[i].plans_built);
+            set_int(r, row, "generic_runs", ps[i].generic_plans);
+            set_int(r, row, "custom_runs", ps[i].custom_plans);
+            if (ps[i].plan_version != 0)
+                set_int(r, row, "plan_catalog_version",
+                        (int64_t)ps[i].plan_version);
+            else
+                set_null(r, row, "plan_catalog_version");
+            continue;
+        }
+        row[col(r, "prepare_time")] =
+            tl_value_int(TL_TYPE_TIMESTAMPTZ, ps[i].prepare_time_us);
+        struct tl_buf b;
+        tl_buf_init(&b);
+        tl_buf_append_u8(&b, '{');
+        for (size_t k = 0; k < ps[i].n_params; k++) {
+            const char *name =
+                bind_type_display(cat->st, ps[i].param_types[k], -1);
+            pgcat_array_append(&b, name, strlen(name), k == 0);
+        }
+        tl_buf_append_u8(&b, '}');
+        tl_buf_append_u8(&b, 0);
+        set_text(r, row, "parameter_types", (const char *)b.data);
+        tl_buf_close(&b);
+        set_bool(r, row, "from_sql", ps[i].from_sql);
+        set_int(r, row, "generic_plans", ps[i].generic_plans);
+        set_int(r, row, "custom_plans", ps[i].custom_plans);
+    }
+}
+
 static void
 gen_is_schemata(struct pgcat *cat, struct rows *r)
 {
@@ -1692,6 +1746,12 @@ pgcat_rows(struct pgcat *cat, int vt, struct tl_arena *a,
         break;
     case VT_TALUS_NODES:
         gen_talus_nodes(cat, &r);
+        break;
+    case VT_PREPARED_STATEMENTS:
+        gen_prepared(cat, &r, false);
+        break;
+    case VT_TALUS_PREPARED_STATEMENTS:
+        gen_prepared(cat, &r, true);
         break;
     default:
         /* The rest are empty in Talus: no user functions, descriptions,

@@ -43,6 +43,26 @@ struct sql_seqval {
     int64_t value;
 };
 
+/* A prepared statement as pg_prepared_statements and
+ * talus.prepared_statements show it. */
+struct sql_prepared_info {
+    const char *name;
+    const char *statement;
+    int64_t prepare_time_us;    /* a timestamptz */
+    const uint8_t *param_types; /* n_params, enum tl_type */
+    size_t n_params;
+    bool from_sql;         /* PREPARE, not a Parse message */
+    int64_t generic_plans; /* runs through the generic plan */
+    int64_t custom_plans;  /* runs bound and planned for themselves */
+    int64_t plans_built;   /* generic plans made (again after DDL) */
+    uint64_t plan_version; /* the generic plan's catalog version, 0: none */
+};
+
+/* The session's named prepared statements into *@out (in @a, borrowing
+ * the session's strings for the statement's life); returns how many. */
+typedef size_t (*sql_prepared_list_fn)(void *arg, struct tl_arena *a,
+                                       struct sql_prepared_info **out);
+
 struct sql_session {
     struct router *r;
     struct sql_seqval *seqvals; /* owned array, n_seqvals */
@@ -63,6 +83,10 @@ struct sql_session {
      * unknown; the defaults are shown). */
     int max_connections;
     int reserved_connections;
+    /* The session's prepared statements, for pg_prepared_statements
+     * (NULL: none to show): set by the traffic cop. */
+    sql_prepared_list_fn prepared_list;
+    void *prepared_arg;
 };
 
 /* The $n parameters of a statement (extended query protocol). While a
@@ -75,6 +99,22 @@ struct sql_params {
     uint8_t *types;                /* n: enum tl_type, TL_TYPE_UNKNOWN */
     const struct tl_value *values; /* n, or NULL (describing) */
     bool *used; /* n, or NULL: set for each $n the statement refers to */
+    /* A generic plan (exec/plancache.h): every $n binds as a parameter
+     * node (a TL_EXPR_EXT of the $n's type, never folded) recorded in
+     * nodes (st->a); types must all be known. fixed is set when binding
+     * needed a value now (a $n evaluated, or now(), nextval(), ... bound
+     * into a constant): such a plan holds for one run only. */
+    bool generic;
+    bool fixed;
+    struct sql_param_node *nodes;
+    size_t n_nodes, cap_nodes;
+};
+
+/* A $n left in a generic plan: node e stands for parameter index
+ * (0-based) until a run gives it its value. */
+struct sql_param_node {
+    struct tl_expr *e;
+    uint32_t index;
 };
 
 /* A $n of unknown type bound into a constant: if the binder converts that

@@ -233,6 +233,56 @@ pgw_read_exact(int fd, void *p, size_t n)
     return pgw_read_until(fd, p, n, 0);
 }
 
+/* Read @n bytes of the stream of @c into @p: first what was read ahead,
+ * then from the socket (a short wait for the rest no later than
+ * @deadline_ms, 0: none), reading ahead whatever else has arrived when
+ * @n is small. Errors as pgw_read_until(). */
+static int
+read_buffered(struct pgw_conn *c, void *p, size_t n, int64_t deadline_ms)
+{
+    uint8_t *q = p;
+    while (n > 0) {
+        if (c->in_off < c->in_len) {
+            size_t k = c->in_len - c->in_off;
+            if (k > n)
+                k = n;
+            memcpy(q, c->in + c->in_off, k);
+            c->in_off += k;
+            q += k;
+            n -= k;
+            continue;
+        }
+        c->in_off = c->in_len = 0;
+        if (n >= sizeof(c->in))
+            return pgw_read_until(c->fd, q, n, deadline_ms);
+        if (deadline_ms > 0) {
+            int64_t left = deadline_ms - now_ms();
+            struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+            if (left <= 0)
+                return TL_ETIMEOUT;
+            int r = poll(&pf, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r == 0)
+                return TL_ETIMEOUT;
+            if (r < 0)
+                return TL_EIO;
+        }
+        ssize_t got = recv(c->fd, c->in, sizeof(c->in), 0);
+        if (got > 0)
+            c->in_len = (size_t)got;
+        else if (got == 0)
+            return TL_EIO;
+        else if (errno == EINTR)
+            continue;
+        else if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return TL_ETIMEOUT;
+        else
+            return TL_EIO;
+    }
+    return 0;
+}
+
 int
 pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload)
 {
@@ -247,12 +297,13 @@ pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload)
     /* Idle between messages costs nothing and may last; once a message
      * has begun, all of it must arrive within message_timeout_ms, so a
      * client that stops halfway does not pin its buffer forever. */
-    rv = pgw_read_exact(c->fd, hdr, 1);
+    rv = read_buffered(c, hdr, 1, 0);
     if (rv != 0)
         return rv;
-    if (c->message_timeout_ms > 0)
+    /* The rest was read ahead with the first byte: no clock to read. */
+    if (c->message_timeout_ms > 0 && c->in_len - c->in_off < sizeof(hdr) - 1)
         deadline = now_ms() + c->message_timeout_ms;
-    rv = pgw_read_until(c->fd, hdr + 1, sizeof(hdr) - 1, deadline);
+    rv = read_buffered(c, hdr + 1, sizeof(hdr) - 1, deadline);
     if (rv != 0)
         return rv;
     rv = pgw_parse_header(hdr, type, &left);
@@ -261,7 +312,10 @@ pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload)
     while (left > 0) {
         uint32_t n = left < READ_CHUNK ? left : READ_CHUNK;
 
-        rv = pgw_read_until(c->fd, tl_buf_reserve(payload, n), n, deadline);
+        if (deadline == 0 && c->message_timeout_ms > 0 &&
+            c->in_len - c->in_off < n)
+            deadline = now_ms() + c->message_timeout_ms;
+        rv = read_buffered(c, tl_buf_reserve(payload, n), n, deadline);
         if (rv != 0)
             return rv;
         payload->len += n;

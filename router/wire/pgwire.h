@@ -37,9 +37,18 @@
 #define PGW_SSL_REQUEST_CODE 80877103u    /* 1234 << 16 | 5679 */
 #define PGW_GSSENC_REQUEST_CODE 80877104u /* 1234 << 16 | 5680 */
 
+/* Bytes pgw_read_message() reads ahead per receive: a Bind, Execute and
+ * Sync sent together cost one recv(), not two per message. */
+#define PGW_READ_AHEAD 8192
+
 struct pgw_conn {
     int fd;
     struct tl_buf out;
+    /* Received but not yet read as messages: in[in_off, in_len). Only
+     * pgw_read_message() reads through it; the startup phase, which
+     * reads the socket itself, ends before its first call. */
+    uint8_t in[PGW_READ_AHEAD];
+    size_t in_off, in_len;
     bool broken;
     /* Once a message's first byte arrived, the rest must follow within
      * this many milliseconds (0: no limit); set by the session. */

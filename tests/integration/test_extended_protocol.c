@@ -304,6 +304,182 @@ test_interval_binary(void **state)
     PQclear(res);
 }
 
+/* The abalance of account @aid through prepared statement @name, or -1
+ * when no row came back; the test fails on an error. */
+static long long
+exec_balance(const char *name, int aid)
+{
+    char v[16];
+    snprintf(v, sizeof(v), "%d", aid);
+    const char *vals[] = {v};
+    PGresult *res = PQexecPrepared(conn, name, 1, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s(%d): %s", name, aid, PQresultErrorMessage(res));
+    long long b = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : -1;
+    PQclear(res);
+    return b;
+}
+
+/* How statement @name was planned: "plans generic_runs custom_runs" from
+ * talus.prepared_statements. */
+static void
+assert_planned(const char *name, int plans, int generic, int custom)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT plans, generic_runs, custom_runs FROM "
+             "talus.prepared_statements WHERE name = '%s'",
+             name);
+    PGresult *res = PQexec(conn, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    assert_int_equal(atoi(PQgetvalue(res, 0, 0)), plans);
+    assert_int_equal(atoi(PQgetvalue(res, 0, 1)), generic);
+    assert_int_equal(atoi(PQgetvalue(res, 0, 2)), custom);
+    PQclear(res);
+}
+
+/* Scans the nodes have started, over every shard. */
+static unsigned long long
+scans_now(void)
+{
+    unsigned long long scans[6] = {0}, writes[6] = {0}, sum = 0;
+    assert_int_equal(th_shard_counters(&cluster, scans, writes, NULL), 0);
+    for (int s = 0; s < 6; s++)
+        sum += scans[s];
+    return sum;
+}
+
+/* A prepared point SELECT is planned once and re-bound per Execute: 30
+ * runs with values on every shard (text and binary, and NULL) each give
+ * the row of their value, from one generic plan, as
+ * pg_prepared_statements and talus.prepared_statements show; each run is
+ * routed by its value to the one shard that holds it, also when the
+ * parameter was declared bigint for an integer key. */
+static void
+test_generic_plan_is_reused(void **state)
+{
+    assert_true(th_ok(conn, "CREATE TABLE acc (aid int PRIMARY KEY, "
+                            "abalance int) PARTITION BY HASH (aid)"));
+    assert_true(th_ok(conn, "INSERT INTO acc SELECT g, g * 10 FROM "
+                            "generate_series(1, 40) g"));
+    PGresult *res = PQprepare(
+        conn, "pa", "SELECT abalance FROM acc WHERE aid = $1", 0, NULL);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    unsigned long long before = scans_now();
+    for (int i = 1; i <= 28; i++)
+        assert_int_equal(exec_balance("pa", i), i * 10);
+    /* A scan of every shard per run would be 6 * 28. */
+    assert_true(scans_now() - before <= 28 + 4);
+    uint32_t be = htonl(33);
+    const char *bin[] = {(const char *)&be};
+    int lens[] = {4}, fmts[] = {1};
+    res = PQexecPrepared(conn, "pa", 1, bin, lens, fmts, 0);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "330");
+    PQclear(res);
+    const char *null[] = {NULL};
+    res = PQexecPrepared(conn, "pa", 1, null, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 0);
+    PQclear(res);
+    assert_planned("pa", 1, 30, 0);
+    res = PQexec(conn, "SELECT statement, parameter_types, from_sql, "
+                       "generic_plans, custom_plans FROM "
+                       "pg_prepared_statements WHERE name = 'pa'");
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0),
+                        "SELECT abalance FROM acc WHERE aid = $1");
+    assert_string_equal(PQgetvalue(res, 0, 1), "{integer}");
+    assert_string_equal(PQgetvalue(res, 0, 2), "f");
+    assert_string_equal(PQgetvalue(res, 0, 3), "30");
+    assert_string_equal(PQgetvalue(res, 0, 4), "0");
+    PQclear(res);
+
+    const Oid int8[] = {20};
+    res = PQprepare(conn, "pa8", "SELECT abalance FROM acc WHERE aid = $1", 1,
+                    int8);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    before = scans_now();
+    for (int i = 11; i <= 20; i++)
+        assert_int_equal(exec_balance("pa8", i), i * 10);
+    assert_true(scans_now() - before <= 10 + 4);
+    assert_planned("pa8", 1, 10, 0);
+}
+
+/* A catalog change between Executes has the plan made again before any
+ * output: ADD COLUMN keeps a named target list working; DROP TABLE and
+ * CREATE TABLE again make it read the new table; SELECT * whose columns
+ * changed fails with 0A000 "cached plan must not change result type" on
+ * every run, as PostgreSQL's does, through Execute and EXECUTE alike. */
+static void
+test_generic_plan_follows_ddl(void **state)
+{
+    PGresult *res =
+        PQprepare(conn, "star", "SELECT * FROM acc WHERE aid = $1", 0, NULL);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    assert_true(th_ok(conn, "PREPARE sqlstar(int) AS "
+                            "SELECT * FROM acc WHERE aid = $1"));
+    assert_true(th_ok(conn, "EXECUTE sqlstar(2)"));
+    assert_int_equal(exec_balance("star", 5), 5);
+    assert_int_equal(exec_balance("pa", 5), 50);
+    assert_planned("pa", 1, 31, 0);
+
+    assert_true(th_ok(conn, "ALTER TABLE acc ADD COLUMN note text"));
+    assert_int_equal(exec_balance("pa", 6), 60);
+    assert_planned("pa", 2, 32, 0);
+    for (int i = 0; i < 2; i++) {
+        const char *v[] = {"6"};
+        res = PQexecPrepared(conn, "star", 1, v, NULL, NULL, 0);
+        assert_string_equal(sqlstate_of(res), "0A000");
+        assert_non_null(strstr(PQresultErrorMessage(res),
+                               "cached plan must not change result type"));
+        PQclear(res);
+        assert_string_equal(th_sqlstate(conn, "EXECUTE sqlstar(6)"), "0A000");
+    }
+
+    assert_true(th_ok(conn, "DROP TABLE acc"));
+    assert_true(th_ok(conn, "CREATE TABLE acc (aid int PRIMARY KEY, "
+                            "abalance int) PARTITION BY HASH (aid)"));
+    assert_true(th_ok(conn, "INSERT INTO acc VALUES (6, 7), (8, 9)"));
+    assert_int_equal(exec_balance("pa", 6), 7);
+    assert_int_equal(exec_balance("pa", 8), 9);
+    assert_int_equal(exec_balance("pa", 5), -1);
+    assert_planned("pa", 3, 35, 0);
+    assert_true(th_ok(conn, "DEALLOCATE sqlstar"));
+}
+
+/* A statement whose binding gives something its value once per run
+ * (now(), a $n in LIMIT) has no generic plan: each run is planned for
+ * itself, with its own values. */
+static void
+test_custom_plan_when_values_are_fixed(void **state)
+{
+    PGresult *res = PQprepare(
+        conn, "lim", "SELECT aid FROM acc ORDER BY aid LIMIT $1", 0, NULL);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    for (int n = 1; n <= 2; n++) {
+        char v[8];
+        snprintf(v, sizeof(v), "%d", n);
+        const char *vals[] = {v};
+        res = PQexecPrepared(conn, "lim", 1, vals, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+        assert_int_equal(PQntuples(res), n);
+        PQclear(res);
+    }
+    assert_planned("lim", 0, 0, 2);
+    assert_true(th_ok(conn, "PREPARE nowq(int) AS SELECT now() > "
+                            "'2000-01-01'::timestamptz, aid FROM acc "
+                            "WHERE aid = $1"));
+    assert_true(th_ok(conn, "EXECUTE nowq(6)"));
+    assert_true(th_ok(conn, "EXECUTE nowq(8)"));
+    assert_planned("nowq", 0, 0, 2);
+}
+
 int
 main(void)
 {
@@ -315,6 +491,9 @@ main(void)
         cmocka_unit_test(test_prepared_after_ddl),
         cmocka_unit_test(test_json_binary),
         cmocka_unit_test(test_interval_binary),
+        cmocka_unit_test(test_generic_plan_is_reused),
+        cmocka_unit_test(test_generic_plan_follows_ddl),
+        cmocka_unit_test(test_custom_plan_when_values_are_fixed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -574,6 +574,56 @@ test_read_message_early_eof(void **state)
     tl_buf_close(&payload);
 }
 
+/* Messages sent together (Bind, Execute, Sync), then one larger than the
+ * read-ahead buffer, come out whole and in order from what was read
+ * ahead, even after the peer closed. */
+static void
+test_read_message_pipelined(void **state)
+{
+    enum { BIG = 3 * PGW_READ_AHEAD + 17 };
+    static uint8_t data[17 + 5 + BIG];
+    static const uint8_t head[] = {'B', 0, 0, 0,   6, 'x', 0, 'E', 0,
+                                   0,   0, 4, 'S', 0, 0,   0, 4};
+    int sv[2];
+    struct pgw_conn c;
+    struct tl_buf payload;
+    char type;
+
+    memcpy(data, head, sizeof(head));
+    uint8_t *big = data + sizeof(head);
+    big[0] = 'd';
+    put_be32(big + 1, BIG + 4);
+    for (size_t i = 0; i < BIG; i++)
+        big[5 + i] = (uint8_t)(i % 251);
+    size_t total = sizeof(head) + 5 + BIG;
+    assert_true(total <= sizeof(data));
+    tl_buf_init(&payload);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    pgw_conn_init(&c, sv[0]);
+    c.message_timeout_ms = 5000;
+    struct writer w = {sv[1], data, (const size_t[]){total}, 1, true, false};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run_writer, &w), 0);
+    assert_int_equal(pgw_read_message(&c, &type, &payload), 0);
+    assert_int_equal(type, 'B');
+    assert_int_equal(payload.len, 2);
+    assert_memory_equal(payload.data, "x", 2);
+    assert_int_equal(pgw_read_message(&c, &type, &payload), 0);
+    assert_int_equal(type, 'E');
+    assert_int_equal(payload.len, 0);
+    assert_int_equal(pgw_read_message(&c, &type, &payload), 0);
+    assert_int_equal(type, 'S');
+    assert_int_equal(pgw_read_message(&c, &type, &payload), 0);
+    assert_int_equal(type, 'd');
+    assert_int_equal(payload.len, BIG);
+    assert_memory_equal(payload.data, big + 5, BIG);
+    assert_int_equal(pgw_read_message(&c, &type, &payload), TL_EIO);
+    pthread_join(t, NULL);
+    assert_false(w.failed);
+    tl_buf_close(&payload);
+    pgw_conn_close(&c);
+}
+
 /* A length word beyond the limit is reported as TL_EPROTO before any body
  * is read or allocated. */
 static void
@@ -693,6 +743,7 @@ main(void)
         cmocka_unit_test(test_encode_error_fields),
         cmocka_unit_test(test_read_message_split),
         cmocka_unit_test(test_read_message_early_eof),
+        cmocka_unit_test(test_read_message_pipelined),
         cmocka_unit_test(test_read_message_oversized),
         cmocka_unit_test(test_flush_threshold_and_broken_peer),
         cmocka_unit_test(test_numeric_binary),

@@ -1,0 +1,65 @@
+-- Generic plans of prepared SELECTs: planned once with their $n left as
+-- parameters, routed by the values of each EXECUTE, and planned again
+-- after the catalog changed (0A000 when the result's columns changed).
+CREATE TABLE pc (id int PRIMARY KEY, name text, v bigint, d date, n numeric(10,2), c varchar(5));
+INSERT INTO pc VALUES (1, 'one', 10, '2024-01-01', 1.5, 'a'), (2, 'two', 20, '2024-02-01', 2.25, 'bb'),
+    (3, 'three', NULL, NULL, NULL, NULL), (4, 'four', 40, '2024-04-01', 4.00, 'dddd');
+PREPARE a(bigint) AS SELECT id, name FROM pc WHERE id = $1;
+EXECUTE a(2);
+EXECUTE a(3);
+EXECUTE a(NULL);
+PREPARE b(text) AS SELECT id FROM pc WHERE name = $1 OR c = $1 ORDER BY id;
+EXECUTE b('two');
+EXECUTE b('a');
+PREPARE c(int, int) AS SELECT id, v + $2 AS w FROM pc WHERE id IN ($1, $2) ORDER BY id;
+EXECUTE c(1, 4);
+EXECUTE c(2, 3);
+PREPARE d(date) AS SELECT id FROM pc WHERE d > $1 ORDER BY id;
+EXECUTE d('2024-01-15');
+EXECUTE d(NULL);
+PREPARE e(numeric) AS SELECT id, n * $1 FROM pc WHERE n > $1 ORDER BY 2 DESC;
+EXECUTE e(2);
+EXECUTE e(0.5);
+PREPARE f(text) AS SELECT id, $1 || name FROM pc WHERE name LIKE $1 || '%' ORDER BY id;
+EXECUTE f('t');
+EXECUTE f('f');
+PREPARE g(int) AS SELECT id FROM pc WHERE id BETWEEN $1 AND $1 + 1 ORDER BY id;
+EXECUTE g(2);
+EXECUTE g(3);
+PREPARE h(int) AS SELECT id, CASE WHEN v > $1 THEN 'big' ELSE 'small' END FROM pc ORDER BY id;
+EXECUTE h(15);
+EXECUTE h(100);
+PREPARE i(int) AS SELECT id / $1 FROM pc WHERE id = 1;
+EXECUTE i(1);
+EXECUTE i(0);
+PREPARE j(text) AS SELECT id FROM pc WHERE id = $1::int;
+EXECUTE j('4');
+EXECUTE j('x');
+PREPARE l(varchar) AS SELECT id FROM pc WHERE c = $1;
+EXECUTE l('bb');
+PREPARE m(int) AS SELECT id FROM pc WHERE id = $1 AND v IS NOT NULL LIMIT 1 OFFSET 0;
+EXECUTE m(3);
+EXECUTE m(4);
+PREPARE o AS SELECT id FROM pc WHERE id = $1;
+EXECUTE o(2);
+EXECUTE o('3');
+PREPARE lim(int) AS SELECT id FROM pc ORDER BY id LIMIT $1;
+EXECUTE lim(1);
+EXECUTE lim(3);
+-- The catalog changes between two EXECUTEs.
+PREPARE star(int) AS SELECT * FROM pc WHERE id = $1;
+EXECUTE star(1);
+ALTER TABLE pc ADD COLUMN z int;
+EXECUTE star(1);
+EXECUTE star(2);
+EXECUTE a(1);
+DROP TABLE pc;
+EXECUTE a(1);
+CREATE TABLE pc (id int PRIMARY KEY, name text);
+INSERT INTO pc VALUES (1, 'uno'), (5, 'cinco');
+EXECUTE a(1);
+EXECUTE a(5);
+SELECT name, statement, parameter_types, from_sql FROM pg_prepared_statements ORDER BY name;
+DEALLOCATE ALL;
+SELECT count(*) FROM pg_prepared_statements;
+DROP TABLE pc;
