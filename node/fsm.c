@@ -420,9 +420,10 @@ check_all(struct node_fsm *f, const Talus__WriteBatch *b,
     return 0;
 }
 
-void
-fsm_entry_encode_raw(enum fsm_entry_kind kind, const void *body, size_t len,
-                     struct raft_buffer *out)
+/* A zeroed payload of @kind for a body of @len bytes, its header written,
+ * in @out (raft_malloc'd); its first byte. */
+static uint8_t *
+entry_alloc(enum fsm_entry_kind kind, size_t len, struct raft_buffer *out)
 {
     size_t total = tl_cluster_entry_bytes(len);
     uint8_t *p = raft_calloc(1, total);
@@ -436,32 +437,27 @@ fsm_entry_encode_raw(enum fsm_entry_kind kind, const void *body, size_t len,
     p[5] = (uint8_t)(len >> 16);
     p[6] = (uint8_t)(len >> 8);
     p[7] = (uint8_t)len;
-    if (len > 0)
-        memcpy(p + FSM_ENTRY_HEADER, body, len);
     out->base = p;
     out->len = total;
+    return p;
+}
+
+void
+fsm_entry_encode_raw(enum fsm_entry_kind kind, const void *body, size_t len,
+                     struct raft_buffer *out)
+{
+    uint8_t *p = entry_alloc(kind, len, out);
+    if (len > 0)
+        memcpy(p + FSM_ENTRY_HEADER, body, len);
 }
 
 void
 fsm_entry_encode(const Talus__WriteBatch *wb, struct raft_buffer *out)
 {
     size_t n = talus__write_batch__get_packed_size(wb);
-    size_t total = tl_cluster_entry_bytes(n);
-    uint8_t *p = raft_calloc(1, total);
-    if (p == NULL)
-        abort();
     /* Packed in place: a large batch is not copied twice. */
-    p[0] = 'T';
-    p[1] = 'L';
-    p[2] = (uint8_t)FSM_ENTRY_WRITE;
-    p[3] = '1';
-    p[4] = (uint8_t)(n >> 24);
-    p[5] = (uint8_t)(n >> 16);
-    p[6] = (uint8_t)(n >> 8);
-    p[7] = (uint8_t)n;
-    talus__write_batch__pack(wb, p + FSM_ENTRY_HEADER);
-    out->base = p;
-    out->len = total;
+    talus__write_batch__pack(wb, entry_alloc(FSM_ENTRY_WRITE, n, out) +
+                                     FSM_ENTRY_HEADER);
 }
 
 int
