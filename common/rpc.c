@@ -41,6 +41,9 @@ struct tl_rpc_call {
     nng_aio *aio;
     uint64_t request_id;
     nng_time deadline;
+    /* Written by the aio callback (CALL_RECEIVING also under the client's
+     * mu, with the list) and always under @mu, read under @mu by the
+     * waiter; the callback reads it without a lock (only it writes). */
     enum call_state state;
     int rv;
     nng_msg *reply;
@@ -208,7 +211,9 @@ call_cb(void *arg)
         }
         struct tl_rpc_client *c = call->client;
         pthread_mutex_lock(&c->mu);
+        pthread_mutex_lock(&call->mu); /* the waiter reads the state */
         call->state = CALL_RECEIVING;
+        pthread_mutex_unlock(&call->mu);
         call->prev = NULL;
         call->next = c->receiving;
         if (c->receiving != NULL)
