@@ -59,15 +59,15 @@ is_leap(int64_t y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int
-days_in_month(int64_t y, int m)
+int
+tl_days_in_month(int64_t y, int m)
 {
     static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
-static int64_t
-floor_div(int64_t a, int64_t b)
+int64_t
+tl_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0)))
@@ -376,7 +376,7 @@ tl_datetime_parse(uint8_t type, const char *s, size_t len, int64_t *out,
 
     /* There is no year zero in AD/BC notation. */
     if (f.year == 0 || f.month < 1 || f.month > 12 || f.day < 1 ||
-        f.day > days_in_month(f.year, f.month) || time_overflows(&f))
+        f.day > tl_days_in_month(f.year, f.month) || time_overflows(&f))
         return range_error(err, TL_SQLSTATE_DATETIME_FIELD_OVERFLOW,
                            "date/time field value out of range", s, len);
     if (f.has_tz &&
@@ -499,7 +499,7 @@ tl_datetime_convert(uint8_t from, int64_t v, uint8_t to, int64_t *out,
         *out = v < 0 ? TL_DATE_NOBEGIN : TL_DATE_NOEND;
         return 0;
     }
-    *out = floor_div(v, TL_USECS_PER_DAY);
+    *out = tl_floor_div(v, TL_USECS_PER_DAY);
     return 0;
 }
 

@@ -65,6 +65,12 @@ int tl_datetime_convert(uint8_t from, int64_t v, uint8_t to, int64_t *out,
  * infinity (as PostgreSQL 15 does). Cannot fail. */
 int tl_datetime_cmp(uint8_t ta, int64_t a, uint8_t tb, int64_t b);
 
+/** Days in @month (1..12) of proleptic Gregorian @year. Cannot fail. */
+int tl_days_in_month(int64_t year, int month);
+
+/** @a / @b rounded toward negative infinity (@b != 0). Cannot fail. */
+int64_t tl_floor_div(int64_t a, int64_t b);
+
 /** Days since 2000-01-01 of proleptic Gregorian @year-@month-@day (year 0
  * is 1 BC). Cannot fail for any month 1..12 and day 1..31. */
 int64_t tl_date_from_ymd(int64_t year, int month, int day);

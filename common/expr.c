@@ -94,8 +94,8 @@ tl_expr_is_portable(const struct tl_expr *e)
 
 /* --------------------------------------------------------- evaluation */
 
-static const char *
-op_symbol(uint8_t op)
+const char *
+tl_expr_op_symbol(uint8_t op)
 {
     static const char *const syms[] = {
         [TL_OP_EQ] = "=",
@@ -115,6 +115,14 @@ op_symbol(uint8_t op)
         [TL_OP_ILIKE] = "~~*",
         [TL_OP_REGEX] = "~",
         [TL_OP_IREGEX] = "~*",
+        [TL_OP_BITAND] = "&",
+        [TL_OP_BITOR] = "|",
+        [TL_OP_BITXOR] = "#",
+        [TL_OP_SHL] = "<<",
+        [TL_OP_SHR] = ">>",
+        [TL_OP_BITNOT] = "~",
+        [TL_OP_DISTINCT] = "IS DISTINCT FROM",
+        [TL_OP_NOT_DISTINCT] = "IS NOT DISTINCT FROM",
         [TL_OP_JSON_GET] = "->",
         [TL_OP_JSON_GET_TEXT] = "->>",
         [TL_OP_JSON_PATH] = "#>",
@@ -132,7 +140,7 @@ no_operator(struct tl_error *err, uint8_t op, uint8_t l, uint8_t r)
 {
     return tl_error_set(err, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
                         "operator does not exist: %s %s %s", tl_type_name(l),
-                        op_symbol(op), tl_type_name(r));
+                        tl_expr_op_symbol(op), tl_type_name(r));
 }
 
 static int

@@ -87,6 +87,11 @@ enum tl_op {
 };
 #define TL_OP_MAX TL_OP_JSON_EXISTS
 
+/** PostgreSQL's spelling of operator @op ("=", "~~", "->", "IS DISTINCT
+ * FROM", ...), for messages and EXPLAIN; "?" for an unknown one. Cannot
+ * fail; the string is static. */
+const char *tl_expr_op_symbol(uint8_t op);
+
 struct tl_expr;
 
 /* How a TL_EXPR_EXT node computes its value: over the same arguments as

@@ -1308,28 +1308,6 @@ ts_out_of_range(struct tl_error *err)
 }
 
 static bool
-is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-days_in_month(int64_t y, int m)
-{
-    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0)))
-        q--;
-    return q;
-}
-
-static bool
 ts_valid(int64_t ts)
 {
     return ts >= MIN_TIMESTAMP && ts < END_TIMESTAMP;
@@ -1339,7 +1317,7 @@ ts_valid(int64_t ts)
 static void
 split_ts(int64_t ts, int64_t *days, int64_t *tod)
 {
-    *days = floor_div(ts, USECS_PER_DAY);
+    *days = tl_floor_div(ts, USECS_PER_DAY);
     *tod = ts - *days * USECS_PER_DAY;
 }
 
@@ -1377,8 +1355,8 @@ tl_timestamp_add_interval(int64_t ts, const struct tl_interval *iv,
             year += m / MONTHS_PER_YEAR - 1;
             m = m % MONTHS_PER_YEAR + MONTHS_PER_YEAR;
         }
-        if (day > days_in_month(year, (int)m))
-            day = days_in_month(year, (int)m);
+        if (day > tl_days_in_month(year, (int)m))
+            day = tl_days_in_month(year, (int)m);
         if (!join_ts(tl_date_from_ymd(year, (int)m, day), tod, &ts))
             return ts_out_of_range(err);
     }
@@ -1455,9 +1433,9 @@ tl_timestamp_age(int64_t a, int64_t b, struct tl_interval *out,
     }
     while (mday < 0) {
         if (flip)
-            mday += days_in_month(y1, m1);
+            mday += tl_days_in_month(y1, m1);
         else
-            mday += days_in_month(y2, m2);
+            mday += tl_days_in_month(y2, m2);
         mon--;
     }
     while (mon < 0) {

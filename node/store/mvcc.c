@@ -366,12 +366,9 @@ mvcc_prewrite(struct store *st, struct store_cf *cf, struct store_batch *b,
     lock_encode(lk, &lv, &lvlen);
     store_batch_put(b, cf, k, klen, lv, lvlen);
     free(lv);
-    if (lk->kind == MVCC_PUT && len > MVCC_INLINE_MAX) {
-        klen = mvcc_encode_key('D', key, key_len, lk->start_ts, k);
-        store_batch_put(b, cf, k, klen, val, len);
-    } else if (lk->kind == MVCC_PUT) {
-        /* A small value waits in the lock's place until the commit:
-         * under the data key, moved inline by mvcc_commit(). */
+    if (lk->kind == MVCC_PUT) {
+        /* The value waits under its data key; mvcc_commit() moves a small
+         * one inline. */
         klen = mvcc_encode_key('D', key, key_len, lk->start_ts, k);
         store_batch_put(b, cf, k, klen, val, len);
     }

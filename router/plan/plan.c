@@ -209,40 +209,6 @@ plan_fragment(struct sql_stmt *st, const struct plan *p)
     return f;
 }
 
-static const char *op_text[] = {
-    [TL_OP_EQ] = "=",
-    [TL_OP_NE] = "<>",
-    [TL_OP_LT] = "<",
-    [TL_OP_LE] = "<=",
-    [TL_OP_GT] = ">",
-    [TL_OP_GE] = ">=",
-    [TL_OP_ADD] = "+",
-    [TL_OP_SUB] = "-",
-    [TL_OP_MUL] = "*",
-    [TL_OP_DIV] = "/",
-    [TL_OP_MOD] = "%",
-    [TL_OP_NEG] = "-",
-    [TL_OP_CONCAT] = "||",
-    [TL_OP_LIKE] = "~~",
-    [TL_OP_ILIKE] = "~~*",
-    [TL_OP_REGEX] = "~",
-    [TL_OP_IREGEX] = "~*",
-    [TL_OP_BITAND] = "&",
-    [TL_OP_BITOR] = "|",
-    [TL_OP_BITXOR] = "#",
-    [TL_OP_SHL] = "<<",
-    [TL_OP_SHR] = ">>",
-    [TL_OP_BITNOT] = "~",
-    [TL_OP_DISTINCT] = "IS DISTINCT FROM",
-    [TL_OP_NOT_DISTINCT] = "IS NOT DISTINCT FROM",
-    [TL_OP_JSON_GET] = "->",
-    [TL_OP_JSON_GET_TEXT] = "->>",
-    [TL_OP_JSON_PATH] = "#>",
-    [TL_OP_JSON_PATH_TEXT] = "#>>",
-    [TL_OP_JSON_CONTAINS] = "@>",
-    [TL_OP_JSON_EXISTS] = "?",
-};
-
 static void
 render_quoted(struct tl_buf *b, const char *p, size_t len)
 {
@@ -311,11 +277,7 @@ render(const struct tl_table *t, const struct tl_expr *e, struct tl_buf *b,
         }
         tl_buf_printf(b, "(");
         render(t, e->args[0], b, depth + 1);
-        tl_buf_printf(b, " %s ",
-                      e->op < sizeof(op_text) / sizeof(op_text[0]) &&
-                              op_text[e->op] != NULL
-                          ? op_text[e->op]
-                          : "?");
+        tl_buf_printf(b, " %s ", tl_expr_op_symbol(e->op));
         render(t, e->args[1], b, depth + 1);
         tl_buf_printf(b, ")");
         return;

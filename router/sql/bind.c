@@ -1044,12 +1044,14 @@ bind_null_test(struct sql_stmt *st, const struct bind_scope *sc,
     return fold(st, out);
 }
 
-/* numeric(p) or numeric(p,s): PostgreSQL's numerictypmodin. */
+/* The integer constants of @tn's type modifiers into @v[0..1] (left as
+ * they are when absent), as PostgreSQL's grammar gives them to a type's
+ * typmodin: 42601 for anything else, 22023 "invalid @what type modifier"
+ * for more than two. */
 static int
-bind_numeric_typmod(struct sql_stmt *st, const PgQuery__TypeName *tn,
-                    int32_t *typmod)
+bind_typmod_consts(struct sql_stmt *st, const PgQuery__TypeName *tn,
+                   const char *what, int32_t v[2])
 {
-    int32_t v[2] = {0, 0};
     for (size_t i = 0; i < tn->n_typmods && i < 2; i++) {
         const PgQuery__Node *m = tn->typmods[i];
         if (m->node_case != PG_QUERY__NODE__NODE_A_CONST ||
@@ -1063,10 +1065,22 @@ bind_numeric_typmod(struct sql_stmt *st, const PgQuery__TypeName *tn,
     }
     if (tn->n_typmods > 2) {
         sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
-                  "invalid NUMERIC type modifier");
+                  "invalid %s type modifier", what);
         return sql_error_at(st, TL_EINVAL, tn->location);
     }
-    int rv = tl_numeric_typmod(v[0], v[1], typmod, &st->err);
+    return 0;
+}
+
+/* numeric(p) or numeric(p,s): PostgreSQL's numerictypmodin. */
+static int
+bind_numeric_typmod(struct sql_stmt *st, const PgQuery__TypeName *tn,
+                    int32_t *typmod)
+{
+    int32_t v[2] = {0, 0};
+    int rv = bind_typmod_consts(st, tn, "NUMERIC", v);
+    if (rv != 0)
+        return rv;
+    rv = tl_numeric_typmod(v[0], v[1], typmod, &st->err);
     if (rv != 0)
         return sql_error_at(st, rv, tn->location);
     return 0;
@@ -1079,23 +1093,10 @@ bind_interval_typmod(struct sql_stmt *st, const PgQuery__TypeName *tn,
                      int32_t *typmod)
 {
     int32_t v[2] = {TL_INTERVAL_FULL_RANGE, -1};
-    for (size_t i = 0; i < tn->n_typmods && i < 2; i++) {
-        const PgQuery__Node *m = tn->typmods[i];
-        if (m->node_case != PG_QUERY__NODE__NODE_A_CONST ||
-            m->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL) {
-            sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
-                      "type modifiers must be simple constants or "
-                      "identifiers");
-            return sql_error_at(st, TL_ESYNTAX, tn->location);
-        }
-        v[i] = m->a_const->ival->ival;
-    }
-    if (tn->n_typmods > 2) {
-        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
-                  "invalid INTERVAL type modifier");
-        return sql_error_at(st, TL_EINVAL, tn->location);
-    }
-    int rv = tl_interval_typmod(v[0], v[1], typmod, &st->err);
+    int rv = bind_typmod_consts(st, tn, "INTERVAL", v);
+    if (rv != 0)
+        return rv;
+    rv = tl_interval_typmod(v[0], v[1], typmod, &st->err);
     if (rv != 0)
         return sql_error_at(st, rv, tn->location);
     return 0;
