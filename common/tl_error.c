@@ -51,6 +51,8 @@ tl_errno_sqlstate(int rv)
         return TL_SQLSTATE_CONNECTION_FAILURE;
     case TL_ECONFLICT:
         return TL_SQLSTATE_T_R_SERIALIZATION_FAILURE;
+    case TL_ELOCKED:
+        return TL_SQLSTATE_LOCK_NOT_AVAILABLE;
     case TL_EPROTO:
         return TL_SQLSTATE_PROTOCOL_VIOLATION;
     case TL_ESHUTDOWN:

@@ -39,7 +39,8 @@
     X(UNSUPPORTED, 20, "feature not supported")                                \
     X(SHUTDOWN, 21, "shutting down")                                           \
     X(STALE, 22, "stale shard map version")                                    \
-    X(SQL, 23, "SQL error")
+    X(SQL, 23, "SQL error")                                                    \
+    X(LOCKED, 24, "locked by a transaction")
 
 enum {
     TL_OK = 0,

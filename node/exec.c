@@ -1,5 +1,7 @@
 #include "exec.h"
 
+#include "node/store/mvcc.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -17,7 +19,7 @@
 struct scan_ctx {
     struct store *st;
     struct store_cf *cf;
-    struct store_read read; /* how the scan reads the store */
+    struct mvcc_read view; /* how the scan reads the shard */
     const Talus__ScanFragment *sf;
     struct tl_table *t;
     struct tl_expr *filter;
@@ -99,17 +101,15 @@ compile_projection(struct scan_ctx *c)
 
 static int
 scan_ctx_init(struct scan_ctx *c, struct store *st, struct store_cf *cf,
-              const Talus__ScanFragment *sf, struct tl_arena *a,
-              struct tl_error *err)
+              const struct mvcc_read *view, const Talus__ScanFragment *sf,
+              struct tl_arena *a, struct tl_error *err)
 {
     int rv;
 
     memset(c, 0, sizeof *c);
     c->st = st;
     c->cf = cf;
-    /* Every scan reads the newest applied state until reads carry a
-     * snapshot timestamp (store.h). */
-    c->read = store_read_latest();
+    c->view = *view;
     c->sf = sf;
     c->a = a;
     c->err = err;
@@ -132,7 +132,7 @@ scan_ctx_init(struct scan_ctx *c, struct store *st, struct store_cf *cf,
             return rv;
     }
     if (sf->n_joins > 0) {
-        rv = exec_join_create(st, cf, &c->read, sf, c->t, c->filter, a,
+        rv = exec_join_create(st, cf, &c->view, sf, c->t, c->filter, a,
                               &c->join, err);
         if (rv != 0)
             return rv;
@@ -237,48 +237,54 @@ check_time(struct scan_ctx *c, const char *k, size_t klen)
     return 0;
 }
 
+/* The error for a row a transaction holds: the router resolves the lock
+ * and asks again. */
+int
+exec_locked_error(struct tl_error *err, const struct mvcc_lock *lk)
+{
+    return tl_error_set(err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                        "could not read a row locked by transaction %llu",
+                        (unsigned long long)lk->start_ts);
+}
+
 /* Iterate one range [start, end) after @resume (may be NULL). */
 static int
 scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
            const ProtobufCBinaryData *resume, row_fn fn, void *arg)
 {
-    struct store_read rd = c->read;
-    struct store_iter *it;
-    char msg[256];
-    int rv = 0;
+    const void *from = r->start.data;
+    size_t from_len = r->start.len;
+    struct mvcc_scan *s;
+    struct mvcc_row row;
+    int rv = 0, got;
 
-    rd.upper = r->end.data;
-    rd.upper_len = r->end.len;
-    if (rd.upper_len == 0) {
-        /* Unbounded: stop before the reserved applied-index key. */
-        rd.upper = STORE_APPLIED_KEY;
-        rd.upper_len = STORE_APPLIED_KEY_LEN;
-    }
-    it = store_iter_create(c->st, c->cf, &rd);
     if (resume != NULL &&
-        key_cmp(resume->data, resume->len, r->start.data, r->start.len) > 0)
-        store_iter_seek(it, resume->data, resume->len);
-    else
-        store_iter_seek(it, r->start.data, r->start.len);
-    for (; store_iter_valid(it); store_iter_next(it)) {
-        size_t klen, vlen;
-        const char *k = store_iter_key(it, &klen);
-        const char *v;
+        key_cmp(resume->data, resume->len, r->start.data, r->start.len) > 0) {
+        from = resume->data;
+        from_len = resume->len;
+    }
+    s = mvcc_scan_create(c->st, c->cf, from, from_len,
+                         r->end.len > 0 ? r->end.data : NULL, r->end.len,
+                         &c->view);
+    while ((got = mvcc_scan_next(s, &row)) == MVCC_OK) {
         int pass;
-        if (resume != NULL && key_cmp(k, klen, resume->data, resume->len) <= 0)
+        if (resume != NULL &&
+            key_cmp(row.key, row.key_len, resume->data, resume->len) <= 0)
             continue;
-        v = store_iter_value(it, &vlen);
-        rv = filter_row(c, v, vlen, &pass);
+        rv = filter_row(c, row.val, row.val_len, &pass);
         if (rv == 0 && pass)
-            rv = pass_row(c, k, klen, v, vlen, fn, arg);
+            rv = pass_row(c, row.key, row.key_len, row.val, row.val_len, fn,
+                          arg);
         if (rv == 0 && c->lim != NULL)
-            rv = check_time(c, k, klen);
+            rv = check_time(c, row.key, row.key_len);
         if (rv != 0)
             break;
     }
-    if (rv == 0 && store_iter_status(it, msg, sizeof msg) != 0)
-        rv = exec_storage_error(c->err, "scan", msg);
-    store_iter_destroy(it);
+    if (rv == 0 && got == MVCC_LOCKED)
+        rv = exec_locked_error(c->err, &row.lock);
+    else if (rv == 0 && got < 0)
+        rv = exec_storage_error(c->err, "scan", tl_strerror(got));
+    mvcc_scan_destroy(s);
     return rv;
 }
 
@@ -543,15 +549,16 @@ scan_sorted(struct scan_ctx *c, struct exec_scan_result *out)
 }
 
 int
-exec_scan(struct store *st, struct store_cf *cf, const Talus__ScanFragment *sf,
-          const struct exec_limits *lim, struct tl_arena *a,
-          struct exec_scan_result *out, struct tl_error *err)
+exec_scan(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
+          const Talus__ScanFragment *sf, const struct exec_limits *lim,
+          struct tl_arena *a, struct exec_scan_result *out,
+          struct tl_error *err)
 {
     struct scan_ctx c;
     int rv;
 
     memset(out, 0, sizeof *out);
-    rv = scan_ctx_init(&c, st, cf, sf, a, err);
+    rv = scan_ctx_init(&c, st, cf, view, sf, a, err);
     c.lim = lim;
     if (rv == 0) {
         bool count_only = sf->has_count_only && sf->count_only;
@@ -816,12 +823,15 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
             c->t, s.rows[owner[res.mutation]].new_vals, c->err);
     if (res.outcome == FSM_COND_FAILED)
         return 1;
+    if (res.outcome == FSM_LOCKED)
+        return tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                            "could not change a row locked by a transaction");
     return tl_error_set(c->err, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
                         "write batch rejected by the state machine");
 }
 
 int
-exec_modify(struct store *st, struct store_cf *cf,
+exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
             const Talus__ModifyFragment *mf, uint64_t request_id,
             uint64_t read_index, exec_propose_fn propose, void *ctx,
             struct tl_arena *a, uint64_t *count, struct tl_error *err)
@@ -837,7 +847,7 @@ exec_modify(struct store *st, struct store_cf *cf,
     if (mf->scan->n_joins > 0)
         return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                             "modify with joins");
-    rv = scan_ctx_init(&c, st, cf, mf->scan, a, err);
+    rv = scan_ctx_init(&c, st, cf, view, mf->scan, a, err);
     if (rv == 0 && !mf->is_delete)
         rv = compile_assigns(&c, mf, &as);
     for (int attempt = 0; rv == 0; attempt++) {

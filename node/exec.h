@@ -17,6 +17,7 @@
 
 #include "arena.h"
 #include "fsm.h"
+#include "node/store/mvcc.h"
 #include "node/store/store.h"
 #include "talus.pb-c.h"
 #include "tl_error.h"
@@ -58,9 +59,14 @@ typedef int (*exec_propose_fn)(void *ctx, const Talus__WriteBatch *wb,
  * message @msg (borrowed). Returns TL_EIO. */
 int exec_storage_error(struct tl_error *err, const char *what, const char *msg);
 
-/** Run scan fragment @sf over @cf (see talus.proto ScanFragment: ranges in
- * order, resume_key, filter, projection, limit, order/top-N, count_only,
- * paging by page_size rows or EXEC_PAGE_BYTES). Results go to *@out, in
+/** Fill @err for a read that met the lock @lk of a transaction it must
+ * not read past: TL_ELOCKED, 55P03. Returns TL_ELOCKED. */
+int exec_locked_error(struct tl_error *err, const struct mvcc_lock *lk);
+
+/** Run scan fragment @sf over @cf through view @view (see talus.proto
+ * ScanFragment: ranges in order, resume_key, filter, projection, limit,
+ * order/top-N, count_only, paging by page_size rows or EXEC_PAGE_BYTES).
+ * Results go to *@out, in
  * @a. @lim (NULL: none) bounds its time: a scan still running at
  * lim->page_until_ms ends its page after the row it is at, with a
  * resume_key, even if it found no row (a top-N scan then answers the
@@ -70,14 +76,15 @@ int exec_storage_error(struct tl_error *err, const char *what, const char *msg);
  * a TL_E* code with @err filled (table or expression errors carry their
  * SQLSTATE; storage errors are XX000). */
 int exec_scan(struct store *st, struct store_cf *cf,
-              const Talus__ScanFragment *sf, const struct exec_limits *lim,
-              struct tl_arena *a, struct exec_scan_result *out,
-              struct tl_error *err);
+              const struct mvcc_read *view, const Talus__ScanFragment *sf,
+              const struct exec_limits *lim, struct tl_arena *a,
+              struct exec_scan_result *out, struct tl_error *err);
 
-/** Run modify fragment @mf over @cf: UPDATE (assignments) or DELETE of the
- * rows its scan selects, as one atomic conditional WriteBatch proposed
- * through @propose(@ctx, ...). Re-scans and retries when a concurrent
- * writer changed a row, up to EXEC_MODIFY_RETRIES times (then 40001).
+/** Run modify fragment @mf over @cf (its scan through @view): UPDATE
+ * (assignments) or DELETE of the rows its scan selects, as one atomic
+ * conditional WriteBatch proposed through @propose(@ctx, ...). Re-scans and
+ * retries when a concurrent writer changed a row, up to EXEC_MODIFY_RETRIES
+ * times (then 40001).
  * *@count gets the rows affected. The batch carries @request_id (0:
  * none), so it applies at most once however often the modify is resent;
  * a resend (mf->retry) of one already applied answers the first count.
@@ -86,8 +93,9 @@ int exec_scan(struct store *st, struct store_cf *cf,
  * Errors: 23505 (new primary key exists), 23502, cast and expression
  * errors, whatever @propose reports. */
 int exec_modify(struct store *st, struct store_cf *cf,
-                const Talus__ModifyFragment *mf, uint64_t request_id,
-                uint64_t read_index, exec_propose_fn propose, void *ctx,
-                struct tl_arena *a, uint64_t *count, struct tl_error *err);
+                const struct mvcc_read *view, const Talus__ModifyFragment *mf,
+                uint64_t request_id, uint64_t read_index,
+                exec_propose_fn propose, void *ctx, struct tl_arena *a,
+                uint64_t *count, struct tl_error *err);
 
 #endif

@@ -39,7 +39,6 @@ struct step {
     int mode;               /* enum step_mode */
     int *pk_pair;           /* MODE_LOOKUP, _PREFIX: pair of each pk column */
     uint32_t n_prefix;      /* MODE_PREFIX: pk columns the pairs fix */
-    struct store_iter *it;  /* MODE_PREFIX: made at first use */
     struct entry *e;        /* MODE_HASH (sorted by key), MODE_LOOP */
     size_t n_e;
     struct tl_value *scratch; /* MODE_LOOKUP: t's row for the key */
@@ -49,7 +48,7 @@ struct step {
 struct exec_join {
     struct store *st;
     struct store_cf *cf;
-    struct store_read read; /* how every step reads the store */
+    struct mvcc_read view; /* how every step reads the shard */
     struct tl_arena *a;
     uint32_t n_outer;
     uint32_t n_cols;
@@ -255,27 +254,23 @@ build_table(struct exec_join *j, struct step *s, struct tl_error *err)
     struct tl_buf start, end;
     struct tl_arena tmp;
     size_t cap = 0;
-    struct store_read rd = j->read;
-    struct store_iter *it;
-    char msg[256];
-    int rv = 0;
+    struct mvcc_scan *sc;
+    struct mvcc_row row;
+    int rv = 0, got;
 
     tl_buf_init(&start);
     tl_buf_init(&end);
     tl_arena_init(&tmp);
     tl_table_key_range(s->t, &start, &end);
-    rd.upper = end.data;
-    rd.upper_len = end.len;
-    it = store_iter_create(j->st, j->cf, &rd);
-    store_iter_seek(it, start.data, start.len);
-    for (; rv == 0 && store_iter_valid(it); store_iter_next(it)) {
-        size_t vlen;
-        const char *v = store_iter_value(it, &vlen);
-        rv = add_entry(j, s, v, vlen, &cap, &tmp, err);
-    }
-    if (rv == 0 && store_iter_status(it, msg, sizeof msg) != 0)
-        rv = exec_storage_error(err, "join build", msg);
-    store_iter_destroy(it);
+    sc = mvcc_scan_create(j->st, j->cf, start.data, start.len, end.data,
+                          end.len, &j->view);
+    while (rv == 0 && (got = mvcc_scan_next(sc, &row)) == MVCC_OK)
+        rv = add_entry(j, s, row.val, row.val_len, &cap, &tmp, err);
+    if (rv == 0 && got == MVCC_LOCKED)
+        rv = exec_locked_error(err, &row.lock);
+    else if (rv == 0 && got < 0)
+        rv = exec_storage_error(err, "join build", tl_strerror(got));
+    mvcc_scan_destroy(sc);
     tl_arena_close(&tmp);
     tl_buf_close(&start);
     tl_buf_close(&end);
@@ -370,7 +365,7 @@ compile_step(struct exec_join *j, size_t k, const Talus__JoinStep *pb,
 
 int
 exec_join_create(struct store *st, struct store_cf *cf,
-                 const struct store_read *rd, const Talus__ScanFragment *sf,
+                 const struct mvcc_read *view, const Talus__ScanFragment *sf,
                  const struct tl_table *outer, struct tl_expr *filter,
                  struct tl_arena *a, struct exec_join **out,
                  struct tl_error *err)
@@ -384,7 +379,7 @@ exec_join_create(struct store *st, struct store_cf *cf,
     j->n_outer = outer->n_columns;
     j->n_steps = sf->n_joins;
     j->steps = tl_arena_calloc(a, (j->n_steps + 1) * sizeof *j->steps);
-    j->read = *rd;
+    j->view = *view;
     *out = j;
     uint32_t n = outer->n_columns;
     for (size_t k = 0; k < sf->n_joins; k++) {
@@ -441,7 +436,6 @@ exec_join_close(struct exec_join *j)
     if (j == NULL)
         return;
     for (size_t k = 0; k < j->n_steps; k++) {
-        store_iter_destroy(j->steps[k].it);
         tl_table_destroy(j->steps[k].t);
         tl_buf_close(&j->steps[k].kbuf);
         free(j->steps[k].e);
@@ -541,10 +535,19 @@ lookup(struct run *r, size_t k, bool *matched)
     }
     tl_buf_reset(&s->kbuf);
     tl_table_row_key(t, s->scratch, &s->kbuf);
-    if (store_get(r->j->st, r->j->cf, &r->j->read, s->kbuf.data, s->kbuf.len,
-                  &val, &vlen, "join lookup") != 0)
-        return exec_storage_error(r->err, "join lookup",
-                                  "point read failed (see the node's log)");
+    {
+        struct mvcc_lock lk;
+        uint8_t *lb = NULL;
+        rv = mvcc_read_get(r->j->st, r->j->cf, &r->j->view, s->kbuf.data,
+                           s->kbuf.len, &val, &vlen, &lk, &lb);
+        if (rv == MVCC_LOCKED)
+            rv = exec_locked_error(r->err, &lk);
+        else if (rv < 0)
+            rv = exec_storage_error(r->err, "join lookup", tl_strerror(rv));
+        free(lb);
+        if (rv != 0)
+            return rv;
+    }
     if (val == NULL)
         return 0;
     rv = stored_candidate(r, k, val, vlen, matched);
@@ -561,7 +564,6 @@ prefix_scan(struct run *r, size_t k, bool *matched)
 {
     struct step *s = &r->j->steps[k];
     const struct tl_table *t = s->t;
-    char msg[256];
     int rv = 0;
 
     tl_buf_reset(&s->kbuf);
@@ -572,19 +574,25 @@ prefix_scan(struct run *r, size_t k, bool *matched)
             return 0;
         tl_key_encode_value(&s->kbuf, v);
     }
-    if (s->it == NULL)
-        s->it = store_iter_create(r->j->st, r->j->cf, &r->j->read);
-    store_iter_seek(s->it, s->kbuf.data, s->kbuf.len);
-    for (; rv == 0 && store_iter_valid(s->it); store_iter_next(s->it)) {
-        size_t klen, vlen;
-        const char *key = store_iter_key(s->it, &klen);
-        if (klen < s->kbuf.len || memcmp(key, s->kbuf.data, s->kbuf.len) != 0)
-            break;
-        const char *val = store_iter_value(s->it, &vlen);
-        rv = stored_candidate(r, k, val, vlen, matched);
+    {
+        struct mvcc_scan *sc;
+        struct mvcc_row row;
+        int got;
+        sc = mvcc_scan_create(r->j->st, r->j->cf, s->kbuf.data, s->kbuf.len,
+                              NULL, 0, &r->j->view);
+        while (rv == 0 && (got = mvcc_scan_next(sc, &row)) == MVCC_OK) {
+            if (row.key_len < s->kbuf.len ||
+                memcmp(row.key, s->kbuf.data, s->kbuf.len) != 0)
+                break;
+            rv = stored_candidate(r, k, row.val, row.val_len, matched);
+        }
+        if (rv == 0 && got == MVCC_LOCKED && row.key_len >= s->kbuf.len &&
+            memcmp(row.key, s->kbuf.data, s->kbuf.len) == 0)
+            rv = exec_locked_error(r->err, &row.lock);
+        else if (rv == 0 && got < 0)
+            rv = exec_storage_error(r->err, "join scan", tl_strerror(got));
+        mvcc_scan_destroy(sc);
     }
-    if (rv == 0 && store_iter_status(s->it, msg, sizeof msg) != 0)
-        rv = exec_storage_error(r->err, "join scan", msg);
     return rv;
 }
 

@@ -36,6 +36,7 @@
 
 #include "arena.h"
 #include "expr.h"
+#include "node/store/mvcc.h"
 #include "node/store/store.h"
 #include "table.h"
 #include "talus.pb-c.h"
@@ -52,14 +53,15 @@ struct exec_join;
 typedef int (*exec_join_emit_fn)(void *arg);
 
 /** Compile the joins of @sf (sf->n_joins > 0) over @outer, reading
- * @cf of @st as @rd says (copied; its bound is ignored); @filter (may be NULL)
+ * @cf of @st through @view (copied); @filter (may be NULL)
  * is the fragment's filter over the combined row. Builds the tables of the
  * steps that need one. On success
  * *@out lives in @a (close it with exec_join_close()). Errors: TL_EPROTO
  * (08P01) for an inconsistent step, 54000 over exec_join_max_bytes,
  * storage errors (XX000), corrupt rows (XX001). */
 int exec_join_create(struct store *st, struct store_cf *cf,
-                     const struct store_read *rd, const Talus__ScanFragment *sf,
+                     const struct mvcc_read *view,
+                     const Talus__ScanFragment *sf,
                      const struct tl_table *outer, struct tl_expr *filter,
                      struct tl_arena *a, struct exec_join **out,
                      struct tl_error *err);

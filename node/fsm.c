@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "cluster_config.h"
 #include "log.h"
+#include "node/store/mvcc.h"
 #include "talus.pb-c.h"
 #include "tl_error.h"
 
@@ -33,6 +34,7 @@ fsm_result_unpack(void *p, struct fsm_result *r)
     r->cond = (int)((v >> 2) & 3);
     r->mutation = (int32_t)(uint32_t)(v >> 4) - 1;
     r->affected = v >> 36;
+    r->commit_ts = 0;
 }
 
 /* ------------------------------------------------------------ dedupe */
@@ -286,6 +288,37 @@ dedupe_record(struct node_fsm *f, struct store_batch *wb, uint64_t id,
     store_batch_put(wb, f->cf, key, sizeof key, val, sizeof val);
 }
 
+/* The shard's highest applied commit timestamp, as stored after the
+ * applied index. */
+static int
+last_commit_load(struct node_fsm *f)
+{
+    char *v;
+    size_t len;
+    int rv = store_get(f->st, f->cf, NULL, STORE_APPLIED_KEY,
+                       STORE_APPLIED_KEY_LEN, &v, &len, "last_commit");
+    if (rv != 0)
+        return rv;
+    f->last_commit_ts =
+        v != NULL && len == 16 ? tl_load_be64((uint8_t *)v + 8) : 0;
+    free(v);
+    f->n_locks = 0;
+    return f->versioned ? mvcc_count_locks(f->st, f->cf, &f->n_locks) : 0;
+}
+
+/* The applied key's value: @index, and on a versioned shard
+ * @last_commit. Its length. */
+static size_t
+applied_value(const struct node_fsm *f, uint64_t index, uint64_t last_commit,
+              char out[16])
+{
+    store_encode_u64(index, out);
+    if (!f->versioned)
+        return 8;
+    store_encode_u64(last_commit, out + 8);
+    return 16;
+}
+
 /* ------------------------------------------------------------ apply */
 
 int
@@ -305,8 +338,11 @@ fsm_init(struct node_fsm *f, struct store *st, uint32_t shard)
         return rv;
     atomic_store(&f->applied, applied);
     f->last_write = applied; /* unknown before: as if written there */
+    f->versioned = shard != TL_META_GROUP;
     f->raft_fsm.data = f;
     rv = dedupe_load(f);
+    if (rv == 0)
+        rv = last_commit_load(f);
     if (rv == 0)
         rv = preferred_load(f);
     if (rv != 0)
@@ -329,10 +365,12 @@ fsm_applied(struct node_fsm *f)
     return atomic_load(&f->applied);
 }
 
-/* Whether mutation @m's condition holds in the current column family.
- * TL_EIO on a read error. */
+/* Whether mutation @m's condition holds in the current column family
+ * (a versioned one read through *@reader, made at first use). TL_EIO on
+ * a read error. */
 static int
-check_cond(struct node_fsm *f, const Talus__Mutation *m, int *ok)
+check_cond(struct node_fsm *f, const Talus__Mutation *m,
+           struct mvcc_reader **reader, int *ok)
 {
     size_t len = 0;
     char *v;
@@ -341,9 +379,17 @@ check_cond(struct node_fsm *f, const Talus__Mutation *m, int *ok)
     if (m->cond == TALUS__MUTATION__COND__NONE ||
         m->kind == TALUS__MUTATION__KIND__DELETE_RANGE)
         return 0;
-    if (store_get(f->st, f->cf, NULL, m->key.data, m->key.len, &v, &len,
-                  "condition") != 0)
+    if (f->versioned) {
+        int rv;
+        if (*reader == NULL)
+            *reader = mvcc_reader_create(f->st, f->cf);
+        rv = mvcc_reader_latest(*reader, m->key.data, m->key.len, &v, &len);
+        if (rv != MVCC_OK)
+            return rv < 0 ? rv : TL_EIO;
+    } else if (store_get(f->st, f->cf, NULL, m->key.data, m->key.len, &v, &len,
+                         "condition") != 0) {
         return TL_EIO;
+    }
     if (m->cond == TALUS__MUTATION__COND__ABSENT)
         *ok = v == NULL;
     else
@@ -374,21 +420,82 @@ add_mutation(struct node_fsm *f, struct store_batch *wb,
     }
 }
 
+/* Add mutation @m of a versioned shard to @wb as a one-phase write at
+ * @commit_ts: MVCC_OK, MVCC_LOCKED when a transaction holds its key, or a
+ * TL_E* code. */
+static int
+add_versioned(struct node_fsm *f, struct store_batch *wb,
+              const Talus__Mutation *m, uint64_t commit_ts)
+{
+    switch (m->kind) {
+    case TALUS__MUTATION__KIND__PUT:
+        return mvcc_write_at(f->st, f->cf, wb, m->key.data, m->key.len,
+                             MVCC_PUT, m->value.data, m->value.len, commit_ts,
+                             f->n_locks > 0);
+    case TALUS__MUTATION__KIND__DELETE:
+        return mvcc_write_at(f->st, f->cf, wb, m->key.data, m->key.len,
+                             MVCC_DELETE, NULL, 0, commit_ts, f->n_locks > 0);
+    case TALUS__MUTATION__KIND__DELETE_RANGE:
+        return mvcc_delete_range(wb, f->cf, m->key.data, m->key.len,
+                                 m->end_key.data, m->end_key.len);
+    default:
+        return MVCC_OK;
+    }
+}
+
+/* Add every mutation of @b to @wb. On a versioned shard they commit at
+ * one timestamp above every earlier commit of the shard (the proposer's
+ * b->commit_ts at least: see fsm.h), recorded with them; a key a
+ * transaction locks fails the batch (FSM_LOCKED in @res, @wb emptied). */
+static int
+add_all(struct node_fsm *f, struct store_batch *wb, const Talus__WriteBatch *b,
+        struct fsm_result *res)
+{
+    uint64_t c;
+
+    if (!f->versioned) {
+        for (size_t i = 0; i < b->n_mutations; i++)
+            add_mutation(f, wb, b->mutations[i]);
+        return 0;
+    }
+    if (b->n_mutations == 0)
+        return 0;
+    c = f->last_commit_ts + 1;
+    if (b->has_commit_ts && b->commit_ts > c)
+        c = b->commit_ts;
+    for (size_t i = 0; i < b->n_mutations; i++) {
+        int rv = add_versioned(f, wb, b->mutations[i], c);
+        if (rv < 0)
+            return rv;
+        if (rv == MVCC_LOCKED) {
+            store_batch_clear(wb);
+            res->outcome = FSM_LOCKED;
+            res->mutation = (int32_t)i;
+            return 0;
+        }
+    }
+    res->commit_ts = c;
+    return 0;
+}
+
 /* Write @wb plus the applied index @index atomically. */
 static int
-commit(struct node_fsm *f, struct store_batch *wb, uint64_t index)
+commit(struct node_fsm *f, struct store_batch *wb, uint64_t index,
+       uint64_t commit_ts)
 {
-    char idx[8], err[256];
+    char idx[16], err[256];
+    uint64_t last =
+        commit_ts > f->last_commit_ts ? commit_ts : f->last_commit_ts;
 
-    store_encode_u64(index, idx);
     store_batch_put(wb, f->cf, STORE_APPLIED_KEY, STORE_APPLIED_KEY_LEN, idx,
-                    sizeof idx);
+                    applied_value(f, index, last, idx));
     if (store_write(f->st, wb, false, err, sizeof err) != 0) {
         tl_error("fsm", "event=write_failed shard=%u index=%llu err=\"%s\"",
                  f->shard, (unsigned long long)index, err);
         return TL_EIO;
     }
     atomic_store(&f->applied, index);
+    f->last_commit_ts = last;
     return 0;
 }
 
@@ -402,21 +509,25 @@ check_all(struct node_fsm *f, const Talus__WriteBatch *b,
 {
     bool unchanged = b->has_read_index && b->read_index != 0 &&
                      b->read_index >= f->last_write;
+    struct mvcc_reader *reader = NULL;
     for (size_t i = 0; i < b->n_mutations; i++) {
         int ok;
         int rv;
         if (unchanged && b->mutations[i]->cond == TALUS__MUTATION__COND__EQUALS)
             continue;
-        rv = check_cond(f, b->mutations[i], &ok);
-        if (rv != 0)
+        rv = check_cond(f, b->mutations[i], &reader, &ok);
+        if (rv != 0) {
+            mvcc_reader_destroy(reader);
             return rv;
+        }
         if (!ok) {
             res->outcome = FSM_COND_FAILED;
             res->mutation = (int32_t)i;
             res->cond = (int)b->mutations[i]->cond;
-            return 0;
+            break;
         }
     }
+    mvcc_reader_destroy(reader);
     return 0;
 }
 
@@ -487,7 +598,7 @@ apply_bad(struct node_fsm *f, struct store_batch *wb, uint64_t index,
              (unsigned long long)index, why);
     res->outcome = FSM_BAD_BATCH;
     dedupe_prune(&f->dedupe, wb, f->cf, index);
-    return commit(f, wb, index);
+    return commit(f, wb, index, 0);
 }
 
 /* FSM_ENTRY_WRITE: apply the packed batch @body/@n at @index (see
@@ -510,16 +621,18 @@ apply_write(struct node_fsm *f, struct store_batch *wb, uint64_t index,
                     f->shard, (unsigned long long)b->request_id,
                     (unsigned long long)index, (unsigned long long)first);
             dedupe_prune(&f->dedupe, wb, f->cf, index);
-            rv = commit(f, wb, index);
+            rv = commit(f, wb, index, 0);
             goto out;
         }
     }
     rv = check_all(f, b, res);
     if (rv != 0)
         goto out;
+    if (res->outcome == FSM_OK)
+        rv = add_all(f, wb, b, res);
+    if (rv != 0)
+        goto out;
     if (res->outcome == FSM_OK) {
-        for (size_t i = 0; i < b->n_mutations; i++)
-            add_mutation(f, wb, b->mutations[i]);
         if (b->n_mutations > 0)
             f->last_write = index;
         if (b->has_affected)
@@ -537,7 +650,7 @@ apply_write(struct node_fsm *f, struct store_batch *wb, uint64_t index,
         dedupe_record(f, wb, b->request_id, index, res);
     else
         dedupe_prune(&f->dedupe, wb, f->cf, index);
-    rv = commit(f, wb, index);
+    rv = commit(f, wb, index, res->commit_ts);
     if (rv == 0 && res->outcome == FSM_OK && b->has_preferred_leader)
         atomic_store(&f->preferred, b->preferred_leader);
     if (rv == 0 && res->outcome == FSM_OK && f->applied_cb != NULL)
@@ -561,6 +674,7 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
     res->mutation = -1;
     res->cond = 0;
     res->affected = 0;
+    res->commit_ts = 0;
     if (index <= atomic_load(&f->applied))
         return 0; /* replay of an entry already in RocksDB */
     wb = store_batch_create();
@@ -687,14 +801,26 @@ fsm_restore_write_page(struct node_fsm *f, bool first, bool last,
     if (first)
         store_batch_delete_range(wb, f->cf, "", 0, STORE_MAX_KEY,
                                  STORE_MAX_KEY_LEN);
-    for (size_t i = 0; i < n; i++)
+    if (first)
+        f->restore_last_commit = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].len == STORE_APPLIED_KEY_LEN &&
+            memcmp(keys[i].data, STORE_APPLIED_KEY, STORE_APPLIED_KEY_LEN) ==
+                0) {
+            /* The source's position: we store our own, last, keeping the
+             * source's commit timestamps. */
+            if (values[i].len == 16)
+                f->restore_last_commit = tl_load_be64(values[i].data + 8);
+            continue;
+        }
         store_batch_put(wb, f->cf, keys[i].data, keys[i].len, values[i].data,
                         values[i].len);
+    }
     if (last) {
-        char idx[8];
-        store_encode_u64(applied, idx);
+        char idx[16];
         store_batch_put(wb, f->cf, STORE_APPLIED_KEY, STORE_APPLIED_KEY_LEN,
-                        idx, sizeof idx);
+                        idx,
+                        applied_value(f, applied, f->restore_last_commit, idx));
     }
     rv = store_write(f->st, wb, false, err, sizeof err);
     store_batch_destroy(wb);
@@ -724,6 +850,8 @@ fsm_restore_finish(struct node_fsm *f)
     atomic_store(&f->applied, applied);
     f->last_write = applied; /* the fetched rows replaced ours */
     rv = dedupe_load(f);
+    if (rv == 0)
+        rv = last_commit_load(f);
     if (rv == 0)
         rv = preferred_load(f);
     if (rv != 0)

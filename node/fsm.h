@@ -56,13 +56,18 @@ enum fsm_outcome {
     FSM_OK = 0,          /* applied (or a replay, skipped) */
     FSM_COND_FAILED = 1, /* a condition failed: mutation, cond say which */
     FSM_BAD_BATCH = 2,   /* the payload does not decode: nothing written */
+    FSM_LOCKED = 3,      /* a transaction locks the key of `mutation` (or
+                            committed it since the writer read): nothing
+                            written */
 };
 
 struct fsm_result {
-    int outcome;       /* enum fsm_outcome */
-    int32_t mutation;  /* index of the failed mutation, else -1 */
-    int cond;          /* its TALUS__MUTATION__COND__*, else 0 */
-    uint64_t affected; /* FSM_OK: WriteBatch.affected (< 2^28), else 0 */
+    int outcome;        /* enum fsm_outcome */
+    int32_t mutation;   /* index of the failed mutation, else -1 */
+    int cond;           /* its TALUS__MUTATION__COND__*, else 0 */
+    uint64_t affected;  /* FSM_OK: WriteBatch.affected (< 2^28), else 0 */
+    uint64_t commit_ts; /* the versions' commit timestamp, 0: none (not
+                           packed: only the applying thread sees it) */
 };
 
 /* The dedupe table (see above). Invariant: every id in the hash table is
@@ -98,6 +103,21 @@ struct node_fsm {
      * and written by whoever applies (the applier, or the loop while the
      * applier is drained). */
     uint64_t last_write;
+    /* Versioned (every data shard; not the meta group, whose keys are
+     * plain): batches write MVCC versions (node/store/mvcc.h), each
+     * committing at max(WriteBatch.commit_ts, last_commit_ts + 1), so
+     * commit timestamps grow with the log on every replica alike.
+     * last_commit_ts is stored with the applied index (STORE_APPLIED_KEY);
+     * guarded like last_write. */
+    bool versioned;
+    uint64_t last_commit_ts;
+    /* Lock records in the column family (counted at start and after a
+     * restore, then kept by apply): while none, a one-phase write skips
+     * reading its key's lock. Guarded like last_write. */
+    uint64_t n_locks;
+    /* The restore source's last commit timestamp, from its applied key
+     * in a fetched page (the fetcher thread only). */
+    uint64_t restore_last_commit;
     uint32_t node_id;           /* this node: source of our snapshots */
     _Atomic uint32_t preferred; /* operator's preferred leader, 0: none */
     struct fsm_dedupe dedupe;
@@ -228,10 +248,11 @@ int fsm_restore_descriptor(struct node_fsm *f, const void *data, size_t len);
 /** Read a pending restore record of @f (called by fsm_init). */
 int fsm_restore_load(struct node_fsm *f);
 
-/** Write one fetched page: with @first, clear the column family first;
- * with @last, also store applied index @applied (atomically with the
- * page). Any thread (RocksDB is thread-safe; apply() does not touch the
- * column family while restoring). TL_EIO. */
+/** Write one fetched page (every key as the source holds it, but its
+ * applied key, whose commit timestamp is kept): with @first, clear the
+ * column family first; with @last, also store applied index @applied
+ * (atomically with the page). Any thread (RocksDB is thread-safe; apply() does
+ * not touch the column family while restoring). TL_EIO. */
 int fsm_restore_write_page(struct node_fsm *f, bool first, bool last,
                            uint64_t applied, const ProtobufCBinaryData *keys,
                            const ProtobufCBinaryData *values, size_t n);

@@ -232,6 +232,18 @@ expired(struct node_shard *sh, const Talus__Request *req,
     return true;
 }
 
+/* How a fragment reads shard @sh: the newest committed state (reads at
+ * a snapshot timestamp come with transactions), or the plain keys of the
+ * meta group. */
+static struct mvcc_read
+shard_view(const struct node_shard *sh, const Talus__ScanFragment *sf)
+{
+    struct mvcc_read v = mvcc_read_at(MVCC_TS_LATEST);
+    (void)sf;
+    v.raw = !sh->fsm.versioned;
+    return v;
+}
+
 static void
 handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
             Talus__Response *resp)
@@ -239,6 +251,7 @@ handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
     struct tl_error err;
     struct exec_scan_result r;
     struct exec_limits lim;
+    struct mvcc_read view;
     struct node_shard *sh;
     int rv;
 
@@ -256,7 +269,8 @@ handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
     }
     if (expired(sh, req, &lim, "scan", a, resp))
         return;
-    rv = exec_scan(n->st, sh->fsm.cf, req->scan, &lim, a, &r, &err);
+    view = shard_view(sh, req->scan);
+    rv = exec_scan(n->st, sh->fsm.cf, &view, req->scan, &lim, a, &r, &err);
     if (rv == TL_ETIMEOUT) {
         /* Given up inside the scan loop: the reply goes nowhere, but the
          * count and the log show the work stopped. */
@@ -422,10 +436,11 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
      * is visible to the scan (WriteBatch.read_index). */
     uint64_t read_index = fsm_applied(&sh->fsm);
     struct node_write_ctx w = {sh, lim.answer_by_ms};
+    struct mvcc_read view = shard_view(sh, mf->scan);
     if (rv == 0 && mf->prepare && mf->prepared_id != 0) {
         struct keep_ctx k = {sh, mf->prepared_id};
-        rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, read_index,
-                         keep_batch, &k, a, &count, &err);
+        rv = exec_modify(n->st, sh->fsm.cf, &view, mf, req->request_id,
+                         read_index, keep_batch, &k, a, &count, &err);
     } else if (rv == 0) {
         struct fsm_result res;
         /* A retry of a modify whose batch is still in flight here: wait
@@ -442,8 +457,8 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
                                     &count, &err)
                      : 1;
         if (rv == 1)
-            rv = exec_modify(n->st, sh->fsm.cf, mf, req->request_id, read_index,
-                             node_propose, &w, a, &count, &err);
+            rv = exec_modify(n->st, sh->fsm.cf, &view, mf, req->request_id,
+                             read_index, node_propose, &w, a, &count, &err);
     }
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
@@ -488,15 +503,19 @@ shard_status(struct node_shard *sh, enum keys_mode keys, uint64_t deadline_ns,
     /* The exact count reads every key (seconds for millions, while the
      * caller waits): only tests ask for it. Operators get the estimate. */
     if (keys == KEYS_EXACT && sh->fsm.cf != NULL &&
-        store_count_keys(sh->fsm.st, sh->fsm.cf, &ss->n_keys) == 0)
+        (sh->fsm.versioned
+             ? mvcc_count_rows(sh->fsm.st, sh->fsm.cf, UINT64_MAX, 0,
+                               &ss->n_keys)
+             : store_count_keys(sh->fsm.st, sh->fsm.cf, &ss->n_keys)) == 0)
         ss->has_n_keys = true;
     bool estimated = false;
     /* Only a leader spends the time budget on an exact count: shardctl
      * shows the leader's view, a follower's only when there is none. */
     if (keys == KEYS_ESTIMATE && sh->fsm.cf != NULL &&
         store_estimate_keys(sh->fsm.st, sh->fsm.cf,
-                            ss->is_leader ? deadline_ns : 0, &ss->n_keys,
-                            &estimated) == 0) {
+                            ss->is_leader ? deadline_ns : 0,
+                            sh->fsm.versioned ? mvcc_count_rows : NULL,
+                            &ss->n_keys, &estimated) == 0) {
         ss->has_n_keys = ss->has_keys_estimated = true;
         ss->keys_estimated = estimated;
     }

@@ -278,30 +278,6 @@ restore_serve_fetch(struct node *n, const Talus__Request *req,
 
 /* ------------------------------------------------------------ fetching */
 
-/* Shallow copies of a page's pairs without the applied key (we set our
- * own, last): *@ks and *@vs are malloc'd, caller frees; the data stays
- * the response's. */
-static size_t
-drop_applied_key(const ProtobufCBinaryData *keys,
-                 const ProtobufCBinaryData *values, size_t n,
-                 ProtobufCBinaryData **ks, ProtobufCBinaryData **vs)
-{
-    size_t j = 0;
-    *ks = malloc((n + 1) * sizeof **ks);
-    *vs = malloc((n + 1) * sizeof **vs);
-    if (*ks == NULL || *vs == NULL)
-        abort();
-    for (size_t i = 0; i < n; i++) {
-        if (keys[i].len == STORE_APPLIED_KEY_LEN &&
-            memcmp(keys[i].data, STORE_APPLIED_KEY, STORE_APPLIED_KEY_LEN) == 0)
-            continue;
-        (*ks)[j] = keys[i];
-        (*vs)[j] = values[i];
-        j++;
-    }
-    return j;
-}
-
 /* Copy @sh from node @src. 0 when the last page is written. */
 static int
 fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
@@ -323,7 +299,6 @@ fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
         Talus__FetchShardRequest fr = TALUS__FETCH_SHARD_REQUEST__INIT;
         Talus__Response *resp = NULL;
         Talus__FetchShardPage *pg;
-        ProtobufCBinaryData *ks, *vs;
         size_t nk;
 
         if (!atomic_load(&sh->active) || atomic_load(&n->fetcher_stop)) {
@@ -367,16 +342,14 @@ fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
         }
         session = pg->session;
         nk = pg->n_keys < pg->n_values ? pg->n_keys : pg->n_values;
-        nk = drop_applied_key(pg->keys, pg->values, nk, &ks, &vs);
         /* Only the fetcher writes the column family while restoring;
          * never once the loop applies again. */
         if (!atomic_load(&sh->fsm.restoring))
             rv = TL_ESHUTDOWN;
         else
             rv = fsm_restore_write_page(&sh->fsm, n_pages == 0, pg->done,
-                                        pg->applied_index, ks, vs, nk);
-        free(ks);
-        free(vs);
+                                        pg->applied_index, pg->keys, pg->values,
+                                        nk);
         n_keys += nk;
         n_pages++;
         if (rv == 0 && !pg->done) {

@@ -69,6 +69,7 @@
 #define TL_SQLSTATE_INVALID_SCHEMA_NAME "3F000"
 /* Class 40 - Transaction Rollback */
 #define TL_SQLSTATE_T_R_SERIALIZATION_FAILURE "40001"
+#define TL_SQLSTATE_DEADLOCK_DETECTED "40P01"
 /* Class 42 - Syntax Error or Access Rule Violation */
 #define TL_SQLSTATE_SYNTAX_ERROR "42601"
 #define TL_SQLSTATE_CANNOT_COERCE "42846"
@@ -101,6 +102,7 @@
 /* Class 55 - Object Not In Prerequisite State */
 #define TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM "55P02"
 #define TL_SQLSTATE_OBJECT_NOT_IN_PREREQUISITE_STATE "55000"
+#define TL_SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
 /* Class 57 - Operator Intervention */
 #define TL_SQLSTATE_QUERY_CANCELED "57014"
 #define TL_SQLSTATE_ADMIN_SHUTDOWN "57P01"
@@ -149,6 +151,7 @@
     X(INVALID_CURSOR_NAME, "invalid_cursor_name")                              \
     X(INVALID_SCHEMA_NAME, "invalid_schema_name")                              \
     X(T_R_SERIALIZATION_FAILURE, "serialization_failure")                      \
+    X(DEADLOCK_DETECTED, "deadlock_detected")                                  \
     X(SYNTAX_ERROR, "syntax_error")                                            \
     X(CANNOT_COERCE, "cannot_coerce")                                          \
     X(GROUPING_ERROR, "grouping_error")                                        \
@@ -177,6 +180,7 @@
     X(TOO_MANY_COLUMNS, "too_many_columns")                                    \
     X(CANT_CHANGE_RUNTIME_PARAM, "cant_change_runtime_param")                  \
     X(OBJECT_NOT_IN_PREREQUISITE_STATE, "object_not_in_prerequisite_state")    \
+    X(LOCK_NOT_AVAILABLE, "lock_not_available")                                \
     X(QUERY_CANCELED, "query_canceled")                                        \
     X(ADMIN_SHUTDOWN, "admin_shutdown")                                        \
     X(IO_ERROR, "io_error")                                                    \

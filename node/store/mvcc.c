@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "log.h"
@@ -180,18 +181,27 @@ read_lock(struct store *st, struct store_cf *cf, const void *key,
     return 1;
 }
 
-/* The value of a non-inline PUT by @start_ts: malloc'd into *@val. */
+/* The value of a non-inline PUT by @start_ts, as read @sr (NULL: the
+ * current state) sees it: malloc'd into *@val. */
 static int
-read_data(struct store *st, struct store_cf *cf, const void *key,
-          size_t key_len, uint64_t start_ts, char **val, size_t *len)
+read_data_at(struct store *st, struct store_cf *cf, const struct store_read *sr,
+             const void *key, size_t key_len, uint64_t start_ts, char **val,
+             size_t *len)
 {
     char *k = key_buf(key_len);
     size_t klen = mvcc_encode_key('D', key, key_len, start_ts, k);
-    int rv = store_get(st, cf, NULL, k, klen, val, len, "mvcc_data");
+    int rv = store_get(st, cf, sr, k, klen, val, len, "mvcc_data");
     free(k);
     if (rv == 0 && *val == NULL)
         rv = TL_ECORRUPT; /* a PUT whose data is gone */
     return rv;
+}
+
+static int
+read_data(struct store *st, struct store_cf *cf, const void *key,
+          size_t key_len, uint64_t start_ts, char **val, size_t *len)
+{
+    return read_data_at(st, cf, NULL, key, key_len, start_ts, val, len);
 }
 
 /* Position @it at @key's newest write record with commit_ts <= @ts and
@@ -241,28 +251,16 @@ version_value(struct store *st, struct store_cf *cf, const void *key,
     return 0;
 }
 
-int
-mvcc_get(struct store *st, struct store_cf *cf, const void *key, size_t key_len,
-         uint64_t read_ts, char **val, size_t *len, struct mvcc_version *ver,
-         struct mvcc_lock *lock, uint8_t **lock_buf)
+/* The committed version of @key a read at @ts sees: *@val (malloc'd,
+ * NULL for none) and *@ver. */
+static int
+committed_get(struct store *st, struct store_cf *cf, const void *key,
+              size_t key_len, uint64_t ts, char **val, size_t *len,
+              struct mvcc_version *ver)
 {
-    struct store_iter *it;
+    struct store_iter *it = store_iter_create(st, cf, NULL);
     struct wrec w;
-    int rv;
-
-    *val = NULL;
-    *len = 0;
-    rv = read_lock(st, cf, key, key_len, lock, lock_buf);
-    if (rv < 0)
-        return rv;
-    if (rv == 1) {
-        if (lock->start_ts <= read_ts)
-            return MVCC_LOCKED;
-        free(*lock_buf);
-        *lock_buf = NULL;
-    }
-    it = store_iter_create(st, cf, NULL);
-    rv = find_visible(it, key, key_len, read_ts, &w);
+    int rv = find_visible(it, key, key_len, ts, &w);
     if (rv == 1) {
         if (ver != NULL) {
             ver->commit_ts = w.commit_ts;
@@ -276,6 +274,30 @@ mvcc_get(struct store *st, struct store_cf *cf, const void *key, size_t key_len,
     }
     store_iter_destroy(it);
     return rv < 0 ? rv : MVCC_OK;
+}
+
+int
+mvcc_get(struct store *st, struct store_cf *cf, const void *key, size_t key_len,
+         uint64_t read_ts, char **val, size_t *len, struct mvcc_version *ver,
+         struct mvcc_lock *lock, uint8_t **lock_buf)
+{
+    int rv;
+
+    *val = NULL;
+    *len = 0;
+    *lock_buf = NULL;
+    if (read_ts != MVCC_TS_LATEST) {
+        rv = read_lock(st, cf, key, key_len, lock, lock_buf);
+        if (rv < 0)
+            return rv;
+        if (rv == 1) {
+            if (lock->start_ts <= read_ts)
+                return MVCC_LOCKED;
+            free(*lock_buf);
+            *lock_buf = NULL;
+        }
+    }
+    return committed_get(st, cf, key, key_len, read_ts, val, len, ver);
 }
 
 /* ------------------------------------------------------------ writes */
@@ -505,6 +527,36 @@ mvcc_write_1pc(struct store *st, struct store_cf *cf, struct store_batch *b,
 }
 
 int
+mvcc_write_at(struct store *st, struct store_cf *cf, struct store_batch *b,
+              const void *key, size_t key_len, enum mvcc_kind kind,
+              const void *val, size_t len, uint64_t commit_ts, bool check_lock)
+{
+    assert(kind == MVCC_PUT || kind == MVCC_DELETE);
+    if (check_lock) {
+        struct mvcc_lock cur;
+        uint8_t *cur_buf = NULL;
+        int rv = read_lock(st, cf, key, key_len, &cur, &cur_buf);
+        free(cur_buf);
+        if (rv < 0)
+            return rv;
+        if (rv == 1)
+            return MVCC_LOCKED;
+    }
+    if (kind == MVCC_PUT && len > MVCC_INLINE_MAX) {
+        char *k = key_buf(key_len);
+        size_t klen = mvcc_encode_key('D', key, key_len, commit_ts, k);
+        store_batch_put(b, cf, k, klen, val, len);
+        free(k);
+        wrec_put(b, cf, key, key_len, commit_ts, commit_ts, kind, NULL, 0,
+                 false);
+    } else {
+        wrec_put(b, cf, key, key_len, commit_ts, commit_ts, kind, val, len,
+                 kind == MVCC_PUT);
+    }
+    return MVCC_OK;
+}
+
+int
 mvcc_gc_key(struct store *st, struct store_cf *cf, struct store_batch *b,
             const void *key, size_t key_len, uint64_t safe_point,
             uint64_t *n_removed)
@@ -555,21 +607,117 @@ mvcc_gc_key(struct store *st, struct store_cf *cf, struct store_batch *b,
     return rv;
 }
 
+/* ------------------------------------------------------------ views */
+
+struct mvcc_read
+mvcc_read_at(uint64_t ts)
+{
+    struct mvcc_read r = {
+        .read_ts = ts, .own_ts = 0, .raw = false, .fill_cache = true};
+    return r;
+}
+
+/* Whether a read @r must look at locks at all: a read of the latest
+ * committed state by no transaction never reports one. */
+static bool
+sees_locks(const struct mvcc_read *r)
+{
+    return !r->raw && (r->read_ts != MVCC_TS_LATEST || r->own_ts != 0);
+}
+
+/* What read @r makes of lock @lk: 1 its own write (visible), -1 a lock
+ * it must report, 0 invisible to it. */
+static int
+judge_lock(const struct mvcc_read *r, const struct mvcc_lock *lk)
+{
+    if (r->own_ts != 0 && lk->start_ts == r->own_ts)
+        return 1;
+    if (r->read_ts != MVCC_TS_LATEST && lk->start_ts <= r->read_ts)
+        return -1;
+    return 0;
+}
+
+/* Our own pending write of @key (lock @lk): 1 with the value in *@val
+ * (malloc'd), 0 for a DELETE, 2 for a LOCK (the committed version shows
+ * through). */
+static int
+own_value(struct store *st, struct store_cf *cf, const struct store_read *sr,
+          const void *key, size_t key_len, const struct mvcc_lock *lk,
+          char **val, size_t *len)
+{
+    char *k;
+    size_t klen;
+    int rv;
+
+    if (lk->kind == MVCC_DELETE)
+        return 0;
+    if (lk->kind != MVCC_PUT)
+        return 2;
+    k = key_buf(key_len);
+    klen = mvcc_encode_key('D', key, key_len, lk->start_ts, k);
+    rv = store_get(st, cf, sr, k, klen, val, len, "mvcc_own");
+    free(k);
+    if (rv != 0)
+        return rv;
+    return *val == NULL ? TL_ECORRUPT : 1;
+}
+
+int
+mvcc_read_get(struct store *st, struct store_cf *cf, const struct mvcc_read *r,
+              const void *key, size_t key_len, char **val, size_t *len,
+              struct mvcc_lock *lock, uint8_t **lock_buf)
+{
+    *val = NULL;
+    *len = 0;
+    *lock_buf = NULL;
+    if (r->raw)
+        return store_get(st, cf, NULL, key, key_len, val, len, "raw_get");
+    if (sees_locks(r)) {
+        int rv = read_lock(st, cf, key, key_len, lock, lock_buf);
+        if (rv < 0)
+            return rv;
+        if (rv == 1) {
+            int j = judge_lock(r, lock);
+            if (j < 0)
+                return MVCC_LOCKED;
+            if (j > 0) {
+                rv = own_value(st, cf, NULL, key, key_len, lock, val, len);
+                free(*lock_buf);
+                *lock_buf = NULL;
+                if (rv != 2)
+                    return rv < 0 ? rv : MVCC_OK;
+            } else {
+                free(*lock_buf);
+                *lock_buf = NULL;
+            }
+        }
+    }
+    return committed_get(st, cf, key, key_len, r->read_ts, val, len, NULL);
+}
+
 /* ------------------------------------------------------------ scans */
 
 struct mvcc_scan {
     struct store *st;
     struct store_cf *cf;
-    uint64_t read_ts;
-    struct store_iter *w; /* over 'W' start .. 'W' end */
-    struct store_iter *l; /* over 'L' start .. 'L' end */
-    char *end;            /* user key bound, or NULL */
-    size_t end_len;
+    struct mvcc_read r;
+    struct store_snap *snap; /* both iterators and data reads use it */
+    struct store_read sr;    /* reads of data records: at snap */
+    struct store_iter *w;    /* 'W' start .. 'W' end, or the raw keys */
+    struct store_iter *l;    /* 'L' start ..; NULL: locks unseen */
+    /* The user-key bounds, checked on each key: a user key that is a
+     * proper prefix of a bound (a bound need not be a key) sorts its
+     * records on either side of the prefixed bound. */
+    char *start, *end; /* end NULL: none */
+    size_t start_len, end_len;
     char *cur; /* the user key of the last row yielded */
     size_t cur_len, cur_cap;
-    char *val;         /* the last row's value (malloc'd) */
+    char *val;  /* the last row's value (malloc'd) */
+    char *ibuf; /* the last row's inline value (reused) */
+    size_t ibuf_cap;
+    char *skip; /* scratch for a key past cur's records */
+    size_t skip_cap;
     uint8_t *lock_buf; /* the last lock reported */
-    bool started;
 };
 
 static char *
@@ -585,50 +733,74 @@ prefixed(char prefix, const void *key, size_t len, size_t *out_len)
     return p;
 }
 
+/* An iterator over @prefix'd keys from @start to the end of the prefix,
+ * at the scan's snapshot (the user-key bounds are checked per key). */
+static struct store_iter *
+prefix_iter(struct mvcc_scan *s, char prefix, const void *start,
+            size_t start_len)
+{
+    struct store_read r = s->sr;
+    struct store_iter *it;
+    char hi[1] = {(char)(prefix + 1)};
+    char *b;
+    size_t blen;
+
+    r.upper = hi;
+    r.upper_len = 1;
+    it = store_iter_create(s->st, s->cf, &r);
+    b = prefixed(prefix, start, start_len, &blen);
+    store_iter_seek(it, b, blen);
+    free(b);
+    return it;
+}
+
+static char *
+dup_bytes(const void *p, size_t len)
+{
+    char *d = malloc(len > 0 ? len : 1);
+    if (d == NULL)
+        abort();
+    if (len > 0)
+        memcpy(d, p, len);
+    return d;
+}
+
 struct mvcc_scan *
 mvcc_scan_create(struct store *st, struct store_cf *cf, const void *start,
                  size_t start_len, const void *end, size_t end_len,
-                 uint64_t read_ts)
+                 const struct mvcc_read *r)
 {
     struct mvcc_scan *s = calloc(1, sizeof *s);
-    struct store_read r = store_read_latest();
-    char hi_w[1] = {'W' + 1}, hi_l[1] = {'L' + 1};
-    char *b;
-    size_t blen;
 
     if (s == NULL)
         abort();
     s->st = st;
     s->cf = cf;
-    s->read_ts = read_ts;
-    if (end != NULL) {
-        s->end = malloc(end_len > 0 ? end_len : 1);
-        if (s->end == NULL)
-            abort();
-        memcpy(s->end, end, end_len);
-        s->end_len = end_len;
-        b = prefixed('W', end, end_len, &blen);
-        r.upper = b;
-        r.upper_len = blen;
-        s->w = store_iter_create(st, cf, &r);
-        free(b);
-        b = prefixed('L', end, end_len, &blen);
-        r.upper = b;
-        r.upper_len = blen;
-        s->l = store_iter_create(st, cf, &r);
-        free(b);
-    } else {
-        r.upper = hi_w;
-        r.upper_len = 1;
-        s->w = store_iter_create(st, cf, &r);
-        r.upper = hi_l;
-        s->l = store_iter_create(st, cf, &r);
+    s->r = *r;
+    s->snap = store_snap_create(st);
+    s->sr = store_read_latest();
+    s->sr.snap = s->snap;
+    s->sr.fill_cache = r->fill_cache;
+    if (r->raw) {
+        /* Unversioned keys: everything below the reserved keys. */
+        static const char reserved[8] = {'\xff', '\xff', '\xff', '\xff',
+                                         '\xff', '\xff', '\xff', '\xff'};
+        struct store_read rr = s->sr;
+        rr.upper = end != NULL ? end : reserved;
+        rr.upper_len = end != NULL ? end_len : sizeof reserved;
+        s->w = store_iter_create(st, cf, &rr);
+        store_iter_seek(s->w, start, start_len);
+        return s;
     }
-    b = prefixed('W', start, start_len, &blen);
-    store_iter_seek(s->w, b, blen);
-    b[0] = 'L';
-    store_iter_seek(s->l, b, blen);
-    free(b);
+    s->start = dup_bytes(start, start_len);
+    s->start_len = start_len;
+    if (end != NULL) {
+        s->end = dup_bytes(end, end_len);
+        s->end_len = end_len;
+    }
+    s->w = prefix_iter(s, 'W', start, start_len);
+    if (sees_locks(r))
+        s->l = prefix_iter(s, 'L', start, start_len);
     return s;
 }
 
@@ -639,9 +811,13 @@ mvcc_scan_destroy(struct mvcc_scan *s)
         return;
     store_iter_destroy(s->w);
     store_iter_destroy(s->l);
+    store_snap_release(s->st, s->snap);
+    free(s->start);
     free(s->end);
     free(s->cur);
     free(s->val);
+    free(s->skip);
+    free(s->ibuf);
     free(s->lock_buf);
     free(s);
 }
@@ -669,21 +845,114 @@ set_cur(struct mvcc_scan *s, const char *k, size_t len)
     s->cur_len = len;
 }
 
-/* Skip locks the read does not see (start_ts > read_ts); position s->l
- * at the next one it sees, if any: 1 with *@lk, 0 none. */
+/* Position s->l at the next lock the read must judge (its own, or one it
+ * sees): 1 with *@lk (borrowed from the iterator), 0 none. */
 static int
-next_visible_lock(struct mvcc_scan *s, struct mvcc_lock *lk)
+next_lock(struct mvcc_scan *s, struct mvcc_lock *lk)
 {
+    if (s->l == NULL)
+        return 0;
     for (; store_iter_valid(s->l); store_iter_next(s->l)) {
-        size_t vl;
-        const char *v = store_iter_value(s->l, &vl);
-        int rv = lock_decode(v, vl, lk);
+        size_t vl, kl;
+        const char *k = store_iter_key(s->l, &kl);
+        const char *v;
+        int rv;
+        if (ukey_cmp(k + 1, kl - 1, s->start, s->start_len) < 0)
+            continue;
+        if (s->end != NULL && ukey_cmp(k + 1, kl - 1, s->end, s->end_len) >= 0)
+            return 0;
+        v = store_iter_value(s->l, &vl);
+        rv = lock_decode(v, vl, lk);
         if (rv != 0)
             return rv;
-        if (lk->start_ts <= s->read_ts)
+        if (judge_lock(&s->r, lk) != 0)
             return 1;
     }
     return store_iter_status(s->l, NULL, 0);
+}
+
+/* Move s->w past every record of s->cur: a few steps, then a seek. */
+static void
+skip_cur(struct mvcc_scan *s)
+{
+    for (int i = 0; i < 4 && store_iter_valid(s->w); i++) {
+        size_t kl;
+        const char *k = store_iter_key(s->w, &kl);
+        if (!is_write_of(k, kl, s->cur, s->cur_len))
+            return;
+        store_iter_next(s->w);
+    }
+    if (!store_iter_valid(s->w))
+        return;
+    if (s->cur_len + 1 + TS_LEN > s->skip_cap) {
+        s->skip_cap = s->cur_len + 1 + TS_LEN;
+        s->skip = realloc(s->skip, s->skip_cap);
+        if (s->skip == NULL)
+            abort();
+    }
+    {
+        size_t kl;
+        const char *k = store_iter_key(s->w, &kl);
+        if (!is_write_of(k, kl, s->cur, s->cur_len))
+            return;
+    }
+    store_iter_seek(s->w, s->skip,
+                    mvcc_encode_key('W', s->cur, s->cur_len, 0, s->skip));
+}
+
+/* From s->w at the newest record of s->cur, the record a read at
+ * read_ts sees, as find_visible() but stepping instead of seeking while
+ * only a few records are newer than read_ts. */
+static int
+walk_visible(struct mvcc_scan *s, struct wrec *w)
+{
+    int stepped = 0;
+    for (; store_iter_valid(s->w); store_iter_next(s->w)) {
+        size_t kl, vl;
+        const char *ik = store_iter_key(s->w, &kl);
+        const char *iv;
+        int rv;
+        if (!is_write_of(ik, kl, s->cur, s->cur_len))
+            return 0;
+        if (key_ts(ik, kl) > s->r.read_ts) {
+            if (++stepped > 4)
+                return find_visible(s->w, s->cur, s->cur_len, s->r.read_ts, w);
+            continue;
+        }
+        iv = store_iter_value(s->w, &vl);
+        rv = wrec_decode(ik, kl, iv, vl, w);
+        if (rv != 0)
+            return rv;
+        if (w->kind == MVCC_PUT || w->kind == MVCC_DELETE)
+            return 1;
+    }
+    return store_iter_status(s->w, NULL, 0);
+}
+
+/* Yield the raw key/value under the iterator. */
+static int
+raw_next(struct mvcc_scan *s, struct mvcc_row *row)
+{
+    size_t kl, vl;
+    const char *k, *v;
+    if (!store_iter_valid(s->w)) {
+        int rv = store_iter_status(s->w, NULL, 0);
+        return rv != 0 ? rv : MVCC_END;
+    }
+    k = store_iter_key(s->w, &kl);
+    v = store_iter_value(s->w, &vl);
+    set_cur(s, k, kl);
+    s->val = malloc(vl > 0 ? vl : 1);
+    if (s->val == NULL)
+        abort();
+    memcpy(s->val, v, vl);
+    row->key = s->cur;
+    row->key_len = s->cur_len;
+    row->val = s->val;
+    row->val_len = vl;
+    row->ver.kind = MVCC_PUT;
+    store_iter_next(s->w);
+    return MVCC_OK;
 }
 
 int
@@ -694,13 +963,15 @@ mvcc_scan_next(struct mvcc_scan *s, struct mvcc_row *row)
     free(s->lock_buf);
     s->lock_buf = NULL;
     memset(row, 0, sizeof *row);
+    if (s->r.raw)
+        return raw_next(s, row);
     for (;;) {
         struct mvcc_lock lk;
         const char *wk = NULL, *lkey = NULL;
         size_t wkl = 0, lkl = 0;
-        int have_lock, rv;
+        int have_lock, rv, cmp = 1;
 
-        have_lock = next_visible_lock(s, &lk);
+        have_lock = next_lock(s, &lk);
         if (have_lock < 0)
             return have_lock;
         if (have_lock) {
@@ -714,13 +985,24 @@ mvcc_scan_next(struct mvcc_scan *s, struct mvcc_row *row)
                 return TL_ECORRUPT;
             wk++;
             wkl -= 1 + TS_LEN;
+            if (ukey_cmp(wk, wkl, s->start, s->start_len) < 0) {
+                /* A key that is a proper prefix of start. */
+                set_cur(s, wk, wkl);
+                store_iter_next(s->w);
+                skip_cur(s);
+                continue;
+            }
+            if (s->end != NULL && ukey_cmp(wk, wkl, s->end, s->end_len) >= 0)
+                wk = NULL;
         } else if ((rv = store_iter_status(s->w, NULL, 0)) != 0) {
             return rv;
         }
-        if (lkey != NULL && (wk == NULL || ukey_cmp(lkey, lkl, wk, wkl) <= 0)) {
-            /* The scan stops at a key a transaction holds. */
+        if (lkey != NULL && wk != NULL)
+            cmp = ukey_cmp(lkey, lkl, wk, wkl);
+        if (lkey != NULL && (wk == NULL || cmp <= 0)) {
             size_t vl;
             const char *v = store_iter_value(s->l, &vl);
+            free(s->lock_buf);
             s->lock_buf = malloc(vl > 0 ? vl : 1);
             if (s->lock_buf == NULL)
                 abort();
@@ -729,31 +1011,75 @@ mvcc_scan_next(struct mvcc_scan *s, struct mvcc_row *row)
             if (rv != 0)
                 return rv;
             set_cur(s, lkey, lkl);
-            row->key = s->cur;
-            row->key_len = s->cur_len;
-            return MVCC_LOCKED;
+            store_iter_next(s->l);
+            if (judge_lock(&s->r, &row->lock) < 0) {
+                /* The scan stops at a key a transaction holds. */
+                row->key = s->cur;
+                row->key_len = s->cur_len;
+                return MVCC_LOCKED;
+            }
+            {
+                size_t len = 0;
+                rv = own_value(s->st, s->cf, &s->sr, s->cur, s->cur_len,
+                               &row->lock, &s->val, &len);
+                if (rv < 0)
+                    return rv;
+                if (rv != 2) {
+                    /* Our own write hides the committed versions. */
+                    if (cmp == 0)
+                        skip_cur(s);
+                    if (rv == 0)
+                        continue; /* our DELETE */
+                    row->key = s->cur;
+                    row->key_len = s->cur_len;
+                    row->val = s->val;
+                    row->val_len = len;
+                    row->ver.start_ts = row->lock.start_ts;
+                    row->ver.kind = MVCC_PUT;
+                    memset(&row->lock, 0, sizeof row->lock);
+                    return MVCC_OK;
+                }
+                memset(&row->lock, 0, sizeof row->lock);
+                if (cmp != 0)
+                    continue; /* a row lock on nothing committed */
+            }
         }
         if (wk == NULL)
             return MVCC_END;
         {
             struct wrec w;
-            char *skip;
-            size_t skip_len;
             set_cur(s, wk, wkl);
-            rv = find_visible(s->w, s->cur, s->cur_len, s->read_ts, &w);
+            rv = walk_visible(s, &w);
             if (rv < 0)
                 return rv;
-            /* Past this key's records: its smallest possible timestamp. */
-            skip = key_buf(s->cur_len);
-            skip_len = mvcc_encode_key('W', s->cur, s->cur_len, 0, skip);
-            store_iter_seek(s->w, skip, skip_len);
-            free(skip);
             if (rv == 1 && w.kind == MVCC_PUT) {
                 size_t len;
-                rv = version_value(s->st, s->cf, s->cur, s->cur_len, &w,
-                                   &s->val, &len);
-                if (rv != 0)
-                    return rv;
+                if (w.inline_val) {
+                    if (w.val_len > s->ibuf_cap) {
+                        s->ibuf_cap = w.val_len;
+                        s->ibuf = realloc(s->ibuf, s->ibuf_cap);
+                        if (s->ibuf == NULL)
+                            abort();
+                    }
+                    if (w.val_len > 0)
+                        memcpy(s->ibuf, w.val, w.val_len);
+                    len = w.val_len;
+                    skip_cur(s);
+                    row->key = s->cur;
+                    row->key_len = s->cur_len;
+                    row->val = s->ibuf;
+                    row->val_len = len;
+                    row->ver.commit_ts = w.commit_ts;
+                    row->ver.start_ts = w.start_ts;
+                    row->ver.kind = w.kind;
+                    return MVCC_OK;
+                } else {
+                    rv = read_data_at(s->st, s->cf, &s->sr, s->cur, s->cur_len,
+                                      w.start_ts, &s->val, &len);
+                    if (rv != 0)
+                        return rv;
+                }
+                skip_cur(s);
                 row->key = s->cur;
                 row->key_len = s->cur_len;
                 row->val = s->val;
@@ -763,7 +1089,130 @@ mvcc_scan_next(struct mvcc_scan *s, struct mvcc_row *row)
                 row->ver.kind = w.kind;
                 return MVCC_OK;
             }
+            if (rv == 1)
+                skip_cur(s);
             /* Deleted or never visible at read_ts: the next key. */
         }
     }
+}
+
+int
+mvcc_delete_range(struct store_batch *b, struct store_cf *cf, const void *start,
+                  size_t start_len, const void *end, size_t end_len)
+{
+    static const char prefixes[3] = {'L', 'W', 'D'};
+    for (size_t i = 0; i < sizeof prefixes; i++) {
+        size_t sl, el;
+        char *s = prefixed(prefixes[i], start, start_len, &sl);
+        char *e;
+        if (end != NULL && end_len > 0) {
+            e = prefixed(prefixes[i], end, end_len, &el);
+        } else {
+            e = malloc(1);
+            if (e == NULL)
+                abort();
+            e[0] = (char)(prefixes[i] + 1);
+            el = 1;
+        }
+        store_batch_delete_range(b, cf, s, sl, e, el);
+        free(s);
+        free(e);
+    }
+    return 0;
+}
+
+int
+mvcc_count_rows(struct store *st, struct store_cf *cf, uint64_t max,
+                uint64_t deadline_ns, uint64_t *out)
+{
+    struct mvcc_read r = mvcc_read_at(MVCC_TS_LATEST);
+    struct mvcc_scan *s;
+    struct mvcc_row row;
+    uint64_t n = 0;
+    int rv;
+
+    r.fill_cache = false;
+    s = mvcc_scan_create(st, cf, "", 0, NULL, 0, &r);
+    while (n < max && (rv = mvcc_scan_next(s, &row)) == MVCC_OK) {
+        n++;
+        if (deadline_ns != 0 && n % 4096 == 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            if ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >=
+                deadline_ns) {
+                rv = TL_ETIMEOUT;
+                break;
+            }
+        }
+    }
+    mvcc_scan_destroy(s);
+    *out = n;
+    if (n >= max)
+        return 0;
+    return rv == MVCC_END ? 0 : rv;
+}
+
+/* ------------------------------------------------------------ readers */
+
+struct mvcc_reader {
+    struct store *st;
+    struct store_cf *cf;
+    struct store_iter *it;
+};
+
+struct mvcc_reader *
+mvcc_reader_create(struct store *st, struct store_cf *cf)
+{
+    struct mvcc_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        abort();
+    r->st = st;
+    r->cf = cf;
+    return r;
+}
+
+void
+mvcc_reader_destroy(struct mvcc_reader *r)
+{
+    if (r == NULL)
+        return;
+    store_iter_destroy(r->it);
+    free(r);
+}
+
+int
+mvcc_reader_latest(struct mvcc_reader *r, const void *key, size_t key_len,
+                   char **val, size_t *len)
+{
+    struct wrec w;
+    int rv;
+
+    *val = NULL;
+    *len = 0;
+    if (r->it == NULL)
+        r->it = store_iter_create(r->st, r->cf, NULL);
+    rv = find_visible(r->it, key, key_len, MVCC_TS_LATEST, &w);
+    if (rv == 1)
+        rv = version_value(r->st, r->cf, key, key_len, &w, val, len);
+    return rv < 0 ? rv : MVCC_OK;
+}
+
+int
+mvcc_count_locks(struct store *st, struct store_cf *cf, uint64_t *out)
+{
+    struct store_read r = store_read_latest();
+    char lo[1] = {'L'}, hi[1] = {'L' + 1};
+    struct store_iter *it;
+    uint64_t n = 0;
+    int rv;
+
+    r.upper = hi;
+    r.upper_len = 1;
+    it = store_iter_create(st, cf, &r);
+    for (store_iter_seek(it, lo, 1); store_iter_valid(it); store_iter_next(it))
+        n++;
+    rv = store_iter_status(it, NULL, 0);
+    store_iter_destroy(it);
+    *out = n;
+    return rv;
 }

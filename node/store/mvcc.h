@@ -66,6 +66,12 @@
 
 #define MVCC_INLINE_MAX 255
 
+/* A read of the newest committed version of every key. It reports no
+ * lock: on one shard it orders itself before every commit not yet
+ * applied, which is what a single-shard statement outside a transaction
+ * needs (a read across shards needs a timestamp from the oracle). */
+#define MVCC_TS_LATEST STORE_TS_LATEST
+
 /* Outcomes (>= 0); errors are negative TL_E* codes. */
 enum {
     MVCC_OK = 0,
@@ -102,12 +108,40 @@ struct mvcc_version {
     enum mvcc_kind kind;
 };
 
-/** Read @key at @read_ts from @cf. MVCC_OK with *@val (malloc'd, caller
- * frees; NULL when the key has no visible PUT) and *@len, and *@ver (if
- * not NULL) the version seen (kind DELETE and commit_ts 0 when none);
+/* How a read sees a shard (a view):
+ * - read_ts: the snapshot timestamp, or MVCC_TS_LATEST;
+ * - own_ts: the start_ts of the transaction reading (0: none): its own
+ *   pending writes (locks with that start_ts) are visible, a PUT as its
+ *   value, a DELETE as no row, a LOCK as the committed version below;
+ * - raw: the column family holds unversioned keys (the meta group's):
+ *   plain keys and values, no timestamps, no locks;
+ * - fill_cache: false for bulk reads that would evict hot data. */
+struct mvcc_read {
+    uint64_t read_ts;
+    uint64_t own_ts;
+    bool raw;
+    bool fill_cache;
+};
+
+/** A view at @ts of no transaction, filling the cache. Cannot fail. */
+struct mvcc_read mvcc_read_at(uint64_t ts);
+
+/** Read @key through view @r: MVCC_OK with *@val (malloc'd, caller frees;
+ * NULL: no row) and *@len; MVCC_LOCKED with *@lock (primary in
+ * *@lock_buf, malloc'd, caller frees) when another transaction's lock the
+ * view must not read past holds the key; TL_EIO, TL_ECORRUPT. */
+int mvcc_read_get(struct store *st, struct store_cf *cf,
+                  const struct mvcc_read *r, const void *key, size_t key_len,
+                  char **val, size_t *len, struct mvcc_lock *lock,
+                  uint8_t **lock_buf);
+
+/** Read @key at @read_ts from @cf (no transaction's view). MVCC_OK with *@val
+ * (malloc'd, caller frees; NULL when the key has no visible PUT) and *@len, and
+ * *@ver (if not NULL) the version seen (kind DELETE and commit_ts 0 when none);
  * MVCC_LOCKED with *@lock filled (@lock->primary malloc'd in
  * *@lock_buf, caller frees) when a lock with start_ts <= @read_ts holds
- * the key; TL_EIO (logged) or TL_ECORRUPT on a malformed record. */
+ * the key (never at MVCC_TS_LATEST); TL_EIO (logged) or TL_ECORRUPT on a
+ * malformed record. */
 int mvcc_get(struct store *st, struct store_cf *cf, const void *key,
              size_t key_len, uint64_t read_ts, char **val, size_t *len,
              struct mvcc_version *ver, struct mvcc_lock *lock,
@@ -151,6 +185,17 @@ int mvcc_write_1pc(struct store *st, struct store_cf *cf, struct store_batch *b,
                    const void *val, size_t len, uint64_t start_ts,
                    uint64_t commit_ts);
 
+/** Add to @b a version of @key (PUT of @val/@len, or DELETE) committed at
+ * @commit_ts by a writer that checked its own conditions against the
+ * newest committed state (a statement outside any transaction, applied
+ * in log order): no write-conflict check. With @check_lock, MVCC_LOCKED
+ * when a transaction locks the key (a caller that knows the column family
+ * holds no lock skips the read); TL_EIO, TL_ECORRUPT. */
+int mvcc_write_at(struct store *st, struct store_cf *cf, struct store_batch *b,
+                  const void *key, size_t key_len, enum mvcc_kind kind,
+                  const void *val, size_t len, uint64_t commit_ts,
+                  bool check_lock);
+
 /** Add to @b the deletion of every version of @key a read at
  * @safe_point or later cannot see (see above); *@n_removed (if not NULL)
  * counts the write records removed. TL_EIO, TL_ECORRUPT. */
@@ -173,12 +218,13 @@ struct mvcc_row {
 };
 
 /** A scan of the user keys in [@start, @end) (@end NULL: every user key)
- * at @read_ts over @cf; both bounds copied. Caller frees with
- * mvcc_scan_destroy(). Aborts if out of memory. */
+ * through view @r (copied) over @cf; both bounds copied. The scan reads
+ * one RocksDB snapshot taken here. Caller frees with mvcc_scan_destroy().
+ * Aborts if out of memory. */
 struct mvcc_scan *mvcc_scan_create(struct store *st, struct store_cf *cf,
                                    const void *start, size_t start_len,
                                    const void *end, size_t end_len,
-                                   uint64_t read_ts);
+                                   const struct mvcc_read *r);
 /** Free @s. NULL is a no-op. */
 void mvcc_scan_destroy(struct mvcc_scan *s);
 /** The next visible row in key order: MVCC_OK with *@row; MVCC_END past
@@ -188,6 +234,37 @@ void mvcc_scan_destroy(struct mvcc_scan *s);
  * is resolved the caller continues with a new scan from row->key);
  * TL_EIO or TL_ECORRUPT. */
 int mvcc_scan_next(struct mvcc_scan *s, struct mvcc_row *row);
+
+/** Add to @b the removal of every record (locks, versions, data) of the
+ * user keys in [@start, @end) (@end NULL or empty: to the last user key):
+ * DROP TABLE and TRUNCATE, which keep no history. Cannot fail (0). */
+int mvcc_delete_range(struct store_batch *b, struct store_cf *cf,
+                      const void *start, size_t start_len, const void *end,
+                      size_t end_len);
+
+/** Count the rows of @cf visible at MVCC_TS_LATEST into *@out, reading at
+ * most @max and stopping at @deadline_ns (CLOCK_MONOTONIC ns, 0: none)
+ * with TL_ETIMEOUT (a store_count_fn). TL_EIO, TL_ECORRUPT. */
+int mvcc_count_rows(struct store *st, struct store_cf *cf, uint64_t max,
+                    uint64_t deadline_ns, uint64_t *out);
+
+/* ---- readers: many point reads of the newest committed state through
+ * one iterator (the conditions of a write batch). One thread at a time. */
+
+struct mvcc_reader;
+
+/** A reader of @cf (borrowed). Caller frees with mvcc_reader_destroy().
+ * Aborts if out of memory. */
+struct mvcc_reader *mvcc_reader_create(struct store *st, struct store_cf *cf);
+/** Free @r. NULL is a no-op. */
+void mvcc_reader_destroy(struct mvcc_reader *r);
+/** The newest committed value of @key: MVCC_OK with *@val (malloc'd,
+ * caller frees; NULL: no row), locks ignored. TL_EIO, TL_ECORRUPT. */
+int mvcc_reader_latest(struct mvcc_reader *r, const void *key, size_t key_len,
+                       char **val, size_t *len);
+
+/** The number of lock records in @cf into *@out. TL_EIO. */
+int mvcc_count_locks(struct store *st, struct store_cf *cf, uint64_t *out);
 
 /* ---- key encoding (exposed for tests and tools) */
 

@@ -411,7 +411,7 @@ store_read_applied(struct store *st, struct store_cf *cf,
         *out = 0;
         return 0;
     }
-    if (len != 8) {
+    if (len != 8 && len != 16) {
         free(v);
         return TL_ECORRUPT;
     }
@@ -452,6 +452,12 @@ store_batch_destroy(struct store_batch *b)
         return;
     rocksdb_writebatch_destroy(b->wb);
     free(b);
+}
+
+void
+store_batch_clear(struct store_batch *b)
+{
+    rocksdb_writebatch_clear(b->wb);
 }
 
 void
@@ -664,7 +670,7 @@ exact_max(void)
 
 int
 store_estimate_keys(struct store *st, struct store_cf *cf, uint64_t deadline_ns,
-                    uint64_t *out, bool *estimated)
+                    store_count_fn count, uint64_t *out, bool *estimated)
 {
     uint64_t total = 0, reserved = 0, n = 0, max = exact_max();
     int rv;
@@ -682,8 +688,9 @@ store_estimate_keys(struct store *st, struct store_cf *cf, uint64_t deadline_ns,
          * twice the bound (the estimate can be low, say after many
          * deletes). The estimate counts overwritten rows until compaction
          * (3x the rows after two full-table UPDATEs), the count does not. */
-        rv = count_range(st, cf, NULL, 0, STORE_APPLIED_KEY, 8, 2 * max + 1,
-                         deadline_ns, &n);
+        rv = count != NULL ? count(st, cf, 2 * max + 1, deadline_ns, &n)
+                           : count_range(st, cf, NULL, 0, STORE_APPLIED_KEY, 8,
+                                         2 * max + 1, deadline_ns, &n);
         if (rv != 0 && rv != TL_ETIMEOUT)
             return rv;
         if (rv == 0 && n <= 2 * max) {

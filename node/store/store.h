@@ -30,7 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 0xFF x 8 then "applied": above every (table id, index id) prefix. */
+/* 0xFF x 8 then "applied": above every (table id, index id) prefix. Its
+ * value is the applied index (8 bytes big-endian), on a versioned shard
+ * followed by the highest commit timestamp applied (8 more). */
 #define STORE_APPLIED_KEY                                                      \
     "\xff\xff\xff\xff\xff\xff\xff\xff"                                         \
     "applied"
@@ -134,6 +136,8 @@ struct store_batch *store_batch_create(void);
 /** Free @b. NULL is a no-op. */
 void store_batch_destroy(struct store_batch *b);
 /** Add a put of @key -> @val to @b (both copied). Cannot fail. */
+/** Drop every mutation added to @b so far. Cannot fail. */
+void store_batch_clear(struct store_batch *b);
 void store_batch_put(struct store_batch *b, struct store_cf *cf,
                      const void *key, size_t key_len, const void *val,
                      size_t val_len);
@@ -197,7 +201,14 @@ int store_count_keys(struct store *st, struct store_cf *cf, uint64_t *out);
  * estimate). */
 #define STORE_KEYS_EXACT_MAX 2000000
 
-/** The table keys of @cf into *@out, never working past @deadline_ns
+/* Counts the rows of @cf, reading at most @max rows and stopping at
+ * @deadline_ns (0: none) with TL_ETIMEOUT; *@out: the rows seen. */
+typedef int (*store_count_fn)(struct store *st, struct store_cf *cf,
+                              uint64_t max, uint64_t deadline_ns,
+                              uint64_t *out);
+
+/** The table keys of @cf (rows as @count counts them; NULL: one per plain
+ * key) into *@out, never working past @deadline_ns
  * (CLOCK_MONOTONIC, nanoseconds) by much; *@estimated says whether the
  * number is an estimate.
  *
@@ -217,7 +228,8 @@ int store_count_keys(struct store *st, struct store_cf *cf, uint64_t *out);
  * large UPDATEs and settles as RocksDB flushes and compacts; on a table
  * loaded in batches it is close. TL_EIO on a RocksDB error (logged). */
 int store_estimate_keys(struct store *st, struct store_cf *cf,
-                        uint64_t deadline_ns, uint64_t *out, bool *estimated);
+                        uint64_t deadline_ns, store_count_fn count,
+                        uint64_t *out, bool *estimated);
 
 /* ---- helpers */
 

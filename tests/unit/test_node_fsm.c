@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "fsm.h"
+#include "node/store/mvcc.h"
 #include "node/store/store.h"
 #include "talus.pb-c.h"
 #include "tl_error.h"
@@ -160,9 +161,13 @@ get(struct fixture *f, const char *key)
 {
     size_t len;
     char *v;
-    assert_int_equal(
-        store_get(f->st, f->fsm.cf, NULL, key, strlen(key), &v, &len, "test"),
-        0);
+    struct mvcc_read r = mvcc_read_at(MVCC_TS_LATEST);
+    struct mvcc_lock lk;
+    uint8_t *lb = NULL;
+    r.raw = !f->fsm.versioned;
+    assert_int_equal(mvcc_read_get(f->st, f->fsm.cf, &r, key, strlen(key), &v,
+                                   &len, &lk, &lb),
+                     MVCC_OK);
     if (v == NULL)
         return NULL;
     char *s = strndup(v, len);
@@ -212,8 +217,8 @@ test_put_delete_range(void **state)
     assert_int_equal(stored_applied(f), 2);
     assert_int_equal(fsm_applied(&f->fsm), 2);
     uint64_t n;
-    assert_int_equal(store_count_keys(f->st, f->fsm.cf, &n), 0);
-    assert_int_equal(n, 1); /* the applied key is not counted */
+    assert_int_equal(mvcc_count_rows(f->st, f->fsm.cf, UINT64_MAX, 0, &n), 0);
+    assert_int_equal(n, 1); /* d: the reserved keys are not counted */
 }
 
 /* A failed ABSENT condition writes nothing but the applied index. */
@@ -392,7 +397,7 @@ static void
 test_result_pack(void **state)
 {
     struct fsm_result in = {FSM_COND_FAILED, 12345,
-                            TALUS__MUTATION__COND__EQUALS, 0};
+                            TALUS__MUTATION__COND__EQUALS, 0, 0};
     struct fsm_result out;
     (void)state;
     fsm_result_unpack(fsm_result_pack(&in), &out);
@@ -400,7 +405,7 @@ test_result_pack(void **state)
     assert_int_equal(out.mutation, in.mutation);
     assert_int_equal(out.cond, in.cond);
     assert_int_equal(out.affected, 0);
-    in = (struct fsm_result){FSM_OK, -1, 0, FSM_AFFECTED_MAX};
+    in = (struct fsm_result){FSM_OK, -1, 0, FSM_AFFECTED_MAX, 0};
     fsm_result_unpack(fsm_result_pack(&in), &out);
     assert_int_equal(out.mutation, -1);
     assert_int_equal(out.outcome, FSM_OK);
@@ -560,6 +565,44 @@ apply_entry(struct fixture *f, uint64_t index, const char *key, const char *val)
     raft_free(b.base);
 }
 
+/* The stored records of k2 = x and s11 = a, written through the MVCC
+ * layer into a scratch column family: ks[0..1], vs[0..1] (malloc'd). */
+static void
+source_records(struct fixture *f, ProtobufCBinaryData ks[2],
+               ProtobufCBinaryData vs[2])
+{
+    struct store_cf *cf;
+    struct store_batch *b = store_batch_create();
+    struct store_iter *it;
+    int n = 0;
+
+    assert_int_equal(store_ensure_shard_cf(f->st, 9, &cf), 0);
+    assert_int_equal(
+        mvcc_write_at(f->st, cf, b, "k2", 2, MVCC_PUT, "x", 1, 5, true),
+        MVCC_OK);
+    assert_int_equal(
+        mvcc_write_at(f->st, cf, b, "s11", 3, MVCC_PUT, "a", 1, 6, true),
+        MVCC_OK);
+    assert_int_equal(store_write(f->st, b, false, NULL, 0), 0);
+    store_batch_destroy(b);
+    it = store_iter_create(f->st, cf, NULL);
+    for (store_iter_seek_first(it); store_iter_valid(it); store_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = store_iter_key(it, &kl);
+        const char *v = store_iter_value(it, &vl);
+        assert_true(n < 2);
+        ks[n].data = malloc(kl);
+        memcpy(ks[n].data, k, kl);
+        ks[n].len = kl;
+        vs[n].data = malloc(vl);
+        memcpy(vs[n].data, v, vl);
+        vs[n].len = vl;
+        n++;
+    }
+    store_iter_destroy(it);
+    assert_int_equal(n, 2);
+}
+
 /* A descriptor ahead of our data starts an out-of-band restore that
  * survives a reopen; entries applied meanwhile are spilled, not written;
  * after the copied pages (applied index Y) the spill above Y is replayed
@@ -590,15 +633,17 @@ test_restore_spill_replay(void **state)
     assert_value(f, "s11", NULL);
     assert_value(f, "s12", NULL);
     assert_value(f, "old", "1");
-    /* The source's snapshot at Y = 11 holds k2 and entry 11's write. */
-    ks[0] = (ProtobufCBinaryData){2, (uint8_t *)"k2"};
-    vs[0] = (ProtobufCBinaryData){1, (uint8_t *)"x"};
-    ks[1] = (ProtobufCBinaryData){3, (uint8_t *)"s11"};
-    vs[1] = (ProtobufCBinaryData){1, (uint8_t *)"a"};
+    /* The source's snapshot at Y = 11 holds k2 and entry 11's write: its
+     * records, as a source replica's column family holds them. */
+    source_records(f, ks, vs);
     assert_int_equal(fsm_restore_write_page(&f->fsm, true, false, 0, ks, vs, 1),
                      0);
     assert_int_equal(
         fsm_restore_write_page(&f->fsm, false, true, 11, ks + 1, vs + 1, 1), 0);
+    for (int i = 0; i < 2; i++) {
+        free(ks[i].data);
+        free(vs[i].data);
+    }
     assert_int_equal(fsm_restore_finish(&f->fsm), 0);
     assert_false(atomic_load(&f->fsm.restoring));
     assert_int_equal(fsm_applied(&f->fsm), 12);

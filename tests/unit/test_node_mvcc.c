@@ -264,7 +264,9 @@ test_scan(void **state)
     assert_int_equal(put1(f, "e", big, 10), MVCC_OK);
     assert_int_equal(prewrite(f, "f", "f1", 50), MVCC_OK);
 
-    s = mvcc_scan_create(f->st, f->cf, "", 0, NULL, 0, 25);
+    s = mvcc_scan_create(
+        f->st, f->cf, "", 0, NULL, 0,
+        &(struct mvcc_read){.read_ts = 25, .fill_cache = true});
     while (mvcc_scan_next(s, &row) == MVCC_OK) {
         strncat(got, row.key, row.key_len);
         strcat(got, "=");
@@ -277,7 +279,9 @@ test_scan(void **state)
     assert_string_equal(got, "a=a1 c=c1 e=big ");
 
     /* At 60 the scan meets f's lock (start 50 <= 60). */
-    s = mvcc_scan_create(f->st, f->cf, "c", 1, "g", 1, 60);
+    s = mvcc_scan_create(
+        f->st, f->cf, "c", 1, "g", 1,
+        &(struct mvcc_read){.read_ts = 60, .fill_cache = true});
     assert_int_equal(mvcc_scan_next(s, &row), MVCC_OK);
     assert_memory_equal(row.key, "c", 1);
     assert_memory_equal(row.val, "c2", 2);
@@ -292,7 +296,9 @@ test_scan(void **state)
     mvcc_scan_destroy(s);
 
     /* Bounds: [b, d) at 100 sees only c. */
-    s = mvcc_scan_create(f->st, f->cf, "b", 1, "d", 1, 100);
+    s = mvcc_scan_create(
+        f->st, f->cf, "b", 1, "d", 1,
+        &(struct mvcc_read){.read_ts = 100, .fill_cache = true});
     assert_int_equal(mvcc_scan_next(s, &row), MVCC_OK);
     assert_memory_equal(row.key, "c", 1);
     assert_int_equal(mvcc_scan_next(s, &row), MVCC_END);
@@ -351,6 +357,162 @@ test_gc_keeps_visible(void **state)
     free(big);
 }
 
+/* Every row a scan through view @r yields: "key=value " each, or
+ * "key=<locked>" where it stops at a lock. */
+static void
+scan_view(struct fixture *f, const struct mvcc_read *r, const char *start,
+          const char *end, char *got, size_t cap)
+{
+    struct mvcc_scan *s = mvcc_scan_create(f->st, f->cf, start, strlen(start),
+                                           end, end ? strlen(end) : 0, r);
+    struct mvcc_row row;
+    int rv;
+    got[0] = '\0';
+    while ((rv = mvcc_scan_next(s, &row)) == MVCC_OK) {
+        size_t n = strlen(got);
+        snprintf(got + n, cap - n, "%.*s=%.*s ", (int)row.key_len, row.key,
+                 (int)row.val_len, row.val);
+    }
+    if (rv == MVCC_LOCKED) {
+        size_t n = strlen(got);
+        snprintf(got + n, cap - n, "%.*s=<locked>", (int)row.key_len, row.key);
+    } else {
+        assert_int_equal(rv, MVCC_END);
+    }
+    mvcc_scan_destroy(s);
+}
+
+/* A transaction's view shows its own pending writes over the committed
+ * versions (PUT as the value, DELETE as no row, LOCK as the committed
+ * row), other transactions' locks stop it, and a read of the latest
+ * committed state reports no lock at all. */
+static void
+test_views(void **state)
+{
+    struct fixture *f = *state;
+    struct mvcc_read own = {.read_ts = 100, .own_ts = 90, .fill_cache = true};
+    struct mvcc_read latest = mvcc_read_at(MVCC_TS_LATEST);
+    struct mvcc_lock lk = lock_of(90, MVCC_LOCK, "a");
+    struct store_batch *b;
+    char got[256], *v;
+    size_t len;
+    uint8_t *lbuf = NULL;
+
+    assert_int_equal(put1(f, "a", "a1", 10), MVCC_OK);
+    assert_int_equal(put1(f, "b", "b1", 10), MVCC_OK);
+    assert_int_equal(put1(f, "c", "c1", 10), MVCC_OK);
+    assert_int_equal(prewrite(f, "a", "a2", 90), MVCC_OK); /* ours: PUT */
+    assert_int_equal(prewrite(f, "b", NULL, 90), MVCC_OK); /* ours: DELETE */
+    assert_int_equal(prewrite(f, "d", "d9", 90), MVCC_OK); /* ours: new row */
+    b = store_batch_create();
+    assert_int_equal(
+        mvcc_prewrite(f->st, f->cf, b, "c", 1, &lk, NULL, 0, NULL, NULL),
+        MVCC_OK); /* ours: a row lock */
+    write_batch(f, b);
+    scan_view(f, &own, "", NULL, got, sizeof got);
+    assert_string_equal(got, "a=a2 c=c1 d=d9 ");
+    scan_view(f, &latest, "", NULL, got, sizeof got);
+    assert_string_equal(got, "a=a1 b=b1 c=c1 ");
+    /* Someone else reading at 95 stops at our lock on a. */
+    own.own_ts = 80;
+    own.read_ts = 95;
+    scan_view(f, &own, "", NULL, got, sizeof got);
+    assert_string_equal(got, "a=<locked>");
+    /* ... but not at 85, before we started. */
+    own.read_ts = 85;
+    scan_view(f, &own, "", NULL, got, sizeof got);
+    assert_string_equal(got, "a=a1 b=b1 c=c1 ");
+    /* Point reads agree. */
+    own.own_ts = 90;
+    own.read_ts = 100;
+    assert_int_equal(
+        mvcc_read_get(f->st, f->cf, &own, "a", 1, &v, &len, &lk, &lbuf),
+        MVCC_OK);
+    assert_memory_equal(v, "a2", 2);
+    free(v);
+    assert_int_equal(
+        mvcc_read_get(f->st, f->cf, &own, "b", 1, &v, &len, &lk, &lbuf),
+        MVCC_OK);
+    assert_null(v);
+    assert_int_equal(
+        mvcc_read_get(f->st, f->cf, &own, "c", 1, &v, &len, &lk, &lbuf),
+        MVCC_OK);
+    assert_memory_equal(v, "c1", 2);
+    free(v);
+    assert_int_equal(
+        mvcc_read_get(f->st, f->cf, &latest, "a", 1, &v, &len, &lk, &lbuf),
+        MVCC_OK);
+    assert_memory_equal(v, "a1", 2);
+    free(v);
+    own.own_ts = 80;
+    assert_int_equal(
+        mvcc_read_get(f->st, f->cf, &own, "a", 1, &v, &len, &lk, &lbuf),
+        MVCC_LOCKED);
+    assert_int_equal(lk.start_ts, 90);
+    free(lbuf);
+}
+
+/* Scan bounds are user keys, and need not be keys (row keys are
+ * self-delimiting, a bound may extend one): a key that is a proper
+ * prefix of the start bound is out of the range, one that is a proper
+ * prefix of the end bound is in, whatever its versions' timestamps. */
+static void
+test_scan_bounds_are_user_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct mvcc_read r = mvcc_read_at(MVCC_TS_LATEST);
+    char got[256];
+
+    for (uint64_t ts = 10; ts <= 50; ts += 10) {
+        char v[8];
+        snprintf(v, sizeof v, "k%llu", (unsigned long long)ts);
+        assert_int_equal(put1(f, "k", v, ts), MVCC_OK);
+    }
+    assert_int_equal(put1(f, "l", "l", 10), MVCC_OK);
+    scan_view(f, &r, "k\x01", "m", got, sizeof got);
+    assert_string_equal(got, "l=l ");
+    scan_view(f, &r, "a", "k\x01", got, sizeof got);
+    assert_string_equal(got, "k=k50 ");
+    scan_view(f, &r, "k", "k\x01", got, sizeof got);
+    assert_string_equal(got, "k=k50 ");
+    r.read_ts = 25;
+    scan_view(f, &r, "a", NULL, got, sizeof got);
+    assert_string_equal(got, "k=k20 l=l ");
+}
+
+/* DELETE_RANGE removes every record of the keys in range, and the row
+ * count and lock count see what is there. */
+static void
+test_delete_range_and_counts(void **state)
+{
+    struct fixture *f = *state;
+    struct store_batch *b;
+    uint64_t n;
+
+    assert_int_equal(put1(f, "a", "1", 10), MVCC_OK);
+    assert_int_equal(put1(f, "b", "1", 10), MVCC_OK);
+    assert_int_equal(put1(f, "b", "2", 20), MVCC_OK);
+    assert_int_equal(put1(f, "c", NULL, 20), MVCC_OK);
+    assert_int_equal(prewrite(f, "c", "3", 30), MVCC_OK);
+    assert_int_equal(mvcc_count_rows(f->st, f->cf, UINT64_MAX, 0, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(mvcc_count_locks(f->st, f->cf, &n), 0);
+    assert_int_equal(n, 1);
+    b = store_batch_create();
+    assert_int_equal(mvcc_delete_range(b, f->cf, "b", 1, "d", 1), 0);
+    write_batch(f, b);
+    assert_int_equal(mvcc_count_rows(f->st, f->cf, UINT64_MAX, 0, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(mvcc_count_locks(f->st, f->cf, &n), 0);
+    assert_int_equal(n, 0);
+    {
+        struct mvcc_read r = mvcc_read_at(60);
+        char got[64];
+        scan_view(f, &r, "", NULL, got, sizeof got);
+        assert_string_equal(got, "a=1 ");
+    }
+}
+
 int
 main(void)
 {
@@ -361,6 +523,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_keeps_visible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_views, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_bounds_are_user_keys, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_delete_range_and_counts, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

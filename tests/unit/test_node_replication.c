@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "fsm.h"
+#include "node/store/mvcc.h"
 #include "node/store/store.h"
 #include "talus.pb-c.h"
 #include "tl_error.h"
@@ -139,9 +140,13 @@ get(struct env *e, unsigned i, const char *key)
 {
     char *v, *s;
     size_t len;
-    assert_int_equal(store_get(e->st[i], e->fsm[i].cf, NULL, key, strlen(key),
-                               &v, &len, "test"),
-                     0);
+    struct mvcc_read r = mvcc_read_at(MVCC_TS_LATEST);
+    struct mvcc_lock lk;
+    uint8_t *lb = NULL;
+    r.raw = !e->fsm[i].versioned;
+    assert_int_equal(mvcc_read_get(e->st[i], e->fsm[i].cf, &r, key, strlen(key),
+                                   &v, &len, &lk, &lb),
+                     MVCC_OK);
     if (v == NULL)
         return NULL;
     s = strndup(v, len);

@@ -100,7 +100,7 @@ test_lookup(void **state)
     (void)state;
     for (size_t i = 0; i < N_ROWS; i++)
         assert_string_equal(tl_sqlstate_name(rows[i].code), rows[i].cond);
-    assert_null(tl_sqlstate_name("40P01"));
+    assert_null(tl_sqlstate_name("40P02"));
     assert_null(tl_sqlstate_name("2350"));
     assert_null(tl_sqlstate_name("235050"));
     assert_null(tl_sqlstate_name(""));
