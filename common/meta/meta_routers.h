@@ -89,9 +89,10 @@ tl_meta_router_liveness(const struct tl_meta_router *rec, uint64_t incarnation,
 
 /** The same from a stored row at @p/@len (NULL: no record). A row that
  * does not decode counts as no record (dead). Cannot fail. */
-enum tl_meta_router_liveness
-tl_meta_router_row_liveness(const uint8_t *p, size_t len, uint64_t incarnation,
-                            int64_t now_ms);
+enum tl_meta_router_liveness tl_meta_router_row_liveness(const uint8_t *p,
+                                                         size_t len,
+                                                         uint64_t incarnation,
+                                                         int64_t now_ms);
 
 /** The name of @l: "alive", "dead", "superseded". Cannot fail. */
 const char *tl_meta_router_liveness_name(enum tl_meta_router_liveness l);

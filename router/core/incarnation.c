@@ -26,6 +26,10 @@
 #define MOD "router"
 /* How long a clean stop waits for the meta group to delete the record. */
 #define STOP_DEADLINE_MS 2000
+/* How long one read or write of the record may keep looking for the meta
+ * group's leader: less than a lease (a renewal later than that is no
+ * use), and short enough that a stop never waits long for a tick. */
+#define TICK_BUDGET_MS 4000
 
 struct incarnation {
     struct router *r; /* borrowed; read-only */
@@ -54,6 +58,24 @@ wall_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* Send @req (a request id set) to the meta group until @deadline_ms.
+ * 0 with *@resp (may hold the group's Error), or the call's error in
+ * @err with *@resp NULL. */
+static int
+call_meta(struct incarnation *inc, Talus__Request *req, enum tl_client_op op,
+          int64_t deadline_ms, Talus__Response **resp, struct tl_error *err)
+{
+    struct tl_client_retry t;
+    struct router *r = inc->r;
+    req->has_shard = 1;
+    req->shard = TL_META_GROUP;
+    tl_client_retry_init(&r->client, &t, TL_META_GROUP, op, deadline_ms);
+    int rv = tl_client_call(&r->client, &t, req, resp);
+    if (rv != 0)
+        rv = tl_client_retry_error(&r->client, &t, err);
+    return rv;
+}
+
 /* One conditional mutation of the record (@kind PUT with @value, or
  * DELETE), expecting @expect (NULL: the key absent), sent until
  * @deadline_ms. 0; TL_ECONFLICT (no report) when the condition failed; or
@@ -63,41 +85,33 @@ write_record(struct incarnation *inc, int kind, const struct tl_buf *value,
              const struct tl_buf *expect, int64_t deadline_ms,
              struct tl_error *err)
 {
-    struct router *r = inc->r;
     struct tl_arena a;
     struct tl_buf key;
-    struct tl_client_retry t;
     Talus__Response *resp = NULL;
 
     tl_arena_init(&a);
     tl_buf_init(&key);
     tl_meta_key_router(&key, inc->rec.id);
-    Talus__Mutation *m = catalog_make_mut(
-        &a, kind, &key, value,
-        expect != NULL ? TALUS__MUTATION__COND__EQUALS
-                       : TALUS__MUTATION__COND__ABSENT,
-        expect);
+    Talus__Mutation *m =
+        catalog_make_mut(&a, kind, &key, value,
+                         expect != NULL ? TALUS__MUTATION__COND__EQUALS
+                                        : TALUS__MUTATION__COND__ABSENT,
+                         expect);
     Talus__WriteBatch wb = TALUS__WRITE_BATCH__INIT;
     wb.n_mutations = 1;
     wb.mutations = &m;
     Talus__Request req = TALUS__REQUEST__INIT;
     req.request_id = tl_rpc_next_id();
-    req.has_shard = 1;
-    req.shard = TL_META_GROUP;
     wb.has_request_id = 1;
     wb.request_id = req.request_id;
     req.body_case = TALUS__REQUEST__BODY_WRITE;
     req.write = &wb;
-    tl_client_retry_init(&r->client, &t, TL_META_GROUP, TL_CLIENT_WRITE,
-                         deadline_ms);
-    int rv = tl_client_call(&r->client, &t, &req, &resp);
-    if (rv != 0)
-        rv = tl_client_retry_error(&r->client, &t, err);
-    else if (resp->error != NULL && resp->error->has_mutation &&
-             resp->error->mutation >= 0)
+    int rv = call_meta(inc, &req, TL_CLIENT_WRITE, deadline_ms, &resp, err);
+    if (rv == 0 && resp->error != NULL && resp->error->has_mutation &&
+        resp->error->mutation >= 0)
         rv = TL_ECONFLICT;
-    else
-        rv = router_call_result(r, TL_META_GROUP, 0, resp, err);
+    else if (rv == 0)
+        rv = router_call_result(inc->r, TL_META_GROUP, 0, resp, err);
     if (resp != NULL)
         talus__response__free_unpacked(resp, NULL);
     tl_buf_close(&key);
@@ -105,28 +119,50 @@ write_record(struct incarnation *inc, int kind, const struct tl_buf *value,
     return rv;
 }
 
-/* Read the record of this router's id into @out/@row: *@found says
- * whether there is one (a row that does not decode counts as none, and
- * is overwritten). 0 or the call's error. */
+/* Read the record of this router's id into @out/@row, until
+ * @deadline_ms: *@found says whether there is one (a row that does not
+ * decode counts as none, and is overwritten). 0 or the call's error. */
 static int
-read_record(struct incarnation *inc, struct tl_meta_router *out,
-            struct tl_buf *row, bool *found, struct tl_error *err)
+read_record(struct incarnation *inc, int64_t deadline_ms,
+            struct tl_meta_router *out, struct tl_buf *row, bool *found,
+            struct tl_error *err)
 {
     struct tl_arena a;
-    struct tl_buf key;
-    struct catalog_row *rows;
-    size_t n;
+    struct tl_buf key, end;
+    Talus__Response *resp = NULL;
 
     tl_arena_init(&a);
     tl_buf_init(&key);
+    tl_buf_init(&end);
     tl_meta_key_router(&key, inc->rec.id);
-    int rv = catalog_scan_key(inc->r->catalog, &key, &a, &rows, &n, err);
+    tl_buf_append(&end, key.data, key.len);
+    tl_buf_append_u8(&end, 0); /* exactly this key */
+    Talus__KeyRange range = TALUS__KEY_RANGE__INIT;
+    range.start.data = key.data;
+    range.start.len = key.len;
+    range.end.data = end.data;
+    range.end.len = end.len;
+    Talus__KeyRange *ranges[1] = {&range};
+    Talus__ScanFragment scan = TALUS__SCAN_FRAGMENT__INIT;
+    scan.table = tl_meta_catalog_desc(&a);
+    scan.n_ranges = 1;
+    scan.ranges = ranges;
+    Talus__Request req = TALUS__REQUEST__INIT;
+    req.request_id = tl_rpc_next_id();
+    req.body_case = TALUS__REQUEST__BODY_SCAN;
+    req.scan = &scan;
+    int rv = call_meta(inc, &req, TL_CLIENT_READ, deadline_ms, &resp, err);
+    if (rv == 0)
+        rv = router_call_result(inc->r, TL_META_GROUP, 0, resp, err);
     *found = false;
     tl_buf_reset(row);
-    if (rv == 0 && n > 0) {
-        tl_buf_append(row, rows[0].p, rows[0].len);
-        *found = tl_meta_router_decode(rows[0].p, rows[0].len, out) == 0;
+    if (rv == 0 && resp->n_rows > 0) {
+        tl_buf_append(row, resp->rows[0].data, resp->rows[0].len);
+        *found = tl_meta_router_decode(row->data, row->len, out) == 0;
     }
+    if (resp != NULL)
+        talus__response__free_unpacked(resp, NULL);
+    tl_buf_close(&end);
     tl_buf_close(&key);
     tl_arena_close(&a);
     return rv;
@@ -147,8 +183,9 @@ register_new(struct incarnation *inc)
     tl_buf_init(&old_row);
     tl_buf_init(&row);
     int rv = tso_client_get(inc->r->tso, &ts, &err);
+    int64_t deadline = router_now_ms() + TICK_BUDGET_MS;
     if (rv == 0)
-        rv = read_record(inc, &old, &old_row, &found, &err);
+        rv = read_record(inc, deadline, &old, &old_row, &found, &err);
     if (rv == 0 && found && old.incarnation >= ts) {
         /* Cannot happen with an oracle that only moves forward. */
         tl_error(MOD,
@@ -163,8 +200,7 @@ register_new(struct incarnation *inc)
         rec.lease_expires_ms = wall_ms() + TL_META_ROUTER_LEASE_MS;
         tl_meta_router_encode(&row, &rec);
         rv = write_record(inc, TALUS__MUTATION__KIND__PUT, &row,
-                          old_row.len > 0 ? &old_row : NULL,
-                          router_default_deadline(inc->r), &err);
+                          old_row.len > 0 ? &old_row : NULL, deadline, &err);
     }
     if (rv == 0) {
         inc->rec = rec;
@@ -200,7 +236,8 @@ reconcile(struct incarnation *inc)
 
     tl_error_clear(&err);
     tl_buf_init(&row);
-    if (read_record(inc, &cur, &row, &found, &err) != 0) {
+    if (read_record(inc, router_now_ms() + TICK_BUDGET_MS, &cur, &row, &found,
+                    &err) != 0) {
         tl_buf_close(&row);
         return; /* try again at the next tick */
     }
@@ -238,9 +275,8 @@ renew(struct incarnation *inc)
     tl_buf_init(&row);
     rec.lease_expires_ms = wall_ms() + TL_META_ROUTER_LEASE_MS;
     tl_meta_router_encode(&row, &rec);
-    /* One lease at most: a renewal that arrives later is no use. */
     int rv = write_record(inc, TALUS__MUTATION__KIND__PUT, &row, &inc->row,
-                          router_now_ms() + TL_META_ROUTER_LEASE_MS, &err);
+                          router_now_ms() + TICK_BUDGET_MS, &err);
     if (rv == 0) {
         inc->rec = rec;
         tl_buf_reset(&inc->row);
@@ -345,9 +381,9 @@ incarnation_stop(struct incarnation *inc)
     pthread_join(inc->thread, NULL);
     if (inc->registered) {
         tl_error_clear(&err);
-        int rv = write_record(inc, TALUS__MUTATION__KIND__DELETE, NULL,
-                              &inc->row, router_now_ms() + STOP_DEADLINE_MS,
-                              &err);
+        int rv =
+            write_record(inc, TALUS__MUTATION__KIND__DELETE, NULL, &inc->row,
+                         router_now_ms() + STOP_DEADLINE_MS, &err);
         if (rv == 0)
             tl_info(MOD,
                     "event=router_unregistered router_id=%u "

@@ -43,8 +43,10 @@ int incarnation_start(struct router *r, const char *addr,
 uint64_t incarnation_current(const struct incarnation *inc);
 
 /** Stop renewing, delete the record if this incarnation still holds it
- * (waiting at most about 2 s for the meta group), and free @inc. NULL is
- * a no-op. */
+ * (waiting at most about 2 s for the meta group), and free @inc. A
+ * renewal or registration in progress ends first: with the meta group
+ * unreachable that takes up to 4 s (a registration's timestamp, up to
+ * the router's default retry budget). NULL is a no-op. */
 void incarnation_stop(struct incarnation *inc);
 
 #endif

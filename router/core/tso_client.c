@@ -2,11 +2,9 @@
 #include "router/core/tso_client.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "common/base/sqlstate.h"
@@ -38,19 +36,22 @@ struct tso_client {
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC; broadcast when a batch ends */
-    /* Debugging aid for assert_held(): the thread holding mu, written
-     * only by that thread while it holds it. */
+    /* For held() in asserts: the thread holding mu, written only by that
+     * thread while it holds it. */
     _Atomic(pthread_t) owner;
     _Atomic bool locked;
 
-    /* Under mu. */
-    bool in_flight;            /* a TsoRequest is out; only its sender
-                                  sends, and clears it when it is back */
-    struct tso_waiter *head;   /* the open batch: callers that began */
-    struct tso_waiter **tail;  /* while no request they can use was */
-    uint32_t n_open;           /* out, in arrival order */
-    uint64_t n_requests;       /* TsoRequests sent */
-    uint64_t n_timestamps;     /* timestamps handed out */
+    /* Every field below is under mu (asserted where they change). */
+    /* A TsoRequest is out: only its sender sends, and clears it when the
+     * answer is back. */
+    bool in_flight;
+    /* The open batch: the callers that began while no request they can
+     * use was out, in arrival order; n_open of them. */
+    struct tso_waiter *head;
+    struct tso_waiter **tail;
+    uint32_t n_open;
+    uint64_t n_requests;   /* TsoRequests sent */
+    uint64_t n_timestamps; /* timestamps handed out */
 };
 
 static void
@@ -68,6 +69,7 @@ unlock(struct tso_client *c)
     pthread_mutex_unlock(&c->mu);
 }
 
+#ifndef NDEBUG
 /* Whether the calling thread holds c->mu (for asserts). */
 static bool
 held(struct tso_client *c)
@@ -75,6 +77,7 @@ held(struct tso_client *c)
     return atomic_load(&c->locked) &&
            pthread_equal(atomic_load(&c->owner), pthread_self());
 }
+#endif
 
 /* pthread_cond_wait() on c->cv, keeping the owner marks right. */
 static int
@@ -179,6 +182,7 @@ send_batch(struct tso_client *c)
                  n, rv, err.sqlstate, err.message);
 
     lock(c);
+    assert(c->in_flight);
     uint64_t i = 0;
     for (struct tso_waiter *w = batch; w != NULL; w = w->next, i++) {
         w->rv = rv;
@@ -226,6 +230,7 @@ tso_client_get_until(struct tso_client *c, int64_t deadline_ms, uint64_t *ts,
                            .tv_nsec = (me.deadline_ms % 1000) * 1000000};
 
     lock(c);
+    assert(c->n_open < UINT32_MAX);
     /* Join the open batch: no request sent before this point serves it. */
     *c->tail = &me;
     c->tail = &me.next;

@@ -77,9 +77,11 @@ void tso_client_destroy(struct tso_client *c);
 
 /** One timestamp for the calling thread into *@ts: distinct from every
  * other caller's and greater than every timestamp the oracle issued
- * before this call began (see the top of this header). Waits for the
- * batch it joins; at most until @deadline_ms (router_now_ms() clock, the
- * statement_timeout; 0: none, then the default budget). 0, or a negative
+ * before this call began (see the top of this header). @deadline_ms is
+ * the statement_timeout (router_now_ms() clock; 0: none, then the
+ * default budget): the call waits until then for its batch to be sent,
+ * and once sent, for that request, which retries until the latest
+ * deadline of the batch's callers. 0, or a negative
  * code with @err filled: the batch's error (40001 / 08006 when the meta
  * group has no reachable leader, 57014 at a statement_timeout, the node's
  * own error as sent, XX000 for a reply without a timestamp), or

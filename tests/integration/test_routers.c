@@ -2,7 +2,8 @@
  * in `shardctl routers` with a live lease; a router killed by signal 9
  * keeps its record until the lease runs out, and restarting it with the
  * same --router-id registers a higher incarnation; a router stopped
- * cleanly (SIGTERM) removes its record. */
+ * cleanly (SIGTERM) removes its record, and stops promptly even when the
+ * meta group is gone. */
 #include <jansson.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -82,8 +83,8 @@ list_routers(uint32_t id, uint16_t other_port, size_t *n, struct seen *r,
         struct seen s = {
             .present = true,
             .alive = json_is_true(json_object_get(o, "alive")),
-            .incarnation = (uint64_t)json_integer_value(
-                json_object_get(o, "incarnation")),
+            .incarnation =
+                (uint64_t)json_integer_value(json_object_get(o, "incarnation")),
             .lease_remaining_ms =
                 json_integer_value(json_object_get(o, "lease_remaining_ms")),
         };
@@ -182,6 +183,23 @@ test_clean_stop_removes_record(void **state)
     assert_int_equal(n, 1);
 }
 
+/* With every node gone, a router still stops at once on SIGTERM (its
+ * lease thread gives up on the meta group within its budget), exiting
+ * cleanly. */
+static void
+test_stop_without_meta_group(void **state)
+{
+    (void)state;
+    for (uint32_t id = 1; id <= 3; id++)
+        th_node_signal(&cluster, id, SIGKILL);
+    /* Let a renewal start against the dead group. */
+    pause_ms(1500);
+    double t0 = th_now();
+    th_router_signal(&cluster, SIGTERM);
+    assert_true(th_now() - t0 < 12);
+    assert_int_equal(cluster.n_bad_exits, 0);
+}
+
 int
 main(void)
 {
@@ -189,6 +207,7 @@ main(void)
         cmocka_unit_test(test_two_routers_appear),
         cmocka_unit_test(test_kill_expires_restart_supersedes),
         cmocka_unit_test(test_clean_stop_removes_record),
+        cmocka_unit_test(test_stop_without_meta_group),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

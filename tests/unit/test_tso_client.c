@@ -28,13 +28,13 @@
 struct oracle {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t issued;   /* the last timestamp issued */
-    uint64_t n_calls;  /* requests answered */
+    uint64_t issued;  /* the last timestamp issued */
+    uint64_t n_calls; /* requests answered */
     uint32_t max_count;
-    int delay_us;      /* the round trip */
-    int fail_next;     /* fail this many requests with 40001 */
-    bool gate_closed;  /* requests wait until it opens */
-    bool in_fetch;     /* a request is being served */
+    int delay_us;     /* the round trip */
+    int fail_next;    /* fail this many requests with 40001 */
+    bool gate_closed; /* requests wait until it opens */
+    bool in_fetch;    /* a request is being served */
 };
 
 static struct oracle oracle;
