@@ -109,7 +109,9 @@ pause_ms(long ms)
 }
 
 /* Both routers register with a live lease: the first under its
- * --router-id, the second under a generated one. */
+ * --router-id, the second under a generated one, each with an incarnation
+ * taken from the oracle (near the wall clock); `shardctl routers` prints
+ * them as a table too. */
 static void
 test_two_routers_appear(void **state)
 {
@@ -128,6 +130,30 @@ test_two_routers_appear(void **state)
     assert_int_equal(n, 2);
     assert_true(r.lease_remaining_ms > 0 && r.lease_remaining_ms <= 5000);
     assert_true(r.incarnation != other.incarnation);
+    /* Incarnations are oracle timestamps: physical ms << 18. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    int64_t phys = (int64_t)(r.incarnation >> 18);
+    assert_true(phys <= wall + 1000 && phys > wall - 120000);
+
+    /* The human table lists both, under their ids. */
+    char path[PATH_MAX + 32], line[512], id[16];
+    bool header = false, found_id = false, summary = false;
+    snprintf(path, sizeof path, "%s/routers.txt", cluster.dir);
+    snprintf(id, sizeof id, "%u ", ROUTER_ID);
+    assert_int_equal(th_shardctl(&cluster, path, "routers", NULL), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        header |= strncmp(line, "ROUTER ", 7) == 0;
+        found_id |= strncmp(line, id, strlen(id)) == 0;
+        summary |= strcmp(line, "2 routers, 2 alive\n") == 0;
+    }
+    fclose(f);
+    assert_true(header);
+    assert_true(found_id);
+    assert_true(summary);
 }
 
 /* Killed by signal 9, router 7 leaves its record to expire; the other
