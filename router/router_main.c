@@ -3,7 +3,8 @@
  * detached thread).
  *
  * The main thread only accepts. SIGTERM/SIGINT wake it through a
- * self-pipe; it then stops accepting and exits at once: sessions may be
+ * self-pipe; it then stops accepting, removes the router's record from the
+ * meta group (router/core/incarnation.h) and exits: sessions may be
  * mid-query, and a client sees its connection close as it would when a
  * PostgreSQL server shuts down immediately. */
 #include <arpa/inet.h>
@@ -30,6 +31,7 @@
 #include "cluster_map.h"
 #include "crash.h"
 #include "log.h"
+#include "router/core/incarnation.h"
 #include "router/core/router.h"
 #include "router/session/backends.h"
 #include "router/session/session.h"
@@ -85,10 +87,12 @@ usage(FILE *f)
                "                    [--superuser NAME] [--max-startup N]\n"
                "                    [--startup-timeout-ms MS] "
                "[--message-timeout-ms MS]\n"
-               "                    [--sort-max-bytes N]\n"
+               "                    [--sort-max-bytes N] [--router-id N]\n"
                "--join asks the first node that answers for the cluster map "
                "(nodes, shards,\nsettings); --config reads a cluster "
-               "file.\n");
+               "file. --router-id (1..4294967295, default\nrandom) names the "
+               "router's record in the meta group; a restart with the same\n"
+               "id takes a new incarnation.\n");
 }
 
 static void
@@ -360,6 +364,7 @@ main(int argc, char **argv)
         {"startup-timeout-ms", required_argument, NULL, 'T'},
         {"message-timeout-ms", required_argument, NULL, 'M'},
         {"sort-max-bytes", required_argument, NULL, 'B'},
+        {"router-id", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -372,6 +377,7 @@ main(int argc, char **argv)
     long startup_timeout_ms = ROUTER_STARTUP_TIMEOUT_MS;
     long message_timeout_ms = ROUTER_MESSAGE_TIMEOUT_MS;
     long sort_max_bytes = (long)ROUTER_SORT_MAX_BYTES;
+    long router_id = 0;
     const char *superuser = "talus";
     char errbuf[256] = "";
     char shown[TL_ADDR_MAX + 64];
@@ -382,7 +388,7 @@ main(int argc, char **argv)
     /* First, before any thread starts: a crash must leave a line in the
      * log (common/crash.h). */
     tl_crash_install("talus-router");
-    while ((opt = getopt_long(argc, argv, "c:j:l:L:m:R:U:S:T:M:B:h", opts,
+    while ((opt = getopt_long(argc, argv, "c:j:l:L:m:R:U:S:T:M:B:I:h", opts,
                               NULL)) != -1) {
         char *end;
         int level;
@@ -460,6 +466,12 @@ main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'I':
+            if (parse_long(optarg, 1, (long)UINT32_MAX, &router_id) != 0) {
+                fprintf(stderr, "talus-router: bad --router-id '%s'\n", optarg);
+                return 2;
+            }
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -511,6 +523,8 @@ main(int argc, char **argv)
     }
     if (join != NULL)
         snprintf(router.join, sizeof(router.join), "%s", join);
+    if (router_id != 0)
+        router.router_id = (uint32_t)router_id;
     router.limits.startup_timeout_ms = (int)startup_timeout_ms;
     router.limits.message_timeout_ms = (int)message_timeout_ms;
     router.limits.sort_max_bytes = (size_t)sort_max_bytes;
@@ -532,12 +546,20 @@ main(int argc, char **argv)
         router_close(&router);
         return 1;
     }
+    if (incarnation_start(&router, shown, &router.incarnation) != 0) {
+        tl_error(MOD, "event=router_init_failed error=\"cannot start the "
+                      "lease thread\"");
+        close(lfd);
+        router_close(&router);
+        return 1;
+    }
     tl_info(MOD,
-            "event=ready listen=%s max_connections=%ld reserved=%ld "
-            "superuser=%s max_startup=%ld startup_timeout_ms=%ld "
+            "event=ready listen=%s router_id=%u max_connections=%ld "
+            "reserved=%ld superuser=%s max_startup=%ld startup_timeout_ms=%ld "
             "message_timeout_ms=%ld shards=%u nodes=%u",
-            shown, max_connections, reserved, superuser, max_startup,
-            startup_timeout_ms, message_timeout_ms, cfg.n_shards, cfg.n_nodes);
+            shown, router.router_id, max_connections, reserved, superuser,
+            max_startup, startup_timeout_ms, message_timeout_ms, cfg.n_shards,
+            cfg.n_nodes);
 
     sig = accept_loop(lfd, (int)(max_connections + 4 * max_startup));
     close(lfd);
@@ -546,6 +568,9 @@ main(int argc, char **argv)
             : sig == SIGINT ? "INT"
                             : "none",
             atomic_load(&n_threads) + atomic_load(&n_rejecting));
+    /* The record goes first: the lease thread is the router's own. */
+    incarnation_stop(router.incarnation);
+    router.incarnation = NULL;
     /* Sessions may still be running on the router: exit without tearing
      * it down under them. */
     exit(sig != 0 ? 0 : 1);

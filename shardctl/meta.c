@@ -1,11 +1,14 @@
-/* meta — shardctl's view of the catalog in the meta group: `tables` and
- * `vschema apply|show`. Keys and rows: common/meta/meta_keys.h. */
+/* meta — shardctl's view of the catalog in the meta group: `tables`,
+ * `vschema apply|show`, `tso` and `routers`. Keys and rows:
+ * common/meta/meta_keys.h. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/meta/meta_keys.h"
+#include "common/meta/meta_routers.h"
 #include "row.h"
 #include "rpc.h"
 #include "shardctl_int.h"
@@ -854,4 +857,77 @@ shardctl_tso(const struct tl_cluster_config *cfg, int argc, char **args,
     }
     talus__response__free_unpacked(resp, NULL);
     return rv;
+}
+
+/* ------------------------------------------------------------ routers */
+
+static int64_t
+wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int
+shardctl_routers(const struct tl_cluster_config *cfg, bool json)
+{
+    struct meta_rows rows;
+    size_t n_bad = 0, n_alive = 0;
+
+    if (scan_index(cfg, TL_META_INDEX_ROUTER, &rows) != 0)
+        return 1;
+    int64_t now = wall_ms();
+    json_t *list = json_array();
+    if (!json)
+        printf("%-10s %-20s %-22s %s\n", "ROUTER", "INCARNATION", "ADDRESS",
+               "LEASE");
+    for (size_t i = 0; i < rows.n; i++) {
+        struct tl_meta_router r;
+        if (tl_meta_router_decode(rows.raw[i].data, rows.raw[i].len, &r) != 0) {
+            n_bad++;
+            continue;
+        }
+        int64_t left = r.lease_expires_ms - now;
+        bool alive = tl_meta_router_liveness(&r, r.incarnation, now) ==
+                     TL_META_ROUTER_ALIVE;
+        n_alive += alive;
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(r.id));
+        json_object_set_new(o, "incarnation",
+                            json_integer((json_int_t)r.incarnation));
+        json_object_set_new(o, "address", json_string(r.addr));
+        json_object_set_new(o, "lease_expires_ms",
+                            json_integer(r.lease_expires_ms));
+        json_object_set_new(o, "lease_remaining_ms",
+                            json_integer(left > 0 ? left : 0));
+        json_object_set_new(o, "alive", json_boolean(alive));
+        json_array_append_new(list, o);
+        if (!json) {
+            char lease[32];
+            if (alive)
+                snprintf(lease, sizeof lease, "%.1f s", (double)left / 1000);
+            else
+                snprintf(lease, sizeof lease, "expired %.1f s ago",
+                         (double)-left / 1000);
+            printf("%-10u %-20llu %-22s %s\n", r.id,
+                   (unsigned long long)r.incarnation, r.addr, lease);
+        }
+    }
+    if (json) {
+        json_t *out = json_object();
+        json_object_set_new(out, "routers", list);
+        json_object_set_new(out, "alive", json_integer((json_int_t)n_alive));
+        print_json(out);
+        json_decref(out);
+    } else {
+        json_decref(list);
+        printf("\n%zu router%s, %zu alive\n", rows.n - n_bad,
+               rows.n - n_bad == 1 ? "" : "s", n_alive);
+    }
+    if (n_bad > 0)
+        fprintf(stderr, "shardctl: %zu router record%s could not be read\n",
+                n_bad, n_bad == 1 ? "" : "s");
+    meta_rows_close(&rows);
+    return 0;
 }

@@ -118,6 +118,9 @@ usage(FILE *f)
                "  tso [N]                N timestamps (default 1) from the "
                "meta group's\n"
                "                         timestamp oracle\n"
+               "  routers                every running router: id, "
+               "incarnation, address,\n"
+               "                         lease left\n"
                "  help                   this text\n"
                "\n"
                "--timeout S bounds wait and the replica/leader commands "
@@ -1118,6 +1121,13 @@ static const struct {
             "counter, each greater than every timestamp\nthe cluster "
             "issued before. --json prints the first, the count and the\n"
             "physical time.\n"},
+    {"routers", "usage: shardctl routers [--json]\n"
+                "The routers registered in the meta group: id (--router-id), "
+                "incarnation\n(a timestamp taken when it started, greater "
+                "after every restart), the\naddress clients use, and the "
+                "lease left (renewed every second, 5 s\nlong). A router that "
+                "stops cleanly removes its record; one that died\nshows an "
+                "expired lease until it restarts with the same id.\n"},
 };
 
 /* Print the help of @cmd; false if there is no such command. */
@@ -1276,7 +1286,7 @@ main(int argc, char **argv)
     }
     bool no_args = strcmp(cmd, "status") == 0 || strcmp(cmd, "wait") == 0 ||
                    strcmp(cmd, "nodes") == 0 || strcmp(cmd, "shards") == 0 ||
-                   strcmp(cmd, "tables") == 0;
+                   strcmp(cmd, "tables") == 0 || strcmp(cmd, "routers") == 0;
     if (no_args && n_args > 0) {
         fprintf(stderr, "shardctl: unexpected argument %s\n", args[0]);
         return 2;
@@ -1300,6 +1310,8 @@ main(int argc, char **argv)
         rv = shardctl_vschema(&cfg, n_args, args, json);
     else if (strcmp(cmd, "tso") == 0)
         rv = shardctl_tso(&cfg, n_args, args, json);
+    else if (strcmp(cmd, "routers") == 0)
+        rv = shardctl_routers(&cfg, json);
     else if (strcmp(cmd, "route") == 0 && n_args == 1)
         rv = cmd_route(&cfg, router != NULL ? router : cfg.router_listen,
                        args[0], json);

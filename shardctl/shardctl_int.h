@@ -41,4 +41,9 @@ int shardctl_vschema(const struct tl_cluster_config *cfg, int argc, char **args,
 int shardctl_tso(const struct tl_cluster_config *cfg, int argc, char **args,
                  bool json);
 
+/** `shardctl routers`: every router record of the meta group (id,
+ * incarnation, address, lease left). 0, or 1 when the meta group cannot
+ * be read (message on stderr). */
+int shardctl_routers(const struct tl_cluster_config *cfg, bool json);
+
 #endif

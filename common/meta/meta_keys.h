@@ -33,6 +33,11 @@
  *                                              meta group itself
  *   18 TL_META_INDEX_SETTINGS -                2 columns: packed
  *                                              talus.ClusterSettings, 18
+ *   20 TL_META_INDEX_ROUTER   int8 router id   4 columns: router id,
+ *                                              incarnation (int8), address
+ *                                              (text), lease expiry (int8,
+ *                                              wall clock ms);
+ *                                              meta_routers.h
  *
  * Indexes 1..4 are the catalog: every catalog change (a table, a vschema
  * entry) writes map version + 1 in the same conditional batch. Indexes 5
@@ -83,6 +88,7 @@ enum tl_meta_index {
     TL_META_INDEX_NODE = 16,       /* registry: node records */
     TL_META_INDEX_SHARD = 17,      /* registry: shard records */
     TL_META_INDEX_SETTINGS = 18,   /* registry: cluster settings */
+    TL_META_INDEX_ROUTER = 20,     /* routers: incarnation and lease */
 };
 /** One past the last registry index: registry rows are the keys in
  * [prefix(0, TL_META_INDEX_NODE), prefix(0, TL_META_REGISTRY_END)). */

@@ -16,8 +16,10 @@
 #include "common/meta/meta_keys.h"
 #include "log.h"
 #include "router/core/catalog.h"
+#include "router/core/incarnation.h"
 #include "router/core/router_int.h"
 #include "router/core/sequences.h"
+#include "router/core/tso_client.h"
 
 #define MOD "router"
 /* How often a leader hint naming an unknown node may fetch the map. */
@@ -109,8 +111,20 @@ router_init(struct router *r, const struct tl_cluster_config *cfg)
     rv = sequences_create(r, &r->sequences);
     if (rv != 0)
         goto err_catalog;
+    struct tso_client_ops tso_ops = {
+        .arg = r,
+        .fetch_cb = tso_client_rpc_fetch,
+        .default_budget_ms =
+            (int)(router_default_deadline(r) - router_now_ms()),
+    };
+    rv = tso_client_create(&tso_ops, &r->tso);
+    if (rv != 0)
+        goto err_sequences;
     return 0;
 
+err_sequences:
+    sequences_destroy(r->sequences);
+    r->sequences = NULL;
 err_catalog:
     catalog_destroy(r->catalog);
     r->catalog = NULL;
@@ -125,9 +139,20 @@ err_mu:
 void
 router_close(struct router *r)
 {
-    tl_info(MOD, "event=router_stats leader_changes=%llu retries=%llu",
+    struct tso_client_stats ts = {0};
+    incarnation_stop(r->incarnation);
+    r->incarnation = NULL;
+    if (r->tso != NULL)
+        tso_client_stats(r->tso, &ts);
+    tl_info(MOD,
+            "event=router_stats leader_changes=%llu retries=%llu "
+            "tso_requests=%llu timestamps=%llu",
             (unsigned long long)atomic_load(&r->client.n_leader_changes),
-            (unsigned long long)atomic_load(&r->client.n_retries));
+            (unsigned long long)atomic_load(&r->client.n_retries),
+            (unsigned long long)ts.n_requests,
+            (unsigned long long)ts.n_timestamps);
+    tso_client_destroy(r->tso);
+    r->tso = NULL;
     sequences_destroy(r->sequences);
     r->sequences = NULL;
     catalog_destroy(r->catalog);

@@ -14,9 +14,11 @@
 #include "common/client/client.h"
 #include "rpc.h"
 
-struct catalog;   /* router/core/catalog.h */
-struct sequences; /* router/core/sequences.h */
-struct backends;  /* router/session/backends.h */
+struct catalog;     /* router/core/catalog.h */
+struct sequences;   /* router/core/sequences.h */
+struct tso_client;  /* router/core/tso_client.h */
+struct incarnation; /* router/core/incarnation.h */
+struct backends;    /* router/session/backends.h */
 
 /* Defaults of struct router_limits (router_init()). The startup timeout
  * is PostgreSQL's authentication_timeout idea, shorter: a client that
@@ -50,11 +52,18 @@ struct router {
     int64_t map_at_ms;      /* last fetch (router_now_ms), under map_mu */
     struct catalog *catalog;
     struct sequences *sequences; /* cached blocks of sequence values */
+    struct tso_client *tso;      /* batched timestamps of the oracle */
+    /* This router's record in the meta group (incarnation_start() from
+     * main(); NULL in unit tests and until then). */
+    struct incarnation *incarnation;
     /* Client connections: slots, cancel keys. Created by main() before
      * the first connection (NULL in unit tests: no limits, no cancel). */
     struct backends *backends;
     struct router_limits limits;
-    uint32_t router_id; /* random, for row ids and backend keys */
+    /* --router-id, else random: names its record in the meta group, and
+     * goes into row ids and backend keys. Set before the first
+     * connection, read-only afterwards. */
+    uint32_t router_id;
     atomic_uint_fast64_t n_queries;
 };
 
@@ -75,7 +84,8 @@ int router_learn_nodes(struct router *r, int min_interval_ms);
  * where none is known yet (tl_client_seed_leaders()). Cannot fail. */
 void router_seed_leaders(struct router *r, const Talus__ClusterMap *m);
 
-/** Release everything router_init() made (logs the retry counters). */
+/** Release everything router_init() made, and stop r->incarnation if it
+ * was started (logs the retry and timestamp counters). */
 void router_close(struct router *r);
 
 /** The client for the node believed to lead @shard: the last leader a

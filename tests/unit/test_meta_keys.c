@@ -14,6 +14,7 @@
 
 #include "cluster_config.h"
 #include "common/meta/meta_keys.h"
+#include "common/meta/meta_routers.h"
 #include "keycodec.h"
 #include "row.h"
 
@@ -683,6 +684,112 @@ test_table_defaults_codec(void **state)
     tl_arena_close(&a);
 }
 
+/* A router record's key is prefix(0, 20) | int8 id; its row (id,
+ * incarnation, address, expiry) decodes back; rows with a NULL, a
+ * missing column, a zero incarnation or an id beyond 32 bits are
+ * refused. */
+static void
+test_router_codec(void **state)
+{
+    (void)state;
+    struct tl_buf k, r;
+    tl_buf_init(&k);
+    tl_buf_init(&r);
+    tl_meta_key_router(&k, 7);
+    ASSERT_BYTES(&k, "\0\0\0\0\0\0\0\x14"
+                     "\x02\x80\0\0\0\0\0\0\x07");
+    struct tl_meta_router in = {.id = 7,
+                                .incarnation = 0x123456789aULL,
+                                .lease_expires_ms = 1700000000000LL};
+    snprintf(in.addr, sizeof in.addr, "127.0.0.1:5432");
+    tl_meta_router_encode(&r, &in);
+    ASSERT_BYTES(&r, "\x01\x01\x04\x04\x0e\x04\xb4\xe2\xb3\xc5\xc6\x04\x06\x0e"
+                     "127.0.0.1:5432"
+                     "\x04\x80\xa0\xab\xfe\xf9\x62");
+    struct tl_meta_router out;
+    memset(&out, 0xAB, sizeof out);
+    assert_int_equal(tl_meta_router_decode(r.data, r.len, &out), 0);
+    assert_int_equal(out.id, 7);
+    assert_true(out.incarnation == in.incarnation);
+    assert_true(out.lease_expires_ms == in.lease_expires_ms);
+    assert_string_equal(out.addr, "127.0.0.1:5432");
+
+    /* Refused rows leave the output alone. */
+    struct tl_value bad[4] = {
+        tl_value_int(TL_TYPE_INT8, 7), tl_value_int(TL_TYPE_INT8, 5),
+        tl_value_text(TL_TYPE_TEXT, "a:1", 3), tl_value_int(TL_TYPE_INT8, 9)};
+    struct tl_value keep;
+    for (int col = 0; col < 6; col++) {
+        tl_buf_reset(&r);
+        if (col < 4) {
+            keep = bad[col];
+            bad[col] = tl_value_null(keep.type);
+            tl_row_encode(bad, 4, 1, &r);
+            bad[col] = keep;
+        } else if (col == 4) {
+            tl_row_encode(bad, 3, 1, &r); /* no expiry */
+        } else {
+            keep = bad[1];
+            bad[1] = tl_value_int(TL_TYPE_INT8, 0); /* incarnation 0 */
+            tl_row_encode(bad, 4, 1, &r);
+            bad[1] = keep;
+        }
+        memset(&out, 0, sizeof out);
+        assert_int_equal(tl_meta_router_decode(r.data, r.len, &out),
+                         TL_ECORRUPT);
+        assert_int_equal(out.incarnation, 0);
+    }
+    bad[0] = tl_value_int(TL_TYPE_INT8, (int64_t)UINT32_MAX + 1);
+    tl_buf_reset(&r);
+    tl_row_encode(bad, 4, 1, &r);
+    assert_int_equal(tl_meta_router_decode(r.data, r.len, &out), TL_ECORRUPT);
+    tl_buf_close(&k);
+    tl_buf_close(&r);
+}
+
+/* Liveness of incarnation X: alive while its record holds X and the lease
+ * has not run out; dead once it ran out, with no record, or when the
+ * record holds an older incarnation; superseded by a newer one. From a
+ * row the same, an unreadable row counting as none. */
+static void
+test_router_liveness(void **state)
+{
+    (void)state;
+    struct tl_meta_router rec = {
+        .id = 3, .incarnation = 100, .lease_expires_ms = 5000};
+    snprintf(rec.addr, sizeof rec.addr, "h:1");
+    assert_int_equal(tl_meta_router_liveness(&rec, 100, 4999),
+                     TL_META_ROUTER_ALIVE);
+    assert_int_equal(tl_meta_router_liveness(&rec, 100, 5000),
+                     TL_META_ROUTER_DEAD);
+    assert_int_equal(tl_meta_router_liveness(&rec, 99, 0),
+                     TL_META_ROUTER_SUPERSEDED);
+    assert_int_equal(tl_meta_router_liveness(&rec, 99, 9999),
+                     TL_META_ROUTER_SUPERSEDED);
+    assert_int_equal(tl_meta_router_liveness(&rec, 101, 0),
+                     TL_META_ROUTER_DEAD);
+    assert_int_equal(tl_meta_router_liveness(NULL, 100, 0),
+                     TL_META_ROUTER_DEAD);
+    struct tl_buf r;
+    tl_buf_init(&r);
+    tl_meta_router_encode(&r, &rec);
+    assert_int_equal(tl_meta_router_row_liveness(r.data, r.len, 100, 1),
+                     TL_META_ROUTER_ALIVE);
+    assert_int_equal(tl_meta_router_row_liveness(r.data, r.len, 7, 1),
+                     TL_META_ROUTER_SUPERSEDED);
+    assert_int_equal(tl_meta_router_row_liveness(NULL, 0, 100, 1),
+                     TL_META_ROUTER_DEAD);
+    assert_int_equal(tl_meta_router_row_liveness(r.data, 2, 100, 1),
+                     TL_META_ROUTER_DEAD);
+    assert_string_equal(tl_meta_router_liveness_name(TL_META_ROUTER_SUPERSEDED),
+                        "superseded");
+    assert_string_equal(tl_meta_router_liveness_name(TL_META_ROUTER_ALIVE),
+                        "alive");
+    assert_string_equal(tl_meta_router_liveness_name(TL_META_ROUTER_DEAD),
+                        "dead");
+    tl_buf_close(&r);
+}
+
 int
 main(void)
 {
@@ -700,6 +807,8 @@ main(void)
         cmocka_unit_test(test_record_codec),
         cmocka_unit_test(test_scans),
         cmocka_unit_test(test_registry_collect),
+        cmocka_unit_test(test_router_codec),
+        cmocka_unit_test(test_router_liveness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
