@@ -51,15 +51,18 @@ pgbench_init(const char *steps)
     char port[16], scale[16];
     snprintf(port, sizeof(port), "%u", th_router_port(&cluster));
     snprintf(scale, sizeof(scale), "%d", SCALE);
-    char *argv[] = {"pgbench", "-h",    "127.0.0.1", "-p",
-                    port,      "-U",    "test",      "-i",
-                    "-s",      scale,   "-I",        (char *)steps,
-                    "test",    NULL};
+    char *argv[] = {"pgbench", "-h",          "127.0.0.1", "-p", port,
+                    "-U",      "test",        "-i",        "-s", scale,
+                    "-I",      (char *)steps, "test",      NULL};
     if (steps == NULL) {
         argv[10] = "test";
         argv[11] = NULL;
     }
-    return th_run(argv, NULL);
+    int rv = th_run(argv, NULL);
+    if (rv == 127)
+        fprintf(stderr, "pgbench: cannot run it (Debian's postgresql-15 "
+                        "package has it); run scripts/install-deps\n");
+    return rv;
 }
 
 /* pgbench's server-side generation (-I G) without BEGIN/COMMIT: the
