@@ -532,20 +532,32 @@ rewrite_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
                               &bad_line);
 }
 
-/* COPY's errors in the words of PostgreSQL's rewrite: a duplicate key is
- * the unique index that could not be built, a NULL left in a NOT NULL
- * column (a default that is NULL) a column that contains null values. */
-static void
-reword_error(struct sql_stmt *st, const struct rewrite *rw)
+/* COPY's errors (@rv, st->err) in the words of PostgreSQL's rewrite: a
+ * duplicate key is the unique index that could not be built, a NULL left
+ * in a NOT NULL column (a default that is NULL) a column that contains
+ * null values. Returns the code to report. */
+static int
+reword_error(struct sql_stmt *st, const struct rewrite *rw, int rv)
 {
     struct tl_error *e = &st->err;
     e->context[0] = '\0';
+    /* The new rows' id is in no catalog yet: a node that saw a newer
+     * catalog (DDL elsewhere meanwhile) refuses them, and the reloaded
+     * catalog does not know the id. Nothing changed; a retry can work. */
+    if (rv == TL_ESTALE) {
+        sql_error(st, TL_ECONFLICT, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                  "could not rewrite table \"%s\": the catalog changed at "
+                  "the same time",
+                  rw->from->name);
+        tl_error_hint(e, "Retry the statement.");
+        return TL_ECONFLICT;
+    }
     /* A write cut off by a cancel or statement_timeout may or may not have
      * been applied, but only under the new id, which no table has: the
      * table is unchanged, the statement simply canceled. */
     if (strcmp(e->sqlstate, TL_SQLSTATE_TRANSACTION_RESOLUTION_UNKNOWN) == 0 &&
         st->interrupted && sql_check_interrupts(st) != 0)
-        return;
+        return rv;
     if (strcmp(e->sqlstate, TL_SQLSTATE_UNIQUE_VIOLATION) == 0 &&
         rw->ctx->pk_name != NULL) {
         snprintf(e->message, sizeof(e->message),
@@ -554,7 +566,7 @@ reword_error(struct sql_stmt *st, const struct rewrite *rw)
         if (tail != NULL)
             snprintf(tail, sizeof(e->detail) - (size_t)(tail - e->detail),
                      " is duplicated.");
-        return;
+        return rv;
     }
     const char *prefix = "null value in column \"";
     if (strcmp(e->sqlstate, TL_SQLSTATE_NOT_NULL_VIOLATION) == 0 &&
@@ -568,6 +580,7 @@ reword_error(struct sql_stmt *st, const struct rewrite *rw)
             null_in_column(st, column, rw->to->name);
         }
     }
+    return rv;
 }
 
 /* Read every row of @from and write it under the new description; on
@@ -588,7 +601,7 @@ copy_rows(struct sql_stmt *st, struct rewrite *rw)
     if (rv == 0)
         rv = copy_in_finish(rw->ci, &n, &bad_line);
     if (rv != 0) {
-        reword_error(st, rw);
+        rv = reword_error(st, rw, rv);
         copy_in_abort(rw->ci);
     }
     return rv;
