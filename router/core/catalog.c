@@ -672,9 +672,9 @@ catalog_create_table(struct catalog *c, struct tl_table *t,
 /* Delete every row of @t on every shard (a range delete can be repeated
  * safely, so each shard follows leader changes). DROP is rare: one shard
  * after another keeps this simple. */
-static int
-drop_rows(struct catalog *c, const struct tl_table *t, uint64_t version,
-          struct tl_error *err)
+int
+catalog_delete_rows(struct catalog *c, const struct tl_table *t,
+                    uint64_t version, struct tl_error *err)
 {
     struct tl_buf start, end;
     tl_buf_init(&start);
@@ -773,7 +773,7 @@ catalog_drop_table(struct catalog *c, const char *name, struct tl_error *err)
         catch_up(c, version);
         tl_info(MOD, "event=drop_table table=%s id=%u version=%llu", name,
                 t->id, (unsigned long long)version);
-        rv = drop_rows(c, t, version, err);
+        rv = catalog_delete_rows(c, t, version, err);
     }
     tl_table_destroy(t);
     tl_arena_close(&a);
@@ -898,4 +898,148 @@ catalog_vschema_entry(struct catalog *c, const char *name, struct tl_arena *a,
         return TL_ENOTFOUND;
     *json = tl_arena_strndup(a, p, len);
     return 0;
+}
+
+int
+catalog_new_table_id(struct catalog *c, uint32_t *id, struct tl_error *err)
+{
+    struct tl_arena a;
+    tl_arena_init(&a);
+    int rv = TL_ECONFLICT;
+    for (int attempt = 0; attempt < CATALOG_RETRIES && rv == TL_ECONFLICT;
+         attempt++) {
+        bool have;
+        int64_t next;
+        tl_arena_reset(&a);
+        rv = catalog_read_next_id(c, &a, &have, &next, err);
+        if (rv != 0)
+            break;
+        struct tl_buf key, val, old;
+        tl_buf_init(&key);
+        tl_buf_init(&val);
+        tl_buf_init(&old);
+        tl_meta_key_next_id(&key);
+        tl_meta_counter_encode(&val, next + 1);
+        tl_meta_counter_encode(&old, next);
+        Talus__Mutation *m[1];
+        m[0] = catalog_make_mut(&a, TALUS__MUTATION__KIND__PUT, &key, &val,
+                                have ? TALUS__MUTATION__COND__EQUALS
+                                     : TALUS__MUTATION__COND__ABSENT,
+                                have ? &old : NULL);
+        int failed;
+        rv = catalog_write_batch(c, TL_META_GROUP, m, 1, &failed, err);
+        tl_buf_close(&key);
+        tl_buf_close(&val);
+        tl_buf_close(&old);
+        if (rv == 0)
+            *id = (uint32_t)next;
+    }
+    if (rv == TL_ECONFLICT)
+        tl_error_set(err, rv, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                     "could not take a table id: too much concurrent DDL");
+    tl_arena_close(&a);
+    return rv;
+}
+
+/* One attempt of catalog_swap_table(): *@failed says which mutation's
+ * condition failed (0: the table's description). */
+static int
+swap_once(struct catalog *c, const struct tl_table *from,
+          const struct tl_table *to, struct tl_arena *a, uint64_t *version,
+          int *failed, struct tl_error *err)
+{
+    struct catalog_row *rows, *seq_rows;
+    size_t n, n_seqs;
+    struct tl_buf key, expect, val;
+    tl_buf_init(&key);
+    tl_meta_key_table(&key, from->name);
+    int rv = catalog_scan_key(c, &key, a, &rows, &n, err);
+    struct tl_table *t = NULL;
+    if (rv == 0 &&
+        (n == 0 || tl_meta_table_decode(rows[0].p, rows[0].len, &t) != 0))
+        rv = TL_ENOTFOUND;
+    if (rv == 0 &&
+        (t->id != from->id || t->schema_version != from->schema_version))
+        rv = tl_error_set(err, TL_ECONFLICT,
+                          TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                          "table \"%s\" was changed by another statement at "
+                          "the same time",
+                          from->name);
+    tl_table_destroy(t);
+    if (rv == 0)
+        rv = catalog_scan_index(c, TL_META_INDEX_SEQUENCE, a, &seq_rows,
+                                &n_seqs, err);
+    if (rv != 0) {
+        tl_buf_close(&key);
+        return rv;
+    }
+    Talus__Mutation **m = tl_arena_alloc(a, (n_seqs + 2) * sizeof(*m));
+    size_t k = 0;
+    tl_buf_init(&expect);
+    tl_buf_init(&val);
+    tl_buf_append(&expect, rows[0].p, rows[0].len);
+    tl_meta_table_encode(&val, to);
+    m[k++] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &key, &val,
+                              TALUS__MUTATION__COND__EQUALS, &expect);
+    /* The table's serial and identity sequences follow it to its new id,
+     * in the same write. */
+    for (size_t i = 0; i < n_seqs; i++) {
+        struct tl_sequence s;
+        if (tl_meta_sequence_decode(seq_rows[i].p, seq_rows[i].len, &s) != 0 ||
+            s.owner_table != from->id)
+            continue;
+        s.owner_table = to->id;
+        tl_buf_reset(&key);
+        tl_buf_reset(&val);
+        tl_buf_reset(&expect);
+        tl_meta_key_sequence(&key, s.name);
+        tl_meta_sequence_encode(&val, &s);
+        tl_buf_append(&expect, seq_rows[i].p, seq_rows[i].len);
+        m[k++] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &key, &val,
+                                  TALUS__MUTATION__COND__EQUALS, &expect);
+    }
+    rv = version_mutation(c, a, &m[k], version, err);
+    if (rv == 0)
+        rv = catalog_write_batch(c, TL_META_GROUP, m, k + 1, failed, err);
+    tl_buf_close(&key);
+    tl_buf_close(&expect);
+    tl_buf_close(&val);
+    return rv;
+}
+
+int
+catalog_swap_table(struct catalog *c, const struct tl_table *from,
+                   const struct tl_table *to, uint64_t *version,
+                   struct tl_error *err)
+{
+    struct tl_arena a;
+    tl_arena_init(&a);
+    int rv = TL_ECONFLICT;
+    int failed = -1;
+    for (int attempt = 0; attempt < CATALOG_RETRIES; attempt++) {
+        failed = -1;
+        tl_arena_reset(&a);
+        rv = swap_once(c, from, to, &a, version, &failed, err);
+        if (rv != TL_ECONFLICT || failed == -1)
+            break; /* done, a real error, or a change of the table */
+    }
+    if (rv == 0) {
+        cache_remove(c, from->name);
+        cache_put(c, to);
+        catch_up(c, *version);
+        tl_info(MOD,
+                "event=swap_table table=%s id=%u new_id=%u schema=%u "
+                "version=%llu",
+                to->name, from->id, to->id, to->schema_version,
+                (unsigned long long)*version);
+    } else if (rv == TL_ECONFLICT && failed >= 0) {
+        tl_error_set(err, rv, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                     failed == 0 ? "table \"%s\" was changed by another "
+                                   "statement at the same time"
+                                 : "could not alter table \"%s\": too much "
+                                   "concurrent DDL",
+                     from->name);
+    }
+    tl_arena_close(&a);
+    return rv;
 }

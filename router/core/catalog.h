@@ -70,7 +70,8 @@ int catalog_drop_table(struct catalog *c, const char *name,
 /** Changes a table description (ALTER TABLE): called with a copy of the
  * stored description (*@t, freed with tl_table_destroy(); the callback
  * may change it in place, or destroy it and put another in its place)
- * whose id it must keep; it may change the name. 0, or an error code with
+ * whose id it must keep (a new id goes through catalog_swap_table()); it
+ * may change the name. 0, or an error code with
  * @err filled: nothing is written. */
 typedef int (*catalog_edit_fn)(struct tl_table **t, void *arg,
                                struct tl_error *err);
@@ -83,6 +84,32 @@ typedef int (*catalog_edit_fn)(struct tl_table **t, void *arg,
  * a name taken; @edit's errors as it reports them. */
 int catalog_alter_table(struct catalog *c, const char *name,
                         catalog_edit_fn edit, void *arg, struct tl_error *err);
+
+/** Take a table id from the id counter for a table about to be rewritten
+ * (ALTER TABLE ... ADD PRIMARY KEY): its new rows are written under *@id
+ * before catalog_swap_table() makes them the table's. Ids are never
+ * reused. 40001 (reported) after CATALOG_RETRIES counter races; an
+ * unreachable meta group is reported in @err. */
+int catalog_new_table_id(struct catalog *c, uint32_t *id, struct tl_error *err);
+
+/** Put @to (borrowed; id from catalog_new_table_id(), name and schema
+ * version already set: @from's schema version + 1) in the place of table
+ * @from->name, if that is still stored as @from (same id and schema
+ * version), in one conditional write of the meta group that also hands
+ * the sequences owned by @from over to @to and moves the map version
+ * (*@version gets it). Nothing is written on failure. TL_ENOTFOUND (no
+ * report) when the table is gone; TL_ECONFLICT with 40001 reported when
+ * another statement changed it meanwhile. */
+int catalog_swap_table(struct catalog *c, const struct tl_table *from,
+                       const struct tl_table *to, uint64_t *version,
+                       struct tl_error *err);
+
+/** Delete every row of @t (its key range) on every shard, one shard after
+ * another; each request carries map version @version, so every shard
+ * leader learns it. Best effort past the first failure (reported in @err):
+ * rows left behind are under an id no table has any more. */
+int catalog_delete_rows(struct catalog *c, const struct tl_table *t,
+                        uint64_t version, struct tl_error *err);
 
 /** Reload the cache from the meta group unless it is loaded at
  * @min_version or newer (0: always reload). Errors as catalog_lookup(). */
