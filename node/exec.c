@@ -772,8 +772,9 @@ build_batch(struct scan_ctx *c, struct mod_state *s, bool is_delete,
 /* One attempt: scan, build, propose. 1 means "retry", 0 done. */
 static int
 modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
-            uint64_t request_id, uint64_t read_index, const struct assign *as,
-            exec_propose_fn propose, void *ctx, uint64_t *count)
+            const Talus__TxnInfo *txn, uint64_t request_id, uint64_t read_index,
+            const struct assign *as, exec_propose_fn propose, void *ctx,
+            uint64_t *count)
 {
     struct mod_state s = {0};
     Talus__WriteBatch wb;
@@ -810,6 +811,7 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
     wb.affected = s.n;
     wb.has_read_index = read_index != 0;
     wb.read_index = read_index;
+    wb.txn = (Talus__TxnInfo *)txn; /* prewrite (borrowed; NULL: commit) */
     rv = propose(ctx, &wb, &res, c->err);
     if (rv != 0)
         return rv;
@@ -825,16 +827,23 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
         return 1;
     if (res.outcome == FSM_LOCKED)
         return tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
-                            "could not change a row locked by a transaction");
+                            "could not obtain lock on row in relation \"%s\"",
+                            c->t->name);
+    if (res.outcome == FSM_CONFLICT)
+        return tl_error_set(c->err, TL_ECONFLICT,
+                            TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                            "could not serialize access due to concurrent "
+                            "update");
     return tl_error_set(c->err, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
                         "write batch rejected by the state machine");
 }
 
 int
 exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
-            const Talus__ModifyFragment *mf, uint64_t request_id,
-            uint64_t read_index, exec_propose_fn propose, void *ctx,
-            struct tl_arena *a, uint64_t *count, struct tl_error *err)
+            const Talus__TxnInfo *txn, const Talus__ModifyFragment *mf,
+            uint64_t request_id, uint64_t read_index, exec_propose_fn propose,
+            void *ctx, struct tl_arena *a, uint64_t *count,
+            struct tl_error *err)
 {
     struct scan_ctx c;
     struct assign *as = NULL;
@@ -858,7 +867,7 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
                               "update");
             break;
         }
-        rv = modify_once(&c, mf, request_id, read_index, as, propose, ctx,
+        rv = modify_once(&c, mf, txn, request_id, read_index, as, propose, ctx,
                          count);
         if (rv == 1)
             rv = 0; /* a concurrent writer won: re-scan and retry */

@@ -80,7 +80,8 @@ int exec_scan(struct store *st, struct store_cf *cf,
               const struct exec_limits *lim, struct tl_arena *a,
               struct exec_scan_result *out, struct tl_error *err);
 
-/** Run modify fragment @mf over @cf (its scan through @view): UPDATE
+/** Run modify fragment @mf over @cf (its scan through @view; with @txn,
+ * borrowed, its batch prewrites for that transaction): UPDATE
  * (assignments) or DELETE of the rows its scan selects, as one atomic
  * conditional WriteBatch proposed through @propose(@ctx, ...). Re-scans and
  * retries when a concurrent writer changed a row, up to EXEC_MODIFY_RETRIES
@@ -93,9 +94,9 @@ int exec_scan(struct store *st, struct store_cf *cf,
  * Errors: 23505 (new primary key exists), 23502, cast and expression
  * errors, whatever @propose reports. */
 int exec_modify(struct store *st, struct store_cf *cf,
-                const struct mvcc_read *view, const Talus__ModifyFragment *mf,
-                uint64_t request_id, uint64_t read_index,
-                exec_propose_fn propose, void *ctx, struct tl_arena *a,
-                uint64_t *count, struct tl_error *err);
+                const struct mvcc_read *view, const Talus__TxnInfo *txn,
+                const Talus__ModifyFragment *mf, uint64_t request_id,
+                uint64_t read_index, exec_propose_fn propose, void *ctx,
+                struct tl_arena *a, uint64_t *count, struct tl_error *err);
 
 #endif

@@ -1,5 +1,6 @@
 #include "fsm.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +21,12 @@ _Static_assert(sizeof(void *) >= 8, "fsm_result_pack needs 64-bit pointers");
 void *
 fsm_result_pack(const struct fsm_result *r)
 {
-    uint64_t v = (uint64_t)(r->outcome & 3) | ((uint64_t)(r->cond & 3) << 2) |
-                 ((uint64_t)(uint32_t)(r->mutation + 1) << 4) |
-                 ((r->affected & FSM_AFFECTED_MAX) << 36);
+    /* outcome 3 bits, cond 2, mutation + 1 24 (a batch fits one entry:
+     * far fewer mutations), affected 28. */
+    assert(r->mutation + 1 < (1 << 24));
+    uint64_t v = (uint64_t)(r->outcome & 7) | ((uint64_t)(r->cond & 3) << 3) |
+                 ((uint64_t)(uint32_t)(r->mutation + 1) << 5) |
+                 ((r->affected & FSM_AFFECTED_MAX) << 29);
     return (void *)(uintptr_t)v;
 }
 
@@ -30,10 +34,10 @@ void
 fsm_result_unpack(void *p, struct fsm_result *r)
 {
     uint64_t v = (uint64_t)(uintptr_t)p;
-    r->outcome = (int)(v & 3);
-    r->cond = (int)((v >> 2) & 3);
-    r->mutation = (int32_t)(uint32_t)(v >> 4) - 1;
-    r->affected = v >> 36;
+    r->outcome = (int)(v & 7);
+    r->cond = (int)((v >> 3) & 3);
+    r->mutation = (int32_t)(uint32_t)((v >> 5) & 0xFFFFFF) - 1;
+    r->affected = v >> 29;
     r->commit_ts = 0;
 }
 
@@ -370,7 +374,7 @@ fsm_applied(struct node_fsm *f)
  * a read error. */
 static int
 check_cond(struct node_fsm *f, const Talus__Mutation *m,
-           struct mvcc_reader **reader, int *ok)
+           const Talus__TxnInfo *txn, struct mvcc_reader **reader, int *ok)
 {
     size_t len = 0;
     char *v;
@@ -379,7 +383,20 @@ check_cond(struct node_fsm *f, const Talus__Mutation *m,
     if (m->cond == TALUS__MUTATION__COND__NONE ||
         m->kind == TALUS__MUTATION__KIND__DELETE_RANGE)
         return 0;
-    if (f->versioned) {
+    if (f->versioned && txn != NULL) {
+        /* The transaction's own view: its pending writes over the newest
+         * committed rows (another's lock fails the prewrite itself). */
+        struct mvcc_read r = mvcc_read_at(MVCC_TS_LATEST);
+        struct mvcc_lock lk;
+        uint8_t *lb = NULL;
+        int rv;
+        r.own_ts = txn->start_ts;
+        rv = mvcc_read_get(f->st, f->cf, &r, m->key.data, m->key.len, &v, &len,
+                           &lk, &lb);
+        free(lb);
+        if (rv != MVCC_OK)
+            return rv < 0 ? rv : TL_EIO;
+    } else if (f->versioned) {
         int rv;
         if (*reader == NULL)
             *reader = mvcc_reader_create(f->st, f->cf);
@@ -443,6 +460,66 @@ add_versioned(struct node_fsm *f, struct store_batch *wb,
     }
 }
 
+/* Add the prewrites of transaction batch @b to @wb (see add_all()):
+ * FSM_LOCKED or FSM_CONFLICT in @res, @wb emptied, when one cannot be
+ * made; res->affected counts the new lock records. */
+static int
+add_prewrites(struct node_fsm *f, struct store_batch *wb,
+              const Talus__WriteBatch *b, struct fsm_result *res)
+{
+    const Talus__TxnInfo *t = b->txn;
+    uint64_t seen = t->has_read_ts && t->read_ts > t->start_ts
+                        ? t->read_ts
+                        : t->start_ts - 1;
+    struct mvcc_lock lk = {.start_ts = t->start_ts,
+                           .ttl_ms = t->has_ttl_ms ? t->ttl_ms : 0,
+                           .owner = t->has_owner ? t->owner : 0,
+                           .primary = t->primary.data,
+                           .primary_len = t->has_primary ? t->primary.len : 0};
+    uint64_t fresh_n = 0;
+
+    for (size_t i = 0; i <= b->n_mutations; i++) {
+        const Talus__Mutation *m = i < b->n_mutations ? b->mutations[i] : NULL;
+        const void *key, *val = NULL;
+        size_t key_len, len = 0;
+        bool fresh;
+        int rv;
+        if (m == NULL) {
+            if (!t->lock_primary || !t->has_primary)
+                break;
+            lk.kind = MVCC_LOCK; /* the transaction's record */
+            key = t->primary.data;
+            key_len = t->primary.len;
+        } else if (m->kind == TALUS__MUTATION__KIND__PUT) {
+            lk.kind = MVCC_PUT;
+            key = m->key.data;
+            key_len = m->key.len;
+            val = m->value.data;
+            len = m->value.len;
+        } else if (m->kind == TALUS__MUTATION__KIND__DELETE) {
+            lk.kind = MVCC_DELETE;
+            key = m->key.data;
+            key_len = m->key.len;
+        } else {
+            return TL_EPROTO; /* a range delete is not transactional */
+        }
+        rv = mvcc_prewrite_seen(f->st, f->cf, wb, key, key_len, &lk, seen,
+                                val == NULL && lk.kind == MVCC_PUT ? "" : val,
+                                len, NULL, NULL, &fresh);
+        if (rv < 0)
+            return rv;
+        if (rv != MVCC_OK) {
+            store_batch_clear(wb);
+            res->outcome = rv == MVCC_LOCKED ? FSM_LOCKED : FSM_CONFLICT;
+            res->mutation = m != NULL ? (int32_t)i : -1;
+            return 0;
+        }
+        fresh_n += fresh;
+    }
+    res->affected = fresh_n;
+    return 0;
+}
+
 /* Add every mutation of @b to @wb. On a versioned shard they commit at
  * one timestamp above every earlier commit of the shard (the proposer's
  * b->commit_ts at least: see fsm.h), recorded with them; a key a
@@ -458,6 +535,8 @@ add_all(struct node_fsm *f, struct store_batch *wb, const Talus__WriteBatch *b,
             add_mutation(f, wb, b->mutations[i]);
         return 0;
     }
+    if (b->txn != NULL)
+        return add_prewrites(f, wb, b, res);
     if (b->n_mutations == 0)
         return 0;
     c = f->last_commit_ts + 1;
@@ -515,7 +594,7 @@ check_all(struct node_fsm *f, const Talus__WriteBatch *b,
         int rv;
         if (unchanged && b->mutations[i]->cond == TALUS__MUTATION__COND__EQUALS)
             continue;
-        rv = check_cond(f, b->mutations[i], &reader, &ok);
+        rv = check_cond(f, b->mutations[i], b->txn, &reader, &ok);
         if (rv != 0) {
             mvcc_reader_destroy(reader);
             return rv;
@@ -567,8 +646,10 @@ fsm_entry_encode(const Talus__WriteBatch *wb, struct raft_buffer *out)
 {
     size_t n = talus__write_batch__get_packed_size(wb);
     /* Packed in place: a large batch is not copied twice. */
-    talus__write_batch__pack(wb, entry_alloc(FSM_ENTRY_WRITE, n, out) +
-                                     FSM_ENTRY_HEADER);
+    talus__write_batch__pack(
+        wb, entry_alloc(wb->txn != NULL ? FSM_ENTRY_PREWRITE : FSM_ENTRY_WRITE,
+                        n, out) +
+                FSM_ENTRY_HEADER);
 }
 
 int
@@ -605,13 +686,19 @@ apply_bad(struct node_fsm *f, struct store_batch *wb, uint64_t index,
  * fsm_apply_batch()), adding to @wb. */
 static int
 apply_write(struct node_fsm *f, struct store_batch *wb, uint64_t index,
-            const void *body, size_t n, struct fsm_result *res)
+            const void *body, size_t n, enum fsm_entry_kind kind,
+            struct fsm_result *res)
 {
     Talus__WriteBatch *b = talus__write_batch__unpack(NULL, n, body);
     int rv;
 
     if (b == NULL)
         return apply_bad(f, wb, index, "write_batch", res);
+    if ((kind == FSM_ENTRY_PREWRITE) != (b->txn != NULL) ||
+        (b->txn != NULL && (!f->versioned || b->txn->start_ts == 0))) {
+        talus__write_batch__free_unpacked(b, NULL);
+        return apply_bad(f, wb, index, "prewrite", res);
+    }
     if (b->has_request_id && b->request_id != 0) {
         uint64_t first;
         if (fsm_dedupe_lookup(f, b->request_id, res, &first)) {
@@ -633,8 +720,11 @@ apply_write(struct node_fsm *f, struct store_batch *wb, uint64_t index,
     if (rv != 0)
         goto out;
     if (res->outcome == FSM_OK) {
+        uint64_t fresh_locks = b->txn != NULL ? res->affected : 0;
         if (b->n_mutations > 0)
             f->last_write = index;
+        f->n_locks += fresh_locks;
+        res->affected = 0;
         if (b->has_affected)
             res->affected = b->affected & FSM_AFFECTED_MAX;
     }
@@ -660,6 +750,61 @@ out:
     return rv;
 }
 
+/* FSM_ENTRY_TXN_END: commit or roll back every lock of a transaction on
+ * the shard (mvcc_end_txn()); a commit raises the commit floor to its
+ * timestamp, so no later one-phase write commits below it.
+ * res->affected counts the locks ended. */
+static int
+apply_txn_end(struct node_fsm *f, struct store_batch *wb, uint64_t index,
+              const void *body, size_t n, struct fsm_result *res)
+{
+    Talus__TxnEndRequest *e = talus__txn_end_request__unpack(NULL, n, body);
+    uint64_t ended = 0, c;
+    int rv;
+
+    if (e == NULL || !f->versioned || e->start_ts == 0 ||
+        (e->has_commit_ts && e->commit_ts != 0 &&
+         e->commit_ts <= e->start_ts)) {
+        if (e != NULL)
+            talus__txn_end_request__free_unpacked(e, NULL);
+        return apply_bad(f, wb, index, "txn_end", res);
+    }
+    c = e->has_commit_ts ? e->commit_ts : 0;
+    rv = mvcc_end_txn(f->st, f->cf, wb, e->start_ts, c, &ended);
+    talus__txn_end_request__free_unpacked(e, NULL);
+    if (rv != 0) {
+        tl_error("fsm", "event=txn_end_failed shard=%u index=%llu rv=%d",
+                 f->shard, (unsigned long long)index, rv);
+        return rv;
+    }
+    dedupe_prune(&f->dedupe, wb, f->cf, index);
+    rv = commit(f, wb, index, c);
+    if (rv == 0) {
+        assert(f->n_locks >= ended);
+        f->n_locks -= ended;
+        if (ended > 0)
+            f->last_write = index;
+        res->affected = ended & FSM_AFFECTED_MAX;
+        res->commit_ts = c;
+    }
+    return rv;
+}
+
+/* FSM_ENTRY_READ_TS: a snapshot read at the timestamp in @body is about to
+ * be served: raise the commit floor to it, so that no write applied after
+ * this entry commits at or below it (the read would have missed it). */
+static int
+apply_read_ts(struct node_fsm *f, struct store_batch *wb, uint64_t index,
+              const void *body, size_t n, struct fsm_result *res)
+{
+    uint64_t ts;
+    if (n != 8 || !f->versioned)
+        return apply_bad(f, wb, index, "read_ts", res);
+    ts = tl_load_be64(body);
+    dedupe_prune(&f->dedupe, wb, f->cf, index);
+    return commit(f, wb, index, ts);
+}
+
 int
 fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
                 size_t len, struct fsm_result *res)
@@ -683,7 +828,14 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
     } else {
         switch (kind) {
         case FSM_ENTRY_WRITE:
-            rv = apply_write(f, wb, index, body, n, res);
+        case FSM_ENTRY_PREWRITE:
+            rv = apply_write(f, wb, index, body, n, kind, res);
+            break;
+        case FSM_ENTRY_TXN_END:
+            rv = apply_txn_end(f, wb, index, body, n, res);
+            break;
+        case FSM_ENTRY_READ_TS:
+            rv = apply_read_ts(f, wb, index, body, n, res);
             break;
         default:
             rv = apply_bad(f, wb, index, "unknown_kind", res);

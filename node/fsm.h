@@ -56,8 +56,10 @@ enum fsm_outcome {
     FSM_OK = 0,          /* applied (or a replay, skipped) */
     FSM_COND_FAILED = 1, /* a condition failed: mutation, cond say which */
     FSM_BAD_BATCH = 2,   /* the payload does not decode: nothing written */
-    FSM_LOCKED = 3,      /* a transaction locks the key of `mutation` (or
-                            committed it since the writer read): nothing
+    FSM_LOCKED = 3,      /* a transaction locks the key of `mutation`:
+                            nothing written */
+    FSM_CONFLICT = 4,    /* a prewrite met a version committed after its
+                            snapshot (first committer wins): nothing
                             written */
 };
 
@@ -110,7 +112,8 @@ struct node_fsm {
      * last_commit_ts is stored with the applied index (STORE_APPLIED_KEY);
      * guarded like last_write. */
     bool versioned;
-    uint64_t last_commit_ts;
+    uint64_t last_commit_ts; /* the commit floor: also raised by TxnEnd
+                                commits and FSM_ENTRY_READ_TS entries */
     /* Lock records in the column family (counted at start and after a
      * restore, then kept by apply): while none, a one-phase write skips
      * reading its key's lock. Guarded like last_write. */
@@ -180,7 +183,10 @@ bool fsm_dedupe_lookup(struct node_fsm *f, uint64_t request_id,
  * dispatches on the kind. Kinds are stored in raft logs: never renumber
  * one, never reuse a retired one. */
 enum fsm_entry_kind {
-    FSM_ENTRY_WRITE = 'W', /* a packed talus.WriteBatch (data, control) */
+    FSM_ENTRY_WRITE = 'W',    /* a packed talus.WriteBatch (data, control) */
+    FSM_ENTRY_PREWRITE = 'P', /* a packed talus.WriteBatch with txn set */
+    FSM_ENTRY_TXN_END = 'E',  /* a packed talus.TxnEndRequest */
+    FSM_ENTRY_READ_TS = 'T',  /* 8 bytes: a snapshot read's timestamp */
 };
 #define FSM_ENTRY_HEADER 8
 
@@ -190,8 +196,8 @@ enum fsm_entry_kind {
 void fsm_entry_encode_raw(enum fsm_entry_kind kind, const void *body,
                           size_t len, struct raft_buffer *out);
 
-/** Encode @wb as a FSM_ENTRY_WRITE payload into @out (as
- * fsm_entry_encode_raw()). */
+/** Encode @wb as a FSM_ENTRY_WRITE payload (FSM_ENTRY_PREWRITE when it
+ * carries a transaction) into @out (as fsm_entry_encode_raw()). */
 void fsm_entry_encode(const Talus__WriteBatch *wb, struct raft_buffer *out);
 
 /** The kind of payload @data/@len and its body (*@body, *@body_len,

@@ -232,16 +232,53 @@ expired(struct node_shard *sh, const Talus__Request *req,
     return true;
 }
 
-/* How a fragment reads shard @sh: the newest committed state (reads at
- * a snapshot timestamp come with transactions), or the plain keys of the
- * meta group. */
+/* How a fragment reads shard @sh: a transaction's view (its snapshot and
+ * its own pending writes), the newest committed state, or the plain keys
+ * of the meta group. */
 static struct mvcc_read
-shard_view(const struct node_shard *sh, const Talus__ScanFragment *sf)
+shard_view(const struct node_shard *sh, const Talus__TxnInfo *txn)
 {
     struct mvcc_read v = mvcc_read_at(MVCC_TS_LATEST);
-    (void)sf;
     v.raw = !sh->fsm.versioned;
+    if (txn != NULL && !v.raw) {
+        v.read_ts = txn->has_read_ts && txn->read_ts != 0 ? txn->read_ts
+                                                          : txn->start_ts;
+        v.own_ts = txn->start_ts;
+    }
     return v;
+}
+
+/* Confirm a read through @view before serving it: a snapshot read goes
+ * through the log (FSM_ENTRY_READ_TS raises the shard's commit floor to
+ * its timestamp, so nothing applied later commits where it could have
+ * seen it), any other read takes a read barrier. */
+static int
+confirm_read(struct node_shard *sh, const struct mvcc_read *view,
+             int64_t answer_by_ms, struct tl_error *err)
+{
+    struct raft_buffer buf;
+    struct fsm_result res;
+    char ts[8];
+
+    if (view->raw || view->read_ts == MVCC_TS_LATEST)
+        return node_read_barrier(sh, err);
+    store_encode_u64(view->read_ts, ts);
+    fsm_entry_encode_raw(FSM_ENTRY_READ_TS, ts, sizeof ts, &buf);
+    return node_propose_buf(sh, buf, 0, answer_by_ms, &res, err);
+}
+
+/* The error of a transactional write the state machine refused. */
+static int
+txn_outcome_error(struct node_shard *sh, const struct fsm_result *res,
+                  struct tl_error *err)
+{
+    if (res->outcome == FSM_LOCKED)
+        return tl_error_set(err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                            "could not obtain lock on row in shard %u",
+                            sh->shard);
+    return tl_error_set(err, TL_ECONFLICT,
+                        TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                        "could not serialize access due to concurrent update");
 }
 
 static void
@@ -262,14 +299,14 @@ handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
         return;
     /* Linearizable: everything committed before this read arrived is
      * applied, and we still lead (a deposed leader's barrier fails). */
-    rv = node_read_barrier(sh, &err);
+    view = shard_view(sh, req->txn);
+    rv = confirm_read(sh, &view, lim.answer_by_ms, &err);
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
         return;
     }
     if (expired(sh, req, &lim, "scan", a, resp))
         return;
-    view = shard_view(sh, req->scan);
     rv = exec_scan(n->st, sh->fsm.cf, &view, req->scan, &lim, a, &r, &err);
     if (rv == TL_ETIMEOUT) {
         /* Given up inside the scan loop: the reply goes nowhere, but the
@@ -335,9 +372,18 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
         req->write->request_id = req->request_id;
     }
     struct node_write_ctx w = {sh, lim.answer_by_ms};
+    if (req->txn != NULL)
+        req->write->txn = req->txn; /* prewrite: locks, values pending */
     rv = node_propose(&w, req->write, &res, &err);
+    if (req->txn != NULL)
+        req->write->txn = NULL; /* freed with the request, not the batch */
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
+        return;
+    }
+    if (res.outcome == FSM_LOCKED || res.outcome == FSM_CONFLICT) {
+        txn_outcome_error(sh, &res, &err);
+        set_error(a, resp, &err, res.mutation);
         return;
     }
     if (res.outcome == FSM_COND_FAILED) {
@@ -428,7 +474,8 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
         return;
     /* The scan half must see every committed write (conditions catch the
      * rest, but a stale scan could miss rows entirely). */
-    rv = node_read_barrier(sh, &err);
+    struct mvcc_read view = shard_view(sh, req->txn);
+    rv = confirm_read(sh, &view, lim.answer_by_ms, &err);
     /* Expired before its batch was built: nothing proposed, as a write. */
     if (rv == 0 && expired(sh, req, &lim, "modify", a, resp))
         return;
@@ -436,11 +483,11 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
      * is visible to the scan (WriteBatch.read_index). */
     uint64_t read_index = fsm_applied(&sh->fsm);
     struct node_write_ctx w = {sh, lim.answer_by_ms};
-    struct mvcc_read view = shard_view(sh, mf->scan);
     if (rv == 0 && mf->prepare && mf->prepared_id != 0) {
         struct keep_ctx k = {sh, mf->prepared_id};
-        rv = exec_modify(n->st, sh->fsm.cf, &view, mf, req->request_id,
-                         read_index, keep_batch, &k, a, &count, &err);
+        rv =
+            exec_modify(n->st, sh->fsm.cf, &view, req->txn, mf, req->request_id,
+                        read_index, keep_batch, &k, a, &count, &err);
     } else if (rv == 0) {
         struct fsm_result res;
         /* A retry of a modify whose batch is still in flight here: wait
@@ -457,8 +504,9 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
                                     &count, &err)
                      : 1;
         if (rv == 1)
-            rv = exec_modify(n->st, sh->fsm.cf, &view, mf, req->request_id,
-                             read_index, node_propose, &w, a, &count, &err);
+            rv = exec_modify(n->st, sh->fsm.cf, &view, req->txn, mf,
+                             req->request_id, read_index, node_propose, &w, a,
+                             &count, &err);
     }
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
@@ -642,6 +690,53 @@ handle_tso(struct node *n, const Talus__Request *req, struct tl_arena *a,
     resp->timestamp = first;
 }
 
+/* TxnEndRequest: commit or roll back a transaction's locks on the shard
+ * in one entry; the count is the number of locks ended. */
+static void
+handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
+               Talus__Response *resp)
+{
+    const Talus__TxnEndRequest *e = req->txn_end;
+    struct tl_error err;
+    struct fsm_result res;
+    struct exec_limits lim;
+    struct node_shard *sh;
+    struct raft_buffer buf;
+    size_t len;
+    uint8_t *body;
+    int rv;
+
+    tl_error_clear(&err);
+    request_limits(n, req, exec_now_ms(), &lim);
+    sh = admit(n, req, a, resp, true);
+    if (sh == NULL)
+        return;
+    if (!sh->fsm.versioned) {
+        tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "shard %u holds no transactions", sh->shard);
+        set_error(a, resp, &err, -1);
+        return;
+    }
+    len = talus__txn_end_request__get_packed_size(e);
+    body = tl_arena_alloc(a, len + 1);
+    talus__txn_end_request__pack(e, body);
+    fsm_entry_encode_raw(FSM_ENTRY_TXN_END, body, len, &buf);
+    /* Ending twice is harmless (the second finds no lock): no request id. */
+    rv = node_propose_buf(sh, buf, 0, lim.answer_by_ms, &res, &err);
+    if (rv != 0) {
+        fail_on(a, resp, &err, rv, sh);
+        return;
+    }
+    if (res.outcome != FSM_OK) {
+        tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "malformed transaction end");
+        set_error(a, resp, &err, -1);
+        return;
+    }
+    resp->has_count = true;
+    resp->count = res.affected;
+}
+
 static void
 dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
          Talus__Response *resp)
@@ -672,6 +767,9 @@ dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
         break;
     case TALUS__REQUEST__BODY_TSO:
         handle_tso(n, req, a, resp);
+        break;
+    case TALUS__REQUEST__BODY_TXN_END:
+        handle_txn_end(n, req, a, resp);
         break;
     default:
         tl_error_clear(&err);

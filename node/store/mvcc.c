@@ -304,12 +304,14 @@ mvcc_get(struct store *st, struct store_cf *cf, const void *key, size_t key_len,
 
 /* The conflict check of a write by @start_ts over the write records of
  * @key committed at or after start_ts: MVCC_WRITE_CONFLICT for another
- * transaction's PUT, DELETE or LOCK; MVCC_ROLLED_BACK for our own
- * rollback; else MVCC_OK, with *@committed set when our own transaction
- * already committed the key. TL_EIO, TL_ECORRUPT. */
+ * transaction's PUT, DELETE or LOCK committed after @seen (start_ts - 1:
+ * any; a later statement snapshot: what it did not see); MVCC_ROLLED_BACK
+ * for our own rollback; else MVCC_OK, with *@committed set when our own
+ * transaction already committed the key. TL_EIO, TL_ECORRUPT. */
 static int
-check_newer(struct store *st, struct store_cf *cf, const void *key,
-            size_t key_len, uint64_t start_ts, bool *committed)
+check_newer_seen(struct store *st, struct store_cf *cf, const void *key,
+                 size_t key_len, uint64_t start_ts, uint64_t seen,
+                 bool *committed)
 {
     struct store_iter *it = store_iter_create(st, cf, NULL);
     char *k = key_buf(key_len);
@@ -341,6 +343,8 @@ check_newer(struct store *st, struct store_cf *cf, const void *key,
         }
         if (w.kind == MVCC_ROLLBACK)
             continue; /* another transaction's rollback: no write */
+        if (w.commit_ts <= seen)
+            continue; /* the writer's snapshot saw it */
         rv = MVCC_WRITE_CONFLICT;
         break;
     }
@@ -350,51 +354,84 @@ check_newer(struct store *st, struct store_cf *cf, const void *key,
     return rv;
 }
 
+static int
+check_newer(struct store *st, struct store_cf *cf, const void *key,
+            size_t key_len, uint64_t start_ts, bool *committed)
+{
+    return check_newer_seen(st, cf, key, key_len, start_ts, start_ts - 1,
+                            committed);
+}
+
 int
 mvcc_prewrite(struct store *st, struct store_cf *cf, struct store_batch *b,
               const void *key, size_t key_len, const struct mvcc_lock *lk,
               const void *val, size_t len, struct mvcc_lock *other,
               uint8_t **other_buf)
 {
+    return mvcc_prewrite_seen(st, cf, b, key, key_len, lk, lk->start_ts - 1,
+                              val, len, other, other_buf, NULL);
+}
+
+int
+mvcc_prewrite_seen(struct store *st, struct store_cf *cf, struct store_batch *b,
+                   const void *key, size_t key_len, const struct mvcc_lock *lk,
+                   uint64_t seen, const void *val, size_t len,
+                   struct mvcc_lock *other, uint8_t **other_buf, bool *fresh)
+{
     struct mvcc_lock cur;
     uint8_t *cur_buf = NULL;
-    bool committed;
+    bool committed, ours = false;
     char *k, *lv;
     size_t klen, lvlen;
     int rv;
 
     assert(lk->kind == MVCC_PUT || lk->kind == MVCC_DELETE ||
            lk->kind == MVCC_LOCK);
+    if (fresh != NULL)
+        *fresh = false;
     rv = read_lock(st, cf, key, key_len, &cur, &cur_buf);
     if (rv < 0)
         return rv;
     if (rv == 1) {
-        bool ours = cur.start_ts == lk->start_ts;
+        ours = cur.start_ts == lk->start_ts;
+        enum mvcc_kind had = cur.kind;
         if (!ours && other != NULL) {
             *other = cur;
             *other_buf = cur_buf;
             cur_buf = NULL;
         }
         free(cur_buf);
-        return ours ? MVCC_OK : MVCC_LOCKED;
+        if (!ours)
+            return MVCC_LOCKED;
+        /* Our own lock: a later write of the same transaction replaces
+         * the pending one (a row lock never weakens a write). */
+        if (lk->kind == MVCC_LOCK ||
+            (lk->kind == had && val == NULL && lk->kind != MVCC_PUT))
+            return MVCC_OK;
+    } else {
+        rv = check_newer_seen(st, cf, key, key_len, lk->start_ts, seen,
+                              &committed);
+        if (rv != MVCC_OK)
+            return rv;
+        if (committed)
+            return MVCC_OK; /* a retry after the commit: nothing to do */
     }
-    rv = check_newer(st, cf, key, key_len, lk->start_ts, &committed);
-    if (rv != MVCC_OK)
-        return rv;
-    if (committed)
-        return MVCC_OK; /* a retry after the commit: nothing to do */
     k = key_buf(key_len);
     klen = mvcc_encode_key('L', key, key_len, 0, k);
     lock_encode(lk, &lv, &lvlen);
     store_batch_put(b, cf, k, klen, lv, lvlen);
     free(lv);
+    klen = mvcc_encode_key('D', key, key_len, lk->start_ts, k);
     if (lk->kind == MVCC_PUT) {
         /* The value waits under its data key; mvcc_commit() moves a small
          * one inline. */
-        klen = mvcc_encode_key('D', key, key_len, lk->start_ts, k);
         store_batch_put(b, cf, k, klen, val, len);
+    } else if (ours) {
+        store_batch_delete(b, cf, k, klen);
     }
     free(k);
+    if (fresh != NULL)
+        *fresh = !ours;
     return MVCC_OK;
 }
 
@@ -1214,5 +1251,42 @@ mvcc_count_locks(struct store *st, struct store_cf *cf, uint64_t *out)
     rv = store_iter_status(it, NULL, 0);
     store_iter_destroy(it);
     *out = n;
+    return rv;
+}
+
+int
+mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
+             uint64_t start_ts, uint64_t commit_ts, uint64_t *n_ended)
+{
+    struct store_read r = store_read_latest();
+    char lo[1] = {'L'}, hi[1] = {'L' + 1};
+    struct store_iter *it;
+    uint64_t n = 0;
+    int rv = 0;
+
+    r.upper = hi;
+    r.upper_len = 1;
+    it = store_iter_create(st, cf, &r);
+    for (store_iter_seek(it, lo, 1); rv == 0 && store_iter_valid(it);
+         store_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = store_iter_key(it, &kl);
+        const char *v = store_iter_value(it, &vl);
+        struct mvcc_lock lk;
+        rv = lock_decode(v, vl, &lk);
+        if (rv != 0 || lk.start_ts != start_ts)
+            continue;
+        rv = commit_ts != 0
+                 ? mvcc_commit(st, cf, b, k + 1, kl - 1, start_ts, commit_ts)
+                 : mvcc_rollback(st, cf, b, k + 1, kl - 1, start_ts);
+        if (rv == MVCC_OK)
+            n++;
+        else if (rv > 0)
+            rv = TL_ECORRUPT; /* a lock of ours that cannot end */
+    }
+    if (rv == 0)
+        rv = store_iter_status(it, NULL, 0);
+    store_iter_destroy(it);
+    *n_ended = n;
     return rv;
 }

@@ -153,13 +153,25 @@ int mvcc_get(struct store *st, struct store_cf *cf, const void *key,
  * locks the key (*@other filled as in mvcc_get() if not NULL);
  * MVCC_WRITE_CONFLICT when a write committed at or after start_ts;
  * MVCC_ROLLED_BACK when this transaction was rolled back. A prewrite
- * that finds its own lock adds nothing (MVCC_OK): retries are safe.
+ * that finds its own lock replaces its pending write (the same write
+ * again changes nothing: retries are safe).
  * Reads the store; the caller serialises writers of a key (one applier
  * per shard). TL_EIO, TL_ECORRUPT. */
 int mvcc_prewrite(struct store *st, struct store_cf *cf, struct store_batch *b,
                   const void *key, size_t key_len, const struct mvcc_lock *lk,
                   const void *val, size_t len, struct mvcc_lock *other,
                   uint8_t **other_buf);
+
+/** As mvcc_prewrite(), for a statement that read at snapshot @seen (>=
+ * lk->start_ts - 1): only a version committed after @seen conflicts. A
+ * transaction's second write of a key replaces its pending write (a LOCK
+ * never replaces a PUT or DELETE). *@fresh (if not NULL) says whether a
+ * new lock record was added (the key was not locked by us before). */
+int mvcc_prewrite_seen(struct store *st, struct store_cf *cf,
+                       struct store_batch *b, const void *key, size_t key_len,
+                       const struct mvcc_lock *lk, uint64_t seen,
+                       const void *val, size_t len, struct mvcc_lock *other,
+                       uint8_t **other_buf, bool *fresh);
 
 /** Add to @b the commit at @commit_ts (> start_ts) of @key's lock of the
  * transaction @start_ts. MVCC_OK when added or already committed;
@@ -247,6 +259,14 @@ int mvcc_delete_range(struct store_batch *b, struct store_cf *cf,
  * with TL_ETIMEOUT (a store_count_fn). TL_EIO, TL_ECORRUPT. */
 int mvcc_count_rows(struct store *st, struct store_cf *cf, uint64_t max,
                     uint64_t deadline_ns, uint64_t *out);
+
+/** Add to @b the end of transaction @start_ts on this column family:
+ * every lock it holds committed at @commit_ts (> start_ts), or rolled
+ * back when @commit_ts is 0; *@n_ended counts them. Reads every lock
+ * record (they are few: the transactions in flight). TL_EIO,
+ * TL_ECORRUPT. */
+int mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
+                 uint64_t start_ts, uint64_t commit_ts, uint64_t *n_ended);
 
 /* ---- readers: many point reads of the newest committed state through
  * one iterator (the conditions of a write batch). One thread at a time. */

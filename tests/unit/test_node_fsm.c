@@ -661,6 +661,140 @@ test_restore_spill_replay(void **state)
     assert_int_equal(fsm_applied(&f->fsm), 13);
 }
 
+/* Apply one-mutation prewrite @m (freed) of the transaction @start_ts,
+ * read at @read_ts (0: start_ts), at @index; with @lock_primary also lock
+ * the record "rec". */
+static struct fsm_result
+apply_txn(struct fixture *f, uint64_t index, uint64_t start_ts,
+          uint64_t read_ts, bool lock_primary, Talus__Mutation *m)
+{
+    Talus__WriteBatch wb;
+    Talus__TxnInfo t;
+    struct fsm_result res;
+    struct raft_buffer buf;
+
+    talus__write_batch__init(&wb);
+    talus__txn_info__init(&t);
+    t.start_ts = start_ts;
+    t.has_read_ts = read_ts != 0;
+    t.read_ts = read_ts;
+    t.has_primary = true;
+    t.primary.data = (uint8_t *)"rec";
+    t.primary.len = 3;
+    t.has_lock_primary = lock_primary;
+    t.lock_primary = lock_primary;
+    wb.mutations = &m;
+    wb.n_mutations = 1;
+    wb.txn = &t;
+    fsm_entry_encode(&wb, &buf);
+    free(m);
+    assert_int_equal(((uint8_t *)buf.base)[2], FSM_ENTRY_PREWRITE);
+    assert_int_equal(fsm_apply_batch(&f->fsm, index, buf.base, buf.len, &res),
+                     0);
+    raft_free(buf.base);
+    return res;
+}
+
+/* Apply the end of transaction @start_ts (commit at @commit_ts, 0: roll
+ * back) at @index. */
+static struct fsm_result
+apply_end(struct fixture *f, uint64_t index, uint64_t start_ts,
+          uint64_t commit_ts)
+{
+    Talus__TxnEndRequest e;
+    struct fsm_result res;
+    struct raft_buffer buf;
+    uint8_t body[64];
+    size_t n;
+
+    talus__txn_end_request__init(&e);
+    e.start_ts = start_ts;
+    e.has_commit_ts = true;
+    e.commit_ts = commit_ts;
+    n = talus__txn_end_request__pack(&e, body);
+    fsm_entry_encode_raw(FSM_ENTRY_TXN_END, body, n, &buf);
+    assert_int_equal(fsm_apply_batch(&f->fsm, index, buf.base, buf.len, &res),
+                     0);
+    raft_free(buf.base);
+    return res;
+}
+
+/* A transaction's writes stay pending (invisible to the newest committed
+ * state, visible to itself) until its end entry commits them all at one
+ * timestamp; a rollback leaves nothing; a plain write to a locked key is
+ * refused (FSM_LOCKED), and a prewrite over a version committed after its
+ * snapshot conflicts (FSM_CONFLICT). */
+static void
+test_transactions(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+
+    r = apply(f, 1, 1, mut(0, "a", "a0", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    r = apply_txn(f, 2, 100, 0, true, mut(0, "a", "a1", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_int_equal(f->fsm.n_locks, 2); /* a and the record */
+    r = apply_txn(f, 3, 100, 0, false,
+                  mut(0, "b", "b1", TALUS__MUTATION__COND__ABSENT, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    /* Our own pending row satisfies EQUALS in our view. */
+    r = apply_txn(f, 4, 100, 0, false,
+                  mut(0, "a", "a2", TALUS__MUTATION__COND__EQUALS, "a1"));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_int_equal(f->fsm.n_locks, 3);
+    assert_value(f, "a", "a0"); /* the newest committed state */
+    assert_value(f, "b", NULL);
+    /* A plain write to a locked key is refused, nothing written. */
+    r = apply(f, 5, 2, mut(0, "c", "c0", 0, NULL), mut(0, "b", "x", 0, NULL));
+    assert_int_equal(r.outcome, FSM_LOCKED);
+    assert_int_equal(r.mutation, 1);
+    assert_value(f, "c", NULL);
+    /* Commit: every lock of 100 ends at 150, the floor rises to it. */
+    r = apply_end(f, 6, 100, 150);
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_int_equal(r.affected, 3);
+    assert_int_equal(f->fsm.n_locks, 0);
+    assert_int_equal(f->fsm.last_commit_ts, 150);
+    assert_value(f, "a", "a2");
+    assert_value(f, "b", "b1");
+    /* A transaction that read at 120 conflicts with that commit. */
+    r = apply_txn(f, 7, 120, 0, true, mut(0, "a", "a3", 0, NULL));
+    assert_int_equal(r.outcome, FSM_CONFLICT);
+    assert_int_equal(f->fsm.n_locks, 0);
+    /* One that started at 120 but whose statement read at 160 does not
+     * (read committed), and its rollback leaves nothing. */
+    r = apply_txn(f, 8, 120, 160, true, mut(0, "a", "a3", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    r = apply_end(f, 9, 120, 0);
+    assert_int_equal(r.affected, 2);
+    assert_value(f, "a", "a2");
+    assert_int_equal(f->fsm.n_locks, 0);
+    /* A snapshot read at 500 raises the floor: a plain write commits
+     * above it, whatever it asked for. */
+    {
+        char ts[8];
+        struct raft_buffer buf;
+        store_encode_u64(500, ts);
+        fsm_entry_encode_raw(FSM_ENTRY_READ_TS, ts, 8, &buf);
+        assert_int_equal(fsm_apply_batch(&f->fsm, 10, buf.base, buf.len, &r),
+                         0);
+        raft_free(buf.base);
+    }
+    assert_int_equal(f->fsm.last_commit_ts, 500);
+    r = apply(f, 11, 1, mut(0, "c", "c1", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_int_equal(f->fsm.last_commit_ts, 501);
+    /* The floor and the lock count survive a reopen. */
+    r = apply_txn(f, 12, 600, 0, true, mut(0, "d", "d1", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    fsm_close(&f->fsm);
+    store_close(f->st);
+    open_fixture(f);
+    assert_int_equal(f->fsm.last_commit_ts, 501);
+    assert_int_equal(f->fsm.n_locks, 2);
+}
+
 int
 main(void)
 {
@@ -685,6 +819,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_restore_spill_replay, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_descriptor, setup,
                                         teardown),
     };
