@@ -847,8 +847,10 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
 {
     struct scan_ctx c;
     struct assign *as = NULL;
+    Talus__TxnInfo rc_txn = TALUS__TXN_INFO__INIT;
     int rv;
 
+    rc_txn.start_ts = 0;
     *count = 0;
     if (mf->scan == NULL)
         return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
@@ -869,6 +871,19 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
         }
         rv = modify_once(&c, mf, txn, request_id, read_index, as, propose, ctx,
                          count);
+        if (rv == TL_ECONFLICT && txn != NULL && txn->has_read_committed &&
+            txn->read_committed && rc_txn.start_ts == 0) {
+            /* READ COMMITTED: run again on the newest committed rows
+             * (and our own), whose versions then never conflict; the
+             * conditions still catch a row changed meanwhile. */
+            rc_txn = *txn;
+            rc_txn.has_read_ts = true;
+            rc_txn.read_ts = UINT64_MAX - 1;
+            txn = &rc_txn;
+            c.view.read_ts = MVCC_TS_LATEST;
+            tl_error_clear(err);
+            rv = 1;
+        }
         if (rv == 1)
             rv = 0; /* a concurrent writer won: re-scan and retry */
         else

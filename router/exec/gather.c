@@ -14,6 +14,7 @@
 #include "router/exec/gather.h"
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
+#include "router/txn/coord.h"
 
 /* The deadline of a call started now: the statement's (statement_timeout)
  * if it has one, else router_default_deadline(), so that a leaderless
@@ -65,6 +66,22 @@ start_call(struct sql_stmt *st, struct gather_call *c, struct tl_rpc_call **p)
 static bool
 judge_call(struct sql_stmt *st, struct gather_call *c)
 {
+    const Talus__Error *e = c->resp != NULL ? c->resp->error : NULL;
+    if (e != NULL && e->has_code && e->code == TL_ELOCKED) {
+        /* A transaction holds a row: wait for it to end (the request did
+         * nothing), as long as the statement may. */
+        int64_t now = router_now_ms();
+        if (c->lock_wait_until == 0)
+            c->lock_wait_until = now + GATHER_LOCK_WAIT_MS;
+        if (now + GATHER_LOCK_RETRY_MS < c->lock_wait_until &&
+            now + GATHER_LOCK_RETRY_MS < c->retry.deadline_ms) {
+            talus__response__free_unpacked(c->resp, NULL);
+            c->resp = NULL;
+            c->retry.next_at_ms = now + GATHER_LOCK_RETRY_MS;
+            return true;
+        }
+        return false;
+    }
     enum tl_client_verdict v =
         tl_client_retry_next(&st->r->client, &c->retry, c->rv, c->resp);
     if (v == TL_CLIENT_DONE)
@@ -130,6 +147,12 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
             c->req.request_id = tl_rpc_next_id();
         c->req.has_shard = 1;
         c->req.shard = c->shard;
+        if (st->txn != NULL && c->req.txn == NULL)
+            c->req.txn = txn_coord_info(
+                st->txn, c->shard,
+                c->req.body_case == TALUS__REQUEST__BODY_WRITE ||
+                    c->req.body_case == TALUS__REQUEST__BODY_MODIFY,
+                st->a);
         if (c->req.body_case == TALUS__REQUEST__BODY_WRITE) {
             c->req.write->has_request_id = 1;
             c->req.write->request_id = c->req.request_id;

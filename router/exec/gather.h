@@ -18,6 +18,11 @@
 struct plan;
 struct sql_stmt;
 
+/* How long a request waits for a row a transaction locks (sent again
+ * every GATHER_LOCK_RETRY_MS) before 55P03. */
+#define GATHER_LOCK_WAIT_MS 5000
+#define GATHER_LOCK_RETRY_MS 10
+
 /* How often a waiting statement looks at its cancel flag and deadline. */
 #define GATHER_WAIT_SLICE_MS 20
 
@@ -30,6 +35,7 @@ struct gather_call {
     bool interrupted;      /* not finished: the statement was canceled
                               or timed out (st->err) */
     struct tl_client_retry retry; /* leader following (common/client) */
+    int64_t lock_wait_until;      /* waiting for a row lock until then */
 };
 
 /** Send every call's request (request ids and shards are filled here) in

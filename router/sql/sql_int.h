@@ -124,6 +124,8 @@ struct sql_param_ref {
     uint32_t index; /* 0-based */
 };
 
+struct txn_coord;
+
 struct sql_stmt {
     struct sql_session *s;
     struct router *r;
@@ -157,6 +159,9 @@ struct sql_stmt {
      * CURRENT_TIMESTAMP and statement_timestamp(). 0 until set (unit
      * tests): the functions then read the clock. */
     int64_t start_us;
+    /* The transaction the statement runs in (router/txn/coord.h), or NULL
+     * outside one: every shard request carries its TxnInfo. */
+    struct txn_coord *txn;
 };
 
 /* ---------------------------------------------------------------- sql.c */

@@ -1,0 +1,187 @@
+/* coord — see coord.h. */
+#include "router/txn/coord.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "common/base/sqlstate.h"
+#include "log.h"
+#include "router/core/incarnation.h"
+#include "router/core/router.h"
+#include "router/core/router_int.h"
+#include "router/core/tso_client.h"
+
+void
+txn_coord_init(struct txn_coord *c, struct router *r)
+{
+    memset(c, 0, sizeof *c);
+    c->r = r;
+}
+
+static void
+reset(struct txn_coord *c)
+{
+    struct router *r = c->r;
+    txn_coord_init(c, r);
+}
+
+int
+txn_coord_statement(struct txn_coord *c, bool read_committed,
+                    struct tl_error *err)
+{
+    uint64_t ts;
+    int rv;
+
+    if (c->active && !read_committed)
+        return 0;
+    rv = tso_client_get(c->r->tso, &ts, err);
+    if (rv != 0)
+        return rv;
+    if (!c->active) {
+        c->active = true;
+        c->read_committed = read_committed;
+        c->start_ts = ts;
+        c->record[0] = 0xFE;
+        for (int i = 0; i < 8; i++)
+            c->record[1 + i] = (uint8_t)(ts >> (56 - 8 * i));
+    }
+    c->read_ts = ts;
+    return 0;
+}
+
+Talus__TxnInfo *
+txn_coord_info(struct txn_coord *c, uint32_t shard, bool is_write,
+               struct tl_arena *a)
+{
+    Talus__TxnInfo *t;
+
+    if (c == NULL || !c->active || shard == TL_META_GROUP ||
+        shard >= TL_MAX_SHARDS)
+        return NULL;
+    t = tl_arena_alloc(a, sizeof *t);
+    talus__txn_info__init(t);
+    t->start_ts = c->start_ts;
+    t->has_read_ts = true;
+    t->read_ts = c->read_ts;
+    t->has_primary = true;
+    t->primary.data = c->record;
+    t->primary.len = sizeof c->record;
+    t->has_owner = c->r->incarnation != NULL;
+    t->owner = t->has_owner ? incarnation_current(c->r->incarnation) : 0;
+    t->has_ttl_ms = true;
+    t->ttl_ms = TXN_LOCK_TTL_MS;
+    t->has_read_committed = c->read_committed;
+    t->read_committed = c->read_committed;
+    if (is_write) {
+        if (!c->has_primary) {
+            c->has_primary = true;
+            c->primary_shard = shard;
+        }
+        /* Every request to the primary shard locks the record until one
+         * is known to have been sent: a prewrite that finds the lock
+         * adds nothing. */
+        if (shard == c->primary_shard) {
+            t->has_lock_primary = true;
+            t->lock_primary = true;
+        }
+        c->wrote[shard / 64] |= UINT64_C(1) << (shard % 64);
+    }
+    return t;
+}
+
+/* End the transaction on @shard: commit at @commit_ts, 0: roll back. */
+static int
+end_on(struct txn_coord *c, uint32_t shard, uint64_t commit_ts,
+       struct tl_error *err)
+{
+    Talus__Request req;
+    Talus__TxnEndRequest e;
+    Talus__Response *resp = NULL;
+    int rv;
+
+    talus__request__init(&req);
+    talus__txn_end_request__init(&e);
+    e.start_ts = c->start_ts;
+    e.has_commit_ts = true;
+    e.commit_ts = commit_ts;
+    req.has_shard = true;
+    req.shard = shard;
+    req.body_case = TALUS__REQUEST__BODY_TXN_END;
+    req.txn_end = &e;
+    /* Ending a transaction twice is harmless: retried like a read. */
+    rv = router_call(c->r, shard, &req, true, &resp);
+    rv = router_call_result(c->r, shard, rv, resp, err);
+    if (resp != NULL)
+        talus__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+static bool
+wrote(const struct txn_coord *c, uint32_t shard)
+{
+    return (c->wrote[shard / 64] >> (shard % 64)) & 1;
+}
+
+int
+txn_coord_commit(struct txn_coord *c, struct tl_error *err)
+{
+    uint64_t commit_ts;
+    int rv;
+
+    if (!c->active || !c->has_primary) {
+        reset(c); /* read only: nothing to end */
+        return 0;
+    }
+    rv = tso_client_get(c->r->tso, &commit_ts, err);
+    if (rv != 0) {
+        txn_coord_rollback(c);
+        return rv;
+    }
+    rv = end_on(c, c->primary_shard, commit_ts, err);
+    if (rv != 0) {
+        /* Whether the primary committed is unknown when the call failed
+         * in flight; its locks stay for readers to resolve. */
+        tl_error_clear(err);
+        tl_error_set(err, TL_EUNAVAILABLE,
+                     TL_SQLSTATE_TRANSACTION_RESOLUTION_UNKNOWN,
+                     "transaction resolution unknown: the commit of shard %u "
+                     "did not answer",
+                     c->primary_shard);
+        reset(c);
+        return TL_EUNAVAILABLE;
+    }
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
+        struct tl_error e2;
+        if (s == c->primary_shard || !wrote(c, s))
+            continue;
+        tl_error_clear(&e2);
+        if (end_on(c, s, commit_ts, &e2) != 0)
+            tl_warn("txn",
+                    "event=secondary_commit_failed start_ts=%llu shard=%u "
+                    "err=\"%s\"",
+                    (unsigned long long)c->start_ts, s, e2.message);
+    }
+    reset(c);
+    return 0;
+}
+
+void
+txn_coord_rollback(struct txn_coord *c)
+{
+    if (c->active && c->has_primary) {
+        for (uint32_t k = 0; k <= TL_MAX_SHARDS; k++) {
+            /* The primary first, then the rest in order. */
+            uint32_t s = k == 0 ? c->primary_shard : k - 1;
+            struct tl_error e;
+            if (k > 0 && (s == c->primary_shard || !wrote(c, s)))
+                continue;
+            tl_error_clear(&e);
+            if (end_on(c, s, 0, &e) != 0)
+                tl_warn("txn",
+                        "event=rollback_failed start_ts=%llu shard=%u "
+                        "err=\"%s\"",
+                        (unsigned long long)c->start_ts, s, e.message);
+        }
+    }
+    reset(c);
+}

@@ -1,0 +1,81 @@
+/* coord — the storage side of one session's transaction: the coordinator
+ * of DESIGN.md "Transactions" (Percolator over the shards' Raft groups).
+ *
+ * A transaction is named by its start timestamp, taken from the oracle
+ * when its first statement starts. Every request a statement of the
+ * transaction sends to a shard carries Talus__TxnInfo (txn_coord_info()):
+ * reads see the versions committed at or before the statement's read
+ * timestamp (the start timestamp under REPEATABLE READ, a fresh one per
+ * statement under READ COMMITTED) and the transaction's own pending
+ * writes; writes prewrite: locks with pending values, which no other
+ * reader sees and another writer finds locked.
+ *
+ * The transaction's record is a key of the shard it first writes to (the
+ * primary shard): 0xFE then the start timestamp, locked by that first
+ * write. Commit takes a commit timestamp from the oracle after every
+ * prewrite, then ends the transaction on the primary shard first — one
+ * Raft entry that commits its record and its rows: the commit point —
+ * then on every other shard it wrote. Rollback ends it the same way
+ * without a timestamp. A transaction that wrote one shard commits with
+ * one entry.
+ *
+ * One struct txn_coord per session, used by the session's thread only
+ * (requests of one statement are built on that thread too). */
+#ifndef TL_TXN_COORD_H
+#define TL_TXN_COORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster_config.h"
+#include "talus.pb-c.h"
+#include "tl_error.h"
+
+struct router;
+struct tl_arena;
+
+#define TXN_RECORD_KEY_LEN 9
+#define TXN_LOCK_TTL_MS 10000
+
+struct txn_coord {
+    struct router *r; /* borrowed */
+    bool active;      /* a transaction has a start timestamp */
+    bool read_committed;
+    uint64_t start_ts;
+    uint64_t read_ts; /* the current statement's snapshot */
+    uint8_t record[TXN_RECORD_KEY_LEN];
+    bool has_primary; /* the record's shard is chosen (first write) */
+    uint32_t primary_shard;
+    uint64_t wrote[(TL_MAX_SHARDS + 63) / 64]; /* shards written to */
+};
+
+/** Initialise @c for router @r (borrowed). Cannot fail. */
+void txn_coord_init(struct txn_coord *c, struct router *r);
+
+/** A statement of the transaction starts: the first takes the start
+ * timestamp; under READ COMMITTED each takes a fresh read timestamp.
+ * 0, or an error from the oracle (@err filled). */
+int txn_coord_statement(struct txn_coord *c, bool read_committed,
+                        struct tl_error *err);
+
+/** The TxnInfo for a request of the current statement to @shard (in
+ * @a): a write (@is_write) marks the shard written; the first write
+ * names the primary shard and its request also locks the record. NULL
+ * for the meta group, or when no transaction is active. */
+Talus__TxnInfo *txn_coord_info(struct txn_coord *c, uint32_t shard,
+                               bool is_write, struct tl_arena *a);
+
+/** Commit: a commit timestamp from the oracle, the primary shard's end,
+ * then the others'. 0 once the primary committed (a later shard's
+ * failure leaves locks its readers resolve through the record), or an
+ * error with @err filled (the transaction then rolled back, or its
+ * outcome unknown: 40003 when the primary's end did not answer). The
+ * coordinator is idle afterwards either way. */
+int txn_coord_commit(struct txn_coord *c, struct tl_error *err);
+
+/** Roll back every shard written (primary first); errors are logged
+ * (the locks left are resolved by their readers). Idle afterwards.
+ * Cannot fail. */
+void txn_coord_rollback(struct txn_coord *c);
+
+#endif
