@@ -20,6 +20,7 @@ static const struct sql_guc gucs[] = {
     {"bytea_output", "hex", false, "Sets the output format for bytea."},
     {"client_encoding", "UTF8", true, "Sets the client's character set encoding."},
     {"DateStyle", "ISO, MDY", true, "Sets the display format for date and time values."},
+    {"default_transaction_deferrable", "off", false, "Sets the default deferrable status of new transactions."},
     {"default_transaction_isolation", "read committed", false, "Sets the transaction isolation level of each new transaction."},
     {"default_transaction_read_only", "off", false, "Sets the default read-only status of new transactions."},
     {"extra_float_digits", "1", false, "Sets the number of digits displayed for floating-point values."},
@@ -34,6 +35,7 @@ static const struct sql_guc gucs[] = {
     {"lock_timeout", "0", false, "Sets the maximum allowed duration of any wait for a lock."},
     {"max_connections", "1000", false, "Sets the maximum number of concurrent connections."},
     {"max_identifier_length", "63", false, "Shows the maximum identifier length."},
+    {"max_prepared_transactions", "0", false, "Sets the maximum number of simultaneously prepared transactions."},
     {"search_path", "\"$user\", public", false, "Sets the schema search order for names that are not schema-qualified."},
     {"server_encoding", "UTF8", false, "Shows the server (database) character set encoding."},
     {"server_version", "15.0", false, "Shows the server version."},
@@ -42,6 +44,7 @@ static const struct sql_guc gucs[] = {
     {"statement_timeout", "0", false, "Sets the maximum allowed duration of any statement."},
     {"superuser_reserved_connections", "3", false, "Sets the number of connection slots reserved for superusers."},
     {"TimeZone", "UTC", true, "Sets the time zone for displaying and interpreting time stamps."},
+    {"transaction_deferrable", "off", false, "Whether to defer a read-only serializable transaction until it can be executed with no possible serialization failures."},
     {"transaction_isolation", "read committed", false, "Sets the current transaction's isolation level."},
     {"transaction_read_only", "off", false, "Sets the current transaction's read-only status."},
     {NULL, NULL, false, NULL},
@@ -72,34 +75,53 @@ sql_guc_readonly(const struct sql_guc *g)
            strcmp(g->name, "block_size") == 0 ||
            strcmp(g->name, "integer_datetimes") == 0 ||
            strcmp(g->name, "max_connections") == 0 ||
+           strcmp(g->name, "max_prepared_transactions") == 0 ||
            strcmp(g->name, "superuser_reserved_connections") == 0;
+}
+
+static struct sql_setting *
+find_in(struct sql_setting *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
 }
 
 struct sql_setting *
 sql_guc_setting(struct sql_session *s, const char *name)
 {
-    for (size_t i = 0; i < s->n_settings; i++)
-        if (strcasecmp(s->settings[i].name, name) == 0)
-            return &s->settings[i];
-    return NULL;
+    /* A SET LOCAL value hides the session's until the transaction ends. */
+    struct sql_setting *v =
+        find_in(s->local_settings, s->n_local_settings, name);
+    return v != NULL ? v : find_in(s->settings, s->n_settings, name);
+}
+
+/* Forget @name in the list @v of *@n. */
+static void
+remove_in(struct sql_setting *v, size_t *n, const char *name)
+{
+    struct sql_setting *e = find_in(v, *n, name);
+    if (e == NULL)
+        return;
+    free(e->name);
+    free(e->value);
+    *e = v[--*n];
 }
 
 void
 sql_guc_remove(struct sql_session *s, const char *name)
 {
-    struct sql_setting *v = sql_guc_setting(s, name);
-    if (v == NULL)
-        return;
-    free(v->name);
-    free(v->value);
-    *v = s->settings[--s->n_settings];
+    remove_in(s->settings, &s->n_settings, name);
+    remove_in(s->local_settings, &s->n_local_settings, name);
 }
 
-int
-sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
+/* Keep @name = @value in the list *@arr of *@n (copied). */
+static int
+store_in(struct sql_stmt *st, struct sql_setting **arr, size_t *n,
+         const char *name, const char *value)
 {
-    struct sql_session *s = st->s;
-    struct sql_setting *v = sql_guc_setting(s, name);
+    struct sql_setting *v = find_in(*arr, *n, name);
     char *copy = strdup(value);
     if (copy == NULL)
         return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
@@ -109,12 +131,11 @@ sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
         v->value = copy;
         return 0;
     }
-    struct sql_setting *arr =
-        realloc(s->settings, (s->n_settings + 1) * sizeof(*arr));
+    struct sql_setting *grown = realloc(*arr, (*n + 1) * sizeof(*grown));
     char *ncopy = strdup(name);
-    if (arr == NULL || ncopy == NULL) {
-        if (arr != NULL)
-            s->settings = arr;
+    if (grown == NULL || ncopy == NULL) {
+        if (grown != NULL)
+            *arr = grown;
         free(copy);
         free(ncopy);
         return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
@@ -122,16 +143,53 @@ sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
     }
     for (char *p = ncopy; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    s->settings = arr;
-    s->settings[s->n_settings].name = ncopy;
-    s->settings[s->n_settings].value = copy;
-    s->n_settings++;
+    *arr = grown;
+    (*arr)[*n].name = ncopy;
+    (*arr)[*n].value = copy;
+    (*n)++;
     return 0;
+}
+
+int
+sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
+{
+    struct sql_session *s = st->s;
+    /* A plain SET outlives the transaction: it replaces a SET LOCAL. */
+    remove_in(s->local_settings, &s->n_local_settings, name);
+    return store_in(st, &s->settings, &s->n_settings, name, value);
+}
+
+int
+sql_guc_store_local(struct sql_stmt *st, const char *name, const char *value)
+{
+    struct sql_session *s = st->s;
+    return store_in(st, &s->local_settings, &s->n_local_settings, name, value);
+}
+
+size_t
+sql_guc_local_clear(struct sql_session *s, const char **reported,
+                    size_t max_reported)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_local_settings; i++) {
+        const struct sql_guc *g = sql_guc_find(s->local_settings[i].name);
+        if (g != NULL && g->report && n < max_reported)
+            reported[n++] = g->name;
+        free(s->local_settings[i].name);
+        free(s->local_settings[i].value);
+    }
+    free(s->local_settings);
+    s->local_settings = NULL;
+    s->n_local_settings = 0;
+    return n;
 }
 
 const char *
 sql_guc_value(struct sql_stmt *st, const char *name)
 {
+    const char *xv = sql_xact_guc_value(st->s, name);
+    if (xv != NULL)
+        return xv;
     const struct sql_setting *set = sql_guc_setting(st->s, name);
     if (set != NULL)
         return set->value;
