@@ -648,23 +648,23 @@ run_copy(struct tcop *t, struct sql_stmt *st, const PgQuery__CopyStmt *cs,
 
 /* ---------------------------------------------------------- simple query */
 
-/* Once the transaction is over, its SET LOCAL values are forgotten; the
- * client hears the value of a reported parameter again (ParameterStatus),
- * as PostgreSQL's AtEOXact_GUC() reports it. */
 static void
-end_local_settings(struct tcop *t)
+report_param(void *arg, const char *name, const char *value)
 {
-    if (t->sql->txn->open || t->sql->n_local_settings == 0)
+    pgw_send_parameter_status(arg, name, value);
+}
+
+/* Once the transaction is over, its SET LOCAL values are forgotten and,
+ * if it was rolled back, the settings it changed are put back; the client
+ * hears the new value of each reported parameter that changed
+ * (ParameterStatus), as PostgreSQL's AtEOXact_GUC() reports it. */
+static void
+end_xact_settings(struct tcop *t)
+{
+    if (t->sql->txn->open)
         return;
-    const char *names[16];
-    size_t n = sql_guc_local_clear(t->sql, names, 16);
-    struct sql_stmt st;
-    memset(&st, 0, sizeof(st));
-    st.s = t->sql;
-    st.r = t->r;
-    st.a = &t->sql->arena;
-    for (size_t i = 0; i < n; i++)
-        pgw_send_parameter_status(t->c, names[i], sql_guc_value(&st, names[i]));
+    sql_guc_xact_end(t->sql, &t->sql->arena, t->sql->txn->rolled_back,
+                     report_param, t->c);
     tl_arena_reset(&t->sql->arena);
 }
 
@@ -714,7 +714,7 @@ tcop_simple_query(struct tcop *t, const char *query)
             send_stmt_error(t, &st, rv);
         if (rv != 0) {
             txn_mark_failed(x);
-            end_local_settings(t);
+            end_xact_settings(t);
             break;
         }
         /* As exec_simple_query(): the last statement ends the implicit
@@ -723,7 +723,7 @@ tcop_simple_query(struct tcop *t, const char *query)
             txn_query_end(x);
         else if (sql_xact_is_control(raw))
             txn_statement_end(x);
-        end_local_settings(t);
+        end_xact_settings(t);
     }
     pg_query__parse_result__free_unpacked(tree, NULL);
     pg_query_free_protobuf_parse_result(pr);
@@ -1562,7 +1562,7 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
      * (exec_execute_message()'s is_xact_command). */
     if (sql_xact_is_control(p->raw)) {
         txn_statement_end(x);
-        end_local_settings(t);
+        end_xact_settings(t);
     }
     if (kept)
         send_kept_rows(t, po, max_rows);
@@ -1641,7 +1641,7 @@ tcop_sync(struct tcop *t)
 {
     drop_all_portals(t);
     txn_query_end(t->sql->txn);
-    end_local_settings(t);
+    end_xact_settings(t);
     return txn_status_char(t->sql->txn);
 }
 
@@ -1649,13 +1649,7 @@ char
 tcop_fail(struct tcop *t)
 {
     txn_mark_failed(t->sql->txn);
-    end_local_settings(t);
-    return txn_status_char(t->sql->txn);
-}
-
-char
-tcop_status(const struct tcop *t)
-{
+    end_xact_settings(t);
     return txn_status_char(t->sql->txn);
 }
 

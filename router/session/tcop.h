@@ -65,9 +65,6 @@ char tcop_sync(struct tcop *t);
  * the transaction as any error does. Returns the status to report. */
 char tcop_fail(struct tcop *t);
 
-/** The transaction status ReadyForQuery reports now. */
-char tcop_status(const struct tcop *t);
-
 /** How long the client may stay silent now before the session ends
  * (idle_in_transaction_session_timeout while a block is open), in
  * milliseconds; 0: no limit. */

@@ -12,6 +12,7 @@
 
 #include "common/base/sqlstate.h"
 #include "router/sql/sql_int.h"
+#include "router/txn/txn.h"
 
 /* clang-format off */
 static const struct sql_guc gucs[] = {
@@ -109,9 +110,163 @@ remove_in(struct sql_setting *v, size_t *n, const char *name)
     *e = v[--*n];
 }
 
+static void
+free_list(struct sql_setting *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].value);
+    }
+    free(v);
+}
+
+/* A copy of the list @v of @n settings (the few a session has: a
+ * failure to allocate them is fatal, as for the session itself). */
+static struct sql_setting *
+copy_list(const struct sql_setting *v, size_t n)
+{
+    struct sql_setting *copy = calloc(n + 1, sizeof(*copy));
+    if (copy == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        copy[i].name = strdup(v[i].name);
+        copy[i].value = strdup(v[i].value);
+        if (copy[i].name == NULL || copy[i].value == NULL)
+            abort();
+    }
+    return copy;
+}
+
+/* The values of the reported parameters into @out (in @st's arena), as
+ * many as there are reported parameters (at most @max). */
+static size_t
+reported_values(struct sql_stmt *st, const char **out, size_t max)
+{
+    size_t n = 0;
+    for (const struct sql_guc *g = gucs; g->name != NULL && n < max; g++)
+        if (g->report)
+            out[n++] = tl_arena_strdup(st->a, sql_guc_value(st, g->name));
+    return n;
+}
+
+/* Pass each reported parameter whose value is no longer @before's to
+ * @report. */
+static void
+report_changes(struct sql_stmt *st, const char **before, size_t n,
+               sql_guc_report_fn report, void *arg)
+{
+    size_t i = 0;
+    for (const struct sql_guc *g = gucs; g->name != NULL && i < n; g++) {
+        if (!g->report)
+            continue;
+        const char *now = sql_guc_value(st, g->name);
+        if (strcmp(before[i++], now) != 0)
+            report(arg, g->name, now);
+    }
+}
+
+static void
+stmt_of(struct sql_stmt *st, struct sql_session *s, struct tl_arena *a)
+{
+    memset(st, 0, sizeof(*st));
+    st->s = s;
+    st->r = s->r;
+    st->a = a;
+}
+
+void
+sql_guc_save_for_rollback(struct sql_session *s)
+{
+    if (s->txn == NULL || !s->txn->open || s->has_saved_settings)
+        return;
+    s->saved_settings = copy_list(s->settings, s->n_settings);
+    s->n_saved_settings = s->n_settings;
+    s->has_saved_settings = true;
+}
+
+void
+sql_guc_savepoint_push(struct sql_session *s)
+{
+    struct sql_settings_copy *v =
+        realloc(s->sp_settings, (s->n_sp_settings + 1) * sizeof(*v));
+    if (v == NULL)
+        abort();
+    s->sp_settings = v;
+    struct sql_settings_copy *c = &v[s->n_sp_settings++];
+    c->settings = copy_list(s->settings, s->n_settings);
+    c->n_settings = s->n_settings;
+    c->local = copy_list(s->local_settings, s->n_local_settings);
+    c->n_local = s->n_local_settings;
+}
+
+void
+sql_guc_savepoint_truncate(struct sql_session *s, size_t keep)
+{
+    while (s->n_sp_settings > keep) {
+        struct sql_settings_copy *c = &s->sp_settings[--s->n_sp_settings];
+        free_list(c->settings, c->n_settings);
+        free_list(c->local, c->n_local);
+    }
+    if (s->n_sp_settings == 0) {
+        free(s->sp_settings);
+        s->sp_settings = NULL;
+    }
+}
+
+void
+sql_guc_savepoint_restore(struct sql_stmt *st, size_t level,
+                          sql_guc_report_fn report, void *arg)
+{
+    struct sql_session *s = st->s;
+    if (level >= s->n_sp_settings)
+        return;
+    const char *before[32];
+    size_t n = reported_values(st, before, 32);
+    sql_guc_savepoint_truncate(s, level + 1);
+    const struct sql_settings_copy *c = &s->sp_settings[level];
+    sql_guc_save_for_rollback(s);
+    free_list(s->settings, s->n_settings);
+    free_list(s->local_settings, s->n_local_settings);
+    s->settings = copy_list(c->settings, c->n_settings);
+    s->n_settings = c->n_settings;
+    s->local_settings = copy_list(c->local, c->n_local);
+    s->n_local_settings = c->n_local;
+    report_changes(st, before, n, report, arg);
+}
+
+void
+sql_guc_xact_end(struct sql_session *s, struct tl_arena *a, bool rolled_back,
+                 sql_guc_report_fn report, void *arg)
+{
+    if (s->n_local_settings == 0 && s->n_sp_settings == 0 &&
+        !s->has_saved_settings)
+        return;
+    struct sql_stmt st;
+    const char *before[32];
+    size_t n = 0;
+    stmt_of(&st, s, a);
+    if (report != NULL)
+        n = reported_values(&st, before, 32);
+    sql_guc_local_clear(s);
+    sql_guc_savepoint_truncate(s, 0);
+    if (s->has_saved_settings && rolled_back) {
+        free_list(s->settings, s->n_settings);
+        s->settings = s->saved_settings;
+        s->n_settings = s->n_saved_settings;
+    } else if (s->has_saved_settings) {
+        free_list(s->saved_settings, s->n_saved_settings);
+    }
+    s->saved_settings = NULL;
+    s->n_saved_settings = 0;
+    s->has_saved_settings = false;
+    if (report != NULL)
+        report_changes(&st, before, n, report, arg);
+}
+
 void
 sql_guc_remove(struct sql_session *s, const char *name)
 {
+    sql_guc_save_for_rollback(s);
     remove_in(s->settings, &s->n_settings, name);
     remove_in(s->local_settings, &s->n_local_settings, name);
 }
@@ -154,6 +309,7 @@ int
 sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
 {
     struct sql_session *s = st->s;
+    sql_guc_save_for_rollback(s);
     /* A plain SET outlives the transaction: it replaces a SET LOCAL. */
     remove_in(s->local_settings, &s->n_local_settings, name);
     return store_in(st, &s->settings, &s->n_settings, name, value);
@@ -166,22 +322,12 @@ sql_guc_store_local(struct sql_stmt *st, const char *name, const char *value)
     return store_in(st, &s->local_settings, &s->n_local_settings, name, value);
 }
 
-size_t
-sql_guc_local_clear(struct sql_session *s, const char **reported,
-                    size_t max_reported)
+void
+sql_guc_local_clear(struct sql_session *s)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < s->n_local_settings; i++) {
-        const struct sql_guc *g = sql_guc_find(s->local_settings[i].name);
-        if (g != NULL && g->report && n < max_reported)
-            reported[n++] = g->name;
-        free(s->local_settings[i].name);
-        free(s->local_settings[i].value);
-    }
-    free(s->local_settings);
+    free_list(s->local_settings, s->n_local_settings);
     s->local_settings = NULL;
     s->n_local_settings = 0;
-    return n;
 }
 
 const char *

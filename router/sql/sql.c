@@ -74,6 +74,7 @@ sql_session_destroy(struct sql_session *s)
     if (s == NULL)
         return;
     sql_settings_free(s);
+    sql_guc_xact_end(s, &s->arena, false, NULL, NULL);
     seqfunc_reset(s);
     txn_close(s->txn);
     free(s->txn);
@@ -84,6 +85,7 @@ sql_session_destroy(struct sql_session *s)
 void
 sql_settings_free(struct sql_session *s)
 {
+    sql_guc_save_for_rollback(s);
     for (size_t i = 0; i < s->n_settings; i++) {
         free(s->settings[i].name);
         free(s->settings[i].value);
@@ -91,7 +93,7 @@ sql_settings_free(struct sql_session *s)
     free(s->settings);
     s->settings = NULL;
     s->n_settings = 0;
-    sql_guc_local_clear(s, NULL, 0);
+    sql_guc_local_clear(s);
 }
 
 int

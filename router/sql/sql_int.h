@@ -65,6 +65,15 @@ typedef size_t (*sql_prepared_list_fn)(void *arg, struct tl_arena *a,
 
 struct txn_state; /* router/txn/txn.h */
 
+/* The settings when a savepoint was defined (ROLLBACK TO puts them
+ * back). */
+struct sql_settings_copy {
+    struct sql_setting *settings; /* owned, n_settings */
+    size_t n_settings;
+    struct sql_setting *local; /* owned, n_local: SET LOCAL values */
+    size_t n_local;
+};
+
 struct sql_session {
     struct router *r;
     /* The transaction-block state (owned): BEGIN, COMMIT, savepoints,
@@ -80,6 +89,14 @@ struct sql_session {
      * read before settings and forgotten when the transaction ends. */
     struct sql_setting *local_settings;
     size_t n_local_settings;
+    /* The settings as the open transaction found them, taken before its
+     * first change: a rollback puts them back (PostgreSQL's GUC stack). */
+    struct sql_setting *saved_settings;
+    size_t n_saved_settings;
+    bool has_saved_settings;
+    /* One copy per savepoint of the block, oldest first (owned). */
+    struct sql_settings_copy *sp_settings;
+    size_t n_sp_settings;
     struct tl_arena arena; /* per statement; reset after each */
     atomic_bool *cancel;   /* set by a CancelRequest (borrowed), or NULL */
     /* Who the session is (sql_session_set_identity()). */
@@ -316,11 +333,33 @@ void sql_guc_remove(struct sql_session *s, const char *name);
  * (sql_guc_local_clear()); 53200 when out of memory. */
 int sql_guc_store_local(struct sql_stmt *st, const char *name,
                         const char *value);
-/** The transaction ended: forget every SET LOCAL value. The canonical
- * names of the reported parameters (ParameterStatus) among them go to
- * @reported (static strings, at most @max_reported); returns how many. */
-size_t sql_guc_local_clear(struct sql_session *s, const char **reported,
-                           size_t max_reported);
+/** Forget every SET LOCAL value. Cannot fail. */
+void sql_guc_local_clear(struct sql_session *s);
+/** Before the first change of the settings in the open transaction: keep
+ * them as they are, for a rollback. Nothing to do outside a transaction
+ * or once kept. Cannot fail. */
+void sql_guc_save_for_rollback(struct sql_session *s);
+/** SAVEPOINT: keep a copy of the settings for ROLLBACK TO. Cannot
+ * fail. */
+void sql_guc_savepoint_push(struct sql_session *s);
+/** Forget the copies of the savepoints past the first @keep (RELEASE).
+ * Cannot fail. */
+void sql_guc_savepoint_truncate(struct sql_session *s, size_t keep);
+/* Told the new @value of reported parameter @name (ParameterStatus). */
+typedef void (*sql_guc_report_fn)(void *arg, const char *name,
+                                  const char *value);
+/** ROLLBACK TO the savepoint at @level (0-based): its copy of the
+ * settings becomes the settings (the copy is kept; later ones are
+ * forgotten); each reported parameter that changed goes to @report.
+ * Cannot fail. */
+void sql_guc_savepoint_restore(struct sql_stmt *st, size_t level,
+                               sql_guc_report_fn report, void *arg);
+/** The transaction ended (@rolled_back or committed): SET LOCAL values
+ * and savepoint copies are forgotten, and the settings it changed are
+ * kept or put back; each reported parameter whose value changed goes to
+ * @report (NULL: none is told), computed in @a. Cannot fail. */
+void sql_guc_xact_end(struct sql_session *s, struct tl_arena *a,
+                      bool rolled_back, sql_guc_report_fn report, void *arg);
 /** Keep @value as the session's value of @name (copied). 53200 when out
  * of memory. */
 int sql_guc_store(struct sql_stmt *st, const char *name, const char *value);

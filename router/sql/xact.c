@@ -31,6 +31,22 @@ txn_failed_with(struct sql_stmt *st, int rv, const struct tl_error *e)
     return rv;
 }
 
+static void
+report_param(void *arg, const char *name, const char *value)
+{
+    dest_param_status(arg, name, value);
+}
+
+/* COMMIT / ROLLBACK AND CHAIN ended a transaction and began the next at
+ * once: settings end with the first (the session's traffic cop sees the
+ * end of the others). */
+static void
+end_chained(struct sql_stmt *st)
+{
+    sql_guc_xact_end(st->s, st->a, st->s->txn->rolled_back, report_param,
+                     st->dest);
+}
+
 /* The value of option or SET TRANSACTION item @de: the isolation level's
  * name, or the boolean of READ ONLY / DEFERRABLE. */
 static const char *
@@ -133,22 +149,33 @@ sql_exec_transaction(struct sql_stmt *st, const PgQuery__TransactionStmt *ts)
         break;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
         rv = txn_commit(x, ts->chain, &ok, &w, &e);
+        if (rv == 0 && ts->chain)
+            end_chained(st);
         tag = ok ? "COMMIT" : "ROLLBACK";
         break;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
         rv = txn_rollback(x, ts->chain, &w, &e);
+        if (rv == 0 && ts->chain)
+            end_chained(st);
         tag = "ROLLBACK";
         break;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
         rv = txn_savepoint(x, ts->savepoint_name, &e);
+        if (rv == 0)
+            sql_guc_savepoint_push(st->s);
         tag = "SAVEPOINT";
         break;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE:
         rv = txn_release(x, ts->savepoint_name, &e);
+        if (rv == 0)
+            sql_guc_savepoint_truncate(st->s, x->n_savepoints);
         tag = "RELEASE";
         break;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_TO:
         rv = txn_rollback_to(x, ts->savepoint_name, &e);
+        if (rv == 0)
+            sql_guc_savepoint_restore(st, x->n_savepoints - 1, report_param,
+                                      st->dest);
         tag = "ROLLBACK";
         break;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_PREPARE:
@@ -160,8 +187,8 @@ sql_exec_transaction(struct sql_stmt *st, const PgQuery__TransactionStmt *ts)
         bool commit =
             ts->kind ==
             PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT_PREPARED;
-        rv = sql_xact_prevent_in_block(
-            st, commit ? "COMMIT PREPARED" : "ROLLBACK PREPARED");
+        rv = sql_xact_prevent_in_block(st, commit ? "COMMIT PREPARED"
+                                                  : "ROLLBACK PREPARED");
         if (rv != 0)
             return rv;
         /* No transaction is ever prepared (max_prepared_transactions is

@@ -75,13 +75,19 @@ open_xact(struct txn_state *x)
 {
     x->open = true;
     x->cur = x->dflt;
+    x->dflt_at_start = x->dflt;
     x->snapshot_taken = false;
 }
 
-/* The transaction is over, committed or not: back to idle. */
+/* The transaction is over, committed or (@rollback) not: back to idle. */
 static void
-close_xact(struct txn_state *x)
+end_xact(struct txn_state *x, bool rollback)
 {
+    if (x->open) {
+        if (rollback)
+            x->dflt = x->dflt_at_start;
+        x->rolled_back = rollback;
+    }
     drop_savepoints(x, 0);
     x->block = TXN_IDLE;
     x->open = false;
@@ -89,13 +95,25 @@ close_xact(struct txn_state *x)
     x->cur = x->dflt;
 }
 
+static void
+close_xact(struct txn_state *x)
+{
+    end_xact(x, false);
+}
+
+static void
+abort_xact(struct txn_state *x)
+{
+    end_xact(x, true);
+}
+
 /* The new block of COMMIT/ROLLBACK AND CHAIN: the characteristics of the
  * one that ended (PostgreSQL's SaveTransactionCharacteristics()). */
 static int
-chain_xact(struct txn_state *x, struct tl_error *err)
+chain_xact(struct txn_state *x, bool rollback, struct tl_error *err)
 {
     struct txn_characteristics c = x->cur;
-    close_xact(x);
+    end_xact(x, rollback);
     open_xact(x);
     x->cur = c;
     x->block = TXN_INPROGRESS;
@@ -143,7 +161,7 @@ txn_mark_failed(struct txn_state *x)
     case TXN_FAILED:
         break;
     default:
-        close_xact(x);
+        abort_xact(x);
         break;
     }
 }
@@ -202,7 +220,7 @@ txn_commit(struct txn_state *x, bool chain, bool *committed,
         if (rv != 0) {
             /* The commit failed: the transaction is over all the same. */
             txn_hook_rollback(x);
-            close_xact(x);
+            abort_xact(x);
             return rv;
         }
         break;
@@ -213,8 +231,8 @@ txn_commit(struct txn_state *x, bool chain, bool *committed,
         break;
     }
     if (chain)
-        return chain_xact(x, err);
-    close_xact(x);
+        return chain_xact(x, !*committed, err);
+    end_xact(x, !*committed);
     return 0;
 }
 
@@ -228,7 +246,7 @@ txn_rollback(struct txn_state *x, bool chain, struct tl_error *warn,
         if (chain)
             return only_in_blocks("ROLLBACK AND CHAIN", err);
         warn_no_transaction(warn);
-        close_xact(x);
+        abort_xact(x);
         return 0;
     case TXN_INPROGRESS:
     case TXN_FAILED:
@@ -236,8 +254,8 @@ txn_rollback(struct txn_state *x, bool chain, struct tl_error *warn,
         break;
     }
     if (chain)
-        return chain_xact(x, err);
-    close_xact(x);
+        return chain_xact(x, true, err);
+    abort_xact(x);
     return 0;
 }
 
@@ -255,7 +273,7 @@ txn_prepare(struct txn_state *x, const char *gid, bool *prepared,
         return 0;
     case TXN_FAILED:
         txn_hook_rollback(x);
-        close_xact(x);
+        abort_xact(x);
         return 0;
     case TXN_INPROGRESS:
         break;
@@ -263,7 +281,7 @@ txn_prepare(struct txn_state *x, const char *gid, bool *prepared,
     /* PostgreSQL's MarkAsPreparing() with max_prepared_transactions = 0;
      * the transaction is rolled back and the session is idle after. */
     txn_hook_rollback(x);
-    close_xact(x);
+    abort_xact(x);
     tl_error_set(err, TL_EUNSUPPORTED,
                  TL_SQLSTATE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                  "prepared transactions are disabled");
@@ -306,7 +324,8 @@ find_savepoint(const struct txn_state *x, const char *name, size_t *level,
             *level = i;
             return 0;
         }
-    return tl_error_set(err, TL_ENOTFOUND, TL_SQLSTATE_INVALID_SAVEPOINT_SPECIFICATION,
+    return tl_error_set(err, TL_ENOTFOUND,
+                        TL_SQLSTATE_INVALID_SAVEPOINT_SPECIFICATION,
                         "savepoint \"%s\" does not exist", name);
 }
 

@@ -80,6 +80,13 @@ struct txn_state {
      * new transactions take. */
     struct txn_characteristics cur;
     struct txn_characteristics dflt;
+    /* The defaults when the transaction started: a rollback restores
+     * them (SET SESSION CHARACTERISTICS is transactional, as any SET). */
+    struct txn_characteristics dflt_at_start;
+    /* How the last transaction ended: rolled back (explicitly, by an
+     * error, or a failed block's COMMIT), else committed. Settings made
+     * in it are undone or kept accordingly. */
+    bool rolled_back;
     /* The open transaction ran a statement that took a snapshot: its
      * isolation level (and read-write mode) can no longer change. */
     bool snapshot_taken;

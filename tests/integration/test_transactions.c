@@ -114,8 +114,7 @@ test_simple_protocol_status(void **state)
     run(conn, "SELECT * FROM nope", "42P01", PQTRANS_INERROR);
     assert_string_equal(run(conn, "ROLLBACK TO a", "", PQTRANS_INTRANS),
                         "ROLLBACK");
-    assert_string_equal(run(conn, "RELEASE a", "", PQTRANS_INTRANS),
-                        "RELEASE");
+    assert_string_equal(run(conn, "RELEASE a", "", PQTRANS_INTRANS), "RELEASE");
     assert_string_equal(run(conn, "COMMIT", "", PQTRANS_IDLE), "COMMIT");
     nt.n = 0;
     run(conn, "COMMIT", "", PQTRANS_IDLE);
@@ -171,8 +170,8 @@ test_extended_protocol_status(void **state)
     (void)state;
     PGconn *conn = th_connect(&cluster);
     run_ext(conn, "BEGIN", "", PQTRANS_INTRANS);
-    PGresult *res = PQprepare(conn, "q", "SELECT v FROM tt WHERE id = $1", 0,
-                              NULL);
+    PGresult *res =
+        PQprepare(conn, "q", "SELECT v FROM tt WHERE id = $1", 0, NULL);
     assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
     PQclear(res);
     assert_int_equal(PQtransactionStatus(conn), PQTRANS_INTRANS);
@@ -258,11 +257,10 @@ test_ddl_refused_in_block(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         run(conn, "BEGIN", "", PQTRANS_INTRANS);
         PGresult *res = PQexec(conn, cases[i].sql);
-        assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE),
-                            "25001");
+        assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE), "25001");
         char want[128];
-        snprintf(want, sizeof(want),
-                 "%s cannot run inside a transaction block", cases[i].what);
+        snprintf(want, sizeof(want), "%s cannot run inside a transaction block",
+                 cases[i].what);
         assert_string_equal(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
                             want);
         PQclear(res);
@@ -271,6 +269,31 @@ test_ddl_refused_in_block(void **state)
     }
     assert_int_equal(th_scalar(conn, "SELECT count(*) FROM tt"), 2);
     run(conn, "CREATE SEQUENCE tts; DROP SEQUENCE tts", "", PQTRANS_IDLE);
+    PQfinish(conn);
+}
+
+/* A reported parameter set in a block that rolls back (or by SET LOCAL)
+ * is reported again with its old value (ParameterStatus), so the
+ * client's copy follows the session's. */
+static void
+test_settings_follow_rollback(void **state)
+{
+    (void)state;
+    PGconn *conn = th_connect(&cluster);
+    run(conn, "SET application_name = 'before'", "", PQTRANS_IDLE);
+    assert_string_equal(PQparameterStatus(conn, "application_name"), "before");
+    run(conn, "BEGIN", "", PQTRANS_INTRANS);
+    run(conn, "SET application_name = 'inside'", "", PQTRANS_INTRANS);
+    assert_string_equal(PQparameterStatus(conn, "application_name"), "inside");
+    run(conn, "ROLLBACK", "", PQTRANS_IDLE);
+    assert_string_equal(PQparameterStatus(conn, "application_name"), "before");
+    run(conn, "BEGIN", "", PQTRANS_INTRANS);
+    run(conn, "SET LOCAL application_name = 'local'", "", PQTRANS_INTRANS);
+    run(conn, "COMMIT", "", PQTRANS_IDLE);
+    assert_string_equal(PQparameterStatus(conn, "application_name"), "before");
+    PGresult *res = PQexec(conn, "SHOW application_name");
+    assert_string_equal(PQgetvalue(res, 0, 0), "before");
+    PQclear(res);
     PQfinish(conn);
 }
 
@@ -295,7 +318,8 @@ test_idle_in_transaction_timeout(void **state)
         PGconn *conn = connect_with_notices(&nt);
         run(conn, "SET idle_in_transaction_session_timeout = 300", "",
             PQTRANS_IDLE);
-        PGresult *res = PQexec(conn, "SHOW idle_in_transaction_session_timeout");
+        PGresult *res =
+            PQexec(conn, "SHOW idle_in_transaction_session_timeout");
         assert_string_equal(PQgetvalue(res, 0, 0), "300ms");
         PQclear(res);
         run(conn, "BEGIN", "", PQTRANS_INTRANS);
@@ -309,9 +333,8 @@ test_idle_in_transaction_timeout(void **state)
         PQconsumeInput(conn);
         PQisBusy(conn);
         assert_string_equal(nt.sqlstate, "25P03");
-        assert_string_equal(nt.message,
-                            "terminating connection due to "
-                            "idle-in-transaction timeout");
+        assert_string_equal(nt.message, "terminating connection due to "
+                                        "idle-in-transaction timeout");
         res = PQexec(conn, "SELECT 1");
         assert_int_not_equal(PQresultStatus(res), PGRES_TUPLES_OK);
         PQclear(res);
@@ -338,6 +361,7 @@ main(void)
         cmocka_unit_test(test_extended_protocol_status),
         cmocka_unit_test(test_serializable_refused),
         cmocka_unit_test(test_ddl_refused_in_block),
+        cmocka_unit_test(test_settings_follow_rollback),
         cmocka_unit_test(test_idle_in_transaction_timeout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -73,6 +73,7 @@ test_failed_block(void **state)
     assert_int_equal(txn_status_char(&x), 'E');
     assert_int_equal(txn_commit(&x, false, &ok, &w, &e), 0);
     assert_false(ok);
+    assert_true(x.rolled_back);
     assert_int_equal(txn_status_char(&x), 'I');
     txn_close(&x);
 }
@@ -146,9 +147,15 @@ test_characteristics(void **state)
     x.dflt.read_only = true;
     txn_begin(&x, &w, &e);
     assert_true(x.cur.read_only);
-    assert_string_equal(
-        txn_check_writable(&x, "INSERT", &e) != 0 ? e.message : "",
-        "cannot execute INSERT in a read-only transaction");
+    /* SET SESSION CHARACTERISTICS is undone by a rollback. */
+    x.dflt.isolation = TXN_REPEATABLE_READ;
+    txn_rollback(&x, false, &w, &e);
+    assert_int_equal(x.dflt.isolation, TXN_READ_COMMITTED);
+    assert_true(x.dflt.read_only);
+    txn_begin(&x, &w, &e);
+    assert_string_equal(txn_check_writable(&x, "INSERT", &e) != 0 ? e.message
+                                                                  : "",
+                        "cannot execute INSERT in a read-only transaction");
     assert_int_equal(txn_set_isolation(&x, TXN_REPEATABLE_READ, &e), 0);
     assert_int_not_equal(txn_set_isolation(&x, TXN_SERIALIZABLE, &e), 0);
     assert_string_equal(e.sqlstate, "0A000");
