@@ -35,7 +35,10 @@
  * durable when its statement completes, ROLLBACK and ROLLBACK TO undo
  * nothing, and every statement reads the latest committed data whatever
  * the isolation level. This state machine is merged only together with
- * the storage side.
+ * the storage side. That side must also stop the automatic retries of a
+ * statement inside a block (exec/gather.c, common/client): DESIGN.md
+ * forbids re-running a statement of an explicit transaction on the
+ * client's behalf; txn_in_block() tells when.
  *
  * One struct txn_state per session, used by the session's thread only.
  * Functions that fail fill @err (PostgreSQL's SQLSTATE and message) and
