@@ -373,6 +373,14 @@ utility_name(struct sql_stmt *st, const PgQuery__RawStmt *raw)
 {
     const PgQuery__Node *n = raw->stmt;
     switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
+    case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
+    case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
+    case PG_QUERY__NODE__NODE_PREPARE_STMT:
+    case PG_QUERY__NODE__NODE_EXECUTE_STMT:
+    case PG_QUERY__NODE__NODE_DEALLOCATE_STMT:
+    case PG_QUERY__NODE__NODE_VACUUM_STMT:
+        return NULL;
     case PG_QUERY__NODE__NODE_CREATE_STMT:
         return "CREATE TABLE";
     case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
