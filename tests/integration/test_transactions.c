@@ -161,9 +161,9 @@ run_ext(PGconn *conn, const char *sql, const char *sqlstate,
 }
 
 /* Over the extended protocol the block lives across Syncs: an error skips
- * to Sync and fails the block; Parse, Bind and Execute then fail with
- * 25P02, but for ROLLBACK; a prepared statement made before still runs
- * after ROLLBACK. */
+ * to Sync and fails the block; Parse, Bind, Execute and Describe of a
+ * statement returning rows then fail with 25P02, but for ROLLBACK; a
+ * prepared statement made before still runs after ROLLBACK. */
 static void
 test_extended_protocol_status(void **state)
 {
@@ -185,6 +185,9 @@ test_extended_protocol_status(void **state)
     assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE), "25P02");
     PQclear(res);
     res = PQprepare(conn, "q2", "SELECT 1", 0, NULL);
+    assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE), "25P02");
+    PQclear(res);
+    res = PQdescribePrepared(conn, "q");
     assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE), "25P02");
     PQclear(res);
     assert_int_equal(PQtransactionStatus(conn), PQTRANS_INERROR);
