@@ -60,11 +60,17 @@
 /* Class 26 - Invalid SQL Statement Name */
 #define TL_SQLSTATE_INVALID_SQL_STATEMENT_NAME "26000"
 /* Class 25 - Invalid Transaction State */
+#define TL_SQLSTATE_ACTIVE_SQL_TRANSACTION "25001"
+#define TL_SQLSTATE_READ_ONLY_SQL_TRANSACTION "25006"
 #define TL_SQLSTATE_NO_ACTIVE_SQL_TRANSACTION "25P01"
+#define TL_SQLSTATE_IN_FAILED_SQL_TRANSACTION "25P02"
+#define TL_SQLSTATE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT "25P03"
 /* Class 28 - Invalid Authorization Specification */
 #define TL_SQLSTATE_INVALID_AUTHORIZATION_SPECIFICATION "28000"
 /* Class 34 - Invalid Cursor Name */
 #define TL_SQLSTATE_INVALID_CURSOR_NAME "34000"
+/* Class 3B - Savepoint Exception */
+#define TL_SQLSTATE_INVALID_SAVEPOINT_SPECIFICATION "3B001"
 /* Class 3F - Invalid Schema Name */
 #define TL_SQLSTATE_INVALID_SCHEMA_NAME "3F000"
 /* Class 40 - Transaction Rollback */
@@ -145,7 +151,13 @@
     X(UNIQUE_VIOLATION, "unique_violation")                                    \
     X(DEPENDENT_OBJECTS_STILL_EXIST, "dependent_objects_still_exist")          \
     X(INVALID_SQL_STATEMENT_NAME, "invalid_sql_statement_name")                \
+    X(ACTIVE_SQL_TRANSACTION, "active_sql_transaction")                        \
+    X(READ_ONLY_SQL_TRANSACTION, "read_only_sql_transaction")                  \
     X(NO_ACTIVE_SQL_TRANSACTION, "no_active_sql_transaction")                  \
+    X(IN_FAILED_SQL_TRANSACTION, "in_failed_sql_transaction")                  \
+    X(IDLE_IN_TRANSACTION_SESSION_TIMEOUT,                                     \
+      "idle_in_transaction_session_timeout")                                   \
+    X(INVALID_SAVEPOINT_SPECIFICATION, "invalid_savepoint_specification")      \
     X(INVALID_AUTHORIZATION_SPECIFICATION,                                     \
       "invalid_authorization_specification")                                   \
     X(INVALID_CURSOR_NAME, "invalid_cursor_name")                              \

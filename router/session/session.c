@@ -9,7 +9,9 @@
 #include "router/session/session.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -175,6 +177,27 @@ is_cstring(const struct tl_buf *b)
     return b->len > 0 && memchr(b->data, '\0', b->len) == b->data + b->len - 1;
 }
 
+/* Wait up to @timeout_ms for the client's next message to begin: 0 when
+ * it did (or is already buffered), TL_ETIMEOUT when it did not. */
+static int
+wait_for_message(struct pgw_conn *c, int64_t timeout_ms)
+{
+    if (c->in_off < c->in_len)
+        return 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return TL_ETIMEOUT;
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        int n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+        if (n > 0)
+            return 0; /* data, EOF or an error: the read tells */
+        if (n < 0 && errno != EINTR)
+            return 0;
+    }
+}
+
 /* Serve messages until the client leaves. Returns the reason, for the
  * disconnect log line. */
 static const char *
@@ -184,13 +207,30 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
     struct tl_buf payload;
     bool skipping = false; /* after an extended-protocol error, until Sync */
     char status = 'I';
+    bool ready = false; /* the last message sent was ReadyForQuery */
     const char *why;
     struct tl_error err;
 
     tl_buf_init(&payload);
     for (;;) {
         char type;
+        /* idle_in_transaction_session_timeout runs from ReadyForQuery in
+         * an open block to the next message, as in PostgreSQL. */
+        int64_t idle_ms = ready && status != 'I' ? tcop_idle_timeout_ms(tc) : 0;
+        if (idle_ms > 0 && wait_for_message(c, idle_ms) == TL_ETIMEOUT) {
+            send_fatal(c, TL_ETIMEOUT,
+                       TL_SQLSTATE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
+                       "terminating connection due to idle-in-transaction "
+                       "timeout");
+            tl_info(MOD,
+                    "event=idle_in_transaction_timeout pid=%u "
+                    "timeout_ms=%lld",
+                    c->backend_pid, (long long)idle_ms);
+            why = "idle_in_transaction_timeout";
+            goto out;
+        }
         int rv = pgw_read_message(c, &type, &payload);
+        ready = false;
 
         if (rv == TL_EPROTO) {
             send_fatal(c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
@@ -217,6 +257,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
             atomic_store(cancel, false);
             status = tcop_simple_query(tc, (const char *)payload.data);
             pgw_send_ready(c, status);
+            ready = true;
             break;
         case 'X':
             why = "terminate";
@@ -225,6 +266,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
             skipping = false;
             status = tcop_sync(tc);
             pgw_send_ready(c, status);
+            ready = true;
             break;
         case 'H':
             /* Flush: send what is buffered (the error while skipping). */
@@ -253,7 +295,9 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
                          "function call protocol is not supported");
             tl_error_hint(&err, "use the simple query protocol");
             pgw_send_error(c, &err);
+            status = tcop_fail(tc);
             pgw_send_ready(c, status);
+            ready = true;
             break;
         case 'd':
         case 'c':

@@ -16,6 +16,7 @@
 #include "router/session/backends.h"
 #include "router/session/settings.h"
 #include "router/sql/sql_int.h"
+#include "router/txn/txn.h"
 
 /* The text of SET's value list: "a, b". */
 static int
@@ -71,6 +72,28 @@ parse_ms(const char *v)
     return -1;
 }
 
+/* A duration in milliseconds as SHOW prints it: in the largest unit that
+ * holds it whole (PostgreSQL's _ShowOption() for GUC_UNIT_MS). */
+static const char *
+format_ms(struct sql_stmt *st, int64_t ms)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"d", 86400000},
+                 {"h", 3600000},
+                 {"min", 60000},
+                 {"s", 1000},
+                 {"ms", 1}};
+    if (ms == 0)
+        return "0";
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (ms % units[i].ms == 0)
+            return tl_arena_printf(
+                st->a, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+    return "0";
+}
+
 int64_t
 settings_statement_timeout_ms(struct sql_session *s)
 {
@@ -79,20 +102,45 @@ settings_statement_timeout_ms(struct sql_session *s)
     return ms > 0 ? ms : 0;
 }
 
+int64_t
+settings_idle_in_transaction_timeout_ms(struct sql_session *s)
+{
+    const struct sql_setting *v =
+        sql_guc_setting(s, "idle_in_transaction_session_timeout");
+    int64_t ms = v != NULL ? parse_ms(v->value) : 0;
+    return ms > 0 ? ms : 0;
+}
+
+/* SET [LOCAL] name = value. */
 static int
-set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
+set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs, bool local)
 {
     const char *value;
     int rv = value_text(st, vs, &value);
     if (rv != 0)
         return rv;
+    /* transaction_isolation and its kin live in the transaction state. */
+    rv = sql_xact_guc_set(st, vs->name, value);
+    if (rv <= 0)
+        return rv;
     const struct sql_guc *d = sql_guc_find(vs->name);
-    if (d != NULL && strcmp(d->name, "statement_timeout") == 0 &&
-        parse_ms(value) < 0)
-        return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
-                         "invalid value for parameter \"statement_timeout\": "
-                         "\"%s\"",
-                         value);
+    if (d != NULL &&
+        (strcmp(d->name, "statement_timeout") == 0 ||
+         strcmp(d->name, "idle_in_transaction_session_timeout") == 0)) {
+        int64_t ms = parse_ms(value);
+        char *end;
+        long long neg = strtoll(value, &end, 10);
+        if (ms < 0 && end != value && *end == '\0' && neg < 0)
+            return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                             "%lld ms is outside the valid range for "
+                             "parameter \"%s\" (0 .. 2147483647)",
+                             neg, d->name);
+        if (ms < 0)
+            return sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                             "invalid value for parameter \"%s\": \"%s\"",
+                             d->name, value);
+        value = format_ms(st, ms);
+    }
     if (d != NULL && strcmp(d->name, "client_encoding") == 0) {
         if (!is_utf8_name(value))
             return sql_error(st, TL_EUNSUPPORTED,
@@ -103,7 +151,8 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
         value = "UTF8";
     }
     if (d != NULL && (strcmp(d->name, "max_connections") == 0 ||
-                      strcmp(d->name, "superuser_reserved_connections") == 0))
+                      strcmp(d->name, "superuser_reserved_connections") == 0 ||
+                      strcmp(d->name, "max_prepared_transactions") == 0))
         return sql_error(st, TL_EINVAL, TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM,
                          "parameter \"%s\" cannot be changed without "
                          "restarting the server",
@@ -111,7 +160,8 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
     if (d != NULL && sql_guc_readonly(d))
         return sql_error(st, TL_EINVAL, TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM,
                          "parameter \"%s\" cannot be changed", d->name);
-    rv = sql_guc_store(st, vs->name, value);
+    rv = local ? sql_guc_store_local(st, vs->name, value)
+               : sql_guc_store(st, vs->name, value);
     if (rv == 0 && d != NULL && d->report)
         dest_param_status(st->dest, d->name, value);
     return rv;
@@ -123,25 +173,31 @@ settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs)
     int rv = 0;
     switch (vs->kind) {
     case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE:
-        if (vs->is_local) {
+        if (vs->is_local && !txn_in_block(st->s->txn)) {
+            /* Outside a block the transaction is the statement: the value
+             * would be gone at once (WarnNoTransactionBlock()). */
             struct tl_error w;
             tl_error_set(&w, 0, TL_SQLSTATE_NO_ACTIVE_SQL_TRANSACTION,
                          "SET LOCAL can only be used in transaction blocks");
             dest_notice(st->dest, &w, true);
             break;
         }
-        rv = set_value(st, vs);
+        rv = set_value(st, vs, vs->is_local);
         break;
     case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT:
     case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET:
         sql_guc_remove(st->s, vs->name);
+        sql_xact_guc_reset(st->s, vs->name);
         break;
     case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL:
         sql_settings_free(st->s);
+        sql_xact_guc_reset(st->s, NULL);
+        break;
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_MULTI:
+        /* SET TRANSACTION / SET SESSION CHARACTERISTICS AS TRANSACTION. */
+        rv = sql_xact_set(st, vs);
         break;
     default:
-        /* SET TRANSACTION / SET SESSION CHARACTERISTICS: nothing to keep
-         * while Talus runs every statement on its own. */
         break;
     }
     if (rv != 0)

@@ -10,12 +10,16 @@
 struct sql_session;
 struct sql_stmt;
 
-/** SET / RESET / SET LOCAL (a warning: no transaction blocks). */
+/** SET / RESET / SET LOCAL (until the end of the block; a warning outside
+ * one), SET TRANSACTION and SET SESSION CHARACTERISTICS. */
 int settings_exec_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs);
 /** SHOW name: the session's value or the server default; 42704 else. */
 int settings_exec_show(struct sql_stmt *st,
                        const PgQuery__VariableShowStmt *vs);
 /** The session's statement_timeout in milliseconds, 0 when none. */
 int64_t settings_statement_timeout_ms(struct sql_session *s);
+/** The session's idle_in_transaction_session_timeout in milliseconds, 0
+ * when none. */
+int64_t settings_idle_in_transaction_timeout_ms(struct sql_session *s);
 
 #endif

@@ -20,6 +20,7 @@
 #include "router/session/copy.h"
 #include "router/session/settings.h"
 #include "router/sql/sql_int.h"
+#include "router/txn/txn.h"
 #include "router/wire/pgwire.h"
 
 #define MOD "tcop"
@@ -531,6 +532,17 @@ send_error(struct tcop *t, struct tl_error *e)
     return TL_EINVAL;
 }
 
+/* 25P02 for a message that cannot run in the failed block. */
+static int
+send_aborted(struct tcop *t)
+{
+    struct tl_error e;
+    tl_error_set(&e, TL_ESQL, TL_SQLSTATE_IN_FAILED_SQL_TRANSACTION,
+                 "current transaction is aborted, commands ignored until end "
+                 "of transaction block");
+    return send_error(t, &e);
+}
+
 /* ---------------------------------------------------------------- parsing */
 
 static void
@@ -636,6 +648,26 @@ run_copy(struct tcop *t, struct sql_stmt *st, const PgQuery__CopyStmt *cs,
 
 /* ---------------------------------------------------------- simple query */
 
+static void
+report_param(void *arg, const char *name, const char *value)
+{
+    pgw_send_parameter_status(arg, name, value);
+}
+
+/* Once the transaction is over, its SET LOCAL values are forgotten and,
+ * if it was rolled back, the settings it changed are put back; the client
+ * hears the new value of each reported parameter that changed
+ * (ParameterStatus), as PostgreSQL's AtEOXact_GUC() reports it. */
+static void
+end_xact_settings(struct tcop *t)
+{
+    if (t->sql->txn->open)
+        return;
+    sql_guc_xact_end(t->sql, &t->sql->arena, t->sql->txn->rolled_back,
+                     report_param, t->c);
+    tl_arena_reset(&t->sql->arena);
+}
+
 static int run_tcop_stmt(struct tcop *t, struct sql_stmt *st,
                          const PgQuery__RawStmt *raw, bool extended,
                          bool *gone);
@@ -649,32 +681,53 @@ tcop_simple_query(struct tcop *t, const char *query)
     PgQueryProtobufParseResult pr;
     PgQuery__ParseResult *tree;
     struct tl_error e;
+    struct txn_state *x = t->sql->txn;
     if (parse_query(query, &pr, &tree, &e) != 0) {
+        /* As any error, a syntax error fails an open block. */
         pgw_send_error(t->c, &e);
-        return 'I';
+        txn_mark_failed(x);
+        return txn_status_char(x);
     }
     if (tree->n_stmts == 0)
         pgw_send_empty_query(t->c);
     /* PostgreSQL runs a Query message as one implicit transaction: now()
      * and statement_timestamp() are the same for all its statements. */
     int64_t start_us = func_now_us();
+    bool implicit = tree->n_stmts > 1;
     for (size_t i = 0; i < tree->n_stmts; i++) {
+        const PgQuery__RawStmt *raw = tree->stmts[i];
         struct client_dest cd;
         struct sql_stmt st;
         client_dest_init(&cd, t->c, true, NULL, 0);
         stmt_init(t, &st, &cd.base, query, start_us);
         bool gone = false;
-        int rv = run_tcop_stmt(t, &st, tree->stmts[i], false, &gone);
+        txn_statement_start(x, implicit);
+        int rv = sql_xact_check_stmt(&st, raw);
+        if (rv == 0) {
+            if (sql_xact_takes_snapshot(raw))
+                txn_snapshot(x);
+            rv = run_tcop_stmt(t, &st, raw, false, &gone);
+        }
         tl_arena_reset(&t->sql->arena);
         client_dest_close(&cd);
         if (rv != 0 && !gone)
             send_stmt_error(t, &st, rv);
-        if (rv != 0)
+        if (rv != 0) {
+            txn_mark_failed(x);
+            end_xact_settings(t);
             break;
+        }
+        /* As exec_simple_query(): the last statement ends the implicit
+         * block, a transaction statement its own transaction. */
+        if (i + 1 == tree->n_stmts)
+            txn_query_end(x);
+        else if (sql_xact_is_control(raw))
+            txn_statement_end(x);
+        end_xact_settings(t);
     }
     pg_query__parse_result__free_unpacked(tree, NULL);
     pg_query_free_protobuf_parse_result(pr);
-    return 'I';
+    return txn_status_char(x);
 }
 
 /* ------------------------------------------------------------------ Parse */
@@ -752,6 +805,16 @@ handle_parse(struct tcop *t, struct pgw_reader *m)
         free(declared);
         free(p);
         return send_error(t, &e);
+    }
+    struct txn_state *x = t->sql->txn;
+    txn_statement_start(x, false);
+    if (txn_failed(x) &&
+        (p->tree->n_stmts == 0 || !sql_xact_is_exit(p->tree->stmts[0]))) {
+        pg_query__parse_result__free_unpacked(p->tree, NULL);
+        pg_query_free_protobuf_parse_result(p->pr);
+        free(declared);
+        free(p);
+        return send_aborted(t);
     }
     if (p->tree->n_stmts > 1) {
         pg_query__parse_result__free_unpacked(p->tree, NULL);
@@ -987,6 +1050,11 @@ handle_describe(struct tcop *t, struct pgw_reader *m)
             no_statement_error(name, &e);
             return send_error(t, &e);
         }
+        /* A statement that returns rows cannot be described in a failed
+         * block (exec_describe_statement_message()). */
+        if (txn_failed(t->sql->txn) && p->raw != NULL &&
+            is_described_by_binding(p->raw))
+            return send_aborted(t);
         rv = analyse_params(t, p, &e);
         if (rv == 0 && !cols_fresh(t, p))
             rv = analyse(t, p, p->types, NULL, NULL, &e);
@@ -1001,6 +1069,9 @@ handle_describe(struct tcop *t, struct pgw_reader *m)
             no_portal_error(name, &e);
             return send_error(t, &e);
         }
+        if (txn_failed(t->sql->txn) && po->stmt->raw != NULL &&
+            is_described_by_binding(po->stmt->raw))
+            return send_aborted(t);
         if (!cols_fresh(t, po->stmt)) {
             uint8_t *types = malloc(po->stmt->n_params + 1);
             if (types == NULL)
@@ -1090,6 +1161,9 @@ sql_execute(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw)
     struct prep *p = find_prep(t, es->name);
     if (p == NULL)
         return no_statement_error(es->name, &st->err);
+    int crv = sql_xact_check_stmt(st, p->raw);
+    if (crv != 0)
+        return crv;
     if (es->n_params != p->n_params) {
         sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
                   "wrong number of parameters for prepared statement "
@@ -1289,6 +1363,12 @@ handle_bind(struct tcop *t, struct pgw_reader *m)
         rv = no_statement_error(stmt_name, &e);
         goto err;
     }
+    txn_statement_start(t->sql->txn, false);
+    if (txn_failed(t->sql->txn) &&
+        (!sql_xact_is_exit(p->raw) || n_values != 0)) {
+        free(pformats);
+        return send_aborted(t);
+    }
     if (n_pformats > 1 && n_pformats != (size_t)n_values) {
         rv = tl_error_set(&e, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                           "bind message has %zu parameter formats but %d "
@@ -1435,6 +1515,10 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
         return 0;
     }
     struct prep *p = po->stmt;
+    struct txn_state *x = t->sql->txn;
+    txn_statement_start(x, false);
+    if (txn_failed(x) && !sql_xact_is_exit(p->raw))
+        return send_aborted(t);
     if (p->raw == NULL) {
         pgw_send_empty_query(t->c);
         po->done = true;
@@ -1458,7 +1542,12 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
         .n = p->n_params, .types = types, .values = po->values};
     stmt_init(t, &st, &cd.base, p->query, func_now_us());
     bool gone;
-    rv = run_prepared(t, p, &st, &params, false, &gone);
+    rv = sql_xact_check_stmt(&st, p->raw);
+    if (rv == 0) {
+        if (sql_xact_takes_snapshot(p->raw))
+            txn_snapshot(x);
+        rv = run_prepared(t, p, &st, &params, false, &gone);
+    }
     free(types);
     tl_arena_reset(&t->sql->arena);
     po->started = true;
@@ -1468,6 +1557,12 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
     if (rv != 0) {
         po->done = true;
         return send_stmt_error(t, &st, rv);
+    }
+    /* A transaction statement ends its transaction at once
+     * (exec_execute_message()'s is_xact_command). */
+    if (sql_xact_is_control(p->raw)) {
+        txn_statement_end(x);
+        end_xact_settings(t);
     }
     if (kept)
         send_kept_rows(t, po, max_rows);
@@ -1505,10 +1600,10 @@ handle_close(struct tcop *t, struct pgw_reader *m)
     return 0;
 }
 
-int
-tcop_extended(struct tcop *t, char type, const uint8_t *p, size_t len)
+static int
+dispatch_extended(struct tcop *t, char type, struct pgw_reader *mp)
 {
-    struct pgw_reader m = {.p = p, .len = len, .off = 0};
+    struct pgw_reader m = *mp;
     switch (type) {
     case 'P':
         return handle_parse(t, &m);
@@ -1529,9 +1624,39 @@ tcop_extended(struct tcop *t, char type, const uint8_t *p, size_t len)
     }
 }
 
+int
+tcop_extended(struct tcop *t, char type, const uint8_t *p, size_t len)
+{
+    struct pgw_reader m = {.p = p, .len = len, .off = 0};
+    int rv = dispatch_extended(t, type, &m);
+    /* As in PostgreSQL, any error aborts the transaction: a block fails,
+     * the messages up to Sync are skipped. */
+    if (rv != 0)
+        txn_mark_failed(t->sql->txn);
+    return rv;
+}
+
 char
 tcop_sync(struct tcop *t)
 {
     drop_all_portals(t);
-    return 'I';
+    txn_query_end(t->sql->txn);
+    end_xact_settings(t);
+    return txn_status_char(t->sql->txn);
+}
+
+char
+tcop_fail(struct tcop *t)
+{
+    txn_mark_failed(t->sql->txn);
+    end_xact_settings(t);
+    return txn_status_char(t->sql->txn);
+}
+
+int64_t
+tcop_idle_timeout_ms(struct tcop *t)
+{
+    if (txn_status_char(t->sql->txn) == 'I')
+        return 0;
+    return settings_idle_in_transaction_timeout_ms(t->sql);
 }

@@ -14,8 +14,12 @@
  * a run once the catalog changed: runs then only fill in the values.
  * A portal holds a statement, its parameter values and result
  * formats, and for Execute with a row limit the rows not sent yet.
- * Without transaction blocks every Sync ends the implicit transaction, and
- * with it every portal; prepared statements live until Close or the end of
+ * The session's transaction (router/txn/txn.h) follows PostgreSQL's
+ * postgres.c: a Query message of several statements is one implicit
+ * block, the messages of the extended protocol up to Sync one
+ * transaction; an error fails an open block (25P02 for what follows
+ * until ROLLBACK), and ReadyForQuery reports 'I', 'T' or 'E'. Every Sync
+ * ends the portals; prepared statements live until Close or the end of
  * the session.
  *
  * One struct tcop per connection, used by the connection's thread only. */
@@ -43,7 +47,7 @@ void tcop_destroy(struct tcop *t);
  * sent to the client, stopping at the first error (an ErrorResponse), an
  * empty string answered by EmptyQueryResponse. Drops the unnamed
  * statement and portal. Sends no ReadyForQuery; returns the transaction
- * status to report with it ('I'). Never fails. */
+ * status to report with it ('I', 'T' or 'E'). Never fails. */
 char tcop_simple_query(struct tcop *t, const char *query);
 
 /** Handle one extended-protocol message of @type ('P' Parse, 'B' Bind,
@@ -52,8 +56,18 @@ char tcop_simple_query(struct tcop *t, const char *query);
  * skips messages up to Sync). */
 int tcop_extended(struct tcop *t, char type, const uint8_t *p, size_t len);
 
-/** Sync: the implicit transaction ends and its portals with it. Sends no
- * ReadyForQuery; returns the status to report with it ('I'). */
+/** Sync: the implicit transaction ends and its portals with it (an
+ * explicit block stays open). Sends no ReadyForQuery; returns the status
+ * to report with it ('I', 'T' or 'E'). */
 char tcop_sync(struct tcop *t);
+
+/** An error was sent outside the traffic cop (FunctionCall): it fails
+ * the transaction as any error does. Returns the status to report. */
+char tcop_fail(struct tcop *t);
+
+/** How long the client may stay silent now before the session ends
+ * (idle_in_transaction_session_timeout while a block is open), in
+ * milliseconds; 0: no limit. */
+int64_t tcop_idle_timeout_ms(struct tcop *t);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "common/base/sqlstate.h"
 #include "router/sql/sql_int.h"
+#include "router/txn/txn.h"
 
 /* clang-format off */
 static const struct sql_guc gucs[] = {
@@ -20,6 +21,7 @@ static const struct sql_guc gucs[] = {
     {"bytea_output", "hex", false, "Sets the output format for bytea."},
     {"client_encoding", "UTF8", true, "Sets the client's character set encoding."},
     {"DateStyle", "ISO, MDY", true, "Sets the display format for date and time values."},
+    {"default_transaction_deferrable", "off", false, "Sets the default deferrable status of new transactions."},
     {"default_transaction_isolation", "read committed", false, "Sets the transaction isolation level of each new transaction."},
     {"default_transaction_read_only", "off", false, "Sets the default read-only status of new transactions."},
     {"extra_float_digits", "1", false, "Sets the number of digits displayed for floating-point values."},
@@ -34,6 +36,7 @@ static const struct sql_guc gucs[] = {
     {"lock_timeout", "0", false, "Sets the maximum allowed duration of any wait for a lock."},
     {"max_connections", "1000", false, "Sets the maximum number of concurrent connections."},
     {"max_identifier_length", "63", false, "Shows the maximum identifier length."},
+    {"max_prepared_transactions", "0", false, "Sets the maximum number of simultaneously prepared transactions."},
     {"search_path", "\"$user\", public", false, "Sets the schema search order for names that are not schema-qualified."},
     {"server_encoding", "UTF8", false, "Shows the server (database) character set encoding."},
     {"server_version", "15.0", false, "Shows the server version."},
@@ -42,6 +45,7 @@ static const struct sql_guc gucs[] = {
     {"statement_timeout", "0", false, "Sets the maximum allowed duration of any statement."},
     {"superuser_reserved_connections", "3", false, "Sets the number of connection slots reserved for superusers."},
     {"TimeZone", "UTC", true, "Sets the time zone for displaying and interpreting time stamps."},
+    {"transaction_deferrable", "off", false, "Whether to defer a read-only serializable transaction until it can be executed with no possible serialization failures."},
     {"transaction_isolation", "read committed", false, "Sets the current transaction's isolation level."},
     {"transaction_read_only", "off", false, "Sets the current transaction's read-only status."},
     {NULL, NULL, false, NULL},
@@ -72,34 +76,207 @@ sql_guc_readonly(const struct sql_guc *g)
            strcmp(g->name, "block_size") == 0 ||
            strcmp(g->name, "integer_datetimes") == 0 ||
            strcmp(g->name, "max_connections") == 0 ||
+           strcmp(g->name, "max_prepared_transactions") == 0 ||
            strcmp(g->name, "superuser_reserved_connections") == 0;
+}
+
+static struct sql_setting *
+find_in(struct sql_setting *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
 }
 
 struct sql_setting *
 sql_guc_setting(struct sql_session *s, const char *name)
 {
-    for (size_t i = 0; i < s->n_settings; i++)
-        if (strcasecmp(s->settings[i].name, name) == 0)
-            return &s->settings[i];
-    return NULL;
+    /* A SET LOCAL value hides the session's until the transaction ends. */
+    struct sql_setting *v =
+        find_in(s->local_settings, s->n_local_settings, name);
+    return v != NULL ? v : find_in(s->settings, s->n_settings, name);
+}
+
+/* Forget @name in the list @v of *@n. */
+static void
+remove_in(struct sql_setting *v, size_t *n, const char *name)
+{
+    struct sql_setting *e = find_in(v, *n, name);
+    if (e == NULL)
+        return;
+    free(e->name);
+    free(e->value);
+    *e = v[--*n];
+}
+
+static void
+free_list(struct sql_setting *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].value);
+    }
+    free(v);
+}
+
+/* A copy of the list @v of @n settings (the few a session has: a
+ * failure to allocate them is fatal, as for the session itself). */
+static struct sql_setting *
+copy_list(const struct sql_setting *v, size_t n)
+{
+    struct sql_setting *copy = calloc(n + 1, sizeof(*copy));
+    if (copy == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        copy[i].name = strdup(v[i].name);
+        copy[i].value = strdup(v[i].value);
+        if (copy[i].name == NULL || copy[i].value == NULL)
+            abort();
+    }
+    return copy;
+}
+
+/* The values of the reported parameters into @out (in @st's arena), as
+ * many as there are reported parameters (at most @max). */
+static size_t
+reported_values(struct sql_stmt *st, const char **out, size_t max)
+{
+    size_t n = 0;
+    for (const struct sql_guc *g = gucs; g->name != NULL && n < max; g++)
+        if (g->report)
+            out[n++] = tl_arena_strdup(st->a, sql_guc_value(st, g->name));
+    return n;
+}
+
+/* Pass each reported parameter whose value is no longer @before's to
+ * @report. */
+static void
+report_changes(struct sql_stmt *st, const char **before, size_t n,
+               sql_guc_report_fn report, void *arg)
+{
+    size_t i = 0;
+    for (const struct sql_guc *g = gucs; g->name != NULL && i < n; g++) {
+        if (!g->report)
+            continue;
+        const char *now = sql_guc_value(st, g->name);
+        if (strcmp(before[i++], now) != 0)
+            report(arg, g->name, now);
+    }
+}
+
+static void
+stmt_of(struct sql_stmt *st, struct sql_session *s, struct tl_arena *a)
+{
+    memset(st, 0, sizeof(*st));
+    st->s = s;
+    st->r = s->r;
+    st->a = a;
+}
+
+void
+sql_guc_save_for_rollback(struct sql_session *s)
+{
+    if (s->txn == NULL || !s->txn->open || s->has_saved_settings)
+        return;
+    s->saved_settings = copy_list(s->settings, s->n_settings);
+    s->n_saved_settings = s->n_settings;
+    s->has_saved_settings = true;
+}
+
+void
+sql_guc_savepoint_push(struct sql_session *s)
+{
+    struct sql_settings_copy *v =
+        realloc(s->sp_settings, (s->n_sp_settings + 1) * sizeof(*v));
+    if (v == NULL)
+        abort();
+    s->sp_settings = v;
+    struct sql_settings_copy *c = &v[s->n_sp_settings++];
+    c->settings = copy_list(s->settings, s->n_settings);
+    c->n_settings = s->n_settings;
+    c->local = copy_list(s->local_settings, s->n_local_settings);
+    c->n_local = s->n_local_settings;
+}
+
+void
+sql_guc_savepoint_truncate(struct sql_session *s, size_t keep)
+{
+    while (s->n_sp_settings > keep) {
+        struct sql_settings_copy *c = &s->sp_settings[--s->n_sp_settings];
+        free_list(c->settings, c->n_settings);
+        free_list(c->local, c->n_local);
+    }
+    if (s->n_sp_settings == 0) {
+        free(s->sp_settings);
+        s->sp_settings = NULL;
+    }
+}
+
+void
+sql_guc_savepoint_restore(struct sql_stmt *st, size_t level,
+                          sql_guc_report_fn report, void *arg)
+{
+    struct sql_session *s = st->s;
+    if (level >= s->n_sp_settings)
+        return;
+    const char *before[32];
+    size_t n = reported_values(st, before, 32);
+    sql_guc_savepoint_truncate(s, level + 1);
+    const struct sql_settings_copy *c = &s->sp_settings[level];
+    sql_guc_save_for_rollback(s);
+    free_list(s->settings, s->n_settings);
+    free_list(s->local_settings, s->n_local_settings);
+    s->settings = copy_list(c->settings, c->n_settings);
+    s->n_settings = c->n_settings;
+    s->local_settings = copy_list(c->local, c->n_local);
+    s->n_local_settings = c->n_local;
+    report_changes(st, before, n, report, arg);
+}
+
+void
+sql_guc_xact_end(struct sql_session *s, struct tl_arena *a, bool rolled_back,
+                 sql_guc_report_fn report, void *arg)
+{
+    if (s->n_local_settings == 0 && s->n_sp_settings == 0 &&
+        !s->has_saved_settings)
+        return;
+    struct sql_stmt st;
+    const char *before[32];
+    size_t n = 0;
+    stmt_of(&st, s, a);
+    if (report != NULL)
+        n = reported_values(&st, before, 32);
+    sql_guc_local_clear(s);
+    sql_guc_savepoint_truncate(s, 0);
+    if (s->has_saved_settings && rolled_back) {
+        free_list(s->settings, s->n_settings);
+        s->settings = s->saved_settings;
+        s->n_settings = s->n_saved_settings;
+    } else if (s->has_saved_settings) {
+        free_list(s->saved_settings, s->n_saved_settings);
+    }
+    s->saved_settings = NULL;
+    s->n_saved_settings = 0;
+    s->has_saved_settings = false;
+    if (report != NULL)
+        report_changes(&st, before, n, report, arg);
 }
 
 void
 sql_guc_remove(struct sql_session *s, const char *name)
 {
-    struct sql_setting *v = sql_guc_setting(s, name);
-    if (v == NULL)
-        return;
-    free(v->name);
-    free(v->value);
-    *v = s->settings[--s->n_settings];
+    sql_guc_save_for_rollback(s);
+    remove_in(s->settings, &s->n_settings, name);
+    remove_in(s->local_settings, &s->n_local_settings, name);
 }
 
-int
-sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
+/* Keep @name = @value in the list *@arr of *@n (copied). */
+static int
+store_in(struct sql_stmt *st, struct sql_setting **arr, size_t *n,
+         const char *name, const char *value)
 {
-    struct sql_session *s = st->s;
-    struct sql_setting *v = sql_guc_setting(s, name);
+    struct sql_setting *v = find_in(*arr, *n, name);
     char *copy = strdup(value);
     if (copy == NULL)
         return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
@@ -109,12 +286,11 @@ sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
         v->value = copy;
         return 0;
     }
-    struct sql_setting *arr =
-        realloc(s->settings, (s->n_settings + 1) * sizeof(*arr));
+    struct sql_setting *grown = realloc(*arr, (*n + 1) * sizeof(*grown));
     char *ncopy = strdup(name);
-    if (arr == NULL || ncopy == NULL) {
-        if (arr != NULL)
-            s->settings = arr;
+    if (grown == NULL || ncopy == NULL) {
+        if (grown != NULL)
+            *arr = grown;
         free(copy);
         free(ncopy);
         return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
@@ -122,16 +298,44 @@ sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
     }
     for (char *p = ncopy; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    s->settings = arr;
-    s->settings[s->n_settings].name = ncopy;
-    s->settings[s->n_settings].value = copy;
-    s->n_settings++;
+    *arr = grown;
+    (*arr)[*n].name = ncopy;
+    (*arr)[*n].value = copy;
+    (*n)++;
     return 0;
+}
+
+int
+sql_guc_store(struct sql_stmt *st, const char *name, const char *value)
+{
+    struct sql_session *s = st->s;
+    sql_guc_save_for_rollback(s);
+    /* A plain SET outlives the transaction: it replaces a SET LOCAL. */
+    remove_in(s->local_settings, &s->n_local_settings, name);
+    return store_in(st, &s->settings, &s->n_settings, name, value);
+}
+
+int
+sql_guc_store_local(struct sql_stmt *st, const char *name, const char *value)
+{
+    struct sql_session *s = st->s;
+    return store_in(st, &s->local_settings, &s->n_local_settings, name, value);
+}
+
+void
+sql_guc_local_clear(struct sql_session *s)
+{
+    free_list(s->local_settings, s->n_local_settings);
+    s->local_settings = NULL;
+    s->n_local_settings = 0;
 }
 
 const char *
 sql_guc_value(struct sql_stmt *st, const char *name)
 {
+    const char *xv = sql_xact_guc_value(st->s, name);
+    if (xv != NULL)
+        return xv;
     const struct sql_setting *set = sql_guc_setting(st->s, name);
     if (set != NULL)
         return set->value;

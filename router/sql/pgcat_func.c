@@ -14,6 +14,7 @@
 #include "router/sql/pgcat.h"
 #include "router/sql/query.h"
 #include "router/sql/sql_int.h"
+#include "router/txn/txn.h"
 #include "sequence.h"
 
 typedef int (*fn_impl)(struct pgcat *cat, const struct tl_value *args,
@@ -603,8 +604,21 @@ fn_set_config(struct pgcat *cat, const struct tl_value *args, uint32_t n,
                             TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM,
                             "parameter \"%s\" cannot be changed", g->name);
     bool local = !args[2].is_null && args[2].u.b;
-    if (!local) {
-        int rv = sql_guc_store(st, name, value);
+    int rv = sql_xact_guc_set(st, name, value);
+    if (rv < 0) {
+        *err = st->err;
+        return rv;
+    }
+    if (rv == 0) { /* transaction_isolation and its kin */
+        *out = text_value(a, sql_guc_value(st, name));
+        return 0;
+    }
+    /* is_local outside a block: the value would end with the statement's
+     * transaction. */
+    bool keep = !local || txn_in_block(st->s->txn);
+    if (keep) {
+        rv = local ? sql_guc_store_local(st, name, value)
+                   : sql_guc_store(st, name, value);
         if (rv != 0) {
             *err = st->err;
             return rv;
@@ -612,7 +626,7 @@ fn_set_config(struct pgcat *cat, const struct tl_value *args, uint32_t n,
         if (g != NULL && g->report)
             dest_param_status(st->dest, g->name, value);
     }
-    *out = text_value(a, local ? sql_guc_value(st, name) : value);
+    *out = text_value(a, keep ? value : sql_guc_value(st, name));
     return 0;
 }
 

@@ -221,6 +221,14 @@ bind_nextval(struct sql_stmt *st, const char *name, int location,
         *out = const_int8(st, 0, true);
         return 0;
     }
+    /* As nextval_internal(): the sequence must exist (42P01), then the
+     * transaction may write (25006). */
+    if (st->s != NULL && sql_xact_check_writable(st, "nextval()") != 0) {
+        rv = sequence_lookup(st->r, name, &seq, &st->err);
+        if (rv != 0)
+            return seq_error(st, rv, name, location);
+        return sql_xact_check_writable(st, "nextval()");
+    }
     rv = sequence_nextval(st->r, name, &v, &seq, &st->err);
     if (rv != 0)
         return seq_error(st, rv, name, location);
@@ -292,6 +300,12 @@ bind_setval(struct sql_stmt *st, const PgQuery__FuncCall *f, const char *name,
             return seq_error(st, rv, name, location);
         *out = const_int8(st, 0, true);
         return 0;
+    }
+    if (st->s != NULL && sql_xact_check_writable(st, "setval()") != 0) {
+        rv = sequence_lookup(st->r, name, &seq, &st->err);
+        if (rv != 0)
+            return seq_error(st, rv, name, location);
+        return sql_xact_check_writable(st, "setval()");
     }
     rv = sequence_setval(st->r, name, v.u.i, called.u.b, &seq, &st->err);
     if (rv != 0)

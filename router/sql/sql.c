@@ -14,6 +14,7 @@
 #include "router/core/router_int.h"
 #include "router/core/sequences.h"
 #include "router/sql/sql_int.h"
+#include "router/txn/txn.h"
 
 struct sql_session *
 sql_session_create(struct router *r)
@@ -22,6 +23,10 @@ sql_session_create(struct router *r)
     if (s == NULL)
         abort(); /* the header promises this cannot fail */
     s->r = r;
+    s->txn = malloc(sizeof(*s->txn));
+    if (s->txn == NULL)
+        abort();
+    txn_init(s->txn);
     tl_arena_init(&s->arena);
     return s;
 }
@@ -69,7 +74,10 @@ sql_session_destroy(struct sql_session *s)
     if (s == NULL)
         return;
     sql_settings_free(s);
+    sql_guc_xact_end(s, &s->arena, false, NULL, NULL);
     seqfunc_reset(s);
+    txn_close(s->txn);
+    free(s->txn);
     tl_arena_close(&s->arena);
     free(s);
 }
@@ -77,6 +85,7 @@ sql_session_destroy(struct sql_session *s)
 void
 sql_settings_free(struct sql_session *s)
 {
+    sql_guc_save_for_rollback(s);
     for (size_t i = 0; i < s->n_settings; i++) {
         free(s->settings[i].name);
         free(s->settings[i].value);
@@ -84,6 +93,7 @@ sql_settings_free(struct sql_session *s)
     free(s->settings);
     s->settings = NULL;
     s->n_settings = 0;
+    sql_guc_local_clear(s);
 }
 
 int
@@ -234,14 +244,6 @@ sql_leading_keywords(struct sql_stmt *st, const char *text, int len)
     return o > 0 ? tl_arena_strdup(st->a, out) : "this statement";
 }
 
-int
-sql_exec_transaction(struct sql_stmt *st, const PgQuery__TransactionStmt *ts)
-{
-    (void)ts;
-    return sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
-                     "transaction blocks are not supported yet");
-}
-
 /* VACUUM and ANALYZE: Talus has nothing to vacuum (RocksDB compacts) and
  * no planner statistics yet, so they only check that the tables named
  * exist (42P01, without a position, as PostgreSQL reports it). */
@@ -272,6 +274,7 @@ int
 sql_exec_discard(struct sql_stmt *st)
 {
     sql_settings_free(st->s);
+    sql_xact_guc_reset(st->s, NULL);
     seqfunc_reset(st->s);
     dest_complete(st->dest, "DISCARD ALL");
     return 0;

@@ -63,14 +63,40 @@ struct sql_prepared_info {
 typedef size_t (*sql_prepared_list_fn)(void *arg, struct tl_arena *a,
                                        struct sql_prepared_info **out);
 
+struct txn_state; /* router/txn/txn.h */
+
+/* The settings when a savepoint was defined (ROLLBACK TO puts them
+ * back). */
+struct sql_settings_copy {
+    struct sql_setting *settings; /* owned, n_settings */
+    size_t n_settings;
+    struct sql_setting *local; /* owned, n_local: SET LOCAL values */
+    size_t n_local;
+};
+
 struct sql_session {
     struct router *r;
+    /* The transaction-block state (owned): BEGIN, COMMIT, savepoints,
+     * the transaction's characteristics (xact.c). */
+    struct txn_state *txn;
     struct sql_seqval *seqvals; /* owned array, n_seqvals */
     size_t n_seqvals;
     bool has_lastval; /* lastval(): the last nextval() of the session */
     int64_t lastval;
     struct sql_setting *settings; /* owned array */
     size_t n_settings;
+    /* SET LOCAL values of the open transaction block (owned array),
+     * read before settings and forgotten when the transaction ends. */
+    struct sql_setting *local_settings;
+    size_t n_local_settings;
+    /* The settings as the open transaction found them, taken before its
+     * first change: a rollback puts them back (PostgreSQL's GUC stack). */
+    struct sql_setting *saved_settings;
+    size_t n_saved_settings;
+    bool has_saved_settings;
+    /* One copy per savepoint of the block, oldest first (owned). */
+    struct sql_settings_copy *sp_settings;
+    size_t n_sp_settings;
     struct tl_arena arena; /* per statement; reset after each */
     atomic_bool *cancel;   /* set by a CancelRequest (borrowed), or NULL */
     /* Who the session is (sql_session_set_identity()). */
@@ -193,9 +219,6 @@ void sql_settings_free(struct sql_session *s);
  * st->a. */
 const char *sql_leading_keywords(struct sql_stmt *st, const char *text,
                                  int len);
-/** BEGIN, COMMIT, ...: 0A000 (no transaction blocks yet). */
-int sql_exec_transaction(struct sql_stmt *st,
-                         const PgQuery__TransactionStmt *ts);
 /** VACUUM and ANALYZE: the tables named must exist (42P01); nothing else
  * to do (RocksDB compacts; no planner statistics yet). */
 int sql_exec_vacuum(struct sql_stmt *st, const PgQuery__VacuumStmt *vs);
@@ -207,6 +230,54 @@ const char *sql_node_str(const PgQuery__Node *n);
  * copy in the statement arena); 42P01 "relation "x" does not exist". */
 int sql_lookup_table(struct sql_stmt *st, const PgQuery__RangeVar *rv,
                      struct tl_table **out);
+
+/* --------------------------------------------------------------- xact.c */
+
+/** BEGIN / START TRANSACTION [modes], COMMIT / END [AND [NO] CHAIN],
+ * ROLLBACK / ABORT [AND [NO] CHAIN], SAVEPOINT, RELEASE, ROLLBACK TO,
+ * PREPARE TRANSACTION (55000: none can be prepared), COMMIT / ROLLBACK
+ * PREPARED (42704: none exists) on the session's transaction, with
+ * PostgreSQL's warnings, errors and command tags. */
+int sql_exec_transaction(struct sql_stmt *st,
+                         const PgQuery__TransactionStmt *ts);
+/** SET TRANSACTION modes (a 25P01 warning outside a block) and SET
+ * SESSION CHARACTERISTICS AS TRANSACTION modes. */
+int sql_xact_set(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs);
+/** The checks before statement @raw runs in the session's transaction:
+ * 25P02 in a failed block (but for COMMIT, ROLLBACK, ROLLBACK TO and
+ * PREPARE TRANSACTION), 25006 for a write in a read-only transaction,
+ * 25001 "X cannot run inside a transaction block" for DDL, VACUUM and
+ * DISCARD ALL in an explicit block. 0 when it may run. */
+int sql_xact_check_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw);
+/** 25P02 "current transaction is aborted, ..." into st->err. */
+int sql_xact_aborted_error(struct sql_stmt *st);
+/** 25001 "@what cannot run inside a transaction block" when a block
+ * (explicit or implicit) is open, else 0 (PreventInTransactionBlock()). */
+int sql_xact_prevent_in_block(struct sql_stmt *st, const char *what);
+/** 25006 "cannot execute @what in a read-only transaction" when the
+ * transaction is read-only, else 0. */
+int sql_xact_check_writable(struct sql_stmt *st, const char *what);
+/** Whether @raw may run in a failed block (IsTransactionExitStmt()). */
+bool sql_xact_is_exit(const PgQuery__RawStmt *raw);
+/** Whether @raw is a transaction statement (BEGIN, COMMIT, ...): its
+ * transaction ends with it (the extended protocol's is_xact_command). */
+bool sql_xact_is_control(const PgQuery__RawStmt *raw);
+/** Whether running @raw takes a snapshot (fixing the isolation level):
+ * every statement but transaction statements, SET, SHOW, LOCK and
+ * DEALLOCATE. */
+bool sql_xact_takes_snapshot(const PgQuery__RawStmt *raw);
+/** The value of the transaction parameter @name (transaction_isolation,
+ * transaction_read_only, transaction_deferrable and their default_
+ * forms) as SHOW prints it, or NULL for other names. */
+const char *sql_xact_guc_value(const struct sql_session *s, const char *name);
+/** SET @name = @value for a transaction parameter: 0 when set, 1 when
+ * @name is not one (nothing done), or a negative code with st->err
+ * (22023 for a bad value, 25001 too late in the transaction, 0A000 for
+ * SERIALIZABLE). */
+int sql_xact_guc_set(struct sql_stmt *st, const char *name, const char *value);
+/** RESET @name (NULL: RESET ALL) of the default_transaction_*
+ * parameters. Cannot fail. */
+void sql_xact_guc_reset(struct sql_session *s, const char *name);
 
 /* ---------------------------------------------------------- sql_guard.c */
 
@@ -260,8 +331,40 @@ const struct sql_guc *sql_guc_at(size_t i);
 bool sql_guc_readonly(const struct sql_guc *g);
 /** The session's own value of @name, or NULL. */
 struct sql_setting *sql_guc_setting(struct sql_session *s, const char *name);
-/** Forget the session's value of @name (RESET). Cannot fail. */
+/** Forget the session's value of @name (RESET), SET LOCAL's too. Cannot
+ * fail. */
 void sql_guc_remove(struct sql_session *s, const char *name);
+/** SET LOCAL: keep @value as @name's until the transaction ends
+ * (sql_guc_local_clear()); 53200 when out of memory. */
+int sql_guc_store_local(struct sql_stmt *st, const char *name,
+                        const char *value);
+/** Forget every SET LOCAL value. Cannot fail. */
+void sql_guc_local_clear(struct sql_session *s);
+/** Before the first change of the settings in the open transaction: keep
+ * them as they are, for a rollback. Nothing to do outside a transaction
+ * or once kept. Cannot fail. */
+void sql_guc_save_for_rollback(struct sql_session *s);
+/** SAVEPOINT: keep a copy of the settings for ROLLBACK TO. Cannot
+ * fail. */
+void sql_guc_savepoint_push(struct sql_session *s);
+/** Forget the copies of the savepoints past the first @keep (RELEASE).
+ * Cannot fail. */
+void sql_guc_savepoint_truncate(struct sql_session *s, size_t keep);
+/* Told the new @value of reported parameter @name (ParameterStatus). */
+typedef void (*sql_guc_report_fn)(void *arg, const char *name,
+                                  const char *value);
+/** ROLLBACK TO the savepoint at @level (0-based): its copy of the
+ * settings becomes the settings (the copy is kept; later ones are
+ * forgotten); each reported parameter that changed goes to @report.
+ * Cannot fail. */
+void sql_guc_savepoint_restore(struct sql_stmt *st, size_t level,
+                               sql_guc_report_fn report, void *arg);
+/** The transaction ended (@rolled_back or committed): SET LOCAL values
+ * and savepoint copies are forgotten, and the settings it changed are
+ * kept or put back; each reported parameter whose value changed goes to
+ * @report (NULL: none is told), computed in @a. Cannot fail. */
+void sql_guc_xact_end(struct sql_session *s, struct tl_arena *a,
+                      bool rolled_back, sql_guc_report_fn report, void *arg);
 /** Keep @value as the session's value of @name (copied). 53200 when out
  * of memory. */
 int sql_guc_store(struct sql_stmt *st, const char *name, const char *value);
