@@ -703,11 +703,12 @@ tcop_simple_query(struct tcop *t, const char *query)
         bool gone = false;
         txn_statement_start(x, implicit);
         int rv = sql_xact_check_stmt(&st, raw);
-        if (rv == 0) {
-            if (sql_xact_takes_snapshot(raw))
-                txn_snapshot(x);
-            rv = run_tcop_stmt(t, &st, raw, false, &gone);
+        if (rv == 0 && sql_xact_takes_snapshot(raw)) {
+            txn_snapshot(x);
+            rv = txn_statement_coord(x, &st.txn, &st.err);
         }
+        if (rv == 0)
+            rv = run_tcop_stmt(t, &st, raw, false, &gone);
         tl_arena_reset(&t->sql->arena);
         client_dest_close(&cd);
         if (rv != 0 && !gone)
@@ -1543,11 +1544,12 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
     stmt_init(t, &st, &cd.base, p->query, func_now_us());
     bool gone;
     rv = sql_xact_check_stmt(&st, p->raw);
-    if (rv == 0) {
-        if (sql_xact_takes_snapshot(p->raw))
-            txn_snapshot(x);
-        rv = run_prepared(t, p, &st, &params, false, &gone);
+    if (rv == 0 && sql_xact_takes_snapshot(p->raw)) {
+        txn_snapshot(x);
+        rv = txn_statement_coord(x, &st.txn, &st.err);
     }
+    if (rv == 0)
+        rv = run_prepared(t, p, &st, &params, false, &gone);
     free(types);
     tl_arena_reset(&t->sql->arena);
     po->started = true;

@@ -27,6 +27,7 @@ sql_session_create(struct router *r)
     if (s->txn == NULL)
         abort();
     txn_init(s->txn);
+    txn_set_router(s->txn, r);
     tl_arena_init(&s->arena);
     return s;
 }

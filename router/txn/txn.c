@@ -475,30 +475,58 @@ txn_check_writable(const struct txn_state *x, const char *what,
 
 /* ------------------------------------------------------ storage hooks */
 
-/* The storage side of transactions (MVCC snapshot, 1PC/2PC commit) is
- * filled in here; until then statements run with autocommit storage
- * semantics (txn.h). */
+/* The storage side (coord.h): a block's first statement that reads or
+ * writes starts the distributed transaction; COMMIT commits it, ROLLBACK
+ * (and a failed block's end) rolls it back. */
+
+void
+txn_set_router(struct txn_state *x, struct router *r)
+{
+    txn_coord_init(&x->coord, r);
+}
+
+int
+txn_statement_coord(struct txn_state *x, struct txn_coord **out,
+                    struct tl_error *err)
+{
+    int rv;
+
+    *out = NULL;
+    if (x->block != TXN_INPROGRESS || x->coord.r == NULL)
+        return 0;
+    rv = txn_coord_statement(&x->coord,
+                             x->cur.isolation != TXN_REPEATABLE_READ &&
+                                 x->cur.isolation != TXN_SERIALIZABLE,
+                             err);
+    if (rv == 0)
+        *out = &x->coord;
+    return rv;
+}
 
 int
 txn_hook_begin(struct txn_state *x, struct tl_error *err)
 {
-    (void)x;
     (void)err;
+    /* The snapshot is taken by the block's first statement, as in
+     * PostgreSQL; a transaction left over (it cannot be) ends here. */
+    if (x->coord.active)
+        txn_coord_rollback(&x->coord);
     return 0;
 }
 
 int
 txn_hook_commit(struct txn_state *x, struct tl_error *err)
 {
-    (void)x;
-    (void)err;
-    return 0;
+    if (x->coord.r == NULL)
+        return 0;
+    return txn_coord_commit(&x->coord, err);
 }
 
 int
 txn_hook_rollback(struct txn_state *x)
 {
-    (void)x;
+    if (x->coord.r != NULL)
+        txn_coord_rollback(&x->coord);
     return 0;
 }
 
@@ -506,8 +534,13 @@ int
 txn_hook_rollback_to_savepoint(struct txn_state *x, size_t level,
                                struct tl_error *err)
 {
-    (void)x;
     (void)level;
-    (void)err;
+    /* Writes are not yet kept per savepoint: going back over one would
+     * keep it. Refused (the block stays failed: ROLLBACK ends it). */
+    if (x->coord.active && x->coord.has_primary)
+        return tl_error_set(err, TL_EUNSUPPORTED,
+                            TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                            "ROLLBACK TO SAVEPOINT after a write in the "
+                            "transaction is not supported yet");
     return 0;
 }

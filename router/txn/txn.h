@@ -50,6 +50,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "router/txn/coord.h"
 #include "tl_error.h"
 
 enum txn_block {
@@ -96,6 +97,9 @@ struct txn_state {
     /* Savepoint names (owned), oldest first; only in a block. */
     char **savepoints;
     size_t n_savepoints, cap_savepoints;
+    /* The storage side of the open block's transaction (coord.h):
+     * active from the block's first statement that reads or writes. */
+    struct txn_coord coord;
 };
 
 /** Initialise @x: idle, PostgreSQL's defaults (read committed, read
@@ -205,6 +209,20 @@ int txn_check_isolation(enum txn_isolation iso, struct tl_error *err);
  * open transaction is read-only (PreventCommandIfReadOnly()), else 0. */
 int txn_check_writable(const struct txn_state *x, const char *what,
                        struct tl_error *err);
+
+/* ---------------------------------------------------- storage */
+
+/** Attach router @r (borrowed): blocks then run as distributed
+ * transactions (coord.h). Without it (unit tests) statements in a block
+ * run with autocommit storage. Cannot fail. */
+void txn_set_router(struct txn_state *x, struct router *r);
+
+/** A statement that reads or writes shards starts: inside an explicit
+ * block (in progress) the transaction's coordinator, ready for it (its
+ * snapshot taken: txn_coord_statement()), in *@out; NULL outside one.
+ * 0, or the oracle's error (@err). */
+int txn_statement_coord(struct txn_state *x, struct txn_coord **out,
+                        struct tl_error *err);
 
 /* ---------------------------------------------------- storage hooks */
 
