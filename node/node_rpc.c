@@ -62,7 +62,11 @@ static void
 set_error(struct tl_arena *a, Talus__Response *resp, const struct tl_error *e,
           int32_t mutation)
 {
-    set_error_code(a, resp, e, mutation, 0, 0);
+    /* A row lock is worth a code: the router waits and asks again. */
+    int code = strcmp(e->sqlstate, TL_SQLSTATE_LOCK_NOT_AVAILABLE) == 0
+                   ? TL_ELOCKED
+                   : 0;
+    set_error_code(a, resp, e, mutation, code, 0);
 }
 
 /* The leader of @sh this node knows, other than itself; 0 if none. */

@@ -810,6 +810,41 @@ dml_exec_delete(struct sql_stmt *st, const PgQuery__DeleteStmt *ds,
     return modify_run(st, &p, m, "DELETE");
 }
 
+/* TRUNCATE inside a transaction block: every row of each table deleted
+ * by the transaction (a rollback brings them back). RESTART IDENTITY
+ * would restart sequences, which are not transactional: refused. */
+static int
+truncate_in_txn(struct sql_stmt *st, const PgQuery__TruncateStmt *ts,
+                struct tl_table **tables)
+{
+    if (ts->restart_seqs)
+        return sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                         "TRUNCATE ... RESTART IDENTITY cannot run inside a "
+                         "transaction block");
+    for (size_t i = 0; i < ts->n_relations; i++) {
+        struct plan p;
+        uint64_t n;
+        Talus__ModifyFragment *m;
+        int rv = plan_build(st, tables[i], tables[i]->name, NULL, &p);
+        if (rv != 0)
+            return rv;
+        if (p.route.ref != ROUTE_REF_NONE)
+            plan_every_copy(st, &p);
+        m = tl_arena_alloc(st->a, sizeof(*m));
+        talus__modify_fragment__init(m);
+        m->has_is_delete = 1;
+        m->is_delete = 1;
+        m->scan = plan_fragment(st, &p);
+        rv = p.route.ref == ROUTE_REF_WRITE
+                 ? modify_every_copy(st, &p, m, &n)
+                 : gather_modify(st, &p, m, &n, NULL);
+        if (rv != 0)
+            return rv;
+    }
+    dest_complete(st->dest, "TRUNCATE TABLE");
+    return 0;
+}
+
 int
 dml_exec_truncate(struct sql_stmt *st, const PgQuery__TruncateStmt *ts)
 {
@@ -831,6 +866,8 @@ dml_exec_truncate(struct sql_stmt *st, const PgQuery__TruncateStmt *ts)
             return rv;
         }
     }
+    if (st->txn != NULL)
+        return truncate_in_txn(st, ts, tables);
     for (size_t i = 0; i < ts->n_relations; i++) {
         struct tl_buf start, end;
         Talus__Mutation *m = tl_arena_alloc(st->a, sizeof(*m));

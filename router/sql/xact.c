@@ -556,7 +556,9 @@ sql_xact_check_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
     int rv = sql_xact_check_writable(st, ddl);
     if (rv != 0)
         return rv;
-    if (x->block == TXN_INPROGRESS)
+    /* TRUNCATE deletes the rows in the transaction (dml.c). */
+    if (x->block == TXN_INPROGRESS &&
+        n->node_case != PG_QUERY__NODE__NODE_TRUNCATE_STMT)
         return sql_xact_prevent_in_block(st, ddl);
     return 0;
 }

@@ -252,7 +252,6 @@ test_ddl_refused_in_block(void **state)
         {"CREATE TABLE tt2 (id int PRIMARY KEY)", "CREATE TABLE"},
         {"DROP TABLE tt", "DROP TABLE"},
         {"ALTER TABLE tt ADD COLUMN w int", "ALTER TABLE"},
-        {"TRUNCATE tt", "TRUNCATE TABLE"},
         {"CREATE SEQUENCE tts", "CREATE SEQUENCE"},
         {"CREATE INDEX tti ON tt (v)", "CREATE INDEX"},
     };

@@ -1,0 +1,237 @@
+/* Transactions over the shards through libpq: a block's writes are seen
+ * by the block only, ROLLBACK undoes them on every shard, COMMIT makes
+ * all of them visible at once; REPEATABLE READ reads one snapshot and
+ * the first committer wins (40001); READ COMMITTED sees what committed
+ * before each statement, and an UPDATE that waited for a row lock runs on
+ * the row as committed (no 40001), as in PostgreSQL; a writer waits for a
+ * row another transaction holds, and so does a snapshot read (unlike
+ * PostgreSQL: docs/transactions.md); TRUNCATE in a block rolls back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define N_ACC 40
+
+static struct th_cluster cluster;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    if (th_cluster_start(&cluster, NULL) != 0)
+        return -1;
+    PGconn *conn = th_connect(&cluster);
+    bool ok = th_ok(conn, "CREATE TABLE acc (id int PRIMARY KEY, bal int) "
+                          "PARTITION BY HASH (id)") &&
+              th_ok(conn, "INSERT INTO acc SELECT g, 100 FROM "
+                          "generate_series(1, 40) g");
+    PQfinish(conn);
+    return ok ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    return th_cluster_stop(&cluster) == 0 ? 0 : -1;
+}
+
+static void
+ok(PGconn *conn, const char *sql)
+{
+    assert_true(th_ok(conn, sql));
+}
+
+/* Rows and total of acc, as "count/sum". */
+static void
+totals(PGconn *conn, char *out, size_t len)
+{
+    PGresult *r = PQexec(conn, "SELECT count(*), sum(bal) FROM acc");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    snprintf(out, len, "%s/%s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    PQclear(r);
+}
+
+/* A block's writes on several shards: its own statements see them,
+ * another session does not, ROLLBACK leaves nothing. */
+static void
+test_rollback_undoes_every_shard(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster), *b = th_connect(&cluster);
+    char t[64];
+
+    ok(a, "BEGIN");
+    for (int i = 1; i <= 10; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql,
+                 "UPDATE acc SET bal = bal + %d WHERE id = %d", i, i);
+        ok(a, sql);
+    }
+    ok(a, "INSERT INTO acc VALUES (1001, 5), (1002, 6)");
+    ok(a, "DELETE FROM acc WHERE id = 20");
+    totals(a, t, sizeof t);
+    assert_string_equal(t, "41/3966"); /* 40 + 2 - 1 rows; +55 +11 -100 */
+    assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 1001"), 5);
+    totals(b, t, sizeof t);
+    assert_string_equal(t, "40/4000");
+    ok(a, "ROLLBACK");
+    totals(a, t, sizeof t);
+    assert_string_equal(t, "40/4000");
+    totals(b, t, sizeof t);
+    assert_string_equal(t, "40/4000");
+    PQfinish(a);
+    PQfinish(b);
+}
+
+/* Transfers across shards commit at once: a reader never sees a total
+ * other than the invariant, before or after, and sees all of them after
+ * COMMIT. */
+static void
+test_commit_is_atomic(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster), *b = th_connect(&cluster);
+    char t[64];
+
+    ok(a, "BEGIN");
+    for (int i = 1; i < N_ACC; i += 2) {
+        char sql[128];
+        snprintf(sql, sizeof sql,
+                 "UPDATE acc SET bal = bal - 7 WHERE id = %d", i);
+        ok(a, sql);
+        snprintf(sql, sizeof sql,
+                 "UPDATE acc SET bal = bal + 7 WHERE id = %d", i + 1);
+        ok(a, sql);
+        totals(b, t, sizeof t);
+        assert_string_equal(t, "40/4000");
+        assert_int_equal(th_scalar(b, "SELECT count(*) FROM acc WHERE "
+                                      "bal <> 100"),
+                         0);
+    }
+    ok(a, "COMMIT");
+    totals(b, t, sizeof t);
+    assert_string_equal(t, "40/4000");
+    assert_int_equal(th_scalar(b, "SELECT count(*) FROM acc WHERE bal = 93"),
+                     N_ACC / 2);
+    assert_int_equal(th_scalar(b, "SELECT count(*) FROM acc WHERE bal = 107"),
+                     N_ACC / 2);
+    ok(a, "UPDATE acc SET bal = 100");
+    PQfinish(a);
+    PQfinish(b);
+}
+
+/* REPEATABLE READ: every statement reads the snapshot of the first; a
+ * write to a row committed by someone else since fails with 40001. */
+static void
+test_repeatable_read(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster), *b = th_connect(&cluster);
+    char t[64];
+
+    ok(a, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    totals(a, t, sizeof t);
+    assert_string_equal(t, "40/4000");
+    ok(b, "UPDATE acc SET bal = bal + 50 WHERE id = 3");
+    ok(b, "INSERT INTO acc VALUES (2001, 1)");
+    totals(a, t, sizeof t);
+    assert_string_equal(t, "40/4000");
+    assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 3"), 100);
+    assert_string_equal(th_sqlstate(a, "UPDATE acc SET bal = 0 WHERE id = 3"),
+                        "40001");
+    assert_int_equal(PQtransactionStatus(a), PQTRANS_INERROR);
+    ok(a, "ROLLBACK");
+    assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 3"), 150);
+    ok(a, "UPDATE acc SET bal = 100 WHERE id = 3");
+    ok(a, "DELETE FROM acc WHERE id = 2001");
+    PQfinish(a);
+    PQfinish(b);
+}
+
+/* READ COMMITTED (the default): each statement sees what committed before
+ * it; an UPDATE that waited for another transaction's row lock applies to
+ * the row that transaction committed. */
+static void
+test_read_committed_waits_and_reevaluates(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster), *b = th_connect(&cluster);
+
+    ok(a, "BEGIN");
+    ok(b, "BEGIN");
+    assert_int_equal(th_scalar(b, "SELECT bal FROM acc WHERE id = 4"), 100);
+    ok(a, "UPDATE acc SET bal = bal + 1 WHERE id = 4");
+    /* b's UPDATE waits for a's lock ... */
+    assert_int_equal(
+        PQsendQuery(b, "UPDATE acc SET bal = bal * 2 WHERE id = 4"), 1);
+    assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 4"), 101);
+    ok(a, "COMMIT");
+    /* ... then runs on 101. */
+    PGresult *r = PQgetResult(b);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    assert_string_equal(PQcmdStatus(r), "UPDATE 1");
+    PQclear(r);
+    assert_null(PQgetResult(b));
+    assert_int_equal(th_scalar(b, "SELECT bal FROM acc WHERE id = 4"), 202);
+    /* A snapshot taken while b's write is pending waits for b to end,
+     * then reads what committed before it (b commits after: 101); the
+     * next statement sees b's commit. */
+    ok(a, "BEGIN");
+    assert_int_equal(PQsendQuery(a, "SELECT bal FROM acc WHERE id = 4"), 1);
+    ok(b, "COMMIT");
+    r = PQgetResult(a);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "101");
+    PQclear(r);
+    assert_null(PQgetResult(a));
+    assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 4"), 202);
+    ok(a, "COMMIT");
+    ok(a, "UPDATE acc SET bal = 100 WHERE id = 4");
+    PQfinish(a);
+    PQfinish(b);
+}
+
+/* TRUNCATE in a block deletes the rows in the transaction: a ROLLBACK
+ * brings them back, a COMMIT makes the table empty. */
+static void
+test_truncate_in_block(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster);
+    ok(a, "CREATE TABLE tr (id int PRIMARY KEY) PARTITION BY HASH (id)");
+    ok(a, "INSERT INTO tr SELECT g FROM generate_series(1, 30) g");
+    ok(a, "BEGIN");
+    ok(a, "TRUNCATE tr");
+    assert_int_equal(th_scalar(a, "SELECT count(*) FROM tr"), 0);
+    ok(a, "ROLLBACK");
+    assert_int_equal(th_scalar(a, "SELECT count(*) FROM tr"), 30);
+    ok(a, "BEGIN");
+    ok(a, "TRUNCATE tr");
+    ok(a, "INSERT INTO tr VALUES (7)");
+    ok(a, "COMMIT");
+    assert_int_equal(th_scalar(a, "SELECT count(*) FROM tr"), 1);
+    ok(a, "DROP TABLE tr");
+    PQfinish(a);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rollback_undoes_every_shard),
+        cmocka_unit_test(test_commit_is_atomic),
+        cmocka_unit_test(test_repeatable_read),
+        cmocka_unit_test(test_read_committed_waits_and_reevaluates),
+        cmocka_unit_test(test_truncate_in_block),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
