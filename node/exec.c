@@ -871,11 +871,14 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
         }
         rv = modify_once(&c, mf, txn, request_id, read_index, as, propose, ctx,
                          count);
-        if (rv == TL_ECONFLICT && txn != NULL && txn->has_read_committed &&
-            txn->read_committed && rc_txn.start_ts == 0) {
-            /* READ COMMITTED: run again on the newest committed rows
-             * (and our own), whose versions then never conflict; the
-             * conditions still catch a row changed meanwhile. */
+        if ((rv == TL_ECONFLICT || rv == 1) && txn != NULL &&
+            txn->has_read_committed && txn->read_committed &&
+            rc_txn.start_ts == 0) {
+            /* READ COMMITTED: a row changed since the snapshot (a failed
+             * condition, or a newer version): run again on the newest
+             * committed rows (and our own), whose versions then never
+             * conflict; the conditions still catch a row changed
+             * meanwhile. */
             rc_txn = *txn;
             rc_txn.has_read_ts = true;
             rc_txn.read_ts = UINT64_MAX - 1;
@@ -883,6 +886,13 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
             c.view.read_ts = MVCC_TS_LATEST;
             tl_error_clear(err);
             rv = 1;
+        } else if (rv == 1 && txn != NULL && c.view.read_ts != MVCC_TS_LATEST) {
+            /* A snapshot does not move: scanning it again finds the same
+             * rows. The row changed after it: first committer wins. */
+            rv = tl_error_set(err, TL_ECONFLICT,
+                              TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                              "could not serialize access due to concurrent "
+                              "update");
         }
         if (rv == 1)
             rv = 0; /* a concurrent writer won: re-scan and retry */

@@ -92,7 +92,7 @@ txn_coord_info(struct txn_coord *c, uint32_t shard, bool is_write,
 /* End the transaction on @shard: commit at @commit_ts, 0: roll back. */
 static int
 end_on(struct txn_coord *c, uint32_t shard, uint64_t commit_ts,
-       struct tl_error *err)
+       uint64_t *n_ended, struct tl_error *err)
 {
     Talus__Request req;
     Talus__TxnEndRequest e;
@@ -111,6 +111,8 @@ end_on(struct txn_coord *c, uint32_t shard, uint64_t commit_ts,
     /* Ending a transaction twice is harmless: retried like a read. */
     rv = router_call(c->r, shard, &req, true, &resp);
     rv = router_call_result(c->r, shard, rv, resp, err);
+    if (rv == 0 && n_ended != NULL)
+        *n_ended = resp->has_count ? resp->count : 0;
     if (resp != NULL)
         talus__response__free_unpacked(resp, NULL);
     return rv;
@@ -137,7 +139,17 @@ txn_coord_commit(struct txn_coord *c, struct tl_error *err)
         txn_coord_rollback(c);
         return rv;
     }
-    rv = end_on(c, c->primary_shard, commit_ts, err);
+    uint64_t n = 0;
+    rv = end_on(c, c->primary_shard, commit_ts, &n, err);
+    if (rv == 0 && n == 0) {
+        /* The record's lock is gone: someone resolved the transaction
+         * (rolled it back) before it could commit. */
+        tl_error_set(err, TL_ECONFLICT, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                     "could not serialize access: the transaction was rolled "
+                     "back while it waited");
+        txn_coord_rollback(c);
+        return TL_ECONFLICT;
+    }
     if (rv != 0) {
         /* Whether the primary committed is unknown when the call failed
          * in flight; its locks stay for readers to resolve. */
@@ -155,7 +167,7 @@ txn_coord_commit(struct txn_coord *c, struct tl_error *err)
         if (s == c->primary_shard || !wrote(c, s))
             continue;
         tl_error_clear(&e2);
-        if (end_on(c, s, commit_ts, &e2) != 0)
+        if (end_on(c, s, commit_ts, NULL, &e2) != 0)
             tl_warn("txn",
                     "event=secondary_commit_failed start_ts=%llu shard=%u "
                     "err=\"%s\"",
@@ -176,7 +188,7 @@ txn_coord_rollback(struct txn_coord *c)
             if (k > 0 && (s == c->primary_shard || !wrote(c, s)))
                 continue;
             tl_error_clear(&e);
-            if (end_on(c, s, 0, &e) != 0)
+            if (end_on(c, s, 0, NULL, &e) != 0)
                 tl_warn("txn",
                         "event=rollback_failed start_ts=%llu shard=%u "
                         "err=\"%s\"",

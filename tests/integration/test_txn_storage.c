@@ -72,8 +72,8 @@ test_rollback_undoes_every_shard(void **state)
     ok(a, "BEGIN");
     for (int i = 1; i <= 10; i++) {
         char sql[96];
-        snprintf(sql, sizeof sql,
-                 "UPDATE acc SET bal = bal + %d WHERE id = %d", i, i);
+        snprintf(sql, sizeof sql, "UPDATE acc SET bal = bal + %d WHERE id = %d",
+                 i, i);
         ok(a, sql);
     }
     ok(a, "INSERT INTO acc VALUES (1001, 5), (1002, 6)");
@@ -105,11 +105,11 @@ test_commit_is_atomic(void **state)
     ok(a, "BEGIN");
     for (int i = 1; i < N_ACC; i += 2) {
         char sql[128];
-        snprintf(sql, sizeof sql,
-                 "UPDATE acc SET bal = bal - 7 WHERE id = %d", i);
+        snprintf(sql, sizeof sql, "UPDATE acc SET bal = bal - 7 WHERE id = %d",
+                 i);
         ok(a, sql);
-        snprintf(sql, sizeof sql,
-                 "UPDATE acc SET bal = bal + 7 WHERE id = %d", i + 1);
+        snprintf(sql, sizeof sql, "UPDATE acc SET bal = bal + 7 WHERE id = %d",
+                 i + 1);
         ok(a, sql);
         totals(b, t, sizeof t);
         assert_string_equal(t, "40/4000");
@@ -182,10 +182,12 @@ test_read_committed_waits_and_reevaluates(void **state)
     PQclear(r);
     assert_null(PQgetResult(b));
     assert_int_equal(th_scalar(b, "SELECT bal FROM acc WHERE id = 4"), 202);
-    /* A snapshot taken while b's write is pending waits for b to end,
-     * then reads what committed before it (b commits after: 101); the
-     * next statement sees b's commit. */
-    ok(a, "BEGIN");
+    /* A snapshot taken while b's write is pending (a's first statement)
+     * reads what committed before it, waiting for b if it meets b's
+     * pending row before b ends (b commits after the snapshot: 101); a
+     * new transaction sees b's commit. */
+    ok(a, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 5"), 100);
     assert_int_equal(PQsendQuery(a, "SELECT bal FROM acc WHERE id = 4"), 1);
     ok(b, "COMMIT");
     r = PQgetResult(a);
@@ -193,8 +195,8 @@ test_read_committed_waits_and_reevaluates(void **state)
     assert_string_equal(PQgetvalue(r, 0, 0), "101");
     PQclear(r);
     assert_null(PQgetResult(a));
-    assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 4"), 202);
     ok(a, "COMMIT");
+    assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 4"), 202);
     ok(a, "UPDATE acc SET bal = 100 WHERE id = 4");
     PQfinish(a);
     PQfinish(b);
