@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* name, number, text. The numbers travel on the wire (Error.code) and
  * are written in logs: stored, never renumber; a new code takes the next
@@ -74,6 +75,10 @@ struct tl_error {
     bool outcome_unknown;
     bool in_progress; /* with outcome_unknown: still being applied where it
                          was sent; a retry there waits for it */
+    /* TL_ELOCKED: the transaction whose row lock stopped the operation
+     * (start timestamp, shard of its record), 0 when unknown. */
+    uint64_t lock_ts;
+    uint32_t lock_shard;
 };
 
 /** Clear @e. Cannot fail. */

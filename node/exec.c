@@ -242,9 +242,39 @@ check_time(struct scan_ctx *c, const char *k, size_t klen)
 int
 exec_locked_error(struct tl_error *err, const struct mvcc_lock *lk)
 {
-    return tl_error_set(err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
-                        "could not read a row locked by transaction %llu",
-                        (unsigned long long)lk->start_ts);
+    tl_error_set(err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                 "could not read a row locked by transaction %llu",
+                 (unsigned long long)lk->start_ts);
+    exec_note_lock(err, lk);
+    return TL_ELOCKED;
+}
+
+void
+exec_note_lock(struct tl_error *err, const struct mvcc_lock *lk)
+{
+    err->lock_ts = lk->start_ts;
+    /* A transaction's record (router/txn/coord.h): 0xFE, the shard (4
+     * bytes big-endian), the start timestamp. */
+    err->lock_shard = lk->primary_len == 13 && lk->primary[0] == 0xFE
+                          ? tl_load_be32(lk->primary + 1)
+                          : 0;
+}
+
+int
+exec_note_lock_of(struct store *st, struct store_cf *cf, const void *key,
+                  size_t key_len, struct tl_error *err)
+{
+    struct mvcc_lock lk;
+    uint8_t *lb = NULL;
+    char *v = NULL;
+    size_t len;
+    int rv = mvcc_get(st, cf, key, key_len, MVCC_TS_LATEST - 1, &v, &len, NULL,
+                      &lk, &lb);
+    free(v);
+    if (rv == MVCC_LOCKED)
+        exec_note_lock(err, &lk);
+    free(lb);
+    return TL_ELOCKED;
 }
 
 /* Iterate one range [start, end) after @resume (may be NULL). */
@@ -825,10 +855,16 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
             c->t, s.rows[owner[res.mutation]].new_vals, c->err);
     if (res.outcome == FSM_COND_FAILED)
         return 1;
-    if (res.outcome == FSM_LOCKED)
-        return tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
-                            "could not obtain lock on row in relation \"%s\"",
-                            c->t->name);
+    if (res.outcome == FSM_LOCKED) {
+        tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                     "could not obtain lock on row in relation \"%s\"",
+                     c->t->name);
+        if (res.mutation >= 0 && (size_t)res.mutation < wb.n_mutations)
+            exec_note_lock_of(c->st, c->cf,
+                              wb.mutations[res.mutation]->key.data,
+                              wb.mutations[res.mutation]->key.len, c->err);
+        return TL_ELOCKED;
+    }
     if (res.outcome == FSM_CONFLICT)
         return tl_error_set(c->err, TL_ECONFLICT,
                             TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,

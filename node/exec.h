@@ -63,6 +63,15 @@ int exec_storage_error(struct tl_error *err, const char *what, const char *msg);
  * not read past: TL_ELOCKED, 55P03. Returns TL_ELOCKED. */
 int exec_locked_error(struct tl_error *err, const struct mvcc_lock *lk);
 
+/** Note in @err which transaction holds lock @lk (err->lock_ts, the
+ * shard of its record in err->lock_shard). Cannot fail. */
+void exec_note_lock(struct tl_error *err, const struct mvcc_lock *lk);
+
+/** Note in @err the transaction whose lock holds @key, if any. Returns
+ * TL_ELOCKED. */
+int exec_note_lock_of(struct store *st, struct store_cf *cf, const void *key,
+                      size_t key_len, struct tl_error *err);
+
 /** Run scan fragment @sf over @cf through view @view (see talus.proto
  * ScanFragment: ranges in order, resume_key, filter, projection, limit,
  * order/top-N, count_only, paging by page_size rows or EXEC_PAGE_BYTES).

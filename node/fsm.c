@@ -770,7 +770,32 @@ apply_txn_end(struct node_fsm *f, struct store_batch *wb, uint64_t index,
         return apply_bad(f, wb, index, "txn_end", res);
     }
     c = e->has_commit_ts ? e->commit_ts : 0;
+    if (c != 0 && e->has_record && e->record.len > 0) {
+        /* The commit point: refused when a resolver rolled the record
+         * back first (then nothing of the transaction commits). */
+        rv = mvcc_commit_record(f->st, f->cf, wb, e->record.data, e->record.len,
+                                e->start_ts, c);
+        if (rv == MVCC_ROLLED_BACK) {
+            talus__txn_end_request__free_unpacked(e, NULL);
+            store_batch_clear(wb);
+            res->outcome = FSM_CONFLICT;
+            dedupe_prune(&f->dedupe, wb, f->cf, index);
+            return commit(f, wb, index, 0);
+        }
+        if (rv < 0) {
+            talus__txn_end_request__free_unpacked(e, NULL);
+            return rv;
+        }
+    }
     rv = mvcc_end_txn(f->st, f->cf, wb, e->start_ts, c, &ended);
+    if (rv == 0 && c == 0 && e->has_record && e->record.len > 0) {
+        /* A resolver rolls the record back for good: a prewrite of it
+         * still in flight then finds the rollback (idempotent). */
+        rv = mvcc_rollback(f->st, f->cf, wb, e->record.data, e->record.len,
+                           e->start_ts);
+        if (rv == MVCC_WRITE_CONFLICT)
+            rv = 0; /* it committed: the locks above were not ours */
+    }
     talus__txn_end_request__free_unpacked(e, NULL);
     if (rv != 0) {
         tl_error("fsm", "event=txn_end_failed shard=%u index=%llu rv=%d",

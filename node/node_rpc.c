@@ -55,6 +55,12 @@ set_error_code(struct tl_arena *a, Talus__Response *resp,
         pe->has_in_progress = true;
         pe->in_progress = true;
     }
+    if (e->lock_ts != 0) {
+        pe->has_lock_ts = true;
+        pe->lock_ts = e->lock_ts;
+        pe->has_lock_shard = true;
+        pe->lock_shard = e->lock_shard;
+    }
     resp->error = pe;
 }
 
@@ -387,6 +393,12 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
     }
     if (res.outcome == FSM_LOCKED || res.outcome == FSM_CONFLICT) {
         txn_outcome_error(sh, &res, &err);
+        if (res.outcome == FSM_LOCKED && res.mutation >= 0 &&
+            (size_t)res.mutation < req->write->n_mutations)
+            exec_note_lock_of(n->st, sh->fsm.cf,
+                              req->write->mutations[res.mutation]->key.data,
+                              req->write->mutations[res.mutation]->key.len,
+                              &err);
         set_error(a, resp, &err, res.mutation);
         return;
     }
@@ -731,6 +743,13 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         fail_on(a, resp, &err, rv, sh);
         return;
     }
+    if (res.outcome == FSM_CONFLICT) {
+        tl_error_set(&err, TL_ECONFLICT, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                     "could not serialize access: the transaction was rolled "
+                     "back while it waited");
+        set_error(a, resp, &err, -1);
+        return;
+    }
     if (res.outcome != FSM_OK) {
         tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                      "malformed transaction end");
@@ -739,6 +758,45 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
     }
     resp->has_count = true;
     resp->count = res.affected;
+}
+
+/* TxnStatusRequest: the transaction's fate from its record (a confirmed
+ * read of the newest state). */
+static void
+handle_txn_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
+                  Talus__Response *resp)
+{
+    const Talus__TxnStatusRequest *q = req->txn_status;
+    struct tl_error err;
+    struct node_shard *sh;
+    uint64_t commit_ts = 0;
+    int rv;
+
+    tl_error_clear(&err);
+    sh = admit(n, req, a, resp, false);
+    if (sh == NULL)
+        return;
+    rv = node_read_barrier(sh, &err);
+    if (rv != 0) {
+        fail_on(a, resp, &err, rv, sh);
+        return;
+    }
+    rv = sh->fsm.versioned
+             ? mvcc_txn_status(n->st, sh->fsm.cf, q->record.data, q->record.len,
+                               q->start_ts, &commit_ts)
+             : TL_EPROTO;
+    if (rv < 0) {
+        exec_storage_error(&err, "transaction status", tl_strerror(rv));
+        set_error(a, resp, &err, -1);
+        return;
+    }
+    resp->has_txn_state = true;
+    resp->txn_state = rv == MVCC_LOCKED        ? 1
+                      : rv == MVCC_OK          ? 2
+                      : rv == MVCC_ROLLED_BACK ? 3
+                                               : 0;
+    resp->has_commit_ts = rv == MVCC_OK;
+    resp->commit_ts = commit_ts;
 }
 
 static void
@@ -774,6 +832,9 @@ dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
         break;
     case TALUS__REQUEST__BODY_TXN_END:
         handle_txn_end(n, req, a, resp);
+        break;
+    case TALUS__REQUEST__BODY_TXN_STATUS:
+        handle_txn_status(n, req, a, resp);
         break;
     default:
         tl_error_clear(&err);

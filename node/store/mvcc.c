@@ -1290,3 +1290,83 @@ mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
     *n_ended = n;
     return rv;
 }
+
+int
+mvcc_txn_status(struct store *st, struct store_cf *cf, const void *key,
+                size_t key_len, uint64_t start_ts, uint64_t *commit_ts)
+{
+    struct mvcc_lock cur;
+    uint8_t *cur_buf = NULL;
+    struct store_iter *it;
+    char *k;
+    size_t klen;
+    int rv;
+
+    *commit_ts = 0;
+    rv = read_lock(st, cf, key, key_len, &cur, &cur_buf);
+    free(cur_buf);
+    if (rv < 0)
+        return rv;
+    if (rv == 1 && cur.start_ts == start_ts)
+        return MVCC_LOCKED;
+    /* Its write record: committed at or after start_ts (or a rollback
+     * record at start_ts). */
+    it = store_iter_create(st, cf, NULL);
+    k = key_buf(key_len);
+    klen = mvcc_encode_key('W', key, key_len, UINT64_MAX, k);
+    rv = MVCC_NO_LOCK;
+    for (store_iter_seek(it, k, klen); store_iter_valid(it);
+         store_iter_next(it)) {
+        size_t kl, vl;
+        const char *ik = store_iter_key(it, &kl);
+        struct wrec w;
+        if (!is_write_of(ik, kl, key, key_len))
+            break;
+        const char *iv = store_iter_value(it, &vl);
+        if (wrec_decode(ik, kl, iv, vl, &w) != 0) {
+            rv = TL_ECORRUPT;
+            break;
+        }
+        if (w.commit_ts < start_ts)
+            break;
+        if (w.start_ts == start_ts) {
+            if (w.kind == MVCC_ROLLBACK) {
+                rv = MVCC_ROLLED_BACK;
+            } else {
+                rv = MVCC_OK;
+                *commit_ts = w.commit_ts;
+            }
+            break;
+        }
+    }
+    free(k);
+    if (rv == MVCC_NO_LOCK && store_iter_status(it, NULL, 0) != 0)
+        rv = TL_EIO;
+    store_iter_destroy(it);
+    return rv;
+}
+
+int
+mvcc_commit_record(struct store *st, struct store_cf *cf, struct store_batch *b,
+                   const void *key, size_t key_len, uint64_t start_ts,
+                   uint64_t commit_ts)
+{
+    uint64_t had;
+    int rv = mvcc_txn_status(st, cf, key, key_len, start_ts, &had);
+    if (rv < 0)
+        return rv;
+    switch (rv) {
+    case MVCC_LOCKED:
+        return mvcc_commit(st, cf, b, key, key_len, start_ts, commit_ts);
+    case MVCC_OK:
+        return MVCC_OK; /* committed before */
+    case MVCC_ROLLED_BACK:
+        return MVCC_ROLLED_BACK;
+    default:
+        /* Never locked (the first write to its shard wrote no row): the
+         * commit record alone is the commit point. */
+        wrec_put(b, cf, key, key_len, commit_ts, start_ts, MVCC_LOCK, NULL, 0,
+                 false);
+        return MVCC_OK;
+    }
+}

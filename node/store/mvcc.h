@@ -268,6 +268,22 @@ int mvcc_count_rows(struct store *st, struct store_cf *cf, uint64_t max,
 int mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
                  uint64_t start_ts, uint64_t commit_ts, uint64_t *n_ended);
 
+/** The fate of transaction @start_ts as @key (its record) tells it:
+ * MVCC_LOCKED pending (its lock is there), MVCC_OK committed (at
+ * *@commit_ts), MVCC_ROLLED_BACK, or MVCC_NO_LOCK (no trace: never
+ * prewritten, or collected). TL_EIO, TL_ECORRUPT. */
+int mvcc_txn_status(struct store *st, struct store_cf *cf, const void *key,
+                    size_t key_len, uint64_t start_ts, uint64_t *commit_ts);
+
+/** Add to @b the commit of transaction @start_ts's record @key at
+ * @commit_ts: its lock committed, or, when it was never locked, a commit
+ * record written; MVCC_OK (also when it committed before);
+ * MVCC_ROLLED_BACK when a resolver rolled it back first (the
+ * transaction must not commit anywhere). TL_EIO, TL_ECORRUPT. */
+int mvcc_commit_record(struct store *st, struct store_cf *cf,
+                       struct store_batch *b, const void *key, size_t key_len,
+                       uint64_t start_ts, uint64_t commit_ts);
+
 /* ---- readers: many point reads of the newest committed state through
  * one iterator (the conditions of a write batch). One thread at a time. */
 

@@ -71,10 +71,29 @@ judge_call(struct sql_stmt *st, struct gather_call *c)
         /* A transaction holds a row: wait for it to end (the request did
          * nothing), as long as the statement may. */
         int64_t now = router_now_ms();
-        if (c->lock_wait_until == 0)
+        if (c->lock_wait_until == 0) {
             c->lock_wait_until = now + GATHER_LOCK_WAIT_MS;
+            c->lock_resolve_at = now + GATHER_LOCK_RESOLVE_MS;
+        }
+        if (e->has_lock_ts && e->lock_ts != 0 && now >= c->lock_resolve_at) {
+            /* Waited a while: a dead or stuck transaction's locks are
+             * resolved through its record, and the request goes again. */
+            struct tl_error rerr;
+            tl_error_clear(&rerr);
+            c->lock_resolve_at = now + GATHER_LOCK_RESOLVE_MS;
+            if (txn_resolve(st->r, e->lock_ts, e->lock_shard, c->shard,
+                            &rerr) == 1) {
+                talus__response__free_unpacked(c->resp, NULL);
+                c->resp = NULL;
+                c->retry.next_at_ms = now;
+                return true;
+            }
+        }
+        /* Stop with time to spare: an attempt still in flight at the
+         * deadline would leave a write's outcome unknown (08007). */
         if (now + GATHER_LOCK_RETRY_MS < c->lock_wait_until &&
-            now + GATHER_LOCK_RETRY_MS < c->retry.deadline_ms) {
+            now + GATHER_LOCK_RETRY_MS + GATHER_LOCK_MARGIN_MS <
+                c->retry.deadline_ms) {
             talus__response__free_unpacked(c->resp, NULL);
             c->resp = NULL;
             c->retry.next_at_ms = now + GATHER_LOCK_RETRY_MS;

@@ -22,6 +22,10 @@ struct sql_stmt;
  * every GATHER_LOCK_RETRY_MS) before 55P03. */
 #define GATHER_LOCK_WAIT_MS 5000
 #define GATHER_LOCK_RETRY_MS 10
+#define GATHER_LOCK_MARGIN_MS 250
+/* After this long a waiter asks whether the lock's transaction is still
+ * alive (router/txn/coord.h txn_resolve()), and again at this interval. */
+#define GATHER_LOCK_RESOLVE_MS 500
 
 /* How often a waiting statement looks at its cancel flag and deadline. */
 #define GATHER_WAIT_SLICE_MS 20
@@ -36,6 +40,7 @@ struct gather_call {
                               or timed out (st->err) */
     struct tl_client_retry retry; /* leader following (common/client) */
     int64_t lock_wait_until;      /* waiting for a row lock until then */
+    int64_t lock_resolve_at;      /* when to look at the lock's owner */
 };
 
 /** Send every call's request (request ids and shards are filled here) in

@@ -2,6 +2,7 @@
 #include "router/txn/coord.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "common/base/sqlstate.h"
@@ -10,6 +11,14 @@
 #include "router/core/router.h"
 #include "router/core/router_int.h"
 #include "router/core/tso_client.h"
+
+static int64_t
+wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 void
 txn_coord_init(struct txn_coord *c, struct router *r)
@@ -41,12 +50,20 @@ txn_coord_statement(struct txn_coord *c, bool read_committed,
         c->active = true;
         c->read_committed = read_committed;
         c->start_ts = ts;
-        c->record[0] = 0xFE;
-        for (int i = 0; i < 8; i++)
-            c->record[1 + i] = (uint8_t)(ts >> (56 - 8 * i));
     }
     c->read_ts = ts;
     return 0;
+}
+
+/* The record key of a transaction started at @ts with primary @shard. */
+static void
+record_key(uint8_t out[TXN_RECORD_KEY_LEN], uint32_t shard, uint64_t ts)
+{
+    out[0] = 0xFE;
+    for (int i = 0; i < 4; i++)
+        out[1 + i] = (uint8_t)(shard >> (24 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        out[5 + i] = (uint8_t)(ts >> (56 - 8 * i));
 }
 
 Talus__TxnInfo *
@@ -63,9 +80,7 @@ txn_coord_info(struct txn_coord *c, uint32_t shard, bool is_write,
     t->start_ts = c->start_ts;
     t->has_read_ts = true;
     t->read_ts = c->read_ts;
-    t->has_primary = true;
-    t->primary.data = c->record;
-    t->primary.len = sizeof c->record;
+
     t->has_owner = c->r->incarnation != NULL;
     t->owner = t->has_owner ? incarnation_current(c->r->incarnation) : 0;
     t->has_ttl_ms = true;
@@ -76,7 +91,11 @@ txn_coord_info(struct txn_coord *c, uint32_t shard, bool is_write,
         if (!c->has_primary) {
             c->has_primary = true;
             c->primary_shard = shard;
+            record_key(c->record, shard, c->start_ts);
         }
+        t->has_primary = true;
+        t->primary.data = c->record;
+        t->primary.len = sizeof c->record;
         /* Every request to the primary shard locks the record until one
          * is known to have been sent: a prewrite that finds the lock
          * adds nothing. */
@@ -91,8 +110,9 @@ txn_coord_info(struct txn_coord *c, uint32_t shard, bool is_write,
 
 /* End the transaction on @shard: commit at @commit_ts, 0: roll back. */
 static int
-end_on(struct txn_coord *c, uint32_t shard, uint64_t commit_ts,
-       uint64_t *n_ended, struct tl_error *err)
+end_txn(struct router *r, uint64_t start_ts, const uint8_t *record,
+        uint32_t shard, uint64_t commit_ts, uint64_t *n_ended,
+        struct tl_error *err)
 {
     Talus__Request req;
     Talus__TxnEndRequest e;
@@ -101,7 +121,12 @@ end_on(struct txn_coord *c, uint32_t shard, uint64_t commit_ts,
 
     talus__request__init(&req);
     talus__txn_end_request__init(&e);
-    e.start_ts = c->start_ts;
+    e.start_ts = start_ts;
+    if (record != NULL) {
+        e.has_record = true;
+        e.record.data = (uint8_t *)record;
+        e.record.len = TXN_RECORD_KEY_LEN;
+    }
     e.has_commit_ts = true;
     e.commit_ts = commit_ts;
     req.has_shard = true;
@@ -109,13 +134,58 @@ end_on(struct txn_coord *c, uint32_t shard, uint64_t commit_ts,
     req.body_case = TALUS__REQUEST__BODY_TXN_END;
     req.txn_end = &e;
     /* Ending a transaction twice is harmless: retried like a read. */
-    rv = router_call(c->r, shard, &req, true, &resp);
-    rv = router_call_result(c->r, shard, rv, resp, err);
+    rv = router_call(r, shard, &req, true, &resp);
+    rv = router_call_result(r, shard, rv, resp, err);
     if (rv == 0 && n_ended != NULL)
         *n_ended = resp->has_count ? resp->count : 0;
     if (resp != NULL)
         talus__response__free_unpacked(resp, NULL);
     return rv;
+}
+
+/* The state of transaction @start_ts from its record on @shard
+ * (TxnStatusRequest): 0 no trace, 1 pending, 2 committed (*@commit_ts, if
+ * not NULL), 3 rolled back; or a negative error (@err). */
+static int
+record_state(struct router *r, uint64_t start_ts, uint32_t shard,
+             uint64_t *commit_ts, struct tl_error *err)
+{
+    Talus__Request req;
+    Talus__TxnStatusRequest q;
+    Talus__Response *resp = NULL;
+    uint8_t record[TXN_RECORD_KEY_LEN];
+    int rv;
+
+    record_key(record, shard, start_ts);
+    talus__request__init(&req);
+    talus__txn_status_request__init(&q);
+    q.start_ts = start_ts;
+    q.record.data = record;
+    q.record.len = sizeof record;
+    req.has_shard = true;
+    req.shard = shard;
+    req.body_case = TALUS__REQUEST__BODY_TXN_STATUS;
+    req.txn_status = &q;
+    rv = router_call(r, shard, &req, true, &resp);
+    rv = router_call_result(r, shard, rv, resp, err);
+    if (rv == 0) {
+        rv = resp->has_txn_state ? (int)resp->txn_state : 0;
+        if (commit_ts != NULL)
+            *commit_ts = resp->has_commit_ts ? resp->commit_ts : 0;
+    }
+    if (resp != NULL)
+        talus__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+/* End our transaction on @shard (commit at @commit_ts, 0: roll back). */
+static int
+end_on(struct txn_coord *c, uint32_t shard, uint64_t commit_ts,
+       uint64_t *n_ended, struct tl_error *err)
+{
+    return end_txn(c->r, c->start_ts,
+                   shard == c->primary_shard ? c->record : NULL, shard,
+                   commit_ts, n_ended, err);
 }
 
 static bool
@@ -139,14 +209,10 @@ txn_coord_commit(struct txn_coord *c, struct tl_error *err)
         txn_coord_rollback(c);
         return rv;
     }
-    uint64_t n = 0;
-    rv = end_on(c, c->primary_shard, commit_ts, &n, err);
-    if (rv == 0 && n == 0) {
-        /* The record's lock is gone: someone resolved the transaction
-         * (rolled it back) before it could commit. */
-        tl_error_set(err, TL_ECONFLICT, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
-                     "could not serialize access: the transaction was rolled "
-                     "back while it waited");
+    rv = end_on(c, c->primary_shard, commit_ts, NULL, err);
+    if (rv != 0 &&
+        strcmp(err->sqlstate, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE) == 0) {
+        /* A resolver rolled the record back first: nothing committed. */
         txn_coord_rollback(c);
         return TL_ECONFLICT;
     }
@@ -196,4 +262,50 @@ txn_coord_rollback(struct txn_coord *c)
         }
     }
     reset(c);
+}
+
+int
+txn_resolve(struct router *r, uint64_t start_ts, uint32_t record_shard,
+            uint32_t lock_shard, struct tl_error *err)
+{
+    uint8_t record[TXN_RECORD_KEY_LEN];
+    uint64_t commit_ts = 0;
+    uint32_t state;
+    int rv;
+
+    record_key(record, record_shard, start_ts);
+    rv = record_state(r, start_ts, record_shard, &commit_ts, err);
+    if (rv < 0)
+        return rv;
+    state = (uint32_t)rv;
+    if (state == 1) {
+        /* Pending: alive unless older than the lock TTL (the physical
+         * part of a timestamp is the oracle's milliseconds). */
+        int64_t age = wall_ms() - (int64_t)(start_ts >> 18);
+        if (age < TXN_LOCK_TTL_MS)
+            return 0;
+        tl_info("txn", "event=resolve_expired start_ts=%llu age_ms=%lld",
+                (unsigned long long)start_ts, (long long)age);
+        rv = end_txn(r, start_ts, record, record_shard, 0, NULL, err);
+        if (rv != 0)
+            return rv;
+        state = 3;
+    } else if (state == 0) {
+        /* No trace of the record: mark it rolled back so that its
+         * prewrite, if still in flight, fails; the transaction is over. */
+        rv = end_txn(r, start_ts, record, record_shard, 0, NULL, err);
+        if (rv != 0)
+            return rv;
+        state = 3;
+    }
+    if (lock_shard != record_shard || state == 2) {
+        rv = end_txn(r, start_ts, NULL, lock_shard, state == 2 ? commit_ts : 0,
+                     NULL, err);
+        if (rv != 0)
+            return rv;
+    }
+    tl_info("txn", "event=resolved start_ts=%llu shard=%u state=%s",
+            (unsigned long long)start_ts, lock_shard,
+            state == 2 ? "committed" : "rolled_back");
+    return 1;
 }

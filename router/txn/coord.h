@@ -11,13 +11,13 @@
  * reader sees and another writer finds locked.
  *
  * The transaction's record is a key of the shard it first writes to (the
- * primary shard): 0xFE then the start timestamp, locked by that first
- * write. Commit takes a commit timestamp from the oracle after every
- * prewrite, then ends the transaction on the primary shard first — one
- * Raft entry that commits its record and its rows: the commit point —
- * then on every other shard it wrote. Rollback ends it the same way
- * without a timestamp. A transaction that wrote one shard commits with
- * one entry.
+ * primary shard): 0xFE, that shard (4 bytes) and the start timestamp (8,
+ * both big-endian), locked by that first write, so a lock names where
+ * its transaction's fate is decided. Commit takes a commit timestamp from the
+ * oracle after every prewrite, then ends the transaction on the primary shard
+ * first — one Raft entry that commits its record and its rows: the commit point
+ * — then on every other shard it wrote. Rollback ends it the same way without a
+ * timestamp. A transaction that wrote one shard commits with one entry.
  *
  * One struct txn_coord per session, used by the session's thread only
  * (requests of one statement are built on that thread too). */
@@ -34,7 +34,7 @@
 struct router;
 struct tl_arena;
 
-#define TXN_RECORD_KEY_LEN 9
+#define TXN_RECORD_KEY_LEN 13
 #define TXN_LOCK_TTL_MS 10000
 
 struct txn_coord {
@@ -72,6 +72,15 @@ Talus__TxnInfo *txn_coord_info(struct txn_coord *c, uint32_t shard,
  * outcome unknown: 40003 when the primary's end did not answer). The
  * coordinator is idle afterwards either way. */
 int txn_coord_commit(struct txn_coord *c, struct tl_error *err);
+
+/** Resolve the lock of transaction @start_ts (its record on
+ * @record_shard) that stopped a request to @lock_shard: a committed
+ * transaction's locks there are committed, a rolled back one's rolled
+ * back; a pending one older than TXN_LOCK_TTL_MS (its coordinator gone
+ * or stuck) is rolled back, record first. 1 when something was resolved
+ * (ask again), 0 when the transaction is alive (wait), or an error. */
+int txn_resolve(struct router *r, uint64_t start_ts, uint32_t record_shard,
+                uint32_t lock_shard, struct tl_error *err);
 
 /** Roll back every shard written (primary first); errors are logged
  * (the locks left are resolved by their readers). Idle afterwards.

@@ -7,6 +7,7 @@
  * row another transaction holds, and so does a snapshot read (unlike
  * PostgreSQL: docs/transactions.md); TRUNCATE in a block rolls back. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -225,6 +226,45 @@ test_truncate_in_block(void **state)
     PQfinish(a);
 }
 
+/* A router killed inside a transaction leaves locks; a writer through
+ * another router that meets them waits, and once the transaction is
+ * older than its lock TTL (TXN_LOCK_TTL_MS, 10 s) the writer resolves it
+ * through its record: rolled back, the writer's UPDATE applies to the
+ * committed row. Bounded: every attempt ends within its lock wait. */
+static void
+test_dead_router_locks_resolved(void **state)
+{
+    (void)state;
+    assert_int_equal(th_router2_start(&cluster), 0);
+    PGconn *a = th_connect2(&cluster);
+    PGconn *b = th_connect(&cluster);
+    double t0 = th_now();
+    bool done = false;
+
+    ok(a, "BEGIN");
+    ok(a, "UPDATE acc SET bal = bal + 1000 WHERE id = 9");
+    ok(a, "UPDATE acc SET bal = bal + 1000 WHERE id = 10");
+    th_router2_signal(&cluster, SIGKILL);
+    while (!done && th_now() - t0 < 40) {
+        PGresult *r = PQexec(b, "UPDATE acc SET bal = bal + 1 WHERE id = 10");
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            done = true;
+        else
+            assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE),
+                                "55P03");
+        PQclear(r);
+    }
+    assert_true(done);
+    assert_true(th_now() - t0 >= 9.0); /* not before the TTL */
+    assert_int_equal(th_scalar(b, "SELECT bal FROM acc WHERE id = 10"), 101);
+    assert_int_equal(th_scalar(b, "SELECT bal FROM acc WHERE id = 9"), 100);
+    ok(b, "BEGIN");
+    ok(b, "UPDATE acc SET bal = 100 WHERE id IN (9, 10)");
+    ok(b, "COMMIT");
+    PQfinish(a);
+    PQfinish(b);
+}
+
 int
 main(void)
 {
@@ -234,6 +274,7 @@ main(void)
         cmocka_unit_test(test_repeatable_read),
         cmocka_unit_test(test_read_committed_waits_and_reevaluates),
         cmocka_unit_test(test_truncate_in_block),
+        cmocka_unit_test(test_dead_router_locks_resolved),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

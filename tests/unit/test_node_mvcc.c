@@ -513,6 +513,35 @@ test_delete_range_and_counts(void **state)
     }
 }
 
+/* A transaction's record tells its fate: pending while locked, committed
+ * with its timestamp, rolled back, or no trace. */
+static void
+test_txn_status(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t c;
+
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, "r", 1, 10, &c),
+                     MVCC_NO_LOCK);
+    assert_int_equal(prewrite(f, "r", "x", 10), MVCC_OK);
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, "r", 1, 10, &c),
+                     MVCC_LOCKED);
+    assert_int_equal(commit(f, "r", 10, 15), MVCC_OK);
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, "r", 1, 10, &c), MVCC_OK);
+    assert_int_equal(c, 15);
+    assert_int_equal(prewrite(f, "r", "y", 20), MVCC_OK);
+    assert_int_equal(rollback(f, "r", 20), MVCC_OK);
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, "r", 1, 20, &c),
+                     MVCC_ROLLED_BACK);
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, "r", 1, 10, &c), MVCC_OK);
+    /* A rollback marks a record never prewritten: its late prewrite is
+     * refused. */
+    assert_int_equal(rollback(f, "q", 30), MVCC_OK);
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, "q", 1, 30, &c),
+                     MVCC_ROLLED_BACK);
+    assert_int_equal(prewrite(f, "q", "z", 30), MVCC_ROLLED_BACK);
+}
+
 int
 main(void)
 {
@@ -528,6 +557,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_delete_range_and_counts, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_txn_status, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
