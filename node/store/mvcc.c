@@ -525,6 +525,27 @@ mvcc_rollback(struct store *st, struct store_cf *cf, struct store_batch *b,
     return MVCC_OK;
 }
 
+/* Add to @b a committed version of @key (PUT of @val/@len or DELETE) by
+ * @start_ts at @commit_ts: its write record, the value inline when it is
+ * small, else in a data record. */
+static void
+put_version(struct store_batch *b, struct store_cf *cf, const void *key,
+            size_t key_len, enum mvcc_kind kind, const void *val, size_t len,
+            uint64_t start_ts, uint64_t commit_ts)
+{
+    if (kind == MVCC_PUT && len > MVCC_INLINE_MAX) {
+        char *k = key_buf(key_len);
+        size_t klen = mvcc_encode_key('D', key, key_len, start_ts, k);
+        store_batch_put(b, cf, k, klen, val, len);
+        free(k);
+        wrec_put(b, cf, key, key_len, commit_ts, start_ts, kind, NULL, 0,
+                 false);
+    } else {
+        wrec_put(b, cf, key, key_len, commit_ts, start_ts, kind, val, len,
+                 kind == MVCC_PUT);
+    }
+}
+
 int
 mvcc_write_1pc(struct store *st, struct store_cf *cf, struct store_batch *b,
                const void *key, size_t key_len, enum mvcc_kind kind,
@@ -549,17 +570,7 @@ mvcc_write_1pc(struct store *st, struct store_cf *cf, struct store_batch *b,
         return rv;
     if (committed)
         return MVCC_OK;
-    if (kind == MVCC_PUT && len > MVCC_INLINE_MAX) {
-        char *k = key_buf(key_len);
-        size_t klen = mvcc_encode_key('D', key, key_len, start_ts, k);
-        store_batch_put(b, cf, k, klen, val, len);
-        free(k);
-        wrec_put(b, cf, key, key_len, commit_ts, start_ts, kind, NULL, 0,
-                 false);
-    } else {
-        wrec_put(b, cf, key, key_len, commit_ts, start_ts, kind, val, len,
-                 kind == MVCC_PUT);
-    }
+    put_version(b, cf, key, key_len, kind, val, len, start_ts, commit_ts);
     return MVCC_OK;
 }
 
@@ -579,17 +590,7 @@ mvcc_write_at(struct store *st, struct store_cf *cf, struct store_batch *b,
         if (rv == 1)
             return MVCC_LOCKED;
     }
-    if (kind == MVCC_PUT && len > MVCC_INLINE_MAX) {
-        char *k = key_buf(key_len);
-        size_t klen = mvcc_encode_key('D', key, key_len, commit_ts, k);
-        store_batch_put(b, cf, k, klen, val, len);
-        free(k);
-        wrec_put(b, cf, key, key_len, commit_ts, commit_ts, kind, NULL, 0,
-                 false);
-    } else {
-        wrec_put(b, cf, key, key_len, commit_ts, commit_ts, kind, val, len,
-                 kind == MVCC_PUT);
-    }
+    put_version(b, cf, key, key_len, kind, val, len, commit_ts, commit_ts);
     return MVCC_OK;
 }
 

@@ -254,6 +254,39 @@ public class JdbcTest {
         });
     }
 
+    /* setAutoCommit(false): rollback() undoes the statements since the
+     * last commit, commit() keeps them; another connection sees only
+     * committed rows. */
+    static void transactions() throws Exception {
+        withTable("transactions", "", (c, t) -> {
+            try (Connection o = connect();
+                 Statement s = c.createStatement();
+                 Statement so = o.createStatement()) {
+                c.setAutoCommit(false);
+                s.executeUpdate("INSERT INTO " + t + " VALUES (1, 'a', 1), (2, 'b', 2)");
+                try (ResultSet rs = so.executeQuery("SELECT count(*) FROM " + t)) {
+                    check(rs.next(), "a row");
+                    checkEq(rs.getLong(1), 0L, "uncommitted rows not seen");
+                }
+                c.rollback();
+                try (PreparedStatement p = c.prepareStatement(
+                         "INSERT INTO " + t + " VALUES (?, ?, ?)")) {
+                    p.setInt(1, 3);
+                    p.setString(2, "c");
+                    p.setLong(3, 3);
+                    checkEq(p.executeUpdate(), 1, "insert count");
+                }
+                c.commit();
+                c.setAutoCommit(true);
+                try (ResultSet rs = so.executeQuery("SELECT id FROM " + t)) {
+                    check(rs.next(), "a row");
+                    checkEq(rs.getInt(1), 3, "committed row");
+                    check(!rs.next(), "only the committed row");
+                }
+            }
+        });
+    }
+
     interface Case {
         void run() throws Exception;
     }
@@ -264,6 +297,7 @@ public class JdbcTest {
         cases.put("prepared", JdbcTest::prepared);
         cases.put("batch", JdbcTest::batch);
         cases.put("metadata", JdbcTest::metadata);
+        cases.put("transactions", JdbcTest::transactions);
         DriverManager.setLoginTimeout(10);
 
         List<String> names = args.length > 0 ? Arrays.asList(args) : new ArrayList<>(cases.keySet());

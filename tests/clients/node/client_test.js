@@ -200,6 +200,31 @@ const cases = {
     }));
     assert.strictEqual(Buffer.concat(chunks).toString('utf8'), input);
   }),
+
+  // BEGIN ... ROLLBACK undoes, BEGIN ... COMMIT keeps; another client sees
+  // only committed rows.
+  transactions: () => withTable('transactions', async (c, t) => {
+    const other = new Client(connOpts);
+    await other.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`INSERT INTO ${t} VALUES (1, 'a', 1), (2, 'b', 2)`);
+      let r = await c.query(`SELECT count(*)::int AS n FROM ${t}`);
+      assert.strictEqual(r.rows[0].n, 2);
+      r = await other.query(`SELECT count(*)::int AS n FROM ${t}`);
+      assert.strictEqual(r.rows[0].n, 0);
+      await c.query('ROLLBACK');
+      r = await c.query(`SELECT count(*)::int AS n FROM ${t}`);
+      assert.strictEqual(r.rows[0].n, 0);
+      await c.query('BEGIN');
+      await c.query(`INSERT INTO ${t} VALUES ($1, $2, $3)`, [3, 'c', 3]);
+      await c.query('COMMIT');
+      r = await other.query(`SELECT id FROM ${t}`);
+      assert.deepStrictEqual(r.rows, [{ id: 3 }]);
+    } finally {
+      await other.end();
+    }
+  }),
 };
 
 async function main() {

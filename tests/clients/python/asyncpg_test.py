@@ -216,5 +216,28 @@ async def introspect_type():
             await c.close()
 
 
+
+@case
+async def transaction():
+    """conn.transaction(): an exception rolls the block back, a normal
+    exit commits it."""
+    async with Table("txn") as (c, t):
+        try:
+            async with c.transaction():
+                await c.execute("INSERT INTO %s VALUES (1, 'a', 1)" % t)
+                check_eq(await c.fetchval("SELECT count(*) FROM %s" % t), 1,
+                         "own row seen")
+                raise KeyError("roll back")
+        except KeyError:
+            pass
+        check_eq(await c.fetchval("SELECT count(*) FROM %s" % t), 0,
+                 "rolled back")
+        async with c.transaction(isolation="repeatable_read"):
+            await c.execute("INSERT INTO %s VALUES (2, 'b', 2)" % t)
+            await c.execute("UPDATE %s SET v = 20 WHERE id = $1" % t, 2)
+        check_eq(await c.fetchval("SELECT v FROM %s WHERE id = 2" % t), 20,
+                 "committed")
+
+
 if __name__ == "__main__":
     main()

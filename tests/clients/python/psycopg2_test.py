@@ -116,5 +116,33 @@ def copy_to():
                  "csv rows")
 
 
+
+@case
+def transactions():
+    """psycopg2's default (autocommit off): statements run in a
+    transaction another connection does not see; rollback() undoes it,
+    commit() keeps it."""
+    with table("txn") as (conn, cur, t):
+        c2 = psycopg2.connect(host=HOST, port=PORT, user=USER,
+                              dbname=DATABASE, connect_timeout=10)
+        try:
+            cur2 = c2.cursor()
+            cur2.execute("INSERT INTO " + t + " VALUES (1, 'a', 1), (2, 'b', 2)")
+            cur2.execute("SELECT count(*) FROM " + t)
+            check_eq(cur2.fetchone(), (2,), "own rows seen")
+            cur.execute("SELECT count(*) FROM " + t)
+            check_eq(cur.fetchone(), (0,), "uncommitted rows not seen")
+            c2.rollback()
+            cur.execute("SELECT count(*) FROM " + t)
+            check_eq(cur.fetchone(), (0,), "rolled back")
+            cur2.execute("INSERT INTO " + t + " VALUES (3, 'c', 3)")
+            cur2.execute("UPDATE " + t + " SET v = 30 WHERE id = 3")
+            c2.commit()
+            cur.execute("SELECT id, v FROM " + t)
+            check_eq(cur.fetchall(), [(3, 30)], "committed")
+        finally:
+            c2.close()
+
+
 if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ standard_conforming_strings; the inspector reads pg_catalog. Run with
 import contextlib
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from clientcase import (DATABASE, HOST, PORT, USER, case, check, check_eq,
                         cleanup, main, table_name)
@@ -96,6 +97,32 @@ def inspect_tables():
                  "nullability")
         check_eq(insp.get_pk_constraint(t.name)["constrained_columns"], ["id"],
                  "primary key")
+
+
+
+@case
+def orm_session_transactions():
+    """An ORM Session on an engine with transactions: rollback() discards
+    what the session flushed, commit() keeps it."""
+    url = sa.engine.URL.create("postgresql+psycopg2", username=USER, host=HOST,
+                               port=PORT, database=DATABASE)
+    with table("session") as (engine, t):
+        txn_engine = sa.create_engine(url, connect_args={"connect_timeout": 10},
+                                      future=True)
+        try:
+            with sa.orm.Session(txn_engine) as session:
+                session.execute(t.insert().values(id=1, name="a", v=1))
+                session.flush()
+                check_eq(session.execute(sa.select(sa.func.count()).select_from(t)).scalar(),
+                         1, "own row seen")
+                session.rollback()
+                session.execute(t.insert().values(id=2, name="b", v=2))
+                session.commit()
+            with engine.connect() as conn:
+                check_eq(conn.execute(sa.select(t.c.id)).scalars().all(), [2],
+                         "committed rows only")
+        finally:
+            txn_engine.dispose()
 
 
 if __name__ == "__main__":
