@@ -773,8 +773,16 @@ apply_txn_end(struct node_fsm *f, struct store_batch *wb, uint64_t index,
     if (c != 0 && e->has_record && e->record.len > 0) {
         /* The commit point: refused when a resolver rolled the record
          * back first (then nothing of the transaction commits). */
+        uint64_t min_commit = 0;
         rv = mvcc_commit_record(f->st, f->cf, wb, e->record.data, e->record.len,
-                                e->start_ts, c);
+                                e->start_ts, c, &min_commit);
+        if (rv == MVCC_TS_TOO_LOW) {
+            talus__txn_end_request__free_unpacked(e, NULL);
+            store_batch_clear(wb);
+            res->outcome = FSM_TS_TOO_LOW;
+            dedupe_prune(&f->dedupe, wb, f->cf, index);
+            return commit(f, wb, index, 0);
+        }
         if (rv == MVCC_ROLLED_BACK) {
             talus__txn_end_request__free_unpacked(e, NULL);
             store_batch_clear(wb);
@@ -830,6 +838,30 @@ apply_read_ts(struct node_fsm *f, struct store_batch *wb, uint64_t index,
     return commit(f, wb, index, ts);
 }
 
+/* FSM_ENTRY_PUSH: a reader at push_ts reads below transaction start_ts's
+ * pending writes: raise its record's minimum commit timestamp above it
+ * (mvcc_push()); nothing when the record is no longer locked. */
+static int
+apply_push(struct node_fsm *f, struct store_batch *wb, uint64_t index,
+           const void *body, size_t n, struct fsm_result *res)
+{
+    Talus__TxnStatusRequest *q =
+        talus__txn_status_request__unpack(NULL, n, body);
+    int rv;
+    if (q == NULL || !f->versioned || !q->has_push_ts) {
+        if (q != NULL)
+            talus__txn_status_request__free_unpacked(q, NULL);
+        return apply_bad(f, wb, index, "push", res);
+    }
+    rv = mvcc_push(f->st, f->cf, wb, q->record.data, q->record.len, q->start_ts,
+                   q->push_ts);
+    talus__txn_status_request__free_unpacked(q, NULL);
+    if (rv < 0)
+        return rv;
+    dedupe_prune(&f->dedupe, wb, f->cf, index);
+    return commit(f, wb, index, 0);
+}
+
 int
 fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
                 size_t len, struct fsm_result *res)
@@ -861,6 +893,9 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
             break;
         case FSM_ENTRY_READ_TS:
             rv = apply_read_ts(f, wb, index, body, n, res);
+            break;
+        case FSM_ENTRY_PUSH:
+            rv = apply_push(f, wb, index, body, n, res);
             break;
         default:
             rv = apply_bad(f, wb, index, "unknown_kind", res);

@@ -61,6 +61,8 @@ enum fsm_outcome {
     FSM_CONFLICT = 4,    /* a prewrite met a version committed after its
                             snapshot (first committer wins): nothing
                             written */
+    FSM_TS_TOO_LOW = 5,  /* a commit below its record's pushed minimum:
+                            nothing written */
 };
 
 struct fsm_result {
@@ -187,6 +189,7 @@ enum fsm_entry_kind {
     FSM_ENTRY_PREWRITE = 'P', /* a packed talus.WriteBatch with txn set */
     FSM_ENTRY_TXN_END = 'E',  /* a packed talus.TxnEndRequest */
     FSM_ENTRY_READ_TS = 'T',  /* 8 bytes: a snapshot read's timestamp */
+    FSM_ENTRY_PUSH = 'U',     /* a packed talus.TxnStatusRequest: push */
 };
 #define FSM_ENTRY_HEADER 8
 

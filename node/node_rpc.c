@@ -254,6 +254,8 @@ shard_view(const struct node_shard *sh, const Talus__TxnInfo *txn)
         v.read_ts = txn->has_read_ts && txn->read_ts != 0 ? txn->read_ts
                                                           : txn->start_ts;
         v.own_ts = txn->start_ts;
+        v.ignore = txn->ignore_locks;
+        v.n_ignore = txn->n_ignore_locks;
     }
     return v;
 }
@@ -750,6 +752,20 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         set_error(a, resp, &err, -1);
         return;
     }
+    if (res.outcome == FSM_TS_TOO_LOW) {
+        /* A reader pushed the record: commit again, later. The minimum
+         * is in the record: answer it. */
+        uint64_t ts = 0;
+        tl_error_set(&err, TL_ESTALE, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                     "commit timestamp below the transaction's minimum");
+        if (e->has_record)
+            (void)mvcc_record_min_commit(n->st, sh->fsm.cf, e->record.data,
+                                         e->record.len, &ts);
+        set_error_code(a, resp, &err, -1, TL_ESTALE, 0);
+        resp->has_commit_ts = true;
+        resp->commit_ts = ts;
+        return;
+    }
     if (res.outcome != FSM_OK) {
         tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                      "malformed transaction end");
@@ -776,7 +792,19 @@ handle_txn_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
     sh = admit(n, req, a, resp, false);
     if (sh == NULL)
         return;
-    rv = node_read_barrier(sh, &err);
+    if (q->has_push_ts && q->push_ts != 0 && sh->fsm.versioned) {
+        /* One entry raises a pending record's minimum commit timestamp
+         * above the reader (it also confirms, as a write does). */
+        size_t len = talus__txn_status_request__get_packed_size(q);
+        uint8_t *body = tl_arena_alloc(a, len + 1);
+        struct raft_buffer buf;
+        struct fsm_result res;
+        talus__txn_status_request__pack(q, body);
+        fsm_entry_encode_raw(FSM_ENTRY_PUSH, body, len, &buf);
+        rv = node_propose_buf(sh, buf, 0, 0, &res, &err);
+    } else {
+        rv = node_read_barrier(sh, &err);
+    }
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
         return;

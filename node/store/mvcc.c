@@ -11,7 +11,7 @@
 #include "tl_error.h"
 
 #define TS_LEN 8
-#define LOCK_FIXED (8 + 8 + 8 + 1 + 4)
+#define LOCK_FIXED (8 + 8 + 8 + 1 + 4 + 8)
 #define WRITE_FIXED (8 + 1 + 1)
 #define WRITE_INLINE 1u /* write record flag: the value follows */
 
@@ -78,6 +78,7 @@ lock_encode(const struct mvcc_lock *lk, char **out, size_t *len)
     p[26] = (char)(lk->primary_len >> 16);
     p[27] = (char)(lk->primary_len >> 8);
     p[28] = (char)lk->primary_len;
+    put_be64(lk->min_commit_ts, p + 29);
     if (lk->primary_len > 0)
         memcpy(p + LOCK_FIXED, lk->primary, lk->primary_len);
     *out = p;
@@ -96,6 +97,7 @@ lock_decode(const char *v, size_t len, struct mvcc_lock *lk)
     lk->owner = tl_load_be64(p + 16);
     lk->kind = (enum mvcc_kind)p[24];
     lk->primary_len = tl_load_be32(p + 25);
+    lk->min_commit_ts = tl_load_be64(p + 29);
     if (lk->primary_len != len - LOCK_FIXED)
         return TL_ECORRUPT;
     lk->primary = p + LOCK_FIXED;
@@ -670,6 +672,9 @@ judge_lock(const struct mvcc_read *r, const struct mvcc_lock *lk)
 {
     if (r->own_ts != 0 && lk->start_ts == r->own_ts)
         return 1;
+    for (size_t i = 0; i < r->n_ignore; i++)
+        if (r->ignore[i] == lk->start_ts)
+            return 0;
     if (r->read_ts != MVCC_TS_LATEST && lk->start_ts <= r->read_ts)
         return -1;
     return 0;
@@ -1350,15 +1355,27 @@ mvcc_txn_status(struct store *st, struct store_cf *cf, const void *key,
 int
 mvcc_commit_record(struct store *st, struct store_cf *cf, struct store_batch *b,
                    const void *key, size_t key_len, uint64_t start_ts,
-                   uint64_t commit_ts)
+                   uint64_t commit_ts, uint64_t *min_commit)
 {
     uint64_t had;
     int rv = mvcc_txn_status(st, cf, key, key_len, start_ts, &had);
     if (rv < 0)
         return rv;
     switch (rv) {
-    case MVCC_LOCKED:
+    case MVCC_LOCKED: {
+        struct mvcc_lock cur;
+        uint8_t *cur_buf = NULL;
+        rv = read_lock(st, cf, key, key_len, &cur, &cur_buf);
+        if (rv == 1 && cur.min_commit_ts > commit_ts) {
+            *min_commit = cur.min_commit_ts;
+            free(cur_buf);
+            return MVCC_TS_TOO_LOW;
+        }
+        free(cur_buf);
+        if (rv < 0)
+            return rv;
         return mvcc_commit(st, cf, b, key, key_len, start_ts, commit_ts);
+    }
     case MVCC_OK:
         return MVCC_OK; /* committed before */
     case MVCC_ROLLED_BACK:
@@ -1370,4 +1387,42 @@ mvcc_commit_record(struct store *st, struct store_cf *cf, struct store_batch *b,
                  false);
         return MVCC_OK;
     }
+}
+
+int
+mvcc_push(struct store *st, struct store_cf *cf, struct store_batch *b,
+          const void *key, size_t key_len, uint64_t start_ts, uint64_t push_ts)
+{
+    struct mvcc_lock cur;
+    uint8_t *cur_buf = NULL;
+    int rv = read_lock(st, cf, key, key_len, &cur, &cur_buf);
+    if (rv < 0)
+        return rv;
+    if (rv == 1 && cur.start_ts == start_ts) {
+        if (cur.min_commit_ts <= push_ts) {
+            char *k = key_buf(key_len), *lv;
+            size_t klen = mvcc_encode_key('L', key, key_len, 0, k), lvlen;
+            cur.min_commit_ts = push_ts + 1;
+            lock_encode(&cur, &lv, &lvlen);
+            store_batch_put(b, cf, k, klen, lv, lvlen);
+            free(lv);
+            free(k);
+        }
+        free(cur_buf);
+        return MVCC_LOCKED;
+    }
+    free(cur_buf);
+    return MVCC_OK;
+}
+
+int
+mvcc_record_min_commit(struct store *st, struct store_cf *cf, const void *key,
+                       size_t key_len, uint64_t *min_commit)
+{
+    struct mvcc_lock cur;
+    uint8_t *cur_buf = NULL;
+    int rv = read_lock(st, cf, key, key_len, &cur, &cur_buf);
+    *min_commit = rv == 1 ? cur.min_commit_ts : 0;
+    free(cur_buf);
+    return rv < 0 ? rv : 0;
 }

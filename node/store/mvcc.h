@@ -80,6 +80,7 @@ enum {
     MVCC_NO_LOCK = 3,        /* commit: the lock is gone, not committed */
     MVCC_ROLLED_BACK = 4,    /* prewrite/commit of a rolled-back txn */
     MVCC_END = 5,            /* a scan is past its last row */
+    MVCC_TS_TOO_LOW = 6,     /* a commit below the record's pushed minimum */
 };
 
 enum mvcc_kind {
@@ -99,6 +100,9 @@ struct mvcc_lock {
     enum mvcc_kind kind;
     const uint8_t *primary; /* borrowed from the decode buffer */
     size_t primary_len;
+    /* On the record: the lowest commit timestamp the transaction may
+     * still take (raised by readers that read below it: mvcc_push()). */
+    uint64_t min_commit_ts;
 };
 
 /* A version as read: what a read at some timestamp sees of a key. */
@@ -115,12 +119,18 @@ struct mvcc_version {
  *   value, a DELETE as no row, a LOCK as the committed version below;
  * - raw: the column family holds unversioned keys (the meta group's):
  *   plain keys and values, no timestamps, no locks;
- * - fill_cache: false for bulk reads that would evict hot data. */
+ * - fill_cache: false for bulk reads that would evict hot data;
+ * - ignore: transactions whose pending writes the read skips (pushed
+ *   above its timestamp, mvcc_push()). */
 struct mvcc_read {
     uint64_t read_ts;
     uint64_t own_ts;
     bool raw;
     bool fill_cache;
+    /* Transactions whose locks this read may read below (their commit
+     * was pushed above read_ts, or they ended above it): borrowed. */
+    const uint64_t *ignore;
+    size_t n_ignore;
 };
 
 /** A view at @ts of no transaction, filling the cache. Cannot fail. */
@@ -279,10 +289,29 @@ int mvcc_txn_status(struct store *st, struct store_cf *cf, const void *key,
  * @commit_ts: its lock committed, or, when it was never locked, a commit
  * record written; MVCC_OK (also when it committed before);
  * MVCC_ROLLED_BACK when a resolver rolled it back first (the
- * transaction must not commit anywhere). TL_EIO, TL_ECORRUPT. */
+ * transaction must not commit anywhere); MVCC_TS_TOO_LOW with
+ * *@min_commit when a reader pushed the record above @commit_ts (commit
+ * again with a later timestamp). TL_EIO, TL_ECORRUPT. */
 int mvcc_commit_record(struct store *st, struct store_cf *cf,
                        struct store_batch *b, const void *key, size_t key_len,
-                       uint64_t start_ts, uint64_t commit_ts);
+                       uint64_t start_ts, uint64_t commit_ts,
+                       uint64_t *min_commit);
+
+/** A reader at @push_ts meets a pending write of transaction @start_ts
+ * and reads below it: add to @b the raise of its record @key's minimum
+ * commit timestamp above @push_ts, so it can only commit where that
+ * reader was right not to see it. MVCC_LOCKED when the record is still
+ * locked (pushed), MVCC_OK when it is not (ended: ask its status).
+ * TL_EIO, TL_ECORRUPT. */
+int mvcc_push(struct store *st, struct store_cf *cf, struct store_batch *b,
+              const void *key, size_t key_len, uint64_t start_ts,
+              uint64_t push_ts);
+
+/** The pushed minimum commit timestamp of record @key's lock into
+ * *@min_commit (0: none or not locked). TL_EIO, TL_ECORRUPT. */
+int mvcc_record_min_commit(struct store *st, struct store_cf *cf,
+                           const void *key, size_t key_len,
+                           uint64_t *min_commit);
 
 /* ---- readers: many point reads of the newest committed state through
  * one iterator (the conditions of a write batch). One thread at a time. */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
+#include "router/core/tso_client.h"
 #include "router/exec/gather.h"
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
@@ -67,6 +68,35 @@ static bool
 judge_call(struct sql_stmt *st, struct gather_call *c)
 {
     const Talus__Error *e = c->resp != NULL ? c->resp->error : NULL;
+    if (e != NULL && e->has_code && e->code == TL_ELOCKED && e->has_lock_ts &&
+        e->lock_ts != 0 && c->req.body_case == TALUS__REQUEST__BODY_SCAN &&
+        c->req.txn != NULL) {
+        /* A snapshot read never waits: the writer's commit is pushed
+         * above it, and the read skips its pending rows. */
+        Talus__TxnInfo *t = c->req.txn;
+        uint64_t read_ts =
+            t->has_read_ts && t->read_ts ? t->read_ts : t->start_ts;
+        struct tl_error rerr;
+        tl_error_clear(&rerr);
+        int r = txn_read_past(st->r, e->lock_ts, e->lock_shard, c->shard,
+                              read_ts, &rerr);
+        if (r == 2) {
+            uint64_t *ig =
+                tl_arena_alloc(st->a, (t->n_ignore_locks + 1) * sizeof(*ig));
+            if (t->n_ignore_locks > 0)
+                memcpy(ig, t->ignore_locks, t->n_ignore_locks * sizeof(*ig));
+            ig[t->n_ignore_locks] = e->lock_ts;
+            t->ignore_locks = ig;
+            t->n_ignore_locks++;
+        }
+        if (r > 0 && t->n_ignore_locks < 1000) {
+            /* Read again at once (2: past the writer; 1: it ended). */
+            talus__response__free_unpacked(c->resp, NULL);
+            c->resp = NULL;
+            c->retry.next_at_ms = router_now_ms();
+            return true;
+        }
+    }
     if (e != NULL && e->has_code && e->code == TL_ELOCKED) {
         /* A transaction holds a row: wait for it to end (the request did
          * nothing), as long as the statement may. */
@@ -310,8 +340,8 @@ consume(struct sql_stmt *st, struct scan_shard *ss, Talus__Response *resp,
 /* One round over the shards not done. */
 static int
 scan_round(struct sql_stmt *st, struct scan_shard *ss, const uint32_t *shards,
-           size_t n_shards, struct gather_call *calls, gather_row_cb cb,
-           void *arg, uint64_t *count, bool *more)
+           size_t n_shards, struct gather_call *calls, Talus__TxnInfo *snap,
+           gather_row_cb cb, void *arg, uint64_t *count, bool *more)
 {
     size_t n = 0;
     for (size_t i = 0; i < n_shards; i++) {
@@ -322,6 +352,7 @@ scan_round(struct sql_stmt *st, struct scan_shard *ss, const uint32_t *shards,
         calls[n].shard = shards[i];
         calls[n].req.body_case = TALUS__REQUEST__BODY_SCAN;
         calls[n].req.scan = &ss[i].frag;
+        calls[n].req.txn = snap;
         n++;
     }
     gather_run(st, calls, n);
@@ -369,10 +400,26 @@ gather_scan(struct sql_stmt *st, const struct plan *p,
         ss[i].frag = *frag;
         shard_ranges(p, i, &ss[i].frag);
     }
+    Talus__TxnInfo *snap = NULL;
+    if (st->txn == NULL && n_shards > 1) {
+        /* Several shards outside a transaction: one snapshot for all. */
+        if (st->snapshot_ts == 0) {
+            int r = tso_client_get_until(st->r->tso, st->deadline_ms,
+                                         &st->snapshot_ts, &st->err);
+            if (r != 0)
+                return r;
+        }
+        snap = tl_arena_alloc(st->a, sizeof(*snap));
+        talus__txn_info__init(snap);
+        snap->start_ts = st->snapshot_ts;
+        snap->has_read_ts = 1;
+        snap->read_ts = st->snapshot_ts;
+    }
     bool more = true;
     int rv = 0;
     while (more && rv == 0)
-        rv = scan_round(st, ss, shards, n_shards, calls, cb, arg, count, &more);
+        rv = scan_round(st, ss, shards, n_shards, calls, snap, cb, arg, count,
+                        &more);
     return rv < 0 ? rv : 0; /* 1: the callback stopped the scan */
 }
 

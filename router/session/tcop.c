@@ -705,7 +705,7 @@ tcop_simple_query(struct tcop *t, const char *query)
         int rv = sql_xact_check_stmt(&st, raw);
         if (rv == 0 && sql_xact_takes_snapshot(raw)) {
             txn_snapshot(x);
-            rv = txn_statement_coord(x, &st.txn, &st.err);
+            rv = txn_statement_coord(x, st.deadline_ms, &st.txn, &st.err);
         }
         if (rv == 0)
             rv = run_tcop_stmt(t, &st, raw, false, &gone);
@@ -1546,7 +1546,7 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
     rv = sql_xact_check_stmt(&st, p->raw);
     if (rv == 0 && sql_xact_takes_snapshot(p->raw)) {
         txn_snapshot(x);
-        rv = txn_statement_coord(x, &st.txn, &st.err);
+        rv = txn_statement_coord(x, st.deadline_ms, &st.txn, &st.err);
     }
     if (rv == 0)
         rv = run_prepared(t, p, &st, &params, false, &gone);

@@ -36,14 +36,14 @@ reset(struct txn_coord *c)
 
 int
 txn_coord_statement(struct txn_coord *c, bool read_committed,
-                    struct tl_error *err)
+                    int64_t deadline_ms, struct tl_error *err)
 {
     uint64_t ts;
     int rv;
 
     if (c->active && !read_committed)
         return 0;
-    rv = tso_client_get(c->r->tso, &ts, err);
+    rv = tso_client_get_until(c->r->tso, deadline_ms, &ts, err);
     if (rv != 0)
         return rv;
     if (!c->active) {
@@ -135,6 +135,17 @@ end_txn(struct router *r, uint64_t start_ts, const uint8_t *record,
     req.txn_end = &e;
     /* Ending a transaction twice is harmless: retried like a read. */
     rv = router_call(r, shard, &req, true, &resp);
+    if (rv == 0 && resp->error != NULL && resp->error->has_code &&
+        resp->error->code == TL_ECONFLICT && resp->has_commit_ts) {
+        /* A reader pushed the record above commit_ts: the caller commits
+         * again above the minimum (n_ended gets it). */
+        if (n_ended != NULL)
+            *n_ended = resp->commit_ts;
+        talus__response__free_unpacked(resp, NULL);
+        return tl_error_set(err, TL_ESTALE,
+                            TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                            "commit timestamp below the pushed minimum");
+    }
     rv = router_call_result(r, shard, rv, resp, err);
     if (rv == 0 && n_ended != NULL)
         *n_ended = resp->has_count ? resp->count : 0;
@@ -209,7 +220,19 @@ txn_coord_commit(struct txn_coord *c, struct tl_error *err)
         txn_coord_rollback(c);
         return rv;
     }
-    rv = end_on(c, c->primary_shard, commit_ts, NULL, err);
+    for (int attempt = 0;; attempt++) {
+        uint64_t need = 0;
+        rv = end_on(c, c->primary_shard, commit_ts, &need, err);
+        if (rv != TL_ESTALE || attempt == 8)
+            break;
+        /* Readers read below our pending writes meanwhile: a timestamp
+         * from the oracle now is above every one of them. */
+        do {
+            rv = tso_client_get(c->r->tso, &commit_ts, err);
+        } while (rv == 0 && commit_ts < need);
+        if (rv != 0)
+            break;
+    }
     if (rv != 0 &&
         strcmp(err->sqlstate, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE) == 0) {
         /* A resolver rolled the record back first: nothing committed. */
@@ -308,4 +331,48 @@ txn_resolve(struct router *r, uint64_t start_ts, uint32_t record_shard,
             (unsigned long long)start_ts, lock_shard,
             state == 2 ? "committed" : "rolled_back");
     return 1;
+}
+
+int
+txn_read_past(struct router *r, uint64_t start_ts, uint32_t record_shard,
+              uint32_t lock_shard, uint64_t read_ts, struct tl_error *err)
+{
+    Talus__Request req;
+    Talus__TxnStatusRequest q;
+    Talus__Response *resp = NULL;
+    uint8_t record[TXN_RECORD_KEY_LEN];
+    uint32_t state;
+    uint64_t commit_ts;
+    int rv;
+
+    record_key(record, record_shard, start_ts);
+    talus__request__init(&req);
+    talus__txn_status_request__init(&q);
+    q.start_ts = start_ts;
+    q.record.data = record;
+    q.record.len = sizeof record;
+    q.has_push_ts = true;
+    q.push_ts = read_ts;
+    req.has_shard = true;
+    req.shard = record_shard;
+    req.body_case = TALUS__REQUEST__BODY_TXN_STATUS;
+    req.txn_status = &q;
+    rv = router_call(r, record_shard, &req, false, &resp);
+    rv = router_call_result(r, record_shard, rv, resp, err);
+    if (rv != 0) {
+        if (resp != NULL)
+            talus__response__free_unpacked(resp, NULL);
+        return rv;
+    }
+    state = resp->has_txn_state ? resp->txn_state : 0;
+    commit_ts = resp->has_commit_ts ? resp->commit_ts : 0;
+    talus__response__free_unpacked(resp, NULL);
+    if (state == 1 || (state == 2 && commit_ts > read_ts))
+        return 2; /* commits above the reader, if ever: read below it */
+    if (state == 0 && wall_ms() - (int64_t)(start_ts >> 18) < 1000)
+        return 0; /* its record's prewrite may be in flight: wait */
+    /* Ended at or below the reader (or never to commit): settle the
+     * lock where the reader met it, then read again. */
+    rv = txn_resolve(r, start_ts, record_shard, lock_shard, err);
+    return rv < 0 ? rv : 1;
 }

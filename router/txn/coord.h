@@ -53,10 +53,12 @@ struct txn_coord {
 void txn_coord_init(struct txn_coord *c, struct router *r);
 
 /** A statement of the transaction starts: the first takes the start
- * timestamp; under READ COMMITTED each takes a fresh read timestamp.
+ * timestamp; under READ COMMITTED each takes a fresh read timestamp
+ * (waiting for the oracle until @deadline_ms, the statement_timeout on
+ * router_now_ms()'s clock, 0: the default budget).
  * 0, or an error from the oracle (@err filled). */
 int txn_coord_statement(struct txn_coord *c, bool read_committed,
-                        struct tl_error *err);
+                        int64_t deadline_ms, struct tl_error *err);
 
 /** The TxnInfo for a request of the current statement to @shard (in
  * @a): a write (@is_write) marks the shard written; the first write
@@ -81,6 +83,16 @@ int txn_coord_commit(struct txn_coord *c, struct tl_error *err);
  * (ask again), 0 when the transaction is alive (wait), or an error. */
 int txn_resolve(struct router *r, uint64_t start_ts, uint32_t record_shard,
                 uint32_t lock_shard, struct tl_error *err);
+
+/** A read at @read_ts met a pending write of transaction @start_ts (its
+ * record on @record_shard) on @lock_shard. Push the transaction's commit
+ * above the reader (one entry on its record's shard): 2 when it is still
+ * pending or committed above @read_ts (the read may skip its locks:
+ * TxnInfo.ignore_locks), 1 when it ended at or below (its lock there was
+ * settled: read again), or an error. Readers therefore never wait for a
+ * transaction to end. */
+int txn_read_past(struct router *r, uint64_t start_ts, uint32_t record_shard,
+                  uint32_t lock_shard, uint64_t read_ts, struct tl_error *err);
 
 /** Roll back every shard written (primary first); errors are logged
  * (the locks left are resolved by their readers). Idle afterwards.

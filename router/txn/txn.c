@@ -486,8 +486,8 @@ txn_set_router(struct txn_state *x, struct router *r)
 }
 
 int
-txn_statement_coord(struct txn_state *x, struct txn_coord **out,
-                    struct tl_error *err)
+txn_statement_coord(struct txn_state *x, int64_t deadline_ms,
+                    struct txn_coord **out, struct tl_error *err)
 {
     int rv;
 
@@ -497,7 +497,7 @@ txn_statement_coord(struct txn_state *x, struct txn_coord **out,
     rv = txn_coord_statement(&x->coord,
                              x->cur.isolation != TXN_REPEATABLE_READ &&
                                  x->cur.isolation != TXN_SERIALIZABLE,
-                             err);
+                             deadline_ms, err);
     if (rv == 0)
         *out = &x->coord;
     return rv;

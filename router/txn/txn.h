@@ -221,8 +221,8 @@ void txn_set_router(struct txn_state *x, struct router *r);
  * block (in progress) the transaction's coordinator, ready for it (its
  * snapshot taken: txn_coord_statement()), in *@out; NULL outside one.
  * 0, or the oracle's error (@err). */
-int txn_statement_coord(struct txn_state *x, struct txn_coord **out,
-                        struct tl_error *err);
+int txn_statement_coord(struct txn_state *x, int64_t deadline_ms,
+                        struct txn_coord **out, struct tl_error *err);
 
 /* ---------------------------------------------------- storage hooks */
 

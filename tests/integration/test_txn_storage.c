@@ -4,8 +4,9 @@
  * the first committer wins (40001); READ COMMITTED sees what committed
  * before each statement, and an UPDATE that waited for a row lock runs on
  * the row as committed (no 40001), as in PostgreSQL; a writer waits for a
- * row another transaction holds, and so does a snapshot read (unlike
- * PostgreSQL: docs/transactions.md); TRUNCATE in a block rolls back. */
+ * row another transaction holds, while a snapshot read reads past it
+ * (the writer's commit is pushed above the snapshot); TRUNCATE in a
+ * block rolls back; a dead router's locks are resolved. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -184,9 +185,8 @@ test_read_committed_waits_and_reevaluates(void **state)
     assert_null(PQgetResult(b));
     assert_int_equal(th_scalar(b, "SELECT bal FROM acc WHERE id = 4"), 202);
     /* A snapshot taken while b's write is pending (a's first statement)
-     * reads what committed before it, waiting for b if it meets b's
-     * pending row before b ends (b commits after the snapshot: 101); a
-     * new transaction sees b's commit. */
+     * reads what committed before it (b commits after the snapshot:
+     * 101), without waiting for b; a new transaction sees b's commit. */
     ok(a, "BEGIN ISOLATION LEVEL REPEATABLE READ");
     assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 5"), 100);
     assert_int_equal(PQsendQuery(a, "SELECT bal FROM acc WHERE id = 4"), 1);
