@@ -155,11 +155,12 @@ end_txn(struct router *r, uint64_t start_ts, const uint8_t *record,
 }
 
 /* The state of transaction @start_ts from its record on @shard
- * (TxnStatusRequest): 0 no trace, 1 pending, 2 committed (*@commit_ts, if
- * not NULL), 3 rolled back; or a negative error (@err). */
+ * (TxnStatusRequest; with @push_ts, a pending one is first pushed above
+ * it): 0 no trace, 1 pending, 2 committed (*@commit_ts, if not NULL), 3
+ * rolled back; or a negative error (@err). */
 static int
 record_state(struct router *r, uint64_t start_ts, uint32_t shard,
-             uint64_t *commit_ts, struct tl_error *err)
+             uint64_t push_ts, uint64_t *commit_ts, struct tl_error *err)
 {
     Talus__Request req;
     Talus__TxnStatusRequest q;
@@ -173,10 +174,13 @@ record_state(struct router *r, uint64_t start_ts, uint32_t shard,
     q.start_ts = start_ts;
     q.record.data = record;
     q.record.len = sizeof record;
+    q.has_push_ts = push_ts != 0;
+    q.push_ts = push_ts;
     req.has_shard = true;
     req.shard = shard;
     req.body_case = TALUS__REQUEST__BODY_TXN_STATUS;
     req.txn_status = &q;
+    /* A push is one Raft entry, harmless twice: retried like a read. */
     rv = router_call(r, shard, &req, true, &resp);
     rv = router_call_result(r, shard, rv, resp, err);
     if (rv == 0) {
@@ -297,7 +301,7 @@ txn_resolve(struct router *r, uint64_t start_ts, uint32_t record_shard,
     int rv;
 
     record_key(record, record_shard, start_ts);
-    rv = record_state(r, start_ts, record_shard, &commit_ts, err);
+    rv = record_state(r, start_ts, record_shard, 0, &commit_ts, err);
     if (rv < 0)
         return rv;
     state = (uint32_t)rv;
@@ -337,36 +341,12 @@ int
 txn_read_past(struct router *r, uint64_t start_ts, uint32_t record_shard,
               uint32_t lock_shard, uint64_t read_ts, struct tl_error *err)
 {
-    Talus__Request req;
-    Talus__TxnStatusRequest q;
-    Talus__Response *resp = NULL;
-    uint8_t record[TXN_RECORD_KEY_LEN];
-    uint32_t state;
-    uint64_t commit_ts;
-    int rv;
+    uint64_t commit_ts = 0;
+    int state, rv;
 
-    record_key(record, record_shard, start_ts);
-    talus__request__init(&req);
-    talus__txn_status_request__init(&q);
-    q.start_ts = start_ts;
-    q.record.data = record;
-    q.record.len = sizeof record;
-    q.has_push_ts = true;
-    q.push_ts = read_ts;
-    req.has_shard = true;
-    req.shard = record_shard;
-    req.body_case = TALUS__REQUEST__BODY_TXN_STATUS;
-    req.txn_status = &q;
-    rv = router_call(r, record_shard, &req, false, &resp);
-    rv = router_call_result(r, record_shard, rv, resp, err);
-    if (rv != 0) {
-        if (resp != NULL)
-            talus__response__free_unpacked(resp, NULL);
-        return rv;
-    }
-    state = resp->has_txn_state ? resp->txn_state : 0;
-    commit_ts = resp->has_commit_ts ? resp->commit_ts : 0;
-    talus__response__free_unpacked(resp, NULL);
+    state = record_state(r, start_ts, record_shard, read_ts, &commit_ts, err);
+    if (state < 0)
+        return state;
     if (state == 1 || (state == 2 && commit_ts > read_ts))
         return 2; /* commits above the reader, if ever: read below it */
     if (state == 0 && wall_ms() - (int64_t)(start_ts >> 18) < 1000)

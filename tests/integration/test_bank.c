@@ -51,13 +51,12 @@ setup(void **state)
     if (th_cluster_start(&cluster, &o) != 0)
         return -1;
     PGconn *conn = th_connect(&cluster);
-    bool ok =
-        th_ok(conn, "CREATE TABLE acc (id int PRIMARY KEY, bal bigint) "
-                    "PARTITION BY HASH (id)") &&
-        th_ok(conn, "CREATE TABLE xfer (id bigint PRIMARY KEY, src int, "
-                    "dst int, amt bigint) PARTITION BY HASH (id)") &&
-        th_ok(conn, "INSERT INTO acc SELECT g, 100 FROM "
-                    "generate_series(1, 1000) g");
+    bool ok = th_ok(conn, "CREATE TABLE acc (id int PRIMARY KEY, bal bigint) "
+                          "PARTITION BY HASH (id)") &&
+              th_ok(conn, "CREATE TABLE xfer (id bigint PRIMARY KEY, src int, "
+                          "dst int, amt bigint) PARTITION BY HASH (id)") &&
+              th_ok(conn, "INSERT INTO acc SELECT g, 100 FROM "
+                          "generate_series(1, 1000) g");
     PQfinish(conn);
     return ok ? 0 : -1;
 }
@@ -115,11 +114,11 @@ writer_main(void *arg)
             continue;
         if (!exec_ok(c, "BEGIN"))
             continue;
-        snprintf(sql, sizeof sql, "UPDATE acc SET bal = bal - %ld WHERE id = %d",
-                 amt, a);
+        snprintf(sql, sizeof sql,
+                 "UPDATE acc SET bal = bal - %ld WHERE id = %d", amt, a);
         bool ok = exec_ok(c, sql);
-        snprintf(sql, sizeof sql, "UPDATE acc SET bal = bal + %ld WHERE id = %d",
-                 amt, b);
+        snprintf(sql, sizeof sql,
+                 "UPDATE acc SET bal = bal + %ld WHERE id = %d", amt, b);
         ok = ok && exec_ok(c, sql);
         snprintf(sql, sizeof sql, "INSERT INTO xfer VALUES (%ld, %d, %d, %ld)",
                  xid, a, b, amt);
@@ -130,7 +129,8 @@ writer_main(void *arg)
         }
         PGresult *r = PQexec(c, "COMMIT");
         const char *tag = PQcmdStatus(r);
-        if (PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(tag, "COMMIT") == 0) {
+        if (PQresultStatus(r) == PGRES_COMMAND_OK &&
+            strcmp(tag, "COMMIT") == 0) {
             if (w->n_acked < MAX_XFERS)
                 w->acked[w->n_acked++] = xid;
         } else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
