@@ -102,7 +102,9 @@ judge_call(struct sql_stmt *st, struct gather_call *c)
          * nothing), as long as the statement may. */
         int64_t now = router_now_ms();
         if (c->lock_wait_until == 0) {
-            c->lock_wait_until = now + GATHER_LOCK_WAIT_MS;
+            c->lock_wait_until =
+                now + (st->lock_timeout_ms > 0 ? st->lock_timeout_ms
+                                               : GATHER_LOCK_WAIT_MS);
             c->lock_resolve_at = now + GATHER_LOCK_RESOLVE_MS;
         }
         if (e->has_lock_ts && e->lock_ts != 0 && now >= c->lock_resolve_at) {
@@ -128,6 +130,15 @@ judge_call(struct sql_stmt *st, struct gather_call *c)
             c->resp = NULL;
             c->retry.next_at_ms = now + GATHER_LOCK_RETRY_MS;
             return true;
+        }
+        if (st->lock_timeout_ms > 0 &&
+            now + GATHER_LOCK_RETRY_MS >= c->lock_wait_until) {
+            /* PostgreSQL's words when lock_timeout ends the wait. */
+            Talus__Error *pe = c->resp->error;
+            free(pe->message);
+            pe->message = strdup("canceling statement due to lock timeout");
+            if (pe->message == NULL)
+                abort();
         }
         return false;
     }

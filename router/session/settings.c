@@ -103,6 +103,14 @@ settings_statement_timeout_ms(struct sql_session *s)
 }
 
 int64_t
+settings_lock_timeout_ms(struct sql_session *s)
+{
+    const struct sql_setting *v = sql_guc_setting(s, "lock_timeout");
+    int64_t ms = v != NULL ? parse_ms(v->value) : 0;
+    return ms > 0 ? ms : 0;
+}
+
+int64_t
 settings_idle_in_transaction_timeout_ms(struct sql_session *s)
 {
     const struct sql_setting *v =

@@ -18,6 +18,9 @@ int settings_exec_show(struct sql_stmt *st,
                        const PgQuery__VariableShowStmt *vs);
 /** The session's statement_timeout in milliseconds, 0 when none. */
 int64_t settings_statement_timeout_ms(struct sql_session *s);
+/** lock_timeout in milliseconds (0: none: the router's own bound on a
+ * wait for a row lock applies). Cannot fail. */
+int64_t settings_lock_timeout_ms(struct sql_session *s);
 /** The session's idle_in_transaction_session_timeout in milliseconds, 0
  * when none. */
 int64_t settings_idle_in_transaction_timeout_ms(struct sql_session *s);

@@ -501,6 +501,7 @@ stmt_init(struct tcop *t, struct sql_stmt *st, struct dest *dest,
     st->start_us = start_us;
     int64_t timeout_ms = settings_statement_timeout_ms(t->sql);
     st->deadline_ms = timeout_ms > 0 ? router_now_ms() + timeout_ms : 0;
+    st->lock_timeout_ms = settings_lock_timeout_ms(t->sql);
 }
 
 /* The report of statement @st that failed with @rv: st->err, else its

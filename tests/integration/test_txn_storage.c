@@ -203,6 +203,32 @@ test_read_committed_waits_and_reevaluates(void **state)
     PQfinish(b);
 }
 
+/* lock_timeout ends a wait for a row lock with PostgreSQL's 55P03
+ * "canceling statement due to lock timeout", in about that time. */
+static void
+test_lock_timeout(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster), *b = th_connect(&cluster);
+    ok(a, "BEGIN");
+    ok(a, "UPDATE acc SET bal = bal + 1 WHERE id = 7");
+    ok(b, "SET lock_timeout = '300ms'");
+    double t0 = th_now();
+    PGresult *r = PQexec(b, "UPDATE acc SET bal = bal + 1 WHERE id = 7");
+    double dt = th_now() - t0;
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "55P03");
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
+                        "canceling statement due to lock timeout");
+    PQclear(r);
+    assert_true(dt >= 0.25 && dt < 3.0);
+    ok(a, "ROLLBACK");
+    ok(b, "UPDATE acc SET bal = bal + 1 WHERE id = 7");
+    ok(b, "UPDATE acc SET bal = 100 WHERE id = 7");
+    PQfinish(a);
+    PQfinish(b);
+}
+
 /* TRUNCATE in a block deletes the rows in the transaction: a ROLLBACK
  * brings them back, a COMMIT makes the table empty. */
 static void
@@ -273,6 +299,7 @@ main(void)
         cmocka_unit_test(test_commit_is_atomic),
         cmocka_unit_test(test_repeatable_read),
         cmocka_unit_test(test_read_committed_waits_and_reevaluates),
+        cmocka_unit_test(test_lock_timeout),
         cmocka_unit_test(test_truncate_in_block),
         cmocka_unit_test(test_dead_router_locks_resolved),
     };
