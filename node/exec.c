@@ -266,12 +266,7 @@ exec_note_lock_of(struct store *st, struct store_cf *cf, const void *key,
 {
     struct mvcc_lock lk;
     uint8_t *lb = NULL;
-    char *v = NULL;
-    size_t len;
-    int rv = mvcc_get(st, cf, key, key_len, MVCC_TS_LATEST - 1, &v, &len, NULL,
-                      &lk, &lb);
-    free(v);
-    if (rv == MVCC_LOCKED)
+    if (mvcc_read_lock(st, cf, key, key_len, &lk, &lb) == 1)
         exec_note_lock(err, &lk);
     free(lb);
     return TL_ELOCKED;

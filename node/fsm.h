@@ -114,8 +114,10 @@ struct node_fsm {
      * last_commit_ts is stored with the applied index (STORE_APPLIED_KEY);
      * guarded like last_write. */
     bool versioned;
-    uint64_t last_commit_ts; /* the commit floor: also raised by TxnEnd
-                                commits and FSM_ENTRY_READ_TS entries */
+    /* The commit floor: also raised by TxnEnd commits and
+     * FSM_ENTRY_READ_TS entries. Written by whoever applies; read by
+     * workers too (a snapshot read it covers needs no entry of its own). */
+    _Atomic uint64_t last_commit_ts;
     /* Lock records in the column family (counted at start and after a
      * restore, then kept by apply): while none, a one-phase write skips
      * reading its key's lock. Guarded like last_write. */

@@ -5,6 +5,7 @@
  * touches raft or the loop: writes go through node_propose(). */
 #include "node_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -272,7 +273,11 @@ confirm_read(struct node_shard *sh, const struct mvcc_read *view,
     struct fsm_result res;
     char ts[8];
 
-    if (view->raw || view->read_ts == MVCC_TS_LATEST)
+    /* Once the applied floor covers the snapshot (a transaction's later
+     * statements at its start timestamp), every write applied later
+     * commits above it already: a batched barrier confirms the read. */
+    if (view->raw || view->read_ts == MVCC_TS_LATEST ||
+        atomic_load(&sh->fsm.last_commit_ts) >= view->read_ts)
         return node_read_barrier(sh, err);
     store_encode_u64(view->read_ts, ts);
     fsm_entry_encode_raw(FSM_ENTRY_READ_TS, ts, sizeof ts, &buf);
@@ -758,9 +763,14 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         uint64_t ts = 0;
         tl_error_set(&err, TL_ESTALE, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
                      "commit timestamp below the transaction's minimum");
-        if (e->has_record)
-            (void)mvcc_record_min_commit(n->st, sh->fsm.cf, e->record.data,
-                                         e->record.len, &ts);
+        if (e->has_record) {
+            struct mvcc_lock lk;
+            uint8_t *lb = NULL;
+            if (mvcc_read_lock(n->st, sh->fsm.cf, e->record.data, e->record.len,
+                               &lk, &lb) == 1)
+                ts = lk.min_commit_ts;
+            free(lb);
+        }
         set_error_code(a, resp, &err, -1, TL_ESTALE, 0);
         resp->has_commit_ts = true;
         resp->commit_ts = ts;

@@ -1240,19 +1240,29 @@ mvcc_reader_latest(struct mvcc_reader *r, const void *key, size_t key_len,
     return rv < 0 ? rv : MVCC_OK;
 }
 
-int
-mvcc_count_locks(struct store *st, struct store_cf *cf, uint64_t *out)
+/* An iterator over every lock record of @cf, at the first. */
+static struct store_iter *
+lock_iter(struct store *st, struct store_cf *cf)
 {
     struct store_read r = store_read_latest();
     char lo[1] = {'L'}, hi[1] = {'L' + 1};
     struct store_iter *it;
-    uint64_t n = 0;
-    int rv;
 
     r.upper = hi;
     r.upper_len = 1;
     it = store_iter_create(st, cf, &r);
-    for (store_iter_seek(it, lo, 1); store_iter_valid(it); store_iter_next(it))
+    store_iter_seek(it, lo, 1);
+    return it;
+}
+
+int
+mvcc_count_locks(struct store *st, struct store_cf *cf, uint64_t *out)
+{
+    struct store_iter *it = lock_iter(st, cf);
+    uint64_t n = 0;
+    int rv;
+
+    for (; store_iter_valid(it); store_iter_next(it))
         n++;
     rv = store_iter_status(it, NULL, 0);
     store_iter_destroy(it);
@@ -1264,17 +1274,11 @@ int
 mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
              uint64_t start_ts, uint64_t commit_ts, uint64_t *n_ended)
 {
-    struct store_read r = store_read_latest();
-    char lo[1] = {'L'}, hi[1] = {'L' + 1};
-    struct store_iter *it;
+    struct store_iter *it = lock_iter(st, cf);
     uint64_t n = 0;
     int rv = 0;
 
-    r.upper = hi;
-    r.upper_len = 1;
-    it = store_iter_create(st, cf, &r);
-    for (store_iter_seek(it, lo, 1); rv == 0 && store_iter_valid(it);
-         store_iter_next(it)) {
+    for (; rv == 0 && store_iter_valid(it); store_iter_next(it)) {
         size_t kl, vl;
         const char *k = store_iter_key(it, &kl);
         const char *v = store_iter_value(it, &vl);
@@ -1416,13 +1420,8 @@ mvcc_push(struct store *st, struct store_cf *cf, struct store_batch *b,
 }
 
 int
-mvcc_record_min_commit(struct store *st, struct store_cf *cf, const void *key,
-                       size_t key_len, uint64_t *min_commit)
+mvcc_read_lock(struct store *st, struct store_cf *cf, const void *key,
+               size_t key_len, struct mvcc_lock *lk, uint8_t **buf)
 {
-    struct mvcc_lock cur;
-    uint8_t *cur_buf = NULL;
-    int rv = read_lock(st, cf, key, key_len, &cur, &cur_buf);
-    *min_commit = rv == 1 ? cur.min_commit_ts : 0;
-    free(cur_buf);
-    return rv < 0 ? rv : 0;
+    return read_lock(st, cf, key, key_len, lk, buf);
 }

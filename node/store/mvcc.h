@@ -307,11 +307,10 @@ int mvcc_push(struct store *st, struct store_cf *cf, struct store_batch *b,
               const void *key, size_t key_len, uint64_t start_ts,
               uint64_t push_ts);
 
-/** The pushed minimum commit timestamp of record @key's lock into
- * *@min_commit (0: none or not locked). TL_EIO, TL_ECORRUPT. */
-int mvcc_record_min_commit(struct store *st, struct store_cf *cf,
-                           const void *key, size_t key_len,
-                           uint64_t *min_commit);
+/** The lock on @key, if any: 1 with *@lk (primary in *@buf, malloc'd,
+ * caller frees), 0 when unlocked (*@buf NULL); TL_EIO, TL_ECORRUPT. */
+int mvcc_read_lock(struct store *st, struct store_cf *cf, const void *key,
+                   size_t key_len, struct mvcc_lock *lk, uint8_t **buf);
 
 /* ---- readers: many point reads of the newest committed state through
  * one iterator (the conditions of a write batch). One thread at a time. */
