@@ -16,6 +16,7 @@
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
 #include "router/txn/coord.h"
+#include "router/txn/txn.h"
 
 /* The deadline of a call started now: the statement's (statement_timeout)
  * if it has one, else router_default_deadline(), so that a leaderless
@@ -315,6 +316,37 @@ gather_release(struct gather_call *calls, size_t n)
             talus__response__free_unpacked(calls[i].resp, NULL);
         calls[i].resp = NULL;
     }
+}
+
+int
+gather_txn_begin(struct sql_stmt *st)
+{
+    if (st->txn != NULL || st->s == NULL || st->s->txn == NULL)
+        return 0;
+    struct txn_coord *c = &st->s->txn->coord;
+    if (c->r == NULL || c->active)
+        return 0;
+    int rv = txn_coord_statement(c, true, st->deadline_ms, &st->err);
+    if (rv != 0)
+        return rv;
+    st->txn = c;
+    st->txn_implicit = true;
+    return 0;
+}
+
+int
+gather_txn_end(struct sql_stmt *st, int rv)
+{
+    if (!st->txn_implicit)
+        return rv;
+    struct txn_coord *c = st->txn;
+    st->txn = NULL;
+    st->txn_implicit = false;
+    if (rv != 0) {
+        txn_coord_rollback(c);
+        return rv;
+    }
+    return txn_coord_commit(c, &st->err);
 }
 
 /* Per-shard state of a paged scan. */

@@ -6,7 +6,8 @@
  * the row as committed (no 40001), as in PostgreSQL; a writer waits for a
  * row another transaction holds, while a snapshot read reads past it
  * (the writer's commit is pushed above the snapshot); TRUNCATE in a
- * block rolls back; a dead router's locks are resolved. */
+ * block rolls back; statements outside a block are atomic over every
+ * shard they write; a dead router's locks are resolved. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -252,6 +253,82 @@ test_truncate_in_block(void **state)
     PQfinish(a);
 }
 
+/* Poll "SELECT count(*), sum(bal) FROM acc" on @b while @a runs @sql
+ * (sent before): every answer must be @rows0/@sum0 or @rows1/@sum1 —
+ * the statement's rows all or nothing. Returns how many reads saw it
+ * half-done (must be 0) after checking @a's result. */
+static int
+poll_during(PGconn *a, PGconn *b, const char *sql, const char *before,
+            const char *after)
+{
+    int torn = 0, reads = 0;
+    char t[64];
+
+    assert_int_equal(PQsendQuery(a, sql), 1);
+    for (;;) {
+        assert_int_equal(PQconsumeInput(a), 1);
+        bool done = !PQisBusy(a);
+        totals(b, t, sizeof t);
+        reads++;
+        if (strcmp(t, before) != 0 && strcmp(t, after) != 0) {
+            fprintf(stderr, "torn read during \"%.40s...\": %s\n", sql, t);
+            torn++;
+        }
+        if (done)
+            break;
+    }
+    PGresult *r;
+    while ((r = PQgetResult(a)) != NULL) {
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+    }
+    totals(b, t, sizeof t);
+    assert_string_equal(t, after);
+    return torn;
+}
+
+/* Outside a block every statement is atomic too: a multi-row INSERT
+ * over several shards, an UPDATE and a DELETE of every row are seen
+ * whole or not at all by a concurrent reader (one commit timestamp on
+ * every shard), and a duplicate key on one shard inserts nothing. */
+static void
+test_autocommit_statements_are_atomic(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster), *b = th_connect(&cluster);
+    char before[64], after[64], sql[8192];
+    int torn = 0;
+
+    for (int round = 0; round < 5; round++) {
+        size_t len =
+            (size_t)snprintf(sql, sizeof sql, "INSERT INTO acc VALUES ");
+        for (int i = 0; i < 200; i++)
+            len += (size_t)snprintf(sql + len, sizeof sql - len, "%s(%d, 1)",
+                                    i ? ", " : "", 5000 + round * 200 + i);
+        snprintf(before, sizeof before, "%d/%d", 40 + round * 200,
+                 4000 + round * 200);
+        snprintf(after, sizeof after, "%d/%d", 40 + (round + 1) * 200,
+                 4000 + (round + 1) * 200);
+        torn += poll_during(a, b, sql, before, after);
+    }
+    torn += poll_during(a, b, "UPDATE acc SET bal = bal + 1", "1040/5000",
+                        "1040/6040");
+    torn += poll_during(a, b, "DELETE FROM acc WHERE id >= 5000", "1040/6040",
+                        "40/4040");
+    assert_int_equal(torn, 0);
+    /* A duplicate of an existing key on one shard: no row of it stays. */
+    PGresult *r = PQexec(a, "INSERT INTO acc VALUES (7001, 1), (7002, 1), "
+                            "(7003, 1), (7004, 1), (7005, 1), (7006, 1), "
+                            "(3, 1)");
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505");
+    PQclear(r);
+    assert_int_equal(th_scalar(b, "SELECT count(*) FROM acc WHERE id > 7000"),
+                     0);
+    ok(a, "UPDATE acc SET bal = 100");
+    PQfinish(a);
+    PQfinish(b);
+}
+
 /* A router killed inside a transaction leaves locks; a writer through
  * another router that meets them waits, and once the transaction is
  * older than its lock TTL (TXN_LOCK_TTL_MS, 10 s) the writer resolves it
@@ -301,6 +378,7 @@ main(void)
         cmocka_unit_test(test_read_committed_waits_and_reevaluates),
         cmocka_unit_test(test_lock_timeout),
         cmocka_unit_test(test_truncate_in_block),
+        cmocka_unit_test(test_autocommit_statements_are_atomic),
         cmocka_unit_test(test_dead_router_locks_resolved),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
