@@ -63,6 +63,31 @@ start_call(struct sql_stmt *st, struct gather_call *c, struct tl_rpc_call **p)
     return c->rv == 0;
 }
 
+static void
+replace_str(char **field, const char *s)
+{
+    free(*field);
+    *field = NULL;
+    if (s != NULL && s[0] != '\0') {
+        *field = strdup(s);
+        if (*field == NULL)
+            abort();
+    }
+}
+
+/* Make node error @pe (of an unpacked response) say @e. */
+static void
+replace_error(Talus__Error *pe, const struct tl_error *e)
+{
+    replace_str(&pe->sqlstate, e->sqlstate);
+    replace_str(&pe->message, e->message);
+    replace_str(&pe->detail, e->detail);
+    replace_str(&pe->hint, e->hint);
+    pe->has_code = true;
+    pe->code = TL_ECONFLICT;
+    pe->has_lock_ts = false;
+}
+
 /* Judge the finished attempt of @c: true when it must be sent again (at
  * c->retry.next_at_ms); otherwise rv/resp hold its final result. */
 static bool
@@ -109,17 +134,27 @@ judge_call(struct sql_stmt *st, struct gather_call *c)
             c->lock_resolve_at = now + GATHER_LOCK_RESOLVE_MS;
         }
         if (e->has_lock_ts && e->lock_ts != 0 && now >= c->lock_resolve_at) {
-            /* Waited a while: a dead or stuck transaction's locks are
-             * resolved through its record, and the request goes again. */
+            /* Waited a while: a dead transaction's locks are resolved
+             * through its record, and the request goes again; a live
+             * one may be waiting for us (deadlock detection). */
             struct tl_error rerr;
             tl_error_clear(&rerr);
             c->lock_resolve_at = now + GATHER_LOCK_RESOLVE_MS;
-            if (txn_resolve(st->r, e->lock_ts, e->lock_shard, c->shard,
-                            &rerr) == 1) {
+            int r =
+                txn_resolve(st->r, e->lock_ts, e->lock_shard, c->shard, &rerr);
+            if (r == 1) {
                 talus__response__free_unpacked(c->resp, NULL);
                 c->resp = NULL;
                 c->retry.next_at_ms = now;
                 return true;
+            }
+            if (r == 0 && st->txn != NULL) {
+                c->wait_registered = st->txn->has_primary;
+                if (txn_wait_check(st->txn, e->lock_ts, e->lock_shard, &rerr) ==
+                    TL_ECONFLICT) {
+                    replace_error(c->resp->error, &rerr);
+                    return false;
+                }
             }
         }
         /* Stop with time to spare: an attempt still in flight at the
@@ -286,6 +321,15 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
                 state[i] = start_call(st, &calls[i], &pending[i])
                                ? CALL_INFLIGHT
                                : CALL_SETTLED;
+    }
+    /* Waits that ended are no longer edges of the wait-for graph. */
+    for (size_t i = 0; i < n; i++) {
+        if (!calls[i].wait_registered || st->txn == NULL)
+            continue;
+        struct tl_error rerr;
+        tl_error_clear(&rerr);
+        txn_wait_register(st->txn, 0, 0, &rerr);
+        break;
     }
     free(pending);
     free(state);

@@ -41,6 +41,7 @@ struct gather_call {
     struct tl_client_retry retry; /* leader following (common/client) */
     int64_t lock_wait_until;      /* waiting for a row lock until then */
     int64_t lock_resolve_at;      /* when to look at the lock's owner */
+    bool wait_registered;         /* a wait-for edge was registered */
 };
 
 /** Send every call's request (request ids and shards are filled here) in

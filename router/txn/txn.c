@@ -91,6 +91,7 @@ end_xact(struct txn_state *x, bool rollback)
     drop_savepoints(x, 0);
     x->block = TXN_IDLE;
     x->open = false;
+    x->writes_lost = false;
     x->snapshot_taken = false;
     x->cur = x->dflt;
 }
@@ -157,6 +158,13 @@ txn_mark_failed(struct txn_state *x)
     case TXN_INPROGRESS:
         x->block = TXN_FAILED;
         tl_debug(MOD, "event=block_failed savepoints=%zu", x->n_savepoints);
+        /* As PostgreSQL's AbortTransaction(): the writes are undone and
+         * the row locks released now, not at the client's ROLLBACK, so a
+         * deadlock's victim frees the others at once. */
+        if (x->coord.active && x->coord.has_primary) {
+            txn_hook_rollback(x);
+            x->writes_lost = true;
+        }
         break;
     case TXN_FAILED:
         break;
@@ -536,8 +544,10 @@ txn_hook_rollback_to_savepoint(struct txn_state *x, size_t level,
 {
     (void)level;
     /* Writes are not yet kept per savepoint: going back over one would
-     * keep it. Refused (the block stays failed: ROLLBACK ends it). */
-    if (x->coord.active && x->coord.has_primary)
+     * keep it (or, once the failure rolled them back, lose those before
+     * the savepoint). Refused (the block stays failed: ROLLBACK ends
+     * it). */
+    if ((x->coord.active && x->coord.has_primary) || x->writes_lost)
         return tl_error_set(err, TL_EUNSUPPORTED,
                             TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                             "ROLLBACK TO SAVEPOINT after a write in the "
