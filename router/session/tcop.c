@@ -717,6 +717,10 @@ tcop_simple_query(struct tcop *t, const char *query)
         stmt_init(t, &st, &cd.base, query, start_us);
         bool gone = false;
         txn_statement_start(x, implicit);
+        /* The implicit block commits before its last statement says it
+         * completed. */
+        bool last = i + 1 == tree->n_stmts;
+        cd.hold_complete = last && x->block == TXN_IMPLICIT;
         int rv = sql_xact_check_stmt(&st, raw);
         if (rv == 0 && sql_xact_takes_snapshot(raw)) {
             txn_snapshot(x);
@@ -724,6 +728,11 @@ tcop_simple_query(struct tcop *t, const char *query)
         }
         if (rv == 0)
             rv = run_tcop_stmt(t, &st, raw, false, &gone);
+        if (rv == 0 && cd.hold_complete) {
+            rv = txn_query_commit(x, &st.err);
+            if (rv == 0 && cd.tag[0] != '\0')
+                pgw_send_command_complete(t->c, cd.tag);
+        }
         tl_arena_reset(&t->sql->arena);
         client_dest_close(&cd);
         if (rv != 0 && !gone)

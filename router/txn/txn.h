@@ -132,6 +132,13 @@ void txn_statement_end(struct txn_state *x);
  * implicit block commits and an idle transaction ends. An explicit block
  * stays open. */
 void txn_query_end(struct txn_state *x);
+/** The last statement of an implicit block (a multi-statement Query)
+ * ran: commit the block's transaction, before that statement reports its
+ * completion (exec_simple_query()'s finish_xact_command()). 0, or the
+ * commit's error (@err; the block is over, rolled back or with its
+ * outcome unknown, as txn_coord_commit()). Outside an implicit block,
+ * nothing. */
+int txn_query_commit(struct txn_state *x, struct tl_error *err);
 /** A statement failed (AbortCurrentTransaction): an open block becomes
  * failed; an idle or implicit transaction is rolled back. */
 void txn_mark_failed(struct txn_state *x);

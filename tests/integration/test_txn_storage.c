@@ -230,6 +230,41 @@ test_lock_timeout(void **state)
     PQfinish(b);
 }
 
+/* A Query message of several statements is one transaction (PostgreSQL's
+ * implicit block): an error in a later statement leaves nothing of the
+ * earlier ones; without one, all of them commit; BEGIN among them makes
+ * the earlier statements part of the block. */
+static void
+test_implicit_block_is_atomic(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster);
+    PGresult *r = PQexec(a, "INSERT INTO acc VALUES (8001, 1); "
+                            "UPDATE acc SET bal = bal + 1 WHERE id = 5; "
+                            "INSERT INTO acc VALUES (3, 1)");
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505");
+    PQclear(r);
+    assert_int_equal(th_scalar(a, "SELECT count(*) FROM acc WHERE id = 8001"),
+                     0);
+    assert_int_equal(th_scalar(a, "SELECT bal FROM acc WHERE id = 5"), 100);
+    r = PQexec(a, "INSERT INTO acc VALUES (8001, 1); SELECT 1 / 0");
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "22012");
+    PQclear(r);
+    assert_int_equal(th_scalar(a, "SELECT count(*) FROM acc WHERE id = 8001"),
+                     0);
+    ok(a, "INSERT INTO acc VALUES (8001, 1); INSERT INTO acc VALUES (8002, 2)");
+    assert_int_equal(th_scalar(a, "SELECT count(*) FROM acc WHERE id > 8000"),
+                     2);
+    ok(a, "DELETE FROM acc WHERE id = 8001; BEGIN; DELETE FROM acc WHERE id = "
+          "8002");
+    assert_int_equal(PQtransactionStatus(a), PQTRANS_INTRANS);
+    ok(a, "ROLLBACK");
+    assert_int_equal(th_scalar(a, "SELECT count(*) FROM acc WHERE id > 8000"),
+                     2);
+    ok(a, "DELETE FROM acc WHERE id > 8000");
+    PQfinish(a);
+}
+
 /* Two transactions each wait for a row the other holds: one of them (the
  * younger) fails with 40P01 "deadlock detected" well before the 5 s lock
  * wait would end (55P03), its locks go at once, and the other's UPDATE
@@ -446,6 +481,7 @@ main(void)
         cmocka_unit_test(test_lock_timeout),
         cmocka_unit_test(test_truncate_in_block),
         cmocka_unit_test(test_autocommit_statements_are_atomic),
+        cmocka_unit_test(test_implicit_block_is_atomic),
         cmocka_unit_test(test_deadlock_detected),
         cmocka_unit_test(test_live_owner_never_resolved),
         cmocka_unit_test(test_dead_router_locks_resolved),
