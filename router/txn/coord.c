@@ -1,7 +1,10 @@
 /* coord — see coord.h. */
 #include "router/txn/coord.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -231,6 +234,69 @@ wrote(const struct txn_coord *c, uint32_t shard)
     return (c->wrote[shard / 64] >> (shard % 64)) & 1;
 }
 
+/* Fault injection for tests: with TALUS_FAIL_AT=@name in its
+ * environment the router kills itself (SIGKILL: nothing cleaned up, as
+ * kill -9) when a transaction's commit reaches that step. */
+static void
+fail_point(const char *name)
+{
+    const char *at = getenv("TALUS_FAIL_AT");
+    if (at != NULL && strcmp(at, name) == 0) {
+        tl_warn("txn", "event=fail_point at=%s", name);
+        raise(SIGKILL);
+    }
+}
+
+/* One secondary's end, on a thread of its own. */
+struct end_job {
+    struct txn_coord *c;
+    uint32_t shard;
+    uint64_t commit_ts;
+    pthread_t thread;
+    bool started;
+};
+
+static void *
+end_job_run(void *arg)
+{
+    struct end_job *j = arg;
+    struct tl_error e;
+    tl_error_clear(&e);
+    if (end_on(j->c, j->shard, j->commit_ts, NULL, &e) != 0)
+        tl_warn("txn",
+                "event=secondary_end_failed start_ts=%llu shard=%u "
+                "commit_ts=%llu err=\"%s\"",
+                (unsigned long long)j->c->start_ts, j->shard,
+                (unsigned long long)j->commit_ts, e.message);
+    return NULL;
+}
+
+/* End (commit at @commit_ts, 0: roll back) every shard written but the
+ * primary, all at once. A failure is logged: the primary decided, and
+ * the locks left are settled through the record by whoever meets them. */
+static void
+end_secondaries(struct txn_coord *c, uint64_t commit_ts)
+{
+    struct end_job *jobs = calloc(TL_MAX_SHARDS, sizeof *jobs);
+    size_t n = 0;
+    if (jobs == NULL)
+        abort();
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++)
+        if (s != c->primary_shard && wrote(c, s))
+            jobs[n++] =
+                (struct end_job){.c = c, .shard = s, .commit_ts = commit_ts};
+    for (size_t i = 1; i < n; i++)
+        jobs[i].started =
+            pthread_create(&jobs[i].thread, NULL, end_job_run, &jobs[i]) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || !jobs[i].started)
+            end_job_run(&jobs[i]);
+    for (size_t i = 1; i < n; i++)
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+    free(jobs);
+}
+
 int
 txn_coord_commit(struct txn_coord *c, struct tl_error *err)
 {
@@ -246,6 +312,7 @@ txn_coord_commit(struct txn_coord *c, struct tl_error *err)
         txn_coord_rollback(c);
         return rv;
     }
+    fail_point("commit_before_primary");
     for (int attempt = 0;; attempt++) {
         uint64_t need = 0;
         rv = end_on(c, c->primary_shard, commit_ts, &need, err);
@@ -277,17 +344,8 @@ txn_coord_commit(struct txn_coord *c, struct tl_error *err)
         reset(c);
         return TL_EUNAVAILABLE;
     }
-    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
-        struct tl_error e2;
-        if (s == c->primary_shard || !wrote(c, s))
-            continue;
-        tl_error_clear(&e2);
-        if (end_on(c, s, commit_ts, NULL, &e2) != 0)
-            tl_warn("txn",
-                    "event=secondary_commit_failed start_ts=%llu shard=%u "
-                    "err=\"%s\"",
-                    (unsigned long long)c->start_ts, s, e2.message);
-    }
+    fail_point("commit_after_primary");
+    end_secondaries(c, commit_ts);
     reset(c);
     return 0;
 }
@@ -296,19 +354,17 @@ void
 txn_coord_rollback(struct txn_coord *c)
 {
     if (c->active && c->has_primary) {
-        for (uint32_t k = 0; k <= TL_MAX_SHARDS; k++) {
-            /* The primary first, then the rest in order. */
-            uint32_t s = k == 0 ? c->primary_shard : k - 1;
-            struct tl_error e;
-            if (k > 0 && (s == c->primary_shard || !wrote(c, s)))
-                continue;
-            tl_error_clear(&e);
-            if (end_on(c, s, 0, NULL, &e) != 0)
-                tl_warn("txn",
-                        "event=rollback_failed start_ts=%llu shard=%u "
-                        "err=\"%s\"",
-                        (unsigned long long)c->start_ts, s, e.message);
-        }
+        /* The primary first (the record says rolled back), then the
+         * rest at once. */
+        struct tl_error e;
+        tl_error_clear(&e);
+        if (end_on(c, c->primary_shard, 0, NULL, &e) != 0)
+            tl_warn("txn",
+                    "event=rollback_failed start_ts=%llu shard=%u "
+                    "err=\"%s\"",
+                    (unsigned long long)c->start_ts, c->primary_shard,
+                    e.message);
+        end_secondaries(c, 0);
     }
     reset(c);
 }

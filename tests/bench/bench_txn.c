@@ -46,7 +46,7 @@ static const char *const kind_names[N_KINDS] = {"two_shard", "one_shard",
 struct server {
     const char *name;
     PGconn *conn;
-    int ids[4]; /* two on different shards, two on one shard */
+    int ids[4];  /* two on different shards, two on one shard */
     long expect; /* the sum of v it must hold */
     double p50[N_KINDS][MAX_ROUNDS], p99[N_KINDS][MAX_ROUNDS];
 };
@@ -119,8 +119,7 @@ setup(struct server *s, bool talus)
             s->ids[3] = id, same = true;
     }
     if (!other || !same)
-        fprintf(stderr, "could not place ids on shards (shard of 1: %d)\n",
-                s1);
+        fprintf(stderr, "could not place ids on shards (shard of 1: %d)\n", s1);
     return other && same;
 }
 
@@ -188,8 +187,7 @@ check_sum(struct server *s)
 }
 
 static PGconn *
-connect_to(const char *host, const char *port, const char *user,
-           const char *db)
+connect_to(const char *host, const char *port, const char *user, const char *db)
 {
     const char *keys[] = {"host", "port", "user", "dbname", NULL};
     const char *vals[] = {host, port, user, db, NULL};
@@ -210,13 +208,27 @@ main(int argc, char **argv)
     int n = 200, rounds = 3, o;
     while ((o = getopt(argc, argv, "h:p:P:U:d:n:r:")) != -1) {
         switch (o) {
-        case 'h': host = optarg; break;
-        case 'p': port = optarg; break;
-        case 'P': pg_port = optarg; break;
-        case 'U': pg_user = optarg; break;
-        case 'd': pg_db = optarg; break;
-        case 'n': n = atoi(optarg); break;
-        case 'r': rounds = atoi(optarg); break;
+        case 'h':
+            host = optarg;
+            break;
+        case 'p':
+            port = optarg;
+            break;
+        case 'P':
+            pg_port = optarg;
+            break;
+        case 'U':
+            pg_user = optarg;
+            break;
+        case 'd':
+            pg_db = optarg;
+            break;
+        case 'n':
+            n = atoi(optarg);
+            break;
+        case 'r':
+            rounds = atoi(optarg);
+            break;
         default:
             return 2;
         }

@@ -431,6 +431,66 @@ test_autocommit_statements_are_atomic(void **state)
     PQfinish(b);
 }
 
+/* A transfer over six accounts (several shards) through a second router
+ * that kills itself (TALUS_FAIL_AT, as kill -9) at step @point of its
+ * COMMIT. Readers through the first router never wait and never see
+ * half of it (the sum stays 4000); a writer of its rows gets them once
+ * the dead router's lease expired; afterwards the transfer is there
+ * entirely (@committed) or not at all. */
+static void
+crash_at(const char *point, bool committed)
+{
+    PGconn *b = th_connect(&cluster);
+    setenv("TALUS_FAIL_AT", point, 1);
+    assert_int_equal(th_router2_start(&cluster), 0);
+    unsetenv("TALUS_FAIL_AT");
+    PGconn *a = th_connect2(&cluster);
+    ok(a, "BEGIN");
+    for (int id = 31; id <= 36; id++) {
+        char sql[96];
+        snprintf(sql, sizeof sql,
+                 "UPDATE acc SET bal = bal %s 10 WHERE id = %d",
+                 id % 2 ? "-" : "+", id);
+        ok(a, sql);
+    }
+    PGresult *r = PQexec(a, "COMMIT");
+    assert_int_not_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(a);
+    th_router2_signal(&cluster, SIGKILL); /* reaps it */
+    char t[64];
+    totals(b, t, sizeof t);
+    assert_string_equal(t, "40/4000");
+    double t0 = th_now();
+    bool done = false;
+    while (!done && th_now() - t0 < 30) {
+        PGresult *w = PQexec(b, "UPDATE acc SET bal = bal WHERE id IN "
+                                "(31, 32, 33, 34, 35, 36)");
+        done = PQresultStatus(w) == PGRES_COMMAND_OK;
+        if (!done)
+            assert_string_equal(PQresultErrorField(w, PG_DIAG_SQLSTATE),
+                                "55P03");
+        PQclear(w);
+        totals(b, t, sizeof t);
+        assert_string_equal(t, "40/4000");
+    }
+    assert_true(done);
+    assert_int_equal(th_scalar(b, "SELECT count(*) FROM acc WHERE id BETWEEN "
+                                  "31 AND 36 AND bal = 100"),
+                     committed ? 0 : 6);
+    ok(b, "UPDATE acc SET bal = 100 WHERE id BETWEEN 31 AND 36");
+    PQfinish(b);
+}
+
+/* A router crash at each step of a multi-shard commit. */
+static void
+test_router_crash_at_commit_steps(void **state)
+{
+    (void)state;
+    crash_at("commit_before_primary", false);
+    crash_at("commit_after_primary", true);
+}
+
 /* A router killed inside a transaction leaves locks; a writer through
  * another router that meets them waits, and once the dead router's
  * incarnation lease (5 s) has expired in the meta group the writer
@@ -485,6 +545,7 @@ main(void)
         cmocka_unit_test(test_deadlock_detected),
         cmocka_unit_test(test_live_owner_never_resolved),
         cmocka_unit_test(test_dead_router_locks_resolved),
+        cmocka_unit_test(test_router_crash_at_commit_steps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
