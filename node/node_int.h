@@ -179,7 +179,10 @@ struct node {
      * of catalog batches not yet in RocksDB) teaches it again. */
     _Atomic uint64_t map_version;
     /* The node registry thread and its cache (registry.c). */
-    struct registry *reg;
+    /* Published once started (RPC workers serve ClusterMap requests
+     * from the start, and may find NULL); cleared at shutdown after the
+     * workers stopped. */
+    struct registry *_Atomic reg;
     /* The timestamp oracle, served while this node leads the meta group
      * (tso.h; its own mutex). */
     struct tso tso;

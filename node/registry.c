@@ -103,7 +103,7 @@ registry_node_addr(struct node *n, uint32_t id, bool raft, char *out,
                    size_t len)
 {
     const struct tl_node_config *nc = tl_cluster_node(&n->cfg, id);
-    struct registry *g = n->reg;
+    struct registry *g = atomic_load(&n->reg);
     bool found = false;
 
     if (nc != NULL && nc->rpc_addr[0] != '\0') {
@@ -126,7 +126,7 @@ registry_node_addr(struct node *n, uint32_t id, bool raft, char *out,
 uint32_t
 registry_max_node(struct node *n)
 {
-    struct registry *g = n->reg;
+    struct registry *g = atomic_load(&n->reg);
     uint32_t max = n->cfg.n_nodes;
     if (g == NULL)
         return max;
@@ -668,7 +668,7 @@ registry_start(struct node *n)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&g->cv, &ca);
     pthread_condattr_destroy(&ca);
-    n->reg = g;
+    atomic_store(&n->reg, g);
     if (pthread_create(&g->thread, NULL, registry_main, g) != 0) {
         tl_error(MOD, "event=thread_failed");
         return TL_EIO;
@@ -680,7 +680,7 @@ registry_start(struct node *n)
 void
 registry_request_stop(struct node *n)
 {
-    struct registry *g = n->reg;
+    struct registry *g = atomic_load(&n->reg);
     if (g == NULL)
         return;
     pthread_mutex_lock(&g->mu);
@@ -692,7 +692,7 @@ registry_request_stop(struct node *n)
 void
 registry_stop(struct node *n)
 {
-    struct registry *g = n->reg;
+    struct registry *g = atomic_load(&n->reg);
     if (g == NULL || !g->started)
         return;
     pthread_mutex_lock(&g->mu);
@@ -706,7 +706,7 @@ registry_stop(struct node *n)
 void
 registry_destroy(struct node *n)
 {
-    struct registry *g = n->reg;
+    struct registry *g = atomic_load(&n->reg);
     if (g == NULL)
         return;
     registry_stop(n);
@@ -715,7 +715,7 @@ registry_destroy(struct node *n)
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);
     free(g);
-    n->reg = NULL;
+    atomic_store(&n->reg, NULL);
 }
 
 /* ------------------------------------------------------------ serving */
@@ -724,7 +724,7 @@ void
 registry_serve(struct node *n, const Talus__Request *req, struct tl_arena *a,
                Talus__Response *resp, struct tl_error *err, int *code)
 {
-    struct registry *g = n->reg;
+    struct registry *g = atomic_load(&n->reg);
     Talus__ClusterMap *m = tl_arena_alloc(a, sizeof(*m));
     bool cached_ok =
         req->cluster_map->has_cached_ok && req->cluster_map->cached_ok;

@@ -103,7 +103,8 @@ stop_pid(struct th_cluster *c, pid_t *pid, int sig, const char *name)
                 name, (int)*pid, status);
         c->n_bad_exits++;
     }
-    *pid = 0;
+    /* Test threads poll node pids (repl_util.h) while this runs. */
+    __atomic_store_n(pid, 0, __ATOMIC_RELEASE);
 }
 
 static char *
@@ -153,7 +154,7 @@ th_node_join_start(struct th_cluster *c, uint32_t id, const char *join)
          tok = strtok(NULL, " "))
         argv[argc++] = tok;
     argv[argc] = NULL;
-    c->nodes[id - 1] = spawn(log, argv);
+    __atomic_store_n(&c->nodes[id - 1], spawn(log, argv), __ATOMIC_RELEASE);
     return c->nodes[id - 1] > 0 ? 0 : -1;
 }
 
@@ -177,7 +178,7 @@ th_node_start(struct th_cluster *c, uint32_t id)
          tok = strtok(NULL, " "))
         argv[argc++] = tok;
     argv[argc] = NULL;
-    c->nodes[id - 1] = spawn(log, argv);
+    __atomic_store_n(&c->nodes[id - 1], spawn(log, argv), __ATOMIC_RELEASE);
     return c->nodes[id - 1] > 0 ? 0 : -1;
 }
 

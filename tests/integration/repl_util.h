@@ -148,7 +148,7 @@ ru_write(struct ru_writer *w, int64_t k, int64_t v, double timeout_s)
             to = next;
             next = next % w->c->cfg.n_nodes + 1;
         }
-        if (w->c->nodes[to - 1] <= 0) {
+        if (__atomic_load_n(&w->c->nodes[to - 1], __ATOMIC_ACQUIRE) <= 0) {
             /* Hinted at a node we know is down: followers keep naming the
              * old leader until their election timeout. */
             w->leader = 0;
