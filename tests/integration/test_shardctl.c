@@ -533,12 +533,14 @@ test_key_estimates(void **state)
             assert_true(json_is_true(json_object_get(sh, "keys_estimated")));
         /* Nothing was deleted, so not below the real count (but for
          * RocksDB's sampling); above it by the applied-index rewrites
-         * still in the memtable, one per INSERT. */
+         * still in the memtable, one per INSERT, and the lock records
+         * each multi-shard INSERT writes and deletes again (a delete in
+         * the memtable does not cancel its put in the estimate). */
         if (k < exact[i] - exact[i] / 10 || k > exact[i] + exact[i] / 5 + 50)
             fail_msg("shard %zu: estimate %llu, real %llu", i, k, exact[i]);
         shown += k;
     }
-    if (shown > real + real / 10)
+    if (shown > real + real / 5)
         fail_msg("estimates add up to %llu, real %llu", shown, real);
     json_decref(j);
     free(out);
