@@ -744,8 +744,11 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
     body = tl_arena_alloc(a, len + 1);
     talus__txn_end_request__pack(e, body);
     fsm_entry_encode_raw(FSM_ENTRY_TXN_END, body, len, &buf);
-    /* Ending twice is harmless (the second finds no lock): no request id. */
-    rv = node_propose_buf(sh, buf, 0, lim.answer_by_ms, &res, &err);
+    /* Ending twice is harmless (the second finds no lock); the request id
+     * lets a retry wait for an end still being applied (a large
+     * transaction's) instead of proposing another behind it. */
+    rv = node_propose_buf(sh, buf, req->request_id, lim.answer_by_ms, &res,
+                          &err);
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
         return;

@@ -15,6 +15,7 @@
 #include "router/core/router.h"
 #include "router/core/router_int.h"
 #include "router/core/tso_client.h"
+#include "rpc.h"
 
 static int64_t
 wall_ms(void)
@@ -133,6 +134,7 @@ end_txn(struct router *r, uint64_t start_ts, const uint8_t *record,
     }
     e.has_commit_ts = true;
     e.commit_ts = commit_ts;
+    req.request_id = tl_rpc_next_id();
     req.has_shard = true;
     req.shard = shard;
     req.body_case = TALUS__REQUEST__BODY_TXN_END;
