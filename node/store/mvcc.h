@@ -225,6 +225,16 @@ int mvcc_gc_key(struct store *st, struct store_cf *cf, struct store_batch *b,
                 const void *key, size_t key_len, uint64_t safe_point,
                 uint64_t *n_removed);
 
+/** Install the GC compaction filter on every shard column family of @st:
+ * once a column family has a safe point (store_cf_set_gc_floor(), raised
+ * by the node as the meta group's GC safe point moves), each compaction
+ * drops what mvcc_gc_key() would (a DELETE at the safe point only when
+ * the compaction reads every file), and the data records of the PUTs it
+ * drops after the compaction (store_flush_deferred()). A read at a
+ * timestamp below the column family's safe point must be refused by the
+ * caller: the versions it would see may be gone. Cannot fail. */
+void mvcc_gc_install(struct store *st);
+
 /* ---- scans */
 
 struct mvcc_scan;
