@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "common/base/sqlstate.h"
 #include "log.h"
+#include "node/store/mvcc.h"
 #include "tl_error.h"
 
 #define LEADER_POLL_MS 50
@@ -1014,6 +1015,8 @@ open_storage(struct node *n)
     if (rv != 0)
         tl_error("node", "event=storage_open_failed path=%s err=\"%s\"", path,
                  errbuf);
+    else
+        mvcc_gc_install(n->st); /* collects once gc.c learns a safe point */
     return rv;
 }
 

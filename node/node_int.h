@@ -182,6 +182,9 @@ struct node {
     /* The timestamp oracle, served while this node leads the meta group
      * (tso.h; its own mutex). */
     struct tso tso;
+    /* The GC safe point this node learned from the meta group (gc.c):
+     * only grows; any thread reads it. Reads below it are refused. */
+    _Atomic uint64_t gc_safe_point;
 };
 
 /** Raise the newest catalog (map) version this node has seen to @v (any
@@ -322,6 +325,34 @@ uint32_t registry_max_node(struct node *n);
 void registry_serve(struct node *n, const Talus__Request *req,
                     struct tl_arena *a, Talus__Response *resp,
                     struct tl_error *err, int *code);
+
+/** Send @req to the meta group's leader (a request id is set) through
+ * the registry's cluster client: 0 with *@resp (caller frees; it may
+ * hold the group's own error), or a TL_E* code. Registry thread. */
+int registry_meta_call(struct node *n, Talus__Request *req,
+                       Talus__Response **resp);
+/** The cached cluster map (caller frees with
+ * talus__cluster_map__free_unpacked()), or NULL. Any thread. */
+Talus__ClusterMap *registry_cached_map(struct node *n);
+
+/* ---- gc.c */
+
+struct tl_meta_router;
+
+/** One GC round (registry thread, once a second): learn the meta
+ * group's safe point into n->gc_safe_point and the filter floor of every
+ * data shard; as the meta group's leader, first raise it. Errors are
+ * retried at the next round. */
+void gc_tick(struct node *n);
+
+/** The safe point the meta leader may set at wall clock @now_ms: the
+ * oracle timestamp of now - @window_ms, lowered to the oldest open
+ * transaction of every router in @routers alive at @now_ms and to every
+ * hold (0s ignored). Cannot fail. */
+uint64_t gc_compute_safe_point(int64_t now_ms, uint64_t window_ms,
+                               const struct tl_meta_router *routers,
+                               size_t n_routers, const uint64_t *holds,
+                               size_t n_holds);
 
 /** Seconds on the monotonic clock. */
 double node_now(void);

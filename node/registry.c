@@ -223,6 +223,28 @@ meta_call(struct registry *g, Talus__Request *req, bool quick,
     return 0;
 }
 
+int
+registry_meta_call(struct node *n, Talus__Request *req, Talus__Response **resp)
+{
+    if (n->reg == NULL)
+        return TL_EUNAVAILABLE;
+    return meta_call(n->reg, req, false, resp);
+}
+
+Talus__ClusterMap *
+registry_cached_map(struct node *n)
+{
+    struct registry *g = n->reg;
+    Talus__ClusterMap *m = NULL;
+    if (g == NULL)
+        return NULL;
+    pthread_mutex_lock(&g->mu);
+    if (g->cache != NULL)
+        m = talus__cluster_map__unpack(NULL, g->cache_len, g->cache);
+    pthread_mutex_unlock(&g->mu);
+    return m;
+}
+
 /* Read the registry into @m (allocated in @a) and the cache. */
 static int
 read_registry(struct registry *g, bool quick, struct tl_arena *a,
@@ -416,6 +438,8 @@ bootstrap_registry(struct registry *g, struct tl_arena *a,
     st.heartbeat_ms = c->heartbeat_ms;
     st.has_max_entry_bytes = 1;
     st.max_entry_bytes = c->max_entry_bytes;
+    st.has_gc_window_ms = 1;
+    st.gc_window_ms = c->gc_window_ms;
     add_put(a, b, TL_META_INDEX_SETTINGS, 0, &st.base,
             TALUS__MUTATION__COND__ABSENT);
     for (uint32_t k = 0; k <= c->n_shards; k++) {
@@ -619,6 +643,8 @@ registry_main(void *arg)
         pthread_mutex_unlock(&g->mu);
         int rv = failing || cycle_needed(g) ? cycle(g) : 0;
         int wait_ms = REGISTRY_PERIOD_MS;
+        if (rv == 0)
+            gc_tick(g->n); /* the GC safe point: gc.c */
         if (rv != 0) {
             if (!failing)
                 tl_debug(MOD, "event=cycle_failed err=\"%s\"", tl_strerror(rv));

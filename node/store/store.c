@@ -379,7 +379,11 @@ store_compact(struct store *st, struct store_cf *cf)
     rocksdb_compactoptions_t *o = rocksdb_compactoptions_create();
     /* Rewrite the last level too, so the filter sees every file. */
     rocksdb_compactoptions_set_bottommost_level_compaction(o, 2 /* kForce */);
-    rocksdb_compact_range_cf_opt(st->db, cf->h, o, NULL, 0, NULL, 0);
+    /* Twice: RocksDB picks the levels to go through when the call starts,
+     * so the output of a background compaction still running then (a
+     * level it did not count) is rewritten only by the second pass. */
+    for (int pass = 0; pass < 2; pass++)
+        rocksdb_compact_range_cf_opt(st->db, cf->h, o, NULL, 0, NULL, 0);
     rocksdb_compactoptions_destroy(o);
     return store_flush_deferred(st, NULL);
 }
