@@ -210,13 +210,11 @@ advance(struct node *n, uint64_t old, const struct tl_buf *old_row)
     if (routers == NULL || holds == NULL)
         abort();
     for (size_t i = 0; i < rr.n; i++)
-        if (tl_meta_router_decode(rr.v[i].data, rr.v[i].len, &routers[nr]) ==
-            0)
+        if (tl_meta_router_decode(rr.v[i].data, rr.v[i].len, &routers[nr]) == 0)
             nr++;
     for (size_t i = 0; i < hr.n; i++) {
         int64_t v;
-        if (tl_meta_counter_decode(hr.v[i].data, hr.v[i].len, &v) == 0 &&
-            v > 0)
+        if (tl_meta_counter_decode(hr.v[i].data, hr.v[i].len, &v) == 0 && v > 0)
             holds[nh++] = (uint64_t)v;
     }
     uint64_t sp =
@@ -277,8 +275,8 @@ static void
 learn(struct node *n, uint64_t sp)
 {
     uint64_t cur = atomic_load(&n->gc_safe_point);
-    while (sp > cur && !atomic_compare_exchange_weak(&n->gc_safe_point, &cur,
-                                                     sp))
+    while (sp > cur &&
+           !atomic_compare_exchange_weak(&n->gc_safe_point, &cur, sp))
         ;
     sp = atomic_load(&n->gc_safe_point);
     if (sp == 0)

@@ -162,8 +162,8 @@ main(int argc, char **argv)
         size_t len = value_of(i, val);
         if (len < 100)
             len = 100;
-        mvcc_write_at(st, cf, b, KEY, sizeof KEY - 1, MVCC_PUT, val, len,
-                      TS(i), false);
+        mvcc_write_at(st, cf, b, KEY, sizeof KEY - 1, MVCC_PUT, val, len, TS(i),
+                      false);
         if (i % 64 == 63) {
             /* A row lock taken and committed: a record a read walks past
              * without a value. */
@@ -219,8 +219,8 @@ main(int argc, char **argv)
            (unsigned long long)w, (unsigned long long)d);
     time_reads(st, cf, MVCC_TS_LATEST, n - 1, reads, &l50, &l99);
     time_reads(st, cf, TS(n - 1) - 1, n - 2, reads, &r50, &r99);
-    printf("after_gc latest_us=%.1f/%.1f recent_us=%.1f/%.1f\n", l50, l99,
-           r50, r99);
+    printf("after_gc latest_us=%.1f/%.1f recent_us=%.1f/%.1f\n", l50, l99, r50,
+           r99);
 
     store_close(st);
     if (keep)
