@@ -28,6 +28,7 @@
 #include "cluster_map.h"
 #include "common/meta/meta_keys.h"
 #include "common/meta/meta_routers.h"
+#include "gc.h"
 #include "log.h"
 #include "node/store/store.h"
 #include "node_int.h"
@@ -35,6 +36,8 @@
 #include "tso.h"
 
 #define MOD "gc"
+/* The safe point this node learned last, in its metadata column family. */
+#define GC_SAFE_POINT_META_KEY "gc_safe_point"
 
 static int64_t
 wall_ms(void)
@@ -269,12 +272,20 @@ out:
     return rv;
 }
 
-/* Keep @sp as this node's safe point and raise every data shard's
- * filter floor to it. */
+/* Keep @sp as this node's safe point (persisted first: after a restart
+ * the node refuses reads below what it may have collected before it
+ * hears from the meta group again) and raise every data shard's filter
+ * floor to it. */
 static void
 learn(struct node *n, uint64_t sp)
 {
     uint64_t cur = atomic_load(&n->gc_safe_point);
+    if (sp > cur) {
+        char v[8];
+        store_encode_u64(sp, v);
+        if (store_meta_put(n->st, GC_SAFE_POINT_META_KEY, v, sizeof v) != 0)
+            return; /* logged; collect nothing above what is kept */
+    }
     while (sp > cur &&
            !atomic_compare_exchange_weak(&n->gc_safe_point, &cur, sp))
         ;
@@ -288,6 +299,17 @@ learn(struct node *n, uint64_t sp)
             continue;
         store_cf_set_gc_floor(sh->fsm.cf, sp);
     }
+}
+
+void
+gc_load(struct node *n)
+{
+    char *v = NULL;
+    size_t len = 0;
+    if (store_meta_get(n->st, GC_SAFE_POINT_META_KEY, &v, &len) == 0 &&
+        v != NULL && len == 8)
+        atomic_store(&n->gc_safe_point, tl_load_be64((const uint8_t *)v));
+    free(v);
 }
 
 void

@@ -335,24 +335,7 @@ int registry_meta_call(struct node *n, Talus__Request *req,
  * talus__cluster_map__free_unpacked()), or NULL. Any thread. */
 Talus__ClusterMap *registry_cached_map(struct node *n);
 
-/* ---- gc.c */
-
-struct tl_meta_router;
-
-/** One GC round (registry thread, once a second): learn the meta
- * group's safe point into n->gc_safe_point and the filter floor of every
- * data shard; as the meta group's leader, first raise it. Errors are
- * retried at the next round. */
-void gc_tick(struct node *n);
-
-/** The safe point the meta leader may set at wall clock @now_ms: the
- * oracle timestamp of now - @window_ms, lowered to the oldest open
- * transaction of every router in @routers alive at @now_ms and to every
- * hold (0s ignored). Cannot fail. */
-uint64_t gc_compute_safe_point(int64_t now_ms, uint64_t window_ms,
-                               const struct tl_meta_router *routers,
-                               size_t n_routers, const uint64_t *holds,
-                               size_t n_holds);
+/* ---- gc.c: gc.h */
 
 /** Seconds on the monotonic clock. */
 double node_now(void);

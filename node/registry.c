@@ -33,6 +33,7 @@
 #include "common/client/client.h"
 #include "common/meta/meta_keys.h"
 #include "crash.h"
+#include "gc.h"
 #include "log.h"
 #include "node_int.h"
 #include "rpc.h"

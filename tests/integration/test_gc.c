@@ -172,8 +172,7 @@ test_open_transaction_holds(void **state)
 
     assert_true(th_ok(b, "CREATE TABLE th (id int PRIMARY KEY, v text)"));
     assert_true(th_ok(b, "INSERT INTO th VALUES (1, 'one'), (2, 'two')"));
-    assert_true(
-        th_ok(a, "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+    assert_true(th_ok(a, "BEGIN ISOLATION LEVEL REPEATABLE READ"));
     v = text_of(a, "SELECT v FROM th WHERE id = 1", st);
     assert_string_equal(v, "one");
     free(v);
