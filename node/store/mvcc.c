@@ -63,6 +63,16 @@ is_write_of(const char *k, size_t klen, const void *key, size_t key_len)
            memcmp(k + 1, key, key_len) == 0;
 }
 
+/* Whether user key @key is a transaction's record (router/txn/coord.h:
+ * 0xFE, the shard, the start timestamp): GC keeps its write records,
+ * which are how resolvers learn the transaction's fate. */
+static bool
+is_txn_record(const void *key, size_t key_len)
+{
+    return key_len == MVCC_RECORD_KEY_LEN &&
+           ((const uint8_t *)key)[0] == MVCC_RECORD_PREFIX;
+}
+
 static void
 lock_encode(const struct mvcc_lock *lk, char **out, size_t *len)
 {
@@ -608,6 +618,13 @@ mvcc_gc_key(struct store *st, struct store_cf *cf, struct store_batch *b,
     uint64_t n = 0;
     int rv = 0;
 
+    if (is_txn_record(key, key_len)) {
+        store_iter_destroy(it);
+        free(k);
+        if (n_removed != NULL)
+            *n_removed = 0;
+        return 0;
+    }
     /* From the newest record at or below the safe point, older first. */
     store_iter_seek(it, k, klen);
     for (; store_iter_valid(it); store_iter_next(it)) {
@@ -666,7 +683,8 @@ struct gc_filter {
     bool full;
     char *cur; /* 'W' + the current user key */
     size_t cur_len, cur_cap;
-    bool seen; /* the current key's visible record at sp passed */
+    bool seen;     /* the current key's visible record at sp passed */
+    bool keep_all; /* the current key is a transaction's record */
     char *dkey;
     size_t dkey_cap;
 };
@@ -705,7 +723,10 @@ gc_drop(void *state, struct store_batch *deferred, const char *key,
         memcpy(f->cur, key, ulen);
         f->cur_len = ulen;
         f->seen = false;
+        f->keep_all = is_txn_record(key + 1, ulen - 1);
     }
+    if (f->keep_all)
+        return false;
     if (key_ts(key, key_len) > f->sp)
         return false;
     if (wrec_decode(key, key_len, val, val_len, &w) != 0)

@@ -526,12 +526,47 @@ check_gc(struct fixture *f, char **before, uint64_t sp, uint64_t locks_before,
 
 static const uint64_t gen_safe_points[] = {25, 62, 95, 141, 150};
 
+/* Transaction records (0xFE, shard, start ts): one committed with a
+ * commit record alone (a LOCK write record at 30), one rolled back at
+ * 40 (a ROLLBACK record), each the only version of its key. */
+static const char rec_committed[13] = "\xfe\0\0\0\1\0\0\0\0\0\0\0\x14";
+static const char rec_rolled_back[13] = "\xfe\0\0\0\1\0\0\0\0\0\0\0\x28";
+
+static void
+gen_records(struct fixture *f)
+{
+    struct store_batch *b = store_batch_create();
+    uint64_t min = 0;
+    assert_int_equal(
+        mvcc_commit_record(f->st, f->cf, b, rec_committed, 13, 20, 30, &min),
+        MVCC_OK);
+    write_batch(f, b);
+    b = store_batch_create();
+    assert_int_equal(mvcc_rollback(f->st, f->cf, b, rec_rolled_back, 13, 40),
+                     MVCC_OK);
+    write_batch(f, b);
+}
+
+/* GC keeps what the records say: a lock a dead coordinator left below
+ * the safe point is still resolved right. */
+static void
+check_records(struct fixture *f)
+{
+    uint64_t c = 0;
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, rec_committed, 13, 20, &c),
+                     MVCC_OK);
+    assert_true(c == 30);
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, rec_rolled_back, 13, 40, &c),
+                     MVCC_ROLLED_BACK);
+}
+
 static void
 test_gc_generated_batch(void **state)
 {
     struct fixture *f = *state;
     struct census c0, c1;
     gen_history(f, 42);
+    gen_records(f);
     char **before = gen_reads(f);
     take_census(f, 0, &c0);
     for (size_t i = 0; i < sizeof gen_safe_points / sizeof *gen_safe_points;
@@ -545,6 +580,17 @@ test_gc_generated_batch(void **state)
                              0);
             write_batch(f, b);
         }
+        const char *recs[] = {rec_committed, rec_rolled_back};
+        for (int r = 0; r < 2; r++) {
+            uint64_t n = 99;
+            struct store_batch *b = store_batch_create();
+            assert_int_equal(mvcc_gc_key(f->st, f->cf, b, recs[r], 13,
+                                         gen_safe_points[i], &n),
+                             0);
+            assert_int_equal(n, 0);
+            write_batch(f, b);
+        }
+        check_records(f);
         check_gc(f, before, gen_safe_points[i], c0.locks, "mvcc_gc_key");
     }
     take_census(f, 0, &c1);
@@ -563,6 +609,7 @@ test_gc_compaction_filter(void **state)
     struct census c0, c1;
     mvcc_gc_install(f->st);
     gen_history(f, 7);
+    gen_records(f);
     char **before = gen_reads(f);
     take_census(f, 0, &c0);
     /* No floor: a compaction keeps everything. */
@@ -575,6 +622,7 @@ test_gc_compaction_filter(void **state)
         assert_int_equal(store_cf_gc_floor(f->cf), gen_safe_points[i]);
         assert_int_equal(store_compact(f->st, f->cf), 0);
         check_gc(f, before, gen_safe_points[i], c0.locks, "the filter");
+        check_records(f);
     }
     /* The floor never moves back. */
     store_cf_set_gc_floor(f->cf, 10);
