@@ -195,7 +195,8 @@ window_ms(struct node *n)
 }
 
 /* As the meta group's leader: raise the stored safe point @old (row
- * @old_row) to what the routers and holds allow. */
+ * @old_row) to what the routers and holds allow. 1 when written, 0 when
+ * it stays, or a TL_E* code. */
 static int
 advance(struct node *n, uint64_t old, const struct tl_buf *old_row)
 {
@@ -220,9 +221,14 @@ advance(struct node *n, uint64_t old, const struct tl_buf *old_row)
         if (tl_meta_counter_decode(hr.v[i].data, hr.v[i].len, &v) == 0 && v > 0)
             holds[nh++] = (uint64_t)v;
     }
+    uint64_t window = window_ms(n);
     uint64_t sp =
-        gc_compute_safe_point(wall_ms(), window_ms(n), routers, nr, holds, nh);
-    if (sp <= old)
+        gc_compute_safe_point(wall_ms(), window, routers, nr, holds, nh);
+    /* Written when it moved by a twentieth of the window at least (30 s
+     * of the default 10 minutes), not every second: one meta group entry
+     * per step, and history kept at most that much longer. */
+    uint64_t step = (window / 20) << TSO_LOGICAL_BITS;
+    if (sp <= old || (old != 0 && sp - old < step))
         goto out;
     struct tl_buf key, row;
     tl_buf_init(&key);
@@ -259,9 +265,11 @@ advance(struct node *n, uint64_t old, const struct tl_buf *old_row)
             rv = resp->error->has_mutation ? TL_ECONFLICT : TL_EUNAVAILABLE;
         talus__response__free_unpacked(resp, NULL);
     }
-    if (rv == 0)
+    if (rv == 0) {
         tl_debug(MOD, "event=safe_point_advanced safe_point=%llu old=%llu",
                  (unsigned long long)sp, (unsigned long long)old);
+        rv = 1;
+    }
     tl_buf_close(&key);
     tl_buf_close(&row);
 out:
@@ -323,7 +331,7 @@ gc_tick(struct node *n)
     if (rv == 0) {
         struct node_shard *msh = node_shard_get(n, TL_META_GROUP);
         if (msh != NULL && atomic_load(&msh->is_leader) &&
-            advance(n, sp, &row) == 0) {
+            advance(n, sp, &row) == 1) {
             uint64_t again;
             if (read_safe_point(n, &again, &row) == 0)
                 sp = again;
