@@ -302,8 +302,10 @@ learn(struct node *n, uint64_t sp)
         return;
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
         struct node_shard *sh = node_shard_get(n, s);
-        if (sh == NULL || s == TL_META_GROUP || !sh->fsm.versioned ||
-            sh->fsm.cf == NULL)
+        /* A started group's state machine stays as it is while it
+         * serves (active is stored after fsm_init(): read it first). */
+        if (sh == NULL || s == TL_META_GROUP || !atomic_load(&sh->active) ||
+            !sh->fsm.versioned || sh->fsm.cf == NULL)
             continue;
         store_cf_set_gc_floor(sh->fsm.cf, sp);
     }
