@@ -39,6 +39,7 @@ tl_cluster_config_defaults(struct tl_cluster_config *c)
     c->n_replicas = 1;
     c->request_timeout_ms = 5000;
     c->max_entry_bytes = TL_MAX_ENTRY_BYTES_DEFAULT;
+    c->gc_window_ms = 600000; /* TL_META_GC_WINDOW_DEFAULT_MS */
     c->election_timeout_ms = 1000;
     c->heartbeat_ms = 100;
     snprintf(c->router_listen, sizeof(c->router_listen), "127.0.0.1:5433");
@@ -126,6 +127,10 @@ apply_line(struct tl_cluster_config *c, const char *key, const char *val,
         *why = "max_entry_bytes must be 65536..268435456";
         return parse_u32(val, TL_MAX_ENTRY_BYTES_MIN, TL_MAX_ENTRY_BYTES_MAX,
                          &c->max_entry_bytes);
+    }
+    if (strcmp(key, "gc_window_ms") == 0) {
+        *why = "gc_window_ms must be 2000..2147483647";
+        return parse_u32(val, 2000, INT32_MAX, &c->gc_window_ms);
     }
     if (strcmp(key, "request_timeout_ms") == 0) {
         *why = "request_timeout_ms must be 1..3600000";

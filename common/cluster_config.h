@@ -22,6 +22,7 @@
  *     election_timeout_ms = 1000
  *     heartbeat_ms = 100
  *     max_entry_bytes = 8388608  # a statement's write to one shard
+ *     gc_window_ms = 600000    # MVCC history kept for time travel
  *
  * Node ids are 1..n and dense. Initial placement: the k-th replica
  * (k = 0..R-1) of shard s lives on node ((s + k) mod M) + 1, so no node
@@ -71,6 +72,9 @@ struct tl_cluster_config {
      * statement writes to one shard is one entry, applied atomically):
      * larger writes are refused with 54000 before anything is written. */
     uint32_t max_entry_bytes;
+    /* How much MVCC history GC keeps (ms; 2000..): reads as of a time
+     * inside it work, older versions are collected (node/gc.c). */
+    uint32_t gc_window_ms;
     char router_listen[TL_ADDR_MAX];
     uint32_t n_nodes;
     struct tl_node_config nodes[TL_MAX_NODES]; /* nodes[i].id == i + 1 */

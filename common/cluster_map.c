@@ -88,6 +88,8 @@ tl_cluster_map_to_config(const Talus__ClusterMap *m,
         s->max_entry_bytes >= TL_MAX_ENTRY_BYTES_MIN &&
         s->max_entry_bytes <= TL_MAX_ENTRY_BYTES_MAX)
         c->max_entry_bytes = s->max_entry_bytes;
+    if (s->has_gc_window_ms && s->gc_window_ms >= 2000)
+        c->gc_window_ms = s->gc_window_ms;
     tl_cluster_map_add_nodes(m, c);
     if (c->n_initial_nodes > c->n_nodes)
         c->n_nodes = c->n_initial_nodes;

@@ -11,7 +11,9 @@
 
 #include "clock.h"
 #include "common/base/sqlstate.h"
+#include "gc.h"
 #include "log.h"
+#include "node/store/mvcc.h"
 #include "tl_error.h"
 
 #define LEADER_POLL_MS 50
@@ -1015,6 +1017,10 @@ open_storage(struct node *n)
     if (rv != 0)
         tl_error("node", "event=storage_open_failed path=%s err=\"%s\"", path,
                  errbuf);
+    if (rv == 0) {
+        mvcc_gc_install(n->st); /* collects once gc.c learns a safe point */
+        gc_load(n);
+    }
     return rv;
 }
 

@@ -189,6 +189,9 @@ struct node {
     /* Wait-for edges registered by waiters whose record is on a shard
      * this node leads (txn_waits.h; its own mutex). */
     struct txn_waits waits;
+    /* The GC safe point this node learned from the meta group (gc.c):
+     * only grows; any thread reads it. Reads below it are refused. */
+    _Atomic uint64_t gc_safe_point;
 };
 
 /** Raise the newest catalog (map) version this node has seen to @v (any
@@ -329,6 +332,17 @@ uint32_t registry_max_node(struct node *n);
 void registry_serve(struct node *n, const Talus__Request *req,
                     struct tl_arena *a, Talus__Response *resp,
                     struct tl_error *err, int *code);
+
+/** Send @req to the meta group's leader (a request id is set) through
+ * the registry's cluster client: 0 with *@resp (caller frees; it may
+ * hold the group's own error), or a TL_E* code. Registry thread. */
+int registry_meta_call(struct node *n, Talus__Request *req,
+                       Talus__Response **resp);
+/** The cached cluster map (caller frees with
+ * talus__cluster_map__free_unpacked()), or NULL. Any thread. */
+Talus__ClusterMap *registry_cached_map(struct node *n);
+
+/* ---- gc.c: gc.h */
 
 /** Seconds on the monotonic clock. */
 double node_now(void);

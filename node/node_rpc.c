@@ -5,6 +5,7 @@
  * touches raft or the loop: writes go through node_propose(). */
 #include "node_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "keycodec.h"
 #include "log.h"
 #include "tl_error.h"
+#include "tso.h"
 
 /* The longest a plain scan runs before it ends its page (with a resume
  * key), when its request has a timeout. */
@@ -261,6 +263,20 @@ shard_view(const struct node_shard *sh, const Talus__TxnInfo *txn)
     return v;
 }
 
+/* Oracle timestamp @ts as a UTC timestamptz ("2026-12-03
+ * 16:30:00.123+00") into @out. */
+static void
+format_oracle_ts(uint64_t ts, char *out, size_t len)
+{
+    uint64_t ms = ts >> TSO_LOGICAL_BITS;
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&sec, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(out, len, "%s.%03u+00", buf, (unsigned)(ms % 1000));
+}
+
 /* Confirm a read through @view before serving it: a snapshot read goes
  * through the log (FSM_ENTRY_READ_TS raises the shard's commit floor to
  * its timestamp, so nothing applied later commits where it could have
@@ -273,6 +289,23 @@ confirm_read(struct node_shard *sh, const struct mvcc_read *view,
     struct fsm_result res;
     char ts[8];
 
+    /* Below the safe point the versions it would see may be collected
+     * (gc.c): refused, never answered from what is left. */
+    uint64_t sp = atomic_load(&sh->node->gc_safe_point);
+    if (!view->raw && view->read_ts != MVCC_TS_LATEST && view->read_ts < sp) {
+        tl_error_set(err, TL_EINVAL, TL_SQLSTATE_SNAPSHOT_TOO_OLD,
+                     "snapshot too old");
+        char at[48], spt[48];
+        format_oracle_ts(view->read_ts, at, sizeof at);
+        format_oracle_ts(sp, spt, sizeof spt);
+        tl_error_detail(err,
+                        "Shard %u was asked to read as of %s, before its "
+                        "garbage collection safe point %s.",
+                        sh->shard, at, spt);
+        tl_error_hint(err, "Read as of a time inside the GC window "
+                           "(gc_window_ms of the cluster settings).");
+        return TL_EINVAL;
+    }
     /* Once the applied floor covers the snapshot (a transaction's later
      * statements at its start timestamp), every write applied later
      * commits above it already: a batched barrier confirms the read. */

@@ -33,6 +33,7 @@
 #include "common/client/client.h"
 #include "common/meta/meta_keys.h"
 #include "crash.h"
+#include "gc.h"
 #include "log.h"
 #include "node_int.h"
 #include "rpc.h"
@@ -221,6 +222,29 @@ meta_call(struct registry *g, Talus__Request *req, bool quick,
     g->meta_leader = t.node;
     pthread_mutex_unlock(&g->mu);
     return 0;
+}
+
+int
+registry_meta_call(struct node *n, Talus__Request *req, Talus__Response **resp)
+{
+    struct registry *g = atomic_load(&n->reg);
+    if (g == NULL)
+        return TL_EUNAVAILABLE;
+    return meta_call(g, req, false, resp);
+}
+
+Talus__ClusterMap *
+registry_cached_map(struct node *n)
+{
+    struct registry *g = atomic_load(&n->reg);
+    Talus__ClusterMap *m = NULL;
+    if (g == NULL)
+        return NULL;
+    pthread_mutex_lock(&g->mu);
+    if (g->cache != NULL)
+        m = talus__cluster_map__unpack(NULL, g->cache_len, g->cache);
+    pthread_mutex_unlock(&g->mu);
+    return m;
 }
 
 /* Read the registry into @m (allocated in @a) and the cache. */
@@ -416,6 +440,8 @@ bootstrap_registry(struct registry *g, struct tl_arena *a,
     st.heartbeat_ms = c->heartbeat_ms;
     st.has_max_entry_bytes = 1;
     st.max_entry_bytes = c->max_entry_bytes;
+    st.has_gc_window_ms = 1;
+    st.gc_window_ms = c->gc_window_ms;
     add_put(a, b, TL_META_INDEX_SETTINGS, 0, &st.base,
             TALUS__MUTATION__COND__ABSENT);
     for (uint32_t k = 0; k <= c->n_shards; k++) {
@@ -619,6 +645,8 @@ registry_main(void *arg)
         pthread_mutex_unlock(&g->mu);
         int rv = failing || cycle_needed(g) ? cycle(g) : 0;
         int wait_ms = REGISTRY_PERIOD_MS;
+        if (rv == 0)
+            gc_tick(g->n); /* the GC safe point: gc.c */
         if (rv != 0) {
             if (!failing)
                 tl_debug(MOD, "event=cycle_failed err=\"%s\"", tl_strerror(rv));

@@ -114,6 +114,8 @@
 #define TL_SQLSTATE_ADMIN_SHUTDOWN "57P01"
 /* Class 58 - System Error (errors external to PostgreSQL itself) */
 #define TL_SQLSTATE_IO_ERROR "58030"
+/* Class 72 - Snapshot Failure */
+#define TL_SQLSTATE_SNAPSHOT_TOO_OLD "72000"
 /* Class XX - Internal Error */
 #define TL_SQLSTATE_INTERNAL_ERROR "XX000"
 #define TL_SQLSTATE_DATA_CORRUPTED "XX001"
@@ -196,6 +198,7 @@
     X(QUERY_CANCELED, "query_canceled")                                        \
     X(ADMIN_SHUTDOWN, "admin_shutdown")                                        \
     X(IO_ERROR, "io_error")                                                    \
+    X(SNAPSHOT_TOO_OLD, "snapshot_too_old")                                    \
     X(INTERNAL_ERROR, "internal_error")                                        \
     X(DATA_CORRUPTED, "data_corrupted")
 

@@ -98,6 +98,18 @@ tl_meta_range_index(struct tl_buf *start, struct tl_buf *end,
 /* ------------------------------------------------------------ records */
 
 void
+tl_meta_key_gc_safe_point(struct tl_buf *key)
+{
+    tl_meta_key_index(key, TL_META_INDEX_GC_SAFE_POINT);
+}
+
+void
+tl_meta_key_gc_hold(struct tl_buf *key, const char *holder)
+{
+    append_named_key(key, TL_META_INDEX_GC_HOLD, holder);
+}
+
+void
 tl_meta_counter_encode(struct tl_buf *row, int64_t value)
 {
     struct tl_value v = tl_value_int(TL_TYPE_INT8, value);

@@ -38,7 +38,19 @@
  *                                              (text), lease expiry (int8,
  *                                              wall clock ms);
  *                                              meta_routers.h
+ *   21 TL_META_INDEX_GC_SAFE_POINT -           1 column: the GC safe point
+ *                                              (int8, an oracle timestamp;
+ *                                              absent: 0, nothing collected)
+ *   22 TL_META_INDEX_GC_HOLD  text holder      1 column: the oldest
+ *                                              timestamp the holder still
+ *                                              reads (int8): CDC slots and
+ *                                              backups, when they exist
  *
+ * Indexes 20..22 are GC's: the meta group's leader computes the safe
+ * point from the live routers' oldest transactions, the holds and the
+ * cluster setting gc_window_ms, and raises it (never lowers it) with a
+ * write conditional on the row it read; every node reads it
+ * (node/gc.c).
  * Indexes 1..4 are the catalog: every catalog change (a table, a vschema
  * entry) writes map version + 1 in the same conditional batch. Indexes 5
  * and 6 are sequences: no request is planned with them, so creating or
@@ -79,17 +91,29 @@
 /* Index ids of the meta keyspace under TL_META_TABLE_ID.
  * Stored: never renumber, never reuse. */
 enum tl_meta_index {
-    TL_META_INDEX_TABLE = 1,       /* catalog: table descriptions */
-    TL_META_INDEX_NEXT_ID = 2,     /* catalog: the table id counter */
-    TL_META_INDEX_MAP_VERSION = 3, /* catalog: the map version */
-    TL_META_INDEX_VSCHEMA = 4,     /* catalog: vschema entries */
-    TL_META_INDEX_SEQUENCE = 5,    /* sequences: descriptions */
-    TL_META_INDEX_SEQ_VALUE = 6,   /* sequences: last_value, is_called */
-    TL_META_INDEX_NODE = 16,       /* registry: node records */
-    TL_META_INDEX_SHARD = 17,      /* registry: shard records */
-    TL_META_INDEX_SETTINGS = 18,   /* registry: cluster settings */
-    TL_META_INDEX_ROUTER = 20,     /* routers: incarnation and lease */
+    TL_META_INDEX_TABLE = 1,          /* catalog: table descriptions */
+    TL_META_INDEX_NEXT_ID = 2,        /* catalog: the table id counter */
+    TL_META_INDEX_MAP_VERSION = 3,    /* catalog: the map version */
+    TL_META_INDEX_VSCHEMA = 4,        /* catalog: vschema entries */
+    TL_META_INDEX_SEQUENCE = 5,       /* sequences: descriptions */
+    TL_META_INDEX_SEQ_VALUE = 6,      /* sequences: last_value, is_called */
+    TL_META_INDEX_NODE = 16,          /* registry: node records */
+    TL_META_INDEX_SHARD = 17,         /* registry: shard records */
+    TL_META_INDEX_SETTINGS = 18,      /* registry: cluster settings */
+    TL_META_INDEX_ROUTER = 20,        /* routers: incarnation and lease */
+    TL_META_INDEX_GC_SAFE_POINT = 21, /* GC: the safe point */
+    TL_META_INDEX_GC_HOLD = 22,       /* GC: holds (CDC, backups) */
 };
+/** One past the last GC index: [prefix(0, TL_META_INDEX_ROUTER),
+ * prefix(0, TL_META_GC_END)) holds every row the safe point depends on. */
+#define TL_META_GC_END 23
+/** The GC window when the settings name none: 10 minutes, TiDB's default
+ * tikv_gc_life_time, long enough for a slow report and a long query,
+ * short enough that a hot key's history stays small. */
+#define TL_META_GC_WINDOW_DEFAULT_MS 600000
+/** The shortest GC window honoured: twice a router's renewal period, so
+ * a transaction's start is reported before the window passes it. */
+#define TL_META_GC_WINDOW_MIN_MS 2000
 /** One past the last registry index: registry rows are the keys in
  * [prefix(0, TL_META_INDEX_NODE), prefix(0, TL_META_REGISTRY_END)). */
 #define TL_META_REGISTRY_END 19
@@ -129,6 +153,13 @@ void tl_meta_key_seq_value(struct tl_buf *key, uint32_t id);
  * Cannot fail. */
 void tl_meta_key_registry(struct tl_buf *key, enum tl_meta_index index,
                           uint32_t id);
+
+/** Append the key of the GC safe point: prefix(0, 21). Cannot fail. */
+void tl_meta_key_gc_safe_point(struct tl_buf *key);
+
+/** Append the key of GC hold @holder (borrowed, NUL-terminated):
+ * prefix(0, 22) | text holder. Cannot fail. */
+void tl_meta_key_gc_hold(struct tl_buf *key, const char *holder);
 
 /** Set @start and @end (over their contents) to the range
  * [prefix(0, @index), the first key past every key under @index): every

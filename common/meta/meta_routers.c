@@ -12,7 +12,8 @@
 
 /* The schema version of the row (meta_keys.c's META_ROW_VERSION). */
 #define ROUTER_ROW_VERSION 1
-#define ROUTER_ROW_COLUMNS 4
+#define ROUTER_ROW_COLUMNS 5
+#define ROUTER_ROW_MIN_COLUMNS 4 /* rows of routers before the fifth */
 
 void
 tl_meta_key_router(struct tl_buf *key, uint32_t id)
@@ -33,7 +34,9 @@ tl_meta_router_encode(struct tl_buf *row, const struct tl_meta_router *r)
         tl_value_int(TL_TYPE_INT8, (int64_t)r->incarnation),
         tl_value_text(TL_TYPE_TEXT, r->addr, (uint32_t)len),
         tl_value_int(TL_TYPE_INT8, r->lease_expires_ms),
+        tl_value_int(TL_TYPE_INT8, (int64_t)r->oldest_txn_ts),
     };
+    assert(r->oldest_txn_ts <= INT64_MAX);
     tl_row_encode(v, ROUTER_ROW_COLUMNS, ROUTER_ROW_VERSION, row);
 }
 
@@ -43,11 +46,13 @@ tl_meta_router_decode(const uint8_t *p, size_t len, struct tl_meta_router *r)
     struct tl_value v[ROUTER_ROW_COLUMNS];
     size_t got;
     if (tl_row_decode(p, len, v, ROUTER_ROW_COLUMNS, &got) != 0 ||
-        got < ROUTER_ROW_COLUMNS)
+        got < ROUTER_ROW_MIN_COLUMNS)
         return TL_ECORRUPT;
-    for (int i = 0; i < ROUTER_ROW_COLUMNS; i++)
+    for (size_t i = 0; i < got && i < ROUTER_ROW_COLUMNS; i++)
         if (v[i].is_null)
             return TL_ECORRUPT;
+    if (got >= 5 && (!tl_type_is_int(v[4].type) || v[4].u.i < 0))
+        return TL_ECORRUPT;
     if (!tl_type_is_int(v[0].type) || v[0].u.i < 0 ||
         v[0].u.i > (int64_t)UINT32_MAX || !tl_type_is_int(v[1].type) ||
         v[1].u.i <= 0 || !tl_type_has_text(v[2].type) ||
@@ -58,6 +63,7 @@ tl_meta_router_decode(const uint8_t *p, size_t len, struct tl_meta_router *r)
     memcpy(r->addr, v[2].u.s.p, v[2].u.s.len);
     r->addr[v[2].u.s.len] = '\0';
     r->lease_expires_ms = v[3].u.i;
+    r->oldest_txn_ts = got >= 5 ? (uint64_t)v[4].u.i : 0;
     return 0;
 }
 

@@ -12,6 +12,12 @@
  *                           changes, with no counter of its own
  *   address (text)          host:port its clients connect to
  *   lease expiry (int8)     wall-clock milliseconds since the epoch
+ *   oldest transaction      the start timestamp of the oldest transaction
+ *     (int8)                open in one of its sessions when it wrote the
+ *                           row (0: none); absent in rows of older
+ *                           routers (read as 0). The meta group's leader
+ *                           holds the GC safe point at or below the
+ *                           oldest of the live routers' (node/gc.c)
  *
  * and renews the lease (TL_META_ROUTER_RENEW_MS) with a conditional write
  * that expects the row it wrote last, so a router that lost its record to
@@ -50,6 +56,7 @@ struct tl_meta_router {
     uint64_t incarnation;     /* an oracle timestamp, > 0 */
     int64_t lease_expires_ms; /* wall clock, ms since the epoch */
     char addr[TL_META_ROUTER_ADDR_MAX + 1];
+    uint64_t oldest_txn_ts; /* 0: no open transaction */
 };
 
 /* What a record says of one incarnation at one time. */
@@ -64,7 +71,7 @@ enum tl_meta_router_liveness {
 void tl_meta_key_router(struct tl_buf *key, uint32_t id);
 
 /** Append the row of @r (borrowed): router id, incarnation, address,
- * lease expiry. The address must hold at most
+ * lease expiry, oldest open transaction. The address must hold at most
  * TL_META_ROUTER_ADDR_MAX bytes (asserted). Cannot fail. */
 void tl_meta_router_encode(struct tl_buf *row, const struct tl_meta_router *r);
 
@@ -72,7 +79,9 @@ void tl_meta_router_encode(struct tl_buf *row, const struct tl_meta_router *r);
  * untouched) unless the row has at least four columns: a non-NULL integer
  * router id in 0..UINT32_MAX, a non-NULL integer incarnation > 0, non-NULL
  * text of at most TL_META_ROUTER_ADDR_MAX bytes, a non-NULL integer
- * expiry. Later columns are ignored (room for more). */
+ * expiry; a fifth, when present, must be a non-NULL integer >= 0 (the
+ * oldest transaction; absent: 0). Later columns are ignored (room for
+ * more). */
 int tl_meta_router_decode(const uint8_t *p, size_t len,
                           struct tl_meta_router *r);
 

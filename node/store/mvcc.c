@@ -63,6 +63,16 @@ is_write_of(const char *k, size_t klen, const void *key, size_t key_len)
            memcmp(k + 1, key, key_len) == 0;
 }
 
+/* Whether user key @key is a transaction's record (router/txn/coord.h:
+ * 0xFE, the shard, the start timestamp): GC keeps its write records,
+ * which are how resolvers learn the transaction's fate. */
+static bool
+is_txn_record(const void *key, size_t key_len)
+{
+    return key_len == MVCC_RECORD_KEY_LEN &&
+           ((const uint8_t *)key)[0] == MVCC_RECORD_PREFIX;
+}
+
 static void
 lock_encode(const struct mvcc_lock *lk, char **out, size_t *len)
 {
@@ -608,6 +618,13 @@ mvcc_gc_key(struct store *st, struct store_cf *cf, struct store_batch *b,
     uint64_t n = 0;
     int rv = 0;
 
+    if (is_txn_record(key, key_len)) {
+        store_iter_destroy(it);
+        free(k);
+        if (n_removed != NULL)
+            *n_removed = 0;
+        return 0;
+    }
     /* From the newest record at or below the safe point, older first. */
     store_iter_seek(it, k, klen);
     for (; store_iter_valid(it); store_iter_next(it)) {
@@ -645,6 +662,114 @@ mvcc_gc_key(struct store *st, struct store_cf *cf, struct store_batch *b,
     if (n_removed != NULL)
         *n_removed = n;
     return rv;
+}
+
+/* ------------------------------------------------------------ GC filter */
+
+/* One compaction's view of GC: the write records of each user key arrive
+ * newest first (~commit_ts), after its data and lock records ('D' < 'L' <
+ * 'W'). Of the records at or below the safe point, the first PUT or
+ * DELETE seen is what reads at the safe point see: it stays (a DELETE
+ * goes only when the compaction reads every file, so that no older
+ * version of the key can be left in a file this compaction did not see:
+ * removing the DELETE would uncover it); LOCK / ROLLBACK records and
+ * every older version go. Keeping the first one seen is safe even when a
+ * newer one lives in another file: that one is kept there too (each
+ * compaction keeps the newest it sees), so every dropped version always
+ * has a kept newer one at or below the safe point. */
+struct gc_filter {
+    struct store_cf *cf;
+    uint64_t sp;
+    bool full;
+    char *cur; /* 'W' + the current user key */
+    size_t cur_len, cur_cap;
+    bool seen;     /* the current key's visible record at sp passed */
+    bool keep_all; /* the current key is a transaction's record */
+    char *dkey;
+    size_t dkey_cap;
+};
+
+static void *
+gc_begin(void *arg, struct store_cf *cf, uint64_t floor, bool full)
+{
+    struct gc_filter *f = calloc(1, sizeof *f);
+    (void)arg;
+    if (f == NULL)
+        abort();
+    f->cf = cf;
+    f->sp = floor;
+    f->full = full;
+    return f;
+}
+
+static bool
+gc_drop(void *state, struct store_batch *deferred, const char *key,
+        size_t key_len, const char *val, size_t val_len)
+{
+    struct gc_filter *f = state;
+    struct wrec w;
+    size_t ulen;
+
+    if (key_len <= 1 + TS_LEN || key[0] != 'W')
+        return false;        /* locks, data, reserved keys */
+    ulen = key_len - TS_LEN; /* 'W' + user key */
+    if (ulen != f->cur_len || memcmp(key, f->cur, ulen) != 0) {
+        if (ulen > f->cur_cap) {
+            f->cur = realloc(f->cur, ulen);
+            if (f->cur == NULL)
+                abort();
+            f->cur_cap = ulen;
+        }
+        memcpy(f->cur, key, ulen);
+        f->cur_len = ulen;
+        f->seen = false;
+        f->keep_all = is_txn_record(key + 1, ulen - 1);
+    }
+    if (f->keep_all)
+        return false;
+    if (key_ts(key, key_len) > f->sp)
+        return false;
+    if (wrec_decode(key, key_len, val, val_len, &w) != 0)
+        return false; /* not ours to judge */
+    if (w.kind != MVCC_PUT && w.kind != MVCC_DELETE)
+        return true; /* LOCK / ROLLBACK: needed only above sp */
+    if (!f->seen) {
+        f->seen = true;
+        return w.kind == MVCC_DELETE && f->full;
+    }
+    if (w.kind == MVCC_PUT && !w.inline_val) {
+        if (key_len > f->dkey_cap) {
+            f->dkey = realloc(f->dkey, key_len);
+            if (f->dkey == NULL)
+                abort();
+            f->dkey_cap = key_len;
+        }
+        size_t dl =
+            mvcc_encode_key('D', key + 1, ulen - 1, w.start_ts, f->dkey);
+        store_batch_delete(deferred, f->cf, f->dkey, dl);
+    }
+    return true;
+}
+
+static void
+gc_end(void *state)
+{
+    struct gc_filter *f = state;
+    free(f->cur);
+    free(f->dkey);
+    free(f);
+}
+
+static const struct store_filter_ops gc_ops = {
+    .begin = gc_begin,
+    .drop = gc_drop,
+    .end = gc_end,
+};
+
+void
+mvcc_gc_install(struct store *st)
+{
+    store_set_filter(st, &gc_ops, NULL);
 }
 
 /* ------------------------------------------------------------ views */

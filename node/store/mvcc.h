@@ -47,7 +47,13 @@
  * at S or later can no longer see: of the records with commit_ts <= S it
  * keeps only the newest, and that one too when it is a DELETE (or LOCK /
  * ROLLBACK: those are needed only above S). Locks are never collected
- * here (resolving them is the transaction layer's).
+ * here (resolving them is the transaction layer's), nor are the records
+ * of transactions (user keys of MVCC_RECORD_KEY_LEN bytes starting with
+ * MVCC_RECORD_PREFIX: router/txn/coord.h): a lock left below S by a
+ * coordinator that died is resolved through its record, which must still
+ * say how the transaction ended. (Collecting records needs every lock
+ * below S resolved first, as TiKV's GC does: not done yet, so records
+ * stay, a few bytes per transaction.)
  *
  * Reads of one key walk its write records newest first from R: the cost
  * is the number of LOCK/ROLLBACK records between R and the visible
@@ -65,6 +71,11 @@
 #include "node/store/store.h"
 
 #define MVCC_INLINE_MAX 255
+
+/* A transaction's record key (router/txn/coord.h): 0xFE, the shard (4
+ * bytes), the start timestamp (8). */
+#define MVCC_RECORD_PREFIX 0xFE
+#define MVCC_RECORD_KEY_LEN 13
 
 /* A read of the newest committed version of every key. It reports no
  * lock: on one shard it orders itself before every commit not yet
@@ -224,6 +235,16 @@ int mvcc_write_at(struct store *st, struct store_cf *cf, struct store_batch *b,
 int mvcc_gc_key(struct store *st, struct store_cf *cf, struct store_batch *b,
                 const void *key, size_t key_len, uint64_t safe_point,
                 uint64_t *n_removed);
+
+/** Install the GC compaction filter on every shard column family of @st:
+ * once a column family has a safe point (store_cf_set_gc_floor(), raised
+ * by the node as the meta group's GC safe point moves), each compaction
+ * drops what mvcc_gc_key() would (a DELETE at the safe point only when
+ * the compaction reads every file), and the data records of the PUTs it
+ * drops after the compaction (store_flush_deferred()). A read at a
+ * timestamp below the column family's safe point must be refused by the
+ * caller: the versions it would see may be gone. Cannot fail. */
+void mvcc_gc_install(struct store *st);
 
 /* ---- scans */
 

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <rocksdb/c.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,21 @@
 #define STORE_MEMTABLE_BYTES ((size_t)256 << 20)
 
 /* One column family: its handle and name, allocated once and freed by
- * store_close() only. */
+ * store_close() only (after the database closed: a compaction may run
+ * this column family's filter until then). */
 struct store_cf {
+    struct store *st; /* the owner */
     rocksdb_column_family_handle_t *h;
     char *name;
+    /* The compaction filter's floor (store_cf_set_gc_floor): any thread. */
+    _Atomic uint64_t gc_floor;
+};
+
+/* Deletions a compaction filter asked for, written after the compaction
+ * (store_flush_deferred()): a list under the store's mutex. */
+struct deferred {
+    struct store_batch *b;
+    struct deferred *next;
 };
 
 struct store {
@@ -31,9 +43,14 @@ struct store {
     rocksdb_writeoptions_t *wopts;      /* WAL on, no sync: raft's log is */
     rocksdb_writeoptions_t *wopts_sync; /* WAL on, synced */
     rocksdb_readoptions_t *ropts;
-    pthread_mutex_t mu; /* guards n_cfs and cfs (they grow) */
+    pthread_mutex_t mu; /* guards n_cfs, cfs (they grow), the filter
+                           and the deferred deletions */
     size_t n_cfs;
-    struct store_cf **cfs; /* owned; cfs[0] is "default" */
+    struct store_cf **cfs;               /* owned; cfs[0] is "default" */
+    const struct store_filter_ops *fops; /* NULL: no filtering */
+    void *farg;
+    struct deferred *deferred;
+    uint64_t n_deferred; /* deletions waiting in the list */
 };
 
 struct store_batch {
@@ -157,15 +174,31 @@ collect_cf_names(struct store *st, const char *path, const uint32_t *shards,
     }
 }
 
-/* Append a column family (handle and name, taken) to st->cfs. */
+/* A new column family record named @name (taken), not yet opened. */
 static struct store_cf *
-add_cf(struct store *st, rocksdb_column_family_handle_t *h, char *name)
+new_cf(struct store *st, char *name)
 {
-    struct store_cf *cf = malloc(sizeof *cf);
+    struct store_cf *cf = calloc(1, sizeof *cf);
     if (cf == NULL)
         abort();
-    cf->h = h;
+    cf->st = st;
     cf->name = name;
+    atomic_init(&cf->gc_floor, 0);
+    return cf;
+}
+
+static void
+free_cf(struct store_cf *cf)
+{
+    free(cf->name);
+    free(cf);
+}
+
+/* Append @cf (opened as @h) to st->cfs. */
+static struct store_cf *
+add_cf(struct store *st, struct store_cf *cf, rocksdb_column_family_handle_t *h)
+{
+    cf->h = h;
     pthread_mutex_lock(&st->mu);
     st->cfs = realloc(st->cfs, (st->n_cfs + 1) * sizeof *st->cfs);
     if (st->cfs == NULL)
@@ -175,6 +208,186 @@ add_cf(struct store *st, rocksdb_column_family_handle_t *h, char *name)
     return cf;
 }
 
+/* ------------------------------------------------------------ filters */
+
+/* One compaction's filter: the owner's state, and the deletions it asks
+ * for after the compaction. */
+struct cfilter {
+    struct store_cf *cf;
+    const struct store_filter_ops *ops; /* NULL: keeps everything */
+    void *state;
+    struct store_batch *deferred;
+};
+
+static unsigned char
+cfilter_filter(void *p, int level, const char *key, size_t key_len,
+               const char *val, size_t val_len, char **new_val, size_t *new_len,
+               unsigned char *changed)
+{
+    struct cfilter *f = p;
+    (void)level;
+    (void)new_val;
+    (void)new_len;
+    *changed = 0;
+    if (f->ops == NULL)
+        return 0;
+    return f->ops->drop(f->state, f->deferred, key, key_len, val, val_len) ? 1
+                                                                           : 0;
+}
+
+static void
+cfilter_destroy(void *p)
+{
+    struct cfilter *f = p;
+    struct store *st = f->cf->st;
+    if (f->ops != NULL)
+        f->ops->end(f->state);
+    int n = rocksdb_writebatch_count(f->deferred->wb);
+    if (n > 0) {
+        struct deferred *d = malloc(sizeof *d);
+        if (d == NULL)
+            abort();
+        d->b = f->deferred;
+        pthread_mutex_lock(&st->mu);
+        d->next = st->deferred;
+        st->deferred = d;
+        st->n_deferred += (uint64_t)n;
+        pthread_mutex_unlock(&st->mu);
+    } else {
+        store_batch_destroy(f->deferred);
+    }
+    free(f);
+}
+
+static const char *
+cfilter_name(void *p)
+{
+    (void)p;
+    return "talus-store-filter";
+}
+
+/* A filter for one compaction of column family @p: the owner's state
+ * when a floor is set, else one that keeps everything. */
+static rocksdb_compactionfilter_t *
+factory_create(void *p, rocksdb_compactionfiltercontext_t *ctx)
+{
+    struct store_cf *cf = p;
+    struct store *st = cf->st;
+    struct cfilter *f = calloc(1, sizeof *f);
+    uint64_t floor = atomic_load(&cf->gc_floor);
+    if (f == NULL)
+        abort();
+    f->cf = cf;
+    f->deferred = store_batch_create();
+    pthread_mutex_lock(&st->mu);
+    const struct store_filter_ops *ops = st->fops;
+    void *arg = st->farg;
+    pthread_mutex_unlock(&st->mu);
+    if (ops != NULL && floor != 0) {
+        bool full = rocksdb_compactionfiltercontext_is_full_compaction(ctx);
+        f->state = ops->begin(arg, cf, floor, full);
+        f->ops = f->state != NULL ? ops : NULL;
+    }
+    return rocksdb_compactionfilter_create(f, cfilter_destroy, cfilter_filter,
+                                           cfilter_name);
+}
+
+static void
+factory_destroy(void *p)
+{
+    (void)p; /* the column family record is the store's */
+}
+
+static const char *
+factory_name(void *p)
+{
+    (void)p;
+    return "talus-store-filter-factory";
+}
+
+/* Options for column family @cf (caller destroys them): the store's, with
+ * a filter factory of its own on a shard's column family. */
+static rocksdb_options_t *
+cf_options(struct store *st, struct store_cf *cf)
+{
+    rocksdb_options_t *o = rocksdb_options_create_copy(st->opts);
+    if (strncmp(cf->name, "shard-", 6) == 0)
+        rocksdb_options_set_compaction_filter_factory(
+            o, rocksdb_compactionfilterfactory_create(
+                   cf, factory_destroy, factory_create, factory_name));
+    return o;
+}
+
+void
+store_set_filter(struct store *st, const struct store_filter_ops *ops,
+                 void *arg)
+{
+    pthread_mutex_lock(&st->mu);
+    st->fops = ops;
+    st->farg = arg;
+    pthread_mutex_unlock(&st->mu);
+}
+
+void
+store_cf_set_gc_floor(struct store_cf *cf, uint64_t floor)
+{
+    uint64_t cur = atomic_load(&cf->gc_floor);
+    while (floor > cur &&
+           !atomic_compare_exchange_weak(&cf->gc_floor, &cur, floor))
+        ;
+}
+
+uint64_t
+store_cf_gc_floor(const struct store_cf *cf)
+{
+    return atomic_load(&((struct store_cf *)cf)->gc_floor);
+}
+
+int
+store_flush_deferred(struct store *st, uint64_t *n_written)
+{
+    char err[256];
+    int rv = 0;
+    uint64_t n = 0;
+
+    pthread_mutex_lock(&st->mu);
+    struct deferred *d = st->deferred;
+    st->deferred = NULL;
+    n = st->n_deferred;
+    st->n_deferred = 0;
+    pthread_mutex_unlock(&st->mu);
+    while (d != NULL) {
+        struct deferred *next = d->next;
+        if (rv == 0) {
+            rv = store_write(st, d->b, false, err, sizeof err);
+            if (rv != 0)
+                tl_error("store", "event=deferred_write_failed err=\"%s\"",
+                         err);
+        }
+        store_batch_destroy(d->b);
+        free(d);
+        d = next;
+    }
+    if (n_written != NULL)
+        *n_written = rv == 0 ? n : 0;
+    return rv;
+}
+
+int
+store_compact(struct store *st, struct store_cf *cf)
+{
+    rocksdb_compactoptions_t *o = rocksdb_compactoptions_create();
+    /* Rewrite the last level too, so the filter sees every file. */
+    rocksdb_compactoptions_set_bottommost_level_compaction(o, 2 /* kForce */);
+    /* Twice: RocksDB picks the levels to go through when the call starts,
+     * so the output of a background compaction still running then (a
+     * level it did not count) is rewritten only by the second pass. */
+    for (int pass = 0; pass < 2; pass++)
+        rocksdb_compact_range_cf_opt(st->db, cf->h, o, NULL, 0, NULL, 0);
+    rocksdb_compactoptions_destroy(o);
+    return store_flush_deferred(st, NULL);
+}
+
 static int
 open_db(struct store *st, const char *path, char **names, size_t n_names,
         char *errbuf, size_t errlen)
@@ -182,23 +395,32 @@ open_db(struct store *st, const char *path, char **names, size_t n_names,
     char *err = NULL;
     const rocksdb_options_t **cf_opts = calloc(n_names, sizeof *cf_opts);
     rocksdb_column_family_handle_t **hs = calloc(n_names, sizeof *hs);
-    if (cf_opts == NULL || hs == NULL)
+    struct store_cf **cfs = calloc(n_names, sizeof *cfs);
+    if (cf_opts == NULL || hs == NULL || cfs == NULL)
         abort();
-    for (size_t i = 0; i < n_names; i++)
-        cf_opts[i] = st->opts;
+    for (size_t i = 0; i < n_names; i++) {
+        cfs[i] = new_cf(st, names[i]);
+        cf_opts[i] = cf_options(st, cfs[i]);
+    }
     st->db = rocksdb_open_column_families(st->opts, path, (int)n_names,
                                           (const char *const *)names, cf_opts,
                                           hs, &err);
+    for (size_t i = 0; i < n_names; i++)
+        names[i] = NULL; /* the records own them now, even on failure */
+    for (size_t i = 0; i < n_names; i++)
+        rocksdb_options_destroy((rocksdb_options_t *)cf_opts[i]);
     free(cf_opts);
     if (err != NULL) {
+        for (size_t i = 0; i < n_names; i++)
+            free_cf(cfs[i]);
+        free(cfs);
         free(hs);
         take_error(err, errbuf, errlen);
         return TL_EIO;
     }
-    for (size_t i = 0; i < n_names; i++) {
-        add_cf(st, hs[i], names[i]);
-        names[i] = NULL;
-    }
+    for (size_t i = 0; i < n_names; i++)
+        add_cf(st, cfs[i], hs[i]);
+    free(cfs);
     free(hs);
     return 0;
 }
@@ -259,13 +481,18 @@ store_close(struct store *st)
 {
     if (st == NULL)
         return;
-    for (size_t i = 0; i < st->n_cfs; i++) {
+    for (size_t i = 0; i < st->n_cfs; i++)
         rocksdb_column_family_handle_destroy(st->cfs[i]->h);
-        free(st->cfs[i]->name);
-        free(st->cfs[i]);
-    }
     rocksdb_close(st->db);
+    /* Compactions (and their filters) are over: the records can go. */
+    for (size_t i = 0; i < st->n_cfs; i++)
+        free_cf(st->cfs[i]);
     free(st->cfs);
+    for (struct deferred *d = st->deferred, *next; d != NULL; d = next) {
+        next = d->next;
+        store_batch_destroy(d->b);
+        free(d);
+    }
     rocksdb_writeoptions_destroy(st->wopts);
     rocksdb_writeoptions_destroy(st->wopts_sync);
     rocksdb_readoptions_destroy(st->ropts);
@@ -311,14 +538,18 @@ store_ensure_shard_cf(struct store *st, uint32_t shard, struct store_cf **out)
         return 0;
     }
     snprintf(name, sizeof name, "shard-%u", shard);
-    h = rocksdb_create_column_family(st->db, st->opts, name, &err);
+    cf = new_cf(st, strdup(name));
+    rocksdb_options_t *o = cf_options(st, cf);
+    h = rocksdb_create_column_family(st->db, o, name, &err);
+    rocksdb_options_destroy(o);
     if (err != NULL) {
         tl_error("store", "event=create_cf_failed shard=%u err=\"%s\"", shard,
                  err);
         rocksdb_free(err);
+        free_cf(cf);
         return TL_EIO;
     }
-    *out = add_cf(st, h, strdup(name));
+    *out = add_cf(st, cf, h);
     return 0;
 }
 

@@ -231,6 +231,55 @@ int store_estimate_keys(struct store *st, struct store_cf *cf,
                         uint64_t deadline_ns, store_count_fn count,
                         uint64_t *out, bool *estimated);
 
+/* ---- compaction filter and manual compaction
+ *
+ * Every shard's column family ("shard-<s>") gets a compaction filter made
+ * fresh for each compaction by a factory of its own (RocksDB runs one
+ * (sub)compaction on one thread, keys in order), so the filter's per-key
+ * state is per compaction. It asks the owner registered with
+ * store_set_filter() (the MVCC layer: mvcc_gc_install()) about every key
+ * once the column family has a floor (store_cf_set_gc_floor(); 0, the
+ * start: keep everything). The filter sees one key at a time; deletions
+ * of other keys it wants (MVCC data records of collected versions) are
+ * queued and written by store_flush_deferred(). RocksDB runs filters
+ * regardless of snapshots: a filter must drop only what no read that is
+ * still allowed can see. Flushes do not filter. */
+
+/* What a filter owner answers (any compaction thread). */
+struct store_filter_ops {
+    /** State for one compaction of @cf at floor @floor (> 0); @full: the
+     * compaction reads every file of the column family. NULL: keep
+     * everything in this compaction. */
+    void *(*begin)(void *arg, struct store_cf *cf, uint64_t floor, bool full);
+    /** Whether to drop @key/@val; deletions of other keys go into
+     * @deferred (written after the compaction). */
+    bool (*drop)(void *state, struct store_batch *deferred, const char *key,
+                 size_t key_len, const char *val, size_t val_len);
+    /** The compaction is over: free @state. */
+    void (*end)(void *state);
+};
+
+/** Register @ops (static) with @arg as the filter owner of every shard
+ * column family (NULL: none). Cannot fail. */
+void store_set_filter(struct store *st, const struct store_filter_ops *ops,
+                      void *arg);
+
+/** Raise @cf's filter floor to @floor (never lowers it). Any thread;
+ * cannot fail. */
+void store_cf_set_gc_floor(struct store_cf *cf, uint64_t floor);
+/** @cf's filter floor (0: none). Any thread; cannot fail. */
+uint64_t store_cf_gc_floor(const struct store_cf *cf);
+
+/** Write the deletions filters queued so far; *@n_written (if not NULL)
+ * counts them. TL_EIO (logged; the rest are dropped: the records they
+ * name are unreachable, a later GC of a key cannot find them again). */
+int store_flush_deferred(struct store *st, uint64_t *n_written);
+
+/** Compact all of @cf now (memtable flushed, every level rewritten
+ * through the filter, the last one too), then store_flush_deferred().
+ * Blocks until done: tests, benchmarks and operators. TL_EIO. */
+int store_compact(struct store *st, struct store_cf *cf);
+
 /* ---- helpers */
 
 /** Create directory @path and its missing parents (mode 0755). TL_EIO

@@ -50,6 +50,60 @@ struct incarnation {
     bool superseded;           /* a newer incarnation took the id */
 };
 
+/* The open transactions of every router of the process: (router, start
+ * ts) pairs, under txn_mu. A few per session at most. */
+struct open_txn {
+    const struct router *r;
+    uint64_t start_ts;
+};
+static pthread_mutex_t txn_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct open_txn *open_txns;
+static size_t n_open_txns, cap_open_txns;
+
+void
+incarnation_txn_open(struct router *r, uint64_t start_ts)
+{
+    pthread_mutex_lock(&txn_mu);
+    if (n_open_txns == cap_open_txns) {
+        cap_open_txns = cap_open_txns ? cap_open_txns * 2 : 64;
+        open_txns = realloc(open_txns, cap_open_txns * sizeof *open_txns);
+        if (open_txns == NULL)
+            abort();
+    }
+    open_txns[n_open_txns++] = (struct open_txn){r, start_ts};
+    pthread_mutex_unlock(&txn_mu);
+}
+
+void
+incarnation_txn_close(struct router *r, uint64_t start_ts)
+{
+    pthread_mutex_lock(&txn_mu);
+    for (size_t i = 0; i < n_open_txns; i++)
+        if (open_txns[i].r == r && open_txns[i].start_ts == start_ts) {
+            open_txns[i] = open_txns[--n_open_txns];
+            break;
+        }
+    if (n_open_txns == 0) {
+        free(open_txns);
+        open_txns = NULL;
+        cap_open_txns = 0;
+    }
+    pthread_mutex_unlock(&txn_mu);
+}
+
+uint64_t
+incarnation_oldest_txn(const struct router *r)
+{
+    uint64_t oldest = 0;
+    pthread_mutex_lock(&txn_mu);
+    for (size_t i = 0; i < n_open_txns; i++)
+        if (open_txns[i].r == r &&
+            (oldest == 0 || open_txns[i].start_ts < oldest))
+            oldest = open_txns[i].start_ts;
+    pthread_mutex_unlock(&txn_mu);
+    return oldest;
+}
+
 static int64_t
 wall_ms(void)
 {
@@ -209,6 +263,7 @@ register_new(struct incarnation *inc)
     if (rv == 0) {
         rec.incarnation = ts;
         rec.lease_expires_ms = wall_ms() + TL_META_ROUTER_LEASE_MS;
+        rec.oldest_txn_ts = incarnation_oldest_txn(inc->r);
         tl_meta_router_encode(&row, &rec);
         rv = write_record(inc, TALUS__MUTATION__KIND__PUT, &row,
                           old_row.len > 0 ? &old_row : NULL, deadline, &err);
@@ -285,6 +340,7 @@ renew(struct incarnation *inc)
     tl_error_clear(&err);
     tl_buf_init(&row);
     rec.lease_expires_ms = wall_ms() + TL_META_ROUTER_LEASE_MS;
+    rec.oldest_txn_ts = incarnation_oldest_txn(inc->r);
     tl_meta_router_encode(&row, &rec);
     int rv = write_record(inc, TALUS__MUTATION__KIND__PUT, &row, &inc->row,
                           router_now_ms() + TICK_BUDGET_MS, &err);

@@ -16,8 +16,14 @@
  * incarnation_stop() deletes the record (a router that dies leaves it to
  * expire).
  *
+ * The record also reports the start timestamp of the oldest transaction
+ * open in any session of this router (0: none), refreshed with every
+ * renewal: the meta group's leader keeps the GC safe point at or below
+ * it while the lease lives (node/gc.c). Sessions tell it with
+ * incarnation_txn_open() / incarnation_txn_close().
+ *
  * Threads: incarnation_start() and incarnation_stop() from the main
- * thread; incarnation_current() from any. */
+ * thread; incarnation_current() and the transaction calls from any. */
 #ifndef TL_ROUTER_INCARNATION_H
 #define TL_ROUTER_INCARNATION_H
 
@@ -42,6 +48,18 @@ int incarnation_start(struct router *r, const char *addr,
  * through, and after the router was superseded. Thread-safe; cannot
  * fail. */
 uint64_t incarnation_current(const struct incarnation *inc);
+
+/** Transaction @start_ts of a session of router @r opened: it holds the
+ * GC safe point from the next renewal on. Works without an incarnation
+ * (before one is registered, in unit tests). Any thread; aborts if out of
+ * memory. */
+void incarnation_txn_open(struct router *r, uint64_t start_ts);
+/** Transaction @start_ts of router @r ended (once per open). Any
+ * thread; cannot fail. */
+void incarnation_txn_close(struct router *r, uint64_t start_ts);
+/** The start timestamp of the oldest open transaction of @r, 0 when none.
+ * Any thread; cannot fail. */
+uint64_t incarnation_oldest_txn(const struct router *r);
 
 /** Stop renewing, delete the record if this incarnation still holds it
  * (waiting at most about 2 s for the meta group), and free @inc. A

@@ -220,6 +220,23 @@ settle_interrupted(struct gather_call *c)
     c->interrupted = true;
 }
 
+/* Under talus.as_of (time travel) a data shard's request reads at
+ * @as_of: a transaction's or a snapshot's view moved back, or a snapshot
+ * of its own (writes are refused before any request is built). */
+static void
+read_as_of(struct sql_stmt *st, struct gather_call *c, uint64_t as_of)
+{
+    if (c->shard == TL_META_GROUP || c->shard >= TL_MAX_SHARDS)
+        return;
+    if (c->req.txn == NULL) {
+        c->req.txn = tl_arena_alloc(st->a, sizeof(*c->req.txn));
+        talus__txn_info__init(c->req.txn);
+        c->req.txn->start_ts = as_of;
+    }
+    c->req.txn->has_read_ts = 1;
+    c->req.txn->read_ts = as_of;
+}
+
 /* Call states in gather_run(). */
 enum {
     CALL_SETTLED,  /* rv/resp (or interrupted) hold the result */
@@ -236,6 +253,7 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
         abort();
     int64_t deadline = call_deadline(st);
     bool stop = interrupted(st);
+    uint64_t as_of = sql_stmt_as_of(st);
     for (size_t i = 0; i < n; i++) {
         struct gather_call *c = &calls[i];
         /* A preset id ties calls together (the two phases of a modify). */
@@ -249,6 +267,8 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
                 c->req.body_case == TALUS__REQUEST__BODY_WRITE ||
                     c->req.body_case == TALUS__REQUEST__BODY_MODIFY,
                 st->a);
+        if (as_of != 0)
+            read_as_of(st, c, as_of);
         if (c->req.body_case == TALUS__REQUEST__BODY_WRITE) {
             c->req.write->has_request_id = 1;
             c->req.write->request_id = c->req.request_id;

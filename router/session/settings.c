@@ -168,6 +168,12 @@ set_value(struct sql_stmt *st, const PgQuery__VariableSetStmt *vs, bool local)
     if (d != NULL && sql_guc_readonly(d))
         return sql_error(st, TL_EINVAL, TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM,
                          "parameter \"%s\" cannot be changed", d->name);
+    if (strcasecmp(vs->name, SQL_GUC_AS_OF) == 0) {
+        uint64_t ts;
+        rv = sql_guc_as_of_check(st, value, &ts);
+        if (rv != 0)
+            return rv;
+    }
     rv = local ? sql_guc_store_local(st, vs->name, value)
                : sql_guc_store(st, vs->name, value);
     if (rv == 0 && d != NULL && d->report)

@@ -10,7 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <time.h>
+
 #include "common/base/sqlstate.h"
+#include "datetime.h"
 #include "router/sql/sql_int.h"
 #include "router/txn/txn.h"
 
@@ -352,4 +355,89 @@ sql_guc_value(struct sql_stmt *st, const char *name)
         st->s->max_connections > 0)
         return tl_arena_printf(st->a, "%d", st->s->reserved_connections);
     return g->value;
+}
+
+/* ------------------------------------------------------ talus.as_of */
+
+/* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
+#define PG_EPOCH_UNIX_US INT64_C(946684800000000)
+/* Oracle timestamps: physical milliseconds << 18 | logical. */
+#define AS_OF_LOGICAL_BITS 18
+
+static int64_t
+wall_unix_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* The oracle timestamp of Unix microseconds @us: the last one of its
+ * millisecond, so every commit at or before that time is seen. */
+static uint64_t
+oracle_ts_of(int64_t us)
+{
+    uint64_t ms = (uint64_t)(us / 1000);
+    return ms << AS_OF_LOGICAL_BITS | ((UINT64_C(1) << AS_OF_LOGICAL_BITS) - 1);
+}
+
+int
+sql_guc_as_of_check(struct sql_stmt *st, const char *value, uint64_t *ts)
+{
+    struct tl_error perr;
+    int64_t pg_us;
+
+    *ts = 0;
+    if (value[0] == '\0')
+        return 0; /* SET talus.as_of = '': reads at the present */
+    tl_error_clear(&perr);
+    if (tl_datetime_parse(TL_TYPE_TIMESTAMPTZ, value, strlen(value), &pg_us,
+                          &perr) != 0 ||
+        pg_us == TL_TS_NOBEGIN || pg_us == TL_TS_NOEND) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                  "invalid value for parameter \"%s\": \"%s\"", SQL_GUC_AS_OF,
+                  value);
+        if (tl_error_is_set(&perr))
+            tl_error_detail(&st->err, "%s", perr.message);
+        tl_error_hint(&st->err, "Give a timestamp with time zone, such as "
+                                "'2026-01-31 12:00:00+00'.");
+        return TL_EINVAL;
+    }
+    int64_t us = pg_us + PG_EPOCH_UNIX_US;
+    if (us <= 0) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                  "invalid value for parameter \"%s\": \"%s\"", SQL_GUC_AS_OF,
+                  value);
+        tl_error_detail(&st->err, "The time is before 1970.");
+        return TL_EINVAL;
+    }
+    if (us > wall_unix_us()) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                  "invalid value for parameter \"%s\": \"%s\"", SQL_GUC_AS_OF,
+                  value);
+        tl_error_detail(&st->err, "The time is in the future.");
+        tl_error_hint(&st->err,
+                      "Reads as of a time see what was committed "
+                      "by then; RESET %s reads the present.",
+                      SQL_GUC_AS_OF);
+        return TL_EINVAL;
+    }
+    *ts = oracle_ts_of(us);
+    return 0;
+}
+
+uint64_t
+sql_stmt_as_of(struct sql_stmt *st)
+{
+    if (st->s == NULL)
+        return 0;
+    const struct sql_setting *v = sql_guc_setting(st->s, SQL_GUC_AS_OF);
+    int64_t pg_us;
+    if (v == NULL || v->value[0] == '\0' ||
+        tl_datetime_parse(TL_TYPE_TIMESTAMPTZ, v->value, strlen(v->value),
+                          &pg_us, NULL) != 0 ||
+        pg_us == TL_TS_NOBEGIN || pg_us == TL_TS_NOEND ||
+        pg_us + PG_EPOCH_UNIX_US <= 0)
+        return 0;
+    return oracle_ts_of(pg_us + PG_EPOCH_UNIX_US);
 }

@@ -379,6 +379,18 @@ void sql_guc_xact_end(struct sql_session *s, struct tl_arena *a,
 /** Keep @value as the session's value of @name (copied). 53200 when out
  * of memory. */
 int sql_guc_store(struct sql_stmt *st, const char *name, const char *value);
+/* Time travel (docs/transactions.md "Time travel"): while the session
+ * sets this parameter to a timestamptz, its statements read the data as
+ * committed at that time and writes are refused (25006). */
+#define SQL_GUC_AS_OF "talus.as_of"
+/** Check @value for talus.as_of: '' (the present, *@ts 0) or a finite
+ * timestamptz not in the future (*@ts: the oracle timestamp that sees
+ * what was committed by then). 22023 with a detail otherwise. */
+int sql_guc_as_of_check(struct sql_stmt *st, const char *value, uint64_t *ts);
+/** The oracle timestamp the statement reads at under talus.as_of, 0 when
+ * it is not set (a value set through set_config() that is not a valid
+ * time counts as unset). Cannot fail. */
+uint64_t sql_stmt_as_of(struct sql_stmt *st);
 /** What SHOW @name answers: the session's value, else the server's
  * (connection limits, identity) or the default; NULL for an unknown
  * parameter. May be in st->a. */

@@ -241,6 +241,13 @@ sql_xact_check_writable(struct sql_stmt *st, const char *what)
 {
     struct tl_error e;
     int rv = txn_check_writable(st->s->txn, what, &e);
+    if (rv == 0 && sql_stmt_as_of(st) != 0) {
+        /* Reading the past: nothing may be written at the present. */
+        rv = tl_error_set(&e, TL_ESQL, TL_SQLSTATE_READ_ONLY_SQL_TRANSACTION,
+                          "cannot execute %s while %s is set", what,
+                          SQL_GUC_AS_OF);
+        tl_error_hint(&e, "RESET %s to write.", SQL_GUC_AS_OF);
+    }
     return rv != 0 ? txn_failed_with(st, rv, &e) : 0;
 }
 

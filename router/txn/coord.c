@@ -36,6 +36,8 @@ static void
 reset(struct txn_coord *c)
 {
     struct router *r = c->r;
+    if (c->active)
+        incarnation_txn_close(r, c->start_ts); /* no longer holds GC */
     txn_coord_init(c, r);
 }
 
@@ -55,6 +57,7 @@ txn_coord_statement(struct txn_coord *c, bool read_committed,
         c->active = true;
         c->read_committed = read_committed;
         c->start_ts = ts;
+        incarnation_txn_open(c->r, ts); /* holds the GC safe point */
     }
     c->read_ts = ts;
     return 0;

@@ -703,9 +703,10 @@ test_router_codec(void **state)
                                 .lease_expires_ms = 1700000000000LL};
     snprintf(in.addr, sizeof in.addr, "127.0.0.1:5432");
     tl_meta_router_encode(&r, &in);
-    ASSERT_BYTES(&r, "\x01\x01\x04\x04\x0e\x04\xb4\xe2\xb3\xc5\xc6\x04\x06\x0e"
+    ASSERT_BYTES(&r, "\x01\x01\x05\x04\x0e\x04\xb4\xe2\xb3\xc5\xc6\x04\x06\x0e"
                      "127.0.0.1:5432"
-                     "\x04\x80\xa0\xab\xfe\xf9\x62");
+                     "\x04\x80\xa0\xab\xfe\xf9\x62"
+                     "\x04\x00"); /* no open transaction */
     struct tl_meta_router out;
     memset(&out, 0xAB, sizeof out);
     assert_int_equal(tl_meta_router_decode(r.data, r.len, &out), 0);
@@ -713,6 +714,12 @@ test_router_codec(void **state)
     assert_true(out.incarnation == in.incarnation);
     assert_true(out.lease_expires_ms == in.lease_expires_ms);
     assert_string_equal(out.addr, "127.0.0.1:5432");
+    assert_true(out.oldest_txn_ts == 0);
+    in.oldest_txn_ts = 0x77777777ULL;
+    tl_buf_reset(&r);
+    tl_meta_router_encode(&r, &in);
+    assert_int_equal(tl_meta_router_decode(r.data, r.len, &out), 0);
+    assert_true(out.oldest_txn_ts == 0x77777777ULL);
 
     /* Refused rows leave the output alone. */
     struct tl_value bad[4] = {
@@ -739,6 +746,30 @@ test_router_codec(void **state)
                          TL_ECORRUPT);
         assert_int_equal(out.incarnation, 0);
     }
+    /* A row of a router before the oldest-transaction column: 0. */
+    tl_buf_reset(&r);
+    tl_row_encode(bad, 4, 1, &r);
+    out.oldest_txn_ts = 99;
+    assert_int_equal(tl_meta_router_decode(r.data, r.len, &out), 0);
+    assert_true(out.oldest_txn_ts == 0);
+    /* A fifth column must be a non-negative integer. */
+    struct tl_value five[5] = {bad[0], bad[1], bad[2], bad[3],
+                               tl_value_int(TL_TYPE_INT8, -1)};
+    tl_buf_reset(&r);
+    tl_row_encode(five, 5, 1, &r);
+    assert_int_equal(tl_meta_router_decode(r.data, r.len, &out), TL_ECORRUPT);
+    five[4] = tl_value_null(TL_TYPE_INT8);
+    tl_buf_reset(&r);
+    tl_row_encode(five, 5, 1, &r);
+    assert_int_equal(tl_meta_router_decode(r.data, r.len, &out), TL_ECORRUPT);
+    /* The GC keys: prefix(0, 21) and prefix(0, 22) | text holder. */
+    tl_buf_reset(&k);
+    tl_meta_key_gc_safe_point(&k);
+    ASSERT_BYTES(&k, "\0\0\0\0\0\0\0\x15");
+    tl_buf_reset(&k);
+    tl_meta_key_gc_hold(&k, "cdc");
+    assert_int_equal(k.len > 8, 1);
+    assert_memory_equal(k.data, "\0\0\0\0\0\0\0\x16", 8);
     bad[0] = tl_value_int(TL_TYPE_INT8, (int64_t)UINT32_MAX + 1);
     tl_buf_reset(&r);
     tl_row_encode(bad, 4, 1, &r);

@@ -357,6 +357,285 @@ test_gc_keeps_visible(void **state)
     free(big);
 }
 
+/* ---- GC over generated histories: mvcc_gc_key() and the compaction
+ * filter must agree with the reads before them at and above S. */
+
+#define GEN_KEYS 24
+#define GEN_OPS 14
+#define GEN_STEP 10
+#define GEN_MAX_TS (GEN_OPS * GEN_STEP + 50)
+
+static uint64_t gen_seed;
+
+static uint32_t
+gen_rand(void)
+{
+    gen_seed = gen_seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(gen_seed >> 33);
+}
+
+/* Write a random history of puts (short and long), deletes, rollbacks,
+ * LOCK records and two-phase commits to keys "h0".."h<n>"; every third key
+ * ends with a pending lock above every timestamp of the history. */
+static void
+gen_history(struct fixture *f, uint64_t seed)
+{
+    char *big = long_value('h');
+    gen_seed = seed;
+    for (int k = 0; k < GEN_KEYS; k++) {
+        char key[16], val[32];
+        snprintf(key, sizeof key, "h%02d", k);
+        for (int i = 1; i <= GEN_OPS; i++) {
+            uint64_t ts = (uint64_t)i * GEN_STEP;
+            struct store_batch *b;
+            struct mvcc_lock lk, other;
+            uint8_t *obuf = NULL;
+            snprintf(val, sizeof val, "%s@%llu", key, (unsigned long long)ts);
+            switch (gen_rand() % 7) {
+            case 0:
+            case 1:
+                assert_int_equal(put1(f, key, val, ts), MVCC_OK);
+                break;
+            case 2:
+                assert_int_equal(put1(f, key, big, ts), MVCC_OK);
+                break;
+            case 3:
+                assert_int_equal(put1(f, key, NULL, ts), MVCC_OK);
+                break;
+            case 4:
+                assert_int_equal(prewrite(f, key, val, ts), MVCC_OK);
+                assert_int_equal(rollback(f, key, ts), MVCC_OK);
+                break;
+            case 5: /* a row lock that wrote nothing: a LOCK record */
+                lk = lock_of(ts, MVCC_LOCK, key);
+                b = store_batch_create();
+                assert_int_equal(mvcc_prewrite(f->st, f->cf, b, key,
+                                               strlen(key), &lk, NULL, 0,
+                                               &other, &obuf),
+                                 MVCC_OK);
+                free(obuf);
+                obuf = NULL;
+                write_batch(f, b);
+                assert_int_equal(commit(f, key, ts, ts + 5), MVCC_OK);
+                break;
+            default: /* two-phase, long value */
+                assert_int_equal(
+                    prewrite(f, key, gen_rand() % 2 ? big : val, ts), MVCC_OK);
+                assert_int_equal(commit(f, key, ts, ts + 5), MVCC_OK);
+                break;
+            }
+        }
+        if (k % 3 == 0)
+            assert_int_equal(prewrite(f, key, "pending", GEN_MAX_TS - 20),
+                             MVCC_OK);
+    }
+    free(big);
+}
+
+/* Every read of every key at every timestamp 0..GEN_MAX_TS. */
+static char **
+gen_reads(struct fixture *f)
+{
+    char **r = calloc(GEN_KEYS * (GEN_MAX_TS + 1), sizeof *r);
+    for (int k = 0; k < GEN_KEYS; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "h%02d", k);
+        for (uint64_t ts = 0; ts <= GEN_MAX_TS; ts++)
+            r[k * (GEN_MAX_TS + 1) + ts] = read_at(f, key, ts);
+    }
+    return r;
+}
+
+static void
+free_reads(char **r)
+{
+    for (size_t i = 0; i < GEN_KEYS * (GEN_MAX_TS + 1); i++)
+        free(r[i]);
+    free(r);
+}
+
+/* The raw records of @cf: per key, the write records at or below @sp
+ * (*@w_below), LOCK/ROLLBACK ones among them (*@lr_below), locks
+ * (*@locks), data records (*@data), write records in all (*@writes). */
+struct census {
+    uint64_t w_below[GEN_KEYS], lr_below, locks, data, writes;
+};
+
+static void
+take_census(struct fixture *f, uint64_t sp, struct census *c)
+{
+    struct store_iter *it = store_iter_create(f->st, f->cf, NULL);
+    memset(c, 0, sizeof *c);
+    for (store_iter_seek_first(it); store_iter_valid(it); store_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = store_iter_key(it, &kl);
+        const char *v = store_iter_value(it, &vl);
+        if (k[0] == 'L')
+            c->locks++;
+        else if (k[0] == 'D')
+            c->data++;
+        if (k[0] != 'W')
+            continue;
+        c->writes++;
+        uint64_t ts = 0;
+        for (int i = 0; i < 8; i++)
+            ts = ts << 8 | (uint8_t)k[kl - 8 + i];
+        ts = ~ts;
+        int key_no = (k[2] - '0') * 10 + (k[3] - '0'); /* 'W' "h<nn>" */
+        assert_true(vl >= 9);
+        if (ts <= sp && key_no >= 0 && key_no < GEN_KEYS) {
+            c->w_below[key_no]++;
+            if (v[8] == MVCC_LOCK || v[8] == MVCC_ROLLBACK)
+                c->lr_below++;
+        }
+    }
+    assert_int_equal(store_iter_status(it, NULL, 0), 0);
+    store_iter_destroy(it);
+}
+
+/* After GC at @sp: reads at or above it unchanged, at most one version at
+ * or below it per key, no LOCK/ROLLBACK record there, locks untouched. */
+static void
+check_gc(struct fixture *f, char **before, uint64_t sp, uint64_t locks_before,
+         const char *how)
+{
+    struct census c;
+    for (int k = 0; k < GEN_KEYS; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "h%02d", k);
+        for (uint64_t ts = sp; ts <= GEN_MAX_TS; ts++) {
+            char *after = read_at(f, key, ts);
+            const char *want = before[k * (GEN_MAX_TS + 1) + ts];
+            if (strcmp(after, want) != 0)
+                fail_msg("%s at %llu changed the read of %s at %llu: %.20s, "
+                         "was %.20s",
+                         how, (unsigned long long)sp, key,
+                         (unsigned long long)ts, after, want);
+            free(after);
+        }
+    }
+    take_census(f, sp, &c);
+    for (int k = 0; k < GEN_KEYS; k++)
+        if (c.w_below[k] > 1)
+            fail_msg("%s at %llu left %llu versions of h%02d at or below it",
+                     how, (unsigned long long)sp,
+                     (unsigned long long)c.w_below[k], k);
+    assert_int_equal(c.lr_below, 0);
+    assert_int_equal(c.locks, locks_before);
+}
+
+static const uint64_t gen_safe_points[] = {25, 62, 95, 141, 150};
+
+/* Transaction records (0xFE, shard, start ts): one committed with a
+ * commit record alone (a LOCK write record at 30), one rolled back at
+ * 40 (a ROLLBACK record), each the only version of its key. */
+static const char rec_committed[13] = "\xfe\0\0\0\1\0\0\0\0\0\0\0\x14";
+static const char rec_rolled_back[13] = "\xfe\0\0\0\1\0\0\0\0\0\0\0\x28";
+
+static void
+gen_records(struct fixture *f)
+{
+    struct store_batch *b = store_batch_create();
+    uint64_t min = 0;
+    assert_int_equal(
+        mvcc_commit_record(f->st, f->cf, b, rec_committed, 13, 20, 30, &min),
+        MVCC_OK);
+    write_batch(f, b);
+    b = store_batch_create();
+    assert_int_equal(mvcc_rollback(f->st, f->cf, b, rec_rolled_back, 13, 40),
+                     MVCC_OK);
+    write_batch(f, b);
+}
+
+/* GC keeps what the records say: a lock a dead coordinator left below
+ * the safe point is still resolved right. */
+static void
+check_records(struct fixture *f)
+{
+    uint64_t c = 0;
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, rec_committed, 13, 20, &c),
+                     MVCC_OK);
+    assert_true(c == 30);
+    assert_int_equal(mvcc_txn_status(f->st, f->cf, rec_rolled_back, 13, 40, &c),
+                     MVCC_ROLLED_BACK);
+}
+
+static void
+test_gc_generated_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct census c0, c1;
+    gen_history(f, 42);
+    gen_records(f);
+    char **before = gen_reads(f);
+    take_census(f, 0, &c0);
+    for (size_t i = 0; i < sizeof gen_safe_points / sizeof *gen_safe_points;
+         i++) {
+        for (int k = 0; k < GEN_KEYS; k++) {
+            char key[16];
+            struct store_batch *b = store_batch_create();
+            snprintf(key, sizeof key, "h%02d", k);
+            assert_int_equal(mvcc_gc_key(f->st, f->cf, b, key, strlen(key),
+                                         gen_safe_points[i], NULL),
+                             0);
+            write_batch(f, b);
+        }
+        const char *recs[] = {rec_committed, rec_rolled_back};
+        for (int r = 0; r < 2; r++) {
+            uint64_t n = 99;
+            struct store_batch *b = store_batch_create();
+            assert_int_equal(mvcc_gc_key(f->st, f->cf, b, recs[r], 13,
+                                         gen_safe_points[i], &n),
+                             0);
+            assert_int_equal(n, 0);
+            write_batch(f, b);
+        }
+        check_records(f);
+        check_gc(f, before, gen_safe_points[i], c0.locks, "mvcc_gc_key");
+    }
+    take_census(f, 0, &c1);
+    assert_true(c1.writes < c0.writes);
+    assert_true(c1.data < c0.data);
+    free_reads(before);
+}
+
+/* The same through the compaction filter, at safe points that only move
+ * forward, the last one above the history (everything but the newest
+ * version of each key goes). */
+static void
+test_gc_compaction_filter(void **state)
+{
+    struct fixture *f = *state;
+    struct census c0, c1;
+    mvcc_gc_install(f->st);
+    gen_history(f, 7);
+    gen_records(f);
+    char **before = gen_reads(f);
+    take_census(f, 0, &c0);
+    /* No floor: a compaction keeps everything. */
+    assert_int_equal(store_compact(f->st, f->cf), 0);
+    take_census(f, 0, &c1);
+    assert_int_equal(c1.writes, c0.writes);
+    for (size_t i = 0; i < sizeof gen_safe_points / sizeof *gen_safe_points;
+         i++) {
+        store_cf_set_gc_floor(f->cf, gen_safe_points[i]);
+        assert_int_equal(store_cf_gc_floor(f->cf), gen_safe_points[i]);
+        assert_int_equal(store_compact(f->st, f->cf), 0);
+        check_gc(f, before, gen_safe_points[i], c0.locks, "the filter");
+        check_records(f);
+    }
+    /* The floor never moves back. */
+    store_cf_set_gc_floor(f->cf, 10);
+    assert_int_equal(store_cf_gc_floor(f->cf), 150);
+    take_census(f, 0, &c1);
+    assert_true(c1.writes < c0.writes);
+    /* The data records of collected long PUTs went too: only those of the
+     * kept versions and pending locks stay. */
+    assert_true(c1.data < c0.data);
+    assert_true(c1.data <= GEN_KEYS + GEN_KEYS / 3 + 1);
+    free_reads(before);
+}
+
 /* Every row a scan through view @r yields: "key=value " each, or
  * "key=<locked>" where it stops at a lock. */
 static void
@@ -552,6 +831,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_keeps_visible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gc_generated_batch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_gc_compaction_filter, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_bounds_are_user_keys, setup,
                                         teardown),
