@@ -12,6 +12,7 @@
 #include "router/exec/select.h"
 #include "router/exec/select_int.h"
 #include "router/sql/query.h"
+#include "router/txn/coord.h"
 #include "row.h"
 
 static int
@@ -209,6 +210,11 @@ lock_round(struct sql_stmt *st, const struct select_q *q, const size_t *idx,
         calls[i].shard = q->plan.shards[idx[i]];
         calls[i].req.body_case = TALUS__REQUEST__BODY_MODIFY;
         calls[i].req.modify = &mods[i];
+        /* A dry run writes nothing: it reads as the transaction does but
+         * must not pick the shard of its record. */
+        if (dry && st->txn != NULL)
+            calls[i].req.txn =
+                txn_coord_info(st->txn, calls[i].shard, false, st->a);
     }
     gather_run(st, calls, n);
     int rv = 0;

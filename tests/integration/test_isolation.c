@@ -86,7 +86,9 @@ static const struct schedule schedules[] = {
       {1, "commit"},
       {2, "commit"},
       {3, "select v from acc where id = 1"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"lost update: SELECT, then UPDATE with the value read",
      RESET_ACC,
      {{1, "begin"},
@@ -98,7 +100,9 @@ static const struct schedule schedules[] = {
       {2, "update acc set v = 70 where id = 101"},
       {2, "commit"},
       {3, "select v from acc where id = 101"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"lost update prevented: SELECT ... FOR UPDATE, then UPDATE",
      RESET_ACC,
      {{1, "begin"},
@@ -111,7 +115,9 @@ static const struct schedule schedules[] = {
       {2, "update acc set v = v + 10 where id = 101"},
       {2, "commit"},
       {3, "select v from acc where id = 101"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"write skew: two doctors on call",
      "insert into doc values (1, 'alice', true), (101, 'bob', true)",
      {{1, "begin"},
@@ -123,7 +129,9 @@ static const struct schedule schedules[] = {
       {1, "commit"},
       {2, "commit"},
       {3, "select id, on_call from doc order by id"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"write skew prevented: FOR UPDATE on both doctors",
      "insert into doc values (1, 'alice', true), (101, 'bob', true)",
      {{1, "begin"},
@@ -134,7 +142,9 @@ static const struct schedule schedules[] = {
       {1, "commit"},
       {2, "rollback"},
       {3, "select id, on_call from doc order by id"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"read skew: two reads across a transfer over two shards",
      "insert into acc values (1, 50), (101, 50)",
      {{1, "begin"},
@@ -146,7 +156,9 @@ static const struct schedule schedules[] = {
       {1, "select v from acc where id = 101"},
       {1, "select sum(v) from acc"},
       {1, "commit"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"non-repeatable read",
      RESET_ACC,
      {{1, "begin"},
@@ -154,7 +166,9 @@ static const struct schedule schedules[] = {
       {2, "update acc set v = 55 where id = 101"},
       {1, "select v from acc where id = 101"},
       {1, "commit"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"phantom: INSERT in the range read",
      RESET_ACC,
      {{1, "begin"},
@@ -164,7 +178,9 @@ static const struct schedule schedules[] = {
       {1, "select id from acc where v between 10 and 100 order by id "
           "for update"},
       {1, "commit"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"FOR UPDATE waits for a writer, then sees its commit",
      RESET_ACC,
      {{1, "begin"},
@@ -175,7 +191,9 @@ static const struct schedule schedules[] = {
           "for update"},
       {1, "commit"},
       {2, "commit"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"FOR UPDATE: a row changed to fail the WHERE is left out",
      RESET_ACC,
      {{1, "begin"},
@@ -185,7 +203,9 @@ static const struct schedule schedules[] = {
       {2, "select id from acc where v < 100 order by id for update"},
       {1, "commit"},
       {2, "commit"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"FOR UPDATE: a deleted row is left out",
      RESET_ACC,
      {{1, "begin"},
@@ -195,7 +215,9 @@ static const struct schedule schedules[] = {
       {2, "select id from acc where id in (1, 101) order by id for update"},
       {1, "commit"},
       {2, "commit"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"FOR UPDATE waits for a row lock, then locks the row",
      RESET_ACC,
      {{1, "begin"},
@@ -206,7 +228,9 @@ static const struct schedule schedules[] = {
       {2, "update acc set v = v + 1 where id = 101"},
       {2, "commit"},
       {3, "select v from acc where id = 101"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"a plain read never waits for FOR UPDATE; a writer does",
      RESET_ACC,
      {{1, "begin"},
@@ -215,7 +239,9 @@ static const struct schedule schedules[] = {
       {2, "update acc set v = 11 where id = 1"},
       {1, "rollback"},
       {3, "select v from acc where id = 1"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"NOWAIT",
      RESET_ACC,
      {{1, "begin"},
@@ -228,7 +254,9 @@ static const struct schedule schedules[] = {
       {2, "commit"},
       {1, "commit"},
       {2, "select v from acc where id = 101 for update nowait"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"SKIP LOCKED: a queue of jobs",
      "insert into acc values (1, 0), (2, 0), (101, 0), (102, 0)",
      {{1, "begin"},
@@ -244,7 +272,9 @@ static const struct schedule schedules[] = {
       {1, "commit"},
       {2, "commit"},
       {3, "select id, v from acc order by id"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
     {"FOR SHARE holders",
      RESET_ACC,
      {{1, "begin"},
@@ -255,7 +285,8 @@ static const struct schedule schedules[] = {
       {2, "commit"}},
      "FOR SHARE takes an exclusive row lock in Talus: a second FOR SHARE "
      "waits for the first holder",
-     TALUS_FOR_SHARE, TALUS_FOR_SHARE},
+     TALUS_FOR_SHARE,
+     TALUS_FOR_SHARE},
     {"a committed FOR UPDATE is no write: no 40001 for a later writer",
      RESET_ACC,
      {{1, "begin"},
@@ -266,7 +297,9 @@ static const struct schedule schedules[] = {
       {1, "update acc set v = v + 1 where id = 101"},
       {1, "commit"},
       {3, "select v from acc where id = 101"}},
-     NULL, NULL, NULL},
+     NULL,
+     NULL,
+     NULL},
 };
 
 #define N_SCHEDULES (sizeof(schedules) / sizeof(schedules[0]))
@@ -308,11 +341,11 @@ collect(PGconn *c, char *out, size_t n)
             out[0] = 0;
             for (int i = 0; i < PQntuples(res); i++)
                 for (int j = 0; j < PQnfields(res); j++)
-                    k += (size_t)snprintf(
-                        out + k, k < n ? n - k : 0, "%s%s",
-                        j > 0 ? "," : (i > 0 ? "|" : ""),
-                        PQgetisnull(res, i, j) ? "NULL"
-                                               : PQgetvalue(res, i, j));
+                    k += (size_t)snprintf(out + k, k < n ? n - k : 0, "%s%s",
+                                          j > 0 ? "," : (i > 0 ? "|" : ""),
+                                          PQgetisnull(res, i, j)
+                                              ? "NULL"
+                                              : PQgetvalue(res, i, j));
             if (PQntuples(res) == 0)
                 snprintf(out, n, "(none)");
         } else if (st == PGRES_COMMAND_OK) {
@@ -450,8 +483,8 @@ run_open(struct run *r, const char *who, PGconn *(*connect)(void), bool talus)
     }
     /* Talus resends a waiting request every 10 ms; under the sanitizers
      * a statement takes tens of milliseconds. */
-    r->block_ms = talus ? 1500 : 300;
-    r->unblock_ms = talus ? 1500 : 300;
+    r->block_ms = talus ? 2000 : 300;
+    r->unblock_ms = talus ? 2000 : 300;
     create_tables(r->admin, talus);
 }
 
@@ -542,8 +575,9 @@ pg_start_private(void)
                       "\"-p %u -k %s -c listen_addresses='' -c fsync=off\" "
                       "start >/dev/null 2>&1",
                pg_dir, pg_dir, port, pg_dir) != 0) {
-        fprintf(stderr, "isolation: could not start a private PostgreSQL "
-                        "(logs in %s)\n",
+        fprintf(stderr,
+                "isolation: could not start a private PostgreSQL "
+                "(logs in %s)\n",
                 pg_dir);
         return false;
     }
@@ -600,9 +634,10 @@ setup(void **state)
         printf("isolation: PostgreSQL: %s\n",
                pg_dir[0] != 0 ? "a private server from " PG_BIN : pg_conninfo);
     else
-        fprintf(stderr, "isolation: no PostgreSQL 15 reachable (no %s, no "
-                        "TALUS_PG_ORACLE, nothing on 127.0.0.1:25440): the "
-                        "comparison with PostgreSQL is skipped\n",
+        fprintf(stderr,
+                "isolation: no PostgreSQL 15 reachable (no %s, no "
+                "TALUS_PG_ORACLE, nothing on 127.0.0.1:25440): the "
+                "comparison with PostgreSQL is skipped\n",
                 PG_BIN);
     return th_cluster_start(&cluster, NULL) == 0 ? 0 : -1;
 }
@@ -653,8 +688,7 @@ test_schedules_as_postgres(void **state)
             n_bad++;
             printf("isolation: %s (%s): MISMATCH\n-- %s:\n%s-- talus:\n%s",
                    sc->name, levels[l],
-                   want == pg->log ? "postgres" : "expected", want,
-                   talus->log);
+                   want == pg->log ? "postgres" : "expected", want, talus->log);
         }
     }
     fflush(stdout);
@@ -672,8 +706,8 @@ test_serializable_refused(void **state)
 {
     (void)state;
     PGconn *c = th_connect(&cluster);
-    assert_string_equal(
-        th_sqlstate(c, "begin isolation level serializable"), "0A000");
+    assert_string_equal(th_sqlstate(c, "begin isolation level serializable"),
+                        "0A000");
     PQclear(PQexec(c, "rollback"));
     PQfinish(c);
 }
@@ -689,8 +723,8 @@ test_locking_errors(void **state)
                         "0A000");
     assert_string_equal(
         th_sqlstate(c, "select v from acc group by v for share"), "0A000");
-    assert_string_equal(
-        th_sqlstate(c, "select distinct v from acc for update"), "0A000");
+    assert_string_equal(th_sqlstate(c, "select distinct v from acc for update"),
+                        "0A000");
     assert_string_equal(th_sqlstate(c, "select v from acc union select v "
                                        "from acc for update"),
                         "0A000");
@@ -702,6 +736,54 @@ test_locking_errors(void **state)
     PQfinish(c);
 }
 
+static void
+expect_error(PGresult *res, const char *sqlstate, const char *message)
+{
+    const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    assert_string_equal(s != NULL ? s : "", sqlstate);
+    assert_string_equal(m != NULL ? m : "", message);
+    PQclear(res);
+}
+
+/* A locking SELECT waits for lock_timeout (then PostgreSQL's 55P03), and
+ * runs as a prepared statement too: NOWAIT's error, and the row when it
+ * is free. */
+static void
+test_lock_timeout_and_prepared(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster), *b = th_connect(&cluster);
+    PQsetNoticeProcessor(a, quiet, NULL);
+    PQsetNoticeProcessor(b, quiet, NULL);
+    create_tables(a, true);
+    assert_true(th_ok(a, RESET_ACC));
+    assert_true(th_ok(a, "begin"));
+    assert_true(th_ok(a, "select v from acc where id = 1 for update"));
+    assert_true(th_ok(b, "set lock_timeout = '200ms'"));
+    assert_true(th_ok(b, "begin"));
+    expect_error(PQexec(b, "select v from acc where id = 1 for update"),
+                 "55P03", "canceling statement due to lock timeout");
+    assert_true(th_ok(b, "rollback"));
+    PQclear(PQprepare(
+        b, "p", "select v from acc where id = $1 for update nowait", 1, NULL));
+    const char *one = "1", *two = "2";
+    expect_error(PQexecPrepared(b, "p", 1, &one, NULL, NULL, 0), "55P03",
+                 "could not obtain lock on row in relation \"acc\"");
+    PGresult *res = PQexecPrepared(b, "p", 1, &two, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "20");
+    PQclear(res);
+    /* SKIP LOCKED outside a block: the locked row left out. */
+    res = PQexec(b, "select id from acc order by id for update skip locked");
+    assert_int_equal(PQntuples(res), 2);
+    PQclear(res);
+    assert_true(th_ok(a, "rollback"));
+    PQfinish(a);
+    PQfinish(b);
+}
+
 int
 main(void)
 {
@@ -709,6 +791,7 @@ main(void)
         cmocka_unit_test(test_schedules_as_postgres),
         cmocka_unit_test(test_serializable_refused),
         cmocka_unit_test(test_locking_errors),
+        cmocka_unit_test(test_lock_timeout_and_prepared),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
