@@ -594,6 +594,12 @@ select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
         struct bind_scope sc = {.clause = "WHERE"};
         rv = bind_predicate(st, &sc, ss->where_clause, &q->plan.filter);
     }
+    /* Row locks of a reference table meet on one copy. */
+    if (rv == 0 && q->has_table && q->join == NULL && q->lock_strength != 0 &&
+        q->plan.route.ref != ROUTE_REF_NONE) {
+        q->plan.lock_rows = true;
+        rv = plan_route(st, &q->plan);
+    }
     if (rv == 0 && grouped)
         rv = select_group_check(st, q);
     if (rv == 0)
