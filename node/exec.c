@@ -287,6 +287,18 @@ nowait_error(struct tl_error *err, const char *table)
                         table);
 }
 
+/* A row lock met a row transaction @lk holds: the router waits for it
+ * (PostgreSQL's words if the wait ends without it). */
+static int
+lock_wait_error(struct tl_error *err, const char *table,
+                const struct mvcc_lock *lk)
+{
+    tl_error_set(err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                 "could not obtain lock on row in relation \"%s\"", table);
+    exec_note_lock(err, lk);
+    return TL_ELOCKED;
+}
+
 /* Iterate one range [start, end) after @resume (may be NULL). */
 static int
 scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
@@ -337,6 +349,8 @@ again:
     if (rv == 0 && got == MVCC_LOCKED && c->locking &&
         c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__NOWAIT)
         rv = nowait_error(c->err, c->t->name);
+    else if (rv == 0 && got == MVCC_LOCKED && c->locking)
+        rv = lock_wait_error(c->err, c->t->name, &row.lock);
     else if (rv == 0 && got == MVCC_LOCKED)
         rv = exec_locked_error(c->err, &row.lock);
     else if (rv == 0 && got < 0)
@@ -1014,13 +1028,8 @@ lock_collect(struct scan_ctx *c, const char *key, size_t klen, const char *val,
             rv = 0;
         else if (c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__NOWAIT)
             rv = nowait_error(c->err, c->t->name);
-        else {
-            tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
-                         "could not obtain lock on row in relation \"%s\"",
-                         c->t->name);
-            exec_note_lock(c->err, &lk);
-            rv = TL_ELOCKED;
-        }
+        else
+            rv = lock_wait_error(c->err, c->t->name, &lk);
         free(lb);
         return rv;
     }

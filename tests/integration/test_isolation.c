@@ -801,6 +801,11 @@ test_lock_timeout_and_prepared(void **state)
     expect_error(PQexec(b, "select v from acc where id = 1 for update"),
                  "55P03", "canceling statement due to lock timeout");
     assert_true(th_ok(b, "rollback"));
+    /* Without lock_timeout the wait is bounded too (5 s), then
+     * PostgreSQL's NOWAIT words. */
+    assert_true(th_ok(b, "set lock_timeout = 0"));
+    expect_error(PQexec(b, "select v from acc where id = 1 for share"), "55P03",
+                 "could not obtain lock on row in relation \"acc\"");
     PQclear(PQprepare(
         b, "p", "select v from acc where id = $1 for update nowait", 1, NULL));
     const char *one = "1", *two = "2";
