@@ -1069,7 +1069,9 @@ lock_collect(struct scan_ctx *c, const char *key, size_t klen, const char *val,
         r->sv = sv;
     }
     s->n++;
-    return 0;
+    /* Without ORDER BY the first rows in key order are the LIMIT's. */
+    return s->n_keys == 0 && c->sf->has_limit && c->sf->limit > 0 &&
+           s->n >= c->sf->limit;
 }
 
 static int
