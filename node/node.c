@@ -57,6 +57,7 @@ node_create(const struct tl_cluster_config *cfg,
     pthread_mutex_init(&n->fmu, NULL);
     pthread_cond_init(&n->fcv, NULL);
     tso_init(&n->tso);
+    txn_waits_init(&n->waits);
     *out = n;
     return 0;
 }
@@ -1278,5 +1279,6 @@ node_destroy(struct node *n)
     pthread_mutex_destroy(&n->fmu);
     pthread_cond_destroy(&n->fcv);
     tso_close(&n->tso);
+    txn_waits_close(&n->waits);
     free(n);
 }

@@ -22,6 +22,7 @@
 #include "reads.h"
 #include "rpc_server.h"
 #include "tso.h"
+#include "txn_waits.h"
 
 struct proposal;
 
@@ -182,6 +183,9 @@ struct node {
     /* The timestamp oracle, served while this node leads the meta group
      * (tso.h; its own mutex). */
     struct tso tso;
+    /* Wait-for edges registered by waiters whose record is on a shard
+     * this node leads (txn_waits.h; its own mutex). */
+    struct txn_waits waits;
 };
 
 /** Raise the newest catalog (map) version this node has seen to @v (any

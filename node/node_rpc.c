@@ -818,6 +818,11 @@ handle_txn_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
     sh = admit(n, req, a, resp, false);
     if (sh == NULL)
         return;
+    int64_t now = (int64_t)(node_now() * 1000);
+    if (q->has_register_wait && q->register_wait)
+        txn_waits_set(&n->waits, req->shard, q->start_ts,
+                      q->has_waits_for_ts ? q->waits_for_ts : 0,
+                      q->has_waits_for_shard ? q->waits_for_shard : 0, now);
     if (q->has_push_ts && q->push_ts != 0 && sh->fsm.versioned) {
         /* One entry raises a pending record's minimum commit timestamp
          * above the reader (it also confirms, as a write does). */
@@ -851,6 +856,26 @@ handle_txn_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
                                                : 0;
     resp->has_commit_ts = rv == MVCC_OK;
     resp->commit_ts = commit_ts;
+    uint64_t wts;
+    uint32_t wshard;
+    if ((rv == MVCC_LOCKED || rv == MVCC_NO_LOCK) &&
+        txn_waits_get(&n->waits, req->shard, q->start_ts, now, &wts, &wshard)) {
+        resp->has_waits_for_ts = resp->has_waits_for_shard = true;
+        resp->waits_for_ts = wts;
+        resp->waits_for_shard = wshard;
+    }
+    if (rv != MVCC_LOCKED)
+        return;
+    /* Pending: who coordinates it. */
+    struct mvcc_lock lk;
+    uint8_t *buf = NULL;
+    if (mvcc_read_lock(n->st, sh->fsm.cf, q->record.data, q->record.len, &lk,
+                       &buf) == 1 &&
+        lk.start_ts == q->start_ts) {
+        resp->has_txn_owner = true;
+        resp->txn_owner = lk.owner;
+    }
+    free(buf);
 }
 
 static void

@@ -62,11 +62,10 @@ wall_ms(void)
  * 0 with *@resp (may hold the group's Error), or the call's error in
  * @err with *@resp NULL. */
 static int
-call_meta(struct incarnation *inc, Talus__Request *req, enum tl_client_op op,
+call_meta(struct router *r, Talus__Request *req, enum tl_client_op op,
           int64_t deadline_ms, Talus__Response **resp, struct tl_error *err)
 {
     struct tl_client_retry t;
-    struct router *r = inc->r;
     req->has_shard = 1;
     req->shard = TL_META_GROUP;
     tl_client_retry_init(&r->client, &t, TL_META_GROUP, op, deadline_ms);
@@ -106,7 +105,7 @@ write_record(struct incarnation *inc, int kind, const struct tl_buf *value,
     wb.request_id = req.request_id;
     req.body_case = TALUS__REQUEST__BODY_WRITE;
     req.write = &wb;
-    int rv = call_meta(inc, &req, TL_CLIENT_WRITE, deadline_ms, &resp, err);
+    int rv = call_meta(inc->r, &req, TL_CLIENT_WRITE, deadline_ms, &resp, err);
     if (rv == 0 && resp->error != NULL && resp->error->has_mutation &&
         resp->error->mutation >= 0)
         rv = TL_ECONFLICT;
@@ -119,29 +118,20 @@ write_record(struct incarnation *inc, int kind, const struct tl_buf *value,
     return rv;
 }
 
-/* Read the record of this router's id into @out/@row, until
- * @deadline_ms: *@found says whether there is one (a row that does not
- * decode counts as none, and is overwritten). 0 or the call's error. */
+/* Scan the meta keys in [@start, @end) until @deadline_ms: 0 with *@resp
+ * (the caller frees it) or the call's error in @err. */
 static int
-read_record(struct incarnation *inc, int64_t deadline_ms,
-            struct tl_meta_router *out, struct tl_buf *row, bool *found,
-            struct tl_error *err)
+scan_meta(struct router *r, const struct tl_buf *start,
+          const struct tl_buf *end, int64_t deadline_ms, Talus__Response **resp,
+          struct tl_error *err)
 {
     struct tl_arena a;
-    struct tl_buf key, end;
-    Talus__Response *resp = NULL;
-
     tl_arena_init(&a);
-    tl_buf_init(&key);
-    tl_buf_init(&end);
-    tl_meta_key_router(&key, inc->rec.id);
-    tl_buf_append(&end, key.data, key.len);
-    tl_buf_append_u8(&end, 0); /* exactly this key */
     Talus__KeyRange range = TALUS__KEY_RANGE__INIT;
-    range.start.data = key.data;
-    range.start.len = key.len;
-    range.end.data = end.data;
-    range.end.len = end.len;
+    range.start.data = start->data;
+    range.start.len = start->len;
+    range.end.data = end->data;
+    range.end.len = end->len;
     Talus__KeyRange *ranges[1] = {&range};
     Talus__ScanFragment scan = TALUS__SCAN_FRAGMENT__INIT;
     scan.table = tl_meta_catalog_desc(&a);
@@ -151,9 +141,31 @@ read_record(struct incarnation *inc, int64_t deadline_ms,
     req.request_id = tl_rpc_next_id();
     req.body_case = TALUS__REQUEST__BODY_SCAN;
     req.scan = &scan;
-    int rv = call_meta(inc, &req, TL_CLIENT_READ, deadline_ms, &resp, err);
+    *resp = NULL;
+    int rv = call_meta(r, &req, TL_CLIENT_READ, deadline_ms, resp, err);
     if (rv == 0)
-        rv = router_call_result(inc->r, TL_META_GROUP, 0, resp, err);
+        rv = router_call_result(r, TL_META_GROUP, 0, *resp, err);
+    tl_arena_close(&a);
+    return rv;
+}
+
+/* Read the record of this router's id into @out/@row, until
+ * @deadline_ms: *@found says whether there is one (a row that does not
+ * decode counts as none, and is overwritten). 0 or the call's error. */
+static int
+read_record(struct incarnation *inc, int64_t deadline_ms,
+            struct tl_meta_router *out, struct tl_buf *row, bool *found,
+            struct tl_error *err)
+{
+    struct tl_buf key, end;
+    Talus__Response *resp = NULL;
+
+    tl_buf_init(&key);
+    tl_buf_init(&end);
+    tl_meta_key_router(&key, inc->rec.id);
+    tl_buf_append(&end, key.data, key.len);
+    tl_buf_append_u8(&end, 0); /* exactly this key */
+    int rv = scan_meta(inc->r, &key, &end, deadline_ms, &resp, err);
     *found = false;
     tl_buf_reset(row);
     if (rv == 0 && resp->n_rows > 0) {
@@ -164,7 +176,6 @@ read_record(struct incarnation *inc, int64_t deadline_ms,
         talus__response__free_unpacked(resp, NULL);
     tl_buf_close(&end);
     tl_buf_close(&key);
-    tl_arena_close(&a);
     return rv;
 }
 
@@ -400,4 +411,37 @@ incarnation_stop(struct incarnation *inc)
     pthread_mutex_destroy(&inc->mu);
     tl_buf_close(&inc->row);
     free(inc);
+}
+
+int
+incarnation_liveness(struct router *r, uint64_t incarnation,
+                     int64_t deadline_ms, struct tl_error *err)
+{
+    struct tl_buf start, end;
+    Talus__Response *resp = NULL;
+
+    tl_buf_init(&start);
+    tl_buf_init(&end);
+    tl_meta_key_index(&start, TL_META_INDEX_ROUTER);
+    tl_meta_key_index(&end, (enum tl_meta_index)(TL_META_INDEX_ROUTER + 1));
+    int rv = scan_meta(r, &start, &end, deadline_ms, &resp, err);
+    if (rv == 0) {
+        /* Incarnations are unique: the record holding this one says;
+         * none (deleted, expired and replaced, or restarted) is dead. */
+        rv = 0;
+        for (size_t i = 0; i < resp->n_rows; i++) {
+            struct tl_meta_router rec;
+            if (tl_meta_router_decode(resp->rows[i].data, resp->rows[i].len,
+                                      &rec) == 0 &&
+                rec.incarnation == incarnation &&
+                tl_meta_router_liveness(&rec, incarnation, wall_ms()) ==
+                    TL_META_ROUTER_ALIVE)
+                rv = 1;
+        }
+    }
+    if (resp != NULL)
+        talus__response__free_unpacked(resp, NULL);
+    tl_buf_close(&end);
+    tl_buf_close(&start);
+    return rv;
 }

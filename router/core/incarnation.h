@@ -25,6 +25,7 @@
 
 struct router;
 struct incarnation;
+struct tl_error;
 
 /** Start registering and renewing router @r's record (@r borrowed: it
  * must outlive incarnation_stop()) under its r->router_id, with @addr
@@ -48,5 +49,14 @@ uint64_t incarnation_current(const struct incarnation *inc);
  * unreachable that takes up to 4 s (a registration's timestamp, up to
  * the router's default retry budget). NULL is a no-op. */
 void incarnation_stop(struct incarnation *inc);
+
+/** Whether router incarnation @incarnation (a lock record's owner) is
+ * alive, from the routers' records in the meta group (read until
+ * @deadline_ms, router_now_ms()'s clock): 1 alive (its record holds it
+ * and its lease has not expired), 0 dead (no record holds it: the router
+ * stopped or restarted; or its lease expired), or a negative error with
+ * @err filled. Any thread. */
+int incarnation_liveness(struct router *r, uint64_t incarnation,
+                         int64_t deadline_ms, struct tl_error *err);
 
 #endif

@@ -1,4 +1,7 @@
-/* copy_in — COPY FROM's rows, batched to the shards, undone on failure. */
+/* copy_in — COPY FROM's rows, batched to the shards. Outside a
+ * transaction, a COPY of more than one batch, or of one batch over
+ * several shards, is a transaction of its own (gather_txn_begin()): it
+ * commits every row at its end or none. */
 #include "router/exec/copy_in.h"
 
 #include <assert.h>
@@ -10,6 +13,7 @@
 #include "log.h"
 #include "router/core/router_int.h"
 #include "router/exec/dml_int.h"
+#include "router/exec/gather.h"
 #include "router/plan/route.h"
 #include "row.h"
 
@@ -19,8 +23,6 @@
  * Raft entry). */
 #define COPY_BATCH_ROWS 32768
 #define COPY_BATCH_BYTES ((size_t)8 << 20)
-/* Rows taken back per undo round. */
-#define COPY_UNDO_ROWS 4096
 
 struct copy_in {
     struct sql_stmt *st;
@@ -39,7 +41,6 @@ struct copy_in {
     size_t *shard_bytes; /* the batch's bytes per shard (n_shards) */
     size_t max_shard_bytes;
     struct tl_buf tmp;
-    FILE *undo; /* shard, key and value of every row written */
     uint64_t n_written;
     bool *given; /* per column: a field of the input (else its default) */
 };
@@ -51,12 +52,6 @@ copy_in_begin(struct sql_stmt *st, struct tl_table *t, const size_t *cols,
     struct copy_in *ci = calloc(1, sizeof(*ci));
     if (ci == NULL)
         abort();
-    ci->undo = tmpfile();
-    if (ci->undo == NULL) {
-        free(ci);
-        return sql_error(st, TL_EIO, TL_SQLSTATE_IO_ERROR,
-                         "could not create the undo file of COPY: %m");
-    }
     ci->st = st;
     ci->t = t;
     ci->cols = malloc((n_cols + 1) * sizeof(*cols));
@@ -103,46 +98,33 @@ reset_batch(struct copy_in *ci)
                ci->st->r->cfg.n_shards * sizeof(*ci->shard_bytes));
 }
 
-static void
-put_u32(FILE *f, uint32_t v)
-{
-    fwrite(&v, sizeof(v), 1, f);
-}
-
-/* Keep the rows just written for copy_in_abort(). */
+/* Write the batch; on failure report it in ci->st->err. A batch that is
+ * not the @last starts the COPY's transaction (if it has none); the last
+ * batch of a COPY that has none starts it only when its rows reach
+ * several shards (dml_insert_rows()). Either way it is the statement's
+ * (ci->st), ended by copy_in_finish() or copy_in_abort(). */
 static int
-remember_batch(struct copy_in *ci)
-{
-    for (size_t i = 0; i < ci->in.n_rows; i++) {
-        const struct ins_row *r = &ci->in.rows[i];
-        put_u32(ci->undo, r->shard);
-        put_u32(ci->undo, (uint32_t)r->key_len);
-        fwrite(r->key, 1, r->key_len, ci->undo);
-        put_u32(ci->undo, (uint32_t)r->value_len);
-        fwrite(r->value, 1, r->value_len, ci->undo);
-    }
-    if (ferror(ci->undo))
-        return sql_error(ci->st, TL_EIO, TL_SQLSTATE_IO_ERROR,
-                         "could not write the undo file of COPY");
-    return 0;
-}
-
-/* Write the batch; on failure report it in ci->st->err. */
-static int
-flush_batch(struct copy_in *ci, uint64_t *bad_line)
+flush_batch(struct copy_in *ci, uint64_t *bad_line, bool last)
 {
     if (ci->in.n_rows == 0)
         return 0;
     size_t bad = SIZE_MAX;
     tl_error_clear(&ci->bst.err);
     int rv = sql_check_interrupts(&ci->bst);
+    if (rv == 0 && !last && ci->st->txn == NULL) {
+        rv = gather_txn_begin(&ci->bst);
+        ci->st->err = ci->bst.err;
+    }
     if (rv == 0)
         rv = dml_check_duplicates(&ci->bst, &ci->in, &bad);
     if (rv == 0)
         rv = dml_insert_rows(&ci->bst, &ci->in, &bad);
-    if (rv == 0)
-        rv = remember_batch(ci);
-    else
+    if (ci->bst.txn_implicit) {
+        ci->st->txn = ci->bst.txn;
+        ci->st->txn_implicit = true;
+        ci->bst.txn_implicit = false;
+    }
+    if (rv != 0)
         ci->st->err = ci->bst.err;
     if (rv != 0) {
         *bad_line = bad < ci->in.n_rows ? ci->lines[bad] : 0;
@@ -245,7 +227,7 @@ add_row(struct copy_in *ci, const struct copy_in_field *fields,
     ci->shard_bytes[shard] += row_bytes;
     if (ci->in.n_rows >= COPY_BATCH_ROWS || ci->bytes >= ci->max_bytes ||
         ci->shard_bytes[shard] >= ci->max_shard_bytes)
-        return flush_batch(ci, bad_line);
+        return flush_batch(ci, bad_line, false);
     return 0;
 }
 
@@ -267,59 +249,19 @@ int
 copy_in_finish(struct copy_in *ci, uint64_t *n_rows, uint64_t *bad_line)
 {
     *bad_line = 0;
-    int rv = flush_batch(ci, bad_line);
-    *n_rows = ci->n_written;
+    int rv = flush_batch(ci, bad_line, true);
+    rv = gather_txn_end(ci->st, rv);
+    *n_rows = rv == 0 ? ci->n_written : 0;
     return rv;
-}
-
-static bool
-get_u32(FILE *f, uint32_t *v)
-{
-    return fread(v, sizeof(*v), 1, f) == 1;
-}
-
-static bool
-get_bytes(FILE *f, struct tl_arena *a, uint32_t len, uint8_t **out)
-{
-    *out = tl_arena_alloc(a, (size_t)len + 1);
-    return fread(*out, 1, len, f) == len;
 }
 
 void
 copy_in_abort(struct copy_in *ci)
 {
-    if (ci->n_written == 0)
-        return;
-    fflush(ci->undo);
-    rewind(ci->undo);
-    uint64_t left = ci->n_written;
-    tl_info(MOD, "event=copy_undo table=%s rows=%llu", ci->t->name,
-            (unsigned long long)left);
-    while (left > 0) {
-        reset_batch(ci);
-        size_t n = left < COPY_UNDO_ROWS ? (size_t)left : COPY_UNDO_ROWS;
-        ci->in.rows = tl_arena_calloc(&ci->batch, n * sizeof(*ci->in.rows));
-        bool ok = true;
-        for (size_t i = 0; i < n && ok; i++) {
-            struct ins_row *r = &ci->in.rows[i];
-            uint32_t klen, vlen;
-            ok = get_u32(ci->undo, &r->shard) && get_u32(ci->undo, &klen) &&
-                 get_bytes(ci->undo, &ci->batch, klen, &r->key) &&
-                 get_u32(ci->undo, &vlen) &&
-                 get_bytes(ci->undo, &ci->batch, vlen, &r->value);
-            r->key_len = klen;
-            r->value_len = vlen;
-            if (ok)
-                ci->in.n_rows++;
-        }
-        dml_undo_rows(&ci->bst, &ci->in);
-        if (!ok) {
-            tl_warn(MOD, "event=copy_undo_unreadable table=%s left=%llu",
-                    ci->t->name, (unsigned long long)left);
-            break;
-        }
-        left -= n;
-    }
+    if (ci->st->txn_implicit)
+        tl_info(MOD, "event=copy_rollback table=%s rows=%llu", ci->t->name,
+                (unsigned long long)ci->n_written);
+    gather_txn_end(ci->st, TL_EIO);
     ci->n_written = 0;
     reset_batch(ci);
 }
@@ -329,8 +271,6 @@ copy_in_destroy(struct copy_in *ci)
 {
     if (ci == NULL)
         return;
-    if (ci->undo != NULL)
-        fclose(ci->undo);
     tl_buf_close(&ci->tmp);
     tl_arena_close(&ci->batch);
     free(ci->shard_bytes);

@@ -3,11 +3,11 @@
  * values of those types already), encoded, and written to their
  * shards in batches, so the router holds one batch, not the whole input.
  *
- * All or nothing, like a multi-row INSERT: the keys and values of every
- * batch written go to an undo file on local disk; when a later row or
- * batch fails (or the client gives up), copy_in_abort() deletes them
- * again, batch by batch. Concurrent readers may see rows of a COPY that
- * is later taken back (there are no transactions yet).
+ * All or nothing, like a multi-row INSERT: outside a transaction block
+ * a COPY of more than one batch, or over several shards, runs in a
+ * transaction of its own, committed by copy_in_finish() and rolled back
+ * by copy_in_abort() (inside a block its rows are the block's). No reader
+ * sees a row of it before it commits.
  *
  * Used by one statement on one thread. */
 #ifndef TL_COPY_IN_H
@@ -54,12 +54,13 @@ int copy_in_row(struct copy_in *ci, const struct copy_in_field *fields,
 int copy_in_row_values(struct copy_in *ci, const struct tl_value *vals,
                        uint64_t line, int *bad_field, uint64_t *bad_line);
 
-/** Write the last batch; *@n_rows is the number of rows copied. Errors as
- * copy_in_row(). */
+/** Write the last batch and commit the COPY's own transaction if it has
+ * one; *@n_rows is the number of rows copied. Errors as copy_in_row(),
+ * or the commit's. */
 int copy_in_finish(struct copy_in *ci, uint64_t *n_rows, uint64_t *bad_line);
 
-/** Take back every row written so far (best effort, even after a cancel).
- * Cannot fail. */
+/** Roll back the COPY's own transaction, if it has one: none of its rows
+ * stays. Cannot fail. */
 void copy_in_abort(struct copy_in *ci);
 
 /** Free @ci (its undo file with it); NULL is a no-op. */

@@ -2,18 +2,20 @@
  *
  * INSERT evaluates its VALUES at the router, groups the rows by shard and
  * writes one conditional batch per shard (PUT if absent), all shards in
- * parallel. Without cross-shard transactions a statement that fails on one
- * shard after succeeding on others is undone by deleting exactly the rows
- * it wrote (conditional on their bytes), so a duplicate key anywhere means
- * the statement inserted nothing. UPDATE and DELETE send one ModifyFragment
- * per target shard; each is atomic on its shard.
+ * parallel. UPDATE and DELETE send one ModifyFragment per target shard.
+ *
+ * Every statement is atomic, as in PostgreSQL. Inside a transaction its
+ * writes are the transaction's. Outside one, a write that reaches one
+ * shard in one request (an INSERT whose rows all hash there, a point
+ * UPDATE or DELETE) commits as one Raft entry; anything else runs as a
+ * transaction of its own (gather_txn_begin()): prewrites on every shard,
+ * then one commit, so a duplicate key on any shard, a node or router
+ * crash at any step, leaves none of the statement's rows.
  *
  * A reference table has a copy on every shard: INSERT sends the same batch
- * (same keys, same router-made rowids) to every shard, and the undo above
- * makes a duplicate key on any copy insert nothing anywhere; UPDATE and
- * DELETE run on every copy and report the count of one copy (the largest,
- * with a warning, if copies disagree). Copies are written in parallel,
- * each atomically, with no atomicity across copies (docs/sharding.md). */
+ * (same keys, same router-made rowids) to every shard; UPDATE and DELETE
+ * run on every copy and report the count of one copy (the largest, with a
+ * warning, if copies disagree), all in one transaction. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,33 +322,24 @@ struct shard_batch {
 };
 
 static Talus__Mutation *
-row_mutation(struct sql_stmt *st, const struct ins_row *r, bool undo)
+row_mutation(struct sql_stmt *st, const struct ins_row *r)
 {
     Talus__Mutation *m = tl_arena_alloc(st->a, sizeof(*m));
     talus__mutation__init(m);
     m->key.data = r->key;
     m->key.len = r->key_len;
     m->has_cond = 1;
-    if (undo) {
-        m->kind = TALUS__MUTATION__KIND__DELETE;
-        m->cond = TALUS__MUTATION__COND__EQUALS;
-        m->has_expect = 1;
-        m->expect.data = r->value;
-        m->expect.len = r->value_len;
-    } else {
-        m->kind = TALUS__MUTATION__KIND__PUT;
-        m->cond = TALUS__MUTATION__COND__ABSENT;
-        m->has_value = 1;
-        m->value.data = r->value;
-        m->value.len = r->value_len;
-    }
+    m->kind = TALUS__MUTATION__KIND__PUT;
+    m->cond = TALUS__MUTATION__COND__ABSENT;
+    m->has_value = 1;
+    m->value.data = r->value;
+    m->value.len = r->value_len;
     return m;
 }
 
 /* A reference table: every row to every shard, in the same order. */
 static size_t
-group_every_copy(struct sql_stmt *st, struct ins *in, bool undo,
-                 struct shard_batch **out)
+group_every_copy(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
 {
     uint32_t ns = st->r->cfg.n_shards;
     struct shard_batch *b = tl_arena_calloc(st->a, (ns + 1) * sizeof(*b));
@@ -354,7 +347,7 @@ group_every_copy(struct sql_stmt *st, struct ins *in, bool undo,
         tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(void *));
     size_t *row_of = tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(size_t));
     for (size_t i = 0; i < in->n_rows; i++) {
-        muts[i] = row_mutation(st, &in->rows[i], undo);
+        muts[i] = row_mutation(st, &in->rows[i]);
         row_of[i] = i;
     }
     /* The batches are only read (and packed) by exec: they can share. */
@@ -368,14 +361,12 @@ group_every_copy(struct sql_stmt *st, struct ins *in, bool undo,
     return ns;
 }
 
-/* The rows of @in as one batch per shard: their writes, or with @undo
- * the deletes that take them back. */
+/* The rows of @in as one batch per shard. */
 static size_t
-group_by_shard(struct sql_stmt *st, struct ins *in, bool undo,
-               struct shard_batch **out)
+group_by_shard(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
 {
     if (route_is_reference(in->t))
-        return group_every_copy(st, in, undo, out);
+        return group_every_copy(st, in, out);
     uint32_t ns = st->r->cfg.n_shards;
     size_t *count = tl_arena_calloc(st->a, ns * sizeof(size_t));
     for (size_t i = 0; i < in->n_rows; i++)
@@ -395,7 +386,7 @@ group_by_shard(struct sql_stmt *st, struct ins *in, bool undo,
     for (size_t i = 0; i < in->n_rows; i++) {
         struct shard_batch *sb = &b[slot[in->rows[i].shard]];
         sb->row_of[sb->n] = i;
-        sb->muts[sb->n++] = row_mutation(st, &in->rows[i], undo);
+        sb->muts[sb->n++] = row_mutation(st, &in->rows[i]);
     }
     *out = b;
     return nb;
@@ -417,58 +408,6 @@ make_write_calls(struct sql_stmt *st, const struct shard_batch *b, size_t n)
         calls[i].req.write = wb;
     }
     return calls;
-}
-
-/* Send the deletes @calls (@n of them) that take back rows of @t. The
- * undo gets its own retry budget (router_default_deadline), even past the
- * statement's deadline, and runs even when the statement was canceled:
- * rows left behind are worse than a late error. Best effort: a failure
- * is logged. */
-static void
-run_undo(struct sql_stmt *st, const struct tl_table *t,
-         struct gather_call *calls, size_t n)
-{
-    int64_t deadline = st->deadline_ms;
-    atomic_bool *cancel = st->s->cancel;
-    bool interrupted = st->interrupted;
-    st->deadline_ms = 0;
-    st->s->cancel = NULL;
-    st->interrupted = false;
-    gather_run(st, calls, n);
-    st->deadline_ms = deadline;
-    st->s->cancel = cancel;
-    st->interrupted = interrupted;
-    for (size_t i = 0; i < n; i++)
-        if (calls[i].rv != 0 || calls[i].resp->error != NULL)
-            tl_warn(MOD, "event=insert_undo_failed table=%s shard=%u", t->name,
-                    calls[i].shard);
-    gather_release(calls, n);
-}
-
-/* Delete what the successful shards wrote, through the same leader
- * following and retries as any write. Best effort: a failure is logged
- * (the rows stay, as after a crash between shards). A shard whose write
- * was not confirmed (08007) is left alone: deleting its keys could
- * delete rows that existed before. */
-static void
-undo_writes(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
-            struct gather_call *calls, size_t n)
-{
-    struct shard_batch *ub = tl_arena_calloc(st->a, (n + 1) * sizeof(*ub));
-    size_t nu = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (calls[i].rv != 0 || calls[i].resp == NULL ||
-            calls[i].resp->error != NULL)
-            continue;
-        ub[nu] = b[i];
-        ub[nu].muts = tl_arena_alloc(st->a, b[i].n * sizeof(void *));
-        for (size_t k = 0; k < b[i].n; k++)
-            ub[nu].muts[k] = row_mutation(st, &in->rows[b[i].row_of[k]], true);
-        nu++;
-    }
-    if (nu == 0)
-        return;
-    run_undo(st, in->t, make_write_calls(st, ub, nu), nu);
 }
 
 /* The report for a failed INSERT: a duplicate key names its row (its
@@ -522,8 +461,11 @@ dml_insert_rows(struct sql_stmt *st, struct ins *in, size_t *bad_row)
 {
     struct shard_batch *b;
     *bad_row = SIZE_MAX;
-    size_t n = group_by_shard(st, in, false, &b);
+    size_t n = group_by_shard(st, in, &b);
     int rv = insert_check_size(st, b, n);
+    /* Rows for several shards are written in one transaction. */
+    if (rv == 0 && n > 1)
+        rv = gather_txn_begin(st);
     if (rv != 0)
         return rv;
     struct gather_call *calls = make_write_calls(st, b, n);
@@ -531,20 +473,10 @@ dml_insert_rows(struct sql_stmt *st, struct ins *in, size_t *bad_row)
     bool failed = false;
     for (size_t i = 0; i < n; i++)
         failed = failed || calls[i].rv != 0 || calls[i].resp->error != NULL;
-    if (failed) {
+    if (failed)
         rv = insert_failure(st, in, b, calls, n, bad_row);
-        undo_writes(st, in, b, calls, n);
-    }
     gather_release(calls, n);
     return rv;
-}
-
-void
-dml_undo_rows(struct sql_stmt *st, struct ins *in)
-{
-    struct shard_batch *b;
-    size_t n = group_by_shard(st, in, true, &b);
-    run_undo(st, in->t, make_write_calls(st, b, n), n);
 }
 
 static int
@@ -596,7 +528,7 @@ dml_exec_insert(struct sql_stmt *st, const PgQuery__InsertStmt *is,
     if (explain)
         return insert_explain(st, &in);
     size_t bad_row;
-    rv = dml_insert_rows(st, &in, &bad_row);
+    rv = gather_txn_end(st, dml_insert_rows(st, &in, &bad_row));
     if (rv != 0)
         return rv;
     char tag[48];
@@ -713,14 +645,22 @@ modify_every_copy(struct sql_stmt *st, const struct plan *p,
     return 0;
 }
 
+/* Run UPDATE or DELETE @m over the shards of @p. Outside a transaction,
+ * anything but a point write on one shard runs in a transaction of its
+ * own, so the statement changes every row it matches or none. */
 static int
 modify_run(struct sql_stmt *st, const struct plan *p, Talus__ModifyFragment *m,
            const char *verb)
 {
     uint64_t n;
-    int rv = p->route.ref == ROUTE_REF_WRITE
+    int rv = 0;
+    if (p->n_shards > 1 || !p->route.point)
+        rv = gather_txn_begin(st);
+    if (rv == 0)
+        rv = p->route.ref == ROUTE_REF_WRITE
                  ? modify_every_copy(st, p, m, &n)
                  : gather_modify(st, p, m, &n, NULL);
+    rv = gather_txn_end(st, rv);
     if (rv != 0)
         return rv;
     char tag[48];

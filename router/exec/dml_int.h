@@ -61,15 +61,13 @@ void dml_encode_row(struct sql_stmt *st, const struct tl_table *t,
  * index goes to *@bad_row. */
 int dml_check_duplicates(struct sql_stmt *st, struct ins *in, size_t *bad_row);
 
-/** Write @in's encoded rows, one batch per shard (54000 before anything is
- * sent when a batch would not fit one Raft entry). If a shard fails, what
- * the others wrote is deleted again and the error reported; a duplicate
- * key names its row, whose index goes to *@bad_row (SIZE_MAX when the
- * failure names no row). */
+/** Write @in's encoded rows, one batch per shard, in parallel (54000
+ * before anything is sent when a batch would not fit one Raft entry).
+ * Outside a transaction, rows for several shards start the statement's
+ * own (gather_txn_begin(): the caller ends it with gather_txn_end());
+ * rows for one shard commit as one Raft entry. A duplicate key names its
+ * row, whose index goes to *@bad_row (SIZE_MAX when the failure names no
+ * row). */
 int dml_insert_rows(struct sql_stmt *st, struct ins *in, size_t *bad_row);
-
-/** Delete @in's rows again (each only if it still holds the value
- * written), best effort, even after a cancel or past the deadline. */
-void dml_undo_rows(struct sql_stmt *st, struct ins *in);
 
 #endif

@@ -16,6 +16,7 @@
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
 #include "router/txn/coord.h"
+#include "router/txn/txn.h"
 
 /* The deadline of a call started now: the statement's (statement_timeout)
  * if it has one, else router_default_deadline(), so that a leaderless
@@ -60,6 +61,31 @@ start_call(struct sql_stmt *st, struct gather_call *c, struct tl_rpc_call **p)
     c->req.timeout_ms = (uint32_t)timeout_ms;
     c->rv = tl_rpc_call_start(cl, &c->req, timeout_ms, p);
     return c->rv == 0;
+}
+
+static void
+replace_str(char **field, const char *s)
+{
+    free(*field);
+    *field = NULL;
+    if (s != NULL && s[0] != '\0') {
+        *field = strdup(s);
+        if (*field == NULL)
+            abort();
+    }
+}
+
+/* Make node error @pe (of an unpacked response) say @e. */
+static void
+replace_error(Talus__Error *pe, const struct tl_error *e)
+{
+    replace_str(&pe->sqlstate, e->sqlstate);
+    replace_str(&pe->message, e->message);
+    replace_str(&pe->detail, e->detail);
+    replace_str(&pe->hint, e->hint);
+    pe->has_code = true;
+    pe->code = TL_ECONFLICT;
+    pe->has_lock_ts = false;
 }
 
 /* Judge the finished attempt of @c: true when it must be sent again (at
@@ -108,17 +134,27 @@ judge_call(struct sql_stmt *st, struct gather_call *c)
             c->lock_resolve_at = now + GATHER_LOCK_RESOLVE_MS;
         }
         if (e->has_lock_ts && e->lock_ts != 0 && now >= c->lock_resolve_at) {
-            /* Waited a while: a dead or stuck transaction's locks are
-             * resolved through its record, and the request goes again. */
+            /* Waited a while: a dead transaction's locks are resolved
+             * through its record, and the request goes again; a live
+             * one may be waiting for us (deadlock detection). */
             struct tl_error rerr;
             tl_error_clear(&rerr);
             c->lock_resolve_at = now + GATHER_LOCK_RESOLVE_MS;
-            if (txn_resolve(st->r, e->lock_ts, e->lock_shard, c->shard,
-                            &rerr) == 1) {
+            int r =
+                txn_resolve(st->r, e->lock_ts, e->lock_shard, c->shard, &rerr);
+            if (r == 1) {
                 talus__response__free_unpacked(c->resp, NULL);
                 c->resp = NULL;
                 c->retry.next_at_ms = now;
                 return true;
+            }
+            if (r == 0 && st->txn != NULL) {
+                c->wait_registered = st->txn->has_primary;
+                if (txn_wait_check(st->txn, e->lock_ts, e->lock_shard, &rerr) ==
+                    TL_ECONFLICT) {
+                    replace_error(c->resp->error, &rerr);
+                    return false;
+                }
             }
         }
         /* Stop with time to spare: an attempt still in flight at the
@@ -286,6 +322,15 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
                                ? CALL_INFLIGHT
                                : CALL_SETTLED;
     }
+    /* Waits that ended are no longer edges of the wait-for graph. */
+    for (size_t i = 0; i < n; i++) {
+        if (!calls[i].wait_registered || st->txn == NULL)
+            continue;
+        struct tl_error rerr;
+        tl_error_clear(&rerr);
+        txn_wait_register(st->txn, 0, 0, &rerr);
+        break;
+    }
     free(pending);
     free(state);
 }
@@ -315,6 +360,37 @@ gather_release(struct gather_call *calls, size_t n)
             talus__response__free_unpacked(calls[i].resp, NULL);
         calls[i].resp = NULL;
     }
+}
+
+int
+gather_txn_begin(struct sql_stmt *st)
+{
+    if (st->txn != NULL || st->s == NULL || st->s->txn == NULL)
+        return 0;
+    struct txn_coord *c = &st->s->txn->coord;
+    if (c->r == NULL || c->active)
+        return 0;
+    int rv = txn_coord_statement(c, true, st->deadline_ms, &st->err);
+    if (rv != 0)
+        return rv;
+    st->txn = c;
+    st->txn_implicit = true;
+    return 0;
+}
+
+int
+gather_txn_end(struct sql_stmt *st, int rv)
+{
+    if (!st->txn_implicit)
+        return rv;
+    struct txn_coord *c = st->txn;
+    st->txn = NULL;
+    st->txn_implicit = false;
+    if (rv != 0) {
+        txn_coord_rollback(c);
+        return rv;
+    }
+    return txn_coord_commit(c, &st->err);
 }
 
 /* Per-shard state of a paged scan. */

@@ -41,6 +41,7 @@ struct gather_call {
     struct tl_client_retry retry; /* leader following (common/client) */
     int64_t lock_wait_until;      /* waiting for a row lock until then */
     int64_t lock_resolve_at;      /* when to look at the lock's owner */
+    bool wait_registered;         /* a wait-for edge was registered */
 };
 
 /** Send every call's request (request ids and shards are filled here) in
@@ -63,6 +64,21 @@ void gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n);
 int gather_check(struct sql_stmt *st, const struct gather_call *call);
 /** Free the responses of @calls. */
 void gather_release(struct gather_call *calls, size_t n);
+
+/** Outside a transaction, make the rest of the statement a transaction
+ * of its own (READ COMMITTED, a start timestamp from the oracle; the
+ * session's idle coordinator): its writes prewrite, and
+ * gather_txn_end() commits them all at one timestamp or none. For a
+ * statement whose writes reach several shards, or take several rounds
+ * (COPY, INSERT ... SELECT, a modify that is not a point write), so a
+ * failure or a crash at any step leaves none of it (PostgreSQL runs every
+ * statement in a transaction). Inside a transaction, or without a
+ * session (unit tests), nothing. 0 or an error from the oracle. */
+int gather_txn_begin(struct sql_stmt *st);
+/** End the transaction gather_txn_begin() started for @st, if any: with
+ * @rv 0 commit it (before the statement reports its completion), else
+ * roll it back. Returns @rv, or the commit's error (st->err filled). */
+int gather_txn_end(struct sql_stmt *st, int rv);
 
 /* Called for each row of a scan; the bytes live until the callback
  * returns. Return 0 to continue, 1 to stop the scan, < 0 on error. */

@@ -86,8 +86,10 @@ client_complete(struct dest *base, const char *tag)
 {
     struct client_dest *d = (struct client_dest *)base;
     snprintf(d->tag, sizeof(d->tag), "%s", tag);
-    if (d->keep != NULL)
+    if (d->keep != NULL || d->hold_complete) {
+        flush_description(d);
         return;
+    }
     flush_description(d);
     pgw_send_command_complete(d->c, tag);
 }

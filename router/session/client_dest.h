@@ -37,7 +37,8 @@ struct client_dest {
     struct tl_buf desc;  /* RowDescription not sent yet */
     struct tl_buf *keep; /* client_dest_keep(): rows go here */
     size_t keep_max;
-    char tag[64];                     /* the command tag, once complete */
+    char tag[64];       /* the command tag, once complete */
+    bool hold_complete; /* record the tag, send it later (the caller) */
     const struct dest_column *expect; /* client_dest_expect() */
     size_t n_expect;
 };

@@ -1,6 +1,7 @@
 /* tcop — run Query messages and the extended query protocol. */
 #include "router/session/tcop.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "router/exec/alter.h"
 #include "router/exec/dml.h"
 #include "router/exec/explain.h"
+#include "router/exec/gather.h"
 #include "router/exec/plancache.h"
 #include "router/exec/select.h"
 #include "router/session/backends.h"
@@ -366,6 +368,18 @@ is_described_by_binding(const PgQuery__RawStmt *raw)
     }
 }
 
+/* A statement that started a transaction of its own ends it before it
+ * reports completion (gather_txn_end()); one that failed on a path that
+ * did not is rolled back here. */
+static int
+end_own_txn(struct sql_stmt *st, int rv)
+{
+    if (!st->txn_implicit)
+        return rv;
+    assert(rv != 0);
+    return gather_txn_end(st, rv != 0 ? rv : TL_EIO);
+}
+
 /* Run @raw into st->dest; a read refused because another router dropped
  * or recreated its table (TL_ESTALE, after the catalog reloaded) is bound,
  * planned and run again while no row reached the destination (which holds
@@ -387,7 +401,7 @@ run_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
         tl_arena_reset(st->a);
         tl_debug(MOD, "event=stale_rerun attempt=%d", attempt + 1);
     }
-    return rv;
+    return end_own_txn(st, rv);
 }
 
 /* Whether generic plan @cp returns the columns @p was described with (if
@@ -703,6 +717,10 @@ tcop_simple_query(struct tcop *t, const char *query)
         stmt_init(t, &st, &cd.base, query, start_us);
         bool gone = false;
         txn_statement_start(x, implicit);
+        /* The implicit block commits before its last statement says it
+         * completed. */
+        bool last = i + 1 == tree->n_stmts;
+        cd.hold_complete = last && x->block == TXN_IMPLICIT;
         int rv = sql_xact_check_stmt(&st, raw);
         if (rv == 0 && sql_xact_takes_snapshot(raw)) {
             txn_snapshot(x);
@@ -710,6 +728,11 @@ tcop_simple_query(struct tcop *t, const char *query)
         }
         if (rv == 0)
             rv = run_tcop_stmt(t, &st, raw, false, &gone);
+        if (rv == 0 && cd.hold_complete) {
+            rv = txn_query_commit(x, &st.err);
+            if (rv == 0 && cd.tag[0] != '\0')
+                pgw_send_command_complete(t->c, cd.tag);
+        }
         tl_arena_reset(&t->sql->arena);
         client_dest_close(&cd);
         if (rv != 0 && !gone)
@@ -1251,7 +1274,8 @@ run_tcop_stmt(struct tcop *t, struct sql_stmt *st, const PgQuery__RawStmt *raw,
     *gone = false;
     switch (raw->stmt != NULL ? raw->stmt->node_case : 0) {
     case PG_QUERY__NODE__NODE_COPY_STMT:
-        return run_copy(t, st, raw->stmt->copy_stmt, extended, gone);
+        return end_own_txn(
+            st, run_copy(t, st, raw->stmt->copy_stmt, extended, gone));
     case PG_QUERY__NODE__NODE_PREPARE_STMT:
         return sql_prepare(t, st, raw);
     case PG_QUERY__NODE__NODE_EXECUTE_STMT:

@@ -188,6 +188,10 @@ struct sql_stmt {
     /* The transaction the statement runs in (router/txn/coord.h), or NULL
      * outside one: every shard request carries its TxnInfo. */
     struct txn_coord *txn;
+    /* st->txn is the statement's own transaction (gather_txn_begin()):
+     * outside a block, a statement whose writes reach several shards,
+     * or take several rounds, commits them atomically at its end. */
+    bool txn_implicit;
     /* Outside a transaction, a read of several shards reads them all at
      * one snapshot timestamp from the oracle (taken at its first such
      * scan, 0 until then): no reader sees half of a transaction. */

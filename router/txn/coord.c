@@ -1,6 +1,10 @@
 /* coord — see coord.h. */
 #include "router/txn/coord.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -154,13 +158,24 @@ end_txn(struct router *r, uint64_t start_ts, const uint8_t *record,
     return rv;
 }
 
-/* The state of transaction @start_ts from its record on @shard
- * (TxnStatusRequest; with @push_ts, a pending one is first pushed above
- * it): 0 no trace, 1 pending, 2 committed (*@commit_ts, if not NULL), 3
- * rolled back; or a negative error (@err). */
+/* What a transaction's record says (record_query()). */
+struct record_info {
+    int state;          /* 0 no trace, 1 pending, 2 committed, 3 rolled back */
+    uint64_t commit_ts; /* committed: when */
+    uint64_t owner;     /* pending: its coordinator's incarnation, 0: unknown */
+    uint64_t waits_ts;  /* the transaction it waits for, 0: none known */
+    uint32_t waits_shard; /* ... whose record is there */
+};
+
+/* Ask the record of transaction @start_ts on @shard (TxnStatusRequest)
+ * into *@out; with @push_ts, a pending one is first pushed above it; with
+ * @wait (not NULL), the transaction registers that it now waits for
+ * wait[0] (record on shard wait[1]; 0: for nothing). 0 or an error
+ * (@err). */
 static int
-record_state(struct router *r, uint64_t start_ts, uint32_t shard,
-             uint64_t push_ts, uint64_t *commit_ts, struct tl_error *err)
+record_query(struct router *r, uint64_t start_ts, uint32_t shard,
+             uint64_t push_ts, const uint64_t *wait, struct record_info *out,
+             struct tl_error *err)
 {
     Talus__Request req;
     Talus__TxnStatusRequest q;
@@ -168,6 +183,7 @@ record_state(struct router *r, uint64_t start_ts, uint32_t shard,
     uint8_t record[TXN_RECORD_KEY_LEN];
     int rv;
 
+    memset(out, 0, sizeof *out);
     record_key(record, shard, start_ts);
     talus__request__init(&req);
     talus__txn_status_request__init(&q);
@@ -176,6 +192,12 @@ record_state(struct router *r, uint64_t start_ts, uint32_t shard,
     q.record.len = sizeof record;
     q.has_push_ts = push_ts != 0;
     q.push_ts = push_ts;
+    if (wait != NULL) {
+        q.has_register_wait = q.register_wait = true;
+        q.has_waits_for_ts = q.has_waits_for_shard = true;
+        q.waits_for_ts = wait[0];
+        q.waits_for_shard = (uint32_t)wait[1];
+    }
     req.has_shard = true;
     req.shard = shard;
     req.body_case = TALUS__REQUEST__BODY_TXN_STATUS;
@@ -184,9 +206,12 @@ record_state(struct router *r, uint64_t start_ts, uint32_t shard,
     rv = router_call(r, shard, &req, true, &resp);
     rv = router_call_result(r, shard, rv, resp, err);
     if (rv == 0) {
-        rv = resp->has_txn_state ? (int)resp->txn_state : 0;
-        if (commit_ts != NULL)
-            *commit_ts = resp->has_commit_ts ? resp->commit_ts : 0;
+        out->state = resp->has_txn_state ? (int)resp->txn_state : 0;
+        out->commit_ts = resp->has_commit_ts ? resp->commit_ts : 0;
+        out->owner = resp->has_txn_owner ? resp->txn_owner : 0;
+        out->waits_ts = resp->has_waits_for_ts ? resp->waits_for_ts : 0;
+        out->waits_shard =
+            resp->has_waits_for_shard ? resp->waits_for_shard : 0;
     }
     if (resp != NULL)
         talus__response__free_unpacked(resp, NULL);
@@ -209,6 +234,69 @@ wrote(const struct txn_coord *c, uint32_t shard)
     return (c->wrote[shard / 64] >> (shard % 64)) & 1;
 }
 
+/* Fault injection for tests: with TALUS_FAIL_AT=@name in its
+ * environment the router kills itself (SIGKILL: nothing cleaned up, as
+ * kill -9) when a transaction's commit reaches that step. */
+static void
+fail_point(const char *name)
+{
+    const char *at = getenv("TALUS_FAIL_AT");
+    if (at != NULL && strcmp(at, name) == 0) {
+        tl_warn("txn", "event=fail_point at=%s", name);
+        raise(SIGKILL);
+    }
+}
+
+/* One secondary's end, on a thread of its own. */
+struct end_job {
+    struct txn_coord *c;
+    uint32_t shard;
+    uint64_t commit_ts;
+    pthread_t thread;
+    bool started;
+};
+
+static void *
+end_job_run(void *arg)
+{
+    struct end_job *j = arg;
+    struct tl_error e;
+    tl_error_clear(&e);
+    if (end_on(j->c, j->shard, j->commit_ts, NULL, &e) != 0)
+        tl_warn("txn",
+                "event=secondary_end_failed start_ts=%llu shard=%u "
+                "commit_ts=%llu err=\"%s\"",
+                (unsigned long long)j->c->start_ts, j->shard,
+                (unsigned long long)j->commit_ts, e.message);
+    return NULL;
+}
+
+/* End (commit at @commit_ts, 0: roll back) every shard written but the
+ * primary, all at once. A failure is logged: the primary decided, and
+ * the locks left are settled through the record by whoever meets them. */
+static void
+end_secondaries(struct txn_coord *c, uint64_t commit_ts)
+{
+    struct end_job *jobs = calloc(TL_MAX_SHARDS, sizeof *jobs);
+    size_t n = 0;
+    if (jobs == NULL)
+        abort();
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++)
+        if (s != c->primary_shard && wrote(c, s))
+            jobs[n++] =
+                (struct end_job){.c = c, .shard = s, .commit_ts = commit_ts};
+    for (size_t i = 1; i < n; i++)
+        jobs[i].started =
+            pthread_create(&jobs[i].thread, NULL, end_job_run, &jobs[i]) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || !jobs[i].started)
+            end_job_run(&jobs[i]);
+    for (size_t i = 1; i < n; i++)
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+    free(jobs);
+}
+
 int
 txn_coord_commit(struct txn_coord *c, struct tl_error *err)
 {
@@ -224,6 +312,7 @@ txn_coord_commit(struct txn_coord *c, struct tl_error *err)
         txn_coord_rollback(c);
         return rv;
     }
+    fail_point("commit_before_primary");
     for (int attempt = 0;; attempt++) {
         uint64_t need = 0;
         rv = end_on(c, c->primary_shard, commit_ts, &need, err);
@@ -255,17 +344,8 @@ txn_coord_commit(struct txn_coord *c, struct tl_error *err)
         reset(c);
         return TL_EUNAVAILABLE;
     }
-    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
-        struct tl_error e2;
-        if (s == c->primary_shard || !wrote(c, s))
-            continue;
-        tl_error_clear(&e2);
-        if (end_on(c, s, commit_ts, NULL, &e2) != 0)
-            tl_warn("txn",
-                    "event=secondary_commit_failed start_ts=%llu shard=%u "
-                    "err=\"%s\"",
-                    (unsigned long long)c->start_ts, s, e2.message);
-    }
+    fail_point("commit_after_primary");
+    end_secondaries(c, commit_ts);
     reset(c);
     return 0;
 }
@@ -274,19 +354,17 @@ void
 txn_coord_rollback(struct txn_coord *c)
 {
     if (c->active && c->has_primary) {
-        for (uint32_t k = 0; k <= TL_MAX_SHARDS; k++) {
-            /* The primary first, then the rest in order. */
-            uint32_t s = k == 0 ? c->primary_shard : k - 1;
-            struct tl_error e;
-            if (k > 0 && (s == c->primary_shard || !wrote(c, s)))
-                continue;
-            tl_error_clear(&e);
-            if (end_on(c, s, 0, NULL, &e) != 0)
-                tl_warn("txn",
-                        "event=rollback_failed start_ts=%llu shard=%u "
-                        "err=\"%s\"",
-                        (unsigned long long)c->start_ts, s, e.message);
-        }
+        /* The primary first (the record says rolled back), then the
+         * rest at once. */
+        struct tl_error e;
+        tl_error_clear(&e);
+        if (end_on(c, c->primary_shard, 0, NULL, &e) != 0)
+            tl_warn("txn",
+                    "event=rollback_failed start_ts=%llu shard=%u "
+                    "err=\"%s\"",
+                    (unsigned long long)c->start_ts, c->primary_shard,
+                    e.message);
+        end_secondaries(c, 0);
     }
     reset(c);
 }
@@ -296,23 +374,39 @@ txn_resolve(struct router *r, uint64_t start_ts, uint32_t record_shard,
             uint32_t lock_shard, struct tl_error *err)
 {
     uint8_t record[TXN_RECORD_KEY_LEN];
-    uint64_t commit_ts = 0;
+    struct record_info info;
+    uint64_t commit_ts;
     uint32_t state;
     int rv;
 
     record_key(record, record_shard, start_ts);
-    rv = record_state(r, start_ts, record_shard, 0, &commit_ts, err);
+    rv = record_query(r, start_ts, record_shard, 0, NULL, &info, err);
     if (rv < 0)
         return rv;
-    state = (uint32_t)rv;
+    state = (uint32_t)info.state;
+    commit_ts = info.commit_ts;
     if (state == 1) {
-        /* Pending: alive unless older than the lock TTL (the physical
-         * part of a timestamp is the oracle's milliseconds). */
+        /* Pending: alive while its coordinator is (its incarnation's
+         * lease in the meta group); with no coordinator known, unless
+         * older than the lock TTL (the physical part of a timestamp is
+         * the oracle's milliseconds). */
         int64_t age = wall_ms() - (int64_t)(start_ts >> 18);
-        if (age < TXN_LOCK_TTL_MS)
+        if (info.owner != 0) {
+            int live = incarnation_liveness(
+                r, info.owner, router_now_ms() + TXN_LIVENESS_BUDGET_MS, err);
+            if (live < 0)
+                return live;
+            if (live == 1)
+                return 0;
+            tl_info("txn", "event=resolve_dead_owner start_ts=%llu owner=%llu",
+                    (unsigned long long)start_ts,
+                    (unsigned long long)info.owner);
+        } else if (age < TXN_LOCK_TTL_MS) {
             return 0;
-        tl_info("txn", "event=resolve_expired start_ts=%llu age_ms=%lld",
-                (unsigned long long)start_ts, (long long)age);
+        } else {
+            tl_info("txn", "event=resolve_expired start_ts=%llu age_ms=%lld",
+                    (unsigned long long)start_ts, (long long)age);
+        }
         rv = end_txn(r, start_ts, record, record_shard, 0, NULL, err);
         if (rv != 0)
             return rv;
@@ -341,12 +435,15 @@ int
 txn_read_past(struct router *r, uint64_t start_ts, uint32_t record_shard,
               uint32_t lock_shard, uint64_t read_ts, struct tl_error *err)
 {
-    uint64_t commit_ts = 0;
+    struct record_info info;
+    uint64_t commit_ts;
     int state, rv;
 
-    state = record_state(r, start_ts, record_shard, read_ts, &commit_ts, err);
-    if (state < 0)
-        return state;
+    rv = record_query(r, start_ts, record_shard, read_ts, NULL, &info, err);
+    if (rv < 0)
+        return rv;
+    state = info.state;
+    commit_ts = info.commit_ts;
     if (state == 1 || (state == 2 && commit_ts > read_ts))
         return 2; /* commits above the reader, if ever: read below it */
     if (state == 0 && wall_ms() - (int64_t)(start_ts >> 18) < 1000)
@@ -355,4 +452,73 @@ txn_read_past(struct router *r, uint64_t start_ts, uint32_t record_shard,
      * lock where the reader met it, then read again. */
     rv = txn_resolve(r, start_ts, record_shard, lock_shard, err);
     return rv < 0 ? rv : 1;
+}
+
+int
+txn_wait_register(struct txn_coord *c, uint64_t holder_ts,
+                  uint32_t holder_shard, struct tl_error *err)
+{
+    struct record_info info;
+    uint64_t wait[2] = {holder_ts, holder_shard};
+    if (!c->active || !c->has_primary)
+        return 0;
+    return record_query(c->r, c->start_ts, c->primary_shard, 0, wait, &info,
+                        err);
+}
+
+int
+txn_wait_check(struct txn_coord *c, uint64_t holder_ts, uint32_t holder_shard,
+               struct tl_error *err)
+{
+    uint64_t cycle[TXN_DEADLOCK_MAX_HOPS + 1];
+    size_t n = 0;
+    uint64_t ts = holder_ts;
+    uint32_t shard = holder_shard;
+    int rv;
+
+    if (!c->active || !c->has_primary)
+        return 0; /* holding no lock, we close no cycle */
+    rv = txn_wait_register(c, holder_ts, holder_shard, err);
+    if (rv != 0)
+        return rv;
+    cycle[n++] = c->start_ts;
+    /* Follow "waits for" from the holder: back to us is a deadlock. */
+    while (n <= TXN_DEADLOCK_MAX_HOPS) {
+        struct record_info info;
+        if (ts == c->start_ts)
+            break;
+        for (size_t i = 1; i < n; i++)
+            if (cycle[i] == ts)
+                return 0; /* a cycle we are not in: its members break it */
+        rv = record_query(c->r, ts, shard, 0, NULL, &info, err);
+        if (rv != 0)
+            return rv;
+        if (info.state == 2 || info.state == 3 || info.waits_ts == 0)
+            return 0;
+        cycle[n++] = ts;
+        ts = info.waits_ts;
+        shard = info.waits_shard;
+    }
+    if (ts != c->start_ts)
+        return 0;
+    /* The youngest transaction of the cycle gives way; the others go on
+     * waiting (each of them finds the same cycle). */
+    for (size_t i = 1; i < n; i++)
+        if (cycle[i] > c->start_ts)
+            return 0;
+    tl_error_set(err, TL_ECONFLICT, TL_SQLSTATE_DEADLOCK_DETECTED,
+                 "deadlock detected");
+    char detail[TL_ERROR_MSG_MAX];
+    size_t off = 0;
+    for (size_t i = 0; i < n && off < sizeof detail; i++)
+        off +=
+            (size_t)snprintf(detail + off, sizeof detail - off,
+                             "%sTransaction %llu waits for transaction %llu.",
+                             i ? "\n" : "", (unsigned long long)cycle[i],
+                             (unsigned long long)cycle[(i + 1) % n]);
+    tl_error_detail(err, "%s", detail);
+    tl_error_hint(err, "See server log for query details.");
+    tl_info("txn", "event=deadlock start_ts=%llu cycle=%zu",
+            (unsigned long long)c->start_ts, n);
+    return TL_ECONFLICT;
 }

@@ -35,7 +35,13 @@ struct router;
 struct tl_arena;
 
 #define TXN_RECORD_KEY_LEN 13
+/* A pending transaction whose coordinator is not known (no incarnation
+ * in its record) is taken as abandoned after this long. */
 #define TXN_LOCK_TTL_MS 10000
+/* How long a resolver waits for the meta group's router records. */
+#define TXN_LIVENESS_BUDGET_MS 2000
+/* The longest wait-for chain the deadlock detector follows. */
+#define TXN_DEADLOCK_MAX_HOPS 16
 
 struct txn_coord {
     struct router *r; /* borrowed */
@@ -78,9 +84,12 @@ int txn_coord_commit(struct txn_coord *c, struct tl_error *err);
 /** Resolve the lock of transaction @start_ts (its record on
  * @record_shard) that stopped a request to @lock_shard: a committed
  * transaction's locks there are committed, a rolled back one's rolled
- * back; a pending one older than TXN_LOCK_TTL_MS (its coordinator gone
- * or stuck) is rolled back, record first. 1 when something was resolved
- * (ask again), 0 when the transaction is alive (wait), or an error. */
+ * back; a pending one whose coordinating router is dead (its
+ * incarnation's lease expired or the router restarted:
+ * incarnation_liveness()) — or, with no coordinator named, one older
+ * than TXN_LOCK_TTL_MS — is rolled back, record first. 1 when something
+ * was resolved (ask again), 0 when the transaction is alive (wait), or
+ * an error. */
 int txn_resolve(struct router *r, uint64_t start_ts, uint32_t record_shard,
                 uint32_t lock_shard, struct tl_error *err);
 
@@ -93,6 +102,25 @@ int txn_resolve(struct router *r, uint64_t start_ts, uint32_t record_shard,
  * transaction to end. */
 int txn_read_past(struct router *r, uint64_t start_ts, uint32_t record_shard,
                   uint32_t lock_shard, uint64_t read_ts, struct tl_error *err);
+
+/** Our transaction @c waits for the lock of transaction @holder_ts
+ * (record on @holder_shard): register the wait with our record's shard
+ * (TxnStatusRequest.register_wait; @holder_ts 0: the wait ended), so
+ * that a deadlock detector can follow it. A transaction that wrote
+ * nothing yet holds no lock and registers nothing. 0 or an error. */
+int txn_wait_register(struct txn_coord *c, uint64_t holder_ts,
+                      uint32_t holder_shard, struct tl_error *err);
+
+/** Deadlock detection for @c waiting for @holder_ts (record on
+ * @holder_shard): registers the wait, then follows the registered waits
+ * from transaction to transaction (up to TXN_DEADLOCK_MAX_HOPS, one
+ * status request to each record's shard). When the chain comes back to
+ * @c and @c is the youngest (largest start timestamp) of the cycle, @c
+ * is the victim: 40P01 "deadlock detected" (TL_ECONFLICT, @err filled,
+ * PostgreSQL's hint; the detail names the cycle). Otherwise 0: keep
+ * waiting (the victim breaks the cycle). Or an error of a request. */
+int txn_wait_check(struct txn_coord *c, uint64_t holder_ts,
+                   uint32_t holder_shard, struct tl_error *err);
 
 /** Roll back every shard written (primary first); errors are logged
  * (the locks left are resolved by their readers). Idle afterwards.

@@ -33,7 +33,7 @@ drop_savepoints(struct txn_state *x, size_t keep)
 void
 txn_close(struct txn_state *x)
 {
-    if (txn_in_block(x) && x->block != TXN_IMPLICIT)
+    if (x->coord.active)
         txn_hook_rollback(x);
     drop_savepoints(x, 0);
     free(x->savepoints);
@@ -91,6 +91,7 @@ end_xact(struct txn_state *x, bool rollback)
     drop_savepoints(x, 0);
     x->block = TXN_IDLE;
     x->open = false;
+    x->writes_lost = false;
     x->snapshot_taken = false;
     x->cur = x->dflt;
 }
@@ -157,13 +158,34 @@ txn_mark_failed(struct txn_state *x)
     case TXN_INPROGRESS:
         x->block = TXN_FAILED;
         tl_debug(MOD, "event=block_failed savepoints=%zu", x->n_savepoints);
+        /* As PostgreSQL's AbortTransaction(): the writes are undone and
+         * the row locks released now, not at the client's ROLLBACK, so a
+         * deadlock's victim frees the others at once. */
+        if (x->coord.active && x->coord.has_primary) {
+            txn_hook_rollback(x);
+            x->writes_lost = true;
+        }
         break;
     case TXN_FAILED:
         break;
     default:
+        /* An implicit block's statements are undone with it. */
+        if (x->coord.active)
+            txn_hook_rollback(x);
         abort_xact(x);
         break;
     }
+}
+
+int
+txn_query_commit(struct txn_state *x, struct tl_error *err)
+{
+    if (x->block != TXN_IMPLICIT || !x->coord.active)
+        return 0;
+    int rv = txn_hook_commit(x, err);
+    if (rv != 0)
+        abort_xact(x);
+    return rv;
 }
 
 /* ------------------------------------------------ transaction statements */
@@ -189,10 +211,13 @@ txn_begin(struct txn_state *x, struct tl_error *warn, struct tl_error *err)
         open_xact(x);
     switch (x->block) {
     case TXN_IDLE:
-    case TXN_IMPLICIT:
-        /* An implicit block's statements so far become the block's. */
         x->block = TXN_INPROGRESS;
         return txn_hook_begin(x, err);
+    case TXN_IMPLICIT:
+        /* An implicit block's statements so far become the block's, with
+         * their transaction. */
+        x->block = TXN_INPROGRESS;
+        return 0;
     case TXN_INPROGRESS:
     case TXN_FAILED:
         tl_error_set(warn, 0, TL_SQLSTATE_ACTIVE_SQL_TRANSACTION,
@@ -213,6 +238,14 @@ txn_commit(struct txn_state *x, bool chain, bool *committed,
         if (chain)
             return only_in_blocks("COMMIT AND CHAIN", err);
         warn_no_transaction(warn);
+        /* COMMIT in an implicit block commits what it did so far. */
+        if (x->coord.active) {
+            int rv = txn_hook_commit(x, err);
+            if (rv != 0) {
+                abort_xact(x);
+                return rv;
+            }
+        }
         close_xact(x);
         return 0;
     case TXN_INPROGRESS: {
@@ -246,6 +279,8 @@ txn_rollback(struct txn_state *x, bool chain, struct tl_error *warn,
         if (chain)
             return only_in_blocks("ROLLBACK AND CHAIN", err);
         warn_no_transaction(warn);
+        if (x->coord.active)
+            txn_hook_rollback(x);
         abort_xact(x);
         return 0;
     case TXN_INPROGRESS:
@@ -269,6 +304,13 @@ txn_prepare(struct txn_state *x, const char *gid, bool *prepared,
     case TXN_IDLE:
     case TXN_IMPLICIT:
         warn_no_transaction(warn);
+        if (x->coord.active) {
+            int rv = txn_hook_commit(x, err);
+            if (rv != 0) {
+                abort_xact(x);
+                return rv;
+            }
+        }
         close_xact(x);
         return 0;
     case TXN_FAILED:
@@ -492,7 +534,8 @@ txn_statement_coord(struct txn_state *x, int64_t deadline_ms,
     int rv;
 
     *out = NULL;
-    if (x->block != TXN_INPROGRESS || x->coord.r == NULL)
+    if ((x->block != TXN_INPROGRESS && x->block != TXN_IMPLICIT) ||
+        x->coord.r == NULL)
         return 0;
     rv = txn_coord_statement(&x->coord,
                              x->cur.isolation != TXN_REPEATABLE_READ &&
@@ -536,8 +579,10 @@ txn_hook_rollback_to_savepoint(struct txn_state *x, size_t level,
 {
     (void)level;
     /* Writes are not yet kept per savepoint: going back over one would
-     * keep it. Refused (the block stays failed: ROLLBACK ends it). */
-    if (x->coord.active && x->coord.has_primary)
+     * keep it (or, once the failure rolled them back, lose those before
+     * the savepoint). Refused (the block stays failed: ROLLBACK ends
+     * it). */
+    if ((x->coord.active && x->coord.has_primary) || x->writes_lost)
         return tl_error_set(err, TL_EUNSUPPORTED,
                             TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                             "ROLLBACK TO SAVEPOINT after a write in the "

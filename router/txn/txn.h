@@ -28,17 +28,11 @@
  * takes a snapshot (txn_snapshot()), and are forgotten when it ends.
  *
  * Storage. The hooks txn_hook_begin(), txn_hook_commit(),
- * txn_hook_rollback() and txn_hook_rollback_to_savepoint() are where the
- * distributed transaction (MVCC snapshot, 1PC/2PC commit) is started,
- * committed and undone; they do nothing yet. UNTIL THEY DO, STATEMENTS
- * INSIDE A BLOCK RUN WITH AUTOCOMMIT STORAGE SEMANTICS: each write is
- * durable when its statement completes, ROLLBACK and ROLLBACK TO undo
- * nothing, and every statement reads the latest committed data whatever
- * the isolation level. This state machine is merged only together with
- * the storage side. That side must also stop the automatic retries of a
- * statement inside a block (exec/gather.c, common/client): DESIGN.md
- * forbids re-running a statement of an explicit transaction on the
- * client's behalf; txn_in_block() tells when.
+ * txn_hook_rollback() and txn_hook_rollback_to_savepoint() start, commit
+ * and undo the distributed transaction (coord.h); a block's first
+ * statement that reads or writes takes its snapshot
+ * (txn_statement_coord()). A statement of a block is never re-run on the
+ * client's behalf (txn_in_block()).
  *
  * One struct txn_state per session, used by the session's thread only.
  * Functions that fail fill @err (PostgreSQL's SQLSTATE and message) and
@@ -97,6 +91,9 @@ struct txn_state {
     /* Savepoint names (owned), oldest first; only in a block. */
     char **savepoints;
     size_t n_savepoints, cap_savepoints;
+    /* The block failed after it wrote: its writes were rolled back then
+     * (txn_mark_failed()), so it cannot go back to a savepoint. */
+    bool writes_lost;
     /* The storage side of the open block's transaction (coord.h):
      * active from the block's first statement that reads or writes. */
     struct txn_coord coord;
@@ -135,6 +132,13 @@ void txn_statement_end(struct txn_state *x);
  * implicit block commits and an idle transaction ends. An explicit block
  * stays open. */
 void txn_query_end(struct txn_state *x);
+/** The last statement of an implicit block (a multi-statement Query)
+ * ran: commit the block's transaction, before that statement reports its
+ * completion (exec_simple_query()'s finish_xact_command()). 0, or the
+ * commit's error (@err; the block is over, rolled back or with its
+ * outcome unknown, as txn_coord_commit()). Outside an implicit block,
+ * nothing. */
+int txn_query_commit(struct txn_state *x, struct tl_error *err);
 /** A statement failed (AbortCurrentTransaction): an open block becomes
  * failed; an idle or implicit transaction is rolled back. */
 void txn_mark_failed(struct txn_state *x);

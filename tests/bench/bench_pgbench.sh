@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# bench_pgbench — pgbench's select-only transaction (-S) through Talus with
-# each query mode (-M simple, extended, prepared), and the same against
-# PostgreSQL 15 when a port is given, alternating so both see the same
-# machine load.
+# bench_pgbench — pgbench's select-only transaction (-S), or with -b tpcb
+# its TPC-B-like transaction (BEGIN; three UPDATEs, a SELECT, an INSERT;
+# END, serialization failures retried: --max-tries=10), through Talus
+# with each query mode (-M simple, extended, prepared), and the same
+# against PostgreSQL 15 when a port is given, alternating so both see the
+# same machine load.
 #
 #   tests/bench/bench_pgbench.sh [-s scale] [-T seconds] [-c clients]
 #                                [-r rounds] [-p postgres_port]
 #                                [-U postgres_user] [-d postgres_db]
+#                                [-b select|tpcb]
 #
 # Starts the local cluster of `make up` (scripts/cluster, BUILD=build by
 # default: a release build) in a temporary data folder on ports 25733+,
 # (PORT and NODE_PORT from the environment override those ports),
 # creates pgbench's four tables with their primary keys (as pgbench -i -s
-# scale does; pgbench -i itself needs transaction blocks) and loads them
-# with COPY, then runs `pgbench -n -S -M mode -c clients -j 2 -T seconds`
+# scale does) and loads them with COPY (with -b tpcb: pgbench -i -s scale
+# itself), then runs `pgbench -n -S -M mode -c clients -j 2 -T seconds`
 # for each mode, rounds times. With -p, the PostgreSQL server on
 # 127.0.0.1:port (user -U, postgres by default) is loaded by pgbench -i
 # -s scale in database -d (bench_pgbench by default, dropped and created
@@ -27,7 +30,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SCALE=1 DURATION=10 CLIENTS=4 ROUNDS=3 PGPORT_PG= PGUSER_PG=postgres PGDB_PG=
-while getopts "s:T:c:r:p:U:d:" o; do
+BUILTIN=select
+while getopts "s:T:c:r:p:U:d:b:" o; do
   case $o in
   s) SCALE=$OPTARG ;;
   T) DURATION=$OPTARG ;;
@@ -36,6 +40,7 @@ while getopts "s:T:c:r:p:U:d:" o; do
   p) PGPORT_PG=$OPTARG ;;
   U) PGUSER_PG=$OPTARG ;;
   d) PGDB_PG=$OPTARG ;;
+  b) BUILTIN=$OPTARG ;;
   *) exit 2 ;;
   esac
 done
@@ -52,7 +57,16 @@ cleanup() {
 trap cleanup EXIT
 scripts/cluster up >/dev/null
 
+case $BUILTIN in
+select) BENCH_FLAGS=(-S) ;;
+tpcb) BENCH_FLAGS=(--max-tries=10) ;;
+*) echo "-b select or tpcb" >&2; exit 2 ;;
+esac
+
 T=(-h 127.0.0.1 -p "$PORT" -U talus talus)
+if [ "$BUILTIN" = tpcb ]; then
+  pgbench -q -i -s "$SCALE" "${T[@]}" >/dev/null 2>&1
+else
 psql -X -q -v ON_ERROR_STOP=1 "${T[@]}" <<SQL
 CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler character(88));
 CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler character(84));
@@ -65,6 +79,7 @@ awk -v s="$SCALE" 'BEGIN { for (i = 1; i <= s * 10; i++) print i "\t" int((i - 1
   psql -X -q "${T[@]}" -c "COPY pgbench_tellers (tid, bid, tbalance, filler) FROM STDIN"
 awk -v s="$SCALE" 'BEGIN { for (i = 1; i <= s * 100000; i++) print i "\t" int((i - 1) / 100000) + 1 "\t0\t" }' |
   psql -X -q "${T[@]}" -c "COPY pgbench_accounts (aid, bid, abalance, filler) FROM STDIN"
+fi
 
 if [ -n "$PGPORT_PG" ]; then
   P=(-h 127.0.0.1 -p "$PGPORT_PG" -U "$PGUSER_PG")
@@ -85,7 +100,7 @@ run() { # label mode args...
   local label=$1 mode=$2 out tps fails n t0=0 us=
   shift 2
   [ "$label" != talus ] || t0=$(router_ticks)
-  out=$(pgbench -n -S -M "$mode" -c "$CLIENTS" -j 2 -T "$DURATION" "$@" 2>&1)
+  out=$(pgbench -n "${BENCH_FLAGS[@]}" -M "$mode" -c "$CLIENTS" -j 2 -T "$DURATION" "$@" 2>&1)
   tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
   fails=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
   n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
