@@ -825,6 +825,39 @@ test_lock_timeout_and_prepared(void **state)
     PQfinish(b);
 }
 
+/* Two transactions that each hold a row the other's FOR UPDATE wants
+ * are a deadlock: one of them fails with 40P01, the other gets its row
+ * (which one differs from PostgreSQL: docs/transactions.md). */
+static void
+test_for_update_deadlock(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster), *b = th_connect(&cluster);
+    PQsetNoticeProcessor(a, quiet, NULL);
+    PQsetNoticeProcessor(b, quiet, NULL);
+    assert_true(th_ok(a, "delete from acc"));
+    assert_true(th_ok(a, RESET_ACC));
+    assert_true(th_ok(a, "begin"));
+    assert_true(th_ok(b, "begin"));
+    assert_true(th_ok(a, "select v from acc where id = 1 for update"));
+    assert_true(th_ok(b, "select v from acc where id = 101 for update"));
+    assert_true(PQsendQuery(a, "select v from acc where id = 101 for update"));
+    assert_true(PQsendQuery(b, "select v from acc where id = 1 for update"));
+    char oa[OUT_MAX], ob[OUT_MAX];
+    assert_true(wait_done(a, 10000) && wait_done(b, 10000));
+    collect(a, oa, sizeof oa);
+    collect(b, ob, sizeof ob);
+    printf("isolation: deadlock: a -> %s, b -> %s\n", oa, ob);
+    bool a_lost = strcmp(oa, "ERROR 40P01") == 0;
+    bool b_lost = strcmp(ob, "ERROR 40P01") == 0;
+    assert_true(a_lost != b_lost);
+    assert_string_equal(a_lost ? ob : oa, a_lost ? "10" : "50");
+    PQclear(PQexec(a, "rollback"));
+    PQclear(PQexec(b, "rollback"));
+    PQfinish(a);
+    PQfinish(b);
+}
+
 int
 main(void)
 {
@@ -833,6 +866,7 @@ main(void)
         cmocka_unit_test(test_serializable_refused),
         cmocka_unit_test(test_locking_errors),
         cmocka_unit_test(test_lock_timeout_and_prepared),
+        cmocka_unit_test(test_for_update_deadlock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
