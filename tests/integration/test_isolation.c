@@ -15,10 +15,12 @@
  * when the test runs as root), else $TALUS_PG_ORACLE (a libpq conninfo),
  * else 127.0.0.1:25440 user regress; with none reachable the comparison
  * is skipped with a message (the Talus-only checks still run). */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pwd.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -573,6 +575,41 @@ pg_reachable(const char *conninfo)
     return ok;
 }
 
+/* A test killed before its teardown leaves its private server running
+ * (pg_ctl detaches it): stop and remove those whose test (the pid in
+ * their "owner" file) is gone. */
+static void
+pg_reap_stale(void)
+{
+    DIR *d = opendir("/tmp");
+    struct dirent *e;
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char dir[PATH_MAX], path[PATH_MAX + 16];
+        long owner = 0;
+        if (strncmp(e->d_name, "talus-isolation-pg-", 19) != 0)
+            continue;
+        snprintf(dir, sizeof dir, "/tmp/%s", e->d_name);
+        snprintf(path, sizeof path, "%s/owner", dir);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        if (fscanf(f, "%ld", &owner) != 1)
+            owner = 0;
+        fclose(f);
+        if (owner <= 0 || kill((pid_t)owner, 0) == 0 || errno != ESRCH)
+            continue;
+        pg_cmd(PG_BIN "/pg_ctl -D %s/data -m immediate -w stop >/dev/null "
+                      "2>&1",
+               dir);
+        snprintf(path, sizeof path, "rm -rf %s", dir);
+        if (system(path) != 0)
+            fprintf(stderr, "isolation: could not remove %s\n", dir);
+    }
+    closedir(d);
+}
+
 /* A private PostgreSQL 15 from the Debian binaries, on a Unix socket in
  * its own directory. */
 static bool
@@ -580,6 +617,9 @@ pg_start_private(void)
 {
     if (access(PG_BIN "/initdb", X_OK) != 0)
         return false;
+    if (geteuid() == 0 && getpwnam("postgres") != NULL)
+        pg_as_postgres = true;
+    pg_reap_stale();
     if (geteuid() == 0) {
         struct passwd *pw = getpwnam("postgres");
         if (pw == NULL)
@@ -597,6 +637,15 @@ pg_start_private(void)
         snprintf(pg_dir, sizeof pg_dir, "/tmp/talus-isolation-pg-XXXXXX");
         if (mkdtemp(pg_dir) == NULL)
             return false;
+    }
+    {
+        char path[PATH_MAX + 8];
+        snprintf(path, sizeof path, "%s/owner", pg_dir);
+        FILE *f = fopen(path, "w");
+        if (f != NULL) {
+            fprintf(f, "%ld\n", (long)getpid());
+            fclose(f);
+        }
     }
     unsigned port = 20000 + (unsigned)(getpid() % 20000);
     if (pg_cmd(PG_BIN "/initdb -D %s/data -U regress --auth=trust "
