@@ -39,6 +39,11 @@ struct scan_ctx {
     uint64_t n_visited;            /* rows read from storage */
     bool cut;                      /* page ended on time after cut_key */
     ProtobufCBinaryData cut_key;   /* in the arena */
+    /* SELECT ... FOR UPDATE (exec_lock): what a row another transaction
+     * locks does to the scan (Talus__ModifyFragment__LockWait). */
+    bool locking;
+    int lock_wait;
+    bool lock_dry_run; /* select the rows, lock none */
 };
 
 /* Called for each row passing the filter; 0 continue, 1 stop, <0 error. */
@@ -272,6 +277,28 @@ exec_note_lock_of(struct store *st, struct store_cf *cf, const void *key,
     return TL_ELOCKED;
 }
 
+/* NOWAIT met a row another transaction locks: PostgreSQL's error, with
+ * a code the router does not wait on. */
+static int
+nowait_error(struct tl_error *err, const char *table)
+{
+    return tl_error_set(err, TL_ESQL, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                        "could not obtain lock on row in relation \"%s\"",
+                        table);
+}
+
+/* A row lock met a row transaction @lk holds: the router waits for it
+ * (PostgreSQL's words if the wait ends without it). */
+static int
+lock_wait_error(struct tl_error *err, const char *table,
+                const struct mvcc_lock *lk)
+{
+    tl_error_set(err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                 "could not obtain lock on row in relation \"%s\"", table);
+    exec_note_lock(err, lk);
+    return TL_ELOCKED;
+}
+
 /* Iterate one range [start, end) after @resume (may be NULL). */
 static int
 scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
@@ -291,6 +318,7 @@ scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
     s = mvcc_scan_create(c->st, c->cf, from, from_len,
                          r->end.len > 0 ? r->end.data : NULL, r->end.len,
                          &c->view);
+again:
     while ((got = mvcc_scan_next(s, &row)) == MVCC_OK) {
         int pass;
         if (resume != NULL &&
@@ -305,7 +333,25 @@ scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
         if (rv != 0)
             break;
     }
-    if (rv == 0 && got == MVCC_LOCKED)
+    if (rv == 0 && got == MVCC_LOCKED && c->locking &&
+        c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__SKIP_LOCKED) {
+        /* SKIP LOCKED: go on after the locked row (its key followed by
+         * 0x00 is the next possible key: keys are self-delimiting). */
+        char *next = tl_arena_alloc(c->a, row.key_len + 1);
+        memcpy(next, row.key, row.key_len);
+        next[row.key_len] = 0;
+        mvcc_scan_destroy(s);
+        s = mvcc_scan_create(c->st, c->cf, next, row.key_len + 1,
+                             r->end.len > 0 ? r->end.data : NULL, r->end.len,
+                             &c->view);
+        goto again;
+    }
+    if (rv == 0 && got == MVCC_LOCKED && c->locking &&
+        c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__NOWAIT)
+        rv = nowait_error(c->err, c->t->name);
+    else if (rv == 0 && got == MVCC_LOCKED && c->locking)
+        rv = lock_wait_error(c->err, c->t->name, &row.lock);
+    else if (rv == 0 && got == MVCC_LOCKED)
         rv = exec_locked_error(c->err, &row.lock);
     else if (rv == 0 && got < 0)
         rv = exec_storage_error(c->err, "scan", tl_strerror(got));
@@ -927,6 +973,261 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
         }
         if (rv == 1)
             rv = 0; /* a concurrent writer won: re-scan and retry */
+        else
+            break;
+    }
+    scan_ctx_close(&c);
+    return rv;
+}
+
+/* ------------------------------------------------------------ row locks */
+
+/* One row SELECT ... FOR UPDATE selected (all memory in the arena). */
+struct lock_row {
+    ProtobufCBinaryData key; /* stored key */
+    ProtobufCBinaryData old; /* stored value: the EQUALS expectation */
+    ProtobufCBinaryData out; /* the projected row to return */
+    struct tl_value *sv;     /* sort values (n_order), owned copies */
+    uint64_t seq;            /* key order: ties keep it */
+};
+
+struct lock_state {
+    struct lock_row *rows;
+    size_t n, cap;
+    const Talus__SortKey *const *keys;
+    size_t n_keys;
+    struct tl_buf tmp;
+};
+
+/* Whether another transaction locks @key (a lock the scan's view does
+ * not show: one that started after its snapshot, or any when the view is
+ * the newest committed state): 1 with *@lk (primary in *@buf), 0 not. */
+static int
+other_lock(struct scan_ctx *c, const char *key, size_t klen,
+           struct mvcc_lock *lk, uint8_t **buf)
+{
+    int rv = mvcc_read_lock(c->st, c->cf, key, klen, lk, buf);
+    if (rv < 0)
+        return exec_storage_error(c->err, "lock read", tl_strerror(rv));
+    if (rv == 1 && c->view.own_ts != 0 && lk->start_ts == c->view.own_ts)
+        return 0; /* ours */
+    return rv;
+}
+
+static int
+lock_collect(struct scan_ctx *c, const char *key, size_t klen, const char *val,
+             size_t vlen, void *arg)
+{
+    struct lock_state *s = arg;
+    struct mvcc_lock lk;
+    uint8_t *lb = NULL;
+    int rv = other_lock(c, key, klen, &lk, &lb);
+
+    if (rv == 1) {
+        if (c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__SKIP_LOCKED)
+            rv = 0;
+        else if (c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__NOWAIT)
+            rv = nowait_error(c->err, c->t->name);
+        else
+            rv = lock_wait_error(c->err, c->t->name, &lk);
+        free(lb);
+        return rv;
+    }
+    free(lb);
+    if (rv < 0)
+        return rv;
+    if (s->n == s->cap) {
+        size_t cap = s->cap == 0 ? 64 : s->cap * 2;
+        struct lock_row *rows = tl_arena_calloc(c->a, cap * sizeof *rows);
+        if (s->n > 0)
+            memcpy(rows, s->rows, s->n * sizeof *rows);
+        s->rows = rows;
+        s->cap = cap;
+    }
+    struct lock_row *r = &s->rows[s->n];
+    memset(r, 0, sizeof *r);
+    r->seq = s->n;
+    r->key = arena_bytes(c->a, key, klen);
+    r->old = arena_bytes(c->a, val, vlen);
+    tl_buf_reset(&s->tmp);
+    project_row(c, val, vlen, &s->tmp);
+    r->out = arena_bytes(c->a, s->tmp.data, s->tmp.len);
+    if (s->n_keys > 0) {
+        struct tl_value *sv =
+            tl_arena_calloc(c->a, (s->n_keys + 1) * sizeof *sv);
+        for (size_t i = 0; i < s->n_keys; i++) {
+            rv = tl_expr_eval(c->order[i], c->vals, c->n_cols, &c->row_a,
+                              &sv[i], c->err);
+            if (rv != 0)
+                return rv;
+        }
+        /* Own the values: encode them, then decode from an arena copy. */
+        tl_buf_reset(&s->tmp);
+        tl_row_encode(sv, s->n_keys, 1, &s->tmp);
+        ProtobufCBinaryData enc = arena_bytes(c->a, s->tmp.data, s->tmp.len);
+        tl_row_decode(enc.data, enc.len, sv, s->n_keys, NULL);
+        r->sv = sv;
+    }
+    s->n++;
+    /* Without ORDER BY the first rows in key order are the LIMIT's. */
+    return s->n_keys == 0 && c->sf->has_limit && c->sf->limit > 0 &&
+           s->n >= c->sf->limit;
+}
+
+static int
+lock_row_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct lock_row *a = pa, *b = pb;
+    const struct lock_state *s = arg;
+    for (size_t i = 0; i < s->n_keys; i++) {
+        const Talus__SortKey *k = s->keys[i];
+        int r;
+        if (k->desc)
+            r = -tl_value_cmp_nulls(&a->sv[i], &b->sv[i], !k->nulls_first);
+        else
+            r = tl_value_cmp_nulls(&a->sv[i], &b->sv[i], k->nulls_first);
+        if (r != 0)
+            return r;
+    }
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* One attempt of a row lock: scan, order, limit, lock (in a
+ * transaction). 0 done with *@out filled; 1 a row changed since the scan
+ * (the isolation level decides); 2 SKIP LOCKED met a lock taken since
+ * the scan (scan again: it is left out then). */
+static int
+lock_once(struct scan_ctx *c, const Talus__TxnInfo *txn, uint64_t request_id,
+          uint64_t read_index, exec_propose_fn propose, void *ctx,
+          struct exec_scan_result *out)
+{
+    struct lock_state s = {0};
+    const Talus__ScanFragment *sf = c->sf;
+    Talus__WriteBatch wb;
+    struct fsm_result res;
+    int rv;
+
+    memset(out, 0, sizeof *out);
+    s.keys = c->order_pb;
+    s.n_keys = c->n_order;
+    tl_buf_init(&s.tmp);
+    rv = scan_each(c, false, lock_collect, &s);
+    tl_buf_close(&s.tmp);
+    if (rv != 0)
+        return rv;
+    if (s.n_keys > 0 && s.n > 1)
+        qsort_r(s.rows, s.n, sizeof *s.rows, lock_row_cmp, &s);
+    if (sf->has_limit && sf->limit > 0 && s.n > sf->limit)
+        s.n = sf->limit;
+    out->rows = tl_arena_alloc(c->a, (s.n + 1) * sizeof *out->rows);
+    for (size_t i = 0; i < s.n; i++)
+        out->rows[i] = s.rows[i].out;
+    out->n_rows = s.n;
+    out->has_count = true;
+    out->count = s.n;
+    /* Outside a transaction the lock lives as long as the statement:
+     * meeting none is all it does. A dry run only selects. */
+    if (txn == NULL || s.n == 0 || c->lock_dry_run)
+        return 0;
+    Talus__Mutation **ms = tl_arena_alloc(c->a, (s.n + 1) * sizeof *ms);
+    for (size_t i = 0; i < s.n; i++) {
+        ms[i] = new_mutation(c->a, TALUS__MUTATION__KIND__LOCK, s.rows[i].key,
+                             TALUS__MUTATION__COND__EQUALS);
+        ms[i]->has_expect = true;
+        ms[i]->expect = s.rows[i].old;
+    }
+    talus__write_batch__init(&wb);
+    wb.mutations = ms;
+    wb.n_mutations = s.n;
+    wb.has_request_id = request_id != 0;
+    wb.request_id = request_id;
+    wb.has_affected = true;
+    wb.affected = s.n;
+    wb.has_read_index = read_index != 0;
+    wb.read_index = read_index;
+    wb.txn = (Talus__TxnInfo *)txn;
+    rv = propose(ctx, &wb, &res, c->err);
+    if (rv != 0)
+        return rv;
+    if (res.outcome == FSM_OK)
+        return 0;
+    if (res.outcome == FSM_COND_FAILED)
+        return 1;
+    if (res.outcome == FSM_LOCKED) {
+        /* Locked between our scan and the apply: the next scan sees it. */
+        if (c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__SKIP_LOCKED)
+            return 2;
+        if (c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__NOWAIT)
+            return nowait_error(c->err, c->t->name);
+        tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                     "could not obtain lock on row in relation \"%s\"",
+                     c->t->name);
+        if (res.mutation >= 0 && (size_t)res.mutation < wb.n_mutations)
+            exec_note_lock_of(c->st, c->cf, ms[res.mutation]->key.data,
+                              ms[res.mutation]->key.len, c->err);
+        return TL_ELOCKED;
+    }
+    if (res.outcome == FSM_CONFLICT)
+        return tl_error_set(c->err, TL_ECONFLICT,
+                            TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                            "could not serialize access due to concurrent "
+                            "update");
+    return tl_error_set(c->err, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
+                        "write batch rejected by the state machine");
+}
+
+int
+exec_lock(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
+          const Talus__TxnInfo *txn, const Talus__ModifyFragment *mf,
+          uint64_t request_id, uint64_t read_index, exec_propose_fn propose,
+          void *ctx, struct tl_arena *a, struct exec_scan_result *out,
+          struct tl_error *err)
+{
+    struct scan_ctx c;
+    Talus__TxnInfo rc_txn = TALUS__TXN_INFO__INIT;
+    int rv;
+
+    rc_txn.start_ts = 0;
+    memset(out, 0, sizeof *out);
+    if (mf->scan == NULL || mf->scan->n_joins > 0)
+        return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                            "row lock without a plain scan");
+    rv = scan_ctx_init(&c, st, cf, view, mf->scan, a, err);
+    c.locking = true;
+    c.lock_wait = mf->has_lock_wait ? (int)mf->lock_wait : 0;
+    c.lock_dry_run = mf->has_lock_dry_run && mf->lock_dry_run;
+    for (int attempt = 0; rv == 0; attempt++) {
+        if (attempt == EXEC_MODIFY_RETRIES) {
+            rv = tl_error_set(err, TL_ECONFLICT,
+                              TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                              "could not serialize access due to concurrent "
+                              "update");
+            break;
+        }
+        rv = lock_once(&c, txn, request_id, read_index, propose, ctx, out);
+        if ((rv == TL_ECONFLICT || rv == 1) && txn != NULL &&
+            txn->has_read_committed && txn->read_committed &&
+            rc_txn.start_ts == 0) {
+            /* READ COMMITTED: a row changed since the snapshot is locked
+             * in its newest committed version if that still passes the
+             * filter, else left out (PostgreSQL's EvalPlanQual): scan the
+             * newest committed rows (and our own) again. */
+            rc_txn = *txn;
+            rc_txn.has_read_ts = true;
+            rc_txn.read_ts = UINT64_MAX - 1;
+            txn = &rc_txn;
+            c.view.read_ts = MVCC_TS_LATEST;
+            tl_error_clear(err);
+            rv = 1;
+        } else if (rv == 1 && txn != NULL && c.view.read_ts != MVCC_TS_LATEST) {
+            /* REPEATABLE READ: a row changed after the snapshot. */
+            rv = tl_error_set(err, TL_ECONFLICT,
+                              TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                              "could not serialize access due to concurrent "
+                              "update");
+        }
+        if (rv == 1 || rv == 2)
+            rv = 0; /* scan again */
         else
             break;
     }

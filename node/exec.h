@@ -108,4 +108,24 @@ int exec_modify(struct store *st, struct store_cf *cf,
                 uint64_t read_index, exec_propose_fn propose, void *ctx,
                 struct tl_arena *a, uint64_t *count, struct tl_error *err);
 
+/** Run a row-locking modify fragment @mf (mf->lock_strength set: SELECT
+ * ... FOR UPDATE/SHARE, see talus.proto) over @cf: the rows its scan
+ * selects through @view, ordered and limited as the scan fragment says,
+ * go to *@out (projected, in the arena). With @txn (borrowed) each is
+ * locked by a prewrite of kind LOCK, all in one entry proposed through
+ * @propose(@ctx, ...); without, nothing is written. A row another
+ * transaction locks: TL_ELOCKED (55P03, err->lock_ts set: the caller
+ * waits and asks again), or with NOWAIT TL_ESQL 55P03 `could not obtain
+ * lock on row in relation "t"`, or with SKIP_LOCKED the row is left out.
+ * With mf->lock_dry_run nothing is locked (the rows are only selected).
+ * A row committed after the snapshot: under READ COMMITTED its newest
+ * version is scanned again (and kept if it still passes the filter);
+ * else 40001. */
+int exec_lock(struct store *st, struct store_cf *cf,
+              const struct mvcc_read *view, const Talus__TxnInfo *txn,
+              const Talus__ModifyFragment *mf, uint64_t request_id,
+              uint64_t read_index, exec_propose_fn propose, void *ctx,
+              struct tl_arena *a, struct exec_scan_result *out,
+              struct tl_error *err);
+
 #endif

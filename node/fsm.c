@@ -500,6 +500,10 @@ add_prewrites(struct node_fsm *f, struct store_batch *wb,
             lk.kind = MVCC_DELETE;
             key = m->key.data;
             key_len = m->key.len;
+        } else if (m->kind == TALUS__MUTATION__KIND__LOCK) {
+            lk.kind = MVCC_LOCK; /* SELECT ... FOR UPDATE: no value */
+            key = m->key.data;
+            key_len = m->key.len;
         } else {
             return TL_EPROTO; /* a range delete is not transactional */
         }

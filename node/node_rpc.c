@@ -539,6 +539,22 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
      * is visible to the scan (WriteBatch.read_index). */
     uint64_t read_index = fsm_applied(&sh->fsm);
     struct node_write_ctx w = {sh, lim.answer_by_ms};
+    if (rv == 0 && mf->has_lock_strength && mf->lock_strength != 0) {
+        /* SELECT ... FOR UPDATE: a resend scans again (its own locks
+         * show through) and its batch applies once (request id). */
+        struct exec_scan_result r;
+        rv = exec_lock(n->st, sh->fsm.cf, &view, req->txn, mf, req->request_id,
+                       read_index, node_propose, &w, a, &r, &err);
+        if (rv != 0) {
+            fail_on(a, resp, &err, rv, sh);
+            return;
+        }
+        resp->rows = r.rows;
+        resp->n_rows = r.n_rows;
+        resp->has_count = true;
+        resp->count = r.count;
+        return;
+    }
     if (rv == 0 && mf->prepare && mf->prepared_id != 0) {
         struct keep_ctx k = {sh, mf->prepared_id};
         rv =

@@ -316,7 +316,7 @@ mvcc_get(struct store *st, struct store_cf *cf, const void *key, size_t key_len,
 
 /* The conflict check of a write by @start_ts over the write records of
  * @key committed at or after start_ts: MVCC_WRITE_CONFLICT for another
- * transaction's PUT, DELETE or LOCK committed after @seen (start_ts - 1:
+ * transaction's PUT or DELETE committed after @seen (start_ts - 1:
  * any; a later statement snapshot: what it did not see); MVCC_ROLLED_BACK
  * for our own rollback; else MVCC_OK, with *@committed set when our own
  * transaction already committed the key. TL_EIO, TL_ECORRUPT. */
@@ -353,8 +353,10 @@ check_newer_seen(struct store *st, struct store_cf *cf, const void *key,
             *committed = true;
             continue;
         }
-        if (w.kind == MVCC_ROLLBACK)
-            continue; /* another transaction's rollback: no write */
+        if (w.kind == MVCC_ROLLBACK || w.kind == MVCC_LOCK)
+            continue; /* another transaction's rollback or row lock (a
+                         committed SELECT ... FOR UPDATE): no write, no
+                         conflict, as a row PostgreSQL only locked */
         if (w.commit_ts <= seen)
             continue; /* the writer's snapshot saw it */
         rv = MVCC_WRITE_CONFLICT;

@@ -480,7 +480,7 @@ select_run_sorted(struct sql_stmt *st, struct select_q *q,
                                         : ROUTER_SORT_MAX_BYTES};
     int rv = 0;
     if (!(q->has_limit && q->limit == 0))
-        rv = gather_scan(st, &q->plan, f, keep_row, &s, NULL);
+        rv = select_gather(st, q, f, keep_row, &s);
     if (rv == 0)
         rv = send_sorted(st, q, &s);
     free(s.rows);

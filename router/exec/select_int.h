@@ -4,6 +4,7 @@
 #ifndef TL_SELECT_INT_H
 #define TL_SELECT_INT_H
 
+#include "router/exec/gather.h"
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
 
@@ -137,6 +138,10 @@ struct select_q {
     struct tl_arena scratch;   /* per output row */
     uint64_t n_sent;
     uint64_t n_skipped;
+    /* SELECT ... FOR UPDATE/SHARE: the strength (PgQuery's
+     * LockClauseStrength, 0: none) and Talus__ModifyFragment__LockWait. */
+    uint32_t lock_strength;
+    int lock_wait;
 };
 
 /** Whether @ss is an aggregate query the plain aggregate path cannot
@@ -144,6 +149,17 @@ struct select_q {
  * aggregate, a column reference beside aggregates): it is then bound as
  * one group over all rows (q->group with no keys). Cannot fail. */
 bool select_needs_group(const PgQuery__SelectStmt *ss);
+
+/* Calls select_has_call() looks for. */
+enum sel_call {
+    SEL_CALL_AGG,    /* an aggregate (not a window function) */
+    SEL_CALL_WINDOW, /* f(...) OVER (...) */
+    SEL_CALL_SRF,    /* a set-returning function */
+};
+/** Whether expression @n (NULL: false) calls a function of kind @what
+ * (enum sel_call) at its own query level (subqueries are not looked
+ * into). Cannot fail. */
+bool select_has_call(const PgQuery__Node *n, int what);
 /** Bind every clause of @ss into @q. */
 int select_bind(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
                 struct select_q *q);
@@ -170,6 +186,17 @@ int select_agg_step(struct sql_stmt *st, struct select_q *q,
 int select_finish_aggregates(struct sql_stmt *st, struct select_q *q);
 int select_run_aggregate(struct sql_stmt *st, struct select_q *q,
                          Talus__ScanFragment *f);
+/** SELECT ... FOR UPDATE/SHARE's locking clauses of @ss: PostgreSQL's
+ * errors (0A000 `FOR UPDATE is not allowed with GROUP BY clause`, ...,
+ * 42P01 for an OF name not in FROM), else 0 with *@strength (PgQuery's
+ * LockClauseStrength, 0: no clause) and *@wait
+ * (Talus__ModifyFragment__LockWait): the strongest of the clauses. */
+int select_bind_locking(struct sql_stmt *st, const PgQuery__SelectStmt *ss,
+                        uint32_t *strength, int *wait);
+/** Run fragment @frag over q->plan's shards, each row to @cb: a scan, or
+ * with q->lock_strength the rows locked (gather.h gather_scan()). */
+int select_gather(struct sql_stmt *st, struct select_q *q,
+                  const Talus__ScanFragment *frag, gather_row_cb cb, void *arg);
 int select_run_sorted(struct sql_stmt *st, struct select_q *q,
                       Talus__ScanFragment *f);
 /** GROUP BY / HAVING (or an aggregate query select_needs_group() picks):

@@ -410,6 +410,85 @@ tree_has(const ProtobufCMessage *m, const ProtobufCMessageDescriptor *d)
     return false;
 }
 
+/* Whether FuncCall @f is of kind @what (enum sel_call). */
+static bool
+call_is(const PgQuery__FuncCall *f, int what)
+{
+    static const char *const srfs[] = {"generate_series",
+                                       "generate_subscripts",
+                                       "unnest",
+                                       "regexp_matches",
+                                       "regexp_split_to_table",
+                                       "string_to_table",
+                                       "json_array_elements",
+                                       "jsonb_array_elements",
+                                       "json_each",
+                                       "jsonb_each",
+                                       "json_object_keys",
+                                       "jsonb_object_keys",
+                                       NULL};
+    if (what == SEL_CALL_WINDOW)
+        return f->over != NULL;
+    PgQuery__Node n = PG_QUERY__NODE__INIT;
+    n.node_case = PG_QUERY__NODE__NODE_FUNC_CALL;
+    n.func_call = (PgQuery__FuncCall *)f;
+    if (what == SEL_CALL_AGG)
+        return f->over == NULL && bind_is_aggregate(&n);
+    const char *name =
+        f->n_funcname > 0 ? sql_node_str(f->funcname[f->n_funcname - 1]) : NULL;
+    for (int i = 0; name != NULL && srfs[i] != NULL; i++)
+        if (strcmp(name, srfs[i]) == 0)
+            return true;
+    return false;
+}
+
+/* tree_has() for calls of kind @what, not inside a subquery (which is
+ * its own query level). */
+static bool
+tree_has_call(const ProtobufCMessage *m, int what)
+{
+    const ProtobufCMessageDescriptor *md = m->descriptor;
+    if (md == &pg_query__sub_link__descriptor ||
+        md == &pg_query__select_stmt__descriptor)
+        return false;
+    if (md == &pg_query__func_call__descriptor &&
+        call_is((const PgQuery__FuncCall *)m, what))
+        return true;
+    for (unsigned i = 0; i < md->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &md->fields[i];
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *base = (const char *)m;
+        if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t which;
+            memcpy(&which, base + fd->quantifier_offset, sizeof(which));
+            if (which != fd->id)
+                continue;
+        }
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n;
+            ProtobufCMessage *const *sub;
+            memcpy(&n, base + fd->quantifier_offset, sizeof(n));
+            memcpy(&sub, base + fd->offset, sizeof(sub));
+            for (size_t k = 0; k < n; k++)
+                if (sub[k] != NULL && tree_has_call(sub[k], what))
+                    return true;
+            continue;
+        }
+        const ProtobufCMessage *sub;
+        memcpy(&sub, base + fd->offset, sizeof(sub));
+        if (sub != NULL && tree_has_call(sub, what))
+            return true;
+    }
+    return false;
+}
+
+bool
+select_has_call(const PgQuery__Node *n, int what)
+{
+    return n != NULL && tree_has_call(&n->base, what);
+}
+
 static bool
 node_has_agg(const PgQuery__Node *n)
 {

@@ -76,10 +76,12 @@ plan_route(struct sql_stmt *st, struct plan *p)
     uint32_t n = st->r->cfg.n_shards;
     route_analyze(p->table, p->filter, n, st->a, &p->route);
     if (p->route.ref != ROUTE_REF_NONE) {
-        /* A read is served by the session's copy (see docs/sharding.md). */
+        /* A read is served by the session's copy (see docs/sharding.md);
+         * row locks by the first copy, where all sessions meet. */
         uint32_t id = st->s != NULL ? st->s->backend_pid : 0;
-        route_reference_target(&p->route, false, route_reference_copy(id, n), n,
-                               st->a);
+        route_reference_target(&p->route, false,
+                               p->lock_rows ? 0 : route_reference_copy(id, n),
+                               n, st->a);
     }
     return plan_target(st, p);
 }

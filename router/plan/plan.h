@@ -6,6 +6,7 @@
 #define TL_PLAN_H
 
 #include <pg_query/pg_query.pb-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,10 @@ struct plan {
      * to shards); NULL means the fragment's own range. */
     Talus__KeyRange ***shard_ranges;
     size_t *n_shard_ranges;
+    /* SELECT ... FOR UPDATE of a reference table: every session locks
+     * the rows of one copy (the first shard's), so that row locks of two
+     * sessions meet (writes lock every copy). */
+    bool lock_rows;
 };
 
 /** Bind @where over @t and route it (a reference table: over the
@@ -41,7 +46,8 @@ int plan_build(struct sql_stmt *st, struct tl_table *t, const char *alias,
                const PgQuery__Node *where, struct plan *p);
 /** Route @p (table and filter set; a filter whose parameters a generic
  * plan just filled in) again: its route and target shards, in st->a, as
- * plan_build() sets them. Cannot fail; returns 0. */
+ * plan_build() sets them (a reference table with p->lock_rows: its first
+ * copy). Cannot fail; returns 0. */
 int plan_route(struct sql_stmt *st, struct plan *p);
 /** Plan a join driven by @t (offset 0 of the combined row): route on
  * @route_filter (conjuncts over @t's columns only, may be NULL) and let

@@ -795,6 +795,41 @@ test_transactions(void **state)
     assert_int_equal(f->fsm.n_locks, 2);
 }
 
+/* A row lock (SELECT ... FOR UPDATE) is a prewrite of kind LOCK: its
+ * EQUALS condition is checked, it holds the key against plain writes and
+ * other transactions, its commit changes no value and counts as no write
+ * for a transaction that started before it. */
+static void
+test_row_lock_entries(void **state)
+{
+    struct fixture *f = *state;
+    struct fsm_result r;
+    const int lock = TALUS__MUTATION__KIND__LOCK;
+    const int equals = TALUS__MUTATION__COND__EQUALS;
+
+    r = apply(f, 1, 1, mut(0, "a", "a0", 0, NULL));
+    assert_int_equal(r.outcome, FSM_OK);
+    /* The row changed since it was read: the lock is not taken. */
+    r = apply_txn(f, 2, 100, 0, true, mut(lock, "a", NULL, equals, "old"));
+    assert_int_equal(r.outcome, FSM_COND_FAILED);
+    assert_int_equal(f->fsm.n_locks, 0);
+    r = apply_txn(f, 3, 100, 0, true, mut(lock, "a", NULL, equals, "a0"));
+    assert_int_equal(r.outcome, FSM_OK);
+    assert_int_equal(f->fsm.n_locks, 2); /* a and the record */
+    r = apply(f, 4, 1, mut(0, "a", "x", 0, NULL));
+    assert_int_equal(r.outcome, FSM_LOCKED);
+    r = apply_txn(f, 5, 110, 0, true, mut(lock, "a", NULL, equals, "a0"));
+    assert_int_equal(r.outcome, FSM_LOCKED);
+    r = apply_end(f, 6, 100, 150);
+    assert_int_equal(r.affected, 2);
+    assert_value(f, "a", "a0");
+    /* Transaction 120 read a0 before that commit and may still write. */
+    r = apply_txn(f, 7, 120, 0, true, mut(0, "a", "a1", equals, "a0"));
+    assert_int_equal(r.outcome, FSM_OK);
+    r = apply_end(f, 8, 120, 160);
+    assert_value(f, "a", "a1");
+}
+
 int
 main(void)
 {
@@ -817,6 +852,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dedupe_window_prunes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_row_lock_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_spill_replay, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),

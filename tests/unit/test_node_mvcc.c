@@ -661,6 +661,43 @@ scan_view(struct fixture *f, const struct mvcc_read *r, const char *start,
     mvcc_scan_destroy(s);
 }
 
+/* A row lock (SELECT ... FOR UPDATE): prewritten as kind LOCK, it holds
+ * the key against other writers and row locks; committed, it leaves a
+ * LOCK record that reads skip and that is no write conflict for a writer
+ * that started before it (PostgreSQL: a row only locked by a committed
+ * transaction can be updated under REPEATABLE READ). */
+static void
+test_row_locks(void **state)
+{
+    struct fixture *f = *state;
+    struct mvcc_lock lk = lock_of(20, MVCC_LOCK, "r");
+    struct store_batch *b;
+
+    assert_int_equal(put1(f, "r", "v1", 10), MVCC_OK);
+    b = store_batch_create();
+    assert_int_equal(
+        mvcc_prewrite(f->st, f->cf, b, "r", 1, &lk, NULL, 0, NULL, NULL),
+        MVCC_OK);
+    write_batch(f, b);
+    /* Another writer, and another row lock, meet it. */
+    assert_int_equal(prewrite(f, "r", "t2", 25), MVCC_LOCKED);
+    lk.start_ts = 26;
+    b = store_batch_create();
+    assert_int_equal(
+        mvcc_prewrite(f->st, f->cf, b, "r", 1, &lk, NULL, 0, NULL, NULL),
+        MVCC_LOCKED);
+    store_batch_destroy(b);
+    assert_int_equal(commit(f, "r", 20, 30), MVCC_OK);
+    /* Reads skip the LOCK record: the value committed at 10 shows. */
+    assert_read(f, "r", 35, "v1");
+    /* T2 started at 25, before the lock's commit at 30: no conflict. */
+    assert_int_equal(prewrite(f, "r", "t2", 25), MVCC_OK);
+    assert_int_equal(commit(f, "r", 25, 40), MVCC_OK);
+    assert_read(f, "r", 45, "t2");
+    /* A write committed after a writer's start still conflicts. */
+    assert_int_equal(prewrite(f, "r", "t3", 35), MVCC_WRITE_CONFLICT);
+}
+
 /* A transaction's view shows its own pending writes over the committed
  * versions (PUT as the value, DELETE as no row, LOCK as the committed
  * row), other transactions' locks stop it, and a read of the latest
@@ -836,6 +873,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_gc_compaction_filter, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_bounds_are_user_keys, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_delete_range_and_counts, setup,

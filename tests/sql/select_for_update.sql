@@ -1,0 +1,43 @@
+-- SELECT ... FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE in one
+-- session: the rows they return (WHERE, ORDER BY, LIMIT, OFFSET, OF,
+-- NOWAIT, SKIP LOCKED; in a block and outside one; over a row the block
+-- itself changed), and PostgreSQL's refusals of clauses a locking SELECT
+-- cannot have. Locks between sessions: tests/integration/test_isolation.c.
+\set VERBOSITY verbose
+CREATE TABLE fu (id int PRIMARY KEY, v int, t text);
+INSERT INTO fu VALUES (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'c'), (4, 40, 'd');
+SELECT * FROM fu WHERE id = 2 FOR UPDATE;
+SELECT id, t FROM fu WHERE v > 15 ORDER BY v DESC FOR SHARE;
+SELECT id FROM fu ORDER BY id LIMIT 2 OFFSET 1 FOR NO KEY UPDATE;
+SELECT id FROM fu x WHERE id < 3 ORDER BY id FOR KEY SHARE OF x NOWAIT;
+SELECT id FROM fu ORDER BY id FOR UPDATE SKIP LOCKED;
+SELECT id FROM fu ORDER BY id FOR UPDATE FOR SHARE;
+SELECT 1 AS one FOR UPDATE;
+BEGIN;
+SELECT * FROM fu WHERE id = 1 FOR UPDATE;
+UPDATE fu SET v = v + 1 WHERE id = 1;
+SELECT * FROM fu WHERE id = 1 FOR UPDATE;
+UPDATE fu SET v = 99 WHERE id = 3;
+SELECT id, v FROM fu WHERE v > 25 ORDER BY id FOR UPDATE;
+DELETE FROM fu WHERE id = 4;
+SELECT id FROM fu ORDER BY id FOR SHARE;
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT id, v FROM fu ORDER BY id LIMIT 1 FOR UPDATE;
+COMMIT;
+SELECT id, v FROM fu ORDER BY id;
+BEGIN READ ONLY;
+SELECT * FROM fu FOR UPDATE;
+ROLLBACK;
+-- clauses a locking SELECT cannot have
+SELECT count(*) FROM fu FOR UPDATE;
+SELECT v FROM fu GROUP BY v FOR UPDATE;
+SELECT DISTINCT v FROM fu FOR SHARE;
+SELECT v FROM fu UNION SELECT v FROM fu FOR UPDATE;
+SELECT v, count(*) OVER () FROM fu FOR NO KEY UPDATE;
+SELECT sum(v) FROM fu HAVING sum(v) > 0 FOR KEY SHARE;
+SELECT generate_series(1, 2) FROM fu FOR UPDATE;
+SELECT id FROM fu ORDER BY max(v) FOR UPDATE;
+SELECT 1 FROM fu FOR UPDATE OF x;
+SELECT 1 FROM fu f FOR SHARE OF fu;
+DROP TABLE fu;
