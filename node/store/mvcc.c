@@ -48,6 +48,37 @@ key_buf(size_t key_len)
     return p;
 }
 
+/* The key of @key in the index of transaction @start_ts's locks:
+ * 'T' ~ start_ts (8 bytes, big-endian) ~ @key, in @out (key_len + 9
+ * bytes; its length returned). Every lock record has one, written and
+ * deleted with it, so ending a transaction visits its own locks only,
+ * never the deleted lock records of every transaction before it. */
+static size_t
+txn_index_key(uint64_t start_ts, const void *key, size_t key_len, char *out)
+{
+    out[0] = 'T';
+    store_encode_u64(start_ts, out + 1);
+    memcpy(out + 1 + 8, key, key_len);
+    return key_len + 9;
+}
+
+/* Add to @b the put (@put) or delete of @key's entry in the index of
+ * @start_ts's locks. */
+static void
+txn_index_write(struct store_batch *b, struct store_cf *cf, uint64_t start_ts,
+                const void *key, size_t key_len, bool put)
+{
+    char *k = malloc(key_len + 9);
+    if (k == NULL)
+        abort();
+    size_t klen = txn_index_key(start_ts, key, key_len, k);
+    if (put)
+        store_batch_put(b, cf, k, klen, "", 0);
+    else
+        store_batch_delete(b, cf, k, klen);
+    free(k);
+}
+
 /* The timestamp of write/data key @k (length @klen > 9). */
 static uint64_t
 key_ts(const char *k, size_t klen)
@@ -435,6 +466,7 @@ mvcc_prewrite_seen(struct store *st, struct store_cf *cf, struct store_batch *b,
     lock_encode(lk, &lv, &lvlen);
     store_batch_put(b, cf, k, klen, lv, lvlen);
     free(lv);
+    txn_index_write(b, cf, lk->start_ts, key, key_len, true);
     klen = mvcc_encode_key('D', key, key_len, lk->start_ts, k);
     if (lk->kind == MVCC_PUT) {
         /* The value waits under its data key; mvcc_commit() moves a small
@@ -500,6 +532,7 @@ mvcc_commit(struct store *st, struct store_cf *cf, struct store_batch *b,
         klen = mvcc_encode_key('L', key, key_len, 0, k);
         store_batch_delete(b, cf, k, klen);
         free(k);
+        txn_index_write(b, cf, start_ts, key, key_len, false);
     }
     return MVCC_OK;
 }
@@ -529,6 +562,7 @@ mvcc_rollback(struct store *st, struct store_cf *cf, struct store_batch *b,
     if (rv == 1 && cur.start_ts == start_ts) {
         klen = mvcc_encode_key('L', key, key_len, 0, k);
         store_batch_delete(b, cf, k, klen);
+        txn_index_write(b, cf, start_ts, key, key_len, false);
     }
     free(cur_buf);
     klen = mvcc_encode_key('D', key, key_len, start_ts, k);
@@ -904,7 +938,11 @@ prefixed(char prefix, const void *key, size_t len, size_t *out_len)
 }
 
 /* An iterator over @prefix'd keys from @start to the end of the prefix,
- * at the scan's snapshot (the user-key bounds are checked per key). */
+ * or for locks to the scan's end, at the scan's snapshot (the user-key
+ * bounds are checked per key too). The lock bound matters: without it a
+ * seek walks every deleted lock record after the range (those of every
+ * committed transaction since the last compaction) before it can say
+ * there is no lock. Write records are not deleted but by compaction. */
 static struct store_iter *
 prefix_iter(struct mvcc_scan *s, char prefix, const void *start,
             size_t start_len)
@@ -912,12 +950,22 @@ prefix_iter(struct mvcc_scan *s, char prefix, const void *start,
     struct store_read r = s->sr;
     struct store_iter *it;
     char hi[1] = {(char)(prefix + 1)};
-    char *b;
-    size_t blen;
+    char *b, *e = NULL;
+    size_t blen, elen;
 
-    r.upper = hi;
-    r.upper_len = 1;
+    if (s->end != NULL && prefix == 'L') {
+        /* 'L' K is exact: 'L' K < 'L' end when K < end. ('W' K ~ts is
+         * not, when K is a proper prefix of the end bound: its write
+         * records may sort above it.) */
+        e = prefixed(prefix, s->end, s->end_len, &elen);
+        r.upper = e;
+        r.upper_len = elen;
+    } else {
+        r.upper = hi;
+        r.upper_len = 1;
+    }
     it = store_iter_create(s->st, s->cf, &r);
+    free(e);
     b = prefixed(prefix, start, start_len, &blen);
     store_iter_seek(it, b, blen);
     free(b);
@@ -1397,14 +1445,61 @@ mvcc_count_locks(struct store *st, struct store_cf *cf, uint64_t *out)
     return rv;
 }
 
+/* End (commit at @commit_ts, 0: roll back) into @b the lock of @start_ts
+ * on @key, if it holds one: 1 when it did, 0 when not, or an error. */
+static int
+end_one(struct store *st, struct store_cf *cf, struct store_batch *b,
+        const void *key, size_t key_len, uint64_t start_ts, uint64_t commit_ts)
+{
+    int rv = commit_ts != 0
+                 ? mvcc_commit(st, cf, b, key, key_len, start_ts, commit_ts)
+                 : mvcc_rollback(st, cf, b, key, key_len, start_ts);
+    if (rv == MVCC_OK)
+        return 1;
+    return rv > 0 ? TL_ECORRUPT : rv; /* a lock of ours that cannot end */
+}
+
 int
 mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
              uint64_t start_ts, uint64_t commit_ts, uint64_t *n_ended)
 {
-    struct store_iter *it = lock_iter(st, cf);
     uint64_t n = 0;
     int rv = 0;
 
+    /* The transaction's own index: its locks, and nothing else. */
+    char lo[9], hi[9];
+    txn_index_key(start_ts, "", 0, lo);
+    txn_index_key(start_ts + 1, "", 0, hi);
+    struct store_read r = store_read_latest();
+    r.upper = hi;
+    r.upper_len = sizeof hi;
+    struct store_iter *it = store_iter_create(st, cf, &r);
+    for (store_iter_seek(it, lo, sizeof lo); rv >= 0 && store_iter_valid(it);
+         store_iter_next(it)) {
+        size_t kl;
+        const char *k = store_iter_key(it, &kl);
+        struct mvcc_lock lk;
+        uint8_t *buf = NULL;
+        store_batch_delete(b, cf, k, kl);
+        rv = read_lock(st, cf, k + 9, kl - 9, &lk, &buf);
+        free(buf);
+        if (rv == 1 && lk.start_ts == start_ts)
+            rv = end_one(st, cf, b, k + 9, kl - 9, start_ts, commit_ts);
+        else if (rv == 1)
+            rv = 0; /* an entry its lock outlived (a range delete) */
+        if (rv == 1)
+            n++;
+    }
+    if (rv >= 0)
+        rv = store_iter_status(it, NULL, 0);
+    store_iter_destroy(it);
+    if (rv != 0 || n > 0) {
+        *n_ended = rv == 0 ? n : 0;
+        return rv;
+    }
+    /* None indexed: locks written before the index existed, found the
+     * long way. */
+    it = lock_iter(st, cf);
     for (; rv == 0 && store_iter_valid(it); store_iter_next(it)) {
         size_t kl, vl;
         const char *k = store_iter_key(it, &kl);
@@ -1413,18 +1508,16 @@ mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
         rv = lock_decode(v, vl, &lk);
         if (rv != 0 || lk.start_ts != start_ts)
             continue;
-        rv = commit_ts != 0
-                 ? mvcc_commit(st, cf, b, k + 1, kl - 1, start_ts, commit_ts)
-                 : mvcc_rollback(st, cf, b, k + 1, kl - 1, start_ts);
-        if (rv == MVCC_OK)
+        rv = end_one(st, cf, b, k + 1, kl - 1, start_ts, commit_ts);
+        if (rv == 1) {
             n++;
-        else if (rv > 0)
-            rv = TL_ECORRUPT; /* a lock of ours that cannot end */
+            rv = 0;
+        }
     }
     if (rv == 0)
         rv = store_iter_status(it, NULL, 0);
     store_iter_destroy(it);
-    *n_ended = n;
+    *n_ended = rv == 0 ? n : 0;
     return rv;
 }
 

@@ -14,6 +14,11 @@
  *                       commit_ts; a PUT's value inline when at most
  *                       MVCC_INLINE_MAX bytes
  *   'D' K ~start_ts     the value of a larger PUT, written at prewrite
+ *   'T' start_ts K      the index of a transaction's locks: one empty
+ *                       entry per lock record, written and deleted with
+ *                       it, so mvcc_end_txn() visits that transaction's
+ *                       locks only (never the deleted lock records of
+ *                       every transaction before it)
  *
  * Timestamps are 8 bytes big-endian, bit-inverted (~ts), so the newest
  * version of a key sorts first under RocksDB's default comparator. The
@@ -293,9 +298,9 @@ int mvcc_count_rows(struct store *st, struct store_cf *cf, uint64_t max,
 
 /** Add to @b the end of transaction @start_ts on this column family:
  * every lock it holds committed at @commit_ts (> start_ts), or rolled
- * back when @commit_ts is 0; *@n_ended counts them. Reads every lock
- * record (they are few: the transactions in flight). TL_EIO,
- * TL_ECORRUPT. */
+ * back when @commit_ts is 0; *@n_ended counts them. Reads the
+ * transaction's index ('T'), and only when that names no lock every
+ * lock record (locks written before the index). TL_EIO, TL_ECORRUPT. */
 int mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
                  uint64_t start_ts, uint64_t commit_ts, uint64_t *n_ended);
 

@@ -796,6 +796,54 @@ test_scan_bounds_are_user_keys(void **state)
     assert_string_equal(got, "k=k20 l=l ");
 }
 
+static uint64_t
+end_txn(struct fixture *f, uint64_t start_ts, uint64_t commit_ts)
+{
+    struct store_batch *b = store_batch_create();
+    uint64_t n = 99;
+    assert_int_equal(mvcc_end_txn(f->st, f->cf, b, start_ts, commit_ts, &n), 0);
+    write_batch(f, b);
+    return n;
+}
+
+/* Ending a transaction ends exactly its locks (through its own index,
+ * whatever other transactions hold or held): a commit makes them
+ * versions, a rollback drops them, and an index entry whose lock a
+ * range delete removed is dropped without error. */
+static void
+test_end_txn_ends_its_own_locks(void **state)
+{
+    struct fixture *f = *state;
+    struct mvcc_read r = mvcc_read_at(100);
+    char got[256];
+    uint64_t n;
+
+    for (int i = 0; i < 200; i++) { /* deleted lock records before ours */
+        char k[16];
+        snprintf(k, sizeof k, "b%03d", i);
+        assert_int_equal(prewrite(f, k, "x", 10), MVCC_OK);
+    }
+    assert_int_equal(end_txn(f, 10, 0), 200);
+    assert_int_equal(prewrite(f, "a", "1", 30), MVCC_OK);
+    assert_int_equal(prewrite(f, "c", "3", 30), MVCC_OK);
+    assert_int_equal(prewrite(f, "d", "4", 40), MVCC_OK);
+    assert_int_equal(prewrite(f, "e", "5", 50), MVCC_OK);
+    assert_int_equal(end_txn(f, 30, 35), 2);
+    assert_int_equal(end_txn(f, 30, 35), 0); /* again: nothing left */
+    assert_int_equal(mvcc_count_locks(f->st, f->cf, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(end_txn(f, 40, 0), 1);
+    /* A range delete (DROP, TRUNCATE) takes e's lock but not its entry. */
+    struct store_batch *b = store_batch_create();
+    assert_int_equal(mvcc_delete_range(b, f->cf, "e", 1, "f", 1), 0);
+    write_batch(f, b);
+    assert_int_equal(end_txn(f, 50, 55), 0);
+    assert_int_equal(mvcc_count_locks(f->st, f->cf, &n), 0);
+    assert_int_equal(n, 0);
+    scan_view(f, &r, "a", NULL, got, sizeof got);
+    assert_string_equal(got, "a=1 c=3 ");
+}
+
 /* DELETE_RANGE removes every record of the keys in range, and the row
  * count and lock count see what is there. */
 static void
@@ -879,6 +927,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_delete_range_and_counts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_txn_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_txn_ends_its_own_locks, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
