@@ -915,6 +915,79 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
                         "write batch rejected by the state machine");
 }
 
+/* One attempt of a modify or a row lock (modify_once(), lock_once()):
+ * 0 done, 1 a row changed since the scan (the isolation level decides),
+ * 2 scan again, or an error. */
+typedef int (*attempt_fn)(struct scan_ctx *c, const Talus__TxnInfo *txn,
+                          void *arg);
+
+static int
+serialization_failure(struct tl_error *err)
+{
+    return tl_error_set(err, TL_ECONFLICT,
+                        TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                        "could not serialize access due to concurrent "
+                        "update");
+}
+
+/* Run @once (with @arg) until it is done, as @txn's isolation level
+ * says a changed row is met: READ COMMITTED runs once more on the newest
+ * committed rows (and the transaction's own), whose versions then never
+ * conflict (PostgreSQL's EvalPlanQual: the conditions still catch a row
+ * changed meanwhile); a snapshot does not move, so scanning it again
+ * finds the same rows: first committer wins (40001); outside a
+ * transaction the scan runs again, up to EXEC_MODIFY_RETRIES times. */
+static int
+run_attempts(struct scan_ctx *c, const Talus__TxnInfo *txn, attempt_fn once,
+             void *arg)
+{
+    Talus__TxnInfo rc_txn = TALUS__TXN_INFO__INIT;
+    int rv = 0;
+
+    rc_txn.start_ts = 0;
+    for (int attempt = 0; rv == 0; attempt++) {
+        if (attempt == EXEC_MODIFY_RETRIES)
+            return serialization_failure(c->err);
+        rv = once(c, txn, arg);
+        if ((rv == TL_ECONFLICT || rv == 1) && txn != NULL &&
+            txn->has_read_committed && txn->read_committed &&
+            rc_txn.start_ts == 0) {
+            rc_txn = *txn;
+            rc_txn.has_read_ts = true;
+            rc_txn.read_ts = UINT64_MAX - 1;
+            txn = &rc_txn;
+            c->view.read_ts = MVCC_TS_LATEST;
+            tl_error_clear(c->err);
+            rv = 1;
+        } else if (rv == 1 && txn != NULL &&
+                   c->view.read_ts != MVCC_TS_LATEST) {
+            rv = serialization_failure(c->err);
+        }
+        if (rv == 1 || rv == 2)
+            rv = 0; /* scan again */
+        else
+            break;
+    }
+    return rv;
+}
+
+struct modify_args {
+    const Talus__ModifyFragment *mf;
+    uint64_t request_id, read_index;
+    struct assign *as;
+    exec_propose_fn propose;
+    void *ctx;
+    uint64_t *count;
+};
+
+static int
+modify_attempt(struct scan_ctx *c, const Talus__TxnInfo *txn, void *arg)
+{
+    struct modify_args *m = arg;
+    return modify_once(c, m->mf, txn, m->request_id, m->read_index, m->as,
+                       m->propose, m->ctx, m->count);
+}
+
 int
 exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
             const Talus__TxnInfo *txn, const Talus__ModifyFragment *mf,
@@ -924,10 +997,8 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
 {
     struct scan_ctx c;
     struct assign *as = NULL;
-    Talus__TxnInfo rc_txn = TALUS__TXN_INFO__INIT;
     int rv;
 
-    rc_txn.start_ts = 0;
     *count = 0;
     if (mf->scan == NULL)
         return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
@@ -938,43 +1009,10 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
     rv = scan_ctx_init(&c, st, cf, view, mf->scan, a, err);
     if (rv == 0 && !mf->is_delete)
         rv = compile_assigns(&c, mf, &as);
-    for (int attempt = 0; rv == 0; attempt++) {
-        if (attempt == EXEC_MODIFY_RETRIES) {
-            rv = tl_error_set(err, TL_ECONFLICT,
-                              TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
-                              "could not serialize access due to concurrent "
-                              "update");
-            break;
-        }
-        rv = modify_once(&c, mf, txn, request_id, read_index, as, propose, ctx,
-                         count);
-        if ((rv == TL_ECONFLICT || rv == 1) && txn != NULL &&
-            txn->has_read_committed && txn->read_committed &&
-            rc_txn.start_ts == 0) {
-            /* READ COMMITTED: a row changed since the snapshot (a failed
-             * condition, or a newer version): run again on the newest
-             * committed rows (and our own), whose versions then never
-             * conflict; the conditions still catch a row changed
-             * meanwhile. */
-            rc_txn = *txn;
-            rc_txn.has_read_ts = true;
-            rc_txn.read_ts = UINT64_MAX - 1;
-            txn = &rc_txn;
-            c.view.read_ts = MVCC_TS_LATEST;
-            tl_error_clear(err);
-            rv = 1;
-        } else if (rv == 1 && txn != NULL && c.view.read_ts != MVCC_TS_LATEST) {
-            /* A snapshot does not move: scanning it again finds the same
-             * rows. The row changed after it: first committer wins. */
-            rv = tl_error_set(err, TL_ECONFLICT,
-                              TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
-                              "could not serialize access due to concurrent "
-                              "update");
-        }
-        if (rv == 1)
-            rv = 0; /* a concurrent writer won: re-scan and retry */
-        else
-            break;
+    if (rv == 0) {
+        struct modify_args m = {mf,      request_id, read_index, as,
+                                propose, ctx,        count};
+        rv = run_attempts(&c, txn, modify_attempt, &m);
     }
     scan_ctx_close(&c);
     return rv;
@@ -1176,6 +1214,21 @@ lock_once(struct scan_ctx *c, const Talus__TxnInfo *txn, uint64_t request_id,
                         "write batch rejected by the state machine");
 }
 
+struct lock_args {
+    uint64_t request_id, read_index;
+    exec_propose_fn propose;
+    void *ctx;
+    struct exec_scan_result *out;
+};
+
+static int
+lock_attempt(struct scan_ctx *c, const Talus__TxnInfo *txn, void *arg)
+{
+    struct lock_args *l = arg;
+    return lock_once(c, txn, l->request_id, l->read_index, l->propose, l->ctx,
+                     l->out);
+}
+
 int
 exec_lock(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
           const Talus__TxnInfo *txn, const Talus__ModifyFragment *mf,
@@ -1184,10 +1237,8 @@ exec_lock(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
           struct tl_error *err)
 {
     struct scan_ctx c;
-    Talus__TxnInfo rc_txn = TALUS__TXN_INFO__INIT;
     int rv;
 
-    rc_txn.start_ts = 0;
     memset(out, 0, sizeof *out);
     if (mf->scan == NULL || mf->scan->n_joins > 0)
         return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
@@ -1196,40 +1247,9 @@ exec_lock(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
     c.locking = true;
     c.lock_wait = mf->has_lock_wait ? (int)mf->lock_wait : 0;
     c.lock_dry_run = mf->has_lock_dry_run && mf->lock_dry_run;
-    for (int attempt = 0; rv == 0; attempt++) {
-        if (attempt == EXEC_MODIFY_RETRIES) {
-            rv = tl_error_set(err, TL_ECONFLICT,
-                              TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
-                              "could not serialize access due to concurrent "
-                              "update");
-            break;
-        }
-        rv = lock_once(&c, txn, request_id, read_index, propose, ctx, out);
-        if ((rv == TL_ECONFLICT || rv == 1) && txn != NULL &&
-            txn->has_read_committed && txn->read_committed &&
-            rc_txn.start_ts == 0) {
-            /* READ COMMITTED: a row changed since the snapshot is locked
-             * in its newest committed version if that still passes the
-             * filter, else left out (PostgreSQL's EvalPlanQual): scan the
-             * newest committed rows (and our own) again. */
-            rc_txn = *txn;
-            rc_txn.has_read_ts = true;
-            rc_txn.read_ts = UINT64_MAX - 1;
-            txn = &rc_txn;
-            c.view.read_ts = MVCC_TS_LATEST;
-            tl_error_clear(err);
-            rv = 1;
-        } else if (rv == 1 && txn != NULL && c.view.read_ts != MVCC_TS_LATEST) {
-            /* REPEATABLE READ: a row changed after the snapshot. */
-            rv = tl_error_set(err, TL_ECONFLICT,
-                              TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
-                              "could not serialize access due to concurrent "
-                              "update");
-        }
-        if (rv == 1 || rv == 2)
-            rv = 0; /* scan again */
-        else
-            break;
+    if (rv == 0) {
+        struct lock_args l = {request_id, read_index, propose, ctx, out};
+        rv = run_attempts(&c, txn, lock_attempt, &l);
     }
     scan_ctx_close(&c);
     return rv;
