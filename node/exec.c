@@ -840,6 +840,38 @@ build_batch(struct scan_ctx *c, struct mod_state *s, bool is_delete,
     wb->n_mutations = n;
 }
 
+static int
+serialization_failure(struct tl_error *err)
+{
+    return tl_error_set(err, TL_ECONFLICT,
+                        TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                        "could not serialize access due to concurrent "
+                        "update");
+}
+
+/* The error of batch @wb the state machine refused (@res): a row lock
+ * (55P03, naming the lock's transaction), a write that lost to a
+ * concurrent one (40001), or anything else (XX000). */
+static int
+batch_refused(struct scan_ctx *c, const struct fsm_result *res,
+              const Talus__WriteBatch *wb)
+{
+    if (res->outcome == FSM_LOCKED) {
+        tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                     "could not obtain lock on row in relation \"%s\"",
+                     c->t->name);
+        if (res->mutation >= 0 && (size_t)res->mutation < wb->n_mutations)
+            exec_note_lock_of(c->st, c->cf,
+                              wb->mutations[res->mutation]->key.data,
+                              wb->mutations[res->mutation]->key.len, c->err);
+        return TL_ELOCKED;
+    }
+    if (res->outcome == FSM_CONFLICT)
+        return serialization_failure(c->err);
+    return tl_error_set(c->err, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
+                        "write batch rejected by the state machine");
+}
+
 /* One attempt: scan, build, propose. 1 means "retry", 0 done. */
 static int
 modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
@@ -896,23 +928,7 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
             c->t, s.rows[owner[res.mutation]].new_vals, c->err);
     if (res.outcome == FSM_COND_FAILED)
         return 1;
-    if (res.outcome == FSM_LOCKED) {
-        tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
-                     "could not obtain lock on row in relation \"%s\"",
-                     c->t->name);
-        if (res.mutation >= 0 && (size_t)res.mutation < wb.n_mutations)
-            exec_note_lock_of(c->st, c->cf,
-                              wb.mutations[res.mutation]->key.data,
-                              wb.mutations[res.mutation]->key.len, c->err);
-        return TL_ELOCKED;
-    }
-    if (res.outcome == FSM_CONFLICT)
-        return tl_error_set(c->err, TL_ECONFLICT,
-                            TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
-                            "could not serialize access due to concurrent "
-                            "update");
-    return tl_error_set(c->err, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
-                        "write batch rejected by the state machine");
+    return batch_refused(c, &res, &wb);
 }
 
 /* One attempt of a modify or a row lock (modify_once(), lock_once()):
@@ -920,15 +936,6 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
  * 2 scan again, or an error. */
 typedef int (*attempt_fn)(struct scan_ctx *c, const Talus__TxnInfo *txn,
                           void *arg);
-
-static int
-serialization_failure(struct tl_error *err)
-{
-    return tl_error_set(err, TL_ECONFLICT,
-                        TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
-                        "could not serialize access due to concurrent "
-                        "update");
-}
 
 /* Run @once (with @arg) until it is done, as @txn's isolation level
  * says a changed row is met: READ COMMITTED runs once more on the newest
@@ -1191,27 +1198,14 @@ lock_once(struct scan_ctx *c, const Talus__TxnInfo *txn, uint64_t request_id,
         return 0;
     if (res.outcome == FSM_COND_FAILED)
         return 1;
-    if (res.outcome == FSM_LOCKED) {
-        /* Locked between our scan and the apply: the next scan sees it. */
-        if (c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__SKIP_LOCKED)
-            return 2;
-        if (c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__NOWAIT)
-            return nowait_error(c->err, c->t->name);
-        tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
-                     "could not obtain lock on row in relation \"%s\"",
-                     c->t->name);
-        if (res.mutation >= 0 && (size_t)res.mutation < wb.n_mutations)
-            exec_note_lock_of(c->st, c->cf, ms[res.mutation]->key.data,
-                              ms[res.mutation]->key.len, c->err);
-        return TL_ELOCKED;
-    }
-    if (res.outcome == FSM_CONFLICT)
-        return tl_error_set(c->err, TL_ECONFLICT,
-                            TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
-                            "could not serialize access due to concurrent "
-                            "update");
-    return tl_error_set(c->err, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
-                        "write batch rejected by the state machine");
+    /* Locked between our scan and the apply: the next scan sees it. */
+    if (res.outcome == FSM_LOCKED &&
+        c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__SKIP_LOCKED)
+        return 2;
+    if (res.outcome == FSM_LOCKED &&
+        c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__NOWAIT)
+        return nowait_error(c->err, c->t->name);
+    return batch_refused(c, &res, &wb);
 }
 
 struct lock_args {
