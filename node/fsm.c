@@ -799,7 +799,8 @@ apply_txn_end(struct node_fsm *f, struct store_batch *wb, uint64_t index,
             return rv;
         }
     }
-    rv = mvcc_end_txn(f->st, f->cf, wb, e->start_ts, c, &ended);
+    rv = mvcc_end_txn(f->st, f->cf, wb, e->start_ts, c,
+                      e->has_max_locks ? e->max_locks : 0, &ended);
     if (rv == 0 && c == 0 && e->has_record && e->record.len > 0) {
         /* A resolver rolls the record back for good: a prewrite of it
          * still in flight then finds the rollback (idempotent). */

@@ -762,8 +762,11 @@ handle_tso(struct node *n, const Talus__Request *req, struct tl_arena *a,
     resp->timestamp = first;
 }
 
-/* TxnEndRequest: commit or roll back a transaction's locks on the shard
- * in one entry; the count is the number of locks ended. */
+/* Locks ended per transaction-end entry (TxnEndRequest.max_locks). */
+enum { TXN_END_CHUNK = 2048 };
+
+/* TxnEndRequest: commit or roll back a transaction's locks on the shard;
+ * the count is the number of locks ended. */
 static void
 handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
                Talus__Response *resp)
@@ -789,19 +792,32 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         set_error(a, resp, &err, -1);
         return;
     }
-    len = talus__txn_end_request__get_packed_size(e);
+    /* In chunks of TXN_END_CHUNK locks, one entry each, until a chunk
+     * ends fewer: the applier (shared by every group of the node) is
+     * never held for long by one huge transaction. The first chunk
+     * carries the commit point; the record's commit is idempotent, so
+     * every chunk carries the same request. */
+    Talus__TxnEndRequest chunk = *e;
+    uint64_t ended = 0;
+    chunk.has_max_locks = true;
+    chunk.max_locks = TXN_END_CHUNK;
+    len = talus__txn_end_request__get_packed_size(&chunk);
     body = tl_arena_alloc(a, len + 1);
-    talus__txn_end_request__pack(e, body);
-    fsm_entry_encode_raw(FSM_ENTRY_TXN_END, body, len, &buf);
-    /* Ending twice is harmless (the second finds no lock); the request id
-     * lets a retry wait for an end still being applied (a large
-     * transaction's) instead of proposing another behind it. */
-    rv = node_propose_buf(sh, buf, req->request_id, lim.answer_by_ms, &res,
-                          &err);
-    if (rv != 0) {
-        fail_on(a, resp, &err, rv, sh);
-        return;
-    }
+    talus__txn_end_request__pack(&chunk, body);
+    do {
+        fsm_entry_encode_raw(FSM_ENTRY_TXN_END, body, len, &buf);
+        /* Ending twice is harmless (the second finds no lock); the
+         * request id lets a retry wait for an end still being applied
+         * instead of proposing another behind it. */
+        rv = node_propose_buf(sh, buf, req->request_id, lim.answer_by_ms, &res,
+                              &err);
+        if (rv != 0) {
+            fail_on(a, resp, &err, rv, sh);
+            return;
+        }
+        if (res.outcome == FSM_OK)
+            ended += res.affected;
+    } while (res.outcome == FSM_OK && res.affected == TXN_END_CHUNK);
     if (res.outcome == FSM_CONFLICT) {
         tl_error_set(&err, TL_ECONFLICT, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
                      "could not serialize access: the transaction was rolled "
@@ -835,7 +851,7 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         return;
     }
     resp->has_count = true;
-    resp->count = res.affected;
+    resp->count = ended;
 }
 
 /* TxnStatusRequest: the transaction's fate from its record (a confirmed

@@ -1461,7 +1461,8 @@ end_one(struct store *st, struct store_cf *cf, struct store_batch *b,
 
 int
 mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
-             uint64_t start_ts, uint64_t commit_ts, uint64_t *n_ended)
+             uint64_t start_ts, uint64_t commit_ts, uint64_t max,
+             uint64_t *n_ended)
 {
     uint64_t n = 0;
     int rv = 0;
@@ -1474,7 +1475,8 @@ mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
     r.upper = hi;
     r.upper_len = sizeof hi;
     struct store_iter *it = store_iter_create(st, cf, &r);
-    for (store_iter_seek(it, lo, sizeof lo); rv >= 0 && store_iter_valid(it);
+    for (store_iter_seek(it, lo, sizeof lo);
+         rv >= 0 && store_iter_valid(it) && (max == 0 || n < max);
          store_iter_next(it)) {
         size_t kl;
         const char *k = store_iter_key(it, &kl);

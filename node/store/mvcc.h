@@ -300,9 +300,12 @@ int mvcc_count_rows(struct store *st, struct store_cf *cf, uint64_t max,
  * every lock it holds committed at @commit_ts (> start_ts), or rolled
  * back when @commit_ts is 0; *@n_ended counts them. Reads the
  * transaction's index ('T'), and only when that names no lock every
- * lock record (locks written before the index). TL_EIO, TL_ECORRUPT. */
+ * lock record (locks written before the index). At most @max indexed
+ * locks end (0: all of them): *@n_ended == @max says more may remain.
+ * TL_EIO, TL_ECORRUPT. */
 int mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
-                 uint64_t start_ts, uint64_t commit_ts, uint64_t *n_ended);
+                 uint64_t start_ts, uint64_t commit_ts, uint64_t max,
+                 uint64_t *n_ended);
 
 /** The fate of transaction @start_ts as @key (its record) tells it:
  * MVCC_LOCKED pending (its lock is there), MVCC_OK committed (at

@@ -797,13 +797,21 @@ test_scan_bounds_are_user_keys(void **state)
 }
 
 static uint64_t
-end_txn(struct fixture *f, uint64_t start_ts, uint64_t commit_ts)
+end_txn_max(struct fixture *f, uint64_t start_ts, uint64_t commit_ts,
+            uint64_t max)
 {
     struct store_batch *b = store_batch_create();
     uint64_t n = 99;
-    assert_int_equal(mvcc_end_txn(f->st, f->cf, b, start_ts, commit_ts, &n), 0);
+    assert_int_equal(
+        mvcc_end_txn(f->st, f->cf, b, start_ts, commit_ts, max, &n), 0);
     write_batch(f, b);
     return n;
+}
+
+static uint64_t
+end_txn(struct fixture *f, uint64_t start_ts, uint64_t commit_ts)
+{
+    return end_txn_max(f, start_ts, commit_ts, 0);
 }
 
 /* Ending a transaction ends exactly its locks (through its own index,
@@ -823,7 +831,14 @@ test_end_txn_ends_its_own_locks(void **state)
         snprintf(k, sizeof k, "b%03d", i);
         assert_int_equal(prewrite(f, k, "x", 10), MVCC_OK);
     }
-    assert_int_equal(end_txn(f, 10, 0), 200);
+    /* In chunks: each ends at most max, the last fewer, then none. */
+    assert_int_equal(end_txn_max(f, 10, 0, 64), 64);
+    assert_int_equal(end_txn_max(f, 10, 0, 64), 64);
+    assert_int_equal(mvcc_count_locks(f->st, f->cf, &n), 0);
+    assert_int_equal(n, 200 - 128);
+    assert_int_equal(end_txn_max(f, 10, 0, 64), 64);
+    assert_int_equal(end_txn_max(f, 10, 0, 64), 8);
+    assert_int_equal(end_txn_max(f, 10, 0, 64), 0);
     assert_int_equal(prewrite(f, "a", "1", 30), MVCC_OK);
     assert_int_equal(prewrite(f, "c", "3", 30), MVCC_OK);
     assert_int_equal(prewrite(f, "d", "4", 40), MVCC_OK);
