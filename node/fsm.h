@@ -44,6 +44,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "node/store/fsm_result.h"
 #include "node/store/store.h"
 #include "talus.pb-c.h"
 
@@ -51,28 +52,6 @@
 #define FSM_SNAPSHOT_LEN_V1 24 /* without the source node: still read */
 #define FSM_DEDUPE_WINDOW 100000
 #define FSM_AFFECTED_MAX ((UINT64_C(1) << 28) - 1) /* fits fsm_result_pack */
-
-enum fsm_outcome {
-    FSM_OK = 0,          /* applied (or a replay, skipped) */
-    FSM_COND_FAILED = 1, /* a condition failed: mutation, cond say which */
-    FSM_BAD_BATCH = 2,   /* the payload does not decode: nothing written */
-    FSM_LOCKED = 3,      /* a transaction locks the key of `mutation`:
-                            nothing written */
-    FSM_CONFLICT = 4,    /* a prewrite met a version committed after its
-                            snapshot (first committer wins): nothing
-                            written */
-    FSM_TS_TOO_LOW = 5,  /* a commit below its record's pushed minimum:
-                            nothing written */
-};
-
-struct fsm_result {
-    int outcome;        /* enum fsm_outcome */
-    int32_t mutation;   /* index of the failed mutation, else -1 */
-    int cond;           /* its TALUS__MUTATION__COND__*, else 0 */
-    uint64_t affected;  /* FSM_OK: WriteBatch.affected (< 2^28), else 0 */
-    uint64_t commit_ts; /* the versions' commit timestamp, 0: none (not
-                           packed: only the applying thread sees it) */
-};
 
 /* The dedupe table (see above). Invariant: every id in the hash table is
  * in the FIFO exactly once, FIFO indexes ascend. */

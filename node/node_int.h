@@ -13,11 +13,11 @@
 
 #include "applier.h"
 #include "cluster_config.h"
-#include "exec.h"
+#include "node/exec/exec.h"
 #include "fsm.h"
 #include "node.h"
 #include "node/store/store.h"
-#include "prepared.h"
+#include "node/exec/prepared.h"
 #include "raft_transport.h"
 #include "reads.h"
 #include "rpc_server.h"

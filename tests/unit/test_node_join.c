@@ -17,7 +17,7 @@
 #include "../test_ports.h"
 #include "arena.h"
 #include "cluster_config.h"
-#include "exec_join.h"
+#include "node/exec/exec_join.h"
 #include "expr.h"
 #include "node.h"
 #include "row.h"

@@ -1,11 +1,11 @@
-#include "exec_join.h"
+#include "node/exec/exec_join.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "common/base/sqlstate.h"
-#include "exec.h"
+#include "node/exec/exec.h"
 #include "keycodec.h"
 #include "row.h"
 #include "value.h"

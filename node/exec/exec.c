@@ -1,4 +1,4 @@
-#include "exec.h"
+#include "node/exec/exec.h"
 
 #include "node/store/mvcc.h"
 
@@ -8,7 +8,7 @@
 
 #include "buf.h"
 #include "common/base/sqlstate.h"
-#include "exec_join.h"
+#include "node/exec/exec_join.h"
 #include "expr.h"
 #include "log.h"
 #include "row.h"

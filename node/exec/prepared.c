@@ -1,4 +1,4 @@
-#include "prepared.h"
+#include "node/exec/prepared.h"
 
 #include <stdlib.h>
 

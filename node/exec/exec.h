@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "arena.h"
-#include "fsm.h"
+#include "node/store/fsm_result.h"
 #include "node/store/mvcc.h"
 #include "node/store/store.h"
 #include "talus.pb-c.h"
