@@ -301,7 +301,7 @@ learn(struct node *n, uint64_t sp)
     if (sp == 0)
         return;
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
-        struct node_shard *sh = node_shard_get(n, s);
+        struct replica *sh = replica_get(&n->rs, s);
         /* A started group's state machine stays as it is while it
          * serves (active is stored after fsm_init(): read it first). */
         if (sh == NULL || s == TL_META_GROUP || !atomic_load(&sh->active) ||
@@ -331,7 +331,7 @@ gc_tick(struct node *n)
     tl_buf_init(&row);
     int rv = read_safe_point(n, &sp, &row);
     if (rv == 0) {
-        struct node_shard *msh = node_shard_get(n, TL_META_GROUP);
+        struct replica *msh = replica_get(&n->rs, TL_META_GROUP);
         if (msh != NULL && atomic_load(&msh->is_leader) &&
             advance(n, sp, &row) == 1) {
             uint64_t again;

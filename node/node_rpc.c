@@ -2,7 +2,7 @@
  *
  * Every request is decoded into a per-request arena, its reply built in
  * the same arena and packed into the worker's reply buffer. Nothing here
- * touches raft or the loop: writes go through node_propose(). */
+ * touches raft or the loop: writes go through replica_propose(). */
 #include "node_int.h"
 
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "clock.h"
 #include "common/base/sqlstate.h"
 #include "common/meta/meta_keys.h"
 #include "keycodec.h"
@@ -80,17 +81,17 @@ set_error(struct tl_arena *a, Talus__Response *resp, const struct tl_error *e,
 
 /* The leader of @sh this node knows, other than itself; 0 if none. */
 static uint64_t
-hint_of(struct node_shard *sh)
+hint_of(struct replica *sh)
 {
     uint64_t id = sh != NULL ? atomic_load(&sh->leader_id) : 0;
-    return sh != NULL && id == sh->node->opts.id ? 0 : id;
+    return sh != NULL && id == sh->rs->opts.id ? 0 : id;
 }
 
 /* Answer a failed operation on @sh with code @rv (not-leader codes carry
  * the hint). */
 static void
 fail_on(struct tl_arena *a, Talus__Response *resp, const struct tl_error *e,
-        int rv, struct node_shard *sh)
+        int rv, struct replica *sh)
 {
     set_error_code(a, resp, e, -1, rv, hint_of(sh));
 }
@@ -98,12 +99,12 @@ fail_on(struct tl_arena *a, Talus__Response *resp, const struct tl_error *e,
 /* The shard of @req if this node leads it, else NULL with the reply set
  * to an 08006 error: TL_ENOTLEADER and the leader's id when one is known,
  * TL_EUNAVAILABLE when none is or the shard is not hosted here. */
-static struct node_shard *
+static struct replica *
 serving_shard(struct node *n, const Talus__Request *req, struct tl_arena *a,
               Talus__Response *resp)
 {
     uint32_t s = req->has_shard ? req->shard : 0;
-    struct node_shard *sh = node_shard_get(n, s);
+    struct replica *sh = replica_get(&n->rs, s);
     struct tl_error err;
     uint64_t hint;
     int code;
@@ -186,11 +187,11 @@ node_learn_catalog_batch(struct node *n, const Talus__WriteBatch *wb)
 /* The shard @req names if it may run here (a current map version, a
  * shard this node leads), counted as a scan or a write; else NULL with
  * the refusal already in @resp. */
-static struct node_shard *
+static struct replica *
 admit(struct node *n, const Talus__Request *req, struct tl_arena *a,
       Talus__Response *resp, bool is_write)
 {
-    struct node_shard *sh;
+    struct replica *sh;
 
     if (refuse_stale(n, req, a, resp))
         return NULL;
@@ -224,7 +225,7 @@ request_limits(struct node *n, const Talus__Request *req, int64_t start_ms,
  * answered TL_ETIMEOUT 57014 (@what was not done: for a write, certainly
  * not proposed, so outcome_unknown stays false). */
 static bool
-expired(struct node_shard *sh, const Talus__Request *req,
+expired(struct replica *sh, const Talus__Request *req,
         const struct exec_limits *l, const char *what, struct tl_arena *a,
         Talus__Response *resp)
 {
@@ -249,7 +250,7 @@ expired(struct node_shard *sh, const Talus__Request *req,
  * its own pending writes), the newest committed state, or the plain keys
  * of the meta group. */
 static struct mvcc_read
-shard_view(const struct node_shard *sh, const Talus__TxnInfo *txn)
+shard_view(const struct replica *sh, const Talus__TxnInfo *txn)
 {
     struct mvcc_read v = mvcc_read_at(MVCC_TS_LATEST);
     v.raw = !sh->fsm.versioned;
@@ -282,7 +283,7 @@ format_oracle_ts(uint64_t ts, char *out, size_t len)
  * its timestamp, so nothing applied later commits where it could have
  * seen it), any other read takes a read barrier. */
 static int
-confirm_read(struct node_shard *sh, const struct mvcc_read *view,
+confirm_read(struct replica *sh, const struct mvcc_read *view,
              int64_t answer_by_ms, struct tl_error *err)
 {
     struct raft_buffer buf;
@@ -291,7 +292,7 @@ confirm_read(struct node_shard *sh, const struct mvcc_read *view,
 
     /* Below the safe point the versions it would see may be collected
      * (gc.c): refused, never answered from what is left. */
-    uint64_t sp = atomic_load(&sh->node->gc_safe_point);
+    uint64_t sp = atomic_load(&node_of(sh)->gc_safe_point);
     if (!view->raw && view->read_ts != MVCC_TS_LATEST && view->read_ts < sp) {
         tl_error_set(err, TL_EINVAL, TL_SQLSTATE_SNAPSHOT_TOO_OLD,
                      "snapshot too old");
@@ -311,15 +312,15 @@ confirm_read(struct node_shard *sh, const struct mvcc_read *view,
      * commits above it already: a batched barrier confirms the read. */
     if (view->raw || view->read_ts == MVCC_TS_LATEST ||
         atomic_load(&sh->fsm.last_commit_ts) >= view->read_ts)
-        return node_read_barrier(sh, err);
+        return replica_read_barrier(sh, err);
     store_encode_u64(view->read_ts, ts);
     fsm_entry_encode_raw(FSM_ENTRY_READ_TS, ts, sizeof ts, &buf);
-    return node_propose_buf(sh, buf, 0, answer_by_ms, &res, err);
+    return replica_propose_buf(sh, buf, 0, answer_by_ms, &res, err);
 }
 
 /* The error of a transactional write the state machine refused. */
 static int
-txn_outcome_error(struct node_shard *sh, const struct fsm_result *res,
+txn_outcome_error(struct replica *sh, const struct fsm_result *res,
                   struct tl_error *err)
 {
     if (res->outcome == FSM_LOCKED)
@@ -339,7 +340,7 @@ handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
     struct exec_scan_result r;
     struct exec_limits lim;
     struct mvcc_read view;
-    struct node_shard *sh;
+    struct replica *sh;
     int rv;
 
     tl_error_clear(&err);
@@ -400,7 +401,7 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
 {
     struct tl_error err;
     struct fsm_result res;
-    struct node_shard *sh;
+    struct replica *sh;
     int rv;
 
     struct exec_limits lim;
@@ -421,10 +422,10 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
         req->write->has_request_id = true;
         req->write->request_id = req->request_id;
     }
-    struct node_write_ctx w = {sh, lim.answer_by_ms};
+    struct replica_write_ctx w = {sh, lim.answer_by_ms};
     if (req->txn != NULL)
         req->write->txn = req->txn; /* prewrite: locks, values pending */
-    rv = node_propose(&w, req->write, &res, &err);
+    rv = replica_propose(&w, req->write, &res, &err);
     if (req->txn != NULL)
         req->write->txn = NULL; /* freed with the request, not the batch */
     if (rv != 0) {
@@ -460,7 +461,7 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
 /* The first phase of a modify over several shards: keep the batch
  * (exec_propose_fn) instead of proposing it, once it fits one entry. */
 struct keep_ctx {
-    struct node_shard *sh;
+    struct replica *sh;
     uint64_t prepared_id;
 };
 
@@ -469,7 +470,7 @@ keep_batch(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
            struct tl_error *err)
 {
     struct keep_ctx *k = ctx;
-    struct node *n = k->sh->node;
+    struct node *n = node_of(k->sh);
     struct raft_buffer buf;
 
     fsm_entry_encode(wb, &buf);
@@ -484,7 +485,7 @@ keep_batch(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
     res->mutation = -1;
     res->affected = wb->has_affected ? wb->affected : 0;
     prepared_put(&n->prepared, k->prepared_id, k->sh->shard, buf, res->affected,
-                 node_now());
+                 tl_clock_now_s());
     return 0;
 }
 
@@ -492,7 +493,7 @@ keep_batch(void *ctx, const Talus__WriteBatch *wb, struct fsm_result *res,
  * 1 when there is none any more or a condition of it failed (run the
  * modify from scratch), or an error. */
 static int
-propose_kept(struct node *n, struct node_shard *sh, uint64_t prepared_id,
+propose_kept(struct node *n, struct replica *sh, uint64_t prepared_id,
              int64_t answer_by_ms, uint64_t *count, struct tl_error *err)
 {
     struct raft_buffer buf;
@@ -501,9 +502,9 @@ propose_kept(struct node *n, struct node_shard *sh, uint64_t prepared_id,
     int rv;
 
     if (!prepared_take(&n->prepared, prepared_id, sh->shard, &buf, &affected,
-                       node_now()))
+                       tl_clock_now_s()))
         return 1;
-    rv = node_propose_buf(sh, buf, prepared_id, answer_by_ms, &res, err);
+    rv = replica_propose_buf(sh, buf, prepared_id, answer_by_ms, &res, err);
     if (rv != 0)
         return rv;
     if (res.outcome != FSM_OK)
@@ -518,7 +519,7 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
 {
     const Talus__ModifyFragment *mf = req->modify;
     struct tl_error err;
-    struct node_shard *sh;
+    struct replica *sh;
     uint64_t count = 0;
     int rv;
 
@@ -538,13 +539,13 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
     /* Read before the scan's iterator exists: every write at or below it
      * is visible to the scan (WriteBatch.read_index). */
     uint64_t read_index = fsm_applied(&sh->fsm);
-    struct node_write_ctx w = {sh, lim.answer_by_ms};
+    struct replica_write_ctx w = {sh, lim.answer_by_ms};
     if (rv == 0 && mf->has_lock_strength && mf->lock_strength != 0) {
         /* SELECT ... FOR UPDATE: a resend scans again (its own locks
          * show through) and its batch applies once (request id). */
         struct exec_scan_result r;
         rv = exec_lock(n->st, sh->fsm.cf, &view, req->txn, mf, req->request_id,
-                       read_index, node_propose, &w, a, &r, &err);
+                       read_index, replica_propose, &w, a, &r, &err);
         if (rv != 0) {
             fail_on(a, resp, &err, rv, sh);
             return;
@@ -564,8 +565,8 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
         struct fsm_result res;
         /* A retry of a modify whose batch is still in flight here: wait
          * for it rather than scan and propose it again. */
-        rv = node_wait_inflight(sh, req->request_id, lim.answer_by_ms, &res,
-                                &err);
+        rv = replica_wait_inflight(sh, req->request_id, lim.answer_by_ms, &res,
+                                   &err);
         if (rv == 0 && res.outcome == FSM_OK)
             count = res.affected;
         else if (rv == 0)
@@ -577,8 +578,8 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
                      : 1;
         if (rv == 1)
             rv = exec_modify(n->st, sh->fsm.cf, &view, req->txn, mf,
-                             req->request_id, read_index, node_propose, &w, a,
-                             &count, &err);
+                             req->request_id, read_index, replica_propose, &w,
+                             a, &count, &err);
     }
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
@@ -604,7 +605,7 @@ monotonic_ns(void)
 }
 
 static Talus__ShardStatus *
-shard_status(struct node_shard *sh, enum keys_mode keys, uint64_t deadline_ns,
+shard_status(struct replica *sh, enum keys_mode keys, uint64_t deadline_ns,
              struct tl_arena *a)
 {
     Talus__ShardStatus *ss = tl_arena_alloc(a, sizeof *ss);
@@ -676,7 +677,7 @@ handle_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
         tl_arena_alloc(a, (TL_MAX_SHARDS + 1) * sizeof *resp->shards);
     resp->n_shards = 0;
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
-        struct node_shard *sh = node_shard_get(n, s);
+        struct replica *sh = replica_get(&n->rs, s);
         if (sh != NULL)
             resp->shards[resp->n_shards++] =
                 shard_status(sh, keys, deadline_ns, a);
@@ -690,7 +691,7 @@ handle_fetch(struct node *n, const Talus__Request *req, struct tl_arena *a,
     struct tl_error err;
     int code = 0;
     tl_error_clear(&err);
-    restore_serve_fetch(n, req, a, resp, &err, &code);
+    restore_serve_fetch(&n->rs, req, a, resp, &err, &code);
     if (code != 0)
         set_error_code(a, resp, &err, -1, code, 0);
 }
@@ -707,8 +708,8 @@ handle_membership(struct node *n, const Talus__Request *req, struct tl_arena *a,
     int rv;
 
     tl_error_clear(&err);
-    rv = node_membership(n, (int)m->op, m->shard, m->node_id, timeout_ms, &hint,
-                         &err);
+    rv = replica_membership(&n->rs, (int)m->op, m->shard, m->node_id,
+                            timeout_ms, &hint, &err);
     if (rv != 0) {
         if (hint == n->opts.id)
             hint = 0;
@@ -738,7 +739,7 @@ handle_tso(struct node *n, const Talus__Request *req, struct tl_arena *a,
            Talus__Response *resp)
 {
     struct tl_error err;
-    struct node_shard *sh;
+    struct replica *sh;
     uint64_t first;
     int rv;
 
@@ -753,7 +754,7 @@ handle_tso(struct node *n, const Talus__Request *req, struct tl_arena *a,
     sh = serving_shard(n, req, a, resp);
     if (sh == NULL)
         return;
-    rv = tso_next(sh, req->tso->count, &first, &err);
+    rv = tso_next(&n->tso, sh, req->tso->count, &first, &err);
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
         return;
@@ -775,7 +776,7 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
     struct tl_error err;
     struct fsm_result res;
     struct exec_limits lim;
-    struct node_shard *sh;
+    struct replica *sh;
     struct raft_buffer buf;
     size_t len;
     uint8_t *body;
@@ -809,8 +810,8 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         /* Ending twice is harmless (the second finds no lock); the
          * request id lets a retry wait for an end still being applied
          * instead of proposing another behind it. */
-        rv = node_propose_buf(sh, buf, req->request_id, lim.answer_by_ms, &res,
-                              &err);
+        rv = replica_propose_buf(sh, buf, req->request_id, lim.answer_by_ms,
+                                 &res, &err);
         if (rv != 0) {
             fail_on(a, resp, &err, rv, sh);
             return;
@@ -862,7 +863,7 @@ handle_txn_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
 {
     const Talus__TxnStatusRequest *q = req->txn_status;
     struct tl_error err;
-    struct node_shard *sh;
+    struct replica *sh;
     uint64_t commit_ts = 0;
     int rv;
 
@@ -870,7 +871,7 @@ handle_txn_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
     sh = admit(n, req, a, resp, false);
     if (sh == NULL)
         return;
-    int64_t now = (int64_t)(node_now() * 1000);
+    int64_t now = (int64_t)(tl_clock_now_s() * 1000);
     if (q->has_register_wait && q->register_wait)
         txn_waits_set(&n->waits, req->shard, q->start_ts,
                       q->has_waits_for_ts ? q->waits_for_ts : 0,
@@ -884,9 +885,9 @@ handle_txn_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
         struct fsm_result res;
         talus__txn_status_request__pack(q, body);
         fsm_entry_encode_raw(FSM_ENTRY_PUSH, body, len, &buf);
-        rv = node_propose_buf(sh, buf, 0, 0, &res, &err);
+        rv = replica_propose_buf(sh, buf, 0, 0, &res, &err);
     } else {
-        rv = node_read_barrier(sh, &err);
+        rv = replica_read_barrier(sh, &err);
     }
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);

@@ -195,7 +195,7 @@ static int
 meta_call(struct registry *g, Talus__Request *req, bool quick,
           Talus__Response **resp)
 {
-    struct node_shard *msh = node_shard_get(g->n, TL_META_GROUP);
+    struct replica *msh = replica_get(&g->n->rs, TL_META_GROUP);
     struct tl_client_retry t;
     int call_ms = quick ? REGISTRY_QUICK_CALL_MS : REGISTRY_CALL_MS;
     int64_t deadline = quick ? tl_client_now_ms() + REGISTRY_QUICK_CALL_MS
@@ -292,7 +292,7 @@ read_registry(struct registry *g, bool quick, struct tl_arena *a,
     free(g->cache);
     g->cache = buf;
     g->cache_len = len;
-    g->cache_at = node_now();
+    g->cache_at = tl_clock_now_s();
     pthread_mutex_unlock(&g->mu);
     /* Nodes that joined since: the next calls may try them. */
     tl_client_add_nodes(&g->client, m);
@@ -367,7 +367,7 @@ write_batch(struct registry *g, struct batch *b)
 
 /* The shard record of group @s as this leader sees it, in @a. */
 static Talus__ShardRecord *
-leader_record(struct tl_arena *a, struct node_shard *sh, uint32_t n_shards)
+leader_record(struct tl_arena *a, struct replica *sh, uint32_t n_shards)
 {
     Talus__ShardRecord *r = tl_arena_alloc(a, sizeof(*r));
     talus__shard_record__init(r);
@@ -385,7 +385,7 @@ leader_record(struct tl_arena *a, struct node_shard *sh, uint32_t n_shards)
     r->term = sh->info.term;
     pthread_mutex_unlock(&sh->info_mu);
     r->has_leader = 1;
-    r->leader = sh->node->opts.id;
+    r->leader = sh->rs->opts.id;
     return r;
 }
 
@@ -526,11 +526,11 @@ update_shards(struct registry *g, struct tl_arena *a,
     struct node *n = g->n;
     uint32_t n_shards = m->settings->n_shards;
     struct batch *b = tl_arena_calloc(a, sizeof(*b));
-    double now = node_now();
+    double now = tl_clock_now_s();
 
     for (uint32_t k = 0; k <= n_shards && k < TL_MAX_SHARDS; k++) {
         uint32_t s = k == n_shards ? TL_META_GROUP : k;
-        struct node_shard *sh = node_shard_get(n, s);
+        struct replica *sh = replica_get(&n->rs, s);
         if (sh == NULL || !atomic_load(&sh->is_leader) ||
             now - g->last_write[s] < SHARD_WRITE_MIN_S)
             continue;
@@ -569,7 +569,7 @@ cycle(struct registry *g)
     tl_arena_init(&a);
     rv = read_registry(g, false, &a, &m);
     if (rv == 0 && m.settings == NULL) {
-        struct node_shard *msh = node_shard_get(n, TL_META_GROUP);
+        struct replica *msh = replica_get(&n->rs, TL_META_GROUP);
         rv = msh != NULL && atomic_load(&msh->is_leader)
                  ? bootstrap_registry(g, &a, &m)
                  : TL_EUNAVAILABLE;
@@ -601,7 +601,7 @@ cycle_needed(struct registry *g)
 
     pthread_mutex_lock(&g->mu);
     need = g->want_read || g->cache == NULL ||
-           node_now() - g->cache_at >= REGISTRY_REFRESH_S;
+           tl_clock_now_s() - g->cache_at >= REGISTRY_REFRESH_S;
     g->want_read = false;
     if (!need)
         m = talus__cluster_map__unpack(NULL, g->cache_len, g->cache);
@@ -618,7 +618,7 @@ cycle_needed(struct registry *g)
     uint32_t n_shards = m->settings->n_shards;
     for (uint32_t k = 0; !need && k <= n_shards && k < TL_MAX_SHARDS; k++) {
         uint32_t s = k == n_shards ? TL_META_GROUP : k;
-        struct node_shard *sh = node_shard_get(n, s);
+        struct replica *sh = replica_get(&n->rs, s);
         if (sh == NULL || !atomic_load(&sh->is_leader))
             continue;
         Talus__ShardRecord *r = leader_record(&a, sh, n_shards);
@@ -767,7 +767,7 @@ registry_serve(struct node *n, const Talus__Request *req, struct tl_arena *a,
             g->cache != NULL ? talus__cluster_map__unpack(
                                    tl_arena_protobuf(a), g->cache_len, g->cache)
                              : NULL;
-        double age = node_now() - g->cache_at;
+        double age = tl_clock_now_s() - g->cache_at;
         pthread_mutex_unlock(&g->mu);
         if (c != NULL) {
             m = c;
@@ -786,7 +786,7 @@ registry_serve(struct node *n, const Talus__Request *req, struct tl_arena *a,
         return;
     }
     /* The meta group as this node sees it, where the record lags. */
-    struct node_shard *msh = node_shard_get(n, TL_META_GROUP);
+    struct replica *msh = replica_get(&n->rs, TL_META_GROUP);
     if (msh != NULL && atomic_load(&msh->leader_id) != 0) {
         m->has_meta_leader = 1;
         m->meta_leader = (uint32_t)atomic_load(&msh->leader_id);

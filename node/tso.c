@@ -8,13 +8,14 @@
 #include "buf.h"
 #include "common/base/sqlstate.h"
 #include "log.h"
-#include "node_int.h"
+#include "node/replica/replica.h"
 
 void
-tso_init(struct tso *t)
+tso_init(struct tso *t, long long skew_ms)
 {
     memset(t, 0, sizeof *t);
     pthread_mutex_init(&t->mu, NULL);
+    t->skew_ms = skew_ms;
 }
 
 void
@@ -23,24 +24,24 @@ tso_close(struct tso *t)
     pthread_mutex_destroy(&t->mu);
 }
 
-/* The wall clock in milliseconds (plus the test skew of @n). */
+/* The wall clock in milliseconds (plus the test skew of @t). */
 static uint64_t
-wall_ms(const struct node *n)
+wall_ms(const struct tso *t)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
-                      n->opts.tso_skew_ms);
+                      t->skew_ms);
 }
 
 /* The high-water mark stored in the meta group (0: never written). */
 static int
-read_hw(struct node_shard *sh, uint64_t *out, struct tl_error *err)
+read_hw(struct replica *sh, uint64_t *out, struct tl_error *err)
 {
     char *v;
     size_t len;
-    int rv = store_get(sh->node->st, sh->fsm.cf, NULL, TSO_HW_KEY,
-                       TSO_HW_KEY_LEN, &v, &len, "tso_hw");
+    int rv = store_get(sh->rs->st, sh->fsm.cf, NULL, TSO_HW_KEY, TSO_HW_KEY_LEN,
+                       &v, &len, "tso_hw");
     *out = 0;
     if (rv == 0 && v != NULL && len != 8)
         rv = TL_ECORRUPT;
@@ -55,12 +56,12 @@ read_hw(struct node_shard *sh, uint64_t *out, struct tl_error *err)
 
 /* Persist @hw through the meta group and wait until applied. */
 static int
-write_hw(struct node_shard *sh, uint64_t hw, struct tl_error *err)
+write_hw(struct replica *sh, uint64_t hw, struct tl_error *err)
 {
     Talus__WriteBatch wb = TALUS__WRITE_BATCH__INIT;
     Talus__Mutation m = TALUS__MUTATION__INIT;
     Talus__Mutation *ms[1] = {&m};
-    struct node_write_ctx w = {sh, 0};
+    struct replica_write_ctx w = {sh, 0};
     struct fsm_result res;
     char val[8];
     int rv;
@@ -74,7 +75,7 @@ write_hw(struct node_shard *sh, uint64_t hw, struct tl_error *err)
     m.value.len = sizeof val;
     wb.mutations = ms;
     wb.n_mutations = 1;
-    rv = node_propose(&w, &wb, &res, err);
+    rv = replica_propose(&w, &wb, &res, err);
     if (rv == 0 && res.outcome != FSM_OK) {
         rv = TL_EIO;
         tl_error_set(err, rv, TL_SQLSTATE_INTERNAL_ERROR,
@@ -84,10 +85,9 @@ write_hw(struct node_shard *sh, uint64_t hw, struct tl_error *err)
 }
 
 int
-tso_next(struct node_shard *meta, uint32_t count, uint64_t *first,
+tso_next(struct tso *t, struct replica *meta, uint32_t count, uint64_t *first,
          struct tl_error *err)
 {
-    struct tso *t = &meta->node->tso;
     uint64_t stored, now, start, end;
     int rv;
 
@@ -97,7 +97,7 @@ tso_next(struct node_shard *meta, uint32_t count, uint64_t *first,
                             TSO_MAX_COUNT);
     /* Still the leader, and everything earlier leaders committed (their
      * high-water marks) is applied. */
-    rv = node_read_barrier(meta, err);
+    rv = replica_read_barrier(meta, err);
     if (rv != 0)
         return rv;
     pthread_mutex_lock(&t->mu);
@@ -110,7 +110,7 @@ tso_next(struct node_shard *meta, uint32_t count, uint64_t *first,
             t->last = stored;
         t->hw_mine = stored;
     }
-    now = wall_ms(meta->node) << TSO_LOGICAL_BITS;
+    now = wall_ms(t) << TSO_LOGICAL_BITS;
     start = t->last + 1 > now ? t->last + 1 : now;
     end = start + count - 1;
     if (end >= t->hw_mine) {

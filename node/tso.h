@@ -42,27 +42,30 @@
     "tso_hw"
 #define TSO_HW_KEY_LEN 14
 
-struct node_shard;
+struct replica;
 
 struct tso {
+    long long skew_ms;  /* tests only: added to the wall clock (set by
+                           tso_init(), read-only after) */
     pthread_mutex_t mu; /* guards every field below */
     uint64_t last;      /* the last timestamp this node issued */
     uint64_t hw_mine;   /* the high-water mark this node wrote last */
 };
 
-/** Initialise @t. Cannot fail. */
-void tso_init(struct tso *t);
+/** Initialise @t; @skew_ms (tests only, else 0) is added to the wall
+ * clock it reads. Cannot fail. */
+void tso_init(struct tso *t, long long skew_ms);
 /** Release @t. */
 void tso_close(struct tso *t);
 
-/** Issue @count (1..TSO_MAX_COUNT) consecutive timestamps from @meta, the
+/** Issue @count (1..TSO_MAX_COUNT) consecutive timestamps of @t from @meta, the
  * meta group's replica on this node, which must lead: *@first is the
  * first. Worker threads only (it waits for a barrier and, every
  * TSO_WINDOW_MS, for a Raft entry). 0, or a TL_E* code with @err filled:
  * TL_ENOTLEADER / TL_EUNAVAILABLE / TL_ETIMEOUT when leadership cannot be
  * confirmed or the mark cannot be raised (nothing issued), TL_EIO. */
-int tso_next(struct node_shard *meta, uint32_t count, uint64_t *first,
-             struct tl_error *err);
+int tso_next(struct tso *t, struct replica *meta, uint32_t count,
+             uint64_t *first, struct tl_error *err);
 
 /** The physical part of timestamp @ts, milliseconds since the epoch. */
 static inline uint64_t

@@ -8,9 +8,9 @@
 
 #include "buf.h"
 #include "common/base/sqlstate.h"
-#include "node/exec/exec_join.h"
 #include "expr.h"
 #include "log.h"
+#include "node/exec/exec_join.h"
 #include "row.h"
 #include "table.h"
 #include "value.h"

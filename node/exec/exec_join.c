@@ -5,8 +5,8 @@
 
 #include "buf.h"
 #include "common/base/sqlstate.h"
-#include "node/exec/exec.h"
 #include "keycodec.h"
+#include "node/exec/exec.h"
 #include "row.h"
 #include "value.h"
 

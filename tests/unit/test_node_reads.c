@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "reads.h"
+#include "node/replica/reads.h"
 
 #define N 3
 #define N_READS 16

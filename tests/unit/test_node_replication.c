@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "fsm.h"
+#include "node/replica/fsm.h"
 #include "node/store/mvcc.h"
 #include "node/store/store.h"
 #include "talus.pb-c.h"

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "raft_transport.h"
+#include "node/replica/raft_transport.h"
 #include "tl_error.h"
 
 /* What one server-side group saw. */

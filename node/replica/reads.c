@@ -1,4 +1,4 @@
-#include "reads.h"
+#include "node/replica/reads.h"
 
 #include <assert.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "applier.h"
+#include "node/replica/applier.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -15,7 +15,7 @@
  * the last page or SESSION_IDLE_S without a request. Pages hold at most
  * max_bytes (1 MiB default) of keys and values: memory stays bounded on
  * both sides whatever the shard size. */
-#include "node_int.h"
+#include "node/replica/replica_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "common/base/sqlstate.h"
 #include "crash.h"
 #include "log.h"
@@ -49,24 +50,24 @@ struct fetch_session {
 /* ------------------------------------------------------------ serving */
 
 static void
-session_free(struct node *n, struct fetch_session *s)
+session_free(struct replica_set *rs, struct fetch_session *s)
 {
-    store_snap_release(n->st, s->snap);
+    store_snap_release(rs->st, s->snap);
     free(s);
 }
 
 /* Under fmu: unlink and free idle sessions. */
 static void
-expire_sessions(struct node *n, double now)
+expire_sessions(struct replica_set *rs, double now)
 {
-    struct fetch_session **pp = &n->sessions;
+    struct fetch_session **pp = &rs->sessions;
     while (*pp != NULL) {
         struct fetch_session *s = *pp;
         if (!s->busy && now - s->last_used > SESSION_IDLE_S) {
             *pp = s->next;
             tl_info("restore", "event=session_expired shard=%u session=%llu",
                     s->shard, (unsigned long long)s->id);
-            session_free(n, s);
+            session_free(rs, s);
         } else {
             pp = &s->next;
         }
@@ -74,20 +75,20 @@ expire_sessions(struct node *n, double now)
 }
 
 void
-restore_sessions_close(struct node *n)
+restore_sessions_close(struct replica_set *rs)
 {
-    pthread_mutex_lock(&n->fmu);
-    while (n->sessions != NULL) {
-        struct fetch_session *s = n->sessions;
-        n->sessions = s->next;
-        session_free(n, s);
+    pthread_mutex_lock(&rs->fmu);
+    while (rs->sessions != NULL) {
+        struct fetch_session *s = rs->sessions;
+        rs->sessions = s->next;
+        session_free(rs, s);
     }
-    pthread_mutex_unlock(&n->fmu);
+    pthread_mutex_unlock(&rs->fmu);
 }
 
 /* A new session on @sh, or NULL with @err filled. */
 static struct fetch_session *
-session_open(struct node *n, struct node_shard *sh, uint64_t min_index,
+session_open(struct replica_set *rs, struct replica *sh, uint64_t min_index,
              struct tl_error *err, int *code)
 {
     struct fetch_session *s = calloc(1, sizeof *s);
@@ -97,11 +98,11 @@ session_open(struct node *n, struct node_shard *sh, uint64_t min_index,
         abort();
     s->shard = sh->shard;
     s->cf = sh->fsm.cf;
-    s->snap = store_snap_create(n->st);
+    s->snap = store_snap_create(rs->st);
     rd.snap = s->snap;
-    if (store_read_applied(n->st, s->cf, &rd, &s->applied) != 0 ||
+    if (store_read_applied(rs->st, s->cf, &rd, &s->applied) != 0 ||
         s->applied == 0) {
-        session_free(n, s);
+        session_free(rs, s);
         *code = TL_EIO;
         tl_error_set(err, TL_EIO, TL_SQLSTATE_INTERNAL_ERROR,
                      "cannot read applied index");
@@ -111,9 +112,9 @@ session_open(struct node *n, struct node_shard *sh, uint64_t min_index,
         *code = TL_EUNAVAILABLE;
         tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_CONNECTION_FAILURE,
                      "node %u has shard %u only up to index %llu (< %llu)",
-                     n->opts.id, sh->shard, (unsigned long long)s->applied,
+                     rs->opts.id, sh->shard, (unsigned long long)s->applied,
                      (unsigned long long)min_index);
-        session_free(n, s);
+        session_free(rs, s);
         return NULL;
     }
     s->id = ((uint64_t)sh->shard << 40) ^ tl_rpc_next_id();
@@ -127,7 +128,7 @@ session_open(struct node *n, struct node_shard *sh, uint64_t min_index,
 
 /* Read one page of @s after @resume (NULL: from the start) into @pg. */
 static int
-read_page(struct node *n, struct fetch_session *s,
+read_page(struct replica_set *rs, struct fetch_session *s,
           const ProtobufCBinaryData *resume, size_t max_bytes,
           struct tl_arena *a, Talus__FetchShardPage *pg)
 {
@@ -141,7 +142,7 @@ read_page(struct node *n, struct fetch_session *s,
     rd.fill_cache = false;
     rd.upper = STORE_MAX_KEY;
     rd.upper_len = STORE_MAX_KEY_LEN;
-    it = store_iter_create(n->st, s->cf, &rd);
+    it = store_iter_create(rs->st, s->cf, &rd);
     pg->keys = tl_arena_alloc(a, cap * sizeof *pg->keys);
     pg->values = tl_arena_alloc(a, cap * sizeof *pg->values);
     if (resume != NULL) {
@@ -196,18 +197,18 @@ read_page(struct node *n, struct fetch_session *s,
 }
 
 void
-restore_serve_fetch(struct node *n, const Talus__Request *req,
+restore_serve_fetch(struct replica_set *rs, const Talus__Request *req,
                     struct tl_arena *a, Talus__Response *resp,
                     struct tl_error *err, int *code)
 {
     const Talus__FetchShardRequest *fr = req->fetch;
-    struct node_shard *sh = node_shard_get(n, fr->shard);
+    struct replica *sh = replica_get(rs, fr->shard);
     struct fetch_session *s = NULL;
     Talus__FetchShardPage *pg;
     size_t max_bytes = fr->has_max_bytes && fr->max_bytes > 0
                            ? fr->max_bytes
                            : PAGE_BYTES_DEFAULT;
-    double now = node_now();
+    double now = tl_clock_now_s();
     int rv;
 
     *code = 0;
@@ -217,17 +218,17 @@ restore_serve_fetch(struct node *n, const Talus__Request *req,
         *code = TL_EUNAVAILABLE;
         tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_CONNECTION_FAILURE,
                      "shard %u is not hosted by node %u", fr->shard,
-                     n->opts.id);
+                     rs->opts.id);
         return;
     }
-    pthread_mutex_lock(&n->fmu);
-    expire_sessions(n, now);
+    pthread_mutex_lock(&rs->fmu);
+    expire_sessions(rs, now);
     if (fr->has_session && fr->session != 0) {
-        for (s = n->sessions; s != NULL; s = s->next)
+        for (s = rs->sessions; s != NULL; s = s->next)
             if (s->id == fr->session && s->shard == fr->shard)
                 break;
         if (s == NULL || s->busy) {
-            pthread_mutex_unlock(&n->fmu);
+            pthread_mutex_unlock(&rs->fmu);
             *code = TL_ENOTFOUND;
             tl_error_set(err, TL_ENOTFOUND, TL_SQLSTATE_CONNECTION_FAILURE,
                          "fetch session %llu of shard %u expired or busy",
@@ -236,37 +237,37 @@ restore_serve_fetch(struct node *n, const Talus__Request *req,
         }
         s->busy = true;
     }
-    pthread_mutex_unlock(&n->fmu);
+    pthread_mutex_unlock(&rs->fmu);
     if (s == NULL) {
-        s = session_open(n, sh, fr->has_min_index ? fr->min_index : 0, err,
+        s = session_open(rs, sh, fr->has_min_index ? fr->min_index : 0, err,
                          code);
         if (s == NULL)
             return;
         s->busy = true;
-        pthread_mutex_lock(&n->fmu);
-        s->next = n->sessions;
-        n->sessions = s;
-        pthread_mutex_unlock(&n->fmu);
+        pthread_mutex_lock(&rs->fmu);
+        s->next = rs->sessions;
+        rs->sessions = s;
+        pthread_mutex_unlock(&rs->fmu);
     }
     pg = tl_arena_alloc(a, sizeof *pg);
     talus__fetch_shard_page__init(pg);
     pg->session = s->id;
     pg->applied_index = s->applied;
-    rv = read_page(n, s, fr->has_resume_key ? &fr->resume_key : NULL, max_bytes,
-                   a, pg);
-    pthread_mutex_lock(&n->fmu);
+    rv = read_page(rs, s, fr->has_resume_key ? &fr->resume_key : NULL,
+                   max_bytes, a, pg);
+    pthread_mutex_lock(&rs->fmu);
     s->busy = false;
-    s->last_used = node_now();
+    s->last_used = tl_clock_now_s();
     if (rv != 0 || pg->done) {
-        struct fetch_session **pp = &n->sessions;
+        struct fetch_session **pp = &rs->sessions;
         while (*pp != s)
             pp = &(*pp)->next;
         *pp = s->next;
         tl_info("restore", "event=session_done shard=%u session=%llu ok=%d",
                 s->shard, (unsigned long long)s->id, rv == 0);
-        session_free(n, s);
+        session_free(rs, s);
     }
-    pthread_mutex_unlock(&n->fmu);
+    pthread_mutex_unlock(&rs->fmu);
     if (rv != 0) {
         *code = rv;
         tl_error_set(err, rv, TL_SQLSTATE_INTERNAL_ERROR,
@@ -280,7 +281,7 @@ restore_serve_fetch(struct node *n, const Talus__Request *req,
 
 /* Copy @sh from node @src. 0 when the last page is written. */
 static int
-fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
+fetch_from(struct replica_set *rs, struct replica *sh, uint32_t src)
 {
     char addr[TL_ADDR_MAX];
     struct tl_rpc_client *cl;
@@ -291,7 +292,7 @@ fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
     int rv;
 
     /* Sources beyond the configuration come from the registry. */
-    if (registry_node_addr(n, src, false, addr, sizeof addr) != 0 ||
+    if (replica_set_node_addr(rs, src, false, addr, sizeof addr) != 0 ||
         tl_rpc_client_create(addr, &cl) != 0)
         return TL_EINVAL;
     for (;;) {
@@ -301,7 +302,7 @@ fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
         Talus__FetchShardPage *pg;
         size_t nk;
 
-        if (!atomic_load(&sh->active) || atomic_load(&n->fetcher_stop)) {
+        if (!atomic_load(&sh->active) || atomic_load(&rs->fetcher_stop)) {
             rv = TL_ESHUTDOWN;
             break;
         }
@@ -311,7 +312,7 @@ fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
         fr.has_min_index = true;
         fr.min_index = min_index;
         fr.has_max_bytes = true;
-        fr.max_bytes = n->opts.fetch_page_bytes;
+        fr.max_bytes = rs->opts.fetch_page_bytes;
         if (resume.data != NULL) {
             fr.has_resume_key = true;
             fr.resume_key = resume;
@@ -381,102 +382,102 @@ fetch_from(struct node *n, struct node_shard *sh, uint32_t src)
 
 /* Copy @sh from the first source that can serve it. */
 static int
-fetch_shard(struct node *n, struct node_shard *sh)
+fetch_shard(struct replica_set *rs, struct replica *sh)
 {
     uint32_t first = atomic_load(&sh->fsm.restore_source);
     int rv = TL_EUNAVAILABLE;
 
-    if (first != 0 && first != n->opts.id)
-        rv = fetch_from(n, sh, first);
-    uint32_t max = registry_max_node(n);
+    if (first != 0 && first != rs->opts.id)
+        rv = fetch_from(rs, sh, first);
+    uint32_t max = replica_set_max_node(rs);
     for (uint32_t id = 1; rv != 0 && rv != TL_ESHUTDOWN && id <= max; id++)
-        if (id != n->opts.id && id != first)
-            rv = fetch_from(n, sh, id);
+        if (id != rs->opts.id && id != first)
+            rv = fetch_from(rs, sh, id);
     return rv;
 }
 
 static void *
 fetcher_main(void *arg)
 {
-    struct node *n = arg;
+    struct replica_set *rs = arg;
 
     tl_crash_thread_init(); /* a stack overflow here is logged too */
-    pthread_mutex_lock(&n->fmu);
-    while (!atomic_load(&n->fetcher_stop)) {
-        struct node_shard *todo = NULL;
+    pthread_mutex_lock(&rs->fmu);
+    while (!atomic_load(&rs->fetcher_stop)) {
+        struct replica *todo = NULL;
         for (uint32_t s = 0; s < TL_MAX_SHARDS && todo == NULL; s++) {
-            struct node_shard *sh = atomic_load(&n->by_shard[s]);
+            struct replica *sh = atomic_load(&rs->by_shard[s]);
             /* Not while the loop finishes a copy (it clears the flag). */
             if (sh != NULL && atomic_load(&sh->fetch_wanted) &&
                 !atomic_load(&sh->fetch_finishing))
                 todo = sh;
         }
         if (todo == NULL) {
-            pthread_cond_wait(&n->fcv, &n->fmu);
+            pthread_cond_wait(&rs->fcv, &rs->fmu);
             continue;
         }
         atomic_store(&todo->fetch_wanted, false);
-        pthread_mutex_unlock(&n->fmu);
+        pthread_mutex_unlock(&rs->fmu);
         if (atomic_load(&todo->active) && atomic_load(&todo->fsm.restoring)) {
-            int rv = fetch_shard(n, todo);
+            int rv = fetch_shard(rs, todo);
             if (rv == 0) {
                 struct proposal *p =
-                    node_task_create(TASK_RESTORED, todo, todo->shard);
+                    replica_task_create(TASK_RESTORED, todo, todo->shard);
                 p->refs = 1; /* the loop's only */
                 atomic_store(&todo->fetch_finishing, true);
-                if (!node_enqueue(n, p)) {
+                if (!replica_task_enqueue(rs, p)) {
                     atomic_store(&todo->fetch_finishing, false);
-                    node_task_unref(p);
+                    replica_task_unref(p);
                 }
             } else if (rv != TL_ESHUTDOWN) {
                 struct timespec ts;
                 tl_warn("restore", "event=fetch_failed shard=%u err=\"%s\"",
                         todo->shard, tl_strerror(rv));
                 atomic_store(&todo->fetch_wanted, true);
-                pthread_mutex_lock(&n->fmu);
+                pthread_mutex_lock(&rs->fmu);
                 clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_sec += (time_t)RETRY_S;
-                if (!atomic_load(&n->fetcher_stop))
-                    pthread_cond_timedwait(&n->fcv, &n->fmu, &ts);
+                if (!atomic_load(&rs->fetcher_stop))
+                    pthread_cond_timedwait(&rs->fcv, &rs->fmu, &ts);
                 continue;
             }
         }
-        pthread_mutex_lock(&n->fmu);
+        pthread_mutex_lock(&rs->fmu);
     }
-    pthread_mutex_unlock(&n->fmu);
+    pthread_mutex_unlock(&rs->fmu);
     return NULL;
 }
 
 int
-restore_start(struct node *n)
+restore_start(struct replica_set *rs)
 {
-    if (pthread_create(&n->fetcher, NULL, fetcher_main, n) != 0) {
+    if (pthread_create(&rs->fetcher, NULL, fetcher_main, rs) != 0) {
         tl_error("restore", "event=thread_failed");
         return TL_EIO;
     }
-    n->fetcher_started = true;
+    rs->fetcher_started = true;
     return 0;
 }
 
 void
-restore_stop(struct node *n)
+restore_stop(struct replica_set *rs)
 {
-    if (!n->fetcher_started)
+    if (!rs->fetcher_started)
         return;
-    pthread_mutex_lock(&n->fmu);
-    atomic_store(&n->fetcher_stop, true);
-    pthread_cond_broadcast(&n->fcv);
-    pthread_mutex_unlock(&n->fmu);
-    pthread_join(n->fetcher, NULL);
-    n->fetcher_started = false;
+    pthread_mutex_lock(&rs->fmu);
+    atomic_store(&rs->fetcher_stop, true);
+    pthread_cond_broadcast(&rs->fcv);
+    pthread_mutex_unlock(&rs->fmu);
+    pthread_join(rs->fetcher, NULL);
+    rs->fetcher_started = false;
 }
 
 void
-restore_wake(struct node_shard *sh)
+restore_wake(struct replica *sh)
 {
-    struct node *n = sh->node;
-    pthread_mutex_lock(&n->fmu);
+    struct replica_set *rs = sh->rs;
+    pthread_mutex_lock(&rs->fmu);
     atomic_store(&sh->fetch_wanted, true);
-    pthread_cond_broadcast(&n->fcv);
-    pthread_mutex_unlock(&n->fmu);
+    pthread_cond_broadcast(&rs->fcv);
+    pthread_mutex_unlock(&rs->fmu);
 }

@@ -17,13 +17,14 @@
  * most every AUTO_XFER_INTERVAL_S, so leaders spread again after a restart; and
  * away from this node while it restores a snapshot out of band (its state lags
  * the log it leads). */
-#include "node_int.h"
+#include "node/replica/replica_int.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "tl_error.h"
 
@@ -39,7 +40,7 @@ fail(struct proposal *p, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(p->msg, sizeof p->msg, fmt, ap);
     va_end(ap);
-    node_task_complete(p, code, 0);
+    replica_task_complete(p, code, 0);
 }
 
 static const struct raft_server *
@@ -54,37 +55,37 @@ find_server(struct raft *r, raft_id id)
 /* ---- HOST_SHARD / DROP_SHARD (this node's replica) */
 
 static void
-host_shard(struct node *n, struct proposal *p)
+host_shard(struct replica_set *rs, struct proposal *p)
 {
-    struct node_shard *sh;
+    struct replica *sh;
     struct store_cf *cf;
 
-    if (p->shard >= n->cfg.n_shards && p->shard != TL_META_GROUP) {
+    if (p->shard >= rs->cfg.n_shards && p->shard != TL_META_GROUP) {
         fail(p, TL_EINVAL, "shard %u does not exist (shards = %u)", p->shard,
-             n->cfg.n_shards);
+             rs->cfg.n_shards);
         return;
     }
-    sh = node_shard_alloc(n, p->shard);
+    sh = replica_alloc(rs, p->shard);
     if (atomic_load(&sh->active)) {
-        node_task_complete(p, 0, 0);
+        replica_task_complete(p, 0, 0);
         return;
     }
     if (sh->dropping || sh->raft_inited || sh->io_inited) {
         fail(p, TL_EUNAVAILABLE, "shard %u is being dropped on node %u; retry",
-             p->shard, n->opts.id);
+             p->shard, rs->opts.id);
         return;
     }
     /* A new replica starts empty: leftovers of an old one would claim an
      * applied index they do not have. */
-    if (store_ensure_shard_cf(n->st, p->shard, &cf) != 0 ||
-        store_clear_cf(n->st, cf) != 0) {
+    if (store_ensure_shard_cf(rs->st, p->shard, &cf) != 0 ||
+        store_clear_cf(rs->st, cf) != 0) {
         fail(p, TL_EIO, "cannot create the column family of shard %u",
              p->shard);
         return;
     }
     sh->hosted = true;
     sh->initial = false; /* joins an existing group: never bootstrap */
-    if (node_save_hosted(n) != 0) {
+    if (replica_save_hosted(rs) != 0) {
         sh->hosted = false;
         fail(p, TL_EIO, "cannot persist the hosted shards");
         return;
@@ -93,12 +94,12 @@ host_shard(struct node *n, struct proposal *p)
         fsm_close(&sh->fsm);
         sh->fsm_inited = false;
     }
-    if (node_start_group(sh) != 0) {
+    if (replica_start(sh) != 0) {
         fail(p, TL_EIO, "cannot start the raft group of shard %u", p->shard);
         return;
     }
     tl_info("membership", "event=host_shard shard=%u", p->shard);
-    node_task_complete(p, 0, 0);
+    replica_task_complete(p, 0, 0);
 }
 
 /* rm -rf @path, without following links. Errors are logged. */
@@ -116,8 +117,8 @@ remove_tree(const char *path)
 static void
 drop_closed_cb(struct raft *r)
 {
-    struct node_shard *sh = r->data;
-    struct node *n = sh->node;
+    struct replica *sh = r->data;
+    struct replica_set *rs = sh->rs;
     struct proposal *p = sh->drop_p;
     char key[32];
 
@@ -126,26 +127,26 @@ drop_closed_cb(struct raft *r)
     sh->io_inited = sh->transport_inited = false;
     applier_drain(&sh->fsm); /* nothing may write the shard after the clear */
     remove_tree(sh->dir);
-    store_clear_cf(n->st, sh->fsm.cf);
+    store_clear_cf(rs->st, sh->fsm.cf);
     snprintf(key, sizeof key, "restore/%u", sh->shard);
-    store_meta_put(n->st, key, NULL, 0);
+    store_meta_put(rs->st, key, NULL, 0);
     atomic_store(&sh->fsm.restoring, false);
     sh->dropping = false;
     sh->drop_p = NULL;
     tl_info("membership", "event=drop_shard shard=%u", sh->shard);
     if (p != NULL)
-        node_task_complete(p, 0, 0);
-    node_closing_done(n);
+        replica_task_complete(p, 0, 0);
+    replica_closing_done(rs);
 }
 
 static void
-drop_shard(struct node *n, struct proposal *p)
+drop_shard(struct replica_set *rs, struct proposal *p)
 {
-    struct node_shard *sh =
-        p->shard < TL_MAX_SHARDS ? atomic_load(&n->by_shard[p->shard]) : NULL;
+    struct replica *sh =
+        p->shard < TL_MAX_SHARDS ? atomic_load(&rs->by_shard[p->shard]) : NULL;
 
     if (sh == NULL || (!sh->hosted && !sh->dropping)) {
-        node_task_complete(p, 0, 0);
+        replica_task_complete(p, 0, 0);
         return;
     }
     if (sh->dropping) {
@@ -156,11 +157,11 @@ drop_shard(struct node *n, struct proposal *p)
         fail(p, TL_EINVAL,
              "node %u leads shard %u: remove the replica from the group "
              "first",
-             n->opts.id, p->shard);
+             rs->opts.id, p->shard);
         return;
     }
     sh->hosted = false;
-    if (node_save_hosted(n) != 0) {
+    if (replica_save_hosted(rs) != 0) {
         sh->hosted = true;
         fail(p, TL_EIO, "cannot persist the hosted shards");
         return;
@@ -169,21 +170,21 @@ drop_shard(struct node *n, struct proposal *p)
     atomic_store(&sh->is_leader, false);
     atomic_store(&sh->leader_id, 0);
     if (!sh->raft_inited) {
-        node_task_complete(p, 0, 0);
+        replica_task_complete(p, 0, 0);
         return;
     }
     sh->dropping = true;
     sh->drop_p = p;
     sh->raft_inited = false;
     reads_fail_waiting(&sh->reads, RAFT_SHUTDOWN);
-    n->n_closing++;
+    rs->n_closing++;
     raft_close(&sh->raft, drop_closed_cb);
 }
 
 /* ---- changes on the leader */
 
 static void
-change_done(struct node_shard *sh, int status)
+change_done(struct replica *sh, int status)
 {
     struct proposal *p = sh->chg_p;
     sh->chg_busy = false;
@@ -191,7 +192,7 @@ change_done(struct node_shard *sh, int status)
     if (p == NULL)
         return;
     if (status == 0)
-        node_task_complete(p, 0, 0);
+        replica_task_complete(p, 0, 0);
     else
         fail(p,
              status == RAFT_NOTLEADER || status == RAFT_LEADERSHIPLOST
@@ -203,7 +204,7 @@ change_done(struct node_shard *sh, int status)
 static void
 assign_cb(struct raft_change *req, int status)
 {
-    struct node_shard *sh = req->data;
+    struct replica *sh = req->data;
     if (status == 0)
         tl_info("membership", "event=voter_added shard=%u node=%u", sh->shard,
                 sh->chg_p ? sh->chg_p->target : 0);
@@ -211,7 +212,7 @@ assign_cb(struct raft_change *req, int status)
 }
 
 static int
-start_assign(struct node_shard *sh, uint32_t target)
+start_assign(struct replica *sh, uint32_t target)
 {
     sh->chg.data = sh;
     return raft_assign(&sh->raft, &sh->chg, target, RAFT_VOTER, assign_cb);
@@ -222,18 +223,18 @@ start_assign(struct node_shard *sh, uint32_t target)
 static void
 add_cb(struct raft_change *req, int status)
 {
-    struct node_shard *sh = req->data;
+    struct replica *sh = req->data;
     if (status != 0 || sh->chg_p == NULL) {
         change_done(sh, status);
         return;
     }
-    node_defer(sh, DEFER_ASSIGN);
+    replica_defer(sh, DEFER_ASSIGN);
 }
 
 static void
 remove_cb(struct raft_change *req, int status)
 {
-    struct node_shard *sh = req->data;
+    struct replica *sh = req->data;
     if (status == 0)
         tl_info("membership", "event=replica_removed shard=%u node=%u",
                 sh->shard, sh->chg_p ? sh->chg_p->target : 0);
@@ -243,7 +244,7 @@ remove_cb(struct raft_change *req, int status)
 static void
 xfer_cb(struct raft_transfer *req)
 {
-    struct node_shard *sh = req->data;
+    struct replica *sh = req->data;
     struct proposal *p = sh->xfer_p;
     raft_id id = 0;
     const char *addr = NULL;
@@ -260,7 +261,7 @@ xfer_cb(struct raft_transfer *req)
     if (p == NULL)
         return;
     if (id == p->target)
-        node_task_complete(p, 0, 0);
+        replica_task_complete(p, 0, 0);
     else
         fail(p, TL_ETIMEOUT,
              "leadership of shard %u did not move to node %u (leader: %llu)",
@@ -269,7 +270,7 @@ xfer_cb(struct raft_transfer *req)
 
 /* Start a transfer of @sh to @target (0: any voter); 0 or a raft code. */
 static int
-start_transfer(struct node_shard *sh, raft_id target, struct proposal *p)
+start_transfer(struct replica *sh, raft_id target, struct proposal *p)
 {
     int rv;
     memset(&sh->xfer, 0, sizeof sh->xfer);
@@ -290,7 +291,7 @@ start_transfer(struct node_shard *sh, raft_id target, struct proposal *p)
 static void
 pref_applied_cb(struct raft_apply *req, int status, void *result)
 {
-    struct node_shard *sh = req->data;
+    struct replica *sh = req->data;
     struct proposal *p = sh->xfer_p;
     (void)result;
     if (status != 0) {
@@ -300,11 +301,11 @@ pref_applied_cb(struct raft_apply *req, int status, void *result)
              raft_strerror(status));
         return;
     }
-    node_defer(sh, DEFER_XFER);
+    replica_defer(sh, DEFER_XFER);
 }
 
 static bool
-still_leading(struct node_shard *sh)
+still_leading(struct replica *sh)
 {
     return sh->raft_inited && !sh->dropping &&
            raft_state(&sh->raft) == RAFT_LEADER &&
@@ -312,7 +313,7 @@ still_leading(struct node_shard *sh)
 }
 
 static void
-run_deferred_xfer(struct node_shard *sh)
+run_deferred_xfer(struct replica *sh)
 {
     struct proposal *p = sh->xfer_p;
     int rv;
@@ -323,11 +324,11 @@ run_deferred_xfer(struct node_shard *sh)
         return;
     if (!still_leading(sh)) {
         fail(p, TL_ENOTLEADER, "node %u lost leadership of shard %u",
-             sh->node->opts.id, sh->shard);
+             sh->rs->opts.id, sh->shard);
         return;
     }
-    if (p->target == sh->node->opts.id) {
-        node_task_complete(p, 0, 0);
+    if (p->target == sh->rs->opts.id) {
+        replica_task_complete(p, 0, 0);
         return;
     }
     rv = start_transfer(sh, p->target, p);
@@ -336,7 +337,7 @@ run_deferred_xfer(struct node_shard *sh)
 }
 
 static void
-run_deferred_assign(struct node_shard *sh)
+run_deferred_assign(struct replica *sh)
 {
     int rv;
 
@@ -355,7 +356,7 @@ run_deferred_assign(struct node_shard *sh)
 }
 
 void
-membership_run_deferred(struct node_shard *sh, unsigned what)
+membership_run_deferred(struct replica *sh, unsigned what)
 {
     if (what & DEFER_ASSIGN)
         run_deferred_assign(sh);
@@ -366,7 +367,7 @@ membership_run_deferred(struct node_shard *sh, unsigned what)
 /* Replicate "preferred leader = @p->target" (so automatic transfers
  * follow the operator, on whichever node leads), then transfer. */
 static int
-start_pref_transfer(struct node_shard *sh, struct proposal *p)
+start_pref_transfer(struct replica *sh, struct proposal *p)
 {
     Talus__WriteBatch wb = TALUS__WRITE_BATCH__INIT;
     struct raft_buffer buf;
@@ -387,7 +388,7 @@ start_pref_transfer(struct node_shard *sh, struct proposal *p)
 }
 
 static void
-leader_op(struct node *n, struct node_shard *sh, struct proposal *p)
+leader_op(struct replica_set *rs, struct replica *sh, struct proposal *p)
 {
     char raft_addr[TL_ADDR_MAX];
     const struct raft_server *srv;
@@ -397,8 +398,8 @@ leader_op(struct node *n, struct node_shard *sh, struct proposal *p)
      * registered itself); the lookup takes a mutex, never waits on I/O.
      * This node's copy of the registry may lag the node's registration
      * by a second: unavailable (the caller retries), not invalid. */
-    if (registry_node_addr(n, p->target, true, raft_addr, sizeof raft_addr) !=
-        0) {
+    if (replica_set_node_addr(rs, p->target, true, raft_addr,
+                              sizeof raft_addr) != 0) {
         fail(p, TL_EUNAVAILABLE,
              "node %u is not in the cluster configuration nor (yet) "
              "registered; retry",
@@ -407,11 +408,11 @@ leader_op(struct node *n, struct node_shard *sh, struct proposal *p)
     }
     if (sh == NULL || !atomic_load(&sh->active) || !sh->raft_inited) {
         fail(p, TL_EUNAVAILABLE, "shard %u is not hosted by node %u", p->shard,
-             n->opts.id);
+             rs->opts.id);
         return;
     }
     if (raft_state(&sh->raft) != RAFT_LEADER) {
-        fail(p, TL_ENOTLEADER, "node %u does not lead shard %u", n->opts.id,
+        fail(p, TL_ENOTLEADER, "node %u does not lead shard %u", rs->opts.id,
              p->shard);
         return;
     }
@@ -444,7 +445,7 @@ leader_op(struct node *n, struct node_shard *sh, struct proposal *p)
     sh->chg.data = sh;
     if (p->op == TALUS__MEMBERSHIP_REQUEST__OP__ADD_REPLICA) {
         if (srv != NULL && srv->role == RAFT_VOTER) {
-            node_task_complete(p, 0, 0);
+            replica_task_complete(p, 0, 0);
             return;
         }
         if (srv != NULL)
@@ -453,14 +454,14 @@ leader_op(struct node *n, struct node_shard *sh, struct proposal *p)
             rv = raft_add(&sh->raft, &sh->chg, p->target, raft_addr, add_cb);
     } else {
         if (srv == NULL) {
-            node_task_complete(p, 0, 0);
+            replica_task_complete(p, 0, 0);
             return;
         }
-        if (p->target == n->opts.id) {
+        if (p->target == rs->opts.id) {
             fail(p, TL_EINVAL,
                  "node %u leads shard %u: transfer leadership before "
                  "removing it",
-                 n->opts.id, p->shard);
+                 rs->opts.id, p->shard);
             return;
         }
         rv = raft_remove(&sh->raft, &sh->chg, p->target, remove_cb);
@@ -475,22 +476,24 @@ leader_op(struct node *n, struct node_shard *sh, struct proposal *p)
 }
 
 void
-membership_start(struct node *n, struct proposal *p)
+membership_start(struct replica_set *rs, struct proposal *p)
 {
-    struct node_shard *sh =
-        p->shard < TL_MAX_SHARDS ? atomic_load(&n->by_shard[p->shard]) : NULL;
+    struct replica *sh =
+        p->shard < TL_MAX_SHARDS ? atomic_load(&rs->by_shard[p->shard]) : NULL;
+
+    REPLICA_ASSERT_LOOP(rs);
     p->sh = sh;
     switch (p->op) {
     case TALUS__MEMBERSHIP_REQUEST__OP__HOST_SHARD:
-        host_shard(n, p);
+        host_shard(rs, p);
         break;
     case TALUS__MEMBERSHIP_REQUEST__OP__DROP_SHARD:
-        drop_shard(n, p);
+        drop_shard(rs, p);
         break;
     case TALUS__MEMBERSHIP_REQUEST__OP__ADD_REPLICA:
     case TALUS__MEMBERSHIP_REQUEST__OP__REMOVE_REPLICA:
     case TALUS__MEMBERSHIP_REQUEST__OP__TRANSFER_LEADER:
-        leader_op(n, sh, p);
+        leader_op(rs, sh, p);
         break;
     default:
         fail(p, TL_EINVAL, "unknown membership operation %d", p->op);
@@ -517,9 +520,9 @@ caught_up(struct raft *r, raft_id id)
 }
 
 void
-membership_poll(struct node_shard *sh)
+membership_poll(struct replica *sh)
 {
-    struct node *n = sh->node;
+    struct replica_set *rs = sh->rs;
     struct raft *r = &sh->raft;
     double now;
     uint32_t pref;
@@ -527,7 +530,7 @@ membership_poll(struct node_shard *sh)
     if (raft_state(r) != RAFT_LEADER || sh->xfer_busy || sh->chg_busy ||
         r->configuration_uncommitted_index != 0)
         return;
-    now = node_now();
+    now = tl_clock_now_s();
     if (now - sh->last_auto_xfer < AUTO_XFER_INTERVAL_S)
         return;
     if (atomic_load(&sh->fsm.restoring)) {
@@ -545,8 +548,8 @@ membership_poll(struct node_shard *sh)
         return;
     pref = atomic_load(&sh->fsm.preferred);
     if (pref == 0)
-        pref = tl_cluster_shard_node(&n->cfg, sh->shard);
-    if (pref == n->opts.id || !caught_up(r, pref))
+        pref = tl_cluster_shard_node(&rs->cfg, sh->shard);
+    if (pref == rs->opts.id || !caught_up(r, pref))
         return;
     sh->last_auto_xfer = now;
     start_transfer(sh, pref, NULL);

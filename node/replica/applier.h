@@ -31,7 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "fsm.h"
+#include "node/replica/fsm.h"
 
 struct applier {
     pthread_mutex_t mu;

@@ -1,13 +1,13 @@
-#include "fsm.h"
+#include "node/replica/fsm.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "applier.h"
 #include "buf.h"
 #include "cluster_config.h"
 #include "log.h"
+#include "node/replica/applier.h"
 #include "node/store/mvcc.h"
 #include "talus.pb-c.h"
 #include "tl_error.h"

@@ -1,4 +1,4 @@
-#include "raft_transport.h"
+#include "node/replica/raft_transport.h"
 
 #include <stdlib.h>
 #include <string.h>
