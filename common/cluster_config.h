@@ -73,7 +73,7 @@ struct tl_cluster_config {
      * larger writes are refused with 54000 before anything is written. */
     uint32_t max_entry_bytes;
     /* How much MVCC history GC keeps (ms; 2000..): reads as of a time
-     * inside it work, older versions are collected (node/gc.c). */
+     * inside it work, older versions are collected (node/meta/gc.c). */
     uint32_t gc_window_ms;
     char router_listen[TL_ADDR_MAX];
     uint32_t n_nodes;
@@ -88,7 +88,7 @@ void tl_cluster_config_defaults(struct tl_cluster_config *c);
 
 /** The size of the raft entry that carries a packed WriteBatch of
  * @packed bytes (an 8-byte frame header, padded to a multiple of 8:
- * node/fsm.h, fsm_entry_encode). Cannot fail. */
+ * node/replica/fsm.h, fsm_entry_encode). Cannot fail. */
 size_t tl_cluster_entry_bytes(size_t packed);
 
 struct tl_error;

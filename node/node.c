@@ -3,7 +3,7 @@
  * the registry, oracle and GC (meta), the RPC server; start-up order,
  * signals and shutdown. Each layer owns its state; this file only
  * connects them. */
-#include "node_int.h"
+#include "node.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -11,8 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gc.h"
 #include "log.h"
+#include "node/meta/gc.h"
+#include "node/meta/node_meta.h"
+#include "node/meta/registry.h"
+#include "node/replica/replica.h"
+#include "node/rpc/node_rpc.h"
 #include "node/store/mvcc.h"
 #include "tl_error.h"
 
@@ -34,20 +38,23 @@ node_options_defaults(struct node_options *o, uint32_t id)
 static int
 replica_node_addr(void *data, uint32_t id, bool raft, char *out, size_t len)
 {
-    return registry_node_addr(data, id, raft, out, len);
+    struct node *n = data;
+    return registry_node_addr(&n->meta, id, raft, out, len);
 }
 
 static uint32_t
 replica_max_node(void *data)
 {
-    return registry_max_node(data);
+    struct node *n = data;
+    return registry_max_node(&n->meta);
 }
 
 /* The meta group applied a catalog batch: learn its map version. */
 static void
 replica_catalog_applied(void *data, const Talus__WriteBatch *wb)
 {
-    node_learn_catalog_batch(data, wb);
+    struct node *n = data;
+    node_meta_learn_catalog_batch(&n->meta, wb);
 }
 
 /* Shutdown began (loop): the registry thread stops, joined by
@@ -55,7 +62,8 @@ replica_catalog_applied(void *data, const Talus__WriteBatch *wb)
 static void
 replica_shutdown_began(void *data)
 {
-    registry_request_stop(data);
+    struct node *n = data;
+    registry_request_stop(&n->meta);
 }
 
 /* Every group closed (loop): stop the RPC workers, close the signals. */
@@ -86,7 +94,9 @@ node_create(const struct tl_cluster_config *cfg,
     if (n == NULL)
         abort();
     n->cfg = *cfg;
-    n->opts = *opts;
+    n->opts.id = opts->id;
+    n->opts.n_workers = opts->n_workers;
+    n->opts.scan_row_delay_us = opts->scan_row_delay_us;
     n->self = tl_cluster_node(&n->cfg, opts->id);
     memset(&ro, 0, sizeof ro);
     ro.id = opts->id;
@@ -104,7 +114,7 @@ node_create(const struct tl_cluster_config *cfg,
     n->rs.shutdown_cb = replica_shutdown_began;
     n->rs.stopped_cb = replica_stopped;
     prepared_init(&n->prepared);
-    tso_init(&n->tso, opts->tso_skew_ms);
+    node_meta_init(&n->meta, cfg, opts->id, &n->rs, opts->tso_skew_ms);
     txn_waits_init(&n->waits);
     *out = n;
     return 0;
@@ -145,7 +155,8 @@ open_storage(struct node *n)
                  errbuf);
     if (rv == 0) {
         mvcc_gc_install(n->st); /* collects once gc.c learns a safe point */
-        gc_load(n);
+        n->meta.st = n->st;
+        gc_load(&n->meta);
     }
     return rv;
 }
@@ -186,7 +197,7 @@ start_all(struct node *n)
     if (rv != 0)
         return rv;
     n->rs.serving = n->rpc.started;
-    return registry_start(n);
+    return registry_start(&n->meta);
 }
 
 int
@@ -221,11 +232,11 @@ node_destroy(struct node *n)
     if (n == NULL)
         return;
     replica_set_close_loop(&n->rs);
-    registry_destroy(n);
+    registry_destroy(&n->meta);
     replica_set_close(&n->rs);
     store_close(n->st);
     prepared_close(&n->prepared);
-    tso_close(&n->tso);
+    node_meta_close(&n->meta);
     txn_waits_close(&n->waits);
     free(n);
 }

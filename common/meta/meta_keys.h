@@ -50,7 +50,7 @@
  * point from the live routers' oldest transactions, the holds and the
  * cluster setting gc_window_ms, and raises it (never lowers it) with a
  * write conditional on the row it read; every node reads it
- * (node/gc.c).
+ * (node/meta/gc.c).
  * Indexes 1..4 are the catalog: every catalog change (a table, a vschema
  * entry) writes map version + 1 in the same conditional batch. Indexes 5
  * and 6 are sequences: no request is planned with them, so creating or

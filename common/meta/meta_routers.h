@@ -17,7 +17,7 @@
  *                           row (0: none); absent in rows of older
  *                           routers (read as 0). The meta group's leader
  *                           holds the GC safe point at or below the
- *                           oldest of the live routers' (node/gc.c)
+ *                           oldest of the live routers' (node/meta/gc.c)
  *
  * and renews the lease (TL_META_ROUTER_RENEW_MS) with a conditional write
  * that expects the row it wrote last, so a router that lost its record to

@@ -19,7 +19,7 @@
  * The record also reports the start timestamp of the oldest transaction
  * open in any session of this router (0: none), refreshed with every
  * renewal: the meta group's leader keeps the GC safe point at or below
- * it while the lease lives (node/gc.c). Sessions tell it with
+ * it while the lease lives (node/meta/gc.c). Sessions tell it with
  * incarnation_txn_open() / incarnation_txn_close().
  *
  * Threads: incarnation_start() and incarnation_stop() from the main

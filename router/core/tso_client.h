@@ -1,4 +1,4 @@
-/* tso_client — the router's client of the timestamp oracle (node/tso.h,
+/* tso_client — the router's client of the timestamp oracle (node/meta/tso.h,
  * on the meta group's leader), batching the requests of every session
  * thread as TiDB's PD client does.
  *
@@ -44,7 +44,7 @@
 
 struct router;
 
-/** The most timestamps one TsoRequest may ask for (node/tso.h's
+/** The most timestamps one TsoRequest may ask for (node/meta/tso.h's
  * TSO_MAX_COUNT); a larger open batch is served by several requests. */
 #define TSO_CLIENT_MAX_COUNT 65536
 

@@ -32,7 +32,7 @@
  * applies them once that table's values, or NULLs, are in place). A LEFT
  * JOIN keeps its own ON. Within a step's ON, `outer column = column`
  * equalities become the step's key columns and conjuncts over the step's
- * table alone its filter (node/exec_join.h). */
+ * table alone its filter (node/exec/exec_join.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -680,7 +680,7 @@ step_line(struct sql_stmt *st, const struct select_q *q, size_t level,
     const struct join_item *it = &q->join->items[q->join->order[level]];
     const char *how = "nested loop";
     if (b->n_keys > 0) {
-        /* As node/exec_join.c chooses: the leading primary-key columns the
+        /* As node/exec/exec_join.c chooses: the leading primary-key columns the
          * equalities fix. */
         how = "hash on the join columns";
         size_t covered = 0;

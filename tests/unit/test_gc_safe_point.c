@@ -1,5 +1,5 @@
 /* The GC safe point: what the meta leader computes from the window, the
- * live routers' oldest open transactions and the holds (node/gc.h), and
+ * live routers' oldest open transactions and the holds (node/meta/gc.h), and
  * how a router tracks its sessions' open transactions
  * (router/core/incarnation.h). */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "common/meta/meta_routers.h"
-#include "gc.h"
+#include "node/meta/gc.h"
 #include "router/core/incarnation.h"
 
 #define TS(ms) ((uint64_t)(ms) << 18)

@@ -1,5 +1,5 @@
-/* Unit tests of node/fsm.c and node/storage.c: applying write batches to a
- * shard's column family without raft. */
+/* Unit tests of node/replica/fsm.c and node/store/store.c: applying write
+ * batches to a shard's column family without raft. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

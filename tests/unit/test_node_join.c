@@ -1,4 +1,4 @@
-/* The joins of a scan fragment (node/exec_join.c), sent to an in-process
+/* The joins of a scan fragment (node/exec/exec_join.c), sent to an in-process
  * node (one node, one shard) over its RPC: each way of finding matches (point
  * lookup, key prefix scan, sorted key table, nested loop), LEFT JOIN,
  * filters on either side,

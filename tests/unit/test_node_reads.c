@@ -1,4 +1,4 @@
-/* Unit tests of node/reads.c under real raft (raft/fixture.h: three
+/* Unit tests of node/replica/reads.c under real raft (raft/fixture.h: three
  * in-process servers, simulated network and disk). Reads are served only
  * after a barrier committed in the leader's term; a burst of reads costs at
  * most two barriers; when the leader steps down with reads queued, the

@@ -1,4 +1,4 @@
-/* Unit tests of node/fsm.c under real raft replication: three servers
+/* Unit tests of node/replica/fsm.c under real raft replication: three servers
  * in-process (raft/fixture.h: simulated network and disk for the raft
  * log, a RocksDB per server for the state machine). A batch retried
  * across a leader change applies once on every replica; a follower cut

@@ -831,7 +831,7 @@ test_status(void **state)
         assert_int_equal(s->leader_id, 1);
         assert_true(s->has_n_keys);
         /* The meta group also holds the node registry, written in the
-         * background (node/registry.c). */
+         * background (node/meta/registry.c). */
         if (s->shard != TL_META_GROUP)
             assert_int_equal(s->n_keys, s->shard == 0 ? 4 : 0);
         if (s->shard == 0) {

@@ -1,4 +1,4 @@
-/* Unit tests of node/raft_transport.c: many raft groups behind one TCP
+/* Unit tests of node/replica/raft_transport.c: many raft groups behind one TCP
  * listener, demultiplexed by the handshake's group id. */
 #include <setjmp.h>
 #include <stdarg.h>

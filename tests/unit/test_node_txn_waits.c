@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "txn_waits.h"
+#include "node/rpc/txn_waits.h"
 
 static struct txn_waits w;
 

@@ -21,7 +21,7 @@
 #include "router/core/tso_client.h"
 #include "tl_error.h"
 
-/* The fake oracle: issues from a counter, like node/tso.c, and reserves
+/* The fake oracle: issues from a counter, like node/meta/tso.c, and reserves
  * a batch's timestamps as soon as the request "arrives" (before the
  * simulated round trip ends), so a caller that begins during the round
  * trip has already seen them issued. */

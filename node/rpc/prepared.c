@@ -1,4 +1,4 @@
-#include "node/exec/prepared.h"
+#include "node/rpc/prepared.h"
 
 #include <stdlib.h>
 

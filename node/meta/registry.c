@@ -33,9 +33,10 @@
 #include "common/client/client.h"
 #include "common/meta/meta_keys.h"
 #include "crash.h"
-#include "gc.h"
 #include "log.h"
-#include "node_int.h"
+#include "node/meta/gc.h"
+#include "node/meta/node_meta.h"
+#include "node/meta/registry.h"
 #include "rpc.h"
 #include "tl_error.h"
 
@@ -49,7 +50,7 @@
 #define SHARD_WRITE_MIN_S 1.0
 
 struct registry {
-    struct node *n;
+    struct node_meta *n;
     pthread_t thread;
     bool started;
     pthread_mutex_t mu; /* guards everything below but the thread's own */
@@ -100,7 +101,7 @@ cached_addr_locked(struct registry *g, uint32_t id, bool raft, char *out,
 }
 
 int
-registry_node_addr(struct node *n, uint32_t id, bool raft, char *out,
+registry_node_addr(struct node_meta *n, uint32_t id, bool raft, char *out,
                    size_t len)
 {
     const struct tl_node_config *nc = tl_cluster_node(&n->cfg, id);
@@ -125,7 +126,7 @@ registry_node_addr(struct node *n, uint32_t id, bool raft, char *out,
 }
 
 uint32_t
-registry_max_node(struct node *n)
+registry_max_node(struct node_meta *n)
 {
     struct registry *g = atomic_load(&n->reg);
     uint32_t max = n->cfg.n_nodes;
@@ -195,7 +196,7 @@ static int
 meta_call(struct registry *g, Talus__Request *req, bool quick,
           Talus__Response **resp)
 {
-    struct replica *msh = replica_get(&g->n->rs, TL_META_GROUP);
+    struct replica *msh = replica_get(g->n->rs, TL_META_GROUP);
     struct tl_client_retry t;
     int call_ms = quick ? REGISTRY_QUICK_CALL_MS : REGISTRY_CALL_MS;
     int64_t deadline = quick ? tl_client_now_ms() + REGISTRY_QUICK_CALL_MS
@@ -225,7 +226,8 @@ meta_call(struct registry *g, Talus__Request *req, bool quick,
 }
 
 int
-registry_meta_call(struct node *n, Talus__Request *req, Talus__Response **resp)
+registry_meta_call(struct node_meta *n, Talus__Request *req,
+                   Talus__Response **resp)
 {
     struct registry *g = atomic_load(&n->reg);
     if (g == NULL)
@@ -234,7 +236,7 @@ registry_meta_call(struct node *n, Talus__Request *req, Talus__Response **resp)
 }
 
 Talus__ClusterMap *
-registry_cached_map(struct node *n)
+registry_cached_map(struct node_meta *n)
 {
     struct registry *g = atomic_load(&n->reg);
     Talus__ClusterMap *m = NULL;
@@ -282,7 +284,7 @@ read_registry(struct registry *g, bool quick, struct tl_arena *a,
     /* The catalog's version too: after a restart the node refuses work
      * planned on an older catalog from its first read on, not only once
      * a newer request reaches it. */
-    node_learn_version(g->n, m->map_version);
+    node_meta_learn_version(g->n, m->map_version);
     size_t len = talus__cluster_map__get_packed_size(m);
     uint8_t *buf = malloc(len + 1);
     if (buf == NULL)
@@ -491,8 +493,8 @@ static int
 register_self(struct registry *g, struct tl_arena *a,
               const Talus__ClusterMap *m)
 {
-    struct node *n = g->n;
-    const Talus__NodeRecord *old = tl_cluster_map_node(m, n->opts.id);
+    struct node_meta *n = g->n;
+    const Talus__NodeRecord *old = tl_cluster_map_node(m, n->id);
     Talus__NodeRecord r = TALUS__NODE_RECORD__INIT;
     struct batch *b;
     int rv;
@@ -501,19 +503,19 @@ register_self(struct registry *g, struct tl_arena *a,
         strcmp(old->raft_addr, n->self->raft_addr) == 0)
         return 0;
     b = tl_arena_calloc(a, sizeof(*b));
-    r.id = n->opts.id;
+    r.id = n->id;
     r.rpc_addr = tl_arena_strdup(a, n->self->rpc_addr);
     r.raft_addr = tl_arena_strdup(a, n->self->raft_addr);
     r.has_registered_ms = 1;
     r.registered_ms = old != NULL && old->has_registered_ms
                           ? old->registered_ms
                           : (uint64_t)wall_ms();
-    add_put(a, b, TL_META_INDEX_NODE, n->opts.id, &r.base,
+    add_put(a, b, TL_META_INDEX_NODE, n->id, &r.base,
             old == NULL ? TALUS__MUTATION__COND__ABSENT
                         : TALUS__MUTATION__COND__NONE);
     rv = write_batch(g, b);
     if (rv == 0)
-        tl_info(MOD, "event=registered id=%u rpc=%s raft=%s", n->opts.id,
+        tl_info(MOD, "event=registered id=%u rpc=%s raft=%s", n->id,
                 n->self->rpc_addr, n->self->raft_addr);
     return rv;
 }
@@ -523,14 +525,14 @@ static int
 update_shards(struct registry *g, struct tl_arena *a,
               const Talus__ClusterMap *m)
 {
-    struct node *n = g->n;
+    struct node_meta *n = g->n;
     uint32_t n_shards = m->settings->n_shards;
     struct batch *b = tl_arena_calloc(a, sizeof(*b));
     double now = tl_clock_now_s();
 
     for (uint32_t k = 0; k <= n_shards && k < TL_MAX_SHARDS; k++) {
         uint32_t s = k == n_shards ? TL_META_GROUP : k;
-        struct replica *sh = replica_get(&n->rs, s);
+        struct replica *sh = replica_get(n->rs, s);
         if (sh == NULL || !atomic_load(&sh->is_leader) ||
             now - g->last_write[s] < SHARD_WRITE_MIN_S)
             continue;
@@ -561,7 +563,7 @@ update_shards(struct registry *g, struct tl_arena *a,
 static int
 cycle(struct registry *g)
 {
-    struct node *n = g->n;
+    struct node_meta *n = g->n;
     struct tl_arena a;
     Talus__ClusterMap m;
     int rv;
@@ -569,7 +571,7 @@ cycle(struct registry *g)
     tl_arena_init(&a);
     rv = read_registry(g, false, &a, &m);
     if (rv == 0 && m.settings == NULL) {
-        struct replica *msh = replica_get(&n->rs, TL_META_GROUP);
+        struct replica *msh = replica_get(n->rs, TL_META_GROUP);
         rv = msh != NULL && atomic_load(&msh->is_leader)
                  ? bootstrap_registry(g, &a, &m)
                  : TL_EUNAVAILABLE;
@@ -594,7 +596,7 @@ cycle(struct registry *g)
 static bool
 cycle_needed(struct registry *g)
 {
-    struct node *n = g->n;
+    struct node_meta *n = g->n;
     Talus__ClusterMap *m = NULL;
     struct tl_arena a;
     bool need;
@@ -611,14 +613,14 @@ cycle_needed(struct registry *g)
             talus__cluster_map__free_unpacked(m, NULL);
         return true;
     }
-    const Talus__NodeRecord *self = tl_cluster_map_node(m, n->opts.id);
+    const Talus__NodeRecord *self = tl_cluster_map_node(m, n->id);
     need = self == NULL || strcmp(self->rpc_addr, n->self->rpc_addr) != 0 ||
            strcmp(self->raft_addr, n->self->raft_addr) != 0;
     tl_arena_init(&a);
     uint32_t n_shards = m->settings->n_shards;
     for (uint32_t k = 0; !need && k <= n_shards && k < TL_MAX_SHARDS; k++) {
         uint32_t s = k == n_shards ? TL_META_GROUP : k;
-        struct replica *sh = replica_get(&n->rs, s);
+        struct replica *sh = replica_get(n->rs, s);
         if (sh == NULL || !atomic_load(&sh->is_leader))
             continue;
         Talus__ShardRecord *r = leader_record(&a, sh, n_shards);
@@ -672,7 +674,7 @@ registry_main(void *arg)
 /* ------------------------------------------------------------ lifecycle */
 
 int
-registry_start(struct node *n)
+registry_start(struct node_meta *n)
 {
     struct registry *g = calloc(1, sizeof(*g));
     pthread_condattr_t ca;
@@ -706,7 +708,7 @@ registry_start(struct node *n)
 }
 
 void
-registry_request_stop(struct node *n)
+registry_request_stop(struct node_meta *n)
 {
     struct registry *g = atomic_load(&n->reg);
     if (g == NULL)
@@ -718,7 +720,7 @@ registry_request_stop(struct node *n)
 }
 
 void
-registry_stop(struct node *n)
+registry_stop(struct node_meta *n)
 {
     struct registry *g = atomic_load(&n->reg);
     if (g == NULL || !g->started)
@@ -732,7 +734,7 @@ registry_stop(struct node *n)
 }
 
 void
-registry_destroy(struct node *n)
+registry_destroy(struct node_meta *n)
 {
     struct registry *g = atomic_load(&n->reg);
     if (g == NULL)
@@ -749,8 +751,9 @@ registry_destroy(struct node *n)
 /* ------------------------------------------------------------ serving */
 
 void
-registry_serve(struct node *n, const Talus__Request *req, struct tl_arena *a,
-               Talus__Response *resp, struct tl_error *err, int *code)
+registry_serve(struct node_meta *n, const Talus__Request *req,
+               struct tl_arena *a, Talus__Response *resp, struct tl_error *err,
+               int *code)
 {
     struct registry *g = atomic_load(&n->reg);
     Talus__ClusterMap *m = tl_arena_alloc(a, sizeof(*m));
@@ -780,13 +783,12 @@ registry_serve(struct node *n, const Talus__Request *req, struct tl_arena *a,
     if (rv != 0) {
         *code = TL_EUNAVAILABLE;
         tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_CONNECTION_FAILURE,
-                     "node %u cannot read the cluster registry yet",
-                     n->opts.id);
+                     "node %u cannot read the cluster registry yet", n->id);
         tl_error_detail(err, "the meta group has no leader it can reach");
         return;
     }
     /* The meta group as this node sees it, where the record lags. */
-    struct replica *msh = replica_get(&n->rs, TL_META_GROUP);
+    struct replica *msh = replica_get(n->rs, TL_META_GROUP);
     if (msh != NULL && atomic_load(&msh->leader_id) != 0) {
         m->has_meta_leader = 1;
         m->meta_leader = (uint32_t)atomic_load(&msh->leader_id);

@@ -1,4 +1,4 @@
-/* gc — the GC safe point on this node (node_int.h "gc.c").
+/* gc — the GC safe point on this node (gc.h).
  *
  * Once a second, on the registry thread (never the loop or a worker):
  *   - every node reads the safe point from the meta group (key
@@ -28,12 +28,13 @@
 #include "cluster_map.h"
 #include "common/meta/meta_keys.h"
 #include "common/meta/meta_routers.h"
-#include "gc.h"
 #include "log.h"
+#include "node/meta/gc.h"
+#include "node/meta/node_meta.h"
+#include "node/meta/registry.h"
+#include "node/meta/tso.h"
 #include "node/store/store.h"
-#include "node_int.h"
 #include "tl_error.h"
-#include "tso.h"
 
 #define MOD "gc"
 /* The safe point this node learned last, in its metadata column family. */
@@ -66,8 +67,8 @@ rows_free(struct rows *r)
 
 /* Scan [@start, @end) of the meta group into @out. 0 or a TL_E* code. */
 static int
-scan_meta(struct node *n, const struct tl_buf *start, const struct tl_buf *end,
-          struct rows *out)
+scan_meta(struct node_meta *n, const struct tl_buf *start,
+          const struct tl_buf *end, struct rows *out)
 {
     struct tl_arena a;
     int rv = 0;
@@ -123,7 +124,7 @@ scan_meta(struct node *n, const struct tl_buf *start, const struct tl_buf *end,
 
 /* Scan every key under @index. */
 static int
-scan_index(struct node *n, enum tl_meta_index index, struct rows *out)
+scan_index(struct node_meta *n, enum tl_meta_index index, struct rows *out)
 {
     struct tl_buf s, e;
     tl_buf_init(&s);
@@ -137,7 +138,7 @@ scan_index(struct node *n, enum tl_meta_index index, struct rows *out)
 
 /* The stored safe point into *@sp and its row into @row (empty: none). */
 static int
-read_safe_point(struct node *n, uint64_t *sp, struct tl_buf *row)
+read_safe_point(struct node_meta *n, uint64_t *sp, struct tl_buf *row)
 {
     struct rows r = {0};
     int rv = scan_index(n, TL_META_INDEX_GC_SAFE_POINT, &r);
@@ -179,7 +180,7 @@ gc_compute_safe_point(int64_t now_ms, uint64_t window_ms,
 /* The GC window of the cluster settings (the registry's cache), else the
  * configuration's. */
 static uint64_t
-window_ms(struct node *n)
+window_ms(struct node_meta *n)
 {
     uint64_t w = n->cfg.gc_window_ms;
     Talus__ClusterMap *m = registry_cached_map(n);
@@ -198,7 +199,7 @@ window_ms(struct node *n)
  * @old_row) to what the routers and holds allow. 1 when written, 0 when
  * it stays, or a TL_E* code. */
 static int
-advance(struct node *n, uint64_t old, const struct tl_buf *old_row)
+advance(struct node_meta *n, uint64_t old, const struct tl_buf *old_row)
 {
     struct rows rr = {0}, hr = {0};
     struct tl_meta_router *routers = NULL;
@@ -285,7 +286,7 @@ out:
  * hears from the meta group again) and raise every data shard's filter
  * floor to it. */
 static void
-learn(struct node *n, uint64_t sp)
+learn(struct node_meta *n, uint64_t sp)
 {
     uint64_t cur = atomic_load(&n->gc_safe_point);
     if (sp > cur) {
@@ -301,7 +302,7 @@ learn(struct node *n, uint64_t sp)
     if (sp == 0)
         return;
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
-        struct replica *sh = replica_get(&n->rs, s);
+        struct replica *sh = replica_get(n->rs, s);
         /* A started group's state machine stays as it is while it
          * serves (active is stored after fsm_init(): read it first). */
         if (sh == NULL || s == TL_META_GROUP || !atomic_load(&sh->active) ||
@@ -312,7 +313,7 @@ learn(struct node *n, uint64_t sp)
 }
 
 void
-gc_load(struct node *n)
+gc_load(struct node_meta *n)
 {
     char *v = NULL;
     size_t len = 0;
@@ -323,7 +324,7 @@ gc_load(struct node *n)
 }
 
 void
-gc_tick(struct node *n)
+gc_tick(struct node_meta *n)
 {
     struct tl_buf row;
     uint64_t sp = 0;
@@ -331,7 +332,7 @@ gc_tick(struct node *n)
     tl_buf_init(&row);
     int rv = read_safe_point(n, &sp, &row);
     if (rv == 0) {
-        struct replica *msh = replica_get(&n->rs, TL_META_GROUP);
+        struct replica *msh = replica_get(n->rs, TL_META_GROUP);
         if (msh != NULL && atomic_load(&msh->is_leader) &&
             advance(n, sp, &row) == 1) {
             uint64_t again;

@@ -3,7 +3,7 @@
  * Every request is decoded into a per-request arena, its reply built in
  * the same arena and packed into the worker's reply buffer. Nothing here
  * touches raft or the loop: writes go through replica_propose(). */
-#include "node_int.h"
+#include "node/rpc/node_rpc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +16,9 @@
 #include "common/meta/meta_keys.h"
 #include "keycodec.h"
 #include "log.h"
+#include "node/meta/registry.h"
+#include "node/meta/tso.h"
 #include "tl_error.h"
-#include "tso.h"
 
 /* The longest a plain scan runs before it ends its page (with a resume
  * key), when its request has a timeout. */
@@ -130,14 +131,6 @@ serving_shard(struct node *n, const Talus__Request *req, struct tl_arena *a,
     return NULL;
 }
 
-void
-node_learn_version(struct node *n, uint64_t v)
-{
-    uint64_t cur = atomic_load(&n->map_version);
-    while (v > cur && !atomic_compare_exchange_weak(&n->map_version, &cur, v))
-        ;
-}
-
 /* Whether @req was planned with a catalog older than one this node has
  * seen: then the reply is a TL_ESTALE error with the newest version, and
  * nothing was done. A newer version is learnt. Requests to the meta group
@@ -147,13 +140,13 @@ refuse_stale(struct node *n, const Talus__Request *req, struct tl_arena *a,
              Talus__Response *resp)
 {
     uint64_t v = req->map_version;
-    uint64_t cur = atomic_load(&n->map_version);
+    uint64_t cur = atomic_load(&n->meta.map_version);
     struct tl_error err;
 
     if ((req->has_shard && req->shard == TL_META_GROUP) || v == 0)
         return false;
     if (v >= cur) {
-        node_learn_version(n, v);
+        node_meta_learn_version(&n->meta, v);
         return false;
     }
     tl_error_clear(&err);
@@ -164,24 +157,6 @@ refuse_stale(struct node *n, const Talus__Request *req, struct tl_arena *a,
     resp->has_map_version = true;
     resp->map_version = cur;
     return true;
-}
-
-void
-node_learn_catalog_batch(struct node *n, const Talus__WriteBatch *wb)
-{
-    struct tl_buf key;
-    tl_buf_init(&key);
-    tl_meta_key_map_version(&key);
-    for (size_t i = 0; i < wb->n_mutations; i++) {
-        const Talus__Mutation *m = wb->mutations[i];
-        int64_t v;
-        if (m->kind != TALUS__MUTATION__KIND__PUT || !m->has_value ||
-            m->key.len != key.len || memcmp(m->key.data, key.data, key.len) ||
-            tl_meta_counter_decode(m->value.data, m->value.len, &v) != 0)
-            continue;
-        node_learn_version(n, (uint64_t)v);
-    }
-    tl_buf_close(&key);
 }
 
 /* The shard @req names if it may run here (a current map version, a
@@ -292,7 +267,7 @@ confirm_read(struct replica *sh, const struct mvcc_read *view,
 
     /* Below the safe point the versions it would see may be collected
      * (gc.c): refused, never answered from what is left. */
-    uint64_t sp = atomic_load(&node_of(sh)->gc_safe_point);
+    uint64_t sp = atomic_load(&node_of(sh)->meta.gc_safe_point);
     if (!view->raw && view->read_ts != MVCC_TS_LATEST && view->read_ts < sp) {
         tl_error_set(err, TL_EINVAL, TL_SQLSTATE_SNAPSHOT_TOO_OLD,
                      "snapshot too old");
@@ -728,7 +703,7 @@ handle_cluster_map(struct node *n, const Talus__Request *req,
     struct tl_error err;
     int code = 0;
     tl_error_clear(&err);
-    registry_serve(n, req, a, resp, &err, &code);
+    registry_serve(&n->meta, req, a, resp, &err, &code);
     if (code != 0)
         set_error_code(a, resp, &err, -1, code, 0);
 }
@@ -754,7 +729,7 @@ handle_tso(struct node *n, const Talus__Request *req, struct tl_arena *a,
     sh = serving_shard(n, req, a, resp);
     if (sh == NULL)
         return;
-    rv = tso_next(&n->tso, sh, req->tso->count, &first, &err);
+    rv = tso_next(&n->meta.tso, sh, req->tso->count, &first, &err);
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
         return;

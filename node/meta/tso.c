@@ -1,5 +1,5 @@
 /* tso — see tso.h. */
-#include "tso.h"
+#include "node/meta/tso.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "rpc_server.h"
+#include "node/rpc/rpc_server.h"
 
 #include <stdio.h>
 #include <stdlib.h>

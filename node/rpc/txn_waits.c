@@ -1,5 +1,5 @@
 /* txn_waits — the registered edges of the wait-for graph (txn_waits.h). */
-#include "txn_waits.h"
+#include "node/rpc/txn_waits.h"
 
 #include <string.h>
 

@@ -6,18 +6,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct node;
+struct node_meta;
 struct tl_meta_router;
 
 /** One GC round (registry thread, once a second): learn the meta
  * group's safe point into n->gc_safe_point (kept in the node's metadata)
  * and the filter floor of every data shard; as the meta group's leader,
  * first raise it. Errors are retried at the next round. */
-void gc_tick(struct node *n);
+void gc_tick(struct node_meta *n);
 
 /** Load the safe point this node kept last (before serving reads).
  * Cannot fail (none kept: 0). */
-void gc_load(struct node *n);
+void gc_load(struct node_meta *n);
 
 /** The safe point the meta leader may set at wall clock @now_ms: the
  * oracle timestamp of now - @window_ms, lowered to the oldest open
