@@ -21,6 +21,7 @@
  * A failed cycle is retried with a doubling backoff up to 2 s. Workers
  * answer ClusterMapRequest from a fresh read (the meta leader) or, when
  * the meta group cannot be reached, from the cache. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,8 @@ cached_addr_locked(struct registry *g, uint32_t id, bool raft, char *out,
                    size_t len)
 {
     bool found = false;
+
+    assert(pthread_mutex_trylock(&g->mu) == EBUSY); /* mu held */
     if (g->cache == NULL)
         return false;
     Talus__ClusterMap *m =

@@ -17,6 +17,7 @@
  * both sides whatever the shard size. */
 #include "node/replica/replica_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,8 @@ static void
 expire_sessions(struct replica_set *rs, double now)
 {
     struct fetch_session **pp = &rs->sessions;
+
+    assert(pthread_mutex_trylock(&rs->fmu) == EBUSY); /* fmu held */
     while (*pp != NULL) {
         struct fetch_session *s = *pp;
         if (!s->busy && now - s->last_used > SESSION_IDLE_S) {
