@@ -36,14 +36,14 @@ node_options_defaults(struct node_options *o, uint32_t id)
 /* ---- what node/replica asks of the layers above it */
 
 static int
-replica_node_addr(void *data, uint32_t id, bool raft, char *out, size_t len)
+lookup_node_addr(void *data, uint32_t id, bool raft, char *out, size_t len)
 {
     struct node *n = data;
     return registry_node_addr(&n->meta, id, raft, out, len);
 }
 
 static uint32_t
-replica_max_node(void *data)
+find_max_node(void *data)
 {
     struct node *n = data;
     return registry_max_node(&n->meta);
@@ -51,7 +51,7 @@ replica_max_node(void *data)
 
 /* The meta group applied a catalog batch: learn its map version. */
 static void
-replica_catalog_applied(void *data, const Talus__WriteBatch *wb)
+learn_catalog_batch(void *data, const Talus__WriteBatch *wb)
 {
     struct node *n = data;
     node_meta_learn_catalog_batch(&n->meta, wb);
@@ -60,7 +60,7 @@ replica_catalog_applied(void *data, const Talus__WriteBatch *wb)
 /* Shutdown began (loop): the registry thread stops, joined by
  * node_destroy() off the loop. */
 static void
-replica_shutdown_began(void *data)
+stop_registry(void *data)
 {
     struct node *n = data;
     registry_request_stop(&n->meta);
@@ -68,7 +68,7 @@ replica_shutdown_began(void *data)
 
 /* Every group closed (loop): stop the RPC workers, close the signals. */
 static void
-replica_stopped(void *data)
+stop_serving(void *data)
 {
     struct node *n = data;
     rpc_server_stop(&n->rpc);
@@ -108,11 +108,11 @@ node_create(const struct tl_cluster_config *cfg,
     ro.no_read_barrier = opts->no_read_barrier;
     replica_set_init(&n->rs, cfg, &ro);
     n->rs.cb_data = n;
-    n->rs.node_addr_cb = replica_node_addr;
-    n->rs.max_node_cb = replica_max_node;
-    n->rs.catalog_cb = replica_catalog_applied;
-    n->rs.shutdown_cb = replica_shutdown_began;
-    n->rs.stopped_cb = replica_stopped;
+    n->rs.node_addr_cb = lookup_node_addr;
+    n->rs.max_node_cb = find_max_node;
+    n->rs.catalog_cb = learn_catalog_batch;
+    n->rs.shutdown_cb = stop_registry;
+    n->rs.stopped_cb = stop_serving;
     prepared_init(&n->prepared);
     node_meta_init(&n->meta, cfg, opts->id, &n->rs, opts->tso_skew_ms);
     txn_waits_init(&n->waits);
