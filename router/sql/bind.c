@@ -1512,7 +1512,7 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
             rv = bind_coerce_unknown(st, &args[i],
                                      want == 'j' ? TL_TYPE_JSON : TL_TYPE_JSONB,
                                      -1, loc);
-        else if (want == 'v' || want == 'T')
+        else if (want == 'v' || want == 'T' || want == 'X')
             rv = bind_coerce_unknown(
                 st, &args[i],
                 want == 'v' ? TL_TYPE_INTERVAL : TL_TYPE_TIMESTAMPTZ, -1, loc);
@@ -1525,12 +1525,17 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
             (want == 'j' && t != TL_TYPE_JSON) ||
             (want == 'J' && t != TL_TYPE_JSONB) ||
             (want == 'v' && t != TL_TYPE_INTERVAL) ||
-            (want == 'T' && !tl_type_is_datetime(t)))
+            (want == 'T' && !tl_type_is_datetime(t)) ||
+            (want == 'X' && !tl_type_is_datetime(t) && t != TL_TYPE_INTERVAL))
             fits = false;
     }
     if (!fits)
         return no_function(st, sc, f);
     uint8_t type = sig->result != TL_TYPE_UNKNOWN ? sig->result : args[0]->type;
+    /* date_trunc() keeps a timestamp's type; a date becomes timestamptz
+     * (PostgreSQL picks date_trunc(text, timestamptz) for it). */
+    if (sig->id == TL_FUNC_DATE_TRUNC && args[1]->type == TL_TYPE_TIMESTAMP)
+        type = TL_TYPE_TIMESTAMP;
     *out = tl_expr_node(st->a, TL_EXPR_FUNC, type, args, (uint32_t)f->n_args);
     (*out)->op = sig->id;
     /* A volatile function (gen_random_uuid) is evaluated wherever its
