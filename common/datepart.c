@@ -40,47 +40,82 @@ static const struct {
     const char *name;
     enum unit u;
 } units[] = {
-    {"microseconds", U_MICROSEC}, {"microsecond", U_MICROSEC},
-    {"microsecon", U_MICROSEC},   {"us", U_MICROSEC},
-    {"usec", U_MICROSEC},         {"usecs", U_MICROSEC},
-    {"useconds", U_MICROSEC},     {"milliseconds", U_MILLISEC},
-    {"millisecond", U_MILLISEC},  {"millisecon", U_MILLISEC},
-    {"ms", U_MILLISEC},           {"msec", U_MILLISEC},
-    {"msecs", U_MILLISEC},        {"mseconds", U_MILLISEC},
-    {"second", U_SECOND},         {"seconds", U_SECOND},
-    {"sec", U_SECOND},            {"secs", U_SECOND},
-    {"s", U_SECOND},              {"minute", U_MINUTE},
-    {"minutes", U_MINUTE},        {"min", U_MINUTE},
-    {"mins", U_MINUTE},           {"m", U_MINUTE},
-    {"hour", U_HOUR},             {"hours", U_HOUR},
-    {"h", U_HOUR},                {"hr", U_HOUR},
-    {"hrs", U_HOUR},              {"day", U_DAY},
-    {"days", U_DAY},              {"d", U_DAY},
-    {"week", U_WEEK},             {"weeks", U_WEEK},
-    {"w", U_WEEK},                {"month", U_MONTH},
-    {"months", U_MONTH},          {"mon", U_MONTH},
-    {"mons", U_MONTH},            {"quarter", U_QUARTER},
-    {"qtr", U_QUARTER},           {"year", U_YEAR},
-    {"years", U_YEAR},            {"y", U_YEAR},
-    {"yr", U_YEAR},               {"yrs", U_YEAR},
-    {"decade", U_DECADE},         {"decades", U_DECADE},
-    {"dec", U_DECADE},            {"decs", U_DECADE},
-    {"century", U_CENTURY},       {"centuries", U_CENTURY},
-    {"c", U_CENTURY},             {"cent", U_CENTURY},
-    {"millennium", U_MILLENNIUM}, {"millennia", U_MILLENNIUM},
-    {"mil", U_MILLENNIUM},        {"mils", U_MILLENNIUM},
-    {"epoch", U_EPOCH},           {"dow", U_DOW},
-    {"isodow", U_ISODOW},         {"doy", U_DOY},
-    {"isoyear", U_ISOYEAR},       {"julian", U_JULIAN},
-    {"j", U_JULIAN},              {"timezone", U_TZ},
-    {"timezone_h", U_TZ_HOUR},    {"timezone_hour", U_TZ_HOUR},
-    {"timezone_m", U_TZ_MINUTE},  {"timezone_minute", U_TZ_MINUTE},
+    {"microseconds", U_MICROSEC},
+    {"microsecond", U_MICROSEC},
+    {"microsecon", U_MICROSEC},
+    {"us", U_MICROSEC},
+    {"usec", U_MICROSEC},
+    {"usecs", U_MICROSEC},
+    {"useconds", U_MICROSEC},
+    {"milliseconds", U_MILLISEC},
+    {"millisecond", U_MILLISEC},
+    {"millisecon", U_MILLISEC},
+    {"ms", U_MILLISEC},
+    {"msec", U_MILLISEC},
+    {"msecs", U_MILLISEC},
+    {"mseconds", U_MILLISEC},
+    {"second", U_SECOND},
+    {"seconds", U_SECOND},
+    {"sec", U_SECOND},
+    {"secs", U_SECOND},
+    {"s", U_SECOND},
+    {"minute", U_MINUTE},
+    {"minutes", U_MINUTE},
+    {"min", U_MINUTE},
+    {"mins", U_MINUTE},
+    {"m", U_MINUTE},
+    {"hour", U_HOUR},
+    {"hours", U_HOUR},
+    {"h", U_HOUR},
+    {"hr", U_HOUR},
+    {"hrs", U_HOUR},
+    {"day", U_DAY},
+    {"days", U_DAY},
+    {"d", U_DAY},
+    {"week", U_WEEK},
+    {"weeks", U_WEEK},
+    {"w", U_WEEK},
+    {"month", U_MONTH},
+    {"months", U_MONTH},
+    {"mon", U_MONTH},
+    {"mons", U_MONTH},
+    {"quarter", U_QUARTER},
+    {"qtr", U_QUARTER},
+    {"year", U_YEAR},
+    {"years", U_YEAR},
+    {"y", U_YEAR},
+    {"yr", U_YEAR},
+    {"yrs", U_YEAR},
+    {"decade", U_DECADE},
+    {"decades", U_DECADE},
+    {"dec", U_DECADE},
+    {"decs", U_DECADE},
+    {"century", U_CENTURY},
+    {"centuries", U_CENTURY},
+    {"c", U_CENTURY},
+    {"cent", U_CENTURY},
+    {"millennium", U_MILLENNIUM},
+    {"millennia", U_MILLENNIUM},
+    {"mil", U_MILLENNIUM},
+    {"mils", U_MILLENNIUM},
+    {"epoch", U_EPOCH},
+    {"dow", U_DOW},
+    {"isodow", U_ISODOW},
+    {"doy", U_DOY},
+    {"isoyear", U_ISOYEAR},
+    {"julian", U_JULIAN},
+    {"j", U_JULIAN},
+    {"timezone", U_TZ},
+    {"timezone_h", U_TZ_HOUR},
+    {"timezone_hour", U_TZ_HOUR},
+    {"timezone_m", U_TZ_MINUTE},
+    {"timezone_minute", U_TZ_MINUTE},
 };
 
 #define USECS_PER_SEC INT64_C(1000000)
 #define USECS_PER_DAY INT64_C(86400000000)
-#define J2000 INT64_C(2451545)          /* date2j(2000, 1, 1) */
-#define EPOCH_SECS INT64_C(946684800)   /* 2000-01-01 - 1970-01-01 */
+#define J2000 INT64_C(2451545)        /* date2j(2000, 1, 1) */
+#define EPOCH_SECS INT64_C(946684800) /* 2000-01-01 - 1970-01-01 */
 #define EPOCH_DAYS INT64_C(10957)
 
 /* The unit @field names (lowercased into @low, at most 63 bytes). */
@@ -503,9 +538,9 @@ interval_part(enum unit u, const char *low, const struct tl_interval *iv,
         /* 365.25 days a year, 30 a month, as PostgreSQL counts (in
          * quarter days, to stay in integers). */
         if (numeric) {
-            int64_t secs = (1461 * years + 120 * (int64_t)mon +
-                            4 * (int64_t)iv->day) *
-                           (86400 / 4);
+            int64_t secs =
+                (1461 * years + 120 * (int64_t)mon + 4 * (int64_t)iv->day) *
+                (86400 / 4);
             *out = scaled(iv->time + secs * USECS_PER_SEC, 6, true, a);
         } else {
             *out = tl_value_float((double)iv->time / 1000000.0 +
@@ -635,9 +670,10 @@ tl_date_trunc(const char *field, size_t len, const struct tl_value *v,
         return not_supported(low, type, err);
     }
     int64_t days = tl_date_from_ymd(p.year, p.mon, p.mday);
-    *out = tl_value_int(
-        type, days * USECS_PER_DAY +
-                  ((p.hour * INT64_C(60) + p.min) * 60 + p.sec) * USECS_PER_SEC +
-                  p.fsec);
+    *out =
+        tl_value_int(type, days * USECS_PER_DAY +
+                               ((p.hour * INT64_C(60) + p.min) * 60 + p.sec) *
+                                   USECS_PER_SEC +
+                               p.fsec);
     return 0;
 }
