@@ -368,15 +368,10 @@ bind_compare(struct sql_stmt *st, uint8_t op, const char *opname,
     int rv = unify(st, opname, &l, &r, loc);
     if (rv != 0)
         return rv;
-    /* json has no comparison operators; jsonb has = and <> in Talus, not
-     * PostgreSQL's order of jsonb values. */
+    /* json has no comparison operators; jsonb has PostgreSQL's order
+     * (tl_json_cmp). */
     if (l->type == TL_TYPE_JSON || r->type == TL_TYPE_JSON)
         return no_operator(st, opname, l, r, loc[0]);
-    if (l->type == TL_TYPE_JSONB && op != TL_OP_EQ && op != TL_OP_NE) {
-        sql_unsupported(
-            st, tl_arena_printf(st->a, "operator jsonb %s jsonb", opname));
-        return sql_error_at(st, TL_EUNSUPPORTED, loc[0]);
-    }
     *out = tl_expr_op(st->a, op, TL_TYPE_BOOL, l, r);
     return fold(st, out);
 }
@@ -1748,15 +1743,11 @@ bind_varargs(struct sql_stmt *st, const struct bind_scope *sc,
     if (rv != 0)
         return rv;
     /* GREATEST and LEAST need an order: json has none (PostgreSQL's
-     * 42883), jsonb none in Talus. */
+     * 42883). */
     if (kind == TL_EXPR_MINMAX && type == TL_TYPE_JSON) {
         sql_error(st, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
                   "could not identify a comparison function for type json");
         return TL_ETYPE; /* PostgreSQL gives no position here */
-    }
-    if (kind == TL_EXPR_MINMAX && type == TL_TYPE_JSONB) {
-        sql_unsupported(st, tl_arena_printf(st->a, "%s of jsonb values", what));
-        return sql_error_at(st, TL_EUNSUPPORTED, location);
     }
     *out = tl_expr_node(st->a, kind, type, args, (uint32_t)n);
     (*out)->op = op;
@@ -2063,9 +2054,10 @@ sql_check_sort_type(struct sql_stmt *st, uint8_t type, bool ordering,
                                     "modify the query.");
         return sql_error_at(st, TL_ETYPE, expr_start(n));
     }
-    if (type == TL_TYPE_JSONB) {
-        sql_unsupported(st, ordering ? "ORDER BY a jsonb value"
-                                     : "GROUP BY or DISTINCT on a jsonb value");
+    if (type == TL_TYPE_JSONB && !ordering) {
+        /* Equal jsonb values may differ in text ('1.0', '1.00'): groups
+         * need a canonical form first. */
+        sql_unsupported(st, "GROUP BY or DISTINCT on a jsonb value");
         return sql_error_at(st, TL_EUNSUPPORTED, expr_start(n));
     }
     return 0;
