@@ -1186,6 +1186,113 @@ deep_equal(const struct tl_json *x, const struct tl_json *y)
     return true;
 }
 
+/* PostgreSQL's order of jsonb value types (its enum jbvType): null <
+ * string < number < boolean < array < object. */
+static int
+type_rank(const struct tl_json *j)
+{
+    switch (j->kind) {
+    case TL_JSON_NULL:
+        return 0;
+    case TL_JSON_STRING:
+        return 1;
+    case TL_JSON_NUMBER:
+        return 2;
+    case TL_JSON_BOOL:
+        return 3;
+    case TL_JSON_ARRAY:
+        return 16;
+    default:
+        return 17;
+    }
+}
+
+/* Text order of two decoded strings (varstr_cmp in the C.UTF-8
+ * collation: bytes, then length). */
+static int
+str_cmp(const struct tl_json *x, const struct tl_json *y)
+{
+    uint32_t n = x->len < y->len ? x->len : y->len;
+    int c = n > 0 ? memcmp(x->str, y->str, n) : 0;
+    if (c != 0)
+        return c < 0 ? -1 : 1;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+/* compareJsonbContainers, recursively: @x_raw / @y_raw say a top-level
+ * scalar, which PostgreSQL stores as a one-element "raw scalar" array. */
+static int
+order_cmp(const struct tl_json *x, bool x_raw, const struct tl_json *y,
+          bool y_raw)
+{
+    if (x_raw || y_raw) {
+        /* Two raw scalars compare as their elements; a raw scalar against
+         * a real array as arrays (the scalar first, then by count); and
+         * against an object by type (array < object). */
+        if (x_raw && y_raw)
+            return order_cmp(x, false, y, false);
+        const struct tl_json *arr = x_raw ? y : x;
+        if (arr->kind == TL_JSON_OBJECT)
+            return x_raw ? -1 : 1;
+        int res = x_raw ? -1 : 1;
+        uint32_t nx = x_raw ? 1 : x->n, ny = y_raw ? 1 : y->n;
+        if (nx != ny)
+            res = nx > ny ? 1 : -1;
+        return res;
+    }
+    int rx = type_rank(x), ry = type_rank(y);
+    if (rx != ry)
+        return rx > ry ? 1 : -1;
+    switch (x->kind) {
+    case TL_JSON_NULL:
+        return 0;
+    case TL_JSON_BOOL:
+        return (int)x->b - (int)y->b;
+    case TL_JSON_NUMBER: {
+        struct tl_value vx = tl_value_text(TL_TYPE_NUMERIC, x->str, x->len);
+        struct tl_value vy = tl_value_text(TL_TYPE_NUMERIC, y->str, y->len);
+        int c = tl_numeric_cmp(&vx, &vy);
+        return (c > 0) - (c < 0);
+    }
+    case TL_JSON_STRING:
+        return str_cmp(x, y);
+    default:
+        break;
+    }
+    if (x->n != y->n)
+        return x->n > y->n ? 1 : -1;
+    /* Pairs in storage order (keys by length, then bytes), each key then
+     * its value; elements in order. */
+    for (uint32_t i = 0; i < x->n; i++) {
+        int c;
+        if (x->kind == TL_JSON_OBJECT &&
+            (c = str_cmp(x->keys[i], y->keys[i])) != 0)
+            return c;
+        if ((c = order_cmp(x->items[i], false, y->items[i], false)) != 0)
+            return c;
+    }
+    return 0;
+}
+
+int
+tl_json_cmp(const struct tl_value *l, const struct tl_value *r)
+{
+    struct tl_arena a;
+    struct tl_json *x, *y;
+    int c;
+
+    if (l->u.s.len == r->u.s.len &&
+        (l->u.s.len == 0 || memcmp(l->u.s.p, r->u.s.p, l->u.s.len) == 0))
+        return 0;
+    tl_arena_init(&a);
+    if (parse_doc(l, &a, &x, NULL) != 0 || parse_doc(r, &a, &y, NULL) != 0)
+        c = 0; /* stored jsonb always parses */
+    else
+        c = order_cmp(x, !is_container(x), y, !is_container(y));
+    tl_arena_close(&a);
+    return c;
+}
+
 bool
 tl_json_equal(const struct tl_value *l, const struct tl_value *r)
 {

@@ -111,6 +111,13 @@ int tl_json_exists(const struct tl_value *doc, const struct tl_value *key,
  * bytewise). */
 bool tl_json_equal(const struct tl_value *l, const struct tl_value *r);
 
+/** PostgreSQL's order of two jsonb values (jsonb_cmp): by type, object >
+ * array > boolean > number > string > null (a top-level scalar below any
+ * array of as many elements); containers first by their number of items,
+ * then item by item, an object's pairs in storage order (shorter keys
+ * first). -1, 0 or 1. Cannot fail. */
+int tl_json_cmp(const struct tl_value *l, const struct tl_value *r);
+
 /** to_json (@type TL_TYPE_JSON) or to_jsonb (TL_TYPE_JSONB) of non-NULL
  * scalar @v, as PostgreSQL's datum_to_json: numbers bare when their text is
  * a JSON number ("NaN" and the infinities quoted), booleans true/false,

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "common/base/sqlstate.h"
+#include "datepart.h"
 #include "datetime.h"
 #include "interval.h"
 #include "json.h"
@@ -45,6 +46,9 @@ static const struct tl_func_sig sigs[] = {
     {"justify_hours", TL_FUNC_JUSTIFY_HOURS, 1, 1, "v", TL_TYPE_INTERVAL, true, false},
     {"justify_interval", TL_FUNC_JUSTIFY_INTERVAL, 1, 1, "v", TL_TYPE_INTERVAL, true, false},
     {"age", TL_FUNC_AGE, 2, 2, "TT", TL_TYPE_INTERVAL, true, false},
+    {"date_part", TL_FUNC_DATE_PART, 2, 2, "tX", TL_TYPE_FLOAT8, true, false},
+    {"extract", TL_FUNC_EXTRACT, 2, 2, "tX", TL_TYPE_NUMERIC, true, false},
+    {"date_trunc", TL_FUNC_DATE_TRUNC, 2, 2, "tT", TL_TYPE_TIMESTAMPTZ, true, false},
     {NULL, 0, 0, 0, NULL, 0, false, false},
 };
 /* clang-format on */
@@ -385,6 +389,12 @@ tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
     case TL_FUNC_JUSTIFY_INTERVAL:
     case TL_FUNC_AGE:
         return eval_interval_func(id, args, out, err);
+    case TL_FUNC_DATE_PART:
+    case TL_FUNC_EXTRACT:
+        return tl_date_part(p, len, &args[1], id == TL_FUNC_EXTRACT, a, out,
+                            err);
+    case TL_FUNC_DATE_TRUNC:
+        return tl_date_trunc(p, len, &args[1], type, out, err);
     case TL_FUNC_OCTET_LENGTH:
         *out = tl_value_int(TL_TYPE_INT4, (int64_t)len);
         return 0;

@@ -45,8 +45,11 @@ enum tl_func {
     TL_FUNC_JUSTIFY_HOURS = 24,    /* (interval) */
     TL_FUNC_JUSTIFY_INTERVAL = 25, /* (interval) */
     TL_FUNC_AGE = 26,              /* (timestamp, timestamp) */
+    TL_FUNC_DATE_PART = 27,        /* (field, datetime or interval): float8 */
+    TL_FUNC_EXTRACT = 28,          /* EXTRACT(field FROM ...): numeric */
+    TL_FUNC_DATE_TRUNC = 29,       /* (field, timestamp[tz] or date) */
 };
-#define TL_FUNC_MAX TL_FUNC_AGE
+#define TL_FUNC_MAX TL_FUNC_DATE_TRUNC
 
 /* What a function takes and returns. */
 struct tl_func_sig {
@@ -58,9 +61,9 @@ struct tl_func_sig {
                          counted, not characters, for a bytea), 'i' integer,
                          'n' number, 'j' json, 'J' jsonb, 'v' interval,
                          'T' a date or timestamp (an unknown literal read as
-                         timestamptz), '*' anything (text output), 'a' any
-                         typed value (anyelement: an unknown literal is
-                         42804); "" none */
+                         timestamptz), 'X' as 'T' or an interval, '*' anything
+                         (text output), 'a' any typed value (anyelement: an
+                         unknown literal is 42804); "" none */
     uint8_t result;   /* result type; TL_TYPE_UNKNOWN: the first argument's */
     bool strict;      /* NULL argument -> NULL result */
     bool is_volatile; /* a new result per call: never folded into a

@@ -1170,9 +1170,8 @@ tl_value_cmp(const struct tl_value *a, const struct tl_value *b)
         return (int)a->u.b - (int)b->u.b;
     if (tl_type_is_datetime(a->type))
         return tl_datetime_cmp(a->type, a->u.i, b->type, b->u.i);
-    if (a->type == TL_TYPE_JSONB && b->type == TL_TYPE_JSONB &&
-        tl_json_equal(a, b))
-        return 0;
+    if (a->type == TL_TYPE_JSONB && b->type == TL_TYPE_JSONB)
+        return tl_json_cmp(a, b);
     if (a->type == TL_TYPE_INTERVAL)
         return tl_interval_cmp(&a->u.iv, &b->u.iv);
     uint32_t la = tl_value_text_len(a), lb = tl_value_text_len(b);

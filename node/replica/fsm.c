@@ -475,7 +475,10 @@ add_prewrites(struct node_fsm *f, struct store_batch *wb,
                            .ttl_ms = t->has_ttl_ms ? t->ttl_ms : 0,
                            .owner = t->has_owner ? t->owner : 0,
                            .primary = t->primary.data,
-                           .primary_len = t->has_primary ? t->primary.len : 0};
+                           .primary_len = t->has_primary ? t->primary.len : 0,
+                           .seq = t->has_seq ? t->seq : 0,
+                           .savepoint_seq =
+                               t->has_savepoint_seq ? t->savepoint_seq : 0};
     uint64_t fresh_n = 0;
 
     for (size_t i = 0; i <= b->n_mutations; i++) {
@@ -756,8 +759,10 @@ out:
 
 /* FSM_ENTRY_TXN_END: commit or roll back every lock of a transaction on
  * the shard (mvcc_end_txn()); a commit raises the commit floor to its
- * timestamp, so no later one-phase write commits below it.
- * res->affected counts the locks ended. */
+ * timestamp, so no later one-phase write commits below it. With
+ * rollback_to_seq, only the writes after that statement are undone
+ * (mvcc_rollback_to(): ROLLBACK TO SAVEPOINT). res->affected counts the
+ * locks ended (removed). */
 static int
 apply_txn_end(struct node_fsm *f, struct store_batch *wb, uint64_t index,
               const void *body, size_t n, struct fsm_result *res)
@@ -772,6 +777,26 @@ apply_txn_end(struct node_fsm *f, struct store_batch *wb, uint64_t index,
         if (e != NULL)
             talus__txn_end_request__free_unpacked(e, NULL);
         return apply_bad(f, wb, index, "txn_end", res);
+    }
+    if (e->has_rollback_to_seq) {
+        /* ROLLBACK TO SAVEPOINT: the transaction goes on. */
+        if ((e->has_commit_ts && e->commit_ts != 0) || e->has_record) {
+            talus__txn_end_request__free_unpacked(e, NULL);
+            return apply_bad(f, wb, index, "txn_end", res);
+        }
+        rv = mvcc_rollback_to(f->st, f->cf, wb, e->start_ts, e->rollback_to_seq,
+                              &ended);
+        talus__txn_end_request__free_unpacked(e, NULL);
+        if (rv != 0)
+            return rv;
+        dedupe_prune(&f->dedupe, wb, f->cf, index);
+        rv = commit(f, wb, index, 0);
+        if (rv == 0) {
+            assert(f->n_locks >= ended);
+            f->n_locks -= ended;
+            res->affected = ended & FSM_AFFECTED_MAX;
+        }
+        return rv;
     }
     c = e->has_commit_ts ? e->commit_ts : 0;
     if (c != 0 && e->has_record && e->record.len > 0) {

@@ -775,8 +775,8 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
      * every chunk carries the same request. */
     Talus__TxnEndRequest chunk = *e;
     uint64_t ended = 0;
-    chunk.has_max_locks = true;
-    chunk.max_locks = TXN_END_CHUNK;
+    chunk.has_max_locks = !e->has_rollback_to_seq;
+    chunk.max_locks = chunk.has_max_locks ? TXN_END_CHUNK : 0;
     len = talus__txn_end_request__get_packed_size(&chunk);
     body = tl_arena_alloc(a, len + 1);
     talus__txn_end_request__pack(&chunk, body);
@@ -793,7 +793,8 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         }
         if (res.outcome == FSM_OK)
             ended += res.affected;
-    } while (res.outcome == FSM_OK && res.affected == TXN_END_CHUNK);
+    } while (res.outcome == FSM_OK && chunk.has_max_locks &&
+             res.affected == TXN_END_CHUNK);
     if (res.outcome == FSM_CONFLICT) {
         tl_error_set(&err, TL_ECONFLICT, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
                      "could not serialize access: the transaction was rolled "

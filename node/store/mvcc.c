@@ -26,6 +26,15 @@ put_be64(uint64_t v, char *out)
     }
 }
 
+static void
+put_be32(uint32_t v, char *out)
+{
+    for (int i = 3; i >= 0; i--) {
+        out[i] = (char)(v & 0xFF);
+        v >>= 8;
+    }
+}
+
 size_t
 mvcc_encode_key(char prefix, const void *key, size_t key_len, uint64_t ts,
                 char *out)
@@ -107,7 +116,8 @@ is_txn_record(const void *key, size_t key_len)
 static void
 lock_encode(const struct mvcc_lock *lk, char **out, size_t *len)
 {
-    size_t n = LOCK_FIXED + lk->primary_len;
+    bool ext = lk->seq != 0 || lk->history_len > 0;
+    size_t n = LOCK_FIXED + lk->primary_len + (ext ? 4 + lk->history_len : 0);
     char *p = malloc(n);
     if (p == NULL)
         abort();
@@ -122,11 +132,18 @@ lock_encode(const struct mvcc_lock *lk, char **out, size_t *len)
     put_be64(lk->min_commit_ts, p + 29);
     if (lk->primary_len > 0)
         memcpy(p + LOCK_FIXED, lk->primary, lk->primary_len);
+    if (ext) {
+        char *q = p + LOCK_FIXED + lk->primary_len;
+        put_be32(lk->seq, q);
+        if (lk->history_len > 0)
+            memcpy(q + 4, lk->history, lk->history_len);
+    }
     *out = p;
     *len = n;
 }
 
-/* Decode lock value @v (borrowed by lk->primary). TL_ECORRUPT. */
+/* Decode lock value @v (borrowed by lk->primary and lk->history).
+ * TL_ECORRUPT. */
 static int
 lock_decode(const char *v, size_t len, struct mvcc_lock *lk)
 {
@@ -139,10 +156,50 @@ lock_decode(const char *v, size_t len, struct mvcc_lock *lk)
     lk->kind = (enum mvcc_kind)p[24];
     lk->primary_len = tl_load_be32(p + 25);
     lk->min_commit_ts = tl_load_be64(p + 29);
-    if (lk->primary_len != len - LOCK_FIXED)
-        return TL_ECORRUPT;
     lk->primary = p + LOCK_FIXED;
+    lk->seq = 0;
+    lk->savepoint_seq = 0;
+    lk->history = NULL;
+    lk->history_len = 0;
+    if (lk->primary_len > len - LOCK_FIXED)
+        return TL_ECORRUPT;
+    size_t rest = len - LOCK_FIXED - lk->primary_len;
+    if (rest == 0)
+        return 0; /* written before statement numbers */
+    if (rest < 4)
+        return TL_ECORRUPT;
+    lk->seq = tl_load_be32(lk->primary + lk->primary_len);
+    lk->history = lk->primary + lk->primary_len + 4;
+    lk->history_len = rest - 4;
     return 0;
+}
+
+/* One earlier pending write of a key in a lock's history: the write of
+ * statement @seq (@kind, a PUT's value @val/@len, borrowed). */
+struct hist_entry {
+    uint32_t seq;
+    enum mvcc_kind kind;
+    const void *val;
+    size_t len;
+};
+
+#define HIST_FIXED (4 + 1 + 4)
+
+/* Decode the history entry at @off of @lk's history into *@e; the
+ * offset of the next one, or 0 when malformed. */
+static size_t
+hist_next(const struct mvcc_lock *lk, size_t off, struct hist_entry *e)
+{
+    if (lk->history_len - off < HIST_FIXED)
+        return 0;
+    const uint8_t *p = lk->history + off;
+    e->seq = tl_load_be32(p);
+    e->kind = (enum mvcc_kind)p[4];
+    e->len = tl_load_be32(p + 5);
+    e->val = p + HIST_FIXED;
+    if (e->len > lk->history_len - off - HIST_FIXED)
+        return 0;
+    return off + HIST_FIXED + e->len;
 }
 
 /* A decoded write record. */
@@ -219,8 +276,7 @@ read_lock(struct store *st, struct store_cf *cf, const void *key,
         free(v);
         return rv;
     }
-    *buf = (uint8_t *)v;
-    lk->primary = *buf + LOCK_FIXED;
+    *buf = (uint8_t *)v; /* lk's pointers point into it */
     return 1;
 }
 
@@ -417,6 +473,60 @@ mvcc_prewrite(struct store *st, struct store_cf *cf, struct store_batch *b,
                               val, len, other, other_buf, NULL);
 }
 
+/* The lock record of @lk replacing the transaction's own pending write
+ * of @key: the replaced write's history stays, and the replaced write
+ * joins it when a savepoint lies between the two (it was made at or
+ * before lk->savepoint_seq), so ROLLBACK TO that savepoint can restore
+ * it. Into *@out (malloc'd). TL_EIO, TL_ECORRUPT. */
+static int
+keep_history(struct store *st, struct store_cf *cf, const void *key,
+             size_t key_len, const struct mvcc_lock *lk, char **out,
+             size_t *out_len)
+{
+    struct mvcc_lock cur, next = *lk;
+    uint8_t *cur_buf = NULL;
+    char *val = NULL, *hist = NULL;
+    size_t len = 0;
+    int rv = read_lock(st, cf, key, key_len, &cur, &cur_buf);
+
+    if (rv < 0)
+        return rv;
+    assert(rv == 1 && cur.start_ts == lk->start_ts);
+    next.history = cur.history;
+    next.history_len = cur.history_len;
+    next.min_commit_ts = cur.min_commit_ts;
+    if (lk->savepoint_seq > 0 && cur.seq <= lk->savepoint_seq &&
+        cur.seq != lk->seq) {
+        if (cur.kind == MVCC_PUT) {
+            rv = read_data_at(st, cf, NULL, key, key_len, cur.start_ts, &val,
+                              &len);
+            if (rv != 0) {
+                free(cur_buf);
+                return rv;
+            }
+        }
+        size_t n = cur.history_len + HIST_FIXED + len;
+        hist = malloc(n);
+        if (hist == NULL)
+            abort();
+        if (cur.history_len > 0)
+            memcpy(hist, cur.history, cur.history_len);
+        char *e = hist + cur.history_len;
+        put_be32(cur.seq, e);
+        e[4] = (char)cur.kind;
+        put_be32((uint32_t)len, e + 5);
+        if (len > 0)
+            memcpy(e + HIST_FIXED, val, len);
+        next.history = (const uint8_t *)hist;
+        next.history_len = n;
+    }
+    lock_encode(&next, out, out_len);
+    free(hist);
+    free(val);
+    free(cur_buf);
+    return 0;
+}
+
 int
 mvcc_prewrite_seen(struct store *st, struct store_cf *cf, struct store_batch *b,
                    const void *key, size_t key_len, const struct mvcc_lock *lk,
@@ -463,7 +573,15 @@ mvcc_prewrite_seen(struct store *st, struct store_cf *cf, struct store_batch *b,
     }
     k = key_buf(key_len);
     klen = mvcc_encode_key('L', key, key_len, 0, k);
-    lock_encode(lk, &lv, &lvlen);
+    if (ours) {
+        rv = keep_history(st, cf, key, key_len, lk, &lv, &lvlen);
+        if (rv != 0) {
+            free(k);
+            return rv;
+        }
+    } else {
+        lock_encode(lk, &lv, &lvlen);
+    }
     store_batch_put(b, cf, k, klen, lv, lvlen);
     free(lv);
     txn_index_write(b, cf, lk->start_ts, key, key_len, true);
@@ -1520,6 +1638,95 @@ mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
         rv = store_iter_status(it, NULL, 0);
     store_iter_destroy(it);
     *n_ended = rv == 0 ? n : 0;
+    return rv;
+}
+
+/* Undo @key's pending write of statements after @seq (mvcc_rollback_to()):
+ * 1 when its lock was removed, 0 when it changed or stayed. */
+static int
+rollback_key_to(struct store_cf *cf, struct store_batch *b, const char *key,
+                size_t key_len, const struct mvcc_lock *lk, uint32_t seq)
+{
+    struct hist_entry e, keep = {0};
+    size_t off = 0, keep_off = 0, next;
+    bool found = false;
+    char *k = key_buf(key_len);
+    size_t klen;
+
+    /* The newest history entry made at or before seq, and where it
+     * starts (what precedes it stays the history). */
+    while (off < lk->history_len && (next = hist_next(lk, off, &e)) != 0) {
+        if (e.seq > seq)
+            break;
+        keep = e;
+        keep_off = off;
+        found = true;
+        off = next;
+    }
+    klen = mvcc_encode_key('D', key, key_len, lk->start_ts, k);
+    if (found) {
+        struct mvcc_lock back = *lk;
+        char *lv;
+        size_t lvlen;
+        back.kind = keep.kind;
+        back.seq = keep.seq;
+        back.history_len = keep_off;
+        if (keep.kind == MVCC_PUT)
+            store_batch_put(b, cf, k, klen, keep.val, keep.len);
+        else
+            store_batch_delete(b, cf, k, klen);
+        klen = mvcc_encode_key('L', key, key_len, 0, k);
+        lock_encode(&back, &lv, &lvlen);
+        store_batch_put(b, cf, k, klen, lv, lvlen);
+        free(lv);
+        free(k);
+        return 0;
+    }
+    store_batch_delete(b, cf, k, klen);
+    klen = mvcc_encode_key('L', key, key_len, 0, k);
+    store_batch_delete(b, cf, k, klen);
+    free(k);
+    txn_index_write(b, cf, lk->start_ts, key, key_len, false);
+    return 1;
+}
+
+int
+mvcc_rollback_to(struct store *st, struct store_cf *cf, struct store_batch *b,
+                 uint64_t start_ts, uint32_t seq, uint64_t *n_removed)
+{
+    uint64_t n = 0;
+    int rv = 0;
+    char lo[9], hi[9];
+
+    txn_index_key(start_ts, "", 0, lo);
+    txn_index_key(start_ts + 1, "", 0, hi);
+    struct store_read r = store_read_latest();
+    r.upper = hi;
+    r.upper_len = sizeof hi;
+    struct store_iter *it = store_iter_create(st, cf, &r);
+    for (store_iter_seek(it, lo, sizeof lo); rv >= 0 && store_iter_valid(it);
+         store_iter_next(it)) {
+        size_t kl;
+        const char *k = store_iter_key(it, &kl);
+        struct mvcc_lock lk;
+        uint8_t *buf = NULL;
+        if (is_txn_record(k + 9, kl - 9))
+            continue; /* the record stays locked */
+        rv = read_lock(st, cf, k + 9, kl - 9, &lk, &buf);
+        if (rv == 1 && lk.start_ts == start_ts && lk.seq > seq)
+            rv = rollback_key_to(cf, b, k + 9, kl - 9, &lk, seq);
+        else if (rv == 1)
+            rv = 0;
+        free(buf);
+        if (rv == 1) {
+            n++;
+            rv = 0;
+        }
+    }
+    if (rv >= 0)
+        rv = store_iter_status(it, NULL, 0);
+    store_iter_destroy(it);
+    *n_removed = rv == 0 ? n : 0;
     return rv;
 }
 

@@ -8,7 +8,9 @@
  * proper prefix of another):
  *
  *   'L' K               lock: the transaction writing K now (struct
- *                       mvcc_lock)
+ *                       mvcc_lock), with the number of the statement
+ *                       that wrote and the pending writes it replaced
+ *                       that a savepoint may need back
  *   'W' K ~commit_ts    write record: which transaction (its start_ts)
  *                       committed what (PUT, DELETE, LOCK, ROLLBACK) at
  *                       commit_ts; a PUT's value inline when at most
@@ -119,6 +121,17 @@ struct mvcc_lock {
     /* On the record: the lowest commit timestamp the transaction may
      * still take (raised by readers that read below it: mvcc_push()). */
     uint64_t min_commit_ts;
+    /* The statement of the transaction that made the pending write (0:
+     * not numbered), and the writes it replaced that a savepoint may
+     * need back: entries (seq, kind, value) oldest first, borrowed from
+     * the decode buffer (mvcc_rollback_to()). */
+    uint32_t seq;
+    const uint8_t *history;
+    size_t history_len;
+    /* A prewrite's input only, never stored: the newest savepoint's
+     * statement number (0: none). A write replacing one made at or
+     * before it keeps the replaced one in the history. */
+    uint32_t savepoint_seq;
 };
 
 /* A version as read: what a read at some timestamp sees of a key. */
@@ -306,6 +319,17 @@ int mvcc_count_rows(struct store *st, struct store_cf *cf, uint64_t max,
 int mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
                  uint64_t start_ts, uint64_t commit_ts, uint64_t max,
                  uint64_t *n_ended);
+
+/** Add to @b the undo, on this column family, of every pending write of
+ * transaction @start_ts made after statement @seq (ROLLBACK TO
+ * SAVEPOINT): a key it wrote before gets back the write its lock's
+ * history kept; one it did not write before is unlocked (its lock,
+ * data and index entry go, and no rollback record stays, so the
+ * transaction may write it again). The transaction's record keeps its
+ * lock. *@n_removed counts the locks removed. TL_EIO, TL_ECORRUPT. */
+int mvcc_rollback_to(struct store *st, struct store_cf *cf,
+                     struct store_batch *b, uint64_t start_ts, uint32_t seq,
+                     uint64_t *n_removed);
 
 /** The fate of transaction @start_ts as @key (its record) tells it:
  * MVCC_LOCKED pending (its lock is there), MVCC_OK committed (at

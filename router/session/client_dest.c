@@ -67,12 +67,8 @@ client_row(struct dest *base, const struct tl_value *v, size_t n)
     struct client_dest *d = (struct client_dest *)base;
     const int16_t *formats = n == d->n_cols ? d->col_formats : NULL;
     if (d->keep != NULL) {
-        pgw_encode_data_row(d->keep, v, n, formats);
-        if (d->keep->len > d->keep_max)
-            return tl_error_set(
-                &base->err, TL_ETOOBIG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
-                "the rows of portal pass %zu MiB", d->keep_max >> 20);
-        return 0;
+        pgw_encode_data_row(&d->keep->mem, v, n, formats);
+        return rowstore_appended(d->keep, &base->err);
     }
     flush_description(d);
     pgw_send_data_row_fmt(d->c, v, n, formats);
@@ -127,10 +123,9 @@ client_dest_init(struct client_dest *d, struct pgw_conn *c,
 }
 
 void
-client_dest_keep(struct client_dest *d, struct tl_buf *rows, size_t max)
+client_dest_keep(struct client_dest *d, struct rowstore *rows)
 {
     d->keep = rows;
-    d->keep_max = max;
 }
 
 void

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "router/session/rowstore.h"
 #include "router/sql/dest.h"
 
 struct pgw_conn;
@@ -34,11 +35,10 @@ struct client_dest {
     size_t n_formats;
     int16_t *col_formats; /* per column, after startup (malloc'd) */
     size_t n_cols;
-    struct tl_buf desc;  /* RowDescription not sent yet */
-    struct tl_buf *keep; /* client_dest_keep(): rows go here */
-    size_t keep_max;
-    char tag[64];       /* the command tag, once complete */
-    bool hold_complete; /* record the tag, send it later (the caller) */
+    struct tl_buf desc;    /* RowDescription not sent yet */
+    struct rowstore *keep; /* client_dest_keep(): rows go here */
+    char tag[64];          /* the command tag, once complete */
+    bool hold_complete;    /* record the tag, send it later (the caller) */
     const struct dest_column *expect; /* client_dest_expect() */
     size_t n_expect;
 };
@@ -51,9 +51,9 @@ void client_dest_init(struct client_dest *d, struct pgw_conn *c,
                       bool send_description, const int16_t *formats,
                       size_t n_formats);
 
-/** Append DataRow messages to @rows (borrowed) instead of sending them;
- * past @max bytes the statement fails with 54000. */
-void client_dest_keep(struct client_dest *d, struct tl_buf *rows, size_t max);
+/** Append DataRow messages to @rows (borrowed) instead of sending them
+ * (spilled to a temporary file past its memory). */
+void client_dest_keep(struct client_dest *d, struct rowstore *rows);
 
 /** The client was told the result has the @n columns @cols (borrowed;
  * Describe): a result of other types fails with 0A000 "cached plan must

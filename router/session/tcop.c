@@ -28,7 +28,8 @@
 #define MOD "tcop"
 #define TCOP_STALE_RERUNS 3
 /* Rows a portal keeps for Execute with a row limit. */
-#define TCOP_PORTAL_MAX_BYTES ((size_t)256 << 20)
+/* The rows a portal keeps in memory; more go to a temporary file. */
+#define TCOP_PORTAL_MEM_BYTES ((size_t)8 << 20)
 
 /* A prepared statement (Parse). */
 struct prep {
@@ -75,11 +76,10 @@ struct portal {
     struct tl_value *values; /* stmt->n_params */
     int16_t *formats;        /* result formats as Bind gave them */
     size_t n_formats;
-    bool started;       /* run: its rows are in rows, or it completed */
-    bool done;          /* every row sent and CommandComplete too */
-    struct tl_buf rows; /* DataRow messages not sent yet (row limit) */
-    size_t rows_at;     /* the next one starts here */
-    char tag[64];       /* the command tag once run */
+    bool started;         /* run: its rows are in rows, or it completed */
+    bool done;            /* every row sent and CommandComplete too */
+    struct rowstore rows; /* DataRow messages not sent yet (row limit) */
+    char tag[64];         /* the command tag once run */
     struct portal *next;
 };
 
@@ -174,7 +174,7 @@ portal_free(struct portal *p)
 {
     prep_release(p->stmt);
     tl_arena_close(&p->arena);
-    tl_buf_close(&p->rows);
+    rowstore_reset(&p->rows);
     free(p->formats);
     free(p->name);
     free(p);
@@ -1427,7 +1427,7 @@ handle_bind(struct tcop *t, struct pgw_reader *m)
     if (po == NULL)
         abort();
     tl_arena_init(&po->arena);
-    tl_buf_init(&po->rows);
+    rowstore_init(&po->rows, TCOP_PORTAL_MEM_BYTES);
     po->values =
         tl_arena_calloc(&po->arena, (p->n_params + 1) * sizeof(*po->values));
     for (size_t i = 0; i < p->n_params; i++) {
@@ -1475,7 +1475,7 @@ err:
     free(rformats);
     if (po != NULL) {
         tl_arena_close(&po->arena);
-        tl_buf_close(&po->rows);
+        rowstore_reset(&po->rows);
         free(po);
     }
     return send_error(t, &e);
@@ -1487,28 +1487,36 @@ err:
  * portal that sent @max rows is suspended (PortalSuspended) even when
  * none remain; the Execute that finds it at its end completes it, with
  * the rows that Execute sent in its tag. */
-static void
+static int
 send_kept_rows(struct tcop *t, struct portal *po, int32_t max)
 {
+    struct tl_error e;
+    const uint8_t *msg;
+    size_t len;
     int32_t n = 0;
-    size_t at = po->rows_at;
-    while (at < po->rows.len && (max <= 0 || n < max)) {
-        uint32_t len = tl_load_be32(po->rows.data + at + 1);
-        pgw_send_raw(t->c, po->rows.data + at, (size_t)len + 1);
-        at += (size_t)len + 1;
+    int rv = 0;
+
+    tl_error_clear(&e);
+    while ((max <= 0 || n < max) &&
+           (rv = rowstore_next(&po->rows, &msg, &len, &e)) == 1) {
+        pgw_send_raw(t->c, msg, len);
         n++;
     }
-    po->rows_at = at;
+    if (rv < 0) {
+        po->done = true;
+        rowstore_reset(&po->rows);
+        return send_error(t, &e);
+    }
     if (max > 0 && n == max) {
         pgw_send_portal_suspended(t->c);
-        return;
+        return 0;
     }
     if (strncmp(po->tag, "SELECT ", 7) == 0)
         snprintf(po->tag, sizeof(po->tag), "SELECT %d", (int)n);
     pgw_send_command_complete(t->c, po->tag);
     po->done = true;
-    tl_buf_close(&po->rows);
-    tl_buf_init(&po->rows);
+    rowstore_reset(&po->rows);
+    return 0;
 }
 
 static int
@@ -1536,10 +1544,8 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
         pgw_send_command_complete(t->c, po->tag);
         return 0;
     }
-    if (po->started) {
-        send_kept_rows(t, po, max_rows);
-        return 0;
-    }
+    if (po->started)
+        return send_kept_rows(t, po, max_rows);
     struct prep *p = po->stmt;
     struct txn_state *x = t->sql->txn;
     txn_statement_start(x, false);
@@ -1559,7 +1565,7 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
     if (p->has_cols && !p->no_data)
         client_dest_expect(&cd, p->cols, p->n_cols);
     if (max_rows > 0)
-        client_dest_keep(&cd, &po->rows, TCOP_PORTAL_MAX_BYTES);
+        client_dest_keep(&cd, &po->rows);
     uint8_t *types = malloc(p->n_params + 1);
     if (types == NULL)
         abort();
@@ -1592,9 +1598,8 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
         end_xact_settings(t);
     }
     if (kept)
-        send_kept_rows(t, po, max_rows);
-    else
-        po->done = true;
+        return send_kept_rows(t, po, max_rows);
+    po->done = true;
     return 0;
 }
 
@@ -1666,10 +1671,15 @@ tcop_extended(struct tcop *t, char type, const uint8_t *p, size_t len)
 char
 tcop_sync(struct tcop *t)
 {
-    drop_all_portals(t);
     txn_query_end(t->sql->txn);
     end_xact_settings(t);
-    return txn_status_char(t->sql->txn);
+    char status = txn_status_char(t->sql->txn);
+    /* Portals live until their transaction ends (PostgreSQL's
+     * AtEOXact_Portals): inside a block a cursor is fetched from across
+     * Syncs, as asyncpg's and JDBC's fetch-size cursors do. */
+    if (status == 'I')
+        drop_all_portals(t);
+    return status;
 }
 
 char

@@ -368,15 +368,10 @@ bind_compare(struct sql_stmt *st, uint8_t op, const char *opname,
     int rv = unify(st, opname, &l, &r, loc);
     if (rv != 0)
         return rv;
-    /* json has no comparison operators; jsonb has = and <> in Talus, not
-     * PostgreSQL's order of jsonb values. */
+    /* json has no comparison operators; jsonb has PostgreSQL's order
+     * (tl_json_cmp). */
     if (l->type == TL_TYPE_JSON || r->type == TL_TYPE_JSON)
         return no_operator(st, opname, l, r, loc[0]);
-    if (l->type == TL_TYPE_JSONB && op != TL_OP_EQ && op != TL_OP_NE) {
-        sql_unsupported(
-            st, tl_arena_printf(st->a, "operator jsonb %s jsonb", opname));
-        return sql_error_at(st, TL_EUNSUPPORTED, loc[0]);
-    }
     *out = tl_expr_op(st->a, op, TL_TYPE_BOOL, l, r);
     return fold(st, out);
 }
@@ -1512,7 +1507,7 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
             rv = bind_coerce_unknown(st, &args[i],
                                      want == 'j' ? TL_TYPE_JSON : TL_TYPE_JSONB,
                                      -1, loc);
-        else if (want == 'v' || want == 'T')
+        else if (want == 'v' || want == 'T' || want == 'X')
             rv = bind_coerce_unknown(
                 st, &args[i],
                 want == 'v' ? TL_TYPE_INTERVAL : TL_TYPE_TIMESTAMPTZ, -1, loc);
@@ -1525,12 +1520,17 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
             (want == 'j' && t != TL_TYPE_JSON) ||
             (want == 'J' && t != TL_TYPE_JSONB) ||
             (want == 'v' && t != TL_TYPE_INTERVAL) ||
-            (want == 'T' && !tl_type_is_datetime(t)))
+            (want == 'T' && !tl_type_is_datetime(t)) ||
+            (want == 'X' && !tl_type_is_datetime(t) && t != TL_TYPE_INTERVAL))
             fits = false;
     }
     if (!fits)
         return no_function(st, sc, f);
     uint8_t type = sig->result != TL_TYPE_UNKNOWN ? sig->result : args[0]->type;
+    /* date_trunc() keeps a timestamp's type; a date becomes timestamptz
+     * (PostgreSQL picks date_trunc(text, timestamptz) for it). */
+    if (sig->id == TL_FUNC_DATE_TRUNC && args[1]->type == TL_TYPE_TIMESTAMP)
+        type = TL_TYPE_TIMESTAMP;
     *out = tl_expr_node(st->a, TL_EXPR_FUNC, type, args, (uint32_t)f->n_args);
     (*out)->op = sig->id;
     /* A volatile function (gen_random_uuid) is evaluated wherever its
@@ -1743,15 +1743,11 @@ bind_varargs(struct sql_stmt *st, const struct bind_scope *sc,
     if (rv != 0)
         return rv;
     /* GREATEST and LEAST need an order: json has none (PostgreSQL's
-     * 42883), jsonb none in Talus. */
+     * 42883). */
     if (kind == TL_EXPR_MINMAX && type == TL_TYPE_JSON) {
         sql_error(st, TL_ETYPE, TL_SQLSTATE_UNDEFINED_FUNCTION,
                   "could not identify a comparison function for type json");
         return TL_ETYPE; /* PostgreSQL gives no position here */
-    }
-    if (kind == TL_EXPR_MINMAX && type == TL_TYPE_JSONB) {
-        sql_unsupported(st, tl_arena_printf(st->a, "%s of jsonb values", what));
-        return sql_error_at(st, TL_EUNSUPPORTED, location);
     }
     *out = tl_expr_node(st->a, kind, type, args, (uint32_t)n);
     (*out)->op = op;
@@ -2058,9 +2054,10 @@ sql_check_sort_type(struct sql_stmt *st, uint8_t type, bool ordering,
                                     "modify the query.");
         return sql_error_at(st, TL_ETYPE, expr_start(n));
     }
-    if (type == TL_TYPE_JSONB) {
-        sql_unsupported(st, ordering ? "ORDER BY a jsonb value"
-                                     : "GROUP BY or DISTINCT on a jsonb value");
+    if (type == TL_TYPE_JSONB && !ordering) {
+        /* Equal jsonb values may differ in text ('1.0', '1.00'): groups
+         * need a canonical form first. */
+        sql_unsupported(st, "GROUP BY or DISTINCT on a jsonb value");
         return sql_error_at(st, TL_EUNSUPPORTED, expr_start(n));
     }
     return 0;

@@ -36,9 +36,11 @@ static void
 reset(struct txn_coord *c)
 {
     struct router *r = c->r;
+    uint32_t sp = c->savepoint_seq;
     if (c->active)
         incarnation_txn_close(r, c->start_ts); /* no longer holds GC */
     txn_coord_init(c, r);
+    c->savepoint_seq = sp; /* the block's, not the transaction's */
 }
 
 int
@@ -48,6 +50,7 @@ txn_coord_statement(struct txn_coord *c, bool read_committed,
     uint64_t ts;
     int rv;
 
+    c->seq++;
     if (c->active && !read_committed)
         return 0;
     rv = tso_client_get_until(c->r->tso, deadline_ms, &ts, err);
@@ -95,6 +98,10 @@ txn_coord_info(struct txn_coord *c, uint32_t shard, bool is_write,
     t->ttl_ms = TXN_LOCK_TTL_MS;
     t->has_read_committed = c->read_committed;
     t->read_committed = c->read_committed;
+    t->has_seq = true;
+    t->seq = c->seq;
+    t->has_savepoint_seq = c->savepoint_seq > 0;
+    t->savepoint_seq = c->savepoint_seq;
     if (is_write) {
         if (!c->has_primary) {
             c->has_primary = true;
@@ -119,8 +126,8 @@ txn_coord_info(struct txn_coord *c, uint32_t shard, bool is_write,
 /* End the transaction on @shard: commit at @commit_ts, 0: roll back. */
 static int
 end_txn(struct router *r, uint64_t start_ts, const uint8_t *record,
-        uint32_t shard, uint64_t commit_ts, uint64_t *n_ended,
-        struct tl_error *err)
+        uint32_t shard, uint64_t commit_ts, const uint32_t *to_seq,
+        uint64_t *n_ended, struct tl_error *err)
 {
     Talus__Request req;
     Talus__TxnEndRequest e;
@@ -135,8 +142,10 @@ end_txn(struct router *r, uint64_t start_ts, const uint8_t *record,
         e.record.data = (uint8_t *)record;
         e.record.len = TXN_RECORD_KEY_LEN;
     }
-    e.has_commit_ts = true;
+    e.has_commit_ts = to_seq == NULL;
     e.commit_ts = commit_ts;
+    e.has_rollback_to_seq = to_seq != NULL;
+    e.rollback_to_seq = to_seq != NULL ? *to_seq : 0;
     req.request_id = tl_rpc_next_id();
     req.has_shard = true;
     req.shard = shard;
@@ -230,7 +239,7 @@ end_on(struct txn_coord *c, uint32_t shard, uint64_t commit_ts,
 {
     return end_txn(c->r, c->start_ts,
                    shard == c->primary_shard ? c->record : NULL, shard,
-                   commit_ts, n_ended, err);
+                   commit_ts, NULL, n_ended, err);
 }
 
 static bool
@@ -252,11 +261,14 @@ fail_point(const char *name)
     }
 }
 
-/* One secondary's end, on a thread of its own. */
+/* One shard's end (or rollback to a savepoint), on a thread of its own. */
 struct end_job {
     struct txn_coord *c;
     uint32_t shard;
     uint64_t commit_ts;
+    const uint32_t *to_seq;
+    int rv;
+    struct tl_error err;
     pthread_t thread;
     bool started;
 };
@@ -265,31 +277,44 @@ static void *
 end_job_run(void *arg)
 {
     struct end_job *j = arg;
-    struct tl_error e;
-    tl_error_clear(&e);
-    if (end_on(j->c, j->shard, j->commit_ts, NULL, &e) != 0)
+    struct txn_coord *c = j->c;
+    tl_error_clear(&j->err);
+    j->rv = end_txn(
+        c->r, c->start_ts,
+        j->to_seq == NULL && j->shard == c->primary_shard ? c->record : NULL,
+        j->shard, j->commit_ts, j->to_seq, NULL, &j->err);
+    if (j->rv != 0)
         tl_warn("txn",
-                "event=secondary_end_failed start_ts=%llu shard=%u "
-                "commit_ts=%llu err=\"%s\"",
-                (unsigned long long)j->c->start_ts, j->shard,
-                (unsigned long long)j->commit_ts, e.message);
+                "event=shard_end_failed start_ts=%llu shard=%u "
+                "commit_ts=%llu to_seq=%d err=\"%s\"",
+                (unsigned long long)c->start_ts, j->shard,
+                (unsigned long long)j->commit_ts,
+                j->to_seq != NULL ? (int)*j->to_seq : -1, j->err.message);
     return NULL;
 }
 
-/* End (commit at @commit_ts, 0: roll back) every shard written but the
- * primary, all at once. A failure is logged: the primary decided, and
- * the locks left are settled through the record by whoever meets them. */
-static void
-end_secondaries(struct txn_coord *c, uint64_t commit_ts)
+/* End (commit at @commit_ts, 0: roll back; with @to_seq: undo the writes
+ * after that statement) every shard written — but the primary unless
+ * @with_primary — all at once. 0, or the first failure (@err filled). */
+static int
+end_shards(struct txn_coord *c, uint64_t commit_ts, const uint32_t *to_seq,
+           bool with_primary, struct tl_error *err)
 {
-    struct end_job *jobs = calloc(TL_MAX_SHARDS, sizeof *jobs);
+    struct end_job *jobs;
     size_t n = 0;
+    int rv = 0;
+    for (uint32_t s = 0; s < TL_MAX_SHARDS; s++)
+        n += (with_primary || s != c->primary_shard) && wrote(c, s);
+    if (n == 0)
+        return 0;
+    jobs = calloc(n, sizeof *jobs);
     if (jobs == NULL)
         abort();
+    n = 0;
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++)
-        if (s != c->primary_shard && wrote(c, s))
-            jobs[n++] =
-                (struct end_job){.c = c, .shard = s, .commit_ts = commit_ts};
+        if ((with_primary || s != c->primary_shard) && wrote(c, s))
+            jobs[n++] = (struct end_job){
+                .c = c, .shard = s, .commit_ts = commit_ts, .to_seq = to_seq};
     for (size_t i = 1; i < n; i++)
         jobs[i].started =
             pthread_create(&jobs[i].thread, NULL, end_job_run, &jobs[i]) == 0;
@@ -299,7 +324,32 @@ end_secondaries(struct txn_coord *c, uint64_t commit_ts)
     for (size_t i = 1; i < n; i++)
         if (jobs[i].started)
             pthread_join(jobs[i].thread, NULL);
+    for (size_t i = 0; i < n && rv == 0; i++)
+        if (jobs[i].rv != 0) {
+            rv = jobs[i].rv;
+            *err = jobs[i].err;
+        }
     free(jobs);
+    return rv;
+}
+
+/* The secondaries' end after the primary's. A failure is logged only:
+ * the primary decided, and the locks left are settled through the
+ * record by whoever meets them. */
+static void
+end_secondaries(struct txn_coord *c, uint64_t commit_ts)
+{
+    struct tl_error e;
+    tl_error_clear(&e);
+    (void)end_shards(c, commit_ts, NULL, false, &e);
+}
+
+int
+txn_coord_rollback_to(struct txn_coord *c, uint32_t seq, struct tl_error *err)
+{
+    if (!c->active || !c->has_primary)
+        return 0; /* nothing written yet */
+    return end_shards(c, 0, &seq, true, err);
 }
 
 int
@@ -412,21 +462,21 @@ txn_resolve(struct router *r, uint64_t start_ts, uint32_t record_shard,
             tl_info("txn", "event=resolve_expired start_ts=%llu age_ms=%lld",
                     (unsigned long long)start_ts, (long long)age);
         }
-        rv = end_txn(r, start_ts, record, record_shard, 0, NULL, err);
+        rv = end_txn(r, start_ts, record, record_shard, 0, NULL, NULL, err);
         if (rv != 0)
             return rv;
         state = 3;
     } else if (state == 0) {
         /* No trace of the record: mark it rolled back so that its
          * prewrite, if still in flight, fails; the transaction is over. */
-        rv = end_txn(r, start_ts, record, record_shard, 0, NULL, err);
+        rv = end_txn(r, start_ts, record, record_shard, 0, NULL, NULL, err);
         if (rv != 0)
             return rv;
         state = 3;
     }
     if (lock_shard != record_shard || state == 2) {
         rv = end_txn(r, start_ts, NULL, lock_shard, state == 2 ? commit_ts : 0,
-                     NULL, err);
+                     NULL, NULL, err);
         if (rv != 0)
             return rv;
     }

@@ -53,6 +53,11 @@ struct txn_coord {
     bool has_primary; /* the record's shard is chosen (first write) */
     uint32_t primary_shard;
     uint64_t wrote[(TL_MAX_SHARDS + 63) / 64]; /* shards written to */
+    /* The current statement's number (TxnInfo.seq), and the newest
+     * savepoint's (the number of the last statement before it; 0: none),
+     * set by the block (txn.c). */
+    uint32_t seq;
+    uint32_t savepoint_seq;
 };
 
 /** Initialise @c for router @r (borrowed). Cannot fail. */
@@ -80,6 +85,14 @@ Talus__TxnInfo *txn_coord_info(struct txn_coord *c, uint32_t shard,
  * outcome unknown: 40003 when the primary's end did not answer). The
  * coordinator is idle afterwards either way. */
 int txn_coord_commit(struct txn_coord *c, struct tl_error *err);
+
+/** ROLLBACK TO SAVEPOINT: undo on every shard written the pending writes
+ * of the statements after statement @seq (TxnEndRequest.rollback_to_seq,
+ * all shards at once); the transaction goes on. 0, or an error with
+ * @err filled (the caller then rolls the whole transaction back: what
+ * a shard kept is unknown). */
+int txn_coord_rollback_to(struct txn_coord *c, uint32_t seq,
+                          struct tl_error *err);
 
 /** Resolve the lock of transaction @start_ts (its record on
  * @record_shard) that stopped a request to @lock_shard: a committed

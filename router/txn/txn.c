@@ -28,6 +28,9 @@ drop_savepoints(struct txn_state *x, size_t keep)
 {
     while (x->n_savepoints > keep)
         free(x->savepoints[--x->n_savepoints]);
+    /* Writes keep what the newest savepoint may need back. */
+    x->coord.savepoint_seq =
+        x->n_savepoints > 0 ? x->savepoint_seqs[x->n_savepoints - 1] : 0;
 }
 
 void
@@ -37,7 +40,9 @@ txn_close(struct txn_state *x)
         txn_hook_rollback(x);
     drop_savepoints(x, 0);
     free(x->savepoints);
+    free(x->savepoint_seqs);
     x->savepoints = NULL;
+    x->savepoint_seqs = NULL;
     x->cap_savepoints = 0;
 }
 
@@ -158,10 +163,18 @@ txn_mark_failed(struct txn_state *x)
     case TXN_INPROGRESS:
         x->block = TXN_FAILED;
         tl_debug(MOD, "event=block_failed savepoints=%zu", x->n_savepoints);
-        /* As PostgreSQL's AbortTransaction(): the writes are undone and
-         * the row locks released now, not at the client's ROLLBACK, so a
-         * deadlock's victim frees the others at once. */
+        /* As PostgreSQL's AbortTransaction() (AbortSubTransaction()
+         * inside a savepoint): the writes since the newest savepoint, or
+         * all of them, are undone and their row locks released now, not
+         * at the client's ROLLBACK [TO], so a deadlock's victim frees
+         * the others at once. */
         if (x->coord.active && x->coord.has_primary) {
+            struct tl_error e;
+            tl_error_clear(&e);
+            if (x->n_savepoints > 0 &&
+                txn_coord_rollback_to(
+                    &x->coord, x->savepoint_seqs[x->n_savepoints - 1], &e) == 0)
+                break;
             txn_hook_rollback(x);
             x->writes_lost = true;
         }
@@ -342,17 +355,23 @@ txn_savepoint(struct txn_state *x, const char *name, struct tl_error *err)
     if (x->n_savepoints == x->cap_savepoints) {
         size_t cap = x->cap_savepoints > 0 ? 2 * x->cap_savepoints : 8;
         char **v = realloc(x->savepoints, cap * sizeof(*v));
-        if (v == NULL)
+        if (v != NULL)
+            x->savepoints = v;
+        uint32_t *q = realloc(x->savepoint_seqs, cap * sizeof(*q));
+        if (q != NULL)
+            x->savepoint_seqs = q;
+        if (v == NULL || q == NULL)
             return tl_error_set(err, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
                                 "out of memory");
-        x->savepoints = v;
         x->cap_savepoints = cap;
     }
     char *copy = strdup(name);
     if (copy == NULL)
         return tl_error_set(err, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
                             "out of memory");
+    x->savepoint_seqs[x->n_savepoints] = x->coord.seq;
     x->savepoints[x->n_savepoints++] = copy;
+    x->coord.savepoint_seq = x->coord.seq;
     return 0;
 }
 
@@ -577,15 +596,21 @@ int
 txn_hook_rollback_to_savepoint(struct txn_state *x, size_t level,
                                struct tl_error *err)
 {
-    (void)level;
-    /* Writes are not yet kept per savepoint: going back over one would
-     * keep it (or, once the failure rolled them back, lose those before
-     * the savepoint). Refused (the block stays failed: ROLLBACK ends
-     * it). */
-    if ((x->coord.active && x->coord.has_primary) || x->writes_lost)
+    /* The writes were all undone when the block failed with no
+     * savepoint to go back to (or going back failed): refused, the
+     * block stays failed (ROLLBACK ends it). */
+    if (x->writes_lost)
         return tl_error_set(err, TL_EUNSUPPORTED,
                             TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
-                            "ROLLBACK TO SAVEPOINT after a write in the "
-                            "transaction is not supported yet");
-    return 0;
+                            "cannot roll back to a savepoint: the "
+                            "transaction's writes were already rolled back");
+    if (!x->coord.active || !x->coord.has_primary)
+        return 0;
+    int rv = txn_coord_rollback_to(&x->coord, x->savepoint_seqs[level], err);
+    if (rv != 0) {
+        /* What each shard kept is unknown: the whole transaction goes. */
+        txn_hook_rollback(x);
+        x->writes_lost = true;
+    }
+    return rv;
 }

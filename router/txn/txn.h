@@ -88,11 +88,15 @@ struct txn_state {
     /* The open transaction ran a statement that took a snapshot: its
      * isolation level (and read-write mode) can no longer change. */
     bool snapshot_taken;
-    /* Savepoint names (owned), oldest first; only in a block. */
+    /* Savepoint names (owned), oldest first; only in a block. Beside
+     * each, the number of the transaction's last statement before it
+     * (coord.seq then): going back undoes the writes of later ones. */
     char **savepoints;
+    uint32_t *savepoint_seqs;
     size_t n_savepoints, cap_savepoints;
-    /* The block failed after it wrote: its writes were rolled back then
-     * (txn_mark_failed()), so it cannot go back to a savepoint. */
+    /* The block failed after it wrote and its writes were all rolled
+     * back then (txn_mark_failed(): no savepoint to go back to, or going
+     * back failed), so it cannot go back to a savepoint. */
     bool writes_lost;
     /* The storage side of the open block's transaction (coord.h):
      * active from the block's first statement that reads or writes. */

@@ -230,6 +230,62 @@ test_lock_timeout(void **state)
     PQfinish(b);
 }
 
+/* The bal of acc row @id, as seen by @conn. */
+static int
+bal_of(PGconn *conn, int id)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT bal FROM acc WHERE id = %d", id);
+    PGresult *r = PQexec(conn, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 1);
+    int v = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+/* ROLLBACK TO SAVEPOINT releases the row locks of the writes after the
+ * savepoint on every shard (another writer takes those rows at once)
+ * and keeps those before it; an error inside a savepoint releases that
+ * part at once, before the client goes back to the savepoint. */
+static void
+test_rollback_to_releases_locks(void **state)
+{
+    (void)state;
+    PGconn *a = th_connect(&cluster), *b = th_connect(&cluster);
+    ok(b, "SET lock_timeout = '300ms'");
+    ok(a, "BEGIN");
+    ok(a, "UPDATE acc SET bal = bal + 1 WHERE id = 11");
+    ok(a, "SAVEPOINT s");
+    ok(a, "UPDATE acc SET bal = bal + 1 WHERE id BETWEEN 12 AND 20");
+    ok(a, "ROLLBACK TO s");
+    ok(b, "UPDATE acc SET bal = bal + 5 WHERE id IN (12, 13, 14, 15, 16, 17, "
+          "18, 19, 20)");
+    PGresult *r = PQexec(b, "UPDATE acc SET bal = bal + 5 WHERE id = 11");
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "55P03");
+    PQclear(r);
+    /* An error inside a savepoint: the rows it wrote are free at once. */
+    ok(a, "SAVEPOINT t");
+    ok(a, "UPDATE acc SET bal = bal + 1 WHERE id = 21");
+    r = PQexec(a, "SELECT 1 / 0");
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "22012");
+    PQclear(r);
+    ok(b, "UPDATE acc SET bal = bal + 5 WHERE id = 21");
+    ok(a, "ROLLBACK TO t");
+    assert_int_equal(bal_of(a, 11), 101);
+    assert_int_equal(bal_of(a, 12), 105);
+    ok(a, "UPDATE acc SET bal = bal + 1 WHERE id = 12");
+    ok(a, "COMMIT");
+    assert_int_equal(bal_of(b, 11), 101);
+    assert_int_equal(bal_of(b, 12), 106);
+    assert_int_equal(bal_of(b, 20), 105);
+    assert_int_equal(bal_of(b, 21), 105);
+    ok(b, "UPDATE acc SET bal = 100 WHERE id BETWEEN 11 AND 21");
+    PQfinish(a);
+    PQfinish(b);
+}
+
 /* A Query message of several statements is one transaction (PostgreSQL's
  * implicit block): an error in a later statement leaves nothing of the
  * earlier ones; without one, all of them commit; BEGIN among them makes
@@ -539,6 +595,7 @@ main(void)
         cmocka_unit_test(test_repeatable_read),
         cmocka_unit_test(test_read_committed_waits_and_reevaluates),
         cmocka_unit_test(test_lock_timeout),
+        cmocka_unit_test(test_rollback_to_releases_locks),
         cmocka_unit_test(test_truncate_in_block),
         cmocka_unit_test(test_autocommit_statements_are_atomic),
         cmocka_unit_test(test_implicit_block_is_atomic),

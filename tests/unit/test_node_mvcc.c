@@ -859,6 +859,91 @@ test_end_txn_ends_its_own_locks(void **state)
     assert_string_equal(got, "a=1 c=3 ");
 }
 
+/* A prewrite of statement @seq of transaction @start_ts with the newest
+ * savepoint after statement @sp (0: none). */
+static int
+prewrite_seq(struct fixture *f, const char *key, const char *val,
+             uint64_t start_ts, uint32_t seq, uint32_t sp)
+{
+    struct store_batch *b = store_batch_create();
+    struct mvcc_lock lk = lock_of(start_ts, val ? MVCC_PUT : MVCC_DELETE, "r");
+    lk.seq = seq;
+    lk.savepoint_seq = sp;
+    int rv = mvcc_prewrite(f->st, f->cf, b, key, strlen(key), &lk, val,
+                           val ? strlen(val) : 0, NULL, NULL);
+    write_batch(f, b);
+    return rv;
+}
+
+static uint64_t
+rollback_to(struct fixture *f, uint64_t start_ts, uint32_t seq)
+{
+    struct store_batch *b = store_batch_create();
+    uint64_t n = 99;
+    assert_int_equal(mvcc_rollback_to(f->st, f->cf, b, start_ts, seq, &n), 0);
+    write_batch(f, b);
+    return n;
+}
+
+/* ROLLBACK TO SAVEPOINT: the writes of statements after the savepoint go
+ * (a key first written after it is unlocked, one written before gets
+ * back that write, through as many savepoints as lie between), the
+ * transaction's record keeps its lock, and what stays commits. */
+static void
+test_rollback_to_savepoint(void **state)
+{
+    struct fixture *f = *state;
+    struct mvcc_read own = {.read_ts = 100, .own_ts = 50, .fill_cache = true};
+    struct mvcc_read after = mvcc_read_at(200);
+    char got[256], rec[MVCC_RECORD_KEY_LEN] = {(char)MVCC_RECORD_PREFIX};
+    uint64_t n;
+
+    assert_int_equal(put1(f, "a", "a0", 10), MVCC_OK);
+    assert_int_equal(put1(f, "b", "b0", 10), MVCC_OK);
+    /* The record, locked by the first write (statement 1). */
+    struct store_batch *b = store_batch_create();
+    struct mvcc_lock lk = lock_of(50, MVCC_LOCK, "r");
+    lk.seq = 1;
+    assert_int_equal(mvcc_prewrite(f->st, f->cf, b, rec, sizeof rec, &lk, NULL,
+                                   0, NULL, NULL),
+                     MVCC_OK);
+    write_batch(f, b);
+    assert_int_equal(prewrite_seq(f, "a", "a1", 50, 1, 0), MVCC_OK);
+    /* SAVEPOINT s1 after statement 1; statement 2 writes a, b, c. */
+    assert_int_equal(prewrite_seq(f, "a", "a2", 50, 2, 1), MVCC_OK);
+    assert_int_equal(prewrite_seq(f, "b", NULL, 50, 2, 1), MVCC_OK);
+    assert_int_equal(prewrite_seq(f, "c", "c2", 50, 2, 1), MVCC_OK);
+    /* SAVEPOINT s2 after statement 2; statement 3 writes a again. */
+    assert_int_equal(prewrite_seq(f, "a", "a3", 50, 3, 2), MVCC_OK);
+    assert_int_equal(prewrite_seq(f, "a", "a3b", 50, 3, 2), MVCC_OK);
+    scan_view(f, &own, "", NULL, got, sizeof got);
+    assert_string_equal(got, "a=a3b c=c2 ");
+    /* ROLLBACK TO s2: a is back to statement 2's write. */
+    assert_int_equal(rollback_to(f, 50, 2), 0);
+    scan_view(f, &own, "", NULL, got, sizeof got);
+    assert_string_equal(got, "a=a2 c=c2 ");
+    assert_int_equal(rollback_to(f, 50, 2), 0); /* again: no change */
+    scan_view(f, &own, "", NULL, got, sizeof got);
+    assert_string_equal(got, "a=a2 c=c2 ");
+    /* ROLLBACK TO s1: b and c unlocked (b's delete undone), a back to
+     * a1. */
+    assert_int_equal(rollback_to(f, 50, 1), 2);
+    scan_view(f, &own, "", NULL, got, sizeof got);
+    assert_string_equal(got, "a=a1 b=b0 ");
+    assert_int_equal(mvcc_count_locks(f->st, f->cf, &n), 0);
+    assert_int_equal(n, 2); /* the record, a */
+    /* c can be written again by the same transaction. */
+    assert_int_equal(prewrite_seq(f, "c", "c4", 50, 4, 1), MVCC_OK);
+    /* Back to before every write: only the record stays locked. */
+    assert_int_equal(rollback_to(f, 50, 0), 2);
+    assert_int_equal(mvcc_count_locks(f->st, f->cf, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(prewrite_seq(f, "a", "a5", 50, 5, 0), MVCC_OK);
+    assert_int_equal(end_txn(f, 50, 60), 2);
+    scan_view(f, &after, "", NULL, got, sizeof got);
+    assert_string_equal(got, "a=a5 b=b0 ");
+}
+
 /* DELETE_RANGE removes every record of the keys in range, and the row
  * count and lock count see what is there. */
 static void
@@ -942,6 +1027,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_delete_range_and_counts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_txn_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_to_savepoint, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_end_txn_ends_its_own_locks, setup,
                                         teardown),
     };

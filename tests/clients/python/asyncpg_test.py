@@ -239,5 +239,28 @@ async def transaction():
                  "committed")
 
 
+@case
+async def cursor():
+    """A cursor fetches in parts (Execute with a row limit, PortalSuspended):
+    every row once, in order, also for a result larger than the rows a
+    router keeps in memory (the rest wait in a temporary file)."""
+    async with Table("cursor") as (c, t):
+        pad = "x" * 800
+        await c.copy_records_to_table(
+            t, records=[(i, pad, i) for i in range(1, 12001)],
+            columns=["id", "name", "v"])
+        n, total, last = 0, 0, 0
+        async with c.transaction():
+            async for r in c.cursor(
+                    "SELECT id, name, v FROM %s WHERE v > $1 ORDER BY id" % t,
+                    0, prefetch=700):
+                check(r["id"] == last + 1, "in order at %d" % r["id"])
+                last = r["id"]
+                n += 1
+                total += r["v"]
+        check_eq(n, 12000, "rows")
+        check_eq(total, 12000 * 12001 // 2, "sum")
+
+
 if __name__ == "__main__":
     main()
