@@ -99,8 +99,13 @@ lock_gate_done(struct lock_gate *g, int rv,
             g->me.name_ts = err->lock_ts;
             g->me.name_shard = err->lock_shard;
         }
+        int64_t now = exec_now_ms();
+        struct lock_queue_waiter head;
         lock_queue_wait(q, g->sh->shard, locked_key->data, locked_key->len,
-                        &g->me, exec_now_ms(), g->until_ms);
+                        &g->me, now, g->until_ms);
+        g->next = !g->queued &&
+                  !lock_queue_head(q, g->sh->shard, locked_key->data,
+                                   locked_key->len, g->me.id, now, &head);
         return;
     }
     g->queued = false;
@@ -119,5 +124,9 @@ lock_gate_answer(const struct lock_gate *g, Talus__Response *resp)
     if (g->queued && resp->error != NULL) {
         resp->error->has_lock_queued = true;
         resp->error->lock_queued = true;
+    }
+    if (g->next && resp->error != NULL) {
+        resp->error->has_lock_next = true;
+        resp->error->lock_next = true;
     }
 }

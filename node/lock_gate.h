@@ -37,6 +37,7 @@ struct lock_gate {
     int64_t until_ms; /* the waiter stops waiting then (0: unknown) */
     bool queued;      /* the last batch was refused for the queue ... */
     struct lock_queue_waiter head; /* ... behind this waiter */
+    bool next; /* refused by a lock, and first in its queue */
 };
 
 /** Set up @g for request @req (borrowed) on @sh, whose batches go to
@@ -62,7 +63,8 @@ void lock_gate_done(struct lock_gate *g, int rv,
 
 /** Mark error reply @resp of a request the queue refused
  * (Error.lock_queued: the transaction named waits, it holds nothing
- * here). Cannot fail. */
+ * here), or of one that heads the queue (Error.lock_next: its router asks
+ * again sooner). Cannot fail. */
 void lock_gate_answer(const struct lock_gate *g, Talus__Response *resp);
 
 #endif

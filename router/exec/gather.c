@@ -173,12 +173,15 @@ judge_call(struct sql_stmt *st, struct gather_call *c)
         }
         /* Stop with time to spare: an attempt still in flight at the
          * deadline would leave a write's outcome unknown (08007). */
+        int retry_ms = e->has_lock_next && e->lock_next
+                           ? GATHER_LOCK_NEXT_RETRY_MS
+                           : GATHER_LOCK_RETRY_MS;
         if (now + GATHER_LOCK_RETRY_MS < c->lock_wait_until &&
             now + GATHER_LOCK_RETRY_MS + GATHER_LOCK_MARGIN_MS <
                 c->retry.deadline_ms) {
             talus__response__free_unpacked(c->resp, NULL);
             c->resp = NULL;
-            c->retry.next_at_ms = now + GATHER_LOCK_RETRY_MS;
+            c->retry.next_at_ms = now + retry_ms;
             return true;
         }
         if (st->lock_timeout_ms > 0 &&
