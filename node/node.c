@@ -60,6 +60,7 @@ node_create(const struct tl_cluster_config *cfg,
     pthread_cond_init(&n->fcv, NULL);
     tso_init(&n->tso);
     txn_waits_init(&n->waits);
+    lock_queue_init(&n->locks);
     *out = n;
     return 0;
 }
@@ -1286,5 +1287,6 @@ node_destroy(struct node *n)
     pthread_cond_destroy(&n->fcv);
     tso_close(&n->tso);
     txn_waits_close(&n->waits);
+    lock_queue_close(&n->locks);
     free(n);
 }

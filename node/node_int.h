@@ -15,6 +15,7 @@
 #include "cluster_config.h"
 #include "exec.h"
 #include "fsm.h"
+#include "lock_queue.h"
 #include "node.h"
 #include "node/store/store.h"
 #include "prepared.h"
@@ -189,6 +190,9 @@ struct node {
     /* Wait-for edges registered by waiters whose record is on a shard
      * this node leads (txn_waits.h; its own mutex). */
     struct txn_waits waits;
+    /* Transactions waiting for row locks of the shards this node leads,
+     * in arrival order (lock_queue.h, lock_gate.h; its own mutex). */
+    struct lock_queue locks;
     /* The GC safe point this node learned from the meta group (gc.c):
      * only grows; any thread reads it. Reads below it are refused. */
     _Atomic uint64_t gc_safe_point;

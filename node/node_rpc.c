@@ -14,6 +14,7 @@
 #include "common/base/sqlstate.h"
 #include "common/meta/meta_keys.h"
 #include "keycodec.h"
+#include "lock_gate.h"
 #include "log.h"
 #include "tl_error.h"
 #include "tso.h"
@@ -422,9 +423,11 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
         req->write->request_id = req->request_id;
     }
     struct node_write_ctx w = {sh, lim.answer_by_ms};
+    struct lock_gate g;
+    lock_gate_init(&g, sh, req, false, node_propose, &w);
     if (req->txn != NULL)
         req->write->txn = req->txn; /* prewrite: locks, values pending */
-    rv = node_propose(&w, req->write, &res, &err);
+    rv = lock_gate_propose(&g, req->write, &res, &err);
     if (req->txn != NULL)
         req->write->txn = NULL; /* freed with the request, not the batch */
     if (rv != 0) {
@@ -434,12 +437,14 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
     if (res.outcome == FSM_LOCKED || res.outcome == FSM_CONFLICT) {
         txn_outcome_error(sh, &res, &err);
         if (res.outcome == FSM_LOCKED && res.mutation >= 0 &&
-            (size_t)res.mutation < req->write->n_mutations)
-            exec_note_lock_of(n->st, sh->fsm.cf,
-                              req->write->mutations[res.mutation]->key.data,
-                              req->write->mutations[res.mutation]->key.len,
-                              &err);
+            (size_t)res.mutation < req->write->n_mutations) {
+            const ProtobufCBinaryData *k =
+                &req->write->mutations[res.mutation]->key;
+            exec_note_lock_of(n->st, sh->fsm.cf, k->data, k->len, &err);
+            lock_gate_done(&g, TL_ELOCKED, k, false, &err);
+        }
         set_error(a, resp, &err, res.mutation);
+        lock_gate_answer(&g, resp);
         return;
     }
     if (res.outcome == FSM_COND_FAILED) {
@@ -453,6 +458,7 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
         set_error(a, resp, &err, -1);
         return;
     }
+    lock_gate_done(&g, 0, NULL, false, &err);
     resp->has_count = true;
     resp->count = req->write->n_mutations;
 }
@@ -539,14 +545,24 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
      * is visible to the scan (WriteBatch.read_index). */
     uint64_t read_index = fsm_applied(&sh->fsm);
     struct node_write_ctx w = {sh, lim.answer_by_ms};
+    /* Waiters for a row lock get it in arrival order (lock_gate.h). */
+    ProtobufCBinaryData locked = {0, NULL};
+    struct lock_gate g;
     if (rv == 0 && mf->has_lock_strength && mf->lock_strength != 0) {
         /* SELECT ... FOR UPDATE: a resend scans again (its own locks
          * show through) and its batch applies once (request id). */
         struct exec_scan_result r;
+        lock_gate_init(&g, sh, req,
+                       mf->has_lock_wait &&
+                           mf->lock_wait ==
+                               TALUS__MODIFY_FRAGMENT__LOCK_WAIT__SKIP_LOCKED,
+                       node_propose, &w);
         rv = exec_lock(n->st, sh->fsm.cf, &view, req->txn, mf, req->request_id,
-                       read_index, node_propose, &w, a, &r, &err);
+                       read_index, lock_gate_propose, &g, a, &r, &locked, &err);
+        lock_gate_done(&g, rv, &locked, false, &err);
         if (rv != 0) {
             fail_on(a, resp, &err, rv, sh);
+            lock_gate_answer(&g, resp);
             return;
         }
         resp->rows = r.rows;
@@ -555,11 +571,14 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
         resp->count = r.count;
         return;
     }
-    if (rv == 0 && mf->prepare && mf->prepared_id != 0) {
-        struct keep_ctx k = {sh, mf->prepared_id};
-        rv =
-            exec_modify(n->st, sh->fsm.cf, &view, req->txn, mf, req->request_id,
-                        read_index, keep_batch, &k, a, &count, &err);
+    struct keep_ctx k = {sh, mf->prepared_id};
+    bool prepare = mf->prepare && mf->prepared_id != 0;
+    lock_gate_init(&g, sh, req, false, prepare ? keep_batch : node_propose,
+                   prepare ? (void *)&k : (void *)&w);
+    if (rv == 0 && prepare) {
+        rv = exec_modify(n->st, sh->fsm.cf, &view, req->txn, mf,
+                         req->request_id, read_index, lock_gate_propose, &g, a,
+                         &count, &locked, &err);
     } else if (rv == 0) {
         struct fsm_result res;
         /* A retry of a modify whose batch is still in flight here: wait
@@ -577,11 +596,13 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
                      : 1;
         if (rv == 1)
             rv = exec_modify(n->st, sh->fsm.cf, &view, req->txn, mf,
-                             req->request_id, read_index, node_propose, &w, a,
-                             &count, &err);
+                             req->request_id, read_index, lock_gate_propose, &g,
+                             a, &count, &locked, &err);
     }
+    lock_gate_done(&g, rv, &locked, prepare, &err);
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
+        lock_gate_answer(&g, resp);
         return;
     }
     resp->has_count = true;
@@ -616,6 +637,9 @@ shard_status(struct node_shard *sh, enum keys_mode keys, uint64_t deadline_ns,
     ss->leader_id = atomic_load(&sh->leader_id);
     ss->has_applied_index = true;
     ss->applied_index = fsm_applied(&sh->fsm);
+    ss->has_n_lock_waiters = true;
+    ss->n_lock_waiters =
+        (uint32_t)lock_queue_count(&sh->node->locks, sh->shard, exec_now_ms());
     ss->has_n_scans = true;
     ss->n_scans = atomic_load(&sh->n_scans);
     ss->has_n_writes = true;
@@ -851,6 +875,8 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         set_error(a, resp, &err, -1);
         return;
     }
+    /* Ended: it waits for no row any more. */
+    lock_queue_forget(&n->locks, e->start_ts);
     resp->has_count = true;
     resp->count = ended;
 }
