@@ -823,6 +823,12 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
      * every chunk carries the same request. */
     Talus__TxnEndRequest chunk = *e;
     uint64_t ended = 0;
+    /* Past half the caller's wait, what is done is answered (Response.
+     * more): a chunk never starts too late to answer in time. */
+    int64_t start_ms = exec_now_ms();
+    int64_t part_until_ms = req->has_timeout_ms && req->timeout_ms > 0
+                                ? start_ms + req->timeout_ms / 2
+                                : 0;
     chunk.has_max_locks = !e->has_rollback_to_seq;
     chunk.max_locks = chunk.has_max_locks ? TXN_END_CHUNK : 0;
     len = talus__txn_end_request__get_packed_size(&chunk);
@@ -841,6 +847,13 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         }
         if (res.outcome == FSM_OK)
             ended += res.affected;
+        if (res.outcome == FSM_OK && chunk.has_max_locks &&
+            res.affected == TXN_END_CHUNK && part_until_ms != 0 &&
+            exec_now_ms() >= part_until_ms) {
+            resp->has_more = true;
+            resp->more = true;
+            break;
+        }
     } while (res.outcome == FSM_OK && chunk.has_max_locks &&
              res.affected == TXN_END_CHUNK);
     if (res.outcome == FSM_CONFLICT) {
