@@ -1274,6 +1274,64 @@ order_cmp(const struct tl_json *x, bool x_raw, const struct tl_json *y,
     return 0;
 }
 
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* A hash of @j that equal values (order_cmp() 0) share: numbers by their
+ * key encoding (1.0 and 1.00 alike). */
+static uint64_t
+hash_tree(uint64_t h, const struct tl_json *j)
+{
+    uint8_t kind = j->kind;
+    h = fnv(h, &kind, 1);
+    switch (j->kind) {
+    case TL_JSON_BOOL:
+        return fnv(h, &j->b, 1);
+    case TL_JSON_NUMBER: {
+        struct tl_value v = tl_value_text(TL_TYPE_NUMERIC, j->str, j->len);
+        struct tl_buf b;
+        tl_buf_init(&b);
+        tl_numeric_key_encode(&v, &b);
+        h = fnv(h, b.data, b.len);
+        tl_buf_close(&b);
+        return h;
+    }
+    case TL_JSON_STRING:
+        return fnv(fnv(h, &j->len, sizeof j->len), j->str, j->len);
+    case TL_JSON_ARRAY:
+    case TL_JSON_OBJECT:
+        h = fnv(h, &j->n, sizeof j->n);
+        for (uint32_t i = 0; i < j->n; i++) {
+            if (j->kind == TL_JSON_OBJECT)
+                h = hash_tree(h, j->keys[i]);
+            h = hash_tree(h, j->items[i]);
+        }
+        return h;
+    default:
+        return h;
+    }
+}
+
+uint64_t
+tl_json_hash(const struct tl_value *v)
+{
+    struct tl_arena a;
+    struct tl_json *j;
+    uint64_t h = 1469598103934665603ULL;
+
+    tl_arena_init(&a);
+    if (parse_doc(v, &a, &j, NULL) == 0)
+        h = hash_tree(h, j);
+    tl_arena_close(&a);
+    return h;
+}
+
 int
 tl_json_cmp(const struct tl_value *l, const struct tl_value *r)
 {

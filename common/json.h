@@ -118,6 +118,10 @@ bool tl_json_equal(const struct tl_value *l, const struct tl_value *r);
  * first). -1, 0 or 1. Cannot fail. */
 int tl_json_cmp(const struct tl_value *l, const struct tl_value *r);
 
+/** A hash of jsonb @v that every equal value (tl_json_cmp() 0) shares,
+ * whatever its text ('1.0', '1.00'). Cannot fail. */
+uint64_t tl_json_hash(const struct tl_value *v);
+
 /** to_json (@type TL_TYPE_JSON) or to_jsonb (TL_TYPE_JSONB) of non-NULL
  * scalar @v, as PostgreSQL's datum_to_json: numbers bare when their text is
  * a JSON number ("NaN" and the infinities quoted), booleans true/false,

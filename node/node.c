@@ -116,6 +116,7 @@ node_create(const struct tl_cluster_config *cfg,
     prepared_init(&n->prepared);
     node_meta_init(&n->meta, cfg, opts->id, &n->rs, opts->tso_skew_ms);
     txn_waits_init(&n->waits);
+    lock_queue_init(&n->locks);
     *out = n;
     return 0;
 }
@@ -238,5 +239,6 @@ node_destroy(struct node *n)
     prepared_close(&n->prepared);
     node_meta_close(&n->meta);
     txn_waits_close(&n->waits);
+    lock_queue_close(&n->locks);
     free(n);
 }

@@ -44,6 +44,9 @@ struct scan_ctx {
     bool locking;
     int lock_wait;
     bool lock_dry_run; /* select the rows, lock none */
+    /* The key of the row whose lock stopped a modify or row lock (in the
+     * arena; len 0: none): its waiter queues there (lock_queue.h). */
+    ProtobufCBinaryData locked_key;
 };
 
 /* Called for each row passing the filter; 0 continue, 1 stop, <0 error. */
@@ -299,6 +302,15 @@ lock_wait_error(struct tl_error *err, const char *table,
     return TL_ELOCKED;
 }
 
+/* Remember @key as the one whose lock stopped the request. */
+static void
+note_locked_key(struct scan_ctx *c, const void *key, size_t klen)
+{
+    c->locked_key.len = klen;
+    c->locked_key.data = tl_arena_alloc(c->a, klen + 1);
+    memcpy(c->locked_key.data, key, klen);
+}
+
 /* Iterate one range [start, end) after @resume (may be NULL). */
 static int
 scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
@@ -346,6 +358,8 @@ again:
                              &c->view);
         goto again;
     }
+    if (rv == 0 && got == MVCC_LOCKED)
+        note_locked_key(c, row.key, row.key_len);
     if (rv == 0 && got == MVCC_LOCKED && c->locking &&
         c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__NOWAIT)
         rv = nowait_error(c->err, c->t->name);
@@ -860,10 +874,11 @@ batch_refused(struct scan_ctx *c, const struct fsm_result *res,
         tl_error_set(c->err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
                      "could not obtain lock on row in relation \"%s\"",
                      c->t->name);
-        if (res->mutation >= 0 && (size_t)res->mutation < wb->n_mutations)
-            exec_note_lock_of(c->st, c->cf,
-                              wb->mutations[res->mutation]->key.data,
-                              wb->mutations[res->mutation]->key.len, c->err);
+        if (res->mutation >= 0 && (size_t)res->mutation < wb->n_mutations) {
+            const ProtobufCBinaryData *k = &wb->mutations[res->mutation]->key;
+            exec_note_lock_of(c->st, c->cf, k->data, k->len, c->err);
+            note_locked_key(c, k->data, k->len);
+        }
         return TL_ELOCKED;
     }
     if (res->outcome == FSM_CONFLICT)
@@ -1000,7 +1015,7 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
             const Talus__TxnInfo *txn, const Talus__ModifyFragment *mf,
             uint64_t request_id, uint64_t read_index, exec_propose_fn propose,
             void *ctx, struct tl_arena *a, uint64_t *count,
-            struct tl_error *err)
+            ProtobufCBinaryData *locked_key, struct tl_error *err)
 {
     struct scan_ctx c;
     struct assign *as = NULL;
@@ -1021,6 +1036,9 @@ exec_modify(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
                                 propose, ctx,        count};
         rv = run_attempts(&c, txn, modify_attempt, &m);
     }
+    if (locked_key != NULL)
+        *locked_key =
+            rv == TL_ELOCKED ? c.locked_key : (ProtobufCBinaryData){0, NULL};
     scan_ctx_close(&c);
     return rv;
 }
@@ -1075,6 +1093,8 @@ lock_collect(struct scan_ctx *c, const char *key, size_t klen, const char *val,
             rv = nowait_error(c->err, c->t->name);
         else
             rv = lock_wait_error(c->err, c->t->name, &lk);
+        if (rv != 0)
+            note_locked_key(c, key, klen);
         free(lb);
         return rv;
     }
@@ -1228,7 +1248,7 @@ exec_lock(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
           const Talus__TxnInfo *txn, const Talus__ModifyFragment *mf,
           uint64_t request_id, uint64_t read_index, exec_propose_fn propose,
           void *ctx, struct tl_arena *a, struct exec_scan_result *out,
-          struct tl_error *err)
+          ProtobufCBinaryData *locked_key, struct tl_error *err)
 {
     struct scan_ctx c;
     int rv;
@@ -1245,6 +1265,9 @@ exec_lock(struct store *st, struct store_cf *cf, const struct mvcc_read *view,
         struct lock_args l = {request_id, read_index, propose, ctx, out};
         rv = run_attempts(&c, txn, lock_attempt, &l);
     }
+    if (locked_key != NULL)
+        *locked_key =
+            rv == TL_ELOCKED ? c.locked_key : (ProtobufCBinaryData){0, NULL};
     scan_ctx_close(&c);
     return rv;
 }

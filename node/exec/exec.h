@@ -101,12 +101,14 @@ int exec_scan(struct store *st, struct store_cf *cf,
  * @read_index (0: unknown) is the shard's applied index read before the
  * scan starts: the batch carries it (WriteBatch.read_index).
  * Errors: 23505 (new primary key exists), 23502, cast and expression
- * errors, whatever @propose reports. */
+ * errors, whatever @propose reports. On TL_ELOCKED *@locked_key (if not
+ * NULL) is the key of the row whose lock stopped it (in the arena). */
 int exec_modify(struct store *st, struct store_cf *cf,
                 const struct mvcc_read *view, const Talus__TxnInfo *txn,
                 const Talus__ModifyFragment *mf, uint64_t request_id,
                 uint64_t read_index, exec_propose_fn propose, void *ctx,
-                struct tl_arena *a, uint64_t *count, struct tl_error *err);
+                struct tl_arena *a, uint64_t *count,
+                ProtobufCBinaryData *locked_key, struct tl_error *err);
 
 /** Run a row-locking modify fragment @mf (mf->lock_strength set: SELECT
  * ... FOR UPDATE/SHARE, see talus.proto) over @cf: the rows its scan
@@ -120,12 +122,13 @@ int exec_modify(struct store *st, struct store_cf *cf,
  * With mf->lock_dry_run nothing is locked (the rows are only selected).
  * A row committed after the snapshot: under READ COMMITTED its newest
  * version is scanned again (and kept if it still passes the filter);
- * else 40001. */
+ * else 40001. On TL_ELOCKED *@locked_key (if not NULL) is the key of the
+ * row whose lock stopped it (in the arena). */
 int exec_lock(struct store *st, struct store_cf *cf,
               const struct mvcc_read *view, const Talus__TxnInfo *txn,
               const Talus__ModifyFragment *mf, uint64_t request_id,
               uint64_t read_index, exec_propose_fn propose, void *ctx,
               struct tl_arena *a, struct exec_scan_result *out,
-              struct tl_error *err);
+              ProtobufCBinaryData *locked_key, struct tl_error *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "node/meta/registry.h"
 #include "node/meta/tso.h"
+#include "node/rpc/lock_gate.h"
 #include "tl_error.h"
 
 /* The longest a plain scan runs before it ends its page (with a resume
@@ -398,9 +399,11 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
         req->write->request_id = req->request_id;
     }
     struct replica_write_ctx w = {sh, lim.answer_by_ms};
+    struct lock_gate g;
+    lock_gate_init(&g, sh, req, false, replica_propose, &w);
     if (req->txn != NULL)
         req->write->txn = req->txn; /* prewrite: locks, values pending */
-    rv = replica_propose(&w, req->write, &res, &err);
+    rv = lock_gate_propose(&g, req->write, &res, &err);
     if (req->txn != NULL)
         req->write->txn = NULL; /* freed with the request, not the batch */
     if (rv != 0) {
@@ -410,12 +413,14 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
     if (res.outcome == FSM_LOCKED || res.outcome == FSM_CONFLICT) {
         txn_outcome_error(sh, &res, &err);
         if (res.outcome == FSM_LOCKED && res.mutation >= 0 &&
-            (size_t)res.mutation < req->write->n_mutations)
-            exec_note_lock_of(n->st, sh->fsm.cf,
-                              req->write->mutations[res.mutation]->key.data,
-                              req->write->mutations[res.mutation]->key.len,
-                              &err);
+            (size_t)res.mutation < req->write->n_mutations) {
+            const ProtobufCBinaryData *k =
+                &req->write->mutations[res.mutation]->key;
+            exec_note_lock_of(n->st, sh->fsm.cf, k->data, k->len, &err);
+            lock_gate_done(&g, TL_ELOCKED, k, false, &err);
+        }
         set_error(a, resp, &err, res.mutation);
+        lock_gate_answer(&g, resp);
         return;
     }
     if (res.outcome == FSM_COND_FAILED) {
@@ -429,6 +434,7 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
         set_error(a, resp, &err, -1);
         return;
     }
+    lock_gate_done(&g, 0, NULL, false, &err);
     resp->has_count = true;
     resp->count = req->write->n_mutations;
 }
@@ -515,14 +521,24 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
      * is visible to the scan (WriteBatch.read_index). */
     uint64_t read_index = fsm_applied(&sh->fsm);
     struct replica_write_ctx w = {sh, lim.answer_by_ms};
+    /* Waiters for a row lock get it in arrival order (lock_gate.h). */
+    ProtobufCBinaryData locked = {0, NULL};
+    struct lock_gate g;
     if (rv == 0 && mf->has_lock_strength && mf->lock_strength != 0) {
         /* SELECT ... FOR UPDATE: a resend scans again (its own locks
          * show through) and its batch applies once (request id). */
         struct exec_scan_result r;
+        lock_gate_init(&g, sh, req,
+                       mf->has_lock_wait &&
+                           mf->lock_wait ==
+                               TALUS__MODIFY_FRAGMENT__LOCK_WAIT__SKIP_LOCKED,
+                       replica_propose, &w);
         rv = exec_lock(n->st, sh->fsm.cf, &view, req->txn, mf, req->request_id,
-                       read_index, replica_propose, &w, a, &r, &err);
+                       read_index, lock_gate_propose, &g, a, &r, &locked, &err);
+        lock_gate_done(&g, rv, &locked, false, &err);
         if (rv != 0) {
             fail_on(a, resp, &err, rv, sh);
+            lock_gate_answer(&g, resp);
             return;
         }
         resp->rows = r.rows;
@@ -531,11 +547,14 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
         resp->count = r.count;
         return;
     }
-    if (rv == 0 && mf->prepare && mf->prepared_id != 0) {
-        struct keep_ctx k = {sh, mf->prepared_id};
-        rv =
-            exec_modify(n->st, sh->fsm.cf, &view, req->txn, mf, req->request_id,
-                        read_index, keep_batch, &k, a, &count, &err);
+    struct keep_ctx k = {sh, mf->prepared_id};
+    bool prepare = mf->prepare && mf->prepared_id != 0;
+    lock_gate_init(&g, sh, req, false, prepare ? keep_batch : replica_propose,
+                   prepare ? (void *)&k : (void *)&w);
+    if (rv == 0 && prepare) {
+        rv = exec_modify(n->st, sh->fsm.cf, &view, req->txn, mf,
+                         req->request_id, read_index, lock_gate_propose, &g, a,
+                         &count, &locked, &err);
     } else if (rv == 0) {
         struct fsm_result res;
         /* A retry of a modify whose batch is still in flight here: wait
@@ -553,11 +572,13 @@ handle_modify(struct node *n, const Talus__Request *req, struct tl_arena *a,
                      : 1;
         if (rv == 1)
             rv = exec_modify(n->st, sh->fsm.cf, &view, req->txn, mf,
-                             req->request_id, read_index, replica_propose, &w,
-                             a, &count, &err);
+                             req->request_id, read_index, lock_gate_propose, &g,
+                             a, &count, &locked, &err);
     }
+    lock_gate_done(&g, rv, &locked, prepare, &err);
     if (rv != 0) {
         fail_on(a, resp, &err, rv, sh);
+        lock_gate_answer(&g, resp);
         return;
     }
     resp->has_count = true;
@@ -592,6 +613,9 @@ shard_status(struct replica *sh, enum keys_mode keys, uint64_t deadline_ns,
     ss->leader_id = atomic_load(&sh->leader_id);
     ss->has_applied_index = true;
     ss->applied_index = fsm_applied(&sh->fsm);
+    ss->has_n_lock_waiters = true;
+    ss->n_lock_waiters = (uint32_t)lock_queue_count(&node_of(sh)->locks,
+                                                    sh->shard, exec_now_ms());
     ss->has_n_scans = true;
     ss->n_scans = atomic_load(&sh->n_scans);
     ss->has_n_writes = true;
@@ -775,6 +799,12 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
      * every chunk carries the same request. */
     Talus__TxnEndRequest chunk = *e;
     uint64_t ended = 0;
+    /* Past half the caller's wait, what is done is answered (Response.
+     * more): a chunk never starts too late to answer in time. */
+    int64_t start_ms = exec_now_ms();
+    int64_t part_until_ms = req->has_timeout_ms && req->timeout_ms > 0
+                                ? start_ms + req->timeout_ms / 2
+                                : 0;
     chunk.has_max_locks = !e->has_rollback_to_seq;
     chunk.max_locks = chunk.has_max_locks ? TXN_END_CHUNK : 0;
     len = talus__txn_end_request__get_packed_size(&chunk);
@@ -793,6 +823,13 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         }
         if (res.outcome == FSM_OK)
             ended += res.affected;
+        if (res.outcome == FSM_OK && chunk.has_max_locks &&
+            res.affected == TXN_END_CHUNK && part_until_ms != 0 &&
+            exec_now_ms() >= part_until_ms) {
+            resp->has_more = true;
+            resp->more = true;
+            break;
+        }
     } while (res.outcome == FSM_OK && chunk.has_max_locks &&
              res.affected == TXN_END_CHUNK);
     if (res.outcome == FSM_CONFLICT) {
@@ -827,6 +864,8 @@ handle_txn_end(struct node *n, const Talus__Request *req, struct tl_arena *a,
         set_error(a, resp, &err, -1);
         return;
     }
+    /* Ended: it waits for no row any more. */
+    lock_queue_forget(&n->locks, e->start_ts);
     resp->has_count = true;
     resp->count = ended;
 }

@@ -16,6 +16,7 @@
 #include "node/exec/exec.h"
 #include "node/meta/node_meta.h"
 #include "node/replica/replica.h"
+#include "node/rpc/lock_queue.h"
 #include "node/rpc/prepared.h"
 #include "node/rpc/rpc_server.h"
 #include "node/rpc/txn_waits.h"
@@ -51,6 +52,9 @@ struct node {
     /* Wait-for edges registered by waiters whose record is on a shard
      * this node leads (txn_waits.h; its own mutex). */
     struct txn_waits waits;
+    /* Transactions waiting for row locks of the shards this node leads,
+     * in arrival order (lock_queue.h, lock_gate.h; its own mutex). */
+    struct lock_queue locks;
 };
 
 /** The node whose replica set holds @sh (the set is embedded in struct

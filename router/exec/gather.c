@@ -59,6 +59,16 @@ start_call(struct sql_stmt *st, struct gather_call *c, struct tl_rpc_call **p)
      * again after a timeout never runs beside its first attempt. */
     c->req.has_timeout_ms = 1;
     c->req.timeout_ms = (uint32_t)timeout_ms;
+    if (c->lock_wait_until != 0) {
+        /* Waiting for a row lock: the node keeps our place in the row's
+         * queue until we stop asking. */
+        int64_t until = c->lock_wait_until;
+        if (c->retry.deadline_ms > 0 && c->retry.deadline_ms < until)
+            until = c->retry.deadline_ms;
+        int64_t left = until - router_now_ms();
+        c->req.has_lock_wait_ms = 1;
+        c->req.lock_wait_ms = left > 1 ? (uint32_t)left : 1;
+    }
     c->rv = tl_rpc_call_start(cl, &c->req, timeout_ms, p);
     return c->rv == 0;
 }
@@ -136,12 +146,16 @@ judge_call(struct sql_stmt *st, struct gather_call *c)
         if (e->has_lock_ts && e->lock_ts != 0 && now >= c->lock_resolve_at) {
             /* Waited a while: a dead transaction's locks are resolved
              * through its record, and the request goes again; a live
-             * one may be waiting for us (deadlock detection). */
+             * one may be waiting for us (deadlock detection). One ahead
+             * of us in the row's queue (lock_queued) holds nothing to
+             * resolve, and its place lapses if it stopped waiting. */
             struct tl_error rerr;
             tl_error_clear(&rerr);
             c->lock_resolve_at = now + GATHER_LOCK_RESOLVE_MS;
-            int r =
-                txn_resolve(st->r, e->lock_ts, e->lock_shard, c->shard, &rerr);
+            int r = e->has_lock_queued && e->lock_queued
+                        ? 0
+                        : txn_resolve(st->r, e->lock_ts, e->lock_shard,
+                                      c->shard, &rerr);
             if (r == 1) {
                 talus__response__free_unpacked(c->resp, NULL);
                 c->resp = NULL;
@@ -159,12 +173,15 @@ judge_call(struct sql_stmt *st, struct gather_call *c)
         }
         /* Stop with time to spare: an attempt still in flight at the
          * deadline would leave a write's outcome unknown (08007). */
+        int retry_ms = e->has_lock_next && e->lock_next
+                           ? GATHER_LOCK_NEXT_RETRY_MS
+                           : GATHER_LOCK_RETRY_MS;
         if (now + GATHER_LOCK_RETRY_MS < c->lock_wait_until &&
             now + GATHER_LOCK_RETRY_MS + GATHER_LOCK_MARGIN_MS <
                 c->retry.deadline_ms) {
             talus__response__free_unpacked(c->resp, NULL);
             c->resp = NULL;
-            c->retry.next_at_ms = now + GATHER_LOCK_RETRY_MS;
+            c->retry.next_at_ms = now + retry_ms;
             return true;
         }
         if (st->lock_timeout_ms > 0 &&

@@ -22,6 +22,9 @@ struct sql_stmt;
  * every GATHER_LOCK_RETRY_MS) before 55P03. */
 #define GATHER_LOCK_WAIT_MS 5000
 #define GATHER_LOCK_RETRY_MS 10
+/* A waiter first in the row's queue (Error.lock_next) asks more often:
+ * the row stays free until it does. */
+#define GATHER_LOCK_NEXT_RETRY_MS 2
 #define GATHER_LOCK_MARGIN_MS 250
 /* After this long a waiter asks whether the lock's transaction is still
  * alive (router/txn/coord.h txn_resolve()), and again at this interval. */

@@ -9,6 +9,7 @@
 
 #include "common/base/sqlstate.h"
 #include "interval.h"
+#include "json.h"
 #include "numeric.h"
 #include "router/exec/explain.h"
 #include "router/exec/gather.h"
@@ -514,6 +515,8 @@ hash_value(uint64_t h, const struct tl_value *v)
         tl_buf_close(&b);
         return mix(h, x);
     }
+    if (v->type == TL_TYPE_JSONB)
+        return mix(h, tl_json_hash(v)); /* by value, as it compares */
     if (tl_type_has_text(v->type)) {
         uint64_t x = 1469598103934665603ULL;
         uint32_t len = tl_value_text_len(v); /* bpchar: no padding */

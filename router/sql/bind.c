@@ -2054,12 +2054,6 @@ sql_check_sort_type(struct sql_stmt *st, uint8_t type, bool ordering,
                                     "modify the query.");
         return sql_error_at(st, TL_ETYPE, expr_start(n));
     }
-    if (type == TL_TYPE_JSONB && !ordering) {
-        /* Equal jsonb values may differ in text ('1.0', '1.00'): groups
-         * need a canonical form first. */
-        sql_unsupported(st, "GROUP BY or DISTINCT on a jsonb value");
-        return sql_error_at(st, TL_EUNSUPPORTED, expr_start(n));
-    }
     return 0;
 }
 

@@ -146,13 +146,23 @@ end_txn(struct router *r, uint64_t start_ts, const uint8_t *record,
     e.commit_ts = commit_ts;
     e.has_rollback_to_seq = to_seq != NULL;
     e.rollback_to_seq = to_seq != NULL ? *to_seq : 0;
-    req.request_id = tl_rpc_next_id();
     req.has_shard = true;
     req.shard = shard;
     req.body_case = TALUS__REQUEST__BODY_TXN_END;
     req.txn_end = &e;
-    /* Ending a transaction twice is harmless: retried like a read. */
-    rv = router_call(r, shard, &req, true, &resp);
+    uint64_t total = 0;
+    for (;;) {
+        /* Ending a transaction twice is harmless: retried like a read.
+         * A large one ends in parts (Response.more), each call going on
+         * where the last stopped. */
+        req.request_id = tl_rpc_next_id();
+        rv = router_call(r, shard, &req, true, &resp);
+        if (rv != 0 || resp->error != NULL || !resp->has_more || !resp->more)
+            break;
+        total += resp->has_count ? resp->count : 0;
+        talus__response__free_unpacked(resp, NULL);
+        resp = NULL;
+    }
     if (rv == 0 && resp->error != NULL && resp->error->has_code &&
         resp->error->code == TL_ECONFLICT && resp->has_commit_ts) {
         /* A reader pushed the record above commit_ts: the caller commits
@@ -166,7 +176,7 @@ end_txn(struct router *r, uint64_t start_ts, const uint8_t *record,
     }
     rv = router_call_result(r, shard, rv, resp, err);
     if (rv == 0 && n_ended != NULL)
-        *n_ended = resp->has_count ? resp->count : 0;
+        *n_ended = total + (resp->has_count ? resp->count : 0);
     if (resp != NULL)
         talus__response__free_unpacked(resp, NULL);
     return rv;

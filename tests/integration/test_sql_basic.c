@@ -339,8 +339,8 @@ test_multi_statement(void **state)
 
 /* jsonb on a table spread over the shards: the json operators filter on
  * every shard, ORDER BY and < order values as PostgreSQL does (merged
- * from every shard); what Talus refuses where PostgreSQL groups jsonb
- * values (GROUP BY) or indexes them (a key column) is 0A000. */
+ * from every shard), GROUP BY groups equal values; what Talus refuses
+ * where PostgreSQL indexes jsonb values (a key column) is 0A000. */
 static void
 test_jsonb_over_shards(void **state)
 {
@@ -377,8 +377,7 @@ test_jsonb_over_shards(void **state)
     assert_int_equal(th_scalar(conn, "SELECT count(*) FROM jsh WHERE b < "
                                      "'{\"k\": 1, \"t\": [\"x0\"]}'"),
                      10);
-    assert_string_equal(
-        th_sqlstate(conn, "SELECT b, count(*) FROM jsh GROUP BY b"), "0A000");
+    assert_int_equal(th_scalar(conn, "SELECT count(DISTINCT b) FROM jsh"), 15);
     assert_string_equal(
         th_sqlstate(conn, "CREATE TABLE jpk (b jsonb PRIMARY KEY)"), "0A000");
     assert_string_equal(th_sqlstate(conn, "CREATE TABLE jpk (id int, b jsonb) "

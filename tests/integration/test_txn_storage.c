@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "harness.h"
+#include "rpc.h"
 
 #define N_ACC 40
 
@@ -586,6 +588,104 @@ test_dead_router_locks_resolved(void **state)
     PQfinish(b);
 }
 
+/* Transactions waiting on the shards' leaders for row locks
+ * (ShardStatus.n_lock_waiters, summed over every node and shard). */
+static long long
+lock_waiters(void)
+{
+    long long n = 0;
+    for (uint32_t id = 1; id <= cluster.cfg.n_nodes; id++) {
+        Talus__Request req = TALUS__REQUEST__INIT;
+        Talus__StatusRequest sr = TALUS__STATUS_REQUEST__INIT;
+        Talus__Response *resp;
+        req.request_id = tl_rpc_next_id();
+        req.body_case = TALUS__REQUEST__BODY_STATUS;
+        req.status = &sr;
+        if (th_node_call(&cluster, id, &req, 2000, &resp) != 0)
+            continue;
+        for (size_t k = 0; k < resp->n_shards; k++)
+            n += resp->shards[k]->n_lock_waiters;
+        talus__response__free_unpacked(resp, NULL);
+    }
+    return n;
+}
+
+/* Wait (at most 20 s) until @n transactions wait for row locks. */
+static void
+wait_lock_waiters(long long n)
+{
+    double t0 = th_now();
+    long long got;
+    while ((got = lock_waiters()) != n && th_now() - t0 < 20)
+        usleep(5000); /* a poll's pace, not a guess at a duration */
+    if (got != n)
+        fprintf(stderr, "lock waiters: %lld, expected %lld\n", got, n);
+    assert_int_equal(got, n);
+}
+
+/* Waiters for a row lock get it in the order they asked, as in
+ * PostgreSQL: while a transaction holds a row, three sessions ask for it
+ * one after the other (each once the previous one is known to wait); when
+ * the holder commits, the first gets it, then the second, then the
+ * third, never a later one first, whichever of their retries arrives
+ * first. Both with UPDATE and with SELECT ... FOR UPDATE in blocks. */
+static void
+test_lock_waits_first_come_first_served(void **state)
+{
+    (void)state;
+    PGconn *h = th_connect(&cluster), *w[3];
+    for (int k = 0; k < 3; k++)
+        w[k] = th_connect(&cluster);
+    ok(h, "CREATE TABLE fairq (id int PRIMARY KEY, v int) "
+          "PARTITION BY HASH (id)");
+    ok(h, "INSERT INTO fairq VALUES (1, 0)");
+    for (int round = 0; round < 6; round++) {
+        bool for_update = round % 2 == 1;
+        ok(h, "BEGIN");
+        ok(h, "UPDATE fairq SET v = 1 WHERE id = 1");
+        for (int k = 0; k < 3; k++) {
+            char sql[128];
+            if (for_update) {
+                ok(w[k], "BEGIN");
+                assert_int_equal(PQsendQuery(w[k],
+                                             "SELECT v FROM fairq WHERE id = 1 "
+                                             "FOR UPDATE"),
+                                 1);
+            } else {
+                snprintf(sql, sizeof sql,
+                         "UPDATE fairq SET v = v * 10 + %d WHERE id = 1",
+                         k + 2);
+                assert_int_equal(PQsendQuery(w[k], sql), 1);
+            }
+            wait_lock_waiters(k + 1);
+        }
+        ok(h, "COMMIT");
+        for (int k = 0; k < 3; k++) {
+            PGresult *r = PQgetResult(w[k]);
+            assert_int_equal(PQresultStatus(r),
+                             for_update ? PGRES_TUPLES_OK : PGRES_COMMAND_OK);
+            PQclear(r);
+            assert_null(PQgetResult(w[k]));
+            if (for_update) {
+                /* Holding the row: the others still wait for it. */
+                char sql[128];
+                snprintf(sql, sizeof sql,
+                         "UPDATE fairq SET v = v * 10 + %d WHERE id = 1",
+                         k + 2);
+                ok(w[k], sql);
+                ok(w[k], "COMMIT");
+            }
+        }
+        assert_int_equal(th_scalar(h, "SELECT v FROM fairq WHERE id = 1"),
+                         1234);
+        wait_lock_waiters(0);
+    }
+    ok(h, "DROP TABLE fairq");
+    for (int k = 0; k < 3; k++)
+        PQfinish(w[k]);
+    PQfinish(h);
+}
+
 int
 main(void)
 {
@@ -596,6 +696,7 @@ main(void)
         cmocka_unit_test(test_read_committed_waits_and_reevaluates),
         cmocka_unit_test(test_lock_timeout),
         cmocka_unit_test(test_rollback_to_releases_locks),
+        cmocka_unit_test(test_lock_waits_first_come_first_served),
         cmocka_unit_test(test_truncate_in_block),
         cmocka_unit_test(test_autocommit_statements_are_atomic),
         cmocka_unit_test(test_implicit_block_is_atomic),

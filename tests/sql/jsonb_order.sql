@@ -20,4 +20,7 @@ SELECT '1'::jsonb < '[]'::jsonb, '1'::jsonb < '[1]'::jsonb, '1'::jsonb < '[1, 2]
        '{"b": 1}'::jsonb > '{"aa": 0}'::jsonb;
 SELECT GREATEST('1'::jsonb, '"x"'::jsonb, 'null'::jsonb), LEAST('[1]'::jsonb, 'true'::jsonb);
 SELECT max(id) FROM jo WHERE j BETWEEN '1' AND 'true';
+-- grouping by value: 1.5 and 1.50 are one group
+SELECT count(DISTINCT j), count(j) FROM jo;
+SELECT j, count(*) FROM jo WHERE id BETWEEN 9 AND 20 GROUP BY j ORDER BY j;
 DROP TABLE jo;
