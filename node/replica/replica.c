@@ -645,7 +645,9 @@ replica_start(struct replica *sh)
         return rv;
     }
     sh->fsm_inited = true;
-    applier_attach(&rs->applier, &sh->fsm);
+    applier_attach(sh->shard == TL_META_GROUP ? &rs->meta_applier
+                                              : &rs->applier,
+                   &sh->fsm);
     sh->fsm.node_id = rs->opts.id;
     sh->fsm.restore_cb = fsm_restore_recorded;
     sh->fsm.restore_data = sh;

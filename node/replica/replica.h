@@ -199,6 +199,9 @@ struct replica_set {
     bool listener_inited;
     bool serving;           /* the wiring's RPC server runs (ready log) */
     struct applier applier; /* applies committed entries off the loop */
+    /* The meta group's own applier: its entries (timestamps, leases, the
+     * catalog) never queue behind a data shard's large batch. */
+    struct applier meta_applier;
     /* Every shard this node hosts or hosted, by id (allocated once). */
     struct replica *_Atomic by_shard[TL_MAX_SHARDS];
     /* Writes with a request id proposed and not complete, so a retry of

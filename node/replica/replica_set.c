@@ -316,6 +316,8 @@ replica_set_start(struct replica_set *rs)
     if (rv != 0)
         return rv;
     rv = applier_start(&rs->applier);
+    if (rv == 0)
+        rv = applier_start(&rs->meta_applier);
     if (rv != 0)
         return rv;
     rv = rt_listener_init(&rs->listener, &rs->loop, rs->self->raft_addr);
@@ -363,6 +365,7 @@ replica_set_close(struct replica_set *rs)
     restore_stop(rs);
     restore_sessions_close(rs);
     applier_stop(&rs->applier); /* applies what raft committed, then joins */
+    applier_stop(&rs->meta_applier);
     for (uint32_t s = 0; s < TL_MAX_SHARDS; s++) {
         struct replica *sh = atomic_load(&rs->by_shard[s]);
         if (sh == NULL)
