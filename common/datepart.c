@@ -392,6 +392,33 @@ calendar_part(enum unit u, const struct tm_parts *p, bool numeric,
     }
 }
 
+/* The time-of-day fields a timestamp and an interval share, from @hour,
+ * @min and @sec_us (seconds in microseconds). 1 when @u is not one. */
+static int
+clock_part(enum unit u, int64_t hour, int64_t min, int64_t sec_us, bool numeric,
+           struct tl_arena *a, struct tl_value *out)
+{
+    switch (u) {
+    case U_MICROSEC:
+        *out = int_result(sec_us, numeric, a);
+        return 0;
+    case U_MILLISEC:
+        *out = scaled(sec_us, 3, numeric, a);
+        return 0;
+    case U_SECOND:
+        *out = scaled(sec_us, 6, numeric, a);
+        return 0;
+    case U_MINUTE:
+        *out = int_result(min, numeric, a);
+        return 0;
+    case U_HOUR:
+        *out = int_result(hour, numeric, a);
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 static int
 timestamp_part(enum unit u, const char *low, uint8_t type, int64_t ts,
                bool numeric, struct tl_arena *a, struct tl_value *out,
@@ -406,23 +433,10 @@ timestamp_part(enum unit u, const char *low, uint8_t type, int64_t ts,
     split_ts(ts, &p);
     if (calendar_part(u, &p, numeric, a, out) == 0)
         return 0;
-    int64_t sec_us = p.sec * USECS_PER_SEC + p.fsec;
+    if (clock_part(u, p.hour, p.min, p.sec * USECS_PER_SEC + p.fsec, numeric, a,
+                   out) == 0)
+        return 0;
     switch (u) {
-    case U_MICROSEC:
-        *out = int_result(sec_us, numeric, a);
-        return 0;
-    case U_MILLISEC:
-        *out = scaled(sec_us, 3, numeric, a);
-        return 0;
-    case U_SECOND:
-        *out = scaled(sec_us, 6, numeric, a);
-        return 0;
-    case U_MINUTE:
-        *out = int_result(p.min, numeric, a);
-        return 0;
-    case U_HOUR:
-        *out = int_result(p.hour, numeric, a);
-        return 0;
     case U_EPOCH:
         if (numeric)
             *out = scaled(ts + EPOCH_SECS * USECS_PER_SEC, 6, true, a);
@@ -495,24 +509,11 @@ interval_part(enum unit u, const char *low, const struct tl_interval *iv,
     int64_t years = iv->month / 12;
     int mon = iv->month % 12;
 
-    switch (u) {
-    case U_NONE:
+    if (u == U_NONE)
         return not_recognized(low, TL_TYPE_INTERVAL, err);
-    case U_MICROSEC:
-        *out = int_result(t, numeric, a);
+    if (clock_part(u, hour, min, t, numeric, a, out) == 0)
         return 0;
-    case U_MILLISEC:
-        *out = scaled(t, 3, numeric, a);
-        return 0;
-    case U_SECOND:
-        *out = scaled(t, 6, numeric, a);
-        return 0;
-    case U_MINUTE:
-        *out = int_result(min, numeric, a);
-        return 0;
-    case U_HOUR:
-        *out = int_result(hour, numeric, a);
-        return 0;
+    switch (u) {
     case U_DAY:
         *out = int_result(iv->day, numeric, a);
         return 0;

@@ -1577,6 +1577,22 @@ end_one(struct store *st, struct store_cf *cf, struct store_batch *b,
     return rv > 0 ? TL_ECORRUPT : rv; /* a lock of ours that cannot end */
 }
 
+/* An iterator over the index of transaction @start_ts's locks ('T'
+ * start_ts K), at its first entry; the caller destroys it. */
+static struct store_iter *
+txn_index_iter(struct store *st, struct store_cf *cf, uint64_t start_ts)
+{
+    char lo[9], hi[9];
+    txn_index_key(start_ts, "", 0, lo);
+    txn_index_key(start_ts + 1, "", 0, hi);
+    struct store_read r = store_read_latest();
+    r.upper = hi;
+    r.upper_len = sizeof hi;
+    struct store_iter *it = store_iter_create(st, cf, &r);
+    store_iter_seek(it, lo, sizeof lo);
+    return it;
+}
+
 int
 mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
              uint64_t start_ts, uint64_t commit_ts, uint64_t max,
@@ -1586,15 +1602,8 @@ mvcc_end_txn(struct store *st, struct store_cf *cf, struct store_batch *b,
     int rv = 0;
 
     /* The transaction's own index: its locks, and nothing else. */
-    char lo[9], hi[9];
-    txn_index_key(start_ts, "", 0, lo);
-    txn_index_key(start_ts + 1, "", 0, hi);
-    struct store_read r = store_read_latest();
-    r.upper = hi;
-    r.upper_len = sizeof hi;
-    struct store_iter *it = store_iter_create(st, cf, &r);
-    for (store_iter_seek(it, lo, sizeof lo);
-         rv >= 0 && store_iter_valid(it) && (max == 0 || n < max);
+    struct store_iter *it = txn_index_iter(st, cf, start_ts);
+    for (; rv >= 0 && store_iter_valid(it) && (max == 0 || n < max);
          store_iter_next(it)) {
         size_t kl;
         const char *k = store_iter_key(it, &kl);
@@ -1696,16 +1705,9 @@ mvcc_rollback_to(struct store *st, struct store_cf *cf, struct store_batch *b,
 {
     uint64_t n = 0;
     int rv = 0;
-    char lo[9], hi[9];
+    struct store_iter *it = txn_index_iter(st, cf, start_ts);
 
-    txn_index_key(start_ts, "", 0, lo);
-    txn_index_key(start_ts + 1, "", 0, hi);
-    struct store_read r = store_read_latest();
-    r.upper = hi;
-    r.upper_len = sizeof hi;
-    struct store_iter *it = store_iter_create(st, cf, &r);
-    for (store_iter_seek(it, lo, sizeof lo); rv >= 0 && store_iter_valid(it);
-         store_iter_next(it)) {
+    for (; rv >= 0 && store_iter_valid(it); store_iter_next(it)) {
         size_t kl;
         const char *k = store_iter_key(it, &kl);
         struct mvcc_lock lk;
