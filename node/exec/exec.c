@@ -520,23 +520,32 @@ struct sort_state {
     size_t n_keys;
 };
 
+/* Rows' sort values @a and @b in the order of the @n keys (the sort of
+ * a scan and of a row lock alike). */
+static int
+sort_keys_cmp(const Talus__SortKey *const *keys, size_t n,
+              const struct tl_value *a, const struct tl_value *b)
+{
+    for (size_t i = 0; i < n; i++) {
+        const Talus__SortKey *k = keys[i];
+        /* DESC reverses the value order but NULL placement is explicit. */
+        int r = k->desc ? -tl_value_cmp_nulls(&a[i], &b[i], !k->nulls_first)
+                        : tl_value_cmp_nulls(&a[i], &b[i], k->nulls_first);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
+
 static int
 entry_cmp(const void *pa, const void *pb, void *arg)
 {
     const struct sort_entry *a = *(struct sort_entry *const *)pa;
     const struct sort_entry *b = *(struct sort_entry *const *)pb;
     const struct sort_state *s = arg;
-    for (size_t i = 0; i < s->n_keys; i++) {
-        const Talus__SortKey *k = s->keys[i];
-        int r;
-        /* DESC reverses the value order but NULL placement is explicit. */
-        if (k->desc)
-            r = -tl_value_cmp_nulls(&a->sv[i], &b->sv[i], !k->nulls_first);
-        else
-            r = tl_value_cmp_nulls(&a->sv[i], &b->sv[i], k->nulls_first);
-        if (r != 0)
-            return r;
-    }
+    int r = sort_keys_cmp(s->keys, s->n_keys, a->sv, b->sv);
+    if (r != 0)
+        return r;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
@@ -1144,16 +1153,9 @@ lock_row_cmp(const void *pa, const void *pb, void *arg)
 {
     const struct lock_row *a = pa, *b = pb;
     const struct lock_state *s = arg;
-    for (size_t i = 0; i < s->n_keys; i++) {
-        const Talus__SortKey *k = s->keys[i];
-        int r;
-        if (k->desc)
-            r = -tl_value_cmp_nulls(&a->sv[i], &b->sv[i], !k->nulls_first);
-        else
-            r = tl_value_cmp_nulls(&a->sv[i], &b->sv[i], k->nulls_first);
-        if (r != 0)
-            return r;
-    }
+    int r = sort_keys_cmp(s->keys, s->n_keys, a->sv, b->sv);
+    if (r != 0)
+        return r;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
