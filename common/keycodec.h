@@ -40,6 +40,7 @@
 #include "value.h"
 
 #define TL_INDEX_PRIMARY 1
+#define TL_KEY_PREFIX_LEN 8 /* table id and index id */
 
 /** Append the 8-byte table/index prefix. Cannot fail. */
 void tl_key_encode_prefix(struct tl_buf *out, uint32_t table_id,

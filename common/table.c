@@ -1,5 +1,6 @@
 #include "table.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,44 @@ fill_vindex_params(const Talus__TableDesc *pb, struct tl_table *t,
     free(vals);
     if (rv != 0)
         return proto_error(err, "bad range boundaries", tname);
+    return 0;
+}
+
+/* Check @pb's secondary indexes and copy them into @t. */
+static int
+fill_indexes(const Talus__TableDesc *pb, struct tl_table *t, const char *tname,
+             struct tl_error *err)
+{
+    t->next_index_id = pb->next_index_id;
+    if (pb->n_indexes == 0)
+        return 0;
+    t->indexes = calloc(pb->n_indexes, sizeof(*t->indexes));
+    if (t->indexes == NULL)
+        abort();
+    t->n_indexes = (uint32_t)pb->n_indexes;
+    for (size_t i = 0; i < pb->n_indexes; i++) {
+        const Talus__IndexDesc *d = pb->indexes[i];
+        struct tl_index *ix = &t->indexes[i];
+        if (d == NULL || !valid_name(d->name))
+            return proto_error(err, "bad index name", tname);
+        if (d->id <= TL_INDEX_PRIMARY || d->n_columns == 0 ||
+            d->n_columns > TL_MAX_INDEX_COLS || d->state > TL_INDEX_VALID)
+            return proto_error(err, "bad index", tname);
+        for (size_t j = 0; j < i; j++)
+            if (t->indexes[j].id == d->id)
+                return proto_error(err, "duplicate index id", tname);
+        ix->id = d->id;
+        strcpy(ix->name, d->name);
+        ix->unique = d->unique;
+        ix->state = (uint8_t)d->state;
+        ix->valid_ts = d->valid_ts;
+        ix->n_cols = (uint32_t)d->n_columns;
+        for (size_t j = 0; j < d->n_columns; j++) {
+            if (d->columns[j] >= pb->n_columns)
+                return proto_error(err, "bad index column", tname);
+            ix->cols[j] = d->columns[j];
+        }
+    }
     return 0;
 }
 
@@ -149,6 +188,9 @@ fill_from_proto(const Talus__TableDesc *pb, struct tl_table *t,
     t->distribution = pb->distribution;
     if (t->distribution > TL_DIST_REFERENCE)
         return proto_error(err, "unknown distribution", tname);
+    int rv = fill_indexes(pb, t, tname, err);
+    if (rv != 0)
+        return rv;
     return fill_vindex_params(pb, t, tname, err);
 }
 
@@ -240,6 +282,28 @@ tl_table_to_proto(const struct tl_table *t, struct tl_arena *a,
         memcpy(pb->range_shards, t->range_shards,
                t->n_range_shards * sizeof(uint32_t));
     }
+    /* Absent when none, so older descriptions stay byte-identical. */
+    pb->has_next_index_id = t->next_index_id != 0;
+    pb->next_index_id = t->next_index_id;
+    pb->n_indexes = t->n_indexes;
+    pb->indexes = tl_arena_alloc(a, (t->n_indexes + 1) * sizeof(*pb->indexes));
+    for (uint32_t i = 0; i < t->n_indexes; i++) {
+        const struct tl_index *ix = &t->indexes[i];
+        Talus__IndexDesc *d = tl_arena_alloc(a, sizeof(*d));
+        talus__index_desc__init(d);
+        d->id = ix->id;
+        d->name = tl_arena_strdup(a, ix->name);
+        d->n_columns = ix->n_cols;
+        d->columns = tl_arena_alloc(a, ix->n_cols * sizeof(*d->columns));
+        memcpy(d->columns, ix->cols, ix->n_cols * sizeof(*d->columns));
+        d->has_unique = ix->unique;
+        d->unique = ix->unique;
+        d->has_state = ix->state != TL_INDEX_BUILDING;
+        d->state = ix->state;
+        d->has_valid_ts = ix->valid_ts != 0;
+        d->valid_ts = ix->valid_ts;
+        pb->indexes[i] = d;
+    }
 }
 
 int
@@ -323,6 +387,13 @@ tl_table_copy(const struct tl_table *t)
         memcpy(c->range_shards, t->range_shards,
                t->n_range_shards * sizeof(uint32_t));
     }
+    c->indexes = NULL;
+    if (t->n_indexes > 0) {
+        c->indexes = malloc(t->n_indexes * sizeof(*c->indexes));
+        if (c->indexes == NULL)
+            abort();
+        memcpy(c->indexes, t->indexes, t->n_indexes * sizeof(*c->indexes));
+    }
     return c;
 }
 
@@ -336,6 +407,7 @@ tl_table_destroy(struct tl_table *t)
     free(t->columns);
     free(t->range_bounds);
     free(t->range_shards);
+    free(t->indexes);
     free(t);
 }
 
@@ -365,6 +437,14 @@ tl_table_key_range(const struct tl_table *t, struct tl_buf *start,
     tl_key_encode_prefix(end, t->id, TL_INDEX_PRIMARY + 1);
 }
 
+void
+tl_table_all_keys_range(const struct tl_table *t, struct tl_buf *start,
+                        struct tl_buf *end)
+{
+    tl_key_encode_prefix(start, t->id, TL_INDEX_PRIMARY);
+    tl_key_encode_prefix(end, t->id + 1, 0);
+}
+
 /* Append "v1, v2, ..." (text output, "null" for NULL) of @cols to @b. */
 static void
 append_values(struct tl_buf *b, const struct tl_value *row,
@@ -380,31 +460,57 @@ append_values(struct tl_buf *b, const struct tl_value *row,
     }
 }
 
-int
-tl_table_dup_key_error(const struct tl_table *t, const struct tl_value *row,
-                       struct tl_error *e)
+/* 23505 naming constraint @name, detail Key (cols)=(values) @what. */
+static int
+dup_error(const struct tl_table *t, const char *name, const uint32_t *cols,
+          uint32_t n, const struct tl_value *row, const char *what,
+          struct tl_error *e)
 {
     struct tl_buf b;
 
     if (e == NULL)
         return TL_EDUPKEY;
     tl_error_set(e, TL_EDUPKEY, TL_SQLSTATE_UNIQUE_VIOLATION,
-                 "duplicate key value violates unique constraint "
-                 "\"%s_pkey\"",
-                 t->name);
+                 "duplicate key value violates unique constraint \"%s\"", name);
     tl_buf_init(&b);
     tl_buf_append(&b, "Key (", 5);
-    for (uint32_t i = 0; i < t->n_pk; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         if (i > 0)
             tl_buf_append(&b, ", ", 2);
-        tl_buf_printf(&b, "%s", t->columns[t->pk[i]].name);
+        tl_buf_printf(&b, "%s", t->columns[cols[i]].name);
     }
     tl_buf_append(&b, ")=(", 3);
-    append_values(&b, row, t->pk, t->n_pk);
-    tl_buf_append(&b, ") already exists.", 17);
+    append_values(&b, row, cols, n);
+    tl_buf_printf(&b, ") %s.", what);
     tl_error_detail(e, "%.*s", (int)b.len, (const char *)b.data);
     tl_buf_close(&b);
     return TL_EDUPKEY;
+}
+
+int
+tl_table_dup_key_error(const struct tl_table *t, const struct tl_value *row,
+                       struct tl_error *e)
+{
+    char name[TL_NAME_MAX + 8];
+    snprintf(name, sizeof(name), "%s_pkey", t->name);
+    return dup_error(t, name, t->pk, t->n_pk, row, "already exists", e);
+}
+
+int
+tl_index_dup_error(const struct tl_table *t, const struct tl_index *ix,
+                   const struct tl_value *row, bool building,
+                   struct tl_error *e)
+{
+    int rv = dup_error(t, ix->name, ix->cols, ix->n_cols, row,
+                       building ? "is duplicated" : "already exists", e);
+    if (building && e != NULL) {
+        char d[sizeof(e->detail)];
+        snprintf(d, sizeof(d), "%s", e->detail);
+        tl_error_set(e, TL_EDUPKEY, TL_SQLSTATE_UNIQUE_VIOLATION,
+                     "could not create unique index \"%s\"", ix->name);
+        tl_error_detail(e, "%s", d);
+    }
+    return rv;
 }
 
 int

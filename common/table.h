@@ -54,6 +54,25 @@ enum tl_distribution {
     TL_DIST_REFERENCE = 1, /* a copy on every shard */
 };
 
+/* Secondary index states (IndexDesc.state; stored: never renumber). */
+enum tl_index_state {
+    TL_INDEX_BUILDING = 0, /* writes maintain it, reads never use it */
+    TL_INDEX_VALID = 1,    /* reads at or after valid_ts may use it */
+};
+
+#define TL_MAX_INDEX_COLS 32 /* INDEX_MAX_KEYS */
+
+/* A secondary index (CREATE INDEX; talus.IndexDesc, common/secindex.h). */
+struct tl_index {
+    uint32_t id; /* index id in keys: 2, 3, ...; never reused */
+    char name[TL_NAME_MAX];
+    bool unique;
+    uint8_t state; /* enum tl_index_state */
+    uint32_t n_cols;
+    uint32_t cols[TL_MAX_INDEX_COLS]; /* column indexes, in key order */
+    uint64_t valid_ts;
+};
+
 struct tl_ring;
 struct tl_range_map;
 
@@ -83,6 +102,9 @@ struct tl_table {
     size_t range_bounds_len;
     uint32_t *range_shards; /* range; owned, n_range_shards entries */
     uint32_t n_range_shards;
+    struct tl_index *indexes; /* owned (as range_shards), n_indexes */
+    uint32_t n_indexes;
+    uint32_t next_index_id; /* the id the next CREATE INDEX takes */
     /* Built from the above; borrowed (the router's catalog owns them), NULL
      * until built. Routing a consistent_hash or range table needs them. */
     const struct tl_ring *ring;
@@ -128,15 +150,29 @@ void tl_table_row_key(const struct tl_table *t, const struct tl_value *row,
                       struct tl_buf *out);
 
 /** Set @start and @end (appended to) to the key range [start, end) of all
- * rows of @t. Cannot fail. */
+ * rows of @t (its primary index). Cannot fail. */
 void tl_table_key_range(const struct tl_table *t, struct tl_buf *start,
                         struct tl_buf *end);
+
+/** Set @start and @end (appended to) to the key range of everything @t
+ * stores: its rows and every secondary index's entries. Cannot fail. */
+void tl_table_all_keys_range(const struct tl_table *t, struct tl_buf *start,
+                             struct tl_buf *end);
 
 /** Fill @e with PostgreSQL's duplicate-key report for @t and @row:
  * 23505 duplicate key value violates unique constraint "<table>_pkey",
  * detail Key (a, b)=(1, x) already exists. Returns TL_EDUPKEY. */
 int tl_table_dup_key_error(const struct tl_table *t, const struct tl_value *row,
                            struct tl_error *e);
+
+/** Fill @e with the report of a duplicate in unique index @ix for @row:
+ * 23505 duplicate key value violates unique constraint "<index>", detail
+ * Key (a)=(1) already exists; while @building the index (CREATE UNIQUE
+ * INDEX over existing rows): could not create unique index "<index>",
+ * detail Key (a)=(1) is duplicated. Returns TL_EDUPKEY. */
+int tl_index_dup_error(const struct tl_table *t, const struct tl_index *ix,
+                       const struct tl_value *row, bool building,
+                       struct tl_error *e);
 
 /** Check @row against the column constraints: NOT NULL (23502 null value
  * in column "c" of relation "t" violates not-null constraint). Values must

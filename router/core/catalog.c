@@ -322,6 +322,9 @@ copy_to_arena(const struct tl_table *t, struct tl_arena *a)
     if (t->n_range_shards > 0)
         memcpy(c->range_shards, t->range_shards,
                t->n_range_shards * sizeof(uint32_t));
+    c->indexes = tl_arena_alloc(a, (t->n_indexes + 1) * sizeof(*c->indexes));
+    if (t->n_indexes > 0)
+        memcpy(c->indexes, t->indexes, t->n_indexes * sizeof(*c->indexes));
     return c;
 }
 
