@@ -40,7 +40,8 @@ arena_bytes(struct tl_arena *a, const void *p, size_t len)
 }
 
 static Talus__Mutation *
-mutation(struct tl_arena *a, Talus__Mutation__Kind kind, const struct tl_buf *key)
+mutation(struct tl_arena *a, Talus__Mutation__Kind kind,
+         const struct tl_buf *key)
 {
     Talus__Mutation *m = tl_arena_alloc(a, sizeof(*m));
     talus__mutation__init(m);
@@ -57,6 +58,7 @@ tl_index_mutations(const struct tl_table *t, const struct tl_value *old,
                    Talus__Mutation **out, uint32_t *which, size_t *n)
 {
     struct tl_buf ok, nk;
+    size_t n0 = *n;
     tl_buf_init(&ok);
     tl_buf_init(&nk);
     for (uint32_t i = 0; i < t->n_indexes; i++) {
@@ -67,16 +69,17 @@ tl_index_mutations(const struct tl_table *t, const struct tl_value *old,
             tl_index_key(t, ix, old, old_key, old_key_len, &ok);
         if (new != NULL)
             tl_index_key(t, ix, new, new_key, new_key_len, &nk);
-        bool same_key = old != NULL && new != NULL && ok.len == nk.len &&
-                        memcmp(ok.data, nk.data, ok.len) == 0;
-        bool same_row = old_key_len == new_key_len &&
-                        (old_key_len == 0 ||
-                         memcmp(old_key, new_key, old_key_len) == 0);
+        bool same_key =
+            old != NULL && new != NULL &&ok.len ==
+                               nk.len &&memcmp(ok.data, nk.data, ok.len) == 0;
+        bool same_row =
+            old_key_len == new_key_len &&
+            (old_key_len == 0 || memcmp(old_key, new_key, old_key_len) == 0);
         if (same_key && same_row)
             continue;
         if (old != NULL && !same_key) {
             if (which != NULL)
-                which[*n] = i;
+                which[*n - n0] = i;
             out[(*n)++] = mutation(a, TALUS__MUTATION__KIND__DELETE, &ok);
         }
         if (new != NULL) {
@@ -88,7 +91,7 @@ tl_index_mutations(const struct tl_table *t, const struct tl_value *old,
                 m->cond = TALUS__MUTATION__COND__ABSENT;
             }
             if (which != NULL)
-                which[*n] = i;
+                which[*n - n0] = i;
             out[(*n)++] = m;
         }
     }

@@ -42,9 +42,10 @@ void tl_index_key(const struct tl_table *t, const struct tl_index *ix,
  * primary keys @old_key and @new_key: for each index, the DELETE of the
  * old entry and the PUT of the new one, unless the entry stays the same
  * (an entry that keeps its key but points to a moved row is one PUT).
- * A unique-keyed PUT carries ABSENT. @which[k] (if not NULL) gets the
- * position in t->indexes of mutation k. @out needs room for
- * 2 * t->n_indexes more. Allocated in @a; cannot fail. */
+ * A unique-keyed PUT carries ABSENT. @which[k] (if not NULL; room for
+ * 2 * t->n_indexes) gets the position in t->indexes of the k-th mutation
+ * this call appends. @out needs room for 2 * t->n_indexes more. Allocated in
+ * @a; cannot fail. */
 void tl_index_mutations(const struct tl_table *t, const struct tl_value *old,
                         const void *old_key, size_t old_key_len,
                         const struct tl_value *new, const void *new_key,

@@ -81,6 +81,8 @@ fill_indexes(const Talus__TableDesc *pb, struct tl_table *t, const char *tname,
     t->next_index_id = pb->next_index_id;
     if (pb->n_indexes == 0)
         return 0;
+    if (pb->n_indexes > TL_MAX_INDEXES)
+        return proto_error(err, "too many indexes", tname);
     t->indexes = calloc(pb->n_indexes, sizeof(*t->indexes));
     if (t->indexes == NULL)
         abort();
@@ -483,6 +485,7 @@ dup_error(const struct tl_table *t, const char *name, const uint32_t *cols,
     append_values(&b, row, cols, n);
     tl_buf_printf(&b, ") %s.", what);
     tl_error_detail(e, "%.*s", (int)b.len, (const char *)b.data);
+    tl_error_object(e, t->name, name);
     tl_buf_close(&b);
     return TL_EDUPKEY;
 }
@@ -509,6 +512,7 @@ tl_index_dup_error(const struct tl_table *t, const struct tl_index *ix,
         tl_error_set(e, TL_EDUPKEY, TL_SQLSTATE_UNIQUE_VIOLATION,
                      "could not create unique index \"%s\"", ix->name);
         tl_error_detail(e, "%s", d);
+        tl_error_object(e, t->name, ix->name);
     }
     return rv;
 }

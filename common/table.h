@@ -61,6 +61,7 @@ enum tl_index_state {
 };
 
 #define TL_MAX_INDEX_COLS 32 /* INDEX_MAX_KEYS */
+#define TL_MAX_INDEXES 64    /* secondary indexes of one table */
 
 /* A secondary index (CREATE INDEX; talus.IndexDesc, common/secindex.h). */
 struct tl_index {

@@ -119,3 +119,13 @@ tl_error_hint(struct tl_error *e, const char *fmt, ...)
     vsnprintf(e->hint, sizeof(e->hint), fmt, ap);
     va_end(ap);
 }
+
+void
+tl_error_object(struct tl_error *e, const char *table, const char *constraint)
+{
+    if (e == NULL)
+        return;
+    snprintf(e->table, sizeof(e->table), "%s", table != NULL ? table : "");
+    snprintf(e->constraint, sizeof(e->constraint), "%s",
+             constraint != NULL ? constraint : "");
+}

@@ -71,6 +71,11 @@ struct tl_error {
     char detail[TL_ERROR_MSG_MAX];
     char hint[256];
     char context[256]; /* where it happened ("COPY t, line 3") */
+    /* The object the error is about (PostgreSQL's TABLE NAME and
+     * CONSTRAINT NAME fields; the schema is public when a table is
+     * named): empty when none. */
+    char table[64];
+    char constraint[64];
     int position;
     bool outcome_unknown;
     bool in_progress; /* with outcome_unknown: still being applied where it
@@ -103,6 +108,11 @@ void tl_error_hint(struct tl_error *e, const char *fmt, ...)
  * CONTEXT line. Cannot fail. */
 void tl_error_context(struct tl_error *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/** Name the table and constraint (may be NULL) @e is about: the
+ * ErrorResponse's schema, table and constraint fields. Cannot fail. */
+void tl_error_object(struct tl_error *e, const char *table,
+                     const char *constraint);
 
 /** True when @e holds a report. */
 static inline int

@@ -94,6 +94,10 @@ struct tl_client_retry {
     int backoff_ms;        /* next pause before trying another node */
     int64_t next_at_ms;    /* earliest start of the next attempt */
     uint32_t table_id;     /* table the request touches, 0: not checked */
+    uint32_t table_schema; /* its schema version the request was planned
+                              with (0: not checked): a stale refusal after
+                              the table changed (ALTER, CREATE INDEX) fails
+                              as if it were gone, to be planned again */
     uint32_t n_stale;      /* stale-version refusals followed */
     bool gone;             /* refused as stale, and the table is gone */
     bool unknown;          /* a write attempt may have been applied */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "node/exec/exec_join.h"
 #include "row.h"
+#include "secindex.h"
 #include "table.h"
 #include "value.h"
 
@@ -21,6 +22,11 @@ struct scan_ctx {
     struct store_cf *cf;
     struct mvcc_read view; /* how the scan reads the shard */
     const Talus__ScanFragment *sf;
+    /* The ranges scanned: sf's, or the whole table when sf reads an
+     * index this snapshot may not use (index_id then 0). */
+    Talus__KeyRange **ranges;
+    size_t n_ranges;
+    uint32_t index_id; /* the ranges are this index's entries (0: rows) */
     struct tl_table *t;
     struct tl_expr *filter;
     struct tl_expr **order; /* n_order sort expressions */
@@ -107,6 +113,48 @@ compile_projection(struct scan_ctx *c)
     return 0;
 }
 
+static ProtobufCBinaryData arena_bytes(struct tl_arena *a, const void *p,
+                                       size_t len);
+
+/* The ranges the scan reads: the fragment's, unless they are entries of
+ * an index the scan's snapshot is older than (a transaction that began
+ * before CREATE INDEX ended, or time travel): its entries could miss
+ * rows that snapshot sees, so the whole table is read (the filter holds
+ * every condition). */
+static int
+choose_ranges(struct scan_ctx *c)
+{
+    const Talus__ScanFragment *sf = c->sf;
+    c->ranges = sf->ranges;
+    c->n_ranges = sf->n_ranges;
+    c->index_id = sf->index_id;
+    if (sf->index_id == 0)
+        return 0;
+    const struct tl_index *ix = tl_table_index_by_id(c->t, sf->index_id);
+    if (ix == NULL || sf->n_joins > 0)
+        return tl_error_set(c->err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                            "scan through unknown index %u of table \"%s\"",
+                            sf->index_id, c->t->name);
+    if (ix->state == TL_INDEX_VALID &&
+        (c->view.read_ts == MVCC_TS_LATEST || c->view.read_ts >= ix->valid_ts))
+        return 0;
+    struct tl_buf s, e;
+    tl_buf_init(&s);
+    tl_buf_init(&e);
+    tl_table_key_range(c->t, &s, &e);
+    Talus__KeyRange *r = tl_arena_alloc(c->a, sizeof(*r));
+    talus__key_range__init(r);
+    r->start = arena_bytes(c->a, s.data, s.len);
+    r->end = arena_bytes(c->a, e.data, e.len);
+    tl_buf_close(&s);
+    tl_buf_close(&e);
+    c->ranges = tl_arena_alloc(c->a, sizeof(*c->ranges));
+    c->ranges[0] = r;
+    c->n_ranges = 1;
+    c->index_id = 0;
+    return 0;
+}
+
 static int
 scan_ctx_init(struct scan_ctx *c, struct store *st, struct store_cf *cf,
               const struct mvcc_read *view, const Talus__ScanFragment *sf,
@@ -126,6 +174,9 @@ scan_ctx_init(struct scan_ctx *c, struct store *st, struct store_cf *cf,
         return tl_error_set(err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                             "scan without table");
     rv = tl_table_from_proto(sf->table, &c->t, err);
+    if (rv != 0)
+        return rv;
+    rv = choose_ranges(c);
     if (rv != 0)
         return rv;
     c->n_cols = c->t->n_columns;
@@ -311,6 +362,39 @@ note_locked_key(struct scan_ctx *c, const void *key, size_t klen)
     memcpy(c->locked_key.data, key, klen);
 }
 
+/* The row index entry @row names (its value is the row's key), read
+ * through the scan's view: 0 with *@val (malloc'd, NULL: no such row
+ * at this snapshot) and *@len, or the error of a row a transaction
+ * locks. */
+static int
+index_row(struct scan_ctx *c, const struct mvcc_row *row, char **val,
+          size_t *len)
+{
+    struct mvcc_lock lk;
+    uint8_t *lb = NULL;
+    int got = mvcc_read_get(c->st, c->cf, &c->view, row->val, row->val_len, val,
+                            len, &lk, &lb);
+    int rv = 0;
+    if (got == MVCC_LOCKED) {
+        note_locked_key(c, row->val, row->val_len);
+        if (c->locking &&
+            c->lock_wait == TALUS__MODIFY_FRAGMENT__LOCK_WAIT__NOWAIT)
+            rv = nowait_error(c->err, c->t->name);
+        else if (c->locking)
+            rv = lock_wait_error(c->err, c->t->name, &lk);
+        else
+            rv = exec_locked_error(c->err, &lk);
+    } else if (got != MVCC_OK) {
+        rv = exec_storage_error(c->err, "index scan", tl_strerror(got));
+    }
+    free(lb);
+    if (rv != 0) {
+        free(*val);
+        *val = NULL;
+    }
+    return rv;
+}
+
 /* Iterate one range [start, end) after @resume (may be NULL). */
 static int
 scan_range(struct scan_ctx *c, const Talus__KeyRange *r,
@@ -336,10 +420,28 @@ again:
         if (resume != NULL &&
             key_cmp(row.key, row.key_len, resume->data, resume->len) <= 0)
             continue;
-        rv = filter_row(c, row.val, row.val_len, &pass);
+        const char *k = row.key, *v = row.val;
+        size_t klen = row.key_len, vlen = row.val_len;
+        char *fetched = NULL;
+        if (c->index_id != 0) {
+            /* An index entry: its row, read at the same snapshot. A
+             * plain scan pages on the index's keys, a modify or a row
+             * lock gets the row's own key. */
+            rv = index_row(c, &row, &fetched, &vlen);
+            if (rv != 0)
+                break;
+            if (fetched == NULL)
+                continue;
+            v = fetched;
+            if (!c->pageable) {
+                k = row.val;
+                klen = row.val_len;
+            }
+        }
+        rv = filter_row(c, v, vlen, &pass);
         if (rv == 0 && pass)
-            rv = pass_row(c, row.key, row.key_len, row.val, row.val_len, fn,
-                          arg);
+            rv = pass_row(c, k, klen, v, vlen, fn, arg);
+        free(fetched);
         if (rv == 0 && c->lim != NULL)
             rv = check_time(c, row.key, row.key_len);
         if (rv != 0)
@@ -380,8 +482,8 @@ scan_each(struct scan_ctx *c, bool use_resume, row_fn fn, void *arg)
     const Talus__ScanFragment *sf = c->sf;
     const ProtobufCBinaryData *resume =
         use_resume && sf->has_resume_key ? &sf->resume_key : NULL;
-    for (size_t i = 0; i < sf->n_ranges; i++) {
-        int rv = scan_range(c, sf->ranges[i], resume, fn, arg);
+    for (size_t i = 0; i < c->n_ranges; i++) {
+        int rv = scan_range(c, c->ranges[i], resume, fn, arg);
         if (rv < 0)
             return rv;
         if (rv > 0)
@@ -674,6 +776,8 @@ struct mod_row {
     ProtobufCBinaryData new_key; /* UPDATE only */
     ProtobufCBinaryData new_val;
     struct tl_value *new_vals; /* for the duplicate-key report */
+    struct tl_value *old_vals; /* decoded old row (UPDATE; DELETE of a
+                                  table with secondary indexes) */
     bool moved;                /* primary key changed */
 };
 
@@ -765,6 +869,7 @@ update_row(struct scan_ctx *c, const struct assign *as, size_t n_as,
     r->new_key = arena_bytes(c->a, b.data, b.len);
     tl_buf_close(&b);
     r->new_vals = newv;
+    r->old_vals = oldv;
     r->moved =
         key_cmp(r->new_key.data, r->new_key.len, r->key.data, r->key.len) != 0;
     return 0;
@@ -819,13 +924,19 @@ new_mutation(struct tl_arena *a, Talus__Mutation__Kind kind,
 }
 
 /* Build the batch. DELETEs come first so that a row moving onto a key
- * another row vacates is not erased by that row's DELETE. @owner maps
- * each mutation back to its row (for the duplicate-key report). */
-static void
+ * another row vacates is not erased by that row's DELETE; then the rows'
+ * new images, then the changes of their secondary index entries
+ * (common/secindex.h). @owner maps each mutation back to its row and
+ * @which to its index in c->t->indexes (-1: the row itself), for the
+ * duplicate-key report. */
+static int
 build_batch(struct scan_ctx *c, struct mod_state *s, bool is_delete,
-            Talus__WriteBatch *wb, size_t *owner)
+            Talus__WriteBatch *wb, size_t *owner, int32_t *which)
 {
-    Talus__Mutation **ms = tl_arena_alloc(c->a, 2 * (s->n + 1) * sizeof *ms);
+    size_t per_row = 2 + 2 * (size_t)c->t->n_indexes;
+    Talus__Mutation **ms =
+        tl_arena_alloc(c->a, per_row * (s->n + 1) * sizeof *ms);
+    uint32_t ix_of[2 * TL_MAX_INDEXES];
     size_t n = 0;
 
     for (size_t i = 0; i < s->n; i++) {
@@ -833,6 +944,7 @@ build_batch(struct scan_ctx *c, struct mod_state *s, bool is_delete,
         if (!is_delete && !r->moved)
             continue;
         owner[n] = i;
+        which[n] = -1;
         ms[n] = new_mutation(c->a, TALUS__MUTATION__KIND__DELETE, r->key,
                              TALUS__MUTATION__COND__EQUALS);
         ms[n]->has_expect = true;
@@ -857,10 +969,45 @@ build_batch(struct scan_ctx *c, struct mod_state *s, bool is_delete,
         m->has_value = true;
         m->value = r->new_val;
         owner[n] = i;
+        which[n] = -1;
         ms[n++] = m;
+    }
+    for (size_t i = 0; c->t->n_indexes > 0 && i < s->n; i++) {
+        struct mod_row *r = &s->rows[i];
+        if (r->old_vals == NULL) {
+            uint32_t nc = c->t->n_columns;
+            r->old_vals =
+                tl_arena_calloc(c->a, (nc + 1) * sizeof(struct tl_value));
+            if (tl_row_decode(r->old.data, r->old.len, r->old_vals, nc, NULL) !=
+                0)
+                return tl_error_set(c->err, TL_ECORRUPT,
+                                    TL_SQLSTATE_DATA_CORRUPTED,
+                                    "corrupt row in table \"%s\"", c->t->name);
+        }
+        size_t first = n;
+        if (is_delete)
+            tl_index_mutations(c->t, r->old_vals, r->key.data, r->key.len, NULL,
+                               NULL, 0, c->a, ms, ix_of, &n);
+        else
+            tl_index_mutations(c->t, r->old_vals, r->key.data, r->key.len,
+                               r->new_vals, r->new_key.data, r->new_key.len,
+                               c->a, ms, ix_of, &n);
+        for (size_t k = first; k < n; k++) {
+            owner[k] = i;
+            which[k] = (int32_t)ix_of[k - first];
+        }
     }
     wb->mutations = ms;
     wb->n_mutations = n;
+    return 0;
+}
+
+int
+exec_stale_error(struct tl_error *err)
+{
+    return tl_error_set(err, TL_ESTALE, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
+                        "the catalog changed while the statement ran "
+                        "(an index was created)");
 }
 
 static int
@@ -892,6 +1039,8 @@ batch_refused(struct scan_ctx *c, const struct fsm_result *res,
     }
     if (res->outcome == FSM_CONFLICT)
         return serialization_failure(c->err);
+    if (res->outcome == FSM_STALE)
+        return exec_stale_error(c->err);
     return tl_error_set(c->err, TL_EPROTO, TL_SQLSTATE_INTERNAL_ERROR,
                         "write batch rejected by the state machine");
 }
@@ -927,9 +1076,13 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
         if (d >= 0)
             return tl_table_dup_key_error(c->t, s.rows[d].new_vals, c->err);
     }
-    owner = tl_arena_alloc(c->a, 2 * (s.n + 1) * sizeof *owner);
+    size_t per_row = 2 + 2 * (size_t)c->t->n_indexes;
+    owner = tl_arena_alloc(c->a, per_row * (s.n + 1) * sizeof *owner);
+    int32_t *which = tl_arena_alloc(c->a, per_row * (s.n + 1) * sizeof *which);
     talus__write_batch__init(&wb);
-    build_batch(c, &s, mf->is_delete, &wb, owner);
+    rv = build_batch(c, &s, mf->is_delete, &wb, owner, which);
+    if (rv != 0)
+        return rv;
     /* The request id makes the batch apply once however often it is
      * proposed; a duplicate answers the first application's count. */
     wb.has_request_id = request_id != 0;
@@ -946,6 +1099,12 @@ modify_once(struct scan_ctx *c, const Talus__ModifyFragment *mf,
         *count = res.affected;
         return 0;
     }
+    if (res.outcome == FSM_COND_FAILED &&
+        res.cond == TALUS__MUTATION__COND__ABSENT && res.mutation >= 0 &&
+        which[res.mutation] >= 0)
+        return tl_index_dup_error(c->t, &c->t->indexes[which[res.mutation]],
+                                  s.rows[owner[res.mutation]].new_vals, false,
+                                  c->err);
     if (res.outcome == FSM_COND_FAILED &&
         res.cond == TALUS__MUTATION__COND__ABSENT && res.mutation >= 0)
         return tl_table_dup_key_error(

@@ -131,4 +131,9 @@ int exec_lock(struct store *st, struct store_cf *cf,
               struct tl_arena *a, struct exec_scan_result *out,
               ProtobufCBinaryData *locked_key, struct tl_error *err);
 
+/** Fill @err for a batch the shard's catalog fence refused (FSM_STALE:
+ * planned before an index build began): TL_ESTALE, 40001. Returns
+ * TL_ESTALE. */
+int exec_stale_error(struct tl_error *err);
+
 #endif

@@ -8,7 +8,10 @@
 #include "cluster_config.h"
 #include "log.h"
 #include "node/replica/applier.h"
+#include "node/store/index_fill.h"
 #include "node/store/mvcc.h"
+#include "secindex.h"
+#include "table.h"
 #include "talus.pb-c.h"
 #include "tl_error.h"
 
@@ -216,6 +219,21 @@ preferred_load(struct node_fsm *f)
     return 0;
 }
 
+/* Read the catalog fence stored in the column family. */
+static int
+fence_load(struct node_fsm *f)
+{
+    size_t len = 0;
+    char *v;
+    int rv = store_get(f->st, f->cf, NULL, STORE_FENCE_KEY, STORE_FENCE_KEY_LEN,
+                       &v, &len, "fence");
+    if (rv != 0)
+        return rv;
+    f->fence = v != NULL && len == 8 ? tl_load_be64((const uint8_t *)v) : 0;
+    free(v);
+    return 0;
+}
+
 /* Rebuild the table from the shard's column family. */
 static int
 dedupe_load(struct node_fsm *f)
@@ -349,6 +367,8 @@ fsm_init(struct node_fsm *f, struct store *st, uint32_t shard)
         rv = last_commit_load(f);
     if (rv == 0)
         rv = preferred_load(f);
+    if (rv == 0)
+        rv = fence_load(f);
     if (rv != 0)
         return rv;
     return fsm_restore_load(f);
@@ -719,6 +739,13 @@ apply_write(struct node_fsm *f, struct store_batch *wb, uint64_t index,
             goto out;
         }
     }
+    if (b->has_map_version && b->map_version != 0 &&
+        b->map_version < f->fence) {
+        res->outcome = FSM_STALE; /* planned before an index build */
+        dedupe_prune(&f->dedupe, wb, f->cf, index);
+        rv = commit(f, wb, index, 0);
+        goto out;
+    }
     rv = check_all(f, b, res);
     if (rv != 0)
         goto out;
@@ -892,6 +919,53 @@ apply_push(struct node_fsm *f, struct store_batch *wb, uint64_t index,
     return commit(f, wb, index, 0);
 }
 
+/* FSM_ENTRY_INDEX_BUILD: raise the catalog fence, then fill a chunk of
+ * the index (node/store/index_fill.h) at one timestamp above every
+ * commit of the shard. */
+static int
+apply_index_build(struct node_fsm *f, struct store_batch *wb, uint64_t index,
+                  const void *body, size_t n, struct fsm_result *res)
+{
+    Talus__IndexBuildRequest *q =
+        talus__index_build_request__unpack(NULL, n, body);
+    struct tl_table *t = NULL;
+    const struct tl_index *ix = NULL;
+    int rv;
+
+    if (q != NULL && f->versioned &&
+        tl_table_from_proto(q->table, &t, NULL) == 0)
+        ix = tl_table_index_by_id(t, q->index_id);
+    if (ix == NULL) {
+        tl_table_destroy(t);
+        if (q != NULL)
+            talus__index_build_request__free_unpacked(q, NULL);
+        return apply_bad(f, wb, index, "index_build", res);
+    }
+    uint64_t c = f->last_commit_ts + 1;
+    rv = index_fill(f->st, f->cf, wb, t, ix, q->resume_key.data,
+                    q->has_resume_key ? q->resume_key.len : 0, q->end_key.data,
+                    q->has_end_key ? q->end_key.len : 0, c, res);
+    if (rv == 0 && q->map_version > f->fence) {
+        /* The fence stands even when the chunk must wait (a refused
+         * chunk's writes were cleared). */
+        char v[8];
+        store_encode_u64(q->map_version, v);
+        store_batch_put(wb, f->cf, STORE_FENCE_KEY, STORE_FENCE_KEY_LEN, v,
+                        sizeof v);
+    }
+    if (rv == 0) {
+        dedupe_prune(&f->dedupe, wb, f->cf, index);
+        rv = commit(f, wb, index, res->outcome == FSM_OK ? c : 0);
+    }
+    if (rv == 0 && q->map_version > f->fence)
+        f->fence = q->map_version;
+    if (rv == 0 && res->outcome == FSM_OK)
+        f->last_write = index;
+    tl_table_destroy(t);
+    talus__index_build_request__free_unpacked(q, NULL);
+    return rv;
+}
+
 int
 fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
                 size_t len, struct fsm_result *res)
@@ -926,6 +1000,9 @@ fsm_apply_batch(struct node_fsm *f, uint64_t index, const void *data,
             break;
         case FSM_ENTRY_PUSH:
             rv = apply_push(f, wb, index, body, n, res);
+            break;
+        case FSM_ENTRY_INDEX_BUILD:
+            rv = apply_index_build(f, wb, index, body, n, res);
             break;
         default:
             rv = apply_bad(f, wb, index, "unknown_kind", res);
@@ -1096,6 +1173,8 @@ fsm_restore_finish(struct node_fsm *f)
         rv = last_commit_load(f);
     if (rv == 0)
         rv = preferred_load(f);
+    if (rv == 0)
+        rv = fence_load(f);
     if (rv != 0)
         return rv;
     /* Leave restoring mode first: fsm_apply_batch writes the CF. */

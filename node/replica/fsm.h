@@ -106,6 +106,12 @@ struct node_fsm {
     uint64_t restore_last_commit;
     uint32_t node_id;           /* this node: source of our snapshots */
     _Atomic uint32_t preferred; /* operator's preferred leader, 0: none */
+    /* The catalog fence: the newest map version an index build raised
+     * it to (IndexBuildRequest.map_version; stored, STORE_FENCE_KEY). A
+     * batch planned with an older catalog (WriteBatch.map_version) is
+     * refused, FSM_STALE: from the build on, every write maintains the
+     * index. Guarded like last_write. */
+    uint64_t fence;
     struct fsm_dedupe dedupe;
     /* Out-of-band restore (see fsm_restore_*): while restoring, applied
      * entries are spilled to the node's metadata column family instead of
@@ -166,11 +172,12 @@ bool fsm_dedupe_lookup(struct node_fsm *f, uint64_t request_id,
  * dispatches on the kind. Kinds are stored in raft logs: never renumber
  * one, never reuse a retired one. */
 enum fsm_entry_kind {
-    FSM_ENTRY_WRITE = 'W',    /* a packed talus.WriteBatch (data, control) */
-    FSM_ENTRY_PREWRITE = 'P', /* a packed talus.WriteBatch with txn set */
-    FSM_ENTRY_TXN_END = 'E',  /* a packed talus.TxnEndRequest */
-    FSM_ENTRY_READ_TS = 'T',  /* 8 bytes: a snapshot read's timestamp */
-    FSM_ENTRY_PUSH = 'U',     /* a packed talus.TxnStatusRequest: push */
+    FSM_ENTRY_WRITE = 'W',       /* a packed talus.WriteBatch (data, control) */
+    FSM_ENTRY_PREWRITE = 'P',    /* a packed talus.WriteBatch with txn set */
+    FSM_ENTRY_TXN_END = 'E',     /* a packed talus.TxnEndRequest */
+    FSM_ENTRY_READ_TS = 'T',     /* 8 bytes: a snapshot read's timestamp */
+    FSM_ENTRY_PUSH = 'U',        /* a packed talus.TxnStatusRequest: push */
+    FSM_ENTRY_INDEX_BUILD = 'I', /* a packed talus.IndexBuildRequest */
 };
 #define FSM_ENTRY_HEADER 8
 

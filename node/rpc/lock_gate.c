@@ -23,7 +23,10 @@ lock_gate_init(struct lock_gate *g, struct replica *sh,
                exec_propose_fn propose, void *ctx)
 {
     const Talus__TxnInfo *t = req->txn;
-    *g = (struct lock_gate){.sh = sh, .propose = propose, .ctx = ctx};
+    *g = (struct lock_gate){.sh = sh,
+                            .propose = propose,
+                            .ctx = ctx,
+                            .map_version = req->map_version};
     if (skip_locked)
         return;
     if (t != NULL && t->start_ts != 0)
@@ -51,6 +54,19 @@ is_locked(struct lock_gate *g, const ProtobufCBinaryData *key)
     return rv != 0; /* an error: let the state machine meet it */
 }
 
+/* Propose @wb through g->propose, with the request's catalog version. */
+static int
+propose_versioned(struct lock_gate *g, const Talus__WriteBatch *wb,
+                  struct fsm_result *res, struct tl_error *err)
+{
+    if (g->map_version == 0 || wb->has_map_version)
+        return g->propose(g->ctx, wb, res, err);
+    Talus__WriteBatch v = *wb;
+    v.has_map_version = true;
+    v.map_version = g->map_version;
+    return g->propose(g->ctx, &v, res, err);
+}
+
 int
 lock_gate_propose(void *ctx, const Talus__WriteBatch *wb,
                   struct fsm_result *res, struct tl_error *err)
@@ -59,7 +75,7 @@ lock_gate_propose(void *ctx, const Talus__WriteBatch *wb,
     struct lock_queue *q = &node_of(g->sh)->locks;
     g->queued = false;
     if (g->me.id == 0 || lock_queue_empty(q))
-        return g->propose(g->ctx, wb, res, err);
+        return propose_versioned(g, wb, res, err);
     int64_t now = exec_now_ms();
     for (size_t i = 0; i < wb->n_mutations; i++) {
         const ProtobufCBinaryData *k = &wb->mutations[i]->key;
@@ -76,7 +92,7 @@ lock_gate_propose(void *ctx, const Talus__WriteBatch *wb,
         g->head = head;
         return 0;
     }
-    return g->propose(g->ctx, wb, res, err);
+    return propose_versioned(g, wb, res, err);
 }
 
 void

@@ -38,6 +38,10 @@ struct lock_gate {
     bool queued;      /* the last batch was refused for the queue ... */
     struct lock_queue_waiter head; /* ... behind this waiter */
     bool next; /* refused by a lock, and first in its queue */
+    /* The catalog version the request was planned with, carried by
+     * every batch proposed (WriteBatch.map_version: the shard's fence
+     * refuses a batch planned before an index build). */
+    uint64_t map_version;
 };
 
 /** Set up @g for request @req (borrowed) on @sh, whose batches go to

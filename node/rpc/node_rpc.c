@@ -19,6 +19,8 @@
 #include "node/meta/registry.h"
 #include "node/meta/tso.h"
 #include "node/rpc/lock_gate.h"
+#include "node/store/index_fill.h"
+#include "secindex.h"
 #include "tl_error.h"
 
 /* The longest a plain scan runs before it ends its page (with a resume
@@ -49,6 +51,10 @@ set_error_code(struct tl_arena *a, Talus__Response *resp,
         pe->detail = tl_arena_strdup(a, e->detail);
     if (e->hint[0] != '\0')
         pe->hint = tl_arena_strdup(a, e->hint);
+    if (e->table[0] != '\0')
+        pe->table_name = tl_arena_strdup(a, e->table);
+    if (e->constraint[0] != '\0')
+        pe->constraint_name = tl_arena_strdup(a, e->constraint);
     if (mutation >= 0) {
         pe->has_mutation = true;
         pe->mutation = mutation;
@@ -96,6 +102,12 @@ fail_on(struct tl_arena *a, Talus__Response *resp, const struct tl_error *e,
         int rv, struct replica *sh)
 {
     set_error_code(a, resp, e, -1, rv, hint_of(sh));
+    if (rv == TL_ESTALE && sh != NULL) {
+        /* The shard's catalog fence refused the batch: the router plans
+         * again with the catalog the fence names (at least). */
+        resp->has_map_version = true;
+        resp->map_version = atomic_load(&node_of(sh)->meta.map_version);
+    }
 }
 
 /* The shard of @req if this node leads it, else NULL with the reply set
@@ -132,6 +144,17 @@ serving_shard(struct node *n, const Talus__Request *req, struct tl_arena *a,
     return NULL;
 }
 
+/* Answer a request planned with an older catalog than @cur: TL_ESTALE
+ * with the newest version. */
+static void
+stale_answer(struct tl_arena *a, Talus__Response *resp, struct tl_error *err,
+             uint64_t cur)
+{
+    set_error_code(a, resp, err, -1, TL_ESTALE, 0);
+    resp->has_map_version = true;
+    resp->map_version = cur;
+}
+
 /* Whether @req was planned with a catalog older than one this node has
  * seen: then the reply is a TL_ESTALE error with the newest version, and
  * nothing was done. A newer version is learnt. Requests to the meta group
@@ -154,9 +177,7 @@ refuse_stale(struct node *n, const Talus__Request *req, struct tl_arena *a,
     tl_error_set(&err, TL_ESTALE, TL_SQLSTATE_T_R_SERIALIZATION_FAILURE,
                  "catalog version %llu is older than %llu",
                  (unsigned long long)v, (unsigned long long)cur);
-    set_error_code(a, resp, &err, -1, TL_ESTALE, 0);
-    resp->has_map_version = true;
-    resp->map_version = cur;
+    stale_answer(a, resp, &err, cur);
     return true;
 }
 
@@ -426,6 +447,11 @@ handle_write(struct node *n, Talus__Request *req, struct tl_arena *a,
     if (res.outcome == FSM_COND_FAILED) {
         write_cond_error(&res, &err);
         set_error(a, resp, &err, res.mutation);
+        return;
+    }
+    if (res.outcome == FSM_STALE) {
+        exec_stale_error(&err);
+        fail_on(a, resp, &err, TL_ESTALE, sh);
         return;
     }
     if (res.outcome != FSM_OK) {
@@ -946,6 +972,109 @@ handle_txn_status(struct node *n, const Talus__Request *req, struct tl_arena *a,
     free(buf);
 }
 
+/* Rows per IndexBuildRequest chunk (one Raft entry) when the request
+ * does not say. */
+#define INDEX_BUILD_CHUNK 1000
+
+/* IndexBuildRequest: find where the chunk ends (the leader reads the
+ * newest rows), then propose it; the state machine raises the shard's
+ * catalog fence and fills the chunk (node/store/index_fill.h). */
+static void
+handle_index_build(struct node *n, const Talus__Request *req,
+                   struct tl_arena *a, Talus__Response *resp)
+{
+    const Talus__IndexBuildRequest *q = req->index_build;
+    struct tl_error err;
+    struct exec_limits lim;
+    struct fsm_result res;
+    struct tl_table *t = NULL;
+    const struct tl_index *ix = NULL;
+    struct replica *sh;
+    struct tl_buf end;
+    int rv;
+
+    tl_error_clear(&err);
+    request_limits(n, req, exec_now_ms(), &lim);
+    sh = admit(n, req, a, resp, true);
+    if (sh == NULL)
+        return;
+    if (!sh->fsm.versioned || tl_table_from_proto(q->table, &t, &err) != 0 ||
+        (ix = tl_table_index_by_id(t, q->index_id)) == NULL) {
+        tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "bad index build request for shard %u", sh->shard);
+        set_error(a, resp, &err, -1);
+        tl_table_destroy(t);
+        return;
+    }
+    const void *start = q->has_resume_key ? q->resume_key.data : NULL;
+    size_t start_len = q->has_resume_key ? q->resume_key.len : 0;
+    tl_buf_init(&end);
+    struct mvcc_read view = mvcc_read_at(MVCC_TS_LATEST);
+    rv = confirm_read(sh, &view, lim.answer_by_ms, &err);
+    if (rv == 0)
+        rv = index_fill_chunk_end(n->st, sh->fsm.cf, t, start, start_len,
+                                  q->max_rows ? q->max_rows : INDEX_BUILD_CHUNK,
+                                  &end);
+    if (rv == 1) {
+        /* A transaction holds a row: wait for it (nothing proposed). */
+        tl_error_set(&err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                     "could not obtain lock on row in relation \"%s\"",
+                     t->name);
+        exec_note_lock_of(n->st, sh->fsm.cf, end.data, end.len, &err);
+        set_error(a, resp, &err, -1);
+        goto out;
+    }
+    if (rv == 0 && !expired(sh, req, &lim, "index build", a, resp)) {
+        Talus__IndexBuildRequest chunk = *q;
+        struct raft_buffer buf;
+        chunk.has_end_key = end.len > 0;
+        chunk.end_key.data = end.data;
+        chunk.end_key.len = end.len;
+        size_t len = talus__index_build_request__get_packed_size(&chunk);
+        uint8_t *body = tl_arena_alloc(a, len + 1);
+        talus__index_build_request__pack(&chunk, body);
+        fsm_entry_encode_raw(FSM_ENTRY_INDEX_BUILD, body, len, &buf);
+        rv = replica_propose_buf(sh, buf, req->request_id, lim.answer_by_ms,
+                                 &res, &err);
+    } else if (rv == 0) {
+        goto out; /* answered: expired */
+    }
+    if (rv != 0) {
+        fail_on(a, resp, &err, rv, sh);
+        goto out;
+    }
+    if (res.outcome == FSM_LOCKED) {
+        tl_error_set(&err, TL_ELOCKED, TL_SQLSTATE_LOCK_NOT_AVAILABLE,
+                     "could not obtain lock on row in relation \"%s\"",
+                     t->name);
+        set_error(a, resp, &err, -1);
+        goto out;
+    }
+    if (res.outcome == FSM_COND_FAILED) {
+        index_fill_dup_error(n->st, sh->fsm.cf, t, ix, start, start_len,
+                             (uint64_t)res.mutation, &err);
+        set_error_code(a, resp, &err, -1, TL_EDUPKEY, 0);
+        goto out;
+    }
+    if (res.outcome != FSM_OK) {
+        tl_error_set(&err, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                     "malformed index build request");
+        set_error(a, resp, &err, -1);
+        goto out;
+    }
+    resp->has_count = true;
+    resp->count = res.affected;
+    if (end.len > 0) {
+        resp->has_resume_key = true;
+        resp->resume_key.data = tl_arena_alloc(a, end.len);
+        memcpy(resp->resume_key.data, end.data, end.len);
+        resp->resume_key.len = end.len;
+    }
+out:
+    tl_buf_close(&end);
+    tl_table_destroy(t);
+}
+
 static void
 dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
          Talus__Response *resp)
@@ -982,6 +1111,9 @@ dispatch(struct node *n, Talus__Request *req, struct tl_arena *a,
         break;
     case TALUS__REQUEST__BODY_TXN_STATUS:
         handle_txn_status(n, req, a, resp);
+        break;
+    case TALUS__REQUEST__BODY_INDEX_BUILD:
+        handle_index_build(n, req, a, resp);
         break;
     default:
         tl_error_clear(&err);

@@ -19,6 +19,9 @@ enum fsm_outcome {
                             written */
     FSM_TS_TOO_LOW = 5,  /* a commit below its record's pushed minimum:
                             nothing written */
+    FSM_STALE = 6,       /* a batch planned with a catalog older than the
+                            shard's fence (an index build): nothing
+                            written */
 };
 
 struct fsm_result {

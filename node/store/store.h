@@ -47,6 +47,12 @@
     "\xff\xff\xff\xff\xff\xff\xff\xff"                                         \
     "preferred"
 #define STORE_PREFERRED_KEY_LEN 17
+/* 0xFF x 8 then "fence": the catalog fence (8 bytes BE), the newest
+ * map version an index build raised it to (node/replica/fsm.h). */
+#define STORE_FENCE_KEY                                                        \
+    "\xff\xff\xff\xff\xff\xff\xff\xff"                                         \
+    "fence"
+#define STORE_FENCE_KEY_LEN 13
 /* Above every key we ever write in a shard's column family. */
 #define STORE_MAX_KEY                                                          \
     "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"

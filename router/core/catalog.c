@@ -479,6 +479,20 @@ catalog_has_id(struct catalog *c, uint32_t id, char *name, size_t len)
     return found;
 }
 
+bool
+catalog_table_schema(struct catalog *c, uint32_t id, uint32_t *schema)
+{
+    bool found = false;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n_tables && !found; i++)
+        if (c->tables[i]->id == id) {
+            found = true;
+            *schema = c->tables[i]->schema_version;
+        }
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}
+
 /* A mutation in @a; @value/@expect (may be NULL) are copied. */
 Talus__Mutation *
 catalog_make_mut(struct tl_arena *a, int kind, const struct tl_buf *key,
@@ -682,7 +696,7 @@ catalog_delete_rows(struct catalog *c, const struct tl_table *t,
     struct tl_buf start, end;
     tl_buf_init(&start);
     tl_buf_init(&end);
-    tl_table_key_range(t, &start, &end);
+    tl_table_all_keys_range(t, &start, &end);
     Talus__Mutation m = TALUS__MUTATION__INIT;
     m.kind = TALUS__MUTATION__KIND__DELETE_RANGE;
     m.key.data = start.data;

@@ -124,6 +124,9 @@ uint64_t catalog_version(struct catalog *c);
  * @name (size @len, may be NULL). Cannot fail. */
 bool catalog_has_id(struct catalog *c, uint32_t id, char *name, size_t len);
 
+/** Whether the cache holds a table with id @id; its schema version to
+ * *@schema. Cannot fail. */
+bool catalog_table_schema(struct catalog *c, uint32_t id, uint32_t *schema);
 /** The vschema entry of table @name as JSON text, copied into @a
  * (*@json lives as long as the arena). Read from the meta group each
  * time (only CREATE TABLE asks). TL_ENOTFOUND (no report) when there is

@@ -56,8 +56,14 @@ stale_cb(void *arg, const struct tl_client_retry *t, uint64_t version,
     int rv = catalog_refresh(r->catalog, version, err);
     if (rv != 0)
         return rv == TL_ENOTFOUND ? TL_EIO : rv;
+    uint32_t schema = 0;
     if (t->table_id >= TL_META_FIRST_TABLE_ID &&
-        !catalog_has_id(r->catalog, t->table_id, NULL, 0))
+        !catalog_table_schema(r->catalog, t->table_id, &schema))
+        return TL_ENOTFOUND;
+    /* Changed since the plan (a new column, an index): the plan may read
+     * or write what the table no longer is. */
+    if (t->table_id >= TL_META_FIRST_TABLE_ID && t->table_schema != 0 &&
+        schema != t->table_schema)
         return TL_ENOTFOUND;
     return 0;
 }
@@ -253,6 +259,16 @@ router_request_table(const Talus__Request *req)
     }
 }
 
+uint32_t
+router_request_schema(const Talus__Request *req)
+{
+    const Talus__ScanFragment *sf =
+        req->body_case == TALUS__REQUEST__BODY_SCAN     ? req->scan
+        : req->body_case == TALUS__REQUEST__BODY_MODIFY ? req->modify->scan
+                                                        : NULL;
+    return sf != NULL && sf->table != NULL ? sf->table->schema_version : 0;
+}
+
 int
 router_call(struct router *r, uint32_t shard, const Talus__Request *req,
             bool idempotent, Talus__Response **resp)
@@ -297,6 +313,8 @@ router_call_result(const struct router *r, uint32_t shard, int rv,
             tl_error_detail(err, "%s", e->detail);
         if (e->hint != NULL && e->hint[0] != '\0')
             tl_error_hint(err, "%s", e->hint);
+        if (e->table_name != NULL || e->constraint_name != NULL)
+            tl_error_object(err, e->table_name, e->constraint_name);
         return TL_ESQL;
     }
     return 0;

@@ -42,6 +42,9 @@ int64_t router_default_deadline(const struct router *r);
 /** The user table @req reads or writes (its TableDesc, or the prefix of
  * its first mutation key), 0 for system keys or none. Cannot fail. */
 uint32_t router_request_table(const Talus__Request *req);
+/** The schema version of the table a scan or modify @req carries (0:
+ * none: writes carry no description). */
+uint32_t router_request_schema(const Talus__Request *req);
 
 /** Turn the result of router_call() to @shard (@rv and its @resp, which
  * may be NULL) into 0, or a negative code with @err filled: the node's

@@ -245,6 +245,20 @@ drop_column(struct sql_stmt *st, struct tl_table *t,
     col->dropped = true;
     col->not_null = false;
     col->default_expr = NULL;
+    /* As in PostgreSQL, the indexes on the column go with it (their
+     * entries stay under index ids nothing uses again). */
+    struct tl_index *keep =
+        tl_arena_alloc(st->a, (t->n_indexes + 1) * sizeof(*keep));
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < t->n_indexes; i++) {
+        bool on_it = false;
+        for (uint32_t k = 0; k < t->indexes[i].n_cols; k++)
+            on_it = on_it || t->indexes[i].cols[k] == (uint32_t)c;
+        if (!on_it)
+            keep[n++] = t->indexes[i];
+    }
+    t->indexes = keep;
+    t->n_indexes = n;
     return 0;
 }
 
@@ -566,6 +580,7 @@ reword_error(struct sql_stmt *st, const struct rewrite *rw, int rv)
         if (tail != NULL)
             snprintf(tail, sizeof(e->detail) - (size_t)(tail - e->detail),
                      " is duplicated.");
+        tl_error_object(e, rw->from->name, rw->ctx->pk_name);
         return rv;
     }
     const char *prefix = "null value in column \"";

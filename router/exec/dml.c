@@ -32,6 +32,7 @@
 #include "router/plan/plan.h"
 #include "router/sql/sql_int.h"
 #include "row.h"
+#include "secindex.h"
 
 #define MOD "sql"
 
@@ -233,25 +234,67 @@ cmp_key_rows(const void *a, const void *b)
     return x < y ? -1 : x > y; /* later rows after earlier ones */
 }
 
+/* Index of the first row whose key in @keys repeats an earlier row's
+ * (NULL keys skipped), or SIZE_MAX. */
+static size_t
+first_repeat(struct sql_stmt *st, struct ins *in, struct ins_row *keys)
+{
+    struct ins_row **v = malloc((in->n_rows + 1) * sizeof(*v));
+    size_t n = 0, bad = SIZE_MAX;
+    if (v == NULL)
+        return SIZE_MAX;
+    for (size_t i = 0; i < in->n_rows; i++)
+        if (keys[i].key != NULL)
+            v[n++] = &keys[i];
+    qsort(v, n, sizeof(*v), cmp_key_rows);
+    for (size_t i = 1; i < n; i++)
+        if (v[i]->key_len == v[i - 1]->key_len &&
+            memcmp(v[i]->key, v[i - 1]->key, v[i]->key_len) == 0) {
+            bad = (size_t)(v[i] - keys);
+            break;
+        }
+    (void)st;
+    free(v);
+    return bad;
+}
+
 int
 dml_check_duplicates(struct sql_stmt *st, struct ins *in, size_t *bad_row)
 {
-    struct ins_row **v = malloc((in->n_rows + 1) * sizeof(*v));
-    if (v == NULL)
-        return sql_error(st, TL_ENOMEM, TL_SQLSTATE_OUT_OF_MEMORY,
-                         "out of memory");
-    for (size_t i = 0; i < in->n_rows; i++)
-        v[i] = &in->rows[i];
-    qsort(v, in->n_rows, sizeof(*v), cmp_key_rows);
-    int rv = 0;
-    for (size_t i = 1; i < in->n_rows && rv == 0; i++)
-        if (v[i]->key_len == v[i - 1]->key_len &&
-            memcmp(v[i]->key, v[i - 1]->key, v[i]->key_len) == 0) {
-            rv = tl_table_dup_key_error(in->t, v[i]->vals, &st->err);
-            *bad_row = (size_t)(v[i] - in->rows);
+    size_t bad = first_repeat(st, in, in->rows);
+    if (bad != SIZE_MAX) {
+        *bad_row = bad;
+        return tl_table_dup_key_error(in->t, in->rows[bad].vals, &st->err);
+    }
+    /* A UNIQUE index: two rows of one statement with equal values (the
+     * state machine checks each against the stored entries only). */
+    for (uint32_t x = 0; x < in->t->n_indexes && in->n_rows > 1; x++) {
+        const struct tl_index *ix = &in->t->indexes[x];
+        if (!ix->unique)
+            continue;
+        struct ins_row *keys =
+            tl_arena_calloc(st->a, (in->n_rows + 1) * sizeof(*keys));
+        struct tl_buf b;
+        tl_buf_init(&b);
+        for (size_t i = 0; i < in->n_rows; i++) {
+            if (!tl_index_unique_key(ix, in->rows[i].vals))
+                continue;
+            tl_buf_reset(&b);
+            tl_index_key(in->t, ix, in->rows[i].vals, in->rows[i].key,
+                         in->rows[i].key_len, &b);
+            keys[i].key = tl_arena_alloc(st->a, b.len + 1);
+            memcpy(keys[i].key, b.data, b.len);
+            keys[i].key_len = b.len;
         }
-    free(v);
-    return rv;
+        tl_buf_close(&b);
+        bad = first_repeat(st, in, keys);
+        if (bad != SIZE_MAX) {
+            *bad_row = bad;
+            return tl_index_dup_error(in->t, ix, in->rows[bad].vals, false,
+                                      &st->err);
+        }
+    }
+    return 0;
 }
 
 int
@@ -319,6 +362,8 @@ struct shard_batch {
     Talus__Mutation **muts;
     size_t n;
     size_t *row_of; /* mutation index -> row index */
+    int32_t *ix_of; /* mutation index -> its index in t->indexes, -1:
+                       the row itself */
 };
 
 static Talus__Mutation *
@@ -337,25 +382,52 @@ row_mutation(struct sql_stmt *st, const struct ins_row *r)
     return m;
 }
 
+/* Append row @i of @in to batch @sb: its PUT, then its secondary index
+ * entries (common/secindex.h). */
+static void
+add_row(struct sql_stmt *st, struct ins *in, size_t i, struct shard_batch *sb)
+{
+    const struct ins_row *r = &in->rows[i];
+    size_t first = sb->n;
+    sb->row_of[sb->n] = i;
+    sb->ix_of[sb->n] = -1;
+    sb->muts[sb->n++] = row_mutation(st, r);
+    if (in->t->n_indexes == 0)
+        return;
+    uint32_t ix[2 * TL_MAX_INDEXES];
+    tl_index_mutations(in->t, NULL, NULL, 0, r->vals, r->key, r->key_len, st->a,
+                       sb->muts, ix, &sb->n);
+    for (size_t k = first + 1; k < sb->n; k++) {
+        sb->row_of[k] = i;
+        sb->ix_of[k] = (int32_t)ix[k - first - 1];
+    }
+}
+
+/* Room in @sb for @rows rows of @t. */
+static void
+batch_alloc(struct sql_stmt *st, const struct tl_table *t, size_t rows,
+            struct shard_batch *sb)
+{
+    size_t cap = rows * (1 + (size_t)t->n_indexes) + 1;
+    sb->muts = tl_arena_alloc(st->a, cap * sizeof(void *));
+    sb->row_of = tl_arena_alloc(st->a, cap * sizeof(size_t));
+    sb->ix_of = tl_arena_alloc(st->a, cap * sizeof(int32_t));
+}
+
 /* A reference table: every row to every shard, in the same order. */
 static size_t
 group_every_copy(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
 {
     uint32_t ns = st->r->cfg.n_shards;
     struct shard_batch *b = tl_arena_calloc(st->a, (ns + 1) * sizeof(*b));
-    Talus__Mutation **muts =
-        tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(void *));
-    size_t *row_of = tl_arena_alloc(st->a, (in->n_rows + 1) * sizeof(size_t));
-    for (size_t i = 0; i < in->n_rows; i++) {
-        muts[i] = row_mutation(st, &in->rows[i]);
-        row_of[i] = i;
-    }
+    struct shard_batch one = {0};
+    batch_alloc(st, in->t, in->n_rows, &one);
+    for (size_t i = 0; i < in->n_rows; i++)
+        add_row(st, in, i, &one);
     /* The batches are only read (and packed) by exec: they can share. */
     for (uint32_t s = 0; s < ns; s++) {
+        b[s] = one;
         b[s].shard = s;
-        b[s].muts = muts;
-        b[s].n = in->n_rows;
-        b[s].row_of = row_of;
     }
     *out = b;
     return ns;
@@ -379,21 +451,18 @@ group_by_shard(struct sql_stmt *st, struct ins *in, struct shard_batch **out)
             continue;
         slot[s] = nb;
         b[nb].shard = s;
-        b[nb].muts = tl_arena_alloc(st->a, count[s] * sizeof(void *));
-        b[nb].row_of = tl_arena_alloc(st->a, count[s] * sizeof(size_t));
+        batch_alloc(st, in->t, count[s], &b[nb]);
         nb++;
     }
-    for (size_t i = 0; i < in->n_rows; i++) {
-        struct shard_batch *sb = &b[slot[in->rows[i].shard]];
-        sb->row_of[sb->n] = i;
-        sb->muts[sb->n++] = row_mutation(st, &in->rows[i]);
-    }
+    for (size_t i = 0; i < in->n_rows; i++)
+        add_row(st, in, i, &b[slot[in->rows[i].shard]]);
     *out = b;
     return nb;
 }
 
 static struct gather_call *
-make_write_calls(struct sql_stmt *st, const struct shard_batch *b, size_t n)
+make_write_calls(struct sql_stmt *st, const struct tl_table *t,
+                 const struct shard_batch *b, size_t n)
 {
     struct gather_call *calls =
         tl_arena_calloc(st->a, (n + 1) * sizeof(*calls));
@@ -404,6 +473,7 @@ make_write_calls(struct sql_stmt *st, const struct shard_batch *b, size_t n)
         wb->n_mutations = b[i].n;
         talus__request__init(&calls[i].req);
         calls[i].shard = b[i].shard;
+        calls[i].schema_version = t->schema_version;
         calls[i].req.body_case = TALUS__REQUEST__BODY_WRITE;
         calls[i].req.write = wb;
     }
@@ -423,6 +493,11 @@ insert_failure(struct sql_stmt *st, struct ins *in, struct shard_batch *b,
             r->error->has_mutation && r->error->mutation >= 0 &&
             (size_t)r->error->mutation < b[i].n) {
             *bad_row = b[i].row_of[r->error->mutation];
+            int32_t x = b[i].ix_of[r->error->mutation];
+            if (x >= 0)
+                return tl_index_dup_error(in->t, &in->t->indexes[x],
+                                          in->rows[*bad_row].vals, false,
+                                          &st->err);
             return tl_table_dup_key_error(in->t, in->rows[*bad_row].vals,
                                           &st->err);
         }
@@ -468,7 +543,7 @@ dml_insert_rows(struct sql_stmt *st, struct ins *in, size_t *bad_row)
         rv = gather_txn_begin(st);
     if (rv != 0)
         return rv;
-    struct gather_call *calls = make_write_calls(st, b, n);
+    struct gather_call *calls = make_write_calls(st, in->t, b, n);
     gather_run(st, calls, n);
     bool failed = false;
     for (size_t i = 0; i < n; i++)
@@ -815,7 +890,7 @@ dml_exec_truncate(struct sql_stmt *st, const PgQuery__TruncateStmt *ts)
 
         tl_buf_init(&start);
         tl_buf_init(&end);
-        tl_table_key_range(tables[i], &start, &end);
+        tl_table_all_keys_range(tables[i], &start, &end);
         talus__mutation__init(m);
         m->kind = TALUS__MUTATION__KIND__DELETE_RANGE;
         m->key.data = tl_arena_alloc(st->a, start.len);

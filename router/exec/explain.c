@@ -118,6 +118,10 @@ explain_send(struct sql_stmt *st, const struct plan *p, const char **extra,
     else if (p->route.n_points > 0)
         rows[n++] = tl_arena_printf(st->a, "  Key: %zu point lookups",
                                     p->route.n_points);
+    else if (p->route.index != NULL)
+        rows[n++] = tl_arena_printf(
+            st->a, "  Key: Index Scan using %s (%u of %u columns fixed)",
+            p->route.index->name, p->route.ix_n_eq, p->route.index->n_cols);
     else
         rows[n++] = "  Key: full range";
     if (p->filter != NULL)

@@ -93,6 +93,8 @@ replace_error(Talus__Error *pe, const struct tl_error *e)
     replace_str(&pe->message, e->message);
     replace_str(&pe->detail, e->detail);
     replace_str(&pe->hint, e->hint);
+    replace_str(&pe->table_name, e->table);
+    replace_str(&pe->constraint_name, e->constraint);
     pe->has_code = true;
     pe->code = TL_ECONFLICT;
     pe->has_lock_ts = false;
@@ -293,6 +295,9 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
         tl_client_retry_init(&st->r->client, &c->retry, c->shard,
                              tl_client_op_of(&c->req), deadline);
         c->retry.table_id = router_request_table(&c->req);
+        c->retry.table_schema = c->schema_version != 0
+                                    ? c->schema_version
+                                    : router_request_schema(&c->req);
         c->retry.stmt_deadline = st->deadline_ms > 0;
         if (stop) {
             settle_interrupted(c);

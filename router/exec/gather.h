@@ -45,6 +45,9 @@ struct gather_call {
     int64_t lock_wait_until;      /* waiting for a row lock until then */
     int64_t lock_resolve_at;      /* when to look at the lock's owner */
     bool wait_registered;         /* a wait-for edge was registered */
+    /* A write: the schema version of the table description it was
+     * built from (0: not checked; scans and modifies carry theirs). */
+    uint32_t schema_version;
 };
 
 /** Send every call's request (request ids and shards are filled here) in

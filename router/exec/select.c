@@ -335,6 +335,9 @@ lock_pick(struct sql_stmt *st, struct select_q *q,
         scans[i].limit = 0;
         scans[i].n_order = 0;
         scans[i].order = NULL;
+        /* The rows by their own keys, not through an index. */
+        scans[i].has_index_id = 0;
+        scans[i].index_id = 0;
         scans[i].n_ranges = 0;
         scans[i].ranges =
             tl_arena_alloc(st->a, (n_c + 1) * sizeof(*scans[i].ranges));

@@ -96,6 +96,7 @@ plan_build_join(struct sql_stmt *st, struct tl_table *t,
     p->filter = filter;
     uint32_t n = st->r->cfg.n_shards;
     route_analyze(t, route_filter, n, st->a, &p->route);
+    p->route.index = NULL; /* joins scan the table itself */
     if (p->route.ref != ROUTE_REF_NONE) {
         /* Reference tables only: one copy holds every table. */
         uint32_t id = st->s != NULL ? st->s->backend_pid : 0;
@@ -194,6 +195,11 @@ plan_fragment(struct sql_stmt *st, const struct plan *p)
     f->ranges = tl_arena_alloc(st->a, sizeof(*f->ranges));
     if (p->route.point) {
         f->ranges[0] = point_range(st, p->route.key, p->route.key_len);
+    } else if (p->route.index != NULL) {
+        f->ranges[0] = make_range(st, p->route.ix_start, p->route.ix_start_len,
+                                  p->route.ix_end, p->route.ix_end_len);
+        f->has_index_id = true;
+        f->index_id = p->route.index->id;
     } else {
         struct tl_buf s, e;
         tl_buf_init(&s);

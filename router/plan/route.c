@@ -459,6 +459,46 @@ route_range_eq(const struct tl_table *t, const struct tl_expr **conj,
     set_ranges(m, keep, a, out);
 }
 
+/* Choose the valid secondary index whose leading columns @eq fixes the
+ * most of (ties: the first), and its key range. */
+static void
+route_index(const struct tl_table *t, const struct tl_value **eq,
+            struct tl_arena *a, struct route *out)
+{
+    const struct tl_index *best = NULL;
+    uint32_t best_n = 0;
+    for (uint32_t i = 0; i < t->n_indexes; i++) {
+        const struct tl_index *ix = &t->indexes[i];
+        uint32_t n = 0;
+        if (ix->state != TL_INDEX_VALID)
+            continue;
+        while (n < ix->n_cols && eq[ix->cols[n]] != NULL)
+            n++;
+        if (n > best_n) {
+            best = ix;
+            best_n = n;
+        }
+    }
+    if (best == NULL)
+        return;
+    struct tl_buf b;
+    tl_buf_init(&b);
+    tl_key_encode_prefix(&b, t->id, best->id);
+    for (uint32_t i = 0; i < best_n; i++)
+        tl_key_encode_value(&b, eq[best->cols[i]]);
+    out->ix_start = tl_arena_alloc(a, b.len + 1);
+    memcpy(out->ix_start, b.data, b.len);
+    out->ix_start_len = b.len;
+    if (tl_key_prefix_end(&b) == 0) {
+        out->ix_end = tl_arena_alloc(a, b.len + 1);
+        memcpy(out->ix_end, b.data, b.len);
+        out->ix_end_len = b.len;
+        out->index = best;
+        out->ix_n_eq = best_n;
+    }
+    tl_buf_close(&b);
+}
+
 void
 route_analyze(const struct tl_table *t, const struct tl_expr *filter,
               uint32_t n_shards, struct tl_arena *a, struct route *out)
@@ -515,6 +555,8 @@ route_analyze(const struct tl_table *t, const struct tl_expr *filter,
         route_point(t, eq, a, out);
     if (!out->point && pk_in != NULL)
         route_points(t, pk_in, n_shards, a, out);
+    if (!out->point && out->n_points == 0)
+        route_index(t, eq, a, out);
     if (route_is_reference(t))
         out->ref = ROUTE_REF_READ;
 }

@@ -15,6 +15,7 @@
 #include "router/exec/dml.h"
 #include "router/exec/explain.h"
 #include "router/exec/gather.h"
+#include "router/exec/index_ddl.h"
 #include "router/exec/plancache.h"
 #include "router/exec/select.h"
 #include "router/session/backends.h"
@@ -299,7 +300,11 @@ exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
             return ddl_exec_drop(st, n->drop_stmt);
         if (n->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE)
             return ddl_exec_drop_sequence(st, n->drop_stmt);
+        if (n->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX)
+            return index_exec_drop(st, n->drop_stmt);
         break;
+    case PG_QUERY__NODE__NODE_INDEX_STMT:
+        return index_exec_create(st, n->index_stmt);
     case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
         return ddl_exec_create_sequence(st, n->create_seq_stmt);
     case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
@@ -380,14 +385,18 @@ end_own_txn(struct sql_stmt *st, int rv)
     return gather_txn_end(st, rv != 0 ? rv : TL_EIO);
 }
 
-/* Run @raw into st->dest; a read refused because another router dropped
- * or recreated its table (TL_ESTALE, after the catalog reloaded) is bound,
- * planned and run again while no row reached the destination (which holds
- * back the result's columns until the first row). */
+/* Run @raw into st->dest; a statement refused because another router
+ * changed its table (TL_ESTALE, after the catalog reloaded: a table
+ * dropped or recreated, or an index created) is bound, planned and run
+ * again while no row reached the destination (which holds back the
+ * result's columns until the first row): a read, or a write outside a
+ * transaction block (its own transaction rolled back first: a refused
+ * batch wrote nothing, the others are undone). */
 static int
 run_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
 {
     int rv = 0;
+    bool in_block = st->txn != NULL;
     if (raw->stmt == NULL)
         return 0;
     for (int attempt = 0; attempt < TCOP_STALE_RERUNS; attempt++) {
@@ -396,8 +405,11 @@ run_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
         st->n_param_refs = st->cap_param_refs = 0;
         st->param_refs = NULL;
         rv = exec_stmt(st, raw);
-        if (rv != TL_ESTALE || !is_read(raw) || st->dest->n_rows > 0)
+        if (rv != TL_ESTALE || st->dest->n_rows > 0 ||
+            (!is_read(raw) && in_block))
             break;
+        if (!is_read(raw))
+            gather_txn_end(st, rv);
         tl_arena_reset(st->a);
         tl_debug(MOD, "event=stale_rerun attempt=%d", attempt + 1);
     }

@@ -9,6 +9,7 @@
 #include "router/core/sequences.h"
 #include "router/sql/sql_int.h"
 #include "row.h"
+#include "secindex.h"
 #include "vindex.h"
 
 /* The WITH (...) options of CREATE TABLE that Talus knows; NULL when
@@ -942,9 +943,49 @@ ddl_relation_exists(struct sql_stmt *st, const char *name)
     struct tl_table *t;
     struct tl_sequence seq;
     struct tl_error scratch;
-    return catalog_lookup(st->r->catalog, name, st->a, &t, NULL, &scratch) ==
-               0 ||
-           sequence_lookup(st->r, name, &seq, &scratch) == 0;
+    if (catalog_lookup(st->r->catalog, name, st->a, &t, NULL, &scratch) == 0 ||
+        sequence_lookup(st->r, name, &seq, &scratch) == 0)
+        return true;
+    /* Indexes are relations too: secondary ones and primary keys'. */
+    struct tl_table **all;
+    size_t n;
+    if (catalog_list(st->r->catalog, st->a, &all, &n, &scratch) != 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char pk[TL_NAME_MAX + 8];
+        snprintf(pk, sizeof(pk), "%s_pkey", all[i]->name);
+        if (tl_table_find_index(all[i], name) != NULL || strcmp(pk, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+void
+ddl_choose_name(struct sql_stmt *st, const char *name1, const char *name2,
+                const char *label, char *out)
+{
+    for (int n = 0; n < 1000; n++) {
+        char suffix[24];
+        if (n == 0)
+            snprintf(suffix, sizeof(suffix), "%.8s", label);
+        else
+            snprintf(suffix, sizeof(suffix), "%.8s%d", label, n);
+        size_t t = strlen(name1), c = strlen(name2);
+        size_t room = TL_NAME_MAX - 1 - strlen(suffix) - 2;
+        while (t + c > room) { /* makeObjectName(): the longer part first */
+            if (t > c)
+                t--;
+            else
+                c--;
+        }
+        char buf[3 * TL_NAME_MAX];
+        snprintf(buf, sizeof(buf), "%.*s_%.*s_%s", (int)t, name1, (int)c, name2,
+                 suffix);
+        memcpy(out, buf, TL_NAME_MAX - 1);
+        out[TL_NAME_MAX - 1] = '\0';
+        if (!ddl_relation_exists(st, out))
+            return;
+    }
 }
 
 /* PostgreSQL's ChooseRelationName(): "<table>_<column>_seq", or with a
@@ -953,22 +994,7 @@ static void
 choose_seq_name(struct sql_stmt *st, const char *table, const char *column,
                 char *out)
 {
-    for (int n = 0; n < 1000; n++) {
-        char suffix[16];
-        snprintf(suffix, sizeof(suffix), n == 0 ? "seq" : "seq%d", n);
-        size_t t = strlen(table), c = strlen(column);
-        size_t room = TL_NAME_MAX - 1 - strlen(suffix) - 2;
-        while (t + c > room) { /* shorten the longer part first */
-            if (t >= c)
-                t--;
-            else
-                c--;
-        }
-        snprintf(out, TL_NAME_MAX, "%.*s_%.*s_%s", (int)t, table, (int)c,
-                 column, suffix);
-        if (!ddl_relation_exists(st, out))
-            return;
-    }
+    ddl_choose_name(st, table, column, "seq", out);
 }
 
 /* The text of nextval('<name>'::regclass), the name quoted as an

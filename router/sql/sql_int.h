@@ -445,6 +445,12 @@ int ddl_create_owned(struct sql_stmt *st, struct tl_sequence *seqs, size_t n,
                      uint32_t table_id);
 /** Whether a relation (table or sequence) named @name exists. */
 bool ddl_relation_exists(struct sql_stmt *st, const char *name);
+/** PostgreSQL's ChooseRelationName(): "<name1>_<name2>_<label>" into
+ * @out (TL_NAME_MAX), the longer part shortened first to fit 63 bytes,
+ * with 1, 2, ... after the label while the name is taken by any
+ * relation. Cannot fail. */
+void ddl_choose_name(struct sql_stmt *st, const char *name1, const char *name2,
+                     const char *label, char *out);
 
 /* ------------------------------------------------------------ default.c */
 

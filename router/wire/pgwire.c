@@ -683,6 +683,12 @@ send_report(struct pgw_conn *c, char type, const char *severity,
     }
     if (e->context[0] != '\0')
         append_field(&c->out, 'W', e->context);
+    if (e->table[0] != '\0') {
+        append_field(&c->out, 's', "public");
+        append_field(&c->out, 't', e->table);
+    }
+    if (e->constraint[0] != '\0')
+        append_field(&c->out, 'n', e->constraint);
     tl_buf_append_u8(&c->out, 0);
     end_message(c, at);
 }

@@ -10,6 +10,7 @@
 
 #include "keycodec.h"
 #include "row.h"
+#include "secindex.h"
 #include "table.h"
 #include "vindex.h"
 
@@ -410,6 +411,153 @@ test_vindex_params(void **state)
     tl_arena_close(&ar);
 }
 
+/* Secondary indexes: a description keeps them through the protobuf
+ * form (bad ones refused); an entry's key holds the index columns then
+ * the primary key, unless UNIQUE without NULLs; a row change yields the
+ * entry changes it needs and no more; a duplicate names the index. */
+static void
+test_secondary_indexes(void **state)
+{
+    struct tl_arena ar;
+    struct tl_table *t, *t2;
+    struct tl_error err;
+    Talus__TableDesc pb2;
+    (void)state;
+
+    tl_arena_init(&ar);
+    Talus__TableDesc *pb = make_desc(&ar);
+    Talus__IndexDesc d[2];
+    Talus__IndexDesc *dp[2] = {&d[0], &d[1]};
+    uint32_t cols0[1] = {3}, cols1[2] = {2, 0};
+    talus__index_desc__init(&d[0]);
+    talus__index_desc__init(&d[1]);
+    d[0].id = 2;
+    d[0].name = "t_d_idx";
+    d[0].n_columns = 1;
+    d[0].columns = cols0;
+    d[1].id = 5;
+    d[1].name = "t_c_a_key";
+    d[1].n_columns = 2;
+    d[1].columns = cols1;
+    d[1].has_unique = d[1].unique = true;
+    d[1].has_state = true;
+    d[1].state = TL_INDEX_VALID;
+    d[1].has_valid_ts = true;
+    d[1].valid_ts = 77;
+    pb->n_indexes = 2;
+    pb->indexes = dp;
+    pb->has_next_index_id = true;
+    pb->next_index_id = 6;
+    assert_int_equal(tl_table_from_proto(pb, &t, &err), 0);
+    assert_int_equal(t->n_indexes, 2);
+    assert_int_equal(t->next_index_id, 6);
+    tl_table_to_proto(t, &ar, &pb2);
+    assert_int_equal(tl_table_from_proto(&pb2, &t2, &err), 0);
+    assert_int_equal(t2->n_indexes, 2);
+    assert_string_equal(t2->indexes[1].name, "t_c_a_key");
+    assert_true(t2->indexes[1].unique);
+    assert_int_equal(t2->indexes[1].state, TL_INDEX_VALID);
+    assert_int_equal(t2->indexes[1].valid_ts, 77);
+    assert_int_equal(t2->indexes[1].cols[0], 2);
+    assert_ptr_equal(tl_table_find_index(t2, "t_d_idx"), &t2->indexes[0]);
+    assert_ptr_equal(tl_table_index_by_id(t2, 5), &t2->indexes[1]);
+    assert_null(tl_table_find_index(t2, "t_pkey"));
+    struct tl_table *t3 = tl_table_copy(t2);
+    assert_int_equal(t3->n_indexes, 2);
+    tl_table_destroy(t3);
+    tl_table_destroy(t2);
+
+    /* id 1 is the primary key's; a column past the table's is refused */
+    d[0].id = 1;
+    assert_int_equal(tl_table_from_proto(pb, &t2, &err), TL_EPROTO);
+    d[0].id = 2;
+    cols0[0] = 9;
+    assert_int_equal(tl_table_from_proto(pb, &t2, &err), TL_EPROTO);
+    cols0[0] = 3;
+
+    struct tl_value row[4] = {
+        tl_value_int(TL_TYPE_INT8, 1), tl_value_text(TL_TYPE_TEXT, "x", 1),
+        tl_value_text(TL_TYPE_VARCHAR, "c", 1), tl_value_float(1.5)};
+    struct tl_buf rk, k, want;
+    tl_buf_init(&rk);
+    tl_buf_init(&k);
+    tl_buf_init(&want);
+    tl_table_row_key(t, row, &rk);
+    /* plain: prefix(42, 2) | d | a b */
+    tl_index_key(t, &t->indexes[0], row, rk.data, rk.len, &k);
+    tl_key_encode_prefix(&want, 42, 2);
+    tl_key_encode_value(&want, &row[3]);
+    tl_buf_append(&want, rk.data + TL_KEY_PREFIX_LEN,
+                  rk.len - TL_KEY_PREFIX_LEN);
+    assert_int_equal(k.len, want.len);
+    assert_memory_equal(k.data, want.data, k.len);
+    /* unique: prefix(42, 5) | c a, and with a NULL the key too */
+    assert_true(tl_index_unique_key(&t->indexes[1], row));
+    tl_buf_reset(&k);
+    tl_buf_reset(&want);
+    tl_index_key(t, &t->indexes[1], row, rk.data, rk.len, &k);
+    tl_key_encode_prefix(&want, 42, 5);
+    tl_key_encode_value(&want, &row[2]);
+    tl_key_encode_value(&want, &row[0]);
+    assert_int_equal(k.len, want.len);
+    assert_memory_equal(k.data, want.data, k.len);
+    struct tl_value nulled[4];
+    memcpy(nulled, row, sizeof(row));
+    nulled[2] = tl_value_null(TL_TYPE_VARCHAR);
+    assert_false(tl_index_unique_key(&t->indexes[1], nulled));
+
+    /* INSERT: two PUTs, the unique one ABSENT */
+    Talus__Mutation *m[8];
+    uint32_t which[8];
+    size_t n = 0;
+    tl_index_mutations(t, NULL, NULL, 0, row, rk.data, rk.len, &ar, m, which,
+                       &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(m[0]->kind, TALUS__MUTATION__KIND__PUT);
+    assert_int_equal(m[0]->cond, TALUS__MUTATION__COND__NONE);
+    assert_int_equal(m[1]->cond, TALUS__MUTATION__COND__ABSENT);
+    assert_int_equal(which[1], 1);
+    assert_int_equal(m[1]->value.len, rk.len);
+    assert_memory_equal(m[1]->value.data, rk.data, rk.len);
+    /* UPDATE of d only: the plain entry moves, the unique one stays */
+    struct tl_value upd[4];
+    memcpy(upd, row, sizeof(row));
+    upd[3] = tl_value_float(2.5);
+    n = 0;
+    tl_index_mutations(t, row, rk.data, rk.len, upd, rk.data, rk.len, &ar, m,
+                       which, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(m[0]->kind, TALUS__MUTATION__KIND__DELETE);
+    assert_int_equal(m[1]->kind, TALUS__MUTATION__KIND__PUT);
+    assert_int_equal(which[0], 0);
+    assert_int_equal(which[1], 0);
+    /* DELETE: both entries go */
+    n = 0;
+    tl_index_mutations(t, row, rk.data, rk.len, NULL, NULL, 0, &ar, m, which,
+                       &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(m[0]->kind, TALUS__MUTATION__KIND__DELETE);
+    assert_int_equal(m[1]->kind, TALUS__MUTATION__KIND__DELETE);
+
+    assert_int_equal(tl_index_dup_error(t, &t->indexes[1], row, false, &err),
+                     TL_EDUPKEY);
+    assert_string_equal(err.message, "duplicate key value violates unique "
+                                     "constraint \"t_c_a_key\"");
+    assert_string_equal(err.detail, "Key (c, a)=(c, 1) already exists.");
+    assert_string_equal(err.table, "t");
+    assert_string_equal(err.constraint, "t_c_a_key");
+    tl_index_dup_error(t, &t->indexes[1], row, true, &err);
+    assert_string_equal(err.message,
+                        "could not create unique index \"t_c_a_key\"");
+    assert_string_equal(err.detail, "Key (c, a)=(c, 1) is duplicated.");
+
+    tl_buf_close(&rk);
+    tl_buf_close(&k);
+    tl_buf_close(&want);
+    tl_table_destroy(t);
+    tl_arena_close(&ar);
+}
+
 int
 main(void)
 {
@@ -421,6 +569,7 @@ main(void)
         cmocka_unit_test(test_proto_invalid),
         cmocka_unit_test(test_row_key),
         cmocka_unit_test(test_dup_key_error),
+        cmocka_unit_test(test_secondary_indexes),
         cmocka_unit_test(test_not_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
