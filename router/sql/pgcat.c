@@ -706,30 +706,146 @@ pgcat_typmod(uint8_t type, int32_t typmod)
 }
 
 const char *
-pgcat_index_def(struct tl_arena *a, const struct tl_table *t)
+pgcat_quote_ident(struct tl_arena *a, const char *name)
+{
+    bool safe = (name[0] >= 'a' && name[0] <= 'z') || name[0] == '_';
+    for (const char *p = name; safe && *p != '\0'; p++)
+        safe =
+            (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+    if (safe) {
+        /* A keyword other than an unreserved one needs quotes too, as
+         * PostgreSQL's quote_identifier() gives them. */
+        PgQueryScanResult sr = pg_query_scan(name);
+        if (sr.error == NULL) {
+            PgQuery__ScanResult *scan = pg_query__scan_result__unpack(
+                NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+            if (scan != NULL && scan->n_tokens == 1 &&
+                scan->tokens[0]->keyword_kind !=
+                    PG_QUERY__KEYWORD_KIND__NO_KEYWORD &&
+                scan->tokens[0]->keyword_kind !=
+                    PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD)
+                safe = false;
+            if (scan != NULL)
+                pg_query__scan_result__free_unpacked(scan, NULL);
+        }
+        pg_query_free_scan_result(sr);
+    }
+    if (safe)
+        return name;
+    struct tl_buf b;
+    tl_buf_init(&b);
+    tl_buf_append_u8(&b, '"');
+    for (const char *p = name; *p != '\0'; p++) {
+        if (*p == '"')
+            tl_buf_append_u8(&b, '"');
+        tl_buf_append_u8(&b, (uint8_t)*p);
+    }
+    tl_buf_append_u8(&b, '"');
+    char *s = tl_arena_strndup(a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return s;
+}
+
+const char *
+pgcat_index_def(struct tl_arena *a, const struct pgcat_index *ix, bool pretty)
 {
     struct tl_buf b;
     tl_buf_init(&b);
-    tl_buf_printf(&b, "CREATE UNIQUE INDEX %s_pkey ON public.%s USING btree (",
-                  t->name, t->name);
-    for (uint32_t i = 0; i < t->n_pk; i++)
-        tl_buf_printf(&b, "%s%s", i ? ", " : "", t->columns[t->pk[i]].name);
+    tl_buf_printf(&b, "CREATE %sINDEX %s ON %s%s USING btree (",
+                  ix->unique ? "UNIQUE " : "", pgcat_quote_ident(a, ix->name),
+                  pretty ? "" : "public.", pgcat_quote_ident(a, ix->t->name));
+    for (uint32_t i = 0; i < ix->n_cols; i++)
+        tl_buf_printf(&b, "%s%s", i ? ", " : "",
+                      pgcat_quote_ident(a, ix->t->columns[ix->cols[i]].name));
     tl_buf_printf(&b, ")");
     char *s = tl_arena_strndup(a, (const char *)b.data, b.len);
     tl_buf_close(&b);
     return s;
 }
 
+int64_t
+pgcat_index_oid(const struct tl_table *t, const struct tl_index *ix)
+{
+    if (ix == NULL)
+        return (int64_t)pgcat_table_oid(t) + 1;
+    return PGCAT_INDEX_OID_BASE + PGCAT_INDEX_OID_STRIDE * (int64_t)t->id +
+           ix->id;
+}
+
+static size_t build_indexes(struct pgcat *cat, struct pgcat_index **out);
+
+size_t
+pgcat_indexes(struct pgcat *cat, struct pgcat_index **out)
+{
+    if (cat->idxs == NULL)
+        cat->n_idxs = build_indexes(cat, &cat->idxs);
+    *out = cat->idxs;
+    return cat->n_idxs;
+}
+
+/* The index list of @cat, in the statement arena. */
+static size_t
+build_indexes(struct pgcat *cat, struct pgcat_index **out)
+{
+    struct tl_arena *a = cat->st->a;
+    size_t n = 0;
+    for (size_t i = 0; i < cat->n_tables; i++)
+        n += pgcat_has_pk(cat->tables[i]) + cat->tables[i]->n_indexes;
+    struct pgcat_index *v = tl_arena_calloc(a, (n + 1) * sizeof(*v));
+    size_t k = 0;
+    for (size_t i = 0; i < cat->n_tables; i++) {
+        const struct tl_table *t = cat->tables[i];
+        if (pgcat_has_pk(t)) {
+            v[k].t = t;
+            v[k].oid = pgcat_index_oid(t, NULL);
+            v[k].name = tl_arena_printf(a, "%s_pkey", t->name);
+            v[k].unique = true;
+            v[k].primary = true;
+            v[k].valid = true;
+            v[k].n_cols = t->n_pk;
+            v[k].cols = t->pk;
+            k++;
+        }
+        for (uint32_t j = 0; j < t->n_indexes; j++) {
+            const struct tl_index *ix = &t->indexes[j];
+            v[k].t = t;
+            v[k].ix = ix;
+            v[k].oid = pgcat_index_oid(t, ix);
+            v[k].name = ix->name;
+            v[k].unique = ix->unique;
+            v[k].valid = ix->state == TL_INDEX_VALID;
+            v[k].n_cols = ix->n_cols;
+            v[k].cols = ix->cols;
+            k++;
+        }
+    }
+    *out = v;
+    return k;
+}
+
+const struct pgcat_index *
+pgcat_index_by_oid(struct pgcat *cat, int64_t oid)
+{
+    struct pgcat_index *v;
+    size_t n = pgcat_indexes(cat, &v);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].oid == oid)
+            return &v[i];
+    return NULL;
+}
+
+/* The index's key columns as attnums: int2vector text ("1 3") when
+ * @vector, else int2[] text ("{1,3}"). */
 static const char *
-pk_key_array(struct tl_arena *a, const struct tl_table *t, bool vector)
+index_key_array(struct tl_arena *a, const struct pgcat_index *ix, bool vector)
 {
     struct tl_buf b;
     tl_buf_init(&b);
     if (!vector)
         tl_buf_append_u8(&b, '{');
-    for (uint32_t i = 0; i < t->n_pk; i++)
+    for (uint32_t i = 0; i < ix->n_cols; i++)
         tl_buf_printf(&b, "%s%d", i ? (vector ? " " : ",") : "",
-                      pgcat_attnum(t, t->pk[i]));
+                      pgcat_attnum(ix->t, ix->cols[i]));
     if (!vector)
         tl_buf_append_u8(&b, '}');
     char *s = tl_arena_strndup(a, (const char *)b.data, b.len);
@@ -737,11 +853,106 @@ pk_key_array(struct tl_arena *a, const struct tl_table *t, bool vector)
     return s;
 }
 
+/* The default btree operator class of type @t (pg_opclass OIDs of
+ * PostgreSQL 15; varchar indexes with text_ops), 0 for json, which has
+ * none. */
+static uint32_t
+btree_opclass(uint8_t t)
+{
+    switch (t) {
+    case TL_TYPE_BOOL:
+        return 10003; /* bool_ops */
+    case TL_TYPE_INT2:
+        return 1979; /* int2_ops */
+    case TL_TYPE_INT4:
+        return 1978; /* int4_ops */
+    case TL_TYPE_INT8:
+        return 3124; /* int8_ops */
+    case TL_TYPE_FLOAT4:
+        return 10012; /* float4_ops */
+    case TL_TYPE_FLOAT8:
+        return 3123; /* float8_ops */
+    case TL_TYPE_NUMERIC:
+        return 3125; /* numeric_ops */
+    case TL_TYPE_TEXT:
+    case TL_TYPE_VARCHAR:
+        return 3126; /* text_ops */
+    case TL_TYPE_BPCHAR:
+        return 10004; /* bpchar_ops */
+    case TL_TYPE_TIMESTAMPTZ:
+        return 3127; /* timestamptz_ops */
+    case TL_TYPE_TIMESTAMP:
+        return 3128; /* timestamp_ops */
+    case TL_TYPE_DATE:
+        return 3122; /* date_ops */
+    case TL_TYPE_UUID:
+        return 10065; /* uuid_ops */
+    case TL_TYPE_BYTEA:
+        return 10006; /* bytea_ops */
+    case TL_TYPE_INTERVAL:
+        return 10022; /* interval_ops */
+    case TL_TYPE_JSONB:
+        return 10088; /* jsonb_ops */
+    default:
+        return 0;
+    }
+}
+
+/* pg_index.indclass, indcollation or indoption of @ix as oidvector or
+ * int2vector text: per key column its default btree operator class, its
+ * collation (100, "default", for the string types) or 0 (ASC NULLS
+ * LAST, the only order Talus indexes have). */
+static const char *
+index_vector(struct tl_arena *a, const struct pgcat_index *ix, char what)
+{
+    struct tl_buf b;
+    tl_buf_init(&b);
+    for (uint32_t i = 0; i < ix->n_cols; i++) {
+        uint8_t type = ix->t->columns[ix->cols[i]].type;
+        uint32_t v = what == 'c'   ? btree_opclass(type)
+                     : what == 'l' ? (tl_type_is_text(type) ? 100 : 0)
+                                   : 0;
+        tl_buf_printf(&b, "%s%u", i ? " " : "", v);
+    }
+    char *s = tl_arena_strndup(a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return s;
+}
+
+/* Whether @t has any index (pg_class.relhasindex). */
+static bool
+has_index(const struct tl_table *t)
+{
+    return pgcat_has_pk(t) || t->n_indexes > 0;
+}
+
+/* pg_class row of index @ix, as PostgreSQL 15 shows a fresh one. */
+static void
+class_index_row(struct rows *r, const struct pgcat_index *ix)
+{
+    struct tl_value *row = new_row(r);
+    set_int(r, row, "oid", ix->oid);
+    set_text(r, row, "relname", ix->name);
+    set_int(r, row, "relnamespace", PGCAT_NS_PUBLIC);
+    set_int(r, row, "relowner", PGCAT_ROLE_BOOTSTRAP);
+    set_int(r, row, "relam", PGCAT_AM_BTREE);
+    set_int(r, row, "relfilenode", ix->oid);
+    set_int(r, row, "relpages", 1);
+    row[col(r, "reltuples")] = tl_value_float4(0);
+    set_text(r, row, "relpersistence", "p");
+    set_text(r, row, "relkind", "i");
+    set_int(r, row, "relnatts", ix->n_cols);
+    set_bool(r, row, "relispopulated", true);
+    set_text(r, row, "relreplident", "n");
+}
+
 static void
 gen_class(struct pgcat *cat, struct rows *r)
 {
     struct pgcat_rel *rels;
     size_t n = pgcat_relations(cat, &rels);
+    struct pgcat_index *idx;
+    size_t n_idx = pgcat_indexes(cat, &idx), k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct pgcat_rel *rl = &rels[i];
         struct tl_value *row = new_row(r);
@@ -753,28 +964,15 @@ gen_class(struct pgcat *cat, struct rows *r)
         set_int(r, row, "relam", rl->kind == 'r' ? 2 : 0);
         set_int(r, row, "relfilenode", rl->user ? rl->oid : 0);
         row[col(r, "reltuples")] = tl_value_float4(-1);
-        set_bool(r, row, "relhasindex", rl->user && pgcat_has_pk(rl->t));
+        set_bool(r, row, "relhasindex", rl->user && has_index(rl->t));
         set_text(r, row, "relpersistence", "p");
         set_text(r, row, "relkind", rl->kind == 'r' ? "r" : "v");
         set_int(r, row, "relnatts", visible_columns(rl->t));
         set_bool(r, row, "relispopulated", true);
         set_text(r, row, "relreplident", rl->kind == 'r' ? "d" : "n");
-        if (!rl->user || !pgcat_has_pk(rl->t))
-            continue;
-        row = new_row(r);
-        set_int(r, row, "oid", rl->oid + 1);
-        set_text(r, row, "relname",
-                 tl_arena_printf(r->a, "%s_pkey", rl->t->name));
-        set_int(r, row, "relnamespace", rl->nsp);
-        set_int(r, row, "relowner", PGCAT_ROLE_BOOTSTRAP);
-        set_int(r, row, "relam", 403);
-        set_int(r, row, "relfilenode", rl->oid + 1);
-        row[col(r, "reltuples")] = tl_value_float4(-1);
-        set_text(r, row, "relpersistence", "p");
-        set_text(r, row, "relkind", "i");
-        set_int(r, row, "relnatts", rl->t->n_pk);
-        set_bool(r, row, "relispopulated", true);
-        set_text(r, row, "relreplident", "n");
+        /* The index list follows the user tables' order. */
+        for (; rl->user && k < n_idx && idx[k].t == rl->t; k++)
+            class_index_row(r, &idx[k]);
     }
 }
 
@@ -852,10 +1050,28 @@ gen_depend(struct pgcat *cat, struct rows *r)
         set_text(r, row, "deptype",
                  t->columns[c].identity != TL_IDENTITY_NONE ? "i" : "a");
     }
+    struct pgcat_index *idx;
+    size_t n = pgcat_indexes(cat, &idx);
+    for (size_t i = 0; i < n; i++) {
+        const struct pgcat_index *ix = &idx[i];
+        uint32_t toid = pgcat_table_oid(ix->t);
+        /* A primary key index belongs to its constraint, a plain index to
+         * each of its columns (auto: dropping one drops the index). */
+        for (uint32_t k = 0; k < (ix->primary ? 1 : ix->n_cols); k++) {
+            struct tl_value *row = new_row(r);
+            set_int(r, row, "classid", 1259);
+            set_int(r, row, "objid", ix->oid);
+            set_int(r, row, "refclassid", ix->primary ? 2606 : 1259);
+            set_int(r, row, "refobjid", ix->primary ? toid + 2 : toid);
+            set_int(r, row, "refobjsubid",
+                    ix->primary ? 0 : pgcat_attnum(ix->t, ix->cols[k]));
+            set_text(r, row, "deptype", ix->primary ? "i" : "a");
+        }
+    }
 }
 
 static void
-attribute_row(struct rows *r, uint32_t relid, const struct tl_column *c,
+attribute_row(struct rows *r, int64_t relid, const struct tl_column *c,
               int attnum, bool has_def)
 {
     struct tl_value *row = new_row(r);
@@ -886,24 +1102,28 @@ attribute_row(struct rows *r, uint32_t relid, const struct tl_column *c,
     set_int(r, row, "attcollation", tl_type_is_text(c->type) ? 100 : 0);
 }
 
+/* An index's columns are named after the table columns they hold, with
+ * attnums 1..n, never NOT NULL (PostgreSQL's index attributes). */
 static void
 gen_attribute(struct pgcat *cat, struct rows *r)
 {
     struct pgcat_rel *rels;
     size_t n = pgcat_relations(cat, &rels);
+    struct pgcat_index *idx;
+    size_t n_idx = pgcat_indexes(cat, &idx), j = 0;
     for (size_t i = 0; i < n; i++) {
         const struct tl_table *t = rels[i].t;
         for (uint32_t c = 0; c < t->n_columns; c++)
             if (!t->columns[c].hidden)
                 attribute_row(r, rels[i].oid, &t->columns[c],
                               pgcat_attnum(t, c), has_default(&t->columns[c]));
-        if (!rels[i].user || !pgcat_has_pk(t))
-            continue;
-        for (uint32_t k = 0; k < t->n_pk; k++) {
-            struct tl_column ic = t->columns[t->pk[k]];
-            ic.not_null = false;
-            ic.identity = TL_IDENTITY_NONE;
-            attribute_row(r, rels[i].oid + 1, &ic, (int)k + 1, false);
+        for (; rels[i].user && j < n_idx && idx[j].t == t; j++) {
+            for (uint32_t k = 0; k < idx[j].n_cols; k++) {
+                struct tl_column ic = t->columns[idx[j].cols[k]];
+                ic.not_null = false;
+                ic.identity = TL_IDENTITY_NONE;
+                attribute_row(r, idx[j].oid, &ic, (int)k + 1, false);
+            }
         }
     }
 }
@@ -1047,26 +1267,31 @@ gen_namespace(struct pgcat *cat, struct rows *r)
     }
 }
 
+/* indisready and indislive always: a building index is maintained by
+ * every write (PostgreSQL's state between the phases of CREATE INDEX
+ * CONCURRENTLY), only not yet valid. */
 static void
 gen_index(struct pgcat *cat, struct rows *r)
 {
-    for (size_t i = 0; i < cat->n_tables; i++) {
-        const struct tl_table *t = cat->tables[i];
-        if (!pgcat_has_pk(t))
-            continue;
-        uint32_t oid = pgcat_table_oid(t);
+    struct pgcat_index *idx;
+    size_t n = pgcat_indexes(cat, &idx);
+    for (size_t i = 0; i < n; i++) {
+        const struct pgcat_index *ix = &idx[i];
         struct tl_value *row = new_row(r);
-        set_int(r, row, "indexrelid", oid + 1);
-        set_int(r, row, "indrelid", oid);
-        set_int(r, row, "indnatts", t->n_pk);
-        set_int(r, row, "indnkeyatts", t->n_pk);
-        set_bool(r, row, "indisunique", true);
-        set_bool(r, row, "indisprimary", true);
+        set_int(r, row, "indexrelid", ix->oid);
+        set_int(r, row, "indrelid", pgcat_table_oid(ix->t));
+        set_int(r, row, "indnatts", ix->n_cols);
+        set_int(r, row, "indnkeyatts", ix->n_cols);
+        set_bool(r, row, "indisunique", ix->unique);
+        set_bool(r, row, "indisprimary", ix->primary);
         set_bool(r, row, "indimmediate", true);
-        set_bool(r, row, "indisvalid", true);
+        set_bool(r, row, "indisvalid", ix->valid);
         set_bool(r, row, "indisready", true);
         set_bool(r, row, "indislive", true);
-        set_text(r, row, "indkey", pk_key_array(r->a, t, true));
+        set_text(r, row, "indkey", index_key_array(r->a, ix, true));
+        set_text(r, row, "indcollation", index_vector(r->a, ix, 'l'));
+        set_text(r, row, "indclass", index_vector(r->a, ix, 'c'));
+        set_text(r, row, "indoption", index_vector(r->a, ix, 'o'));
     }
 }
 
@@ -1091,7 +1316,8 @@ gen_constraint(struct pgcat *cat, struct rows *r)
         set_text(r, row, "confmatchtype", " ");
         set_bool(r, row, "conislocal", true);
         set_bool(r, row, "connoinherit", true);
-        set_text(r, row, "conkey", pk_key_array(r->a, t, false));
+        struct pgcat_index pk = {.t = t, .n_cols = t->n_pk, .cols = t->pk};
+        set_text(r, row, "conkey", index_key_array(r->a, &pk, false));
     }
 }
 
@@ -1278,24 +1504,22 @@ gen_tables(struct pgcat *cat, struct rows *r)
         set_text(r, row, "tablename", rels[i].t->name);
         set_text(r, row, "tableowner", cat->user);
         set_null(r, row, "tablespace");
-        set_bool(r, row, "hasindexes", rels[i].user && pgcat_has_pk(rels[i].t));
+        set_bool(r, row, "hasindexes", rels[i].user && has_index(rels[i].t));
     }
 }
 
 static void
 gen_indexes(struct pgcat *cat, struct rows *r)
 {
-    for (size_t i = 0; i < cat->n_tables; i++) {
-        const struct tl_table *t = cat->tables[i];
-        if (!pgcat_has_pk(t))
-            continue;
+    struct pgcat_index *idx;
+    size_t n = pgcat_indexes(cat, &idx);
+    for (size_t i = 0; i < n; i++) {
         struct tl_value *row = new_row(r);
         set_text(r, row, "schemaname", "public");
-        set_text(r, row, "tablename", t->name);
-        set_text(r, row, "indexname",
-                 tl_arena_printf(r->a, "%s_pkey", t->name));
+        set_text(r, row, "tablename", idx[i].t->name);
+        set_text(r, row, "indexname", idx[i].name);
         set_null(r, row, "tablespace");
-        set_text(r, row, "indexdef", pgcat_index_def(r->a, t));
+        set_text(r, row, "indexdef", pgcat_index_def(r->a, &idx[i], false));
     }
 }
 

@@ -5,8 +5,19 @@
  *
  * OIDs follow PostgreSQL where tools know them (namespaces pg_catalog 11
  * and public 2200, type OIDs, access methods heap 2 and btree 403, the
- * bootstrap role 10); a user table with id N is relation 16384 + 4N, its
- * primary key index 16384 + 4N + 1 and that constraint 16384 + 4N + 2.
+ * bootstrap role 10). User objects:
+ *   a table or sequence with id N (one counter)  16384 + 4N
+ *   table N's primary key index                  16384 + 4N + 1
+ *   its PRIMARY KEY constraint                   16384 + 4N + 2
+ *   its row type (pg_class.reltype)              16384 + 4N + 3
+ *   table N's secondary index with id I (2, ...) 2^31 + 4096N + I
+ * Secondary indexes take their own range so that index ids, which grow
+ * with every CREATE INDEX of a table, never reach another table's OIDs:
+ * tables and sequences stay below 2^31 while N < 2^29 - 4096, and index
+ * OIDs fit in 32 bits while N < 2^19 and are distinct while I < 4096
+ * (past that they are still computed in 64 bits, as the catalog columns
+ * are: never a table's OID, but index 4096 + i of table N would share
+ * index i of table N + 1's).
  * Columns of PostgreSQL's types oid, xid, regproc are bigint here, name
  * and "char" are text, and arrays (int2vector, oidvector, aclitem[],
  * text[], ...) are text in PostgreSQL's array output form ("{a,b}"): the
@@ -28,6 +39,7 @@
 
 struct sql_stmt;
 struct pgcat_rel;
+struct pgcat_index;
 
 /* The virtual tables there are (pgcat_find() numbers them below it). */
 #define PGCAT_MAX_TABLES 64
@@ -40,6 +52,9 @@ struct pgcat_rel;
 #define PGCAT_ROLE_DATABASE_OWNER 6171
 #define PGCAT_DATABASE_OID 5
 #define PGCAT_USER_OID_BASE 16384
+#define PGCAT_INDEX_OID_BASE 2147483648LL /* 2^31 */
+#define PGCAT_INDEX_OID_STRIDE 4096       /* OIDs per table */
+#define PGCAT_AM_BTREE 403
 
 /* The snapshot a statement reads: the user tables and the session's
  * identity. */
@@ -52,6 +67,8 @@ struct pgcat {
     size_t n_seqs;
     struct pgcat_rel *rels; /* every relation (pgcat_relations()) */
     size_t n_rels;
+    struct pgcat_index *idxs; /* every index (pgcat_indexes()) */
+    size_t n_idxs;
     const char *user;
     const char *database;
     struct sql_stmt *st;
@@ -95,6 +112,32 @@ struct pgcat_rel {
  * @cat, built once per statement in its arena); returns how many. Cannot
  * fail. */
 size_t pgcat_relations(struct pgcat *cat, struct pgcat_rel **out);
+/* An index pg_class shows: a table's declared primary key (ix NULL) or
+ * one of its secondary indexes (CREATE INDEX). Everything is borrowed
+ * from the snapshot (struct pgcat) or its arena. */
+struct pgcat_index {
+    const struct tl_table *t;
+    const struct tl_index *ix; /* NULL: the primary key */
+    int64_t oid;               /* pgcat_index_oid() */
+    const char *name;          /* "<table>_pkey" or the index's name */
+    bool unique;
+    bool primary;
+    bool valid;           /* pg_index.indisvalid: usable by reads */
+    uint32_t n_cols;      /* key columns */
+    const uint32_t *cols; /* column indexes of t, in key order */
+};
+
+/** The OID of @t's index @ix (NULL: its primary key index), as the
+ * header comment lays OIDs out. Cannot fail. */
+int64_t pgcat_index_oid(const struct tl_table *t, const struct tl_index *ix);
+/** Every index of the user tables of @cat into *@out (borrowed from @cat,
+ * built once per statement in its arena): per table, in the order of
+ * cat->tables, its primary key (when declared) then its secondary indexes
+ * in creation order. Returns how many. Cannot fail. */
+size_t pgcat_indexes(struct pgcat *cat, struct pgcat_index **out);
+/** The index whose OID is @oid, or NULL. Borrowed from @cat. */
+const struct pgcat_index *pgcat_index_by_oid(struct pgcat *cat, int64_t oid);
+
 /** The name of namespace @nsp ("public" for any unknown one). */
 const char *pgcat_nsp_name(uint32_t nsp);
 /** The namespace OID of @schema (public for any unknown one). */
@@ -110,8 +153,18 @@ int pgcat_attnum(const struct tl_table *t, uint32_t c);
 /** Column @c's DEFAULT as pg_get_expr() shows it ('x'::text), in @a. */
 const char *pgcat_default_display(struct tl_arena *a,
                                   const struct tl_column *c);
-/** "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)" in @a. */
-const char *pgcat_index_def(struct tl_arena *a, const struct tl_table *t);
+/** pg_get_indexdef() of @ix in @a: "CREATE UNIQUE INDEX t_pkey ON
+ * public.t USING btree (id)", "CREATE INDEX t_a_b_idx ON public.t USING
+ * btree (a, b)"; names quoted as pgcat_quote_ident() does. @pretty leaves
+ * the table unqualified (it is always visible). Cannot fail. */
+const char *pgcat_index_def(struct tl_arena *a, const struct pgcat_index *ix,
+                            bool pretty);
+/** @name as an SQL identifier in @a: as it is when it is made of lower
+ * case letters, digits and underscores and does not start with a digit,
+ * else double-quoted with inner quotes doubled (PostgreSQL's
+ * quote_identifier, which also quotes reserved keywords: those are left
+ * bare here). Cannot fail. */
+const char *pgcat_quote_ident(struct tl_arena *a, const char *name);
 
 /* Arrays in their text form. */
 

@@ -57,21 +57,16 @@ find_seq_oid(const struct pgcat *cat, int64_t oid)
     return NULL;
 }
 
+/* The relation (table or view) whose OID is @oid, or NULL; indexes are
+ * pgcat_index_by_oid()'s. */
 static const struct pgcat_rel *
-find_rel_oid(struct pgcat *cat, struct tl_arena *a, int64_t oid, bool *is_index)
+find_rel_oid(struct pgcat *cat, int64_t oid)
 {
     struct pgcat_rel *rels;
     size_t n = pgcat_relations(cat, &rels);
-    for (size_t i = 0; i < n; i++) {
-        if (rels[i].oid == oid) {
-            *is_index = false;
+    for (size_t i = 0; i < n; i++)
+        if (rels[i].oid == oid)
             return &rels[i];
-        }
-        if (rels[i].user && pgcat_has_pk(rels[i].t) && rels[i].oid + 1 == oid) {
-            *is_index = true;
-            return &rels[i];
-        }
-    }
     return NULL;
 }
 
@@ -96,11 +91,11 @@ static int
 fn_table_visible(struct pgcat *cat, const struct tl_value *args, uint32_t n,
                  struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
-    (void)n, (void)err;
-    bool is_index;
-    const struct pgcat_rel *rl = find_rel_oid(cat, a, args[0].u.i, &is_index);
+    (void)n, (void)a, (void)err;
+    const struct pgcat_rel *rl = find_rel_oid(cat, args[0].u.i);
     *out = tl_value_bool((rl != NULL && (rl->nsp == PGCAT_NS_PUBLIC ||
                                          rl->nsp == PGCAT_NS_PG_CATALOG)) ||
+                         pgcat_index_by_oid(cat, args[0].u.i) != NULL ||
                          find_seq_oid(cat, args[0].u.i) != NULL);
     return 0;
 }
@@ -200,47 +195,53 @@ fn_get_expr(struct pgcat *cat, const struct tl_value *args, uint32_t n,
     return 0;
 }
 
+/* pg_get_indexdef(index [, column, pretty]): the CREATE INDEX (pretty:
+ * with the table unqualified), or with a column number > 0 that key
+ * column's name quoted as an identifier ('' past the last); NULL for an
+ * OID that is no index. */
 static int
 fn_indexdef(struct pgcat *cat, const struct tl_value *args, uint32_t n,
             struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     (void)err;
-    bool is_index;
-    const struct pgcat_rel *rl = find_rel_oid(cat, a, args[0].u.i, &is_index);
-    if (rl == NULL || !is_index) {
+    const struct pgcat_index *ix = pgcat_index_by_oid(cat, args[0].u.i);
+    if (ix == NULL) {
         *out = tl_value_null(TL_TYPE_TEXT);
         return 0;
     }
     int64_t column = n > 1 && !args[1].is_null ? args[1].u.i : 0;
+    bool pretty = n > 2 && !args[2].is_null && args[2].u.b;
     if (column > 0) {
-        *out = text_value(a, column <= rl->t->n_pk
-                                 ? rl->t->columns[rl->t->pk[column - 1]].name
-                                 : NULL);
+        *out = text_value(
+            a, column <= ix->n_cols
+                   ? pgcat_quote_ident(
+                         a, ix->t->columns[ix->cols[column - 1]].name)
+                   : "");
         return 0;
     }
-    *out = text_value(a, pgcat_index_def(a, rl->t));
+    *out = text_value(a, pgcat_index_def(a, ix, pretty));
     return 0;
 }
 
+/* pg_get_constraintdef: the only constraints are primary keys, whose OID
+ * is their index's plus one. */
 static int
 fn_constraintdef(struct pgcat *cat, const struct tl_value *args, uint32_t n,
                  struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     (void)n;
     (void)err;
-    bool is_index;
-    const struct pgcat_rel *rl =
-        find_rel_oid(cat, a, args[0].u.i - 1, &is_index);
-    if (rl == NULL || !is_index) {
+    const struct pgcat_index *ix = pgcat_index_by_oid(cat, args[0].u.i - 1);
+    if (ix == NULL || !ix->primary) {
         *out = tl_value_null(TL_TYPE_TEXT);
         return 0;
     }
     struct tl_buf b;
     tl_buf_init(&b);
     tl_buf_printf(&b, "PRIMARY KEY (");
-    for (uint32_t k = 0; k < rl->t->n_pk; k++)
+    for (uint32_t k = 0; k < ix->n_cols; k++)
         tl_buf_printf(&b, "%s%s", k ? ", " : "",
-                      rl->t->columns[rl->t->pk[k]].name);
+                      pgcat_quote_ident(a, ix->t->columns[ix->cols[k]].name));
     tl_buf_printf(&b, ")");
     *out = tl_value_text_dup(a, TL_TYPE_TEXT, b.data, b.len);
     tl_buf_close(&b);
@@ -263,27 +264,12 @@ fn_quote_ident(struct pgcat *cat, const struct tl_value *args, uint32_t n,
                struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     (void)cat, (void)n, (void)err;
-    const char *s = args[0].u.s.p;
-    size_t len = args[0].u.s.len;
-    bool safe = len > 0 && ((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_');
-    for (size_t i = 0; safe && i < len; i++)
-        safe = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-               s[i] == '_';
-    if (safe) {
+    const char *s = tl_arena_strndup(a, args[0].u.s.p, args[0].u.s.len);
+    const char *q = pgcat_quote_ident(a, s);
+    if (q == s)
         *out = args[0];
-        return 0;
-    }
-    struct tl_buf b;
-    tl_buf_init(&b);
-    tl_buf_append_u8(&b, '"');
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
-            tl_buf_append_u8(&b, '"');
-        tl_buf_append_u8(&b, (uint8_t)s[i]);
-    }
-    tl_buf_append_u8(&b, '"');
-    *out = tl_value_text_dup(a, TL_TYPE_TEXT, b.data, b.len);
-    tl_buf_close(&b);
+    else
+        *out = text_value(a, q);
     return 0;
 }
 
@@ -522,13 +508,14 @@ fn_regclass_out(struct pgcat *cat, const struct tl_value *args, uint32_t n,
                 struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
     (void)n, (void)err;
-    bool is_index;
-    const struct pgcat_rel *rl = find_rel_oid(cat, a, args[0].u.i, &is_index);
-    if (rl == NULL)
+    const struct pgcat_rel *rl = find_rel_oid(cat, args[0].u.i);
+    const struct pgcat_index *ix =
+        rl == NULL ? pgcat_index_by_oid(cat, args[0].u.i) : NULL;
+    if (ix != NULL)
+        *out = text_value(a, ix->name);
+    else if (rl == NULL)
         *out =
             text_value(a, tl_arena_printf(a, "%lld", (long long)args[0].u.i));
-    else if (is_index)
-        *out = text_value(a, tl_arena_printf(a, "%s_pkey", rl->t->name));
     else if (rl->nsp == PGCAT_NS_PUBLIC || rl->nsp == PGCAT_NS_PG_CATALOG)
         *out = text_value(a, rl->t->name);
     else
@@ -844,13 +831,15 @@ name_to_oid(struct sql_stmt *st, struct pgcat *cat, const char *kind,
                 *oid = rels[i].oid;
                 return 0;
             }
-            if (rels[i].user && pgcat_has_pk(rels[i].t) &&
-                strncmp(name, rels[i].t->name, strlen(rels[i].t->name)) == 0 &&
-                strcmp(name + strlen(rels[i].t->name), "_pkey") == 0) {
-                *oid = rels[i].oid + 1;
+        }
+        struct pgcat_index *idx;
+        size_t n_idx = pgcat_indexes(cat, &idx);
+        for (size_t i = 0; i < n_idx; i++)
+            if ((schema == NULL || strcmp(schema, "public") == 0) &&
+                strcmp(idx[i].name, name) == 0) {
+                *oid = idx[i].oid;
                 return 0;
             }
-        }
         for (size_t i = 0; i < cat->n_seqs; i++)
             if ((schema == NULL || strcmp(schema, "public") == 0) &&
                 strcmp(cat->seqs[i].name, name) == 0) {
