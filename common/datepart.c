@@ -8,6 +8,7 @@
 
 #include "common/base/sqlstate.h"
 #include "datetime.h"
+#include "numeric.h"
 
 enum unit {
     U_NONE,
@@ -444,8 +445,20 @@ timestamp_part(enum unit u, const char *low, uint8_t type, int64_t ts,
             *out = tl_value_float((double)ts / 1000000.0 + (double)EPOCH_SECS);
         return 0;
     case U_JULIAN:
-        if (numeric)
-            return not_supported(low, type, err);
+        if (numeric) {
+            /* date2j + time of day in microseconds / one day's, with
+             * numeric division's scale (PostgreSQL's timestamp_part). */
+            int64_t us =
+                ((p.hour * 60 + p.min) * 60 + p.sec) * USECS_PER_SEC + p.fsec;
+            struct tl_value d = tl_numeric_from_int(julian(p.days), a);
+            struct tl_value n = tl_numeric_from_int(us, a);
+            struct tl_value day = tl_numeric_from_int(USECS_PER_DAY, a);
+            struct tl_value frac;
+            int rv = tl_numeric_div(&n, &day, a, &frac, err);
+            if (rv == 0)
+                rv = tl_numeric_add(&d, &frac, a, out, err);
+            return rv;
+        }
         *out = tl_value_float(
             (double)julian(p.days) +
             ((((p.hour * 60.0) + p.min) * 60.0) + p.sec + p.fsec / 1000000.0) /
@@ -580,6 +593,73 @@ tl_date_part(const char *field, size_t len, const struct tl_value *v,
     }
 }
 
+/* date_trunc of an interval (PostgreSQL's interval_trunc): its fields
+ * below the unit go to zero, years and months as the interval keeps
+ * them (a month never becomes days). */
+static int
+interval_trunc(enum unit u, const char *low, const struct tl_interval *iv,
+               struct tl_value *out, struct tl_error *err)
+{
+    int64_t year = iv->month / 12, mon = iv->month % 12, day = iv->day;
+    int64_t t = iv->time;
+    int64_t hour = t / (3600 * USECS_PER_SEC);
+    t -= hour * 3600 * USECS_PER_SEC;
+    int64_t min = t / (60 * USECS_PER_SEC);
+    t -= min * 60 * USECS_PER_SEC;
+    int64_t sec = t / USECS_PER_SEC, fsec = t % USECS_PER_SEC;
+
+    switch (u) {
+    case U_MILLENNIUM:
+        year = (year / 1000) * 1000;
+        /* fall through */
+    case U_CENTURY:
+        year = (year / 100) * 100;
+        /* fall through */
+    case U_DECADE:
+        year = (year / 10) * 10;
+        /* fall through */
+    case U_YEAR:
+        mon = 0;
+        /* fall through */
+    case U_QUARTER:
+        mon = 3 * (mon / 3);
+        /* fall through */
+    case U_MONTH:
+        day = 0;
+        /* fall through */
+    case U_DAY:
+        hour = 0;
+        /* fall through */
+    case U_HOUR:
+        min = 0;
+        /* fall through */
+    case U_MINUTE:
+        sec = 0;
+        /* fall through */
+    case U_SECOND:
+        fsec = 0;
+        break;
+    case U_MILLISEC:
+        fsec = (fsec / 1000) * 1000;
+        break;
+    case U_MICROSEC:
+        break;
+    case U_WEEK:
+        not_supported(low, TL_TYPE_INTERVAL, err);
+        tl_error_detail(err, "Months usually have fractional weeks.");
+        return TL_EUNSUPPORTED;
+    default:
+        return not_supported(low, TL_TYPE_INTERVAL, err);
+    }
+    struct tl_interval r = {
+        .month = (int32_t)(year * 12 + mon),
+        .day = (int32_t)day,
+        .time = ((hour * 60 + min) * 60 + sec) * USECS_PER_SEC + fsec,
+    };
+    *out = (struct tl_value){.type = TL_TYPE_INTERVAL, .u.iv = r};
+    return 0;
+}
+
 int
 tl_date_trunc(const char *field, size_t len, const struct tl_value *v,
               uint8_t type, struct tl_value *out, struct tl_error *err)
@@ -588,6 +668,14 @@ tl_date_trunc(const char *field, size_t len, const struct tl_value *v,
     enum unit u = find_unit(field, len, low);
     int64_t ts = v->u.i;
     struct tm_parts p;
+
+    if (v->type == TL_TYPE_INTERVAL) {
+        if (u == U_NONE || u == U_EPOCH || u == U_DOW || u == U_ISODOW ||
+            u == U_DOY || u == U_ISOYEAR || u == U_JULIAN || u == U_TZ ||
+            u == U_TZ_HOUR || u == U_TZ_MINUTE)
+            return not_recognized(low, TL_TYPE_INTERVAL, err);
+        return interval_trunc(u, low, &v->u.iv, out, err);
+    }
 
     if (v->type == TL_TYPE_DATE)
         ts = ts == INT32_MIN   ? INT64_MIN

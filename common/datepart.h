@@ -30,8 +30,8 @@ int tl_date_part(const char *field, size_t len, const struct tl_value *v,
                  struct tl_error *err);
 
 /** date_trunc(@field, @v): @v (timestamp or timestamptz; a date is taken
- * as its midnight) truncated to the field, of type @type (@v's, a
- * timestamptz for a date) into *@out. */
+ * as its midnight; an interval) truncated to the field, of type @type
+ * (@v's, a timestamptz for a date) into *@out. */
 int tl_date_trunc(const char *field, size_t len, const struct tl_value *v,
                   uint8_t type, struct tl_value *out, struct tl_error *err);
 

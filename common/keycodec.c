@@ -7,8 +7,8 @@
 #include "interval.h"
 #include "numeric.h"
 
-#define KEY_NOT_NULL 0x02
-#define KEY_NULL 0x03
+#define KEY_NOT_NULL TL_KEY_NOT_NULL
+#define KEY_NULL TL_KEY_NULL
 #define SIGN_BIT 0x8000000000000000ULL
 
 void

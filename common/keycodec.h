@@ -41,6 +41,10 @@
 
 #define TL_INDEX_PRIMARY 1
 #define TL_KEY_PREFIX_LEN 8 /* table id and index id */
+/* The first byte of a column's encoding: every non-NULL value's sorts
+ * before a NULL's. */
+#define TL_KEY_NOT_NULL 0x02
+#define TL_KEY_NULL 0x03
 
 /** Append the 8-byte table/index prefix. Cannot fail. */
 void tl_key_encode_prefix(struct tl_buf *out, uint32_t table_id,

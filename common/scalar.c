@@ -48,7 +48,7 @@ static const struct tl_func_sig sigs[] = {
     {"age", TL_FUNC_AGE, 2, 2, "TT", TL_TYPE_INTERVAL, true, false},
     {"date_part", TL_FUNC_DATE_PART, 2, 2, "tX", TL_TYPE_FLOAT8, true, false},
     {"extract", TL_FUNC_EXTRACT, 2, 2, "tX", TL_TYPE_NUMERIC, true, false},
-    {"date_trunc", TL_FUNC_DATE_TRUNC, 2, 2, "tT", TL_TYPE_TIMESTAMPTZ, true, false},
+    {"date_trunc", TL_FUNC_DATE_TRUNC, 2, 2, "tX", TL_TYPE_TIMESTAMPTZ, true, false},
     {NULL, 0, 0, 0, NULL, 0, false, false},
 };
 /* clang-format on */

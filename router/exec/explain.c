@@ -120,8 +120,9 @@ explain_send(struct sql_stmt *st, const struct plan *p, const char **extra,
                                     p->route.n_points);
     else if (p->route.index != NULL)
         rows[n++] = tl_arena_printf(
-            st->a, "  Key: Index Scan using %s (%u of %u columns fixed)",
-            p->route.index->name, p->route.ix_n_eq, p->route.index->n_cols);
+            st->a, "  Key: Index Scan using %s (%u of %u columns fixed%s)",
+            p->route.index->name, p->route.ix_n_eq, p->route.index->n_cols,
+            p->route.ix_ranged ? ", a range of the next" : "");
     else
         rows[n++] = "  Key: full range";
     if (p->filter != NULL)

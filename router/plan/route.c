@@ -334,7 +334,7 @@ count_conjuncts(const struct tl_expr *e, int depth)
  * the range map can prune with: the op as seen from the key, and the
  * constant. */
 static bool
-match_range_cmp(const struct tl_table *t, const struct tl_expr *e,
+match_range_cmp(const struct tl_table *t, int32_t col, const struct tl_expr *e,
                 struct tl_arena *a, int *op, const struct tl_value **v)
 {
     if (e->kind != TL_EXPR_OP || e->n_args != 2 || e->op < TL_OP_LT ||
@@ -352,7 +352,7 @@ match_range_cmp(const struct tl_table *t, const struct tl_expr *e,
                             : TL_OP_LE;
     }
     if (l->kind != TL_EXPR_COLUMN || r->kind != TL_EXPR_CONST ||
-        (int32_t)l->column != t->shard_key)
+        (int32_t)l->column != col)
         return false;
     uint8_t ctype = t->columns[l->column].type;
     if (!r->value.is_null && !tl_type_comparable(ctype, r->value.type))
@@ -421,7 +421,7 @@ route_ranges(const struct tl_table *t, const struct tl_expr **conj,
     for (uint32_t i = 0; i < n_conj; i++) {
         int op;
         const struct tl_value *v;
-        if (!match_range_cmp(t, conj[i], a, &op, &v))
+        if (!match_range_cmp(t, t->shard_key, conj[i], a, &op, &v))
             continue;
         size_t f, l;
         out->prune_conj[out->n_prune_conj++] = conj[i];
@@ -459,14 +459,96 @@ route_range_eq(const struct tl_table *t, const struct tl_expr **conj,
     set_ranges(m, keep, a, out);
 }
 
+/* @b compared with @c/@len as keys (memcmp, then length). */
+static int
+buf_cmp(const struct tl_buf *b, const uint8_t *c, size_t len)
+{
+    size_t n = b->len < len ? b->len : len;
+    int r = memcmp(b->data, c, n);
+    return r != 0 ? r : (b->len > len) - (b->len < len);
+}
+
+/* Whether a conjunct bounds column @col of @t by a constant of its own
+ * type (an inexact cast bounds nothing exactly): its op and value. */
+static bool
+match_index_bound(const struct tl_table *t, uint32_t col,
+                  const struct tl_expr *e, struct tl_arena *a, int *op,
+                  const struct tl_value **v)
+{
+    struct tl_value k;
+    if (!match_range_cmp(t, (int32_t)col, e, a, op, v) || (*v)->is_null)
+        return false;
+    return route_key_value(t->columns[col].type, *v, a, &k) &&
+           tl_value_cmp(&k, *v) == 0;
+}
+
+/* Narrow [lo, hi) (keys under @p, the index prefix and its fixed
+ * columns) by the conjuncts bounding the next column @col. Whether any
+ * did. */
+static bool
+index_bounds(const struct tl_table *t, uint32_t col,
+             const struct tl_expr **conj, uint32_t n_conj, struct tl_arena *a,
+             const struct tl_buf *p, struct tl_buf *lo, struct tl_buf *hi)
+{
+    bool any = false, have_lo = false, have_hi = false;
+    struct tl_buf k;
+    tl_buf_init(&k);
+    for (uint32_t i = 0; i < n_conj; i++) {
+        int op;
+        const struct tl_value *v;
+        if (!match_index_bound(t, col, conj[i], a, &op, &v))
+            continue;
+        tl_buf_reset(&k);
+        tl_buf_append(&k, p->data, p->len);
+        tl_key_encode_value(&k, v);
+        /* > v and <= v: past every entry holding v itself */
+        if ((op == TL_OP_GT || op == TL_OP_LE) && tl_key_prefix_end(&k) != 0)
+            continue;
+        if (op == TL_OP_GT || op == TL_OP_GE) {
+            if (!have_lo || buf_cmp(lo, k.data, k.len) < 0) {
+                tl_buf_reset(lo);
+                tl_buf_append(lo, k.data, k.len);
+            }
+            have_lo = true;
+        } else {
+            if (!have_hi || buf_cmp(hi, k.data, k.len) > 0) {
+                tl_buf_reset(hi);
+                tl_buf_append(hi, k.data, k.len);
+            }
+            have_hi = true;
+        }
+        any = true;
+    }
+    tl_buf_close(&k);
+    /* A bound on one side only: the other is the column's first value
+     * or its NULLs (which no comparison matches). */
+    if (any && !have_lo) {
+        tl_buf_reset(lo);
+        tl_buf_append(lo, p->data, p->len);
+        tl_buf_append_u8(lo, TL_KEY_NOT_NULL);
+    }
+    if (any && !have_hi) {
+        tl_buf_reset(hi);
+        tl_buf_append(hi, p->data, p->len);
+        tl_buf_append_u8(hi, TL_KEY_NULL);
+    }
+    return any;
+}
+
 /* Choose the valid secondary index whose leading columns @eq fixes the
- * most of (ties: the first), and its key range. */
+ * most of, a comparison bounding the next column counting half a column
+ * more (ties: the first), and its key range. */
 static void
 route_index(const struct tl_table *t, const struct tl_value **eq,
-            struct tl_arena *a, struct route *out)
+            const struct tl_expr **conj, uint32_t n_conj, struct tl_arena *a,
+            struct route *out)
 {
     const struct tl_index *best = NULL;
-    uint32_t best_n = 0;
+    uint32_t best_n = 0, best_score = 0;
+    struct tl_buf p, lo, hi;
+    tl_buf_init(&p);
+    tl_buf_init(&lo);
+    tl_buf_init(&hi);
     for (uint32_t i = 0; i < t->n_indexes; i++) {
         const struct tl_index *ix = &t->indexes[i];
         uint32_t n = 0;
@@ -474,29 +556,46 @@ route_index(const struct tl_table *t, const struct tl_value **eq,
             continue;
         while (n < ix->n_cols && eq[ix->cols[n]] != NULL)
             n++;
-        if (n > best_n) {
+        uint32_t score = 2 * n;
+        if (n < ix->n_cols) {
+            int op;
+            const struct tl_value *v;
+            for (uint32_t c = 0; c < n_conj && score == 2 * n; c++)
+                if (match_index_bound(t, ix->cols[n], conj[c], a, &op, &v))
+                    score++;
+        }
+        if (score > best_score) {
             best = ix;
             best_n = n;
+            best_score = score;
         }
     }
-    if (best == NULL)
-        return;
-    struct tl_buf b;
-    tl_buf_init(&b);
-    tl_key_encode_prefix(&b, t->id, best->id);
-    for (uint32_t i = 0; i < best_n; i++)
-        tl_key_encode_value(&b, eq[best->cols[i]]);
-    out->ix_start = tl_arena_alloc(a, b.len + 1);
-    memcpy(out->ix_start, b.data, b.len);
-    out->ix_start_len = b.len;
-    if (tl_key_prefix_end(&b) == 0) {
-        out->ix_end = tl_arena_alloc(a, b.len + 1);
-        memcpy(out->ix_end, b.data, b.len);
-        out->ix_end_len = b.len;
-        out->index = best;
-        out->ix_n_eq = best_n;
+    if (best != NULL) {
+        tl_key_encode_prefix(&p, t->id, best->id);
+        for (uint32_t i = 0; i < best_n; i++)
+            tl_key_encode_value(&p, eq[best->cols[i]]);
+        bool ranged =
+            best_n < best->n_cols &&
+            index_bounds(t, best->cols[best_n], conj, n_conj, a, &p, &lo, &hi);
+        if (!ranged) {
+            tl_buf_append(&lo, p.data, p.len);
+            tl_buf_append(&hi, p.data, p.len);
+        }
+        if (ranged || tl_key_prefix_end(&hi) == 0) {
+            out->ix_start = tl_arena_alloc(a, lo.len + 1);
+            memcpy(out->ix_start, lo.data, lo.len);
+            out->ix_start_len = lo.len;
+            out->ix_end = tl_arena_alloc(a, hi.len + 1);
+            memcpy(out->ix_end, hi.data, hi.len);
+            out->ix_end_len = hi.len;
+            out->index = best;
+            out->ix_n_eq = best_n;
+            out->ix_ranged = ranged;
+        }
     }
-    tl_buf_close(&b);
+    tl_buf_close(&p);
+    tl_buf_close(&lo);
+    tl_buf_close(&hi);
 }
 
 void
@@ -556,7 +655,7 @@ route_analyze(const struct tl_table *t, const struct tl_expr *filter,
     if (!out->point && pk_in != NULL)
         route_points(t, pk_in, n_shards, a, out);
     if (!out->point && out->n_points == 0)
-        route_index(t, eq, a, out);
+        route_index(t, eq, conj, n_conj, a, out);
     if (route_is_reference(t))
         out->ref = ROUTE_REF_READ;
 }

@@ -64,11 +64,13 @@ struct route {
     uint32_t n_prune_conj;
     const struct tl_expr **prune_conj;
     /* Not a point: a secondary index (valid) whose leading columns the
-     * filter fixes by `col = const`, the one fixing the most; the scan
+     * filter fixes by `col = const` (and bounds the next one by `<`,
+     * `<=`, `>`, `>=` a constant), the one fixing the most; the scan
      * reads its entries in [ix_start, ix_end) and each one's row (the
      * filter still applies to the rows). NULL: none. */
     const struct tl_index *index;
     uint32_t ix_n_eq; /* leading columns fixed */
+    bool ix_ranged;   /* and the next one bounded by comparisons */
     uint8_t *ix_start, *ix_end;
     size_t ix_start_len, ix_end_len;
 };

@@ -1529,8 +1529,9 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
     uint8_t type = sig->result != TL_TYPE_UNKNOWN ? sig->result : args[0]->type;
     /* date_trunc() keeps a timestamp's type; a date becomes timestamptz
      * (PostgreSQL picks date_trunc(text, timestamptz) for it). */
-    if (sig->id == TL_FUNC_DATE_TRUNC && args[1]->type == TL_TYPE_TIMESTAMP)
-        type = TL_TYPE_TIMESTAMP;
+    if (sig->id == TL_FUNC_DATE_TRUNC && (args[1]->type == TL_TYPE_TIMESTAMP ||
+                                          args[1]->type == TL_TYPE_INTERVAL))
+        type = args[1]->type;
     *out = tl_expr_node(st->a, TL_EXPR_FUNC, type, args, (uint32_t)f->n_args);
     (*out)->op = sig->id;
     /* A volatile function (gen_random_uuid) is evaluated wherever its

@@ -32,7 +32,7 @@
 #define LOAD_BATCH 500
 #define MAX_REPORTED_ERRORS 5
 
-enum phase { PHASE_POINT_SELECT, PHASE_INSERT };
+enum phase { PHASE_POINT_SELECT, PHASE_INDEX_SELECT, PHASE_INSERT };
 
 struct options {
     const char *host;
@@ -41,6 +41,7 @@ struct options {
     long rows;
     int conns;
     double seconds;
+    bool index; /* -i: a secondary index on v, and the index_select phase */
 };
 
 /* Per-thread state of a phase; latencies are in nanoseconds. */
@@ -148,6 +149,9 @@ load_table(const struct options *o)
              o->table);
     if (!exec_ok(c, sql, PGRES_COMMAND_OK))
         goto out;
+    snprintf(sql, sizeof(sql), "CREATE INDEX ON %s (v)", o->table);
+    if (o->index && !exec_ok(c, sql, PGRES_COMMAND_OK))
+        goto out;
 
     cap = 128 + (size_t)LOAD_BATCH * 64;
     buf = malloc(cap);
@@ -230,6 +234,29 @@ do_point_select(struct worker *w)
     return ok;
 }
 
+/* A select through the secondary index on v (-i): the row came back. */
+static bool
+do_index_select(struct worker *w)
+{
+    long id = 1 + (long)(next_random(&w->rng) % (uint64_t)w->o->rows);
+    char sql[160], want[32];
+    PGresult *r;
+    bool ok;
+
+    snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE v = 'value-%ld'",
+             w->o->table, id);
+    snprintf(want, sizeof(want), "%ld", id);
+    r = PQexec(w->conn, sql);
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+         strcmp(PQgetvalue(r, 0, 0), want) == 0;
+    if (!ok)
+        report_error("index_select", PQresultStatus(r) == PGRES_TUPLES_OK
+                                         ? "expected exactly the selected row"
+                                         : PQerrorMessage(w->conn));
+    PQclear(r);
+    return ok;
+}
+
 /* One single-row insert of an id no other thread uses: ids above the
  * loaded ones, striped by thread. */
 static bool
@@ -263,8 +290,9 @@ run_worker(void *p)
     w->deadline = now_s() + w->o->seconds;
     for (uint64_t k = 0; now_s() < w->deadline; k++) {
         uint64_t t0 = now_ns();
-        bool ok = w->phase == PHASE_POINT_SELECT ? do_point_select(w)
-                                                 : do_insert(w, k);
+        bool ok = w->phase == PHASE_POINT_SELECT   ? do_point_select(w)
+                  : w->phase == PHASE_INDEX_SELECT ? do_index_select(w)
+                                                   : do_insert(w, k);
 
         record(w, now_ns() - t0);
         if (!ok) {
@@ -367,7 +395,7 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: bench_router [-h host] [-p port] [-n rows] "
-                    "[-c connections] [-d seconds] [-t table]\n");
+                    "[-c connections] [-d seconds] [-t table] [-i]\n");
 }
 
 /* A table name goes into SQL text unquoted: allow identifiers only. */
@@ -397,7 +425,7 @@ main(int argc, char **argv)
     long e1, e2;
     int opt;
 
-    while ((opt = getopt(argc, argv, "h:p:n:c:d:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "h:p:n:c:d:t:i")) != -1) {
         switch (opt) {
         case 'h':
             o.host = optarg;
@@ -417,6 +445,9 @@ main(int argc, char **argv)
         case 't':
             o.table = optarg;
             break;
+        case 'i':
+            o.index = true;
+            break;
         default:
             usage();
             return 2;
@@ -433,6 +464,12 @@ main(int argc, char **argv)
     e1 = run_phase(&o, PHASE_POINT_SELECT, "point_select");
     if (e1 < 0)
         return 2;
+    if (o.index) {
+        long e = run_phase(&o, PHASE_INDEX_SELECT, "index_select");
+        if (e < 0)
+            return 2;
+        e1 += e;
+    }
     e2 = run_phase(&o, PHASE_INSERT, "insert");
     if (e2 < 0)
         return 2;

@@ -52,12 +52,25 @@ SELECT date_trunc('decade', date '2024-08-15'), date_trunc('century', timestamp 
        date_trunc('millennium', timestamp '2024-08-15'), date_trunc('week', date '2021-01-03');
 SELECT pg_typeof(date_trunc('day', date '2024-08-15')), pg_typeof(EXTRACT(day FROM now())),
        pg_typeof(date_part('day', now()));
+SELECT EXTRACT(julian FROM timestamp '2024-01-01 12:00:00'),
+       EXTRACT(julian FROM timestamptz '2020-02-29 06:30:00.5+00'),
+       EXTRACT(julian FROM timestamp '1999-12-31 23:59:59.999999');
+SELECT date_trunc('hour', interval '3 days 04:05:06.789'),
+       date_trunc('year', interval '14 months 3 days'),
+       date_trunc('quarter', interval '1 year 5 months 2 days'),
+       date_trunc('millisecond', interval '1.2345678 seconds'),
+       date_trunc('day', interval '-1 day -02:03:04');
+SELECT date_trunc('millennium', interval '2345 years'), date_trunc('minute', interval '-00:01:59'),
+       pg_typeof(date_trunc('day', interval '1 day'));
 -- errors
 SELECT EXTRACT(fortnight FROM timestamp '2024-01-01');
 SELECT EXTRACT(hour FROM date '2024-01-01');
 SELECT EXTRACT(dow FROM interval '1 day');
 SELECT EXTRACT(timezone FROM timestamp '2024-01-01');
 SELECT date_trunc('dow', timestamp '2024-01-01');
+SELECT date_trunc('week', interval '20 days');
+SELECT date_trunc('epoch', interval '1 day');
+SELECT date_trunc('fortnight', interval '1 day');
 -- over a table's rows, filtered and grouped on the shards
 CREATE TABLE ev (id int PRIMARY KEY, at timestamp, d date);
 INSERT INTO ev SELECT g, timestamp '2024-01-01' + g * interval '9 days 5 hours', date '2024-01-01' + g * 11 FROM generate_series(1, 60) g;

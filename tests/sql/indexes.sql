@@ -37,6 +37,16 @@ UPDATE ix SET c = 42 WHERE id = 10;
 INSERT INTO ix VALUES (302, 1, 'y', NULL), (303, 1, 'y', NULL);
 SELECT count(*) FROM ix WHERE c IS NULL;
 SELECT id FROM ix WHERE c = 42;
+-- comparisons bound the next column of an index
+SELECT id FROM ix WHERE c BETWEEN 10 AND 14 ORDER BY id;
+SELECT id FROM ix WHERE c > 297 ORDER BY id;
+SELECT id FROM ix WHERE c >= 300 OR c < 3 ORDER BY id;
+SELECT id FROM ix WHERE c < 9 AND c >= 8;
+SELECT id FROM ix WHERE 296 < c AND c <= 298 ORDER BY id;
+SELECT count(*) FROM ix WHERE a = 3 AND b > 'b3';
+SELECT count(*) FROM ix WHERE a = 3 AND b <= 'b3';
+SELECT count(*) FROM ix WHERE c > 5.5 AND c < 8;
+SELECT count(*) FROM ix WHERE c < 1 OR c IS NULL;
 -- inside a transaction: rolled back rows leave no entries behind
 BEGIN;
 INSERT INTO ix VALUES (400, 77, 'z', 400);
