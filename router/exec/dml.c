@@ -860,6 +860,23 @@ truncate_in_txn(struct sql_stmt *st, const PgQuery__TruncateStmt *ts,
     return 0;
 }
 
+Talus__Mutation *
+dml_delete_range(struct sql_stmt *st, const struct tl_buf *start,
+                 const struct tl_buf *end)
+{
+    Talus__Mutation *m = tl_arena_alloc(st->a, sizeof(*m));
+    talus__mutation__init(m);
+    m->kind = TALUS__MUTATION__KIND__DELETE_RANGE;
+    m->key.data = tl_arena_alloc(st->a, start->len + 1);
+    memcpy(m->key.data, start->data, start->len);
+    m->key.len = start->len;
+    m->has_end_key = 1;
+    m->end_key.data = tl_arena_alloc(st->a, end->len + 1);
+    memcpy(m->end_key.data, end->data, end->len);
+    m->end_key.len = end->len;
+    return m;
+}
+
 int
 dml_exec_truncate(struct sql_stmt *st, const PgQuery__TruncateStmt *ts)
 {
@@ -885,24 +902,14 @@ dml_exec_truncate(struct sql_stmt *st, const PgQuery__TruncateStmt *ts)
         return truncate_in_txn(st, ts, tables);
     for (size_t i = 0; i < ts->n_relations; i++) {
         struct tl_buf start, end;
-        Talus__Mutation *m = tl_arena_alloc(st->a, sizeof(*m));
         Talus__Mutation **muts = tl_arena_alloc(st->a, sizeof(*muts));
 
         tl_buf_init(&start);
         tl_buf_init(&end);
         tl_table_all_keys_range(tables[i], &start, &end);
-        talus__mutation__init(m);
-        m->kind = TALUS__MUTATION__KIND__DELETE_RANGE;
-        m->key.data = tl_arena_alloc(st->a, start.len);
-        memcpy(m->key.data, start.data, start.len);
-        m->key.len = start.len;
-        m->has_end_key = 1;
-        m->end_key.data = tl_arena_alloc(st->a, end.len);
-        memcpy(m->end_key.data, end.data, end.len);
-        m->end_key.len = end.len;
+        muts[0] = dml_delete_range(st, &start, &end);
         tl_buf_close(&start);
         tl_buf_close(&end);
-        muts[0] = m;
         /* Unsharded and reference tables live on shard 0 or on every
          * shard: a range delete where there are no rows is harmless. */
         for (uint32_t s = 0; s < n_shards; s++) {

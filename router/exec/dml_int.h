@@ -61,6 +61,11 @@ void dml_encode_row(struct sql_stmt *st, const struct tl_table *t,
  * index goes to *@bad_row. */
 int dml_check_duplicates(struct sql_stmt *st, struct ins *in, size_t *bad_row);
 
+/** A DELETE_RANGE of [@start, @end) (copied into st->a). Cannot fail. */
+Talus__Mutation *dml_delete_range(struct sql_stmt *st,
+                                  const struct tl_buf *start,
+                                  const struct tl_buf *end);
+
 /** Write @in's encoded rows, one batch per shard, in parallel (54000
  * before anything is sent when a batch would not fit one Raft entry).
  * Outside a transaction, rows for several shards start the statement's

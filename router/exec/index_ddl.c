@@ -11,6 +11,7 @@
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
 #include "router/core/tso_client.h"
+#include "router/exec/dml_int.h"
 #include "router/exec/gather.h"
 #include "router/sql/sql_int.h"
 #include "secindex.h"
@@ -108,18 +109,8 @@ delete_entries(struct sql_stmt *st, const struct tl_table *t, uint32_t id)
     tl_key_encode_prefix(&start, t->id, id);
     tl_key_encode_prefix(&end, t->id, id + 1);
     for (uint32_t s = 0; s < st->r->cfg.n_shards; s++) {
-        Talus__Mutation *m = tl_arena_alloc(st->a, sizeof(*m));
         Talus__Mutation **muts = tl_arena_alloc(st->a, sizeof(*muts));
-        talus__mutation__init(m);
-        m->kind = TALUS__MUTATION__KIND__DELETE_RANGE;
-        m->key.data = tl_arena_alloc(st->a, start.len);
-        memcpy(m->key.data, start.data, start.len);
-        m->key.len = start.len;
-        m->has_end_key = 1;
-        m->end_key.data = tl_arena_alloc(st->a, end.len);
-        memcpy(m->end_key.data, end.data, end.len);
-        m->end_key.len = end.len;
-        muts[0] = m;
+        muts[0] = dml_delete_range(st, &start, &end);
         struct tl_error keep = st->err;
         if (gather_write(st, s, muts, 1, NULL) != 0)
             tl_warn(MOD, "event=index_entries_left table=%u index=%u shard=%u",
