@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -300,8 +302,8 @@ th_router_signal(struct th_cluster *c, int sig)
  * seconds: TH_RUN_HUNG then. */
 #define TH_RUN_HUNG (-2)
 
-static int
-run_limited(char *const argv[], const char *out_path, double limit_s)
+int
+th_run_limited(char *const argv[], const char *out_path, double limit_s)
 {
     pid_t pid = fork();
     int status;
@@ -345,7 +347,7 @@ int
 th_run(char *const argv[], const char *out_path)
 {
     /* No command of a test takes this long; one that does is stuck. */
-    return run_limited(argv, out_path, 300);
+    return th_run_limited(argv, out_path, 300);
 }
 
 int
@@ -363,7 +365,7 @@ th_wait_ready(struct th_cluster *c, double timeout_s)
      * a wait that outlives its own timeout is stuck there, and is run
      * again rather than holding the test until ctest's limit. */
     for (int attempt = 0; attempt < 3; attempt++) {
-        int rv = run_limited(argv, NULL, timeout_s + 20);
+        int rv = th_run_limited(argv, NULL, timeout_s + 20);
         if (rv != TH_RUN_HUNG)
             return rv == 0 ? 0 : -1;
     }
@@ -715,4 +717,209 @@ th_shardctl_node(struct th_cluster *c, const char *addrs, const char *out_path,
     va_end(ap);
     argv[argc] = NULL;
     return th_run(argv, out_path);
+}
+
+/* ------------------------------------------------------------ PostgreSQL */
+
+/* Fork and exec @argv with stdout and stderr appended to @log_path, as
+ * the user @pw when it is not NULL. The child dies with the test process.
+ * The child's pid, or -1. */
+static pid_t
+spawn_as(const struct passwd *pw, const char *log_path, char *const argv[])
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDIN_FILENO);
+            close(devnull);
+        }
+        if (pw != NULL && (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+                           setuid(pw->pw_uid) != 0)) {
+            fprintf(stderr, "harness: become %s: %s\n", pw->pw_name,
+                    strerror(errno));
+            _exit(127);
+        }
+        /* After setuid: a change of credentials clears the setting. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
+        if (pw != NULL) {
+            setenv("HOME", pw->pw_dir, 1);
+            setenv("USER", pw->pw_name, 1);
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Whether a libpq connection to @pg succeeds now. */
+static bool
+pg_answers(const struct th_pg *pg)
+{
+    char conninfo[128];
+    snprintf(conninfo, sizeof(conninfo),
+             "host=127.0.0.1 port=%u user=postgres dbname=postgres "
+             "connect_timeout=5",
+             pg->port);
+    PGconn *conn = PQconnectdb(conninfo);
+    bool ok = PQstatus(conn) == CONNECTION_OK;
+    PQfinish(conn);
+    return ok;
+}
+
+static void
+pg_dump_log(const struct th_pg *pg)
+{
+    fprintf(stderr, "---- %s (last 40 lines)\n", pg->log);
+    char *argv[] = {"tail", "-n", "40", (char *)pg->log, NULL};
+    th_run(argv, NULL);
+}
+
+int
+th_pg_start(struct th_pg *pg, const char *dir, uint16_t port)
+{
+    const struct passwd *pw = NULL;
+    char bin[PATH_MAX], parent[PATH_MAX], port_s[16];
+    int status = 0;
+
+    memset(pg, 0, sizeof(*pg));
+    snprintf(pg->dir, sizeof(pg->dir), "%s", dir);
+    snprintf(pg->log, sizeof(pg->log), "%s.log", dir);
+    pg->port = port != 0 ? port : free_port();
+    if (pg->port == 0 || mkdir(pg->dir, 0700) != 0) {
+        fprintf(stderr, "harness: pg: %s: %s\n", pg->dir, strerror(errno));
+        return -1;
+    }
+    if (geteuid() == 0) {
+        /* postgres refuses to run as root: the server runs as the
+         * `postgres` user, which must own its directory and be able to
+         * reach it through the test's (mode 0700) directory. */
+        struct stat st;
+        char *slash;
+        pw = getpwnam("postgres");
+        snprintf(parent, sizeof(parent), "%s", pg->dir);
+        slash = strrchr(parent, '/');
+        if (slash != NULL && slash != parent)
+            *slash = '\0';
+        if (pw == NULL || chown(pg->dir, pw->pw_uid, pw->pw_gid) != 0 ||
+            stat(parent, &st) != 0 ||
+            chmod(parent, (st.st_mode & 07777) | S_IXOTH) != 0) {
+            fprintf(stderr, "harness: pg: no postgres user for %s\n", pg->dir);
+            return -1;
+        }
+    }
+
+    snprintf(bin, sizeof(bin), "%s/initdb", TH_PG_BINDIR);
+    char *initdb[] = {bin,     "-D",   pg->dir,      "-A",
+                      "trust", "-U",   "postgres",   "--no-sync",
+                      "-E",    "UTF8", "--locale=C", NULL};
+    pid_t pid = spawn_as(pw, pg->log, initdb);
+    if (pid < 0 || (status = wait_exit(pid, 120)) == -1 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        if (pid > 0 && status == -1) {
+            kill(pid, SIGKILL);
+            wait_exit(pid, 15);
+        }
+        fprintf(stderr, "harness: pg: initdb failed\n");
+        pg_dump_log(pg);
+        return -1;
+    }
+
+    snprintf(bin, sizeof(bin), "%s/postgres", TH_PG_BINDIR);
+    snprintf(port_s, sizeof(port_s), "%u", pg->port);
+    char *server[] = {bin,
+                      "-D",
+                      pg->dir,
+                      "-p",
+                      port_s,
+                      "-k",
+                      pg->dir,
+                      "-c",
+                      "listen_addresses=127.0.0.1",
+                      "-c",
+                      "fsync=off",
+                      "-c",
+                      "TimeZone=UTC",
+                      "-c",
+                      "DateStyle=ISO, MDY",
+                      NULL};
+    pg->pid = spawn_as(pw, pg->log, server);
+    if (pg->pid < 0) {
+        pg->pid = 0;
+        return -1;
+    }
+    double deadline = now_s() + 60;
+    while (!pg_answers(pg)) {
+        if (waitpid(pg->pid, &status, WNOHANG) == pg->pid) {
+            fprintf(stderr, "harness: pg: postgres exited (status 0x%x)\n",
+                    status);
+            pg->pid = 0;
+            pg_dump_log(pg);
+            return -1;
+        }
+        if (now_s() >= deadline) {
+            fprintf(stderr, "harness: pg: no connection after 60 s\n");
+            pg_dump_log(pg);
+            th_pg_stop(pg);
+            return -1;
+        }
+        /* Polling a server that is starting; nothing to wait on. */
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+int
+th_pg_stop(struct th_pg *pg)
+{
+    int status;
+
+    if (pg->pid <= 0)
+        return 0;
+    kill(pg->pid, SIGTERM);
+    status = wait_exit(pg->pid, 30);
+    if (status == -1) {
+        fprintf(stderr, "harness: postgres (pid %d) ignored SIGTERM; killing\n",
+                (int)pg->pid);
+        kill(pg->pid, SIGKILL);
+        wait_exit(pg->pid, 15);
+        pg->pid = 0;
+        pg_dump_log(pg);
+        return -1;
+    }
+    pg->pid = 0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "harness: postgres exited badly (status 0x%x)\n",
+                status);
+        pg_dump_log(pg);
+        return -1;
+    }
+    return 0;
+}
+
+PGconn *
+th_pg_connect(const struct th_pg *pg)
+{
+    char conninfo[128];
+    snprintf(conninfo, sizeof(conninfo),
+             "host=127.0.0.1 port=%u user=postgres dbname=postgres "
+             "connect_timeout=10",
+             pg->port);
+    PGconn *conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "harness: pg connect: %s", PQerrorMessage(conn));
+        abort();
+    }
+    return conn;
 }

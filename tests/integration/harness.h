@@ -157,6 +157,45 @@ int th_shardctl_node(struct th_cluster *c, const char *addrs,
 int th_shardctl(struct th_cluster *c, const char *out_path, ...)
     __attribute__((sentinel));
 
+/* ---- a reference PostgreSQL 15 (differential tests) */
+
+/* One PostgreSQL server started from the Debian binaries in
+ * TH_PG_BINDIR. Invariant: pid > 0 exactly while the server this struct
+ * started is running; port and dir stay set after a stop. */
+struct th_pg {
+    char dir[PATH_MAX];     /* data directory, also the Unix socket's */
+    char log[PATH_MAX + 8]; /* initdb's and the server's output: <dir>.log */
+    uint16_t port;
+    pid_t pid; /* the postmaster; 0 when not running */
+};
+
+#define TH_PG_BINDIR "/usr/lib/postgresql/15/bin"
+
+/** Create a cluster with initdb in the fresh directory @dir (created; its
+ * parent must exist) and start postgres on 127.0.0.1:@port (0: a free
+ * port from test_ports.h) with fsync off, TimeZone UTC and DateStyle ISO,
+ * superuser `postgres` with trust authentication, as a child process
+ * (killed with the test, like the cluster's servers). Run as root, the
+ * directory is given to the `postgres` user, the parent directory gains
+ * o+x so that user can reach it, and both programs run as that user
+ * (postgres refuses root). Waits at most 60 s until a libpq connection
+ * succeeds. 0 on success; -1 otherwise (the log is printed and anything
+ * started is stopped). */
+int th_pg_start(struct th_pg *pg, const char *dir, uint16_t port);
+
+/** Stop the server @pg started: SIGTERM (smart shutdown: close every
+ * connection first), SIGKILL if it has not exited after 30 s. Returns 0
+ * if it exited cleanly (or was not running), -1 otherwise. The data
+ * directory is left for the caller (it lives in the test's directory). */
+int th_pg_stop(struct th_pg *pg);
+
+/** A new connection to @pg as `postgres` (asserts success). */
+PGconn *th_pg_connect(const struct th_pg *pg);
+
+/** th_run() with a limit of @limit_s seconds instead of 300: the command
+ * is killed (SIGKILL) past it and -2 is returned. */
+int th_run_limited(char *const argv[], const char *out_path, double limit_s);
+
 /** Seconds on the monotonic clock. */
 double th_now(void);
 
