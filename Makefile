@@ -11,7 +11,7 @@ REPLICAS  ?= 3
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-san tsan up down status test unit integration stress valgrind format format-check clean
+.PHONY: all deps build build-san tsan up down status test unit integration stress difftest valgrind format format-check clean
 
 all: build
 
@@ -55,6 +55,18 @@ unit: build-san
 
 integration: build-san
 	@cd $(SAN_BUILD) && ctest --output-on-failure -L integration
+
+# A long differential run against PostgreSQL 15 (tests/difftest/README.md):
+# N queries from seed SEED over FEATURES (default all), the minimised
+# mismatches written to difftest-out/.
+N        ?= 2000
+SEED     ?= 1
+FEATURES ?= all
+difftest: build
+	@mkdir -p difftest-out
+	@cd $(BUILD) && DIFFTEST_N=$(N) DIFFTEST_SEED=$(SEED) \
+	  DIFFTEST_FEATURES=$(FEATURES) DIFFTEST_OUT=$(CURDIR)/difftest-out \
+	  tests/test_difftest
 
 # The storage node's tests under ThreadSanitizer: its unit tests (raft
 # fixture, applier, reads, transport) and the replication and restart
