@@ -60,6 +60,9 @@ FEATURES = {
     "join": "inner and cross joins of 2-4 tables, equi and non-equi, on "
             "shard keys and other columns",
     "outer_join": "LEFT, RIGHT and FULL joins",
+    "local_join": "inner and LEFT joins of the shapes Talus runs on the "
+                  "shards: one table with reference tables, or hash-sharded "
+                  "tables on equal shard keys",
     "subquery": "IN, NOT IN, EXISTS, NOT EXISTS, ANY/ALL, scalar "
                 "subqueries (uncorrelated)",
     "correlated": "correlated subqueries",
@@ -847,12 +850,49 @@ class Gen:
             cond = X(BOOL, cond, " AND ", self.pred(left + right, 0))
         return cond
 
+    def local_from(self):
+        """FROM items every shard can join locally (docs/sharding.md,
+        Joins): the first table with reference tables (any condition)
+        or, when it is hash-sharded, with hash-sharded tables on equal
+        shard keys; the first table stays on the preserved side."""
+        r = self.rng
+        refs = [t for t in self.tables if t.placement == "reference"]
+        hashes = [t for t in self.tables if t.placement == "hash"]
+        first = r.choice(self.tables)
+        if not refs and hashes:
+            first = r.choice(hashes)   # a self-join on the shard key
+        f, scope = self.table_from(None, first)
+        froms = [f]
+        shard_key = lambda t, cols: [c for c in cols if c.ref.endswith(
+            "." + t.talus_suffix.split("(")[1].split(")")[0])][0]
+        for _ in range(r.choice([1, 1, 2])):
+            options = refs + (hashes if first.placement == "hash" else [])
+            if not options:
+                break
+            t = r.choice(options)
+            f, cols = self.table_from(None, t)
+            f.kind = r.choice(["JOIN", "JOIN", "LEFT JOIN"])
+            if t.placement == "hash":
+                cond = X(BOOL, shard_key(first, scope).ref, " = ",
+                         shard_key(t, cols).ref)
+                if "filter" in self.feats and r.random() < 0.3:
+                    cond = X(BOOL, cond, " AND ", self.pred(scope + cols, 0))
+            else:
+                cond = self.join_cond(scope, cols, False)
+            f.cond = cond
+            froms.append(f)
+            scope = scope + cols
+            self.used.add("local_join")
+        return froms, scope
+
     def from_clause(self, depth, want_join, derived):
         """The FROM items and their columns; @derived: True (a derived
         table first), False (none) or None (by chance)."""
         r = self.rng
         froms, scope = [], []
         n = 1
+        if want_join == "local":
+            return self.local_from()
         if want_join:
             n = r.choice([2, 2, 2, 3, 3, 4])
         use_derived = derived if derived is not None else (
@@ -905,6 +945,11 @@ class Gen:
             primary != "window" and
             ("join" in self.feats or "outer_join" in self.feats) and
             r.random() < (0.2 if top else 0.05))
+        if primary == "local_join" or (
+                not want_join and primary != "window" and
+                "local_join" in self.feats and
+                r.random() < (0.2 if top else 0.05)):
+            want_join = "local"
         derived = {"derived": True, "window": False}.get(primary)
         if top and primary != "window" and p("cte", 0.05):
             self.used.add("cte")
@@ -1399,7 +1444,10 @@ class Runner:
             for cat, (cnt, known, example) in sorted(
                     cats.items(), key=lambda kv: -kv[1][0]):
                 print("  %5d %s%s" % (cnt, cat, "  (known)" if known else ""))
-                print("        e.g. %s" % example[:300])
+                # A crash's query is printed whole: it may not be written
+                # to a file (the server is gone).
+                print("        e.g. %s" % (example if cat.startswith("crash")
+                                           else example[:300]))
         if a.out:
             self.write_all(mismatches)
         unknown = [m for m in mismatches
@@ -1467,6 +1515,9 @@ class Runner:
         """Drop clauses, then rows, while the mismatch keeps its category.
         Returns the rows kept per table, and a note."""
         end = time.time() + budget
+        if m.ta.kind == "lost":
+            # Each try would need the server restarted.
+            return None, "not minimised (Talus lost the connection)"
         if self.same_mismatch(m.q, m.cat) is None:
             return None, "did not happen again when run a second time"
         q = m.q
