@@ -1199,3 +1199,58 @@ tl_value_cmp_nulls(const struct tl_value *a, const struct tl_value *b,
     }
     return tl_value_cmp(a, b);
 }
+
+/* ------------------------------------------------------------ hashing */
+
+static uint64_t
+hash_mix(uint64_t h, uint64_t x)
+{
+    h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+uint64_t
+tl_value_hash(uint64_t h, const struct tl_value *v)
+{
+    if (v->is_null)
+        return hash_mix(h, 0x5bd1e995);
+    if (v->type == TL_TYPE_NUMERIC) {
+        /* by value: 1.0 and 1.00 share the key encoding */
+        struct tl_buf b;
+        uint64_t x = 1469598103934665603ULL;
+        tl_buf_init(&b);
+        tl_numeric_key_encode(v, &b);
+        for (size_t i = 0; i < b.len; i++)
+            x = (x ^ b.data[i]) * 1099511628211ULL;
+        tl_buf_close(&b);
+        return hash_mix(h, x);
+    }
+    if (v->type == TL_TYPE_JSONB)
+        return hash_mix(h, tl_json_hash(v)); /* by value, as it compares */
+    if (tl_type_has_text(v->type)) {
+        uint64_t x = 1469598103934665603ULL;
+        uint32_t len = tl_value_text_len(v); /* bpchar: no padding */
+        for (uint32_t i = 0; i < len; i++)
+            x = (x ^ (uint8_t)v->u.s.p[i]) * 1099511628211ULL;
+        return hash_mix(h, x);
+    }
+    if (v->type == TL_TYPE_BOOL)
+        return hash_mix(h, v->u.b ? 2 : 1);
+    if (tl_type_is_float(v->type)) {
+        double d = v->u.f;
+        if (d == 0)
+            d = 0; /* -0 equals 0 */
+        if (d != d)
+            return hash_mix(h, 0x7ff8);
+        uint64_t x;
+        memcpy(&x, &d, sizeof(x));
+        return hash_mix(h, x);
+    }
+    if (v->type == TL_TYPE_INTERVAL) {
+        /* by span: '1 mon' equals '30 days' */
+        int64_t days, usecs;
+        tl_interval_span(&v->u.iv, &days, &usecs);
+        return hash_mix(hash_mix(h, (uint64_t)days), (uint64_t)usecs);
+    }
+    return hash_mix(h, (uint64_t)v->u.i);
+}

@@ -327,6 +327,13 @@ bool tl_type_comparable(uint8_t a, uint8_t b);
  * (tl_json_equal), else bytewise (an order PostgreSQL does not have). */
 int tl_value_cmp(const struct tl_value *a, const struct tl_value *b);
 
+/** A hash of @v folded into @h: values equal by tl_value_cmp() within
+ * one type class hash alike (numeric by value, bpchar without its
+ * padding, jsonb by value, intervals by span, -0 as 0, NULL as its own
+ * value). Integers of different widths hash alike; an integer and a
+ * numeric or float of the same value do not. Cannot fail. */
+uint64_t tl_value_hash(uint64_t h, const struct tl_value *v);
+
 /** Order for ORDER BY: like tl_value_cmp, but NULLs sort after every
  * value (ascending) unless @nulls_first. */
 int tl_value_cmp_nulls(const struct tl_value *a, const struct tl_value *b,

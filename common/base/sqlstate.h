@@ -38,6 +38,7 @@
 #define TL_SQLSTATE_DATETIME_FIELD_OVERFLOW "22008"
 #define TL_SQLSTATE_INVALID_TIME_ZONE_DISPLACEMENT_VALUE "22009"
 #define TL_SQLSTATE_DIVISION_BY_ZERO "22012"
+#define TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTILE "22014"
 #define TL_SQLSTATE_INTERVAL_FIELD_OVERFLOW "22015"
 #define TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE "22021"
 #define TL_SQLSTATE_INVALID_PARAMETER_VALUE "22023"
@@ -97,6 +98,7 @@
 #define TL_SQLSTATE_INVALID_COLUMN_REFERENCE "42P10"
 #define TL_SQLSTATE_INVALID_TABLE_DEFINITION "42P16"
 #define TL_SQLSTATE_INDETERMINATE_DATATYPE "42P18"
+#define TL_SQLSTATE_INVALID_RECURSION "42P19"
 #define TL_SQLSTATE_GENERATED_ALWAYS "428C9"
 /* Class 53 - Insufficient Resources */
 #define TL_SQLSTATE_OUT_OF_MEMORY "53200"
@@ -135,6 +137,7 @@
     X(INVALID_TIME_ZONE_DISPLACEMENT_VALUE,                                    \
       "invalid_time_zone_displacement_value")                                  \
     X(DIVISION_BY_ZERO, "division_by_zero")                                    \
+    X(INVALID_ARGUMENT_FOR_NTILE, "invalid_argument_for_ntile_function")       \
     X(CHARACTER_NOT_IN_REPERTOIRE, "character_not_in_repertoire")              \
     X(INVALID_PARAMETER_VALUE, "invalid_parameter_value")                      \
     X(INVALID_ESCAPE_SEQUENCE, "invalid_escape_sequence")                      \
@@ -186,6 +189,7 @@
     X(INVALID_COLUMN_REFERENCE, "invalid_column_reference")                    \
     X(INVALID_TABLE_DEFINITION, "invalid_table_definition")                    \
     X(INDETERMINATE_DATATYPE, "indeterminate_datatype")                        \
+    X(INVALID_RECURSION, "invalid_recursion")                                  \
     X(GENERATED_ALWAYS, "generated_always")                                    \
     X(OUT_OF_MEMORY, "out_of_memory")                                          \
     X(TOO_MANY_CONNECTIONS, "too_many_connections")                            \

@@ -530,8 +530,9 @@ gather_scan(struct sql_stmt *st, const struct plan *p,
         shard_ranges(p, i, &ss[i].frag);
     }
     Talus__TxnInfo *snap = NULL;
-    if (st->txn == NULL && n_shards > 1) {
-        /* Several shards outside a transaction: one snapshot for all. */
+    if (st->txn == NULL && (n_shards > 1 || st->snapshot_always)) {
+        /* Several shards (or scans) outside a transaction: one snapshot
+         * for all. */
         if (st->snapshot_ts == 0) {
             int r = tso_client_get_until(st->r->tso, st->deadline_ms,
                                          &st->snapshot_ts, &st->err);

@@ -1,14 +1,18 @@
 /* local — the router-side executor for queries bound by sql/query.c:
- * nested-loop joins over materialised FROM items (virtual catalog tables,
- * subqueries, set-returning functions), filters, grouping and aggregates,
- * DISTINCT, set operations, sorting and limits, and subqueries evaluated
- * per outer row.
+ * joins over materialised FROM items (user tables scanned on their
+ * shards, virtual catalog tables, subqueries, set-returning functions) —
+ * hash joins on equality conditions, nested loops otherwise — filters,
+ * hashed grouping and aggregates, DISTINCT, set operations, sorting and
+ * limits, and subqueries (run once when uncorrelated, else per outer
+ * row).
  *
  * Every FROM item is materialised in full-width rows (the item's columns
  * at its offset, the rest NULL), so join conditions and the WHERE clause
- * evaluate over one row layout. The relations it reads are small (the
- * catalog); the rows of each virtual table are generated once per
- * statement. Memory is the statement arena. */
+ * evaluate over one row layout. A user table is scanned once per
+ * statement with the portable part of its filter evaluated by the shards,
+ * every scan at the statement's snapshot; the rows of each virtual table
+ * are generated once per statement. Memory is the statement arena, at
+ * most LOCAL_MAX_BYTES (54000 beyond). */
 #include "router/exec/local.h"
 
 #include <stdio.h>
@@ -17,8 +21,11 @@
 
 #include "common/base/sqlstate.h"
 #include "numeric.h"
+#include "router/exec/gather.h"
+#include "router/plan/plan.h"
 #include "router/sql/pgcat.h"
 #include "router/sql/query.h"
+#include "row.h"
 
 /* A statement being run. */
 struct lx {
@@ -95,19 +102,206 @@ keep(struct tl_arena *a, struct tl_value v)
     return v;
 }
 
+static bool values_equal(const struct tl_value *a, const struct tl_value *b);
+
+static bool
+rows_equal(const struct tl_value *a, const struct tl_value *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!values_equal(&a[i], &b[i]))
+            return false;
+    return true;
+}
+
+static uint64_t
+row_hash(const struct tl_value *r, size_t w)
+{
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    for (size_t i = 0; i < w; i++)
+        h = tl_value_hash(h, &r[i]);
+    return h;
+}
+
+/* A hash table of rows of w values (equal as DISTINCT sees them: NULLs
+ * alike), sized for the rows it will hold: open addressing, at most half
+ * full. Each slot carries a number for its user (a count, an index). */
+struct rowtab {
+    size_t cap; /* a power of two */
+    size_t w;
+    const struct tl_value **rows; /* NULL: empty slot */
+    uint64_t *hash;
+    size_t *val;
+};
+
+static void
+rowtab_init(struct lx *x, struct rowtab *t, size_t n, size_t w)
+{
+    t->cap = 16;
+    while (t->cap < 2 * n + 2)
+        t->cap *= 2;
+    t->w = w;
+    t->rows = tl_arena_calloc(x->a, t->cap * sizeof(*t->rows));
+    t->hash = tl_arena_alloc(x->a, t->cap * sizeof(*t->hash));
+    t->val = tl_arena_calloc(x->a, t->cap * sizeof(*t->val));
+}
+
+/* The slot of @row: its own (*found) or the empty one it would take. */
+static size_t
+rowtab_find(const struct rowtab *t, const struct tl_value *row, uint64_t h,
+            bool *found)
+{
+    size_t j = h & (t->cap - 1);
+    while (t->rows[j] != NULL) {
+        if (t->hash[j] == h && rows_equal(t->rows[j], row, t->w)) {
+            *found = true;
+            return j;
+        }
+        j = (j + 1) & (t->cap - 1);
+    }
+    *found = false;
+    return j;
+}
+
+static void
+rowtab_put(struct rowtab *t, size_t j, const struct tl_value *row, uint64_t h,
+           size_t val)
+{
+    t->rows[j] = row;
+    t->hash[j] = h;
+    t->val[j] = val;
+}
+
 static int run_query(struct lx *x, struct query *q, uint64_t max_rows,
                      struct rowset *out, struct tl_error *err);
+
+static int add_filtered_row(struct lx *x, struct query *q,
+                            const struct tl_expr *filter, struct rowset *out,
+                            struct tl_value *row, struct tl_error *err);
 
 /* Keep @row of base item @f if its pushed-down filter holds. */
 static int
 add_item_row(struct lx *x, struct query *q, const struct query_from *f,
              struct rowset *out, struct tl_value *row, struct tl_error *err)
 {
-    if (f->filter != NULL) {
+    return add_filtered_row(x, q, f->filter, out, row, err);
+}
+
+/* --------------------------------------------------------- FROM items */
+
+/* A copy of @e with its column references moved down by @offset: an
+ * item's columns numbered from 0, as its shards number them. */
+static struct tl_expr *
+rebase(struct tl_arena *a, const struct tl_expr *e, uint32_t offset)
+{
+    struct tl_expr *c = tl_arena_alloc(a, sizeof(*c));
+    *c = *e;
+    if (e->kind == TL_EXPR_COLUMN)
+        c->column = e->column - offset;
+    if (e->n_args > 0) {
+        c->args = tl_arena_alloc(a, e->n_args * sizeof(*c->args));
+        for (uint32_t i = 0; i < e->n_args; i++)
+            c->args[i] = rebase(a, e->args[i], offset);
+    }
+    return c;
+}
+
+static struct tl_expr *
+conjunction(struct tl_arena *a, struct tl_expr **v, uint32_t n)
+{
+    if (n == 0)
+        return NULL;
+    if (n == 1)
+        return v[0];
+    return tl_expr_node(a, TL_EXPR_AND, TL_TYPE_BOOL, v, n);
+}
+
+struct scan_ctx {
+    struct lx *x;
+    struct query *q;
+    struct query_from *f;
+    struct tl_value *vals; /* one decoded row */
+    size_t cap;
+};
+
+static int
+scan_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
+{
+    struct scan_ctx *sc = arg;
+    struct query_from *f = sc->f;
+    struct lx *x = sc->x;
+    int rv = tl_row_decode(p, len, sc->vals, f->table->n_columns, NULL);
+    if (rv != 0)
+        return sql_error(st, rv, TL_SQLSTATE_DATA_CORRUPTED,
+                         "corrupt row from a shard");
+    if ((rv = budget(x, &st->err)) != 0)
+        return rv;
+    struct tl_value *r = null_row(x->a, sc->q->width);
+    for (uint32_t c = 0; c < f->table->n_columns; c++) {
+        struct tl_value v = keep(x->a, sc->vals[c]);
+        if (v.is_null)
+            v.type = f->table->columns[c].type;
+        r[f->offset + c] = v;
+    }
+    tl_arena_reserve(x->a, (void **)&f->rows, f->n_rows, &sc->cap,
+                     sizeof(*f->rows), 64);
+    f->rows[f->n_rows++] = r;
+    return 0;
+}
+
+/* Scan user table @f on its shards, once per statement: the conjuncts of
+ * its filter that a node can evaluate go with the scan (and route it),
+ * the rest stay in f->rest. */
+static int
+scan_table(struct lx *x, struct query *q, struct query_from *f,
+           struct tl_error *err)
+{
+    struct sql_stmt *st = x->st;
+    struct tl_expr *one[1] = {f->filter};
+    struct tl_expr **cs = one;
+    uint32_t n = f->filter != NULL;
+    if (f->filter != NULL && f->filter->kind == TL_EXPR_AND) {
+        cs = f->filter->args;
+        n = f->filter->n_args;
+    }
+    struct tl_expr **pushed = tl_arena_alloc(x->a, (n + 1) * sizeof(*pushed));
+    struct tl_expr **rest = tl_arena_alloc(x->a, (n + 1) * sizeof(*rest));
+    uint32_t np = 0, nr = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (tl_expr_is_portable(cs[i]))
+            pushed[np++] = rebase(x->a, cs[i], f->offset);
+        else
+            rest[nr++] = cs[i];
+    }
+    f->rest = conjunction(x->a, rest, nr);
+    struct plan p;
+    memset(&p, 0, sizeof(p));
+    p.table = f->table;
+    p.filter = conjunction(x->a, pushed, np);
+    plan_route(st, &p);
+    Talus__ScanFragment *frag = plan_fragment(st, &p);
+    struct scan_ctx sc = {.x = x, .q = q, .f = f};
+    sc.vals =
+        tl_arena_alloc(x->a, (f->table->n_columns + 1) * sizeof(*sc.vals));
+    int rv = gather_scan(st, &p, frag, scan_row, &sc, NULL);
+    if (rv != 0) {
+        if (err != &st->err)
+            *err = st->err;
+        return rv;
+    }
+    f->scanned = true;
+    return 0;
+}
+
+/* Keep @row if @filter (NULL: none) holds. */
+static int
+add_filtered_row(struct lx *x, struct query *q, const struct tl_expr *filter,
+                 struct rowset *out, struct tl_value *row, struct tl_error *err)
+{
+    if (filter != NULL) {
         int ok, rv;
         q->cur_row = row;
-        if ((rv = tl_expr_eval_pred(f->filter, row, q->width, x->a, &ok,
-                                    err)) != 0)
+        if ((rv = tl_expr_eval_pred(filter, row, q->width, x->a, &ok, err)) !=
+            0)
             return rv;
         if (!ok)
             return budget(x, err);
@@ -115,7 +309,204 @@ add_item_row(struct lx *x, struct query *q, const struct query_from *f,
     return rs_add(x, out, row, err);
 }
 
-/* --------------------------------------------------------- FROM items */
+/* Hashing classes: values of one class compare and hash alike. */
+static int
+hash_class(uint8_t t)
+{
+    if (tl_type_is_int(t))
+        return 1;
+    if (t == TL_TYPE_TEXT || t == TL_TYPE_VARCHAR)
+        return 2;
+    if (t == TL_TYPE_JSON)
+        return 0; /* json has no equality */
+    return 16 + t;
+}
+
+/* Whether @e reads only columns [lo, hi) and nothing the router alone
+ * evaluates (subqueries, outer references, aggregates). */
+static bool
+reads_within(const struct tl_expr *e, uint32_t lo, uint32_t hi)
+{
+    if (e->kind == TL_EXPR_EXT)
+        return false;
+    if (e->kind == TL_EXPR_COLUMN)
+        return e->column >= lo && e->column < hi;
+    for (uint32_t i = 0; i < e->n_args; i++)
+        if (!reads_within(e->args[i], lo, hi))
+            return false;
+    return true;
+}
+
+/* The equality conditions of join @f's ON clause between an expression
+ * of its left side and one of its right side (of one hashing class):
+ * their sides into @lk and @rk (st->a), their number returned. */
+static size_t
+join_keys(struct tl_arena *a, const struct query_from *f, struct tl_expr ***lk,
+          struct tl_expr ***rk)
+{
+    const struct tl_expr *quals = f->quals;
+    if (quals == NULL)
+        return 0;
+    struct tl_expr *const *cs = (struct tl_expr *const *)&quals;
+    uint32_t n = 1;
+    if (quals->kind == TL_EXPR_AND) {
+        cs = quals->args;
+        n = quals->n_args;
+    }
+    *lk = tl_arena_alloc(a, (n + 1) * sizeof(**lk));
+    *rk = tl_arena_alloc(a, (n + 1) * sizeof(**rk));
+    size_t k = 0;
+    uint32_t lo = f->left->offset, lhi = lo + f->left->width;
+    uint32_t ro = f->right->offset, rhi = ro + f->right->width;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct tl_expr *c = cs[i];
+        if (c->kind != TL_EXPR_OP || c->op != TL_OP_EQ || c->n_args != 2)
+            continue;
+        struct tl_expr *l = c->args[0], *r = c->args[1];
+        if (reads_within(r, lo, lhi) && reads_within(l, ro, rhi)) {
+            struct tl_expr *t = l;
+            l = r;
+            r = t;
+        }
+        if (!reads_within(l, lo, lhi) || !reads_within(r, ro, rhi))
+            continue;
+        int cl = hash_class(l->type), cr = hash_class(r->type);
+        if (cl == 0 || cl != cr)
+            continue;
+        (*lk)[k] = l;
+        (*rk)[k] = r;
+        k++;
+    }
+    return k;
+}
+
+/* The values of keys @keys over @row into @out (kept in x->a): false if
+ * one is NULL (such a row matches nothing). */
+static int
+eval_keys(struct lx *x, struct query *q, struct tl_expr **keys, size_t n,
+          const struct tl_value *row, struct tl_value *out, bool *null,
+          struct tl_error *err)
+{
+    *null = false;
+    q->cur_row = row;
+    for (size_t i = 0; i < n; i++) {
+        int rv = tl_expr_eval(keys[i], row, q->width, x->a, &out[i], err);
+        if (rv != 0)
+            return rv;
+        out[i] = keep(x->a, out[i]);
+        *null = *null || out[i].is_null;
+    }
+    return 0;
+}
+
+/* Join @f of two materialised sides: a hash join on its equality keys
+ * (the right side built into a table), else nested loops; ON evaluated
+ * over every candidate pair; outer joins add their unmatched rows. */
+static int
+join_rows(struct lx *x, struct query *q, struct query_from *f,
+          const struct rowset *l, const struct rowset *r, struct rowset *out,
+          struct tl_error *err)
+{
+    int rv = 0;
+    bool *r_matched = tl_arena_calloc(x->a, r->n + 1);
+    uint32_t lo = f->left->offset, lw = f->left->width;
+    uint32_t ro = f->right->offset, rw = f->right->width;
+    struct tl_expr **lk, **rk;
+    size_t nk = join_keys(x->a, f, &lk, &rk);
+    /* Hash table of the right rows by key: chains through next[]. */
+    struct rowtab t = {0};
+    size_t *next = NULL;
+    struct tl_value *probe = NULL;
+    if (nk > 0) {
+        rowtab_init(x, &t, r->n, nk);
+        next = tl_arena_alloc(x->a, (r->n + 1) * sizeof(*next));
+        probe = tl_arena_alloc(x->a, (nk + 1) * sizeof(*probe));
+        for (size_t k = 0; k < r->n; k++) {
+            struct tl_value *kv = tl_arena_alloc(x->a, nk * sizeof(*kv));
+            bool null, found;
+            if ((rv = eval_keys(x, q, rk, nk, r->v[k], kv, &null, err)) != 0)
+                return rv;
+            if (null)
+                continue;
+            uint64_t h = row_hash(kv, nk);
+            size_t j = rowtab_find(&t, kv, h, &found);
+            /* val: the chain's head (row index + 1); next: the rest. */
+            next[k] = found ? t.val[j] : 0;
+            rowtab_put(&t, j, found ? t.rows[j] : kv, h, k + 1);
+        }
+    }
+    /* Candidate rows are built in one buffer and their conditions
+     * evaluated in a scratch arena; only matches are kept. */
+    struct tl_value *cand = null_row(x->a, q->width);
+    struct tl_arena scratch;
+    tl_arena_init(&scratch);
+    for (size_t i = 0; i < l->n && rv == 0; i++) {
+        bool matched = false;
+        memcpy(cand + lo, l->v[i] + lo, lw * sizeof(*cand));
+        size_t k = 0, chain = 0;
+        if (nk > 0) {
+            bool null, found;
+            rv = eval_keys(x, q, lk, nk, l->v[i], probe, &null, err);
+            if (rv != 0)
+                break;
+            if (!null) {
+                size_t j = rowtab_find(&t, probe, row_hash(probe, nk), &found);
+                chain = found ? t.val[j] : 0;
+            }
+        }
+        for (;;) {
+            if (nk > 0) {
+                if (chain == 0)
+                    break;
+                k = chain - 1;
+                chain = next[k];
+            } else if (k >= r->n) {
+                break;
+            }
+            memcpy(cand + ro, r->v[k] + ro, rw * sizeof(*cand));
+            size_t this_k = k++;
+            int ok = 1;
+            if ((rv = budget(x, err)) != 0)
+                break;
+            if (f->quals != NULL) {
+                q->cur_row = cand;
+                rv = tl_expr_eval_pred(f->quals, cand, q->width, &scratch, &ok,
+                                       err);
+                tl_arena_reset(&scratch);
+                if (rv != 0)
+                    break;
+            }
+            if (!ok)
+                continue;
+            matched = true;
+            r_matched[this_k] = true;
+            struct tl_value *row =
+                tl_arena_alloc(x->a, q->width * sizeof(*row));
+            memcpy(row, cand, q->width * sizeof(*row));
+            if ((rv = rs_add(x, out, row, err)) != 0)
+                break;
+        }
+        if (rv != 0)
+            break;
+        if (!matched && (f->join == QJ_LEFT || f->join == QJ_FULL)) {
+            struct tl_value *row = null_row(x->a, q->width);
+            memcpy(row + lo, l->v[i] + lo, lw * sizeof(*row));
+            rv = rs_add(x, out, row, err);
+        }
+    }
+    tl_arena_close(&scratch);
+    if (rv != 0)
+        return rv;
+    if (f->join == QJ_RIGHT || f->join == QJ_FULL)
+        for (size_t k = 0; k < r->n; k++)
+            if (!r_matched[k]) {
+                struct tl_value *row = null_row(x->a, q->width);
+                memcpy(row + ro, r->v[k] + ro, rw * sizeof(*row));
+                if ((rv = rs_add(x, out, row, err)) != 0)
+                    return rv;
+            }
+    return 0;
+}
 
 static int
 item_rows(struct lx *x, struct query *q, struct query_from *f,
@@ -124,6 +515,14 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
     int rv = 0;
     out->w = q->width;
     switch (f->kind) {
+    case QF_TABLE:
+        if (!f->scanned && (rv = scan_table(x, q, f, err)) != 0)
+            return rv;
+        for (size_t i = 0; i < f->n_rows; i++)
+            if ((rv = add_filtered_row(x, q, f->rest, out, f->rows[i], err)) !=
+                0)
+                return rv;
+        return 0;
     case QF_VTABLE: {
         int vt = f->vtable;
         if (!x->vt_done[vt]) {
@@ -133,6 +532,17 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
         for (size_t i = 0; i < x->vt_n[vt]; i++) {
             struct tl_value *r = null_row(x->a, q->width);
             memcpy(r + f->offset, x->vt_rows[vt][i],
+                   f->width * sizeof(struct tl_value));
+            if ((rv = add_item_row(x, q, f, out, r, err)) != 0)
+                return rv;
+        }
+        return 0;
+    }
+    case QF_WORKTABLE: {
+        const struct rowset *work = f->sub->work;
+        for (size_t i = 0; work != NULL && i < work->n; i++) {
+            struct tl_value *r = null_row(x->a, q->width);
+            memcpy(r + f->offset, work->v[i],
                    f->width * sizeof(struct tl_value));
             if ((rv = add_item_row(x, q, f, out, r, err)) != 0)
                 return rv;
@@ -198,67 +608,14 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
     default:
         break;
     }
-    /* A join: nested loops over both sides. */
+    /* A join of its two sides. */
     struct rowset l = {0}, r = {0};
     rv = item_rows(x, q, f->left, &l, err);
     if (rv == 0)
         rv = item_rows(x, q, f->right, &r, err);
     if (rv != 0)
         return rv;
-    bool *r_matched = tl_arena_calloc(x->a, r.n + 1);
-    uint32_t lo = f->left->offset, lw = f->left->width;
-    uint32_t ro = f->right->offset, rw = f->right->width;
-    /* Candidate rows are built in one buffer and their conditions
-     * evaluated in a scratch arena; only matches are kept. */
-    struct tl_value *cand = null_row(x->a, q->width);
-    struct tl_arena scratch;
-    tl_arena_init(&scratch);
-    for (size_t i = 0; i < l.n && rv == 0; i++) {
-        bool matched = false;
-        memcpy(cand + lo, l.v[i] + lo, lw * sizeof(*cand));
-        for (size_t k = 0; k < r.n; k++) {
-            memcpy(cand + ro, r.v[k] + ro, rw * sizeof(*cand));
-            int ok = 1;
-            if ((rv = budget(x, err)) != 0)
-                break;
-            if (f->quals != NULL) {
-                q->cur_row = cand;
-                rv = tl_expr_eval_pred(f->quals, cand, q->width, &scratch, &ok,
-                                       err);
-                tl_arena_reset(&scratch);
-                if (rv != 0)
-                    break;
-            }
-            if (!ok)
-                continue;
-            matched = true;
-            r_matched[k] = true;
-            struct tl_value *row =
-                tl_arena_alloc(x->a, q->width * sizeof(*row));
-            memcpy(row, cand, q->width * sizeof(*row));
-            if ((rv = rs_add(x, out, row, err)) != 0)
-                break;
-        }
-        if (rv != 0)
-            break;
-        if (!matched && (f->join == QJ_LEFT || f->join == QJ_FULL)) {
-            struct tl_value *row = null_row(x->a, q->width);
-            memcpy(row + lo, l.v[i] + lo, lw * sizeof(*row));
-            rv = rs_add(x, out, row, err);
-        }
-    }
-    tl_arena_close(&scratch);
-    if (rv != 0)
-        return rv;
-    if (f->join == QJ_RIGHT || f->join == QJ_FULL)
-        for (size_t k = 0; k < r.n; k++)
-            if (!r_matched[k]) {
-                struct tl_value *row = null_row(x->a, q->width);
-                memcpy(row + ro, r.v[k] + ro, rw * sizeof(*row));
-                if ((rv = rs_add(x, out, row, err)) != 0)
-                    return rv;
-            }
-    return 0;
+    return join_rows(x, q, f, &l, &r, out, err);
 }
 
 /* ------------------------------------------------------------ grouping */
@@ -272,7 +629,13 @@ struct agg_acc {
     struct tl_value best;
     struct tl_buf text; /* string_agg, array_agg */
     bool bval;
-    struct rowset seen; /* DISTINCT: values so far (1-wide rows) */
+    /* DISTINCT: the values so far, a hash set of 1-wide rows grown by
+     * doubling (n of them). */
+    struct rowtab seen;
+    size_t n_seen;
+    /* ORDER BY inside the call: the rows that passed FILTER, fed in
+     * order when the group ends. */
+    struct rowset pending;
 };
 
 struct group {
@@ -304,12 +667,27 @@ agg_step(struct lx *x, struct query_agg *g, struct agg_acc *acc,
             return 0;
     }
     if (g->distinct) {
-        for (size_t i = 0; i < acc->seen.n; i++)
-            if (values_equal(&acc->seen.v[i][0], &v))
-                return 0;
+        if (2 * (acc->n_seen + 1) >= acc->seen.cap) {
+            struct rowtab old = acc->seen;
+            rowtab_init(x, &acc->seen, 2 * acc->n_seen + 8, 1);
+            for (size_t j = 0; j < old.cap; j++)
+                if (old.rows != NULL && old.rows[j] != NULL) {
+                    bool dup;
+                    size_t k =
+                        rowtab_find(&acc->seen, old.rows[j], old.hash[j], &dup);
+                    rowtab_put(&acc->seen, k, old.rows[j], old.hash[j], 0);
+                }
+        }
+        bool found;
+        uint64_t h = row_hash(&v, 1);
+        size_t j = rowtab_find(&acc->seen, &v, h, &found);
+        if (found)
+            return 0;
         struct tl_value *c = tl_arena_alloc(x->a, sizeof(*c));
         *c = keep(x->a, v);
-        if ((rv = rs_add(x, &acc->seen, c, err)) != 0)
+        rowtab_put(&acc->seen, j, c, h, 0);
+        acc->n_seen++;
+        if ((rv = budget(x, err)) != 0)
             return rv;
     }
     switch (g->kind) {
@@ -375,6 +753,78 @@ agg_step(struct lx *x, struct query_agg *g, struct agg_acc *acc,
     }
     default:
         break;
+    }
+    return 0;
+}
+
+/* One input row for aggregate @g: FILTER first, then straight in, or
+ * kept for its ORDER BY. */
+static int
+agg_feed(struct lx *x, struct query_agg *g, struct agg_acc *acc,
+         const struct tl_value *row, uint32_t w, struct tl_error *err)
+{
+    if (g->filter != NULL) {
+        int ok, rv;
+        if ((rv = tl_expr_eval_pred(g->filter, row, w, x->a, &ok, err)) != 0)
+            return rv;
+        if (!ok)
+            return 0;
+    }
+    if (g->n_order > 0)
+        return rs_add(x, &acc->pending, (struct tl_value *)row, err);
+    return agg_step(x, g, acc, row, w, err);
+}
+
+struct agg_item {
+    const struct tl_value *row;
+    struct tl_value *keys;
+    size_t pos;
+};
+
+static int
+cmp_agg(const void *pa, const void *pb, void *arg)
+{
+    const struct query_agg *g = arg;
+    const struct agg_item *a = pa, *b = pb;
+    for (size_t i = 0; i < g->n_order; i++) {
+        const struct tl_value *x = &a->keys[i], *y = &b->keys[i];
+        if (!x->is_null && !y->is_null && !tl_type_comparable(x->type, y->type))
+            continue;
+        int c = tl_value_cmp_nulls(x, y, g->order[i].nulls_first);
+        if (c != 0)
+            return x->is_null || y->is_null || !g->order[i].desc ? c : -c;
+    }
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* Feed the rows kept for @g's ORDER BY, sorted (ties in arrival order). */
+static int
+agg_flush(struct lx *x, struct query *q, struct query_agg *g,
+          struct agg_acc *acc, struct tl_error *err)
+{
+    size_t n = acc->pending.n;
+    if (g->n_order == 0 || n == 0)
+        return 0;
+    struct agg_item *items = tl_arena_alloc(x->a, n * sizeof(*items));
+    for (size_t i = 0; i < n; i++) {
+        items[i].row = acc->pending.v[i];
+        items[i].pos = i;
+        items[i].keys =
+            tl_arena_alloc(x->a, g->n_order * sizeof(struct tl_value));
+        q->cur_row = items[i].row;
+        for (size_t k = 0; k < g->n_order; k++) {
+            int rv = tl_expr_eval(g->order[k].expr, items[i].row, q->width,
+                                  x->a, &items[i].keys[k], err);
+            if (rv != 0)
+                return rv;
+        }
+    }
+    qsort_r(items, n, sizeof(*items), cmp_agg, g);
+    for (size_t i = 0; i < n; i++) {
+        q->cur_row = items[i].row;
+        int rv = agg_step(x, g, acc, items[i].row, q->width, err);
+        if (rv != 0)
+            return rv;
     }
     return 0;
 }
@@ -447,6 +897,8 @@ group_rows(struct lx *x, struct query *q, const struct rowset *rows,
     struct group *gs = tl_arena_alloc(x->a, cap * sizeof(*gs));
     struct tl_value *kv =
         tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*kv));
+    struct rowtab groups;
+    rowtab_init(x, &groups, rows->n, q->n_group_keys);
     for (size_t i = 0; i < rows->n; i++) {
         const struct tl_value *row = rows->v[i];
         q->cur_row = row;
@@ -457,13 +909,11 @@ group_rows(struct lx *x, struct query *q, const struct rowset *rows,
                 return rv;
         }
         struct group *g = NULL;
-        for (size_t j = 0; j < n && g == NULL; j++) {
-            bool eq = true;
-            for (size_t k = 0; k < q->n_group_keys && eq; k++)
-                eq = values_equal(&gs[j].keys[k], &kv[k]);
-            if (eq)
-                g = &gs[j];
-        }
+        bool found;
+        uint64_t h = row_hash(kv, q->n_group_keys);
+        size_t slot = rowtab_find(&groups, kv, h, &found);
+        if (found)
+            g = &gs[groups.val[slot]];
         if (g == NULL) {
             if (n == cap) {
                 struct group *v = tl_arena_alloc(x->a, 2 * cap * sizeof(*v));
@@ -476,12 +926,13 @@ group_rows(struct lx *x, struct query *q, const struct rowset *rows,
             g->keys = tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*kv));
             for (size_t k = 0; k < q->n_group_keys; k++)
                 g->keys[k] = keep(x->a, kv[k]);
+            rowtab_put(&groups, slot, g->keys, h, (size_t)(g - gs));
             g->acc = tl_arena_calloc(x->a, (q->n_aggs + 1) * sizeof(*g->acc));
             for (size_t k = 0; k < q->n_aggs; k++)
                 tl_buf_init(&g->acc[k].text);
         }
         for (size_t k = 0; k < q->n_aggs; k++) {
-            int rv = agg_step(x, q->aggs[k], &g->acc[k], row, q->width, err);
+            int rv = agg_feed(x, q->aggs[k], &g->acc[k], row, q->width, err);
             if (rv != 0)
                 return rv;
         }
@@ -498,8 +949,12 @@ group_rows(struct lx *x, struct query *q, const struct rowset *rows,
     for (size_t j = 0; j < n; j++) {
         gs[j].g.results =
             tl_arena_alloc(x->a, (q->n_aggs + 1) * sizeof(*gs[j].g.results));
-        for (size_t k = 0; k < q->n_aggs; k++)
+        for (size_t k = 0; k < q->n_aggs; k++) {
+            int rv = agg_flush(x, q, q->aggs[k], &gs[j].acc[k], err);
+            if (rv != 0)
+                return rv;
             gs[j].g.results[k] = agg_final(x, q->aggs[k], &gs[j].acc[k]);
+        }
     }
     *out = gs;
     *n_out = n;
@@ -601,6 +1056,148 @@ keys_equal(const struct tl_value *a, const struct tl_value *b, size_t from,
     return true;
 }
 
+/* @e over the row at sorted position @i (NULL @e: NULL). */
+static int
+win_eval(struct lx *x, struct query *q, const struct tl_expr *e,
+         const struct rowset *rows, const struct win_item *it,
+         struct tl_value *out, struct tl_error *err)
+{
+    if (e == NULL) {
+        *out = tl_value_null(TL_TYPE_UNKNOWN);
+        return 0;
+    }
+    q->cur_row = rows->v[it->idx];
+    int rv = tl_expr_eval(e, rows->v[it->idx], q->width, x->a, out, err);
+    if (rv == 0)
+        *out = keep(x->a, *out);
+    return rv;
+}
+
+/* Window @w over one partition, sorted positions [ps, pe): peers are the
+ * rows with equal ORDER BY keys; the frame of a row ends at its last
+ * peer (the whole partition without ORDER BY). */
+static int
+window_partition(struct lx *x, struct query *q, struct query_window *w,
+                 const struct rowset *rows, const struct win_item *items,
+                 size_t ps, size_t pe, size_t nk, struct tl_error *err)
+{
+    size_t n = pe - ps;
+    int64_t rank = 0, dense = 0;
+    struct agg_acc acc;
+    memset(&acc, 0, sizeof(acc));
+    tl_buf_init(&acc.text);
+    int64_t buckets = 0;
+    for (size_t gs = ps; gs < pe;) {
+        size_t ge = gs + 1;
+        while (w->n_order > 0 && ge < pe &&
+               keys_equal(items[ge].keys, items[gs].keys, w->n_part, nk))
+            ge++;
+        if (w->n_order == 0)
+            ge = pe;
+        rank = (int64_t)(gs - ps) + 1;
+        dense++;
+        struct tl_value frame_val = tl_value_null(w->type);
+        if (w->kind == QW_AGG) {
+            for (size_t i = gs; i < ge; i++) {
+                q->cur_row = rows->v[items[i].idx];
+                int rv = agg_step(x, w->agg, &acc, rows->v[items[i].idx],
+                                  q->width, err);
+                if (rv != 0)
+                    return rv;
+            }
+            struct agg_acc copy = acc;
+            frame_val = agg_final(x, w->agg, &copy);
+        } else if (w->kind == QW_LAST_VALUE) {
+            int rv = win_eval(x, q, w->args[0], rows, &items[ge - 1],
+                              &frame_val, err);
+            if (rv != 0)
+                return rv;
+        }
+        for (size_t i = gs; i < ge; i++) {
+            int64_t pos = (int64_t)(i - ps); /* 0-based in the partition */
+            struct tl_value v = frame_val;
+            int rv = 0;
+            switch (w->kind) {
+            case QW_ROW_NUMBER:
+                v = tl_value_int(TL_TYPE_INT8, pos + 1);
+                break;
+            case QW_RANK:
+                v = tl_value_int(TL_TYPE_INT8, rank);
+                break;
+            case QW_DENSE_RANK:
+                v = tl_value_int(TL_TYPE_INT8, dense);
+                break;
+            case QW_NTILE: {
+                if (i == ps) {
+                    struct tl_value b;
+                    if ((rv = win_eval(x, q, w->args[0], rows, &items[ps], &b,
+                                       err)) != 0)
+                        return rv;
+                    if (b.is_null) {
+                        buckets = 0;
+                    } else if (b.u.i <= 0) {
+                        return tl_error_set(
+                            err, TL_EINVAL,
+                            TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTILE,
+                            "argument of ntile must be greater than zero");
+                    } else {
+                        buckets = b.u.i;
+                    }
+                }
+                if (buckets == 0) {
+                    v = tl_value_null(TL_TYPE_INT4);
+                    break;
+                }
+                /* PostgreSQL: the first n % buckets buckets hold one row
+                 * more than the others. */
+                int64_t per = (int64_t)n / buckets,
+                        extra = (int64_t)n % buckets;
+                int64_t big = extra * (per + 1);
+                int64_t b = pos < big
+                                ? pos / (per + 1)
+                                : extra + (per > 0 ? (pos - big) / per : 0);
+                v = tl_value_int(TL_TYPE_INT4, b + 1);
+                break;
+            }
+            case QW_LAG:
+            case QW_LEAD: {
+                struct tl_value off = tl_value_int(TL_TYPE_INT8, 1);
+                if (w->args[1] != NULL &&
+                    (rv = win_eval(x, q, w->args[1], rows, &items[i], &off,
+                                   err)) != 0)
+                    return rv;
+                if (off.is_null) {
+                    v = tl_value_null(w->type);
+                    break;
+                }
+                int64_t t = w->kind == QW_LAG ? pos - off.u.i : pos + off.u.i;
+                if (t >= 0 && t < (int64_t)n)
+                    rv = win_eval(x, q, w->args[0], rows,
+                                  &items[ps + (size_t)t], &v, err);
+                else if (w->args[2] != NULL)
+                    rv = win_eval(x, q, w->args[2], rows, &items[i], &v, err);
+                else
+                    v = tl_value_null(w->type);
+                break;
+            }
+            case QW_FIRST_VALUE:
+                rv = win_eval(x, q, w->args[0], rows, &items[ps], &v, err);
+                break;
+            default:
+                break;
+            }
+            if (rv != 0)
+                return rv;
+            if (v.is_null)
+                v.type = w->type;
+            w->values[items[i].idx] = v;
+        }
+        gs = ge;
+    }
+    tl_buf_close(&acc.text);
+    return 0;
+}
+
 /* Each window function's value for every row of @rows. */
 static int
 compute_windows(struct lx *x, struct query *q, const struct rowset *rows,
@@ -628,23 +1225,17 @@ compute_windows(struct lx *x, struct query *q, const struct rowset *rows,
         }
         qsort_r(items, rows->n, sizeof(*items), cmp_win, w);
         w->values = tl_arena_alloc(x->a, (rows->n + 1) * sizeof(*w->values));
-        int64_t rn = 0, rank = 0, dense = 0;
-        for (size_t i = 0; i < rows->n; i++) {
-            bool new_part =
-                i == 0 ||
-                !keys_equal(items[i].keys, items[i - 1].keys, 0, w->n_part);
-            if (new_part)
-                rn = rank = dense = 0;
-            rn++;
-            if (new_part ||
-                !keys_equal(items[i].keys, items[i - 1].keys, w->n_part, nk)) {
-                rank = rn;
-                dense++;
-            }
-            w->values[items[i].idx] = w->kind == QW_ROW_NUMBER ? rn
-                                      : w->kind == QW_RANK     ? rank
-                                                               : dense;
+        int rv = 0;
+        for (size_t ps = 0; ps < rows->n && rv == 0;) {
+            size_t pe = ps + 1;
+            while (pe < rows->n &&
+                   keys_equal(items[pe].keys, items[ps].keys, 0, w->n_part))
+                pe++;
+            rv = window_partition(x, q, w, rows, items, ps, pe, nk, err);
+            ps = pe;
         }
+        if (rv != 0)
+            return rv;
     }
     return 0;
 }
@@ -672,36 +1263,23 @@ cmp_rows(const void *pa, const void *pb, void *arg)
     return ia->pos < ib->pos ? -1 : ia->pos > ib->pos;
 }
 
-static bool
-rows_equal(const struct tl_value *a, const struct tl_value *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!values_equal(&a[i], &b[i]))
-            return false;
-    return true;
-}
-
+/* Keep the first of each set of equal rows (their first @w values). */
 static void
-dedupe(struct rowset *rs, size_t w)
+dedupe(struct lx *x, struct rowset *rs, size_t w)
 {
+    struct rowtab t;
+    rowtab_init(x, &t, rs->n, w);
     size_t k = 0;
     for (size_t i = 0; i < rs->n; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < k && !dup; j++)
-            dup = rows_equal(rs->v[j], rs->v[i], w);
-        if (!dup)
-            rs->v[k++] = rs->v[i];
+        bool found;
+        uint64_t h = row_hash(rs->v[i], w);
+        size_t j = rowtab_find(&t, rs->v[i], h, &found);
+        if (found)
+            continue;
+        rowtab_put(&t, j, rs->v[i], h, 0);
+        rs->v[k++] = rs->v[i];
     }
     rs->n = k;
-}
-
-static bool
-contains(const struct rowset *rs, const struct tl_value *row, size_t w)
-{
-    for (size_t i = 0; i < rs->n; i++)
-        if (rows_equal(rs->v[i], row, w))
-            return true;
-    return false;
 }
 
 /* Sort, then OFFSET and LIMIT (and @max_rows). */
@@ -728,10 +1306,73 @@ finish(struct lx *x, struct query *q, struct rowset *rs, uint64_t max_rows)
     rs->n = n;
 }
 
+/* Add @row to growing hash set @t (of *@n rows): false if it was there. */
+static bool
+set_add(struct lx *x, struct rowtab *t, size_t *n, const struct tl_value *row,
+        size_t w)
+{
+    if (2 * (*n + 1) >= t->cap) {
+        struct rowtab old = *t;
+        rowtab_init(x, t, 2 * *n + 8, w);
+        for (size_t j = 0; j < old.cap; j++)
+            if (old.rows != NULL && old.rows[j] != NULL) {
+                bool dup;
+                size_t k = rowtab_find(t, old.rows[j], old.hash[j], &dup);
+                rowtab_put(t, k, old.rows[j], old.hash[j], 0);
+            }
+    }
+    bool found;
+    uint64_t h = row_hash(row, w);
+    size_t j = rowtab_find(t, row, h, &found);
+    if (found)
+        return false;
+    rowtab_put(t, j, row, h, 0);
+    (*n)++;
+    return true;
+}
+
+/* WITH RECURSIVE: the first term's rows, then rounds of the recursive
+ * term over the round before until one adds nothing (UNION: rows seen
+ * before are not added). The memory budget bounds a query that never
+ * ends. */
+static int
+run_recursive(struct lx *x, struct query *q, uint64_t max_rows,
+              struct rowset *out, struct tl_error *err)
+{
+    size_t w = q->n_targets;
+    struct rowtab seen = {0};
+    size_t n_seen = 0;
+    struct rowset round = {0};
+    int rv = run_query(x, q->larg, UINT64_MAX, &round, err);
+    for (;;) {
+        if (rv != 0)
+            return rv;
+        struct rowset *work = tl_arena_calloc(x->a, sizeof(*work));
+        for (size_t i = 0; i < round.n; i++) {
+            if (!q->setop_all && !set_add(x, &seen, &n_seen, round.v[i], w))
+                continue;
+            if ((rv = rs_add(x, work, round.v[i], err)) != 0 ||
+                (rv = emit(x, q, round.v[i], out, err)) != 0)
+                return rv;
+        }
+        if (work->n == 0 || out->n >= max_rows)
+            break;
+        q->work = work;
+        struct rowset next = {0};
+        rv = run_query(x, q->rarg, UINT64_MAX, &next, err);
+        round = next;
+    }
+    q->work = NULL;
+    finish(x, q, out, max_rows);
+    return 0;
+}
+
 static int
 run_setop(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
           struct tl_error *err)
 {
+    if (q->setop == QSET_RECURSIVE)
+        return run_recursive(x, q, max_rows, out, err);
     struct rowset l = {0}, r = {0};
     int rv = run_query(x, q->larg, UINT64_MAX, &l, err);
     if (rv == 0)
@@ -748,15 +1389,36 @@ run_setop(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
             if ((rv = rs_add(x, &all, r.v[i], err)) != 0)
                 return rv;
         if (!q->setop_all)
-            dedupe(&all, w);
+            dedupe(x, &all, w);
     } else {
+        /* Each right row counted once per copy: INTERSECT ALL keeps a left
+         * row while copies remain (min(m, n) of each), EXCEPT ALL drops it
+         * while they remain (max(m - n, 0)); without ALL, presence alone
+         * decides and duplicates go. */
         bool inter = q->setop == QSET_INTERSECT;
-        for (size_t i = 0; i < l.n; i++)
-            if (contains(&r, l.v[i], w) == inter)
+        struct rowtab t;
+        rowtab_init(x, &t, r.n, w);
+        for (size_t i = 0; i < r.n; i++) {
+            bool found;
+            uint64_t h = row_hash(r.v[i], w);
+            size_t j = rowtab_find(&t, r.v[i], h, &found);
+            if (found)
+                t.val[j]++;
+            else
+                rowtab_put(&t, j, r.v[i], h, 1);
+        }
+        for (size_t i = 0; i < l.n; i++) {
+            bool found;
+            size_t j = rowtab_find(&t, l.v[i], row_hash(l.v[i], w), &found);
+            bool in_right = found && t.val[j] > 0;
+            if (in_right && q->setop_all)
+                t.val[j]--;
+            if (in_right == inter)
                 if ((rv = rs_add(x, &all, l.v[i], err)) != 0)
                     return rv;
+        }
         if (!q->setop_all)
-            dedupe(&all, w);
+            dedupe(x, &all, w);
     }
     /* Evaluate the sort keys over the combined rows. */
     for (size_t i = 0; i < all.n; i++) {
@@ -834,12 +1496,60 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
     }
     q->cur_row = NULL;
     if (q->distinct)
-        dedupe(out, q->n_targets);
+        dedupe(x, out, q->n_targets);
     finish(x, q, out, max_rows);
     return 0;
 }
 
 /* --------------------------------------------------------- subqueries */
+
+/* The hash set of an uncorrelated subquery's values for x = ANY: */
+struct any_set {
+    struct rowtab t;
+    bool has_null; /* the subquery gave a NULL */
+    int class;     /* of its values' type (-1: mixed, not hashed) */
+};
+
+/* x = ANY (subquery) over its kept rows @rs through a hash set built on
+ * first use: true if x is there, else NULL if the subquery gave a NULL,
+ * else false; 0 with nothing in *@out when the types do not hash alike
+ * (the caller compares one by one). */
+static int
+any_hashed(struct lx *x, struct query_sublink *sl, const struct rowset *rs,
+           const struct tl_value *test, struct tl_value *out)
+{
+    struct any_set *as = sl->set;
+    if (as == NULL) {
+        as = tl_arena_calloc(x->a, sizeof(*as));
+        as->class = -2;
+        rowtab_init(x, &as->t, rs->n, 1);
+        for (size_t i = 0; i < rs->n; i++) {
+            const struct tl_value *v = &rs->v[i][0];
+            if (v->is_null) {
+                as->has_null = true;
+                continue;
+            }
+            int c = hash_class(v->type);
+            as->class = as->class == -2 || as->class == c ? c : -1;
+            bool found;
+            uint64_t h = row_hash(v, 1);
+            size_t j = rowtab_find(&as->t, v, h, &found);
+            if (!found)
+                rowtab_put(&as->t, j, v, h, 0);
+        }
+        sl->set = as;
+    }
+    int c = hash_class(test->type);
+    if (c == 0 || (as->class >= 0 && as->class != c) || as->class == -1)
+        return 1;
+    bool found = false;
+    if (as->class >= 0)
+        rowtab_find(&as->t, test, row_hash(test, 1), &found);
+    *out = found          ? tl_value_bool(true)
+           : as->has_null ? tl_value_null(TL_TYPE_BOOL)
+                          : tl_value_bool(false);
+    return 0;
+}
 
 static int
 run_sublink(struct query_sublink *sl, const struct tl_expr *e,
@@ -856,8 +1566,22 @@ run_sublink(struct query_sublink *sl, const struct tl_expr *e,
     uint64_t max = sl->kind == QL_EXISTS   ? 1
                    : sl->kind == QL_SCALAR ? 2
                                            : UINT64_MAX;
-    if ((rv = run_query(x, sl->q, max, &rs, err)) != 0)
-        return rv;
+    if (sl->done) {
+        rs = *(struct rowset *)sl->rows;
+    } else {
+        if ((rv = run_query(x, sl->q, max, &rs, err)) != 0)
+            return rv;
+        if (!sl->q->correlated) {
+            /* The same rows for every outer row: kept. */
+            struct rowset *keep_rs = tl_arena_alloc(x->a, sizeof(*keep_rs));
+            *keep_rs = rs;
+            sl->rows = keep_rs;
+            sl->done = true;
+        }
+    }
+    if (sl->kind == QL_ANY && sl->op == TL_OP_EQ && sl->done && !test.is_null &&
+        rs.n > 8 && any_hashed(x, sl, &rs, &test, out) == 0)
+        return 0;
     switch (sl->kind) {
     case QL_EXISTS:
         *out = tl_value_bool(rs.n > 0);
@@ -942,11 +1666,24 @@ explain_from(struct sql_stmt *st, const struct query_from *f,
     static const char *const joins[] = {"Nested Loop", "Nested Loop Left Join",
                                         "Nested Loop Right Join",
                                         "Nested Loop Full Join"};
+    static const char *const hashed[] = {"Hash Join", "Hash Left Join",
+                                         "Hash Right Join", "Hash Full Join"};
     const char *filtered = f->filter != NULL ? " (filtered)" : "";
+    struct tl_expr **lk, **rk;
     switch (f->kind) {
+    case QF_TABLE:
+        add_line(st, pl, depth,
+                 tl_arena_printf(st->a, "Shard Scan on %s%s", f->table->name,
+                                 filtered));
+        return;
     case QF_VTABLE:
         add_line(st, pl, depth,
                  tl_arena_printf(st->a, "Catalog Scan on %s%s", f->desc->name,
+                                 filtered));
+        return;
+    case QF_WORKTABLE:
+        add_line(st, pl, depth,
+                 tl_arena_printf(st->a, "WorkTable Scan on %s%s", f->desc->name,
                                  filtered));
         return;
     case QF_SUBQUERY:
@@ -965,7 +1702,10 @@ explain_from(struct sql_stmt *st, const struct query_from *f,
         return;
     default:
         add_line(st, pl, depth,
-                 tl_arena_printf(st->a, "%s%s", joins[f->join & 3],
+                 tl_arena_printf(st->a, "%s%s",
+                                 join_keys(st->a, f, &lk, &rk) > 0
+                                     ? hashed[f->join & 3]
+                                     : joins[f->join & 3],
                                  f->quals != NULL ? " (with condition)" : ""));
         explain_from(st, f->left, pl, depth + 1);
         explain_from(st, f->right, pl, depth + 1);
@@ -979,7 +1719,7 @@ explain_query(struct sql_stmt *st, const struct query *q, struct plan_lines *pl,
               int depth)
 {
     static const char *const setops[] = {"", "Append (UNION)", "Intersect",
-                                         "Except"};
+                                         "Except", "Recursive Union"};
     if (q->has_limit || q->offset > 0) {
         add_line(st, pl, depth, "Limit");
         depth++;
@@ -995,7 +1735,8 @@ explain_query(struct sql_stmt *st, const struct query *q, struct plan_lines *pl,
         depth++;
     }
     if (q->setop != QSET_NONE) {
-        add_line(st, pl, depth, setops[q->setop & 3]);
+        add_line(st, pl, depth,
+                 setops[q->setop <= QSET_RECURSIVE ? q->setop : 0]);
         explain_query(st, q->larg, pl, depth + 1);
         explain_query(st, q->rarg, pl, depth + 1);
         return;
@@ -1024,10 +1765,13 @@ explain_query(struct sql_stmt *st, const struct query *q, struct plan_lines *pl,
 }
 
 static int
-explain_local(struct sql_stmt *st, const struct query *q)
+explain_local(struct sql_stmt *st, const struct query *q, bool ctx_reads_tables)
 {
     struct plan_lines pl = {0};
-    add_line(st, &pl, 0, "Router Query (runs at the router, no shard)");
+    add_line(st, &pl, 0,
+             ctx_reads_tables ? "Router Query (runs at the router over rows "
+                                "the shards send)"
+                              : "Router Query (runs at the router, no shard)");
     explain_query(st, q, &pl, 1);
     sql_send_text_rows(st, "QUERY PLAN", pl.v, pl.n, "EXPLAIN");
     return 0;
@@ -1048,7 +1792,7 @@ local_select(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
     if ((rv = query_bind(st, ctx, ss, &q)) != 0)
         return rv;
     if (explain)
-        return explain_local(st, q);
+        return explain_local(st, q, ctx->reads_tables);
     struct dest_column *cols =
         tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*cols));
     for (size_t i = 0; i < q->n_targets; i++) {
@@ -1059,6 +1803,8 @@ local_select(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
     if ((rv = dest_startup(st->dest, cols, q->n_targets)) != 0 ||
         st->describe_only)
         return rv;
+    /* Every scan of the statement reads one snapshot. */
+    st->snapshot_always = ctx->reads_tables;
     struct lx *x = tl_arena_calloc(st->a, sizeof(*x));
     x->st = st;
     x->ctx = ctx;

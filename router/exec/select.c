@@ -782,7 +782,16 @@ select_exec(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
     if (query_wanted(ss))
         return local_select(st, ss, explain);
     struct select_q q;
+    int depth = st->depth;
     int rv = select_bind(st, ss, &q);
+    if (rv == TL_EUNSUPPORTED && ss->n_locking_clause == 0) {
+        /* What the shard path cannot run (DISTINCT, joins across shards,
+         * set operations, ...) runs at the router, over rows the shards
+         * send. */
+        tl_error_clear(&st->err);
+        st->depth = depth;
+        return local_select(st, ss, explain);
+    }
     if (rv != 0)
         return rv;
     if (explain)

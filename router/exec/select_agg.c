@@ -59,8 +59,6 @@ keep_best(struct sql_stmt *st, struct sel_agg_state *a,
     return 0;
 }
 
-static uint64_t hash_value(uint64_t h, const struct tl_value *v);
-
 /* Grow @d to @cap slots (a power of two). */
 static int
 grow_distinct(struct sql_stmt *st, struct sel_groups *g, struct sel_distinct *d,
@@ -110,7 +108,7 @@ add_distinct(struct sql_stmt *st, struct sel_groups *g, struct sel_agg_state *a,
         g->bytes += sizeof(*a->seen);
     }
     struct sel_distinct *d = a->seen;
-    uint64_t h = hash_value(0x13198a2e03707344ULL, v) | 1; /* 0: empty */
+    uint64_t h = tl_value_hash(0x13198a2e03707344ULL, v) | 1; /* 0: empty */
     size_t j = d->cap ? h & (d->cap - 1) : 0;
     for (; d->cap > 0 && d->hashes[j] != 0; j = (j + 1) & (d->cap - 1))
         if (d->hashes[j] == h && tl_value_cmp(&d->vals[j], v) == 0)
@@ -491,60 +489,6 @@ select_run_sorted(struct sql_stmt *st, struct select_q *q,
 
 /* ------------------------------------------------------------ GROUP BY */
 
-static uint64_t
-mix(uint64_t h, uint64_t x)
-{
-    h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    return h * 0xff51afd7ed558ccdULL;
-}
-
-/* Equal values (tl_value_cmp) hash alike. */
-static uint64_t
-hash_value(uint64_t h, const struct tl_value *v)
-{
-    if (v->is_null)
-        return mix(h, 0x5bd1e995);
-    if (v->type == TL_TYPE_NUMERIC) {
-        /* by value: 1.0 and 1.00 share the key encoding */
-        struct tl_buf b;
-        uint64_t x = 1469598103934665603ULL;
-        tl_buf_init(&b);
-        tl_numeric_key_encode(v, &b);
-        for (size_t i = 0; i < b.len; i++)
-            x = (x ^ b.data[i]) * 1099511628211ULL;
-        tl_buf_close(&b);
-        return mix(h, x);
-    }
-    if (v->type == TL_TYPE_JSONB)
-        return mix(h, tl_json_hash(v)); /* by value, as it compares */
-    if (tl_type_has_text(v->type)) {
-        uint64_t x = 1469598103934665603ULL;
-        uint32_t len = tl_value_text_len(v); /* bpchar: no padding */
-        for (uint32_t i = 0; i < len; i++)
-            x = (x ^ (uint8_t)v->u.s.p[i]) * 1099511628211ULL;
-        return mix(h, x);
-    }
-    if (v->type == TL_TYPE_BOOL)
-        return mix(h, v->u.b ? 2 : 1);
-    if (tl_type_is_float(v->type)) {
-        double d = v->u.f;
-        if (d == 0)
-            d = 0; /* -0 equals 0 */
-        if (d != d)
-            return mix(h, 0x7ff8);
-        uint64_t x;
-        memcpy(&x, &d, sizeof(x));
-        return mix(h, x);
-    }
-    if (v->type == TL_TYPE_INTERVAL) {
-        /* by span: '1 mon' equals '30 days' */
-        int64_t days, usecs;
-        tl_interval_span(&v->u.iv, &days, &usecs);
-        return mix(mix(h, (uint64_t)days), (uint64_t)usecs);
-    }
-    return mix(h, (uint64_t)v->u.i);
-}
-
 static bool
 same_keys(const struct tl_value *a, const struct tl_value *b, size_t n)
 {
@@ -624,7 +568,7 @@ find_group(struct sql_stmt *st, struct sel_groups *g,
     const struct sel_group *sg = g->q->group;
     uint64_t h = 0x243f6a8885a308d3ULL;
     for (size_t i = 0; i < sg->n_keys; i++)
-        h = hash_value(h, &g->kv[i]);
+        h = tl_value_hash(h, &g->kv[i]);
     size_t j = g->cap ? h & (g->cap - 1) : 0;
     for (; g->cap > 0 && g->slots[j] != NULL; j = (j + 1) & (g->cap - 1))
         if (g->slots[j]->hash == h &&

@@ -169,7 +169,9 @@ static const struct tl_expr *
 without_conjunct(struct sql_stmt *st, const struct tl_expr *filter,
                  const struct tl_expr *c)
 {
-    if (filter == c)
+    /* A join's route may come from a derived condition that its
+     * fragment's filter does not hold (or it has none). */
+    if (filter == NULL || filter == c)
         return NULL;
     if (filter->kind != TL_EXPR_AND)
         return filter;

@@ -154,16 +154,7 @@ bool
 query_wanted(const PgQuery__SelectStmt *ss)
 {
     bool user = false;
-    bool w = wanted_select(ss, &user, 0);
-    /* A subquery or catalog function over user tables stays with the
-     * shard executor, which refuses it with 0A000 for now; anything that
-     * reads a catalog relation runs here. */
-    bool catalog_rel = false;
-    for (size_t i = 0; i < ss->n_from_clause; i++) {
-        bool u = false;
-        catalog_rel = wanted_node(ss->from_clause[i], &u, 0) || catalog_rel;
-    }
-    return w && (!user || catalog_rel || ss->n_from_clause == 0);
+    return wanted_select(ss, &user, 0);
 }
 
 /* ---------------------------------------------------------- FROM items */
@@ -253,10 +244,227 @@ scope_of(const struct from_state *fs, const struct bind_local *local,
     return sc;
 }
 
-static int
-bind_range_var(struct sql_stmt *st, struct from_state *fs,
-               const PgQuery__RangeVar *rv, struct query_from **out)
+static int bind_select(struct sql_stmt *st, struct query_ctx *ctx,
+                       const PgQuery__SelectStmt *ss,
+                       const struct bind_scope *outer, struct query **out);
+static const struct tl_table *
+query_desc(struct sql_stmt *st, const struct query *q, const char *name);
+static const struct tl_table *rename_columns(struct sql_stmt *st,
+                                             const struct tl_table *t,
+                                             const PgQuery__Alias *alias);
+
+/* Whether @ss (a branch of a set operation, or a query) names @name in
+ * its FROM clauses or subqueries: a self-reference. */
+static bool mentions(const PgQuery__Node *n, const char *name, int depth);
+
+static bool
+mentions_list(PgQuery__Node **v, size_t n, const char *name, int depth)
 {
+    for (size_t i = 0; i < n; i++)
+        if (mentions(v[i], name, depth))
+            return true;
+    return false;
+}
+
+static bool
+mentions_select(const PgQuery__SelectStmt *ss, const char *name, int depth)
+{
+    return ss != NULL &&
+           (mentions_list(ss->from_clause, ss->n_from_clause, name, depth) ||
+            mentions_list(ss->target_list, ss->n_target_list, name, depth) ||
+            mentions(ss->where_clause, name, depth) ||
+            mentions(ss->having_clause, name, depth) ||
+            mentions_select(ss->larg, name, depth) ||
+            mentions_select(ss->rarg, name, depth));
+}
+
+static bool
+mentions(const PgQuery__Node *n, const char *name, int depth)
+{
+    if (n == NULL || depth > 64)
+        return false;
+    depth++;
+    switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_RANGE_VAR:
+        return (n->range_var->schemaname == NULL ||
+                n->range_var->schemaname[0] == '\0') &&
+               strcmp(n->range_var->relname, name) == 0;
+    case PG_QUERY__NODE__NODE_JOIN_EXPR:
+        return mentions(n->join_expr->larg, name, depth) ||
+               mentions(n->join_expr->rarg, name, depth) ||
+               mentions(n->join_expr->quals, name, depth);
+    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
+        return mentions(n->range_subselect->subquery, name, depth);
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+        return mentions_select(n->select_stmt, name, depth);
+    case PG_QUERY__NODE__NODE_SUB_LINK:
+        return mentions(n->sub_link->subselect, name, depth);
+    case PG_QUERY__NODE__NODE_RES_TARGET:
+        return mentions(n->res_target->val, name, depth);
+    case PG_QUERY__NODE__NODE_A_EXPR:
+        return mentions(n->a_expr->lexpr, name, depth) ||
+               mentions(n->a_expr->rexpr, name, depth);
+    case PG_QUERY__NODE__NODE_BOOL_EXPR:
+        return mentions_list(n->bool_expr->args, n->bool_expr->n_args, name,
+                             depth);
+    default:
+        return false;
+    }
+}
+
+/* WITH RECURSIVE's query @i: its non-recursive term, then its recursive
+ * term bound with the name reading the rows of the round before, the
+ * columns' types the first term's (PostgreSQL's checks and errors). */
+static int
+bind_recursive(struct sql_stmt *st, struct query_ctx *ctx, size_t i,
+               const PgQuery__SelectStmt *ss, struct query **out)
+{
+    const struct query_cte c = ctx->ctes[i];
+    if (ss->op != PG_QUERY__SET_OPERATION__SETOP_UNION ||
+        !mentions_select(ss->rarg, c.name, 0)) {
+        if (ss->op == PG_QUERY__SET_OPERATION__SETOP_NONE ||
+            !mentions_select(ss, c.name, 0))
+            return bind_select(st, ctx, ss, c.outer, out);
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_RECURSION,
+                  "recursive query \"%s\" does not have the form "
+                  "non-recursive-term UNION [ALL] recursive-term",
+                  c.name);
+        return sql_error_at(st, TL_EINVAL, c.cte->location);
+    }
+    if (ss->n_sort_clause > 0 || ss->limit_count != NULL ||
+        ss->limit_offset != NULL)
+        return sql_unsupported(st, "ORDER BY, LIMIT or OFFSET in a recursive "
+                                   "query");
+    if (mentions_select(ss->larg, c.name, 0)) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_RECURSION,
+                  "recursive reference to query \"%s\" must not appear "
+                  "within its non-recursive term",
+                  c.name);
+        return sql_error_at(st, TL_EINVAL, c.cte->location);
+    }
+    struct query *q = tl_arena_calloc(st->a, sizeof(*q));
+    q->setop = QSET_RECURSIVE;
+    q->setop_all = ss->all;
+    int rv = bind_select(st, ctx, ss->larg, c.outer, &q->larg);
+    if (rv != 0)
+        return rv;
+    q->n_targets = q->larg->n_targets;
+    q->width = (uint32_t)q->n_targets;
+    q->targets =
+        tl_arena_calloc(st->a, (q->n_targets + 1) * sizeof(*q->targets));
+    for (size_t k = 0; k < q->n_targets; k++) {
+        q->targets[k] = q->larg->targets[k];
+        q->targets[k].expr =
+            tl_expr_column(st->a, (uint32_t)k, q->targets[k].type);
+    }
+    /* The recursive term sees the name as the round's rows, at the level
+     * of its own query only. */
+    ctx->ctes[i].rec = q;
+    ctx->ctes[i].rec_level = ctx->n_stack + 1;
+    size_t saved = ctx->n_ctes;
+    ctx->n_ctes = i + 1;
+    rv = bind_select(st, ctx, ss->rarg, c.outer, &q->rarg);
+    ctx->n_ctes = saved;
+    ctx->ctes[i].rec = NULL;
+    if (rv != 0)
+        return rv;
+    if (q->rarg->n_targets != q->n_targets) {
+        sql_error(st, TL_ESYNTAX, TL_SQLSTATE_SYNTAX_ERROR,
+                  "each UNION query must have the same number of columns");
+        return TL_ESYNTAX;
+    }
+    for (size_t k = 0; k < q->n_targets; k++) {
+        struct query_target *r = &q->rarg->targets[k];
+        if (r->type == q->targets[k].type)
+            continue;
+        if (r->expr->kind == TL_EXPR_CONST && r->expr->value.is_null) {
+            r->type = q->targets[k].type;
+            r->expr->type = r->type;
+            continue;
+        }
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
+                  "recursive query \"%s\" column %zu has type %s in "
+                  "non-recursive term but type %s overall",
+                  c.name, k + 1, tl_type_name(q->targets[k].type),
+                  tl_type_name(r->type));
+        tl_error_hint(&st->err, "Cast the output of the non-recursive term "
+                                "to the correct type.");
+        return TL_ETYPE;
+    }
+    q->correlated = q->correlated || q->larg->correlated || q->rarg->correlated;
+    *out = q;
+    return 0;
+}
+
+/* A reference to common table expression @i: its query bound as a
+ * subquery in FROM, seeing only the expressions declared before it. */
+static int
+bind_cte_ref(struct sql_stmt *st, struct query_ctx *ctx, struct from_state *fs,
+             size_t i, const PgQuery__RangeVar *rv, struct query_from **out)
+{
+    const struct query_cte c = ctx->ctes[i];
+    const PgQuery__Node *qn = c.cte->ctequery;
+    if (qn == NULL || qn->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        return sql_unsupported(st, "WITH holding a data-modifying statement");
+    struct query *sub;
+    if (c.rec != NULL) {
+        /* The recursive term reading the rows of the round before. */
+        if (ctx->n_stack != c.rec_level) {
+            sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_RECURSION,
+                      "recursive reference to query \"%s\" must not appear "
+                      "within a subquery",
+                      c.name);
+            return sql_error_at(st, TL_EINVAL, rv->location);
+        }
+        sub = c.rec;
+    } else {
+        size_t saved = ctx->n_ctes;
+        ctx->n_ctes = i;
+        int rv2 = c.recursive
+                      ? bind_recursive(st, ctx, i, qn->select_stmt, &sub)
+                      : bind_select(st, ctx, qn->select_stmt, c.outer, &sub);
+        ctx->n_ctes = saved;
+        if (rv2 != 0)
+            return rv2;
+    }
+    if (c.cte->n_aliascolnames > sub->n_targets) {
+        sql_error(st, TL_ESYNTAX, TL_SQLSTATE_INVALID_COLUMN_REFERENCE,
+                  "WITH query \"%s\" has %zu columns available but %zu "
+                  "columns specified",
+                  c.name, sub->n_targets, c.cte->n_aliascolnames);
+        return sql_error_at(st, TL_ESYNTAX, c.cte->location);
+    }
+    const char *alias = rv->alias != NULL ? rv->alias->aliasname : c.name;
+    const struct tl_table *desc = query_desc(st, sub, c.name);
+    if (c.cte->n_aliascolnames > 0) {
+        PgQuery__Alias names = PG_QUERY__ALIAS__INIT;
+        names.n_colnames = c.cte->n_aliascolnames;
+        names.colnames = c.cte->aliascolnames;
+        desc = rename_columns(st, desc, &names);
+    }
+    if (rv->alias != NULL)
+        desc = rename_columns(st, desc, rv->alias);
+    struct query_from *f = tl_arena_calloc(st->a, sizeof(*f));
+    f->kind = c.rec != NULL ? QF_WORKTABLE : QF_SUBQUERY;
+    f->sub = sub;
+    f->desc = desc;
+    f->offset = fs->q->width;
+    f->width = f->desc->n_columns;
+    fs->q->width += f->width;
+    add_rel(st, fs, f->desc, alias, rv->alias != NULL, f->offset);
+    *out = f;
+    return 0;
+}
+
+static int
+bind_range_var(struct sql_stmt *st, struct query_ctx *ctx,
+               struct from_state *fs, const PgQuery__RangeVar *rv,
+               struct query_from **out)
+{
+    if (rv->schemaname == NULL || rv->schemaname[0] == '\0')
+        for (size_t i = ctx->n_ctes; i > 0; i--)
+            if (strcmp(ctx->ctes[i - 1].name, rv->relname) == 0)
+                return bind_cte_ref(st, ctx, fs, i - 1, rv, out);
     int vt = pgcat_find(rv->schemaname, rv->relname);
     if (vt < 0) {
         if (rv->schemaname != NULL && rv->schemaname[0] != '\0' &&
@@ -270,11 +478,19 @@ bind_range_var(struct sql_stmt *st, struct from_state *fs,
         int rv2 = sql_lookup_table(st, rv, &t);
         if (rv2 != 0)
             return rv2;
-        sql_error(st, TL_EUNSUPPORTED, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
-                  "a query joining table \"%s\" with catalog relations or "
-                  "subqueries is not supported yet",
-                  rv->relname);
-        return sql_error_at(st, TL_EUNSUPPORTED, rv->location);
+        struct query_from *f = tl_arena_calloc(st->a, sizeof(*f));
+        f->kind = QF_TABLE;
+        f->table = t;
+        f->desc = rename_columns(st, t, rv->alias);
+        f->offset = fs->q->width;
+        f->width = t->n_columns;
+        fs->q->width += f->width;
+        add_rel(st, fs, f->desc,
+                rv->alias != NULL ? rv->alias->aliasname : rv->relname,
+                rv->alias != NULL, f->offset);
+        ctx->reads_tables = true;
+        *out = f;
+        return 0;
     }
     struct query_from *f = tl_arena_calloc(st->a, sizeof(*f));
     f->kind = QF_VTABLE;
@@ -434,7 +650,7 @@ bind_from_item(struct sql_stmt *st, struct query_ctx *ctx,
 {
     switch (n->node_case) {
     case PG_QUERY__NODE__NODE_RANGE_VAR:
-        return bind_range_var(st, fs, n->range_var, out);
+        return bind_range_var(st, ctx, fs, n->range_var, out);
     case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
         return bind_range_subselect(st, ctx, fs, outer, n->range_subselect,
                                     out);
@@ -461,6 +677,8 @@ add_ns(struct sql_stmt *st, struct from_state *fs, size_t first)
     for (size_t i = first; i < fs->n_rels; i++) {
         const struct tl_table *t = fs->rels[i].table;
         for (uint32_t c = 0; c < t->n_columns; c++) {
+            if (t->columns[c].hidden)
+                continue;
             struct bind_colref *cr = &ns->cols[ns->n++];
             cr->name = t->columns[c].name;
             cr->expr = tl_expr_column(st->a, fs->rels[i].offset + c,
@@ -608,9 +826,10 @@ expand_star(struct sql_stmt *st, struct query *q, struct from_state *fs,
             continue;
         found = true;
         for (uint32_t c = 0; c < r->table->n_columns; c++)
-            add_target(st, q, cap, r->table->columns[c].name,
-                       tl_expr_column(st->a, r->offset + c,
-                                      r->table->columns[c].type));
+            if (!r->table->columns[c].hidden)
+                add_target(st, q, cap, r->table->columns[c].name,
+                           tl_expr_column(st->a, r->offset + c,
+                                          r->table->columns[c].type));
     }
     if (!found) {
         sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_TABLE,
@@ -811,8 +1030,6 @@ bind_setop(struct sql_stmt *st, struct query_ctx *ctx,
 static int
 refuse(struct sql_stmt *st, const PgQuery__SelectStmt *ss)
 {
-    if (ss->with_clause != NULL)
-        return sql_unsupported(st, "WITH in a catalog query");
     if (ss->n_values_lists > 0)
         return sql_unsupported(st, "VALUES in a catalog query");
     if (ss->into_clause != NULL)
@@ -893,7 +1110,7 @@ place_filter(struct sql_stmt *st, struct query_from *f, struct tl_expr *c)
 static void
 push_down_where(struct sql_stmt *st, struct query *q)
 {
-    if (q->where == NULL || q->from == NULL || q->from->kind != QF_JOIN)
+    if (q->where == NULL || q->from == NULL)
         return;
     struct tl_expr *one[1] = {q->where};
     struct tl_expr **cs = one;
@@ -913,6 +1130,35 @@ push_down_where(struct sql_stmt *st, struct query *q)
                    : tl_expr_node(st->a, TL_EXPR_AND, TL_TYPE_BOOL, keep, k);
 }
 
+/* Bring the expressions of @w into scope (a repeated name: 42712). */
+static int
+add_ctes(struct sql_stmt *st, struct query_ctx *ctx,
+         const PgQuery__WithClause *w, const struct bind_scope *outer)
+{
+    size_t first = ctx->n_ctes;
+    for (size_t i = 0; i < w->n_ctes; i++) {
+        const PgQuery__CommonTableExpr *c = w->ctes[i]->common_table_expr;
+        if (c == NULL)
+            return sql_unsupported(st, "this WITH item");
+        for (size_t k = first; k < ctx->n_ctes; k++)
+            if (strcmp(ctx->ctes[k].name, c->ctename) == 0) {
+                sql_error(st, TL_EEXISTS, TL_SQLSTATE_DUPLICATE_ALIAS,
+                          "WITH query name \"%s\" specified more than once",
+                          c->ctename);
+                return sql_error_at(st, TL_EEXISTS, c->location);
+            }
+        tl_arena_reserve(st->a, (void **)&ctx->ctes, ctx->n_ctes,
+                         &ctx->cap_ctes, sizeof(*ctx->ctes), 4);
+        struct query_cte *e = &ctx->ctes[ctx->n_ctes++];
+        e->name = c->ctename;
+        e->cte = c;
+        e->outer = outer;
+        e->recursive = w->recursive;
+        e->rec = NULL;
+    }
+    return 0;
+}
+
 static int
 bind_select(struct sql_stmt *st, struct query_ctx *ctx,
             const PgQuery__SelectStmt *ss, const struct bind_scope *outer,
@@ -927,9 +1173,20 @@ bind_select(struct sql_stmt *st, struct query_ctx *ctx,
         return TL_EOVERFLOW;
     }
     struct query *q = tl_arena_calloc(st->a, sizeof(*q));
+    tl_arena_reserve(st->a, (void **)&ctx->stack, ctx->n_stack, &ctx->cap_stack,
+                     sizeof(*ctx->stack), 8);
+    ctx->stack[ctx->n_stack++] = q;
     int rv = refuse(st, ss);
+    size_t n_ctes = ctx->n_ctes;
+    if (rv == 0 && ss->with_clause != NULL)
+        rv = add_ctes(st, ctx, ss->with_clause, outer);
     if (rv == 0 && ss->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
         rv = bind_setop(st, ctx, ss, outer, q);
+        ctx->n_ctes = n_ctes;
+        q->correlated = q->correlated ||
+                        (q->larg != NULL && q->larg->correlated) ||
+                        (q->rarg != NULL && q->rarg->correlated);
+        ctx->n_stack--;
         st->depth--;
         *out = q;
         return rv;
@@ -968,6 +1225,8 @@ bind_select(struct sql_stmt *st, struct query_ctx *ctx,
     q->distinct = ss->n_distinct_clause > 0;
     if (rv == 0)
         push_down_where(st, q);
+    ctx->n_ctes = n_ctes;
+    ctx->n_stack--;
     st->depth--;
     *out = q;
     return rv;
@@ -1019,6 +1278,11 @@ query_bind_outer(struct sql_stmt *st, const struct bind_scope *sc,
     struct outer_ref *o = tl_arena_alloc(st->a, sizeof(*o));
     o->q = outer->local->q;
     o->inner = inner;
+    /* Every query between this reference and the one it reads is
+     * correlated. */
+    struct query_ctx *ctx = sc->local->ctx;
+    for (size_t i = ctx->n_stack; i > 0 && ctx->stack[i - 1] != o->q; i--)
+        ctx->stack[i - 1]->correlated = true;
     *out = tl_expr_ext(st->a, inner->type, eval_outer, o, NULL, 0);
     return 0;
 }
@@ -1456,10 +1720,6 @@ bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
                   "aggregate functions are not allowed in %s", where);
         return sql_error_at(st, TL_EINVAL, f->location);
     }
-    if (f->agg_order != NULL && f->n_agg_order > 0)
-        return sql_unsupported(st, "ORDER BY inside an aggregate");
-    if (f->agg_filter != NULL)
-        return sql_unsupported(st, "FILTER on an aggregate");
     struct query_agg *g = tl_arena_calloc(st->a, sizeof(*g));
     g->kind = f->agg_star ? QA_COUNT_STAR : kind;
     g->distinct = f->agg_distinct;
@@ -1490,6 +1750,23 @@ bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
     }
     if (rv == 0 && g->arg != NULL && g->arg->type == TL_TYPE_UNKNOWN)
         rv = bind_coerce_unknown(st, &g->arg, TL_TYPE_TEXT, -1, -1);
+    if (rv == 0 && f->agg_filter != NULL) {
+        isc.clause = "FILTER";
+        rv = bind_predicate(st, &isc, f->agg_filter, &g->filter);
+        isc.clause = "aggregate function calls";
+    }
+    g->n_order = f->n_agg_order;
+    g->order = tl_arena_calloc(st->a, (g->n_order + 1) * sizeof(*g->order));
+    for (size_t i = 0; rv == 0 && i < g->n_order; i++) {
+        const PgQuery__SortBy *sb = f->agg_order[i]->sort_by;
+        rv = sql_bind_sort_order(st, sb, &g->order[i].desc,
+                                 &g->order[i].nulls_first);
+        if (rv == 0)
+            rv = bind_expr(st, &isc, sb->node, &g->order[i].expr);
+        if (rv == 0 && g->order[i].expr->type == TL_TYPE_UNKNOWN)
+            rv = bind_coerce_unknown(st, &g->order[i].expr, TL_TYPE_TEXT, -1,
+                                     -1);
+    }
     if (rv != 0)
         return rv;
     uint8_t at = g->arg != NULL ? g->arg->type : TL_TYPE_INT8;
@@ -1697,10 +1974,10 @@ eval_window(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     (void)row, (void)n_cols, (void)a, (void)err;
     const struct query_window *w = e->ext;
     if (w->values == NULL) {
-        *out = tl_value_null(TL_TYPE_INT8);
+        *out = tl_value_null(w->type);
         return 0;
     }
-    *out = tl_value_int(TL_TYPE_INT8, w->values[w->q->cur_index]);
+    *out = w->values[w->q->cur_index];
     return 0;
 }
 
@@ -1710,13 +1987,41 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
 {
     const struct bind_local *local = sc->local;
     struct query *q = local->q;
-    int kind = strcmp(name, "row_number") == 0   ? QW_ROW_NUMBER
-               : strcmp(name, "rank") == 0       ? QW_RANK
-               : strcmp(name, "dense_rank") == 0 ? QW_DENSE_RANK
-                                                 : 0;
-    if (kind == 0 || f->n_args != 0)
+    static const struct {
+        const char *name;
+        int kind;
+        uint8_t min, max; /* arguments */
+    } fns[] = {{"row_number", QW_ROW_NUMBER, 0, 0},
+               {"rank", QW_RANK, 0, 0},
+               {"dense_rank", QW_DENSE_RANK, 0, 0},
+               {"ntile", QW_NTILE, 1, 1},
+               {"lag", QW_LAG, 1, 3},
+               {"lead", QW_LEAD, 1, 3},
+               {"first_value", QW_FIRST_VALUE, 1, 1},
+               {"last_value", QW_LAST_VALUE, 1, 1},
+               {"count", QW_AGG, 0, 1},
+               {"sum", QW_AGG, 1, 1},
+               {"avg", QW_AGG, 1, 1},
+               {"min", QW_AGG, 1, 1},
+               {"max", QW_AGG, 1, 1},
+               {"bool_and", QW_AGG, 1, 1},
+               {"bool_or", QW_AGG, 1, 1},
+               {"every", QW_AGG, 1, 1}};
+    int kind = 0;
+    for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+        if (strcmp(fns[i].name, name) == 0 && f->n_args >= fns[i].min &&
+            f->n_args <= fns[i].max)
+            kind = fns[i].kind;
+    const PgQuery__WindowDef *wd0 = f->over;
+    /* PostgreSQL's default frame (RANGE UNBOUNDED PRECEDING to CURRENT
+     * ROW); FRAMEOPTION_NONDEFAULT marks one written out. */
+    if (kind == 0 || (wd0->frame_options & 1) != 0 || f->agg_distinct ||
+        f->agg_filter != NULL || f->n_agg_order > 0)
         return sql_unsupported(
-            st, tl_arena_printf(st->a, "window function %s()", name));
+            st, tl_arena_printf(st->a, "window function %s()%s", name,
+                                (wd0->frame_options & 1) != 0
+                                    ? " with a frame clause"
+                                    : ""));
     if (!local->aggs_ok || sc->clause != NULL) {
         sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
                   "window functions are not allowed in %s",
@@ -1729,10 +2034,65 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
     struct query_window *w = tl_arena_calloc(st->a, sizeof(*w));
     w->kind = kind;
     w->q = q;
+    w->type = kind == QW_NTILE ? TL_TYPE_INT4 : TL_TYPE_INT8;
     struct bind_local inner = *local;
     inner.aggs_ok = false;
     struct bind_scope isc = *sc;
     isc.local = &inner;
+    if (kind == QW_AGG) {
+        /* Bound as a plain aggregate of a query of its own. */
+        struct query *own = tl_arena_calloc(st->a, sizeof(*own));
+        struct bind_local al = *local;
+        al.q = own;
+        al.aggs_ok = true;
+        struct bind_scope asc = *sc;
+        asc.local = &al;
+        PgQuery__FuncCall plain = *f;
+        plain.over = NULL;
+        struct tl_expr *e;
+        int rv = bind_agg(st, &asc, &plain, &e);
+        if (rv != 0)
+            return rv == 1 ? sql_unsupported(st, "this window function") : rv;
+        w->agg = own->aggs[0];
+        w->type = w->agg->type;
+    } else {
+        for (size_t i = 0; i < f->n_args; i++) {
+            int rv = bind_expr(st, &isc, f->args[i], &w->args[i]);
+            if (rv != 0)
+                return rv;
+        }
+        if (w->args[0] != NULL && w->args[0]->type == TL_TYPE_UNKNOWN) {
+            int rv = bind_coerce_unknown(st, &w->args[0], TL_TYPE_TEXT, -1, -1);
+            if (rv != 0)
+                return rv;
+        }
+        if (kind == QW_NTILE || kind == QW_LAG || kind == QW_LEAD) {
+            struct tl_expr **n = &w->args[kind == QW_NTILE ? 0 : 1];
+            int rv = 0;
+            if (*n != NULL && (*n)->type == TL_TYPE_UNKNOWN)
+                rv = bind_coerce_unknown(st, n, TL_TYPE_INT4, -1, -1);
+            if (rv == 0 && *n != NULL && !tl_type_is_int((*n)->type))
+                rv = sql_unsupported(st, "a window function's count of "
+                                         "this type");
+            if (rv != 0)
+                return rv;
+        }
+        if (kind == QW_LAG || kind == QW_LEAD || kind == QW_FIRST_VALUE ||
+            kind == QW_LAST_VALUE)
+            w->type = w->args[0]->type;
+        if (w->args[2] != NULL && w->args[2]->type != w->type) {
+            int rv = w->args[2]->type == TL_TYPE_UNKNOWN ||
+                             (w->args[2]->kind == TL_EXPR_CONST &&
+                              w->args[2]->value.is_null)
+                         ? bind_coerce_unknown(st, &w->args[2], w->type, -1, -1)
+                         : 0;
+            if (rv == 0 && w->args[2]->type != w->type)
+                w->args[2] =
+                    tl_expr_node(st->a, TL_EXPR_CAST, w->type, &w->args[2], 1);
+            if (rv != 0)
+                return rv;
+        }
+    }
     w->n_part = wd->n_partition_clause;
     w->part = tl_arena_calloc(st->a, (w->n_part + 1) * sizeof(*w->part));
     for (size_t i = 0; i < w->n_part; i++) {
@@ -1755,7 +2115,7 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
     tl_arena_reserve(st->a, (void **)&q->windows, q->n_windows, &q->cap_windows,
                      sizeof(*q->windows), 4);
     q->windows[q->n_windows++] = w;
-    *out = tl_expr_ext(st->a, TL_TYPE_INT8, eval_window, w, NULL, 0);
+    *out = tl_expr_ext(st->a, w->type, eval_window, w, NULL, 0);
     return 0;
 }
 

@@ -29,10 +29,12 @@ struct pgcat;
 struct query;
 
 enum query_from_kind {
-    QF_VTABLE = 1,   /* a virtual catalog table */
-    QF_SUBQUERY = 2, /* (SELECT ...) AS alias */
-    QF_JOIN = 3,     /* left JOIN right ON quals */
-    QF_SRF = 4,      /* generate_series(a, b) or unnest(array) */
+    QF_VTABLE = 1,    /* a virtual catalog table */
+    QF_SUBQUERY = 2,  /* (SELECT ...) AS alias */
+    QF_JOIN = 3,      /* left JOIN right ON quals */
+    QF_SRF = 4,       /* generate_series(a, b) or unnest(array) */
+    QF_TABLE = 5,     /* a user table, scanned on its shards */
+    QF_WORKTABLE = 6, /* WITH RECURSIVE: the rows of the last round */
 };
 
 enum query_join {
@@ -64,10 +66,18 @@ enum query_window_kind {
     QW_ROW_NUMBER = 1,
     QW_RANK,
     QW_DENSE_RANK,
+    QW_NTILE,       /* ntile(n) */
+    QW_LAG,         /* lag(x [, offset [, default]]) */
+    QW_LEAD,        /* lead(x [, offset [, default]]) */
+    QW_FIRST_VALUE, /* first_value(x) */
+    QW_LAST_VALUE,  /* last_value(x) */
+    QW_AGG,         /* an aggregate over the window's frame */
 };
 
-/* row_number(), rank() or dense_rank() OVER (PARTITION BY ... ORDER BY
- * ...): values computed by the executor over the filtered rows. */
+/* f(...) OVER (PARTITION BY ... ORDER BY ...): values computed by the
+ * executor over the filtered rows. The frame is PostgreSQL's default:
+ * the partition's rows up to the current row's last peer with ORDER BY,
+ * the whole partition without. */
 struct query_window {
     int kind; /* enum query_window_kind */
     struct tl_expr **part;
@@ -75,7 +85,10 @@ struct query_window {
     struct query_sort *order;
     size_t n_order;
     struct query *q;
-    int64_t *values; /* run time: one per filtered row */
+    uint8_t type;            /* the result's type */
+    struct tl_expr *args[3]; /* the function's arguments (NULL: none) */
+    struct query_agg *agg;   /* QW_AGG */
+    struct tl_value *values; /* run time: one per filtered row */
 };
 
 struct query_from {
@@ -84,7 +97,8 @@ struct query_from {
     uint32_t offset;             /* its first column in the combined row */
     uint32_t width;              /* how many columns it spans */
     int vtable;                  /* QF_VTABLE: pgcat table number */
-    struct query *sub;           /* QF_SUBQUERY */
+    struct query *sub;           /* QF_SUBQUERY; QF_WORKTABLE: the
+                                    recursive query it reads */
     int srf;                     /* QF_SRF: enum query_srf */
     struct tl_expr **srf_args;   /* QF_SRF, over the enclosing rows */
     uint32_t n_srf_args;
@@ -95,6 +109,16 @@ struct query_from {
      * its rows are produced (a base item not on the nullable side of an
      * outer join), or NULL. */
     struct tl_expr *filter;
+    struct tl_table *table; /* QF_TABLE: the catalog's table */
+
+    /* Run time (router/exec/local.c), QF_TABLE: the rows the shards
+     * returned for the part of filter they evaluate (it reads nothing of
+     * an enclosing query, so a subquery run once per outer row scans its
+     * tables once), full-width rows of the query. */
+    bool scanned;
+    struct tl_value **rows;
+    size_t n_rows;
+    struct tl_expr *rest; /* the part of filter the router evaluates */
 };
 
 enum query_agg_kind {
@@ -113,11 +137,14 @@ enum query_agg_kind {
 struct query_agg {
     int kind; /* enum query_agg_kind */
     bool distinct;
-    uint8_t type;        /* result type */
-    struct tl_expr *arg; /* over the combined row; NULL for count(*) */
-    struct tl_expr *sep; /* string_agg's delimiter */
-    struct query *q;     /* the query it aggregates in */
-    uint32_t index;      /* in q->aggs */
+    uint8_t type;             /* result type */
+    struct tl_expr *arg;      /* over the combined row; NULL for count(*) */
+    struct tl_expr *sep;      /* string_agg's delimiter */
+    struct query *q;          /* the query it aggregates in */
+    uint32_t index;           /* in q->aggs */
+    struct tl_expr *filter;   /* FILTER (WHERE ...), or NULL */
+    struct query_sort *order; /* ORDER BY inside the call */
+    size_t n_order;
 };
 
 struct query_target {
@@ -155,6 +182,10 @@ enum query_setop {
     QSET_UNION,
     QSET_INTERSECT,
     QSET_EXCEPT,
+    /* WITH RECURSIVE: larg, then rarg over the rows of the round before
+     * (its QF_WORKTABLE) until a round adds none; UNION drops rows seen
+     * before, UNION ALL keeps them. */
+    QSET_RECURSIVE,
 };
 
 struct query {
@@ -193,6 +224,12 @@ struct query {
     /* The scope its expressions bound in: correlated references from
      * subqueries look names up here while binding. */
     struct bind_scope *scope;
+    /* It reads a column of an enclosing query, itself or through a
+     * subquery: its rows may change from one outer row to the next. */
+    bool correlated;
+    /* QSET_RECURSIVE, run time: the last round's rows (the executor's
+     * row set). */
+    void *work;
 };
 
 /* What a subquery expression asks of its query (TL_EXPR_EXT data). */
@@ -214,12 +251,38 @@ struct query_sublink {
                const struct tl_value *row, size_t n_cols, struct tl_arena *a,
                struct tl_value *out, struct tl_error *err);
     void *run_arg;
+    /* Run time: an uncorrelated subquery's rows, computed once, and for
+     * x = ANY (subquery) a hash set of them. */
+    bool done;
+    void *rows; /* the executor's row set */
+    void *set;  /* the executor's hash set of rows, or NULL */
+};
+
+/* WITH name [(columns)] AS (query): bound where it is referenced, as a
+ * subquery in FROM, seeing the expressions declared before it. */
+struct query_cte {
+    const char *name;
+    const PgQuery__CommonTableExpr *cte;
+    const struct bind_scope *outer; /* the scope of the query with WITH */
+    bool recursive;                 /* declared in WITH RECURSIVE */
+    /* While its recursive term is bound: the recursive query, and the
+     * query level where a reference to it may appear. */
+    struct query *rec;
+    size_t rec_level;
 };
 
 /* Every subquery expression a statement bound, so the executor can give
  * each its runner. */
 struct query_ctx {
     struct pgcat *cat; /* the catalog snapshot the statement reads */
+    bool reads_tables; /* some FROM item is a user table */
+    /* While binding: the queries being bound, outermost first. */
+    struct query **stack;
+    size_t n_stack, cap_stack;
+    /* While binding: the common table expressions in scope, outermost
+     * first (the ones of one WITH in their order). */
+    struct query_cte *ctes;
+    size_t n_ctes, cap_ctes;
     struct query_sublink **sublinks;
     size_t n_sublinks, cap_sublinks;
 };

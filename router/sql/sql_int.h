@@ -196,6 +196,10 @@ struct sql_stmt {
      * one snapshot timestamp from the oracle (taken at its first such
      * scan, 0 until then): no reader sees half of a transaction. */
     uint64_t snapshot_ts;
+    /* A statement that scans more than once (a query the router runs
+     * over several tables or subqueries): every scan reads at the
+     * snapshot, even of one shard. */
+    bool snapshot_always;
     /* lock_timeout (ms, 0: none): how long a request waits for a row
      * lock before 55P03 "canceling statement due to lock timeout". */
     int64_t lock_timeout_ms;

@@ -821,9 +821,12 @@ th_pg_start(struct th_pg *pg, const char *dir, uint16_t port)
     }
 
     snprintf(bin, sizeof(bin), "%s/initdb", TH_PG_BINDIR);
+    /* Byte order for text (Talus's), C.UTF-8 case mapping (Talus's
+     * upper/lower, docs/sql.md). */
     char *initdb[] = {bin,     "-D",   pg->dir,      "-A",
                       "trust", "-U",   "postgres",   "--no-sync",
-                      "-E",    "UTF8", "--locale=C", NULL};
+                      "-E",    "UTF8", "--locale=C", "--lc-ctype=C.UTF-8",
+                      NULL};
     pid_t pid = spawn_as(pw, pg->log, initdb);
     if (pid < 0 || (status = wait_exit(pid, 120)) == -1 || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0) {

@@ -2,7 +2,8 @@
  * a table another router created shows in pg_class at once; the talus
  * schema shows tables, shards, leaders and nodes; catalog queries take
  * parameters and describe their columns; a catalog relation beside a user
- * table is refused with 0A000 and the connection stays usable. */
+ * table runs at the router; what it cannot run fails cleanly and the
+ * connection stays usable. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,7 +164,7 @@ test_explain(void **state)
                         "Router Query (runs at the router, no shard)");
     assert_non_null(strstr(PQgetvalue(r, 1, 0), "Limit"));
     assert_non_null(strstr(PQgetvalue(r, 2, 0), "Sort (1 key)"));
-    assert_non_null(strstr(PQgetvalue(r, 3, 0), "Nested Loop Left Join"));
+    assert_non_null(strstr(PQgetvalue(r, 3, 0), "Hash Left Join"));
     assert_non_null(
         strstr(PQgetvalue(r, 4, 0), "Catalog Scan on pg_class (filtered)"));
     assert_non_null(
@@ -177,8 +178,9 @@ test_refusals(void **state)
 {
     (void)state;
     assert_true(th_ok(conn, "CREATE TABLE cat_r (id int PRIMARY KEY)"));
-    assert_string_equal(th_sqlstate(conn, "SELECT * FROM pg_class, cat_r"),
-                        "0A000");
+    /* A user table beside catalog relations is scanned on its shards. */
+    assert_int_equal(th_scalar(conn, "SELECT count(*) FROM pg_class, cat_r"),
+                     0);
     assert_string_equal(th_sqlstate(conn, "SELECT * FROM pg_class, nope"),
                         "42P01");
     assert_string_equal(
