@@ -291,19 +291,13 @@ rescale_up(struct num *x, int32_t s, struct tl_arena *a)
     x->scale = s;
 }
 
-/* Round @x to scale @s (which may be negative) half away from zero; the
- * display scale becomes max(@s, 0). */
+/* Drop the digits of @x below scale @s < x->scale, adding one unit of the
+ * last digit kept to the magnitude when @up; the display scale becomes
+ * max(@s, 0). */
 static void
-round_to(struct num *x, int32_t s, struct tl_arena *a)
+shorten(struct num *x, int32_t s, bool up, struct tl_arena *a)
 {
-    if (x->nan || x->inf)
-        return;
-    if (s >= x->scale) {
-        rescale_up(x, s, a);
-        return;
-    }
     uint32_t drop = (uint32_t)(x->scale - s);
-    bool up = drop <= x->n && x->d[drop - 1] >= 5;
     if (drop >= x->n) {
         x->n = 0;
     } else {
@@ -328,6 +322,21 @@ round_to(struct num *x, int32_t s, struct tl_arena *a)
     trim(x);
     if (s < 0) /* whole tens, hundreds...: back to scale 0 */
         rescale_up(x, 0, a);
+}
+
+/* Round @x to scale @s (which may be negative) half away from zero; the
+ * display scale becomes max(@s, 0). */
+static void
+round_to(struct num *x, int32_t s, struct tl_arena *a)
+{
+    if (x->nan || x->inf)
+        return;
+    if (s >= x->scale) {
+        rescale_up(x, s, a);
+        return;
+    }
+    uint32_t drop = (uint32_t)(x->scale - s);
+    shorten(x, s, drop <= x->n && x->d[drop - 1] >= 5, a);
 }
 
 static int
@@ -895,6 +904,240 @@ tl_numeric_neg(const struct tl_value *x, struct tl_arena *a)
     b[0] = '-';
     memcpy(b + 1, p, len);
     return tl_value_text(TL_TYPE_NUMERIC, b, len + 1);
+}
+
+int
+tl_numeric_round(const struct tl_value *xv, int32_t scale,
+                 enum tl_numeric_rounding mode, struct tl_arena *a,
+                 struct tl_value *out, struct tl_error *err)
+{
+    struct num x;
+
+    /* PostgreSQL's NUMERIC_MAX_RESULT_SCALE */
+    if (scale > 2 * TL_NUMERIC_MAX_PRECISION)
+        scale = 2 * TL_NUMERIC_MAX_PRECISION;
+    if (scale < -2 * TL_NUMERIC_MAX_PRECISION)
+        scale = -2 * TL_NUMERIC_MAX_PRECISION;
+    parse_value(xv, a, &x);
+    if (x.nan || x.inf) {
+        *out = *xv;
+        return 0;
+    }
+    if (mode == TL_NUMERIC_ROUND_HALF_UP || scale >= x.scale) {
+        round_to(&x, scale, a);
+    } else {
+        uint32_t drop = (uint32_t)(x.scale - scale);
+        bool lost = false;
+        for (uint32_t i = 0; i < drop && i < x.n && !lost; i++)
+            lost = x.d[i] != 0;
+        bool away = (mode == TL_NUMERIC_FLOOR && x.neg) ||
+                    (mode == TL_NUMERIC_CEIL && !x.neg);
+        shorten(&x, scale, lost && away, a);
+    }
+    return finish(&x, a, out, err);
+}
+
+struct tl_value
+tl_numeric_sign(const struct tl_value *x)
+{
+    if (value_is_nan(x))
+        return *x;
+    if (x->u.s.len > 0 && x->u.s.p[0] == '-')
+        return tl_value_text(TL_TYPE_NUMERIC, "-1", 2);
+    for (uint32_t i = 0; i < x->u.s.len; i++)
+        if (x->u.s.p[i] != '0' && x->u.s.p[i] != '.')
+            return tl_value_text(TL_TYPE_NUMERIC, "1", 1);
+    return tl_value_text(TL_TYPE_NUMERIC, "0", 1);
+}
+
+static struct tl_value
+nan_value(void)
+{
+    return tl_value_text(TL_TYPE_NUMERIC, "NaN", 3);
+}
+
+int
+tl_numeric_div_trunc(const struct tl_value *xv, const struct tl_value *yv,
+                     struct tl_arena *a, struct tl_value *out,
+                     struct tl_error *err)
+{
+    struct num x, y, r;
+
+    if (value_is_nan(xv) || value_is_nan(yv)) {
+        *out = nan_value();
+        return 0;
+    }
+    parse_value(xv, a, &x);
+    parse_value(yv, a, &y);
+    memset(&r, 0, sizeof(r));
+    if (x.inf) {
+        if (!y.inf && y.n == 0)
+            return div_by_zero(err);
+        r.nan = y.inf;
+        r.inf = !y.inf;
+        r.neg = x.neg != y.neg;
+        return finish(&r, a, out, err);
+    }
+    if (y.inf) /* finite / infinite: 0 */
+        return finish(&r, a, out, err);
+    if (y.n == 0)
+        return div_by_zero(err);
+    int32_t s = x.scale > y.scale ? x.scale : y.scale;
+    rescale_up(&x, s, a);
+    rescale_up(&y, s, a);
+    divmod_mag(x.d, x.n, y.d, y.n, a, &r.d, &r.n, NULL, NULL);
+    r.neg = x.neg != y.neg;
+    trim(&r);
+    return finish(&r, a, out, err);
+}
+
+/* gcd of magnitudes @x and @y at the same scale, into @r (that scale,
+ * positive). */
+static void
+gcd_mag(struct num *x, struct num *y, struct tl_arena *a, struct num *r)
+{
+    uint8_t *p = x->d, *q = y->d;
+    uint32_t np = x->n, nq = y->n;
+    while (nq > 0) {
+        uint8_t *quot, *rem;
+        uint32_t n_quot, n_rem;
+        divmod_mag(p, np, q, nq, a, &quot, &n_quot, &rem, &n_rem);
+        p = q;
+        np = nq;
+        q = rem;
+        nq = n_rem;
+    }
+    memset(r, 0, sizeof(*r));
+    r->d = p;
+    r->n = np;
+    r->scale = x->scale;
+    trim(r);
+}
+
+/* gcd (@lcm false) or lcm of numerics, as PostgreSQL 15's numeric_gcd and
+ * numeric_lcm. */
+static int
+gcd_lcm(const struct tl_value *xv, const struct tl_value *yv, bool lcm,
+        struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    struct num x, y, g, r;
+
+    parse_value(xv, a, &x);
+    parse_value(yv, a, &y);
+    if (x.nan || x.inf || y.nan || y.inf) {
+        *out = nan_value();
+        return 0;
+    }
+    int32_t s = x.scale > y.scale ? x.scale : y.scale;
+    rescale_up(&x, s, a);
+    rescale_up(&y, s, a);
+    gcd_mag(&x, &y, a, &g);
+    if (!lcm)
+        return finish(&g, a, out, err);
+    if (x.n == 0 || y.n == 0) {
+        memset(&r, 0, sizeof(r));
+        r.scale = s;
+        return finish(&r, a, out, err);
+    }
+    struct num q;
+    memset(&q, 0, sizeof(q));
+    divmod_mag(x.d, x.n, g.d, g.n, a, &q.d, &q.n, NULL, NULL);
+    mul_num(&q, &y, a, &r);
+    r.neg = false;
+    return finish(&r, a, out, err);
+}
+
+int
+tl_numeric_gcd(const struct tl_value *x, const struct tl_value *y,
+               struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    return gcd_lcm(x, y, false, a, out, err);
+}
+
+int
+tl_numeric_lcm(const struct tl_value *x, const struct tl_value *y,
+               struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    return gcd_lcm(x, y, true, a, out, err);
+}
+
+/* floor(sqrt(N)) for the integer magnitude @nd (@nn digits), by Newton's
+ * iteration from above, into *@out / *@n_out. */
+static void
+isqrt_mag(const uint8_t *nd, uint32_t nn, struct tl_arena *a, uint8_t **out,
+          uint32_t *n_out)
+{
+    static const uint8_t two[1] = {2};
+
+    if (nn == 0) {
+        *out = NULL;
+        *n_out = 0;
+        return;
+    }
+    /* A start above the root: N < (lead + 1) * 10^(2k). */
+    uint32_t k = nn > 16 ? (nn - 15) / 2 : 0;
+    double lead = 0;
+    for (uint32_t i = nn; i-- > 2 * k;)
+        lead = lead * 10 + nd[i];
+    uint64_t e = (uint64_t)sqrt(lead + 1.0) + 2;
+    uint8_t *y = tl_arena_calloc(a, (size_t)k + 21);
+    uint32_t ny = k;
+    for (; e > 0; e /= 10)
+        y[ny++] = (uint8_t)(e % 10);
+    for (;;) {
+        uint8_t *q, *s, *y1;
+        uint32_t nq, ns, ny1;
+        divmod_mag(nd, nn, y, ny, a, &q, &nq, NULL, NULL);
+        s = tl_arena_alloc(a, (size_t)(ny > nq ? ny : nq) + 1);
+        ns = add_mag(y, ny, q, nq, s);
+        divmod_mag(s, ns, two, 1, a, &y1, &ny1, NULL, NULL);
+        if (cmp_mag_aligned(y1, ny1, y, ny) >= 0)
+            break;
+        y = y1;
+        ny = ny1;
+    }
+    *out = y;
+    *n_out = ny;
+}
+
+int
+tl_numeric_sqrt(const struct tl_value *xv, struct tl_arena *a,
+                struct tl_value *out, struct tl_error *err)
+{
+    struct num x, r;
+
+    parse_value(xv, a, &x);
+    if (x.nan || (x.inf && !x.neg)) {
+        *out = *xv;
+        return 0;
+    }
+    if (x.neg)
+        return tl_error_set(err, TL_EINVAL,
+                            TL_SQLSTATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+                            "cannot take square root of a negative number");
+    /* numeric_sqrt's result scale, from the NBASE weight of @x. */
+    int64_t w;
+    int first;
+    nbase_lead(&x, &w, &first);
+    int64_t rscale = MIN_SIG_DIGITS - ((w + 1) * 4 / 2 - 1);
+    if (rscale < x.scale)
+        rscale = x.scale;
+    if (rscale < 0)
+        rscale = 0;
+    if (rscale > MAX_DISPLAY_SCALE)
+        rscale = MAX_DISPLAY_SCALE;
+    /* sqrt(x) * 10^R = sqrt(MX * 10^(2R - sx)), R one digit past rscale:
+     * rounding on that digit rounds the exact root. */
+    int32_t big = (int32_t)(2 * (rscale + 1) - x.scale);
+    struct num n = x;
+    n.scale = 0;
+    rescale_up(&n, big, a);
+    memset(&r, 0, sizeof(r));
+    isqrt_mag(n.d, n.n, a, &r.d, &r.n);
+    r.scale = (int32_t)rscale + 1;
+    trim(&r);
+    round_to(&r, (int32_t)rscale, a);
+    return finish(&r, a, out, err);
 }
 
 /* Comparison straight on canonical text, no allocation: sign, then the

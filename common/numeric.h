@@ -109,6 +109,55 @@ int tl_numeric_mod(const struct tl_value *x, const struct tl_value *y,
 /** -@x (same scale; -0 is 0), text in @a. Cannot fail. */
 struct tl_value tl_numeric_neg(const struct tl_value *x, struct tl_arena *a);
 
+/* How tl_numeric_round() treats the digits it drops. */
+enum tl_numeric_rounding {
+    TL_NUMERIC_ROUND_HALF_UP, /* half away from zero: round() */
+    TL_NUMERIC_TRUNC,         /* toward zero: trunc() */
+    TL_NUMERIC_FLOOR,         /* toward -Infinity: floor() */
+    TL_NUMERIC_CEIL,          /* toward +Infinity: ceil() */
+};
+
+/** Non-NULL numeric @x to @scale fraction digits (negative: to tens,
+ * hundreds...) as @mode says, into *@out (text in @a): PostgreSQL's
+ * round(numeric, int), trunc(numeric, int), and with @scale 0 floor()
+ * and ceil(). The display scale becomes max(@scale, 0), so round(1.5, 3)
+ * is 1.500; @scale is clamped to +-2000 first, as PostgreSQL does. NaN and
+ * the infinities pass through. TL_EOVERFLOW 22003 "value overflows numeric
+ * format" when the result has too many digits. */
+int tl_numeric_round(const struct tl_value *x, int32_t scale,
+                     enum tl_numeric_rounding mode, struct tl_arena *a,
+                     struct tl_value *out, struct tl_error *err);
+
+/** sign(@x) of non-NULL numeric @x: -1, 0 or 1 (an infinity's sign), NaN
+ * for NaN. Cannot fail. */
+struct tl_value tl_numeric_sign(const struct tl_value *x);
+
+/** div(@x, @y): the quotient truncated to an integer (scale 0), text in
+ * @a. NaN in, NaN out; an infinite @x gives a signed infinity (NaN over an
+ * infinite @y), a finite @x over an infinity 0. TL_EDIVZERO 22012
+ * "division by zero". */
+int tl_numeric_div_trunc(const struct tl_value *x, const struct tl_value *y,
+                         struct tl_arena *a, struct tl_value *out,
+                         struct tl_error *err);
+
+/** gcd(@x, @y) and lcm(@x, @y) of non-NULL numerics, as PostgreSQL 15:
+ * never negative, display scale the larger of the two; NaN when either is
+ * NaN or an infinity; lcm with a zero is 0. TL_EOVERFLOW 22003 "value
+ * overflows numeric format". */
+int tl_numeric_gcd(const struct tl_value *x, const struct tl_value *y,
+                   struct tl_arena *a, struct tl_value *out,
+                   struct tl_error *err);
+int tl_numeric_lcm(const struct tl_value *x, const struct tl_value *y,
+                   struct tl_arena *a, struct tl_value *out,
+                   struct tl_error *err);
+
+/** sqrt(@x) of a non-NULL numeric, rounded half away from zero to
+ * PostgreSQL's scale: at least 16 significant digits and at least @x's
+ * display scale, at most 1000. NaN and Infinity pass through. TL_EINVAL
+ * 2201F "cannot take square root of a negative number". */
+int tl_numeric_sqrt(const struct tl_value *x, struct tl_arena *a,
+                    struct tl_value *out, struct tl_error *err);
+
 /** Three-way comparison of non-NULL numerics by value: 1.0 equals 1.00,
  * -Infinity < numbers < Infinity < NaN, each special equal to itself.
  * Cannot fail. */

@@ -14,6 +14,9 @@
 #include "datetime.h"
 #include "interval.h"
 #include "json.h"
+#include "scalar_int.h"
+
+#include <openssl/evp.h>
 
 /* clang-format off */
 static const struct tl_func_sig sigs[] = {
@@ -49,6 +52,42 @@ static const struct tl_func_sig sigs[] = {
     {"date_part", TL_FUNC_DATE_PART, 2, 2, "tX", TL_TYPE_FLOAT8, true, false},
     {"extract", TL_FUNC_EXTRACT, 2, 2, "tX", TL_TYPE_NUMERIC, true, false},
     {"date_trunc", TL_FUNC_DATE_TRUNC, 2, 2, "tX", TL_TYPE_TIMESTAMPTZ, true, false},
+    {"round", TL_FUNC_ROUND, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"round", TL_FUNC_ROUND_SCALE, 2, 2, "Ni", TL_TYPE_NUMERIC, true, false},
+    {"ceil", TL_FUNC_CEIL, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"ceiling", TL_FUNC_CEIL, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"floor", TL_FUNC_FLOOR, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"trunc", TL_FUNC_TRUNC, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"trunc", TL_FUNC_TRUNC_SCALE, 2, 2, "Ni", TL_TYPE_NUMERIC, true, false},
+    {"sign", TL_FUNC_SIGN, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"mod", TL_FUNC_MOD, 2, 2, "mm", TL_TYPE_UNKNOWN, true, false},
+    {"power", TL_FUNC_POWER, 2, 2, "ff", TL_TYPE_UNKNOWN, true, false},
+    {"pow", TL_FUNC_POWER, 2, 2, "ff", TL_TYPE_UNKNOWN, true, false},
+    {"sqrt", TL_FUNC_SQRT, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"exp", TL_FUNC_EXP, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"ln", TL_FUNC_LN, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"log", TL_FUNC_LOG, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"log10", TL_FUNC_LOG, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
+    {"cbrt", TL_FUNC_CBRT, 1, 1, "d", TL_TYPE_FLOAT8, true, false},
+    {"pi", TL_FUNC_PI, 0, 0, "", TL_TYPE_FLOAT8, true, false},
+    {"degrees", TL_FUNC_DEGREES, 1, 1, "d", TL_TYPE_FLOAT8, true, false},
+    {"radians", TL_FUNC_RADIANS, 1, 1, "d", TL_TYPE_FLOAT8, true, false},
+    {"div", TL_FUNC_DIV, 2, 2, "NN", TL_TYPE_NUMERIC, true, false},
+    {"gcd", TL_FUNC_GCD, 2, 2, "gg", TL_TYPE_UNKNOWN, true, false},
+    {"lcm", TL_FUNC_LCM, 2, 2, "gg", TL_TYPE_UNKNOWN, true, false},
+    {"position", TL_FUNC_STRPOS, 2, 2, "tt", TL_TYPE_INT4, true, false},
+    {"concat_ws", TL_FUNC_CONCAT_WS, 1, 255, "t*", TL_TYPE_TEXT, false, false},
+    {"lpad", TL_FUNC_LPAD, 2, 3, "tit", TL_TYPE_TEXT, true, false},
+    {"rpad", TL_FUNC_RPAD, 2, 3, "tit", TL_TYPE_TEXT, true, false},
+    {"split_part", TL_FUNC_SPLIT_PART, 3, 3, "tti", TL_TYPE_TEXT, true, false},
+    {"reverse", TL_FUNC_REVERSE, 1, 1, "t", TL_TYPE_TEXT, true, false},
+    {"initcap", TL_FUNC_INITCAP, 1, 1, "t", TL_TYPE_TEXT, true, false},
+    {"md5", TL_FUNC_MD5, 1, 1, "b", TL_TYPE_TEXT, true, false},
+    {"starts_with", TL_FUNC_STARTS_WITH, 2, 2, "tt", TL_TYPE_BOOL, true, false},
+    {"translate", TL_FUNC_TRANSLATE, 3, 3, "ttt", TL_TYPE_TEXT, true, false},
+    {"ascii", TL_FUNC_ASCII, 1, 1, "t", TL_TYPE_INT4, true, false},
+    {"chr", TL_FUNC_CHR, 1, 1, "i", TL_TYPE_TEXT, true, false},
+    {"to_hex", TL_FUNC_TO_HEX, 1, 1, "h", TL_TYPE_TEXT, true, false},
     {NULL, 0, 0, 0, NULL, 0, false, false},
 };
 /* clang-format on */
@@ -288,6 +327,266 @@ strpos(const struct tl_value *args)
     return 0;
 }
 
+/* Byte offset just past the last character of @s (@len bytes) that starts
+ * before byte @end: the start of the character containing byte @end - 1. */
+static size_t
+char_start_before(const char *s, size_t end)
+{
+    size_t b = end - 1;
+    while (b > 0 && ((unsigned char)s[b] & 0xc0) == 0x80)
+        b--;
+    return b;
+}
+
+static int
+too_large(struct tl_error *err)
+{
+    return tl_error_set(err, TL_ETOOBIG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                        "requested length too large");
+}
+
+/* lpad() and rpad(): @s cut or padded with @fill to @k characters. */
+static int
+pad(struct tl_arena *a, const struct tl_value *args, uint32_t n, bool left,
+    struct tl_value *out, struct tl_error *err)
+{
+    const char *p = args[0].u.s.p;
+    size_t len = args[0].u.s.len;
+    const char *fill = n > 2 ? args[2].u.s.p : " ";
+    size_t fill_len = n > 2 ? args[2].u.s.len : 1;
+    int64_t k = args[1].u.i < 0 ? 0 : args[1].u.i;
+    size_t nc = n_chars(p, len);
+
+    if ((uint64_t)k <= nc || fill_len == 0) {
+        /* cut to k characters (nothing to pad with: no padding) */
+        size_t end = char_offset(p, len, k);
+        *out = text_out(a, p, end);
+        return 0;
+    }
+    /* PostgreSQL's bound: the worst case, k characters of 4 bytes */
+    if ((uint64_t)k > ((uint64_t)1 << 30) / 4)
+        return too_large(err);
+    size_t n_fill = (size_t)k - nc, fill_chars = n_chars(fill, fill_len);
+    struct tl_buf b;
+    tl_buf_init(&b);
+    if (!left)
+        tl_buf_append(&b, p, len);
+    for (size_t i = 0; i < n_fill; i += fill_chars) {
+        size_t take = n_fill - i < fill_chars ? n_fill - i : fill_chars;
+        tl_buf_append(&b, fill, char_offset(fill, fill_len, (int64_t)take));
+    }
+    if (left)
+        tl_buf_append(&b, p, len);
+    *out = text_out(a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return 0;
+}
+
+/* split_part() as PostgreSQL 14+: field @k of @s split on @delim, counted
+ * from the end when negative; "" past the last field. */
+static int
+split_part(struct tl_arena *a, const struct tl_value *args,
+           struct tl_value *out, struct tl_error *err)
+{
+    const char *s = args[0].u.s.p, *d = args[1].u.s.p;
+    size_t sl = args[0].u.s.len, dl = args[1].u.s.len;
+    int64_t k = args[2].u.i;
+
+    if (k == 0)
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_INVALID_PARAMETER_VALUE,
+                            "field position must not be zero");
+    *out = text_out(a, "", 0);
+    if (sl == 0)
+        return 0;
+    if (dl == 0) { /* the whole string is the only field */
+        if (k == 1 || k == -1)
+            *out = text_out(a, s, sl);
+        return 0;
+    }
+    /* field boundaries: starts[i] .. ends[i] */
+    size_t n_fields = 1;
+    for (size_t i = 0; i + dl <= sl;) {
+        if (memcmp(s + i, d, dl) == 0) {
+            n_fields++;
+            i += dl;
+        } else {
+            i += char_len((unsigned char)s[i]);
+        }
+    }
+    if (k < 0)
+        k = (int64_t)n_fields + k + 1;
+    if (k < 1 || (uint64_t)k > n_fields)
+        return 0;
+    size_t field = 1, start = 0, i = 0;
+    while (i + dl <= sl) {
+        if (memcmp(s + i, d, dl) == 0) {
+            if (field == (size_t)k)
+                break;
+            field++;
+            i += dl;
+            start = i;
+        } else {
+            i += char_len((unsigned char)s[i]);
+        }
+    }
+    size_t end = field == (size_t)k && i + dl <= sl ? i : sl;
+    *out = text_out(a, s + start, end - start);
+    return 0;
+}
+
+static struct tl_value
+reverse(struct tl_arena *a, const char *p, size_t len)
+{
+    char *c = tl_arena_alloc(a, len + 1);
+    size_t o = 0;
+    for (size_t end = len; end > 0;) {
+        size_t b = char_start_before(p, end);
+        memcpy(c + o, p + b, end - b);
+        o += end - b;
+        end = b;
+    }
+    c[o] = '\0';
+    return tl_value_text(TL_TYPE_TEXT, c, (uint32_t)o);
+}
+
+/* initcap(): the first letter or digit of each word upper case, the rest
+ * lower; a word is a run of letters and digits (C.UTF-8 classes). */
+static struct tl_value
+initcap(struct tl_arena *a, const char *p, size_t len)
+{
+    pthread_once(&utf8_once, open_utf8_locale);
+    char *c = tl_arena_alloc(a, 4 * len + 1);
+    size_t o = 0;
+    bool in_word = false;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = utf8_decode((const unsigned char *)p + i, len - i, &cp);
+        if (n == 0) {
+            c[o++] = p[i++];
+            in_word = false;
+            continue;
+        }
+        wint_t w = (wint_t)cp;
+        bool alnum;
+        if (utf8_locale != (locale_t)0) {
+            w = in_word ? towlower_l(w, utf8_locale)
+                        : towupper_l(w, utf8_locale);
+            alnum = iswalnum_l((wint_t)cp, utf8_locale) != 0;
+        } else {
+            alnum = cp < 0x80 && ((cp | 32) - 'a' < 26 || cp - '0' < 10);
+            if (cp < 0x80 && (cp | 32) - 'a' < 26)
+                w = in_word ? (wint_t)(cp | 32) : (wint_t)(cp & ~32u);
+        }
+        o += utf8_encode((uint32_t)w, c + o);
+        in_word = alnum;
+        i += n;
+    }
+    c[o] = '\0';
+    return tl_value_text(TL_TYPE_TEXT, c, (uint32_t)o);
+}
+
+static int
+md5_hex(struct tl_arena *a, const struct tl_value *v, struct tl_value *out,
+        struct tl_error *err)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (EVP_Digest(v->u.s.p, v->u.s.len, md, &md_len, EVP_md5(), NULL) != 1)
+        return tl_error_set(err, TL_EIO, TL_SQLSTATE_INTERNAL_ERROR,
+                            "could not compute MD5 hash");
+    static const char hex[] = "0123456789abcdef";
+    char *c = tl_arena_alloc(a, 2 * md_len + 1);
+    for (unsigned int i = 0; i < md_len; i++) {
+        c[2 * i] = hex[md[i] >> 4];
+        c[2 * i + 1] = hex[md[i] & 15];
+    }
+    c[2 * md_len] = '\0';
+    *out = tl_value_text(TL_TYPE_TEXT, c, 2 * md_len);
+    return 0;
+}
+
+/* translate(): each character of @s found in @from replaced by the
+ * character at the same place in @to, or dropped when @to is shorter. */
+static struct tl_value
+translate(struct tl_arena *a, const struct tl_value *args)
+{
+    const char *s = args[0].u.s.p, *f = args[1].u.s.p, *t = args[2].u.s.p;
+    size_t sl = args[0].u.s.len, fl = args[1].u.s.len, tl = args[2].u.s.len;
+    char *c = tl_arena_alloc(a, 4 * sl + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < sl;) {
+        size_t l = char_len((unsigned char)s[i]);
+        if (l > sl - i)
+            l = sl - i;
+        size_t k = 0, j = 0;
+        bool found = false;
+        for (; j < fl; j += char_len((unsigned char)f[j]), k++)
+            if (char_len((unsigned char)f[j]) == l &&
+                memcmp(f + j, s + i, l) == 0) {
+                found = true;
+                break;
+            }
+        if (!found) {
+            memcpy(c + o, s + i, l);
+            o += l;
+        } else {
+            size_t to = char_offset(t, tl, (int64_t)k);
+            if (to < tl) {
+                size_t tlen = char_len((unsigned char)t[to]);
+                if (tlen > tl - to)
+                    tlen = tl - to;
+                memcpy(c + o, t + to, tlen);
+                o += tlen;
+            }
+        }
+        i += l;
+    }
+    c[o] = '\0';
+    return tl_value_text(TL_TYPE_TEXT, c, (uint32_t)o);
+}
+
+/* chr() in a UTF8 database. */
+static int
+chr(struct tl_arena *a, int64_t cp, struct tl_value *out, struct tl_error *err)
+{
+    char c[4];
+    if (cp == 0)
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                            "null character not permitted");
+    if (cp < 0)
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                            "character number must be positive");
+    if (cp > 0x10ffff)
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                            "requested character too large for encoding: %lld",
+                            (long long)cp);
+    if (cp >= 0xd800 && cp <= 0xdfff)
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
+                            "requested character not valid for encoding: %lld",
+                            (long long)cp);
+    *out = text_out(a, c, utf8_encode((uint32_t)cp, c));
+    return 0;
+}
+
+static struct tl_value
+concat_ws(struct tl_arena *a, const struct tl_value *args, uint32_t n)
+{
+    struct tl_buf b;
+    bool first = true;
+    tl_buf_init(&b);
+    for (uint32_t i = 1; i < n; i++) {
+        if (args[i].is_null)
+            continue;
+        if (!first)
+            tl_buf_append(&b, args[0].u.s.p, args[0].u.s.len);
+        first = false;
+        tl_value_to_text(&args[i], &b);
+    }
+    struct tl_value v = text_out(a, (const char *)b.data, b.len);
+    tl_buf_close(&b);
+    return v;
+}
+
 /* PostgreSQL's gen_random_uuid(): 16 random bytes with the version (4)
  * and variant (RFC 4122) bits set. */
 static int
@@ -359,9 +658,51 @@ tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
                 *out = tl_value_null(type);
                 return 0;
             }
+    if (id >= TL_FUNC_ROUND && id <= TL_FUNC_LCM)
+        return scalar_eval_math(id, type, args, n, a, out, err);
     const char *p = n > 0 ? args[0].u.s.p : NULL;
     size_t len = n > 0 ? args[0].u.s.len : 0;
     switch (id) {
+    case TL_FUNC_CONCAT_WS:
+        *out = args[0].is_null ? tl_value_null(TL_TYPE_TEXT)
+                               : concat_ws(a, args, n);
+        return 0;
+    case TL_FUNC_LPAD:
+    case TL_FUNC_RPAD:
+        return pad(a, args, n, id == TL_FUNC_LPAD, out, err);
+    case TL_FUNC_SPLIT_PART:
+        return split_part(a, args, out, err);
+    case TL_FUNC_REVERSE:
+        *out = reverse(a, p, len);
+        return 0;
+    case TL_FUNC_INITCAP:
+        *out = initcap(a, p, len);
+        return 0;
+    case TL_FUNC_MD5:
+        return md5_hex(a, &args[0], out, err);
+    case TL_FUNC_STARTS_WITH:
+        *out = tl_value_bool(args[1].u.s.len <= len &&
+                             memcmp(p, args[1].u.s.p, args[1].u.s.len) == 0);
+        return 0;
+    case TL_FUNC_TRANSLATE:
+        *out = translate(a, args);
+        return 0;
+    case TL_FUNC_ASCII: {
+        uint32_t cp = 0;
+        if (len > 0 && utf8_decode((const unsigned char *)p, len, &cp) == 0)
+            cp = (unsigned char)p[0];
+        *out = tl_value_int(TL_TYPE_INT4, cp);
+        return 0;
+    }
+    case TL_FUNC_CHR:
+        return chr(a, args[0].u.i, out, err);
+    case TL_FUNC_TO_HEX: {
+        uint64_t v = args[0].type == TL_TYPE_INT8 ? (uint64_t)args[0].u.i
+                                                  : (uint32_t)args[0].u.i;
+        char *c = tl_arena_printf(a, "%llx", (unsigned long long)v);
+        *out = tl_value_text(TL_TYPE_TEXT, c, (uint32_t)strlen(c));
+        return 0;
+    }
     case TL_FUNC_LOWER:
     case TL_FUNC_UPPER:
         *out = map_case(a, p, len, id == TL_FUNC_UPPER);

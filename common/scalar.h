@@ -48,8 +48,43 @@ enum tl_func {
     TL_FUNC_DATE_PART = 27,        /* (field, datetime or interval): float8 */
     TL_FUNC_EXTRACT = 28,          /* EXTRACT(field FROM ...): numeric */
     TL_FUNC_DATE_TRUNC = 29,       /* (field, timestamp[tz] or date) */
+    /* Math: numeric in, numeric out (exact, common/numeric.h); any other
+     * number is computed as a double precision. */
+    TL_FUNC_ROUND = 30,       /* (x): numeric half away from 0, float8 rint */
+    TL_FUNC_ROUND_SCALE = 31, /* (numeric, int) */
+    TL_FUNC_CEIL = 32,
+    TL_FUNC_FLOOR = 33,
+    TL_FUNC_TRUNC = 34,       /* (x) */
+    TL_FUNC_TRUNC_SCALE = 35, /* (numeric, int) */
+    TL_FUNC_SIGN = 36,
+    TL_FUNC_MOD = 37,   /* (a, b): integers or numerics, sign of a */
+    TL_FUNC_POWER = 38, /* float8 only so far */
+    TL_FUNC_SQRT = 39,
+    TL_FUNC_EXP = 40, /* float8 only so far */
+    TL_FUNC_LN = 41,  /* float8 only so far */
+    TL_FUNC_LOG = 42, /* (x): base 10, float8 only so far */
+    TL_FUNC_CBRT = 43,
+    TL_FUNC_PI = 44,
+    TL_FUNC_DEGREES = 45,
+    TL_FUNC_RADIANS = 46,
+    TL_FUNC_DIV = 47, /* (numeric, numeric): quotient truncated */
+    TL_FUNC_GCD = 48,
+    TL_FUNC_LCM = 49,
+    /* Text */
+    TL_FUNC_CONCAT_WS = 50,   /* (sep, ...): NULLs skipped; NULL sep: NULL */
+    TL_FUNC_LPAD = 51,        /* (s, n [, fill]) in characters */
+    TL_FUNC_RPAD = 52,        /* (s, n [, fill]) */
+    TL_FUNC_SPLIT_PART = 53,  /* (s, delim, n): n < 0 counts from the end */
+    TL_FUNC_REVERSE = 54,     /* characters */
+    TL_FUNC_INITCAP = 55,     /* C.UTF-8 classes, as lower/upper */
+    TL_FUNC_MD5 = 56,         /* (text or bytea): 32 hex digits */
+    TL_FUNC_STARTS_WITH = 57, /* (s, prefix): boolean */
+    TL_FUNC_TRANSLATE = 58,   /* (s, from, to) */
+    TL_FUNC_ASCII = 59,       /* code point of the first character */
+    TL_FUNC_CHR = 60,         /* (code point) */
+    TL_FUNC_TO_HEX = 61,      /* (integer or bigint) */
 };
-#define TL_FUNC_MAX TL_FUNC_DATE_TRUNC
+#define TL_FUNC_MAX TL_FUNC_TO_HEX
 
 /* What a function takes and returns. */
 struct tl_func_sig {
@@ -63,7 +98,14 @@ struct tl_func_sig {
                          'T' a date or timestamp (an unknown literal read as
                          timestamptz), 'X' as 'T' or an interval, '*' anything
                          (text output), 'a' any typed value (anyelement: an
-                         unknown literal is 42804); "" none */
+                         unknown literal is 42804), 'f' double precision or
+                         numeric (every 'f' argument of a call becomes
+                         numeric when one is numeric and none is a float,
+                         double precision otherwise), 'd' double precision,
+                         'N' numeric, 'm' integer or numeric (every 'm'
+                         argument of a call the same type: numeric if one
+                         is, else the widest integer), 'g' as 'm' but at
+                         least integer, 'h' integer or bigint; "" none */
     uint8_t result;   /* result type; TL_TYPE_UNKNOWN: the first argument's */
     bool strict;      /* NULL argument -> NULL result */
     bool is_volatile; /* a new result per call: never folded into a
@@ -81,7 +123,14 @@ const struct tl_func_sig *tl_func_by_id(uint8_t id);
  * octet_length() of a bytea count its bytes. gen_random_uuid() reads the
  * kernel's random source (getrandom). Errors as PostgreSQL's:
  * 22003 for abs() of the smallest integer, 22011 "negative substring
- * length not allowed", 54000 for a repeat() result over 1 GiB. */
+ * length not allowed", 54000 for a repeat(), lpad() or rpad() result over
+ * 1 GiB; 22012 "division by zero" (mod, div); 2201F "cannot take square
+ * root of a negative number" and power()'s domain errors; 2201E "cannot
+ * take logarithm of zero" / "of a negative number"; 22003 "value out of
+ * range: overflow" / "underflow" for a double precision result, "integer
+ * out of range" / "bigint out of range" (gcd, lcm); 22023 "field position
+ * must not be zero" (split_part); chr()'s 54000 and 22023; 0A000 for
+ * exp(), ln(), log() and power() of a numeric. */
 int tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args,
                  uint32_t n, struct tl_arena *a, struct tl_value *out,
                  struct tl_error *err);

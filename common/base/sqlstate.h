@@ -44,6 +44,9 @@
 #define TL_SQLSTATE_INVALID_PARAMETER_VALUE "22023"
 #define TL_SQLSTATE_INVALID_ESCAPE_SEQUENCE "22025"
 #define TL_SQLSTATE_INVALID_REGULAR_EXPRESSION "2201B"
+#define TL_SQLSTATE_INVALID_ARGUMENT_FOR_LOGARITHM "2201E"
+#define TL_SQLSTATE_INVALID_ARGUMENT_FOR_POWER_FUNCTION "2201F"
+#define TL_SQLSTATE_INVALID_ARGUMENT_FOR_WIDTH_BUCKET_FUNCTION "2201G"
 #define TL_SQLSTATE_SUBSTRING_ERROR "22011"
 #define TL_SQLSTATE_CARDINALITY_VIOLATION "21000"
 #define TL_SQLSTATE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE "2201W"
@@ -142,6 +145,11 @@
     X(INVALID_PARAMETER_VALUE, "invalid_parameter_value")                      \
     X(INVALID_ESCAPE_SEQUENCE, "invalid_escape_sequence")                      \
     X(INVALID_REGULAR_EXPRESSION, "invalid_regular_expression")                \
+    X(INVALID_ARGUMENT_FOR_LOGARITHM, "invalid_argument_for_logarithm")        \
+    X(INVALID_ARGUMENT_FOR_POWER_FUNCTION,                                     \
+      "invalid_argument_for_power_function")                                   \
+    X(INVALID_ARGUMENT_FOR_WIDTH_BUCKET_FUNCTION,                              \
+      "invalid_argument_for_width_bucket_function")                            \
     X(SUBSTRING_ERROR, "substring_error")                                      \
     X(CARDINALITY_VIOLATION, "cardinality_violation")                          \
     X(INVALID_ROW_COUNT_IN_LIMIT_CLAUSE, "invalid_row_count_in_limit_clause")  \

@@ -1401,8 +1401,8 @@ pg_lacks(const char *name)
 {
     static const char *const names[] = {
         "current_schemas", "current_setting", "set_config", "pg_typeof",
-        "format_type", "pg_get_userbyid", "round", "coalesce", "date_trunc",
-        "extract", "date_part", "to_char", "inet_server_port", "random",
+        "format_type", "pg_get_userbyid", "coalesce", "date_trunc", "extract",
+        "date_part", "to_char", "inet_server_port", "random",
         /* Router-side only for now (sql/query.c, sql/pgcat_func.c): over
          * a user table they are not supported yet. */
         "generate_series", "generate_subscripts", "unnest", "string_agg",
@@ -1415,12 +1415,13 @@ pg_lacks(const char *name)
     return false;
 }
 
-/* PostgreSQL's 42883 for a call no function matches: the arguments are
+/* PostgreSQL's 42883 for a call no function matches, or with @ambiguous
+ * its 42725 for a call several match equally well: the arguments are
  * bound first (their errors come first, as in PostgreSQL) for the types
  * the message lists. */
 static int
-no_function(struct sql_stmt *st, const struct bind_scope *sc,
-            const PgQuery__FuncCall *f)
+call_error(struct sql_stmt *st, const struct bind_scope *sc,
+           const PgQuery__FuncCall *f, bool ambiguous)
 {
     struct tl_buf sig;
     tl_buf_init(&sig);
@@ -1447,6 +1448,15 @@ no_function(struct sql_stmt *st, const struct bind_scope *sc,
     if (f->agg_star)
         tl_buf_append(&sig, "*", 1);
     tl_buf_append(&sig, ")", 1);
+    if (ambiguous) {
+        sql_error(st, TL_ETYPE, TL_SQLSTATE_AMBIGUOUS_FUNCTION,
+                  "function %.*s is not unique", (int)sig.len,
+                  (const char *)sig.data);
+        tl_buf_close(&sig);
+        tl_error_hint(&st->err, "Could not choose a best candidate function. "
+                                "You might need to add explicit type casts.");
+        return sql_error_at(st, TL_ETYPE, f->location);
+    }
     sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_FUNCTION,
               "function %.*s does not exist", (int)sig.len,
               (const char *)sig.data);
@@ -1455,6 +1465,110 @@ no_function(struct sql_stmt *st, const struct bind_scope *sc,
                             "types. You might need to add explicit type "
                             "casts.");
     return sql_error_at(st, TL_ENOTFOUND, f->location);
+}
+
+static int
+no_function(struct sql_stmt *st, const struct bind_scope *sc,
+            const PgQuery__FuncCall *f)
+{
+    return call_error(st, sc, f, false);
+}
+
+/* Give argument *@e of a built-in function @type: a constant converted
+ * now, anything else under an implicit cast. */
+static int
+cast_arg(struct sql_stmt *st, struct tl_expr **e, uint8_t type, int location)
+{
+    if ((*e)->type == type)
+        return 0;
+    if ((*e)->kind == TL_EXPR_CONST)
+        return coerce_const(st, e, type, -1, location);
+    *e = wrap_cast(st, *e, type, -1);
+    return 0;
+}
+
+/* The one type of the numeric arguments (argument codes 'f', 'm', 'g' of
+ * scalar.h) of a call, as PostgreSQL's overload resolution picks it from
+ * the typed ones: 0 when it picks none (42725). */
+static uint8_t
+numeric_family_type(char want, struct tl_expr *const *args, uint32_t n,
+                    const char *codes)
+{
+    bool any_float = false, any_numeric = false, any_typed = false;
+    uint8_t widest = TL_TYPE_INT2;
+    for (uint32_t i = 0; i < n; i++) {
+        char c = codes[i < strlen(codes) ? i : strlen(codes) - 1];
+        uint8_t t = args[i]->type;
+        if (c != want || t == TL_TYPE_UNKNOWN)
+            continue;
+        any_typed = true;
+        any_float = any_float || tl_type_is_float(t);
+        any_numeric = any_numeric || t == TL_TYPE_NUMERIC;
+        if (tl_type_is_int(t))
+            widest = int_wider(widest, t);
+    }
+    if (want == 'f')
+        return any_numeric && !any_float ? TL_TYPE_NUMERIC : TL_TYPE_FLOAT8;
+    if (!any_typed)
+        return 0; /* mod('5', '2') */
+    if (any_numeric)
+        return TL_TYPE_NUMERIC;
+    if (want == 'g' && widest == TL_TYPE_INT2)
+        return 0; /* gcd(smallint, smallint): int4 and int8 tie */
+    return widest;
+}
+
+/* Bring the arguments of a math function call to the types of the
+ * version PostgreSQL resolves it to (see the argument codes in
+ * scalar.h); 1 when it resolves to none, 2 when to several. */
+static int
+resolve_numeric_args(struct sql_stmt *st, const struct tl_func_sig *sig,
+                     const PgQuery__FuncCall *f, struct tl_expr **args)
+{
+    uint32_t n = (uint32_t)f->n_args;
+    const char *codes = sig->args;
+    uint8_t family[2] = {numeric_family_type('f', args, n, codes), 0};
+    for (uint32_t i = 0; i < n; i++) {
+        char c = codes[i < strlen(codes) ? i : strlen(codes) - 1];
+        int loc = node_loc(f->args[i]);
+        uint8_t t = args[i]->type, to;
+        switch (c) {
+        case 'f':
+            if (sig->id == TL_FUNC_TRUNC && t == TL_TYPE_UNKNOWN)
+                return 2; /* trunc(macaddr) is a candidate too */
+            to = family[0];
+            break;
+        case 'd':
+            to = TL_TYPE_FLOAT8;
+            break;
+        case 'N':
+            if (tl_type_is_float(t))
+                return 1; /* no implicit cast from a float to numeric */
+            to = TL_TYPE_NUMERIC;
+            break;
+        case 'm':
+        case 'g':
+            if (family[1] == 0 &&
+                (family[1] = numeric_family_type(c, args, n, codes)) == 0)
+                return 2;
+            if (tl_type_is_float(t))
+                return 1;
+            to = family[1];
+            if (c == 'g' && to == TL_TYPE_INT2)
+                to = TL_TYPE_INT4;
+            break;
+        case 'h':
+            if (t == TL_TYPE_INT2)
+                return 2; /* to_hex(integer) and to_hex(bigint) tie */
+            continue;
+        default:
+            continue;
+        }
+        int rv = cast_arg(st, &args[i], to, loc);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
 }
 
 /* A built-in scalar function (common/scalar.h): 1 when @f names none. */
@@ -1494,9 +1608,9 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
                          args[i]->type == TL_TYPE_BPCHAR
                      ? to_text(st, &args[i], loc)
                      : 0;
-        else if (want == 'i' || want == 'n')
+        else if (want == 'i' || want == 'n' || want == 'h')
             rv = bind_coerce_unknown(
-                st, &args[i], want == 'i' ? TL_TYPE_INT4 : TL_TYPE_FLOAT8, -1,
+                st, &args[i], want == 'n' ? TL_TYPE_FLOAT8 : TL_TYPE_INT4, -1,
                 loc);
         else if (want == 'a' && args[i]->type == TL_TYPE_UNKNOWN) {
             sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
@@ -1515,8 +1629,10 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
             return rv;
         uint8_t t = args[i]->type;
         if (((want == 't' || want == 'b') && !tl_type_is_text(t)) ||
-            (want == 'i' && !tl_type_is_int(t)) ||
+            ((want == 'i' || want == 'h') && !tl_type_is_int(t)) ||
             (want == 'n' && !tl_type_is_numeric(t)) ||
+            (strchr("fdNmg", want) != NULL && t != TL_TYPE_UNKNOWN &&
+             !tl_type_is_numeric(t)) ||
             (want == 'j' && t != TL_TYPE_JSON) ||
             (want == 'J' && t != TL_TYPE_JSONB) ||
             (want == 'v' && t != TL_TYPE_INTERVAL) ||
@@ -1526,6 +1642,11 @@ bind_scalar(struct sql_stmt *st, const struct bind_scope *sc,
     }
     if (!fits)
         return no_function(st, sc, f);
+    int rv = resolve_numeric_args(st, sig, f, args);
+    if (rv < 0)
+        return rv;
+    if (rv > 0)
+        return call_error(st, sc, f, rv == 2);
     uint8_t type = sig->result != TL_TYPE_UNKNOWN ? sig->result : args[0]->type;
     /* date_trunc() keeps a timestamp's type; a date becomes timestamptz
      * (PostgreSQL picks date_trunc(text, timestamptz) for it). */
