@@ -38,7 +38,7 @@
 #define TL_SQLSTATE_DATETIME_FIELD_OVERFLOW "22008"
 #define TL_SQLSTATE_INVALID_TIME_ZONE_DISPLACEMENT_VALUE "22009"
 #define TL_SQLSTATE_DIVISION_BY_ZERO "22012"
-#define TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTILE "22014"
+#define TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTILE_FUNCTION "22014"
 #define TL_SQLSTATE_INTERVAL_FIELD_OVERFLOW "22015"
 #define TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE "22021"
 #define TL_SQLSTATE_INVALID_PARAMETER_VALUE "22023"
@@ -140,7 +140,8 @@
     X(INVALID_TIME_ZONE_DISPLACEMENT_VALUE,                                    \
       "invalid_time_zone_displacement_value")                                  \
     X(DIVISION_BY_ZERO, "division_by_zero")                                    \
-    X(INVALID_ARGUMENT_FOR_NTILE, "invalid_argument_for_ntile_function")       \
+    X(INVALID_ARGUMENT_FOR_NTILE_FUNCTION,                                     \
+      "invalid_argument_for_ntile_function")                                   \
     X(CHARACTER_NOT_IN_REPERTOIRE, "character_not_in_repertoire")              \
     X(INVALID_PARAMETER_VALUE, "invalid_parameter_value")                      \
     X(INVALID_ESCAPE_SEQUENCE, "invalid_escape_sequence")                      \

@@ -1138,7 +1138,7 @@ window_partition(struct lx *x, struct query *q, struct query_window *w,
                     } else if (b.u.i <= 0) {
                         return tl_error_set(
                             err, TL_EINVAL,
-                            TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTILE,
+                            TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTILE_FUNCTION,
                             "argument of ntile must be greater than zero");
                     } else {
                         buckets = b.u.i;
