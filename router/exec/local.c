@@ -171,6 +171,23 @@ rowtab_put(struct rowtab *t, size_t j, const struct tl_value *row, uint64_t h,
     t->val[j] = val;
 }
 
+/* Make room in @t (holding @n rows, or never initialised) for one more:
+ * rehashed into twice the rows when it would pass half full. */
+static void
+rowtab_grow(struct lx *x, struct rowtab *t, size_t n, size_t w)
+{
+    if (2 * (n + 1) < t->cap)
+        return;
+    struct rowtab old = *t;
+    rowtab_init(x, t, 2 * n + 8, w);
+    for (size_t j = 0; j < old.cap; j++)
+        if (old.rows != NULL && old.rows[j] != NULL) {
+            bool dup;
+            size_t k = rowtab_find(t, old.rows[j], old.hash[j], &dup);
+            rowtab_put(t, k, old.rows[j], old.hash[j], 0);
+        }
+}
+
 static int run_query(struct lx *x, struct query *q, uint64_t max_rows,
                      struct rowset *out, struct tl_error *err);
 
@@ -667,17 +684,7 @@ agg_step(struct lx *x, struct query_agg *g, struct agg_acc *acc,
             return 0;
     }
     if (g->distinct) {
-        if (2 * (acc->n_seen + 1) >= acc->seen.cap) {
-            struct rowtab old = acc->seen;
-            rowtab_init(x, &acc->seen, 2 * acc->n_seen + 8, 1);
-            for (size_t j = 0; j < old.cap; j++)
-                if (old.rows != NULL && old.rows[j] != NULL) {
-                    bool dup;
-                    size_t k =
-                        rowtab_find(&acc->seen, old.rows[j], old.hash[j], &dup);
-                    rowtab_put(&acc->seen, k, old.rows[j], old.hash[j], 0);
-                }
-        }
+        rowtab_grow(x, &acc->seen, acc->n_seen, 1);
         bool found;
         uint64_t h = row_hash(&v, 1);
         size_t j = rowtab_find(&acc->seen, &v, h, &found);
@@ -1311,16 +1318,7 @@ static bool
 set_add(struct lx *x, struct rowtab *t, size_t *n, const struct tl_value *row,
         size_t w)
 {
-    if (2 * (*n + 1) >= t->cap) {
-        struct rowtab old = *t;
-        rowtab_init(x, t, 2 * *n + 8, w);
-        for (size_t j = 0; j < old.cap; j++)
-            if (old.rows != NULL && old.rows[j] != NULL) {
-                bool dup;
-                size_t k = rowtab_find(t, old.rows[j], old.hash[j], &dup);
-                rowtab_put(t, k, old.rows[j], old.hash[j], 0);
-            }
-    }
+    rowtab_grow(x, t, *n, w);
     bool found;
     uint64_t h = row_hash(row, w);
     size_t j = rowtab_find(t, row, h, &found);
