@@ -616,11 +616,22 @@ concat(const struct tl_expr *e, const struct tl_value *l,
     return 0;
 }
 
-/* LIKE with % (any run of bytes), _ (one byte) and \ (next byte
- * literally). The classic backtracking-to-the-last-% scan: linear in
- * practice, never recursive. */
+/* Bytes of the character at @s[i] of @n: one for bytea, else the UTF-8
+ * sequence its lead byte announces (one for a stray byte). */
+static size_t
+like_char(const char *s, size_t i, size_t n, bool bytes)
+{
+    unsigned char c = (unsigned char)s[i];
+    size_t w = bytes || c < 0xc0 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    return i + w <= n ? w : n - i;
+}
+
+/* LIKE with % (any run of characters), _ (one character: one byte for
+ * bytea, one UTF-8 character for text) and \ (next character literally).
+ * The classic backtracking-to-the-last-% scan: linear in practice, never
+ * recursive. */
 static bool
-like_match(const char *s, size_t slen, const char *p, size_t plen)
+like_match(const char *s, size_t slen, const char *p, size_t plen, bool bytes)
 {
     size_t si = 0, pi = 0, star_p = 0, star_s = 0;
     bool star = false;
@@ -628,7 +639,6 @@ like_match(const char *s, size_t slen, const char *p, size_t plen)
     while (si < slen) {
         if (pi < plen) {
             char c = p[pi];
-            size_t w = 1;
             if (c == '%') {
                 star = true;
                 star_p = ++pi;
@@ -636,24 +646,26 @@ like_match(const char *s, size_t slen, const char *p, size_t plen)
                 continue;
             }
             if (c == '_') {
-                si++;
+                si += like_char(s, si, slen, bytes);
                 pi++;
                 continue;
             }
-            if (c == '\\') {
-                c = p[pi + 1]; /* the pattern was checked: never the end */
-                w = 2;
-            }
-            if (s[si] == c) {
-                si++;
-                pi += w;
+            size_t at = pi;
+            if (c == '\\')
+                at++; /* the pattern was checked: never the end */
+            size_t w = like_char(p, at, plen, bytes);
+            if (si + w <= slen && memcmp(s + si, p + at, w) == 0 &&
+                like_char(s, si, slen, bytes) == w) {
+                si += w;
+                pi = at + w;
                 continue;
             }
         }
         if (!star)
             return false;
         pi = star_p;
-        si = ++star_s;
+        star_s += like_char(s, star_s, slen, bytes);
+        si = star_s;
     }
     while (pi < plen && p[pi] == '%')
         pi++;
@@ -688,12 +700,12 @@ like(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
             i++;
         }
     }
-    *out = tl_value_bool(like_match(l->u.s.p, l->u.s.len, p, n));
+    *out = tl_value_bool(like_match(l->u.s.p, l->u.s.len, p, n, bytea));
     return 0;
 }
 
-/* LIKE ignoring case: both sides folded to lower case (ASCII, as
- * PostgreSQL's C collation does). */
+/* LIKE ignoring case: both sides folded to lower case as lower() does
+ * (the C.UTF-8 mapping, as PostgreSQL's ILIKE under a UTF-8 ctype). */
 static int
 ilike(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
       struct tl_arena *a, struct tl_value *out, struct tl_error *err)
@@ -703,10 +715,10 @@ ilike(const struct tl_expr *e, struct tl_value *l, struct tl_value *r,
     for (int i = 0; i < 2; i++) {
         if (!is_textual(vs[i]->type))
             continue;
-        char *p = tl_arena_alloc(a, vs[i]->u.s.len + 1);
-        for (uint32_t k = 0; k < vs[i]->u.s.len; k++)
-            p[k] = (char)tolower((unsigned char)vs[i]->u.s.p[k]);
-        vs[i]->u.s.p = p;
+        struct tl_value low =
+            tl_text_case(a, vs[i]->u.s.p, vs[i]->u.s.len, false);
+        vs[i]->u.s.p = low.u.s.p;
+        vs[i]->u.s.len = low.u.s.len;
     }
     return like(e, &ll, &rr, a, out, err);
 }

@@ -195,6 +195,12 @@ map_case(struct tl_arena *a, const char *p, size_t len, bool upper)
     return tl_value_text(TL_TYPE_TEXT, c, (uint32_t)o);
 }
 
+struct tl_value
+tl_text_case(struct tl_arena *a, const char *p, size_t len, bool upper)
+{
+    return map_case(a, p, len, upper);
+}
+
 /* Bytes of the UTF-8 character starting with @c (1 for a stray byte). */
 static size_t
 char_len(unsigned char c)

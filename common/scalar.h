@@ -115,6 +115,10 @@ struct tl_func_sig {
 /** The function called @name (lowercase) taking @n_args arguments, or
  * NULL. Cannot fail. */
 const struct tl_func_sig *tl_func_find(const char *name, uint32_t n_args);
+/** @p[0..len) in upper (@upper) or lower case, as upper() and lower() map
+ * it, in @a. Cannot fail. */
+struct tl_value tl_text_case(struct tl_arena *a, const char *p, size_t len,
+                             bool upper);
 /** The signature of function @id, or NULL. Cannot fail. */
 const struct tl_func_sig *tl_func_by_id(uint8_t id);
 

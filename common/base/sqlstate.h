@@ -37,9 +37,12 @@
 #define TL_SQLSTATE_INVALID_DATETIME_FORMAT "22007"
 #define TL_SQLSTATE_DATETIME_FIELD_OVERFLOW "22008"
 #define TL_SQLSTATE_INVALID_TIME_ZONE_DISPLACEMENT_VALUE "22009"
+#define TL_SQLSTATE_NULL_VALUE_NOT_ALLOWED "22004"
 #define TL_SQLSTATE_DIVISION_BY_ZERO "22012"
+#define TL_SQLSTATE_INVALID_PRECEDING_OR_FOLLOWING_SIZE "22013"
 #define TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTILE_FUNCTION "22014"
 #define TL_SQLSTATE_INTERVAL_FIELD_OVERFLOW "22015"
+#define TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTH_VALUE_FUNCTION "22016"
 #define TL_SQLSTATE_CHARACTER_NOT_IN_REPERTOIRE "22021"
 #define TL_SQLSTATE_INVALID_PARAMETER_VALUE "22023"
 #define TL_SQLSTATE_INVALID_ESCAPE_SEQUENCE "22025"
@@ -84,6 +87,7 @@
 #define TL_SQLSTATE_SYNTAX_ERROR "42601"
 #define TL_SQLSTATE_CANNOT_COERCE "42846"
 #define TL_SQLSTATE_GROUPING_ERROR "42803"
+#define TL_SQLSTATE_WINDOWING_ERROR "42P20"
 #define TL_SQLSTATE_DATATYPE_MISMATCH "42804"
 #define TL_SQLSTATE_WRONG_OBJECT_TYPE "42809"
 #define TL_SQLSTATE_UNDEFINED_COLUMN "42703"
@@ -110,6 +114,7 @@
 #define TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED "54000"
 #define TL_SQLSTATE_STATEMENT_TOO_COMPLEX "54001"
 #define TL_SQLSTATE_TOO_MANY_COLUMNS "54011"
+#define TL_SQLSTATE_TOO_MANY_ARGUMENTS "54023"
 /* Class 55 - Object Not In Prerequisite State */
 #define TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM "55P02"
 #define TL_SQLSTATE_OBJECT_NOT_IN_PREREQUISITE_STATE "55000"
@@ -139,9 +144,14 @@
     X(DATETIME_FIELD_OVERFLOW, "datetime_field_overflow")                      \
     X(INVALID_TIME_ZONE_DISPLACEMENT_VALUE,                                    \
       "invalid_time_zone_displacement_value")                                  \
+    X(NULL_VALUE_NOT_ALLOWED, "null_value_not_allowed")                        \
     X(DIVISION_BY_ZERO, "division_by_zero")                                    \
+    X(INVALID_PRECEDING_OR_FOLLOWING_SIZE,                                     \
+      "invalid_preceding_or_following_size")                                   \
     X(INVALID_ARGUMENT_FOR_NTILE_FUNCTION,                                     \
       "invalid_argument_for_ntile_function")                                   \
+    X(INVALID_ARGUMENT_FOR_NTH_VALUE_FUNCTION,                                 \
+      "invalid_argument_for_nth_value_function")                               \
     X(CHARACTER_NOT_IN_REPERTOIRE, "character_not_in_repertoire")              \
     X(INVALID_PARAMETER_VALUE, "invalid_parameter_value")                      \
     X(INVALID_ESCAPE_SEQUENCE, "invalid_escape_sequence")                      \
@@ -181,6 +191,7 @@
     X(SYNTAX_ERROR, "syntax_error")                                            \
     X(CANNOT_COERCE, "cannot_coerce")                                          \
     X(GROUPING_ERROR, "grouping_error")                                        \
+    X(WINDOWING_ERROR, "windowing_error")                                      \
     X(DATATYPE_MISMATCH, "datatype_mismatch")                                  \
     X(WRONG_OBJECT_TYPE, "wrong_object_type")                                  \
     X(UNDEFINED_COLUMN, "undefined_column")                                    \
@@ -205,6 +216,7 @@
     X(PROGRAM_LIMIT_EXCEEDED, "program_limit_exceeded")                        \
     X(STATEMENT_TOO_COMPLEX, "statement_too_complex")                          \
     X(TOO_MANY_COLUMNS, "too_many_columns")                                    \
+    X(TOO_MANY_ARGUMENTS, "too_many_arguments")                                \
     X(CANT_CHANGE_RUNTIME_PARAM, "cant_change_runtime_param")                  \
     X(OBJECT_NOT_IN_PREREQUISITE_STATE, "object_not_in_prerequisite_state")    \
     X(LOCK_NOT_AVAILABLE, "lock_not_available")                                \

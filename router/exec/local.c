@@ -38,6 +38,8 @@ struct lx {
     bool vt_done[PGCAT_MAX_TABLES];
     size_t base_bytes; /* the arena's total when the statement began */
     uint64_t n_added;  /* rows appended to any rowset */
+    /* Windows over a grouped query's rows: the group of each row. */
+    struct query_group **win_groups;
 };
 
 /* The most memory a router-side query may hold (its rows, groups and
@@ -895,17 +897,52 @@ agg_final(struct lx *x, const struct query_agg *g, struct agg_acc *acc)
     return v;
 }
 
-/* Group @rows of @q: one struct group per distinct key. */
+/* A new group of @q in *@gs (growing), its key values @kv (copied). */
+static struct group *
+group_new(struct lx *x, struct query *q, struct group **gs, size_t *n,
+          size_t *cap, const struct tl_value *row, const struct tl_value *kv,
+          uint64_t set)
+{
+    if (*n == *cap) {
+        struct group *v = tl_arena_alloc(x->a, 2 * *cap * sizeof(*v));
+        memcpy(v, *gs, *n * sizeof(*v));
+        *gs = v;
+        *cap *= 2;
+    }
+    struct group *g = &(*gs)[(*n)++];
+    g->g.row = row;
+    g->g.set = set;
+    g->keys = tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*kv));
+    for (size_t k = 0; k < q->n_group_keys; k++)
+        g->keys[k] = kv != NULL ? keep(x->a, kv[k])
+                                : tl_value_null(q->group_keys[k]->type);
+    g->g.keys = g->keys;
+    g->acc = tl_arena_calloc(x->a, (q->n_aggs + 1) * sizeof(*g->acc));
+    for (size_t k = 0; k < q->n_aggs; k++)
+        tl_buf_init(&g->acc[k].text);
+    return g;
+}
+
+/* Group @rows of @q: one struct group per distinct key, for each of its
+ * grouping sets (plain GROUP BY: one set of every key), the keys a set
+ * does not group by NULL. */
 static int
 group_rows(struct lx *x, struct query *q, const struct rowset *rows,
            struct group **out, size_t *n_out, struct tl_error *err)
 {
     size_t cap = 16, n = 0;
     struct group *gs = tl_arena_alloc(x->a, cap * sizeof(*gs));
+    uint64_t all = q->n_group_keys >= 64 ? ~(uint64_t)0
+                                         : ((uint64_t)1 << q->n_group_keys) - 1;
+    const uint64_t *sets = q->n_sets > 0 ? q->sets : &all;
+    size_t n_sets = q->n_sets > 0 ? q->n_sets : 1;
     struct tl_value *kv =
         tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*kv));
-    struct rowtab groups;
-    rowtab_init(x, &groups, rows->n, q->n_group_keys);
+    struct tl_value *sk =
+        tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*sk));
+    struct rowtab *tabs = tl_arena_alloc(x->a, n_sets * sizeof(*tabs));
+    for (size_t s = 0; s < n_sets; s++)
+        rowtab_init(x, &tabs[s], rows->n, q->n_group_keys);
     for (size_t i = 0; i < rows->n; i++) {
         const struct tl_value *row = rows->v[i];
         q->cur_row = row;
@@ -915,44 +952,36 @@ group_rows(struct lx *x, struct query *q, const struct rowset *rows,
             if (rv != 0)
                 return rv;
         }
-        struct group *g = NULL;
-        bool found;
-        uint64_t h = row_hash(kv, q->n_group_keys);
-        size_t slot = rowtab_find(&groups, kv, h, &found);
-        if (found)
-            g = &gs[groups.val[slot]];
-        if (g == NULL) {
-            if (n == cap) {
-                struct group *v = tl_arena_alloc(x->a, 2 * cap * sizeof(*v));
-                memcpy(v, gs, n * sizeof(*v));
-                gs = v;
-                cap *= 2;
-            }
-            g = &gs[n++];
-            g->g.row = row;
-            g->keys = tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*kv));
+        for (size_t s = 0; s < n_sets; s++) {
             for (size_t k = 0; k < q->n_group_keys; k++)
-                g->keys[k] = keep(x->a, kv[k]);
-            rowtab_put(&groups, slot, g->keys, h, (size_t)(g - gs));
-            g->acc = tl_arena_calloc(x->a, (q->n_aggs + 1) * sizeof(*g->acc));
-            for (size_t k = 0; k < q->n_aggs; k++)
-                tl_buf_init(&g->acc[k].text);
-        }
-        for (size_t k = 0; k < q->n_aggs; k++) {
-            int rv = agg_feed(x, q->aggs[k], &g->acc[k], row, q->width, err);
-            if (rv != 0)
-                return rv;
+                sk[k] = (sets[s] & ((uint64_t)1 << k))
+                            ? kv[k]
+                            : tl_value_null(q->group_keys[k]->type);
+            bool found;
+            uint64_t h = row_hash(sk, q->n_group_keys);
+            size_t slot = rowtab_find(&tabs[s], sk, h, &found);
+            struct group *g;
+            if (found) {
+                g = &gs[tabs[s].val[slot]];
+            } else {
+                g = group_new(x, q, &gs, &n, &cap, row, sk, sets[s]);
+                rowtab_put(&tabs[s], slot, g->keys, h, (size_t)(g - gs));
+            }
+            for (size_t k = 0; k < q->n_aggs; k++) {
+                int rv =
+                    agg_feed(x, q->aggs[k], &g->acc[k], row, q->width, err);
+                if (rv != 0)
+                    return rv;
+            }
         }
     }
-    /* Aggregates without GROUP BY make one row even over no rows. */
-    if (n == 0 && q->n_group_keys == 0) {
-        gs[0].g.row = null_row(x->a, q->width);
-        gs[0].keys = NULL;
-        gs[0].acc = tl_arena_calloc(x->a, (q->n_aggs + 1) * sizeof(*gs->acc));
-        for (size_t k = 0; k < q->n_aggs; k++)
-            tl_buf_init(&gs[0].acc[k].text);
-        n = 1;
-    }
+    /* Aggregates without GROUP BY, and each empty grouping set, make one
+     * row even over no rows. */
+    if (rows->n == 0)
+        for (size_t s = 0; s < n_sets; s++)
+            if (sets[s] == 0 && (q->n_sets > 0 || q->n_group_keys == 0))
+                group_new(x, q, &gs, &n, &cap, null_row(x->a, q->width), NULL,
+                          0);
     for (size_t j = 0; j < n; j++) {
         gs[j].g.results =
             tl_arena_alloc(x->a, (q->n_aggs + 1) * sizeof(*gs[j].g.results));
@@ -975,7 +1004,7 @@ static int
 emit_one(struct lx *x, struct query *q, const struct tl_value *row,
          struct rowset *out, struct tl_error *err)
 {
-    size_t w = q->n_targets + q->n_sort;
+    size_t w = q->n_targets + q->n_sort + q->n_distinct_on;
     struct tl_value *o = tl_arena_alloc(x->a, (w + 1) * sizeof(*o));
     for (size_t i = 0; i < q->n_targets; i++) {
         int rv =
@@ -990,6 +1019,14 @@ emit_one(struct lx *x, struct query *q, const struct tl_value *row,
         if (rv != 0)
             return rv;
         o[q->n_targets + i] = keep(x->a, o[q->n_targets + i]);
+    }
+    for (size_t i = 0, at = q->n_targets + q->n_sort; i < q->n_distinct_on;
+         i++, at++) {
+        int rv =
+            tl_expr_eval(q->distinct_on[i], row, q->width, x->a, &o[at], err);
+        if (rv != 0)
+            return rv;
+        o[at] = keep(x->a, o[at]);
     }
     return rs_add(x, out, o, err);
 }
@@ -1063,6 +1100,17 @@ keys_equal(const struct tl_value *a, const struct tl_value *b, size_t from,
     return true;
 }
 
+/* Make row @idx of @rows the one @q's expressions read (and its group,
+ * for windows over grouped rows). */
+static const struct tl_value *
+win_row(struct lx *x, struct query *q, const struct rowset *rows, size_t idx)
+{
+    q->cur_row = rows->v[idx];
+    if (x->win_groups != NULL)
+        q->cur_group = x->win_groups[idx];
+    return rows->v[idx];
+}
+
 /* @e over the row at sorted position @i (NULL @e: NULL). */
 static int
 win_eval(struct lx *x, struct query *q, const struct tl_expr *e,
@@ -1073,133 +1121,331 @@ win_eval(struct lx *x, struct query *q, const struct tl_expr *e,
         *out = tl_value_null(TL_TYPE_UNKNOWN);
         return 0;
     }
-    q->cur_row = rows->v[it->idx];
-    int rv = tl_expr_eval(e, rows->v[it->idx], q->width, x->a, out, err);
+    int rv =
+        tl_expr_eval(e, win_row(x, q, rows, it->idx), q->width, x->a, out, err);
     if (rv == 0)
         *out = keep(x->a, *out);
     return rv;
 }
 
+/* A frame offset of @w over the partition's first row: a non-negative
+ * bigint for ROWS and GROUPS, checked for RANGE (the bound expressions
+ * apply it). */
+static int
+frame_offset(struct lx *x, struct query *q, const struct query_window *w,
+             const struct tl_expr *e, bool start, const struct rowset *rows,
+             const struct win_item *it, struct tl_value *out,
+             struct tl_error *err)
+{
+    int rv = win_eval(x, q, e, rows, it, out, err);
+    if (rv != 0)
+        return rv;
+    const char *which = start ? "starting" : "ending";
+    if (out->is_null)
+        return tl_error_set(err, TL_EINVAL, TL_SQLSTATE_NULL_VALUE_NOT_ALLOWED,
+                            "frame %s offset must not be null", which);
+    struct tl_interval iv0 = {0};
+    struct tl_value zero = out->type == TL_TYPE_INTERVAL
+                               ? tl_value_interval(&iv0)
+                               : tl_value_int(TL_TYPE_INT4, 0);
+    if (tl_type_comparable(out->type, zero.type) &&
+        tl_value_cmp(out, &zero) < 0) {
+        if ((w->frame & QFR_RANGE) != 0)
+            return tl_error_set(
+                err, TL_EINVAL, TL_SQLSTATE_INVALID_PRECEDING_OR_FOLLOWING_SIZE,
+                "invalid preceding or following size in window function");
+        return tl_error_set(err, TL_EINVAL,
+                            TL_SQLSTATE_INVALID_PRECEDING_OR_FOLLOWING_SIZE,
+                            "frame %s offset must not be negative", which);
+    }
+    return 0;
+}
+
+/* A partition being computed: its sorted rows and peer groups. */
+struct wpart {
+    const struct rowset *rows;
+    const struct win_item *items; /* the partition's, from position 0 */
+    size_t n;
+    size_t nk;      /* keys per item: partition then order */
+    size_t *gid;    /* the peer group of each position */
+    size_t *gstart; /* each peer group's first position; [ng] = n */
+    size_t ng;
+    size_t nn_lo, nn_hi; /* positions whose ORDER BY value is not NULL */
+    int64_t soff, eoff;  /* ROWS, GROUPS offsets */
+};
+
+/* The first position in [lo, hi) where @past holds (it holds from some
+ * position on): a binary search. */
+static size_t
+first_past(const struct query_window *w, const struct wpart *p, size_t lo,
+           size_t hi, const struct tl_value *b, bool end)
+{
+    bool desc = w->order[0].desc;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct tl_value *k = &p->items[mid].keys[w->n_part];
+        int c = tl_value_cmp(k, b);
+        if (desc)
+            c = -c;
+        /* start: first key >= bound; end: first key > bound */
+        bool past = end ? c > 0 : c >= 0;
+        if (past)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* The frame of the row at partition position @i: positions [*fs, *fe). */
+static int
+frame_bounds(struct lx *x, struct query *q, const struct query_window *w,
+             const struct wpart *p, size_t i, size_t *fs, size_t *fe,
+             struct tl_error *err)
+{
+    int f = w->frame;
+    size_t n = p->n, g = p->gid[i];
+    int64_t pos = (int64_t)i;
+    size_t s = 0, e = n;
+    if (f & QFR_START_CURRENT_ROW)
+        s = (f & QFR_ROWS) ? i : p->gstart[g];
+    if (f & QFR_END_CURRENT_ROW)
+        e = (f & QFR_ROWS) ? i + 1 : p->gstart[g + 1];
+    bool soff = (f & (QFR_START_OFFSET_PRECEDING | QFR_START_OFFSET_FOLLOWING));
+    bool eoff = (f & (QFR_END_OFFSET_PRECEDING | QFR_END_OFFSET_FOLLOWING));
+    if (f & QFR_ROWS) {
+        int64_t a =
+            pos + ((f & QFR_START_OFFSET_PRECEDING) ? -p->soff : p->soff);
+        int64_t b =
+            pos + 1 + ((f & QFR_END_OFFSET_PRECEDING) ? -p->eoff : p->eoff);
+        if (soff)
+            s = a < 0 ? 0 : a > (int64_t)n ? n : (size_t)a;
+        if (eoff)
+            e = b < 0 ? 0 : b > (int64_t)n ? n : (size_t)b;
+    } else if (f & QFR_GROUPS) {
+        int64_t gg = (int64_t)g, ng = (int64_t)p->ng;
+        int64_t a =
+            gg + ((f & QFR_START_OFFSET_PRECEDING) ? -p->soff : p->soff);
+        int64_t b = gg + ((f & QFR_END_OFFSET_PRECEDING) ? -p->eoff : p->eoff);
+        if (soff)
+            s = a < 0 ? 0 : a >= ng ? n : p->gstart[a];
+        if (eoff)
+            e = b < 0 ? 0 : b >= ng ? n : p->gstart[b + 1];
+    } else if (soff || eoff) {
+        /* RANGE with an offset: rows whose ORDER BY value lies within it;
+         * a NULL value's frame is its peers (the other NULLs). */
+        const struct tl_value *k = &p->items[i].keys[w->n_part];
+        struct win_item it = p->items[i];
+        for (int side = 0; side < 2; side++) {
+            if (!(side == 0 ? soff : eoff))
+                continue;
+            size_t *out = side == 0 ? &s : &e;
+            if (k->is_null) {
+                *out = side == 0 ? p->gstart[g] : p->gstart[g + 1];
+                continue;
+            }
+            struct tl_value b;
+            int rv = win_eval(x, q, side == 0 ? w->start_bound : w->end_bound,
+                              p->rows, &it, &b, err);
+            if (rv != 0)
+                return rv;
+            *out = first_past(w, p, p->nn_lo, p->nn_hi, &b, side == 1);
+        }
+    }
+    *fs = s;
+    *fe = e < s ? s : e;
+    return 0;
+}
+
+/* Whether frame position @j is excluded for the row at @i. */
+static bool
+frame_excluded(const struct query_window *w, const struct wpart *p, size_t i,
+               size_t j)
+{
+    if (w->frame & QFR_EXCLUDE_CURRENT_ROW)
+        return j == i;
+    if (w->frame & QFR_EXCLUDE_GROUP)
+        return p->gid[j] == p->gid[i];
+    if (w->frame & QFR_EXCLUDE_TIES)
+        return j != i && p->gid[j] == p->gid[i];
+    return false;
+}
+
 /* Window @w over one partition, sorted positions [ps, pe): peers are the
- * rows with equal ORDER BY keys; the frame of a row ends at its last
- * peer (the whole partition without ORDER BY). */
+ * rows with equal ORDER BY keys (all of them without ORDER BY). */
 static int
 window_partition(struct lx *x, struct query *q, struct query_window *w,
                  const struct rowset *rows, const struct win_item *items,
                  size_t ps, size_t pe, size_t nk, struct tl_error *err)
 {
     size_t n = pe - ps;
-    int64_t rank = 0, dense = 0;
+    struct wpart p = {.rows = rows, .items = items + ps, .n = n, .nk = nk};
+    p.gid = tl_arena_alloc(x->a, (n + 1) * sizeof(*p.gid));
+    p.gstart = tl_arena_alloc(x->a, (n + 2) * sizeof(*p.gstart));
+    for (size_t j = 0; j < n; j++) {
+        if (j == 0 ||
+            (w->n_order > 0 &&
+             !keys_equal(p.items[j].keys, p.items[j - 1].keys, w->n_part, nk)))
+            p.gstart[p.ng++] = j;
+        p.gid[j] = p.ng - 1;
+    }
+    p.gstart[p.ng] = n;
+    p.nn_lo = 0;
+    p.nn_hi = n;
+    if (w->n_order > 0) {
+        while (p.nn_lo < n && p.items[p.nn_lo].keys[w->n_part].is_null)
+            p.nn_lo++;
+        while (p.nn_hi > p.nn_lo &&
+               p.items[p.nn_hi - 1].keys[w->n_part].is_null)
+            p.nn_hi--;
+    }
+    bool framed = w->kind == QW_AGG || w->kind == QW_FIRST_VALUE ||
+                  w->kind == QW_LAST_VALUE || w->kind == QW_NTH_VALUE;
+    const struct tl_expr *offs[2] = {w->start_off, w->end_off};
+    for (int k = 0; k < 2 && framed && n > 0; k++) {
+        if (offs[k] == NULL)
+            continue;
+        struct tl_value v;
+        int rv =
+            frame_offset(x, q, w, offs[k], k == 0, rows, &p.items[0], &v, err);
+        if (rv != 0)
+            return rv;
+        if (tl_type_is_int(v.type))
+            *(k == 0 ? &p.soff : &p.eoff) = v.u.i;
+    }
+    /* Aggregates over frames that all start at the partition's first row
+     * and exclude nothing grow one accumulator; others recompute it. */
+    bool running = (w->frame & QFR_START_UNBOUNDED_PRECEDING) != 0 &&
+                   (w->frame & (QFR_EXCLUDE_CURRENT_ROW | QFR_EXCLUDE_GROUP |
+                                QFR_EXCLUDE_TIES)) == 0;
     struct agg_acc acc;
     memset(&acc, 0, sizeof(acc));
     tl_buf_init(&acc.text);
+    size_t fed = 0;
     int64_t buckets = 0;
-    for (size_t gs = ps; gs < pe;) {
-        size_t ge = gs + 1;
-        while (w->n_order > 0 && ge < pe &&
-               keys_equal(items[ge].keys, items[gs].keys, w->n_part, nk))
-            ge++;
-        if (w->n_order == 0)
-            ge = pe;
-        rank = (int64_t)(gs - ps) + 1;
-        dense++;
-        struct tl_value frame_val = tl_value_null(w->type);
-        if (w->kind == QW_AGG) {
-            for (size_t i = gs; i < ge; i++) {
-                q->cur_row = rows->v[items[i].idx];
-                int rv = agg_step(x, w->agg, &acc, rows->v[items[i].idx],
-                                  q->width, err);
-                if (rv != 0)
-                    return rv;
-            }
-            struct agg_acc copy = acc;
-            frame_val = agg_final(x, w->agg, &copy);
-        } else if (w->kind == QW_LAST_VALUE) {
-            int rv = win_eval(x, q, w->args[0], rows, &items[ge - 1],
-                              &frame_val, err);
-            if (rv != 0)
-                return rv;
-        }
-        for (size_t i = gs; i < ge; i++) {
-            int64_t pos = (int64_t)(i - ps); /* 0-based in the partition */
-            struct tl_value v = frame_val;
-            int rv = 0;
-            switch (w->kind) {
-            case QW_ROW_NUMBER:
-                v = tl_value_int(TL_TYPE_INT8, pos + 1);
-                break;
-            case QW_RANK:
-                v = tl_value_int(TL_TYPE_INT8, rank);
-                break;
-            case QW_DENSE_RANK:
-                v = tl_value_int(TL_TYPE_INT8, dense);
-                break;
-            case QW_NTILE: {
-                if (i == ps) {
-                    struct tl_value b;
-                    if ((rv = win_eval(x, q, w->args[0], rows, &items[ps], &b,
-                                       err)) != 0)
-                        return rv;
-                    if (b.is_null) {
-                        buckets = 0;
-                    } else if (b.u.i <= 0) {
-                        return tl_error_set(
-                            err, TL_EINVAL,
-                            TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTILE_FUNCTION,
-                            "argument of ntile must be greater than zero");
-                    } else {
-                        buckets = b.u.i;
-                    }
-                }
-                if (buckets == 0) {
-                    v = tl_value_null(TL_TYPE_INT4);
-                    break;
-                }
-                /* PostgreSQL: the first n % buckets buckets hold one row
-                 * more than the others. */
-                int64_t per = (int64_t)n / buckets,
-                        extra = (int64_t)n % buckets;
-                int64_t big = extra * (per + 1);
-                int64_t b = pos < big
-                                ? pos / (per + 1)
-                                : extra + (per > 0 ? (pos - big) / per : 0);
-                v = tl_value_int(TL_TYPE_INT4, b + 1);
-                break;
-            }
-            case QW_LAG:
-            case QW_LEAD: {
-                struct tl_value off = tl_value_int(TL_TYPE_INT8, 1);
-                if (w->args[1] != NULL &&
-                    (rv = win_eval(x, q, w->args[1], rows, &items[i], &off,
+    for (size_t i = 0; i < n; i++) {
+        int64_t pos = (int64_t)i;
+        struct tl_value v = tl_value_null(w->type);
+        int rv = 0;
+        size_t fs = 0, fe = 0;
+        if (framed && (rv = frame_bounds(x, q, w, &p, i, &fs, &fe, err)) != 0)
+            return rv;
+        switch (w->kind) {
+        case QW_ROW_NUMBER:
+            v = tl_value_int(TL_TYPE_INT8, pos + 1);
+            break;
+        case QW_RANK:
+            v = tl_value_int(TL_TYPE_INT8, (int64_t)p.gstart[p.gid[i]] + 1);
+            break;
+        case QW_DENSE_RANK:
+            v = tl_value_int(TL_TYPE_INT8, (int64_t)p.gid[i] + 1);
+            break;
+        case QW_NTILE: {
+            if (i == 0) {
+                struct tl_value b;
+                if ((rv = win_eval(x, q, w->args[0], rows, &p.items[0], &b,
                                    err)) != 0)
                     return rv;
-                if (off.is_null) {
-                    v = tl_value_null(w->type);
-                    break;
+                if (b.is_null) {
+                    buckets = 0;
+                } else if (b.u.i <= 0) {
+                    return tl_error_set(
+                        err, TL_EINVAL,
+                        TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTILE_FUNCTION,
+                        "argument of ntile must be greater than zero");
+                } else {
+                    buckets = b.u.i;
                 }
-                int64_t t = w->kind == QW_LAG ? pos - off.u.i : pos + off.u.i;
-                if (t >= 0 && t < (int64_t)n)
-                    rv = win_eval(x, q, w->args[0], rows,
-                                  &items[ps + (size_t)t], &v, err);
-                else if (w->args[2] != NULL)
-                    rv = win_eval(x, q, w->args[2], rows, &items[i], &v, err);
-                else
-                    v = tl_value_null(w->type);
+            }
+            if (buckets == 0) {
+                v = tl_value_null(TL_TYPE_INT4);
                 break;
             }
-            case QW_FIRST_VALUE:
-                rv = win_eval(x, q, w->args[0], rows, &items[ps], &v, err);
+            /* PostgreSQL: the first n % buckets buckets hold one row more
+             * than the others. */
+            int64_t per = (int64_t)n / buckets, extra = (int64_t)n % buckets;
+            int64_t big = extra * (per + 1);
+            int64_t b = pos < big ? pos / (per + 1)
+                                  : extra + (per > 0 ? (pos - big) / per : 0);
+            v = tl_value_int(TL_TYPE_INT4, b + 1);
+            break;
+        }
+        case QW_LAG:
+        case QW_LEAD: {
+            struct tl_value off = tl_value_int(TL_TYPE_INT8, 1);
+            if (w->args[1] != NULL &&
+                (rv = win_eval(x, q, w->args[1], rows, &p.items[i], &off,
+                               err)) != 0)
+                return rv;
+            if (off.is_null)
                 break;
-            default:
-                break;
+            int64_t t = w->kind == QW_LAG ? pos - off.u.i : pos + off.u.i;
+            if (t >= 0 && t < (int64_t)n)
+                rv = win_eval(x, q, w->args[0], rows, &p.items[t], &v, err);
+            else if (w->args[2] != NULL)
+                rv = win_eval(x, q, w->args[2], rows, &p.items[i], &v, err);
+            break;
+        }
+        case QW_FIRST_VALUE:
+        case QW_LAST_VALUE:
+        case QW_NTH_VALUE: {
+            int64_t want = 1;
+            if (w->kind == QW_NTH_VALUE) {
+                struct tl_value nv;
+                if ((rv = win_eval(x, q, w->args[1], rows, &p.items[i], &nv,
+                                   err)) != 0)
+                    return rv;
+                if (nv.is_null)
+                    break;
+                if (nv.u.i <= 0)
+                    return tl_error_set(
+                        err, TL_EINVAL,
+                        TL_SQLSTATE_INVALID_ARGUMENT_FOR_NTH_VALUE_FUNCTION,
+                        "argument of nth_value must be greater than zero");
+                want = nv.u.i;
             }
+            size_t hit = SIZE_MAX;
+            int64_t seen = 0;
+            if (w->kind == QW_LAST_VALUE) {
+                for (size_t j = fe; j-- > fs && hit == SIZE_MAX;)
+                    if (!frame_excluded(w, &p, i, j))
+                        hit = j;
+            } else {
+                for (size_t j = fs; j < fe && hit == SIZE_MAX; j++)
+                    if (!frame_excluded(w, &p, i, j) && ++seen == want)
+                        hit = j;
+            }
+            if (hit != SIZE_MAX)
+                rv = win_eval(x, q, w->args[0], rows, &p.items[hit], &v, err);
+            break;
+        }
+        case QW_AGG: {
+            if (!running || fe < fed) {
+                tl_buf_close(&acc.text);
+                memset(&acc, 0, sizeof(acc));
+                tl_buf_init(&acc.text);
+                fed = fs;
+            }
+            for (size_t j = fed; j < fe && rv == 0; j++)
+                if (!frame_excluded(w, &p, i, j))
+                    rv = agg_step(x, w->agg, &acc,
+                                  win_row(x, q, rows, p.items[j].idx), q->width,
+                                  err);
             if (rv != 0)
                 return rv;
-            if (v.is_null)
-                v.type = w->type;
-            w->values[items[i].idx] = v;
+            fed = fe;
+            struct agg_acc copy = acc;
+            v = agg_final(x, w->agg, &copy);
+            break;
         }
-        gs = ge;
+        default:
+            break;
+        }
+        if (rv != 0)
+            return rv;
+        if (v.is_null)
+            v.type = w->type;
+        w->values[p.items[i].idx] = v;
     }
     tl_buf_close(&acc.text);
     return 0;
@@ -1219,12 +1465,12 @@ compute_windows(struct lx *x, struct query *q, const struct rowset *rows,
             items[i].idx = i;
             items[i].keys =
                 tl_arena_alloc(x->a, (nk + 1) * sizeof(struct tl_value));
-            q->cur_row = rows->v[i];
+            const struct tl_value *row = win_row(x, q, rows, i);
             for (size_t j = 0; j < nk; j++) {
                 const struct tl_expr *e =
                     j < w->n_part ? w->part[j] : w->order[j - w->n_part].expr;
-                int rv = tl_expr_eval(e, rows->v[i], q->width, x->a,
-                                      &items[i].keys[j], err);
+                int rv = tl_expr_eval(e, row, q->width, x->a, &items[i].keys[j],
+                                      err);
                 if (rv != 0)
                     return rv;
                 items[i].keys[j] = keep(x->a, items[i].keys[j]);
@@ -1270,20 +1516,22 @@ cmp_rows(const void *pa, const void *pb, void *arg)
     return ia->pos < ib->pos ? -1 : ia->pos > ib->pos;
 }
 
-/* Keep the first of each set of equal rows (their first @w values). */
+/* Keep the first of each set of rows equal in their @w values from
+ * @from on. */
 static void
-dedupe(struct lx *x, struct rowset *rs, size_t w)
+dedupe(struct lx *x, struct rowset *rs, size_t from, size_t w)
 {
     struct rowtab t;
     rowtab_init(x, &t, rs->n, w);
     size_t k = 0;
     for (size_t i = 0; i < rs->n; i++) {
         bool found;
-        uint64_t h = row_hash(rs->v[i], w);
-        size_t j = rowtab_find(&t, rs->v[i], h, &found);
+        const struct tl_value *r = rs->v[i] + from;
+        uint64_t h = row_hash(r, w);
+        size_t j = rowtab_find(&t, r, h, &found);
         if (found)
             continue;
-        rowtab_put(&t, j, rs->v[i], h, 0);
+        rowtab_put(&t, j, r, h, 0);
         rs->v[k++] = rs->v[i];
     }
     rs->n = k;
@@ -1303,6 +1551,8 @@ finish(struct lx *x, struct query *q, struct rowset *rs, uint64_t max_rows)
         for (size_t i = 0; i < rs->n; i++)
             rs->v[i] = items[i].row;
     }
+    if (q->n_distinct_on > 0)
+        dedupe(x, rs, q->n_targets + q->n_sort, q->n_distinct_on);
     size_t start = q->offset < rs->n ? (size_t)q->offset : rs->n;
     size_t n = rs->n - start;
     if (q->has_limit && q->limit < n)
@@ -1387,7 +1637,7 @@ run_setop(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
             if ((rv = rs_add(x, &all, r.v[i], err)) != 0)
                 return rv;
         if (!q->setop_all)
-            dedupe(x, &all, w);
+            dedupe(x, &all, 0, w);
     } else {
         /* Each right row counted once per copy: INTERSECT ALL keeps a left
          * row while copies remain (min(m, n) of each), EXCEPT ALL drops it
@@ -1416,7 +1666,7 @@ run_setop(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
                     return rv;
         }
         if (!q->setop_all)
-            dedupe(x, &all, w);
+            dedupe(x, &all, 0, w);
     }
     /* Evaluate the sort keys over the combined rows. */
     for (size_t i = 0; i < all.n; i++) {
@@ -1437,7 +1687,7 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
         *err = x->st->err;
         return rv;
     }
-    out->w = (uint32_t)(q->n_targets + q->n_sort);
+    out->w = (uint32_t)(q->n_targets + q->n_sort + q->n_distinct_on);
     if (q->setop != QSET_NONE)
         return run_setop(x, q, max_rows, out, err);
     struct rowset in = {0};
@@ -1470,15 +1720,13 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
                 return rv;
         }
     } else {
-        if (q->n_windows > 0)
-            return tl_error_set(err, TL_EUNSUPPORTED,
-                                TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
-                                "window functions over grouped rows are not "
-                                "supported yet");
         struct group *gs;
         size_t n;
         if ((rv = group_rows(x, q, &kept, &gs, &n, err)) != 0)
             return rv;
+        /* The groups HAVING keeps: the rows windows run over. */
+        struct rowset grows = {0};
+        struct query_group **grp = tl_arena_alloc(x->a, (n + 1) * sizeof(*grp));
         for (size_t i = 0; i < n; i++) {
             q->cur_group = &gs[i].g;
             q->cur_row = gs[i].g.row;
@@ -1487,14 +1735,32 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
                 (rv = tl_expr_eval_pred(q->having, gs[i].g.row, q->width, x->a,
                                         &ok, err)) != 0)
                 return rv;
-            if (ok && (rv = emit(x, q, gs[i].g.row, out, err)) != 0)
+            if (!ok)
+                continue;
+            grp[grows.n] = &gs[i].g;
+            if ((rv = rs_add(x, &grows, (struct tl_value *)gs[i].g.row, err)) !=
+                0)
+                return rv;
+        }
+        if (q->n_windows > 0) {
+            x->win_groups = grp;
+            rv = compute_windows(x, q, &grows, err);
+            x->win_groups = NULL;
+            if (rv != 0)
+                return rv;
+        }
+        for (size_t i = 0; i < grows.n; i++) {
+            q->cur_group = grp[i];
+            q->cur_row = grows.v[i];
+            q->cur_index = i;
+            if ((rv = emit(x, q, grows.v[i], out, err)) != 0)
                 return rv;
         }
         q->cur_group = NULL;
     }
     q->cur_row = NULL;
     if (q->distinct)
-        dedupe(x, out, q->n_targets);
+        dedupe(x, out, 0, q->n_targets);
     finish(x, q, out, max_rows);
     return 0;
 }

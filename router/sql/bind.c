@@ -46,6 +46,12 @@ node_loc(const PgQuery__Node *n)
     }
 }
 
+int
+bind_node_location(const PgQuery__Node *n)
+{
+    return node_loc(n);
+}
+
 static const char *
 type_label(uint8_t t)
 {
@@ -932,7 +938,10 @@ bind_distinct(struct sql_stmt *st, const struct bind_scope *sc,
     return fold(st, out);
 }
 
-/* NULLIF(a, b) is CASE WHEN a = b THEN NULL ELSE a END, of a's type. */
+/* NULLIF(a, b) is CASE WHEN a = b THEN NULL ELSE a END, of the type of
+ * the = operator's left operand: a's, unless the operator PostgreSQL
+ * picks promotes it (NULLIF(1, 2.5) is numeric, NULLIF(1, 2.5::real)
+ * double precision). */
 static int
 bind_nullif(struct sql_stmt *st, const struct bind_scope *sc,
             const PgQuery__AExpr *e, struct tl_expr **out)
@@ -941,6 +950,18 @@ bind_nullif(struct sql_stmt *st, const struct bind_scope *sc,
     int rv = bind_comparable_pair(st, sc, e, &l, &r);
     if (rv != 0)
         return rv;
+    if (tl_type_is_numeric(l->type) && tl_type_is_numeric(r->type) &&
+        !tl_type_is_float(l->type)) {
+        uint8_t t = tl_type_is_float(r->type) ? TL_TYPE_FLOAT8
+                    : tl_type_is_int(l->type) && r->type == TL_TYPE_NUMERIC
+                        ? TL_TYPE_NUMERIC
+                        : l->type;
+        if (t != l->type)
+            l = tl_expr_node(st->a, TL_EXPR_CAST, t, &l, 1);
+        rv = fold(st, &l);
+        if (rv != 0)
+            return rv;
+    }
     struct tl_value null = tl_value_null(l->type);
     struct tl_expr *args[3] = {tl_expr_op(st->a, TL_OP_EQ, TL_TYPE_BOOL, l, r),
                                tl_expr_const(st->a, &null), l};
@@ -2021,6 +2042,11 @@ bind_node(struct sql_stmt *st, const struct bind_scope *sc,
         break;
     case PG_QUERY__NODE__NODE_FUNC_CALL:
         rv = bind_func(st, sc, n->func_call, n, out);
+        break;
+    case PG_QUERY__NODE__NODE_GROUPING_FUNC:
+        rv = sc->local != NULL
+                 ? query_bind_grouping(st, sc, n->grouping_func, out)
+                 : sql_unsupported(st, "GROUPING() here");
         break;
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
         rv = func_bind_sqlvalue(st, n->sqlvalue_function, out);

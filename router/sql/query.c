@@ -53,6 +53,9 @@ wanted_select(const PgQuery__SelectStmt *ss, bool *user, int depth)
     w = wanted_list(ss->sort_clause, ss->n_sort_clause, user, depth) || w;
     w = wanted_select(ss->larg, user, depth) || w;
     w = wanted_select(ss->rarg, user, depth) || w;
+    for (size_t i = 0; i < ss->n_group_clause; i++)
+        w = w ||
+            ss->group_clause[i]->node_case == PG_QUERY__NODE__NODE_GROUPING_SET;
     return w;
 }
 
@@ -144,6 +147,7 @@ wanted_node(const PgQuery__Node *n, bool *user, int depth)
         return wanted_node(n->collate_clause->arg, user, depth);
     case PG_QUERY__NODE__NODE_A_ARRAY_EXPR:
     case PG_QUERY__NODE__NODE_A_INDIRECTION:
+    case PG_QUERY__NODE__NODE_GROUPING_FUNC:
         return true;
     default:
         return false;
@@ -752,6 +756,8 @@ sql_figure_colname(const PgQuery__Node *n)
     }
     case PG_QUERY__NODE__NODE_CASE_EXPR:
         return "case";
+    case PG_QUERY__NODE__NODE_GROUPING_FUNC:
+        return "grouping";
     case PG_QUERY__NODE__NODE_COALESCE_EXPR:
         return "coalesce";
     case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
@@ -1034,15 +1040,186 @@ refuse(struct sql_stmt *st, const PgQuery__SelectStmt *ss)
         return sql_unsupported(st, "VALUES in a catalog query");
     if (ss->into_clause != NULL)
         return sql_unsupported(st, "SELECT INTO");
-    if (ss->n_window_clause > 0)
-        return sql_unsupported(st, "window function");
     if (ss->n_locking_clause > 0)
         return sql_unsupported(st, "FOR UPDATE/SHARE on a catalog relation");
     if (ss->n_group_clause > 0 && ss->group_distinct)
         return sql_unsupported(st, "GROUP BY DISTINCT");
-    if (ss->n_distinct_clause > 0 && ss->distinct_clause[0] != NULL &&
-        ss->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET)
-        return sql_unsupported(st, "DISTINCT ON");
+    return 0;
+}
+
+/* ------------------------------------------------------------ GROUP BY */
+
+/* Whether @a and @b are the same expression (PostgreSQL's equal() over
+ * bound trees): a GROUP BY key and a target that repeats it. */
+static bool
+expr_same(const struct tl_expr *a, const struct tl_expr *b)
+{
+    if (a == b)
+        return true;
+    if (a->kind != b->kind || a->op != b->op || a->type != b->type ||
+        a->typmod != b->typmod || a->n_args != b->n_args)
+        return false;
+    switch (a->kind) {
+    case TL_EXPR_COLUMN:
+        return a->column == b->column;
+    case TL_EXPR_CONST:
+        if (a->value.is_null || b->value.is_null)
+            return a->value.is_null == b->value.is_null;
+        return a->value.type == b->value.type &&
+               tl_type_comparable(a->value.type, b->value.type) &&
+               tl_value_cmp(&a->value, &b->value) == 0;
+    case TL_EXPR_EXT:
+        if (a->ext_fn != b->ext_fn || a->ext != b->ext)
+            return false;
+        break;
+    default:
+        break;
+    }
+    for (uint32_t i = 0; i < a->n_args; i++)
+        if (!expr_same(a->args[i], b->args[i]))
+            return false;
+    return true;
+}
+
+/* Grouping sets being built: masks over q->group_keys. */
+struct gsets {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+#define MAX_GROUPING_SETS 4096
+
+static int
+gsets_add(struct sql_stmt *st, struct gsets *s, uint64_t m)
+{
+    if (s->n >= MAX_GROUPING_SETS)
+        return sql_error(st, TL_EOVERFLOW, TL_SQLSTATE_STATEMENT_TOO_COMPLEX,
+                         "too many grouping sets present (maximum 4096)");
+    tl_arena_reserve(st->a, (void **)&s->v, s->n, &s->cap, sizeof(*s->v), 8);
+    s->v[s->n++] = m;
+    return 0;
+}
+
+/* Bind GROUP BY expression @n as a key of @q (one key for repeats),
+ * adding its bit to *@mask. */
+static int
+group_key(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
+          const PgQuery__Node *n, size_t *cap, uint64_t *mask)
+{
+    struct tl_expr *e;
+    int rv = bind_sort_item(st, q, sc, n, &e);
+    if (rv == 0)
+        rv = sql_check_sort_type(st, e->type, false, n);
+    if (rv != 0)
+        return rv;
+    for (size_t k = 0; k < q->n_group_keys; k++)
+        if (expr_same(q->group_keys[k], e)) {
+            *mask |= (uint64_t)1 << k;
+            return 0;
+        }
+    if (q->n_group_keys >= 64)
+        return sql_unsupported(st, "more than 64 distinct expressions in "
+                                   "GROUPING SETS, ROLLUP or CUBE");
+    tl_arena_reserve(st->a, (void **)&q->group_keys, q->n_group_keys, cap,
+                     sizeof(*q->group_keys), 8);
+    *mask |= (uint64_t)1 << q->n_group_keys;
+    q->group_keys[q->n_group_keys++] = e;
+    return 0;
+}
+
+/* The keys of one element of ROLLUP, CUBE or GROUPING SETS: an
+ * expression, or a parenthesised list of them (one set). */
+static int
+group_element(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
+              const PgQuery__Node *n, size_t *cap, uint64_t *mask)
+{
+    if (n->node_case == PG_QUERY__NODE__NODE_ROW_EXPR &&
+        n->row_expr->row_format ==
+            PG_QUERY__COERCION_FORM__COERCE_IMPLICIT_CAST) {
+        for (size_t i = 0; i < n->row_expr->n_args; i++) {
+            int rv = group_key(st, q, sc, n->row_expr->args[i], cap, mask);
+            if (rv != 0)
+                return rv;
+        }
+        return 0;
+    }
+    if (n->node_case == PG_QUERY__NODE__NODE_GROUPING_SET &&
+        n->grouping_set->kind ==
+            PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_EMPTY)
+        return 0;
+    return group_key(st, q, sc, n, cap, mask);
+}
+
+/* The grouping sets GROUP BY item @n stands for, appended to @out:
+ * PostgreSQL's expansion (ROLLUP: every prefix, longest first; CUBE:
+ * every subset; GROUPING SETS: each listed set, nested ones expanded). */
+static int
+group_item_sets(struct sql_stmt *st, struct query *q,
+                const struct bind_scope *sc, const PgQuery__Node *n,
+                size_t *cap, struct gsets *out)
+{
+    if (n->node_case != PG_QUERY__NODE__NODE_GROUPING_SET) {
+        uint64_t m = 0;
+        int rv = group_element(st, q, sc, n, cap, &m);
+        return rv != 0 ? rv : gsets_add(st, out, m);
+    }
+    const PgQuery__GroupingSet *g = n->grouping_set;
+    size_t ne = g->n_content;
+    uint64_t *el = tl_arena_calloc(st->a, (ne + 1) * sizeof(*el));
+    switch (g->kind) {
+    case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_EMPTY:
+        return gsets_add(st, out, 0);
+    case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_SETS:
+        for (size_t i = 0; i < ne; i++) {
+            int rv = group_item_sets(st, q, sc, g->content[i], cap, out);
+            if (rv != 0)
+                return rv;
+        }
+        return 0;
+    case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_ROLLUP:
+    case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_CUBE:
+        for (size_t i = 0; i < ne; i++) {
+            int rv = group_element(st, q, sc, g->content[i], cap, &el[i]);
+            if (rv != 0)
+                return rv;
+        }
+        break;
+    default: {
+        uint64_t m = 0;
+        for (size_t i = 0; i < ne; i++) {
+            int rv = group_element(st, q, sc, g->content[i], cap, &m);
+            if (rv != 0)
+                return rv;
+        }
+        return gsets_add(st, out, m);
+    }
+    }
+    if (g->kind == PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_ROLLUP) {
+        for (size_t len = ne + 1; len-- > 0;) {
+            uint64_t m = 0;
+            for (size_t i = 0; i < len; i++)
+                m |= el[i];
+            int rv = gsets_add(st, out, m);
+            if (rv != 0)
+                return rv;
+        }
+        return 0;
+    }
+    if (ne > 12) {
+        sql_error(st, TL_EOVERFLOW, TL_SQLSTATE_TOO_MANY_COLUMNS,
+                  "CUBE is limited to 12 elements");
+        return sql_error_at(st, TL_EOVERFLOW, g->location);
+    }
+    /* CUBE: every subset, the full one first, as PostgreSQL lists them. */
+    for (uint32_t bits = (1u << ne); bits-- > 0;) {
+        uint64_t m = 0;
+        for (size_t i = 0; i < ne; i++)
+            if (bits & (1u << (ne - 1 - i)))
+                m |= el[i];
+        int rv = gsets_add(st, out, m);
+        if (rv != 0)
+            return rv;
+    }
     return 0;
 }
 
@@ -1050,18 +1227,289 @@ static int
 bind_group(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
            const PgQuery__SelectStmt *ss)
 {
-    q->n_group_keys = ss->n_group_clause;
-    q->group_keys =
-        tl_arena_calloc(st->a, (q->n_group_keys + 1) * sizeof(*q->group_keys));
-    for (size_t i = 0; i < ss->n_group_clause; i++) {
-        const PgQuery__Node *n = ss->group_clause[i];
-        if (n->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
-            return sql_unsupported(st, "GROUPING SETS, ROLLUP and CUBE");
-        int rv = bind_sort_item(st, q, sc, n, &q->group_keys[i]);
-        if (rv == 0)
-            rv = sql_check_sort_type(st, q->group_keys[i]->type, false, n);
+    bool sets = false;
+    for (size_t i = 0; i < ss->n_group_clause; i++)
+        sets = sets || ss->group_clause[i]->node_case ==
+                           PG_QUERY__NODE__NODE_GROUPING_SET;
+    size_t cap = 0;
+    if (!sets) {
+        for (size_t i = 0; i < ss->n_group_clause; i++) {
+            const PgQuery__Node *n = ss->group_clause[i];
+            struct tl_expr *e;
+            int rv = bind_sort_item(st, q, sc, n, &e);
+            if (rv == 0)
+                rv = sql_check_sort_type(st, e->type, false, n);
+            if (rv != 0)
+                return rv;
+            tl_arena_reserve(st->a, (void **)&q->group_keys, q->n_group_keys,
+                             &cap, sizeof(*q->group_keys), 8);
+            q->group_keys[q->n_group_keys++] = e;
+        }
+        return 0;
+    }
+    /* The cross product of the items' sets. */
+    struct gsets acc = {0};
+    int rv = gsets_add(st, &acc, 0);
+    for (size_t i = 0; rv == 0 && i < ss->n_group_clause; i++) {
+        struct gsets item = {0}, next = {0};
+        rv = group_item_sets(st, q, sc, ss->group_clause[i], &cap, &item);
+        for (size_t a = 0; rv == 0 && a < acc.n; a++)
+            for (size_t b = 0; rv == 0 && b < item.n; b++)
+                rv = gsets_add(st, &next, acc.v[a] | item.v[b]);
+        acc = next;
+    }
+    if (rv != 0)
+        return rv;
+    q->sets = acc.v;
+    q->n_sets = acc.n;
+    return 0;
+}
+
+/* GROUPING(args): the keys it asks about, resolved after GROUP BY. */
+struct query_grouping {
+    struct query *q;
+    uint32_t n;
+    uint32_t *keys; /* indexes into q->group_keys */
+    int *locations; /* of each argument in the statement's text */
+};
+
+static int
+eval_grouping(const struct tl_expr *e, const struct tl_value *row,
+              size_t n_cols, struct tl_arena *a, struct tl_value *out,
+              struct tl_error *err)
+{
+    (void)row, (void)n_cols, (void)a, (void)err;
+    const struct query_grouping *g = e->ext;
+    const struct query_group *grp = g->q->cur_group;
+    int64_t v = 0;
+    for (uint32_t i = 0; i < g->n; i++) {
+        v <<= 1;
+        if (grp != NULL && g->q->n_sets > 0 &&
+            (grp->set & ((uint64_t)1 << g->keys[i])) == 0)
+            v |= 1;
+    }
+    *out = tl_value_int(TL_TYPE_INT4, v);
+    return 0;
+}
+
+int
+query_bind_grouping(struct sql_stmt *st, const struct bind_scope *sc,
+                    const PgQuery__GroupingFunc *g, struct tl_expr **out)
+{
+    const struct bind_local *local = sc->local;
+    if (!local->aggs_ok || sc->clause != NULL) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
+                  "grouping operations are not allowed in %s",
+                  sc->clause != NULL ? sc->clause : "this context");
+        return sql_error_at(st, TL_EINVAL, g->location);
+    }
+    if (g->n_args > 31) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_TOO_MANY_ARGUMENTS,
+                  "GROUPING must have fewer than 32 arguments");
+        return sql_error_at(st, TL_EINVAL, g->location);
+    }
+    struct tl_expr **args =
+        tl_arena_calloc(st->a, (g->n_args + 1) * sizeof(*args));
+    struct bind_local inner = *local;
+    inner.aggs_ok = false;
+    struct bind_scope isc = *sc;
+    isc.local = &inner;
+    for (size_t i = 0; i < g->n_args; i++) {
+        int rv = bind_expr(st, &isc, g->args[i], &args[i]);
         if (rv != 0)
             return rv;
+    }
+    struct query_grouping *d = tl_arena_calloc(st->a, sizeof(*d));
+    d->q = local->q;
+    d->n = (uint32_t)g->n_args;
+    d->locations = tl_arena_calloc(st->a, (g->n_args + 1) * sizeof(int));
+    for (size_t i = 0; i < g->n_args; i++)
+        d->locations[i] = bind_node_location(g->args[i]);
+    d->keys = tl_arena_calloc(st->a, (g->n_args + 1) * sizeof(*d->keys));
+    local->q->has_grouping = true;
+    *out = tl_expr_ext(st->a, TL_TYPE_INT4, eval_grouping, d, args,
+                       (uint32_t)g->n_args);
+    return 0;
+}
+
+/* A grouped query's read of GROUP BY key k: the current group's value. */
+struct query_keyref {
+    struct query *q;
+    uint32_t k;
+};
+
+static int
+eval_keyref(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
+            struct tl_arena *a, struct tl_value *out, struct tl_error *err)
+{
+    const struct query_keyref *r = e->ext;
+    const struct query_group *g = r->q->cur_group;
+    if (g == NULL || g->keys == NULL)
+        return tl_expr_eval(r->q->group_keys[r->k], row, n_cols, a, out, err);
+    if ((g->set & ((uint64_t)1 << r->k)) == 0) {
+        *out = tl_value_null(e->type);
+        return 0;
+    }
+    *out = g->keys[r->k];
+    return 0;
+}
+
+/* Whether column @c of @q is functionally dependent on its GROUP BY: its
+ * table's whole primary key is grouped (PostgreSQL allows the table's
+ * other columns then). */
+static bool
+functionally_grouped(const struct query *q, const struct bind_rel *r)
+{
+    const struct tl_table *t = r->table;
+    if (q->n_sets > 0 || t->n_pk == 0)
+        return false;
+    for (uint32_t i = 0; i < t->n_pk; i++) {
+        if (t->columns[t->pk[i]].hidden)
+            return false;
+        bool found = false;
+        for (size_t k = 0; k < q->n_group_keys && !found; k++)
+            found = q->group_keys[k]->kind == TL_EXPR_COLUMN &&
+                    q->group_keys[k]->column == r->offset + t->pk[i];
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Rewrite *@e of grouped query @q to read GROUP BY keys through the
+ * group (key references), refusing a column that is neither grouped nor
+ * inside an aggregate (42803, PostgreSQL's words). */
+static int
+group_rewrite(struct sql_stmt *st, struct query *q, struct tl_expr **e)
+{
+    struct tl_expr *x = *e;
+    if (x->kind == TL_EXPR_EXT &&
+        (x->ext_fn == eval_keyref || x->ext_fn == eval_agg ||
+         x->ext_fn == eval_window || x->ext_fn == eval_sublink))
+        return 0;
+    if (x->kind == TL_EXPR_EXT && x->ext_fn == eval_grouping) {
+        struct query_grouping *g = x->ext;
+        for (uint32_t i = 0; i < g->n; i++) {
+            size_t k = 0;
+            while (k < q->n_group_keys &&
+                   !expr_same(q->group_keys[k], x->args[i]))
+                k++;
+            if (k == q->n_group_keys) {
+                sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
+                          "arguments to GROUPING must be grouping expressions "
+                          "of the associated query level");
+                return sql_error_at(st, TL_EINVAL, g->locations[i]);
+            }
+            g->keys[i] = (uint32_t)k;
+        }
+        return 0;
+    }
+    for (size_t k = 0; k < q->n_group_keys; k++)
+        if (expr_same(q->group_keys[k], x)) {
+            struct query_keyref *r = tl_arena_calloc(st->a, sizeof(*r));
+            r->q = q;
+            r->k = (uint32_t)k;
+            *e = tl_expr_ext(st->a, x->type, eval_keyref, r, NULL, 0);
+            (*e)->typmod = x->typmod;
+            return 0;
+        }
+    if (x->kind == TL_EXPR_COLUMN) {
+        const struct bind_scope *sc = q->scope;
+        for (size_t i = 0; sc != NULL && i < sc->n_rels; i++) {
+            const struct bind_rel *r = &sc->rels[i];
+            if (x->column < r->offset ||
+                x->column >= r->offset + r->table->n_columns)
+                continue;
+            if (functionally_grouped(q, r))
+                return 0;
+            return sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
+                             "column \"%s.%s\" must appear in the GROUP BY "
+                             "clause or be used in an aggregate function",
+                             r->alias,
+                             r->table->columns[x->column - r->offset].name);
+        }
+        return sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
+                         "subquery uses ungrouped column from outer query");
+    }
+    for (uint32_t i = 0; i < x->n_args; i++) {
+        int rv = group_rewrite(st, q, &x->args[i]);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+/* Every expression of grouped @q evaluated per group. */
+static int
+group_rewrite_all(struct sql_stmt *st, struct query *q)
+{
+    int rv = 0;
+    for (size_t i = 0; rv == 0 && i < q->n_targets; i++)
+        rv = group_rewrite(st, q, &q->targets[i].expr);
+    if (rv == 0 && q->having != NULL)
+        rv = group_rewrite(st, q, &q->having);
+    for (size_t i = 0; rv == 0 && i < q->n_sort; i++)
+        rv = group_rewrite(st, q, &q->sort[i].expr);
+    for (size_t i = 0; rv == 0 && i < q->n_distinct_on; i++)
+        rv = group_rewrite(st, q, &q->distinct_on[i]);
+    for (size_t i = 0; rv == 0 && i < q->n_tsrfs; i++)
+        for (uint32_t j = 0; rv == 0 && j < q->tsrfs[i]->n_args; j++)
+            rv = group_rewrite(st, q, &q->tsrfs[i]->args[j]);
+    for (size_t i = 0; rv == 0 && i < q->n_windows; i++) {
+        struct query_window *w = q->windows[i];
+        for (size_t j = 0; rv == 0 && j < w->n_part; j++)
+            rv = group_rewrite(st, q, &w->part[j]);
+        for (size_t j = 0; rv == 0 && j < w->n_order; j++)
+            rv = group_rewrite(st, q, &w->order[j].expr);
+        for (size_t j = 0; rv == 0 && j < 3; j++)
+            if (w->args[j] != NULL)
+                rv = group_rewrite(st, q, &w->args[j]);
+        if (rv == 0 && w->agg != NULL && w->agg->arg != NULL)
+            rv = group_rewrite(st, q, &w->agg->arg);
+        if (rv == 0 && w->agg != NULL && w->agg->filter != NULL)
+            rv = group_rewrite(st, q, &w->agg->filter);
+    }
+    return rv;
+}
+
+/* DISTINCT ON (exprs): bound as ORDER BY items are; the leading ORDER BY
+ * items must be among them (42P10, as PostgreSQL). */
+static int
+bind_distinct_on(struct sql_stmt *st, struct query *q,
+                 const struct bind_scope *sc, const PgQuery__SelectStmt *ss)
+{
+    q->n_distinct_on = ss->n_distinct_clause;
+    q->distinct_on = tl_arena_calloc(st->a, (q->n_distinct_on + 1) *
+                                                sizeof(*q->distinct_on));
+    for (size_t i = 0; i < q->n_distinct_on; i++) {
+        int rv = bind_sort_item(st, q, sc, ss->distinct_clause[i],
+                                &q->distinct_on[i]);
+        if (rv == 0)
+            rv = sql_check_sort_type(st, q->distinct_on[i]->type, false,
+                                     ss->distinct_clause[i]);
+        if (rv != 0)
+            return rv;
+    }
+    /* ORDER BY's items, in order, must each be a DISTINCT ON expression
+     * until every DISTINCT ON expression has appeared. */
+    size_t seen = 0;
+    bool *hit = tl_arena_calloc(st->a, q->n_distinct_on + 1);
+    for (size_t i = 0; i < q->n_sort && seen < q->n_distinct_on; i++) {
+        size_t j = 0;
+        while (j < q->n_distinct_on &&
+               !expr_same(q->distinct_on[j], q->sort[i].expr))
+            j++;
+        if (j == q->n_distinct_on) {
+            sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_COLUMN_REFERENCE,
+                      "SELECT DISTINCT ON expressions must match initial "
+                      "ORDER BY expressions");
+            return sql_error_at(st, TL_EINVAL,
+                                bind_node_location(ss->distinct_clause[0]));
+        }
+        if (!hit[j]) {
+            hit[j] = true;
+            seen++;
+        }
     }
     return 0;
 }
@@ -1194,7 +1642,11 @@ bind_select(struct sql_stmt *st, struct query_ctx *ctx,
     struct from_state fs = {.q = q};
     if (rv == 0)
         rv = bind_from(st, ctx, &fs, outer, ss);
-    struct bind_local local = {.ctx = ctx, .q = q, .outer = outer};
+    struct bind_local local = {.ctx = ctx,
+                               .q = q,
+                               .outer = outer,
+                               .window_defs = ss->window_clause,
+                               .n_window_defs = ss->n_window_clause};
     struct bind_scope *sc = tl_arena_alloc(st->a, sizeof(*sc));
     *sc = scope_of(&fs, &local, "WHERE");
     struct bind_local *lp = tl_arena_alloc(st->a, sizeof(*lp));
@@ -1221,8 +1673,20 @@ bind_select(struct sql_stmt *st, struct query_ctx *ctx,
         rv = bind_group(st, q, sc, ss);
     if (rv == 0)
         rv = bind_limits(st, q, ss);
-    q->grouped = q->n_group_keys > 0 || q->having != NULL || q->n_aggs > 0;
-    q->distinct = ss->n_distinct_clause > 0;
+    q->grouped = q->n_group_keys > 0 || q->having != NULL || q->n_aggs > 0 ||
+                 q->n_sets > 0 || q->has_grouping;
+    bool on =
+        ss->n_distinct_clause > 0 && ss->distinct_clause[0] != NULL &&
+        ss->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET;
+    q->distinct = ss->n_distinct_clause > 0 && !on;
+    if (rv == 0 && on) {
+        lp->aggs_ok = true;
+        sc->clause = NULL;
+        rv = bind_distinct_on(st, q, sc, ss);
+        lp->aggs_ok = false;
+    }
+    if (rv == 0 && q->grouped)
+        rv = group_rewrite_all(st, q);
     if (rv == 0)
         push_down_where(st, q);
     ctx->n_ctes = n_ctes;
@@ -1732,9 +2196,14 @@ bind_agg(struct sql_stmt *st, const struct bind_scope *sc,
                   f->n_args);
         return sql_error_at(st, TL_ENOTFOUND, f->location);
     }
-    /* Arguments: no nested aggregates. */
+    /* Arguments: no nested aggregates, but for an aggregate over a
+     * window, whose arguments may hold its query's aggregates. */
     struct bind_local inner = *local;
     inner.aggs_ok = false;
+    if (local->win_outer != NULL) {
+        inner = *local->win_outer;
+        inner.in_window = true;
+    }
     struct bind_scope isc = *sc;
     isc.local = &inner;
     isc.clause = "aggregate function calls";
@@ -1981,6 +2450,141 @@ eval_window(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     return 0;
 }
 
+/* A frame bound's offset @n: for ROWS and GROUPS a bigint count; for
+ * RANGE a distance from the ORDER BY value, with *@bound the current
+ * row's value moved by it (back for PRECEDING, or forward for a
+ * descending order). */
+static int
+bind_frame_offset(struct sql_stmt *st, const struct bind_scope *sc,
+                  const PgQuery__WindowDef *wd, struct query_window *w,
+                  const PgQuery__Node *n, bool preceding, struct tl_expr **off,
+                  struct tl_expr **bound)
+{
+    int rv = bind_expr(st, sc, n, off);
+    if (rv != 0)
+        return rv;
+    if ((w->frame & QFR_RANGE) == 0) {
+        const char *mode = (w->frame & QFR_ROWS) != 0 ? "ROWS" : "GROUPS";
+        if ((*off)->type == TL_TYPE_UNKNOWN)
+            rv = bind_coerce_unknown(st, off, TL_TYPE_INT8, -1,
+                                     bind_node_location(n));
+        if (rv != 0)
+            return rv;
+        if (!tl_type_is_numeric((*off)->type)) {
+            sql_error(st, TL_ETYPE, TL_SQLSTATE_DATATYPE_MISMATCH,
+                      "argument of %s must be type bigint, not type %s", mode,
+                      tl_type_name((*off)->type));
+            return sql_error_at(st, TL_ETYPE, bind_node_location(n));
+        }
+        if ((*off)->type != TL_TYPE_INT8)
+            *off = tl_expr_node(st->a, TL_EXPR_CAST, TL_TYPE_INT8, off, 1);
+        return 0;
+    }
+    if (wd->n_order_clause != 1) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_WINDOWING_ERROR,
+                  "RANGE with offset PRECEDING/FOLLOWING requires exactly one "
+                  "ORDER BY column");
+        return sql_error_at(st, TL_EINVAL, wd->location);
+    }
+    /* key - offset or key + offset, typed as PostgreSQL's in_range
+     * support does. */
+    PgQuery__String opname = PG_QUERY__STRING__INIT;
+    opname.sval = (char *)(preceding != w->order[0].desc ? "-" : "+");
+    PgQuery__Node name = PG_QUERY__NODE__INIT;
+    name.node_case = PG_QUERY__NODE__NODE_STRING;
+    name.string = &opname;
+    PgQuery__Node *names[1] = {&name};
+    PgQuery__AExpr ax = PG_QUERY__A__EXPR__INIT;
+    ax.kind = PG_QUERY__A__EXPR__KIND__AEXPR_OP;
+    ax.n_name = 1;
+    ax.name = names;
+    ax.lexpr = wd->order_clause[0]->sort_by->node;
+    ax.rexpr = (PgQuery__Node *)n;
+    ax.location = -1;
+    PgQuery__Node axn = PG_QUERY__NODE__INIT;
+    axn.node_case = PG_QUERY__NODE__NODE_A_EXPR;
+    axn.a_expr = &ax;
+    uint8_t kt = w->order[0].expr->type;
+    rv = bind_expr(st, sc, &axn, bound);
+    if (rv != 0 ||
+        !(tl_type_is_numeric(kt) || kt == TL_TYPE_DATE ||
+          kt == TL_TYPE_TIMESTAMP || kt == TL_TYPE_TIMESTAMPTZ ||
+          kt == TL_TYPE_INTERVAL) ||
+        !tl_type_comparable((*bound)->type, kt)) {
+        tl_error_clear(&st->err);
+        sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
+                  "RANGE with offset PRECEDING/FOLLOWING is not supported for "
+                  "column type %s and offset type %s",
+                  tl_type_name(kt), tl_type_name((*off)->type));
+        return sql_error_at(st, TL_ENOTFOUND, bind_node_location(n));
+    }
+    return 0;
+}
+
+static bool
+has_text(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+/* The window @wd names or builds on (OVER w, OVER (w ORDER BY ...)),
+ * resolved against the query's WINDOW clause by PostgreSQL's rules. */
+static int
+resolve_window(struct sql_stmt *st, const struct bind_local *local,
+               const PgQuery__WindowDef *wd, int depth,
+               const PgQuery__WindowDef **out)
+{
+    bool by_name = has_text(wd->name) && !has_text(wd->refname) && depth == 0;
+    const char *ref = by_name ? wd->name : wd->refname;
+    if (!has_text(ref)) {
+        *out = wd;
+        return 0;
+    }
+    const PgQuery__WindowDef *base = NULL;
+    for (size_t i = 0; i < local->n_window_defs && base == NULL; i++) {
+        const PgQuery__WindowDef *c = local->window_defs[i]->window_def;
+        if (c != wd && has_text(c->name) && strcmp(c->name, ref) == 0)
+            base = c;
+    }
+    if (base == NULL || depth > 32) {
+        sql_error(st, TL_ENOTFOUND, TL_SQLSTATE_UNDEFINED_OBJECT,
+                  "window \"%s\" does not exist", ref);
+        return sql_error_at(st, TL_ENOTFOUND, wd->location);
+    }
+    int rv = resolve_window(st, local, base, depth + 1, &base);
+    if (rv != 0 || by_name) {
+        *out = base;
+        return rv;
+    }
+    const char *bad = NULL;
+    if (wd->n_partition_clause > 0)
+        bad = "cannot override PARTITION BY clause of window \"%s\"";
+    else if (wd->n_order_clause > 0 && base->n_order_clause > 0)
+        bad = "cannot override ORDER BY clause of window \"%s\"";
+    else if ((base->frame_options & QFR_NONDEFAULT) != 0)
+        bad = "cannot copy window \"%s\" because it has a frame clause";
+    if (bad != NULL) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_WINDOWING_ERROR, bad, ref);
+        if (wd->n_order_clause == 0 &&
+            (wd->frame_options & QFR_NONDEFAULT) == 0 &&
+            (base->frame_options & QFR_NONDEFAULT) != 0)
+            tl_error_hint(&st->err,
+                          "Omit the parentheses in this OVER clause.");
+        return sql_error_at(st, TL_EINVAL, wd->location);
+    }
+    PgQuery__WindowDef *m = tl_arena_alloc(st->a, sizeof(*m));
+    *m = *wd;
+    m->refname = NULL;
+    m->n_partition_clause = base->n_partition_clause;
+    m->partition_clause = base->partition_clause;
+    if (wd->n_order_clause == 0) {
+        m->n_order_clause = base->n_order_clause;
+        m->order_clause = base->order_clause;
+    }
+    *out = m;
+    return 0;
+}
+
 static int
 bind_window(struct sql_stmt *st, const struct bind_scope *sc,
             const PgQuery__FuncCall *f, const char *name, struct tl_expr **out)
@@ -1999,6 +2603,7 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
                {"lead", QW_LEAD, 1, 3},
                {"first_value", QW_FIRST_VALUE, 1, 1},
                {"last_value", QW_LAST_VALUE, 1, 1},
+               {"nth_value", QW_NTH_VALUE, 2, 2},
                {"count", QW_AGG, 0, 1},
                {"sum", QW_AGG, 1, 1},
                {"avg", QW_AGG, 1, 1},
@@ -2015,28 +2620,35 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
     const PgQuery__WindowDef *wd0 = f->over;
     /* PostgreSQL's default frame (RANGE UNBOUNDED PRECEDING to CURRENT
      * ROW); FRAMEOPTION_NONDEFAULT marks one written out. */
-    if (kind == 0 || (wd0->frame_options & 1) != 0 || f->agg_distinct ||
-        f->agg_filter != NULL || f->n_agg_order > 0)
+    if (kind == 0 || f->agg_distinct || f->agg_filter != NULL ||
+        f->n_agg_order > 0 || wd0 == NULL)
         return sql_unsupported(
-            st, tl_arena_printf(st->a, "window function %s()%s", name,
-                                (wd0->frame_options & 1) != 0
-                                    ? " with a frame clause"
-                                    : ""));
+            st, tl_arena_printf(st->a, "window function %s()", name));
     if (!local->aggs_ok || sc->clause != NULL) {
-        sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
+        sql_error(st, TL_EINVAL,
+                  local->in_window ? TL_SQLSTATE_WINDOWING_ERROR
+                                   : TL_SQLSTATE_GROUPING_ERROR,
                   "window functions are not allowed in %s",
                   sc->clause != NULL ? sc->clause : "this context");
         return sql_error_at(st, TL_EINVAL, f->location);
     }
-    const PgQuery__WindowDef *wd = f->over;
-    if (wd->refname != NULL && wd->refname[0] != '\0')
-        return sql_unsupported(st, "named windows");
+    if (local->in_window) {
+        sql_error(st, TL_EINVAL, TL_SQLSTATE_WINDOWING_ERROR,
+                  "window function calls cannot be nested");
+        return sql_error_at(st, TL_EINVAL, f->location);
+    }
+    const PgQuery__WindowDef *wd;
+    int rv0 = resolve_window(st, local, f->over, 0, &wd);
+    if (rv0 != 0)
+        return rv0;
     struct query_window *w = tl_arena_calloc(st->a, sizeof(*w));
     w->kind = kind;
     w->q = q;
     w->type = kind == QW_NTILE ? TL_TYPE_INT4 : TL_TYPE_INT8;
+    /* Its arguments, PARTITION BY and ORDER BY may hold the query's
+     * aggregates (rank() OVER (ORDER BY sum(x))), not other windows. */
     struct bind_local inner = *local;
-    inner.aggs_ok = false;
+    inner.in_window = true;
     struct bind_scope isc = *sc;
     isc.local = &inner;
     if (kind == QW_AGG) {
@@ -2045,6 +2657,7 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
         struct bind_local al = *local;
         al.q = own;
         al.aggs_ok = true;
+        al.win_outer = local;
         struct bind_scope asc = *sc;
         asc.local = &al;
         PgQuery__FuncCall plain = *f;
@@ -2066,7 +2679,8 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
             if (rv != 0)
                 return rv;
         }
-        if (kind == QW_NTILE || kind == QW_LAG || kind == QW_LEAD) {
+        if (kind == QW_NTILE || kind == QW_LAG || kind == QW_LEAD ||
+            kind == QW_NTH_VALUE) {
             struct tl_expr **n = &w->args[kind == QW_NTILE ? 0 : 1];
             int rv = 0;
             if (*n != NULL && (*n)->type == TL_TYPE_UNKNOWN)
@@ -2078,7 +2692,7 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
                 return rv;
         }
         if (kind == QW_LAG || kind == QW_LEAD || kind == QW_FIRST_VALUE ||
-            kind == QW_LAST_VALUE)
+            kind == QW_LAST_VALUE || kind == QW_NTH_VALUE)
             w->type = w->args[0]->type;
         if (w->args[2] != NULL && w->args[2]->type != w->type) {
             int rv = w->args[2]->type == TL_TYPE_UNKNOWN ||
@@ -2093,6 +2707,7 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
                 return rv;
         }
     }
+    isc.clause = "window definitions";
     w->n_part = wd->n_partition_clause;
     w->part = tl_arena_calloc(st->a, (w->n_part + 1) * sizeof(*w->part));
     for (size_t i = 0; i < w->n_part; i++) {
@@ -2109,6 +2724,24 @@ bind_window(struct sql_stmt *st, const struct bind_scope *sc,
         if (rv != 0)
             return rv;
         rv = bind_expr(st, &isc, sb->node, &k->expr);
+        if (rv != 0)
+            return rv;
+    }
+    w->frame = (wd->frame_options & QFR_NONDEFAULT) != 0 ? wd->frame_options
+                                                         : QFR_DEFAULT;
+    if ((w->frame &
+         (QFR_START_OFFSET_PRECEDING | QFR_START_OFFSET_FOLLOWING)) != 0) {
+        int rv = bind_frame_offset(st, &isc, wd, w, wd->start_offset,
+                                   (w->frame & QFR_START_OFFSET_PRECEDING) != 0,
+                                   &w->start_off, &w->start_bound);
+        if (rv != 0)
+            return rv;
+    }
+    if ((w->frame & (QFR_END_OFFSET_PRECEDING | QFR_END_OFFSET_FOLLOWING)) !=
+        0) {
+        int rv = bind_frame_offset(st, &isc, wd, w, wd->end_offset,
+                                   (w->frame & QFR_END_OFFSET_PRECEDING) != 0,
+                                   &w->end_off, &w->end_bound);
         if (rv != 0)
             return rv;
     }

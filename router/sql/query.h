@@ -72,12 +72,38 @@ enum query_window_kind {
     QW_FIRST_VALUE, /* first_value(x) */
     QW_LAST_VALUE,  /* last_value(x) */
     QW_AGG,         /* an aggregate over the window's frame */
+    QW_NTH_VALUE,   /* nth_value(x, n) */
 };
 
-/* f(...) OVER (PARTITION BY ... ORDER BY ...): values computed by the
- * executor over the filtered rows. The frame is PostgreSQL's default:
- * the partition's rows up to the current row's last peer with ORDER BY,
- * the whole partition without. */
+/* A window's frame: PostgreSQL's FRAMEOPTION_ bits (parsenodes.h), which
+ * libpg_query passes through as WindowDef.frame_options. */
+enum query_frame {
+    QFR_NONDEFAULT = 0x1,
+    QFR_RANGE = 0x2,
+    QFR_ROWS = 0x4,
+    QFR_GROUPS = 0x8,
+    QFR_START_UNBOUNDED_PRECEDING = 0x20,
+    QFR_END_UNBOUNDED_FOLLOWING = 0x100,
+    QFR_START_CURRENT_ROW = 0x200,
+    QFR_END_CURRENT_ROW = 0x400,
+    QFR_START_OFFSET_PRECEDING = 0x800,
+    QFR_END_OFFSET_PRECEDING = 0x1000,
+    QFR_START_OFFSET_FOLLOWING = 0x2000,
+    QFR_END_OFFSET_FOLLOWING = 0x4000,
+    QFR_EXCLUDE_CURRENT_ROW = 0x8000,
+    QFR_EXCLUDE_GROUP = 0x10000,
+    QFR_EXCLUDE_TIES = 0x20000,
+    /* RANGE UNBOUNDED PRECEDING to CURRENT ROW: the frame without a
+     * frame clause. */
+    QFR_DEFAULT =
+        QFR_RANGE | QFR_START_UNBOUNDED_PRECEDING | QFR_END_CURRENT_ROW,
+};
+
+/* f(...) OVER (PARTITION BY ... ORDER BY ... frame): values computed by
+ * the executor over the filtered rows (or the groups of a grouped
+ * query). Without a frame clause the frame is PostgreSQL's default: the
+ * partition's rows up to the current row's last peer with ORDER BY, the
+ * whole partition without. */
 struct query_window {
     int kind; /* enum query_window_kind */
     struct tl_expr **part;
@@ -88,6 +114,11 @@ struct query_window {
     uint8_t type;            /* the result's type */
     struct tl_expr *args[3]; /* the function's arguments (NULL: none) */
     struct query_agg *agg;   /* QW_AGG */
+    int frame;               /* enum query_frame bits */
+    /* ROWS, GROUPS: the offsets (int8); RANGE: the offset, and the
+     * current row's ORDER BY value moved by it, the frame's bound. */
+    struct tl_expr *start_off, *end_off;
+    struct tl_expr *start_bound, *end_bound;
     struct tl_value *values; /* run time: one per filtered row */
 };
 
@@ -166,8 +197,10 @@ struct query_sort {
  * of each aggregate, set by the executor before the group's targets are
  * evaluated. */
 struct query_group {
-    const struct tl_value *row; /* width columns */
-    struct tl_value *results;   /* n_aggs */
+    const struct tl_value *row;  /* width columns */
+    struct tl_value *results;    /* n_aggs */
+    const struct tl_value *keys; /* n_group_keys: NULL where not grouped */
+    uint64_t set;                /* the keys its grouping set groups by */
 };
 
 /** The value of aggregate @i in group @g. Cannot fail. */
@@ -201,6 +234,14 @@ struct query {
     bool grouped;            /* GROUP BY, HAVING or an aggregate */
     struct tl_expr **group_keys;
     size_t n_group_keys;
+    /* GROUPING SETS, ROLLUP or CUBE: the sets, each a mask of the
+     * group_keys it groups by (bit k: key k), in PostgreSQL's order;
+     * n_sets 0 is plain GROUP BY (every key). After binding, the grouped
+     * query's expressions read the keys through references to the
+     * group's key values (NULL where its set does not group by them). */
+    uint64_t *sets;
+    size_t n_sets;
+    bool has_grouping; /* GROUPING() is called */
     struct query_agg **aggs;
     size_t n_aggs, cap_aggs;
     struct query_tsrf **tsrfs; /* set-returning functions in targets */
@@ -211,6 +252,10 @@ struct query {
     struct query_target *targets;
     size_t n_targets;
     bool distinct; /* SELECT DISTINCT */
+    /* SELECT DISTINCT ON (...): the first row of each set of rows with
+     * equal values (in ORDER BY's order). */
+    struct tl_expr **distinct_on;
+    size_t n_distinct_on;
     struct query_sort *sort;
     size_t n_sort;
     bool has_limit;

@@ -213,6 +213,9 @@ int sql_error(struct sql_stmt *st, int rv, const char *sqlstate,
 /** Set the position of st->err from a 0-based byte @location in the
  * query (ignored when negative). Returns @rv. */
 int sql_error_at(struct sql_stmt *st, int rv, int location);
+/** Where expression @n starts in the query text (0-based) when it is a
+ * literal, a cast, a column reference or an operator; -1 otherwise. */
+int bind_node_location(const PgQuery__Node *n);
 /** Whether the statement must stop now, as PostgreSQL's
  * CHECK_FOR_INTERRUPTS(): 0, or 57014 "canceling statement due to user
  * request" after a CancelRequest, or 57014 "canceling statement due to
@@ -581,6 +584,16 @@ struct bind_local {
     struct query *q;                /* the query being bound */
     const struct bind_scope *outer; /* the enclosing query's, or NULL */
     bool aggs_ok;                   /* aggregates allowed here */
+    /* Binding a window function's arguments, PARTITION BY or ORDER BY
+     * (window calls cannot nest there). */
+    bool in_window;
+    /* Binding an aggregate over a window: the scope of the query the
+     * window belongs to, where aggregates in its arguments belong
+     * (sum(sum(x)) OVER ()). */
+    const struct bind_local *win_outer;
+    /* The query's WINDOW clause (WindowDef nodes). */
+    PgQuery__Node **window_defs;
+    size_t n_window_defs;
 };
 
 /** Bind the SQL expression @n over @sc into a tl_expr tree in st->a.
@@ -674,6 +687,11 @@ int query_bind_subscript(struct sql_stmt *st, const struct bind_scope *sc,
  * generate_subscripts, _pg_expandarray): 1 when @f names none. */
 int query_bind_call(struct sql_stmt *st, const struct bind_scope *sc,
                     const PgQuery__FuncCall *f, struct tl_expr **out);
+/** GROUPING(a, b, ...): an integer whose bit i (from the right, for the
+ * last argument first) is set when argument i is not grouped in the
+ * current row's grouping set; the arguments must be GROUP BY keys. */
+int query_bind_grouping(struct sql_stmt *st, const struct bind_scope *sc,
+                        const PgQuery__GroupingFunc *g, struct tl_expr **out);
 
 /* ------------------------------------------------------------ pgcat.c */
 

@@ -14,3 +14,5 @@ SELECT abs(-2147483648::int);
 SELECT lower(1);
 SELECT 1 & 'x';
 DROP TABLE sc;
+-- NULLIF takes the type its = operator promotes the first argument to
+SELECT nullif(1, 2.5), nullif(1, 1.0), pg_typeof(nullif(1, 2.5)), pg_typeof(nullif(1, 2.5::real)), pg_typeof(nullif(1::int2, 2)), pg_typeof(nullif(2.5::real, 1));

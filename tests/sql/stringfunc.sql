@@ -21,3 +21,6 @@ SELECT chr(55296);
 SELECT to_hex(5::smallint);
 SELECT lpad(5, 3);
 DROP TABLE fn_s;
+-- LIKE's _ matches one character, however many bytes it takes
+SELECT 'über' LIKE '_b%', 'über' LIKE '__er', 'aüb' LIKE 'a_b', 'aüb' LIKE '%_b', 'x€y' LIKE 'x__y', 'x€€y' LIKE '%€y';
+SELECT 'ÉÜ' ILIKE 'éü', 'Straße' ILIKE '%SSE', '\xc3bc'::bytea LIKE '\x5f5f'::bytea;

@@ -516,7 +516,8 @@ test_like(void **state)
         {"abab", "%ab", 1},    {"abcd", "a%d%", 1},
         {"ABC", "abc", 0},     {"mississippi", "%issip%", 1},
         {"xyz", "%%%z", 1},    {"ab", "a%%b%", 1},
-        {"ab", "a%_%_", 0},    {"\xc3\xa9", "__", 1},
+        {"ab", "a%_%_", 0},    {"\xc3\xa9", "__", 0},
+        {"\xc3\xa9", "_", 1},  {"x\xe2\x82\xacy", "%_y", 1},
     };
     struct fixture *f = *state;
     struct tl_value v;
