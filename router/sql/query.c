@@ -1495,10 +1495,12 @@ bind_distinct_on(struct sql_stmt *st, struct query *q,
     size_t seen = 0;
     bool *hit = tl_arena_calloc(st->a, q->n_distinct_on + 1);
     for (size_t i = 0; i < q->n_sort && seen < q->n_distinct_on; i++) {
-        size_t j = 0;
-        while (j < q->n_distinct_on &&
-               !expr_same(q->distinct_on[j], q->sort[i].expr))
-            j++;
+        /* An equal expression not matched yet, else any equal one. */
+        size_t j = q->n_distinct_on;
+        for (size_t k = 0; k < q->n_distinct_on; k++)
+            if (expr_same(q->distinct_on[k], q->sort[i].expr) &&
+                (j == q->n_distinct_on || (hit[j] && !hit[k])))
+                j = k;
         if (j == q->n_distinct_on) {
             sql_error(st, TL_EINVAL, TL_SQLSTATE_INVALID_COLUMN_REFERENCE,
                       "SELECT DISTINCT ON expressions must match initial "

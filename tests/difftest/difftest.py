@@ -71,6 +71,12 @@ FEATURES = {
     "cte": "WITH",
     "window": "row_number, rank, dense_rank, sum/count/min/max OVER "
               "(PARTITION BY ... ORDER BY ...)",
+    "frame": "window frames (ROWS, RANGE with offsets, GROUPS, EXCLUDE), "
+             "named windows, lag, lead, ntile, first_value, last_value, "
+             "nth_value, windows over grouped rows",
+    "grouping_sets": "GROUP BY ROLLUP, CUBE and GROUPING SETS with "
+                     "GROUPING()",
+    "distinct_on": "SELECT DISTINCT ON (...) ORDER BY ...",
     "unicode": "non-ASCII text in the rows and literals (case mapping, "
                "LIKE/ILIKE and lengths of multibyte characters)",
     "mixed": "CASE/COALESCE/NULLIF/GREATEST/LEAST over different number "
@@ -284,7 +290,10 @@ class Sel:
         self.froms = []        # From
         self.where = None
         self.group = []
+        self.group_kind = ""   # "", "ROLLUP", "CUBE", "SETS"
         self.having = None
+        self.distinct_on = []  # aliases
+        self.windows = []      # (name, definition) of the WINDOW clause
         self.order = []        # (alias, "ASC"/"DESC ...")
         self.limit = None
         self.offset = None
@@ -298,15 +307,25 @@ class Sel:
             s = "WITH " + ", ".join("%s AS (%s)" % (n, q.render())
                                     for n, q in self.ctes) + " "
         s += "SELECT " + ("DISTINCT " if self.distinct else "")
+        if self.distinct_on:
+            s += "DISTINCT ON (%s) " % ", ".join(self.distinct_on)
         s += ", ".join("%s AS %s" % (x.render(), a) for x, a in self.items)
         if self.froms:
             s += " FROM " + "".join(f.render() for f in self.froms)
         if self.where is not None:
             s += " WHERE " + self.where.render()
         if self.group:
-            s += " GROUP BY " + ", ".join(g.render() for g in self.group)
+            keys = ", ".join(g.render() for g in self.group)
+            if self.group_kind == "SETS":
+                each = ", ".join("(%s)" % g.render() for g in self.group)
+                keys = "GROUPING SETS (%s, (%s), ())" % (each, keys)
+            elif self.group_kind:
+                keys = "%s (%s)" % (self.group_kind, keys)
+            s += " GROUP BY " + keys
         if self.having is not None:
             s += " HAVING " + self.having.render()
+        if self.windows:
+            s += " WINDOW " + ", ".join("%s AS (%s)" % w for w in self.windows)
         s += render_tail(self)
         return s
 
@@ -333,6 +352,10 @@ class Sel:
             yield w(having=None)
         if self.distinct:
             yield w(distinct=False)
+        if self.group_kind:
+            yield w(group_kind="")
+        if self.distinct_on:
+            yield w(distinct_on=[])
         if len(self.items) > 1:
             for i, (_, a) in enumerate(self.items):
                 yield w(items=self.items[:i] + self.items[i + 1:],
@@ -1004,15 +1027,22 @@ class Gen:
             q.where = w
 
         grouped = force_agg or p("group", 0.15) or p("agg", 0.1) or \
-            primary == "agg2"
+            primary in ("agg2", "grouping_sets")
         if grouped:
             use_group = not force_agg and ("group" in self.feats and (
-                primary == "group" or primary != "agg" and r.random() < 0.6))
+                primary == "group" or primary != "agg" and r.random() < 0.6)
+                or primary == "grouping_sets")
+            # Grouping sets group by columns: PostgreSQL folds a constant
+            # expression (COALESCE(DATE '...', x)) in a target that repeats
+            # a key, so the empty set's row shows it instead of NULL.
+            sets = use_group and not want and (
+                primary == "grouping_sets" or self.on("grouping_sets", 0.3))
             if use_group:
                 self.used.add("group")
                 for _ in range(r.randint(1, 2)):
-                    g = self.keyexpr(scope, self.pick(scope, strict=True))
-                    q.group.append(g)
+                    f = self.pick(scope, strict=True)
+                    g = self.col(scope, f) if sets else None
+                    q.group.append(g or self.keyexpr(scope, f))
             fams = want or [self.pick(scope)
                             for _ in range(r.randint(1, 3))]
             if primary == "agg2":
@@ -1038,6 +1068,23 @@ class Gen:
                 q.having = X(BOOL, "(", self.agg(scope, "n"),
                              r.choice([" > ", " >= ", " < ", " = "]),
                              self.lit("n"), ")")
+            if q.group and sets:
+                self.used.add("grouping_sets")
+                q.group_kind = r.choice(["ROLLUP", "CUBE", "SETS"])
+                if r.random() < 0.5:
+                    q.items.append((X(INT, "GROUPING(", *[
+                        p for i, g in enumerate(q.group)
+                        for p in ((", ", g) if i else (g,))], ")"),
+                        "a%d" % (len(q.items) + 1)))
+            if q.group and top and not want and self.on("frame", 0.3):
+                x = self.agg(scope, "n")
+                if r.random() < 0.5:
+                    w = X(BIG, r.choice(["rank()", "dense_rank()"]),
+                          " OVER (ORDER BY ", x, r.choice(["", " DESC"]), ")")
+                else:
+                    w = X(NUM if x.typ in (BIG, NUM) else BIG,
+                          "sum(", x, ") OVER ()")
+                q.items.append((w, "a%d" % (len(q.items) + 1)))
         else:
             fams = want or [self.pick(scope)
                             for _ in range(r.randint(1, 4))]
@@ -1048,14 +1095,29 @@ class Gen:
                     x = self.expr(all_scope if outer else scope, f,
                                   2 if top else 1)
                 q.items.append((x, "a%d" % (len(q.items) + 1)))
-            if single and top and not want and p("window", 0.1):
+            if single and top and not want and (p("window", 0.1) or
+                                                primary == "frame"):
                 self.used.add("window")
-                q.items.append((self.window(scope),
+                q.items.append((self.window(scope, q),
                                 "a%d" % (len(q.items) + 1)))
         if (not force_agg and (top or want) and
                 p("distinct", 0.1 if top else 0.05)):
             self.used.add("distinct")
             q.distinct = True
+        if (top and single and not grouped and not q.distinct and not want
+                and p("distinct_on", 0.1)):
+            # The first row of each set by a total order: deterministic.
+            key = [c for c in scope if c.unique][0]
+            on = r.sample([a for _, a in q.items],
+                          r.randint(1, min(2, len(q.items))))
+            q.items.append((X(key.typ, key.ref), "a%d" % (len(q.items) + 1)))
+            dirs = ["ASC", "DESC", "ASC NULLS FIRST", "DESC NULLS LAST"]
+            q.distinct_on = on
+            q.order = [(a, r.choice(dirs)) for a in on] + \
+                [(q.items[-1][1], r.choice(dirs))]
+            if r.random() < 0.3:
+                q.limit = r.randint(0, 10)
+            return q
         if top:
             self.order_tail(q, primary)
         return q
@@ -1078,12 +1140,85 @@ class Gen:
         return any(isinstance(p, (Sel, SetOp)) or
                    (isinstance(p, X) and Gen.has_sub(p)) for p in x.parts)
 
-    def window(self, scope):
+    FRAME_BOUNDS = ["UNBOUNDED PRECEDING", "%d PRECEDING", "CURRENT ROW",
+                    "%d FOLLOWING", "UNBOUNDED FOLLOWING"]
+
+    def frame_clause(self, mode):
+        """A valid frame: start no later than end in the grammar's order."""
+        r = self.rng
+        s = r.randint(0, 3)
+        e = r.randint(max(s, 1), 4)
+        if mode == "RANGE" and r.random() < 0.5:
+            s, e = r.choice([(0, 2), (2, 4), (0, 4)])
+        bound = (lambda k: self.FRAME_BOUNDS[k] % r.randint(0, 3)
+                 if "%d" in self.FRAME_BOUNDS[k] else self.FRAME_BOUNDS[k])
+        f = "%s BETWEEN %s AND %s" % (mode, bound(s), bound(e))
+        if r.random() < 0.25:
+            f += r.choice([" EXCLUDE CURRENT ROW", " EXCLUDE GROUP",
+                           " EXCLUDE TIES", " EXCLUDE NO OTHERS"])
+        return f
+
+    def frame_window(self, scope, q, key, pby):
+        """A window function over a frame, a named window or a function
+        that reads other rows; always deterministic: row-sensitive ones
+        order by a unique key last."""
+        r = self.rng
+        col = self.keyexpr(scope, self.pick(scope, ("n", TEXT, DATE), True))
+        total = X(col.typ, col, ", %s" % key.ref)
+        k = r.randint(0, 5)
+        if k <= 1:
+            # A value of another row.
+            f = self.pick(scope, ("n", TEXT, DATE), True)
+            a = self.keyexpr(scope, f)
+            fn, typ = r.choice([("lag", a.typ), ("lead", a.typ),
+                                ("first_value", a.typ),
+                                ("last_value", a.typ),
+                                ("nth_value", a.typ), ("ntile", INT)])
+            if fn == "ntile":
+                call = X(INT, "ntile(%d)" % r.randint(1, 4))
+            elif fn == "nth_value":
+                call = X(typ, "nth_value(", a, ", %d)" % r.randint(1, 3))
+            elif fn in ("lag", "lead") and r.random() < 0.5:
+                call = X(typ, fn + "(", a, ", %d)" % r.randint(0, 2))
+            else:
+                call = X(typ, fn + "(", a, ")")
+            frame = " " + self.frame_clause("ROWS") \
+                if fn in ("first_value", "last_value", "nth_value") and \
+                r.random() < 0.6 else ""
+            if r.random() < 0.4:
+                name = "win%d" % (len(q.windows) + 1)
+                q.windows.append((name, X(BIG, pby, " ORDER BY ",
+                                          total).render()))
+                if frame:
+                    return X(typ, call, " OVER (%s%s)" % (name, frame))
+                return X(typ, call, " OVER " + name)
+            return X(typ, call, " OVER (", pby, " ORDER BY ", total, frame,
+                     ")")
+        a = self.keyexpr(scope, "n")
+        fn = r.choice(["sum", "count", "min", "max"])
+        typ = BIG if fn == "count" else (
+            (BIG if a.typ == INT else NUM) if fn == "sum" else a.typ)
+        ints = [c for c in scope if c.typ in (INT, BIG)]
+        if k == 2 and ints:
+            # RANGE with offsets over one integer column.
+            c = r.choice(ints)
+            return X(typ, fn + "(", a, ") OVER (", pby, " ORDER BY ", c.ref,
+                     r.choice(["", " DESC"]), " ", self.frame_clause("RANGE"),
+                     ")")
+        if k == 3:
+            return X(typ, fn + "(", a, ") OVER (", pby, " ORDER BY ", col,
+                     " ", self.frame_clause("GROUPS"), ")")
+        return X(typ, fn + "(", a, ") OVER (", pby, " ORDER BY ", total, " ",
+                 self.frame_clause("ROWS"), ")")
+
+    def window(self, scope, q):
         r = self.rng
         key = [c for c in scope if c.unique][0]
         part = self.keyexpr(scope, self.pick(scope, strict=True))
         pby = X(part.typ, "PARTITION BY ", part) if r.random() < 0.7 \
             else X(part.typ, "")
+        if self.on("frame", 0.6):
+            return self.frame_window(scope, q, key, pby)
         col = self.keyexpr(scope, self.pick(scope, ("n", TEXT, DATE), True))
         k = r.randint(0, 5)
         if k == 0:
