@@ -186,23 +186,51 @@ rowtab_grow(struct lx *x, struct rowtab *t, size_t n, size_t w)
         if (old.rows != NULL && old.rows[j] != NULL) {
             bool dup;
             size_t k = rowtab_find(t, old.rows[j], old.hash[j], &dup);
-            rowtab_put(t, k, old.rows[j], old.hash[j], 0);
+            rowtab_put(t, k, old.rows[j], old.hash[j], old.val[j]);
         }
 }
 
 static int run_query(struct lx *x, struct query *q, uint64_t max_rows,
                      struct rowset *out, struct tl_error *err);
 
-static int add_filtered_row(struct lx *x, struct query *q,
-                            const struct tl_expr *filter, struct rowset *out,
-                            struct tl_value *row, struct tl_error *err);
+/* Where an item's rows go, one call each. @row may be a buffer its
+ * producer reuses (@transient): a sink that keeps the row copies it (the
+ * values it holds stay valid). A sink returns LX_STOP to end production
+ * early (its LIMIT is met); producers pass it up like an error. */
+#define LX_STOP 0x10000
 
-/* Keep @row of base item @f if its pushed-down filter holds. */
+struct sink {
+    int (*put)(struct lx *x, struct query *q, struct tl_value *row,
+               bool transient, void *arg, struct tl_error *err);
+    void *arg;
+};
+
+static struct tl_value *
+row_copy(struct lx *x, const struct tl_value *row, uint32_t w)
+{
+    struct tl_value *r = tl_arena_alloc(x->a, (w + 1) * sizeof(*r));
+    memcpy(r, row, w * sizeof(*r));
+    return r;
+}
+
+/* A sink that collects its rows into a rowset. */
+static int
+collect_put(struct lx *x, struct query *q, struct tl_value *row, bool transient,
+            void *arg, struct tl_error *err)
+{
+    return rs_add(x, arg, transient ? row_copy(x, row, q->width) : row, err);
+}
+
+static int put_filtered(struct lx *x, struct query *q,
+                        const struct tl_expr *filter, const struct sink *out,
+                        struct tl_value *row, struct tl_error *err);
+
+/* Pass @row of base item @f on if its pushed-down filter holds. */
 static int
 add_item_row(struct lx *x, struct query *q, const struct query_from *f,
-             struct rowset *out, struct tl_value *row, struct tl_error *err)
+             const struct sink *out, struct tl_value *row, struct tl_error *err)
 {
-    return add_filtered_row(x, q, f->filter, out, row, err);
+    return put_filtered(x, q, f->filter, out, row, err);
 }
 
 /* --------------------------------------------------------- FROM items */
@@ -311,10 +339,10 @@ scan_table(struct lx *x, struct query *q, struct query_from *f,
     return 0;
 }
 
-/* Keep @row if @filter (NULL: none) holds. */
+/* Pass @row (persistent) on if @filter (NULL: none) holds. */
 static int
-add_filtered_row(struct lx *x, struct query *q, const struct tl_expr *filter,
-                 struct rowset *out, struct tl_value *row, struct tl_error *err)
+put_filtered(struct lx *x, struct query *q, const struct tl_expr *filter,
+             const struct sink *out, struct tl_value *row, struct tl_error *err)
 {
     if (filter != NULL) {
         int ok, rv;
@@ -325,7 +353,7 @@ add_filtered_row(struct lx *x, struct query *q, const struct tl_expr *filter,
         if (!ok)
             return budget(x, err);
     }
-    return rs_add(x, out, row, err);
+    return out->put(x, q, row, false, out->arg, err);
 }
 
 /* Hashing classes: values of one class compare and hash alike. */
@@ -418,128 +446,183 @@ eval_keys(struct lx *x, struct query *q, struct tl_expr **keys, size_t n,
     return 0;
 }
 
-/* Join @f of two materialised sides: a hash join on its equality keys
- * (the right side built into a table), else nested loops; ON evaluated
- * over every candidate pair; outer joins add their unmatched rows. */
-static int
-join_rows(struct lx *x, struct query *q, struct query_from *f,
-          const struct rowset *l, const struct rowset *r, struct rowset *out,
-          struct tl_error *err)
-{
-    int rv = 0;
-    bool *r_matched = tl_arena_calloc(x->a, r->n + 1);
-    uint32_t lo = f->left->offset, lw = f->left->width;
-    uint32_t ro = f->right->offset, rw = f->right->width;
+/* A join being run: its right side materialised and hashed on the
+ * equality keys (none: nested loops), the left side's rows probing it as
+ * they come; ON evaluated over every candidate pair; outer joins add
+ * their unmatched rows. Matches go to @out in a reused buffer. */
+struct join_run {
+    struct query_from *f;
+    const struct rowset *r;
+    const struct sink *out;
+    bool *r_matched;
     struct tl_expr **lk, **rk;
-    size_t nk = join_keys(x->a, f, &lk, &rk);
-    /* Hash table of the right rows by key: chains through next[]. */
-    struct rowtab t = {0};
-    size_t *next = NULL;
-    struct tl_value *probe = NULL;
-    if (nk > 0) {
-        rowtab_init(x, &t, r->n, nk);
-        next = tl_arena_alloc(x->a, (r->n + 1) * sizeof(*next));
-        probe = tl_arena_alloc(x->a, (nk + 1) * sizeof(*probe));
-        for (size_t k = 0; k < r->n; k++) {
-            struct tl_value *kv = tl_arena_alloc(x->a, nk * sizeof(*kv));
-            bool null, found;
-            if ((rv = eval_keys(x, q, rk, nk, r->v[k], kv, &null, err)) != 0)
-                return rv;
-            if (null)
-                continue;
-            uint64_t h = row_hash(kv, nk);
-            size_t j = rowtab_find(&t, kv, h, &found);
-            /* val: the chain's head (row index + 1); next: the rest. */
-            next[k] = found ? t.val[j] : 0;
-            rowtab_put(&t, j, found ? t.rows[j] : kv, h, k + 1);
-        }
-    }
-    /* Candidate rows are built in one buffer and their conditions
-     * evaluated in a scratch arena; only matches are kept. */
-    struct tl_value *cand = null_row(x->a, q->width);
-    struct tl_arena scratch;
-    tl_arena_init(&scratch);
-    for (size_t i = 0; i < l->n && rv == 0; i++) {
-        bool matched = false;
-        memcpy(cand + lo, l->v[i] + lo, lw * sizeof(*cand));
-        size_t k = 0, chain = 0;
-        if (nk > 0) {
-            bool null, found;
-            rv = eval_keys(x, q, lk, nk, l->v[i], probe, &null, err);
-            if (rv != 0)
-                break;
-            if (!null) {
-                size_t j = rowtab_find(&t, probe, row_hash(probe, nk), &found);
-                chain = found ? t.val[j] : 0;
-            }
-        }
-        for (;;) {
-            if (nk > 0) {
-                if (chain == 0)
-                    break;
-                k = chain - 1;
-                chain = next[k];
-            } else if (k >= r->n) {
-                break;
-            }
-            memcpy(cand + ro, r->v[k] + ro, rw * sizeof(*cand));
-            size_t this_k = k++;
-            int ok = 1;
-            if ((rv = budget(x, err)) != 0)
-                break;
-            if (f->quals != NULL) {
-                q->cur_row = cand;
-                rv = tl_expr_eval_pred(f->quals, cand, q->width, &scratch, &ok,
-                                       err);
-                tl_arena_reset(&scratch);
-                if (rv != 0)
-                    break;
-            }
-            if (!ok)
-                continue;
-            matched = true;
-            r_matched[this_k] = true;
-            struct tl_value *row =
-                tl_arena_alloc(x->a, q->width * sizeof(*row));
-            memcpy(row, cand, q->width * sizeof(*row));
-            if ((rv = rs_add(x, out, row, err)) != 0)
-                break;
-        }
+    size_t nk;
+    struct rowtab t;
+    size_t *next; /* hash chains: row index + 1, 0 ends */
+    struct tl_value *probe, *cand, *lone;
+    struct tl_arena scratch; /* ON's evaluation, per candidate */
+};
+
+static int
+join_begin(struct lx *x, struct query *q, struct query_from *f,
+           const struct rowset *r, const struct sink *out, struct join_run *j,
+           struct tl_error *err)
+{
+    memset(j, 0, sizeof(*j));
+    j->f = f;
+    j->r = r;
+    j->out = out;
+    j->r_matched = tl_arena_calloc(x->a, r->n + 1);
+    j->nk = join_keys(x->a, f, &j->lk, &j->rk);
+    j->cand = null_row(x->a, q->width);
+    j->lone = null_row(x->a, q->width);
+    tl_arena_init(&j->scratch);
+    if (j->nk == 0)
+        return 0;
+    size_t nk = j->nk;
+    rowtab_init(x, &j->t, r->n, nk);
+    j->next = tl_arena_alloc(x->a, (r->n + 1) * sizeof(*j->next));
+    j->probe = tl_arena_alloc(x->a, (nk + 1) * sizeof(*j->probe));
+    for (size_t k = 0; k < r->n; k++) {
+        struct tl_value *kv = tl_arena_alloc(x->a, nk * sizeof(*kv));
+        bool null, found;
+        int rv = eval_keys(x, q, j->rk, nk, r->v[k], kv, &null, err);
         if (rv != 0)
-            break;
-        if (!matched && (f->join == QJ_LEFT || f->join == QJ_FULL)) {
-            struct tl_value *row = null_row(x->a, q->width);
-            memcpy(row + lo, l->v[i] + lo, lw * sizeof(*row));
-            rv = rs_add(x, out, row, err);
-        }
+            return rv;
+        if (null)
+            continue;
+        uint64_t h = row_hash(kv, nk);
+        size_t s = rowtab_find(&j->t, kv, h, &found);
+        /* val: the chain's head (row index + 1); next: the rest. */
+        j->next[k] = found ? j->t.val[s] : 0;
+        rowtab_put(&j->t, s, found ? j->t.rows[s] : kv, h, k + 1);
     }
-    tl_arena_close(&scratch);
-    if (rv != 0)
-        return rv;
-    if (f->join == QJ_RIGHT || f->join == QJ_FULL)
-        for (size_t k = 0; k < r->n; k++)
-            if (!r_matched[k]) {
-                struct tl_value *row = null_row(x->a, q->width);
-                memcpy(row + ro, r->v[k] + ro, rw * sizeof(*row));
-                if ((rv = rs_add(x, out, row, err)) != 0)
-                    return rv;
-            }
     return 0;
 }
 
+/* A left row: its matches (or, for LEFT and FULL, itself with NULLs). */
 static int
-item_rows(struct lx *x, struct query *q, struct query_from *f,
-          struct rowset *out, struct tl_error *err)
+join_probe(struct lx *x, struct query *q, struct tl_value *lrow, bool transient,
+           void *arg, struct tl_error *err)
+{
+    (void)transient;
+    struct join_run *j = arg;
+    struct query_from *f = j->f;
+    const struct rowset *r = j->r;
+    uint32_t lo = f->left->offset, lw = f->left->width;
+    uint32_t ro = f->right->offset, rw = f->right->width;
+    int rv = 0;
+    bool matched = false;
+    size_t k = 0, chain = 0;
+    memcpy(j->cand + lo, lrow + lo, lw * sizeof(*j->cand));
+    if (j->nk > 0) {
+        bool null, found;
+        rv = eval_keys(x, q, j->lk, j->nk, lrow, j->probe, &null, err);
+        if (rv != 0)
+            return rv;
+        if (!null) {
+            size_t s =
+                rowtab_find(&j->t, j->probe, row_hash(j->probe, j->nk), &found);
+            chain = found ? j->t.val[s] : 0;
+        }
+    }
+    for (;;) {
+        if (j->nk > 0) {
+            if (chain == 0)
+                break;
+            k = chain - 1;
+            chain = j->next[k];
+        } else if (k >= r->n) {
+            break;
+        }
+        memcpy(j->cand + ro, r->v[k] + ro, rw * sizeof(*j->cand));
+        size_t this_k = k++;
+        int ok = 1;
+        if ((rv = budget(x, err)) != 0)
+            return rv;
+        if (f->quals != NULL) {
+            q->cur_row = j->cand;
+            rv = tl_expr_eval_pred(f->quals, j->cand, q->width, &j->scratch,
+                                   &ok, err);
+            tl_arena_reset(&j->scratch);
+            if (rv != 0)
+                return rv;
+        }
+        if (!ok)
+            continue;
+        matched = true;
+        j->r_matched[this_k] = true;
+        if ((rv = j->out->put(x, q, j->cand, true, j->out->arg, err)) != 0)
+            return rv;
+    }
+    if (!matched && (f->join == QJ_LEFT || f->join == QJ_FULL)) {
+        for (uint32_t c = 0; c < q->width; c++)
+            j->lone[c] = tl_value_null(TL_TYPE_UNKNOWN);
+        memcpy(j->lone + lo, lrow + lo, lw * sizeof(*j->lone));
+        return j->out->put(x, q, j->lone, true, j->out->arg, err);
+    }
+    return 0;
+}
+
+/* After the last left row: RIGHT and FULL joins' unmatched right rows. */
+static int
+join_end(struct lx *x, struct query *q, struct join_run *j,
+         struct tl_error *err)
+{
+    struct query_from *f = j->f;
+    uint32_t ro = f->right->offset, rw = f->right->width;
+    if (f->join != QJ_RIGHT && f->join != QJ_FULL)
+        return 0;
+    for (size_t k = 0; k < j->r->n; k++) {
+        if (j->r_matched[k])
+            continue;
+        for (uint32_t c = 0; c < q->width; c++)
+            j->lone[c] = tl_value_null(TL_TYPE_UNKNOWN);
+        memcpy(j->lone + ro, j->r->v[k] + ro, rw * sizeof(*j->lone));
+        int rv = j->out->put(x, q, j->lone, true, j->out->arg, err);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static int item_stream(struct lx *x, struct query *q, struct query_from *f,
+                       const struct sink *out, struct tl_error *err);
+
+/* Join @f: the right side materialised, the left streamed through it. */
+static int
+join_stream(struct lx *x, struct query *q, struct query_from *f,
+            const struct sink *out, struct tl_error *err)
+{
+    struct rowset r = {0};
+    struct sink keep_r = {collect_put, &r};
+    r.w = q->width;
+    int rv = item_stream(x, q, f->right, &keep_r, err);
+    if (rv != 0)
+        return rv;
+    struct join_run j;
+    rv = join_begin(x, q, f, &r, out, &j, err);
+    struct sink probe = {join_probe, &j};
+    if (rv == 0)
+        rv = item_stream(x, q, f->left, &probe, err);
+    if (rv == 0)
+        rv = join_end(x, q, &j, err);
+    tl_arena_close(&j.scratch);
+    return rv;
+}
+
+/* The rows of FROM item @f, each passed to @out as it is made. */
+static int
+item_stream(struct lx *x, struct query *q, struct query_from *f,
+            const struct sink *out, struct tl_error *err)
 {
     int rv = 0;
-    out->w = q->width;
     switch (f->kind) {
     case QF_TABLE:
         if (!f->scanned && (rv = scan_table(x, q, f, err)) != 0)
             return rv;
         for (size_t i = 0; i < f->n_rows; i++)
-            if ((rv = add_filtered_row(x, q, f->rest, out, f->rows[i], err)) !=
-                0)
+            if ((rv = put_filtered(x, q, f->rest, out, f->rows[i], err)) != 0)
                 return rv;
         return 0;
     case QF_VTABLE: {
@@ -627,14 +710,7 @@ item_rows(struct lx *x, struct query *q, struct query_from *f,
     default:
         break;
     }
-    /* A join of its two sides. */
-    struct rowset l = {0}, r = {0};
-    rv = item_rows(x, q, f->left, &l, err);
-    if (rv == 0)
-        rv = item_rows(x, q, f->right, &r, err);
-    if (rv != 0)
-        return rv;
-    return join_rows(x, q, f, &l, &r, out, err);
+    return join_stream(x, q, f, out, err);
 }
 
 /* ------------------------------------------------------------ grouping */
@@ -923,77 +999,109 @@ group_new(struct lx *x, struct query *q, struct group **gs, size_t *n,
     return g;
 }
 
-/* Group @rows of @q: one struct group per distinct key, for each of its
- * grouping sets (plain GROUP BY: one set of every key), the keys a set
- * does not group by NULL. */
-static int
-group_rows(struct lx *x, struct query *q, const struct rowset *rows,
-           struct group **out, size_t *n_out, struct tl_error *err)
+/* Grouping in progress: one struct group per distinct key, for each of
+ * @q's grouping sets (plain GROUP BY: one set of every key), the keys a
+ * set does not group by NULL; rows fed one at a time. */
+struct grouping {
+    struct group *gs;
+    size_t n, cap;
+    uint64_t all;
+    const uint64_t *sets;
+    size_t n_sets;
+    struct rowtab *tabs; /* per set: the groups by key, val their index */
+    struct tl_value *kv, *sk;
+    size_t n_rows; /* rows fed */
+};
+
+static void
+group_begin(struct lx *x, struct query *q, struct grouping *gp)
 {
-    size_t cap = 16, n = 0;
-    struct group *gs = tl_arena_alloc(x->a, cap * sizeof(*gs));
-    uint64_t all = q->n_group_keys >= 64 ? ~(uint64_t)0
-                                         : ((uint64_t)1 << q->n_group_keys) - 1;
-    const uint64_t *sets = q->n_sets > 0 ? q->sets : &all;
-    size_t n_sets = q->n_sets > 0 ? q->n_sets : 1;
-    struct tl_value *kv =
-        tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*kv));
-    struct tl_value *sk =
-        tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*sk));
-    struct rowtab *tabs = tl_arena_alloc(x->a, n_sets * sizeof(*tabs));
-    for (size_t s = 0; s < n_sets; s++)
-        rowtab_init(x, &tabs[s], rows->n, q->n_group_keys);
-    for (size_t i = 0; i < rows->n; i++) {
-        const struct tl_value *row = rows->v[i];
-        q->cur_row = row;
-        for (size_t k = 0; k < q->n_group_keys; k++) {
-            int rv = tl_expr_eval(q->group_keys[k], row, q->width, x->a, &kv[k],
-                                  err);
+    memset(gp, 0, sizeof(*gp));
+    gp->cap = 16;
+    gp->gs = tl_arena_alloc(x->a, gp->cap * sizeof(*gp->gs));
+    gp->all = q->n_group_keys >= 64 ? ~(uint64_t)0
+                                    : ((uint64_t)1 << q->n_group_keys) - 1;
+    gp->sets = q->n_sets > 0 ? q->sets : &gp->all;
+    gp->n_sets = q->n_sets > 0 ? q->n_sets : 1;
+    gp->kv = tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*gp->kv));
+    gp->sk = tl_arena_alloc(x->a, (q->n_group_keys + 1) * sizeof(*gp->sk));
+    gp->tabs = tl_arena_calloc(x->a, gp->n_sets * sizeof(*gp->tabs));
+}
+
+/* Feed @row (a reused buffer when @transient) to its groups. */
+static int
+group_add(struct lx *x, struct query *q, struct grouping *gp,
+          struct tl_value *row, bool transient, struct tl_error *err)
+{
+    gp->n_rows++;
+    q->cur_row = row;
+    for (size_t k = 0; k < q->n_group_keys; k++) {
+        int rv = tl_expr_eval(q->group_keys[k], row, q->width, x->a, &gp->kv[k],
+                              err);
+        if (rv != 0)
+            return rv;
+    }
+    const struct tl_value *kept = transient ? NULL : row;
+    /* An aggregate with ORDER BY holds its rows until the group ends. */
+    for (size_t k = 0; kept == NULL && k < q->n_aggs; k++)
+        if (q->aggs[k]->n_order > 0)
+            kept = row_copy(x, row, q->width);
+    if (kept != NULL)
+        row = (struct tl_value *)kept;
+    for (size_t s = 0; s < gp->n_sets; s++) {
+        for (size_t k = 0; k < q->n_group_keys; k++)
+            gp->sk[k] = (gp->sets[s] & ((uint64_t)1 << k))
+                            ? gp->kv[k]
+                            : tl_value_null(q->group_keys[k]->type);
+        bool found;
+        struct rowtab *t = &gp->tabs[s];
+        rowtab_grow(x, t, gp->n, q->n_group_keys);
+        uint64_t h = row_hash(gp->sk, q->n_group_keys);
+        size_t slot = rowtab_find(t, gp->sk, h, &found);
+        struct group *g;
+        if (found) {
+            g = &gp->gs[t->val[slot]];
+        } else {
+            if (kept == NULL)
+                kept = row_copy(x, row, q->width);
+            g = group_new(x, q, &gp->gs, &gp->n, &gp->cap, kept, gp->sk,
+                          gp->sets[s]);
+            rowtab_put(t, slot, g->keys, h, (size_t)(g - gp->gs));
+        }
+        for (size_t k = 0; k < q->n_aggs; k++) {
+            int rv = agg_feed(x, q->aggs[k], &g->acc[k], row, q->width, err);
             if (rv != 0)
                 return rv;
         }
-        for (size_t s = 0; s < n_sets; s++) {
-            for (size_t k = 0; k < q->n_group_keys; k++)
-                sk[k] = (sets[s] & ((uint64_t)1 << k))
-                            ? kv[k]
-                            : tl_value_null(q->group_keys[k]->type);
-            bool found;
-            uint64_t h = row_hash(sk, q->n_group_keys);
-            size_t slot = rowtab_find(&tabs[s], sk, h, &found);
-            struct group *g;
-            if (found) {
-                g = &gs[tabs[s].val[slot]];
-            } else {
-                g = group_new(x, q, &gs, &n, &cap, row, sk, sets[s]);
-                rowtab_put(&tabs[s], slot, g->keys, h, (size_t)(g - gs));
-            }
-            for (size_t k = 0; k < q->n_aggs; k++) {
-                int rv =
-                    agg_feed(x, q->aggs[k], &g->acc[k], row, q->width, err);
-                if (rv != 0)
-                    return rv;
-            }
-        }
     }
+    return budget(x, err);
+}
+
+/* The groups, their aggregates final. */
+static int
+group_end(struct lx *x, struct query *q, struct grouping *gp,
+          struct group **out, size_t *n_out, struct tl_error *err)
+{
     /* Aggregates without GROUP BY, and each empty grouping set, make one
      * row even over no rows. */
-    if (rows->n == 0)
-        for (size_t s = 0; s < n_sets; s++)
-            if (sets[s] == 0 && (q->n_sets > 0 || q->n_group_keys == 0))
-                group_new(x, q, &gs, &n, &cap, null_row(x->a, q->width), NULL,
-                          0);
-    for (size_t j = 0; j < n; j++) {
-        gs[j].g.results =
-            tl_arena_alloc(x->a, (q->n_aggs + 1) * sizeof(*gs[j].g.results));
+    if (gp->n_rows == 0)
+        for (size_t s = 0; s < gp->n_sets; s++)
+            if (gp->sets[s] == 0 && (q->n_sets > 0 || q->n_group_keys == 0))
+                group_new(x, q, &gp->gs, &gp->n, &gp->cap,
+                          null_row(x->a, q->width), NULL, 0);
+    for (size_t j = 0; j < gp->n; j++) {
+        struct group *g = &gp->gs[j];
+        g->g.results =
+            tl_arena_alloc(x->a, (q->n_aggs + 1) * sizeof(*g->g.results));
         for (size_t k = 0; k < q->n_aggs; k++) {
-            int rv = agg_flush(x, q, q->aggs[k], &gs[j].acc[k], err);
+            int rv = agg_flush(x, q, q->aggs[k], &g->acc[k], err);
             if (rv != 0)
                 return rv;
-            gs[j].g.results[k] = agg_final(x, q->aggs[k], &gs[j].acc[k]);
+            g->g.results[k] = agg_final(x, q->aggs[k], &g->acc[k]);
         }
     }
-    *out = gs;
-    *n_out = n;
+    *out = gp->gs;
+    *n_out = gp->n;
     return 0;
 }
 
@@ -1678,6 +1786,59 @@ run_setop(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
     return 0;
 }
 
+/* How run_query() takes the rows WHERE keeps. */
+enum rq_mode {
+    RQ_EMIT = 0, /* straight to the output */
+    RQ_GROUP,    /* into the groups */
+    RQ_KEEP,     /* kept, for window functions */
+};
+
+struct rq {
+    int mode; /* enum rq_mode */
+    struct rowset kept;
+    struct grouping gp;
+    struct rowset *out;
+    uint64_t need;      /* RQ_EMIT: output rows that end production */
+    struct rowtab seen; /* RQ_EMIT with DISTINCT: the rows output */
+    size_t n_seen;
+    struct tl_arena scratch; /* WHERE's evaluation, per row */
+};
+
+static int
+rq_put(struct lx *x, struct query *q, struct tl_value *row, bool transient,
+       void *arg, struct tl_error *err)
+{
+    struct rq *r = arg;
+    int rv;
+    if (q->where != NULL) {
+        int ok;
+        q->cur_row = row;
+        rv = tl_expr_eval_pred(q->where, row, q->width, &r->scratch, &ok, err);
+        tl_arena_reset(&r->scratch);
+        if (rv != 0)
+            return rv;
+        if (!ok)
+            return budget(x, err);
+    }
+    if (r->mode == RQ_KEEP)
+        return rs_add(x, &r->kept, transient ? row_copy(x, row, q->width) : row,
+                      err);
+    if (r->mode == RQ_GROUP)
+        return group_add(x, q, &r->gp, row, transient, err);
+    size_t before = r->out->n;
+    q->cur_row = row;
+    if ((rv = emit(x, q, row, r->out, err)) != 0)
+        return rv;
+    if (q->distinct) {
+        size_t k = before;
+        for (size_t i = before; i < r->out->n; i++)
+            if (set_add(x, &r->seen, &r->n_seen, r->out->v[i], q->n_targets))
+                r->out->v[k++] = r->out->v[i];
+        r->out->n = k;
+    }
+    return r->out->n >= r->need ? LX_STOP : 0;
+}
+
 static int
 run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
           struct tl_error *err)
@@ -1690,39 +1851,51 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
     out->w = (uint32_t)(q->n_targets + q->n_sort + q->n_distinct_on);
     if (q->setop != QSET_NONE)
         return run_setop(x, q, max_rows, out, err);
-    struct rowset in = {0};
+    /* The rows WHERE keeps go on as they come: into the groups, straight
+     * out (DISTINCT hashed as it goes, production ending once a LIMIT
+     * without ORDER BY has its rows), or kept for window functions. */
+    struct rq r;
+    memset(&r, 0, sizeof(r));
+    r.out = out;
+    r.need = UINT64_MAX;
+    if (q->grouped) {
+        r.mode = RQ_GROUP;
+        group_begin(x, q, &r.gp);
+    } else if (q->n_windows > 0) {
+        r.mode = RQ_KEEP;
+    } else {
+        r.mode = RQ_EMIT;
+        if (q->n_sort == 0 && q->n_distinct_on == 0) {
+            uint64_t lim =
+                q->has_limit && q->limit < max_rows ? q->limit : max_rows;
+            r.need =
+                lim > UINT64_MAX - q->offset ? UINT64_MAX : q->offset + lim;
+        }
+    }
+    tl_arena_init(&r.scratch);
+    struct sink in = {rq_put, &r};
     if (q->from == NULL)
-        rv = rs_add(x, &in, null_row(x->a, q->width), err);
+        rv = rq_put(x, q, null_row(x->a, q->width), false, &r, err);
     else
-        rv = item_rows(x, q, q->from, &in, err);
+        rv = item_stream(x, q, q->from, &in, err);
+    tl_arena_close(&r.scratch);
+    if (rv == LX_STOP)
+        rv = 0;
     if (rv != 0)
         return rv;
-    struct rowset kept = {0};
-    for (size_t i = 0; i < in.n; i++) {
-        int ok = 1;
-        if (q->where != NULL) {
-            q->cur_row = in.v[i];
-            rv = tl_expr_eval_pred(q->where, in.v[i], q->width, x->a, &ok, err);
-            if (rv != 0)
-                return rv;
-        }
-        if (ok)
-            if ((rv = rs_add(x, &kept, in.v[i], err)) != 0)
-                return rv;
-    }
-    if (!q->grouped) {
-        if (q->n_windows > 0 && (rv = compute_windows(x, q, &kept, err)) != 0)
+    if (r.mode == RQ_KEEP) {
+        if ((rv = compute_windows(x, q, &r.kept, err)) != 0)
             return rv;
-        for (size_t i = 0; i < kept.n; i++) {
-            q->cur_row = kept.v[i];
+        for (size_t i = 0; i < r.kept.n; i++) {
+            q->cur_row = r.kept.v[i];
             q->cur_index = i;
-            if ((rv = emit(x, q, kept.v[i], out, err)) != 0)
+            if ((rv = emit(x, q, r.kept.v[i], out, err)) != 0)
                 return rv;
         }
-    } else {
+    } else if (r.mode == RQ_GROUP) {
         struct group *gs;
         size_t n;
-        if ((rv = group_rows(x, q, &kept, &gs, &n, err)) != 0)
+        if ((rv = group_end(x, q, &r.gp, &gs, &n, err)) != 0)
             return rv;
         /* The groups HAVING keeps: the rows windows run over. */
         struct rowset grows = {0};
@@ -1759,7 +1932,7 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
         q->cur_group = NULL;
     }
     q->cur_row = NULL;
-    if (q->distinct)
+    if (q->distinct && r.mode != RQ_EMIT)
         dedupe(x, out, 0, q->n_targets);
     finish(x, q, out, max_rows);
     return 0;
