@@ -7,6 +7,8 @@ TSAN_BUILD ?= build-tsan
 DATA      ?= data
 PORT      ?= 5433
 NODE_PORT ?= 7100
+ADMIN_PORT ?= 9100
+ROUTER_ADMIN_PORT ?= 9200
 REPLICAS  ?= 3
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
@@ -28,6 +30,7 @@ build-san: deps
 
 up: build
 	@BUILD=$(BUILD) DATA=$(DATA) PORT=$(PORT) NODE_PORT=$(NODE_PORT) \
+	  ADMIN_PORT=$(ADMIN_PORT) ROUTER_ADMIN_PORT=$(ROUTER_ADMIN_PORT) \
 	  REPLICAS=$(REPLICAS) scripts/cluster up
 
 down:

@@ -10,13 +10,15 @@
 #include "common/admin/admin_http.h"
 #include "common/admin/metrics.h"
 
-/* Series of the process metrics; set by the collector (one scrape at a
- * time), written before the collector is registered. */
-struct procstat {
-    struct tl_metric_series *rss, *vsize, *fds, *max_fds, *start, *cpu;
-};
-
-static struct procstat procstat;
+/* The series, found by name in the registry at each scrape (cheap, and
+ * no state outside the registry: a process may hold several). */
+#define RSS "process_resident_memory_bytes", "Resident memory size in bytes."
+#define VSIZE "process_virtual_memory_bytes", "Virtual memory size in bytes."
+#define FDS "process_open_fds", "Number of open file descriptors."
+#define MAX_FDS "process_max_fds", "Maximum number of open file descriptors."
+#define START                                                                  \
+    "process_start_time_seconds",                                              \
+        "Start time of the process since unix epoch in seconds."
 
 /* Seconds since the epoch at which this process started: its start time
  * in clock ticks after boot (/proc/self/stat, field 22) plus the boot
@@ -61,18 +63,18 @@ read_start_time(void)
 static void
 collect(struct tl_metrics *reg, void *data)
 {
-    struct procstat *ps = data;
     unsigned long long size = 0, resident = 0;
     long page = sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/self/statm", "r");
     DIR *d;
-    struct timespec ts;
 
-    (void)reg;
+    (void)data;
     if (f != NULL) {
         if (fscanf(f, "%llu %llu", &size, &resident) == 2) {
-            tl_metrics_set(ps->rss, (double)resident * (double)page);
-            tl_metrics_set(ps->vsize, (double)size * (double)page);
+            tl_metrics_set(tl_metrics_gauge(reg, RSS),
+                           (double)resident * (double)page);
+            tl_metrics_set(tl_metrics_gauge(reg, VSIZE),
+                           (double)size * (double)page);
         }
         fclose(f);
     }
@@ -85,32 +87,19 @@ collect(struct tl_metrics *reg, void *data)
                 n++;
         closedir(d);
         /* Less the directory's own descriptor. */
-        tl_metrics_set(ps->fds, (double)(n > 0 ? n - 1 : 0));
+        tl_metrics_set(tl_metrics_gauge(reg, FDS), (double)(n > 0 ? n - 1 : 0));
     }
-    tl_metrics_set(ps->max_fds, (double)sysconf(_SC_OPEN_MAX));
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
-        tl_metrics_set(ps->cpu, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    tl_metrics_set(tl_metrics_gauge(reg, MAX_FDS),
+                   (double)sysconf(_SC_OPEN_MAX));
 }
 
 void
 tl_procstat_register(struct tl_metrics *reg)
 {
-    struct procstat *ps = &procstat;
-
-    ps->rss = tl_metrics_gauge(reg, "process_resident_memory_bytes",
-                               "Resident memory size in bytes.");
-    ps->vsize = tl_metrics_gauge(reg, "process_virtual_memory_bytes",
-                                 "Virtual memory size in bytes.");
-    ps->fds = tl_metrics_gauge(reg, "process_open_fds",
-                               "Number of open file descriptors.");
-    ps->max_fds = tl_metrics_gauge(reg, "process_max_fds",
-                                   "Maximum number of open file descriptors.");
-    ps->cpu =
-        tl_metrics_gauge(reg, "process_cpu_seconds_total",
-                         "Total user and system CPU time spent in seconds.");
-    ps->start = tl_metrics_gauge(
-        reg, "process_start_time_seconds",
-        "Start time of the process since unix epoch in seconds.");
-    tl_metrics_set(ps->start, read_start_time());
-    tl_metrics_on_collect(reg, collect, ps);
+    tl_metrics_gauge(reg, RSS);
+    tl_metrics_gauge(reg, VSIZE);
+    tl_metrics_gauge(reg, FDS);
+    tl_metrics_gauge(reg, MAX_FDS);
+    tl_metrics_set(tl_metrics_gauge(reg, START), read_start_time());
+    tl_metrics_on_collect(reg, collect, NULL);
 }
