@@ -74,6 +74,7 @@ double_of(uint64_t b)
     return v;
 }
 
+#ifndef NDEBUG
 /* Whether @s is a valid metric (with @colon) or label name. */
 static bool
 valid_name(const char *s, bool colon)
@@ -88,6 +89,7 @@ valid_name(const char *s, bool colon)
     }
     return true;
 }
+#endif
 
 void
 tl_metrics_create(struct tl_metrics **out)

@@ -7,7 +7,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "common/admin/admin_http.h"
 #include "common/admin/metrics.h"
@@ -64,9 +63,20 @@ static struct db_prop db_props_init[] = {
 };
 #define N_DB_PROPS (sizeof db_props_init / sizeof db_props_init[0])
 
+/* The series of one shard, found once (a lookup takes its family's lock
+ * and scans its series) and kept for the registry's life. */
+struct shard_series {
+    struct tl_metric_series *term, *leader, *leader_id, *role[3], *commit,
+        *applied, *last, *voters, *restoring;
+    struct tl_metric_series *leader_changes, *proposals, *scans, *writes,
+        *rows_read, *expired;
+    struct tl_metric_series *cf_props[N_CF_PROPS];
+};
+
 /* Guards: everything is set by node_admin_create() (families) and
  * node_admin_start() (st, http) before the server serves, and read-only
- * while it does; the collector runs one scrape at a time (metrics.h). */
+ * while it does; `shards` belongs to the collector, which runs one
+ * scrape at a time (metrics.h). */
 struct node_admin {
     struct replica_set *rs; /* borrowed */
     struct store *st;       /* borrowed; NULL until started */
@@ -79,7 +89,10 @@ struct node_admin {
     struct tl_metric_series *hosted, *leading;
     struct cf_prop cf_props[N_CF_PROPS];
     struct db_prop db_props[N_DB_PROPS];
+    struct shard_series *shards[TL_MAX_SHARDS]; /* by shard id, or NULL */
 };
+
+static const char *const roles[] = {"leader", "follower", "no_leader"};
 
 static const char *const shard_label[] = {"shard"};
 
@@ -171,53 +184,78 @@ node_admin_create(struct replica_set *rs, struct node_admin **out)
     *out = a;
 }
 
+/* The series of shard @shard, labelled @label, made at first use. */
+static struct shard_series *
+shard_series(struct node_admin *a, uint32_t shard, const char *label)
+{
+    struct shard_series *s = a->shards[shard];
+    const char *v[] = {label};
+
+    if (s != NULL)
+        return s;
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        abort();
+    s->term = tl_metrics_series(a->term, v);
+    s->leader = tl_metrics_series(a->leader, v);
+    s->leader_id = tl_metrics_series(a->leader_id, v);
+    for (size_t i = 0; i < 3; i++) {
+        const char *rv[] = {label, roles[i]};
+        s->role[i] = tl_metrics_series(a->role, rv);
+    }
+    s->commit = tl_metrics_series(a->commit, v);
+    s->applied = tl_metrics_series(a->applied, v);
+    s->last = tl_metrics_series(a->last, v);
+    s->voters = tl_metrics_series(a->voters, v);
+    s->restoring = tl_metrics_series(a->restoring, v);
+    s->leader_changes = tl_metrics_series(a->leader_changes, v);
+    s->proposals = tl_metrics_series(a->proposals, v);
+    s->scans = tl_metrics_series(a->scans, v);
+    s->writes = tl_metrics_series(a->writes, v);
+    s->rows_read = tl_metrics_series(a->rows_read, v);
+    s->expired = tl_metrics_series(a->expired, v);
+    for (size_t i = 0; i < N_CF_PROPS; i++)
+        s->cf_props[i] = tl_metrics_series(a->cf_props[i].f, v);
+    a->shards[shard] = s;
+    return s;
+}
+
 /* Publish the series of shard @sh (labelled @label). */
 static void
 collect_shard(struct node_admin *a, struct replica *sh, const char *label)
 {
-    const char *v[] = {label};
+    struct shard_series *s = shard_series(a, sh->shard, label);
     struct shard_info info;
     bool lead = atomic_load(&sh->is_leader);
     uint64_t leader = atomic_load(&sh->leader_id);
-    const char *role = lead ? "leader" : leader != 0 ? "follower" : "no_leader";
-    static const char *const roles[] = {"leader", "follower", "no_leader"};
+    size_t role = lead ? 0 : leader != 0 ? 1 : 2;
 
     pthread_mutex_lock(&sh->info_mu);
     info = sh->info;
     pthread_mutex_unlock(&sh->info_mu);
-    tl_metrics_set(tl_metrics_series(a->term, v), (double)info.term);
-    tl_metrics_set(tl_metrics_series(a->leader, v), lead ? 1 : 0);
-    tl_metrics_set(tl_metrics_series(a->leader_id, v), (double)leader);
-    for (size_t i = 0; i < 3; i++) {
-        const char *rv[] = {label, roles[i]};
-        tl_metrics_set(tl_metrics_series(a->role, rv),
-                       strcmp(role, roles[i]) == 0 ? 1 : 0);
-    }
-    tl_metrics_set(tl_metrics_series(a->commit, v), (double)info.commit_index);
-    tl_metrics_set(tl_metrics_series(a->applied, v),
-                   (double)atomic_load(&sh->fsm.applied));
-    tl_metrics_set(tl_metrics_series(a->last, v), (double)info.last_index);
-    tl_metrics_set(tl_metrics_series(a->voters, v), (double)info.n_voters);
-    tl_metrics_set(tl_metrics_series(a->restoring, v),
-                   atomic_load(&sh->fsm.restoring) ? 1 : 0);
-    tl_metrics_counter_set(tl_metrics_series(a->leader_changes, v),
+    tl_metrics_set(s->term, (double)info.term);
+    tl_metrics_set(s->leader, lead ? 1 : 0);
+    tl_metrics_set(s->leader_id, (double)leader);
+    for (size_t i = 0; i < 3; i++)
+        tl_metrics_set(s->role[i], i == role ? 1 : 0);
+    tl_metrics_set(s->commit, (double)info.commit_index);
+    tl_metrics_set(s->applied, (double)atomic_load(&sh->fsm.applied));
+    tl_metrics_set(s->last, (double)info.last_index);
+    tl_metrics_set(s->voters, (double)info.n_voters);
+    tl_metrics_set(s->restoring, atomic_load(&sh->fsm.restoring) ? 1 : 0);
+    tl_metrics_counter_set(s->leader_changes,
                            atomic_load(&sh->n_leader_changes));
-    tl_metrics_counter_set(tl_metrics_series(a->proposals, v),
-                           atomic_load(&sh->n_proposals));
-    tl_metrics_counter_set(tl_metrics_series(a->scans, v),
-                           atomic_load(&sh->n_scans));
-    tl_metrics_counter_set(tl_metrics_series(a->writes, v),
-                           atomic_load(&sh->n_writes));
-    tl_metrics_counter_set(tl_metrics_series(a->rows_read, v),
-                           atomic_load(&sh->n_rows_read));
-    tl_metrics_counter_set(tl_metrics_series(a->expired, v),
-                           atomic_load(&sh->n_expired));
+    tl_metrics_counter_set(s->proposals, atomic_load(&sh->n_proposals));
+    tl_metrics_counter_set(s->scans, atomic_load(&sh->n_scans));
+    tl_metrics_counter_set(s->writes, atomic_load(&sh->n_writes));
+    tl_metrics_counter_set(s->rows_read, atomic_load(&sh->n_rows_read));
+    tl_metrics_counter_set(s->expired, atomic_load(&sh->n_expired));
     struct store_cf *cf =
         a->st != NULL ? store_shard_cf(a->st, sh->shard) : NULL;
     for (size_t i = 0; cf != NULL && i < N_CF_PROPS; i++) {
         uint64_t x;
         if (store_property_int(a->st, cf, a->cf_props[i].prop, &x) == 0)
-            tl_metrics_set(tl_metrics_series(a->cf_props[i].f, v), (double)x);
+            tl_metrics_set(s->cf_props[i], (double)x);
     }
 }
 
@@ -318,6 +356,8 @@ node_admin_destroy(struct node_admin *a)
     if (a == NULL)
         return;
     node_admin_stop(a);
+    for (uint32_t sh = 0; sh < TL_MAX_SHARDS; sh++)
+        free(a->shards[sh]);
     tl_metrics_destroy(a->reg);
     free(a);
 }

@@ -37,12 +37,12 @@ http_body_write(char *p, size_t size, size_t n, void *arg)
 static inline long
 http_get(const char *addr, const char *path, char **body)
 {
-    char url[256];
+    char url[2048];
     struct http_body b = {calloc(1, 1), 0};
     long status = -1;
     CURL *h = curl_easy_init();
 
-    snprintf(url, sizeof url, "http://%s%s", addr, path);
+    snprintf(url, sizeof url, "http://%.64s%.1900s", addr, path);
     if (h != NULL && b.data != NULL) {
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
