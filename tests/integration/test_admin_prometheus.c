@@ -211,21 +211,28 @@ prom_query(const char *expr)
     return v;
 }
 
-/* Poll @expr until its value is at least @min, at most WAIT_S; the last
- * value (NAN if none). */
+/* Poll @expr until its value is in [@min, @max], at most WAIT_S; the
+ * last value (NAN if none). */
 static double
-wait_value(const char *expr, double min)
+wait_range(const char *expr, double min, double max)
 {
     double deadline = th_now() + WAIT_S, v;
     for (;;) {
         v = prom_query(expr);
-        if ((!isnan(v) && v >= min) || th_now() >= deadline)
+        if ((!isnan(v) && v >= min && v <= max) || th_now() >= deadline)
             break;
         /* Prometheus scrapes every second; nothing to wait on. */
         pause_ms(500);
     }
     fprintf(stderr, "%s = %g\n", expr, v);
     return v;
+}
+
+/* Poll @expr until its value is at least @min (wait_range()). */
+static double
+wait_value(const char *expr, double min)
+{
+    return wait_range(expr, min, INFINITY);
 }
 
 static int
@@ -274,11 +281,11 @@ test_prometheus_scrapes(void **state)
 
     start_prometheus(conf);
     /* Every target scraped: 3 nodes and 2 routers. */
-    assert_true(wait_value("count(up == 1)", 5) == 5);
+    assert_true(wait_range("count(up == 1)", 5, 5) == 5);
     /* 4 shards on one node each, the meta group on all three. */
-    assert_true(wait_value("count(talus_node_raft_term)", 7) == 7);
+    assert_true(wait_range("count(talus_node_raft_term)", 7, 7) == 7);
     /* One leader per group: 4 shards and the meta group. */
-    assert_true(wait_value("count(talus_node_raft_is_leader == 1)", 5) == 5);
+    assert_true(wait_range("count(talus_node_raft_is_leader == 1)", 5, 5) == 5);
     assert_true(wait_value("count(process_resident_memory_bytes > 0)", 5) == 5);
     assert_true(wait_value("count(process_open_fds > 0)", 5) == 5);
     assert_false(isnan(wait_value("count(talus_router_shard_calls_total)", 2)));
