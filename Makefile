@@ -72,9 +72,11 @@ difftest: build
 	  tests/test_difftest
 
 # The storage node's tests under ThreadSanitizer: its unit tests (raft
-# fixture, applier, reads, transport) and the replication and restart
-# integration tests, every binary built with -fsanitize=thread.
-TSAN_TESTS = 'unit\.test_(node_|raft_)|integration\.test_(repl_|restart)'
+# fixture, applier, reads, transport), the replication and restart
+# integration tests, and the admin plane's (scrapes on nng's threads
+# reading what the loop publishes), every binary built with
+# -fsanitize=thread.
+TSAN_TESTS = 'unit\.test_(node_|raft_)|integration\.test_(repl_|restart|admin$$)'
 tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTALUS_TSAN=ON >/dev/null
 	@cmake --build $(TSAN_BUILD) -j $(JOBS)

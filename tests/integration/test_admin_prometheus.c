@@ -3,7 +3,8 @@
  * ports, its intervals shortened to 1 s): `promtool check config`
  * accepts it, every target is up, the key series exist (per-shard Raft
  * term, process memory of every process) and move when statements run,
- * all through Prometheus's HTTP API. Prometheus is Debian's package
+ * and every query of the Grafana dashboard in deploy/grafana/ answers
+ * series, all through Prometheus's HTTP API. Prometheus is Debian's package
  * (scripts/install-deps installs it); without it the test says so and
  * is skipped. */
 #include <fcntl.h>
@@ -178,36 +179,44 @@ stop_prometheus(void)
     prom_pid = 0;
 }
 
+/* The parsed answer of the instant query @expr (json_decref()), or NULL
+ * when Prometheus did not answer 200 with JSON. */
+static json_t *
+prom_api_query(const char *expr)
+{
+    char path[4096], *body = NULL;
+    json_t *root = NULL;
+    CURL *h = curl_easy_init();
+    char *q = h != NULL ? curl_easy_escape(h, expr, 0) : NULL;
+
+    if (h != NULL)
+        curl_easy_cleanup(h);
+    if (q == NULL)
+        return NULL;
+    snprintf(path, sizeof path, "/api/v1/query?query=%.4000s", q);
+    curl_free(q);
+    if (http_get(prom_addr, path, &body) == 200)
+        root = json_loads(body, 0, NULL);
+    free(body);
+    return root;
+}
+
 /* The value of the instant query @expr when it is one sample, else NAN
  * (no answer, no sample yet, several). */
 static double
 prom_query(const char *expr)
 {
-    char path[1024], *body = NULL;
+    json_t *root = prom_api_query(expr);
+    json_t *res = json_object_get(json_object_get(root, "data"), "result");
     double v = NAN;
-    CURL *h = curl_easy_init();
-    char *q = h != NULL ? curl_easy_escape(h, expr, 0) : NULL;
 
-    if (q == NULL) {
-        if (h != NULL)
-            curl_easy_cleanup(h);
-        return NAN;
+    if (json_is_array(res) && json_array_size(res) == 1) {
+        json_t *val =
+            json_array_get(json_object_get(json_array_get(res, 0), "value"), 1);
+        if (json_is_string(val))
+            v = strtod(json_string_value(val), NULL);
     }
-    snprintf(path, sizeof path, "/api/v1/query?query=%s", q);
-    curl_free(q);
-    curl_easy_cleanup(h);
-    if (http_get(prom_addr, path, &body) == 200) {
-        json_t *root = json_loads(body, 0, NULL);
-        json_t *res = json_object_get(json_object_get(root, "data"), "result");
-        if (json_is_array(res) && json_array_size(res) == 1) {
-            json_t *val = json_array_get(
-                json_object_get(json_array_get(res, 0), "value"), 1);
-            if (json_is_string(val))
-                v = strtod(json_string_value(val), NULL);
-        }
-        json_decref(root);
-    }
-    free(body);
+    json_decref(root);
     return v;
 }
 
@@ -233,6 +242,63 @@ static double
 wait_value(const char *expr, double min)
 {
     return wait_range(expr, min, INFINITY);
+}
+
+/* Every query of deploy/grafana/talus-dashboard.json runs on Prometheus
+ * and returns at least one series: the dashboard is valid JSON and uses
+ * only series that exist. */
+static void
+check_dashboard(void)
+{
+    char path[PATH_MAX];
+    json_error_t jerr;
+    size_t n_exprs = 0;
+
+    snprintf(path, sizeof path, "%s/deploy/grafana/talus-dashboard.json",
+             TALUS_SOURCE_DIR);
+    json_t *dash = json_load_file(path, 0, &jerr);
+    if (dash == NULL)
+        fprintf(stderr, "%s:%d: %s\n", path, jerr.line, jerr.text);
+    assert_non_null(dash);
+    assert_true(json_is_string(json_object_get(dash, "title")));
+    json_t *panels = json_object_get(dash, "panels");
+    assert_true(json_is_array(panels) && json_array_size(panels) > 0);
+    for (size_t i = 0; i < json_array_size(panels); i++) {
+        json_t *targets = json_object_get(json_array_get(panels, i), "targets");
+        for (size_t k = 0; k < json_array_size(targets); k++) {
+            const char *expr = json_string_value(
+                json_object_get(json_array_get(targets, k), "expr"));
+            double deadline = th_now() + WAIT_S;
+            size_t n = 0;
+            const char *status = "";
+            assert_non_null(expr);
+            n_exprs++;
+            /* A rate needs two scrapes in its window: poll. */
+            for (;;) {
+                json_t *root = prom_api_query(expr);
+                json_t *st = json_object_get(root, "status");
+                json_t *res =
+                    json_object_get(json_object_get(root, "data"), "result");
+                char buf[32];
+                snprintf(buf, sizeof buf, "%s",
+                         json_is_string(st) ? json_string_value(st) : "none");
+                status = strcmp(buf, "success") == 0 ? "success" : "failed";
+                n = json_array_size(res);
+                json_decref(root);
+                if (n > 0 || th_now() >= deadline)
+                    break;
+                pause_ms(500);
+            }
+            if (n == 0)
+                fprintf(stderr, "dashboard query %s: %s, no series: %s\n",
+                        status, expr, path);
+            assert_string_equal(status, "success");
+            assert_true(n > 0);
+        }
+    }
+    fprintf(stderr, "dashboard: %zu queries answered\n", n_exprs);
+    assert_true(n_exprs > 10);
+    json_decref(dash);
 }
 
 static int
@@ -309,6 +375,9 @@ test_prometheus_scrapes(void **state)
     assert_int_equal(th_scalar(conn, "SELECT count(*) FROM prom"), 30);
     /* Rows returned by the shards' scans, not only counted there. */
     PQclear(th_exec(conn, "SELECT * FROM prom"));
+    /* An error, for the dashboard's errors panel. */
+    assert_string_equal(th_sqlstate(conn, "SELECT * FROM prom_missing"),
+                        "42P01");
     PQfinish(conn);
 
     assert_true(
@@ -322,6 +391,7 @@ test_prometheus_scrapes(void **state)
     assert_true(
         wait_value("sum(talus_router_statements_total{kind=\"ddl\"})", 1) >= 1);
     assert_true(wait_value("sum(talus_node_rows_read_total)", 30) >= 30);
+    check_dashboard();
     stop_prometheus();
     assert_int_equal(cluster.n_bad_exits, 0);
 }
