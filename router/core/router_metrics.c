@@ -107,13 +107,6 @@ router_metrics_create(struct router *r, struct tl_metrics *reg)
 }
 
 void
-router_metrics_destroy(struct router *r)
-{
-    free(r->metrics);
-    r->metrics = NULL;
-}
-
-void
 router_metrics_connection(struct router *r, int delta)
 {
     if (r->metrics == NULL)

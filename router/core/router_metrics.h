@@ -32,12 +32,10 @@ enum router_stmt_kind {
 };
 
 /** Register the router's metrics in @reg (borrowed: it must outlive @r)
- * and set r->metrics (owned; freed by router_metrics_destroy()). Call
- * before the first connection. Cannot fail. */
+ * and set r->metrics, which lives as long as the process (sessions may
+ * still count while it exits) and is never freed. Call before the first
+ * connection. Cannot fail. */
 void router_metrics_create(struct router *r, struct tl_metrics *reg);
-
-/** Free r->metrics (the series stay in the registry). */
-void router_metrics_destroy(struct router *r);
 
 /** A client connection was accepted (@delta 1; counts the total too) or
  * ended (@delta -1). */
