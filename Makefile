@@ -7,6 +7,8 @@ TSAN_BUILD ?= build-tsan
 DATA      ?= data
 PORT      ?= 5433
 NODE_PORT ?= 7100
+ADMIN_PORT ?= 9100
+ROUTER_ADMIN_PORT ?= 9200
 REPLICAS  ?= 3
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
@@ -28,6 +30,7 @@ build-san: deps
 
 up: build
 	@BUILD=$(BUILD) DATA=$(DATA) PORT=$(PORT) NODE_PORT=$(NODE_PORT) \
+	  ADMIN_PORT=$(ADMIN_PORT) ROUTER_ADMIN_PORT=$(ROUTER_ADMIN_PORT) \
 	  REPLICAS=$(REPLICAS) scripts/cluster up
 
 down:
@@ -69,9 +72,11 @@ difftest: build
 	  tests/test_difftest
 
 # The storage node's tests under ThreadSanitizer: its unit tests (raft
-# fixture, applier, reads, transport) and the replication and restart
-# integration tests, every binary built with -fsanitize=thread.
-TSAN_TESTS = 'unit\.test_(node_|raft_)|integration\.test_(repl_|restart)'
+# fixture, applier, reads, transport), the replication and restart
+# integration tests, and the admin plane's (scrapes on nng's threads
+# reading what the loop publishes), every binary built with
+# -fsanitize=thread.
+TSAN_TESTS = 'unit\.test_(node_|raft_)|integration\.test_(repl_|restart|admin$$)'
 tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTALUS_TSAN=ON >/dev/null
 	@cmake --build $(TSAN_BUILD) -j $(JOBS)

@@ -140,6 +140,10 @@ apply_line(struct tl_cluster_config *c, const char *key, const char *val,
         *why = "router.listen must be host:port";
         return set_addr(c->router_listen, val);
     }
+    if (strcmp(key, "router.admin") == 0) {
+        *why = "router.admin must be host:port";
+        return set_addr(c->router_admin, val);
+    }
     if (strncmp(key, "node.", 5) == 0) {
         char *end;
         errno = 0;
@@ -161,6 +165,10 @@ apply_line(struct tl_cluster_config *c, const char *key, const char *val,
             *why = "node.N.raft must be host:port";
             return set_addr(n->raft_addr, val);
         }
+        if (strcmp(field, "admin") == 0) {
+            *why = "node.N.admin must be host:port";
+            return set_addr(n->admin_addr, val);
+        }
         if (strcmp(field, "dir") == 0) {
             *why = "node.N.dir is too long";
             if (strlen(val) >= sizeof(n->dir) || val[0] == '\0')
@@ -168,7 +176,7 @@ apply_line(struct tl_cluster_config *c, const char *key, const char *val,
             snprintf(n->dir, sizeof(n->dir), "%s", val);
             return 0;
         }
-        *why = "unknown node field (rpc, raft, dir)";
+        *why = "unknown node field (rpc, raft, dir, admin)";
         return TL_EINVAL;
     }
     *why = "unknown key";

@@ -15,7 +15,9 @@
  *     node.1.rpc = 127.0.0.1:7101
  *     node.1.raft = 127.0.0.1:7201
  *     node.1.dir = data/node1
+ *     node.1.admin = 127.0.0.1:9101   # optional: /health, /ready, /metrics
  *     node.2.rpc = ...
+ *     router.admin = 127.0.0.1:9201   # optional
  *
  *     replicas = 3             # R: voters per shard
  *     initial_nodes = 3        # M: nodes that host shards at first start
@@ -55,6 +57,9 @@ struct tl_node_config {
     char rpc_addr[TL_ADDR_MAX];  /* host:port of the nng RPC listener */
     char raft_addr[TL_ADDR_MAX]; /* host:port of the raft listener */
     char dir[PATH_MAX];          /* data directory */
+    /* host:port of the admin HTTP server (/health, /ready, /metrics;
+     * common/admin/admin_http.h), "" for none; --admin-addr overrides. */
+    char admin_addr[TL_ADDR_MAX];
 };
 
 #define TL_MAX_ENTRY_BYTES_DEFAULT (8u << 20)
@@ -76,6 +81,10 @@ struct tl_cluster_config {
      * inside it work, older versions are collected (node/meta/gc.c). */
     uint32_t gc_window_ms;
     char router_listen[TL_ADDR_MAX];
+    /* The first router's admin HTTP address ("router.admin"), "" for
+     * none; a router started with --config serves it unless
+     * --admin-addr says otherwise. */
+    char router_admin[TL_ADDR_MAX];
     uint32_t n_nodes;
     struct tl_node_config nodes[TL_MAX_NODES]; /* nodes[i].id == i + 1 */
 };

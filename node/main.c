@@ -17,18 +17,19 @@
 static void
 usage(void)
 {
-    fprintf(stderr,
-            "usage: talus-node [--config FILE] [--join HOST:PORT[,...]] "
-            "--id N\n"
-            "                  [--rpc HOST:PORT] [--raft HOST:PORT] "
-            "[--dir DIR]\n"
-            "                  [--log-level debug|info|warn|error] "
-            "[--workers K]\n"
-            "                  [--snapshot-threshold N] "
-            "[--snapshot-trailing N]\n"
-            "                  [--fetch-page-bytes N] "
-            "[--unsafe-no-read-barrier] [--test-scan-row-delay-us N]\n"
-            "                  [--test-tso-skew ID:MS]\n");
+    fprintf(
+        stderr,
+        "usage: talus-node [--config FILE] [--join HOST:PORT[,...]] "
+        "--id N\n"
+        "                  [--rpc HOST:PORT] [--raft HOST:PORT] "
+        "[--dir DIR]\n"
+        "                  [--log-level debug|info|warn|error] "
+        "[--workers K]\n"
+        "                  [--snapshot-threshold N] "
+        "[--snapshot-trailing N]\n"
+        "                  [--fetch-page-bytes N] "
+        "[--unsafe-no-read-barrier] [--test-scan-row-delay-us N]\n"
+        "                  [--test-tso-skew ID:MS] [--admin-addr HOST:PORT]\n");
 }
 
 /* Parse a positive integer option; 0 if malformed. */
@@ -41,7 +42,7 @@ parse_pos(const char *s)
 }
 
 struct args {
-    const char *config, *join, *rpc, *raft, *dir;
+    const char *config, *join, *rpc, *raft, *dir, *admin;
     unsigned long id;
     long workers;
     unsigned long snap_threshold, snap_trailing, page_bytes;
@@ -69,6 +70,7 @@ parse_args(int argc, char **argv, struct args *a)
         {"rpc", required_argument, NULL, 'r'},
         {"raft", required_argument, NULL, 'R'},
         {"dir", required_argument, NULL, 'd'},
+        {"admin-addr", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -93,6 +95,9 @@ parse_args(int argc, char **argv, struct args *a)
             break;
         case 'd':
             a->dir = optarg;
+            break;
+        case 'A':
+            a->admin = optarg;
             break;
         case 'l':
             if (tl_log_level_parse(optarg) < 0) {
@@ -318,9 +323,12 @@ apply_self(const struct args *a, struct tl_cluster_config *cfg)
         (a->raft != NULL &&
          (strlen(a->raft) >= TL_ADDR_MAX ||
           tl_addr_split(a->raft, host, sizeof host, &port) != 0)) ||
+        (a->admin != NULL &&
+         (strlen(a->admin) >= TL_ADDR_MAX ||
+          tl_addr_split(a->admin, host, sizeof host, &port) != 0)) ||
         (a->dir != NULL && strlen(a->dir) >= sizeof self->dir)) {
-        tl_error("node", "event=bad_args msg=\"--rpc and --raft are "
-                         "host:port\"");
+        tl_error("node", "event=bad_args msg=\"--rpc, --raft and "
+                         "--admin-addr are host:port\"");
         return TL_EINVAL;
     }
     self->id = (uint32_t)a->id;
@@ -330,6 +338,8 @@ apply_self(const struct args *a, struct tl_cluster_config *cfg)
         snprintf(self->raft_addr, sizeof self->raft_addr, "%s", a->raft);
     if (a->dir != NULL)
         snprintf(self->dir, sizeof self->dir, "%s", a->dir);
+    if (a->admin != NULL)
+        snprintf(self->admin_addr, sizeof self->admin_addr, "%s", a->admin);
     if (a->id > cfg->n_nodes) {
         for (uint32_t i = cfg->n_nodes; i < a->id; i++)
             cfg->nodes[i].id = i + 1;

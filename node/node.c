@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "node/admin/node_admin.h"
 #include "node/meta/gc.h"
 #include "node/meta/node_meta.h"
 #include "node/meta/registry.h"
@@ -107,6 +108,7 @@ node_create(const struct tl_cluster_config *cfg,
     ro.fetch_page_bytes = opts->fetch_page_bytes;
     ro.no_read_barrier = opts->no_read_barrier;
     replica_set_init(&n->rs, cfg, &ro);
+    node_admin_create(&n->rs, &n->admin);
     n->rs.cb_data = n;
     n->rs.node_addr_cb = lookup_node_addr;
     n->rs.max_node_cb = find_max_node;
@@ -177,6 +179,24 @@ start_rpc(struct node *n)
     return rv;
 }
 
+/* Serve /health, /ready and /metrics when the node has an admin address
+ * (node.N.admin or --admin-addr). */
+static int
+start_admin(struct node *n)
+{
+    char errbuf[256];
+    int rv;
+
+    if (n->self->admin_addr[0] == '\0')
+        return 0;
+    rv = node_admin_start(n->admin, n->self->admin_addr, n->st, errbuf,
+                          sizeof errbuf);
+    if (rv != 0)
+        tl_error("node", "event=admin_failed addr=%s err=\"%s\"",
+                 n->self->admin_addr, errbuf);
+    return rv;
+}
+
 static int
 start_all(struct node *n)
 {
@@ -195,6 +215,9 @@ start_all(struct node *n)
     if (rv != 0)
         return rv;
     rv = start_rpc(n);
+    if (rv != 0)
+        return rv;
+    rv = start_admin(n);
     if (rv != 0)
         return rv;
     n->rs.serving = n->rpc.started;
@@ -232,6 +255,8 @@ node_destroy(struct node *n)
 {
     if (n == NULL)
         return;
+    /* Scrapes read the replicas and the store: stop them first. */
+    node_admin_stop(n->admin);
     replica_set_close_loop(&n->rs);
     registry_destroy(&n->meta);
     replica_set_close(&n->rs);
@@ -240,5 +265,7 @@ node_destroy(struct node *n)
     node_meta_close(&n->meta);
     txn_waits_close(&n->waits);
     lock_queue_close(&n->locks);
+    /* Last: the replicas' histograms live in its registry. */
+    node_admin_destroy(n->admin);
     free(n);
 }

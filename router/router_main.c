@@ -29,10 +29,14 @@
 
 #include "cluster_config.h"
 #include "cluster_map.h"
+#include "common/admin/admin_http.h"
+#include "common/admin/metrics.h"
 #include "crash.h"
 #include "log.h"
+#include "router/core/catalog.h"
 #include "router/core/incarnation.h"
 #include "router/core/router.h"
+#include "router/core/router_metrics.h"
 #include "router/session/backends.h"
 #include "router/session/session.h"
 #include "tl_error.h"
@@ -51,6 +55,10 @@
  * exits while sessions still use it. */
 static struct router router;
 static struct tl_cluster_config cfg;
+/* The registry behind /metrics and the admin server; static for the same
+ * reason (the process exits with them in use). */
+static struct tl_metrics *metrics;
+static struct tl_admin *admin;
 
 static atomic_int n_threads;   /* connection threads, but rejecting ones */
 static atomic_int n_rejecting; /* threads that only answer 53300 */
@@ -78,21 +86,26 @@ parse_long(const char *s, long lo, long hi, long *out)
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: talus-router (--join HOST:PORT[,HOST:PORT...] | "
-               "--config FILE)\n"
-               "                    [--listen host:port] "
-               "[--log-level debug|info|warn|error]\n"
-               "                    [--max-connections N] "
-               "[--superuser-reserved-connections N]\n"
-               "                    [--superuser NAME] [--max-startup N]\n"
-               "                    [--startup-timeout-ms MS] "
-               "[--message-timeout-ms MS]\n"
-               "                    [--sort-max-bytes N] [--router-id N]\n"
-               "--join asks the first node that answers for the cluster map "
-               "(nodes, shards,\nsettings); --config reads a cluster "
-               "file. --router-id (1..4294967295, default\nrandom) names the "
-               "router's record in the meta group; a restart with the same\n"
-               "id takes a new incarnation.\n");
+    fprintf(
+        f,
+        "usage: talus-router (--join HOST:PORT[,HOST:PORT...] | "
+        "--config FILE)\n"
+        "                    [--listen host:port] "
+        "[--log-level debug|info|warn|error]\n"
+        "                    [--max-connections N] "
+        "[--superuser-reserved-connections N]\n"
+        "                    [--superuser NAME] [--max-startup N]\n"
+        "                    [--startup-timeout-ms MS] "
+        "[--message-timeout-ms MS]\n"
+        "                    [--sort-max-bytes N] [--router-id N]\n"
+        "                    [--admin-addr host:port]\n"
+        "--join asks the first node that answers for the cluster map "
+        "(nodes, shards,\nsettings); --config reads a cluster "
+        "file. --router-id (1..4294967295, default\nrandom) names the "
+        "router's record in the meta group; a restart with the same\n"
+        "id takes a new incarnation. --admin-addr serves /health, /ready and "
+        "/metrics\nover HTTP (default: the file's router.admin, else "
+        "none).\n");
 }
 
 static void
@@ -189,6 +202,7 @@ run_connection(void *p)
 {
     struct conn_arg a = *(struct conn_arg *)p;
 
+    router_metrics_connection(&router, 1);
     /* Parsing and planning recurse: an overflow here is logged too. */
     tl_crash_thread_init();
     if (a.reject) {
@@ -199,6 +213,7 @@ run_connection(void *p)
         session_run_started(&router, &((struct conn_arg *)p)->be);
         free(p);
     }
+    router_metrics_connection(&router, -1);
     atomic_fetch_sub(a.reject ? &n_rejecting : &n_threads, 1);
     return NULL;
 }
@@ -349,6 +364,60 @@ join_cluster(const char *join, Talus__Response **map)
     return 0;
 }
 
+static bool
+ready_cb(void *data, char *reason, size_t len)
+{
+    return router_ready(data, reason, len);
+}
+
+/* Until the router is ready (router_ready()), once a second: load the
+ * catalog and learn the shards' leaders from the registry, so that /ready
+ * turns true without waiting for a client's first statement. Then the
+ * thread ends; traffic keeps both fresh. */
+static void *
+warm_up(void *arg)
+{
+    struct router *r = arg;
+    char reason[128];
+
+    while (!router_ready(r, reason, sizeof reason)) {
+        if (!catalog_loaded(r->catalog))
+            catalog_refresh(r->catalog, 0, NULL);
+        router_learn_nodes(r, 1000);
+        sleep(1);
+    }
+    tl_info(MOD, "event=admin_ready");
+    return NULL;
+}
+
+/* Serve the admin HTTP plane on @addr and warm up in the background. 0,
+ * or -1 (logged). */
+static int
+start_admin(const char *addr)
+{
+    char errbuf[256];
+    pthread_attr_t attr;
+    pthread_t t;
+    sigset_t block, old;
+
+    if (tl_admin_start(addr, metrics, ready_cb, &router, &admin, errbuf,
+                       sizeof errbuf) != 0) {
+        tl_error(MOD, "event=admin_failed addr=%s error=\"%s\"", addr, errbuf);
+        return -1;
+    }
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    if (pthread_create(&t, &attr, warm_up, &router) != 0)
+        tl_warn(MOD, "event=thread_create_failed what=warm_up");
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -365,6 +434,7 @@ main(int argc, char **argv)
         {"message-timeout-ms", required_argument, NULL, 'M'},
         {"sort-max-bytes", required_argument, NULL, 'B'},
         {"router-id", required_argument, NULL, 'I'},
+        {"admin-addr", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -372,6 +442,7 @@ main(int argc, char **argv)
     const char *join = NULL;
     Talus__Response *map = NULL;
     const char *listen_addr = NULL;
+    const char *admin_addr = NULL;
     long max_connections = 1000;
     long reserved = 3, max_startup = DEFAULT_MAX_STARTUP;
     long startup_timeout_ms = ROUTER_STARTUP_TIMEOUT_MS;
@@ -388,7 +459,7 @@ main(int argc, char **argv)
     /* First, before any thread starts: a crash must leave a line in the
      * log (common/crash.h). */
     tl_crash_install("talus-router");
-    while ((opt = getopt_long(argc, argv, "c:j:l:L:m:R:U:S:T:M:B:I:h", opts,
+    while ((opt = getopt_long(argc, argv, "c:j:l:L:m:R:U:S:T:M:B:I:A:h", opts,
                               NULL)) != -1) {
         char *end;
         int level;
@@ -472,6 +543,14 @@ main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'A':
+            if (strlen(optarg) >= TL_ADDR_MAX) {
+                fprintf(stderr, "talus-router: bad --admin-addr '%s'\n",
+                        optarg);
+                return 2;
+            }
+            admin_addr = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -542,6 +621,14 @@ main(int argc, char **argv)
         router_seed_leaders(&router, map->cluster_map);
         talus__response__free_unpacked(map, NULL);
     }
+    tl_metrics_create(&metrics);
+    router_metrics_create(&router, metrics);
+    if (admin_addr == NULL && cfg.router_admin[0] != '\0')
+        admin_addr = cfg.router_admin;
+    if (admin_addr != NULL && start_admin(admin_addr) != 0) {
+        router_close(&router);
+        return 1;
+    }
     if (open_listener(cfg.router_listen, &lfd, shown, sizeof(shown)) != 0) {
         router_close(&router);
         return 1;
@@ -571,6 +658,8 @@ main(int argc, char **argv)
     /* The record goes first: the lease thread is the router's own. */
     incarnation_stop(router.incarnation);
     router.incarnation = NULL;
+    tl_admin_stop(admin);
+    admin = NULL;
     /* Sessions may still be running on the router: exit without tearing
      * it down under them. */
     exit(sig != 0 ? 0 : 1);

@@ -3,7 +3,8 @@
 #  - only node/store/ includes RocksDB's header (the include directory of
 #    <rocksdb/c.h> is a system one, so a library's link list cannot hide it);
 #  - the node's layers include only the layers below them (store <- exec;
-#    store <- replica <- meta <- rpc), and node/exec/ never raft or libuv
+#    store <- replica <- meta <- rpc; store <- replica <- admin, beside
+#    rpc), and node/exec/ never raft or libuv
 #    (node/CMakeLists.txt links them so; this says it again for headers
 #    that a wider link list would let through);
 #  - a node layer's header is included by its folder-qualified path
@@ -21,8 +22,9 @@ if [ -n "$bad" ]; then
     rc=1
 fi
 # layer: the node layers it must not include
-for rule in "store:exec|replica|meta|rpc" "exec:replica|meta|rpc" \
-            "replica:exec|meta|rpc" "meta:exec|rpc" "rpc:"; do
+for rule in "store:exec|replica|meta|rpc|admin" "exec:replica|meta|rpc|admin" \
+            "replica:exec|meta|rpc|admin" "meta:exec|rpc|admin" "rpc:admin" \
+            "admin:exec|meta|rpc"; do
     layer=${rule%%:*}
     banned=${rule#*:}
     [ -n "$banned" ] || continue

@@ -1,4 +1,7 @@
-/* test_ports.h — listening ports for servers started by tests. */
+/* test_ports.h — listening ports for servers started by tests: every
+ * listener of a test cluster (RPC, Raft, the router, the admin HTTP
+ * planes of th_options.admin), a reference PostgreSQL and the Prometheus
+ * of test_admin_prometheus take theirs from free_port(). */
 #ifndef TALUS_TEST_PORTS_H
 #define TALUS_TEST_PORTS_H
 

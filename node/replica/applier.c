@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "common/admin/metrics.h"
 #include "crash.h"
 #include "log.h"
 #include "tl_error.h"
@@ -82,6 +83,8 @@ apply_one(struct node_fsm *f, const struct fsm_queued *q,
     double t0 = tl_clock_now_s(), ms;
     int rv = fsm_apply_entry(f, q->index, q->data, q->len, res);
     ms = (tl_clock_now_s() - t0) * 1000.0;
+    if (f->apply_seconds != NULL)
+        tl_metrics_observe(f->apply_seconds, ms / 1000.0);
     if (ms >= SLOW_APPLY_MS)
         tl_info("applier",
                 "event=slow_apply shard=%u index=%llu bytes=%zu ms=%.0f",

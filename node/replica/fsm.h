@@ -74,6 +74,8 @@ struct applier_waiter;
 struct fsm_queued;
 struct fsm_done_slot;
 
+struct tl_metric_series; /* common/admin/metrics.h */
+
 struct node_fsm {
     struct raft_fsm raft_fsm; /* handed to raft_init(); data == this */
     struct store *st;         /* borrowed */
@@ -81,6 +83,10 @@ struct node_fsm {
     uint32_t shard;
     struct raft *raft;        /* borrowed; set before raft_start() */
     _Atomic uint64_t applied; /* last applied index, as stored */
+    /* Histogram of the time an entry's apply takes (common/admin), or
+     * NULL: set on the loop after fsm_init(), before raft starts, and
+     * read by the applier thread after (the applier's queue orders it). */
+    struct tl_metric_series *apply_seconds;
     /* The last index whose batch changed the shard's rows (at most
      * `applied`; at start, and after a restore, `applied` itself). Read
      * and written by whoever applies (the applier, or the loop while the

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "common/admin/metrics.h"
 #include "common/base/sqlstate.h"
 #include "log.h"
 
@@ -411,8 +412,12 @@ replica_propose_buf(struct replica *sh, struct raft_buffer buf,
     p->request_id = request_id;
     if (request_id != 0)
         replica_task_inflight_add(rs, p);
+    atomic_fetch_add(&sh->n_proposals, 1);
+    double t0 = tl_clock_now_s();
     rv = replica_task_submit_wait(rs, p, write_wait_ms(rs, answer_by_ms));
     rv = write_outcome(sh, p, rv, res, err);
+    if (sh->propose_seconds != NULL)
+        tl_metrics_observe(sh->propose_seconds, tl_clock_now_s() - t0);
     replica_task_unref(p);
     return rv;
 }
@@ -553,6 +558,8 @@ replica_poll_leaders(uv_timer_t *t)
                     (unsigned long long)sh->raft.current_term);
         if (lead && !atomic_load(&sh->is_leader))
             sh->lead_index = raft_last_index(&sh->raft);
+        if (id != 0 && id != atomic_load(&sh->leader_id))
+            atomic_fetch_add(&sh->n_leader_changes, 1);
         atomic_store(&sh->leader_id, id);
         atomic_store(&sh->is_leader, lead);
         n_leading += lead;
@@ -645,6 +652,12 @@ replica_start(struct replica *sh)
         return rv;
     }
     sh->fsm_inited = true;
+    if (rs->apply_seconds != NULL) {
+        char label[16];
+        const char *v[] = {label};
+        replica_shard_label(sh->shard, label, sizeof label);
+        sh->fsm.apply_seconds = tl_metrics_series(rs->apply_seconds, v);
+    }
     applier_attach(sh->shard == TL_META_GROUP ? &rs->meta_applier
                                               : &rs->applier,
                    &sh->fsm);

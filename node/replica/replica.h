@@ -45,6 +45,8 @@
 
 struct proposal;
 struct replica_set;
+struct tl_metric_family; /* common/admin/metrics.h */
+struct tl_metric_series;
 
 /* What this node knows of a shard's raft group, published by the loop
  * (leader poll) for workers under info_mu. */
@@ -80,6 +82,14 @@ struct replica {
     _Atomic uint64_t leader_id;
     _Atomic uint64_t n_scans, n_writes;
     _Atomic uint64_t n_expired; /* requests given up past their timeout */
+    /* (atomic) For /metrics (node/admin): rows scans returned, writes
+     * proposed by workers, leaders seen by the poll (a leader id other
+     * than the last one known). */
+    _Atomic uint64_t n_rows_read, n_proposals, n_leader_changes;
+    /* Histogram (common/admin/metrics.h) of a proposal's time from
+     * submission to its outcome, or NULL; set by replica_alloc() before
+     * the replica is published, read-only after. */
+    struct tl_metric_series *propose_seconds;
     pthread_mutex_t info_mu;
     struct shard_info info; /* under info_mu */
     /* (loop) Read confirmation (reads.h): one barrier in flight. */
@@ -199,6 +209,10 @@ struct replica_set {
     bool listener_inited;
     bool serving;           /* the wiring's RPC server runs (ready log) */
     struct applier applier; /* applies committed entries off the loop */
+    /* Families (common/admin/metrics.h) each replica's histograms are
+     * made in, labelled by shard; set by the wiring before
+     * replica_set_start() (NULL: none, as in tests), read-only after. */
+    struct tl_metric_family *apply_seconds, *propose_seconds;
     /* The meta group's own applier: its entries (timestamps, leases, the
      * catalog) never queue behind a data shard's large batch. */
     struct applier meta_applier;
@@ -285,6 +299,10 @@ void replica_set_close(struct replica_set *rs);
 /** Whether the caller runs on the loop thread (true before the loop
  * runs: start-up and tests). For asserts. */
 bool replica_set_on_loop(struct replica_set *rs);
+
+/** The shard label of group @shard in /metrics: its number, or "meta"
+ * for the meta group. Cannot fail. */
+void replica_shard_label(uint32_t shard, char *out, size_t len);
 
 /** The replica of @shard if it exists and is active, else NULL. Any
  * thread. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "common/admin/metrics.h"
 #include "log.h"
 
 #define LEADER_POLL_MS 50
@@ -42,6 +43,15 @@ async_cb(uv_async_t *h)
         replica_set_shutdown(rs);
 }
 
+void
+replica_shard_label(uint32_t shard, char *out, size_t len)
+{
+    if (shard == TL_META_GROUP)
+        snprintf(out, len, "meta");
+    else
+        snprintf(out, len, "%u", shard);
+}
+
 struct replica *
 replica_alloc(struct replica_set *rs, uint32_t shard)
 {
@@ -55,6 +65,12 @@ replica_alloc(struct replica_set *rs, uint32_t shard)
     sh->rs = rs;
     sh->shard = shard;
     pthread_mutex_init(&sh->info_mu, NULL);
+    if (rs->propose_seconds != NULL) {
+        char label[16];
+        const char *v[] = {label};
+        replica_shard_label(shard, label, sizeof label);
+        sh->propose_seconds = tl_metrics_series(rs->propose_seconds, v);
+    }
     atomic_store(&rs->by_shard[shard], sh);
     return sh;
 }

@@ -372,6 +372,7 @@ handle_scan(struct node *n, const Talus__Request *req, struct tl_arena *a,
         set_error(a, resp, &err, -1);
         return;
     }
+    atomic_fetch_add(&sh->n_rows_read, r.n_rows);
     resp->rows = r.rows;
     resp->n_rows = r.n_rows;
     resp->has_count = r.has_count;

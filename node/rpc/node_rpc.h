@@ -22,6 +22,8 @@
 #include "node/rpc/txn_waits.h"
 #include "node/store/store.h"
 
+struct node_admin; /* node/admin/node_admin.h */
+
 /* What the handlers read of the node's options (node/node.h). */
 struct node_rpc_options {
     uint32_t id;
@@ -55,6 +57,11 @@ struct node {
     /* Transactions waiting for row locks of the shards this node leads,
      * in arrival order (lock_queue.h, lock_gate.h; its own mutex). */
     struct lock_queue locks;
+    /* The admin plane (node/admin/node_admin.h): created by
+     * node_create(), served from node_start() when the node has an admin
+     * address, stopped first and freed last by node_destroy(). Only
+     * node.c touches it. */
+    struct node_admin *admin;
 };
 
 /** The node whose replica set holds @sh (the set is embedded in struct

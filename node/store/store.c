@@ -900,6 +900,15 @@ exact_max(void)
 }
 
 int
+store_property_int(struct store *st, struct store_cf *cf, const char *name,
+                   uint64_t *out)
+{
+    int rv = cf != NULL ? rocksdb_property_int_cf(st->db, cf->h, name, out)
+                        : rocksdb_property_int(st->db, name, out);
+    return rv == 0 ? 0 : TL_ENOTFOUND;
+}
+
+int
 store_estimate_keys(struct store *st, struct store_cf *cf, uint64_t deadline_ns,
                     store_count_fn count, uint64_t *out, bool *estimated)
 {

@@ -106,6 +106,13 @@ int store_ensure_shard_cf(struct store *st, uint32_t shard,
 /** The node metadata column family ("default"), borrowed. Cannot fail. */
 struct store_cf *store_meta_cf(struct store *st);
 
+/** RocksDB's integer property @name (e.g. "rocksdb.total-sst-files-size")
+ * of @cf, or of the whole database when @cf is NULL, in *@out.
+ * TL_ENOTFOUND when RocksDB has no such integer property. Thread-safe; it
+ * reads in-memory figures only (for /metrics). */
+int store_property_int(struct store *st, struct store_cf *cf, const char *name,
+                       uint64_t *out);
+
 /** Delete every key of @cf (data, applied index, dedupe table) in one
  * write. TL_EIO (logged). */
 int store_clear_cf(struct store *st, struct store_cf *cf);

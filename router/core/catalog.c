@@ -13,6 +13,7 @@
 #include "keycodec.h"
 #include "log.h"
 #include "router/core/router_int.h"
+#include "router/core/router_metrics.h"
 #include "vindex.h"
 
 #define MOD "catalog"
@@ -296,8 +297,10 @@ refresh(struct catalog *c, struct tl_error *err)
     }
     /* Nodes join and leave with no catalog change: look at the registry
      * too when the catalog reloads (at most every few seconds). */
-    if (rv == 0)
+    if (rv == 0) {
+        router_metrics_catalog_reload(c->r);
         router_learn_nodes(c->r, CATALOG_MAP_MIN_MS);
+    }
     return rv;
 }
 
@@ -462,6 +465,17 @@ catalog_version(struct catalog *c)
     uint64_t v = c->version;
     pthread_mutex_unlock(&c->lock);
     return v;
+}
+
+bool
+catalog_loaded(struct catalog *c)
+{
+    if (c == NULL)
+        return false;
+    pthread_mutex_lock(&c->lock);
+    bool loaded = c->loaded;
+    pthread_mutex_unlock(&c->lock);
+    return loaded;
 }
 
 bool

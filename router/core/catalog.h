@@ -120,9 +120,19 @@ int catalog_refresh(struct catalog *c, uint64_t min_version,
  * for a NULL @c: a router without a catalog, in tests). Cannot fail. */
 uint64_t catalog_version(struct catalog *c);
 
+/** Whether the cache has been loaded from the meta group (and not
+ * dropped since after a failed catch-up); false for a NULL @c. Cannot
+ * fail. */
+bool catalog_loaded(struct catalog *c);
+
 /** Whether the cache holds a table with id @id; its name is copied to
  * @name (size @len, may be NULL). Cannot fail. */
 bool catalog_has_id(struct catalog *c, uint32_t id, char *name, size_t len);
+
+/** Whether the cache has been loaded from the meta group (and not
+ * dropped since after a failed catch-up); false for a NULL @c. Cannot
+ * fail. */
+bool catalog_loaded(struct catalog *c);
 
 /** Whether the cache holds a table with id @id; its schema version to
  * *@schema. Cannot fail. */

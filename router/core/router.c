@@ -18,6 +18,7 @@
 #include "router/core/catalog.h"
 #include "router/core/incarnation.h"
 #include "router/core/router_int.h"
+#include "router/core/router_metrics.h"
 #include "router/core/sequences.h"
 #include "router/core/tso_client.h"
 
@@ -280,6 +281,7 @@ router_call(struct router *r, uint32_t shard, const Talus__Request *req,
     /* A request with its own version (a DROP's range delete) is not
      * checked against the catalog: its table is gone by design. */
     tl_client_retry_init(&r->client, &t, shard, op, router_default_deadline(r));
+    router_metrics_shard_call(r);
     t.table_id = req->has_map_version ? 0 : router_request_table(req);
     return tl_client_call(&r->client, &t, req, resp);
 }

@@ -14,11 +14,12 @@
 #include "common/client/client.h"
 #include "rpc.h"
 
-struct catalog;     /* router/core/catalog.h */
-struct sequences;   /* router/core/sequences.h */
-struct tso_client;  /* router/core/tso_client.h */
-struct incarnation; /* router/core/incarnation.h */
-struct backends;    /* router/session/backends.h */
+struct catalog;        /* router/core/catalog.h */
+struct sequences;      /* router/core/sequences.h */
+struct tso_client;     /* router/core/tso_client.h */
+struct incarnation;    /* router/core/incarnation.h */
+struct backends;       /* router/session/backends.h */
+struct router_metrics; /* router/core/router_metrics.h */
 
 /* Defaults of struct router_limits (router_init()). The startup timeout
  * is PostgreSQL's authentication_timeout idea, shorter: a client that
@@ -65,6 +66,9 @@ struct router {
      * connection, read-only afterwards. */
     uint32_t router_id;
     atomic_uint_fast64_t n_queries;
+    /* The series of /metrics (router_metrics_create() from main() before
+     * the first connection; NULL in unit tests: nothing is counted). */
+    struct router_metrics *metrics;
 };
 
 /** Connect the cluster client to every node of @cfg (copied) and create

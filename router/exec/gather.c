@@ -11,6 +11,7 @@
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
+#include "router/core/router_metrics.h"
 #include "router/core/tso_client.h"
 #include "router/exec/gather.h"
 #include "router/plan/plan.h"
@@ -294,6 +295,7 @@ gather_run(struct sql_stmt *st, struct gather_call *calls, size_t n)
         }
         tl_client_retry_init(&st->r->client, &c->retry, c->shard,
                              tl_client_op_of(&c->req), deadline);
+        router_metrics_shard_call(st->r);
         c->retry.table_id = router_request_table(&c->req);
         c->retry.table_schema = c->schema_version != 0
                                     ? c->schema_version

@@ -24,6 +24,7 @@
 #include "common/base/sqlstate.h"
 #include "log.h"
 #include "router/core/router.h"
+#include "router/core/router_metrics.h"
 #include "router/session/backends.h"
 #include "router/session/tcop.h"
 #include "router/wire/pgwire.h"
@@ -160,11 +161,14 @@ send_welcome(struct pgw_conn *c, const struct pgw_startup *st)
     pgw_send_ready(c, 'I');
 }
 
+/* Send FATAL @sqlstate @msg on @c (counted in @r's metrics) and flush. */
 static void
-send_fatal(struct pgw_conn *c, int rv, const char *sqlstate, const char *msg)
+send_fatal(struct router *r, struct pgw_conn *c, int rv, const char *sqlstate,
+           const char *msg)
 {
     struct tl_error err;
 
+    router_metrics_error(r, sqlstate);
     tl_error_set(&err, rv, sqlstate, "%s", msg);
     pgw_send_fatal(c, &err);
     pgw_flush(c);
@@ -218,7 +222,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
          * an open block to the next message, as in PostgreSQL. */
         int64_t idle_ms = ready && status != 'I' ? tcop_idle_timeout_ms(tc) : 0;
         if (idle_ms > 0 && wait_for_message(c, idle_ms) == TL_ETIMEOUT) {
-            send_fatal(c, TL_ETIMEOUT,
+            send_fatal(r, c, TL_ETIMEOUT,
                        TL_SQLSTATE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
                        "terminating connection due to idle-in-transaction "
                        "timeout");
@@ -233,7 +237,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
         ready = false;
 
         if (rv == TL_EPROTO) {
-            send_fatal(c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+            send_fatal(r, c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                        "invalid message length");
             why = "bad_length";
             goto out;
@@ -247,7 +251,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
             if (skipping)
                 continue;
             if (!is_cstring(&payload)) {
-                send_fatal(c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
+                send_fatal(r, c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION,
                            "invalid message format");
                 why = "bad_query_message";
                 goto out;
@@ -294,6 +298,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
                          TL_SQLSTATE_FEATURE_NOT_SUPPORTED,
                          "function call protocol is not supported");
             tl_error_hint(&err, "use the simple query protocol");
+            router_metrics_error(r, err.sqlstate);
             pgw_send_error(c, &err);
             status = tcop_fail(tc);
             pgw_send_ready(c, status);
@@ -310,7 +315,7 @@ serve(struct router *r, struct pgw_conn *c, atomic_bool *cancel)
 
             snprintf(msg, sizeof(msg), "invalid frontend message type %d",
                      (int)(unsigned char)type);
-            send_fatal(c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION, msg);
+            send_fatal(r, c, TL_EPROTO, TL_SQLSTATE_PROTOCOL_VIOLATION, msg);
             why = "bad_message_type";
             goto out;
         }
@@ -386,6 +391,7 @@ run(struct router *r, struct backend *be, bool reject)
     tl_buf_close(&pkt);
     if (rv != 0) {
         if (tl_error_is_set(&err)) {
+            router_metrics_error(r, err.sqlstate);
             pgw_send_fatal(&c, &err);
             pgw_flush(&c);
             why = "bad_startup";
@@ -408,7 +414,7 @@ run(struct router *r, struct backend *be, bool reject)
         goto done;
     }
     if (reject) {
-        send_fatal(&c, TL_EUNAVAILABLE, TL_SQLSTATE_TOO_MANY_CONNECTIONS,
+        send_fatal(r, &c, TL_EUNAVAILABLE, TL_SQLSTATE_TOO_MANY_CONNECTIONS,
                    "sorry, too many clients already");
         why = "too_many_clients";
         goto done;
@@ -424,6 +430,7 @@ run(struct router *r, struct backend *be, bool reject)
     be->secret = c.backend_secret;
     if (r->backends != NULL &&
         backends_admit(r->backends, be, c.user, &err) != 0) {
+        router_metrics_error(r, err.sqlstate);
         pgw_send_fatal(&c, &err);
         pgw_flush(&c);
         why = "too_many_clients";

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/router_int.h"
+#include "router/core/router_metrics.h"
 #include "router/exec/alter.h"
 #include "router/exec/dml.h"
 #include "router/exec/explain.h"
@@ -346,6 +347,44 @@ is_read(const PgQuery__RawStmt *raw)
     return n->node_case == PG_QUERY__NODE__NODE_EXPLAIN_STMT;
 }
 
+/* The kind @raw is counted under in talus_router_statements_total. */
+static enum router_stmt_kind
+stmt_kind(const PgQuery__RawStmt *raw)
+{
+    if (raw == NULL || raw->stmt == NULL)
+        return ROUTER_STMT_OTHER;
+    switch (raw->stmt->node_case) {
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+        return ROUTER_STMT_SELECT;
+    case PG_QUERY__NODE__NODE_INSERT_STMT:
+        return ROUTER_STMT_INSERT;
+    case PG_QUERY__NODE__NODE_UPDATE_STMT:
+        return ROUTER_STMT_UPDATE;
+    case PG_QUERY__NODE__NODE_DELETE_STMT:
+        return ROUTER_STMT_DELETE;
+    case PG_QUERY__NODE__NODE_CREATE_STMT:
+    case PG_QUERY__NODE__NODE_DROP_STMT:
+    case PG_QUERY__NODE__NODE_INDEX_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+    case PG_QUERY__NODE__NODE_RENAME_STMT:
+    case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
+        return ROUTER_STMT_DDL;
+    default:
+        return ROUTER_STMT_OTHER;
+    }
+}
+
+/* Count statement @raw of session @t, begun at @start_ms
+ * (router_now_ms()), as ended now. */
+static void
+count_stmt(struct tcop *t, const PgQuery__RawStmt *raw, int64_t start_ms)
+{
+    router_metrics_statement(t->r, stmt_kind(raw),
+                             (double)(router_now_ms() - start_ms) / 1000.0);
+}
+
 /* Whether describing @raw binds it: the statements that may return rows
  * or take $n. EXPLAIN is described as its one text column; others as
  * returning no rows. */
@@ -547,6 +586,7 @@ static int
 send_stmt_error(struct tcop *t, struct sql_stmt *st, int rv)
 {
     stmt_report(st, rv);
+    router_metrics_error(t->r, st->err.sqlstate);
     pgw_send_error(t->c, &st->err);
     return rv;
 }
@@ -555,6 +595,7 @@ send_stmt_error(struct tcop *t, struct sql_stmt *st, int rv)
 static int
 send_error(struct tcop *t, struct tl_error *e)
 {
+    router_metrics_error(t->r, e->sqlstate);
     pgw_send_error(t->c, e);
     return TL_EINVAL;
 }
@@ -711,6 +752,7 @@ tcop_simple_query(struct tcop *t, const char *query)
     struct txn_state *x = t->sql->txn;
     if (parse_query(query, &pr, &tree, &e) != 0) {
         /* As any error, a syntax error fails an open block. */
+        router_metrics_error(t->r, e.sqlstate);
         pgw_send_error(t->c, &e);
         txn_mark_failed(x);
         return txn_status_char(x);
@@ -733,6 +775,7 @@ tcop_simple_query(struct tcop *t, const char *query)
          * completed. */
         bool last = i + 1 == tree->n_stmts;
         cd.hold_complete = last && x->block == TXN_IMPLICIT;
+        int64_t began_ms = router_now_ms();
         int rv = sql_xact_check_stmt(&st, raw);
         if (rv == 0 && sql_xact_takes_snapshot(raw)) {
             txn_snapshot(x);
@@ -745,6 +788,7 @@ tcop_simple_query(struct tcop *t, const char *query)
             if (rv == 0 && cd.tag[0] != '\0')
                 pgw_send_command_complete(t->c, cd.tag);
         }
+        count_stmt(t, raw, began_ms);
         tl_arena_reset(&t->sql->arena);
         client_dest_close(&cd);
         if (rv != 0 && !gone)
@@ -1586,6 +1630,7 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
         .n = p->n_params, .types = types, .values = po->values};
     stmt_init(t, &st, &cd.base, p->query, func_now_us());
     bool gone;
+    int64_t began_ms = router_now_ms();
     rv = sql_xact_check_stmt(&st, p->raw);
     if (rv == 0 && sql_xact_takes_snapshot(p->raw)) {
         txn_snapshot(x);
@@ -1593,6 +1638,7 @@ handle_execute(struct tcop *t, struct pgw_reader *m)
     }
     if (rv == 0)
         rv = run_prepared(t, p, &st, &params, false, &gone);
+    count_stmt(t, p->raw, began_ms);
     free(types);
     tl_arena_reset(&t->sql->arena);
     po->started = true;

@@ -231,6 +231,10 @@ th_router_start(struct th_cluster *c)
                       NULL};
     char extra[sizeof c->router_args];
     int argc = 5;
+    if (c->router_admin[0] != '\0') {
+        argv[argc++] = "--admin-addr";
+        argv[argc++] = c->router_admin;
+    }
     snprintf(extra, sizeof extra, "%s", c->router_args);
     for (char *save = NULL, *tok = strtok_r(extra, " ", &save);
          tok != NULL && argc < 63; tok = strtok_r(NULL, " ", &save))
@@ -255,7 +259,12 @@ th_router2_start(struct th_cluster *c)
     char *join = router_source(c, buf, sizeof buf);
     char *argv[] = {bin,    c->router_config ? "--config" : "--join",
                     join,   "--listen",
-                    listen, NULL};
+                    listen, NULL,
+                    NULL,   NULL};
+    if (c->router2_admin[0] != '\0') {
+        argv[5] = "--admin-addr";
+        argv[6] = c->router2_admin;
+    }
     c->router2 = spawn(log, argv);
     if (c->router2 <= 0)
         return -1;
@@ -375,8 +384,8 @@ th_wait_ready(struct th_cluster *c, double timeout_s)
 int
 th_cluster_start(struct th_cluster *c, const struct th_options *opt)
 {
-    struct th_options o = {3,    6,     5000,  1,     0,   NULL,
-                           NULL, false, false, false, NULL};
+    struct th_options o = {3,    6,     5000,  1,     0,    NULL,
+                           NULL, false, false, false, NULL, false};
     char err[256];
     FILE *f;
 
@@ -396,6 +405,7 @@ th_cluster_start(struct th_cluster *c, const struct th_options *opt)
         o.no_router = opt->no_router;
         o.router_config = opt->router_config;
         o.router_join_one = opt->router_join_one;
+        o.admin = opt->admin;
     }
     memset(c, 0, sizeof(*c));
     if (o.node_args != NULL)
@@ -425,8 +435,16 @@ th_cluster_start(struct th_cluster *c, const struct th_options *opt)
         fprintf(f, "node.%u.rpc = 127.0.0.1:%u\n", i, free_port());
         fprintf(f, "node.%u.raft = 127.0.0.1:%u\n", i, free_port());
         fprintf(f, "node.%u.dir = %s/node%u\n", i, c->dir, i);
+        if (o.admin)
+            fprintf(f, "node.%u.admin = 127.0.0.1:%u\n", i, free_port());
     }
     fclose(f);
+    if (o.admin) {
+        snprintf(c->router_admin, sizeof c->router_admin, "127.0.0.1:%u",
+                 free_port());
+        snprintf(c->router2_admin, sizeof c->router2_admin, "127.0.0.1:%u",
+                 free_port());
+    }
     tl_cluster_config_defaults(&c->cfg);
     if (tl_cluster_config_load(c->conf, &c->cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "harness: %s\n", err);
@@ -490,6 +508,16 @@ th_dump_logs(struct th_cluster *c)
         char *argv[] = {"tail", "-n", "40", path, NULL};
         th_run(argv, NULL);
     }
+}
+
+const char *
+th_admin_addr(const struct th_cluster *c, int id)
+{
+    if (id == 0)
+        return c->router_admin;
+    if (id < 0)
+        return c->router2_admin;
+    return c->cfg.nodes[id - 1].admin_addr;
 }
 
 uint16_t

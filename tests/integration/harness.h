@@ -41,6 +41,10 @@ struct th_options {
     const char *router_args;     /* extra talus-router arguments of the
                                     first router, space separated (e.g.
                                     "--max-connections 5"), or NULL */
+    bool admin;                  /* every node and router serves its admin
+                                    HTTP plane on a free port (node.N.admin
+                                    in the file, --admin-addr for routers;
+                                    th_admin_addr()) */
 };
 
 struct th_cluster {
@@ -60,6 +64,11 @@ struct th_cluster {
     uint16_t router2_port; /* chosen at its first start, kept for restarts */
     int n_bad_exits;       /* processes that exited non-zero or by a signal
                               other than the one we sent */
+    /* With th_options.admin: the routers' admin addresses (host:port),
+     * chosen at start and kept for restarts; "" without. The nodes' are
+     * cfg.nodes[i].admin_addr. */
+    char router_admin[64];
+    char router2_admin[64];
 };
 
 /** Start a cluster with @opt (NULL for defaults). 0 on success; on failure
@@ -97,6 +106,11 @@ PGconn *th_connect2(struct th_cluster *c);
 /** Wait until every shard has a leader and the router answers, at most
  * @timeout_s seconds. 0 or -1. */
 int th_wait_ready(struct th_cluster *c, double timeout_s);
+
+/** The admin HTTP address (host:port) of node @id (1-based), or of the
+ * first router (@id 0) or the second (@id -1); "" when the cluster was
+ * started without th_options.admin. Borrowed from @c. */
+const char *th_admin_addr(const struct th_cluster *c, int id);
 
 /** A new connection to the router (asserts success). */
 PGconn *th_connect(struct th_cluster *c);

@@ -1,5 +1,6 @@
 /* cluster_config and the meta group: a reserved group id that no shard
- * may take, placed on min(3, initial nodes) nodes starting at node 1. */
+ * may take, placed on min(3, initial nodes) nodes starting at node 1; and
+ * the admin addresses a file may give (node.N.admin, router.admin). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,12 +79,36 @@ test_meta_placement(void **state)
     assert_int_equal(ids[0], 1);
 }
 
+/* node.N.admin and router.admin are optional host:port settings: absent,
+ * they stay empty; present, they are kept; malformed, the file is
+ * refused. */
+static void
+test_admin_addresses(void **state)
+{
+    struct tl_cluster_config c;
+    (void)state;
+    assert_int_equal(load(NODES, &c), 0);
+    assert_string_equal(c.nodes[0].admin_addr, "");
+    assert_string_equal(c.router_admin, "");
+    assert_int_equal(load(NODES "node.2.admin = 127.0.0.1:9102\n"
+                                "router.admin = 0.0.0.0:9201\n",
+                          &c),
+                     0);
+    assert_string_equal(c.nodes[0].admin_addr, "");
+    assert_string_equal(c.nodes[1].admin_addr, "127.0.0.1:9102");
+    assert_string_equal(c.router_admin, "0.0.0.0:9201");
+    assert_int_equal(load(NODES "node.1.admin = nowhere\n", &c), TL_EINVAL);
+    assert_int_equal(load(NODES "router.admin = 127.0.0.1:99999\n", &c),
+                     TL_EINVAL);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_meta_group_id_is_reserved),
         cmocka_unit_test(test_meta_placement),
+        cmocka_unit_test(test_admin_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
