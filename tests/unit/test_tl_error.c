@@ -23,6 +23,7 @@ test_codes_keep_their_numbers(void **state)
     assert_int_equal(TL_ETOOBIG, -17);
     assert_int_equal(TL_EPROTO, -18);
     assert_int_equal(TL_ESHUTDOWN, -21);
+    assert_int_equal(TL_EAUTH, -25);
     assert_int_equal(TL_ESTALE, -22);
     assert_int_equal(TL_ESQL, -23);
     assert_int_equal(TL_ELOCKED, -24);
