@@ -117,6 +117,7 @@
 /* Class 55 - Object Not In Prerequisite State */
 #define TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM "55P02"
 #define TL_SQLSTATE_OBJECT_NOT_IN_PREREQUISITE_STATE "55000"
+#define TL_SQLSTATE_OBJECT_IN_USE "55006"
 #define TL_SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
 /* Class 57 - Operator Intervention */
 #define TL_SQLSTATE_QUERY_CANCELED "57014"
@@ -215,6 +216,7 @@
     X(TOO_MANY_COLUMNS, "too_many_columns")                                    \
     X(CANT_CHANGE_RUNTIME_PARAM, "cant_change_runtime_param")                  \
     X(OBJECT_NOT_IN_PREREQUISITE_STATE, "object_not_in_prerequisite_state")    \
+    X(OBJECT_IN_USE, "object_in_use")                                          \
     X(LOCK_NOT_AVAILABLE, "lock_not_available")                                \
     X(QUERY_CANCELED, "query_canceled")                                        \
     X(ADMIN_SHUTDOWN, "admin_shutdown")                                        \

@@ -38,7 +38,8 @@ test_texts(void **state)
     assert_string_equal(tl_strerror(TL_ENOTLEADER), "not the leader");
     assert_string_equal(tl_strerror(TL_ESQL), "SQL error");
     assert_string_equal(tl_strerror(TL_ELOCKED), "locked by a transaction");
-    assert_string_equal(tl_strerror(-25), "unknown error");
+    assert_string_equal(tl_strerror(TL_EAUTH), "authentication failed");
+    assert_string_equal(tl_strerror(-26), "unknown error");
     assert_string_equal(tl_strerror(5), "unknown error");
     assert_string_equal(tl_errno_sqlstate(TL_ECONFLICT), "40001");
 }
