@@ -8,6 +8,7 @@ DATA      ?= data
 PORT      ?= 5433
 NODE_PORT ?= 7100
 REPLICAS  ?= 3
+SECURE    ?=
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
@@ -28,7 +29,7 @@ build-san: deps
 
 up: build
 	@BUILD=$(BUILD) DATA=$(DATA) PORT=$(PORT) NODE_PORT=$(NODE_PORT) \
-	  REPLICAS=$(REPLICAS) scripts/cluster up
+	  REPLICAS=$(REPLICAS) SECURE=$(SECURE) scripts/cluster up
 
 down:
 	@BUILD=$(BUILD) DATA=$(DATA) scripts/cluster down
