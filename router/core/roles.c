@@ -24,6 +24,10 @@ struct roles {
     size_t n;
     bool loaded;
     int64_t loaded_at_ms;
+    /* When the last reload failed (0: it did not): none is tried again
+     * for ROLES_MAX_AGE_MS, so while the meta group cannot be reached one
+     * connection a second waits for it, not every one. */
+    int64_t failed_at_ms;
 };
 
 int
@@ -94,12 +98,16 @@ find_locked(struct roles *s, const char *name, struct tl_role *out)
     return false;
 }
 
-/* Whether the cache is loaded and young enough. */
+/* Whether no reload is due: the cache is loaded and young enough, or a
+ * reload failed too recently to try another. */
 static bool
 fresh(struct roles *s)
 {
+    int64_t now = router_now_ms();
     pthread_mutex_lock(&s->lock);
-    bool ok = s->loaded && router_now_ms() - s->loaded_at_ms < ROLES_MAX_AGE_MS;
+    bool ok =
+        (s->loaded && now - s->loaded_at_ms < ROLES_MAX_AGE_MS) ||
+        (s->failed_at_ms != 0 && now - s->failed_at_ms < ROLES_MAX_AGE_MS);
     pthread_mutex_unlock(&s->lock);
     return ok;
 }
@@ -126,6 +134,7 @@ reload(struct roles *s, struct tl_error *err)
             s->n = n;
             s->loaded = true;
             s->loaded_at_ms = router_now_ms();
+            s->failed_at_ms = 0;
             pthread_mutex_unlock(&s->lock);
         }
     }
@@ -143,26 +152,25 @@ roles_get(struct router *r, const char *name, struct tl_role *out,
         if (!fresh(s)) {
             struct tl_error scratch;
             tl_error_clear(&scratch);
-            int rv = reload(s, &scratch);
-            if (rv != 0) {
+            if (reload(s, &scratch) != 0) {
                 pthread_mutex_lock(&s->lock);
+                s->failed_at_ms = router_now_ms();
                 bool have = s->v != NULL;
                 pthread_mutex_unlock(&s->lock);
                 tl_warn(MOD, "event=reload_failed using_old=%s error=\"%s\"",
                         have ? "true" : "false", scratch.message);
-                if (!have) {
-                    pthread_mutex_unlock(&s->reload);
-                    if (err != NULL)
-                        *err = scratch;
-                    return rv;
-                }
             }
         }
         pthread_mutex_unlock(&s->reload);
     }
     pthread_mutex_lock(&s->lock);
-    bool found = find_locked(s, name, out);
+    bool have = s->v != NULL;
+    bool found = have && find_locked(s, name, out);
     pthread_mutex_unlock(&s->lock);
+    if (!have)
+        return tl_error_set(err, TL_EUNAVAILABLE,
+                            TL_SQLSTATE_CONNECTION_FAILURE,
+                            "could not read the roles of the catalog");
     return found ? 0 : TL_ENOTFOUND;
 }
 

@@ -36,8 +36,9 @@ void roles_destroy(struct roles *s);
 
 /** Role @name from the cache (reloaded first when older than
  * ROLES_MAX_AGE_MS) into *@out. TL_ENOTFOUND (no report) when there is no
- * such role. When the reload fails, an older cache is used if there is
- * one (logged); else the error is reported in @err. */
+ * such role. When the reload fails (logged), an older cache is used if
+ * there is one, else TL_EUNAVAILABLE is reported in @err (08006); no
+ * other reload is tried for ROLES_MAX_AGE_MS after a failure. */
 int roles_get(struct router *r, const char *name, struct tl_role *out,
               struct tl_error *err);
 
