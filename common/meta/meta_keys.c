@@ -44,6 +44,12 @@ tl_meta_key_next_id(struct tl_buf *key)
 }
 
 void
+tl_meta_key_auth_secret(struct tl_buf *key)
+{
+    tl_meta_key_index(key, TL_META_INDEX_AUTH_SECRET);
+}
+
+void
 tl_meta_key_map_version(struct tl_buf *key)
 {
     tl_meta_key_index(key, TL_META_INDEX_MAP_VERSION);
@@ -275,6 +281,43 @@ tl_meta_role_decode(const uint8_t *p, size_t len, struct tl_role *r)
     r->superuser = v[3].u.b;
     r->login = v[4].u.b;
     r->conn_limit = (int32_t)v[5].u.i;
+    return 0;
+}
+
+void
+tl_meta_auth_secret_encode(struct tl_buf *row, const uint8_t secret[32])
+{
+    static const char hex[] = "0123456789abcdef";
+    char text[64];
+    for (int i = 0; i < 32; i++) {
+        text[2 * i] = hex[secret[i] >> 4];
+        text[2 * i + 1] = hex[secret[i] & 15];
+    }
+    encode_text_row(row, text, sizeof(text));
+}
+
+static int
+hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+int
+tl_meta_auth_secret_decode(const uint8_t *p, size_t len, uint8_t secret[32])
+{
+    struct tl_value v;
+    if (decode_text_col0(p, len, &v) != 0 || v.u.s.len != 64)
+        return TL_ECORRUPT;
+    for (int i = 0; i < 32; i++) {
+        int hi = hex_digit(v.u.s.p[2 * i]), lo = hex_digit(v.u.s.p[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return TL_ECORRUPT;
+        secret[i] = (uint8_t)(hi << 4 | lo);
+    }
     return 0;
 }
 

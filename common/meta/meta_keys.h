@@ -31,6 +31,9 @@
  *                                              superuser (bool), can login
  *                                              (bool), connection limit
  *                                              (int8, -1: none)
+ *   8  TL_META_INDEX_AUTH_SECRET -             1 column: the cluster's
+ *                                              mock authentication secret
+ *                                              (text, 64 hex digits)
  *   16 TL_META_INDEX_NODE     int8 node id     2 columns: packed
  *                                              talus.NodeRecord (text),
  *                                              index id 16 (int8)
@@ -110,6 +113,7 @@ enum tl_meta_index {
     TL_META_INDEX_SEQUENCE = 5,       /* sequences: descriptions */
     TL_META_INDEX_SEQ_VALUE = 6,      /* sequences: last_value, is_called */
     TL_META_INDEX_ROLE = 7,           /* roles: verifier and attributes */
+    TL_META_INDEX_AUTH_SECRET = 8,    /* roles: mock authentication secret */
     TL_META_INDEX_NODE = 16,          /* registry: node records */
     TL_META_INDEX_SHARD = 17,         /* registry: shard records */
     TL_META_INDEX_SETTINGS = 18,      /* registry: cluster settings */
@@ -163,6 +167,10 @@ void tl_meta_key_seq_value(struct tl_buf *key, uint32_t id);
 /** Append the key of role @name (borrowed, NUL-terminated):
  * prefix(0, 7) | text name. Cannot fail. */
 void tl_meta_key_role(struct tl_buf *key, const char *name);
+
+/** Append the key of the mock authentication secret: prefix(0, 8).
+ * Cannot fail. */
+void tl_meta_key_auth_secret(struct tl_buf *key);
 
 /** Append the key of registry record @id under @index: prefix(0, 16) |
  * int8 node id, prefix(0, 17) | int8 shard id, or prefix(0, 18) for the
@@ -232,6 +240,15 @@ void tl_meta_role_encode(struct tl_buf *row, const struct tl_role *r);
 /** Decode the role row at @p/@len into @r. TL_ECORRUPT unless it has the
  * six columns of index 7, of their types (the verifier may be NULL). */
 int tl_meta_role_decode(const uint8_t *p, size_t len, struct tl_role *r);
+
+/** Append the row of the mock authentication secret @secret (32 bytes):
+ * one text column of 64 lowercase hex digits. Cannot fail. */
+void tl_meta_auth_secret_encode(struct tl_buf *row, const uint8_t secret[32]);
+
+/** Decode the secret row at @p/@len into @secret. TL_ECORRUPT unless it is
+ * one text column of 64 hex digits. */
+int tl_meta_auth_secret_decode(const uint8_t *p, size_t len,
+                               uint8_t secret[32]);
 
 /** Append the row of a vschema entry: one text column holding @json
  * (@len bytes, copied). Cannot fail. */

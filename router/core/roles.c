@@ -1,6 +1,7 @@
 /* roles — roles in the meta group and the router's cache of them. */
 #include "router/core/roles.h"
 
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ struct roles {
      * for ROLES_MAX_AGE_MS, so while the meta group cannot be reached one
      * connection a second waits for it, not every one. */
     int64_t failed_at_ms;
+    bool have_secret; /* the mock secret below is the cluster's */
+    uint8_t secret[32];
 };
 
 int
@@ -172,6 +175,78 @@ roles_get(struct router *r, const char *name, struct tl_role *out,
                             TL_SQLSTATE_CONNECTION_FAILURE,
                             "could not read the roles of the catalog");
     return found ? 0 : TL_ENOTFOUND;
+}
+
+/* Read the secret row into @secret: 0, TL_ENOTFOUND (absent), or an
+ * error reported in @err. */
+static int
+read_secret(struct router *r, uint8_t secret[32], struct tl_error *err)
+{
+    struct tl_arena a;
+    struct tl_buf key;
+    struct catalog_row *rows;
+    size_t n;
+    tl_arena_init(&a);
+    tl_buf_init(&key);
+    tl_meta_key_auth_secret(&key);
+    int rv = catalog_scan_key(r->catalog, &key, &a, &rows, &n, err);
+    if (rv == 0 && n == 0)
+        rv = TL_ENOTFOUND;
+    if (rv == 0 &&
+        tl_meta_auth_secret_decode(rows[0].p, rows[0].len, secret) != 0)
+        rv = tl_error_set(err, TL_ECORRUPT, TL_SQLSTATE_DATA_CORRUPTED,
+                          "the mock authentication secret is corrupt");
+    tl_buf_close(&key);
+    tl_arena_close(&a);
+    return rv;
+}
+
+int
+roles_mock_secret(struct router *r, uint8_t secret[32], struct tl_error *err)
+{
+    struct roles *s = r->roles;
+    pthread_mutex_lock(&s->lock);
+    bool have = s->have_secret;
+    if (have)
+        memcpy(secret, s->secret, 32);
+    pthread_mutex_unlock(&s->lock);
+    if (have)
+        return 0;
+    int rv = read_secret(r, secret, err);
+    if (rv == TL_ENOTFOUND) {
+        /* The first router to need it makes it; a race leaves one. */
+        struct tl_arena a;
+        struct tl_buf key, val;
+        uint8_t mine[32];
+        tl_arena_init(&a);
+        tl_buf_init(&key);
+        tl_buf_init(&val);
+        if (RAND_bytes(mine, sizeof(mine)) != 1) {
+            rv = tl_error_set(err, TL_EIO, TL_SQLSTATE_INTERNAL_ERROR,
+                              "could not generate a random secret");
+        } else {
+            tl_meta_key_auth_secret(&key);
+            tl_meta_auth_secret_encode(&val, mine);
+            Talus__Mutation *m =
+                catalog_make_mut(&a, TALUS__MUTATION__KIND__PUT, &key, &val,
+                                 TALUS__MUTATION__COND__ABSENT, NULL);
+            int failed;
+            rv = catalog_write_batch(r->catalog, TL_META_GROUP, &m, 1, &failed,
+                                     err);
+            if (rv == 0 || rv == TL_ECONFLICT)
+                rv = read_secret(r, secret, err);
+        }
+        tl_buf_close(&key);
+        tl_buf_close(&val);
+        tl_arena_close(&a);
+    }
+    if (rv == 0) {
+        pthread_mutex_lock(&s->lock);
+        memcpy(s->secret, secret, 32);
+        s->have_secret = true;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return rv;
 }
 
 /* One attempt at storing @role: the id counter moves, the name is taken. */

@@ -42,6 +42,15 @@ void roles_destroy(struct roles *s);
 int roles_get(struct router *r, const char *name, struct tl_role *out,
               struct tl_error *err);
 
+/** The cluster's mock authentication secret into @secret: read from the
+ * meta group once (made there by the first router that asks, with a
+ * conditional write), then kept. Every router derives an unknown role's
+ * salt from it, so the salt does not tell which router answered, nor
+ * change when a router restarts. An unreachable meta group is reported in
+ * @err. */
+int roles_mock_secret(struct router *r, uint8_t secret[32],
+                      struct tl_error *err);
+
 /** Every role, read from the meta group now, sorted by name, in @a
  * (*@out, *@n). */
 int roles_list(struct router *r, struct tl_arena *a, struct tl_role **out,

@@ -60,7 +60,8 @@ struct router {
      * reloaded on SIGHUP (tls.h). */
     struct tls_server *tls;
     /* The secret mock authentication derives an unknown role's salt
-     * from (random per router process; router_init()). */
+     * from when the cluster's (roles_mock_secret()) cannot be read:
+     * random per router process (router_init()). */
     uint8_t auth_secret[32];
     struct tso_client *tso; /* batched timestamps of the oracle */
     /* This router's record in the meta group (incarnation_start() from

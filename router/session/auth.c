@@ -115,8 +115,21 @@ run_scram(struct router *r, struct pgw_conn *c, const struct tl_role *role,
     char type;
     int rv;
 
-    if (mock)
-        scram_mock_verifier(r->auth_secret, c->user, &v);
+    if (mock) {
+        /* The cluster's secret, so that every router offers an unknown
+         * role the same salt; this process's own only when the meta group
+         * cannot say (the exchange fails anyway). */
+        uint8_t secret[32];
+        struct tl_error scratch;
+        tl_error_clear(&scratch);
+        if (r->roles == NULL || roles_mock_secret(r, secret, &scratch) != 0) {
+            if (r->roles != NULL)
+                tl_warn(MOD, "event=mock_secret_unavailable error=\"%s\"",
+                        scratch.message);
+            memcpy(secret, r->auth_secret, sizeof(secret));
+        }
+        scram_mock_verifier(secret, c->user, &v);
+    }
     scram_server_init(&s, &v, c->cbind_len > 0 ? c->cbind : NULL, c->cbind_len,
                       NULL);
     s.mock = mock;

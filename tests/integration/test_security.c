@@ -247,11 +247,10 @@ test_scram_psql(void **state)
 /* ---- a raw SCRAM exchange, to see the SQLSTATE of the refusal ---------- */
 
 static int
-tcp_connect(void)
+tcp_connect(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons(th_router_port(&cluster))};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_true(fd >= 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -310,13 +309,13 @@ error_field(const char *body, size_t len, char code)
     return "";
 }
 
-/* A SCRAM exchange as @user with a wrong proof, without TLS: the
- * refusal's SQLSTATE and message into @ss/@msg, the salt the server
- * offered into @salt. */
+/* A SCRAM exchange as @user with a wrong proof, without TLS, with the
+ * router on @port: the refusal's SQLSTATE and message into @ss/@msg, the
+ * salt the server offered into @salt. */
 static void
-raw_scram_fail(const char *user, char *ss, char *msg, char *salt)
+raw_scram_fail(uint16_t port, const char *user, char *ss, char *msg, char *salt)
 {
-    int fd = tcp_connect();
+    int fd = tcp_connect(port);
     uint8_t pkt[256];
     size_t n = 8;
     put32(pkt + 4, 196608);
@@ -370,22 +369,31 @@ raw_scram_fail(const char *user, char *ss, char *msg, char *salt)
 
 /* A wrong password and a role that does not exist fail alike, after the
  * whole exchange: 28P01 "password authentication failed for user "x"",
- * and an unknown role's salt is the same at every attempt. */
+ * and an unknown role's salt is the same at every attempt and from every
+ * router (the secret it comes from is the cluster's). */
 static void
 test_wrong_password_and_unknown_role(void **state)
 {
     (void)state;
     char ss[8], msg[256], salt[64], salt2[64];
-    raw_scram_fail("alice", ss, msg, salt);
+    uint16_t port = th_router_port(&cluster);
+    raw_scram_fail(port, "alice", ss, msg, salt);
     assert_string_equal(ss, "28P01");
     assert_string_equal(msg, "password authentication failed for user "
                              "\"alice\"");
-    raw_scram_fail("nobody", ss, msg, salt);
+    raw_scram_fail(port, "nobody", ss, msg, salt);
     assert_string_equal(ss, "28P01");
     assert_string_equal(msg, "password authentication failed for user "
                              "\"nobody\"");
-    raw_scram_fail("nobody", ss, msg, salt2);
+    raw_scram_fail(port, "nobody", ss, msg, salt2);
     assert_string_equal(salt, salt2);
+    assert_int_equal(th_router2_start(&cluster), 0);
+    raw_scram_fail(cluster.router2_port, "nobody", ss, msg, salt2);
+    assert_string_equal(ss, "28P01");
+    assert_string_equal(salt, salt2);
+    raw_scram_fail(cluster.router2_port, "alice", ss, msg, salt2);
+    assert_string_equal(ss, "28P01");
+    th_router2_signal(&cluster, SIGTERM);
 
     assert_refused("user=alice password=wrong",
                    "password authentication failed for user \"alice\"");

@@ -58,6 +58,7 @@ test_index_ids(void **state)
     assert_int_equal(TL_META_INDEX_SEQUENCE, 5);
     assert_int_equal(TL_META_INDEX_SEQ_VALUE, 6);
     assert_int_equal(TL_META_INDEX_ROLE, 7);
+    assert_int_equal(TL_META_INDEX_AUTH_SECRET, 8);
     assert_int_equal(TL_META_INDEX_NODE, 16);
     assert_int_equal(TL_META_INDEX_SHARD, 17);
     assert_int_equal(TL_META_INDEX_SETTINGS, 18);
@@ -534,6 +535,18 @@ test_role_codec(void **state)
     tl_buf_reset(&r);
     tl_meta_seq_value_encode(&r, 7, true);
     assert_int_equal(tl_meta_role_decode(r.data, r.len, &out), TL_ECORRUPT);
+
+    uint8_t secret[32], back[32];
+    for (int i = 0; i < 32; i++)
+        secret[i] = (uint8_t)(i * 37);
+    tl_buf_reset(&r);
+    tl_meta_auth_secret_encode(&r, secret);
+    assert_int_equal(tl_meta_auth_secret_decode(r.data, r.len, back), 0);
+    assert_memory_equal(secret, back, 32);
+    tl_buf_reset(&r);
+    tl_meta_vschema_encode(&r, "xyz", 3);
+    assert_int_equal(tl_meta_auth_secret_decode(r.data, r.len, back),
+                     TL_ECORRUPT);
     tl_buf_close(&r);
 }
 
