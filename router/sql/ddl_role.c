@@ -84,6 +84,18 @@ bool_option(const PgQuery__DefElem *d)
            d->arg->boolean->boolval;
 }
 
+/* Whether @pw is PostgreSQL's MD5 hash format: "md5" and 32 hex digits. */
+static bool
+is_md5_hash(const char *pw)
+{
+    if (strncmp(pw, "md5", 3) != 0 || strlen(pw) != 35)
+        return false;
+    for (int i = 3; i < 35; i++)
+        if (!((pw[i] >= '0' && pw[i] <= '9') || (pw[i] >= 'a' && pw[i] <= 'f')))
+            return false;
+    return true;
+}
+
 /* Apply the options @o to @role. */
 static int
 apply(struct sql_stmt *st, const struct role_opts *o, struct tl_role *role)
@@ -113,6 +125,11 @@ apply(struct sql_stmt *st, const struct role_opts *o, struct tl_role *role)
             sql_notice(st, TL_SQLSTATE_SUCCESSFUL_COMPLETION,
                        "empty string is not a valid password, clearing "
                        "password");
+        } else if (pw != NULL && is_md5_hash(pw)) {
+            /* PostgreSQL would store it and authenticate with MD5, which
+             * Talus does not speak: taking it for a password would lock
+             * the role out without a word. */
+            return sql_unsupported(st, "an MD5 password hash");
         } else if (pw != NULL && scram_is_verifier(pw)) {
             if (strlen(pw) >= sizeof(role->verifier))
                 return sql_unsupported(st, "a verifier this long");

@@ -181,6 +181,10 @@ test_role_ddl(void **state)
     assert_string_equal(
         th_sqlstate(admin, "CREATE ROLE x SUPERUSER NOSUPERUSER"), "42601");
     assert_string_equal(th_sqlstate(admin, "CREATE ROLE x CREATEDB"), "0A000");
+    assert_string_equal(th_sqlstate(admin,
+                                    "CREATE ROLE x PASSWORD "
+                                    "'md5a3556571e93b0d20722ba62be61e8c2d'"),
+                        "0A000");
     assert_string_equal(th_sqlstate(admin, "DROP ROLE talus_missing, alice"),
                         "42704");
     /* A non-superuser may not create roles. */
