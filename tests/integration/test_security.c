@@ -515,18 +515,84 @@ test_channel_binding(void **state)
                    "channel binding");
 }
 
-/* SIGHUP reloads the certificate: connections keep working. */
+/* Connect with @extra until it works, for at most 10 s (a SIGHUP is
+ * handled when the router's accept loop sees it). */
+static bool
+eventually_login(const char *extra)
+{
+    char msg[512];
+    double until = th_now() + 10;
+    do {
+        PGconn *c = try_connect(extra, msg, sizeof(msg));
+        if (c != NULL) {
+            PQfinish(c);
+            return true;
+        }
+        usleep(50 * 1000);
+    } while (th_now() < until);
+    return false;
+}
+
+/* SIGHUP reloads the certificate: after the files are replaced by a
+ * certificate of another CA, new connections see the new one; putting
+ * the old files back and SIGHUP again restores it. */
 static void
 test_sighup_reload(void **state)
 {
     (void)state;
-    th_router_signal(&cluster, SIGHUP);
-    char extra[512];
-    snprintf(extra, sizeof(extra),
+    char cmd[1024], ok_ca[512], ok_wrong[512];
+    snprintf(ok_ca, sizeof(ok_ca),
              "user=alice password=secret sslmode=verify-full "
              "sslrootcert=%s/ca.crt",
              certs);
-    assert_login(extra, "alice", true);
+    snprintf(ok_wrong, sizeof(ok_wrong),
+             "user=alice password=secret sslmode=verify-full "
+             "sslrootcert=%s/wrong.crt",
+             certs);
+    snprintf(cmd, sizeof(cmd),
+             "set -e; cd %s; cp server.crt server.crt.bak; "
+             "cp server.key server.key.bak; "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+             "  -nodes -keyout new.key -out new.csr -subj '/CN=localhost'; "
+             "openssl x509 -req -in new.csr -CA wrong.crt -CAkey wrong.key "
+             "  -CAcreateserial -out new.crt -days 30 -extfile san.ext; "
+             "cp new.crt server.crt; cp new.key server.key",
+             certs);
+    assert_int_equal(sh(cmd), 0);
+    th_router_signal(&cluster, SIGHUP);
+    assert_true(eventually_login(ok_wrong));
+    assert_refused(ok_ca, "certificate verify failed");
+    snprintf(cmd, sizeof(cmd),
+             "set -e; cd %s; cp server.crt.bak server.crt; "
+             "cp server.key.bak server.key",
+             certs);
+    assert_int_equal(sh(cmd), 0);
+    th_router_signal(&cluster, SIGHUP);
+    assert_true(eventually_login(ok_ca));
+}
+
+/* psql's \du lists the roles of the catalog with their attributes. */
+static void
+test_psql_du(void **state)
+{
+    (void)state;
+    char conninfo[256], out[PATH_MAX + 16];
+    snprintf(conninfo, sizeof(conninfo),
+             "host=127.0.0.1 port=%u user=talus dbname=talus",
+             th_router_port(&cluster));
+    snprintf(out, sizeof(out), "%s/du.out", cluster.dir);
+    char *argv[] = {"psql", "-X", "-d", conninfo, "-c", "\\du", NULL};
+    assert_int_equal(th_run(argv, out), 0);
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    char text[4096];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    assert_non_null(strstr(text, "alice"));
+    assert_non_null(strstr(text, "bob"));
+    assert_non_null(strstr(text, "1 connection"));
+    assert_non_null(strstr(text, "dave"));
 }
 
 /* ssl = required: a connection without TLS is refused with 28000, even
@@ -562,6 +628,7 @@ main(void)
         cmocka_unit_test(test_tls_modes),
         cmocka_unit_test(test_channel_binding),
         cmocka_unit_test(test_sighup_reload),
+        cmocka_unit_test(test_psql_du),
         cmocka_unit_test(test_ssl_required),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
