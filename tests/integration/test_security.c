@@ -595,6 +595,30 @@ test_psql_du(void **state)
     assert_non_null(strstr(text, "dave"));
 }
 
+/* node-pg (with and without channel binding) and pgjdbc connect with
+ * verify-full and SCRAM, and get 28P01 for a wrong password
+ * (tests/clients/node/secure_test.js, tests/clients/java/SecureTest.java). */
+static void
+test_drivers(void **state)
+{
+    (void)state;
+    char port[16], ca[128];
+    snprintf(port, sizeof(port), "%u", th_router_port(&cluster));
+    snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
+    setenv("TALUS_PORT", port, 1);
+    setenv("TALUS_CA", ca, 1);
+    setenv("TALUS_USER", "alice", 1);
+    setenv("TALUS_PASSWORD", "secret", 1);
+    char *node[] = {
+        "node", TALUS_SOURCE_DIR "/tests/clients/node/secure_test.js", NULL};
+    char *java[] = {"java", "-cp", "/usr/share/java/postgresql.jar",
+                    TALUS_SOURCE_DIR "/tests/clients/java/SecureTest.java",
+                    NULL};
+    assert_int_equal(th_run(node, NULL), 0);
+    assert_int_equal(th_run(java, NULL), 0);
+    unsetenv("TALUS_PASSWORD");
+}
+
 /* ssl = required: a connection without TLS is refused with 28000, even
  * for a trusted user; with TLS it is let in. */
 static void
@@ -629,6 +653,7 @@ main(void)
         cmocka_unit_test(test_channel_binding),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_psql_du),
+        cmocka_unit_test(test_drivers),
         cmocka_unit_test(test_ssl_required),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
