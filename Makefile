@@ -10,6 +10,7 @@ NODE_PORT ?= 7100
 ADMIN_PORT ?= 9100
 ROUTER_ADMIN_PORT ?= 9200
 REPLICAS  ?= 3
+SECURE    ?=
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
@@ -31,7 +32,7 @@ build-san: deps
 up: build
 	@BUILD=$(BUILD) DATA=$(DATA) PORT=$(PORT) NODE_PORT=$(NODE_PORT) \
 	  ADMIN_PORT=$(ADMIN_PORT) ROUTER_ADMIN_PORT=$(ROUTER_ADMIN_PORT) \
-	  REPLICAS=$(REPLICAS) scripts/cluster up
+	  REPLICAS=$(REPLICAS) SECURE=$(SECURE) scripts/cluster up
 
 down:
 	@BUILD=$(BUILD) DATA=$(DATA) scripts/cluster down

@@ -136,6 +136,50 @@ apply_line(struct tl_cluster_config *c, const char *key, const char *val,
         *why = "request_timeout_ms must be 1..3600000";
         return parse_u32(val, 1, 3600000, &c->request_timeout_ms);
     }
+    if (strcmp(key, "ssl") == 0) {
+        *why = "ssl must be off, on or required";
+        if (strcmp(val, "off") == 0)
+            c->ssl_mode = TL_SSL_OFF;
+        else if (strcmp(val, "on") == 0)
+            c->ssl_mode = TL_SSL_ON;
+        else if (strcmp(val, "required") == 0)
+            c->ssl_mode = TL_SSL_REQUIRED;
+        else
+            return TL_EINVAL;
+        return 0;
+    }
+    if (strcmp(key, "ssl_cert_file") == 0 || strcmp(key, "ssl_key_file") == 0 ||
+        strcmp(key, "ssl_ca_file") == 0) {
+        char *dst = c->ssl_ca_file;
+        if (strcmp(key, "ssl_cert_file") == 0)
+            dst = c->ssl_cert_file;
+        else if (strcmp(key, "ssl_key_file") == 0)
+            dst = c->ssl_key_file;
+        *why = "ssl file path too long";
+        if (strlen(val) >= PATH_MAX)
+            return TL_EINVAL;
+        snprintf(dst, PATH_MAX, "%s", val);
+        return 0;
+    }
+    if (strncmp(key, "auth.", 5) == 0) {
+        uint32_t number;
+        *why = "auth.N: N must be 1..1000000";
+        if (parse_u32(key + 5, 1, 1000000, &number) != 0)
+            return TL_EINVAL;
+        for (uint32_t i = 0; i < c->n_auth_rules; i++)
+            if (c->auth_rules[i].number == number) {
+                *why = "auth.N given twice";
+                return TL_EINVAL;
+            }
+        *why = "too many auth rules (64 at most)";
+        if (c->n_auth_rules >= TL_MAX_AUTH_RULES)
+            return TL_EINVAL;
+        int rv = tl_auth_rule_parse(number, val,
+                                    &c->auth_rules[c->n_auth_rules], why);
+        if (rv == 0)
+            c->n_auth_rules++;
+        return rv;
+    }
     if (strcmp(key, "router.listen") == 0) {
         *why = "router.listen must be host:port";
         return set_addr(c->router_listen, val);
@@ -183,6 +227,13 @@ apply_line(struct tl_cluster_config *c, const char *key, const char *val,
     return TL_EINVAL;
 }
 
+static int
+cmp_rule(const void *a, const void *b)
+{
+    const struct tl_auth_rule *x = a, *y = b;
+    return (x->number > y->number) - (x->number < y->number);
+}
+
 int
 tl_cluster_config_load(const char *path, struct tl_cluster_config *c,
                        char *errbuf, size_t errlen)
@@ -217,6 +268,15 @@ tl_cluster_config_load(const char *path, struct tl_cluster_config *c,
         return TL_EINVAL;
     }
     fclose(f);
+    qsort(c->auth_rules, c->n_auth_rules, sizeof(c->auth_rules[0]), cmp_rule);
+    if (c->ssl_mode != TL_SSL_OFF &&
+        (c->ssl_cert_file[0] == '\0' || c->ssl_key_file[0] == '\0')) {
+        snprintf(errbuf, errlen,
+                 "%s: ssl = on or required needs ssl_cert_file and "
+                 "ssl_key_file",
+                 path);
+        return TL_EINVAL;
+    }
     for (uint32_t i = 0; i < c->n_nodes; i++) {
         const struct tl_node_config *n = &c->nodes[i];
         if (n->id != i + 1 || n->rpc_addr[0] == '\0' ||

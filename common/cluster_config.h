@@ -26,6 +26,13 @@
  *     max_entry_bytes = 8388608  # a statement's write to one shard
  *     gc_window_ms = 600000    # MVCC history kept for time travel
  *
+ *     ssl = on                 # client TLS: off (default), on, required
+ *     ssl_cert_file = certs/server.crt
+ *     ssl_key_file = certs/server.key
+ *     ssl_ca_file = certs/ca.crt   # optional: client certificates
+ *     auth.10 = trust 127.0.0.1/32 all   # common/auth_rule.h
+ *     auth.20 = scram-sha-256 all all
+ *
  * Node ids are 1..n and dense. Initial placement: the k-th replica
  * (k = 0..R-1) of shard s lives on node ((s + k) mod M) + 1, so no node
  * holds two replicas of a shard and the first replica (the preferred
@@ -43,6 +50,8 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "auth_rule.h"
 
 #define TL_MAX_NODES 64
 #define TL_MAX_SHARDS 1024
@@ -66,6 +75,13 @@ struct tl_node_config {
 #define TL_MAX_ENTRY_BYTES_MIN (64u << 10)
 #define TL_MAX_ENTRY_BYTES_MAX (256u << 20)
 
+/* ssl = off | on | required. Read from files only. */
+enum tl_ssl_mode {
+    TL_SSL_OFF = 0,
+    TL_SSL_ON = 1,      /* TLS offered: SSLRequest answered 'S' */
+    TL_SSL_REQUIRED = 2 /* and a connection without it is refused */
+};
+
 struct tl_cluster_config {
     uint32_t n_shards;
     uint32_t n_replicas;
@@ -85,6 +101,15 @@ struct tl_cluster_config {
      * none; a router started with --config serves it unless
      * --admin-addr says otherwise. */
     char router_admin[TL_ADDR_MAX];
+    /* Client security of the routers (router/wire/tls.h, common/
+     * auth_rule.h): only a router that reads the file has them; a router
+     * that only joins has ssl off and the default auth rules. */
+    uint8_t ssl_mode; /* enum tl_ssl_mode */
+    char ssl_cert_file[PATH_MAX];
+    char ssl_key_file[PATH_MAX];
+    char ssl_ca_file[PATH_MAX]; /* "" when none */
+    uint32_t n_auth_rules;      /* 0: the default rules */
+    struct tl_auth_rule auth_rules[TL_MAX_AUTH_RULES]; /* by number */
     uint32_t n_nodes;
     struct tl_node_config nodes[TL_MAX_NODES]; /* nodes[i].id == i + 1 */
 };
@@ -108,8 +133,9 @@ int tl_cluster_entry_too_large(uint32_t shard, size_t len, uint32_t max,
                                struct tl_error *err);
 
 /** Read the file at @path over the defaults in *@c. TL_EIO if it cannot
- * be read, TL_EINVAL for a malformed or inconsistent file; @errbuf then
- * says which line and why. */
+ * be read, TL_EINVAL for a malformed or inconsistent file (also ssl on
+ * without ssl_cert_file and ssl_key_file, or an auth.N given twice);
+ * @errbuf then says which line and why. Auth rules end sorted by N. */
 int tl_cluster_config_load(const char *path, struct tl_cluster_config *c,
                            char *errbuf, size_t errlen);
 

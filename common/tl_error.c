@@ -57,6 +57,8 @@ tl_errno_sqlstate(int rv)
         return TL_SQLSTATE_PROTOCOL_VIOLATION;
     case TL_ESHUTDOWN:
         return TL_SQLSTATE_ADMIN_SHUTDOWN;
+    case TL_EAUTH:
+        return TL_SQLSTATE_INVALID_PASSWORD;
     default:
         return TL_SQLSTATE_INTERNAL_ERROR;
     }

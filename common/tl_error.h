@@ -41,7 +41,8 @@
     X(SHUTDOWN, 21, "shutting down")                                           \
     X(STALE, 22, "stale shard map version")                                    \
     X(SQL, 23, "SQL error")                                                    \
-    X(LOCKED, 24, "locked by a transaction")
+    X(LOCKED, 24, "locked by a transaction")                                   \
+    X(AUTH, 25, "authentication failed")
 
 enum {
     TL_OK = 0,

@@ -39,6 +39,7 @@
 #include "router/core/router_metrics.h"
 #include "router/session/backends.h"
 #include "router/session/session.h"
+#include "router/wire/tls.h"
 #include "tl_error.h"
 
 #define MOD "router"
@@ -86,26 +87,27 @@ parse_long(const char *s, long lo, long hi, long *out)
 static void
 usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: talus-router (--join HOST:PORT[,HOST:PORT...] | "
-        "--config FILE)\n"
-        "                    [--listen host:port] "
-        "[--log-level debug|info|warn|error]\n"
-        "                    [--max-connections N] "
-        "[--superuser-reserved-connections N]\n"
-        "                    [--superuser NAME] [--max-startup N]\n"
-        "                    [--startup-timeout-ms MS] "
-        "[--message-timeout-ms MS]\n"
-        "                    [--sort-max-bytes N] [--router-id N]\n"
-        "                    [--admin-addr host:port]\n"
-        "--join asks the first node that answers for the cluster map "
-        "(nodes, shards,\nsettings); --config reads a cluster "
-        "file. --router-id (1..4294967295, default\nrandom) names the "
-        "router's record in the meta group; a restart with the same\n"
-        "id takes a new incarnation. --admin-addr serves /health, /ready and "
-        "/metrics\nover HTTP (default: the file's router.admin, else "
-        "none).\n");
+    fprintf(f, "usage: talus-router (--join HOST:PORT[,HOST:PORT...] | "
+               "--config FILE)\n"
+               "                    [--listen host:port] "
+               "[--log-level debug|info|warn|error]\n"
+               "                    [--max-connections N] "
+               "[--superuser-reserved-connections N]\n"
+               "                    [--superuser NAME] [--max-startup N]\n"
+               "                    [--startup-timeout-ms MS] "
+               "[--message-timeout-ms MS]\n"
+               "                    [--sort-max-bytes N] [--router-id N]\n"
+               "                    [--admin-addr host:port]\n"
+               "--join asks the first node that answers for the cluster map "
+               "(nodes, shards,\nsettings); --config reads a cluster "
+               "file (with --join too: then only its\nclient security "
+               "settings, ssl and auth rules). SIGHUP reloads the TLS\n"
+               "certificate and key. --router-id (1..4294967295, "
+               "default\nrandom) names the "
+               "router's record in the meta group; a restart with the same\n"
+               "id takes a new incarnation. --admin-addr serves /health, "
+               "/ready and /metrics\nover HTTP (default: the file's "
+               "router.admin, else none).\n");
 }
 
 static void
@@ -132,6 +134,7 @@ install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     return 0;
 }
 
@@ -246,6 +249,7 @@ start_connection(int fd, bool reject)
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_sigmask(SIG_BLOCK, &block, &old);
@@ -291,7 +295,15 @@ accept_loop(int lfd, int max_threads)
         if (pf[1].revents & POLLIN) {
             unsigned char sig = 0;
             (void)!read(signal_pipe[0], &sig, 1);
-            return sig;
+            if (sig != SIGHUP)
+                return sig;
+            /* SIGHUP: new connections get the certificate and key as
+             * the files now hold them (PostgreSQL reloads them too). */
+            char errbuf[512];
+            if (router.tls != NULL &&
+                tls_server_reload(router.tls, errbuf, sizeof(errbuf)) != 0)
+                tl_error(MOD, "event=tls_reload_failed error=\"%s\"", errbuf);
+            continue;
         }
         if (!(pf[0].revents & POLLIN))
             continue;
@@ -565,7 +577,7 @@ main(int argc, char **argv)
                         "must be less than --max-connections\n");
         return 2;
     }
-    if ((config_path == NULL) == (join == NULL) || optind != argc ||
+    if ((config_path == NULL && join == NULL) || optind != argc ||
         (join != NULL && strlen(join) >= sizeof(router.join))) {
         usage(stderr);
         return 2;
@@ -578,8 +590,24 @@ main(int argc, char **argv)
                  errbuf);
         return 1;
     }
-    if (join != NULL && join_cluster(join, &map) != 0)
-        return 1;
+    if (join != NULL) {
+        /* With both, the cluster comes from the map and only the client
+         * security settings (ssl, auth rules) from the file. */
+        static struct tl_cluster_config file;
+        file = cfg;
+        if (join_cluster(join, &map) != 0)
+            return 1;
+        if (config_path != NULL) {
+            cfg.ssl_mode = file.ssl_mode;
+            memcpy(cfg.ssl_cert_file, file.ssl_cert_file,
+                   sizeof(cfg.ssl_cert_file));
+            memcpy(cfg.ssl_key_file, file.ssl_key_file,
+                   sizeof(cfg.ssl_key_file));
+            memcpy(cfg.ssl_ca_file, file.ssl_ca_file, sizeof(cfg.ssl_ca_file));
+            cfg.n_auth_rules = file.n_auth_rules;
+            memcpy(cfg.auth_rules, file.auth_rules, sizeof(cfg.auth_rules));
+        }
+    }
     if (listen_addr != NULL) {
         if (strlen(listen_addr) >= sizeof(cfg.router_listen)) {
             tl_error(MOD, "event=config_failed error=\"--listen too long\"");
@@ -602,6 +630,13 @@ main(int argc, char **argv)
     }
     if (join != NULL)
         snprintf(router.join, sizeof(router.join), "%s", join);
+    if (cfg.ssl_mode != TL_SSL_OFF &&
+        tls_server_create(cfg.ssl_cert_file, cfg.ssl_key_file, cfg.ssl_ca_file,
+                          &router.tls, errbuf, sizeof(errbuf)) != 0) {
+        tl_error(MOD, "event=tls_failed error=\"%s\"", errbuf);
+        router_close(&router);
+        return 1;
+    }
     if (router_id != 0)
         router.router_id = (uint32_t)router_id;
     router.limits.startup_timeout_ms = (int)startup_timeout_ms;
@@ -643,10 +678,14 @@ main(int argc, char **argv)
     tl_info(MOD,
             "event=ready listen=%s router_id=%u max_connections=%ld "
             "reserved=%ld superuser=%s max_startup=%ld startup_timeout_ms=%ld "
-            "message_timeout_ms=%ld shards=%u nodes=%u",
+            "message_timeout_ms=%ld shards=%u nodes=%u ssl=%s auth_rules=%u",
             shown, router.router_id, max_connections, reserved, superuser,
             max_startup, startup_timeout_ms, message_timeout_ms, cfg.n_shards,
-            cfg.n_nodes);
+            cfg.n_nodes,
+            cfg.ssl_mode == TL_SSL_REQUIRED ? "required"
+            : cfg.ssl_mode == TL_SSL_ON     ? "on"
+                                            : "off",
+            cfg.n_auth_rules);
 
     sig = accept_loop(lfd, (int)(max_connections + 4 * max_startup));
     close(lfd);

@@ -74,6 +74,7 @@
 #define TL_SQLSTATE_IDLE_IN_TRANSACTION_SESSION_TIMEOUT "25P03"
 /* Class 28 - Invalid Authorization Specification */
 #define TL_SQLSTATE_INVALID_AUTHORIZATION_SPECIFICATION "28000"
+#define TL_SQLSTATE_INVALID_PASSWORD "28P01"
 /* Class 34 - Invalid Cursor Name */
 #define TL_SQLSTATE_INVALID_CURSOR_NAME "34000"
 /* Class 3B - Savepoint Exception */
@@ -85,6 +86,8 @@
 #define TL_SQLSTATE_DEADLOCK_DETECTED "40P01"
 /* Class 42 - Syntax Error or Access Rule Violation */
 #define TL_SQLSTATE_SYNTAX_ERROR "42601"
+#define TL_SQLSTATE_INSUFFICIENT_PRIVILEGE "42501"
+#define TL_SQLSTATE_RESERVED_NAME "42939"
 #define TL_SQLSTATE_CANNOT_COERCE "42846"
 #define TL_SQLSTATE_GROUPING_ERROR "42803"
 #define TL_SQLSTATE_WINDOWING_ERROR "42P20"
@@ -100,6 +103,7 @@
 #define TL_SQLSTATE_DUPLICATE_CURSOR "42P03"
 #define TL_SQLSTATE_DUPLICATE_PREPARED_STATEMENT "42P05"
 #define TL_SQLSTATE_DUPLICATE_ALIAS "42712"
+#define TL_SQLSTATE_DUPLICATE_OBJECT "42710"
 #define TL_SQLSTATE_AMBIGUOUS_COLUMN "42702"
 #define TL_SQLSTATE_AMBIGUOUS_FUNCTION "42725"
 #define TL_SQLSTATE_INVALID_COLUMN_REFERENCE "42P10"
@@ -118,6 +122,7 @@
 /* Class 55 - Object Not In Prerequisite State */
 #define TL_SQLSTATE_CANT_CHANGE_RUNTIME_PARAM "55P02"
 #define TL_SQLSTATE_OBJECT_NOT_IN_PREREQUISITE_STATE "55000"
+#define TL_SQLSTATE_OBJECT_IN_USE "55006"
 #define TL_SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
 /* Class 57 - Operator Intervention */
 #define TL_SQLSTATE_QUERY_CANCELED "57014"
@@ -184,11 +189,14 @@
     X(INVALID_SAVEPOINT_SPECIFICATION, "invalid_savepoint_specification")      \
     X(INVALID_AUTHORIZATION_SPECIFICATION,                                     \
       "invalid_authorization_specification")                                   \
+    X(INVALID_PASSWORD, "invalid_password")                                    \
     X(INVALID_CURSOR_NAME, "invalid_cursor_name")                              \
     X(INVALID_SCHEMA_NAME, "invalid_schema_name")                              \
     X(T_R_SERIALIZATION_FAILURE, "serialization_failure")                      \
     X(DEADLOCK_DETECTED, "deadlock_detected")                                  \
     X(SYNTAX_ERROR, "syntax_error")                                            \
+    X(INSUFFICIENT_PRIVILEGE, "insufficient_privilege")                        \
+    X(RESERVED_NAME, "reserved_name")                                          \
     X(CANNOT_COERCE, "cannot_coerce")                                          \
     X(GROUPING_ERROR, "grouping_error")                                        \
     X(WINDOWING_ERROR, "windowing_error")                                      \
@@ -204,6 +212,7 @@
     X(DUPLICATE_CURSOR, "duplicate_cursor")                                    \
     X(DUPLICATE_PREPARED_STATEMENT, "duplicate_prepared_statement")            \
     X(DUPLICATE_ALIAS, "duplicate_alias")                                      \
+    X(DUPLICATE_OBJECT, "duplicate_object")                                    \
     X(AMBIGUOUS_COLUMN, "ambiguous_column")                                    \
     X(AMBIGUOUS_FUNCTION, "ambiguous_function")                                \
     X(INVALID_COLUMN_REFERENCE, "invalid_column_reference")                    \
@@ -219,6 +228,7 @@
     X(TOO_MANY_ARGUMENTS, "too_many_arguments")                                \
     X(CANT_CHANGE_RUNTIME_PARAM, "cant_change_runtime_param")                  \
     X(OBJECT_NOT_IN_PREREQUISITE_STATE, "object_not_in_prerequisite_state")    \
+    X(OBJECT_IN_USE, "object_in_use")                                          \
     X(LOCK_NOT_AVAILABLE, "lock_not_available")                                \
     X(QUERY_CANCELED, "query_canceled")                                        \
     X(ADMIN_SHUTDOWN, "admin_shutdown")                                        \

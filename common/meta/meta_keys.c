@@ -44,6 +44,12 @@ tl_meta_key_next_id(struct tl_buf *key)
 }
 
 void
+tl_meta_key_auth_secret(struct tl_buf *key)
+{
+    tl_meta_key_index(key, TL_META_INDEX_AUTH_SECRET);
+}
+
+void
 tl_meta_key_map_version(struct tl_buf *key)
 {
     tl_meta_key_index(key, TL_META_INDEX_MAP_VERSION);
@@ -59,6 +65,12 @@ void
 tl_meta_key_sequence(struct tl_buf *key, const char *name)
 {
     append_named_key(key, TL_META_INDEX_SEQUENCE, name);
+}
+
+void
+tl_meta_key_role(struct tl_buf *key, const char *name)
+{
+    append_named_key(key, TL_META_INDEX_ROLE, name);
 }
 
 void
@@ -226,6 +238,86 @@ tl_meta_seq_value_decode(const uint8_t *p, size_t len, int64_t *last_value,
         return TL_ECORRUPT;
     *last_value = v[0].u.i;
     *is_called = v[1].u.b;
+    return 0;
+}
+
+void
+tl_meta_role_encode(struct tl_buf *row, const struct tl_role *r)
+{
+    struct tl_value v[6] = {
+        tl_value_text(TL_TYPE_TEXT, r->name, (uint32_t)strlen(r->name)),
+        tl_value_int(TL_TYPE_INT8, (int64_t)r->oid),
+        r->verifier[0] != '\0' ? tl_value_text(TL_TYPE_TEXT, r->verifier,
+                                               (uint32_t)strlen(r->verifier))
+                               : tl_value_null(TL_TYPE_TEXT),
+        tl_value_bool(r->superuser),
+        tl_value_bool(r->login),
+        tl_value_int(TL_TYPE_INT8, r->conn_limit),
+    };
+    tl_row_encode(v, 6, META_ROW_VERSION, row);
+}
+
+int
+tl_meta_role_decode(const uint8_t *p, size_t len, struct tl_role *r)
+{
+    struct tl_value v[6];
+    size_t got;
+    if (tl_row_decode(p, len, v, 6, &got) != 0 || got != 6 || v[0].is_null ||
+        v[0].type != TL_TYPE_TEXT || v[0].u.s.len >= sizeof(r->name) ||
+        v[1].is_null || !tl_type_is_int(v[1].type) ||
+        (!v[2].is_null &&
+         (v[2].type != TL_TYPE_TEXT || v[2].u.s.len >= sizeof(r->verifier))) ||
+        v[3].is_null || v[3].type != TL_TYPE_BOOL || v[4].is_null ||
+        v[4].type != TL_TYPE_BOOL || v[5].is_null || !tl_type_is_int(v[5].type))
+        return TL_ECORRUPT;
+    memcpy(r->name, v[0].u.s.p, v[0].u.s.len);
+    r->name[v[0].u.s.len] = '\0';
+    r->oid = (uint32_t)v[1].u.i;
+    r->verifier[0] = '\0';
+    if (!v[2].is_null) {
+        memcpy(r->verifier, v[2].u.s.p, v[2].u.s.len);
+        r->verifier[v[2].u.s.len] = '\0';
+    }
+    r->superuser = v[3].u.b;
+    r->login = v[4].u.b;
+    r->conn_limit = (int32_t)v[5].u.i;
+    return 0;
+}
+
+void
+tl_meta_auth_secret_encode(struct tl_buf *row, const uint8_t secret[32])
+{
+    static const char hex[] = "0123456789abcdef";
+    char text[64];
+    for (int i = 0; i < 32; i++) {
+        text[2 * i] = hex[secret[i] >> 4];
+        text[2 * i + 1] = hex[secret[i] & 15];
+    }
+    encode_text_row(row, text, sizeof(text));
+}
+
+static int
+hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+int
+tl_meta_auth_secret_decode(const uint8_t *p, size_t len, uint8_t secret[32])
+{
+    struct tl_value v;
+    if (decode_text_col0(p, len, &v) != 0 || v.u.s.len != 64)
+        return TL_ECORRUPT;
+    for (int i = 0; i < 32; i++) {
+        int hi = hex_digit(v.u.s.p[2 * i]), lo = hex_digit(v.u.s.p[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return TL_ECORRUPT;
+        secret[i] = (uint8_t)(hi << 4 | lo);
+    }
     return 0;
 }
 

@@ -24,6 +24,16 @@
  *   6  TL_META_INDEX_SEQ_VALUE int8 sequence id  2 columns: last_value
  *                                              (int8), is_called (bool);
  *                                              absent: (start, false)
+ *   7  TL_META_INDEX_ROLE     text name        6 columns: name (text),
+ *                                              oid (int8),
+ *                                              SCRAM-SHA-256 verifier
+ *                                              (text, NULL: no password),
+ *                                              superuser (bool), can login
+ *                                              (bool), connection limit
+ *                                              (int8, -1: none)
+ *   8  TL_META_INDEX_AUTH_SECRET -             1 column: the cluster's
+ *                                              mock authentication secret
+ *                                              (text, 64 hex digits)
  *   16 TL_META_INDEX_NODE     int8 node id     2 columns: packed
  *                                              talus.NodeRecord (text),
  *                                              index id 16 (int8)
@@ -58,7 +68,11 @@
  * the value row of its sequence (one conditional write reserves a block
  * of values; router/core/sequences.h). A sequence's id comes from the
  * table id counter (index 2), so a dropped and recreated sequence never
- * meets the value row or cached block of the old one. Indexes
+ * meets the value row or cached block of the old one. Index 7 holds
+ * roles (CREATE ROLE): like sequences, no request is planned with them,
+ * so role changes do not move the map version; a role's oid comes from the
+ * table id counter too. Routers read roles when a client authenticates
+ * (router/core/roles.h). Indexes
  * 16..18 are the node registry: its rows carry their index id as a second
  * column, so one scan of [prefix(0, 16), prefix(0, 19)) plus
  * [prefix(0, 3), prefix(0, 4)) (tl_meta_registry_scan()) says what each
@@ -78,6 +92,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "role.h"
 #include "sequence.h"
 #include "table.h"
 #include "talus.pb-c.h"
@@ -97,6 +112,8 @@ enum tl_meta_index {
     TL_META_INDEX_VSCHEMA = 4,        /* catalog: vschema entries */
     TL_META_INDEX_SEQUENCE = 5,       /* sequences: descriptions */
     TL_META_INDEX_SEQ_VALUE = 6,      /* sequences: last_value, is_called */
+    TL_META_INDEX_ROLE = 7,           /* roles: verifier and attributes */
+    TL_META_INDEX_AUTH_SECRET = 8,    /* roles: mock authentication secret */
     TL_META_INDEX_NODE = 16,          /* registry: node records */
     TL_META_INDEX_SHARD = 17,         /* registry: shard records */
     TL_META_INDEX_SETTINGS = 18,      /* registry: cluster settings */
@@ -146,6 +163,14 @@ void tl_meta_key_sequence(struct tl_buf *key, const char *name);
 /** Append the key of the state of the sequence with id @id:
  * prefix(0, 6) | int8 id. Cannot fail. */
 void tl_meta_key_seq_value(struct tl_buf *key, uint32_t id);
+
+/** Append the key of role @name (borrowed, NUL-terminated):
+ * prefix(0, 7) | text name. Cannot fail. */
+void tl_meta_key_role(struct tl_buf *key, const char *name);
+
+/** Append the key of the mock authentication secret: prefix(0, 8).
+ * Cannot fail. */
+void tl_meta_key_auth_secret(struct tl_buf *key);
 
 /** Append the key of registry record @id under @index: prefix(0, 16) |
  * int8 node id, prefix(0, 17) | int8 shard id, or prefix(0, 18) for the
@@ -208,6 +233,22 @@ void tl_meta_seq_value_encode(struct tl_buf *row, int64_t last_value,
  * it holds a non-NULL integer and a non-NULL bool. */
 int tl_meta_seq_value_decode(const uint8_t *p, size_t len, int64_t *last_value,
                              bool *is_called);
+
+/** Append the row of role @r (borrowed). Cannot fail. */
+void tl_meta_role_encode(struct tl_buf *row, const struct tl_role *r);
+
+/** Decode the role row at @p/@len into @r. TL_ECORRUPT unless it has the
+ * six columns of index 7, of their types (the verifier may be NULL). */
+int tl_meta_role_decode(const uint8_t *p, size_t len, struct tl_role *r);
+
+/** Append the row of the mock authentication secret @secret (32 bytes):
+ * one text column of 64 lowercase hex digits. Cannot fail. */
+void tl_meta_auth_secret_encode(struct tl_buf *row, const uint8_t secret[32]);
+
+/** Decode the secret row at @p/@len into @secret. TL_ECORRUPT unless it is
+ * one text column of 64 hex digits. */
+int tl_meta_auth_secret_decode(const uint8_t *p, size_t len,
+                               uint8_t secret[32]);
 
 /** Append the row of a vschema entry: one text column holding @json
  * (@len bytes, copied). Cannot fail. */

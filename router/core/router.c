@@ -17,6 +17,7 @@
 #include "log.h"
 #include "router/core/catalog.h"
 #include "router/core/incarnation.h"
+#include "router/core/roles.h"
 #include "router/core/router_int.h"
 #include "router/core/router_metrics.h"
 #include "router/core/sequences.h"
@@ -127,6 +128,19 @@ router_init(struct router *r, const struct tl_cluster_config *cfg)
     rv = tso_client_create(&tso_ops, &r->tso);
     if (rv != 0)
         goto err_sequences;
+    rv = roles_create(r, &r->roles);
+    if (rv != 0) {
+        tso_client_destroy(r->tso);
+        r->tso = NULL;
+        goto err_sequences;
+    }
+    if (getrandom(r->auth_secret, sizeof(r->auth_secret), 0) !=
+        (ssize_t)sizeof(r->auth_secret)) {
+        /* Only before the entropy pool is ready: unknown roles' salts are
+         * then merely harder to tell apart from real ones. */
+        for (size_t i = 0; i < sizeof(r->auth_secret); i++)
+            r->auth_secret[i] = (uint8_t)(r->router_id >> (8 * (i % 4)) ^ i);
+    }
     return 0;
 
 err_sequences:
@@ -160,6 +174,8 @@ router_close(struct router *r)
             (unsigned long long)ts.n_timestamps);
     tso_client_destroy(r->tso);
     r->tso = NULL;
+    roles_destroy(r->roles);
+    r->roles = NULL;
     sequences_destroy(r->sequences);
     r->sequences = NULL;
     catalog_destroy(r->catalog);

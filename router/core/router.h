@@ -20,6 +20,8 @@ struct tso_client;     /* router/core/tso_client.h */
 struct incarnation;    /* router/core/incarnation.h */
 struct backends;       /* router/session/backends.h */
 struct router_metrics; /* router/core/router_metrics.h */
+struct roles;          /* router/core/roles.h */
+struct tls_server;     /* router/wire/tls.h */
 
 /* Defaults of struct router_limits (router_init()). The startup timeout
  * is PostgreSQL's authentication_timeout idea, shorter: a client that
@@ -53,7 +55,16 @@ struct router {
     int64_t map_at_ms;      /* last fetch (router_now_ms), under map_mu */
     struct catalog *catalog;
     struct sequences *sequences; /* cached blocks of sequence values */
-    struct tso_client *tso;      /* batched timestamps of the oracle */
+    struct roles *roles;         /* cached roles, for authentication */
+    /* Client TLS (ssl = on|required in the cluster file): set by main()
+     * before the first connection, NULL when off; its certificate is
+     * reloaded on SIGHUP (tls.h). */
+    struct tls_server *tls;
+    /* The secret mock authentication derives an unknown role's salt
+     * from when the cluster's (roles_mock_secret()) cannot be read:
+     * random per router process (router_init()). */
+    uint8_t auth_secret[32];
+    struct tso_client *tso; /* batched timestamps of the oracle */
     /* This router's record in the meta group (incarnation_start() from
      * main(); NULL in unit tests and until then). */
     struct incarnation *incarnation;

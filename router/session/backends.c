@@ -2,6 +2,7 @@
 #include "router/session/backends.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -119,14 +120,37 @@ int
 backends_admit(struct backends *b, struct backend *be, const char *user,
                struct tl_error *err)
 {
+    return backends_admit_role(b, be, user, false, -1, err);
+}
+
+/* Under the mutex: the sessions of @user. */
+static int
+count_user_locked(struct backends *b, const char *user)
+{
+    int n = 0;
+    for (struct backend *s = b->sessions; s != NULL; s = s->next)
+        n += strcmp(s->user, user) == 0;
+    return n;
+}
+
+int
+backends_admit_role(struct backends *b, struct backend *be, const char *user,
+                    bool role_superuser, int conn_limit, struct tl_error *err)
+{
     int rv = 0;
     pthread_mutex_lock(&b->mu);
     unlink_locked(b, be);
-    be->superuser = strcmp(user, b->lim.superuser) == 0;
-    /* PostgreSQL's InitPostgres(): the reserved slots first, then the
-     * hard limit. */
-    if (!be->superuser &&
-        b->n_sessions >= b->lim.max_connections - b->lim.reserved) {
+    snprintf(be->user, sizeof(be->user), "%s", user);
+    be->superuser = role_superuser || strcmp(user, b->lim.superuser) == 0;
+    /* PostgreSQL's InitializeSessionUserId() checks the role's limit,
+     * InitPostgres() then the reserved slots, then the hard limit. */
+    if (!be->superuser && conn_limit >= 0 &&
+        count_user_locked(b, user) >= conn_limit) {
+        rv =
+            tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_TOO_MANY_CONNECTIONS,
+                         "too many connections for role \"%s\"", user);
+    } else if (!be->superuser &&
+               b->n_sessions >= b->lim.max_connections - b->lim.reserved) {
         rv =
             tl_error_set(err, TL_EUNAVAILABLE, TL_SQLSTATE_TOO_MANY_CONNECTIONS,
                          "remaining connection slots are reserved for "

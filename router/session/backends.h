@@ -43,6 +43,7 @@ struct backend {
     uint32_t pid; /* BackendKeyData, set before backends_admit() */
     uint32_t secret;
     bool superuser;           /* set by backends_admit() */
+    char user[64];            /* set by backends_admit() */
     atomic_bool cancel;       /* a CancelRequest named this session */
     int64_t since_ms;         /* when it entered its state (monotonic) */
     enum backend_state state; /* under the table's mutex */
@@ -78,6 +79,15 @@ void backends_start(struct backends *b, struct backend *be);
  * startup slots. Cannot fail otherwise. */
 int backends_admit(struct backends *b, struct backend *be, const char *user,
                    struct tl_error *err);
+
+/** backends_admit() for a client authenticated as a role of the catalog:
+ * @role_superuser (the role has SUPERUSER: it may use the reserved slots
+ * too) and its CONNECTION LIMIT @conn_limit (-1: none), past which a
+ * non-superuser gets FATAL 53300 "too many connections for role "x"", as
+ * PostgreSQL's InitializeSessionUserId() says. */
+int backends_admit_role(struct backends *b, struct backend *be,
+                        const char *user, bool role_superuser, int conn_limit,
+                        struct tl_error *err);
 
 /** Remove @be from the table, whatever its state (a no-op when it is not
  * in it). After this its fd is the owner's alone. Cannot fail. */

@@ -25,9 +25,11 @@
 #include "log.h"
 #include "router/core/router.h"
 #include "router/core/router_metrics.h"
+#include "router/session/auth.h"
 #include "router/session/backends.h"
 #include "router/session/tcop.h"
 #include "router/wire/pgwire.h"
+#include "router/wire/tls.h"
 
 #define MOD "session"
 
@@ -84,14 +86,18 @@ format_peer(int fd, char *out, size_t size)
 }
 
 /* Read startup-phase packets until a StartupMessage or CancelRequest,
- * refusing one SSLRequest and one GSSENCRequest on the way (a second one
+ * answering one SSLRequest and one GSSENCRequest on the way (a second one
  * is a protocol violation, as in PostgreSQL), all by @deadline_ms (0: no
- * limit). 0 with *@st filled; TL_EIO when the client went away, or
- * TL_ETIMEOUT when it was too slow (nothing to report); any other
- * code with @err holding the FATAL to send. */
+ * limit). An SSLRequest gets 'S' and the TLS handshake when @tls is set
+ * (the rest of the startup then comes through TLS), else 'N'; a
+ * GSSENCRequest always 'N'. 0 with *@st filled; TL_EIO when the client
+ * went away or the handshake failed, or TL_ETIMEOUT when it was too slow
+ * (nothing to report); any other code with @err holding the FATAL to
+ * send. */
 static int
-read_startup(struct pgw_conn *c, struct tl_buf *pkt, struct pgw_startup *st,
-             struct tl_error *err, int64_t deadline_ms)
+read_startup(struct pgw_conn *c, struct tls_server *tls, const char *peer,
+             struct tl_buf *pkt, struct pgw_startup *st, struct tl_error *err,
+             int64_t deadline_ms)
 {
     bool ssl_done = false;
     bool gss_done = false;
@@ -101,7 +107,7 @@ read_startup(struct pgw_conn *c, struct tl_buf *pkt, struct pgw_startup *st,
         uint8_t lenw[4];
         uint32_t len;
 
-        rv = pgw_read_until(c->fd, lenw, sizeof(lenw), deadline_ms);
+        rv = pgw_read_conn(c, lenw, sizeof(lenw), deadline_ms);
         if (rv != 0)
             return rv;
         len = tl_load_be32(lenw);
@@ -110,8 +116,8 @@ read_startup(struct pgw_conn *c, struct tl_buf *pkt, struct pgw_startup *st,
             return rv;
         tl_buf_reset(pkt);
         tl_buf_append(pkt, lenw, sizeof(lenw));
-        rv = pgw_read_until(c->fd, tl_buf_reserve(pkt, len - 4), len - 4,
-                            deadline_ms);
+        rv = pgw_read_conn(c, tl_buf_reserve(pkt, len - 4), len - 4,
+                           deadline_ms);
         if (rv != 0)
             return rv;
         pkt->len += len - 4;
@@ -131,6 +137,26 @@ read_startup(struct pgw_conn *c, struct tl_buf *pkt, struct pgw_startup *st,
         } else {
             return 0;
         }
+        if (st->code == PGW_SSL_REQUEST_CODE && tls != NULL) {
+            /* Bytes behind the SSLRequest would be read as if they came
+             * through TLS: refused, as PostgreSQL does (CVE-2021-23214). */
+            if (pgw_has_pending(c))
+                return tl_error_set(err, TL_EPROTO,
+                                    TL_SQLSTATE_PROTOCOL_VIOLATION,
+                                    "received unencrypted data after SSL "
+                                    "request");
+            char why[256];
+            pgw_send_ssl_accept(c);
+            rv = pgw_flush(c);
+            if (rv == 0)
+                rv = pgw_start_tls(c, tls, deadline_ms, why, sizeof(why));
+            if (rv != 0) {
+                tl_info(MOD, "event=tls_failed peer=%s error=\"%s\"", peer,
+                        rv == 0 ? "write failed" : why);
+                return rv == TL_ETIMEOUT ? TL_ETIMEOUT : TL_EIO;
+            }
+            continue;
+        }
         pgw_send_ssl_refusal(c);
         rv = pgw_flush(c);
         if (rv != 0)
@@ -145,7 +171,7 @@ send_welcome(struct pgw_conn *c, const struct pgw_startup *st)
 {
     if ((st->code & 0xffff) != 0)
         pgw_send_negotiate_version(c, 0);
-    pgw_send_auth_ok(c);
+    pgw_send_auth_ok(c); /* after the SASL exchange, if there was one */
     pgw_send_parameter_status(c, "application_name", c->application_name);
     pgw_send_parameter_status(c, "client_encoding", "UTF8");
     pgw_send_parameter_status(c, "DateStyle", "ISO, MDY");
@@ -186,7 +212,7 @@ is_cstring(const struct tl_buf *b)
 static int
 wait_for_message(struct pgw_conn *c, int64_t timeout_ms)
 {
-    if (c->in_off < c->in_len)
+    if (pgw_has_pending(c))
         return 0;
     int64_t deadline = now_ms() + timeout_ms;
     for (;;) {
@@ -197,6 +223,8 @@ wait_for_message(struct pgw_conn *c, int64_t timeout_ms)
         int n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
         if (n > 0)
             return 0; /* data, EOF or an error: the read tells */
+        if (pgw_has_pending(c))
+            return 0;
         if (n < 0 && errno != EINTR)
             return 0;
     }
@@ -384,10 +412,12 @@ run(struct router *r, struct backend *be, bool reject)
     format_peer(fd, peer, sizeof(peer));
     tl_debug(MOD, "event=connect peer=%s", peer);
 
-    rv = read_startup(&c, &pkt, &st, &err,
-                      r->limits.startup_timeout_ms > 0
-                          ? now_ms() + r->limits.startup_timeout_ms
-                          : 0);
+    /* The whole startup phase, authentication included, ends by this
+     * (PostgreSQL's authentication_timeout). */
+    int64_t deadline = r->limits.startup_timeout_ms > 0
+                           ? now_ms() + r->limits.startup_timeout_ms
+                           : 0;
+    rv = read_startup(&c, r->tls, peer, &pkt, &st, &err, deadline);
     tl_buf_close(&pkt);
     if (rv != 0) {
         if (tl_error_is_set(&err)) {
@@ -428,8 +458,20 @@ run(struct router *r, struct backend *be, bool reject)
     c.message_timeout_ms = r->limits.message_timeout_ms;
     be->pid = c.backend_pid;
     be->secret = c.backend_secret;
+    struct auth_result auth;
+    rv = auth_client(r, &c, deadline, &auth, &err);
+    if (rv != 0) {
+        if (tl_error_is_set(&err)) {
+            pgw_send_fatal(&c, &err);
+            pgw_flush(&c);
+        }
+        why = rv == TL_ETIMEOUT ? "startup_timeout" : "auth_failed";
+        goto done;
+    }
     if (r->backends != NULL &&
-        backends_admit(r->backends, be, c.user, &err) != 0) {
+        backends_admit_role(
+            r->backends, be, c.user, auth.has_role && auth.role.superuser,
+            auth.has_role ? auth.role.conn_limit : -1, &err) != 0) {
         router_metrics_error(r, err.sqlstate);
         pgw_send_fatal(&c, &err);
         pgw_flush(&c);
@@ -444,8 +486,12 @@ run(struct router *r, struct backend *be, bool reject)
         why = "write_failed";
         goto done;
     }
-    tl_debug(MOD, "event=session_start peer=%s pid=%u user=%s database=%s",
-             peer, c.backend_pid, c.user, c.database);
+    tl_debug(MOD,
+             "event=session_start peer=%s pid=%u user=%s database=%s "
+             "auth=%s tls=%s",
+             peer, c.backend_pid, c.user, c.database,
+             auth.method != NULL ? auth.method : "none",
+             c.ssl != NULL ? "true" : "false");
     why = serve(r, &c, &be->cancel);
     if (strcmp(why, "message_timeout") == 0)
         tl_info(MOD, "event=message_timeout peer=%s pid=%u timeout_ms=%d", peer,

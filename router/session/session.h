@@ -16,15 +16,18 @@
  * for router @r (borrowed, shared with other sessions) until it
  * disconnects, terminates or violates the protocol. The startup phase
  * holds a startup slot of r->backends and must end within
- * r->limits.startup_timeout_ms; the session then takes a session slot
- * (FATAL 53300 when none is left for this user, backends.h) and every
+ * r->limits.startup_timeout_ms, the TLS handshake (when r->tls is set)
+ * and authentication (auth.h) included; the session then takes a session
+ * slot (FATAL 53300 when none is left for this user or its role's
+ * CONNECTION LIMIT is reached, backends.h) and every
  * message must arrive whole within r->limits.message_timeout_ms of its
  * first byte (else the connection is closed and logged
  * event=message_timeout). A CancelRequest sets the cancel flag of the
  * session whose key it quotes. With r->backends NULL (unit tests) there
  * are no slots and no cancel; a zero limit is no limit. When @reject is
- * set the router is full: the startup packet is read (refusing SSL as
- * usual) and answered with FATAL 53300 "sorry, too many clients already".
+ * set the router is full: the startup packet is read (through TLS if the
+ * client asks and r->tls is set) and answered with FATAL 53300 "sorry,
+ * too many clients already".
  * Cannot fail: problems are reported to the client and logged. */
 void session_run(struct router *r, int fd, bool reject);
 

@@ -308,6 +308,12 @@ exec_stmt(struct sql_stmt *st, const PgQuery__RawStmt *raw)
         return index_exec_create(st, n->index_stmt);
     case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
         return ddl_exec_create_sequence(st, n->create_seq_stmt);
+    case PG_QUERY__NODE__NODE_CREATE_ROLE_STMT:
+        return ddl_exec_create_role(st, n->create_role_stmt);
+    case PG_QUERY__NODE__NODE_ALTER_ROLE_STMT:
+        return ddl_exec_alter_role(st, n->alter_role_stmt);
+    case PG_QUERY__NODE__NODE_DROP_ROLE_STMT:
+        return ddl_exec_drop_role(st, n->drop_role_stmt);
     case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
         return explain_exec(st, n->explain_stmt);
     case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "numeric.h"
 #include "router/core/catalog.h"
+#include "router/core/roles.h"
 #include "router/core/router_int.h"
 #include "router/core/sequences.h"
 #include "router/sql/sql_int.h"
@@ -1424,34 +1425,82 @@ gen_database(struct pgcat *cat, struct rows *r)
     set_text(r, row, "datctype", "C.UTF-8");
 }
 
+/* The roles to show: every role of the catalog (read now), plus the
+ * session's own user when it is not one (trust without roles: the
+ * development mode), as the bootstrap superuser. Cannot fail: an
+ * unreachable meta group shows the session's user only. */
+static void
+list_roles(struct pgcat *cat, struct tl_role **out, size_t *n)
+{
+    struct tl_error scratch;
+    tl_error_clear(&scratch);
+    struct tl_role *v = NULL;
+    size_t k = 0;
+    if (cat->st->r == NULL || cat->st->r->roles == NULL ||
+        roles_list(cat->st->r, cat->st->a, &v, &k, &scratch) != 0) {
+        v = NULL;
+        k = 0;
+    }
+    bool have_user = false;
+    for (size_t i = 0; i < k; i++)
+        have_user |= strcmp(v[i].name, cat->user) == 0;
+    struct tl_role *all = tl_arena_calloc(cat->st->a, (k + 1) * sizeof(*all));
+    if (k > 0)
+        memcpy(all, v, k * sizeof(*all));
+    if (!have_user) {
+        struct tl_role *b = &all[k++];
+        snprintf(b->name, sizeof(b->name), "%s", cat->user);
+        b->oid = PGCAT_ROLE_BOOTSTRAP;
+        b->superuser = true;
+        b->login = true;
+        b->conn_limit = -1;
+    }
+    *out = all;
+    *n = k;
+}
+
 static void
 gen_roles(struct pgcat *cat, struct rows *r)
 {
-    struct tl_value *row = new_row(r);
-    set_text(r, row, "rolname", cat->user);
-    set_bool(r, row, "rolsuper", true);
-    set_bool(r, row, "rolinherit", true);
-    set_bool(r, row, "rolcreaterole", true);
-    set_bool(r, row, "rolcreatedb", true);
-    set_bool(r, row, "rolcanlogin", true);
-    set_bool(r, row, "rolreplication", true);
-    set_bool(r, row, "rolbypassrls", true);
-    set_int(r, row, "rolconnlimit", -1);
-    set_text(r, row, "rolpassword", "********");
-    set_int(r, row, "oid", PGCAT_ROLE_BOOTSTRAP);
+    struct tl_role *v;
+    size_t n;
+    list_roles(cat, &v, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct tl_value *row = new_row(r);
+        bool boot = v[i].oid == PGCAT_ROLE_BOOTSTRAP;
+        set_text(r, row, "rolname", v[i].name);
+        set_bool(r, row, "rolsuper", v[i].superuser);
+        set_bool(r, row, "rolinherit", true);
+        set_bool(r, row, "rolcreaterole", v[i].superuser);
+        set_bool(r, row, "rolcreatedb", v[i].superuser);
+        set_bool(r, row, "rolcanlogin", v[i].login);
+        set_bool(r, row, "rolreplication", boot);
+        set_bool(r, row, "rolbypassrls", v[i].superuser);
+        set_int(r, row, "rolconnlimit", v[i].conn_limit);
+        /* As PostgreSQL's pg_roles: the password is never shown. */
+        set_text(r, row, "rolpassword", "********");
+        set_int(r, row, "oid", v[i].oid);
+    }
 }
 
 static void
 gen_user(struct pgcat *cat, struct rows *r)
 {
-    struct tl_value *row = new_row(r);
-    set_text(r, row, "usename", cat->user);
-    set_int(r, row, "usesysid", PGCAT_ROLE_BOOTSTRAP);
-    set_bool(r, row, "usecreatedb", true);
-    set_bool(r, row, "usesuper", true);
-    set_bool(r, row, "userepl", true);
-    set_bool(r, row, "usebypassrls", true);
-    set_text(r, row, "passwd", "********");
+    struct tl_role *v;
+    size_t n;
+    list_roles(cat, &v, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].login)
+            continue;
+        struct tl_value *row = new_row(r);
+        set_text(r, row, "usename", v[i].name);
+        set_int(r, row, "usesysid", v[i].oid);
+        set_bool(r, row, "usecreatedb", v[i].superuser);
+        set_bool(r, row, "usesuper", v[i].superuser);
+        set_bool(r, row, "userepl", v[i].oid == PGCAT_ROLE_BOOTSTRAP);
+        set_bool(r, row, "usebypassrls", v[i].superuser);
+        set_text(r, row, "passwd", "********");
+    }
 }
 
 static void

@@ -438,6 +438,18 @@ int ddl_exec_create_sequence(struct sql_stmt *st,
 /** DROP SEQUENCE [IF EXISTS] a, b: 42P01 "sequence "s" does not exist";
  * 2BP01 for a sequence a column owns (serial, identity). */
 int ddl_exec_drop_sequence(struct sql_stmt *st, const PgQuery__DropStmt *ds);
+/** CREATE ROLE / USER name [WITH] [LOGIN | NOLOGIN] [PASSWORD 'x' | NULL]
+ * [SUPERUSER | NOSUPERUSER] [CONNECTION LIMIT n] (ddl_role.c): 42710
+ * "role "x" already exists", 42939 for a "pg_" name, 42501 unless the
+ * session is a superuser, 0A000 naming any other option. */
+int ddl_exec_create_role(struct sql_stmt *st,
+                         const PgQuery__CreateRoleStmt *cs);
+/** ALTER ROLE name [WITH] options: 42704 "role "x" does not exist";
+ * 42501 for a non-superuser, but for its own password. */
+int ddl_exec_alter_role(struct sql_stmt *st, const PgQuery__AlterRoleStmt *as);
+/** DROP ROLE [IF EXISTS] a, b: 42704 (or a NOTICE with IF EXISTS), 55006
+ * "current user cannot be dropped", 42501 for a non-superuser. */
+int ddl_exec_drop_role(struct sql_stmt *st, const PgQuery__DropRoleStmt *ds);
 /** Fill @seq (name, owner and id left alone) from the sequence options
  * @opts (DefElems, as CREATE SEQUENCE and GENERATED ... AS IDENTITY (...)
  * give them), for values of @type (0: bigint, or AS type). Errors as

@@ -8,6 +8,12 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +26,7 @@
 #include "json.h"
 #include "log.h"
 #include "numeric.h"
+#include "router/wire/tls.h"
 
 #define MOD "pgwire"
 
@@ -42,6 +49,14 @@ pgw_conn_init(struct pgw_conn *c, int fd)
 void
 pgw_conn_close(struct pgw_conn *c)
 {
+    if (c->ssl != NULL) {
+        /* close_notify, best effort: the socket is non-blocking. */
+        if (!c->broken)
+            SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        ERR_clear_error();
+    }
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -233,8 +248,121 @@ pgw_read_exact(int fd, void *p, size_t n)
     return pgw_read_until(fd, p, n, 0);
 }
 
+/* Wait until @fd is ready for @events, no later than @deadline_ms (0:
+ * no limit). 0, TL_ETIMEOUT, or TL_EIO. */
+static int
+wait_fd(int fd, short events, int64_t deadline_ms)
+{
+    for (;;) {
+        int timeout = -1;
+        if (deadline_ms > 0) {
+            int64_t left = deadline_ms - now_ms();
+            if (left <= 0)
+                return TL_ETIMEOUT;
+            timeout = left > INT32_MAX ? INT32_MAX : (int)left;
+        }
+        struct pollfd pf = {.fd = fd, .events = events};
+        int r = poll(&pf, 1, timeout);
+        if (r > 0)
+            return 0; /* ready, or an error the next call reports */
+        if (r == 0)
+            return TL_ETIMEOUT;
+        if (errno != EINTR)
+            return TL_EIO;
+    }
+}
+
+/* The transport: up to @n bytes of the connection's stream into @p, from
+ * the socket or through TLS. Waits no later than @deadline_ms (0: none)
+ * for the first byte. The number of bytes (> 0), or TL_EIO (end of
+ * stream, error), or TL_ETIMEOUT. */
+static ssize_t
+conn_recv(struct pgw_conn *c, void *p, size_t n, int64_t deadline_ms)
+{
+    if (c->ssl == NULL) {
+        for (;;) {
+            if (deadline_ms > 0) {
+                int rv = wait_fd(c->fd, POLLIN, deadline_ms);
+                if (rv != 0)
+                    return rv;
+            }
+            ssize_t got = recv(c->fd, p, n, 0);
+            if (got > 0)
+                return got;
+            if (got == 0)
+                return TL_EIO;
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return TL_ETIMEOUT;
+            return TL_EIO;
+        }
+    }
+    /* TLS: the socket is non-blocking; OpenSSL says what it waits for. */
+    for (;;) {
+        int got = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+        if (got > 0)
+            return got;
+        int e = SSL_get_error(c->ssl, got);
+        int rv;
+        if (e == SSL_ERROR_WANT_READ)
+            rv = wait_fd(c->fd, POLLIN, deadline_ms);
+        else if (e == SSL_ERROR_WANT_WRITE)
+            rv = wait_fd(c->fd, POLLOUT, deadline_ms);
+        else
+            rv = TL_EIO; /* close_notify, reset, or a TLS error */
+        if (rv != 0) {
+            ERR_clear_error();
+            if (rv == TL_EIO)
+                c->broken = c->broken || e != SSL_ERROR_ZERO_RETURN;
+            return rv;
+        }
+    }
+}
+
+/* Write all @n bytes of @p to the connection: 0, or TL_EIO. */
+static int
+conn_send(struct pgw_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        if (c->ssl == NULL) {
+            ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
+            if (k > 0) {
+                p += k;
+                n -= (size_t)k;
+            } else if (k < 0 && errno == EINTR) {
+                continue;
+            } else {
+                tl_debug(MOD, "event=write_failed fd=%d error=\"%s\"", c->fd,
+                         k < 0 ? strerror(errno) : "short write");
+                return TL_EIO;
+            }
+            continue;
+        }
+        int k = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+        if (k > 0) {
+            p += k;
+            n -= (size_t)k;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, k);
+        int rv = TL_EIO;
+        if (e == SSL_ERROR_WANT_WRITE)
+            rv = wait_fd(c->fd, POLLOUT, 0);
+        else if (e == SSL_ERROR_WANT_READ)
+            rv = wait_fd(c->fd, POLLIN, 0);
+        if (rv != 0) {
+            tl_debug(MOD, "event=write_failed fd=%d error=\"tls error %d\"",
+                     c->fd, e);
+            ERR_clear_error();
+            return TL_EIO;
+        }
+    }
+    return 0;
+}
+
 /* Read @n bytes of the stream of @c into @p: first what was read ahead,
- * then from the socket (a short wait for the rest no later than
+ * then from the transport (waiting for each part no later than
  * @deadline_ms, 0: none), reading ahead whatever else has arrived when
  * @n is small. Errors as pgw_read_until(). */
 static int
@@ -253,33 +381,97 @@ read_buffered(struct pgw_conn *c, void *p, size_t n, int64_t deadline_ms)
             continue;
         }
         c->in_off = c->in_len = 0;
-        if (n >= sizeof(c->in))
-            return pgw_read_until(c->fd, q, n, deadline_ms);
-        if (deadline_ms > 0) {
-            int64_t left = deadline_ms - now_ms();
-            struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-            if (left <= 0)
-                return TL_ETIMEOUT;
-            int r = poll(&pf, 1, left > INT32_MAX ? INT32_MAX : (int)left);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r == 0)
-                return TL_ETIMEOUT;
-            if (r < 0)
-                return TL_EIO;
-        }
-        ssize_t got = recv(c->fd, c->in, sizeof(c->in), 0);
-        if (got > 0)
-            c->in_len = (size_t)got;
-        else if (got == 0)
-            return TL_EIO;
-        else if (errno == EINTR)
+        ssize_t got;
+        if (n >= sizeof(c->in)) {
+            got = conn_recv(c, q, n, deadline_ms);
+            if (got < 0)
+                return (int)got;
+            q += got;
+            n -= (size_t)got;
             continue;
-        else if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return TL_ETIMEOUT;
-        else
-            return TL_EIO;
+        }
+        got = conn_recv(c, c->in, sizeof(c->in), deadline_ms);
+        if (got < 0)
+            return (int)got;
+        c->in_len = (size_t)got;
     }
+    return 0;
+}
+
+int
+pgw_read_conn(struct pgw_conn *c, void *p, size_t n, int64_t deadline_ms)
+{
+    return read_buffered(c, p, n, deadline_ms);
+}
+
+bool
+pgw_has_pending(const struct pgw_conn *c)
+{
+    return c->in_off < c->in_len || (c->ssl != NULL && SSL_pending(c->ssl) > 0);
+}
+
+/* The tls-server-end-point channel binding data of @cert (RFC 5929
+ * section 4.1): its hash with the digest of its signature algorithm,
+ * SHA-256 for MD5 and SHA-1. 0 or -1. */
+static int
+end_point_hash(X509 *cert, uint8_t *out, size_t *len)
+{
+    int md_nid, pk_nid;
+    const EVP_MD *md = NULL;
+    unsigned int n = 0;
+    if (!OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, &pk_nid))
+        return -1;
+    if (md_nid == NID_md5 || md_nid == NID_sha1 || md_nid == NID_undef)
+        md = EVP_sha256();
+    else
+        md = EVP_get_digestbynid(md_nid);
+    if (md == NULL || EVP_MD_get_size(md) > 64 ||
+        X509_digest(cert, md, out, &n) != 1)
+        return -1;
+    *len = n;
+    return 0;
+}
+
+int
+pgw_start_tls(struct pgw_conn *c, struct tls_server *t, int64_t deadline_ms,
+              char *why, size_t why_len)
+{
+    int flags = fcntl(c->fd, F_GETFL);
+    snprintf(why, why_len, "handshake failed");
+    assert(c->ssl == NULL && c->in_off == c->in_len);
+    if (flags < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+        snprintf(why, why_len, "fcntl: %s", strerror(errno));
+        return TL_EIO;
+    }
+    c->ssl = tls_server_new_ssl(t);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+        snprintf(why, why_len, "out of memory");
+        return TL_ENOMEM;
+    }
+    for (;;) {
+        int r = SSL_accept(c->ssl);
+        if (r == 1)
+            break;
+        int e = SSL_get_error(c->ssl, r);
+        int rv = TL_EIO;
+        if (e == SSL_ERROR_WANT_READ)
+            rv = wait_fd(c->fd, POLLIN, deadline_ms);
+        else if (e == SSL_ERROR_WANT_WRITE)
+            rv = wait_fd(c->fd, POLLOUT, deadline_ms);
+        if (rv != 0) {
+            unsigned long err = ERR_peek_error();
+            if (rv == TL_ETIMEOUT)
+                snprintf(why, why_len, "handshake timed out");
+            else if (err != 0)
+                ERR_error_string_n(err, why, why_len);
+            ERR_clear_error();
+            c->broken = true; /* no close_notify on a failed handshake */
+            return rv;
+        }
+    }
+    X509 *cert = SSL_get_certificate(c->ssl); /* borrowed */
+    if (cert == NULL || end_point_hash(cert, c->cbind, &c->cbind_len) != 0)
+        c->cbind_len = 0;
     return 0;
 }
 
@@ -329,25 +521,12 @@ pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload)
 int
 pgw_flush(struct pgw_conn *c)
 {
-    size_t off = 0;
-
     if (c->broken)
         return TL_EIO;
-    while (off < c->out.len) {
-        ssize_t n =
-            send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
-
-        if (n > 0) {
-            off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            tl_debug(MOD, "event=write_failed fd=%d error=\"%s\"", c->fd,
-                     n < 0 ? strerror(errno) : "short write");
-            c->broken = true;
-            tl_buf_close(&c->out);
-            return TL_EIO;
-        }
+    if (c->out.len > 0 && conn_send(c, c->out.data, c->out.len) != 0) {
+        c->broken = true;
+        tl_buf_close(&c->out);
+        return TL_EIO;
     }
     if (c->out.cap > KEEP_CAP)
         tl_buf_close(&c->out);
@@ -391,6 +570,41 @@ pgw_send_ssl_refusal(struct pgw_conn *c)
     if (c->broken)
         return;
     tl_buf_append_u8(&c->out, 'N');
+}
+
+void
+pgw_send_ssl_accept(struct pgw_conn *c)
+{
+    if (c->broken)
+        return;
+    tl_buf_append_u8(&c->out, 'S');
+}
+
+void
+pgw_send_auth_sasl(struct pgw_conn *c, bool plus)
+{
+    if (c->broken)
+        return;
+    size_t at = begin_message(c, 'R');
+    tl_buf_append_be32(&c->out, 10);
+    /* Preferred first, as PostgreSQL lists them. */
+    if (plus)
+        tl_buf_append(&c->out, "SCRAM-SHA-256-PLUS", 19);
+    tl_buf_append(&c->out, "SCRAM-SHA-256", 14);
+    tl_buf_append_u8(&c->out, 0);
+    end_message(c, at);
+}
+
+void
+pgw_send_auth_sasl_data(struct pgw_conn *c, bool final, const void *p,
+                        size_t len)
+{
+    if (c->broken)
+        return;
+    size_t at = begin_message(c, 'R');
+    tl_buf_append_be32(&c->out, final ? 12 : 11);
+    tl_buf_append(&c->out, p, len);
+    end_message(c, at);
 }
 
 void

@@ -41,8 +41,19 @@
  * Sync sent together cost one recv(), not two per message. */
 #define PGW_READ_AHEAD 8192
 
+struct ssl_st;     /* OpenSSL's SSL */
+struct tls_server; /* router/wire/tls.h */
+
 struct pgw_conn {
     int fd;
+    /* The TLS session once pgw_start_tls() succeeded (owned), else NULL:
+     * every read and write then goes through it, and the socket is
+     * non-blocking. */
+    struct ssl_st *ssl;
+    /* tls-server-end-point channel binding data of the connection (the
+     * hash of the server's certificate), cbind_len 0 without TLS. */
+    uint8_t cbind[64];
+    size_t cbind_len;
     struct tl_buf out;
     /* Received but not yet read as messages: in[in_off, in_len). Only
      * pgw_read_message() reads through it; the startup phase, which
@@ -112,6 +123,24 @@ int pgw_read_exact(int fd, void *p, size_t n);
  * none) however the bytes trickle in. */
 int pgw_read_until(int fd, void *p, size_t n, int64_t deadline_ms);
 
+/** Read exactly @n bytes of @c's stream (through TLS once started) into
+ * @p, waiting no later than @deadline_ms (0: no limit), reading ahead
+ * what else arrived (pgw_has_pending()). Errors as pgw_read_until(). */
+int pgw_read_conn(struct pgw_conn *c, void *p, size_t n, int64_t deadline_ms);
+
+/** Whether bytes of @c's stream are already received and not yet read
+ * (read ahead, or decrypted by TLS): a poll() of the socket would not
+ * see them. Cannot fail. */
+bool pgw_has_pending(const struct pgw_conn *c);
+
+/** Make @c a TLS connection: the server handshake with a new SSL of @t
+ * (borrowed), finished by @deadline_ms (0: no limit). Nothing may be
+ * read ahead (asserted: the caller refuses unencrypted bytes that follow
+ * an SSLRequest). 0, with c->cbind set; TL_EIO (a failed handshake,
+ * reason in @why) or TL_ETIMEOUT: the connection is then unusable. */
+int pgw_start_tls(struct pgw_conn *c, struct tls_server *t, int64_t deadline_ms,
+                  char *why, size_t why_len);
+
 /** Read one regular message from @c: *@type is its type byte and @payload
  * (reset first, then grown as bytes arrive, so a lying length costs no
  * memory up front) its body without the header. Waiting for the first
@@ -125,6 +154,16 @@ int pgw_read_message(struct pgw_conn *c, char *type, struct tl_buf *payload);
 
 /** The single byte 'N' that refuses an SSLRequest or GSSENCRequest. */
 void pgw_send_ssl_refusal(struct pgw_conn *c);
+/** The single byte 'S' that accepts an SSLRequest (the TLS handshake
+ * follows: flush, then pgw_start_tls()). */
+void pgw_send_ssl_accept(struct pgw_conn *c);
+/** AuthenticationSASL offering SCRAM-SHA-256, and SCRAM-SHA-256-PLUS
+ * first when @plus (a TLS connection). */
+void pgw_send_auth_sasl(struct pgw_conn *c, bool plus);
+/** AuthenticationSASLContinue (or AuthenticationSASLFinal when @final)
+ * carrying @len bytes of @p. */
+void pgw_send_auth_sasl_data(struct pgw_conn *c, bool final, const void *p,
+                             size_t len);
 /** AuthenticationOk (trust: no password asked). */
 void pgw_send_auth_ok(struct pgw_conn *c);
 /** BackendKeyData with c->backend_pid and c->backend_secret. */
@@ -244,9 +283,10 @@ int pgw_get_bytes(struct pgw_reader *r, size_t n, const uint8_t **out,
  * when bytes are left. */
 int pgw_get_end(struct pgw_reader *r, struct tl_error *err);
 
-/** Write the buffered output, retrying on EINTR and short writes
- * (MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE). 0, or TL_EIO
- * when the client is gone (also for every later call). */
+/** Write the buffered output (through TLS once started), retrying on
+ * EINTR and short writes (MSG_NOSIGNAL: a closed peer is an error, not a
+ * SIGPIPE). 0, or TL_EIO when the client is gone (also for every later
+ * call). */
 int pgw_flush(struct pgw_conn *c);
 
 #endif

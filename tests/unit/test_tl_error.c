@@ -23,6 +23,7 @@ test_codes_keep_their_numbers(void **state)
     assert_int_equal(TL_ETOOBIG, -17);
     assert_int_equal(TL_EPROTO, -18);
     assert_int_equal(TL_ESHUTDOWN, -21);
+    assert_int_equal(TL_EAUTH, -25);
     assert_int_equal(TL_ESTALE, -22);
     assert_int_equal(TL_ESQL, -23);
     assert_int_equal(TL_ELOCKED, -24);
@@ -37,7 +38,8 @@ test_texts(void **state)
     assert_string_equal(tl_strerror(TL_ENOTLEADER), "not the leader");
     assert_string_equal(tl_strerror(TL_ESQL), "SQL error");
     assert_string_equal(tl_strerror(TL_ELOCKED), "locked by a transaction");
-    assert_string_equal(tl_strerror(-25), "unknown error");
+    assert_string_equal(tl_strerror(TL_EAUTH), "authentication failed");
+    assert_string_equal(tl_strerror(-26), "unknown error");
     assert_string_equal(tl_strerror(5), "unknown error");
     assert_string_equal(tl_errno_sqlstate(TL_ECONFLICT), "40001");
 }
