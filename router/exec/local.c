@@ -36,7 +36,11 @@ struct lx {
     struct tl_value **vt_rows[PGCAT_MAX_TABLES];
     size_t vt_n[PGCAT_MAX_TABLES];
     bool vt_done[PGCAT_MAX_TABLES];
-    size_t base_bytes; /* the arena's total when the statement began */
+    /* The statement's arena: what outlives one run of a correlated
+     * subquery (table scans, catalog rows, uncorrelated subqueries'
+     * rows) goes here; a = pa except while such a run uses its own. */
+    struct tl_arena *pa;
+    size_t base_bytes; /* pa's total when the statement began */
     uint64_t n_added;  /* rows appended to any rowset */
     /* Windows over a grouped query's rows: the group of each row. */
     struct query_group **win_groups;
@@ -61,7 +65,10 @@ budget(struct lx *x, struct tl_error *err)
 {
     if ((++x->n_added & 4095) != 0)
         return 0;
-    if (x->a->total - x->base_bytes > LOCAL_MAX_BYTES)
+    size_t used = x->pa->total - x->base_bytes;
+    if (x->a != x->pa)
+        used += x->a->total;
+    if (used > LOCAL_MAX_BYTES)
         return tl_error_set(err, TL_ETOOBIG, TL_SQLSTATE_PROGRAM_LIMIT_EXCEEDED,
                             "query needs more than %d MiB of memory at the "
                             "router",
@@ -295,12 +302,26 @@ scan_row(struct sql_stmt *st, const uint8_t *p, size_t len, void *arg)
     return 0;
 }
 
-/* Scan user table @f on its shards, once per statement: the conjuncts of
- * its filter that a node can evaluate go with the scan (and route it),
- * the rest stay in f->rest. */
+static int scan_table_in(struct lx *x, struct query *q, struct query_from *f,
+                         struct tl_error *err);
+
+/* Scan user table @f on its shards, once per statement (its rows in the
+ * statement's arena): the conjuncts of its filter that a node can
+ * evaluate go with the scan (and route it), the rest stay in f->rest. */
 static int
 scan_table(struct lx *x, struct query *q, struct query_from *f,
            struct tl_error *err)
+{
+    struct tl_arena *run = x->a;
+    x->a = x->pa;
+    int rv = scan_table_in(x, q, f, err);
+    x->a = run;
+    return rv;
+}
+
+static int
+scan_table_in(struct lx *x, struct query *q, struct query_from *f,
+              struct tl_error *err)
 {
     struct sql_stmt *st = x->st;
     struct tl_expr *one[1] = {f->filter};
@@ -628,7 +649,7 @@ item_stream(struct lx *x, struct query *q, struct query_from *f,
     case QF_VTABLE: {
         int vt = f->vtable;
         if (!x->vt_done[vt]) {
-            pgcat_rows(x->ctx->cat, vt, x->a, &x->vt_rows[vt], &x->vt_n[vt]);
+            pgcat_rows(x->ctx->cat, vt, x->pa, &x->vt_rows[vt], &x->vt_n[vt]);
             x->vt_done[vt] = true;
         }
         for (size_t i = 0; i < x->vt_n[vt]; i++) {
@@ -1874,10 +1895,19 @@ run_query(struct lx *x, struct query *q, uint64_t max_rows, struct rowset *out,
     }
     tl_arena_init(&r.scratch);
     struct sink in = {rq_put, &r};
-    if (q->from == NULL)
-        rv = rq_put(x, q, null_row(x->a, q->width), false, &r, err);
-    else
-        rv = item_stream(x, q, q->from, &in, err);
+    int open = 1;
+    if (q->gate != NULL) {
+        /* One-time conditions first: when false, no row is made (nor
+         * anything a row's conditions would have raised). */
+        q->cur_row = null_row(x->a, q->width);
+        rv = tl_expr_eval_pred(q->gate, q->cur_row, q->width, &r.scratch, &open,
+                               err);
+        tl_arena_reset(&r.scratch);
+    }
+    if (rv == 0 && open)
+        rv = q->from == NULL
+                 ? rq_put(x, q, null_row(x->a, q->width), false, &r, err)
+                 : item_stream(x, q, q->from, &in, err);
     tl_arena_close(&r.scratch);
     if (rv == LX_STOP)
         rv = 0;
@@ -1988,6 +2018,10 @@ any_hashed(struct lx *x, struct query_sublink *sl, const struct rowset *rs,
     return 0;
 }
 
+static int sublink_result(struct query_sublink *sl, const struct tl_expr *e,
+                          const struct tl_value *testp, struct tl_arena *a,
+                          struct tl_value *out, struct tl_error *err);
+
 static int
 run_sublink(struct query_sublink *sl, const struct tl_expr *e,
             const struct tl_value *row, size_t n_cols, struct tl_arena *a,
@@ -1999,6 +2033,37 @@ run_sublink(struct query_sublink *sl, const struct tl_expr *e,
     if (e->n_args > 0 &&
         (rv = tl_expr_eval(e->args[0], row, n_cols, a, &test, err)) != 0)
         return rv;
+    if (sl->q->correlated) {
+        /* Run per outer row: in an arena of its own, freed once the
+         * result is taken, so a statement's memory does not grow with
+         * its outer rows. */
+        struct tl_arena *outer = x->a, run;
+        tl_arena_init(&run);
+        x->a = &run;
+        rv = sublink_result(sl, e, &test, a, out, err);
+        x->a = outer;
+        tl_arena_close(&run);
+        return rv;
+    }
+    /* The same rows for every outer row: computed once and kept in the
+     * statement's arena. */
+    struct tl_arena *run = x->a;
+    x->a = x->pa;
+    rv = sublink_result(sl, e, &test, a, out, err);
+    x->a = run;
+    return rv;
+}
+
+/* The value of subquery expression @e (@test its left operand) over its
+ * query's rows, run now or kept from an earlier run. */
+static int
+sublink_result(struct query_sublink *sl, const struct tl_expr *e,
+               const struct tl_value *testp, struct tl_arena *a,
+               struct tl_value *out, struct tl_error *err)
+{
+    struct lx *x = sl->run_arg;
+    struct tl_value test = *testp;
+    int rv;
     struct rowset rs = {0};
     uint64_t max = sl->kind == QL_EXISTS   ? 1
                    : sl->kind == QL_SCALAR ? 2
@@ -2009,7 +2074,6 @@ run_sublink(struct query_sublink *sl, const struct tl_expr *e,
         if ((rv = run_query(x, sl->q, max, &rs, err)) != 0)
             return rv;
         if (!sl->q->correlated) {
-            /* The same rows for every outer row: kept. */
             struct rowset *keep_rs = tl_arena_alloc(x->a, sizeof(*keep_rs));
             *keep_rs = rs;
             sl->rows = keep_rs;
@@ -2247,6 +2311,7 @@ local_select(struct sql_stmt *st, const PgQuery__SelectStmt *ss, bool explain)
     x->ctx = ctx;
     x->a = st->a;
     x->base_bytes = st->a->total;
+    x->pa = x->a;
     for (size_t i = 0; i < ctx->n_sublinks; i++) {
         ctx->sublinks[i]->run = run_sublink;
         ctx->sublinks[i]->run_arg = x;

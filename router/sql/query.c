@@ -7,6 +7,7 @@
 
 #include "common/base/sqlstate.h"
 #include "router/sql/pgcat.h"
+#include "scalar.h"
 
 static int bind_select(struct sql_stmt *st, struct query_ctx *ctx,
                        const PgQuery__SelectStmt *ss,
@@ -22,6 +23,15 @@ static int eval_agg(const struct tl_expr *e, const struct tl_value *row,
 static int eval_window(const struct tl_expr *e, const struct tl_value *row,
                        size_t n_cols, struct tl_arena *a, struct tl_value *out,
                        struct tl_error *err);
+static int eval_outer(const struct tl_expr *e, const struct tl_value *row,
+                      size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                      struct tl_error *err);
+static int eval_any(const struct tl_expr *e, const struct tl_value *row,
+                    size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                    struct tl_error *err);
+static int eval_array(const struct tl_expr *e, const struct tl_value *row,
+                      size_t n_cols, struct tl_arena *a, struct tl_value *out,
+                      struct tl_error *err);
 static int eval_tsrf(const struct tl_expr *e, const struct tl_value *row,
                      size_t n_cols, struct tl_arena *a, struct tl_value *out,
                      struct tl_error *err);
@@ -1555,8 +1565,38 @@ place_filter(struct sql_stmt *st, struct query_from *f, struct tl_expr *c)
            (right_ok && place_filter(st, f->right, c));
 }
 
+/* Whether @e reads no row of its query and gives one value per run of
+ * it: no column, aggregate or window, only uncorrelated subqueries, no
+ * volatile function. */
+static bool
+reads_no_row(const struct tl_expr *e)
+{
+    if (e->kind == TL_EXPR_COLUMN)
+        return false;
+    if (e->kind == TL_EXPR_FUNC) {
+        const struct tl_func_sig *sig = tl_func_by_id(e->op);
+        if (sig == NULL || sig->is_volatile)
+            return false;
+    }
+    if (e->kind == TL_EXPR_EXT) {
+        if (e->ext_fn == eval_sublink) {
+            const struct query_sublink *sl = e->ext;
+            if (sl->q->correlated)
+                return false;
+        } else if (e->ext_fn != eval_outer && e->ext_fn != eval_any &&
+                   e->ext_fn != eval_array) {
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < e->n_args; i++)
+        if (!reads_no_row(e->args[i]))
+            return false;
+    return true;
+}
+
 /* Move the conjuncts of WHERE that read one FROM item into that item, so
- * joins only see the rows that can match. */
+ * joins only see the rows that can match, and those that read no row
+ * into the query's gate. */
 static void
 push_down_where(struct sql_stmt *st, struct query *q)
 {
@@ -1570,10 +1610,18 @@ push_down_where(struct sql_stmt *st, struct query *q)
         n = q->where->n_args;
     }
     struct tl_expr **keep = tl_arena_alloc(st->a, (n + 1) * sizeof(*keep));
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (!place_filter(st, q->from, cs[i]))
+    struct tl_expr **gate = tl_arena_alloc(st->a, (n + 1) * sizeof(*gate));
+    uint32_t k = 0, g = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (reads_no_row(cs[i]))
+            gate[g++] = cs[i];
+        else if (!place_filter(st, q->from, cs[i]))
             keep[k++] = cs[i];
+    }
+    q->gate = g == 0 ? NULL
+              : g == 1
+                  ? gate[0]
+                  : tl_expr_node(st->a, TL_EXPR_AND, TL_TYPE_BOOL, gate, g);
     q->where = k == 0 ? NULL
                : k == 1
                    ? keep[0]

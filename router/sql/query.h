@@ -231,7 +231,12 @@ struct query {
     struct query_from *from; /* NULL: one row of no columns */
     uint32_t width;          /* columns of the combined row */
     struct tl_expr *where;   /* NULL: every row */
-    bool grouped;            /* GROUP BY, HAVING or an aggregate */
+    /* The conditions of WHERE that read no row of this query (constants,
+     * uncorrelated subqueries, references to enclosing rows): evaluated
+     * once before any row is made, as PostgreSQL's one-time filter; false
+     * means no rows. NULL: none. */
+    struct tl_expr *gate;
+    bool grouped; /* GROUP BY, HAVING or an aggregate */
     struct tl_expr **group_keys;
     size_t n_group_keys;
     /* GROUPING SETS, ROLLUP or CUBE: the sets, each a mask of the

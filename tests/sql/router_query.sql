@@ -45,6 +45,13 @@ SELECT e.id, d.floor FROM rq_emp e LEFT JOIN rq_dept d ON d.name = e.dept AND d.
 SELECT e.id, d.name FROM rq_emp e FULL JOIN rq_dept d ON d.name = e.dept ORDER BY 1, 2;
 WITH x AS (SELECT 1), x AS (SELECT 2) SELECT 1;
 SELECT (SELECT id FROM rq_emp WHERE dept = 'eng');
+-- Conditions that read no row run first, once (PostgreSQL's one-time
+-- filter): a false one means no row is made, nor any error a row's
+-- condition would raise.
+SELECT id FROM rq_emp WHERE 100 / (id - 1) > 0 AND 1 > ALL (SELECT floor FROM rq_dept);
+SELECT count(*) FROM rq_emp WHERE EXISTS (SELECT 1 FROM rq_dept WHERE floor > 5);
+-- A correlated subquery per row of a join
+SELECT DISTINCT (SELECT count(*) FROM rq_emp r WHERE r.pay <= e.pay) AS rank FROM rq_emp e JOIN rq_emp f ON e.dept = f.dept ORDER BY 1;
 DROP TABLE rq_emp, rq_dept;
 CREATE TABLE rq_w (id int PRIMARY KEY, g text, v int);
 INSERT INTO rq_w VALUES (1,'a',10),(2,'a',20),(3,'a',20),(4,'b',5),(5,'b',NULL),(6,'c',7),(7,'a',30);
