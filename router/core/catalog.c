@@ -596,6 +596,43 @@ catalog_read_next_id(struct catalog *c, struct tl_arena *a, bool *have,
     return read_int_key(c, TL_META_INDEX_NEXT_ID, a, have, next, err);
 }
 
+int
+catalog_create_with_id(struct catalog *c, struct tl_arena *a,
+                       void (*encode)(void *arg, int64_t id, struct tl_buf *key,
+                                      struct tl_buf *val),
+                       void *arg, int *failed, struct tl_error *err)
+{
+    bool have;
+    int64_t id;
+    int rv = catalog_read_next_id(c, a, &have, &id, err);
+    if (rv != 0)
+        return rv;
+    struct tl_buf ckey, cval, cold, key, val;
+    tl_buf_init(&ckey);
+    tl_buf_init(&cval);
+    tl_buf_init(&cold);
+    tl_buf_init(&key);
+    tl_buf_init(&val);
+    tl_meta_key_next_id(&ckey);
+    tl_meta_counter_encode(&cval, id + 1);
+    tl_meta_counter_encode(&cold, id);
+    encode(arg, id, &key, &val);
+    Talus__Mutation *m[2];
+    m[0] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &ckey, &cval,
+                            have ? TALUS__MUTATION__COND__EQUALS
+                                 : TALUS__MUTATION__COND__ABSENT,
+                            have ? &cold : NULL);
+    m[1] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &key, &val,
+                            TALUS__MUTATION__COND__ABSENT, NULL);
+    rv = catalog_write_batch(c, TL_META_GROUP, m, 2, failed, err);
+    tl_buf_close(&ckey);
+    tl_buf_close(&cval);
+    tl_buf_close(&cold);
+    tl_buf_close(&key);
+    tl_buf_close(&val);
+    return rv;
+}
+
 /* The mutation moving the map version from its current value to the next
  * (conditional: concurrent DDL retries). *@next gets the new version. */
 static int

@@ -52,4 +52,16 @@ int catalog_write_batch(struct catalog *c, uint32_t shard,
 int catalog_read_next_id(struct catalog *c, struct tl_arena *a, bool *have,
                          int64_t *next, struct tl_error *err);
 
+/** One attempt at creating a named catalog object with a new id: read
+ * the id counter into *@id, let @encode fill @key and @val for that id
+ * (@arg its object), then write in one batch the counter moved on (if
+ * unchanged) and the record at @key (if absent). *@failed as
+ * catalog_write_batch(): 0 the counter moved meanwhile, 1 the name is
+ * taken. */
+int catalog_create_with_id(struct catalog *c, struct tl_arena *a,
+                           void (*encode)(void *arg, int64_t id,
+                                          struct tl_buf *key,
+                                          struct tl_buf *val),
+                           void *arg, int *failed, struct tl_error *err);
+
 #endif

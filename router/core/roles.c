@@ -249,42 +249,22 @@ roles_mock_secret(struct router *r, uint8_t secret[32], struct tl_error *err)
     return rv;
 }
 
+/* Fill the key and record of role with id @id. */
+static void
+encode_new(void *arg, int64_t id, struct tl_buf *key, struct tl_buf *val)
+{
+    struct tl_role *role = arg;
+    role->oid = (uint32_t)id;
+    tl_meta_key_role(key, role->name);
+    tl_meta_role_encode(val, role);
+}
+
 /* One attempt at storing @role: the id counter moves, the name is taken. */
 static int
 create_once(struct router *r, struct tl_role *role, struct tl_arena *a,
             int *failed, struct tl_error *err)
 {
-    bool have;
-    int64_t id;
-    int rv = catalog_read_next_id(r->catalog, a, &have, &id, err);
-    if (rv != 0)
-        return rv;
-    role->oid = (uint32_t)id;
-    struct tl_buf ckey, cval, cold, rkey, rval;
-    tl_buf_init(&ckey);
-    tl_buf_init(&cval);
-    tl_buf_init(&cold);
-    tl_buf_init(&rkey);
-    tl_buf_init(&rval);
-    tl_meta_key_next_id(&ckey);
-    tl_meta_counter_encode(&cval, id + 1);
-    tl_meta_counter_encode(&cold, id);
-    tl_meta_key_role(&rkey, role->name);
-    tl_meta_role_encode(&rval, role);
-    Talus__Mutation *m[2];
-    m[0] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &ckey, &cval,
-                            have ? TALUS__MUTATION__COND__EQUALS
-                                 : TALUS__MUTATION__COND__ABSENT,
-                            have ? &cold : NULL);
-    m[1] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &rkey, &rval,
-                            TALUS__MUTATION__COND__ABSENT, NULL);
-    rv = catalog_write_batch(r->catalog, TL_META_GROUP, m, 2, failed, err);
-    tl_buf_close(&ckey);
-    tl_buf_close(&cval);
-    tl_buf_close(&cold);
-    tl_buf_close(&rkey);
-    tl_buf_close(&rval);
-    return rv;
+    return catalog_create_with_id(r->catalog, a, encode_new, role, failed, err);
 }
 
 static int

@@ -178,42 +178,22 @@ sequence_list_owned(struct router *r, uint32_t table_id, struct tl_arena *a,
     return 0;
 }
 
+/* Fill the key and record of seq with id @id. */
+static void
+encode_new(void *arg, int64_t id, struct tl_buf *key, struct tl_buf *val)
+{
+    struct tl_sequence *seq = arg;
+    seq->id = (uint32_t)id;
+    tl_meta_key_sequence(key, seq->name);
+    tl_meta_sequence_encode(val, seq);
+}
+
 /* One attempt at storing @seq: the id counter moves, the name is taken. */
 static int
 create_once(struct router *r, struct tl_sequence *seq, struct tl_arena *a,
             int *failed, struct tl_error *err)
 {
-    bool have;
-    int64_t id;
-    int rv = catalog_read_next_id(r->catalog, a, &have, &id, err);
-    if (rv != 0)
-        return rv;
-    seq->id = (uint32_t)id;
-    struct tl_buf ckey, cval, cold, skey, sval;
-    tl_buf_init(&ckey);
-    tl_buf_init(&cval);
-    tl_buf_init(&cold);
-    tl_buf_init(&skey);
-    tl_buf_init(&sval);
-    tl_meta_key_next_id(&ckey);
-    tl_meta_counter_encode(&cval, id + 1);
-    tl_meta_counter_encode(&cold, id);
-    tl_meta_key_sequence(&skey, seq->name);
-    tl_meta_sequence_encode(&sval, seq);
-    Talus__Mutation *m[2];
-    m[0] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &ckey, &cval,
-                            have ? TALUS__MUTATION__COND__EQUALS
-                                 : TALUS__MUTATION__COND__ABSENT,
-                            have ? &cold : NULL);
-    m[1] = catalog_make_mut(a, TALUS__MUTATION__KIND__PUT, &skey, &sval,
-                            TALUS__MUTATION__COND__ABSENT, NULL);
-    rv = catalog_write_batch(r->catalog, TL_META_GROUP, m, 2, failed, err);
-    tl_buf_close(&ckey);
-    tl_buf_close(&cval);
-    tl_buf_close(&cold);
-    tl_buf_close(&skey);
-    tl_buf_close(&sval);
-    return rv;
+    return catalog_create_with_id(r->catalog, a, encode_new, seq, failed, err);
 }
 
 int
