@@ -70,6 +70,7 @@ static const struct tl_func_sig sigs[] = {
     {"log10", TL_FUNC_LOG, 1, 1, "f", TL_TYPE_UNKNOWN, true, false},
     {"cbrt", TL_FUNC_CBRT, 1, 1, "d", TL_TYPE_FLOAT8, true, false},
     {"pi", TL_FUNC_PI, 0, 0, "", TL_TYPE_FLOAT8, true, false},
+    {"random", TL_FUNC_RANDOM, 0, 0, "", TL_TYPE_FLOAT8, false, true},
     {"degrees", TL_FUNC_DEGREES, 1, 1, "d", TL_TYPE_FLOAT8, true, false},
     {"radians", TL_FUNC_RADIANS, 1, 1, "d", TL_TYPE_FLOAT8, true, false},
     {"div", TL_FUNC_DIV, 2, 2, "NN", TL_TYPE_NUMERIC, true, false},
@@ -595,6 +596,31 @@ concat_ws(struct tl_arena *a, const struct tl_value *args, uint32_t n)
 
 /* PostgreSQL's gen_random_uuid(): 16 random bytes with the version (4)
  * and variant (RFC 4122) bits set. */
+/* random(): each thread's own generator (splitmix64, seeded from
+ * getrandom() on first use), 53 random bits scaled to [0, 1). */
+static _Thread_local uint64_t rand_state;
+static _Thread_local bool rand_seeded;
+
+static int
+random_double(struct tl_value *out, struct tl_error *err)
+{
+    while (!rand_seeded) {
+        ssize_t n = getrandom(&rand_state, sizeof(rand_state), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != (ssize_t)sizeof(rand_state))
+            return tl_error_set(err, TL_EIO, TL_SQLSTATE_INTERNAL_ERROR,
+                                "could not generate random values");
+        rand_seeded = true;
+    }
+    uint64_t z = (rand_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    *out = tl_value_float((double)(z >> 11) * 0x1.0p-53);
+    return 0;
+}
+
 static int
 random_uuid(struct tl_arena *a, struct tl_value *out, struct tl_error *err)
 {
@@ -720,6 +746,8 @@ tl_func_eval(uint8_t id, uint8_t type, const struct tl_value *args, uint32_t n,
         return 0;
     case TL_FUNC_GEN_RANDOM_UUID:
         return random_uuid(a, out, err);
+    case TL_FUNC_RANDOM:
+        return random_double(out, err);
     case TL_FUNC_JSON_TYPEOF:
     case TL_FUNC_JSONB_TYPEOF:
         return tl_json_typeof(&args[0], a, out, err);

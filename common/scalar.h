@@ -83,8 +83,9 @@ enum tl_func {
     TL_FUNC_ASCII = 59,       /* code point of the first character */
     TL_FUNC_CHR = 60,         /* (code point) */
     TL_FUNC_TO_HEX = 61,      /* (integer or bigint) */
+    TL_FUNC_RANDOM = 62,      /* (): double precision in [0, 1), per call */
 };
-#define TL_FUNC_MAX TL_FUNC_TO_HEX
+#define TL_FUNC_MAX TL_FUNC_RANDOM
 
 /* What a function takes and returns. */
 struct tl_func_sig {

@@ -38,3 +38,6 @@ SELECT id, sqrt(n) FROM fn_m ORDER BY id;
 -- exp, ln, log and power of a numeric are not computed yet (0A000 in Talus)
 SELECT exp(1.0::float8), ln(2.0::float8), power(2.0::float8, 0.5);
 DROP TABLE fn_m;
+-- random(): double precision in [0, 1), a new value per call and per row
+SELECT random() >= 0 AND random() < 1 AS in_range, pg_typeof(random());
+SELECT count(DISTINCT random()) = 50 AS all_new FROM generate_series(1, 50);
