@@ -14,7 +14,7 @@ SECURE    ?=
 JOBS      ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-san tsan up down status test unit integration stress difftest valgrind format format-check clean
+.PHONY: all deps build build-san tsan up down status test unit integration stress difftest valgrind test-deploy format format-check clean
 
 all: build
 
@@ -92,6 +92,12 @@ tsan: deps
 # Router and node under valgrind memcheck on a SQL workload (release build).
 valgrind: build
 	@scripts/valgrind-check $(BUILD)
+
+# The compose deployment with a real Docker engine (tests/deploy/run):
+# image build, `up`, SQL, a node stopped, `down`/`up`. Needs root; starts
+# and stops its own dockerd when none answers.
+test-deploy: deps
+	@JOBS=$(JOBS) tests/deploy/run
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
