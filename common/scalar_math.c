@@ -242,7 +242,7 @@ static int
 int_func(uint8_t id, uint8_t type, const struct tl_value *args,
          struct tl_value *out, struct tl_error *err)
 {
-    int64_t x = args[0].u.i, y = args[1].u.i, r, lo, hi;
+    int64_t x = args[0].u.i, y = args[1].u.i, r = 0, lo, hi;
     int rv;
 
     tl_type_int_range(type, &lo, &hi);
