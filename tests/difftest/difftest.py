@@ -1429,10 +1429,23 @@ def pg_ordered(pg, q):
         return True
     aliases = [a for _, a in q.items]
     keys = [(aliases.index(a), d) for a, d in q.order if a in aliases]
+    # Values come as text: numbers compare by value; text (C collation:
+    # bytes, the order of code points), booleans and ISO dates as text.
+    judged = NUMERIC_OIDS | {16, 25, 1043, 1082}
+
+    def val(v, oid):
+        if v is None or oid not in NUMERIC_OIDS:
+            return v
+        return decimal.Decimal(v)
 
     def cmp(x, y):
         for i, d in keys:
-            a, b = x[i], y[i]
+            if pg.oids[i] not in judged:
+                return 0
+            try:
+                a, b = val(x[i], pg.oids[i]), val(y[i], pg.oids[i])
+            except Exception:  # NaN, Infinity: not judged
+                return 0
             if a == b or (a is None and b is None):
                 continue
             desc = d.startswith("DESC")
