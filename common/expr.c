@@ -1327,3 +1327,37 @@ tl_expr_from_proto(const Talus__Expr *pb, size_t n_cols, struct tl_arena *a,
 {
     return from_proto(pb, n_cols, a, 1, out, err);
 }
+
+bool
+tl_expr_equal(const struct tl_expr *a, const struct tl_expr *b)
+{
+    if (a == b)
+        return true;
+    if (a->kind != b->kind || a->op != b->op || a->type != b->type ||
+        a->typmod != b->typmod || a->n_args != b->n_args)
+        return false;
+    switch (a->kind) {
+    case TL_EXPR_COLUMN:
+        if (a->column != b->column)
+            return false;
+        break;
+    case TL_EXPR_CONST:
+        if (a->value.is_null || b->value.is_null)
+            return a->value.is_null && b->value.is_null;
+        if (a->value.type != b->value.type ||
+            !tl_type_comparable(a->value.type, b->value.type) ||
+            tl_value_cmp(&a->value, &b->value) != 0)
+            return false;
+        break;
+    case TL_EXPR_EXT:
+        if (a->ext_fn != b->ext_fn || a->ext != b->ext)
+            return false;
+        break;
+    default:
+        break;
+    }
+    for (uint32_t i = 0; i < a->n_args; i++)
+        if (!tl_expr_equal(a->args[i], b->args[i]))
+            return false;
+    return true;
+}

@@ -133,6 +133,11 @@ int tl_expr_eval_pred(const struct tl_expr *e, const struct tl_value *row,
                       size_t n_cols, struct tl_arena *a, int *result,
                       struct tl_error *err);
 
+/** Whether @a and @b are the same expression (PostgreSQL's equal() over
+ * bound trees): same kinds, operators, types, columns and constants;
+ * TL_EXPR_EXT nodes only with the same function and data. Cannot fail. */
+bool tl_expr_equal(const struct tl_expr *a, const struct tl_expr *b);
+
 /** Whether @e can be shipped to a node: it holds no TL_EXPR_EXT node.
  * NULL is portable. Cannot fail. */
 bool tl_expr_is_portable(const struct tl_expr *e);

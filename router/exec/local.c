@@ -1071,7 +1071,7 @@ group_add(struct lx *x, struct query *q, struct grouping *gp,
         row = (struct tl_value *)kept;
     for (size_t s = 0; s < gp->n_sets; s++) {
         for (size_t k = 0; k < q->n_group_keys; k++)
-            gp->sk[k] = (gp->sets[s] & ((uint64_t)1 << k))
+            gp->sk[k] = q->n_sets == 0 || (gp->sets[s] & ((uint64_t)1 << k))
                             ? gp->kv[k]
                             : tl_value_null(q->group_keys[k]->type);
         bool found;

@@ -646,29 +646,6 @@ has_agg(const struct tl_expr *e)
 }
 
 static bool
-same_expr(const struct tl_expr *a, const struct tl_expr *b)
-{
-    if (a == b)
-        return true;
-    if (a->kind != b->kind || a->op != b->op || a->type != b->type ||
-        a->typmod != b->typmod || a->n_args != b->n_args)
-        return false;
-    if (a->kind == TL_EXPR_COLUMN && a->column != b->column)
-        return false;
-    if (a->kind == TL_EXPR_CONST) {
-        if (a->value.is_null || b->value.is_null)
-            return a->value.is_null && b->value.is_null;
-        if (a->value.type != b->value.type ||
-            tl_value_cmp(&a->value, &b->value) != 0)
-            return false;
-    }
-    for (uint32_t i = 0; i < a->n_args; i++)
-        if (!same_expr(a->args[i], b->args[i]))
-            return false;
-    return true;
-}
-
-static bool
 is_key_column(const struct sel_group *g, uint32_t col)
 {
     for (size_t k = 0; k < g->n_items; k++)
@@ -735,7 +712,7 @@ rewrite(struct sql_stmt *st, struct select_q *q, struct tl_expr *e,
     struct sel_group *g = q->group;
     if (!has_agg(e))
         for (size_t k = 0; k < g->n_keys; k++)
-            if (same_expr(e, g->keys[k])) {
+            if (tl_expr_equal(e, g->keys[k])) {
                 *out = tl_expr_column(st->a, (uint32_t)k, e->type);
                 return 0;
             }
@@ -876,7 +853,7 @@ select_group_bind(struct sql_stmt *st, struct select_q *q,
             break;
         bool dup = false;
         for (size_t j = 0; j < g->n_keys; j++)
-            dup = dup || same_expr(g->keys[j], k);
+            dup = dup || tl_expr_equal(g->keys[j], k);
         if (!dup)
             g->keys[g->n_keys++] = k;
     }

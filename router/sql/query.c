@@ -1059,38 +1059,6 @@ refuse(struct sql_stmt *st, const PgQuery__SelectStmt *ss)
 
 /* ------------------------------------------------------------ GROUP BY */
 
-/* Whether @a and @b are the same expression (PostgreSQL's equal() over
- * bound trees): a GROUP BY key and a target that repeats it. */
-static bool
-expr_same(const struct tl_expr *a, const struct tl_expr *b)
-{
-    if (a == b)
-        return true;
-    if (a->kind != b->kind || a->op != b->op || a->type != b->type ||
-        a->typmod != b->typmod || a->n_args != b->n_args)
-        return false;
-    switch (a->kind) {
-    case TL_EXPR_COLUMN:
-        return a->column == b->column;
-    case TL_EXPR_CONST:
-        if (a->value.is_null || b->value.is_null)
-            return a->value.is_null == b->value.is_null;
-        return a->value.type == b->value.type &&
-               tl_type_comparable(a->value.type, b->value.type) &&
-               tl_value_cmp(&a->value, &b->value) == 0;
-    case TL_EXPR_EXT:
-        if (a->ext_fn != b->ext_fn || a->ext != b->ext)
-            return false;
-        break;
-    default:
-        break;
-    }
-    for (uint32_t i = 0; i < a->n_args; i++)
-        if (!expr_same(a->args[i], b->args[i]))
-            return false;
-    return true;
-}
-
 /* Grouping sets being built: masks over q->group_keys. */
 struct gsets {
     uint64_t *v;
@@ -1111,7 +1079,7 @@ gsets_add(struct sql_stmt *st, struct gsets *s, uint64_t m)
 }
 
 /* Bind GROUP BY expression @n as a key of @q (one key for repeats),
- * adding its bit to *@mask. */
+ * adding its bit to *@mask (NULL: plain GROUP BY, no sets). */
 static int
 group_key(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
           const PgQuery__Node *n, size_t *cap, uint64_t *mask)
@@ -1123,16 +1091,18 @@ group_key(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
     if (rv != 0)
         return rv;
     for (size_t k = 0; k < q->n_group_keys; k++)
-        if (expr_same(q->group_keys[k], e)) {
-            *mask |= (uint64_t)1 << k;
+        if (tl_expr_equal(q->group_keys[k], e)) {
+            if (mask != NULL)
+                *mask |= (uint64_t)1 << k;
             return 0;
         }
-    if (q->n_group_keys >= 64)
+    if (mask != NULL && q->n_group_keys >= 64)
         return sql_unsupported(st, "more than 64 distinct expressions in "
                                    "GROUPING SETS, ROLLUP or CUBE");
     tl_arena_reserve(st->a, (void **)&q->group_keys, q->n_group_keys, cap,
                      sizeof(*q->group_keys), 8);
-    *mask |= (uint64_t)1 << q->n_group_keys;
+    if (mask != NULL)
+        *mask |= (uint64_t)1 << q->n_group_keys;
     q->group_keys[q->n_group_keys++] = e;
     return 0;
 }
@@ -1243,17 +1213,11 @@ bind_group(struct sql_stmt *st, struct query *q, const struct bind_scope *sc,
                            PG_QUERY__NODE__NODE_GROUPING_SET;
     size_t cap = 0;
     if (!sets) {
+        /* Plain GROUP BY: every key (repeats are one key). */
         for (size_t i = 0; i < ss->n_group_clause; i++) {
-            const PgQuery__Node *n = ss->group_clause[i];
-            struct tl_expr *e;
-            int rv = bind_sort_item(st, q, sc, n, &e);
-            if (rv == 0)
-                rv = sql_check_sort_type(st, e->type, false, n);
+            int rv = group_key(st, q, sc, ss->group_clause[i], &cap, NULL);
             if (rv != 0)
                 return rv;
-            tl_arena_reserve(st->a, (void **)&q->group_keys, q->n_group_keys,
-                             &cap, sizeof(*q->group_keys), 8);
-            q->group_keys[q->n_group_keys++] = e;
         }
         return 0;
     }
@@ -1356,7 +1320,7 @@ eval_keyref(const struct tl_expr *e, const struct tl_value *row, size_t n_cols,
     const struct query_group *g = r->q->cur_group;
     if (g == NULL || g->keys == NULL)
         return tl_expr_eval(r->q->group_keys[r->k], row, n_cols, a, out, err);
-    if ((g->set & ((uint64_t)1 << r->k)) == 0) {
+    if (r->q->n_sets > 0 && (g->set & ((uint64_t)1 << r->k)) == 0) {
         *out = tl_value_null(e->type);
         return 0;
     }
@@ -1402,7 +1366,7 @@ group_rewrite(struct sql_stmt *st, struct query *q, struct tl_expr **e)
         for (uint32_t i = 0; i < g->n; i++) {
             size_t k = 0;
             while (k < q->n_group_keys &&
-                   !expr_same(q->group_keys[k], x->args[i]))
+                   !tl_expr_equal(q->group_keys[k], x->args[i]))
                 k++;
             if (k == q->n_group_keys) {
                 sql_error(st, TL_EINVAL, TL_SQLSTATE_GROUPING_ERROR,
@@ -1415,7 +1379,7 @@ group_rewrite(struct sql_stmt *st, struct query *q, struct tl_expr **e)
         return 0;
     }
     for (size_t k = 0; k < q->n_group_keys; k++)
-        if (expr_same(q->group_keys[k], x)) {
+        if (tl_expr_equal(q->group_keys[k], x)) {
             struct query_keyref *r = tl_arena_calloc(st->a, sizeof(*r));
             r->q = q;
             r->k = (uint32_t)k;
@@ -1508,7 +1472,7 @@ bind_distinct_on(struct sql_stmt *st, struct query *q,
         /* An equal expression not matched yet, else any equal one. */
         size_t j = q->n_distinct_on;
         for (size_t k = 0; k < q->n_distinct_on; k++)
-            if (expr_same(q->distinct_on[k], q->sort[i].expr) &&
+            if (tl_expr_equal(q->distinct_on[k], q->sort[i].expr) &&
                 (j == q->n_distinct_on || (hit[j] && !hit[k])))
                 j = k;
         if (j == q->n_distinct_on) {
